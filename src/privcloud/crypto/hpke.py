@@ -1,0 +1,253 @@
+"""HPKE (RFC 9180), base mode, through pyhpke.
+
+Why pyhpke: ``cryptography`` 50 ships only single-shot HPKE without the secret exporter, which
+Oblivious HTTP needs for its response key (RFC 9458 §4.4). See docs/adr/0002-hpke-library.md.
+
+The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours, and offers
+a test-only seam (``ephemeral=``) to inject the sender's ephemeral key so that worked examples
+such as RFC 9458 Appendix A can be reproduced byte for byte.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from pyhpke import AEADId as _PAEAD
+from pyhpke import CipherSuite as _PSuite
+from pyhpke import KDFId as _PKDF
+from pyhpke import KEMId as _PKEM
+from pyhpke import KEMKeyPair as _PKeyPair
+from pyhpke import PyHPKEError
+
+from privcloud.crypto import Random, system_random
+from privcloud.crypto.symmetric import AeadId, KdfId
+from privcloud.errors import CryptoError, DecodeError, UsageError
+
+
+class KemId(enum.IntEnum):
+    """HPKE KEM identifiers (RFC 9180 §7.1)."""
+
+    DHKEM_P256_HKDF_SHA256 = 0x0010
+    DHKEM_P384_HKDF_SHA384 = 0x0011
+    DHKEM_P521_HKDF_SHA512 = 0x0012
+    DHKEM_X25519_HKDF_SHA256 = 0x0020
+    DHKEM_X448_HKDF_SHA512 = 0x0021
+
+    @property
+    def enc_size(self) -> int:
+        """Nenc: size of an encapsulated key, which equals Npk for DHKEMs."""
+        return _KEM_SIZES[self][0]
+
+    @property
+    def public_key_size(self) -> int:
+        """Npk."""
+        return _KEM_SIZES[self][0]
+
+    @property
+    def private_key_size(self) -> int:
+        """Nsk."""
+        return _KEM_SIZES[self][1]
+
+
+_KEM_SIZES: dict[KemId, tuple[int, int]] = {
+    KemId.DHKEM_P256_HKDF_SHA256: (65, 32),
+    KemId.DHKEM_P384_HKDF_SHA384: (97, 48),
+    KemId.DHKEM_P521_HKDF_SHA512: (133, 66),
+    KemId.DHKEM_X25519_HKDF_SHA256: (32, 32),
+    KemId.DHKEM_X448_HKDF_SHA512: (56, 56),
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    """An HPKE cipher suite: (KEM, KDF, AEAD)."""
+
+    kem: KemId
+    kdf: KdfId
+    aead: AeadId
+
+    def _backend(self) -> _PSuite:
+        return _suite_cache(self)
+
+
+_SUITES: dict[Suite, _PSuite] = {}
+
+
+def _suite_cache(suite: Suite) -> _PSuite:
+    backend = _SUITES.get(suite)
+    if backend is None:
+        try:
+            backend = _PSuite.new(_PKEM(int(suite.kem)), _PKDF(int(suite.kdf)), _PAEAD(int(suite.aead)))
+        except (ValueError, PyHPKEError) as exc:
+            raise UsageError("unsupported HPKE suite") from exc
+        _SUITES[suite] = backend
+    return backend
+
+
+#: The suite privcloud uses by default for OHTTP and the envelope.
+X25519_SHA256_AES128GCM = Suite(KemId.DHKEM_X25519_HKDF_SHA256, KdfId.HKDF_SHA256, AeadId.AES_128_GCM)
+X25519_SHA256_CHACHA20 = Suite(
+    KemId.DHKEM_X25519_HKDF_SHA256, KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305
+)
+
+
+class PrivateKey:
+    """A KEM private key with its public key. Never printed, never pickled."""
+
+    __slots__ = ("_key", "_pair", "kem", "public_bytes")
+
+    def __init__(self, kem: KemId, pair: _PKeyPair) -> None:
+        self.kem = kem
+        self._pair = pair
+        self._key: Any = pair.private_key
+        self.public_bytes: bytes = pair.public_key.to_public_bytes()
+
+    def private_bytes(self) -> bytes:
+        """Serialize the private key (SerializePrivateKey, RFC 9180 §7.1.2)."""
+        return bytes(self._key.to_private_bytes())
+
+    def __repr__(self) -> str:
+        return f"PrivateKey(kem={self.kem.name}, public={self.public_bytes.hex()[:16]}...)"
+
+    def __reduce__(self) -> Any:
+        raise UsageError("private keys cannot be pickled")
+
+
+def _any_suite_for(kem: KemId) -> _PSuite:
+    kdf = {
+        KemId.DHKEM_P256_HKDF_SHA256: KdfId.HKDF_SHA256,
+        KemId.DHKEM_X25519_HKDF_SHA256: KdfId.HKDF_SHA256,
+        KemId.DHKEM_P384_HKDF_SHA384: KdfId.HKDF_SHA384,
+        KemId.DHKEM_P521_HKDF_SHA512: KdfId.HKDF_SHA512,
+        KemId.DHKEM_X448_HKDF_SHA512: KdfId.HKDF_SHA512,
+    }[kem]
+    return Suite(kem, kdf, AeadId.AES_128_GCM)._backend()
+
+
+def derive_keypair(kem: KemId, ikm: bytes) -> PrivateKey:
+    """DeriveKeyPair (RFC 9180 §7.1.3): a deterministic key pair from input keying material."""
+    if len(ikm) < kem.private_key_size:
+        raise UsageError("IKM shorter than Nsk")
+    try:
+        pair = _any_suite_for(kem).kem.derive_key_pair(ikm)
+    except (ValueError, PyHPKEError) as exc:
+        raise UsageError("key derivation failed") from exc
+    return PrivateKey(kem, pair)
+
+
+def generate_keypair(kem: KemId, rand: Random = system_random) -> PrivateKey:
+    """GenerateKeyPair: a fresh key pair from ``rand``."""
+    return derive_keypair(kem, rand(max(32, kem.private_key_size)))
+
+
+def load_private_key(kem: KemId, data: bytes) -> PrivateKey:
+    """DeserializePrivateKey; raises :class:`DecodeError` for malformed input."""
+    backend = _any_suite_for(kem).kem
+    try:
+        sk = backend.deserialize_private_key(data)
+        pk = backend.deserialize_public_key(sk.to_public_bytes())
+    except (ValueError, PyHPKEError) as exc:
+        raise DecodeError("malformed HPKE private key") from exc
+    return PrivateKey(kem, _PKeyPair(sk, pk))
+
+
+def check_public_key(kem: KemId, data: bytes) -> None:
+    """Validate a serialized public key; raises :class:`DecodeError` if unusable."""
+    if len(data) != kem.public_key_size:
+        raise DecodeError("HPKE public key has the wrong length")
+    try:
+        _any_suite_for(kem).kem.deserialize_public_key(data)
+    except (ValueError, PyHPKEError) as exc:
+        raise DecodeError("malformed HPKE public key") from exc
+
+
+class Context:
+    """An HPKE encryption context (sender or recipient side)."""
+
+    __slots__ = ("_ctx",)
+
+    def __init__(self, ctx: Any) -> None:
+        self._ctx = ctx
+
+    def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
+        """ContextS.Seal."""
+        try:
+            return bytes(self._ctx.seal(plaintext, aad))
+        except PyHPKEError as exc:
+            raise UsageError("HPKE seal failed") from exc
+
+    def open(self, ciphertext: bytes, aad: bytes = b"") -> bytes:
+        """ContextR.Open; raises :class:`CryptoError` on any authentication failure."""
+        try:
+            return bytes(self._ctx.open(ciphertext, aad))
+        except (PyHPKEError, ValueError) as exc:
+            raise CryptoError("HPKE open failed") from exc
+
+    def export(self, exporter_context: bytes, length: int) -> bytes:
+        """Context.Export (RFC 9180 §5.3)."""
+        try:
+            return bytes(self._ctx.export(exporter_context, length))
+        except (PyHPKEError, ValueError) as exc:
+            raise UsageError("HPKE export failed") from exc
+
+
+def setup_base_sender(
+    suite: Suite,
+    public_key: bytes,
+    info: bytes,
+    *,
+    rand: Random = system_random,
+    ephemeral: PrivateKey | None = None,
+) -> tuple[bytes, Context]:
+    """SetupBaseS: returns ``(enc, context)``.
+
+    ``ephemeral`` is a test-only seam that fixes the sender's ephemeral key pair; production code
+    leaves it ``None`` and gets a fresh key from ``rand``.
+    """
+    backend = suite._backend()
+    try:
+        pkr = backend.kem.deserialize_public_key(public_key)
+    except (ValueError, PyHPKEError) as exc:
+        raise DecodeError("malformed HPKE public key") from exc
+    eph = ephemeral if ephemeral is not None else generate_keypair(suite.kem, rand)
+    try:
+        enc, ctx = backend.create_sender_context(pkr, info, eks=eph._pair)
+    except (ValueError, PyHPKEError) as exc:
+        raise CryptoError("HPKE encapsulation failed") from exc
+    return bytes(enc), Context(ctx)
+
+
+def setup_base_recipient(suite: Suite, enc: bytes, key: PrivateKey, info: bytes) -> Context:
+    """SetupBaseR; raises :class:`CryptoError` if ``enc`` is unusable."""
+    if key.kem != suite.kem:
+        raise UsageError("private key is for another KEM")
+    if len(enc) != suite.kem.enc_size:
+        raise DecodeError("encapsulated key has the wrong length")
+    try:
+        ctx = suite._backend().create_recipient_context(enc, key._key, info)
+    except (ValueError, PyHPKEError) as exc:
+        raise CryptoError("HPKE decapsulation failed") from exc
+    return Context(ctx)
+
+
+def seal_base(
+    suite: Suite,
+    public_key: bytes,
+    info: bytes,
+    aad: bytes,
+    plaintext: bytes,
+    *,
+    rand: Random = system_random,
+) -> tuple[bytes, bytes]:
+    """Single-shot SealBase: returns ``(enc, ciphertext)``."""
+    enc, ctx = setup_base_sender(suite, public_key, info, rand=rand)
+    return enc, ctx.seal(plaintext, aad)
+
+
+def open_base(
+    suite: Suite, enc: bytes, key: PrivateKey, info: bytes, aad: bytes, ciphertext: bytes
+) -> bytes:
+    """Single-shot OpenBase; raises :class:`CryptoError` on failure."""
+    return setup_base_recipient(suite, enc, key, info).open(ciphertext, aad)

@@ -1,0 +1,156 @@
+"""The one exception tree of privcloud, split by whose fault an error is.
+
+* :class:`PeerError` — a remote party sent bad input (malformed bytes, failed authentication,
+  unknown key, oversize). The service answers with the error's HTTP status and keeps serving.
+* :class:`UsageError` — the local caller misused an API or gave a bad configuration.
+* :class:`UnavailableError` — a dependency (an upstream hop, a store) is unavailable.
+
+Messages are fixed, content-free text: no user content, key material or peer bytes ever goes into
+an exception message, because exception text reaches logs. Foreign exceptions are wrapped once,
+at the boundary, with ``raise ... from exc``.
+"""
+
+from __future__ import annotations
+
+
+class PrivcloudError(Exception):
+    """Base of every error privcloud raises on purpose."""
+
+    #: HTTP status a service answers with when this error ends a request.
+    http_status: int = 500
+    #: Short, stable, machine-readable code sent in error bodies.
+    code: str = "internal"
+
+
+# --- bad input from a peer -------------------------------------------------------------------
+
+
+class PeerError(PrivcloudError):
+    """A remote party sent input we refuse."""
+
+    http_status = 400
+    code = "bad_request"
+
+
+class DecodeError(PeerError):
+    """Bytes from a peer do not parse as the expected wire format."""
+
+    code = "malformed"
+
+
+class TooLargeError(PeerError):
+    """A size from a peer exceeds a bound in :mod:`privcloud.limits`."""
+
+    http_status = 413
+    code = "too_large"
+
+
+class CryptoError(PeerError):
+    """Authenticated decryption or a signature check failed (tampering or a wrong key)."""
+
+    code = "crypto"
+
+
+class UnknownKeyError(PeerError):
+    """A peer referred to a key identifier we do not hold."""
+
+    http_status = 422
+    code = "unknown_key"
+
+
+class UnsupportedError(PeerError):
+    """A peer asked for a version, suite or media type we do not implement."""
+
+    http_status = 415
+    code = "unsupported"
+
+
+class TruncatedStreamError(CryptoError):
+    """A sealed stream ended before its authenticated final marker."""
+
+    code = "truncated"
+
+
+class ReplayError(PeerError):
+    """Something that may be used once was presented again."""
+
+    code = "replay"
+
+
+class AuthenticationError(PeerError):
+    """Credentials (a token, a device signature) are missing or invalid."""
+
+    http_status = 401
+    code = "unauthorized"
+
+
+class RateLimitedError(PeerError):
+    """A quota was exceeded."""
+
+    http_status = 429
+    code = "rate_limited"
+
+
+class RequestTimeoutError(PeerError):
+    """A peer was too slow sending its request (slowloris protection)."""
+
+    http_status = 408
+    code = "timeout"
+
+
+class NotFoundError(PeerError):
+    """A peer asked for a route or feature that does not exist."""
+
+    http_status = 404
+    code = "not_found"
+
+
+class VerificationError(PeerError):
+    """Evidence, a proof or a signature from a peer does not verify."""
+
+    http_status = 403
+    code = "verification"
+
+
+class PolicyError(VerificationError):
+    """Evidence verified, but the local policy refuses it."""
+
+    code = "policy"
+
+
+# --- misuse by the local caller ----------------------------------------------------------------
+
+
+class UsageError(PrivcloudError):
+    """The local caller misused an API."""
+
+    code = "usage"
+
+
+class ConfigError(UsageError):
+    """A configuration value is missing or invalid."""
+
+    code = "config"
+
+
+# --- an unavailable dependency ---------------------------------------------------------------
+
+
+class UnavailableError(PrivcloudError):
+    """A dependency could not be reached or answered badly."""
+
+    http_status = 503
+    code = "unavailable"
+
+
+class UpstreamError(UnavailableError):
+    """The next hop failed or answered with an error."""
+
+    http_status = 502
+    code = "upstream"
+
+
+class NoHealthyNodeError(UnavailableError):
+    """None of the nodes a request was sealed to is healthy."""
+
+    code = "no_healthy_node"

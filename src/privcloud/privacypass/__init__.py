@@ -1,0 +1,1 @@
+"""Placeholder package: built in its own issue; exists so the layer contract names it."""
