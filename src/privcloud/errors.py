@@ -154,3 +154,24 @@ class NoHealthyNodeError(UnavailableError):
     """None of the nodes a request was sealed to is healthy."""
 
     code = "no_healthy_node"
+
+
+def _all_subclasses(cls: type[PrivcloudError]) -> list[type[PrivcloudError]]:
+    found: list[type[PrivcloudError]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_all_subclasses(sub))
+    return found
+
+
+def error_from_code(code: object, message: object, *, fault_of_peer: bool = True) -> PrivcloudError:
+    """Rebuild the error a remote service reported as ``{"error": code, "message": ...}``.
+
+    Unknown codes become a plain :class:`UpstreamError`. The message is the remote's fixed text,
+    shortened; it never decides control flow.
+    """
+    text = message[:200] if isinstance(message, str) else "remote error"
+    for cls in _all_subclasses(PrivcloudError):
+        if cls.code == code:
+            return cls(text)
+    return UpstreamError(text) if fault_of_peer else PrivcloudError(text)

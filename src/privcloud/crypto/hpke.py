@@ -18,6 +18,7 @@ from pyhpke import AEADId as _PAEAD
 from pyhpke import CipherSuite as _PSuite
 from pyhpke import KDFId as _PKDF
 from pyhpke import KEMId as _PKEM
+from pyhpke import KEMKey as _PKEMKey
 from pyhpke import KEMKeyPair as _PKeyPair
 from pyhpke import PyHPKEError
 
@@ -105,8 +106,10 @@ class PrivateKey:
         self.public_bytes: bytes = pair.public_key.to_public_bytes()
 
     def private_bytes(self) -> bytes:
-        """Serialize the private key (SerializePrivateKey, RFC 9180 §7.1.2)."""
-        return bytes(self._key.to_private_bytes())
+        """Serialize the private key (SerializePrivateKey, RFC 9180 §7.1.2): exactly Nsk bytes."""
+        raw = bytes(self._key.to_private_bytes())
+        # pyhpke 0.6.5 left-pads NIST-curve scalars to key_size *bits* bytes; keep the last Nsk.
+        return raw[-self.kem.private_key_size :]
 
     def __repr__(self) -> str:
         return f"PrivateKey(kem={self.kem.name}, public={self.public_bytes.hex()[:16]}...)"
@@ -145,9 +148,12 @@ def generate_keypair(kem: KemId, rand: Random = system_random) -> PrivateKey:
 def load_private_key(kem: KemId, data: bytes) -> PrivateKey:
     """DeserializePrivateKey; raises :class:`DecodeError` for malformed input."""
     backend = _any_suite_for(kem).kem
+    if len(data) != kem.private_key_size:
+        raise DecodeError("HPKE private key has the wrong length")
     try:
         sk = backend.deserialize_private_key(data)
-        pk = backend.deserialize_public_key(sk.to_public_bytes())
+        # pyhpke 0.6.5: to_public_bytes() refuses private keys; derive the public key instead.
+        pk = _PKEMKey.from_pyca_cryptography_key(sk.raw.public_key())
     except (ValueError, PyHPKEError) as exc:
         raise DecodeError("malformed HPKE private key") from exc
     return PrivateKey(kem, _PKeyPair(sk, pk))

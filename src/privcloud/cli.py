@@ -1,0 +1,206 @@
+"""The ``privcloud`` command line.
+
+    privcloud demo                         a local cloud, a few private requests, the trail
+    privcloud up [--nodes N]               a local cloud on loopback until Ctrl-C
+    privcloud relay|gateway|node ...       one service on its own
+    privcloud call FEATURE --relay URL     one request through the private path
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
+from privcloud.services.gateway import Gateway
+from privcloud.services.http import start_site
+from privcloud.services.node import Node
+from privcloud.services.relay import Relay
+from privcloud.sdk import Client
+from privcloud.trust.admission import ClientPolicy
+
+INSECURE_BANNER = (
+    "WARNING: INSECURE local cloud. Nodes run in a *simulated* TEE that protects nothing;\n"
+    "         the client admits them only because --insecure-allow-simulated was given.\n"
+)
+
+
+async def _serve_forever(start: object) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _run_service(app_factory: object, host: str, port: int, name: str) -> None:
+    assert callable(app_factory)
+    runner, bound = await start_site(app_factory(), host, port)
+    print(f"privcloud {name} listening on http://{host}:{bound}", flush=True)
+    try:
+        await _serve_forever(None)
+    finally:
+        await runner.cleanup()
+
+
+def _regions(count: int) -> list[NodeSpec]:
+    regions = ["eu-west", "us-east"]
+    return [NodeSpec(f"node-{i + 1}", regions[i % 2], "local") for i in range(count)]
+
+
+async def _up(args: argparse.Namespace) -> None:
+    cloud = LocalCloud(nodes=_regions(args.nodes), relay_port=args.relay_port)
+    await cloud.start()
+    print(INSECURE_BANNER, file=sys.stderr)
+    print(f"relay    {cloud.relay_url}\ngateway  {cloud.gateway_url}")
+    for url in cloud.node_urls:
+        print(f"node     {url}")
+    print("Ctrl-C stops the cloud.", flush=True)
+    try:
+        await _serve_forever(None)
+    finally:
+        await cloud.stop()
+
+
+def _step(text: str) -> None:
+    print(f"  - {text}", flush=True)
+
+
+async def _demo(_: argparse.Namespace) -> None:
+    print(INSECURE_BANNER, file=sys.stderr)
+    print("Starting a local private cloud on loopback (relay, gateway, 3 nodes in 2 regions)...")
+    async with LocalCloud(nodes=_regions(3)) as cloud:
+        _step(f"relay {cloud.relay_url}, gateway {cloud.gateway_url}")
+        policy = ClientPolicy.insecure_local_dev()
+        async with Client(cloud.relay_url, policy=policy) as client:
+            trail = client.trail
+            _step(f"fetched the gateway's OHTTP key config (key id {trail.key_config_id}) via the relay")
+            for admitted in trail.admitted:
+                d = admitted.descriptor
+                _step(f"admitted {d.node_id} [{d.region}/{d.provider}, tee={d.tee}]: {', '.join(admitted.checks)}")
+            for node_id, why in trail.refused:
+                _step(f"refused {node_id}: {why}")
+            message = "Call me at 10:30 about the Lisbon contract."
+            started = time.perf_counter()
+            result = await client.call("echo", {"note": "demo"}, message.encode())
+            took = (time.perf_counter() - started) * 1000
+            print("\nOne private request (echo workload):")
+            _step(f"sealed to {len(trail.chosen)} nodes chosen at random: {', '.join(trail.chosen)}")
+            _step(f"answer: {result.data.decode()!r} in {took:.1f} ms")
+            print("\nA streamed answer (echo_stream, 4 parts):")
+            async for event in client.stream("echo_stream", {"parts": 4}, message.encode()):
+                label = "final" if event.final else f"part {event.meta.get('index')}"
+                _step(f"{label}: {event.data.decode() or json.dumps(event.meta)}")
+        print("\nWhat each party saw:")
+        assert cloud.relay is not None and cloud.gateway is not None
+        _step("relay: your address and the sizes of opaque OHTTP messages; no content, no node choice")
+        _step("gateway: an anonymous inner request, the k node key ids; no address, no content")
+        _step("node: the plaintext request, from the gateway's address; not yours")
+        print("\nMetrics the services kept (allow-listed, content-free):")
+        for service in (cloud.relay.metrics, cloud.gateway.metrics):
+            for line in service.render().splitlines()[1:]:
+                print(f"    {service.service}: {line}")
+    print("\nThe local cloud stopped; nothing was written to disk.")
+
+
+async def _call(args: argparse.Namespace) -> None:
+    policy = ClientPolicy.insecure_local_dev() if args.insecure_allow_simulated else ClientPolicy()
+    params = json.loads(args.params) if args.params else {}
+    if args.file:
+        with open(args.file, "rb") as fh:
+            body = fh.read()
+    else:
+        body = (args.data or "").encode()
+    async with Client(args.relay, policy=policy, k=args.k) as client:
+        if args.stream:
+            async for event in client.stream(args.feature, params, body):
+                print(json.dumps({"final": event.final, "meta": event.meta, "data": event.data.decode(errors="replace")}))
+        else:
+            result = await client.call(args.feature, params, body)
+            print(json.dumps({"meta": result.meta, "data": result.data.decode(errors="replace")}))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="privcloud", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("demo", help="start a local cloud, run private requests, show the trail")
+
+    up = sub.add_parser("up", help="run a local cloud on loopback until interrupted")
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--relay-port", type=int, default=8470)
+
+    relay = sub.add_parser("relay", help="run an OHTTP relay")
+    relay.add_argument("--gateway", required=True, help="the gateway's base URL")
+    relay.add_argument("--host", default=LOOPBACK)
+    relay.add_argument("--port", type=int, default=8470)
+
+    gateway = sub.add_parser("gateway", help="run an OHTTP gateway / load balancer")
+    gateway.add_argument("--node", action="append", required=True, help="a node's base URL (repeat)")
+    gateway.add_argument("--host", default=LOOPBACK)
+    gateway.add_argument("--port", type=int, default=8471)
+
+    node = sub.add_parser("node", help="run a compute node (simulated TEE: INSECURE)")
+    node.add_argument("--id", default="node-1")
+    node.add_argument("--region", default="local")
+    node.add_argument("--provider", default="local")
+    node.add_argument("--host", default=LOOPBACK)
+    node.add_argument("--port", type=int, default=8480)
+
+    call = sub.add_parser("call", help="send one request through the private path")
+    call.add_argument("feature")
+    call.add_argument("--relay", default="http://127.0.0.1:8470")
+    call.add_argument("--params", help="JSON object of parameters")
+    call.add_argument("--data", help="request body as text")
+    call.add_argument("--file", help="request body from a file")
+    call.add_argument("--stream", action="store_true")
+    call.add_argument("-k", type=int, default=3, help="number of nodes to seal to")
+    call.add_argument("--insecure-allow-simulated", action="store_true",
+                      help="admit simulated-TEE nodes (INSECURE; local development only)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "demo":
+            asyncio.run(_demo(args))
+        elif args.command == "up":
+            asyncio.run(_up(args))
+        elif args.command == "relay":
+            asyncio.run(_run_service(Relay(args.gateway).app, args.host, args.port, "relay"))
+        elif args.command == "gateway":
+            asyncio.run(_run_service(Gateway(args.node).app, args.host, args.port, "gateway"))
+        elif args.command == "node":
+            print(INSECURE_BANNER, file=sys.stderr)
+            factory = Node(args.id, region=args.region, provider=args.provider).app
+            asyncio.run(_run_service(factory, args.host, args.port, "node"))
+        elif args.command == "call":
+            asyncio.run(_call(args))
+    except ConfigError as exc:
+        print(f"privcloud: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PrivcloudError as exc:
+        print(f"privcloud: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,48 @@
+"""The sealed envelope: a request encrypted once and wrapped to k attested nodes, and the sealed
+response stream back to the client (DESIGN.md §2, docs/envelope.md, docs/adr/0003).
+
+Sans-IO: bytes and randomness in, bytes out. The gateway uses only :func:`parse_header`.
+"""
+
+from __future__ import annotations
+
+from privcloud.crypto.hpke import X25519_SHA256_AES128GCM
+from privcloud.envelope.format import (
+    KEY_ID_SIZE,
+    MEDIA_TYPE_REQUEST,
+    MEDIA_TYPE_STREAM,
+    VERSION,
+    EnvelopeHeader,
+    envelope_overhead,
+    key_id_for,
+    parse_header,
+)
+from privcloud.envelope.padding import padded_size
+from privcloud.envelope.seal import (
+    ClientSession,
+    NodeSession,
+    Recipient,
+    open_request,
+    seal_request,
+)
+from privcloud.envelope.stream import StreamOpener, StreamSealer
+
+__all__ = [
+    "KEY_ID_SIZE",
+    "MEDIA_TYPE_REQUEST",
+    "MEDIA_TYPE_STREAM",
+    "VERSION",
+    "X25519_SHA256_AES128GCM",
+    "ClientSession",
+    "EnvelopeHeader",
+    "NodeSession",
+    "Recipient",
+    "StreamOpener",
+    "StreamSealer",
+    "envelope_overhead",
+    "key_id_for",
+    "open_request",
+    "padded_size",
+    "parse_header",
+    "seal_request",
+]

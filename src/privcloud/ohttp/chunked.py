@@ -1,0 +1,381 @@
+"""Chunked Oblivious HTTP messages (draft-ietf-ohai-chunked-ohttp), sans-IO and incremental.
+
+Implemented from the text of draft-ietf-ohai-chunked-ohttp-05 as the author recalls it (no copy
+of the draft was at hand); the rules this module follows, exactly:
+
+Request (client to gateway)::
+
+    Chunked Encapsulated Request = hdr || enc || Chunk ... || Final Chunk
+    Chunk       = Length (varint, >= 1) || HPKE-Protected Chunk (Length bytes)
+    Final Chunk = Length (varint) = 0   || HPKE-Protected Final Chunk (to the end of the message)
+
+1. ``hdr`` is RFC 9458's (key id, KEM, KDF, AEAD); HPKE info is
+   ``"message/bhttp chunked request" || 0x00 || hdr``.
+2. Each chunk is sealed with the one HPKE sender context, in order, so its nonce is HPKE's
+   ``base_nonce XOR seq`` (RFC 9180 §5.2) with ``seq`` the chunk counter from 0.
+3. AAD is empty for non-final chunks and the 5 bytes ``"final"`` for the final chunk.
+4. The length prefix counts the sealed bytes (ciphertext and tag). Zero means "final chunk",
+   which runs to the end of the stream; the final chunk's plaintext may be empty, a non-final
+   chunk's plaintext may not (we refuse to seal one; a decoder accepts one).
+
+Response (gateway to client)::
+
+    Chunked Encapsulated Response = response_nonce (max(Nn, Nk)) || Chunk ... || Final Chunk
+
+5. ``secret = Export("message/bhttp chunked response", max(Nn, Nk))``;
+   ``prk = Extract(enc || response_nonce, secret)``; ``aead_key = Expand(prk, "key", Nk)``;
+   ``aead_nonce = Expand(prk, "nonce", Nn)`` (as RFC 9458 §4.4).
+6. Chunk ``i`` (from 0) uses nonce ``aead_nonce XOR I2OSP(i, Nn)``, the framing of rule 4 and
+   the AAD of rule 3. Counters stay below 2^(8*Nn) - 1 (HPKE's
+   sequence limit, applied to both directions).
+
+Since the final chunk has no length, a decoder can open it only at ``close()``, when the caller
+says the stream ended; until then its bytes are buffered (at most ``MAX_OHTTP_CHUNK`` plaintext
+plus the tag). A stream that ends without a final chunk raises :class:`TruncatedStreamError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from privcloud.crypto import Random, hpke, system_random
+from privcloud.crypto.hpke import PrivateKey
+from privcloud.crypto.symmetric import Aead
+from privcloud.errors import TooLargeError, TruncatedStreamError, UsageError
+from privcloud.limits import MAX_OHTTP_CHUNK
+from privcloud.ohttp.keyconfig import GatewayKey, KeyConfig, SymmetricSuite
+from privcloud.ohttp.protocol import (
+    HEADER_SIZE,
+    _check_header,
+    _make_response_nonce,
+    _open_header,
+    _response_aead,
+    _seal_header,
+)
+from privcloud.wire import varint
+
+MEDIA_CHUNKED_REQUEST = "message/ohttp-chunked-req"
+MEDIA_CHUNKED_RESPONSE = "message/ohttp-chunked-res"
+
+CHUNKED_REQUEST_LABEL = b"message/bhttp chunked request"
+CHUNKED_RESPONSE_LABEL = b"message/bhttp chunked response"
+_AAD_FINAL = b"final"
+_AAD_NON_FINAL = b""
+
+
+def _aad(final: bool) -> bytes:
+    return _AAD_FINAL if final else _AAD_NON_FINAL
+
+
+def _frame(sealed: bytes, final: bool) -> bytes:
+    """Rule 4: ``varint(len) || sealed`` for a non-final chunk, ``0x00 || sealed`` for the final."""
+    return (b"\x00" if final else varint.encode(len(sealed))) + sealed
+
+
+def _check_plaintext(data: bytes, final: bool) -> None:
+    if not final and not data:
+        raise UsageError("a non-final chunk may not be empty")
+    if len(data) > MAX_OHTTP_CHUNK:
+        raise UsageError("chunk larger than MAX_OHTTP_CHUNK")
+
+
+class _Framer:
+    """Splits a byte stream into sealed chunks (rule 4), bounding every buffered size."""
+
+    __slots__ = ("_buf", "_in_final", "_max_sealed")
+
+    def __init__(self, tag_size: int) -> None:
+        self._buf = bytearray()
+        self._in_final = False
+        self._max_sealed = MAX_OHTTP_CHUNK + tag_size
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Append ``data``; return the sealed non-final chunks it completed, in order."""
+        self._buf += data
+        out: list[bytes] = []
+        while not self._in_final and self._buf:
+            if len(self._buf) < varint.peek_length(self._buf[0]):
+                break
+            length, start = varint.decode(bytes(self._buf[:8]))
+            if length == 0:
+                self._in_final = True
+                del self._buf[:start]
+                break
+            if length > self._max_sealed:
+                raise TooLargeError("chunk larger than MAX_OHTTP_CHUNK")
+            if len(self._buf) < start + length:
+                break
+            out.append(bytes(self._buf[start : start + length]))
+            del self._buf[: start + length]
+        if self._in_final and len(self._buf) > self._max_sealed:
+            raise TooLargeError("final chunk larger than MAX_OHTTP_CHUNK")
+        return out
+
+    def close(self) -> bytes:
+        """The sealed final chunk; :class:`TruncatedStreamError` if there is none."""
+        if not self._in_final:
+            raise TruncatedStreamError("stream ended before its final chunk")
+        sealed = bytes(self._buf)
+        self._buf.clear()
+        return sealed
+
+
+class _Decoder:
+    """Common state machine of the two decoders: prefix, then chunks, then close."""
+
+    __slots__ = ("_closed", "_failed", "_framer", "_prefix")
+
+    def __init__(self) -> None:
+        self._prefix = bytearray()
+        self._framer: _Framer | None = None
+        self._closed = False
+        self._failed = False
+
+    def _take_prefix(self, buffered: bytearray) -> int | None:
+        """Consume a prefix from ``buffered``; return the tag size once chunks may follow."""
+        raise NotImplementedError
+
+    def _open(self, sealed: bytes, final: bool) -> bytes:
+        raise NotImplementedError
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Process more of the stream; return the plaintext of every chunk it completed.
+
+        Raises :class:`CryptoError` for a chunk that fails to open (tampered, reordered,
+        replayed or dropped chunks all end here), :class:`TooLargeError` for an oversize chunk,
+        and :class:`UsageError` after ``close()`` or after an earlier error.
+        """
+        self._check_usable()
+        try:
+            if self._framer is None:
+                self._prefix += data
+                tag_size = self._take_prefix(self._prefix)
+                if tag_size is None:
+                    return []
+                self._framer = _Framer(tag_size)
+                data, self._prefix = bytes(self._prefix), bytearray()
+            return [self._open(sealed, False) for sealed in self._framer.feed(bytes(data))]
+        except BaseException:
+            self._failed = True
+            raise
+
+    def close(self) -> bytes:
+        """End of stream: open and return the final chunk's plaintext.
+
+        Raises :class:`TruncatedStreamError` if the stream had no complete final chunk and
+        :class:`CryptoError` if the final chunk fails to open.
+        """
+        self._check_usable()
+        self._closed = True
+        if self._framer is None:
+            raise TruncatedStreamError("stream ended inside its header")
+        return self._open(self._framer.close(), True)
+
+    def _check_usable(self) -> None:
+        if self._closed:
+            raise UsageError("decoder already closed")
+        if self._failed:
+            raise UsageError("decoder failed earlier")
+
+
+def _counter_limit(suite: SymmetricSuite) -> int:
+    """Chunk counters stay below 2^(8*Nn) - 1, the HPKE sequence limit (RFC 9180 §5.2)."""
+    return (1 << (8 * suite.aead.nonce_size)) - 1
+
+
+# --- client ----------------------------------------------------------------------------------
+
+
+class ChunkedResponseDecoder(_Decoder):
+    """Client side: opens a chunked response stream (rules 5-6), fed in arbitrary pieces."""
+
+    __slots__ = ("_aead", "_context", "_counter", "_enc", "_nonce", "_suite")
+
+    def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
+        super().__init__()
+        self._context = context
+        self._enc = enc
+        self._suite = suite
+        self._aead: Aead | None = None
+        self._nonce = b""
+        self._counter = 0
+
+    def _take_prefix(self, buffered: bytearray) -> int | None:
+        size = self._suite.response_nonce_size
+        if len(buffered) < size:
+            return None
+        response_nonce = bytes(buffered[:size])
+        del buffered[:size]
+        self._aead, self._nonce = _response_aead(
+            self._context, CHUNKED_RESPONSE_LABEL, self._suite, self._enc, response_nonce
+        )
+        return self._suite.aead.tag_size
+
+    def _open(self, sealed: bytes, final: bool) -> bytes:
+        if self._aead is None:
+            raise TruncatedStreamError("stream ended inside its response nonce")
+        if self._counter >= _counter_limit(self._suite):
+            raise TooLargeError("too many chunks")
+        nonce = _chunk_nonce(self._nonce, self._counter)
+        plaintext = self._aead.open(nonce, sealed, _aad(final))
+        self._counter += 1
+        return plaintext
+
+
+class ChunkedClientContext:
+    """A client's side of one chunked request: seals request chunks, opens the response."""
+
+    __slots__ = ("_context", "_counter", "_done", "_enc", "_suite")
+
+    def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
+        self._context = context
+        self._enc = enc
+        self._suite = suite
+        self._counter = 0
+        self._done = False
+
+    @property
+    def suite(self) -> SymmetricSuite:
+        return self._suite
+
+    def seal_chunk(self, data: bytes, *, final: bool) -> bytes:
+        """Seal and frame the next request chunk (rules 2-4); returns the bytes to send.
+
+        Raises :class:`UsageError` after the final chunk, for an empty non-final chunk or one
+        over ``MAX_OHTTP_CHUNK``.
+        """
+        if self._done:
+            raise UsageError("the final chunk was already sealed")
+        _check_plaintext(data, final)
+        if self._counter >= _counter_limit(self._suite):
+            raise UsageError("too many chunks")
+        sealed = self._context.seal(bytes(data), _aad(final))
+        self._counter += 1
+        self._done = final
+        return _frame(sealed, final)
+
+    def response_decoder(self) -> ChunkedResponseDecoder:
+        """A decoder for the chunked response to this request."""
+        return ChunkedResponseDecoder(self._context, self._enc, self._suite)
+
+
+def encapsulate_chunked_request(
+    config: KeyConfig,
+    *,
+    suite: SymmetricSuite | None = None,
+    rand: Random = system_random,
+    ephemeral: PrivateKey | None = None,
+) -> tuple[bytes, ChunkedClientContext]:
+    """Start a chunked request to ``config`` (rule 1); returns ``(hdr || enc, context)``.
+
+    ``ephemeral`` is a test-only seam. Raises :class:`UsageError` for a suite the configuration
+    does not offer.
+    """
+    head, enc, chosen, context = _seal_header(config, CHUNKED_REQUEST_LABEL, suite, rand, ephemeral)
+    return head, ChunkedClientContext(context, enc, chosen)
+
+
+# --- gateway ---------------------------------------------------------------------------------
+
+
+class ChunkedGatewayContext:
+    """A gateway's side of one chunked exchange: seals the response chunks (rules 5-6)."""
+
+    __slots__ = ("_aead", "_context", "_counter", "_done", "_enc", "_nonce", "_suite")
+
+    def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
+        self._context = context
+        self._enc = enc
+        self._suite = suite
+        self._aead: Aead | None = None
+        self._nonce = b""
+        self._counter = 0
+        self._done = False
+
+    @property
+    def suite(self) -> SymmetricSuite:
+        return self._suite
+
+    def _open_request_chunk(self, sealed: bytes, final: bool) -> bytes:
+        """Rules 2-3 on the gateway side: the HPKE recipient context opens chunks in order."""
+        return self._context.open(sealed, _aad(final))
+
+    def response_header(
+        self, *, rand: Random = system_random, response_nonce: bytes | None = None
+    ) -> bytes:
+        """The response nonce that starts the response stream; call once, before any chunk.
+
+        ``response_nonce`` is a test-only seam. Raises :class:`UsageError` on a second call.
+        """
+        if self._aead is not None:
+            raise UsageError("the response header was already made")
+        nonce_bytes = _make_response_nonce(self._suite, rand, response_nonce)
+        self._aead, self._nonce = _response_aead(
+            self._context, CHUNKED_RESPONSE_LABEL, self._suite, self._enc, nonce_bytes
+        )
+        return nonce_bytes
+
+    def seal_chunk(self, data: bytes, *, final: bool) -> bytes:
+        """Seal and frame the next response chunk; returns the bytes to send.
+
+        Raises :class:`UsageError` before :meth:`response_header`, after the final chunk, for
+        an empty non-final chunk or one over ``MAX_OHTTP_CHUNK``.
+        """
+        if self._aead is None:
+            raise UsageError("response_header() must come first")
+        if self._done:
+            raise UsageError("the final chunk was already sealed")
+        _check_plaintext(data, final)
+        if self._counter >= _counter_limit(self._suite):
+            raise UsageError("too many chunks")
+        sealed = self._aead.seal(_chunk_nonce(self._nonce, self._counter), bytes(data), _aad(final))
+        self._counter += 1
+        self._done = final
+        return _frame(sealed, final)
+
+
+class ChunkedRequestDecoder(_Decoder):
+    """Gateway side: opens a chunked request stream with one of ``keys``, fed in pieces.
+
+    Header errors surface from :meth:`feed` as for :func:`decapsulate_request`:
+    :class:`UnknownKeyError`, :class:`UnsupportedError`, :class:`CryptoError`.
+    """
+
+    __slots__ = ("_context", "_keys")
+
+    def __init__(self, keys: Mapping[int, GatewayKey]) -> None:
+        super().__init__()
+        self._keys = keys
+        self._context: ChunkedGatewayContext | None = None
+
+    @property
+    def context(self) -> ChunkedGatewayContext:
+        """The gateway context; :class:`UsageError` until the header was parsed."""
+        if self._context is None:
+            raise UsageError("the request header has not been received yet")
+        return self._context
+
+    def _take_prefix(self, buffered: bytearray) -> int | None:
+        # 1. hdr: key id, KEM and suite must be ours (errors as in RFC 9458 §4.3).
+        if len(buffered) < HEADER_SIZE:
+            return None
+        key, suite = _check_header(self._keys, bytes(buffered[:HEADER_SIZE]))
+        # 2. enc, then SetupBaseR with the chunked label.
+        head_size = HEADER_SIZE + key.config.kem.enc_size
+        if len(buffered) < head_size:
+            return None
+        head = bytes(buffered[:head_size])
+        del buffered[:head_size]
+        context = _open_header(key, suite, CHUNKED_REQUEST_LABEL, head)
+        self._context = ChunkedGatewayContext(context, head[HEADER_SIZE:], suite)
+        return suite.aead.tag_size
+
+    def _open(self, sealed: bytes, final: bool) -> bytes:
+        if self._context is None:
+            raise TruncatedStreamError("stream ended inside its header")
+        return self._context._open_request_chunk(sealed, final)
+
+
+def _chunk_nonce(base: bytes, counter: int) -> bytes:
+    """Rule 6: ``base XOR I2OSP(counter, Nn)``."""
+    return (int.from_bytes(base, "big") ^ counter).to_bytes(len(base), "big")

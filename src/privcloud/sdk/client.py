@@ -1,0 +1,236 @@
+"""The device SDK: ``privcloud.Client`` (async) and ``privcloud.SyncClient``.
+
+A client talks only to the relay. It fetches the gateway's OHTTP key configuration and the node
+directory through the relay, admits nodes under its policy (:mod:`privcloud.trust.admission`),
+picks k of them at random, seals each request to those k and reads the sealed answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import aiohttp
+
+from privcloud import limits
+from privcloud.crypto import Random, system_random
+from privcloud.errors import (
+    NoHealthyNodeError,
+    PrivcloudError,
+    UnavailableError,
+    UpstreamError,
+    UsageError,
+    error_from_code,
+)
+from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
+from privcloud.sdk.core import build_request
+from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
+from privcloud.trust.directory import decode_directory
+from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Result:
+    """A feature's final answer, with the partial events that came before it."""
+
+    meta: JSONObject
+    data: bytes = b""
+    partials: tuple[Event, ...] = ()
+
+
+@dataclass
+class Trail:
+    """What the client did for its last request: the verification trail a user can inspect."""
+
+    admitted: list[AdmittedNode] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+    chosen: list[str] = field(default_factory=list)
+    key_config_id: int | None = None
+
+
+def _raise_if_error(event: Event) -> None:
+    if event.kind == EventKind.ERROR:
+        raise error_from_code(event.meta.get("code"), event.meta.get("message"))
+
+
+class Client:
+    """Async client of a privcloud deployment, reached through one relay URL."""
+
+    def __init__(
+        self,
+        relay_url: str,
+        *,
+        policy: ClientPolicy | None = None,
+        k: int = limits.DEFAULT_ENVELOPE_RECIPIENTS,
+        rand: Random = system_random,
+    ) -> None:
+        if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
+            raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
+        self.relay_url = relay_url.rstrip("/")
+        self.policy = policy if policy is not None else ClientPolicy()
+        self.k = k
+        self._rand = rand
+        self._random = secrets.SystemRandom()
+        self._session: aiohttp.ClientSession | None = None
+        self._key_config: KeyConfig | None = None
+        self.trail = Trail()
+
+    async def __aenter__(self) -> Client:
+        await self.refresh()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(
+                    total=limits.UPSTREAM_TOTAL_TIMEOUT_S,
+                    sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
+                ),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _get(self, path: str, media: str | None = None) -> bytes:
+        try:
+            async with self.session.get(f"{self.relay_url}{path}") as resp:
+                payload = await resp.content.read(limits.MAX_DIRECTORY_BYTES + 1)
+                if resp.status != 200:
+                    raise UpstreamError("relay answered with an error")
+                if media is not None and resp.content_type != media:
+                    raise UpstreamError("relay answered with the wrong media type")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("relay unreachable") from exc
+        return payload
+
+    async def refresh(self) -> None:
+        """Fetch the gateway key configuration and the node directory, and admit nodes."""
+        configs = decode_key_configs(await self._get("/.well-known/ohttp-gateway", MEDIA_KEYS))
+        if not configs:
+            raise UnavailableError("gateway offers no supported key configuration")
+        self._key_config = configs[0]
+        nodes = decode_directory(await self._get("/v1/directory"))
+        admitted, refused = admit_all(nodes, self.policy)
+        self.trail = Trail(admitted=admitted, refused=refused, key_config_id=configs[0].key_id)
+
+    def _choose(self, feature: str) -> list[AdmittedNode]:
+        serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
+        if not serving:
+            raise NoHealthyNodeError("no admitted node serves this feature")
+        return self._random.sample(serving, min(self.k, len(serving)))
+
+    async def stream(
+        self, feature: str, params: JSONObject | None = None, body: bytes = b""
+    ) -> AsyncIterator[Event]:
+        """Run ``feature`` with a streamed answer: yields partial events, then the final one.
+
+        Raises the remote error (our exception tree) when the node answers with an error, and
+        :class:`~privcloud.errors.TruncatedStreamError` if the stream is cut short.
+        """
+        request = WorkloadRequest(feature, dict(params or {}), body, stream=True)
+        async for event in self._send(request):
+            _raise_if_error(event)
+            yield event
+
+    async def call(self, feature: str, params: JSONObject | None = None, body: bytes = b"") -> Result:
+        """Run ``feature`` and return its final result."""
+        request = WorkloadRequest(feature, dict(params or {}), body, stream=False)
+        partials: list[Event] = []
+        async for event in self._send(request):
+            _raise_if_error(event)
+            if event.final:
+                return Result(event.meta, event.data, tuple(partials))
+            partials.append(event)
+        raise UpstreamError("answer ended without a result")
+
+    async def _send(self, request: WorkloadRequest) -> AsyncIterator[Event]:
+        if self._key_config is None:
+            await self.refresh()
+        assert self._key_config is not None
+        chosen = self._choose(request.feature)
+        self.trail.chosen = [a.descriptor.node_id for a in chosen]
+        body, media, reader = build_request(
+            self._key_config, [a.descriptor for a in chosen], request, rand=self._rand
+        )
+        try:
+            async with self.session.post(
+                f"{self.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media}
+            ) as resp:
+                if resp.status != 200:
+                    raise await _http_error(resp)
+                async for data in resp.content.iter_any():
+                    for event in reader.feed(data):
+                        yield event
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("relay unreachable") from exc
+        for event in reader.close():
+            yield event
+
+
+async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:
+    try:
+        doc = await resp.json(content_type=None)
+    except (aiohttp.ClientError, ValueError):
+        doc = None
+    if isinstance(doc, dict):
+        return error_from_code(doc.get("error"), doc.get("message"))
+    return UpstreamError("relay answered with an error")
+
+
+class SyncClient:
+    """A blocking wrapper of :class:`Client`, running its event loop in a private thread."""
+
+    def __init__(self, relay_url: str, **kwargs: Any) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._client = Client(relay_url, **kwargs)
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    @property
+    def trail(self) -> Trail:
+        return self._client.trail
+
+    def refresh(self) -> None:
+        self._run(self._client.refresh())
+
+    def call(self, feature: str, params: JSONObject | None = None, body: bytes = b"") -> Result:
+        return self._run(self._client.call(feature, params, body))
+
+    def stream(
+        self, feature: str, params: JSONObject | None = None, body: bytes = b""
+    ) -> Iterator[Event]:
+        agen = self._client.stream(feature, params, body)
+        while True:
+            try:
+                yield self._run(agen.__anext__())
+            except StopAsyncIteration:
+                return
+
+    def close(self) -> None:
+        self._run(self._client.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,168 @@
+"""The client's request path, sans-IO: build the bytes a device sends to the relay, and turn
+the bytes that come back into workload events.
+
+    WorkloadRequest -> sealed envelope (to k nodes) -> Binary HTTP request (+ token header)
+                    -> OHTTP (one-shot, or chunked for streamed answers) -> relay
+
+and back: OHTTP response -> Binary HTTP response -> sealed stream -> events. Each layer's
+integrity check raises our errors; a truncated or reordered stream never yields a final event.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Protocol
+
+from privcloud.crypto import Random, system_random
+from privcloud.envelope import (
+    MEDIA_TYPE_REQUEST,
+    ClientSession,
+    Recipient,
+    StreamOpener,
+    seal_request,
+)
+from privcloud.errors import DecodeError, PrivcloudError, error_from_code
+from privcloud.ohttp import (
+    MEDIA_CHUNKED_REQUEST,
+    MEDIA_REQUEST,
+    ChunkedClientContext,
+    ClientContext,
+    ChunkedResponseDecoder,
+    KeyConfig,
+    encapsulate_chunked_request,
+    encapsulate_request,
+)
+from privcloud.trust.directory import NodeDescriptor
+from privcloud.wire import bhttp
+from privcloud.wire.message import ENVELOPE_ROUTE, Event, WorkloadRequest, decode_event, encode_request
+
+#: Authority of the inner request; the gateway serves one origin.
+INNER_AUTHORITY = b"privcloud.gateway"
+#: Largest inner error body the client reads.
+_MAX_ERROR_BODY = 64 * 1024
+
+
+class ResponseReader(Protocol):
+    """Turns the relay's response bytes, in any split, into workload events."""
+
+    def feed(self, data: bytes) -> list[Event]: ...
+
+    def close(self) -> list[Event]: ...
+
+
+def _remote_error(status: int, content: bytes) -> PrivcloudError:
+    try:
+        doc = json.loads(content[:_MAX_ERROR_BODY].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        doc = {}
+    if not isinstance(doc, dict):
+        doc = {}
+    error = error_from_code(doc.get("error"), doc.get("message"))
+    if not doc:
+        error = error_from_code("upstream", f"gateway answered status {status}")
+    return error
+
+
+def _events_from(chunks: list[bytes]) -> list[Event]:
+    return [decode_event(chunk) for chunk in chunks]
+
+
+class OneShotReader:
+    """Reads a ``message/ohttp-res`` answer: everything arrives, then it is opened at once."""
+
+    def __init__(self, ohttp: ClientContext, session: ClientSession) -> None:
+        self._ohttp = ohttp
+        self._session = session
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Event]:
+        self._buffer += data
+        return []
+
+    def close(self) -> list[Event]:
+        inner = bhttp.decode_response(self._ohttp.decapsulate_response(bytes(self._buffer)))
+        if inner.status != 200:
+            raise _remote_error(inner.status, inner.content)
+        return _events_from(self._session.open_response(inner.content))
+
+
+class ChunkedReader:
+    """Reads a ``message/ohttp-chunked-res`` answer incrementally, yielding events as the node
+    produces them."""
+
+    def __init__(self, ohttp: ChunkedResponseDecoder, session: ClientSession) -> None:
+        self._ohttp = ohttp
+        self._bhttp = bhttp.ResponseStreamDecoder()
+        self._opener: StreamOpener = session.response_opener()
+        self._status: int | None = None
+        self._error_body = bytearray()
+
+    def _inner(self, plaintexts: list[bytes]) -> list[Event]:
+        events: list[Event] = []
+        for plaintext in plaintexts:
+            for item in self._bhttp.feed(plaintext):
+                if isinstance(item, bhttp.Head):
+                    self._status = item.status
+                elif isinstance(item, bhttp.Content):
+                    if self._status is None:
+                        raise DecodeError("content before response head")
+                    if self._status != 200:
+                        self._error_body += item.data[: _MAX_ERROR_BODY - len(self._error_body)]
+                    else:
+                        events += _events_from(self._opener.feed(item.data))
+                elif isinstance(item, bhttp.End):
+                    if self._status is not None and self._status != 200:
+                        raise _remote_error(self._status, bytes(self._error_body))
+        return events
+
+    def feed(self, data: bytes) -> list[Event]:
+        return self._inner(self._ohttp.feed(data))
+
+    def close(self) -> list[Event]:
+        events = self._inner([self._ohttp.close()])
+        self._bhttp.close()
+        if self._status is None:
+            raise DecodeError("response without a head")
+        self._opener.close()
+        return events
+
+
+def build_request(
+    key_config: KeyConfig,
+    nodes: Sequence[NodeDescriptor],
+    request: WorkloadRequest,
+    *,
+    authorization: bytes | None = None,
+    rand: Random = system_random,
+) -> tuple[bytes, str, ResponseReader]:
+    """Seal ``request`` to ``nodes`` and wrap it for the relay.
+
+    Returns ``(body, media type, reader)``: POST ``body`` with that media type to the relay and
+    feed what comes back to ``reader``. Streamed requests use chunked OHTTP so that events
+    arrive while the node works.
+    """
+    recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
+    envelope, session = seal_request(recipients, encode_request(request), rand=rand)
+    headers: list[bhttp.Field] = [(b"content-type", MEDIA_TYPE_REQUEST.encode())]
+    if authorization is not None:
+        headers.append((b"authorization", authorization))
+    inner = bhttp.encode_request(
+        bhttp.Request(
+            method=b"POST",
+            scheme=b"https",
+            authority=INNER_AUTHORITY,
+            path=ENVELOPE_ROUTE,
+            headers=tuple(headers),
+            content=envelope,
+        )
+    )
+    if request.stream:
+        header, chunked = encapsulate_chunked_request(key_config, rand=rand)
+        body = header + chunked.seal_chunk(inner, final=True)
+        return body, MEDIA_CHUNKED_REQUEST, ChunkedReader(chunked.response_decoder(), session)
+    body, context = encapsulate_request(key_config, inner, rand=rand)
+    return body, MEDIA_REQUEST, OneShotReader(context, session)
+
+
+__all__ = ["ChunkedClientContext", "ResponseReader", "build_request"]

@@ -1,0 +1,1 @@
+"""Thin asyncio HTTP shells (aiohttp) around the sans-IO cores: relay, gateway, node."""

@@ -1,0 +1,156 @@
+"""What every service shares: error mapping, bounded body reads, content-free logging and
+metrics, and starting an aiohttp site on an address.
+
+Logging is an allow-list: a service logs its name, the route's *name*, the status, the duration
+and byte counts — never addresses, headers, bodies or exception text from a peer (DESIGN.md §1,
+requirement 3). aiohttp's own access log is switched off because it records client addresses and
+user agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.errors import PeerError, PrivcloudError, RequestTimeoutError, TooLargeError
+
+log = logging.getLogger("privcloud.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Metrics:
+    """Content-free counters: route names, status classes and byte totals only."""
+
+    service: str
+    counters: Counter[str] = field(default_factory=Counter)
+
+    def observe(self, route: str, status: int, bytes_in: int, bytes_out: int) -> None:
+        self.counters[f"requests{{route={route},status={status}}}"] += 1
+        self.counters[f"bytes_in{{route={route}}}"] += bytes_in
+        self.counters[f"bytes_out{{route={route}}}"] += bytes_out
+
+    def render(self) -> str:
+        lines = [f"# privcloud {self.service} metrics (allow-listed, content-free)"]
+        lines += [f"privcloud_{name} {value}" for name, value in sorted(self.counters.items())]
+        return "\n".join(lines) + "\n"
+
+
+def error_response(exc: PrivcloudError) -> web.Response:
+    """The HTTP answer for one of our errors: its status and its fixed, content-free text."""
+    body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
+    resp = web.Response(status=exc.http_status, body=body, content_type="application/json")
+    if isinstance(exc, (RequestTimeoutError, TooLargeError)):
+        resp.force_close()
+    return resp
+
+
+def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """Map our errors to statuses, turn anything unexpected into a 500, log allow-listed fields."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        route = request.match_info.route.name or "unmatched"
+        try:
+            response = await handler(request)
+        except PrivcloudError as exc:
+            response = error_response(exc)
+            level = logging.INFO if isinstance(exc, PeerError) else logging.WARNING
+            log.log(level, "%s %s refused: %s", service, route, exc.code)
+        except web.HTTPException as exc:
+            response = web.Response(status=exc.status, text=exc.reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence keeps serving
+            log.error("%s %s internal error: %s", service, route, type(exc).__name__)
+            response = web.Response(status=500, text="internal error")
+        metrics.observe(
+            route, response.status, request.content_length or 0, response.content_length or 0
+        )
+        log.debug(
+            "%s route=%s status=%d ms=%.2f",
+            service,
+            route,
+            response.status,
+            (time.perf_counter() - started) * 1000,
+        )
+        return response
+
+    return middleware
+
+
+async def read_body(
+    request: web.Request,
+    *,
+    limit: int = limits.MAX_HTTP_BODY,
+    timeout: float = limits.BODY_READ_TIMEOUT_S,
+) -> bytes:
+    """Read a whole request body, bounded in size and in time (slowloris protection).
+
+    Raises :class:`TooLargeError` (413) past ``limit`` and :class:`RequestTimeoutError` (408)
+    when the body has not fully arrived within ``timeout`` seconds.
+    """
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLargeError("request body too large")
+    buf = bytearray()
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.content.iter_any():
+                buf += chunk
+                if len(buf) > limit:
+                    raise TooLargeError("request body too large")
+    except TimeoutError:
+        raise RequestTimeoutError("request body too slow") from None
+    return bytes(buf)
+
+
+def require_media_type(request: web.Request, *allowed: str) -> str:
+    """Return the request's media type if it is one of ``allowed``; else 415."""
+    from privcloud.errors import UnsupportedError  # local: keeps the top import list short
+
+    media = request.content_type
+    if media not in allowed:
+        raise UnsupportedError("unsupported media type")
+    return media
+
+
+def new_app(service: str, metrics: Metrics) -> web.Application:
+    """An application with our middleware and a ``/metrics`` route."""
+    app = web.Application(
+        middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
+    )
+
+    async def metrics_handler(_: web.Request) -> web.Response:
+        return web.Response(text=metrics.render(), content_type="text/plain")
+
+    app.router.add_get("/metrics", metrics_handler, name="metrics")
+    return app
+
+
+async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+    """Start serving ``app`` on ``host:port`` (port 0 picks a free one); returns the runner and
+    the bound port."""
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        max_line_size=limits.MAX_HTTP_LINE_SIZE,
+        max_field_size=limits.MAX_HTTP_FIELD_SIZE,
+        shutdown_timeout=2.0,
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, reuse_address=True)
+    await site.start()
+    sockets = site._server.sockets if site._server is not None else ()  # type: ignore[union-attr]
+    bound = sockets[0].getsockname()[1] if sockets else port
+    return runner, int(bound)

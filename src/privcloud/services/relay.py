@@ -1,0 +1,114 @@
+"""The OHTTP relay (RFC 9458 §2, "Oblivious Relay Resource").
+
+It forwards encapsulated requests to the one gateway it is configured for and streams the
+encapsulated responses back. It sees the client's address, sizes and timing, and nothing else:
+the body is ciphertext to it. It builds every upstream request afresh — only the media type is
+carried over — so no client address, cookie, user agent or forwarding header ever reaches the
+gateway. It never logs bodies or addresses.
+
+Routes::
+
+    POST /v1/ohttp                        message/ohttp-req | message/ohttp-chunked-req
+    GET  /.well-known/ohttp-gateway       the gateway's key configurations, passed through
+    GET  /v1/directory                    the gateway's node directory, passed through
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.errors import UpstreamError
+from privcloud.ohttp import (
+    MEDIA_CHUNKED_REQUEST,
+    MEDIA_CHUNKED_RESPONSE,
+    MEDIA_KEYS,
+    MEDIA_REQUEST,
+    MEDIA_RESPONSE,
+)
+from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.upstream import new_session
+
+_RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
+#: Upstream response headers the relay passes back; everything else is dropped.
+_PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
+
+
+class Relay:
+    """State of one relay: the gateway it forwards to and its client session."""
+
+    def __init__(self, gateway_url: str) -> None:
+        self.gateway_url = gateway_url.rstrip("/")
+        self.metrics = Metrics("relay")
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+    def app(self) -> web.Application:
+        app = new_app("relay", self.metrics)
+        app.router.add_post("/v1/ohttp", self.forward_ohttp, name="ohttp")
+        app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
+        app.router.add_get("/v1/directory", self.forward_get, name="directory")
+        app.router.add_get("/healthz", self.health, name="health")
+        app.on_cleanup.append(self._close)
+        return app
+
+    async def _close(self, _: web.Application) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": "relay"})
+
+    async def forward_ohttp(self, request: web.Request) -> web.StreamResponse:
+        """Forward one encapsulated request; stream the encapsulated response back."""
+        media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
+        body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
+        try:
+            upstream = await self.session.post(
+                f"{self.gateway_url}/v1/ohttp", data=body, headers={"Content-Type": media}
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamError("gateway unreachable") from exc
+        async with upstream:
+            expected = _RESPONSE_TYPES[media]
+            if upstream.status != 200 or upstream.content_type != expected:
+                # The gateway's own error (malformed, unknown key ...): pass status and text on.
+                payload = await upstream.content.read(64 * limits.KiB)
+                return web.Response(
+                    status=upstream.status, body=payload, content_type="application/json"
+                )
+            response = web.StreamResponse(status=200, headers={"Content-Type": expected})
+            await response.prepare(request)
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+            except (aiohttp.ClientError, TimeoutError):
+                # The client will see a truncated stream and detect it cryptographically.
+                return response
+            await response.write_eof()
+            return response
+
+    async def forward_get(self, request: web.Request) -> web.Response:
+        """Pass a public document (key configs, directory) through, without client headers."""
+        try:
+            async with self.session.get(f"{self.gateway_url}{request.path}") as upstream:
+                payload = await upstream.content.read(limits.MAX_DIRECTORY_BYTES + 1)
+                if len(payload) > limits.MAX_DIRECTORY_BYTES:
+                    raise UpstreamError("gateway document too large")
+                headers = {
+                    name: upstream.headers[name]
+                    for name in _PASSED_RESPONSE_HEADERS
+                    if name in upstream.headers
+                }
+                return web.Response(status=upstream.status, body=payload, headers=headers)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamError("gateway unreachable") from exc
+
+
+__all__ = ["MEDIA_KEYS", "Relay"]

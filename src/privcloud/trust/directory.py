@@ -1,0 +1,153 @@
+"""The node directory: what the gateway publishes about each node, and clients verify.
+
+JSON document (``application/json``)::
+
+    {"version": 1, "nodes": [ {"node_id": "...", "key_id": b64, "kem": 32, "kdf": 1,
+      "aead": 1, "public_key": b64, "region": "...", "provider": "...", "tee": "...",
+      "evidence": b64, "features": ["echo", ...]}, ... ]}
+
+The gateway never holds node private keys; it only relays what each node published about itself.
+Nothing here is trusted until :mod:`privcloud.trust.admission` has checked it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from privcloud import limits
+from privcloud.crypto.hpke import KemId, Suite
+from privcloud.crypto.symmetric import AeadId, KdfId
+from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+
+DIRECTORY_VERSION = 1
+MAX_NODES = 256
+_LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+MAX_EVIDENCE = 64 * limits.KiB
+
+
+@dataclass(frozen=True)
+class NodeDescriptor:
+    """What one node says about itself: its boot-time HPKE key and where it runs."""
+
+    node_id: str
+    key_id: bytes
+    suite: Suite
+    public_key: bytes
+    region: str
+    provider: str
+    tee: str
+    evidence: bytes = b""
+    features: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "node_id": self.node_id,
+            "key_id": _b64(self.key_id),
+            "kem": int(self.suite.kem),
+            "kdf": int(self.suite.kdf),
+            "aead": int(self.suite.aead),
+            "public_key": _b64(self.public_key),
+            "region": self.region,
+            "provider": self.provider,
+            "tee": self.tee,
+            "evidence": _b64(self.evidence),
+            "features": list(self.features),
+        }
+
+    @classmethod
+    def from_json(cls, obj: object) -> NodeDescriptor:
+        """Parse one node entry; raises :class:`DecodeError` on any malformed field."""
+        if not isinstance(obj, dict):
+            raise DecodeError("node entry is not an object")
+        try:
+            suite = Suite(KemId(obj["kem"]), KdfId(obj["kdf"]), AeadId(obj["aead"]))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UnsupportedError("node entry has an unsupported suite") from exc
+        features = obj.get("features", [])
+        if not isinstance(features, list) or not all(
+            isinstance(f, str) and _LABEL_RE.match(f) for f in features
+        ):
+            raise DecodeError("node entry has malformed features")
+        evidence = _unb64(_field(obj, "evidence"))
+        if len(evidence) > MAX_EVIDENCE:
+            raise TooLargeError("node evidence too large")
+        return cls(
+            node_id=_label(obj, "node_id"),
+            key_id=_unb64(_field(obj, "key_id")),
+            suite=suite,
+            public_key=_unb64(_field(obj, "public_key")),
+            region=_label(obj, "region"),
+            provider=_label(obj, "provider"),
+            tee=_label(obj, "tee"),
+            evidence=evidence,
+            features=tuple(features),
+        )
+
+
+def encode_directory(nodes: list[NodeDescriptor]) -> bytes:
+    """Serialize a directory document."""
+    doc = {"version": DIRECTORY_VERSION, "nodes": [n.to_json() for n in nodes]}
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_directory(data: bytes) -> list[NodeDescriptor]:
+    """Parse a directory document (bounded by ``limits.MAX_DIRECTORY_BYTES``)."""
+    if len(data) > limits.MAX_DIRECTORY_BYTES:
+        raise TooLargeError("directory too large")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DecodeError("directory is not JSON") from exc
+    if not isinstance(doc, dict) or doc.get("version") != DIRECTORY_VERSION:
+        raise UnsupportedError("unknown directory version")
+    nodes = doc.get("nodes")
+    if not isinstance(nodes, list):
+        raise DecodeError("directory has no node list")
+    if len(nodes) > MAX_NODES:
+        raise TooLargeError("directory lists too many nodes")
+    return [NodeDescriptor.from_json(n) for n in nodes]
+
+
+def encode_descriptor(node: NodeDescriptor) -> bytes:
+    return json.dumps(node.to_json(), separators=(",", ":"), sort_keys=True).encode()
+
+
+def decode_descriptor(data: bytes) -> NodeDescriptor:
+    if len(data) > limits.MAX_DIRECTORY_BYTES:
+        raise TooLargeError("node descriptor too large")
+    try:
+        obj = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DecodeError("node descriptor is not JSON") from exc
+    return NodeDescriptor.from_json(obj)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise DecodeError("expected base64 text")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodeError("malformed base64") from exc
+
+
+def _field(obj: dict[str, Any], name: str) -> object:
+    if name not in obj:
+        raise DecodeError("node entry misses a field")
+    return obj[name]
+
+
+def _label(obj: dict[str, Any], name: str) -> str:
+    value = _field(obj, name)
+    if not isinstance(value, str) or not _LABEL_RE.match(value):
+        raise DecodeError("node entry has a malformed label")
+    return value
