@@ -18,13 +18,19 @@ from privcloud import errors
 from privcloud.crypto.hpke import KemId, PrivateKey, Suite, derive_keypair
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.envelope import (
+    MEDIA_TYPE_REQUEST,
+    MEDIA_TYPE_STREAM,
     VERSION,
     Recipient,
     key_id_for,
     open_request,
+    padded_size,
     parse_header,
     seal_request,
 )
+from privcloud.envelope.padding import pad, unpad
+from privcloud.errors import DecodeError
+from privcloud.limits import KiB
 
 DOC: dict[str, Any] = json.loads(
     (Path(__file__).parent / "vectors" / "envelope_v1.json").read_text()
@@ -137,3 +143,41 @@ def test_negative_vectors_raise_the_recorded_error(n: dict[str, Any]) -> None:
         )
         with pytest.raises(error):
             client.open_response(data)
+
+
+# --- constants and the padding rule are part of the format (docs/envelope.md) -----------------
+
+
+def test_public_constants() -> None:
+    assert VERSION == 1
+    assert MEDIA_TYPE_REQUEST == "application/privcloud-envelope"
+    assert MEDIA_TYPE_STREAM == "application/privcloud-envelope-stream"
+
+
+def test_padding_bucket_rule() -> None:
+    assert padded_size(0) == 256
+    assert padded_size(252) == 256
+    assert padded_size(253) == 512
+    assert padded_size(1020) == 1024
+    assert padded_size(1021) == 2048
+    assert padded_size(64 * KiB - 4) == 64 * KiB
+    assert padded_size(64 * KiB - 3) == 128 * KiB
+    assert padded_size(128 * KiB - 3) == 192 * KiB
+    assert padded_size(1 * 1024 * KiB) == 1024 * KiB + 64 * KiB
+    assert padded_size(10, pad=False) == 14
+    for n in range(0, 300_000, 997):
+        size = padded_size(n)
+        assert size >= n + 4
+        assert size == 256 or size % (64 * KiB) == 0 or size & (size - 1) == 0
+        assert unpad(pad(b"\x07" * n, size)) == b"\x07" * n
+
+
+def test_nonzero_padding_is_refused() -> None:
+    padded = bytearray(pad(b"abc", 256))
+    padded[-1] = 1
+    with pytest.raises(DecodeError):
+        unpad(bytes(padded))
+    with pytest.raises(DecodeError):
+        unpad(b"\x00\x00\x01\x00")
+    with pytest.raises(DecodeError):
+        unpad(b"\x00")

@@ -87,7 +87,7 @@ def test_rfc9180_base_vector(v: dict[str, Any]) -> None:
 
 
 def test_private_key_round_trips_through_serialization() -> None:
-    for v in _VECTORS[:: 4]:
+    for v in _VECTORS[::4]:
         key = hpke.derive_keypair(hpke.KemId(v["kem_id"]), bytes.fromhex(v["ikmR"]))
         loaded = hpke.load_private_key(key.kem, key.private_bytes())
         assert loaded.public_bytes == key.public_bytes

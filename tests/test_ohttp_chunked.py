@@ -45,18 +45,18 @@ def _split(data: bytes, cuts: list[int]) -> list[bytes]:
     return pieces
 
 
-def _request(chunks: list[bytes], suite: SymmetricSuite | None = None) -> tuple[
-    bytes, list[bytes], ChunkedClientContext
-]:
+def _request(
+    chunks: list[bytes], suite: SymmetricSuite | None = None
+) -> tuple[bytes, list[bytes], ChunkedClientContext]:
     """A whole chunked request: the header, then each chunk (the last one final)."""
     head, client = encapsulate_chunked_request(KEY.config, suite=suite)
     framed = [client.seal_chunk(c, final=i == len(chunks) - 1) for i, c in enumerate(chunks)]
     return head, framed, client
 
 
-def _decode_request(stream: bytes, cuts: list[int] | None = None) -> tuple[
-    list[bytes], bytes, ChunkedRequestDecoder
-]:
+def _decode_request(
+    stream: bytes, cuts: list[int] | None = None
+) -> tuple[list[bytes], bytes, ChunkedRequestDecoder]:
     decoder = ChunkedRequestDecoder(KEYS)
     out: list[bytes] = []
     for piece in _split(stream, cuts or []):

@@ -70,9 +70,7 @@ def make_vector(
     response_seed = f"{name} response".encode()
     keys = [derive_keypair(suite.kem, _ikm(name, i)) for i in range(k)]
     recipients = [Recipient.from_public_key(key.public_bytes, suite) for key in keys]
-    envelope, client = seal_request(
-        recipients, plaintext, rand=SeededRandom(request_seed), pad=pad
-    )
+    envelope, client = seal_request(recipients, plaintext, rand=SeededRandom(request_seed), pad=pad)
     opened, node = open_request(envelope, recipients[opener].key_id, keys[opener])
     assert opened == plaintext
     sealer = node.stream_sealer(rand=SeededRandom(response_seed), pad=pad)
@@ -123,12 +121,7 @@ def make_negative(vectors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     header_len = 8 + 32 * 3
     wrap_len = 32 + 32 + 16
     # Remove recipient 0: fix the count, drop its key id and its wrap.
-    removed = (
-        env[:7]
-        + bytes([2])
-        + env[8 + 32 : header_len]
-        + env[header_len + wrap_len :]
-    )
+    removed = env[:7] + bytes([2]) + env[8 + 32 : header_len] + env[header_len + wrap_len :]
     flipped = bytearray(env)
     flipped[-1] ^= 0x01
     s0, s1, s2 = (stream[a:b] for a, b in spans[:3])

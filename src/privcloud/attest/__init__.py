@@ -1,1 +1,39 @@
-"""Placeholder package: built in its own issue; exists so the layer contract names it."""
+"""Attestation: verify that a node runs measured software in a real TEE (DESIGN.md §3).
+
+One interface (:class:`Verifier`): parse → verify signatures up to pinned vendor roots at a given
+time → check policy → :class:`AttestationResult`. Formats: ``sev-snp`` (:mod:`.sevsnp`), ``tdx``
+(:mod:`.tdx`) and the INSECURE ``simulated`` development TEE (:mod:`.simulated`). Producers for
+real hardware read evidence through Linux configfs-tsm (:mod:`.configfs`).
+"""
+
+from privcloud.attest.base import (
+    NODE_KEY_LABEL,
+    TEE_SEV_SNP,
+    TEE_SIMULATED,
+    TEE_TDX,
+    AttestationResult,
+    Evidence,
+    Policy,
+    Verifier,
+    check_binding,
+    check_policy,
+    report_data_for,
+)
+from privcloud.attest.registry import TrustRoots, verifier_for, verify_evidence
+
+__all__ = [
+    "NODE_KEY_LABEL",
+    "TEE_SEV_SNP",
+    "TEE_SIMULATED",
+    "TEE_TDX",
+    "AttestationResult",
+    "Evidence",
+    "Policy",
+    "TrustRoots",
+    "Verifier",
+    "check_binding",
+    "check_policy",
+    "report_data_for",
+    "verifier_for",
+    "verify_evidence",
+]

@@ -26,6 +26,7 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
+from privcloud.netio import read_bounded
 from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
 from privcloud.sdk.core import build_request
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
@@ -109,7 +110,7 @@ class Client:
     async def _get(self, path: str, media: str | None = None) -> bytes:
         try:
             async with self.session.get(f"{self.relay_url}{path}") as resp:
-                payload = await resp.content.read(limits.MAX_DIRECTORY_BYTES + 1)
+                payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
                 if resp.status != 200:
                     raise UpstreamError("relay answered with an error")
                 if media is not None and resp.content_type != media:

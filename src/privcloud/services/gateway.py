@@ -29,6 +29,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM, parse_header
+from privcloud.netio import read_bounded
 from privcloud.errors import (
     NoHealthyNodeError,
     NotFoundError,
@@ -141,7 +142,7 @@ class Gateway:
             async with self.session.get(
                 f"{record.url}/v1/attestation", timeout=aiohttp.ClientTimeout(total=2.0)
             ) as resp:
-                payload = await resp.content.read(limits.MAX_DIRECTORY_BYTES + 1)
+                payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
                 if resp.status != 200:
                     raise UpstreamError("node answered with an error")
             record.descriptor = decode_descriptor(payload)
@@ -275,9 +276,7 @@ class Gateway:
         resp, _ = await self._post_to_node(envelope)
         async with resp:
             try:
-                payload = await resp.content.read(limits.MAX_HTTP_BODY + 1)
+                payload = await read_bounded(resp.content, limits.MAX_HTTP_BODY)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise UpstreamError("node response broke off") from exc
-        if len(payload) > limits.MAX_HTTP_BODY:
-            raise UpstreamError("node response too large")
         return resp.status, payload

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.errors import UpstreamError
+from privcloud.netio import read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -79,7 +80,7 @@ class Relay:
             expected = _RESPONSE_TYPES[media]
             if upstream.status != 200 or upstream.content_type != expected:
                 # The gateway's own error (malformed, unknown key ...): pass status and text on.
-                payload = await upstream.content.read(64 * limits.KiB)
+                payload = await read_bounded(upstream.content, 64 * limits.KiB)
                 return web.Response(
                     status=upstream.status, body=payload, content_type="application/json"
                 )
@@ -98,9 +99,7 @@ class Relay:
         """Pass a public document (key configs, directory) through, without client headers."""
         try:
             async with self.session.get(f"{self.gateway_url}{request.path}") as upstream:
-                payload = await upstream.content.read(limits.MAX_DIRECTORY_BYTES + 1)
-                if len(payload) > limits.MAX_DIRECTORY_BYTES:
-                    raise UpstreamError("gateway document too large")
+                payload = await read_bounded(upstream.content, limits.MAX_DIRECTORY_BYTES)
                 headers = {
                     name: upstream.headers[name]
                     for name in _PASSED_RESPONSE_HEADERS

@@ -8,7 +8,8 @@ upper case. The streaming response codec (framing 3) lives in :mod:`privcloud.wi
 and is re-exported here.
 
 Construction validates (:class:`UsageError`), so every :class:`Request` and :class:`Response` in
-memory is one the encoders can write and the decoders would accept, up to the case of names.
+memory is one the decoders would accept, up to the case of names; the encoders still refuse an
+encoding larger than ``MAX_BHTTP_MESSAGE`` (:class:`UsageError`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from privcloud.wire.bhttp_stream import (
     INDETERMINATE_RESPONSE,
     KNOWN_LENGTH_REQUEST,
     KNOWN_LENGTH_RESPONSE,
+    MAX_CHUNKS,
     Content,
     End,
     Field,
@@ -39,6 +41,7 @@ from privcloud.wire.bhttp_stream import (
     fields_problem,
     first_value,
     read_field_line,
+    read_varint,
 )
 
 __all__ = [
@@ -274,10 +277,26 @@ class _Reader:
             if length > limits.MAX_BHTTP_MESSAGE:
                 raise TooLargeError("content too large")
             return self.take(length)
-        chunks: list[bytes] = []
-        while length := self.varint():
-            chunks.append(self.take(length))
-        return b"".join(chunks)
+        # Chunks up to the terminator, in a tight loop: a peer may send many tiny ones.
+        data, pos, end = self.data, self.pos, len(self.data)
+        content = bytearray()
+        chunks = 0
+        while True:
+            got = read_varint(data, pos, end)
+            if got is None:
+                raise DecodeError("truncated varint")
+            length, pos = got
+            if length == 0:
+                break
+            if pos + length > end:
+                raise DecodeError("length past end")
+            chunks += 1
+            if chunks > MAX_CHUNKS:
+                raise TooLargeError("too many content chunks")
+            content += data[pos : pos + length]
+            pos += length
+        self.pos = pos
+        return bytes(content)
 
     def content_and_trailers(self, *, known_length: bool) -> tuple[bytes, tuple[Field, ...]]:
         """RFC 9292 §3.8: empty content and trailers may be truncated, reading as empty."""

@@ -37,6 +37,10 @@ INDETERMINATE_RESPONSE: Final = 3
 #: Largest content chunk the stream decoder buffers, and the largest the encoder writes.
 #: (A dedicated ``limits.MAX_BHTTP_CHUNK`` would be cleaner; OHTTP chunks carry these.)
 MAX_CHUNK: Final = limits.MAX_OHTTP_CHUNK
+#: Most content chunks one indeterminate-length message may have: each costs the decoder a
+#: loop turn, so without it 32 MiB of two-byte chunks would cost seconds of CPU. (Stand-in for a
+#: dedicated ``limits.MAX_BHTTP_CHUNKS``.)
+MAX_CHUNKS: Final = limits.MAX_ENVELOPE_CHUNKS
 
 # --- validation (RFC 9110 §5.1, §5.5, §9.1; RFC 9113 §8.2.1, §8.3.1; RFC 9292 §3.6) ----------
 
@@ -155,15 +159,16 @@ def read_varint(buf: bytes | bytearray, pos: int, end: int) -> tuple[int, int] |
     """Decode the varint at ``pos``; None when it does not end by ``end``."""
     if pos >= end:
         return None
-    after = pos + varint.peek_length(buf[pos])
+    first = buf[pos]
+    if first < 0x40:  # the one-byte form: most lengths
+        return first, pos + 1
+    after = pos + varint.peek_length(first)
     if after > end:
         return None
     return varint.decode(bytes(buf[pos:after]))[0], after
 
 
-def read_field_line(
-    buf: bytes | bytearray, pos: int, end: int
-) -> tuple[Field | None, int] | None:
+def read_field_line(buf: bytes | bytearray, pos: int, end: int) -> tuple[Field | None, int] | None:
     """Parse the field line at ``pos``, which must end by ``end``.
 
     Returns ``(field, after)``; ``field`` is None when the name length is zero (the end of an
@@ -312,18 +317,19 @@ class ResponseStreamDecoder:
     Call :meth:`close` when the input ends. After :class:`End`, only zero padding may follow.
 
     Memory is bounded: at most one field line (``MAX_BHTTP_NAME + MAX_BHTTP_VALUE`` plus length
-    prefixes) or one content chunk (:data:`MAX_CHUNK`) is buffered beyond the current ``feed``,
-    and the whole stream is bounded by ``MAX_BHTTP_MESSAGE``. After an error the decoder refuses
-    all further input.
+    prefixes) or one content chunk (:data:`MAX_CHUNK`) is kept beyond the current ``feed``, and
+    the whole stream is bounded by ``MAX_BHTTP_MESSAGE``. After an error the decoder refuses all
+    further input.
     """
 
     def __init__(self) -> None:
         self._buf = bytearray()
+        self._pos = 0  # bytes of _buf already decoded
         self._state = _State.FRAMING
         self._section = Section()
         self._status = 0
         self._informational = 0
-        self._content_started = False
+        self._chunks = 0
         self._total = 0
 
     def feed(self, data: bytes) -> list[ResponseEvent]:
@@ -345,6 +351,8 @@ class ResponseStreamDecoder:
             self._state = _State.FAILED
             self._buf.clear()
             raise
+        del self._buf[: self._pos]
+        self._pos = 0
         return events
 
     def close(self) -> list[ResponseEvent]:
@@ -358,7 +366,7 @@ class ResponseStreamDecoder:
         if state is _State.DONE:
             return []
         if not self._buf and (
-            (state is _State.CONTENT and not self._content_started)
+            (state is _State.CONTENT and not self._chunks)
             or (state is _State.TRAILER_FIELDS and not self._section.fields)
         ):
             self._state = _State.DONE
@@ -367,38 +375,28 @@ class ResponseStreamDecoder:
         raise DecodeError("truncated binary HTTP stream")
 
     def _step(self, events: list[ResponseEvent]) -> bool:
-        """Decode one item at the front of the buffer; False when more input is needed."""
-        buf = self._buf
+        """Decode what the buffer holds in the current state; False when more input is needed."""
         state = self._state
-        if state is _State.DONE:
-            # RFC 9292 §3.8: only zero-valued padding may follow the message.
-            if buf.count(0) != len(buf):
-                raise DecodeError("nonzero padding")
-            buf.clear()
-            return False
-        if state in (_State.FRAMING, _State.STATUS, _State.CONTENT):
-            got = read_varint(buf, 0, len(buf))
+        if state is _State.CONTENT:
+            return self._step_content(events)
+        if state in (_State.FRAMING, _State.STATUS):
+            got = read_varint(self._buf, self._pos, len(self._buf))
             if got is None:
                 return False
-            value, after = got
-            if state is _State.FRAMING:
-                if value != INDETERMINATE_RESPONSE:
-                    raise DecodeError("not an indeterminate-length binary HTTP response")
-                self._state = _State.STATUS
-            elif state is _State.STATUS:
+            value, self._pos = got
+            if state is _State.STATUS:
                 self._state = self._on_status(value)
-            elif value == 0:
-                self._state = _State.TRAILER_FIELDS
+            elif value == INDETERMINATE_RESPONSE:
+                self._state = _State.STATUS
             else:
-                if value > MAX_CHUNK:
-                    raise TooLargeError("content chunk too large")
-                if after + value > len(buf):
-                    return False
-                events.append(Content(bytes(buf[after : after + value])))
-                self._content_started = True
-                after += value
-            del buf[:after]
+                raise DecodeError("not an indeterminate-length binary HTTP response")
             return True
+        if state is _State.DONE:
+            # RFC 9292 §3.8: only zero-valued padding may follow the message.
+            if self._buf.count(0, self._pos) != len(self._buf) - self._pos:
+                raise DecodeError("nonzero padding")
+            self._pos = len(self._buf)
+            return False
         return self._step_field_line(events)
 
     def _on_status(self, status: int) -> _State:
@@ -413,14 +411,37 @@ class ResponseStreamDecoder:
             return _State.HEADER_FIELDS
         raise DecodeError("invalid status code")
 
+    def _step_content(self, events: list[ResponseEvent]) -> bool:
+        """Content chunks (RFC 9292 §3.3), as many as the buffer holds, up to the terminator."""
+        buf, pos, end = self._buf, self._pos, len(self._buf)
+        try:
+            while (got := read_varint(buf, pos, end)) is not None:
+                length, start = got
+                if length == 0:
+                    pos = start
+                    self._state = _State.TRAILER_FIELDS
+                    return True
+                if length > MAX_CHUNK:
+                    raise TooLargeError("content chunk too large")
+                if start + length > end:
+                    return False
+                self._chunks += 1
+                if self._chunks > MAX_CHUNKS:
+                    raise TooLargeError("too many content chunks")
+                events.append(Content(bytes(buf[start : start + length])))
+                pos = start + length
+            return False
+        finally:
+            self._pos = pos
+
     def _step_field_line(self, events: list[ResponseEvent]) -> bool:
-        got = read_field_line(self._buf, 0, len(self._buf))
+        got = read_field_line(self._buf, self._pos, len(self._buf))
         if got is None:
             return False
         field, after = got
-        del self._buf[:after]
+        size, self._pos = after - self._pos, after
         if field is not None:
-            self._section.add(field, after)
+            self._section.add(field, size)
             return True
         fields = tuple(self._section.fields)
         self._section = Section()

@@ -1,0 +1,211 @@
+"""The one attestation interface (DESIGN.md §3): evidence in, a verified result or an exception out.
+
+Every verifier runs the same stages, in order, and raises at the first failure:
+
+1. **parse** the evidence (bounded sizes; :class:`~privcloud.errors.DecodeError`,
+   :class:`~privcloud.errors.TooLargeError`, :class:`~privcloud.errors.UnsupportedError`);
+2. **verify signatures** up to a *pinned* vendor root at the time ``now`` passed in
+   (:class:`~privcloud.errors.VerificationError`);
+3. **check policy** (:class:`~privcloud.errors.PolicyError`), the common part in
+   :func:`check_policy`, vendor-specific parts in the verifier;
+4. return an :class:`AttestationResult`.
+
+Binding a node key: a node puts :func:`report_data_for` of its fresh public key into the evidence's
+64-byte report data; a client calls :func:`check_binding` before it encrypts to that key.
+
+Verifiers never return a bool; a result exists only for evidence that passed every check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final, Protocol
+
+from privcloud.errors import PolicyError, UsageError, VerificationError
+
+#: The logger every attestation module writes to (insecure paths warn here on every use).
+logger = logging.getLogger("privcloud.attest")
+
+#: Evidence types (``Evidence.tee_type``).
+TEE_SIMULATED: Final = "simulated"
+TEE_SEV_SNP: Final = "sev-snp"
+TEE_TDX: Final = "tdx"
+
+#: Size of the report data every supported TEE carries.
+REPORT_DATA_SIZE: Final = 64
+
+#: Domain label of :func:`report_data_for` for a node's HPKE key.
+NODE_KEY_LABEL: Final = b"privcloud node key v1"
+
+# Bounds on untrusted evidence (to move to privcloud.limits).
+#: Largest ``Evidence.raw`` accepted before parsing.
+MAX_EVIDENCE_BYTES: Final = 64 * 1024
+#: Largest ``Evidence.certificates`` accepted before parsing.
+MAX_EVIDENCE_CERTIFICATES_BYTES: Final = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Attestation evidence as a node publishes it.
+
+    ``raw`` is the signed report or quote; ``certificates`` is the vendor certificate material the
+    node sends along (AMD: the VCEK, as DER, PEM or the SNP extended-report certificate table;
+    Intel: empty, since the PCK chain travels inside the quote). Neither is trusted.
+    """
+
+    tee_type: str
+    raw: bytes
+    certificates: bytes = b""
+
+
+@dataclass(frozen=True)
+class AttestationResult:
+    """What verified evidence says. Only a verifier creates one, after every check passed."""
+
+    tee_type: str
+    #: The launch measurement (SEV-SNP MEASUREMENT, TDX MRTD, simulated measurement).
+    measurement: bytes
+    #: The 64 bytes the guest chose; see :func:`check_binding`.
+    report_data: bytes
+    #: True when the TEE's debug mode was on (memory readable by the host).
+    debug: bool
+    #: Security version numbers by component name, e.g. ``{"snp": 8, "microcode": 115}``.
+    tcb: Mapping[str, int]
+    #: The chip or platform identity (SEV-SNP CHIP_ID, Intel PPID), empty when unknown.
+    platform_id: bytes
+    #: Subjects of the verified signer chain, signer first, pinned root last.
+    signer_chain: tuple[str, ...]
+    #: Further named measurement registers (TDX RTMRs, SEV-SNP HOST_DATA, ...).
+    registers: Mapping[str, bytes] = field(default_factory=dict)
+    #: Processor product line, when known ("Milan", "Genoa", "Turin", "TDX").
+    product: str = ""
+    #: Unix time the evidence says it was made, for evidence that carries one.
+    issued_at: float | None = None
+    #: True only for the software-simulated TEE: no hardware protects this node.
+    insecure: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.report_data) != REPORT_DATA_SIZE:
+            raise UsageError("report data must be 64 bytes")
+        object.__setattr__(self, "tcb", MappingProxyType(dict(self.tcb)))
+        object.__setattr__(self, "registers", MappingProxyType(dict(self.registers)))
+
+
+def _default_tee_types() -> frozenset[str]:
+    return frozenset({TEE_SEV_SNP, TEE_TDX})
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What a client accepts. The defaults are the production client's: hardware TEEs only,
+    debug off, the simulated TEE refused."""
+
+    allowed_tee_types: frozenset[str] = field(default_factory=_default_tee_types)
+    #: Accept the software-simulated TEE (development only; also needs "simulated" allowed).
+    allow_insecure_simulated: bool = False
+    #: Accept evidence from a TEE in debug mode (never in production).
+    allow_debug: bool = False
+    #: Minimum security version per TEE type and component: ``{"sev-snp": {"snp": 8}}``.
+    #: A component the evidence does not report fails the check (fail closed).
+    min_tcb: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    #: When set, the measurement must be one of these (the trust layer also checks the log).
+    allowed_measurements: frozenset[bytes] | None = None
+    #: When set, each named register must hold one of the given values: ``{"rtmr1": {...}}``.
+    allowed_registers: Mapping[str, frozenset[bytes]] = field(default_factory=dict)
+    #: Oldest evidence accepted, in seconds, for evidence that carries its own time. Hardware
+    #: reports carry none: their freshness comes from the per-boot key bound in report data.
+    max_age_s: float | None = None
+    #: Allowed clock skew for evidence that says when it was made.
+    max_clock_skew_s: float = 300.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_tee_types", frozenset(self.allowed_tee_types))
+        frozen_tcb = {k: MappingProxyType(dict(v)) for k, v in self.min_tcb.items()}
+        object.__setattr__(self, "min_tcb", MappingProxyType(frozen_tcb))
+        frozen_regs = {k: frozenset(v) for k, v in self.allowed_registers.items()}
+        object.__setattr__(self, "allowed_registers", MappingProxyType(frozen_regs))
+        if self.allowed_measurements is not None:
+            object.__setattr__(self, "allowed_measurements", frozenset(self.allowed_measurements))
+
+    @classmethod
+    def insecure_for_development(cls) -> Policy:
+        """A policy that accepts the simulated TEE besides hardware TEEs. Logs a warning."""
+        logger.warning("INSECURE: policy accepts simulated TEE evidence (development only)")
+        return cls(
+            allowed_tee_types=frozenset({TEE_SIMULATED, TEE_SEV_SNP, TEE_TDX}),
+            allow_insecure_simulated=True,
+        )
+
+
+class Verifier(Protocol):
+    """One evidence format's verifier. Holds its pinned roots; takes time as an argument."""
+
+    tee_type: str
+
+    def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
+        """Parse, verify up to pinned roots at ``now``, check ``policy``; raise on any failure."""
+        ...
+
+
+def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> None:
+    """The checks every TEE type shares; raises :class:`PolicyError` at the first failure.
+
+    1. The TEE type is allowed (the simulated TEE also needs ``allow_insecure_simulated``).
+    2. Debug mode is off unless ``allow_debug``.
+    3. Every component in ``min_tcb[tee_type]`` is reported and at least the minimum.
+    4. The measurement is allowed, when an allow-list is set.
+    5. Every register in ``allowed_registers`` is reported and allowed.
+    6. Evidence that says when it was made is not older than ``max_age_s`` and not from the
+       future beyond ``max_clock_skew_s``.
+    """
+    if result.tee_type not in policy.allowed_tee_types:
+        raise PolicyError("TEE type not allowed by policy")
+    if result.insecure and not policy.allow_insecure_simulated:
+        raise PolicyError("insecure simulated evidence refused by policy")
+    if result.debug and not policy.allow_debug:
+        raise PolicyError("TEE debug mode is on")
+    for component, minimum in policy.min_tcb.get(result.tee_type, {}).items():
+        value = result.tcb.get(component)
+        if value is None or value < minimum:
+            raise PolicyError("TCB below policy minimum")
+    if policy.allowed_measurements is not None and not any(
+        hmac.compare_digest(result.measurement, m) for m in policy.allowed_measurements
+    ):
+        raise PolicyError("measurement not allowed by policy")
+    for name, values in policy.allowed_registers.items():
+        reg = result.registers.get(name)
+        if reg is None or not any(hmac.compare_digest(reg, v) for v in values):
+            raise PolicyError("register value not allowed by policy")
+    if result.issued_at is not None:
+        if result.issued_at > now + policy.max_clock_skew_s:
+            raise PolicyError("evidence is from the future")
+        if policy.max_age_s is not None and now - result.issued_at > policy.max_age_s:
+            raise PolicyError("evidence is too old")
+
+
+def report_data_for(public_key: bytes, label: bytes = NODE_KEY_LABEL) -> bytes:
+    """The 64 report-data bytes that bind ``public_key``: ``SHA-512(label || 0x00 || public_key)``.
+
+    SHA-512 fills the 64 bytes every supported TEE offers exactly; the label separates this use
+    from any other use of report data, and the zero byte (forbidden inside the label) ends it, so
+    no two (label, key) pairs hash the same input.
+    """
+    if b"\x00" in label or not label:
+        raise UsageError("label must be non-empty and free of zero bytes")
+    return hashlib.sha512(label + b"\x00" + public_key).digest()
+
+
+def check_binding(
+    result: AttestationResult, public_key: bytes, label: bytes = NODE_KEY_LABEL
+) -> None:
+    """Raise :class:`VerificationError` unless ``result``'s report data binds ``public_key``.
+
+    This stops a key swapped after attestation: evidence for one key cannot vouch for another.
+    """
+    if not hmac.compare_digest(result.report_data, report_data_for(public_key, label)):
+        raise VerificationError("report data does not bind the node key")

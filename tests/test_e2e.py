@@ -1,0 +1,318 @@
+"""End to end over real loopback sockets: device -> relay -> gateway -> node and back, with a
+recording proxy in front of every hop, so each test reads exactly what a party received.
+
+Each test is named after the property it proves (DESIGN.md §1: who may learn what).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from cloudkit import Cloud, start_cloud
+from netproxy import Proxy
+from privcloud import errors
+from privcloud.envelope import MEDIA_TYPE_REQUEST
+from privcloud.ohttp import MEDIA_REQUEST, decode_key_configs
+from privcloud.sdk import Client, SyncClient
+from privcloud.sdk.core import build_request
+from privcloud.trust.admission import ClientPolicy
+from privcloud.trust.directory import decode_directory
+from privcloud.wire.message import WorkloadRequest
+
+CANARY = b"CANARY-7f3a9c-the-user-said-this"
+TOKEN = b"PrivateToken token=CANARYTOKEN0123456789"
+POLICY = ClientPolicy(allowed_tees=frozenset({"simulated-insecure"}), allow_insecure_simulated=True)
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud()
+    yield c
+    await c.stop()
+
+
+@pytest.fixture
+async def client(cloud: Cloud) -> AsyncIterator[Client]:
+    async with Client(cloud.relay_url, policy=POLICY) as c:
+        yield c
+
+
+async def test_echo_round_trip_through_three_hops(cloud: Cloud, client: Client) -> None:
+    result = await client.call("echo", {"x": 1}, CANARY)
+    assert result.data == CANARY
+    assert result.meta == {"params": {"x": 1}, "size": len(CANARY)}
+    assert len(client.trail.chosen) == 3
+    assert all(p.connections for p in (cloud.relay_proxy, cloud.gateway_proxy))
+
+
+async def test_streamed_answer_arrives_in_order_with_a_final_event(client: Client) -> None:
+    body = bytes(range(256)) * 40
+    events = [e async for e in client.stream("echo_stream", {"parts": 7}, body)]
+    assert [e.final for e in events] == [False] * 7 + [True]
+    assert b"".join(e.data for e in events[:-1]) == body
+    assert [e.meta["index"] for e in events[:-1]] == list(range(7))
+
+
+async def test_sync_client_works_from_plain_code(cloud: Cloud) -> None:
+    def run() -> bytes:
+        with SyncClient(cloud.relay_url, policy=POLICY) as sync:
+            sync.refresh()
+            parts = list(sync.stream("echo_stream", {"parts": 2}, b"abcd"))
+            assert len(parts) == 3
+            return sync.call("echo", None, b"hello").data
+
+    assert await asyncio.to_thread(run) == b"hello"
+
+
+async def test_default_policy_refuses_simulated_nodes(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url) as strict:
+        assert strict.trail.admitted == []
+        assert {code for _, code in strict.trail.refused} == {"node TEE type not allowed by policy"}
+        with pytest.raises(errors.NoHealthyNodeError):
+            await strict.call("echo", None, CANARY)
+
+
+async def test_region_policy_keeps_data_in_allowed_regions(cloud: Cloud) -> None:
+    eu_only = ClientPolicy(
+        allowed_tees=frozenset({"simulated-insecure"}),
+        allow_insecure_simulated=True,
+        allowed_regions=frozenset({"eu-west"}),
+    )
+    async with Client(cloud.relay_url, policy=eu_only) as c:
+        await c.call("echo", None, CANARY)
+        assert set(c.trail.chosen) == {"node-1", "node-2"}
+    us_node = cloud.node_proxies[2]
+    assert CANARY not in us_node.inbound()
+
+
+# --- what each party learns -----------------------------------------------------------------
+
+
+async def _send_raw(cloud: Cloud, client: Client, headers: dict[str, str]) -> bytes:
+    """Send one sealed request carrying CANARY and TOKEN, with extra identifying headers."""
+    assert client._key_config is not None
+    nodes = [a.descriptor for a in client.trail.admitted]
+    body, media, reader = build_request(
+        client._key_config, nodes, WorkloadRequest("echo", {}, CANARY), authorization=TOKEN
+    )
+    connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
+    async with aiohttp.ClientSession(connector=connector) as s, s.post(
+        f"{cloud.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media, **headers}
+    ) as resp:
+        assert resp.status == 200
+        reader.feed(await resp.read())
+    (event,) = reader.close()
+    return event.data
+
+
+IDENTIFYING = {
+    "User-Agent": "PhoneOS/17 CANARY-UA",
+    "Cookie": "session=CANARY-COOKIE",
+    "X-Forwarded-For": "203.0.113.77",
+    "Forwarded": "for=203.0.113.77",
+    "X-Device-Id": "CANARY-DEVICE",
+}
+
+
+async def test_relay_sees_no_plaintext_and_no_token(cloud: Cloud, client: Client) -> None:
+    assert await _send_raw(cloud, client, IDENTIFYING) == CANARY
+    seen = cloud.relay_proxy.inbound() + cloud.relay_proxy.outbound()
+    assert CANARY not in seen
+    assert b"CANARYTOKEN" not in seen
+    assert b"PrivateToken" not in seen
+
+
+async def test_gateway_cannot_read_the_envelope(cloud: Cloud, client: Client) -> None:
+    assert await _send_raw(cloud, client, {}) == CANARY
+    # Everything the gateway received or sent, in the clear or decapsulated, lacks the content:
+    gateway_view = cloud.gateway_proxy.inbound() + cloud.gateway_proxy.outbound()
+    sent_to_nodes = b"".join(p.inbound() + p.outbound() for p in cloud.node_proxies)
+    assert CANARY not in gateway_view
+    assert CANARY not in sent_to_nodes  # the envelope it forwarded is ciphertext to it
+    # ... and it holds no node key: it never had one (its state has no private key object).
+    assert not any("PrivateKey" in type(v).__name__ for v in vars(cloud.gateway).values())
+
+
+async def test_gateway_and_node_never_see_client_address_or_identifying_headers(
+    cloud: Cloud, client: Client
+) -> None:
+    assert await _send_raw(cloud, client, IDENTIFYING) == CANARY
+    assert any(c.peer[0] == "127.0.0.2" for c in cloud.relay_proxy.connections)
+    downstream = [cloud.gateway_proxy, *cloud.node_proxies]
+    for proxy in downstream:
+        assert all(c.peer[0] != "127.0.0.2" for c in proxy.connections)
+        raw = proxy.inbound()
+        for marker in (b"CANARY-UA", b"CANARY-COOKIE", b"203.0.113.77", b"CANARY-DEVICE",
+                       b"PhoneOS", b"cookie:", b"forwarded"):
+            assert marker.lower() not in raw.lower()
+
+
+async def test_gateway_sees_the_token_but_forwards_only_the_envelope(
+    cloud: Cloud, client: Client
+) -> None:
+    await _send_raw(cloud, client, {})
+    to_nodes = b"".join(p.inbound() for p in cloud.node_proxies)
+    assert b"CANARYTOKEN" not in to_nodes
+    assert MEDIA_TYPE_REQUEST.encode() in to_nodes
+
+
+async def test_node_outside_the_chosen_k_cannot_open(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, k=1) as c:
+        assert c._key_config is not None
+        chosen = c.trail.admitted[0].descriptor
+        body, _, _ = build_request(c._key_config, [chosen], WorkloadRequest("echo", {}, CANARY))
+    # Take the sealed envelope out of the OHTTP layer as the gateway would, and offer it to
+    # every other node directly.
+    from privcloud.ohttp import decapsulate_request
+    from privcloud.wire import bhttp
+
+    inner, _ = decapsulate_request(cloud.gateway.keys, body)
+    envelope = bhttp.decode_request(inner).content
+    others = [u for n, u in zip(cloud.nodes, cloud.node_urls, strict=True) if n.key_id != chosen.key_id]
+    async with aiohttp.ClientSession() as s:
+        for url in others:
+            async with s.post(f"{url}/v1/envelope", data=envelope,
+                              headers={"Content-Type": MEDIA_TYPE_REQUEST}) as resp:
+                assert resp.status == 422
+                assert (await resp.json())["error"] == "unknown_key"
+
+
+# --- tampering and truncation, over the sockets -----------------------------------------------
+
+
+def _flip_last_byte_of_body(data: bytes, offset: int) -> bytes:
+    # Response bodies end the stream of a one-shot answer; flip the last byte of each read
+    # that carries body bytes after the headers.
+    head_end = data.find(b"\r\n\r\n")
+    if head_end != -1 and head_end + 4 >= len(data):
+        return data
+    return data[:-1] + bytes([data[-1] ^ 0x01])
+
+
+async def test_tampered_response_is_detected_by_the_client() -> None:
+    proxy = Proxy(0, tamper_outbound=_flip_last_byte_of_body)
+    c = await start_cloud(relay_proxy=proxy)
+    try:
+        async with Client(c.relay_url, policy=POLICY) as client:
+            # Key config and directory pass through the same proxy; admission may already
+            # fail there — any of our errors is a detection; a result never appears.
+            with pytest.raises(errors.PrivcloudError):
+                await client.call("echo", None, CANARY)
+    except errors.PrivcloudError:
+        pass
+    finally:
+        await c.stop()
+
+
+async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: Client) -> None:
+    # Cut the relay's response after the first few hundred bytes of one streamed answer.
+    cut = Proxy(0, cut_outbound_after=600)
+    cut.target_port = int(cloud.relay_proxy.target_port)
+    await cut.start()
+    try:
+        async with Client(cut.url, policy=POLICY) as c2:
+            c2._key_config = client._key_config
+            c2.trail = client.trail
+            with pytest.raises(errors.PrivcloudError):
+                async for _ in c2.stream("echo_stream", {"parts": 16}, bytes(8000)):
+                    pass
+    except errors.PrivcloudError:
+        pass
+    finally:
+        await cut.stop()
+
+
+# --- bad input at every hop; the services keep serving -----------------------------------------
+
+
+async def _post(url: str, body: bytes, media: str) -> tuple[int, dict[str, object]]:
+    async with aiohttp.ClientSession() as s, s.post(url, data=body, headers={"Content-Type": media}) as r:
+        return r.status, await r.json(content_type=None)
+
+
+async def test_bad_input_gets_our_error_and_status_at_every_hop(cloud: Cloud, client: Client) -> None:
+    relay, gateway = cloud.relay_url, cloud.gateway_proxy.url
+    node = cloud.node_urls[0]
+    cases = [
+        (f"{relay}/v1/ohttp", b"\x00" * 10, "text/plain", 415, "unsupported"),
+        (f"{relay}/v1/ohttp", b"\x01", MEDIA_REQUEST, 400, "malformed"),
+        (f"{gateway}/v1/ohttp", b"\x01\x00\x20\x00\x01\x00\x01" + b"\x00" * 60, MEDIA_REQUEST, 422, "unknown_key"),
+        (f"{gateway}/v1/ohttp", b"", MEDIA_REQUEST, 400, "malformed"),
+        (f"{node}/v1/envelope", b"\x07garbage", MEDIA_TYPE_REQUEST, 415, "unsupported"),
+        (f"{node}/v1/envelope", b"", MEDIA_TYPE_REQUEST, 400, "malformed"),
+    ]
+    for url, body, media, status, code in cases:
+        got_status, doc = await _post(url, body, media)
+        assert (got_status, doc.get("error")) == (status, code), url
+    # A corrupted OHTTP request with a valid key id fails authentication:
+    assert client._key_config is not None
+    body, media, _ = build_request(
+        client._key_config, [a.descriptor for a in client.trail.admitted], WorkloadRequest("echo", {}, b"x")
+    )
+    tampered = body[:-1] + bytes([body[-1] ^ 1])
+    assert (await _post(f"{relay}/v1/ohttp", tampered, media))[0] == 400
+    # ... and after all that, the path still serves:
+    assert (await client.call("echo", None, b"still here")).data == b"still here"
+
+
+async def test_oversize_body_is_refused_with_413(cloud: Cloud) -> None:
+    from privcloud import limits
+
+    status, doc = await _post(
+        f"{cloud.relay_url}/v1/ohttp", b"\x00" * (limits.MAX_OHTTP_REQUEST + 1), MEDIA_REQUEST
+    )
+    assert (status, doc["error"]) == (413, "too_large")
+
+
+async def test_unknown_feature_is_a_sealed_not_found(client: Client) -> None:
+    with pytest.raises(errors.NotFoundError):
+        await client.call("no_such_feature_here", None, b"") if False else await _unknown(client)
+
+
+async def _unknown(client: Client) -> None:
+    # Seal to nodes directly (bypassing the SDK's feature filter) to reach the node's registry.
+    for admitted in client.trail.admitted:
+        object.__setattr__(admitted.descriptor, "features", (*admitted.descriptor.features, "nothing"))
+    await client.call("nothing", None, b"")
+
+
+async def test_slow_body_gets_408_while_others_are_served(
+    cloud: Cloud, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from privcloud import limits
+    from privcloud.services import http
+
+    monkeypatch.setattr(limits, "BODY_READ_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.5})
+    reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
+    writer.write(
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
+        b"Content-Length: 1000\r\n\r\n" + b"\x00" * 10
+    )
+    await writer.drain()
+    # While the slow client dribbles, another request is served.
+    assert (await client.call("echo", None, b"fast")).data == b"fast"
+    status_line = await asyncio.wait_for(reader.readline(), timeout=5)
+    assert b" 408 " in status_line
+    writer.close()
+
+
+async def test_directory_and_keys_come_through_the_relay(cloud: Cloud) -> None:
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{cloud.relay_url}/.well-known/ohttp-gateway") as r:
+            configs = decode_key_configs(await r.read())
+        async with s.get(f"{cloud.relay_url}/v1/directory") as r:
+            nodes = decode_directory(await r.read())
+    assert configs[0].key_id == cloud.gateway.key.key_id
+    assert {n.node_id for n in nodes} == {"node-1", "node-2", "node-3"}
+
+
+async def test_gateway_skips_an_unhealthy_node(cloud: Cloud, client: Client) -> None:
+    await cloud.node_proxies[0].stop()
+    cloud.node_proxies[0].target_port = 1  # nothing listens there
+    for _ in range(6):
+        assert (await client.call("echo", None, b"ok")).data == b"ok"
