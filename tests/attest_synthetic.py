@@ -7,17 +7,16 @@ that the real samples cannot, since we do not hold the vendors' keys.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import struct
 from dataclasses import dataclass
 from functools import cache
 
-from vectors import shared_vector
-
-from privcloud.attest import TrustRoots
-from privcloud.attest import sevsnp, tdx
+from privcloud.attest import TrustRoots, sevsnp, tdx
 from privcloud.crypto.x509 import Certificate, Curve, EcPrivateKey, RsaPrivateKey
 from privcloud.crypto.x509_issue import CertificateRequest, build_certificate
+from vectors import shared_vector
 
 #: 2023-06-20T00:00:00Z: inside the validity of the real VCEK, PCK chain and Intel CRLs.
 T0 = 1687219200.0
@@ -69,10 +68,10 @@ def der_oid(dotted: str) -> bytes:
     out = bytearray([40 * arcs[0] + arcs[1]])
     for arc in arcs[2:]:
         chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
+        rest = arc >> 7
+        while rest:
+            chunk.append(0x80 | (rest & 0x7F))
+            rest >>= 7
         out += bytes(reversed(chunk))
     return der_tlv(0x06, bytes(out))
 
@@ -193,12 +192,18 @@ def synthetic_snp_report(
     debug: bool = False,
     tcb: tuple[int, int, int, int] = (2, 0, 5, 68),
 ) -> bytes:
-    """The real report's layout with our own fields, re-signed by ``key``."""
-    report = real_snp_report()
+    """A version-2 report (ABI spec layout) with our own fields, signed by ``key``.
+
+    Built from zeros, so the policy tests run without the shared vectors folder.
+    """
+    report = bytes(sevsnp.REPORT_SIZE)
     policy = 0x30000 | (sevsnp.POLICY_DEBUG_BIT if debug else 0)
     bl, tee, snp, ucode = tcb
     tcb_raw = bytes([bl, tee, 0, 0, 0, 0, snp, ucode])
-    report = set_snp_field(report, 0x08, struct.pack("<Q", policy))
+    report = set_snp_field(report, 0x00, struct.pack("<IIQ", 2, 0, policy))
+    report = set_snp_field(report, 0x30, struct.pack("<II", 0, 1))  # VMPL 0, ECDSA P-384
+    for offset in (0x38, 0x1E0, 0x1F0):  # current, committed and launch TCB
+        report = set_snp_field(report, offset, tcb_raw)
     report = set_snp_field(report, 0x50, report_data)
     report = set_snp_field(report, 0x90, measurement)
     report = set_snp_field(report, 0x180, tcb_raw)
@@ -234,19 +239,33 @@ def sgx_extension(pcesvn: int = 11, comps: tuple[int, ...] = (3,) * 16) -> bytes
     )
 
 
+def intel_name(cn: str) -> tuple[tuple[str, str], ...]:
+    """Intel's distinguished names, attribute for attribute."""
+    return (("C", "US"), ("ST", "CA"), ("L", "Santa Clara"), ("O", "Intel Corporation"), ("CN", cn))
+
+
 @cache
 def synthetic_intel() -> SyntheticIntel:
-    """A test root, a CA and a PCK certificate named like Intel's."""
+    """A test root, a CA and a PCK certificate with exactly Intel's names."""
     root_key, ca_key, pck_key = (EcPrivateKey.generate(Curve.P256) for _ in range(3))
     start, end = T0 - _YEAR, T0 + 5 * _YEAR
     root = build_certificate(
-        CertificateRequest("Intel SGX Root CA", start, end, serial=1, ca=True),
+        CertificateRequest(
+            "Intel SGX Root CA", start, end, serial=1, ca=True, name=intel_name("Intel SGX Root CA")
+        ),
         root_key,
         issuer=None,
         issuer_key=root_key,
     )
     ca = build_certificate(
-        CertificateRequest("Intel SGX PCK Platform CA", start, end, serial=2, ca=True),
+        CertificateRequest(
+            "Intel SGX PCK Platform CA",
+            start,
+            end,
+            serial=2,
+            ca=True,
+            name=intel_name("Intel SGX PCK Platform CA"),
+        ),
         ca_key,
         issuer=root,
         issuer_key=root_key,
@@ -258,6 +277,7 @@ def synthetic_intel() -> SyntheticIntel:
             end,
             serial=3,
             extensions={tdx.OID_SGX_EXTENSIONS: sgx_extension()},
+            name=intel_name("Intel SGX PCK Certificate"),
         ),
         pck_key,
         issuer=ca,
@@ -267,8 +287,6 @@ def synthetic_intel() -> SyntheticIntel:
 
 
 def pem(cert: Certificate) -> bytes:
-    import base64
-
     b64 = base64.encodebytes(cert.der).replace(b"\n", b"")
     lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
     return b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
@@ -315,7 +333,5 @@ def build_tdx_quote(
         + struct.pack("<HI", 5, len(chain))
         + chain
     )
-    sig_data = (
-        att_key.sign(header + body) + att_pub + struct.pack("<HI", 6, len(inner)) + inner
-    )
+    sig_data = att_key.sign(header + body) + att_pub + struct.pack("<HI", 6, len(inner)) + inner
     return header + body + struct.pack("<I", len(sig_data)) + sig_data

@@ -95,11 +95,13 @@ class Proxy:
                     buf += data
                     dst.write(data)
                     await dst.drain()
+                    if not inbound and self.cut_outbound_after is not None and len(buf) >= self.cut_outbound_after:
+                        break
             except (ConnectionError, asyncio.CancelledError):
                 pass
             finally:
                 with contextlib.suppress(Exception):
-                    dst.close()
+                    dst.transport.abort() if self.cut_outbound_after is not None else dst.close()
 
         try:
             await asyncio.gather(pump(reader, up_writer, True), pump(up_reader, writer, False))

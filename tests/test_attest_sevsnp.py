@@ -3,10 +3,12 @@ time, and synthetic reports (own test ARK/ASK/VCEK) for the policy paths."""
 
 from __future__ import annotations
 
+import base64
 import struct
 import warnings
 
 import pytest
+
 from attest_synthetic import (
     T0,
     T_EXPIRED,
@@ -19,7 +21,6 @@ from attest_synthetic import (
     synthetic_amd,
     synthetic_snp_report,
 )
-
 from privcloud.attest import (
     TEE_SEV_SNP,
     AttestationResult,
@@ -78,31 +79,31 @@ def test_real_report_verifies_up_to_pinned_milan_root() -> None:
     )
     assert result.report_data == bytes([1, 2, 3, 4, 5]) + bytes(59)
     assert dict(result.tcb) == {
-        "bootloader": 2, "tee": 0, "snp": 5, "microcode": 68, "guest_svn": 0
+        "bootloader": 2,
+        "tee": 0,
+        "snp": 5,
+        "microcode": 68,
+        "guest_svn": 0,
     }
     vcek = load_certificate(real_vcek(), allow_non_positive_serial=True)
     assert result.platform_id == vcek.extension("1.3.6.1.4.1.3704.1.4")
     assert [s.split(",")[0] for s in result.signer_chain] == [
-        "CN=SEV-VCEK", "CN=SEV-Milan", "CN=ARK-Milan"
+        "CN=SEV-VCEK",
+        "CN=SEV-Milan",
+        "CN=ARK-Milan",
     ]
     assert result.insecure is False
 
 
 def test_vcek_accepted_as_pem_and_as_certificate_table() -> None:
     vcek = real_vcek()
-    import base64
-
     pem = (
-        b"-----BEGIN CERTIFICATE-----\n"
-        + base64.encodebytes(vcek)
-        + b"-----END CERTIFICATE-----\n"
+        b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(vcek) + b"-----END CERTIFICATE-----\n"
     )
     assert _verify(real_snp_report(), pem).product == "Milan"
     # GHCB certificate table: (GUID, offset, length) entries, an all-zero entry, then the data.
     header_size = 2 * 24
-    table = (
-        GUID_VCEK + struct.pack("<II", header_size, len(vcek)) + bytes(24) + vcek
-    )
+    table = GUID_VCEK + struct.pack("<II", header_size, len(vcek)) + bytes(24) + vcek
     assert _verify(real_snp_report(), table).product == "Milan"
 
 
@@ -117,17 +118,7 @@ def test_vcek_serial_quirk_is_handled_deliberately() -> None:
 
 
 def test_debug_enabled_report_is_refused() -> None:
-    # 1. The real report has DEBUG on: the default policy refuses it.
-    with pytest.raises(PolicyError):
-        _verify(real_snp_report(), real_vcek(), policy=Policy())
-    # 2. Clearing the bit breaks AMD's signature.
-    raw = real_snp_report()
-    (policy,) = struct.unpack_from("<Q", raw, 0x08)
-    cleared = set_snp_field(raw, 0x08, struct.pack("<Q", policy & ~(1 << 19)))
-    with pytest.raises(VerificationError) as exc:
-        _verify(cleared, real_vcek())
-    assert not isinstance(exc.value, PolicyError)
-    # 3. A validly signed (synthetic chain) report with DEBUG on is refused by policy...
+    # 1. A validly signed (synthetic chain) report with DEBUG on is refused by policy...
     amd = synthetic_amd()
     key, vcek = make_vcek(amd, CHIP)
     debug_report = synthetic_snp_report(key, chip_id=CHIP, debug=True)
@@ -136,32 +127,41 @@ def test_debug_enabled_report_is_refused() -> None:
     # ...while the same report with DEBUG off is admitted (the control).
     clean = synthetic_snp_report(key, chip_id=CHIP, debug=False)
     assert _verify(clean, vcek, policy=Policy(), roots=amd.roots).debug is False
+    # 2. The real report has DEBUG on: the default policy refuses it.
+    with pytest.raises(PolicyError):
+        _verify(real_snp_report(), real_vcek(), policy=Policy())
+    # 3. Clearing the bit breaks AMD's signature.
+    raw = real_snp_report()
+    (policy,) = struct.unpack_from("<Q", raw, 0x08)
+    cleared = set_snp_field(raw, 0x08, struct.pack("<Q", policy & ~(1 << 19)))
+    with pytest.raises(VerificationError) as exc:
+        _verify(cleared, real_vcek())
+    assert not isinstance(exc.value, PolicyError)
 
 
 def test_wrong_vendor_chain_is_refused() -> None:
-    raw, vcek = real_snp_report(), real_vcek()
-    pinned = pinned_amd_roots()
-    # Only the Genoa and Turin roots pinned: the Milan VCEK has no pinned issuer.
-    not_milan = TrustRoots(amd=tuple(r for r in pinned if r.product != "Milan"))
-    with pytest.raises(VerificationError):
-        _verify(raw, vcek, roots=not_milan)
-    # Our own test roots pinned instead of AMD's.
-    with pytest.raises(VerificationError):
-        _verify(raw, vcek, roots=synthetic_amd().roots)
-    # A VCEK from a look-alike "SEV-Milan" ASK, verified against AMD's real pinned roots.
     amd = synthetic_amd()
+    # A VCEK from a look-alike ASK (AMD's exact names), verified against AMD's pinned roots.
     key, fake_vcek = make_vcek(amd, CHIP)
     forged = synthetic_snp_report(key, chip_id=CHIP)
     with pytest.raises(VerificationError):
         _verify(forged, fake_vcek, policy=Policy())
-    # Intel's PCK certificate offered as a VCEK.
-    pck_pem = real_tdx_quote()[real_tdx_quote().index(b"-----BEGIN") :]
-    with pytest.raises((VerificationError, DecodeError)):
-        _verify(raw, pck_pem)
     # A chain signed with PKCS#1 v1.5 instead of RSASSA-PSS is refused by algorithm.
     key, v15_vcek = make_vcek(amd, CHIP, rsa_pss=False)
     with pytest.raises(VerificationError):
         _verify(synthetic_snp_report(key, chip_id=CHIP), v15_vcek, roots=amd.roots)
+    # The real evidence with only the Genoa and Turin roots pinned: no pinned issuer.
+    raw, vcek = real_snp_report(), real_vcek()
+    not_milan = TrustRoots(amd=tuple(r for r in pinned_amd_roots() if r.product != "Milan"))
+    with pytest.raises(VerificationError):
+        _verify(raw, vcek, roots=not_milan)
+    # The real evidence against our own test roots instead of AMD's.
+    with pytest.raises(VerificationError):
+        _verify(raw, vcek, roots=amd.roots)
+    # Intel's PCK certificate offered as a VCEK.
+    pck_pem = real_tdx_quote()[real_tdx_quote().index(b"-----BEGIN") :]
+    with pytest.raises((VerificationError, DecodeError)):
+        _verify(raw, pck_pem)
 
 
 def test_expired_chain_is_refused() -> None:
@@ -194,20 +194,30 @@ def test_oversized_report_is_refused() -> None:
 
 
 def test_tampered_measurement_is_refused() -> None:
-    raw = real_snp_report()
-    tampered = set_snp_field(raw, 0x90, bytes([raw[0x90] ^ 1]))
-    with pytest.raises(VerificationError):
-        _verify(tampered, real_vcek())
     # A validly signed report with a measurement outside the allow-list.
     amd = synthetic_amd()
     key, vcek = make_vcek(amd, CHIP)
     good, evil = b"\x01" * 48, b"\x02" * 48
     policy = Policy(allowed_measurements=frozenset({good}))
-    assert _verify(synthetic_snp_report(key, chip_id=CHIP, measurement=good), vcek,
-                   policy=policy, roots=amd.roots).measurement == good
+    admitted = _verify(
+        synthetic_snp_report(key, chip_id=CHIP, measurement=good),
+        vcek,
+        policy=policy,
+        roots=amd.roots,
+    )
+    assert admitted.measurement == good
     with pytest.raises(PolicyError):
-        _verify(synthetic_snp_report(key, chip_id=CHIP, measurement=evil), vcek,
-                policy=policy, roots=amd.roots)
+        _verify(
+            synthetic_snp_report(key, chip_id=CHIP, measurement=evil),
+            vcek,
+            policy=policy,
+            roots=amd.roots,
+        )
+    # One flipped bit in the real report's measurement breaks AMD's signature.
+    raw = real_snp_report()
+    tampered = set_snp_field(raw, 0x90, bytes([raw[0x90] ^ 1]))
+    with pytest.raises(VerificationError):
+        _verify(tampered, real_vcek())
 
 
 def test_tampered_report_data_is_refused() -> None:

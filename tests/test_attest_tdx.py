@@ -7,6 +7,7 @@ from __future__ import annotations
 import struct
 
 import pytest
+
 from attest_synthetic import (
     T0,
     T_EXPIRED,
@@ -17,8 +18,6 @@ from attest_synthetic import (
     synthetic_amd,
     synthetic_intel,
 )
-from vectors import shared_vector
-
 from privcloud.attest import (
     TEE_TDX,
     AttestationResult,
@@ -39,6 +38,7 @@ from privcloud.errors import (
     UnsupportedError,
     VerificationError,
 )
+from vectors import shared_vector
 
 _BODY = 48  # the TD report body starts after the 48-byte header
 _OFF = {"td_attributes": _BODY + 120, "mrtd": _BODY + 136, "report_data": _BODY + 520}
@@ -101,10 +101,6 @@ def test_unsigned_trailing_data_is_refused() -> None:
 
 
 def test_debug_enabled_report_is_refused() -> None:
-    # Setting the TD DEBUG bit in the real quote breaks the attestation key's signature.
-    with pytest.raises(VerificationError) as exc:
-        _verify(_flip(real_tdx_quote(), _OFF["td_attributes"]))
-    assert not isinstance(exc.value, PolicyError)
     # A validly signed (synthetic chain) quote of a debug TD is refused by policy.
     intel = synthetic_intel()
     debug = build_tdx_quote(intel, td_attributes=0x10000001)
@@ -112,19 +108,24 @@ def test_debug_enabled_report_is_refused() -> None:
         _verify(debug, roots=intel.roots)
     assert _verify(debug, roots=intel.roots, policy=Policy(allow_debug=True)).debug is True
     assert _verify(build_tdx_quote(intel), roots=intel.roots).debug is False
+    # Setting the TD DEBUG bit in the real quote breaks the attestation key's signature.
+    with pytest.raises(VerificationError) as exc:
+        _verify(_flip(real_tdx_quote(), _OFF["td_attributes"]))
+    assert not isinstance(exc.value, PolicyError)
 
 
 def test_wrong_vendor_chain_is_refused() -> None:
     intel = synthetic_intel()
-    # The real quote against a test root, or against AMD's ARK.
+    # A quote through a look-alike "Intel SGX Root CA" (Intel's exact names) against the pinned
+    # Intel root.
+    with pytest.raises(VerificationError):
+        _verify(build_tdx_quote(intel), roots=TrustRoots.pinned())
+    # The real quote against a test root, or against an AMD-style RSA root.
     with pytest.raises(VerificationError):
         _verify(real_tdx_quote(), roots=intel.roots)
     amd_ark = TrustRoots(intel=(synthetic_amd().ark,))
     with pytest.raises(VerificationError):
         _verify(real_tdx_quote(), roots=amd_ark)
-    # A quote through a look-alike "Intel SGX Root CA" against the pinned Intel root.
-    with pytest.raises(VerificationError):
-        _verify(build_tdx_quote(intel))
 
 
 def test_expired_chain_is_refused() -> None:
@@ -176,14 +177,14 @@ def test_oversized_report_is_refused() -> None:
 
 
 def test_tampered_measurement_is_refused() -> None:
-    with pytest.raises(VerificationError):
-        _verify(_flip(real_tdx_quote(), _OFF["mrtd"]))
     intel = synthetic_intel()
     good, evil = b"\x01" * 48, b"\x02" * 48
     policy = Policy(allowed_measurements=frozenset({good}))
     assert _verify(build_tdx_quote(intel, mrtd=good), roots=intel.roots, policy=policy)
     with pytest.raises(PolicyError):
         _verify(build_tdx_quote(intel, mrtd=evil), roots=intel.roots, policy=policy)
+    with pytest.raises(VerificationError):
+        _verify(_flip(real_tdx_quote(), _OFF["mrtd"]))
 
 
 def test_rtmr_outside_allow_list_is_refused() -> None:
@@ -210,12 +211,12 @@ def test_key_swapped_after_attestation_is_refused() -> None:
 
 
 def test_attestation_key_not_bound_by_qe_is_refused() -> None:
-    # Swap the attestation key in the real quote: the QE report no longer vouches for it.
-    with pytest.raises(VerificationError):
-        _verify(_flip(real_tdx_quote(), _SIG_DATA + 64 + 5))
     intel = synthetic_intel()
     with pytest.raises(VerificationError):
         _verify(build_tdx_quote(intel, qe_binds_key=False), roots=intel.roots)
+    # Swap the attestation key in the real quote: the QE report no longer vouches for it.
+    with pytest.raises(VerificationError):
+        _verify(_flip(real_tdx_quote(), _SIG_DATA + 64 + 5))
 
 
 def test_quote_from_non_intel_quoting_enclave_is_refused() -> None:

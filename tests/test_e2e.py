@@ -213,17 +213,18 @@ async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: 
     cut = Proxy(0, cut_outbound_after=600)
     cut.target_port = int(cloud.relay_proxy.target_port)
     await cut.start()
+    c2 = Client(cut.url, policy=POLICY)
+    c2._key_config = client._key_config
+    c2.trail = client.trail
+    received = []
     try:
-        async with Client(cut.url, policy=POLICY) as c2:
-            c2._key_config = client._key_config
-            c2.trail = client.trail
-            with pytest.raises(errors.PrivcloudError):
-                async for _ in c2.stream("echo_stream", {"parts": 16}, bytes(8000)):
-                    pass
-    except errors.PrivcloudError:
-        pass
+        with pytest.raises((errors.TruncatedStreamError, errors.UnavailableError)):
+            async for event in c2.stream("echo_stream", {"parts": 16}, bytes(8000)):
+                received.append(event)
     finally:
+        await c2.close()
         await cut.stop()
+    assert not any(e.final for e in received)
 
 
 # --- bad input at every hop; the services keep serving -----------------------------------------
@@ -316,3 +317,23 @@ async def test_gateway_skips_an_unhealthy_node(cloud: Cloud, client: Client) -> 
     cloud.node_proxies[0].target_port = 1  # nothing listens there
     for _ in range(6):
         assert (await client.call("echo", None, b"ok")).data == b"ok"
+
+
+async def test_stream_cut_before_its_final_chunk_is_detected(
+    cloud: Cloud, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gateway (or anyone on the path) that ends the HTTP response cleanly but withholds the
+    # final OHTTP chunk: the client must refuse the answer, not take it as complete.
+    from privcloud.ohttp import chunked
+
+    original = chunked.ChunkedGatewayContext.seal_chunk
+
+    def drop_final(self: chunked.ChunkedGatewayContext, data: bytes, *, final: bool) -> bytes:
+        return b"" if final else original(self, data, final=False)
+
+    monkeypatch.setattr(chunked.ChunkedGatewayContext, "seal_chunk", drop_final)
+    received = []
+    with pytest.raises(errors.TruncatedStreamError):
+        async for event in client.stream("echo_stream", {"parts": 3}, b"abcdef"):
+            received.append(event)
+    assert not any(e.final for e in received)

@@ -157,12 +157,18 @@ class Certificate:
     @property
     def signature_algorithm(self) -> SignatureAlgorithm:
         """The algorithm the issuer signed this certificate with."""
-        oid = self._cert.signature_algorithm_oid
-        digest = self._cert.signature_hash_algorithm
-        if oid == SignatureAlgorithmOID.RSASSA_PSS and isinstance(digest, hashes.SHA384):
+        try:
+            oid = self._cert.signature_algorithm_oid
+            digest = self._cert.signature_hash_algorithm
             params = self._cert.signature_algorithm_parameters
-            if isinstance(params, padding.PSS):
-                return SignatureAlgorithm.RSASSA_PSS_SHA384
+        except (ValueError, UnsupportedAlgorithm):  # parsed lazily by cryptography
+            return SignatureAlgorithm.OTHER
+        if (
+            oid == SignatureAlgorithmOID.RSASSA_PSS
+            and isinstance(digest, hashes.SHA384)
+            and isinstance(params, padding.PSS)
+        ):
+            return SignatureAlgorithm.RSASSA_PSS_SHA384
         if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA256:
             return SignatureAlgorithm.ECDSA_SHA256
         if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA384:
@@ -181,7 +187,10 @@ class Certificate:
 
     def ec_public_key(self, curve: Curve) -> EcPublicKey:
         """The subject's EC public key; :class:`VerificationError` if it is not on ``curve``."""
-        key = self._cert.public_key()
+        try:
+            key = self._cert.public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise VerificationError("certificate key is not usable") from exc
         if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve._ec().name:
             raise VerificationError("certificate key is not on the expected curve")
         return EcPublicKey(curve, key)
@@ -258,21 +267,18 @@ def load_certificates(data: bytes, *, allow_non_positive_serial: bool = False) -
     if stripped.count(b"-----BEGIN") > MAX_CHAIN_CERTIFICATES:
         raise DecodeError("too many certificates in bundle")
     try:
-        ders = [
-            c.public_bytes(serialization.Encoding.DER)
-            for c in _load_pem_quietly(stripped, allow_non_positive_serial)
-        ]
+        ders = [c.public_bytes(serialization.Encoding.DER) for c in _load_pem_quietly(stripped)]
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise DecodeError("malformed PEM certificate bundle") from exc
     return [load_certificate(d, allow_non_positive_serial=allow_non_positive_serial) for d in ders]
 
 
-def _load_pem_quietly(data: bytes, allow_non_positive_serial: bool) -> list[_x509.Certificate]:
+def _load_pem_quietly(data: bytes) -> list[_x509.Certificate]:
+    """PEM to certificates; the serial-number policy is applied afterwards, per DER."""
     with warnings.catch_warnings():
-        if allow_non_positive_serial:
-            warnings.filterwarnings(
-                "ignore", category=CryptographyDeprecationWarning, message=".*serial number.*"
-            )
+        warnings.filterwarnings(
+            "ignore", category=CryptographyDeprecationWarning, message=".*serial number.*"
+        )
         return _x509.load_pem_x509_certificates(data)
 
 
@@ -282,11 +288,13 @@ def _load_pem_quietly(data: bytes, allow_non_positive_serial: bool) -> list[_x50
 class Crl:
     """A parsed certificate revocation list."""
 
-    __slots__ = ("_crl", "der")
+    __slots__ = ("_crl", "_signed_by", "der")
 
     def __init__(self, crl: _x509.CertificateRevocationList, der: bytes) -> None:
         self._crl = crl
         self.der = der
+        #: DER of issuers whose signature on this (immutable) CRL has been verified.
+        self._signed_by: set[bytes] = set()
 
     @property
     def issuer(self) -> str:
@@ -315,15 +323,20 @@ def check_not_revoked(cert: Certificate, crl: Crl, issuer: Certificate, *, at: f
     inner = crl._crl
     if inner.issuer != issuer._cert.subject or cert._cert.issuer != issuer._cert.subject:
         raise VerificationError("CRL is not from the certificate's issuer")
-    key = issuer._cert.public_key()
-    if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-        raise VerificationError("CRL issuer key type not supported")
-    try:
-        valid = inner.is_signature_valid(key)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise VerificationError("CRL signature does not verify") from exc
-    if not valid:
-        raise VerificationError("CRL signature does not verify")
+    if issuer.der not in crl._signed_by:
+        try:
+            key = issuer._cert.public_key()
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise VerificationError("CRL issuer key is not usable") from exc
+        if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+            raise VerificationError("CRL issuer key type not supported")
+        try:
+            valid = inner.is_signature_valid(key)
+        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+            raise VerificationError("CRL signature does not verify") from exc
+        if not valid:
+            raise VerificationError("CRL signature does not verify")
+        crl._signed_by.add(issuer.der)
     next_update = inner.next_update_utc
     if at < _ts(inner.last_update_utc) or next_update is None or at > _ts(next_update):
         raise VerificationError("CRL is not current at the verification time")

@@ -174,12 +174,18 @@ class Client:
             ) as resp:
                 if resp.status != 200:
                     raise await _http_error(resp)
+                held: list[Event] = []
                 async for data in resp.content.iter_any():
                     for event in reader.feed(data):
-                        yield event
+                        # Partial events stream out at once; the final one waits until every
+                        # layer (OHTTP, Binary HTTP, envelope) has closed cleanly.
+                        if event.final:
+                            held.append(event)
+                        else:
+                            yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("relay unreachable") from exc
-        for event in reader.close():
+        for event in [*held, *reader.close()]:
             yield event
 
 
