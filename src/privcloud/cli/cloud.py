@@ -1,4 +1,4 @@
-"""The ``privcloud`` command line.
+"""Cloud commands of the ``privcloud`` command line.
 
     privcloud demo                         a local cloud, a few private requests, the trail
     privcloud up [--nodes N]               a local cloud on loopback until Ctrl-C
@@ -12,13 +12,10 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import signal
 import sys
 import time
-from collections.abc import Sequence
 
-from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
@@ -129,26 +126,31 @@ async def _call(args: argparse.Namespace) -> None:
             print(json.dumps({"meta": result.meta, "data": result.data.decode(errors="replace")}))
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="privcloud", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    sub.add_parser("demo", help="start a local cloud, run private requests, show the trail")
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the cloud commands: demo, up, relay, gateway, node, call."""
+    demo = sub.add_parser("demo", help="start a local cloud, run private requests, show the trail")
+    demo.set_defaults(handler=lambda args: asyncio.run(_demo(args)))
 
     up = sub.add_parser("up", help="run a local cloud on loopback until interrupted")
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--relay-port", type=int, default=8470)
+    up.set_defaults(handler=lambda args: asyncio.run(_up(args)))
 
     relay = sub.add_parser("relay", help="run an OHTTP relay")
     relay.add_argument("--gateway", required=True, help="the gateway's base URL")
     relay.add_argument("--host", default=LOOPBACK)
     relay.add_argument("--port", type=int, default=8470)
+    relay.set_defaults(
+        handler=lambda a: asyncio.run(_run_service(Relay(a.gateway).app, a.host, a.port, "relay"))
+    )
 
     gateway = sub.add_parser("gateway", help="run an OHTTP gateway / load balancer")
     gateway.add_argument("--node", action="append", required=True, help="a node's base URL (repeat)")
     gateway.add_argument("--host", default=LOOPBACK)
     gateway.add_argument("--port", type=int, default=8471)
+    gateway.set_defaults(
+        handler=lambda a: asyncio.run(_run_service(Gateway(a.node).app, a.host, a.port, "gateway"))
+    )
 
     node = sub.add_parser("node", help="run a compute node (simulated TEE: INSECURE)")
     node.add_argument("--id", default="node-1")
@@ -156,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.add_argument("--provider", default="local")
     node.add_argument("--host", default=LOOPBACK)
     node.add_argument("--port", type=int, default=8480)
+    node.set_defaults(handler=_node)
 
     call = sub.add_parser("call", help="send one request through the private path")
     call.add_argument("feature")
@@ -165,42 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     call.add_argument("--file", help="request body from a file")
     call.add_argument("--stream", action="store_true")
     call.add_argument("-k", type=int, default=3, help="number of nodes to seal to")
-    call.add_argument("--insecure-allow-simulated", action="store_true",
-                      help="admit simulated-TEE nodes (INSECURE; local development only)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    call.add_argument(
+        "--insecure-allow-simulated",
+        action="store_true",
+        help="admit simulated-TEE nodes (INSECURE; local development only)",
     )
-    try:
-        if args.command == "demo":
-            asyncio.run(_demo(args))
-        elif args.command == "up":
-            asyncio.run(_up(args))
-        elif args.command == "relay":
-            asyncio.run(_run_service(Relay(args.gateway).app, args.host, args.port, "relay"))
-        elif args.command == "gateway":
-            asyncio.run(_run_service(Gateway(args.node).app, args.host, args.port, "gateway"))
-        elif args.command == "node":
-            print(INSECURE_BANNER, file=sys.stderr)
-            factory = Node(args.id, region=args.region, provider=args.provider).app
-            asyncio.run(_run_service(factory, args.host, args.port, "node"))
-        elif args.command == "call":
-            asyncio.run(_call(args))
-    except ConfigError as exc:
-        print(f"privcloud: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except PrivcloudError as exc:
-        print(f"privcloud: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return 0
+    call.set_defaults(handler=lambda args: asyncio.run(_call(args)))
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _node(args: argparse.Namespace) -> None:
+    print(INSECURE_BANNER, file=sys.stderr)
+    factory = Node(args.id, region=args.region, provider=args.provider).app
+    asyncio.run(_run_service(factory, args.host, args.port, "node"))

@@ -1,0 +1,53 @@
+"""The ``privcloud`` command line. Each command group lives in its own module and registers
+its sub-commands; every handler gets the parsed arguments.
+
+    privcloud demo | up | relay | gateway | node | call      (privcloud.cli.cloud)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from privcloud.cli import cloud
+from privcloud.errors import ConfigError, PrivcloudError
+
+#: Command-group modules; each has ``register(subparsers)``.
+COMMAND_GROUPS = [cloud]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="privcloud", description="An open, verifiable private computing cloud."
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for group in COMMAND_GROUPS:
+        group.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``privcloud`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result = args.handler(args)
+    except ConfigError as exc:
+        print(f"privcloud: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except PrivcloudError as exc:
+        print(f"privcloud: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
