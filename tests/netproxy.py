@@ -17,7 +17,7 @@ Tamper = Callable[[bytes, int], bytes]
 @dataclass
 class Connection:
     peer: tuple[str, int]
-    inbound: bytearray = field(default_factory=bytearray)   # towards the service
+    inbound: bytearray = field(default_factory=bytearray)  # towards the service
     outbound: bytearray = field(default_factory=bytearray)  # from the service
 
 
@@ -95,7 +95,11 @@ class Proxy:
                     buf += data
                     dst.write(data)
                     await dst.drain()
-                    if not inbound and self.cut_outbound_after is not None and len(buf) >= self.cut_outbound_after:
+                    if (
+                        not inbound
+                        and self.cut_outbound_after is not None
+                        and len(buf) >= self.cut_outbound_after
+                    ):
                         break
             except (ConnectionError, asyncio.CancelledError):
                 pass

@@ -100,9 +100,12 @@ async def _send_raw(cloud: Cloud, client: Client, headers: dict[str, str]) -> by
         client._key_config, nodes, WorkloadRequest("echo", {}, CANARY), authorization=TOKEN
     )
     connector = aiohttp.TCPConnector(local_addr=("127.0.0.2", 0))
-    async with aiohttp.ClientSession(connector=connector) as s, s.post(
-        f"{cloud.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media, **headers}
-    ) as resp:
+    async with (
+        aiohttp.ClientSession(connector=connector) as s,
+        s.post(
+            f"{cloud.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media, **headers}
+        ) as resp,
+    ):
         assert resp.status == 200
         reader.feed(await resp.read())
     (event,) = reader.close()
@@ -146,8 +149,15 @@ async def test_gateway_and_node_never_see_client_address_or_identifying_headers(
     for proxy in downstream:
         assert all(c.peer[0] != "127.0.0.2" for c in proxy.connections)
         raw = proxy.inbound()
-        for marker in (b"CANARY-UA", b"CANARY-COOKIE", b"203.0.113.77", b"CANARY-DEVICE",
-                       b"PhoneOS", b"cookie:", b"forwarded"):
+        for marker in (
+            b"CANARY-UA",
+            b"CANARY-COOKIE",
+            b"203.0.113.77",
+            b"CANARY-DEVICE",
+            b"PhoneOS",
+            b"cookie:",
+            b"forwarded",
+        ):
             assert marker.lower() not in raw.lower()
 
 
@@ -172,11 +182,14 @@ async def test_node_outside_the_chosen_k_cannot_open(cloud: Cloud) -> None:
 
     inner, _ = decapsulate_request(cloud.gateway.keys, body)
     envelope = bhttp.decode_request(inner).content
-    others = [u for n, u in zip(cloud.nodes, cloud.node_urls, strict=True) if n.key_id != chosen.key_id]
+    others = [
+        u for n, u in zip(cloud.nodes, cloud.node_urls, strict=True) if n.key_id != chosen.key_id
+    ]
     async with aiohttp.ClientSession() as s:
         for url in others:
-            async with s.post(f"{url}/v1/envelope", data=envelope,
-                              headers={"Content-Type": MEDIA_TYPE_REQUEST}) as resp:
+            async with s.post(
+                f"{url}/v1/envelope", data=envelope, headers={"Content-Type": MEDIA_TYPE_REQUEST}
+            ) as resp:
                 assert resp.status == 422
                 assert (await resp.json())["error"] == "unknown_key"
 
@@ -231,17 +244,28 @@ async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: 
 
 
 async def _post(url: str, body: bytes, media: str) -> tuple[int, dict[str, object]]:
-    async with aiohttp.ClientSession() as s, s.post(url, data=body, headers={"Content-Type": media}) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(url, data=body, headers={"Content-Type": media}) as r,
+    ):
         return r.status, await r.json(content_type=None)
 
 
-async def test_bad_input_gets_our_error_and_status_at_every_hop(cloud: Cloud, client: Client) -> None:
+async def test_bad_input_gets_our_error_and_status_at_every_hop(
+    cloud: Cloud, client: Client
+) -> None:
     relay, gateway = cloud.relay_url, cloud.gateway_proxy.url
     node = cloud.node_urls[0]
     cases = [
         (f"{relay}/v1/ohttp", b"\x00" * 10, "text/plain", 415, "unsupported"),
         (f"{relay}/v1/ohttp", b"\x01", MEDIA_REQUEST, 400, "malformed"),
-        (f"{gateway}/v1/ohttp", b"\x01\x00\x20\x00\x01\x00\x01" + b"\x00" * 60, MEDIA_REQUEST, 422, "unknown_key"),
+        (
+            f"{gateway}/v1/ohttp",
+            b"\x01\x00\x20\x00\x01\x00\x01" + b"\x00" * 60,
+            MEDIA_REQUEST,
+            422,
+            "unknown_key",
+        ),
         (f"{gateway}/v1/ohttp", b"", MEDIA_REQUEST, 400, "malformed"),
         (f"{node}/v1/envelope", b"\x07garbage", MEDIA_TYPE_REQUEST, 415, "unsupported"),
         (f"{node}/v1/envelope", b"", MEDIA_TYPE_REQUEST, 400, "malformed"),
@@ -252,7 +276,9 @@ async def test_bad_input_gets_our_error_and_status_at_every_hop(cloud: Cloud, cl
     # A corrupted OHTTP request with a valid key id fails authentication:
     assert client._key_config is not None
     body, media, _ = build_request(
-        client._key_config, [a.descriptor for a in client.trail.admitted], WorkloadRequest("echo", {}, b"x")
+        client._key_config,
+        [a.descriptor for a in client.trail.admitted],
+        WorkloadRequest("echo", {}, b"x"),
     )
     tampered = body[:-1] + bytes([body[-1] ^ 1])
     assert (await _post(f"{relay}/v1/ohttp", tampered, media))[0] == 400
@@ -277,7 +303,9 @@ async def test_unknown_feature_is_a_sealed_not_found(client: Client) -> None:
 async def _unknown(client: Client) -> None:
     # Seal to nodes directly (bypassing the SDK's feature filter) to reach the node's registry.
     for admitted in client.trail.admitted:
-        object.__setattr__(admitted.descriptor, "features", (*admitted.descriptor.features, "nothing"))
+        object.__setattr__(
+            admitted.descriptor, "features", (*admitted.descriptor.features, "nothing")
+        )
     await client.call("nothing", None, b"")
 
 
@@ -288,7 +316,9 @@ async def test_slow_body_gets_408_while_others_are_served(
     from privcloud.services import http
 
     monkeypatch.setattr(limits, "BODY_READ_TIMEOUT_S", 0.5)
-    monkeypatch.setattr(http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.5})
+    monkeypatch.setattr(
+        http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.5}
+    )
     reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
     writer.write(
         b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"

@@ -17,7 +17,7 @@ __all__ = ["Client", "SyncClient", "__version__"]
 
 def __getattr__(name: str) -> Any:
     if name in ("Client", "SyncClient"):
-        from privcloud import sdk
+        from privcloud import sdk  # noqa: PLC0415 - lazy: keeps `import privcloud.errors` light
 
         return getattr(sdk, name)
     raise AttributeError(name)

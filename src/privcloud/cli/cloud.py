@@ -1,9 +1,9 @@
 """Cloud commands of the ``privcloud`` command line.
 
-    privcloud demo                         a local cloud, a few private requests, the trail
-    privcloud up [--nodes N]               a local cloud on loopback until Ctrl-C
-    privcloud relay|gateway|node ...       one service on its own
-    privcloud call FEATURE --relay URL     one request through the private path
+privcloud demo                         a local cloud, a few private requests, the trail
+privcloud up [--nodes N]               a local cloud on loopback until Ctrl-C
+privcloud relay|gateway|node ...       one service on its own
+privcloud call FEATURE --relay URL     one request through the private path
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import signal
 import sys
 import time
 
+from privcloud.sdk import Client
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
 from privcloud.services.node import Node
 from privcloud.services.relay import Relay
-from privcloud.sdk import Client
 from privcloud.trust.admission import ClientPolicy
 
 INSECURE_BANNER = (
@@ -80,10 +80,12 @@ async def _demo(_: argparse.Namespace) -> None:
         policy = ClientPolicy.insecure_local_dev()
         async with Client(cloud.relay_url, policy=policy) as client:
             trail = client.trail
-            _step(f"fetched the gateway's OHTTP key config (key id {trail.key_config_id}) via the relay")
+            key_id = trail.key_config_id
+            _step(f"fetched the gateway's OHTTP key config (key id {key_id}) via the relay")
             for admitted in trail.admitted:
                 d = admitted.descriptor
-                _step(f"admitted {d.node_id} [{d.region}/{d.provider}, tee={d.tee}]: {', '.join(admitted.checks)}")
+                where = f"{d.region}/{d.provider}, tee={d.tee}"
+                _step(f"admitted {d.node_id} [{where}]: {', '.join(admitted.checks)}")
             for node_id, why in trail.refused:
                 _step(f"refused {node_id}: {why}")
             message = "Call me at 10:30 about the Lisbon contract."
@@ -91,7 +93,9 @@ async def _demo(_: argparse.Namespace) -> None:
             result = await client.call("echo", {"note": "demo"}, message.encode())
             took = (time.perf_counter() - started) * 1000
             print("\nOne private request (echo workload):")
-            _step(f"sealed to {len(trail.chosen)} nodes chosen at random: {', '.join(trail.chosen)}")
+            _step(
+                f"sealed to {len(trail.chosen)} nodes chosen at random: {', '.join(trail.chosen)}"
+            )
             _step(f"answer: {result.data.decode()!r} in {took:.1f} ms")
             print("\nA streamed answer (echo_stream, 4 parts):")
             async for event in client.stream("echo_stream", {"parts": 4}, message.encode()):
@@ -99,7 +103,9 @@ async def _demo(_: argparse.Namespace) -> None:
                 _step(f"{label}: {event.data.decode() or json.dumps(event.meta)}")
         print("\nWhat each party saw:")
         assert cloud.relay is not None and cloud.gateway is not None
-        _step("relay: your address and the sizes of opaque OHTTP messages; no content, no node choice")
+        _step(
+            "relay: your address and the sizes of opaque OHTTP messages; no content, no node choice"
+        )
         _step("gateway: an anonymous inner request, the k node key ids; no address, no content")
         _step("node: the plaintext request, from the gateway's address; not yours")
         print("\nMetrics the services kept (allow-listed, content-free):")
@@ -120,7 +126,15 @@ async def _call(args: argparse.Namespace) -> None:
     async with Client(args.relay, policy=policy, k=args.k) as client:
         if args.stream:
             async for event in client.stream(args.feature, params, body):
-                print(json.dumps({"final": event.final, "meta": event.meta, "data": event.data.decode(errors="replace")}))
+                print(
+                    json.dumps(
+                        {
+                            "final": event.final,
+                            "meta": event.meta,
+                            "data": event.data.decode(errors="replace"),
+                        }
+                    )
+                )
         else:
             result = await client.call(args.feature, params, body)
             print(json.dumps({"meta": result.meta, "data": result.data.decode(errors="replace")}))
@@ -145,7 +159,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
 
     gateway = sub.add_parser("gateway", help="run an OHTTP gateway / load balancer")
-    gateway.add_argument("--node", action="append", required=True, help="a node's base URL (repeat)")
+    gateway.add_argument(
+        "--node", action="append", required=True, help="a node's base URL (repeat)"
+    )
     gateway.add_argument("--host", default=LOOPBACK)
     gateway.add_argument("--port", type=int, default=8471)
     gateway.set_defaults(

@@ -148,7 +148,9 @@ class Client:
             _raise_if_error(event)
             yield event
 
-    async def call(self, feature: str, params: JSONObject | None = None, body: bytes = b"") -> Result:
+    async def call(
+        self, feature: str, params: JSONObject | None = None, body: bytes = b""
+    ) -> Result:
         """Run ``feature`` and return its final result."""
         request = WorkloadRequest(feature, dict(params or {}), body, stream=False)
         partials: list[Event] = []
@@ -211,6 +213,9 @@ class SyncClient:
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
+    async def _next(self, agen: AsyncIterator[Event]) -> Event:
+        return await anext(agen)
+
     @property
     def trail(self) -> Trail:
         return self._client.trail
@@ -227,7 +232,7 @@ class SyncClient:
         agen = self._client.stream(feature, params, body)
         while True:
             try:
-                yield self._run(agen.__anext__())
+                yield self._run(self._next(agen))
             except StopAsyncIteration:
                 return
 

@@ -27,15 +27,21 @@ from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_REQUEST,
     ChunkedClientContext,
-    ClientContext,
     ChunkedResponseDecoder,
+    ClientContext,
     KeyConfig,
     encapsulate_chunked_request,
     encapsulate_request,
 )
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire import bhttp
-from privcloud.wire.message import ENVELOPE_ROUTE, Event, WorkloadRequest, decode_event, encode_request
+from privcloud.wire.message import (
+    ENVELOPE_ROUTE,
+    Event,
+    WorkloadRequest,
+    decode_event,
+    encode_request,
+)
 
 #: Authority of the inner request; the gateway serves one origin.
 INNER_AUTHORITY = b"privcloud.gateway"
@@ -111,9 +117,8 @@ class ChunkedReader:
                         self._error_body += item.data[: _MAX_ERROR_BODY - len(self._error_body)]
                     else:
                         events += _events_from(self._opener.feed(item.data))
-                elif isinstance(item, bhttp.End):
-                    if self._status is not None and self._status != 200:
-                        raise _remote_error(self._status, bytes(self._error_body))
+                elif isinstance(item, bhttp.End) and self._status not in (None, 200):
+                    raise _remote_error(self._status or 0, bytes(self._error_body))
         return events
 
     def feed(self, data: bytes) -> list[Event]:

@@ -29,7 +29,6 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM, parse_header
-from privcloud.netio import read_bounded
 from privcloud.errors import (
     NoHealthyNodeError,
     NotFoundError,
@@ -37,6 +36,7 @@ from privcloud.errors import (
     UnsupportedError,
     UpstreamError,
 )
+from privcloud.netio import read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -170,12 +170,15 @@ class Gateway:
 
     async def handle_keys(self, _: web.Request) -> web.Response:
         body = encode_key_configs([k.config for k in self.keys.values()])
-        return web.Response(body=body, content_type=MEDIA_KEYS, headers={"Cache-Control": "max-age=60"})
+        return web.Response(
+            body=body, content_type=MEDIA_KEYS, headers={"Cache-Control": "max-age=60"}
+        )
 
     async def handle_directory(self, _: web.Request) -> web.Response:
         nodes = [r.descriptor for r in self.nodes if r.healthy and r.descriptor is not None]
         return web.Response(
-            body=encode_directory(nodes), content_type="application/json",
+            body=encode_directory(nodes),
+            content_type="application/json",
             headers={"Cache-Control": "max-age=10"},
         )
 
@@ -194,7 +197,12 @@ class Gateway:
             status, payload = await self._forward_buffered(envelope)
             inner = bhttp.Response(
                 status=status,
-                headers=((b"content-type", MEDIA_TYPE_STREAM.encode() if status == 200 else b"application/json"),),
+                headers=(
+                    (
+                        b"content-type",
+                        MEDIA_TYPE_STREAM.encode() if status == 200 else b"application/json",
+                    ),
+                ),
                 content=payload,
             )
         except PrivcloudError as exc:

@@ -20,7 +20,13 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.errors import PeerError, PrivcloudError, RequestTimeoutError, TooLargeError
+from privcloud.errors import (
+    PeerError,
+    PrivcloudError,
+    RequestTimeoutError,
+    TooLargeError,
+    UnsupportedError,
+)
 
 log = logging.getLogger("privcloud.http")
 
@@ -72,7 +78,10 @@ def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[w
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence keeps serving
-            log.error("%s %s internal error: %s", service, route, type(exc).__name__)
+            # Only the exception type: its text or traceback could carry request content.
+            log.error(  # noqa: TRY400
+                "%s %s internal error: %s", service, route, type(exc).__name__
+            )
             response = web.Response(status=500, text="internal error")
         metrics.observe(
             route, response.status, request.content_length or 0, response.content_length or 0
@@ -116,8 +125,6 @@ async def read_body(
 
 def require_media_type(request: web.Request, *allowed: str) -> str:
     """Return the request's media type if it is one of ``allowed``; else 415."""
-    from privcloud.errors import UnsupportedError  # local: keeps the top import list short
-
     media = request.content_type
     if media not in allowed:
         raise UnsupportedError("unsupported media type")
@@ -151,6 +158,7 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else ()  # type: ignore[union-attr]
+    server = site._server
+    sockets = getattr(server, "sockets", None) or ()
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)

@@ -81,7 +81,9 @@ class Node:
         return web.json_response({"ok": True, "service": "node"})
 
     async def handle_attestation(self, _: web.Request) -> web.Response:
-        return web.Response(body=encode_descriptor(self.descriptor), content_type="application/json")
+        return web.Response(
+            body=encode_descriptor(self.descriptor), content_type="application/json"
+        )
 
     async def handle_envelope(self, request: web.Request) -> web.StreamResponse:
         require_media_type(request, MEDIA_TYPE_REQUEST)

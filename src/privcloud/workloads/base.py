@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from typing import Protocol
 
 from privcloud.errors import NotFoundError, PeerError, PrivcloudError, UsageError
@@ -38,7 +38,7 @@ class WorkloadRegistry:
     def features(self) -> tuple[str, ...]:
         return tuple(sorted(self._by_name))
 
-    def run(self, request: WorkloadRequest) -> Iterator[Event]:
+    def run(self, request: WorkloadRequest) -> Generator[Event, None, None]:
         """Run the request's feature; yields its events, ending in exactly one final event.
 
         Errors become a final ``ERROR`` event carrying only the error's fixed code and message,

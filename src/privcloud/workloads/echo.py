@@ -17,7 +17,9 @@ class EchoWorkload:
     name = "echo"
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
-        yield Event(EventKind.RESULT, {"params": request.params, "size": len(request.body)}, request.body)
+        yield Event(
+            EventKind.RESULT, {"params": request.params, "size": len(request.body)}, request.body
+        )
 
 
 class StreamingEchoWorkload:
@@ -27,7 +29,11 @@ class StreamingEchoWorkload:
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         parts = request.params.get("parts", 4)
-        if not isinstance(parts, int) or isinstance(parts, bool) or not 1 <= parts <= MAX_ECHO_PARTS:
+        if (
+            not isinstance(parts, int)
+            or isinstance(parts, bool)
+            or not 1 <= parts <= MAX_ECHO_PARTS
+        ):
             raise DecodeError("parts must be an integer from 1 to 1024")
         body = request.body
         step = max(1, -(-len(body) // parts))
