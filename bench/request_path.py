@@ -1,0 +1,279 @@
+"""Benchmark of the private request path (issue 2). Prints ONE JSON line.
+
+1. Latency, p50/p99, of a small ``echo`` request sent one at a time:
+   * private: SDK -> relay -> gateway -> node over loopback (OHTTP + envelope to k=3 nodes),
+   * plain:   the same three hops as plain aiohttp forwarders built from the same service
+     helpers (bounded body reads, pooled client sessions), no cryptography, measured in the
+     same run, interleaved, so the ratio is meaningful on a shared, noisy machine.
+2. Gateway throughput: requests/s that one gateway *process* serves, with the node in another
+   process and a load generator in this one (2 cores are shared by all three, as in CI).
+3. Gateway core throughput: the sans-IO work the gateway does per request (OHTTP decapsulation,
+   Binary HTTP decode, envelope header parse, response encapsulation) on one core.
+
+    python bench/request_path.py [--requests 400] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+
+from privcloud.envelope import parse_header
+from privcloud.ohttp import decapsulate_request
+from privcloud.sdk import Client
+from privcloud.sdk.core import build_request
+from privcloud.services.cloud import LocalCloud
+from privcloud.services.http import Metrics, new_app, read_body, start_site
+from privcloud.services.upstream import new_session
+from privcloud.trust.admission import ClientPolicy
+from privcloud.wire import bhttp
+from privcloud.wire.message import WorkloadRequest, decode_request, encode_event
+from privcloud.workloads import default_registry
+
+BODY = b"x" * 64
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
+    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services."""
+    registry = default_registry()
+    runners: list[web.AppRunner] = []
+
+    async def node_handler(request: web.Request) -> web.Response:
+        body = await read_body(request)
+        events = list(registry.run(decode_request(body)))
+        return web.Response(body=b"".join(encode_event(e) for e in events))
+
+    node = new_app("plain-node", Metrics("plain-node"))
+    node.router.add_post("/plain", node_handler)
+    runner, node_port = await start_site(node, "127.0.0.1", 0)
+    runners.append(runner)
+
+    def forwarder(target: str) -> web.Application:
+        session: list[aiohttp.ClientSession] = []
+
+        async def handler(request: web.Request) -> web.Response:
+            if not session:
+                session.append(new_session())
+            body = await read_body(request)
+            async with session[0].post(target, data=body) as resp:
+                return web.Response(body=await resp.read())
+
+        async def close(_: web.Application) -> None:
+            for s in session:
+                await s.close()
+
+        app = new_app("plain-hop", Metrics("plain-hop"))
+        app.router.add_post("/plain", handler)
+        app.on_cleanup.append(close)
+        return app
+
+    runner, gw_port = await start_site(
+        forwarder(f"http://127.0.0.1:{node_port}/plain"), "127.0.0.1", 0
+    )
+    runners.append(runner)
+    runner, relay_port = await start_site(
+        forwarder(f"http://127.0.0.1:{gw_port}/plain"), "127.0.0.1", 0
+    )
+    runners.append(runner)
+    return f"http://127.0.0.1:{relay_port}/plain", runners
+
+
+async def latency(requests: int) -> dict[str, float]:
+    from privcloud.wire.message import encode_request
+
+    plain_url, runners = await _plain_hops()
+    plain_body = encode_request(WorkloadRequest("echo", {}, BODY))
+    private: list[float] = []
+    plain: list[float] = []
+    async with (
+        LocalCloud() as cloud,
+        Client(cloud.relay_url, policy=ClientPolicy.insecure_local_dev()) as client,
+        aiohttp.ClientSession() as session,
+    ):
+        for _ in range(20):  # warm up both paths
+            await client.call("echo", None, BODY)
+            async with session.post(plain_url, data=plain_body) as r:
+                await r.read()
+        for _ in range(requests):
+            t0 = time.perf_counter()
+            result = await client.call("echo", None, BODY)
+            private.append((time.perf_counter() - t0) * 1000)
+            assert result.data == BODY
+            t0 = time.perf_counter()
+            async with session.post(plain_url, data=plain_body) as r:
+                await r.read()
+            plain.append((time.perf_counter() - t0) * 1000)
+    for runner in runners:
+        await runner.cleanup()
+    p50, plain50 = statistics.median(private), statistics.median(plain)
+    return {
+        "private_p50_ms": round(p50, 3),
+        "private_p99_ms": round(_percentile(private, 0.99), 3),
+        "plain_p50_ms": round(plain50, 3),
+        "plain_p99_ms": round(_percentile(plain, 0.99), 3),
+        "privacy_overhead_p50_ms": round(p50 - plain50, 3),
+        "private_over_plain_p50_ratio": round(p50 / plain50, 3),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+    exe = Path(sys.executable).with_name("privcloud")
+    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def _wait_healthy(url: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as s:
+        while time.monotonic() < deadline:
+            try:
+                async with s.get(url) as r:
+                    if r.status == 200:
+                        doc = await r.json()
+                        if doc.get("healthy_nodes", 1) >= 1:
+                            return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not become healthy")
+
+
+async def gateway_throughput(seconds: float, concurrency: int = 32) -> dict[str, float]:
+    """Load one gateway process (node in another process) with pre-built requests."""
+    node_port, gw_port = _free_port(), _free_port()
+    procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)])]
+    try:
+        await _wait_healthy(f"http://127.0.0.1:{node_port}/healthz")
+        procs.append(
+            _spawn(["gateway", "--node", f"http://127.0.0.1:{node_port}", "--port", str(gw_port)])
+        )
+        gw = f"http://127.0.0.1:{gw_port}"
+        await _wait_healthy(f"{gw}/healthz")
+        # The gateway is loaded directly (no relay) to measure the gateway itself.
+        async with Client(gw, policy=ClientPolicy.insecure_local_dev()) as client:
+            assert client._key_config is not None
+            nodes = [a.descriptor for a in client.trail.admitted]
+            prepared = [
+                build_request(client._key_config, nodes, WorkloadRequest("echo", {}, BODY))[0]
+                for _ in range(2000)
+            ]
+        done = 0
+        errors = 0
+        stop_at = time.perf_counter() + seconds
+        connector = aiohttp.TCPConnector(limit=concurrency)
+        async with aiohttp.ClientSession(connector=connector) as s:
+
+            async def worker(offset: int) -> None:
+                nonlocal done, errors
+                i = offset
+                while time.perf_counter() < stop_at:
+                    body = prepared[i % len(prepared)]
+                    i += concurrency
+                    async with s.post(
+                        f"{gw}/v1/ohttp", data=body, headers={"Content-Type": "message/ohttp-req"}
+                    ) as r:
+                        await r.read()
+                        if r.status == 200:
+                            done += 1
+                        else:
+                            errors += 1
+
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(i) for i in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        return {"gateway_rps": round(done / elapsed, 1), "gateway_errors": errors}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+
+
+def gateway_core(seconds: float = 2.0) -> dict[str, float]:
+    """The gateway's per-request sans-IO work on one core, and a SHA-256 baseline."""
+    import hashlib
+
+    from privcloud.ohttp import GatewayKey
+
+    key = GatewayKey.generate(key_id=1)
+    from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, KemId, generate_keypair
+    from privcloud.envelope import key_id_for
+    from privcloud.trust.directory import NodeDescriptor
+
+    nodes = []
+    for i in range(3):
+        k = generate_keypair(KemId.DHKEM_X25519_HKDF_SHA256)
+        nodes.append(
+            NodeDescriptor(
+                f"n{i}",
+                key_id_for(k.kem, k.public_bytes),
+                X25519_SHA256_AES128GCM,
+                k.public_bytes,
+                "r",
+                "p",
+                "simulated-insecure",
+            )
+        )
+    bodies = [
+        build_request(key.config, nodes, WorkloadRequest("echo", {}, BODY))[0] for _ in range(500)
+    ]
+    keys = {key.key_id: key}
+    reply = bhttp.encode_response(bhttp.Response(status=200, content=b"y" * 400))
+    n = 0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        inner, ctx = decapsulate_request(keys, bodies[n % len(bodies)])
+        parse_header(bhttp.decode_request(inner).content)
+        ctx.encapsulate_response(reply)
+        n += 1
+    core_rps = n / (time.perf_counter() - t0)
+    m = 0
+    t0 = time.perf_counter()
+    data = b"z" * 1024
+    while time.perf_counter() - t0 < 0.5:
+        hashlib.sha256(data).digest()
+        m += 1
+    sha_rate = m / (time.perf_counter() - t0)
+    return {
+        "gateway_core_rps_one_core": round(core_rps, 1),
+        "baseline_sha256_1k_per_s": round(sha_rate, 1),
+        "gateway_core_cost_in_sha256_1k": round(sha_rate / core_rps, 1),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    figures: dict[str, object] = {"bench": "request_path", "cpus": os.cpu_count()}
+    figures.update(await latency(args.requests))
+    figures.update(await gateway_throughput(args.seconds))
+    figures.update(gateway_core())
+    figures["targets"] = {"privacy_overhead_p50_ms": "<= 1.0", "gateway_rps": ">= 2000"}
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
