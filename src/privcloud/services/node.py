@@ -38,7 +38,7 @@ from privcloud.errors import PrivcloudError
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.trust.admission import SIMULATED_TEE
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
-from privcloud.wire.message import Event, decode_request, encode_event
+from privcloud.wire.message import Event, WorkloadRequest, decode_request, encode_event
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
 
 
@@ -92,29 +92,41 @@ class Node:
         # only a fixed code, and the gateway may know that a request could not be opened.
         plaintext, session = open_request(body, self.key_id, self._key)
         sealer = session.stream_sealer()
+        try:
+            work: WorkloadRequest | PrivcloudError = decode_request(plaintext)
+        except PrivcloudError as exc:
+            work = exc
+        if isinstance(work, PrivcloudError) or not work.stream:
+            # One answer: seal it whole and send it in one write.
+            parts = [sealer.header()]
+            async for event in self._events(work):
+                parts.append(sealer.seal_chunk(encode_event(event), final=event.final))
+            return web.Response(body=b"".join(parts), content_type=MEDIA_TYPE_STREAM)
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_TYPE_STREAM})
         await response.prepare(request)
         await response.write(sealer.header())
-        async for event in self._events(plaintext):
+        async for event in self._events(work):
             await response.write(sealer.seal_chunk(encode_event(event), final=event.final))
         await response.write_eof()
         return response
 
-    async def _events(self, plaintext: bytes) -> AsyncIterator[Event]:
-        """Decode the workload request and run it; yields events ending in one final event.
+    async def _events(self, work: WorkloadRequest | PrivcloudError) -> AsyncIterator[Event]:
+        """Run the workload; yields its events, ending in exactly one final event.
 
-        The workload's blocking generator advances in a worker thread, one event at a time, so
+        A blocking workload's generator advances in a worker thread, one event at a time, so
         partial results stream out while the model works and the event loop keeps serving.
+        Workloads that declare ``blocking = False`` (the echo) run on the loop.
         """
-        try:
-            request = decode_request(plaintext)
-        except PrivcloudError as exc:
-            yield error_event(exc)
+        if isinstance(work, PrivcloudError):
+            yield error_event(work)
             return
-        events = self.registry.run(request)
+        events = self.registry.run(work)
+        in_thread = self.registry.is_blocking(work.feature)
         try:
             while True:
-                event = await asyncio.to_thread(next, events, None)
+                event = (
+                    await asyncio.to_thread(next, events, None) if in_thread else next(events, None)
+                )
                 if event is None:
                     return
                 yield event

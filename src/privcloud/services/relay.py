@@ -84,6 +84,10 @@ class Relay:
                 return web.Response(
                     status=upstream.status, body=payload, content_type="application/json"
                 )
+            if media == MEDIA_REQUEST:
+                # A one-shot answer is small and whole: pass it on in one write.
+                payload = await read_bounded(upstream.content, limits.MAX_HTTP_BODY)
+                return web.Response(body=payload, content_type=expected)
             response = web.StreamResponse(status=200, headers={"Content-Type": expected})
             await response.prepare(request)
             try:

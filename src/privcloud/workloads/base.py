@@ -17,6 +17,8 @@ class Workload(Protocol):
     """
 
     name: str
+    #: Whether ``run`` blocks (model inference): if so the node runs it in a worker thread.
+    blocking: bool
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]: ...
 
@@ -37,6 +39,11 @@ class WorkloadRegistry:
     @property
     def features(self) -> tuple[str, ...]:
         return tuple(sorted(self._by_name))
+
+    def is_blocking(self, feature: str) -> bool:
+        """Whether the feature's workload blocks (unknown features do not: they fail at once)."""
+        workload = self._by_name.get(feature)
+        return workload is not None and workload.blocking
 
     def run(self, request: WorkloadRequest) -> Generator[Event, None, None]:
         """Run the request's feature; yields its events, ending in exactly one final event.

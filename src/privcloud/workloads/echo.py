@@ -15,6 +15,7 @@ class EchoWorkload:
     """Returns the request body and parameters unchanged, in one result."""
 
     name = "echo"
+    blocking = False
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         yield Event(
@@ -26,6 +27,7 @@ class StreamingEchoWorkload:
     """Returns the body in ``parts`` partial events, then a result with the total size."""
 
     name = "echo_stream"
+    blocking = False
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         parts = request.params.get("parts", 4)
