@@ -18,8 +18,8 @@ import json
 from dataclasses import dataclass
 from typing import Final, TypeGuard
 
+from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UsageError
-from privcloud.limits import MAX_DIRECTORY_BYTES
 from privcloud.privacypass.headers import b64url_decode, b64url_encode
 
 #: Media type of the directory.
@@ -27,13 +27,7 @@ MEDIA_TYPE: Final = "application/private-token-issuer-directory"
 #: Well-known path of the directory.
 WELL_KNOWN_PATH: Final = "/.well-known/private-token-issuer-directory"
 
-# --- bounds (to move into privcloud.limits) ---------------------------------------------------
-#: Most token keys one directory may list.
-MAX_DIRECTORY_TOKEN_KEYS: Final = 32
-#: Largest encoded token key, in bytes (a 4096-bit RSASSA-PSS SPKI is about 600).
-MAX_TOKEN_KEY_BYTES: Final = 2048
-#: Longest issuer-request-uri, in characters.
-MAX_ISSUER_URI: Final = 2048
+#: Largest ``not-before`` timestamp: the range of a signed 64-bit integer (not a policy bound).
 _MAX_TIMESTAMP: Final = 2**63 - 1
 
 
@@ -48,7 +42,7 @@ class DirectoryKey:
     def __post_init__(self) -> None:
         if not 0 <= self.token_type <= 0xFFFF:
             raise UsageError("token type out of range")
-        if not 1 <= len(self.token_key) <= MAX_TOKEN_KEY_BYTES:
+        if not 1 <= len(self.token_key) <= limits.MAX_PRIVACYPASS_TOKEN_KEY_BYTES:
             raise UsageError("token key size out of range")
         if self.not_before is not None and not 0 <= self.not_before <= _MAX_TIMESTAMP:
             raise UsageError("not-before out of range")
@@ -62,9 +56,9 @@ class IssuerDirectory:
     token_keys: tuple[DirectoryKey, ...]
 
     def __post_init__(self) -> None:
-        if not 1 <= len(self.issuer_request_uri) <= MAX_ISSUER_URI:
+        if not 1 <= len(self.issuer_request_uri) <= limits.MAX_PRIVACYPASS_ISSUER_URI:
             raise UsageError("issuer-request-uri length out of range")
-        if len(self.token_keys) > MAX_DIRECTORY_TOKEN_KEYS:
+        if len(self.token_keys) > limits.MAX_PRIVACYPASS_DIRECTORY_TOKEN_KEYS:
             raise UsageError("too many token keys")
 
     def active_keys(self, token_type: int, now: float) -> tuple[DirectoryKey, ...]:
@@ -94,7 +88,7 @@ class IssuerDirectory:
         """Parse a directory. Raises :class:`TooLargeError` past the bounds and
         :class:`DecodeError` for anything else wrong: bad UTF-8 or JSON, duplicate members,
         missing or mistyped fields, a token key that is not base64url."""
-        if len(data) > MAX_DIRECTORY_BYTES:
+        if len(data) > limits.MAX_DIRECTORY_BYTES:
             raise TooLargeError("issuer directory too large")
         document = _load_json(bytes(data))
         if not isinstance(document, dict):
@@ -102,12 +96,12 @@ class IssuerDirectory:
         uri = document.get("issuer-request-uri")
         if not isinstance(uri, str) or not uri:
             raise DecodeError("bad issuer-request-uri")
-        if len(uri) > MAX_ISSUER_URI:
+        if len(uri) > limits.MAX_PRIVACYPASS_ISSUER_URI:
             raise TooLargeError("issuer-request-uri too long")
         entries = document.get("token-keys")
         if not isinstance(entries, list):
             raise DecodeError("bad token-keys")
-        if len(entries) > MAX_DIRECTORY_TOKEN_KEYS:
+        if len(entries) > limits.MAX_PRIVACYPASS_DIRECTORY_TOKEN_KEYS:
             raise TooLargeError("too many token keys")
         return cls(uri, tuple(_decode_key(entry) for entry in entries))
 
@@ -121,7 +115,7 @@ def _decode_key(entry: object) -> DirectoryKey:
     encoded = entry.get("token-key")
     if not isinstance(encoded, str):
         raise DecodeError("bad token-key")
-    if len(encoded) > (MAX_TOKEN_KEY_BYTES + 2) // 3 * 4:
+    if len(encoded) > (limits.MAX_PRIVACYPASS_TOKEN_KEY_BYTES + 2) // 3 * 4:
         raise TooLargeError("token key too large")
     token_key = b64url_decode(encoded)
     if not token_key:

@@ -22,20 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
-from privcloud.limits import MAX_HTTP_FIELD_SIZE
 from privcloud.privacypass.challenge import TokenChallenge
 
 #: The authentication scheme name (compared case-insensitively).
 SCHEME: Final = "PrivateToken"
-
-# --- bounds (to move into privcloud.limits) ---------------------------------------------------
-#: Most challenges (of any scheme) one WWW-Authenticate value may carry.
-MAX_AUTH_CHALLENGES: Final = 16
-#: Most parameters one challenge may carry.
-MAX_AUTH_PARAMS: Final = 16
-#: Largest max-age accepted, in seconds (one year).
-MAX_CHALLENGE_MAX_AGE: Final = 366 * 24 * 3600
 
 _TOKEN_RE: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _TOKEN68_RE: Final = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
@@ -90,7 +82,10 @@ class PrivateTokenChallenge:
     max_age: int | None = None
 
     def __post_init__(self) -> None:
-        if self.max_age is not None and not 0 <= self.max_age <= MAX_CHALLENGE_MAX_AGE:
+        if (
+            self.max_age is not None
+            and not 0 <= self.max_age <= limits.MAX_PRIVACYPASS_CHALLENGE_MAX_AGE_S
+        ):
             raise UsageError("max-age out of range")
 
     def token_challenge(self) -> TokenChallenge:
@@ -153,7 +148,7 @@ def parse_www_authenticate(value: str | bytes) -> list[PrivateTokenChallenge]:
             if not _DIGITS_RE.fullmatch(params["max-age"]):
                 raise DecodeError("bad max-age")
             max_age = int(params["max-age"])
-            if max_age > MAX_CHALLENGE_MAX_AGE:
+            if max_age > limits.MAX_PRIVACYPASS_CHALLENGE_MAX_AGE_S:
                 raise DecodeError("max-age out of range")
         out.append(
             PrivateTokenChallenge(
@@ -198,7 +193,7 @@ def _private_token_params(item: _AuthItem) -> dict[str, str]:
 def _as_text(value: str | bytes) -> str:
     if isinstance(value, bytes):
         value = value.decode("latin-1")
-    if len(value) > MAX_HTTP_FIELD_SIZE:
+    if len(value) > limits.MAX_HTTP_FIELD_SIZE:
         raise TooLargeError("authentication field too large")
     if not value.isascii():
         try:
@@ -217,7 +212,7 @@ def _parse_items(value: str | bytes) -> list[_AuthItem]:
         pos = _skip_empty_elements(text, pos)
         if pos == end:
             return items
-        if len(items) == MAX_AUTH_CHALLENGES:
+        if len(items) == limits.MAX_PRIVACYPASS_AUTH_CHALLENGES:
             raise TooLargeError("too many authentication challenges")
         item, pos = _parse_item(text, pos)
         items.append(item)
@@ -275,7 +270,7 @@ def _parse_item(text: str, pos: int) -> tuple[_AuthItem, int]:
         nxt = _parse_param(text, probe)
         if nxt is None:
             return _AuthItem(scheme, tuple(params), None), pos
-        if len(params) == MAX_AUTH_PARAMS:
+        if len(params) == limits.MAX_PRIVACYPASS_AUTH_PARAMS:
             raise TooLargeError("too many auth parameters")
         params.append(nxt[0])
         pos = nxt[1]

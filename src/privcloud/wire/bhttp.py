@@ -24,7 +24,6 @@ from privcloud.wire.bhttp_stream import (
     INDETERMINATE_RESPONSE,
     KNOWN_LENGTH_REQUEST,
     KNOWN_LENGTH_RESPONSE,
-    MAX_CHUNKS,
     Content,
     End,
     Field,
@@ -291,7 +290,7 @@ class _Reader:
             if pos + length > end:
                 raise DecodeError("length past end")
             chunks += 1
-            if chunks > MAX_CHUNKS:
+            if chunks > limits.MAX_BHTTP_CHUNKS:
                 raise TooLargeError("too many content chunks")
             content += data[pos : pos + length]
             pos += length

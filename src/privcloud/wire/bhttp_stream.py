@@ -34,14 +34,6 @@ KNOWN_LENGTH_RESPONSE: Final = 1
 INDETERMINATE_REQUEST: Final = 2
 INDETERMINATE_RESPONSE: Final = 3
 
-#: Largest content chunk the stream decoder buffers, and the largest the encoder writes.
-#: (A dedicated ``limits.MAX_BHTTP_CHUNK`` would be cleaner; OHTTP chunks carry these.)
-MAX_CHUNK: Final = limits.MAX_OHTTP_CHUNK
-#: Most content chunks one indeterminate-length message may have: each costs the decoder a
-#: loop turn, so without it 32 MiB of two-byte chunks would cost seconds of CPU. (Stand-in for a
-#: dedicated ``limits.MAX_BHTTP_CHUNKS``.)
-MAX_CHUNKS: Final = limits.MAX_ENVELOPE_CHUNKS
-
 # --- validation (RFC 9110 §5.1, §5.5, §9.1; RFC 9113 §8.2.1, §8.3.1; RFC 9292 §3.6) ----------
 
 _DIGIT = b"0123456789"
@@ -245,12 +237,13 @@ def encode_content_chunk(data: bytes) -> bytes:
     """``data`` as length-prefixed content chunks; ``b""`` for empty data.
 
     A zero length would end the content, so empty data encodes to nothing. Data longer than
-    :data:`MAX_CHUNK` is split into chunks of at most that size, which a
+    ``limits.MAX_BHTTP_CHUNK`` is split into chunks of at most that size, which a
     :class:`ResponseStreamDecoder` accepts.
     """
+    size = limits.MAX_BHTTP_CHUNK
     return b"".join(
         varint.encode(len(piece)) + piece
-        for piece in (data[i : i + MAX_CHUNK] for i in range(0, len(data), MAX_CHUNK))
+        for piece in (data[i : i + size] for i in range(0, len(data), size))
     )
 
 
@@ -317,9 +310,9 @@ class ResponseStreamDecoder:
     Call :meth:`close` when the input ends. After :class:`End`, only zero padding may follow.
 
     Memory is bounded: at most one field line (``MAX_BHTTP_NAME + MAX_BHTTP_VALUE`` plus length
-    prefixes) or one content chunk (:data:`MAX_CHUNK`) is kept beyond the current ``feed``, and
-    the whole stream is bounded by ``MAX_BHTTP_MESSAGE``. After an error the decoder refuses all
-    further input.
+    prefixes) or one content chunk (``MAX_BHTTP_CHUNK``) is kept beyond the current ``feed``, and
+    the whole stream is bounded by ``MAX_BHTTP_MESSAGE`` (all in :mod:`privcloud.limits`). After
+    an error the decoder refuses all further input.
     """
 
     def __init__(self) -> None:
@@ -421,12 +414,12 @@ class ResponseStreamDecoder:
                     pos = start
                     self._state = _State.TRAILER_FIELDS
                     return True
-                if length > MAX_CHUNK:
+                if length > limits.MAX_BHTTP_CHUNK:
                     raise TooLargeError("content chunk too large")
                 if start + length > end:
                     return False
                 self._chunks += 1
-                if self._chunks > MAX_CHUNKS:
+                if self._chunks > limits.MAX_BHTTP_CHUNKS:
                     raise TooLargeError("too many content chunks")
                 events.append(Content(bytes(buf[start : start + length])))
                 pos = start + length

@@ -29,8 +29,6 @@ MESSAGE_VERSION = 1
 ENVELOPE_ROUTE = b"/v1/envelope"
 _FLAG_STREAM = 0x01
 _FEATURE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")
-#: Largest JSON parameter or metadata object.
-MAX_JSON = 256 * limits.KiB
 
 JSONObject = dict[str, Any]
 
@@ -72,13 +70,13 @@ class Event:
 
 def _dump(obj: JSONObject) -> bytes:
     raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(raw) > MAX_JSON:
+    if len(raw) > limits.MAX_WORKLOAD_JSON:
         raise UsageError("JSON object too large")
     return raw
 
 
 def _load(raw: bytes) -> JSONObject:
-    if len(raw) > MAX_JSON:
+    if len(raw) > limits.MAX_WORKLOAD_JSON:
         raise TooLargeError("JSON object too large")
     try:
         obj = json.loads(raw.decode("utf-8"))
@@ -100,11 +98,12 @@ def _read_prefixed(data: bytes, offset: int, bound: int) -> tuple[bytes, int]:
 
 
 def encode_request(req: WorkloadRequest) -> bytes:
-    """Serialize a workload request."""
+    """Serialize a workload request; raises :class:`UsageError` when the encoding would exceed
+    ``limits.MAX_WORKLOAD_INPUT`` (which :func:`decode_request` would refuse)."""
     feature = req.feature.encode("ascii")
     params = _dump(req.params)
     flags = _FLAG_STREAM if req.stream else 0
-    return b"".join(
+    encoded = b"".join(
         (
             bytes((MESSAGE_VERSION, flags)),
             varint.encode(len(feature)),
@@ -114,11 +113,18 @@ def encode_request(req: WorkloadRequest) -> bytes:
             req.body,
         )
     )
+    if len(encoded) > limits.MAX_WORKLOAD_INPUT:
+        raise UsageError("workload request too large")
+    return encoded
 
 
 def decode_request(data: bytes) -> WorkloadRequest:
-    """Parse a workload request; raises :class:`DecodeError`/:class:`TooLargeError`."""
-    if len(data) > limits.MAX_WORKLOAD_INPUT + MAX_JSON:
+    """Parse a workload request; raises :class:`DecodeError`/:class:`TooLargeError`.
+
+    The whole encoded request is bounded by ``limits.MAX_WORKLOAD_INPUT``, as in
+    :func:`encode_request`, so that anything a sender encodes fits one request envelope.
+    """
+    if len(data) > limits.MAX_WORKLOAD_INPUT:
         raise TooLargeError("workload request too large")
     if len(data) < 2:
         raise DecodeError("workload request too short")
@@ -133,7 +139,7 @@ def decode_request(data: bytes) -> WorkloadRequest:
         raise DecodeError("feature name is not ASCII") from exc
     if not _FEATURE_RE.match(feature):
         raise DecodeError("malformed feature name")
-    params_raw, offset = _read_prefixed(data, offset, MAX_JSON)
+    params_raw, offset = _read_prefixed(data, offset, limits.MAX_WORKLOAD_JSON)
     return WorkloadRequest(
         feature=feature,
         params=_load(params_raw),
@@ -160,5 +166,5 @@ def decode_event(data: bytes) -> Event:
         kind = EventKind(data[1])
     except ValueError as exc:
         raise DecodeError("unknown event kind") from exc
-    meta_raw, offset = _read_prefixed(data, 2, MAX_JSON)
+    meta_raw, offset = _read_prefixed(data, 2, limits.MAX_WORKLOAD_JSON)
     return Event(kind=kind, meta=_load(meta_raw), data=data[offset:])
