@@ -367,3 +367,22 @@ async def test_stream_cut_before_its_final_chunk_is_detected(
         async for event in client.stream("echo_stream", {"parts": 3}, b"abcdef"):
             received.append(event)
     assert not any(e.final for e in received)
+
+
+async def test_content_never_reaches_logs_or_metrics(
+    cloud: Cloud, client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    await client.call("echo", {"note": CANARY.decode()}, CANARY)
+    async for _ in client.stream("echo_stream", {"parts": 2}, CANARY):
+        pass
+    # A request the node refuses, and one the gateway refuses, also log nothing of the content.
+    with pytest.raises(errors.PrivcloudError):
+        await client.call("echo_stream", {"parts": CANARY.decode()}, CANARY)
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert caplog.records  # the services did log (allow-listed fields)
+    assert CANARY.decode() not in logged
+    for service in (cloud.relay.metrics, cloud.gateway.metrics, *(n.metrics for n in cloud.nodes)):
+        assert CANARY.decode() not in service.render()

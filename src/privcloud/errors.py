@@ -4,6 +4,7 @@
   unknown key, oversize). The service answers with the error's HTTP status and keeps serving.
 * :class:`UsageError` — the local caller misused an API or gave a bad configuration.
 * :class:`UnavailableError` — a dependency (an upstream hop, a store) is unavailable.
+* :class:`InternalError` — a fault of our own (a self-check failed); never the peer's fault.
 
 Messages are fixed, content-free text: no user content, key material or peer bytes ever goes into
 an exception message, because exception text reaches logs. Foreign exceptions are wrapped once,
@@ -154,6 +155,22 @@ class NoHealthyNodeError(UnavailableError):
     """None of the nodes a request was sealed to is healthy."""
 
     code = "no_healthy_node"
+
+
+class ConfigfsRaceError(UnavailableError):
+    """The configfs-tsm report entry changed while we used it; retry (ideally with a fresh name)."""
+
+    code = "attestation_race"
+
+
+# --- a fault of our own ----------------------------------------------------------------------
+
+
+class InternalError(PrivcloudError):
+    """A fault of our own: a self-check failed (e.g. a signature computed wrongly)."""
+
+    http_status = 500
+    code = "internal_error"
 
 
 def _all_subclasses(cls: type[PrivcloudError]) -> list[type[PrivcloudError]]:

@@ -51,8 +51,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
+from privcloud import limits
 from privcloud.crypto import Random, system_random
-from privcloud.errors import ConfigError, CryptoError, DecodeError, PrivcloudError, UsageError
+from privcloud.errors import ConfigError, CryptoError, DecodeError, InternalError, UsageError
 
 __all__ = [
     "PrivateKey",
@@ -78,13 +79,6 @@ __all__ = [
 #: The key types callers outside :mod:`privcloud.crypto` name in annotations.
 PublicKey = RSAPublicKey
 PrivateKey = RSAPrivateKey
-
-# --- bounds (to move into privcloud.limits) ---------------------------------------------------
-#: Smallest and largest RSA modulus, in bits, a key from a peer may have.
-MIN_RSA_MODULUS_BITS: Final = 2048
-MAX_RSA_MODULUS_BITS: Final = 4096
-#: Largest public exponent, in bits, a key from a peer may have (RSAVP1 costs grow with it).
-MAX_RSA_PUBLIC_EXPONENT_BITS: Final = 32
 
 _HASH_LEN: Final = 48  # SHA-384
 _PREFIX_LEN: Final = 32  # RFC 9474 §4.1, msg_prefix
@@ -240,7 +234,7 @@ def blind_sign(
 
     ``rand`` feeds the side-channel blinding (see the module docstring); it does not change the
     result. Raises :class:`DecodeError` when ``blinded_msg`` is not ``modulus_len`` bytes or is
-    not below n, and :class:`PrivcloudError` (an internal error) when the fault check fails.
+    not below n, and :class:`InternalError` when the fault check fails.
     """
     priv = private_key.private_numbers()
     pub = priv.public_numbers
@@ -256,7 +250,7 @@ def blind_sign(
     s = _rsasp1_blinded(priv, m, rand)
     # 3-4. m' = RSAVP1(pk, s); refuse to answer unless m' == m ("signing failure").
     if not hmac.compare_digest(_i2osp(pow(s, e, n), k_len), blinded_msg):
-        raise PrivcloudError("signing failure")
+        raise InternalError("signing failure")
     # 5. blind_sig = int_to_bytes(s, modulus_len).
     return _i2osp(s, k_len)
 
@@ -314,7 +308,7 @@ def verify(public_key: RSAPublicKey, msg: bytes, sig: bytes, *, variant: Variant
 
 def generate_private_key(bits: int = 2048) -> RSAPrivateKey:
     """A fresh RSA key with e = 65537; raises :class:`UsageError` for a size out of bounds."""
-    if not MIN_RSA_MODULUS_BITS <= bits <= MAX_RSA_MODULUS_BITS:
+    if not limits.MIN_BLINDRSA_MODULUS_BITS <= bits <= limits.MAX_BLINDRSA_MODULUS_BITS:
         raise UsageError("unsupported RSA key size")
     return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
@@ -322,7 +316,7 @@ def generate_private_key(bits: int = 2048) -> RSAPrivateKey:
 def _checked_private(key: object) -> RSAPrivateKey:
     if not isinstance(key, RSAPrivateKey):
         raise ConfigError("private key is not an RSA key")
-    if not MIN_RSA_MODULUS_BITS <= key.key_size <= MAX_RSA_MODULUS_BITS:
+    if not limits.MIN_BLINDRSA_MODULUS_BITS <= key.key_size <= limits.MAX_BLINDRSA_MODULUS_BITS:
         raise ConfigError("unsupported RSA key size")
     return key
 
@@ -364,9 +358,9 @@ def private_key_to_der(key: RSAPrivateKey) -> bytes:
 
 
 def _check_public_numbers(n: int, e: int) -> None:
-    if not MIN_RSA_MODULUS_BITS <= n.bit_length() <= MAX_RSA_MODULUS_BITS:
+    if not limits.MIN_BLINDRSA_MODULUS_BITS <= n.bit_length() <= limits.MAX_BLINDRSA_MODULUS_BITS:
         raise DecodeError("unsupported RSA modulus size")
-    if e.bit_length() > MAX_RSA_PUBLIC_EXPONENT_BITS or e < 3 or e % 2 == 0:
+    if e.bit_length() > limits.MAX_BLINDRSA_PUBLIC_EXPONENT_BITS or e < 3 or e % 2 == 0:
         raise DecodeError("unsupported RSA public exponent")
 
 
