@@ -6,6 +6,7 @@ import hashlib
 
 import pytest
 
+from privcloud import limits
 from privcloud.attest import (
     NODE_KEY_LABEL,
     TEE_SEV_SNP,
@@ -21,7 +22,6 @@ from privcloud.attest import (
     verifier_for,
     verify_evidence,
 )
-from privcloud.attest.base import MAX_EVIDENCE_BYTES
 from privcloud.errors import (
     PolicyError,
     TooLargeError,
@@ -115,7 +115,7 @@ def test_registry_refuses_unknown_types_and_oversize_before_parsing() -> None:
         verifier_for("nitro", roots)
     with pytest.raises(PolicyError):
         verify_evidence(Evidence(TEE_SIMULATED, b"x"), now=0, policy=Policy(), roots=roots)
-    big = Evidence(TEE_SEV_SNP, bytes(MAX_EVIDENCE_BYTES + 1))
+    big = Evidence(TEE_SEV_SNP, bytes(limits.MAX_ATTEST_EVIDENCE_BYTES + 1))
     with pytest.raises(TooLargeError):
         verify_evidence(big, now=0, policy=Policy(), roots=roots)
 

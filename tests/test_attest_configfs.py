@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from privcloud import limits
 from privcloud.attest import TEE_SEV_SNP, TEE_TDX, configfs
-from privcloud.attest.base import MAX_EVIDENCE_BYTES
 from privcloud.attest.configfs import ConfigfsRaceError, read_evidence
 from privcloud.errors import ConfigError, TooLargeError, UnavailableError, UsageError
 
@@ -111,6 +111,6 @@ def test_missing_configfs_is_unavailable(tmp_path: Path) -> None:
 @pytest.mark.usefixtures("kernel_like")
 def test_oversized_outblob_is_refused(tmp_path: Path) -> None:
     entry = _make_fake(tmp_path)
-    (entry / "outblob").write_bytes(bytes(MAX_EVIDENCE_BYTES + 1))
+    (entry / "outblob").write_bytes(bytes(limits.MAX_ATTEST_EVIDENCE_BYTES + 1))
     with pytest.raises(TooLargeError):
         read_evidence(REPORT_DATA, root=tmp_path)

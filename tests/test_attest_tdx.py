@@ -18,6 +18,7 @@ from attest_synthetic import (
     synthetic_amd,
     synthetic_intel,
 )
+from privcloud import limits
 from privcloud.attest import (
     TEE_TDX,
     AttestationResult,
@@ -28,7 +29,7 @@ from privcloud.attest import (
     report_data_for,
     verify_evidence,
 )
-from privcloud.attest.tdx import MAX_TDX_QUOTE_BYTES, parse_quote
+from privcloud.attest.tdx import parse_quote
 from privcloud.crypto.x509 import load_certificates
 from privcloud.crypto.x509_issue import build_crl
 from privcloud.errors import (
@@ -165,7 +166,7 @@ def test_truncated_report_is_refused() -> None:
 
 def test_oversized_report_is_refused() -> None:
     with pytest.raises(TooLargeError):
-        parse_quote(real_tdx_quote() + bytes(MAX_TDX_QUOTE_BYTES))
+        parse_quote(real_tdx_quote() + bytes(limits.MAX_TDX_QUOTE_BYTES))
     with pytest.raises(TooLargeError):
         _verify(real_tdx_quote() * 20)
     # A signature-data length pointing past the end.

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from privcloud import limits
 from privcloud.errors import DecodeError, PeerError, TooLargeError, UsageError
-from privcloud.wire import bhttp, bhttp_stream, varint
+from privcloud.wire import varint
 from privcloud.wire.bhttp import (
     Content,
     End,
@@ -41,7 +41,6 @@ from privcloud.wire.bhttp import (
     encode_response_indeterminate,
     encode_response_tail,
 )
-from privcloud.wire.bhttp_stream import MAX_CHUNK
 from vectors import shared_vector
 
 # --- the RFC 9292 §5 examples ------------------------------------------------------------------
@@ -294,9 +293,10 @@ def test_streaming_encoder_matches_whole_message_encoder() -> None:
 
 
 def test_large_content_chunk_is_split_for_the_stream_decoder() -> None:
-    data = bytes(MAX_CHUNK + 5)
+    size = limits.MAX_BHTTP_CHUNK
+    data = bytes(size + 5)
     encoded = encode_content_chunk(data)
-    assert encoded == varint.encode(MAX_CHUNK) + data[:MAX_CHUNK] + b"\x05" + bytes(5)
+    assert encoded == varint.encode(size) + data[:size] + b"\x05" + bytes(5)
 
 
 # --- round trips -----------------------------------------------------------------------------
@@ -646,7 +646,7 @@ def test_oversize_content_chunk_is_refused_by_the_stream_decoder() -> None:
     decoder = ResponseStreamDecoder()
     decoder.feed(encode_response_head(200, ()))
     with pytest.raises(TooLargeError, match="content chunk too large"):
-        decoder.feed(varint.encode(MAX_CHUNK + 1))
+        decoder.feed(varint.encode(limits.MAX_BHTTP_CHUNK + 1))
 
 
 def test_stream_cut_mid_message_is_refused() -> None:
@@ -715,8 +715,7 @@ def test_mutated_messages_never_crash_a_decoder(
 
 def test_too_many_content_chunks_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     # Each chunk costs a loop turn; a flood of tiny chunks must not buy seconds of CPU.
-    monkeypatch.setattr(bhttp, "MAX_CHUNKS", 3)
-    monkeypatch.setattr(bhttp_stream, "MAX_CHUNKS", 3)
+    monkeypatch.setattr(limits, "MAX_BHTTP_CHUNKS", 3)
     head = encode_response_head(200, ())
     ok = head + encode_content_chunk(b"a") * 3 + encode_response_tail()
     assert decode_response(ok).content == b"aaa"

@@ -23,7 +23,7 @@ from privcloud.errors import (
     ConfigError,
     CryptoError,
     DecodeError,
-    PrivcloudError,
+    InternalError,
     UsageError,
 )
 from vectors import shared_vector
@@ -240,7 +240,7 @@ def test_faulty_signature_is_never_released(
 ) -> None:
     key = _vector_key(vector)
     monkeypatch.setattr(blindrsa, "_rsasp1_blinded", lambda _priv, m, _rand: m + 1)
-    with pytest.raises(PrivcloudError, match="signing failure"):
+    with pytest.raises(InternalError, match="signing failure"):
         blindrsa.blind_sign(key, _h(vector["blinded_msg"]))
 
 

@@ -20,10 +20,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from privcloud import limits
 from privcloud.errors import UsageError, VerificationError
 from privcloud.transparency.merkle import (
     EMPTY_ROOT,
-    MAX_PROOF_HASHES,
     MerkleTree,
     consistency_proof,
     inclusion_proof,
@@ -256,7 +256,7 @@ def test_inclusion_edge_cases_are_refused() -> None:
     with pytest.raises(VerificationError):
         verify_inclusion(h, 0, 2**63, [], h)
     with pytest.raises(VerificationError):
-        verify_inclusion(h, 0, 2, [SOME_HASH] * (MAX_PROOF_HASHES + 1), h)
+        verify_inclusion(h, 0, 2, [SOME_HASH] * (limits.MAX_TLOG_PROOF_HASHES + 1), h)
 
 
 def test_consistency_edge_cases() -> None:
@@ -274,7 +274,7 @@ def test_consistency_edge_cases() -> None:
         (0, 0, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),  # roots match but the proof is not empty
         (0, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
         (1, 1, EMPTY_ROOT, EMPTY_ROOT, [EMPTY_ROOT]),
-        (1, 2, r1, r2, [SOME_HASH] * (MAX_PROOF_HASHES + 1)),
+        (1, 2, r1, r2, [SOME_HASH] * (limits.MAX_TLOG_PROOF_HASHES + 1)),
     ]
     for args in refused:
         with pytest.raises(VerificationError):

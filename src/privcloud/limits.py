@@ -102,20 +102,20 @@ MAX_BLINDRSA_PUBLIC_EXPONENT_BITS: Final = 32
 MAX_TLOG_TREE_SIZE: Final = 2**63 - 1
 #: Most hashes in an inclusion or consistency proof from a peer (see MAX_TLOG_TREE_SIZE).
 MAX_TLOG_PROOF_HASHES: Final = 64
-#: Largest signed note (text and signature lines), in bytes.
+#: Largest signed note accepted, in bytes (C2SP signed-note: verifiers SHOULD bound the size).
 MAX_NOTE_BYTES: Final = 1 * MiB
-#: Most signature lines one signed note may carry.
+#: Most signature lines in one note (C2SP: MUST accept at least 16; Go stops at 100).
 MAX_NOTE_SIGNATURES: Final = 100
-#: Longest note verifier key string, in characters.
+#: Longest note verifier key string accepted, in characters.
 MAX_NOTE_VKEY_CHARS: Final = 4096
-#: Default oldest witness cosignature a client accepts, in seconds.
+#: Default oldest acceptable witness cosignature, in seconds before ``now``.
 MAX_TLOG_COSIGNATURE_AGE_S: Final = 24 * 3600.0
-#: Default tolerance, in seconds, for cosignature timestamps ahead of the client's clock.
+#: Default tolerance for witness clocks ahead of ours, in seconds.
 MAX_TLOG_CLOCK_SKEW_S: Final = 300.0
-#: Most witnesses a client's transparency state may name.
+#: Most witnesses one log's trust policy (and a stored client state) may name.
 MAX_TLOG_WITNESSES: Final = 32
-#: Largest serialized client transparency state, in bytes.
-MAX_TLOG_STATE_BYTES: Final = 2 * MiB
+#: Largest serialised client state accepted (it holds one signed note of at most MAX_NOTE_BYTES).
+MAX_TLOG_STATE_BYTES: Final = 2 * MAX_NOTE_BYTES
 
 # --- Attestation evidence (AMD SEV-SNP, Intel TDX, configfs-tsm) -----------------------------
 #: Largest ``Evidence.raw`` (a report or quote) accepted before parsing.
@@ -136,3 +136,54 @@ MAX_X509_CHAIN_CERTIFICATES: Final = 8
 MAX_X509_CERTIFICATE_BYTES: Final = 64 * KiB
 #: Largest CRL we parse.
 MAX_X509_CRL_BYTES: Final = 1 * MiB
+
+# --- Release manifests, node bundles and admission (trust) -----------------------------------
+# (block added with privcloud.release / privcloud.trust.bundle; keep it together)
+#: Largest canonical release manifest (one transparency-log entry) accepted.
+MAX_RELEASE_MANIFEST_BYTES: Final = 64 * KiB
+#: Most locked dependencies one release manifest may list.
+MAX_RELEASE_DEPENDENCIES: Final = 1024
+#: Most model files one release manifest may list.
+MAX_RELEASE_MODELS: Final = 256
+#: Largest canonical node configuration a release manifest may carry.
+MAX_RELEASE_CONFIG_BYTES: Final = 16 * KiB
+#: Largest node bundle (evidence, manifest, checkpoint, inclusion proof) accepted.
+MAX_NODE_BUNDLE_BYTES: Final = 256 * KiB
+#: Oldest node bundle (and evidence that carries its own time) a client admits, in seconds.
+MAX_NODE_BUNDLE_AGE_S: Final = 24 * 3600.0
+#: Tolerance for a node's clock ahead of the client's, in seconds.
+NODE_BUNDLE_CLOCK_SKEW_S: Final = 300.0
+#: Seconds between two refreshes of a node's bundle (new evidence time, fresh proof).
+NODE_BUNDLE_REFRESH_S: Final = 3600.0
+
+# --- Transparency log and witness services (privcloud.services.tlog / .witness) --------------
+# (block added with the log service, the witness and the SDK log client; keep it together)
+#: Largest entry (a release manifest) the log accepts; a bigger append gets 413.
+MAX_TLOG_ENTRY_BYTES: Final = 256 * KiB
+#: Most entries one ``GET /v1/entries`` may ask for.
+MAX_TLOG_ENTRIES_PER_READ: Final = 1024
+#: Most entry bytes (before base64) in one ``GET /v1/entries`` answer: past it the log returns
+#: fewer entries than asked for (always at least one).
+MAX_TLOG_ENTRIES_READ_BYTES: Final = 4 * MiB
+#: Largest answer a log client reads from the log (an entries page in base64, with framing).
+MAX_TLOG_RESPONSE_BYTES: Final = 6 * MiB
+#: Seconds either side of the log's clock in which an operator's signed append is accepted.
+TLOG_AUTH_WINDOW_S: Final = 300.0
+#: Most operator request signatures the log remembers at once (replays are refused).
+MAX_TLOG_AUTH_TAGS: Final = 100_000
+#: Least seconds between two checkpoints the log signs; appends in between are batched.
+TLOG_CHECKPOINT_INTERVAL_S: Final = 0.5
+#: Seconds after which the log asks its witnesses to cosign an unchanged checkpoint again, so
+#: that its cosignatures stay fresh for clients (they accept cosignatures up to a day old).
+TLOG_COSIGN_REFRESH_S: Final = 3600.0
+#: Seconds before the log asks again a witness that failed or was unreachable.
+TLOG_WITNESS_RETRY_S: Final = 5.0
+#: Seconds the log waits for one witness to answer.
+TLOG_WITNESS_TIMEOUT_S: Final = 5.0
+#: Largest C2SP add-checkpoint request a witness accepts: the old-size line, at most 63 proof
+#: lines and a signed checkpoint note of at most 1 MiB.
+MAX_WITNESS_REQUEST_BYTES: Final = 1 * MiB + 8 * KiB
+#: Largest witness answer (cosignature lines) the log reads.
+MAX_WITNESS_RESPONSE_BYTES: Final = 16 * KiB
+#: Most log origins one witness is configured for.
+MAX_WITNESS_LOGS: Final = 1024

@@ -42,12 +42,6 @@ REPORT_DATA_SIZE: Final = 64
 #: Domain label of :func:`report_data_for` for a node's HPKE key.
 NODE_KEY_LABEL: Final = b"privcloud node key v1"
 
-# Bounds on untrusted evidence (to move to privcloud.limits).
-#: Largest ``Evidence.raw`` accepted before parsing.
-MAX_EVIDENCE_BYTES: Final = 64 * 1024
-#: Largest ``Evidence.certificates`` accepted before parsing.
-MAX_EVIDENCE_CERTIFICATES_BYTES: Final = 64 * 1024
-
 
 @dataclass(frozen=True)
 class Evidence:

@@ -24,9 +24,8 @@ import re
 from pathlib import Path
 from typing import Final
 
+from privcloud import limits
 from privcloud.attest.base import (
-    MAX_EVIDENCE_BYTES,
-    MAX_EVIDENCE_CERTIFICATES_BYTES,
     REPORT_DATA_SIZE,
     TEE_SEV_SNP,
     TEE_TDX,
@@ -34,6 +33,7 @@ from privcloud.attest.base import (
 )
 from privcloud.errors import (
     ConfigError,
+    ConfigfsRaceError,
     TooLargeError,
     UnavailableError,
     UsageError,
@@ -45,13 +45,6 @@ DEFAULT_ROOT: Final = Path("/sys/kernel/config/tsm")
 PROVIDERS: Final = {"sev_guest": TEE_SEV_SNP, "tdx_guest": TEE_TDX}
 
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
-_MAX_SMALL_ATTRIBUTE = 64
-
-
-class ConfigfsRaceError(UnavailableError):
-    """The configfs-tsm report entry changed while we used it; retry (ideally with a fresh name)."""
-
-    code = "attestation_race"
 
 
 def _read_attribute(path: Path, limit: int) -> bytes:
@@ -69,7 +62,7 @@ def _write_attribute(path: Path, data: bytes) -> None:
 
 
 def _generation(entry: Path) -> int:
-    text = _read_attribute(entry / "generation", _MAX_SMALL_ATTRIBUTE).strip()
+    text = _read_attribute(entry / "generation", limits.MAX_CONFIGFS_TSM_ATTRIBUTE_BYTES).strip()
     if not text.isdigit():
         raise UnavailableError("configfs-tsm generation is not a number")
     return int(text)
@@ -97,11 +90,17 @@ def read_evidence(
         entry.mkdir(exist_ok=True)
         before = _generation(entry)
         _write_attribute(entry / "inblob", report_data)
-        provider = _read_attribute(entry / "provider", _MAX_SMALL_ATTRIBUTE).strip().decode()
-        outblob = _read_attribute(entry / "outblob", MAX_EVIDENCE_BYTES)
+        provider = (
+            _read_attribute(entry / "provider", limits.MAX_CONFIGFS_TSM_ATTRIBUTE_BYTES)
+            .strip()
+            .decode()
+        )
+        outblob = _read_attribute(entry / "outblob", limits.MAX_ATTEST_EVIDENCE_BYTES)
         auxpath = entry / "auxblob"
         auxblob = (
-            _read_attribute(auxpath, MAX_EVIDENCE_CERTIFICATES_BYTES) if auxpath.exists() else b""
+            _read_attribute(auxpath, limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES)
+            if auxpath.exists()
+            else b""
         )
         after = _generation(entry)
     except (OSError, UnicodeDecodeError) as exc:

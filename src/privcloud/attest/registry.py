@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from privcloud import limits
 from privcloud.attest.base import (
-    MAX_EVIDENCE_BYTES,
-    MAX_EVIDENCE_CERTIFICATES_BYTES,
     TEE_SEV_SNP,
     TEE_SIMULATED,
     TEE_TDX,
@@ -74,9 +73,9 @@ def verify_evidence(
     :class:`~privcloud.errors.PeerError` subclasses only: DecodeError, TooLargeError,
     UnsupportedError, VerificationError, PolicyError.
     """
-    if len(evidence.raw) > MAX_EVIDENCE_BYTES:
+    if len(evidence.raw) > limits.MAX_ATTEST_EVIDENCE_BYTES:
         raise TooLargeError("evidence too large")
-    if len(evidence.certificates) > MAX_EVIDENCE_CERTIFICATES_BYTES:
+    if len(evidence.certificates) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES:
         raise TooLargeError("evidence certificates too large")
     if evidence.tee_type not in policy.allowed_tee_types:
         raise PolicyError("TEE type not allowed by policy")

@@ -35,8 +35,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
+from privcloud import limits
 from privcloud.attest.base import (
-    MAX_EVIDENCE_CERTIFICATES_BYTES,
     TEE_SEV_SNP,
     AttestationResult,
     Evidence,
@@ -80,7 +80,6 @@ OID_HWID: Final = "1.3.6.1.4.1.3704.1.4"
 # GHCB certificate table GUIDs (RFC 4122 byte order, as written by the host).
 GUID_VCEK: Final = bytes.fromhex("63da758de6644564adc5f4b93be8accd")
 _CERT_TABLE_ENTRY = struct.Struct("<16sII")
-_MAX_CERT_TABLE_ENTRIES = 16
 
 PRODUCTS: Final = ("Milan", "Genoa", "Turin")
 
@@ -194,7 +193,7 @@ def parse_report(raw: bytes) -> SnpReport:
 
 def extract_vcek(certificates: bytes) -> Certificate:
     """The VCEK from DER, PEM (first certificate) or a GHCB certificate table."""
-    if len(certificates) > MAX_EVIDENCE_CERTIFICATES_BYTES:
+    if len(certificates) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES:
         raise TooLargeError("SEV-SNP certificates too large")
     if not certificates:
         raise DecodeError("SEV-SNP evidence carries no VCEK")
@@ -208,7 +207,7 @@ def extract_vcek(certificates: bytes) -> Certificate:
 def _from_cert_table(table: bytes) -> bytes:
     """Find the VCEK in a GHCB certificate table: entries (GUID, offset, length) ending with an
     all-zero entry; offsets count from the table's start."""
-    for i in range(_MAX_CERT_TABLE_ENTRIES):
+    for i in range(limits.MAX_SEVSNP_CERT_TABLE_ENTRIES):
         pos = i * _CERT_TABLE_ENTRY.size
         if pos + _CERT_TABLE_ENTRY.size > len(table):
             break

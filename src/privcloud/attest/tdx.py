@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final
 
+from privcloud import limits
 from privcloud.attest.base import (
     TEE_TDX,
     AttestationResult,
@@ -64,9 +65,6 @@ from privcloud.errors import (
     UsageError,
     VerificationError,
 )
-
-#: Largest TDX quote accepted (a real one with its PCK chain is about 5 KiB).
-MAX_TDX_QUOTE_BYTES: Final = 32 * 1024
 
 HEADER_SIZE: Final = 48
 BODY_SIZE: Final = 584
@@ -189,7 +187,7 @@ class _Reader:
 
 def parse_quote(raw: bytes) -> TdxQuote:
     """Decode a TDX quote v4 (step 1); checks structure and lengths, nothing cryptographic."""
-    if len(raw) > MAX_TDX_QUOTE_BYTES:
+    if len(raw) > limits.MAX_TDX_QUOTE_BYTES:
         raise TooLargeError("TDX quote too large")
     r = _Reader(raw)
     header = r.take(HEADER_SIZE)

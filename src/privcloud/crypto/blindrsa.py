@@ -17,15 +17,18 @@ What Python can and cannot promise about side channels
 ------------------------------------------------------
 CPython integers are not constant time: ``pow``, ``*`` and ``%`` take time that depends on the
 sizes and values of their operands, and ``pow`` walks the exponent with a sliding window whose
-table look-ups follow the exponent's bits. Nothing written in pure Python can fix that. What this
-module does instead, in :func:`blind_sign` (the only place a secret meets peer-chosen input):
+table look-ups follow the exponent's bits. So the two private exponentiations of
+:func:`blind_sign` (the only place a secret meets peer-chosen input) do not use ``pow``: they run
+in GMP's ``mpz_powm_sec`` (via ``gmpy2.powmod_sec``), which is written to take the same time and
+touch the same memory whatever the exponent's bits, and is about six times faster than ``pow``
+(docs/adr/0004-anonymous-tokens.md). Around it, for the arithmetic that stays variable-time:
 
 * **base blinding** — the peer's value ``m`` is multiplied by ``u^e`` for a fresh random ``u``
   before the private exponentiation and the result by ``u^-1`` after, so the value the CRT
   halves see is uniformly random and unknown to the peer (this stops chosen-input timing attacks
   on the CRT reductions, of the Brumley-Boneh kind);
 * **exponent blinding** — each CRT exponent ``d mod (p-1)`` becomes ``d_p + k (p-1)`` for a fresh
-  64-bit ``k``, so the window sequence differs on every call;
+  64-bit ``k`` (defence in depth: even the exponent's bit length differs on every call);
 * **fault check** — the result is verified, ``s^e == m mod n``, before it is returned, as RFC 9474
   §4.3 requires; a CRT fault would otherwise leak a factor of ``n`` (the Bellcore attack).
 
@@ -46,6 +49,7 @@ import hmac
 import math
 from typing import Final
 
+import gmpy2  # type: ignore[import-untyped]  # GMP, for mpz_powm_sec (no type stubs)
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -256,17 +260,19 @@ def blind_sign(
 
 
 def _rsasp1_blinded(priv: rsa.RSAPrivateNumbers, m: int, rand: Random) -> int:
-    """RSASP1 by CRT (RFC 8017 §5.2.1, case 2.b) with base and exponent blinding."""
-    p, q, n, e = priv.p, priv.q, priv.public_numbers.n, priv.public_numbers.e
-    u = _random_unit(n, rand)
-    u_inv = pow(u, -1, n)
-    mb = (m * pow(u, e, n)) % n
+    """RSASP1 by CRT (RFC 8017 §5.2.1, case 2.b) with base and exponent blinding; the two
+    private exponentiations run in GMP's constant-time ``mpz_powm_sec``."""
+    p, q = gmpy2.mpz(priv.p), gmpy2.mpz(priv.q)
+    n, e = gmpy2.mpz(priv.public_numbers.n), priv.public_numbers.e
+    u = gmpy2.mpz(_random_unit(priv.public_numbers.n, rand))
+    u_inv = gmpy2.invert(u, n)
+    mb = (m * gmpy2.powmod(u, e, n)) % n
     k1 = _os2ip(rand(_EXPONENT_BLIND_BYTES))
     k2 = _os2ip(rand(_EXPONENT_BLIND_BYTES))
-    s1 = pow(mb % p, priv.dmp1 + k1 * (p - 1), p)
-    s2 = pow(mb % q, priv.dmq1 + k2 * (q - 1), q)
+    s1 = gmpy2.powmod_sec(mb % p, priv.dmp1 + k1 * (p - 1), p)
+    s2 = gmpy2.powmod_sec(mb % q, priv.dmq1 + k2 * (q - 1), q)
     h = (priv.iqmp * (s1 - s2)) % p
-    return ((s2 + h * q) * u_inv) % n
+    return int(((s2 + h * q) * u_inv) % n)
 
 
 def finalize(

@@ -40,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
+from privcloud import limits
 from privcloud.crypto.der import (
     der_header,
     der_ia5_string,
@@ -50,9 +51,6 @@ from privcloud.crypto.der import (
 from privcloud.errors import DecodeError, UsageError, VerificationError
 
 __all__ = [
-    "MAX_CERTIFICATE_BYTES",
-    "MAX_CHAIN_CERTIFICATES",
-    "MAX_CRL_BYTES",
     "Certificate",
     "Crl",
     "Curve",
@@ -70,12 +68,6 @@ __all__ = [
     "load_crl",
     "verify_chain",
 ]
-
-#: Most certificates one PEM bundle or chain may hold (vendor chains have 2 to 3).
-MAX_CHAIN_CERTIFICATES = 8
-#: Largest certificate, CRL or PEM bundle we parse.
-MAX_CERTIFICATE_BYTES = 64 * 1024
-MAX_CRL_BYTES = 1024 * 1024
 
 
 class SignatureAlgorithm(enum.Enum):
@@ -237,7 +229,7 @@ def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) ->
     for this load. If a later ``cryptography`` refuses to parse it, the result is a
     :class:`DecodeError` as well: upgrading past that point needs a DER-level workaround.
     """
-    if len(data) > MAX_CERTIFICATE_BYTES:
+    if len(data) > limits.MAX_X509_CERTIFICATE_BYTES:
         raise DecodeError("certificate too large")
     non_positive = _serial_is_non_positive(data)
     if non_positive and not allow_non_positive_serial:
@@ -259,12 +251,12 @@ def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) ->
 
 def load_certificates(data: bytes, *, allow_non_positive_serial: bool = False) -> list[Certificate]:
     """Parse a DER certificate or a PEM bundle (in order) into certificates."""
-    if len(data) > MAX_CERTIFICATE_BYTES * MAX_CHAIN_CERTIFICATES:
+    if len(data) > limits.MAX_X509_CERTIFICATE_BYTES * limits.MAX_X509_CHAIN_CERTIFICATES:
         raise DecodeError("certificate bundle too large")
     stripped = data.lstrip()
     if not stripped.startswith(b"-----BEGIN"):
         return [load_certificate(data, allow_non_positive_serial=allow_non_positive_serial)]
-    if stripped.count(b"-----BEGIN") > MAX_CHAIN_CERTIFICATES:
+    if stripped.count(b"-----BEGIN") > limits.MAX_X509_CHAIN_CERTIFICATES:
         raise DecodeError("too many certificates in bundle")
     try:
         ders = [c.public_bytes(serialization.Encoding.DER) for c in _load_pem_quietly(stripped)]
@@ -303,7 +295,7 @@ class Crl:
 
 def load_crl(data: bytes) -> Crl:
     """Parse a DER or PEM CRL."""
-    if len(data) > MAX_CRL_BYTES:
+    if len(data) > limits.MAX_X509_CRL_BYTES:
         raise DecodeError("CRL too large")
     try:
         if data.lstrip().startswith(b"-----BEGIN"):
@@ -413,7 +405,7 @@ def verify_chain(
     """
     if not chain:
         raise VerificationError("empty certificate chain")
-    if len(chain) > MAX_CHAIN_CERTIFICATES or not anchors:
+    if len(chain) > limits.MAX_X509_CHAIN_CERTIFICATES or not anchors:
         raise VerificationError("certificate chain length not allowed")
     anchor_ders = {a.der for a in anchors}
     path = list(chain)

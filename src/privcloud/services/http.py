@@ -21,6 +21,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.errors import (
+    ConfigError,
     PeerError,
     PrivcloudError,
     RequestTimeoutError,
@@ -157,7 +158,14 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
-    await site.start()
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: the port is in use or not allowed; "
+            "choose another with --port"
+        ) from exc
     server = site._server
     sockets = getattr(server, "sockets", None) or ()
     bound = sockets[0].getsockname()[1] if sockets else port

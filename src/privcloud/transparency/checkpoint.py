@@ -18,8 +18,9 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from privcloud import limits
 from privcloud.errors import DecodeError, UsageError, VerificationError
-from privcloud.transparency.merkle import HASH_SIZE, MAX_TREE_SIZE
+from privcloud.transparency.merkle import HASH_SIZE
 from privcloud.transparency.note import (
     NoteSigner,
     NoteVerifier,
@@ -32,7 +33,8 @@ from privcloud.transparency.note import (
     verify_note,
 )
 
-_SIZE = re.compile(r"0|[1-9][0-9]{0,18}")  # at most 19 digits: MAX_TREE_SIZE has 19
+#: A decimal tree size without leading zeroes, of at most as many digits as MAX_TLOG_TREE_SIZE.
+_SIZE = re.compile(rf"0|[1-9][0-9]{{0,{len(str(limits.MAX_TLOG_TREE_SIZE)) - 1}}}")
 
 
 def _line_ok(line: str) -> bool:
@@ -45,7 +47,7 @@ class Checkpoint:
 
     Valid by construction: the constructor raises :class:`UsageError` for a value no checkpoint
     can hold (an empty origin, a control character or newline in a line, a size outside
-    ``[0, MAX_TREE_SIZE]``, a root that is not 32 bytes).
+    ``[0, limits.MAX_TLOG_TREE_SIZE]``, a root that is not 32 bytes).
     """
 
     origin: str
@@ -58,7 +60,7 @@ class Checkpoint:
             raise UsageError("invalid checkpoint origin")
         if isinstance(self.size, bool) or not isinstance(self.size, int):
             raise UsageError("checkpoint size must be an int")
-        if not 0 <= self.size <= MAX_TREE_SIZE:
+        if not 0 <= self.size <= limits.MAX_TLOG_TREE_SIZE:
             raise UsageError("checkpoint size out of range")
         if not isinstance(self.root_hash, bytes) or len(self.root_hash) != HASH_SIZE:
             raise UsageError("checkpoint root hash must be 32 bytes")
@@ -76,8 +78,8 @@ class Checkpoint:
     def decode(cls, text: str) -> Checkpoint:
         """Parse note text into a checkpoint; raises :class:`DecodeError` if malformed.
 
-        Strict: the size has no leading zeroes or signs and fits ``MAX_TREE_SIZE``; the root
-        is canonical padded base64 of exactly 32 bytes; no line is empty.
+        Strict: the size has no leading zeroes or signs and fits ``limits.MAX_TLOG_TREE_SIZE``;
+        the root is canonical padded base64 of exactly 32 bytes; no line is empty.
         """
         if not isinstance(text, str) or not text.endswith("\n"):
             raise DecodeError("checkpoint text must end in a newline")
@@ -90,7 +92,7 @@ class Checkpoint:
         if not _SIZE.fullmatch(size_s):
             raise DecodeError("malformed checkpoint size")
         size = int(size_s)
-        if size > MAX_TREE_SIZE:
+        if size > limits.MAX_TLOG_TREE_SIZE:
             raise DecodeError("checkpoint size out of range")
         root = b64decode_strict(root_s)
         if len(root) != HASH_SIZE:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UsageError
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.cosignature import CosignatureVerifier, verify_cosignatures
@@ -27,19 +28,6 @@ from privcloud.transparency.merkle import (
     verify_inclusion,
 )
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
-
-#: Default oldest acceptable cosignature, in seconds before ``now``.
-#: TODO(limits): move to privcloud.limits as TLOG_MAX_COSIGNATURE_AGE_S.
-DEFAULT_MAX_COSIGNATURE_AGE_S: Final = 24 * 3600.0
-#: Default tolerance for witness clocks ahead of ours, in seconds.
-#: TODO(limits): move to privcloud.limits as TLOG_MAX_CLOCK_SKEW_S.
-DEFAULT_MAX_CLOCK_SKEW_S: Final = 300.0
-#: Most witnesses one log's trust policy may name.
-#: TODO(limits): move to privcloud.limits as MAX_TLOG_WITNESSES.
-MAX_WITNESSES: Final = 32
-#: Largest serialised state accepted (it holds one signed note of at most 1 MiB).
-#: TODO(limits): move to privcloud.limits as MAX_TLOG_STATE_BYTES.
-MAX_STATE_BYTES: Final = 2 * 1024 * 1024
 
 _STATE_VERSION: Final = 1
 
@@ -58,8 +46,8 @@ class TrustedLogState:
     witnesses: tuple[CosignatureVerifier, ...]
     required_witnesses: int
     checkpoint_note: bytes | None = None
-    max_cosignature_age_s: float = DEFAULT_MAX_COSIGNATURE_AGE_S
-    max_clock_skew_s: float = DEFAULT_MAX_CLOCK_SKEW_S
+    max_cosignature_age_s: float = limits.MAX_TLOG_COSIGNATURE_AGE_S
+    max_clock_skew_s: float = limits.MAX_TLOG_CLOCK_SKEW_S
     checkpoint: Checkpoint = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -70,7 +58,7 @@ class TrustedLogState:
         ws = self.witnesses
         if not isinstance(ws, tuple) or not all(isinstance(w, CosignatureVerifier) for w in ws):
             raise UsageError("witnesses must be a tuple of cosignature verifiers")
-        if len(ws) > MAX_WITNESSES:
+        if len(ws) > limits.MAX_TLOG_WITNESSES:
             raise UsageError("too many witnesses")
         if len({w.name for w in ws}) != len(ws) or len({w.public_key for w in ws}) != len(ws):
             raise UsageError("witness names and keys must be distinct")
@@ -154,13 +142,13 @@ class TrustedLogState:
     def from_json(cls, data: bytes) -> TrustedLogState:
         """Load a state written by :meth:`to_json`; re-verifies the stored checkpoint's signature.
 
-        Raises :class:`TooLargeError` beyond :data:`MAX_STATE_BYTES`, :class:`DecodeError` if
-        the bytes are not a valid state, and :class:`VerificationError` if the stored
-        checkpoint's log signature does not verify.
+        Raises :class:`TooLargeError` beyond ``limits.MAX_TLOG_STATE_BYTES``,
+        :class:`DecodeError` if the bytes are not a valid state, and :class:`VerificationError`
+        if the stored checkpoint's log signature does not verify.
         """
         if not isinstance(data, bytes):
             raise DecodeError("state is bytes")
-        if len(data) > MAX_STATE_BYTES:
+        if len(data) > limits.MAX_TLOG_STATE_BYTES:
             raise TooLargeError("state too large")
         try:
             doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
@@ -171,7 +159,7 @@ class TrustedLogState:
         try:
             witnesses = doc["witnesses"]
             note = doc["checkpoint"]
-            if not isinstance(witnesses, list) or len(witnesses) > MAX_WITNESSES:
+            if not isinstance(witnesses, list) or len(witnesses) > limits.MAX_TLOG_WITNESSES:
                 raise DecodeError("malformed witnesses")
             if note is not None and not isinstance(note, str):
                 raise DecodeError("malformed checkpoint")

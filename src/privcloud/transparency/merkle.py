@@ -27,17 +27,11 @@ import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Final, Protocol
 
+from privcloud import limits
 from privcloud.errors import UsageError, VerificationError
 
 #: Size of every hash in the tree (SHA-256), in bytes.
 HASH_SIZE: Final = 32
-#: Largest tree size accepted anywhere (fits a signed 64-bit integer). With it, no valid
-#: inclusion or consistency proof is longer than :data:`MAX_PROOF_HASHES`.
-#: TODO(limits): move to privcloud.limits as MAX_TLOG_TREE_SIZE.
-MAX_TREE_SIZE: Final = 2**63 - 1
-#: Most hashes in an inclusion or consistency proof from a peer.
-#: TODO(limits): move to privcloud.limits as MAX_TLOG_PROOF_HASHES.
-MAX_PROOF_HASHES: Final = 64
 
 #: ``MTH({})``: the root of the empty tree, SHA-256 of the empty string.
 EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
@@ -125,7 +119,7 @@ class MerkleTree:
         h = _checked_hash(h)
         levels = self._levels
         index = len(levels[0]) // HASH_SIZE
-        if index >= MAX_TREE_SIZE:
+        if index >= limits.MAX_TLOG_TREE_SIZE:
             raise UsageError("tree is full")
         levels[0] += h
         count = index + 1
@@ -308,12 +302,12 @@ def _check_peer_inputs(
     sizes: Sequence[int], hashes: Sequence[bytes], proof: Sequence[bytes]
 ) -> None:
     for n in sizes:
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= MAX_TREE_SIZE:
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= limits.MAX_TLOG_TREE_SIZE:
             raise VerificationError("tree size or index out of range")
     for h in hashes:
         if not isinstance(h, bytes) or len(h) != HASH_SIZE:
             raise VerificationError("a tree hash is 32 bytes")
-    if len(proof) > MAX_PROOF_HASHES:
+    if len(proof) > limits.MAX_TLOG_PROOF_HASHES:
         raise VerificationError("proof is too long")
     for p in proof:
         if not isinstance(p, bytes) or len(p) != HASH_SIZE:
@@ -327,7 +321,7 @@ def verify_inclusion(
 
     RFC 9162 §2.1.3.2. Returns only if the proof verifies; otherwise raises
     :class:`VerificationError` (also for out-of-range sizes, a wrong hash length, or a proof
-    longer than :data:`MAX_PROOF_HASHES`).
+    longer than ``limits.MAX_TLOG_PROOF_HASHES``).
     """
     _check_peer_inputs((index, size), (leaf_hash, root), proof)
     # 1. Compare leaf_index against tree_size. If leaf_index is greater than or equal to

@@ -23,6 +23,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from privcloud import limits
 from privcloud.crypto.signing import (
     ED25519_PUBLIC_KEY_SIZE,
     Ed25519PrivateKey,
@@ -36,16 +37,6 @@ from privcloud.errors import (
     UsageError,
     VerificationError,
 )
-
-#: Largest signed note accepted (C2SP: verifiers SHOULD bound the size).
-#: TODO(limits): move to privcloud.limits as MAX_NOTE_BYTES.
-MAX_NOTE_BYTES: Final = 1024 * 1024
-#: Most signature lines accepted in one note (C2SP: MUST accept at least 16; Go stops at 100).
-#: TODO(limits): move to privcloud.limits as MAX_NOTE_SIGNATURES.
-MAX_NOTE_SIGNATURES: Final = 100
-#: Longest verifier key string accepted.
-#: TODO(limits): move to privcloud.limits as MAX_VKEY_CHARS.
-MAX_VKEY_CHARS: Final = 4096
 
 #: Signature type byte of plain Ed25519 note signatures (signed-note §"Signature types").
 ALG_ED25519: Final = 0x01
@@ -109,7 +100,7 @@ def parse_vkey(vkey: str) -> tuple[str, bytes, int, bytes]:
 
     Checks the syntax and that the key ID matches the key. Raises :class:`DecodeError`.
     """
-    if not isinstance(vkey, str) or len(vkey) > MAX_VKEY_CHARS:
+    if not isinstance(vkey, str) or len(vkey) > limits.MAX_NOTE_VKEY_CHARS:
         raise DecodeError("malformed verifier key")
     name, sep1, rest = vkey.partition("+")
     hash16, sep2, key64 = rest.partition("+")
@@ -268,12 +259,12 @@ def _check_text_chars(data: bytes) -> str:
 def parse_note(note: bytes) -> ParsedNote:
     """Split a signed note into text and signature lines without verifying anything.
 
-    Raises :class:`TooLargeError` beyond :data:`MAX_NOTE_BYTES` or :data:`MAX_NOTE_SIGNATURES`,
-    and :class:`DecodeError` if the note is malformed.
+    Raises :class:`TooLargeError` beyond ``limits.MAX_NOTE_BYTES`` or
+    ``limits.MAX_NOTE_SIGNATURES``, and :class:`DecodeError` if the note is malformed.
     """
     if not isinstance(note, bytes):
         raise DecodeError("a note is bytes")
-    if len(note) > MAX_NOTE_BYTES:
+    if len(note) > limits.MAX_NOTE_BYTES:
         raise TooLargeError("note too large")
     _check_text_chars(note)
     # The text is separated from the signatures by the last empty line in the note.
@@ -284,7 +275,7 @@ def parse_note(note: bytes) -> ParsedNote:
     if not block or not block.endswith(b"\n"):
         raise DecodeError("note has no signature block")
     lines = block[:-1].split(b"\n")
-    if len(lines) > MAX_NOTE_SIGNATURES:
+    if len(lines) > limits.MAX_NOTE_SIGNATURES:
         raise TooLargeError("note has too many signatures")
     signatures = []
     for line in lines:
@@ -319,14 +310,14 @@ def sign_note(text: str, signers: Sequence[NoteSigner]) -> bytes:
     data = _check_signable_text(text)
     if not signers:
         raise UsageError("a note needs at least one signature")
-    if len(signers) > MAX_NOTE_SIGNATURES:
+    if len(signers) > limits.MAX_NOTE_SIGNATURES:
         raise UsageError("too many signers")
     for s in signers:
         if not is_valid_key_name(s.name) or len(s.key_id) != KEY_ID_SIZE:
             raise UsageError("invalid signer")
     lines = [NoteSignature(s.name, s.key_id, s.sign(data)).line() for s in signers]
     out = data + b"\n" + b"".join(lines)
-    if len(out) > MAX_NOTE_BYTES:
+    if len(out) > limits.MAX_NOTE_BYTES:
         raise UsageError("signed note would be too large")
     return out
 

@@ -25,9 +25,7 @@ from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 
 DIRECTORY_VERSION = 1
-MAX_NODES = 256
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
-MAX_EVIDENCE = 64 * limits.KiB
 
 
 @dataclass(frozen=True)
@@ -74,7 +72,7 @@ class NodeDescriptor:
         ):
             raise DecodeError("node entry has malformed features")
         evidence = _unb64(_field(obj, "evidence"))
-        if len(evidence) > MAX_EVIDENCE:
+        if len(evidence) > limits.MAX_NODE_EVIDENCE:
             raise TooLargeError("node evidence too large")
         return cls(
             node_id=_label(obj, "node_id"),
@@ -108,7 +106,7 @@ def decode_directory(data: bytes) -> list[NodeDescriptor]:
     nodes = doc.get("nodes")
     if not isinstance(nodes, list):
         raise DecodeError("directory has no node list")
-    if len(nodes) > MAX_NODES:
+    if len(nodes) > limits.MAX_DIRECTORY_NODES:
         raise TooLargeError("directory lists too many nodes")
     return [NodeDescriptor.from_json(n) for n in nodes]
 

@@ -1,0 +1,99 @@
+"""SQLite storage of a witness: per log origin, the latest checkpoint it cosigned.
+
+C2SP tlog-witness requires that checking a submission against the recorded checkpoint and
+recording the new one happen atomically, or two concurrent submissions could roll the record
+back. :meth:`WitnessStore.update` therefore runs the caller's whole decision inside one
+``BEGIN IMMEDIATE`` transaction: the decision sees the record, and what it returns is written
+before anyone else can read it (also across processes sharing the file).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final, TypeVar
+
+from privcloud.errors import UnavailableError
+
+T = TypeVar("T")
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS witnessed ("
+    " origin TEXT PRIMARY KEY, size INTEGER NOT NULL, root BLOB NOT NULL,"
+    " note BLOB NOT NULL, updated REAL NOT NULL) WITHOUT ROWID"
+)
+
+
+@dataclass(frozen=True)
+class WitnessRecord:
+    """The latest checkpoint a witness cosigned for one origin."""
+
+    origin: str
+    size: int
+    root_hash: bytes
+    #: The signed note as submitted (kept as evidence).
+    note: bytes
+    updated: float
+
+
+class WitnessStore:
+    """The witness's SQLite file."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        """Open (or create) the database at ``path``; :class:`UnavailableError` if impossible."""
+        try:
+            self._db = sqlite3.connect(
+                os.fspath(path), isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise UnavailableError("witness database cannot be opened") from exc
+
+    def close(self) -> None:
+        """Close the database."""
+        self._db.close()
+
+    def get(self, origin: str) -> WitnessRecord | None:
+        """The record for ``origin``, or ``None`` if the witness never cosigned for it."""
+        try:
+            row = self._db.execute(
+                "SELECT size, root, note, updated FROM witnessed WHERE origin = ?", (origin,)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise UnavailableError("witness database is unavailable") from exc
+        if row is None:
+            return None
+        return WitnessRecord(origin, int(row[0]), bytes(row[1]), bytes(row[2]), float(row[3]))
+
+    def update(
+        self,
+        origin: str,
+        decide: Callable[[WitnessRecord | None], tuple[WitnessRecord, T]],
+    ) -> T:
+        """Atomically: read ``origin``'s record, call ``decide(record)``, store what it returns.
+
+        ``decide`` returns ``(new record, result)``; ``result`` is returned. If ``decide``
+        raises, nothing is written and the exception propagates. Raises
+        :class:`UnavailableError` if the database fails.
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise UnavailableError("witness database is unavailable") from exc
+        try:
+            record, result = decide(self.get(origin))
+            self._db.execute(
+                "INSERT INTO witnessed (origin, size, root, note, updated) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root,"
+                " note = excluded.note, updated = excluded.updated",
+                (origin, record.size, record.root_hash, record.note, record.updated),
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return result
