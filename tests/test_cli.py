@@ -27,7 +27,7 @@ def _wait(url: str, timeout: float = 30.0) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 doc = json.loads(resp.read())
                 if doc.get("healthy_nodes", 1):
                     return doc  # type: ignore[no-any-return]
