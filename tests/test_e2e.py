@@ -263,7 +263,7 @@ async def test_bad_input_gets_our_error_and_status_at_every_hop(
             f"{gateway}/v1/ohttp",
             b"\x01\x00\x20\x00\x01\x00\x01" + b"\x00" * 60,
             MEDIA_REQUEST,
-            422,
+            400,
             "unknown_key",
         ),
         (f"{gateway}/v1/ohttp", b"", MEDIA_REQUEST, 400, "malformed"),
@@ -386,3 +386,18 @@ async def test_content_never_reaches_logs_or_metrics(
     assert CANARY.decode() not in logged
     for service in (cloud.relay.metrics, cloud.gateway.metrics, *(n.metrics for n in cloud.nodes)):
         assert CANARY.decode() not in service.render()
+
+
+async def test_client_recovers_when_the_gateway_rotates_its_key(
+    cloud: Cloud, client: Client
+) -> None:
+    from privcloud.ohttp import GatewayKey
+
+    new_key = GatewayKey.generate(key_id=(cloud.gateway.key.key_id + 1) % 256)
+    cloud.gateway.key = new_key
+    cloud.gateway.keys = {new_key.key_id: new_key}
+    # The client still holds the old configuration: the gateway answers 400 "ohttp-key"
+    # (RFC 9458 §5.3), the client fetches the new configuration and succeeds.
+    assert (await client.call("echo", None, b"after rotation")).data == b"after rotation"
+    assert client._key_config is not None
+    assert client._key_config.key_id == new_key.key_id

@@ -187,3 +187,29 @@ MAX_WITNESS_REQUEST_BYTES: Final = 1 * MiB + 8 * KiB
 MAX_WITNESS_RESPONSE_BYTES: Final = 16 * KiB
 #: Most log origins one witness is configured for.
 MAX_WITNESS_LOGS: Final = 1024
+
+# --- Anonymous tokens: issuer, redemption, wallet (issue 3) ----------------------------------
+# (block added with privcloud.services.issuer / redemption and privcloud.sdk.wallet; keep it
+# together)
+#: Most TokenRequests one batch issuance request may carry (and TokenResponses it gets back).
+MAX_TOKEN_BATCH: Final = 64
+#: Largest batch issuance request body: a length varint and MAX_TOKEN_BATCH type-2 requests.
+MAX_TOKEN_BATCH_REQUEST_BYTES: Final = 8 + MAX_TOKEN_BATCH * 259
+#: Largest batch issuance response a wallet reads (each response framed by a varint).
+MAX_TOKEN_BATCH_RESPONSE_BYTES: Final = 8 + MAX_TOKEN_BATCH * (8 + 512)
+#: Largest device enrolment request body the issuer reads.
+MAX_ENROLMENT_BODY_BYTES: Final = 4 * KiB
+#: Longest one-time enrolment code accepted, in characters.
+MAX_ENROLMENT_CODE_CHARS: Final = 64
+#: How far a signed issuance request's timestamp may be from the issuer's clock, in seconds;
+#: request nonces are remembered this long (both sides of the window) to refuse replays.
+ISSUANCE_REQUEST_WINDOW_S: Final = 120.0
+#: Seconds a wallet or a gateway waits for the issuer (directory, enrolment, a batch).
+ISSUER_TIMEOUT_S: Final = 30.0
+#: Seconds a process waits for another's write lock on an embedded SQLite store before it
+#: answers 503 (spent tokens, issuer state).
+SQLITE_BUSY_TIMEOUT_S: Final = 5.0
+#: Largest wallet file a device reads back.
+MAX_WALLET_FILE_BYTES: Final = 4 * MiB
+#: Most tokens a wallet holds (a fetch never goes past it).
+MAX_WALLET_TOKENS: Final = 1024

@@ -22,6 +22,7 @@ from privcloud.errors import (
     NoHealthyNodeError,
     PrivcloudError,
     UnavailableError,
+    UnknownKeyError,
     UpstreamError,
     UsageError,
     error_from_code,
@@ -162,8 +163,19 @@ class Client:
         raise UpstreamError("answer ended without a result")
 
     async def _send(self, request: WorkloadRequest) -> AsyncIterator[Event]:
+        """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
+        key: RFC 9458 §5.3), fetch the current one and send once more."""
         if self._key_config is None:
             await self.refresh()
+        try:
+            async for event in self._send_once(request):
+                yield event
+        except UnknownKeyError:
+            await self.refresh()
+            async for event in self._send_once(request):
+                yield event
+
+    async def _send_once(self, request: WorkloadRequest) -> AsyncIterator[Event]:
         assert self._key_config is not None
         chosen = self._choose(request.feature)
         self.trail.chosen = [a.descriptor.node_id for a in chosen]

@@ -33,6 +33,7 @@ from privcloud.errors import (
     NoHealthyNodeError,
     NotFoundError,
     PrivcloudError,
+    UnknownKeyError,
     UnsupportedError,
     UpstreamError,
 )
@@ -55,6 +56,9 @@ from privcloud.wire import bhttp
 from privcloud.wire.message import ENVELOPE_ROUTE
 
 log = logging.getLogger("privcloud.gateway")
+
+#: RFC 9458 §5.3 problem type for a request to an unknown or outdated key configuration.
+OHTTP_KEY_PROBLEM = "https://iana.org/assignments/http-problem-types#ohttp-key"
 
 #: Seconds between health checks of the nodes.
 HEALTH_INTERVAL_S = 2.0
@@ -185,9 +189,20 @@ class Gateway:
     async def handle_ohttp(self, request: web.Request) -> web.StreamResponse:
         media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
-        if media == MEDIA_REQUEST:
-            return await self._one_shot(body)
-        return await self._chunked(request, body)
+        try:
+            if media == MEDIA_REQUEST:
+                return await self._one_shot(body)
+            return await self._chunked(request, body)
+        except UnknownKeyError:
+            # RFC 9458 §5.3: a key configuration mismatch is a 400 with the "ohttp-key"
+            # problem type, so a client knows to fetch the current configuration.
+            problem = {
+                "type": OHTTP_KEY_PROBLEM,
+                "title": "unknown key configuration",
+                "error": UnknownKeyError.code,
+                "message": "unknown key configuration",
+            }
+            return web.json_response(problem, status=400, content_type="application/problem+json")
 
     async def _one_shot(self, body: bytes) -> web.Response:
         # Outside the encapsulation: errors here are plain HTTP errors (RFC 9458 §5.2).

@@ -81,9 +81,10 @@ class Relay:
             if upstream.status != 200 or upstream.content_type != expected:
                 # The gateway's own error (malformed, unknown key ...): pass status and text on.
                 payload = await read_bounded(upstream.content, 64 * limits.KiB)
-                return web.Response(
-                    status=upstream.status, body=payload, content_type="application/json"
-                )
+                media_out = upstream.content_type
+                if media_out not in ("application/json", "application/problem+json"):
+                    media_out = "application/json"
+                return web.Response(status=upstream.status, body=payload, content_type=media_out)
             if media == MEDIA_REQUEST:
                 # A one-shot answer is small and whole: pass it on in one write.
                 payload = await read_bounded(upstream.content, limits.MAX_HTTP_BODY)

@@ -34,7 +34,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
@@ -123,17 +123,33 @@ class TlogStore:
             raise UnavailableError("log database is unavailable") from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._rollback()
+            raise UnavailableError("log database is unavailable") from exc
+        except BaseException:
+            self._rollback()
+            raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
             self._db.execute("ROLLBACK")
-            raise UnavailableError("log database commit failed") from exc
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
+        try:
+            row = self._db.execute(sql, args).fetchone()
+        except sqlite3.Error as exc:
+            raise UnavailableError("log database is unavailable") from exc
+        return row
+
+    def _all(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
+        try:
+            return list(self._db.execute(sql, args).fetchall())
+        except sqlite3.Error as exc:
+            raise UnavailableError("log database is unavailable") from exc
 
     def _meta(self, key: str) -> bytes | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        row = self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else bytes(row[0])
 
     def _set_meta(self, key: str, value: bytes) -> None:
@@ -144,7 +160,7 @@ class TlogStore:
         )
 
     def _count_leaves(self) -> int:
-        row = self._db.execute("SELECT COALESCE(MAX(idx) + 1, 0), COUNT(*) FROM leaves").fetchone()
+        row = self._one("SELECT COALESCE(MAX(idx) + 1, 0), COUNT(*) FROM leaves", ())
         if int(row[0]) != int(row[1]):
             raise UnavailableError("log database has a gap in its leaves")
         return int(row[0])
@@ -159,9 +175,9 @@ class TlogStore:
         """Leaf hashes ``start`` (inclusive) to ``end`` (exclusive)."""
         if not 0 <= start <= end <= self._size:
             raise UsageError("leaf range outside the tree")
-        rows = self._db.execute(
+        rows = self._all(
             "SELECT leaf_hash FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
-        ).fetchall()
+        )
         if len(rows) != end - start:
             raise UnavailableError("log database lost leaves")
         return [bytes(r[0]) for r in rows]
@@ -171,11 +187,9 @@ class TlogStore:
         if level < 0 or index < 0 or level >= 64 or (index + 1) << level > self._size:
             raise UsageError("no such complete subtree")
         if level == 0:
-            row = self._db.execute("SELECT leaf_hash FROM leaves WHERE idx = ?", (index,)).fetchone()
+            row = self._one("SELECT leaf_hash FROM leaves WHERE idx = ?", (index,))
         else:
-            row = self._db.execute(
-                "SELECT hash FROM subtrees WHERE level = ? AND idx = ?", (level, index)
-            ).fetchone()
+            row = self._one("SELECT hash FROM subtrees WHERE level = ? AND idx = ?", (level, index))
         if row is None or len(row[0]) != HASH_SIZE:
             raise UnavailableError("log database lost a tree hash")
         return bytes(row[0])
@@ -228,20 +242,23 @@ class TlogStore:
             raise UsageError("entry range outside the tree")
         out: list[bytes] = []
         total = 0
-        cursor = self._db.execute(
-            "SELECT entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
-        )
-        for (entry,) in cursor:
-            if out and total + len(entry) > max_bytes:
-                break
-            out.append(bytes(entry))
-            total += len(entry)
-        cursor.close()
+        try:
+            cursor = self._db.execute(
+                "SELECT entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
+            )
+            for (entry,) in cursor:
+                if out and total + len(entry) > max_bytes:
+                    break
+                out.append(bytes(entry))
+                total += len(entry)
+            cursor.close()
+        except sqlite3.Error as exc:
+            raise UnavailableError("log database is unavailable") from exc
         return out
 
     def index_of(self, leaf_hash_: bytes) -> int | None:
         """Index of the leaf with this leaf hash, or ``None``."""
-        row = self._db.execute("SELECT idx FROM leaves WHERE leaf_hash = ?", (leaf_hash_,)).fetchone()
+        row = self._one("SELECT idx FROM leaves WHERE leaf_hash = ?", (leaf_hash_,))
         return None if row is None else int(row[0])
 
     # --- checkpoints and replay tags ---------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, TypeVar
 
-from privcloud.errors import UnavailableError
+from privcloud.errors import UnavailableError, UsageError
 
 T = TypeVar("T")
 
@@ -86,6 +86,8 @@ class WitnessStore:
             raise UnavailableError("witness database is unavailable") from exc
         try:
             record, result = decide(self.get(origin))
+            if record.origin != origin:
+                raise UsageError("a decision must keep the record's origin")
             self._db.execute(
                 "INSERT INTO witnessed (origin, size, root, note, updated) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root,"
@@ -93,7 +95,14 @@ class WitnessStore:
                 (origin, record.size, record.root_hash, record.note, record.updated),
             )
             self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise UnavailableError("witness database is unavailable") from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         return result
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")

@@ -1,47 +1,117 @@
 """Node admission, client side: the one place that decides whether a node may get user data.
 
-Procedure (each step raises; none returns a bool):
+DESIGN.md §3, "Node admission": *evidence valid, report data binds the key, measurement equals a
+logged release, proof verifies against a trusted checkpoint, policy (region, TEE types, TCB,
+debug) holds. Only admitted nodes get data.* :func:`admit` runs these steps, in this order, on one
+node descriptor and the bundle it carries (:mod:`privcloud.trust.bundle`). Each step raises at
+the first failure; nothing here returns a bool. Time and every piece of trust material (pinned
+vendor roots, the trusted log state, proofs the caller fetched) are arguments: sans-IO.
 
-1. The key id commits to the node's HPKE public key (``key_id = SHA-256(kem || pk)``).
-2. The public key is a valid point for the node's KEM.
-3. The node's TEE type is allowed by the client's policy. The simulated TEE is refused unless the
-   policy was built with :meth:`ClientPolicy.insecure_local_dev` (loud: it logs a warning).
-4. The node's region and provider are allowed by the policy (data residency).
-5. The attestation evidence is verified, binds the key, and names a logged release — *not yet*:
-   that step arrives with the attestation and transparency issue. Until then every TEE type
-   other than the simulated one is refused, so admission fails closed.
+0. **Well-formed**: the key id commits to the node's HPKE public key, the key is valid for its
+   KEM, the node published a bundle, and its TEE label names the evidence's type.
+1. **Evidence valid** (§3 "evidence valid"): :func:`privcloud.attest.verify_evidence` with the
+   client's attestation policy and *pinned* roots — parse, signatures up to a vendor root at
+   ``now``, TEE policy. The INSECURE simulated TEE is refused unless the policy is the explicit
+   development policy (:meth:`ClientPolicy.insecure_local_dev`).
+2. **Report data binds the key** (§3 "report data binds the key"): the evidence's report data is
+   ``report_data_for(public key)`` of the very key the client will encrypt to
+   (:func:`privcloud.attest.check_binding`); a key swapped after attestation fails here.
+3. **Measurement equals the release's** (§3 "measurement equals a logged release"): the
+   measured launch value equals the release manifest's measurement for that TEE type; a release
+   that records none for the type is refused.
+4. **The release is in the log** (§3 "proof verifies against a trusted checkpoint"; RFC 9162
+   §2.1.3.2): the manifest's leaf is proven at its index against a checkpoint the client trusts
+   (:class:`~privcloud.transparency.client_state.TrustedLogState`: signed by the log, cosigned
+   by enough witnesses when it was accepted, append-only since). The bundle's checkpoint must be
+   signed by the log; one of the trusted size with another root is a fork (:class:`ForkError`);
+   an older one is a rollback (:class:`RollbackError`) unless the caller fetched an inclusion
+   proof at the trusted size; a newer one must extend the trusted one (consistency proof and
+   fresh witness cosignatures, :meth:`TrustedLogState.update`).
+5. **Fresh** (≤ 24 h): the bundle, and evidence that carries its own time, are no older than
+   ``policy.max_bundle_age_s`` and not from the future beyond ``policy.max_clock_skew_s``.
+6. **Policy**: region and provider allowed (data residency, DESIGN.md §5), and the attestation
+   policy (TEE types, debug off, TCB minimums) holds — run by the verifier inside step 1 and
+   again here, so that this procedure does not rest on every verifier remembering it.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from privcloud import limits
+from privcloud.attest import (
+    TEE_SIMULATED,
+    AttestationResult,
+    Policy,
+    TrustRoots,
+    check_binding,
+    check_policy,
+    verify_evidence,
+)
 from privcloud.crypto.hpke import check_public_key
 from privcloud.crypto.symmetric import constant_time_equal
 from privcloud.envelope import key_id_for
-from privcloud.errors import PolicyError, VerificationError
+from privcloud.errors import PeerError, PolicyError, UsageError, VerificationError
+from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.transparency.errors import ForkError, RollbackError
+from privcloud.transparency.merkle import verify_inclusion
+from privcloud.trust.bundle import NodeBundle, ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor
 
 log = logging.getLogger("privcloud.trust")
 
-#: The TEE label of the software-simulated TEE. It protects nothing.
-SIMULATED_TEE = "simulated-insecure"
-#: TEE types whose evidence this version can verify.
-VERIFIABLE_TEES: frozenset[str] = frozenset()
+#: The TEE label of the software-simulated TEE (it protects nothing).
+SIMULATED_TEE = TEE_SIMULATED
 
 
 @dataclass(frozen=True)
 class ClientPolicy:
-    """What a client accepts. The default refuses the simulated TEE."""
+    """What a client accepts. The default is the production policy: hardware TEEs only (SEV-SNP,
+    TDX), debug off, the simulated TEE refused, any region, bundles at most a day old.
 
-    allowed_tees: frozenset[str] = frozenset({"sev-snp", "tdx"})
-    allow_insecure_simulated: bool = False
+    ``attestation`` is the evidence policy of :mod:`privcloud.attest` (TEE types, debug, TCB
+    minimums, registers); the rest is what only the trust layer can judge.
+    """
+
+    attestation: Policy = field(default_factory=Policy)
     #: Regions that may see the user's data; ``None`` allows every region.
     allowed_regions: frozenset[str] | None = None
+    #: Providers that may see the user's data; ``None`` allows every provider.
     allowed_providers: frozenset[str] | None = None
-    #: Tags recorded for the verification trail.
-    notes: tuple[str, ...] = field(default=())
+    #: Oldest bundle admitted, in seconds (DESIGN.md §3: 24 h).
+    max_bundle_age_s: float = limits.MAX_NODE_BUNDLE_AGE_S
+    #: Tolerance for a node clock ahead of ours, in seconds.
+    max_clock_skew_s: float = limits.NODE_BUNDLE_CLOCK_SKEW_S
+    #: Tags recorded in the trail (e.g. "insecure-local-dev").
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.attestation, Policy):
+            raise UsageError("attestation policy must be a privcloud.attest.Policy")
+        for limit in (self.max_bundle_age_s, self.max_clock_skew_s):
+            if isinstance(limit, bool) or not isinstance(limit, int | float):
+                raise UsageError("time limits must be numbers")
+            if not math.isfinite(limit) or limit < 0:
+                raise UsageError("time limits must be finite and not negative")
+        for name in ("allowed_regions", "allowed_providers"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, frozenset(value))
+
+    @property
+    def allowed_tees(self) -> frozenset[str]:
+        """TEE types the attestation policy accepts."""
+        return self.attestation.allowed_tee_types
+
+    @property
+    def allow_insecure_simulated(self) -> bool:
+        """True only for the INSECURE development policy."""
+        return self.attestation.allow_insecure_simulated
 
     @classmethod
     def insecure_local_dev(
@@ -50,11 +120,14 @@ class ClientPolicy:
         allowed_regions: frozenset[str] | None = None,
         allowed_providers: frozenset[str] | None = None,
     ) -> ClientPolicy:
-        """A policy that also admits simulated-TEE nodes. INSECURE: for the local cloud only."""
+        """A policy that also admits simulated-TEE nodes. INSECURE: for the local cloud only.
+
+        Every other step of admission still runs: the simulated evidence must verify under a
+        configured dev root, bind the key, match a logged release, and so on.
+        """
         log.warning("INSECURE client policy: simulated TEE nodes will be admitted")
         return cls(
-            allowed_tees=frozenset({SIMULATED_TEE, "sev-snp", "tdx"}),
-            allow_insecure_simulated=True,
+            attestation=Policy.insecure_for_development(),
             allowed_regions=allowed_regions,
             allowed_providers=allowed_providers,
             notes=("insecure-local-dev",),
@@ -62,52 +135,209 @@ class ClientPolicy:
 
 
 @dataclass(frozen=True)
+class LogProofs:
+    """Proofs the client fetched from the log for one node's release (input to step 4).
+
+    ``inclusion``: the release's inclusion proof at the *trusted* checkpoint's size, for when the
+    node proved it against another checkpoint. ``consistency``: the proof from the trusted
+    checkpoint to the node's newer one, for a client whose trusted checkpoint lags.
+    """
+
+    inclusion: tuple[bytes, ...] | None = None
+    consistency: tuple[bytes, ...] | None = None
+
+
+@dataclass(frozen=True)
+class AdmissionStep:
+    """One check that passed: its number in the procedure, a short name and what it found."""
+
+    step: int
+    name: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.step}. {self.name}: {self.detail}"
+
+
+@dataclass(frozen=True)
 class AdmittedNode:
-    """A node that passed admission, with the trail of what was checked."""
+    """A node that passed admission, with what it was admitted on and the trail of checks."""
 
     descriptor: NodeDescriptor
-    checks: tuple[str, ...]
+    attestation: AttestationResult
+    manifest: ReleaseManifest
+    log_index: int
+    #: The checkpoint the release's inclusion was proven against (trusted, or extending it).
+    checkpoint: Checkpoint
+    trail: tuple[AdmissionStep, ...]
+
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """The names of the checks that passed, in order."""
+        return tuple(s.name for s in self.trail)
+
+    @property
+    def insecure(self) -> bool:
+        """True when the node attested with the INSECURE simulated TEE."""
+        return self.attestation.insecure
 
 
-def admit(node: NodeDescriptor, policy: ClientPolicy) -> AdmittedNode:
-    """Run the admission procedure above; raises :class:`VerificationError`/:class:`PolicyError`."""
-    checks: list[str] = []
-    # 1. The key id commits to the public key.
-    expected = key_id_for(node.suite.kem, node.public_key)
-    if not constant_time_equal(expected, node.key_id):
+def admit(
+    node: NodeDescriptor,
+    *,
+    policy: ClientPolicy,
+    roots: TrustRoots,
+    log_state: TrustedLogState,
+    now: float,
+    proofs: LogProofs | None = None,
+    on_step: Callable[[AdmissionStep], None] | None = None,
+) -> AdmittedNode:
+    """Run the admission procedure (module docstring) on ``node`` at time ``now``.
+
+    Returns an :class:`AdmittedNode` only when every step passed; otherwise raises a
+    :class:`~privcloud.errors.PeerError` subclass: :class:`VerificationError` (and its
+    :class:`PolicyError`, :class:`RollbackError`, :class:`ForkError`,
+    ``MissingCosignatureError``), :class:`~privcloud.errors.DecodeError`,
+    :class:`~privcloud.errors.TooLargeError`, :class:`~privcloud.errors.UnsupportedError`.
+    ``on_step`` sees each passed step as it passes (the researcher tool prints them).
+    """
+    if not isinstance(now, int | float) or not math.isfinite(now):
+        raise UsageError("invalid time")
+    trail: list[AdmissionStep] = []
+
+    def passed(step: int, name: str, detail: str) -> None:
+        record = AdmissionStep(step, name, detail)
+        trail.append(record)
+        if on_step is not None:
+            on_step(record)
+
+    # 0. Well-formed.
+    expected_id = key_id_for(node.suite.kem, node.public_key)
+    if not constant_time_equal(expected_id, node.key_id):
         raise VerificationError("node key id does not commit to its public key")
-    checks.append("key-id-commits-to-key")
-    # 2. The key is usable.
     check_public_key(node.suite.kem, node.public_key)
-    checks.append("hpke-key-valid")
-    # 3. The TEE type is allowed.
-    if node.tee not in policy.allowed_tees:
-        raise PolicyError("node TEE type not allowed by policy")
-    if node.tee == SIMULATED_TEE:
-        if not policy.allow_insecure_simulated:
-            raise PolicyError("simulated TEE refused by policy")
-        log.warning("INSECURE: admitting a simulated-TEE node")
-        checks.append("tee-simulated-INSECURE")
-    elif node.tee not in VERIFIABLE_TEES:
-        raise PolicyError("evidence of this TEE type cannot be verified by this version")
-    # 4. Data residency.
+    bundle = node.bundle
+    if bundle is None:
+        raise VerificationError("node published no attestation bundle")
+    if node.tee != bundle.evidence.tee_type:
+        raise VerificationError("node TEE label differs from its evidence")
+    passed(0, "well-formed", f"key id {node.key_id.hex()[:16]} commits to the HPKE key")
+
+    # 1. Evidence valid, up to pinned roots, under the client's attestation policy.
+    result = verify_evidence(bundle.evidence, now=now, policy=policy.attestation, roots=roots)
+    chain = " <- ".join(s.split(",")[0] for s in result.signer_chain)
+    if result.insecure:
+        log.warning("INSECURE: admitting a node that attests with the simulated TEE")
+        passed(1, "evidence-valid", f"{result.tee_type} (INSECURE, no hardware) signed by {chain}")
+    else:
+        passed(1, "evidence-valid", f"{result.tee_type} {result.product} chain {chain}")
+
+    # 2. The report data binds the HPKE key the client will encrypt to.
+    check_binding(result, node.public_key)
+    passed(2, "report-data-binds-key", "report data = SHA-512(label || 0 || HPKE public key)")
+
+    # 3. The measurement is the release manifest's measurement for this TEE type.
+    manifest = bundle.manifest
+    expected = manifest.measurement_for(result.tee_type)
+    if expected is None:
+        raise VerificationError("the release records no measurement for this TEE type")
+    if not hmac.compare_digest(expected, result.measurement):
+        raise VerificationError("measurement differs from the release manifest")
+    passed(3, "measurement-matches-release", f"{result.tee_type} {measurement_hex(expected)}")
+
+    # 4. The manifest is in the log, proven against a trusted checkpoint.
+    checkpoint = _prove_in_log(bundle, log_state, now, proofs)
+    passed(
+        4,
+        "release-in-log",
+        f"entry {bundle.log_index} (leaf {manifest.leaf_hash().hex()[:16]}) in "
+        f"{checkpoint.origin} size {checkpoint.size} root {checkpoint.root_hash.hex()[:16]}",
+    )
+
+    # 5. Fresh.
+    _check_fresh(float(bundle.issued_at), policy, now, "node bundle")
+    if result.issued_at is not None:
+        _check_fresh(result.issued_at, policy, now, "evidence")
+    age = max(0.0, now - bundle.issued_at)
+    passed(5, "fresh", f"bundle issued {age:.0f} s ago (limit {policy.max_bundle_age_s:.0f} s)")
+
+    # 6. Policy: data residency, and the attestation policy once more.
     if policy.allowed_regions is not None and node.region not in policy.allowed_regions:
         raise PolicyError("node region not allowed by policy")
     if policy.allowed_providers is not None and node.provider not in policy.allowed_providers:
         raise PolicyError("node provider not allowed by policy")
-    checks.append("region-and-provider-allowed")
-    return AdmittedNode(node, tuple(checks))
+    check_policy(result, policy.attestation, now=now)
+    tcb = ", ".join(f"{k}={v}" for k, v in sorted(result.tcb.items())) or "none reported"
+    passed(
+        6,
+        "policy",
+        f"region {node.region}, provider {node.provider}, debug "
+        f"{'on (allowed)' if result.debug else 'off'}, TCB {tcb}",
+    )
+    return AdmittedNode(node, result, manifest, bundle.log_index, checkpoint, tuple(trail))
+
+
+def _prove_in_log(
+    bundle: NodeBundle, log_state: TrustedLogState, now: float, proofs: LogProofs | None
+) -> Checkpoint:
+    """Step 4; returns the checkpoint the inclusion was proven against."""
+    trusted = log_state.checkpoint
+    offered = open_checkpoint(bundle.checkpoint, [log_state.log_key], origin=log_state.origin)
+    if offered.size == trusted.size and offered.root_hash != trusted.root_hash:
+        raise ForkError("log signed two different trees of the same size")
+    leaf = bundle.manifest.leaf_hash()
+    if proofs is not None and proofs.inclusion is not None:
+        # A proof the client fetched from the log at its trusted size.
+        verify_inclusion(leaf, bundle.log_index, trusted.size, proofs.inclusion, trusted.root_hash)
+        return trusted
+    if offered.size == trusted.size:
+        verify_inclusion(leaf, bundle.log_index, trusted.size, bundle.inclusion, trusted.root_hash)
+        return trusted
+    if offered.size < trusted.size:
+        raise RollbackError("node's checkpoint is older than the trusted one")
+    # The node's checkpoint is newer: accept it only as a cosigned, consistent extension.
+    if proofs is None or proofs.consistency is None:
+        raise VerificationError("node's checkpoint is newer than the trusted one")
+    log_state.update(bundle.checkpoint, proofs.consistency, now)
+    verify_inclusion(leaf, bundle.log_index, offered.size, bundle.inclusion, offered.root_hash)
+    return offered
+
+
+def _check_fresh(issued_at: float, policy: ClientPolicy, now: float, what: str) -> None:
+    if issued_at > now + policy.max_clock_skew_s:
+        raise PolicyError(f"{what} is from the future")
+    if now - issued_at > policy.max_bundle_age_s:
+        raise PolicyError(f"{what} is stale")
 
 
 def admit_all(
-    nodes: list[NodeDescriptor], policy: ClientPolicy
+    nodes: Sequence[NodeDescriptor],
+    *,
+    policy: ClientPolicy,
+    roots: TrustRoots,
+    log_state: TrustedLogState,
+    now: float,
+    proofs: Mapping[str, LogProofs] | None = None,
 ) -> tuple[list[AdmittedNode], list[tuple[str, str]]]:
-    """Admit every node it can; returns ``(admitted, [(node_id, refusal code), ...])``."""
+    """Admit every node it can; returns ``(admitted, [(node_id, refusal text), ...])``.
+
+    ``proofs`` maps a node id to the proofs the caller fetched for it. Only peer errors refuse a
+    node; a :class:`UsageError` (the caller's mistake) propagates.
+    """
     admitted: list[AdmittedNode] = []
     refused: list[tuple[str, str]] = []
     for node in nodes:
         try:
-            admitted.append(admit(node, policy))
-        except VerificationError as exc:
+            admitted.append(
+                admit(
+                    node,
+                    policy=policy,
+                    roots=roots,
+                    log_state=log_state,
+                    now=now,
+                    proofs=(proofs or {}).get(node.node_id),
+                )
+            )
+        except PeerError as exc:
             refused.append((node.node_id, str(exc)))
     return admitted, refused

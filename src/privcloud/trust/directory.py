@@ -4,7 +4,12 @@ JSON document (``application/json``)::
 
     {"version": 1, "nodes": [ {"node_id": "...", "key_id": b64, "kem": 32, "kdf": 1,
       "aead": 1, "public_key": b64, "region": "...", "provider": "...", "tee": "...",
-      "evidence": b64, "features": ["echo", ...]}, ... ]}
+      "evidence": b64, "features": ["echo", ...], "bundle": {...}}, ... ]}
+
+``bundle`` (optional within version 1, so older documents still parse) is the node's
+attestation bundle (:class:`privcloud.trust.bundle.NodeBundle`): evidence, release manifest,
+log inclusion proof and checkpoint. A node without one is refused by admission. The legacy
+``evidence`` field is kept for older readers; admission reads the bundle's evidence only.
 
 The gateway never holds node private keys; it only relays what each node published about itself.
 Nothing here is trusted until :mod:`privcloud.trust.admission` has checked it.
@@ -23,6 +28,7 @@ from privcloud import limits
 from privcloud.crypto.hpke import KemId, Suite
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.trust.bundle import NodeBundle
 
 DIRECTORY_VERSION = 1
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
@@ -41,6 +47,8 @@ class NodeDescriptor:
     tee: str
     evidence: bytes = b""
     features: tuple[str, ...] = ()
+    #: The attestation bundle admission checks; ``None`` for a node that published none.
+    bundle: NodeBundle | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +63,7 @@ class NodeDescriptor:
             "tee": self.tee,
             "evidence": _b64(self.evidence),
             "features": list(self.features),
+            **({} if self.bundle is None else {"bundle": self.bundle.to_json()}),
         }
 
     @classmethod
@@ -84,6 +93,7 @@ class NodeDescriptor:
             tee=_label(obj, "tee"),
             evidence=evidence,
             features=tuple(features),
+            bundle=None if obj.get("bundle") is None else NodeBundle.from_json(obj["bundle"]),
         )
 
 

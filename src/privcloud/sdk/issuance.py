@@ -1,0 +1,360 @@
+"""The issuance protocol between a device and the token issuer, sans-IO (docs/tokens.md).
+
+Shared by the wallet (device side, :mod:`privcloud.sdk.wallet`) and the issuer service (verifier
+side, :mod:`privcloud.services.issuer`). Nothing here reaches the relay or the gateway: device
+identity travels only on the device's direct connection to the issuer.
+
+1. **Batch bodies**, shaped after the generic batch of draft-ietf-privacypass-batched-tokens
+   (a varint-framed vector of RFC 9578 TokenRequests; each answer framed on its own)::
+
+       BatchTokenRequest  = varint(len) || TokenRequest[N]                  N = 1..MAX_TOKEN_BATCH
+       BatchTokenResponse = varint(len) || (varint(len) || TokenResponse)[N]
+
+2. **Device request signatures**: every issuance request carries four header fields::
+
+       privcloud-device:    base64url(device_id)        16 bytes
+       privcloud-timestamp: decimal Unix seconds         within ISSUANCE_REQUEST_WINDOW_S
+       privcloud-nonce:     base64url(request nonce)     16 bytes, never accepted twice
+       privcloud-signature: base64url(Ed25519 signature) 64 bytes
+
+   over ``DEVICE_REQUEST_LABEL || u16-framed(method) || u16-framed(path) || device_id ||
+   u64(timestamp) || nonce || SHA-256(body)``.
+
+3. **Enrolment**: ``{"code": ..., "device-key": b64url, "proof": b64url}`` where ``proof`` is the
+   device key's signature over ``ENROLMENT_LABEL || SHA-256(code) || device_key`` (possession of
+   the key being registered). The device id is derived from the key (:func:`device_id_for`).
+
+Verifiers raise (:class:`AuthenticationError` for a bad or stale signature, :class:`DecodeError`
+for malformed input, :class:`TooLargeError` past a bound); they never return a bool.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from privcloud import limits
+from privcloud.crypto import Random, system_random
+from privcloud.crypto.signing import ED25519_PUBLIC_KEY_SIZE, Ed25519PrivateKey, ed25519_verify
+from privcloud.errors import (
+    AuthenticationError,
+    CryptoError,
+    DecodeError,
+    TooLargeError,
+    UnsupportedError,
+    UsageError,
+)
+from privcloud.privacypass import TOKEN_TYPE_BLIND_RSA, b64url_decode, b64url_encode
+from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
+from privcloud.wire import varint
+
+#: Media types of the batch bodies (privcloud's own: the batch draft's may still change).
+MEDIA_BATCH_REQUEST: Final = "application/privcloud-token-batch-request"
+MEDIA_BATCH_RESPONSE: Final = "application/privcloud-token-batch-response"
+#: Paths of the issuer's routes (the directory's issuer-request-uri names the batch route).
+ENROL_PATH: Final = "/v1/enrol"
+BATCH_PATH: Final = "/v1/token-batch"
+
+#: Domain separation labels of the two device signatures.
+DEVICE_REQUEST_LABEL: Final = b"privcloud issuance request v1\x00"
+ENROLMENT_LABEL: Final = b"privcloud device enrolment v1\x00"
+_DEVICE_ID_LABEL: Final = b"privcloud device id v1\x00"
+
+#: Sizes of the device id and of the request nonce, in bytes.
+DEVICE_ID_SIZE: Final = 16
+REQUEST_NONCE_SIZE: Final = 16
+
+#: Header fields of a signed issuance request (lower case, as Binary HTTP and aiohttp compare).
+HEADER_DEVICE: Final = "privcloud-device"
+HEADER_TIMESTAMP: Final = "privcloud-timestamp"
+HEADER_NONCE: Final = "privcloud-nonce"
+HEADER_SIGNATURE: Final = "privcloud-signature"
+_MAX_TIMESTAMP_DIGITS: Final = 12
+
+
+def device_id_for(device_public_key: bytes) -> bytes:
+    """The device id: the first 16 bytes of SHA-256 over a label and the Ed25519 public key."""
+    if len(device_public_key) != ED25519_PUBLIC_KEY_SIZE:
+        raise UsageError("an Ed25519 public key is 32 bytes")
+    return hashlib.sha256(_DEVICE_ID_LABEL + device_public_key).digest()[:DEVICE_ID_SIZE]
+
+
+# --- 1. batch bodies -------------------------------------------------------------------------
+
+
+def encode_batch_request(token_requests: Sequence[bytes]) -> bytes:
+    """Frame 1..MAX_TOKEN_BATCH encoded TokenRequests; raises :class:`UsageError` otherwise."""
+    if not 1 <= len(token_requests) <= limits.MAX_TOKEN_BATCH:
+        raise UsageError("a batch holds 1..MAX_TOKEN_BATCH token requests")
+    body = b"".join(token_requests)
+    return varint.encode(len(body)) + body
+
+
+def decode_batch_request(data: bytes) -> list[bytes]:
+    """The encoded TokenRequests of a batch, in order (not yet parsed one by one).
+
+    Raises :class:`TooLargeError` past the bounds, :class:`UnsupportedError` for a token type
+    other than 0x0002 and :class:`DecodeError` for any framing error or an empty batch.
+    """
+    if len(data) > limits.MAX_TOKEN_BATCH_REQUEST_BYTES:
+        raise TooLargeError("token batch too large")
+    length, offset = varint.decode(data)
+    if offset + length != len(data):
+        raise DecodeError("token batch length does not match the body")
+    out = []
+    while offset < len(data):
+        if offset + 2 > len(data):
+            raise DecodeError("truncated token request")
+        if int.from_bytes(data[offset : offset + 2], "big") != TOKEN_TYPE_BLIND_RSA:
+            raise UnsupportedError("token type not supported")
+        end = offset + TOKEN_REQUEST_SIZE
+        if end > len(data):
+            raise DecodeError("truncated token request")
+        out.append(bytes(data[offset:end]))
+        if len(out) > limits.MAX_TOKEN_BATCH:
+            raise TooLargeError("too many token requests in one batch")
+        offset = end
+    if not out:
+        raise DecodeError("empty token batch")
+    return out
+
+
+def encode_batch_response(token_responses: Sequence[bytes]) -> bytes:
+    """Frame the encoded TokenResponses, one varint-framed entry each."""
+    body = b"".join(varint.encode(len(r)) + r for r in token_responses)
+    return varint.encode(len(body)) + body
+
+
+def decode_batch_response(data: bytes, *, expected: int) -> list[bytes]:
+    """The ``expected`` encoded TokenResponses of a batch answer; raises :class:`DecodeError`
+    for any framing error or another count, :class:`TooLargeError` past the bound."""
+    if len(data) > limits.MAX_TOKEN_BATCH_RESPONSE_BYTES:
+        raise TooLargeError("token batch response too large")
+    length, offset = varint.decode(data)
+    if offset + length != len(data):
+        raise DecodeError("token batch response length does not match the body")
+    out = []
+    while offset < len(data):
+        size, offset = varint.decode(data, offset)
+        if offset + size > len(data):
+            raise DecodeError("truncated token response")
+        out.append(bytes(data[offset : offset + size]))
+        offset += size
+        if len(out) > expected:
+            break
+    if len(out) != expected:
+        raise DecodeError("token batch response has the wrong number of answers")
+    return out
+
+
+# --- 2. device request signatures ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuth:
+    """The four signature header fields of one issuance request; valid by construction."""
+
+    device_id: bytes
+    timestamp: int
+    nonce: bytes
+    signature: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.device_id) != DEVICE_ID_SIZE or len(self.nonce) != REQUEST_NONCE_SIZE:
+            raise UsageError("device id and request nonce are 16 bytes")
+        if not 0 <= self.timestamp < 10**_MAX_TIMESTAMP_DIGITS:
+            raise UsageError("timestamp out of range")
+
+    def headers(self) -> dict[str, str]:
+        """The header fields to send."""
+        return {
+            HEADER_DEVICE: b64url_encode(self.device_id),
+            HEADER_TIMESTAMP: str(self.timestamp),
+            HEADER_NONCE: b64url_encode(self.nonce),
+            HEADER_SIGNATURE: b64url_encode(self.signature),
+        }
+
+    @classmethod
+    def from_headers(cls, get: Callable[[str], str | None] | Mapping[str, str]) -> DeviceAuth:
+        """Read the fields (``get`` looks a name up, case-insensitively).
+
+        Raises :class:`AuthenticationError` when one is missing or malformed: the issuer answers
+        401, as for any other failed device authentication.
+        """
+        lookup = get.get if isinstance(get, Mapping) else get
+        values = [lookup(name) for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE)]
+        signature = lookup(HEADER_SIGNATURE)
+        device, timestamp, nonce = values
+        if device is None or timestamp is None or nonce is None or signature is None:
+            raise AuthenticationError("issuance request is not signed by a device")
+        if not timestamp.isascii() or not timestamp.isdigit():
+            raise AuthenticationError("malformed device signature fields")
+        if len(timestamp) > _MAX_TIMESTAMP_DIGITS:
+            raise AuthenticationError("malformed device signature fields")
+        try:
+            fields = (b64url_decode(device), b64url_decode(nonce), b64url_decode(signature))
+        except DecodeError as exc:
+            raise AuthenticationError("malformed device signature fields") from exc
+        device_id, nonce_bytes, sig = fields
+        if len(device_id) != DEVICE_ID_SIZE or len(nonce_bytes) != REQUEST_NONCE_SIZE:
+            raise AuthenticationError("malformed device signature fields")
+        return cls(device_id, int(timestamp), nonce_bytes, sig)
+
+
+def _framed(value: bytes) -> bytes:
+    if len(value) > 0xFFFF:
+        raise UsageError("field too long to sign")
+    return len(value).to_bytes(2, "big") + value
+
+
+def device_request_message(
+    method: str, path: str, device_id: bytes, timestamp: int, nonce: bytes, body: bytes
+) -> bytes:
+    """The bytes a device signs for one issuance request (see the module docstring)."""
+    return b"".join(
+        (
+            DEVICE_REQUEST_LABEL,
+            _framed(method.encode("ascii")),
+            _framed(path.encode("utf-8")),
+            device_id,
+            timestamp.to_bytes(8, "big"),
+            nonce,
+            hashlib.sha256(body).digest(),
+        )
+    )
+
+
+def sign_device_request(
+    key: Ed25519PrivateKey,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: float,
+    rand: Random = system_random,
+) -> DeviceAuth:
+    """Sign one issuance request with the device key, at time ``now``, with a fresh nonce."""
+    device_id = device_id_for(key.public_bytes())
+    timestamp = int(now)
+    nonce = rand(REQUEST_NONCE_SIZE)
+    message = device_request_message(method, path, device_id, timestamp, nonce, body)
+    return DeviceAuth(device_id, timestamp, nonce, key.sign(message))
+
+
+def verify_device_request(
+    device_public_key: bytes,
+    auth: DeviceAuth,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    now: float,
+    window: float = limits.ISSUANCE_REQUEST_WINDOW_S,
+) -> None:
+    """Check a request's device signature; returns only when it holds.
+
+    Steps: (1) the timestamp is within ``window`` seconds of ``now``; (2) the device id is the
+    one of ``device_public_key``; (3) the Ed25519 signature covers method, path, device id,
+    timestamp, nonce and the body's hash. The caller refuses a nonce it has seen (replay).
+    Raises :class:`AuthenticationError` with a fixed message.
+    """
+    # 1. Fresh: a captured request cannot be replayed after the window closes.
+    if abs(now - auth.timestamp) > window:
+        raise AuthenticationError("issuance request timestamp outside the window")
+    # 2. The id names this key.
+    if device_id_for(device_public_key) != auth.device_id:
+        raise AuthenticationError("device signature does not verify")
+    # 3. The signature covers every part of the request that changes its meaning.
+    message = device_request_message(method, path, auth.device_id, auth.timestamp, auth.nonce, body)
+    try:
+        ed25519_verify(device_public_key, message, auth.signature)
+    except (CryptoError, DecodeError) as exc:
+        raise AuthenticationError("device signature does not verify") from exc
+
+
+# --- 3. enrolment ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """A verified enrolment request: the one-time code and the device key it registers."""
+
+    code: str = field(repr=False)
+    device_public_key: bytes
+
+    @property
+    def device_id(self) -> bytes:
+        return device_id_for(self.device_public_key)
+
+
+def _enrolment_message(code: str, device_public_key: bytes) -> bytes:
+    return ENROLMENT_LABEL + hashlib.sha256(code.encode("utf-8")).digest() + device_public_key
+
+
+def encode_enrolment(key: Ed25519PrivateKey, code: str) -> bytes:
+    """The enrolment request body for ``key``, authorised by the operator's one-time ``code``."""
+    if not 1 <= len(code) <= limits.MAX_ENROLMENT_CODE_CHARS:
+        raise UsageError("enrolment code length out of range")
+    public = key.public_bytes()
+    document = {
+        "code": code,
+        "device-key": b64url_encode(public),
+        "proof": b64url_encode(key.sign(_enrolment_message(code, public))),
+    }
+    return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def decode_enrolment(data: bytes) -> Enrolment:
+    """Parse an enrolment request and check its proof of possession.
+
+    Raises :class:`TooLargeError` past the bound, :class:`DecodeError` for malformed JSON or
+    fields, :class:`AuthenticationError` when the proof does not verify. The code itself is
+    checked by the issuer's store (one use, not expired).
+    """
+    if len(data) > limits.MAX_ENROLMENT_BODY_BYTES:
+        raise TooLargeError("enrolment request too large")
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DecodeError("enrolment request is not JSON") from exc
+    if not isinstance(document, dict):
+        raise DecodeError("enrolment request is not an object")
+    code, key_text, proof_text = (document.get(k) for k in ("code", "device-key", "proof"))
+    if not isinstance(code, str) or not 1 <= len(code) <= limits.MAX_ENROLMENT_CODE_CHARS:
+        raise DecodeError("bad enrolment code")
+    if not isinstance(key_text, str) or not isinstance(proof_text, str):
+        raise DecodeError("bad device key or proof")
+    public = b64url_decode(key_text)
+    proof = b64url_decode(proof_text)
+    if len(public) != ED25519_PUBLIC_KEY_SIZE:
+        raise DecodeError("bad device key")
+    try:
+        ed25519_verify(public, _enrolment_message(code, public), proof)
+    except (CryptoError, DecodeError) as exc:
+        raise AuthenticationError("enrolment proof does not verify") from exc
+    return Enrolment(code, public)
+
+
+__all__ = [
+    "BATCH_PATH",
+    "DEVICE_ID_SIZE",
+    "ENROL_PATH",
+    "MEDIA_BATCH_REQUEST",
+    "MEDIA_BATCH_RESPONSE",
+    "REQUEST_NONCE_SIZE",
+    "DeviceAuth",
+    "Enrolment",
+    "decode_batch_request",
+    "decode_batch_response",
+    "decode_enrolment",
+    "device_id_for",
+    "device_request_message",
+    "encode_batch_request",
+    "encode_batch_response",
+    "encode_enrolment",
+    "sign_device_request",
+    "verify_device_request",
+]
