@@ -401,3 +401,12 @@ async def test_client_recovers_when_the_gateway_rotates_its_key(
     assert (await client.call("echo", None, b"after rotation")).data == b"after rotation"
     assert client._key_config is not None
     assert client._key_config.key_id == new_key.key_id
+
+
+async def test_large_streamed_request_and_answer_cross_chunk_limits(client: Client) -> None:
+    from privcloud import limits
+
+    body = bytes(range(256)) * ((limits.MAX_OHTTP_CHUNK * 3 // 2) // 256)  # 1.5 chunks
+    events = [e async for e in client.stream("echo_stream", {"parts": 2}, body)]
+    assert b"".join(e.data for e in events[:-1]) == body
+    assert events[-1].final

@@ -22,17 +22,25 @@ UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
 UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
 #: Largest size of request headers the aiohttp parser accepts.
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
+#: Longest HTTP request or status line the aiohttp parser accepts.
 MAX_HTTP_LINE_SIZE: Final = 8 * KiB
 #: Largest node directory or key configuration document a client accepts.
 MAX_DIRECTORY_BYTES: Final = 1 * MiB
 
 # --- Binary HTTP (RFC 9292) ------------------------------------------------------------------
+#: Largest Binary HTTP message (content, or a whole streamed message) decoded or encoded.
 MAX_BHTTP_MESSAGE: Final = MAX_HTTP_BODY
+#: Most field lines in one header or trailer section.
 MAX_BHTTP_FIELDS: Final = 128
+#: Largest encoded header or trailer section, in bytes.
 MAX_BHTTP_FIELD_SECTION: Final = 64 * KiB
+#: Longest field name, in bytes.
 MAX_BHTTP_NAME: Final = 256
+#: Longest field value, in bytes.
 MAX_BHTTP_VALUE: Final = 16 * KiB
+#: Longest control datum (method, scheme, authority, path), in bytes.
 MAX_BHTTP_CONTROL: Final = 8 * KiB
+#: Most informational (1xx) responses before the final one.
 MAX_BHTTP_INFORMATIONAL: Final = 8
 #: Largest content chunk of an indeterminate-length message the stream decoder buffers, and the
 #: largest one the encoder writes.
@@ -42,14 +50,19 @@ MAX_BHTTP_CHUNK: Final = 1 * MiB
 MAX_BHTTP_CHUNKS: Final = 1_000_000
 
 # --- Oblivious HTTP (RFC 9458) ---------------------------------------------------------------
+#: Most key configurations one ``application/ohttp-keys`` document may carry.
 MAX_OHTTP_KEY_CONFIGS: Final = 16
+#: Most symmetric suites one key configuration may list.
 MAX_OHTTP_SUITES_PER_CONFIG: Final = 16
+#: Largest encapsulated request (``message/ohttp-req``) a gateway decapsulates.
 MAX_OHTTP_REQUEST: Final = MAX_HTTP_BODY
 #: Largest plaintext in one chunk of a chunked OHTTP message.
 MAX_OHTTP_CHUNK: Final = 1 * MiB
 
 # --- Sealed envelope (docs/envelope.md) -----------------------------------------------------
+#: Most recipients (node keys) one request envelope may be sealed to.
 MAX_ENVELOPE_RECIPIENTS: Final = 8
+#: Recipients a client seals to unless told otherwise.
 DEFAULT_ENVELOPE_RECIPIENTS: Final = 3
 #: Largest request envelope: it travels inside BHTTP inside OHTTP inside one HTTP body, so it
 #: leaves 64 KiB of MAX_HTTP_BODY for the OHTTP header, AEAD tag and BHTTP control data/fields.
@@ -67,6 +80,10 @@ MAX_FEATURE_NAME: Final = 64
 MAX_WORKLOAD_INPUT: Final = MAX_ENVELOPE_REQUEST - 64 * KiB
 #: Largest JSON parameter or metadata object in a workload request or response event.
 MAX_WORKLOAD_JSON: Final = 256 * KiB
+#: Most partial events the ``echo_stream`` workload's ``parts`` parameter may ask for.
+MAX_ECHO_PARTS: Final = 1024
+#: Largest error body (inside OHTTP) a client reads to learn what went wrong.
+MAX_REMOTE_ERROR_BODY: Final = 64 * KiB
 
 # --- Node directory (trust) ------------------------------------------------------------------
 #: Most nodes one node directory document may list.

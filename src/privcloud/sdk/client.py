@@ -29,7 +29,8 @@ from privcloud.errors import (
 )
 from privcloud.netio import read_bounded
 from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
-from privcloud.sdk.core import build_request
+from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.wallet import Wallet
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
 from privcloud.trust.directory import decode_directory
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
@@ -71,7 +72,10 @@ class Client:
         policy: ClientPolicy | None = None,
         k: int = limits.DEFAULT_ENVELOPE_RECIPIENTS,
         rand: Random = system_random,
+        wallet: Wallet | None = None,
     ) -> None:
+        """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
+        the client sends no token, for deployments whose gateway does not ask for them."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -82,6 +86,7 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
+        self.wallet = wallet
 
     async def __aenter__(self) -> Client:
         await self.refresh()
@@ -107,6 +112,8 @@ class Client:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        if self.wallet is not None:
+            await self.wallet.close()  # its own session to the issuer; reopened on next use
 
     async def _get(self, path: str, media: str | None = None) -> bytes:
         try:
@@ -129,6 +136,8 @@ class Client:
         nodes = decode_directory(await self._get("/v1/directory"))
         admitted, refused = admit_all(nodes, self.policy)
         self.trail = Trail(admitted=admitted, refused=refused, key_config_id=configs[0].key_id)
+        if self.wallet is not None:
+            await self.wallet.prefetch()  # directly from the issuer, never via the relay
 
     def _choose(self, feature: str) -> list[AdmittedNode]:
         serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
@@ -174,13 +183,26 @@ class Client:
             await self.refresh()
             async for event in self._send_once(request):
                 yield event
+        except TokenRequiredError as exc:
+            # 401 (no event was yielded: an error is the whole answer). Take in the gateway's
+            # challenge and retry once with a fresh token; a second 401 reaches the caller.
+            if self.wallet is None:
+                raise
+            await self.wallet.on_challenge(exc.www_authenticate)
+            async for event in self._send_once(request):
+                yield event
 
     async def _send_once(self, request: WorkloadRequest) -> AsyncIterator[Event]:
         assert self._key_config is not None
         chosen = self._choose(request.feature)
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
+        authorization = await self.wallet.authorization() if self.wallet is not None else None
         body, media, reader = build_request(
-            self._key_config, [a.descriptor for a in chosen], request, rand=self._rand
+            self._key_config,
+            [a.descriptor for a in chosen],
+            request,
+            authorization=authorization,
+            rand=self._rand,
         )
         try:
             async with self.session.post(

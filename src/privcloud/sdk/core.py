@@ -14,6 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Protocol
 
+from privcloud import limits
 from privcloud.crypto import Random, system_random
 from privcloud.envelope import (
     MEDIA_TYPE_REQUEST,
@@ -22,7 +23,7 @@ from privcloud.envelope import (
     StreamOpener,
     seal_request,
 )
-from privcloud.errors import DecodeError, PrivcloudError, error_from_code
+from privcloud.errors import AuthenticationError, DecodeError, PrivcloudError, error_from_code
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_REQUEST,
@@ -45,8 +46,6 @@ from privcloud.wire.message import (
 
 #: Authority of the inner request; the gateway serves one origin.
 INNER_AUTHORITY = b"privcloud.gateway"
-#: Largest inner error body the client reads.
-_MAX_ERROR_BODY = 64 * 1024
 
 
 class ResponseReader(Protocol):
@@ -57,9 +56,26 @@ class ResponseReader(Protocol):
     def close(self) -> list[Event]: ...
 
 
-def _remote_error(status: int, content: bytes) -> PrivcloudError:
+class TokenRequiredError(AuthenticationError):
+    """The gateway refused the request's token (or its absence) with 401 and a challenge.
+
+    ``www_authenticate`` is the ``WWW-Authenticate`` field of the inner response, for the
+    wallet (:meth:`privcloud.sdk.wallet.Wallet.on_challenge`).
+    """
+
+    def __init__(self, message: str, *, www_authenticate: bytes) -> None:
+        super().__init__(message)
+        self.www_authenticate = www_authenticate
+
+
+def _remote_error(
+    status: int, content: bytes, headers: Sequence[bhttp.Field] = ()
+) -> PrivcloudError:
+    challenge = next((v for n, v in headers if n.lower() == b"www-authenticate"), None)
+    if status != 401:
+        challenge = None
     try:
-        doc = json.loads(content[:_MAX_ERROR_BODY].decode("utf-8"))
+        doc = json.loads(content[: limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         doc = {}
     if not isinstance(doc, dict):
@@ -67,6 +83,8 @@ def _remote_error(status: int, content: bytes) -> PrivcloudError:
     error = error_from_code(doc.get("error"), doc.get("message"))
     if not doc:
         error = error_from_code("upstream", f"gateway answered status {status}")
+    if challenge is not None:
+        return TokenRequiredError(str(error), www_authenticate=challenge)
     return error
 
 
@@ -89,7 +107,7 @@ class OneShotReader:
     def close(self) -> list[Event]:
         inner = bhttp.decode_response(self._ohttp.decapsulate_response(bytes(self._buffer)))
         if inner.status != 200:
-            raise _remote_error(inner.status, inner.content)
+            raise _remote_error(inner.status, inner.content, inner.headers)
         return _events_from(self._session.open_response(inner.content))
 
 
@@ -102,6 +120,7 @@ class ChunkedReader:
         self._bhttp = bhttp.ResponseStreamDecoder()
         self._opener: StreamOpener = session.response_opener()
         self._status: int | None = None
+        self._headers: tuple[bhttp.Field, ...] = ()
         self._error_body = bytearray()
 
     def _inner(self, plaintexts: list[bytes]) -> list[Event]:
@@ -110,15 +129,18 @@ class ChunkedReader:
             for item in self._bhttp.feed(plaintext):
                 if isinstance(item, bhttp.Head):
                     self._status = item.status
+                    self._headers = item.headers
                 elif isinstance(item, bhttp.Content):
                     if self._status is None:
                         raise DecodeError("content before response head")
                     if self._status != 200:
-                        self._error_body += item.data[: _MAX_ERROR_BODY - len(self._error_body)]
+                        self._error_body += item.data[
+                            : limits.MAX_REMOTE_ERROR_BODY - len(self._error_body)
+                        ]
                     else:
                         events += _events_from(self._opener.feed(item.data))
                 elif isinstance(item, bhttp.End) and self._status not in (None, 200):
-                    raise _remote_error(self._status or 0, bytes(self._error_body))
+                    raise _remote_error(self._status or 0, bytes(self._error_body), self._headers)
         return events
 
     def feed(self, data: bytes) -> list[Event]:
@@ -164,10 +186,15 @@ def build_request(
     )
     if request.stream:
         header, chunked = encapsulate_chunked_request(key_config, rand=rand)
-        body = header + chunked.seal_chunk(inner, final=True)
+        # Chunks carry at most MAX_OHTTP_CHUNK bytes: a large request goes as several.
+        step = limits.MAX_OHTTP_CHUNK
+        pieces = [inner[i : i + step] for i in range(0, len(inner), step)] or [b""]
+        sealed = [chunked.seal_chunk(p, final=False) for p in pieces[:-1]]
+        sealed.append(chunked.seal_chunk(pieces[-1], final=True))
+        body = header + b"".join(sealed)
         return body, MEDIA_CHUNKED_REQUEST, ChunkedReader(chunked.response_decoder(), session)
     body, context = encapsulate_request(key_config, inner, rand=rand)
     return body, MEDIA_REQUEST, OneShotReader(context, session)
 
 
-__all__ = ["ChunkedClientContext", "ResponseReader", "build_request"]
+__all__ = ["ChunkedClientContext", "ResponseReader", "TokenRequiredError", "build_request"]

@@ -24,6 +24,10 @@ identity travels only on the device's direct connection to the issuer.
    device key's signature over ``ENROLMENT_LABEL || SHA-256(code) || device_key`` (possession of
    the key being registered). The device id is derived from the key (:func:`device_id_for`).
 
+4. **Directory expiry**: the issuer adds ``"privcloud-expires": <Unix seconds>`` to each entry of
+   its RFC 9578 §4 directory (an extension member other parsers ignore), so the gateway refuses
+   tokens of an expired key and the wallet drops them, even while the issuer is unreachable.
+
 Verifiers raise (:class:`AuthenticationError` for a bad or stale signature, :class:`DecodeError`
 for malformed input, :class:`TooLargeError` past a bound); they never return a bool.
 """
@@ -35,6 +39,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import urlsplit
 
 from privcloud import limits
 from privcloud.crypto import Random, system_random
@@ -47,7 +52,13 @@ from privcloud.errors import (
     UnsupportedError,
     UsageError,
 )
-from privcloud.privacypass import TOKEN_TYPE_BLIND_RSA, b64url_decode, b64url_encode
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    IssuerDirectory,
+    IssuerKey,
+    b64url_decode,
+    b64url_encode,
+)
 from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
 from privcloud.wire import varint
 
@@ -338,15 +349,74 @@ def decode_enrolment(data: bytes) -> Enrolment:
     return Enrolment(code, public)
 
 
+
+# --- 4. the issuer directory with key expiry -------------------------------------------------
+
+#: Directory member (an extension RFC 9578 §4 parsers ignore) carrying a key's expiry.
+EXPIRES_MEMBER: Final = "privcloud-expires"
+#: Largest expiry accepted (far beyond any real key; keeps arithmetic in SQLite's range).
+_MAX_EXPIRES: Final = 2**62
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedKey:
+    """A type-2 issuer key of the directory, valid from ``not_before`` until ``expires``
+    (either may be absent: then that side is open)."""
+
+    key: IssuerKey
+    not_before: int | None = None
+    expires: int | None = None
+
+    def valid_at(self, now: float, *, skew: float = 0.0) -> bool:
+        """Whether the key may sign or be redeemed at ``now`` (``skew`` seconds early)."""
+        started = self.not_before is None or self.not_before - skew <= now
+        return started and (self.expires is None or now < self.expires)
+
+
+def parse_issuer_directory(data: bytes) -> tuple[IssuerDirectory, list[PublishedKey]]:
+    """The directory and its type-2 keys with their expiry member, in the directory's order.
+
+    Raises :class:`DecodeError` / :class:`TooLargeError` for a malformed directory (RFC 9578 §4
+    rules, a malformed expiry, a type-2 key that is not the RFC 9578 §6.5 SPKI of a 2048-bit
+    key); keys of other token types are skipped.
+    """
+    directory = IssuerDirectory.decode(data)
+    entries = json.loads(data)["token-keys"]  # shape checked by decode() above
+    out = []
+    for entry, key in zip(entries, directory.token_keys, strict=True):
+        if key.token_type != TOKEN_TYPE_BLIND_RSA:
+            continue
+        expires = entry.get(EXPIRES_MEMBER)
+        if expires is not None and (
+            not isinstance(expires, int)
+            or isinstance(expires, bool)
+            or not 0 <= expires < _MAX_EXPIRES
+        ):
+            raise DecodeError("bad key expiry in issuer directory")
+        out.append(PublishedKey(IssuerKey.from_spki(key.token_key), key.not_before, expires))
+    return directory, out
+
+
+def issuer_name_for(issuer_url: str) -> str:
+    """The issuer name challenges carry for the issuer at ``issuer_url``: its authority
+    (``host[:port]``). The gateway and the wallet both derive it so, unless configured."""
+    authority = urlsplit(issuer_url).netloc
+    if not authority or "@" in authority:
+        raise UsageError("issuer URL needs a plain host[:port] authority")
+    return authority
+
+
 __all__ = [
     "BATCH_PATH",
     "DEVICE_ID_SIZE",
     "ENROL_PATH",
+    "EXPIRES_MEMBER",
     "MEDIA_BATCH_REQUEST",
     "MEDIA_BATCH_RESPONSE",
     "REQUEST_NONCE_SIZE",
     "DeviceAuth",
     "Enrolment",
+    "PublishedKey",
     "decode_batch_request",
     "decode_batch_response",
     "decode_enrolment",
@@ -355,6 +425,8 @@ __all__ = [
     "encode_batch_request",
     "encode_batch_response",
     "encode_enrolment",
+    "issuer_name_for",
+    "parse_issuer_directory",
     "sign_device_request",
     "verify_device_request",
 ]

@@ -1,4 +1,5 @@
-"""A whole private cloud on loopback, in one event loop: relay, gateway and several nodes.
+"""A whole private cloud on loopback, in one event loop: relay, gateway, several nodes, and a
+transparency log with one witness.
 
 Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service listens on
 127.0.0.1 only and talks to the next hop over real HTTP sockets.
@@ -7,15 +8,25 @@ Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service lis
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import ConfigError
+from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.node import Node
+from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.services.tlog import LocalTransparency
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 
 log = logging.getLogger("privcloud.cloud")
 
@@ -49,6 +60,23 @@ class LocalCloud:
     relay_url: str = ""
     gateway_url: str = ""
     node_urls: list[str] = field(default_factory=list)
+    #: Files of the log and witness; ``None``: a temporary directory, removed on stop.
+    data_dir: str | None = None
+    transparency: LocalTransparency | None = None
+    #: The transparency log and its witness (docs/transparency.md): URLs, keys to pin, and the
+    #: operator key that publishes entries (``privcloud.sdk.logclient.publish_entry``).
+    log_url: str = ""
+    witness_url: str = ""
+    log_vkey: str = ""
+    witness_vkeys: list[str] = field(default_factory=list)
+    operator_key: Ed25519PrivateKey | None = None
+    #: Anonymous tokens (docs/tokens.md): the gateway asks for one per request unless False.
+    #: The issuer keeps its state and the gateway its spent tokens under ``data_dir/tokens``
+    #: (a temporary directory, removed on stop, when ``data_dir`` is None).
+    require_tokens: bool = True
+    issuer: Issuer | None = None
+    issuer_url: str = ""
+    _token_tmp: str | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -57,13 +85,17 @@ class LocalCloud:
         if not self.nodes:
             raise ConfigError("the local cloud needs at least one node")
         try:
+            self.transparency = t = await LocalTransparency.start(self.host, self.data_dir)
+            self.log_url, self.witness_url = t.log_url, t.witness_url
+            self.log_vkey, self.witness_vkeys = t.log_vkey, t.witness_vkeys
+            self.operator_key = t.operator_key
             for spec in self.nodes:
                 node = Node(spec.node_id, region=spec.region, provider=spec.provider)
                 runner, port = await start_site(node.app(), self.host, 0)
                 self._runners.append(runner)
                 self.node_objects.append(node)
                 self.node_urls.append(f"http://{self.host}:{port}")
-            self.gateway = Gateway(self.node_urls)
+            self.gateway = Gateway(self.node_urls, authorizer=await self._start_tokens())
             runner, port = await start_site(self.gateway.app(), self.host, self.gateway_port)
             self._runners.append(runner)
             self.gateway_url = f"http://{self.host}:{port}"
@@ -76,10 +108,42 @@ class LocalCloud:
             raise ConfigError("a port of the local cloud is in use or not allowed") from exc
         log.info("local cloud up: %d nodes", len(self.node_objects))
 
+    async def _start_tokens(self) -> TokenAuthorizer | None:
+        """Start the issuer; return the gateway's token authorizer (None without tokens)."""
+        if not self.require_tokens:
+            return None
+        if self.data_dir is not None:
+            token_dir = Path(self.data_dir) / "tokens"
+        else:
+            self._token_tmp = tempfile.mkdtemp(prefix="privcloud-tokens-")
+            token_dir = Path(self._token_tmp)
+        self.issuer = Issuer(token_dir, IssuerConfig(quota=100_000))
+        runner, port = await start_site(self.issuer.app(), self.host, 0)
+        self._runners.append(runner)
+        self.issuer_url = f"http://{self.host}:{port}"
+        store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")
+        return TokenAuthorizer(store, issuer_url=self.issuer_url)
+
+    def new_wallet(self, **kwargs: Any) -> Wallet:
+        """A device wallet for this cloud, with a fresh one-time enrolment code (the local
+        cloud enrols devices automatically; a real operator hands codes out)."""
+        if self.issuer is None:
+            raise ConfigError("this local cloud runs without tokens")
+        code = self.issuer.core.new_enrolment_code()
+        return Wallet(self.issuer_url, enrolment_code=code, **kwargs)
+
     async def stop(self) -> None:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        if self.issuer is not None:
+            self.issuer.core.store.close()
+        if self._token_tmp is not None:
+            shutil.rmtree(self._token_tmp, ignore_errors=True)
+            self._token_tmp = None
+        if self.transparency is not None:
+            await self.transparency.stop()
+            self.transparency = None
 
     async def __aenter__(self) -> LocalCloud:
         await self.start()

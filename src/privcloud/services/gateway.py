@@ -50,6 +50,7 @@ from privcloud.ohttp import (
     encode_key_configs,
 )
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.upstream import new_session
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, encode_directory
 from privcloud.wire import bhttp
@@ -77,11 +78,13 @@ class NodeRecord:
 
 
 def error_bhttp(exc: PrivcloudError) -> bhttp.Response:
-    """An inner (encapsulated) error response carrying only our fixed code and text."""
+    """An inner (encapsulated) error response carrying only our fixed code and text, and for a
+    refused token the ``WWW-Authenticate: PrivateToken`` challenge (RFC 9577 §2.1)."""
     body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
-    return bhttp.Response(
-        status=exc.http_status, headers=((b"content-type", b"application/json"),), content=body
-    )
+    headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
+    if isinstance(exc, TokenRefusedError):
+        headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
+    return bhttp.Response(status=exc.http_status, headers=headers, content=body)
 
 
 class Gateway:
@@ -117,6 +120,8 @@ class Gateway:
         app.router.add_get("/healthz", self.handle_health, name="health")
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
+        if isinstance(self.authorizer, TokenAuthorizer):
+            self.authorizer.attach(app)  # fetch the issuer directory at start, refresh it
         return app
 
     # --- node health ------------------------------------------------------------------------
@@ -252,10 +257,11 @@ class Gateway:
             )
             await response.write(context.seal_chunk(head, final=False))
             try:
-                async for piece in upstream.content.iter_any():
+                # Bounded reads keep each OHTTP chunk under MAX_OHTTP_CHUNK with its framing.
+                step = limits.MAX_OHTTP_CHUNK - 16
+                while piece := await upstream.content.read(step):
                     chunk = bhttp.encode_content_chunk(piece)
-                    if chunk:
-                        await response.write(context.seal_chunk(chunk, final=False))
+                    await response.write(context.seal_chunk(chunk, final=False))
             except (aiohttp.ClientError, TimeoutError):
                 # The node failed mid-stream: end without a final chunk; the client detects it.
                 log.warning("gateway: node stream broke off")

@@ -1,49 +1,104 @@
 """A compute node: the only party that reads a request.
 
-At boot it makes a fresh HPKE key pair (never written anywhere) and publishes a descriptor with
-its public key and attestation evidence. For each sealed envelope addressed to it, it opens the
-request, runs the feature's workload in a worker thread, and streams the events back as sealed
-chunks under the response key only the client can derive.
+At boot it computes its release manifest (:mod:`privcloud.release`: what it runs), makes a fresh
+HPKE key pair (never written anywhere), and has its TEE sign evidence that binds the key
+(report data = ``report_data_for(public key)``) and carries the launch measurement. Once the
+release is in the transparency log it fetches the inclusion proof of its manifest and a
+witness-cosigned checkpoint, and publishes a descriptor with its public key and *bundle*
+(:mod:`privcloud.trust.bundle`: evidence, manifest, log index, proof, checkpoint, issue time),
+refreshed every ``limits.NODE_BUNDLE_REFRESH_S`` so that it stays fresh for clients.
+
+For each sealed envelope addressed to it, it opens the request, runs the feature's workload in
+a worker thread, and streams the events back as sealed chunks under the response key only the
+client can derive.
 
 What it never does: write a file, log request content, keep anything after answering, or learn
 the client's address (requests come from the gateway). Envelope errors are answered with our
 fixed error codes; workload errors are sealed inside the response, so not even the gateway sees
 them.
 
-This version runs in the *simulated* TEE only (insecure, opt-in on the client side).
+This version runs in the *simulated* TEE only (INSECURE, opt-in on the client side): the "TEE"
+is a dev root key held by the same process, and the measurement is the node's own hash of its
+release manifest — nothing measures the node from outside, so the evidence proves nothing about
+what runs (see docs/trust.md).
 
 Routes::
 
     POST /v1/envelope       application/privcloud-envelope -> application/privcloud-envelope-stream
-    GET  /v1/attestation    the node descriptor (key, evidence, region, provider)
+    GET  /v1/attestation    the node descriptor (key, region, provider, features, bundle)
     GET  /healthz
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
+import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from privcloud import limits
+from privcloud.attest import TEE_SIMULATED, report_data_for
+from privcloud.attest.simulated import InsecureSimulatedTee
+from privcloud.clock import Clock, SystemClock
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite, generate_keypair
+from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import (
     MEDIA_TYPE_REQUEST,
     MEDIA_TYPE_STREAM,
     key_id_for,
     open_request,
 )
-from privcloud.errors import PrivcloudError
+from privcloud.errors import PrivcloudError, UsageError
+from privcloud.release import build_manifest
+from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.trust.admission import SIMULATED_TEE
+from privcloud.trust.bundle import NodeBundle, ReleaseManifest, canonical_json
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.wire.message import Event, WorkloadRequest, decode_request, encode_event
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
 
+log = logging.getLogger("privcloud.node")
+
+
+def node_release_config(
+    registry: WorkloadRegistry | None = None, suite: Suite = X25519_SHA256_AES128GCM
+) -> dict[str, Any]:
+    """The node configuration a release manifest records: the features it serves and its HPKE
+    suite. Per-node labels (id, region, provider) are deployment facts, not software: they are
+    not in the manifest and nothing attests them."""
+    registry = registry if registry is not None else default_registry()
+    return {
+        "features": sorted(registry.features),
+        "hpke_suite": {"kem": int(suite.kem), "kdf": int(suite.kdf), "aead": int(suite.aead)},
+    }
+
+
+@functools.cache
+def _manifest_for(config_json: bytes) -> ReleaseManifest:
+    return build_manifest(config=json.loads(config_json))
+
+
+def node_release_manifest(
+    registry: WorkloadRegistry | None = None, suite: Suite = X25519_SHA256_AES128GCM
+) -> ReleaseManifest:
+    """The release manifest of this install for a node with ``registry`` and ``suite``; computed
+    once per process and configuration (hashing the code tree takes some milliseconds)."""
+    return _manifest_for(canonical_json(node_release_config(registry, suite)))
+
 
 class Node:
-    """State of one node: its boot key, its descriptor and its workloads."""
+    """State of one node: its boot key, its release, its evidence, its bundle and workloads.
+
+    ``insecure_tee_key`` is the dev root of the INSECURE simulated TEE this node "runs in" (the
+    local cloud shares one among its nodes, and clients pin its public key); a fresh one is made
+    when it is not given. ``log_url`` is the transparency log where the node's release is
+    published; without it the node has no bundle until :meth:`install_log_proof` is called, and
+    clients refuse it.
+    """
 
     def __init__(
         self,
@@ -53,10 +108,25 @@ class Node:
         provider: str = "local",
         registry: WorkloadRegistry | None = None,
         suite: Suite = X25519_SHA256_AES128GCM,
+        manifest: ReleaseManifest | None = None,
+        insecure_tee_key: EcPrivateKey | None = None,
+        log_url: str | None = None,
+        min_cosignatures: int = 1,
+        clock: Clock | None = None,
     ) -> None:
         self.registry = registry if registry is not None else default_registry()
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.manifest = (
+            manifest if manifest is not None else node_release_manifest(self.registry, suite)
+        )
+        self.log_url = log_url
+        self.min_cosignatures = min_cosignatures
         self._key = generate_keypair(suite.kem)
         self.key_id = key_id_for(suite.kem, self._key.public_bytes)
+        tee_key = insecure_tee_key or EcPrivateKey.generate(Curve.P384)
+        # INSECURE: the "hardware" measurement is the node's own hash of its release manifest.
+        self.tee = InsecureSimulatedTee(tee_key, self.manifest.simulated_measurement)
+        self.log_proof: EntryProof | None = None
         self.descriptor = NodeDescriptor(
             node_id=node_id,
             key_id=self.key_id,
@@ -64,17 +134,93 @@ class Node:
             public_key=self._key.public_bytes,
             region=region,
             provider=provider,
-            tee=SIMULATED_TEE,
+            tee=TEE_SIMULATED,
             evidence=b"",
             features=self.registry.features,
         )
         self.metrics = Metrics("node")
+        self._refresh_task: asyncio.Task[None] | None = None
+
+    # --- attestation bundle -----------------------------------------------------------------
+
+    @property
+    def insecure_tee_public_key(self) -> bytes:
+        """The simulated TEE's dev root public key (what a development client pins)."""
+        return self.tee.public_key
+
+    def install_log_proof(self, proof: EntryProof) -> None:
+        """Take the log position of this node's release and (re-)issue the bundle now."""
+        self.log_proof = proof
+        self.reattest()
+
+    def reattest(self) -> None:
+        """Issue a new bundle at the current time: new evidence (same key), the last proof."""
+        if self.log_proof is None:
+            raise UsageError("the node has no log proof of its release yet")
+        now = self.clock.now()
+        evidence = self.tee.evidence(report_data_for(self._key.public_bytes), now=now)
+        bundle = NodeBundle(
+            issued_at=int(now),
+            evidence=evidence,
+            manifest=self.manifest,
+            log_index=self.log_proof.index,
+            checkpoint=self.log_proof.checkpoint_note,
+            inclusion=self.log_proof.proof,
+        )
+        d = self.descriptor
+        self.descriptor = NodeDescriptor(
+            node_id=d.node_id,
+            key_id=d.key_id,
+            suite=d.suite,
+            public_key=d.public_key,
+            region=d.region,
+            provider=d.provider,
+            tee=evidence.tee_type,
+            evidence=b"",
+            features=d.features,
+            bundle=bundle,
+        )
+
+    async def refresh_bundle(self) -> None:
+        """Fetch a fresh proof of the release (and a cosigned checkpoint) from the log, then
+        re-issue the bundle. Raises :class:`~privcloud.errors.NotFoundError` if the release is
+        not in the log, :class:`~privcloud.errors.UnavailableError` if the log is unreachable."""
+        if self.log_url is None:
+            self.reattest()
+            return
+        async with LogClient(self.log_url) as client:
+            proof = await client.prove_entry(
+                self.manifest.encode(), min_cosignatures=self.min_cosignatures
+            )
+        self.install_log_proof(proof)
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(limits.NODE_BUNDLE_REFRESH_S)
+            try:
+                await self.refresh_bundle()
+            except PrivcloudError as exc:
+                log.warning("node: bundle refresh failed: %s", exc.code)
+
+    async def _start(self, _: web.Application) -> None:
+        if self.log_url is not None and self.log_proof is None:
+            await self.refresh_bundle()
+        self._refresh_task = asyncio.create_task(self._refresh_loop())
+
+    async def _stop(self, _: web.Application) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            await asyncio.gather(self._refresh_task, return_exceptions=True)
+
+    # --- HTTP -------------------------------------------------------------------------------
 
     def app(self) -> web.Application:
         app = new_app("node", self.metrics)
         app.router.add_post("/v1/envelope", self.handle_envelope, name="envelope")
         app.router.add_get("/v1/attestation", self.handle_attestation, name="attestation")
         app.router.add_get("/healthz", self.handle_health, name="health")
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
         return app
 
     async def handle_health(self, _: web.Request) -> web.Response:

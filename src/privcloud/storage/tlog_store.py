@@ -107,7 +107,9 @@ class TlogStore:
         self._size = self._count_leaves()
         # The right edge: hashes of the perfect subtrees the size's binary digits cut it into,
         # largest first, as (level, hash). Appends work on it without reading the database.
-        self._edge = [(lvl, self.perfect_subtree_hash(lvl, s >> lvl)) for lvl, s in _pieces(self._size)]
+        self._edge = [
+            (lvl, self.perfect_subtree_hash(lvl, s >> lvl)) for lvl, s in _pieces(self._size)
+        ]
 
     def close(self) -> None:
         """Close the database."""
@@ -306,7 +308,7 @@ def load_or_create_key(path: str | os.PathLike[str]) -> tuple[Ed25519PrivateKey,
         key = Ed25519PrivateKey.generate()
         fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read_key(p), False
+        return load_key(p), False
     except OSError as exc:
         raise ConfigError("key file cannot be created") from exc
     try:
@@ -317,7 +319,10 @@ def load_or_create_key(path: str | os.PathLike[str]) -> tuple[Ed25519PrivateKey,
     return key, True
 
 
-def _read_key(path: Path) -> Ed25519PrivateKey:
+def load_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
+    """Load a key file written by :func:`load_or_create_key`; :class:`ConfigError` if missing,
+    malformed or readable by others."""
+    path = Path(path)
     try:
         info = path.stat()
         text = path.read_text("ascii")

@@ -86,8 +86,7 @@ class WitnessStore:
             raise UnavailableError("witness database is unavailable") from exc
         try:
             record, result = decide(self.get(origin))
-            if record.origin != origin:
-                raise UsageError("a decision must keep the record's origin")
+            _check_origin(record, origin)
             self._db.execute(
                 "INSERT INTO witnessed (origin, size, root, note, updated) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT (origin) DO UPDATE SET size = excluded.size, root = excluded.root,"
@@ -106,3 +105,8 @@ class WitnessStore:
     def _rollback(self) -> None:
         if self._db.in_transaction:
             self._db.execute("ROLLBACK")
+
+
+def _check_origin(record: WitnessRecord, origin: str) -> None:
+    if record.origin != origin:
+        raise UsageError("a decision must keep the record's origin")

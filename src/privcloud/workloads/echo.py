@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from privcloud import limits
 from privcloud.errors import DecodeError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
-
-#: Bounds on the streaming echo's parameters.
-MAX_ECHO_PARTS = 1024
 
 
 class EchoWorkload:
@@ -34,7 +32,7 @@ class StreamingEchoWorkload:
         if (
             not isinstance(parts, int)
             or isinstance(parts, bool)
-            or not 1 <= parts <= MAX_ECHO_PARTS
+            or not 1 <= parts <= limits.MAX_ECHO_PARTS
         ):
             raise DecodeError("parts must be an integer from 1 to 1024")
         body = request.body

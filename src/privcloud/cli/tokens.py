@@ -1,0 +1,162 @@
+"""Anonymous-token commands of the ``privcloud`` command line (docs/tokens.md).
+
+privcloud issuer serve --data-dir DIR        run the token issuer
+privcloud issuer new-code --data-dir DIR     print a one-time device enrolment code (operator)
+privcloud issuer revoke --data-dir DIR ID    remove an enrolled device
+privcloud wallet enrol|fetch|show ...        a device wallet in a file (0600)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import signal
+import time
+from pathlib import Path
+
+from privcloud.errors import ConfigError
+from privcloud.privacypass import b64url_decode, b64url_encode
+from privcloud.sdk.wallet import Wallet
+from privcloud.services.cloud import LOOPBACK
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
+from privcloud.storage.issuer_store import IssuerStore
+
+
+def _config(args: argparse.Namespace) -> IssuerConfig:
+    return IssuerConfig(
+        quota=args.quota,
+        period_s=args.period,
+        key_lifetime_s=args.key_lifetime,
+        key_overlap_s=args.key_overlap,
+        public_url=args.public_url,
+    )
+
+
+async def _until_stopped() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    issuer = Issuer(args.data_dir, _config(args))
+    runner, bound = await start_site(issuer.app(), args.host, args.port)
+    print(f"privcloud issuer listening on http://{args.host}:{bound}", flush=True)
+    try:
+        await _until_stopped()
+    finally:
+        await runner.cleanup()
+        issuer.core.store.close()
+
+
+def _store(args: argparse.Namespace) -> IssuerStore:
+    return IssuerStore(Path(args.data_dir) / "issuer.sqlite3")
+
+
+def _new_code(args: argparse.Namespace) -> None:
+    store = _store(args)
+    try:
+        print(new_enrolment_code(store, now=time.time(), ttl_s=args.ttl))
+    finally:
+        store.close()
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        gone = store.remove_device(b64url_decode(args.device_id))
+    finally:
+        store.close()
+    print("revoked" if gone else "no such device")
+    return 0 if gone else 1
+
+
+def _wallet(args: argparse.Namespace) -> Wallet:
+    return Wallet(args.issuer, path=args.file, enrolment_code=getattr(args, "code", None))
+
+
+async def _wallet_enrol(args: argparse.Namespace) -> None:
+    wallet = _wallet(args)
+    try:
+        await wallet.enrol()
+    finally:
+        await wallet.close()
+    print(json.dumps({"device-id": b64url_encode(wallet.device_id), "enrolled": True}))
+
+
+async def _wallet_fetch(args: argparse.Namespace) -> None:
+    wallet = _wallet(args)
+    if not wallet.enrolled:
+        raise ConfigError("enrol the wallet first (privcloud wallet enrol)")
+    try:
+        got = await wallet.fetch(args.count)
+    finally:
+        await wallet.close()
+    print(json.dumps({"fetched": got, "held": len(wallet)}))
+
+
+def _wallet_show(args: argparse.Namespace) -> None:
+    wallet = _wallet(args)
+    print(
+        json.dumps(
+            {
+                "issuer": wallet.issuer_url,
+                "device-id": b64url_encode(wallet.device_id),
+                "enrolled": wallet.enrolled,
+                "tokens": len(wallet),
+            }
+        )
+    )
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the token commands: issuer (serve, new-code, revoke) and wallet (enrol, fetch,
+    show)."""
+    issuer = sub.add_parser("issuer", help="the anonymous-token issuer")
+    actions = issuer.add_subparsers(dest="issuer_command", required=True)
+
+    serve = actions.add_parser("serve", help="run the token issuer")
+    serve.add_argument("--data-dir", required=True, help="directory of the issuer's SQLite file")
+    serve.add_argument("--host", default=LOOPBACK)
+    serve.add_argument("--port", type=int, default=8472)
+    serve.add_argument("--quota", type=int, default=1000, help="tokens per device per period")
+    serve.add_argument("--period", type=int, default=24 * 3600, help="quota period, seconds")
+    serve.add_argument("--key-lifetime", type=int, default=7 * 24 * 3600)
+    serve.add_argument("--key-overlap", type=int, default=24 * 3600)
+    serve.add_argument("--public-url", help="base URL clients reach the issuer at")
+    serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))
+
+    code = actions.add_parser("new-code", help="print a one-time device enrolment code")
+    code.add_argument("--data-dir", required=True)
+    code.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds the code is valid")
+    code.set_defaults(handler=_new_code)
+
+    revoke = actions.add_parser("revoke", help="remove an enrolled device")
+    revoke.add_argument("--data-dir", required=True)
+    revoke.add_argument("device_id", help="the device id (base64url)")
+    revoke.set_defaults(handler=_revoke)
+
+    wallet = sub.add_parser("wallet", help="a device token wallet kept in a file")
+    wallet_actions = wallet.add_subparsers(dest="wallet_command", required=True)
+    for name, text in (
+        ("enrol", "register this wallet's device key"),
+        ("fetch", "fetch a batch of tokens"),
+        ("show", "what the wallet holds (counts only)"),
+    ):
+        action = wallet_actions.add_parser(name, help=text)
+        action.add_argument("--issuer", required=True, help="the issuer's base URL")
+        action.add_argument("--file", required=True, help="the wallet file (created 0600)")
+        if name == "enrol":
+            action.add_argument("--code", required=True, help="one-time enrolment code")
+            action.set_defaults(handler=lambda args: asyncio.run(_wallet_enrol(args)))
+        elif name == "fetch":
+            action.add_argument("--count", type=int, default=None)
+            action.set_defaults(handler=lambda args: asyncio.run(_wallet_fetch(args)))
+        else:
+            action.set_defaults(handler=_wallet_show)

@@ -1,0 +1,418 @@
+"""Client of the transparency log service, and the operator's signed-append scheme.
+
+:class:`LogClient` reads a log (``privcloud log``, :mod:`privcloud.services.tlog`): its latest
+checkpoint, proofs, entries, leaf lookups; every answer is read with a bound and checked for shape
+before it is returned, and errors are ours (a remote ``{"error": code}`` becomes the matching
+class of :mod:`privcloud.errors`, a network failure :class:`UnavailableError`). Nothing here
+*trusts* what it reads: checkpoints are verified by
+:class:`~privcloud.transparency.client_state.TrustedLogState` (see
+:func:`privcloud.sdk.trust_store.refresh_trusted_checkpoint`) and proofs by
+:mod:`privcloud.transparency.merkle`.
+
+Operator appends (``POST /v1/entries``) carry::
+
+    Authorization: Signature keyid="<16 hex>", ts="<unix seconds>", sig="<base64>"
+
+* ``keyid`` = the first 8 bytes of SHA-256(the operator's 32-byte Ed25519 public key), in hex;
+* ``sig`` = Ed25519 over :func:`append_message`, i.e. the UTF-8 text
+  ``"privcloud-log-append/v1\\n" + method + "\\n" + path + "\\n" + ts + "\\n" +
+  hex(SHA-256(body)) + "\\n"`` (method ``POST``, path ``/v1/entries``).
+
+The log accepts ``ts`` within ``limits.TLOG_AUTH_WINDOW_S`` of its clock and refuses a signature
+it has already seen (a replay). The helpers the other services need are :func:`publish_entry`
+and :meth:`LogClient.prove_entry`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import json
+import math
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+import aiohttp
+
+from privcloud import limits
+from privcloud.crypto.signing import Ed25519PrivateKey, ed25519_verify
+from privcloud.errors import (
+    AuthenticationError,
+    CryptoError,
+    DecodeError,
+    PrivcloudError,
+    UnavailableError,
+    UpstreamError,
+    UsageError,
+    error_from_code,
+)
+from privcloud.netio import read_bounded
+from privcloud.transparency.checkpoint import Checkpoint
+from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
+from privcloud.transparency.note import parse_note
+
+#: Domain label of the signed append message (first line).
+APPEND_LABEL: Final = "privcloud-log-append/v1"
+#: The path operators append to.
+ENTRIES_PATH: Final = "/v1/entries"
+_AUTH = re.compile(
+    r'Signature keyid="([0-9a-f]{16})", ts="(0|[1-9][0-9]{0,11})", sig="([A-Za-z0-9+/]{86}==)"'
+)
+_POLL_S: Final = 0.05
+
+
+# --- the operator's signed append ------------------------------------------------------------
+
+
+def operator_key_id(public_key: bytes) -> str:
+    """``hex(SHA-256(public key)[:8])``: how an append names the operator key that signed it."""
+    if not isinstance(public_key, bytes) or len(public_key) != 32:
+        raise UsageError("an Ed25519 public key is 32 bytes")
+    return hashlib.sha256(public_key).digest()[:8].hex()
+
+
+def append_message(method: str, path: str, ts: int, body: bytes) -> bytes:
+    """The bytes an operator signs for one request (see the module docstring)."""
+    digest = hashlib.sha256(body).hexdigest()
+    return f"{APPEND_LABEL}\n{method}\n{path}\n{ts}\n{digest}\n".encode()
+
+
+def sign_append(key: Ed25519PrivateKey, body: bytes, ts: int, path: str = ENTRIES_PATH) -> str:
+    """The ``Authorization`` header value for appending ``body`` at Unix time ``ts``."""
+    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < 10**12:
+        raise UsageError("invalid timestamp")
+    sig = key.sign(append_message("POST", path, ts, body))
+    kid = operator_key_id(key.public_bytes())
+    return f'Signature keyid="{kid}", ts="{ts}", sig="{base64.b64encode(sig).decode()}"'
+
+
+@dataclass(frozen=True)
+class AppendAuthorization:
+    """A parsed ``Authorization`` header of an append; nothing verified yet."""
+
+    key_id: str
+    ts: int
+    signature: bytes
+
+
+def parse_append_authorization(header: str | None) -> AppendAuthorization:
+    """Parse the header strictly; raises :class:`AuthenticationError` (401) if it is unusable."""
+    match = _AUTH.fullmatch(header or "")
+    if match is None:
+        raise AuthenticationError("missing or malformed operator signature")
+    try:
+        sig = base64.b64decode(match.group(3), validate=True)
+    except binascii.Error as exc:  # pragma: no cover - the pattern admits only valid base64
+        raise AuthenticationError("missing or malformed operator signature") from exc
+    return AppendAuthorization(match.group(1), int(match.group(2)), sig)
+
+
+def verify_append_authorization(
+    auth: AppendAuthorization,
+    operator_keys: dict[str, bytes],
+    method: str,
+    path: str,
+    body: bytes,
+    now: float,
+    window_s: float = limits.TLOG_AUTH_WINDOW_S,
+) -> None:
+    """Check an append's signature; return only if it is valid now. Sans-IO.
+
+    1. ``keyid`` names one of ``operator_keys`` (key ID -> 32-byte public key).
+    2. ``ts`` is within ``window_s`` of ``now``.
+    3. The Ed25519 signature over :func:`append_message` verifies.
+
+    Any failure raises :class:`AuthenticationError`. Refusing replays is the caller's job
+    (it remembers ``auth.signature`` until ``auth.ts + window_s``).
+    """
+    public_key = operator_keys.get(auth.key_id)
+    if public_key is None:
+        raise AuthenticationError("unknown operator key")
+    if not math.isfinite(now) or abs(now - auth.ts) > window_s:
+        raise AuthenticationError("operator signature outside its time window")
+    try:
+        ed25519_verify(public_key, append_message(method, path, auth.ts, body), auth.signature)
+    except (CryptoError, DecodeError) as exc:
+        raise AuthenticationError("operator signature does not verify") from exc
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an appended entry is: its index and RFC 9162 leaf hash."""
+
+    index: int
+    leaf_hash: bytes
+    #: ``False`` when the log already held the entry (HTTP 200 instead of 201).
+    created: bool
+
+
+@dataclass(frozen=True)
+class EntryProof:
+    """An entry's index, a checkpoint note that covers it (unverified) and the inclusion proof.
+
+    Verify with ``state.update(note, ...)`` / ``verify_inclusion_against`` before trusting it.
+    """
+
+    index: int
+    checkpoint_note: bytes
+    size: int
+    proof: tuple[bytes, ...]
+
+
+def _b64_hash(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise DecodeError("malformed log answer")
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise DecodeError("malformed log answer") from exc
+    if len(raw) != HASH_SIZE:
+        raise DecodeError("malformed log answer")
+    return raw
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DecodeError("malformed log answer")
+    return value
+
+
+def _hashes(value: object) -> list[bytes]:
+    if not isinstance(value, list) or len(value) > limits.MAX_TLOG_PROOF_HASHES:
+        raise DecodeError("malformed log answer")
+    return [_b64_hash(v) for v in value]
+
+
+def checkpoint_size(note: bytes) -> int:
+    """The tree size a signed checkpoint note *claims*, without verifying anything."""
+    return Checkpoint.decode(parse_note(note).text.decode("utf-8")).size
+
+
+# --- the client ------------------------------------------------------------------------------
+
+
+class LogClient:
+    """Async client of one log, at ``base_url`` (e.g. ``http://127.0.0.1:8490``).
+
+    Use as ``async with LogClient(url) as log: ...`` (or call :meth:`close`). Every method
+    raises our errors: the log's own refusals as the class its error code names
+    (:class:`~privcloud.errors.NotFoundError`, :class:`~privcloud.errors.AuthenticationError`,
+    ...), a malformed answer as :class:`DecodeError`, network trouble as
+    :class:`UnavailableError`.
+    """
+
+    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise UsageError("log URL must be http(s)")
+        self.base_url = base_url.rstrip("/")
+        self._session = session
+        self._own_session = session is None
+
+    async def __aenter__(self) -> LogClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(
+                    total=limits.UPSTREAM_TOTAL_TIMEOUT_S,
+                    sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
+                ),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session if this client made it."""
+        if self._session is not None and self._own_session:
+            await self._session.close()
+            self._session = None
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        ok: Iterable[int] = (200,),
+        limit: int = limits.MAX_TLOG_RESPONSE_BYTES,
+    ) -> tuple[int, bytes]:
+        try:
+            async with self.session.request(
+                method, self.base_url + path, params=params, data=data, headers=headers
+            ) as resp:
+                body = await read_bounded(resp.content, limit)
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("log unreachable") from exc
+        if status not in ok:
+            raise _remote_error(body)
+        return status, body
+
+    async def _json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        _, body = await self._request("GET", path, params=params)
+        try:
+            doc = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise DecodeError("malformed log answer") from exc
+        if not isinstance(doc, dict):
+            raise DecodeError("malformed log answer")
+        return doc
+
+    # --- reads -------------------------------------------------------------------------------
+
+    async def checkpoint(self) -> bytes:
+        """The log's latest signed checkpoint note, with the cosignatures it collected.
+
+        Unverified; only its size is bounded (``limits.MAX_NOTE_BYTES``) and its form checked.
+        """
+        _, body = await self._request("GET", "/v1/checkpoint", limit=limits.MAX_NOTE_BYTES)
+        parse_note(body)
+        return body
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+        doc = await self._json("/v1/proof/inclusion", {"index": str(index), "size": str(size)})
+        if _int(doc.get("index")) != index or _int(doc.get("size")) != size:
+            raise DecodeError("log answered for another proof")
+        return _hashes(doc.get("hashes"))
+
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        """RFC 9162 consistency proof from the tree of ``old`` leaves to that of ``new``."""
+        doc = await self._json("/v1/proof/consistency", {"old": str(old), "new": str(new)})
+        if _int(doc.get("old")) != old or _int(doc.get("new")) != new:
+            raise DecodeError("log answered for another proof")
+        return _hashes(doc.get("hashes"))
+
+    async def entries(self, start: int, end: int) -> list[bytes]:
+        """Entries ``start`` to ``end`` (exclusive). The log may return fewer (a prefix; at least
+        one); use :meth:`iter_entries` for a whole range."""
+        doc = await self._json("/v1/entries", {"start": str(start), "end": str(end)})
+        raw = doc.get("entries")
+        if not isinstance(raw, list) or not 0 < len(raw) <= end - start:
+            raise DecodeError("malformed log answer")
+        out = []
+        for item in raw:
+            if not isinstance(item, str):
+                raise DecodeError("malformed log answer")
+            try:
+                out.append(base64.b64decode(item, validate=True))
+            except binascii.Error as exc:
+                raise DecodeError("malformed log answer") from exc
+        return out
+
+    async def iter_entries(self, start: int, end: int) -> list[bytes]:
+        """All entries ``start`` to ``end`` (exclusive), fetched page by page."""
+        out: list[bytes] = []
+        while start + len(out) < end:
+            out += await self.entries(start + len(out), end)
+        return out
+
+    async def leaf_index(self, hash_: bytes) -> int:
+        """Index of the leaf whose RFC 9162 leaf hash is ``hash_``; :class:`NotFoundError` if the
+        log holds no such leaf."""
+        if not isinstance(hash_, bytes) or len(hash_) != HASH_SIZE:
+            raise UsageError("a leaf hash is 32 bytes")
+        doc = await self._json("/v1/leaf", {"hash": base64.b64encode(hash_).decode()})
+        return _int(doc.get("index"))
+
+    async def wait_for_checkpoint(
+        self, min_size: int, *, min_cosignatures: int = 0, timeout: float = 10.0
+    ) -> bytes:
+        """Poll until the log serves a checkpoint of at least ``min_size`` leaves carrying at
+        least ``min_cosignatures`` signature lines besides the log's own; return that note.
+
+        The note is unverified. Raises :class:`UnavailableError` after ``timeout`` seconds.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            note = await self.checkpoint()
+            if (
+                checkpoint_size(note) >= min_size
+                and len(parse_note(note).signatures) - 1 >= min_cosignatures
+            ):
+                return note
+            if time.monotonic() >= deadline:
+                raise UnavailableError("log did not publish a covering checkpoint in time")
+            await asyncio.sleep(_POLL_S)
+
+    async def prove_entry(
+        self, entry: bytes, *, min_cosignatures: int = 0, timeout: float = 10.0
+    ) -> EntryProof:
+        """Find ``entry`` in the log, wait for a checkpoint that covers it, fetch its proof.
+
+        Raises :class:`NotFoundError` if the log does not hold the entry. Nothing returned is
+        verified yet (see :class:`EntryProof`).
+        """
+        index = await self.leaf_index(leaf_hash(entry))
+        note = await self.wait_for_checkpoint(
+            index + 1, min_cosignatures=min_cosignatures, timeout=timeout
+        )
+        size = checkpoint_size(note)
+        proof = await self.inclusion_proof(index, size)
+        return EntryProof(index, note, size, tuple(proof))
+
+    # --- the operator's write ----------------------------------------------------------------
+
+    async def append(
+        self, entry: bytes, operator_key: Ed25519PrivateKey, *, now: float | None = None
+    ) -> AppendResult:
+        """Append ``entry`` as the operator; idempotent (an entry already there keeps its index)."""
+        if not isinstance(entry, bytes):
+            raise UsageError("an entry is bytes")
+        ts = int(time.time() if now is None else now)
+        headers = {
+            "Authorization": sign_append(operator_key, entry, ts),
+            "Content-Type": "application/octet-stream",
+        }
+        status, body = await self._request(
+            "POST", ENTRIES_PATH, data=entry, headers=headers, ok=(200, 201), limit=64 * 1024
+        )
+        try:
+            doc = json.loads(body)
+        except ValueError as exc:
+            raise DecodeError("malformed log answer") from exc
+        if not isinstance(doc, dict):
+            raise DecodeError("malformed log answer")
+        index, hash_ = _int(doc.get("index")), _b64_hash(doc.get("leaf_hash"))
+        result = AppendResult(index, hash_, created=status == 201)
+        if result.leaf_hash != leaf_hash(entry):
+            raise DecodeError("log answered with another leaf hash")
+        return result
+
+
+def _remote_error(body: bytes) -> PrivcloudError:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        doc = None
+    if isinstance(doc, dict):
+        return error_from_code(doc.get("error"), doc.get("message"))
+    return UpstreamError("log answered with an error")
+
+
+async def publish_entry(log_url: str, operator_key: Ed25519PrivateKey, entry: bytes) -> int:
+    """Append ``entry`` (e.g. a release manifest) to the log at ``log_url``; return its index.
+
+    Idempotent: publishing the same bytes again returns the same index. Raises
+    :class:`AuthenticationError` if the log does not know ``operator_key``,
+    :class:`~privcloud.errors.TooLargeError` past ``limits.MAX_TLOG_ENTRY_BYTES``.
+    """
+    async with LogClient(log_url) as client:
+        return (await client.append(entry, operator_key)).index
+

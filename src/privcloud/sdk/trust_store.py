@@ -1,0 +1,227 @@
+"""Where a client keeps the log checkpoint it trusts, and the one call that moves it forward.
+
+A device must remember the last checkpoint it accepted *across restarts*: otherwise a log could
+roll it back, or show it a forked tree, simply by waiting for the app to restart. So:
+
+* :func:`pinned_state` builds the trust policy from out-of-band configuration (the log's vkey,
+  the witnesses' vkeys, how many must cosign) with nothing accepted yet;
+* a :class:`TrustStore` (:class:`FileTrustStore` on disk, :class:`MemoryTrustStore` in memory)
+  loads the stored checkpoint *under that policy* and saves new states, refusing to save one
+  that is older than, or forks from, what it holds;
+* :func:`refresh_trusted_checkpoint` fetches the log's newest checkpoint and the consistency
+  proof from the trusted one, and runs :meth:`TrustedLogState.update`, which refuses a rollback
+  (:class:`RollbackError`), a fork (:class:`ForkError`), missing cosignatures
+  (:class:`MissingCosignatureError`) and a proof that does not verify.
+
+Typical use::
+
+    store = FileTrustStore(app_dir / "trust")
+    state = store.load(pinned_state(LOG_VKEY, WITNESS_VKEYS))
+    async with LogClient(log_url) as log:
+        state = await refresh_trusted_checkpoint(log, state, store=store)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import os
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from privcloud import limits
+from privcloud.errors import ConfigError, DecodeError, PrivcloudError, UnavailableError, UsageError
+from privcloud.sdk.logclient import LogClient, checkpoint_size
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.transparency.cosignature import CosignatureVerifier
+from privcloud.transparency.errors import ForkError, RollbackError
+from privcloud.transparency.note import Ed25519NoteVerifier
+
+
+def pinned_state(
+    log_vkey: str, witness_vkeys: Sequence[str], required_witnesses: int | None = None
+) -> TrustedLogState:
+    """The trust policy for one log, nothing accepted yet (it trusts only the empty tree).
+
+    The origin is the log key's name. ``required_witnesses`` defaults to all of them. Raises
+    :class:`ConfigError` for a malformed vkey or an impossible quorum.
+    """
+    try:
+        log_key = Ed25519NoteVerifier.from_vkey(log_vkey)
+        witnesses = tuple(CosignatureVerifier.from_vkey(v) for v in witness_vkeys)
+        n = len(witnesses) if required_witnesses is None else required_witnesses
+        return TrustedLogState(log_key.name, log_key, witnesses, n)
+    except PrivcloudError as exc:
+        raise ConfigError("invalid log trust configuration") from exc
+
+
+def _adopt(pinned: TrustedLogState, stored: bytes | None) -> TrustedLogState:
+    """``pinned``'s policy with the stored checkpoint (re-verified against ``pinned``'s log key)."""
+    if stored is None:
+        return pinned
+    previous = TrustedLogState.from_json(stored)
+    if previous.origin != pinned.origin:
+        raise DecodeError("stored trust state is for another log")
+    if previous.checkpoint_note is None:
+        return pinned
+    return dataclasses.replace(pinned, checkpoint_note=previous.checkpoint_note)
+
+
+def _check_forward(stored: bytes | None, new: TrustedLogState) -> None:
+    """Refuse to replace a stored state by an older or forked one."""
+    if stored is None:
+        return
+    old = TrustedLogState.from_json(stored).checkpoint
+    if new.checkpoint.size < old.size:
+        raise RollbackError("checkpoint is older than the trusted one")
+    if new.checkpoint.size == old.size and new.checkpoint.root_hash != old.root_hash:
+        raise ForkError("log signed two different trees of the same size")
+
+
+class TrustStore(Protocol):
+    """Persists one trusted checkpoint per log origin."""
+
+    def load(self, pinned: TrustedLogState) -> TrustedLogState:
+        """``pinned`` (the configured policy) with the stored checkpoint for its origin, if any.
+
+        The stored checkpoint is re-verified against the pinned log key
+        (:class:`VerificationError` if it no longer verifies). A checkpoint in ``pinned`` itself
+        is used only when nothing is stored.
+        """
+        ...
+
+    def save(self, state: TrustedLogState) -> None:
+        """Store ``state``; refuses (:class:`RollbackError`, :class:`ForkError`) a state behind or
+        beside the stored one for the same origin."""
+        ...
+
+
+class MemoryTrustStore:
+    """A :class:`TrustStore` in memory (tests, short-lived tools)."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, bytes] = {}
+
+    def load(self, pinned: TrustedLogState) -> TrustedLogState:
+        return _adopt(pinned, self._states.get(pinned.origin))
+
+    def save(self, state: TrustedLogState) -> None:
+        _check_forward(self._states.get(state.origin), state)
+        self._states[state.origin] = state.to_json()
+
+
+class FileTrustStore:
+    """A :class:`TrustStore` in a directory the caller owns: one ``<hash of origin>.json`` per log.
+
+    Writes are atomic and durable (a temporary file in the same directory, ``fsync``, rename,
+    ``fsync`` of the directory); files are 0600 and a directory it creates is 0700. A lock file
+    serialises processes that share the directory, so two of them cannot move the state back.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.directory = Path(directory)
+
+    def path_for(self, origin: str) -> Path:
+        """The file that holds ``origin``'s state."""
+        name = hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
+        return self.directory / f"{name}.json"
+
+    def load(self, pinned: TrustedLogState) -> TrustedLogState:
+        with self._locked():
+            return _adopt(pinned, self._read(self.path_for(pinned.origin)))
+
+    def save(self, state: TrustedLogState) -> None:
+        path = self.path_for(state.origin)
+        data = state.to_json()
+        with self._locked():
+            _check_forward(self._read(path), state)
+            self._write(path, data)
+
+    # --- files -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.directory / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise ConfigError("trust store directory is not usable") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
+
+    @staticmethod
+    def _read(path: Path) -> bytes | None:
+        try:
+            with path.open("rb") as fh:
+                data = fh.read(limits.MAX_TLOG_STATE_BYTES + 1)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise UnavailableError("trust store cannot be read") from exc
+        return data  # from_json bounds and checks it
+
+    def _write(self, path: Path, data: bytes) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+        except OSError as exc:
+            raise UnavailableError("trust store cannot be written") from exc
+        try:
+            with os.fdopen(fd, "wb") as fh:  # mkstemp made it 0600
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise UnavailableError("trust store cannot be written") from exc
+
+
+async def refresh_trusted_checkpoint(
+    log: LogClient,
+    state: TrustedLogState,
+    *,
+    now: float | None = None,
+    store: TrustStore | None = None,
+) -> TrustedLogState:
+    """Move ``state`` to the log's newest checkpoint, or raise; save it in ``store`` if given.
+
+    1. Fetch the log's checkpoint note (unverified).
+    2. Fetch the RFC 9162 consistency proof from the trusted size to the size the note claims
+       (none when the trusted tree is empty or the sizes are equal; none for a smaller note,
+       which step 3 refuses as a rollback).
+    3. :meth:`TrustedLogState.update`: log signature and origin, no rollback
+       (:class:`RollbackError`), no fork (:class:`ForkError`), enough fresh witness cosignatures
+       (:class:`MissingCosignatureError`), the consistency proof (:class:`VerificationError`).
+    4. Save the new state (the store refuses to go backwards, too).
+    """
+    if now is None:
+        now = time.time()
+    elif not isinstance(now, int | float):
+        raise UsageError("invalid time")
+    # 1.
+    note = await log.checkpoint()
+    # 2.
+    old_size, new_size = state.checkpoint.size, checkpoint_size(note)
+    proof: list[bytes] = []
+    if 0 < old_size < new_size:
+        proof = await log.consistency_proof(old_size, new_size)
+    # 3.
+    new_state = state.update(note, proof, now)
+    # 4.
+    if store is not None:
+        store.save(new_state)
+    return new_state

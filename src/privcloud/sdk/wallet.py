@@ -1,0 +1,444 @@
+"""The device's token wallet: enrols with the issuer once, fetches anonymous tokens in batches,
+keeps them on the device and hands out one per request (DESIGN.md §4, docs/tokens.md).
+
+Who learns what:
+
+* The **issuer** is contacted *directly* by the wallet, on its own HTTP session: it learns the
+  device id (requests are signed with the device key) and how many tokens it took, never which
+  requests they pay for (the token requests it signs are blinded).
+* The **relay and gateway** only ever see a token inside the OHTTP-encapsulated request the
+  :class:`~privcloud.sdk.Client` sends. The device key, the device id and the issuer's address
+  never travel that path; the wallet has no way to reach the relay at all.
+
+Tokens are bearer credentials: kept in memory, and in ``path`` (owner-only, 0600) when a file is
+given; a token is taken out of the wallet before it is sent and never offered twice, even when
+the request fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from privcloud import limits
+from privcloud.clock import Clock, SystemClock
+from privcloud.crypto import Random, system_random
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.crypto.symmetric import sha256
+from privcloud.errors import (
+    AuthenticationError,
+    ConfigError,
+    DecodeError,
+    PrivcloudError,
+    ReplayError,
+    UnavailableError,
+    UpstreamError,
+    UsageError,
+    error_from_code,
+)
+from privcloud.netio import read_bounded
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    TokenChallenge,
+    b64url_decode,
+    b64url_encode,
+    client_begin,
+    client_finalize,
+    encode_authorization,
+    parse_www_authenticate,
+)
+from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.sdk.core import INNER_AUTHORITY
+from privcloud.sdk.issuance import (
+    ENROL_PATH,
+    MEDIA_BATCH_REQUEST,
+    PublishedKey,
+    decode_batch_response,
+    device_id_for,
+    encode_batch_request,
+    encode_enrolment,
+    issuer_name_for,
+    parse_issuer_directory,
+    sign_device_request,
+)
+
+_FILE_VERSION = 1
+_MAX_ERROR_BODY = 4 * limits.KiB
+
+
+@dataclass(frozen=True, slots=True)
+class HeldToken:
+    """A token in the wallet: its bytes, the key that signed it and when that key expires."""
+
+    token: bytes = field(repr=False)
+    key_id: bytes
+    challenge_digest: bytes
+    expires: int | None = None
+
+    @property
+    def nonce(self) -> bytes:
+        return self.token[2:34]
+
+
+@dataclass(frozen=True, slots=True)
+class SpentToken:
+    """What the device may show about a token it sent: the key id and a short hash of the
+    nonce (for the user's own trail; never the token)."""
+
+    key_id: bytes
+    nonce_hash: bytes
+
+    def describe(self) -> str:
+        return f"key id {self.key_id.hex()[:16]}…, nonce hash {self.nonce_hash.hex()[:16]}…"
+
+
+class Wallet:
+    """Anonymous tokens for one gateway (origin), from one issuer.
+
+    ``issuer_url`` is the issuer's base URL (reached directly, never through the relay);
+    ``enrolment_code`` the operator's one-time code for the first :meth:`enrol`. ``issuer_name``
+    and ``origin_name`` build the challenge the gateway sends (by default the issuer URL's
+    authority and the SDK's inner authority). ``batch_size`` tokens are fetched at a time.
+    With ``path``, the device key, enrolment state and tokens persist in that file (0600).
+    """
+
+    def __init__(
+        self,
+        issuer_url: str,
+        *,
+        device_key: Ed25519PrivateKey | None = None,
+        enrolment_code: str | None = None,
+        issuer_name: str | None = None,
+        origin_name: str = INNER_AUTHORITY.decode(),
+        batch_size: int = 16,
+        low_water: int = 2,
+        path: str | Path | None = None,
+        clock: Clock | None = None,
+        rand: Random = system_random,
+    ) -> None:
+        if not 1 <= batch_size <= limits.MAX_TOKEN_BATCH:
+            raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
+        self.issuer_url = issuer_url.rstrip("/")
+        self.issuer_name = issuer_name or issuer_name_for(self.issuer_url)
+        self.batch_size = batch_size
+        self.low_water = low_water
+        self.path = Path(path) if path is not None else None
+        self._clock = clock if clock is not None else SystemClock()
+        self._rand = rand
+        self._enrolment_code = enrolment_code
+        self._challenge = TokenChallenge(
+            TOKEN_TYPE_BLIND_RSA, self.issuer_name.encode(), b"", origin_name.encode()
+        ).encode()
+        self._tokens: list[HeldToken] = []
+        self._keys: list[PublishedKey] = []
+        self._request_url: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._lock = asyncio.Lock()
+        self.enrolled = False
+        self.fetched = 0
+        self.spent: list[SpentToken] = []
+        loaded = self._load() if self.path is not None and self.path.exists() else None
+        if loaded is not None:
+            self._device_key = loaded
+        else:
+            self._device_key = device_key or Ed25519PrivateKey.generate(rand)
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def device_id(self) -> bytes:
+        """This device's id at the issuer (derived from the device public key)."""
+        return device_id_for(self._device_key.public_bytes())
+
+    @property
+    def challenge(self) -> bytes:
+        """The TokenChallenge the wallet's tokens answer."""
+        return self._challenge
+
+    def __len__(self) -> int:
+        """Tokens held that are usable now for the current challenge."""
+        now = self._clock.now()
+        digest = sha256(self._challenge)
+        return sum(1 for t in self._tokens if _usable(t, digest, now))
+
+    # --- the issuer (direct connection only) ----------------------------------------------------
+
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                cookie_jar=aiohttp.DummyCookieJar(),
+                skip_auto_headers=("User-Agent",),
+                timeout=aiohttp.ClientTimeout(total=limits.ISSUER_TIMEOUT_S),
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _exchange(
+        self, method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
+        limit: int = limits.MAX_DIRECTORY_BYTES,
+    ) -> tuple[int, bytes]:
+        try:
+            async with self._http.request(method, url, data=body or None, headers=headers) as r:
+                payload = await read_bounded(r.content, limit)
+                return r.status, payload
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("issuer unreachable") from exc
+
+    @staticmethod
+    def _error(status: int, payload: bytes) -> PrivcloudError:
+        try:
+            doc = json.loads(payload[:_MAX_ERROR_BODY].decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            doc = None
+        if isinstance(doc, dict):
+            return error_from_code(doc.get("error"), doc.get("message"))
+        return UpstreamError("issuer answered with an error")
+
+    async def enrol(self, code: str | None = None) -> None:
+        """Register the device key with the issuer, once (a no-op when already enrolled).
+
+        Raises :class:`AuthenticationError` for a bad or used code, :class:`UsageError` without
+        a code.
+        """
+        if self.enrolled:
+            return
+        code = code or self._enrolment_code
+        if code is None:
+            raise UsageError("the wallet is not enrolled and has no enrolment code")
+        status, payload = await self._exchange(
+            "POST",
+            self.issuer_url + ENROL_PATH,
+            body=encode_enrolment(self._device_key, code),
+            headers={"Content-Type": "application/json"},
+        )
+        if status != 201:
+            error = self._error(status, payload)
+            if not isinstance(error, ReplayError):  # replay: this key was enrolled before
+                raise error
+        self.enrolled = True
+        self._enrolment_code = None
+        self._save()
+
+    async def refresh_keys(self) -> None:
+        """Fetch the issuer directory (directly from the issuer)."""
+        status, payload = await self._exchange("GET", self.issuer_url + WELL_KNOWN_PATH)
+        if status != 200:
+            raise self._error(status, payload)
+        directory, keys = parse_issuer_directory(payload)
+        request_url = urljoin(self.issuer_url + "/", directory.issuer_request_uri)
+        # Device identity goes to the issuer only: refuse a directory pointing elsewhere.
+        if urlsplit(request_url)[:2] != urlsplit(self.issuer_url)[:2]:
+            raise DecodeError("issuer-request-uri is not on the issuer's origin")
+        self._keys, self._request_url = keys, request_url
+
+    def _current_key(self) -> PublishedKey | None:
+        now = self._clock.now()
+        for key in self._keys:  # most preferred first (RFC 9578 §4)
+            if key.valid_at(now):
+                return key
+        return None
+
+    async def fetch(self, count: int | None = None) -> int:
+        """Fetch one batch of tokens for the current challenge; returns how many arrived.
+
+        Enrols first when needed. Raises :class:`RateLimitedError` when the device's quota is
+        spent, :class:`AuthenticationError` when the issuer does not know the device.
+        """
+        async with self._lock:
+            return await self._fetch(count)
+
+    async def _fetch(self, count: int | None) -> int:
+        await self.enrol()
+        key = self._current_key()
+        if key is None or self._request_url is None:
+            await self.refresh_keys()
+            key = self._current_key()
+        if key is None or self._request_url is None:
+            raise UnavailableError("the issuer publishes no usable key")
+        room = limits.MAX_WALLET_TOKENS - len(self._tokens)
+        count = min(count or self.batch_size, limits.MAX_TOKEN_BATCH, room)
+        if count <= 0:
+            return 0
+        # 1. Blind N fresh token inputs (nonces and blinds stay on the device).
+        begun = [client_begin(self._challenge, key.key, rand=self._rand) for _ in range(count)]
+        body = encode_batch_request([request for request, _ in begun])
+        # 2. Sign the request with the device key and send it to the issuer.
+        path = urlsplit(self._request_url).path
+        auth = sign_device_request(
+            self._device_key, "POST", path, body, now=self._clock.now(), rand=self._rand
+        )
+        status, payload = await self._exchange(
+            "POST",
+            self._request_url,
+            body=body,
+            headers={"Content-Type": MEDIA_BATCH_REQUEST, **auth.headers()},
+            limit=limits.MAX_TOKEN_BATCH_RESPONSE_BYTES,
+        )
+        if status != 200:
+            raise self._error(status, payload)
+        # 3. Unblind each answer; client_finalize verifies it under the issuer key.
+        answers = decode_batch_response(payload, expected=count)
+        digest = sha256(self._challenge)
+        for (_, state), answer in zip(begun, answers, strict=True):
+            token = client_finalize(state, answer)
+            self._tokens.append(HeldToken(token.encode(), key.key.key_id, digest, key.expires))
+        self.fetched += count
+        self._save()
+        return count
+
+    async def prefetch(self) -> int:
+        """Fetch a batch when fewer than ``low_water`` usable tokens are left."""
+        if len(self) >= self.low_water:
+            return 0
+        return await self.fetch()
+
+    # --- spending ------------------------------------------------------------------------------
+
+    def _take(self) -> HeldToken | None:
+        now = self._clock.now()
+        digest = sha256(self._challenge)
+        self._tokens = [t for t in self._tokens if t.expires is None or now < t.expires]
+        for index, held in enumerate(self._tokens):
+            if _usable(held, digest, now):
+                del self._tokens[index]
+                return held
+        return None
+
+    async def authorization(self) -> bytes:
+        """An ``Authorization`` field value carrying one fresh token; fetches when empty.
+
+        The token leaves the wallet for good (it is never offered twice).
+        """
+        held = self._take()
+        if held is None:
+            async with self._lock:
+                held = self._take()
+                if held is None:
+                    await self._fetch(None)
+                    held = self._take()
+        if held is None:
+            raise UnavailableError("no token could be fetched")
+        self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
+        del self.spent[:-16]
+        self._save()
+        return encode_authorization(held.token).encode("ascii")
+
+    async def on_challenge(self, www_authenticate: str | bytes) -> None:
+        """Take in the challenge of a 401: adopt it if it names our issuer (tokens for another
+        challenge are dropped), and check that its key is one our issuer publishes — the
+        gateway must not be able to hand this device a key of its own (key partitioning).
+
+        Raises :class:`AuthenticationError` when the challenge is not for our issuer or names
+        a key the issuer does not publish.
+        """
+        challenges = parse_www_authenticate(www_authenticate)
+        for item in challenges:
+            challenge = item.token_challenge()
+            if challenge.token_type != TOKEN_TYPE_BLIND_RSA:
+                continue
+            if challenge.issuer_name != self.issuer_name.encode():
+                continue
+            if item.token_key not in {k.key.spki for k in self._keys}:
+                await self.refresh_keys()
+            if item.token_key not in {k.key.spki for k in self._keys}:
+                raise AuthenticationError("gateway names a key the issuer does not publish")
+            if item.challenge != self._challenge:
+                self._challenge = item.challenge
+                digest = sha256(item.challenge)
+                self._tokens = [t for t in self._tokens if t.challenge_digest == digest]
+                self._save()
+            return
+        raise AuthenticationError("gateway asks for tokens of another issuer")
+
+    # --- the file ------------------------------------------------------------------------------
+
+    def _save(self) -> None:
+        if self.path is None:
+            return
+        document = {
+            "version": _FILE_VERSION,
+            "issuer": self.issuer_url,
+            "device-key": b64url_encode(self._device_key.seed_bytes()),
+            "enrolled": self.enrolled,
+            "challenge": b64url_encode(self._challenge),
+            "tokens": [
+                {
+                    "token": b64url_encode(t.token),
+                    "key-id": b64url_encode(t.key_id),
+                    "challenge-digest": b64url_encode(t.challenge_digest),
+                    "expires": t.expires,
+                }
+                for t in self._tokens
+            ],
+        }
+        data = json.dumps(document, separators=(",", ":")).encode("ascii")
+        _write_private(self.path, data)
+
+    def _load(self) -> Ed25519PrivateKey:
+        """Read the wallet file back; raises :class:`ConfigError` when it does not load."""
+        assert self.path is not None
+        try:
+            with self.path.open("rb") as fh:
+                data = fh.read(limits.MAX_WALLET_FILE_BYTES + 1)
+        except OSError as exc:
+            raise ConfigError("wallet file does not load") from exc
+        if len(data) > limits.MAX_WALLET_FILE_BYTES:
+            raise ConfigError("wallet file too large")
+        try:
+            doc = json.loads(data.decode("utf-8"))
+            version, issuer = doc.get("version"), doc.get("issuer")
+            key = Ed25519PrivateKey.from_seed(b64url_decode(doc["device-key"]))
+            enrolled = bool(doc["enrolled"])
+            challenge = b64url_decode(doc["challenge"])
+            tokens = [
+                HeldToken(
+                    b64url_decode(t["token"]),
+                    b64url_decode(t["key-id"]),
+                    b64url_decode(t["challenge-digest"]),
+                    t["expires"] if isinstance(t["expires"], int) else None,
+                )
+                for t in doc["tokens"]
+            ]
+        except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
+            raise ConfigError("wallet file does not load") from exc
+        if version != _FILE_VERSION or issuer != self.issuer_url:
+            raise ConfigError("wallet file is for another issuer or version")
+        self.enrolled = enrolled
+        self._challenge = challenge
+        self._tokens = tokens[: limits.MAX_WALLET_TOKENS]
+        return key
+
+
+def _usable(held: HeldToken, digest: bytes, now: float) -> bool:
+    return held.challenge_digest == digest and (held.expires is None or now < held.expires)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".wallet-", dir=path.parent)  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)  # no fsync: a token a crash brings back is refused once (401)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+__all__ = ["HeldToken", "SpentToken", "Wallet"]

@@ -1,0 +1,387 @@
+"""The token issuer: Privacy Pass publicly verifiable tokens (RFC 9578, type 0x0002).
+
+It authenticates devices, charges their quota and signs blinded token requests in batches; it
+never sees the tokens it helps make, so it cannot link an issuance to a later redemption at the
+gateway (DESIGN.md §1, §4). What it stores is listed in :mod:`privcloud.storage.issuer_store`;
+the wire formats and the threat model are in docs/tokens.md.
+
+Routes::
+
+    GET  /.well-known/private-token-issuer-directory   the active keys (RFC 9578 §4)
+    POST /v1/enrol                                     register a device key (one-time code)
+    POST /v1/token-batch                               signed issuance: a batch of N requests
+                                                       (application/privcloud-token-batch-request)
+                                                       or one (application/private-token-request)
+    GET  /healthz, /metrics
+
+:class:`IssuerCore` holds the procedures (blocking: SQLite and RSA); :class:`Issuer` is the
+aiohttp shell that runs them on worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.clock import Clock, SystemClock
+from privcloud.crypto import Random, blindrsa, system_random
+from privcloud.crypto.symmetric import sha256
+from privcloud.errors import (
+    AuthenticationError,
+    ConfigError,
+    DecodeError,
+    PrivcloudError,
+    UnknownKeyError,
+)
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    DirectoryKey,
+    IssuerDirectory,
+    IssuerKey,
+    TokenRequest,
+    b64url_encode,
+    issuer_evaluate,
+)
+from privcloud.privacypass.directory import MEDIA_TYPE as DIRECTORY_MEDIA_TYPE
+from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
+from privcloud.sdk.issuance import (
+    BATCH_PATH,
+    ENROL_PATH,
+    EXPIRES_MEMBER,
+    MEDIA_BATCH_REQUEST,
+    MEDIA_BATCH_RESPONSE,
+    DeviceAuth,
+    decode_batch_request,
+    decode_enrolment,
+    encode_batch_response,
+    verify_device_request,
+)
+from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.storage.issuer_store import IssuerStore, StoredKey
+
+log = logging.getLogger("privcloud.issuer")
+
+#: RFC 9578 §8.2 media types of a single (unbatched) issuance.
+MEDIA_TOKEN_REQUEST: Final = "application/private-token-request"  # noqa: S105
+MEDIA_TOKEN_RESPONSE: Final = "application/private-token-response"  # noqa: S105
+_DAY: Final = 24 * 3600
+
+
+@dataclass(frozen=True)
+class IssuerConfig:
+    """How an issuer behaves. Times are seconds.
+
+    ``quota`` tokens per device per ``period_s``. Keys live ``key_lifetime_s``; the next key is
+    published ``key_overlap_s`` before it becomes valid and becomes valid ``key_overlap_s``
+    before the current one expires, so tokens of the old key stay spendable while clients move.
+    ``public_url`` is the base of the issuer-request-uri the directory publishes (the path
+    alone when unset; clients resolve it against the URL they fetched the directory from).
+    """
+
+    quota: int = 1000
+    period_s: int = _DAY
+    key_lifetime_s: int = 7 * _DAY
+    key_overlap_s: int = _DAY
+    enrolment_code_ttl_s: int = 7 * _DAY
+    public_url: str | None = None
+    rotation_check_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.quota < 1 or self.period_s < 1:
+            raise ConfigError("quota and period must be positive")
+        if self.key_overlap_s < 1 or self.key_lifetime_s <= 2 * self.key_overlap_s:
+            raise ConfigError("key lifetime must exceed twice the overlap")
+
+
+@dataclass(frozen=True)
+class _LiveKey:
+    stored: StoredKey = field(repr=False)
+    private_key: blindrsa.PrivateKey = field(repr=False)
+    public: IssuerKey
+
+    def usable(self, now: float) -> bool:
+        return self.stored.not_before <= now < self.stored.expires
+
+
+def new_enrolment_code(store: IssuerStore, *, now: float, ttl_s: int) -> str:
+    """Make a one-time device enrolment code valid for ``ttl_s`` seconds (operator side).
+
+    How enrolment is authorised: the operator hands each device (at provisioning, or after
+    its own account check) one such code; the device proves possession of its key and uses the
+    code up. Only the code's SHA-256 is stored, so a copy of the database enrols nobody.
+    """
+    code = secrets.token_urlsafe(18)
+    store.add_enrolment_code(sha256(code.encode()), int(now) + ttl_s)
+    return code
+
+
+class IssuerCore:
+    """The issuer's procedures over its store. Blocking; thread-safe for concurrent calls
+    (each store call is one transaction; the key cache is replaced whole)."""
+
+    def __init__(
+        self,
+        store: IssuerStore,
+        config: IssuerConfig | None = None,
+        *,
+        clock: Clock | None = None,
+        rand: Random = system_random,
+    ) -> None:
+        self.store = store
+        self.config = config if config is not None else IssuerConfig()
+        self.clock = clock if clock is not None else SystemClock()
+        self._rand = rand
+        self._keys: tuple[_LiveKey, ...] = ()
+        self.rotate()
+
+    # --- keys ------------------------------------------------------------------------------
+
+    def rotate(self) -> None:
+        """Bring the key schedule up to date at the current time and reload the keys.
+
+        1. Drop expired keys (the store forgets them, private part included).
+        2. With no key valid now, make one valid from now.
+        3. When the newest key enters its last two overlaps, make its successor, valid from
+           one overlap before the newest key expires: published one overlap ahead, both valid
+           for one overlap.
+        Several processes sharing the store may race here; a key is only added while the
+        newest key is still the one this process saw, so at most one successor appears.
+        """
+        now = int(self.clock.now())
+        cfg = self.config
+        self.store.delete_expired_keys(now)
+        stored = self.store.keys()
+        if not any(k.not_before <= now < k.expires for k in stored):
+            self._add_key(stored, now, now + cfg.key_lifetime_s)
+            stored = self.store.keys()
+        newest = stored[0]
+        if now >= newest.expires - 2 * cfg.key_overlap_s:
+            start = newest.expires - cfg.key_overlap_s
+            self._add_key(stored, start, start + cfg.key_lifetime_s)
+            stored = self.store.keys()
+        self._keys = tuple(self._load(k) for k in stored)
+
+    def _add_key(self, stored: list[StoredKey], not_before: int, expires: int) -> None:
+        taken = {k.key_id[-1] for k in stored}
+        while True:  # truncated key ids (one byte) of live keys must differ (RFC 9578 §6.1)
+            private_key = blindrsa.generate_private_key(2048)
+            public = IssuerKey.from_public_key(private_key.public_key())
+            if public.truncated_key_id not in taken:
+                break
+        key = StoredKey(
+            public.key_id, blindrsa.private_key_to_der(private_key), not_before, expires
+        )
+        newest = stored[0].not_before if stored else None
+        if self.store.add_key_if_newest(key, newest):
+            log.info("issuer: new token key, valid from %d to %d", not_before, expires)
+
+    def _load(self, stored: StoredKey) -> _LiveKey:
+        for live in self._keys:
+            if live.stored.key_id == stored.key_id:
+                return live
+        private_key = blindrsa.private_key_from_der(stored.private_key)
+        return _LiveKey(stored, private_key, IssuerKey.from_public_key(private_key.public_key()))
+
+    def directory_document(self) -> IssuerDirectory:
+        """The RFC 9578 §4 directory: keys not yet expired, newest first."""
+        uri = (self.config.public_url or "").rstrip("/") + BATCH_PATH
+        keys = tuple(
+            DirectoryKey(TOKEN_TYPE_BLIND_RSA, k.public.spki, k.stored.not_before)
+            for k in self._keys
+        )
+        return IssuerDirectory(uri, keys)
+
+    def directory(self) -> bytes:
+        """The directory as served, each key with its expiry in :data:`EXPIRES_MEMBER`."""
+        document = json.loads(self.directory_document().encode())
+        for entry, key in zip(document["token-keys"], self._keys, strict=True):
+            entry[EXPIRES_MEMBER] = key.stored.expires
+        return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+    # --- enrolment ---------------------------------------------------------------------------
+
+    def new_enrolment_code(self) -> str:
+        """Make a one-time enrolment code (operator side); only its hash is stored."""
+        return new_enrolment_code(
+            self.store, now=self.clock.now(), ttl_s=self.config.enrolment_code_ttl_s
+        )
+
+    def enrol(self, body: bytes) -> bytes:
+        """Register the device of an enrolment request; returns its device id.
+
+        Raises :class:`DecodeError`/:class:`TooLargeError` for a malformed body,
+        :class:`AuthenticationError` for a bad proof or code, :class:`ReplayError` for a key
+        enrolled before.
+        """
+        enrolment = decode_enrolment(body)
+        device_id = enrolment.device_id
+        self.store.enrol(
+            sha256(enrolment.code.encode()),
+            device_id,
+            enrolment.device_public_key,
+            self.clock.now(),
+        )
+        log.info("issuer: a device enrolled")
+        return device_id
+
+    # --- issuance ----------------------------------------------------------------------------
+
+    def issue(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str] | Callable[[str], str | None],
+        body: bytes,
+        *,
+        batch: bool = True,
+    ) -> tuple[bytes, int]:
+        """Authenticate, charge and sign one issuance request; returns ``(body, tokens)``.
+
+        1. The request carries a device signature (else 401).
+        2. The device is enrolled (else 401), and its signature covers this request within
+           the time window (else 401).
+        3. The body parses: 1..MAX_TOKEN_BATCH TokenRequests of type 0x0002 (400/413/415);
+           each names (by its truncated key id) a key valid now (else 422).
+        4. The request nonce is new (else ``replay``) and the device's quota for this period
+           covers the batch (else 429); nothing is charged for a refused request.
+        5. Each request is signed (RFC 9578 §6.2); the answers keep the request order.
+        Nothing of the body (blinded messages) or of the answer is kept or logged.
+        """
+        now = self.clock.now()
+        # 1-2. Who is asking, and did they sign exactly this?
+        auth = DeviceAuth.from_headers(headers)
+        public_key = self.store.device_key(auth.device_id)
+        if public_key is None:
+            raise AuthenticationError("unknown device")
+        verify_device_request(public_key, auth, method, path, body, now=now)
+        # 3. What is asked, and with which keys.
+        if batch:
+            requests = decode_batch_request(body)
+        else:
+            if len(body) != TOKEN_REQUEST_SIZE:
+                raise DecodeError("token request has the wrong length")
+            requests = [body]
+        signers = [
+            self._signer(TokenRequest.decode(r).truncated_token_key_id, now) for r in requests
+        ]
+        # 4. Replay and quota, atomically.
+        window = int(limits.ISSUANCE_REQUEST_WINDOW_S)
+        self.store.admit(
+            auth.device_id,
+            auth.nonce,
+            nonce_expires=auth.timestamp + window + 1,
+            period=int(now) // self.config.period_s,
+            count=len(requests),
+            quota=self.config.quota,
+        )
+        # 5. Sign.
+        answers = [
+            issuer_evaluate(key.private_key, request, key.public.key_id, rand=self._rand)
+            for key, request in zip(signers, requests, strict=True)
+        ]
+        body_out = encode_batch_response(answers) if batch else answers[0]
+        return body_out, len(answers)
+
+    def _signer(self, truncated_key_id: int, now: float) -> _LiveKey:
+        for key in self._keys:
+            if key.public.truncated_key_id == truncated_key_id and key.usable(now):
+                return key
+        raise UnknownKeyError("token request names no current issuer key")
+
+    def purge(self) -> None:
+        self.store.purge(self.clock.now())
+
+
+class Issuer:
+    """The issuer service: an aiohttp shell over :class:`IssuerCore`."""
+
+    def __init__(
+        self,
+        data_dir: str | Path | None = None,
+        config: IssuerConfig | None = None,
+        *,
+        store: IssuerStore | None = None,
+        clock: Clock | None = None,
+        rand: Random = system_random,
+    ) -> None:
+        if store is None:
+            if data_dir is None:
+                raise ConfigError("the issuer needs a data directory or a store")
+            store = IssuerStore(Path(data_dir) / "issuer.sqlite3")
+        self.core = IssuerCore(store, config, clock=clock, rand=rand)
+        self.metrics = Metrics("issuer")
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def config(self) -> IssuerConfig:
+        return self.core.config
+
+    def app(self) -> web.Application:
+        app = new_app("issuer", self.metrics)
+        app.router.add_get(WELL_KNOWN_PATH, self.handle_directory, name="directory")
+        app.router.add_post(ENROL_PATH, self.handle_enrol, name="enrol")
+        app.router.add_post(BATCH_PATH, self.handle_issue, name="issue")
+        app.router.add_get("/healthz", self.handle_health, name="health")
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    async def _start(self, _: web.Application) -> None:
+        self._task = asyncio.create_task(self._maintain())
+
+    async def _stop(self, _: web.Application) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _maintain(self) -> None:
+        """Rotate keys and drop expired nonces and codes, on a timer."""
+        while True:
+            await asyncio.sleep(self.config.rotation_check_s)
+            try:
+                await asyncio.to_thread(self.core.rotate)
+                await asyncio.to_thread(self.core.purge)
+            except PrivcloudError as exc:
+                log.warning("issuer: maintenance failed: %s", exc.code)
+
+    async def handle_health(self, _: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": "issuer"})
+
+    async def handle_directory(self, _: web.Request) -> web.Response:
+        max_age = int(min(self.config.key_overlap_s / 4, 3600))
+        return web.Response(
+            body=self.core.directory(),
+            content_type=DIRECTORY_MEDIA_TYPE,
+            headers={"Cache-Control": f"max-age={max_age}"},
+        )
+
+    async def handle_enrol(self, request: web.Request) -> web.Response:
+        require_media_type(request, "application/json")
+        body = await read_body(request, limit=limits.MAX_ENROLMENT_BODY_BYTES)
+        device_id = await asyncio.to_thread(self.core.enrol, body)
+        return web.json_response({"device-id": b64url_encode(device_id)}, status=201)
+
+    async def handle_issue(self, request: web.Request) -> web.Response:
+        media = require_media_type(request, MEDIA_BATCH_REQUEST, MEDIA_TOKEN_REQUEST)
+        body = await read_body(request, limit=limits.MAX_TOKEN_BATCH_REQUEST_BYTES)
+        batch = media == MEDIA_BATCH_REQUEST
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        answer, count = await asyncio.to_thread(
+            self.core.issue, request.method, request.path, headers, body, batch=batch
+        )
+        self.metrics.counters["tokens_issued"] += count
+        return web.Response(
+            body=answer, content_type=MEDIA_BATCH_RESPONSE if batch else MEDIA_TOKEN_RESPONSE
+        )
+
+__all__ = ["Issuer", "IssuerConfig", "IssuerCore", "new_enrolment_code"]

@@ -1,0 +1,248 @@
+"""Token redemption at the gateway: the :data:`~privcloud.services.gateway.Authorizer` that
+checks the ``Authorization: PrivateToken`` field of the *inner* (Binary HTTP) request.
+
+The gateway is the Privacy Pass origin (RFC 9576 §3): it sends one fixed challenge —
+``TokenChallenge(type 2, issuer_name, redemption_context = empty, origin_info = origin name)``
+— so a device can fetch tokens ahead of time, verifies tokens with the issuer's public keys
+(fetched from the issuer directory at start and refreshed), and accepts each token once.
+
+A refused request is answered, inside the encapsulated response, with 401 and a
+``WWW-Authenticate: PrivateToken challenge=..., token-key=...`` field
+(:class:`TokenRefusedError`). Tokens are never logged: refusals log a fixed reason code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.clock import Clock, SystemClock
+from privcloud.errors import (
+    AuthenticationError,
+    CryptoError,
+    DecodeError,
+    PrivcloudError,
+    ReplayError,
+    TooLargeError,
+    UnavailableError,
+    UnknownKeyError,
+    UnsupportedError,
+    UpstreamError,
+    UsageError,
+)
+from privcloud.netio import read_bounded
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    PrivateTokenChallenge,
+    Token,
+    TokenChallenge,
+    challenge_digest,
+    encode_www_authenticate,
+    parse_authorization,
+    verify_token,
+)
+from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.sdk.issuance import PublishedKey, issuer_name_for, parse_issuer_directory
+from privcloud.storage.spent_tokens import NEVER, SpentTokenStore
+from privcloud.wire import bhttp
+
+log = logging.getLogger("privcloud.redemption")
+
+#: Default origin name: the authority of every inner request (``privcloud.sdk.core``).
+DEFAULT_ORIGIN: Final = "privcloud.gateway"
+#: Seconds a key may be used before its ``not-before`` (clock skew between issuer and gateway).
+KEY_CLOCK_SKEW_S: Final = 60
+
+
+class TokenRefusedError(AuthenticationError):
+    """401: the request carried no token, or one the gateway refuses.
+
+    ``www_authenticate`` is the challenge field the answer carries (public data: the challenge
+    and the issuer key); the message is a fixed reason.
+    """
+
+    def __init__(self, message: str, *, www_authenticate: str) -> None:
+        super().__init__(message)
+        self.www_authenticate = www_authenticate
+
+
+@dataclass
+class TokenAuthorizer:
+    """Checks one token per inner request and spends it (an ``Authorizer`` for the gateway).
+
+    Give it the issuer's base URL (the directory is fetched from there and refreshed every
+    ``refresh_s`` seconds) or fixed ``keys``. ``issuer_name`` defaults to the authority of
+    ``issuer_url``, as the wallet assumes.
+    """
+
+    store: SpentTokenStore
+    issuer_url: str | None = None
+    issuer_name: str | None = None
+    origin_name: str = DEFAULT_ORIGIN
+    keys: Iterable[PublishedKey] = ()
+    clock: Clock = field(default_factory=SystemClock)
+    refresh_s: float = 60.0
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        if self.issuer_name is None:
+            if self.issuer_url is None:
+                raise UsageError("an issuer name or URL is required")
+            self.issuer_name = issuer_name_for(self.issuer_url)
+        self.challenge = TokenChallenge(
+            TOKEN_TYPE_BLIND_RSA, self.issuer_name.encode(), b"", self.origin_name.encode()
+        ).encode()
+        self.challenge_digest = challenge_digest(self.challenge)
+        self._keys: dict[bytes, PublishedKey] = {}
+        self._preferred: PublishedKey | None = None
+        self._install(list(self.keys))
+        self._session: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._refresh_lock = asyncio.Lock()
+
+    # --- keys --------------------------------------------------------------------------------
+
+    def _install(self, keys: list[PublishedKey]) -> None:
+        self._keys = {k.key.key_id: k for k in keys}
+        now = self.clock.now()
+        valid = [k for k in keys if k.valid_at(now, skew=KEY_CLOCK_SKEW_S)]
+        self._preferred = valid[0] if valid else (keys[0] if keys else None)
+
+    def install_directory(self, data: bytes) -> None:
+        """Replace the accepted keys by those of a directory document (keys it no longer
+        lists stop being accepted at once). Raises :class:`DecodeError`."""
+        self._install(parse_issuer_directory(data)[1])
+
+    async def refresh(self) -> None:
+        """Fetch the issuer directory; raises :class:`UnavailableError` when it cannot."""
+        if self.issuer_url is None:
+            return
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=limits.ISSUER_TIMEOUT_S)
+            self._session = aiohttp.ClientSession(
+                timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
+            )
+        url = self.issuer_url.rstrip("/") + WELL_KNOWN_PATH
+        try:
+            async with self._session.get(url) as resp:
+                payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
+                if resp.status != 200:
+                    raise UpstreamError("issuer answered with an error")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("issuer unreachable") from exc
+        self.install_directory(payload)
+
+    def attach(self, app: web.Application) -> None:
+        """Fetch the directory when ``app`` starts, refresh it on a timer, close on cleanup."""
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+
+    async def _start(self, _: web.Application) -> None:
+        try:
+            await self.refresh()
+        except PrivcloudError as exc:
+            log.warning("gateway: issuer directory unavailable at start: %s", exc.code)
+        self._task = asyncio.create_task(self._refresh_loop())
+
+    async def _stop(self, _: web.Application) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await self.store.close()
+
+    async def _refresh_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_s)
+            try:
+                await self.refresh()
+                await self.store.purge(self.clock.now())
+            except PrivcloudError as exc:
+                log.warning("gateway: issuer directory refresh failed: %s", exc.code)
+
+    # --- the check ---------------------------------------------------------------------------
+
+    def www_authenticate(self) -> str:
+        """The ``WWW-Authenticate`` value: our challenge and the issuer key to use now."""
+        if self._preferred is None:
+            raise UnavailableError("no issuer key known")
+        return encode_www_authenticate(
+            PrivateTokenChallenge(self.challenge, self._preferred.key.spki)
+        )
+
+    def _refuse(self, reason: str, message: str) -> TokenRefusedError:
+        self.outcomes[reason] += 1
+        log.info("gateway: token refused: %s", reason)
+        return TokenRefusedError(message, www_authenticate=self.www_authenticate())
+
+    async def __call__(self, inner: bhttp.Request) -> None:
+        """Accept the inner request's token once, or raise.
+
+        1. Without a known issuer key, refresh the directory (503 when it stays unknown).
+        2. The ``Authorization`` field parses as one PrivateToken credential.
+        3. The token parses and is of type 0x0002.
+        4. Its key id names a key of the directory, valid now (not expired).
+        5. It is bound to our challenge, and its authenticator verifies (RFC 9578 §6.4).
+        6. Its nonce has not been spent; spending it is atomic across gateway processes.
+        Steps 2-6 refuse with :class:`TokenRefusedError` (401 and a fresh challenge).
+        """
+        # 1. Keys.
+        if not self._keys:
+            async with self._refresh_lock:
+                if not self._keys:
+                    await self.refresh()
+            if not self._keys:
+                raise UnavailableError("no issuer key known")
+        # 2. The credential.
+        field_value = inner.header(b"authorization")
+        if field_value is None:
+            raise self._refuse("missing", "a PrivateToken is required")
+        try:
+            encoded = parse_authorization(field_value)
+        except (DecodeError, TooLargeError, UnsupportedError) as exc:
+            raise self._refuse("malformed_header", "malformed Authorization field") from exc
+        # 3. The token.
+        try:
+            token = Token.decode(encoded)
+        except UnsupportedError as exc:
+            raise self._refuse("unsupported_type", "unsupported token type") from exc
+        except DecodeError as exc:
+            raise self._refuse("malformed_token", "malformed token") from exc
+        # 4. The key.
+        accepted = self._keys.get(token.token_key_id)
+        if accepted is None:
+            raise self._refuse("unknown_key", "token names an unknown issuer key")
+        now = self.clock.now()
+        if not accepted.valid_at(now, skew=KEY_CLOCK_SKEW_S):
+            raise self._refuse("expired_key", "token issuer key expired or not yet valid")
+        # 5. Challenge binding and signature.
+        try:
+            verify_token(token, accepted.key, challenge_digest=self.challenge_digest)
+        except AuthenticationError as exc:
+            raise self._refuse("wrong_challenge", "token is for another challenge") from exc
+        except (CryptoError, UnknownKeyError) as exc:
+            raise self._refuse("bad_signature", "token signature does not verify") from exc
+        # 6. Once.
+        expires = accepted.expires if accepted.expires is not None else NEVER
+        try:
+            await self.store.spend(token.nonce, key_id=token.token_key_id, expires=expires)
+        except ReplayError as exc:
+            raise self._refuse("spent", "token already spent") from exc
+        self.outcomes["accepted"] += 1
+
+
+__all__ = ["DEFAULT_ORIGIN", "TokenAuthorizer", "TokenRefusedError"]

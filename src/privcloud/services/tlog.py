@@ -1,0 +1,644 @@
+"""The transparency log service (``privcloud log``): release manifests in an RFC 9162 Merkle log.
+
+A thin aiohttp shell around :mod:`privcloud.transparency` (proofs, notes, checkpoints) and
+:class:`~privcloud.storage.tlog_store.TlogStore` (SQLite). Reads are public; appends need the
+operator's Ed25519 signature (scheme in :mod:`privcloud.sdk.logclient`).
+
+Routes (docs/transparency.md has the full contract)::
+
+    POST /v1/entries                          body: the entry; Authorization: Signature ...
+                                              201 {"index", "leaf_hash"} (200 if already there)
+    GET  /v1/checkpoint                       text/plain; charset=utf-8: signed note + cosignatures
+    GET  /v1/proof/inclusion?index=I&size=N   {"index", "size", "hashes": [b64...]}
+    GET  /v1/proof/consistency?old=M&new=N    {"old", "new", "hashes": [b64...]}
+    GET  /v1/entries?start=A&end=B            {"entries": [b64...]}   (a prefix if too large)
+    GET  /v1/leaf?hash=B64                    {"index"} or 404
+
+Checkpoints: after appends the log signs a checkpoint for the new size (batched: at most one per
+``checkpoint_interval_s``), asks every configured witness to cosign it (C2SP tlog-witness, with a
+consistency proof from the size that witness last cosigned), checks each returned cosignature
+against that witness's key, and serves the note with the good ones attached. It asks again every
+``cosign_refresh_s`` so cosignatures stay fresh, and retries failed witnesses every
+``witness_retry_s``. The served note is persisted, and on start the log refuses to serve a
+database whose tree does not match the checkpoint it last signed (it would fork).
+
+Store work runs on one worker thread (SQLite is synchronous), keeping the event loop free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, TypeVar
+
+import aiohttp
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.clock import Clock, SystemClock
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.errors import (
+    AuthenticationError,
+    ConfigError,
+    DecodeError,
+    NotFoundError,
+    PeerError,
+    PrivcloudError,
+    ReplayError,
+    UnavailableError,
+    UpstreamError,
+    UsageError,
+)
+from privcloud.netio import read_bounded
+from privcloud.sdk.logclient import (
+    ENTRIES_PATH,
+    operator_key_id,
+    parse_append_authorization,
+    verify_append_authorization,
+)
+from privcloud.services.http import Metrics, new_app, read_body, start_site
+from privcloud.services.upstream import new_session
+from privcloud.services.witness import MEDIA_TLOG_SIZE, Witness, encode_add_checkpoint
+from privcloud.storage.tlog_store import TlogStore, load_or_create_key
+from privcloud.storage.witness_store import WitnessStore
+from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from privcloud.transparency.cosignature import (
+    CosignatureVerifier,
+    WitnessKey,
+    verify_cosignatures,
+)
+from privcloud.transparency.merkle import (
+    HASH_SIZE,
+    consistency_proof,
+    inclusion_proof,
+    tree_root,
+)
+from privcloud.transparency.note import (
+    Ed25519NoteSigner,
+    Ed25519NoteVerifier,
+    add_signatures,
+    b64encode,
+    parse_note,
+)
+
+log = logging.getLogger("privcloud.tlog")
+
+T = TypeVar("T")
+
+#: Default origin (and log key name) of a log.
+DEFAULT_ORIGIN: Final = "privcloud.local/log"
+LOG_KEY_FILE: Final = "log.key"
+OPERATOR_KEY_FILE: Final = "operator.key"
+LOG_DB_FILE: Final = "log.db"
+
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
+_SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,18})\n")
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A witness the log asks for cosignatures: where it is and its cosignature/v1 key."""
+
+    url: str
+    verifier: CosignatureVerifier
+
+    @classmethod
+    def parse(cls, spec: str) -> WitnessEndpoint:
+        """``URL=VKEY`` (the witness's base URL and its type-0x04 vkey); :class:`ConfigError`."""
+        url, sep, vkey = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ConfigError("a witness is given as URL=VKEY")
+        try:
+            return cls(url.rstrip("/"), CosignatureVerifier.from_vkey(vkey))
+        except PrivcloudError as exc:
+            raise ConfigError("invalid witness verifier key") from exc
+
+
+class TransparencyLog:
+    """One log: its store, its note key, its operators and witnesses. Serves :meth:`app`."""
+
+    def __init__(
+        self,
+        store: TlogStore,
+        signer: Ed25519NoteSigner,
+        operator_keys: Sequence[bytes],
+        witnesses: Sequence[WitnessEndpoint] = (),
+        *,
+        clock: Clock | None = None,
+        checkpoint_interval_s: float = limits.TLOG_CHECKPOINT_INTERVAL_S,
+        cosign_refresh_s: float = limits.TLOG_COSIGN_REFRESH_S,
+        witness_retry_s: float = limits.TLOG_WITNESS_RETRY_S,
+        witness_timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
+    ) -> None:
+        """Open the log over ``store`` (whose origin must be ``signer``'s name).
+
+        Raises :class:`ConfigError` for an inconsistent configuration and
+        :class:`UnavailableError` if the store's tree does not match the last checkpoint this
+        log signed (a damaged or rolled-back database).
+        """
+        if signer.name != store.origin:
+            raise ConfigError("the log key's name must be the log's origin")
+        if not operator_keys:
+            raise ConfigError("a log needs at least one operator key")
+        if len({w.verifier.name for w in witnesses}) != len(witnesses):
+            raise ConfigError("witness names must be distinct")
+        if len(witnesses) > limits.MAX_TLOG_WITNESSES:
+            raise ConfigError("too many witnesses")
+        self.store = store
+        self.origin = store.origin
+        self.signer = signer
+        self.verifier: Ed25519NoteVerifier = signer.verifier()
+        self.operator_keys = {operator_key_id(k): k for k in operator_keys}
+        self.witnesses = tuple(witnesses)
+        self.clock = clock if clock is not None else SystemClock()
+        self.metrics = Metrics("log")
+        #: The operator's private key, when this process holds it (the local cloud, a dev log).
+        self.operator_key: Ed25519PrivateKey | None = None
+        self._interval = checkpoint_interval_s
+        self._refresh = cosign_refresh_s
+        self._retry = witness_retry_s
+        self._witness_timeout = witness_timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-db")
+        self._lock = asyncio.Lock()
+        self._dirty: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._last_publish = -float("inf")
+        self._last_full_round = -float("inf")
+        #: Cosignature line per witness name, for the current checkpoint only.
+        self._cosignatures: dict[str, bytes] = {}
+        #: Size each witness is believed to have cosigned last.
+        self._witness_size: dict[str, int] = {}
+        self._restore()
+
+    # --- checkpoints -------------------------------------------------------------------------
+
+    @property
+    def vkey(self) -> str:
+        """The log's note verifier key (type 0x01) for clients and witnesses to pin."""
+        return self.verifier.vkey()
+
+    @property
+    def checkpoint_note(self) -> bytes:
+        """The signed checkpoint note served now, with the cosignatures collected for it."""
+        return self._note
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """The checkpoint served now."""
+        return self._checkpoint
+
+    def _restore(self) -> None:
+        """Load the last published checkpoint; check the tree still matches it; sign the size."""
+        size = self.store.size()
+        note = self.store.load_checkpoint()
+        last: Checkpoint | None = None
+        if note is not None:
+            try:
+                last = open_checkpoint(note, [self.verifier], origin=self.origin)
+            except PrivcloudError as exc:
+                raise UnavailableError("log's stored checkpoint does not verify") from exc
+            if last.size > size or tree_root(self.store, last.size) != last.root_hash:
+                raise UnavailableError("log database does not match its last checkpoint")
+            self._witness_size = {w.verifier.name: last.size for w in self.witnesses}
+        self._sign(size)
+        if note is not None and last is not None and last.size == size:
+            for w in self.witnesses:
+                line = _cosignature_line(w, self._signed, note)
+                if line is not None:
+                    self._cosignatures[w.verifier.name] = line
+        self._note = self._assemble()
+
+    def _sign(self, size: int) -> None:
+        self._checkpoint = Checkpoint(self.origin, size, tree_root(self.store, size))
+        self._signed = sign_checkpoint(self._checkpoint, [self.signer])
+        self._cosignatures = {}
+
+    def _assemble(self) -> bytes:
+        lines = [self._cosignatures[n] for n in sorted(self._cosignatures)]
+        return add_signatures(self._signed, lines)
+
+    async def publish(self, *, refresh: bool = False) -> bytes:
+        """Sign a checkpoint for the current size if it grew, collect cosignatures, serve it.
+
+        Witnesses are asked when the size changed, when ``refresh`` is set, and (otherwise) only
+        those that have not cosigned the current checkpoint. Returns the note now served.
+        """
+        async with self._lock:
+            size = self.store.size()
+            witnesses: Sequence[WitnessEndpoint] = self.witnesses
+            if size != self._checkpoint.size:
+                await self._run(self._sign, size)
+            elif not refresh:
+                witnesses = [w for w in witnesses if w.verifier.name not in self._cosignatures]
+            lines = await asyncio.gather(*(self._ask_witness(w) for w in witnesses))
+            for w, line in zip(witnesses, lines, strict=True):
+                if line is not None:
+                    self._cosignatures[w.verifier.name] = line
+            note = self._assemble()
+            if note != self._note:
+                await self._run(self.store.save_checkpoint, note)
+                self._note = note
+            now = time.monotonic()
+            self._last_publish = now
+            if len(witnesses) == len(self.witnesses):
+                self._last_full_round = now
+            return note
+
+    def _missing_witnesses(self) -> bool:
+        return len(self._cosignatures) < len(self.witnesses)
+
+    async def _publisher(self) -> None:
+        """Background: publish after appends (batched), retry witnesses, refresh cosignatures."""
+        assert self._dirty is not None
+        while True:
+            due = self._last_full_round + self._refresh
+            if self._missing_witnesses():
+                due = min(due, self._last_publish + self._retry)
+            try:
+                async with asyncio.timeout(max(0.0, due - time.monotonic())):
+                    await self._dirty.wait()
+            except TimeoutError:
+                pass
+            delay = self._last_publish + self._interval - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._dirty.clear()
+            refresh = time.monotonic() - self._last_full_round >= self._refresh
+            try:
+                await self.publish(refresh=refresh)
+            except asyncio.CancelledError:
+                raise
+            except PrivcloudError as exc:
+                log.warning("log checkpoint publication failed: %s", exc.code)
+            except Exception as exc:  # noqa: BLE001 - the publisher must outlive one bad round
+                # No traceback: it could carry peer bytes into the log (STYLE.md §11).
+                log.error("log checkpoint publication failed: %s", type(exc).__name__)  # noqa: TRY400
+
+    async def _ask_witness(self, witness: WitnessEndpoint) -> bytes | None:
+        """One C2SP add-checkpoint exchange (resending once after a 409 size answer).
+
+        Returns the witness's verified cosignature line, or ``None`` (logged) if it refused,
+        failed or answered with anything but a valid cosignature of this checkpoint.
+        """
+        name = witness.verifier.name
+        checkpoint, signed = self._checkpoint, self._signed
+        old = self._witness_size.get(name, 0)
+        for _ in range(2):
+            if old > checkpoint.size:
+                log.warning("a witness has cosigned a larger tree than this log holds")
+                return None
+            proof = await self._run(consistency_proof, self.store, old, checkpoint.size)
+            body = encode_add_checkpoint(old, proof, signed)
+            try:
+                async with self.session.post(
+                    f"{witness.url}/add-checkpoint",
+                    data=body,
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                    timeout=aiohttp.ClientTimeout(total=self._witness_timeout),
+                ) as resp:
+                    payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
+                    status, media = resp.status, resp.content_type
+            except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+                log.warning("a witness is unreachable")
+                return None
+            if status == 409 and media == MEDIA_TLOG_SIZE:
+                match = _SIZE_BODY.fullmatch(payload)
+                if match is None:
+                    log.warning("a witness answered a malformed size")
+                    return None
+                old = int(match.group(1))
+                self._witness_size[name] = old
+                continue
+            if status != 200:
+                log.warning("a witness refused the checkpoint: status %d", status)
+                return None
+            try:
+                line = _cosignature_line(witness, signed, signed + payload, strict=True)
+            except PrivcloudError as exc:
+                log.warning("a witness answered a bad cosignature: %s", exc.code)
+                return None
+            self._witness_size[name] = checkpoint.size
+            return line
+        return None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = new_session()
+        return self._session
+
+    async def _run(self, fn: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def app(self) -> web.Application:
+        """The aiohttp application. One application per log object; stopping it closes the store."""
+        app = new_app("log", self.metrics)
+        r = app.router
+        r.add_post(ENTRIES_PATH, self.handle_append, name="append")
+        r.add_get(ENTRIES_PATH, self.handle_entries, name="entries")
+        r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
+        r.add_get("/v1/proof/inclusion", self.handle_inclusion, name="inclusion")
+        r.add_get("/v1/proof/consistency", self.handle_consistency, name="consistency")
+        r.add_get("/v1/leaf", self.handle_leaf, name="leaf")
+        app.on_startup.append(self._start)
+        app.on_cleanup.append(self._stop)
+        return app
+
+    async def _start(self, _: web.Application) -> None:
+        self._dirty = asyncio.Event()
+        self._dirty.set()  # collect cosignatures for the restored checkpoint at once
+        self._task = asyncio.create_task(self._publisher())
+
+    async def _stop(self, _: web.Application) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
+        await self._run(self.store.close)
+        self._executor.shutdown(wait=True)
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    async def handle_append(self, request: web.Request) -> web.Response:
+        """Operator append: authenticate, bound, store (idempotently), schedule a checkpoint."""
+        window = limits.TLOG_AUTH_WINDOW_S
+        auth = parse_append_authorization(request.headers.get("Authorization"))
+        now = self.clock.now()
+        # Cheap refusals before reading a body.
+        if auth.key_id not in self.operator_keys or abs(now - auth.ts) > window:
+            raise AuthenticationError("operator signature refused")
+        body = await read_body(request, limit=limits.MAX_TLOG_ENTRY_BYTES)
+        if not body:
+            raise DecodeError("empty entry")
+        verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
+        expires, most = auth.ts + window, limits.MAX_TLOG_AUTH_TAGS
+        fresh = await self._run(self.store.remember_tag, auth.signature, expires, now, most)
+        if not fresh:
+            raise ReplayError("operator request already seen")
+        (appended,) = await self._run(self.store.append, [body])
+        if not appended.existed and self._dirty is not None:
+            self._dirty.set()
+        return web.json_response(
+            {"index": appended.index, "leaf_hash": b64encode(appended.leaf_hash)},
+            status=200 if appended.existed else 201,
+        )
+
+    async def handle_checkpoint(self, _: web.Request) -> web.Response:
+        return web.Response(
+            body=self._note,
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def handle_inclusion(self, request: web.Request) -> web.Response:
+        index, size = _int_param(request, "index"), _int_param(request, "size")
+        self._check_size(size)
+        if index >= size:
+            raise PeerError("leaf index outside the tree size")
+        hashes = await self._run(inclusion_proof, self.store, index, size)
+        return web.json_response(
+            {"index": index, "size": size, "hashes": [b64encode(h) for h in hashes]}
+        )
+
+    async def handle_consistency(self, request: web.Request) -> web.Response:
+        old, new = _int_param(request, "old"), _int_param(request, "new")
+        self._check_size(new)
+        if old > new:
+            raise PeerError("old size exceeds the new size")
+        hashes = await self._run(consistency_proof, self.store, old, new)
+        return web.json_response({"old": old, "new": new, "hashes": [b64encode(h) for h in hashes]})
+
+    async def handle_entries(self, request: web.Request) -> web.Response:
+        start, end = _int_param(request, "start"), _int_param(request, "end")
+        self._check_size(end)
+        if start >= end:
+            raise PeerError("empty or reversed entry range")
+        if end - start > limits.MAX_TLOG_ENTRIES_PER_READ:
+            raise PeerError("entry range too long")
+        entries = await self._run(
+            self.store.entries, start, end, limits.MAX_TLOG_ENTRIES_READ_BYTES
+        )
+        return web.json_response({"entries": [b64encode(e) for e in entries]})
+
+    async def handle_leaf(self, request: web.Request) -> web.Response:
+        values = request.query.getall("hash", [])
+        if len(values) != 1:
+            raise DecodeError("missing or repeated query parameter")
+        h = _hash_param(values[0])
+        index = await self._run(self.store.index_of, h)
+        if index is None:
+            raise NotFoundError("no such leaf")
+        return web.json_response({"index": index})
+
+    def _check_size(self, size: int) -> None:
+        if size > self.store.size():
+            raise NotFoundError("the log has not reached this tree size")
+
+
+def _int_param(request: web.Request, name: str) -> int:
+    values = request.query.getall(name, [])
+    if len(values) != 1 or not _DECIMAL.fullmatch(values[0]):
+        raise DecodeError("missing or malformed query parameter")
+    value = int(values[0])
+    if value > limits.MAX_TLOG_TREE_SIZE:
+        raise DecodeError("missing or malformed query parameter")
+    return value
+
+
+def _hash_param(text: str) -> bytes:
+    """A leaf hash in standard base64 (percent-encoded in the URL) or base64url."""
+    if len(text) != 44:
+        raise DecodeError("malformed leaf hash")
+    try:
+        raw = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
+    except binascii.Error as exc:
+        raise DecodeError("malformed leaf hash") from exc
+    if len(raw) != HASH_SIZE:
+        raise DecodeError("malformed leaf hash")
+    return raw
+
+
+def _cosignature_line(
+    witness: WitnessEndpoint, signed: bytes, note: bytes, *, strict: bool = False
+) -> bytes | None:
+    """The (last valid) cosignature line of ``witness`` in ``note`` over ``signed``'s text.
+
+    ``note`` is ``signed`` with more signature lines. Returns ``None`` if there is none (or, when
+    not ``strict``, if one is invalid); when ``strict``, raises :class:`UpstreamError` /
+    :class:`VerificationError` / :class:`DecodeError` instead.
+    """
+    v = witness.verifier
+    try:
+        parsed = parse_note(note)
+        if parsed.text != parse_note(signed).text:
+            raise UpstreamError("cosignature is for another checkpoint")
+        lines = [s.line() for s in parsed.signatures if (s.name, s.key_id) == (v.name, v.key_id)]
+        if not lines:
+            raise UpstreamError("witness answered without its cosignature")
+        line = lines[-1]
+        verify_cosignatures(add_signatures(signed, [line]), [v])
+    except PrivcloudError:
+        if strict:
+            raise
+        return None
+    return line
+
+
+# --- configuration from a data directory -----------------------------------------------------
+
+
+def open_log(
+    data_dir: str | os.PathLike[str],
+    *,
+    origin: str = DEFAULT_ORIGIN,
+    witnesses: Sequence[WitnessEndpoint] = (),
+    operator_public_keys: Sequence[bytes] = (),
+    clock: Clock | None = None,
+    checkpoint_interval_s: float = limits.TLOG_CHECKPOINT_INTERVAL_S,
+    cosign_refresh_s: float = limits.TLOG_COSIGN_REFRESH_S,
+    witness_retry_s: float = limits.TLOG_WITNESS_RETRY_S,
+    witness_timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
+) -> TransparencyLog:
+    """A log kept in ``data_dir``: ``log.db``, ``log.key`` (made 0600 on first start) and, when
+    no ``operator_public_keys`` are given, ``operator.key`` (0600), whose private key is then
+    available as ``log.operator_key``.
+
+    The other options are :class:`TransparencyLog`'s. Raises :class:`ConfigError` (also for
+    an origin that cannot be a note key name: no spaces, no ``+``) or :class:`UnavailableError`.
+    """
+    path = Path(data_dir)
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("log data directory cannot be created") from exc
+    log_key, _ = load_or_create_key(path / LOG_KEY_FILE)
+    try:
+        signer = Ed25519NoteSigner(origin, log_key)
+    except UsageError as exc:
+        raise ConfigError("a log origin must be a valid note key name") from exc
+    operator_key: Ed25519PrivateKey | None = None
+    keys = list(operator_public_keys)
+    if not keys:
+        operator_key, _ = load_or_create_key(path / OPERATOR_KEY_FILE)
+        keys = [operator_key.public_bytes()]
+    store = TlogStore(path / LOG_DB_FILE, origin)
+    try:
+        tlog = TransparencyLog(
+            store,
+            signer,
+            keys,
+            witnesses,
+            clock=clock,
+            checkpoint_interval_s=checkpoint_interval_s,
+            cosign_refresh_s=cosign_refresh_s,
+            witness_retry_s=witness_retry_s,
+            witness_timeout_s=witness_timeout_s,
+        )
+    except BaseException:
+        store.close()
+        raise
+    tlog.operator_key = operator_key
+    return tlog
+
+
+# --- a log and its witness on loopback (the local cloud) ---------------------------------------
+
+#: Name of the local cloud's witness key.
+LOCAL_WITNESS_NAME: Final = "privcloud.local/witness"
+
+
+@dataclass
+class LocalTransparency:
+    """One log and one witness that cosigns it, serving on ``host`` (the local cloud's part).
+
+    Files live in ``data_dir/log`` and ``data_dir/witness``; with no ``data_dir`` a temporary
+    directory is used and removed by :meth:`stop`. What other services need: ``log_url``,
+    ``witness_url``, ``log_vkey``, ``witness_vkeys``, ``operator_key`` (to publish entries with
+    :func:`privcloud.sdk.logclient.publish_entry`).
+    """
+
+    log: TransparencyLog
+    witness: Witness
+    log_url: str
+    witness_url: str
+    _runners: list[web.AppRunner]
+    _tempdir: str | None
+
+    @property
+    def log_vkey(self) -> str:
+        return self.log.vkey
+
+    @property
+    def witness_vkeys(self) -> list[str]:
+        return [self.witness.vkey]
+
+    @property
+    def operator_key(self) -> Ed25519PrivateKey:
+        assert self.log.operator_key is not None  # open_log made it: no operator keys given
+        return self.log.operator_key
+
+    @classmethod
+    async def start(
+        cls,
+        host: str,
+        data_dir: str | os.PathLike[str] | None = None,
+        *,
+        checkpoint_interval_s: float = 0.05,
+    ) -> LocalTransparency:
+        """Start the witness, then the log configured with it; return once the log serves a
+        checkpoint the witness cosigned."""
+        tempdir = tempfile.mkdtemp(prefix="privcloud-tlog-") if data_dir is None else None
+        base = Path(tempdir if tempdir is not None else data_dir)  # type: ignore[arg-type]
+        runners: list[web.AppRunner] = []
+        try:
+            for sub in ("log", "witness"):
+                (base / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+            log_key, _ = load_or_create_key(base / "log" / LOG_KEY_FILE)
+            witness_key, _ = load_or_create_key(base / "witness" / "witness.key")
+            witness = Witness(
+                WitnessKey(LOCAL_WITNESS_NAME, witness_key),
+                [Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier()],
+                WitnessStore(base / "witness" / "witness.db"),
+            )
+            runner, port = await start_site(witness.app(), host, 0)
+            runners.append(runner)
+            witness_url = f"http://{host}:{port}"
+            endpoint = WitnessEndpoint(witness_url, witness.key.verifier())
+            tlog = open_log(
+                base / "log", witnesses=[endpoint], checkpoint_interval_s=checkpoint_interval_s
+            )
+            runner, port = await start_site(tlog.app(), host, 0)
+            runners.append(runner)
+            await tlog.publish()
+        except BaseException:
+            for r in reversed(runners):
+                await r.cleanup()
+            if tempdir is not None:
+                shutil.rmtree(tempdir, ignore_errors=True)
+            raise
+        return cls(tlog, witness, f"http://{host}:{port}", witness_url, runners, tempdir)
+
+    async def stop(self) -> None:
+        """Stop the log, then the witness; remove a temporary data directory."""
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self._tempdir is not None:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+            self._tempdir = None
