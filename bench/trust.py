@@ -206,9 +206,13 @@ def snp_figures() -> dict[str, object]:
 
     try:
         admit(
-            node, policy=policy, roots=roots, log_state=state, now=T0,
+            node,
+            policy=policy,
+            roots=roots,
+            log_state=state,
+            now=T0,
             on_step=lambda s: passed.append(s.step),
-        )  # fmt: skip
+        )
     except VerificationError as exc:
         refusal = str(exc)
     real_ms = per_call(run) * 1e3

@@ -2,20 +2,38 @@
 
     client -> [relay proxy] -> relay -> [gateway proxy] -> gateway -> [node proxy] -> node
 
-so a test can read exactly what each party received.
+so a test can read exactly what each party received. With ``tokens=True`` the gateway asks
+for anonymous tokens, and an issuer runs behind its own recording proxy:
+
+    wallet -> [issuer proxy] -> issuer        (direct: device identity goes only there)
+
+Every cloud also runs a transparency log with one witness: the nodes' release is published
+there, the nodes attest with one INSECURE simulated TEE dev root, and ``Cloud.client_trust()``
+is what a development client pins to admit them (full admission, docs/trust.md).
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
 from netproxy import Proxy
+from privcloud.crypto.x509 import Curve, EcPrivateKey
+from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.logclient import publish_entry
+from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
-from privcloud.services.node import Node
+from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.node import Node, node_release_manifest
+from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.services.tlog import LocalTransparency
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 
 
 @dataclass
@@ -28,34 +46,97 @@ class Cloud:
     relay_proxy: Proxy
     node_urls: list[str]
     runners: list[web.AppRunner] = field(default_factory=list)
+    #: With tokens: the issuer, its recording proxy, and the directory of their SQLite files.
+    issuer: Issuer | None = None
+    issuer_proxy: Proxy | None = None
+    token_dir: Path | None = None
+    #: The transparency log and witness, and the simulated TEE's dev root (INSECURE).
+    transparency: LocalTransparency | None = None
+    insecure_tee_key: EcPrivateKey | None = None
 
     @property
     def relay_url(self) -> str:
         return self.relay_proxy.url
 
+    def client_trust(self) -> ClientTrust:
+        """What a development client pins: the log, its witness, the simulated TEE's dev root."""
+        assert self.transparency is not None and self.insecure_tee_key is not None
+        t = self.transparency
+        return ClientTrust.pinned(
+            t.log_url,
+            t.log_vkey,
+            t.witness_vkeys,
+            insecure_simulated_keys=(self.insecure_tee_key.public_key().to_bytes(),),
+        )
+
+    @property
+    def issuer_url(self) -> str:
+        assert self.issuer_proxy is not None
+        return self.issuer_proxy.url
+
+    def new_wallet(self, **kwargs: object) -> Wallet:
+        """A wallet with a fresh one-time enrolment code, talking to the issuer's proxy."""
+        assert self.issuer is not None
+        code = self.issuer.core.new_enrolment_code()
+        return Wallet(self.issuer_url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
+
     async def stop(self) -> None:
-        for proxy in [self.relay_proxy, self.gateway_proxy, *self.node_proxies]:
+        proxies = [self.relay_proxy, self.gateway_proxy, *self.node_proxies]
+        if self.issuer_proxy is not None:
+            proxies.append(self.issuer_proxy)
+        for proxy in proxies:
             await proxy.stop()
         for runner in reversed(self.runners):
             await runner.cleanup()
+        if self.issuer is not None:
+            self.issuer.core.store.close()
+        if self.token_dir is not None:
+            shutil.rmtree(self.token_dir, ignore_errors=True)
+        if self.transparency is not None:
+            await self.transparency.stop()
 
 
 async def start_cloud(
     regions: tuple[str, ...] = ("eu-west", "eu-west", "us-east"),
     *,
     relay_proxy: Proxy | None = None,
+    tokens: bool = False,
+    issuer_config: IssuerConfig | None = None,
 ) -> Cloud:
     runners: list[web.AppRunner] = []
+    issuer = issuer_proxy = authorizer = token_dir = None
+    if tokens:
+        token_dir = Path(tempfile.mkdtemp(prefix="privcloud-test-tokens-"))
+        issuer = Issuer(token_dir, issuer_config or IssuerConfig(quota=1000))
+        runner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
+        runners.append(runner)
+        issuer_proxy = await Proxy(iport).start()
+        store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")
+        # The gateway fetches the directory directly; the challenge names the proxied issuer.
+        authorizer = TokenAuthorizer(
+            store, issuer_url=f"http://127.0.0.1:{iport}", issuer_name=issuer_proxy.url[7:]
+        )
+    transparency = await LocalTransparency.start("127.0.0.1")
+    release = node_release_manifest()
+    await publish_entry(transparency.log_url, transparency.operator_key, release.encode())
+    tee_key = EcPrivateKey.generate(Curve.P384)
     nodes, node_proxies, node_urls = [], [], []
     for index, region in enumerate(regions):
-        node = Node(f"node-{index + 1}", region=region, provider="local")
+        node = Node(
+            f"node-{index + 1}",
+            region=region,
+            provider="local",
+            manifest=release,
+            insecure_tee_key=tee_key,
+            log_url=transparency.log_url,
+        )
         runner, port = await start_site(node.app(), "127.0.0.1", 0)
         runners.append(runner)
         proxy = await Proxy(port).start()
         nodes.append(node)
         node_proxies.append(proxy)
         node_urls.append(f"http://127.0.0.1:{port}")
-    gateway = Gateway([p.url for p in node_proxies])
+    gateway = Gateway([p.url for p in node_proxies], authorizer=authorizer)
     runner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
     runners.append(runner)
     gateway_proxy = await Proxy(gport).start()
@@ -68,5 +149,17 @@ async def start_cloud(
         relay_proxy.target_port = rport
     await relay_proxy.start()
     return Cloud(
-        nodes, node_proxies, gateway, gateway_proxy, relay, relay_proxy, node_urls, runners
+        nodes,
+        node_proxies,
+        gateway,
+        gateway_proxy,
+        relay,
+        relay_proxy,
+        node_urls,
+        runners,
+        issuer=issuer,
+        issuer_proxy=issuer_proxy,
+        token_dir=token_dir,
+        transparency=transparency,
+        insecure_tee_key=tee_key,
     )

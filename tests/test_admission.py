@@ -32,7 +32,7 @@ from privcloud.attest import (
     report_data_for,
 )
 from privcloud.attest.simulated import InsecureSimulatedTee
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
+from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, PrivateKey, generate_keypair
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import key_id_for
@@ -126,7 +126,9 @@ class World:
     state: TrustedLogState = field(default_factory=fresh_state)
 
     @classmethod
-    def build(cls, release: ReleaseManifest, now: int = NOW, before: int = 2, after: int = 2):  # type: ignore[no-untyped-def]
+    def build(
+        cls, release: ReleaseManifest, now: int = NOW, before: int = 2, after: int = 2
+    ) -> World:
         w = cls(release, now)
         for i in range(before):
             w.tree.append_leaf(b"older release %d" % i)
@@ -137,9 +139,16 @@ class World:
         w.state = fresh_state().update(signed(w.tree, w.size, at=now), [], now)
         return w
 
-    def bundle(self, evidence: Evidence, *, issued_at: int | None = None, size: int | None = None,
-               note: bytes | None = None, release: ReleaseManifest | None = None,
-               index: int | None = None) -> NodeBundle:  # fmt: skip
+    def bundle(
+        self,
+        evidence: Evidence,
+        *,
+        issued_at: int | None = None,
+        size: int | None = None,
+        note: bytes | None = None,
+        release: ReleaseManifest | None = None,
+        index: int | None = None,
+    ) -> NodeBundle:
         size = self.size if size is None else size
         index = self.index if index is None else index
         return NodeBundle(
@@ -158,18 +167,24 @@ class SimNode:
 
     measurement: bytes
     debug: bool = False
-    key: object = field(default_factory=lambda: generate_keypair(X25519_SHA256_AES128GCM.kem))
+    key: PrivateKey = field(default_factory=lambda: generate_keypair(X25519_SHA256_AES128GCM.kem))
 
     @property
     def public_key(self) -> bytes:
-        return self.key.public_bytes  # type: ignore[attr-defined,no-any-return]
+        return self.key.public_bytes
 
     def evidence(self, at: int, bound_key: bytes | None = None) -> Evidence:
         tee = InsecureSimulatedTee(DEV_ROOT, self.measurement, debug=self.debug)
         return tee.evidence(report_data_for(bound_key or self.public_key), now=at)
 
-    def descriptor(self, bundle: NodeBundle | None, *, public_key: bytes | None = None,
-                   region: str = "eu-west", tee: str | None = None) -> NodeDescriptor:  # fmt: skip
+    def descriptor(
+        self,
+        bundle: NodeBundle | None,
+        *,
+        public_key: bytes | None = None,
+        region: str = "eu-west",
+        tee: str | None = None,
+    ) -> NodeDescriptor:
         pk = public_key or self.public_key
         return NodeDescriptor(
             node_id="node-1",
@@ -408,8 +423,10 @@ def test_debug_enabled_report_is_refused() -> None:
 
 def _snp_node(world: World, *, vcek_not_after: float | None = None) -> NodeDescriptor:
     amd = synthetic_amd()
-    kw = {} if vcek_not_after is None else {"not_after": vcek_not_after}
-    key, vcek = make_vcek(amd, CHIP, **kw)  # type: ignore[arg-type]
+    if vcek_not_after is None:
+        key, vcek = make_vcek(amd, CHIP)
+    else:
+        key, vcek = make_vcek(amd, CHIP, not_after=vcek_not_after)
     node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
     report = synthetic_snp_report(
         key,
@@ -429,8 +446,9 @@ def test_wrong_vendor_chain_is_refused() -> None:
         admit(node, policy=ClientPolicy(), roots=TrustRoots.pinned(), log_state=world.state, now=T0)
     # ... and simulated evidence signed by a dev root the client does not know.
     world, _sim, node = honest_sim()
-    stranger = TrustRoots(insecure_simulated_keys=(EcPrivateKey.generate(Curve.P384)
-                                                   .public_key().to_bytes(),))  # fmt: skip
+    stranger = TrustRoots(
+        insecure_simulated_keys=(EcPrivateKey.generate(Curve.P384).public_key().to_bytes(),)
+    )
     with pytest.raises(VerificationError, match="unknown dev root"):
         admit(node, policy=DEV, roots=stranger, log_state=world.state, now=NOW)
 
@@ -460,8 +478,13 @@ def test_truncated_report_is_refused() -> None:
         snp.bundle, evidence=Evidence(TEE_SEV_SNP, sev.raw[:-1], sev.certificates)
     )
     with pytest.raises(DecodeError):
-        admit(dataclasses.replace(snp, bundle=cut), policy=ClientPolicy(),
-              roots=synthetic_amd().roots, log_state=snp_world.state, now=T0)  # fmt: skip
+        admit(
+            dataclasses.replace(snp, bundle=cut),
+            policy=ClientPolicy(),
+            roots=synthetic_amd().roots,
+            log_state=snp_world.state,
+            now=T0,
+        )
 
 
 def test_oversized_report_is_refused() -> None:
@@ -474,8 +497,13 @@ def test_oversized_report_is_refused() -> None:
         snp.bundle, evidence=Evidence(TEE_SEV_SNP, ev.raw + b"\0", ev.certificates)
     )
     with pytest.raises(TooLargeError):
-        admit(dataclasses.replace(snp, bundle=big), policy=ClientPolicy(),
-              roots=synthetic_amd().roots, log_state=world.state, now=T0)  # fmt: skip
+        admit(
+            dataclasses.replace(snp, bundle=big),
+            policy=ClientPolicy(),
+            roots=synthetic_amd().roots,
+            log_state=world.state,
+            now=T0,
+        )
     # Beyond the evidence bound: the directory entry is refused before anything is parsed.
     doc = json.loads(encode_descriptor(snp))
     doc["bundle"]["evidence"]["report"] = "A" * (4 * 64 * 1024 + 4)

@@ -1,5 +1,8 @@
 """The command line: each service started on its own as a process, then one private request
-through them with ``privcloud call`` — the way an operator would wire a deployment by hand."""
+through them with ``privcloud call`` — the way an operator would wire a deployment by hand:
+a witness and a transparency log, the node release published with ``privcloud release publish``,
+a node that fetches the proof of its release, a gateway and a relay; the client pins the log's
+and the witness's keys and (INSECURE, development) the node's simulated-TEE dev root."""
 
 from __future__ import annotations
 
@@ -13,6 +16,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from privcloud.cli.trust import DEFAULT_WITNESS_NAME
+from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_KEY_FILE, OPERATOR_KEY_FILE
+from privcloud.storage.tlog_store import load_or_create_key
+from privcloud.transparency.cosignature import WitnessKey
+from privcloud.transparency.note import Ed25519NoteSigner
 
 PRIVCLOUD = [sys.executable, "-m", "privcloud.cli"]
 
@@ -37,26 +46,106 @@ def _wait(url: str, timeout: float = 30.0) -> dict[str, object]:
     raise AssertionError(f"{url} never became healthy")
 
 
+def _wait_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"port {port} never opened")
+
+
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[str]:
+def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
+    """Start the deployment; yield the ``privcloud call`` arguments that reach and trust it."""
     node, gateway, relay = _free_port(), _free_port(), _free_port()
+    witness, log = _free_port(), _free_port()
+    data = tmp_path_factory.mktemp("deployment")
+    log_dir, witness_dir = data / "log", data / "witness"
+    log_dir.mkdir(mode=0o700)
+    witness_dir.mkdir(mode=0o700)
+    # The operator makes the log's and the witness's keys first, so each can name the other.
+    log_key, _ = load_or_create_key(log_dir / LOG_KEY_FILE)
+    witness_key, _ = load_or_create_key(witness_dir / "witness.key")
+    log_vkey = Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier().vkey()
+    witness_vkey = WitnessKey(DEFAULT_WITNESS_NAME, witness_key).verifier().vkey()
+    log_url = f"http://127.0.0.1:{log}"
     procs = []
     try:
         procs.append(
             subprocess.Popen(
                 [
                     *PRIVCLOUD,
-                    "node",
-                    "--id",
-                    "cli-node",
-                    "--region",
-                    "eu-west",
+                    "witness",
+                    "--log-vkey",
+                    log_vkey,
+                    "--data-dir",
+                    str(witness_dir),
                     "--port",
-                    str(node),
+                    str(witness),
                 ],
                 cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
             )
         )
+        _wait_port(witness)
+        procs.append(
+            subprocess.Popen(
+                [
+                    *PRIVCLOUD,
+                    "log",
+                    "--data-dir",
+                    str(log_dir),
+                    "--port",
+                    str(log),
+                    "--witness",
+                    f"http://127.0.0.1:{witness}={witness_vkey}",
+                ],
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+            )
+        )
+        _wait_port(log)
+        subprocess.run(
+            [
+                *PRIVCLOUD,
+                "release",
+                "publish",
+                "--log",
+                log_url,
+                "--operator-key",
+                str(log_dir / OPERATOR_KEY_FILE),
+            ],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        node_proc = subprocess.Popen(
+            [
+                *PRIVCLOUD,
+                "node",
+                "--id",
+                "cli-node",
+                "--region",
+                "eu-west",
+                "--port",
+                str(node),
+                "--log",
+                log_url,
+            ],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        procs.append(node_proc)
+        assert node_proc.stdout is not None
+        dev_root = ""
+        for line in node_proc.stdout:
+            if line.startswith("simulated TEE dev root (INSECURE) "):
+                dev_root = line.split()[-1]
+                break
         _wait(f"http://127.0.0.1:{node}/healthz")
         procs.append(
             subprocess.Popen(
@@ -86,7 +175,18 @@ def services(tmp_path: Path) -> Iterator[str]:
             )
         )
         _wait(f"http://127.0.0.1:{relay}/healthz")
-        yield f"http://127.0.0.1:{relay}"
+        yield [
+            "--relay",
+            f"http://127.0.0.1:{relay}",
+            "--log",
+            log_url,
+            "--log-vkey",
+            log_vkey,
+            "--witness-vkey",
+            witness_vkey,
+            "--insecure-simulated-root",
+            dev_root,
+        ]
     finally:
         for p in procs:
             p.terminate()
@@ -95,14 +195,13 @@ def services(tmp_path: Path) -> Iterator[str]:
     assert list(tmp_path.iterdir()) == []  # no service wrote a file
 
 
-def test_call_through_separately_started_services(services: str) -> None:
+def test_call_through_separately_started_services(services: list[str]) -> None:
     out = subprocess.run(
         [
             *PRIVCLOUD,
             "call",
             "echo",
-            "--relay",
-            services,
+            *services,
             "--data",
             "hello",
             "-k",
@@ -117,9 +216,9 @@ def test_call_through_separately_started_services(services: str) -> None:
     assert json.loads(out.stdout)["data"] == "hello"
 
 
-def test_default_policy_refuses_the_simulated_node(services: str) -> None:
+def test_default_policy_refuses_the_simulated_node(services: list[str]) -> None:
     out = subprocess.run(
-        [*PRIVCLOUD, "call", "echo", "--relay", services, "--data", "hello"],
+        [*PRIVCLOUD, "call", "echo", *services, "--data", "hello"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -25,7 +25,9 @@ from privcloud.wire.message import WorkloadRequest
 
 CANARY = b"CANARY-7f3a9c-the-user-said-this"
 TOKEN = b"PrivateToken token=CANARYTOKEN0123456789"
-POLICY = ClientPolicy(allowed_tees=frozenset({"simulated-insecure"}), allow_insecure_simulated=True)
+#: The INSECURE development policy: simulated-TEE nodes, admitted through the full procedure
+#: (evidence, key binding, logged release, inclusion proof, freshness, policy).
+POLICY = ClientPolicy.insecure_local_dev()
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ async def cloud() -> AsyncIterator[Cloud]:
 
 @pytest.fixture
 async def client(cloud: Cloud) -> AsyncIterator[Client]:
-    async with Client(cloud.relay_url, policy=POLICY) as c:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
         yield c
 
 
@@ -59,7 +61,7 @@ async def test_streamed_answer_arrives_in_order_with_a_final_event(client: Clien
 
 async def test_sync_client_works_from_plain_code(cloud: Cloud) -> None:
     def run() -> bytes:
-        with SyncClient(cloud.relay_url, policy=POLICY) as sync:
+        with SyncClient(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as sync:
             sync.refresh()
             parts = list(sync.stream("echo_stream", {"parts": 2}, b"abcd"))
             assert len(parts) == 3
@@ -69,20 +71,18 @@ async def test_sync_client_works_from_plain_code(cloud: Cloud) -> None:
 
 
 async def test_default_policy_refuses_simulated_nodes(cloud: Cloud) -> None:
-    async with Client(cloud.relay_url) as strict:
+    async with Client(cloud.relay_url, trust=cloud.client_trust()) as strict:
         assert strict.trail.admitted == []
-        assert {code for _, code in strict.trail.refused} == {"node TEE type not allowed by policy"}
+        assert {code for _, code in strict.trail.refused} == {"TEE type not allowed by policy"}
         with pytest.raises(errors.NoHealthyNodeError):
             await strict.call("echo", None, CANARY)
 
 
 async def test_region_policy_keeps_data_in_allowed_regions(cloud: Cloud) -> None:
-    eu_only = ClientPolicy(
-        allowed_tees=frozenset({"simulated-insecure"}),
-        allow_insecure_simulated=True,
+    eu_only = ClientPolicy.insecure_local_dev(
         allowed_regions=frozenset({"eu-west"}),
     )
-    async with Client(cloud.relay_url, policy=eu_only) as c:
+    async with Client(cloud.relay_url, policy=eu_only, trust=cloud.client_trust()) as c:
         await c.call("echo", None, CANARY)
         assert set(c.trail.chosen) == {"node-1", "node-2"}
     us_node = cloud.node_proxies[2]
@@ -171,7 +171,7 @@ async def test_gateway_sees_the_token_but_forwards_only_the_envelope(
 
 
 async def test_node_outside_the_chosen_k_cannot_open(cloud: Cloud) -> None:
-    async with Client(cloud.relay_url, policy=POLICY, k=1) as c:
+    async with Client(cloud.relay_url, policy=POLICY, k=1, trust=cloud.client_trust()) as c:
         assert c._key_config is not None
         chosen = c.trail.admitted[0].descriptor
         body, _, _ = build_request(c._key_config, [chosen], WorkloadRequest("echo", {}, CANARY))
@@ -210,7 +210,7 @@ async def test_tampered_response_is_detected_by_the_client() -> None:
     proxy = Proxy(0, tamper_outbound=_flip_last_byte_of_body)
     c = await start_cloud(relay_proxy=proxy)
     try:
-        async with Client(c.relay_url, policy=POLICY) as client:
+        async with Client(c.relay_url, policy=POLICY, trust=c.client_trust()) as client:
             # Key config and directory pass through the same proxy; admission may already
             # fail there — any of our errors is a detection; a result never appears.
             with pytest.raises(errors.PrivcloudError):
@@ -226,7 +226,7 @@ async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: 
     cut = Proxy(0, cut_outbound_after=600)
     cut.target_port = int(cloud.relay_proxy.target_port)
     await cut.start()
-    c2 = Client(cut.url, policy=POLICY)
+    c2 = Client(cut.url, policy=POLICY, trust=cloud.client_trust())
     c2._key_config = client._key_config
     c2.trail = client.trail
     received = []

@@ -70,7 +70,6 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
 #: privcloud.limits; drop the entry in the same change (a stale entry fails the test).
 PENDING: dict[tuple[str, str], str] = {
     ("sdk/wallet.py", "_MAX_ERROR_BODY"): "issuer error body the wallet reads: move to limits",
-    ("trust/bundle.py", "_MAX_DEPTH"): "JSON nesting of a manifest's config: move to limits",
 }
 
 #: Unit helpers of limits.py, not bounds.

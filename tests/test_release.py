@@ -125,6 +125,7 @@ def test_invalid_manifests_cannot_be_built() -> None:
         {"dependencies": ("Not_Normalised==1",)},
         {"dependencies": ("a==1", "a==2")},
         {"config": {"ratio": 0.5}},
+        {"config": {"deep": [[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]}},  # deeper than the bound
         {"hardware_measurements": {TEE_SEV_SNP: b"\x00" * 32}},
         {"hardware_measurements": {TEE_SIMULATED: b"\x00" * 48}},
         {"models": (ModelFile("b", b"\0" * 32, 1), ModelFile("a", b"\0" * 32, 1))},
@@ -212,8 +213,13 @@ def test_model_files_are_digested(tmp_path: Path) -> None:
     ],
 )
 def test_markers(marker: str, expected: bool) -> None:
-    env = {**current_environment(), "python_version": "3.11", "python_full_version": "3.11.9",
-           "sys_platform": "linux", "os_name": "posix"}  # fmt: skip
+    env = {
+        **current_environment(),
+        "python_version": "3.11",
+        "python_full_version": "3.11.9",
+        "sys_platform": "linux",
+        "os_name": "posix",
+    }
     assert evaluate(marker, env) is expected
 
 

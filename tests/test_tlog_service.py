@@ -69,7 +69,9 @@ async def _checkpoint(t: LocalTransparency, size: int) -> tuple[bytes, int, byte
 # --- the HTTP API ------------------------------------------------------------------------------
 
 
-async def test_append_then_checkpoint_then_inclusion_proofs_verify(local: LocalTransparency) -> None:
+async def test_append_then_checkpoint_then_inclusion_proofs_verify(
+    local: LocalTransparency,
+) -> None:
     indexes = await _append_all(local, ENTRIES)
     assert indexes == list(range(len(ENTRIES)))
     _, size, root = await _checkpoint(local, len(ENTRIES))
@@ -82,8 +84,9 @@ async def test_append_then_checkpoint_then_inclusion_proofs_verify(local: LocalT
             assert await client.leaf_index(leaf_hash(entry)) == i
         # An older tree size is served too (hashes never change once written).
         proof = await client.inclusion_proof(2, 5)
-        verify_inclusion(leaf_hash(ENTRIES[2]), 2, 5, proof, MerkleTree(
-            leaf_hash(e) for e in ENTRIES[:5]).root())
+        verify_inclusion(
+            leaf_hash(ENTRIES[2]), 2, 5, proof, MerkleTree(leaf_hash(e) for e in ENTRIES[:5]).root()
+        )
         assert await client.iter_entries(0, size) == ENTRIES
 
 
@@ -91,7 +94,7 @@ async def test_consistency_between_successive_checkpoints(local: LocalTransparen
     await _append_all(local, ENTRIES[:3])
     note1, size1, root1 = await _checkpoint(local, 3)
     await _append_all(local, ENTRIES[3:])
-    note2, size2, root2 = await _checkpoint(local, len(ENTRIES))
+    _, size2, root2 = await _checkpoint(local, len(ENTRIES))
     async with LogClient(local.log_url) as client:
         proof = await client.consistency_proof(size1, size2)
         verify_consistency(size1, size2, root1, root2, proof)
@@ -125,7 +128,7 @@ async def test_restarted_log_keeps_its_root_and_its_proofs_verify(tmp_path: Path
     t = await LocalTransparency.start("127.0.0.1", data)  # same SQLite files, new ports
     try:
         assert t.log_vkey == vkey
-        note_after, size_after, root_after = await _checkpoint(t, 7)
+        _, size_after, root_after = await _checkpoint(t, 7)
         assert (size_after, root_after) == (size, root)
         async with LogClient(t.log_url) as client:
             for i in range(7):
@@ -143,9 +146,10 @@ async def test_restarted_log_keeps_its_root_and_its_proofs_verify(tmp_path: Path
 
 async def _post(url: str, body: bytes, authorization: str | None) -> tuple[int, dict[str, object]]:
     headers = {} if authorization is None else {"Authorization": authorization}
-    async with aiohttp.ClientSession() as s, s.post(
-        url + "/v1/entries", data=body, headers=headers
-    ) as r:
+    async with (
+        aiohttp.ClientSession() as s,
+        s.post(url + "/v1/entries", data=body, headers=headers) as r,
+    ):
         return r.status, await r.json(content_type=None)
 
 
@@ -184,7 +188,9 @@ async def test_replayed_append_is_refused(local: LocalTransparency) -> None:
 
 async def test_oversize_entry_is_refused_with_413(local: LocalTransparency) -> None:
     body = b"x" * (limits.MAX_TLOG_ENTRY_BYTES + 1)
-    status, doc = await _post(local.log_url, body, sign_append(local.operator_key, body, int(time.time())))
+    status, doc = await _post(
+        local.log_url, body, sign_append(local.operator_key, body, int(time.time()))
+    )
     assert (status, doc["error"]) == (413, "too_large")
     with pytest.raises(TooLargeError):
         await publish_entry(local.log_url, local.operator_key, body)
@@ -193,7 +199,9 @@ async def test_oversize_entry_is_refused_with_413(local: LocalTransparency) -> N
 
 
 async def test_empty_entry_is_refused(local: LocalTransparency) -> None:
-    status, doc = await _post(local.log_url, b"", sign_append(local.operator_key, b"", int(time.time())))
+    status, doc = await _post(
+        local.log_url, b"", sign_append(local.operator_key, b"", int(time.time()))
+    )
     assert (status, doc["error"]) == (400, "malformed")
 
 
@@ -340,8 +348,15 @@ async def test_log_refuses_a_database_that_lost_entries_it_signed(tmp_path: Path
 
 def _audit_args(t: LocalTransparency, *extra: str) -> list[str]:
     return [
-        "log", "audit", "--log", t.log_url, "--log-vkey", t.log_vkey,
-        "--witness-vkey", t.witness_vkeys[0], *extra,
+        "log",
+        "audit",
+        "--log",
+        t.log_url,
+        "--log-vkey",
+        t.log_vkey,
+        "--witness-vkey",
+        t.witness_vkeys[0],
+        *extra,
     ]
 
 
@@ -374,3 +389,34 @@ async def test_log_audit_detects_a_tampered_entry(
     assert "MISMATCH      entry 6 does not hash to the log's tree" in captured.out
     assert "VerificationError" in captured.err
     assert "audit OK" not in captured.out
+
+
+async def test_more_entries_than_one_page_are_read_and_audited(
+    local: LocalTransparency, capsys: pytest.CaptureFixture[str]
+) -> None:
+    many = [b"manifest %d" % i for i in range(limits.MAX_TLOG_ENTRIES_PER_READ * 2 + 5)]
+    await asyncio.to_thread(local.log.store.append, many)  # the store's own thread is idle
+    await local.log.publish()
+    async with LogClient(local.log_url) as client:
+        pages = [len(p) async for p in client.entry_pages(0, len(many))]
+        assert pages == [limits.MAX_TLOG_ENTRIES_PER_READ] * 2 + [5]
+        assert await client.iter_entries(3, len(many)) == many[3:]
+    assert await asyncio.to_thread(cli_main, _audit_args(local)) == 0
+    assert f"entries       {len(many)} re-hashed; the root matches" in capsys.readouterr().out
+
+
+async def test_log_init_and_append_commands(
+    local: LocalTransparency, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli_main(["log", "init", "--data-dir", str(tmp_path / "new")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("log vkey      privcloud.local/log+")
+    for name in ("log.key", "operator.key"):
+        assert stat.S_IMODE(os.stat(tmp_path / "new" / name).st_mode) == 0o600
+    entry = tmp_path / "manifest.json"
+    entry.write_bytes(b'{"release": "x"}')
+    key_file = str(tmp_path / "data" / "log" / "operator.key")
+    args = ["log", "append", "--log", local.log_url, "--operator-key", key_file, str(entry)]
+    assert await asyncio.to_thread(cli_main, args) == 0
+    assert await asyncio.to_thread(cli_main, args) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("(already in the log)")

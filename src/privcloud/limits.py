@@ -164,6 +164,8 @@ MAX_RELEASE_DEPENDENCIES: Final = 1024
 MAX_RELEASE_MODELS: Final = 256
 #: Largest canonical node configuration a release manifest may carry.
 MAX_RELEASE_CONFIG_BYTES: Final = 16 * KiB
+#: Deepest nesting of JSON arrays and objects in a release manifest's node configuration.
+MAX_RELEASE_CONFIG_DEPTH: Final = 16
 #: Largest node bundle (evidence, manifest, checkpoint, inclusion proof) accepted.
 MAX_NODE_BUNDLE_BYTES: Final = 256 * KiB
 #: Oldest node bundle (and evidence that carries its own time) a client admits, in seconds.
@@ -172,6 +174,8 @@ MAX_NODE_BUNDLE_AGE_S: Final = 24 * 3600.0
 NODE_BUNDLE_CLOCK_SKEW_S: Final = 300.0
 #: Seconds between two refreshes of a node's bundle (new evidence time, fresh proof).
 NODE_BUNDLE_REFRESH_S: Final = 3600.0
+#: Seconds before a node that has no proof of its release in the log yet asks the log again.
+NODE_LOG_PROOF_RETRY_S: Final = 2.0
 
 # --- Transparency log and witness services (privcloud.services.tlog / .witness) --------------
 # (block added with the log service, the witness and the SDK log client; keep it together)
@@ -198,8 +202,8 @@ TLOG_WITNESS_RETRY_S: Final = 5.0
 #: Seconds the log waits for one witness to answer.
 TLOG_WITNESS_TIMEOUT_S: Final = 5.0
 #: Largest C2SP add-checkpoint request a witness accepts: the old-size line, at most 63 proof
-#: lines and a signed checkpoint note of at most 1 MiB.
-MAX_WITNESS_REQUEST_BYTES: Final = 1 * MiB + 8 * KiB
+#: lines and a signed checkpoint note of at most MAX_NOTE_BYTES.
+MAX_WITNESS_REQUEST_BYTES: Final = MAX_NOTE_BYTES + 8 * KiB
 #: Largest witness answer (cosignature lines) the log reads.
 MAX_WITNESS_RESPONSE_BYTES: Final = 16 * KiB
 #: Most log origins one witness is configured for.

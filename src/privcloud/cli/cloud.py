@@ -16,12 +16,18 @@ import signal
 import sys
 import time
 
+from privcloud.errors import ConfigError
 from privcloud.sdk import Client
+from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.trust_store import FileTrustStore
+from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
 from privcloud.services.node import Node
+from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
 
 INSECURE_BANNER = (
@@ -61,6 +67,19 @@ async def _up(args: argparse.Namespace) -> None:
     print(f"relay    {cloud.relay_url}\ngateway  {cloud.gateway_url}")
     for url in cloud.node_urls:
         print(f"node     {url}")
+    print(f"log      {cloud.log_url}  (release entry {cloud.release_index})")
+    print(f"         log vkey      {cloud.log_vkey}")
+    for vkey in cloud.witness_vkeys:
+        print(f"         witness vkey  {vkey}")
+    print(f"         simulated TEE dev root (INSECURE) {cloud.insecure_tee_public_key.hex()}")
+    print(
+        "         privcloud call|node verify --log URL --log-vkey V --witness-vkey W"
+        " --insecure-simulated-root HEX --insecure-allow-simulated ..."
+    )
+    if cloud.issuer is not None:
+        code = cloud.issuer.core.new_enrolment_code()
+        print(f"issuer   {cloud.issuer_url}  (one-time enrolment code: {code})")
+        print("         privcloud wallet enrol --issuer URL --code CODE --file W; call --wallet W")
     print("Ctrl-C stops the cloud.", flush=True)
     try:
         await _serve_forever(None)
@@ -78,14 +97,32 @@ async def _demo(_: argparse.Namespace) -> None:
     async with LocalCloud(nodes=_regions(3)) as cloud:
         _step(f"relay {cloud.relay_url}, gateway {cloud.gateway_url}")
         policy = ClientPolicy.insecure_local_dev()
-        async with Client(cloud.relay_url, policy=policy) as client:
+        wallet = cloud.new_wallet(batch_size=8)
+        trust = cloud.client_trust()
+        async with Client(cloud.relay_url, policy=policy, wallet=wallet, trust=trust) as client:
             trail = client.trail
+            _step(
+                f"enrolled this device with the issuer ({cloud.issuer_url}, directly, not via"
+                f" the relay) and fetched {wallet.fetched} anonymous tokens in one batch"
+            )
             key_id = trail.key_config_id
             _step(f"fetched the gateway's OHTTP key config (key id {key_id}) via the relay")
+            assert cloud.release is not None and trail.checkpoint is not None
+            _step(
+                f"release published to the log as entry {cloud.release_index}: measurement"
+                f"[simulated] {cloud.release.simulated_measurement.hex()[:32]}..."
+            )
+            cp = trail.checkpoint
+            _step(
+                f"trusted log checkpoint: {cp.origin} size {cp.size} root "
+                f"{cp.root_hash.hex()[:32]}... (log signature + witness cosignature checked)"
+            )
             for admitted in trail.admitted:
                 d = admitted.descriptor
                 where = f"{d.region}/{d.provider}, tee={d.tee}"
-                _step(f"admitted {d.node_id} [{where}]: {', '.join(admitted.checks)}")
+                _step(f"admitted {d.node_id} [{where}]:")
+                for check in admitted.trail:
+                    print(f"        {check}")
             for node_id, why in trail.refused:
                 _step(f"refused {node_id}: {why}")
             message = "Call me at 10:30 about the Lisbon contract."
@@ -97,6 +134,7 @@ async def _demo(_: argparse.Namespace) -> None:
                 f"sealed to {len(trail.chosen)} nodes chosen at random: {', '.join(trail.chosen)}"
             )
             _step(f"answer: {result.data.decode()!r} in {took:.1f} ms")
+            _step(f"paid with one anonymous token: {wallet.spent[-1].describe()}")
             print("\nA streamed answer (echo_stream, 4 parts):")
             async for event in client.stream("echo_stream", {"parts": 4}, message.encode()):
                 label = "final" if event.final else f"part {event.meta.get('index')}"
@@ -108,11 +146,12 @@ async def _demo(_: argparse.Namespace) -> None:
         )
         _step("gateway: an anonymous inner request, the k node key ids; no address, no content")
         _step("node: the plaintext request, from the gateway's address; not yours")
+        _step("issuer: your device id and how many tokens you took; not which requests they paid")
         print("\nMetrics the services kept (allow-listed, content-free):")
         for service in (cloud.relay.metrics, cloud.gateway.metrics):
             for line in service.render().splitlines()[1:]:
                 print(f"    {service.service}: {line}")
-    print("\nThe local cloud stopped; nothing was written to disk.")
+    print("\nThe local cloud stopped; its temporary files are gone.")
 
 
 async def _call(args: argparse.Namespace) -> None:
@@ -123,7 +162,26 @@ async def _call(args: argparse.Namespace) -> None:
             body = fh.read()
     else:
         body = (args.data or "").encode()
-    async with Client(args.relay, policy=policy, k=args.k) as client:
+    if args.wallet and not args.issuer:
+        raise ConfigError("--wallet needs --issuer URL")
+    wallet = Wallet(args.issuer, path=args.wallet) if args.wallet else None
+    trust = None
+    if args.log:
+        if not args.log_vkey:
+            raise ConfigError("--log needs --log-vkey (and the witnesses' --witness-vkey)")
+        try:
+            dev = tuple(bytes.fromhex(k) for k in args.insecure_simulated_root or [])
+        except ValueError as exc:
+            raise ConfigError("--insecure-simulated-root is hex") from exc
+        trust = ClientTrust.pinned(
+            args.log,
+            args.log_vkey,
+            args.witness_vkey or [],
+            required_witnesses=args.quorum,
+            insecure_simulated_keys=dev,
+            store=FileTrustStore(args.trust_state) if args.trust_state else None,
+        )
+    async with Client(args.relay, policy=policy, k=args.k, wallet=wallet, trust=trust) as client:
         if args.stream:
             async for event in client.stream(args.feature, params, body):
                 print(
@@ -164,8 +222,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     gateway.add_argument("--host", default=LOOPBACK)
     gateway.add_argument("--port", type=int, default=8471)
+    gateway.add_argument("--issuer", help="require tokens of the issuer at this base URL")
+    gateway.add_argument("--spent-tokens", help="spent-token SQLite file (shared by gateways)")
     gateway.set_defaults(
-        handler=lambda a: asyncio.run(_run_service(Gateway(a.node).app, a.host, a.port, "gateway"))
+        handler=lambda a: asyncio.run(_run_service(_gateway(a).app, a.host, a.port, "gateway"))
     )
 
     node = sub.add_parser("node", help="run a compute node (simulated TEE: INSECURE)")
@@ -174,6 +234,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     node.add_argument("--provider", default="local")
     node.add_argument("--host", default=LOOPBACK)
     node.add_argument("--port", type=int, default=8480)
+    node.add_argument(
+        "--log", help="the transparency log holding this node's release (privcloud release publish)"
+    )
     node.set_defaults(handler=_node)
 
     call = sub.add_parser("call", help="send one request through the private path")
@@ -184,15 +247,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.add_argument("--file", help="request body from a file")
     call.add_argument("--stream", action="store_true")
     call.add_argument("-k", type=int, default=3, help="number of nodes to seal to")
+    call.add_argument("--wallet", help="a token wallet file (privcloud wallet enrol)")
+    call.add_argument("--issuer", help="the token issuer's base URL (with --wallet)")
     call.add_argument(
         "--insecure-allow-simulated",
         action="store_true",
         help="admit simulated-TEE nodes (INSECURE; local development only)",
     )
+    call.add_argument("--log", help="the transparency log (node admission needs it)")
+    call.add_argument("--log-vkey", help="the log's note verifier key")
+    call.add_argument("--witness-vkey", action="append", help="a witness's vkey (repeat)")
+    call.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
+    call.add_argument("--trust-state", help="directory keeping the trusted log checkpoint")
+    call.add_argument(
+        "--insecure-simulated-root",
+        action="append",
+        metavar="HEX",
+        help="INSECURE: a simulated-TEE dev root public key to trust (development only)",
+    )
     call.set_defaults(handler=lambda args: asyncio.run(_call(args)))
+
+
+def _gateway(args: argparse.Namespace) -> Gateway:
+    if args.issuer is None:
+        return Gateway(args.node)
+    if args.spent_tokens is None:
+        raise ConfigError("--issuer needs --spent-tokens FILE")
+    authorizer = TokenAuthorizer(SqliteSpentTokenStore(args.spent_tokens), issuer_url=args.issuer)
+    return Gateway(args.node, authorizer=authorizer)
 
 
 def _node(args: argparse.Namespace) -> None:
     print(INSECURE_BANNER, file=sys.stderr)
-    factory = Node(args.id, region=args.region, provider=args.provider).app
+    node = Node(args.id, region=args.region, provider=args.provider, log_url=args.log)
+    print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
+    print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
+    factory = node.app
     asyncio.run(_run_service(factory, args.host, args.port, "node"))

@@ -1,9 +1,12 @@
 """Trust commands of the ``privcloud`` command line: the transparency log, its witness, audits.
 
-    privcloud log [--data-dir DIR] [--witness URL=VKEY]...     run a transparency log
-    privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researcher tool)
-    privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
-    privcloud witness --log-vkey VKEY [--data-dir DIR]        run a witness
+privcloud log [--data-dir DIR] [--witness URL=VKEY]...     run a transparency log
+privcloud log init [--data-dir DIR]                       make its keys, print its vkey
+privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researcher tool)
+privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
+privcloud witness --log-vkey VKEY [--data-dir DIR]        run a witness
+privcloud release build|publish|verify                    release manifests (docs/trust.md)
+privcloud node verify URL --log URL --log-vkey VKEY ...   run admission on one node, verbosely
 """
 
 from __future__ import annotations
@@ -13,19 +16,35 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import json
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
-from privcloud.errors import ConfigError, PrivcloudError, VerificationError
+from privcloud import limits
+from privcloud.attest import TrustRoots, verify_evidence
+from privcloud.errors import (
+    ConfigError,
+    PrivcloudError,
+    UpstreamError,
+    UsageError,
+    VerificationError,
+)
+from privcloud.netio import read_bounded
+from privcloud.release import build_manifest, code_files, compare, require_same
+from privcloud.release.build import model_file
+from privcloud.sdk.client import fetch_log_proofs
 from privcloud.sdk.logclient import LogClient
-from privcloud.sdk.trust_store import FileTrustStore, pinned_state
+from privcloud.sdk.trust_store import FileTrustStore, pinned_state, refresh_trusted_checkpoint
 from privcloud.services.http import start_site
-from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
-from privcloud.services.witness import Witness
+from privcloud.services.node import node_release_config
+from privcloud.services.tlog import DEFAULT_ORIGIN, open_log
+from privcloud.services.witness import Witness, WitnessEndpoint
 from privcloud.storage.tlog_store import load_key, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
@@ -39,6 +58,9 @@ from privcloud.transparency.merkle import (
     verify_inclusion,
 )
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
+from privcloud.trust.admission import AdmissionStep, ClientPolicy, admit
+from privcloud.trust.bundle import ReleaseManifest, measurement_hex
+from privcloud.trust.directory import NodeDescriptor, decode_descriptor
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_WITNESS_NAME = "privcloud.local/witness"
@@ -92,21 +114,32 @@ async def _log(args: argparse.Namespace) -> None:
     await _serve(tlog.app(), args.host, args.port, banner)
 
 
+def _init(args: argparse.Namespace) -> None:
+    """Create the log's keys and database (as the first start would) and print what to pin."""
+    tlog = open_log(args.data_dir, origin=args.origin)
+    try:
+        print(f"log vkey      {tlog.vkey}")
+        if tlog.operator_key is not None:
+            print(f"operator key  {base64.b64encode(tlog.operator_key.public_bytes()).decode()}")
+    finally:
+        tlog.store.close()
+
+
 async def _append(args: argparse.Namespace) -> None:
     key = load_key(args.operator_key)
     entry = Path(args.entry).read_bytes()
     async with LogClient(args.log) as client:
         result = await client.append(entry, key)
-    print(f"index {result.index} leaf_hash {base64.b64encode(result.leaf_hash).decode()}"
-          + ("" if result.created else " (already in the log)"))
+    print(
+        f"index {result.index} leaf_hash {base64.b64encode(result.leaf_hash).decode()}"
+        + ("" if result.created else " (already in the log)")
+    )
 
 
 # --- privcloud log audit -----------------------------------------------------------------------
 
 
-async def _first_bad_leaf(
-    client: LogClient, ours: Sequence[bytes], size: int, root: bytes
-) -> int:
+async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int, root: bytes) -> int:
     """Index of the first leaf whose served entry does not hash to the log's tree.
 
     Walks RFC 9162's tree from the root: the log's inclusion proofs name the hash of each
@@ -166,7 +199,10 @@ async def _audit(args: argparse.Namespace) -> None:
             )
             state = state.update(note, proof, now)
             checkpoint = state.checkpoint
-            print(f"checkpoint    consistent with the trusted one (size {before})")
+            if before:
+                print(f"checkpoint    consistent with the trusted one (size {before})")
+            else:
+                print("checkpoint    first audit with this state: nothing to compare with")
         else:
             checkpoint = open_checkpoint(note, [log_key], origin=log_key.name)
         print(f"log           {checkpoint.origin}")
@@ -176,14 +212,13 @@ async def _audit(args: argparse.Namespace) -> None:
             for c in sorted(verify_cosignatures(note, state.witnesses), key=lambda c: c.name):
                 print(f"cosigned by   {c.name} at {c.timestamp}")
         # 2. Every entry, re-hashed, must give the checkpoint's root.
-        entries = await client.iter_entries(0, checkpoint.size)
-        ours = [leaf_hash(e) for e in entries]
+        ours = [leaf_hash(e) async for page in client.entry_pages(0, checkpoint.size) for e in page]
         tree = MerkleTree(ours)
         if tree.root() != checkpoint.root_hash:
             bad = await _first_bad_leaf(client, ours, checkpoint.size, checkpoint.root_hash)
             print(f"MISMATCH      entry {bad} does not hash to the log's tree")
             raise VerificationError("log entries do not match the checkpoint root")
-        print(f"entries       {len(entries)} re-hashed; the root matches")
+        print(f"entries       {len(ours)} re-hashed; the root matches")
         # 3. Inclusion proofs served by the log verify for our leaf hashes.
         for i in _spread(checkpoint.size, args.proofs):
             proof = await client.inclusion_proof(i, checkpoint.size)
@@ -192,9 +227,11 @@ async def _audit(args: argparse.Namespace) -> None:
         # 4. The log's newest checkpoint extends the audited one.
         latest_note = await client.checkpoint()
         latest = open_checkpoint(latest_note, [log_key], origin=log_key.name)
-        proof = await client.consistency_proof(checkpoint.size, latest.size) if (
-            0 < checkpoint.size < latest.size
-        ) else []
+        proof = (
+            await client.consistency_proof(checkpoint.size, latest.size)
+            if (0 < checkpoint.size < latest.size)
+            else []
+        )
         verify_consistency(
             checkpoint.size, latest.size, checkpoint.root_hash, latest.root_hash, proof
         )
@@ -259,6 +296,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     audit.add_argument("--proofs", type=int, default=DEFAULT_AUDIT_PROOFS)
     audit.set_defaults(handler=lambda a: asyncio.run(_audit(a)))
 
+    init = log_sub.add_parser("init", help="create the log's keys and print its vkey")
+    # Also accepted after "init"; SUPPRESS keeps a value given before it.
+    init.add_argument("--data-dir", default=argparse.SUPPRESS)
+    init.add_argument("--origin", default=argparse.SUPPRESS)
+    init.set_defaults(handler=_init)
+
     append = log_sub.add_parser("append", help="append one entry (a file) as the operator")
     append.add_argument("--log", required=True, help="the log's base URL")
     append.add_argument("--operator-key", required=True, help="the operator's key file")
@@ -274,3 +317,244 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--log-vkey", action="append", required=True, help="a log to witness (repeat)"
     )
     witness.set_defaults(handler=lambda a: asyncio.run(_witness(a)))
+
+    register_release(sub)
+
+
+# --- privcloud release build|publish|verify, privcloud node verify (docs/trust.md) ------------
+
+
+def _release_from_args(args: argparse.Namespace) -> ReleaseManifest:
+    """The manifest of this install: node config from --config (default: the node's default
+    config), model files from --model PATH[=NAME], hardware measurements from --measurement."""
+    if args.config:
+        try:
+            config = json.loads(Path(args.config).read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigError("--config must name a JSON file") from exc
+        if not isinstance(config, dict):
+            raise ConfigError("--config must hold a JSON object")
+    else:
+        config = node_release_config()
+    models = []
+    for spec in args.model or []:
+        path, _, name = spec.partition("=")
+        try:
+            models.append(model_file(Path(path), name or path))
+        except OSError as exc:
+            raise ConfigError("a --model file cannot be read") from exc
+    measurements: dict[str, bytes | None] = {}
+    for spec in args.measurement or []:
+        tee, _, value = spec.partition("=")
+        try:
+            measurements[tee] = bytes.fromhex(value)
+        except ValueError as exc:
+            raise ConfigError("--measurement is TEE=HEX") from exc
+    try:
+        return build_manifest(config=config, models=models, hardware_measurements=measurements)
+    except UsageError as exc:
+        raise ConfigError("the release cannot be described: " + str(exc)) from exc
+
+
+def _release_build(args: argparse.Namespace) -> None:
+    if args.files:
+        print("".join(f.line() for f in code_files()), end="")
+        return
+    manifest = _release_from_args(args)
+    if args.out:
+        Path(args.out).write_bytes(manifest.encode())
+    else:
+        print(manifest.encode().decode())
+    for tee, value in sorted(manifest.measurements.items()):
+        print(f"measurement[{tee}] {measurement_hex(value)}", file=sys.stderr)
+    print(f"leaf hash {manifest.leaf_hash().hex()}", file=sys.stderr)
+
+
+async def _release_publish(args: argparse.Namespace) -> None:
+    if args.manifest:
+        manifest = ReleaseManifest.decode(Path(args.manifest).read_bytes())
+    else:
+        manifest = _release_from_args(args)
+    async with LogClient(args.log) as client:
+        result = await client.append(manifest.encode(), load_key(args.operator_key))
+    print(f"index {result.index} leaf_hash {result.leaf_hash.hex()}")
+    print(f"measurement[simulated] {manifest.simulated_measurement.hex()}")
+
+
+async def _fetch_descriptor(url: str) -> NodeDescriptor:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(url.rstrip("/") + "/v1/attestation") as resp,
+    ):
+        body = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
+        if resp.status != 200:
+            raise UpstreamError("node answered with an error")
+    return decode_descriptor(body)
+
+
+def _trust_roots(args: argparse.Namespace) -> TrustRoots:
+    try:
+        dev = tuple(bytes.fromhex(k) for k in args.insecure_simulated_root or [])
+    except ValueError as exc:
+        raise ConfigError("--insecure-simulated-root is hex") from exc
+    return TrustRoots.pinned(insecure_simulated_keys=dev)
+
+
+async def _release_verify(args: argparse.Namespace) -> None:
+    local = _release_from_args(args)
+    if args.node:
+        node = await _fetch_descriptor(args.node)
+        if node.bundle is None:
+            raise VerificationError("the node publishes no bundle")
+        logged, source = (
+            node.bundle.manifest,
+            f"node {node.node_id}, log entry {node.bundle.log_index}",
+        )
+    elif args.log and args.index is not None:
+        async with LogClient(args.log) as client:
+            (entry,) = await client.entries(args.index, args.index + 1)
+            logged, source = ReleaseManifest.decode(entry), f"log entry {args.index}"
+            if args.log_vkey:  # the entry is in the log's signed tree
+                key = Ed25519NoteVerifier.from_vkey(args.log_vkey)
+                cp = open_checkpoint(await client.checkpoint(), [key], origin=key.name)
+                proof = await client.inclusion_proof(args.index, cp.size)
+                verify_inclusion(leaf_hash(entry), args.index, cp.size, proof, cp.root_hash)
+                source += f", proven in {cp.origin} size {cp.size}"
+    else:
+        raise ConfigError("release verify needs --node URL, or --log URL with --index N")
+    print(f"comparing the release built here with {source}")
+    comparisons = compare(local, logged)
+    for c in comparisons:
+        print(c.line())
+    if args.node and args.insecure_simulated_root:
+        assert node.bundle is not None
+        policy = ClientPolicy.insecure_local_dev().attestation
+        result = verify_evidence(
+            node.bundle.evidence, now=time.time(), policy=policy, roots=_trust_roots(args)
+        )
+        attested = local.measurement_for(result.tee_type)
+        same = attested is not None and attested == result.measurement
+        print(
+            f"  {'match' if same else 'DIFFER':>19}  attested measurement[{result.tee_type}]: "
+            f"{result.measurement.hex()}"
+        )
+        if not same:
+            raise VerificationError("the node's attested measurement differs from this build")
+    require_same(comparisons)
+    print("release verify OK: the logged release is the one built here")
+
+
+async def _node_verify(args: argparse.Namespace) -> None:
+    node = await _fetch_descriptor(args.url)
+    print(f"node {node.node_id} at {args.url}: region {node.region}, provider {node.provider}")
+    state = pinned_state(args.log_vkey, args.witness_vkey or [], args.quorum)
+    store = FileTrustStore(args.state) if args.state else None
+    if store is not None:
+        state = store.load(state)
+    now = time.time()
+    async with LogClient(args.log) as client:
+        before = state.checkpoint.size
+        state = await refresh_trusted_checkpoint(client, state, now=now, store=store)
+        cp = state.checkpoint
+        print(f"log checkpoint {cp.origin} size {cp.size} root {cp.root_hash.hex()}")
+        print(
+            f"  trusted: signed by the log, cosigned by {state.required_witnesses} witness(es), "
+            f"consistent with the trusted size {before}"
+        )
+        proofs = (await fetch_log_proofs(client, state, [node])).get(node.node_id)
+    if args.insecure_allow_simulated:
+        policy = ClientPolicy.insecure_local_dev(
+            allowed_regions=frozenset(args.region) if args.region else None,
+            allowed_providers=frozenset(args.provider) if args.provider else None,
+        )
+    else:
+        policy = ClientPolicy(
+            allowed_regions=frozenset(args.region) if args.region else None,
+            allowed_providers=frozenset(args.provider) if args.provider else None,
+        )
+    passed: list[int] = []
+
+    def show(step: AdmissionStep) -> None:
+        passed.append(step.step)
+        print(f"  ok  {step}")
+
+    try:
+        admitted = admit(
+            node,
+            policy=policy,
+            roots=_trust_roots(args),
+            log_state=state,
+            now=now,
+            proofs=proofs,
+            on_step=show,
+        )
+    except PrivcloudError as exc:
+        print(f"  REFUSED at step {passed[-1] + 1 if passed else 0}: {exc}")
+        raise
+    insecure = " (INSECURE simulated TEE: no hardware protection)" if admitted.insecure else ""
+    print(f"node {node.node_id} ADMITTED{insecure}")
+
+
+def _release_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="node configuration JSON file (default: the node's default)")
+    p.add_argument("--model", action="append", metavar="PATH[=NAME]", help="a model file (repeat)")
+    p.add_argument(
+        "--measurement",
+        action="append",
+        metavar="TEE=HEX",
+        help="a launch measurement from a "
+        "VM image build, e.g. sev-snp=... (repeat; default: absent)",
+    )
+
+
+def _log_trust_args(p: argparse.ArgumentParser, *, required: bool) -> None:
+    p.add_argument("--log", required=required, help="the transparency log's base URL")
+    p.add_argument("--log-vkey", required=required, help="the log's note verifier key")
+    p.add_argument("--witness-vkey", action="append", help="a witness's vkey (repeat)")
+    p.add_argument(
+        "--insecure-simulated-root",
+        action="append",
+        metavar="HEX",
+        help="INSECURE: a simulated-TEE dev root public key to trust (development only)",
+    )
+
+
+def register_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``release build|publish|verify`` and ``node verify`` (needs the ``node`` command)."""
+    release = sub.add_parser("release", help="release manifests: build, publish, verify")
+    rsub = release.add_subparsers(dest="release_command", required=True)
+    build = rsub.add_parser("build", help="compute this install's release manifest")
+    _release_args(build)
+    build.add_argument("--out", help="write the canonical manifest here (default: stdout)")
+    build.add_argument("--files", action="store_true", help="print the code tree's sha256sum list")
+    build.set_defaults(handler=_release_build)
+    publish = rsub.add_parser("publish", help="append the release manifest to the log")
+    _release_args(publish)
+    publish.add_argument("--log", required=True, help="the log's base URL")
+    publish.add_argument("--operator-key", required=True, help="the operator's key file")
+    publish.add_argument("--manifest", help="publish this manifest file instead of building one")
+    publish.set_defaults(handler=lambda a: asyncio.run(_release_publish(a)))
+    verify = rsub.add_parser("verify", help="recompute the release here; compare with the log")
+    _release_args(verify)
+    _log_trust_args(verify, required=False)
+    verify.add_argument("--index", type=int, help="the log entry to compare with (with --log)")
+    verify.add_argument("--node", help="compare with the release a running node attests to")
+    verify.set_defaults(handler=lambda a: asyncio.run(_release_verify(a)))
+
+    node = sub.choices.get("node")
+    if node is None:  # pragma: no cover - the cloud command group registers "node" first
+        return
+    nsub = node.add_subparsers(dest="node_command")
+    nverify = nsub.add_parser("verify", help="fetch a node's bundle and run admission verbosely")
+    nverify.add_argument("url", help="the node's base URL")
+    _log_trust_args(nverify, required=True)
+    nverify.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
+    nverify.add_argument("--state", help="directory keeping the trusted checkpoint")
+    nverify.add_argument("--region", action="append", help="an allowed region (repeat)")
+    nverify.add_argument("--provider", action="append", help="an allowed provider (repeat)")
+    nverify.add_argument(
+        "--insecure-allow-simulated",
+        action="store_true",
+        help="INSECURE: admit simulated-TEE nodes (development only)",
+    )
+    nverify.set_defaults(handler=lambda a: asyncio.run(_node_verify(a)))

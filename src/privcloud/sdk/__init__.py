@@ -1,5 +1,5 @@
 """The device SDK."""
 
-from privcloud.sdk.client import Client, Result, SyncClient, Trail
+from privcloud.sdk.client import Client, ClientTrust, Result, SyncClient, Trail
 
-__all__ = ["Client", "Result", "SyncClient", "Trail"]
+__all__ = ["Client", "ClientTrust", "Result", "SyncClient", "Trail"]

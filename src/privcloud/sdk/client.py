@@ -3,6 +3,13 @@
 A client talks only to the relay. It fetches the gateway's OHTTP key configuration and the node
 directory through the relay, admits nodes under its policy (:mod:`privcloud.trust.admission`),
 picks k of them at random, seals each request to those k and reads the sealed answer.
+
+Admission needs what the client pins out of band (:class:`ClientTrust`): vendor roots, the
+transparency log's key and its witnesses' keys. On :meth:`Client.refresh` the client moves its
+trusted checkpoint forward (fetched from the log directly, with a consistency proof; persisted in
+a trust store when one is given, so a restart cannot roll it back), fetches inclusion proofs at
+that checkpoint for releases that nodes proved against another one, and admits each node with
+the full procedure. Only admitted nodes are ever sealed to.
 """
 
 from __future__ import annotations
@@ -17,8 +24,11 @@ from typing import Any, TypeVar
 import aiohttp
 
 from privcloud import limits
+from privcloud.attest import TrustRoots
+from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
+    ConfigError,
     NoHealthyNodeError,
     PrivcloudError,
     UnavailableError,
@@ -30,9 +40,13 @@ from privcloud.errors import (
 from privcloud.netio import read_bounded
 from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
 from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.logclient import LogClient, checkpoint_size
+from privcloud.sdk.trust_store import TrustStore, pinned_state, refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
-from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
-from privcloud.trust.directory import decode_directory
+from privcloud.transparency.checkpoint import Checkpoint
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.trust.admission import AdmittedNode, ClientPolicy, LogProofs, admit_all
+from privcloud.trust.directory import NodeDescriptor, decode_directory
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 
 T = TypeVar("T")
@@ -47,6 +61,42 @@ class Result:
     partials: tuple[Event, ...] = ()
 
 
+@dataclass(frozen=True)
+class ClientTrust:
+    """What a client pins out of band to admit nodes (DESIGN.md §3).
+
+    ``log`` is the trust policy for the transparency log (its key, the witnesses' keys, the
+    quorum; see :func:`privcloud.sdk.trust_store.pinned_state`); ``store`` keeps the trusted
+    checkpoint across restarts; ``roots`` are the vendor roots (plus, for development only, the
+    dev roots of the INSECURE simulated TEE).
+    """
+
+    log_url: str
+    log: TrustedLogState
+    roots: TrustRoots = field(default_factory=TrustRoots.pinned)
+    store: TrustStore | None = None
+
+    @classmethod
+    def pinned(
+        cls,
+        log_url: str,
+        log_vkey: str,
+        witness_vkeys: list[str],
+        *,
+        required_witnesses: int | None = None,
+        insecure_simulated_keys: tuple[bytes, ...] = (),
+        store: TrustStore | None = None,
+    ) -> ClientTrust:
+        """Trust configured from the log's and witnesses' vkeys; ``insecure_simulated_keys``
+        adds dev roots of the INSECURE simulated TEE (the local cloud's)."""
+        return cls(
+            log_url,
+            pinned_state(log_vkey, witness_vkeys, required_witnesses),
+            TrustRoots.pinned(insecure_simulated_keys=insecure_simulated_keys),
+            store,
+        )
+
+
 @dataclass
 class Trail:
     """What the client did for its last request: the verification trail a user can inspect."""
@@ -55,6 +105,8 @@ class Trail:
     refused: list[tuple[str, str]] = field(default_factory=list)
     chosen: list[str] = field(default_factory=list)
     key_config_id: int | None = None
+    #: The trusted log checkpoint admission used.
+    checkpoint: Checkpoint | None = None
 
 
 def _raise_if_error(event: Event) -> None:
@@ -73,9 +125,13 @@ class Client:
         k: int = limits.DEFAULT_ENVELOPE_RECIPIENTS,
         rand: Random = system_random,
         wallet: Wallet | None = None,
+        trust: ClientTrust | None = None,
+        clock: Clock | None = None,
     ) -> None:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
-        the client sends no token, for deployments whose gateway does not ask for them."""
+        the client sends no token, for deployments whose gateway does not ask for them.
+        ``trust`` is what node admission rests on; without it :meth:`refresh` refuses
+        (:class:`ConfigError`): no node can be admitted."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -87,6 +143,9 @@ class Client:
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
         self.wallet = wallet
+        self.trust = trust
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.log_state: TrustedLogState | None = None
 
     async def __aenter__(self) -> Client:
         await self.refresh()
@@ -128,14 +187,44 @@ class Client:
         return payload
 
     async def refresh(self) -> None:
-        """Fetch the gateway key configuration and the node directory, and admit nodes."""
+        """Fetch the gateway key configuration, move the trusted log checkpoint forward, fetch
+        the node directory, and admit each node (:func:`privcloud.trust.admission.admit`).
+
+        Raises :class:`ConfigError` without :class:`ClientTrust`, and the log's refusals
+        (:class:`~privcloud.transparency.errors.RollbackError`, ``ForkError``,
+        ``MissingCosignatureError``) when the log's checkpoint cannot be trusted: then no node
+        is admitted and the previous trail is kept.
+        """
+        if self.trust is None:
+            raise ConfigError("no transparency log is configured: no node can be admitted")
         configs = decode_key_configs(await self._get("/.well-known/ohttp-gateway", MEDIA_KEYS))
         if not configs:
             raise UnavailableError("gateway offers no supported key configuration")
         self._key_config = configs[0]
-        nodes = decode_directory(await self._get("/v1/directory"))
-        admitted, refused = admit_all(nodes, self.policy)
-        self.trail = Trail(admitted=admitted, refused=refused, key_config_id=configs[0].key_id)
+        now = self.clock.now()
+        async with LogClient(self.trust.log_url, session=self.session) as log:
+            state = self.log_state
+            if state is None:
+                store = self.trust.store
+                state = store.load(self.trust.log) if store is not None else self.trust.log
+            state = await refresh_trusted_checkpoint(log, state, now=now, store=self.trust.store)
+            self.log_state = state
+            nodes = decode_directory(await self._get("/v1/directory"))
+            proofs = await fetch_log_proofs(log, state, nodes)
+        admitted, refused = admit_all(
+            nodes,
+            policy=self.policy,
+            roots=self.trust.roots,
+            log_state=state,
+            now=now,
+            proofs=proofs,
+        )
+        self.trail = Trail(
+            admitted=admitted,
+            refused=refused,
+            key_config_id=configs[0].key_id,
+            checkpoint=state.checkpoint,
+        )
         if self.wallet is not None:
             await self.wallet.prefetch()  # directly from the issuer, never via the relay
 
@@ -223,6 +312,35 @@ class Client:
             raise UnavailableError("relay unreachable") from exc
         for event in [*held, *reader.close()]:
             yield event
+
+
+async def fetch_log_proofs(
+    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor]
+) -> dict[str, LogProofs]:
+    """For each node whose bundle proves its release against another checkpoint than the
+    trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
+    checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
+    A node whose proofs cannot be fetched gets none, and admission refuses it."""
+    trusted = state.checkpoint.size
+    inclusion: dict[int, tuple[bytes, ...]] = {}
+    out: dict[str, LogProofs] = {}
+    for node in nodes:
+        bundle = node.bundle
+        if bundle is None:
+            continue
+        try:
+            size = checkpoint_size(bundle.checkpoint)
+            if size > trusted:
+                proof = await log.consistency_proof(trusted, size) if trusted else []
+                out[node.node_id] = LogProofs(consistency=tuple(proof))
+            elif size < trusted and bundle.log_index < trusted:
+                if bundle.log_index not in inclusion:
+                    hashes = await log.inclusion_proof(bundle.log_index, trusted)
+                    inclusion[bundle.log_index] = tuple(hashes)
+                out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
+        except PrivcloudError:
+            continue
+    return out
 
 
 async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:

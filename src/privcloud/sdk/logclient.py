@@ -11,16 +11,20 @@ class of :mod:`privcloud.errors`, a network failure :class:`UnavailableError`). 
 
 Operator appends (``POST /v1/entries``) carry::
 
-    Authorization: Signature keyid="<16 hex>", ts="<unix seconds>", sig="<base64>"
+    Authorization: Signature keyid="<16 hex>", ts="<unix seconds>", nonce="<32 hex>",
+                   sig="<base64>"      (one line; ", " between the parameters)
 
 * ``keyid`` = the first 8 bytes of SHA-256(the operator's 32-byte Ed25519 public key), in hex;
+* ``nonce`` = 16 random bytes in hex, fresh for every request;
 * ``sig`` = Ed25519 over :func:`append_message`, i.e. the UTF-8 text
-  ``"privcloud-log-append/v1\\n" + method + "\\n" + path + "\\n" + ts + "\\n" +
-  hex(SHA-256(body)) + "\\n"`` (method ``POST``, path ``/v1/entries``).
+  ``"privcloud-log-append/v1\\n" + method + "\\n" + path + "\\n" + ts + "\\n" + nonce +
+  "\\n" + hex(SHA-256(body)) + "\\n"`` (method ``POST``, path ``/v1/entries``).
 
-The log accepts ``ts`` within ``limits.TLOG_AUTH_WINDOW_S`` of its clock and refuses a signature
-it has already seen (a replay). The helpers the other services need are :func:`publish_entry`
-and :meth:`LogClient.prove_entry`.
+The log accepts ``ts`` within ``limits.TLOG_AUTH_WINDOW_S`` of its clock and refuses a nonce it
+has already seen in that window (a replay). Appending the same entry again with a new request
+is not a replay: it answers the entry's existing index.
+
+The helpers the other services need are :func:`publish_entry` and :meth:`LogClient.prove_entry`.
 """
 
 from __future__ import annotations
@@ -32,8 +36,9 @@ import hashlib
 import json
 import math
 import re
+import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -61,7 +66,8 @@ APPEND_LABEL: Final = "privcloud-log-append/v1"
 #: The path operators append to.
 ENTRIES_PATH: Final = "/v1/entries"
 _AUTH = re.compile(
-    r'Signature keyid="([0-9a-f]{16})", ts="(0|[1-9][0-9]{0,11})", sig="([A-Za-z0-9+/]{86}==)"'
+    r'Signature keyid="([0-9a-f]{16})", ts="(0|[1-9][0-9]{0,11})", nonce="([0-9a-f]{32})",'
+    r' sig="([A-Za-z0-9+/]{86}==)"'
 )
 _POLL_S: Final = 0.05
 
@@ -76,19 +82,32 @@ def operator_key_id(public_key: bytes) -> str:
     return hashlib.sha256(public_key).digest()[:8].hex()
 
 
-def append_message(method: str, path: str, ts: int, body: bytes) -> bytes:
+def append_message(method: str, path: str, ts: int, nonce: str, body: bytes) -> bytes:
     """The bytes an operator signs for one request (see the module docstring)."""
     digest = hashlib.sha256(body).hexdigest()
-    return f"{APPEND_LABEL}\n{method}\n{path}\n{ts}\n{digest}\n".encode()
+    return f"{APPEND_LABEL}\n{method}\n{path}\n{ts}\n{nonce}\n{digest}\n".encode()
 
 
-def sign_append(key: Ed25519PrivateKey, body: bytes, ts: int, path: str = ENTRIES_PATH) -> str:
-    """The ``Authorization`` header value for appending ``body`` at Unix time ``ts``."""
+def sign_append(
+    key: Ed25519PrivateKey,
+    body: bytes,
+    ts: int,
+    *,
+    nonce: str | None = None,
+    path: str = ENTRIES_PATH,
+) -> str:
+    """The ``Authorization`` header value for appending ``body`` at Unix time ``ts``.
+
+    ``nonce`` (32 hex digits) defaults to a fresh random one.
+    """
     if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < 10**12:
         raise UsageError("invalid timestamp")
-    sig = key.sign(append_message("POST", path, ts, body))
+    nonce = secrets.token_hex(16) if nonce is None else nonce
+    if not re.fullmatch(r"[0-9a-f]{32}", nonce):
+        raise UsageError("a nonce is 32 lowercase hex digits")
+    sig = base64.b64encode(key.sign(append_message("POST", path, ts, nonce, body))).decode()
     kid = operator_key_id(key.public_bytes())
-    return f'Signature keyid="{kid}", ts="{ts}", sig="{base64.b64encode(sig).decode()}"'
+    return f'Signature keyid="{kid}", ts="{ts}", nonce="{nonce}", sig="{sig}"'
 
 
 @dataclass(frozen=True)
@@ -97,6 +116,7 @@ class AppendAuthorization:
 
     key_id: str
     ts: int
+    nonce: str
     signature: bytes
 
 
@@ -106,10 +126,10 @@ def parse_append_authorization(header: str | None) -> AppendAuthorization:
     if match is None:
         raise AuthenticationError("missing or malformed operator signature")
     try:
-        sig = base64.b64decode(match.group(3), validate=True)
+        sig = base64.b64decode(match.group(4), validate=True)
     except binascii.Error as exc:  # pragma: no cover - the pattern admits only valid base64
         raise AuthenticationError("missing or malformed operator signature") from exc
-    return AppendAuthorization(match.group(1), int(match.group(2)), sig)
+    return AppendAuthorization(match.group(1), int(match.group(2)), match.group(3), sig)
 
 
 def verify_append_authorization(
@@ -128,7 +148,7 @@ def verify_append_authorization(
     3. The Ed25519 signature over :func:`append_message` verifies.
 
     Any failure raises :class:`AuthenticationError`. Refusing replays is the caller's job
-    (it remembers ``auth.signature`` until ``auth.ts + window_s``).
+    (it remembers ``auth.nonce`` until ``auth.ts + window_s``).
     """
     public_key = operator_keys.get(auth.key_id)
     if public_key is None:
@@ -136,7 +156,8 @@ def verify_append_authorization(
     if not math.isfinite(now) or abs(now - auth.ts) > window_s:
         raise AuthenticationError("operator signature outside its time window")
     try:
-        ed25519_verify(public_key, append_message(method, path, auth.ts, body), auth.signature)
+        message = append_message(method, path, auth.ts, auth.nonce, body)
+        ed25519_verify(public_key, message, auth.signature)
     except (CryptoError, DecodeError) as exc:
         raise AuthenticationError("operator signature does not verify") from exc
 
@@ -316,12 +337,18 @@ class LogClient:
                 raise DecodeError("malformed log answer") from exc
         return out
 
+    async def entry_pages(self, start: int, end: int) -> AsyncIterator[list[bytes]]:
+        """Entries ``start`` to ``end`` (exclusive), one page (one request) at a time, each at
+        most ``limits.MAX_TLOG_ENTRIES_PER_READ`` entries: for ranges too big to hold at once."""
+        pos = start
+        while pos < end:
+            page = await self.entries(pos, min(end, pos + limits.MAX_TLOG_ENTRIES_PER_READ))
+            pos += len(page)
+            yield page
+
     async def iter_entries(self, start: int, end: int) -> list[bytes]:
-        """All entries ``start`` to ``end`` (exclusive), fetched page by page."""
-        out: list[bytes] = []
-        while start + len(out) < end:
-            out += await self.entries(start + len(out), end)
-        return out
+        """All entries ``start`` to ``end`` (exclusive), fetched page by page, in one list."""
+        return [e async for page in self.entry_pages(start, end) for e in page]
 
     async def leaf_index(self, hash_: bytes) -> int:
         """Index of the leaf whose RFC 9162 leaf hash is ``hash_``; :class:`NotFoundError` if the

@@ -71,6 +71,8 @@ from privcloud.sdk.issuance import (
 )
 
 _FILE_VERSION = 1
+#: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
+DIRECTORY_MAX_AGE_S = 3600.0
 _MAX_ERROR_BODY = 4 * limits.KiB
 
 
@@ -140,6 +142,7 @@ class Wallet:
         self._tokens: list[HeldToken] = []
         self._keys: list[PublishedKey] = []
         self._request_url: str | None = None
+        self._keys_at = float("-inf")
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
         self.enrolled = False
@@ -243,6 +246,7 @@ class Wallet:
         if urlsplit(request_url)[:2] != urlsplit(self.issuer_url)[:2]:
             raise DecodeError("issuer-request-uri is not on the issuer's origin")
         self._keys, self._request_url = keys, request_url
+        self._keys_at = self._clock.now()
 
     def _current_key(self) -> PublishedKey | None:
         now = self._clock.now()
@@ -263,7 +267,8 @@ class Wallet:
     async def _fetch(self, count: int | None) -> int:
         await self.enrol()
         key = self._current_key()
-        if key is None or self._request_url is None:
+        stale = self._clock.now() - self._keys_at > DIRECTORY_MAX_AGE_S
+        if key is None or self._request_url is None or stale:
             await self.refresh_keys()
             key = self._current_key()
         if key is None or self._request_url is None:

@@ -1,6 +1,11 @@
 """A whole private cloud on loopback, in one event loop: relay, gateway, several nodes, and a
 transparency log with one witness.
 
+At start the cloud computes the node release manifest once (:mod:`privcloud.release`), publishes
+it to the log with the operator key, and starts the nodes in one INSECURE simulated TEE platform
+(one dev root, whose public key a development client pins: :meth:`LocalCloud.client_trust`); each
+node fetches the inclusion proof of the release and a cosigned checkpoint before it serves.
+
 Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service listens on
 127.0.0.1 only and talks to the next hop over real HTTP sockets.
 """
@@ -17,16 +22,21 @@ from typing import Any
 from aiohttp import web
 
 from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
+from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.logclient import publish_entry
+from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
-from privcloud.services.node import Node
+from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.tlog import LocalTransparency
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.trust.bundle import ReleaseManifest
 
 log = logging.getLogger("privcloud.cloud")
 
@@ -70,6 +80,11 @@ class LocalCloud:
     log_vkey: str = ""
     witness_vkeys: list[str] = field(default_factory=list)
     operator_key: Ed25519PrivateKey | None = None
+    #: The nodes' release manifest and its index in the log.
+    release: ReleaseManifest | None = None
+    release_index: int | None = None
+    #: Dev root of the INSECURE simulated TEE the nodes run in (made at start).
+    insecure_tee_key: EcPrivateKey | None = None
     #: Anonymous tokens (docs/tokens.md): the gateway asks for one per request unless False.
     #: The issuer keeps its state and the gateway its spent tokens under ``data_dir/tokens``
     #: (a temporary directory, removed on stop, when ``data_dir`` is None).
@@ -89,8 +104,20 @@ class LocalCloud:
             self.log_url, self.witness_url = t.log_url, t.witness_url
             self.log_vkey, self.witness_vkeys = t.log_vkey, t.witness_vkeys
             self.operator_key = t.operator_key
+            self.release = release = node_release_manifest()
+            self.release_index = await publish_entry(
+                self.log_url, self.operator_key, release.encode()
+            )
+            self.insecure_tee_key = EcPrivateKey.generate(Curve.P384)
             for spec in self.nodes:
-                node = Node(spec.node_id, region=spec.region, provider=spec.provider)
+                node = Node(
+                    spec.node_id,
+                    region=spec.region,
+                    provider=spec.provider,
+                    manifest=release,
+                    insecure_tee_key=self.insecure_tee_key,
+                    log_url=self.log_url,
+                )
                 runner, port = await start_site(node.app(), self.host, 0)
                 self._runners.append(runner)
                 self.node_objects.append(node)
@@ -123,6 +150,25 @@ class LocalCloud:
         self.issuer_url = f"http://{self.host}:{port}"
         store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")
         return TokenAuthorizer(store, issuer_url=self.issuer_url)
+
+    @property
+    def insecure_tee_public_key(self) -> bytes:
+        """The simulated TEE's dev root public key: INSECURE, pinned by development clients."""
+        if self.insecure_tee_key is None:
+            raise ConfigError("the local cloud is not started")
+        return self.insecure_tee_key.public_key().to_bytes()
+
+    def client_trust(self, *, store: TrustStore | None = None) -> ClientTrust:
+        """What a development client pins to admit this cloud's nodes: the log's and witness's
+        vkeys and the INSECURE simulated TEE's dev root (use with
+        :meth:`~privcloud.trust.admission.ClientPolicy.insecure_local_dev`)."""
+        return ClientTrust.pinned(
+            self.log_url,
+            self.log_vkey,
+            self.witness_vkeys,
+            insecure_simulated_keys=(self.insecure_tee_public_key,),
+            store=store,
+        )
 
     def new_wallet(self, **kwargs: Any) -> Wallet:
         """A device wallet for this cloud, with a fresh one-time enrolment code (the local

@@ -246,7 +246,8 @@ class Gateway:
             upstream, _ = await self._post_to_node(envelope)
         except PrivcloudError as exc:
             # Nothing was sent of the inner response yet: answer the error inside OHTTP.
-            error = bhttp.encode_response(error_bhttp(exc))
+            # Indeterminate-length framing: the client reads this path as a stream.
+            error = bhttp.encode_response_indeterminate(error_bhttp(exc))
             await response.write(context.seal_chunk(error, final=True))
             await response.write_eof()
             return response

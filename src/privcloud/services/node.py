@@ -32,8 +32,6 @@ Routes::
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -56,7 +54,7 @@ from privcloud.errors import PrivcloudError, UsageError
 from privcloud.release import build_manifest
 from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest, canonical_json
+from privcloud.trust.bundle import NodeBundle, ReleaseManifest
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.wire.message import Event, WorkloadRequest, decode_request, encode_event
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
@@ -77,17 +75,12 @@ def node_release_config(
     }
 
 
-@functools.cache
-def _manifest_for(config_json: bytes) -> ReleaseManifest:
-    return build_manifest(config=json.loads(config_json))
-
-
 def node_release_manifest(
     registry: WorkloadRegistry | None = None, suite: Suite = X25519_SHA256_AES128GCM
 ) -> ReleaseManifest:
-    """The release manifest of this install for a node with ``registry`` and ``suite``; computed
-    once per process and configuration (hashing the code tree takes some milliseconds)."""
-    return _manifest_for(canonical_json(node_release_config(registry, suite)))
+    """The release manifest of this install, now, for a node with ``registry`` and ``suite``
+    (hashing the code tree takes some tens of milliseconds; a node does it once, at boot)."""
+    return build_manifest(config=node_release_config(registry, suite))
 
 
 class Node:
@@ -196,15 +189,25 @@ class Node:
 
     async def _refresh_loop(self) -> None:
         while True:
-            await asyncio.sleep(limits.NODE_BUNDLE_REFRESH_S)
+            if self.log_proof is None:
+                await asyncio.sleep(limits.NODE_LOG_PROOF_RETRY_S)
+            else:
+                await asyncio.sleep(limits.NODE_BUNDLE_REFRESH_S)
+            if self.log_url is None and self.log_proof is None:
+                continue  # nothing to refresh until someone installs a proof
             try:
                 await self.refresh_bundle()
             except PrivcloudError as exc:
                 log.warning("node: bundle refresh failed: %s", exc.code)
 
     async def _start(self, _: web.Application) -> None:
+        """Fetch the release's proof before serving; without it the node serves no bundle
+        (clients refuse it) and keeps asking the log."""
         if self.log_url is not None and self.log_proof is None:
-            await self.refresh_bundle()
+            try:
+                await self.refresh_bundle()
+            except PrivcloudError as exc:
+                log.warning("node: release not provable in the log yet: %s", exc.code)
         self._refresh_task = asyncio.create_task(self._refresh_loop())
 
     async def _stop(self, _: web.Application) -> None:

@@ -57,10 +57,8 @@ from privcloud.errors import (
     PrivcloudError,
     ReplayError,
     UnavailableError,
-    UpstreamError,
     UsageError,
 )
-from privcloud.netio import read_bounded
 from privcloud.sdk.logclient import (
     ENTRIES_PATH,
     operator_key_id,
@@ -69,14 +67,17 @@ from privcloud.sdk.logclient import (
 )
 from privcloud.services.http import Metrics, new_app, read_body, start_site
 from privcloud.services.upstream import new_session
-from privcloud.services.witness import MEDIA_TLOG_SIZE, Witness, encode_add_checkpoint
+from privcloud.services.witness import (
+    Witness,
+    WitnessEndpoint,
+    cosignature_line,
+    request_cosignature,
+)
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from privcloud.transparency.cosignature import (
-    CosignatureVerifier,
     WitnessKey,
-    verify_cosignatures,
 )
 from privcloud.transparency.merkle import (
     HASH_SIZE,
@@ -89,7 +90,6 @@ from privcloud.transparency.note import (
     Ed25519NoteVerifier,
     add_signatures,
     b64encode,
-    parse_note,
 )
 
 log = logging.getLogger("privcloud.tlog")
@@ -103,26 +103,6 @@ OPERATOR_KEY_FILE: Final = "operator.key"
 LOG_DB_FILE: Final = "log.db"
 
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
-_SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,18})\n")
-
-
-@dataclass(frozen=True)
-class WitnessEndpoint:
-    """A witness the log asks for cosignatures: where it is and its cosignature/v1 key."""
-
-    url: str
-    verifier: CosignatureVerifier
-
-    @classmethod
-    def parse(cls, spec: str) -> WitnessEndpoint:
-        """``URL=VKEY`` (the witness's base URL and its type-0x04 vkey); :class:`ConfigError`."""
-        url, sep, vkey = spec.partition("=")
-        if not sep or not url.startswith(("http://", "https://")):
-            raise ConfigError("a witness is given as URL=VKEY")
-        try:
-            return cls(url.rstrip("/"), CosignatureVerifier.from_vkey(vkey))
-        except PrivcloudError as exc:
-            raise ConfigError("invalid witness verifier key") from exc
 
 
 class TransparencyLog:
@@ -215,7 +195,7 @@ class TransparencyLog:
         self._sign(size)
         if note is not None and last is not None and last.size == size:
             for w in self.witnesses:
-                line = _cosignature_line(w, self._signed, note)
+                line = cosignature_line(w, self._signed, note)
                 if line is not None:
                     self._cosignatures[w.verifier.name] = line
         self._note = self._assemble()
@@ -287,51 +267,23 @@ class TransparencyLog:
                 log.error("log checkpoint publication failed: %s", type(exc).__name__)  # noqa: TRY400
 
     async def _ask_witness(self, witness: WitnessEndpoint) -> bytes | None:
-        """One C2SP add-checkpoint exchange (resending once after a 409 size answer).
+        """Ask one witness to cosign the current checkpoint; its verified line, or ``None``."""
+        checkpoint = self._checkpoint
 
-        Returns the witness's verified cosignature line, or ``None`` (logged) if it refused,
-        failed or answered with anything but a valid cosignature of this checkpoint.
-        """
-        name = witness.verifier.name
-        checkpoint, signed = self._checkpoint, self._signed
-        old = self._witness_size.get(name, 0)
-        for _ in range(2):
-            if old > checkpoint.size:
-                log.warning("a witness has cosigned a larger tree than this log holds")
-                return None
-            proof = await self._run(consistency_proof, self.store, old, checkpoint.size)
-            body = encode_add_checkpoint(old, proof, signed)
-            try:
-                async with self.session.post(
-                    f"{witness.url}/add-checkpoint",
-                    data=body,
-                    headers={"Content-Type": "text/plain; charset=utf-8"},
-                    timeout=aiohttp.ClientTimeout(total=self._witness_timeout),
-                ) as resp:
-                    payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
-                    status, media = resp.status, resp.content_type
-            except (aiohttp.ClientError, TimeoutError, PrivcloudError):
-                log.warning("a witness is unreachable")
-                return None
-            if status == 409 and media == MEDIA_TLOG_SIZE:
-                match = _SIZE_BODY.fullmatch(payload)
-                if match is None:
-                    log.warning("a witness answered a malformed size")
-                    return None
-                old = int(match.group(1))
-                self._witness_size[name] = old
-                continue
-            if status != 200:
-                log.warning("a witness refused the checkpoint: status %d", status)
-                return None
-            try:
-                line = _cosignature_line(witness, signed, signed + payload, strict=True)
-            except PrivcloudError as exc:
-                log.warning("a witness answered a bad cosignature: %s", exc.code)
-                return None
-            self._witness_size[name] = checkpoint.size
-            return line
-        return None
+        async def proof_from(old: int) -> list[bytes]:
+            return await self._run(consistency_proof, self.store, old, checkpoint.size)
+
+        line, known = await request_cosignature(
+            self.session,
+            witness,
+            self._signed,
+            checkpoint.size,
+            self._witness_size.get(witness.verifier.name, 0),
+            proof_from,
+            timeout_s=self._witness_timeout,
+        )
+        self._witness_size[witness.verifier.name] = known
+        return line
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -387,7 +339,8 @@ class TransparencyLog:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
         expires, most = auth.ts + window, limits.MAX_TLOG_AUTH_TAGS
-        fresh = await self._run(self.store.remember_tag, auth.signature, expires, now, most)
+        tag = bytes.fromhex(auth.key_id + auth.nonce)
+        fresh = await self._run(self.store.remember_tag, tag, expires, now, most)
         if not fresh:
             raise ReplayError("operator request already seen")
         (appended,) = await self._run(self.store.append, [body])
@@ -472,32 +425,6 @@ def _hash_param(text: str) -> bytes:
     if len(raw) != HASH_SIZE:
         raise DecodeError("malformed leaf hash")
     return raw
-
-
-def _cosignature_line(
-    witness: WitnessEndpoint, signed: bytes, note: bytes, *, strict: bool = False
-) -> bytes | None:
-    """The (last valid) cosignature line of ``witness`` in ``note`` over ``signed``'s text.
-
-    ``note`` is ``signed`` with more signature lines. Returns ``None`` if there is none (or, when
-    not ``strict``, if one is invalid); when ``strict``, raises :class:`UpstreamError` /
-    :class:`VerificationError` / :class:`DecodeError` instead.
-    """
-    v = witness.verifier
-    try:
-        parsed = parse_note(note)
-        if parsed.text != parse_note(signed).text:
-            raise UpstreamError("cosignature is for another checkpoint")
-        lines = [s.line() for s in parsed.signatures if (s.name, s.key_id) == (v.name, v.key_id)]
-        if not lines:
-            raise UpstreamError("witness answered without its cosignature")
-        line = lines[-1]
-        verify_cosignatures(add_signatures(signed, [line]), [v])
-    except PrivcloudError:
-        if strict:
-            raise
-        return None
-    return line
 
 
 # --- configuration from a data directory -----------------------------------------------------

@@ -6,6 +6,8 @@ the latest checkpoint it cosigned (:mod:`privcloud.storage.witness_store`) and c
 only if it provably extends that one. This is what stops a log from showing different trees to
 different clients: it would need the witnesses to cosign both.
 
+The log's side of the protocol is here too (:func:`request_cosignature`, :class:`WitnessEndpoint`).
+
 Route (https://c2sp.org/tlog-witness)::
 
     POST /add-checkpoint     body: "old <size>\\n", <=63 base64 proof lines, "\\n", signed note
@@ -39,11 +41,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Final
 
+import aiohttp
 from aiohttp import web
 
 from privcloud import limits
@@ -53,18 +56,27 @@ from privcloud.errors import (
     DecodeError,
     NotFoundError,
     PeerError,
+    PrivcloudError,
     TooLargeError,
+    UpstreamError,
     UsageError,
     VerificationError,
 )
+from privcloud.netio import read_bounded
 from privcloud.services.http import Metrics, new_app, read_body
 from privcloud.storage.witness_store import WitnessRecord, WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
-from privcloud.transparency.cosignature import WitnessKey, cosign
+from privcloud.transparency.cosignature import (
+    CosignatureVerifier,
+    WitnessKey,
+    cosign,
+    verify_cosignatures,
+)
 from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from privcloud.transparency.note import (
     Ed25519NoteVerifier,
+    add_signatures,
     b64decode_strict,
     b64encode,
     parse_note,
@@ -77,6 +89,7 @@ MEDIA_TLOG_SIZE: Final = "text/x.tlog.size"
 #: Most consistency proof lines in one request (C2SP: clients MUST NOT send more than 63).
 MAX_PROOF_LINES: Final = 63
 _OLD_LINE = re.compile(rb"old (0|[1-9][0-9]{0,18})")
+_SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,18})\n")
 
 
 class SizeConflictError(PeerError):
@@ -272,3 +285,105 @@ class Witness:
             log.warning("witness refused a checkpoint: %s", exc.code)
             raise
         return web.Response(body=line, content_type="text/plain", charset="utf-8")
+
+
+# --- the log's side of the protocol ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A witness a log asks for cosignatures: its base URL and its cosignature/v1 key."""
+
+    url: str
+    verifier: CosignatureVerifier
+
+    @classmethod
+    def parse(cls, spec: str) -> WitnessEndpoint:
+        """``URL=VKEY`` (the witness's base URL and its type-0x04 vkey); :class:`ConfigError`."""
+        url, sep, vkey = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ConfigError("a witness is given as URL=VKEY")
+        try:
+            return cls(url.rstrip("/"), CosignatureVerifier.from_vkey(vkey))
+        except PrivcloudError as exc:
+            raise ConfigError("invalid witness verifier key") from exc
+
+
+def cosignature_line(
+    witness: WitnessEndpoint, signed: bytes, note: bytes, *, strict: bool = False
+) -> bytes | None:
+    """The (last) cosignature line of ``witness`` in ``note``, checked over ``signed``'s text.
+
+    ``note`` is the signed checkpoint ``signed`` with more signature lines. Returns ``None`` if
+    there is none or (unless ``strict``) it does not verify; when ``strict``, raises
+    :class:`UpstreamError`, :class:`VerificationError` or :class:`DecodeError` instead.
+    """
+    v = witness.verifier
+    try:
+        parsed = parse_note(note)
+        if parsed.text != parse_note(signed).text:
+            raise UpstreamError("cosignature is for another checkpoint")
+        lines = [s.line() for s in parsed.signatures if (s.name, s.key_id) == (v.name, v.key_id)]
+        if not lines:
+            raise UpstreamError("witness answered without its cosignature")
+        line = lines[-1]
+        verify_cosignatures(add_signatures(signed, [line]), [v])
+    except PrivcloudError:
+        if strict:
+            raise
+        return None
+    return line
+
+
+async def request_cosignature(
+    session: aiohttp.ClientSession,
+    witness: WitnessEndpoint,
+    signed: bytes,
+    size: int,
+    old_size: int,
+    proof_from: Callable[[int], Awaitable[list[bytes]]],
+    *,
+    timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
+) -> tuple[bytes | None, int]:
+    """One C2SP ``add-checkpoint`` exchange for the signed checkpoint ``signed`` of ``size``.
+
+    ``old_size`` is the size the witness is believed to have cosigned last; ``proof_from(m)``
+    gives the consistency proof from ``m`` to ``size``. After a 409 carrying the witness's size
+    the request is resent once from that size. Returns ``(verified cosignature line or None,
+    the witness's size as now known)``; failures are logged (content-free), never raised.
+    """
+    old = old_size
+    for _ in range(2):
+        if old > size:
+            log.warning("a witness has cosigned a larger tree than this log holds")
+            return None, old
+        body = encode_add_checkpoint(old, await proof_from(old), signed)
+        try:
+            async with session.post(
+                f"{witness.url}/add-checkpoint",
+                data=body,
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as resp:
+                payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
+                status, media = resp.status, resp.content_type
+        except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+            log.warning("a witness is unreachable")
+            return None, old
+        if status == 409 and media == MEDIA_TLOG_SIZE:
+            match = _SIZE_BODY.fullmatch(payload)
+            if match is None:
+                log.warning("a witness answered a malformed size")
+                return None, old
+            old = int(match.group(1))
+            continue
+        if status != 200:
+            log.warning("a witness refused the checkpoint: status %d", status)
+            return None, old
+        try:
+            line = cosignature_line(witness, signed, signed + payload, strict=True)
+        except PrivcloudError as exc:
+            log.warning("a witness answered a bad cosignature: %s", exc.code)
+            return None, old
+        return line, size
+    return None, old

@@ -51,6 +51,10 @@ _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS auth_seen ("
     " tag BLOB PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID",
 )
+#: Subtree hashes from this level up are kept in memory once read (1 in 2**level of all nodes),
+#: up to ``_CACHE_CAPACITY`` of them (2 MiB): each proof then reads ~level rows from SQLite.
+_CACHED_LEVELS_FROM: Final = 8
+_CACHE_CAPACITY: Final = 65536
 _META_ORIGIN: Final = "origin"
 _META_CHECKPOINT: Final = "checkpoint"
 
@@ -104,6 +108,7 @@ class TlogStore:
             elif stored != origin.encode("utf-8"):
                 raise ConfigError("log database belongs to another origin")
         self.origin = origin
+        self._cache: dict[tuple[int, int], bytes] = {}
         self._size = self._count_leaves()
         # The right edge: hashes of the perfect subtrees the size's binary digits cut it into,
         # largest first, as (level, hash). Appends work on it without reading the database.
@@ -188,13 +193,20 @@ class TlogStore:
         """Hash of the complete subtree of ``2**level`` leaves starting at ``index * 2**level``."""
         if level < 0 or index < 0 or level >= 64 or (index + 1) << level > self._size:
             raise UsageError("no such complete subtree")
+        cached = self._cache.get((level, index))
+        if cached is not None:
+            return cached
         if level == 0:
             row = self._one("SELECT leaf_hash FROM leaves WHERE idx = ?", (index,))
         else:
             row = self._one("SELECT hash FROM subtrees WHERE level = ? AND idx = ?", (level, index))
         if row is None or len(row[0]) != HASH_SIZE:
             raise UnavailableError("log database lost a tree hash")
-        return bytes(row[0])
+        h = bytes(row[0])
+        # Upper levels are few and on every proof's path: keep them (they never change).
+        if level >= _CACHED_LEVELS_FROM and len(self._cache) < _CACHE_CAPACITY:
+            self._cache[(level, index)] = h
+        return h
 
     # --- entries -----------------------------------------------------------------------------
 

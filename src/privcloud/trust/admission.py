@@ -246,12 +246,13 @@ def admit(
     passed(3, "measurement-matches-release", f"{result.tee_type} {measurement_hex(expected)}")
 
     # 4. The manifest is in the log, proven against a trusted checkpoint.
-    checkpoint = _prove_in_log(bundle, log_state, now, proofs)
+    checkpoint, hashes = _prove_in_log(bundle, log_state, now, proofs)
     passed(
         4,
         "release-in-log",
-        f"entry {bundle.log_index} (leaf {manifest.leaf_hash().hex()[:16]}) in "
-        f"{checkpoint.origin} size {checkpoint.size} root {checkpoint.root_hash.hex()[:16]}",
+        f"entry {bundle.log_index} (leaf {manifest.leaf_hash().hex()[:16]}), inclusion proof of "
+        f"{hashes} hashes, in {checkpoint.origin} size {checkpoint.size} root "
+        f"{checkpoint.root_hash.hex()[:16]}",
     )
 
     # 5. Fresh.
@@ -279,8 +280,8 @@ def admit(
 
 def _prove_in_log(
     bundle: NodeBundle, log_state: TrustedLogState, now: float, proofs: LogProofs | None
-) -> Checkpoint:
-    """Step 4; returns the checkpoint the inclusion was proven against."""
+) -> tuple[Checkpoint, int]:
+    """Step 4; returns the checkpoint the inclusion was proven against and the proof's length."""
     trusted = log_state.checkpoint
     offered = open_checkpoint(bundle.checkpoint, [log_state.log_key], origin=log_state.origin)
     if offered.size == trusted.size and offered.root_hash != trusted.root_hash:
@@ -289,10 +290,10 @@ def _prove_in_log(
     if proofs is not None and proofs.inclusion is not None:
         # A proof the client fetched from the log at its trusted size.
         verify_inclusion(leaf, bundle.log_index, trusted.size, proofs.inclusion, trusted.root_hash)
-        return trusted
+        return trusted, len(proofs.inclusion)
     if offered.size == trusted.size:
         verify_inclusion(leaf, bundle.log_index, trusted.size, bundle.inclusion, trusted.root_hash)
-        return trusted
+        return trusted, len(bundle.inclusion)
     if offered.size < trusted.size:
         raise RollbackError("node's checkpoint is older than the trusted one")
     # The node's checkpoint is newer: accept it only as a cosigned, consistent extension.
@@ -300,7 +301,7 @@ def _prove_in_log(
         raise VerificationError("node's checkpoint is newer than the trusted one")
     log_state.update(bundle.checkpoint, proofs.consistency, now)
     verify_inclusion(leaf, bundle.log_index, offered.size, bundle.inclusion, offered.root_hash)
-    return offered
+    return offered, len(bundle.inclusion)
 
 
 def _check_fresh(issued_at: float, policy: ClientPolicy, now: float, what: str) -> None:

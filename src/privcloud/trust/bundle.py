@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 import re
@@ -65,28 +66,27 @@ KNOWN_TEE_TYPES: Final = (TEE_SEV_SNP, TEE_SIMULATED, TEE_TDX)
 _LABEL = re.compile(r"[a-z0-9][a-z0-9.-]{0,31}\Z")
 _DEP = re.compile(r"([a-z0-9](?:[a-z0-9.-]{0,126}[a-z0-9])?)==([A-Za-z0-9.+!_-]{1,64})\Z")
 _TEXT = re.compile(r"[\x20-\x7e]{1,256}\Z")
-#: Deepest nesting of JSON values in a manifest's config.
-_MAX_DEPTH = 16
 _MAX_INT = 2**63 - 1
 
 
 # --- canonical JSON ----------------------------------------------------------------------------
 
 
-def canonical_json(obj: object) -> bytes:
+def canonical_json(obj: object, *, max_depth: int = limits.MAX_RELEASE_CONFIG_DEPTH + 1) -> bytes:
     """The canonical encoding: sorted keys, no whitespace, ASCII, no floats or NaN.
 
     Raises :class:`UsageError` for a value it cannot encode canonically (a float, a non-string
-    key, an object other than dict/list/str/int/bool/None).
+    key, an object other than dict/list/str/int/bool/None, nesting deeper than ``max_depth``;
+    the default leaves room for a manifest around a config of the deepest allowed nesting).
     """
-    _check_canonical_value(obj, 0)
+    _check_canonical_value(obj, 0, max_depth)
     return json.dumps(
         obj, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
     ).encode("ascii")
 
 
-def _check_canonical_value(obj: object, depth: int) -> None:
-    if depth > _MAX_DEPTH:
+def _check_canonical_value(obj: object, depth: int, max_depth: int) -> None:
+    if depth > max_depth:
         raise UsageError("value nests too deeply")
     if obj is None or isinstance(obj, bool | str):
         return
@@ -96,13 +96,13 @@ def _check_canonical_value(obj: object, depth: int) -> None:
         return
     if isinstance(obj, list | tuple):
         for item in obj:
-            _check_canonical_value(item, depth + 1)
+            _check_canonical_value(item, depth + 1, max_depth)
         return
     if isinstance(obj, dict):
         for key, value in obj.items():
             if not isinstance(key, str):
                 raise UsageError("object keys must be strings")
-            _check_canonical_value(value, depth + 1)
+            _check_canonical_value(value, depth + 1, max_depth)
         return
     raise UsageError("value has no canonical JSON form")
 
@@ -207,10 +207,11 @@ class ReleaseManifest:
         if not isinstance(self.config, Mapping):
             raise UsageError("config must be a JSON object")
         config = dict(self.config)
-        if len(canonical_json(config)) > limits.MAX_RELEASE_CONFIG_BYTES:
+        config_json = canonical_json(config, max_depth=limits.MAX_RELEASE_CONFIG_DEPTH)
+        if len(config_json) > limits.MAX_RELEASE_CONFIG_BYTES:
             raise UsageError("config too large")
         # A deep copy through JSON: nobody can change the manifest through a shared dict.
-        frozen = json.loads(canonical_json(config))
+        frozen = json.loads(config_json)
         object.__setattr__(self, "config", MappingProxyType(frozen))
         hardware: dict[str, bytes | None] = {t: None for t in KNOWN_TEE_TYPES if t != TEE_SIMULATED}
         for tee, value in dict(self.hardware_measurements).items():
@@ -240,7 +241,7 @@ class ReleaseManifest:
             "config": dict(self.config),
         }
 
-    @property
+    @functools.cached_property
     def simulated_measurement(self) -> bytes:
         """``SHA-384(canonical body)``: what the INSECURE simulated TEE reports for this release."""
         return hashlib.sha384(canonical_json(self.body())).digest()
@@ -268,11 +269,20 @@ class ReleaseManifest:
 
     def encode(self) -> bytes:
         """The canonical JSON bytes: exactly the transparency-log entry."""
-        return canonical_json(self.to_json())
+        return self._encoded
 
     def leaf_hash(self) -> bytes:
         """RFC 9162 leaf hash of :meth:`encode`: ``SHA-256(0x00 || entry)``."""
-        return leaf_hash(self.encode())
+        return self._leaf_hash
+
+    # Computed once: the manifest is immutable (these live outside the dataclass fields).
+    @functools.cached_property
+    def _encoded(self) -> bytes:
+        return canonical_json(self.to_json())
+
+    @functools.cached_property
+    def _leaf_hash(self) -> bytes:
+        return leaf_hash(self._encoded)
 
     @classmethod
     def decode(cls, data: bytes) -> ReleaseManifest:

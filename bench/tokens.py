@@ -1,0 +1,247 @@
+"""Anonymous-token benchmark: issuance throughput per core and redemption check latency, each
+against a baseline measured in the same run. Prints ONE JSON line.
+
+    .venv/bin/python bench/tokens.py [--tokens 1200] [--batch 32]
+
+* ``issue_core_per_s`` — tokens/s through the real issuer procedure without HTTP
+  (:meth:`IssuerCore.issue`: device signature check, replay + quota transaction in SQLite,
+  batch decoding, blind RSA signing with the fault check), one thread, batches of ``--batch``.
+  Baseline ``baseline_rsa_pss_sign_per_s``: ``cryptography``'s RSA-PSS-SHA384 sign (OpenSSL,
+  2048-bit) — the cost of one plain RSA private-key operation. ``pure_python_blind_sign_per_s``:
+  the previous CPython-``pow`` implementation, for the record (docs/adr/0004).
+* ``issue_http_per_s`` — the same over loopback HTTP (aiohttp issuer, one process, sequential
+  signed batch requests prepared beforehand).
+* ``check_us_p50/p99`` — redemption check latency at the gateway: :class:`TokenAuthorizer`
+  on an inner request (header parse, token decode, key lookup, RSA-PSS verify, spend in the
+  SQLite store through its thread), in µs. ``check_sync_us_*``: the same steps without the event
+  loop hop (verify + ``spend_sync``). Baseline ``baseline_sha256_us_p50``: SHA-256 of the token.
+
+Targets (issue 3): >= 300 issuances/s/core, <= 200 µs per redemption check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from privcloud.crypto import blindrsa
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    Token,
+    TokenChallenge,
+    challenge_digest,
+    client_begin,
+    client_finalize,
+    encode_authorization,
+    verify_token,
+)
+from privcloud.sdk.issuance import (
+    BATCH_PATH,
+    MEDIA_BATCH_REQUEST,
+    decode_batch_response,
+    encode_batch_request,
+    encode_enrolment,
+    parse_issuer_directory,
+    sign_device_request,
+)
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.services.redemption import TokenAuthorizer
+from privcloud.storage.issuer_store import IssuerStore
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.wire import bhttp
+
+ISSUER_NAME = "issuer.bench"
+CHALLENGE = TokenChallenge(
+    TOKEN_TYPE_BLIND_RSA, ISSUER_NAME.encode(), b"", b"privcloud.gateway"
+).encode()
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _prepare(core: IssuerCore, n: int, batch: int) -> tuple[list[bytes], list[list[object]]]:
+    """Blinded batches (client work, not timed) and the client states to finalize them."""
+    _, keys = parse_issuer_directory(core.directory())
+    bodies, states = [], []
+    for _ in range(n // batch):
+        begun = [client_begin(CHALLENGE, keys[0].key) for _ in range(batch)]
+        bodies.append(encode_batch_request([r for r, _ in begun]))
+        states.append([s for _, s in begun])
+    return bodies, states
+
+
+def bench_issue_core(
+    core: IssuerCore, device: Ed25519PrivateKey, bodies: list[bytes]
+) -> tuple[float, list[bytes]]:
+    signed = [
+        (sign_device_request(device, "POST", BATCH_PATH, b, now=time.time()).headers(), b)
+        for b in bodies
+    ]
+    answers = []
+    started = time.perf_counter()
+    count = 0
+    for headers, body in signed:
+        answer, n = core.issue("POST", BATCH_PATH, headers, body)
+        answers.append(answer)
+        count += n
+    return count / (time.perf_counter() - started), answers
+
+
+async def bench_issue_http(data_dir: Path, tokens: int, batch: int) -> float:
+    issuer = Issuer(data_dir, IssuerConfig(quota=10**9))
+    runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    device = Ed25519PrivateKey.generate()
+    issuer.core.enrol(encode_enrolment(device, issuer.core.new_enrolment_code()))
+    bodies, _ = _prepare(issuer.core, tokens, batch)
+    try:
+        async with aiohttp.ClientSession() as session:
+            signed = [
+                (sign_device_request(device, "POST", BATCH_PATH, b, now=time.time()).headers(), b)
+                for b in bodies
+            ]
+            started = time.perf_counter()
+            for headers, body in signed:
+                async with session.post(
+                    url + BATCH_PATH,
+                    data=body,
+                    headers={"Content-Type": MEDIA_BATCH_REQUEST, **headers},
+                ) as r:
+                    assert r.status == 200, r.status
+                    await r.read()
+            elapsed = time.perf_counter() - started
+    finally:
+        await runner.cleanup()
+        issuer.core.store.close()
+    return len(bodies) * batch / elapsed
+
+
+def bench_rsa_pss_sign(n: int = 300) -> float:
+    key = blindrsa.generate_private_key()
+    pss = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
+    started = time.perf_counter()
+    for i in range(n):
+        key.sign(i.to_bytes(8, "big"), pss, hashes.SHA384())
+    return n / (time.perf_counter() - started)
+
+
+def bench_pure_python_blind_sign(n: int = 40) -> float:
+    """The CRT signing with CPython ``pow`` that crypto/blindrsa.py used before GMP."""
+    priv = blindrsa.generate_private_key().private_numbers()
+    p, q, pub = priv.p, priv.q, priv.public_numbers
+    m = int.from_bytes(os.urandom(255), "big")
+    started = time.perf_counter()
+    for _ in range(n):
+        u = int.from_bytes(os.urandom(255), "big")
+        u_inv = pow(u, -1, pub.n)
+        mb = (m * pow(u, pub.e, pub.n)) % pub.n
+        k1, k2 = (int.from_bytes(os.urandom(8), "big") for _ in range(2))
+        s1 = pow(mb % p, priv.dmp1 + k1 * (p - 1), p)
+        s2 = pow(mb % q, priv.dmq1 + k2 * (q - 1), q)
+        s = ((s2 + (priv.iqmp * (s1 - s2)) % p * q) * u_inv) % pub.n
+        assert pow(s, pub.e, pub.n) == m
+    return n / (time.perf_counter() - started)
+
+
+async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -> dict[str, float]:
+    authorizer = TokenAuthorizer(SqliteSpentTokenStore(store_path), issuer_name=ISSUER_NAME)
+    authorizer.install_directory(directory)
+    requests = [
+        bhttp.Request(
+            b"POST", b"https", b"privcloud.gateway", b"/v1/envelope",
+            ((b"content-type", b"application/privcloud-envelope"),
+             (b"authorization", encode_authorization(t).encode())),
+        )
+        for t in tokens
+    ]
+    half = len(requests) // 2
+    for r in requests[:20]:  # warm up
+        await authorizer(r)
+    async_us = []
+    for r in requests[20:half]:
+        started = time.perf_counter()
+        await authorizer(r)
+        async_us.append((time.perf_counter() - started) * 1e6)
+    # The same steps without the hop to the store's thread.
+    store = SqliteSpentTokenStore(store_path)
+    keys = {k.key.key_id: k.key for k in parse_issuer_directory(directory)[1]}
+    digest = challenge_digest(CHALLENGE)
+    sync_us, sha_us = [], []
+    for token in tokens[half:]:
+        started = time.perf_counter()
+        parsed = Token.decode(token)
+        verify_token(parsed, keys, challenge_digest=digest)
+        store.spend_sync(parsed.nonce, key_id=parsed.token_key_id, expires=2**40)
+        sync_us.append((time.perf_counter() - started) * 1e6)
+        started = time.perf_counter()
+        hashlib.sha256(token).digest()
+        sha_us.append((time.perf_counter() - started) * 1e6)
+    await store.close()
+    await authorizer.close()
+    assert authorizer.outcomes["accepted"] == half
+    return {
+        "check_us_p50": round(statistics.median(async_us), 1),
+        "check_us_p99": round(_percentile(async_us, 0.99), 1),
+        "check_sync_us_p50": round(statistics.median(sync_us), 1),
+        "check_sync_us_p99": round(_percentile(sync_us, 0.99), 1),
+        "baseline_sha256_us_p50": round(statistics.median(sha_us), 2),
+    }
+
+
+async def main(tokens: int, batch: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="privcloud-bench-") as tmp:
+        root = Path(tmp)
+        core = IssuerCore(IssuerStore(root / "issuer.sqlite3"), IssuerConfig(quota=10**9))
+        device = Ed25519PrivateKey.generate()
+        core.enrol(encode_enrolment(device, core.new_enrolment_code()))
+        bodies, states = _prepare(core, tokens, batch)
+        issue_core, answers = bench_issue_core(core, device, bodies)
+        made = [
+            client_finalize(state, response).encode()  # type: ignore[arg-type]
+            for answer, batch_states in zip(answers, states, strict=True)
+            for state, response in zip(
+                batch_states, decode_batch_response(answer, expected=batch), strict=True
+            )
+        ]
+        check = await bench_check(core.directory(), made, root / "spent.sqlite3")
+        core.store.close()
+        issue_http = await bench_issue_http(root / "http", max(batch * 8, tokens // 4), batch)
+    baseline_sign = bench_rsa_pss_sign()
+    pure = bench_pure_python_blind_sign()
+    return {
+        "bench": "tokens",
+        "batch": batch,
+        "tokens": len(made),
+        "issue_core_per_s": round(issue_core, 1),
+        "issue_http_per_s": round(issue_http, 1),
+        "baseline_rsa_pss_sign_per_s": round(baseline_sign, 1),
+        "pure_python_blind_sign_per_s": round(pure, 1),
+        "issue_core_vs_rsa_sign": round(issue_core / baseline_sign, 3),
+        **check,
+        "targets": {"issue_per_s_per_core": 300, "check_us": 200},
+        "meets_targets": issue_core >= 300 and check["check_us_p50"] <= 200,
+        "cpu_count": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=1280)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(main(args.tokens, args.batch))))

@@ -1,0 +1,410 @@
+"""The token issuer (services/issuer.py, storage/issuer_store.py, sdk/issuance.py): device
+enrolment, signed batch issuance, quota, replay, key rotation, and the HTTP shell.
+
+Each test is named after what it stops. Vector tests of the Privacy Pass core live in
+test_privacypass_vectors.py; nothing here repeats them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from privcloud import errors, limits
+from privcloud.clock import FixedClock
+from privcloud.crypto import blindrsa
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    IssuerKey,
+    TokenChallenge,
+    client_begin,
+    client_finalize,
+    issuer_key_map,
+    verify_token,
+)
+from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
+from privcloud.privacypass.tokens import TokenRequest
+from privcloud.sdk.issuance import (
+    BATCH_PATH,
+    ENROL_PATH,
+    MEDIA_BATCH_REQUEST,
+    DeviceAuth,
+    decode_batch_request,
+    decode_batch_response,
+    device_id_for,
+    encode_batch_request,
+    encode_batch_response,
+    encode_enrolment,
+    parse_issuer_directory,
+    sign_device_request,
+)
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.storage.issuer_store import IssuerStore
+
+T0 = 1_800_000_000.0
+DAY = 24 * 3600
+CHALLENGE = TokenChallenge(TOKEN_TYPE_BLIND_RSA, b"issuer.test", b"", b"privcloud.gateway").encode()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture
+def core(tmp_path: Path, clock: FixedClock) -> Iterator[IssuerCore]:
+    store = IssuerStore(tmp_path / "issuer.sqlite3")
+    yield IssuerCore(store, IssuerConfig(quota=10, period_s=DAY), clock=clock)
+    store.close()
+
+
+def _enrolled(core: IssuerCore) -> Ed25519PrivateKey:
+    key = Ed25519PrivateKey.generate()
+    core.enrol(encode_enrolment(key, core.new_enrolment_code()))
+    return key
+
+
+def _current_key(core: IssuerCore) -> IssuerKey:
+    _, keys = parse_issuer_directory(core.directory())
+    return next(k.key for k in keys if k.valid_at(core.clock.now()))
+
+
+def _batch(core: IssuerCore, n: int) -> tuple[bytes, list[object]]:
+    key = _current_key(core)
+    begun = [client_begin(CHALLENGE, key) for _ in range(n)]
+    return encode_batch_request([r for r, _ in begun]), [s for _, s in begun]
+
+
+def _signed(
+    key: Ed25519PrivateKey, body: bytes, now: float, *, path: str = BATCH_PATH
+) -> dict[str, str]:
+    return sign_device_request(key, "POST", path, body, now=now).headers()
+
+
+# --- enrolment -------------------------------------------------------------------------------
+
+
+def test_enrolment_code_is_one_time(core: IssuerCore) -> None:
+    code = core.new_enrolment_code()
+    core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))
+    with pytest.raises(errors.AuthenticationError):
+        core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))
+
+
+def test_unknown_or_expired_enrolment_code_is_refused(core: IssuerCore, clock: FixedClock) -> None:
+    with pytest.raises(errors.AuthenticationError):
+        core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), "made-up-code"))
+    code = core.new_enrolment_code()
+    clock.advance(core.config.enrolment_code_ttl_s + 1)
+    with pytest.raises(errors.AuthenticationError):
+        core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))
+
+
+def test_device_key_is_registered_once(core: IssuerCore) -> None:
+    key = _enrolled(core)
+    second = core.new_enrolment_code()
+    with pytest.raises(errors.ReplayError):
+        core.enrol(encode_enrolment(key, second))
+    # The refused attempt did not use the code up.
+    core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), second))
+
+
+def test_enrolment_without_possession_of_the_key_is_refused(core: IssuerCore) -> None:
+    victim = Ed25519PrivateKey.generate().public_bytes()
+    forged = json.loads(encode_enrolment(Ed25519PrivateKey.generate(), "x"))
+    forged["code"] = core.new_enrolment_code()
+    forged["device-key"] = base64.urlsafe_b64encode(victim).decode()
+    with pytest.raises(errors.AuthenticationError):
+        core.enrol(json.dumps(forged).encode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"[]", b"{}", b"not json", b'{"code": 1, "device-key": "", "proof": ""}',
+     b"x" * (limits.MAX_ENROLMENT_BODY_BYTES + 1)],
+)
+def test_malformed_enrolment_is_a_peer_error(core: IssuerCore, body: bytes) -> None:
+    with pytest.raises(errors.PeerError):
+        core.enrol(body)
+
+
+# --- issuance --------------------------------------------------------------------------------
+
+
+def test_batch_issuance_gives_n_tokens_that_verify(core: IssuerCore, clock: FixedClock) -> None:
+    key = _enrolled(core)
+    body, states = _batch(core, 5)
+    answer, count = core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    assert count == 5
+    keys = issuer_key_map([_current_key(core)])
+    digest = hashlib.sha256(CHALLENGE).digest()
+    for state, response in zip(states, decode_batch_response(answer, expected=5), strict=True):
+        verify_token(client_finalize(state, response), keys, challenge_digest=digest)  # type: ignore[arg-type]
+
+
+def test_unsigned_request_is_refused_401(core: IssuerCore) -> None:
+    body, _ = _batch(core, 1)
+    with pytest.raises(errors.AuthenticationError) as info:
+        core.issue("POST", BATCH_PATH, {}, body)
+    assert info.value.http_status == 401
+
+
+def test_unknown_device_is_refused_401(core: IssuerCore, clock: FixedClock) -> None:
+    stranger = Ed25519PrivateKey.generate()
+    body, _ = _batch(core, 1)
+    with pytest.raises(errors.AuthenticationError, match="unknown device"):
+        core.issue("POST", BATCH_PATH, _signed(stranger, body, clock.now()), body)
+
+
+def test_signature_by_another_key_is_refused(core: IssuerCore, clock: FixedClock) -> None:
+    key = _enrolled(core)
+    body, _ = _batch(core, 1)
+    headers = _signed(Ed25519PrivateKey.generate(), body, clock.now())
+    headers["privcloud-device"] = _signed(key, body, clock.now())["privcloud-device"]
+    with pytest.raises(errors.AuthenticationError, match="does not verify"):
+        core.issue("POST", BATCH_PATH, headers, body)
+
+
+@pytest.mark.parametrize("what", ["body", "path", "method", "nonce", "timestamp"])
+def test_signature_covers_every_part_of_the_request(
+    core: IssuerCore, clock: FixedClock, what: str
+) -> None:
+    key = _enrolled(core)
+    body, _ = _batch(core, 1)
+    headers = _signed(key, body, clock.now())
+    method, path = "POST", BATCH_PATH
+    if what == "body":
+        other, _ = _batch(core, 1)
+        body = other
+    elif what == "path":
+        path = "/v1/token-batch/"
+    elif what == "method":
+        method = "PUT"
+    elif what == "nonce":
+        headers["privcloud-nonce"] = "AAAAAAAAAAAAAAAAAAAAAA=="
+    else:
+        headers["privcloud-timestamp"] = str(int(clock.now()) + 1)
+    with pytest.raises(errors.AuthenticationError):
+        core.issue(method, path, headers, body)
+
+
+def test_stale_request_is_refused(core: IssuerCore, clock: FixedClock) -> None:
+    key = _enrolled(core)
+    body, _ = _batch(core, 1)
+    headers = _signed(key, body, clock.now() - limits.ISSUANCE_REQUEST_WINDOW_S - 1)
+    with pytest.raises(errors.AuthenticationError, match="window"):
+        core.issue("POST", BATCH_PATH, headers, body)
+
+
+def test_replayed_issuance_request_is_refused(core: IssuerCore, clock: FixedClock) -> None:
+    key = _enrolled(core)
+    body, _ = _batch(core, 2)
+    headers = _signed(key, body, clock.now())
+    core.issue("POST", BATCH_PATH, headers, body)
+    clock.advance(5)
+    with pytest.raises(errors.ReplayError):
+        core.issue("POST", BATCH_PATH, headers, body)
+    # Nothing was charged for the replay: 2 of 10 used.
+    body, _ = _batch(core, 8)
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+
+
+def test_quota_exceeded_is_429_and_charges_nothing(core: IssuerCore, clock: FixedClock) -> None:
+    key = _enrolled(core)
+    body, _ = _batch(core, 7)
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    body, _ = _batch(core, 4)
+    with pytest.raises(errors.RateLimitedError) as info:
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    assert info.value.http_status == 429
+    body, _ = _batch(core, 3)  # exactly what is left
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    body, _ = _batch(core, 1)
+    with pytest.raises(errors.RateLimitedError):
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    # Another device has its own quota; the next period starts afresh.
+    other = _enrolled(core)
+    core.issue("POST", BATCH_PATH, _signed(other, body, clock.now()), body)
+    clock.advance(DAY)
+    body, _ = _batch(core, 10)
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+
+
+def test_request_naming_an_unknown_key_is_refused_before_charging(
+    core: IssuerCore, clock: FixedClock
+) -> None:
+    key = _enrolled(core)
+    current = _current_key(core)
+    bad = TokenRequest(TOKEN_TYPE_BLIND_RSA, current.truncated_key_id ^ 0xFF, bytes(256)).encode()
+    body = encode_batch_request([bad])
+    with pytest.raises(errors.UnknownKeyError):
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    body, _ = _batch(core, 10)  # the whole quota is still there
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+
+
+def test_batch_bounds() -> None:
+    issuer_key = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key())
+    one = client_begin(CHALLENGE, issuer_key)[0]
+    with pytest.raises(errors.UsageError):
+        encode_batch_request([])
+    with pytest.raises(errors.UsageError):
+        encode_batch_request([one] * (limits.MAX_TOKEN_BATCH + 1))
+    assert decode_batch_request(encode_batch_request([one] * 3)) == [one] * 3
+    with pytest.raises(errors.DecodeError):
+        decode_batch_request(b"\x00")  # empty batch
+    with pytest.raises(errors.DecodeError):
+        decode_batch_request(encode_batch_request([one]) + b"\x00")  # trailing byte
+    with pytest.raises(errors.DecodeError):
+        decode_batch_request(encode_batch_request([one])[:-1])
+    with pytest.raises(errors.UnsupportedError):
+        decode_batch_request(b"\x41\x03" + b"\x00\x01" + one[2:])  # token type 1
+    too_many = b"".join([one] * (limits.MAX_TOKEN_BATCH + 1))
+    with pytest.raises(errors.TooLargeError):
+        decode_batch_request(b"\x80" + len(too_many).to_bytes(3, "big") + too_many)
+    with pytest.raises(errors.DecodeError):
+        decode_batch_response(encode_batch_response([b"x" * 256] * 2), expected=3)
+
+
+def test_device_auth_headers_refuse_malformed_fields() -> None:
+    good = sign_device_request(Ed25519PrivateKey.generate(), "POST", "/", b"", now=T0).headers()
+    assert DeviceAuth.from_headers(good).timestamp == int(T0)
+    for name, value in [
+        ("privcloud-timestamp", "-1"),
+        ("privcloud-timestamp", "1e9"),
+        ("privcloud-timestamp", "9" * 13),
+        ("privcloud-nonce", "AAAA"),
+        ("privcloud-device", "!!"),
+        ("privcloud-signature", "not base64"),
+    ]:
+        with pytest.raises(errors.AuthenticationError):
+            DeviceAuth.from_headers({**good, name: value})
+
+
+# --- key rotation ----------------------------------------------------------------------------
+
+
+def test_keys_rotate_with_overlapping_validity(tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    store = IssuerStore(tmp_path / "i.sqlite3")
+    config = IssuerConfig(key_lifetime_s=10 * DAY, key_overlap_s=2 * DAY)
+    core = IssuerCore(store, config, clock=clock)
+    _, keys = parse_issuer_directory(core.directory())
+    assert len(keys) == 1
+    first = keys[0]
+    assert (first.not_before, first.expires) == (int(T0), int(T0) + 10 * DAY)
+    # Six days in: the successor is published (not yet valid), valid from day 8.
+    clock.advance(6 * DAY)
+    core.rotate()
+    _, keys = parse_issuer_directory(core.directory())
+    assert [k.not_before for k in keys] == [int(T0) + 8 * DAY, int(T0)]
+    assert [k.valid_at(clock.now()) for k in keys] == [False, True]
+    second = keys[0]
+    assert second.key.truncated_key_id != first.key.truncated_key_id
+    # Rotating again changes nothing (several processes may call it).
+    core.rotate()
+    assert len(parse_issuer_directory(core.directory())[1]) == 2
+    # Day 9: both valid (the overlap); the client's choice (the first valid) is the new key.
+    clock.advance(3 * DAY)
+    core.rotate()
+    _, keys = parse_issuer_directory(core.directory())
+    assert [k.valid_at(clock.now()) for k in keys] == [True, True]
+    # Day 10: the first key expired and is gone, private part included.
+    clock.advance(1 * DAY)
+    core.rotate()
+    _, keys = parse_issuer_directory(core.directory())
+    assert [k.key.key_id for k in keys] == [second.key.key_id]
+    with sqlite3.connect(tmp_path / "i.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM issuer_keys").fetchone() == (1,)
+    store.close()
+
+
+def test_issuance_with_an_expired_key_is_refused(tmp_path: Path) -> None:
+    clock = FixedClock(T0)
+    store = IssuerStore(tmp_path / "i.sqlite3")
+    core = IssuerCore(store, IssuerConfig(key_lifetime_s=10 * DAY, key_overlap_s=DAY), clock=clock)
+    key = _enrolled(core)
+    body, _ = _batch(core, 1)  # names the first key
+    clock.advance(10 * DAY)  # no rotate(): the key is still cached, but expired
+    with pytest.raises(errors.UnknownKeyError):
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    store.close()
+
+
+def test_issuer_database_is_owner_only(core: IssuerCore) -> None:
+    mode = os.stat(core.store.path).st_mode & 0o777
+    assert mode == 0o600
+
+
+# --- the HTTP shell --------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def issuer_url(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
+    issuer = Issuer(tmp_path, IssuerConfig(quota=3))
+    runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{port}", issuer
+    await runner.cleanup()
+    issuer.core.store.close()
+
+
+async def test_http_statuses_and_the_issuer_keeps_serving(
+    issuer_url: tuple[str, Issuer],
+) -> None:
+    url, issuer = issuer_url
+    device = Ed25519PrivateKey.generate()
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url + WELL_KNOWN_PATH) as r:
+            assert r.status == 200 and r.content_type == MEDIA_TYPE
+            assert "max-age" in r.headers["Cache-Control"]
+            _, keys = parse_issuer_directory(await r.read())
+        challenge_key = keys[0].key
+
+        async def post(path: str, body: bytes, media: str, headers: dict[str, str]) -> int:
+            all_headers = {"Content-Type": media, **headers}
+            async with s.post(url + path, data=body, headers=all_headers) as r:
+                doc = await r.read()
+                if r.status != 200 and r.status != 201:
+                    assert set(json.loads(doc)) == {"error", "message"}
+                return r.status
+
+        begun = [client_begin(CHALLENGE, challenge_key) for _ in range(2)]
+        body = encode_batch_request([b for b, _ in begun])
+        signed = _signed(device, body, time.time())
+        # Not enrolled: 401.
+        assert await post(BATCH_PATH, body, MEDIA_BATCH_REQUEST, signed) == 401
+        # Enrol (wrong media type first: 415), then issue: 200, replay: 400, quota: 429.
+        enrolment = encode_enrolment(device, issuer.core.new_enrolment_code())
+        assert await post(ENROL_PATH, enrolment, "text/plain", {}) == 415
+        assert await post(ENROL_PATH, enrolment, "application/json", {}) == 201
+        assert await post(BATCH_PATH, body, MEDIA_BATCH_REQUEST, signed) == 200
+        assert await post(BATCH_PATH, body, MEDIA_BATCH_REQUEST, signed) == 400
+        again = _signed(device, body, time.time())
+        assert await post(BATCH_PATH, body, MEDIA_BATCH_REQUEST, again) == 429
+        # Garbage: 400/413/415, never a 500.
+        assert await post(BATCH_PATH, b"\x01", MEDIA_BATCH_REQUEST, {}) == 401
+        junk = b"\x00" * (limits.MAX_TOKEN_BATCH_REQUEST_BYTES + 1)
+        assert await post(BATCH_PATH, junk, MEDIA_BATCH_REQUEST, {}) == 413
+        assert await post(ENROL_PATH, b"{", "application/json", {}) == 400
+        # A single RFC 9578 request (application/private-token-request) works too.
+        other = Ed25519PrivateKey.generate()
+        enrolment = encode_enrolment(other, issuer.core.new_enrolment_code())
+        assert await post(ENROL_PATH, enrolment, "application/json", {}) == 201
+        single = begun[0][0]
+        signed = _signed(other, single, time.time())
+        assert await post(BATCH_PATH, single, "application/private-token-request", signed) == 200
+        async with s.get(url + "/healthz") as r:
+            assert r.status == 200
+    assert issuer.metrics.counters["tokens_issued"] == 3
+    assert device_id_for(device.public_bytes()) != device_id_for(other.public_bytes())

@@ -1,0 +1,178 @@
+"""Double spend is impossible under concurrency, across gateway *processes* sharing one
+SQLite spent-token store (issue 3).
+
+Three gateways run as separate OS processes (``python -m privcloud.cli gateway --issuer ...
+--spent-tokens FILE``), on loopback, in front of one node. One token is redeemed by 36
+concurrent requests spread over the three gateways, each request in its own OHTTP
+encapsulation: exactly one is served, the other 35 get 401 "token already spent", and the store
+holds exactly one row. A second test races raw spends of the same nonces from several
+processes straight at the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from privcloud.ohttp import MEDIA_REQUEST, KeyConfig, decode_key_configs
+from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.wallet import Wallet
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.node import Node
+from privcloud.trust.directory import NodeDescriptor
+from privcloud.wire.message import WorkloadRequest
+
+GATEWAYS = 3
+REQUESTS_PER_GATEWAY = 12
+START_TIMEOUT_S = 30.0
+_LISTENING = re.compile(rb"listening on (http://127\.0\.0\.1:\d+)")
+
+
+async def _spawn_gateway(
+    node_url: str, issuer_url: str, store: Path
+) -> tuple[subprocess.Popen[bytes], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "privcloud.cli", "gateway",
+            "--node", node_url, "--issuer", issuer_url, "--spent-tokens", str(store),
+            "--host", "127.0.0.1", "--port", "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), START_TIMEOUT_S)
+    match = _LISTENING.search(line)
+    if match is None:
+        proc.kill()
+        raise AssertionError("gateway process did not start")
+    return proc, match.group(1).decode()
+
+
+async def _wait_ready(session: aiohttp.ClientSession, url: str) -> KeyConfig:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        async with session.get(url + "/healthz") as r:
+            if (await r.json()).get("healthy_nodes", 0) >= 1:
+                break
+        await asyncio.sleep(0.1)
+    async with session.get(url + "/.well-known/ohttp-gateway") as r:
+        return decode_key_configs(await r.read())[0]
+
+
+@pytest.fixture
+async def node_and_issuer(tmp_path: Path) -> AsyncIterator[tuple[Node, str, str, Issuer]]:
+    node = Node("node-1")
+    nrunner, nport = await start_site(node.app(), "127.0.0.1", 0)
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=100))
+    irunner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
+    yield node, f"http://127.0.0.1:{nport}", f"http://127.0.0.1:{iport}", issuer
+    await irunner.cleanup()
+    await nrunner.cleanup()
+    issuer.core.store.close()
+
+
+@pytest.mark.slow
+async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds_once(
+    node_and_issuer: tuple[Node, str, str, Issuer], tmp_path: Path
+) -> None:
+    node, node_url, issuer_url, issuer = node_and_issuer
+    store = tmp_path / "spent-tokens.sqlite3"
+    procs: list[subprocess.Popen[bytes]] = []
+    wallet = Wallet(issuer_url, enrolment_code=issuer.core.new_enrolment_code(), batch_size=1)
+    try:
+        urls = []
+        for _ in range(GATEWAYS):
+            proc, url = await _spawn_gateway(node_url, issuer_url, store)
+            procs.append(proc)
+            urls.append(url)
+        authorization = await wallet.authorization()  # ONE token
+        descriptor: NodeDescriptor = node.descriptor
+        async with aiohttp.ClientSession() as session:
+            configs = [await _wait_ready(session, url) for url in urls]
+
+            async def redeem(url: str, config: KeyConfig) -> str:
+                body, _, reader = build_request(
+                    config, [descriptor], WorkloadRequest("echo", {}, b"paid"),
+                    authorization=authorization,
+                )
+                async with session.post(
+                    url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
+                ) as r:
+                    assert r.status == 200
+                    reader.feed(await r.read())
+                try:
+                    (event,) = reader.close()
+                except TokenRequiredError as exc:
+                    return str(exc)
+                return event.data.decode()
+
+            jobs = [
+                redeem(url, config)
+                for _ in range(REQUESTS_PER_GATEWAY)
+                for url, config in zip(urls, configs, strict=True)
+            ]
+            outcomes = await asyncio.wait_for(asyncio.gather(*jobs), 60)
+        assert outcomes.count("paid") == 1
+        assert outcomes.count("token already spent") == len(jobs) - 1
+        with sqlite3.connect(store) as db:
+            assert db.execute("SELECT COUNT(*) FROM spent_tokens").fetchone() == (1,)
+        assert all(p.poll() is None for p in procs)  # every gateway still serving
+    finally:
+        await wallet.close()
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+_RACER = """
+import sys, time
+from privcloud.errors import ReplayError
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+store = SqliteSpentTokenStore(sys.argv[1])
+time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # every racer starts at once
+began, won = time.time(), 0
+for i in range(int(sys.argv[2])):
+    try:
+        store.spend_sync(i.to_bytes(32, "big"), key_id=b"k" * 32, expires=2**40)
+        won += 1
+    except ReplayError:
+        pass
+print(won, began, time.time())
+"""
+
+
+@pytest.mark.slow
+def test_processes_racing_on_the_same_nonces_spend_each_once(tmp_path: Path) -> None:
+    store, count, racers = tmp_path / "spent.sqlite3", 2000, 4
+    start = str(time.time() + 3.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, str(store), str(count), start], stdout=subprocess.PIPE
+        )
+        for _ in range(racers)
+    ]
+    reports = [p.communicate(timeout=60)[0].split() for p in procs]
+    wins = [int(r[0]) for r in reports]
+    assert sum(wins) == count
+    # The racers' spending overlapped in time: they did race for the same nonces.
+    assert max(float(r[1]) for r in reports) < min(float(r[2]) for r in reports)
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM spent_tokens").fetchone() == (count,)

@@ -1,0 +1,227 @@
+"""Node admission end to end, over loopback: the cloud's release is published to a real log with a
+real witness, nodes attest (INSECURE simulated TEE) and fetch their inclusion proofs, the SDK
+moves its trusted checkpoint forward and admits each node through the full procedure; attacks
+made by a node or by the gateway are refused; and the researcher commands (``release verify``,
+``node verify``) reproduce what the running nodes attest to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from cloudkit import Cloud, start_cloud
+from privcloud import errors
+from privcloud.attest.simulated import InsecureSimulatedTee
+from privcloud.cli import main
+from privcloud.clock import FixedClock
+from privcloud.crypto.hpke import generate_keypair
+from privcloud.envelope import key_id_for
+from privcloud.sdk import Client
+from privcloud.sdk.logclient import LogClient, publish_entry
+from privcloud.sdk.trust_store import FileTrustStore
+from privcloud.services.node import node_release_manifest
+from privcloud.trust.admission import ClientPolicy
+
+POLICY = ClientPolicy.insecure_local_dev()
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud()
+    yield c
+    await c.stop()
+
+
+def _refusals(client: Client) -> dict[str, str]:
+    return dict(client.trail.refused)
+
+
+async def test_local_cloud_nodes_are_admitted_through_the_full_procedure(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        trail = client.trail
+        assert trail.refused == []
+        assert {a.descriptor.node_id for a in trail.admitted} == {"node-1", "node-2", "node-3"}
+        release = cloud.nodes[0].manifest
+        assert trail.checkpoint is not None and trail.checkpoint.size >= 1
+        for admitted in trail.admitted:
+            assert [s.step for s in admitted.trail] == [0, 1, 2, 3, 4, 5, 6]
+            assert admitted.insecure  # and says so
+            assert admitted.manifest == release
+            assert admitted.attestation.measurement == release.simulated_measurement
+            assert admitted.checkpoint == trail.checkpoint
+        assert (await client.call("echo", None, b"admitted")).data == b"admitted"
+
+
+async def test_trusted_checkpoint_is_persisted_and_moves_forward(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    store = FileTrustStore(tmp_path)
+    trust = dataclasses.replace(cloud.client_trust(), store=store)
+    async with Client(cloud.relay_url, policy=POLICY, trust=trust) as client:
+        first = client.trail.checkpoint
+    assert first is not None
+    assert store.load(trust.log).checkpoint == first
+    # The log grows (another release is published); a restarted client extends its view.
+    assert cloud.transparency is not None
+    t = cloud.transparency
+    await publish_entry(t.log_url, t.operator_key, b"another release")
+    async with LogClient(t.log_url) as log:
+        await log.wait_for_checkpoint(first.size + 1, min_cosignatures=1)
+    async with Client(cloud.relay_url, policy=POLICY, trust=trust) as client:
+        second = client.trail.checkpoint
+        assert second is not None and second.size > first.size
+        # The nodes proved their release against the older checkpoint: the client fetched an
+        # inclusion proof at its trusted size, and admitted them against that.
+        assert len(client.trail.admitted) == 3
+        assert all(a.checkpoint == second for a in client.trail.admitted)
+    assert store.load(trust.log).checkpoint == second
+
+
+async def test_node_running_unlogged_software_is_refused_end_to_end(cloud: Cloud) -> None:
+    # node-3's TEE measures other software than the release it shows (and that was logged).
+    rogue = cloud.nodes[2]
+    assert cloud.insecure_tee_key is not None
+    rogue.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
+    rogue.reattest()
+    await cloud.gateway.check_nodes()
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert _refusals(client) == {"node-3": "measurement differs from the release manifest"}
+        await client.call("echo", None, b"x")
+        assert "node-3" not in client.trail.chosen
+    assert b"x" not in cloud.node_proxies[2].inbound()
+
+
+async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A malicious gateway publishes its own key for node-1 (keeping the node's evidence).
+    async def frozen() -> None:
+        return None
+
+    monkeypatch.setattr(cloud.gateway, "check_nodes", frozen)
+    record = cloud.gateway.nodes[0]
+    assert record.descriptor is not None
+    attacker = generate_keypair(record.descriptor.suite.kem)
+    record.descriptor = dataclasses.replace(
+        record.descriptor,
+        public_key=attacker.public_bytes,
+        key_id=key_id_for(record.descriptor.suite.kem, attacker.public_bytes),
+    )
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert _refusals(client) == {"node-1": "report data does not bind the node key"}
+        assert len(client.trail.admitted) == 2
+
+
+async def test_stale_node_bundle_is_refused_end_to_end(cloud: Cloud) -> None:
+    stale = cloud.nodes[1]
+    stale.clock = FixedClock(time.time() - 25 * 3600)
+    stale.reattest()
+    await cloud.gateway.check_nodes()
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert _refusals(client) == {"node-2": "node bundle is stale"}
+
+
+async def test_production_policy_admits_no_simulated_node(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, trust=cloud.client_trust()) as client:
+        assert client.trail.admitted == []
+        assert set(_refusals(client).values()) == {"TEE type not allowed by policy"}
+        with pytest.raises(errors.NoHealthyNodeError):
+            await client.call("echo", None, b"never sent")
+
+
+async def test_client_without_trust_configuration_refuses_to_start(cloud: Cloud) -> None:
+    with pytest.raises(errors.ConfigError):
+        async with Client(cloud.relay_url, policy=POLICY):
+            pass
+
+
+# --- the researcher commands, against the running nodes ----------------------------------------
+
+
+async def _cli(*argv: str) -> int:
+    return await asyncio.to_thread(main, list(argv))
+
+
+def _trust_args(cloud: Cloud) -> list[str]:
+    assert cloud.transparency is not None and cloud.insecure_tee_key is not None
+    t = cloud.transparency
+    return [
+        "--log",
+        t.log_url,
+        "--log-vkey",
+        t.log_vkey,
+        *[a for v in t.witness_vkeys for a in ("--witness-vkey", v)],
+        "--insecure-simulated-root",
+        cloud.insecure_tee_key.public_key().to_bytes().hex(),
+    ]
+
+
+async def test_release_verify_reproduces_the_measurement_of_the_running_nodes(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # What the running nodes attest to (their release was computed when the cloud started).
+    expected = cloud.nodes[0].manifest.simulated_measurement.hex()
+    dev_root = _trust_args(cloud)[-1]
+    for url in cloud.node_urls:
+        assert (
+            await _cli("release", "verify", "--node", url, "--insecure-simulated-root", dev_root)
+            == 0
+        )
+        out = capsys.readouterr().out
+        assert f"match  measurement[simulated]: {expected}" in out
+        assert f"match  attested measurement[simulated]: {expected}" in out
+        assert "DIFFER" not in out
+        assert "release verify OK" in out
+    # ... and the log entry itself, proven in the log's signed tree.
+    assert cloud.transparency is not None
+    args = ["--log", cloud.transparency.log_url, "--log-vkey", cloud.transparency.log_vkey]
+    assert await _cli("release", "verify", "--index", "0", *args) == 0
+    assert "proven in" in capsys.readouterr().out
+    # A build with another config is another release: the comparison says where, and fails.
+    rc = await _cli(
+        "release", "verify", "--node", cloud.node_urls[0], "--config", str(_config_file(tmp_path))
+    )
+    out = capsys.readouterr().out
+    assert rc == 1
+    assert "DIFFER  config" in out
+
+
+def _config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"features": ["echo"]}))
+    return path
+
+
+async def test_node_verify_prints_every_step_of_admission(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = cloud.node_urls[0]
+    assert await _cli("node", "verify", url, *_trust_args(cloud), "--insecure-allow-simulated") == 0
+    out = capsys.readouterr().out
+    for step in range(7):
+        assert f"  ok  {step}. " in out
+    assert "inclusion proof of" in out
+    assert "ADMITTED (INSECURE simulated TEE" in out
+    # Under the production policy the same node is refused at step 1, loudly.
+    assert await _cli("node", "verify", url, *_trust_args(cloud)) == 1
+    assert "REFUSED at step 1: TEE type not allowed by policy" in capsys.readouterr().out
+
+
+async def test_release_build_is_reproducible_from_the_command_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert await _cli("release", "build") == 0
+    first = capsys.readouterr()
+    assert await _cli("release", "build") == 0
+    second = capsys.readouterr()
+    assert first.out == second.out
+    built = node_release_manifest()
+    assert first.out.strip().encode() == built.encode()
+    assert f"measurement[simulated] {built.simulated_measurement.hex()}" in first.err

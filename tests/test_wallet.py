@@ -1,0 +1,246 @@
+"""The device wallet (sdk/wallet.py) against a real issuer over loopback HTTP: enrolment once,
+batch prefetch, refetch when empty, never the same token twice, a 0600 file, quota errors, and
+the checks it makes on a gateway's challenge. The wallet with a client, relay and gateway (retry
+on 401; no device identity on the relay path) is in test_tokens_e2e.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from privcloud import errors
+from privcloud.crypto import blindrsa
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    IssuerKey,
+    PrivateTokenChallenge,
+    Token,
+    TokenChallenge,
+    encode_www_authenticate,
+    parse_authorization,
+)
+from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.sdk.issuance import parse_issuer_directory
+from privcloud.sdk.wallet import Wallet
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig
+
+
+@pytest.fixture
+async def issuer(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=20))
+    runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
+    yield f"http://127.0.0.1:{port}", issuer
+    await runner.cleanup()
+    issuer.core.store.close()
+
+
+def _wallet(issuer: tuple[str, Issuer], **kwargs: object) -> Wallet:
+    url, service = issuer
+    code = service.core.new_enrolment_code()
+    return Wallet(url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
+
+
+def _issued(service: Issuer) -> int:
+    with sqlite3.connect(service.core.store.path) as db:
+        return int(db.execute("SELECT COALESCE(SUM(used), 0) FROM quota").fetchone()[0])
+
+
+async def test_wallet_enrols_once_and_prefetches_a_batch(issuer: tuple[str, Issuer]) -> None:
+    wallet = _wallet(issuer, batch_size=5, low_water=2)
+    try:
+        assert await wallet.prefetch() == 5
+        assert (len(wallet), wallet.enrolled, _issued(issuer[1])) == (5, True, 5)
+        assert await wallet.prefetch() == 0  # above the low-water mark: nothing fetched
+        await wallet.enrol()  # a no-op once enrolled
+    finally:
+        await wallet.close()
+
+
+async def test_empty_wallet_refetches_and_never_hands_out_a_token_twice(
+    issuer: tuple[str, Issuer],
+) -> None:
+    wallet = _wallet(issuer, batch_size=2)
+    try:
+        fields = [await wallet.authorization() for _ in range(5)]  # 3 batches of 2
+    finally:
+        await wallet.close()
+    tokens = [Token.decode(parse_authorization(f)) for f in fields]
+    assert len({t.nonce for t in tokens}) == 5
+    assert wallet.fetched == 6 and len(wallet) == 1
+    assert {t.challenge_digest for t in tokens} == {tokens[0].challenge_digest}
+    assert len(wallet.spent) == 5 and "nonce hash" in wallet.spent[0].describe()
+
+
+async def test_quota_exhaustion_reaches_the_caller_as_429(issuer: tuple[str, Issuer]) -> None:
+    wallet = _wallet(issuer, batch_size=16)
+    try:
+        await wallet.fetch()
+        with pytest.raises(errors.RateLimitedError):
+            await wallet.fetch()  # 16 + 16 > 20
+        assert await wallet.fetch(4) == 4  # what is left of the quota still comes
+    finally:
+        await wallet.close()
+
+
+async def test_a_wallet_the_issuer_does_not_know_gets_401(issuer: tuple[str, Issuer]) -> None:
+    url, _ = issuer
+    wallet = Wallet(url)
+    wallet.enrolled = True  # claims to be enrolled, but never was
+    try:
+        with pytest.raises(errors.AuthenticationError):
+            await wallet.fetch()
+        with pytest.raises(errors.UsageError):
+            await Wallet(url).fetch()  # not enrolled and no code
+    finally:
+        await wallet.close()
+
+
+async def test_bad_enrolment_code_is_refused(issuer: tuple[str, Issuer]) -> None:
+    url, _ = issuer
+    wallet = Wallet(url, enrolment_code="not-a-code")
+    try:
+        with pytest.raises(errors.AuthenticationError):
+            await wallet.enrol()
+        assert not wallet.enrolled
+    finally:
+        await wallet.close()
+
+
+async def test_wallet_file_is_owner_only_and_restores(
+    issuer: tuple[str, Issuer], tmp_path: Path
+) -> None:
+    path = tmp_path / "device" / "wallet.json"
+    wallet = _wallet(issuer, batch_size=4, path=path)
+    try:
+        await wallet.fetch()
+        first = await wallet.authorization()
+    finally:
+        await wallet.close()
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["wallet.json"]  # no temporary left
+    restored = Wallet(issuer[0], path=path)
+    try:
+        assert restored.device_id == wallet.device_id and restored.enrolled
+        assert len(restored) == 3
+        assert first not in {await restored.authorization() for _ in range(3)}
+    finally:
+        await restored.close()
+    with pytest.raises(errors.ConfigError):
+        Wallet("http://127.0.0.1:1", path=path)  # a file for another issuer
+    path.write_bytes(b"{not json")
+    with pytest.raises(errors.ConfigError):
+        Wallet(issuer[0], path=path)
+
+
+async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
+    issuer: tuple[str, Issuer],
+) -> None:
+    wallet = _wallet(issuer, batch_size=1)
+    try:
+        await wallet.fetch()
+        foreign = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key())
+        value = encode_www_authenticate(PrivateTokenChallenge(wallet.challenge, foreign.spki))
+        with pytest.raises(errors.AuthenticationError, match="does not publish"):
+            await wallet.on_challenge(value)
+        other_issuer = TokenChallenge(TOKEN_TYPE_BLIND_RSA, b"evil.example", b"", b"o").encode()
+        value = encode_www_authenticate(PrivateTokenChallenge(other_issuer, foreign.spki))
+        with pytest.raises(errors.AuthenticationError, match="another issuer"):
+            await wallet.on_challenge(value)
+        assert len(wallet) == 1  # nothing changed
+    finally:
+        await wallet.close()
+
+
+async def test_a_new_challenge_from_our_issuer_is_adopted(issuer: tuple[str, Issuer]) -> None:
+    _, service = issuer
+    wallet = _wallet(issuer, batch_size=2, origin_name="old.origin")
+    try:
+        await wallet.fetch()
+        _, keys = parse_issuer_directory(service.core.directory())
+        challenge = TokenChallenge(
+            TOKEN_TYPE_BLIND_RSA, wallet.issuer_name.encode(), b"", b"new.origin"
+        ).encode()
+        await wallet.on_challenge(
+            encode_www_authenticate(PrivateTokenChallenge(challenge, keys[0].key.spki))
+        )
+        assert wallet.challenge == challenge and len(wallet) == 0  # old-origin tokens dropped
+        token = Token.decode(parse_authorization(await wallet.authorization()))
+        assert token.challenge_digest == hashlib.sha256(challenge).digest()
+    finally:
+        await wallet.close()
+
+
+async def test_directory_sending_issuance_elsewhere_is_refused(tmp_path: Path) -> None:
+    issuer = Issuer(tmp_path / "i", IssuerConfig(public_url="http://elsewhere.example"))
+    document = issuer.core.directory()
+
+    async def directory(_: web.Request) -> web.Response:
+        return web.Response(body=document)
+
+    app = web.Application()
+    app.router.add_get(WELL_KNOWN_PATH, directory)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    wallet = Wallet(f"http://127.0.0.1:{port}")
+    try:
+        assert json.loads(document)["issuer-request-uri"].startswith("http://elsewhere.example")
+        with pytest.raises(errors.DecodeError, match="origin"):
+            await wallet.refresh_keys()
+    finally:
+        await wallet.close()
+        await runner.cleanup()
+        issuer.core.store.close()
+
+
+@pytest.mark.slow
+def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
+    """privcloud issuer serve / new-code / revoke and privcloud wallet enrol / fetch / show."""
+    cli = [sys.executable, "-m", "privcloud.cli"]
+    data = str(tmp_path / "issuer")
+    server = subprocess.Popen(
+        [*cli, "issuer", "serve", "--data-dir", data, "--port", "0", "--quota", "5"],
+        stdout=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert server.stdout is not None
+        match = re.search(rb"http://127\.0\.0\.1:\d+", server.stdout.readline())
+        assert match is not None
+        url = match.group(0).decode()
+        wallet = str(tmp_path / "wallet.json")
+
+        def run(*args: str) -> subprocess.CompletedProcess[bytes]:
+            return subprocess.run([*cli, *args], capture_output=True, timeout=60, check=False)
+
+        code = run("issuer", "new-code", "--data-dir", data).stdout.decode().strip()
+        enrolled = json.loads(run("wallet", "enrol", "--issuer", url, "--code", code,
+                                  "--file", wallet).stdout)
+        assert enrolled["enrolled"] is True
+        again = run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet)
+        assert again.returncode == 0  # enrolled already (the file says so): nothing is sent
+        fetched = json.loads(run("wallet", "fetch", "--issuer", url, "--file", wallet,
+                                 "--count", "4").stdout)
+        assert fetched == {"fetched": 4, "held": 4}
+        over = run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "4")
+        assert over.returncode == 1 and b"RateLimitedError" in over.stderr
+        shown = json.loads(run("wallet", "show", "--issuer", url, "--file", wallet).stdout)
+        assert shown["tokens"] == 4 and shown["device-id"] == enrolled["device-id"]
+        assert os.stat(wallet).st_mode & 0o777 == 0o600
+        revoked = run("issuer", "revoke", "--data-dir", data, enrolled["device-id"])
+        assert revoked.stdout.strip() == b"revoked"
+        after = run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "1")
+        assert after.returncode == 1 and b"AuthenticationError" in after.stderr
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -1,0 +1,282 @@
+"""The witness (C2SP tlog-witness ``add-checkpoint``): request codec, procedure, service.
+
+The forks and rollbacks here are built by hand: two Merkle trees and a log key that signs both,
+which is exactly what a compromised log could do. The witness must cosign only one history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from privcloud import limits
+from privcloud.clock import FixedClock
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.errors import DecodeError, TooLargeError
+from privcloud.sdk.logclient import LogClient, publish_entry
+from privcloud.services.http import start_site
+from privcloud.services.tlog import LocalTransparency
+from privcloud.services.witness import (
+    MEDIA_TLOG_SIZE,
+    AddCheckpoint,
+    Witness,
+    decode_add_checkpoint,
+    encode_add_checkpoint,
+)
+from privcloud.storage.witness_store import WitnessStore
+from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
+from privcloud.transparency.cosignature import WitnessKey, verify_cosignatures
+from privcloud.transparency.merkle import MerkleTree
+from privcloud.transparency.note import Ed25519NoteSigner, add_signatures, parse_note
+
+ORIGIN = "example.test/log"
+T0 = 1_750_000_000.0
+
+# The example request body of C2SP tlog-witness ("Example request body"), transcribed.
+SPEC_EXAMPLE = (
+    "old 20852014\n"
+    "PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=\n"
+    "jrJZDmY8Y7SyJE0MWLpLozkIVMSMZcD5kvuKxPC3swk=\n"
+    "5+pKlUdi2LeF/BcMHBn+Ku6yhPGNCswZZD1X/6QgPd8=\n"
+    "/6WVhPs2CwSsb5rYBH5cjHV/wSmA79abXAwhXw3Kj/0=\n"
+    "\n"
+    "example.com/behind-the-sofa\n"
+    "20852163\n"
+    "CsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
+    "\n"
+    "\u2014 example.com/behind-the-sofa Az3grlgtzPICa5OS8npVmf1Myq/5IZniMp+ZJurmRDeOoRDe4URYN7u5"
+    "/Zhcyv2q1gGzGku9nTo+zyWE+xeMcTOAYQ8=\n"
+    "\u2014 example.com/behind-the-sofa opLqBQsREYCgu6xQkYQwJr9fo45a62DN9EdmHXnZdXNqlcVGlCum2Wks+49"
+    "/V6267UEjw6QUXTS5Rovnzv++qbSzm9Q=\n"
+).encode()
+
+
+@dataclass
+class History:
+    """One history of a log: its leaves, signed by ``signer``."""
+
+    signer: Ed25519NoteSigner
+    tree: MerkleTree
+
+    @classmethod
+    def of(cls, signer: Ed25519NoteSigner, leaves: list[bytes]) -> History:
+        tree = MerkleTree()
+        for leaf in leaves:
+            tree.append_leaf(leaf)
+        return cls(signer, tree)
+
+    def note(self, size: int) -> bytes:
+        return sign_checkpoint(Checkpoint(ORIGIN, size, self.tree.root(size)), [self.signer])
+
+    def body(self, old: int, size: int) -> bytes:
+        proof = self.tree.consistency_proof(old, size) if old else []
+        return encode_add_checkpoint(old, proof, self.note(size))
+
+
+LOG_SIGNER = Ed25519NoteSigner(ORIGIN, Ed25519PrivateKey.from_seed(b"\x01" * 32))
+WITNESS_KEY = WitnessKey("witness.test/w1", Ed25519PrivateKey.from_seed(b"\x02" * 32))
+HONEST = History.of(LOG_SIGNER, [f"release {i}".encode() for i in range(8)])
+FORK = History.of(LOG_SIGNER, [f"evil release {i}".encode() for i in range(8)])
+
+
+@dataclass
+class Served:
+    url: str
+    witness: Witness
+    path: Path
+
+    async def submit(self, body: bytes) -> tuple[int, str, bytes]:
+        async with (
+            aiohttp.ClientSession() as s,
+            s.post(self.url + "/add-checkpoint", data=body) as r,
+        ):
+            return r.status, r.content_type, await r.read()
+
+
+async def _serve(path: Path) -> tuple[Served, aiohttp.web.AppRunner]:
+    witness = Witness(
+        WITNESS_KEY, [LOG_SIGNER.verifier()], WitnessStore(path), clock=FixedClock(T0)
+    )
+    runner, port = await start_site(witness.app(), "127.0.0.1", 0)
+    return Served(f"http://127.0.0.1:{port}", witness, path), runner
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    s, runner = await _serve(tmp_path / "witness.db")
+    yield s
+    await runner.cleanup()
+
+
+def _error(body: bytes) -> str:
+    return str(json.loads(body)["error"])
+
+
+# --- the request body ----------------------------------------------------------------------------
+
+
+def test_decodes_the_spec_example_request() -> None:
+    req = decode_add_checkpoint(SPEC_EXAMPLE)
+    assert req.old_size == 20852014
+    assert len(req.proof) == 4 and all(len(h) == 32 for h in req.proof)
+    assert req.proof[0] == base64.b64decode("PlRNCrwHpqhGrupue0L7gxbjbMiKA9temvuZZDDpkaw=")
+    assert len(parse_note(req.note).signatures) == 2
+    assert encode_add_checkpoint(req.old_size, req.proof, req.note) == SPEC_EXAMPLE
+
+
+def test_encodes_what_it_decodes() -> None:
+    body = HONEST.body(3, 8)
+    assert decode_add_checkpoint(body) == AddCheckpoint(
+        3, tuple(HONEST.tree.consistency_proof(3, 8)), HONEST.note(8)
+    )
+    assert body.startswith(b"old 3\n")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"old 1\n",  # no empty line
+        b"old 01\n\nnote",
+        b"old -1\n\nnote",
+        b"old  1\n\nnote",
+        b"Old 1\n\nnote",
+        b"old 1\nnot base64!\n\nnote",
+        b"old 1\n" + base64.b64encode(b"short") + b"\n\nnote",
+        b"old 1\n" + (base64.b64encode(b"\0" * 32) + b"\n") * 64 + b"\nnote",
+        b"old 99999999999999999999\n\nnote",
+    ],
+)
+def test_malformed_requests_are_refused(body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        decode_add_checkpoint(body)
+
+
+def test_oversize_request_is_refused() -> None:
+    with pytest.raises(TooLargeError):
+        decode_add_checkpoint(b"old 0\n\n" + b"x" * limits.MAX_WITNESS_REQUEST_BYTES)
+
+
+# --- the procedure over HTTP ---------------------------------------------------------------------
+
+
+async def test_first_checkpoint_is_cosigned_and_recorded(served: Served) -> None:
+    status, media, line = await served.submit(HONEST.body(0, 3))
+    assert (status, media) == (200, "text/plain")
+    cosigs = verify_cosignatures(add_signatures(HONEST.note(3), [line]), [WITNESS_KEY.verifier()])
+    assert [(c.name, c.timestamp) for c in cosigs] == [("witness.test/w1", int(T0))]
+    record = served.witness.store.get(ORIGIN)
+    assert record is not None and (record.size, record.root_hash) == (3, HONEST.tree.root(3))
+    # An append-only extension is cosigned too, and the same checkpoint again as well.
+    assert (await served.submit(HONEST.body(3, 8)))[0] == 200
+    assert (await served.submit(HONEST.body(8, 8)))[0] == 200
+
+
+async def test_forked_log_is_refused_by_witness(served: Served) -> None:
+    """Two validly signed checkpoints of one size with different roots: only one is cosigned."""
+    assert (await served.submit(HONEST.body(0, 5)))[0] == 200
+    status, media, body = await served.submit(encode_add_checkpoint(5, [], FORK.note(5)))
+    assert (status, media, _error(body)) == (409, "application/json", "fork")
+    record = served.witness.store.get(ORIGIN)
+    assert record is not None and record.root_hash == HONEST.tree.root(5)
+
+
+async def test_witness_refuses_inconsistent_checkpoint(served: Served) -> None:
+    """A bigger tree that does not extend the cosigned one (a fork that grew) gets no cosignature,
+    whatever proof comes with it."""
+    assert (await served.submit(HONEST.body(0, 3)))[0] == 200
+    for proof in (FORK.tree.consistency_proof(3, 8), HONEST.tree.consistency_proof(3, 8), []):
+        status, _, body = await served.submit(encode_add_checkpoint(3, proof, FORK.note(8)))
+        assert (status, _error(body)) == (422, "inconsistent")
+    record = served.witness.store.get(ORIGIN)
+    assert record is not None and record.size == 3
+
+
+async def test_rollback_is_refused_by_witness(served: Served) -> None:
+    assert (await served.submit(HONEST.body(0, 6)))[0] == 200
+    for old in (6, 4, 0):
+        status, _, body = await served.submit(encode_add_checkpoint(old, [], HONEST.note(4)))
+        assert (status, _error(body)) == (409, "rollback")
+
+
+async def test_stale_old_size_gets_409_with_the_recorded_size(served: Served) -> None:
+    assert (await served.submit(HONEST.body(0, 6)))[0] == 200
+    status, media, body = await served.submit(HONEST.body(3, 8))
+    assert (status, media, body) == (409, MEDIA_TLOG_SIZE, b"6\n")
+    assert (await served.submit(HONEST.body(6, 8)))[0] == 200
+
+
+async def test_unknown_origin_bad_signature_and_bad_sizes_are_refused(served: Served) -> None:
+    other = Ed25519NoteSigner("other.test/log", Ed25519PrivateKey.from_seed(b"\x03" * 32))
+    note = sign_checkpoint(Checkpoint("other.test/log", 0, MerkleTree().root()), [other])
+    status, _, body = await served.submit(encode_add_checkpoint(0, [], note))
+    assert (status, _error(body)) == (404, "not_found")
+    impostor = History.of(
+        Ed25519NoteSigner(ORIGIN, Ed25519PrivateKey.from_seed(b"\x04" * 32)), [b"x"]
+    )
+    status, _, body = await served.submit(impostor.body(0, 1))
+    assert (status, _error(body)) == (403, "verification")
+    status, _, body = await served.submit(encode_add_checkpoint(5, [], HONEST.note(3)))
+    assert (status, _error(body)) == (400, "bad_request")
+    status, _, body = await served.submit(b"old 0\n\nnot a note")
+    assert status == 400
+    assert served.witness.store.get(ORIGIN) is None
+
+
+async def test_witness_remembers_across_restarts(tmp_path: Path) -> None:
+    first, runner = await _serve(tmp_path / "w.db")
+    assert (await first.submit(HONEST.body(0, 5)))[0] == 200
+    await runner.cleanup()
+    second, runner = await _serve(tmp_path / "w.db")
+    try:
+        status, _, body = await second.submit(encode_add_checkpoint(5, [], FORK.note(5)))
+        assert (status, _error(body)) == (409, "fork")
+        status, _, body = await second.submit(HONEST.body(0, 7))
+        assert (status, body) == (409, b"5\n")
+    finally:
+        await runner.cleanup()
+
+
+async def test_concurrent_submissions_cannot_roll_the_record_back(served: Served) -> None:
+    """Eight logs' worth of "old 0" submissions at once: exactly one is cosigned and recorded;
+    the rest see the recorded size (C2SP: check and record are one atomic step)."""
+    results = await asyncio.gather(*(served.submit(HONEST.body(0, n)) for n in range(1, 9)))
+    won = [n for n, (status, _, _) in zip(range(1, 9), results, strict=True) if status == 200]
+    assert len(won) == 1
+    assert all(status == 409 for status, _, _ in results if status != 200)
+    record = served.witness.store.get(ORIGIN)
+    assert record is not None and record.size == won[0]
+
+
+# --- with a real log -----------------------------------------------------------------------------
+
+
+async def test_log_resends_with_the_witness_size_after_a_409(tmp_path: Path) -> None:
+    """A witness that lost its state (or never saw this log) answers 409 with its size; the log
+    resends with a proof from that size and gets its cosignature."""
+    data = tmp_path / "data"
+    t = await LocalTransparency.start("127.0.0.1", data)
+    try:
+        for i in range(4):
+            await publish_entry(t.log_url, t.operator_key, b"entry %d" % i)
+        async with LogClient(t.log_url) as client:
+            await client.wait_for_checkpoint(4, min_cosignatures=1)
+    finally:
+        await t.stop()
+    for f in (data / "witness").glob("witness.db*"):  # the database, its WAL and index
+        f.unlink()
+    t = await LocalTransparency.start("127.0.0.1", data)
+    try:
+        note = t.log.checkpoint_note
+        assert len(parse_note(note).signatures) == 2  # the log's own and the witness's
+        record = t.witness.store.get(t.log.origin)
+        assert record is not None and record.size == 4
+    finally:
+        await t.stop()
