@@ -39,8 +39,11 @@ _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
 class Relay:
     """State of one relay: the gateway it forwards to and its client session."""
 
-    def __init__(self, gateway_url: str) -> None:
+    def __init__(self, gateway_url: str, *, log_url: str | None = None) -> None:
         self.gateway_url = gateway_url.rstrip("/")
+        #: The transparency log whose public reads the relay passes through (optional), so that
+        #: the log operator, like the gateway, never sees a device's address.
+        self.log_url = log_url.rstrip("/") if log_url else None
         self.metrics = Metrics("relay")
         self._session: aiohttp.ClientSession | None = None
 
@@ -56,6 +59,12 @@ class Relay:
         app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
         app.router.add_get("/v1/directory", self.forward_get, name="directory")
         app.router.add_get("/healthz", self.health, name="health")
+        if self.log_url is not None:
+            app.router.add_get(
+                r"/log/v1/{read:checkpoint|proof/inclusion|proof/consistency|entries|leaf}",
+                self.forward_log,
+                name="log",
+            )
         app.on_cleanup.append(self._close)
         return app
 
@@ -102,9 +111,23 @@ class Relay:
 
     async def forward_get(self, request: web.Request) -> web.Response:
         """Pass a public document (key configs, directory) through, without client headers."""
+        return await self._pass_through(
+            f"{self.gateway_url}{request.path}", limits.MAX_DIRECTORY_BYTES
+        )
+
+    async def forward_log(self, request: web.Request) -> web.Response:
+        """Pass a public read of the transparency log through (checkpoint, proofs, entries)."""
+        assert self.log_url is not None
+        query = request.rel_url.raw_query_string
+        target = f"{self.log_url}{request.path.removeprefix('/log')}"
+        return await self._pass_through(
+            f"{target}?{query}" if query else target, limits.MAX_RELAYED_LOG_RESPONSE
+        )
+
+    async def _pass_through(self, url: str, limit: int) -> web.Response:
         try:
-            async with self.session.get(f"{self.gateway_url}{request.path}") as upstream:
-                payload = await read_bounded(upstream.content, limits.MAX_DIRECTORY_BYTES)
+            async with self.session.get(url) as upstream:
+                payload = await read_bounded(upstream.content, limit)
                 headers = {
                     name: upstream.headers[name]
                     for name in _PASSED_RESPONSE_HEADERS
@@ -112,7 +135,7 @@ class Relay:
                 }
                 return web.Response(status=upstream.status, body=payload, headers=headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UpstreamError("gateway unreachable") from exc
+            raise UpstreamError("upstream unreachable") from exc
 
 
 __all__ = ["MEDIA_KEYS", "Relay"]
