@@ -63,7 +63,7 @@ class Cloud:
         assert self.transparency is not None and self.insecure_tee_key is not None
         t = self.transparency
         return ClientTrust.pinned(
-            t.log_url,
+            f"{self.relay_url}/log",  # the device reads the log through the relay
             t.log_vkey,
             t.witness_vkeys,
             insecure_simulated_keys=(self.insecure_tee_key.public_key().to_bytes(),),
@@ -140,7 +140,7 @@ async def start_cloud(
     runner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
     runners.append(runner)
     gateway_proxy = await Proxy(gport).start()
-    relay = Relay(gateway_proxy.url)
+    relay = Relay(gateway_proxy.url, log_url=transparency.log_url)
     runner, rport = await start_site(relay.app(), "127.0.0.1", 0)
     runners.append(runner)
     if relay_proxy is None:

@@ -410,3 +410,11 @@ async def test_large_streamed_request_and_answer_cross_chunk_limits(client: Clie
     events = [e async for e in client.stream("echo_stream", {"parts": 2}, body)]
     assert b"".join(e.data for e in events[:-1]) == body
     assert events[-1].final
+
+
+async def test_device_reads_the_log_only_through_the_relay(cloud: Cloud, client: Client) -> None:
+    # The client's log reads (checkpoint, consistency and inclusion proofs) went to the relay,
+    # so the log operator learns no device address; the relay saw only public log data.
+    seen = cloud.relay_proxy.inbound()
+    assert b"GET /log/v1/checkpoint" in seen
+    assert b"GET /log/" in seen

@@ -69,7 +69,6 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
 #: Bounds still defined outside limits.py in code owned elsewhere. Each should move to
 #: privcloud.limits; drop the entry in the same change (a stale entry fails the test).
 PENDING: dict[tuple[str, str], str] = {
-    ("sdk/wallet.py", "_MAX_ERROR_BODY"): "issuer error body the wallet reads: move to limits",
 }
 
 #: Unit helpers of limits.py, not bounds.

@@ -212,8 +212,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     relay.add_argument("--gateway", required=True, help="the gateway's base URL")
     relay.add_argument("--host", default=LOOPBACK)
     relay.add_argument("--port", type=int, default=8470)
+    relay.add_argument(
+        "--log", help="a transparency log whose public reads the relay passes through (/log/...)"
+    )
     relay.set_defaults(
-        handler=lambda a: asyncio.run(_run_service(Relay(a.gateway).app, a.host, a.port, "relay"))
+        handler=lambda a: asyncio.run(
+            _run_service(Relay(a.gateway, log_url=a.log).app, a.host, a.port, "relay")
+        )
     )
 
     gateway = sub.add_parser("gateway", help="run an OHTTP gateway / load balancer")

@@ -73,7 +73,6 @@ from privcloud.sdk.issuance import (
 _FILE_VERSION = 1
 #: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
 DIRECTORY_MAX_AGE_S = 3600.0
-_MAX_ERROR_BODY = 4 * limits.KiB
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +202,7 @@ class Wallet:
     @staticmethod
     def _error(status: int, payload: bytes) -> PrivcloudError:
         try:
-            doc = json.loads(payload[:_MAX_ERROR_BODY].decode("utf-8"))
+            doc = json.loads(payload[:limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             doc = None
         if isinstance(doc, dict):

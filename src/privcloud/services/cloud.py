@@ -126,7 +126,7 @@ class LocalCloud:
             runner, port = await start_site(self.gateway.app(), self.host, self.gateway_port)
             self._runners.append(runner)
             self.gateway_url = f"http://{self.host}:{port}"
-            self.relay = Relay(self.gateway_url)
+            self.relay = Relay(self.gateway_url, log_url=self.log_url)
             runner, port = await start_site(self.relay.app(), self.host, self.relay_port)
             self._runners.append(runner)
             self.relay_url = f"http://{self.host}:{port}"
@@ -162,8 +162,9 @@ class LocalCloud:
         """What a development client pins to admit this cloud's nodes: the log's and witness's
         vkeys and the INSECURE simulated TEE's dev root (use with
         :meth:`~privcloud.trust.admission.ClientPolicy.insecure_local_dev`)."""
+        # The device reads the log through the relay, so the log never sees its address.
         return ClientTrust.pinned(
-            self.log_url,
+            f"{self.relay_url}/log",
             self.log_vkey,
             self.witness_vkeys,
             insecure_simulated_keys=(self.insecure_tee_public_key,),
