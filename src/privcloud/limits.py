@@ -24,9 +24,11 @@ UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.
 MAX_HTTP_LINE_SIZE: Final = 8 * KiB
-#: Largest node directory or key configuration document a client accepts (256 nodes with
-#: hardware bundles of ~5 KiB each, with room).
-MAX_DIRECTORY_BYTES: Final = 4 * MiB
+#: Largest public document (OHTTP key configurations, issuer directory, one node's
+#: descriptor) a party accepts.
+MAX_DIRECTORY_BYTES: Final = 1 * MiB
+#: Largest node directory a client accepts (256 nodes with hardware bundles of ~5 KiB each).
+MAX_NODE_DIRECTORY_BYTES: Final = 4 * MiB
 #: Largest transparency-log read (checkpoint, proof, page of entries) a relay passes through.
 MAX_RELAYED_LOG_RESPONSE: Final = 8 * MiB
 

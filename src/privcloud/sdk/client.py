@@ -177,7 +177,7 @@ class Client:
     async def _get(self, path: str, media: str | None = None) -> bytes:
         try:
             async with self.session.get(f"{self.relay_url}{path}") as resp:
-                payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
+                payload = await read_bounded(resp.content, limits.MAX_NODE_DIRECTORY_BYTES)
                 if resp.status != 200:
                     raise UpstreamError("relay answered with an error")
                 if media is not None and resp.content_type != media:

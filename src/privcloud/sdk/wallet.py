@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,8 @@ from privcloud.sdk.issuance import (
 )
 
 _FILE_VERSION = 1
+#: Upper bound of the random delay before a background refill, in seconds.
+REFILL_JITTER_S = 2.0
 #: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
 DIRECTORY_MAX_AGE_S = 3600.0
 
@@ -144,6 +147,8 @@ class Wallet:
         self._keys_at = float("-inf")
         self._session: aiohttp.ClientSession | None = None
         self._lock = asyncio.Lock()
+        self._refill: asyncio.Task[None] | None = None
+        self._jitter = secrets.SystemRandom()
         self.enrolled = False
         self.fetched = 0
         self.spent: list[SpentToken] = []
@@ -184,6 +189,10 @@ class Wallet:
         return self._session
 
     async def close(self) -> None:
+        if self._refill is not None:
+            self._refill.cancel()
+            await asyncio.gather(self._refill, return_exceptions=True)
+            self._refill = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -338,7 +347,19 @@ class Wallet:
         self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
         del self.spent[:-16]
         self._save()
+        if len(self) < self.low_water and (self._refill is None or self._refill.done()):
+            self._refill = asyncio.create_task(self._background_refill())
         return encode_authorization(held.token).encode("ascii")
+
+    async def _background_refill(self) -> None:
+        """Refill below the low-water mark after a random delay, off the request path: the
+        request that used the last tokens neither waits for issuance nor is followed at once by
+        an issuance the issuer could correlate with it."""
+        await asyncio.sleep(self._jitter.uniform(0.0, REFILL_JITTER_S))
+        async with self._lock:
+            if len(self) < self.low_water:
+                with contextlib.suppress(PrivcloudError):
+                    await self._fetch(None)
 
     async def on_challenge(self, www_authenticate: str | bytes) -> None:
         """Take in the challenge of a 401: adopt it if it names our issuer (tokens for another

@@ -112,7 +112,7 @@ class Relay:
     async def forward_get(self, request: web.Request) -> web.Response:
         """Pass a public document (key configs, directory) through, without client headers."""
         return await self._pass_through(
-            f"{self.gateway_url}{request.path}", limits.MAX_DIRECTORY_BYTES
+            f"{self.gateway_url}{request.path}", limits.MAX_NODE_DIRECTORY_BYTES
         )
 
     async def forward_log(self, request: web.Request) -> web.Response:

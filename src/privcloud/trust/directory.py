@@ -104,8 +104,8 @@ def encode_directory(nodes: list[NodeDescriptor]) -> bytes:
 
 
 def decode_directory(data: bytes) -> list[NodeDescriptor]:
-    """Parse a directory document (bounded by ``limits.MAX_DIRECTORY_BYTES``)."""
-    if len(data) > limits.MAX_DIRECTORY_BYTES:
+    """Parse a directory document (bounded by ``limits.MAX_NODE_DIRECTORY_BYTES``)."""
+    if len(data) > limits.MAX_NODE_DIRECTORY_BYTES:
         raise TooLargeError("directory too large")
     try:
         doc = json.loads(data.decode("utf-8"))
