@@ -9,7 +9,6 @@ its sub-commands; every handler gets the parsed arguments.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -32,16 +31,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _fast_event_loop() -> None:
-    """Run services on uvloop (libuv) where it is installed: the same asyncio API, with
-    cheaper sockets and callbacks for the gateway's hot path."""
-    try:
-        import uvloop  # noqa: PLC0415 - optional speed-up
-    except ImportError:
-        return
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``privcloud`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -49,7 +38,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    _fast_event_loop()
     try:
         result = args.handler(args)
     except ConfigError as exc:
