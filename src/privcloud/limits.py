@@ -239,3 +239,12 @@ SQLITE_BUSY_TIMEOUT_S: Final = 5.0
 MAX_WALLET_FILE_BYTES: Final = 4 * MiB
 #: Most tokens a wallet holds (a fetch never goes past it).
 MAX_WALLET_TOKENS: Final = 1024
+#: Most type-2 keys an issuer directory may list as valid at one time, for a wallet: rotation
+#: overlap needs two; more would let an issuer hand devices keys of their own (key partitioning).
+MAX_ISSUER_VALID_KEYS: Final = 2
+#: Seconds a gateway keeps a spent token's row past its key's expiry before purging it, so that
+#: a gateway process whose clock runs behind (and still accepts the key) cannot accept it again.
+SPENT_TOKEN_PURGE_SKEW_S: Final = 600
+#: Granularity, in seconds, of the expiry the issuer stores with an issuance request's nonce
+#: (rounded up to it), so its records hold no precise time of issuance.
+ISSUANCE_NONCE_EXPIRY_BUCKET_S: Final = 600

@@ -67,19 +67,28 @@ async def _up(args: argparse.Namespace) -> None:
     print(f"relay    {cloud.relay_url}\ngateway  {cloud.gateway_url}")
     for url in cloud.node_urls:
         print(f"node     {url}")
-    print(f"log      {cloud.log_url}  (release entry {cloud.release_index})")
+    print(f"log      {cloud.log_url}  (devices read it via {cloud.relay_url}/log)")
+    print(f"         release entry {cloud.release_index}")
     print(f"         log vkey      {cloud.log_vkey}")
     for vkey in cloud.witness_vkeys:
         print(f"         witness vkey  {vkey}")
     print(f"         simulated TEE dev root (INSECURE) {cloud.insecure_tee_public_key.hex()}")
-    print(
-        "         privcloud call|node verify --log URL --log-vkey V --witness-vkey W"
-        " --insecure-simulated-root HEX --insecure-allow-simulated ..."
-    )
+    call = [
+        "privcloud call echo --data hello",
+        f"--relay {cloud.relay_url} --log {cloud.relay_url}/log",
+        f"--log-vkey {cloud.log_vkey}",
+        *(f"--witness-vkey {vkey}" for vkey in cloud.witness_vkeys),
+        f"--insecure-simulated-root {cloud.insecure_tee_public_key.hex()}",
+        "--insecure-allow-simulated",
+    ]
     if cloud.issuer is not None:
         code = cloud.issuer.core.new_enrolment_code()
         print(f"issuer   {cloud.issuer_url}  (one-time enrolment code: {code})")
-        print("         privcloud wallet enrol --issuer URL --code CODE --file W; call --wallet W")
+        print("\nEnrol a device wallet once (directly with the issuer, not via the relay):")
+        print(f"  privcloud wallet enrol --issuer {cloud.issuer_url} --code {code} --file wallet.json")
+        call.append(f"--wallet wallet.json --issuer {cloud.issuer_url}")
+    print("\nThen send a private request:")
+    print("  " + " \\\n    ".join(call))
     print("Ctrl-C stops the cloud.", flush=True)
     try:
         await _serve_forever(None)

@@ -113,6 +113,16 @@ class _LiveKey:
         return self.stored.not_before <= now < self.stored.expires
 
 
+def nonce_expiry(timestamp: int) -> int:
+    """When the issuer may forget a request nonce: after the request's timestamp window has
+    closed (a replay is then refused as stale), rounded *up* to a whole
+    :data:`~privcloud.limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S`, so that the stored value does
+    not record when the request was made (only its coarse bucket)."""
+    bucket = limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S
+    closes = timestamp + int(limits.ISSUANCE_REQUEST_WINDOW_S) + 1
+    return -(-closes // bucket) * bucket
+
+
 def new_enrolment_code(store: IssuerStore, *, now: float, ttl_s: int) -> str:
     """Make a one-time device enrolment code valid for ``ttl_s`` seconds (operator side).
 
@@ -275,11 +285,10 @@ class IssuerCore:
             self._signer(TokenRequest.decode(r).truncated_token_key_id, now) for r in requests
         ]
         # 4. Replay and quota, atomically.
-        window = int(limits.ISSUANCE_REQUEST_WINDOW_S)
         self.store.admit(
             auth.device_id,
             auth.nonce,
-            nonce_expires=auth.timestamp + window + 1,
+            nonce_expires=nonce_expiry(auth.timestamp),
             period=int(now) // self.config.period_s,
             count=len(requests),
             quota=self.config.quota,
@@ -384,4 +393,4 @@ class Issuer:
             body=answer, content_type=MEDIA_BATCH_RESPONSE if batch else MEDIA_TOKEN_RESPONSE
         )
 
-__all__ = ["Issuer", "IssuerConfig", "IssuerCore", "new_enrolment_code"]
+__all__ = ["Issuer", "IssuerConfig", "IssuerCore", "new_enrolment_code", "nonce_expiry"]

@@ -11,12 +11,16 @@ Everything the issuer keeps, table by table — and, on purpose, nothing more (d
 ``quota(device_id, period, used)``
     how many tokens a device was issued in the current quota period (older periods are dropped).
 ``request_nonces(device_id, nonce, expires)``
-    nonces of signed issuance requests, kept only while their timestamp window is open, to
-    refuse replays.
+    nonces of signed issuance requests, kept while their timestamp window is open, to refuse
+    replays. ``expires`` is coarse on purpose: the end of the window rounded *up* to
+    ``limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S`` (10 minutes), so a row tells only which bucket a
+    request fell in, not when it was made (``services.issuer.nonce_expiry``).
 ``issuer_keys(key_id, private_key, not_before, expires)``
     the issuer's RSA key pairs (PKCS#8 DER) and their validity; dropped when they expire.
 
-Never stored: blinded messages, blind signatures, token nonces, challenges, request times.
+Never stored: blinded messages, blind signatures, token nonces, challenges, precise request
+(issuance) times — the only trace of when a request came is its nonce row's coarse expiry, kept
+minutes, and the current quota period's number.
 """
 
 from __future__ import annotations
