@@ -191,6 +191,8 @@ def synthetic_snp_report(
     measurement: bytes = bytes(range(48)),
     debug: bool = False,
     tcb: tuple[int, int, int, int] = (2, 0, 5, 68),
+    vmpl: int = 0,
+    migration_agent: bool = False,
 ) -> bytes:
     """A version-2 report (ABI spec layout) with our own fields, signed by ``key``.
 
@@ -198,10 +200,11 @@ def synthetic_snp_report(
     """
     report = bytes(sevsnp.REPORT_SIZE)
     policy = 0x30000 | (sevsnp.POLICY_DEBUG_BIT if debug else 0)
+    policy |= sevsnp.POLICY_MIGRATE_MA_BIT if migration_agent else 0
     bl, tee, snp, ucode = tcb
     tcb_raw = bytes([bl, tee, 0, 0, 0, 0, snp, ucode])
     report = set_snp_field(report, 0x00, struct.pack("<IIQ", 2, 0, policy))
-    report = set_snp_field(report, 0x30, struct.pack("<II", 0, 1))  # VMPL 0, ECDSA P-384
+    report = set_snp_field(report, 0x30, struct.pack("<II", vmpl, 1))  # VMPL, ECDSA P-384
     for offset in (0x38, 0x1E0, 0x1F0):  # current, committed and launch TCB
         report = set_snp_field(report, offset, tcb_raw)
     report = set_snp_field(report, 0x50, report_data)
@@ -299,6 +302,9 @@ def build_tdx_quote(
     mrtd: bytes = b"\x11" * 48,
     td_attributes: int = 0x10000000,
     rtmr0: bytes = b"\x22" * 48,
+    rtmr1: bytes = bytes(48),
+    rtmr2: bytes = bytes(48),
+    rtmr3: bytes = bytes(48),
     qe_mrsigner: bytes = tdx.INTEL_TD_QE_MRSIGNER,
     qe_binds_key: bool = True,
     qe_auth_data: bytes = bytes(range(32)),
@@ -312,6 +318,9 @@ def build_tdx_quote(
         "td_attributes": td_attributes.to_bytes(8, "little"),
         "mrtd": mrtd,
         "rtmr0": rtmr0,
+        "rtmr1": rtmr1,
+        "rtmr2": rtmr2,
+        "rtmr3": rtmr3,
         "report_data": report_data,
     }
     body = b"".join(fields.get(name, bytes(size)) for name, size in tdx._BODY_FIELDS)

@@ -18,7 +18,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from privcloud import errors
+from privcloud import errors, limits
 from privcloud.clock import FixedClock
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.ohttp import MEDIA_REQUEST, decode_key_configs
@@ -240,10 +240,49 @@ async def test_sqlite_store_refuses_a_second_spend_and_purges_expired(tmp_path: 
     with pytest.raises(errors.ReplayError):
         await store.spend(nonce, key_id=key_id, expires=100)
     await store.spend(nonce, key_id=b"j" * 32, expires=100)  # (key id, nonce) is the key
-    assert await store.purge(100) == 2
-    await store.spend(nonce, key_id=key_id, expires=200)  # gone with its key's expiry
+    assert await store.purge(100) == 0  # kept past the key's expiry for clock skew
+    assert await store.purge(100 + limits.SPENT_TOKEN_PURGE_SKEW_S) == 2
+    await store.spend(nonce, key_id=key_id, expires=200)  # gone after its key's expiry
     await store.close()
     assert os.stat(tmp_path / "spent.sqlite3").st_mode & 0o777 == 0o600
+
+
+async def test_token_of_expired_key_is_refused_after_purge_with_clock_skew(
+    mint: Mint, clock: FixedClock, tmp_path: Path
+) -> None:
+    """Two gateway processes share one spent-token store; the second one's clock runs five
+    minutes behind. The first purges the store just after the key expired: the second, which
+    still takes the key for valid, must still find the token spent."""
+    (token,) = mint.tokens(1)
+    (key,) = parse_issuer_directory(mint.core.directory())[1]
+    assert key.expires is not None
+    path = tmp_path / "shared-spent.sqlite3"
+    right = FixedClock(key.expires - 60)
+    behind = FixedClock(key.expires - 60 - 300)
+    first = TokenAuthorizer(SqliteSpentTokenStore(path), issuer_name=ISSUER, clock=right)
+    second = TokenAuthorizer(SqliteSpentTokenStore(path), issuer_name=ISSUER, clock=behind)
+    try:
+        for a in (first, second):
+            a.install_directory(mint.core.directory())
+        await first(inner(auth_field(token)))  # spent, a minute before the key expires
+        right.advance(61)
+        behind.advance(61)  # the second still sees the key valid for four more minutes
+        await first.store.purge(right.now())  # the key has expired: nothing may be dropped yet
+        assert str(await refused(first, auth_field(token))) == (
+            "token issuer key expired or not yet valid"
+        )
+        assert str(await refused(second, auth_field(token))) == "token already spent"
+        # Once the margin has passed, the row goes; any process within the margin of the right
+        # time refuses the key by then.
+        right.advance(limits.SPENT_TOKEN_PURGE_SKEW_S)
+        behind.advance(limits.SPENT_TOKEN_PURGE_SKEW_S)
+        assert await first.store.purge(right.now()) == 1
+        assert str(await refused(second, auth_field(token))) == (
+            "token issuer key expired or not yet valid"
+        )
+    finally:
+        await first.close()
+        await second.close()
 
 
 # --- through a real gateway, over HTTP -------------------------------------------------------

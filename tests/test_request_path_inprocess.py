@@ -25,7 +25,7 @@ from privcloud.wire.message import (
     ENVELOPE_ROUTE,
     WorkloadRequest,
     decode_request,
-    encode_event,
+    frame_event,
 )
 from privcloud.workloads import default_registry
 
@@ -53,7 +53,7 @@ class NodeCore:
         sealer = session.stream_sealer()
         out = [sealer.header()]
         for event in self.registry.run(decode_request(plaintext)):
-            out.append(sealer.seal_chunk(encode_event(event), final=event.final))
+            out.append(sealer.seal_chunk(frame_event(event), final=event.final))
         return b"".join(out)
 
 

@@ -85,6 +85,8 @@ MAX_FEATURE_NAME: Final = 64
 MAX_WORKLOAD_INPUT: Final = MAX_ENVELOPE_REQUEST - 64 * KiB
 #: Largest JSON parameter or metadata object in a workload request or response event.
 MAX_WORKLOAD_JSON: Final = 256 * KiB
+#: Largest single workload event (one partial or final result, e.g. an image) in a response.
+MAX_WORKLOAD_EVENT: Final = MAX_HTTP_BODY
 #: Most partial events the ``echo_stream`` workload's ``parts`` parameter may ask for.
 MAX_ECHO_PARTS: Final = 1024
 #: Largest error body (inside OHTTP) a client reads to learn what went wrong.

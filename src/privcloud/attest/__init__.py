@@ -7,31 +7,37 @@ real hardware read evidence through Linux configfs-tsm (:mod:`.configfs`).
 """
 
 from privcloud.attest.base import (
+    NODE_CLAIMS_LABEL,
     NODE_KEY_LABEL,
     TEE_SEV_SNP,
     TEE_SIMULATED,
     TEE_TDX,
     AttestationResult,
     Evidence,
+    NodeClaims,
     Policy,
     Verifier,
     check_binding,
+    check_claims,
     check_policy,
     report_data_for,
 )
 from privcloud.attest.registry import TrustRoots, verifier_for, verify_evidence
 
 __all__ = [
+    "NODE_CLAIMS_LABEL",
     "NODE_KEY_LABEL",
     "TEE_SEV_SNP",
     "TEE_SIMULATED",
     "TEE_TDX",
     "AttestationResult",
     "Evidence",
+    "NodeClaims",
     "Policy",
     "TrustRoots",
     "Verifier",
     "check_binding",
+    "check_claims",
     "check_policy",
     "report_data_for",
     "verifier_for",

@@ -10,8 +10,13 @@ Every verifier runs the same stages, in order, and raises at the first failure:
    :func:`check_policy`, vendor-specific parts in the verifier;
 4. return an :class:`AttestationResult`.
 
-Binding a node key: a node puts :func:`report_data_for` of its fresh public key into the evidence's
-64-byte report data; a client calls :func:`check_binding` before it encrypts to that key.
+Binding a node's key and claims: a node puts ``NodeClaims(...).report_data()`` — SHA-512 over a
+domain label and the canonical encoding of its fresh HPKE public key, the time it issued its
+bundle, its region, its provider and its HPKE suite — into the evidence's 64-byte report data; a
+client calls :func:`check_claims` with the values it was shown before it encrypts to that key.
+Hardware reports carry no time of their own, so this is what makes the bundle's ``issued_at``
+(and the region, provider and suite labels) signed by the TEE rather than the node's or the
+gateway's word. :func:`report_data_for` / :func:`check_binding` are the key-only primitive.
 
 Verifiers never return a bool; a result exists only for evidence that passed every check.
 """
@@ -41,6 +46,10 @@ REPORT_DATA_SIZE: Final = 64
 
 #: Domain label of :func:`report_data_for` for a node's HPKE key.
 NODE_KEY_LABEL: Final = b"privcloud node key v1"
+#: Domain label of :meth:`NodeClaims.report_data` (key, issue time, region, provider, suite).
+NODE_CLAIMS_LABEL: Final = b"privcloud node claims v1"
+#: Longest region or provider label :class:`NodeClaims` encodes (one length byte).
+MAX_CLAIM_LABEL_BYTES: Final = 255
 
 
 @dataclass(frozen=True)
@@ -116,6 +125,13 @@ class Policy:
     max_age_s: float | None = None
     #: Allowed clock skew for evidence that says when it was made.
     max_clock_skew_s: float = 300.0
+    #: SEV-SNP: the VMPL the report must come from; 0, the most privileged level, by default, so
+    #: that a less privileged guest component (say, under an SVSM) cannot have its own key bound.
+    #: ``None`` accepts any VMPL (never in production).
+    sev_snp_required_vmpl: int | None = 0
+    #: SEV-SNP: accept a guest whose policy allows a migration agent (MIGRATE_MA, bit 18), which
+    #: can export the guest's memory. Off by default.
+    allow_sev_snp_migration_agent: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_tee_types", frozenset(self.allowed_tee_types))
@@ -203,3 +219,79 @@ def check_binding(
     """
     if not hmac.compare_digest(result.report_data, report_data_for(public_key, label)):
         raise VerificationError("report data does not bind the node key")
+
+
+_U16_MAX: Final = 0xFFFF
+_U64_MAX: Final = 2**64 - 1
+
+
+@dataclass(frozen=True)
+class NodeClaims:
+    """What a node asserts about itself, bound into its evidence's report data.
+
+    Canonical encoding (:meth:`encode`, all integers big-endian)::
+
+        u16 len || public_key        the node's HPKE public key
+        u64      issued_at           Unix seconds when the node issued its bundle
+        u8  len || region            ASCII
+        u8  len || provider          ASCII
+        u16 kem || u16 kdf || u16 aead   the HPKE suite ids (RFC 9180 §7)
+
+    Every field is length-prefixed or fixed-size, so two different claims never encode the same.
+    Raises :class:`UsageError` for a value outside these bounds.
+    """
+
+    public_key: bytes
+    issued_at: int
+    region: str
+    provider: str
+    suite: tuple[int, int, int]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.public_key, bytes) or not 0 < len(self.public_key) <= _U16_MAX:
+            raise UsageError("public key must be 1 to 65535 bytes")
+        if isinstance(self.issued_at, bool) or not isinstance(self.issued_at, int):
+            raise UsageError("issued_at must be an int")
+        if not 0 <= self.issued_at <= _U64_MAX:
+            raise UsageError("issued_at out of range")
+        for label in (self.region, self.provider):
+            if not isinstance(label, str) or not label.isascii():
+                raise UsageError("region and provider must be ASCII text")
+            if not 0 < len(label) <= MAX_CLAIM_LABEL_BYTES:
+                raise UsageError("region and provider must be 1 to 255 characters")
+        suite = tuple(self.suite)
+        if len(suite) != 3 or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= _U16_MAX for i in suite
+        ):
+            raise UsageError("suite must be three 16-bit ids (kem, kdf, aead)")
+        object.__setattr__(self, "suite", (int(suite[0]), int(suite[1]), int(suite[2])))
+
+    def encode(self) -> bytes:
+        """The canonical bytes (class docstring)."""
+        region, provider = self.region.encode("ascii"), self.provider.encode("ascii")
+        return b"".join(
+            (
+                len(self.public_key).to_bytes(2, "big"),
+                self.public_key,
+                self.issued_at.to_bytes(8, "big"),
+                bytes([len(region)]),
+                region,
+                bytes([len(provider)]),
+                provider,
+                b"".join(i.to_bytes(2, "big") for i in self.suite),
+            )
+        )
+
+    def report_data(self) -> bytes:
+        """``SHA-512(NODE_CLAIMS_LABEL || 0x00 || encode())``: the 64 bytes a node attests."""
+        return report_data_for(self.encode(), NODE_CLAIMS_LABEL)
+
+
+def check_claims(result: AttestationResult, claims: NodeClaims) -> None:
+    """Raise :class:`VerificationError` unless ``result``'s report data binds ``claims``.
+
+    Stops a key swapped after attestation, and old evidence re-served with a rewritten issue
+    time, region, provider or suite: any of them changes the report data the TEE signed.
+    """
+    if not hmac.compare_digest(result.report_data, claims.report_data()):
+        raise VerificationError("report data does not bind the node key and claims")

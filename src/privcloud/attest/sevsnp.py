@@ -18,8 +18,11 @@ Verification procedure (:meth:`SevSnpVerifier.verify`):
 4. Verify the report signature (bytes 0x000..0x29F) with the VCEK's P-384 key.
 5. The VCEK's TCB extensions (blSPL, teeSPL, snpSPL, ucodeSPL, and fmcSPL on Turin) equal
    REPORTED_TCB, and its hwID equals CHIP_ID: the VCEK is the key of this chip at this TCB.
-6. Policy: guest policy DEBUG bit (19) off, TCB minimums, measurement and register allow-lists
-   (:func:`privcloud.attest.base.check_policy`).
+6. Policy: the report comes from VMPL ``policy.sev_snp_required_vmpl`` (0, the most privileged
+   level, by default: a less privileged guest component cannot have its own key bound), the
+   guest policy's MIGRATE_MA bit (18) is off unless ``allow_sev_snp_migration_agent`` (a
+   migration agent can export guest memory), then the common checks — DEBUG bit (19) off, TCB
+   minimums, measurement and register allow-lists (:func:`privcloud.attest.base.check_policy`).
 
 The VCEK quirk: AMD issues VCEKs with serial number 0, which RFC 5280 forbids; the VCEK (and only
 it) is loaded with ``allow_non_positive_serial=True`` (see
@@ -55,6 +58,7 @@ from privcloud.crypto.x509 import (
 )
 from privcloud.errors import (
     DecodeError,
+    PolicyError,
     TooLargeError,
     UnsupportedError,
     UsageError,
@@ -304,6 +308,7 @@ class SevSnpVerifier:
             },
             product=product,
         )
+        check_snp_policy(report, policy)
         check_policy(result, policy, now=now)
         return result
 
@@ -328,6 +333,15 @@ class SevSnpVerifier:
                 continue
             return path, root.product
         raise error or VerificationError("VCEK chain does not verify")
+
+
+def check_snp_policy(report: SnpReport, policy: Policy) -> None:
+    """Step 6, the SEV-SNP part: VMPL and migration agent (:class:`PolicyError`)."""
+    required = policy.sev_snp_required_vmpl
+    if required is not None and report.vmpl != required:
+        raise PolicyError("SEV-SNP report is not from the required VMPL")
+    if report.policy & POLICY_MIGRATE_MA_BIT and not policy.allow_sev_snp_migration_agent:
+        raise PolicyError("SEV-SNP guest policy allows a migration agent")
 
 
 def _spl(vcek: Certificate, oid: str) -> int:

@@ -23,7 +23,13 @@ from privcloud.envelope import (
     StreamOpener,
     seal_request,
 )
-from privcloud.errors import AuthenticationError, DecodeError, PrivcloudError, error_from_code
+from privcloud.errors import (
+    AuthenticationError,
+    DecodeError,
+    PrivcloudError,
+    TooLargeError,
+    error_from_code,
+)
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_REQUEST,
@@ -39,8 +45,8 @@ from privcloud.wire import bhttp
 from privcloud.wire.message import (
     ENVELOPE_ROUTE,
     Event,
+    EventStreamDecoder,
     WorkloadRequest,
-    decode_event,
     encode_request,
 )
 
@@ -88,10 +94,6 @@ def _remote_error(
     return error
 
 
-def _events_from(chunks: list[bytes]) -> list[Event]:
-    return [decode_event(chunk) for chunk in chunks]
-
-
 class OneShotReader:
     """Reads a ``message/ohttp-res`` answer: everything arrives, then it is opened at once."""
 
@@ -102,13 +104,20 @@ class OneShotReader:
 
     def feed(self, data: bytes) -> list[Event]:
         self._buffer += data
+        if len(self._buffer) > limits.MAX_HTTP_BODY:
+            raise TooLargeError("response too large")
         return []
 
     def close(self) -> list[Event]:
         inner = bhttp.decode_response(self._ohttp.decapsulate_response(bytes(self._buffer)))
         if inner.status != 200:
             raise _remote_error(inner.status, inner.content, inner.headers)
-        return _events_from(self._session.open_response(inner.content))
+        decoder = EventStreamDecoder()
+        events = [
+            e for chunk in self._session.open_response(inner.content) for e in decoder.feed(chunk)
+        ]
+        decoder.close()
+        return events
 
 
 class ChunkedReader:
@@ -119,6 +128,7 @@ class ChunkedReader:
         self._ohttp = ohttp
         self._bhttp = bhttp.ResponseStreamDecoder()
         self._opener: StreamOpener = session.response_opener()
+        self._events = EventStreamDecoder()
         self._status: int | None = None
         self._headers: tuple[bhttp.Field, ...] = ()
         self._error_body = bytearray()
@@ -138,7 +148,8 @@ class ChunkedReader:
                             : limits.MAX_REMOTE_ERROR_BODY - len(self._error_body)
                         ]
                     else:
-                        events += _events_from(self._opener.feed(item.data))
+                        for chunk in self._opener.feed(item.data):
+                            events += self._events.feed(chunk)
                 elif isinstance(item, bhttp.End) and self._status not in (None, 200):
                     raise _remote_error(self._status or 0, bytes(self._error_body), self._headers)
         return events
@@ -152,6 +163,7 @@ class ChunkedReader:
         if self._status is None:
             raise DecodeError("response without a head")
         self._opener.close()
+        self._events.close()
         return events
 
 

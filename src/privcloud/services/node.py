@@ -1,8 +1,9 @@
 """A compute node: the only party that reads a request.
 
 At boot it computes its release manifest (:mod:`privcloud.release`: what it runs), makes a fresh
-HPKE key pair (never written anywhere), and has its TEE sign evidence that binds the key
-(report data = ``report_data_for(public key)``) and carries the launch measurement. Once the
+HPKE key pair (never written anywhere), and has its TEE sign evidence that binds the key and
+its claims (report data = ``NodeClaims(key, issued_at, region, provider, suite).report_data()``,
+so the bundle's issue time and the labels are signed too) and carries the launch measurement. Once the
 release is in the transparency log it fetches the inclusion proof of its manifest and a
 witness-cosigned checkpoint, and publishes a descriptor with its public key and *bundle*
 (:mod:`privcloud.trust.bundle`: evidence, manifest, log index, proof, checkpoint, issue time),
@@ -39,7 +40,7 @@ from typing import Any
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.attest import TEE_SIMULATED, report_data_for
+from privcloud.attest import TEE_SIMULATED, NodeClaims
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite, generate_keypair
@@ -47,6 +48,7 @@ from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import (
     MEDIA_TYPE_REQUEST,
     MEDIA_TYPE_STREAM,
+    StreamSealer,
     key_id_for,
     open_request,
 )
@@ -56,7 +58,7 @@ from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.trust.bundle import NodeBundle, ReleaseManifest
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
-from privcloud.wire.message import Event, WorkloadRequest, decode_request, encode_event
+from privcloud.wire.message import Event, WorkloadRequest, decode_request, frame_event
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
 
 log = logging.getLogger("privcloud.node")
@@ -151,9 +153,17 @@ class Node:
         if self.log_proof is None:
             raise UsageError("the node has no log proof of its release yet")
         now = self.clock.now()
-        evidence = self.tee.evidence(report_data_for(self._key.public_bytes), now=now)
-        bundle = NodeBundle(
+        d = self.descriptor
+        claims = NodeClaims(
+            public_key=self._key.public_bytes,
             issued_at=int(now),
+            region=d.region,
+            provider=d.provider,
+            suite=(int(d.suite.kem), int(d.suite.kdf), int(d.suite.aead)),
+        )
+        evidence = self.tee.evidence(claims.report_data(), now=now)
+        bundle = NodeBundle(
+            issued_at=claims.issued_at,
             evidence=evidence,
             manifest=self.manifest,
             log_index=self.log_proof.index,
@@ -249,13 +259,22 @@ class Node:
             # One answer: seal it whole and send it in one write.
             parts = [sealer.header()]
             async for event in self._events(work):
-                parts.append(sealer.seal_chunk(encode_event(event), final=event.final))
+                parts += _seal_event(sealer, event)
             return web.Response(body=b"".join(parts), content_type=MEDIA_TYPE_STREAM)
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_TYPE_STREAM})
         await response.prepare(request)
-        await response.write(sealer.header())
-        async for event in self._events(work):
-            await response.write(sealer.seal_chunk(encode_event(event), final=event.final))
+        try:
+            await response.write(sealer.header())
+            async for event in self._events(work):
+                for sealed in _seal_event(sealer, event):
+                    await response.write(sealed)
+        except Exception as exc:  # noqa: BLE001 - headers are sent: only a cut stream is left
+            # The client sees a stream without its final chunk and refuses it
+            # (TruncatedStreamError); only the exception's type is logged.
+            log.error("node: streamed answer broke off: %s", type(exc).__name__)  # noqa: TRY400
+            if request.transport is not None:
+                request.transport.abort()
+            return response
         await response.write_eof()
         return response
 
@@ -283,3 +302,15 @@ class Node:
                     return
         finally:
             events.close()
+
+
+def _seal_event(sealer: StreamSealer, event: Event) -> list[bytes]:
+    """Seal one framed event as one or more chunks of at most ``MAX_ENVELOPE_CHUNK`` bytes; the
+    last chunk of the final event carries the stream's authenticated final marker."""
+    framed = frame_event(event)
+    step = limits.MAX_ENVELOPE_CHUNK
+    pieces = [framed[i : i + step] for i in range(0, len(framed), step)]
+    return [
+        sealer.seal_chunk(piece, final=event.final and i == len(pieces) - 1)
+        for i, piece in enumerate(pieces)
+    ]

@@ -13,6 +13,11 @@
 What a row holds: the issuer key id (public, shared by every token of that key), the token nonce
 and the key's expiry (when the row may be dropped: a token of an expired key is refused before
 the store is asked). Nothing else: no time of spending, no request data.
+
+Rows outlive their key by a margin (:data:`~privcloud.limits.SPENT_TOKEN_PURGE_SKEW_S`): the
+process that purges and the process that checks a token may disagree about the time. Were rows
+dropped at the key's expiry by a process whose clock is right, a process sharing the store whose
+clock runs behind would still take the key for valid and accept its tokens a second time.
 """
 
 from __future__ import annotations
@@ -55,7 +60,8 @@ class SpentTokenStore(Protocol):
         ...
 
     async def purge(self, now: float) -> int:
-        """Drop tokens whose key expired before ``now``; returns how many were dropped."""
+        """Drop tokens whose key expired more than the store's purge margin (clock skew between
+        gateway processes) before ``now``; returns how many were dropped."""
         ...
 
     async def close(self) -> None:
@@ -71,8 +77,9 @@ def _check(nonce: bytes, key_id: bytes) -> None:
 class MemorySpentTokenStore:
     """Spent tokens in a set: correct within one process only."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, purge_margin_s: int = limits.SPENT_TOKEN_PURGE_SKEW_S) -> None:
         self._spent: dict[tuple[bytes, bytes], int] = {}
+        self.purge_margin_s = purge_margin_s
 
     async def spend(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
         _check(nonce, key_id)
@@ -82,7 +89,8 @@ class MemorySpentTokenStore:
         self._spent[entry] = expires
 
     async def purge(self, now: float) -> int:
-        old = [entry for entry, expires in self._spent.items() if expires <= now]
+        cutoff = now - self.purge_margin_s
+        old = [entry for entry, expires in self._spent.items() if expires <= cutoff]
         for entry in old:
             del self._spent[entry]
         return len(old)
@@ -129,9 +137,15 @@ class SqliteSpentTokenStore:
     """
 
     def __init__(
-        self, path: str | Path, *, busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S
+        self,
+        path: str | Path,
+        *,
+        busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S,
+        purge_margin_s: int = limits.SPENT_TOKEN_PURGE_SKEW_S,
     ) -> None:
         self.path = Path(path)
+        #: Seconds a row is kept past its key's expiry (clock skew between gateway processes).
+        self.purge_margin_s = purge_margin_s
         self._conn = connect(self.path, busy_timeout_s=busy_timeout_s)
         self._lock = threading.Lock()
         try:
@@ -202,10 +216,12 @@ class SqliteSpentTokenStore:
         )
 
     def purge_sync(self, now: float) -> int:
+        """Drop rows whose key expired at least ``purge_margin_s`` before ``now``."""
+        cutoff = int(now) - int(self.purge_margin_s)
         try:
             with self._lock:
                 cursor = self._conn.execute(
-                    "DELETE FROM spent_tokens WHERE expires <= ?", (int(now),)
+                    "DELETE FROM spent_tokens WHERE expires <= ?", (cutoff,)
                 )
         except sqlite3.Error as exc:
             raise UnavailableError("spent-token store unavailable") from exc

@@ -13,12 +13,18 @@ vendor roots, the trusted log state, proofs the caller fetched) are arguments: s
    client's attestation policy and *pinned* roots — parse, signatures up to a vendor root at
    ``now``, TEE policy. The INSECURE simulated TEE is refused unless the policy is the explicit
    development policy (:meth:`ClientPolicy.insecure_local_dev`).
-2. **Report data binds the key** (§3 "report data binds the key"): the evidence's report data is
-   ``report_data_for(public key)`` of the very key the client will encrypt to
-   (:func:`privcloud.attest.check_binding`); a key swapped after attestation fails here.
+2. **Report data binds the key and the node's claims** (§3 "report data binds the key"): the
+   evidence's report data is ``NodeClaims(...).report_data()`` of the very key the client will
+   encrypt to, the bundle's ``issued_at``, and the descriptor's region, provider and HPKE suite
+   (:func:`privcloud.attest.check_claims`). A key swapped after attestation fails here, and so
+   does old hardware evidence re-served with a rewritten ``issued_at`` (hardware reports carry
+   no time: this is what makes step 5 mean anything for them) or labels relabelled by the
+   gateway.
 3. **Measurement equals the release's** (§3 "measurement equals a logged release"): the
    measured launch value equals the release manifest's measurement for that TEE type; a release
-   that records none for the type is refused.
+   that records none for the type is refused. For TDX the release records MRTD and RTMR0-3 and
+   all five must equal the quote's (:func:`check_release_measurement`); a release that records
+   the MRTD alone admits no TDX node (the kernel, initrd and application live in the RTMRs).
 4. **The release is in the log** (§3 "proof verifies against a trusted checkpoint"; RFC 9162
    §2.1.3.2): the manifest's leaf is proven at its index against a checkpoint the client trusts
    (:class:`~privcloud.transparency.client_state.TrustedLogState`: signed by the log, cosigned
@@ -45,10 +51,12 @@ from dataclasses import dataclass, field
 from privcloud import limits
 from privcloud.attest import (
     TEE_SIMULATED,
+    TEE_TDX,
     AttestationResult,
+    NodeClaims,
     Policy,
     TrustRoots,
-    check_binding,
+    check_claims,
     check_policy,
     verify_evidence,
 )
@@ -60,7 +68,12 @@ from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.merkle import verify_inclusion
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest, measurement_hex
+from privcloud.trust.bundle import (
+    NodeBundle,
+    ReleaseManifest,
+    measurement_hex,
+    tdx_expected_registers,
+)
 from privcloud.trust.directory import NodeDescriptor
 
 log = logging.getLogger("privcloud.trust")
@@ -232,17 +245,21 @@ def admit(
     else:
         passed(1, "evidence-valid", f"{result.tee_type} {result.product} chain {chain}")
 
-    # 2. The report data binds the HPKE key the client will encrypt to.
-    check_binding(result, node.public_key)
-    passed(2, "report-data-binds-key", "report data = SHA-512(label || 0 || HPKE public key)")
+    # 2. The report data binds the HPKE key the client will encrypt to, and the node's claims.
+    claims = node_claims(node, bundle)
+    check_claims(result, claims)
+    passed(
+        2,
+        "report-data-binds-key",
+        "report data = SHA-512(label || 0 || HPKE key, issued_at, region, provider, suite)",
+    )
 
     # 3. The measurement is the release manifest's measurement for this TEE type.
     manifest = bundle.manifest
     expected = manifest.measurement_for(result.tee_type)
     if expected is None:
         raise VerificationError("the release records no measurement for this TEE type")
-    if not hmac.compare_digest(expected, result.measurement):
-        raise VerificationError("measurement differs from the release manifest")
+    check_release_measurement(expected, result)
     passed(3, "measurement-matches-release", f"{result.tee_type} {measurement_hex(expected)}")
 
     # 4. The manifest is in the log, proven against a trusted checkpoint.
@@ -276,6 +293,41 @@ def admit(
         f"{'on (allowed)' if result.debug else 'off'}, TCB {tcb}",
     )
     return AdmittedNode(node, result, manifest, bundle.log_index, checkpoint, tuple(trail))
+
+
+def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:
+    """What the node's evidence must bind (step 2): its key, its bundle's issue time, and the
+    region, provider and suite the client was shown. A label that cannot be encoded refuses."""
+    try:
+        return NodeClaims(
+            public_key=node.public_key,
+            issued_at=bundle.issued_at,
+            region=node.region,
+            provider=node.provider,
+            suite=(int(node.suite.kem), int(node.suite.kdf), int(node.suite.aead)),
+        )
+    except UsageError as exc:
+        raise VerificationError("node claims cannot be bound") from exc
+
+
+def check_release_measurement(expected: bytes, result: AttestationResult) -> None:
+    """Step 3: ``result`` measures what the release records (:class:`VerificationError`).
+
+    TDX: ``expected`` must hold MRTD and RTMR0-3, and each equals the quote's register; a
+    release with the MRTD alone is refused (fail closed). Other TEEs: the launch measurement.
+    """
+    if result.tee_type == TEE_TDX:
+        registers = tdx_expected_registers(expected)
+        if registers is None:
+            raise VerificationError("the release records no RTMR values for TDX")
+        actual = dict(result.registers, mrtd=result.measurement)
+        for name, value in registers.items():
+            got = actual.get(name)
+            if got is None or not hmac.compare_digest(value, got):
+                raise VerificationError(f"TDX {name} differs from the release manifest")
+        return
+    if not hmac.compare_digest(expected, result.measurement):
+        raise VerificationError("measurement differs from the release manifest")
 
 
 def _prove_in_log(

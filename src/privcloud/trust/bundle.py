@@ -7,7 +7,8 @@ keys sorted, no whitespace, integers only (no floats), no duplicate keys::
     {"code": {"algorithm": "sha256-files-v1", "digest": <64 hex>, "files": <n>},
      "config": {...node configuration...},
      "dependencies": ["aiohttp==3.14.5", ...],        sorted, normalised names
-     "measurements": {"sev-snp": null | <96 hex>, "simulated": <96 hex>, "tdx": null | <96 hex>},
+     "measurements": {"sev-snp": null | <96 hex>, "simulated": <96 hex>,
+                      "tdx": null | <480 hex: MRTD || RTMR0..3> | <96 hex: MRTD alone, refused>},
      "models": [{"path": "...", "sha256": <64 hex>, "size": <n>}, ...],   sorted by path
      "package": {"name": "privcloud", "version": "0.1.0"},
      "schema": "privcloud.release/v1"}
@@ -15,9 +16,12 @@ keys sorted, no whitespace, integers only (no floats), no duplicate keys::
 The *body* is the manifest without ``measurements``. The expected measurement of the INSECURE
 simulated TEE is ``SHA-384(canonical body)``: a node running this release in the simulated TEE
 reports exactly that, and :meth:`ReleaseManifest.decode` refuses a manifest whose ``simulated``
-value is anything else. Hardware measurements (SEV-SNP ``MEASUREMENT``, TDX ``MRTD``) come from
-building the VM image and cannot be computed from the body; ``null`` means "no image build
-recorded one", and a client then refuses that TEE type for this release (fail closed).
+value is anything else. Hardware measurements (SEV-SNP ``MEASUREMENT``; TDX ``MRTD || RTMR0 ||
+RTMR1 || RTMR2 || RTMR3``, 240 bytes, since MRTD covers only the TD firmware and the kernel,
+initrd and application are measured into the RTMRs) come from building the VM image and cannot
+be computed from the body; ``null`` means "no image build recorded one", and a client then
+refuses that TEE type for this release (fail closed). A TDX value of 48 bytes (MRTD alone)
+decodes, but admits no TDX node.
 
 **Node bundle**, version 1: what a node publishes about itself so that a client can admit it
 (:mod:`privcloud.trust.admission`) — its attestation evidence, its release manifest with the
@@ -60,6 +64,11 @@ CODE_ALGORITHM: Final = "sha256-files-v1"
 BUNDLE_VERSION: Final = 1
 #: Size of a launch measurement (SHA-384; SEV-SNP MEASUREMENT and TDX MRTD are 48 bytes too).
 MEASUREMENT_SIZE: Final = 48
+#: TDX runtime measurement registers a release must record: RTMR0 (TD firmware configuration),
+#: RTMR1 (kernel, initrd), RTMR2 (kernel command line, OS), RTMR3 (application).
+TDX_RTMRS: Final = ("rtmr0", "rtmr1", "rtmr2", "rtmr3")
+#: Size of a TDX measurement in a manifest: MRTD || RTMR0 || RTMR1 || RTMR2 || RTMR3.
+TDX_MEASUREMENT_SIZE: Final = MEASUREMENT_SIZE * (1 + len(TDX_RTMRS))
 #: TEE types every version-1 manifest names in ``measurements``.
 KNOWN_TEE_TYPES: Final = (TEE_SEV_SNP, TEE_SIMULATED, TEE_TDX)
 
@@ -217,8 +226,10 @@ class ReleaseManifest:
         for tee, value in dict(self.hardware_measurements).items():
             if not isinstance(tee, str) or not _LABEL.match(tee) or tee == TEE_SIMULATED:
                 raise UsageError("invalid hardware TEE type in measurements")
-            if value is not None and (not isinstance(value, bytes) or len(value) != 48):
-                raise UsageError("a measurement is 48 bytes")
+            if value is not None and (
+                not isinstance(value, bytes) or len(value) not in _measurement_sizes(tee)
+            ):
+                raise UsageError("a measurement is 48 bytes (TDX: 240, MRTD and RTMR0-3)")
             hardware[tee] = value
         object.__setattr__(self, "hardware_measurements", MappingProxyType(hardware))
         if len(self.encode()) > limits.MAX_RELEASE_MANIFEST_BYTES:
@@ -329,7 +340,7 @@ class ReleaseManifest:
         if TEE_SIMULATED not in measurements or len(measurements) > 16:
             raise DecodeError("malformed measurements")
         hardware = {
-            tee: None if value is None else _hex(value, MEASUREMENT_SIZE)
+            tee: None if value is None else _hex_sized(value, _measurement_sizes(tee))
             for tee, value in measurements.items()
             if tee != TEE_SIMULATED
         }
@@ -468,6 +479,27 @@ def _object(doc: object, what: str, keys: set[str] | None) -> dict[str, Any]:
     if keys is not None and set(doc) != keys:
         raise DecodeError(f"{what} has missing or unknown fields")
     return doc
+
+
+def _measurement_sizes(tee: object) -> tuple[int, ...]:
+    """Sizes a hardware measurement of ``tee`` may have in a manifest: 48 bytes; TDX also
+    :data:`TDX_MEASUREMENT_SIZE` (MRTD || RTMR0..3), the only form that admits a TDX node."""
+    return (MEASUREMENT_SIZE, TDX_MEASUREMENT_SIZE) if tee == TEE_TDX else (MEASUREMENT_SIZE,)
+
+
+def _hex_sized(value: object, sizes: tuple[int, ...]) -> bytes:
+    if not isinstance(value, str) or len(value) not in {2 * n for n in sizes}:
+        raise DecodeError("malformed hex value")
+    return _hex(value, len(value) // 2)
+
+
+def tdx_expected_registers(value: bytes) -> dict[str, bytes] | None:
+    """A TDX manifest measurement split into ``{"mrtd", "rtmr0".."rtmr3"}``; ``None`` when it
+    records the MRTD alone (no RTMR expectations: such a release admits no TDX node)."""
+    if len(value) != TDX_MEASUREMENT_SIZE:
+        return None
+    names = ("mrtd", *TDX_RTMRS)
+    return {n: value[i * MEASUREMENT_SIZE : (i + 1) * MEASUREMENT_SIZE] for i, n in enumerate(names)}
 
 
 def _hex(value: object, size: int) -> bytes:

@@ -168,3 +168,45 @@ def decode_event(data: bytes) -> Event:
         raise DecodeError("unknown event kind") from exc
     meta_raw, offset = _read_prefixed(data, 2, limits.MAX_WORKLOAD_JSON)
     return Event(kind=kind, meta=_load(meta_raw), data=data[offset:])
+
+
+def frame_event(event: Event) -> bytes:
+    """One event as it travels in a sealed response stream: ``varint(len) || event``.
+
+    Framing events inside the stream (instead of one event per sealed chunk) lets an event be
+    larger than one chunk, and lets the sealing layer cut the stream wherever it likes.
+    """
+    data = encode_event(event)
+    if len(data) > limits.MAX_WORKLOAD_EVENT:
+        raise UsageError("event too large")
+    return varint.encode(len(data)) + data
+
+
+class EventStreamDecoder:
+    """Incremental decoder of framed events (:func:`frame_event`) from a response stream's
+    plaintext, fed in any split. Bounded by ``limits.MAX_WORKLOAD_EVENT`` per event."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[Event]:
+        """Return every event completed by ``data``; raises :class:`DecodeError`/TooLargeError."""
+        self._buffer += data
+        events: list[Event] = []
+        while self._buffer:
+            first = self._buffer[0]
+            if len(self._buffer) < varint.peek_length(first):
+                break
+            length, offset = varint.decode(self._buffer)
+            if length > limits.MAX_WORKLOAD_EVENT:
+                raise TooLargeError("event too large")
+            if len(self._buffer) < offset + length:
+                break
+            events.append(decode_event(bytes(self._buffer[offset : offset + length])))
+            del self._buffer[: offset + length]
+        return events
+
+    def close(self) -> None:
+        """Raise :class:`DecodeError` if the stream ended inside an event."""
+        if self._buffer:
+            raise DecodeError("response stream ended inside an event")

@@ -22,7 +22,7 @@ def encode(value: int) -> bytes:
     return (value | 0xC000_0000_0000_0000).to_bytes(8, "big")
 
 
-def decode(data: bytes | memoryview, offset: int = 0) -> tuple[int, int]:
+def decode(data: bytes | bytearray | memoryview, offset: int = 0) -> tuple[int, int]:
     """Decode one varint at ``offset``; returns ``(value, offset_after)``.
 
     Raises :class:`DecodeError` when the input ends inside the integer. Non-shortest encodings

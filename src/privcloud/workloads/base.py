@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator, Iterable, Iterator
 from typing import Protocol
 
-from privcloud.errors import NotFoundError, PeerError, PrivcloudError, UsageError
+from privcloud.errors import InternalError, NotFoundError, PeerError, PrivcloudError, UsageError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
+
+log = logging.getLogger("privcloud.workloads")
 
 
 class Workload(Protocol):
@@ -63,7 +66,12 @@ class WorkloadRegistry:
         except PrivcloudError as exc:
             yield error_event(exc)
             return
-        yield error_event(UsageError("workload ended without a result"))
+        except Exception as exc:  # noqa: BLE001 - a workload bug must not kill the stream
+            # Only the type is logged: the exception's text could quote the request.
+            log.error("workload %s failed: %s", request.feature, type(exc).__name__)  # noqa: TRY400
+            yield error_event(InternalError("workload failed"))
+            return
+        yield error_event(InternalError("workload ended without a result"))
 
 
 def error_event(exc: PrivcloudError) -> Event:
