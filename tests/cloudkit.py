@@ -78,6 +78,8 @@ class Cloud:
         """A wallet with a fresh one-time enrolment code, talking to the issuer's proxy."""
         assert self.issuer is not None
         code = self.issuer.core.new_enrolment_code()
+        # Key consistency: the wallet also reads the issuer's directory through the relay.
+        kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
         return Wallet(self.issuer_url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
 
     async def stop(self) -> None:
@@ -140,7 +142,11 @@ async def start_cloud(
     runner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
     runners.append(runner)
     gateway_proxy = await Proxy(gport).start()
-    relay = Relay(gateway_proxy.url, log_url=transparency.log_url)
+    relay = Relay(
+        gateway_proxy.url,
+        log_url=transparency.log_url,
+        issuer_url=issuer_proxy.url if issuer_proxy is not None else None,
+    )
     runner, rport = await start_site(relay.app(), "127.0.0.1", 0)
     runners.append(runner)
     if relay_proxy is None:

@@ -19,20 +19,30 @@ import pytest
 from attest_synthetic import (
     T0,
     T_EXPIRED,
+    build_tdx_quote,
     make_vcek,
     synthetic_amd,
+    synthetic_intel,
     synthetic_snp_report,
 )
 from privcloud.attest import (
     TEE_SEV_SNP,
     TEE_SIMULATED,
+    TEE_TDX,
+    AttestationResult,
     Evidence,
+    NodeClaims,
     Policy,
     TrustRoots,
-    report_data_for,
 )
 from privcloud.attest.simulated import InsecureSimulatedTee
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, PrivateKey, generate_keypair
+from privcloud.crypto.hpke import (
+    X25519_SHA256_AES128GCM,
+    X25519_SHA256_CHACHA20,
+    PrivateKey,
+    Suite,
+    generate_keypair,
+)
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import key_id_for
@@ -56,6 +66,7 @@ from privcloud.trust.admission import (
     LogProofs,
     admit,
     admit_all,
+    check_release_measurement,
 )
 from privcloud.trust.bundle import NodeBundle, ReleaseManifest
 from privcloud.trust.directory import (
@@ -81,7 +92,24 @@ W1, W2 = WitnessKey("w1.privcloud.test", _ed(2)), WitnessKey("w2.privcloud.test"
 DEV_ROOT = EcPrivateKey.generate(Curve.P384)
 
 
-def manifest(snp_measurement: bytes | None = None, version: str = "1.0.0") -> ReleaseManifest:
+def claims_data(
+    public_key: bytes,
+    issued_at: float,
+    *,
+    region: str = "eu-west",
+    provider: str = "local",
+    suite: Suite = X25519_SHA256_AES128GCM,
+) -> bytes:
+    """The report data an honest node attests: its key and claims (attest.NodeClaims)."""
+    ids = (int(suite.kem), int(suite.kdf), int(suite.aead))
+    return NodeClaims(public_key, int(issued_at), region, provider, ids).report_data()
+
+
+def manifest(
+    snp_measurement: bytes | None = None,
+    version: str = "1.0.0",
+    tdx_measurement: bytes | None = None,
+) -> ReleaseManifest:
     return ReleaseManifest(
         package_name="privcloud",
         package_version=version,
@@ -89,7 +117,7 @@ def manifest(snp_measurement: bytes | None = None, version: str = "1.0.0") -> Re
         code_files=42,
         dependencies=("aiohttp==3.14.5", "cryptography==50.0.2"),
         config={"features": ["echo"], "hpke_suite": {"aead": 1, "kdf": 1, "kem": 32}},
-        hardware_measurements={TEE_SEV_SNP: snp_measurement},
+        hardware_measurements={TEE_SEV_SNP: snp_measurement, TEE_TDX: tdx_measurement},
     )
 
 
@@ -168,23 +196,31 @@ class SimNode:
     measurement: bytes
     debug: bool = False
     key: PrivateKey = field(default_factory=lambda: generate_keypair(X25519_SHA256_AES128GCM.kem))
+    region: str = "eu-west"
 
     @property
     def public_key(self) -> bytes:
         return self.key.public_bytes
 
-    def evidence(self, at: int, bound_key: bytes | None = None) -> Evidence:
+    def evidence(
+        self, at: int, bound_key: bytes | None = None, *, issued_at: int | None = None
+    ) -> Evidence:
+        """Evidence made at ``at`` binding the node's claims, issued at ``issued_at`` (``at``)."""
         tee = InsecureSimulatedTee(DEV_ROOT, self.measurement, debug=self.debug)
-        return tee.evidence(report_data_for(bound_key or self.public_key), now=at)
+        data = claims_data(
+            bound_key or self.public_key, at if issued_at is None else issued_at, region=self.region
+        )
+        return tee.evidence(data, now=at)
 
     def descriptor(
         self,
         bundle: NodeBundle | None,
         *,
         public_key: bytes | None = None,
-        region: str = "eu-west",
+        region: str | None = None,
         tee: str | None = None,
     ) -> NodeDescriptor:
+        region = self.region if region is None else region
         pk = public_key or self.public_key
         return NodeDescriptor(
             node_id="node-1",
@@ -285,7 +321,7 @@ def test_hardware_node_is_admitted_under_the_production_policy() -> None:
     m = b"\x5a" * 48
     world = World.build(manifest(snp_measurement=m), now=int(T0))
     report = synthetic_snp_report(
-        key, chip_id=CHIP, report_data=report_data_for(node_key.public_bytes), measurement=m
+        key, chip_id=CHIP, report_data=claims_data(node_key.public_bytes, T0), measurement=m
     )
     bundle = world.bundle(Evidence(TEE_SEV_SNP, report, vcek))
     node = dataclasses.replace(SimNode(m, key=node_key).descriptor(bundle), tee=TEE_SEV_SNP)
@@ -332,7 +368,8 @@ def test_newer_cosigned_checkpoint_is_accepted_with_a_consistency_proof() -> Non
 
 def test_region_and_provider_policy_is_applied() -> None:
     world, sim, _ = honest_sim()
-    node = sim.descriptor(world.bundle(sim.evidence(NOW)), region="us-east")
+    sim.region = "us-east"
+    node = sim.descriptor(world.bundle(sim.evidence(NOW)))
     eu = ClientPolicy.insecure_local_dev(allowed_regions=frozenset({"eu-west"}))
     with pytest.raises(PolicyError):
         admit_sim(node, world, policy=eu)
@@ -404,7 +441,7 @@ def test_debug_enabled_report_is_refused() -> None:
     report = synthetic_snp_report(
         key,
         chip_id=CHIP,
-        report_data=report_data_for(node_key.public_bytes),
+        report_data=claims_data(node_key.public_bytes, world.now),
         measurement=m,
         debug=True,
     )
@@ -421,7 +458,16 @@ def test_debug_enabled_report_is_refused() -> None:
         admit_sim(sim.descriptor(world.bundle(sim.evidence(NOW))), world)
 
 
-def _snp_node(world: World, *, vcek_not_after: float | None = None) -> NodeDescriptor:
+def _snp_node(
+    world: World,
+    *,
+    vcek_not_after: float | None = None,
+    attested_at: int | None = None,
+    vmpl: int = 0,
+    migration_agent: bool = False,
+) -> NodeDescriptor:
+    """A node on a synthetic SEV-SNP chip; its report binds claims issued at ``attested_at``
+    (default: the world's time), and its bundle says it was issued at the world's time."""
     amd = synthetic_amd()
     if vcek_not_after is None:
         key, vcek = make_vcek(amd, CHIP)
@@ -431,8 +477,12 @@ def _snp_node(world: World, *, vcek_not_after: float | None = None) -> NodeDescr
     report = synthetic_snp_report(
         key,
         chip_id=CHIP,
-        report_data=report_data_for(node_key.public_bytes),
+        report_data=claims_data(
+            node_key.public_bytes, world.now if attested_at is None else attested_at
+        ),
         measurement=world.release.measurement_for(TEE_SEV_SNP) or b"",
+        vmpl=vmpl,
+        migration_agent=migration_agent,
     )
     bundle = world.bundle(Evidence(TEE_SEV_SNP, report, vcek))
     return dataclasses.replace(SimNode(b"", key=node_key).descriptor(bundle), tee=TEE_SEV_SNP)
@@ -583,12 +633,12 @@ def test_stale_bundle_is_refused() -> None:
     with pytest.raises(PolicyError, match="stale"):
         admit_sim(node, world)
     # Old evidence re-wrapped in a bundle that claims to be new: the evidence's signed time.
-    node = sim.descriptor(world.bundle(sim.evidence(stale_at), issued_at=NOW))
+    node = sim.descriptor(world.bundle(sim.evidence(stale_at, issued_at=NOW), issued_at=NOW))
     with pytest.raises(PolicyError, match="stale"):
         admit_sim(node, world)
     # A bundle from the future.
     future = NOW + 3600
-    node = sim.descriptor(world.bundle(sim.evidence(NOW), issued_at=future))
+    node = sim.descriptor(world.bundle(sim.evidence(NOW, issued_at=future), issued_at=future))
     with pytest.raises(PolicyError, match="future"):
         admit_sim(node, world)
     # Just inside the limit: admitted.
@@ -628,3 +678,160 @@ def test_every_refusal_is_a_peer_error() -> None:
     for bad in broken:
         with pytest.raises(PeerError):
             admit_sim(bad, world)
+
+
+# --- the node's claims are bound into its evidence (report data) ------------------------------
+
+
+def test_replayed_old_hardware_report_with_rewritten_time_is_refused() -> None:
+    # A 30-day-old SEV-SNP report (hardware reports carry no time) re-served in a bundle whose
+    # issued_at was rewritten to now: the report data binds the time the node really issued it.
+    now = int(T0) + 30 * DAY
+    world = World.build(manifest(snp_measurement=b"\x5a" * 48), now=now)
+    replayed = _snp_node(world, attested_at=int(T0))
+    with pytest.raises(VerificationError, match="does not bind"):
+        admit(
+            replayed,
+            policy=ClientPolicy(),
+            roots=synthetic_amd().roots,
+            log_state=world.state,
+            now=now,
+        )
+    # Served honestly (issued_at as bound), the same report is simply stale.
+    assert replayed.bundle is not None
+    honest = dataclasses.replace(
+        replayed, bundle=dataclasses.replace(replayed.bundle, issued_at=int(T0))
+    )
+    with pytest.raises(PolicyError, match="stale"):
+        admit(
+            honest,
+            policy=ClientPolicy(),
+            roots=synthetic_amd().roots,
+            log_state=world.state,
+            now=now,
+        )
+    # The control: a report bound to the bundle's time is admitted.
+    fresh = _snp_node(world)
+    admit(fresh, policy=ClientPolicy(), roots=synthetic_amd().roots, log_state=world.state, now=now)
+
+
+def test_region_relabelled_by_gateway_is_refused() -> None:
+    # The node attested eu-west / local; the gateway relabels it to pass a residency policy.
+    world, _sim, node = honest_sim()
+    us_only = ClientPolicy.insecure_local_dev(allowed_regions=frozenset({"us-east"}))
+    with pytest.raises(VerificationError, match="does not bind"):
+        admit_sim(dataclasses.replace(node, region="us-east"), world, policy=us_only)
+    acme = ClientPolicy.insecure_local_dev(allowed_providers=frozenset({"acme"}))
+    with pytest.raises(VerificationError, match="does not bind"):
+        admit_sim(dataclasses.replace(node, provider="acme"), world, policy=acme)
+    admit_sim(node, world)
+
+
+def test_suite_relabelled_by_gateway_is_refused() -> None:
+    # Same KEM (so the key id still commits to the key), another AEAD: a downgrade or confusion
+    # of the suite the client seals with is caught because the node attested its suite.
+    world, _sim, node = honest_sim()
+    assert node.suite != X25519_SHA256_CHACHA20
+    relabelled = dataclasses.replace(node, suite=X25519_SHA256_CHACHA20)
+    with pytest.raises(VerificationError, match="does not bind"):
+        admit_sim(relabelled, world)
+
+
+# --- hardware policy defaults ----------------------------------------------------------------
+
+
+def test_report_from_non_zero_vmpl_is_refused() -> None:
+    world = World.build(manifest(snp_measurement=b"\x5a" * 48), now=int(T0))
+    node = _snp_node(world, vmpl=1)
+    roots = synthetic_amd().roots
+    with pytest.raises(PolicyError, match="VMPL"):
+        admit(node, policy=ClientPolicy(), roots=roots, log_state=world.state, now=T0)
+    # Only an explicit override accepts it.
+    anyvmpl = ClientPolicy(attestation=Policy(sev_snp_required_vmpl=None))
+    admit(node, policy=anyvmpl, roots=roots, log_state=world.state, now=T0)
+    assert Policy().sev_snp_required_vmpl == 0
+
+
+def test_report_with_migration_agent_is_refused() -> None:
+    world = World.build(manifest(snp_measurement=b"\x5a" * 48), now=int(T0))
+    node = _snp_node(world, migration_agent=True)
+    roots = synthetic_amd().roots
+    with pytest.raises(PolicyError, match="migration agent"):
+        admit(node, policy=ClientPolicy(), roots=roots, log_state=world.state, now=T0)
+    allow = ClientPolicy(attestation=Policy(allow_sev_snp_migration_agent=True))
+    admit(node, policy=allow, roots=roots, log_state=world.state, now=T0)
+    assert not Policy().allow_sev_snp_migration_agent
+
+
+# --- TDX: the RTMRs (kernel, initrd, application) must be the release's ------------------------
+
+MRTD = b"\x11" * 48
+RTMRS = (b"\x20" * 48, b"\x21" * 48, b"\x22" * 48, b"\x23" * 48)
+
+
+def _tdx_node(world: World, rtmrs: Sequence[bytes] = RTMRS) -> NodeDescriptor:
+    node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
+    r0, r1, r2, r3 = rtmrs
+    quote = build_tdx_quote(
+        synthetic_intel(),
+        report_data=claims_data(node_key.public_bytes, world.now),
+        mrtd=MRTD,
+        rtmr0=r0,
+        rtmr1=r1,
+        rtmr2=r2,
+        rtmr3=r3,
+    )
+    bundle = world.bundle(Evidence(TEE_TDX, quote))
+    return dataclasses.replace(SimNode(b"", key=node_key).descriptor(bundle), tee=TEE_TDX)
+
+
+def test_tdx_node_with_unlogged_rtmrs_is_refused() -> None:
+    roots = synthetic_intel().roots
+    world = World.build(manifest(tdx_measurement=MRTD + b"".join(RTMRS)), now=int(T0))
+    # The control: firmware, kernel/initrd and application all as logged.
+    admitted = admit(
+        _tdx_node(world), policy=ClientPolicy(), roots=roots, log_state=world.state, now=T0
+    )
+    assert admitted.attestation.tee_type == TEE_TDX
+    # Same firmware (MRTD), another kernel (RTMR1) or application (RTMR3): refused.
+    for i in range(4):
+        other = list(RTMRS)
+        other[i] = b"\xee" * 48
+        with pytest.raises(VerificationError, match=f"rtmr{i} differs"):
+            admit(
+                _tdx_node(world, other),
+                policy=ClientPolicy(),
+                roots=roots,
+                log_state=world.state,
+                now=T0,
+            )
+    # A release that records the MRTD alone admits no TDX node (fail closed).
+    mrtd_only = World.build(manifest(tdx_measurement=MRTD), now=int(T0))
+    with pytest.raises(VerificationError, match="no RTMR"):
+        admit(
+            _tdx_node(mrtd_only),
+            policy=ClientPolicy(),
+            roots=roots,
+            log_state=mrtd_only.state,
+            now=T0,
+        )
+
+
+def test_tdx_measurement_comparison_checks_every_register() -> None:
+    def result(mrtd: bytes, rtmrs: Sequence[bytes]) -> AttestationResult:
+        regs = {f"rtmr{i}": r for i, r in enumerate(rtmrs)}
+        return AttestationResult(TEE_TDX, mrtd, bytes(64), False, {}, b"", (), registers=regs)
+
+    expected = MRTD + b"".join(RTMRS)
+    check_release_measurement(expected, result(MRTD, RTMRS))
+    with pytest.raises(VerificationError, match="mrtd"):
+        check_release_measurement(expected, result(b"\x00" * 48, RTMRS))
+    with pytest.raises(VerificationError, match="rtmr2"):
+        check_release_measurement(expected, result(MRTD, RTMRS[:2]))  # a register missing
+    with pytest.raises(VerificationError, match="no RTMR"):
+        check_release_measurement(MRTD, result(MRTD, RTMRS))
+    # The manifest round-trips the 240-byte TDX value, and refuses other sizes.
+    m = manifest(tdx_measurement=expected)
+    assert ReleaseManifest.decode(m.encode()) == m
+    with pytest.raises(UsageError):
+        manifest(tdx_measurement=MRTD + RTMRS[0])

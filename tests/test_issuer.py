@@ -220,6 +220,40 @@ def test_replayed_issuance_request_is_refused(core: IssuerCore, clock: FixedCloc
     core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
 
 
+def test_issuer_records_no_precise_issuance_time(core: IssuerCore, clock: FixedClock) -> None:
+    """A request nonce is stored with a coarse expiry (the window's end rounded up to a
+    bucket), so two requests minutes apart leave the same value behind; replays are still
+    refused until the timestamp window has closed, purges or not."""
+    key = _enrolled(core)
+    bucket = limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S
+    assert bucket >= 600 and T0 % bucket == 0
+    clock.advance(7)
+    first, _ = _batch(core, 1)
+    core.issue("POST", BATCH_PATH, _signed(key, first, clock.now()), first)
+    clock.advance(293)  # T0 + 300: same bucket
+    body, _ = _batch(core, 1)
+    headers = _signed(key, body, clock.now())
+    core.issue("POST", BATCH_PATH, headers, body)
+    with sqlite3.connect(core.store.path) as db:
+        stored = [r[0] for r in db.execute("SELECT expires FROM request_nonces")]
+    assert stored == [int(T0) + bucket] * 2  # one value, saying nothing finer than the bucket
+    # Replay protection is intact: refused as a replay while the window is open, purge or not
+    window = int(limits.ISSUANCE_REQUEST_WINDOW_S)
+    for step in (1, window // 2, window - 1):
+        clock.at = T0 + 300 + step
+        core.purge()
+        with pytest.raises(errors.ReplayError):
+            core.issue("POST", BATCH_PATH, headers, body)
+    # ... and as stale once it has closed (the nonce may then be forgotten).
+    clock.at = T0 + 300 + window + 1
+    with pytest.raises(errors.AuthenticationError, match="window"):
+        core.issue("POST", BATCH_PATH, headers, body)
+    clock.advance(bucket)
+    core.purge()
+    with sqlite3.connect(core.store.path) as db:
+        assert db.execute("SELECT COUNT(*) FROM request_nonces").fetchone()[0] == 0
+
+
 def test_quota_exceeded_is_429_and_charges_nothing(core: IssuerCore, clock: FixedClock) -> None:
     key = _enrolled(core)
     body, _ = _batch(core, 7)

@@ -13,13 +13,14 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from privcloud import errors
+from privcloud import errors, limits
 from privcloud.crypto import blindrsa
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
@@ -27,14 +28,16 @@ from privcloud.privacypass import (
     PrivateTokenChallenge,
     Token,
     TokenChallenge,
+    b64url_encode,
     encode_www_authenticate,
     parse_authorization,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH
-from privcloud.sdk.issuance import parse_issuer_directory
-from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.issuance import EXPIRES_MEMBER, parse_issuer_directory
+from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.relay import Relay
 
 
 @pytest.fixture
@@ -244,3 +247,119 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+async def _serve_directory(document: bytes) -> tuple[str, web.AppRunner]:
+    """A server that answers the issuer directory route with ``document``."""
+
+    async def directory(_: web.Request) -> web.Response:
+        return web.Response(body=document, content_type="application/private-token-issuer-directory")
+
+    app = web.Application()
+    app.router.add_get(WELL_KNOWN_PATH, directory)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    return f"http://127.0.0.1:{port}", runner
+
+
+def _directory_with(keys: list[bytes], *, not_before: int, expires: int) -> bytes:
+    entries = [
+        {
+            "token-type": TOKEN_TYPE_BLIND_RSA,
+            "token-key": b64url_encode(spki),
+            "not-before": not_before,
+            EXPIRES_MEMBER: expires,
+        }
+        for spki in keys
+    ]
+    return json.dumps({"issuer-request-uri": "/v1/token-batch", "token-keys": entries}).encode()
+
+
+async def test_directory_with_too_many_keys_is_refused() -> None:
+    """Key partitioning: an issuer that lists a key per device (or per group) must list many
+    keys valid at once; rotation overlap needs only two, so a third valid key is refused."""
+    now = int(time.time())
+    spkis = [
+        IssuerKey.from_public_key(blindrsa.generate_private_key().public_key()).spki
+        for _ in range(limits.MAX_ISSUER_VALID_KEYS + 1)
+    ]
+    url, runner = await _serve_directory(
+        _directory_with(spkis, not_before=now - 60, expires=now + 3600)
+    )
+    wallet = Wallet(url)
+    try:
+        with pytest.raises(errors.PolicyError, match="too many"):
+            await wallet.refresh_keys()
+        assert wallet._current_key() is None  # nothing was adopted
+    finally:
+        await wallet.close()
+        await runner.cleanup()
+    # The same keys, one of them not yet valid (a published successor), are accepted.
+    url, runner = await _serve_directory(
+        _directory_with(spkis[:2], not_before=now - 60, expires=now + 3600)[:-2]
+        + b","
+        + _directory_with(spkis[2:], not_before=now + 3600, expires=now + 7200)[
+            len(b'{"issuer-request-uri": "/v1/token-batch", "token-keys": [') :
+        ]
+    )
+    wallet = Wallet(url)
+    try:
+        await wallet.refresh_keys()
+        assert wallet._current_key() is not None
+    finally:
+        await wallet.close()
+        await runner.cleanup()
+
+
+async def test_per_device_issuer_key_is_detected(issuer: tuple[str, Issuer]) -> None:
+    """Key partitioning by an issuer (and gateway) that show one device a key of its own on the
+    direct path, where they see its address: the directory read through the relay, where they
+    do not, lists other keys, and the wallet refuses to fetch."""
+    url, service = issuer
+    relay = Relay("http://127.0.0.1:1", issuer_url=url)
+    rrunner, rport = await start_site(relay.app(), "127.0.0.1", 0)
+    consistency_url = f"http://127.0.0.1:{rport}/issuer"
+    # Honest: both paths show the same directory, and the wallet fetches.
+    honest = _wallet(issuer, batch_size=2, consistency_url=consistency_url)
+    try:
+        assert await honest.fetch() == 2
+    finally:
+        await honest.close()
+    # Partitioned: the direct path serves this device its own key (still a single valid key,
+    # so the key-count bound alone would not catch it).
+    _, keys = parse_issuer_directory(service.core.directory())
+    own = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key()).spki
+    assert keys[0].not_before is not None and keys[0].expires is not None
+    document = _directory_with([own], not_before=keys[0].not_before, expires=keys[0].expires)
+    direct_url, drunner = await _serve_directory(document)
+    wallet = Wallet(direct_url, consistency_url=consistency_url)
+    wallet.enrolled = True  # nothing reaches the issuing step
+    try:
+        with pytest.raises(errors.PolicyError, match="other keys"):
+            await wallet.fetch()
+        assert wallet.fetched == 0 and wallet._current_key() is None
+    finally:
+        await wallet.close()
+        await drunner.cleanup()
+        await rrunner.cleanup()
+
+
+async def test_refill_starts_above_empty_after_a_random_delay(
+    issuer: tuple[str, Issuer],
+) -> None:
+    """Timing linkage: a wallet refills in the background once below a low-water mark well
+    above zero (a quarter of a batch), after a random delay, so that no issuance happens on
+    the request path unless the wallet ran truly empty."""
+    assert REFILL_DELAY_S[0] >= 5.0 and REFILL_DELAY_S[1] >= 30.0
+    wallet = _wallet(issuer, batch_size=8, refill_delay_s=(0.05, 0.1))
+    assert wallet.low_water == 2
+    try:
+        await wallet.fetch()
+        for _ in range(6):  # 8 -> 2: still at the mark, nothing starts
+            await wallet.authorization()
+        assert wallet._refill is None
+        await wallet.authorization()  # 1 left: below the mark, a delayed refill starts
+        assert wallet.fetched == 8 and wallet._refill is not None
+        await wallet._refill
+        assert wallet.fetched == 16 and len(wallet) == 9
+    finally:
+        await wallet.close()

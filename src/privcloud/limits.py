@@ -20,6 +20,9 @@ BODY_READ_TIMEOUT_S: Final = 10.0
 UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
 #: Seconds a hop waits for the whole answer of the next hop (workloads can be slow).
 UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
+#: Seconds a hop or a client waits for the next bytes of a streamed answer; a stream may last
+#: longer than UPSTREAM_TOTAL_TIMEOUT_S (live transcription) as long as it keeps moving.
+UPSTREAM_READ_IDLE_TIMEOUT_S: Final = 120.0
 #: Largest size of request headers the aiohttp parser accepts.
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.

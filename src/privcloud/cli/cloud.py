@@ -19,7 +19,7 @@ import time
 from privcloud.errors import ConfigError
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.trust_store import FileTrustStore
+from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.gateway import Gateway
@@ -188,7 +188,8 @@ async def _call(args: argparse.Namespace) -> None:
             args.witness_vkey or [],
             required_witnesses=args.quorum,
             insecure_simulated_keys=dev,
-            store=FileTrustStore(args.trust_state) if args.trust_state else None,
+            # Persisted by default, so that a restart cannot roll the trusted checkpoint back.
+            store=FileTrustStore(args.trust_state or default_state_dir()),
         )
     async with Client(args.relay, policy=policy, k=args.k, wallet=wallet, trust=trust) as client:
         if args.stream:
@@ -272,7 +273,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.add_argument("--log-vkey", help="the log's note verifier key")
     call.add_argument("--witness-vkey", action="append", help="a witness's vkey (repeat)")
     call.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
-    call.add_argument("--trust-state", help="directory keeping the trusted log checkpoint")
+    call.add_argument(
+        "--trust-state",
+        help="directory keeping the trusted log checkpoint across runs "
+        "(default: $XDG_STATE_HOME/privcloud, else ~/.local/state/privcloud)",
+    )
     call.add_argument(
         "--insecure-simulated-root",
         action="append",

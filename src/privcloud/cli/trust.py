@@ -40,7 +40,12 @@ from privcloud.release import build_manifest, code_files, compare, require_same
 from privcloud.release.build import model_file
 from privcloud.sdk.client import fetch_log_proofs
 from privcloud.sdk.logclient import LogClient
-from privcloud.sdk.trust_store import FileTrustStore, pinned_state, refresh_trusted_checkpoint
+from privcloud.sdk.trust_store import (
+    FileTrustStore,
+    default_state_dir,
+    pinned_state,
+    refresh_trusted_checkpoint,
+)
 from privcloud.services.http import start_site
 from privcloud.services.node import node_release_config
 from privcloud.services.tlog import DEFAULT_ORIGIN, open_log
@@ -448,7 +453,8 @@ async def _node_verify(args: argparse.Namespace) -> None:
     node = await _fetch_descriptor(args.url)
     print(f"node {node.node_id} at {args.url}: region {node.region}, provider {node.provider}")
     state = pinned_state(args.log_vkey, args.witness_vkey or [], args.quorum)
-    store = FileTrustStore(args.state) if args.state else None
+    # Persisted by default, so that a restart cannot roll the trusted checkpoint back.
+    store = FileTrustStore(args.state or default_state_dir())
     if store is not None:
         state = store.load(state)
     now = time.time()
@@ -549,7 +555,11 @@ def register_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     nverify.add_argument("url", help="the node's base URL")
     _log_trust_args(nverify, required=True)
     nverify.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
-    nverify.add_argument("--state", help="directory keeping the trusted checkpoint")
+    nverify.add_argument(
+        "--state",
+        help="directory keeping the trusted checkpoint across runs "
+        "(default: $XDG_STATE_HOME/privcloud, else ~/.local/state/privcloud)",
+    )
     nverify.add_argument("--region", action="append", help="an allowed region (repeat)")
     nverify.add_argument("--provider", action="append", help="an allowed provider (repeat)")
     nverify.add_argument(

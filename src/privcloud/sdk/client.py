@@ -15,6 +15,7 @@ the full procedure. Only admitted nodes are ever sealed to.
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterator
@@ -59,6 +60,11 @@ class Result:
     meta: JSONObject
     data: bytes = b""
     partials: tuple[Event, ...] = ()
+
+
+#: Seconds after which the client fetches the directory and runs admission again before it
+#: seals another request (node bundles are valid for at most 24 h; keys rotate).
+READMIT_AFTER_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -142,6 +148,7 @@ class Client:
         self._session: aiohttp.ClientSession | None = None
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
+        self._admitted_at = float("-inf")
         self.wallet = wallet
         self.trust = trust
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -161,7 +168,8 @@ class Client:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 skip_auto_headers=("User-Agent",),
                 timeout=aiohttp.ClientTimeout(
-                    total=limits.UPSTREAM_TOTAL_TIMEOUT_S,
+                    total=None,
+                    sock_read=limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
                     sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
                 ),
             )
@@ -193,10 +201,13 @@ class Client:
         Raises :class:`ConfigError` without :class:`ClientTrust`, and the log's refusals
         (:class:`~privcloud.transparency.errors.RollbackError`, ``ForkError``,
         ``MissingCosignatureError``) when the log's checkpoint cannot be trusted: then no node
-        is admitted and the previous trail is kept.
+        is admitted — the previous admissions are dropped too, so a failed refresh never leaves
+        the client sealing to nodes it could not re-check.
         """
         if self.trust is None:
             raise ConfigError("no transparency log is configured: no node can be admitted")
+        self.trail = Trail()
+        self._admitted_at = float("-inf")
         configs = decode_key_configs(await self._get("/.well-known/ohttp-gateway", MEDIA_KEYS))
         if not configs:
             raise UnavailableError("gateway offers no supported key configuration")
@@ -225,6 +236,7 @@ class Client:
             key_config_id=configs[0].key_id,
             checkpoint=state.checkpoint,
         )
+        self._admitted_at = now
         if self.wallet is not None:
             await self.wallet.prefetch()  # directly from the issuer, never via the relay
 
@@ -263,7 +275,8 @@ class Client:
     async def _send(self, request: WorkloadRequest) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
         key: RFC 9458 §5.3), fetch the current one and send once more."""
-        if self._key_config is None:
+        if self._key_config is None or self.clock.now() - self._admitted_at > READMIT_AFTER_S:
+            # Admission is re-run regularly: bundles age out, the log moves on.
             await self.refresh()
         try:
             async for event in self._send_once(request):
@@ -345,8 +358,9 @@ async def fetch_log_proofs(
 
 async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:
     try:
-        doc = await resp.json(content_type=None)
-    except (aiohttp.ClientError, ValueError):
+        body = await read_bounded(resp.content, limits.MAX_REMOTE_ERROR_BODY)
+        doc = json.loads(body.decode("utf-8"))
+    except (aiohttp.ClientError, TimeoutError, ValueError, PrivcloudError):
         doc = None
     if isinstance(doc, dict):
         return error_from_code(doc.get("error"), doc.get("message"))

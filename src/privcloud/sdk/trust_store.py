@@ -30,7 +30,7 @@ import hashlib
 import os
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -41,6 +41,17 @@ from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.note import Ed25519NoteVerifier
+
+
+def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
+    """Where command-line clients keep their trusted checkpoints unless told otherwise:
+    ``$XDG_STATE_HOME/privcloud``, else ``~/.local/state/privcloud`` (XDG Base Directory
+    specification). ``env`` defaults to :data:`os.environ`. A relative ``XDG_STATE_HOME`` is
+    ignored, as the specification says."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
+    return root / "privcloud"
 
 
 def pinned_state(

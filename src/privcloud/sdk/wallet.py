@@ -8,7 +8,19 @@ Who learns what:
   requests they pay for (the token requests it signs are blinded).
 * The **relay and gateway** only ever see a token inside the OHTTP-encapsulated request the
   :class:`~privcloud.sdk.Client` sends. The device key, the device id and the issuer's address
-  never travel that path; the wallet has no way to reach the relay at all.
+  never travel that path. The only thing the wallet itself asks the relay for (with
+  ``consistency_url``) is the issuer's *public* directory, passed through unchanged.
+
+Key consistency (against key partitioning: an issuer, perhaps with the gateway, giving one
+device a key of its own so that its redemptions stand out): the wallet refuses a directory with
+more than :data:`~privcloud.limits.MAX_ISSUER_VALID_KEYS` keys valid at once, and with
+``consistency_url`` (the relay's ``/issuer`` pass-through) it reads the directory over both
+paths — directly, where the issuer sees the device's address, and through the relay, where it
+does not — and refuses keys the two do not agree on (:class:`PolicyError`).
+
+Timing: refills start in the background below ``low_water`` (a quarter of a batch by default),
+after a random delay of :data:`REFILL_DELAY_S`, so an issuance seldom falls right before or after
+a redemption; only a wallet that runs truly empty fetches on the request path.
 
 Tokens are bearer credentials: kept in memory, and in ``path`` (owner-only, 0600) when a file is
 given; a token is taken out of the wallet before it is sent and never offered twice, even when
@@ -38,6 +50,7 @@ from privcloud.errors import (
     AuthenticationError,
     ConfigError,
     DecodeError,
+    PolicyError,
     PrivcloudError,
     ReplayError,
     UnavailableError,
@@ -56,7 +69,7 @@ from privcloud.privacypass import (
     encode_authorization,
     parse_www_authenticate,
 )
-from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
 from privcloud.sdk.core import INNER_AUTHORITY
 from privcloud.sdk.issuance import (
     ENROL_PATH,
@@ -72,8 +85,11 @@ from privcloud.sdk.issuance import (
 )
 
 _FILE_VERSION = 1
-#: Upper bound of the random delay before a background refill, in seconds.
-REFILL_JITTER_S = 2.0
+#: Range of the uniformly random delay before a background refill, in seconds: long enough that
+#: the issuance cannot be told apart from the redemptions around it by time (a refill starts
+#: after the request that crossed the low-water mark, never right before or after it), short
+#: enough that the tokens left above zero usually last until it lands.
+REFILL_DELAY_S: tuple[float, float] = (5.0, 60.0)
 #: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
 DIRECTORY_MAX_AGE_S = 3600.0
 
@@ -110,8 +126,13 @@ class Wallet:
     ``issuer_url`` is the issuer's base URL (reached directly, never through the relay);
     ``enrolment_code`` the operator's one-time code for the first :meth:`enrol`. ``issuer_name``
     and ``origin_name`` build the challenge the gateway sends (by default the issuer URL's
-    authority and the SDK's inner authority). ``batch_size`` tokens are fetched at a time.
-    With ``path``, the device key, enrolment state and tokens persist in that file (0600).
+    authority and the SDK's inner authority). ``batch_size`` tokens are fetched at a time;
+    below ``low_water`` usable tokens (default: a quarter of a batch, at least 1) a refill
+    starts in the background after a random delay in ``refill_delay_s``.
+    ``consistency_url`` is a second path to the issuer's public directory that hides the
+    device's address from the issuer (the relay's ``{relay_url}/issuer``): with it, the keys
+    must be the same over both paths. With ``path``, the device key, enrolment state and
+    tokens persist in that file (0600).
     """
 
     def __init__(
@@ -123,17 +144,23 @@ class Wallet:
         issuer_name: str | None = None,
         origin_name: str = INNER_AUTHORITY.decode(),
         batch_size: int = 16,
-        low_water: int = 2,
+        low_water: int | None = None,
+        consistency_url: str | None = None,
+        refill_delay_s: tuple[float, float] = REFILL_DELAY_S,
         path: str | Path | None = None,
         clock: Clock | None = None,
         rand: Random = system_random,
     ) -> None:
         if not 1 <= batch_size <= limits.MAX_TOKEN_BATCH:
             raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
+        if not 0.0 <= refill_delay_s[0] <= refill_delay_s[1]:
+            raise UsageError("refill delay must be a range of seconds (low <= high)")
         self.issuer_url = issuer_url.rstrip("/")
         self.issuer_name = issuer_name or issuer_name_for(self.issuer_url)
+        self.consistency_url = consistency_url.rstrip("/") if consistency_url else None
         self.batch_size = batch_size
-        self.low_water = low_water
+        self.low_water = low_water if low_water is not None else max(1, batch_size // 4)
+        self.refill_delay_s = refill_delay_s
         self.path = Path(path) if path is not None else None
         self._clock = clock if clock is not None else SystemClock()
         self._rand = rand
@@ -243,18 +270,40 @@ class Wallet:
         self._enrolment_code = None
         self._save()
 
-    async def refresh_keys(self) -> None:
-        """Fetch the issuer directory (directly from the issuer)."""
-        status, payload = await self._exchange("GET", self.issuer_url + WELL_KNOWN_PATH)
+    async def _read_directory(self, base_url: str) -> tuple[IssuerDirectory, list[PublishedKey]]:
+        status, payload = await self._exchange("GET", base_url + WELL_KNOWN_PATH)
         if status != 200:
             raise self._error(status, payload)
-        directory, keys = parse_issuer_directory(payload)
+        return parse_issuer_directory(payload)
+
+    async def refresh_keys(self) -> None:
+        """Fetch the issuer directory directly from the issuer and, with ``consistency_url``,
+        over that second path too, at the same time.
+
+        Raises :class:`PolicyError` when more than ``MAX_ISSUER_VALID_KEYS`` keys are valid at
+        once, or when the two paths do not list the same keys (key partitioning), and
+        :class:`DecodeError` for a directory that sends issuance to another origin.
+        """
+        if self.consistency_url is None:
+            directory, keys = await self._read_directory(self.issuer_url)
+        else:
+            (directory, keys), (_, seen) = await asyncio.gather(
+                self._read_directory(self.issuer_url),
+                self._read_directory(self.consistency_url),
+            )
+            if _key_set(keys) != _key_set(seen):
+                raise PolicyError(
+                    "the issuer shows this device other keys than it shows through the relay"
+                )
+        now = self._clock.now()
+        if sum(1 for k in keys if k.valid_at(now)) > limits.MAX_ISSUER_VALID_KEYS:
+            raise PolicyError("the issuer directory lists too many valid keys")
         request_url = urljoin(self.issuer_url + "/", directory.issuer_request_uri)
         # Device identity goes to the issuer only: refuse a directory pointing elsewhere.
         if urlsplit(request_url)[:2] != urlsplit(self.issuer_url)[:2]:
             raise DecodeError("issuer-request-uri is not on the issuer's origin")
         self._keys, self._request_url = keys, request_url
-        self._keys_at = self._clock.now()
+        self._keys_at = now
 
     def _current_key(self) -> PublishedKey | None:
         now = self._clock.now()
@@ -352,10 +401,11 @@ class Wallet:
         return encode_authorization(held.token).encode("ascii")
 
     async def _background_refill(self) -> None:
-        """Refill below the low-water mark after a random delay, off the request path: the
-        request that used the last tokens neither waits for issuance nor is followed at once by
-        an issuance the issuer could correlate with it."""
-        await asyncio.sleep(self._jitter.uniform(0.0, REFILL_JITTER_S))
+        """Refill below the low-water mark after a random delay (``refill_delay_s``), off the
+        request path: the request that crossed the mark neither waits for issuance nor is
+        followed at once by an issuance the issuer could correlate with it, and the tokens
+        still held cover the requests made meanwhile."""
+        await asyncio.sleep(self._jitter.uniform(*self.refill_delay_s))
         async with self._lock:
             if len(self) < self.low_water:
                 with contextlib.suppress(PrivcloudError):
@@ -447,6 +497,11 @@ class Wallet:
         return key
 
 
+def _key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None]]:
+    """What two copies of a directory must agree on: each key and its validity."""
+    return {(k.key.spki, k.not_before, k.expires) for k in keys}
+
+
 def _usable(held: HeldToken, digest: bytes, now: float) -> bool:
     return held.challenge_digest == digest and (held.expires is None or now < held.expires)
 
@@ -466,4 +521,4 @@ def _write_private(path: Path, data: bytes) -> None:
         raise
 
 
-__all__ = ["HeldToken", "SpentToken", "Wallet"]
+__all__ = ["REFILL_DELAY_S", "HeldToken", "SpentToken", "Wallet"]

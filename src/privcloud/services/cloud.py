@@ -126,7 +126,9 @@ class LocalCloud:
             runner, port = await start_site(self.gateway.app(), self.host, self.gateway_port)
             self._runners.append(runner)
             self.gateway_url = f"http://{self.host}:{port}"
-            self.relay = Relay(self.gateway_url, log_url=self.log_url)
+            self.relay = Relay(
+                self.gateway_url, log_url=self.log_url, issuer_url=self.issuer_url or None
+            )
             runner, port = await start_site(self.relay.app(), self.host, self.relay_port)
             self._runners.append(runner)
             self.relay_url = f"http://{self.host}:{port}"
@@ -173,10 +175,12 @@ class LocalCloud:
 
     def new_wallet(self, **kwargs: Any) -> Wallet:
         """A device wallet for this cloud, with a fresh one-time enrolment code (the local
-        cloud enrols devices automatically; a real operator hands codes out)."""
+        cloud enrols devices automatically; a real operator hands codes out). It checks the
+        issuer's keys over the relay too (key consistency)."""
         if self.issuer is None:
             raise ConfigError("this local cloud runs without tokens")
         code = self.issuer.core.new_enrolment_code()
+        kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
         return Wallet(self.issuer_url, enrolment_code=code, **kwargs)
 
     async def stop(self) -> None:

@@ -295,10 +295,15 @@ class Gateway:
                     data=envelope,
                     headers={"Content-Type": MEDIA_TYPE_REQUEST},
                 )
-            except (aiohttp.ClientError, TimeoutError):
+            except aiohttp.ClientConnectorError:
+                # Nothing was delivered: the node is down. Try another of the k recipients.
                 record.healthy = False
                 log.warning("gateway: node unreachable, trying another recipient")
                 continue
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                # The envelope may have reached the node: do not run it a second time elsewhere,
+                # and do not take the node out of the pool for what one request did to it.
+                raise UpstreamError("node failed while answering") from exc
             return resp, record
         raise NoHealthyNodeError("every recipient node failed")
 

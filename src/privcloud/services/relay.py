@@ -11,6 +11,12 @@ Routes::
     POST /v1/ohttp                        message/ohttp-req | message/ohttp-chunked-req
     GET  /.well-known/ohttp-gateway       the gateway's key configurations, passed through
     GET  /v1/directory                    the gateway's node directory, passed through
+    GET  /log/v1/...                      public transparency-log reads (with ``log_url``)
+    GET  /issuer/.well-known/private-token-issuer-directory
+                                          the token issuer's public directory (with
+                                          ``issuer_url``): a second path for a wallet's key
+                                          consistency check, on which the issuer does not see
+                                          the device's address
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from privcloud.ohttp import (
     MEDIA_REQUEST,
     MEDIA_RESPONSE,
 )
+from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.services.upstream import new_session
 
@@ -39,11 +46,16 @@ _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
 class Relay:
     """State of one relay: the gateway it forwards to and its client session."""
 
-    def __init__(self, gateway_url: str, *, log_url: str | None = None) -> None:
+    def __init__(
+        self, gateway_url: str, *, log_url: str | None = None, issuer_url: str | None = None
+    ) -> None:
         self.gateway_url = gateway_url.rstrip("/")
         #: The transparency log whose public reads the relay passes through (optional), so that
         #: the log operator, like the gateway, never sees a device's address.
         self.log_url = log_url.rstrip("/") if log_url else None
+        #: The token issuer whose public directory the relay passes through (optional), so that
+        #: wallets can check it shows everyone the same keys (docs/tokens.md).
+        self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
         self._session: aiohttp.ClientSession | None = None
 
@@ -64,6 +76,10 @@ class Relay:
                 r"/log/v1/{read:checkpoint|proof/inclusion|proof/consistency|entries|leaf}",
                 self.forward_log,
                 name="log",
+            )
+        if self.issuer_url is not None:
+            app.router.add_get(
+                "/issuer" + ISSUER_DIRECTORY_PATH, self.forward_issuer, name="issuer-directory"
             )
         app.on_cleanup.append(self._close)
         return app
@@ -122,6 +138,13 @@ class Relay:
         target = f"{self.log_url}{request.path.removeprefix('/log')}"
         return await self._pass_through(
             f"{target}?{query}" if query else target, limits.MAX_RELAYED_LOG_RESPONSE
+        )
+
+    async def forward_issuer(self, _: web.Request) -> web.Response:
+        """Pass the token issuer's public directory through (no query, no client headers)."""
+        assert self.issuer_url is not None
+        return await self._pass_through(
+            self.issuer_url + ISSUER_DIRECTORY_PATH, limits.MAX_DIRECTORY_BYTES
         )
 
     async def _pass_through(self, url: str, limit: int) -> web.Response:

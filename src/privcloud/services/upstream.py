@@ -15,7 +15,9 @@ def new_session() -> aiohttp.ClientSession:
     connect and total times are bounded by :mod:`privcloud.limits`.
     """
     timeout = aiohttp.ClientTimeout(
-        total=limits.UPSTREAM_TOTAL_TIMEOUT_S, sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S
+        total=None,
+        sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
+        sock_read=limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
     )
     return aiohttp.ClientSession(
         timeout=timeout,

@@ -31,6 +31,10 @@ from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.trust.bundle import NodeBundle
 
 DIRECTORY_VERSION = 1
+#: Size of a node key id: SHA-256 over the KEM id and the public key (docs/envelope.md).
+_KEY_ID_SIZE = 32
+#: KEMs a node key may use (those the envelope's HPKE wraps are tested with).
+_ENVELOPE_KEMS = frozenset({KemId.DHKEM_X25519_HKDF_SHA256, KemId.DHKEM_P256_HKDF_SHA256})
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
 
 
@@ -83,11 +87,19 @@ class NodeDescriptor:
         evidence = _unb64(_field(obj, "evidence"))
         if len(evidence) > limits.MAX_NODE_EVIDENCE:
             raise TooLargeError("node evidence too large")
+        key_id = _unb64(_field(obj, "key_id"))
+        public_key = _unb64(_field(obj, "public_key"))
+        # Shapes are checked here, so that one malformed entry is refused on its own and never
+        # reaches key handling as a usage error that would stop the whole directory.
+        if len(key_id) != _KEY_ID_SIZE:
+            raise DecodeError("node entry has a malformed key id")
+        if suite.kem not in _ENVELOPE_KEMS or len(public_key) != suite.kem.public_key_size:
+            raise DecodeError("node entry has a malformed public key")
         return cls(
             node_id=_label(obj, "node_id"),
-            key_id=_unb64(_field(obj, "key_id")),
+            key_id=key_id,
             suite=suite,
-            public_key=_unb64(_field(obj, "public_key")),
+            public_key=public_key,
             region=_label(obj, "region"),
             provider=_label(obj, "provider"),
             tee=_label(obj, "tee"),
