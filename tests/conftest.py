@@ -1,10 +1,10 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 # Test helpers (vectors, proxies, cloud builders) live beside the tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -206,19 +206,19 @@ def _flip_last_byte_of_body(data: bytes, offset: int) -> bytes:
     return data[:-1] + bytes([data[-1] ^ 0x01])
 
 
-async def test_tampered_response_is_detected_by_the_client() -> None:
-    proxy = Proxy(0, tamper_outbound=_flip_last_byte_of_body)
-    c = await start_cloud(relay_proxy=proxy)
+async def test_tampered_response_is_detected_by_the_client(cloud: Cloud, client: Client) -> None:
+    # The client has admitted nodes through the honest path; its private requests now go
+    # through a relay-side proxy that flips one bit of every response body it carries.
+    tamper = Proxy(int(cloud.relay_proxy.target_port), tamper_outbound=_flip_last_byte_of_body)
+    await tamper.start()
+    client.relay_url = tamper.url
     try:
-        async with Client(c.relay_url, policy=POLICY, trust=c.client_trust()) as client:
-            # Key config and directory pass through the same proxy; admission may already
-            # fail there — any of our errors is a detection; a result never appears.
-            with pytest.raises(errors.PrivcloudError):
-                await client.call("echo", None, CANARY)
-    except errors.PrivcloudError:
-        pass
+        with pytest.raises(errors.CryptoError):
+            await client.call("echo", None, CANARY)
+        # The flipped bit was in the encapsulated response (OHTTP AEAD), not in HTTP framing.
+        assert tamper.outbound()
     finally:
-        await c.stop()
+        await tamper.stop()
 
 
 async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: Client) -> None:
@@ -330,6 +330,37 @@ async def test_slow_body_gets_408_while_others_are_served(
     status_line = await asyncio.wait_for(reader.readline(), timeout=5)
     assert b" 408 " in status_line
     writer.close()
+
+
+async def test_trickled_body_below_the_minimum_rate_gets_408(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A peer that keeps sending a byte now and then (never idle long enough for the per-read
+    # wait) is still cut off once it falls below the minimum average rate.
+    from privcloud import limits
+    from privcloud.services import http
+
+    monkeypatch.setattr(
+        http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.6}
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
+    writer.write(
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
+        b"Content-Length: 1000\r\n\r\n"
+    )
+    started = asyncio.get_running_loop().time()
+    status_line = b""
+    for _ in range(40):
+        writer.write(b"\x00")
+        await writer.drain()
+        try:
+            status_line = await asyncio.wait_for(reader.readline(), timeout=0.2)
+            break
+        except TimeoutError:
+            continue
+    writer.close()
+    assert b" 408 " in status_line
+    assert asyncio.get_running_loop().time() - started < 3
 
 
 async def test_directory_and_keys_come_through_the_relay(cloud: Cloud) -> None:

@@ -25,7 +25,7 @@ from privcloud.crypto.hpke import generate_keypair
 from privcloud.envelope import key_id_for
 from privcloud.sdk import Client
 from privcloud.sdk.logclient import LogClient, publish_entry
-from privcloud.sdk.trust_store import FileTrustStore
+from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.services.node import node_release_manifest
 from privcloud.trust.admission import ClientPolicy
 
@@ -168,13 +168,11 @@ async def test_release_verify_reproduces_the_measurement_of_the_running_nodes(
 ) -> None:
     # What the running nodes attest to (their release was computed when the cloud started).
     expected = cloud.nodes[0].manifest.simulated_measurement.hex()
-    dev_root = _trust_args(cloud)[-1]
+    log_args = _trust_args(cloud)[2:]  # --log-vkey, --witness-vkey..., --insecure-simulated-root
     for url in cloud.node_urls:
-        assert (
-            await _cli("release", "verify", "--node", url, "--insecure-simulated-root", dev_root)
-            == 0
-        )
+        assert await _cli("release", "verify", "--node", url, *log_args) == 0
         out = capsys.readouterr().out
+        assert "proven in" in out
         assert f"match  measurement[simulated]: {expected}" in out
         assert f"match  attested measurement[simulated]: {expected}" in out
         assert "DIFFER" not in out
@@ -186,11 +184,51 @@ async def test_release_verify_reproduces_the_measurement_of_the_running_nodes(
     assert "proven in" in capsys.readouterr().out
     # A build with another config is another release: the comparison says where, and fails.
     rc = await _cli(
-        "release", "verify", "--node", cloud.node_urls[0], "--config", str(_config_file(tmp_path))
+        "release",
+        "verify",
+        "--node",
+        cloud.node_urls[0],
+        "--config",
+        str(_config_file(tmp_path)),
+        *log_args,
     )
     out = capsys.readouterr().out
     assert rc == 1
     assert "DIFFER  config" in out
+
+
+async def test_release_verify_without_a_log_key_is_refused(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without the log's key the node's own claim (or an unproven entry) would be all there is.
+    assert cloud.transparency is not None
+    assert await _cli("release", "verify", "--node", cloud.node_urls[0]) == 2
+    assert "--log-vkey" in capsys.readouterr().err
+    assert await _cli("release", "verify", "--log", cloud.transparency.log_url, "--index", "0") == 2
+    assert "--log-vkey" in capsys.readouterr().err
+
+
+async def test_release_verify_of_a_node_claiming_an_unlogged_release_is_refused(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # node-1 shows a manifest that was never logged (another config) with its real proof; the
+    # researcher builds that same config, so only the log can tell.
+    config = _config_file(tmp_path)
+    node = cloud.nodes[0]
+    node.manifest = node_release_manifest().__class__.decode(
+        node_release_manifest().encode()
+    )  # a copy, replaced below
+    other = dataclasses.replace(node.manifest, config=json.loads(config.read_text()))
+    node.manifest = other
+    node.reattest()
+    log_args = _trust_args(cloud)[2:]
+    rc = await _cli(
+        "release", "verify", "--node", cloud.node_urls[0], "--config", str(config), *log_args
+    )
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert "inclusion proof" in captured.err
+    assert "release verify OK" not in captured.out
 
 
 def _config_file(tmp_path: Path) -> Path:
@@ -212,6 +250,52 @@ async def test_node_verify_prints_every_step_of_admission(
     # Under the production policy the same node is refused at step 1, loudly.
     assert await _cli("node", "verify", url, *_trust_args(cloud)) == 1
     assert "REFUSED at step 1: TEE type not allowed by policy" in capsys.readouterr().out
+
+
+def _call_args(cloud: Cloud) -> list[str]:
+    assert cloud.transparency is not None and cloud.insecure_tee_key is not None
+    return [
+        "call",
+        "echo",
+        "--relay",
+        cloud.relay_url,
+        "--data",
+        "hello",
+        "--insecure-allow-simulated",
+        "--log",
+        f"{cloud.relay_url}/log",
+        *_trust_args(cloud)[2:],
+    ]
+
+
+async def test_cli_client_restart_cannot_roll_back_the_trusted_checkpoint(
+    cloud: Cloud, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `privcloud call` keeps its trusted checkpoint under $XDG_STATE_HOME/privcloud by default.
+    assert cloud.transparency is not None
+    t = cloud.transparency
+    async with LogClient(t.log_url) as log:
+        old_note = await log.checkpoint()
+    assert await _cli(*_call_args(cloud)) == 0
+    capsys.readouterr()
+    pinned = cloud.client_trust().log
+    first = FileTrustStore(default_state_dir()).load(pinned).checkpoint
+    assert first.size >= 1
+    # The log grows; the next run moves the persisted checkpoint forward.
+    await publish_entry(t.log_url, t.operator_key, b"another release")
+    async with LogClient(t.log_url) as log:
+        await log.wait_for_checkpoint(first.size + 1, min_cosignatures=1)
+    assert await _cli(*_call_args(cloud)) == 0
+    capsys.readouterr()
+    assert FileTrustStore(default_state_dir()).load(pinned).checkpoint.size > first.size
+
+    # Then the log (or whoever answers for it) shows a restarted client the older tree.
+    async def rolled_back(_: LogClient) -> bytes:
+        return old_note
+
+    monkeypatch.setattr(LogClient, "checkpoint", rolled_back)
+    assert await _cli(*_call_args(cloud)) == 1
+    assert "RollbackError" in capsys.readouterr().err
 
 
 async def test_release_build_is_reproducible_from_the_command_line(

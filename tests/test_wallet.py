@@ -32,7 +32,7 @@ from privcloud.privacypass import (
     encode_www_authenticate,
     parse_authorization,
 )
-from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
 from privcloud.sdk.issuance import EXPIRES_MEMBER, parse_issuer_directory
 from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet
 from privcloud.services.http import start_site
@@ -253,7 +253,7 @@ async def _serve_directory(document: bytes) -> tuple[str, web.AppRunner]:
     """A server that answers the issuer directory route with ``document``."""
 
     async def directory(_: web.Request) -> web.Response:
-        return web.Response(body=document, content_type="application/private-token-issuer-directory")
+        return web.Response(body=document, content_type=MEDIA_TYPE)
 
     app = web.Application()
     app.router.add_get(WELL_KNOWN_PATH, directory)
@@ -261,7 +261,8 @@ async def _serve_directory(document: bytes) -> tuple[str, web.AppRunner]:
     return f"http://127.0.0.1:{port}", runner
 
 
-def _directory_with(keys: list[bytes], *, not_before: int, expires: int) -> bytes:
+def _directory_with(keys: list[tuple[bytes, int, int]]) -> bytes:
+    """A directory listing ``(spki, not_before, expires)`` keys."""
     entries = [
         {
             "token-type": TOKEN_TYPE_BLIND_RSA,
@@ -269,7 +270,7 @@ def _directory_with(keys: list[bytes], *, not_before: int, expires: int) -> byte
             "not-before": not_before,
             EXPIRES_MEMBER: expires,
         }
-        for spki in keys
+        for spki, not_before, expires in keys
     ]
     return json.dumps({"issuer-request-uri": "/v1/token-batch", "token-keys": entries}).encode()
 
@@ -282,9 +283,8 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
         IssuerKey.from_public_key(blindrsa.generate_private_key().public_key()).spki
         for _ in range(limits.MAX_ISSUER_VALID_KEYS + 1)
     ]
-    url, runner = await _serve_directory(
-        _directory_with(spkis, not_before=now - 60, expires=now + 3600)
-    )
+    valid = [(spki, now - 60, now + 3600) for spki in spkis]
+    url, runner = await _serve_directory(_directory_with(valid))
     wallet = Wallet(url)
     try:
         with pytest.raises(errors.PolicyError, match="too many"):
@@ -295,11 +295,9 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
         await runner.cleanup()
     # The same keys, one of them not yet valid (a published successor), are accepted.
     url, runner = await _serve_directory(
-        _directory_with(spkis[:2], not_before=now - 60, expires=now + 3600)[:-2]
-        + b","
-        + _directory_with(spkis[2:], not_before=now + 3600, expires=now + 7200)[
-            len(b'{"issuer-request-uri": "/v1/token-batch", "token-keys": [') :
-        ]
+        _directory_with(
+            [(k, now - 60, now + 3600) for k in spkis[:2]] + [(spkis[2], now + 3000, now + 9000)]
+        )
     )
     wallet = Wallet(url)
     try:
@@ -329,7 +327,7 @@ async def test_per_device_issuer_key_is_detected(issuer: tuple[str, Issuer]) -> 
     _, keys = parse_issuer_directory(service.core.directory())
     own = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key()).spki
     assert keys[0].not_before is not None and keys[0].expires is not None
-    document = _directory_with([own], not_before=keys[0].not_before, expires=keys[0].expires)
+    document = _directory_with([(own, keys[0].not_before, keys[0].expires)])
     direct_url, drunner = await _serve_directory(document)
     wallet = Wallet(direct_url, consistency_url=consistency_url)
     wallet.enrolled = True  # nothing reaches the issuing step

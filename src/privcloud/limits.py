@@ -18,6 +18,9 @@ MAX_HTTP_BODY: Final = 32 * MiB
 BODY_READ_TIMEOUT_S: Final = 10.0
 #: Seconds a hop waits for the next hop's response headers.
 UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
+#: Slowest average rate, in bytes per second, at which a request body must arrive after the
+#: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
+MIN_BODY_RATE_BPS: Final = 64 * KiB
 #: Seconds a hop waits for the whole answer of the next hop (workloads can be slow).
 UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
 #: Seconds a hop or a client waits for the next bytes of a streamed answer; a stream may last

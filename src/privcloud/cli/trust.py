@@ -63,7 +63,12 @@ from privcloud.transparency.merkle import (
     verify_inclusion,
 )
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
-from privcloud.trust.admission import AdmissionStep, ClientPolicy, admit
+from privcloud.trust.admission import (
+    AdmissionStep,
+    ClientPolicy,
+    admit,
+    check_release_measurement,
+)
 from privcloud.trust.bundle import ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
 
@@ -405,28 +410,53 @@ def _trust_roots(args: argparse.Namespace) -> TrustRoots:
     return TrustRoots.pinned(insecure_simulated_keys=dev)
 
 
+def _proven_checkpoint(args: argparse.Namespace, note: bytes, now: float) -> Checkpoint:
+    """The checkpoint ``note`` names, once signed by the pinned log key (``--log-vkey``) and,
+    when witnesses are given (``--witness-vkey``, ``--quorum``), cosigned by enough of them."""
+    if not args.log_vkey:
+        raise ConfigError(
+            "release verify needs --log-vkey: a release counts only when proven in the log's "
+            "signed tree"
+        )
+    if args.witness_vkey:
+        state = pinned_state(args.log_vkey, args.witness_vkey, args.quorum)
+        return state.update(note, [], now).checkpoint
+    try:
+        key = Ed25519NoteVerifier.from_vkey(args.log_vkey)
+    except PrivcloudError as exc:
+        raise ConfigError("invalid log vkey") from exc
+    return open_checkpoint(note, [key], origin=key.name)
+
+
 async def _release_verify(args: argparse.Namespace) -> None:
+    """Compare the release built here with a logged one. Steps: 1. fetch the release (a node's
+    bundle, or a log entry); 2. prove it in the log's signed tree — the checkpoint verifies
+    under the pinned log key (and the witnesses' keys, when given) and the manifest's leaf is
+    included at its index — *before* anything is compared; 3. compare field by field; 4. with
+    a node and a dev root, check the node's attested measurement too."""
     local = _release_from_args(args)
+    now = time.time()
     if args.node:
         node = await _fetch_descriptor(args.node)
         if node.bundle is None:
             raise VerificationError("the node publishes no bundle")
-        logged, source = (
-            node.bundle.manifest,
-            f"node {node.node_id}, log entry {node.bundle.log_index}",
+        bundle = node.bundle
+        cp = _proven_checkpoint(args, bundle.checkpoint, now)
+        verify_inclusion(
+            bundle.manifest.leaf_hash(), bundle.log_index, cp.size, bundle.inclusion, cp.root_hash
         )
+        logged = bundle.manifest
+        source = f"node {node.node_id}, log entry {bundle.log_index}"
     elif args.log and args.index is not None:
         async with LogClient(args.log) as client:
             (entry,) = await client.entries(args.index, args.index + 1)
+            cp = _proven_checkpoint(args, await client.checkpoint(), now)
+            proof = await client.inclusion_proof(args.index, cp.size)
+            verify_inclusion(leaf_hash(entry), args.index, cp.size, proof, cp.root_hash)
             logged, source = ReleaseManifest.decode(entry), f"log entry {args.index}"
-            if args.log_vkey:  # the entry is in the log's signed tree
-                key = Ed25519NoteVerifier.from_vkey(args.log_vkey)
-                cp = open_checkpoint(await client.checkpoint(), [key], origin=key.name)
-                proof = await client.inclusion_proof(args.index, cp.size)
-                verify_inclusion(leaf_hash(entry), args.index, cp.size, proof, cp.root_hash)
-                source += f", proven in {cp.origin} size {cp.size}"
     else:
         raise ConfigError("release verify needs --node URL, or --log URL with --index N")
+    source += f", proven in {cp.origin} size {cp.size}"
     print(f"comparing the release built here with {source}")
     comparisons = compare(local, logged)
     for c in comparisons:
@@ -435,10 +465,15 @@ async def _release_verify(args: argparse.Namespace) -> None:
         assert node.bundle is not None
         policy = ClientPolicy.insecure_local_dev().attestation
         result = verify_evidence(
-            node.bundle.evidence, now=time.time(), policy=policy, roots=_trust_roots(args)
+            node.bundle.evidence, now=now, policy=policy, roots=_trust_roots(args)
         )
         attested = local.measurement_for(result.tee_type)
-        same = attested is not None and attested == result.measurement
+        same = attested is not None
+        try:
+            if attested is not None:
+                check_release_measurement(attested, result)
+        except VerificationError:
+            same = False
         print(
             f"  {'match' if same else 'DIFFER':>19}  attested measurement[{result.tee_type}]: "
             f"{result.measurement.hex()}"
@@ -455,8 +490,7 @@ async def _node_verify(args: argparse.Namespace) -> None:
     state = pinned_state(args.log_vkey, args.witness_vkey or [], args.quorum)
     # Persisted by default, so that a restart cannot roll the trusted checkpoint back.
     store = FileTrustStore(args.state or default_state_dir())
-    if store is not None:
-        state = store.load(state)
+    state = store.load(state)
     now = time.time()
     async with LogClient(args.log) as client:
         before = state.checkpoint.size
@@ -544,6 +578,7 @@ def register_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     _release_args(verify)
     _log_trust_args(verify, required=False)
     verify.add_argument("--index", type=int, help="the log entry to compare with (with --log)")
+    verify.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
     verify.add_argument("--node", help="compare with the release a running node attests to")
     verify.set_defaults(handler=lambda a: asyncio.run(_release_verify(a)))
 

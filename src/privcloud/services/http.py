@@ -107,15 +107,19 @@ async def read_body(
 ) -> bytes:
     """Read a whole request body, bounded in size and in time (slowloris protection).
 
-    Raises :class:`TooLargeError` (413) past ``limit`` and :class:`RequestTimeoutError` (408)
-    when the body has not fully arrived within ``timeout`` seconds.
+    The body must arrive at ``limits.MIN_BODY_RATE_BPS`` on average after a grace of
+    ``timeout`` seconds (so a large upload on a slow phone link passes and a trickle does not),
+    and no single wait for more bytes may exceed ``timeout``. Raises :class:`TooLargeError`
+    (413) past ``limit`` and :class:`RequestTimeoutError` (408) when the body is too slow.
     """
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None and length > limit:
         raise TooLargeError("request body too large")
+    expected = length if length is not None else limit
     buf = bytearray()
     try:
-        async with asyncio.timeout(timeout):
-            async for chunk in request.content.iter_any():
+        async with asyncio.timeout(timeout + expected / limits.MIN_BODY_RATE_BPS):
+            while chunk := await asyncio.wait_for(request.content.readany(), timeout):
                 buf += chunk
                 if len(buf) > limit:
                     raise TooLargeError("request body too large")

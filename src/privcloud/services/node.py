@@ -3,8 +3,8 @@
 At boot it computes its release manifest (:mod:`privcloud.release`: what it runs), makes a fresh
 HPKE key pair (never written anywhere), and has its TEE sign evidence that binds the key and
 its claims (report data = ``NodeClaims(key, issued_at, region, provider, suite).report_data()``,
-so the bundle's issue time and the labels are signed too) and carries the launch measurement. Once the
-release is in the transparency log it fetches the inclusion proof of its manifest and a
+so the bundle's issue time and the labels are signed too) and carries the launch measurement.
+Once the release is in the transparency log it fetches the inclusion proof of its manifest and a
 witness-cosigned checkpoint, and publishes a descriptor with its public key and *bundle*
 (:mod:`privcloud.trust.bundle`: evidence, manifest, log index, proof, checkpoint, issue time),
 refreshed every ``limits.NODE_BUNDLE_REFRESH_S`` so that it stays fresh for clients.

@@ -499,7 +499,9 @@ def tdx_expected_registers(value: bytes) -> dict[str, bytes] | None:
     if len(value) != TDX_MEASUREMENT_SIZE:
         return None
     names = ("mrtd", *TDX_RTMRS)
-    return {n: value[i * MEASUREMENT_SIZE : (i + 1) * MEASUREMENT_SIZE] for i, n in enumerate(names)}
+    return {
+        n: value[i * MEASUREMENT_SIZE : (i + 1) * MEASUREMENT_SIZE] for i, n in enumerate(names)
+    }
 
 
 def _hex(value: object, size: int) -> bytes:
