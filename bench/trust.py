@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from privcloud.attest import TEE_SEV_SNP, Evidence, Policy, TrustRoots, report_data_for
+from privcloud.attest import TEE_SEV_SNP, Evidence, NodeClaims, Policy, TrustRoots
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
 from privcloud.crypto.signing import Ed25519PrivateKey, ed25519_verify
@@ -168,13 +168,20 @@ def merkle_figures(leaves: int) -> dict[str, object]:
     }
 
 
+def _claims(public_key: bytes, issued_at: float) -> bytes:
+    """The report data an honest node attests (the labels _descriptor uses)."""
+    s = X25519_SHA256_AES128GCM
+    ids = (int(s.kem), int(s.kdf), int(s.aead))
+    return NodeClaims(public_key, int(issued_at), "eu-west", "local", ids).report_data()
+
+
 def simulated_admission_ms() -> float:
     release = _manifest(None)
     dev_root = EcPrivateKey.generate(Curve.P384)
     node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
     now = int(time.time())
     tee = InsecureSimulatedTee(dev_root, release.simulated_measurement)
-    evidence = tee.evidence(report_data_for(node_key.public_bytes), now=now)
+    evidence = tee.evidence(_claims(node_key.public_bytes, now), now=now)
     bundle, state = _bundle(evidence, release, now)
     node = _descriptor(node_key.public_bytes, bundle)
     roots = TrustRoots(insecure_simulated_keys=(dev_root.public_key().to_bytes(),))
@@ -244,7 +251,7 @@ def _synthetic_snp_ms() -> dict[str, object]:
     node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
     m = b"\x5a" * 48
     report = synthetic_snp_report(
-        key, chip_id=chip, report_data=report_data_for(node_key.public_bytes), measurement=m
+        key, chip_id=chip, report_data=_claims(node_key.public_bytes, T0), measurement=m
     )
     bundle, state = _bundle(Evidence(TEE_SEV_SNP, report, vcek), _manifest(m), T0)
     node = _descriptor(node_key.public_bytes, bundle)

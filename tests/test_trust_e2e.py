@@ -215,11 +215,7 @@ async def test_release_verify_of_a_node_claiming_an_unlogged_release_is_refused(
     # researcher builds that same config, so only the log can tell.
     config = _config_file(tmp_path)
     node = cloud.nodes[0]
-    node.manifest = node_release_manifest().__class__.decode(
-        node_release_manifest().encode()
-    )  # a copy, replaced below
-    other = dataclasses.replace(node.manifest, config=json.loads(config.read_text()))
-    node.manifest = other
+    node.manifest = dataclasses.replace(node.manifest, config=json.loads(config.read_text()))
     node.reattest()
     log_args = _trust_args(cloud)[2:]
     rc = await _cli(
