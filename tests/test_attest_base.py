@@ -8,15 +8,18 @@ import pytest
 
 from privcloud import limits
 from privcloud.attest import (
+    NODE_CLAIMS_LABEL,
     NODE_KEY_LABEL,
     TEE_SEV_SNP,
     TEE_SIMULATED,
     TEE_TDX,
     AttestationResult,
     Evidence,
+    NodeClaims,
     Policy,
     TrustRoots,
     check_binding,
+    check_claims,
     check_policy,
     report_data_for,
     verifier_for,
@@ -130,3 +133,56 @@ def test_pinned_roots_are_the_package_data() -> None:
     assert roots.intel[0].fingerprint_sha256.hex() == (
         "44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3"
     )
+
+
+def test_node_claims_encoding_golden_bytes() -> None:
+    # Hand-assembled from the NodeClaims layout: u16 key length, key, u64 issued_at, u8 region
+    # length, region, u8 provider length, provider, u16 kem, u16 kdf, u16 aead (big-endian).
+    claims = NodeClaims(b"\x04" * 3, 1_750_000_000, "eu-west", "acme", (0x20, 1, 1))
+    golden = bytes.fromhex(
+        "000304040400000000684ee18007" + b"eu-west".hex() + "04" + b"acme".hex() + "002000010001"
+    )
+    assert claims.encode() == golden
+    assert claims.report_data() == hashlib.sha512(NODE_CLAIMS_LABEL + b"\x00" + golden).digest()
+    # Each field changes the report data (no two claims share an encoding).
+    others = [
+        NodeClaims(b"\x04" * 4, 1_750_000_000, "eu-west", "acme", (0x20, 1, 1)),
+        NodeClaims(b"\x04" * 3, 1_750_000_001, "eu-west", "acme", (0x20, 1, 1)),
+        NodeClaims(b"\x04" * 3, 1_750_000_000, "eu-wes", "tacme", (0x20, 1, 1)),
+        NodeClaims(b"\x04" * 3, 1_750_000_000, "eu-west", "acme", (0x20, 1, 3)),
+    ]
+    assert len({c.report_data() for c in [claims, *others]}) == 5
+    for bad in (
+        dict(public_key=b""),
+        dict(issued_at=-1),
+        dict(issued_at=2**64),
+        dict(region="é"),
+        dict(provider="x" * 256),
+        dict(suite=(0x20, 1)),
+        dict(suite=(0x20, 1, 2**16)),
+    ):
+        fields = dict(public_key=b"k", issued_at=0, region="r", provider="p", suite=(0x20, 1, 1))
+        fields.update(bad)
+        with pytest.raises(UsageError):
+            NodeClaims(**fields)  # type: ignore[arg-type]
+
+
+def test_check_claims_refuses_evidence_for_other_claims() -> None:
+    claims = NodeClaims(KEY, 1_750_000_000, "eu-west", "acme", (0x20, 1, 1))
+    result = AttestationResult(
+        tee_type=TEE_SEV_SNP,
+        measurement=bytes(48),
+        report_data=claims.report_data(),
+        debug=False,
+        tcb={},
+        platform_id=b"",
+        signer_chain=(),
+    )
+    check_claims(result, claims)
+    rewritten = NodeClaims(KEY, 1_750_000_000 + 86400 * 30, "eu-west", "acme", (0x20, 1, 1))
+    with pytest.raises(VerificationError, match="does not bind"):
+        check_claims(result, rewritten)
+    # The key-only binding is another domain: it does not satisfy the claims check.
+    keyonly = AttestationResult(TEE_SEV_SNP, bytes(48), report_data_for(KEY), False, {}, b"", ())
+    with pytest.raises(VerificationError):
+        check_claims(keyonly, claims)

@@ -38,7 +38,7 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
-from privcloud.netio import read_bounded
+from privcloud.netio import new_session, read_bounded
 from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.logclient import LogClient, checkpoint_size
@@ -137,7 +137,13 @@ class Client:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
         ``trust`` is what node admission rests on; without it :meth:`refresh` refuses
-        (:class:`ConfigError`): no node can be admitted."""
+        (:class:`ConfigError`): no node can be admitted.
+
+        Rollback protection across restarts: the trusted log checkpoint survives only in
+        ``trust.store``. Without a store (the default) a restarted app starts from the pinned
+        state again, and a log could then roll it back or show it a fork; an app must pass a
+        persistent store (e.g. ``ClientTrust.pinned(..., store=FileTrustStore(app_dir))``). The
+        command-line clients do this by default."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -164,15 +170,7 @@ class Client:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    sock_read=limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
-                    sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
-                ),
-            )
+            self._session = new_session()
         return self._session
 
     async def close(self) -> None:

@@ -56,7 +56,7 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
-from privcloud.netio import read_bounded
+from privcloud.netio import new_session, read_bounded
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
 from privcloud.transparency.note import parse_note
@@ -246,14 +246,7 @@ class LogClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(
-                    total=limits.UPSTREAM_TOTAL_TIMEOUT_S,
-                    sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
-                ),
-            )
+            self._session = new_session(total=limits.UPSTREAM_TOTAL_TIMEOUT_S)
         return self._session
 
     async def close(self) -> None:

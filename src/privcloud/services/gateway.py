@@ -37,7 +37,7 @@ from privcloud.errors import (
     UnsupportedError,
     UpstreamError,
 )
-from privcloud.netio import read_bounded
+from privcloud.netio import new_session, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -51,7 +51,6 @@ from privcloud.ohttp import (
 )
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
-from privcloud.services.upstream import new_session
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, encode_directory
 from privcloud.wire import bhttp
 from privcloud.wire.message import ENVELOPE_ROUTE

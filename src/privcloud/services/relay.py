@@ -26,7 +26,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.errors import UpstreamError
-from privcloud.netio import read_bounded
+from privcloud.netio import new_session, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -36,7 +36,6 @@ from privcloud.ohttp import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.services.upstream import new_session
 
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
 #: Upstream response headers the relay passes back; everything else is dropped.

@@ -59,6 +59,7 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
+from privcloud.netio import new_session
 from privcloud.sdk.logclient import (
     ENTRIES_PATH,
     operator_key_id,
@@ -66,7 +67,6 @@ from privcloud.sdk.logclient import (
     verify_append_authorization,
 )
 from privcloud.services.http import Metrics, new_app, read_body, start_site
-from privcloud.services.upstream import new_session
 from privcloud.services.witness import (
     Witness,
     WitnessEndpoint,
