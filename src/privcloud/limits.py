@@ -158,6 +158,9 @@ MAX_TDX_QUOTE_BYTES: Final = 32 * KiB
 MAX_SEVSNP_CERT_TABLE_ENTRIES: Final = 16
 #: Largest small configfs-tsm attribute read (generation, provider), in bytes.
 MAX_CONFIGFS_TSM_ATTRIBUTE_BYTES: Final = 64
+#: Longest region or provider label a node binds into its report data (attest.NodeClaims: one
+#: length byte).
+MAX_NODE_CLAIM_LABEL_BYTES: Final = 255
 
 # --- X.509 (vendor attestation PKIs) ---------------------------------------------------------
 #: Most certificates one PEM bundle or chain may hold (vendor chains have 2 to 3).

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
+from privcloud import limits
 from privcloud.errors import PolicyError, UsageError, VerificationError
 
 #: The logger every attestation module writes to (insecure paths warn here on every use).
@@ -48,8 +49,6 @@ REPORT_DATA_SIZE: Final = 64
 NODE_KEY_LABEL: Final = b"privcloud node key v1"
 #: Domain label of :meth:`NodeClaims.report_data` (key, issue time, region, provider, suite).
 NODE_CLAIMS_LABEL: Final = b"privcloud node claims v1"
-#: Longest region or provider label :class:`NodeClaims` encodes (one length byte).
-MAX_CLAIM_LABEL_BYTES: Final = 255
 
 
 @dataclass(frozen=True)
@@ -257,7 +256,7 @@ class NodeClaims:
         for label in (self.region, self.provider):
             if not isinstance(label, str) or not label.isascii():
                 raise UsageError("region and provider must be ASCII text")
-            if not 0 < len(label) <= MAX_CLAIM_LABEL_BYTES:
+            if not 0 < len(label) <= limits.MAX_NODE_CLAIM_LABEL_BYTES:
                 raise UsageError("region and provider must be 1 to 255 characters")
         suite = tuple(self.suite)
         if len(suite) != 3 or not all(

@@ -85,7 +85,9 @@ async def _up(args: argparse.Namespace) -> None:
         code = cloud.issuer.core.new_enrolment_code()
         print(f"issuer   {cloud.issuer_url}  (one-time enrolment code: {code})")
         print("\nEnrol a device wallet once (directly with the issuer, not via the relay):")
-        print(f"  privcloud wallet enrol --issuer {cloud.issuer_url} --code {code} --file wallet.json")
+        print(
+            f"  privcloud wallet enrol --issuer {cloud.issuer_url} --code {code} --file wallet.json"
+        )
         call.append(f"--wallet wallet.json --issuer {cloud.issuer_url}")
     print("\nThen send a private request:")
     print("  " + " \\\n    ".join(call))
