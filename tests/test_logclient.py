@@ -218,7 +218,7 @@ async def test_trust_store_survives_restart_and_refuses_rollback(
     async with LogClient(local.log_url) as client:
         state = await refresh_trusted_checkpoint(client, store.load(pinned), store=store)
     assert state.checkpoint.size == 3
-    path = store.path_for(pinned.origin)
+    path = store.path_for(pinned)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700
     # "Restart": a new store object on the same directory, the same pinned policy.
@@ -261,7 +261,7 @@ async def test_trust_stores_refuse_a_fork_and_keep_the_pinned_policy(
     other = Ed25519NoteSigner("privcloud.local/log", Ed25519PrivateKey.generate())
     evil_note = sign_checkpoint(Checkpoint(other.name, 9, MerkleTree().root()), [other])
     edited = TrustedLogState(other.name, other.verifier(), pinned.witnesses, 1, evil_note)
-    path = FileTrustStore(tmp_path / "trust").path_for(pinned.origin)
+    path = FileTrustStore(tmp_path / "trust").path_for(pinned)
     path.write_bytes(edited.to_json())
     with pytest.raises(VerificationError):
         FileTrustStore(tmp_path / "trust").load(pinned)
@@ -393,3 +393,21 @@ def test_append_signature_covers_method_path_time_nonce_and_body() -> None:
     for bad in ("", header + " ", header.replace("Signature", "signature"), header[:-3] + '"'):
         with pytest.raises(AuthenticationError):
             parse_append_authorization(bad)
+
+
+def test_a_log_restarted_with_a_new_key_gets_its_own_trust_state(tmp_path: Path) -> None:
+    # `privcloud up` run twice makes two logs under one origin with different keys: the state
+    # kept for the first must neither block nor be overwritten by the second.
+    from privcloud.crypto.signing import Ed25519PrivateKey
+    from privcloud.sdk.trust_store import FileTrustStore, pinned_state
+    from privcloud.transparency.note import Ed25519NoteSigner
+
+    def vkey() -> str:
+        return Ed25519NoteSigner("example.org/log", Ed25519PrivateKey.generate()).verifier().vkey()
+
+    store = FileTrustStore(tmp_path / "trust")
+    witness = WitnessKey("example.org/witness", Ed25519PrivateKey.generate()).verifier().vkey()
+    first = pinned_state(vkey(), [witness])
+    second = pinned_state(vkey(), [witness])
+    assert store.path_for(first) != store.path_for(second)
+    assert store.load(second).checkpoint_note == second.checkpoint_note

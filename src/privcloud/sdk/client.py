@@ -161,7 +161,11 @@ class Client:
         self.log_state: TrustedLogState | None = None
 
     async def __aenter__(self) -> Client:
-        await self.refresh()
+        try:
+            await self.refresh()
+        except BaseException:
+            await self.close()  # no session (or wallet connection) left open behind a refusal
+            raise
         return self
 
     async def __aexit__(self, *_: object) -> None:

@@ -94,8 +94,19 @@ def _check_forward(stored: bytes | None, new: TrustedLogState) -> None:
         raise ForkError("log signed two different trees of the same size")
 
 
+def log_identity(state: TrustedLogState) -> str:
+    """What a stored checkpoint belongs to: the log's origin *and* its pinned key.
+
+    A log that comes back under the same origin with a new key (a local cloud started again) is
+    another log to the client, with a trust state of its own; rollback and fork protection apply
+    per identity, and an attacker cannot use a new key to reset them, since the client pins the
+    key it trusts.
+    """
+    return f"{state.origin}\n{state.log_key.vkey()}"
+
+
 class TrustStore(Protocol):
-    """Persists one trusted checkpoint per log origin."""
+    """Persists one trusted checkpoint per log (origin and pinned key)."""
 
     def load(self, pinned: TrustedLogState) -> TrustedLogState:
         """``pinned`` (the configured policy) with the stored checkpoint for its origin, if any.
@@ -119,15 +130,16 @@ class MemoryTrustStore:
         self._states: dict[str, bytes] = {}
 
     def load(self, pinned: TrustedLogState) -> TrustedLogState:
-        return _adopt(pinned, self._states.get(pinned.origin))
+        return _adopt(pinned, self._states.get(log_identity(pinned)))
 
     def save(self, state: TrustedLogState) -> None:
-        _check_forward(self._states.get(state.origin), state)
-        self._states[state.origin] = state.to_json()
+        _check_forward(self._states.get(log_identity(state)), state)
+        self._states[log_identity(state)] = state.to_json()
 
 
 class FileTrustStore:
-    """A :class:`TrustStore` in a directory the caller owns: one ``<hash of origin>.json`` per log.
+    """A :class:`TrustStore` in a directory the caller owns: one ``<hash of log identity>.json``
+    per log (:func:`log_identity`: origin and pinned key).
 
     Writes are atomic and durable (a temporary file in the same directory, ``fsync``, rename,
     ``fsync`` of the directory); files are 0600 and a directory it creates is 0700. A lock file
@@ -137,17 +149,17 @@ class FileTrustStore:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
 
-    def path_for(self, origin: str) -> Path:
-        """The file that holds ``origin``'s state."""
-        name = hashlib.sha256(origin.encode("utf-8")).hexdigest()[:32]
+    def path_for(self, state: TrustedLogState) -> Path:
+        """The file that holds the state of ``state``'s log."""
+        name = hashlib.sha256(log_identity(state).encode("utf-8")).hexdigest()[:32]
         return self.directory / f"{name}.json"
 
     def load(self, pinned: TrustedLogState) -> TrustedLogState:
         with self._locked():
-            return _adopt(pinned, self._read(self.path_for(pinned.origin)))
+            return _adopt(pinned, self._read(self.path_for(pinned)))
 
     def save(self, state: TrustedLogState) -> None:
-        path = self.path_for(state.origin)
+        path = self.path_for(state)
         data = state.to_json()
         with self._locked():
             _check_forward(self._read(path), state)
