@@ -175,7 +175,13 @@ async def _call(args: argparse.Namespace) -> None:
         body = (args.data or "").encode()
     if args.wallet and not args.issuer:
         raise ConfigError("--wallet needs --issuer URL")
-    wallet = Wallet(args.issuer, path=args.wallet) if args.wallet else None
+    # The wallet checks that the issuer shows it the same keys directly and through the relay
+    # (key consistency: no per-device issuer key).
+    wallet = (
+        Wallet(args.issuer, path=args.wallet, consistency_url=f"{args.relay.rstrip('/')}/issuer")
+        if args.wallet
+        else None
+    )
     trust = None
     if args.log:
         if not args.log_vkey:
@@ -227,9 +233,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     relay.add_argument(
         "--log", help="a transparency log whose public reads the relay passes through (/log/...)"
     )
+    relay.add_argument(
+        "--issuer",
+        help="a token issuer whose public directory the relay passes through (/issuer/...)",
+    )
     relay.set_defaults(
         handler=lambda a: asyncio.run(
-            _run_service(Relay(a.gateway, log_url=a.log).app, a.host, a.port, "relay")
+            _run_service(
+                Relay(a.gateway, log_url=a.log, issuer_url=a.issuer).app, a.host, a.port, "relay"
+            )
         )
     )
 
