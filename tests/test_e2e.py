@@ -449,3 +449,31 @@ async def test_device_reads_the_log_only_through_the_relay(cloud: Cloud, client:
     seen = cloud.relay_proxy.inbound()
     assert b"GET /log/v1/checkpoint" in seen
     assert b"GET /log/" in seen
+
+
+async def test_large_declared_body_trickled_slowly_gets_408(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Declaring a huge body must not buy a long deadline: the rate counts bytes that arrived.
+    from privcloud import limits
+    from privcloud.services import http
+
+    monkeypatch.setattr(
+        http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.5}
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
+    writer.write(
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
+        b"Content-Length: 30000000\r\n\r\n"
+    )
+    status_line = b""
+    for _ in range(40):
+        writer.write(b"\x00" * 10)
+        await writer.drain()
+        try:
+            status_line = await asyncio.wait_for(reader.readline(), timeout=0.2)
+            break
+        except TimeoutError:
+            continue
+    writer.close()
+    assert b" 408 " in status_line

@@ -155,6 +155,7 @@ class Client:
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
         self._admitted_at = float("-inf")
+        self._refresh_lock = asyncio.Lock()
         self.wallet = wallet
         self.trust = trust
         self.clock: Clock = clock if clock is not None else SystemClock()
@@ -186,7 +187,11 @@ class Client:
 
     async def _get(self, path: str, media: str | None = None) -> bytes:
         try:
-            async with self.session.get(f"{self.relay_url}{path}") as resp:
+            async with self.session.get(
+                f"{self.relay_url}{path}",
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limits.UPSTREAM_TOTAL_TIMEOUT_S),
+            ) as resp:
                 payload = await read_bounded(resp.content, limits.MAX_NODE_DIRECTORY_BYTES)
                 if resp.status != 200:
                     raise UpstreamError("relay answered with an error")
@@ -206,10 +211,20 @@ class Client:
         is admitted — the previous admissions are dropped too, so a failed refresh never leaves
         the client sealing to nodes it could not re-check.
         """
+        async with self._refresh_lock:
+            await self._refresh_unlocked()
+
+    async def _refresh_unlocked(self) -> None:
+        try:
+            await self._admit_again()
+        except BaseException:
+            self.trail = Trail()  # fail closed: nothing stays admitted
+            self._admitted_at = float("-inf")
+            raise
+
+    async def _admit_again(self) -> None:
         if self.trust is None:
             raise ConfigError("no transparency log is configured: no node can be admitted")
-        self.trail = Trail()
-        self._admitted_at = float("-inf")
         configs = decode_key_configs(await self._get("/.well-known/ohttp-gateway", MEDIA_KEYS))
         if not configs:
             raise UnavailableError("gateway offers no supported key configuration")
@@ -240,7 +255,15 @@ class Client:
         )
         self._admitted_at = now
         if self.wallet is not None:
-            await self.wallet.prefetch()  # directly from the issuer, never via the relay
+            # Directly from the issuer, never via the relay. Only an empty wallet fetches now;
+            # otherwise a refill runs later, at a random time unrelated to the next request.
+            if len(self.wallet) == 0:
+                await self.wallet.prefetch()
+            else:
+                self.wallet.schedule_refill()
+
+    def _stale(self) -> bool:
+        return self._key_config is None or self.clock.now() - self._admitted_at > READMIT_AFTER_S
 
     def _choose(self, feature: str) -> list[AdmittedNode]:
         serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
@@ -277,9 +300,12 @@ class Client:
     async def _send(self, request: WorkloadRequest) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
         key: RFC 9458 §5.3), fetch the current one and send once more."""
-        if self._key_config is None or self.clock.now() - self._admitted_at > READMIT_AFTER_S:
-            # Admission is re-run regularly: bundles age out, the log moves on.
-            await self.refresh()
+        if self._stale():
+            # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
+            # requests wait for one refresh instead of each starting their own.
+            async with self._refresh_lock:
+                if self._stale():
+                    await self._refresh_unlocked()
         try:
             async for event in self._send_once(request):
                 yield event

@@ -349,7 +349,6 @@ def decode_enrolment(data: bytes) -> Enrolment:
     return Enrolment(code, public)
 
 
-
 # --- 4. the issuer directory with key expiry -------------------------------------------------
 
 #: Directory member (an extension RFC 9578 §4 parsers ignore) carrying a key's expiry.

@@ -435,4 +435,3 @@ async def publish_entry(log_url: str, operator_key: Ed25519PrivateKey, entry: by
     """
     async with LogClient(log_url) as client:
         return (await client.append(entry, operator_key)).index
-

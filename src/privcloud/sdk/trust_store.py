@@ -50,8 +50,13 @@ def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
     ignored, as the specification says."""
     env = os.environ if env is None else env
     base = env.get("XDG_STATE_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "state"
-    return root / "privcloud"
+    if base and Path(base).is_absolute():
+        return Path(base) / "privcloud"
+    try:
+        home = Path.home()
+    except RuntimeError as exc:  # no HOME and no passwd entry (some containers)
+        raise ConfigError("no home directory for the trust state: pass --trust-state DIR") from exc
+    return home / ".local" / "state" / "privcloud"
 
 
 def pinned_state(

@@ -225,7 +225,12 @@ class Wallet:
             self._session = None
 
     async def _exchange(
-        self, method: str, url: str, *, body: bytes = b"", headers: dict[str, str] | None = None,
+        self,
+        method: str,
+        url: str,
+        *,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
         limit: int = limits.MAX_DIRECTORY_BYTES,
     ) -> tuple[int, bytes]:
         try:
@@ -238,7 +243,7 @@ class Wallet:
     @staticmethod
     def _error(status: int, payload: bytes) -> PrivcloudError:
         try:
-            doc = json.loads(payload[:limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
+            doc = json.loads(payload[: limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             doc = None
         if isinstance(doc, dict):
@@ -396,9 +401,14 @@ class Wallet:
         self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
         del self.spent[:-16]
         self._save()
+        self.schedule_refill()
+        return encode_authorization(held.token).encode("ascii")
+
+    def schedule_refill(self) -> None:
+        """Below the low-water mark, start a background refill after a random delay (unless one
+        is pending): issuance then never directly precedes a redemption."""
         if len(self) < self.low_water and (self._refill is None or self._refill.done()):
             self._refill = asyncio.create_task(self._background_refill())
-        return encode_authorization(held.token).encode("ascii")
 
     async def _background_refill(self) -> None:
         """Refill below the low-water mark after a random delay (``refill_delay_s``), off the

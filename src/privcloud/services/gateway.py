@@ -294,7 +294,7 @@ class Gateway:
                     data=envelope,
                     headers={"Content-Type": MEDIA_TYPE_REQUEST},
                 )
-            except aiohttp.ClientConnectorError:
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
                 # Nothing was delivered: the node is down. Try another of the k recipients.
                 record.healthy = False
                 log.warning("gateway: node unreachable, trying another recipient")

@@ -116,6 +116,8 @@ async def read_body(
     if length is not None and length > limit:
         raise TooLargeError("request body too large")
     expected = length if length is not None else limit
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     buf = bytearray()
     try:
         async with asyncio.timeout(timeout + expected / limits.MIN_BODY_RATE_BPS):
@@ -123,6 +125,10 @@ async def read_body(
                 buf += chunk
                 if len(buf) > limit:
                     raise TooLargeError("request body too large")
+                # The rate counts bytes that actually arrived, not what the peer declared.
+                late = loop.time() - started - timeout
+                if late > 0 and len(buf) < late * limits.MIN_BODY_RATE_BPS:
+                    raise RequestTimeoutError("request body too slow")
     except TimeoutError:
         raise RequestTimeoutError("request body too slow") from None
     return bytes(buf)

@@ -393,4 +393,5 @@ class Issuer:
             body=answer, content_type=MEDIA_BATCH_RESPONSE if batch else MEDIA_TOKEN_RESPONSE
         )
 
+
 __all__ = ["Issuer", "IssuerConfig", "IssuerCore", "new_enrolment_code", "nonce_expiry"]

@@ -21,6 +21,9 @@ Routes::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 import aiohttp
 from aiohttp import web
 
@@ -40,6 +43,8 @@ from privcloud.services.http import Metrics, new_app, read_body, require_media_t
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
 #: Upstream response headers the relay passes back; everything else is dropped.
 _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
+#: Seconds between the relay's own fetches of the issuer directory it serves.
+ISSUER_COPY_REFRESH_S = 60.0
 
 
 class Relay:
@@ -57,6 +62,11 @@ class Relay:
         self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
         self._session: aiohttp.ClientSession | None = None
+        # The issuer directory is fetched on the relay's own schedule and served from this copy,
+        # so a device's read through the relay never reaches the issuer when the device's
+        # direct read does (the issuer cannot pair the two and answer both the same way).
+        self._issuer_copy: web.Response | None = None
+        self._issuer_task: asyncio.Task[None] | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -80,10 +90,33 @@ class Relay:
             app.router.add_get(
                 "/issuer" + ISSUER_DIRECTORY_PATH, self.forward_issuer, name="issuer-directory"
             )
+            app.on_startup.append(self._start_issuer_copy)
         app.on_cleanup.append(self._close)
         return app
 
+    async def _start_issuer_copy(self, _: web.Application) -> None:
+        with contextlib.suppress(UpstreamError):
+            await self._refresh_issuer_copy()
+        self._issuer_task = asyncio.create_task(self._issuer_copy_loop())
+
+    async def _issuer_copy_loop(self) -> None:
+        while True:
+            await asyncio.sleep(ISSUER_COPY_REFRESH_S)
+            with contextlib.suppress(UpstreamError):
+                await self._refresh_issuer_copy()
+
+    async def _refresh_issuer_copy(self) -> None:
+        assert self.issuer_url is not None
+        fresh = await self._pass_through(
+            self.issuer_url + ISSUER_DIRECTORY_PATH, limits.MAX_DIRECTORY_BYTES
+        )
+        if fresh.status == 200:
+            self._issuer_copy = fresh
+
     async def _close(self, _: web.Application) -> None:
+        if self._issuer_task is not None:
+            self._issuer_task.cancel()
+            await asyncio.gather(self._issuer_task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 
@@ -140,15 +173,22 @@ class Relay:
         )
 
     async def forward_issuer(self, _: web.Request) -> web.Response:
-        """Pass the token issuer's public directory through (no query, no client headers)."""
-        assert self.issuer_url is not None
-        return await self._pass_through(
-            self.issuer_url + ISSUER_DIRECTORY_PATH, limits.MAX_DIRECTORY_BYTES
-        )
+        """Serve the relay's own copy of the issuer directory (fetched on the relay's schedule,
+        the same bytes for every device)."""
+        copy = self._issuer_copy
+        if copy is None:
+            raise UpstreamError("issuer directory not available yet")
+        return web.Response(status=200, body=copy.body, headers=dict(copy.headers))
 
     async def _pass_through(self, url: str, limit: int) -> web.Response:
         try:
-            async with self.session.get(url) as upstream:
+            # Never follow redirects: an upstream must not point the relay at other addresses.
+            # The whole exchange is bounded; these are small public documents, not streams.
+            async with self.session.get(
+                url,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limits.UPSTREAM_TOTAL_TIMEOUT_S),
+            ) as upstream:
                 payload = await read_bounded(upstream.content, limit)
                 headers = {
                     name: upstream.headers[name]

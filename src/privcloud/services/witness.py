@@ -278,9 +278,7 @@ class Witness:
             )
         except (RollbackError, ForkError) as exc:
             log.warning("witness refused a checkpoint: %s", exc.code)
-            return web.json_response(
-                {"error": exc.code, "message": str(exc)}, status=409
-            )
+            return web.json_response({"error": exc.code, "message": str(exc)}, status=409)
         except InconsistentCheckpointError as exc:
             log.warning("witness refused a checkpoint: %s", exc.code)
             raise
