@@ -7,6 +7,7 @@ Each test is named after the property it proves (DESIGN.md §1: who may learn wh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -477,3 +478,32 @@ async def test_large_declared_body_trickled_slowly_gets_408(
             continue
     writer.close()
     assert b" 408 " in status_line
+
+
+async def test_request_headers_that_never_finish_are_cut_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Slowloris in the header phase: the connection is closed once the idle bound passes.
+    from privcloud import limits
+    from privcloud.services.http import start_site
+    from privcloud.services.relay import Relay
+
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.5)
+    runner, port = await start_site(Relay("http://127.0.0.1:9").app(), "127.0.0.1", 0)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\n")
+        await writer.drain()
+        for _ in range(10):  # keep trickling header bytes
+            await asyncio.sleep(0.2)
+            if reader.at_eof():
+                break
+            writer.write(b"X-A: b\r\n")
+            with contextlib.suppress(ConnectionError):
+                await writer.drain()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reader.read(1), timeout=0.01)
+        assert reader.at_eof()
+        writer.close()
+    finally:
+        await runner.cleanup()

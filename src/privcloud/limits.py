@@ -18,6 +18,10 @@ MAX_HTTP_BODY: Final = 32 * MiB
 BODY_READ_TIMEOUT_S: Final = 10.0
 #: Seconds a hop waits for the next hop's response headers.
 UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
+#: Seconds a server keeps a connection that has no complete request (headers trickling in, or
+#: idle between requests). Above aiohttp clients' 15 s pooling, so a pooled connection is never
+#: closed under a client that is about to reuse it.
+HTTP_IDLE_TIMEOUT_S: Final = 75.0
 #: Slowest average rate, in bytes per second, at which a request body must arrive after the
 #: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
 MIN_BODY_RATE_BPS: Final = 64 * KiB

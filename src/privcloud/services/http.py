@@ -164,6 +164,9 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
         handle_signals=False,
         max_line_size=limits.MAX_HTTP_LINE_SIZE,
         max_field_size=limits.MAX_HTTP_FIELD_SIZE,
+        # aiohttp arms this timer when a connection opens and re-arms it after each response,
+        # so it also closes a connection that never completes its request headers.
+        keepalive_timeout=limits.HTTP_IDLE_TIMEOUT_S,
         shutdown_timeout=2.0,
     )
     await runner.setup()
