@@ -52,10 +52,8 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
-    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services."""
+def _plain_node() -> web.Application:
     registry = default_registry()
-    runners: list[web.AppRunner] = []
 
     async def node_handler(request: web.Request) -> web.Response:
         body = await read_body(request)
@@ -64,28 +62,39 @@ async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
 
     node = new_app("plain-node", Metrics("plain-node"))
     node.router.add_post("/plain", node_handler)
-    runner, node_port = await start_site(node, "127.0.0.1", 0)
+    return node
+
+
+def _plain_forwarder(target: str) -> web.Application:
+    session: list[aiohttp.ClientSession] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        if not session:
+            session.append(new_session())
+        body = await read_body(request)
+        async with session[0].post(target, data=body) as resp:
+            return web.Response(body=await resp.read())
+
+    async def close(_: web.Application) -> None:
+        for s in session:
+            await s.close()
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = new_app("plain-hop", Metrics("plain-hop"))
+    app.router.add_post("/plain", handler)
+    app.router.add_get("/healthz", health)
+    app.on_cleanup.append(close)
+    return app
+
+
+async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
+    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services."""
+    runners: list[web.AppRunner] = []
+    runner, node_port = await start_site(_plain_node(), "127.0.0.1", 0)
     runners.append(runner)
-
-    def forwarder(target: str) -> web.Application:
-        session: list[aiohttp.ClientSession] = []
-
-        async def handler(request: web.Request) -> web.Response:
-            if not session:
-                session.append(new_session())
-            body = await read_body(request)
-            async with session[0].post(target, data=body) as resp:
-                return web.Response(body=await resp.read())
-
-        async def close(_: web.Application) -> None:
-            for s in session:
-                await s.close()
-
-        app = new_app("plain-hop", Metrics("plain-hop"))
-        app.router.add_post("/plain", handler)
-        app.on_cleanup.append(close)
-        return app
-
+    forwarder = _plain_forwarder
     runner, gw_port = await start_site(
         forwarder(f"http://127.0.0.1:{node_port}/plain"), "127.0.0.1", 0
     )
@@ -184,8 +193,44 @@ async def _wait_healthy(url: str, timeout: float = 20.0) -> None:
     raise RuntimeError(f"{url} did not become healthy")
 
 
-async def gateway_throughput(seconds: float, concurrency: int = 32) -> dict[str, float]:
-    """Load one gateway process (node in another process) with pre-built requests."""
+async def _load(
+    url: str, bodies: list[bytes], media: str, seconds: float, concurrency: int = 32
+) -> tuple[float, int]:
+    """POST ``bodies`` round-robin to ``url`` from ``concurrency`` workers; (req/s, errors)."""
+    done = 0
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as s:
+
+        async def worker(offset: int) -> None:
+            nonlocal done, errors
+            i = offset
+            while time.perf_counter() < stop_at:
+                body = bodies[i % len(bodies)]
+                i += concurrency
+                async with s.post(url, data=body, headers={"Content-Type": media}) as r:
+                    await r.read()
+                    if r.status == 200:
+                        done += 1
+                    else:
+                        errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return done / elapsed, errors
+
+
+def _spawn_bench(args: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, __file__, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def gateway_throughput(seconds: float) -> dict[str, float]:
+    """Load one gateway process (node in another process) with pre-built requests, and, as the
+    baseline, a plain aiohttp forwarder process (plain node in another process) the same way."""
     node_port, gw_port = _free_port(), _free_port()
     procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)])]
     try:
@@ -195,10 +240,8 @@ async def gateway_throughput(seconds: float, concurrency: int = 32) -> dict[str,
         )
         gw = f"http://127.0.0.1:{gw_port}"
         await _wait_healthy(f"{gw}/healthz")
-        # The gateway is loaded directly (no relay) to measure the gateway itself.
         # The gateway alone is measured: no relay, no tokens. Requests are sealed to the nodes
-        # its directory lists (admission is the client's business and is measured in
-        # bench/trust.py).
+        # its directory lists (admission is the client's business: bench/trust.py).
         async with aiohttp.ClientSession() as s:
             async with s.get(f"{gw}/.well-known/ohttp-gateway") as r:
                 config = decode_key_configs(await r.read())[0]
@@ -207,36 +250,44 @@ async def gateway_throughput(seconds: float, concurrency: int = 32) -> dict[str,
         prepared = [
             build_request(config, nodes, WorkloadRequest("echo", {}, BODY))[0] for _ in range(2000)
         ]
-        done = 0
-        errors = 0
-        stop_at = time.perf_counter() + seconds
-        connector = aiohttp.TCPConnector(limit=concurrency)
-        async with aiohttp.ClientSession(connector=connector) as s:
-
-            async def worker(offset: int) -> None:
-                nonlocal done, errors
-                i = offset
-                while time.perf_counter() < stop_at:
-                    body = prepared[i % len(prepared)]
-                    i += concurrency
-                    async with s.post(
-                        f"{gw}/v1/ohttp", data=body, headers={"Content-Type": "message/ohttp-req"}
-                    ) as r:
-                        await r.read()
-                        if r.status == 200:
-                            done += 1
-                        else:
-                            errors += 1
-
-            started = time.perf_counter()
-            await asyncio.gather(*(worker(i) for i in range(concurrency)))
-            elapsed = time.perf_counter() - started
-        return {"gateway_rps": round(done / elapsed, 1), "gateway_errors": errors}
+        rps, errors = await _load(f"{gw}/v1/ohttp", prepared, "message/ohttp-req", seconds)
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=10)
+    plain_node, plain_fwd = _free_port(), _free_port()
+    procs = [_spawn_bench(["--serve-plain-node", str(plain_node)])]
+    try:
+        procs.append(
+            _spawn_bench(
+                ["--serve-plain-forwarder", str(plain_fwd), f"http://127.0.0.1:{plain_node}/plain"]
+            )
+        )
+        await _wait_healthy(f"http://127.0.0.1:{plain_fwd}/healthz")
+        body = encode_request(WorkloadRequest("echo", {}, BODY))
+        plain_rps, _ = await _load(
+            f"http://127.0.0.1:{plain_fwd}/plain", [body], "application/octet-stream", seconds
+        )
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=10)
+    return {
+        "gateway_rps": round(rps, 1),
+        "gateway_errors": errors,
+        "baseline_plain_forwarder_rps": round(plain_rps, 1),
+        "gateway_over_plain_forwarder": round(rps / plain_rps, 3),
+    }
+
+
+async def _serve(app: web.Application, port: int) -> None:
+    runner, _ = await start_site(app, "127.0.0.1", port)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
 
 
 def gateway_core(seconds: float = 2.0) -> dict[str, float]:
@@ -287,7 +338,16 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--serve-plain-node", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-plain-forwarder", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_plain_node:
+        await _serve(_plain_node(), args.serve_plain_node)
+        return
+    if args.serve_plain_forwarder:
+        port, target = args.serve_plain_forwarder
+        await _serve(_plain_forwarder(target), int(port))
+        return
     figures: dict[str, object] = {"bench": "request_path", "cpus": os.cpu_count()}
     figures.update(await latency(args.requests))
     figures.update(await gateway_throughput(args.seconds))
