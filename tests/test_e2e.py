@@ -507,3 +507,34 @@ async def test_request_headers_that_never_finish_are_cut_off(
         writer.close()
     finally:
         await runner.cleanup()
+
+
+async def test_connections_beyond_the_cap_are_closed_and_others_still_served(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from privcloud import limits
+    from privcloud.services.http import start_site
+    from privcloud.services.relay import Relay
+
+    monkeypatch.setattr(limits, "MAX_SERVER_CONNECTIONS", 3)
+    runner, port = await start_site(Relay("http://127.0.0.1:9").app(), "127.0.0.1", 0)
+    held = []
+    try:
+        for _ in range(3):  # three slow peers hold every allowed connection
+            held.append(await asyncio.open_connection("127.0.0.1", port))
+            held[-1][1].write(b"GET /healthz HTTP/1.1\r\n")
+        await asyncio.sleep(0.1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert await asyncio.wait_for(reader.read(100), timeout=2) == b""  # closed unread
+        writer.close()
+        held.pop()[1].close()  # one slow peer leaves: a new client is served again
+        await asyncio.sleep(0.1)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert b" 200 " in await asyncio.wait_for(reader.read(200), timeout=2)
+        writer.close()
+    finally:
+        for _, w in held:
+            w.close()
+        await runner.cleanup()

@@ -16,6 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -170,6 +171,8 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
         shutdown_timeout=2.0,
     )
     await runner.setup()
+    assert runner.server is not None
+    _cap_connections(runner.server, limits.MAX_SERVER_CONNECTIONS)
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
         await site.start()
@@ -183,3 +186,18 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     sockets = getattr(server, "sockets", None) or ()
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)
+
+
+def _cap_connections(server: web.Server, cap: int) -> None:
+    """Close, at once and unread, every connection beyond ``cap`` open ones: many slow peers
+    cannot take all of a service's sockets (each also ends after ``HTTP_IDLE_TIMEOUT_S``)."""
+    admit = server.connection_made
+
+    def connection_made(handler: Any, transport: asyncio.Transport) -> None:
+        if len(server.connections) >= cap:
+            log.warning("connection refused: %d connections open", cap)
+            transport.close()
+            return
+        admit(handler, transport)
+
+    server.connection_made = connection_made  # type: ignore[method-assign]
