@@ -24,6 +24,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -228,16 +229,17 @@ def _spawn_bench(args: list[str]) -> subprocess.Popen[bytes]:
     )
 
 
-async def gateway_throughput(seconds: float) -> dict[str, float]:
-    """Load one gateway process (node in another process) with pre-built requests, and, as the
-    baseline, a plain aiohttp forwarder process (plain node in another process) the same way."""
+async def _gateway_rps(seconds: float, workers: int) -> tuple[float, int]:
+    """Load a gateway of ``workers`` processes (node in another process) with pre-built
+    requests."""
     node_port, gw_port = _free_port(), _free_port()
     procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)])]
+    key_dir = tempfile.TemporaryDirectory()
     try:
         await _wait_healthy(f"http://127.0.0.1:{node_port}/healthz")
-        procs.append(
-            _spawn(["gateway", "--node", f"http://127.0.0.1:{node_port}", "--port", str(gw_port)])
-        )
+        gateway = ["gateway", "--node", f"http://127.0.0.1:{node_port}", "--port", str(gw_port)]
+        gateway += ["--workers", str(workers), "--key-file", f"{key_dir.name}/gateway.key"]
+        procs.append(_spawn(gateway))
         gw = f"http://127.0.0.1:{gw_port}"
         await _wait_healthy(f"{gw}/healthz")
         # The gateway alone is measured: no relay, no tokens. Requests are sealed to the nodes
@@ -250,12 +252,20 @@ async def gateway_throughput(seconds: float) -> dict[str, float]:
         prepared = [
             build_request(config, nodes, WorkloadRequest("echo", {}, BODY))[0] for _ in range(2000)
         ]
-        rps, errors = await _load(f"{gw}/v1/ohttp", prepared, "message/ohttp-req", seconds)
+        return await _load(f"{gw}/v1/ohttp", prepared, "message/ohttp-req", seconds)
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=10)
+        key_dir.cleanup()
+
+
+async def gateway_throughput(seconds: float) -> dict[str, float]:
+    """Gateway requests/s with one and with two worker processes and, as the baseline, a plain
+    aiohttp forwarder process (plain node in another process) loaded the same way."""
+    rps, errors = await _gateway_rps(seconds, workers=1)
+    rps2, errors2 = await _gateway_rps(seconds, workers=2)
     plain_node, plain_fwd = _free_port(), _free_port()
     procs = [_spawn_bench(["--serve-plain-node", str(plain_node)])]
     try:
@@ -276,7 +286,8 @@ async def gateway_throughput(seconds: float) -> dict[str, float]:
             p.wait(timeout=10)
     return {
         "gateway_rps": round(rps, 1),
-        "gateway_errors": errors,
+        "gateway_2_workers_rps": round(rps2, 1),
+        "gateway_errors": errors + errors2,
         "baseline_plain_forwarder_rps": round(plain_rps, 1),
         "gateway_over_plain_forwarder": round(rps / plain_rps, 3),
     }

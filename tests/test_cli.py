@@ -242,3 +242,56 @@ def test_port_in_use_gives_one_clear_message() -> None:
         )
     assert out.returncode == 2
     assert "port" in out.stderr.lower()
+
+
+def test_gateway_workers_share_one_port_and_one_key(tmp_path: Path) -> None:
+    node, gateway = _free_port(), _free_port()
+    key_file = tmp_path / "gateway.key"
+    procs = []
+    try:
+        procs.append(subprocess.Popen([*PRIVCLOUD, "node", "--port", str(node)], cwd=tmp_path))
+        _wait(f"http://127.0.0.1:{node}/healthz")
+        procs.append(
+            subprocess.Popen(
+                [
+                    *PRIVCLOUD,
+                    "gateway",
+                    "--node",
+                    f"http://127.0.0.1:{node}",
+                    "--port",
+                    str(gateway),
+                    "--workers",
+                    "2",
+                    "--key-file",
+                    str(key_file),
+                ],
+                cwd=tmp_path,
+            )
+        )
+        _wait(f"http://127.0.0.1:{gateway}/healthz")
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        # Every connection (spread over the workers by the kernel) sees the same key config.
+        configs = set()
+        for _ in range(20):
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{gateway}/.well-known/ohttp-gateway", timeout=5
+            ) as r:
+                configs.add(r.read())
+        assert len(configs) == 1
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=20)
+
+
+def test_workers_without_a_key_file_is_one_clear_message() -> None:
+    out = subprocess.run(
+        [*PRIVCLOUD, "gateway", "--node", "http://127.0.0.1:9", "--workers", "2", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "--key-file" in out.stderr

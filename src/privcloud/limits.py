@@ -22,6 +22,8 @@ UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
 #: idle between requests). Above aiohttp clients' 15 s pooling, so a pooled connection is never
 #: closed under a client that is about to reuse it.
 HTTP_IDLE_TIMEOUT_S: Final = 75.0
+#: Largest gateway key file read back (a JSON object with one private key).
+MAX_GATEWAY_KEY_FILE_BYTES: Final = 4 * KiB
 #: Most connections one service keeps open at once; more are closed unread.
 MAX_SERVER_CONNECTIONS: Final = 4096
 #: Slowest average rate, in bytes per second, at which a request body must arrive after the

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import subprocess
 import sys
 import time
 
@@ -23,6 +24,7 @@ from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_key import load_or_create
 from privcloud.services.http import start_site
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer
@@ -45,9 +47,11 @@ async def _serve_forever(start: object) -> None:
     await stop.wait()
 
 
-async def _run_service(app_factory: object, host: str, port: int, name: str) -> None:
+async def _run_service(
+    app_factory: object, host: str, port: int, name: str, *, reuse_port: bool = False
+) -> None:
     assert callable(app_factory)
-    runner, bound = await start_site(app_factory(), host, port)
+    runner, bound = await start_site(app_factory(), host, port, reuse_port=reuse_port)
     print(f"privcloud {name} listening on http://{host}:{bound}", flush=True)
     try:
         await _serve_forever(None)
@@ -253,9 +257,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway.add_argument("--port", type=int, default=8471)
     gateway.add_argument("--issuer", help="require tokens of the issuer at this base URL")
     gateway.add_argument("--spent-tokens", help="spent-token SQLite file (shared by gateways)")
-    gateway.set_defaults(
-        handler=lambda a: asyncio.run(_run_service(_gateway(a).app, a.host, a.port, "gateway"))
+    gateway.add_argument(
+        "--key-file", help="the OHTTP key, created there if absent (shared by gateway processes)"
     )
+    gateway.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="gateway processes sharing the port (needs --key-file)",
+    )
+    gateway.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    gateway.set_defaults(handler=_run_gateway)
 
     node = sub.add_parser("node", help="run a compute node (simulated TEE: INSECURE)")
     node.add_argument("--id", default="node-1")
@@ -302,12 +314,43 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _gateway(args: argparse.Namespace) -> Gateway:
+    key = load_or_create(args.key_file) if args.key_file else None
     if args.issuer is None:
-        return Gateway(args.node)
+        return Gateway(args.node, key=key)
     if args.spent_tokens is None:
         raise ConfigError("--issuer needs --spent-tokens FILE")
     authorizer = TokenAuthorizer(SqliteSpentTokenStore(args.spent_tokens), issuer_url=args.issuer)
-    return Gateway(args.node, authorizer=authorizer)
+    return Gateway(args.node, key=key, authorizer=authorizer)
+
+
+def _run_gateway(args: argparse.Namespace) -> None:
+    """One gateway process, or ``--workers N`` processes on one port with one OHTTP key (the
+    kernel spreads connections; spent tokens are shared through ``--spent-tokens``)."""
+    if args.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    children: list[subprocess.Popen[bytes]] = []
+    if args.workers > 1:
+        if not args.key_file or args.port == 0:
+            raise ConfigError("--workers needs --key-file FILE and a fixed --port")
+        load_or_create(args.key_file)  # written once, before the workers read it
+        worker = [sys.executable, "-m", "privcloud.cli", "gateway", "--host", args.host]
+        worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
+        for url in args.node:
+            worker += ["--node", url]
+        if args.issuer:
+            worker += ["--issuer", args.issuer, "--spent-tokens", args.spent_tokens or ""]
+        # Our own interpreter and module, with arguments we validated: no shell, no user program.
+        children = [subprocess.Popen(worker) for _ in range(args.workers - 1)]  # noqa: S603
+    reuse = args.reuse_port or args.workers > 1
+    try:
+        asyncio.run(
+            _run_service(_gateway(args).app, args.host, args.port, "gateway", reuse_port=reuse)
+        )
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait(timeout=10)
 
 
 def _node(args: argparse.Namespace) -> None:

@@ -156,9 +156,12 @@ def new_app(service: str, metrics: Metrics) -> web.Application:
     return app
 
 
-async def start_site(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, int]:
+async def start_site(
+    app: web.Application, host: str, port: int, *, reuse_port: bool = False
+) -> tuple[web.AppRunner, int]:
     """Start serving ``app`` on ``host:port`` (port 0 picks a free one); returns the runner and
-    the bound port."""
+    the bound port. ``reuse_port`` lets several processes share one port (SO_REUSEPORT), the
+    kernel spreading connections among them."""
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -173,7 +176,7 @@ async def start_site(app: web.Application, host: str, port: int) -> tuple[web.Ap
     await runner.setup()
     assert runner.server is not None
     _cap_connections(runner.server, limits.MAX_SERVER_CONNECTIONS)
-    site = web.TCPSite(runner, host, port, reuse_address=True)
+    site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port or None)
     try:
         await site.start()
     except OSError as exc:
