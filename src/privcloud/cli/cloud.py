@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import subprocess
 import sys
 import time
 
+from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
@@ -38,15 +37,6 @@ INSECURE_BANNER = (
 )
 
 
-async def _serve_forever(start: object) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
 async def _run_service(
     app_factory: object, host: str, port: int, name: str, *, reuse_port: bool = False
 ) -> None:
@@ -54,7 +44,7 @@ async def _run_service(
     runner, bound = await start_site(app_factory(), host, port, reuse_port=reuse_port)
     print(f"privcloud {name} listening on http://{host}:{bound}", flush=True)
     try:
-        await _serve_forever(None)
+        await until_stopped()
     finally:
         await runner.cleanup()
 
@@ -97,7 +87,7 @@ async def _up(args: argparse.Namespace) -> None:
     print("  " + " \\\n    ".join(call))
     print("Ctrl-C stops the cloud.", flush=True)
     try:
-        await _serve_forever(None)
+        await until_stopped()
     finally:
         await cloud.stop()
 

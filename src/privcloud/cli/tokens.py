@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import signal
 import time
 from pathlib import Path
 
+from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError
 from privcloud.privacypass import b64url_decode, b64url_encode
 from privcloud.sdk.wallet import Wallet
@@ -35,21 +34,12 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
     )
 
 
-async def _until_stopped() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-
-
 async def _serve(args: argparse.Namespace) -> None:
     issuer = Issuer(args.data_dir, _config(args))
     runner, bound = await start_site(issuer.app(), args.host, args.port)
     print(f"privcloud issuer listening on http://{args.host}:{bound}", flush=True)
     try:
-        await _until_stopped()
+        await until_stopped()
     finally:
         await runner.cleanup()
         issuer.core.store.close()

@@ -15,9 +15,7 @@ import argparse
 import asyncio
 import base64
 import binascii
-import contextlib
 import json
-import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -28,6 +26,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.attest import TrustRoots, verify_evidence
+from privcloud.cli.runtime import until_stopped
 from privcloud.errors import (
     ConfigError,
     PrivcloudError,
@@ -82,13 +81,8 @@ async def _serve(app: web.Application, host: str, port: int, banner: Sequence[st
     runner, bound = await start_site(app, host, port)
     for line in [f"listening on http://{host}:{bound}", *banner]:
         print(line, flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await until_stopped()
     finally:
         await runner.cleanup()
 

@@ -36,6 +36,7 @@ plus the tag). A stream that ends without a final chunk raises :class:`Truncated
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 
 from privcloud.crypto import Random, hpke, system_random
@@ -120,7 +121,7 @@ class _Framer:
         return sealed
 
 
-class _Decoder:
+class _Decoder(abc.ABC):
     """Common state machine of the two decoders: prefix, then chunks, then close."""
 
     __slots__ = ("_closed", "_failed", "_framer", "_prefix")
@@ -131,12 +132,13 @@ class _Decoder:
         self._closed = False
         self._failed = False
 
+    @abc.abstractmethod
     def _take_prefix(self, buffered: bytearray) -> int | None:
         """Consume a prefix from ``buffered``; return the tag size once chunks may follow."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _open(self, sealed: bytes, final: bool) -> bytes:
-        raise NotImplementedError
+        """Open one sealed chunk (the request or the response direction)."""
 
     def feed(self, data: bytes) -> list[bytes]:
         """Process more of the stream; return the plaintext of every chunk it completed.
