@@ -344,22 +344,8 @@ async def test_trickled_body_below_the_minimum_rate_gets_408(
     monkeypatch.setattr(
         http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.6}
     )
-    reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
-    writer.write(
-        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
-        b"Content-Length: 1000\r\n\r\n"
-    )
     started = asyncio.get_running_loop().time()
-    status_line = b""
-    for _ in range(40):
-        writer.write(b"\x00")
-        await writer.drain()
-        try:
-            status_line = await asyncio.wait_for(reader.readline(), timeout=0.2)
-            break
-        except TimeoutError:
-            continue
-    writer.close()
+    status_line = await _trickle_until_answer(cloud.relay_proxy.port, 1000, b"\x00")
     assert b" 408 " in status_line
     assert asyncio.get_running_loop().time() - started < 3
 
@@ -462,21 +448,7 @@ async def test_large_declared_body_trickled_slowly_gets_408(
     monkeypatch.setattr(
         http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.5}
     )
-    reader, writer = await asyncio.open_connection("127.0.0.1", cloud.relay_proxy.port)
-    writer.write(
-        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
-        b"Content-Length: 30000000\r\n\r\n"
-    )
-    status_line = b""
-    for _ in range(40):
-        writer.write(b"\x00" * 10)
-        await writer.drain()
-        try:
-            status_line = await asyncio.wait_for(reader.readline(), timeout=0.2)
-            break
-        except TimeoutError:
-            continue
-    writer.close()
+    status_line = await _trickle_until_answer(cloud.relay_proxy.port, 30_000_000, b"\x00" * 10)
     assert b" 408 " in status_line
 
 
@@ -538,3 +510,24 @@ async def test_connections_beyond_the_cap_are_closed_and_others_still_served(
         for _, w in held:
             w.close()
         await runner.cleanup()
+
+
+async def _trickle_until_answer(port: int, content_length: int, piece: bytes) -> bytes:
+    """Send request headers, then ``piece`` every 0.2 s until the server answers (or 8 s pass);
+    return the status line it sent (empty if none)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: x\r\nContent-Type: message/ohttp-req\r\n"
+        b"Content-Length: %d\r\n\r\n" % content_length
+    )
+    status_line = b""
+    for _ in range(40):
+        writer.write(piece)
+        await writer.drain()
+        try:
+            status_line = await asyncio.wait_for(reader.readline(), timeout=0.2)
+            break
+        except TimeoutError:
+            continue
+    writer.close()
+    return status_line

@@ -99,8 +99,9 @@ def _request_keys(suite: Suite, cek: bytes) -> _RequestKeys:
     )
 
 
-class ClientSession:
-    """Client side of one request: opens the response stream to it. Holds secrets; never logged."""
+class _Session:
+    """The secrets one request's two ends share: suite, response secret, request hash. Never
+    logged, never pickled."""
 
     __slots__ = ("_request_hash", "_response_secret", "_suite")
 
@@ -113,6 +114,18 @@ class ClientSession:
     def request_hash(self) -> bytes:
         """SHA-256 of the request envelope this session belongs to (not secret)."""
         return self._request_hash
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<secret>)"
+
+    def __reduce__(self) -> Any:
+        raise UsageError("sessions cannot be pickled")
+
+
+class ClientSession(_Session):
+    """Client side of one request: opens the response stream to it."""
+
+    __slots__ = ()
 
     def response_opener(self) -> StreamOpener:
         """A fresh incremental opener for one response stream to this request."""
@@ -129,27 +142,11 @@ class ClientSession:
         opener.close()
         return chunks
 
-    def __repr__(self) -> str:
-        return "ClientSession(<secret>)"
 
-    def __reduce__(self) -> Any:
-        raise UsageError("sessions cannot be pickled")
+class NodeSession(_Session):
+    """Node side of one opened request: seals the response."""
 
-
-class NodeSession:
-    """Node side of one opened request: seals the response. Holds secrets; never logged."""
-
-    __slots__ = ("_request_hash", "_response_secret", "_suite")
-
-    def __init__(self, suite: Suite, response_secret: bytes, request_hash: bytes) -> None:
-        self._suite = suite
-        self._response_secret = response_secret
-        self._request_hash = request_hash
-
-    @property
-    def request_hash(self) -> bytes:
-        """SHA-256 of the request envelope this session answers (not secret)."""
-        return self._request_hash
+    __slots__ = ()
 
     def stream_sealer(self, *, rand: Random = system_random, pad: bool = True) -> StreamSealer:
         """A sealer for a response stream, with a fresh random response nonce from ``rand``."""
@@ -163,12 +160,6 @@ class NodeSession:
         """A whole non-streaming response: the stream header and one final chunk."""
         sealer = self.stream_sealer(rand=rand, pad=pad)
         return sealer.header() + sealer.seal_chunk(plaintext, final=True)
-
-    def __repr__(self) -> str:
-        return "NodeSession(<secret>)"
-
-    def __reduce__(self) -> Any:
-        raise UsageError("sessions cannot be pickled")
 
 
 def seal_request(
