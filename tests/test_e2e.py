@@ -20,6 +20,8 @@ from privcloud.envelope import MEDIA_TYPE_REQUEST
 from privcloud.ohttp import MEDIA_REQUEST, decode_key_configs
 from privcloud.sdk import Client, SyncClient
 from privcloud.sdk.core import build_request
+from privcloud.sdk.hybrid import HybridClient
+from privcloud.sdk.router import DeviceProfile, Placement, Router, UserSettings
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import decode_directory
 from privcloud.wire.message import WorkloadRequest
@@ -88,6 +90,29 @@ async def test_region_policy_keeps_data_in_allowed_regions(cloud: Cloud) -> None
         assert set(c.trail.chosen) == {"node-1", "node-2"}
     us_node = cloud.node_proxies[2]
     assert CANARY not in us_node.inbound()
+
+
+async def test_per_request_residency_seals_only_to_nodes_in_those_regions(
+    cloud: Cloud, client: Client
+) -> None:
+    for _ in range(3):
+        await client.call("echo", None, CANARY, regions={"eu-west"})
+        assert set(client.trail.chosen) <= {"node-1", "node-2"}
+    assert CANARY not in cloud.node_proxies[2].inbound()
+    with pytest.raises(errors.NoHealthyNodeError):
+        await client.call("echo", None, CANARY, regions={"ap-south"})
+
+
+async def test_hybrid_client_sends_cloud_routes_with_their_residency(
+    cloud: Cloud, client: Client
+) -> None:
+    settings = UserSettings(residency={"echo": frozenset({"us-east"})})
+    hybrid = HybridClient(Router(DeviceProfile(), settings), client, models=None)
+    routed = await hybrid.call("echo", {}, CANARY)
+    assert routed.route.placement is Placement.CLOUD
+    assert routed.result.data == CANARY
+    assert client.trail.chosen == ["node-3"]
+    assert all(CANARY not in p.inbound() for p in cloud.node_proxies[:2])
 
 
 # --- what each party learns -----------------------------------------------------------------

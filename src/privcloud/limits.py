@@ -103,6 +103,34 @@ MAX_WORKLOAD_JSON: Final = 256 * KiB
 MAX_WORKLOAD_EVENT: Final = MAX_HTTP_BODY
 #: Most partial events the ``echo_stream`` workload's ``parts`` parameter may ask for.
 MAX_ECHO_PARTS: Final = 1024
+
+# --- AI workloads (docs/features.md) ---------------------------------------------------------
+#: Longest audio a transcription or speech translation accepts, in seconds of decoded sound
+#: (16 kHz mono float32: 30 minutes is 115 MB in memory).
+MAX_AUDIO_SECONDS: Final = 30 * 60
+#: Shortest audio worth sending to Whisper, in seconds (shorter is answered with an error).
+MIN_AUDIO_SECONDS: Final = 0.1
+#: Most audio streams or packets the decoder looks at before it gives up on a file.
+MAX_AUDIO_PACKETS: Final = 2_000_000
+#: Longest text (characters) a summary, text translation or extraction takes as its source.
+MAX_SOURCE_TEXT_CHARS: Final = 100_000
+#: Most tokens a summary or text translation may generate.
+MAX_GENERATED_TOKENS: Final = 512
+#: Most items one search request may carry, and the longest item (characters).
+MAX_SEARCH_ITEMS: Final = 2_000
+MAX_SEARCH_ITEM_CHARS: Final = 20_000
+#: Longest search query, image prompt or other short text parameter (characters).
+MAX_QUERY_CHARS: Final = 2_000
+#: Most results a search may return.
+MAX_SEARCH_RESULTS: Final = 100
+#: Largest side of a generated image, in pixels, and the most denoising steps.
+MAX_IMAGE_SIDE: Final = 1024
+MIN_IMAGE_SIDE: Final = 32
+MAX_IMAGE_STEPS: Final = 100
+#: Most items (events, reminders, alarms, contacts) one extraction returns.
+MAX_EXTRACTED_ITEMS: Final = 200
+#: Longest identifier-like text parameter (language code, model name, time zone).
+MAX_NAME_PARAM_CHARS: Final = 64
 #: Largest error body (inside OHTTP) a client reads to learn what went wrong.
 MAX_REMOTE_ERROR_BODY: Final = 64 * KiB
 

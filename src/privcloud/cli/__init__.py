@@ -4,6 +4,8 @@ its sub-commands; every handler gets the parsed arguments.
     privcloud demo | up | relay | gateway | node | call      (privcloud.cli.cloud)
     privcloud log [audit | append] | witness                (privcloud.cli.trust)
     privcloud issuer [serve | new-code | revoke] | wallet   (privcloud.cli.tokens)
+    privcloud transcribe | summarize | translate | search | imagine | extract
+                                                            (privcloud.cli.features)
 """
 
 from __future__ import annotations
@@ -13,11 +15,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from privcloud.cli import cloud, tokens, trust
+from privcloud.cli import cloud, features, tokens, trust
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
-COMMAND_GROUPS = [cloud, trust, tokens]
+COMMAND_GROUPS = [cloud, features, trust, tokens]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,20 +16,23 @@ import sys
 import time
 
 from privcloud.cli.runtime import until_stopped
+from privcloud.cli.session import default_nodes, remove_cloud_file, write_cloud_file
 from privcloud.errors import ConfigError
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
+from privcloud.services.cloud import LOOPBACK, LocalCloud
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.http import start_site
-from privcloud.services.node import Node
+from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
+from privcloud.workloads.ai import ai_registry, release_model_files
+from privcloud.workloads.models import shared_models
 
 INSECURE_BANNER = (
     "WARNING: INSECURE local cloud. Nodes run in a *simulated* TEE that protects nothing;\n"
@@ -49,14 +52,11 @@ async def _run_service(
         await runner.cleanup()
 
 
-def _regions(count: int) -> list[NodeSpec]:
-    regions = ["eu-west", "us-east"]
-    return [NodeSpec(f"node-{i + 1}", regions[i % 2], "local") for i in range(count)]
-
-
 async def _up(args: argparse.Namespace) -> None:
-    cloud = LocalCloud(nodes=_regions(args.nodes), relay_port=args.relay_port)
+    models = None if args.no_ai else shared_models()
+    cloud = LocalCloud(nodes=default_nodes(args.nodes), relay_port=args.relay_port, models=models)
     await cloud.start()
+    cloud_path = write_cloud_file(cloud)
     print(INSECURE_BANNER, file=sys.stderr)
     print(f"relay    {cloud.relay_url}\ngateway  {cloud.gateway_url}")
     for url in cloud.node_urls:
@@ -85,10 +85,12 @@ async def _up(args: argparse.Namespace) -> None:
         call.append(f"--wallet wallet.json --issuer {cloud.issuer_url}")
     print("\nThen send a private request:")
     print("  " + " \\\n    ".join(call))
+    print(f"\nFeature commands (privcloud transcribe, summarize, ...) use it via {cloud_path}.")
     print("Ctrl-C stops the cloud.", flush=True)
     try:
         await until_stopped()
     finally:
+        remove_cloud_file(cloud_path)
         await cloud.stop()
 
 
@@ -99,7 +101,7 @@ def _step(text: str) -> None:
 async def _demo(_: argparse.Namespace) -> None:
     print(INSECURE_BANNER, file=sys.stderr)
     print("Starting a local private cloud on loopback (relay, gateway, 3 nodes in 2 regions)...")
-    async with LocalCloud(nodes=_regions(3)) as cloud:
+    async with LocalCloud(nodes=default_nodes(3)) as cloud:
         _step(f"relay {cloud.relay_url}, gateway {cloud.gateway_url}")
         policy = ClientPolicy.insecure_local_dev()
         wallet = cloud.new_wallet(batch_size=8)
@@ -218,6 +220,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     up = sub.add_parser("up", help="run a local cloud on loopback until interrupted")
     up.add_argument("--nodes", type=int, default=3)
     up.add_argument("--relay-port", type=int, default=8470)
+    up.add_argument("--no-ai", action="store_true", help="serve the echo workloads only")
     up.set_defaults(handler=lambda args: asyncio.run(_up(args)))
 
     relay = sub.add_parser("relay", help="run an OHTTP relay")
@@ -265,6 +268,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     node.add_argument("--provider", default="local")
     node.add_argument("--host", default=LOOPBACK)
     node.add_argument("--port", type=int, default=8480)
+    node.add_argument("--no-ai", action="store_true", help="serve the echo workloads only")
     node.add_argument(
         "--log", help="the transparency log holding this node's release (privcloud release publish)"
     )
@@ -345,7 +349,19 @@ def _run_gateway(args: argparse.Namespace) -> None:
 
 def _node(args: argparse.Namespace) -> None:
     print(INSECURE_BANNER, file=sys.stderr)
-    node = Node(args.id, region=args.region, provider=args.provider, log_url=args.log)
+    manifest = registry = None
+    if not args.no_ai:
+        models = shared_models()
+        registry = ai_registry(models)
+        manifest = node_release_manifest(registry, models=release_model_files(models))
+    node = Node(
+        args.id,
+        region=args.region,
+        provider=args.provider,
+        log_url=args.log,
+        registry=registry,
+        manifest=manifest,
+    )
     print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
     print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
     factory = node.app

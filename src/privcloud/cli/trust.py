@@ -70,6 +70,8 @@ from privcloud.trust.admission import (
 )
 from privcloud.trust.bundle import ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
+from privcloud.workloads.ai import ai_registry, release_model_files
+from privcloud.workloads.models import shared_models
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_WITNESS_NAME = "privcloud.local/witness"
@@ -338,9 +340,13 @@ def _release_from_args(args: argparse.Namespace) -> ReleaseManifest:
             raise ConfigError("--config must name a JSON file") from exc
         if not isinstance(config, dict):
             raise ConfigError("--config must hold a JSON object")
+    elif args.ai:
+        config = node_release_config(ai_registry(shared_models()))
     else:
         config = node_release_config()
     models = []
+    if args.ai:
+        models.extend(release_model_files(shared_models()))
     for spec in args.model or []:
         path, _, name = spec.partition("=")
         try:
@@ -532,6 +538,11 @@ async def _node_verify(args: argparse.Namespace) -> None:
 def _release_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="node configuration JSON file (default: the node's default)")
     p.add_argument("--model", action="append", metavar="PATH[=NAME]", help="a model file (repeat)")
+    p.add_argument(
+        "--ai",
+        action="store_true",
+        help="the release of an AI node: its features and every installed model file",
+    )
     p.add_argument(
         "--measurement",
         action="append",

@@ -18,7 +18,7 @@ import asyncio
 import json
 import secrets
 import threading
-from collections.abc import AsyncIterator, Coroutine, Iterator
+from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -265,39 +265,55 @@ class Client:
     def _stale(self) -> bool:
         return self._key_config is None or self.clock.now() - self._admitted_at > READMIT_AFTER_S
 
-    def _choose(self, feature: str) -> list[AdmittedNode]:
+    def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
         serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
+        if regions is not None:
+            # Data residency per request (the router's decision), within the client's policy.
+            serving = [a for a in serving if a.descriptor.region in regions]
         if not serving:
             raise NoHealthyNodeError("no admitted node serves this feature")
         return self._random.sample(serving, min(self.k, len(serving)))
 
     async def stream(
-        self, feature: str, params: JSONObject | None = None, body: bytes = b""
+        self,
+        feature: str,
+        params: JSONObject | None = None,
+        body: bytes = b"",
+        *,
+        regions: Collection[str] | None = None,
     ) -> AsyncIterator[Event]:
         """Run ``feature`` with a streamed answer: yields partial events, then the final one.
 
-        Raises the remote error (our exception tree) when the node answers with an error, and
+        ``regions`` narrows, for this request, the admitted nodes it may be sealed to. Raises
+        the remote error (our exception tree) when the node answers with an error, and
         :class:`~privcloud.errors.TruncatedStreamError` if the stream is cut short.
         """
         request = WorkloadRequest(feature, dict(params or {}), body, stream=True)
-        async for event in self._send(request):
+        async for event in self._send(request, regions):
             _raise_if_error(event)
             yield event
 
     async def call(
-        self, feature: str, params: JSONObject | None = None, body: bytes = b""
+        self,
+        feature: str,
+        params: JSONObject | None = None,
+        body: bytes = b"",
+        *,
+        regions: Collection[str] | None = None,
     ) -> Result:
-        """Run ``feature`` and return its final result."""
+        """Run ``feature`` and return its final result (``regions``: as for :meth:`stream`)."""
         request = WorkloadRequest(feature, dict(params or {}), body, stream=False)
         partials: list[Event] = []
-        async for event in self._send(request):
+        async for event in self._send(request, regions):
             _raise_if_error(event)
             if event.final:
                 return Result(event.meta, event.data, tuple(partials))
             partials.append(event)
         raise UpstreamError("answer ended without a result")
 
-    async def _send(self, request: WorkloadRequest) -> AsyncIterator[Event]:
+    async def _send(
+        self, request: WorkloadRequest, regions: Collection[str] | None = None
+    ) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
         key: RFC 9458 §5.3), fetch the current one and send once more."""
         if self._stale():
@@ -307,11 +323,11 @@ class Client:
                 if self._stale():
                     await self._refresh_unlocked()
         try:
-            async for event in self._send_once(request):
+            async for event in self._send_once(request, regions):
                 yield event
         except UnknownKeyError:
             await self.refresh()
-            async for event in self._send_once(request):
+            async for event in self._send_once(request, regions):
                 yield event
         except TokenRequiredError as exc:
             # 401 (no event was yielded: an error is the whole answer). Take in the gateway's
@@ -319,12 +335,14 @@ class Client:
             if self.wallet is None:
                 raise
             await self.wallet.on_challenge(exc.www_authenticate)
-            async for event in self._send_once(request):
+            async for event in self._send_once(request, regions):
                 yield event
 
-    async def _send_once(self, request: WorkloadRequest) -> AsyncIterator[Event]:
+    async def _send_once(
+        self, request: WorkloadRequest, regions: Collection[str] | None
+    ) -> AsyncIterator[Event]:
         assert self._key_config is not None
-        chosen = self._choose(request.feature)
+        chosen = self._choose(request.feature, regions)
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
         authorization = await self.wallet.authorization() if self.wallet is not None else None
         body, media, reader = build_request(

@@ -12,6 +12,7 @@ Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service lis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import shutil
 import tempfile
@@ -37,6 +38,9 @@ from privcloud.services.relay import Relay
 from privcloud.services.tlog import LocalTransparency
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.bundle import ReleaseManifest
+from privcloud.workloads import WorkloadRegistry, default_registry
+from privcloud.workloads.ai import ai_registry, release_model_files
+from privcloud.workloads.models import Models
 
 log = logging.getLogger("privcloud.cloud")
 
@@ -91,6 +95,10 @@ class LocalCloud:
     require_tokens: bool = True
     issuer: Issuer | None = None
     issuer_url: str = ""
+    #: The AI models the nodes serve (docs/features.md); None: the echo workloads only.
+    models: Models | None = None
+    #: Models to load at start, so the first request does not wait for them.
+    warm_models: tuple[str, ...] = ()
     _token_tmp: str | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -104,7 +112,7 @@ class LocalCloud:
             self.log_url, self.witness_url = t.log_url, t.witness_url
             self.log_vkey, self.witness_vkeys = t.log_vkey, t.witness_vkeys
             self.operator_key = t.operator_key
-            self.release = release = node_release_manifest()
+            self.release = release = await self._release()
             self.release_index = await publish_entry(
                 self.log_url, self.operator_key, release.encode()
             )
@@ -115,6 +123,7 @@ class LocalCloud:
                     region=spec.region,
                     provider=spec.provider,
                     manifest=release,
+                    registry=self._registry(),
                     insecure_tee_key=self.insecure_tee_key,
                     log_url=self.log_url,
                 )
@@ -136,6 +145,22 @@ class LocalCloud:
             await self.stop()
             raise ConfigError("a port of the local cloud is in use or not allowed") from exc
         log.info("local cloud up: %d nodes", len(self.node_objects))
+
+    def _registry(self) -> WorkloadRegistry:
+        if self.models is None:
+            return default_registry()
+        return ai_registry(self.models)
+
+    async def _release(self) -> ReleaseManifest:
+        """The nodes' release manifest; with models, joins and hashes the model files and loads
+        ``warm_models`` first (in a thread: this takes seconds)."""
+        if self.models is None:
+            return node_release_manifest()
+        models = self.models
+        files = await asyncio.to_thread(release_model_files, models)
+        if self.warm_models:
+            await asyncio.to_thread(models.warm, self.warm_models)
+        return node_release_manifest(self._registry(), models=files)
 
     async def _start_tokens(self) -> TokenAuthorizer | None:
         """Start the issuer; return the gateway's token authorizer (None without tokens)."""

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -54,6 +54,7 @@ from privcloud.envelope import (
 )
 from privcloud.errors import PrivcloudError, UsageError
 from privcloud.release import build_manifest
+from privcloud.release.build import ModelFile
 from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.trust.bundle import NodeBundle, ReleaseManifest
@@ -78,11 +79,14 @@ def node_release_config(
 
 
 def node_release_manifest(
-    registry: WorkloadRegistry | None = None, suite: Suite = X25519_SHA256_AES128GCM
+    registry: WorkloadRegistry | None = None,
+    suite: Suite = X25519_SHA256_AES128GCM,
+    models: Iterable[ModelFile] = (),
 ) -> ReleaseManifest:
-    """The release manifest of this install, now, for a node with ``registry`` and ``suite``
-    (hashing the code tree takes some tens of milliseconds; a node does it once, at boot)."""
-    return build_manifest(config=node_release_config(registry, suite))
+    """The release manifest of this install, now, for a node with ``registry``, ``suite`` and
+    model files ``models`` (:func:`privcloud.workloads.ai.release_model_files`). Hashing the
+    code tree takes some tens of milliseconds; a node does it once, at boot."""
+    return build_manifest(config=node_release_config(registry, suite), models=models)
 
 
 class Node:

