@@ -116,16 +116,21 @@ MAX_AUDIO_PACKETS: Final = 2_000_000
 MAX_SOURCE_TEXT_CHARS: Final = 100_000
 #: Most tokens a summary or text translation may generate.
 MAX_GENERATED_TOKENS: Final = 512
-#: Most items one search request may carry, and the longest item (characters).
+#: Most items one search request may carry.
 MAX_SEARCH_ITEMS: Final = 2_000
+#: Longest search item, in characters.
 MAX_SEARCH_ITEM_CHARS: Final = 20_000
+#: Most passages (items cut into ~160-word windows) one search embeds: ~9 passages/s on 2 cores.
+MAX_SEARCH_PASSAGES: Final = 2_000
 #: Longest search query, image prompt or other short text parameter (characters).
 MAX_QUERY_CHARS: Final = 2_000
 #: Most results a search may return.
 MAX_SEARCH_RESULTS: Final = 100
-#: Largest side of a generated image, in pixels, and the most denoising steps.
+#: Largest side of a generated image, in pixels.
 MAX_IMAGE_SIDE: Final = 1024
+#: Smallest side of a generated image, in pixels.
 MIN_IMAGE_SIDE: Final = 32
+#: Most denoising steps one image may take.
 MAX_IMAGE_STEPS: Final = 100
 #: Most items (events, reminders, alarms, contacts) one extraction returns.
 MAX_EXTRACTED_ITEMS: Final = 200
