@@ -9,8 +9,9 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-# Debian packages: espeak-ng and sox make test speech and the demo's sample call.
-DEBS := espeak-ng sox
+# Debian packages: espeak-ng and sox make test speech and the demo's sample call; chromium and
+# its driver run the device console's browser test.
+DEBS := espeak-ng sox chromium chromium-driver
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
                     -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
 

@@ -1,7 +1,10 @@
 """The ``privcloud`` command line. Each command group lives in its own module and registers
 its sub-commands; every handler gets the parsed arguments.
 
-    privcloud demo | up | relay | gateway | node | call      (privcloud.cli.cloud)
+    privcloud demo                                          (privcloud.cli.demo)
+    privcloud relay | gateway | node | call                 (privcloud.cli.cloud)
+    privcloud sample-call                                   (privcloud.cli.samples)
+    privcloud up | down | status                            (privcloud.cli.lifecycle)
     privcloud log [audit | append] | witness                (privcloud.cli.trust)
     privcloud issuer [serve | new-code | revoke] | wallet   (privcloud.cli.tokens)
     privcloud transcribe | summarize | translate | search | imagine | extract
@@ -15,11 +18,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from privcloud.cli import cloud, features, tokens, trust
+from privcloud.cli import cloud, demo, features, lifecycle, samples, tokens, trust
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
-COMMAND_GROUPS = [cloud, features, trust, tokens]
+COMMAND_GROUPS = [demo, lifecycle, cloud, features, samples, trust, tokens]
 
 
 def build_parser() -> argparse.ArgumentParser:

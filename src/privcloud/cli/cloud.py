@@ -1,7 +1,5 @@
 """Cloud commands of the ``privcloud`` command line.
 
-privcloud demo                         a local cloud, a few private requests, the trail
-privcloud up [--nodes N]               a local cloud on loopback until Ctrl-C
 privcloud relay|gateway|node ...       one service on its own
 privcloud call FEATURE --relay URL     one request through the private path
 """
@@ -13,16 +11,15 @@ import asyncio
 import json
 import subprocess
 import sys
-import time
 
+from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import until_stopped
-from privcloud.cli.session import default_nodes, remove_cloud_file, write_cloud_file
 from privcloud.errors import ConfigError
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloud import LOOPBACK, LocalCloud
+from privcloud.services.cloud import LOOPBACK
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.http import start_site
@@ -33,11 +30,6 @@ from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models
-
-INSECURE_BANNER = (
-    "WARNING: INSECURE local cloud. Nodes run in a *simulated* TEE that protects nothing;\n"
-    "         the client admits them only because --insecure-allow-simulated was given.\n"
-)
 
 
 async def _run_service(
@@ -50,115 +42,6 @@ async def _run_service(
         await until_stopped()
     finally:
         await runner.cleanup()
-
-
-async def _up(args: argparse.Namespace) -> None:
-    models = None if args.no_ai else shared_models()
-    cloud = LocalCloud(nodes=default_nodes(args.nodes), relay_port=args.relay_port, models=models)
-    await cloud.start()
-    cloud_path = write_cloud_file(cloud)
-    print(INSECURE_BANNER, file=sys.stderr)
-    print(f"relay    {cloud.relay_url}\ngateway  {cloud.gateway_url}")
-    for url in cloud.node_urls:
-        print(f"node     {url}")
-    print(f"log      {cloud.log_url}  (devices read it via {cloud.relay_url}/log)")
-    print(f"         release entry {cloud.release_index}")
-    print(f"         log vkey      {cloud.log_vkey}")
-    for vkey in cloud.witness_vkeys:
-        print(f"         witness vkey  {vkey}")
-    print(f"         simulated TEE dev root (INSECURE) {cloud.insecure_tee_public_key.hex()}")
-    call = [
-        "privcloud call echo --data hello",
-        f"--relay {cloud.relay_url} --log {cloud.relay_url}/log",
-        f"--log-vkey {cloud.log_vkey}",
-        *(f"--witness-vkey {vkey}" for vkey in cloud.witness_vkeys),
-        f"--insecure-simulated-root {cloud.insecure_tee_public_key.hex()}",
-        "--insecure-allow-simulated",
-    ]
-    if cloud.issuer is not None:
-        code = cloud.issuer.core.new_enrolment_code()
-        print(f"issuer   {cloud.issuer_url}  (one-time enrolment code: {code})")
-        print("\nEnrol a device wallet once (directly with the issuer, not via the relay):")
-        print(
-            f"  privcloud wallet enrol --issuer {cloud.issuer_url} --code {code} --file wallet.json"
-        )
-        call.append(f"--wallet wallet.json --issuer {cloud.issuer_url}")
-    print("\nThen send a private request:")
-    print("  " + " \\\n    ".join(call))
-    print(f"\nFeature commands (privcloud transcribe, summarize, ...) use it via {cloud_path}.")
-    print("Ctrl-C stops the cloud.", flush=True)
-    try:
-        await until_stopped()
-    finally:
-        remove_cloud_file(cloud_path)
-        await cloud.stop()
-
-
-def _step(text: str) -> None:
-    print(f"  - {text}", flush=True)
-
-
-async def _demo(_: argparse.Namespace) -> None:
-    print(INSECURE_BANNER, file=sys.stderr)
-    print("Starting a local private cloud on loopback (relay, gateway, 3 nodes in 2 regions)...")
-    async with LocalCloud(nodes=default_nodes(3)) as cloud:
-        _step(f"relay {cloud.relay_url}, gateway {cloud.gateway_url}")
-        policy = ClientPolicy.insecure_local_dev()
-        wallet = cloud.new_wallet(batch_size=8)
-        trust = cloud.client_trust()
-        async with Client(cloud.relay_url, policy=policy, wallet=wallet, trust=trust) as client:
-            trail = client.trail
-            _step(
-                f"enrolled this device with the issuer ({cloud.issuer_url}, directly, not via"
-                f" the relay) and fetched {wallet.fetched} anonymous tokens in one batch"
-            )
-            key_id = trail.key_config_id
-            _step(f"fetched the gateway's OHTTP key config (key id {key_id}) via the relay")
-            assert cloud.release is not None and trail.checkpoint is not None
-            _step(
-                f"release published to the log as entry {cloud.release_index}: measurement"
-                f"[simulated] {cloud.release.simulated_measurement.hex()[:32]}..."
-            )
-            cp = trail.checkpoint
-            _step(
-                f"trusted log checkpoint: {cp.origin} size {cp.size} root "
-                f"{cp.root_hash.hex()[:32]}... (log signature + witness cosignature checked)"
-            )
-            for admitted in trail.admitted:
-                d = admitted.descriptor
-                where = f"{d.region}/{d.provider}, tee={d.tee}"
-                _step(f"admitted {d.node_id} [{where}]:")
-                for check in admitted.trail:
-                    print(f"        {check}")
-            for node_id, why in trail.refused:
-                _step(f"refused {node_id}: {why}")
-            message = "Call me at 10:30 about the Lisbon contract."
-            started = time.perf_counter()
-            result = await client.call("echo", {"note": "demo"}, message.encode())
-            took = (time.perf_counter() - started) * 1000
-            print("\nOne private request (echo workload):")
-            _step(
-                f"sealed to {len(trail.chosen)} nodes chosen at random: {', '.join(trail.chosen)}"
-            )
-            _step(f"answer: {result.data.decode()!r} in {took:.1f} ms")
-            _step(f"paid with one anonymous token: {wallet.spent[-1].describe()}")
-            print("\nA streamed answer (echo_stream, 4 parts):")
-            async for event in client.stream("echo_stream", {"parts": 4}, message.encode()):
-                label = "final" if event.final else f"part {event.meta.get('index')}"
-                _step(f"{label}: {event.data.decode() or json.dumps(event.meta)}")
-        print("\nWhat each party saw:")
-        assert cloud.relay is not None and cloud.gateway is not None
-        _step(
-            "relay: your address and the sizes of opaque OHTTP messages; no content, no node choice"
-        )
-        _step("gateway: an anonymous inner request, the k node key ids; no address, no content")
-        _step("node: the plaintext request, from the gateway's address; not yours")
-        _step("issuer: your device id and how many tokens you took; not which requests they paid")
-        print("\nMetrics the services kept (allow-listed, content-free):")
-        for service in (cloud.relay.metrics, cloud.gateway.metrics):
-            for line in service.render().splitlines()[1:]:
-                print(f"    {service.service}: {line}")
-    print("\nThe local cloud stopped; its temporary files are gone.")
 
 
 async def _call(args: argparse.Namespace) -> None:
@@ -214,15 +97,6 @@ async def _call(args: argparse.Namespace) -> None:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the cloud commands: demo, up, relay, gateway, node, call."""
-    demo = sub.add_parser("demo", help="start a local cloud, run private requests, show the trail")
-    demo.set_defaults(handler=lambda args: asyncio.run(_demo(args)))
-
-    up = sub.add_parser("up", help="run a local cloud on loopback until interrupted")
-    up.add_argument("--nodes", type=int, default=3)
-    up.add_argument("--relay-port", type=int, default=8470)
-    up.add_argument("--no-ai", action="store_true", help="serve the echo workloads only")
-    up.set_defaults(handler=lambda args: asyncio.run(_up(args)))
-
     relay = sub.add_parser("relay", help="run an OHTTP relay")
     relay.add_argument("--gateway", required=True, help="the gateway's base URL")
     relay.add_argument("--host", default=LOOPBACK)

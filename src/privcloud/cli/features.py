@@ -26,6 +26,7 @@ from privcloud import limits
 from privcloud.cli.session import connect, progress
 from privcloud.errors import ConfigError
 from privcloud.sdk.client import Result
+from privcloud.services import cloudconfig
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_BASE, WHISPER_TINY_EN
 
@@ -47,6 +48,7 @@ def _read_input(name: str) -> bytes:
 
 
 async def _run(
+    args: argparse.Namespace,
     feature: str,
     params: JSONObject,
     body: bytes,
@@ -55,7 +57,7 @@ async def _run(
     on_partial: Callable[[Event], None] | None = None,
 ) -> Result:
     """Send one streamed request; show progress; return the final result."""
-    async with connect(warm=warm) as client:
+    async with connect(cloudconfig.load(args.config), warm=warm) as client:
         nodes = ", ".join(
             f"{a.descriptor.node_id}[{a.descriptor.region}]" for a in client.trail.admitted
         )
@@ -104,12 +106,14 @@ async def _transcribe(args: argparse.Namespace) -> None:
     if args.translate:
         params: JSONObject = {"mode": "speech", "target_language": "en"}
         result = await _run(
-            "translate", params, audio, warm=(WHISPER_BASE,), on_partial=_segment_progress
+            args, "translate", params, audio, warm=(WHISPER_BASE,), on_partial=_segment_progress
         )
     else:
         params = {"language": args.language}
         warm = (WHISPER_TINY_EN,) if args.language == "en" else (WHISPER_BASE,)
-        result = await _run("transcribe", params, audio, warm=warm, on_partial=_segment_progress)
+        result = await _run(
+            args, "transcribe", params, audio, warm=warm, on_partial=_segment_progress
+        )
     _print_result(args, result, str(result.meta.get("text", "")).strip())
 
 
@@ -121,7 +125,7 @@ async def _summarize(args: argparse.Namespace) -> None:
         "kind": args.kind,
     }
     result = await _run(
-        "summarize", params, text, warm=(GEMMA_270M, MINILM_L6), on_partial=_stage_progress
+        args, "summarize", params, text, warm=(GEMMA_270M, MINILM_L6), on_partial=_stage_progress
     )
     report = result.meta.get("grounding") or {}
     if not args.json:
@@ -149,7 +153,7 @@ async def _translate(args: argparse.Namespace) -> None:
     else:
         params = {"mode": "speech", "target_language": args.target}
         warm = (WHISPER_BASE,)
-    result = await _run("translate", params, body, warm=warm, on_partial=_stage_progress)
+    result = await _run(args, "translate", params, body, warm=warm, on_partial=_stage_progress)
     if not args.json:
         for step in result.meta.get("steps", []):
             progress(f"{step.get('task')}: {step.get('model')}")
@@ -181,7 +185,7 @@ def _load_items(path: str) -> list[dict[str, str]]:
 async def _search(args: argparse.Namespace) -> None:
     items = _load_items(args.items)
     body = json.dumps({"query": args.query, "items": items, "top_k": args.top_k}).encode()
-    result = await _run("search", {}, body, warm=(MINILM_L6,))
+    result = await _run(args, "search", {}, body, warm=(MINILM_L6,))
     texts = {item["id"]: item["text"] for item in items}
     lines = []
     for hit in result.meta.get("results", []):
@@ -195,7 +199,7 @@ async def _imagine(args: argparse.Namespace) -> None:
     for name in ("width", "height", "seed"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
-    result = await _run("generate_image", params, b"", warm=(), on_partial=_stage_progress)
+    result = await _run(args, "generate_image", params, b"", warm=(), on_partial=_stage_progress)
     out = Path(args.output)
     try:
         out.write_bytes(result.data)
@@ -214,7 +218,7 @@ async def _extract(args: argparse.Namespace) -> None:
     params: JSONObject = {}
     if args.reference_time:
         params["reference_time"] = args.reference_time
-    result = await _run("extract", params, text, warm=())
+    result = await _run(args, "extract", params, text, warm=())
     if args.json:
         _print_result(args, result, "")
         return
@@ -236,6 +240,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def add(name: str, help_text: str) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, help=help_text)
         parser.add_argument("--json", action="store_true", help="print the result as JSON")
+        parser.add_argument("--config", help="the local cloud's privcloud.toml (to find it)")
         return parser
 
     p = add("transcribe", "speech to text (WAV, MP3, M4A/AAC, OGG/Opus, FLAC)")

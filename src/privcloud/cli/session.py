@@ -1,10 +1,11 @@
 """How a command reaches a private cloud: the one ``privcloud up`` runs, or one of its own.
 
-``privcloud up`` writes a *cloud file* (``$XDG_STATE_HOME/privcloud/cloud.json``, mode 0600)
-with what a device needs to pin: relay URL, log and witness keys, the INSECURE simulated-TEE
-root, the issuer URL and one enrolment code. A feature command reads it, checks the relay
-answers, enrols a wallet kept beside it (once per cloud run), and goes through the full private
-path. When no cloud runs it starts a local one in-process for the command's duration.
+``privcloud up`` writes a *run file* (``<data_dir>/cloud.json``, mode 0600) with the services'
+URLs, what a device pins (log and witness keys, the INSECURE simulated-TEE root), the issuer URL,
+one device enrolment code and its process id; it removes the file when it stops. A feature
+command reads it, checks the relay answers, enrols a wallet kept beside it (once per cloud
+run) and goes through the full private path. When no cloud runs, it starts a local one
+in-process for the command's duration.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,38 +25,36 @@ from privcloud.errors import ConfigError
 from privcloud.netio import new_session
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.trust_store import default_state_dir
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LocalCloud, NodeSpec
+from privcloud.services.cloudconfig import CloudConfig, check_models
 from privcloud.trust.admission import ClientPolicy
 from privcloud.workloads.models import shared_models
 
-CLOUD_FILE = "cloud.json"
-WALLET_FILE = "cloud-wallet.json"
-
-
-def cloud_file(state_dir: Path | None = None) -> Path:
-    return (state_dir or default_state_dir()) / CLOUD_FILE
+WALLET_FILE = "device-wallet.json"
 
 
 def default_nodes(count: int = 3) -> list[NodeSpec]:
     """``count`` nodes spread over two regions (eu-west, us-east)."""
-    regions = ["eu-west", "us-east"]
-    return [NodeSpec(f"node-{i + 1}", regions[i % 2], "local") for i in range(count)]
+    return CloudConfig(node_count=count).nodes()
 
 
-def write_cloud_file(cloud: LocalCloud, path: Path | None = None) -> Path:
+def write_run_file(cloud: LocalCloud, config: CloudConfig) -> Path:
     """Record how devices reach ``cloud`` (0600, replaced atomically); returns the path."""
-    target = path or cloud_file()
+    target = config.run_file
     target.parent.mkdir(parents=True, exist_ok=True)
     doc: dict[str, Any] = {
+        "pid": os.getpid(),
         "relay": cloud.relay_url,
+        "gateway": cloud.gateway_url,
+        "nodes": dict(zip([s.node_id for s in cloud.nodes], cloud.node_urls, strict=True)),
+        "issuer": cloud.issuer_url or None,
+        "log": cloud.log_url,
+        "witness": cloud.witness_url,
         "log_vkey": cloud.log_vkey,
         "witness_vkeys": cloud.witness_vkeys,
         "insecure_simulated_root": cloud.insecure_tee_public_key.hex(),
-        "issuer": cloud.issuer_url or None,
         "enrolment_code": cloud.issuer.core.new_enrolment_code() if cloud.issuer else None,
-        "pid": os.getpid(),
     }
     partial = target.with_suffix(".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -67,24 +65,25 @@ def write_cloud_file(cloud: LocalCloud, path: Path | None = None) -> Path:
     return target
 
 
-def remove_cloud_file(path: Path | None = None) -> None:
-    target = path or cloud_file()
-    target.unlink(missing_ok=True)
-    (target.parent / WALLET_FILE).unlink(missing_ok=True)
+def remove_run_file(config: CloudConfig) -> None:
+    config.run_file.unlink(missing_ok=True)
+    (config.run_file.parent / WALLET_FILE).unlink(missing_ok=True)
 
 
-def _read_cloud_file(path: Path) -> dict[str, Any] | None:
+def read_run_file(config: CloudConfig) -> dict[str, Any] | None:
+    """The running cloud's run file, or None (absent or unreadable)."""
     try:
-        raw = path.read_bytes()[: limits.MAX_DIRECTORY_BYTES]
+        raw = config.run_file.read_bytes()[: limits.MAX_DIRECTORY_BYTES]
         doc = json.loads(raw)
     except (OSError, ValueError):
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("relay"), str) else None
 
 
-async def _relay_answers(relay: str) -> bool:
+async def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 within a few seconds."""
     try:
-        async with new_session(total=3.0) as http, http.get(f"{relay}/healthz") as resp:
+        async with new_session(total=3.0) as http, http.get(url) as resp:
             return resp.status == 200
     except (aiohttp.ClientError, TimeoutError):
         return False
@@ -96,18 +95,19 @@ def progress(text: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def connect(*, warm: tuple[str, ...] = ()) -> AsyncIterator[Client]:
+async def connect(config: CloudConfig, *, warm: tuple[str, ...] = ()) -> AsyncIterator[Client]:
     """A client of the running local cloud, or of a local cloud started for this command."""
-    path = cloud_file()
-    doc = _read_cloud_file(path)
-    if doc is not None and await _relay_answers(doc["relay"]):
+    doc = read_run_file(config)
+    if doc is not None and await answers(f"{doc['relay']}/healthz"):
         progress(f"using the local cloud at {doc['relay']} (privcloud up)")
-        async with _client_for(doc, path.parent) as client:
+        async with _client_for(doc, config.run_file.parent) as client:
             yield client
         return
     progress("no local cloud runs (privcloud up): starting one for this command...")
     progress("INSECURE: its nodes run in a *simulated* TEE (development only)")
-    cloud = LocalCloud(nodes=default_nodes(), models=shared_models(), warm_models=warm)
+    models = shared_models(config.model_config())
+    check_models(models.available(), config)
+    cloud = LocalCloud(nodes=config.nodes(), models=models, warm_models=warm)
     async with cloud:
         progress(f"local cloud up: relay {cloud.relay_url}, {len(cloud.node_urls)} nodes")
         wallet = cloud.new_wallet(batch_size=4)
@@ -129,7 +129,10 @@ async def _client_for(doc: dict[str, Any], state_dir: Path) -> AsyncIterator[Cli
             insecure_simulated_keys=(root,),
         )
     except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"the cloud file {state_dir / CLOUD_FILE} is damaged") from exc
+        raise ConfigError(
+            f"the run file in {state_dir} is damaged: stop the cloud (privcloud down) and start "
+            "it again"
+        ) from exc
     wallet = None
     if doc.get("issuer"):
         wallet_path = state_dir / WALLET_FILE
@@ -144,15 +147,3 @@ async def _client_for(doc: dict[str, Any], state_dir: Path) -> AsyncIterator[Cli
     policy = ClientPolicy.insecure_local_dev()
     async with Client(doc["relay"], policy=policy, wallet=wallet, trust=trust) as client:
         yield client
-
-
-@dataclass(frozen=True)
-class NodeInfo:
-    """One admitted node, for progress output."""
-
-    node_id: str
-    region: str
-
-
-def admitted(client: Client) -> list[NodeInfo]:
-    return [NodeInfo(a.descriptor.node_id, a.descriptor.region) for a in client.trail.admitted]

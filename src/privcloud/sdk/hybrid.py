@@ -61,10 +61,14 @@ class HybridClient:
             return
         request = WorkloadRequest(feature, {**(params or {}), **route.params}, body, stream=True)
         events: Iterator[Event] = self._local().run(request)
-        while (event := await asyncio.to_thread(next, events, None)) is not None:
-            if event.kind is EventKind.ERROR:
-                raise error_from_code(event.meta.get("code"), event.meta.get("message"))
-            yield route, event
+
+        def step() -> Event | None:
+            return next(events, None)
+
+        while (local := await asyncio.to_thread(step)) is not None:
+            if local.kind is EventKind.ERROR:
+                raise error_from_code(local.meta.get("code"), local.meta.get("message"))
+            yield route, local
 
     async def call(
         self, feature: str, params: JSONObject | None = None, body: bytes = b""

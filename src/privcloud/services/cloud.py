@@ -33,6 +33,7 @@ from privcloud.services.gateway import Gateway
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.node import Node, node_release_manifest
+from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.tlog import LocalTransparency
@@ -99,6 +100,8 @@ class LocalCloud:
     models: Models | None = None
     #: Models to load at start, so the first request does not wait for them.
     warm_models: tuple[str, ...] = ()
+    #: Development tap recording what each service received (the console's inspector).
+    observer: Observer | None = None
     _token_tmp: str | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -127,24 +130,39 @@ class LocalCloud:
                     insecure_tee_key=self.insecure_tee_key,
                     log_url=self.log_url,
                 )
-                runner, port = await start_site(node.app(), self.host, 0)
+                runner, port = await start_site(self._tap(node.app(), spec.node_id), self.host, 0)
                 self._runners.append(runner)
                 self.node_objects.append(node)
                 self.node_urls.append(f"http://{self.host}:{port}")
             self.gateway = Gateway(self.node_urls, authorizer=await self._start_tokens())
-            runner, port = await start_site(self.gateway.app(), self.host, self.gateway_port)
+            runner, port = await start_site(
+                self._tap(self.gateway.app(), "gateway"), self.host, self.gateway_port
+            )
             self._runners.append(runner)
             self.gateway_url = f"http://{self.host}:{port}"
             self.relay = Relay(
                 self.gateway_url, log_url=self.log_url, issuer_url=self.issuer_url or None
             )
-            runner, port = await start_site(self.relay.app(), self.host, self.relay_port)
+            runner, port = await start_site(
+                self._tap(self.relay.app(), "relay"), self.host, self.relay_port
+            )
             self._runners.append(runner)
             self.relay_url = f"http://{self.host}:{port}"
         except OSError as exc:
             await self.stop()
-            raise ConfigError("a port of the local cloud is in use or not allowed") from exc
+            raise ConfigError(
+                "a port of the local cloud is in use or not allowed: stop the other process "
+                "(privcloud down) or choose another relay port (cloud.relay_port)"
+            ) from exc
+        except BaseException:
+            await self.stop()  # nothing half-started stays behind
+            raise
         log.info("local cloud up: %d nodes", len(self.node_objects))
+
+    def _tap(self, app: web.Application, party: str) -> web.Application:
+        if self.observer is not None:
+            self.observer.install(app, party)
+        return app
 
     def _registry(self) -> WorkloadRegistry:
         if self.models is None:
@@ -172,7 +190,7 @@ class LocalCloud:
             self._token_tmp = tempfile.mkdtemp(prefix="privcloud-tokens-")
             token_dir = Path(self._token_tmp)
         self.issuer = Issuer(token_dir, IssuerConfig(quota=100_000))
-        runner, port = await start_site(self.issuer.app(), self.host, 0)
+        runner, port = await start_site(self._tap(self.issuer.app(), "issuer"), self.host, 0)
         self._runners.append(runner)
         self.issuer_url = f"http://{self.host}:{port}"
         store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")

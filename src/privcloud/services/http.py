@@ -183,7 +183,8 @@ async def start_site(
         await runner.cleanup()
         raise ConfigError(
             f"cannot listen on {host}:{port}: the port is in use or not allowed; "
-            "choose another with --port"
+            "stop what uses it, or choose another port (--port; for `privcloud up`: --relay-port "
+            "or cloud.relay_port in privcloud.toml)"
         ) from exc
     server = site._server
     sockets = getattr(server, "sockets", None) or ()

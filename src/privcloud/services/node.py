@@ -54,10 +54,9 @@ from privcloud.envelope import (
 )
 from privcloud.errors import PrivcloudError, UsageError
 from privcloud.release import build_manifest
-from privcloud.release.build import ModelFile
 from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest
+from privcloud.trust.bundle import ModelFile, NodeBundle, ReleaseManifest
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.wire.message import Event, WorkloadRequest, decode_request, frame_event
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event

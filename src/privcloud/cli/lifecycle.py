@@ -1,0 +1,231 @@
+"""A long-running local cloud: ``privcloud up | down | status``.
+
+privcloud up [--config privcloud.toml] [--detach]   start it (foreground, or in the background)
+privcloud down [--config ...]                        stop it cleanly (SIGTERM, then wait)
+privcloud status [--config ...]                      health of every service; exit 0 if all up
+
+The configuration file is described in :mod:`privcloud.services.cloudconfig`. A running cloud
+writes ``<data_dir>/cloud.json`` (removed when it stops); a background cloud logs to
+``<data_dir>/cloud.log``. Stopping leaves nothing behind but the data directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from privcloud.cli.runtime import until_stopped
+from privcloud.cli.session import answers, read_run_file, remove_run_file, write_run_file
+from privcloud.errors import ConfigError
+from privcloud.services.cloud import LocalCloud
+from privcloud.services.cloudconfig import CloudConfig, check_models, load
+from privcloud.workloads.models import shared_models
+
+INSECURE_BANNER = (
+    "WARNING: INSECURE local cloud. Nodes run in a *simulated* TEE that protects nothing;\n"
+    "         clients admit them only with the insecure development policy.\n"
+)
+#: Seconds ``up --detach`` waits for the cloud to answer (model loading included), and
+#: ``down`` waits for it to exit.
+START_WAIT_S = 600.0
+STOP_WAIT_S = 30.0
+
+
+def _config(args: argparse.Namespace) -> CloudConfig:
+    config = load(args.config)
+    overrides: dict[str, Any] = {}
+    if getattr(args, "nodes", None) is not None:
+        if not 1 <= args.nodes <= 16:
+            raise ConfigError("--nodes must be 1..16")
+        overrides["node_count"] = args.nodes
+    if getattr(args, "relay_port", None) is not None:
+        overrides["relay_port"] = args.relay_port
+    if getattr(args, "no_ai", False):
+        overrides["ai"] = False
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    return dataclasses.replace(config, **overrides)
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _refuse_if_running(config: CloudConfig) -> None:
+    doc = read_run_file(config)
+    if doc is None:
+        return
+    if _alive(doc.get("pid")):
+        raise ConfigError(
+            f"a local cloud already runs (pid {doc.get('pid')}, relay {doc.get('relay')}) with "
+            f"data directory {config.data_dir}: stop it with `privcloud down`"
+        )
+    remove_run_file(config)  # a stale file from a cloud that was killed
+
+
+async def _up(args: argparse.Namespace) -> None:
+    config = _config(args)
+    _refuse_if_running(config)
+    models = None
+    if config.ai:
+        models = shared_models(config.model_config())
+        check_models(models.available(), config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    cloud = LocalCloud(
+        nodes=config.nodes(),
+        host=config.host,
+        relay_port=config.relay_port,
+        data_dir=str(config.data_dir),
+        require_tokens=config.tokens,
+        models=models,
+        warm_models=config.warm if models is not None else (),
+    )
+    print("starting the local cloud (loading models can take a minute)...", flush=True)
+    await cloud.start()
+    try:
+        run_file = write_run_file(cloud, config)
+        print(INSECURE_BANNER, file=sys.stderr)
+        print(f"relay    {cloud.relay_url}   <- devices talk to this one only")
+        print(f"gateway  {cloud.gateway_url}")
+        for spec, url in zip(cloud.nodes, cloud.node_urls, strict=True):
+            print(f"node     {url}   {spec.node_id} [{spec.region}/{spec.provider}]")
+        print(f"log      {cloud.log_url}   (release entry {cloud.release_index})")
+        print(f"witness  {cloud.witness_url}")
+        if cloud.issuer is not None:
+            print(f"issuer   {cloud.issuer_url}")
+        features = ", ".join(cloud.node_objects[0].registry.features)
+        print(f"features {features}")
+        print(f"data     {config.data_dir}   (run file {run_file.name})")
+        print("\nTry: privcloud transcribe call.wav | privcloud summarize notes.txt | ...")
+        print("Stop with Ctrl-C or `privcloud down`.", flush=True)
+        await until_stopped()
+    finally:
+        remove_run_file(config)
+        await cloud.stop()
+        print("the local cloud stopped", flush=True)
+
+
+def _up_detached(args: argparse.Namespace) -> int:
+    config = _config(args)
+    _refuse_if_running(config)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "privcloud.cli", "up", "--data-dir", str(config.data_dir)]
+    if args.config:
+        command += ["--config", args.config]
+    if args.nodes is not None:
+        command += ["--nodes", str(args.nodes)]
+    if args.relay_port is not None:
+        command += ["--relay-port", str(args.relay_port)]
+    if args.no_ai:
+        command.append("--no-ai")
+    log_path = config.data_dir / "cloud.log"
+    with log_path.open("wb") as log:
+        # Our own interpreter and module with validated arguments: no shell, no user program.
+        child = subprocess.Popen(  # noqa: S603
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + START_WAIT_S
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
+            raise ConfigError("the cloud did not start: " + " | ".join(tail))
+        doc = read_run_file(config)
+        if doc is not None and asyncio.run(answers(f"{doc['relay']}/healthz")):
+            print(f"local cloud running in the background (pid {child.pid})")
+            print(f"relay {doc['relay']}; log file {log_path}; stop it with `privcloud down`")
+            return 0
+        time.sleep(0.5)
+    child.terminate()
+    raise ConfigError(f"the cloud did not answer within {START_WAIT_S:.0f} s; see {log_path}")
+
+
+def _down(args: argparse.Namespace) -> int:
+    config = _config(args)
+    doc = read_run_file(config)
+    if doc is None:
+        print(f"no local cloud runs with data directory {config.data_dir}")
+        return 0
+    pid = doc.get("pid")
+    if not _alive(pid):
+        remove_run_file(config)
+        print("the local cloud was not running (removed its stale run file)")
+        return 0
+    assert isinstance(pid, int)
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_WAIT_S
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            print(f"the local cloud (pid {pid}) stopped")
+            return 0
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.2)
+    raise ConfigError(f"the cloud (pid {pid}) did not stop within {STOP_WAIT_S:.0f} s: kill {pid}")
+
+
+async def _probe_all(doc: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    checks: list[tuple[str, str]] = [("relay", f"{doc['relay']}/healthz")]
+    checks.append(("gateway", f"{doc['gateway']}/healthz"))
+    checks += [(name, f"{url}/healthz") for name, url in dict(doc.get("nodes") or {}).items()]
+    if doc.get("issuer"):
+        checks.append(("issuer", f"{doc['issuer']}/healthz"))
+    checks.append(("log", f"{doc['log']}/v1/checkpoint"))
+    results = await asyncio.gather(*(answers(url) for _, url in checks))
+    return [(name, url, ok) for (name, url), ok in zip(checks, results, strict=True)]
+
+
+def _status(args: argparse.Namespace) -> int:
+    config = _config(args)
+    doc = read_run_file(config)
+    if doc is None or not _alive(doc.get("pid")):
+        print(f"not running (data directory {config.data_dir})")
+        return 3
+    print(f"local cloud pid {doc['pid']}, data directory {config.data_dir}")
+    try:
+        rows = asyncio.run(_probe_all(doc))
+    except KeyError as exc:
+        raise ConfigError("the run file is damaged: privcloud down, then up again") from exc
+    for name, url, ok in rows:
+        print(f"  {'up  ' if ok else 'DOWN'}  {name:10} {url.rsplit('/', 2)[0]}")
+    return 0 if all(ok for _, _, ok in rows) else 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add up, down and status."""
+
+    def common(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--config", help="privcloud.toml (default: ./privcloud.toml if any)")
+        parser.add_argument("--data-dir", help="override cloud.data_dir")
+
+    up = sub.add_parser("up", help="run a local cloud on loopback (Ctrl-C or `down` stops it)")
+    common(up)
+    up.add_argument("--nodes", type=int, help="override nodes.count")
+    up.add_argument("--relay-port", type=int, help="override cloud.relay_port")
+    up.add_argument("--no-ai", action="store_true", help="serve the echo workloads only")
+    up.add_argument("--detach", action="store_true", help="run in the background")
+    up.set_defaults(
+        handler=lambda a: _up_detached(a) if a.detach else asyncio.run(_up(a)),
+    )
+    down = sub.add_parser("down", help="stop the local cloud that `up` started")
+    common(down)
+    down.set_defaults(handler=_down)
+    status = sub.add_parser("status", help="health of the local cloud's services")
+    common(status)
+    status.set_defaults(handler=_status)

@@ -1,0 +1,203 @@
+"""Statelessness: a canary sent through every AI feature never appears in any log line, file
+written, or metric of any service, and no service opens a file for writing while serving.
+
+The whole local cloud (relay, gateway, issuer, log, witness, three nodes) runs in this process,
+so one audit hook (PEP 578) sees every file the services open, one logging handler at DEBUG
+sees every log record, and ``capfd`` sees what native code (llama.cpp, CTranslate2) prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aikit import models, needs_ai
+from privcloud.sdk import Client
+from privcloud.services.cloud import LocalCloud, NodeSpec
+from privcloud.trust.admission import ClientPolicy
+
+pytestmark = [needs_ai, pytest.mark.slow]
+
+#: Spoken canary (transcribed by Whisper), and the written one for text features.
+SPOKEN = "Zanzibar"
+CANARY = "CANARY-5e1f0a77"
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+class _WriteWatch:
+    """An audit hook (PEP 578; hooks cannot be removed, so it is switched by a flag) recording
+    every file opened for writing and every file-system change while armed."""
+
+    _installed: _WriteWatch | None = None
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.events: list[tuple[str, str]] = []
+        self._lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> _WriteWatch:
+        if cls._installed is None:
+            cls._installed = cls()
+            sys.addaudithook(cls._installed._hook)
+        return cls._installed
+
+    def _hook(self, event: str, args: tuple[Any, ...]) -> None:
+        if not self.armed:
+            return
+        if event == "open":
+            path, mode, flags = args
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & _WRITE_FLAGS
+            )
+            if writing and path is not None:
+                with self._lock:
+                    self.events.append((event, str(path)))
+        elif event in ("os.rename", "os.remove", "os.mkdir", "os.truncate", "shutil.copyfile"):
+            with self._lock:
+                self.events.append((event, str(args[0])))
+
+    def arm(self) -> None:
+        with self._lock:
+            self.events.clear()
+        self.armed = True
+
+    def disarm(self) -> list[tuple[str, str]]:
+        self.armed = False
+        with self._lock:
+            return list(self.events)
+
+
+class _AllRecords(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+        if record.exc_info and record.exc_info[1] is not None:
+            self.lines.append(repr(record.exc_info[1]))
+
+
+@pytest.fixture
+def all_logs() -> Iterator[_AllRecords]:
+    handler = _AllRecords()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+
+
+def _image_model(tmp_path: Path) -> Path | None:
+    try:
+        from imagekit import build_tiny_pipeline
+    except ImportError:
+        return None
+    directory = tmp_path / "tiny-sd"
+    build_tiny_pipeline(directory)
+    return directory
+
+
+def _files_containing(root: Path, needle: bytes) -> list[str]:
+    hits = []
+    for path in root.rglob("*"):
+        if path.is_file():
+            try:
+                if needle in path.read_bytes():
+                    hits.append(str(path))
+            except OSError:
+                continue
+    return hits
+
+
+async def test_canary_never_reaches_logs_files_or_metrics(
+    tmp_path: Path, all_logs: _AllRecords, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from speech import speak
+
+    from privcloud.workloads.models import ModelConfig, Models
+
+    base = models()
+    image_dir = _image_model(tmp_path)
+    served = (
+        Models(ModelConfig(cache_dir=base.config.cache_dir, image_model_dir=image_dir))
+        if image_dir is not None
+        else base
+    )
+    data_dir = tmp_path / "cloud-data"
+    nodes = [NodeSpec("node-1", "eu-west"), NodeSpec("node-2", "us-east")]
+    spoken = speak(f"Please remember the word {SPOKEN}. It is the code for the meeting.")
+    note = (
+        f"Call with Maria about {CANARY}. We agreed to meet on Monday at 10:30 to sign the "
+        f"{CANARY} contract. Maria will send the draft to the team by Friday."
+    )
+    requests: list[tuple[str, dict[str, Any], bytes]] = [
+        ("transcribe", {"language": "en"}, spoken),
+        ("translate", {"mode": "speech"}, spoken),
+        ("translate", {"mode": "text", "source_language": "es"}, f"Hola {CANARY}.".encode()),
+        ("summarize", {}, note.encode()),
+        ("extract", {"reference_time": "2026-11-20T09:00:00+00:00"}, note.encode()),
+        (
+            "search",
+            {},
+            json.dumps(
+                {"query": f"{CANARY} contract", "items": [{"id": "a", "text": note}]}
+            ).encode(),
+        ),
+    ]
+    if image_dir is not None:
+        requests.append(
+            (
+                "generate_image",
+                {"prompt": f"a {CANARY}", "steps": 2, "width": 64, "height": 64},
+                b"",
+            )
+        )
+
+    watch = _WriteWatch.get()
+    cloud = LocalCloud(nodes=nodes, data_dir=str(data_dir), models=served)
+    async with cloud:
+        # Load models before arming, so only serving is watched.
+        async with Client(
+            cloud.relay_url,
+            policy=ClientPolicy.insecure_local_dev(),
+            wallet=cloud.new_wallet(batch_size=len(requests) + 2),
+            trust=cloud.client_trust(),
+        ) as client:
+            await client.call("echo", {}, b"warm-up")
+            served.warm(served.available())
+            watch.arm()
+            try:
+                answers = {}
+                for feature, params, body in requests:
+                    result = await client.call(feature, params, body)
+                    answers[feature] = result
+            finally:
+                written = watch.disarm()
+        metrics = [cloud.relay.metrics.render(), cloud.gateway.metrics.render()]  # type: ignore[union-attr]
+        metrics += [node.metrics.render() for node in cloud.node_objects]
+
+    # The canary went through: the features really saw it.
+    assert SPOKEN.lower() in str(answers["transcribe"].meta["text"]).lower()
+    assert any(r["id"] == "a" for r in answers["search"].meta["results"])
+
+    out, err = capfd.readouterr()
+    for needle in (SPOKEN, CANARY):
+        assert not [line for line in all_logs.lines if needle in line], "canary in a log line"
+        assert needle not in out and needle not in err, "canary in process output"
+        assert not [m for m in metrics if needle in m], "canary in a metric"
+        assert not _files_containing(data_dir, needle.encode()), "canary in a service's file"
+        assert not _files_containing(base.config.cache_dir, needle.encode())
+    assert written == [], f"files written while serving: {written}"
