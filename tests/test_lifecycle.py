@@ -111,7 +111,8 @@ def _env(tmp_path: Path) -> dict[str, str]:
 def test_up_status_down_leaves_only_the_data_directory(tmp_path: Path) -> None:
     env = _env(tmp_path)
     data = tmp_path / "data"
-    config = _write(tmp_path, f'[cloud]\nrelay_port = 0\ndata_dir = "{data}"\n[models]\nai = false\n')
+    text = f'[cloud]\nrelay_port = 0\ndata_dir = "{data}"\n[models]\nai = false\n'
+    config = _write(tmp_path, text)
     up = _run("up", "--config", str(config), "--detach", env=env)
     assert up.returncode == 0, up.stderr
     run_file = json.loads((data / "cloud.json").read_text())
