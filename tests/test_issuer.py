@@ -131,8 +131,14 @@ def test_enrolment_without_possession_of_the_key_is_refused(core: IssuerCore) ->
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"[]", b"{}", b"not json", b'{"code": 1, "device-key": "", "proof": ""}',
-     b"x" * (limits.MAX_ENROLMENT_BODY_BYTES + 1)],
+    [
+        b"",
+        b"[]",
+        b"{}",
+        b"not json",
+        b'{"code": 1, "device-key": "", "proof": ""}',
+        b"x" * (limits.MAX_ENROLMENT_BODY_BYTES + 1),
+    ],
 )
 def test_malformed_enrolment_is_a_peer_error(core: IssuerCore, body: bytes) -> None:
     with pytest.raises(errors.PeerError):

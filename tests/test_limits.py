@@ -68,8 +68,7 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
 
 #: Bounds still defined outside limits.py in code owned elsewhere. Each should move to
 #: privcloud.limits; drop the entry in the same change (a stale entry fails the test).
-PENDING: dict[tuple[str, str], str] = {
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 #: Unit helpers of limits.py, not bounds.
 _UNITS = frozenset({"KiB", "MiB"})

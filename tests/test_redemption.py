@@ -358,7 +358,12 @@ async def test_gateway_answers_401_inside_ohttp_keeps_serving_and_never_logs_tok
         root.setLevel(old_level)
     logged = "\n".join(capture.lines)
     for token in tokens:
-        for form in (b64url_encode(token), token.hex(), b64url_encode(token[2:34]),
-                     token[2:34].hex(), hashlib.sha256(token).hexdigest()):
+        for form in (
+            b64url_encode(token),
+            token.hex(),
+            b64url_encode(token[2:34]),
+            token[2:34].hex(),
+            hashlib.sha256(token).hexdigest(),
+        ):
             assert form not in logged
     assert "token refused: spent" in logged  # the reason codes are logged, nothing more

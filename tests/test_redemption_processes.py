@@ -44,9 +44,20 @@ async def _spawn_gateway(
 ) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "privcloud.cli", "gateway",
-            "--node", node_url, "--issuer", issuer_url, "--spent-tokens", str(store),
-            "--host", "127.0.0.1", "--port", "0",
+            sys.executable,
+            "-m",
+            "privcloud.cli",
+            "gateway",
+            "--node",
+            node_url,
+            "--issuer",
+            issuer_url,
+            "--spent-tokens",
+            str(store),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -105,7 +116,9 @@ async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds
 
             async def redeem(url: str, config: KeyConfig) -> str:
                 body, _, reader = build_request(
-                    config, [descriptor], WorkloadRequest("echo", {}, b"paid"),
+                    config,
+                    [descriptor],
+                    WorkloadRequest("echo", {}, b"paid"),
                     authorization=authorization,
                 )
                 async with session.post(

@@ -97,9 +97,7 @@ def _rows(path: Path, table: str) -> list[tuple[object, ...]]:
         return db.execute(f"SELECT * FROM {table}").fetchall()
 
 
-async def test_issuer_and_gateway_records_cannot_be_linked(
-    cloud: Cloud, capture: Capture
-) -> None:
+async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture: Capture) -> None:
     """Unlinkability, compared record by record.
 
     Issuer side (what the issuer keeps or sees): every row of its SQLite tables ``devices``,
@@ -143,7 +141,7 @@ async def test_issuer_and_gateway_records_cannot_be_linked(
         t: _rows(issuer_db, t) for t in ("devices", "enrolment_codes", "quota", "request_nonces")
     }
     assert [len(r) for r in issuer_rows.values()] == [1, 0, 1, 2]  # 1 device, 2 batch requests
-    (device_id, device_key), = issuer_rows["devices"]
+    ((device_id, device_key),) = issuer_rows["devices"]
     (quota_row,) = issuer_rows["quota"]
     assert quota_row[0] == device_id and quota_row[2] == 12  # device, period index, count
     assert quota_row[1] < 10**6  # a period number (days), not a time
@@ -187,7 +185,8 @@ def _http_bodies(stream: bytes, start: bytes) -> list[bytes]:
         head_end = stream.index(b"\r\n\r\n", pos)
         head = stream[pos:head_end].decode("latin-1").lower()
         length = next(
-            int(line.split(":", 1)[1]) for line in head.split("\r\n")
+            int(line.split(":", 1)[1])
+            for line in head.split("\r\n")
             if line.startswith("content-length:")
         )
         out.append(stream[head_end + 4 : head_end + 4 + length])
@@ -209,7 +208,8 @@ async def test_relay_gateway_and_nodes_never_see_the_device_identity(cloud: Clou
     assert cloud.issuer_proxy is not None
     issuer_port = str(cloud.issuer_proxy.port).encode()
     for name, proxy in [
-        ("relay", cloud.relay_proxy), ("gateway", cloud.gateway_proxy),
+        ("relay", cloud.relay_proxy),
+        ("gateway", cloud.gateway_proxy),
         *[(f"node {i}", p) for i, p in enumerate(cloud.node_proxies)],
     ]:
         seen = proxy.inbound() + proxy.outbound()
@@ -265,7 +265,9 @@ async def test_client_without_a_wallet_gets_401_with_a_challenge(cloud: Cloud) -
 def test_demo_shows_the_token_spent_but_not_the_token() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "privcloud.cli", "demo"],
-        capture_output=True, timeout=120, check=True,
+        capture_output=True,
+        timeout=120,
+        check=True,
     )
     out = run.stdout.decode()
     assert "fetched 8 anonymous tokens in one batch" in out

@@ -227,13 +227,15 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
             return subprocess.run([*cli, *args], capture_output=True, timeout=60, check=False)
 
         code = run("issuer", "new-code", "--data-dir", data).stdout.decode().strip()
-        enrolled = json.loads(run("wallet", "enrol", "--issuer", url, "--code", code,
-                                  "--file", wallet).stdout)
+        enrolled = json.loads(
+            run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet).stdout
+        )
         assert enrolled["enrolled"] is True
         again = run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet)
         assert again.returncode == 0  # enrolled already (the file says so): nothing is sent
-        fetched = json.loads(run("wallet", "fetch", "--issuer", url, "--file", wallet,
-                                 "--count", "4").stdout)
+        fetched = json.loads(
+            run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "4").stdout
+        )
         assert fetched == {"fetched": 4, "held": 4}
         over = run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "4")
         assert over.returncode == 1 and b"RateLimitedError" in over.stderr
