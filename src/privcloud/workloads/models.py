@@ -123,6 +123,10 @@ class Models:
 
     def __init__(self, config: ModelConfig | None = None) -> None:
         self.config = config if config is not None else ModelConfig.from_env()
+        # llama.cpp and torch run OpenMP thread pools; by default their idle threads spin, and
+        # on a shared 2-core machine a spinning pool of one model starves the other (llama.cpp
+        # measured 3x slower under contention). Read by each runtime when it loads.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         self._loaded: dict[str, Any] = {}
         self._load_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
         self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
