@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from privcloud.trust.admission import ClientPolicy
 pytestmark = [needs_ai, pytest.mark.slow]
 
 #: Spoken canary (transcribed by Whisper), and the written one for text features.
-SPOKEN = "Zanzibar"
+SPOKEN = "tangerine"
 CANARY = "CANARY-5e1f0a77"
 
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
@@ -125,9 +126,8 @@ def _files_containing(root: Path, needle: bytes) -> list[str]:
 async def test_canary_never_reaches_logs_files_or_metrics(
     tmp_path: Path, all_logs: _AllRecords, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from speech import speak
-
     from privcloud.workloads.models import ModelConfig, Models
+    from speech import speak
 
     base = models()
     image_dir = _image_model(tmp_path)
@@ -178,6 +178,7 @@ async def test_canary_never_reaches_logs_files_or_metrics(
         ) as client:
             await client.call("echo", {}, b"warm-up")
             served.warm(served.available())
+            armed_at = time.time()
             watch.arm()
             try:
                 answers = {}
@@ -199,5 +200,20 @@ async def test_canary_never_reaches_logs_files_or_metrics(
         assert needle not in out and needle not in err, "canary in process output"
         assert not [m for m in metrics if needle in m], "canary in a metric"
         assert not _files_containing(data_dir, needle.encode()), "canary in a service's file"
-        assert not _files_containing(base.config.cache_dir, needle.encode())
     assert written == [], f"files written while serving: {written}"
+    # The model cache is read-only while serving (it holds vocabularies: no content scan).
+    changed = [p for p in base.config.cache_dir.rglob("*") if p.stat().st_mtime >= armed_at]
+    assert changed == [], f"model cache changed while serving: {changed}"
+
+
+def test_the_write_watch_sees_python_file_writes(tmp_path: Path) -> None:
+    """The audit hook above is what proves "no file written": show that it can fail."""
+    watch = _WriteWatch.get()
+    watch.arm()
+    try:
+        (tmp_path / "leak.txt").write_text(CANARY)
+        os.close(os.open(tmp_path / "leak2", os.O_WRONLY | os.O_CREAT, 0o600))
+        (tmp_path / "leak.txt").read_text()  # reading is not writing
+    finally:
+        written = watch.disarm()
+    assert [path for _, path in written] == [str(tmp_path / "leak.txt"), str(tmp_path / "leak2")]
