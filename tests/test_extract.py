@@ -58,6 +58,8 @@ def assert_grounded(text: str, result: dict[str, Any]) -> None:
     ("text", "start"),
     [
         ("Dentist appointment tomorrow at 10:30.", "2026-11-23T10:30:00+00:00"),
+        # Whisper writes clock times with a dot.
+        ("Dentist appointment tomorrow at 10.30.", "2026-11-23T10:30:00+00:00"),
         ("Dentist appointment today at 4pm.", "2026-11-22T16:00:00+00:00"),
         ("Party tonight at 8!", "2026-11-22T20:00:00+00:00"),
         ("Meeting the day after tomorrow at 9 a.m.", "2026-11-24T09:00:00+00:00"),

@@ -9,6 +9,7 @@ its sub-commands; every handler gets the parsed arguments.
     privcloud issuer [serve | new-code | revoke] | wallet   (privcloud.cli.tokens)
     privcloud transcribe | summarize | translate | search | imagine | extract
                                                             (privcloud.cli.features)
+    privcloud console                                       (privcloud.cli.console)
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from privcloud.cli import cloud, demo, features, lifecycle, samples, tokens, trust
+from privcloud.cli import cloud, console, demo, features, lifecycle, samples, tokens, trust
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
-COMMAND_GROUPS = [demo, lifecycle, cloud, features, samples, trust, tokens]
+COMMAND_GROUPS = [demo, lifecycle, cloud, features, samples, trust, tokens, console]
 
 
 def build_parser() -> argparse.ArgumentParser:

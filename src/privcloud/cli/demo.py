@@ -95,7 +95,8 @@ def _show_observations(records: list[Observation]) -> None:
         "issuer": "nothing of this request: tokens were fetched earlier, in a batch, blindly",
     }
     seen: set[str] = set()
-    for record in records:
+    order = {"relay": 0, "gateway": 1, "issuer": 3}
+    for record in sorted(records, key=lambda r: (order.get(r.party, 2), r.seq)):
         party = record.party
         if party in seen:
             continue
@@ -161,11 +162,16 @@ async def _demo(args: argparse.Namespace) -> None:
                 f"trusted checkpoint: {cp.origin}, size {cp.size}, root "
                 f"{cp.root_hash.hex()[:24]}... (log signature + witness cosignature verified)"
             )
-            for admitted in trail.admitted:
+            for n, admitted in enumerate(trail.admitted):
                 d = admitted.descriptor
-                _line(f"{d.node_id} [{d.region}/{d.provider}, tee={d.tee}] admitted:")
-                for step in admitted.trail:
-                    _wrap(str(step), indent=6, width=96)
+                where = f"{d.node_id} [{d.region}/{d.provider}, tee={d.tee}]"
+                if n == 0:
+                    _line(f"{where} admitted after these checks:")
+                    for step in admitted.trail:
+                        _wrap(str(step), indent=6, width=96)
+                else:
+                    checks = ", ".join(admitted.checks)
+                    _line(f"{where} admitted: the same {len(admitted.trail)} checks ({checks})")
             for node_id, why in trail.refused:
                 _line(f"{node_id} refused: {why}")
             if config.ai:
@@ -196,8 +202,9 @@ async def _features(client: Client, clock: _Clock, call: bytes, voicemail_path: 
         if "start" in meta:
             _line(f"[{meta['start']:5.1f}s] {str(meta.get('text', '')).strip()}", 6)
 
-    _line("transcribe (streamed, segment by segment):")
-    result, took = await _streamed(client, "transcribe", {"language": "en"}, call, segment)
+    _line("transcribe (Whisper base, streamed segment by segment):")
+    params = {"language": "en", "model": "whisper-base"}
+    result, took = await _streamed(client, "transcribe", params, call, segment)
     transcript = str(result.meta.get("text", "")).strip()
     _line(f"{result.meta.get('model')}, {took:.1f} s", 6)
 

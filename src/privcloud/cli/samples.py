@@ -17,15 +17,17 @@ from pathlib import Path
 
 from privcloud.errors import ConfigError
 
+#: Written for espeak-ng and Whisper: times as words ("ten thirty"), a phone number with a
+#: dash; espeak's rendering of amounts ("240 euros") Whisper mishears, so there are none.
 CALL_SCRIPT = (
     "Hi, this is Maria Lopez from Northwind Travel. I am calling about your trip to Lisbon. "
-    "Your flight on Friday leaves at 10:30 in the morning. The hotel costs 240 euros per night. "
+    "Your flight on Friday leaves at ten thirty in the morning. "
     "Can we meet on Monday at 3 pm to sign the contract? "
-    "Please call me back at 555 0142. Thank you, and have a nice day."
+    "My number is 555-0142. Thank you, and have a nice day."
 )
 VOICEMAIL_SCRIPT = (
-    "Hola, soy Carlos. La reunión del jueves se cambia al viernes por la tarde. "
-    "Por favor, confirma por correo. Gracias."
+    "Hola, soy Carlos. Mañana tenemos una reunión muy importante con el cliente. "
+    "Por favor, llámame esta tarde. Gracias."
 )
 
 
@@ -40,7 +42,7 @@ def samples_dir() -> Path:
     return Path(base) / "privcloud" / "samples"
 
 
-def _speak(text: str, voice: str, target: Path) -> None:
+def _speak(text: str, voice: str, target: Path, rate: int) -> None:
     espeak = shutil.which("espeak-ng")
     if espeak is None:
         raise ConfigError(
@@ -49,7 +51,7 @@ def _speak(text: str, voice: str, target: Path) -> None:
     partial = target.with_suffix(".partial")
     # A fixed program with our own text: no shell, no user input.
     subprocess.run(  # noqa: S603
-        [espeak, "-v", voice, "-s", "150", "-w", str(partial), text], check=True, timeout=60
+        [espeak, "-v", voice, "-s", str(rate), "-w", str(partial), text], check=True, timeout=60
     )
     partial.replace(target)
 
@@ -58,11 +60,12 @@ def sample_call(directory: Path | None = None) -> SampleCall:
     """The sample call's files, made with espeak-ng if missing."""
     directory = directory or samples_dir()
     directory.mkdir(parents=True, exist_ok=True)
-    sample = SampleCall(directory / "sample-call.wav", directory / "voicemail-es.wav")
+    # Versioned names: a changed script makes new files instead of reusing old ones.
+    sample = SampleCall(directory / "sample-call-v2.wav", directory / "voicemail-es-v2.wav")
     if not sample.call.is_file():
-        _speak(CALL_SCRIPT, "en-us", sample.call)
+        _speak(CALL_SCRIPT, "en-us", sample.call, 140)
     if not sample.voicemail.is_file():
-        _speak(VOICEMAIL_SCRIPT, "es", sample.voicemail)
+        _speak(VOICEMAIL_SCRIPT, "es", sample.voicemail, 120)  # slower: Whisper hears it
     return sample
 
 

@@ -374,6 +374,14 @@ _GRAMMAR: list[tuple[re.Pattern[str], _Handler, bool]] = [
         _time,
         False,
     ),
+    # "at 10.30": Whisper writes clock times with a dot; only after at/by/around (not 3.5 kg).
+    (
+        re.compile(
+            r"\b(?:at|by|around)\s+(?P<h>\d{1,2})\.(?P<m>[0-5]\d)" + _AP + r"?(?![\w.:])", _CASE
+        ),
+        _time,
+        False,
+    ),
     (re.compile(_LEFT + _PREFIX + r"(?P<h>" + _HOUR + r")" + _AP, _CASE), _time, False),
     (
         re.compile(_LEFT + _PREFIX + r"(?P<h>" + _HOUR + r")\s+o['\u2019]?\s?clock\b", _CASE),
