@@ -377,7 +377,7 @@ _GRAMMAR: list[tuple[re.Pattern[str], _Handler, bool]] = [
     # "at 10.30": Whisper writes clock times with a dot; only after at/by/around (not 3.5 kg).
     (
         re.compile(
-            r"\b(?:at|by|around)\s+(?P<h>\d{1,2})\.(?P<m>[0-5]\d)" + _AP + r"?(?![\w.:])", _CASE
+            r"\b(?:at|by|around)\s+(?P<h>\d{1,2})\.(?P<m>[0-5]\d)" + _AP + r"?(?![\w:]|\.\d)", _CASE
         ),
         _time,
         False,
