@@ -29,7 +29,7 @@ import statistics
 import subprocess
 import time
 import wave
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from privcloud.sdk import Client
@@ -107,17 +107,17 @@ async def privacy_share(
             trust=cloud.client_trust(),
         ) as client:
 
-            async def timed(call: Callable[[], Awaitable[object]]) -> float:
+            async def timed(feature: str, params: dict[str, Any], body: bytes) -> float:
                 started = time.perf_counter()
-                await call()
+                await client.call(feature, params, body)
                 return time.perf_counter() - started
 
             for feature, params, body in cases:
                 await client.call(feature, params, body)  # warm
                 private, echo, direct = [], [], []
                 for _ in range(repeat):
-                    private.append(await timed(lambda: client.call(feature, params, body)))
-                    echo.append(await timed(lambda: client.call("echo", {}, body)))
+                    private.append(await timed(feature, params, body))
+                    echo.append(await timed("echo", {}, body))
                     started = time.perf_counter()
                     await asyncio.to_thread(run_direct, models, feature, params, body)
                     direct.append(time.perf_counter() - started)
@@ -150,7 +150,11 @@ def main() -> None:
     for name in (WHISPER_TINY_EN, WHISPER_BASE):
         params = {"model": name, "language": "en"}
         took = median_time(lambda p=params: run_direct(models, "transcribe", p, audio), args.repeat)
-        asr[name] = {"audio_s": round(seconds, 2), "compute_s": round(took, 3), "rtf": round(took / seconds, 4)}
+        asr[name] = {
+            "audio_s": round(seconds, 2),
+            "compute_s": round(took, 3),
+            "rtf": round(took / seconds, 4),
+        }
 
     llm = {}
     for name in (GEMMA_270M, SMOLLM2_135M):
@@ -161,7 +165,11 @@ def main() -> None:
             )
         tokens = sum(c.tokens for c in completions)
         secs = sum(c.seconds for c in completions)
-        llm[name] = {"tokens": tokens, "seconds": round(secs, 3), "tokens_per_s": round(tokens / secs, 1)}
+        llm[name] = {
+            "tokens": tokens,
+            "seconds": round(secs, 3),
+            "tokens_per_s": round(tokens / secs, 1),
+        }
 
     cases: list[tuple[str, dict[str, Any], bytes]] = [
         ("transcribe", {"language": "en"}, audio),
@@ -174,7 +182,10 @@ def main() -> None:
             json.dumps(
                 {
                     "query": "insurance card",
-                    "items": [{"id": str(i), "text": line} for i, line in enumerate(TRANSCRIPT.splitlines())],
+                    "items": [
+                        {"id": str(i), "text": line}
+                        for i, line in enumerate(TRANSCRIPT.splitlines())
+                    ],
                 }
             ).encode(),
         ),

@@ -126,6 +126,7 @@ def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             [
                 *PRIVCLOUD,
                 "node",
+                "--no-ai",
                 "--id",
                 "cli-node",
                 "--region",
@@ -234,7 +235,7 @@ def test_port_in_use_gives_one_clear_message() -> None:
         busy.listen()
         port = busy.getsockname()[1]
         out = subprocess.run(
-            [*PRIVCLOUD, "node", "--port", str(port)],
+            [*PRIVCLOUD, "node", "--no-ai", "--port", str(port)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -249,7 +250,9 @@ def test_gateway_workers_share_one_port_and_one_key(tmp_path: Path) -> None:
     key_file = tmp_path / "gateway.key"
     procs = []
     try:
-        procs.append(subprocess.Popen([*PRIVCLOUD, "node", "--port", str(node)], cwd=tmp_path))
+        procs.append(
+            subprocess.Popen([*PRIVCLOUD, "node", "--no-ai", "--port", str(node)], cwd=tmp_path)
+        )
         _wait(f"http://127.0.0.1:{node}/healthz")
         procs.append(
             subprocess.Popen(

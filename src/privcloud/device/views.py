@@ -1,0 +1,190 @@
+"""The console's Nodes and Log views: what the device verified, as JSON for the page.
+
+* :func:`nodes_view` shows the client's last admission (``Client.trail``): each admitted node
+  with its attestation, release and the numbered trail of checks that passed
+  (:func:`privcloud.trust.admission.admit`), and each refused node with its reason.
+* :func:`log_view` reads the transparency log the way the device does (through the relay) and
+  shows the trusted checkpoint (the signed note, C2SP tlog-checkpoint), the log's latest one
+  with the result of checking it against the trusted one (consistency, RFC 9162 §2.1.4), the
+  latest entries decoded as release manifests, and the inclusion proof of the nodes' release
+  entry with the result of verifying it (RFC 9162 §2.1.3.2). Checks raise (STYLE.md §4); here
+  each refusal is caught and shown as ``{"verified": false, "error": code}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from privcloud.errors import PrivcloudError
+from privcloud.sdk.client import Trail
+from privcloud.sdk.logclient import LogClient
+from privcloud.transparency.checkpoint import Checkpoint
+from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
+from privcloud.transparency.merkle import leaf_hash
+from privcloud.transparency.note import parse_note
+from privcloud.trust.admission import AdmittedNode
+from privcloud.trust.bundle import ReleaseManifest
+
+#: How many of the log's latest entries the Log tab lists.
+LOG_ENTRIES_SHOWN = 20
+
+
+def _name(value: object) -> str:
+    return str(getattr(value, "name", value))
+
+
+def checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "origin": checkpoint.origin,
+        "size": checkpoint.size,
+        "root_hash": checkpoint.root_hash.hex(),
+    }
+
+
+def release_json(manifest: ReleaseManifest) -> dict[str, Any]:
+    """The summary of a release manifest the console shows (the log entry's main fields)."""
+    return {
+        "package": manifest.package_name,
+        "version": manifest.package_version,
+        "code_digest": manifest.code_digest.hex(),
+        "code_files": manifest.code_files,
+        "models": len(manifest.models),
+        "model_files": [m.to_json() for m in manifest.models],
+        "dependencies": list(manifest.dependencies),
+        "measurements": {
+            tee: None if m is None else m.hex() for tee, m in sorted(manifest.measurements.items())
+        },
+        "leaf_hash": manifest.leaf_hash().hex(),
+    }
+
+
+def _admitted_json(node: AdmittedNode) -> dict[str, Any]:
+    d, a = node.descriptor, node.attestation
+    return {
+        "node_id": d.node_id,
+        "region": d.region,
+        "provider": d.provider,
+        "tee": d.tee,
+        "features": list(d.features),
+        "key_id": d.key_id.hex(),
+        "suite": {
+            "kem": _name(d.suite.kem),
+            "kdf": _name(d.suite.kdf),
+            "aead": _name(d.suite.aead),
+        },
+        "insecure": node.insecure,
+        "attestation": {
+            "tee_type": a.tee_type,
+            "product": a.product,
+            "measurement": a.measurement.hex(),
+            "debug": a.debug,
+            "tcb": dict(a.tcb),
+            "signer_chain": list(a.signer_chain),
+            "issued_at": a.issued_at,
+        },
+        "release": {**release_json(node.manifest), "log_index": node.log_index},
+        "checkpoint": checkpoint_json(node.checkpoint),
+        "trail": [str(step) for step in node.trail],
+    }
+
+
+def nodes_view(trail: Trail) -> dict[str, Any]:
+    """The admitted and refused nodes of the client's last admission."""
+    return {
+        "admitted": [_admitted_json(n) for n in trail.admitted],
+        "refused": [{"node_id": node_id, "reason": why} for node_id, why in trail.refused],
+        "key_config_id": trail.key_config_id,
+        "checkpoint": None if trail.checkpoint is None else checkpoint_json(trail.checkpoint),
+    }
+
+
+def _note_json(note: bytes) -> dict[str, Any]:
+    parsed = parse_note(note)
+    return {
+        "text": note.decode("utf-8", errors="replace"),
+        "signatures": [{"name": s.name, "key_id": s.key_id.hex()} for s in parsed.signatures],
+    }
+
+
+async def _latest(log: LogClient, state: TrustedLogState, now: float) -> dict[str, Any]:
+    """The log's latest checkpoint, checked against the trusted one (without adopting it)."""
+    note = await log.checkpoint()
+    claimed = Checkpoint.decode(parse_note(note).text.decode("utf-8"))
+    out: dict[str, Any] = {**checkpoint_json(claimed), "note": _note_json(note)}
+    trusted = state.checkpoint.size
+    proof: list[bytes] = []
+    if 0 < trusted < claimed.size:
+        proof = await log.consistency_proof(trusted, claimed.size)
+    out["consistency"] = {"from": trusted, "to": claimed.size, "hashes": [h.hex() for h in proof]}
+    try:
+        state.update(note, proof, now)
+    except PrivcloudError as exc:
+        out.update(verified=False, error=exc.code)
+    else:
+        out.update(verified=True, error=None)
+    return out
+
+
+def _entry_json(index: int, entry: bytes) -> dict[str, Any]:
+    doc: dict[str, Any] = {"index": index, "bytes": len(entry), "leaf_hash": leaf_hash(entry).hex()}
+    try:
+        doc["release"] = release_json(ReleaseManifest.decode(entry))
+    except PrivcloudError:
+        doc["release"] = None
+    return doc
+
+
+async def _proof(
+    log: LogClient, state: TrustedLogState, index: int, manifest: ReleaseManifest
+) -> dict[str, Any]:
+    checkpoint = state.checkpoint
+    hashes = await log.inclusion_proof(index, checkpoint.size)
+    out: dict[str, Any] = {
+        "index": index,
+        "leaf_hash": manifest.leaf_hash().hex(),
+        "tree_size": checkpoint.size,
+        "root_hash": checkpoint.root_hash.hex(),
+        "hashes": [h.hex() for h in hashes],
+    }
+    try:
+        verify_inclusion_against(state, manifest.encode(), index, hashes)
+    except PrivcloudError as exc:
+        out.update(verified=False, error=exc.code)
+    else:
+        out.update(verified=True, error=None)
+    return out
+
+
+async def log_view(
+    log: LogClient,
+    state: TrustedLogState,
+    releases: Mapping[int, ReleaseManifest],
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """Checkpoints, the latest entries and the release proofs (see the module docstring).
+
+    ``releases``: log index → release manifest of the admitted nodes. Network failures raise
+    :class:`~privcloud.errors.UnavailableError`; a proof that does not verify is reported.
+    """
+    trusted = state.checkpoint
+    size = trusted.size
+    start = max(0, size - LOG_ENTRIES_SHOWN)
+    entries = await log.iter_entries(start, size) if size else []
+    return {
+        "log_url": log.base_url,
+        "trusted": {
+            **checkpoint_json(trusted),
+            "note": None if state.checkpoint_note is None else _note_json(state.checkpoint_note),
+            "witnesses": [w.name for w in state.witnesses],
+            "required_witnesses": state.required_witnesses,
+        },
+        "latest": await _latest(log, state, now),
+        "entries": [_entry_json(start + i, e) for i, e in enumerate(entries)][::-1],
+        "proofs": [
+            await _proof(log, state, index, manifest)
+            for index, manifest in sorted(releases.items())
+            if index < size
+        ],
+    }

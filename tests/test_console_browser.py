@@ -1,0 +1,243 @@
+"""The device console in a real headless Chromium (Debian ``chromium`` + ``chromium-driver``,
+installed by ``make setup``), driven through Selenium.
+
+One agent with the real models serves the page; one browser walks the console as a user
+would: upload the sample call, see the transcript appear, summarise it and read the guard's
+report, open the inspector, then the Nodes and Log tabs. Each step is saved as a PNG in
+``$PRIVCLOUD_SCREENSHOTS`` (default ``build/screenshots``; ``build/`` is not committed).
+
+Skipped without Chromium and its driver, or without the AI extra, except under
+``PRIVCLOUD_REQUIRE_AI=1`` (``make test``), where a missing browser fails the run.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aikit import models, needs_ai
+from privcloud.cli.samples import CALL_SCRIPT, sample_call
+from privcloud.device.agent import DeviceAgent
+from privcloud.device.thread import BackgroundAgent
+from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_TINY_EN
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = Path(os.environ.get("PRIVCLOUD_SCREENSHOTS") or ROOT / "build" / "screenshots")
+
+_MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+if _MISSING and os.environ.get("PRIVCLOUD_REQUIRE_AI") == "1":
+    raise RuntimeError(
+        "PRIVCLOUD_REQUIRE_AI=1 but the browser test lacks "
+        + ", ".join(_MISSING)
+        + " (run make setup: Debian chromium and chromium-driver)"
+    )
+
+pytestmark = [
+    needs_ai,
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(_MISSING), reason="needs " + ", ".join(_MISSING)),
+]
+
+
+@pytest.fixture(scope="module")
+def console_url() -> Iterator[str]:
+    agent = DeviceAgent(
+        port=0, models=models(), warm_models=(WHISPER_TINY_EN, GEMMA_270M, MINILM_L6)
+    )
+    with BackgroundAgent(agent) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="privcloud-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1440,1000",
+        # A fake microphone (a tone) that needs no permission prompt, for the recording test.
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+    ):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def _shot(driver: Any, name: str) -> Path:
+    """A PNG of the whole page, not only the window (Chrome DevTools Protocol)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000)}
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}},
+    )
+    path = SHOTS / f"{name}.png"
+    path.write_bytes(base64.b64decode(shot["data"]))
+    return path
+
+
+def _wait(driver: Any, seconds: float, condition: Any) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds, poll_frequency=0.2).until(condition)
+
+
+def _text(driver: Any, element_id: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.ID, element_id).text)
+
+
+def _finished(driver: Any) -> bool:
+    from selenium.webdriver.common.by import By
+
+    state = driver.find_element(By.ID, "output-status").get_attribute("data-state")
+    return state in ("done", "error")
+
+
+def test_upload_the_sample_call_transcribe_summarise_and_inspect_in_chromium(
+    console_url: str, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    shots: list[Path] = []
+    sample = sample_call(tmp_path).call
+    driver = browser
+    driver.get(console_url)
+    _wait(driver, 30, lambda d: d.find_element(By.ID, "status").get_attribute("data-ready"))
+    assert "3 nodes admitted" in _text(driver, "status")
+    assert driver.find_element(By.ID, "insecure-badge").is_displayed()
+
+    # 1. Upload the sample call: the transcribe button comes alive.
+    driver.find_element(By.ID, "audio-file").send_keys(str(sample))
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "run-transcribe").is_enabled())
+    assert sample.name in _text(driver, "audio-info")
+    shots.append(_shot(driver, "01-sample-uploaded"))
+
+    # 2. Transcribe: segments stream in one by one, then the whole text.
+    driver.find_element(By.ID, "run-transcribe").click()
+    _wait(driver, 120, _finished)
+    assert driver.find_element(By.ID, "output-status").get_attribute("data-state") == "done"
+    segments = driver.find_elements(By.CSS_SELECTOR, "#transcript .segment")
+    assert len(segments) >= 2
+    transcript = _text(driver, "transcript-text").lower()
+    # Words of the sample's script that Whisper tiny.en gets right from espeak-ng's voice.
+    expected = [w for w in ("lisbon", "friday", "monday", "contract") if w in CALL_SCRIPT.lower()]
+    assert len(expected) >= 3, "the sample call's script changed: update these words"
+    for word in expected:
+        assert word in transcript, word
+    typed = driver.find_element(By.ID, "text-input").get_attribute("value").lower()
+    assert typed.split() == transcript.split()  # the transcript is ready to summarise
+    shots.append(_shot(driver, "02-transcript"))
+
+    # 3. Summarise the transcript: the summary and the guard's report per sentence.
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "run-summarize").is_enabled())
+    driver.find_element(By.ID, "run-summarize").click()
+    _wait(driver, 240, _finished)
+    assert driver.find_element(By.ID, "output-status").get_attribute("data-state") == "done"
+    assert len(_text(driver, "summary")) > 20
+    assert _text(driver, "grounding-kept").startswith("kept ")
+    assert _text(driver, "grounding-dropped").startswith("dropped ")
+    verdicts = driver.find_elements(By.CSS_SELECTOR, "#grounding-sentences li")
+    assert verdicts, "the guard's report lists the model's sentences"
+    shots.append(_shot(driver, "03-summary"))
+
+    # 4. The inspector: what the relay, the gateway, each node and the issuer observed.
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "inspect-btn").is_enabled())
+    driver.find_element(By.ID, "inspect-btn").click()
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "party-relay").is_displayed())
+    relay = _text(driver, "party-relay")
+    gateway = _text(driver, "party-gateway")
+    ran = driver.find_element(By.CSS_SELECTOR, ".party.ran")
+    issuer = _text(driver, "party-issuer")
+    assert "POST /v1/ohttp" in relay and "POST /v1/ohttp" in gateway
+    assert "POST /v1/envelope" in ran.text and "plaintext" in ran.text
+    assert "nothing of this request" in issuer
+    if sys.platform.startswith("linux"):
+        device = "127.0.0.2"  # the agent's own source address (privcloud.device.netaddr)
+        peers = {
+            name: [c.text for c in driver.find_elements(By.CSS_SELECTOR, f"#{name} td.peer")]
+            for name in ("party-relay", "party-gateway")
+        }
+        assert peers["party-relay"] == [device]
+        assert peers["party-gateway"] and device not in peers["party-gateway"]
+        node_peers = [c.text for c in ran.find_elements(By.CSS_SELECTOR, "td.peer")]
+        assert node_peers and device not in node_peers
+    shots.append(_shot(driver, "04-inspector"))
+
+    # 5. The Nodes tab: each admitted node with its attestation and admission trail.
+    driver.find_element(By.ID, "tab-nodes").click()
+    _wait(driver, 20, lambda d: len(d.find_elements(By.CSS_SELECTOR, ".node-card")) == 3)
+    nodes = _text(driver, "nodes-list")
+    for check in ("evidence-valid", "measurement-matches-release", "release-in-log", "policy"):
+        assert check in nodes
+    shots.append(_shot(driver, "05-nodes"))
+
+    # 6. The Log tab: the trusted checkpoint, the entries, the release's verified proof.
+    driver.find_element(By.ID, "tab-log").click()
+    _wait(driver, 20, lambda d: d.find_elements(By.ID, "log-proof-result"))
+    assert _text(driver, "log-proof-result") == "verified"
+    assert _text(driver, "log-latest-result") == "verified"
+    assert "privcloud" in _text(driver, "log-entries")
+    assert _text(driver, "log-note").count("—") >= 2  # the log's signature and a cosignature
+    driver.find_element(By.CSS_SELECTOR, "#log-entries details.manifest summary").click()
+    assert "whisper" in _text(driver, "log-entries").lower()  # the model files the nodes run
+    shots.append(_shot(driver, "06-log"))
+
+    for path in shots:
+        assert path.is_file() and path.stat().st_size > 10_000, path
+    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not errors, errors  # no script error, no CSP violation
+
+
+def test_a_microphone_recording_is_sent_as_webm_opus_and_decoded_by_the_node(
+    console_url: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(console_url)
+    _wait(driver, 30, lambda d: d.find_element(By.ID, "status").get_attribute("data-ready"))
+    driver.find_element(By.ID, "record-btn").click()
+    _wait(driver, 10, lambda d: "Stop" in d.find_element(By.ID, "record-btn").text)
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "record-time").text.startswith("2"))
+    driver.find_element(By.ID, "record-btn").click()
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "run-transcribe").is_enabled())
+    info = _text(driver, "audio-info")
+    assert "recording.webm" in info and "audio/webm" in info
+    driver.find_element(By.ID, "run-transcribe").click()
+    _wait(driver, 120, _finished)
+    # The fake microphone plays a tone, not speech: what matters is that the node decoded the
+    # browser's WebM/Opus (an undecodable file would end in an error).
+    assert driver.find_element(By.ID, "output-status").get_attribute("data-state") == "done"
+    assert driver.find_element(By.ID, "transcript-text").is_displayed()
