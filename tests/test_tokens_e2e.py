@@ -13,8 +13,6 @@ import base64
 import hashlib
 import logging
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -259,17 +257,3 @@ async def test_client_without_a_wallet_gets_401_with_a_challenge(cloud: Cloud) -
             async for _ in c.stream("echo_stream", {"parts": 2}, CANARY):
                 pass
     assert b"PrivateToken challenge=" in info.value.www_authenticate  # type: ignore[attr-defined]
-
-
-@pytest.mark.slow
-def test_demo_shows_the_token_spent_but_not_the_token() -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "privcloud.cli", "demo"],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    out = run.stdout.decode()
-    assert "fetched 8 anonymous tokens in one batch" in out
-    assert "paid with one anonymous token: key id " in out and "nonce hash " in out
-    assert "PrivateToken" not in out

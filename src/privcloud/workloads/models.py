@@ -127,6 +127,17 @@ class Models:
         # on a shared 2-core machine a spinning pool of one model starves the other (llama.cpp
         # measured 3x slower under contention). Read by each runtime when it loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        # No telemetry and no hub: onnxruntime (Whisper's VAD) otherwise writes a session id
+        # to $TMPDIR/.ses on import (found by tests/test_demo.py); the HF libraries must never
+        # try the network.
+        for name in ("ORT_DISABLE_TELEMETRY", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE"):
+            os.environ.setdefault(name, "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # Importing sentence-transformers/diffusers makes torch create its compile cache
+        # directory (in $TMPDIR by default); keep it with the other model caches.
+        os.environ.setdefault(
+            "TORCHINDUCTOR_CACHE_DIR", str(self.config.cache_dir / "torchinductor")
+        )
         self._loaded: dict[str, Any] = {}
         self._load_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
         self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
