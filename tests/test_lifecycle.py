@@ -124,6 +124,22 @@ def test_up_status_down_leaves_only_the_data_directory(tmp_path: Path) -> None:
     for party in ("relay", "gateway", "node-1", "node-2", "node-3", "issuer", "log"):
         assert f"up    {party}" in status.stdout
 
+    # Researcher commands, pinned from the running cloud's run file (they keep their own
+    # trusted checkpoint: a state directory of their own).
+    cc = ["--local", "--cloud-config", str(config)]
+    researcher = dict(env, XDG_STATE_HOME=str(tmp_path / "researcher"))
+    verify = _run("node", "verify", "node-2", *cc, "--insecure-allow-simulated", env=researcher)
+    assert verify.returncode == 0, verify.stderr
+    assert "release-in-log" in verify.stdout and "policy" in verify.stdout
+    refused = _run(
+        "node", "verify", "node-2", *cc, env=researcher
+    )  # default policy: no simulated TEE
+    assert refused.returncode != 0 and "TEE type not allowed" in refused.stderr
+    audit = _run("log", "audit", *cc, env=researcher)
+    assert audit.returncode == 0, audit.stderr
+    release = _run("release", "verify", *cc, "--index", "0", env=researcher)
+    assert release.returncode == 0, release.stdout + release.stderr
+
     again = _run("up", "--config", str(config), "--detach", env=env)
     assert again.returncode == 2 and "already runs" in again.stderr
 

@@ -27,6 +27,7 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.attest import TrustRoots, verify_evidence
 from privcloud.cli.runtime import until_stopped
+from privcloud.cli.session import read_run_file
 from privcloud.errors import (
     ConfigError,
     PrivcloudError,
@@ -45,6 +46,7 @@ from privcloud.sdk.trust_store import (
     pinned_state,
     refresh_trusted_checkpoint,
 )
+from privcloud.services import cloudconfig
 from privcloud.services.http import start_site
 from privcloud.services.node import node_release_config
 from privcloud.services.tlog import DEFAULT_ORIGIN, open_log
@@ -292,15 +294,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log_sub = log_p.add_subparsers(dest="log_command")
 
     audit = log_sub.add_parser("audit", help="verify a log: signatures, consistency, every entry")
-    audit.add_argument("--log", required=True, help="the log's base URL")
-    audit.add_argument("--log-vkey", required=True, help="the log's note verifier key")
+    audit.add_argument("--log", help="the log's base URL")
+    audit.add_argument("--log-vkey", help="the log's note verifier key")
     audit.add_argument(
         "--witness-vkey", action="append", help="a witness's cosignature vkey (repeat)"
     )
     audit.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
     audit.add_argument("--state", help="directory keeping the last audited checkpoint")
     audit.add_argument("--proofs", type=int, default=DEFAULT_AUDIT_PROOFS)
-    audit.set_defaults(handler=lambda a: asyncio.run(_audit(a)))
+    _local_args(audit)
+    audit.set_defaults(handler=lambda a: asyncio.run(_audit(_from_local(a))))
 
     init = log_sub.add_parser("init", help="create the log's keys and print its vkey")
     # Also accepted after "init"; SUPPRESS keeps a value given before it.
@@ -552,6 +555,35 @@ def _release_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _local_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="take the log URL and the keys to pin from the local cloud `privcloud up` runs",
+    )
+    p.add_argument("--cloud-config", help="that cloud's privcloud.toml (with --local)")
+
+
+def _from_local(args: argparse.Namespace, require_log: bool = True) -> argparse.Namespace:
+    """Fill --log, --log-vkey, --witness-vkey and the simulated root from the running local
+    cloud's run file (``--local``); then check that a log and its key are known."""
+    if args.local:
+        doc = read_run_file(cloudconfig.load(args.cloud_config))
+        if doc is None:
+            raise ConfigError("no local cloud runs: start one with `privcloud up --detach`")
+        args.log = args.log or doc.get("log")
+        args.log_vkey = args.log_vkey or doc.get("log_vkey")
+        args.witness_vkey = args.witness_vkey or list(doc.get("witness_vkeys") or [])
+        if hasattr(args, "insecure_simulated_root") and not args.insecure_simulated_root:
+            args.insecure_simulated_root = [doc.get("insecure_simulated_root")]
+        nodes = doc.get("nodes") or {}
+        if isinstance(getattr(args, "url", None), str) and args.url in nodes:
+            args.url = nodes[args.url]
+    if (require_log or args.log) and not (args.log and args.log_vkey):
+        raise ConfigError("give --log URL and --log-vkey VKEY, or --local for the local cloud")
+    return args
+
+
 def _log_trust_args(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--log", required=required, help="the transparency log's base URL")
     p.add_argument("--log-vkey", required=required, help="the log's note verifier key")
@@ -582,18 +614,20 @@ def register_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     verify = rsub.add_parser("verify", help="recompute the release here; compare with the log")
     _release_args(verify)
     _log_trust_args(verify, required=False)
+    _local_args(verify)
     verify.add_argument("--index", type=int, help="the log entry to compare with (with --log)")
     verify.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
     verify.add_argument("--node", help="compare with the release a running node attests to")
-    verify.set_defaults(handler=lambda a: asyncio.run(_release_verify(a)))
+    verify.set_defaults(handler=lambda a: asyncio.run(_release_verify(_from_local(a, False))))
 
     node = sub.choices.get("node")
     if node is None:  # pragma: no cover - the cloud command group registers "node" first
         return
     nsub = node.add_subparsers(dest="node_command")
     nverify = nsub.add_parser("verify", help="fetch a node's bundle and run admission verbosely")
-    nverify.add_argument("url", help="the node's base URL")
-    _log_trust_args(nverify, required=True)
+    nverify.add_argument("url", help="the node's base URL (with --local: or its id, e.g. node-1)")
+    _log_trust_args(nverify, required=False)
+    _local_args(nverify)
     nverify.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
     nverify.add_argument(
         "--state",
@@ -607,4 +641,4 @@ def register_release(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
         action="store_true",
         help="INSECURE: admit simulated-TEE nodes (development only)",
     )
-    nverify.set_defaults(handler=lambda a: asyncio.run(_node_verify(a)))
+    nverify.set_defaults(handler=lambda a: asyncio.run(_node_verify(_from_local(a))))
