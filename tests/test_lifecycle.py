@@ -115,35 +115,35 @@ def test_up_status_down_leaves_only_the_data_directory(tmp_path: Path) -> None:
     config = _write(tmp_path, text)
     up = _run("up", "--config", str(config), "--detach", env=env)
     assert up.returncode == 0, up.stderr
-    run_file = json.loads((data / "cloud.json").read_text())
-    pid = run_file["pid"]
-    assert oct((data / "cloud.json").stat().st_mode & 0o777) == "0o600"
+    try:
+        run_file = json.loads((data / "cloud.json").read_text())
+        pid = run_file["pid"]
+        assert oct((data / "cloud.json").stat().st_mode & 0o777) == "0o600"
 
-    status = _run("status", "--config", str(config), env=env)
-    assert status.returncode == 0, status.stdout + status.stderr
-    for party in ("relay", "gateway", "node-1", "node-2", "node-3", "issuer", "log"):
-        assert f"up    {party}" in status.stdout
+        status = _run("status", "--config", str(config), env=env)
+        assert status.returncode == 0, status.stdout + status.stderr
+        for party in ("relay", "gateway", "node-1", "node-2", "node-3", "issuer", "log"):
+            assert f"up    {party}" in status.stdout
 
-    # Researcher commands, pinned from the running cloud's run file (they keep their own
-    # trusted checkpoint: a state directory of their own).
-    cc = ["--local", "--cloud-config", str(config)]
-    researcher = dict(env, XDG_STATE_HOME=str(tmp_path / "researcher"))
-    verify = _run("node", "verify", "node-2", *cc, "--insecure-allow-simulated", env=researcher)
-    assert verify.returncode == 0, verify.stderr
-    assert "release-in-log" in verify.stdout and "policy" in verify.stdout
-    refused = _run(
-        "node", "verify", "node-2", *cc, env=researcher
-    )  # default policy: no simulated TEE
-    assert refused.returncode != 0 and "TEE type not allowed" in refused.stderr
-    audit = _run("log", "audit", *cc, env=researcher)
-    assert audit.returncode == 0, audit.stderr
-    release = _run("release", "verify", *cc, "--index", "0", env=researcher)
-    assert release.returncode == 0, release.stdout + release.stderr
+        # Researcher commands, pinned from the running cloud's run file (they keep their own
+        # trusted checkpoint: a state directory of their own).
+        cc = ["--local", "--cloud-config", str(config)]
+        researcher = dict(env, XDG_STATE_HOME=str(tmp_path / "researcher"))
+        verify = _run("node", "verify", "node-2", *cc, "--insecure-allow-simulated", env=researcher)
+        assert verify.returncode == 0, verify.stderr
+        assert "release-in-log" in verify.stdout and "policy" in verify.stdout
+        # The default policy refuses the simulated TEE.
+        refused = _run("node", "verify", "node-2", *cc, env=researcher)
+        assert refused.returncode != 0 and "TEE type not allowed" in refused.stderr
+        audit = _run("log", "audit", *cc, env=researcher)
+        assert audit.returncode == 0, audit.stderr
+        release = _run("release", "verify", *cc, "--index", "0", env=researcher)
+        assert release.returncode == 0, release.stdout + release.stderr
 
-    again = _run("up", "--config", str(config), "--detach", env=env)
-    assert again.returncode == 2 and "already runs" in again.stderr
-
-    down = _run("down", "--config", str(config), env=env)
+        again = _run("up", "--config", str(config), "--detach", env=env)
+        assert again.returncode == 2 and "already runs" in again.stderr
+    finally:
+        down = _run("down", "--config", str(config), env=env)
     assert down.returncode == 0, down.stderr
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
