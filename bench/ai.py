@@ -7,8 +7,9 @@
    * direct:  the workload called in-process (no network, no cryptography), and
    * private: through the full path (SDK -> relay -> gateway -> node, OHTTP, envelope to k=3
      nodes, an anonymous token per request), interleaved in the same run;
-   and an ``echo`` request with the same body through the same path gives the privacy layer's
-   own cost for that size. share = echo_private / feature_private (target <= 1%); the
+   and an ``echo`` request with the same body through the same path (answering with the size
+   only, as the features answer briefly) gives the privacy layer's own cost for that size.
+   share = echo_private / feature_private (target <= 1%); the
    difference private - direct is printed too, but model-time noise dominates it.
 
 The baseline for (1) and (2) is the same run's own audio duration and token count; figures
@@ -21,14 +22,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import shutil
 import statistics
 import subprocess
 import time
-import wave
 from collections.abc import Callable
 from typing import Any
 
@@ -72,11 +71,6 @@ def speak(text: str) -> bytes:
     ).stdout
 
 
-def wav_seconds(data: bytes) -> float:
-    with wave.open(io.BytesIO(data)) as w:
-        return w.getnframes() / w.getframerate()
-
-
 def median_time(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -86,11 +80,12 @@ def median_time(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(times)
 
 
-def run_direct(models: Models, feature: str, params: dict[str, Any], body: bytes) -> None:
+def run_direct(models: Models, feature: str, params: dict[str, Any], body: bytes) -> dict[str, Any]:
     registry = ai_registry(models)
     events = list(registry.run(WorkloadRequest(feature, params, body)))
     if events[-1].kind.name != "RESULT":
         raise SystemExit(f"{feature} failed: {events[-1].meta}")
+    return events[-1].meta
 
 
 async def privacy_share(
@@ -117,7 +112,7 @@ async def privacy_share(
                 private, echo, direct = [], [], []
                 for _ in range(repeat):
                     private.append(await timed(feature, params, body))
-                    echo.append(await timed("echo", {}, body))
+                    echo.append(await timed("echo", {"size_only": True}, body))
                     started = time.perf_counter()
                     await asyncio.to_thread(run_direct, models, feature, params, body)
                     direct.append(time.perf_counter() - started)
@@ -145,7 +140,8 @@ def main() -> None:
     load_s = time.perf_counter() - started
 
     audio = speak(SCRIPT)
-    seconds = wav_seconds(audio)
+    # espeak-ng's streamed WAV header gives no length: take the decoder's.
+    seconds = float(run_direct(models, "transcribe", {"language": "en"}, audio)["duration"])
     asr = {}
     for name in (WHISPER_TINY_EN, WHISPER_BASE):
         params = {"model": name, "language": "en"}

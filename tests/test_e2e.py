@@ -556,3 +556,8 @@ async def _trickle_until_answer(port: int, content_length: int, piece: bytes) ->
             continue
     writer.close()
     return status_line
+
+
+async def test_echo_size_only_answers_the_size_not_the_body(client: Client) -> None:
+    result = await client.call("echo", {"size_only": True}, CANARY)
+    assert result.data == b"" and result.meta["size"] == len(CANARY)

@@ -10,15 +10,16 @@ from privcloud.wire.message import Event, EventKind, WorkloadRequest
 
 
 class EchoWorkload:
-    """Returns the request body and parameters unchanged, in one result."""
+    """Returns the request body and parameters unchanged, in one result; with the parameter
+    ``"size_only": true``, only the body's size (a benchmark baseline for features that take a
+    large input and answer briefly)."""
 
     name = "echo"
     blocking = False
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
-        yield Event(
-            EventKind.RESULT, {"params": request.params, "size": len(request.body)}, request.body
-        )
+        body = b"" if request.params.get("size_only") is True else request.body
+        yield Event(EventKind.RESULT, {"params": request.params, "size": len(request.body)}, body)
 
 
 class StreamingEchoWorkload:
