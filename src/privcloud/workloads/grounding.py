@@ -1,0 +1,404 @@
+"""The hallucination guard of generated summaries: keep only sentences grounded in the source.
+
+Small language models omit and invent (docs/features.md §Models: Gemma 3 270M is a base model),
+so a summary sentence is shown only when it passes two checks against the source text:
+
+1. **Facts.** Every number, clock time, date or day, phone number, e-mail address and proper
+   name in the sentence must occur in the source, compared by normalised value ("10:30" = "ten
+   thirty" = "10.30 am", "$1,200" = "twelve hundred", phone numbers by their digits, names
+   case-insensitively as a token sequence). Entity and number mismatches are the commonest
+   hallucinations of abstractive summarisers (Nan et al., "Entity-level Factual Consistency of
+   Abstractive Text Summarization", EACL 2021).
+2. **Support.** The sentence must be close to one source passage (a sentence or two adjacent
+   ones) both in meaning (embedding cosine, as SummaC scores a summary sentence against source
+   sentences: Laban et al., TACL 2022) and in wording (content-word recall), so that a fluent
+   invention without facts is dropped too.
+
+A sentence with markup or code characters (``{ } < > ```) is dropped as well: a summary is
+prose, and JSON or HTML in it means the model followed instructions injected into the source.
+
+What the guard does not see: true facts in wrong relations ("moved from Monday to Saturday"
+when it was the other way round) pass, since every fact and most words are in the source
+(bench/eval_ai.py measures this as the "swapped" kind). Thresholds are calibrated on
+all-MiniLM-L6-v2 and English; another embedding model needs a new calibration.
+
+Everything here is pure: embeddings come from the injected ``embed`` function (unit vectors,
+one row per text), so tests can pass a fake and the node passes ``Models.embed``. The fact
+extractor lives in :mod:`privcloud.workloads.grounding_facts`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from privcloud.errors import UsageError
+from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
+
+__all__ = [
+    "Embed",
+    "Fact",
+    "GroundingReport",
+    "SentenceCheck",
+    "Span",
+    "check_summary",
+    "extract_facts",
+    "extractive_summary",
+    "split_sentences",
+]
+
+#: Unit-length embeddings of texts, one row per text (``Models.embed``).
+Embed = Callable[[Sequence[str]], npt.NDArray[Any]]
+Mode = Literal["drop", "mark"]
+
+#: Cosine similarity (all-MiniLM-L6-v2) a summary sentence needs with its best source passage.
+#: Calibrated with bench/eval_ai.py on synthetic calls: faithful reference sentences scored 0.26
+#: to 0.9 (median 0.70; lowest with numbers spelled out), invented sentences 0.15 to 0.68, so
+#: similarity cannot tell them apart: it only removes the clearly unrelated, and the content-
+#: word overlap below does the rest.
+SIMILARITY_FLOOR = 0.25
+#: Share of the sentence's content words that its best source passage must contain: faithful
+#: reference sentences had at least 0.5, invented sentences at most 0.33 (same calibration).
+OVERLAP_FLOOR = 0.5
+#: A run of words without sentence punctuation (a raw transcript) is cut after this many.
+SENTENCE_WORDS_CUT = 40
+#: Source passages whose overlap is compared: the ones most similar to the summary sentence.
+_CANDIDATE_PASSAGES = 5
+#: Marks a sentence kept in "mark" mode although it failed a check.
+UNVERIFIED_MARK = "[unverified]"
+
+# A line's leading speaker label ("Speaker 1:", "Anna:", "Dr Lee:"), bullet, list number or
+# timestamp; dropped from the sentence text (the source index still sees the whole text).
+_LINE_PREFIX_RE = re.compile(
+    r"[ \t]*(?:\[\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\][ \t]*)?"
+    r"(?:(?:[-*•>]+|\d{1,2}[.)])[ \t]+)?"
+    r"(?:(?:[Ss]peaker[ \t]*\w{1,3}|[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*){0,2})"
+    r"[ \t]*:[ \t]+)?"
+)
+# What may open the next sentence besides a capital or a digit: quotes, brackets, bullets.
+_OPENERS = "\"'\u201c\u2018([-*\u2022"
+_BULLET_RE = re.compile(r"(?:[-*\u2022]+\s+)+")
+_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'\u201d\u2019)\]]*\s+")
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no"}
+    | {"approx", "inc", "ltd", "co", "dept", "est", "fig"}
+)
+_WORD_RE = re.compile(r"\S+")
+# A summary is prose: braces, angle brackets and backticks mean JSON, HTML or code (for instance
+# output that a prompt injection asked for).
+_MARKUP_RE = re.compile(r"[{}<>`]")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One sentence of a text: its stripped text and its ``[start, end)`` offsets."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[Span]:
+    """The sentences of ``text``, in order, with offsets into ``text``.
+
+    Lines are split first (a transcript has one turn per line); a line's speaker label, bullet
+    or timestamp is left out of its sentences. Inside a line, a sentence ends at ``.``, ``!``,
+    ``?`` followed by space and a capital or digit (not after "Mr.", "e.g." and the like, not
+    inside "3.5" or "10.30"). A run without punctuation is cut every
+    :data:`SENTENCE_WORDS_CUT` words (preferring a comma past half of it).
+    """
+    spans: list[Span] = []
+    line_start = 0
+    for line in text.splitlines(keepends=True):
+        prefix = _LINE_PREFIX_RE.match(line)
+        body_start = line_start + (prefix.end() if prefix else 0)
+        body = text[body_start : line_start + len(line)]
+        for start, end in _split_line(body):
+            for first, cut_end in _cut_long(body, start, end):
+                bullet = _BULLET_RE.match(body, first, cut_end)
+                cut_start = bullet.end() if bullet else first
+                piece = body[cut_start:cut_end]
+                stripped = piece.strip()
+                if any(ch.isalnum() for ch in stripped):
+                    offset = body_start + cut_start + (len(piece) - len(piece.lstrip()))
+                    spans.append(Span(stripped, offset, offset + len(stripped)))
+        line_start += len(line)
+    return spans
+
+
+def _split_line(body: str) -> list[tuple[int, int]]:
+    pieces: list[tuple[int, int]] = []
+    start = 0
+    for match in _SENTENCE_END_RE.finditer(body):
+        following = body[match.end() : match.end() + 1]
+        if following and not (following.isupper() or following.isdigit() or following in _OPENERS):
+            continue
+        if body[match.start()] == "." and _last_word(body[start : match.start()]) in _ABBREVIATIONS:
+            continue
+        pieces.append((start, match.end()))
+        start = match.end()
+    if start < len(body):
+        pieces.append((start, len(body)))
+    return pieces
+
+
+def _last_word(text: str) -> str:
+    words = text.split()
+    return words[-1].lower().strip("(\"'") if words else ""
+
+
+def _cut_long(body: str, start: int, end: int) -> list[tuple[int, int]]:
+    words = list(_WORD_RE.finditer(body, start, end))
+    if len(words) <= SENTENCE_WORDS_CUT:
+        return [(start, end)]
+    cuts: list[tuple[int, int]] = []
+    first = 0
+    while len(words) - first > SENTENCE_WORDS_CUT:
+        last = first + SENTENCE_WORDS_CUT - 1
+        for index in range(last, first + SENTENCE_WORDS_CUT // 2, -1):
+            if words[index].group().endswith(","):
+                last = index
+                break
+        cuts.append((words[first].start(), words[last].end()))
+        first = last + 1
+    cuts.append((words[first].start(), end))
+    return cuts
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """The guard's verdict on one summary sentence."""
+
+    text: str
+    #: Whether the sentence passed every check.
+    grounded: bool
+    #: Whether the sentence is in the output (``grounded``, or any sentence in "mark" mode).
+    kept: bool
+    #: Why it failed, e.g. "number 45 not in source" (empty when grounded).
+    reasons: tuple[str, ...]
+    similarity: float
+    overlap: float
+    #: ``(start, end)`` of the best supporting source passage; None for an empty source.
+    source_span: tuple[int, int] | None
+    facts: tuple[Fact, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "kept": self.kept,
+            "grounded": self.grounded,
+            "reasons": list(self.reasons),
+            "similarity": round(self.similarity, 3),
+            "overlap": round(self.overlap, 3),
+            "source_span": list(self.source_span) if self.source_span else None,
+            "facts": [{"kind": f.kind, "text": f.text, "value": f.value} for f in self.facts],
+        }
+
+
+@dataclass(frozen=True)
+class GroundingReport:
+    """What the guard checked and what it kept."""
+
+    mode: Mode
+    sentences: tuple[SentenceCheck, ...]
+    #: The rules applied, with their thresholds, in words.
+    checked: tuple[str, ...]
+    #: True when too little of the summary is grounded to show it: use an extractive summary.
+    fallback: bool
+    min_similarity: float = SIMILARITY_FLOOR
+    min_overlap: float = OVERLAP_FLOOR
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def grounded(self) -> int:
+        return sum(s.grounded for s in self.sentences)
+
+    @property
+    def kept(self) -> int:
+        return sum(s.kept for s in self.sentences)
+
+    @property
+    def dropped(self) -> int:
+        return len(self.sentences) - self.kept
+
+    def output_sentences(self) -> list[str]:
+        """The kept sentences; in "mark" mode the ungrounded ones carry :data:`UNVERIFIED_MARK`."""
+        return [
+            s.text if s.grounded else f"{UNVERIFIED_MARK} {s.text}"
+            for s in self.sentences
+            if s.kept
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "sentences": [s.to_json() for s in self.sentences],
+            "grounded": self.grounded,
+            "kept": self.kept,
+            "dropped": self.dropped,
+            "checked": list(self.checked),
+            "fallback": self.fallback,
+            "notes": list(self.notes),
+        }
+
+
+def needs_fallback(grounded: int, total: int) -> bool:
+    """Whether a summary with ``grounded`` of ``total`` sentences grounded is too thin to show:
+    none grounded, or fewer than half and fewer than two."""
+    return grounded == 0 or (grounded < 2 and 2 * grounded < total)
+
+
+def check_summary(
+    source: str,
+    summary: str,
+    embed: Embed,
+    *,
+    mode: Mode = "drop",
+    min_similarity: float = SIMILARITY_FLOOR,
+    min_overlap: float = OVERLAP_FLOOR,
+) -> GroundingReport:
+    """Check every sentence of ``summary`` against ``source``.
+
+    Steps, per summary sentence:
+
+    1. it must hold no markup or code characters;
+    2. extract its facts (:func:`extract_facts`); each must be found in the source index;
+    3. embed it and every source passage (each sentence, and each two adjacent sentences);
+       among the :data:`_CANDIDATE_PASSAGES` most similar passages take the one with the best
+       content-word overlap that reaches ``min_similarity``;
+    4. it is grounded when no fact is missing, similarity >= ``min_similarity`` and overlap
+       >= ``min_overlap``.
+
+    In "drop" mode ungrounded sentences are left out; in "mark" mode they are kept and flagged.
+    Raises :class:`UsageError` for an unknown mode.
+    """
+    if mode not in ("drop", "mark"):
+        raise UsageError("grounding mode must be drop or mark")
+    checked = (
+        "no markup or code characters ({ } < > `)",
+        "numbers, times, dates, days, phone numbers, e-mails and names must occur in the source",
+        f"cosine similarity to the best source passage >= {min_similarity:.2f} "
+        "(sentence or 2 adjacent sentences)",
+        f"content-word overlap with that passage >= {min_overlap:.2f}",
+    )
+    targets = split_sentences(summary)
+    if not targets:
+        return GroundingReport(mode, (), checked, True, min_similarity, min_overlap)
+    index = SourceIndex(source)
+    passages = _passages(split_sentences(source))
+    vectors = np.asarray(embed([p.text for p in passages] + [t.text for t in targets]))
+    similarities = vectors[len(passages) :] @ vectors[: len(passages)].T
+    checks = []
+    for row, target in enumerate(targets):
+        facts = tuple(extract_facts(target.text))
+        reasons = [_missing(f) for f in facts if not index.has(f)]
+        if _MARKUP_RE.search(target.text):
+            reasons.insert(0, "markup or code in the sentence")
+        similarity, overlap, span = _best_support(
+            target.text, passages, similarities[row] if passages else None, min_similarity
+        )
+        if similarity < min_similarity or overlap < min_overlap:
+            reasons.append(f"unsupported (similarity {similarity:.2f}, overlap {overlap:.2f})")
+        grounded = not reasons
+        checks.append(
+            SentenceCheck(
+                target.text,
+                grounded,
+                grounded or mode == "mark",
+                tuple(reasons),
+                similarity,
+                overlap,
+                span,
+                facts,
+            )
+        )
+    fallback = needs_fallback(sum(c.grounded for c in checks), len(checks))
+    return GroundingReport(mode, tuple(checks), checked, fallback, min_similarity, min_overlap)
+
+
+def _missing(fact: Fact) -> str:
+    if fact.kind == "number":
+        return f"number {fact.value} not in source"
+    return f"{fact.kind} '{fact.text}' not in source"
+
+
+def _passages(spans: Sequence[Span]) -> list[Span]:
+    windows = [Span(f"{a.text} {b.text}", a.start, b.end) for a, b in itertools.pairwise(spans)]
+    return [*spans, *windows]
+
+
+def overlap_share(sentence: str, passage: str) -> float:
+    """Share of ``sentence``'s content words (stemmed, numbers by value) found in ``passage``;
+    1.0 for a sentence without content words."""
+    wanted = content_words(sentence)
+    if not wanted:
+        return 1.0
+    have = content_words(passage, source=True)
+    return len(wanted & have) / len(wanted)
+
+
+def _best_support(
+    sentence: str,
+    passages: Sequence[Span],
+    similarities: npt.NDArray[Any] | None,
+    min_similarity: float,
+) -> tuple[float, float, tuple[int, int] | None]:
+    if similarities is None or not passages:
+        return 0.0, 0.0, None
+    order = np.argsort(-similarities, kind="stable")[:_CANDIDATE_PASSAGES]
+    best: tuple[float, float, tuple[int, int] | None] | None = None
+    for position in order:
+        passage = passages[int(position)]
+        similarity = float(similarities[int(position)])
+        candidate = (
+            similarity,
+            overlap_share(sentence, passage.text),
+            (passage.start, passage.end),
+        )
+        if best is None or (similarity >= min_similarity and candidate[1] > best[1]):
+            best = candidate
+    if best is None:
+        return 0.0, 0.0, None
+    return best
+
+
+#: Sentences shorter than this many words ("Okay.", "Bye.") are not picked for an extract.
+_EXTRACT_MIN_WORDS = 4
+#: Weight of centrality against redundancy in the maximal-marginal-relevance pick
+#: (Carbonell and Goldstein, SIGIR 1998).
+_MMR_LAMBDA = 0.7
+
+
+def extractive_summary(source: str, embed: Embed, max_sentences: int) -> list[str]:
+    """The ``max_sentences`` most central, least redundant source sentences, in source order.
+
+    Questions, sentences under :data:`_EXTRACT_MIN_WORDS` words ("Okay.") and sentences with
+    markup (an injected "output JSON") are not picked. Centrality is cosine similarity to the
+    mean of all sentence embeddings; sentences are picked by maximal marginal relevance. Each
+    is a source sentence, so trivially grounded.
+    """
+    if max_sentences < 1:
+        raise UsageError("max_sentences must be positive")
+    spans = [s for s in split_sentences(source) if not _MARKUP_RE.search(s.text)]
+    pool = [
+        s for s in spans if len(s.text.split()) >= _EXTRACT_MIN_WORDS and not s.text.endswith("?")
+    ] or spans
+    if len(pool) <= max_sentences:
+        return [s.text for s in pool]
+    vectors = np.asarray(embed([s.text for s in pool]), dtype=np.float64)
+    centroid = vectors.mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    centrality = vectors @ (centroid / norm) if norm > 0 else np.zeros(len(pool))
+    chosen: list[int] = []
+    while len(chosen) < max_sentences:
+        redundancy = (vectors @ vectors[chosen].T).max(axis=1) if chosen else np.zeros(len(pool))
+        score = _MMR_LAMBDA * centrality - (1 - _MMR_LAMBDA) * redundancy
+        score[chosen] = -np.inf
+        chosen.append(int(np.argmax(score)))
+    return [pool[i].text for i in sorted(chosen)]
