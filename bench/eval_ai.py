@@ -207,9 +207,9 @@ class Facts:
         """(spoken digits, summary form, a wrong summary form)."""
         digits = "".join(str(self.rng.randint(0, 9)) for _ in range(7))
         digits = str(self.rng.randint(2, 9)) + digits[1:]
-        spoken = ", ".join(
-            " ".join(DIGIT_WORDS[int(d)] for d in group) for group in (digits[:3], digits[3:])
-        )
+        # Written with a dash, as a person would type it: espeak-ng reads it as digit groups
+        # and Whisper writes it back the same way (spelled digits it mishears: "free free").
+        spoken = f"{digits[:3]}-{digits[3:]}"
         position = self.rng.randint(3, 6)
         changed = str((int(digits[position]) + self.rng.randint(1, 8)) % 10)
         wrong = digits[:position] + changed + digits[position + 1 :]
@@ -618,9 +618,32 @@ def _words_to_digits(words: list[str]) -> list[str]:
     return out
 
 
+#: Spellings a WER normaliser treats as the same word (as Whisper's English normaliser does:
+#: Radford et al. 2022, Appendix C): titles, ordinals, compounds written apart or together.
+_SAME = {
+    "dr": "doctor",
+    "mr": "mister",
+    "mrs": "missus",
+    "ms": "miss",
+    "st": "street",
+    "first": "1",
+    "second": "2",
+    "third": "3",
+    "fourth": "4",
+    "fifth": "5",
+    "checkup": "check up",
+    "callout": "call out",
+    "okay": "ok",
+}
+
+
 def normalise(text: str) -> list[str]:
-    """Words for WER: lower case, no punctuation, numbers as single digits."""
+    """Words for WER: lower case, no punctuation, numbers as single digits, the spellings of
+    :data:`_SAME` unified, ordinals ("1st") as their number."""
     text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"\b(\d+)(?:st|nd|rd|th)\b", r"\1", text)
+    text = re.sub(r"(?<=[a-z])-(?=[a-z])", "", text)  # "check-up" -> "checkup"
+    text = re.sub(r"\b[a-z]+\b", lambda m: _SAME.get(m.group(0), m.group(0)), text)
     text = re.sub(r"\$(\d[\d,.]*)", r"\1 dollars", text)
     text = re.sub(r"\b([ap])\.? ?m\b\.?", r"\1m", text)
     text = re.sub(r"(\d),(\d{3})", r"\1\2", text)
@@ -642,12 +665,14 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
     return row[-1]
 
 
-def transcribe(models: Models, wav: bytes) -> str:
+def transcribe(models: Models, wav: bytes, asr_model: str) -> str:
     # Imported here: the transcribe workload is optional for --no-asr runs.
     from privcloud.workloads.transcribe import TranscribeWorkload  # noqa: PLC0415
 
     events = list(
-        TranscribeWorkload(models).run(WorkloadRequest("transcribe", {"language": "en"}, wav))
+        TranscribeWorkload(models).run(
+            WorkloadRequest("transcribe", {"language": "en", "model": asr_model}, wav)
+        )
     )
     final = events[-1]
     if final.kind != EventKind.RESULT:
@@ -665,6 +690,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--model", default=GEMMA_270M)
     parser.add_argument("--no-asr", action="store_true", help="use the script as the transcript")
+    parser.add_argument(
+        "--asr-model",
+        default="whisper-tiny.en",
+        choices=["whisper-tiny.en", "whisper-base"],
+        help="the Whisper model that transcribes the calls",
+    )
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None and not args.no_asr:
         sys.exit("espeak-ng is not installed (or pass --no-asr)")
@@ -705,7 +736,7 @@ def main() -> None:
         else:
             wav, seconds = call_wav(call)
             t0 = time.perf_counter()
-            call.transcript = transcribe(models, wav)
+            call.transcript = transcribe(models, wav, args.asr_model)
             totals["asr_s"] += time.perf_counter() - t0
             totals["audio_s"] += seconds
             ref, hyp = normalise(call.script), normalise(call.transcript)
@@ -798,7 +829,7 @@ def main() -> None:
         "calls": len(calls),
         "seed": args.seed,
         "model": args.model,
-        "asr": "script (--no-asr)" if args.no_asr else "transcribe workload, whisper-tiny.en",
+        "asr": "script (--no-asr)" if args.no_asr else f"transcribe workload, {args.asr_model}",
         "wer": rate(totals["edits"], totals["ref_words"]),
         "asr_rtf": rate(round(totals["asr_s"] * 1000), round(totals["audio_s"] * 1000)),
         "guard_keep_share": rate(totals["grounded"], totals["sentences"]),
