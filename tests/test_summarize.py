@@ -25,7 +25,6 @@ from privcloud.wire.message import Event, EventKind, WorkloadRequest  # noqa: E4
 from privcloud.workloads.grounding_facts import SourceIndex, extract_facts  # noqa: E402
 from privcloud.workloads.models import GEMMA_270M, SMOLLM2_135M, Completion  # noqa: E402
 from privcloud.workloads.summarize import (  # noqa: E402
-    CHUNK_LIMIT,
     PROGRESS_EVERY,
     SummarizeWorkload,
     build_prompt,
@@ -242,7 +241,7 @@ def test_a_long_text_is_summarised_in_bounded_chunks_and_the_cut_is_reported() -
     body = sentence * (limits.MAX_SOURCE_TEXT_CHARS // len(sentence))
     workload, fakes = fake("Doctor Lee is away on Thursday.")
     _, result = run(workload, body)
-    assert len(fakes.prompts) == CHUNK_LIMIT
+    assert len(fakes.prompts) == limits.MAX_SUMMARY_CHUNKS
     assert all(len(p) // 4 + 1 <= 2048 for p in fakes.prompts)
     notes = result.meta["grounding"]["notes"]
     assert any("only its first" in n for n in notes)

@@ -114,6 +114,8 @@ MIN_AUDIO_SECONDS: Final = 0.1
 MAX_AUDIO_PACKETS: Final = 2_000_000
 #: Longest text (characters) a summary, text translation or extraction takes as its source.
 MAX_SOURCE_TEXT_CHARS: Final = 100_000
+#: Most model contexts (chunks) one summary reads; text past them is left out, and said so.
+MAX_SUMMARY_CHUNKS: Final = 4
 #: Most tokens a summary or text translation may generate.
 MAX_GENERATED_TOKENS: Final = 512
 #: Most items one search request may carry.

@@ -6,8 +6,8 @@ Procedure (docs/features.md §Summaries):
 2. Neutralise the text for the prompt: the source is *data*, so anything that looks like our
    delimiters, prompt labels or a model's control tokens is defused (the original text is kept
    for the guard).
-3. Fit it to the model's context: split it into at most :data:`CHUNK_LIMIT` chunks at sentence
-   boundaries; what is past them is left out and the report says so (bounded work).
+3. Fit it to the model's context: split it into at most ``limits.MAX_SUMMARY_CHUNKS`` chunks
+   at sentence boundaries; what is past them is left out and the report says so (bounded work).
 4. Ask the language model for each chunk's summary with a few-shot *completion* prompt (Gemma 3
    270M is a base model, not instruction-tuned): three short examples (two for notes), each
    the text between ``<<<`` and ``>>>`` then ``Summary:`` and one sentence per ``-`` line; then
@@ -52,8 +52,6 @@ from privcloud.workloads.models import (
 #: Language models a summary may use: Gemma 3 270M (default) and the on-device SmolLM2 135M.
 SUMMARY_MODELS = (GEMMA_270M, SMOLLM2_135M)
 KINDS = ("call", "recording", "note")
-#: Most chunks of one source that are summarised; the rest is left out (noted in the report).
-CHUNK_LIMIT = 4
 #: Tokens the model may write per requested sentence (plus a little slack).
 _TOKENS_PER_SENTENCE = 48
 #: Context tokens kept free besides prompt and answer (tokenizer differences, BOS).
@@ -230,8 +228,8 @@ class SummarizeWorkload:
         notes = list(report.notes)
         if used_chars < len(source):
             notes.append(
-                f"the text was longer than {CHUNK_LIMIT} model contexts: only its first "
-                f"{used_chars} characters were summarised"
+                f"the text was longer than {limits.MAX_SUMMARY_CHUNKS} model contexts: only its "
+                f"first {used_chars} characters were summarised"
             )
         report = replace(report, notes=tuple(notes))
         fallback: str | None = None
@@ -252,8 +250,8 @@ class SummarizeWorkload:
         yield Event(EventKind.RESULT, meta, text.encode("utf-8"))
 
     def _chunks(self, model: str, text: str, budget: int) -> tuple[list[str], int]:
-        """At most :data:`CHUNK_LIMIT` consecutive pieces of ``text`` of about ``budget`` tokens
-        each, cut at sentence ends, and how many characters of ``text`` they cover."""
+        """At most ``limits.MAX_SUMMARY_CHUNKS`` consecutive pieces of ``text`` of about
+        ``budget`` tokens each, cut at sentence ends, and how many characters they cover."""
         count = self._models.count_tokens
         if count(model, text) <= budget:
             return [text], len(text)
@@ -267,7 +265,7 @@ class SummarizeWorkload:
         for unit_start, _, tokens in units:
             if size and size + tokens > budget:
                 chunks.append((start, unit_start))
-                if len(chunks) == CHUNK_LIMIT:
+                if len(chunks) == limits.MAX_SUMMARY_CHUNKS:
                     return [text[a:b] for a, b in chunks], unit_start
                 start, size = unit_start, 0
             size += tokens
