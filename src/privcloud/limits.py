@@ -116,6 +116,9 @@ MAX_AUDIO_PACKETS: Final = 2_000_000
 MAX_SOURCE_TEXT_CHARS: Final = 100_000
 #: Most model contexts (chunks) one summary reads; text past them is left out, and said so.
 MAX_SUMMARY_CHUNKS: Final = 4
+#: Longest text (characters) one text translation takes: it runs the language model once per
+#: sentence (~0.5 s each on 2 cores), so this is about a minute of work.
+MAX_TRANSLATION_CHARS: Final = 5_000
 #: Most tokens a summary or text translation may generate.
 MAX_GENERATED_TOKENS: Final = 512
 #: Most items one search request may carry.

@@ -205,7 +205,7 @@ class TranslateWorkload:
     def _text(
         self, request: WorkloadRequest, source: str, target: str, llm: str
     ) -> Iterator[Event]:
-        text = params.body_text(request.body)
+        text = params.body_text(request.body, max_chars=limits.MAX_TRANSLATION_CHARS)
         steps = _Steps()
         if source != target:
             _check_text_pair(source, target)
