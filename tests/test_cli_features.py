@@ -112,3 +112,93 @@ async def test_device_route_runs_the_same_workload_with_the_smallest_model() -> 
     assert routed.route.placement is Placement.DEVICE
     assert routed.result.meta["model"] == SMOLLM2_135M
     assert routed.result.data
+
+
+@pytest.mark.slow
+def test_summarize_command_prints_the_summary_and_the_guard(
+    running_cloud: tuple[Path, dict[str, str]],
+) -> None:
+    config, env = running_cloud
+    result = subprocess.run(
+        [*CLI, "summarize", "-", "--config", str(config)],
+        env=env,
+        input=NOTE.encode(),
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert result.stdout.strip()
+    assert b"hallucination guard: kept" in result.stderr
+
+
+@pytest.mark.slow
+def test_translate_commands_for_text_and_speech(
+    running_cloud: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    from speech import speak
+
+    config, env = running_cloud
+    out = _cli(config, env, "translate", "-", "--text", "--from", "es", stdin=b"Hola, amigo.")
+    assert out.strip()
+    audio = tmp_path / "es.wav"
+    audio.write_bytes(speak("Hola, soy Carlos. Mañana tenemos una reunión.", "es", rate=120))
+    meta = json.loads(_cli(config, env, "transcribe", str(audio), "--translate", "--json"))
+    assert meta["source_language"] == "es" and meta["target_language"] == "en"
+    assert meta["text"].strip()
+
+
+@pytest.mark.slow
+def test_search_command_ranks_the_items_file(
+    running_cloud: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    config, env = running_cloud
+    items = tmp_path / "notes.txt"
+    items.write_text(
+        "Buy oat milk and eggs\nDentist on Thursday at 9\nCall the bank about the card\n"
+    )
+    out = _cli(config, env, "search", "when is my dentist appointment", "--items", str(items))
+    assert out.splitlines()[0].startswith("1.") and "[2]" in out.splitlines()[0]
+
+
+def test_imagine_without_an_image_model_names_the_fix(
+    running_cloud: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    config, env = running_cloud
+    result = subprocess.run(
+        [*CLI, "imagine", "a lighthouse", "-o", str(tmp_path / "x.png"), "--config", str(config)],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"PRIVCLOUD_IMAGE_MODEL" in result.stderr and b"Traceback" not in result.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.slow
+def test_a_command_starts_its_own_cloud_when_none_runs(tmp_path: Path) -> None:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
+    config = tmp_path / "privcloud.toml"
+    config.write_text(f'[cloud]\ndata_dir = "{tmp_path / "none"}"\n')
+    result = subprocess.run(
+        [
+            *CLI,
+            "extract",
+            "-",
+            "--json",
+            "--config",
+            str(config),
+            "--reference-time",
+            "2026-11-20T09:00:00+00:00",
+        ],
+        env=env,
+        input=NOTE.encode(),
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"starting one for this command" in result.stderr
+    assert json.loads(result.stdout)["events"]

@@ -62,6 +62,8 @@ async def _run(
             f"{a.descriptor.node_id}[{a.descriptor.region}]" for a in client.trail.admitted
         )
         progress(f"admitted nodes: {nodes}")
+        if not any(feature in a.descriptor.features for a in client.trail.admitted):
+            raise ConfigError(_missing_feature_fix(feature))
         started = time.perf_counter()
         partials: list[Event] = []
         async for event in client.stream(feature, params, body):
@@ -75,6 +77,19 @@ async def _run(
             if on_partial is not None:
                 on_partial(event)
     raise ConfigError("the answer ended without a result")
+
+
+def _missing_feature_fix(feature: str) -> str:
+    if feature == "generate_image":
+        return (
+            "no node serves generate_image: give the cloud an image model "
+            "(PRIVCLOUD_IMAGE_MODEL=<diffusers directory>, or models.image_model_dir in "
+            "privcloud.toml) and restart it"
+        )
+    return (
+        f"no node serves {feature}: the cloud runs without the AI models (--no-ai or "
+        "models.ai = false); restart it with them (make setup installs them)"
+    )
 
 
 def _print_result(args: argparse.Namespace, result: Result, text: str) -> None:

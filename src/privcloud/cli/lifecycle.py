@@ -141,8 +141,14 @@ def _up_detached(args: argparse.Namespace) -> int:
         child = subprocess.Popen(  # noqa: S603
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
+    print(f"starting the local cloud in the background (pid {child.pid}); loading models...")
     deadline = time.monotonic() + START_WAIT_S
+    next_note = time.monotonic() + 10
     while time.monotonic() < deadline:
+        if time.monotonic() > next_note:
+            waited = START_WAIT_S - (deadline - time.monotonic())
+            print(f"  still starting ({waited:.0f} s; see {log_path})", flush=True)
+            next_note += 10
         if child.poll() is not None:
             tail = log_path.read_text(errors="replace").strip().splitlines()[-3:]
             raise ConfigError("the cloud did not start: " + " | ".join(tail))
