@@ -217,3 +217,12 @@ def test_the_write_watch_sees_python_file_writes(tmp_path: Path) -> None:
     finally:
         written = watch.disarm()
     assert [path for _, path in written] == [str(tmp_path / "leak.txt"), str(tmp_path / "leak2")]
+
+
+def test_model_libraries_cannot_log_request_facts() -> None:
+    """faster-whisper logs each clip's duration and language at INFO, diffusers quotes cut
+    prompts at WARNING: their loggers stay above that for the whole process."""
+    models()
+    assert not logging.getLogger("faster_whisper").isEnabledFor(logging.INFO)
+    assert not logging.getLogger("diffusers").isEnabledFor(logging.WARNING)
+    assert not logging.getLogger("transformers").isEnabledFor(logging.WARNING)

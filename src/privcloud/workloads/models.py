@@ -133,6 +133,11 @@ class Models:
         for name in ("ORT_DISABLE_TELEMETRY", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        # The model libraries log facts about requests (faster-whisper at INFO: each clip's
+        # duration and detected language; diffusers at WARNING: the part of a prompt CLIP cut,
+        # verbatim). Raised once for the whole process, never toggled per request.
+        for name, level in _QUIET_LOGGERS.items():
+            logging.getLogger(name).setLevel(level)
         # Importing sentence-transformers/diffusers makes torch create its compile cache
         # directory (in $TMPDIR by default); keep it with the other model caches.
         os.environ.setdefault(
@@ -386,6 +391,16 @@ class Models:
             )
 
 
+#: Loggers of model libraries and the lowest level they may emit at (see Models.__init__).
+_QUIET_LOGGERS = {
+    "faster_whisper": logging.WARNING,
+    "ctranslate2": logging.WARNING,
+    "llama_cpp": logging.WARNING,
+    "sentence_transformers": logging.WARNING,
+    "huggingface_hub": logging.WARNING,
+    "diffusers": logging.ERROR,
+    "transformers": logging.ERROR,
+}
 _ALL_MODELS = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, SMOLLM2_135M, MINILM_L6, IMAGE)
 #: Python modules each packaged model needs (its weights package and the library that runs it).
 _PACKAGES: dict[str, tuple[str, ...]] = {
