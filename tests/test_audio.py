@@ -11,6 +11,7 @@ import contextlib
 import io
 import os
 import random
+import resource
 import struct
 from typing import Any
 
@@ -229,3 +230,173 @@ def test_decoding_writes_no_files(
         decode_audio(data)
     with pytest.raises(DecodeError):
         decode_audio(os.urandom(1000))
+
+
+# --- hostile sample rates and channel counts (no sound is ever resampled from them) -------------
+
+#: FLAC's largest block: one frame of this many samples (RFC 9639 §9.1.1).
+FLAC_MAX_BLOCK = 65_535
+
+
+def _silent_file(
+    fmt: str, rate: int, seconds: float, *, layout: str = "mono", block: int = 4096
+) -> bytes:
+    """``seconds`` of digital silence at ``rate`` Hz as ``fmt`` ("flac" or "wav"), made in
+    memory; FLAC with ``block`` samples per frame (FFmpeg's encoder takes up to 65,535)."""
+    import av
+    import numpy as np
+
+    out = io.BytesIO()
+    dst: Any
+    with av.open(out, "w", format=fmt) as dst:
+        codec = "flac" if fmt == "flac" else "pcm_s16le"
+        stream = dst.add_stream(codec, rate=rate, layout=layout)
+        if fmt == "flac":
+            stream.codec_context.options = {"frame_size": str(block)}
+        channels = av.AudioLayout(layout).nb_channels
+        total = round(rate * seconds)
+        for start in range(0, total, block):
+            count = min(block, total - start)
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, count * channels), dtype=np.int16), format="s16", layout=layout
+            )
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                dst.mux(packet)
+        for packet in stream.encode(None):
+            dst.mux(packet)
+    return out.getvalue()
+
+
+@pytest.fixture
+def resampled(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Samples (per frame) that reached the resampler during the test. The resampler fails the
+    test outright (instead of allocating gigabytes) when handed a frame outside the accepted
+    sample rates."""
+    import av
+
+    given: list[int] = []
+    real = av.AudioResampler
+
+    class GuardedResampler:
+        def __init__(self, **kwargs: Any) -> None:
+            self._real = real(**kwargs)
+
+        def resample(self, frame: Any) -> Any:
+            if frame is not None:
+                rate = frame.sample_rate
+                assert limits.MIN_AUDIO_SAMPLE_RATE <= rate <= limits.MAX_AUDIO_SAMPLE_RATE
+                given.append(frame.samples)
+            return self._real.resample(frame)
+
+    monkeypatch.setattr(av, "AudioResampler", GuardedResampler)
+    return given
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+@needs_ai
+@pytest.mark.parametrize(
+    ("fmt", "rate", "samples"),
+    [
+        ("flac", 4, 40 * FLAC_MAX_BLOCK),
+        ("flac", 10, 40 * FLAC_MAX_BLOCK),
+        ("flac", 100, 40 * FLAC_MAX_BLOCK),
+        ("flac", 3_999, 40 * FLAC_MAX_BLOCK),
+        ("wav", 8, 40_000),
+    ],
+)
+def test_low_sample_rate_bomb_is_refused_before_resampling(
+    fmt: str, rate: int, samples: int, resampled: list[int]
+) -> None:
+    # Some kilobytes of FLAC at 4 Hz in 65,535-sample frames: resampled to 16 kHz, each frame
+    # is 1 GiB of float32 (before the sample-rate bound such a file took 6 GB of memory).
+    data = _silent_file(fmt, rate, samples / rate, block=FLAC_MAX_BLOCK)
+    assert len(data) < 100_000
+    before = _peak_rss_mib()
+    with pytest.raises(DecodeError):
+        decode_audio(data)
+    assert resampled == []
+    assert _peak_rss_mib() - before < 200
+
+
+@needs_ai
+def test_sample_rate_above_the_bound_is_refused(resampled: list[int]) -> None:
+    with pytest.raises(DecodeError):
+        decode_audio(_silent_file("wav", limits.MAX_AUDIO_SAMPLE_RATE + 16_000, 0.5))
+    assert resampled == []
+
+
+@needs_ai
+def test_frame_whose_rate_drops_mid_stream_is_refused(resampled: list[int]) -> None:
+    # FLAC frames carry their own sample rate (RFC 9639 §9.1.2): a normal file's frames, then a
+    # 10 Hz file's. FFmpeg probes only the first frames, so the stream still says 16 kHz.
+    head = _silent_file("flac", SAMPLE_RATE, 5.0, block=FLAC_MAX_BLOCK)
+    bomb = _silent_file("flac", 10, 40 * FLAC_MAX_BLOCK / 10, block=FLAC_MAX_BLOCK)
+    offset = 4  # "fLaC", then metadata blocks until the one flagged last
+    while True:
+        last = bomb[offset] & 0x80
+        offset += 4 + int.from_bytes(bomb[offset + 1 : offset + 4], "big")
+        if last:
+            break
+    with pytest.raises(DecodeError):
+        decode_audio(head + bomb[offset:])
+    # Only the 16 kHz frames were resampled.
+    assert 0 < sum(resampled) <= 5 * SAMPLE_RATE
+
+
+@needs_ai
+def test_too_many_channels_are_refused(resampled: list[int]) -> None:
+    import av
+
+    layout = "hexadecagonal"  # 16 channels
+    assert av.AudioLayout(layout).nb_channels > limits.MAX_AUDIO_CHANNELS
+    with pytest.raises(TooLargeError):
+        decode_audio(_silent_file("wav", SAMPLE_RATE, 1.0, layout=layout))
+    assert resampled == []
+    # Up to the bound is fine (7.1 surround: 8 channels, downmixed to mono).
+    got = decode_audio(_silent_file("flac", 48_000, 1.0, layout="7.1"))
+    assert 0.95 < got.seconds < 1.05
+
+
+@needs_ai
+def test_frame_that_would_pass_the_duration_bound_is_refused_before_resampling(
+    monkeypatch: pytest.MonkeyPatch, resampled: list[int]
+) -> None:
+    # One 65,535-sample frame at the lowest accepted rate is 16 s of sound: with a 10 s bound
+    # it is refused whole, not resampled and then counted.
+    monkeypatch.setattr(limits, "MAX_AUDIO_SECONDS", 10)
+    rate = limits.MIN_AUDIO_SAMPLE_RATE
+    with pytest.raises(TooLargeError):
+        decode_audio(_silent_file("flac", rate, 20.0, block=FLAC_MAX_BLOCK))
+    assert resampled == []
+    # Below the bound the same kind of file decodes.
+    assert 3.9 < decode_audio(_silent_file("flac", rate, 4.0, block=FLAC_MAX_BLOCK)).seconds < 4.1
+
+
+@needs_ai
+def test_running_out_of_memory_fails_the_request_instead_of_truncating(
+    monkeypatch: pytest.MonkeyPatch, clip: bytes
+) -> None:
+    import av
+
+    calls = 0
+    real = av.AudioResampler
+
+    class FailingResampler:
+        def __init__(self, **kwargs: Any) -> None:
+            self._real = real(**kwargs)
+
+        def resample(self, frame: Any) -> Any:
+            nonlocal calls
+            calls += 1
+            if calls == 5:  # some sound is already decoded: not "nothing decodes"
+                raise MemoryError
+            return self._real.resample(frame)
+
+    monkeypatch.setattr(av, "AudioResampler", FailingResampler)
+    with pytest.raises(TooLargeError):
+        decode_audio(encode(clip, "flac"))
+    assert calls == 5

@@ -152,7 +152,14 @@ def test_up_status_down_leaves_only_the_data_directory(tmp_path: Path) -> None:
     # Nothing outside the data directory: no temporary files, no state files.
     assert list((tmp_path / "tmp").iterdir()) == []
     assert not (tmp_path / "state").exists() or not any((tmp_path / "state").rglob("*.json"))
-    assert sorted(p.name for p in data.iterdir()) == ["cloud.log", "log", "tokens", "witness"]
+    assert sorted(p.name for p in data.iterdir()) == [
+        "cloud.lock",
+        "cloud.log",
+        "log",
+        "tokens",
+        "witness",
+    ]
+    assert data.stat().st_mode & 0o777 == 0o700
 
 
 @pytest.mark.slow
@@ -178,3 +185,18 @@ def test_down_without_a_cloud_says_so(tmp_path: Path) -> None:
     result = _run("down", "--data-dir", str(tmp_path / "nothing"), env=env)
     assert result.returncode == 0 and "no local cloud runs" in result.stdout
     assert tempfile.gettempdir()  # the runner's own temp dir is untouched
+
+
+def test_a_run_file_others_could_write_is_refused(tmp_path: Path) -> None:
+    from privcloud.cli.session import read_run_file
+
+    config = CloudConfig(data_dir=tmp_path)
+    config.run_file.write_text('{"relay": "http://attacker.example"}')
+    config.run_file.chmod(0o644)
+    with pytest.raises(ConfigError, match="not your private file"):
+        read_run_file(config)
+    config.run_file.unlink()
+    config.run_file.symlink_to(tmp_path / "elsewhere.json")
+    (tmp_path / "elsewhere.json").write_text("{}")
+    with pytest.raises(ConfigError):
+        read_run_file(config)

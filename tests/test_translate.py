@@ -8,7 +8,8 @@ with errors, so the text tests check structure and content-word overlap, and pri
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 import pytest
 
@@ -16,13 +17,14 @@ from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.errors import DecodeError, PeerError, TooLargeError, UnsupportedError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
-from privcloud.workloads.models import GEMMA_270M, SMOLLM2_135M, WHISPER_BASE
+from privcloud.workloads.models import GEMMA_270M, SMOLLM2_135M, WHISPER_BASE, Completion, Models
 from privcloud.workloads.transcribe import TranscribeWorkload
 from privcloud.workloads.translate import (
     EXAMPLES,
     SENTENCE_CHARS,
     TranslateWorkload,
     build_prompt,
+    group_sentences,
     split_sentences,
 )
 from speech import silence, speak, wer, words
@@ -122,6 +124,94 @@ def test_bad_requests_are_refused_with_our_errors(
     workload = TranslateWorkload(models())
     with pytest.raises(error):
         _run(workload, body, **params)
+
+
+class CountingModels:
+    """Stands in for :class:`Models` in the text path: counts ``complete`` calls and answers
+    each with the prompt's last source line in brackets (so pieces can be traced)."""
+
+    def __init__(self) -> None:
+        self.prompts: list[str] = []
+
+    def complete(
+        self, name: str, prompt: str, *, max_tokens: int, stop: Sequence[str] = ()
+    ) -> Completion:
+        assert 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS and stop == ["\n"]
+        self.prompts.append(prompt)
+        piece = prompt.rsplit("\n", 2)[-2].split(": ", 1)[1]
+        return Completion(name, f" [{piece}]", prompt_tokens=1, tokens=1, seconds=0.001)
+
+
+def _counting_run(body: bytes, **params: Any) -> tuple[CountingModels, list[Event]]:
+    fake = CountingModels()
+    workload = TranslateWorkload(cast(Models, fake))
+    request = WorkloadRequest("translate", {"mode": "text", **params}, body, stream=True)
+    return fake, list(workload.run(request))
+
+
+def test_ordinary_sentences_keep_one_prompt_each() -> None:
+    sentences = [*ENGLISH, "Hi.", "Yes, thank you.", "The train leaves at noon."]
+    # Fragments shorter than 16 characters ride along with the next sentence; the rest stand.
+    assert group_sentences(sentences) == [
+        ENGLISH[0],
+        ENGLISH[1],
+        "Hi. Yes, thank you.",
+        "The train leaves at noon.",
+    ]
+    assert group_sentences([]) == []
+
+
+def test_many_tiny_sentences_are_merged_within_the_call_bound() -> None:
+    text = "a. " * 1600  # 1,600 sentences, within MAX_TRANSLATION_CHARS
+    assert len(text) <= limits.MAX_TRANSLATION_CHARS
+    sentences = split_sentences(text)
+    assert len(sentences) == 1600
+    pieces = group_sentences(sentences)
+    assert len(pieces) <= limits.MAX_TRANSLATION_CALLS
+    assert all(len(p) <= SENTENCE_CHARS for p in pieces)
+    assert " ".join(pieces) == " ".join(sentences)  # nothing lost, order kept
+
+
+def test_adversarial_text_makes_at_most_the_bounded_number_of_model_calls() -> None:
+    fake, events = _counting_run(b"a. " * 1600, source_language="es")
+    assert 0 < len(fake.prompts) <= limits.MAX_TRANSLATION_CALLS
+    partials = [e.meta for e in events if e.kind == EventKind.PARTIAL]
+    # One partial per translated piece, and every sentence went to the model exactly once.
+    assert len(partials) == len(fake.prompts)
+    assert [p["index"] for p in partials] == list(range(len(partials)))
+    result = events[-1]
+    assert result.kind == EventKind.RESULT
+    assert result.meta["text"] == " ".join(str(p["text"]) for p in partials)
+    assert str(result.meta["text"]).count("a.") == 1600
+
+
+def test_worst_case_text_fits_the_call_bound() -> None:
+    # Sentences just too long to merge at each step: the longest any piece can stay alone.
+    for size in (15, 16, 63, 64, 127, 128, 150, SENTENCE_CHARS):
+        sentence = "x" * (size - 1) + "."
+        text = " ".join([sentence] * (limits.MAX_TRANSLATION_CHARS // (size + 1)))
+        assert len(group_sentences(split_sentences(text))) <= limits.MAX_TRANSLATION_CALLS
+
+
+def test_text_needing_too_many_calls_is_refused_before_any_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(limits, "MAX_TRANSLATION_CALLS", 2)
+    sentence = "y" * (SENTENCE_CHARS - 1) + "."
+    fake, events = _counting_run(" ".join([sentence] * 2).encode(), source_language="es")
+    assert len(fake.prompts) == 2 and events[-1].kind == EventKind.RESULT
+    fake = CountingModels()
+    with pytest.raises(TooLargeError):
+        next(
+            TranslateWorkload(cast(Models, fake)).run(
+                WorkloadRequest(
+                    "translate",
+                    {"mode": "text", "source_language": "es"},
+                    " ".join([sentence] * 3).encode(),
+                )
+            )
+        )
+    assert fake.prompts == []
 
 
 def test_same_source_and_target_text_is_returned_unchanged() -> None:

@@ -112,13 +112,25 @@ MAX_AUDIO_SECONDS: Final = 30 * 60
 MIN_AUDIO_SECONDS: Final = 0.1
 #: Most audio streams or packets the decoder looks at before it gives up on a file.
 MAX_AUDIO_PACKETS: Final = 2_000_000
+#: Lowest sample rate (Hz) of an audio stream or frame the decoder accepts: a FLAC frame holds
+#: up to 65,535 samples, so at a few hertz one tiny frame resamples to gigabytes at 16 kHz.
+MIN_AUDIO_SAMPLE_RATE: Final = 4_000
+#: Highest sample rate (Hz) of an audio stream or frame the decoder accepts (studio rates top
+#: out at 384 kHz).
+MAX_AUDIO_SAMPLE_RATE: Final = 384_000
+#: Most channels an audio stream or frame may have (7.1 surround is 8; FLAC's own maximum).
+MAX_AUDIO_CHANNELS: Final = 8
 #: Longest text (characters) a summary, text translation or extraction takes as its source.
 MAX_SOURCE_TEXT_CHARS: Final = 100_000
 #: Most model contexts (chunks) one summary reads; text past them is left out, and said so.
 MAX_SUMMARY_CHUNKS: Final = 4
 #: Longest text (characters) one text translation takes: it runs the language model once per
-#: sentence (~0.5 s each on 2 cores), so this is about a minute of work.
+#: piece (a sentence; short ones merged; ~0.5 s each on 2 cores), at most MAX_TRANSLATION_CALLS.
 MAX_TRANSLATION_CHARS: Final = 5_000
+#: Most language-model calls one text translation makes: short sentences are merged into one
+#: prompt so that a text of many tiny sentences ("a. a. a. ...") does not hold the model for
+#: thousands of calls; past it the request is refused.
+MAX_TRANSLATION_CALLS: Final = 64
 #: Most tokens a summary or text translation may generate.
 MAX_GENERATED_TOKENS: Final = 512
 #: Most items one search request may carry.

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
+import fcntl
 import os
 import signal
 import subprocess
@@ -24,7 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from privcloud.cli.runtime import until_stopped
-from privcloud.cli.session import answers, read_run_file, remove_run_file, write_run_file
+from privcloud.cli.session import (
+    answers,
+    private_dir,
+    read_run_file,
+    remove_run_file,
+    write_run_file,
+)
 from privcloud.errors import ConfigError
 from privcloud.services.cloud import LocalCloud
 from privcloud.services.cloudconfig import CloudConfig, check_models, load
@@ -56,9 +62,32 @@ def _config(args: argparse.Namespace) -> CloudConfig:
     return dataclasses.replace(config, **overrides)
 
 
-def _alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
+LOCK_FILE = "cloud.lock"
+
+
+def _hold_lock(config: CloudConfig) -> int | None:
+    """Take the data directory's lock (held by a running cloud for its whole life); returns
+    its descriptor, or None when another process holds it."""
+    private_dir(config.data_dir)
+    fd = os.open(config.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _running(config: CloudConfig) -> bool:
+    """Whether a cloud holds this data directory (its lock, not a pid that may be reused)."""
+    fd = _hold_lock(config)
+    if fd is None:
+        return True
+    os.close(fd)
+    return False
+
+
+def _exists(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -69,25 +98,26 @@ def _alive(pid: object) -> bool:
 
 
 def _refuse_if_running(config: CloudConfig) -> None:
-    doc = read_run_file(config)
-    if doc is None:
-        return
-    if _alive(doc.get("pid")):
+    if _running(config):
+        doc = read_run_file(config) or {}
         raise ConfigError(
-            f"a local cloud already runs (pid {doc.get('pid')}, relay {doc.get('relay')}) with "
-            f"data directory {config.data_dir}: stop it with `privcloud down`"
+            f"a local cloud already runs (pid {doc.get('pid', '?')}) with data directory "
+            f"{config.data_dir}: stop it with `privcloud down`"
         )
     remove_run_file(config)  # a stale file from a cloud that was killed
 
 
 async def _up(args: argparse.Namespace) -> None:
     config = _config(args)
-    _refuse_if_running(config)
+    lock = _hold_lock(config)  # held until this process exits, before models load
+    if lock is None:
+        _refuse_if_running(config)
+        return
+    remove_run_file(config)  # a stale file from a cloud that was killed
     models = None
     if config.ai:
         models = shared_models(config.model_config())
         check_models(models.available(), config)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
     cloud = LocalCloud(
         nodes=config.nodes(),
         host=config.host,
@@ -125,7 +155,6 @@ async def _up(args: argparse.Namespace) -> None:
 def _up_detached(args: argparse.Namespace) -> int:
     config = _config(args)
     _refuse_if_running(config)
-    config.data_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "privcloud.cli", "up", "--data-dir", str(config.data_dir)]
     if args.config:
         command += ["--config", args.config]
@@ -136,7 +165,7 @@ def _up_detached(args: argparse.Namespace) -> int:
     if args.no_ai:
         command.append("--no-ai")
     log_path = config.data_dir / "cloud.log"
-    with log_path.open("wb") as log:
+    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log:
         # Our own interpreter and module with validated arguments: no shell, no user program.
         child = subprocess.Popen(  # noqa: S603
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -164,24 +193,30 @@ def _up_detached(args: argparse.Namespace) -> int:
 
 def _down(args: argparse.Namespace) -> int:
     config = _config(args)
-    doc = read_run_file(config)
-    if doc is None:
-        print(f"no local cloud runs with data directory {config.data_dir}")
-        return 0
-    pid = doc.get("pid")
-    if not _alive(pid):
+    if not _running(config):
+        stale = read_run_file(config) is not None
         remove_run_file(config)
-        print("the local cloud was not running (removed its stale run file)")
+        print(
+            "the local cloud was not running (removed its stale run file)"
+            if stale
+            else f"no local cloud runs with data directory {config.data_dir}"
+        )
         return 0
-    assert isinstance(pid, int)
-    os.kill(pid, signal.SIGTERM)
+    doc = read_run_file(config)
+    pid = doc.get("pid") if doc else None
+    if not isinstance(pid, int) or pid <= 0:
+        raise ConfigError("the cloud is still starting (no run file yet): try again shortly")
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    except PermissionError as exc:
+        raise ConfigError(f"process {pid} is not yours: the run file is stale") from exc
     deadline = time.monotonic() + STOP_WAIT_S
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not _running(config) and not _exists(pid):
             print(f"the local cloud (pid {pid}) stopped")
             return 0
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
         time.sleep(0.2)
     raise ConfigError(f"the cloud (pid {pid}) did not stop within {STOP_WAIT_S:.0f} s: kill {pid}")
 
@@ -199,8 +234,8 @@ async def _probe_all(doc: dict[str, Any]) -> list[tuple[str, str, bool]]:
 
 def _status(args: argparse.Namespace) -> int:
     config = _config(args)
-    doc = read_run_file(config)
-    if doc is None or not _alive(doc.get("pid")):
+    doc = read_run_file(config) if _running(config) else None
+    if doc is None:
         print(f"not running (data directory {config.data_dir})")
         return 3
     print(f"local cloud pid {doc['pid']}, data directory {config.data_dir}")

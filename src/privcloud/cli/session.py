@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -39,10 +40,23 @@ def default_nodes(count: int = 3) -> list[NodeSpec]:
     return CloudConfig(node_count=count).nodes()
 
 
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory only this user can use (made 0700); refuses one owned by
+    someone else or open to others, since the run file in it is what devices trust."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = path.stat()
+    if st.st_uid != os.getuid():
+        raise ConfigError(f"the data directory {path} belongs to another user: choose another")
+    if st.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
 def write_run_file(cloud: LocalCloud, config: CloudConfig) -> Path:
-    """Record how devices reach ``cloud`` (0600, replaced atomically); returns the path."""
+    """Record how devices reach ``cloud`` (0600, in a 0700 directory, replaced atomically);
+    returns the path."""
     target = config.run_file
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     doc: dict[str, Any] = {
         "pid": os.getpid(),
         "relay": cloud.relay_url,
@@ -56,11 +70,14 @@ def write_run_file(cloud: LocalCloud, config: CloudConfig) -> Path:
         "insecure_simulated_root": cloud.insecure_tee_public_key.hex(),
         "enrolment_code": cloud.issuer.core.new_enrolment_code() if cloud.issuer else None,
     }
-    partial = target.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(doc, fh)
-    partial.replace(target)
+    fd, partial = tempfile.mkstemp(dir=target.parent, prefix=".cloud-", suffix=".partial")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(doc, fh)
+        os.replace(partial, target)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     (target.parent / WALLET_FILE).unlink(missing_ok=True)
     return target
 
@@ -71,11 +88,25 @@ def remove_run_file(config: CloudConfig) -> None:
 
 
 def read_run_file(config: CloudConfig) -> dict[str, Any] | None:
-    """The running cloud's run file, or None (absent or unreadable)."""
+    """The running cloud's run file, or None when there is none. A run file that is not this
+    user's own private file is refused: it names the keys and relay a device trusts."""
     try:
-        raw = config.run_file.read_bytes()[: limits.MAX_DIRECTORY_BYTES]
+        fd = os.open(config.run_file, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {config.run_file}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_uid != os.getuid() or st.st_mode & 0o077:
+            raise ConfigError(
+                f"{config.run_file} is not your private file (owner or mode): remove it and "
+                "start the cloud again"
+            )
+        raw = fh.read(limits.MAX_DIRECTORY_BYTES)
+    try:
         doc = json.loads(raw)
-    except (OSError, ValueError):
+    except ValueError:
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("relay"), str) else None
 

@@ -9,12 +9,19 @@ What it promises, in order:
 
 1. An empty body, bytes FFmpeg cannot open, a container outside :data:`CONTAINERS`, a file
    without an audio stream or with a codec outside :data:`CODEC_PREFIXES`: ``DecodeError``.
+   So is a stream or frame whose sample rate lies outside ``limits.MIN_AUDIO_SAMPLE_RATE`` ..
+   ``limits.MAX_AUDIO_SAMPLE_RATE``; more than ``limits.MAX_AUDIO_CHANNELS`` channels is a
+   ``TooLargeError``.
    The demuxer allow-list is enforced by FFmpeg before it reads a header (``format_whitelist``)
    and nested opens are refused (``protocol_whitelist``), so a playlist-like input (HLS,
    concat) cannot make FFmpeg open files or URLs.
-2. Decoding stops as soon as the sound passes ``limits.MAX_AUDIO_SECONDS`` (TooLargeError), so
-   a small, highly compressed file cannot make the node hold or decode more than that; likewise
-   after ``limits.MAX_AUDIO_PACKETS`` packets.
+2. Decoding stops as soon as the sound would pass ``limits.MAX_AUDIO_SECONDS``
+   (TooLargeError), so a small, highly compressed file cannot make the node hold or decode more
+   than that; likewise after ``limits.MAX_AUDIO_PACKETS`` packets. The check runs on each
+   decoded frame *before* it is resampled, on the length it will have at 16 kHz: one FLAC frame
+   may hold 65,535 samples (RFC 9639 §9.1), and at a very low sample rate that is hours of
+   sound, gigabytes once resampled (a 9 KB FLAC at 4 Hz used 6 GB before this check). Running
+   out of memory anyway is a ``TooLargeError`` too, never a "cut" file.
 3. A file that breaks off mid-stream (a cut upload) keeps the sound decoded before the break
    and reports ``truncated=True``: FFmpeg raised while demuxing or decoding, or the container
    had promised noticeably more sound than was there. If nothing decodes: ``DecodeError``.
@@ -92,6 +99,21 @@ def decode_audio(data: bytes) -> Audio:
     if not data:
         raise DecodeError("the audio is empty")
     av = _av()
+    try:
+        return _decode(av, data)
+    except MemoryError as exc:
+        raise TooLargeError("the audio needs too much memory to decode") from exc
+
+
+def _check_shape(rate: int, channels: int) -> None:
+    """Refuse a sample rate or channel count outside the bounds of :mod:`privcloud.limits`."""
+    if not limits.MIN_AUDIO_SAMPLE_RATE <= rate <= limits.MAX_AUDIO_SAMPLE_RATE:
+        raise DecodeError("unsupported audio sample rate")
+    if channels > limits.MAX_AUDIO_CHANNELS:
+        raise TooLargeError("too many audio channels")
+
+
+def _decode(av: Any, data: bytes) -> Audio:
     max_samples = int(limits.MAX_AUDIO_SECONDS * SAMPLE_RATE)
     try:
         container = av.open(
@@ -114,12 +136,22 @@ def decode_audio(data: bytes) -> Audio:
         context = stream.codec_context  # None when this FFmpeg has no decoder for the codec
         if context is None or not (context.name or "").startswith(CODEC_PREFIXES):
             raise DecodeError("unsupported audio codec")
+        # 0 means "not known before decoding": each frame is checked again below.
+        if context.sample_rate or context.channels:
+            _check_shape(context.sample_rate or SAMPLE_RATE, context.channels)
         declared = _declared_seconds(container, stream)
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
         chunks: list[npt.NDArray[np.float32]] = []
         total = 0
         packets = 0
         broke = False
+
+        def guard(frame: Any) -> None:
+            """Refuse ``frame`` before resampling if its shape, or the sound it would add, is
+            out of bounds (resampling a low-rate frame is what costs the memory)."""
+            _check_shape(frame.sample_rate, frame.layout.nb_channels)
+            if total + frame.samples * SAMPLE_RATE / frame.sample_rate > max_samples:
+                raise TooLargeError("the audio is too long")
 
         def keep(frames: list[Any]) -> None:
             nonlocal total
@@ -136,9 +168,10 @@ def decode_audio(data: bytes) -> Audio:
                 if packets > limits.MAX_AUDIO_PACKETS:
                     raise TooLargeError("too many packets in the audio file")
                 for frame in packet.decode():
+                    guard(frame)
                     frame.pts = None  # the resampler re-times; broken timestamps do not matter
                     keep(resampler.resample(frame))
-        except (av.FFmpegError, ValueError, OSError, EOFError, MemoryError) as exc:
+        except (av.FFmpegError, ValueError, OSError, EOFError) as exc:
             if not chunks:
                 raise DecodeError(_NOT_AUDIO) from exc
             broke = True

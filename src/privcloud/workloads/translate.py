@@ -14,15 +14,18 @@ How (each step is listed in the result's ``steps``: task, model, seconds):
 1. Speech: Whisper base with ``task="translate"`` turns speech in any of its languages into
    English text (Whisper's own speech translation; Radford et al. 2022, §2.3), detecting the
    source language unless given.
-2. Text, and speech whose target is not English: the language model translates sentence by
-   sentence with a short few-shot completion prompt (three parallel example pairs, then
-   ``"<Source>: sentence\\n<Target>:"``, stopping at the newline). Gemma 3 270M is a *base*
-   model: it continues patterns rather than following instructions, and one sentence per prompt
-   keeps the prompt short and the output bounded (at most :data:`SENTENCE_CHARS` characters
-   in, a proportional token budget out). Text translation supports the languages of
-   :data:`EXAMPLES`; the 270M model is weak, so expect the gist, not a faithful translation.
+2. Text, and speech whose target is not English: the language model translates piece by
+   piece with a short few-shot completion prompt (three parallel example pairs, then
+   ``"<Source>: piece\\n<Target>:"``, stopping at the newline). Gemma 3 270M is a *base*
+   model: it continues patterns rather than following instructions, and a short piece per
+   prompt keeps the prompt short and the output bounded (at most :data:`SENTENCE_CHARS`
+   characters in, a proportional token budget out). A piece is one sentence, or consecutive
+   short sentences merged (:func:`group_sentences`), so that one request makes at most
+   ``limits.MAX_TRANSLATION_CALLS`` model calls however many sentences its text has. Text
+   translation supports the languages of :data:`EXAMPLES`; the 270M model is weak, so expect
+   the gist, not a faithful translation.
 
-Answer: ``PARTIAL`` events (when streamed) per Whisper segment or per sentence, meta
+Answer: ``PARTIAL`` events (when streamed) per Whisper segment or per piece, meta
 ``{"index", "text"}`` (plus ``"start", "end"`` for speech), then one ``RESULT``: data the text
 (UTF-8), meta ``{"text", "source_language", "target_language", "steps", "task": "translate",
 "model"}``; speech adds ``"language", "language_probability", "duration", "segments"`` as in
@@ -34,10 +37,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from privcloud import limits
-from privcloud.errors import DecodeError, UnsupportedError
+from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import decode_audio
@@ -136,6 +139,36 @@ def build_prompt(source: str, target: str, sentence: str) -> str:
     return "\n".join([*shots, f"{src}: {sentence}\n{tgt}:"])
 
 
+#: How short a piece must be to take in the next sentence, tried in this order until the text
+#: makes at most ``limits.MAX_TRANSLATION_CALLS`` pieces. The first merges only fragments
+#: ("Hola.", "Sí.") into their neighbour, so ordinary sentences keep a prompt each (the
+#: examples are single sentences); the last packs as much as one prompt carries. A piece never
+#: passes SENTENCE_CHARS, so with it two neighbouring pieces always hold more than
+#: SENTENCE_CHARS characters: a text of MAX_TRANSLATION_CHARS makes at most ~34 pieces.
+_MERGE_BELOW_CHARS = (16, 64, 128, SENTENCE_CHARS)
+
+
+def group_sentences(sentences: Sequence[str]) -> list[str]:
+    """``sentences`` (from :func:`split_sentences`) joined, in order, into the pieces that one
+    prompt each translates: at most ``limits.MAX_TRANSLATION_CALLS`` pieces of at most
+    :data:`SENTENCE_CHARS` characters, merging no more than needed (see
+    :data:`_MERGE_BELOW_CHARS`). Raises TooLargeError when even full pieces are too many."""
+    for below in _MERGE_BELOW_CHARS:
+        pieces: list[str] = []
+        for sentence in sentences:
+            if (
+                pieces
+                and len(pieces[-1]) < below
+                and len(pieces[-1]) + 1 + len(sentence) <= SENTENCE_CHARS
+            ):
+                pieces[-1] = f"{pieces[-1]} {sentence}"
+            else:
+                pieces.append(sentence)
+        if len(pieces) <= limits.MAX_TRANSLATION_CALLS:
+            return pieces
+    raise TooLargeError("the text needs too many model calls to translate")
+
+
 def _check_text_pair(source: str, target: str) -> None:
     if source not in EXAMPLES or target not in EXAMPLES:
         raise UnsupportedError("text translation supports: " + ", ".join(sorted(EXAMPLES)))
@@ -186,10 +219,10 @@ class TranslateWorkload:
     # --- text -------------------------------------------------------------------------------
 
     def _translate(self, llm: str, source: str, target: str, text: str, steps: _Steps) -> str:
-        """``text`` translated sentence by sentence; the time goes into ``steps``."""
+        """``text`` translated piece by piece; the time goes into ``steps``."""
         out = []
-        for sentence in split_sentences(text):
-            out.append(self._sentence(llm, source, target, sentence, steps))
+        for piece in group_sentences(split_sentences(text)):
+            out.append(self._sentence(llm, source, target, piece, steps))
         return " ".join(t for t in out if t)
 
     def _sentence(self, llm: str, source: str, target: str, sentence: str, steps: _Steps) -> str:
@@ -210,12 +243,10 @@ class TranslateWorkload:
         if source != target:
             _check_text_pair(source, target)
         translated: list[str] = []
-        for index, sentence in enumerate(split_sentences(text)):
-            out = (
-                sentence
-                if source == target
-                else self._sentence(llm, source, target, sentence, steps)
-            )
+        # All pieces are cut before the first model call: a text needing too many is refused
+        # before it holds the model at all.
+        for index, piece in enumerate(group_sentences(split_sentences(text))):
+            out = piece if source == target else self._sentence(llm, source, target, piece, steps)
             translated.append(out)
             if request.stream:
                 yield Event(EventKind.PARTIAL, {"index": index, "text": out})
