@@ -561,3 +561,8 @@ async def _trickle_until_answer(port: int, content_length: int, piece: bytes) ->
 async def test_echo_size_only_answers_the_size_not_the_body(client: Client) -> None:
     result = await client.call("echo", {"size_only": True}, CANARY)
     assert result.data == b"" and result.meta["size"] == len(CANARY)
+
+
+async def test_regions_must_be_a_collection_not_one_string(client: Client) -> None:
+    with pytest.raises(errors.UsageError):
+        await client.call("echo", None, CANARY, regions="eu-west")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import json
 import logging
 import time
@@ -116,7 +117,13 @@ def default_nodes() -> list[NodeSpec]:
 
 
 def is_loopback(host: str) -> bool:
-    return host.startswith("127.") or host in ("::1", "localhost")
+    """A loopback address literal, or "localhost" (never a name that merely starts with 127.)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_params(raw: str | None) -> JSONObject:

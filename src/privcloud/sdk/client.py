@@ -267,6 +267,8 @@ class Client:
 
     def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
         serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
+        if isinstance(regions, str):
+            raise UsageError("regions is a collection of region names, not one string")
         if regions is not None:
             # Data residency per request (the router's decision), within the client's policy.
             serving = [a for a in serving if a.descriptor.region in regions]

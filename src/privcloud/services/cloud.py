@@ -13,6 +13,7 @@ Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service lis
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import shutil
 import tempfile
@@ -46,6 +47,13 @@ from privcloud.workloads.models import Models
 log = logging.getLogger("privcloud.cloud")
 
 LOOPBACK = "127.0.0.1"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,7 @@ class LocalCloud:
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self) -> None:
-        if not self.host.startswith("127.") and self.host != "::1":
+        if not _is_loopback(self.host):
             raise ConfigError("the local cloud listens on loopback only")
         if not self.nodes:
             raise ConfigError("the local cloud needs at least one node")

@@ -23,6 +23,7 @@ Every key is optional; a missing file means the defaults. A bad value is refused
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -148,7 +149,11 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         return value
 
     host = get(cloud, "cloud", "host", str, defaults.host)
-    if not (host.startswith("127.") or host == "::1"):
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
         raise _fail(where, "cloud.host must be a loopback address such as 127.0.0.1")
     port = get(cloud, "cloud", "relay_port", int, defaults.relay_port)
     if not 0 <= port <= 65535:
