@@ -15,6 +15,7 @@ requests never fight over two CPU cores).
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import importlib
 import importlib.util
@@ -324,6 +325,14 @@ class Models:
         pipe.set_progress_bar_config(disable=True)
         return pipe.to(self.config.device)
 
+    def close(self) -> None:
+        """Free the loaded language models (llama.cpp contexts); others are left to the GC."""
+        for name in LLM_MODELS:
+            model = self._loaded.pop(name, None)
+            if model is not None and hasattr(model, "close"):
+                with self._use_locks[name]:
+                    model.close()
+
     # --- using ------------------------------------------------------------------------------
 
     def count_tokens(self, name: str, text: str) -> int:
@@ -430,6 +439,14 @@ def _has_image_pipeline(directory: Path) -> bool:
 
 _shared: dict[ModelConfig, Models] = {}
 _shared_lock = threading.Lock()
+
+
+@atexit.register
+def _close_shared() -> None:
+    """Free llama.cpp contexts before the interpreter tears its modules down (their finalizers
+    otherwise fail at exit and print a traceback)."""
+    for models in list(_shared.values()):
+        models.close()
 
 
 def shared_models(config: ModelConfig | None = None) -> Models:
