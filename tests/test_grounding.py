@@ -19,6 +19,7 @@ np = pytest.importorskip("numpy")
 from aikit import models, needs_ai  # noqa: E402
 from privcloud.errors import UsageError  # noqa: E402
 from privcloud.workloads.grounding import (  # noqa: E402
+    NEGATION_REASON,
     UNVERIFIED_MARK,
     check_summary,
     extract_facts,
@@ -26,7 +27,7 @@ from privcloud.workloads.grounding import (  # noqa: E402
     needs_fallback,
     split_sentences,
 )
-from privcloud.workloads.grounding_facts import SourceIndex  # noqa: E402
+from privcloud.workloads.grounding_facts import SourceIndex, negated  # noqa: E402
 
 
 def fake_embed(texts: Sequence[str]) -> Any:
@@ -277,6 +278,107 @@ def test_a_summary_with_too_little_grounded_asks_for_the_fallback() -> None:
     ]
 
 
+# --- polarity ---------------------------------------------------------------------------------
+
+REFUND = "Speaker 1: The refund of 200 dollars was approved on Monday.\nSpeaker 2: Great, thanks."
+NO_REFUND = "Speaker 1: The refund of 200 dollars was not approved.\nSpeaker 2: Oh, that's a pity."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("The refund was approved.", False),
+        ("The refund was not approved.", True),
+        ("The refund wasn't approved.", True),
+        ("The refund wasn\u2019t approved.", True),
+        ("The refund wasnt approved.", True),
+        ("They never approved it.", True),
+        ("It cannot be approved without a receipt.", True),
+        ("There is no fee.", True),
+        ("Nobody approved it, and nothing was paid.", True),
+        ("No, that is fine.", False),  # the interjection, not the determiner
+        ("Oh no.", False),
+        ("Nothing.", True),
+    ],
+)
+def test_negators_are_found_in_every_spelling(text: str, expected: bool) -> None:
+    assert negated(text) is expected
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        "The refund of 200 dollars was not approved.",
+        "The refund of 200 dollars wasn't approved on Monday.",
+        "The refund of 200 dollars was never approved.",
+        "No refund of 200 dollars was approved on Monday.",
+    ],
+)
+def test_a_negated_summary_of_a_positive_source_is_dropped(summary: str) -> None:
+    report = check_summary(REFUND, summary, fake_embed)
+    [check] = report.sentences
+    assert not check.kept
+    assert check.reasons == (NEGATION_REASON,)  # every fact is there: only polarity fails
+
+
+def test_a_positive_summary_of_a_negative_source_is_dropped() -> None:
+    [check] = check_summary(
+        NO_REFUND, "The refund of 200 dollars was approved.", fake_embed
+    ).sentences
+    assert not check.kept and check.reasons == (NEGATION_REASON,)
+
+
+def test_a_faithful_negative_sentence_of_a_negative_source_is_kept() -> None:
+    for summary in ("The refund of 200 dollars was not approved.", "The refund wasn't approved."):
+        [check] = check_summary(NO_REFUND, summary, fake_embed).sentences
+        assert check.kept and check.grounded, check.reasons
+
+
+def test_a_faithful_positive_sentence_of_a_positive_source_is_kept() -> None:
+    [check] = check_summary(REFUND, "The refund of 200 dollars was approved.", fake_embed).sentences
+    assert check.kept and check.grounded, check.reasons
+
+
+def test_a_negation_in_a_neighbouring_sentence_does_not_support_a_negated_summary() -> None:
+    source = "The refund of 200 dollars was approved. It was not a problem at all."
+    [check] = check_summary(
+        source, "The refund of 200 dollars was not approved.", fake_embed
+    ).sentences
+    assert not check.kept and NEGATION_REASON in check.reasons
+
+
+def test_polarity_is_compared_clause_by_clause() -> None:
+    source = "Hello, my name is Anna Lee. I ordered a lamp from Shopo and it has not arrived."
+    report = check_summary(
+        source,
+        "Anna Lee called because the lamp from Shopo has not arrived.\n"
+        "Anna Lee called because the lamp from Shopo has arrived.",
+        fake_embed,
+    )
+    assert [c.kept for c in report.sentences] == [True, False]
+    assert report.sentences[1].reasons == (NEGATION_REASON,)
+
+
+def test_a_question_takes_the_polarity_of_its_bare_reply() -> None:
+    source = (
+        "Speaker 1: We noticed a payment of 300 dollars to Skyline Travel on Monday evening. "
+        "Did you make it?\nSpeaker 2: No, I did not. I was at home all Monday."
+    )
+    summary = (
+        "The caller did not make the payment of $300.\n"
+        "The bank called about a payment of $300 to Skyline Travel on Monday.\n"
+        "The caller was at home all Monday."
+    )
+    report = check_summary(source, summary, fake_embed)
+    assert [c.kept for c in report.sentences] == [True, True, True], report.to_json()
+
+
+def test_an_interjection_no_does_not_negate_the_rest_of_the_sentence() -> None:
+    source = "No, that is fine, the visit is on Monday at ten."
+    [check] = check_summary(source, "The visit is on Monday at ten.", fake_embed).sentences
+    assert check.kept, check.reasons
+
+
 def test_the_report_says_what_was_checked_with_thresholds() -> None:
     report = check_summary(CALL, "Dr. Lee is out sick.", fake_embed, min_similarity=0.6)
     data = report.to_json()
@@ -323,6 +425,8 @@ HALLUCINATED = [
     "Changes can be made by calling 555-0199.",
     "Maria Lopez will join the appointment.",
     "The patient asked for a refund of the last visit.",
+    "Dr. Lee is not sick on Thursday.",
+    "The cleaning costs $45 without insurance.",
 ]
 
 

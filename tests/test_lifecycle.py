@@ -204,5 +204,5 @@ def test_a_run_file_others_could_write_is_refused(tmp_path: Path) -> None:
 
 def test_a_name_that_starts_like_loopback_is_not_loopback(tmp_path: Path) -> None:
     path = _write(tmp_path, '[cloud]\nhost = "127.0.0.1.attacker.example"\n')
-    with pytest.raises(ConfigError, match="cloud.host"):
+    with pytest.raises(ConfigError, match=r"cloud\.host"):
         load(path)

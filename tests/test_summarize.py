@@ -119,6 +119,20 @@ def test_a_planted_hallucination_never_reaches_the_result() -> None:
     assert set(result.meta) == RESULT_KEYS
 
 
+def test_a_summary_sentence_that_negates_the_call_never_reaches_the_result() -> None:
+    workload, _ = fake(
+        "Doctor Lee is not away on Thursday. The check-up moves to Monday at 10:30. "
+        "The check-up does not cost forty five dollars. Monday at ten thirty works."
+    )
+    _, result = run(workload, CALL)
+    assert result.data == b"The check-up moves to Monday at 10:30. Monday at ten thirty works."
+    sentences = result.meta["grounding"]["sentences"]
+    assert [s["reasons"] for s in sentences if not s["kept"]] == [
+        ["negation differs from the source passage"],
+        ["negation differs from the source passage"],
+    ]
+
+
 def test_mark_mode_keeps_ungrounded_sentences_flagged_in_text_and_report() -> None:
     workload, _ = fake("Doctor Lee is away on Thursday. Doctor Lee is away on Friday.")
     _, result = run(workload, CALL, guard="mark")
@@ -246,6 +260,25 @@ def test_a_long_text_is_summarised_in_bounded_chunks_and_the_cut_is_reported() -
     notes = result.meta["grounding"]["notes"]
     assert any("only its first" in n for n in notes)
     assert result.data == b"Doctor Lee is away on Thursday."
+
+
+def test_chunking_counts_tokens_only_up_to_the_last_chunk() -> None:
+    sentence = "Doctor Lee is away on Thursday and the check-up moves to Monday. "
+    body = sentence * (limits.MAX_SOURCE_TEXT_CHARS // len(sentence))
+    workload, fakes = fake("Doctor Lee is away on Thursday.")
+    counted: list[int] = []
+    count = fakes.count_tokens
+
+    def counting(name: str, text: str) -> int:
+        counted.append(len(text))
+        return count(name, text)
+
+    fakes.count_tokens = counting  # type: ignore[method-assign]
+    _, result = run(workload, body)
+    [note] = [n for n in result.meta["grounding"]["notes"] if "only its first" in n]
+    used = int(re.search(r"first (\d+) characters", note).group(1))  # type: ignore[union-attr]
+    pieces = [n for n in counted if n < len(body) and n < 1000]  # sentences, not whole prompts
+    assert sum(pieces) <= used + 2 * len(sentence)  # nothing past the chunks was tokenized
 
 
 def test_a_text_that_fits_is_one_chunk_without_a_note() -> None:

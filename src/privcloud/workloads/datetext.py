@@ -358,8 +358,8 @@ _GRAMMAR: list[tuple[re.Pattern[str], _Handler, bool]] = [
     ),
     (
         re.compile(
-            _LEFT
-            + r"(?P<lead>from|between)?\s*"
+            _LEFT  # white space only after from/between: a leading \s* would rescan runs of spaces
+            + r"(?:(?P<lead>from|between)\s*)?"
             + _clock_group(1)
             + r"\s*(?P<sep>-|\u2013|to|until|till|and)\s*"
             + _clock_group(2)
@@ -559,9 +559,15 @@ def scan(
             if piece is not None:
                 found.append(Found(a, b, text[a:b], piece))
     chosen: list[Found] = []
-    taken = list(masked)
+    # One byte per character of the sentence, 1 where taken: a phrase is checked against what
+    # it covers, not against every phrase taken so far (quadratic in a text full of times).
+    taken = bytearray(end - start)
+    for mask_start, mask_end in masked:
+        a, b = max(mask_start, start), min(mask_end, end)
+        if a < b:
+            taken[a - start : b - start] = b"\x01" * (b - a)
     for f in sorted(found, key=lambda f: (f.start - f.end, f.start)):
-        if all(f.end <= a or f.start >= b for a, b in taken):
+        if taken.find(1, f.start - start, f.end - start) == -1:
             chosen.append(f)
-            taken.append((f.start, f.end))
+            taken[f.start - start : f.end - start] = b"\x01" * (f.end - f.start)
     return sorted(chosen, key=lambda f: f.start)

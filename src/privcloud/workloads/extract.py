@@ -53,7 +53,14 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_BOUNDARY = re.compile(r"[.!?;]+(?=\s|$)|\n")
+# A run of sentence punctuation is matched from its first character only (the lookbehind) and
+# never re-entered (possessive ``++``): without both, a run of n dots followed by a letter costs
+# n^2 steps (every start position scans the rest of the run).
+_BOUNDARY = re.compile(r"(?<![.!?;])[.!?;]++(?=\s|$)|\n")
+#: Characters before a full stop searched for the word it ends (the longest abbreviation is
+#: far shorter): a bounded window keeps the scan linear however many stops are skipped.
+_WORD_WINDOW = 40
+_LAST_WORD = re.compile(r"(?<![\w.])[\w.]+\Z")
 _ABBREVIATIONS = _words("dr mr mrs ms prof st jr sr vs no a.m p.m am pm approx dept ave rd")
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
@@ -69,7 +76,11 @@ _NAME_TRIGGER = re.compile(
     r"\b(?i:call|phone|text|e-?mail|ring|message|contact|with|meet|meeting|invite|ask|tell|"
     r"remind|(?:talk|speak)\s+(?:to|with))\s+" + _NAME
 )
-_NAME_OWNER = re.compile(_NAME + r"['\u2019]s\s+(?i:number|phone|cell|mobile|e-?mail|address)\b")
+# Tried only where a word starts (the lookbehind): else every capital of "AAAA..." or "A-A-..."
+# would scan the rest of its sentence again.
+_NAME_OWNER = re.compile(
+    r"(?<![\w'\u2019-])" + _NAME + r"['\u2019]s\s+(?i:number|phone|cell|mobile|e-?mail|address)\b"
+)
 _NOT_NAMES = frozenset(
     w.capitalize()
     for w in (
@@ -126,9 +137,9 @@ def _sentences(text: str) -> Iterator[tuple[int, int]]:
     start = 0
     for m in _BOUNDARY.finditer(text):
         if m.group() == ".":
-            word = re.search(r"([\w.]+)$", text[start : m.start()])
+            word = _LAST_WORD.search(text, max(start, m.start() - _WORD_WINDOW), m.start())
             after = text[m.end() : m.end() + 2].strip()[:1]
-            if (word and word.group(1).lower() in _ABBREVIATIONS) or (after and after.islower()):
+            if (word and word.group().lower() in _ABBREVIATIONS) or (after and after.islower()):
                 continue
         yield from _cut(text, start, m.end())
         start = m.end()

@@ -1,7 +1,7 @@
 """The hallucination guard of generated summaries: keep only sentences grounded in the source.
 
 Small language models omit and invent (docs/features.md §Models: Gemma 3 270M is a base model),
-so a summary sentence is shown only when it passes two checks against the source text:
+so a summary sentence is shown only when it passes three checks against the source text:
 
 1. **Facts.** Every number, clock time, date or day, phone number, e-mail address and proper
    name in the sentence must occur in the source, compared by normalised value ("10:30" = "ten
@@ -13,14 +13,27 @@ so a summary sentence is shown only when it passes two checks against the source
    ones) both in meaning (embedding cosine, as SummaC scores a summary sentence against source
    sentences: Laban et al., TACL 2022) and in wording (content-word recall), so that a fluent
    invention without facts is dropped too.
+3. **Polarity.** Negators (not, no, never, n't, cannot, without, neither, nor, none, nobody,
+   nothing) are stopwords to the first two checks, so "The refund was not approved" has the
+   facts and words of "The refund was approved". Each clause of the sentence must therefore be
+   negated, or not, like a clause of the supporting passage that shares its content words (a
+   question followed by a bare "No." or "Yes." takes the reply's polarity). Negation is the
+   contradiction that fact and word overlap cannot see, and negation words are the strongest
+   single cue of contradiction in inference data (Gururangan et al., "Annotation Artifacts in
+   Natural Language Inference Data", NAACL 2018).
 
 A sentence with markup or code characters (``{ } < > ```) is dropped as well: a summary is
 prose, and JSON or HTML in it means the model followed instructions injected into the source.
 
 What the guard does not see: true facts in wrong relations ("moved from Monday to Saturday"
-when it was the other way round) pass, since every fact and most words are in the source
-(bench/eval_ai.py measures this as the "swapped" kind). Thresholds are calibrated on
-all-MiniLM-L6-v2 and English; another embedding model needs a new calibration.
+when it was the other way round, who paid whom) pass, since every fact and most words are in
+the source (bench/eval_ai.py measures this as the "swapped" kind); so does a negation that
+only a paraphrase carries ("the payment was made" against "Did you make it? No.", when another
+clause of the passage says "a payment" without negation). The polarity check looks for the
+presence of a negator, not its scope or parity ("not unlike" counts as negated).
+
+Thresholds are calibrated on all-MiniLM-L6-v2 and English; another embedding model needs a new
+calibration.
 
 Everything here is pure: embeddings come from the injected ``embed`` function (unit vectors,
 one row per text), so tests can pass a fake and the node passes ``Models.embed``. The fact
@@ -39,7 +52,14 @@ import numpy as np
 import numpy.typing as npt
 
 from privcloud.errors import UsageError
-from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
+from privcloud.workloads.grounding_facts import (
+    Fact,
+    SourceIndex,
+    content_words,
+    extract_facts,
+    negated,
+    negative_answer,
+)
 
 __all__ = [
     "Embed",
@@ -84,7 +104,12 @@ _LINE_PREFIX_RE = re.compile(
 # What may open the next sentence besides a capital or a digit: quotes, brackets, bullets.
 _OPENERS = "\"'\u201c\u2018([-*\u2022"
 _BULLET_RE = re.compile(r"(?:[-*\u2022]+\s+)+")
-_SENTENCE_END_RE = re.compile(r"[.!?…]+[\"'\u201d\u2019)\]]*\s+")
+# Matched from the first mark of a run only (the lookbehind), never re-entered (``++``): else a
+# run of n dots costs n^2 steps, every start position scanning the rest of the run.
+_SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]++[\"'\u201d\u2019)\]]*+\s+")
+#: Characters before a full stop searched for the word it ends (abbreviations are short): a
+#: bounded window keeps splitting linear however many stops in a row are not sentence ends.
+_WORD_WINDOW = 40
 _ABBREVIATIONS = frozenset(
     {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no"}
     | {"approx", "inc", "ltd", "co", "dept", "est", "fig"}
@@ -93,6 +118,14 @@ _WORD_RE = re.compile(r"\S+")
 # A summary is prose: braces, angle brackets and backticks mean JSON, HTML or code (for instance
 # output that a prompt injection asked for).
 _MARKUP_RE = re.compile(r"[{}<>`]")
+# Where a clause ends, for the polarity check: punctuation before white space (not inside
+# "3.5" or "1,200"), brackets and dashes, and the conjunctions that join two statements.
+_CLAUSE_BREAK_RE = re.compile(
+    r"(?<![,;:.!?])[,;:.!?]++(?=\s|$)|[()\u2013\u2014]|\s-\s"
+    r"|\b(?:but|so|because|although|though|whereas|however|yet)\b",
+    re.IGNORECASE,
+)
+NEGATION_REASON = "negation differs from the source passage"
 
 
 @dataclass(frozen=True)
@@ -139,7 +172,8 @@ def _split_line(body: str) -> list[tuple[int, int]]:
         following = body[match.end() : match.end() + 1]
         if following and not (following.isupper() or following.isdigit() or following in _OPENERS):
             continue
-        if body[match.start()] == "." and _last_word(body[start : match.start()]) in _ABBREVIATIONS:
+        before = body[max(start, match.start() - _WORD_WINDOW) : match.start()]
+        if body[match.start()] == "." and _last_word(before) in _ABBREVIATIONS:
             continue
         pieces.append((start, match.end()))
         start = match.end()
@@ -286,12 +320,15 @@ def check_summary(
         f"cosine similarity to the best source passage >= {min_similarity:.2f} "
         "(sentence or 2 adjacent sentences)",
         f"content-word overlap with that passage >= {min_overlap:.2f}",
+        "each clause negated (not, no, never, n't, cannot, without, ...) or not as the clauses "
+        "of that passage sharing its words",
     )
     targets = split_sentences(summary)
     if not targets:
         return GroundingReport(mode, (), checked, True, min_similarity, min_overlap)
     index = SourceIndex(source)
-    passages = _passages(split_sentences(source))
+    sentences = split_sentences(source)
+    passages = _passages(sentences)
     vectors = np.asarray(embed([p.text for p in passages] + [t.text for t in targets]))
     similarities = vectors[len(passages) :] @ vectors[: len(passages)].T
     checks = []
@@ -300,11 +337,14 @@ def check_summary(
         reasons = [_missing(f) for f in facts if not index.has(f)]
         if _MARKUP_RE.search(target.text):
             reasons.insert(0, "markup or code in the sentence")
-        similarity, overlap, span = _best_support(
+        similarity, overlap, best = _best_support(
             target.text, passages, similarities[row] if passages else None, min_similarity
         )
         if similarity < min_similarity or overlap < min_overlap:
             reasons.append(f"unsupported (similarity {similarity:.2f}, overlap {overlap:.2f})")
+        elif best is not None and not same_polarity(target.text, _passage_clauses(sentences, best)):
+            reasons.append(NEGATION_REASON)
+        span = None if best is None else (passages[best].start, passages[best].end)
         grounded = not reasons
         checks.append(
             SentenceCheck(
@@ -348,24 +388,90 @@ def _best_support(
     passages: Sequence[Span],
     similarities: npt.NDArray[Any] | None,
     min_similarity: float,
-) -> tuple[float, float, tuple[int, int] | None]:
+) -> tuple[float, float, int | None]:
+    """(similarity, overlap, index) of the passage that supports ``sentence`` best."""
     if similarities is None or not passages:
         return 0.0, 0.0, None
     order = np.argsort(-similarities, kind="stable")[:_CANDIDATE_PASSAGES]
-    best: tuple[float, float, tuple[int, int] | None] | None = None
+    best: tuple[float, float, int] | None = None
     for position in order:
-        passage = passages[int(position)]
         similarity = float(similarities[int(position)])
         candidate = (
             similarity,
-            overlap_share(sentence, passage.text),
-            (passage.start, passage.end),
+            overlap_share(sentence, passages[int(position)].text),
+            int(position),
         )
         if best is None or (similarity >= min_similarity and candidate[1] > best[1]):
             best = candidate
     if best is None:
         return 0.0, 0.0, None
     return best
+
+
+# --- polarity -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A clause of a sentence for the polarity check: whether it is negated, and its content
+    words (as :func:`content_words` gives them)."""
+
+    negated: bool
+    words: frozenset[str]
+
+
+def clauses(sentence: str, *, source: bool) -> list[Clause]:
+    """The clauses of one sentence that have content words. A clause without any ("not",
+    "I did not", "you know") lends its negation to the clause before it (or after it, when it
+    comes first): "The refund was approved, or not." is one negated clause."""
+    found: list[Clause] = []
+    pending = False
+    for piece in _CLAUSE_BREAK_RE.split(sentence):
+        words = frozenset(content_words(piece, source=source))
+        negation = negated(piece)
+        if not words:
+            if found:
+                found[-1] = Clause(found[-1].negated or negation, found[-1].words)
+            else:
+                pending = pending or negation
+            continue
+        found.append(Clause(negation or pending, words))
+        pending = False
+    return found
+
+
+def _passage_clauses(sentences: Sequence[Span], passage: int) -> list[Clause]:
+    """The clauses of passage number ``passage`` of :func:`_passages` (one sentence, or two
+    adjacent ones). A question followed by a bare reply ("Did you make it?" "No, I did not.")
+    takes the reply's polarity: the reply has no words of its own to compare."""
+    first = passage if passage < len(sentences) else passage - len(sentences)
+    last = first if passage < len(sentences) else first + 1
+    found: list[Clause] = []
+    for k in range(first, last + 1):
+        text = sentences[k].text
+        own = clauses(text, source=True)
+        if text.endswith("?") and k + 1 < len(sentences):
+            reply = sentences[k + 1].text
+            answer = negative_answer(reply)
+            if answer is not None and not content_words(reply, source=True):
+                own = [Clause(answer, c.words) for c in own]
+        found.extend(own)
+    return found
+
+
+def same_polarity(sentence: str, passage: Sequence[Clause]) -> bool:
+    """Whether every clause of ``sentence`` is negated as some clause of ``passage`` that
+    shares a content word with it (any clause of ``passage`` when none does).
+
+    This catches "The refund was not approved." against "The refund was approved." and the
+    reverse; a passage without clauses (no content words) gives no verdict.
+    """
+    mine = clauses(sentence, source=False) or [Clause(negated(sentence), frozenset())]
+    for clause in mine:
+        sharing = [c for c in passage if c.words & clause.words] or list(passage)
+        if sharing and not any(c.negated == clause.negated for c in sharing):
+            return False
+    return True
 
 
 #: Sentences shorter than this many words ("Okay.", "Bye.") are not picked for an extract.

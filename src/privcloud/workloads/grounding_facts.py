@@ -16,9 +16,10 @@ faithful summary is not dropped for a transcript's spelling. A summary sentence 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Fact", "SourceIndex", "content_words", "extract_facts"]
+__all__ = ["Fact", "SourceIndex", "content_words", "extract_facts", "negated", "negative_answer"]
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,29 @@ _OBJECT_WORDS = _words(
     "you me him her us them it the a an this that these those your my our their his its some "
     "all for about to"
 )
+#: Words that negate their clause. "no" counts only before a word ("no fee"), not as the
+#: interjection of "No, that's fine" or "Oh no."; contractions in "n't" count too, and their
+#: spellings without the apostrophe that transcripts and small models write.
+NEGATORS = _words("not never cannot without neither nor none nobody nothing nowhere")
+_BARE_CONTRACTIONS = _words(
+    "dont doesnt didnt isnt wasnt arent werent wont cant couldnt wouldnt shouldnt hasnt havent "
+    "hadnt mustnt neednt aint"
+)
+#: How a bare reply to a question starts ("Yes." "No, I did not.").
+_YES_WORDS = _words("yes yeah yep yup sure correct right certainly absolutely okay ok")
+_NO_WORDS = _words("no nope nah")
+_POLARITY_TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*|[^\w\s]")
 _NOT_NAME_SUFFIXES = ("ing", "ed", "ly", "tion", "sion", "ment", "ness", "ity", "ance", "ence")
 
+# The e-mail and number alternatives start only where their run of characters starts (the
+# lookbehinds): tried inside a run they would scan the rest of it again from every position,
+# n^2 steps on a long run of dots, hyphens or digits that is no e-mail or number. A match from
+# inside a run never existed anyway (it has the same end as the failed match from the start).
 _TOKEN_RE = re.compile(
-    r"(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    r"(?P<email>(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+)"
     r"|(?P<isodate>\d{4}-\d{1,2}-\d{1,2}(?!\d)|\d{1,2}/\d{1,2}(?:/\d{2,4})?(?!\d))"
     r"|(?P<mer>(?<![^\W\d_])[aApP]\.[ ]?[mM]\.?)"
-    r"|(?P<num>[$€£]?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|[kK]|[aApP][mM]|%)?(?!\w))"
+    r"|(?P<num>(?<!\d)[$€£]?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|[kK]|[aApP][mM]|%)?(?!\w))"
     r"|(?P<word>[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*)"
     r"|(?P<sym>\S)"
 )
@@ -137,9 +154,19 @@ _NUM_RE = re.compile(r"([$€£]?)(\d+(?:[.,:]\d+)*)(st|nd|rd|th|k|am|pm|%)?", r
 _DIGIT_GROUPS_RE = re.compile(r"\d+(?:\.\d+)*")
 _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 _SPEAKER_LABEL_RE = re.compile(r"(?im)^[ \t]*speaker[ \t]*\w{1,3}[ \t]*:")
+# "anna dot lee at example dot com". The parts are bounded ({0,8}) and start where a word starts
+# (the lookbehind, not \b, which also holds after each hyphen): unbounded, every word of a long
+# "x dot x dot ..." run would rescan the rest of the run looking for " at ".
 _SPOKEN_EMAIL_RE = re.compile(
-    r"\b((?:[a-z0-9_-]+ dot )*[a-z0-9_-]+) at ((?:[a-z0-9-]+ dot )+[a-z]{2,})\b"
+    r"(?<![a-z0-9_-])((?:[a-z0-9_-]+ dot ){0,8}[a-z0-9_-]+) at "
+    r"((?:[a-z0-9-]+ dot ){1,8}[a-z]{2,})\b"
 )
+#: Most words one spelled-out number is read from ("one million two hundred and thirty four
+#: thousand ..."): the reader looks no further, so a long run of number words costs linear time.
+_NUMBER_WORDS_SPAN = 16
+#: Most digits a number is compared by value; a longer one (past float precision, or a run of
+#: thousands of digits that would overflow) is compared digit for digit.
+_EXACT_DIGITS = 15
 
 
 @dataclass(frozen=True)
@@ -148,18 +175,23 @@ class _Token:
     text: str
     start: int
     end: int
-
-    @property
-    def low(self) -> str:
-        return self.text.lower().replace("\u2019", "'")
+    #: The text lower-cased, with typographic apostrophes straightened (read many times).
+    low: str
 
 
 def _tokens(text: str) -> list[_Token]:
     found = []
     for match in _TOKEN_RE.finditer(text):
         kind = match.lastgroup or "sym"
-        found.append(_Token(kind, match.group(), match.start(), match.end()))
+        word = match.group()
+        low = word.lower().replace("\u2019", "'")
+        found.append(_Token(kind, word, match.start(), match.end(), low))
     return found
+
+
+def _small_int(text: str) -> int | None:
+    """``text`` as an int when it is a short run of digits (``int()`` refuses over 4,300)."""
+    return int(text) if text.isdigit() and len(text) <= _EXACT_DIGITS else None
 
 
 def _canonical(value: float) -> str:
@@ -220,15 +252,16 @@ class _Scanner:
 
     def digit_run(self, i: int) -> tuple[str, int, int]:
         """Digits of the run of digit groups and digit words from ``i``: (digits, end, groups)."""
-        digits, j, end, groups = "", i, i, 0
+        digits: list[str] = []  # joined once: a run can be as long as the text
+        j, end, groups = i, i, 0
         while j < len(self.tokens):
             token = self.tokens[j]
             if token.kind == "num" and _DIGIT_GROUPS_RE.fullmatch(token.text):
-                digits += token.text.replace(".", "")
+                digits.append(token.text.replace(".", ""))
             elif token.kind == "word" and (token.low in _UNITS or token.low == "oh"):
                 if self.low(j + 1) in ("hundred", *_SCALES):
                     break
-                digits += str(_UNITS.get(token.low, 0))
+                digits.append(str(_UNITS.get(token.low, 0)))
             elif token.text in _PHONE_SEPARATORS and digits:
                 j += 1
                 continue
@@ -237,7 +270,7 @@ class _Scanner:
             groups += 1
             j += 1
             end = j
-        return digits, end, groups
+        return "".join(digits), end, groups
 
     def phone(self, i: int) -> tuple[Fact, int] | None:
         start = i + 1 if self.tokens[i].text == "+" else i
@@ -246,12 +279,12 @@ class _Scanner:
         digits, end, groups = self.digit_run(start)
         if len(digits) < 7 or (groups == 1 and self.tokens[start].kind != "num"):
             return None
-        keys: tuple[str, ...] = (f"phone:{digits}",)
+        keys = [f"phone:{digits}"]  # a list: adding to a tuple per group is quadratic
         if self.generous:  # its written groups are numbers too: "on 7.00. 3 786" holds 7
             for k in range(start, end):
                 if self.tokens[k].kind == "num" and (number := self.number(k)) is not None:
-                    keys += number[0].keys
-        return Fact("phone", self.surface(i, end), digits, keys), end
+                    keys.extend(number[0].keys)
+        return Fact("phone", self.surface(i, end), digits, tuple(keys)), end
 
     # --- clock times --------------------------------------------------------------------------
 
@@ -279,7 +312,7 @@ class _Scanner:
             return None
         value = _UNITS.get(token.low, _TEENS.get(token.low))
         if token.kind == "num" and token.text.isdigit():
-            value = int(token.text)
+            value = _small_int(token.text)
         return value if value is not None and 1 <= value <= 12 else None
 
     def time(self, i: int) -> tuple[Fact, int] | None:
@@ -306,10 +339,11 @@ class _Scanner:
                 if timely or self.time_context(i):
                     return self.clock(hour, minute, i, i + 1, mer)
                 return None
-            if core.isdigit() and int(core) <= 23:
+            hour = _small_int(core)
+            if hour is not None and hour <= 23:
                 timely = mer or self.meridiem(i + 1) or self.low(i + 1) == "o'clock"
                 if timely:
-                    return self.clock(int(core), 0, i, i + 1, mer)
+                    return self.clock(hour, 0, i, i + 1, mer)
             return None
         hour = self.hour_at(i) if token.kind == "word" else None
         if hour is None:
@@ -339,8 +373,8 @@ class _Scanner:
         if token.kind == "num":
             match = _NUM_RE.fullmatch(token.text)
             suffix = (match.group(3) or "").lower() if match else "x"
-            if match and match.group(2).isdigit() and suffix in ("", "st", "nd", "rd", "th"):
-                day = int(match.group(2))
+            day = _small_int(match.group(2)) if match else None
+            if day is not None and suffix in ("", "st", "nd", "rd", "th"):
                 return (day, j + 1) if 1 <= day <= 31 else (None, j)
             return None, j
         value, end, _ = self.number_words(j)
@@ -408,21 +442,31 @@ class _Scanner:
 
     # --- numbers ------------------------------------------------------------------------------
 
+    def number_parts(self, j: int) -> Iterator[tuple[int, str]]:
+        """(token index, word) of the number words from ``j``, hyphenated ones split, at most
+        :data:`_NUMBER_WORDS_SPAN` tokens."""
+        for k in range(j, min(len(self.tokens), j + _NUMBER_WORDS_SPAN)):
+            token = self.tokens[k]
+            pieces = token.low.split("-")
+            if token.kind != "word" or not all(
+                p in _NUMBER_WORDS or p in _ORDINALS or p in ("and", "a") for p in pieces
+            ):
+                return
+            yield from ((k, p) for p in pieces)
+
     def number_words(self, j: int) -> tuple[float | None, int, int]:
         """The value of the number words from ``j`` ("twenty five", "a hundred and two",
         "twenty-first"), the end, and how many words; a new number starts where the grammar
         breaks ("ten thirty" is 10, then 30)."""
-        parts: list[tuple[int, str]] = []
-        k = j
-        while k < len(self.tokens) and self.tokens[k].kind == "word":
-            pieces = self.tokens[k].low.split("-")
-            if not all(p in _NUMBER_WORDS or p in _ORDINALS or p in ("and", "a") for p in pieces):
-                break
-            parts.extend((k, p) for p in pieces)
-            k += 1
+        if j >= len(self.tokens) or self.tokens[j].kind != "word":
+            return None, j, 0
+        parts = self.number_parts(j)
+        item = next(parts, None)
         total, current, last, used, end = 0, 0, "", 0, j
-        for index, (k, part) in enumerate(parts):
-            nxt = parts[index + 1][1] if index + 1 < len(parts) else ""
+        while item is not None:
+            k, part = item
+            item = next(parts, None)  # read one part ahead, no more: the grammar breaks early
+            nxt = item[1] if item is not None else ""
             if part == "a" and not last and nxt in ("hundred", *_SCALES):
                 current, last = 1, "unit"
             elif part == "and" and last in ("hundred", "scale") and nxt in _NUMBER_WORDS:
@@ -454,6 +498,9 @@ class _Scanner:
             if match is None:
                 return None
             core, suffix = match.group(2), (match.group(3) or "").lower()
+            if ":" not in core and sum(c.isdigit() for c in core) > _EXACT_DIGITS:
+                digits = re.sub(r"\D", "", core)
+                return Fact("number", token.text, digits, (f"digits:{digits}",)), i + 1
             try:
                 value = float(core.replace(",", "")) if core.count(".") <= 1 else None
             except ValueError:
@@ -599,6 +646,35 @@ class SourceIndex:
         if fact.kind == "name":
             return bool(fact.value) and f" {fact.value} " in self._names
         return any(key in self._keys for key in fact.keys)
+
+
+def _polarity_tokens(text: str) -> list[str]:
+    return [t.replace("\u2019", "'") for t in _POLARITY_TOKEN_RE.findall(text.lower())]
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` holds a negator (:data:`NEGATORS`, a word in "n't", or "no" before a
+    word). Presence, not parity: "not unlike" counts as negated, a rare miss that only drops."""
+    words = _polarity_tokens(text)
+    for index, word in enumerate(words):
+        if word in NEGATORS or word in _BARE_CONTRACTIONS or word.endswith("n't"):
+            return True
+        following = words[index + 1] if index + 1 < len(words) else ""
+        if word == "no" and following[:1].isalnum():
+            return True
+    return False
+
+
+def negative_answer(text: str) -> bool | None:
+    """How a bare reply answers a question: True for "No." or "No, I did not.", False for
+    "Yes." or "Sure, it is.", None when ``text`` does not start like a reply."""
+    tokens = _polarity_tokens(text)
+    first = tokens[0] if tokens else ""
+    if first in _NO_WORDS:
+        return True
+    if first in _YES_WORDS:
+        return negated(text)
+    return None
 
 
 def _stem(word: str) -> str:

@@ -20,8 +20,16 @@ Procedure (docs/features.md §Summaries):
    questions or fragments.
 6. If too little survives, fall back to an extractive summary (source sentences).
 
-The response is built by this code, never by the model: a prompt injection inside the text can
-at worst put source sentences into the summary; it cannot change the result's format or keys.
+The response is built by this code, never by the model, so a prompt injection inside the text
+cannot change the result's format or keys. What it can change is the model's sentences, and for
+those the guard guarantees, per sentence shown (in "drop" mode): no markup or code characters;
+every number, time, date, day, phone number, e-mail address and name occurs in the source;
+the sentence is close in meaning and in content words to one source passage; and its clauses
+are negated, or not, like the clauses of that passage that share their words. It does not
+guarantee the relations between true facts: an injection (or the model) can still recombine
+the source's own facts and words into a false statement ("moved from Monday to Friday" when it
+was the reverse, who paid whom), and the extractive fallback repeats source sentences, the
+injected text's included (only those with markup are left out).
 While working, the stream carries only progress (``{"stage": "generating", "tokens": n}``,
 ``{"stage": "checking"}``), never unchecked text.
 """
@@ -255,14 +263,9 @@ class SummarizeWorkload:
         count = self._models.count_tokens
         if count(model, text) <= budget:
             return [text], len(text)
-        units: list[tuple[int, int, int]] = []
-        previous = 0
-        for span in grounding.split_sentences(text):
-            units.extend(self._units(model, text, previous, span.end, budget))
-            previous = span.end
         chunks: list[tuple[int, int]] = []
         start, size = 0, 0
-        for unit_start, _, tokens in units:
+        for unit_start, _, tokens in self._sentence_units(model, text, budget):
             if size and size + tokens > budget:
                 chunks.append((start, unit_start))
                 if len(chunks) == limits.MAX_SUMMARY_CHUNKS:
@@ -272,20 +275,29 @@ class SummarizeWorkload:
         chunks.append((start, len(text)))
         return [text[a:b] for a, b in chunks], len(text)
 
+    def _sentence_units(self, model: str, text: str, budget: int) -> Iterator[tuple[int, int, int]]:
+        """The (start, end, tokens) pieces of ``text``, sentence by sentence, counted lazily:
+        :meth:`_chunks` stops reading when its chunks are full, so the tokenizer never runs on
+        the part of a long text that is left out."""
+        previous = 0
+        for span in grounding.split_sentences(text):
+            yield from self._units(model, text, previous, span.end, budget)
+            previous = span.end
+
     def _units(
         self, model: str, text: str, start: int, end: int, budget: int
-    ) -> list[tuple[int, int, int]]:
+    ) -> Iterator[tuple[int, int, int]]:
         """``text[start:end]`` as (start, end, tokens) pieces of at most ``budget`` tokens (a
         sentence is one piece unless it alone is over the budget: then cut by characters, with
         at least one token per three characters)."""
         tokens = self._models.count_tokens(model, text[start:end])
         if tokens <= budget:
-            return [(start, end, tokens)]
+            yield start, end, tokens
+            return
         step = max(1, budget // 3)
-        return [
-            (a, min(a + step, end), self._models.count_tokens(model, text[a : min(a + step, end)]))
-            for a in range(start, end, step)
-        ]
+        for a in range(start, end, step):
+            b = min(a + step, end)
+            yield a, b, self._models.count_tokens(model, text[a:b])
 
     def _generate(self, model: str, prompt: str, max_tokens: int) -> Iterator[int | Completion]:
         """Run the completion in a helper thread; yield token counts every

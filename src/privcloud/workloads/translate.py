@@ -110,8 +110,10 @@ SENTENCE_CHARS = 300
 _TOKENS_PER_CHAR = 0.6
 _EXTRA_TOKENS = 16
 #: A sentence ends at . ! ? … before white space, at CJK full stops (no space follows them),
-#: and at line breaks.
-_SENTENCE_END = re.compile("(?<=[.!?\u2026])\\s+|(?<=[\u3002\uff01\uff1f])\\s*|\\s*\n\\s*")
+#: and at line breaks. The line-break alternative starts only where a run of white space starts
+#: (the lookbehind): tried from every position of a long run of spaces without a line break, it
+#: would scan the rest of the run each time (n^2 steps).
+_SENTENCE_END = re.compile("(?<=[.!?\u2026])\\s+|(?<=[\u3002\uff01\uff1f])\\s*|(?<!\\s)\\s*\n\\s*")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -119,14 +121,15 @@ def split_sentences(text: str) -> list[str]:
     :data:`SENTENCE_CHARS` characters (longer ones cut at spaces, or hard where there are none)."""
     pieces: list[str] = []
     for raw in _SENTENCE_END.split(text):
-        rest = " ".join(raw.split())
-        while len(rest) > SENTENCE_CHARS:
-            cut = rest.rfind(" ", 0, SENTENCE_CHARS + 1)
-            cut = cut if cut > 0 else SENTENCE_CHARS
-            pieces.append(rest[:cut].strip())
-            rest = rest[cut:].strip()
-        if rest:
-            pieces.append(rest)
+        rest = " ".join(raw.split())  # single spaces, none at the ends
+        start = 0  # offsets, not slices of the rest: a long sentence costs linear time
+        while len(rest) - start > SENTENCE_CHARS:
+            cut = rest.rfind(" ", start, start + SENTENCE_CHARS + 1)
+            cut = cut if cut > start else start + SENTENCE_CHARS
+            pieces.append(rest[start:cut])
+            start = cut + 1 if rest[cut] == " " else cut
+        if start < len(rest):
+            pieces.append(rest[start:])
     return pieces
 
 
