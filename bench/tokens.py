@@ -163,9 +163,14 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
     authorizer.install_directory(directory)
     requests = [
         bhttp.Request(
-            b"POST", b"https", b"privcloud.gateway", b"/v1/envelope",
-            ((b"content-type", b"application/privcloud-envelope"),
-             (b"authorization", encode_authorization(t).encode())),
+            b"POST",
+            b"https",
+            b"privcloud.gateway",
+            b"/v1/envelope",
+            (
+                (b"content-type", b"application/privcloud-envelope"),
+                (b"authorization", encode_authorization(t).encode()),
+            ),
         )
         for t in tokens
     ]

@@ -279,6 +279,18 @@ def test_several_events_in_one_sentence_are_split_at_the_clause() -> None:
     assert_grounded("Interview in 3 days at 10 am, then coffee with Ana at 3.", result)
 
 
+def test_sentences_are_split_the_same_after_many_abbreviations() -> None:
+    # A full stop after "Dr" or before a lowercase word ends no sentence; the splitter looks
+    # only at the few characters before each stop (a bounded window), which sees the same.
+    text = "Ask the dr. about it. " * 200 + "Dr. Lee: lunch with Anna tomorrow at noon. Done."
+    result = extract(text, REF)
+    assert [(e["title"], e["start"]) for e in result["events"]] == [
+        ("Dr. Lee: lunch with Anna", "2026-11-23T12:00:00+00:00")
+    ]
+    assert result["events"][0]["source"]["text"].startswith("Dr. Lee")
+    assert_grounded(text, result)
+
+
 # --- grounding --------------------------------------------------------------------------------
 
 TRANSCRIPT = (
