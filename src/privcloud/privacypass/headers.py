@@ -11,6 +11,18 @@ names case-insensitive, values as token or quoted-string, token68 for foreign sc
 elements ignored) and refuses anything else with :class:`DecodeError`. Challenges of other schemes
 are skipped; PrivateToken challenges of any token type are returned (the key stays opaque bytes).
 base64url values are written with padding, as RFC 9577 asks, and read with or without it.
+
+One deviation, for ``WWW-Authenticate`` only: an unquoted parameter value may be base64url with
+its ``=`` padding (``challenge=AAIA...=``), which RFC 9110 §11.2 does not allow (``=`` is not a
+``tchar``; only token68 may end in ``=``, and a padded value must be a quoted-string). Deployed
+origins send it: ``@cloudflare/privacypass-ts`` writes every value unquoted by default
+(``tests/vectors/privacypass_ts_headers.json``). The form accepted is exactly
+``1*( ALPHA / DIGIT / "-" / "_" ) 1*2"="`` ending the value; ``=`` anywhere else, a third ``=``,
+or anything glued after the padding is still refused. No strictly valid field changes meaning
+(after a token value only OWS and ``,`` may follow). ``Authorization`` stays strict: a type
+``0x0002`` token is 354 bytes, so its base64url never has padding and the library's unquoted
+``token=...`` already is a valid token; a padded unquoted value cannot be such a token. The
+encoders always quote.
 """
 
 from __future__ import annotations
@@ -37,6 +49,8 @@ _QUOTED_PAIR_RE: Final = re.compile(r"\\(.)")
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*={0,2}")
 _B64URL_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _DIGITS_RE: Final = re.compile(r"[0-9]{1,10}")
+# The WWW-Authenticate deviation: base64url, 1-2 '=' of padding, then the end of the value.
+_PADDED_B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]+={1,2}(?![=!#$%&'*+\-.^_`|~0-9A-Za-z])")
 
 
 # --- base64url -------------------------------------------------------------------------------
@@ -137,7 +151,7 @@ def parse_www_authenticate(value: str | bytes) -> list[PrivateTokenChallenge]:
     bad value; :class:`TooLargeError` past the bounds above.
     """
     out = []
-    for item in _parse_items(value):
+    for item in _parse_items(value, padded_values=True):
         if item.scheme != SCHEME.lower():
             continue
         params = _private_token_params(item)
@@ -167,7 +181,7 @@ def parse_authorization(value: str | bytes) -> bytes:
     :class:`DecodeError` for anything malformed (several credentials, no ``token``, a repeated
     parameter, a value that is not base64url).
     """
-    items = _parse_items(value)
+    items = _parse_items(value, padded_values=False)
     if len(items) != 1:
         raise DecodeError("Authorization must carry exactly one credential")
     item = items[0]
@@ -203,8 +217,11 @@ def _as_text(value: str | bytes) -> str:
     return value
 
 
-def _parse_items(value: str | bytes) -> list[_AuthItem]:
-    """Parse ``#challenge`` (RFC 9110 §11.6.1; credentials share the syntax)."""
+def _parse_items(value: str | bytes, *, padded_values: bool) -> list[_AuthItem]:
+    """Parse ``#challenge`` (RFC 9110 §11.6.1; credentials share the syntax).
+
+    ``padded_values`` admits the unquoted padded base64url values described above.
+    """
     text = _as_text(value)
     pos, end = 0, len(text)
     items: list[_AuthItem] = []
@@ -214,7 +231,7 @@ def _parse_items(value: str | bytes) -> list[_AuthItem]:
             return items
         if len(items) == limits.MAX_PRIVACYPASS_AUTH_CHALLENGES:
             raise TooLargeError("too many authentication challenges")
-        item, pos = _parse_item(text, pos)
+        item, pos = _parse_item(text, pos, padded_values)
         items.append(item)
         pos = _ows(text, pos)
         if pos != end and text[pos] != ",":
@@ -237,7 +254,7 @@ def _skip_empty_elements(text: str, pos: int) -> int:
         return pos
 
 
-def _parse_item(text: str, pos: int) -> tuple[_AuthItem, int]:
+def _parse_item(text: str, pos: int, padded_values: bool) -> tuple[_AuthItem, int]:
     """``auth-scheme [ 1*SP ( token68 / #auth-param ) ]`` starting at ``pos``."""
     match = _TOKEN_RE.match(text, pos)
     if match is None:
@@ -250,7 +267,7 @@ def _parse_item(text: str, pos: int) -> tuple[_AuthItem, int]:
     if after_space == pos or " " not in text[pos:after_space]:
         raise DecodeError("expected a space after the auth scheme")
     pos = after_space
-    first = _parse_param(text, pos)
+    first = _parse_param(text, pos, padded_values)
     if first is None:
         match = _TOKEN68_RE.match(text, pos)
         if match is None:
@@ -267,7 +284,7 @@ def _parse_item(text: str, pos: int) -> tuple[_AuthItem, int]:
         if probe == len(text) or text[probe] != ",":
             return _AuthItem(scheme, tuple(params), None), pos
         probe = _skip_empty_elements(text, probe)
-        nxt = _parse_param(text, probe)
+        nxt = _parse_param(text, probe, padded_values)
         if nxt is None:
             return _AuthItem(scheme, tuple(params), None), pos
         if len(params) == limits.MAX_PRIVACYPASS_AUTH_PARAMS:
@@ -276,8 +293,10 @@ def _parse_item(text: str, pos: int) -> tuple[_AuthItem, int]:
         pos = nxt[1]
 
 
-def _parse_param(text: str, pos: int) -> tuple[tuple[str, str], int] | None:
+def _parse_param(text: str, pos: int, padded_values: bool) -> tuple[tuple[str, str], int] | None:
     """``token BWS "=" BWS ( token / quoted-string )`` at ``pos``.
+
+    With ``padded_values``, the value may also be unquoted padded base64url (see above).
 
     Returns ``None`` when no ``token BWS "="`` starts here (so the caller may try something
     else); raises :class:`DecodeError` when a name and ``=`` are followed by no valid value.
@@ -289,6 +308,10 @@ def _parse_param(text: str, pos: int) -> tuple[tuple[str, str], int] | None:
     if pos == len(text) or text[pos] != "=":
         return None
     pos = _ows(text, pos + 1)
+    if padded_values:
+        padded = _PADDED_B64URL_RE.match(text, pos)
+        if padded is not None:
+            return (name.group().lower(), padded.group()), padded.end()
     token = _TOKEN_RE.match(text, pos)
     if token is not None:
         return (name.group().lower(), token.group()), token.end()
