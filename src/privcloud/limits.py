@@ -46,6 +46,15 @@ MAX_NODE_DIRECTORY_BYTES: Final = 4 * MiB
 #: Largest transparency-log read (checkpoint, proof, page of entries) a relay passes through.
 MAX_RELAYED_LOG_RESPONSE: Final = 8 * MiB
 
+# --- JSON from a peer or from disk (privcloud.wire.jsonio) -----------------------------------
+#: Deepest nesting of JSON arrays and objects any decoder accepts. ``json.loads`` recurses once
+#: per level, so without this bound a few thousand ``[`` (under every size bound) would raise
+#: RecursionError. Our deepest documents (a node directory carrying a release configuration
+#: nested MAX_RELEASE_CONFIG_DEPTH deep) need about 25.
+MAX_JSON_DEPTH: Final = 64
+#: Largest JSON document decoded where the call site has no tighter bound of its own.
+MAX_JSON_BYTES: Final = 1 * MiB
+
 # --- Binary HTTP (RFC 9292) ------------------------------------------------------------------
 #: Largest Binary HTTP message (content, or a whole streamed message) decoded or encoded.
 MAX_BHTTP_MESSAGE: Final = MAX_HTTP_BODY

@@ -12,9 +12,10 @@ import json
 import subprocess
 import sys
 
+from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import until_stopped
-from privcloud.errors import ConfigError
+from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
@@ -28,6 +29,7 @@ from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
+from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models
 
@@ -46,7 +48,12 @@ async def _run_service(
 
 async def _call(args: argparse.Namespace) -> None:
     policy = ClientPolicy.insecure_local_dev() if args.insecure_allow_simulated else ClientPolicy()
-    params = json.loads(args.params) if args.params else {}
+    try:
+        params = jsonio.loads(args.params or "{}", max_bytes=limits.MAX_WORKLOAD_JSON)
+    except PrivcloudError as exc:
+        raise ConfigError("--params must be a JSON object") from exc
+    if not isinstance(params, dict):
+        raise ConfigError("--params must be a JSON object")
     if args.file:
         with open(args.file, "rb") as fh:
             body = fh.read()

@@ -24,9 +24,10 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.cli.session import connect, progress
-from privcloud.errors import ConfigError
+from privcloud.errors import ConfigError, DecodeError
 from privcloud.sdk.client import Result
 from privcloud.services import cloudconfig
+from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_BASE, WHISPER_TINY_EN
 
@@ -178,9 +179,9 @@ async def _translate(args: argparse.Namespace) -> None:
 def _load_items(path: str) -> list[dict[str, str]]:
     raw = _read_input(path)
     try:
-        doc = json.loads(raw)
-    except ValueError:
-        # Not JSON: one item per non-empty line.
+        doc = jsonio.loads(raw, max_bytes=limits.MAX_WORKLOAD_INPUT)
+    except DecodeError:
+        # Not JSON (or nested past MAX_JSON_DEPTH): one item per non-empty line.
         lines = raw.decode("utf-8", errors="replace").splitlines()
         return [{"id": str(n), "text": line} for n, line in enumerate(lines, 1) if line.strip()]
     items = doc.get("items") if isinstance(doc, dict) else doc

@@ -22,7 +22,7 @@ from typing import Any
 import aiohttp
 
 from privcloud import limits
-from privcloud.errors import ConfigError
+from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.netio import new_session
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
@@ -30,6 +30,7 @@ from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LocalCloud, NodeSpec
 from privcloud.services.cloudconfig import CloudConfig, check_models
 from privcloud.trust.admission import ClientPolicy
+from privcloud.wire import jsonio
 from privcloud.workloads.models import shared_models
 
 WALLET_FILE = "device-wallet.json"
@@ -105,8 +106,8 @@ def read_run_file(config: CloudConfig) -> dict[str, Any] | None:
             )
         raw = fh.read(limits.MAX_DIRECTORY_BYTES)
     try:
-        doc = json.loads(raw)
-    except ValueError:
+        doc = jsonio.loads(raw, max_bytes=limits.MAX_DIRECTORY_BYTES)
+    except PrivcloudError:
         return None
     return doc if isinstance(doc, dict) and isinstance(doc.get("relay"), str) else None
 

@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import base64
 import binascii
-import json
 import sys
 import time
 from collections.abc import Sequence
@@ -31,7 +30,6 @@ from privcloud.cli.session import read_run_file
 from privcloud.errors import (
     ConfigError,
     PrivcloudError,
-    UpstreamError,
     UsageError,
     VerificationError,
 )
@@ -72,6 +70,7 @@ from privcloud.trust.admission import (
 )
 from privcloud.trust.bundle import ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
+from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models
 
@@ -338,8 +337,10 @@ def _release_from_args(args: argparse.Namespace) -> ReleaseManifest:
     config), model files from --model PATH[=NAME], hardware measurements from --measurement."""
     if args.config:
         try:
-            config = json.loads(Path(args.config).read_bytes())
-        except (OSError, ValueError) as exc:
+            config = jsonio.loads(
+                Path(args.config).read_bytes(), max_bytes=limits.MAX_RELEASE_CONFIG_BYTES
+            )
+        except (OSError, PrivcloudError) as exc:
             raise ConfigError("--config must name a JSON file") from exc
         if not isinstance(config, dict):
             raise ConfigError("--config must hold a JSON object")
@@ -401,7 +402,7 @@ async def _fetch_descriptor(url: str) -> NodeDescriptor:
     ):
         body = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
         if resp.status != 200:
-            raise UpstreamError("node answered with an error")
+            raise jsonio.decode_error_body(body, resp.status, peer="node")
     return decode_descriptor(body)
 
 

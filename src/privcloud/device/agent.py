@@ -71,6 +71,7 @@ from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.services.http import Handler, Metrics, new_app, read_body, start_site
 from privcloud.services.observe import Observation, Observer
 from privcloud.trust.admission import ClientPolicy
+from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import Models
 
@@ -133,13 +134,9 @@ def parse_params(raw: str | None) -> JSONObject:
         return {}
     if len(raw) > limits.MAX_WORKLOAD_JSON:
         raise TooLargeError("params too large")
-
-    def no_constant(_: str) -> Any:
-        raise ValueError("not JSON")
-
     try:
-        doc = json.loads(raw, parse_constant=no_constant)
-    except (ValueError, RecursionError) as exc:
+        doc = jsonio.loads(raw, max_bytes=limits.MAX_WORKLOAD_JSON)
+    except DecodeError as exc:
         raise DecodeError("params must be a JSON object") from exc
     if not isinstance(doc, dict):
         raise DecodeError("params must be a JSON object")

@@ -21,6 +21,7 @@ from typing import Final, TypeGuard
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UsageError
 from privcloud.privacypass.headers import b64url_decode, b64url_encode
+from privcloud.wire import jsonio
 
 #: Media type of the directory.
 MEDIA_TYPE: Final = "application/private-token-issuer-directory"
@@ -86,11 +87,14 @@ class IssuerDirectory:
     @classmethod
     def decode(cls, data: bytes) -> IssuerDirectory:
         """Parse a directory. Raises :class:`TooLargeError` past the bounds and
-        :class:`DecodeError` for anything else wrong: bad UTF-8 or JSON, duplicate members,
+        :class:`DecodeError` for anything else wrong: bad UTF-8 or JSON (nesting deeper than
+        ``limits.MAX_JSON_DEPTH``, NaN or Infinity), duplicate members,
         missing or mistyped fields, a token key that is not base64url."""
         if len(data) > limits.MAX_DIRECTORY_BYTES:
             raise TooLargeError("issuer directory too large")
-        document = _load_json(bytes(data))
+        document = jsonio.loads(
+            bytes(data), max_bytes=limits.MAX_DIRECTORY_BYTES, allow_duplicate_keys=False
+        )
         if not isinstance(document, dict):
             raise DecodeError("issuer directory is not an object")
         uri = document.get("issuer-request-uri")
@@ -130,26 +134,3 @@ def _decode_key(entry: object) -> DirectoryKey:
 
 def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for name, value in pairs:
-        if name in out:
-            raise DecodeError("duplicate JSON member")
-        out[name] = value
-    return out
-
-
-def _reject_constant(_name: str) -> object:
-    raise DecodeError("non-finite number in JSON")
-
-
-def _load_json(data: bytes) -> object:
-    try:
-        text = data.decode("utf-8")
-        return json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("issuer directory is not JSON") from exc

@@ -10,7 +10,6 @@ integrity check raises our errors; a truncated or reordered stream never yields 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -28,7 +27,6 @@ from privcloud.errors import (
     DecodeError,
     PrivcloudError,
     TooLargeError,
-    error_from_code,
 )
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
@@ -42,6 +40,7 @@ from privcloud.ohttp import (
 )
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire import bhttp
+from privcloud.wire.jsonio import decode_error_body
 from privcloud.wire.message import (
     ENVELOPE_ROUTE,
     Event,
@@ -77,18 +76,13 @@ class TokenRequiredError(AuthenticationError):
 def _remote_error(
     status: int, content: bytes, headers: Sequence[bhttp.Field] = ()
 ) -> PrivcloudError:
+    """The gateway's inner error answer as ours: a 401 with a challenge becomes
+    :class:`TokenRequiredError`; anything else what its body names
+    (:func:`~privcloud.wire.jsonio.decode_error_body`)."""
     challenge = next((v for n, v in headers if n.lower() == b"www-authenticate"), None)
     if status != 401:
         challenge = None
-    try:
-        doc = json.loads(content[: limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
-    error = error_from_code(doc.get("error"), doc.get("message"))
-    if not doc:
-        error = error_from_code("upstream", f"gateway answered status {status}")
+    error = decode_error_body(content, status, peer="gateway")
     if challenge is not None:
         return TokenRequiredError(str(error), www_authenticate=challenge)
     return error

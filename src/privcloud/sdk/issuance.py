@@ -60,7 +60,7 @@ from privcloud.privacypass import (
     b64url_encode,
 )
 from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
-from privcloud.wire import varint
+from privcloud.wire import jsonio, varint
 
 #: Media types of the batch bodies (privcloud's own: the batch draft's may still change).
 MEDIA_BATCH_REQUEST: Final = "application/privcloud-token-batch-request"
@@ -327,10 +327,7 @@ def decode_enrolment(data: bytes) -> Enrolment:
     """
     if len(data) > limits.MAX_ENROLMENT_BODY_BYTES:
         raise TooLargeError("enrolment request too large")
-    try:
-        document = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("enrolment request is not JSON") from exc
+    document = jsonio.loads(data, max_bytes=limits.MAX_ENROLMENT_BODY_BYTES)
     if not isinstance(document, dict):
         raise DecodeError("enrolment request is not an object")
     code, key_text, proof_text = (document.get(k) for k in ("code", "device-key", "proof"))
@@ -380,7 +377,8 @@ def parse_issuer_directory(data: bytes) -> tuple[IssuerDirectory, list[Published
     key); keys of other token types are skipped.
     """
     directory = IssuerDirectory.decode(data)
-    entries = json.loads(data)["token-keys"]  # shape checked by decode() above
+    # Shape, size and depth checked by decode() above.
+    entries = jsonio.loads(data, max_bytes=limits.MAX_DIRECTORY_BYTES)["token-keys"]
     out = []
     for entry, key in zip(entries, directory.token_keys, strict=True):
         if key.token_type != TOKEN_TYPE_BLIND_RSA:

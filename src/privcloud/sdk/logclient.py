@@ -33,7 +33,6 @@ import asyncio
 import base64
 import binascii
 import hashlib
-import json
 import math
 import re
 import secrets
@@ -50,16 +49,14 @@ from privcloud.errors import (
     AuthenticationError,
     CryptoError,
     DecodeError,
-    PrivcloudError,
     UnavailableError,
-    UpstreamError,
     UsageError,
-    error_from_code,
 )
 from privcloud.netio import new_session, read_bounded
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
 from privcloud.transparency.note import parse_note
+from privcloud.wire import jsonio
 
 #: Domain label of the signed append message (first line).
 APPEND_LABEL: Final = "privcloud-log-append/v1"
@@ -275,15 +272,12 @@ class LogClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("log unreachable") from exc
         if status not in ok:
-            raise _remote_error(body)
+            raise jsonio.decode_error_body(body, status, peer="log")
         return status, body
 
     async def _json(self, path: str, params: dict[str, str]) -> dict[str, Any]:
         _, body = await self._request("GET", path, params=params)
-        try:
-            doc = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise DecodeError("malformed log answer") from exc
+        doc = jsonio.loads(body, max_bytes=limits.MAX_TLOG_RESPONSE_BYTES)
         if not isinstance(doc, dict):
             raise DecodeError("malformed log answer")
         return doc
@@ -403,10 +397,7 @@ class LogClient:
         status, body = await self._request(
             "POST", ENTRIES_PATH, data=entry, headers=headers, ok=(200, 201), limit=64 * 1024
         )
-        try:
-            doc = json.loads(body)
-        except ValueError as exc:
-            raise DecodeError("malformed log answer") from exc
+        doc = jsonio.loads(body)  # already bounded by the read
         if not isinstance(doc, dict):
             raise DecodeError("malformed log answer")
         index, hash_ = _int(doc.get("index")), _b64_hash(doc.get("leaf_hash"))
@@ -414,16 +405,6 @@ class LogClient:
         if result.leaf_hash != leaf_hash(entry):
             raise DecodeError("log answered with another leaf hash")
         return result
-
-
-def _remote_error(body: bytes) -> PrivcloudError:
-    try:
-        doc = json.loads(body)
-    except (ValueError, RecursionError):
-        doc = None
-    if isinstance(doc, dict):
-        return error_from_code(doc.get("error"), doc.get("message"))
-    return UpstreamError("log answered with an error")
 
 
 async def publish_entry(log_url: str, operator_key: Ed25519PrivateKey, entry: bytes) -> int:

@@ -10,7 +10,6 @@ user agents.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import Counter
@@ -29,6 +28,7 @@ from privcloud.errors import (
     TooLargeError,
     UnsupportedError,
 )
+from privcloud.wire.jsonio import encode_error_body
 
 log = logging.getLogger("privcloud.http")
 
@@ -55,7 +55,7 @@ class Metrics:
 
 def error_response(exc: PrivcloudError) -> web.Response:
     """The HTTP answer for one of our errors: its status and its fixed, content-free text."""
-    body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
+    body = encode_error_body(exc)
     resp = web.Response(status=exc.http_status, body=body, content_type="application/json")
     if isinstance(exc, (RequestTimeoutError, TooLargeError)):
         resp.force_close()

@@ -68,6 +68,7 @@ from privcloud.sdk.issuance import (
 )
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
+from privcloud.wire import jsonio
 
 log = logging.getLogger("privcloud.issuer")
 
@@ -213,7 +214,7 @@ class IssuerCore:
 
     def directory(self) -> bytes:
         """The directory as served, each key with its expiry in :data:`EXPIRES_MEMBER`."""
-        document = json.loads(self.directory_document().encode())
+        document = jsonio.loads(self.directory_document().encode())
         for entry, key in zip(document["token-keys"], self._keys, strict=True):
             entry[EXPIRES_MEMBER] = key.stored.expires
         return json.dumps(document, separators=(",", ":")).encode("ascii")

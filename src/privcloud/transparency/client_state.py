@@ -28,6 +28,7 @@ from privcloud.transparency.merkle import (
     verify_inclusion,
 )
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
+from privcloud.wire import jsonio
 
 _STATE_VERSION: Final = 1
 
@@ -150,10 +151,7 @@ class TrustedLogState:
             raise DecodeError("state is bytes")
         if len(data) > limits.MAX_TLOG_STATE_BYTES:
             raise TooLargeError("state too large")
-        try:
-            doc = json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
-        except (ValueError, RecursionError) as exc:
-            raise DecodeError("state is not JSON") from exc
+        doc = jsonio.loads(data, max_bytes=limits.MAX_TLOG_STATE_BYTES)
         if not isinstance(doc, dict) or doc.get("version") != _STATE_VERSION:
             raise DecodeError("unknown state version")
         try:
@@ -176,10 +174,6 @@ class TrustedLogState:
             raise DecodeError("state lacks a field") from exc
         except UsageError as exc:
             raise DecodeError("state holds an invalid policy") from exc
-
-
-def _reject_constant(name: str) -> Any:
-    raise DecodeError("NaN and Infinity are not allowed")
 
 
 def _str(value: object) -> str:

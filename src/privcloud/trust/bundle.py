@@ -54,6 +54,7 @@ from privcloud import limits
 from privcloud.attest import TEE_SEV_SNP, TEE_SIMULATED, TEE_TDX, Evidence
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
 from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
+from privcloud.wire import jsonio
 
 #: ``schema`` of a version-1 release manifest.
 MANIFEST_SCHEMA: Final = "privcloud.release/v1"
@@ -116,29 +117,16 @@ def _check_canonical_value(obj: object, depth: int, max_depth: int) -> None:
     raise UsageError("value has no canonical JSON form")
 
 
-def _loads_strict(data: bytes, what: str) -> Any:
-    """Parse JSON refusing duplicate keys, NaN/Infinity and floats (:class:`DecodeError`)."""
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in items:
-            if key in out:
-                raise DecodeError(f"{what} has a duplicate key")
-            out[key] = value
-        return out
-
-    def no_float(_: str) -> Any:
-        raise DecodeError(f"{what} holds a number that is not an integer")
-
+def _loads_strict(data: bytes, what: str, max_bytes: int = limits.MAX_JSON_BYTES) -> Any:
+    """Parse the JSON ``what`` (a fixed label) with :func:`privcloud.wire.jsonio.loads`,
+    refusing duplicate keys, NaN/Infinity and floats: :class:`DecodeError` naming ``what``,
+    :class:`TooLargeError` past ``max_bytes``."""
     try:
-        return json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=pairs,
-            parse_float=no_float,
-            parse_constant=no_float,
+        return jsonio.loads(
+            data, max_bytes=max_bytes, allow_floats=False, allow_duplicate_keys=False
         )
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError(f"{what} is not JSON") from exc
+    except DecodeError as exc:
+        raise DecodeError(f"{what}: {exc}") from exc
 
 
 # --- release manifest --------------------------------------------------------------------------
@@ -220,7 +208,7 @@ class ReleaseManifest:
         if len(config_json) > limits.MAX_RELEASE_CONFIG_BYTES:
             raise UsageError("config too large")
         # A deep copy through JSON: nobody can change the manifest through a shared dict.
-        frozen = json.loads(config_json)
+        frozen = jsonio.loads(config_json, max_bytes=limits.MAX_RELEASE_CONFIG_BYTES)
         object.__setattr__(self, "config", MappingProxyType(frozen))
         hardware: dict[str, bytes | None] = {t: None for t in KNOWN_TEE_TYPES if t != TEE_SIMULATED}
         for tee, value in dict(self.hardware_measurements).items():
@@ -307,7 +295,9 @@ class ReleaseManifest:
             raise DecodeError("manifest is bytes")
         if len(data) > limits.MAX_RELEASE_MANIFEST_BYTES:
             raise TooLargeError("release manifest too large")
-        manifest = cls.from_json(_loads_strict(data, "release manifest"))
+        manifest = cls.from_json(
+            _loads_strict(data, "release manifest", limits.MAX_RELEASE_MANIFEST_BYTES)
+        )
         if manifest.encode() != data:
             raise DecodeError("release manifest is not in canonical form")
         return manifest
@@ -428,7 +418,7 @@ class NodeBundle:
         """Parse a bundle document (bounded by ``limits.MAX_NODE_BUNDLE_BYTES``)."""
         if len(data) > limits.MAX_NODE_BUNDLE_BYTES:
             raise TooLargeError("node bundle too large")
-        return cls.from_json(_loads_strict(data, "node bundle"))
+        return cls.from_json(_loads_strict(data, "node bundle", limits.MAX_NODE_BUNDLE_BYTES))
 
     @classmethod
     def from_json(cls, doc: object) -> NodeBundle:

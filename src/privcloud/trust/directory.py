@@ -29,6 +29,7 @@ from privcloud.crypto.hpke import KemId, Suite
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.trust.bundle import NodeBundle
+from privcloud.wire import jsonio
 
 DIRECTORY_VERSION = 1
 #: Size of a node key id: SHA-256 over the KEM id and the public key (docs/envelope.md).
@@ -116,13 +117,14 @@ def encode_directory(nodes: list[NodeDescriptor]) -> bytes:
 
 
 def decode_directory(data: bytes) -> list[NodeDescriptor]:
-    """Parse a directory document (bounded by ``limits.MAX_NODE_DIRECTORY_BYTES``)."""
+    """Parse a directory document (bounded by ``limits.MAX_NODE_DIRECTORY_BYTES``).
+
+    Raises :class:`TooLargeError` past the bounds, :class:`UnsupportedError` for another
+    version and :class:`DecodeError` otherwise (malformed or too deeply nested JSON, a bad
+    entry)."""
     if len(data) > limits.MAX_NODE_DIRECTORY_BYTES:
         raise TooLargeError("directory too large")
-    try:
-        doc = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("directory is not JSON") from exc
+    doc = jsonio.loads(data, max_bytes=limits.MAX_NODE_DIRECTORY_BYTES)
     if not isinstance(doc, dict) or doc.get("version") != DIRECTORY_VERSION:
         raise UnsupportedError("unknown directory version")
     nodes = doc.get("nodes")
@@ -138,12 +140,11 @@ def encode_descriptor(node: NodeDescriptor) -> bytes:
 
 
 def decode_descriptor(data: bytes) -> NodeDescriptor:
+    """Parse one node's descriptor (bounded by ``limits.MAX_DIRECTORY_BYTES``); raises
+    :class:`TooLargeError` or :class:`DecodeError` as :func:`decode_directory` does."""
     if len(data) > limits.MAX_DIRECTORY_BYTES:
         raise TooLargeError("node descriptor too large")
-    try:
-        obj = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("node descriptor is not JSON") from exc
+    obj = jsonio.loads(data, max_bytes=limits.MAX_DIRECTORY_BYTES)
     return NodeDescriptor.from_json(obj)
 
 

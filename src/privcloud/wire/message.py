@@ -22,7 +22,7 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
-from privcloud.wire import varint
+from privcloud.wire import jsonio, varint
 
 MESSAGE_VERSION = 1
 #: The inner (Binary HTTP) route a client posts its sealed envelope to, inside OHTTP.
@@ -69,19 +69,22 @@ class Event:
 
 
 def _dump(obj: JSONObject) -> bytes:
-    raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+    """The pair of :func:`_load`: raises :class:`UsageError` for what it would refuse."""
+    try:
+        raw = json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except (ValueError, RecursionError) as exc:
+        raise UsageError("JSON object has no finite, bounded JSON form") from exc
     if len(raw) > limits.MAX_WORKLOAD_JSON:
         raise UsageError("JSON object too large")
+    if jsonio.nesting_depth_exceeds(raw, limits.MAX_JSON_DEPTH):
+        raise UsageError("JSON object nested too deeply")
     return raw
 
 
 def _load(raw: bytes) -> JSONObject:
     if len(raw) > limits.MAX_WORKLOAD_JSON:
         raise TooLargeError("JSON object too large")
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("malformed JSON in message") from exc
+    obj = jsonio.loads(raw, max_bytes=limits.MAX_WORKLOAD_JSON)
     if not isinstance(obj, dict):
         raise DecodeError("message JSON is not an object")
     return obj

@@ -35,7 +35,6 @@ Result meta: ``{"results": [{"id", "score", "rank", "passage"}], "model", "items
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -45,6 +44,7 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError
+from privcloud.wire import jsonio
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.models import MINILM_L6, Models
@@ -86,10 +86,7 @@ def parse_request(body: bytes) -> SearchRequest:
     with fixed messages (never quoting the body)."""
     if len(body) > limits.MAX_WORKLOAD_INPUT:
         raise TooLargeError("search request too large")
-    try:
-        obj: Any = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise DecodeError("the search request is not UTF-8 JSON") from exc
+    obj: Any = jsonio.loads(body, max_bytes=limits.MAX_WORKLOAD_INPUT)
     if not isinstance(obj, dict):
         raise DecodeError("the search request must be a JSON object")
     if not set(obj) <= _FIELDS:
