@@ -16,19 +16,23 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
 
 from netproxy import Proxy
+from privcloud import limits
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.logclient import publish_entry
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_key import KeyRing
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
@@ -53,6 +57,8 @@ class Cloud:
     #: The transparency log and witness, and the simulated TEE's dev root (INSECURE).
     transparency: LocalTransparency | None = None
     insecure_tee_key: EcPrivateKey | None = None
+    #: Publishes key statements (the gateway's and the issuer's) to the log.
+    key_log: KeyLog | None = None
 
     @property
     def relay_url(self) -> str:
@@ -81,6 +87,23 @@ class Cloud:
         # Key consistency: the wallet also reads the issuer's directory through the relay.
         kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
         return Wallet(self.issuer_url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
+
+    async def rotate_gateway_key(self, *, retire_old: bool) -> int:
+        """Give the gateway a new OHTTP key, log its statement (waiting for a cosigned
+        checkpoint), and with ``retire_old`` take every older key out; returns the new key id."""
+        assert self.key_log is not None
+        now = time.time()
+        old = {r.key.key_id for r in self.gateway.ring.records}
+        ring, record = self.gateway.ring.with_new_key(
+            "privcloud.gateway", int(now), limits.OHTTP_KEY_LIFETIME_S, now
+        )
+        self.gateway.ring = ring
+        await self.key_log.publish([record.statement])
+        if retire_old:
+            self.gateway.ring = KeyRing(
+                tuple(r for r in self.gateway.ring.records if r.key.key_id not in old)
+            )
+        return record.key.key_id
 
     async def stop(self) -> None:
         proxies = [self.relay_proxy, self.gateway_proxy, *self.node_proxies]
@@ -154,6 +177,13 @@ async def start_cloud(
     else:
         relay_proxy.target_port = rport
     await relay_proxy.start()
+    # Key consistency: the gateway's and the issuer's keys are logged before devices use them.
+    key_log = KeyLog(transparency.log_url, transparency.operator_key, min_cosignatures=1)
+    statements = [r.statement for r in gateway.ring.offered(time.time())]
+    if issuer is not None and issuer_proxy is not None:
+        issuer.key_log, issuer.issuer_name = key_log, issuer_proxy.url[7:]
+        statements += issuer.core.key_statements(issuer.issuer_name)
+    await key_log.publish(statements)
     return Cloud(
         nodes,
         node_proxies,
@@ -168,4 +198,5 @@ async def start_cloud(
         token_dir=token_dir,
         transparency=transparency,
         insecure_tee_key=tee_key,
+        key_log=key_log,
     )

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from privcloud import limits
 from privcloud.cli.trust import DEFAULT_WITNESS_NAME
+from privcloud.ohttp import decode_key_configs
 from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_KEY_FILE, OPERATOR_KEY_FILE
 from privcloud.storage.tlog_store import load_or_create_key
 from privcloud.transparency.cosignature import WitnessKey
@@ -148,6 +150,28 @@ def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                 dev_root = line.split()[-1]
                 break
         _wait(f"http://127.0.0.1:{node}/healthz")
+        # The operator makes the gateway's OHTTP key and logs its statement before devices use
+        # it (key consistency): a device refuses a key configuration that is not logged.
+        key_file = data / "gateway-keys.json"
+        subprocess.run(
+            [
+                *PRIVCLOUD,
+                "gateway-key",
+                "new",
+                "--key-file",
+                str(key_file),
+                "--log",
+                log_url,
+                "--operator-key",
+                str(log_dir / OPERATOR_KEY_FILE),
+                "--cosignatures",
+                "1",
+            ],
+            cwd=tmp_path,
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         procs.append(
             subprocess.Popen(
                 [
@@ -157,6 +181,8 @@ def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
                     f"http://127.0.0.1:{node}",
                     "--port",
                     str(gateway),
+                    "--key-file",
+                    str(key_file),
                 ],
                 cwd=tmp_path,
             )
@@ -281,6 +307,29 @@ def test_gateway_workers_share_one_port_and_one_key(tmp_path: Path) -> None:
             ) as r:
                 configs.add(r.read())
         assert len(configs) == 1
+        # Rotation without a restart: a key added to the file is offered (first) by every
+        # worker within GATEWAY_KEY_RELOAD_S, and the old one still accepted.
+        added = subprocess.run(
+            [*PRIVCLOUD, "gateway-key", "new", "--key-file", str(key_file)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        new_id = json.loads(added.stdout)["key_id"]
+        deadline = time.monotonic() + 4 * limits.GATEWAY_KEY_RELOAD_S
+        answers: list[tuple[int, ...]] = []
+        while time.monotonic() < deadline and len(answers) < 8:  # 8 in a row: both workers
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{gateway}/.well-known/ohttp-gateway", timeout=5
+            ) as r:
+                answers.append(tuple(c.key_id for c in decode_key_configs(r.read())))
+            if len(answers[-1]) < 2:
+                answers.clear()  # a worker has not reloaded yet
+            time.sleep(0.2)
+        assert len(set(answers)) == 1
+        ids = answers[-1]
+        assert ids[0] == new_id and len(ids) == 2
     finally:
         for p in procs:
             p.terminate()

@@ -381,7 +381,7 @@ async def test_directory_and_keys_come_through_the_relay(cloud: Cloud) -> None:
             configs = decode_key_configs(await r.read())
         async with s.get(f"{cloud.relay_url}/v1/directory") as r:
             nodes = decode_directory(await r.read())
-    assert configs[0].key_id == cloud.gateway.key.key_id
+    assert [c.key_id for c in configs] == [r.key.key_id for r in cloud.gateway.ring.records]
     assert {n.node_id for n in nodes} == {"node-1", "node-2", "node-3"}
 
 
@@ -434,16 +434,12 @@ async def test_content_never_reaches_logs_or_metrics(
 async def test_client_recovers_when_the_gateway_rotates_its_key(
     cloud: Cloud, client: Client
 ) -> None:
-    from privcloud.ohttp import GatewayKey
-
-    new_key = GatewayKey.generate(key_id=(cloud.gateway.key.key_id + 1) % 256)
-    cloud.gateway.key = new_key
-    cloud.gateway.keys = {new_key.key_id: new_key}
+    new_key_id = await cloud.rotate_gateway_key(retire_old=True)
     # The client still holds the old configuration: the gateway answers 400 "ohttp-key"
-    # (RFC 9458 §5.3), the client fetches the new configuration and succeeds.
+    # (RFC 9458 §5.3), the client fetches the new, logged configuration and succeeds.
     assert (await client.call("echo", None, b"after rotation")).data == b"after rotation"
     assert client._key_config is not None
-    assert client._key_config.key_id == new_key.key_id
+    assert client._key_config.key_id == new_key_id
 
 
 async def test_large_streamed_request_and_answer_cross_chunk_limits(client: Client) -> None:

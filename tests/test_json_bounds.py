@@ -240,9 +240,7 @@ def test_no_json_is_parsed_outside_the_bounded_decoder() -> None:
 
 #: Modules still parsing JSON without the bounded decoder, in code being changed by others.
 #: Each should use privcloud.wire.jsonio; drop the entry in the same change (a stale entry fails).
-PENDING: dict[str, str] = {
-    "services/gateway_key.py": "the key-ring rewrite (docs/adr/0009) reads its 4 KiB file itself",
-}
+PENDING: dict[str, str] = {}
 
 
 # --- 3. real servers answering with the nested body --------------------------------------------

@@ -155,6 +155,7 @@ def test_up_status_down_leaves_only_the_data_directory(tmp_path: Path) -> None:
     assert sorted(p.name for p in data.iterdir()) == [
         "cloud.lock",
         "cloud.log",
+        "gateway",  # the OHTTP key ring (its statements are in the log)
         "log",
         "tokens",
         "witness",

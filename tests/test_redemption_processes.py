@@ -102,7 +102,12 @@ async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds
     node, node_url, issuer_url, issuer = node_and_issuer
     store = tmp_path / "spent-tokens.sqlite3"
     procs: list[subprocess.Popen[bytes]] = []
-    wallet = Wallet(issuer_url, enrolment_code=issuer.core.new_enrolment_code(), batch_size=1)
+    wallet = Wallet(
+        issuer_url,
+        enrolment_code=issuer.core.new_enrolment_code(),
+        batch_size=1,
+        insecure_unlogged_keys=True,
+    )
     try:
         urls = []
         for _ in range(GATEWAYS):

@@ -239,13 +239,18 @@ async def test_wallet_retries_once_with_a_fresh_token_after_a_401(cloud: Cloud) 
     assert cloud.gateway.authorizer.outcomes == {"accepted": 3, "spent": 2}
 
 
-async def test_wallet_for_another_origin_adopts_the_gateways_challenge(cloud: Cloud) -> None:
+async def test_wallet_for_another_origin_refuses_the_gateways_challenge(cloud: Cloud) -> None:
+    # The challenge is pinned, never adopted: a gateway naming another origin (or context) than
+    # the one the device was configured with is refused, and the wallet keeps its tokens.
     wallet = cloud.new_wallet(batch_size=2, origin_name="some.other.origin")
     trust = cloud.client_trust()
     async with Client(cloud.relay_url, policy=POLICY, wallet=wallet, trust=trust) as c:
-        assert (await c.call("echo", None, b"ok")).data == b"ok"
+        held, fetched = len(wallet), wallet.fetched
+        with pytest.raises(errors.TaggableChallengeError):
+            await c.call("echo", None, b"ok")
+        assert (len(wallet), wallet.fetched) == (held - 1, fetched)
     assert isinstance(cloud.gateway.authorizer, TokenAuthorizer)
-    assert wallet.challenge == cloud.gateway.authorizer.challenge
+    assert wallet.challenge != cloud.gateway.authorizer.challenge
     assert cloud.gateway.authorizer.outcomes["wrong_challenge"] == 1
 
 

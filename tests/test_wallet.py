@@ -52,6 +52,9 @@ async def issuer(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
 def _wallet(issuer: tuple[str, Issuer], **kwargs: object) -> Wallet:
     url, service = issuer
     code = service.core.new_enrolment_code()
+    # These tests are about issuance itself: the wallet runs without a log (INSECURE, named so);
+    # key consistency through the log is tested in test_key_consistency.py.
+    kwargs.setdefault("insecure_unlogged_keys", True)
     return Wallet(url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
 
 
@@ -97,22 +100,34 @@ async def test_quota_exhaustion_reaches_the_caller_as_429(issuer: tuple[str, Iss
         await wallet.close()
 
 
+async def test_wallet_without_a_log_refuses_unproven_issuer_keys(
+    issuer: tuple[str, Issuer],
+) -> None:
+    wallet = _wallet(issuer, insecure_unlogged_keys=False)
+    try:
+        with pytest.raises(errors.KeyConsistencyError):
+            await wallet.fetch()
+        assert len(wallet) == 0 and wallet.fetched == 0
+    finally:
+        await wallet.close()
+
+
 async def test_a_wallet_the_issuer_does_not_know_gets_401(issuer: tuple[str, Issuer]) -> None:
     url, _ = issuer
-    wallet = Wallet(url)
+    wallet = Wallet(url, insecure_unlogged_keys=True)
     wallet.enrolled = True  # claims to be enrolled, but never was
     try:
         with pytest.raises(errors.AuthenticationError):
             await wallet.fetch()
         with pytest.raises(errors.UsageError):
-            await Wallet(url).fetch()  # not enrolled and no code
+            await Wallet(url, insecure_unlogged_keys=True).fetch()  # not enrolled and no code
     finally:
         await wallet.close()
 
 
 async def test_bad_enrolment_code_is_refused(issuer: tuple[str, Issuer]) -> None:
     url, _ = issuer
-    wallet = Wallet(url, enrolment_code="not-a-code")
+    wallet = Wallet(url, enrolment_code="not-a-code", insecure_unlogged_keys=True)
     try:
         with pytest.raises(errors.AuthenticationError):
             await wallet.enrol()
@@ -133,7 +148,7 @@ async def test_wallet_file_is_owner_only_and_restores(
         await wallet.close()
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["wallet.json"]  # no temporary left
-    restored = Wallet(issuer[0], path=path)
+    restored = Wallet(issuer[0], path=path, insecure_unlogged_keys=True)
     try:
         assert restored.device_id == wallet.device_id and restored.enrolled
         assert len(restored) == 3
@@ -141,10 +156,12 @@ async def test_wallet_file_is_owner_only_and_restores(
     finally:
         await restored.close()
     with pytest.raises(errors.ConfigError):
-        Wallet("http://127.0.0.1:1", path=path)  # a file for another issuer
+        Wallet(
+            "http://127.0.0.1:1", path=path, insecure_unlogged_keys=True
+        )  # a file for another issuer
     path.write_bytes(b"{not json")
     with pytest.raises(errors.ConfigError):
-        Wallet(issuer[0], path=path)
+        Wallet(issuer[0], path=path, insecure_unlogged_keys=True)
 
 
 async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
@@ -155,7 +172,7 @@ async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
         await wallet.fetch()
         foreign = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key())
         value = encode_www_authenticate(PrivateTokenChallenge(wallet.challenge, foreign.spki))
-        with pytest.raises(errors.AuthenticationError, match="does not publish"):
+        with pytest.raises(errors.KeyConsistencyError, match="not logged"):
             await wallet.on_challenge(value)
         other_issuer = TokenChallenge(TOKEN_TYPE_BLIND_RSA, b"evil.example", b"", b"o").encode()
         value = encode_www_authenticate(PrivateTokenChallenge(other_issuer, foreign.spki))
@@ -166,21 +183,30 @@ async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
         await wallet.close()
 
 
-async def test_a_new_challenge_from_our_issuer_is_adopted(issuer: tuple[str, Issuer]) -> None:
+@pytest.mark.parametrize(
+    ("context", "origin"),
+    [(b"", b"new.origin"), (b"\x01" * 32, b"old.origin"), (b"\x02" * 32, b"new.origin")],
+    ids=["other-origin", "per-device-context", "both"],
+)
+async def test_challenge_other_than_the_fixed_one_is_refused_and_tokens_kept(
+    issuer: tuple[str, Issuer], context: bytes, origin: bytes
+) -> None:
     _, service = issuer
     wallet = _wallet(issuer, batch_size=2, origin_name="old.origin")
     try:
         await wallet.fetch()
+        fixed = wallet.challenge
         _, keys = parse_issuer_directory(service.core.directory())
         challenge = TokenChallenge(
-            TOKEN_TYPE_BLIND_RSA, wallet.issuer_name.encode(), b"", b"new.origin"
+            TOKEN_TYPE_BLIND_RSA, wallet.issuer_name.encode(), context, origin
         ).encode()
-        await wallet.on_challenge(
-            encode_www_authenticate(PrivateTokenChallenge(challenge, keys[0].key.spki))
-        )
-        assert wallet.challenge == challenge and len(wallet) == 0  # old-origin tokens dropped
+        with pytest.raises(errors.TaggableChallengeError):
+            await wallet.on_challenge(
+                encode_www_authenticate(PrivateTokenChallenge(challenge, keys[0].key.spki))
+            )
+        assert wallet.challenge == fixed and len(wallet) == 2 and wallet.fetched == 2
         token = Token.decode(parse_authorization(await wallet.authorization()))
-        assert token.challenge_digest == hashlib.sha256(challenge).digest()
+        assert token.challenge_digest == hashlib.sha256(fixed).digest()
     finally:
         await wallet.close()
 
@@ -195,7 +221,7 @@ async def test_directory_sending_issuance_elsewhere_is_refused(tmp_path: Path) -
     app = web.Application()
     app.router.add_get(WELL_KNOWN_PATH, directory)
     runner, port = await start_site(app, "127.0.0.1", 0)
-    wallet = Wallet(f"http://127.0.0.1:{port}")
+    wallet = Wallet(f"http://127.0.0.1:{port}", insecure_unlogged_keys=True)
     try:
         assert json.loads(document)["issuer-request-uri"].startswith("http://elsewhere.example")
         with pytest.raises(errors.DecodeError, match="origin"):
@@ -234,17 +260,47 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
         again = run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet)
         assert again.returncode == 0  # enrolled already (the file says so): nothing is sent
         fetched = json.loads(
-            run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "4").stdout
+            run(
+                "wallet",
+                "fetch",
+                "--insecure-unlogged-keys",
+                "--issuer",
+                url,
+                "--file",
+                wallet,
+                "--count",
+                "4",
+            ).stdout
         )
         assert fetched == {"fetched": 4, "held": 4}
-        over = run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "4")
+        over = run(
+            "wallet",
+            "fetch",
+            "--insecure-unlogged-keys",
+            "--issuer",
+            url,
+            "--file",
+            wallet,
+            "--count",
+            "4",
+        )
         assert over.returncode == 1 and b"RateLimitedError" in over.stderr
         shown = json.loads(run("wallet", "show", "--issuer", url, "--file", wallet).stdout)
         assert shown["tokens"] == 4 and shown["device-id"] == enrolled["device-id"]
         assert os.stat(wallet).st_mode & 0o777 == 0o600
         revoked = run("issuer", "revoke", "--data-dir", data, enrolled["device-id"])
         assert revoked.stdout.strip() == b"revoked"
-        after = run("wallet", "fetch", "--issuer", url, "--file", wallet, "--count", "1")
+        after = run(
+            "wallet",
+            "fetch",
+            "--insecure-unlogged-keys",
+            "--issuer",
+            url,
+            "--file",
+            wallet,
+            "--count",
+            "1",
+        )
         assert after.returncode == 1 and b"AuthenticationError" in after.stderr
     finally:
         server.terminate()
@@ -287,7 +343,7 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
     ]
     valid = [(spki, now - 60, now + 3600) for spki in spkis]
     url, runner = await _serve_directory(_directory_with(valid))
-    wallet = Wallet(url)
+    wallet = Wallet(url, insecure_unlogged_keys=True)
     try:
         with pytest.raises(errors.PolicyError, match="too many"):
             await wallet.refresh_keys()
@@ -301,7 +357,7 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
             [(k, now - 60, now + 3600) for k in spkis[:2]] + [(spkis[2], now + 3000, now + 9000)]
         )
     )
-    wallet = Wallet(url)
+    wallet = Wallet(url, insecure_unlogged_keys=True)
     try:
         await wallet.refresh_keys()
         assert wallet._current_key() is not None
@@ -331,7 +387,7 @@ async def test_per_device_issuer_key_is_detected(issuer: tuple[str, Issuer]) -> 
     assert keys[0].not_before is not None and keys[0].expires is not None
     document = _directory_with([(own, keys[0].not_before, keys[0].expires)])
     direct_url, drunner = await _serve_directory(document)
-    wallet = Wallet(direct_url, consistency_url=consistency_url)
+    wallet = Wallet(direct_url, consistency_url=consistency_url, insecure_unlogged_keys=True)
     wallet.enrolled = True  # nothing reaches the issuing step
     try:
         with pytest.raises(errors.PolicyError, match="other keys"):

@@ -119,6 +119,21 @@ class PolicyError(VerificationError):
     code = "policy"
 
 
+class KeyConsistencyError(PolicyError):
+    """A key the operator served (an OHTTP key configuration, an issuer token key) is not
+    proven to be the one every device gets: no inclusion proof in the trusted transparency
+    log, a statement outside its validity, or too many keys at once (docs/adr/0009)."""
+
+    code = "key_consistency"
+
+
+class TaggableChallengeError(PolicyError):
+    """A token challenge differs from the one fixed for every device (a per-device
+    ``redemption_context``, another origin or issuer): it could tag this device."""
+
+    code = "taggable_challenge"
+
+
 # --- misuse by the local caller ----------------------------------------------------------------
 
 

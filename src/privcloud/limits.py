@@ -326,3 +326,24 @@ SPENT_TOKEN_PURGE_SKEW_S: Final = 600
 #: Granularity, in seconds, of the expiry the issuer stores with an issuance request's nonce
 #: (rounded up to it), so its records hold no precise time of issuance.
 ISSUANCE_NONCE_EXPIRY_BUCKET_S: Final = 600
+
+# --- Key consistency: logged key statements (docs/adr/0009-key-consistency.md) ----------------
+#: Largest key statement (one transparency-log entry naming an OHTTP key configuration or an
+#: issuer token key with its validity).
+MAX_KEY_STATEMENT_BYTES: Final = 4 * KiB
+#: Longest validity a key statement may claim, in seconds: a key for longer is refused, so a
+#: logged key cannot stay usable for ever.
+MAX_KEY_STATEMENT_VALIDITY_S: Final = 31 * 24 * 3600
+#: Seconds a statement's ``not_before`` may lie ahead of the device's clock (clock skew).
+KEY_STATEMENT_SKEW_S: Final = 60
+#: Most key statements a gateway's statement list may carry.
+MAX_KEY_STATEMENTS: Final = 16
+#: Largest statement list (``GET /v1/key-statements``) a client reads.
+MAX_KEY_STATEMENTS_DOC_BYTES: Final = 64 * KiB
+#: Most OHTTP key configurations of one gateway a device accepts as valid at one time: rotation
+#: needs two; more would let a gateway give devices keys of their own (key partitioning).
+MAX_OHTTP_VALID_KEYS: Final = 2
+#: Default lifetime of a gateway OHTTP key (``privcloud gateway-key new``).
+OHTTP_KEY_LIFETIME_S: Final = 7 * 24 * 3600
+#: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
+GATEWAY_KEY_RELOAD_S: Final = 5.0

@@ -3,6 +3,7 @@ its sub-commands; every handler gets the parsed arguments.
 
     privcloud demo                                          (privcloud.cli.demo)
     privcloud relay | gateway | node | call                 (privcloud.cli.cloud)
+    privcloud gateway-key [new | publish | list | retire]   (privcloud.cli.gateway_keys)
     privcloud sample-call                                   (privcloud.cli.samples)
     privcloud up | down | status                            (privcloud.cli.lifecycle)
     privcloud log [audit | append] | witness                (privcloud.cli.trust)
@@ -19,11 +20,21 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from privcloud.cli import cloud, console, demo, features, lifecycle, samples, tokens, trust
+from privcloud.cli import (
+    cloud,
+    console,
+    demo,
+    features,
+    gateway_keys,
+    lifecycle,
+    samples,
+    tokens,
+    trust,
+)
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
-COMMAND_GROUPS = [demo, lifecycle, cloud, features, samples, trust, tokens, console]
+COMMAND_GROUPS = [demo, lifecycle, cloud, gateway_keys, features, samples, trust, tokens, console]
 
 
 def build_parser() -> argparse.ArgumentParser:

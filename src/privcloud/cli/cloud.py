@@ -11,6 +11,7 @@ import asyncio
 import json
 import subprocess
 import sys
+import time
 
 from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
@@ -132,7 +133,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway.add_argument("--issuer", help="require tokens of the issuer at this base URL")
     gateway.add_argument("--spent-tokens", help="spent-token SQLite file (shared by gateways)")
     gateway.add_argument(
-        "--key-file", help="the OHTTP key, created there if absent (shared by gateway processes)"
+        "--key-file",
+        help="the OHTTP key ring, created there if absent (shared by gateway processes, "
+        "re-read when it changes: privcloud gateway-key new rotates)",
     )
     gateway.add_argument(
         "--workers",
@@ -189,13 +192,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _gateway(args: argparse.Namespace) -> Gateway:
-    key = load_or_create(args.key_file) if args.key_file else None
+    if args.key_file:
+        load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     if args.issuer is None:
-        return Gateway(args.node, key=key)
+        return Gateway(args.node, key_file=args.key_file)
     if args.spent_tokens is None:
         raise ConfigError("--issuer needs --spent-tokens FILE")
     authorizer = TokenAuthorizer(SqliteSpentTokenStore(args.spent_tokens), issuer_url=args.issuer)
-    return Gateway(args.node, key=key, authorizer=authorizer)
+    return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
 
 
 def _run_gateway(args: argparse.Namespace) -> None:
@@ -207,7 +211,7 @@ def _run_gateway(args: argparse.Namespace) -> None:
     if args.workers > 1:
         if not args.key_file or args.port == 0:
             raise ConfigError("--workers needs --key-file FILE and a fixed --port")
-        load_or_create(args.key_file)  # written once, before the workers read it
+        load_or_create(args.key_file, now=time.time())  # written once, before workers read it
         worker = [sys.executable, "-m", "privcloud.cli", "gateway", "--host", args.host]
         worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
         for url in args.node:

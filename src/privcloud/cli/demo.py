@@ -162,6 +162,11 @@ async def _demo(args: argparse.Namespace) -> None:
                 f"trusted checkpoint: {cp.origin}, size {cp.size}, root "
                 f"{cp.root_hash.hex()[:24]}... (log signature + witness cosignature verified)"
             )
+            if trail.key_statement is not None:
+                _line(
+                    f"gateway OHTTP key {trail.key_config_id}: its statement is in that log "
+                    f"(inclusion proof verified), the same key for every device"
+                )
             for n, admitted in enumerate(trail.admitted):
                 d = admitted.descriptor
                 where = f"{d.node_id} [{d.region}/{d.provider}, tee={d.tee}]"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -68,7 +69,19 @@ def _revoke(args: argparse.Namespace) -> int:
 
 
 def _wallet(args: argparse.Namespace) -> Wallet:
-    return Wallet(args.issuer, path=args.file, enrolment_code=getattr(args, "code", None))
+    insecure = bool(getattr(args, "insecure_unlogged_keys", False))
+    if insecure:
+        print(
+            "WARNING: INSECURE: issuer keys are not proven in the transparency log; the issuer "
+            "could give this device a key of its own",
+            file=sys.stderr,
+        )
+    return Wallet(
+        args.issuer,
+        path=args.file,
+        enrolment_code=getattr(args, "code", None),
+        insecure_unlogged_keys=insecure,
+    )
 
 
 async def _wallet_enrol(args: argparse.Namespace) -> None:
@@ -147,6 +160,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             action.set_defaults(handler=lambda args: asyncio.run(_wallet_enrol(args)))
         elif name == "fetch":
             action.add_argument("--count", type=int, default=None)
+            action.add_argument(
+                "--insecure-unlogged-keys",
+                action="store_true",
+                help="INSECURE: use the issuer's keys without a transparency-log proof (a wallet "
+                "used by privcloud call/up proves them through the client's log)",
+            )
             action.set_defaults(handler=lambda args: asyncio.run(_wallet_fetch(args)))
         else:
             action.set_defaults(handler=_wallet_show)

@@ -25,6 +25,7 @@ from privcloud.transparency.merkle import leaf_hash
 from privcloud.transparency.note import parse_note
 from privcloud.trust.admission import AdmittedNode
 from privcloud.trust.bundle import ReleaseManifest
+from privcloud.trust.keys import KeyStatement
 
 #: How many of the log's latest entries the Log tab lists.
 LOG_ENTRIES_SHOWN = 20
@@ -95,6 +96,8 @@ def nodes_view(trail: Trail) -> dict[str, Any]:
         "admitted": [_admitted_json(n) for n in trail.admitted],
         "refused": [{"node_id": node_id, "reason": why} for node_id, why in trail.refused],
         "key_config_id": trail.key_config_id,
+        "key_statement_logged": trail.key_statement is not None,
+        "keys_refused": list(trail.keys_refused),
         "checkpoint": None if trail.checkpoint is None else checkpoint_json(trail.checkpoint),
     }
 
@@ -132,6 +135,17 @@ def _entry_json(index: int, entry: bytes) -> dict[str, Any]:
         doc["release"] = release_json(ReleaseManifest.decode(entry))
     except PrivcloudError:
         doc["release"] = None
+    try:
+        statement = KeyStatement.decode(entry)  # a logged OHTTP or issuer key (ADR 0009)
+    except PrivcloudError:
+        doc["key_statement"] = None
+    else:
+        doc["key_statement"] = {
+            "kind": statement.kind.value,
+            "service": statement.service,
+            "not_before": statement.not_before,
+            "not_after": statement.not_after,
+        }
     return doc
 
 

@@ -1,8 +1,10 @@
 """The device SDK: ``privcloud.Client`` (async) and ``privcloud.SyncClient``.
 
-A client talks only to the relay. It fetches the gateway's OHTTP key configuration and the node
-directory through the relay, admits nodes under its policy (:mod:`privcloud.trust.admission`),
-picks k of them at random, seals each request to those k and reads the sealed answer.
+A client talks only to the relay. It fetches the gateway's OHTTP key statements and the node
+directory through the relay, uses a key configuration only when its statement is in the
+transparency log at the checkpoint it trusts (:mod:`privcloud.sdk.keyproofs`; the same key every
+device gets), admits nodes under its policy (:mod:`privcloud.trust.admission`), picks k of them
+at random, seals each request to those k and reads the sealed answer.
 
 Admission needs what the client pins out of band (:class:`ClientTrust`): vendor roots, the
 transparency log's key and its witnesses' keys. On :meth:`Client.refresh` the client moves its
@@ -15,7 +17,6 @@ the full procedure. Only admitted nodes are ever sealed to.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import threading
 from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
@@ -39,8 +40,9 @@ from privcloud.errors import (
     error_from_code,
 )
 from privcloud.netio import new_session, read_bounded
-from privcloud.ohttp import MEDIA_KEYS, KeyConfig, decode_key_configs
+from privcloud.ohttp import KeyConfig
 from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.keyproofs import KeyProofs
 from privcloud.sdk.logclient import LogClient, checkpoint_size
 from privcloud.sdk.trust_store import TrustStore, pinned_state, refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
@@ -48,6 +50,15 @@ from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, LogProofs, admit_all
 from privcloud.trust.directory import NodeDescriptor, decode_directory
+from privcloud.trust.keys import (
+    DEFAULT_GATEWAY_SERVICE,
+    KEY_STATEMENTS_PATH,
+    MEDIA_KEY_STATEMENTS,
+    KeyKind,
+    KeyStatement,
+    decode_statement_list,
+)
+from privcloud.wire.jsonio import decode_error_body
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 
 T = TypeVar("T")
@@ -111,8 +122,24 @@ class Trail:
     refused: list[tuple[str, str]] = field(default_factory=list)
     chosen: list[str] = field(default_factory=list)
     key_config_id: int | None = None
+    #: The logged statement of the OHTTP key configuration in use, and the gateway's other
+    #: statements that were refused, with the reason (key consistency, docs/adr/0009).
+    key_statement: KeyStatement | None = None
+    keys_refused: list[str] = field(default_factory=list)
     #: The trusted log checkpoint admission used.
     checkpoint: Checkpoint | None = None
+
+
+class _StaleKeyConfig(Exception):
+    """The gateway no longer knows the key configuration a request used (RFC 9458 §5.3). It
+    refused the request before decapsulating it, so the token inside was never seen: the
+    retry of the same request carries it again."""
+
+    def __init__(self, error: UnknownKeyError, config: KeyConfig, authorization: bytes | None):
+        super().__init__(str(error))
+        self.error = error
+        self.config = config
+        self.authorization = authorization
 
 
 def _raise_if_error(event: Event) -> None:
@@ -133,6 +160,7 @@ class Client:
         wallet: Wallet | None = None,
         trust: ClientTrust | None = None,
         clock: Clock | None = None,
+        gateway_service: str = DEFAULT_GATEWAY_SERVICE,
     ) -> None:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
@@ -143,7 +171,11 @@ class Client:
         ``trust.store``. Without a store (the default) a restarted app starts from the pinned
         state again, and a log could then roll it back or show it a fork; an app must pass a
         persistent store (e.g. ``ClientTrust.pinned(..., store=FileTrustStore(app_dir))``). The
-        command-line clients do this by default."""
+        command-line clients do this by default.
+
+        ``gateway_service`` is the name the gateway's key statements must carry. The gateway's
+        key configurations, and the wallet's issuer keys, are used only when their statements
+        are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise)."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -160,6 +192,15 @@ class Client:
         self.trust = trust
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.log_state: TrustedLogState | None = None
+        self.gateway_service = gateway_service
+        self._key_statement: KeyStatement | None = None
+        self.key_proofs: KeyProofs | None = None
+        if trust is not None:
+            self.key_proofs = KeyProofs(
+                trust.log_url, session=lambda: self.session, state=lambda: self.log_state
+            )
+            if wallet is not None:
+                wallet.use_key_log(self.key_proofs)
 
     async def __aenter__(self) -> Client:
         try:
@@ -223,12 +264,11 @@ class Client:
             raise
 
     async def _admit_again(self) -> None:
-        if self.trust is None:
+        if self.trust is None or self.key_proofs is None:
             raise ConfigError("no transparency log is configured: no node can be admitted")
-        configs = decode_key_configs(await self._get("/.well-known/ohttp-gateway", MEDIA_KEYS))
-        if not configs:
-            raise UnavailableError("gateway offers no supported key configuration")
-        self._key_config = configs[0]
+        statements = decode_statement_list(
+            await self._get(KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS)
+        )
         now = self.clock.now()
         async with LogClient(self.trust.log_url, session=self.session) as log:
             state = self.log_state
@@ -237,8 +277,15 @@ class Client:
                 state = store.load(self.trust.log) if store is not None else self.trust.log
             state = await refresh_trusted_checkpoint(log, state, now=now, store=self.trust.store)
             self.log_state = state
+            # Key consistency: only a key configuration whose statement is in the trusted
+            # checkpoint (the relay or gateway cannot hand this device a key of its own).
+            report = await self.key_proofs.prove(
+                statements, kind=KeyKind.OHTTP, service=self.gateway_service, now=now
+            )
             nodes = decode_directory(await self._get("/v1/directory"))
             proofs = await fetch_log_proofs(log, state, nodes)
+        self._key_statement = report.proven[0]
+        self._key_config = self._key_statement.key_config
         admitted, refused = admit_all(
             nodes,
             policy=self.policy,
@@ -250,7 +297,9 @@ class Client:
         self.trail = Trail(
             admitted=admitted,
             refused=refused,
-            key_config_id=configs[0].key_id,
+            key_config_id=self._key_config.key_id,
+            key_statement=self._key_statement,
+            keys_refused=[reason for _, reason in report.refused],
             checkpoint=state.checkpoint,
         )
         self._admitted_at = now
@@ -263,7 +312,10 @@ class Client:
                 self.wallet.schedule_refill()
 
     def _stale(self) -> bool:
-        return self._key_config is None or self.clock.now() - self._admitted_at > READMIT_AFTER_S
+        now = self.clock.now()
+        if self._key_statement is None or now >= self._key_statement.not_after:
+            return True  # no key yet, or its logged validity is over
+        return self._key_config is None or now - self._admitted_at > READMIT_AFTER_S
 
     def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
         serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
@@ -327,13 +379,22 @@ class Client:
         try:
             async for event in self._send_once(request, regions):
                 yield event
-        except UnknownKeyError:
-            await self.refresh()
-            async for event in self._send_once(request, regions):
-                yield event
+        except _StaleKeyConfig as stale:
+            # The gateway rotated its key: fetch and prove the current one (once for all the
+            # requests that hit the old key together), then resend with the same token.
+            async with self._refresh_lock:
+                if self._key_config == stale.config:
+                    await self._refresh_unlocked()
+            try:
+                async for event in self._send_once(request, regions, stale.authorization):
+                    yield event
+            except _StaleKeyConfig as again:
+                raise again.error from None
         except TokenRequiredError as exc:
             # 401 (no event was yielded: an error is the whole answer). Take in the gateway's
-            # challenge and retry once with a fresh token; a second 401 reaches the caller.
+            # challenge — only the one fixed for every device (the wallet refuses any other and
+            # keeps its tokens) — and retry once with a fresh token; a second 401 reaches the
+            # caller.
             if self.wallet is None:
                 raise
             await self.wallet.on_challenge(exc.www_authenticate)
@@ -341,14 +402,19 @@ class Client:
                 yield event
 
     async def _send_once(
-        self, request: WorkloadRequest, regions: Collection[str] | None
+        self,
+        request: WorkloadRequest,
+        regions: Collection[str] | None,
+        authorization: bytes | None = None,
     ) -> AsyncIterator[Event]:
-        assert self._key_config is not None
+        config = self._key_config
+        assert config is not None
         chosen = self._choose(request.feature, regions)
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
-        authorization = await self.wallet.authorization() if self.wallet is not None else None
+        if authorization is None and self.wallet is not None:
+            authorization = await self.wallet.authorization()
         body, media, reader = build_request(
-            self._key_config,
+            config,
             [a.descriptor for a in chosen],
             request,
             authorization=authorization,
@@ -359,7 +425,10 @@ class Client:
                 f"{self.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media}
             ) as resp:
                 if resp.status != 200:
-                    raise await _http_error(resp)
+                    error = await _http_error(resp)
+                    if isinstance(error, UnknownKeyError):
+                        raise _StaleKeyConfig(error, config, authorization)
+                    raise error
                 held: list[Event] = []
                 async for data in resp.content.iter_any():
                     for event in reader.feed(data):
@@ -407,12 +476,9 @@ async def fetch_log_proofs(
 async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:
     try:
         body = await read_bounded(resp.content, limits.MAX_REMOTE_ERROR_BODY)
-        doc = json.loads(body.decode("utf-8"))
-    except (aiohttp.ClientError, TimeoutError, ValueError, PrivcloudError):
-        doc = None
-    if isinstance(doc, dict):
-        return error_from_code(doc.get("error"), doc.get("message"))
-    return UpstreamError("relay answered with an error")
+    except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+        body = b""
+    return decode_error_body(body, resp.status, peer="relay")
 
 
 class SyncClient:

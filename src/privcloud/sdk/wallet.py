@@ -12,11 +12,18 @@ Who learns what:
   ``consistency_url``) is the issuer's *public* directory, passed through unchanged.
 
 Key consistency (against key partitioning: an issuer, perhaps with the gateway, giving one
-device a key of its own so that its redemptions stand out): the wallet refuses a directory with
-more than :data:`~privcloud.limits.MAX_ISSUER_VALID_KEYS` keys valid at once, and with
-``consistency_url`` (the relay's ``/issuer`` pass-through) it reads the directory over both
-paths — directly, where the issuer sees the device's address, and through the relay, where it
-does not — and refuses keys the two do not agree on (:class:`PolicyError`).
+device a key of its own so that its redemptions stand out): the wallet uses an issuer key only
+when its key statement is in the transparency log at the checkpoint the device trusts
+(:mod:`privcloud.sdk.keyproofs`, attached by the :class:`~privcloud.sdk.Client`; docs/adr/0009),
+and refuses a directory with more than :data:`~privcloud.limits.MAX_ISSUER_VALID_KEYS` keys
+valid at once. As a further check, with ``consistency_url`` (the relay's ``/issuer``
+pass-through) it reads the directory over both paths — directly, where the issuer sees the
+device's address, and through the relay, where it does not — and refuses keys the two do not
+agree on (:class:`PolicyError`).
+
+Challenges: the wallet answers only the one challenge fixed for every device (token type 2, its
+pinned issuer name, an empty redemption context, its pinned origin): a 401 with any other is
+refused (:class:`TaggableChallengeError`) and the tokens held are kept (docs/tokens.md).
 
 Timing: refills start in the background below ``low_water`` (a quarter of a batch by default),
 after a random delay of :data:`REFILL_DELAY_S`, so an issuance seldom falls right before or after
@@ -50,13 +57,13 @@ from privcloud.errors import (
     AuthenticationError,
     ConfigError,
     DecodeError,
+    KeyConsistencyError,
     PolicyError,
     PrivcloudError,
     ReplayError,
+    TaggableChallengeError,
     UnavailableError,
-    UpstreamError,
     UsageError,
-    error_from_code,
 )
 from privcloud.netio import read_bounded
 from privcloud.privacypass import (
@@ -83,6 +90,10 @@ from privcloud.sdk.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
+from privcloud.sdk.keyproofs import KeyProofs
+from privcloud.trust.keys import KeyKind, KeyStatement
+from privcloud.wire import jsonio
+from privcloud.wire.jsonio import decode_error_body
 
 _FILE_VERSION = 1
 #: Range of the uniformly random delay before a background refill, in seconds: long enough that
@@ -133,6 +144,11 @@ class Wallet:
     device's address from the issuer (the relay's ``{relay_url}/issuer``): with it, the keys
     must be the same over both paths. With ``path``, the device key, enrolment state and
     tokens persist in that file (0600).
+
+    Issuer keys are proven in the transparency log through the log of the
+    :class:`~privcloud.sdk.Client` the wallet is given to (:meth:`use_key_log`). A wallet used
+    on its own refuses to fetch (:class:`KeyConsistencyError`) unless ``insecure_unlogged_keys``
+    is set: then it trusts whatever keys the issuer shows it — INSECURE, for tools and tests.
     """
 
     def __init__(
@@ -150,6 +166,7 @@ class Wallet:
         path: str | Path | None = None,
         clock: Clock | None = None,
         rand: Random = system_random,
+        insecure_unlogged_keys: bool = False,
     ) -> None:
         if not 1 <= batch_size <= limits.MAX_TOKEN_BATCH:
             raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
@@ -165,6 +182,8 @@ class Wallet:
         self._clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._enrolment_code = enrolment_code
+        self._key_proofs: KeyProofs | None = None
+        self.insecure_unlogged_keys = insecure_unlogged_keys
         self._challenge = TokenChallenge(
             TOKEN_TYPE_BLIND_RSA, self.issuer_name.encode(), b"", origin_name.encode()
         ).encode()
@@ -191,6 +210,11 @@ class Wallet:
     def device_id(self) -> bytes:
         """This device's id at the issuer (derived from the device public key)."""
         return device_id_for(self._device_key.public_bytes())
+
+    def use_key_log(self, proofs: KeyProofs) -> None:
+        """Prove issuer keys in the transparency log through ``proofs`` (the client's)."""
+        self._key_proofs = proofs
+        self._keys_at = float("-inf")  # keys read before were not proven: read them again
 
     @property
     def challenge(self) -> bytes:
@@ -240,16 +264,6 @@ class Wallet:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("issuer unreachable") from exc
 
-    @staticmethod
-    def _error(status: int, payload: bytes) -> PrivcloudError:
-        try:
-            doc = json.loads(payload[: limits.MAX_REMOTE_ERROR_BODY].decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            doc = None
-        if isinstance(doc, dict):
-            return error_from_code(doc.get("error"), doc.get("message"))
-        return UpstreamError("issuer answered with an error")
-
     async def enrol(self, code: str | None = None) -> None:
         """Register the device key with the issuer, once (a no-op when already enrolled).
 
@@ -268,7 +282,7 @@ class Wallet:
             headers={"Content-Type": "application/json"},
         )
         if status != 201:
-            error = self._error(status, payload)
+            error = decode_error_body(payload, status, peer="issuer")
             if not isinstance(error, ReplayError):  # replay: this key was enrolled before
                 raise error
         self.enrolled = True
@@ -278,7 +292,7 @@ class Wallet:
     async def _read_directory(self, base_url: str) -> tuple[IssuerDirectory, list[PublishedKey]]:
         status, payload = await self._exchange("GET", base_url + WELL_KNOWN_PATH)
         if status != 200:
-            raise self._error(status, payload)
+            raise decode_error_body(payload, status, peer="issuer")
         return parse_issuer_directory(payload)
 
     async def refresh_keys(self) -> None:
@@ -303,12 +317,39 @@ class Wallet:
         now = self._clock.now()
         if sum(1 for k in keys if k.valid_at(now)) > limits.MAX_ISSUER_VALID_KEYS:
             raise PolicyError("the issuer directory lists too many valid keys")
+        keys = await self._logged(keys, now)
         request_url = urljoin(self.issuer_url + "/", directory.issuer_request_uri)
         # Device identity goes to the issuer only: refuse a directory pointing elsewhere.
         if urlsplit(request_url)[:2] != urlsplit(self.issuer_url)[:2]:
             raise DecodeError("issuer-request-uri is not on the issuer's origin")
         self._keys, self._request_url = keys, request_url
         self._keys_at = now
+
+    async def _logged(self, keys: list[PublishedKey], now: float) -> list[PublishedKey]:
+        """The keys whose statements are in the trusted log (directory order kept).
+
+        Raises :class:`KeyConsistencyError` when none is, or when the wallet has no log to ask
+        and was not told to trust unlogged keys (INSECURE).
+        """
+        if self._key_proofs is None:
+            if self.insecure_unlogged_keys:
+                return keys
+            raise KeyConsistencyError(
+                "issuer keys cannot be proven in the transparency log: give the wallet to a "
+                "Client with ClientTrust"
+            )
+        statements = {
+            k.key.spki: KeyStatement.for_token_key(
+                self.issuer_name, k.key.spki, k.not_before, k.expires
+            )
+            for k in keys
+            if k.not_before is not None and k.expires is not None and k.not_before < k.expires
+        }
+        report = await self._key_proofs.prove(
+            list(statements.values()), kind=KeyKind.ISSUER, service=self.issuer_name, now=now
+        )
+        proven = {s.key for s in report.proven}
+        return [k for k in keys if k.key.spki in proven]
 
     def _current_key(self) -> PublishedKey | None:
         now = self._clock.now()
@@ -355,7 +396,7 @@ class Wallet:
             limit=limits.MAX_TOKEN_BATCH_RESPONSE_BYTES,
         )
         if status != 200:
-            raise self._error(status, payload)
+            raise decode_error_body(payload, status, peer="issuer")
         # 3. Unblind each answer; client_finalize verifies it under the issuer key.
         answers = decode_batch_response(payload, expected=count)
         digest = sha256(self._challenge)
@@ -422,12 +463,17 @@ class Wallet:
                     await self._fetch(None)
 
     async def on_challenge(self, www_authenticate: str | bytes) -> None:
-        """Take in the challenge of a 401: adopt it if it names our issuer (tokens for another
-        challenge are dropped), and check that its key is one our issuer publishes — the
-        gateway must not be able to hand this device a key of its own (key partitioning).
+        """Check the challenge of a 401 before the client retries with another token.
 
-        Raises :class:`AuthenticationError` when the challenge is not for our issuer or names
-        a key the issuer does not publish.
+        Every field of the challenge could tag a device if the gateway chose it per device, so
+        the wallet accepts only the one challenge fixed for all devices (docs/tokens.md): token
+        type 2, the pinned issuer name, an **empty** redemption context, the pinned origin. Its
+        token key must be one of the issuer's logged keys (key consistency). The challenge is
+        never adopted and no token is dropped or fetched because of it.
+
+        Raises :class:`TaggableChallengeError` for any other challenge (a per-device
+        redemption context, another origin), :class:`AuthenticationError` when no challenge
+        names our issuer, :class:`KeyConsistencyError` for a token key that is not logged.
         """
         challenges = parse_www_authenticate(www_authenticate)
         for item in challenges:
@@ -436,15 +482,15 @@ class Wallet:
                 continue
             if challenge.issuer_name != self.issuer_name.encode():
                 continue
-            if item.token_key not in {k.key.spki for k in self._keys}:
-                await self.refresh_keys()
-            if item.token_key not in {k.key.spki for k in self._keys}:
-                raise AuthenticationError("gateway names a key the issuer does not publish")
             if item.challenge != self._challenge:
-                self._challenge = item.challenge
-                digest = sha256(item.challenge)
-                self._tokens = [t for t in self._tokens if t.challenge_digest == digest]
-                self._save()
+                raise TaggableChallengeError(
+                    "gateway sent a challenge other than the one fixed for every device"
+                )
+            if item.token_key not in {k.key.spki for k in self._keys}:
+                async with self._lock:
+                    await self.refresh_keys()
+            if item.token_key not in {k.key.spki for k in self._keys}:
+                raise KeyConsistencyError("gateway names a token key that is not logged")
             return
         raise AuthenticationError("gateway asks for tokens of another issuer")
 
@@ -483,11 +529,11 @@ class Wallet:
         if len(data) > limits.MAX_WALLET_FILE_BYTES:
             raise ConfigError("wallet file too large")
         try:
-            doc = json.loads(data.decode("utf-8"))
+            doc = jsonio.loads(data, max_bytes=limits.MAX_WALLET_FILE_BYTES)
             version, issuer = doc.get("version"), doc.get("issuer")
             key = Ed25519PrivateKey.from_seed(b64url_decode(doc["device-key"]))
             enrolled = bool(doc["enrolled"])
-            challenge = b64url_decode(doc["challenge"])
+            b64url_decode(doc["challenge"])  # checked for shape; the configured one is used
             tokens = [
                 HeldToken(
                     b64url_decode(t["token"]),
@@ -502,7 +548,8 @@ class Wallet:
         if version != _FILE_VERSION or issuer != self.issuer_url:
             raise ConfigError("wallet file is for another issuer or version")
         self.enrolled = enrolled
-        self._challenge = challenge
+        # The challenge stays the configured one (fixed for every device); tokens stored for
+        # another are never usable (their digest differs) and age out with their key.
         self._tokens = tokens[: limits.MAX_WALLET_TOKENS]
         return key
 

@@ -17,22 +17,34 @@ import ipaddress
 import logging
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
 from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.issuance import issuer_name_for
 from privcloud.sdk.logclient import publish_entry
 from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_key import (
+    DEFAULT_SERVICE,
+    GatewayKeyRecord,
+    KeyRing,
+    add_key,
+    load_or_create,
+    remove_key,
+)
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
@@ -110,6 +122,8 @@ class LocalCloud:
     warm_models: tuple[str, ...] = ()
     #: Development tap recording what each service received (the console's inspector).
     observer: Observer | None = None
+    #: Publishes the gateway's and the issuer's key statements (key consistency, ADR 0009).
+    key_log: KeyLog | None = None
     _token_tmp: str | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
 
@@ -142,7 +156,12 @@ class LocalCloud:
                 self._runners.append(runner)
                 self.node_objects.append(node)
                 self.node_urls.append(f"http://{self.host}:{port}")
-            self.gateway = Gateway(self.node_urls, authorizer=await self._start_tokens())
+            key_file = self._gateway_key_file()
+            if key_file is not None:
+                load_or_create(key_file, now=time.time())
+            self.gateway = Gateway(
+                self.node_urls, key_file=key_file, authorizer=await self._start_tokens()
+            )
             runner, port = await start_site(
                 self._tap(self.gateway.app(), "gateway"), self.host, self.gateway_port
             )
@@ -156,6 +175,7 @@ class LocalCloud:
             )
             self._runners.append(runner)
             self.relay_url = f"http://{self.host}:{port}"
+            await self._log_keys()
         except OSError as exc:
             await self.stop()
             raise ConfigError(
@@ -166,6 +186,60 @@ class LocalCloud:
             await self.stop()  # nothing half-started stays behind
             raise
         log.info("local cloud up: %d nodes", len(self.node_objects))
+
+    def _gateway_key_file(self) -> Path | None:
+        """The gateway's key ring file under ``data_dir`` (kept across restarts, like the log
+        that holds its statements); None: keys in memory only."""
+        if self.data_dir is None:
+            return None
+        directory = Path(self.data_dir) / "gateway"
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return directory / "ohttp-keys.json"
+
+    async def _log_keys(self) -> None:
+        """Log the statements of the gateway's keys and the issuer's keys, and wait until a
+        checkpoint cosigned by every witness covers them: devices use no key before that."""
+        assert self.gateway is not None and self.operator_key is not None
+        self.key_log = KeyLog(
+            self.log_url, self.operator_key, min_cosignatures=len(self.witness_vkeys)
+        )
+        statements = [r.statement for r in self.gateway.ring.offered(time.time())]
+        if self.issuer is not None:
+            self.issuer.key_log = self.key_log
+            self.issuer.issuer_name = issuer_name_for(self.issuer_url)
+            statements += self.issuer.core.key_statements(self.issuer.issuer_name)
+        await self.key_log.publish(statements)
+
+    async def add_gateway_key(self, *, lifetime_s: int | None = None) -> GatewayKeyRecord:
+        """Rotate: give the gateway a new OHTTP key (offered first from now on; the old one
+        stays accepted), log its statement and wait for a cosigned checkpoint covering it."""
+        gateway, key_log = self.gateway, self.key_log
+        if gateway is None or key_log is None:
+            raise ConfigError("the local cloud is not started")
+        now = time.time()
+        lifetime = lifetime_s if lifetime_s is not None else limits.OHTTP_KEY_LIFETIME_S
+        if gateway.key_file is not None:
+            record = add_key(gateway.key_file, now=now, lifetime_s=lifetime)
+            gateway.reload_keys()
+        else:
+            gateway.ring, record = gateway.ring.with_new_key(
+                DEFAULT_SERVICE, int(now), lifetime, now
+            )
+        await key_log.publish([record.statement])
+        return record
+
+    def retire_gateway_key(self, key_id: int) -> None:
+        """Take a key out of the gateway (as its expiry would): requests still encapsulated to
+        it get RFC 9458's key-mismatch answer, and clients move to the current key."""
+        gateway = self.gateway
+        if gateway is None:
+            raise ConfigError("the local cloud is not started")
+        if gateway.key_file is not None:
+            remove_key(gateway.key_file, key_id)
+            gateway.reload_keys()
+        else:
+            kept = tuple(r for r in gateway.ring.records if r.key.key_id != key_id)
+            gateway.ring = KeyRing(kept)
 
     def _tap(self, app: web.Application, party: str) -> web.Application:
         if self.observer is not None:

@@ -12,22 +12,28 @@ Routes::
 
     POST /v1/ohttp                   message/ohttp-req | message/ohttp-chunked-req
     GET  /.well-known/ohttp-gateway  application/ohttp-keys (RFC 9540)
+    GET  /v1/key-statements          the logged statement of each offered key (docs/adr/0009)
     GET  /v1/directory               the node directory (healthy nodes)
+
+Keys: a :class:`~privcloud.services.gateway_key.KeyRing` with validity periods; with a key
+file the gateway re-reads it when it changes, so keys rotate without a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import os
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 from aiohttp import web
 
 from privcloud import limits
+from privcloud.clock import Clock, SystemClock
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM, parse_header
 from privcloud.errors import (
     NoHealthyNodeError,
@@ -49,10 +55,13 @@ from privcloud.ohttp import (
     decapsulate_request,
     encode_key_configs,
 )
+from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, encode_directory
+from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
 from privcloud.wire import bhttp
+from privcloud.wire.jsonio import encode_error_body
 from privcloud.wire.message import ENVELOPE_ROUTE
 
 log = logging.getLogger("privcloud.gateway")
@@ -79,7 +88,7 @@ class NodeRecord:
 def error_bhttp(exc: PrivcloudError) -> bhttp.Response:
     """An inner (encapsulated) error response carrying only our fixed code and text, and for a
     refused token the ``WWW-Authenticate: PrivateToken`` challenge (RFC 9577 §2.1)."""
-    body = json.dumps({"error": exc.code, "message": str(exc)}).encode()
+    body = encode_error_body(exc)
     headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
     if isinstance(exc, TokenRefusedError):
         headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
@@ -93,17 +102,72 @@ class Gateway:
         self,
         node_urls: list[str],
         *,
-        key: GatewayKey | None = None,
+        ring: KeyRing | None = None,
+        key_file: str | os.PathLike[str] | None = None,
         authorizer: Authorizer | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self.key = key if key is not None else GatewayKey.generate(key_id=secrets.randbelow(256))
-        self.keys = {self.key.config.key_id: self.key}
+        """``ring`` holds the OHTTP keys; with ``key_file`` they are read from that file
+        (:func:`~privcloud.services.gateway_key.load_or_create` made it) and re-read when it
+        changes. With neither, one in-memory key valid for ``OHTTP_KEY_LIFETIME_S``."""
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.key_file = Path(key_file) if key_file is not None else None
+        self._key_file_seen: tuple[int, int] | None = None
+        if ring is None:
+            if self.key_file is not None:
+                ring = read_ring(self.key_file)
+                self._key_file_seen = self._key_file_stamp()
+            else:
+                now = self.clock.now()
+                ring, _ = KeyRing().with_new_key(
+                    DEFAULT_SERVICE, int(now), limits.OHTTP_KEY_LIFETIME_S, now
+                )
+        self.ring = ring
         self.nodes = [NodeRecord(url.rstrip("/")) for url in node_urls]
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._session: aiohttp.ClientSession | None = None
         self._health_task: asyncio.Task[None] | None = None
+        self._reload_task: asyncio.Task[None] | None = None
         self._random = secrets.SystemRandom()
+
+    @property
+    def keys(self) -> dict[int, GatewayKey]:
+        """The keys requests may be encapsulated to now (every key not yet expired)."""
+        return self.ring.decapsulation_keys(self.clock.now())
+
+    # --- key rotation (docs/adr/0009) ------------------------------------------------------
+
+    def _key_file_stamp(self) -> tuple[int, int] | None:
+        assert self.key_file is not None
+        try:
+            st = self.key_file.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    def reload_keys(self) -> bool:
+        """Re-read the key file if it changed; True when the ring was replaced. A file that
+        does not load leaves the current ring in place (and is logged, without content)."""
+        if self.key_file is None:
+            return False
+        stamp = self._key_file_stamp()
+        if stamp is None or stamp == self._key_file_seen:
+            return False
+        try:
+            ring = read_ring(self.key_file)
+        except PrivcloudError as exc:
+            log.warning("gateway: key file did not load (%s); keeping the current keys", exc.code)
+            return False
+        self._key_file_seen = stamp
+        self.ring = ring
+        log.info("gateway: key file reloaded, %d keys", len(ring.records))
+        return True
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await asyncio.sleep(limits.GATEWAY_KEY_RELOAD_S)
+            await asyncio.to_thread(self.reload_keys)
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -115,6 +179,7 @@ class Gateway:
         app = new_app("gateway", self.metrics)
         app.router.add_post("/v1/ohttp", self.handle_ohttp, name="ohttp")
         app.router.add_get("/.well-known/ohttp-gateway", self.handle_keys, name="keys")
+        app.router.add_get(KEY_STATEMENTS_PATH, self.handle_statements, name="key_statements")
         app.router.add_get("/v1/directory", self.handle_directory, name="directory")
         app.router.add_get("/healthz", self.handle_health, name="health")
         app.on_startup.append(self._start)
@@ -128,11 +193,14 @@ class Gateway:
     async def _start(self, _: web.Application) -> None:
         await self.check_nodes()
         self._health_task = asyncio.create_task(self._health_loop())
+        if self.key_file is not None:
+            self._reload_task = asyncio.create_task(self._reload_loop())
 
     async def _stop(self, _: web.Application) -> None:
-        if self._health_task is not None:
-            self._health_task.cancel()
-            await asyncio.gather(self._health_task, return_exceptions=True)
+        for task in (self._health_task, self._reload_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self._session is not None:
             await self._session.close()
 
@@ -177,9 +245,19 @@ class Gateway:
         return web.json_response({"ok": True, "service": "gateway", "healthy_nodes": healthy})
 
     async def handle_keys(self, _: web.Request) -> web.Response:
-        body = encode_key_configs([k.config for k in self.keys.values()])
+        offered = self.ring.offered(self.clock.now())
+        body = encode_key_configs([r.key.config for r in offered])
         return web.Response(
             body=body, content_type=MEDIA_KEYS, headers={"Cache-Control": "max-age=60"}
+        )
+
+    async def handle_statements(self, _: web.Request) -> web.Response:
+        """The statement of each offered key, newest first: what a device proves in the log."""
+        offered = self.ring.offered(self.clock.now())[: limits.MAX_KEY_STATEMENTS]
+        return web.Response(
+            body=encode_statement_list([r.statement for r in offered]),
+            content_type=MEDIA_KEY_STATEMENTS,
+            headers={"Cache-Control": "max-age=60"},
         )
 
     async def handle_directory(self, _: web.Request) -> web.Response:

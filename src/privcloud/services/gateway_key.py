@@ -1,65 +1,264 @@
-"""The gateway's OHTTP key on disk, so that several gateway processes (``privcloud gateway
---workers N``, or replicas behind a load balancer) answer with one key configuration.
+"""The gateway's OHTTP keys: a key ring with validity periods, rotated without a restart
+(docs/adr/0009-key-consistency.md).
 
-File: JSON ``{"version": 1, "key_id": n, "kem": 32, "private_key": base64}``, mode 0600, written
-once, atomically (created with ``O_EXCL``: a second writer loses and reads the first's key).
+Every key has a validity ``[not_before, not_after)`` and a *key statement*
+(:class:`~privcloud.trust.keys.KeyStatement`) that the operator appends to the transparency log
+before devices may use it. Rotation without an outage:
+
+1. ``privcloud gateway new-key`` adds a key to the ring file (valid from now, or from a given
+   time) and, with ``--log``, appends its statement to the log;
+2. every gateway process re-reads the ring file when it changes (``GATEWAY_KEY_RELOAD_S``) and
+   from then on *offers* the new key first and *accepts* both;
+3. devices move to the new key once its statement is in a checkpoint they trust; until then
+   they keep using the old one, which the gateway still accepts;
+4. the old key is dropped when its validity ends; a device still holding it gets RFC 9458 §5.3's
+   key-mismatch answer (before the gateway sees its token) and retries with the new key.
+
+File (``--key-file``, mode 0600, replaced atomically; several gateway processes share it)::
+
+    {"version": 2, "keys": [{"key_id": n, "kem": 32, "private_key": base64,
+                              "service": "privcloud.gateway", "not_before": t, "not_after": t},
+                             ...]}
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import fcntl
 import json
 import os
+import secrets
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from privcloud import limits
 from privcloud.crypto.hpke import KemId, load_private_key
-from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.errors import ConfigError, PrivcloudError, UsageError
 from privcloud.ohttp import GatewayKey
 from privcloud.ohttp.keyconfig import DEFAULT_SUITES
+from privcloud.trust.keys import DEFAULT_GATEWAY_SERVICE, KeyStatement
+from privcloud.wire import jsonio
 
-_VERSION = 1
+_VERSION = 2
+#: Service name a gateway's statements carry unless configured: the inner requests' authority.
+DEFAULT_SERVICE = DEFAULT_GATEWAY_SERVICE
 
 
-def load_or_create(path: str | os.PathLike[str]) -> GatewayKey:
-    """The key stored at ``path``, created there first if the file does not exist.
+@dataclass(frozen=True)
+class GatewayKeyRecord:
+    """One OHTTP key of the gateway with its validity."""
 
-    Raises :class:`ConfigError` naming the fix for an unreadable or malformed file.
-    """
-    file = Path(path)
-    if not file.exists():
-        key = GatewayKey.generate(key_id=int.from_bytes(os.urandom(1), "big"))
-        doc = {
-            "version": _VERSION,
-            "key_id": key.key_id,
-            "kem": int(key.private_key.kem),
-            "private_key": base64.b64encode(key.private_key.private_bytes()).decode("ascii"),
-        }
+    key: GatewayKey
+    service: str
+    not_before: int
+    not_after: int
+
+    @property
+    def statement(self) -> KeyStatement:
+        """The key statement to log for this key."""
+        return KeyStatement.for_ohttp(
+            self.service, self.key.config, self.not_before, self.not_after
+        )
+
+    def offered_at(self, now: float) -> bool:
+        return self.not_before <= now < self.not_after
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The gateway's keys (sans-IO, immutable: a change makes a new ring)."""
+
+    records: tuple[GatewayKeyRecord, ...] = ()
+
+    def offered(self, now: float) -> list[GatewayKeyRecord]:
+        """Keys to publish now, the newest (latest ``not_before``) first."""
+        live = [r for r in self.records if r.offered_at(now)]
+        # Ties (keys from the same second): the one added last first (sorted() is stable).
+        return sorted(reversed(live), key=lambda r: r.not_before, reverse=True)
+
+    def decapsulation_keys(self, now: float) -> dict[int, GatewayKey]:
+        """Keys requests may use now: every key not yet expired (one valid soon is accepted too,
+        for a device whose clock runs ahead)."""
+        return {r.key.key_id: r.key for r in self.records if now < r.not_after}
+
+    def without_expired(self, now: float) -> KeyRing:
+        return KeyRing(tuple(r for r in self.records if now < r.not_after))
+
+    def with_new_key(
+        self, service: str, not_before: int, lifetime_s: int, now: float
+    ) -> tuple[KeyRing, GatewayKeyRecord]:
+        """This ring (less expired keys) with a fresh key; its key id differs from every live
+        key's (RFC 9458 key ids are one byte)."""
+        if not 0 < lifetime_s <= limits.MAX_KEY_STATEMENT_VALIDITY_S:
+            raise UsageError("key lifetime must be 1 s .. MAX_KEY_STATEMENT_VALIDITY_S")
+        ring = self.without_expired(now)
+        taken = {r.key.key_id for r in ring.records}
+        free = [i for i in range(256) if i not in taken]
+        if not free:
+            raise UsageError("no free OHTTP key id")
+        key = GatewayKey.generate(key_id=secrets.choice(free))
+        record = GatewayKeyRecord(key, service, not_before, not_before + lifetime_s)
+        return KeyRing((*ring.records, record)), record
+
+    def encode(self) -> bytes:
+        keys = [
+            {
+                "key_id": r.key.key_id,
+                "kem": int(r.key.private_key.kem),
+                "private_key": base64.b64encode(r.key.private_key.private_bytes()).decode(),
+                "service": r.service,
+                "not_before": r.not_before,
+                "not_after": r.not_after,
+            }
+            for r in self.records
+        ]
+        return json.dumps({"version": _VERSION, "keys": keys}).encode("ascii")
+
+    @classmethod
+    def decode(cls, raw: bytes) -> KeyRing:
+        """Raises :class:`ConfigError` (a local file: the operator's to fix)."""
+        if len(raw) > limits.MAX_GATEWAY_KEY_FILE_BYTES:
+            raise ConfigError("gateway key file too large: check --key-file")
+        malformed = "gateway key file is malformed: check --key-file"
         try:
-            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_or_create(file)  # another worker wrote it first: use theirs
-        except OSError as exc:
-            raise ConfigError("cannot create the gateway key file: check --key-file") from exc
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return key
+            doc = jsonio.loads(raw, max_bytes=limits.MAX_GATEWAY_KEY_FILE_BYTES)
+            version, items = doc["version"], doc["keys"]
+        except (KeyError, TypeError, PrivcloudError) as exc:
+            raise ConfigError(malformed) from exc
+        if version != _VERSION:
+            raise ConfigError(
+                "gateway key file is of another version: move it away, a new one is made"
+            )
+        try:
+            records = tuple(_record(item) for item in items)
+        except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise ConfigError(malformed) from exc
+        if len({r.key.key_id for r in records}) != len(records):
+            raise ConfigError("gateway key file repeats a key id: check --key-file")
+        return cls(records)
+
+
+def _record(item: dict[str, object]) -> GatewayKeyRecord:
+    malformed = ConfigError("gateway key file is malformed: check --key-file")
+    kem_id, key_id = item["kem"], item["key_id"]
+    service, not_before, not_after = item["service"], item["not_before"], item["not_after"]
+    if not isinstance(key_id, int) or not 0 <= key_id <= 0xFF or not isinstance(kem_id, int):
+        raise malformed
+    if not isinstance(service, str) or not isinstance(not_before, int):
+        raise malformed
+    if not isinstance(not_after, int) or not_after <= not_before:
+        raise malformed
     try:
-        raw = file.read_bytes()
+        private = load_private_key(KemId(kem_id), base64.b64decode(str(item["private_key"])))
+    except PrivcloudError as exc:
+        raise malformed from exc
+    key = GatewayKey(key_id, private, DEFAULT_SUITES)
+    return GatewayKeyRecord(key, service, not_before, not_after)
+
+
+# --- the ring file ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Serialise writers of one ring file (gateway workers, ``new-key``) with a lock file."""
+    try:
+        fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise ConfigError("cannot lock the gateway key file: check --key-file") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def read_ring(path: str | os.PathLike[str]) -> KeyRing:
+    """The ring stored at ``path``; :class:`ConfigError` naming the fix when it cannot load."""
+    try:
+        return KeyRing.decode(Path(path).read_bytes())
+    except FileNotFoundError as exc:
+        raise ConfigError("gateway key file does not exist: check --key-file") from exc
     except OSError as exc:
         raise ConfigError("gateway key file is unreadable: check --key-file") from exc
-    if len(raw) > limits.MAX_GATEWAY_KEY_FILE_BYTES:
-        raise ConfigError("gateway key file too large: check --key-file")
+
+
+def _write_ring(path: Path, ring: KeyRing) -> None:
+    """Atomically: a temporary file beside it (0600), fsync, rename, fsync of the directory."""
     try:
-        doc = json.loads(raw)
-        version, kem_id, key_id = doc["version"], doc["kem"], doc["key_id"]
-        private_bytes = base64.b64decode(doc["private_key"], validate=True)
-        private = load_private_key(KemId(kem_id), private_bytes)
-    except (ValueError, KeyError, TypeError, binascii.Error, PrivcloudError) as exc:
-        raise ConfigError("gateway key file is malformed: check --key-file") from exc
-    if version != _VERSION or not isinstance(key_id, int) or not 0 <= key_id <= 0xFF:
-        raise ConfigError("gateway key file is malformed: check --key-file")
-    return GatewayKey(key_id, private, DEFAULT_SUITES)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gateway-key-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(ring.encode())
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        with contextlib.suppress(OSError, UnboundLocalError):
+            os.unlink(tmp)
+        raise ConfigError("cannot write the gateway key file: check --key-file") from exc
+
+
+def load_or_create(
+    path: str | os.PathLike[str],
+    *,
+    now: float,
+    service: str = DEFAULT_SERVICE,
+    lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S,
+) -> KeyRing:
+    """The ring at ``path``, with a key valid now added first if it has none (created when
+    the file does not exist). Safe for several processes starting together."""
+    file = Path(path)
+    with _locked(file):
+        ring = read_ring(file) if file.exists() else KeyRing()
+        if not ring.offered(now):
+            ring, _ = ring.with_new_key(service, int(now), lifetime_s, now)
+            _write_ring(file, ring)
+    return ring
+
+
+def add_key(
+    path: str | os.PathLike[str],
+    *,
+    now: float,
+    not_before: int | None = None,
+    service: str = DEFAULT_SERVICE,
+    lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S,
+) -> GatewayKeyRecord:
+    """Add a fresh key to the ring at ``path`` (expired keys are dropped); return it. Running
+    gateways pick it up within ``GATEWAY_KEY_RELOAD_S``."""
+    file = Path(path)
+    with _locked(file):
+        ring = read_ring(file) if file.exists() else KeyRing()
+        start = int(now) if not_before is None else not_before
+        ring, record = ring.with_new_key(service, start, lifetime_s, now)
+        _write_ring(file, ring)
+    return record
+
+
+__all__ = [
+    "DEFAULT_SERVICE",
+    "GatewayKeyRecord",
+    "KeyRing",
+    "add_key",
+    "load_or_create",
+    "read_ring",
+    "remove_key",
+]
+
+
+def remove_key(path: str | os.PathLike[str], key_id: int) -> None:
+    """Take the key ``key_id`` out of the ring at ``path`` before its validity ends (a key
+    thought compromised); devices still using it get the key-mismatch answer and move on."""
+    file = Path(path)
+    with _locked(file):
+        ring = read_ring(file)
+        _write_ring(file, KeyRing(tuple(r for r in ring.records if r.key.key_id != key_id)))

@@ -67,7 +67,9 @@ from privcloud.sdk.issuance import (
     verify_device_request,
 )
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.keylog import KeyLog
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
+from privcloud.trust.keys import KeyStatement
 from privcloud.wire import jsonio
 
 log = logging.getLogger("privcloud.issuer")
@@ -212,6 +214,16 @@ class IssuerCore:
         )
         return IssuerDirectory(uri, keys)
 
+    def key_statements(self, issuer_name: str) -> list[KeyStatement]:
+        """The key statement of every live key, for the transparency log (docs/adr/0009):
+        devices use a key only once its statement is logged."""
+        return [
+            KeyStatement.for_token_key(
+                issuer_name, k.public.spki, k.stored.not_before, k.stored.expires
+            )
+            for k in self._keys
+        ]
+
     def directory(self) -> bytes:
         """The directory as served, each key with its expiry in :data:`EXPIRES_MEMBER`."""
         document = jsonio.loads(self.directory_document().encode())
@@ -331,6 +343,15 @@ class Issuer:
         self.core = IssuerCore(store, config, clock=clock, rand=rand)
         self.metrics = Metrics("issuer")
         self._task: asyncio.Task[None] | None = None
+        #: Where the issuer logs its keys' statements, and the issuer name they carry (set
+        #: both to publish; a key made by rotation is logged a whole overlap before use).
+        self.key_log: KeyLog | None = None
+        self.issuer_name: str | None = None
+
+    async def publish_key_statements(self) -> None:
+        """Log the statement of every live key (idempotent); a no-op without ``key_log``."""
+        if self.key_log is not None and self.issuer_name is not None:
+            await self.key_log.publish(self.core.key_statements(self.issuer_name))
 
     @property
     def config(self) -> IssuerConfig:
@@ -361,6 +382,7 @@ class Issuer:
             try:
                 await asyncio.to_thread(self.core.rotate)
                 await asyncio.to_thread(self.core.purge)
+                await self.publish_key_statements()
             except PrivcloudError as exc:
                 log.warning("issuer: maintenance failed: %s", exc.code)
 

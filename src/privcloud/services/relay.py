@@ -11,6 +11,7 @@ Routes::
     POST /v1/ohttp                        message/ohttp-req | message/ohttp-chunked-req
     GET  /.well-known/ohttp-gateway       the gateway's key configurations, passed through
     GET  /v1/directory                    the gateway's node directory, passed through
+    GET  /v1/key-statements               the gateway's logged key statements, passed through
     GET  /log/v1/...                      public transparency-log reads (with ``log_url``)
     GET  /issuer/.well-known/private-token-issuer-directory
                                           the token issuer's public directory (with
@@ -39,6 +40,7 @@ from privcloud.ohttp import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
 #: Upstream response headers the relay passes back; everything else is dropped.
@@ -79,6 +81,7 @@ class Relay:
         app.router.add_post("/v1/ohttp", self.forward_ohttp, name="ohttp")
         app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
         app.router.add_get("/v1/directory", self.forward_get, name="directory")
+        app.router.add_get(KEY_STATEMENTS_PATH, self.forward_get, name="key_statements")
         app.router.add_get("/healthz", self.health, name="health")
         if self.log_url is not None:
             app.router.add_get(

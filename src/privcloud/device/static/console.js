@@ -676,7 +676,7 @@ async function loadLog() {
     table.append(
       el("tr", {},
         el("td", {}, String(e.index)),
-        el("td", {}, r ? `release ${r.package} ${r.version}` : `other (${bytes(e.bytes)})`, el("div", { class: "mono muted" }, short(e.leaf_hash, 24))),
+        el("td", {}, r ? `release ${r.package} ${r.version}` : keyStatementLabel(e), el("div", { class: "mono muted" }, short(e.leaf_hash, 24))),
         el("td", { class: "mono" }, r ? short(r.code_digest) : ""),
         el("td", {}, r ? String(r.models) : ""),
         el("td", { class: "mono" }, r ? Object.entries(r.measurements).filter(([, m]) => m).map(([tee, m]) => `${tee} ${short(m, 24)}`).join("\n") : "")),
@@ -686,6 +686,14 @@ async function loadLog() {
   for (const e of doc.entries) {
     if (e.release) $("log-entries").append(manifestDetails(e));
   }
+}
+
+function keyStatementLabel(e) {
+  const k = e.key_statement;
+  if (!k) return `other (${bytes(e.bytes)})`;
+  const what = k.kind === "ohttp-key-config" ? "gateway OHTTP key" : "issuer token key";
+  const until = new Date(k.not_after * 1000).toISOString().slice(0, 16).replace("T", " ");
+  return `${what} of ${k.service}, valid until ${until} UTC`;
 }
 
 function manifestDetails(entry) {

@@ -1,0 +1,124 @@
+"""The device's key-consistency check: a key the operator served is used only when its key
+statement is in the transparency log (:mod:`privcloud.trust.keys`, docs/adr/0009).
+
+:class:`KeyProofs` asks the log (read through the relay, so the log never sees the device's
+address) for the index of each statement's leaf and its inclusion proof at the size of the
+checkpoint the device trusts, and verifies the proof. A proven statement stays proven: the log
+is append-only and the trusted checkpoint only moves forward along consistency proofs, so the
+cache of proven leaves never needs to be emptied for the same log.
+
+Every device asks the same questions about the same public statements, so the answers cannot
+differ per device without the log forking, which witnesses and the trusted state refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from privcloud import limits
+from privcloud.errors import KeyConsistencyError, NotFoundError, PrivcloudError, UnavailableError
+from privcloud.sdk.logclient import LogClient
+from privcloud.sdk.trust_store import log_identity
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.trust.keys import (
+    KeyKind,
+    KeyStatement,
+    check_key_count,
+    check_statement,
+    verify_logged,
+)
+
+#: The most keys of a kind a device accepts as valid at once.
+_MOST_VALID = {
+    KeyKind.OHTTP: limits.MAX_OHTTP_VALID_KEYS,
+    KeyKind.ISSUER: limits.MAX_ISSUER_VALID_KEYS,
+}
+
+
+@dataclass
+class ProofReport:
+    """What a check decided, for the verification trail: proven statements (preferred first)
+    and the refused ones with a fixed reason."""
+
+    proven: list[KeyStatement] = field(default_factory=list)
+    refused: list[tuple[KeyStatement, str]] = field(default_factory=list)
+
+
+class KeyProofs:
+    """Proves key statements against the trusted checkpoint of one log.
+
+    ``log_url`` is the log as the device reads it (the relay's ``/log`` pass-through);
+    ``session`` gives the HTTP session to use; ``state`` the current trusted log state (None
+    while nothing is trusted yet: then every key is refused).
+    """
+
+    def __init__(
+        self,
+        log_url: str,
+        *,
+        session: Callable[[], aiohttp.ClientSession],
+        state: Callable[[], TrustedLogState | None],
+    ) -> None:
+        self.log_url = log_url
+        self._session = session
+        self._state = state
+        self._proven: set[tuple[str, bytes]] = set()
+
+    async def prove(
+        self, statements: Sequence[KeyStatement], *, kind: KeyKind, service: str, now: float
+    ) -> ProofReport:
+        """The statements of ``kind`` for ``service`` that are valid now and logged.
+
+        1. At most ``MAX_OHTTP_VALID_KEYS`` (``MAX_ISSUER_VALID_KEYS`` for token keys) of the
+           served statements may be valid at once (:func:`check_key_count`): otherwise every
+           one is refused (:class:`KeyConsistencyError`).
+        2. Each statement: kind, service, validity (:func:`check_statement`).
+        3. Each statement: its leaf in the log and an inclusion proof at the trusted size
+           (:func:`verify_logged`).
+
+        Statements failing 2 or 3 are left out with their reason. Raises
+        :class:`KeyConsistencyError` when none is proven (so the caller never falls back to
+        an unproven key), and when nothing is trusted of the log yet.
+        """
+        state = self._state()
+        if state is None or state.checkpoint.size == 0:
+            raise KeyConsistencyError("no trusted log checkpoint to prove keys against")
+        # 1.
+        check_key_count([s for s in statements if s.kind is kind], now, _MOST_VALID[kind])
+        report = ProofReport()
+        identity = log_identity(state)
+        async with LogClient(self.log_url, session=self._session()) as log:
+            for statement in statements:
+                try:
+                    # 2.
+                    check_statement(statement, kind=kind, service=service, now=now)
+                    # 3.
+                    if (identity, statement.leaf_hash) not in self._proven:
+                        await self._prove_one(log, statement, state)
+                        self._proven.add((identity, statement.leaf_hash))
+                except UnavailableError:
+                    raise  # the log is unreachable: nothing can be decided
+                except PrivcloudError as exc:
+                    report.refused.append((statement, str(exc)))
+                    continue
+                report.proven.append(statement)
+        if not report.proven:
+            raise KeyConsistencyError("no key the service offered is proven in the log")
+        return report
+
+    @staticmethod
+    async def _prove_one(log: LogClient, statement: KeyStatement, state: TrustedLogState) -> None:
+        try:
+            index = await log.leaf_index(statement.leaf_hash)
+        except NotFoundError as exc:
+            raise KeyConsistencyError("key statement is not in the log") from exc
+        if index >= state.checkpoint.size:
+            raise KeyConsistencyError("key statement is not in the trusted log checkpoint")
+        proof = await log.inclusion_proof(index, state.checkpoint.size)
+        verify_logged(statement, index, proof, state)
+
+
+__all__ = ["KeyProofs", "ProofReport"]
