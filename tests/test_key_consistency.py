@@ -7,6 +7,7 @@ over loopback.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -42,6 +43,7 @@ from privcloud.trust.keys import (
     check_statement,
     decode_statement_list,
     encode_statement_list,
+    most_valid_at_once,
     verify_logged,
 )
 from privcloud.wire import bhttp
@@ -357,3 +359,31 @@ async def test_issuer_key_not_in_the_log_is_refused() -> None:
         await client.close()
     finally:
         await cloud.stop()
+
+
+def test_most_valid_at_once_counts_overlaps_per_service() -> None:
+    a = _ohttp_statement(NOW, NOW + 100, key_id=1)
+    b = _ohttp_statement(NOW + 50, NOW + 200, key_id=2)
+    c = _ohttp_statement(NOW + 100, NOW + 300, key_id=3)  # starts as a ends: no overlap with a
+    other = KeyStatement.for_ohttp("other.gateway", GatewayKey.generate(4).config, NOW, NOW + 9)
+    assert most_valid_at_once([a, b, c, other]) == {
+        (KeyKind.OHTTP, GATEWAY): 2,
+        (KeyKind.OHTTP, "other.gateway"): 1,
+    }
+    d = _ohttp_statement(NOW + 60, NOW + 70, key_id=5)
+    assert most_valid_at_once([a, b, c, d])[(KeyKind.OHTTP, GATEWAY)] == 3
+
+
+async def test_log_audit_flags_key_partitioning_in_the_log(cloud: Cloud) -> None:
+    from privcloud.cli import main
+
+    assert cloud.transparency is not None and cloud.key_log is not None
+    args = ["log", "audit", "--log", cloud.transparency.log_url]
+    args += ["--log-vkey", cloud.transparency.log_vkey]
+    assert await asyncio.to_thread(main, args) == 0  # one gateway key, one issuer key
+    now = int(time.time())
+    extra = [GatewayKey.generate(key_id=150 + i) for i in range(limits.MAX_OHTTP_VALID_KEYS)]
+    await cloud.key_log.publish(
+        [KeyStatement.for_ohttp(GATEWAY, k.config, now, now + 3600) for k in extra]
+    )
+    assert await asyncio.to_thread(main, args) == 1  # three keys of one gateway at once

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import base64
 import binascii
+import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -70,6 +71,7 @@ from privcloud.trust.admission import (
 )
 from privcloud.trust.bundle import ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
+from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
 from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models
@@ -169,6 +171,25 @@ async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int, r
     return lo
 
 
+def _key_statements(entries: list[bytes]) -> list[KeyStatement]:
+    out = []
+    for entry in entries:
+        with contextlib.suppress(PrivcloudError):  # a release manifest, not a key statement
+            out.append(KeyStatement.decode(entry))
+    return out
+
+
+def _check_key_statements(statements: list[KeyStatement]) -> None:
+    """Refuse a log in which some service had more keys valid at one instant than the device
+    accepts (ADR 0009): a sign of keys handed to some devices only."""
+    for (kind, service), count in sorted(
+        most_valid_at_once(statements).items(), key=lambda i: (i[0][0].value, i[0][1])
+    ):
+        print(f"keys          {kind.value} of {service}: at most {count} valid at once")
+        if count > MOST_VALID_AT_ONCE[kind]:
+            raise VerificationError("a service had more keys valid at once than rotation needs")
+
+
 def _spread(size: int, count: int) -> list[int]:
     if size == 0:
         return []
@@ -219,13 +240,19 @@ async def _audit(args: argparse.Namespace) -> None:
             for c in sorted(verify_cosignatures(note, state.witnesses), key=lambda c: c.name):
                 print(f"cosigned by   {c.name} at {c.timestamp}")
         # 2. Every entry, re-hashed, must give the checkpoint's root.
-        ours = [leaf_hash(e) async for page in client.entry_pages(0, checkpoint.size) for e in page]
+        ours: list[bytes] = []
+        statements: list[KeyStatement] = []
+        async for page in client.entry_pages(0, checkpoint.size):
+            ours += [leaf_hash(e) for e in page]
+            statements += _key_statements(page)
         tree = MerkleTree(ours)
         if tree.root() != checkpoint.root_hash:
             bad = await _first_bad_leaf(client, ours, checkpoint.size, checkpoint.root_hash)
             print(f"MISMATCH      entry {bad} does not hash to the log's tree")
             raise VerificationError("log entries do not match the checkpoint root")
         print(f"entries       {len(ours)} re-hashed; the root matches")
+        # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
+        _check_key_statements(statements)
         # 3. Inclusion proofs served by the log verify for our leaf hashes.
         for i in _spread(checkpoint.size, args.proofs):
             proof = await client.inclusion_proof(i, checkpoint.size)

@@ -18,24 +18,18 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from privcloud import limits
 from privcloud.errors import KeyConsistencyError, NotFoundError, PrivcloudError, UnavailableError
 from privcloud.sdk.logclient import LogClient
 from privcloud.sdk.trust_store import log_identity
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.keys import (
+    MOST_VALID_AT_ONCE,
     KeyKind,
     KeyStatement,
     check_key_count,
     check_statement,
     verify_logged,
 )
-
-#: The most keys of a kind a device accepts as valid at once.
-_MOST_VALID = {
-    KeyKind.OHTTP: limits.MAX_OHTTP_VALID_KEYS,
-    KeyKind.ISSUER: limits.MAX_ISSUER_VALID_KEYS,
-}
 
 
 @dataclass
@@ -87,7 +81,7 @@ class KeyProofs:
         if state is None or state.checkpoint.size == 0:
             raise KeyConsistencyError("no trusted log checkpoint to prove keys against")
         # 1.
-        check_key_count([s for s in statements if s.kind is kind], now, _MOST_VALID[kind])
+        check_key_count([s for s in statements if s.kind is kind], now, MOST_VALID_AT_ONCE[kind])
         report = ProofReport()
         identity = log_identity(state)
         async with LogClient(self.log_url, session=self._session()) as log:

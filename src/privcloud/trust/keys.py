@@ -71,6 +71,14 @@ class KeyKind(enum.Enum):
     ISSUER = "privacypass-token-key"
 
 
+#: The most keys of one service a device accepts as valid at one time, per kind: rotation
+#: needs two; more would let the service give devices keys of their own.
+MOST_VALID_AT_ONCE: Final = {
+    KeyKind.OHTTP: limits.MAX_OHTTP_VALID_KEYS,
+    KeyKind.ISSUER: limits.MAX_ISSUER_VALID_KEYS,
+}
+
+
 @dataclass(frozen=True)
 class KeyStatement:
     """One key statement, valid by construction (the key parses as its kind says)."""
@@ -217,6 +225,24 @@ def check_key_count(statements: Sequence[KeyStatement], now: float, most: int) -
         raise KeyConsistencyError("the service offers too many valid keys at once")
 
 
+def most_valid_at_once(statements: Sequence[KeyStatement]) -> dict[tuple[KeyKind, str], int]:
+    """For a monitor reading the whole log: per (kind, service), the largest number of keys
+    whose validity overlaps at one instant. More than rotation needs (2) means the operator
+    could have handed some devices keys of their own (key partitioning)."""
+    events: dict[tuple[KeyKind, str], list[tuple[int, int]]] = {}
+    for s in statements:
+        # An end sorts before a start at the same instant: [a, b) and [b, c) do not overlap.
+        events.setdefault((s.kind, s.service), []).extend(((s.not_before, 1), (s.not_after, -1)))
+    most: dict[tuple[KeyKind, str], int] = {}
+    for service, points in events.items():
+        live = peak = 0
+        for _, delta in sorted(points):
+            live += delta
+            peak = max(peak, live)
+        most[service] = peak
+    return most
+
+
 # --- the gateway's statement list ------------------------------------------------------------
 
 
@@ -257,6 +283,7 @@ def decode_statement_list(data: bytes) -> list[KeyStatement]:
 __all__ = [
     "DEFAULT_GATEWAY_SERVICE",
     "KEY_STATEMENTS_PATH",
+    "MOST_VALID_AT_ONCE",
     "MEDIA_KEY_STATEMENTS",
     "STATEMENT_SCHEMA",
     "KeyKind",
@@ -265,5 +292,6 @@ __all__ = [
     "check_statement",
     "decode_statement_list",
     "encode_statement_list",
+    "most_valid_at_once",
     "verify_logged",
 ]
