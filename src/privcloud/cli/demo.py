@@ -137,7 +137,7 @@ async def _demo(args: argparse.Namespace) -> None:
         assert cloud.release is not None
         _line(f"relay {cloud.relay_url}   gateway {cloud.gateway_url}   issuer {cloud.issuer_url}")
         _line(f"features served: {', '.join(cloud.node_objects[0].registry.features)}")
-        _header(clock, 2, "the node release is published to the transparency log")
+        _header(clock, 2, "the node release and the service keys are published to the log")
         manifest = cloud.release
         _line(
             f"log entry {cloud.release_index}: {manifest.package_name} {manifest.package_version}"
@@ -145,6 +145,10 @@ async def _demo(args: argparse.Namespace) -> None:
         _line(f"code digest {manifest.code_digest.hex()[:32]}... over {manifest.code_files} files")
         _line(f"{len(manifest.models)} model files hashed into the release")
         _line(f"measurement [simulated] {manifest.simulated_measurement.hex()[:32]}...")
+        _line(
+            "key statements logged too: the gateway's OHTTP key and the issuer's token key, "
+            "so every device can check it got the same keys"
+        )
         wallet = cloud.new_wallet(batch_size=8)
         policy = ClientPolicy.insecure_local_dev()
         async with Client(
