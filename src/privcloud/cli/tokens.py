@@ -18,11 +18,14 @@ from pathlib import Path
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError
 from privcloud.privacypass import b64url_decode, b64url_encode
+from privcloud.sdk.issuance import issuer_name_for
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.cloud import LOOPBACK
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
+from privcloud.services.keylog import KeyLog
 from privcloud.storage.issuer_store import IssuerStore
+from privcloud.storage.tlog_store import load_key
 
 
 def _config(args: argparse.Namespace) -> IssuerConfig:
@@ -37,6 +40,15 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
 
 async def _serve(args: argparse.Namespace) -> None:
     issuer = Issuer(args.data_dir, _config(args))
+    if args.log:
+        # Key consistency (docs/adr/0009): devices use only keys whose statements are logged.
+        if not args.operator_key:
+            raise ConfigError("--log needs --operator-key FILE (the log's append key)")
+        name = args.issuer_name or issuer_name_for(
+            args.public_url or f"http://{args.host}:{args.port}"
+        )
+        issuer.key_log = KeyLog(args.log, load_key(args.operator_key), min_cosignatures=0)
+        issuer.issuer_name = name
     runner, bound = await start_site(issuer.app(), args.host, args.port)
     print(f"privcloud issuer listening on http://{args.host}:{bound}", flush=True)
     try:
@@ -133,6 +145,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--key-lifetime", type=int, default=7 * 24 * 3600)
     serve.add_argument("--key-overlap", type=int, default=24 * 3600)
     serve.add_argument("--public-url", help="base URL clients reach the issuer at")
+    serve.add_argument(
+        "--log", help="transparency log to publish the keys' statements to (needed by devices)"
+    )
+    serve.add_argument("--operator-key", help="the log operator's append key file")
+    serve.add_argument(
+        "--issuer-name", help="the name challenges carry (default: the public URL's authority)"
+    )
     serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")

@@ -376,7 +376,12 @@ class Issuer:
             await asyncio.gather(self._task, return_exceptions=True)
 
     async def _maintain(self) -> None:
-        """Rotate keys and drop expired nonces and codes, on a timer."""
+        """Log the keys' statements (with ``key_log``), then rotate keys and drop expired
+        nonces and codes, on a timer; statements of new keys are logged as they appear."""
+        try:
+            await self.publish_key_statements()
+        except PrivcloudError as exc:
+            log.warning("issuer: logging key statements failed: %s", exc.code)
         while True:
             await asyncio.sleep(self.config.rotation_check_s)
             try:
