@@ -196,7 +196,12 @@ def parse_report(raw: bytes) -> SnpReport:
 
 
 def extract_vcek(certificates: bytes) -> Certificate:
-    """The VCEK from DER, PEM (first certificate) or a GHCB certificate table."""
+    """The VCEK from DER, PEM (first certificate) or a GHCB certificate table.
+
+    Raises :class:`TooLargeError` or :class:`DecodeError` (a certificate that does not parse —
+    a bad X.509 version, a duplicated extension, ... — is a :class:`DecodeError` from
+    :func:`~privcloud.crypto.x509.load_certificate`, never a foreign exception).
+    """
     if len(certificates) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES:
         raise TooLargeError("SEV-SNP certificates too large")
     if not certificates:
@@ -261,7 +266,13 @@ class SevSnpVerifier:
         self._crls = tuple(crls)
 
     def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 6 of the module docstring; raise at the first failure."""
+        """Run steps 1 to 6 of the module docstring; raise at the first failure.
+
+        Raises :class:`DecodeError`, :class:`TooLargeError`, :class:`UnsupportedError`,
+        :class:`VerificationError` or :class:`~privcloud.errors.PolicyError` for bad evidence
+        (and nothing foreign: tests/test_crypto_boundary_fuzz.py), :class:`UsageError` for
+        evidence of another TEE type.
+        """
         if evidence.tee_type != TEE_SEV_SNP:
             raise UsageError("evidence is not SEV-SNP evidence")
         # 1. Parse.

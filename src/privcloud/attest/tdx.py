@@ -11,7 +11,9 @@ Verification procedure (:meth:`TdxVerifier.verify`):
    vendor id; certification data type 6 (QE report) nesting type 5 (PCK chain, PEM); every
    length consistent; nothing but zero padding after the quote.
 2. Verify the PCK chain (PCK → PCK Platform/Processor CA → pinned Intel SGX Root CA) at ``now``:
-   validity windows, CA flags, ECDSA-SHA256 signatures, CRLs when given.
+   validity windows, CA flags, ECDSA-SHA256 signatures, CRLs when given. A certificate of the
+   chain that does not parse (bad version, duplicated extension, ...) is a
+   :class:`~privcloud.errors.DecodeError`.
 3. The QE report is signed by the PCK key (ECDSA P-256 over the 384-byte report).
 4. The QE report binds the attestation key: REPORTDATA[0:32] = SHA-256(attestation key ||
    QE authentication data) and REPORTDATA[32:64] is zero.
@@ -258,7 +260,10 @@ class PckInfo:
 
 
 def parse_pck_extensions(pck: Certificate) -> PckInfo:
-    """Read the SGX extensions (OID 1.2.840.113741.1.13.1) of a PCK certificate."""
+    """Read the SGX extensions (OID 1.2.840.113741.1.13.1) of a PCK certificate.
+
+    Raises :class:`VerificationError` when they are absent or malformed.
+    """
     value = pck.extension(OID_SGX_EXTENSIONS)
     if value is None:
         raise VerificationError("PCK certificate lacks the SGX extensions")
@@ -286,7 +291,13 @@ class TdxVerifier:
         self._crls = tuple(crls)
 
     def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 8 of the module docstring; raise at the first failure."""
+        """Run steps 1 to 8 of the module docstring; raise at the first failure.
+
+        Raises :class:`DecodeError`, :class:`TooLargeError`, :class:`UnsupportedError`,
+        :class:`VerificationError` or :class:`~privcloud.errors.PolicyError` for bad evidence
+        (and nothing foreign: tests/test_crypto_boundary_fuzz.py), :class:`UsageError` for
+        evidence of another TEE type.
+        """
         if evidence.tee_type != TEE_TDX:
             raise UsageError("evidence is not TDX evidence")
         # 1. Parse.

@@ -38,7 +38,9 @@ ever combined with values the client itself chose. Comparisons of secrets use
 out for each signature and not kept.
 
 Errors: input from a peer that does not parse raises :class:`DecodeError`, a signature that does
-not verify raises :class:`CryptoError`; verifiers never return a bool.
+not verify raises :class:`CryptoError`; verifiers never return a bool. Every call into
+``cryptography`` or ``gmpy2`` runs inside :func:`privcloud.crypto.boundary.foreign_errors`, so no
+foreign exception escapes.
 """
 
 from __future__ import annotations
@@ -50,13 +52,13 @@ import math
 from typing import Final
 
 import gmpy2  # type: ignore[import-untyped]  # GMP, for mpz_powm_sec (no type stubs)
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from privcloud import limits
 from privcloud.crypto import Random, system_random
+from privcloud.crypto.boundary import foreign_errors
 from privcloud.errors import ConfigError, CryptoError, DecodeError, InternalError, UsageError
 
 __all__ = [
@@ -221,10 +223,8 @@ def blind(
         r = _random_unit(n, rand)
     if not 0 < r < n:
         raise UsageError("blind out of range")
-    try:
+    with foreign_errors(CryptoError, "blind is not invertible"):
         inv = pow(r, -1, n)
-    except ValueError as exc:
-        raise CryptoError("blind is not invertible") from exc
     # 9-11. x = RSAVP1(pk, r); z = m * x mod n.
     z = (m * pow(r, e, n)) % n
     # 12-13. blinded_msg = int_to_bytes(z, modulus_len); inv = int_to_bytes(inv, modulus_len).
@@ -251,7 +251,8 @@ def blind_sign(
     # 2. s = RSASP1(sk, m); RSASP1 refuses m >= n ("message representative out of range").
     if m >= n:
         raise DecodeError("blinded message out of range")
-    s = _rsasp1_blinded(priv, m, rand)
+    with foreign_errors(InternalError, "signing failure"):
+        s = _rsasp1_blinded(priv, m, rand)
     # 3-4. m' = RSAVP1(pk, s); refuse to answer unless m' == m ("signing failure").
     if not hmac.compare_digest(_i2osp(pow(s, e, n), k_len), blinded_msg):
         raise InternalError("signing failure")
@@ -303,10 +304,8 @@ def verify(public_key: RSAPublicKey, msg: bytes, sig: bytes, *, variant: Variant
 
     Returns nothing; raises :class:`CryptoError` when the signature does not verify.
     """
-    try:
+    with foreign_errors(CryptoError, "signature does not verify"):
         public_key.verify(sig, msg, _pss(variant), hashes.SHA384())
-    except InvalidSignature as exc:
-        raise CryptoError("signature does not verify") from exc
 
 
 # --- keys ------------------------------------------------------------------------------------
@@ -329,19 +328,15 @@ def _checked_private(key: object) -> RSAPrivateKey:
 
 def private_key_from_pem(data: bytes) -> RSAPrivateKey:
     """Load an unencrypted RSA private key (PKCS#8 or PKCS#1 PEM); raises :class:`ConfigError`."""
-    try:
+    with foreign_errors(ConfigError, "private key does not load"):
         key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ConfigError("private key does not load") from exc
     return _checked_private(key)
 
 
 def private_key_from_der(data: bytes) -> RSAPrivateKey:
     """Load an unencrypted RSA private key (PKCS#8 or PKCS#1 DER); raises :class:`ConfigError`."""
-    try:
+    with foreign_errors(ConfigError, "private key does not load"):
         key = serialization.load_der_private_key(data, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise ConfigError("private key does not load") from exc
     return _checked_private(key)
 
 
@@ -376,10 +371,8 @@ def rsa_public_key_from_spki(der: bytes) -> RSAPublicKey:
     PSS parameters, if any, are not checked here; use :func:`rsa_pss_public_key_from_spki` for the
     exact Privacy Pass form. Raises :class:`DecodeError`.
     """
-    try:
+    with foreign_errors(DecodeError, "public key does not parse"):
         key = serialization.load_der_public_key(der)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise DecodeError("public key does not parse") from exc
     if not isinstance(key, RSAPublicKey):
         raise DecodeError("public key is not an RSA key")
     numbers = key.public_numbers()
@@ -500,7 +493,5 @@ def rsa_pss_public_key_from_spki(der: bytes) -> RSAPublicKey:
     if offset != len(body):
         raise DecodeError("trailing bytes in RSA public key")
     _check_public_numbers(n, e)
-    try:
+    with foreign_errors(DecodeError, "invalid RSA public key"):
         return rsa.RSAPublicNumbers(e, n).public_key()
-    except ValueError as exc:
-        raise DecodeError("invalid RSA public key") from exc

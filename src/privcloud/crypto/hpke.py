@@ -3,7 +3,8 @@
 Why pyhpke: ``cryptography`` 50 ships only single-shot HPKE without the secret exporter, which
 Oblivious HTTP needs for its response key (RFC 9458 §4.4). See docs/adr/0002-hpke-library.md.
 
-The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours, and offers
+The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours (all of them:
+:func:`privcloud.crypto.boundary.foreign_errors`), and offers
 a test-only seam (``ephemeral=``) to inject the sender's ephemeral key so that worked examples
 such as RFC 9458 Appendix A can be reproduced byte for byte.
 """
@@ -23,9 +24,9 @@ from pyhpke import KDFId as _PKDF
 from pyhpke import KEMId as _PKEM
 from pyhpke import KEMKey as _PKEMKey
 from pyhpke import KEMKeyPair as _PKeyPair
-from pyhpke import PyHPKEError
 
 from privcloud.crypto import Random, system_random
+from privcloud.crypto.boundary import foreign_errors
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import CryptoError, DecodeError, UsageError
 
@@ -82,12 +83,10 @@ _SUITES: dict[Suite, _PSuite] = {}
 def _suite_cache(suite: Suite) -> _PSuite:
     backend = _SUITES.get(suite)
     if backend is None:
-        try:
+        with foreign_errors(UsageError, "unsupported HPKE suite"):
             backend = _PSuite.new(
                 _PKEM(int(suite.kem)), _PKDF(int(suite.kdf)), _PAEAD(int(suite.aead))
             )
-        except (ValueError, PyHPKEError) as exc:
-            raise UsageError("unsupported HPKE suite") from exc
         _SUITES[suite] = backend
     return backend
 
@@ -140,10 +139,8 @@ def derive_keypair(kem: KemId, ikm: bytes) -> PrivateKey:
     """DeriveKeyPair (RFC 9180 §7.1.3): a deterministic key pair from input keying material."""
     if len(ikm) < kem.private_key_size:
         raise UsageError("IKM shorter than Nsk")
-    try:
+    with foreign_errors(UsageError, "key derivation failed"):
         pair = _any_suite_for(kem).kem.derive_key_pair(ikm)
-    except (ValueError, PyHPKEError) as exc:
-        raise UsageError("key derivation failed") from exc
     return PrivateKey(kem, pair)
 
 
@@ -170,12 +167,10 @@ def load_private_key(kem: KemId, data: bytes) -> PrivateKey:
     backend = _any_suite_for(kem).kem
     if len(data) != kem.private_key_size:
         raise DecodeError("HPKE private key has the wrong length")
-    try:
+    with foreign_errors(DecodeError, "malformed HPKE private key"):
         sk = backend.deserialize_private_key(data)
         # pyhpke 0.6.5: to_public_bytes() refuses private keys; derive the public key instead.
         pk = _PKEMKey.from_pyca_cryptography_key(sk.raw.public_key())
-    except (ValueError, PyHPKEError) as exc:
-        raise DecodeError("malformed HPKE private key") from exc
     return PrivateKey(kem, _PKeyPair(sk, pk))
 
 
@@ -183,10 +178,8 @@ def check_public_key(kem: KemId, data: bytes) -> None:
     """Validate a serialized public key; raises :class:`DecodeError` if unusable."""
     if len(data) != kem.public_key_size:
         raise DecodeError("HPKE public key has the wrong length")
-    try:
+    with foreign_errors(DecodeError, "malformed HPKE public key"):
         _any_suite_for(kem).kem.deserialize_public_key(data)
-    except (ValueError, PyHPKEError) as exc:
-        raise DecodeError("malformed HPKE public key") from exc
 
 
 class Context:
@@ -199,24 +192,18 @@ class Context:
 
     def seal(self, plaintext: bytes, aad: bytes = b"") -> bytes:
         """ContextS.Seal."""
-        try:
+        with foreign_errors(UsageError, "HPKE seal failed"):
             return bytes(self._ctx.seal(plaintext, aad))
-        except PyHPKEError as exc:
-            raise UsageError("HPKE seal failed") from exc
 
     def open(self, ciphertext: bytes, aad: bytes = b"") -> bytes:
         """ContextR.Open; raises :class:`CryptoError` on any authentication failure."""
-        try:
+        with foreign_errors(CryptoError, "HPKE open failed"):
             return bytes(self._ctx.open(ciphertext, aad))
-        except (PyHPKEError, ValueError) as exc:
-            raise CryptoError("HPKE open failed") from exc
 
     def export(self, exporter_context: bytes, length: int) -> bytes:
         """Context.Export (RFC 9180 §5.3)."""
-        try:
+        with foreign_errors(UsageError, "HPKE export failed"):
             return bytes(self._ctx.export(exporter_context, length))
-        except (PyHPKEError, ValueError) as exc:
-            raise UsageError("HPKE export failed") from exc
 
 
 def setup_base_sender(
@@ -233,15 +220,11 @@ def setup_base_sender(
     leaves it ``None`` and gets a fresh key from ``rand``.
     """
     backend = suite._backend()
-    try:
+    with foreign_errors(DecodeError, "malformed HPKE public key"):
         pkr = backend.kem.deserialize_public_key(public_key)
-    except (ValueError, PyHPKEError) as exc:
-        raise DecodeError("malformed HPKE public key") from exc
     eph = ephemeral if ephemeral is not None else generate_keypair(suite.kem, rand)
-    try:
+    with foreign_errors(CryptoError, "HPKE encapsulation failed"):
         enc, ctx = backend.create_sender_context(pkr, info, eks=eph._pair)
-    except (ValueError, PyHPKEError) as exc:
-        raise CryptoError("HPKE encapsulation failed") from exc
     return bytes(enc), Context(ctx)
 
 
@@ -251,10 +234,8 @@ def setup_base_recipient(suite: Suite, enc: bytes, key: PrivateKey, info: bytes)
         raise UsageError("private key is for another KEM")
     if len(enc) != suite.kem.enc_size:
         raise DecodeError("encapsulated key has the wrong length")
-    try:
+    with foreign_errors(CryptoError, "HPKE decapsulation failed"):
         ctx = suite._backend().create_recipient_context(enc, key._key, info)
-    except (ValueError, PyHPKEError) as exc:
-        raise CryptoError("HPKE decapsulation failed") from exc
     return Context(ctx)
 
 

@@ -1,12 +1,12 @@
 """Ed25519 signatures (RFC 8032) for the transparency log, its witnesses and release signing.
 
 The wrapper keeps ``cryptography``'s key objects inside :mod:`privcloud.crypto` and maps its
-exceptions to ours. Verification raises; it never returns a bool (STYLE.md §4).
+exceptions to ours (all of them: :func:`privcloud.crypto.boundary.foreign_errors`). Verification
+raises; it never returns a bool (STYLE.md §4).
 """
 
 from __future__ import annotations
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey as _CEd25519PrivateKey,
@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from privcloud.crypto import Random, system_random
+from privcloud.crypto.boundary import foreign_errors
 from privcloud.errors import CryptoError, DecodeError, UsageError
 
 #: Size of an Ed25519 seed (the private key as RFC 8032 defines it), in bytes.
@@ -82,13 +83,9 @@ def ed25519_verify(public_key: bytes, msg: bytes, sig: bytes) -> None:
     """
     if not isinstance(public_key, bytes) or len(public_key) != ED25519_PUBLIC_KEY_SIZE:
         raise DecodeError("an Ed25519 public key is 32 bytes")
-    try:
+    with foreign_errors(DecodeError, "malformed Ed25519 public key"):
         key = _CEd25519PublicKey.from_public_bytes(public_key)
-    except ValueError as exc:
-        raise DecodeError("malformed Ed25519 public key") from exc
     if not isinstance(sig, bytes) or len(sig) != ED25519_SIGNATURE_SIZE:
         raise CryptoError("Ed25519 signature does not verify")
-    try:
+    with foreign_errors(CryptoError, "Ed25519 signature does not verify"):
         key.verify(sig, msg)
-    except InvalidSignature as exc:
-        raise CryptoError("Ed25519 signature does not verify") from exc

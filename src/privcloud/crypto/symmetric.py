@@ -7,9 +7,9 @@ import enum
 import hashlib
 import hmac
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
+from privcloud.crypto.boundary import foreign_errors
 from privcloud.errors import CryptoError, UsageError
 
 
@@ -82,13 +82,10 @@ class Aead:
         return self._cipher.encrypt(nonce, plaintext, aad)
 
     def open(self, nonce: bytes, ciphertext: bytes, aad: bytes = b"") -> bytes:
-        """Decrypt and check; raises :class:`CryptoError` if anything was altered."""
-        try:
+        """Decrypt and check; raises :class:`CryptoError` if anything was altered (or the
+        ciphertext is shorter than a tag, or anything else ``cryptography`` refuses)."""
+        with foreign_errors(CryptoError, "authenticated decryption failed"):
             return self._cipher.decrypt(nonce, ciphertext, aad)
-        except InvalidTag as exc:
-            raise CryptoError("authenticated decryption failed") from exc
-        except ValueError as exc:  # e.g. ciphertext shorter than a tag
-            raise CryptoError("authenticated decryption failed") from exc
 
 
 def hkdf_extract(kdf: KdfId, salt: bytes, ikm: bytes) -> bytes:

@@ -10,14 +10,17 @@ object or exception:
   path lengths, unknown critical extensions, allowed signature algorithms (RSASSA-PSS SHA-384 for
   AMD's ARK/ASK, ECDSA for Intel), and CRLs when given.
 * :class:`EcPublicKey` / :class:`EcPrivateKey` — ECDSA P-256/SHA-256 and P-384/SHA-384 over raw
-  ``r || s`` signatures (the form TEE reports carry).
+  ``r || s`` signatures (the form TEE reports carry), from :mod:`privcloud.crypto.ecdsa`.
 * Vendor extensions by OID (:meth:`Certificate.extension`), decoded with
   :mod:`privcloud.crypto.der` (re-exported here: :func:`der_integer`, :func:`der_oid_map`, ...).
 
 Issuing certificates (synthetic chains for tests) lives in :mod:`privcloud.crypto.x509_issue`.
 
 Failures raise :class:`~privcloud.errors.DecodeError` (malformed bytes) or
-:class:`~privcloud.errors.VerificationError` (a check failed); both are peer errors.
+:class:`~privcloud.errors.VerificationError` (a check failed); both are peer errors. Nothing
+else escapes on hostile input: every ``cryptography`` call on outside bytes runs inside
+:func:`privcloud.crypto.boundary.foreign_errors`, and since ``cryptography`` parses certificates
+lazily, :func:`load_certificate` and :func:`load_crl` read every field used here at load time.
 """
 
 from __future__ import annotations
@@ -30,17 +33,14 @@ import warnings
 from collections.abc import Sequence
 
 from cryptography import x509 as _x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import (
-    decode_dss_signature,
-    encode_dss_signature,
-)
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from privcloud import limits
+from privcloud.crypto.boundary import foreign_errors
 from privcloud.crypto.der import (
     der_header,
     der_ia5_string,
@@ -48,7 +48,8 @@ from privcloud.crypto.der import (
     der_octet_string,
     der_oid_map,
 )
-from privcloud.errors import DecodeError, UsageError, VerificationError
+from privcloud.crypto.ecdsa import Curve, EcPrivateKey, EcPublicKey, RsaPrivateKey
+from privcloud.errors import DecodeError, VerificationError
 
 __all__ = [
     "Certificate",
@@ -79,125 +80,148 @@ class SignatureAlgorithm(enum.Enum):
     OTHER = "other"
 
 
-class Curve(enum.Enum):
-    """ECDSA curves, each tied to the hash its TEE vendor uses with it."""
-
-    P256 = "P-256"
-    P384 = "P-384"
-
-    @property
-    def size(self) -> int:
-        """Bytes in a coordinate, a scalar, and each of ``r`` and ``s``."""
-        return 32 if self is Curve.P256 else 48
-
-    def _ec(self) -> ec.EllipticCurve:
-        return ec.SECP256R1() if self is Curve.P256 else ec.SECP384R1()
-
-    def _hash(self) -> hashes.SHA256 | hashes.SHA384:
-        return hashes.SHA256() if self is Curve.P256 else hashes.SHA384()
-
-
 def _ts(value: datetime.datetime) -> float:
     return value.timestamp()
+
+
+def _ignore_name_length_warnings() -> None:
+    """Inside ``warnings.catch_warnings()``: silence ``cryptography``'s warning about a name
+    attribute of an unexpected length (a country name that is not two letters, say). A peer's
+    certificate would otherwise write to our warnings on demand; such names are only compared."""
+    warnings.filterwarnings("ignore", category=UserWarning, message="Attribute's length must be")
 
 
 # --- certificates ----------------------------------------------------------------------------
 
 
 class Certificate:
-    """A parsed X.509 certificate. Immutable; compare with :attr:`der`."""
+    """A parsed X.509 certificate. Immutable; compare with :attr:`der`.
 
-    __slots__ = ("_cert", "der", "issuer", "non_positive_serial", "subject")
+    ``cryptography`` parses lazily (names, validity, extensions, serial and signature algorithm
+    on first access), so the constructor reads every field used here at once: a malformed field
+    is a :class:`DecodeError` at load time, never a foreign exception later. Only the public key
+    (:meth:`ec_public_key`) and re-encoded recognised extensions (:meth:`extension`) are read on
+    demand, and both map any failure to our errors.
+    """
+
+    __slots__ = (
+        "_basic_constraints",
+        "_cert",
+        "_critical_oids",
+        "_extensions",
+        "_issuer_name",
+        "_key_usage",
+        "_subject_name",
+        "der",
+        "issuer",
+        "non_positive_serial",
+        "not_after",
+        "not_before",
+        "serial_number",
+        "signature_algorithm",
+        "subject",
+        "subject_common_name",
+    )
 
     def __init__(self, cert: _x509.Certificate, der: bytes, non_positive_serial: bool) -> None:
+        """Read every field now; raises :class:`DecodeError` if any does not parse."""
         self._cert = cert
         self.der = der
         #: True for a certificate loaded with ``allow_non_positive_serial`` whose serial is <= 0.
         self.non_positive_serial = non_positive_serial
-        #: The subject and issuer names, RFC 4514 text.
-        self.subject: str = cert.subject.rfc4514_string()
-        self.issuer: str = cert.issuer.rfc4514_string()
+        with foreign_errors(DecodeError, "malformed certificate"), warnings.catch_warnings():
+            if non_positive_serial:
+                warnings.filterwarnings(
+                    "ignore", category=CryptographyDeprecationWarning, message=".*serial number.*"
+                )
+            _ignore_name_length_warnings()
+            self._subject_name = cert.subject
+            self._issuer_name = cert.issuer
+            #: The subject and issuer names, RFC 4514 text.
+            self.subject: str = self._subject_name.rfc4514_string()
+            self.issuer: str = self._issuer_name.rfc4514_string()
+            cns = self._subject_name.get_attributes_for_oid(NameOID.COMMON_NAME)
+            #: The subject's first CN, or ``""``.
+            self.subject_common_name: str = str(cns[0].value) if cns else ""
+            #: The validity window, Unix seconds.
+            self.not_before: float = _ts(cert.not_valid_before_utc)
+            self.not_after: float = _ts(cert.not_valid_after_utc)
+            #: The serial number (may be <= 0 for the AMD VCEK quirk).
+            self.serial_number: int = cert.serial_number
+            #: The algorithm the issuer signed this certificate with.
+            self.signature_algorithm: SignatureAlgorithm = _signature_algorithm(cert)
+            self._extensions: tuple[_x509.Extension[_x509.ExtensionType], ...] = tuple(
+                cert.extensions
+            )
+            self._critical_oids = frozenset(
+                e.oid.dotted_string for e in self._extensions if e.critical
+            )
+            self._basic_constraints: _x509.BasicConstraints | None = None
+            self._key_usage: _x509.KeyUsage | None = None
+            for ext in self._extensions:
+                if isinstance(ext.value, _x509.BasicConstraints):
+                    self._basic_constraints = ext.value
+                elif isinstance(ext.value, _x509.KeyUsage):
+                    self._key_usage = ext.value
 
     def __repr__(self) -> str:
         return f"Certificate(subject={self.subject!r})"
 
     @property
-    def subject_common_name(self) -> str:
-        """The subject's first CN, or ``""``."""
-        attrs = self._cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(attrs[0].value) if attrs else ""
-
-    @property
-    def not_before(self) -> float:
-        return _ts(self._cert.not_valid_before_utc)
-
-    @property
-    def not_after(self) -> float:
-        return _ts(self._cert.not_valid_after_utc)
-
-    @property
-    def serial_number(self) -> int:
-        """The serial number (may be <= 0 for the AMD VCEK quirk)."""
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
-            return self._cert.serial_number
-
-    @property
     def fingerprint_sha256(self) -> bytes:
         return hashlib.sha256(self.der).digest()
 
-    @property
-    def signature_algorithm(self) -> SignatureAlgorithm:
-        """The algorithm the issuer signed this certificate with."""
-        try:
-            oid = self._cert.signature_algorithm_oid
-            digest = self._cert.signature_hash_algorithm
-            params = self._cert.signature_algorithm_parameters
-        except (ValueError, UnsupportedAlgorithm):  # parsed lazily by cryptography
-            return SignatureAlgorithm.OTHER
-        if (
-            oid == SignatureAlgorithmOID.RSASSA_PSS
-            and isinstance(digest, hashes.SHA384)
-            and isinstance(params, padding.PSS)
-        ):
-            return SignatureAlgorithm.RSASSA_PSS_SHA384
-        if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA256:
-            return SignatureAlgorithm.ECDSA_SHA256
-        if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA384:
-            return SignatureAlgorithm.ECDSA_SHA384
-        return SignatureAlgorithm.OTHER
-
     def extension(self, oid: str) -> bytes | None:
-        """The raw ``extnValue`` bytes of the extension ``oid`` (dotted), or ``None``."""
-        for ext in self._cert.extensions:
+        """The raw ``extnValue`` bytes of the extension ``oid`` (dotted), or ``None``.
+
+        Raises :class:`DecodeError` if a recognised extension cannot be re-encoded.
+        """
+        for ext in self._extensions:
             if ext.oid.dotted_string == oid:
                 value = ext.value
                 if isinstance(value, _x509.UnrecognizedExtension):
-                    return value.value
-                return bytes(value.public_bytes())
+                    return bytes(value.value)
+                with foreign_errors(DecodeError, "malformed certificate extension"):
+                    return bytes(value.public_bytes())
         return None
 
     def ec_public_key(self, curve: Curve) -> EcPublicKey:
-        """The subject's EC public key; :class:`VerificationError` if it is not on ``curve``."""
-        try:
+        """The subject's EC public key; :class:`VerificationError` if it is unusable or not on
+        ``curve``."""
+        with foreign_errors(VerificationError, "certificate key is not usable"):
             key = self._cert.public_key()
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise VerificationError("certificate key is not usable") from exc
-        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve._ec().name:
-            raise VerificationError("certificate key is not on the expected curve")
+            if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve._ec().name:
+                raise VerificationError("certificate key is not on the expected curve")
         return EcPublicKey(curve, key)
 
-    def _basic_constraints(self) -> _x509.BasicConstraints | None:
-        try:
-            return self._cert.extensions.get_extension_for_class(_x509.BasicConstraints).value
-        except _x509.ExtensionNotFound:
-            return None
+    def _public_key(self) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
+        """An EC or RSA subject key, for checking what this certificate signed."""
+        with foreign_errors(VerificationError, "certificate key is not usable"):
+            key = self._cert.public_key()
+        if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+            raise VerificationError("certificate key type not supported")
+        return key
 
-    def _key_usage(self) -> _x509.KeyUsage | None:
-        try:
-            return self._cert.extensions.get_extension_for_class(_x509.KeyUsage).value
-        except _x509.ExtensionNotFound:
-            return None
+
+def _signature_algorithm(cert: _x509.Certificate) -> SignatureAlgorithm:
+    """Classify the signature algorithm; one this module cannot use is ``OTHER``."""
+    try:
+        oid = cert.signature_algorithm_oid
+        digest = cert.signature_hash_algorithm
+        params = cert.signature_algorithm_parameters
+    except (ValueError, UnsupportedAlgorithm):  # unknown or malformed: refused by verify_chain
+        return SignatureAlgorithm.OTHER
+    if (
+        oid == SignatureAlgorithmOID.RSASSA_PSS
+        and isinstance(digest, hashes.SHA384)
+        and isinstance(params, padding.PSS)
+    ):
+        return SignatureAlgorithm.RSASSA_PSS_SHA384
+    if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA256:
+        return SignatureAlgorithm.ECDSA_SHA256
+    if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA384:
+        return SignatureAlgorithm.ECDSA_SHA384
+    return SignatureAlgorithm.OTHER
 
 
 def _serial_is_non_positive(der: bytes) -> bool:
@@ -218,7 +242,11 @@ def _serial_is_non_positive(der: bytes) -> bool:
 
 
 def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) -> Certificate:
-    """Parse one DER certificate.
+    """Parse one DER certificate; raises :class:`DecodeError` (and only that) if it is malformed.
+
+    Every field this module uses is parsed here (see :class:`Certificate`), so that malformed
+    input — a bad X.509 version, a duplicated extension, an unparsable name, time or extension —
+    fails here, with our error, and not later with ``cryptography``'s.
 
     The AMD VCEK quirk: AMD's KDS issues VCEKs with serial number 0, which RFC 5280 forbids.
     ``cryptography`` 50.0.2 (the pinned release) still loads such certificates but emits a
@@ -234,23 +262,20 @@ def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) ->
     non_positive = _serial_is_non_positive(data)
     if non_positive and not allow_non_positive_serial:
         raise DecodeError("certificate serial number is not positive")
-    try:
-        with warnings.catch_warnings():
-            if non_positive:
-                warnings.filterwarnings(
-                    "ignore", category=CryptographyDeprecationWarning, message=".*serial number.*"
-                )
-            cert = _x509.load_der_x509_certificate(data)
-            # Parse the fields we use now, so that malformed input fails here and not later.
-            _ = (cert.subject, cert.issuer, cert.extensions, cert.not_valid_after_utc)
-            _ = cert.not_valid_before_utc
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise DecodeError("malformed certificate") from exc
+    with foreign_errors(DecodeError, "malformed certificate"), warnings.catch_warnings():
+        if non_positive:
+            warnings.filterwarnings(
+                "ignore", category=CryptographyDeprecationWarning, message=".*serial number.*"
+            )
+        cert = _x509.load_der_x509_certificate(data)
     return Certificate(cert, bytes(data), non_positive)
 
 
 def load_certificates(data: bytes, *, allow_non_positive_serial: bool = False) -> list[Certificate]:
-    """Parse a DER certificate or a PEM bundle (in order) into certificates."""
+    """Parse a DER certificate or a PEM bundle (in order) into at least one certificate.
+
+    Raises :class:`DecodeError` (and only that) for malformed input or a bundle without one.
+    """
     if len(data) > limits.MAX_X509_CERTIFICATE_BYTES * limits.MAX_X509_CHAIN_CERTIFICATES:
         raise DecodeError("certificate bundle too large")
     stripped = data.lstrip()
@@ -258,10 +283,10 @@ def load_certificates(data: bytes, *, allow_non_positive_serial: bool = False) -
         return [load_certificate(data, allow_non_positive_serial=allow_non_positive_serial)]
     if stripped.count(b"-----BEGIN") > limits.MAX_X509_CHAIN_CERTIFICATES:
         raise DecodeError("too many certificates in bundle")
-    try:
+    with foreign_errors(DecodeError, "malformed PEM certificate bundle"):
         ders = [c.public_bytes(serialization.Encoding.DER) for c in _load_pem_quietly(stripped)]
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise DecodeError("malformed PEM certificate bundle") from exc
+    if not ders:
+        raise DecodeError("PEM bundle holds no certificate")
     return [load_certificate(d, allow_non_positive_serial=allow_non_positive_serial) for d in ders]
 
 
@@ -278,61 +303,67 @@ def _load_pem_quietly(data: bytes) -> list[_x509.Certificate]:
 
 
 class Crl:
-    """A parsed certificate revocation list."""
+    """A parsed certificate revocation list; every field used is read at load time."""
 
-    __slots__ = ("_crl", "_signed_by", "der")
+    __slots__ = (
+        "_crl",
+        "_issuer_name",
+        "_revoked",
+        "_signed_by",
+        "der",
+        "next_update",
+        "this_update",
+    )
 
     def __init__(self, crl: _x509.CertificateRevocationList, der: bytes) -> None:
+        """Read every field now; raises :class:`DecodeError` if any does not parse."""
         self._crl = crl
         self.der = der
+        with foreign_errors(DecodeError, "malformed CRL"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning)
+            _ignore_name_length_warnings()
+            self._issuer_name = crl.issuer
+            #: thisUpdate and nextUpdate (``None`` when absent), Unix seconds.
+            self.this_update: float = _ts(crl.last_update_utc)
+            next_update = crl.next_update_utc
+            self.next_update: float | None = None if next_update is None else _ts(next_update)
+            self._revoked = frozenset(entry.serial_number for entry in crl)
         #: DER of issuers whose signature on this (immutable) CRL has been verified.
         self._signed_by: set[bytes] = set()
 
     @property
     def issuer(self) -> str:
-        return self._crl.issuer.rfc4514_string()
+        return self._issuer_name.rfc4514_string()
 
 
 def load_crl(data: bytes) -> Crl:
-    """Parse a DER or PEM CRL."""
+    """Parse a DER or PEM CRL; raises :class:`DecodeError` (and only that) if it is malformed."""
     if len(data) > limits.MAX_X509_CRL_BYTES:
         raise DecodeError("CRL too large")
-    try:
+    with foreign_errors(DecodeError, "malformed CRL"):
         if data.lstrip().startswith(b"-----BEGIN"):
             crl = _x509.load_pem_x509_crl(data)
         else:
             crl = _x509.load_der_x509_crl(data)
         der = crl.public_bytes(serialization.Encoding.DER)
-        _ = (crl.issuer, crl.last_update_utc, crl.next_update_utc, len(crl))
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise DecodeError("malformed CRL") from exc
     return Crl(crl, der)
 
 
 def check_not_revoked(cert: Certificate, crl: Crl, issuer: Certificate, *, at: float) -> None:
     """Raise :class:`VerificationError` unless ``crl`` is ``issuer``'s, signed by it, current at
     ``at`` (thisUpdate <= at <= nextUpdate), and does not list ``cert``."""
-    inner = crl._crl
-    if inner.issuer != issuer._cert.subject or cert._cert.issuer != issuer._cert.subject:
+    if crl._issuer_name != issuer._subject_name or cert._issuer_name != issuer._subject_name:
         raise VerificationError("CRL is not from the certificate's issuer")
     if issuer.der not in crl._signed_by:
-        try:
-            key = issuer._cert.public_key()
-        except (ValueError, UnsupportedAlgorithm) as exc:
-            raise VerificationError("CRL issuer key is not usable") from exc
-        if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
-            raise VerificationError("CRL issuer key type not supported")
-        try:
-            valid = inner.is_signature_valid(key)
-        except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-            raise VerificationError("CRL signature does not verify") from exc
+        key = issuer._public_key()
+        with foreign_errors(VerificationError, "CRL signature does not verify"):
+            valid = crl._crl.is_signature_valid(key)
         if not valid:
             raise VerificationError("CRL signature does not verify")
         crl._signed_by.add(issuer.der)
-    next_update = inner.next_update_utc
-    if at < _ts(inner.last_update_utc) or next_update is None or at > _ts(next_update):
+    if at < crl.this_update or crl.next_update is None or at > crl.next_update:
         raise VerificationError("CRL is not current at the verification time")
-    if inner.get_revoked_certificate_by_serial_number(cert.serial_number) is not None:
+    if cert.serial_number in crl._revoked:
         raise VerificationError("certificate is revoked")
 
 
@@ -350,9 +381,8 @@ def _check_validity(cert: Certificate, at: float) -> None:
 
 
 def _check_critical(cert: Certificate) -> None:
-    for ext in cert._cert.extensions:
-        if ext.critical and ext.oid.dotted_string not in _HANDLED_CRITICAL:
-            raise VerificationError("certificate has an unknown critical extension")
+    if not cert._critical_oids <= _HANDLED_CRITICAL:
+        raise VerificationError("certificate has an unknown critical extension")
 
 
 def _check_link(
@@ -362,20 +392,18 @@ def _check_link(
     allowed: frozenset[SignatureAlgorithm],
 ) -> None:
     """``parent`` issued ``child``; ``below`` CA certificates lie between them and the leaf."""
-    constraints = parent._basic_constraints()
+    constraints = parent._basic_constraints
     if constraints is None or not constraints.ca:
         raise VerificationError("issuer is not a CA")
     if constraints.path_length is not None and below > constraints.path_length:
         raise VerificationError("issuer path length constraint exceeded")
-    usage = parent._key_usage()
+    usage = parent._key_usage
     if usage is not None and not usage.key_cert_sign:
         raise VerificationError("issuer key may not sign certificates")
     if child.signature_algorithm not in allowed:
         raise VerificationError("certificate signature algorithm not allowed")
-    try:
+    with foreign_errors(VerificationError, "certificate signature does not verify"):
         child._cert.verify_directly_issued_by(parent._cert)
-    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm) as exc:
-        raise VerificationError("certificate signature does not verify") from exc
 
 
 def verify_chain(
@@ -418,7 +446,7 @@ def verify_chain(
     top = path[-1]
     anchor = None
     for candidate in anchors:
-        if candidate._cert.subject == top._cert.issuer:
+        if candidate._subject_name == top._issuer_name:
             try:
                 _check_link(top, candidate, len(path) - 1, allowed_algorithms)
             except VerificationError:
@@ -433,118 +461,6 @@ def verify_chain(
         _check_critical(cert)
     for crl in crls:
         for child, parent in itertools.pairwise(full):
-            if crl._crl.issuer == parent._cert.subject:
+            if crl._issuer_name == parent._subject_name:
                 check_not_revoked(child, crl, parent, at=at)
     return full
-
-
-# --- raw ECDSA -------------------------------------------------------------------------------
-
-
-class EcPublicKey:
-    """An ECDSA public key on a :class:`Curve`."""
-
-    __slots__ = ("_key", "curve")
-
-    def __init__(self, curve: Curve, key: ec.EllipticCurvePublicKey) -> None:
-        self.curve = curve
-        self._key = key
-
-    @classmethod
-    def from_bytes(cls, curve: Curve, data: bytes) -> EcPublicKey:
-        """Load SEC1 uncompressed (``04 || x || y``) or raw ``x || y`` coordinates."""
-        if len(data) == 2 * curve.size:
-            data = b"\x04" + data
-        if len(data) != 1 + 2 * curve.size or data[0] != 4:
-            raise DecodeError("EC public key has the wrong length")
-        try:
-            key = ec.EllipticCurvePublicKey.from_encoded_point(curve._ec(), data)
-        except ValueError as exc:
-            raise DecodeError("EC public key is not on the curve") from exc
-        return cls(curve, key)
-
-    def to_bytes(self) -> bytes:
-        """SEC1 uncompressed point."""
-        return self._key.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        )
-
-    def verify(self, signature: bytes, data: bytes) -> None:
-        """Check a raw big-endian ``r || s`` signature over ``data`` (hash tied to the curve).
-
-        Raises :class:`VerificationError` on any failure, including a malformed signature.
-        """
-        n = self.curve.size
-        if len(signature) != 2 * n:
-            raise VerificationError("ECDSA signature has the wrong length")
-        r = int.from_bytes(signature[:n], "big")
-        s = int.from_bytes(signature[n:], "big")
-        if r == 0 or s == 0:
-            raise VerificationError("ECDSA signature does not verify")
-        try:
-            self._key.verify(encode_dss_signature(r, s), data, ec.ECDSA(self.curve._hash()))
-        except (InvalidSignature, ValueError) as exc:
-            raise VerificationError("ECDSA signature does not verify") from exc
-
-
-class EcPrivateKey:
-    """An ECDSA private key. Never printed, never pickled."""
-
-    __slots__ = ("_key", "curve")
-
-    def __init__(self, curve: Curve, key: ec.EllipticCurvePrivateKey) -> None:
-        self.curve = curve
-        self._key = key
-
-    def __repr__(self) -> str:
-        return f"EcPrivateKey(curve={self.curve.value})"
-
-    def __reduce__(self) -> str | tuple[object, ...]:
-        raise UsageError("private keys cannot be pickled")
-
-    @classmethod
-    def generate(cls, curve: Curve) -> EcPrivateKey:
-        return cls(curve, ec.generate_private_key(curve._ec()))
-
-    @classmethod
-    def from_bytes(cls, curve: Curve, scalar: bytes) -> EcPrivateKey:
-        """Load a big-endian private scalar of :attr:`Curve.size` bytes."""
-        if len(scalar) != curve.size:
-            raise UsageError("EC private key has the wrong length")
-        try:
-            key = ec.derive_private_key(int.from_bytes(scalar, "big"), curve._ec())
-        except ValueError as exc:
-            raise UsageError("EC private key is out of range") from exc
-        return cls(curve, key)
-
-    def to_bytes(self) -> bytes:
-        """The big-endian private scalar."""
-        return self._key.private_numbers().private_value.to_bytes(self.curve.size, "big")
-
-    def public_key(self) -> EcPublicKey:
-        return EcPublicKey(self.curve, self._key.public_key())
-
-    def sign(self, data: bytes) -> bytes:
-        """Sign ``data``; returns raw big-endian ``r || s``."""
-        r, s = decode_dss_signature(self._key.sign(data, ec.ECDSA(self.curve._hash())))
-        n = self.curve.size
-        return r.to_bytes(n, "big") + s.to_bytes(n, "big")
-
-
-class RsaPrivateKey:
-    """An RSA private key, for issuing synthetic vendor chains in tests and tooling."""
-
-    __slots__ = ("_key",)
-
-    def __init__(self, key: rsa.RSAPrivateKey) -> None:
-        self._key = key
-
-    def __repr__(self) -> str:
-        return "RsaPrivateKey()"
-
-    def __reduce__(self) -> str | tuple[object, ...]:
-        raise UsageError("private keys cannot be pickled")
-
-    @classmethod
-    def generate(cls, bits: int = 2048) -> RsaPrivateKey:
-        return cls(rsa.generate_private_key(public_exponent=65537, key_size=bits))

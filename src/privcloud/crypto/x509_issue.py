@@ -76,7 +76,7 @@ def build_certificate(
     builder = (
         _x509.CertificateBuilder()
         .subject_name(name)
-        .issuer_name(issuer._cert.subject if issuer is not None else name)
+        .issuer_name(issuer._subject_name if issuer is not None else name)
         .public_key(subject_key._key.public_key())
         .serial_number(request.serial)
         .not_valid_before(datetime.datetime.fromtimestamp(request.not_before, utc))
@@ -112,7 +112,7 @@ def build_crl(
     utc = datetime.UTC
     builder = (
         _x509.CertificateRevocationListBuilder()
-        .issuer_name(issuer._cert.subject)
+        .issuer_name(issuer._subject_name)
         .last_update(datetime.datetime.fromtimestamp(this_update, utc))
         .next_update(datetime.datetime.fromtimestamp(next_update, utc))
     )

@@ -63,7 +63,7 @@ from privcloud.attest import (
 from privcloud.crypto.hpke import check_public_key
 from privcloud.crypto.symmetric import constant_time_equal
 from privcloud.envelope import key_id_for
-from privcloud.errors import PeerError, PolicyError, UsageError, VerificationError
+from privcloud.errors import PolicyError, PrivcloudError, UsageError, VerificationError
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.errors import ForkError, RollbackError
@@ -363,6 +363,11 @@ def _check_fresh(issued_at: float, policy: ClientPolicy, now: float, what: str) 
         raise PolicyError(f"{what} is stale")
 
 
+#: The refusal reason recorded when checking a node raised something other than our errors: a
+#: bug, never the node's word. Fixed text: the foreign exception's message may carry peer bytes.
+INTERNAL_REFUSAL = "internal error while checking the node"
+
+
 def admit_all(
     nodes: Sequence[NodeDescriptor],
     *,
@@ -372,11 +377,29 @@ def admit_all(
     now: float,
     proofs: Mapping[str, LogProofs] | None = None,
 ) -> tuple[list[AdmittedNode], list[tuple[str, str]]]:
-    """Admit every node it can; returns ``(admitted, [(node_id, refusal text), ...])``.
+    """Admit every node it can; returns ``(admitted, [(node_id, refusal reason), ...])``.
 
-    ``proofs`` maps a node id to the proofs the caller fetched for it. Only peer errors refuse a
-    node; a :class:`UsageError` (the caller's mistake) propagates.
+    Each node is admitted or refused on its own: one entry's failure never stops the others
+    (a poisoned directory entry must not deny service through the honest nodes).
+
+    1. The caller's arguments (``now``, ``policy``) are checked once, before any node:
+       a :class:`UsageError` there is the caller's mistake and propagates.
+    2. Each node runs :func:`admit`. Any :class:`~privcloud.errors.PrivcloudError` refuses that
+       node with the error's fixed, content-free message as the reason (a usage or internal error
+       raised while checking one node is about that node's data, so it refuses that node too).
+    3. Any other :class:`Exception` also refuses only that node, with the fixed reason
+       :data:`INTERNAL_REFUSAL`, and is logged at ERROR with its type (never its message). The
+       crypto boundary turns every foreign exception into ours
+       (:mod:`privcloud.crypto.boundary`), so this is a bug; failing closed for that node, and
+       open for the others, is the safe choice. ``BaseException``s that are not
+       ``Exception`` (cancellation, interpreter exit) and :class:`MemoryError` propagate.
+
+    ``proofs`` maps a node id to the proofs the caller fetched for it.
     """
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise UsageError("invalid time")
+    if not isinstance(policy, ClientPolicy):
+        raise UsageError("policy must be a ClientPolicy")
     admitted: list[AdmittedNode] = []
     refused: list[tuple[str, str]] = []
     for node in nodes:
@@ -391,6 +414,14 @@ def admit_all(
                     proofs=(proofs or {}).get(node.node_id),
                 )
             )
-        except PeerError as exc:
-            refused.append((node.node_id, str(exc)))
+        except PrivcloudError as exc:
+            refused.append((node.node_id, str(exc) or INTERNAL_REFUSAL))
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - refuse this node only (docstring, step 3)
+            # The type only, not log.exception: a foreign message may carry the peer's bytes.
+            log.error(  # noqa: TRY400
+                "admission of one node failed with %s; node refused", type(exc).__name__
+            )
+            refused.append((node.node_id, INTERNAL_REFUSAL))
     return admitted, refused
