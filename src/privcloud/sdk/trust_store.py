@@ -28,7 +28,6 @@ import dataclasses
 import fcntl
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -36,6 +35,7 @@ from typing import Protocol
 
 from privcloud import limits
 from privcloud.errors import ConfigError, DecodeError, PrivcloudError, UnavailableError, UsageError
+from privcloud.fileio import write_atomic
 from privcloud.sdk.logclient import LogClient, checkpoint_size
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
@@ -198,23 +198,8 @@ class FileTrustStore:
 
     def _write(self, path: Path, data: bytes) -> None:
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
+            write_atomic(path, data)  # 0600, fsync'd, renamed, directory fsync'd
         except OSError as exc:
-            raise UnavailableError("trust store cannot be written") from exc
-        try:
-            with os.fdopen(fd, "wb") as fh:  # mkstemp made it 0600
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            dir_fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
             raise UnavailableError("trust store cannot be written") from exc
 
 

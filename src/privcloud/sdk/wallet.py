@@ -39,9 +39,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import secrets
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -65,6 +63,7 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
+from privcloud.fileio import write_atomic
 from privcloud.netio import read_bounded
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
@@ -566,16 +565,8 @@ def _usable(held: HeldToken, digest: bytes, now: float) -> bool:
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".wallet-", dir=path.parent)  # created 0600
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)  # no fsync: a token a crash brings back is refused once (401)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # No fsync: a token a crash brings back is refused once (401).
+    write_atomic(path, data, durable=False)
 
 
 __all__ = ["REFILL_DELAY_S", "HeldToken", "SpentToken", "Wallet"]

@@ -30,7 +30,6 @@ import fcntl
 import json
 import os
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from pathlib import Path
 from privcloud import limits
 from privcloud.crypto.hpke import KemId, load_private_key
 from privcloud.errors import ConfigError, PrivcloudError, UsageError
+from privcloud.fileio import write_atomic
 from privcloud.ohttp import GatewayKey
 from privcloud.ohttp.keyconfig import DEFAULT_SUITES
 from privcloud.trust.keys import DEFAULT_GATEWAY_SERVICE, KeyStatement
@@ -188,22 +188,10 @@ def read_ring(path: str | os.PathLike[str]) -> KeyRing:
 
 
 def _write_ring(path: Path, ring: KeyRing) -> None:
-    """Atomically: a temporary file beside it (0600), fsync, rename, fsync of the directory."""
+    """Atomically (:func:`~privcloud.fileio.write_atomic`): 0600, fsync'd, renamed."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".gateway-key-")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(ring.encode())
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(path, ring.encode())
     except OSError as exc:
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(tmp)
         raise ConfigError("cannot write the gateway key file: check --key-file") from exc
 
 
