@@ -233,7 +233,9 @@ async def test_trust_store_survives_restart_and_refuses_rollback(
     with pytest.raises(RollbackError):
         FileTrustStore(directory).save(older)
     assert FileTrustStore(directory).load(pinned).checkpoint.size == 3
-    assert not [p for p in directory.iterdir() if p.name.startswith(".tmp-")]
+    assert sorted(p.name for p in directory.iterdir() if p.name != ".lock") == [
+        store.path_for(pinned).name
+    ]  # no temporary file left behind
 
 
 async def test_trust_stores_refuse_a_fork_and_keep_the_pinned_policy(
