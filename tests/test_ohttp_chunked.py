@@ -1,8 +1,9 @@
 """Chunked Oblivious HTTP (draft-ietf-ohai-chunked-ohttp): streams split anywhere round-trip,
 and truncation, reordering, replay, dropping and final-marker forgery are all detected.
 
-No official test vectors exist for the chunked draft in ../shared/vectors; these are property
-and negative tests only (see the module docstring of privcloud.ohttp.chunked for the rules).
+These are property and negative tests; the draft's own worked example (Appendix A of
+draft-ietf-ohai-chunked-ohttp-08) is reproduced byte for byte in test_ohttp_chunked_vectors.py.
+See the module docstring of privcloud.ohttp.chunked for the rules and the draft's sections.
 """
 
 from __future__ import annotations

@@ -1,37 +1,61 @@
-"""Chunked Oblivious HTTP messages (draft-ietf-ohai-chunked-ohttp), sans-IO and incremental.
+"""Chunked Oblivious HTTP messages, sans-IO and incremental.
 
-Implemented from the text of draft-ietf-ohai-chunked-ohttp-05 as the author recalls it (no copy
-of the draft was at hand); the rules this module follows, exactly:
+Implements draft-ietf-ohai-chunked-ohttp-08 (T. Pauly, M. Thomson, 18 February 2026;
+https://datatracker.ietf.org/doc/draft-ietf-ohai-chunked-ohttp/08/), the text at tag
+``draft-ietf-ohai-chunked-ohttp-08`` of ietf-wg-ohai/draft-ohai-chunked-ohttp. Its Appendix A
+("Example") is reproduced byte for byte, both ways, by tests/test_ohttp_chunked_vectors.py.
+Section numbers below are that version's. The rules this module follows, exactly:
 
-Request (client to gateway)::
+Media types (§3, §8): ``message/ohttp-chunked-req`` and ``message/ohttp-chunked-res``.
 
-    Chunked Encapsulated Request = hdr || enc || Chunk ... || Final Chunk
-    Chunk       = Length (varint, >= 1) || HPKE-Protected Chunk (Length bytes)
-    Final Chunk = Length (varint) = 0   || HPKE-Protected Final Chunk (to the end of the message)
+Request (client to gateway), §4::
+
+    Chunked Encapsulated Request = hdr || enc || Non-Final Chunk ... || Final Chunk
+    Non-Final Chunk = Length (varint, >= 1) || HPKE-Protected Chunk (Length bytes)
+    Final Chunk     = Length (varint) = 0   || HPKE-Protected Final Chunk (to the end)
 
 1. ``hdr`` is RFC 9458's (key id, KEM, KDF, AEAD); HPKE info is
-   ``"message/bhttp chunked request" || 0x00 || hdr``.
+   ``"message/bhttp chunked request" || 0x00 || hdr`` (§6.1).
 2. Each chunk is sealed with the one HPKE sender context, in order, so its nonce is HPKE's
-   ``base_nonce XOR seq`` (RFC 9180 §5.2) with ``seq`` the chunk counter from 0.
-3. AAD is empty for non-final chunks and the 5 bytes ``"final"`` for the final chunk.
-4. The length prefix counts the sealed bytes (ciphertext and tag). Zero means "final chunk",
-   which runs to the end of the stream; the final chunk's plaintext may be empty, a non-final
-   chunk's plaintext may not (we refuse to seal one; a decoder accepts one).
+   ``base_nonce XOR seq`` (RFC 9180 §5.2) with ``seq`` the chunk counter from 0 (§6.1).
+3. AAD is empty for non-final chunks and the 5 ASCII bytes ``"final"`` (0x66696e616c) for the
+   final chunk (§6.1, §6.2).
+4. The length prefix is a QUIC varint (RFC 9000 §16) counting the sealed bytes (ciphertext and
+   tag); we write the shortest encoding and accept any (§6: the prefix is not authenticated).
+   Zero marks the final chunk, which runs to the end of the stream (§4, §5).
+5. A non-final chunk never has an empty plaintext: we refuse to seal one (:class:`UsageError`)
+   and a decoder treats one as a decryption error (:class:`CryptoError`), as §6 requires. The
+   final chunk's plaintext may be empty (the draft's example ends with one).
 
-Response (gateway to client)::
+Response (gateway to client), §5::
 
-    Chunked Encapsulated Response = response_nonce (max(Nn, Nk)) || Chunk ... || Final Chunk
+    Chunked Encapsulated Response = response_nonce (max(Nn, Nk)) || Non-Final Chunk ...
+                                    || Final Chunk
 
-5. ``secret = Export("message/bhttp chunked response", max(Nn, Nk))``;
+6. ``secret = Export("message/bhttp chunked response", max(Nn, Nk))``;
    ``prk = Extract(enc || response_nonce, secret)``; ``aead_key = Expand(prk, "key", Nk)``;
-   ``aead_nonce = Expand(prk, "nonce", Nn)`` (as RFC 9458 §4.4).
-6. Chunk ``i`` (from 0) uses nonce ``aead_nonce XOR I2OSP(i, Nn)``, the framing of rule 4 and
-   the AAD of rule 3. Counters stay below 2^(8*Nn) - 1 (HPKE's
-   sequence limit, applied to both directions).
+   ``aead_nonce = Expand(prk, "nonce", Nn)`` (§6.2, as RFC 9458 §4.4 with the chunked label).
+7. Chunk ``i`` (from 0) uses nonce ``aead_nonce XOR I2OSP(i, Nn)``, the framing of rule 4, the
+   AAD of rule 3 and rule 5 on empty chunks (§6.2).
+8. Chunk counts: the draft bounds requests by HPKE's sequence limit (§6.1; RFC 9180 §5.2:
+   fewer than 2^(8*Nn) - 1 chunks) and responses to fewer than 256^Nn chunks (§6.2, §7.3). We
+   apply HPKE's limit to both directions, one chunk stricter than §6.2 for responses; neither
+   can be reached in practice.
+9. Chunk size (§3, §7.3): receivers must accept 2^14-byte plaintext chunks; ours accept up to
+   ``MAX_OHTTP_CHUNK`` (1 MiB). Senders should keep to :data:`RECOMMENDED_CHUNK_SIZE` unless
+   they know the receiver takes more; :meth:`seal_chunk` allows up to ``MAX_OHTTP_CHUNK``,
+   which a privcloud peer accepts.
 
 Since the final chunk has no length, a decoder can open it only at ``close()``, when the caller
 says the stream ended; until then its bytes are buffered (at most ``MAX_OHTTP_CHUNK`` plaintext
-plus the tag). A stream that ends without a final chunk raises :class:`TruncatedStreamError`.
+plus the tag). A stream that ends without a final chunk raises :class:`TruncatedStreamError`:
+a message is complete only after a zero-length-prefixed chunk opened with AAD ``"final"``
+(§7.1). Chunks returned by ``feed()`` before that are not yet a whole message; a caller that
+acts on them must accept that the stream may still be cut (§7.1).
+
+Left to the HTTP shells that carry these bytes (not this module): the outer Content-Type, a
+chunked response to every successful chunked request (§3), ``Incremental: ?1`` on both
+messages (§3, SHOULD), and no fallback from chunked to one-shot OHTTP (§7, SHOULD NOT).
 """
 
 from __future__ import annotations
@@ -42,7 +66,7 @@ from collections.abc import Mapping
 from privcloud.crypto import Random, hpke, system_random
 from privcloud.crypto.hpke import PrivateKey
 from privcloud.crypto.symmetric import Aead
-from privcloud.errors import TooLargeError, TruncatedStreamError, UsageError
+from privcloud.errors import CryptoError, TooLargeError, TruncatedStreamError, UsageError
 from privcloud.limits import MAX_OHTTP_CHUNK
 from privcloud.ohttp.keyconfig import GatewayKey, KeyConfig, SymmetricSuite
 from privcloud.ohttp.protocol import (
@@ -55,11 +79,18 @@ from privcloud.ohttp.protocol import (
 )
 from privcloud.wire import varint
 
+#: Media types of a chunked request and response (§3, §8.1, §8.2).
 MEDIA_CHUNKED_REQUEST = "message/ohttp-chunked-req"
 MEDIA_CHUNKED_RESPONSE = "message/ohttp-chunked-res"
 
+#: HPKE info label of a chunked request (§6.1).
 CHUNKED_REQUEST_LABEL = b"message/bhttp chunked request"
+#: HPKE exporter context of the chunked response secret (§6.2).
 CHUNKED_RESPONSE_LABEL = b"message/bhttp chunked response"
+#: Plaintext size a sender should keep each chunk to unless it knows the receiver accepts more
+#: (§3: every implementation must accept chunks of 2^14 octets).
+RECOMMENDED_CHUNK_SIZE = 1 << 14
+#: AAD of the final chunk, the ASCII string "final" (§6.1, §6.2).
 _AAD_FINAL = b"final"
 _AAD_NON_FINAL = b""
 
@@ -69,11 +100,13 @@ def _aad(final: bool) -> bytes:
 
 
 def _frame(sealed: bytes, final: bool) -> bytes:
-    """Rule 4: ``varint(len) || sealed`` for a non-final chunk, ``0x00 || sealed`` for the final."""
+    """Rule 4: ``varint(len) || sealed`` for a non-final chunk, ``0x00 || sealed`` for the final
+    (§6.1, §6.2)."""
     return (b"\x00" if final else varint.encode(len(sealed))) + sealed
 
 
 def _check_plaintext(data: bytes, final: bool) -> None:
+    """Rule 5, sender side: a non-final chunk MUST NOT be empty (§6)."""
     if not final and not data:
         raise UsageError("a non-final chunk may not be empty")
     if len(data) > MAX_OHTTP_CHUNK:
@@ -140,11 +173,20 @@ class _Decoder(abc.ABC):
     def _open(self, sealed: bytes, final: bool) -> bytes:
         """Open one sealed chunk (the request or the response direction)."""
 
+    def _open_chunk(self, sealed: bytes, final: bool) -> bytes:
+        """Open one chunk, then rule 5, receiver side: an empty non-final chunk is treated as a
+        decryption error (§6)."""
+        plaintext = self._open(sealed, final)
+        if not final and not plaintext:
+            raise CryptoError("empty non-final chunk")
+        return plaintext
+
     def feed(self, data: bytes) -> list[bytes]:
         """Process more of the stream; return the plaintext of every chunk it completed.
 
         Raises :class:`CryptoError` for a chunk that fails to open (tampered, reordered,
-        replayed or dropped chunks all end here), :class:`TooLargeError` for an oversize chunk,
+        replayed or dropped chunks all end here) or a non-final chunk with an empty plaintext
+        (§6), :class:`TooLargeError` for an oversize chunk,
         and :class:`UsageError` after ``close()`` or after an earlier error.
         """
         self._check_usable()
@@ -156,7 +198,7 @@ class _Decoder(abc.ABC):
                     return []
                 self._framer = _Framer(tag_size)
                 data, self._prefix = bytes(self._prefix), bytearray()
-            return [self._open(sealed, False) for sealed in self._framer.feed(bytes(data))]
+            return [self._open_chunk(sealed, False) for sealed in self._framer.feed(bytes(data))]
         except BaseException:
             self._failed = True
             raise
@@ -171,7 +213,7 @@ class _Decoder(abc.ABC):
         self._closed = True
         if self._framer is None:
             raise TruncatedStreamError("stream ended inside its header")
-        return self._open(self._framer.close(), True)
+        return self._open_chunk(self._framer.close(), True)
 
     def _check_usable(self) -> None:
         if self._closed:
@@ -181,7 +223,8 @@ class _Decoder(abc.ABC):
 
 
 def _counter_limit(suite: SymmetricSuite) -> int:
-    """Chunk counters stay below 2^(8*Nn) - 1, the HPKE sequence limit (RFC 9180 §5.2)."""
+    """Rule 8: chunk counters stay below 2^(8*Nn) - 1, the HPKE sequence limit (RFC 9180 §5.2,
+    draft §6.1), in both directions (one below the response bound of §6.2)."""
     return (1 << (8 * suite.aead.nonce_size)) - 1
 
 
@@ -189,7 +232,7 @@ def _counter_limit(suite: SymmetricSuite) -> int:
 
 
 class ChunkedResponseDecoder(_Decoder):
-    """Client side: opens a chunked response stream (rules 5-6), fed in arbitrary pieces."""
+    """Client side: opens a chunked response stream (rules 3-8, §6.2), fed in arbitrary pieces."""
 
     __slots__ = ("_aead", "_context", "_counter", "_enc", "_nonce", "_suite")
 
@@ -241,7 +284,7 @@ class ChunkedClientContext:
         return self._suite
 
     def seal_chunk(self, data: bytes, *, final: bool) -> bytes:
-        """Seal and frame the next request chunk (rules 2-4); returns the bytes to send.
+        """Seal and frame the next request chunk (rules 2-5, §6.1); returns the bytes to send.
 
         Raises :class:`UsageError` after the final chunk, for an empty non-final chunk or one
         over ``MAX_OHTTP_CHUNK``.
@@ -268,7 +311,7 @@ def encapsulate_chunked_request(
     rand: Random = system_random,
     ephemeral: PrivateKey | None = None,
 ) -> tuple[bytes, ChunkedClientContext]:
-    """Start a chunked request to ``config`` (rule 1); returns ``(hdr || enc, context)``.
+    """Start a chunked request to ``config`` (rule 1, §6.1); returns ``(hdr || enc, context)``.
 
     ``ephemeral`` is a test-only seam. Raises :class:`UsageError` for a suite the configuration
     does not offer.
@@ -281,7 +324,7 @@ def encapsulate_chunked_request(
 
 
 class ChunkedGatewayContext:
-    """A gateway's side of one chunked exchange: seals the response chunks (rules 5-6)."""
+    """A gateway's side of one chunked exchange: seals the response chunks (rules 3-8, §6.2)."""
 
     __slots__ = ("_aead", "_context", "_counter", "_done", "_enc", "_nonce", "_suite")
 
@@ -305,7 +348,8 @@ class ChunkedGatewayContext:
     def response_header(
         self, *, rand: Random = system_random, response_nonce: bytes | None = None
     ) -> bytes:
-        """The response nonce that starts the response stream; call once, before any chunk.
+        """The response nonce, ``random(max(Nn, Nk))``, that starts the response stream (§5,
+        §6.2); call once, before any chunk.
 
         ``response_nonce`` is a test-only seam. Raises :class:`UsageError` on a second call.
         """
@@ -358,7 +402,7 @@ class ChunkedRequestDecoder(_Decoder):
         return self._context
 
     def _take_prefix(self, buffered: bytearray) -> int | None:
-        # 1. hdr: key id, KEM and suite must be ours (errors as in RFC 9458 §4.3).
+        # 1. hdr: key id, KEM and suite must be ours (§6.1; errors as in RFC 9458 §4.3).
         if len(buffered) < HEADER_SIZE:
             return None
         key, suite = _check_header(self._keys, bytes(buffered[:HEADER_SIZE]))
@@ -379,5 +423,5 @@ class ChunkedRequestDecoder(_Decoder):
 
 
 def _chunk_nonce(base: bytes, counter: int) -> bytes:
-    """Rule 6: ``base XOR I2OSP(counter, Nn)``."""
+    """Rule 7: ``chunk_nonce = aead_nonce XOR encode(Nn, counter)`` (§6.2)."""
     return (int.from_bytes(base, "big") ^ counter).to_bytes(len(base), "big")
