@@ -21,22 +21,13 @@ from aiohttp import web
 
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
-    AuthenticationError,
     DecodeError,
     NotFoundError,
     TooLargeError,
     UnavailableError,
     VerificationError,
 )
-from privcloud.sdk.logclient import (
-    AppendAuthorization,
-    LogClient,
-    append_message,
-    parse_append_authorization,
-    publish_entry,
-    sign_append,
-    verify_append_authorization,
-)
+from privcloud.sdk.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import (
     FileTrustStore,
     MemoryTrustStore,
@@ -365,36 +356,6 @@ async def test_unreachable_log_is_unavailable() -> None:
     async with LogClient("http://127.0.0.1:9") as client:
         with pytest.raises(UnavailableError):
             await client.checkpoint()
-
-
-# --- the operator's signature ------------------------------------------------------------------
-
-
-def test_append_signature_covers_method_path_time_nonce_and_body() -> None:
-    key = Ed25519PrivateKey.from_seed(b"\x05" * 32)
-    header = sign_append(key, b"entry", 1_750_000_000, nonce="ab" * 16)
-    auth = parse_append_authorization(header)
-    assert header.startswith('Signature keyid="') and auth.ts == 1_750_000_000
-    assert append_message("POST", "/v1/entries", 1, "ab" * 16, b"") == (
-        b"privcloud-log-append/v1\nPOST\n/v1/entries\n1\n" + b"ab" * 16 + b"\n"
-        b"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855\n"
-    )
-    keys = {auth.key_id: key.public_bytes()}
-    verify_append_authorization(auth, keys, "POST", "/v1/entries", b"entry", 1_750_000_000)
-    for method, path, body, now in [
-        ("PUT", "/v1/entries", b"entry", 1_750_000_000),
-        ("POST", "/v1/other", b"entry", 1_750_000_000),
-        ("POST", "/v1/entries", b"entry!", 1_750_000_000),
-        ("POST", "/v1/entries", b"entry", 1_750_000_000 + 301),
-    ]:
-        with pytest.raises(AuthenticationError):
-            verify_append_authorization(auth, keys, method, path, body, now)
-    other_nonce = AppendAuthorization(auth.key_id, auth.ts, "cd" * 16, auth.signature)
-    with pytest.raises(AuthenticationError):
-        verify_append_authorization(other_nonce, keys, "POST", "/v1/entries", b"entry", auth.ts)
-    for bad in ("", header + " ", header.replace("Signature", "signature"), header[:-3] + '"'):
-        with pytest.raises(AuthenticationError):
-            parse_append_authorization(bad)
 
 
 def test_a_log_restarted_with_a_new_key_gets_its_own_trust_state(tmp_path: Path) -> None:

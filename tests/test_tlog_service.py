@@ -28,10 +28,11 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
-from privcloud.sdk.logclient import LogClient, publish_entry, sign_append
+from privcloud.sdk.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import pinned_state, refresh_trusted_checkpoint
 from privcloud.services.tlog import LocalTransparency, open_log
 from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key
+from privcloud.transparency.append_auth import sign_append
 from privcloud.transparency.checkpoint import open_checkpoint
 from privcloud.transparency.merkle import (
     MerkleTree,

@@ -1,4 +1,4 @@
-"""Client of the transparency log service, and the operator's signed-append scheme.
+"""Client of the transparency log service.
 
 :class:`LogClient` reads a log (``privcloud log``, :mod:`privcloud.services.tlog`): its latest
 checkpoint, proofs, entries, leaf lookups; every answer is read with a bound and checked for shape
@@ -9,20 +9,8 @@ class of :mod:`privcloud.errors`, a network failure :class:`UnavailableError`). 
 :func:`privcloud.sdk.trust_store.refresh_trusted_checkpoint`) and proofs by
 :mod:`privcloud.transparency.merkle`.
 
-Operator appends (``POST /v1/entries``) carry::
-
-    Authorization: Signature keyid="<16 hex>", ts="<unix seconds>", nonce="<32 hex>",
-                   sig="<base64>"      (one line; ", " between the parameters)
-
-* ``keyid`` = the first 8 bytes of SHA-256(the operator's 32-byte Ed25519 public key), in hex;
-* ``nonce`` = 16 random bytes in hex, fresh for every request;
-* ``sig`` = Ed25519 over :func:`append_message`, i.e. the UTF-8 text
-  ``"privcloud-log-append/v1\\n" + method + "\\n" + path + "\\n" + ts + "\\n" + nonce +
-  "\\n" + hex(SHA-256(body)) + "\\n"`` (method ``POST``, path ``/v1/entries``).
-
-The log accepts ``ts`` within ``limits.TLOG_AUTH_WINDOW_S`` of its clock and refuses a nonce it
-has already seen in that window (a replay). Appending the same entry again with a new request
-is not a replay: it answers the entry's existing index.
+Operator appends (``POST /v1/entries``) are signed as
+:mod:`privcloud.transparency.append_auth` says (:meth:`LogClient.append`).
 
 The helpers the other services need are :func:`publish_entry` and :meth:`LogClient.prove_entry`.
 """
@@ -32,10 +20,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import hashlib
-import math
-import re
-import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
@@ -44,119 +28,16 @@ from typing import Any, Final
 import aiohttp
 
 from privcloud import limits
-from privcloud.crypto.signing import Ed25519PrivateKey, ed25519_verify
-from privcloud.errors import (
-    AuthenticationError,
-    CryptoError,
-    DecodeError,
-    UnavailableError,
-    UsageError,
-)
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.errors import DecodeError, UnavailableError, UsageError
 from privcloud.netio import new_session, read_bounded
+from privcloud.transparency.append_auth import ENTRIES_PATH, sign_append
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
 from privcloud.transparency.note import parse_note
 from privcloud.wire import jsonio
 
-#: Domain label of the signed append message (first line).
-APPEND_LABEL: Final = "privcloud-log-append/v1"
-#: The path operators append to.
-ENTRIES_PATH: Final = "/v1/entries"
-_AUTH = re.compile(
-    r'Signature keyid="([0-9a-f]{16})", ts="(0|[1-9][0-9]{0,11})", nonce="([0-9a-f]{32})",'
-    r' sig="([A-Za-z0-9+/]{86}==)"'
-)
 _POLL_S: Final = 0.05
-
-
-# --- the operator's signed append ------------------------------------------------------------
-
-
-def operator_key_id(public_key: bytes) -> str:
-    """``hex(SHA-256(public key)[:8])``: how an append names the operator key that signed it."""
-    if not isinstance(public_key, bytes) or len(public_key) != 32:
-        raise UsageError("an Ed25519 public key is 32 bytes")
-    return hashlib.sha256(public_key).digest()[:8].hex()
-
-
-def append_message(method: str, path: str, ts: int, nonce: str, body: bytes) -> bytes:
-    """The bytes an operator signs for one request (see the module docstring)."""
-    digest = hashlib.sha256(body).hexdigest()
-    return f"{APPEND_LABEL}\n{method}\n{path}\n{ts}\n{nonce}\n{digest}\n".encode()
-
-
-def sign_append(
-    key: Ed25519PrivateKey,
-    body: bytes,
-    ts: int,
-    *,
-    nonce: str | None = None,
-    path: str = ENTRIES_PATH,
-) -> str:
-    """The ``Authorization`` header value for appending ``body`` at Unix time ``ts``.
-
-    ``nonce`` (32 hex digits) defaults to a fresh random one.
-    """
-    if isinstance(ts, bool) or not isinstance(ts, int) or not 0 <= ts < 10**12:
-        raise UsageError("invalid timestamp")
-    nonce = secrets.token_hex(16) if nonce is None else nonce
-    if not re.fullmatch(r"[0-9a-f]{32}", nonce):
-        raise UsageError("a nonce is 32 lowercase hex digits")
-    sig = base64.b64encode(key.sign(append_message("POST", path, ts, nonce, body))).decode()
-    kid = operator_key_id(key.public_bytes())
-    return f'Signature keyid="{kid}", ts="{ts}", nonce="{nonce}", sig="{sig}"'
-
-
-@dataclass(frozen=True)
-class AppendAuthorization:
-    """A parsed ``Authorization`` header of an append; nothing verified yet."""
-
-    key_id: str
-    ts: int
-    nonce: str
-    signature: bytes
-
-
-def parse_append_authorization(header: str | None) -> AppendAuthorization:
-    """Parse the header strictly; raises :class:`AuthenticationError` (401) if it is unusable."""
-    match = _AUTH.fullmatch(header or "")
-    if match is None:
-        raise AuthenticationError("missing or malformed operator signature")
-    try:
-        sig = base64.b64decode(match.group(4), validate=True)
-    except binascii.Error as exc:  # pragma: no cover - the pattern admits only valid base64
-        raise AuthenticationError("missing or malformed operator signature") from exc
-    return AppendAuthorization(match.group(1), int(match.group(2)), match.group(3), sig)
-
-
-def verify_append_authorization(
-    auth: AppendAuthorization,
-    operator_keys: dict[str, bytes],
-    method: str,
-    path: str,
-    body: bytes,
-    now: float,
-    window_s: float = limits.TLOG_AUTH_WINDOW_S,
-) -> None:
-    """Check an append's signature; return only if it is valid now. Sans-IO.
-
-    1. ``keyid`` names one of ``operator_keys`` (key ID -> 32-byte public key).
-    2. ``ts`` is within ``window_s`` of ``now``.
-    3. The Ed25519 signature over :func:`append_message` verifies.
-
-    Any failure raises :class:`AuthenticationError`. Refusing replays is the caller's job
-    (it remembers ``auth.nonce`` until ``auth.ts + window_s``).
-    """
-    public_key = operator_keys.get(auth.key_id)
-    if public_key is None:
-        raise AuthenticationError("unknown operator key")
-    if not math.isfinite(now) or abs(now - auth.ts) > window_s:
-        raise AuthenticationError("operator signature outside its time window")
-    try:
-        message = append_message(method, path, auth.ts, auth.nonce, body)
-        ed25519_verify(public_key, message, auth.signature)
-    except (CryptoError, DecodeError) as exc:
-        raise AuthenticationError("operator signature does not verify") from exc
 
 
 # --- answers ---------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 A thin aiohttp shell around :mod:`privcloud.transparency` (proofs, notes, checkpoints) and
 :class:`~privcloud.storage.tlog_store.TlogStore` (SQLite). Reads are public; appends need the
-operator's Ed25519 signature (scheme in :mod:`privcloud.sdk.logclient`).
+operator's Ed25519 signature (scheme in :mod:`privcloud.transparency.append_auth`).
 
 Routes (docs/transparency.md has the full contract)::
 
@@ -49,7 +49,6 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
-    AuthenticationError,
     ConfigError,
     DecodeError,
     NotFoundError,
@@ -60,12 +59,6 @@ from privcloud.errors import (
     UsageError,
 )
 from privcloud.netio import new_session
-from privcloud.sdk.logclient import (
-    ENTRIES_PATH,
-    operator_key_id,
-    parse_append_authorization,
-    verify_append_authorization,
-)
 from privcloud.services.http import Metrics, new_app, read_body, start_site
 from privcloud.services.witness import (
     Witness,
@@ -75,6 +68,13 @@ from privcloud.services.witness import (
 )
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
+from privcloud.transparency.append_auth import (
+    ENTRIES_PATH,
+    check_append_key_and_time,
+    operator_key_id,
+    parse_append_authorization,
+    verify_append_authorization,
+)
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
 from privcloud.transparency.cosignature import (
     WitnessKey,
@@ -328,19 +328,20 @@ class TransparencyLog:
 
     async def handle_append(self, request: web.Request) -> web.Response:
         """Operator append: authenticate, bound, store (idempotently), schedule a checkpoint."""
-        window = limits.TLOG_AUTH_WINDOW_S
         auth = parse_append_authorization(request.headers.get("Authorization"))
         now = self.clock.now()
-        # Cheap refusals before reading a body.
-        if auth.key_id not in self.operator_keys or abs(now - auth.ts) > window:
-            raise AuthenticationError("operator signature refused")
+        check_append_key_and_time(auth, self.operator_keys, now)  # before reading a body
         body = await read_body(request, limit=limits.MAX_TLOG_ENTRY_BYTES)
         if not body:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
-        expires, most = auth.ts + window, limits.MAX_TLOG_AUTH_TAGS
-        tag = bytes.fromhex(auth.key_id + auth.nonce)
-        fresh = await self._run(self.store.remember_tag, tag, expires, now, most)
+        fresh = await self._run(
+            self.store.remember_tag,
+            auth.replay_tag,
+            auth.remember_until(),
+            now,
+            limits.MAX_TLOG_AUTH_TAGS,
+        )
         if not fresh:
             raise ReplayError("operator request already seen")
         (appended,) = await self._run(self.store.append, [body])
