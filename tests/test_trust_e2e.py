@@ -88,7 +88,7 @@ async def test_node_running_unlogged_software_is_refused_end_to_end(cloud: Cloud
     # node-3's TEE measures other software than the release it shows (and that was logged).
     rogue = cloud.nodes[2]
     assert cloud.insecure_tee_key is not None
-    rogue.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
+    rogue.core.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
     rogue.reattest()
     await cloud.gateway.check_nodes()
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
@@ -215,7 +215,7 @@ async def test_release_verify_of_a_node_claiming_an_unlogged_release_is_refused(
     # researcher builds that same config, so only the log can tell.
     config = _config_file(tmp_path)
     node = cloud.nodes[0]
-    node.manifest = dataclasses.replace(node.manifest, config=json.loads(config.read_text()))
+    node.core.manifest = dataclasses.replace(node.manifest, config=json.loads(config.read_text()))
     node.reattest()
     log_args = _trust_args(cloud)[2:]
     rc = await _cli(

@@ -40,25 +40,19 @@ from typing import Any
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.attest import TEE_SIMULATED, NodeClaims
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.clock import Clock, SystemClock
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite, generate_keypair
+from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite
 from privcloud.crypto.x509 import Curve, EcPrivateKey
-from privcloud.envelope import (
-    MEDIA_TYPE_REQUEST,
-    MEDIA_TYPE_STREAM,
-    StreamSealer,
-    key_id_for,
-    open_request,
-)
-from privcloud.errors import PrivcloudError, UsageError
+from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
+from privcloud.errors import PrivcloudError
 from privcloud.release import build_manifest
 from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.trust.bundle import ModelFile, NodeBundle, ReleaseManifest
+from privcloud.services.node_core import LogPosition, NodeCore
+from privcloud.trust.bundle import ModelFile, ReleaseManifest
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
-from privcloud.wire.message import Event, WorkloadRequest, decode_request, frame_event
+from privcloud.wire.message import Event, WorkloadRequest
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
 
 log = logging.getLogger("privcloud.node")
@@ -89,7 +83,7 @@ def node_release_manifest(
 
 
 class Node:
-    """State of one node: its boot key, its release, its evidence, its bundle and workloads.
+    """One node: an aiohttp shell over :class:`~privcloud.services.node_core.NodeCore`.
 
     ``insecure_tee_key`` is the dev root of the INSECURE simulated TEE this node "runs in" (the
     local cloud shares one among its nodes, and clients pin its public key); a fresh one is made
@@ -114,78 +108,55 @@ class Node:
     ) -> None:
         self.registry = registry if registry is not None else default_registry()
         self.clock: Clock = clock if clock is not None else SystemClock()
-        self.manifest = (
-            manifest if manifest is not None else node_release_manifest(self.registry, suite)
-        )
+        manifest = manifest if manifest is not None else node_release_manifest(self.registry, suite)
         self.log_url = log_url
         self.min_cosignatures = min_cosignatures
-        self._key = generate_keypair(suite.kem)
-        self.key_id = key_id_for(suite.kem, self._key.public_bytes)
         tee_key = insecure_tee_key or EcPrivateKey.generate(Curve.P384)
         # INSECURE: the "hardware" measurement is the node's own hash of its release manifest.
-        self.tee = InsecureSimulatedTee(tee_key, self.manifest.simulated_measurement)
-        self.log_proof: EntryProof | None = None
-        self.descriptor = NodeDescriptor(
-            node_id=node_id,
-            key_id=self.key_id,
-            suite=suite,
-            public_key=self._key.public_bytes,
+        tee = InsecureSimulatedTee(tee_key, manifest.simulated_measurement)
+        self.core = NodeCore(
+            node_id,
             region=region,
             provider=provider,
-            tee=TEE_SIMULATED,
-            evidence=b"",
+            suite=suite,
+            manifest=manifest,
+            tee=tee,
             features=self.registry.features,
         )
         self.metrics = Metrics("node")
         self._refresh_task: asyncio.Task[None] | None = None
+
+    @property
+    def descriptor(self) -> NodeDescriptor:
+        return self.core.descriptor
+
+    @property
+    def manifest(self) -> ReleaseManifest:
+        return self.core.manifest
+
+    @property
+    def key_id(self) -> bytes:
+        return self.core.key_id
+
+    @property
+    def tee(self) -> InsecureSimulatedTee:
+        return self.core.tee
 
     # --- attestation bundle -----------------------------------------------------------------
 
     @property
     def insecure_tee_public_key(self) -> bytes:
         """The simulated TEE's dev root public key (what a development client pins)."""
-        return self.tee.public_key
+        return self.core.tee.public_key
 
     def install_log_proof(self, proof: EntryProof) -> None:
         """Take the log position of this node's release and (re-)issue the bundle now."""
-        self.log_proof = proof
-        self.reattest()
+        position = LogPosition(proof.index, proof.checkpoint_note, tuple(proof.proof))
+        self.core.install_log_position(position, self.clock.now())
 
     def reattest(self) -> None:
         """Issue a new bundle at the current time: new evidence (same key), the last proof."""
-        if self.log_proof is None:
-            raise UsageError("the node has no log proof of its release yet")
-        now = self.clock.now()
-        d = self.descriptor
-        claims = NodeClaims(
-            public_key=self._key.public_bytes,
-            issued_at=int(now),
-            region=d.region,
-            provider=d.provider,
-            suite=(int(d.suite.kem), int(d.suite.kdf), int(d.suite.aead)),
-        )
-        evidence = self.tee.evidence(claims.report_data(), now=now)
-        bundle = NodeBundle(
-            issued_at=claims.issued_at,
-            evidence=evidence,
-            manifest=self.manifest,
-            log_index=self.log_proof.index,
-            checkpoint=self.log_proof.checkpoint_note,
-            inclusion=self.log_proof.proof,
-        )
-        d = self.descriptor
-        self.descriptor = NodeDescriptor(
-            node_id=d.node_id,
-            key_id=d.key_id,
-            suite=d.suite,
-            public_key=d.public_key,
-            region=d.region,
-            provider=d.provider,
-            tee=evidence.tee_type,
-            evidence=b"",
-            features=d.features,
-            bundle=bundle,
-        )
+        self.core.reattest(self.clock.now())
 
     async def refresh_bundle(self) -> None:
         """Fetch a fresh proof of the release (and a cosigned checkpoint) from the log, then
@@ -202,11 +173,11 @@ class Node:
 
     async def _refresh_loop(self) -> None:
         while True:
-            if self.log_proof is None:
+            if self.core.log_position is None:
                 await asyncio.sleep(limits.NODE_LOG_PROOF_RETRY_S)
             else:
                 await asyncio.sleep(limits.NODE_BUNDLE_REFRESH_S)
-            if self.log_url is None and self.log_proof is None:
+            if self.log_url is None and self.core.log_position is None:
                 continue  # nothing to refresh until someone installs a proof
             try:
                 await self.refresh_bundle()
@@ -216,7 +187,7 @@ class Node:
     async def _start(self, _: web.Application) -> None:
         """Fetch the release's proof before serving; without it the node serves no bundle
         (clients refuse it) and keeps asking the log."""
-        if self.log_url is not None and self.log_proof is None:
+        if self.log_url is not None and self.core.log_position is None:
             try:
                 await self.refresh_bundle()
             except PrivcloudError as exc:
@@ -252,24 +223,19 @@ class Node:
         body = await read_body(request, limit=limits.MAX_ENVELOPE_REQUEST)
         # Envelope errors (tampering, not a recipient) are answered in the clear: they carry
         # only a fixed code, and the gateway may know that a request could not be opened.
-        plaintext, session = open_request(body, self.key_id, self._key)
-        sealer = session.stream_sealer()
-        try:
-            work: WorkloadRequest | PrivcloudError = decode_request(plaintext)
-        except PrivcloudError as exc:
-            work = exc
-        if isinstance(work, PrivcloudError) or not work.stream:
+        exchange = self.core.open(body)
+        if not exchange.streamed:
             # One answer: seal it whole and send it in one write.
-            parts = [sealer.header()]
-            async for event in self._events(work):
-                parts += _seal_event(sealer, event)
+            parts = [exchange.header()]
+            async for event in self._events(exchange.work):
+                parts += exchange.seal(event)
             return web.Response(body=b"".join(parts), content_type=MEDIA_TYPE_STREAM)
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_TYPE_STREAM})
         await response.prepare(request)
         try:
-            await response.write(sealer.header())
-            async for event in self._events(work):
-                for sealed in _seal_event(sealer, event):
+            await response.write(exchange.header())
+            async for event in self._events(exchange.work):
+                for sealed in exchange.seal(event):
                     await response.write(sealed)
         except Exception as exc:  # noqa: BLE001 - headers are sent: only a cut stream is left
             # The client sees a stream without its final chunk and refuses it
@@ -305,15 +271,3 @@ class Node:
                     return
         finally:
             events.close()
-
-
-def _seal_event(sealer: StreamSealer, event: Event) -> list[bytes]:
-    """Seal one framed event as one or more chunks of at most ``MAX_ENVELOPE_CHUNK`` bytes; the
-    last chunk of the final event carries the stream's authenticated final marker."""
-    framed = frame_event(event)
-    step = limits.MAX_ENVELOPE_CHUNK
-    pieces = [framed[i : i + step] for i in range(0, len(framed), step)]
-    return [
-        sealer.seal_chunk(piece, final=event.final and i == len(pieces) - 1)
-        for i, piece in enumerate(pieces)
-    ]
