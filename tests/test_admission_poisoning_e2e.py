@@ -19,7 +19,7 @@ from privcloud.attest import TEE_SEV_SNP, Evidence
 from privcloud.crypto.hpke import generate_keypair
 from privcloud.envelope import key_id_for
 from privcloud.sdk import Client
-from privcloud.services.gateway import NodeRecord
+from privcloud.services.gateway_core import NodeRecord
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor
 

@@ -41,7 +41,8 @@ from privcloud.sdk.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
-from privcloud.services.gateway import Gateway, error_bhttp
+from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_core import error_response as error_bhttp
 from privcloud.services.http import start_site
 from privcloud.services.issuer import IssuerConfig, IssuerCore
 from privcloud.services.node import Node

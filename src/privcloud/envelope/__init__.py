@@ -25,7 +25,7 @@ from privcloud.envelope.seal import (
     open_request,
     seal_request,
 )
-from privcloud.envelope.stream import StreamOpener, StreamSealer
+from privcloud.envelope.stream import StreamFramer, StreamOpener, StreamSealer
 
 __all__ = [
     "KEY_ID_SIZE",
@@ -37,6 +37,7 @@ __all__ = [
     "EnvelopeHeader",
     "NodeSession",
     "Recipient",
+    "StreamFramer",
     "StreamOpener",
     "StreamSealer",
     "envelope_overhead",

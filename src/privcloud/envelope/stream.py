@@ -45,7 +45,7 @@ from privcloud.errors import (
     UnsupportedError,
     UsageError,
 )
-from privcloud.limits import MAX_ENVELOPE_CHUNK, MAX_ENVELOPE_CHUNKS
+from privcloud.limits import MAX_ENVELOPE_CHUNK, MAX_ENVELOPE_CHUNK_CIPHERTEXT, MAX_ENVELOPE_CHUNKS
 
 #: Bytes of the stream header: version and response nonce.
 STREAM_HEADER_SIZE: Final = 1 + RESPONSE_NONCE_SIZE
@@ -141,6 +141,82 @@ class StreamSealer:
 
     def __repr__(self) -> str:
         return f"StreamSealer(chunks={self._seq}, finished={self._done})"
+
+
+class StreamFramer:
+    """Splits a response stream into its frames without opening them (no key needed): first the
+    stream header, then each chunk with its 5-byte header. The gateway uses it to forward each
+    of the node's chunks as one chunked-OHTTP chunk as soon as it is whole.
+
+    It checks only the public framing (version, flags, bounded lengths, nothing after the final
+    chunk); authenticity is the client's to check. Raises our :class:`DecodeError`,
+    :class:`UnsupportedError` or :class:`TooLargeError`; after an error it is dead.
+    """
+
+    __slots__ = ("_buf", "_chunks", "_failed", "_finished", "_header_seen")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._failed = False
+        self._header_seen = False
+        self._finished = False
+        self._chunks = 0
+
+    @property
+    def finished(self) -> bool:
+        """Whether the chunk flagged final has been framed."""
+        return self._finished
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """Add bytes; returns the frames they complete, in order."""
+        if self._failed:
+            raise UsageError("stream framer already failed")
+        self._buf += data
+        try:
+            return self._frames()
+        except PrivcloudError:
+            self._failed = True
+            self._buf.clear()
+            raise
+
+    def _frames(self) -> list[bytes]:
+        out: list[bytes] = []
+        buf = self._buf
+        while buf:
+            if self._finished:
+                raise DecodeError("bytes after the final chunk")
+            if not self._header_seen:
+                if len(buf) < STREAM_HEADER_SIZE:
+                    break
+                if buf[0] != VERSION:
+                    raise UnsupportedError("unsupported envelope stream version")
+                size, self._header_seen = STREAM_HEADER_SIZE, True
+            else:
+                if len(buf) < CHUNK_HEADER_SIZE:
+                    break
+                if buf[0] not in (FLAG_MORE, FLAG_FINAL):
+                    raise DecodeError("bad chunk flags")
+                length = int.from_bytes(buf[1:CHUNK_HEADER_SIZE], "big")
+                if length > MAX_ENVELOPE_CHUNK_CIPHERTEXT:
+                    raise TooLargeError("chunk too large")
+                size = CHUNK_HEADER_SIZE + length
+                if len(buf) < size:
+                    break
+                self._chunks += 1
+                if self._chunks > MAX_ENVELOPE_CHUNKS:
+                    raise TooLargeError("too many chunks in one stream")
+                self._finished = buf[0] == FLAG_FINAL
+            out.append(bytes(buf[:size]))
+            del buf[:size]
+        return out
+
+    def close(self) -> None:
+        """Declare the end of the stream; :class:`TruncatedStreamError` before the final chunk."""
+        if self._failed:
+            raise UsageError("stream framer already failed")
+        if not self._finished or self._buf:
+            self._failed = True
+            raise TruncatedStreamError("stream ended before its final chunk")
 
 
 class StreamOpener:

@@ -5,8 +5,10 @@ envelope's *cleartext header* to learn which k nodes the client encrypted to, an
 envelope to one of them chosen at random among the healthy ones. It never holds a node key, so it
 cannot read the envelope; it never learns the client's address, because the relay stands between.
 
-Errors before decapsulation are plain HTTP errors (RFC 9458 §5.2); errors after it are answered
-inside the encapsulated response, so the relay learns nothing from them.
+A thin aiohttp shell over :mod:`privcloud.services.gateway_core` (decapsulation, inner checks,
+response sealing, the choice of node): here are only the sockets, the token check (its store)
+and the node health checks. Errors before decapsulation are plain HTTP errors (RFC 9458 §5.2);
+errors after it are answered inside the encapsulated response, so the relay learns nothing.
 
 Routes::
 
@@ -24,9 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -34,13 +34,11 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.clock import Clock, SystemClock
-from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM, parse_header
+from privcloud.envelope import MEDIA_TYPE_REQUEST
 from privcloud.errors import (
     NoHealthyNodeError,
-    NotFoundError,
     PrivcloudError,
     UnknownKeyError,
-    UnsupportedError,
     UpstreamError,
 )
 from privcloud.netio import new_session, read_bounded
@@ -50,49 +48,29 @@ from privcloud.ohttp import (
     MEDIA_KEYS,
     MEDIA_REQUEST,
     MEDIA_RESPONSE,
-    ChunkedRequestDecoder,
     GatewayKey,
-    decapsulate_request,
     encode_key_configs,
+)
+from privcloud.services.gateway_core import (
+    ChunkedExchange,
+    NodeRecord,
+    NodeTable,
+    OneShotExchange,
+    key_mismatch_problem,
 )
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
-from privcloud.trust.directory import NodeDescriptor, decode_descriptor, encode_directory
+from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
 from privcloud.wire import bhttp
-from privcloud.wire.jsonio import encode_error_body
-from privcloud.wire.message import ENVELOPE_ROUTE
 
 log = logging.getLogger("privcloud.gateway")
-
-#: RFC 9458 §5.3 problem type for a request to an unknown or outdated key configuration.
-OHTTP_KEY_PROBLEM = "https://iana.org/assignments/http-problem-types#ohttp-key"
 
 #: Seconds between health checks of the nodes.
 HEALTH_INTERVAL_S = 2.0
 
 #: Checks the inner request's credentials (Privacy Pass, in its own module); raises on refusal.
 Authorizer = Callable[[bhttp.Request], Awaitable[None]]
-
-
-@dataclass
-class NodeRecord:
-    """What the gateway knows of one node: where it is and what it published."""
-
-    url: str
-    descriptor: NodeDescriptor | None = None
-    healthy: bool = False
-
-
-def error_bhttp(exc: PrivcloudError) -> bhttp.Response:
-    """An inner (encapsulated) error response carrying only our fixed code and text, and for a
-    refused token the ``WWW-Authenticate: PrivateToken`` challenge (RFC 9577 §2.1)."""
-    body = encode_error_body(exc)
-    headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
-    if isinstance(exc, TokenRefusedError):
-        headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
-    return bhttp.Response(status=exc.http_status, headers=headers, content=body)
 
 
 class Gateway:
@@ -123,13 +101,17 @@ class Gateway:
                     DEFAULT_SERVICE, int(now), limits.OHTTP_KEY_LIFETIME_S, now
                 )
         self.ring = ring
-        self.nodes = [NodeRecord(url.rstrip("/")) for url in node_urls]
+        self.table = NodeTable(node_urls)
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._session: aiohttp.ClientSession | None = None
         self._health_task: asyncio.Task[None] | None = None
         self._reload_task: asyncio.Task[None] | None = None
-        self._random = secrets.SystemRandom()
+
+    @property
+    def nodes(self) -> list[NodeRecord]:
+        """What the gateway knows of each node (url, descriptor, health)."""
+        return self.table.records
 
     @property
     def keys(self) -> dict[int, GatewayKey]:
@@ -214,29 +196,18 @@ class Gateway:
         await asyncio.gather(*(self._check(record) for record in self.nodes))
 
     async def _check(self, record: NodeRecord) -> None:
+        payload: bytes | None = None
         try:
             async with self.session.get(
                 f"{record.url}/v1/attestation", timeout=aiohttp.ClientTimeout(total=2.0)
             ) as resp:
                 payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
                 if resp.status != 200:
-                    raise UpstreamError("node answered with an error")
-            record.descriptor = decode_descriptor(payload)
-            record.healthy = True
+                    payload = None
         except (aiohttp.ClientError, TimeoutError, PrivcloudError):
-            if record.healthy:
-                log.warning("gateway: a node became unhealthy")
-            record.healthy = False
-
-    def _candidates(self, key_ids: tuple[bytes, ...]) -> list[NodeRecord]:
-        wanted = set(key_ids)
-        found = [
-            r
-            for r in self.nodes
-            if r.healthy and r.descriptor is not None and r.descriptor.key_id in wanted
-        ]
-        self._random.shuffle(found)
-        return found
+            payload = None
+        if self.table.update(record, payload):
+            log.warning("gateway: a node became unhealthy")
 
     # --- routes -----------------------------------------------------------------------------
 
@@ -261,9 +232,8 @@ class Gateway:
         )
 
     async def handle_directory(self, _: web.Request) -> web.Response:
-        nodes = [r.descriptor for r in self.nodes if r.healthy and r.descriptor is not None]
         return web.Response(
-            body=encode_directory(nodes),
+            body=self.table.directory(),
             content_type="application/json",
             headers={"Cache-Control": "max-age=10"},
         )
@@ -273,96 +243,59 @@ class Gateway:
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
         try:
             if media == MEDIA_REQUEST:
-                return await self._one_shot(body)
-            return await self._chunked(request, body)
+                return await self._one_shot(OneShotExchange(self.keys, body))
+            return await self._chunked(request, ChunkedExchange(self.keys, body))
         except UnknownKeyError:
-            # RFC 9458 §5.3: a key configuration mismatch is a 400 with the "ohttp-key"
-            # problem type, so a client knows to fetch the current configuration.
-            problem = {
-                "type": OHTTP_KEY_PROBLEM,
-                "title": "unknown key configuration",
-                "error": UnknownKeyError.code,
-                "message": "unknown key configuration",
-            }
-            return web.json_response(problem, status=400, content_type="application/problem+json")
-
-    async def _one_shot(self, body: bytes) -> web.Response:
-        # Outside the encapsulation: errors here are plain HTTP errors (RFC 9458 §5.2).
-        inner_bytes, context = decapsulate_request(self.keys, body)
-        try:
-            envelope = await self._check_inner(inner_bytes)
-            status, payload = await self._forward_buffered(envelope)
-            inner = bhttp.Response(
-                status=status,
-                headers=(
-                    (
-                        b"content-type",
-                        MEDIA_TYPE_STREAM.encode() if status == 200 else b"application/json",
-                    ),
-                ),
-                content=payload,
+            # RFC 9458 §5.3: the client fetches the current key configuration and resends.
+            return web.json_response(
+                key_mismatch_problem(), status=400, content_type="application/problem+json"
             )
-        except PrivcloudError as exc:
-            inner = error_bhttp(exc)
-        return web.Response(
-            body=context.encapsulate_response(bhttp.encode_response(inner)),
-            content_type=MEDIA_RESPONSE,
-        )
 
-    async def _chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
-        decoder = ChunkedRequestDecoder(self.keys)
-        parts = decoder.feed(body)
-        parts.append(decoder.close())
-        context = decoder.context
-        inner_bytes = b"".join(parts)
-        response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE})
-        await response.prepare(request)
-        await response.write(context.response_header())
-        try:
-            envelope = await self._check_inner(inner_bytes)
-            upstream, _ = await self._post_to_node(envelope)
-        except PrivcloudError as exc:
-            # Nothing was sent of the inner response yet: answer the error inside OHTTP.
-            # Indeterminate-length framing: the client reads this path as a stream.
-            error = bhttp.encode_response_indeterminate(error_bhttp(exc))
-            await response.write(context.seal_chunk(error, final=True))
-            await response.write_eof()
-            return response
-        async with upstream:
-            content_type = MEDIA_TYPE_STREAM if upstream.status == 200 else "application/json"
-            head = bhttp.encode_response_head(
-                upstream.status, [(b"content-type", content_type.encode())]
-            )
-            await response.write(context.seal_chunk(head, final=False))
-            try:
-                # Bounded reads keep each OHTTP chunk under MAX_OHTTP_CHUNK with its framing.
-                step = limits.MAX_OHTTP_CHUNK - 16
-                while piece := await upstream.content.read(step):
-                    chunk = bhttp.encode_content_chunk(piece)
-                    await response.write(context.seal_chunk(chunk, final=False))
-            except (aiohttp.ClientError, TimeoutError):
-                # The node failed mid-stream: end without a final chunk; the client detects it.
-                log.warning("gateway: node stream broke off")
-                return response
-        await response.write(context.seal_chunk(bhttp.encode_response_tail(), final=True))
-        await response.write_eof()
-        return response
-
-    async def _check_inner(self, inner_bytes: bytes) -> bytes:
-        """Decode the inner request, check route and credentials; return the envelope."""
-        inner = bhttp.decode_request(inner_bytes)
-        if inner.method != b"POST" or inner.path != ENVELOPE_ROUTE:
-            raise NotFoundError("unknown inner route")
-        if inner.header(b"content-type") != MEDIA_TYPE_REQUEST.encode():
-            raise UnsupportedError("inner request is not an envelope")
+    async def _envelope(self, exchange: OneShotExchange | ChunkedExchange) -> bytes:
+        """The checked inner request's envelope, after its token is checked (and spent)."""
+        inner = exchange.inner()
         if self.authorizer is not None:
             await self.authorizer(inner)
         return inner.content
 
+    async def _one_shot(self, exchange: OneShotExchange) -> web.Response:
+        try:
+            status, payload = await self._forward_buffered(await self._envelope(exchange))
+            answer = exchange.answer(status, payload)
+        except PrivcloudError as exc:
+            answer = exchange.refuse(exc)
+        return web.Response(body=answer, content_type=MEDIA_RESPONSE)
+
+    async def _chunked(self, request: web.Request, exchange: ChunkedExchange) -> web.StreamResponse:
+        response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE})
+        await response.prepare(request)
+        await response.write(exchange.response_header())
+        try:
+            upstream, _ = await self._post_to_node(await self._envelope(exchange))
+        except PrivcloudError as exc:
+            # Nothing of the inner response was sent yet: answer the error inside OHTTP.
+            await response.write(exchange.refuse(exc))
+            await response.write_eof()
+            return response
+        async with upstream:
+            await response.write(exchange.head(upstream.status))
+            try:
+                while piece := await upstream.content.readany():
+                    for chunk in exchange.content(piece):
+                        await response.write(chunk)
+                final = exchange.end()
+            except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+                # The node's stream broke off or is malformed: end without a final chunk; the
+                # client detects the cut.
+                log.warning("gateway: node stream broke off")
+                return response
+        await response.write(final)
+        await response.write_eof()
+        return response
+
     async def _post_to_node(self, envelope: bytes) -> tuple[aiohttp.ClientResponse, NodeRecord]:
         """POST the envelope to a healthy node among its recipients, trying each once."""
-        header = parse_header(envelope)
-        candidates = self._candidates(header.key_ids)
+        candidates = self.table.candidates(envelope)
         if not candidates:
             raise NoHealthyNodeError("no healthy node among the request's recipients")
         for record in candidates:
