@@ -35,8 +35,7 @@ from privcloud.sdk.trust_store import (
     refresh_trusted_checkpoint,
 )
 from privcloud.services.http import start_site
-from privcloud.services.tlog import LocalTransparency, open_log
-from privcloud.services.witness import WitnessEndpoint
+from privcloud.services.tlog import LocalTransparency, WitnessEndpoint, open_log
 from privcloud.storage.tlog_store import load_key
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against

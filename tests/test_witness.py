@@ -19,22 +19,37 @@ import pytest
 from privcloud import limits
 from privcloud.clock import FixedClock
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.errors import DecodeError, TooLargeError
+from privcloud.errors import (
+    DecodeError,
+    NotFoundError,
+    PeerError,
+    TooLargeError,
+    UpstreamError,
+    VerificationError,
+)
 from privcloud.sdk.logclient import LogClient, publish_entry
 from privcloud.services.http import start_site
 from privcloud.services.tlog import LocalTransparency
-from privcloud.services.witness import (
-    MEDIA_TLOG_SIZE,
-    AddCheckpoint,
-    Witness,
-    decode_add_checkpoint,
-    encode_add_checkpoint,
-)
+from privcloud.services.witness import Witness
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.cosignature import WitnessKey, verify_cosignatures
+from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import Ed25519NoteSigner, add_signatures, parse_note
+from privcloud.transparency.witness import (
+    MEDIA_TLOG_SIZE,
+    AddCheckpoint,
+    InconsistentCheckpointError,
+    MemoryLedger,
+    SizeConflictError,
+    add_checkpoint,
+    cosignature_line,
+    decode_add_checkpoint,
+    decode_size_body,
+    encode_add_checkpoint,
+    encode_size_body,
+)
 
 ORIGIN = "example.test/log"
 T0 = 1_750_000_000.0
@@ -162,6 +177,113 @@ def test_malformed_requests_are_refused(body: bytes) -> None:
 def test_oversize_request_is_refused() -> None:
     with pytest.raises(TooLargeError):
         decode_add_checkpoint(b"old 0\n\n" + b"x" * limits.MAX_WITNESS_REQUEST_BYTES)
+
+
+def test_size_body_golden_both_ways() -> None:
+    assert encode_size_body(6) == b"6\n"
+    assert decode_size_body(b"6\n") == 6
+    assert decode_size_body(encode_size_body(0)) == 0
+    for bad in (b"", b"6", b"06\n", b"-1\n", b"6\n\n", b"99999999999999999999\n"):
+        with pytest.raises(DecodeError):
+            decode_size_body(bad)
+
+
+# --- the procedure in memory (no HTTP, no SQLite) ----------------------------------------------
+
+
+class MemoryWitness:
+    """The procedure over a :class:`MemoryLedger`, at a fixed time."""
+
+    def __init__(self) -> None:
+        self.ledger = MemoryLedger()
+
+    def submit(self, body: bytes, now: float = T0) -> bytes:
+        logs = {ORIGIN: [LOG_SIGNER.verifier()]}
+        return add_checkpoint(body, logs=logs, key=WITNESS_KEY, ledger=self.ledger, now=now)
+
+    def size(self) -> int | None:
+        record = self.ledger.records.get(ORIGIN)
+        return None if record is None else record.size
+
+
+def test_in_memory_first_checkpoint_and_extensions_are_cosigned() -> None:
+    w = MemoryWitness()
+    line = w.submit(HONEST.body(0, 3))
+    cosigs = verify_cosignatures(add_signatures(HONEST.note(3), [line]), [WITNESS_KEY.verifier()])
+    assert [(c.name, c.timestamp) for c in cosigs] == [("witness.test/w1", int(T0))]
+    assert cosignature_line(WITNESS_KEY.verifier(), HONEST.note(3), HONEST.note(3) + line) == line
+    w.submit(HONEST.body(3, 8), now=T0 + 1)
+    w.submit(HONEST.body(8, 8), now=T0 + 2)  # the same checkpoint again: cosigned anew
+    record = w.ledger.records[ORIGIN]
+    assert (record.size, record.root_hash, record.updated) == (8, HONEST.tree.root(8), T0 + 2)
+
+
+def test_in_memory_fork_at_the_recorded_size_is_refused_and_not_recorded() -> None:
+    w = MemoryWitness()
+    w.submit(HONEST.body(0, 5))
+    with pytest.raises(ForkError):
+        w.submit(encode_add_checkpoint(5, [], FORK.note(5)))
+    assert w.ledger.records[ORIGIN].root_hash == HONEST.tree.root(5)
+
+
+def test_in_memory_grown_fork_is_refused_whatever_the_proof() -> None:
+    w = MemoryWitness()
+    w.submit(HONEST.body(0, 3))
+    for proof in (FORK.tree.consistency_proof(3, 8), HONEST.tree.consistency_proof(3, 8), []):
+        with pytest.raises(InconsistentCheckpointError):
+            w.submit(encode_add_checkpoint(3, proof, FORK.note(8)))
+    assert w.size() == 3
+
+
+def test_in_memory_rollback_to_older_checkpoint_is_refused() -> None:
+    w = MemoryWitness()
+    w.submit(HONEST.body(0, 6))
+    for old in (6, 4, 0):
+        with pytest.raises(RollbackError):
+            w.submit(encode_add_checkpoint(old, [], HONEST.note(4)))
+    assert w.size() == 6
+
+
+def test_in_memory_stale_old_size_names_the_recorded_size() -> None:
+    w = MemoryWitness()
+    w.submit(HONEST.body(0, 6))
+    with pytest.raises(SizeConflictError) as caught:
+        w.submit(HONEST.body(3, 8))
+    assert caught.value.recorded_size == 6 and caught.value.http_status == 409
+    with pytest.raises(PeerError):  # old size beyond the checkpoint: no resend can fix it
+        w.submit(encode_add_checkpoint(9, [], HONEST.note(8)))
+    w.submit(HONEST.body(6, 8))
+    assert w.size() == 8
+
+
+def test_in_memory_unknown_origin_and_impostor_log_key_are_refused() -> None:
+    w = MemoryWitness()
+    other = Ed25519NoteSigner("other.test/log", Ed25519PrivateKey.from_seed(b"\x03" * 32))
+    note = sign_checkpoint(Checkpoint("other.test/log", 0, MerkleTree().root()), [other])
+    with pytest.raises(NotFoundError):
+        w.submit(encode_add_checkpoint(0, [], note))
+    impostor = History.of(
+        Ed25519NoteSigner(ORIGIN, Ed25519PrivateKey.from_seed(b"\x04" * 32)), [b"x"]
+    )
+    with pytest.raises(VerificationError):
+        w.submit(impostor.body(0, 1))
+    assert w.ledger.records == {}
+
+
+def test_log_refuses_a_cosignature_for_another_checkpoint_or_from_another_key() -> None:
+    w = MemoryWitness()
+    line = w.submit(HONEST.body(0, 3))
+    with pytest.raises(UpstreamError):  # the witness's line, but the note is of size 4
+        cosignature_line(WITNESS_KEY.verifier(), HONEST.note(3), HONEST.note(4) + line)
+    stranger = WitnessKey("witness.test/w1", Ed25519PrivateKey.from_seed(b"\x09" * 32))
+    with pytest.raises(UpstreamError):  # no line of the pinned key (another key id)
+        cosignature_line(stranger.verifier(), HONEST.note(3), HONEST.note(3) + line)
+    head, _, sig = line.rstrip(b"\n").rpartition(b" ")
+    raw = bytearray(base64.b64decode(sig))
+    raw[-1] ^= 1  # one bit of the Ed25519 signature
+    forged = head + b" " + base64.b64encode(bytes(raw)) + b"\n"
+    with pytest.raises(VerificationError):
+        cosignature_line(WITNESS_KEY.verifier(), HONEST.note(3), HONEST.note(3) + forged)
 
 
 # --- the procedure over HTTP ---------------------------------------------------------------------

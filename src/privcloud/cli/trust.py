@@ -48,8 +48,8 @@ from privcloud.sdk.trust_store import (
 from privcloud.services import cloudconfig
 from privcloud.services.http import start_site
 from privcloud.services.node import node_release_config
-from privcloud.services.tlog import DEFAULT_ORIGIN, open_log
-from privcloud.services.witness import Witness, WitnessEndpoint
+from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
+from privcloud.services.witness import Witness
 from privcloud.storage.tlog_store import load_key, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint

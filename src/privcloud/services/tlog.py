@@ -30,13 +30,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,14 +59,9 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
-from privcloud.netio import new_session
+from privcloud.netio import new_session, read_bounded
 from privcloud.services.http import Metrics, new_app, read_body, start_site
-from privcloud.services.witness import (
-    Witness,
-    WitnessEndpoint,
-    cosignature_line,
-    request_cosignature,
-)
+from privcloud.services.witness import Witness
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.append_auth import (
@@ -76,9 +72,7 @@ from privcloud.transparency.append_auth import (
     verify_append_authorization,
 )
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
-from privcloud.transparency.cosignature import (
-    WitnessKey,
-)
+from privcloud.transparency.cosignature import CosignatureVerifier, WitnessKey
 from privcloud.transparency.merkle import (
     HASH_SIZE,
     consistency_proof,
@@ -90,6 +84,12 @@ from privcloud.transparency.note import (
     Ed25519NoteVerifier,
     add_signatures,
     b64encode,
+)
+from privcloud.transparency.witness import (
+    MEDIA_TLOG_SIZE,
+    cosignature_line,
+    decode_size_body,
+    encode_add_checkpoint,
 )
 
 log = logging.getLogger("privcloud.tlog")
@@ -195,8 +195,8 @@ class TransparencyLog:
         self._sign(size)
         if note is not None and last is not None and last.size == size:
             for w in self.witnesses:
-                line = cosignature_line(w, self._signed, note)
-                if line is not None:
+                with contextlib.suppress(PrivcloudError):  # kept only if it still verifies
+                    line = cosignature_line(w.verifier, self._signed, note)
                     self._cosignatures[w.verifier.name] = line
         self._note = self._assemble()
 
@@ -273,7 +273,7 @@ class TransparencyLog:
         async def proof_from(old: int) -> list[bytes]:
             return await self._run(consistency_proof, self.store, old, checkpoint.size)
 
-        line, known = await request_cosignature(
+        line, known = await _request_cosignature(
             self.session,
             witness,
             self._signed,
@@ -426,6 +426,82 @@ def _hash_param(text: str) -> bytes:
     if len(raw) != HASH_SIZE:
         raise DecodeError("malformed leaf hash")
     return raw
+
+
+# --- the log's side of the witness protocol ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WitnessEndpoint:
+    """A witness a log asks for cosignatures: its base URL and its cosignature/v1 key."""
+
+    url: str
+    verifier: CosignatureVerifier
+
+    @classmethod
+    def parse(cls, spec: str) -> WitnessEndpoint:
+        """``URL=VKEY`` (the witness's base URL and its type-0x04 vkey); :class:`ConfigError`."""
+        url, sep, vkey = spec.partition("=")
+        if not sep or not url.startswith(("http://", "https://")):
+            raise ConfigError("a witness is given as URL=VKEY")
+        try:
+            return cls(url.rstrip("/"), CosignatureVerifier.from_vkey(vkey))
+        except PrivcloudError as exc:
+            raise ConfigError("invalid witness verifier key") from exc
+
+
+async def _request_cosignature(
+    session: aiohttp.ClientSession,
+    witness: WitnessEndpoint,
+    signed: bytes,
+    size: int,
+    old_size: int,
+    proof_from: Callable[[int], Awaitable[list[bytes]]],
+    *,
+    timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
+) -> tuple[bytes | None, int]:
+    """One C2SP ``add-checkpoint`` exchange for the signed checkpoint ``signed`` of ``size``.
+
+    ``old_size`` is the size the witness is believed to have cosigned last; ``proof_from(m)``
+    gives the consistency proof from ``m`` to ``size``. After a 409 carrying the witness's size
+    the request is resent once from that size. Returns ``(verified cosignature line or None,
+    the witness's size as now known)``; failures are logged (content-free), never raised.
+    """
+    old = old_size
+    for _ in range(2):
+        if old > size:
+            log.warning("a witness has cosigned a larger tree than this log holds")
+            return None, old
+        body = encode_add_checkpoint(old, await proof_from(old), signed)
+        try:
+            async with session.post(
+                f"{witness.url}/add-checkpoint",
+                data=body,
+                headers={"Content-Type": "text/plain; charset=utf-8"},
+                timeout=aiohttp.ClientTimeout(total=timeout_s),
+            ) as resp:
+                payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
+                status, media = resp.status, resp.content_type
+        except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+            log.warning("a witness is unreachable")
+            return None, old
+        if status == 409 and media == MEDIA_TLOG_SIZE:
+            try:
+                old = decode_size_body(payload)
+            except DecodeError:
+                log.warning("a witness answered a malformed size")
+                return None, old
+            continue
+        if status != 200:
+            log.warning("a witness refused the checkpoint: status %d", status)
+            return None, old
+        try:
+            line = cosignature_line(witness.verifier, signed, signed + payload)
+        except PrivcloudError as exc:
+            log.warning("a witness answered a bad cosignature: %s", exc.code)
+            return None, old
+        return line, size
+    return None, old
 
 
 # --- configuration from a data directory -----------------------------------------------------
