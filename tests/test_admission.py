@@ -1,5 +1,6 @@
-"""Node admission (DESIGN.md §3), sans-IO: one test per attack, each failing closed *through
-admission* (``privcloud.trust.admission.admit``), plus the happy paths and the trail.
+"""Node admission (docs/trust-model.md#node-admission), sans-IO: one test per attack, each
+failing closed *through admission* (``privcloud.trust.admission.admit``), plus the happy paths
+and the trail.
 
 The world: an in-memory RFC 9162 log (``MerkleTree``) holding a release manifest among other
 entries, a log key and two witnesses, the client's ``TrustedLogState`` at a cosigned checkpoint,

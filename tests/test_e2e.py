@@ -1,7 +1,7 @@
 """End to end over real loopback sockets: device -> relay -> gateway -> node and back, with a
 recording proxy in front of every hop, so each test reads exactly what a party received.
 
-Each test is named after the property it proves (DESIGN.md §1: who may learn what).
+Each test is named after the property it proves (docs/trust-model.md#parties: who may learn what).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The hybrid router: which requests stay on the device, which go to the private cloud, and
-which regions may see them (DESIGN.md §5)."""
+which regions may see them (docs/trust-model.md#data-residency)."""
 
 from __future__ import annotations
 

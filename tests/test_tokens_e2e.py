@@ -4,7 +4,8 @@ hop and of the issuer (tests/cloudkit.py, ``tokens=True``):
     wallet -> [issuer proxy] -> issuer                       (direct, device identity)
     client -> [relay proxy] -> relay -> [gateway proxy] -> gateway (token) -> nodes
 
-Named after what each test proves: who may learn what (DESIGN.md §1, §4).
+Named after what each test proves: who may learn what (docs/trust-model.md#parties and
+docs/trust-model.md#anonymous-tokens).
 """
 
 from __future__ import annotations

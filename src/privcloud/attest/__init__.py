@@ -1,4 +1,5 @@
-"""Attestation: verify that a node runs measured software in a real TEE (DESIGN.md §3).
+"""Attestation: verify that a node runs measured software in a real TEE
+(docs/trust-model.md#attestation).
 
 One interface (:class:`Verifier`): parse → verify signatures up to pinned vendor roots at a given
 time → check policy → :class:`AttestationResult`. Formats: ``sev-snp`` (:mod:`.sevsnp`), ``tdx``

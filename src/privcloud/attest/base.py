@@ -1,4 +1,5 @@
-"""The one attestation interface (DESIGN.md §3): evidence in, a verified result or an exception out.
+"""The one attestation interface (docs/trust-model.md#attestation): evidence in, a verified
+result or an exception out.
 
 Every verifier runs the same stages, in order, and raises at the first failure:
 

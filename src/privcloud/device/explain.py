@@ -5,7 +5,7 @@ service, the requests it received at the HTTP layer (peer address, method, path,
 size). This module sorts the records of one request's time window into
 
 * the request's own hops: the relay's and the gateway's ``POST /v1/ohttp`` and the chosen node's
-  ``POST /v1/envelope`` (DESIGN.md §1: device → relay → gateway → node), and
+  ``POST /v1/envelope`` (docs/trust-model.md#request-path: device → relay → gateway → node), and
 * background traffic in the same window (gateway health checks, log reads, token refills),
   listed apart so that it is not mistaken for part of the request,
 

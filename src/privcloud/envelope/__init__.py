@@ -1,5 +1,6 @@
 """The sealed envelope: a request encrypted once and wrapped to k attested nodes, and the sealed
-response stream back to the client (DESIGN.md §2, docs/envelope.md, docs/adr/0003).
+response stream back to the client (docs/trust-model.md#inner-layer, docs/envelope.md,
+docs/adr/0003).
 
 Sans-IO: bytes and randomness in, bytes out. The gateway uses only :func:`parse_header`.
 """

@@ -80,7 +80,7 @@ READMIT_AFTER_S = 600.0
 
 @dataclass(frozen=True)
 class ClientTrust:
-    """What a client pins out of band to admit nodes (DESIGN.md §3).
+    """What a client pins out of band to admit nodes (docs/trust-model.md#node-admission).
 
     ``log`` is the trust policy for the transparency log (its key, the witnesses' keys, the
     quorum; see :func:`privcloud.sdk.trust_store.pinned_state`); ``store`` keeps the trusted

@@ -1,4 +1,5 @@
-"""Hybrid and regional routing: where one request runs (DESIGN.md §5).
+"""Hybrid and regional routing: where one request runs (docs/trust-model.md#data-residency,
+docs/features.md).
 
 The router decides, per request, whether a feature runs **on the device** (the same workload
 code with the smallest model) or in the **private cloud**, from the feature, the input's size,

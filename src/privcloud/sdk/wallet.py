@@ -1,5 +1,6 @@
 """The device's token wallet: enrols with the issuer once, fetches anonymous tokens in batches,
-keeps them on the device and hands out one per request (DESIGN.md §4, docs/tokens.md).
+keeps them on the device and hands out one per request (docs/trust-model.md#anonymous-tokens,
+docs/tokens.md).
 
 Who learns what:
 

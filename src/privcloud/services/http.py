@@ -2,9 +2,9 @@
 metrics, and starting an aiohttp site on an address.
 
 Logging is an allow-list: a service logs its name, the route's *name*, the status, the duration
-and byte counts — never addresses, headers, bodies or exception text from a peer (DESIGN.md §1,
-requirement 3). aiohttp's own access log is switched off because it records client addresses and
-user agents.
+and byte counts — never addresses, headers, bodies or exception text from a peer
+(docs/trust-model.md#no-privileged-runtime-access). aiohttp's own access log is switched off
+because it records client addresses and user agents.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Node admission, client side: the one place that decides whether a node may get user data.
 
-DESIGN.md §3, "Node admission": *evidence valid, report data binds the key, measurement equals a
+docs/trust-model.md#node-admission: *evidence valid, report data binds the key, measurement equals a
 logged release, proof verifies against a trusted checkpoint, policy (region, TEE types, TCB,
 debug) holds. Only admitted nodes get data.* :func:`admit` runs these steps, in this order, on one
 node descriptor and the bundle it carries (:mod:`privcloud.trust.bundle`). Each step raises at
@@ -35,7 +35,7 @@ vendor roots, the trusted log state, proofs the caller fetched) are arguments: s
    fresh witness cosignatures, :meth:`TrustedLogState.update`).
 5. **Fresh** (≤ 24 h): the bundle, and evidence that carries its own time, are no older than
    ``policy.max_bundle_age_s`` and not from the future beyond ``policy.max_clock_skew_s``.
-6. **Policy**: region and provider allowed (data residency, DESIGN.md §5), and the attestation
+6. **Policy**: region and provider allowed (docs/trust-model.md#data-residency), and the attestation
    policy (TEE types, debug off, TCB minimums) holds — run by the verifier inside step 1 and
    again here, so that this procedure does not rest on every verifier remembering it.
 """
@@ -96,7 +96,7 @@ class ClientPolicy:
     allowed_regions: frozenset[str] | None = None
     #: Providers that may see the user's data; ``None`` allows every provider.
     allowed_providers: frozenset[str] | None = None
-    #: Oldest bundle admitted, in seconds (DESIGN.md §3: 24 h).
+    #: Oldest bundle admitted, in seconds (docs/trust-model.md#node-admission: 24 h).
     max_bundle_age_s: float = limits.MAX_NODE_BUNDLE_AGE_S
     #: Tolerance for a node clock ahead of ours, in seconds.
     max_clock_skew_s: float = limits.NODE_BUNDLE_CLOCK_SKEW_S

@@ -1,5 +1,5 @@
 """Key statements: the keys the operator serves to devices, made public in the transparency log
-(sans-IO; docs/adr/0009-key-consistency.md, DESIGN.md §1 requirement 6).
+(sans-IO; docs/adr/0009-key-consistency.md, docs/trust-model.md#consistency).
 
 A device learns two kinds of key from the operator: the gateway's OHTTP key configurations
 (RFC 9458 §3) and the issuer's token keys (RFC 9578 §4). Either could single a device out: a
