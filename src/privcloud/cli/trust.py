@@ -52,16 +52,11 @@ from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
 from privcloud.services.witness import Witness
 from privcloud.storage.tlog_store import load_key, load_or_create_key
 from privcloud.storage.witness_store import WitnessStore
+from privcloud.transparency.audit import FirstBadLeaf, check_entries, proof_sample
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import WitnessKey, verify_cosignatures
-from privcloud.transparency.merkle import (
-    MerkleTree,
-    leaf_hash,
-    root_from_leaf_hashes,
-    verify_consistency,
-    verify_inclusion,
-)
+from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
 from privcloud.trust.admission import (
     AdmissionStep,
@@ -148,27 +143,12 @@ async def _append(args: argparse.Namespace) -> None:
 # --- privcloud log audit -----------------------------------------------------------------------
 
 
-async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int, root: bytes) -> int:
-    """Index of the first leaf whose served entry does not hash to the log's tree.
-
-    Walks RFC 9162's tree from the root: the log's inclusion proofs name the hash of each
-    sibling subtree, which is compared with the hash of the entries it served; O(log n) proofs.
-    """
-    lo, hi, depth = 0, size, 0
-    while hi - lo > 1:
-        mid = lo + (1 << ((hi - lo - 1).bit_length() - 1))
-        right_proof = await client.inclusion_proof(lo, size)  # holds MTH(D[mid:hi])
-        left_proof = await client.inclusion_proof(mid, size)  # holds MTH(D[lo:mid])
-        theirs_left = left_proof[len(left_proof) - 1 - depth]
-        theirs_right = right_proof[len(right_proof) - 1 - depth]
-        if root_from_leaf_hashes(ours[lo:mid]) != theirs_left:
-            hi = mid
-        elif root_from_leaf_hashes(ours[mid:hi]) != theirs_right:
-            lo = mid
-        else:  # pragma: no cover - both halves match yet the root did not
-            break
-        depth += 1
-    return lo
+async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int) -> int:
+    """Index of the first leaf whose served entry does not hash to the log's tree."""
+    search = FirstBadLeaf(ours, size)
+    while (wanted := search.wanted()) is not None:
+        search.feed(*[await client.inclusion_proof(i, size) for i in wanted])
+    return search.index
 
 
 def _key_statements(entries: list[bytes]) -> list[KeyStatement]:
@@ -188,14 +168,6 @@ def _check_key_statements(statements: list[KeyStatement]) -> None:
         print(f"keys          {kind.value} of {service}: at most {count} valid at once")
         if count > MOST_VALID_AT_ONCE[kind]:
             raise VerificationError("a service had more keys valid at once than rotation needs")
-
-
-def _spread(size: int, count: int) -> list[int]:
-    if size == 0:
-        return []
-    if size <= count:
-        return list(range(size))
-    return sorted({(size - 1) * i // (count - 1) for i in range(count)})
 
 
 async def _audit(args: argparse.Namespace) -> None:
@@ -245,19 +217,21 @@ async def _audit(args: argparse.Namespace) -> None:
         async for page in client.entry_pages(0, checkpoint.size):
             ours += [leaf_hash(e) for e in page]
             statements += _key_statements(page)
-        tree = MerkleTree(ours)
-        if tree.root() != checkpoint.root_hash:
-            bad = await _first_bad_leaf(client, ours, checkpoint.size, checkpoint.root_hash)
+        try:
+            check_entries(ours, checkpoint)
+        except VerificationError:
+            bad = await _first_bad_leaf(client, ours, checkpoint.size)
             print(f"MISMATCH      entry {bad} does not hash to the log's tree")
-            raise VerificationError("log entries do not match the checkpoint root")
+            raise
         print(f"entries       {len(ours)} re-hashed; the root matches")
         # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
         _check_key_statements(statements)
         # 3. Inclusion proofs served by the log verify for our leaf hashes.
-        for i in _spread(checkpoint.size, args.proofs):
+        sample = proof_sample(checkpoint.size, args.proofs)
+        for i in sample:
             proof = await client.inclusion_proof(i, checkpoint.size)
             verify_inclusion(ours[i], i, checkpoint.size, proof, checkpoint.root_hash)
-        print(f"proofs        {len(_spread(checkpoint.size, args.proofs))} inclusion proofs verify")
+        print(f"proofs        {len(sample)} inclusion proofs verify")
         # 4. The log's newest checkpoint extends the audited one.
         latest_note = await client.checkpoint()
         latest = open_checkpoint(latest_note, [log_key], origin=log_key.name)
