@@ -27,7 +27,8 @@ from privcloud.workloads.grounding import (  # noqa: E402
     needs_fallback,
     split_sentences,
 )
-from privcloud.workloads.grounding_facts import SourceIndex, negated  # noqa: E402
+from privcloud.workloads.grounding_facts import SourceIndex  # noqa: E402
+from privcloud.workloads.text.negation import negated  # noqa: E402
 
 
 def fake_embed(texts: Sequence[str]) -> Any:

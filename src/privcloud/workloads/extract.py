@@ -32,8 +32,10 @@ from privcloud import limits
 from privcloud.errors import DecodeError, InternalError, UsageError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.datetext import MONTHS, Found, When, resolve, scan
+from privcloud.workloads.datetext import Found, When, resolve, scan
+from privcloud.workloads.extract_contacts import NAME_WORD, NOT_NAMES, find_contacts, source_of
 from privcloud.workloads.models import Models
+from privcloud.workloads.text.sentences import SplitRules, split_sentences
 
 log = logging.getLogger("privcloud.workloads.extract")
 
@@ -41,8 +43,10 @@ KINDS = ("events", "reminders", "alarms", "contacts")
 METHOD = "rules"
 #: Longest title, reminder text or alarm label taken from a sentence (cut at a word boundary).
 _TITLE_CHARS = 120
-#: Longest stretch of text treated as one sentence (unpunctuated transcripts are cut here).
-_SENTENCE_CHARS = 400
+#: How a text is cut into sentences (:mod:`privcloud.workloads.text.sentences`): a note's
+#: items end at semicolons too, and a stretch of unpunctuated transcript is cut at 400
+#: characters.
+SENTENCE_RULES = SplitRules(semicolons=True, max_chars=400)
 
 # --- scanning ---------------------------------------------------------------------------------
 
@@ -53,45 +57,6 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# A run of sentence punctuation is matched from its first character only (the lookbehind) and
-# never re-entered (possessive ``++``): without both, a run of n dots followed by a letter costs
-# n^2 steps (every start position scans the rest of the run).
-_BOUNDARY = re.compile(r"(?<![.!?;])[.!?;]++(?=\s|$)|\n")
-#: Characters before a full stop searched for the word it ends (the longest abbreviation is
-#: far shorter): a bounded window keeps the scan linear however many stops are skipped.
-_WORD_WINDOW = 40
-_LAST_WORD = re.compile(r"(?<![\w.])[\w.]+\Z")
-_ABBREVIATIONS = _words("dr mr mrs ms prof st jr sr vs no a.m p.m am pm approx dept ave rd")
-_EMAIL = re.compile(
-    r"(?<![\w.+-])[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*"
-    r"\.[A-Za-z]{2,24}(?![\w-])"
-)
-_PHONE = re.compile(
-    r"(?<![\w+./:-])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?"
-    r"(?:\d{7,15}|\d{2,6}(?:[\s.-]\d{2,6}){1,4})(?![\w/:]|[.-]\d)"
-)
-_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][^\W\d_]*(?:['\u2019-][^\W\d_]+)*"
-_NAME = rf"(?P<name>(?:(?:Dr|Mr|Mrs|Ms|Prof)\.?\s+)?{_NAME_WORD}(?:\s+{_NAME_WORD}){{0,2}})"
-_NAME_TRIGGER = re.compile(
-    r"\b(?i:call|phone|text|e-?mail|ring|message|contact|with|meet|meeting|invite|ask|tell|"
-    r"remind|(?:talk|speak)\s+(?:to|with))\s+" + _NAME
-)
-# Tried only where a word starts (the lookbehind): else every capital of "AAAA..." or "A-A-..."
-# would scan the rest of its sentence again.
-_NAME_OWNER = re.compile(
-    r"(?<![\w'\u2019-])" + _NAME + r"['\u2019]s\s+(?i:number|phone|cell|mobile|e-?mail|address)\b"
-)
-_NOT_NAMES = frozenset(
-    w.capitalize()
-    for w in (
-        *MONTHS,
-        *_words(
-            "monday tuesday wednesday thursday friday saturday sunday today tonight tomorrow "
-            "noon midnight i the a an me my our him her them us it this that everyone dr mr mrs "
-            "ms prof"
-        ),
-    )
-)
 _ALARM = re.compile(r"\b(?:wake\s+me|alarm)\b", _CASE)
 _REMINDER = re.compile(
     r"\b(?:remind\s+me(?:\s+to|\s+that|\s+about)?|(?:don'?t|do\s+not)\s+forget(?:\s+to)?|"
@@ -110,9 +75,9 @@ _EVENT = re.compile(
 )
 _LOCATION = re.compile(
     r"\b(?i:at|in)\s+(?P<loc>(?:the\s+)?"
-    + _NAME_WORD
+    + NAME_WORD
     + r"(?:\s+(?:"
-    + _NAME_WORD
+    + NAME_WORD
     + r"|of|de|del|la|&|\d{1,4}[A-Za-z]?))*|(?i:room|conference\s+room|building)\s+\w{1,8}|"
     r"(?i:the\s+office|home|work|school))"
 )
@@ -130,36 +95,6 @@ _TRAIL = _words(
     "at on by in from and the for to with a an is are of this next until till between around "
     "it please then so or me that"
 )
-
-
-def _sentences(text: str) -> Iterator[tuple[int, int]]:
-    """Trimmed spans of the sentences of ``text`` (long ones cut at whitespace)."""
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        if m.group() == ".":
-            word = _LAST_WORD.search(text, max(start, m.start() - _WORD_WINDOW), m.start())
-            after = text[m.end() : m.end() + 2].strip()[:1]
-            if (word and word.group().lower() in _ABBREVIATIONS) or (after and after.islower()):
-                continue
-        yield from _cut(text, start, m.end())
-        start = m.end()
-    yield from _cut(text, start, len(text))
-
-
-def _cut(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    while end - start > _SENTENCE_CHARS:
-        cut = text.rfind(" ", start + 1, start + _SENTENCE_CHARS)
-        cut = cut if cut > start else start + _SENTENCE_CHARS
-        yield start, cut
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        yield start, end
 
 
 def _segment(
@@ -214,52 +149,8 @@ def _trim(text: str, a: int, b: int, lead: frozenset[str]) -> tuple[int, int] | 
 # --- building items ---------------------------------------------------------------------------
 
 
-def _source(text: str, spans: list[tuple[int, int]]) -> JSONObject:
-    start, end = min(s for s, _ in spans), max(e for _, e in spans)
-    return {"start": start, "end": end, "text": text[start:end]}
-
-
 def _derive(fields: dict[str, str], phrases: list[str]) -> list[JSONObject]:
     return [{"field": f, "value": v, "from": list(phrases)} for f, v in fields.items()]
-
-
-def _contacts(text: str, start: int, end: int) -> tuple[list[JSONObject], list[tuple[int, int]]]:
-    """Contacts in one sentence, and the spans of their phones and emails (masked for dates)."""
-    emails = [m.span() for m in _EMAIL.finditer(text, start, end)]
-    phones = []
-    for m in _PHONE.finditer(text, start, end):
-        digits = sum(c.isdigit() for c in m.group())
-        overlaps = any(m.start() < b and m.end() > a for a, b in emails)
-        iso_date = re.fullmatch(r"\d{4}-\d{2}-\d{2}", m.group())
-        if 7 <= digits <= 15 and not overlaps and not iso_date:
-            phones.append(m.span())
-    names: list[tuple[int, int]] = []
-    for pattern in (_NAME_TRIGGER, _NAME_OWNER):
-        for m in pattern.finditer(text, start, end):
-            words = list(re.finditer(r"\S+", m.group("name")))
-            while words and words[-1].group() in _NOT_NAMES:
-                words.pop()
-            if words and words[0].group() not in _NOT_NAMES:
-                a = m.start("name")
-                span = (a + words[0].start(), a + words[-1].end())
-                if text[span[1] - 2 : span[1]] in ("'s", "\u2019s"):  # possessive
-                    span = (span[0], span[1] - 2)
-                if span not in names:
-                    names.append(span)
-    contacts: list[JSONObject] = []
-    if len(names) == 1 and (phones or emails):
-        spans = [names[0], *phones[:1], *emails[:1]]
-        contact: JSONObject = {"name": text[slice(*names[0])]}
-        if phones:
-            contact["phone"] = text[slice(*phones[0])]
-        if emails:
-            contact["email"] = text[slice(*emails[0])]
-        contact["source"] = _source(text, spans)
-        contacts.append(contact)
-        phones, emails, names = phones[1:], emails[1:], []
-    for field, spans in (("name", names), ("phone", phones), ("email", emails)):
-        contacts.extend({field: text[a:b], "source": _source(text, [(a, b)])} for a, b in spans)
-    return contacts, phones + emails
 
 
 def _clauses(found: list[Found], start: int, end: int, text: str) -> list[tuple[int, int]]:
@@ -311,7 +202,7 @@ def _sentence_items(
                 if when is not None:
                     item["due"] = when.start
                     item["derived"] = _derive({"due": when.start}, phrases)
-                item["source"] = _source(text, spans)
+                item["source"] = source_of(text, spans)
                 yield "reminders", item
             continue
         if (
@@ -336,7 +227,7 @@ def _alarm(
             item["label"] = text[slice(*span)]
             spans.append(span)
     item["derived"] = _derive(fields, phrases)
-    item["source"] = _source(text, spans)
+    item["source"] = source_of(text, spans)
     return item
 
 
@@ -356,7 +247,7 @@ def _event(
         if (
             loc
             and not any(loc[0] < b and loc[1] > a for a, b in holes)
-            and text[loc[0] : loc[1]].split(maxsplit=1)[0].capitalize() not in _NOT_NAMES
+            and text[loc[0] : loc[1]].split(maxsplit=1)[0].capitalize() not in NOT_NAMES
         ):
             location = (m.start(), loc[1]), loc
             break
@@ -376,7 +267,7 @@ def _event(
     if title:
         spans.append(title)
     item["derived"] = _derive(fields, phrases)
-    item["source"] = _source(text, spans)
+    item["source"] = source_of(text, spans)
     return item
 
 
@@ -389,8 +280,9 @@ def extract(text: str, reference: datetime, kinds: Collection[str] = KINDS) -> J
     result.update({k: [] for k in KINDS if k in kinds})
     count, truncated = 0, False
     seen: set[tuple[str | None, ...]] = set()
-    for start, end in _sentences(text):
-        contacts, masked = _contacts(text, start, end)
+    for sentence in split_sentences(text, SENTENCE_RULES):
+        start, end = sentence.start, sentence.end
+        contacts, masked = find_contacts(text, start, end)
         items = list(_sentence_items(text, start, end, reference, kinds, masked))
         if "contacts" in kinds:
             for contact in contacts:

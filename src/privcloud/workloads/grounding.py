@@ -52,14 +52,10 @@ import numpy as np
 import numpy.typing as npt
 
 from privcloud.errors import UsageError
-from privcloud.workloads.grounding_facts import (
-    Fact,
-    SourceIndex,
-    content_words,
-    extract_facts,
-    negated,
-    negative_answer,
-)
+from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
+from privcloud.workloads.text import sentences as text_sentences
+from privcloud.workloads.text.negation import negated, negative_answer
+from privcloud.workloads.text.sentences import Span, SplitRules
 
 __all__ = [
     "Embed",
@@ -93,28 +89,6 @@ _CANDIDATE_PASSAGES = 5
 #: Marks a sentence kept in "mark" mode although it failed a check.
 UNVERIFIED_MARK = "[unverified]"
 
-# A line's leading speaker label ("Speaker 1:", "Anna:", "Dr Lee:"), bullet, list number or
-# timestamp; dropped from the sentence text (the source index still sees the whole text).
-_LINE_PREFIX_RE = re.compile(
-    r"[ \t]*(?:\[\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\][ \t]*)?"
-    r"(?:(?:[-*•>]+|\d{1,2}[.)])[ \t]+)?"
-    r"(?:(?:[Ss]peaker[ \t]*\w{1,3}|[A-Z][\w'\u2019.-]*(?:[ \t]+[A-Z][\w'\u2019.-]*){0,2})"
-    r"[ \t]*:[ \t]+)?"
-)
-# What may open the next sentence besides a capital or a digit: quotes, brackets, bullets.
-_OPENERS = "\"'\u201c\u2018([-*\u2022"
-_BULLET_RE = re.compile(r"(?:[-*\u2022]+\s+)+")
-# Matched from the first mark of a run only (the lookbehind), never re-entered (``++``): else a
-# run of n dots costs n^2 steps, every start position scanning the rest of the run.
-_SENTENCE_END_RE = re.compile(r"(?<![.!?…])[.!?…]++[\"'\u201d\u2019)\]]*+\s+")
-#: Characters before a full stop searched for the word it ends (abbreviations are short): a
-#: bounded window keeps splitting linear however many stops in a row are not sentence ends.
-_WORD_WINDOW = 40
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "no"}
-    | {"approx", "inc", "ltd", "co", "dept", "est", "fig"}
-)
-_WORD_RE = re.compile(r"\S+")
 # A summary is prose: braces, angle brackets and backticks mean JSON, HTML or code (for instance
 # output that a prompt injection asked for).
 _MARKUP_RE = re.compile(r"[{}<>`]")
@@ -128,81 +102,21 @@ _CLAUSE_BREAK_RE = re.compile(
 NEGATION_REASON = "negation differs from the source passage"
 
 
-@dataclass(frozen=True)
-class Span:
-    """One sentence of a text: its stripped text and its ``[start, end)`` offsets."""
-
-    text: str
-    start: int
-    end: int
+#: How the guard splits a text into sentences: a transcript's speaker labels, bullets and
+#: timestamps left out, a run without sentence punctuation cut every SENTENCE_WORDS_CUT words.
+SENTENCE_RULES = SplitRules(line_labels=True, max_words=SENTENCE_WORDS_CUT)
 
 
 def split_sentences(text: str) -> list[Span]:
-    """The sentences of ``text``, in order, with offsets into ``text``.
-
-    Lines are split first (a transcript has one turn per line); a line's speaker label, bullet
-    or timestamp is left out of its sentences. Inside a line, a sentence ends at ``.``, ``!``,
-    ``?`` followed by space and a capital or digit (not after "Mr.", "e.g." and the like, not
-    inside "3.5" or "10.30"). A run without punctuation is cut every
+    """The sentences of ``text`` that hold a letter or digit, in order, with offsets into
+    ``text``, split by :data:`SENTENCE_RULES` (see :mod:`privcloud.workloads.text.sentences`):
+    lines first, a line's speaker label, bullet or timestamp left out; inside a line, at ``.``,
+    ``!``, ``?`` before white space and no lowercase word (not after "Mr.", "e.g." and the like,
+    not inside "3.5" or "10.30"); a run without punctuation cut every
     :data:`SENTENCE_WORDS_CUT` words (preferring a comma past half of it).
     """
-    spans: list[Span] = []
-    line_start = 0
-    for line in text.splitlines(keepends=True):
-        prefix = _LINE_PREFIX_RE.match(line)
-        body_start = line_start + (prefix.end() if prefix else 0)
-        body = text[body_start : line_start + len(line)]
-        for start, end in _split_line(body):
-            for first, cut_end in _cut_long(body, start, end):
-                bullet = _BULLET_RE.match(body, first, cut_end)
-                cut_start = bullet.end() if bullet else first
-                piece = body[cut_start:cut_end]
-                stripped = piece.strip()
-                if any(ch.isalnum() for ch in stripped):
-                    offset = body_start + cut_start + (len(piece) - len(piece.lstrip()))
-                    spans.append(Span(stripped, offset, offset + len(stripped)))
-        line_start += len(line)
-    return spans
-
-
-def _split_line(body: str) -> list[tuple[int, int]]:
-    pieces: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END_RE.finditer(body):
-        following = body[match.end() : match.end() + 1]
-        if following and not (following.isupper() or following.isdigit() or following in _OPENERS):
-            continue
-        before = body[max(start, match.start() - _WORD_WINDOW) : match.start()]
-        if body[match.start()] == "." and _last_word(before) in _ABBREVIATIONS:
-            continue
-        pieces.append((start, match.end()))
-        start = match.end()
-    if start < len(body):
-        pieces.append((start, len(body)))
-    return pieces
-
-
-def _last_word(text: str) -> str:
-    words = text.split()
-    return words[-1].lower().strip("(\"'") if words else ""
-
-
-def _cut_long(body: str, start: int, end: int) -> list[tuple[int, int]]:
-    words = list(_WORD_RE.finditer(body, start, end))
-    if len(words) <= SENTENCE_WORDS_CUT:
-        return [(start, end)]
-    cuts: list[tuple[int, int]] = []
-    first = 0
-    while len(words) - first > SENTENCE_WORDS_CUT:
-        last = first + SENTENCE_WORDS_CUT - 1
-        for index in range(last, first + SENTENCE_WORDS_CUT // 2, -1):
-            if words[index].group().endswith(","):
-                last = index
-                break
-        cuts.append((words[first].start(), words[last].end()))
-        first = last + 1
-    cuts.append((words[first].start(), end))
-    return cuts
+    spans = text_sentences.split_sentences(text, SENTENCE_RULES)
+    return [s for s in spans if any(ch.isalnum() for ch in s.text)]
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ Answer: ``PARTIAL`` events (when streamed) per Whisper segment or per piece, met
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 
@@ -45,6 +44,8 @@ from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import decode_audio
 from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, WHISPER_BASE, Models
+from privcloud.workloads.text import sentences as text_sentences
+from privcloud.workloads.text.sentences import SplitRules
 from privcloud.workloads.transcribe import (
     AUTO,
     Segment,
@@ -109,28 +110,18 @@ SENTENCE_CHARS = 300
 #: translation, too few for a runaway continuation.
 _TOKENS_PER_CHAR = 0.6
 _EXTRA_TOKENS = 16
-#: A sentence ends at . ! ? … before white space, at CJK full stops (no space follows them),
-#: and at line breaks. The line-break alternative starts only where a run of white space starts
-#: (the lookbehind): tried from every position of a long run of spaces without a line break, it
-#: would scan the rest of the run each time (n^2 steps).
-_SENTENCE_END = re.compile("(?<=[.!?\u2026])\\s+|(?<=[\u3002\uff01\uff1f])\\s*|(?<!\\s)\\s*\n\\s*")
+#: How a text is cut into pieces (:mod:`privcloud.workloads.text.sentences`): at every
+#: sentence end, lowercase word after it or not (only the prompt's length matters), and at
+#: :data:`SENTENCE_CHARS`.
+SENTENCE_RULES = SplitRules(split_before_lowercase=True, max_chars=SENTENCE_CHARS)
 
 
 def split_sentences(text: str) -> list[str]:
-    """``text`` cut into sentences (at ., !, ? and line breaks), each at most
-    :data:`SENTENCE_CHARS` characters (longer ones cut at spaces, or hard where there are none)."""
-    pieces: list[str] = []
-    for raw in _SENTENCE_END.split(text):
-        rest = " ".join(raw.split())  # single spaces, none at the ends
-        start = 0  # offsets, not slices of the rest: a long sentence costs linear time
-        while len(rest) - start > SENTENCE_CHARS:
-            cut = rest.rfind(" ", start, start + SENTENCE_CHARS + 1)
-            cut = cut if cut > start else start + SENTENCE_CHARS
-            pieces.append(rest[start:cut])
-            start = cut + 1 if rest[cut] == " " else cut
-        if start < len(rest):
-            pieces.append(rest[start:])
-    return pieces
+    """``text`` cut into sentences (at ., !, ?, …, CJK full stops and line breaks; not after
+    "Mr." and the like), white space collapsed to single spaces, each at most
+    :data:`SENTENCE_CHARS` characters (longer ones cut at spaces, or hard where there are none).
+    """
+    return [" ".join(s.text.split()) for s in text_sentences.split_sentences(text, SENTENCE_RULES)]
 
 
 def build_prompt(source: str, target: str, sentence: str) -> str:
