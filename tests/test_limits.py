@@ -54,15 +54,15 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
     ("privacypass/directory.py", "_MAX_TIMESTAMP"): (
         "the signed 64-bit range of a JSON not-before timestamp"
     ),
-    ("services/witness.py", "MAX_PROOF_LINES"): (
+    ("transparency/witness.py", "MAX_PROOF_LINES"): (
         "C2SP tlog-witness: clients MUST NOT send more than 63 consistency proof lines"
     ),
     ("trust/bundle.py", "_MAX_INT"): "the signed 64-bit range of integers in a canonical manifest",
     ("trust/keys.py", "_MAX_TIME"): "the range of a key statement's unix times (2^62)",
-    ("sdk/issuance.py", "_MAX_TIMESTAMP_DIGITS"): (
+    ("privacypass/issuance.py", "_MAX_TIMESTAMP_DIGITS"): (
         "the device-signature format: its timestamp field has at most 12 decimal digits"
     ),
-    ("sdk/issuance.py", "_MAX_EXPIRES"): (
+    ("privacypass/issuance.py", "_MAX_EXPIRES"): (
         "the range of a key-expiry timestamp, kept within SQLite integer arithmetic"
     ),
 }
@@ -239,3 +239,22 @@ def test_a_node_chunk_fits_one_ohttp_chunk() -> None:
 
     assert padded_size(limits.MAX_ENVELOPE_CHUNK) + 16 == limits.MAX_ENVELOPE_CHUNK_CIPHERTEXT
     assert CHUNK_HEADER_SIZE + limits.MAX_ENVELOPE_CHUNK_CIPHERTEXT + 8 <= limits.MAX_OHTTP_CHUNK
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("::1", True),
+        ("localhost", False),
+        ("127.0.0.1.example", False),
+        ("10.0.0.1", False),
+        ("", False),
+    ],
+)
+def test_one_loopback_check_takes_addresses_not_names(host: str, loopback: bool) -> None:
+    from privcloud.netio import is_loopback
+
+    assert is_loopback(host) is loopback
+    assert is_loopback("localhost", allow_localhost=True)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import ipaddress
 import json
 import logging
 import time
@@ -65,6 +64,7 @@ from privcloud.errors import (
     UnavailableError,
     UpstreamError,
 )
+from privcloud.netio import is_loopback
 from privcloud.sdk.logclient import LogClient
 from privcloud.sdk.router import DeviceProfile, Placement, Router, UserSettings
 from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
@@ -117,16 +117,6 @@ def default_nodes() -> list[NodeSpec]:
     ]
 
 
-def is_loopback(host: str) -> bool:
-    """A loopback address literal, or "localhost" (never a name that merely starts with 127.)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def parse_params(raw: str | None) -> JSONObject:
     """The ``params`` query parameter: a JSON object (absent: empty). Raises
     :class:`DecodeError` (400) or :class:`TooLargeError` (413)."""
@@ -172,7 +162,7 @@ class DeviceAgent:
         """``device_address``: the loopback address the device's own connections leave from
         (:mod:`privcloud.device.netaddr`; None, or one this machine cannot bind: the default).
         ``models``: the nodes' AI models (None: the echo workloads only)."""
-        if not is_loopback(host):
+        if not is_loopback(host, allow_localhost=True):
             raise ConfigError("the device console listens on loopback only")
         self.host = host
         self.port = port

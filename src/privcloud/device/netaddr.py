@@ -18,9 +18,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import aiohttp
-
 from privcloud import limits
+from privcloud.netio import LazySession
 from privcloud.sdk.client import Client
 from privcloud.sdk.wallet import Wallet
 
@@ -38,17 +37,6 @@ def usable_source_address(address: str) -> bool:
     return True
 
 
-def _session(local_address: str | None, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
-    local = (local_address, 0) if local_address else None
-    return aiohttp.ClientSession(
-        timeout=timeout,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        skip_auto_headers=("User-Agent",),
-        connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, local_addr=local),
-        auto_decompress=False,
-    )
-
-
 class DeviceClient(Client):
     """The SDK client, its connections (relay, and the log through the relay) leaving from
     ``local_address`` (None: the system's choice)."""
@@ -56,24 +44,7 @@ class DeviceClient(Client):
     def __init__(self, relay_url: str, *, local_address: str | None, **kwargs: Any) -> None:
         super().__init__(relay_url, **kwargs)
         self.local_address = local_address
-        self._device_session: aiohttp.ClientSession | None = None
-
-    @property
-    def session(self) -> aiohttp.ClientSession:
-        if self._device_session is None or self._device_session.closed:
-            timeout = aiohttp.ClientTimeout(
-                total=None,
-                sock_connect=limits.UPSTREAM_CONNECT_TIMEOUT_S,
-                sock_read=limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
-            )
-            self._device_session = _session(self.local_address, timeout)
-        return self._device_session
-
-    async def close(self) -> None:
-        await super().close()
-        if self._device_session is not None:
-            await self._device_session.close()
-            self._device_session = None
+        self._http = LazySession(local_address=local_address)  # Client.close() closes it
 
 
 class DeviceWallet(Wallet):
@@ -82,17 +53,5 @@ class DeviceWallet(Wallet):
     def __init__(self, issuer_url: str, *, local_address: str | None, **kwargs: Any) -> None:
         super().__init__(issuer_url, **kwargs)
         self.local_address = local_address
-        self._device_session: aiohttp.ClientSession | None = None
-
-    @property
-    def _http(self) -> aiohttp.ClientSession:
-        if self._device_session is None or self._device_session.closed:
-            timeout = aiohttp.ClientTimeout(total=limits.ISSUER_TIMEOUT_S)
-            self._device_session = _session(self.local_address, timeout)
-        return self._device_session
-
-    async def close(self) -> None:
-        await super().close()
-        if self._device_session is not None:
-            await self._device_session.close()
-            self._device_session = None
+        # Wallet.close() closes it.
+        self._issuer_http = LazySession(total=limits.ISSUER_TIMEOUT_S, local_address=local_address)

@@ -39,7 +39,7 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
-from privcloud.netio import new_session, read_bounded
+from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.keyproofs import KeyProofs
@@ -183,7 +183,7 @@ class Client:
         self.k = k
         self._rand = rand
         self._random = secrets.SystemRandom()
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession()
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
         self._admitted_at = float("-inf")
@@ -215,14 +215,10 @@ class Client:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = new_session()
-        return self._session
+        return self._http.get()
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
         if self.wallet is not None:
             await self.wallet.close()  # its own session to the issuer; reopened on next use
 

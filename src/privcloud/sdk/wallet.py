@@ -65,7 +65,7 @@ from privcloud.errors import (
     UsageError,
 )
 from privcloud.fileio import write_atomic
-from privcloud.netio import read_bounded
+from privcloud.netio import LazySession, read_bounded
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
     TokenChallenge,
@@ -77,8 +77,7 @@ from privcloud.privacypass import (
     parse_www_authenticate,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
-from privcloud.sdk.core import INNER_AUTHORITY
-from privcloud.sdk.issuance import (
+from privcloud.privacypass.issuance import (
     ENROL_PATH,
     MEDIA_BATCH_REQUEST,
     PublishedKey,
@@ -90,6 +89,7 @@ from privcloud.sdk.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
+from privcloud.sdk.core import INNER_AUTHORITY
 from privcloud.sdk.keyproofs import KeyProofs
 from privcloud.trust.keys import KeyKind, KeyStatement
 from privcloud.wire import jsonio
@@ -191,7 +191,7 @@ class Wallet:
         self._keys: list[PublishedKey] = []
         self._request_url: str | None = None
         self._keys_at = float("-inf")
-        self._session: aiohttp.ClientSession | None = None
+        self._issuer_http = LazySession(total=limits.ISSUER_TIMEOUT_S)
         self._lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
         self._jitter = secrets.SystemRandom()
@@ -231,22 +231,14 @@ class Wallet:
 
     @property
     def _http(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                cookie_jar=aiohttp.DummyCookieJar(),
-                skip_auto_headers=("User-Agent",),
-                timeout=aiohttp.ClientTimeout(total=limits.ISSUER_TIMEOUT_S),
-            )
-        return self._session
+        return self._issuer_http.get()  # its own session: the issuer only ever sees this one
 
     async def close(self) -> None:
         if self._refill is not None:
             self._refill.cancel()
             await asyncio.gather(self._refill, return_exceptions=True)
             self._refill = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._issuer_http.close()
 
     async def _exchange(
         self,

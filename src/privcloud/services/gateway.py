@@ -41,7 +41,7 @@ from privcloud.errors import (
     UnknownKeyError,
     UpstreamError,
 )
-from privcloud.netio import new_session, read_bounded
+from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -104,7 +104,7 @@ class Gateway:
         self.table = NodeTable(node_urls)
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession()
         self._health_task: asyncio.Task[None] | None = None
         self._reload_task: asyncio.Task[None] | None = None
 
@@ -153,9 +153,7 @@ class Gateway:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = new_session()
-        return self._session
+        return self._http.get()
 
     def app(self) -> web.Application:
         app = new_app("gateway", self.metrics)
@@ -183,8 +181,7 @@ class Gateway:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()
 
     async def _health_loop(self) -> None:
         while True:

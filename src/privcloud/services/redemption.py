@@ -38,7 +38,7 @@ from privcloud.errors import (
     UpstreamError,
     UsageError,
 )
-from privcloud.netio import read_bounded
+from privcloud.netio import LazySession, read_bounded
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
     PrivateTokenChallenge,
@@ -50,7 +50,7 @@ from privcloud.privacypass import (
     verify_token,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH
-from privcloud.sdk.issuance import PublishedKey, issuer_name_for, parse_issuer_directory
+from privcloud.privacypass.issuance import PublishedKey, issuer_name_for, parse_issuer_directory
 from privcloud.storage.spent_tokens import NEVER, SpentTokenStore
 from privcloud.wire import bhttp
 
@@ -104,7 +104,7 @@ class TokenAuthorizer:
         self._keys: dict[bytes, PublishedKey] = {}
         self._preferred: PublishedKey | None = None
         self._install(list(self.keys))
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession(total=limits.ISSUER_TIMEOUT_S)
         self._task: asyncio.Task[None] | None = None
         self._refresh_lock = asyncio.Lock()
 
@@ -125,14 +125,9 @@ class TokenAuthorizer:
         """Fetch the issuer directory; raises :class:`UnavailableError` when it cannot."""
         if self.issuer_url is None:
             return
-        if self._session is None:
-            timeout = aiohttp.ClientTimeout(total=limits.ISSUER_TIMEOUT_S)
-            self._session = aiohttp.ClientSession(
-                timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
-            )
         url = self.issuer_url.rstrip("/") + WELL_KNOWN_PATH
         try:
-            async with self._session.get(url) as resp:
+            async with self._http.get().get(url) as resp:
                 payload = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
                 if resp.status != 200:
                     raise UpstreamError("issuer answered with an error")
@@ -160,9 +155,7 @@ class TokenAuthorizer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self._http.close()
         await self.store.close()
 
     async def _refresh_loop(self) -> None:

@@ -30,7 +30,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.errors import UpstreamError
-from privcloud.netio import new_session, read_bounded
+from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -63,7 +63,7 @@ class Relay:
         #: wallets can check it shows everyone the same keys (docs/tokens.md).
         self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
-        self._session: aiohttp.ClientSession | None = None
+        self._http = LazySession()
         # The issuer directory is fetched on the relay's own schedule and served from this copy,
         # so a device's read through the relay never reaches the issuer when the device's
         # direct read does (the issuer cannot pair the two and answer both the same way).
@@ -72,9 +72,7 @@ class Relay:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = new_session()
-        return self._session
+        return self._http.get()
 
     def app(self) -> web.Application:
         app = new_app("relay", self.metrics)
@@ -120,8 +118,7 @@ class Relay:
         if self._issuer_task is not None:
             self._issuer_task.cancel()
             await asyncio.gather(self._issuer_task, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
+        await self._http.close()
 
     async def health(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True, "service": "relay"})
