@@ -1,4 +1,4 @@
-"""The token issuer (services/issuer.py, storage/issuer_store.py, sdk/issuance.py): device
+"""The token issuer (services/issuer.py, storage/issuer_store.py, privacypass/issuance.py): device
 enrolment, signed batch issuance, quota, replay, key rotation, and the HTTP shell.
 
 Each test is named after what it stops. Vector tests of the Privacy Pass core live in
@@ -33,8 +33,7 @@ from privcloud.privacypass import (
     verify_token,
 )
 from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
-from privcloud.privacypass.tokens import TokenRequest
-from privcloud.sdk.issuance import (
+from privcloud.privacypass.issuance import (
     BATCH_PATH,
     ENROL_PATH,
     MEDIA_BATCH_REQUEST,
@@ -48,6 +47,7 @@ from privcloud.sdk.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
+from privcloud.privacypass.tokens import TokenRequest
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
 from privcloud.storage.issuer_store import IssuerStore

@@ -28,8 +28,8 @@ from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
+from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.issuance import issuer_name_for
 from privcloud.sdk.logclient import publish_entry
 from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet

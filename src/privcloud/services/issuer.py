@@ -53,8 +53,7 @@ from privcloud.privacypass import (
 )
 from privcloud.privacypass.directory import MEDIA_TYPE as DIRECTORY_MEDIA_TYPE
 from privcloud.privacypass.directory import WELL_KNOWN_PATH
-from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
-from privcloud.sdk.issuance import (
+from privcloud.privacypass.issuance import (
     BATCH_PATH,
     ENROL_PATH,
     EXPIRES_MEMBER,
@@ -66,6 +65,7 @@ from privcloud.sdk.issuance import (
     encode_batch_response,
     verify_device_request,
 )
+from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.services.keylog import KeyLog
 from privcloud.storage.issuer_store import IssuerStore, StoredKey

@@ -1,7 +1,9 @@
-"""The issuance protocol between a device and the token issuer, sans-IO (docs/tokens.md).
+"""The project's issuance protocol over RFC 9578: device enrolment, device-signed batch
+requests, key expiry in the directory. Sans-IO (docs/tokens.md).
 
-Shared by the wallet (device side, :mod:`privcloud.sdk.wallet`) and the issuer service (verifier
-side, :mod:`privcloud.services.issuer`). Nothing here reaches the relay or the gateway: device
+Shared by the wallet (device side, :mod:`privcloud.sdk.wallet`), the issuer service (verifier
+side, :mod:`privcloud.services.issuer`) and the gateway's redemption (directory expiry,
+:mod:`privcloud.services.redemption`). Nothing here reaches the relay or the gateway: device
 identity travels only on the device's direct connection to the issuer.
 
 1. **Batch bodies**, shaped after the generic batch of draft-ietf-privacypass-batched-tokens
@@ -52,14 +54,9 @@ from privcloud.errors import (
     UnsupportedError,
     UsageError,
 )
-from privcloud.privacypass import (
-    TOKEN_TYPE_BLIND_RSA,
-    IssuerDirectory,
-    IssuerKey,
-    b64url_decode,
-    b64url_encode,
-)
-from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
+from privcloud.privacypass.directory import IssuerDirectory
+from privcloud.privacypass.headers import b64url_decode, b64url_encode
+from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE, TOKEN_TYPE_BLIND_RSA, IssuerKey
 from privcloud.wire import jsonio, varint
 
 #: Media types of the batch bodies (privcloud's own: the batch draft's may still change).
