@@ -23,7 +23,8 @@ from privcloud.release import build_manifest, code_files, compare, locked_depend
 from privcloud.release.build import code_digest, model_file, package_dir
 from privcloud.release.markers import current_environment, evaluate
 from privcloud.release.verify import Outcome
-from privcloud.trust.bundle import ModelFile, ReleaseManifest, canonical_json
+from privcloud.trust.canonical import canonical_json
+from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
 
 CONFIG = {"features": ["echo", "echo_stream"], "hpke_suite": {"aead": 1, "kdf": 1, "kem": 32}}
 

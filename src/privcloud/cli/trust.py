@@ -64,9 +64,9 @@ from privcloud.trust.admission import (
     admit,
     check_release_measurement,
 )
-from privcloud.trust.bundle import ReleaseManifest, measurement_hex
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
 from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
+from privcloud.trust.release_manifest import ReleaseManifest, measurement_hex
 from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models

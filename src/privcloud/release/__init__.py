@@ -6,8 +6,8 @@ logged (DESIGN.md §3, "Release manifest"; issue 4 §2).
 * :mod:`.verify` — field-by-field comparison of two manifests (sans-IO).
 * :mod:`.markers` — PEP 508 marker evaluation for the dependency walk.
 
-The manifest format itself lives in :mod:`privcloud.trust.bundle`, below this package, because
-the client's admission reads it.
+The manifest format itself lives in :mod:`privcloud.trust.release_manifest`, below this package,
+because the client's admission reads it.
 """
 
 from privcloud.release.build import build_manifest, code_files, locked_dependencies

@@ -36,7 +36,7 @@ from typing import Any
 
 from privcloud.errors import ConfigError
 from privcloud.release.markers import current_environment, evaluate
-from privcloud.trust.bundle import ModelFile, ReleaseManifest
+from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
 
 #: The distribution whose release is built.
 PACKAGE = "privcloud"

@@ -12,7 +12,8 @@ import enum
 from dataclasses import dataclass
 
 from privcloud.errors import VerificationError
-from privcloud.trust.bundle import ReleaseManifest, canonical_json, measurement_hex
+from privcloud.trust.canonical import canonical_json
+from privcloud.trust.release_manifest import ReleaseManifest, measurement_hex
 
 
 class Outcome(enum.Enum):

@@ -51,7 +51,7 @@ from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.tlog import LocalTransparency
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
-from privcloud.trust.bundle import ReleaseManifest
+from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.workloads import WorkloadRegistry, default_registry
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import Models
