@@ -176,6 +176,25 @@ def test_phrases_that_do_not_fit_together_resolve_to_nothing(phrases: list[str])
     assert resolve(phrases, REF) is None
 
 
+@pytest.mark.parametrize(
+    ("phrase", "start"),
+    [
+        # Once read as "twenty" alone (10:20): the minutes are one spoken number, read whole.
+        ("twenty five past ten", "2026-11-22T10:25:00+00:00"),
+        ("twenty-five past ten", "2026-11-22T10:25:00+00:00"),
+        ("in ninety minutes", "2026-11-22T10:30:00+00:00"),
+        ("in twenty one days", "2026-12-13"),
+        ("on March twenty-first", "2027-03-21"),
+        ("on the thirty-first of December", "2026-12-31"),
+    ],
+)
+def test_spoken_numbers_in_phrases_are_read_by_the_one_number_grammar(
+    phrase: str, start: str
+) -> None:
+    when = resolve([phrase], REF)
+    assert when is not None and when.start == start
+
+
 @pytest.mark.parametrize("day", ["February 30th", "13/13", "2026-02-29", "the 32nd"])
 def test_a_date_that_does_not_exist_gives_no_event(day: str) -> None:
     assert extract(f"Party on {day} at 8pm.", REF)["events"] == []

@@ -138,25 +138,26 @@ _GRAMMAR: dict[tuple[_Kind, _Kind], _Step] = {
 del S, K
 
 
+#: Every word the grammar reads: its kind and its value.
+_LEXICON: dict[str, tuple[_Kind, int]] = {
+    word: (kind, value)
+    for kind, table in (
+        (_Kind.UNIT, UNITS),
+        (_Kind.TEEN, TEENS),
+        (_Kind.TENS, TENS),
+        (_Kind.HUNDRED, {HUNDRED: MULTIPLIERS[HUNDRED]}),
+        (_Kind.SCALE, SCALES),
+        (_Kind.ORDINAL, ORDINALS),
+        (_Kind.ARTICLE, {_ARTICLE: 1}),
+        (_Kind.AND, {_AND: 0}),
+    )
+    for word, value in table.items()
+}
+
+
 def _kind(word: str) -> tuple[_Kind, int] | None:
     """The grammar's kind of ``word`` (lower case) and its value; None for any other word."""
-    if word in UNITS:
-        return _Kind.UNIT, UNITS[word]
-    if word in TEENS:
-        return _Kind.TEEN, TEENS[word]
-    if word in TENS:
-        return _Kind.TENS, TENS[word]
-    if word == HUNDRED:
-        return _Kind.HUNDRED, MULTIPLIERS[word]
-    if word in SCALES:
-        return _Kind.SCALE, SCALES[word]
-    if word in ORDINALS:
-        return _Kind.ORDINAL, ORDINALS[word]
-    if word == _ARTICLE:
-        return _Kind.ARTICLE, 1
-    if word == _AND:
-        return _Kind.AND, 0
-    return None
+    return _LEXICON.get(word)
 
 
 def is_number_part(word: str) -> bool:
@@ -181,17 +182,18 @@ class Reading:
 def read_number(words: Iterable[str]) -> Reading | None:
     """The longest spoken number at the start of ``words`` (lower case; a hyphenated word
     split, as :func:`number_parts` does), by the table :data:`_GRAMMAR`; None when the first
-    word starts none. Reads at most one word past the end of the number."""
+    word starts none. Reads at most one word past the end of the number, so a caller that
+    bounds the words it passes bounds the work."""
     parts = iter(words)
     word = next(parts, None)
     state, total, current, used, end, index = _Kind.START, 0, 0, 0, 0, 0
     while word is not None:
         found = _kind(word)
-        following = next(parts, None)  # one word ahead, no more: the grammar breaks early
         step = _GRAMMAR.get((state, found[0])) if found is not None else None
-        ahead = _kind(following) if following is not None else None
         if step is None or found is None:
             break
+        following = next(parts, None)  # one word ahead, no more: the grammar breaks early
+        ahead = _kind(following) if following is not None else None
         if step.before is not None and (ahead is None or ahead[0] not in step.before):
             break
         value = found[1]
@@ -310,6 +312,6 @@ def spell_ordinal(n: int) -> str:
 def spell_digits(digits: str) -> str:
     """A string of digits read one by one ("555" -> "five five five"), as :func:`read_digits`
     reads it back. Raises :class:`UsageError` for anything but ASCII digits."""
-    if not digits.isascii() or not digits.isdigit():
+    if digits.strip("0123456789"):
         raise UsageError("only digits can be spelled digit by digit")
     return " ".join(_SPELLED_UNITS[int(d)] for d in digits)

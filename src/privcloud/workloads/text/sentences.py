@@ -14,7 +14,8 @@ before lowercase words and cuts by characters):
 3. A single full stop after an abbreviation (:data:`ABBREVIATIONS`: "Mr.", "e.g.", "a.m.")
    ends none; "No." only before a digit ("No. 5").
 4. Unless :attr:`SplitRules.split_before_lowercase`, a run before a lowercase letter ends none
-   ("at 10.30 a.m. on Monday", "ask the dr. about it").
+   ("at 10.30 a.m. on Monday", "ask the dr. about it"), except a semicolon ("lunch at 12; call
+   Bob at 3").
 5. With :attr:`SplitRules.line_labels`, a line's speaker label ("Speaker 1:", "Anna:", "Dr
    Lee:"), bullet, list number or timestamp, and a bullet that opens a sentence, are left out.
 6. A sentence of more than :attr:`SplitRules.max_words` words or
@@ -136,9 +137,10 @@ def _split_line(text: str, start: int, end: int, rules: SplitRules) -> Iterator[
     for match in pattern.finditer(text, start, end):
         following = _NEXT_RE.match(text, match.end(), end)
         after = following.group(1) if following else ""
-        if after.islower() and not rules.split_before_lowercase:
+        run = match.group("run")
+        if after.islower() and not rules.split_before_lowercase and not run.endswith(";"):
             continue
-        if match.group("run") == "." and _abbreviation(text, start, match.start(), after):
+        if run == "." and _abbreviation(text, start, match.start(), after):
             continue
         yield from _stripped(text, start, match.end())
         start = match.end()
