@@ -24,7 +24,7 @@ __all__ = ["DATE_HANDLERS", "GRAMMAR", "Clock", "Piece", "parse_phrase"]
 
 #: Weekdays by their first three letters ("tues", "thurs" and the full names share them).
 _WEEKDAY_PREFIXES = {name[:3]: number for name, number in WEEKDAYS.items()}
-#: Spelled numbers up to 99 ("twenty five", "twenty-five"), as the grammar's patterns match.
+#: The one-word numbers (zero to nineteen, the tens); :data:`_NUM` adds "twenty five".
 _SIMPLE_NUMBERS = [*numbers.UNITS, *numbers.TEENS, *numbers.TENS]
 _ORDINAL_WORDS = {numbers.spell_ordinal(n): n for n in range(1, 32)}
 
@@ -43,7 +43,7 @@ _HOUR_WORD = _alternation([numbers.spell_number(n) for n in range(1, 13)])
 _HOUR = rf"(?:\d{{1,2}}|{_HOUR_WORD})"
 _AP = r"(?:\s?(?P<ap>[ap])(?:\.m\.?|m\b))"
 _MONTH = _alternation(MONTHS)
-_WEEKDAY = r"(?:monday|tuesday|tues|wednesday|thursday|thurs|friday|saturday|sunday)"
+_WEEKDAY = _alternation([*WEEKDAYS, "tues", "thurs"])
 _PART = r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
 _DAY = rf"(?P<d>\d{{1,2}}(?:st|nd|rd|th)?|{_alternation(_ORDINAL_WORDS)})"
 _YEAR = r"(?:,?\s+(?P<y>\d{4})\b)?"
