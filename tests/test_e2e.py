@@ -68,9 +68,21 @@ async def test_sync_client_works_from_plain_code(cloud: Cloud) -> None:
             sync.refresh()
             parts = list(sync.stream("echo_stream", {"parts": 2}, b"abcd"))
             assert len(parts) == 3
+            # Data residency per request reaches the async client (it once got lost here).
+            sync.call("echo", None, b"x", regions={"us-east"})
+            assert sync.trail.chosen == ["node-3"]
             return sync.call("echo", None, b"hello").data
 
     assert await asyncio.to_thread(run) == b"hello"
+
+
+def test_sync_client_has_the_async_clients_signatures() -> None:
+    import inspect
+
+    for name in ("refresh", "call", "stream"):
+        sync_sig = inspect.signature(getattr(SyncClient, name))
+        async_sig = inspect.signature(getattr(Client, name))
+        assert sync_sig.parameters == async_sig.parameters, name
 
 
 async def test_default_policy_refuses_simulated_nodes(cloud: Cloud) -> None:

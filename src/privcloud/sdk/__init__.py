@@ -1,5 +1,6 @@
 """The device SDK."""
 
-from privcloud.sdk.client import Client, ClientTrust, Result, SyncClient, Trail
+from privcloud.sdk.client import Client, ClientTrust, Result, Trail
+from privcloud.sdk.sync import SyncClient
 
 __all__ = ["Client", "ClientTrust", "Result", "SyncClient", "Trail"]

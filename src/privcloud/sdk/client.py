@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import threading
-from collections.abc import AsyncIterator, Collection, Coroutine, Iterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
 
@@ -475,50 +474,3 @@ async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:
     except (aiohttp.ClientError, TimeoutError, PrivcloudError):
         body = b""
     return decode_error_body(body, resp.status, peer="relay")
-
-
-class SyncClient:
-    """A blocking wrapper of :class:`Client`, running its event loop in a private thread."""
-
-    def __init__(self, relay_url: str, **kwargs: Any) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
-        self._client = Client(relay_url, **kwargs)
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
-
-    async def _next(self, agen: AsyncIterator[Event]) -> Event:
-        return await anext(agen)
-
-    @property
-    def trail(self) -> Trail:
-        return self._client.trail
-
-    def refresh(self) -> None:
-        self._run(self._client.refresh())
-
-    def call(self, feature: str, params: JSONObject | None = None, body: bytes = b"") -> Result:
-        return self._run(self._client.call(feature, params, body))
-
-    def stream(
-        self, feature: str, params: JSONObject | None = None, body: bytes = b""
-    ) -> Iterator[Event]:
-        agen = self._client.stream(feature, params, body)
-        while True:
-            try:
-                yield self._run(self._next(agen))
-            except StopAsyncIteration:
-                return
-
-    def close(self) -> None:
-        self._run(self._client.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> SyncClient:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
