@@ -14,12 +14,11 @@ Routes (docs/transparency.md has the full contract)::
     GET  /v1/entries?start=A&end=B            {"entries": [b64...]}   (a prefix if too large)
     GET  /v1/leaf?hash=B64                    {"index"} or 404
 
-Checkpoints: after appends the log signs a checkpoint for the new size (batched: at most one per
-``checkpoint_interval_s``), asks every configured witness to cosign it (C2SP tlog-witness, with a
-consistency proof from the size that witness last cosigned), checks each returned cosignature
-against that witness's key, and serves the note with the good ones attached. It asks again every
-``cosign_refresh_s`` so cosignatures stay fresh, and retries failed witnesses every
-``witness_retry_s``. The served note is persisted, and on start the log refuses to serve a
+Checkpoints: after appends the log signs a checkpoint for the new size, asks every configured
+witness to cosign it and serves the note with the good cosignatures attached; it asks again to
+refresh them and to retry failed witnesses. Those decisions and timers are
+:class:`~privcloud.transparency.log_core.LogCore`'s (sans-IO); this module reads the store and
+runs the HTTP exchanges. The served note is persisted, and on start the log refuses to serve a
 database whose tree does not match the checkpoint it last signed (it would fork).
 
 Store work runs on one worker thread (SQLite is synchronous), keeping the event loop free.
@@ -30,14 +29,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,7 +54,6 @@ from privcloud.errors import (
     PeerError,
     PrivcloudError,
     ReplayError,
-    UnavailableError,
     UsageError,
 )
 from privcloud.netio import new_session, read_bounded
@@ -71,26 +68,16 @@ from privcloud.transparency.append_auth import (
     parse_append_authorization,
     verify_append_authorization,
 )
-from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
+from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.cosignature import CosignatureVerifier, WitnessKey
+from privcloud.transparency.log_core import CosignExchange, LogCore
 from privcloud.transparency.merkle import (
     HASH_SIZE,
     consistency_proof,
     inclusion_proof,
     tree_root,
 )
-from privcloud.transparency.note import (
-    Ed25519NoteSigner,
-    Ed25519NoteVerifier,
-    add_signatures,
-    b64encode,
-)
-from privcloud.transparency.witness import (
-    MEDIA_TLOG_SIZE,
-    cosignature_line,
-    decode_size_body,
-    encode_add_checkpoint,
-)
+from privcloud.transparency.note import Ed25519NoteSigner, b64encode
 
 log = logging.getLogger("privcloud.tlog")
 
@@ -106,7 +93,11 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]{0,18}")
 
 
 class TransparencyLog:
-    """One log: its store, its note key, its operators and witnesses. Serves :meth:`app`."""
+    """One log: its store, its note key, its operators and witnesses. Serves :meth:`app`.
+
+    Checkpoint and cosignature decisions are :class:`~privcloud.transparency.log_core.LogCore`'s;
+    this class reads the store, keeps the time, runs the publisher task and talks HTTP.
+    """
 
     def __init__(
         self,
@@ -131,35 +122,27 @@ class TransparencyLog:
             raise ConfigError("the log key's name must be the log's origin")
         if not operator_keys:
             raise ConfigError("a log needs at least one operator key")
-        if len({w.verifier.name for w in witnesses}) != len(witnesses):
-            raise ConfigError("witness names must be distinct")
-        if len(witnesses) > limits.MAX_TLOG_WITNESSES:
-            raise ConfigError("too many witnesses")
+        self.core = LogCore(
+            signer,
+            [w.verifier for w in witnesses],
+            checkpoint_interval_s=checkpoint_interval_s,
+            cosign_refresh_s=cosign_refresh_s,
+            witness_retry_s=witness_retry_s,
+        )
         self.store = store
         self.origin = store.origin
-        self.signer = signer
-        self.verifier: Ed25519NoteVerifier = signer.verifier()
         self.operator_keys = {operator_key_id(k): k for k in operator_keys}
-        self.witnesses = tuple(witnesses)
+        self.witnesses = {w.verifier.name: w for w in witnesses}
         self.clock = clock if clock is not None else SystemClock()
         self.metrics = Metrics("log")
         #: The operator's private key, when this process holds it (the local cloud, a dev log).
         self.operator_key: Ed25519PrivateKey | None = None
-        self._interval = checkpoint_interval_s
-        self._refresh = cosign_refresh_s
-        self._retry = witness_retry_s
         self._witness_timeout = witness_timeout_s
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-db")
         self._lock = asyncio.Lock()
         self._dirty: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._last_publish = -float("inf")
-        self._last_full_round = -float("inf")
-        #: Cosignature line per witness name, for the current checkpoint only.
-        self._cosignatures: dict[str, bytes] = {}
-        #: Size each witness is believed to have cosigned last.
-        self._witness_size: dict[str, int] = {}
         self._restore()
 
     # --- checkpoints -------------------------------------------------------------------------
@@ -167,97 +150,64 @@ class TransparencyLog:
     @property
     def vkey(self) -> str:
         """The log's note verifier key (type 0x01) for clients and witnesses to pin."""
-        return self.verifier.vkey()
+        return self.core.verifier.vkey()
 
     @property
     def checkpoint_note(self) -> bytes:
         """The signed checkpoint note served now, with the cosignatures collected for it."""
-        return self._note
+        return self.core.note
 
     @property
     def checkpoint(self) -> Checkpoint:
         """The checkpoint served now."""
-        return self._checkpoint
+        return self.core.checkpoint
 
     def _restore(self) -> None:
-        """Load the last published checkpoint; check the tree still matches it; sign the size."""
+        """Sign the store's tree; refuse a tree that lost the checkpoint this log last signed."""
         size = self.store.size()
         note = self.store.load_checkpoint()
-        last: Checkpoint | None = None
+        then: bytes | None = None
         if note is not None:
-            try:
-                last = open_checkpoint(note, [self.verifier], origin=self.origin)
-            except PrivcloudError as exc:
-                raise UnavailableError("log's stored checkpoint does not verify") from exc
-            if last.size > size or tree_root(self.store, last.size) != last.root_hash:
-                raise UnavailableError("log database does not match its last checkpoint")
-            self._witness_size = {w.verifier.name: last.size for w in self.witnesses}
-        self._sign(size)
-        if note is not None and last is not None and last.size == size:
-            for w in self.witnesses:
-                with contextlib.suppress(PrivcloudError):  # kept only if it still verifies
-                    line = cosignature_line(w.verifier, self._signed, note)
-                    self._cosignatures[w.verifier.name] = line
-        self._note = self._assemble()
-
-    def _sign(self, size: int) -> None:
-        self._checkpoint = Checkpoint(self.origin, size, tree_root(self.store, size))
-        self._signed = sign_checkpoint(self._checkpoint, [self.signer])
-        self._cosignatures = {}
-
-    def _assemble(self) -> bytes:
-        lines = [self._cosignatures[n] for n in sorted(self._cosignatures)]
-        return add_signatures(self._signed, lines)
+            last = self.core.open_stored(note)
+            then = tree_root(self.store, last.size) if last.size <= size else None
+        self.core.start(size, tree_root(self.store, size), stored=note, stored_tree_root=then)
 
     async def publish(self, *, refresh: bool = False) -> bytes:
-        """Sign a checkpoint for the current size if it grew, collect cosignatures, serve it.
+        """One round: sign a checkpoint if the tree grew, ask witnesses, serve what came back.
 
-        Witnesses are asked when the size changed, when ``refresh`` is set, and (otherwise) only
-        those that have not cosigned the current checkpoint. Returns the note now served.
+        Which witnesses are asked is the core's decision (all after a new checkpoint or with
+        ``refresh``, else those missing). Returns the note now served.
         """
         async with self._lock:
             size = self.store.size()
-            witnesses: Sequence[WitnessEndpoint] = self.witnesses
-            if size != self._checkpoint.size:
-                await self._run(self._sign, size)
-            elif not refresh:
-                witnesses = [w for w in witnesses if w.verifier.name not in self._cosignatures]
-            lines = await asyncio.gather(*(self._ask_witness(w) for w in witnesses))
-            for w, line in zip(witnesses, lines, strict=True):
-                if line is not None:
-                    self._cosignatures[w.verifier.name] = line
-            note = self._assemble()
-            if note != self._note:
+            if self.core.needs_signing(size):
+                self.core.sign(size, await self._run(tree_root, self.store, size))
+            exchanges = self.core.plan(refresh=refresh)
+            await asyncio.gather(*(self._exchange(ex) for ex in exchanges))
+            for ex in exchanges:
+                if ex.problem is not None:
+                    log.warning("witness %s: %s", ex.name, ex.problem)
+            note = self.core.finish(exchanges, time.monotonic())
+            if note is not None:
                 await self._run(self.store.save_checkpoint, note)
-                self._note = note
-            now = time.monotonic()
-            self._last_publish = now
-            if len(witnesses) == len(self.witnesses):
-                self._last_full_round = now
-            return note
-
-    def _missing_witnesses(self) -> bool:
-        return len(self._cosignatures) < len(self.witnesses)
+            return self.core.note
 
     async def _publisher(self) -> None:
         """Background: publish after appends (batched), retry witnesses, refresh cosignatures."""
         assert self._dirty is not None
         while True:
-            due = self._last_full_round + self._refresh
-            if self._missing_witnesses():
-                due = min(due, self._last_publish + self._retry)
             try:
-                async with asyncio.timeout(max(0.0, due - time.monotonic())):
+                wait = self.core.next_deadline() - time.monotonic()
+                async with asyncio.timeout(max(0.0, wait)):
                     await self._dirty.wait()
             except TimeoutError:
                 pass
-            delay = self._last_publish + self._interval - time.monotonic()
+            delay = self.core.batch_delay(time.monotonic())
             if delay > 0:
                 await asyncio.sleep(delay)
             self._dirty.clear()
-            refresh = time.monotonic() - self._last_full_round >= self._refresh
             try:
-                await self.publish(refresh=refresh)
+                await self.publish(refresh=self.core.refresh_due(time.monotonic()))
             except asyncio.CancelledError:
                 raise
             except PrivcloudError as exc:
@@ -266,24 +216,22 @@ class TransparencyLog:
                 # No traceback: it could carry peer bytes into the log (STYLE.md §11).
                 log.error("log checkpoint publication failed: %s", type(exc).__name__)  # noqa: TRY400
 
-    async def _ask_witness(self, witness: WitnessEndpoint) -> bytes | None:
-        """Ask one witness to cosign the current checkpoint; its verified line, or ``None``."""
-        checkpoint = self._checkpoint
-
-        async def proof_from(old: int) -> list[bytes]:
-            return await self._run(consistency_proof, self.store, old, checkpoint.size)
-
-        line, known = await _request_cosignature(
-            self.session,
-            witness,
-            self._signed,
-            checkpoint.size,
-            self._witness_size.get(witness.verifier.name, 0),
-            proof_from,
-            timeout_s=self._witness_timeout,
-        )
-        self._witness_size[witness.verifier.name] = known
-        return line
+    async def _exchange(self, ex: CosignExchange) -> None:
+        """Run one witness's ``add-checkpoint`` exchange over HTTP (C2SP tlog-witness)."""
+        url = self.witnesses[ex.name].url + "/add-checkpoint"
+        while (old := ex.next_old_size()) is not None:
+            proof = await self._run(consistency_proof, self.store, old, ex.size)
+            try:
+                async with self.session.post(
+                    url,
+                    data=ex.request_body(proof),
+                    headers={"Content-Type": "text/plain; charset=utf-8"},
+                    timeout=aiohttp.ClientTimeout(total=self._witness_timeout),
+                ) as resp:
+                    payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
+                    ex.receive(resp.status, resp.content_type, payload)
+            except (aiohttp.ClientError, TimeoutError, PrivcloudError):
+                ex.unreachable()
 
     # --- lifecycle -----------------------------------------------------------------------------
 
@@ -354,7 +302,7 @@ class TransparencyLog:
 
     async def handle_checkpoint(self, _: web.Request) -> web.Response:
         return web.Response(
-            body=self._note,
+            body=self.core.note,
             content_type="text/plain",
             charset="utf-8",
             headers={"Cache-Control": "no-store"},
@@ -448,60 +396,6 @@ class WitnessEndpoint:
             return cls(url.rstrip("/"), CosignatureVerifier.from_vkey(vkey))
         except PrivcloudError as exc:
             raise ConfigError("invalid witness verifier key") from exc
-
-
-async def _request_cosignature(
-    session: aiohttp.ClientSession,
-    witness: WitnessEndpoint,
-    signed: bytes,
-    size: int,
-    old_size: int,
-    proof_from: Callable[[int], Awaitable[list[bytes]]],
-    *,
-    timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
-) -> tuple[bytes | None, int]:
-    """One C2SP ``add-checkpoint`` exchange for the signed checkpoint ``signed`` of ``size``.
-
-    ``old_size`` is the size the witness is believed to have cosigned last; ``proof_from(m)``
-    gives the consistency proof from ``m`` to ``size``. After a 409 carrying the witness's size
-    the request is resent once from that size. Returns ``(verified cosignature line or None,
-    the witness's size as now known)``; failures are logged (content-free), never raised.
-    """
-    old = old_size
-    for _ in range(2):
-        if old > size:
-            log.warning("a witness has cosigned a larger tree than this log holds")
-            return None, old
-        body = encode_add_checkpoint(old, await proof_from(old), signed)
-        try:
-            async with session.post(
-                f"{witness.url}/add-checkpoint",
-                data=body,
-                headers={"Content-Type": "text/plain; charset=utf-8"},
-                timeout=aiohttp.ClientTimeout(total=timeout_s),
-            ) as resp:
-                payload = await read_bounded(resp.content, limits.MAX_WITNESS_RESPONSE_BYTES)
-                status, media = resp.status, resp.content_type
-        except (aiohttp.ClientError, TimeoutError, PrivcloudError):
-            log.warning("a witness is unreachable")
-            return None, old
-        if status == 409 and media == MEDIA_TLOG_SIZE:
-            try:
-                old = decode_size_body(payload)
-            except DecodeError:
-                log.warning("a witness answered a malformed size")
-                return None, old
-            continue
-        if status != 200:
-            log.warning("a witness refused the checkpoint: status %d", status)
-            return None, old
-        try:
-            line = cosignature_line(witness.verifier, signed, signed + payload)
-        except PrivcloudError as exc:
-            log.warning("a witness answered a bad cosignature: %s", exc.code)
-            return None, old
-        return line, size
-    return None, old
 
 
 # --- configuration from a data directory -----------------------------------------------------
