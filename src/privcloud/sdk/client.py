@@ -20,7 +20,6 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import aiohttp
 
@@ -59,8 +58,6 @@ from privcloud.trust.keys import (
 )
 from privcloud.wire.jsonio import decode_error_body
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
