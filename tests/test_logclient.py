@@ -27,7 +27,7 @@ from privcloud.errors import (
     UnavailableError,
     VerificationError,
 )
-from privcloud.sdk.logclient import LogClient, publish_entry
+from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import (
     FileTrustStore,
     MemoryTrustStore,

@@ -28,7 +28,7 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
-from privcloud.sdk.logclient import LogClient, publish_entry
+from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import pinned_state, refresh_trusted_checkpoint
 from privcloud.services.tlog import LocalTransparency, open_log
 from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key

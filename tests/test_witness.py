@@ -27,7 +27,7 @@ from privcloud.errors import (
     UpstreamError,
     VerificationError,
 )
-from privcloud.sdk.logclient import LogClient, publish_entry
+from privcloud.logclient import LogClient, publish_entry
 from privcloud.services.http import start_site
 from privcloud.services.tlog import LocalTransparency
 from privcloud.services.witness import Witness

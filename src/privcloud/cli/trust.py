@@ -34,11 +34,11 @@ from privcloud.errors import (
     UsageError,
     VerificationError,
 )
+from privcloud.logclient import LogClient
 from privcloud.netio import read_bounded
 from privcloud.release import build_manifest, code_files, compare, require_same
 from privcloud.release.build import model_file
 from privcloud.sdk.client import fetch_log_proofs
-from privcloud.sdk.logclient import LogClient
 from privcloud.sdk.trust_store import (
     FileTrustStore,
     default_state_dir,

@@ -28,9 +28,9 @@ from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
+from privcloud.logclient import publish_entry
 from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.logclient import publish_entry
 from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway import Gateway
@@ -99,7 +99,7 @@ class LocalCloud:
     data_dir: str | None = None
     transparency: LocalTransparency | None = None
     #: The transparency log and its witness (docs/transparency.md): URLs, keys to pin, and the
-    #: operator key that publishes entries (``privcloud.sdk.logclient.publish_entry``).
+    #: operator key that publishes entries (``privcloud.logclient.publish_entry``).
     log_url: str = ""
     witness_url: str = ""
     log_vkey: str = ""

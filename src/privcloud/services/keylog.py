@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.sdk.logclient import LogClient
+from privcloud.logclient import LogClient
 from privcloud.trust.keys import KeyStatement
 
 log = logging.getLogger("privcloud.keylog")

@@ -468,7 +468,7 @@ class LocalTransparency:
     Files live in ``data_dir/log`` and ``data_dir/witness``; with no ``data_dir`` a temporary
     directory is used and removed by :meth:`stop`. What other services need: ``log_url``,
     ``witness_url``, ``log_vkey``, ``witness_vkeys``, ``operator_key`` (to publish entries with
-    :func:`privcloud.sdk.logclient.publish_entry`).
+    :func:`privcloud.logclient.publish_entry`).
     """
 
     log: TransparencyLog

@@ -1,4 +1,4 @@
-"""Client of the transparency log service.
+"""Client of the transparency log service (HTTP; the SDK, the services and the CLI use it).
 
 :class:`LogClient` reads a log (``privcloud log``, :mod:`privcloud.services.tlog`): its latest
 checkpoint, proofs, entries, leaf lookups; every answer is read with a bound and checked for shape
