@@ -27,6 +27,7 @@ from privcloud.errors import (
     UnavailableError,
     VerificationError,
 )
+from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import (
     FileTrustStore,
@@ -35,7 +36,7 @@ from privcloud.sdk.trust_store import (
     refresh_trusted_checkpoint,
 )
 from privcloud.services.http import start_site
-from privcloud.services.tlog import LocalTransparency, WitnessEndpoint, open_log
+from privcloud.services.tlog import WitnessEndpoint, open_log
 from privcloud.storage.tlog_store import load_key
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against

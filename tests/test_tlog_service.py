@@ -28,9 +28,10 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
+from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import pinned_state, refresh_trusted_checkpoint
-from privcloud.services.tlog import LocalTransparency, open_log
+from privcloud.services.tlog import open_log
 from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key
 from privcloud.transparency.append_auth import sign_append
 from privcloud.transparency.checkpoint import open_checkpoint

@@ -34,6 +34,7 @@ from privcloud.errors import (
     UsageError,
     VerificationError,
 )
+from privcloud.localcloud import cloudconfig
 from privcloud.logclient import LogClient
 from privcloud.netio import read_bounded
 from privcloud.release import build_manifest, code_files, compare, require_same
@@ -45,7 +46,6 @@ from privcloud.sdk.trust_store import (
     pinned_state,
     refresh_trusted_checkpoint,
 )
-from privcloud.services import cloudconfig
 from privcloud.services.http import start_site
 from privcloud.services.node import node_release_config
 from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log

@@ -32,8 +32,6 @@ import binascii
 import logging
 import os
 import re
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,10 +55,8 @@ from privcloud.errors import (
     UsageError,
 )
 from privcloud.netio import new_session, read_bounded
-from privcloud.services.http import Metrics, new_app, read_body, start_site
-from privcloud.services.witness import Witness
+from privcloud.services.http import Metrics, new_app, read_body
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
-from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.append_auth import (
     ENTRIES_PATH,
     check_append_key_and_time,
@@ -69,7 +65,7 @@ from privcloud.transparency.append_auth import (
     verify_append_authorization,
 )
 from privcloud.transparency.checkpoint import Checkpoint
-from privcloud.transparency.cosignature import CosignatureVerifier, WitnessKey
+from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.log_core import CosignExchange, LogCore
 from privcloud.transparency.merkle import (
     HASH_SIZE,
@@ -453,90 +449,3 @@ def open_log(
         raise
     tlog.operator_key = operator_key
     return tlog
-
-
-# --- a log and its witness on loopback (the local cloud) ---------------------------------------
-
-#: Name of the local cloud's witness key.
-LOCAL_WITNESS_NAME: Final = "privcloud.local/witness"
-
-
-@dataclass
-class LocalTransparency:
-    """One log and one witness that cosigns it, serving on ``host`` (the local cloud's part).
-
-    Files live in ``data_dir/log`` and ``data_dir/witness``; with no ``data_dir`` a temporary
-    directory is used and removed by :meth:`stop`. What other services need: ``log_url``,
-    ``witness_url``, ``log_vkey``, ``witness_vkeys``, ``operator_key`` (to publish entries with
-    :func:`privcloud.logclient.publish_entry`).
-    """
-
-    log: TransparencyLog
-    witness: Witness
-    log_url: str
-    witness_url: str
-    _runners: list[web.AppRunner]
-    _tempdir: str | None
-
-    @property
-    def log_vkey(self) -> str:
-        return self.log.vkey
-
-    @property
-    def witness_vkeys(self) -> list[str]:
-        return [self.witness.vkey]
-
-    @property
-    def operator_key(self) -> Ed25519PrivateKey:
-        assert self.log.operator_key is not None  # open_log made it: no operator keys given
-        return self.log.operator_key
-
-    @classmethod
-    async def start(
-        cls,
-        host: str,
-        data_dir: str | os.PathLike[str] | None = None,
-        *,
-        checkpoint_interval_s: float = 0.05,
-    ) -> LocalTransparency:
-        """Start the witness, then the log configured with it; return once the log serves a
-        checkpoint the witness cosigned."""
-        tempdir = tempfile.mkdtemp(prefix="privcloud-tlog-") if data_dir is None else None
-        base = Path(tempdir if tempdir is not None else data_dir)  # type: ignore[arg-type]
-        runners: list[web.AppRunner] = []
-        try:
-            for sub in ("log", "witness"):
-                (base / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-            log_key, _ = load_or_create_key(base / "log" / LOG_KEY_FILE)
-            witness_key, _ = load_or_create_key(base / "witness" / "witness.key")
-            witness = Witness(
-                WitnessKey(LOCAL_WITNESS_NAME, witness_key),
-                [Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier()],
-                WitnessStore(base / "witness" / "witness.db"),
-            )
-            runner, port = await start_site(witness.app(), host, 0)
-            runners.append(runner)
-            witness_url = f"http://{host}:{port}"
-            endpoint = WitnessEndpoint(witness_url, witness.key.verifier())
-            tlog = open_log(
-                base / "log", witnesses=[endpoint], checkpoint_interval_s=checkpoint_interval_s
-            )
-            runner, port = await start_site(tlog.app(), host, 0)
-            runners.append(runner)
-            await tlog.publish()
-        except BaseException:
-            for r in reversed(runners):
-                await r.cleanup()
-            if tempdir is not None:
-                shutil.rmtree(tempdir, ignore_errors=True)
-            raise
-        return cls(tlog, witness, f"http://{host}:{port}", witness_url, runners, tempdir)
-
-    async def stop(self) -> None:
-        """Stop the log, then the witness; remove a temporary data directory."""
-        for runner in reversed(self._runners):
-            await runner.cleanup()
-        self._runners.clear()
-        if self._tempdir is not None:
-            shutil.rmtree(self._tempdir, ignore_errors=True)
-            self._tempdir = None

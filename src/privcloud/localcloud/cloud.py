@@ -28,11 +28,12 @@ from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
+from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
 from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import TrustStore
-from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import (
     DEFAULT_SERVICE,
@@ -49,7 +50,6 @@ from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
-from privcloud.services.tlog import LocalTransparency
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.workloads import WorkloadRegistry, default_registry
@@ -298,15 +298,16 @@ class LocalCloud:
             store=store,
         )
 
-    def new_wallet(self, **kwargs: Any) -> Wallet:
+    def new_wallet(self, **config: Any) -> Wallet:
         """A device wallet for this cloud, with a fresh one-time enrolment code (the local
-        cloud enrols devices automatically; a real operator hands codes out). It checks the
-        issuer's keys over the relay too (key consistency)."""
+        cloud enrols devices automatically; a real operator hands codes out). ``config`` are
+        :class:`~privcloud.sdk.wallet_state.WalletConfig` fields; by default the wallet also
+        checks the issuer's keys over the relay (key consistency)."""
         if self.issuer is None:
             raise ConfigError("this local cloud runs without tokens")
         code = self.issuer.core.new_enrolment_code()
-        kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
-        return Wallet(self.issuer_url, enrolment_code=code, **kwargs)
+        config.setdefault("consistency_url", f"{self.relay_url}/issuer")
+        return Wallet(self.issuer_url, enrolment_code=code, config=WalletConfig(**config))
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):

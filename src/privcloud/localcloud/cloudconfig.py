@@ -32,7 +32,7 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.errors import ConfigError
-from privcloud.services.cloud import LOOPBACK, NodeSpec
+from privcloud.localcloud.cloud import LOOPBACK, NodeSpec
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
