@@ -31,8 +31,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
-from privcloud.services.cloud import LocalCloud, NodeSpec
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire.message import WorkloadRequest
 from privcloud.workloads.ai import ai_registry

@@ -33,11 +33,11 @@ from aiohttp import web
 
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, KemId, generate_keypair
 from privcloud.envelope import key_id_for, parse_header
+from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
 from privcloud.ohttp import GatewayKey, decapsulate_request, decode_key_configs
 from privcloud.sdk import Client
 from privcloud.sdk.core import build_request
-from privcloud.services.cloud import LocalCloud
 from privcloud.services.http import Metrics, new_app, read_body, start_site
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor, decode_directory

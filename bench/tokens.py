@@ -47,7 +47,7 @@ from privcloud.privacypass import (
     encode_authorization,
     verify_token,
 )
-from privcloud.sdk.issuance import (
+from privcloud.privacypass.issuance import (
     BATCH_PATH,
     MEDIA_BATCH_REQUEST,
     decode_batch_response,

@@ -46,8 +46,9 @@ from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.merkle import MerkleTree, verify_inclusion
 from privcloud.transparency.note import Ed25519NoteSigner
 from privcloud.trust.admission import ClientPolicy, admit
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest
+from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.release_manifest import ReleaseManifest
 
 VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "attestation" / "sev-snp"
 T0 = 1687219200  # 2023-06-20T00:00:00Z: inside the real VCEK's validity

@@ -19,15 +19,17 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from netproxy import Proxy
 from privcloud import limits
 from privcloud.crypto.x509 import Curve, EcPrivateKey
+from privcloud.localcloud.transparency import LocalTransparency
+from privcloud.logclient import publish_entry
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.logclient import publish_entry
-from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import KeyRing
 from privcloud.services.http import start_site
@@ -36,7 +38,6 @@ from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
-from privcloud.services.tlog import LocalTransparency
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 
 
@@ -80,13 +81,13 @@ class Cloud:
         assert self.issuer_proxy is not None
         return self.issuer_proxy.url
 
-    def new_wallet(self, **kwargs: object) -> Wallet:
+    def new_wallet(self, **kwargs: Any) -> Wallet:
         """A wallet with a fresh one-time enrolment code, talking to the issuer's proxy."""
         assert self.issuer is not None
         code = self.issuer.core.new_enrolment_code()
         # Key consistency: the wallet also reads the issuer's directory through the relay.
         kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
-        return Wallet(self.issuer_url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
+        return Wallet(self.issuer_url, enrolment_code=code, config=WalletConfig(**kwargs))
 
     async def rotate_gateway_key(self, *, retire_old: bool) -> int:
         """Give the gateway a new OHTTP key, log its statement (waiting for a cosigned

@@ -69,7 +69,7 @@ from privcloud.trust.admission import (
     admit_all,
     check_release_measurement,
 )
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest
+from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import (
     NodeDescriptor,
     decode_descriptor,
@@ -77,6 +77,7 @@ from privcloud.trust.directory import (
     encode_descriptor,
     encode_directory,
 )
+from privcloud.trust.release_manifest import ReleaseManifest
 
 NOW = 1_750_000_000
 DAY = 86400

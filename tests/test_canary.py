@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from aikit import models, needs_ai
+from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
-from privcloud.services.cloud import LocalCloud, NodeSpec
 from privcloud.trust.admission import ClientPolicy
 
 pytestmark = [needs_ai, pytest.mark.slow]

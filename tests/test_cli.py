@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from privcloud import limits
-from privcloud.cli.trust import DEFAULT_WITNESS_NAME
+from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
 from privcloud.ohttp import decode_key_configs
 from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_KEY_FILE, OPERATOR_KEY_FILE
 from privcloud.storage.tlog_store import load_or_create_key
@@ -71,7 +71,7 @@ def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log_key, _ = load_or_create_key(log_dir / LOG_KEY_FILE)
     witness_key, _ = load_or_create_key(witness_dir / "witness.key")
     log_vkey = Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier().vkey()
-    witness_vkey = WitnessKey(DEFAULT_WITNESS_NAME, witness_key).verifier().vkey()
+    witness_vkey = WitnessKey(LOCAL_WITNESS_NAME, witness_key).verifier().vkey()
     log_url = f"http://127.0.0.1:{log}"
     procs = []
     try:

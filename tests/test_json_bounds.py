@@ -44,20 +44,21 @@ from privcloud.errors import (
     UpstreamError,
     UsageError,
 )
+from privcloud.localcloud.cloudconfig import CloudConfig
+from privcloud.logclient import LogClient
 from privcloud.ohttp import MEDIA_REQUEST, ChunkedRequestDecoder, GatewayKey, decapsulate_request
 from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
+from privcloud.privacypass.issuance import ENROL_PATH, decode_enrolment, parse_issuer_directory
 from privcloud.sdk import Client
-from privcloud.sdk.issuance import ENROL_PATH, decode_enrolment, parse_issuer_directory
-from privcloud.sdk.logclient import LogClient
-from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloudconfig import CloudConfig
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.http import start_site
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import Ed25519NoteSigner
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest
+from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, decode_directory
+from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.wire import bhttp, jsonio, varint
 from privcloud.wire.message import MESSAGE_VERSION, Event, EventKind, decode_event, encode_event
 from privcloud.workloads.search import parse_request
@@ -400,7 +401,9 @@ async def test_nested_json_issuer_directory_gives_our_error() -> None:
     ):
         for wallet in (
             Wallet(nested_url),  # the issuer itself
-            Wallet(good_url, consistency_url=nested_url),  # the relay's pass-through
+            Wallet(
+                good_url, config=WalletConfig(consistency_url=nested_url)
+            ),  # the relay's pass-through
         ):
             try:
                 with pytest.raises(DecodeError, match="nested too deeply"):

@@ -11,8 +11,8 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
-from privcloud.services.cloud import LocalCloud, NodeSpec
 from privcloud.trust.admission import ClientPolicy
 
 POLICY = ClientPolicy.insecure_local_dev()

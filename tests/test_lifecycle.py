@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from privcloud.errors import ConfigError
-from privcloud.services.cloudconfig import CloudConfig, check_models, load
+from privcloud.localcloud.cloudconfig import CloudConfig, check_models, load
 
 CLI = [sys.executable, "-m", "privcloud.cli"]
 

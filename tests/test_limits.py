@@ -57,7 +57,9 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
     ("transparency/witness.py", "MAX_PROOF_LINES"): (
         "C2SP tlog-witness: clients MUST NOT send more than 63 consistency proof lines"
     ),
-    ("trust/bundle.py", "_MAX_INT"): "the signed 64-bit range of integers in a canonical manifest",
+    ("trust/canonical.py", "MAX_INT"): (
+        "the signed 64-bit range of integers in a canonical manifest"
+    ),
     ("trust/keys.py", "_MAX_TIME"): "the range of a key statement's unix times (2^62)",
     ("privacypass/issuance.py", "_MAX_TIMESTAMP_DIGITS"): (
         "the device-signature format: its timestamp field has at most 12 decimal digits"

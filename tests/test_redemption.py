@@ -32,8 +32,7 @@ from privcloud.privacypass import (
     encode_authorization,
     parse_www_authenticate,
 )
-from privcloud.sdk.core import TokenRequiredError, build_request
-from privcloud.sdk.issuance import (
+from privcloud.privacypass.issuance import (
     BATCH_PATH,
     decode_batch_response,
     encode_batch_request,
@@ -41,6 +40,7 @@ from privcloud.sdk.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
+from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_core import error_response as error_bhttp
 from privcloud.services.http import start_site

@@ -26,7 +26,7 @@ import pytest
 
 from privcloud.ohttp import MEDIA_REQUEST, KeyConfig, decode_key_configs
 from privcloud.sdk.core import TokenRequiredError, build_request
-from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.node import Node
@@ -105,8 +105,7 @@ async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds
     wallet = Wallet(
         issuer_url,
         enrolment_code=issuer.core.new_enrolment_code(),
-        batch_size=1,
-        insecure_unlogged_keys=True,
+        config=WalletConfig(batch_size=1, insecure_unlogged_keys=True),
     )
     try:
         urls = []

@@ -22,8 +22,12 @@ import pytest
 from cloudkit import Cloud, start_cloud
 from privcloud import errors
 from privcloud.privacypass import Token, b64url_encode, parse_authorization
+from privcloud.privacypass.issuance import (
+    DEVICE_ID_SIZE,
+    decode_batch_request,
+    decode_batch_response,
+)
 from privcloud.sdk import Client
-from privcloud.sdk.issuance import DEVICE_ID_SIZE, decode_batch_request, decode_batch_response
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import ClientPolicy
 

@@ -23,8 +23,8 @@ from privcloud.cli import main
 from privcloud.clock import FixedClock
 from privcloud.crypto.hpke import generate_keypair
 from privcloud.envelope import key_id_for
+from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk import Client
-from privcloud.sdk.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.services.node import node_release_manifest
 from privcloud.trust.admission import ClientPolicy

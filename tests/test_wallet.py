@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -33,8 +34,8 @@ from privcloud.privacypass import (
     parse_authorization,
 )
 from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
-from privcloud.sdk.issuance import EXPIRES_MEMBER, parse_issuer_directory
-from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet
+from privcloud.privacypass.issuance import EXPIRES_MEMBER, parse_issuer_directory
+from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet, WalletConfig
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.relay import Relay
@@ -49,13 +50,13 @@ async def issuer(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
     issuer.core.store.close()
 
 
-def _wallet(issuer: tuple[str, Issuer], **kwargs: object) -> Wallet:
+def _wallet(issuer: tuple[str, Issuer], *, path: Path | None = None, **config: Any) -> Wallet:
     url, service = issuer
     code = service.core.new_enrolment_code()
     # These tests are about issuance itself: the wallet runs without a log (INSECURE, named so);
     # key consistency through the log is tested in test_key_consistency.py.
-    kwargs.setdefault("insecure_unlogged_keys", True)
-    return Wallet(url, enrolment_code=code, **kwargs)  # type: ignore[arg-type]
+    config.setdefault("insecure_unlogged_keys", True)
+    return Wallet(url, enrolment_code=code, path=path, config=WalletConfig(**config))
 
 
 def _issued(service: Issuer) -> int:
@@ -114,20 +115,24 @@ async def test_wallet_without_a_log_refuses_unproven_issuer_keys(
 
 async def test_a_wallet_the_issuer_does_not_know_gets_401(issuer: tuple[str, Issuer]) -> None:
     url, _ = issuer
-    wallet = Wallet(url, insecure_unlogged_keys=True)
+    wallet = Wallet(url, config=WalletConfig(insecure_unlogged_keys=True))
     wallet.enrolled = True  # claims to be enrolled, but never was
     try:
         with pytest.raises(errors.AuthenticationError):
             await wallet.fetch()
         with pytest.raises(errors.UsageError):
-            await Wallet(url, insecure_unlogged_keys=True).fetch()  # not enrolled and no code
+            await Wallet(
+                url, config=WalletConfig(insecure_unlogged_keys=True)
+            ).fetch()  # not enrolled and no code
     finally:
         await wallet.close()
 
 
 async def test_bad_enrolment_code_is_refused(issuer: tuple[str, Issuer]) -> None:
     url, _ = issuer
-    wallet = Wallet(url, enrolment_code="not-a-code", insecure_unlogged_keys=True)
+    wallet = Wallet(
+        url, enrolment_code="not-a-code", config=WalletConfig(insecure_unlogged_keys=True)
+    )
     try:
         with pytest.raises(errors.AuthenticationError):
             await wallet.enrol()
@@ -148,7 +153,7 @@ async def test_wallet_file_is_owner_only_and_restores(
         await wallet.close()
     assert os.stat(path).st_mode & 0o777 == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["wallet.json"]  # no temporary left
-    restored = Wallet(issuer[0], path=path, insecure_unlogged_keys=True)
+    restored = Wallet(issuer[0], path=path, config=WalletConfig(insecure_unlogged_keys=True))
     try:
         assert restored.device_id == wallet.device_id and restored.enrolled
         assert len(restored) == 3
@@ -157,11 +162,11 @@ async def test_wallet_file_is_owner_only_and_restores(
         await restored.close()
     with pytest.raises(errors.ConfigError):
         Wallet(
-            "http://127.0.0.1:1", path=path, insecure_unlogged_keys=True
+            "http://127.0.0.1:1", path=path, config=WalletConfig(insecure_unlogged_keys=True)
         )  # a file for another issuer
     path.write_bytes(b"{not json")
     with pytest.raises(errors.ConfigError):
-        Wallet(issuer[0], path=path, insecure_unlogged_keys=True)
+        Wallet(issuer[0], path=path, config=WalletConfig(insecure_unlogged_keys=True))
 
 
 async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
@@ -221,7 +226,7 @@ async def test_directory_sending_issuance_elsewhere_is_refused(tmp_path: Path) -
     app = web.Application()
     app.router.add_get(WELL_KNOWN_PATH, directory)
     runner, port = await start_site(app, "127.0.0.1", 0)
-    wallet = Wallet(f"http://127.0.0.1:{port}", insecure_unlogged_keys=True)
+    wallet = Wallet(f"http://127.0.0.1:{port}", config=WalletConfig(insecure_unlogged_keys=True))
     try:
         assert json.loads(document)["issuer-request-uri"].startswith("http://elsewhere.example")
         with pytest.raises(errors.DecodeError, match="origin"):
@@ -343,7 +348,7 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
     ]
     valid = [(spki, now - 60, now + 3600) for spki in spkis]
     url, runner = await _serve_directory(_directory_with(valid))
-    wallet = Wallet(url, insecure_unlogged_keys=True)
+    wallet = Wallet(url, config=WalletConfig(insecure_unlogged_keys=True))
     try:
         with pytest.raises(errors.PolicyError, match="too many"):
             await wallet.refresh_keys()
@@ -357,7 +362,7 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
             [(k, now - 60, now + 3600) for k in spkis[:2]] + [(spkis[2], now + 3000, now + 9000)]
         )
     )
-    wallet = Wallet(url, insecure_unlogged_keys=True)
+    wallet = Wallet(url, config=WalletConfig(insecure_unlogged_keys=True))
     try:
         await wallet.refresh_keys()
         assert wallet._current_key() is not None
@@ -387,7 +392,10 @@ async def test_per_device_issuer_key_is_detected(issuer: tuple[str, Issuer]) -> 
     assert keys[0].not_before is not None and keys[0].expires is not None
     document = _directory_with([(own, keys[0].not_before, keys[0].expires)])
     direct_url, drunner = await _serve_directory(document)
-    wallet = Wallet(direct_url, consistency_url=consistency_url, insecure_unlogged_keys=True)
+    wallet = Wallet(
+        direct_url,
+        config=WalletConfig(consistency_url=consistency_url, insecure_unlogged_keys=True),
+    )
     wallet.enrolled = True  # nothing reaches the issuing step
     try:
         with pytest.raises(errors.PolicyError, match="other keys"):

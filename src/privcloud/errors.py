@@ -85,6 +85,30 @@ class AuthenticationError(PeerError):
     code = "unauthorized"
 
 
+class TokenRefusedError(AuthenticationError):
+    """401 at the gateway: the request carried no token, or one the gateway refuses.
+
+    ``www_authenticate`` is the challenge field the answer carries (public data: the challenge
+    and the issuer key); the message is a fixed reason.
+    """
+
+    def __init__(self, message: str, *, www_authenticate: str) -> None:
+        super().__init__(message)
+        self.www_authenticate = www_authenticate
+
+
+class TokenRequiredError(AuthenticationError):
+    """401 seen by the client: the gateway refused the request's token (or its absence).
+
+    ``www_authenticate`` is the ``WWW-Authenticate`` field of the inner response, for the
+    wallet (:meth:`privcloud.sdk.wallet.Wallet.on_challenge`).
+    """
+
+    def __init__(self, message: str, *, www_authenticate: bytes) -> None:
+        super().__init__(message)
+        self.www_authenticate = www_authenticate
+
+
 class RateLimitedError(PeerError):
     """A quota was exceeded."""
 

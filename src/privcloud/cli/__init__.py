@@ -6,7 +6,9 @@ its sub-commands; every handler gets the parsed arguments.
     privcloud gateway-key [new | publish | list | retire]   (privcloud.cli.gateway_keys)
     privcloud sample-call                                   (privcloud.cli.samples)
     privcloud up | down | status                            (privcloud.cli.lifecycle)
-    privcloud log [audit | append] | witness                (privcloud.cli.trust)
+    privcloud log [init | audit | append] | witness         (privcloud.cli.tlog, .tlog_audit)
+    privcloud release build | publish | verify              (privcloud.cli.release)
+    privcloud node verify                                   (privcloud.cli.node_verify)
     privcloud issuer [serve | new-code | revoke] | wallet   (privcloud.cli.tokens)
     privcloud transcribe | summarize | translate | search | imagine | extract
                                                             (privcloud.cli.features)
@@ -27,14 +29,28 @@ from privcloud.cli import (
     features,
     gateway_keys,
     lifecycle,
+    node_verify,
+    release,
     samples,
+    tlog,
     tokens,
-    trust,
 )
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
-COMMAND_GROUPS = [demo, lifecycle, cloud, gateway_keys, features, samples, trust, tokens, console]
+COMMAND_GROUPS = [
+    demo,
+    lifecycle,
+    cloud,
+    gateway_keys,
+    features,
+    samples,
+    tlog,
+    release,
+    node_verify,
+    tokens,
+    console,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

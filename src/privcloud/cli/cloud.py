@@ -17,11 +17,11 @@ from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
-from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloud import LOOPBACK
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.http import start_site
@@ -65,7 +65,11 @@ async def _call(args: argparse.Namespace) -> None:
     # The wallet checks that the issuer shows it the same keys directly and through the relay
     # (key consistency: no per-device issuer key).
     wallet = (
-        Wallet(args.issuer, path=args.wallet, consistency_url=f"{args.relay.rstrip('/')}/issuer")
+        Wallet(
+            args.issuer,
+            path=args.wallet,
+            config=WalletConfig(consistency_url=f"{args.relay.rstrip('/')}/issuer"),
+        )
         if args.wallet
         else None
     )

@@ -17,7 +17,7 @@ from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import until_stopped
 from privcloud.cli.session import default_nodes, progress
 from privcloud.device import DEFAULT_PORT, DeviceAgent
-from privcloud.services.cloud import LOOPBACK
+from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.workloads.models import WHISPER_TINY_EN, shared_models
 
 

@@ -23,10 +23,10 @@ from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.samples import CALL_SCRIPT, sample_call
 from privcloud.cli.session import default_nodes
 from privcloud.errors import ConfigError
+from privcloud.localcloud.cloud import LocalCloud
+from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.sdk import Client
 from privcloud.sdk.client import Result
-from privcloud.services.cloud import LocalCloud
-from privcloud.services.cloudconfig import CloudConfig, check_models
 from privcloud.services.observe import Observation, Observer
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire.message import Event

@@ -25,8 +25,8 @@ from typing import Any
 from privcloud import limits
 from privcloud.cli.session import connect, progress
 from privcloud.errors import ConfigError, DecodeError
+from privcloud.localcloud import cloudconfig
 from privcloud.sdk.client import Result
-from privcloud.services import cloudconfig
 from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_BASE, WHISPER_TINY_EN

@@ -4,7 +4,7 @@ privcloud up [--config privcloud.toml] [--detach]   start it (foreground, or in 
 privcloud down [--config ...]                        stop it cleanly (SIGTERM, then wait)
 privcloud status [--config ...]                      health of every service; exit 0 if all up
 
-The configuration file is described in :mod:`privcloud.services.cloudconfig`. A running cloud
+The configuration file is described in :mod:`privcloud.localcloud.cloudconfig`. A running cloud
 writes ``<data_dir>/cloud.json`` (removed when it stops); a background cloud logs to
 ``<data_dir>/cloud.log``. Stopping leaves nothing behind but the data directory.
 """
@@ -32,8 +32,8 @@ from privcloud.cli.session import (
     write_run_file,
 )
 from privcloud.errors import ConfigError
-from privcloud.services.cloud import LocalCloud
-from privcloud.services.cloudconfig import CloudConfig, check_models, load
+from privcloud.localcloud.cloud import LocalCloud
+from privcloud.localcloud.cloudconfig import CloudConfig, check_models, load
 from privcloud.workloads.models import shared_models
 
 INSECURE_BANNER = (

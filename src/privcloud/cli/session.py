@@ -23,12 +23,12 @@ import aiohttp
 
 from privcloud import limits
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.localcloud.cloud import LocalCloud, NodeSpec
+from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.netio import new_session
 from privcloud.sdk import Client
 from privcloud.sdk.client import ClientTrust
-from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloud import LocalCloud, NodeSpec
-from privcloud.services.cloudconfig import CloudConfig, check_models
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio
 from privcloud.workloads.models import shared_models
@@ -173,8 +173,7 @@ async def _client_for(doc: dict[str, Any], state_dir: Path) -> AsyncIterator[Cli
             str(doc["issuer"]),
             path=wallet_path,
             enrolment_code=code,
-            batch_size=4,
-            consistency_url=f"{doc['relay']}/issuer",
+            config=WalletConfig(batch_size=4, consistency_url=f"{doc['relay']}/issuer"),
         )
     policy = ClientPolicy.insecure_local_dev()
     async with Client(doc["relay"], policy=policy, wallet=wallet, trust=trust) as client:

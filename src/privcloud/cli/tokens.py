@@ -17,10 +17,10 @@ from pathlib import Path
 
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError
+from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
-from privcloud.sdk.issuance import issuer_name_for
-from privcloud.sdk.wallet import Wallet
-from privcloud.services.cloud import LOOPBACK
+from privcloud.privacypass.issuance import issuer_name_for
+from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
 from privcloud.services.keylog import KeyLog
@@ -92,7 +92,7 @@ def _wallet(args: argparse.Namespace) -> Wallet:
         args.issuer,
         path=args.file,
         enrolment_code=getattr(args, "code", None),
-        insecure_unlogged_keys=insecure,
+        config=WalletConfig(insecure_unlogged_keys=insecure),
     )
 
 

@@ -1,6 +1,6 @@
 """The device agent: a loopback web app that plays a phone for the device console.
 
-It starts a local private cloud in-process (:class:`~privcloud.services.cloud.LocalCloud`, with
+It starts a local private cloud in-process (:class:`~privcloud.localcloud.cloud.LocalCloud`, with
 its AI models, anonymous tokens and the :class:`~privcloud.services.observe.Observer` tap), owns
 one SDK client to it with a token wallet (as a phone app would), and serves the console page
 (``static/``) and a small JSON API:
@@ -64,10 +64,11 @@ from privcloud.errors import (
     UnavailableError,
     UpstreamError,
 )
+from privcloud.localcloud.cloud import LOOPBACK, LocalCloud, NodeSpec
+from privcloud.logclient import LogClient
 from privcloud.netio import is_loopback
-from privcloud.sdk.logclient import LogClient
 from privcloud.sdk.router import DeviceProfile, Placement, Router, UserSettings
-from privcloud.services.cloud import LOOPBACK, LocalCloud, NodeSpec
+from privcloud.sdk.wallet_state import WalletConfig
 from privcloud.services.http import Handler, Metrics, new_app, read_body, start_site
 from privcloud.services.observe import Observation, Observer
 from privcloud.trust.admission import ClientPolicy
@@ -218,8 +219,9 @@ class DeviceAgent:
                 cloud.issuer_url,
                 local_address=self.device_address,
                 enrolment_code=cloud.issuer.core.new_enrolment_code(),
-                batch_size=TOKEN_BATCH,
-                consistency_url=f"{cloud.relay_url}/issuer",
+                config=WalletConfig(
+                    batch_size=TOKEN_BATCH, consistency_url=f"{cloud.relay_url}/issuer"
+                ),
             )
             client = DeviceClient(
                 cloud.relay_url,

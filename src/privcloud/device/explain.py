@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from privcloud.sdk.issuance import BATCH_PATH, ENROL_PATH
+from privcloud.privacypass.issuance import BATCH_PATH, ENROL_PATH
 from privcloud.services.observe import Observation
 
 RELAY, GATEWAY, NODE, ISSUER = "relay", "gateway", "node", "issuer"

@@ -17,15 +17,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from privcloud.errors import PrivcloudError
+from privcloud.logclient import LogClient
 from privcloud.sdk.client import Trail
-from privcloud.sdk.logclient import LogClient
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import leaf_hash
 from privcloud.transparency.note import parse_note
 from privcloud.trust.admission import AdmittedNode
-from privcloud.trust.bundle import ReleaseManifest
 from privcloud.trust.keys import KeyStatement
+from privcloud.trust.release_manifest import ReleaseManifest
 
 #: How many of the log's latest entries the Log tab lists.
 LOG_ENTRIES_SHOWN = 20

@@ -37,11 +37,11 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
+from privcloud.logclient import LogClient, checkpoint_size
 from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.keyproofs import KeyProofs
-from privcloud.sdk.logclient import LogClient, checkpoint_size
 from privcloud.sdk.trust_store import TrustStore, pinned_state, refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
 from privcloud.transparency.checkpoint import Checkpoint

@@ -23,9 +23,9 @@ from privcloud.envelope import (
     seal_request,
 )
 from privcloud.errors import (
-    AuthenticationError,
     DecodeError,
     PrivcloudError,
+    TokenRequiredError,
     TooLargeError,
 )
 from privcloud.ohttp import (
@@ -59,18 +59,6 @@ class ResponseReader(Protocol):
     def feed(self, data: bytes) -> list[Event]: ...
 
     def close(self) -> list[Event]: ...
-
-
-class TokenRequiredError(AuthenticationError):
-    """The gateway refused the request's token (or its absence) with 401 and a challenge.
-
-    ``www_authenticate`` is the ``WWW-Authenticate`` field of the inner response, for the
-    wallet (:meth:`privcloud.sdk.wallet.Wallet.on_challenge`).
-    """
-
-    def __init__(self, message: str, *, www_authenticate: bytes) -> None:
-        super().__init__(message)
-        self.www_authenticate = www_authenticate
 
 
 def _remote_error(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from privcloud.errors import KeyConsistencyError, NotFoundError, PrivcloudError, UnavailableError
-from privcloud.sdk.logclient import LogClient
+from privcloud.logclient import LogClient
 from privcloud.sdk.trust_store import log_identity
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.keys import (

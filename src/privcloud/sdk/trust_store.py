@@ -36,7 +36,7 @@ from typing import Protocol
 from privcloud import limits
 from privcloud.errors import ConfigError, DecodeError, PrivcloudError, UnavailableError, UsageError
 from privcloud.fileio import write_atomic
-from privcloud.sdk.logclient import LogClient, checkpoint_size
+from privcloud.logclient import LogClient, checkpoint_size
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.errors import ForkError, RollbackError

@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import secrets
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -51,7 +49,6 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.crypto.symmetric import sha256
 from privcloud.errors import (
     AuthenticationError,
     ConfigError,
@@ -68,9 +65,6 @@ from privcloud.fileio import write_atomic
 from privcloud.netio import LazySession, read_bounded
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
-    TokenChallenge,
-    b64url_decode,
-    b64url_encode,
     client_begin,
     client_finalize,
     encode_authorization,
@@ -89,105 +83,56 @@ from privcloud.privacypass.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
-from privcloud.sdk.core import INNER_AUTHORITY
 from privcloud.sdk.keyproofs import KeyProofs
+from privcloud.sdk.wallet_state import (
+    DIRECTORY_MAX_AGE_S,
+    REFILL_DELAY_S,
+    HeldToken,
+    SpentToken,
+    TokenPurse,
+    WalletConfig,
+    decode_wallet_file,
+    encode_wallet_file,
+    key_set,
+)
 from privcloud.trust.keys import KeyKind, KeyStatement
-from privcloud.wire import jsonio
 from privcloud.wire.jsonio import decode_error_body
-
-_FILE_VERSION = 1
-#: Range of the uniformly random delay before a background refill, in seconds: long enough that
-#: the issuance cannot be told apart from the redemptions around it by time (a refill starts
-#: after the request that crossed the low-water mark, never right before or after it), short
-#: enough that the tokens left above zero usually last until it lands.
-REFILL_DELAY_S: tuple[float, float] = (5.0, 60.0)
-#: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
-DIRECTORY_MAX_AGE_S = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class HeldToken:
-    """A token in the wallet: its bytes, the key that signed it and when that key expires."""
-
-    token: bytes = field(repr=False)
-    key_id: bytes
-    challenge_digest: bytes
-    expires: int | None = None
-
-    @property
-    def nonce(self) -> bytes:
-        return self.token[2:34]
-
-
-@dataclass(frozen=True, slots=True)
-class SpentToken:
-    """What the device may show about a token it sent: the key id and a short hash of the
-    nonce (for the user's own trail; never the token)."""
-
-    key_id: bytes
-    nonce_hash: bytes
-
-    def describe(self) -> str:
-        return f"key id {self.key_id.hex()[:16]}…, nonce hash {self.nonce_hash.hex()[:16]}…"
 
 
 class Wallet:
     """Anonymous tokens for one gateway (origin), from one issuer.
 
     ``issuer_url`` is the issuer's base URL (reached directly, never through the relay);
-    ``enrolment_code`` the operator's one-time code for the first :meth:`enrol`. ``issuer_name``
-    and ``origin_name`` build the challenge the gateway sends (by default the issuer URL's
-    authority and the SDK's inner authority). ``batch_size`` tokens are fetched at a time;
-    below ``low_water`` usable tokens (default: a quarter of a batch, at least 1) a refill
-    starts in the background after a random delay in ``refill_delay_s``.
-    ``consistency_url`` is a second path to the issuer's public directory that hides the
-    device's address from the issuer (the relay's ``{relay_url}/issuer``): with it, the keys
-    must be the same over both paths. With ``path``, the device key, enrolment state and
-    tokens persist in that file (0600).
+    ``config`` how the wallet behaves (:class:`~privcloud.sdk.wallet_state.WalletConfig`);
+    ``enrolment_code`` the operator's one-time code for the first :meth:`enrol`. With ``path``,
+    the device key, enrolment state and tokens persist in that file (0600).
 
     Issuer keys are proven in the transparency log through the log of the
     :class:`~privcloud.sdk.Client` the wallet is given to (:meth:`use_key_log`). A wallet used
-    on its own refuses to fetch (:class:`KeyConsistencyError`) unless ``insecure_unlogged_keys``
-    is set: then it trusts whatever keys the issuer shows it — INSECURE, for tools and tests.
+    on its own refuses to fetch (:class:`KeyConsistencyError`) unless the config sets
+    ``insecure_unlogged_keys``: then it trusts whatever keys the issuer shows it — INSECURE.
     """
 
     def __init__(
         self,
         issuer_url: str,
         *,
+        config: WalletConfig | None = None,
         device_key: Ed25519PrivateKey | None = None,
         enrolment_code: str | None = None,
-        issuer_name: str | None = None,
-        origin_name: str = INNER_AUTHORITY.decode(),
-        batch_size: int = 16,
-        low_water: int | None = None,
-        consistency_url: str | None = None,
-        refill_delay_s: tuple[float, float] = REFILL_DELAY_S,
         path: str | Path | None = None,
         clock: Clock | None = None,
         rand: Random = system_random,
-        insecure_unlogged_keys: bool = False,
     ) -> None:
-        if not 1 <= batch_size <= limits.MAX_TOKEN_BATCH:
-            raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
-        if not 0.0 <= refill_delay_s[0] <= refill_delay_s[1]:
-            raise UsageError("refill delay must be a range of seconds (low <= high)")
+        self.config = config if config is not None else WalletConfig()
         self.issuer_url = issuer_url.rstrip("/")
-        self.issuer_name = issuer_name or issuer_name_for(self.issuer_url)
-        self.consistency_url = consistency_url.rstrip("/") if consistency_url else None
-        self.batch_size = batch_size
-        self.low_water = low_water if low_water is not None else max(1, batch_size // 4)
-        self.refill_delay_s = refill_delay_s
+        self.issuer_name = self.config.issuer_name or issuer_name_for(self.issuer_url)
         self.path = Path(path) if path is not None else None
         self._clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._enrolment_code = enrolment_code
         self._key_proofs: KeyProofs | None = None
-        self.insecure_unlogged_keys = insecure_unlogged_keys
-        self._challenge = TokenChallenge(
-            TOKEN_TYPE_BLIND_RSA, self.issuer_name.encode(), b"", origin_name.encode()
-        ).encode()
-        self._tokens: list[HeldToken] = []
+        self._purse = TokenPurse(self.config.challenge(self.issuer_name))
         self._keys: list[PublishedKey] = []
         self._request_url: str | None = None
         self._keys_at = float("-inf")
@@ -197,12 +142,31 @@ class Wallet:
         self._jitter = secrets.SystemRandom()
         self.enrolled = False
         self.fetched = 0
-        self.spent: list[SpentToken] = []
-        loaded = self._load() if self.path is not None and self.path.exists() else None
-        if loaded is not None:
-            self._device_key = loaded
+        if self.path is not None and self.path.exists():
+            self._device_key = self._load()
         else:
             self._device_key = device_key or Ed25519PrivateKey.generate(rand)
+
+    @property
+    def batch_size(self) -> int:
+        return self.config.batch_size
+
+    @property
+    def low_water(self) -> int:
+        return self.config.low_water_mark
+
+    @property
+    def consistency_url(self) -> str | None:
+        return self.config.consistency_url
+
+    @property
+    def spent(self) -> list[SpentToken]:
+        """The last tokens handed out (key id and a hash of the nonce: the user's trail)."""
+        return self._purse.spent
+
+    @property
+    def _tokens(self) -> list[HeldToken]:
+        return self._purse.tokens
 
     # --- state -----------------------------------------------------------------------------
 
@@ -218,14 +182,12 @@ class Wallet:
 
     @property
     def challenge(self) -> bytes:
-        """The TokenChallenge the wallet's tokens answer."""
-        return self._challenge
+        """The TokenChallenge the wallet's tokens answer (the one fixed for every device)."""
+        return self._purse.challenge
 
     def __len__(self) -> int:
-        """Tokens held that are usable now for the current challenge."""
-        now = self._clock.now()
-        digest = sha256(self._challenge)
-        return sum(1 for t in self._tokens if _usable(t, digest, now))
+        """Tokens held that are usable now for the challenge."""
+        return self._purse.usable(self._clock.now())
 
     # --- the issuer (direct connection only) ----------------------------------------------------
 
@@ -302,7 +264,7 @@ class Wallet:
                 self._read_directory(self.issuer_url),
                 self._read_directory(self.consistency_url),
             )
-            if _key_set(keys) != _key_set(seen):
+            if key_set(keys) != key_set(seen):
                 raise PolicyError(
                     "the issuer shows this device other keys than it shows through the relay"
                 )
@@ -324,7 +286,7 @@ class Wallet:
         and was not told to trust unlogged keys (INSECURE).
         """
         if self._key_proofs is None:
-            if self.insecure_unlogged_keys:
+            if self.config.insecure_unlogged_keys:
                 return keys
             raise KeyConsistencyError(
                 "issuer keys cannot be proven in the transparency log: give the wallet to a "
@@ -368,12 +330,11 @@ class Wallet:
             key = self._current_key()
         if key is None or self._request_url is None:
             raise UnavailableError("the issuer publishes no usable key")
-        room = limits.MAX_WALLET_TOKENS - len(self._tokens)
-        count = min(count or self.batch_size, limits.MAX_TOKEN_BATCH, room)
+        count = min(count or self.batch_size, limits.MAX_TOKEN_BATCH, self._purse.room)
         if count <= 0:
             return 0
         # 1. Blind N fresh token inputs (nonces and blinds stay on the device).
-        begun = [client_begin(self._challenge, key.key, rand=self._rand) for _ in range(count)]
+        begun = [client_begin(self.challenge, key.key, rand=self._rand) for _ in range(count)]
         body = encode_batch_request([request for request, _ in begun])
         # 2. Sign the request with the device key and send it to the issuer.
         path = urlsplit(self._request_url).path
@@ -391,10 +352,12 @@ class Wallet:
             raise decode_error_body(payload, status, peer="issuer")
         # 3. Unblind each answer; client_finalize verifies it under the issuer key.
         answers = decode_batch_response(payload, expected=count)
-        digest = sha256(self._challenge)
+        digest = self._purse.challenge_digest
+        held = []
         for (_, state), answer in zip(begun, answers, strict=True):
             token = client_finalize(state, answer)
-            self._tokens.append(HeldToken(token.encode(), key.key.key_id, digest, key.expires))
+            held.append(HeldToken(token.encode(), key.key.key_id, digest, key.expires))
+        self._purse.add(held)
         self.fetched += count
         self._save()
         return count
@@ -408,14 +371,7 @@ class Wallet:
     # --- spending ------------------------------------------------------------------------------
 
     def _take(self) -> HeldToken | None:
-        now = self._clock.now()
-        digest = sha256(self._challenge)
-        self._tokens = [t for t in self._tokens if t.expires is None or now < t.expires]
-        for index, held in enumerate(self._tokens):
-            if _usable(held, digest, now):
-                del self._tokens[index]
-                return held
-        return None
+        return self._purse.take(self._clock.now())
 
     async def authorization(self) -> bytes:
         """An ``Authorization`` field value carrying one fresh token; fetches when empty.
@@ -431,8 +387,6 @@ class Wallet:
                     held = self._take()
         if held is None:
             raise UnavailableError("no token could be fetched")
-        self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
-        del self.spent[:-16]
         self._save()
         self.schedule_refill()
         return encode_authorization(held.token).encode("ascii")
@@ -448,7 +402,7 @@ class Wallet:
         request path: the request that crossed the mark neither waits for issuance nor is
         followed at once by an issuance the issuer could correlate with it, and the tokens
         still held cover the requests made meanwhile."""
-        await asyncio.sleep(self._jitter.uniform(*self.refill_delay_s))
+        await asyncio.sleep(self._jitter.uniform(*self.config.refill_delay_s))
         async with self._lock:
             if len(self) < self.low_water:
                 with contextlib.suppress(PrivcloudError):
@@ -474,7 +428,7 @@ class Wallet:
                 continue
             if challenge.issuer_name != self.issuer_name.encode():
                 continue
-            if item.challenge != self._challenge:
+            if item.challenge != self.challenge:
                 raise TaggableChallengeError(
                     "gateway sent a challenge other than the one fixed for every device"
                 )
@@ -491,24 +445,12 @@ class Wallet:
     def _save(self) -> None:
         if self.path is None:
             return
-        document = {
-            "version": _FILE_VERSION,
-            "issuer": self.issuer_url,
-            "device-key": b64url_encode(self._device_key.seed_bytes()),
-            "enrolled": self.enrolled,
-            "challenge": b64url_encode(self._challenge),
-            "tokens": [
-                {
-                    "token": b64url_encode(t.token),
-                    "key-id": b64url_encode(t.key_id),
-                    "challenge-digest": b64url_encode(t.challenge_digest),
-                    "expires": t.expires,
-                }
-                for t in self._tokens
-            ],
-        }
-        data = json.dumps(document, separators=(",", ":")).encode("ascii")
-        _write_private(self.path, data)
+        data = encode_wallet_file(
+            self.issuer_url, self._device_key.seed_bytes(), self.enrolled, self._purse
+        )
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # No fsync: a token a crash brings back is refused once (401).
+        write_atomic(self.path, data, durable=False)
 
     def _load(self) -> Ed25519PrivateKey:
         """Read the wallet file back; raises :class:`ConfigError` when it does not load."""
@@ -518,48 +460,12 @@ class Wallet:
                 data = fh.read(limits.MAX_WALLET_FILE_BYTES + 1)
         except OSError as exc:
             raise ConfigError("wallet file does not load") from exc
-        if len(data) > limits.MAX_WALLET_FILE_BYTES:
-            raise ConfigError("wallet file too large")
+        seed, self.enrolled, tokens = decode_wallet_file(data, self.issuer_url)
+        self._purse.add(tokens)
         try:
-            doc = jsonio.loads(data, max_bytes=limits.MAX_WALLET_FILE_BYTES)
-            version, issuer = doc.get("version"), doc.get("issuer")
-            key = Ed25519PrivateKey.from_seed(b64url_decode(doc["device-key"]))
-            enrolled = bool(doc["enrolled"])
-            b64url_decode(doc["challenge"])  # checked for shape; the configured one is used
-            tokens = [
-                HeldToken(
-                    b64url_decode(t["token"]),
-                    b64url_decode(t["key-id"]),
-                    b64url_decode(t["challenge-digest"]),
-                    t["expires"] if isinstance(t["expires"], int) else None,
-                )
-                for t in doc["tokens"]
-            ]
-        except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
+            return Ed25519PrivateKey.from_seed(seed)
+        except PrivcloudError as exc:
             raise ConfigError("wallet file does not load") from exc
-        if version != _FILE_VERSION or issuer != self.issuer_url:
-            raise ConfigError("wallet file is for another issuer or version")
-        self.enrolled = enrolled
-        # The challenge stays the configured one (fixed for every device); tokens stored for
-        # another are never usable (their digest differs) and age out with their key.
-        self._tokens = tokens[: limits.MAX_WALLET_TOKENS]
-        return key
 
 
-def _key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None]]:
-    """What two copies of a directory must agree on: each key and its validity."""
-    return {(k.key.spki, k.not_before, k.expires) for k in keys}
-
-
-def _usable(held: HeldToken, digest: bytes, now: float) -> bool:
-    return held.challenge_digest == digest and (held.expires is None or now < held.expires)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically, readable by the owner only (0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # No fsync: a token a crash brings back is refused once (401).
-    write_atomic(path, data, durable=False)
-
-
-__all__ = ["REFILL_DELAY_S", "HeldToken", "SpentToken", "Wallet"]
+__all__ = ["REFILL_DELAY_S", "HeldToken", "SpentToken", "Wallet", "WalletConfig"]

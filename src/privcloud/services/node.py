@@ -46,12 +46,12 @@ from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
 from privcloud.errors import PrivcloudError
+from privcloud.logclient import EntryProof, LogClient
 from privcloud.release import build_manifest
-from privcloud.sdk.logclient import EntryProof, LogClient
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
 from privcloud.services.node_core import LogPosition, NodeCore
-from privcloud.trust.bundle import ModelFile, ReleaseManifest
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
+from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
 from privcloud.wire.message import Event, WorkloadRequest
 from privcloud.workloads import WorkloadRegistry, default_registry, error_event
 

@@ -22,8 +22,9 @@ from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.crypto.hpke import Suite, generate_keypair
 from privcloud.envelope import StreamSealer, key_id_for, open_request
 from privcloud.errors import PrivcloudError, UsageError
-from privcloud.trust.bundle import NodeBundle, ReleaseManifest
+from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.wire.message import Event, WorkloadRequest, decode_request, frame_event
 
 

@@ -31,6 +31,7 @@ from privcloud.errors import (
     DecodeError,
     PrivcloudError,
     ReplayError,
+    TokenRefusedError,
     TooLargeError,
     UnavailableError,
     UnknownKeyError,
@@ -60,18 +61,6 @@ log = logging.getLogger("privcloud.redemption")
 DEFAULT_ORIGIN: Final = "privcloud.gateway"
 #: Seconds a key may be used before its ``not-before`` (clock skew between issuer and gateway).
 KEY_CLOCK_SKEW_S: Final = 60
-
-
-class TokenRefusedError(AuthenticationError):
-    """401: the request carried no token, or one the gateway refuses.
-
-    ``www_authenticate`` is the challenge field the answer carries (public data: the challenge
-    and the issuer key); the message is a fixed reason.
-    """
-
-    def __init__(self, message: str, *, www_authenticate: str) -> None:
-        super().__init__(message)
-        self.www_authenticate = www_authenticate
 
 
 @dataclass

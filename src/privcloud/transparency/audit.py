@@ -1,6 +1,6 @@
 """The log audit's decisions, sans-IO (docs/transparency.md §6, ``privcloud log audit``).
 
-The audit command (:mod:`privcloud.cli.log_audit`) fetches; this module decides. Its steps:
+The audit command (:mod:`privcloud.cli.tlog_audit`) fetches; this module decides. Its steps:
 
 1. The checkpoint verifies: log signature, witness cosignatures, consistency with the last
    audited checkpoint (:class:`~privcloud.transparency.client_state.TrustedLogState`).

@@ -68,13 +68,13 @@ from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.merkle import verify_inclusion
-from privcloud.trust.bundle import (
-    NodeBundle,
+from privcloud.trust.bundle import NodeBundle
+from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.release_manifest import (
     ReleaseManifest,
     measurement_hex,
     tdx_expected_registers,
 )
-from privcloud.trust.directory import NodeDescriptor
 
 log = logging.getLogger("privcloud.trust")
 

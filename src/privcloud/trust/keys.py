@@ -10,7 +10,7 @@ device trusts — the same log every device and every monitor reads. A key given
 only would then be in public view, next to every other key the service ever used.
 
 A key statement, version 1, is the *canonical JSON* (as for release manifests,
-:func:`~privcloud.trust.bundle.canonical_json`) of::
+:func:`~privcloud.trust.canonical.canonical_json`) of::
 
     {"schema": "privcloud.key-statement/v1",
      "kind": "ohttp-key-config" | "privacypass-token-key",
@@ -48,7 +48,8 @@ from privcloud.ohttp import KeyConfig
 from privcloud.privacypass import IssuerKey
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import leaf_hash
-from privcloud.trust.bundle import _loads_strict, canonical_json
+from privcloud.trust.canonical import canonical_json
+from privcloud.trust.canonical import loads_strict as _loads_strict
 
 #: ``schema`` of a version-1 key statement.
 STATEMENT_SCHEMA: Final = "privcloud.key-statement/v1"

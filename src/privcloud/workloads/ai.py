@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from privcloud.release.build import model_file
-from privcloud.trust.bundle import ModelFile
+from privcloud.trust.release_manifest import ModelFile
 from privcloud.workloads.base import Workload, WorkloadRegistry
 from privcloud.workloads.echo import EchoWorkload, StreamingEchoWorkload
 from privcloud.workloads.models import (

@@ -1,0 +1,164 @@
+"""``privcloud log`` and ``privcloud witness``: run a transparency log or a witness; make a
+log's keys; append one entry as the operator. ``log audit`` is :mod:`privcloud.cli.tlog_audit`.
+
+privcloud log [--data-dir DIR] [--witness URL=VKEY]...     run a transparency log
+privcloud log init [--data-dir DIR]                       make its keys, print its vkey
+privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researcher tool)
+privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
+privcloud witness --log-vkey VKEY [--data-dir DIR]        run a witness
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import binascii
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from privcloud.cli import tlog_audit
+from privcloud.cli.runtime import until_stopped
+from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.localcloud.cloud import LOOPBACK
+from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
+from privcloud.logclient import LogClient
+from privcloud.services.http import start_site
+from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
+from privcloud.services.witness import Witness
+from privcloud.storage.tlog_store import load_key, load_or_create_key
+from privcloud.storage.witness_store import WitnessStore
+from privcloud.transparency.cosignature import WitnessKey
+from privcloud.transparency.note import Ed25519NoteVerifier
+
+
+async def _serve(app: web.Application, host: str, port: int, banner: Sequence[str]) -> None:
+    runner, bound = await start_site(app, host, port)
+    for line in [f"listening on http://{host}:{bound}", *banner]:
+        print(line, flush=True)
+    try:
+        await until_stopped()
+    finally:
+        await runner.cleanup()
+
+
+# --- privcloud log -----------------------------------------------------------------------------
+
+
+def _operator_pubkey(text: str) -> bytes:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as exc:
+        raise ConfigError("an operator public key is base64 of 32 bytes") from exc
+    if len(raw) != 32:
+        raise ConfigError("an operator public key is base64 of 32 bytes")
+    return raw
+
+
+async def _log(args: argparse.Namespace) -> None:
+    witnesses = [WitnessEndpoint.parse(w) for w in args.witness or []]
+    keys = [_operator_pubkey(k) for k in args.operator_pubkey or []]
+    tlog = open_log(
+        args.data_dir, origin=args.origin, witnesses=witnesses, operator_public_keys=keys
+    )
+    banner = [
+        f"log origin    {tlog.origin}",
+        f"log vkey      {tlog.vkey}",
+        f"tree size     {tlog.checkpoint.size}",
+        f"witnesses     {len(witnesses)}",
+    ]
+    if tlog.operator_key is not None:
+        pub = base64.b64encode(tlog.operator_key.public_bytes()).decode()
+        banner.append(f"operator key  {pub} (private key: {Path(args.data_dir) / 'operator.key'})")
+    await _serve(tlog.app(), args.host, args.port, banner)
+
+
+def _init(args: argparse.Namespace) -> None:
+    """Create the log's keys and database (as the first start would) and print what to pin."""
+    tlog = open_log(args.data_dir, origin=args.origin)
+    try:
+        print(f"log vkey      {tlog.vkey}")
+        if tlog.operator_key is not None:
+            print(f"operator key  {base64.b64encode(tlog.operator_key.public_bytes()).decode()}")
+    finally:
+        tlog.store.close()
+
+
+async def _append(args: argparse.Namespace) -> None:
+    key = load_key(args.operator_key)
+    entry = Path(args.entry).read_bytes()
+    async with LogClient(args.log) as client:
+        result = await client.append(entry, key)
+    print(
+        f"index {result.index} leaf_hash {base64.b64encode(result.leaf_hash).decode()}"
+        + ("" if result.created else " (already in the log)")
+    )
+
+
+# --- privcloud witness ---------------------------------------------------------------------------
+
+
+async def _witness(args: argparse.Namespace) -> None:
+    try:
+        log_keys = [Ed25519NoteVerifier.from_vkey(v) for v in args.log_vkey]
+    except PrivcloudError as exc:
+        raise ConfigError("invalid log vkey") from exc
+    data = Path(args.data_dir)
+    try:
+        data.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError("witness data directory cannot be created") from exc
+    key, _ = load_or_create_key(data / "witness.key")
+    try:
+        witness_key = WitnessKey(args.name, key)
+    except PrivcloudError as exc:
+        raise ConfigError("invalid witness name") from exc
+    witness = Witness(witness_key, log_keys, WitnessStore(data / "witness.db"))
+    banner = [f"witness vkey  {witness.vkey}", *(f"watching      {k.name}" for k in log_keys)]
+    await _serve(witness.app(), args.host, args.port, banner)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the trust commands: log (serve, audit, append) and witness."""
+    log_p = sub.add_parser("log", help="run a transparency log; or audit / append to one")
+    log_p.add_argument("--host", default=LOOPBACK)
+    log_p.add_argument("--port", type=int, default=8490)
+    log_p.add_argument("--data-dir", default="privcloud-data/log", help="database and key files")
+    log_p.add_argument("--origin", default=DEFAULT_ORIGIN, help="the log's origin (key name)")
+    log_p.add_argument(
+        "--witness", action="append", metavar="URL=VKEY", help="a witness to ask (repeat)"
+    )
+    log_p.add_argument(
+        "--operator-pubkey",
+        action="append",
+        metavar="B64",
+        help="an operator's Ed25519 public key (repeat; default: operator.key in the data dir)",
+    )
+    log_p.set_defaults(handler=lambda a: asyncio.run(_log(a)))
+    log_sub = log_p.add_subparsers(dest="log_command")
+
+    tlog_audit.add_parser(log_sub)
+
+    init = log_sub.add_parser("init", help="create the log's keys and print its vkey")
+    # Also accepted after "init"; SUPPRESS keeps a value given before it.
+    init.add_argument("--data-dir", default=argparse.SUPPRESS)
+    init.add_argument("--origin", default=argparse.SUPPRESS)
+    init.set_defaults(handler=_init)
+
+    append = log_sub.add_parser("append", help="append one entry (a file) as the operator")
+    append.add_argument("--log", required=True, help="the log's base URL")
+    append.add_argument("--operator-key", required=True, help="the operator's key file")
+    append.add_argument("entry", help="file holding the entry")
+    append.set_defaults(handler=lambda a: asyncio.run(_append(a)))
+
+    witness = sub.add_parser("witness", help="run a transparency-log witness")
+    witness.add_argument("--host", default=LOOPBACK)
+    witness.add_argument("--port", type=int, default=8491)
+    witness.add_argument("--data-dir", default="privcloud-data/witness")
+    witness.add_argument("--name", default=LOCAL_WITNESS_NAME, help="the witness's key name")
+    witness.add_argument(
+        "--log-vkey", action="append", required=True, help="a log to witness (repeat)"
+    )
+    witness.set_defaults(handler=lambda a: asyncio.run(_witness(a)))

@@ -1,0 +1,153 @@
+"""``privcloud log audit``: a researcher's check of a whole transparency log.
+
+The steps (docs/transparency.md §6) are numbered in :func:`_audit`; the decisions that need no
+network are :mod:`privcloud.transparency.audit`'s, the key-statement rule is
+:func:`privcloud.trust.keys.most_valid_at_once`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import time
+from collections.abc import Sequence
+
+from privcloud.cli.trust_args import from_local, local_args
+from privcloud.errors import ConfigError, PrivcloudError, VerificationError
+from privcloud.logclient import LogClient
+from privcloud.sdk.trust_store import FileTrustStore, pinned_state
+from privcloud.transparency.audit import FirstBadLeaf, check_entries, proof_sample
+from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.transparency.cosignature import verify_cosignatures
+from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
+from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
+from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
+
+#: Inclusion proofs the audit asks the log for and checks (first, last, spread in between).
+DEFAULT_AUDIT_PROOFS = 16
+
+
+async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int) -> int:
+    """Index of the first leaf whose served entry does not hash to the log's tree."""
+    search = FirstBadLeaf(ours, size)
+    while (wanted := search.wanted()) is not None:
+        search.feed(*[await client.inclusion_proof(i, size) for i in wanted])
+    return search.index
+
+
+def _key_statements(entries: list[bytes]) -> list[KeyStatement]:
+    out = []
+    for entry in entries:
+        with contextlib.suppress(PrivcloudError):  # a release manifest, not a key statement
+            out.append(KeyStatement.decode(entry))
+    return out
+
+
+def _check_key_statements(statements: list[KeyStatement]) -> None:
+    """Refuse a log in which some service had more keys valid at one instant than the device
+    accepts (ADR 0009): a sign of keys handed to some devices only."""
+    for (kind, service), count in sorted(
+        most_valid_at_once(statements).items(), key=lambda i: (i[0][0].value, i[0][1])
+    ):
+        print(f"keys          {kind.value} of {service}: at most {count} valid at once")
+        if count > MOST_VALID_AT_ONCE[kind]:
+            raise VerificationError("a service had more keys valid at once than rotation needs")
+
+
+async def _audit(args: argparse.Namespace) -> None:
+    try:
+        log_key = Ed25519NoteVerifier.from_vkey(args.log_vkey)
+    except PrivcloudError as exc:
+        raise ConfigError("invalid log vkey") from exc
+    witness_vkeys = args.witness_vkey or []
+    state: TrustedLogState | None = None
+    store: FileTrustStore | None = None
+    if witness_vkeys:
+        state = pinned_state(args.log_vkey, witness_vkeys, args.quorum)
+        if args.state:
+            store = FileTrustStore(args.state)
+            state = store.load(state)
+    elif args.state:
+        raise ConfigError("a persisted audit state needs the witnesses' vkeys (--witness-vkey)")
+    now = time.time()
+    async with LogClient(args.log) as client:
+        # 1. The checkpoint: log signature, cosignatures, consistency with the persisted one.
+        note = await client.checkpoint()
+        if state is not None:
+            before = state.checkpoint.size
+            size_claim = Checkpoint.decode(parse_note(note).text.decode()).size
+            proof = (
+                await client.consistency_proof(before, size_claim)
+                if 0 < before < size_claim
+                else []
+            )
+            state = state.update(note, proof, now)
+            checkpoint = state.checkpoint
+            if before:
+                print(f"checkpoint    consistent with the trusted one (size {before})")
+            else:
+                print("checkpoint    first audit with this state: nothing to compare with")
+        else:
+            checkpoint = open_checkpoint(note, [log_key], origin=log_key.name)
+        print(f"log           {checkpoint.origin}")
+        print(f"size          {checkpoint.size}")
+        print(f"root          {base64.b64encode(checkpoint.root_hash).decode()}")
+        if state is not None:
+            for c in sorted(verify_cosignatures(note, state.witnesses), key=lambda c: c.name):
+                print(f"cosigned by   {c.name} at {c.timestamp}")
+        # 2. Every entry, re-hashed, must give the checkpoint's root.
+        ours: list[bytes] = []
+        statements: list[KeyStatement] = []
+        async for page in client.entry_pages(0, checkpoint.size):
+            ours += [leaf_hash(e) for e in page]
+            statements += _key_statements(page)
+        try:
+            check_entries(ours, checkpoint)
+        except VerificationError:
+            bad = await _first_bad_leaf(client, ours, checkpoint.size)
+            print(f"MISMATCH      entry {bad} does not hash to the log's tree")
+            raise
+        print(f"entries       {len(ours)} re-hashed; the root matches")
+        # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
+        _check_key_statements(statements)
+        # 3. Inclusion proofs served by the log verify for our leaf hashes.
+        sample = proof_sample(checkpoint.size, args.proofs)
+        for i in sample:
+            proof = await client.inclusion_proof(i, checkpoint.size)
+            verify_inclusion(ours[i], i, checkpoint.size, proof, checkpoint.root_hash)
+        print(f"proofs        {len(sample)} inclusion proofs verify")
+        # 4. The log's newest checkpoint extends the audited one.
+        latest_note = await client.checkpoint()
+        latest = open_checkpoint(latest_note, [log_key], origin=log_key.name)
+        proof = (
+            await client.consistency_proof(checkpoint.size, latest.size)
+            if (0 < checkpoint.size < latest.size)
+            else []
+        )
+        verify_consistency(
+            checkpoint.size, latest.size, checkpoint.root_hash, latest.root_hash, proof
+        )
+        print(f"latest        size {latest.size}, consistent with the audited checkpoint")
+    # 5. Remember the audited checkpoint for the next audit.
+    if store is not None and state is not None:
+        store.save(state)
+        print(f"state         saved in {args.state}")
+    print("audit OK")
+
+
+def add_parser(log_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``log audit`` under the ``log`` command."""
+    audit = log_sub.add_parser("audit", help="verify a log: signatures, consistency, every entry")
+    audit.add_argument("--log", help="the log's base URL")
+    audit.add_argument("--log-vkey", help="the log's note verifier key")
+    audit.add_argument(
+        "--witness-vkey", action="append", help="a witness's cosignature vkey (repeat)"
+    )
+    audit.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
+    audit.add_argument("--state", help="directory keeping the last audited checkpoint")
+    audit.add_argument("--proofs", type=int, default=DEFAULT_AUDIT_PROOFS)
+    local_args(audit)
+    audit.set_defaults(handler=lambda a: asyncio.run(_audit(from_local(a))))

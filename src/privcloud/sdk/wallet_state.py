@@ -1,0 +1,228 @@
+"""The token wallet's I/O-free parts: its configuration, the tokens it holds, and its file format
+(no network, no files, no clock of its own; :mod:`privcloud.sdk.wallet` is the I/O shell).
+
+:class:`WalletConfig` is what an app chooses once (as python-tuf's ``UpdaterConfig``);
+:class:`TokenPurse` holds the tokens for the one challenge every device answers and hands them
+out once each; :func:`encode_wallet_file` / :func:`decode_wallet_file` are the file format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Final
+
+from privcloud import limits
+from privcloud.crypto.symmetric import sha256
+from privcloud.errors import ConfigError, PrivcloudError, UsageError
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    TokenChallenge,
+    b64url_decode,
+    b64url_encode,
+)
+from privcloud.privacypass.issuance import PublishedKey
+from privcloud.sdk.core import INNER_AUTHORITY
+from privcloud.wire import jsonio
+
+#: Range of the uniformly random delay before a background refill, in seconds: long enough that
+#: the issuance cannot be told apart from the redemptions around it by time (a refill starts
+#: after the request that crossed the low-water mark, never right before or after it), short
+#: enough that the tokens left above zero usually last until it lands.
+REFILL_DELAY_S: Final[tuple[float, float]] = (5.0, 60.0)
+#: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
+DIRECTORY_MAX_AGE_S: Final = 3600.0
+_FILE_VERSION: Final = 1
+
+
+@dataclass(frozen=True)
+class WalletConfig:
+    """How a wallet behaves; valid by construction (:class:`UsageError` otherwise).
+
+    ``issuer_name`` and ``origin_name`` make the one challenge the wallet answers (by default
+    the issuer URL's authority and the SDK's inner authority). ``batch_size`` tokens are fetched
+    at a time; below ``low_water`` usable tokens (default: a quarter of a batch, at least 1) a
+    refill starts in the background after a random delay in ``refill_delay_s``.
+    ``consistency_url`` is a second path to the issuer's public directory that hides the
+    device's address from the issuer (the relay's ``{relay_url}/issuer``): the keys must then
+    be the same over both paths. ``insecure_unlogged_keys`` lets a wallet used without a
+    :class:`~privcloud.sdk.Client` trust issuer keys that are not proven in the log: INSECURE.
+    """
+
+    issuer_name: str | None = None
+    origin_name: str = INNER_AUTHORITY.decode()
+    batch_size: int = 16
+    low_water: int | None = None
+    consistency_url: str | None = None
+    refill_delay_s: tuple[float, float] = REFILL_DELAY_S
+    insecure_unlogged_keys: bool = False
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_size <= limits.MAX_TOKEN_BATCH:
+            raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
+        if self.low_water is not None and not 0 <= self.low_water <= limits.MAX_WALLET_TOKENS:
+            raise UsageError("low water must be 0..MAX_WALLET_TOKENS")
+        low, high = self.refill_delay_s
+        if not 0.0 <= low <= high:
+            raise UsageError("refill delay must be a range of seconds (low <= high)")
+        if self.consistency_url is not None:
+            object.__setattr__(self, "consistency_url", self.consistency_url.rstrip("/") or None)
+
+    @property
+    def low_water_mark(self) -> int:
+        """Usable tokens below which a refill starts."""
+        return self.low_water if self.low_water is not None else max(1, self.batch_size // 4)
+
+    def challenge(self, issuer_name: str) -> bytes:
+        """The one TokenChallenge the wallet answers: type 2, ``issuer_name``, an empty
+        redemption context, the configured origin (docs/tokens.md)."""
+        return TokenChallenge(
+            TOKEN_TYPE_BLIND_RSA, issuer_name.encode(), b"", self.origin_name.encode()
+        ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class HeldToken:
+    """A token in the wallet: its bytes, the key that signed it and when that key expires."""
+
+    token: bytes = field(repr=False)
+    key_id: bytes
+    challenge_digest: bytes
+    expires: int | None = None
+
+    @property
+    def nonce(self) -> bytes:
+        return self.token[2:34]
+
+
+@dataclass(frozen=True, slots=True)
+class SpentToken:
+    """What the device may show about a token it sent: the key id and a short hash of the
+    nonce (for the user's own trail; never the token)."""
+
+    key_id: bytes
+    nonce_hash: bytes
+
+    def describe(self) -> str:
+        return f"key id {self.key_id.hex()[:16]}…, nonce hash {self.nonce_hash.hex()[:16]}…"
+
+
+class TokenPurse:
+    """The tokens held for one challenge; each is handed out once, then gone for good."""
+
+    def __init__(self, challenge: bytes, tokens: list[HeldToken] | None = None) -> None:
+        self.challenge = challenge
+        self._digest = sha256(challenge)
+        self.tokens: list[HeldToken] = list(tokens or [])[: limits.MAX_WALLET_TOKENS]
+        #: The last tokens handed out, as the user's trail shows them.
+        self.spent: list[SpentToken] = []
+
+    @property
+    def challenge_digest(self) -> bytes:
+        """SHA-256 of the challenge: what each token answering it is bound to."""
+        return self._digest
+
+    def _usable(self, held: HeldToken, now: float) -> bool:
+        return held.challenge_digest == self._digest and (
+            held.expires is None or now < held.expires
+        )
+
+    def usable(self, now: float) -> int:
+        """How many tokens answer the challenge and have not expired at ``now``."""
+        return sum(1 for t in self.tokens if self._usable(t, now))
+
+    @property
+    def room(self) -> int:
+        """How many more tokens fit (``MAX_WALLET_TOKENS``)."""
+        return limits.MAX_WALLET_TOKENS - len(self.tokens)
+
+    def add(self, tokens: list[HeldToken]) -> None:
+        """Keep newly issued tokens (up to the room left)."""
+        self.tokens += tokens[: self.room]
+
+    def take(self, now: float) -> HeldToken | None:
+        """Hand out one usable token (dropping expired ones); None when there is none."""
+        self.tokens = [t for t in self.tokens if t.expires is None or now < t.expires]
+        for index, held in enumerate(self.tokens):
+            if self._usable(held, now):
+                del self.tokens[index]
+                self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
+                del self.spent[:-16]
+                return held
+        return None
+
+
+def key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None]]:
+    """What two copies of an issuer directory must agree on: each key and its validity."""
+    return {(k.key.spki, k.not_before, k.expires) for k in keys}
+
+
+# --- the wallet file ---------------------------------------------------------------------------
+
+
+def encode_wallet_file(
+    issuer_url: str, device_seed: bytes, enrolled: bool, purse: TokenPurse
+) -> bytes:
+    """The wallet file: JSON with the issuer, the device key's seed, the enrolment state, the
+    challenge and the tokens. It holds bearer credentials and the device key: keep it 0600."""
+    document = {
+        "version": _FILE_VERSION,
+        "issuer": issuer_url,
+        "device-key": b64url_encode(device_seed),
+        "enrolled": enrolled,
+        "challenge": b64url_encode(purse.challenge),
+        "tokens": [
+            {
+                "token": b64url_encode(t.token),
+                "key-id": b64url_encode(t.key_id),
+                "challenge-digest": b64url_encode(t.challenge_digest),
+                "expires": t.expires,
+            }
+            for t in purse.tokens
+        ],
+    }
+    return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def decode_wallet_file(data: bytes, issuer_url: str) -> tuple[bytes, bool, list[HeldToken]]:
+    """``(device seed, enrolled, tokens)`` of a wallet file for ``issuer_url``.
+
+    The stored challenge is checked for shape only: the wallet answers its configured one, and
+    tokens for another are never usable (their digest differs). Raises :class:`ConfigError`
+    (a local file: the user's to fix) when it does not load or is for another issuer.
+    """
+    if len(data) > limits.MAX_WALLET_FILE_BYTES:
+        raise ConfigError("wallet file too large")
+    try:
+        doc = jsonio.loads(data, max_bytes=limits.MAX_WALLET_FILE_BYTES)
+        version, issuer = doc.get("version"), doc.get("issuer")
+        seed = b64url_decode(doc["device-key"])
+        enrolled = bool(doc["enrolled"])
+        b64url_decode(doc["challenge"])
+        tokens = [
+            HeldToken(
+                b64url_decode(t["token"]),
+                b64url_decode(t["key-id"]),
+                b64url_decode(t["challenge-digest"]),
+                t["expires"] if isinstance(t["expires"], int) else None,
+            )
+            for t in doc["tokens"]
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
+        raise ConfigError("wallet file does not load") from exc
+    if version != _FILE_VERSION or issuer != issuer_url:
+        raise ConfigError("wallet file is for another issuer or version")
+    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS]
+
+
+__all__ = [
+    "DIRECTORY_MAX_AGE_S",
+    "REFILL_DELAY_S",
+    "HeldToken",
+    "SpentToken",
+    "TokenPurse",
+    "WalletConfig",
+    "decode_wallet_file",
+    "encode_wallet_file",
+    "key_set",
+]
