@@ -375,12 +375,12 @@ def test_digits_are_written_one_by_one() -> None:
     assert numbers.spell_digits("5550142") == "five five five zero one four two"
 
 
-@given(st.integers(0, numbers.MAX_SPELLED))
+@given(st.integers(0, numbers.LARGEST_SPELLED))
 def test_every_spelled_number_reads_back(value: int) -> None:
     assert numbers.parse_number(numbers.spell_number(value)) == value
 
 
-@given(st.integers(1, numbers.MAX_SPELLED).filter(lambda n: n % 100))
+@given(st.integers(1, numbers.LARGEST_SPELLED).filter(lambda n: n % 100))
 def test_every_spelled_ordinal_reads_back(value: int) -> None:
     assert numbers.parse_ordinal(numbers.spell_ordinal(value)) == value
 
@@ -394,7 +394,7 @@ def test_every_digit_string_reads_back(digits: str) -> None:
     ("spell", "value"),
     [
         (numbers.spell_number, -1),
-        (numbers.spell_number, numbers.MAX_SPELLED + 1),
+        (numbers.spell_number, numbers.LARGEST_SPELLED + 1),
         (numbers.spell_ordinal, 0),
         (numbers.spell_ordinal, 100),
         (numbers.spell_digits, "12a"),

@@ -265,7 +265,7 @@ def read_digits(words: Iterable[str]) -> str:
 # --- the way back ---------------------------------------------------------------------------
 
 #: Largest value :func:`spell_number` writes (the largest scale's thousand, less one).
-MAX_SPELLED = 1_000 * max(SCALES.values()) - 1
+LARGEST_SPELLED = 1_000 * max(SCALES.values()) - 1
 
 
 def _below_thousand(n: int) -> Iterator[str]:
@@ -281,8 +281,8 @@ def _below_thousand(n: int) -> Iterator[str]:
 def spell_number(n: int) -> str:
     """``n`` in words, as :func:`parse_number` reads it back: "twenty-one", "one hundred
     five", "two thousand twenty-six". Raises :class:`UsageError` outside 0 to
-    :data:`MAX_SPELLED`."""
-    if not 0 <= n <= MAX_SPELLED:
+    :data:`LARGEST_SPELLED`."""
+    if not 0 <= n <= LARGEST_SPELLED:
         raise UsageError("number out of the spelled range")
     if n == 0:
         return _SPELLED_UNITS[0]
@@ -300,7 +300,7 @@ def spell_ordinal(n: int) -> str:
     "twenty-first", "one hundred fifth". Raises :class:`UsageError` for a number whose last
     word has no ordinal here (below 1, or a multiple of a hundred)."""
     rest = n % 100
-    if n < 1 or not rest or n > MAX_SPELLED:
+    if n < 1 or not rest or n > LARGEST_SPELLED:
         raise UsageError("no ordinal spelling for that number")
     if rest in _SPELLED_ORDINALS:  # "fifth", "one hundred twelfth", "twentieth"
         head = spell_number(n - rest) + " " if n > rest else ""
