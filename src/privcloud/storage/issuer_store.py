@@ -41,7 +41,7 @@ from privcloud.errors import (
     ReplayError,
     UnavailableError,
 )
-from privcloud.storage.spent_tokens import connect
+from privcloud.storage.sqlite import connect, immediate
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -106,23 +106,8 @@ class IssuerStore:
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` (take the write lock first, so checks and writes are atomic
         across processes), commit on success, roll back on any exception."""
-        with self._lock:
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise UnavailableError("issuer store unavailable") from exc
-            try:
-                yield self._conn
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
-                raise UnavailableError("issuer store unavailable") from exc
+        with self._lock, immediate(self._conn, "issuer store unavailable") as conn:
+            yield conn
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -33,6 +32,7 @@ from typing import Final, Protocol
 
 from privcloud import limits
 from privcloud.errors import ConfigError, ReplayError, UnavailableError, UsageError
+from privcloud.storage.sqlite import connect
 
 #: Expiry stored for tokens of a key the issuer published without one (never purged).
 NEVER: Final = 2**62
@@ -100,30 +100,6 @@ class MemorySpentTokenStore:
 
     def __len__(self) -> int:
         return len(self._spent)
-
-
-def connect(
-    path: str | Path, *, busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S
-) -> sqlite3.Connection:
-    """Open (creating, owner-only) an SQLite database for cross-process use: autocommit mode
-    (transactions are explicit), WAL journal, ``synchronous=NORMAL``, a busy timeout.
-
-    Raises :class:`ConfigError` when the file cannot be opened.
-    """
-    path = Path(path)
-    try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-    except (OSError, sqlite3.Error) as exc:
-        raise ConfigError("cannot open the SQLite store") from exc
-    return conn
 
 
 class SqliteSpentTokenStore:

@@ -30,8 +30,8 @@ import binascii
 import os
 import sqlite3
 import stat
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -39,6 +39,7 @@ from typing import Any, Final
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import ConfigError, UnavailableError, UsageError
+from privcloud.storage.sqlite import immediate
 from privcloud.transparency.merkle import HASH_SIZE, leaf_hash, node_hash
 
 _SCHEMA: Final = (
@@ -122,25 +123,8 @@ class TlogStore:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise UnavailableError("log database is unavailable") from exc
-        try:
-            yield self._db
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise UnavailableError("log database is unavailable") from exc
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db, "log database is unavailable")
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         try:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from privcloud.errors import UnavailableError, UsageError
+from privcloud.storage.sqlite import immediate
 
 T = TypeVar("T")
 
@@ -80,11 +81,7 @@ class WitnessStore:
         raises, nothing is written and the exception propagates. Raises
         :class:`UnavailableError` if the database fails.
         """
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise UnavailableError("witness database is unavailable") from exc
-        try:
+        with immediate(self._db, "witness database is unavailable"):
             record, result = decide(self.get(origin))
             _check_origin(record, origin)
             self._db.execute(
@@ -93,18 +90,7 @@ class WitnessStore:
                 " note = excluded.note, updated = excluded.updated",
                 (origin, record.size, record.root_hash, record.note, record.updated),
             )
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise UnavailableError("witness database is unavailable") from exc
-        except BaseException:
-            self._rollback()
-            raise
         return result
-
-    def _rollback(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
 
 
 def _check_origin(record: WitnessRecord, origin: str) -> None:

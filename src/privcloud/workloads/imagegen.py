@@ -39,7 +39,7 @@ from privcloud import limits
 from privcloud.errors import DecodeError, UnavailableError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.models import IMAGE, Models
+from privcloud.workloads.models import IMAGE, ModelWorkload
 
 #: Side used when the request names none, unless the pipeline's native side is smaller.
 DEFAULT_SIDE = 512
@@ -157,14 +157,10 @@ def render(
     return buffer.getvalue(), meta
 
 
-class GenerateImageWorkload:
+class GenerateImageWorkload(ModelWorkload):
     """``generate_image``: one PNG from a prompt; streamed requests see each step."""
 
     name = "generate_image"
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         if self._models.config.image_model_dir is None:

@@ -456,3 +456,14 @@ def shared_models(config: ModelConfig | None = None) -> Models:
         if config not in _shared:
             _shared[config] = Models(config)
         return _shared[config]
+
+
+class ModelWorkload:
+    """Base of the workloads served by the node's models: they hold the shared :class:`Models`
+    and are *blocking* (the node advances them in a worker thread, one event at a time)."""
+
+    name: str
+    blocking = True
+
+    def __init__(self, models: Models) -> None:
+        self._models = models

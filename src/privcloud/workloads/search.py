@@ -47,7 +47,7 @@ from privcloud.errors import DecodeError, TooLargeError
 from privcloud.wire import jsonio
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.models import MINILM_L6, Models
+from privcloud.workloads.models import MINILM_L6, Models, ModelWorkload
 
 #: Words per passage and words shared by neighbouring passages (see step 1).
 PASSAGE_WORDS = 160
@@ -202,14 +202,10 @@ def rank(request: SearchRequest, models: Models) -> JSONObject:
     return meta
 
 
-class SearchWorkload:
+class SearchWorkload(ModelWorkload):
     """``search``: ranks the items of the request body against its query (one RESULT)."""
 
     name = "search"
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         yield Event(EventKind.RESULT, rank(parse_request(request.body), self._models))

@@ -54,7 +54,7 @@ from privcloud.workloads.models import (
     LLM_CONTEXT_TOKENS,
     SMOLLM2_135M,
     Completion,
-    Models,
+    ModelWorkload,
 )
 
 #: Language models a summary may use: Gemma 3 270M (default) and the on-device SmolLM2 135M.
@@ -182,14 +182,10 @@ def answer_sentences(text: str) -> str:
     return " ".join(lines)
 
 
-class SummarizeWorkload:
+class SummarizeWorkload(ModelWorkload):
     """Guarded summaries of transcripts and notes (see the module docstring)."""
 
     name = "summarize"
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         source = params.body_text(request.body)

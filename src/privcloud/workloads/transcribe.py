@@ -35,7 +35,13 @@ from privcloud.errors import DecodeError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import Audio, decode_audio
-from privcloud.workloads.models import WHISPER_BASE, WHISPER_MODELS, WHISPER_TINY_EN, Models
+from privcloud.workloads.models import (
+    WHISPER_BASE,
+    WHISPER_MODELS,
+    WHISPER_TINY_EN,
+    Models,
+    ModelWorkload,
+)
 
 #: The languages Whisper knows (faster-whisper ``tokenizer._LANGUAGE_CODES``; openai/whisper
 #: ``tokenizer.LANGUAGES``), by ISO-639-1 code ("haw", "yue": no two-letter code).
@@ -166,14 +172,10 @@ def choose_model(language: str, model: str | None) -> str:
     return model
 
 
-class TranscribeWorkload:
+class TranscribeWorkload(ModelWorkload):
     """Speech to text (see the module docstring for parameters and the answer)."""
 
     name = "transcribe"
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         # Parameters first: a bad one is refused before any decoding work.

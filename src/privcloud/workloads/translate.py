@@ -43,7 +43,7 @@ from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import decode_audio
-from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, WHISPER_BASE, Models
+from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, WHISPER_BASE, ModelWorkload
 from privcloud.workloads.text import sentences as text_sentences
 from privcloud.workloads.text.sentences import SplitRules
 from privcloud.workloads.transcribe import (
@@ -185,14 +185,10 @@ class _Steps:
         ]
 
 
-class TranslateWorkload:
+class TranslateWorkload(ModelWorkload):
     """Speech or text translation (see the module docstring for parameters and the answer)."""
 
     name = "translate"
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         mode = params.choice(request.params, "mode", ("speech", "text"), "speech")
