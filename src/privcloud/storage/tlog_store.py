@@ -40,7 +40,7 @@ from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import ConfigError, UnavailableError, UsageError
 from privcloud.storage.sqlite import immediate
-from privcloud.transparency.merkle import HASH_SIZE, leaf_hash, node_hash
+from privcloud.transparency.merkle import HASH_SIZE, leaf_hash, node_hash, perfect_subtrees
 
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
@@ -68,17 +68,6 @@ class Appended:
     leaf_hash: bytes
     #: ``True`` if the entry was already in the log (the append was idempotent).
     existed: bool
-
-
-def _pieces(size: int) -> list[tuple[int, int]]:
-    """``(level, start)`` of the perfect subtrees that the binary digits of ``size`` cut it into."""
-    out: list[tuple[int, int]] = []
-    start = 0
-    for level in range(size.bit_length() - 1, -1, -1):
-        if size >> level & 1:
-            out.append((level, start))
-            start += 1 << level
-    return out
 
 
 class TlogStore:
@@ -114,7 +103,8 @@ class TlogStore:
         # The right edge: hashes of the perfect subtrees the size's binary digits cut it into,
         # largest first, as (level, hash). Appends work on it without reading the database.
         self._edge = [
-            (lvl, self.perfect_subtree_hash(lvl, s >> lvl)) for lvl, s in _pieces(self._size)
+            (lvl, self.perfect_subtree_hash(lvl, s >> lvl))
+            for lvl, s in perfect_subtrees(self._size)
         ]
 
     def close(self) -> None:

@@ -182,7 +182,7 @@ def _as_store(tree: TreeStore | Sequence[bytes]) -> TreeStore:
     return tree
 
 
-def _pieces(size: int) -> list[tuple[int, int]]:
+def perfect_subtrees(size: int) -> list[tuple[int, int]]:
     """The perfect subtrees ``(level, start)`` that the binary digits of ``size`` cut it into."""
     out: list[tuple[int, int]] = []
     start = 0
@@ -203,7 +203,7 @@ def _range_hasher(store: TreeStore, size: int) -> Callable[[int, int], bytes]:
         raise UsageError("tree size beyond the tree")
     suffix: dict[int, bytes] = {}
     acc: bytes | None = None
-    for level, start in reversed(_pieces(size)):
+    for level, start in reversed(perfect_subtrees(size)):
         h = store.perfect_subtree_hash(level, start >> level)
         acc = h if acc is None else node_hash(h, acc)
         suffix[start] = acc

@@ -16,8 +16,6 @@ the shape. The HPKE key a bundle vouches for travels beside it, in the node desc
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass
 from typing import Any, Final
@@ -26,7 +24,7 @@ from privcloud import limits
 from privcloud.attest import Evidence
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
 from privcloud.transparency.merkle import HASH_SIZE
-from privcloud.trust.canonical import MAX_INT, json_object, loads_strict
+from privcloud.trust.canonical import MAX_INT, b64_text, from_b64_text, json_object, loads_strict
 from privcloud.trust.release_manifest import TEE_LABEL, ReleaseManifest
 
 #: Version of the node bundle format.
@@ -76,13 +74,13 @@ class NodeBundle:
             "issued_at": self.issued_at,
             "evidence": {
                 "tee": self.evidence.tee_type,
-                "report": _b64(self.evidence.raw),
-                "certificates": _b64(self.evidence.certificates),
+                "report": b64_text(self.evidence.raw),
+                "certificates": b64_text(self.evidence.certificates),
             },
             "release": {"index": self.log_index, "manifest": self.manifest.to_json()},
             "log": {
                 "checkpoint": self.checkpoint.decode("utf-8"),
-                "inclusion": [_b64(h) for h in self.inclusion],
+                "inclusion": [b64_text(h) for h in self.inclusion],
             },
         }
 
@@ -110,7 +108,7 @@ class NodeBundle:
         ev = json_object(obj["evidence"], "bundle evidence", {"tee", "report", "certificates"})
         release = json_object(obj["release"], "bundle release", {"index", "manifest"})
         log = json_object(obj["log"], "bundle log", {"checkpoint", "inclusion"})
-        report, certs = _unb64(ev["report"]), _unb64(ev["certificates"])
+        report, certs = from_b64_text(ev["report"]), from_b64_text(ev["certificates"])
         if len(report) > limits.MAX_ATTEST_EVIDENCE_BYTES:
             raise TooLargeError("evidence too large")
         if len(certs) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES:
@@ -131,26 +129,10 @@ class NodeBundle:
                 manifest=manifest,
                 log_index=release["index"],
                 checkpoint=checkpoint.encode("utf-8"),
-                inclusion=tuple(_unb64(h) for h in proof),
+                inclusion=tuple(from_b64_text(h) for h in proof),
             )
         except (UsageError, UnicodeEncodeError) as exc:
             raise DecodeError("node bundle holds an invalid value") from exc
 
 
 # --- small codecs ------------------------------------------------------------------------------
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise DecodeError("expected base64 text")
-    try:
-        out = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise DecodeError("malformed base64") from exc
-    if base64.b64encode(out).decode("ascii") != value:
-        raise DecodeError("non-canonical base64")
-    return out

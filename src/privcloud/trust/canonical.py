@@ -7,6 +7,8 @@ mean the same document, so a leaf hash names one document.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from typing import Any, Final
 
@@ -72,3 +74,24 @@ def json_object(doc: object, what: str, keys: set[str] | None) -> dict[str, Any]
     if keys is not None and set(doc) != keys:
         raise DecodeError(f"{what} has missing or unknown fields")
     return doc
+
+
+def b64_text(data: bytes) -> str:
+    """Standard padded base64 of ``data``, as the trust documents carry bytes."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def from_b64_text(value: object) -> bytes:
+    """The bytes of canonical standard base64 text (the one encoding :func:`b64_text` makes).
+
+    Raises :class:`DecodeError` for anything else.
+    """
+    if not isinstance(value, str):
+        raise DecodeError("expected base64 text")
+    try:
+        out = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise DecodeError("malformed base64") from exc
+    if base64.b64encode(out).decode("ascii") != value:
+        raise DecodeError("non-canonical base64")
+    return out

@@ -17,8 +17,6 @@ Nothing here is trusted until :mod:`privcloud.trust.admission` has checked it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
@@ -29,6 +27,7 @@ from privcloud.crypto.hpke import KemId, Suite
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.trust.bundle import NodeBundle
+from privcloud.trust.canonical import b64_text, from_b64_text
 from privcloud.wire import jsonio
 
 DIRECTORY_VERSION = 1
@@ -58,15 +57,15 @@ class NodeDescriptor:
     def to_json(self) -> dict[str, Any]:
         return {
             "node_id": self.node_id,
-            "key_id": _b64(self.key_id),
+            "key_id": b64_text(self.key_id),
             "kem": int(self.suite.kem),
             "kdf": int(self.suite.kdf),
             "aead": int(self.suite.aead),
-            "public_key": _b64(self.public_key),
+            "public_key": b64_text(self.public_key),
             "region": self.region,
             "provider": self.provider,
             "tee": self.tee,
-            "evidence": _b64(self.evidence),
+            "evidence": b64_text(self.evidence),
             "features": list(self.features),
             **({} if self.bundle is None else {"bundle": self.bundle.to_json()}),
         }
@@ -85,11 +84,11 @@ class NodeDescriptor:
             isinstance(f, str) and _LABEL_RE.match(f) for f in features
         ):
             raise DecodeError("node entry has malformed features")
-        evidence = _unb64(_field(obj, "evidence"))
+        evidence = from_b64_text(_field(obj, "evidence"))
         if len(evidence) > limits.MAX_NODE_EVIDENCE:
             raise TooLargeError("node evidence too large")
-        key_id = _unb64(_field(obj, "key_id"))
-        public_key = _unb64(_field(obj, "public_key"))
+        key_id = from_b64_text(_field(obj, "key_id"))
+        public_key = from_b64_text(_field(obj, "public_key"))
         # Shapes are checked here, so that one malformed entry is refused on its own and never
         # reaches key handling as a usage error that would stop the whole directory.
         if len(key_id) != _KEY_ID_SIZE:
@@ -146,19 +145,6 @@ def decode_descriptor(data: bytes) -> NodeDescriptor:
         raise TooLargeError("node descriptor too large")
     obj = jsonio.loads(data, max_bytes=limits.MAX_DIRECTORY_BYTES)
     return NodeDescriptor.from_json(obj)
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def _unb64(value: object) -> bytes:
-    if not isinstance(value, str):
-        raise DecodeError("expected base64 text")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise DecodeError("malformed base64") from exc
 
 
 def _field(obj: dict[str, Any], name: str) -> object:
