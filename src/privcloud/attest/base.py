@@ -27,12 +27,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Protocol
+from typing import Final, Generic, Protocol, TypeVar
 
 from privcloud import limits
+from privcloud.crypto.x509 import Crl
 from privcloud.errors import PolicyError, UsageError, VerificationError
 
 #: The logger every attestation module writes to (insecure paths warn here on every use).
@@ -160,6 +161,26 @@ class Verifier(Protocol):
     def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
         """Parse, verify up to pinned roots at ``now``, check ``policy``; raise on any failure."""
         ...
+
+
+R = TypeVar("R")
+
+
+class PinnedVerifier(Generic[R]):
+    """Base of the hardware verifiers: the vendor roots they pin and the CRLs they are given.
+
+    A subclass's ``verify`` runs its format's numbered steps and raises, for bad evidence,
+    :class:`~privcloud.errors.DecodeError`, :class:`~privcloud.errors.TooLargeError`,
+    :class:`~privcloud.errors.UnsupportedError`, :class:`VerificationError` or
+    :class:`PolicyError` — and nothing foreign (tests/test_crypto_boundary_fuzz.py) — and
+    :class:`UsageError` for evidence of another TEE type.
+    """
+
+    tee_type: str
+
+    def __init__(self, roots: Sequence[R], *, crls: Sequence[Crl] = ()) -> None:
+        self._roots = tuple(roots)
+        self._crls = tuple(crls)
 
 
 def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> None:

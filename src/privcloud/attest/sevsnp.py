@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
@@ -43,12 +42,12 @@ from privcloud.attest.base import (
     TEE_SEV_SNP,
     AttestationResult,
     Evidence,
+    PinnedVerifier,
     Policy,
     check_policy,
 )
 from privcloud.crypto.x509 import (
     Certificate,
-    Crl,
     Curve,
     SignatureAlgorithm,
     der_integer,
@@ -256,23 +255,14 @@ def pinned_amd_roots() -> tuple[AmdRootChain, ...]:
     )
 
 
-class SevSnpVerifier:
+class SevSnpVerifier(PinnedVerifier[AmdRootChain]):
     """Verifies SEV-SNP evidence against pinned AMD roots (see the module docstring)."""
 
     tee_type = TEE_SEV_SNP
 
-    def __init__(self, roots: Sequence[AmdRootChain], *, crls: Sequence[Crl] = ()) -> None:
-        self._roots = tuple(roots)
-        self._crls = tuple(crls)
-
     def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 6 of the module docstring; raise at the first failure.
-
-        Raises :class:`DecodeError`, :class:`TooLargeError`, :class:`UnsupportedError`,
-        :class:`VerificationError` or :class:`~privcloud.errors.PolicyError` for bad evidence
-        (and nothing foreign: tests/test_crypto_boundary_fuzz.py), :class:`UsageError` for
-        evidence of another TEE type.
-        """
+        """Run steps 1 to 6 of the module docstring; raise at the first failure (the errors
+        of :class:`~privcloud.attest.base.PinnedVerifier`)."""
         if evidence.tee_type != TEE_SEV_SNP:
             raise UsageError("evidence is not SEV-SNP evidence")
         # 1. Parse.

@@ -35,7 +35,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import struct
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final
@@ -45,12 +44,12 @@ from privcloud.attest.base import (
     TEE_TDX,
     AttestationResult,
     Evidence,
+    PinnedVerifier,
     Policy,
     check_policy,
 )
 from privcloud.crypto.x509 import (
     Certificate,
-    Crl,
     Curve,
     EcPublicKey,
     SignatureAlgorithm,
@@ -281,23 +280,14 @@ def parse_pck_extensions(pck: Certificate) -> PckInfo:
         raise VerificationError("PCK certificate SGX extensions are malformed") from exc
 
 
-class TdxVerifier:
+class TdxVerifier(PinnedVerifier[Certificate]):
     """Verifies TDX quotes against the pinned Intel SGX Root CA (see the module docstring)."""
 
     tee_type = TEE_TDX
 
-    def __init__(self, roots: Sequence[Certificate], *, crls: Sequence[Crl] = ()) -> None:
-        self._roots = tuple(roots)
-        self._crls = tuple(crls)
-
     def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 8 of the module docstring; raise at the first failure.
-
-        Raises :class:`DecodeError`, :class:`TooLargeError`, :class:`UnsupportedError`,
-        :class:`VerificationError` or :class:`~privcloud.errors.PolicyError` for bad evidence
-        (and nothing foreign: tests/test_crypto_boundary_fuzz.py), :class:`UsageError` for
-        evidence of another TEE type.
-        """
+        """Run steps 1 to 8 of the module docstring; raise at the first failure (the errors
+        of :class:`~privcloud.attest.base.PinnedVerifier`)."""
         if evidence.tee_type != TEE_TDX:
             raise UsageError("evidence is not TDX evidence")
         # 1. Parse.

@@ -36,12 +36,11 @@ from typing import Final
 from privcloud import limits
 from privcloud.errors import (
     AuthenticationError,
-    ConfigError,
     RateLimitedError,
     ReplayError,
     UnavailableError,
 )
-from privcloud.storage.sqlite import connect, immediate
+from privcloud.storage.sqlite import connect, create_schema, immediate
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -95,12 +94,8 @@ class IssuerStore:
         self.path = Path(path)
         self._conn = connect(self.path, busy_timeout_s=busy_timeout_s)
         self._lock = threading.Lock()
-        try:
-            with self._lock:
-                self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise ConfigError("cannot create the issuer tables") from exc
+        with self._lock:
+            create_schema(self._conn, _SCHEMA, "the issuer tables")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:

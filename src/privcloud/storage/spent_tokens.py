@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from privcloud import limits
-from privcloud.errors import ConfigError, ReplayError, UnavailableError, UsageError
-from privcloud.storage.sqlite import connect
+from privcloud.errors import ReplayError, UnavailableError, UsageError
+from privcloud.storage.sqlite import connect, create_schema
 
 #: Expiry stored for tokens of a key the issuer published without one (never purged).
 NEVER: Final = 2**62
@@ -124,12 +124,8 @@ class SqliteSpentTokenStore:
         self.purge_margin_s = purge_margin_s
         self._conn = connect(self.path, busy_timeout_s=busy_timeout_s)
         self._lock = threading.Lock()
-        try:
-            with self._lock:
-                self._conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            self._conn.close()
-            raise ConfigError("cannot create the spent-token table") from exc
+        with self._lock:
+            create_schema(self._conn, _SCHEMA, "the spent-token table")
         self._fast = connect(self.path, busy_timeout_s=busy_timeout_s)
         self._fast.execute("PRAGMA busy_timeout=0")  # never waits: busy means "use the thread"
         self._fast_lock = threading.Lock()

@@ -37,6 +37,16 @@ def connect(
     return conn
 
 
+def create_schema(conn: sqlite3.Connection, schema: str, what: str) -> None:
+    """Run the ``CREATE ... IF NOT EXISTS`` script ``schema``; on failure close ``conn`` and
+    raise :class:`ConfigError` naming ``what`` (e.g. "the issuer tables")."""
+    try:
+        conn.executescript(schema)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise ConfigError(f"cannot create {what}") from exc
+
+
 @contextlib.contextmanager
 def immediate(conn: sqlite3.Connection, unavailable: str) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` (take the write lock first, so checks and writes are atomic across
@@ -64,4 +74,4 @@ def _rollback(conn: sqlite3.Connection) -> None:
             conn.execute("ROLLBACK")
 
 
-__all__ = ["connect", "immediate"]
+__all__ = ["connect", "create_schema", "immediate"]

@@ -68,8 +68,27 @@ __all__ = [
 # --- messages --------------------------------------------------------------------------------
 
 
+def _check_message(
+    problem: str | None, headers: tuple[Field, ...], content: bytes, trailers: tuple[Field, ...]
+) -> None:
+    """Refuse a message the codec could not carry (:class:`UsageError`)."""
+    problem = problem or fields_problem(headers) or fields_problem(trailers)
+    if problem:
+        raise UsageError(problem)
+    if len(content) > limits.MAX_BHTTP_MESSAGE:
+        raise UsageError("content too large")
+
+
+class _WithHeaders:
+    headers: tuple[Field, ...]
+
+    def header(self, name: bytes) -> bytes | None:
+        """The value of the first header field called ``name`` (any case), or None."""
+        return first_value(self.headers, name)
+
+
 @dataclass(frozen=True)
-class Request:
+class Request(_WithHeaders):
     """A request: control data (RFC 9292 §3.4), header fields, content and trailer fields.
 
     Raises :class:`UsageError` when built with values the codec refuses (see
@@ -86,19 +105,8 @@ class Request:
     trailers: tuple[Field, ...] = ()
 
     def __post_init__(self) -> None:
-        problem = (
-            control_problem(self.method, self.scheme, self.authority, self.path)
-            or fields_problem(self.headers)
-            or fields_problem(self.trailers)
-        )
-        if problem:
-            raise UsageError(problem)
-        if len(self.content) > limits.MAX_BHTTP_MESSAGE:
-            raise UsageError("content too large")
-
-    def header(self, name: bytes) -> bytes | None:
-        """The value of the first header field called ``name`` (any case), or None."""
-        return first_value(self.headers, name)
+        problem = control_problem(self.method, self.scheme, self.authority, self.path)
+        _check_message(problem, self.headers, self.content, self.trailers)
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,7 @@ class InformationalResponse:
 
 
 @dataclass(frozen=True)
-class Response:
+class Response(_WithHeaders):
     """A final response (status 200..599), preceded by any informational responses."""
 
     status: int
@@ -131,15 +139,7 @@ class Response:
             raise UsageError("invalid final status code")
         if len(self.informational) > limits.MAX_BHTTP_INFORMATIONAL:
             raise UsageError("too many informational responses")
-        problem = fields_problem(self.headers) or fields_problem(self.trailers)
-        if problem:
-            raise UsageError(problem)
-        if len(self.content) > limits.MAX_BHTTP_MESSAGE:
-            raise UsageError("content too large")
-
-    def header(self, name: bytes) -> bytes | None:
-        """The value of the first header field called ``name`` (any case), or None."""
-        return first_value(self.headers, name)
+        _check_message(None, self.headers, self.content, self.trailers)
 
 
 # --- encoding --------------------------------------------------------------------------------
