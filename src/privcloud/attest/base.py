@@ -182,6 +182,15 @@ class PinnedVerifier(Generic[R]):
         self._roots = tuple(roots)
         self._crls = tuple(crls)
 
+    def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
+        """Verify ``evidence`` of this verifier's TEE type (:class:`UsageError` for another)."""
+        if evidence.tee_type != self.tee_type:
+            raise UsageError("evidence is for another TEE type")
+        return self._verify(evidence, now=now, policy=policy)
+
+    def _verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
+        raise NotImplementedError
+
 
 def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> None:
     """The checks every TEE type shares; raises :class:`PolicyError` at the first failure.

@@ -260,11 +260,8 @@ class SevSnpVerifier(PinnedVerifier[AmdRootChain]):
 
     tee_type = TEE_SEV_SNP
 
-    def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 6 of the module docstring; raise at the first failure (the errors
-        of :class:`~privcloud.attest.base.PinnedVerifier`)."""
-        if evidence.tee_type != TEE_SEV_SNP:
-            raise UsageError("evidence is not SEV-SNP evidence")
+    def _verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
+        """Steps 1 to 6 of the module docstring, raising at the first failure."""
         # 1. Parse.
         report = parse_report(evidence.raw)
         if report.signature_algo != SIG_ALGO_ECDSA_P384_SHA384:

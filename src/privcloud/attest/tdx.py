@@ -63,7 +63,6 @@ from privcloud.errors import (
     DecodeError,
     TooLargeError,
     UnsupportedError,
-    UsageError,
     VerificationError,
 )
 
@@ -285,11 +284,8 @@ class TdxVerifier(PinnedVerifier[Certificate]):
 
     tee_type = TEE_TDX
 
-    def verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        """Run steps 1 to 8 of the module docstring; raise at the first failure (the errors
-        of :class:`~privcloud.attest.base.PinnedVerifier`)."""
-        if evidence.tee_type != TEE_TDX:
-            raise UsageError("evidence is not TDX evidence")
+    def _verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
+        """Steps 1 to 8 of the module docstring, raising at the first failure."""
         # 1. Parse.
         quote = parse_quote(evidence.raw)
         # 2. PCK chain up to the pinned root.

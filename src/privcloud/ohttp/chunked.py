@@ -228,43 +228,62 @@ def _counter_limit(suite: SymmetricSuite) -> int:
     return (1 << (8 * suite.aead.nonce_size)) - 1
 
 
+class _ResponseKeys:
+    """The response direction of one exchange (§6.2): its AEAD and base nonce, derived from the
+    response nonce, and the chunk counter (rule 8)."""
+
+    __slots__ = ("_context", "_counter", "_enc", "_nonce", "aead", "suite")
+
+    def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
+        self._context = context
+        self._enc = enc
+        self.suite = suite
+        self.aead: Aead | None = None
+        self._nonce = b""
+        self._counter = 0
+
+    def derive(self, response_nonce: bytes) -> None:
+        self.aead, self._nonce = _response_aead(
+            self._context, CHUNKED_RESPONSE_LABEL, self.suite, self._enc, response_nonce
+        )
+
+    def next_nonce(self) -> bytes | None:
+        """The next chunk's nonce, or None at the counter limit."""
+        if self._counter >= _counter_limit(self.suite):
+            return None
+        nonce = _chunk_nonce(self._nonce, self._counter)
+        self._counter += 1
+        return nonce
+
+
 # --- client ----------------------------------------------------------------------------------
 
 
 class ChunkedResponseDecoder(_Decoder):
     """Client side: opens a chunked response stream (rules 3-8, §6.2), fed in arbitrary pieces."""
 
-    __slots__ = ("_aead", "_context", "_counter", "_enc", "_nonce", "_suite")
+    __slots__ = ("_keys",)
 
     def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
         super().__init__()
-        self._context = context
-        self._enc = enc
-        self._suite = suite
-        self._aead: Aead | None = None
-        self._nonce = b""
-        self._counter = 0
+        self._keys = _ResponseKeys(context, enc, suite)
 
     def _take_prefix(self, buffered: bytearray) -> int | None:
-        size = self._suite.response_nonce_size
+        size = self._keys.suite.response_nonce_size
         if len(buffered) < size:
             return None
-        response_nonce = bytes(buffered[:size])
+        self._keys.derive(bytes(buffered[:size]))
         del buffered[:size]
-        self._aead, self._nonce = _response_aead(
-            self._context, CHUNKED_RESPONSE_LABEL, self._suite, self._enc, response_nonce
-        )
-        return self._suite.aead.tag_size
+        return self._keys.suite.aead.tag_size
 
     def _open(self, sealed: bytes, final: bool) -> bytes:
-        if self._aead is None:
+        aead = self._keys.aead
+        if aead is None:
             raise TruncatedStreamError("stream ended inside its response nonce")
-        if self._counter >= _counter_limit(self._suite):
+        nonce = self._keys.next_nonce()
+        if nonce is None:
             raise TooLargeError("too many chunks")
-        nonce = _chunk_nonce(self._nonce, self._counter)
-        plaintext = self._aead.open(nonce, sealed, _aad(final))
-        self._counter += 1
-        return plaintext
+        return aead.open(nonce, sealed, _aad(final))
 
 
 class ChunkedClientContext:
@@ -326,20 +345,16 @@ def encapsulate_chunked_request(
 class ChunkedGatewayContext:
     """A gateway's side of one chunked exchange: seals the response chunks (rules 3-8, §6.2)."""
 
-    __slots__ = ("_aead", "_context", "_counter", "_done", "_enc", "_nonce", "_suite")
+    __slots__ = ("_context", "_done", "_keys")
 
     def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
         self._context = context
-        self._enc = enc
-        self._suite = suite
-        self._aead: Aead | None = None
-        self._nonce = b""
-        self._counter = 0
+        self._keys = _ResponseKeys(context, enc, suite)
         self._done = False
 
     @property
     def suite(self) -> SymmetricSuite:
-        return self._suite
+        return self._keys.suite
 
     def _open_request_chunk(self, sealed: bytes, final: bool) -> bytes:
         """Rules 2-3 on the gateway side: the HPKE recipient context opens chunks in order."""
@@ -353,12 +368,10 @@ class ChunkedGatewayContext:
 
         ``response_nonce`` is a test-only seam. Raises :class:`UsageError` on a second call.
         """
-        if self._aead is not None:
+        if self._keys.aead is not None:
             raise UsageError("the response header was already made")
-        nonce_bytes = _make_response_nonce(self._suite, rand, response_nonce)
-        self._aead, self._nonce = _response_aead(
-            self._context, CHUNKED_RESPONSE_LABEL, self._suite, self._enc, nonce_bytes
-        )
+        nonce_bytes = _make_response_nonce(self._keys.suite, rand, response_nonce)
+        self._keys.derive(nonce_bytes)
         return nonce_bytes
 
     def seal_chunk(self, data: bytes, *, final: bool) -> bytes:
@@ -367,15 +380,16 @@ class ChunkedGatewayContext:
         Raises :class:`UsageError` before :meth:`response_header`, after the final chunk, for
         an empty non-final chunk or one over ``MAX_OHTTP_CHUNK``.
         """
-        if self._aead is None:
+        aead = self._keys.aead
+        if aead is None:
             raise UsageError("response_header() must come first")
         if self._done:
             raise UsageError("the final chunk was already sealed")
         _check_plaintext(data, final)
-        if self._counter >= _counter_limit(self._suite):
+        nonce = self._keys.next_nonce()
+        if nonce is None:
             raise UsageError("too many chunks")
-        sealed = self._aead.seal(_chunk_nonce(self._nonce, self._counter), bytes(data), _aad(final))
-        self._counter += 1
+        sealed = aead.seal(nonce, bytes(data), _aad(final))
         self._done = final
         return _frame(sealed, final)
 
