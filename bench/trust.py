@@ -237,7 +237,7 @@ def snp_figures() -> dict[str, object]:
 
 def _synthetic_snp_ms() -> dict[str, object]:
     """Full admission of a synthetic SEV-SNP bundle (test ARK/ASK/VCEK), all steps passing."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
     try:
         from attest_synthetic import (  # noqa: PLC0415 - test helper, optional here
             make_vcek,
@@ -245,7 +245,8 @@ def _synthetic_snp_ms() -> dict[str, object]:
             synthetic_snp_report,
         )
     except ImportError:  # pragma: no cover
-        return {"admission_sev_snp_synthetic_note": "skipped: tests/attest_synthetic.py absent"}
+        note = "skipped: tests/support/attest_synthetic.py absent"
+        return {"admission_sev_snp_synthetic_note": note}
     chip = bytes(range(64))
     amd = synthetic_amd()
     key, vcek = make_vcek(amd, chip)

@@ -3,8 +3,10 @@ from pathlib import Path
 
 import pytest
 
-# Test helpers (vectors, proxies, cloud builders) live beside the tests.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# Tests come in layers: unit/ (sans-IO), vectors/ (official and real vectors), e2e/ (real
+# services over loopback), ai/ (real models). Shared helpers and fakes (vectors, proxies, cloud
+# builders) live in support/.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
 
 
 @pytest.fixture(autouse=True)

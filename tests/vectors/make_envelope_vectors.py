@@ -1,8 +1,8 @@
 """Generate tests/vectors/envelope_v1.json, the golden vectors of sealed envelope v1.
 
 Provenance: produced by this script from privcloud.envelope with deterministic inputs, then
-frozen. ``tests/test_envelope_vectors.py`` recomputes every byte from the inputs stored in the
-JSON, so any change to the wire format, the labels or the key schedule fails that test. Only
+frozen. ``tests/vectors/test_envelope_vectors.py`` recomputes every byte from the inputs stored
+in the JSON, so any change to the wire format, the labels or the key schedule fails that test. Only
 regenerate (``python tests/vectors/make_envelope_vectors.py``) for a deliberate new version of
 the format, and never for v1.
 

@@ -3,7 +3,7 @@
 Provenance: real output of the npm package ``@cloudflare/privacypass-ts`` (the exact versions of
 it, its dependencies and node are recorded in the JSON), produced by
 ``tests/vectors/privacypass_ts_headers.mjs`` and then frozen. The test suite never runs node;
-``tests/test_privacypass_headers_interop.py`` reads the JSON.
+``tests/vectors/test_privacypass_headers_interop.py`` reads the JSON.
 
 Steps (run by hand, outside the repository's tree for anything npm fetches)::
 

@@ -172,7 +172,7 @@ class PinnedVerifier(Generic[R]):
     A subclass's ``verify`` runs its format's numbered steps and raises, for bad evidence,
     :class:`~privcloud.errors.DecodeError`, :class:`~privcloud.errors.TooLargeError`,
     :class:`~privcloud.errors.UnsupportedError`, :class:`VerificationError` or
-    :class:`PolicyError` — and nothing foreign (tests/test_crypto_boundary_fuzz.py) — and
+    :class:`PolicyError` — and nothing foreign (tests/unit/test_crypto_boundary_fuzz.py) — and
     :class:`UsageError` for evidence of another TEE type.
     """
 

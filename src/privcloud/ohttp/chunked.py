@@ -3,7 +3,7 @@
 Implements draft-ietf-ohai-chunked-ohttp-08 (T. Pauly, M. Thomson, 18 February 2026;
 https://datatracker.ietf.org/doc/draft-ietf-ohai-chunked-ohttp/08/), the text at tag
 ``draft-ietf-ohai-chunked-ohttp-08`` of ietf-wg-ohai/draft-ohai-chunked-ohttp. Its Appendix A
-("Example") is reproduced byte for byte, both ways, by tests/test_ohttp_chunked_vectors.py.
+("Example") is reproduced byte for byte, both ways, by tests/vectors/test_ohttp_chunked_vectors.py.
 Section numbers below are that version's. The rules this module follows, exactly:
 
 Media types (§3, §8): ``message/ohttp-chunked-req`` and ``message/ohttp-chunked-res``.

@@ -129,7 +129,7 @@ class Models:
         # measured 3x slower under contention). Read by each runtime when it loads.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         # No telemetry and no hub: onnxruntime (Whisper's VAD) otherwise writes a session id
-        # to $TMPDIR/.ses on import (found by tests/test_demo.py); the HF libraries must never
+        # to $TMPDIR/.ses on import (found by tests/ai/test_demo.py); the HF libraries must never
         # try the network.
         for name in ("ORT_DISABLE_TELEMETRY", "HF_HUB_DISABLE_TELEMETRY", "HF_HUB_OFFLINE"):
             os.environ.setdefault(name, "1")

@@ -32,9 +32,7 @@ from privcloud.envelope.padding import pad, unpad
 from privcloud.errors import DecodeError
 from privcloud.limits import KiB
 
-DOC: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "envelope_v1.json").read_text()
-)
+DOC: dict[str, Any] = json.loads((Path(__file__).parent / "envelope_v1.json").read_text())
 VECTORS: list[dict[str, Any]] = DOC["vectors"]
 NEGATIVE: list[dict[str, Any]] = DOC["negative"]
 

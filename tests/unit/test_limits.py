@@ -34,7 +34,7 @@ from privcloud.wire.message import (
     encode_request,
 )
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "privcloud"
+SRC = Path(__file__).resolve().parents[2] / "src" / "privcloud"
 
 #: A name that reads as a bound: ``MAX_X``/``MIN_X``, private (``_MAX_X``) or a default
 #: (``DEFAULT_MAX_X``).

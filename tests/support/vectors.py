@@ -9,7 +9,7 @@ import pytest
 
 def shared_vector(*parts: str) -> Path:
     """Path of a file under ``../shared/vectors``; skips the calling test if it is absent."""
-    path = Path(__file__).resolve().parents[2].joinpath("shared", "vectors", *parts)
+    path = Path(__file__).resolve().parents[3].joinpath("shared", "vectors", *parts)
     if not path.exists():
         pytest.skip(f"../shared/vectors absent: {'/'.join(parts)}")
     return path

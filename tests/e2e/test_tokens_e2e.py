@@ -1,5 +1,5 @@
 """Anonymous tokens end to end over loopback sockets, with a recording proxy in front of every
-hop and of the issuer (tests/cloudkit.py, ``tokens=True``):
+hop and of the issuer (tests/support/cloudkit.py, ``tokens=True``):
 
     wallet -> [issuer proxy] -> issuer                       (direct, device identity)
     client -> [relay proxy] -> relay -> [gateway proxy] -> gateway (token) -> nodes

@@ -1,5 +1,5 @@
 """The ``generate_image`` workload on a tiny random-weight Stable Diffusion pipeline built
-offline (tests/imagekit.py) and loaded through the real ``from_pretrained`` path."""
+offline (tests/support/imagekit.py) and loaded through the real ``from_pretrained`` path."""
 
 from __future__ import annotations
 

@@ -39,7 +39,7 @@ from privcloud.privacypass import (
 from privcloud.privacypass.headers import _parse_items
 
 VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).parent / "vectors" / "privacypass_ts_headers.json").read_text()
+    (Path(__file__).parent / "privacypass_ts_headers.json").read_text()
 )
 CHALLENGES: list[dict[str, Any]] = VECTORS["challenges"]
 TOKEN_KEY = bytes.fromhex(VECTORS["token_key"])

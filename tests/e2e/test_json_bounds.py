@@ -69,7 +69,7 @@ NESTED = b"[" * 3000
 #: The same inside an error body's object, closed.
 NESTED_BODY = b'{"error": "bad_request", "message": ' + NESTED + b"]" * 3000 + b"}"
 
-SRC = Path(__file__).resolve().parent.parent / "src" / "privcloud"
+SRC = Path(__file__).resolve().parents[2] / "src" / "privcloud"
 
 
 # --- 1. the decoder ---------------------------------------------------------------------------

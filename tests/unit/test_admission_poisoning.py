@@ -7,7 +7,8 @@ Each malformation is refused with our :class:`DecodeError` wherever certificates
 SEV-SNP VCEK (DER, PEM, GHCB certificate table) and every certificate of the PCK chain inside a
 TDX quote; and ``admit_all`` refuses exactly that entry, with a fixed reason, and admits the rest.
 Both with the real vectors (../shared/vectors/attestation, see PROVENANCE.md there) and with
-synthetic chains (tests/attest_synthetic.py), so the synthetic half runs without the vectors.
+synthetic chains (tests/support/attest_synthetic.py), so the synthetic half runs without the
+vectors.
 """
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ import struct
 from collections.abc import Callable
 
 import pytest
+from test_admission import (
+    DEV_ROOT,
+    MRTD,
+    RTMRS,
+    SimNode,
+    World,
+    _snp_node,
+    _tdx_node,
+    manifest,
+)
 
 from attest_synthetic import (
     T0,
@@ -63,16 +74,6 @@ from privcloud.errors import (
 from privcloud.trust import admission
 from privcloud.trust.admission import INTERNAL_REFUSAL, ClientPolicy, admit_all
 from privcloud.trust.directory import NodeDescriptor
-from test_admission import (
-    DEV_ROOT,
-    MRTD,
-    RTMRS,
-    SimNode,
-    World,
-    _snp_node,
-    _tdx_node,
-    manifest,
-)
 
 CHIP = bytes(range(64))
 ALLOW_DEBUG = Policy(allow_debug=True)

@@ -53,7 +53,7 @@ _RESPONSE_SPLIT = (1, 2, 0)
 
 def _required_vector(*parts: str) -> Path:
     """Path of a file under ``../shared/vectors``; fails (never skips) when it is absent."""
-    path = Path(__file__).resolve().parents[2].joinpath("shared", "vectors", *parts)
+    path = Path(__file__).resolve().parents[3].joinpath("shared", "vectors", *parts)
     if not path.is_file():
         pytest.fail(f"required test vector missing: ../shared/vectors/{'/'.join(parts)}")
     return path

@@ -31,7 +31,7 @@ from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_TINY_EN
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("PRIVCLOUD_SCREENSHOTS") or ROOT / "build" / "screenshots")
 
 _MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]

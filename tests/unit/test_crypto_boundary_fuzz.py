@@ -9,8 +9,8 @@ Invariant (STYLE.md §9): every public parse/verify entry point — :func:`load_
 bug behind "admission poisoning", where ``cryptography``'s ``InvalidVersion`` left
 ``load_certificate`` and stopped the admission of every node.
 
-Mutations (tests/der_mutations.py): byte flips, truncations, insertions, deletions, DER tag and
-length tweaks (off by one, non-minimal, indefinite, huge, zero), and structural edits that keep
+Mutations (tests/support/der_mutations.py): byte flips, truncations, insertions, deletions, DER tag
+and length tweaks (off by one, non-minimal, indefinite, huge, zero), and structural edits that keep
 the DER well-formed (a TLV duplicated, dropped, swapped, retagged or given random contents, every
 enclosing length fixed) so they reach ``cryptography``'s lazy semantic parsing. Seeds: the real
 vectors (../shared/vectors/attestation) when present, the pinned AMD and Intel roots (package
