@@ -143,6 +143,44 @@ class PolicyError(VerificationError):
     code = "policy"
 
 
+class RollbackError(VerificationError):
+    """A checkpoint is smaller than the one already trusted: the log was rolled back."""
+
+    code = "rollback"
+
+
+class ForkError(VerificationError):
+    """Two validly signed checkpoints of one size have different roots: a split view."""
+
+    code = "fork"
+
+
+class MissingCosignatureError(VerificationError):
+    """Fewer than the required number of witnesses cosigned a checkpoint recently enough."""
+
+    code = "missing_cosignature"
+
+
+class InconsistentCheckpointError(VerificationError):
+    """A witness found that the consistency proof from its recorded checkpoint does not verify
+    (C2SP tlog-witness: 422)."""
+
+    http_status = 422
+    code = "inconsistent"
+
+
+class SizeConflictError(PeerError):
+    """A witness's recorded size is not the submission's old size (C2SP tlog-witness: 409 and
+    the recorded size, so the log resends from it)."""
+
+    http_status = 409
+    code = "conflict"
+
+    def __init__(self, recorded_size: int) -> None:
+        super().__init__("old size does not match the witness's latest checkpoint")
+        self.recorded_size = recorded_size
+
+
 class KeyConsistencyError(PolicyError):
     """A key the operator served (an OHTTP key configuration, an issuer token key) is not
     proven to be the one every device gets: no inclusion proof in the trusted transparency

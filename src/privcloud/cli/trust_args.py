@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-import aiohttp
-
 from privcloud import limits
 from privcloud.attest import TrustRoots
 from privcloud.cli.session import read_run_file
 from privcloud.errors import ConfigError
 from privcloud.localcloud import cloudconfig
-from privcloud.netio import read_bounded
+from privcloud.netio import new_session, read_bounded
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor
 from privcloud.wire import jsonio
 
@@ -20,8 +18,8 @@ from privcloud.wire import jsonio
 async def fetch_descriptor(url: str) -> NodeDescriptor:
     """The node descriptor a node at ``url`` serves (``GET /v1/attestation``); not verified."""
     async with (
-        aiohttp.ClientSession() as session,
-        session.get(url.rstrip("/") + "/v1/attestation") as resp,
+        new_session(total=limits.UPSTREAM_TOTAL_TIMEOUT_S) as session,
+        session.get(url.rstrip("/") + "/v1/attestation", allow_redirects=False) as resp,
     ):
         body = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
         if resp.status != 200:

@@ -13,7 +13,6 @@ Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service lis
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import shutil
 import tempfile
@@ -30,6 +29,7 @@ from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
+from privcloud.netio import is_loopback
 from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.client import ClientTrust
 from privcloud.sdk.trust_store import TrustStore
@@ -59,13 +59,6 @@ from privcloud.workloads.models import Models
 log = logging.getLogger("privcloud.cloud")
 
 LOOPBACK = "127.0.0.1"
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)
@@ -128,7 +121,7 @@ class LocalCloud:
     _runners: list[web.AppRunner] = field(default_factory=list)
 
     async def start(self) -> None:
-        if not _is_loopback(self.host):
+        if not is_loopback(self.host):
             raise ConfigError("the local cloud listens on loopback only")
         if not self.nodes:
             raise ConfigError("the local cloud needs at least one node")

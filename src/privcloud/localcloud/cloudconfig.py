@@ -23,7 +23,6 @@ Every key is optional; a missing file means the defaults. A bad value is refused
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from typing import Any
 from privcloud import limits
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK, NodeSpec
+from privcloud.netio import is_loopback
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
@@ -149,11 +149,7 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         return value
 
     host = get(cloud, "cloud", "host", str, defaults.host)
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(host):
         raise _fail(where, "cloud.host must be a loopback address such as 127.0.0.1")
     port = get(cloud, "cloud", "relay_port", int, defaults.relay_port)
     if not 0 <= port <= 65535:

@@ -1,4 +1,5 @@
-"""Refusals specific to the transparency log, each named after the attack it stops.
+"""Refusals specific to the transparency log, each named after the attack it stops. They are
+defined with every other error in :mod:`privcloud.errors` and named here for the log's callers.
 
 All derive from :class:`privcloud.errors.VerificationError` (HTTP 403), so code that handles
 "evidence from a peer does not verify" handles these too.
@@ -6,22 +7,6 @@ All derive from :class:`privcloud.errors.VerificationError` (HTTP 403), so code 
 
 from __future__ import annotations
 
-from privcloud.errors import VerificationError
+from privcloud.errors import ForkError, MissingCosignatureError, RollbackError
 
-
-class RollbackError(VerificationError):
-    """A checkpoint is smaller than the one already trusted: the log was rolled back."""
-
-    code = "rollback"
-
-
-class ForkError(VerificationError):
-    """Two validly signed checkpoints of one size have different roots: a split view."""
-
-    code = "fork"
-
-
-class MissingCosignatureError(VerificationError):
-    """Fewer than the required number of witnesses cosigned a checkpoint recently enough."""
-
-    code = "missing_cosignature"
+__all__ = ["ForkError", "MissingCosignatureError", "RollbackError"]

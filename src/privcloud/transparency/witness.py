@@ -51,8 +51,10 @@ from typing import Final, Protocol
 from privcloud import limits
 from privcloud.errors import (
     DecodeError,
+    InconsistentCheckpointError,
     NotFoundError,
     PeerError,
+    SizeConflictError,
     TooLargeError,
     UpstreamError,
     UsageError,
@@ -81,24 +83,6 @@ MEDIA_TLOG_SIZE: Final = "text/x.tlog.size"
 MAX_PROOF_LINES: Final = 63
 _OLD_LINE = re.compile(rb"old (0|[1-9][0-9]{0,18})")
 _SIZE_BODY = re.compile(rb"(0|[1-9][0-9]{0,18})\n")
-
-
-class SizeConflictError(PeerError):
-    """The submission's old size is not the size the witness recorded (C2SP: 409 + the size)."""
-
-    http_status = 409
-    code = "conflict"
-
-    def __init__(self, recorded_size: int) -> None:
-        super().__init__("old size does not match the witness's latest checkpoint")
-        self.recorded_size = recorded_size
-
-
-class InconsistentCheckpointError(VerificationError):
-    """The consistency proof from the recorded checkpoint does not verify (C2SP: 422)."""
-
-    http_status = 422
-    code = "inconsistent"
 
 
 # --- the add-checkpoint request body and the 409 size body -------------------------------------
