@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup bench clean
+.PHONY: demo test lint setup bench coverage clean
 
 setup: $(STAMP)
 
@@ -45,8 +45,14 @@ lint: setup
 test: lint
 	PRIVCLOUD_REQUIRE_AI=1 $(BIN)/pytest
 
+# How much of the sans-IO service cores the in-memory tests (unit and vectors, no sockets) run.
+CORES := src/privcloud/services/gateway_core.py,src/privcloud/services/node_core.py,src/privcloud/transparency/log_core.py,src/privcloud/transparency/witness.py,src/privcloud/envelope/*,src/privcloud/ohttp/*
+coverage: setup
+	$(BIN)/coverage run --branch --source=src/privcloud -m pytest -q tests/unit tests/vectors
+	$(BIN)/coverage report --include='$(CORES)'
+
 bench: setup
 	$(BIN)/python bench/request_path.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage

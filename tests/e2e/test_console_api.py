@@ -23,10 +23,11 @@ from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.cli import build_parser
 from privcloud.device import explain
-from privcloud.device.agent import CONSOLE_HEADER, DeviceAgent, event_line, parse_params
+from privcloud.device.agent import DeviceAgent
 from privcloud.device.netaddr import DEVICE_LOOPBACK
 from privcloud.device.records import History, RequestRecord
 from privcloud.device.thread import BackgroundAgent
+from privcloud.device.web import CONSOLE_HEADER, event_line, parse_params
 from privcloud.errors import ConfigError, DecodeError, TooLargeError
 from privcloud.services.observe import Observation
 from privcloud.wire.message import Event, EventKind

@@ -34,7 +34,7 @@ from privcloud.cli.features import _load_items
 from privcloud.cli.session import read_run_file
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, KemId, generate_keypair
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.device.agent import parse_params
+from privcloud.device.web import parse_params
 from privcloud.envelope import key_id_for
 from privcloud.errors import (
     ConfigError,

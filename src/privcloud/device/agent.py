@@ -33,13 +33,10 @@ input, parameters or results, and keeps no content in its request history.
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import logging
 import time
 from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from importlib import resources
 from typing import Any, cast
 
 from aiohttp import web
@@ -54,13 +51,21 @@ from privcloud.device.netaddr import (
 )
 from privcloud.device.records import HISTORY_SIZE, History, RequestRecord
 from privcloud.device.views import log_view, nodes_view
+from privcloud.device.web import (
+    CONSOLE_HEADER,
+    STATIC,
+    event_line,
+    parse_params,
+    security_headers,
+    static_file,
+    static_response,
+    write_line,
+)
 from privcloud.errors import (
     ConfigError,
-    DecodeError,
     NotFoundError,
     PolicyError,
     PrivcloudError,
-    TooLargeError,
     UnavailableError,
     UpstreamError,
 )
@@ -72,7 +77,6 @@ from privcloud.sdk.wallet_state import WalletConfig
 from privcloud.services.http import Handler, Metrics, new_app, read_body, start_site
 from privcloud.services.observe import Observation, Observer
 from privcloud.trust.admission import ClientPolicy
-from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import Models
 
@@ -80,8 +84,6 @@ log = logging.getLogger("privcloud.device")
 
 #: The console's default port.
 DEFAULT_PORT = 8490
-#: Header the page sends on every POST (see the module docstring).
-CONSOLE_HEADER = "X-Privcloud-Console"
 #: Tokens the device's wallet fetches per batch.
 TOKEN_BATCH = 16
 #: Seconds the agent waits, after an answer ended, for every hop's record to land.
@@ -91,23 +93,6 @@ SETTLE_ERROR_S = 0.3
 #: Issuer records kept to say when the wallet last fetched tokens.
 ISSUER_MEMORY = 32
 
-_STATIC = {
-    "index.html": "text/html",
-    "console.js": "text/javascript",
-    "console.css": "text/css",
-}
-_SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data: blob:; media-src 'self' blob:; base-uri 'none'; "
-        "form-action 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
-
 
 def default_nodes() -> list[NodeSpec]:
     """Three nodes in two regions."""
@@ -116,33 +101,6 @@ def default_nodes() -> list[NodeSpec]:
         NodeSpec("node-2", "us-east", "local"),
         NodeSpec("node-3", "eu-west", "local"),
     ]
-
-
-def parse_params(raw: str | None) -> JSONObject:
-    """The ``params`` query parameter: a JSON object (absent: empty). Raises
-    :class:`DecodeError` (400) or :class:`TooLargeError` (413)."""
-    if not raw:
-        return {}
-    if len(raw) > limits.MAX_WORKLOAD_JSON:
-        raise TooLargeError("params too large")
-    try:
-        doc = jsonio.loads(raw, max_bytes=limits.MAX_WORKLOAD_JSON)
-    except DecodeError as exc:
-        raise DecodeError("params must be a JSON object") from exc
-    if not isinstance(doc, dict):
-        raise DecodeError("params must be a JSON object")
-    return doc
-
-
-def event_line(event: Event) -> dict[str, Any]:
-    """One NDJSON line for a workload event: text answers as text, others (a PNG) in base64."""
-    line: dict[str, Any] = {"type": "result" if event.final else "partial", "meta": event.meta}
-    if event.data:
-        try:
-            line["text"] = event.data.decode("utf-8")
-        except UnicodeDecodeError:
-            line["data_base64"] = base64.b64encode(event.data).decode("ascii")
-    return line
 
 
 class DeviceAgent:
@@ -264,8 +222,8 @@ class DeviceAgent:
     def app(self) -> web.Application:
         app = new_app("console", Metrics("console"))
         app.middlewares.append(self._guard())
-        app.on_response_prepare.append(_security_headers)
-        self._static = {name: _static(name) for name in _STATIC}
+        app.on_response_prepare.append(security_headers)
+        self._static = {name: static_file(name) for name in STATIC}
         r = app.router
         r.add_get("/", self.handle_index, name="index")
         r.add_get("/static/{name}", self.handle_static, name="static")
@@ -302,10 +260,10 @@ class DeviceAgent:
         return guard
 
     async def handle_index(self, _: web.Request) -> web.Response:
-        return _static_response(self._static, "index.html")
+        return static_response(self._static, "index.html")
 
     async def handle_static(self, request: web.Request) -> web.Response:
-        return _static_response(self._static, request.match_info["name"])
+        return static_response(self._static, request.match_info["name"])
 
     def features(self) -> list[str]:
         """Features served by at least one admitted node."""
@@ -420,10 +378,10 @@ class DeviceAgent:
         )
         try:
             await response.prepare(request)
-            await _write(response, self._request_line(record))
+            await write_line(response, self._request_line(record))
             await self._pump(response, record, stream, first)
             await self._finish(record)
-            await _write(response, {"type": "end", **record.summary()})
+            await write_line(response, {"type": "end", **record.summary()})
             await response.write_eof()
         except ConnectionError:
             # The page went away mid-stream: stop reading the answer; the agent keeps serving.
@@ -460,7 +418,7 @@ class DeviceAgent:
         try:
             while True:
                 record.events += 1
-                await _write(response, event_line(event))
+                await write_line(response, event_line(event))
                 if event.final:
                     record.total_ms = record.elapsed_ms()
                     record.result_bytes = len(event.data)
@@ -473,7 +431,7 @@ class DeviceAgent:
             error = exc
         record.total_ms = record.elapsed_ms()
         record.fail(error)
-        await _write(response, {"type": "error", "error": error.code, "message": str(error)})
+        await write_line(response, {"type": "error", "error": error.code, "message": str(error)})
 
     async def _finish(self, record: RequestRecord) -> None:
         """Close the record: timings, and (once every hop's record landed) the party views."""
@@ -514,23 +472,3 @@ class DeviceAgent:
             self._issuer_seq = obs.seq
             if obs.party == explain.ISSUER:
                 self._issuer_seen.append(obs)
-
-
-async def _write(response: web.StreamResponse, line: dict[str, Any]) -> None:
-    await response.write(json.dumps(line, ensure_ascii=False).encode("utf-8") + b"\n")
-
-
-async def _security_headers(_: web.Request, response: web.StreamResponse) -> None:
-    for name, value in _SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-
-
-def _static(name: str) -> bytes:
-    return resources.files("privcloud.device").joinpath("static", name).read_bytes()
-
-
-def _static_response(static: dict[str, bytes], name: str) -> web.Response:
-    media = _STATIC.get(name)
-    if media is None:
-        raise NotFoundError("no such file")
-    return web.Response(body=static[name], content_type=media, charset="utf-8")
