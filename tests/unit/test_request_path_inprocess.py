@@ -227,3 +227,67 @@ def test_unknown_key_configuration_is_refused_before_decapsulation(world: World)
     )
     with pytest.raises(errors.UnknownKeyError):
         OneShotExchange(world.keys, body)
+
+
+def test_inner_request_to_another_route_or_media_type_is_refused_inside_ohttp() -> None:
+    from privcloud.services.gateway_core import check_inner
+    from privcloud.wire import bhttp
+
+    def inner(path: bytes, media: bytes) -> bytes:
+        return bhttp.encode_request(
+            bhttp.Request(b"POST", b"https", b"g", path, ((b"content-type", media),), b"x")
+        )
+
+    from privcloud.envelope import MEDIA_TYPE_REQUEST
+
+    with pytest.raises(errors.NotFoundError):
+        check_inner(inner(b"/admin", MEDIA_TYPE_REQUEST.encode()))
+    with pytest.raises(errors.UnsupportedError):
+        check_inner(inner(b"/v1/envelope", b"text/plain"))
+
+
+def test_node_error_body_is_forwarded_in_chunks_and_refusal_carries_the_challenge(
+    world: World,
+) -> None:
+    from privcloud.errors import TokenRefusedError
+
+    body, _, reader = _send(world, WorkloadRequest("echo", {}, b"x", stream=True))
+    exchange = ChunkedExchange(world.keys, body)
+    wire = [exchange.response_header(), exchange.head(503)]
+    wire += exchange.content(b'{"error": "unavailable", "message": "busy"}')
+    wire.append(exchange.end())
+    reader.feed(b"".join(wire))
+    with pytest.raises(errors.UnavailableError):
+        reader.close()
+    body2, _, reader2 = _send(world, WorkloadRequest("echo", {}, b"y"))
+    challenge = "PrivateToken challenge=abc"
+    refused = TokenRefusedError("a PrivateToken is required", www_authenticate=challenge)
+    reader2.feed(OneShotExchange(world.keys, body2).refuse(refused))
+    with pytest.raises(errors.TokenRequiredError) as info:
+        reader2.close()
+    assert info.value.www_authenticate == challenge.encode()  # sealed: only the device reads it
+
+
+def test_node_table_drops_a_node_that_stops_answering_or_answers_garbage(world: World) -> None:
+    table = NodeTable(["http://a", "http://b"])
+    a, b = table.records
+    assert not table.update(a, encode_descriptor(world.nodes[0].descriptor))
+    assert not table.update(b, b"not a descriptor")  # never healthy: nothing to drop
+    assert [d.node_id for d in table.healthy()] == ["n0"]
+    assert table.update(a, None)  # it was healthy: now it is not
+    assert table.healthy() == [] and table.directory()
+
+
+def test_node_reattests_with_fresh_evidence_binding_the_same_key(world: World) -> None:
+    from privcloud.services.node_core import LogPosition
+
+    node = world.nodes[0]
+    with pytest.raises(errors.UsageError):
+        node.reattest(1_700_000_000)  # no log position yet
+    node.install_log_position(LogPosition(0, b"note", ()), 1_700_000_000)
+    first = node.descriptor.bundle
+    node.reattest(1_700_000_060)
+    second = node.descriptor.bundle
+    assert first is not None and second is not None
+    assert (first.issued_at, second.issued_at) == (1_700_000_000, 1_700_000_060)
+    assert node.descriptor.public_key == world.nodes[0].descriptor.public_key
