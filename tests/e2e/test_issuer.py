@@ -87,9 +87,26 @@ def _batch(core: IssuerCore, n: int) -> tuple[bytes, list[object]]:
 
 
 def _signed(
-    key: Ed25519PrivateKey, body: bytes, now: float, *, path: str = BATCH_PATH
+    key: Ed25519PrivateKey,
+    body: bytes,
+    now: float,
+    *,
+    path: str = BATCH_PATH,
+    batch_id: bytes | None = None,
 ) -> dict[str, str]:
-    return sign_device_request(key, "POST", path, body, now=now).headers()
+    return sign_device_request(key, "POST", path, body, now=now, batch_id=batch_id).headers()
+
+
+def _used(core: IssuerCore) -> int:
+    """Tokens charged to every device, all periods together."""
+    with sqlite3.connect(core.store.path) as db:
+        return int(db.execute("SELECT COALESCE(SUM(used), 0) FROM quota").fetchone()[0])
+
+
+def _batches(core: IssuerCore) -> list[tuple[bytes, bytes, bytes, int]]:
+    with sqlite3.connect(core.store.path) as db:
+        rows = db.execute("SELECT device_id, batch_id, body_hash, period FROM issuance_batches")
+        return [(bytes(d), bytes(b), bytes(h), int(p)) for d, b, h, p in rows]
 
 
 # --- enrolment -------------------------------------------------------------------------------
@@ -448,3 +465,192 @@ async def test_http_statuses_and_the_issuer_keeps_serving(
             assert r.status == 200
     assert issuer.metrics.counters["tokens_issued"] == 3
     assert device_id_for(device.public_bytes()) != device_id_for(other.public_bytes())
+
+
+# --- idempotent batches (docs/adr/0011-idempotent-issuance.md) -------------------------------
+
+
+def test_retried_batch_is_answered_again_without_a_second_charge(
+    core: IssuerCore, clock: FixedClock
+) -> None:
+    """Charged, answer lost (a crash, a time-out): the retry of the same batch id and body —
+    signed anew, with a fresh nonce — gets the same answer and costs nothing, even when the
+    quota left would not cover it, and also early in the next period."""
+    key = _enrolled(core)
+    batch_id = os.urandom(16)
+    body, states = _batch(core, 7)
+    first, charged = core.issue(
+        "POST", BATCH_PATH, _signed(key, body, clock.now(), batch_id=batch_id), body
+    )
+    assert (charged, _used(core)) == (7, 7)
+    other, _ = _batch(core, 3)  # the rest of the quota, for another batch
+    core.issue("POST", BATCH_PATH, _signed(key, other, clock.now(), batch_id=os.urandom(16)), other)
+    clock.advance(30)
+    again, charged = core.issue(
+        "POST", BATCH_PATH, _signed(key, body, clock.now(), batch_id=batch_id), body
+    )
+    assert again == first and charged == 0 and _used(core) == 10  # blind RSA is deterministic
+    keys = issuer_key_map([_current_key(core)])
+    digest = hashlib.sha256(CHALLENGE).digest()
+    for state, response in zip(states, decode_batch_response(again, expected=7), strict=True):
+        verify_token(client_finalize(state, response), keys, challenge_digest=digest)  # type: ignore[arg-type]
+    # The next period: still known (a retry right after the period changed costs nothing).
+    clock.advance(DAY)
+    core.purge()
+    retry = _signed(key, body, clock.now(), batch_id=batch_id)
+    assert core.issue("POST", BATCH_PATH, retry, body) == (first, 0)
+    # Two periods on, the record is gone: the same batch is a new one, charged (and answered).
+    clock.advance(DAY)
+    core.purge()
+    assert _batches(core) == []
+    retry = _signed(key, body, clock.now(), batch_id=batch_id)
+    assert core.issue("POST", BATCH_PATH, retry, body) == (first, 7)
+
+
+def test_retried_batch_with_a_different_body_is_refused(
+    core: IssuerCore, clock: FixedClock
+) -> None:
+    """A batch id is charged once for one body: reusing it for other blinded messages (which
+    would be fresh tokens for free) is refused, and nothing is charged for the attempt."""
+    key = _enrolled(core)
+    batch_id = os.urandom(16)
+    body, _ = _batch(core, 4)
+    first, _ = core.issue(
+        "POST", BATCH_PATH, _signed(key, body, clock.now(), batch_id=batch_id), body
+    )
+    for n in (4, 1, 6):  # same size, fewer, more
+        other, _ = _batch(core, n)
+        headers = _signed(key, other, clock.now(), batch_id=batch_id)
+        with pytest.raises(errors.ReplayError, match="batch id") as info:
+            core.issue("POST", BATCH_PATH, headers, other)
+        assert info.value.http_status == 400
+    assert _used(core) == 4 and len(_batches(core)) == 1
+    # The genuine retry is still answered; another device may use the same id for itself.
+    retry = _signed(key, body, clock.now(), batch_id=batch_id)
+    assert core.issue("POST", BATCH_PATH, retry, body) == (first, 0)
+    stranger = _enrolled(core)
+    other, _ = _batch(core, 2)
+    headers = _signed(stranger, other, clock.now(), batch_id=batch_id)
+    assert core.issue("POST", BATCH_PATH, headers, other)[1] == 2
+
+
+@pytest.mark.parametrize("what", ["batch id swapped", "batch id added", "batch id removed"])
+def test_batch_id_is_covered_by_the_device_signature(
+    core: IssuerCore, clock: FixedClock, what: str
+) -> None:
+    """The batch id is signed (under its own label): nobody on the path can move a request
+    onto another batch id, or make a one-shot request pass for a batch or back."""
+    key = _enrolled(core)
+    body, _ = _batch(core, 1)
+    with_id = _signed(key, body, clock.now(), batch_id=os.urandom(16))
+    without = _signed(key, body, clock.now())
+    if what == "batch id swapped":
+        headers = {**with_id, "privcloud-batch": base64.urlsafe_b64encode(os.urandom(16)).decode()}
+    elif what == "batch id added":
+        headers = {**without, "privcloud-batch": with_id["privcloud-batch"]}
+    else:
+        headers = {k: v for k, v in with_id.items() if k != "privcloud-batch"}
+    with pytest.raises(errors.AuthenticationError, match="does not verify"):
+        core.issue("POST", BATCH_PATH, headers, body)
+    assert _used(core) == 0 and _batches(core) == []
+    for bad in ("AAAA", "!!", base64.urlsafe_b64encode(bytes(17)).decode()):
+        with pytest.raises(errors.AuthenticationError, match="malformed"):
+            DeviceAuth.from_headers({**with_id, "privcloud-batch": bad})
+
+
+def test_refused_requests_charge_nothing_and_record_no_batch(
+    core: IssuerCore, clock: FixedClock
+) -> None:
+    """Every refusal before signing — unsigned, unknown device, bad signature, stale, unknown
+    key, replayed nonce, batch id reused, over quota — leaves the quota and the batch records
+    as they were."""
+    key = _enrolled(core)
+    body, _ = _batch(core, 3)
+    batch_id = os.urandom(16)
+    headers = _signed(key, body, clock.now(), batch_id=batch_id)
+    core.issue("POST", BATCH_PATH, headers, body)
+    before = (_used(core), _batches(core))
+    current = _current_key(core)
+    bad_key = encode_batch_request(
+        [TokenRequest(TOKEN_TYPE_BLIND_RSA, current.truncated_key_id ^ 0xFF, bytes(256)).encode()]
+    )
+    big, _ = _batch(core, 8)
+    other, _ = _batch(core, 2)
+    stale = clock.now() - limits.ISSUANCE_REQUEST_WINDOW_S - 1
+    attempts: list[tuple[type[errors.PrivcloudError], dict[str, str], bytes]] = [
+        (errors.AuthenticationError, {}, body),
+        (
+            errors.AuthenticationError,
+            _signed(Ed25519PrivateKey.generate(), body, clock.now()),
+            body,
+        ),
+        (
+            errors.AuthenticationError,
+            {**_signed(key, other, clock.now()), "privcloud-device": headers["privcloud-device"]},
+            body,
+        ),
+        (errors.AuthenticationError, _signed(key, body, stale, batch_id=os.urandom(16)), body),
+        (
+            errors.UnknownKeyError,
+            _signed(key, bad_key, clock.now(), batch_id=os.urandom(16)),
+            bad_key,
+        ),
+        (errors.ReplayError, headers, body),
+        (errors.ReplayError, _signed(key, other, clock.now(), batch_id=batch_id), other),
+        (errors.RateLimitedError, _signed(key, big, clock.now(), batch_id=os.urandom(16)), big),
+    ]
+    for error, attempt, payload in attempts:
+        with pytest.raises(error):
+            core.issue("POST", BATCH_PATH, attempt, payload)
+        assert (_used(core), _batches(core)) == before, error.__name__
+
+
+def test_signing_failure_gives_back_a_one_shot_charge_and_a_batch_retry_delivers(
+    core: IssuerCore, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Charged, then signing fails (the RFC 9474 fault check, say): a request without a batch
+    id cannot be retried, so its charge is given back; a batch keeps its charge and is answered
+    when it comes again."""
+    import privcloud.services.issuer as issuer_module
+
+    real = issuer_module.issuer_evaluate
+
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise errors.CryptoError("blind signature fault check failed")
+
+    key = _enrolled(core)
+    monkeypatch.setattr(issuer_module, "issuer_evaluate", broken)
+    body, _ = _batch(core, 3)
+    with pytest.raises(errors.CryptoError):
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
+    assert _used(core) == 0
+    batch_id = os.urandom(16)
+    with pytest.raises(errors.CryptoError):
+        core.issue("POST", BATCH_PATH, _signed(key, body, clock.now(), batch_id=batch_id), body)
+    assert _used(core) == 3
+    monkeypatch.setattr(issuer_module, "issuer_evaluate", real)
+    retry = _signed(key, body, clock.now(), batch_id=batch_id)
+    answer, charged = core.issue("POST", BATCH_PATH, retry, body)
+    assert charged == 0 and len(decode_batch_response(answer, expected=3)) == 3
+    assert _used(core) == 3
+
+
+def test_batch_records_hold_no_time_and_nothing_of_the_tokens(
+    core: IssuerCore, clock: FixedClock
+) -> None:
+    """What a batch leaves behind: the device id, the random id the device chose, SHA-256 of
+    the body it sent (blinded messages) and the quota period's number — no request time, no
+    answer. Revoking the device drops its records."""
+    key = _enrolled(core)
+    body, _ = _batch(core, 2)
+    batch_id = os.urandom(16)
+    clock.advance(1234)
+    core.issue("POST", BATCH_PATH, _signed(key, body, clock.now(), batch_id=batch_id), body)
+    device_id = device_id_for(key.public_bytes())
+    period = int(clock.now()) // DAY
+    assert _batches(core) == [(device_id, batch_id, hashlib.sha256(body).digest(), period)]
+    with sqlite3.connect(core.store.path) as db:
+        columns = [r[1] for r in db.execute("PRAGMA table_info(issuance_batches)")]
+    assert columns == ["device_id", "batch_id", "body_hash", "period"]
+    assert core.store.remove_device(device_id)
+    assert _batches(core) == []

@@ -104,9 +104,10 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     """Unlinkability, compared record by record.
 
     Issuer side (what the issuer keeps or sees): every row of its SQLite tables ``devices``,
-    ``enrolment_codes``, ``quota``, ``request_nonces`` and the raw bytes of its database file and
-    WAL; every byte it received and sent (its recording proxy: device ids, device signatures and
-    nonces, blinded messages, blind signatures); every log line of the issuer.
+    ``enrolment_codes``, ``quota``, ``request_nonces``, ``issuance_batches`` (batch ids and the
+    SHA-256 of each batch body, docs/adr/0011) and the raw bytes of its database file and WAL;
+    every byte it received and sent (its recording proxy: device ids, device signatures and
+    nonces, batch ids, blinded messages, blind signatures); every log line of the issuer.
 
     Gateway side (what the gateway keeps or sees at redemption): every row of ``spent_tokens``
     and the raw bytes of its database and WAL; each redeemed token (nonce, authenticator, the
@@ -140,16 +141,16 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     issuer_wire = cloud.issuer_proxy.inbound() + cloud.issuer_proxy.outbound()
 
     # --- what the issuer side holds, per user -------------------------------------------------
-    issuer_rows = {
-        t: _rows(issuer_db, t) for t in ("devices", "enrolment_codes", "quota", "request_nonces")
-    }
-    assert [len(r) for r in issuer_rows.values()] == [1, 0, 1, 2]  # 1 device, 2 batch requests
+    tables = ("devices", "enrolment_codes", "quota", "request_nonces", "issuance_batches")
+    issuer_rows = {t: _rows(issuer_db, t) for t in tables}
+    assert [len(r) for r in issuer_rows.values()] == [1, 0, 1, 2, 2]  # 1 device, 2 batches
     ((device_id, device_key),) = issuer_rows["devices"]
     (quota_row,) = issuer_rows["quota"]
     assert quota_row[0] == device_id and quota_row[2] == 12  # device, period index, count
     assert quota_row[1] < 10**6  # a period number (days), not a time
     blinded, blind_sigs = [], []
-    for body in _http_bodies(cloud.issuer_proxy.inbound(), b"POST /v1/token-batch"):
+    batch_bodies = _http_bodies(cloud.issuer_proxy.inbound(), b"POST /v1/token-batch")
+    for body in batch_bodies:
         blinded += [r[3:] for r in decode_batch_request(body)]
     for body in _http_bodies(cloud.issuer_proxy.outbound(), b"HTTP/1.1 200"):
         if body[:1] != b"{":  # batch answers (not directory JSON)
@@ -158,6 +159,17 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     issuer_values: list[bytes] = [bytes(device_id), bytes(device_key)]
     issuer_values += [bytes(n) for _, n, _ in issuer_rows["request_nonces"]]
     issuer_values += blinded + blind_sigs
+    # A batch row: the device, the random id it chose, SHA-256 of the body it sent (blinded
+    # messages, independent of the tokens they become) and the quota period's number.
+    batch_rows = issuer_rows["issuance_batches"]
+    assert {bytes(h) for _, _, h, _ in batch_rows} == {
+        hashlib.sha256(b).digest() for b in batch_bodies
+    }
+    assert {bytes(d) for d, _, _, _ in batch_rows} == {bytes(device_id)}
+    assert {p for _, _, _, p in batch_rows} == {quota_row[1]}  # no time finer than the period
+    for _, batch_id, body_hash, _ in batch_rows:
+        assert b64url_encode(bytes(batch_id)).encode() in issuer_wire  # sent by the device
+        issuer_values += [bytes(batch_id), bytes(body_hash)]
     issuer_blob = _db_bytes(issuer_db) + issuer_wire + capture.text("issuer").encode()
 
     # --- what the gateway side holds, per token ----------------------------------------------
@@ -207,7 +219,13 @@ async def test_relay_gateway_and_nodes_never_see_the_device_identity(cloud: Clou
     device_id = wallet.device_id
     device_key = wallet._device_key.public_bytes()
     identity = [device_id, device_key]
-    markers = [b"privcloud-device", b"privcloud-signature", b"privcloud-nonce", b"enrol"]
+    markers = [
+        b"privcloud-device",
+        b"privcloud-signature",
+        b"privcloud-nonce",
+        b"privcloud-batch",
+        b"enrol",
+    ]
     assert cloud.issuer_proxy is not None
     issuer_port = str(cloud.issuer_proxy.port).encode()
     for name, proxy in [

@@ -20,7 +20,14 @@ identity travels only on the device's direct connection to the issuer.
        privcloud-signature: base64url(Ed25519 signature) 64 bytes
 
    over ``DEVICE_REQUEST_LABEL || u16-framed(method) || u16-framed(path) || device_id ||
-   u64(timestamp) || nonce || SHA-256(body)``.
+   u64(timestamp) || nonce || SHA-256(body)``. A retryable request adds a fifth field,
+
+       privcloud-batch:     base64url(batch id)          16 random bytes the device chose
+
+   and is signed over ``DEVICE_BATCH_REQUEST_LABEL || ... || nonce || batch_id ||
+   SHA-256(body)`` (its own label, so neither form can pass for the other). The issuer charges a
+   (device, batch id) once and answers a retry of the same body again without charging
+   (docs/adr/0011-idempotent-issuance.md).
 
 3. **Enrolment**: ``{"code": ..., "device-key": b64url, "proof": b64url}`` where ``proof`` is the
    device key's signature over ``ENROLMENT_LABEL || SHA-256(code) || device_key`` (possession of
@@ -66,20 +73,23 @@ MEDIA_BATCH_RESPONSE: Final = "application/privcloud-token-batch-response"
 ENROL_PATH: Final = "/v1/enrol"
 BATCH_PATH: Final = "/v1/token-batch"
 
-#: Domain separation labels of the two device signatures.
+#: Domain separation labels of the device signatures (a request without, and with, a batch id).
 DEVICE_REQUEST_LABEL: Final = b"privcloud issuance request v1\x00"
+DEVICE_BATCH_REQUEST_LABEL: Final = b"privcloud issuance batch request v1\x00"
 ENROLMENT_LABEL: Final = b"privcloud device enrolment v1\x00"
 _DEVICE_ID_LABEL: Final = b"privcloud device id v1\x00"
 
-#: Sizes of the device id and of the request nonce, in bytes.
+#: Sizes of the device id, of the request nonce and of the batch id, in bytes.
 DEVICE_ID_SIZE: Final = 16
 REQUEST_NONCE_SIZE: Final = 16
+BATCH_ID_SIZE: Final = 16
 
 #: Header fields of a signed issuance request (lower case, as Binary HTTP and aiohttp compare).
 HEADER_DEVICE: Final = "privcloud-device"
 HEADER_TIMESTAMP: Final = "privcloud-timestamp"
 HEADER_NONCE: Final = "privcloud-nonce"
 HEADER_SIGNATURE: Final = "privcloud-signature"
+HEADER_BATCH: Final = "privcloud-batch"
 _MAX_TIMESTAMP_DIGITS: Final = 12
 
 
@@ -163,27 +173,34 @@ def decode_batch_response(data: bytes, *, expected: int) -> list[bytes]:
 
 @dataclass(frozen=True, slots=True)
 class DeviceAuth:
-    """The four signature header fields of one issuance request; valid by construction."""
+    """The signature header fields of one issuance request (four, or five with a batch id);
+    valid by construction."""
 
     device_id: bytes
     timestamp: int
     nonce: bytes
     signature: bytes = field(repr=False)
+    batch_id: bytes | None = None
 
     def __post_init__(self) -> None:
         if len(self.device_id) != DEVICE_ID_SIZE or len(self.nonce) != REQUEST_NONCE_SIZE:
             raise UsageError("device id and request nonce are 16 bytes")
         if not 0 <= self.timestamp < 10**_MAX_TIMESTAMP_DIGITS:
             raise UsageError("timestamp out of range")
+        if self.batch_id is not None and len(self.batch_id) != BATCH_ID_SIZE:
+            raise UsageError("a batch id is 16 bytes")
 
     def headers(self) -> dict[str, str]:
         """The header fields to send."""
-        return {
+        out = {
             HEADER_DEVICE: b64url_encode(self.device_id),
             HEADER_TIMESTAMP: str(self.timestamp),
             HEADER_NONCE: b64url_encode(self.nonce),
             HEADER_SIGNATURE: b64url_encode(self.signature),
         }
+        if self.batch_id is not None:
+            out[HEADER_BATCH] = b64url_encode(self.batch_id)
+        return out
 
     @classmethod
     def from_headers(cls, get: Callable[[str], str | None] | Mapping[str, str]) -> DeviceAuth:
@@ -195,6 +212,7 @@ class DeviceAuth:
         lookup = get.get if isinstance(get, Mapping) else get
         values = [lookup(name) for name in (HEADER_DEVICE, HEADER_TIMESTAMP, HEADER_NONCE)]
         signature = lookup(HEADER_SIGNATURE)
+        batch = lookup(HEADER_BATCH)
         device, timestamp, nonce = values
         if device is None or timestamp is None or nonce is None or signature is None:
             raise AuthenticationError("issuance request is not signed by a device")
@@ -209,7 +227,15 @@ class DeviceAuth:
         device_id, nonce_bytes, sig = fields
         if len(device_id) != DEVICE_ID_SIZE or len(nonce_bytes) != REQUEST_NONCE_SIZE:
             raise AuthenticationError("malformed device signature fields")
-        return cls(device_id, int(timestamp), nonce_bytes, sig)
+        batch_id = None
+        if batch is not None:
+            try:
+                batch_id = b64url_decode(batch)
+            except DecodeError as exc:
+                raise AuthenticationError("malformed device signature fields") from exc
+            if len(batch_id) != BATCH_ID_SIZE:
+                raise AuthenticationError("malformed device signature fields")
+        return cls(device_id, int(timestamp), nonce_bytes, sig, batch_id)
 
 
 def _framed(value: bytes) -> bytes:
@@ -219,17 +245,26 @@ def _framed(value: bytes) -> bytes:
 
 
 def device_request_message(
-    method: str, path: str, device_id: bytes, timestamp: int, nonce: bytes, body: bytes
+    method: str,
+    path: str,
+    device_id: bytes,
+    timestamp: int,
+    nonce: bytes,
+    body: bytes,
+    batch_id: bytes | None = None,
 ) -> bytes:
-    """The bytes a device signs for one issuance request (see the module docstring)."""
+    """The bytes a device signs for one issuance request (see the module docstring); with a
+    ``batch_id``, under its own label and with the id before the body's hash."""
+    label = DEVICE_REQUEST_LABEL if batch_id is None else DEVICE_BATCH_REQUEST_LABEL
     return b"".join(
         (
-            DEVICE_REQUEST_LABEL,
+            label,
             _framed(method.encode("ascii")),
             _framed(path.encode("utf-8")),
             device_id,
             timestamp.to_bytes(8, "big"),
             nonce,
+            b"" if batch_id is None else batch_id,
             hashlib.sha256(body).digest(),
         )
     )
@@ -243,13 +278,21 @@ def sign_device_request(
     *,
     now: float,
     rand: Random = system_random,
+    batch_id: bytes | None = None,
 ) -> DeviceAuth:
-    """Sign one issuance request with the device key, at time ``now``, with a fresh nonce."""
+    """Sign one issuance request with the device key, at time ``now``, with a fresh nonce.
+
+    ``batch_id`` (16 random bytes the device chose for this batch, kept for its retries) makes
+    the request retryable: the issuer charges a batch id once and answers a retry of the same
+    body again. Each attempt is signed anew (a fresh nonce and timestamp).
+    """
+    if batch_id is not None and len(batch_id) != BATCH_ID_SIZE:
+        raise UsageError("a batch id is 16 bytes")
     device_id = device_id_for(key.public_bytes())
     timestamp = int(now)
     nonce = rand(REQUEST_NONCE_SIZE)
-    message = device_request_message(method, path, device_id, timestamp, nonce, body)
-    return DeviceAuth(device_id, timestamp, nonce, key.sign(message))
+    message = device_request_message(method, path, device_id, timestamp, nonce, body, batch_id)
+    return DeviceAuth(device_id, timestamp, nonce, key.sign(message), batch_id)
 
 
 def verify_device_request(
@@ -266,7 +309,8 @@ def verify_device_request(
 
     Steps: (1) the timestamp is within ``window`` seconds of ``now``; (2) the device id is the
     one of ``device_public_key``; (3) the Ed25519 signature covers method, path, device id,
-    timestamp, nonce and the body's hash. The caller refuses a nonce it has seen (replay).
+    timestamp, nonce, the batch id when there is one, and the body's hash. The caller refuses a
+    nonce it has seen (replay).
     Raises :class:`AuthenticationError` with a fixed message.
     """
     # 1. Fresh: a captured request cannot be replayed after the window closes.
@@ -276,7 +320,9 @@ def verify_device_request(
     if device_id_for(device_public_key) != auth.device_id:
         raise AuthenticationError("device signature does not verify")
     # 3. The signature covers every part of the request that changes its meaning.
-    message = device_request_message(method, path, auth.device_id, auth.timestamp, auth.nonce, body)
+    message = device_request_message(
+        method, path, auth.device_id, auth.timestamp, auth.nonce, body, auth.batch_id
+    )
     try:
         ed25519_verify(device_public_key, message, auth.signature)
     except (CryptoError, DecodeError) as exc:
@@ -401,10 +447,12 @@ def issuer_name_for(issuer_url: str) -> str:
 
 
 __all__ = [
+    "BATCH_ID_SIZE",
     "BATCH_PATH",
     "DEVICE_ID_SIZE",
     "ENROL_PATH",
     "EXPIRES_MEMBER",
+    "HEADER_BATCH",
     "MEDIA_BATCH_REQUEST",
     "MEDIA_BATCH_RESPONSE",
     "REQUEST_NONCE_SIZE",

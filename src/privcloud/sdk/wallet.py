@@ -33,6 +33,13 @@ a redemption; only a wallet that runs truly empty fetches on the request path.
 Tokens are bearer credentials: kept in memory, and in ``path`` (owner-only, 0600) when a file is
 given; a token is taken out of the wallet before it is sent and never offered twice, even when
 the request fails.
+
+Charged only for tokens it receives (docs/adr/0011): each batch gets a random batch id, signed
+with the request, and is kept as a :class:`~privcloud.sdk.wallet_state.PendingBatch` — written
+to the file *before* it is sent — until the issuer answers or refuses it. A time-out, a lost
+connection or a 5xx leaves it pending, and the next fetch (or the next run of the app) sends the
+same id and body again before any new batch; the issuer charges a batch id once and answers its
+retries again.
 """
 
 from __future__ import annotations
@@ -52,8 +59,10 @@ from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
     AuthenticationError,
     ConfigError,
+    CryptoError,
     DecodeError,
     KeyConsistencyError,
+    PeerError,
     PolicyError,
     PrivcloudError,
     ReplayError,
@@ -72,6 +81,7 @@ from privcloud.privacypass import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
 from privcloud.privacypass.issuance import (
+    BATCH_ID_SIZE,
     ENROL_PATH,
     MEDIA_BATCH_REQUEST,
     PublishedKey,
@@ -88,6 +98,7 @@ from privcloud.sdk.wallet_state import (
     DIRECTORY_MAX_AGE_S,
     REFILL_DELAY_S,
     HeldToken,
+    PendingBatch,
     SpentToken,
     TokenPurse,
     WalletConfig,
@@ -136,7 +147,8 @@ class Wallet:
         self._keys: list[PublishedKey] = []
         self._request_url: str | None = None
         self._keys_at = float("-inf")
-        self._issuer_http = LazySession(total=limits.ISSUER_TIMEOUT_S)
+        self._issuer_http = LazySession(total=self.config.issuer_timeout_s)
+        self._pending: PendingBatch | None = None
         self._lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
         self._jitter = secrets.SystemRandom()
@@ -167,6 +179,12 @@ class Wallet:
     @property
     def _tokens(self) -> list[HeldToken]:
         return self._purse.tokens
+
+    @property
+    def pending(self) -> int:
+        """Tokens of the batch sent to the issuer and not yet answered (0: none); the next
+        fetch sends it again before starting another."""
+        return 0 if self._pending is None else len(self._pending)
 
     # --- state -----------------------------------------------------------------------------
 
@@ -315,8 +333,12 @@ class Wallet:
     async def fetch(self, count: int | None = None) -> int:
         """Fetch one batch of tokens for the current challenge; returns how many arrived.
 
-        Enrols first when needed. Raises :class:`RateLimitedError` when the device's quota is
-        spent, :class:`AuthenticationError` when the issuer does not know the device.
+        A batch sent before and left unanswered (a time-out, a lost connection, a crash of the
+        app or of the issuer) is sent again first, and its tokens are the ones that arrive
+        (``count`` then plays no part); a new batch starts only once none is pending. Enrols
+        first when needed. Raises :class:`UnavailableError` when the issuer does not answer
+        (the batch stays pending), :class:`RateLimitedError` when the device's quota is spent,
+        :class:`AuthenticationError` when the issuer does not know the device.
         """
         async with self._lock:
             return await self._fetch(count)
@@ -328,39 +350,85 @@ class Wallet:
         if key is None or self._request_url is None or stale:
             await self.refresh_keys()
             key = self._current_key()
-        if key is None or self._request_url is None:
-            raise UnavailableError("the issuer publishes no usable key")
-        count = min(count or self.batch_size, limits.MAX_TOKEN_BATCH, self._purse.room)
-        if count <= 0:
-            return 0
-        # 1. Blind N fresh token inputs (nonces and blinds stay on the device).
-        begun = [client_begin(self.challenge, key.key, rand=self._rand) for _ in range(count)]
-        body = encode_batch_request([request for request, _ in begun])
-        # 2. Sign the request with the device key and send it to the issuer.
+        if self._pending is not None and not self._pending.usable(self._clock.now()):
+            self._set_pending(None)  # its key expired: its tokens would be refused anyway
+        if self._pending is None:
+            if key is None or self._request_url is None:
+                raise UnavailableError("the issuer publishes no usable key")
+            count = min(count or self.batch_size, limits.MAX_TOKEN_BATCH, self._purse.room)
+            if count <= 0:
+                return 0
+            # 1. Blind N fresh token inputs (nonces and blinds stay on the device), under a
+            #    fresh random batch id; kept (in the file first) until the issuer answers.
+            begun = [client_begin(self.challenge, key.key, rand=self._rand) for _ in range(count)]
+            body = encode_batch_request([request for request, _ in begun])
+            batch_id = self._rand(BATCH_ID_SIZE)
+            self._set_pending(PendingBatch(batch_id, key, body, tuple(s for _, s in begun)))
+        return await self._send_pending()
+
+    def _set_pending(self, pending: PendingBatch | None) -> None:
+        """Keep (or drop) the pending batch; a new one reaches the file durably before it is
+        sent, so that a crash of the app after the issuer charged it still finds it."""
+        self._pending = pending
+        self._save(durable=pending is not None)
+
+    async def _send_pending(self) -> int:
+        """Send the pending batch (again) and keep its tokens; returns how many arrived.
+
+        2. Sign the request — batch id and body — with the device key (a fresh nonce and
+           timestamp each attempt) and send it to the issuer.
+        3. Unblind each answer; client_finalize verifies it under the issuer key.
+        The batch stays pending after a time-out, a lost connection, a 5xx or a malformed
+        answer (the issuer answers a retry again, charging once); it is dropped when the issuer
+        refuses it (4xx: nothing was charged, or it can no longer be answered) or when its
+        answer does not verify.
+        """
+        pending = self._pending
+        assert pending is not None and self._request_url is not None
         path = urlsplit(self._request_url).path
         auth = sign_device_request(
-            self._device_key, "POST", path, body, now=self._clock.now(), rand=self._rand
+            self._device_key,
+            "POST",
+            path,
+            pending.body,
+            now=self._clock.now(),
+            rand=self._rand,
+            batch_id=pending.batch_id,
         )
         status, payload = await self._exchange(
             "POST",
             self._request_url,
-            body=body,
+            body=pending.body,
             headers={"Content-Type": MEDIA_BATCH_REQUEST, **auth.headers()},
             limit=limits.MAX_TOKEN_BATCH_RESPONSE_BYTES,
         )
         if status != 200:
-            raise decode_error_body(payload, status, peer="issuer")
-        # 3. Unblind each answer; client_finalize verifies it under the issuer key.
-        answers = decode_batch_response(payload, expected=count)
-        digest = self._purse.challenge_digest
+            error = decode_error_body(payload, status, peer="issuer")
+            if isinstance(error, PeerError) and 400 <= status < 500 and status != 408:
+                self._set_pending(None)  # refused: not charged, or no longer answerable
+            raise error
+        answers = decode_batch_response(payload, expected=len(pending))
         held = []
-        for (_, state), answer in zip(begun, answers, strict=True):
-            token = client_finalize(state, answer)
-            held.append(HeldToken(token.encode(), key.key.key_id, digest, key.expires))
+        try:
+            for state, answer in zip(pending.states, answers, strict=True):
+                token = client_finalize(state, answer)
+                held.append(
+                    HeldToken(
+                        token.encode(),
+                        token.token_key_id,
+                        token.challenge_digest,
+                        pending.key.expires,
+                    )
+                )
+        except CryptoError:
+            self._set_pending(None)
+            raise
+        # Tokens in and the pending batch out, in one write of the file.
         self._purse.add(held)
-        self.fetched += count
+        self._pending = None
+        self.fetched += len(held)
         self._save()
-        return count
+        return len(held)
 
     async def prefetch(self) -> int:
         """Fetch a batch when fewer than ``low_water`` usable tokens are left."""
@@ -442,15 +510,20 @@ class Wallet:
 
     # --- the file ------------------------------------------------------------------------------
 
-    def _save(self) -> None:
+    def _save(self, *, durable: bool = False) -> None:
         if self.path is None:
             return
         data = encode_wallet_file(
-            self.issuer_url, self._device_key.seed_bytes(), self.enrolled, self._purse
+            self.issuer_url,
+            self._device_key.seed_bytes(),
+            self.enrolled,
+            self._purse,
+            self._pending,
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # No fsync: a token a crash brings back is refused once (401).
-        write_atomic(self.path, data, durable=False)
+        # No fsync by default: a token a crash brings back is refused once (401), and a pending
+        # batch a crash brings back is answered again. A new pending batch is written durably.
+        write_atomic(self.path, data, durable=durable)
 
     def _load(self) -> Ed25519PrivateKey:
         """Read the wallet file back; raises :class:`ConfigError` when it does not load."""
@@ -460,7 +533,7 @@ class Wallet:
                 data = fh.read(limits.MAX_WALLET_FILE_BYTES + 1)
         except OSError as exc:
             raise ConfigError("wallet file does not load") from exc
-        seed, self.enrolled, tokens = decode_wallet_file(data, self.issuer_url)
+        seed, self.enrolled, tokens, self._pending = decode_wallet_file(data, self.issuer_url)
         self._purse.add(tokens)
         try:
             return Ed25519PrivateKey.from_seed(seed)

@@ -3,7 +3,9 @@
 
 :class:`WalletConfig` is what an app chooses once (as python-tuf's ``UpdaterConfig``);
 :class:`TokenPurse` holds the tokens for the one challenge every device answers and hands them
-out once each; :func:`encode_wallet_file` / :func:`decode_wallet_file` are the file format.
+out once each; :class:`PendingBatch` is a batch sent to the issuer and not yet answered (kept for
+its retry, docs/adr/0011); :func:`encode_wallet_file` / :func:`decode_wallet_file` are the file
+format.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from privcloud.crypto.symmetric import sha256
 from privcloud.errors import ConfigError, PrivcloudError, UsageError
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
+    IssuerKey,
     TokenChallenge,
     b64url_decode,
     b64url_encode,
 )
-from privcloud.privacypass.issuance import PublishedKey
+from privcloud.privacypass.issuance import BATCH_ID_SIZE, PublishedKey, decode_batch_request
+from privcloud.privacypass.tokens import NONCE_SIZE, ClientState
 from privcloud.sdk.core import INNER_AUTHORITY
 from privcloud.wire import jsonio
 
@@ -47,6 +51,8 @@ class WalletConfig:
     device's address from the issuer (the relay's ``{relay_url}/issuer``): the keys must then
     be the same over both paths. ``insecure_unlogged_keys`` lets a wallet used without a
     :class:`~privcloud.sdk.Client` trust issuer keys that are not proven in the log: INSECURE.
+    ``issuer_timeout_s`` bounds each exchange with the issuer; a batch that times out is kept
+    and retried (charged once, docs/adr/0011).
     """
 
     issuer_name: str | None = None
@@ -56,10 +62,13 @@ class WalletConfig:
     consistency_url: str | None = None
     refill_delay_s: tuple[float, float] = REFILL_DELAY_S
     insecure_unlogged_keys: bool = False
+    issuer_timeout_s: float = limits.ISSUER_TIMEOUT_S
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= limits.MAX_TOKEN_BATCH:
             raise UsageError("batch size must be 1..MAX_TOKEN_BATCH")
+        if not 0.0 < self.issuer_timeout_s <= limits.ISSUER_TIMEOUT_S:
+            raise UsageError("issuer timeout must be 0 < seconds <= ISSUER_TIMEOUT_S")
         if self.low_water is not None and not 0 <= self.low_water <= limits.MAX_WALLET_TOKENS:
             raise UsageError("low water must be 0..MAX_WALLET_TOKENS")
         low, high = self.refill_delay_s
@@ -152,6 +161,34 @@ class TokenPurse:
         return None
 
 
+@dataclass(frozen=True)
+class PendingBatch:
+    """A batch the wallet sent (or is about to send) to the issuer and holds no answer for:
+    the id the device chose for it, the key its requests are blinded for, the request body
+    and each token's client state (nonce and unblinding inverse: secret, they link the batch to
+    its tokens; never logged or sent). Kept, in memory and in the wallet file, until the issuer
+    answers or refuses it; each retry re-signs the same id and body, which the issuer charges
+    once (docs/adr/0011)."""
+
+    batch_id: bytes
+    key: PublishedKey
+    body: bytes = field(repr=False)
+    states: tuple[ClientState, ...] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if len(self.batch_id) != BATCH_ID_SIZE:
+            raise UsageError("a batch id is 16 bytes")
+        if len(decode_batch_request(self.body)) != len(self.states):
+            raise UsageError("a pending batch needs one client state per token request")
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+    def usable(self, now: float) -> bool:
+        """Whether its tokens would still be usable (its key has not expired)."""
+        return self.key.expires is None or now < self.key.expires
+
+
 def key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None]]:
     """What two copies of an issuer directory must agree on: each key and its validity."""
     return {(k.key.spki, k.not_before, k.expires) for k in keys}
@@ -160,12 +197,65 @@ def key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None
 # --- the wallet file ---------------------------------------------------------------------------
 
 
+def _encode_pending(pending: PendingBatch) -> dict[str, object]:
+    return {
+        "batch-id": b64url_encode(pending.batch_id),
+        "token-key": b64url_encode(pending.key.key.spki),
+        "not-before": pending.key.not_before,
+        "expires": pending.key.expires,
+        "body": b64url_encode(pending.body),
+        "states": [
+            {
+                "nonce": b64url_encode(state.nonce),
+                "challenge-digest": b64url_encode(state.challenge_digest),
+                "inv": b64url_encode(state.inv),
+            }
+            for state in pending.states
+        ],
+    }
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _decode_pending(doc: dict[str, object]) -> PendingBatch:
+    """Raises ValueError, KeyError, TypeError, AttributeError or PrivcloudError when the member
+    is malformed (the caller turns them into :class:`ConfigError`)."""
+    key = IssuerKey.from_spki(b64url_decode(str(doc["token-key"])))
+    states = doc["states"]
+    if not isinstance(states, list):
+        raise TypeError("states")
+    decoded = []
+    for state in states:
+        nonce = b64url_decode(state["nonce"])
+        if len(nonce) != NONCE_SIZE:
+            raise ValueError("nonce")
+        decoded.append(
+            ClientState(
+                key, nonce, b64url_decode(state["challenge-digest"]), b64url_decode(state["inv"])
+            )
+        )
+    return PendingBatch(
+        b64url_decode(str(doc["batch-id"])),
+        PublishedKey(key, _optional_int(doc["not-before"]), _optional_int(doc["expires"])),
+        b64url_decode(str(doc["body"])),
+        tuple(decoded),
+    )
+
+
 def encode_wallet_file(
-    issuer_url: str, device_seed: bytes, enrolled: bool, purse: TokenPurse
+    issuer_url: str,
+    device_seed: bytes,
+    enrolled: bool,
+    purse: TokenPurse,
+    pending: PendingBatch | None = None,
 ) -> bytes:
     """The wallet file: JSON with the issuer, the device key's seed, the enrolment state, the
-    challenge and the tokens. It holds bearer credentials and the device key: keep it 0600."""
-    document = {
+    challenge, the tokens and the pending batch (``"pending"``, when there is one). It holds
+    bearer credentials, the device key and the unblinding state of a pending batch: keep it
+    0600."""
+    document: dict[str, object] = {
         "version": _FILE_VERSION,
         "issuer": issuer_url,
         "device-key": b64url_encode(device_seed),
@@ -181,11 +271,15 @@ def encode_wallet_file(
             for t in purse.tokens
         ],
     }
+    if pending is not None:
+        document["pending"] = _encode_pending(pending)
     return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
-def decode_wallet_file(data: bytes, issuer_url: str) -> tuple[bytes, bool, list[HeldToken]]:
-    """``(device seed, enrolled, tokens)`` of a wallet file for ``issuer_url``.
+def decode_wallet_file(
+    data: bytes, issuer_url: str
+) -> tuple[bytes, bool, list[HeldToken], PendingBatch | None]:
+    """``(device seed, enrolled, tokens, pending batch)`` of a wallet file for ``issuer_url``.
 
     The stored challenge is checked for shape only: the wallet answers its configured one, and
     tokens for another are never usable (their digest differs). Raises :class:`ConfigError`
@@ -208,17 +302,19 @@ def decode_wallet_file(data: bytes, issuer_url: str) -> tuple[bytes, bool, list[
             )
             for t in doc["tokens"]
         ]
+        pending = _decode_pending(doc["pending"]) if doc.get("pending") is not None else None
     except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
         raise ConfigError("wallet file does not load") from exc
     if version != _FILE_VERSION or issuer != issuer_url:
         raise ConfigError("wallet file is for another issuer or version")
-    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS]
+    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS], pending
 
 
 __all__ = [
     "DIRECTORY_MAX_AGE_S",
     "REFILL_DELAY_S",
     "HeldToken",
+    "PendingBatch",
     "SpentToken",
     "TokenPurse",
     "WalletConfig",

@@ -23,7 +23,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +80,10 @@ log = logging.getLogger("privcloud.issuer")
 MEDIA_TOKEN_REQUEST: Final = "application/private-token-request"  # noqa: S105
 MEDIA_TOKEN_RESPONSE: Final = "application/private-token-response"  # noqa: S105
 _DAY: Final = 24 * 3600
+#: Environment variable of a fault-injection hook for tests (INSECURE: never set it in
+#: production): seconds the issuer stalls after a request's charge is committed and before it
+#: signs, so that a test can kill it, or time a client out, at exactly that point.
+INSECURE_TEST_STALL_ENV: Final = "PRIVCLOUD_INSECURE_TEST_ISSUER_STALL_AFTER_CHARGE_S"
 
 
 @dataclass(frozen=True)
@@ -155,6 +161,9 @@ class IssuerCore:
         self.clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._keys: tuple[_LiveKey, ...] = ()
+        #: Test seam (fault injection; INSECURE, tests only): called with the tokens charged
+        #: (0 for a retried batch) once step 4 of :meth:`issue` has committed, before signing.
+        self.after_charge: Callable[[int], None] | None = None
         self.rotate()
 
     # --- keys ------------------------------------------------------------------------------
@@ -268,17 +277,27 @@ class IssuerCore:
         *,
         batch: bool = True,
     ) -> tuple[bytes, int]:
-        """Authenticate, charge and sign one issuance request; returns ``(body, tokens)``.
+        """Authenticate, charge and sign one issuance request; returns ``(body, charged)``.
 
         1. The request carries a device signature (else 401).
         2. The device is enrolled (else 401), and its signature covers this request within
            the time window (else 401).
         3. The body parses: 1..MAX_TOKEN_BATCH TokenRequests of type 0x0002 (400/413/415);
            each names (by its truncated key id) a key valid now (else 422).
-        4. The request nonce is new (else ``replay``) and the device's quota for this period
-           covers the batch (else 429); nothing is charged for a refused request.
-        5. Each request is signed (RFC 9578 §6.2); the answers keep the request order.
-        Nothing of the body (blinded messages) or of the answer is kept or logged.
+        4. The request nonce is new (else ``replay``). A request with a batch id that this
+           device's batch record holds with the same body hash is a retry: nothing is charged.
+           The same id with another body is refused (``replay``). Otherwise the device's quota
+           for this period covers the batch (else 429) and is charged, and the batch id and
+           body hash are recorded with the charge, atomically (docs/adr/0011). Nothing is
+           charged for a refused request.
+        5. Each request is signed (RFC 9578 §6.2); the answers keep the request order. Blind
+           RSA signing is deterministic, so a retry gets the same answer without any answer
+           being stored. Should signing fail, an un-batched request's charge is given back; a
+           batch keeps it, and its retry is answered.
+        Nothing of the body (blinded messages) or of the answer is kept or logged, but for a
+        batch its SHA-256 until the period after the charge's ends.
+
+        Returns ``(body, tokens charged)``: 0 tokens for an answered retry.
         """
         now = self.clock.now()
         # 1-2. Who is asking, and did they sign exactly this?
@@ -297,22 +316,31 @@ class IssuerCore:
         signers = [
             self._signer(TokenRequest.decode(r).truncated_token_key_id, now) for r in requests
         ]
-        # 4. Replay and quota, atomically.
-        self.store.admit(
+        # 4. Replay, retry and quota, atomically.
+        period = int(now) // self.config.period_s
+        charged = self.store.admit(
             auth.device_id,
             auth.nonce,
             nonce_expires=nonce_expiry(auth.timestamp),
-            period=int(now) // self.config.period_s,
+            period=period,
             count=len(requests),
             quota=self.config.quota,
+            batch=None if auth.batch_id is None else (auth.batch_id, sha256(body)),
         )
+        if self.after_charge is not None:
+            self.after_charge(charged)
         # 5. Sign.
-        answers = [
-            issuer_evaluate(key.private_key, request, key.public.key_id, rand=self._rand)
-            for key, request in zip(signers, requests, strict=True)
-        ]
+        try:
+            answers = [
+                issuer_evaluate(key.private_key, request, key.public.key_id, rand=self._rand)
+                for key, request in zip(signers, requests, strict=True)
+            ]
+        except PrivcloudError:
+            if auth.batch_id is None and charged:
+                self.store.refund(auth.device_id, period, charged)
+            raise
         body_out = encode_batch_response(answers) if batch else answers[0]
-        return body_out, len(answers)
+        return body_out, charged
 
     def _signer(self, truncated_key_id: int, now: float) -> _LiveKey:
         for key in self._keys:
@@ -321,7 +349,28 @@ class IssuerCore:
         raise UnknownKeyError("token request names no current issuer key")
 
     def purge(self) -> None:
-        self.store.purge(self.clock.now())
+        """Drop expired nonces and codes, and quota and batch rows of past periods."""
+        now = self.clock.now()
+        self.store.purge(now, period=int(now) // self.config.period_s)
+
+
+def _insecure_stall_hook() -> Callable[[int], None] | None:
+    """The fault-injection hook named by :data:`INSECURE_TEST_STALL_ENV`, or None (the
+    default). Loud: a warning when it is installed and on every use."""
+    value = os.environ.get(INSECURE_TEST_STALL_ENV)
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{INSECURE_TEST_STALL_ENV} must be a number of seconds") from exc
+    log.warning("INSECURE: issuer test hook %s=%s is set", INSECURE_TEST_STALL_ENV, value)
+
+    def stall(charged: int) -> None:
+        log.warning("INSECURE test hook: charged %d tokens, stalling %s s", charged, seconds)
+        time.sleep(seconds)
+
+    return stall
 
 
 class Issuer:
@@ -341,6 +390,7 @@ class Issuer:
                 raise ConfigError("the issuer needs a data directory or a store")
             store = IssuerStore(Path(data_dir) / "issuer.sqlite3")
         self.core = IssuerCore(store, config, clock=clock, rand=rand)
+        self.core.after_charge = _insecure_stall_hook()
         self.metrics = Metrics("issuer")
         self._task: asyncio.Task[None] | None = None
         #: Where the issuer logs its keys' statements, and the issuer name they carry (set
@@ -416,10 +466,19 @@ class Issuer:
         answer, count = await asyncio.to_thread(
             self.core.issue, request.method, request.path, headers, body, batch=batch
         )
-        self.metrics.counters["tokens_issued"] += count
+        self.metrics.counters["tokens_issued"] += count  # charged: a retry's answer adds 0
+        if not count:
+            self.metrics.counters["batches_answered_again"] += 1
         return web.Response(
             body=answer, content_type=MEDIA_BATCH_RESPONSE if batch else MEDIA_TOKEN_RESPONSE
         )
 
 
-__all__ = ["Issuer", "IssuerConfig", "IssuerCore", "new_enrolment_code", "nonce_expiry"]
+__all__ = [
+    "INSECURE_TEST_STALL_ENV",
+    "Issuer",
+    "IssuerConfig",
+    "IssuerCore",
+    "new_enrolment_code",
+    "nonce_expiry",
+]

@@ -15,12 +15,19 @@ Everything the issuer keeps, table by table — and, on purpose, nothing more (d
     replays. ``expires`` is coarse on purpose: the end of the window rounded *up* to
     ``limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S`` (10 minutes), so a row tells only which bucket a
     request fell in, not when it was made (``services.issuer.nonce_expiry``).
+``issuance_batches(device_id, batch_id, body_hash, period)``
+    batches charged in the current quota period and the one before: the random 16-byte id the
+    device chose for the batch, SHA-256 of its body (the blinded token requests) and the period
+    number the charge fell in, so that a retry of the same batch is answered again without a
+    second charge and a retry with another body is refused (docs/adr/0011). Dropped when the
+    period after the charge's ends; no time finer than the period number.
 ``issuer_keys(key_id, private_key, not_before, expires)``
     the issuer's RSA key pairs (PKCS#8 DER) and their validity; dropped when they expire.
 
 Never stored: blinded messages, blind signatures, token nonces, challenges, precise request
 (issuance) times — the only trace of when a request came is its nonce row's coarse expiry, kept
-minutes, and the current quota period's number.
+minutes, and the quota period's number. (A batch row's body hash is a hash of blinded messages,
+which are independent of the tokens they become: it links nothing to a redemption.)
 """
 
 from __future__ import annotations
@@ -62,6 +69,13 @@ CREATE TABLE IF NOT EXISTS request_nonces (
     nonce     BLOB    NOT NULL,
     expires   INTEGER NOT NULL,
     PRIMARY KEY (device_id, nonce)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issuance_batches (
+    device_id BLOB    NOT NULL,
+    batch_id  BLOB    NOT NULL,
+    body_hash BLOB    NOT NULL,
+    period    INTEGER NOT NULL,
+    PRIMARY KEY (device_id, batch_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issuer_keys (
     key_id      BLOB PRIMARY KEY,
@@ -165,6 +179,7 @@ class IssuerStore:
             with self._transaction() as db:
                 gone = db.execute("DELETE FROM devices WHERE device_id = ?", (device_id,))
                 db.execute("DELETE FROM quota WHERE device_id = ?", (device_id,))
+                db.execute("DELETE FROM issuance_batches WHERE device_id = ?", (device_id,))
         except sqlite3.Error as exc:
             raise UnavailableError("issuer store unavailable") from exc
         return bool(gone.rowcount)
@@ -180,14 +195,27 @@ class IssuerStore:
         period: int,
         count: int,
         quota: int,
+        batch: tuple[bytes, bytes] | None = None,
     ) -> int:
         """Record an authenticated request's nonce and charge ``count`` tokens to the device's
-        quota for ``period``, in one transaction; returns the tokens left in the period.
+        quota for ``period``, in one transaction; returns the tokens charged now.
 
-        Raises :class:`ReplayError` (nothing charged) when the nonce was seen, and
-        :class:`RateLimitedError` (nonce kept, nothing charged) when the quota would be passed.
-        Rows of older periods and expired nonces of this device are dropped on the way.
+        ``batch`` is ``(batch id, SHA-256 of the body)`` of a retryable request. A batch id is
+        charged once: when this device's id is recorded (this period or the one before) with
+        the same body hash, the request is a retry and nothing is charged (returns 0: the
+        caller answers it again); with another body hash it is refused. A newly charged batch
+        is recorded with the charge, in the same transaction, so that no crash can leave a
+        charge a retry would not find.
+
+        Raises :class:`ReplayError` when the nonce was seen (nothing recorded) or the batch id
+        is recorded with another body, and :class:`RateLimitedError` when the quota would be
+        passed; the nonce stays recorded and nothing is charged in both of those cases. Rows
+        of older periods and this device's batches of periods before the last are dropped on
+        the way.
         """
+        batch_id, body_hash = batch if batch is not None else (None, None)
+        refusal: ReplayError | RateLimitedError | None = None
+        charged = 0
         try:
             with self._transaction() as db:
                 try:
@@ -200,30 +228,70 @@ class IssuerStore:
                 db.execute(
                     "DELETE FROM quota WHERE device_id = ? AND period < ?", (device_id, period)
                 )
-                row = db.execute(
-                    "SELECT used FROM quota WHERE device_id = ? AND period = ?",
-                    (device_id, period),
-                ).fetchone()
-                used = 0 if row is None else int(row[0])
-                over = used + count > quota
-                if not over:
-                    db.execute(
-                        "INSERT INTO quota (device_id, period, used) VALUES (?, ?, ?) "
-                        "ON CONFLICT (device_id, period) DO UPDATE SET used = excluded.used",
-                        (device_id, period, used + count),
-                    )
+                db.execute(
+                    "DELETE FROM issuance_batches WHERE device_id = ? AND period < ?",
+                    (device_id, period - 1),
+                )
+                known = None
+                if batch_id is not None:
+                    known = db.execute(
+                        "SELECT body_hash FROM issuance_batches "
+                        "WHERE device_id = ? AND batch_id = ?",
+                        (device_id, batch_id),
+                    ).fetchone()
+                if known is not None:
+                    if bytes(known[0]) != body_hash:
+                        refusal = ReplayError("batch id already used for another request")
+                else:
+                    row = db.execute(
+                        "SELECT used FROM quota WHERE device_id = ? AND period = ?",
+                        (device_id, period),
+                    ).fetchone()
+                    used = 0 if row is None else int(row[0])
+                    if used + count > quota:
+                        refusal = RateLimitedError("token quota exceeded for this period")
+                    else:
+                        charged = count
+                        db.execute(
+                            "INSERT INTO quota (device_id, period, used) VALUES (?, ?, ?) "
+                            "ON CONFLICT (device_id, period) DO UPDATE SET used = excluded.used",
+                            (device_id, period, used + count),
+                        )
+                        if batch_id is not None:
+                            db.execute(
+                                "INSERT INTO issuance_batches "
+                                "(device_id, batch_id, body_hash, period) VALUES (?, ?, ?, ?)",
+                                (device_id, batch_id, body_hash, period),
+                            )
         except sqlite3.Error as exc:
             raise UnavailableError("issuer store unavailable") from exc
-        if over:  # the nonce stays recorded (the request was seen); nothing was charged
-            raise RateLimitedError("token quota exceeded for this period")
-        return quota - used - count
+        if refusal is not None:  # the nonce stays recorded (the request was seen); no charge
+            raise refusal
+        return charged
 
-    def purge(self, now: float) -> None:
-        """Drop expired request nonces and enrolment codes."""
+    def refund(self, device_id: bytes, period: int, count: int) -> None:
+        """Give back ``count`` tokens charged to an un-batched request that then could not be
+        answered (a batched one keeps its charge: its retry is answered)."""
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "UPDATE quota SET used = MAX(used - ?, 0) WHERE device_id = ? AND period = ?",
+                    (count, device_id, period),
+                )
+        except sqlite3.Error as exc:
+            raise UnavailableError("issuer store unavailable") from exc
+
+    def purge(self, now: float, *, period: int | None = None) -> None:
+        """Drop expired request nonces and enrolment codes, and, given the current quota
+        ``period``, the batches and quota rows of periods before the last one (batches) or
+        before the current one (quota)."""
         try:
             with self._transaction() as db:
                 db.execute("DELETE FROM request_nonces WHERE expires <= ?", (int(now),))
                 db.execute("DELETE FROM enrolment_codes WHERE expires <= ?", (int(now),))
+                if period is not None:
+                    db.execute("DELETE FROM quota WHERE period < ?", (period,))
+                    db.execute("DELETE FROM issuance_batches WHERE period < ?", (period - 1,))
         except sqlite3.Error as exc:
             raise UnavailableError("issuer store unavailable") from exc
 

@@ -1,0 +1,106 @@
+"""The wallet file keeps a pending batch (sdk/wallet_state.py; docs/adr/0011): written before
+the batch is sent, read back after a crash, so the restarted app retries the same batch (the
+issuer charges it once). Sans-IO: bytes in, bytes out."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from privcloud import errors
+from privcloud.crypto import blindrsa
+from privcloud.privacypass import IssuerKey, b64url_encode, client_begin, client_finalize
+from privcloud.privacypass.issuance import PublishedKey, encode_batch_request
+from privcloud.privacypass.tokens import issuer_evaluate
+from privcloud.sdk.wallet_state import (
+    PendingBatch,
+    TokenPurse,
+    WalletConfig,
+    decode_wallet_file,
+    encode_wallet_file,
+)
+
+URL = "https://issuer.example"
+SEED = bytes(range(32))
+
+
+@pytest.fixture(scope="module")
+def private_key() -> blindrsa.PrivateKey:
+    return blindrsa.generate_private_key(2048)
+
+
+def _pending(private_key: blindrsa.PrivateKey, n: int = 3) -> tuple[PendingBatch, list[bytes]]:
+    key = IssuerKey.from_public_key(private_key.public_key())
+    challenge = WalletConfig().challenge("issuer.example")
+    begun = [client_begin(challenge, key) for _ in range(n)]
+    requests = [r for r, _ in begun]
+    batch = PendingBatch(
+        bytes(16),
+        PublishedKey(key, 100, 10**10),
+        encode_batch_request(requests),
+        tuple(s for _, s in begun),
+    )
+    return batch, requests
+
+
+def test_pending_batch_survives_the_wallet_file_and_still_unblinds(
+    private_key: blindrsa.PrivateKey,
+) -> None:
+    """A restarted wallet finalizes the answer to the batch its previous run sent."""
+    batch, requests = _pending(private_key)
+    purse = TokenPurse(WalletConfig().challenge("issuer.example"))
+    data = encode_wallet_file(URL, SEED, True, purse, batch)
+    seed, enrolled, tokens, restored = decode_wallet_file(data, URL)
+    assert (seed, enrolled, tokens) == (SEED, True, [])
+    assert restored == batch and len(restored) == 3
+    key_id = batch.key.key.key_id
+    for state, request in zip(restored.states, requests, strict=True):
+        client_finalize(state, issuer_evaluate(private_key, request, key_id))
+    # No pending batch: no member at all, and a file without one reads back as None.
+    plain = encode_wallet_file(URL, SEED, True, purse)
+    assert "pending" not in json.loads(plain)
+    assert decode_wallet_file(plain, URL)[3] is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda p: p.update({"batch-id": b64url_encode(bytes(15))}),
+        lambda p: p.update({"body": b64url_encode(b"\x00")}),
+        lambda p: p["states"].pop(),
+        lambda p: p["states"][0].update({"nonce": b64url_encode(bytes(31))}),
+        lambda p: p.update({"token-key": "AAAA"}),
+        lambda p: p.update({"states": "x"}),
+        lambda p: p.pop("body"),
+    ],
+    ids=[
+        "short-id",
+        "bad-body",
+        "state-missing",
+        "short-nonce",
+        "bad-key",
+        "states-type",
+        "no-body",
+    ],
+)
+def test_damaged_pending_batch_does_not_load(
+    private_key: blindrsa.PrivateKey, damage: object
+) -> None:
+    batch, _ = _pending(private_key, 2)
+    purse = TokenPurse(WalletConfig().challenge("issuer.example"))
+    doc = json.loads(encode_wallet_file(URL, SEED, True, purse, batch))
+    damage(doc["pending"])  # type: ignore[operator]
+    with pytest.raises(errors.ConfigError):
+        decode_wallet_file(json.dumps(doc).encode(), URL)
+
+
+def test_pending_batch_is_valid_by_construction(private_key: blindrsa.PrivateKey) -> None:
+    batch, _ = _pending(private_key, 2)
+    with pytest.raises(errors.UsageError):
+        PendingBatch(bytes(8), batch.key, batch.body, batch.states)
+    with pytest.raises(errors.UsageError):
+        PendingBatch(batch.batch_id, batch.key, batch.body, batch.states[:1])
+    assert batch.usable(10**10 - 1) and not batch.usable(10**10)
+    with pytest.raises(errors.UsageError):
+        WalletConfig(issuer_timeout_s=0)
