@@ -354,3 +354,28 @@ MAX_OHTTP_VALID_KEYS: Final = 2
 OHTTP_KEY_LIFETIME_S: Final = 7 * 24 * 3600
 #: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
 GATEWAY_KEY_RELOAD_S: Final = 5.0
+
+# --- Node request hardening: issue time, deadline, replay cache (docs/envelope.md §8) ---------
+# (block added with the workload request v2 and the node's replay cache; keep it together)
+#: Seconds a workload request's issue time may lie ahead of the node's clock (device clocks
+#: that drift); a request issued further in the future is refused.
+REQUEST_CLOCK_SKEW_S: Final = 120.0
+#: Oldest workload request a node runs, in seconds since its issue time: the slowest allowed
+#: upload of the largest body (BODY_READ_TIMEOUT_S grace, then MIN_BODY_RATE_BPS), plus the
+#: clock skew of a device whose clock is behind the node's.
+MAX_REQUEST_AGE_S: Final = (
+    BODY_READ_TIMEOUT_S + MAX_HTTP_BODY / MIN_BODY_RATE_BPS + REQUEST_CLOCK_SKEW_S
+)
+#: Longest deadline a workload request may carry, in seconds from its issue time (a streamed
+#: answer may outlast UPSTREAM_TOTAL_TIMEOUT_S: the hops bound only its idle time).
+MAX_REQUEST_DEADLINE_S: Final = 1800
+#: Deadline of a request whose feature is not in REQUEST_DEADLINES_S, in seconds from its issue
+#: time: the client's own wait for a whole answer (UPSTREAM_TOTAL_TIMEOUT_S).
+DEFAULT_REQUEST_DEADLINE_S: Final = 300
+#: Default deadline per feature (seconds from the issue time), when the request names none.
+REQUEST_DEADLINES_S: Final = {"echo": 60, "echo_stream": 60, "extract": 60, "search": 120}
+#: Most envelope hashes a node's replay cache holds (about 200 bytes each: ~54 MB when full).
+#: An entry is kept until its request could no longer run (issue time + the smaller of its
+#: deadline and MAX_REQUEST_AGE_S); when the cache is full the node refuses new requests
+#: (RateLimitedError) rather than forget an entry early.
+MAX_REPLAY_CACHE_ENTRIES: Final = 262_144

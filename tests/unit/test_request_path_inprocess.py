@@ -16,16 +16,17 @@ import pytest
 
 from privcloud import errors, limits
 from privcloud.attest.simulated import InsecureSimulatedTee
+from privcloud.clock import Clock, FixedClock, SystemClock
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.ohttp import GatewayKey
 from privcloud.sdk.core import ResponseReader, build_request
 from privcloud.services.gateway_core import ChunkedExchange, NodeTable, OneShotExchange
 from privcloud.services.node import node_release_manifest
-from privcloud.services.node_core import NodeCore, NodeExchange
+from privcloud.services.node_core import NodeCore, NodeExchange, ReplayCache
 from privcloud.trust.directory import encode_descriptor
-from privcloud.wire.message import Event, WorkloadRequest
-from privcloud.workloads import default_registry
+from privcloud.wire.message import Event, EventKind, WorkloadRequest
+from privcloud.workloads import Deadline, WorkloadRegistry, default_registry, error_event
 
 CANARY = b"in-process canary 42"
 
@@ -47,17 +48,32 @@ class World:
         return next(n for n in self.nodes if n.descriptor.node_id == record.descriptor.node_id)  # type: ignore[union-attr]
 
 
-def _events(exchange: NodeExchange) -> Iterator[Event]:
-    registry = default_registry()
-    assert not isinstance(exchange.work, errors.PrivcloudError)
-    yield from registry.run(exchange.work)
+def _events(
+    exchange: NodeExchange,
+    registry: WorkloadRegistry | None = None,
+    clock: Clock | None = None,
+) -> Iterator[Event]:
+    """The workload's events as the node shell runs them: a refused request answers its sealed
+    error; a runnable one runs under its deadline on ``clock``."""
+    if isinstance(exchange.work, errors.PrivcloudError):
+        yield error_event(exchange.work)
+        return
+    assert exchange.deadline_at is not None
+    deadline = Deadline(exchange.deadline_at, clock or SystemClock())
+    yield from (registry or default_registry()).run(exchange.work, deadline)
 
 
-def _node_answer(node: NodeCore, envelope: bytes) -> list[bytes]:
+def _node_answer(
+    node: NodeCore,
+    envelope: bytes,
+    *,
+    registry: WorkloadRegistry | None = None,
+    clock: Clock | None = None,
+) -> list[bytes]:
     """The node's sealed stream, frame by frame, as the node shell writes it."""
-    exchange = node.open(envelope)
+    exchange = node.open(envelope, (clock or SystemClock()).now())
     frames = [exchange.header()]
-    for event in _events(exchange):
+    for event in _events(exchange, registry, clock):
         frames += exchange.seal(event)
     return frames
 
@@ -291,3 +307,288 @@ def test_node_reattests_with_fresh_evidence_binding_the_same_key(world: World) -
     assert first is not None and second is not None
     assert (first.issued_at, second.issued_at) == (1_700_000_000, 1_700_000_060)
     assert node.descriptor.public_key == world.nodes[0].descriptor.public_key
+
+
+# --- hardening: replays, issue-time window, deadlines (docs/envelope.md §8) ---------------------
+
+T0 = 1_900_000_000.0
+
+
+class CountingEcho:
+    """``echo`` that counts its runs."""
+
+    name = "echo"
+    blocking = False
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def run(self, request: WorkloadRequest) -> Iterator[Event]:
+        self.runs += 1
+        yield Event(EventKind.RESULT, {"size": len(request.body)}, request.body)
+
+
+class SlowStream:
+    """A test-only streaming workload: ``steps`` partial events, each taking one second of the
+    (fixed) clock; records how far it got and whether it was stopped."""
+
+    name = "slow_stream"
+    blocking = False
+
+    def __init__(self, clock: FixedClock, steps: int = 20) -> None:
+        self.clock = clock
+        self.steps = steps
+        self.produced = 0
+        self.stopped = False
+
+    def run(self, request: WorkloadRequest) -> Iterator[Event]:
+        try:
+            for index in range(self.steps):
+                self.clock.advance(1.0)  # the work of one step
+                self.produced += 1
+                yield Event(EventKind.PARTIAL, {"index": index})
+            yield Event(EventKind.RESULT, {"steps": self.steps})
+        except GeneratorExit:
+            self.stopped = True
+            raise
+
+
+def _open_node(world: World) -> NodeCore:
+    """A fresh node core (its own replay cache) with the world's release and TEE."""
+    template = world.nodes[0]
+    return NodeCore(
+        "fresh",
+        region="r",
+        provider="p",
+        suite=X25519_SHA256_AES128GCM,
+        manifest=template.manifest,
+        tee=template.tee,
+        features=(*default_registry().features, "slow_stream"),
+    )
+
+
+def _sealed_to(
+    node: NodeCore, request: WorkloadRequest, *, now: float, deadline_s: int | None = None
+) -> tuple[bytes, ResponseReader, bytes]:
+    """(OHTTP body, the client's reader, the envelope the gateway forwards) for ``request``
+    sealed to ``node`` alone at ``now``."""
+    key = GatewayKey.generate(key_id=9)
+    body, _, reader = build_request(
+        key.config, [node.descriptor], request, now=now, deadline_s=deadline_s
+    )
+    envelope = OneShotExchange({key.key_id: key}, body).inner().content
+    return body, reader, envelope
+
+
+def _client_events(node: NodeCore, request: WorkloadRequest, **kw: object) -> list[Event]:
+    """Seal ``request`` to ``node``, let it answer (registry/clock in ``kw``) and open the
+    answer as the client does."""
+    clock = kw.pop("clock")
+    assert isinstance(clock, FixedClock)
+    key = GatewayKey.generate(key_id=9)
+    body, _, reader = build_request(key.config, [node.descriptor], request, now=clock.now())
+    exchange = OneShotExchange({key.key_id: key}, body)
+    envelope = exchange.inner().content
+    frames = _node_answer(node, envelope, clock=clock, **kw)  # type: ignore[arg-type]
+    reader.feed(exchange.answer(200, b"".join(frames)))
+    return reader.close()
+
+
+def test_same_envelope_posted_twice_is_refused_as_a_replay_and_runs_once(world: World) -> None:
+    node = _open_node(world)
+    echo = CountingEcho()
+    registry = WorkloadRegistry([echo])
+    clock = FixedClock(T0)
+    _, _, envelope = _sealed_to(node, WorkloadRequest("echo", {}, CANARY), now=T0)
+    first = b"".join(_node_answer(node, envelope, registry=registry, clock=clock))
+    clock.advance(5)
+    with pytest.raises(errors.ReplayError):
+        node.open(envelope, clock.now())  # refused before the workload request is even decoded
+    assert echo.runs == 1
+    assert first  # the first answer was sealed and sent
+
+
+def test_replay_is_refused_until_the_request_could_no_longer_run_anyway(world: World) -> None:
+    """The cache forgets an envelope only once its request is past its deadline (or the age
+    window): a replay after that is refused by time, so a replay never runs."""
+    node = _open_node(world)
+    echo = CountingEcho()
+    registry = WorkloadRegistry([echo])
+    clock = FixedClock(T0)
+    _, _, envelope = _sealed_to(node, WorkloadRequest("echo"), now=T0, deadline_s=30)
+    _node_answer(node, envelope, registry=registry, clock=clock)
+    for step in (10, 19, 1):  # at T0 + 10, + 29, + 30: still remembered
+        clock.advance(step)
+        with pytest.raises(errors.ReplayError):
+            node.open(envelope, clock.now())
+    clock.advance(1)  # past the deadline: forgotten, and refused by its deadline instead
+    exchange = node.open(envelope, clock.now())
+    assert isinstance(exchange.work, errors.RequestTimeoutError)
+    assert len(node.replays) == 0 and echo.runs == 1
+
+
+def test_request_older_than_the_window_is_refused_sealed(world: World) -> None:
+    node = _open_node(world)
+    echo = CountingEcho()
+    clock = FixedClock(T0)
+    old = T0 - limits.MAX_REQUEST_AGE_S - 1
+    key = GatewayKey.generate(key_id=9)
+    body, _, reader = build_request(
+        key.config,
+        [node.descriptor],
+        WorkloadRequest("echo", {}, CANARY),
+        now=old,
+        deadline_s=limits.MAX_REQUEST_DEADLINE_S,  # so that only the age refuses it
+    )
+    exchange = OneShotExchange({key.key_id: key}, body)
+    frames = _node_answer(
+        node, exchange.inner().content, registry=WorkloadRegistry([echo]), clock=clock
+    )
+    reader.feed(exchange.answer(200, b"".join(frames)))
+    (event,) = reader.close()
+    assert event.kind is EventKind.ERROR and event.meta["code"] == "replay"
+    assert echo.runs == 0 and len(node.replays) == 0
+
+
+def test_request_from_too_far_in_the_future_is_refused_sealed(world: World) -> None:
+    node = _open_node(world)
+    echo = CountingEcho()
+    clock = FixedClock(T0)
+    future = WorkloadRequest("echo").stamped(T0 + limits.REQUEST_CLOCK_SKEW_S + 2)
+    (event,) = _client_events(node, future, registry=WorkloadRegistry([echo]), clock=clock)
+    assert event.kind is EventKind.ERROR and event.meta["code"] == "replay"
+    assert echo.runs == 0
+
+
+def test_request_within_the_window_runs(world: World) -> None:
+    node = _open_node(world)
+    clock = FixedClock(T0)
+    for issued in (T0 - 100, T0 + limits.REQUEST_CLOCK_SKEW_S - 1):
+        request = WorkloadRequest("echo", {}, b"ok").stamped(issued, limits.MAX_REQUEST_DEADLINE_S)
+        (event,) = _client_events(node, request, clock=clock)
+        assert event.kind is EventKind.RESULT and event.data == b"ok"
+
+
+def test_version_1_request_without_issue_time_is_refused_sealed(world: World) -> None:
+    from privcloud.envelope import Recipient, seal_request
+
+    node = _open_node(world)
+    v1 = bytes.fromhex("0100046563686f027b7d") + CANARY  # version 1: echo, {}, body
+    d = node.descriptor
+    envelope, session = seal_request([Recipient(d.key_id, d.public_key, d.suite)], v1)
+    exchange = node.open(envelope, T0)
+    assert isinstance(exchange.work, errors.UnsupportedError)
+    stream = b"".join(
+        [exchange.header(), *[c for e in _events(exchange) for c in exchange.seal(e)]]
+    )
+    from privcloud.wire.message import EventStreamDecoder
+
+    decoder = EventStreamDecoder()
+    (event,) = [e for chunk in session.open_response(stream) for e in decoder.feed(chunk)]
+    assert event.meta["code"] == "unsupported"
+
+
+def test_deadline_passing_mid_stream_gets_a_sealed_timeout_and_the_workload_stops(
+    world: World,
+) -> None:
+    node = _open_node(world)
+    clock = FixedClock(T0)
+    slow = SlowStream(clock, steps=20)
+    registry = WorkloadRegistry([slow])
+    key = GatewayKey.generate(key_id=9)
+    request = WorkloadRequest("slow_stream", stream=True)
+    body, _, reader = build_request(key.config, [node.descriptor], request, now=T0, deadline_s=3)
+    exchange = ChunkedExchange({key.key_id: key}, body)
+    frames = _node_answer(node, exchange.inner().content, registry=registry, clock=clock)
+    wire = [exchange.response_header(), exchange.head(200)]
+    for frame in frames:
+        wire += exchange.content(frame)
+    wire.append(exchange.end())
+    events = reader.feed(b"".join(wire)) + reader.close()
+    # Steps end at T0+1, +2 (sent); the third ends at T0+3, the deadline: not sent.
+    assert [e.meta.get("index") for e in events[:-1]] == [0, 1]
+    final = events[-1]
+    assert final.kind is EventKind.ERROR and final.meta["code"] == "timeout"
+    assert isinstance(errors.error_from_code(final.meta["code"], ""), errors.RequestTimeoutError)
+    assert slow.produced == 3 and slow.stopped  # closed at the deadline, not run to the end
+
+
+def test_deadline_already_passed_on_arrival_is_refused_without_running(world: World) -> None:
+    node = _open_node(world)
+    echo = CountingEcho()
+    clock = FixedClock(T0)
+    late = WorkloadRequest("echo").stamped(T0 - 61, 60)
+    (event,) = _client_events(node, late, registry=WorkloadRegistry([echo]), clock=clock)
+    assert event.meta["code"] == "timeout" and echo.runs == 0
+
+
+def test_client_clock_ahead_cannot_extend_the_deadline(world: World) -> None:
+    node = _open_node(world)
+    _, _, envelope = _sealed_to(
+        node, WorkloadRequest("echo"), now=T0 + limits.REQUEST_CLOCK_SKEW_S, deadline_s=10
+    )
+    exchange = node.open(envelope, T0)
+    assert exchange.deadline_at == T0 + 10  # counted from the node's clock, not the client's
+
+
+def test_request_without_deadline_gets_the_feature_default(world: World) -> None:
+    node = _open_node(world)
+    stamped = WorkloadRequest("echo_stream", stream=True).stamped(T0)
+    assert stamped.deadline_s == limits.REQUEST_DEADLINES_S["echo_stream"]
+    from privcloud.envelope import Recipient, seal_request
+    from privcloud.wire.message import encode_request
+
+    d = node.descriptor
+    bare = WorkloadRequest("summarize", issued_at=int(T0))  # no deadline on the wire
+    envelope, _ = seal_request([Recipient(d.key_id, d.public_key, d.suite)], encode_request(bare))
+    assert node.open(envelope, T0).deadline_at == T0 + limits.DEFAULT_REQUEST_DEADLINE_S
+
+
+def test_full_replay_cache_refuses_new_envelopes_rather_than_forgetting_one(
+    world: World,
+) -> None:
+    node = _open_node(world)
+    node.replays = ReplayCache(capacity=2)
+    sealed = [
+        _sealed_to(node, WorkloadRequest("echo"), now=T0 + 20 * i, deadline_s=30)[2]
+        for i in (0, 0, 1)
+    ]
+    node.open(sealed[0], T0)
+    node.open(sealed[1], T0)
+    with pytest.raises(errors.RateLimitedError):
+        node.open(sealed[2], T0 + 20)
+    with pytest.raises(errors.RateLimitedError):
+        node.open(sealed[0], T0 + 30)  # full: refused before opening; nothing was forgotten
+    assert len(node.replays) == 2
+    node.open(sealed[2], T0 + 31)  # the first two are past their time: room again
+    assert len(node.replays) == 1
+    with pytest.raises(errors.ReplayError):
+        node.open(sealed[2], T0 + 32)
+
+
+def test_replay_cache_does_not_forget_when_the_wall_clock_steps_back() -> None:
+    cache = ReplayCache(capacity=4)
+    cache.tick(T0)
+    cache.add(b"a" * 32, T0 + 10)
+    assert cache.tick(T0 + 5) == T0 + 5
+    assert cache.tick(T0 - 1000) == T0 + 5  # stepped back: the cache's time stands still
+    assert b"a" * 32 in cache
+    cache.tick(T0 + 11)
+    assert b"a" * 32 not in cache
+
+
+def test_replay_to_each_recipient_runs_at_most_once_per_recipient(world: World) -> None:
+    """The known limit (docs/envelope.md §6): each of the k nodes keeps its own cache, so one
+    envelope delivered to every recipient runs at most once on each, never twice on one."""
+    a, b = _open_node(world), _open_node(world)
+    key = GatewayKey.generate(key_id=9)
+    body, _, _ = build_request(
+        key.config, [a.descriptor, b.descriptor], WorkloadRequest("echo"), now=T0
+    )
+    envelope = OneShotExchange({key.key_id: key}, body).inner().content
+    echo = CountingEcho()
+    for node in (a, b):
+        _node_answer(node, envelope, registry=WorkloadRegistry([echo]), clock=FixedClock(T0))
+        with pytest.raises(errors.ReplayError):
+            node.open(envelope, T0 + 1)
+    assert echo.runs == 2

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from privcloud import limits
+from privcloud.clock import SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.envelope import (
     MEDIA_TYPE_REQUEST,
@@ -27,6 +28,7 @@ from privcloud.errors import (
     PrivcloudError,
     TokenRequiredError,
     TooLargeError,
+    UsageError,
 )
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
@@ -156,13 +158,24 @@ def build_request(
     *,
     authorization: bytes | None = None,
     rand: Random = system_random,
+    now: float | None = None,
+    deadline_s: int | None = None,
 ) -> tuple[bytes, str, ResponseReader]:
     """Seal ``request`` to ``nodes`` and wrap it for the relay.
 
     Returns ``(body, media type, reader)``: POST ``body`` with that media type to the relay and
     feed what comes back to ``reader``. Streamed requests use chunked OHTTP so that events
     arrive while the node works.
+
+    A request without an issue time is stamped with ``now`` and ``deadline_s`` (else its own
+    deadline, else the feature's default: :meth:`WorkloadRequest.stamped`), sealed inside the
+    envelope (docs/envelope.md §8). Shells pass their clock's ``now``; without it the system
+    clock is read here, once.
     """
+    if request.issued_at is None:
+        request = request.stamped(SystemClock().now() if now is None else now, deadline_s)
+    elif deadline_s is not None:
+        raise UsageError("the request is stamped already: set its deadline_s instead")
     recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
     envelope, session = seal_request(recipients, encode_request(request), rand=rand)
     headers: list[bhttp.Field] = [(b"content-type", MEDIA_TYPE_REQUEST.encode())]

@@ -11,7 +11,9 @@ refreshed every ``limits.NODE_BUNDLE_REFRESH_S`` so that it stays fresh for clie
 
 For each sealed envelope addressed to it, it opens the request, runs the feature's workload in
 a worker thread, and streams the events back as sealed chunks under the response key only the
-client can derive.
+client can derive. An envelope opens once per boot, within a window of the issue time sealed in
+it, and its workload stops at the request's deadline with a sealed timeout error
+(docs/envelope.md §8).
 
 What it never does: write a file, log request content, keep anything after answering, or learn
 the client's address (requests come from the gateway). Envelope errors are answered with our
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Generator, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -45,15 +47,15 @@ from privcloud.clock import Clock, SystemClock
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
-from privcloud.errors import PrivcloudError
+from privcloud.errors import PrivcloudError, RequestTimeoutError
 from privcloud.logclient import EntryProof, LogClient
 from privcloud.release import build_manifest
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.services.node_core import LogPosition, NodeCore
+from privcloud.services.node_core import LogPosition, NodeCore, NodeExchange
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
-from privcloud.wire.message import Event, WorkloadRequest
-from privcloud.workloads import WorkloadRegistry, default_registry, error_event
+from privcloud.wire.message import Event
+from privcloud.workloads import Deadline, WorkloadRegistry, default_registry, error_event
 
 log = logging.getLogger("privcloud.node")
 
@@ -223,18 +225,18 @@ class Node:
         body = await read_body(request, limit=limits.MAX_ENVELOPE_REQUEST)
         # Envelope errors (tampering, not a recipient) are answered in the clear: they carry
         # only a fixed code, and the gateway may know that a request could not be opened.
-        exchange = self.core.open(body)
+        exchange = self.core.open(body, self.clock.now())
         if not exchange.streamed:
             # One answer: seal it whole and send it in one write.
             parts = [exchange.header()]
-            async for event in self._events(exchange.work):
+            async for event in self._events(exchange):
                 parts += exchange.seal(event)
             return web.Response(body=b"".join(parts), content_type=MEDIA_TYPE_STREAM)
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_TYPE_STREAM})
         await response.prepare(request)
         try:
             await response.write(exchange.header())
-            async for event in self._events(exchange.work):
+            async for event in self._events(exchange):
                 for sealed in exchange.seal(event):
                     await response.write(sealed)
         except Exception as exc:  # noqa: BLE001 - headers are sent: only a cut stream is left
@@ -247,27 +249,58 @@ class Node:
         await response.write_eof()
         return response
 
-    async def _events(self, work: WorkloadRequest | PrivcloudError) -> AsyncIterator[Event]:
+    async def _events(self, exchange: NodeExchange) -> AsyncIterator[Event]:
         """Run the workload; yields its events, ending in exactly one final event.
 
         A blocking workload's generator advances in a worker thread, one event at a time, so
         partial results stream out while the model works and the event loop keeps serving.
         Workloads that declare ``blocking = False`` (the echo) run on the loop.
+
+        The request's deadline is enforced twice: the registry checks it between events (and
+        model calls check it per token), and here a step still running at the deadline is not
+        waited for: the sealed :class:`RequestTimeoutError` goes out at once, and the workload
+        is closed as soon as that step returns (a thread cannot be interrupted mid-step).
         """
+        work = exchange.work
         if isinstance(work, PrivcloudError):
             yield error_event(work)
             return
-        events = self.registry.run(work)
+        deadline = None
+        if exchange.deadline_at is not None:
+            deadline = Deadline(exchange.deadline_at, self.clock)
+        events = self.registry.run(work, deadline)
         in_thread = self.registry.is_blocking(work.feature)
+        pending: asyncio.Future[Event | None] | None = None
         try:
             while True:
-                event = (
-                    await asyncio.to_thread(next, events, None) if in_thread else next(events, None)
-                )
+                if not in_thread:
+                    event = next(events, None)
+                else:
+                    pending = asyncio.ensure_future(asyncio.to_thread(next, events, None))
+                    timeout = None if deadline is None else max(0.0, deadline.remaining())
+                    done, _ = await asyncio.wait({pending}, timeout=timeout)
+                    if not done:
+                        yield error_event(RequestTimeoutError("the request's deadline passed"))
+                        return
+                    event = pending.result()
+                    pending = None
                 if event is None:
                     return
                 yield event
                 if event.final:
                     return
         finally:
-            events.close()
+            if pending is None or pending.done():
+                events.close()
+            else:
+                # The step still runs in its thread (the client left, or the deadline passed):
+                # close the workload when it returns; closing now would fail.
+                pending.add_done_callback(lambda step: _close_after(step, events))
+
+
+def _close_after(step: asyncio.Future[Event | None], events: Generator[Event, None, None]) -> None:
+    """Close the workload ``events`` once its last ``step`` has returned (its result is
+    dropped: the answer has ended)."""
+    if not step.cancelled():
+        step.exception()  # retrieved, so that asyncio does not report it as lost
+    events.close()

@@ -8,6 +8,9 @@ descriptor it publishes. :meth:`NodeCore.open` opens one envelope and returns a
 frame of the response stream and fits, with its Binary HTTP framing, in one chunked-OHTTP chunk
 (``limits.MAX_ENVELOPE_CHUNK``), so the gateway forwards the node's chunks as they are.
 
+An envelope opens once per boot (:class:`ReplayCache`), only within a time window of the issue
+time sealed inside it, and its request runs until its deadline (docs/envelope.md §8).
+
 The aiohttp shell (:mod:`privcloud.services.node`) reads bodies, runs workloads in worker
 threads and writes what the exchange returns; tests drive the core in memory.
 """
@@ -15,17 +18,30 @@ threads and writes what the exchange returns; tests drive the core in memory.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 
 from privcloud import limits
 from privcloud.attest import TEE_SIMULATED, NodeClaims
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.crypto.hpke import Suite, generate_keypair
 from privcloud.envelope import StreamSealer, key_id_for, open_request
-from privcloud.errors import PrivcloudError, UsageError
+from privcloud.errors import (
+    PrivcloudError,
+    RateLimitedError,
+    ReplayError,
+    RequestTimeoutError,
+    UsageError,
+)
 from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.trust.release_manifest import ReleaseManifest
-from privcloud.wire.message import Event, WorkloadRequest, decode_request, frame_event
+from privcloud.wire.message import (
+    Event,
+    WorkloadRequest,
+    decode_request,
+    default_deadline_s,
+    frame_event,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,12 +54,66 @@ class LogPosition:
     proof: tuple[bytes, ...]
 
 
-class NodeExchange:
-    """One request: the opened workload request (or the error that stopped it) and the sealer
-    of its answer."""
+class ReplayCache:
+    """The hashes of the envelopes a node has opened since boot, each kept until its request
+    could no longer run anyway (docs/envelope.md §8), at most ``capacity`` of them.
 
-    def __init__(self, work: WorkloadRequest | PrivcloudError, sealer: StreamSealer) -> None:
+    Sans-IO: the time comes in as an argument. The time it goes by never runs backwards (a wall
+    clock stepped back reads as standing still), so no entry is dropped before its time; when
+    it is full, :meth:`check_room` refuses new requests instead of forgetting an entry early.
+    """
+
+    def __init__(self, capacity: int = limits.MAX_REPLAY_CACHE_ENTRIES) -> None:
+        if capacity < 1:
+            raise UsageError("a replay cache holds at least one entry")
+        self.capacity = capacity
+        self._seen: set[bytes] = set()
+        self._expiries: list[tuple[float, bytes]] = []
+        self._now = float("-inf")
+
+    def __len__(self) -> int:
+        return len(self._seen)
+
+    def __contains__(self, digest: object) -> bool:
+        return digest in self._seen
+
+    def tick(self, now: float) -> float:
+        """Move to ``now`` (never back) and drop the entries whose time is over; returns the
+        time the cache now stands at, which the caller checks the request against."""
+        self._now = max(self._now, now)
+        while self._expiries and self._expiries[0][0] < self._now:
+            _, digest = heapq.heappop(self._expiries)
+            self._seen.discard(digest)
+        return self._now
+
+    def check_room(self) -> None:
+        """Raise :class:`RateLimitedError` when the cache is full."""
+        if len(self._seen) >= self.capacity:
+            raise RateLimitedError("the node is at its request rate limit")
+
+    def add(self, digest: bytes, expires_at: float) -> None:
+        """Remember ``digest`` until ``expires_at`` (inclusive). Raises :class:`ReplayError`
+        if it is already remembered, :class:`RateLimitedError` if the cache is full."""
+        if digest in self._seen:
+            raise ReplayError("this envelope was opened before")
+        self.check_room()
+        self._seen.add(digest)
+        heapq.heappush(self._expiries, (expires_at, digest))
+
+
+class NodeExchange:
+    """One request: the opened workload request (or the error that stopped it), when its answer
+    is due (``deadline_at``, on the node's clock; None when ``work`` is an error) and the
+    sealer of its answer."""
+
+    def __init__(
+        self,
+        work: WorkloadRequest | PrivcloudError,
+        sealer: StreamSealer,
+        deadline_at: float | None = None,
+    ) -> None:
         self.work = work
+        self.deadline_at = deadline_at
         self._sealer = sealer
 
     @property
@@ -86,6 +156,7 @@ class NodeCore:
         self._key = generate_keypair(suite.kem)
         self.key_id = key_id_for(suite.kem, self._key.public_bytes)
         self.log_position: LogPosition | None = None
+        self.replays = ReplayCache()
         self.descriptor = NodeDescriptor(
             node_id=node_id,
             key_id=self.key_id,
@@ -135,19 +206,51 @@ class NodeCore:
 
     # --- requests ---------------------------------------------------------------------------
 
-    def open(self, envelope: bytes) -> NodeExchange:
-        """Open a request envelope addressed to this node.
+    def open(self, envelope: bytes, now: float) -> NodeExchange:
+        """Open a request envelope addressed to this node, at ``now`` (Unix seconds).
 
-        Envelope errors (tampering, not a recipient) raise our error: the shell answers them in
-        the clear with a fixed code. A workload request that does not decode is *not* raised: it
-        is sealed inside the answer as an error event, so not even the gateway learns of it.
+        Refusals that concern the envelope raise our error: the shell answers them in the clear
+        with a fixed code. Those that concern the request inside are *not* raised: they are
+        sealed inside the answer as an error event, so not even the gateway learns of them
+        (nor of the issue time, which only the client and the node see). In this order
+        (docs/envelope.md §8):
+
+        1. A full replay cache raises :class:`RateLimitedError`, before any work.
+        2. Open the envelope (docs/envelope.md §3); its errors raise.
+        3. An envelope whose hash is in the replay cache raises :class:`ReplayError`.
+        4. Decode the workload request; its errors are sealed (version 1 too: no issue time).
+        5. A request without an issue time, issued more than ``limits.MAX_REQUEST_AGE_S`` ago
+           or more than ``limits.REQUEST_CLOCK_SKEW_S`` ahead: sealed :class:`ReplayError`.
+        6. The deadline is ``min(issued_at, now) + deadline_s`` (the feature's default when the
+           request names none), so a client clock ahead of the node's cannot extend it; one
+           already passed: sealed :class:`RequestTimeoutError`.
+        7. Remember the envelope's hash until the request could no longer run: its issue time
+           plus the smaller of its deadline and ``MAX_REQUEST_AGE_S`` (after that, steps 5 and
+           6 refuse it). Only requests that run are remembered.
         """
+        now = self.replays.tick(now)
+        self.replays.check_room()
         plaintext, session = open_request(envelope, self.key_id, self._key)
+        digest = session.request_hash
+        if digest in self.replays:
+            raise ReplayError("this envelope was opened before")
+        sealer = session.stream_sealer()
         try:
-            work: WorkloadRequest | PrivcloudError = decode_request(plaintext)
+            work = decode_request(plaintext)
         except PrivcloudError as exc:
-            work = exc
-        return NodeExchange(work, session.stream_sealer())
+            return NodeExchange(exc, sealer)
+        if work.issued_at is None:
+            return NodeExchange(ReplayError("the request carries no issue time"), sealer)
+        if work.issued_at < now - limits.MAX_REQUEST_AGE_S:
+            return NodeExchange(ReplayError("the request was issued too long ago"), sealer)
+        if work.issued_at > now + limits.REQUEST_CLOCK_SKEW_S:
+            return NodeExchange(ReplayError("the request was issued in the future"), sealer)
+        deadline_s = work.deadline_s or default_deadline_s(work.feature)
+        deadline_at = min(work.issued_at, now) + deadline_s
+        if deadline_at <= now:
+            return NodeExchange(RequestTimeoutError("the request's deadline passed"), sealer)
+        self.replays.add(digest, work.issued_at + min(deadline_s, limits.MAX_REQUEST_AGE_S))
+        return NodeExchange(work, sealer, deadline_at)
 
 
-__all__ = ["LogPosition", "NodeCore", "NodeExchange"]
+__all__ = ["LogPosition", "NodeCore", "NodeExchange", "ReplayCache"]

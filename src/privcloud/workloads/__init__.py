@@ -1,13 +1,21 @@
 """Node workloads: each AI feature behind one interface, seeing only a plaintext request."""
 
-from privcloud.workloads.base import Workload, WorkloadRegistry, error_event
+from privcloud.workloads.base import (
+    Deadline,
+    Workload,
+    WorkloadRegistry,
+    check_deadline,
+    error_event,
+)
 from privcloud.workloads.echo import EchoWorkload, StreamingEchoWorkload
 
 __all__ = [
+    "Deadline",
     "EchoWorkload",
     "StreamingEchoWorkload",
     "Workload",
     "WorkloadRegistry",
+    "check_deadline",
     "error_event",
     "default_registry",
 ]

@@ -68,8 +68,10 @@ _digests: dict[tuple[str, int, int], ModelFile] = {}
 
 
 def release_model_files(models: Models) -> list[ModelFile]:
-    """The model files a node's release manifest records (SHA-256 each; hashed once per file
-    and process). Joins split models first (:meth:`Models.prepare`)."""
+    """The model files a node's release manifest records (SHA-256 each; hashed once per file,
+    size and mtime per process), and pins ``models`` to them (:meth:`Models.pin`): a model
+    whose files no longer match is refused before its first use. Joins split models first
+    (:meth:`Models.prepare`)."""
     models.prepare()
     entries = []
     for name, path in models.manifest_files():
@@ -78,4 +80,7 @@ def release_model_files(models: Models) -> list[ModelFile]:
         if key not in _digests:
             _digests[key] = model_file(path, name)
         entries.append(_digests[key])
+    # The digests above may come from an earlier call (same size and mtime); the pin re-hashes
+    # every file before its model's first use, so a file changed in between is still refused.
+    models.pin(entries)
     return entries

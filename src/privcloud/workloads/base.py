@@ -1,15 +1,72 @@
-"""The workload interface and the registry a node dispatches through."""
+"""The workload interface, the registry a node dispatches through, and request deadlines.
+
+A node runs each request under a :class:`Deadline` (docs/envelope.md §8): the registry checks it
+before the workload starts and between its events, and while a workload step runs the deadline
+is the *current* one (:func:`check_deadline`), so a model call that produces tokens one by one
+(:meth:`privcloud.workloads.models.Models.complete`) stops at it too.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
-from privcloud.errors import InternalError, NotFoundError, PeerError, PrivcloudError, UsageError
+from privcloud.clock import Clock
+from privcloud.errors import (
+    InternalError,
+    NotFoundError,
+    PeerError,
+    PrivcloudError,
+    RequestTimeoutError,
+    UsageError,
+)
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 
 log = logging.getLogger("privcloud.workloads")
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """The time ``at`` (on ``clock``, Unix seconds) after which a request's answer is no longer
+    wanted."""
+
+    at: float
+    clock: Clock
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - self.clock.now()
+
+    def expired(self) -> bool:
+        return self.clock.now() >= self.at
+
+    def check(self) -> None:
+        """Raise :class:`RequestTimeoutError` once the deadline has passed."""
+        if self.expired():
+            raise RequestTimeoutError("the request's deadline passed")
+
+
+#: The deadline of the request whose workload step runs in this context (set by
+#: :meth:`WorkloadRegistry.run` around each step; a thread a workload starts does not see it).
+_current_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
+    "privcloud_deadline", default=None
+)
+
+
+def current_deadline() -> Deadline | None:
+    """The deadline of the request being run in this context, if any."""
+    return _current_deadline.get()
+
+
+def check_deadline() -> None:
+    """Raise :class:`RequestTimeoutError` if the current request's deadline has passed (a stop
+    condition for long model calls; a no-op outside a request with a deadline)."""
+    deadline = _current_deadline.get()
+    if deadline is not None:
+        deadline.check()
 
 
 class Workload(Protocol):
@@ -48,30 +105,64 @@ class WorkloadRegistry:
         workload = self._by_name.get(feature)
         return workload is not None and workload.blocking
 
-    def run(self, request: WorkloadRequest) -> Generator[Event, None, None]:
+    def run(
+        self, request: WorkloadRequest, deadline: Deadline | None = None
+    ) -> Generator[Event, None, None]:
         """Run the request's feature; yields its events, ending in exactly one final event.
 
         Errors become a final ``ERROR`` event carrying only the error's fixed code and message,
         so the node never needs to put anything about a request into a log or an HTTP status.
+
+        With a ``deadline``, in this order: (1) a deadline already passed answers
+        :class:`RequestTimeoutError` without starting the workload; (2) each step of the
+        workload runs with the deadline current (:func:`check_deadline`); (3) an event that
+        comes after the deadline is not sent: the answer ends with :class:`RequestTimeoutError`
+        and the workload is closed (its generator gets ``GeneratorExit``), so it stops there.
         """
         workload = self._by_name.get(request.feature)
         if workload is None:
             yield error_event(NotFoundError("unknown feature"))
             return
+        if deadline is not None and deadline.expired():
+            yield error_event(RequestTimeoutError("the request's deadline passed"))
+            return
+        events = iter(workload.run(request))
         try:
-            for event in workload.run(request):
+            while True:
+                try:
+                    event = _step(events, deadline)
+                except PrivcloudError as exc:
+                    yield error_event(exc)
+                    return
+                except Exception as exc:  # noqa: BLE001 - a workload bug must not kill the stream
+                    # Only the type is logged: the exception's text could quote the request.
+                    log.error("workload %s failed: %s", request.feature, type(exc).__name__)  # noqa: TRY400
+                    yield error_event(InternalError("workload failed"))
+                    return
+                if event is None:
+                    yield error_event(InternalError("workload ended without a result"))
+                    return
+                if deadline is not None and deadline.expired():
+                    yield error_event(RequestTimeoutError("the request's deadline passed"))
+                    return
                 yield event
                 if event.final:
                     return
-        except PrivcloudError as exc:
-            yield error_event(exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - a workload bug must not kill the stream
-            # Only the type is logged: the exception's text could quote the request.
-            log.error("workload %s failed: %s", request.feature, type(exc).__name__)  # noqa: TRY400
-            yield error_event(InternalError("workload failed"))
-            return
-        yield error_event(InternalError("workload ended without a result"))
+        finally:
+            close = getattr(events, "close", None)
+            if close is not None:
+                close()
+
+
+def _step(events: Iterator[Event], deadline: Deadline | None) -> Event | None:
+    """The workload's next event (None at its end), computed with ``deadline`` current. The
+    variable is set and reset within this call, so it holds in whatever thread or context
+    advances the registry's generator."""
+    token = _current_deadline.set(deadline)
+    try:
+        return next(events, None)
+    finally:
+        _current_deadline.reset(token)
 
 
 def error_event(exc: PrivcloudError) -> Event:

