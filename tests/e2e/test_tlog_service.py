@@ -25,7 +25,6 @@ from privcloud.errors import (
     AuthenticationError,
     ConfigError,
     TooLargeError,
-    UnavailableError,
     UsageError,
 )
 from privcloud.localcloud.transparency import LocalTransparency
@@ -326,8 +325,9 @@ def test_key_files_are_created_owner_only_and_refused_when_readable(tmp_path: Pa
     again, created = load_or_create_key(tmp_path / "k.key")
     assert not created and again.public_bytes() == key.public_bytes()
     os.chmod(tmp_path / "k.key", 0o644)
-    with pytest.raises(ConfigError):
-        load_key(tmp_path / "k.key")
+    with pytest.raises(ConfigError, match=r"the operator key k\.key is readable by others"):
+        load_key(tmp_path / "k.key", role="the operator key")
+    assert [p.name for p in tmp_path.iterdir()] == ["k.key"]  # no temporary file stays
 
 
 async def test_log_refuses_a_database_that_lost_entries_it_signed(tmp_path: Path) -> None:
@@ -341,7 +341,7 @@ async def test_log_refuses_a_database_that_lost_entries_it_signed(tmp_path: Path
     with sqlite3.connect(data / "log" / "log.db") as db:
         db.execute("DELETE FROM leaves WHERE idx = 4")
     # Serving on would sign a second, different tree of size 5 later: refuse to start.
-    with pytest.raises(UnavailableError):
+    with pytest.raises(ConfigError, match=r"log\.db is corrupt \(it does not hold the checkpoint"):
         open_log(data / "log")
 
 

@@ -32,6 +32,7 @@ from privcloud.cli.session import (
     write_run_file,
 )
 from privcloud.errors import ConfigError
+from privcloud.fileio import os_cause
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models, load
 from privcloud.workloads.models import shared_models
@@ -68,8 +69,14 @@ LOCK_FILE = "cloud.lock"
 def _hold_lock(config: CloudConfig) -> int | None:
     """Take the data directory's lock (held by a running cloud for its whole life); returns
     its descriptor, or None when another process holds it."""
-    private_dir(config.data_dir)
-    fd = os.open(config.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        private_dir(config.data_dir)
+        fd = os.open(config.data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot use the data directory {config.data_dir}: {os_cause(exc)}; fix its "
+            "permissions or choose another (--data-dir, cloud.data_dir in privcloud.toml)"
+        ) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

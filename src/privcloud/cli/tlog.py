@@ -22,8 +22,13 @@ from aiohttp import web
 from privcloud.cli import tlog_audit
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.fileio import file_error
 from privcloud.localcloud.cloud import LOOPBACK
-from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
+from privcloud.localcloud.transparency import (
+    LOCAL_WITNESS_NAME,
+    WITNESS_DB_FILE,
+    WITNESS_KEY_FILE,
+)
 from privcloud.logclient import LogClient
 from privcloud.services.http import start_site
 from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
@@ -87,8 +92,11 @@ def _init(args: argparse.Namespace) -> None:
 
 
 async def _append(args: argparse.Namespace) -> None:
-    key = load_key(args.operator_key)
-    entry = Path(args.entry).read_bytes()
+    key = load_key(args.operator_key, role="the operator key")
+    try:
+        entry = Path(args.entry).read_bytes()
+    except OSError as exc:
+        raise file_error("read", f"the entry file {args.entry}", exc) from exc
     async with LogClient(args.log) as client:
         result = await client.append(entry, key)
     print(
@@ -109,13 +117,13 @@ async def _witness(args: argparse.Namespace) -> None:
     try:
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError("witness data directory cannot be created") from exc
-    key, _ = load_or_create_key(data / "witness.key")
+        raise file_error("create", f"the witness data directory {data}", exc) from exc
+    key, _ = load_or_create_key(data / WITNESS_KEY_FILE, role="the witness key")
     try:
         witness_key = WitnessKey(args.name, key)
     except PrivcloudError as exc:
         raise ConfigError("invalid witness name") from exc
-    witness = Witness(witness_key, log_keys, WitnessStore(data / "witness.db"))
+    witness = Witness(witness_key, log_keys, WitnessStore(data / WITNESS_DB_FILE))
     banner = [f"witness vkey  {witness.vkey}", *(f"watching      {k.name}" for k in log_keys)]
     await _serve(witness.app(), args.host, args.port, banner)
 

@@ -13,7 +13,9 @@ Used by ``privcloud up``/``demo`` and by the end-to-end tests. Every service lis
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -27,6 +29,7 @@ from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
+from privcloud.fileio import file_error, os_cause
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
 from privcloud.netio import is_loopback
@@ -170,15 +173,29 @@ class LocalCloud:
             self.relay_url = f"http://{self.host}:{port}"
             await self._log_keys()
         except OSError as exc:
+            # Listening errors are start_site's ConfigError; an OSError here is a file's.
             await self.stop()
-            raise ConfigError(
-                "a port of the local cloud is in use or not allowed: stop the other process "
-                "(privcloud down) or choose another relay port (cloud.relay_port)"
-            ) from exc
+            raise self._start_error(exc) from exc
         except BaseException:
             await self.stop()  # nothing half-started stays behind
             raise
         log.info("local cloud up: %d nodes", len(self.node_objects))
+
+    def _start_error(self, exc: OSError) -> ConfigError:
+        """What to tell the operator about an OSError at start: the cause and which file, by
+        its path inside ``data_dir`` (or as given, outside it)."""
+        if exc.errno == errno.EADDRINUSE:
+            return ConfigError(
+                "a port of the local cloud is in use: stop the other process (privcloud down) "
+                "or choose another relay port (cloud.relay_port)"
+            )
+        where = ""
+        if isinstance(exc.filename, str | os.PathLike):
+            path = Path(exc.filename)
+            if self.data_dir is not None and path.is_relative_to(self.data_dir):
+                path = path.relative_to(self.data_dir)
+            where = f" ({path})"
+        return ConfigError(f"the local cloud cannot start: {os_cause(exc)}{where}")
 
     def _gateway_key_file(self) -> Path | None:
         """The gateway's key ring file under ``data_dir`` (kept across restarts, like the log
@@ -186,7 +203,10 @@ class LocalCloud:
         if self.data_dir is None:
             return None
         directory = Path(self.data_dir) / "gateway"
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            raise file_error("create", f"the directory {directory}", exc) from exc
         return directory / "ohttp-keys.json"
 
     async def _log_keys(self) -> None:
@@ -262,7 +282,10 @@ class LocalCloud:
         if self.data_dir is not None:
             token_dir = Path(self.data_dir) / "tokens"
         else:
-            self._token_tmp = tempfile.mkdtemp(prefix="privcloud-tokens-")
+            try:
+                self._token_tmp = tempfile.mkdtemp(prefix="privcloud-tokens-")
+            except OSError as exc:
+                raise file_error("create", "a temporary directory for tokens", exc) from exc
             token_dir = Path(self._token_tmp)
         self.issuer = Issuer(token_dir, IssuerConfig(quota=100_000))
         runner, port = await start_site(self._tap(self.issuer.app(), "issuer"), self.host, 0)

@@ -14,6 +14,7 @@ from typing import Final
 from aiohttp import web
 
 from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.fileio import file_error
 from privcloud.services.http import start_site
 from privcloud.services.tlog import (
     DEFAULT_ORIGIN,
@@ -30,6 +31,8 @@ from privcloud.transparency.note import Ed25519NoteSigner
 
 #: Name of the local cloud's witness key.
 LOCAL_WITNESS_NAME: Final = "privcloud.local/witness"
+WITNESS_KEY_FILE: Final = "witness.key"
+WITNESS_DB_FILE: Final = "witness.db"
 
 
 @dataclass
@@ -72,18 +75,26 @@ class LocalTransparency:
     ) -> LocalTransparency:
         """Start the witness, then the log configured with it; return once the log serves a
         checkpoint the witness cosigned."""
-        tempdir = tempfile.mkdtemp(prefix="privcloud-tlog-") if data_dir is None else None
+        try:
+            tempdir = tempfile.mkdtemp(prefix="privcloud-tlog-") if data_dir is None else None
+        except OSError as exc:
+            raise file_error("create", "a temporary directory for the log", exc) from exc
         base = Path(tempdir if tempdir is not None else data_dir)  # type: ignore[arg-type]
         runners: list[web.AppRunner] = []
         try:
             for sub in ("log", "witness"):
-                (base / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-            log_key, _ = load_or_create_key(base / "log" / LOG_KEY_FILE)
-            witness_key, _ = load_or_create_key(base / "witness" / "witness.key")
+                try:
+                    (base / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise file_error("create", f"the directory {base / sub}", exc) from exc
+            log_key, _ = load_or_create_key(base / "log" / LOG_KEY_FILE, role="the log key")
+            witness_key, _ = load_or_create_key(
+                base / "witness" / WITNESS_KEY_FILE, role="the witness key"
+            )
             witness = Witness(
                 WitnessKey(LOCAL_WITNESS_NAME, witness_key),
                 [Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier()],
-                WitnessStore(base / "witness" / "witness.db"),
+                WitnessStore(base / "witness" / WITNESS_DB_FILE),
             )
             runner, port = await start_site(witness.app(), host, 0)
             runners.append(runner)

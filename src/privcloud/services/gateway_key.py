@@ -37,7 +37,7 @@ from pathlib import Path
 from privcloud import limits
 from privcloud.crypto.hpke import KemId, load_private_key
 from privcloud.errors import ConfigError, PrivcloudError, UsageError
-from privcloud.fileio import write_atomic
+from privcloud.fileio import file_error, write_atomic
 from privcloud.ohttp import GatewayKey
 from privcloud.ohttp.keyconfig import DEFAULT_SUITES
 from privcloud.trust.keys import DEFAULT_GATEWAY_SERVICE, KeyStatement
@@ -169,7 +169,7 @@ def _locked(path: Path) -> Iterator[None]:
     try:
         fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise ConfigError("cannot lock the gateway key file: check --key-file") from exc
+        raise file_error("lock", f"the gateway key file {path.name}", exc) from exc
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
@@ -184,7 +184,7 @@ def read_ring(path: str | os.PathLike[str]) -> KeyRing:
     except FileNotFoundError as exc:
         raise ConfigError("gateway key file does not exist: check --key-file") from exc
     except OSError as exc:
-        raise ConfigError("gateway key file is unreadable: check --key-file") from exc
+        raise file_error("read", f"the gateway key file {Path(path).name}", exc) from exc
 
 
 def _write_ring(path: Path, ring: KeyRing) -> None:
@@ -192,7 +192,7 @@ def _write_ring(path: Path, ring: KeyRing) -> None:
     try:
         write_atomic(path, ring.encode())
     except OSError as exc:
-        raise ConfigError("cannot write the gateway key file: check --key-file") from exc
+        raise file_error("write", f"the gateway key file {path.name}", exc) from exc
 
 
 def load_or_create(

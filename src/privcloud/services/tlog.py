@@ -18,8 +18,10 @@ Checkpoints: after appends the log signs a checkpoint for the new size, asks eve
 witness to cosign it and serves the note with the good cosignatures attached; it asks again to
 refresh them and to retry failed witnesses. Those decisions and timers are
 :class:`~privcloud.transparency.log_core.LogCore`'s (sans-IO); this module reads the store and
-runs the HTTP exchanges. The served note is persisted, and on start the log refuses to serve a
-database whose tree does not match the checkpoint it last signed (it would fork).
+runs the HTTP exchanges. The served note is persisted. On start the log re-hashes its entries
+(all of them; the newest and a random sample for a big log) and refuses to serve a database
+whose entries do not match their hashes, or whose tree does not match the checkpoint it last
+signed (it would fork).
 
 Store work runs on one worker thread (SQLite is synchronous), keeping the event loop free.
 """
@@ -52,10 +54,13 @@ from privcloud.errors import (
     PeerError,
     PrivcloudError,
     ReplayError,
+    UnavailableError,
     UsageError,
 )
+from privcloud.fileio import file_error
 from privcloud.netio import new_session, read_bounded
 from privcloud.services.http import Metrics, new_app, read_body
+from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.transparency.append_auth import (
     ENTRIES_PATH,
@@ -110,9 +115,9 @@ class TransparencyLog:
     ) -> None:
         """Open the log over ``store`` (whose origin must be ``signer``'s name).
 
-        Raises :class:`ConfigError` for an inconsistent configuration and
-        :class:`UnavailableError` if the store's tree does not match the last checkpoint this
-        log signed (a damaged or rolled-back database).
+        Raises :class:`ConfigError` for an inconsistent configuration, and naming the
+        database if its entries do not match its hashes or its tree does not match the last
+        checkpoint this log signed (a damaged or rolled-back database).
         """
         if signer.name != store.origin:
             raise ConfigError("the log key's name must be the log's origin")
@@ -159,14 +164,30 @@ class TransparencyLog:
         return self.core.checkpoint
 
     def _restore(self) -> None:
-        """Sign the store's tree; refuse a tree that lost the checkpoint this log last signed."""
+        """Check the store, then sign its tree and serve it:
+
+        1. the stored hashes are those of the stored entries (``TlogStore.verify_tree``: every
+           entry of a log up to ``TLOG_VERIFY_ALL_MAX_BYTES``, else the newest and a sample);
+        2. the tree still has the root of the checkpoint this log last signed (a database that
+           lost or changed signed entries would make the log sign a fork).
+
+        Raises :class:`ConfigError` naming the database when either fails.
+        """
+        checked = self.store.verify_tree()
         size = self.store.size()
         note = self.store.load_checkpoint()
         then: bytes | None = None
-        if note is not None:
-            last = self.core.open_stored(note)
-            then = tree_root(self.store, last.size) if last.size <= size else None
-        self.core.start(size, tree_root(self.store, size), stored=note, stored_tree_root=then)
+        try:
+            if note is not None:
+                last = self.core.open_stored(note)
+                then = tree_root(self.store, last.size) if last.size <= size else None
+            self.core.start(size, tree_root(self.store, size), stored=note, stored_tree_root=then)
+        except UnavailableError as exc:
+            raise corrupt_error(
+                f"the log database {self.store.name}",
+                "it does not hold the checkpoint the log last signed: serving it would sign a fork",
+            ) from exc
+        log.info("log database verified (%s of its entries), tree size %d", checked, size)
 
     async def publish(self, *, refresh: bool = False) -> bytes:
         """One round: sign a checkpoint if the tree grew, ask witnesses, serve what came back.
@@ -413,15 +434,16 @@ def open_log(
     no ``operator_public_keys`` are given, ``operator.key`` (0600), whose private key is then
     available as ``log.operator_key``.
 
-    The other options are :class:`TransparencyLog`'s. Raises :class:`ConfigError` (also for
-    an origin that cannot be a note key name: no spaces, no ``+``) or :class:`UnavailableError`.
+    The other options are :class:`TransparencyLog`'s. Raises :class:`ConfigError` naming the
+    file and the cause (disk full, permission, corrupt database, malformed key file), also for
+    an origin that cannot be a note key name (no spaces, no ``+``).
     """
     path = Path(data_dir)
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError("log data directory cannot be created") from exc
-    log_key, _ = load_or_create_key(path / LOG_KEY_FILE)
+        raise file_error("create", f"the log data directory {path}", exc) from exc
+    log_key, _ = load_or_create_key(path / LOG_KEY_FILE, role="the log key")
     try:
         signer = Ed25519NoteSigner(origin, log_key)
     except UsageError as exc:
@@ -429,7 +451,7 @@ def open_log(
     operator_key: Ed25519PrivateKey | None = None
     keys = list(operator_public_keys)
     if not keys:
-        operator_key, _ = load_or_create_key(path / OPERATOR_KEY_FILE)
+        operator_key, _ = load_or_create_key(path / OPERATOR_KEY_FILE, role="the operator key")
         keys = [operator_key.public_bytes()]
     store = TlogStore(path / LOG_DB_FILE, origin)
     try:

@@ -24,12 +24,14 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.clock import Clock, SystemClock
-from privcloud.errors import ConfigError
+from privcloud.errors import ConfigError, DecodeError, PeerError, UnavailableError
 from privcloud.services.http import Metrics, new_app, read_body
+from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.witness_store import WitnessRecord, WitnessStore
+from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.errors import ForkError, RollbackError
-from privcloud.transparency.note import Ed25519NoteVerifier
+from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
 from privcloud.transparency.witness import (
     MEDIA_TLOG_SIZE,
     InconsistentCheckpointError,
@@ -81,7 +83,42 @@ class Witness:
             self.logs.setdefault(k.name, []).append(k)
         self.metrics = Metrics("witness")
         self._ledger = _StoreLedger(store)
+        try:
+            self.check_records()
+        except BaseException:
+            store.close()
+            raise
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="witness-db")
+
+    def check_records(self) -> None:
+        """Refuse to serve from a damaged store (run at start): a witness that lost or misread
+        its record would cosign a rollback or a fork.
+
+        1. Every record's note is a checkpoint of the record's origin, size and root.
+        2. For a log this witness watches, one of the log's keys signed that note.
+
+        Raises :class:`ConfigError` naming the database.
+        """
+        for origin in self.store.origins():
+            try:
+                record = self.store.get(origin)
+                if record is None:
+                    raise DecodeError("record vanished")
+                parsed = parse_note(record.note)
+                checkpoint = Checkpoint.decode(parsed.text.decode("utf-8"))
+                if (checkpoint.origin, checkpoint.size, checkpoint.root_hash) != (
+                    origin,
+                    record.size,
+                    record.root_hash,
+                ):
+                    raise DecodeError("record does not match its note")
+                if origin in self.logs:
+                    open_checkpoint(parsed, self.logs[origin], origin=origin)
+            except (PeerError, UnavailableError, UnicodeDecodeError) as exc:
+                raise corrupt_error(
+                    f"the witness database {self.store.name}",
+                    "a record does not match the checkpoint note its log signed",
+                ) from exc
 
     @property
     def vkey(self) -> str:

@@ -15,12 +15,17 @@ proof code runs on it unchanged. What it keeps (one file, WAL journal, ``synchro
 Opening reads only the O(log n) "right edge" of the tree (the perfect subtrees that the size's
 binary digits cut it into); nothing is rebuilt. Appending hashes O(1) amortised per leaf.
 
-A store is used from one thread at a time (the log service gives it one worker thread). Integrity
-of the rows against tampering is not this module's job: auditors re-hash the entries over HTTP
-(``privcloud log audit``); :meth:`TlogStore.check_checkpoint` refuses to serve a tree whose root
-no longer matches the checkpoint the log signed.
+A store is used from one thread at a time (the log service gives it one worker thread).
 
-This module also holds the key-file helper the log and witness services share.
+Damage at rest (a flipped byte, a lost row) is refused before the log serves: opening runs
+SQLite's integrity check (:func:`~privcloud.storage.sqlite.check_integrity`), and
+:meth:`TlogStore.verify_tree` re-derives the stored hashes from the entries (all of them up to
+:data:`~privcloud.limits.TLOG_VERIFY_ALL_MAX_BYTES`, else the newest and a random sample), so
+that the root the log service then matches against its last signed checkpoint vouches for the
+entries themselves, not only for the hashes. Auditors still re-hash every entry over HTTP
+(``privcloud log audit``): that is the check of a log one does not run.
+
+This module also holds the key-file helpers the log and witness services share.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import random
 import sqlite3
 import stat
 from collections.abc import Sequence
@@ -38,9 +44,25 @@ from typing import Any, Final
 
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.errors import ConfigError, UnavailableError, UsageError
-from privcloud.storage.sqlite import immediate
-from privcloud.transparency.merkle import HASH_SIZE, leaf_hash, node_hash, perfect_subtrees
+from privcloud.errors import ConfigError, PrivcloudError, UnavailableError, UsageError
+from privcloud.fileio import file_error, write_atomic
+from privcloud.storage.sqlite import ERRORS as SQLITE_ERRORS
+from privcloud.storage.sqlite import (
+    check_integrity,
+    connect,
+    corrupt_error,
+    immediate,
+    sqlite_cause,
+)
+from privcloud.transparency.merkle import (
+    HASH_SIZE,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    perfect_subtrees,
+    tree_root,
+    verify_inclusion,
+)
 
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID",
@@ -56,6 +78,8 @@ _SCHEMA: Final = (
 #: up to ``_CACHE_CAPACITY`` of them (2 MiB): each proof then reads ~level rows from SQLite.
 _CACHED_LEVELS_FROM: Final = 8
 _CACHE_CAPACITY: Final = 65536
+#: :meth:`TlogStore.verify_tree` reads and re-hashes the leaves in chunks of 2**this (16384).
+_VERIFY_CHUNK_LEVEL: Final = 14
 _META_ORIGIN: Final = "origin"
 _META_CHECKPOINT: Final = "checkpoint"
 
@@ -76,36 +100,64 @@ class TlogStore:
     def __init__(self, path: str | os.PathLike[str], origin: str) -> None:
         """Open (or create) the log database at ``path`` for the log named ``origin``.
 
-        Raises :class:`ConfigError` if the file belongs to another origin, and
-        :class:`UnavailableError` if it cannot be opened or is inconsistent.
+        Raises :class:`ConfigError` naming the file and the cause if it cannot be opened, is
+        corrupt (SQLite's integrity check, a gap in the leaves, a lost hash of the tree's right
+        edge) or belongs to another origin. The entries are checked by :meth:`verify_tree`.
         """
         if not isinstance(origin, str) or not origin:
             raise UsageError("origin must be a non-empty string")
+        self.name = os.path.basename(os.fspath(path))
+        self._db = connect(path, what="the log database")
         try:
-            self._db = sqlite3.connect(
-                os.fspath(path), isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
+            check_integrity(self._db, "the log database")
             for ddl in _SCHEMA:
                 self._db.execute(ddl)
-        except sqlite3.Error as exc:
-            raise UnavailableError("log database cannot be opened") from exc
-        with self._transaction():
-            stored = self._meta(_META_ORIGIN)
-            if stored is None:
-                self._set_meta(_META_ORIGIN, origin.encode("utf-8"))
-            elif stored != origin.encode("utf-8"):
-                raise ConfigError("log database belongs to another origin")
+        except SQLITE_ERRORS as exc:
+            self._db.close()
+            raise ConfigError(f"cannot open {self._what}: {sqlite_cause(exc)}") from exc
         self.origin = origin
         self._cache: dict[tuple[int, int], bytes] = {}
-        self._size = self._count_leaves()
-        # The right edge: hashes of the perfect subtrees the size's binary digits cut it into,
-        # largest first, as (level, hash). Appends work on it without reading the database.
-        self._edge = [
-            (lvl, self.perfect_subtree_hash(lvl, s >> lvl))
-            for lvl, s in perfect_subtrees(self._size)
-        ]
+        try:
+            self._claim_origin()
+            self._size = self._count_leaves()
+            # The right edge: hashes of the perfect subtrees the size's binary digits cut it
+            # into, largest first, as (level, hash). Appends work on it without reading the
+            # database.
+            self._edge = self._read_edge()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _claim_origin(self) -> None:
+        """Pin ``self.origin`` in a new database; refuse a database of another origin."""
+        try:
+            with self._transaction():
+                stored = self._meta(_META_ORIGIN)
+                if stored is None:
+                    self._set_meta(_META_ORIGIN, self.origin.encode("utf-8"))
+                elif stored != self.origin.encode("utf-8"):
+                    raise ConfigError(f"{self._what} belongs to another origin")
+        except UnavailableError as exc:
+            cause = exc.__cause__
+            detail = sqlite_cause(cause) if isinstance(cause, sqlite3.Error) else "unavailable"
+            raise ConfigError(f"cannot open {self._what}: {detail}") from exc
+
+    def _read_edge(self) -> list[tuple[int, bytes]]:
+        try:
+            return [
+                (lvl, self.perfect_subtree_hash(lvl, s >> lvl))
+                for lvl, s in perfect_subtrees(self._size)
+            ]
+        except UnavailableError as exc:
+            raise self._corrupt("it lost a hash of the tree") from exc
+
+    @property
+    def _what(self) -> str:
+        return f"the log database {self.name}"
+
+    def _corrupt(self, detail: str) -> ConfigError:
+        return corrupt_error(self._what, detail)
 
     def close(self) -> None:
         """Close the database."""
@@ -143,7 +195,7 @@ class TlogStore:
     def _count_leaves(self) -> int:
         row = self._one("SELECT COALESCE(MAX(idx) + 1, 0), COUNT(*) FROM leaves", ())
         if int(row[0]) != int(row[1]):
-            raise UnavailableError("log database has a gap in its leaves")
+            raise self._corrupt("a gap in its leaves")
         return int(row[0])
 
     # --- TreeStore ---------------------------------------------------------------------------
@@ -249,6 +301,99 @@ class TlogStore:
         row = self._one("SELECT idx FROM leaves WHERE leaf_hash = ?", (leaf_hash_,))
         return None if row is None else int(row[0])
 
+    # --- start-up verification ---------------------------------------------------------------
+
+    def verify_tree(
+        self,
+        *,
+        all_max_bytes: int = limits.TLOG_VERIFY_ALL_MAX_BYTES,
+        edge: int = limits.TLOG_VERIFY_EDGE_LEAVES,
+        sample: int = limits.TLOG_VERIFY_SAMPLE_LEAVES,
+        rng: random.Random | None = None,
+    ) -> str:
+        """Check that the stored hashes are those of the stored entries; run before serving.
+
+        A database of at most ``all_max_bytes`` is checked whole (:meth:`_verify_all`): then
+        every stored hash is a function of the entries, and the root the log matches against
+        its last signed checkpoint vouches for every entry. A bigger one is checked on its
+        newest ``edge`` leaves and ``sample`` leaves drawn with ``rng`` (a new draw at every
+        start): each entry re-hashed against its leaf hash and its inclusion path, read from the
+        stored hashes, recomputed to the tree's root. Returns ``"all"`` or ``"sample"``.
+        Raises :class:`ConfigError` naming the file and the first damage found.
+        """
+        (pages,) = self._one("PRAGMA page_count", ())
+        (page_size,) = self._one("PRAGMA page_size", ())
+        whole = int(pages) * int(page_size) <= all_max_bytes
+        try:
+            if whole:
+                self._verify_all()
+            else:
+                chooser = rng if rng is not None else random.SystemRandom()
+                newest = range(max(0, self._size - edge), self._size)
+                older = range(0, newest.start)
+                drawn = chooser.sample(older, min(sample, len(older)))
+                self._verify_leaves([*drawn, *newest])
+        except UnavailableError as exc:
+            raise self._corrupt("it lost rows of the tree") from exc
+        return "all" if whole else "sample"
+
+    def _verify_all(self) -> None:
+        """Re-derive every stored hash, a chunk of ``2**_VERIFY_CHUNK_LEVEL`` leaves at a time:
+
+        1. every entry hashes to its stored leaf hash (RFC 9162 §2.1.1);
+        2. every stored subtree hash inside the chunk is the node hash of its two children,
+           computed from the leaf hashes of step 1, level by level;
+        3. above the chunks, the same from the chunks' (now verified) stored subtree hashes.
+        """
+        tops: list[bytes] = []
+        for start in range(0, self._size, 1 << _VERIFY_CHUNK_LEVEL):
+            end = min(self._size, start + (1 << _VERIFY_CHUNK_LEVEL))
+            rows = self._all(
+                "SELECT leaf_hash, entry FROM leaves WHERE idx >= ? AND idx < ? ORDER BY idx",
+                (start, end),
+            )
+            hashes = [bytes(h) for h, _ in rows]
+            if len(hashes) != end - start:
+                raise self._corrupt("it lost leaves")
+            for i, (h, (_, entry)) in enumerate(zip(hashes, rows, strict=True)):
+                if leaf_hash(bytes(entry)) != h:
+                    raise self._corrupt(f"entry {start + i} does not match its leaf hash")
+            top = self._verify_levels(hashes, 0, start, _VERIFY_CHUNK_LEVEL)
+            if end - start == 1 << _VERIFY_CHUNK_LEVEL:
+                tops.append(top[0])
+        self._verify_levels(tops, _VERIFY_CHUNK_LEVEL, 0, 64)
+
+    def _verify_levels(self, hashes: list[bytes], level: int, first: int, top: int) -> list[bytes]:
+        """``hashes`` are the verified hashes at ``level`` of leaves from ``first`` on: check the
+        stored subtree hashes they make, up to ``top``; return the hashes at the last level."""
+        while level < top and len(hashes) >= 2:
+            parents = [node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)]
+            level += 1
+            lo = first >> level
+            rows = self._all(
+                "SELECT hash FROM subtrees WHERE level = ? AND idx >= ? AND idx < ? ORDER BY idx",
+                (level, lo, lo + len(parents)),
+            )
+            stored = [bytes(r[0]) for r in rows]
+            if stored != parents:
+                pairs = zip(stored, parents, strict=False)  # a lost row: stored is shorter
+                bad = next((i for i, (a, b) in enumerate(pairs) if a != b), len(stored))
+                raise self._corrupt(f"tree hash ({level}, {lo + bad}) does not match its children")
+            hashes = parents
+        return hashes
+
+    def _verify_leaves(self, indexes: Sequence[int]) -> None:
+        root = tree_root(self, self._size)
+        for idx in indexes:
+            row = self._one("SELECT leaf_hash, entry FROM leaves WHERE idx = ?", (idx,))
+            if row is None or leaf_hash(bytes(row[1])) != bytes(row[0]):
+                raise self._corrupt(f"entry {idx} does not match its leaf hash")
+            try:
+                proof = inclusion_proof(self, idx, self._size)
+                verify_inclusion(bytes(row[0]), idx, self._size, proof, root)
+            except PrivcloudError as exc:
+                raise self._corrupt(f"the tree hashes above entry {idx} do not match") from exc
+
     # --- checkpoints and replay tags ---------------------------------------------------------
 
     def load_checkpoint(self) -> bytes | None:
@@ -282,44 +427,53 @@ class TlogStore:
 _KEY_HEADER: Final = "privcloud-ed25519-seed-v1 "
 
 
-def load_or_create_key(path: str | os.PathLike[str]) -> tuple[Ed25519PrivateKey, bool]:
+def load_or_create_key(
+    path: str | os.PathLike[str], *, role: str = "the key file"
+) -> tuple[Ed25519PrivateKey, bool]:
     """Load the Ed25519 key stored at ``path``, or create it (mode 0600) if it does not exist.
 
-    The file is one line: ``privcloud-ed25519-seed-v1 <base64 of the 32-byte seed>``. Returns
-    ``(key, created)``. Raises :class:`ConfigError` if the file is malformed or readable by
-    anyone but its owner.
+    The file is one line: ``privcloud-ed25519-seed-v1 <base64 of the 32-byte seed>``, written
+    atomically (:func:`~privcloud.fileio.write_atomic`): a full disk or a crash leaves either
+    the whole key or no file, never an empty one; of processes starting together, one creates
+    it and the others load it. Returns ``(key, created)``. Raises :class:`ConfigError` naming
+    ``role`` (e.g. "the log key"), the file's name and the cause when it cannot be created or
+    read, is malformed or is readable by anyone but its owner.
     """
     p = Path(path)
+    key = Ed25519PrivateKey.generate()
+    text = _KEY_HEADER + base64.b64encode(key.seed_bytes()).decode() + "\n"
     try:
-        key = Ed25519PrivateKey.generate()
-        fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        write_atomic(p, text.encode("ascii"), replace=False)
     except FileExistsError:
-        return load_key(p), False
+        return load_key(p, role=role), False
     except OSError as exc:
-        raise ConfigError("key file cannot be created") from exc
-    try:
-        os.write(fd, (_KEY_HEADER + base64.b64encode(key.seed_bytes()).decode() + "\n").encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        raise file_error("create", f"{role} {p.name}", exc) from exc
     return key, True
 
 
-def load_key(path: str | os.PathLike[str]) -> Ed25519PrivateKey:
-    """Load a key file written by :func:`load_or_create_key`; :class:`ConfigError` if missing,
-    malformed or readable by others."""
+def load_key(path: str | os.PathLike[str], *, role: str = "the key file") -> Ed25519PrivateKey:
+    """Load a key file written by :func:`load_or_create_key`; :class:`ConfigError` naming
+    ``role``, the file's name and the fault if it is missing, unreadable, malformed or readable
+    by others."""
     path = Path(path)
+    what = f"{role} {path.name}"
     try:
         info = path.stat()
-        text = path.read_text("ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError("key file cannot be read") from exc
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise file_error("read", what, exc) from exc
     if stat.S_IMODE(info.st_mode) & 0o077:
-        raise ConfigError("key file is readable by others (chmod 600)")
+        raise ConfigError(f"{what} is readable by others: chmod 600 it")
+    if not raw:
+        raise ConfigError(
+            f"{what} is empty (left by a start that failed while writing it): remove it, "
+            "and a new key is made at the next start"
+        )
+    text = raw.decode("ascii", errors="replace")
     if not text.startswith(_KEY_HEADER) or not text.endswith("\n"):
-        raise ConfigError("malformed key file")
+        raise ConfigError(f"{what} is malformed (not a privcloud Ed25519 key file)")
     try:
         seed = base64.b64decode(text[len(_KEY_HEADER) : -1], validate=True)
         return Ed25519PrivateKey.from_seed(seed)
-    except (binascii.Error, UsageError) as exc:
-        raise ConfigError("malformed key file") from exc
+    except (binascii.Error, ValueError, UsageError) as exc:
+        raise ConfigError(f"{what} is malformed (not a privcloud Ed25519 key file)") from exc

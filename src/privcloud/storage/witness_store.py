@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Final, TypeVar
 
 from privcloud.errors import UnavailableError, UsageError
-from privcloud.storage.sqlite import immediate
+from privcloud.storage.sqlite import check_integrity, connect, create_schema, immediate
 
 T = TypeVar("T")
 
@@ -43,20 +43,29 @@ class WitnessStore:
     """The witness's SQLite file."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        """Open (or create) the database at ``path``; :class:`UnavailableError` if impossible."""
-        try:
-            self._db = sqlite3.connect(
-                os.fspath(path), isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise UnavailableError("witness database cannot be opened") from exc
+        """Open (or create) the database at ``path``, after SQLite's integrity check.
+
+        Raises :class:`ConfigError` naming the file and the cause (disk full, permission,
+        corrupt). The records' contents are checked by the witness against the logs' keys
+        (:meth:`privcloud.services.witness.Witness.check_records`).
+        """
+        self.name = os.path.basename(os.fspath(path))
+        self._db = connect(path, what="the witness database")
+        self._db.execute("PRAGMA synchronous=FULL")
+        check_integrity(self._db, "the witness database")
+        create_schema(self._db, _SCHEMA, "the witness table")
 
     def close(self) -> None:
         """Close the database."""
         self._db.close()
+
+    def origins(self) -> list[str]:
+        """Every origin the witness holds a record for."""
+        try:
+            rows = self._db.execute("SELECT origin FROM witnessed ORDER BY origin").fetchall()
+        except sqlite3.Error as exc:
+            raise UnavailableError("witness database is unavailable") from exc
+        return [str(r[0]) for r in rows]
 
     def get(self, origin: str) -> WitnessRecord | None:
         """The record for ``origin``, or ``None`` if the witness never cosigned for it."""
@@ -68,7 +77,12 @@ class WitnessStore:
             raise UnavailableError("witness database is unavailable") from exc
         if row is None:
             return None
-        return WitnessRecord(origin, int(row[0]), bytes(row[1]), bytes(row[2]), float(row[3]))
+        size, root, note, updated = row
+        if not (isinstance(size, int) and isinstance(root, bytes) and isinstance(note, bytes)):
+            raise UnavailableError("witness database holds a malformed record")
+        if not isinstance(updated, int | float):
+            raise UnavailableError("witness database holds a malformed record")
+        return WitnessRecord(origin, size, root, note, float(updated))
 
     def update(
         self,
