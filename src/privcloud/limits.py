@@ -395,3 +395,30 @@ TLOG_VERIFY_ALL_MAX_BYTES: Final = 256 * MiB
 TLOG_VERIFY_EDGE_LEAVES: Final = 1024
 #: Leaves a bigger log draws at random at each start, besides its newest (a new draw each time).
 TLOG_VERIFY_SAMPLE_LEAVES: Final = 4096
+
+# --- Floods and lock-outs: logs, request bodies together, connections per peer ---------------
+# (block added with services/http.py's budget and connection guard and cli/runtime.py's log
+# set-up; keep it together; docs/operations.md#logs-and-floods)
+#: Request-body bytes one service holds at once, all requests together (services.http
+#: BodyBudget): past it a request gets 503 before its body is read. Four bodies of the largest
+#: size; a process holds at most about twice this at a moment (a body is joined once).
+MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
+#: Most connections one peer address (an IPv6 /64 counts as one) may hold open at the relay,
+#: the one service whose peers are devices; MAX_SERVER_CONNECTIONS caps all of them together.
+#: Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.
+MAX_RELAY_CONNECTIONS_PER_PEER: Final = 256
+#: Largest log file a process writes with ``--log-file`` (``privcloud up --detach``:
+#: <data_dir>/cloud.log) before it is rotated to ``.1``.
+MAX_LOG_FILE_BYTES: Final = 1 * MiB
+#: Most rotated log files kept (``.1`` ... ``.N``): the log takes at most
+#: (MAX_LOG_FILE_BACKUPS + 1) * MAX_LOG_FILE_BYTES of the data directory.
+MAX_LOG_FILE_BACKUPS: Final = 2
+#: Most records with the same logger, level and message template written per
+#: LOG_REPEAT_WINDOW_S; the others are counted and reported in one "suppressed" line.
+MAX_REPEATED_LOG_RECORDS: Final = 10
+#: Seconds of one window of MAX_REPEATED_LOG_RECORDS.
+LOG_REPEAT_WINDOW_S: Final = 60.0
+#: Longest log record written, in characters (a longer one is cut and marked).
+MAX_LOG_RECORD_CHARS: Final = 2 * KiB
+#: Most message templates whose repeats are counted at once (older windows are forgotten).
+MAX_LOG_REPEAT_KEYS: Final = 1024

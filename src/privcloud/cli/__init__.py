@@ -18,10 +18,10 @@ its sub-commands; every handler gets the parsed arguments.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
+from privcloud import limits
 from privcloud.cli import (
     cloud,
     console,
@@ -35,6 +35,7 @@ from privcloud.cli import (
     tlog,
     tokens,
 )
+from privcloud.cli.runtime import configure_logging
 from privcloud.errors import ConfigError, PrivcloudError
 
 #: Command-group modules; each has ``register(subparsers)``.
@@ -58,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="privcloud", description="An open, verifiable private computing cloud."
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    parser.add_argument(
+        "--log-file",
+        help="write the log to this file instead of standard error (rotated at "
+        f"{limits.MAX_LOG_FILE_BYTES // limits.KiB} KiB, {limits.MAX_LOG_FILE_BACKUPS} old "
+        "files kept)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     for group in COMMAND_GROUPS:
         group.register(sub)
@@ -67,11 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``privcloud`` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
+        # Bounded and peer-safe: aiohttp's and asyncio's records reduced to their type, repeats
+        # rate-limited, a log file rotated (privcloud.cli.runtime).
+        configure_logging(verbose=args.verbose, log_file=args.log_file)
         result = args.handler(args)
     except ConfigError as exc:
         print(f"privcloud: configuration error: {exc}", file=sys.stderr)

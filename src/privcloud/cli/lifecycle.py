@@ -6,7 +6,9 @@ privcloud status [--config ...]                      health of every service; ex
 
 The configuration file is described in :mod:`privcloud.localcloud.cloudconfig`. A running cloud
 writes ``<data_dir>/cloud.json`` (removed when it stops); a background cloud logs to
-``<data_dir>/cloud.log``. Stopping leaves nothing behind but the data directory.
+``<data_dir>/cloud.log``, rotated at ``limits.MAX_LOG_FILE_BYTES`` with
+``limits.MAX_LOG_FILE_BACKUPS`` old files kept. Stopping leaves nothing behind but the data
+directory.
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ def _config(args: argparse.Namespace) -> CloudConfig:
 
 
 LOCK_FILE = "cloud.lock"
+#: The log of a background cloud, in its data directory (rotated: ``cloud.log.1`` ...).
+LOG_FILE = "cloud.log"
 
 
 def _hold_lock(config: CloudConfig) -> int | None:
@@ -162,7 +166,13 @@ async def _up(args: argparse.Namespace) -> None:
 def _up_detached(args: argparse.Namespace) -> int:
     config = _config(args)
     _refuse_if_running(config)
-    command = [sys.executable, "-m", "privcloud.cli", "up", "--data-dir", str(config.data_dir)]
+    log_path = config.data_dir / LOG_FILE
+    # The child writes its log itself, rotated and bounded (privcloud.cli.runtime.RotatingLog);
+    # its standard output and error go to the same file and follow it when it rotates.
+    command = [sys.executable, "-m", "privcloud.cli", "--log-file", str(log_path)]
+    if getattr(args, "verbose", False):
+        command.append("--verbose")
+    command += ["up", "--data-dir", str(config.data_dir)]
     if args.config:
         command += ["--config", args.config]
     if args.nodes is not None:
@@ -171,8 +181,8 @@ def _up_detached(args: argparse.Namespace) -> int:
         command += ["--relay-port", str(args.relay_port)]
     if args.no_ai:
         command.append("--no-ai")
-    log_path = config.data_dir / "cloud.log"
-    with os.fdopen(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND | os.O_NOFOLLOW
+    with os.fdopen(os.open(log_path, flags, 0o600), "wb") as log:
         # Our own interpreter and module with validated arguments: no shell, no user program.
         child = subprocess.Popen(  # noqa: S603
             command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

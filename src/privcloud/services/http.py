@@ -4,28 +4,44 @@ metrics, and starting an aiohttp site on an address.
 Logging is an allow-list: a service logs its name, the route's *name*, the status, the duration
 and byte counts — never addresses, headers, bodies or exception text from a peer
 (docs/trust-model.md#no-privileged-runtime-access). aiohttp's own access log is switched off
-because it records client addresses and user agents.
+because it records client addresses and user agents; its connection handler is replaced by
+:class:`_ServiceProtocol`, whose answers to malformed HTTP are our JSON error bodies and whose
+log records name only the kind of error; and records of aiohttp's and asyncio's loggers are
+reduced to their logger and exception type (:class:`WithholdPeerData`), since their text and
+tracebacks can carry a peer's address and bytes (docs/operations.md#logs-and-floods).
+
+What a peer can make a service hold is bounded per service, not only per request: request
+bodies in flight share one byte budget (:class:`BodyBudget`; over it, 503 at once and nothing
+read), and connections are capped in total and, at the relay, per peer address
+(:class:`ConnectionGuard`), so one peer cannot take every slot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import ipaddress
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from privcloud import limits
 from privcloud.errors import (
     ConfigError,
+    DecodeError,
+    InternalError,
+    NotFoundError,
     PeerError,
     PrivcloudError,
     RequestTimeoutError,
     TooLargeError,
+    UnavailableError,
     UnsupportedError,
 )
 from privcloud.wire.jsonio import encode_error_body
@@ -33,6 +49,20 @@ from privcloud.wire.jsonio import encode_error_body
 log = logging.getLogger("privcloud.http")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Loggers of libraries that serve our sockets: their messages and tracebacks can hold a peer's
+#: address and raw bytes (aiohttp's parser errors quote the bad line; asyncio's handler reprs).
+PEER_DATA_LOGGERS: Final = (
+    "aiohttp.access",
+    "aiohttp.client",
+    "aiohttp.internal",
+    "aiohttp.server",
+    "aiohttp.web",
+    "aiohttp.websocket",
+    "asyncio",
+)
+#: Metrics route label of requests aiohttp's parser refused before any route saw them.
+MALFORMED_ROUTE: Final = "malformed"
 
 
 @dataclass
@@ -47,23 +77,72 @@ class Metrics:
         self.counters[f"bytes_in{{route={route}}}"] += bytes_in
         self.counters[f"bytes_out{{route={route}}}"] += bytes_out
 
+    def count_inner(self, status: int, route: str = "ohttp") -> None:
+        """Count one answer sent *inside* an encapsulated response by its inner status.
+
+        Such an answer travels as HTTP 200 whatever happened (RFC 9458 §5.2: errors after
+        decapsulation are encapsulated), so :meth:`observe` counts it as 200; the gateway
+        reports the inner status here. Statuses outside 100..599 count as ``other``.
+        """
+        label = str(status) if isinstance(status, int) and 100 <= status <= 599 else "other"
+        self.counters[f"inner_requests{{route={route},status={label}}}"] += 1
+
     def render(self) -> str:
         lines = [f"# privcloud {self.service} metrics (allow-listed, content-free)"]
         lines += [f"privcloud_{name} {value}" for name, value in sorted(self.counters.items())]
         return "\n".join(lines) + "\n"
 
 
-def error_response(exc: PrivcloudError) -> web.Response:
-    """The HTTP answer for one of our errors: its status and its fixed, content-free text."""
+# --- error bodies ----------------------------------------------------------------------------
+
+
+def error_response(exc: PrivcloudError, *, status: int | None = None) -> web.Response:
+    """The HTTP answer for one of our errors: its status (or ``status``) and its fixed,
+    content-free text as our JSON error body."""
     body = encode_error_body(exc)
-    resp = web.Response(status=exc.http_status, body=body, content_type="application/json")
+    resp = web.Response(
+        status=status or exc.http_status, body=body, content_type="application/json"
+    )
     if isinstance(exc, (RequestTimeoutError, TooLargeError)):
         resp.force_close()
     return resp
 
 
+def error_for_status(status: int) -> PrivcloudError:
+    """Our error, with fixed text, for a status aiohttp chose (its router's 404 and 405, its
+    parser's 400, a body over ``client_max_size``): never aiohttp's own text, which can quote
+    the peer's bytes and names aiohttp's version."""
+    match status:
+        case 404:
+            return NotFoundError("not found")
+        case 405:
+            return PeerError("method not allowed")
+        case 408:
+            return RequestTimeoutError("request too slow")
+        case 413 | 431:
+            return TooLargeError("request too large")
+        case 415:
+            return UnsupportedError("unsupported media type")
+        case 503 | 504:
+            return UnavailableError("service unavailable")
+    if 400 <= status < 500:
+        return PeerError("bad request")
+    return InternalError("internal error")
+
+
+def _http_exception_response(exc: web.HTTPException) -> web.Response:
+    if exc.status < 400:  # a redirect or "not modified": no body, only where to go
+        headers = {k: v for k, v in exc.headers.items() if k in (hdrs.LOCATION,)}
+        return web.Response(status=exc.status, headers=headers)
+    response = error_response(error_for_status(exc.status), status=exc.status)
+    if hdrs.ALLOW in exc.headers:
+        response.headers[hdrs.ALLOW] = exc.headers[hdrs.ALLOW]
+    return response
+
+
 def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """Map our errors to statuses, turn anything unexpected into a 500, log allow-listed fields."""
+    """Map our errors to statuses and JSON bodies, turn anything unexpected into a 500, log
+    allow-listed fields, and give the request's reserved body bytes back to the budget."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -76,7 +155,7 @@ def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[w
             level = logging.INFO if isinstance(exc, PeerError) else logging.WARNING
             log.log(level, "%s %s refused: %s", service, route, exc.code)
         except web.HTTPException as exc:
-            response = web.Response(status=exc.status, text=exc.reason)
+            response = _http_exception_response(exc)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the last line of defence keeps serving
@@ -84,7 +163,9 @@ def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[w
             log.error(  # noqa: TRY400
                 "%s %s internal error: %s", service, route, type(exc).__name__
             )
-            response = web.Response(status=500, text="internal error")
+            response = error_response(InternalError("internal error"))
+        finally:
+            release_body(request)
         metrics.observe(
             route, response.status, request.content_length or 0, response.content_length or 0
         )
@@ -100,39 +181,102 @@ def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[w
     return middleware
 
 
+# --- request bodies: bounded one by one and together -------------------------------------------
+
+
+@dataclass
+class BodyBudget:
+    """The request-body bytes one service holds at once, all requests together.
+
+    :func:`read_body` reserves a body's bytes *before* it reads them (the declared length, or
+    chunk by chunk when none is declared) and the service's middleware gives them back when the
+    request ends. A reservation past ``capacity`` fails: the request gets 503 at once and its
+    body is not read into memory.
+    """
+
+    capacity: int
+    in_use: int = 0
+
+    def reserve(self, size: int) -> bool:
+        """Take ``size`` bytes; False (and nothing taken) when that would pass ``capacity``."""
+        if size < 0 or self.in_use + size > self.capacity:
+            return False
+        self.in_use += size
+        return True
+
+    def release(self, size: int) -> None:
+        self.in_use = max(0, self.in_use - size)
+
+
+#: Bytes of the request's body it holds in its service's budget (a request's own key).
+_RESERVED: Final = web.RequestKey("privcloud.body_reserved", int)
+
+
+def _reserve(request: web.Request, budget: BodyBudget | None, size: int) -> None:
+    if budget is None:
+        return
+    if not budget.reserve(size):
+        raise UnavailableError("too many request bodies in flight: try again shortly")
+    request[_RESERVED] = request.get(_RESERVED, 0) + size
+
+
+def release_body(request: web.Request) -> None:
+    """Give the bytes :func:`read_body` reserved for ``request`` back to its service's budget
+    (the middleware does this when the request ends; a handler that has passed the body on may
+    do it earlier). Idempotent."""
+    reserved = request.pop(_RESERVED, 0)
+    service = request.config_dict.get(SERVICE)
+    if reserved and service is not None and service.budget is not None:
+        service.budget.release(reserved)
+
+
 async def read_body(
     request: web.Request,
     *,
     limit: int = limits.MAX_HTTP_BODY,
     timeout: float = limits.BODY_READ_TIMEOUT_S,
 ) -> bytes:
-    """Read a whole request body, bounded in size and in time (slowloris protection).
+    """Read a whole request body, bounded in size, in time (slowloris protection) and, with
+    the other bodies the service holds, by its :class:`BodyBudget`.
 
     The body must arrive at ``limits.MIN_BODY_RATE_BPS`` on average after a grace of
     ``timeout`` seconds (so a large upload on a slow phone link passes and a trickle does not),
     and no single wait for more bytes may exceed ``timeout``. Raises :class:`TooLargeError`
-    (413) past ``limit`` and :class:`RequestTimeoutError` (408) when the body is too slow.
+    (413) past ``limit``, :class:`RequestTimeoutError` (408) when the body is too slow,
+    :class:`DecodeError` (400) when the peer cuts it off or frames it wrongly, and
+    :class:`UnavailableError` (503, before reading) when the service's budget is spent.
     """
     length = request.content_length
     if length is not None and length > limit:
         raise TooLargeError("request body too large")
+    service = request.config_dict.get(SERVICE)
+    budget = service.budget if service is not None else None
+    if length is not None:
+        _reserve(request, budget, length)
     expected = length if length is not None else limit
     loop = asyncio.get_running_loop()
     started = loop.time()
-    buf = bytearray()
+    chunks: list[bytes] = []
+    received = 0
     try:
         async with asyncio.timeout(timeout + expected / limits.MIN_BODY_RATE_BPS):
             while chunk := await asyncio.wait_for(request.content.readany(), timeout):
-                buf += chunk
-                if len(buf) > limit:
+                received += len(chunk)
+                if received > limit:
                     raise TooLargeError("request body too large")
+                if length is None:
+                    _reserve(request, budget, len(chunk))
+                chunks.append(chunk)
                 # The rate counts bytes that actually arrived, not what the peer declared.
                 late = loop.time() - started - timeout
-                if late > 0 and len(buf) < late * limits.MIN_BODY_RATE_BPS:
+                if late > 0 and received < late * limits.MIN_BODY_RATE_BPS:
                     raise RequestTimeoutError("request body too slow")
     except TimeoutError:
         raise RequestTimeoutError("request body too slow") from None
-    return bytes(buf)
+    except (ConnectionError, HttpProcessingError) as exc:
+        # The peer cut its body off or framed it wrongly (a bad chunk): its fault, not ours.
+        raise DecodeError("request body cut off or malformed") from exc
+    return b"".join(chunks)
 
 
 def require_media_type(request: web.Request, *allowed: str) -> str:
@@ -143,10 +287,225 @@ def require_media_type(request: web.Request, *allowed: str) -> str:
     return media
 
 
-def new_app(service: str, metrics: Metrics) -> web.Application:
-    """An application with our middleware and a ``/metrics`` route."""
+# --- connections: a cap in total and, where peers are devices, per peer ----------------------
+
+
+def peer_key(peername: object) -> str | None:
+    """The address a per-peer cap counts a connection under: the IPv4 address, or the /64 of
+    an IPv6 one (one subscriber's prefix); None when there is none (a Unix socket). Kept in
+    memory for the life of the connection only; never logged or stored."""
+    if not isinstance(peername, tuple) or not peername or not isinstance(peername[0], str):
+        return None
+    try:
+        address = ipaddress.ip_address(peername[0].split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+@dataclass
+class ConnectionGuard:
+    """Admits a new connection only under ``total`` open ones and, with ``per_peer``, under
+    that many from its peer's address (:func:`peer_key`): one peer holding idle connections
+    cannot lock the others out (each also ends after ``HTTP_IDLE_TIMEOUT_S``)."""
+
+    service: str
+    total: int
+    per_peer: int | None = None
+    count: int = 0
+    _by_peer: Counter[str] = field(default_factory=Counter)
+    _peer_of: dict[object, str | None] = field(default_factory=dict)
+
+    def admit(self, conn: object, peername: object) -> bool:
+        if self.count >= self.total:
+            log.warning("%s connection refused: %d connections open", self.service, self.total)
+            return False
+        key = peer_key(peername) if self.per_peer is not None else None
+        if key is not None and self.per_peer is not None and self._by_peer[key] >= self.per_peer:
+            # The peer's address stays out of the record (it is only a key in memory).
+            log.warning(
+                "%s connection refused: a peer holds %d connections", self.service, self.per_peer
+            )
+            return False
+        self.count += 1
+        self._peer_of[conn] = key
+        if key is not None:
+            self._by_peer[key] += 1
+        return True
+
+    def release(self, conn: object) -> None:
+        if conn not in self._peer_of:
+            return  # never admitted
+        key = self._peer_of.pop(conn)
+        self.count -= 1
+        if key is not None:
+            self._by_peer[key] -= 1
+            if self._by_peer[key] <= 0:
+                del self._by_peer[key]
+
+    def peers(self) -> int:
+        """How many peer addresses hold a connection now (tests; nothing else reads them)."""
+        return len(self._by_peer)
+
+
+# --- the aiohttp server, with our error answers and logging ------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What :func:`start_site` needs to know of a service's application (:func:`new_app`)."""
+
+    service: str
+    metrics: Metrics | None
+    budget: BodyBudget | None
+    per_peer_connections: int | None = None
+
+
+#: Where :func:`new_app` keeps a service's settings in its application.
+SERVICE: Final = web.AppKey("privcloud.service", ServiceSettings)
+
+
+class _Request(web.Request):
+    """A request whose responses do not name the server software (aiohttp's ``Server:``
+    header names itself and its version)."""
+
+    async def _prepare_hook(self, response: web.StreamResponse) -> None:
+        response.headers.popall(hdrs.SERVER, None)
+        await super()._prepare_hook(response)
+
+
+class _ServiceProtocol(web.RequestHandler):
+    """aiohttp's connection handler with our answer to what never reaches a route (a request
+    the HTTP parser refused, an exception that escaped the middleware) and our log records."""
+
+    settings: ServiceSettings
+
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        """Answer with our JSON error body and close the connection.
+
+        1. Log the service, the status and the *type* of the parser's error, at INFO: never
+           ``request.remote``, ``message`` or the exception's text, which quote the peer.
+        2. If part of a response was sent already, the connection is broken (as aiohttp).
+        3. Answer ``error_for_status(status)``'s body, without ``Server:``, and close.
+        """
+        del message  # aiohttp's text: it quotes the peer's bytes
+        kind = type(exc).__name__ if exc is not None else "none"
+        route = MALFORMED_ROUTE if status < 500 else "unhandled"
+        level = logging.INFO if status < 500 else logging.ERROR
+        log.log(level, "%s %s request answered %d: %s", self.settings.service, route, status, kind)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started")
+        response = error_response(error_for_status(status), status=status)
+        response.force_close()
+        if self.settings.metrics is not None:
+            self.settings.metrics.observe(route, status, 0, response.content_length or 0)
+        return response
+
+    def log_exception(self, *args: Any, **kw: Any) -> None:
+        """aiohttp's "Unhandled exception" record, reduced to the exception's type."""
+        exc = kw.get("exc_info")
+        kind = type(exc).__name__ if isinstance(exc, BaseException) else "unknown"
+        log.error("%s connection error: %s", self.settings.service, kind)
+
+
+class _ServiceServer(web.Server):
+    """aiohttp's server (a protocol factory) making :class:`_ServiceProtocol` handlers and
+    admitting connections through a :class:`ConnectionGuard`."""
+
+    def __init__(
+        self, *args: Any, settings: ServiceSettings, guard: ConnectionGuard, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.settings = settings
+        self.guard = guard
+
+    def __call__(self) -> web.RequestHandler:
+        handler = _ServiceProtocol(self, loop=self._loop, **self._kwargs)
+        handler.settings = self.settings
+        return handler
+
+    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
+        # Closed at once and unread when over a cap.
+        if not self.guard.admit(handler, transport.get_extra_info("peername")):
+            transport.close()
+            return
+        super().connection_made(handler, transport)
+
+    def connection_lost(
+        self, handler: web.RequestHandler, exc: BaseException | None = None
+    ) -> None:
+        self.guard.release(handler)
+        super().connection_lost(handler, exc)
+
+
+class _ServiceRunner(web.AppRunner):
+    """An application runner whose server is a :class:`_ServiceServer`."""
+
+    def __init__(
+        self, app: web.Application, *, settings: ServiceSettings, guard: ConnectionGuard, **kw: Any
+    ) -> None:
+        super().__init__(app, **kw)
+        self._settings = settings
+        self._guard = guard
+
+    async def _make_server(self) -> web.Server:
+        plain = await super()._make_server()  # starts the application, as aiohttp does
+        return _ServiceServer(
+            plain.request_handler,
+            request_factory=functools.partial(self.app._make_request, _cls=_Request),
+            handler_cancellation=plain.handler_cancellation,
+            loop=plain._loop,
+            settings=self._settings,
+            guard=self._guard,
+            **plain._kwargs,
+        )
+
+
+class WithholdPeerData(logging.Filter):
+    """Reduce a record of a logger in :data:`PEER_DATA_LOGGERS` to its logger, level and
+    exception type: their messages, arguments and tracebacks can hold a peer's address and
+    bytes. Records of every other logger pass unchanged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name in PEER_DATA_LOGGERS or record.name.startswith("aiohttp."):
+            exc = record.exc_info[1] if record.exc_info else None
+            record.msg = "%s record withheld (it may carry peer data): %s"
+            record.args = (record.name, type(exc).__name__ if exc is not None else "-")
+            record.exc_info = None
+            record.exc_text = None
+            record.stack_info = None
+        return True
+
+
+def withhold_peer_data() -> None:
+    """Put :class:`WithholdPeerData` on each logger of :data:`PEER_DATA_LOGGERS` (once)."""
+    for name in PEER_DATA_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, WithholdPeerData) for f in logger.filters):
+            logger.addFilter(WithholdPeerData())
+
+
+def new_app(
+    service: str, metrics: Metrics, *, per_peer_connections: int | None = None
+) -> web.Application:
+    """An application with our middleware, a ``/metrics`` route and a :class:`BodyBudget` of
+    ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps the connections one
+    peer address may hold (the relay, the one service whose peers are devices)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
+    )
+    app[SERVICE] = ServiceSettings(
+        service, metrics, BodyBudget(limits.MAX_INFLIGHT_BODY_BYTES), per_peer_connections
     )
 
     async def metrics_handler(_: web.Request) -> web.Response:
@@ -161,9 +520,17 @@ async def start_site(
 ) -> tuple[web.AppRunner, int]:
     """Start serving ``app`` on ``host:port`` (port 0 picks a free one); returns the runner and
     the bound port. ``reuse_port`` lets several processes share one port (SO_REUSEPORT), the
-    kernel spreading connections among them."""
-    runner = web.AppRunner(
+    kernel spreading connections among them. Connections are capped at
+    ``limits.MAX_SERVER_CONNECTIONS`` (and per peer, as the app's settings say)."""
+    withhold_peer_data()
+    settings = app.get(SERVICE) or ServiceSettings("service", None, None)
+    guard = ConnectionGuard(
+        settings.service, limits.MAX_SERVER_CONNECTIONS, settings.per_peer_connections
+    )
+    runner = _ServiceRunner(
         app,
+        settings=settings,
+        guard=guard,
         access_log=None,
         handle_signals=False,
         max_line_size=limits.MAX_HTTP_LINE_SIZE,
@@ -174,8 +541,6 @@ async def start_site(
         shutdown_timeout=2.0,
     )
     await runner.setup()
-    assert runner.server is not None
-    _cap_connections(runner.server, limits.MAX_SERVER_CONNECTIONS)
     site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port or None)
     try:
         await site.start()
@@ -190,18 +555,3 @@ async def start_site(
     sockets = getattr(server, "sockets", None) or ()
     bound = sockets[0].getsockname()[1] if sockets else port
     return runner, int(bound)
-
-
-def _cap_connections(server: web.Server, cap: int) -> None:
-    """Close, at once and unread, every connection beyond ``cap`` open ones: many slow peers
-    cannot take all of a service's sockets (each also ends after ``HTTP_IDLE_TIMEOUT_S``)."""
-    admit = server.connection_made
-
-    def connection_made(handler: Any, transport: asyncio.Transport) -> None:
-        if len(server.connections) >= cap:
-            log.warning("connection refused: %d connections open", cap)
-            transport.close()
-            return
-        admit(handler, transport)
-
-    server.connection_made = connection_made  # type: ignore[method-assign]

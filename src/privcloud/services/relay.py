@@ -4,7 +4,8 @@ It forwards encapsulated requests to the one gateway it is configured for and st
 encapsulated responses back. It sees the client's address, sizes and timing, and nothing else:
 the body is ciphertext to it. It builds every upstream request afresh — only the media type is
 carried over — so no client address, cookie, user agent or forwarding header ever reaches the
-gateway. It never logs bodies or addresses.
+gateway. It never logs bodies or addresses; it uses a device's address only in memory, to cap
+the connections one address may hold (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``).
 
 Routes::
 
@@ -75,7 +76,11 @@ class Relay:
         return self._http.get()
 
     def app(self) -> web.Application:
-        app = new_app("relay", self.metrics)
+        # The relay is the one service whose peers are devices: one address may hold only so
+        # many of its connections, so that it cannot lock the others out.
+        app = new_app(
+            "relay", self.metrics, per_peer_connections=limits.MAX_RELAY_CONNECTIONS_PER_PEER
+        )
         app.router.add_post("/v1/ohttp", self.forward_ohttp, name="ohttp")
         app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
         app.router.add_get("/v1/directory", self.forward_get, name="directory")
