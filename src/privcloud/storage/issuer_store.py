@@ -47,7 +47,7 @@ from privcloud.errors import (
     ReplayError,
     UnavailableError,
 )
-from privcloud.storage.sqlite import connect, create_schema, immediate
+from privcloud.storage.sqlite import check_integrity, connect, create_schema, immediate
 
 _SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS devices (
@@ -107,6 +107,7 @@ class IssuerStore:
     ) -> None:
         self.path = Path(path)
         self._conn = connect(self.path, busy_timeout_s=busy_timeout_s)
+        check_integrity(self._conn, "the issuer database")  # a corrupt store is refused
         self._lock = threading.Lock()
         with self._lock:
             create_schema(self._conn, _SCHEMA, "the issuer tables")
