@@ -422,3 +422,13 @@ LOG_REPEAT_WINDOW_S: Final = 60.0
 MAX_LOG_RECORD_CHARS: Final = 2 * KiB
 #: Most message templates whose repeats are counted at once (older windows are forgotten).
 MAX_LOG_REPEAT_KEYS: Final = 1024
+
+# --- Two-phase token spending and node failover (issue "Hardening") ---------------------------
+# (block added with privcloud.storage.spent_tokens reservations and the SDK's retry; keep it
+# together)
+#: Seconds a gateway process's token reservations outlive its last heartbeat (written every
+#: third of it): a gateway killed between reserve and consume frees those tokens this long after.
+TOKEN_RESERVATION_TTL_S: Final = 60.0
+#: Seconds a client leaves out of its choice a node that a request of its failed to reach (no
+#: healthy node, or the node failed before answering), unless admission runs again sooner.
+CLIENT_NODE_UNHEALTHY_S: Final = 120.0

@@ -1,8 +1,10 @@
 """Redemption at the gateway (services/redemption.py, storage/spent_tokens.py): every refusal is
-a 401 carrying a fresh ``WWW-Authenticate: PrivateToken`` challenge, a token is accepted once,
-and tokens never reach the gateway's logs.
+a 401 carrying a fresh ``WWW-Authenticate: PrivateToken`` challenge, a token is accepted once
+(held for one request, then consumed or released; a reservation of a killed gateway lapses
+after the TTL), and tokens never reach the gateway's logs.
 
-The cross-process double-spend test is in test_redemption_processes.py.
+The cross-process tests are in test_redemption_processes.py; faults injected on real services
+(nodes that die or refuse, the SDK's retry) in test_redemption_faults.py.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -48,7 +51,11 @@ from privcloud.services.issuer import IssuerConfig, IssuerCore
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.storage.issuer_store import IssuerStore
-from privcloud.storage.spent_tokens import MemorySpentTokenStore, SqliteSpentTokenStore
+from privcloud.storage.spent_tokens import (
+    MemorySpentTokenStore,
+    SpentTokenStore,
+    SqliteSpentTokenStore,
+)
 from privcloud.wire import bhttp
 from privcloud.wire.message import WorkloadRequest
 
@@ -129,7 +136,7 @@ async def refused(a: TokenAuthorizer, authorization: bytes | None) -> TokenRefus
 
 async def test_a_valid_token_is_accepted_once(authorizer: TokenAuthorizer, mint: Mint) -> None:
     (token,) = mint.tokens(1)
-    await authorizer(inner(auth_field(token)))
+    (await authorizer(inner(auth_field(token)))).consume()
     exc = await refused(authorizer, auth_field(token))
     assert "already spent" in str(exc)
     assert authorizer.outcomes == {"accepted": 1, "spent": 1}
@@ -180,7 +187,7 @@ async def test_forged_token_is_refused(authorizer: TokenAuthorizer, mint: Mint) 
     made_up = replace(parsed, nonce=bytes(32), authenticator=bytes(256)).encode()
     assert str(await refused(authorizer, auth_field(made_up))) == "token signature does not verify"
     # The genuine token still works: refusals spend nothing.
-    await authorizer(inner(auth_field(token)))
+    (await authorizer(inner(auth_field(token)))).consume()
 
 
 async def test_token_with_an_unknown_key_id_is_refused(
@@ -248,6 +255,94 @@ async def test_sqlite_store_refuses_a_second_spend_and_purges_expired(tmp_path: 
     assert os.stat(tmp_path / "spent.sqlite3").st_mode & 0o777 == 0o600
 
 
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SpentTokenStore]:
+    s: SpentTokenStore = (
+        MemorySpentTokenStore()
+        if request.param == "memory"
+        else SqliteSpentTokenStore(tmp_path / "spent.sqlite3")
+    )
+    yield s
+    await s.close()
+
+
+async def test_held_token_is_refused_until_released_then_spendable(store: SpentTokenStore) -> None:
+    key_id, nonce = b"k" * 32, b"n" * 32
+    await store.reserve(nonce, key_id=key_id, expires=2**40)
+    for again in (store.reserve, store.spend):  # a concurrent double spend: held, refused
+        with pytest.raises(errors.ReplayError):
+            await again(nonce, key_id=key_id, expires=2**40)
+    store.release(nonce, key_id=key_id)  # no node took the request: not charged
+    await store.reserve(nonce, key_id=key_id, expires=2**40)
+    store.consume(nonce, key_id=key_id)  # a node took it: spent for good
+    store.release(nonce, key_id=key_id)  # (a release after the consume changes nothing)
+    with pytest.raises(errors.ReplayError):
+        await store.reserve(nonce, key_id=key_id, expires=2**40)
+
+
+async def test_reservation_of_a_killed_gateway_lapses_after_the_ttl(tmp_path: Path) -> None:
+    """Two gateway processes share the store. The first reserves a token and dies before it
+    consumes or releases it (its heartbeat stops: here its clock stands still). The token stays
+    held for the TTL after its last heartbeat, then the second one can spend it, once."""
+    path, key_id, nonce = tmp_path / "spent.sqlite3", b"k" * 32, b"n" * 32
+    start = time.time()
+    dead = SqliteSpentTokenStore(path, clock=FixedClock(start))
+    alive_clock = FixedClock(start)
+    alive = SqliteSpentTokenStore(path, clock=alive_clock)
+    try:
+        await dead.reserve(nonce, key_id=key_id, expires=2**40)
+        alive_clock.advance(limits.TOKEN_RESERVATION_TTL_S - 1)
+        with pytest.raises(errors.ReplayError):
+            await alive.reserve(nonce, key_id=key_id, expires=2**40)
+        alive_clock.advance(1)
+        await alive.reserve(nonce, key_id=key_id, expires=2**40)  # taken over
+        alive.consume(nonce, key_id=key_id)
+        with pytest.raises(errors.ReplayError):
+            await alive.spend(nonce, key_id=key_id, expires=2**40)
+        # The dead one's late release finds the token is no longer its own: nothing changes.
+        dead.release(nonce, key_id=key_id)
+        with sqlite3.connect(path) as db:
+            assert db.execute("SELECT holder FROM spent_tokens").fetchall() == [(0,)]
+    finally:
+        await dead.close()
+        await alive.close()
+
+
+async def test_closing_a_gateway_gives_back_the_tokens_it_holds(tmp_path: Path) -> None:
+    path, key_id = tmp_path / "spent.sqlite3", b"k" * 32
+    first = SqliteSpentTokenStore(path)
+    await first.reserve(b"a" * 32, key_id=key_id, expires=2**40)
+    await first.reserve(b"b" * 32, key_id=key_id, expires=2**40)
+    first.consume(b"b" * 32, key_id=key_id)
+    assert first.held() == 1
+    await first.close()  # shut down while a request was in flight: it will never consume it
+    second = SqliteSpentTokenStore(path)
+    try:
+        await second.spend(b"a" * 32, key_id=key_id, expires=2**40)
+        with pytest.raises(errors.ReplayError):
+            await second.spend(b"b" * 32, key_id=key_id, expires=2**40)
+    finally:
+        await second.close()
+
+
+async def test_store_made_before_two_phase_spending_keeps_its_tokens_spent(tmp_path: Path) -> None:
+    path, key_id, nonce = tmp_path / "spent.sqlite3", b"k" * 32, b"n" * 32
+    with sqlite3.connect(path) as db:  # the table as it was: no holder column
+        db.execute(
+            "CREATE TABLE spent_tokens (key_id BLOB NOT NULL, nonce BLOB NOT NULL, "
+            "expires INTEGER NOT NULL, PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
+        )
+        db.execute("INSERT INTO spent_tokens VALUES (?, ?, ?)", (key_id, nonce, 2**40))
+    store = SqliteSpentTokenStore(path)
+    try:
+        with pytest.raises(errors.ReplayError):
+            await store.reserve(nonce, key_id=key_id, expires=2**40)
+        await store.reserve(b"m" * 32, key_id=key_id, expires=2**40)
+        store.consume(b"m" * 32, key_id=key_id)
+    finally:
+        await store.close()
+
+
 async def test_token_of_expired_key_is_refused_after_purge_with_clock_skew(
     mint: Mint, clock: FixedClock, tmp_path: Path
 ) -> None:
@@ -265,7 +360,7 @@ async def test_token_of_expired_key_is_refused_after_purge_with_clock_skew(
     try:
         for a in (first, second):
             a.install_directory(mint.core.directory())
-        await first(inner(auth_field(token)))  # spent, a minute before the key expires
+        (await first(inner(auth_field(token)))).consume()  # a minute before the key expires
         right.advance(61)
         behind.advance(61)  # the second still sees the key valid for four more minutes
         await first.store.purge(right.now())  # the key has expired: nothing may be dropped yet

@@ -110,8 +110,9 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     nonces, batch ids, blinded messages, blind signatures); every log line of the issuer.
 
     Gateway side (what the gateway keeps or sees at redemption): every row of ``spent_tokens``
-    and the raw bytes of its database and WAL; each redeemed token (nonce, authenticator, the
-    whole token) as decoded from the Authorization field; every log line of the gateway.
+    (``token_holders`` too, in the raw bytes) and the raw bytes of its database and WAL; each
+    redeemed token (nonce, authenticator, the whole token) as decoded from the Authorization
+    field; every log line of the gateway.
 
     Checked: no per-user value of one side appears, raw, hex, base64(url), or as its SHA-256,
     anywhere on the other side; the unblinded authenticators differ from every blind signature;
@@ -175,7 +176,8 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     # --- what the gateway side holds, per token ----------------------------------------------
     spent = _rows(gateway_db, "spent_tokens")
     assert len(spent) == 8
-    assert {bytes(n) for _, n, _ in spent} == {t.nonce for t in tokens}
+    assert {bytes(n) for _, n, _, _ in spent} == {t.nonce for t in tokens}
+    assert {holder for *_, holder in spent} == {0}  # consumed: no reservation left
     gateway_values: list[bytes] = []
     for t in tokens:
         gateway_values += [t.nonce, t.authenticator, t.encode(), t.authenticator_input()]

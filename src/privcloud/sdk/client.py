@@ -12,13 +12,22 @@ trusted checkpoint forward (fetched from the log directly, with a consistency pr
 a trust store when one is given, so a restart cannot roll it back), fetches inclusion proofs at
 that checkpoint for releases that nodes proved against another one, and admits each node with
 the full procedure. Only admitted nodes are ever sealed to.
+
+A request that never reached a working node — the gateway answered, before any event, that no
+recipient was healthy (:class:`~privcloud.errors.NoHealthyNodeError`) or that the node failed
+(:class:`~privcloud.errors.UpstreamError`) — is sent once more, sealed to other admitted nodes,
+with a fresh token; the nodes it was sealed to are left out of the choice for
+:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until admission runs again. The gateway did
+not charge the first token (it releases it when no node took the request); the wallet still
+drops it: a token shown twice would let the gateway link the two requests (docs/tokens.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -138,6 +147,16 @@ class _StaleKeyConfig(Exception):
         self.authorization = authorization
 
 
+class _NodeFailed(Exception):
+    """The gateway answered, before any event, that the request reached no working node among
+    those it was sealed to: ``error`` says how, ``nodes`` are those nodes' ids."""
+
+    def __init__(self, error: PrivcloudError, nodes: list[str]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.nodes = nodes
+
+
 def _raise_if_error(event: Event) -> None:
     if event.kind == EventKind.ERROR:
         raise error_from_code(event.meta.get("code"), event.meta.get("message"))
@@ -191,6 +210,8 @@ class Client:
         self.gateway_service = gateway_service
         self._key_statement: KeyStatement | None = None
         self.key_proofs: KeyProofs | None = None
+        #: Node id -> until when it is left out of the choice (a request failed to reach it).
+        self._unhealthy: dict[str, float] = {}
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url, session=lambda: self.session, state=lambda: self.log_state
@@ -295,6 +316,7 @@ class Client:
             checkpoint=state.checkpoint,
         )
         self._admitted_at = now
+        self._unhealthy.clear()  # admission looked again: the gateway lists the nodes it serves
         if self.wallet is not None:
             # Directly from the issuer, never via the relay. Only an empty wallet fetches now;
             # otherwise a refill runs later, at a random time unrelated to the next request.
@@ -309,8 +331,28 @@ class Client:
             return True  # no key yet, or its logged validity is over
         return self._key_config is None or now - self._admitted_at > READMIT_AFTER_S
 
+    @property
+    def unhealthy_nodes(self) -> set[str]:
+        """Ids of admitted nodes left out of the choice now, because a request failed to reach
+        them (until :data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` passes or admission runs
+        again)."""
+        now = self.clock.now()
+        return {node for node, until in self._unhealthy.items() if now < until}
+
+    def _mark_unhealthy(self, nodes: Collection[str]) -> None:
+        until = self.clock.now() + limits.CLIENT_NODE_UNHEALTHY_S
+        for node in nodes:
+            self._unhealthy[node] = until
+
     def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
-        serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
+        """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out those a
+        request failed to reach lately. Raises :class:`NoHealthyNodeError` when none is left."""
+        unhealthy = self.unhealthy_nodes
+        serving = [
+            a
+            for a in self.trail.admitted
+            if feature in a.descriptor.features and a.descriptor.node_id not in unhealthy
+        ]
         if isinstance(regions, str):
             raise UsageError("regions is a collection of region names, not one string")
         if regions is not None:
@@ -360,14 +402,57 @@ class Client:
     async def _send(
         self, request: WorkloadRequest, regions: Collection[str] | None = None
     ) -> AsyncIterator[Event]:
-        """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
-        key: RFC 9458 §5.3), fetch the current one and send once more."""
+        """Send; if the request reached no working node (:class:`_NodeFailed`), leave the nodes
+        it was sealed to out and send it once more, sealed to others, with a fresh token."""
         if self._stale():
             # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
             # requests wait for one refresh instead of each starting their own.
             async with self._refresh_lock:
                 if self._stale():
                     await self._refresh_unlocked()
+        await self._readmit_if_all_left_out(request.feature, regions)
+        try:
+            async for event in self._attempt(request, regions):
+                yield event
+        except _NodeFailed as failed:
+            self._mark_unhealthy(failed.nodes)
+            try:
+                await self._readmit_if_all_left_out(request.feature, regions)
+                self._choose(request.feature, regions)  # some node is left to send it to
+            except PrivcloudError as exc:
+                raise failed.error from exc
+            try:
+                async for event in self._attempt(request, regions):
+                    yield event
+            except _NodeFailed as again:
+                self._mark_unhealthy(again.nodes)
+                raise again.error from None
+
+    def _all_left_out(self, feature: str, regions: Collection[str] | None) -> bool:
+        """Whether no node can be chosen only because requests failed to reach them lately."""
+        if not self.unhealthy_nodes:
+            return False  # (the common case: nothing to check)
+        try:
+            self._choose(feature, regions)
+        except NoHealthyNodeError:
+            return True
+        return False
+
+    async def _readmit_if_all_left_out(self, feature: str, regions: Collection[str] | None) -> None:
+        """When every admitted node that could take the request is left out, admit again (once
+        for all the requests that find it so): the gateway's directory lists the nodes it finds
+        healthy now, and a successful admission starts afresh."""
+        if self._all_left_out(feature, regions):
+            async with self._refresh_lock:
+                if self._all_left_out(feature, regions):
+                    await self._refresh_unlocked()
+
+    async def _attempt(
+        self, request: WorkloadRequest, regions: Collection[str] | None
+    ) -> AsyncIterator[Event]:
+        """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
+        key: RFC 9458 §5.3), fetch the current one and send once more; after a 401, take in the
+        challenge and send once more with a fresh token."""
         try:
             async for event in self._send_once(request, regions):
                 yield event
@@ -412,6 +497,8 @@ class Client:
             authorization=authorization,
             rand=self._rand,
         )
+        sealed_to = [a.descriptor.node_id for a in chosen]
+        yielded = False
         try:
             async with self.session.post(
                 f"{self.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media}
@@ -423,17 +510,35 @@ class Client:
                     raise error
                 held: list[Event] = []
                 async for data in resp.content.iter_any():
-                    for event in reader.feed(data):
+                    with _node_failures(sealed_to, yielded):
+                        events = reader.feed(data)
+                    for event in events:
                         # Partial events stream out at once; the final one waits until every
                         # layer (OHTTP, Binary HTTP, envelope) has closed cleanly.
                         if event.final:
                             held.append(event)
                         else:
+                            yielded = True
                             yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("relay unreachable") from exc
-        for event in [*held, *reader.close()]:
+        with _node_failures(sealed_to, yielded):
+            held += reader.close()
+        for event in held:
             yield event
+
+
+@contextlib.contextmanager
+def _node_failures(sealed_to: list[str], yielded: bool) -> Iterator[None]:
+    """Turn the gateway's answer that the request reached no working node, before any event
+    was yielded, into :class:`_NodeFailed` (the request may be sent again elsewhere). After an
+    event, or any other error, the error stands: a node took the request."""
+    try:
+        yield
+    except (NoHealthyNodeError, UpstreamError) as exc:
+        if yielded:
+            raise
+        raise _NodeFailed(exc, sealed_to) from exc
 
 
 async def fetch_log_proofs(

@@ -10,6 +10,11 @@ response sealing, the choice of node): here are only the sockets, the token chec
 and the node health checks. Errors before decapsulation are plain HTTP errors (RFC 9458 §5.2);
 errors after it are answered inside the encapsulated response, so the relay learns nothing.
 
+A request's token is reserved before the envelope goes to a node, consumed when a node answers
+with a response head that charges it (:func:`~privcloud.services.gateway_core.node_accepted`),
+and released on every other way out — no healthy node, connection refused, a node's 5xx,
+cancellation — so a device pays only for requests a node took (docs/tokens.md).
+
 Routes::
 
     POST /v1/ohttp                   message/ohttp-req | message/ohttp-chunked-req
@@ -57,10 +62,11 @@ from privcloud.services.gateway_core import (
     NodeTable,
     OneShotExchange,
     key_mismatch_problem,
+    node_accepted,
 )
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, new_app, read_body, require_media_type
-from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.redemption import Redemption, TokenAuthorizer
 from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
 from privcloud.wire import bhttp
 
@@ -70,7 +76,8 @@ log = logging.getLogger("privcloud.gateway")
 HEALTH_INTERVAL_S = 2.0
 
 #: Checks the inner request's credentials (Privacy Pass, in its own module); raises on refusal.
-Authorizer = Callable[[bhttp.Request], Awaitable[None]]
+#: A :class:`Redemption` it returns is consumed when a node accepts the request, else released.
+Authorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
 
 
 class Gateway:
@@ -248,16 +255,27 @@ class Gateway:
                 key_mismatch_problem(), status=400, content_type="application/problem+json"
             )
 
-    async def _envelope(self, exchange: OneShotExchange | ChunkedExchange) -> bytes:
-        """The checked inner request's envelope, after its token is checked (and spent)."""
+    async def _upstream(
+        self, exchange: OneShotExchange | ChunkedExchange
+    ) -> aiohttp.ClientResponse:
+        """Check the inner request, reserve its token, and post its envelope to a node: the
+        node's response, its head read. The token is consumed when the node's status charges
+        it (:func:`node_accepted`) and released on every other way out of here (docs/tokens.md,
+        redemption steps 6-8)."""
         inner = exchange.inner()
-        if self.authorizer is not None:
-            await self.authorizer(inner)
-        return inner.content
+        held = await self.authorizer(inner) if self.authorizer is not None else None
+        try:
+            resp, _ = await self._post_to_node(inner.content)
+            if held is not None and node_accepted(resp.status):
+                held.consume()
+        finally:
+            if held is not None:
+                held.release()  # no node took the request (after a consume: does nothing)
+        return resp
 
     async def _one_shot(self, exchange: OneShotExchange) -> web.Response:
         try:
-            status, payload = await self._forward_buffered(await self._envelope(exchange))
+            status, payload = await self._read_buffered(await self._upstream(exchange))
             answer = exchange.answer(status, payload)
         except PrivcloudError as exc:
             answer = exchange.refuse(exc)
@@ -268,7 +286,7 @@ class Gateway:
         await response.prepare(request)
         await response.write(exchange.response_header())
         try:
-            upstream, _ = await self._post_to_node(await self._envelope(exchange))
+            upstream = await self._upstream(exchange)
         except PrivcloudError as exc:
             # Nothing of the inner response was sent yet: answer the error inside OHTTP.
             await response.write(exchange.refuse(exc))
@@ -314,8 +332,8 @@ class Gateway:
             return resp, record
         raise NoHealthyNodeError("every recipient node failed")
 
-    async def _forward_buffered(self, envelope: bytes) -> tuple[int, bytes]:
-        resp, _ = await self._post_to_node(envelope)
+    async def _read_buffered(self, resp: aiohttp.ClientResponse) -> tuple[int, bytes]:
+        """The node's whole answer (its token is charged already: the node did the work)."""
         async with resp:
             try:
                 payload = await read_bounded(resp.content, limits.MAX_HTTP_BODY)

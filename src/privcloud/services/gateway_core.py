@@ -16,7 +16,8 @@ gateway does not hold is the ``ohttp-key`` problem (§5.3, :func:`key_mismatch_p
 after it are answered inside the encapsulation (:func:`error_response`), so the relay learns
 nothing from them. The token check (I/O: the spent-token store) and the forwarding to a node
 stay in the aiohttp shell, :mod:`privcloud.services.gateway`; the choice of node is here
-(:class:`NodeTable`).
+(:class:`NodeTable`), and so is whether a node's answer charges the request's token
+(:func:`node_accepted`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ def error_response(exc: PrivcloudError) -> bhttp.Response:
     if isinstance(exc, TokenRefusedError):
         headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
     return bhttp.Response(status=exc.http_status, headers=headers, content=encode_error_body(exc))
+
+
+#: Statuses a node answers for a failure of its own, not of the request: the token is released.
+_NODE_SIDE_4XX: Final = frozenset({408, 429})
+
+
+def node_accepted(status: int) -> bool:
+    """Whether a node's response head with ``status`` means the node took the request, so that
+    its token is consumed (docs/tokens.md, redemption step 7) — even if the stream breaks later:
+    the node did work.
+
+    A 200, and a 4xx: the node judged the request as sent and refused it (a bad envelope fails
+    on every node; releasing would let one token buy unlimited attempts). Not a 5xx, 408 or 429:
+    the node, not the request, failed before any byte, and the token is released (step 8).
+    """
+    return status < 500 and status not in _NODE_SIDE_4XX
 
 
 def check_inner(inner_bytes: bytes) -> bhttp.Request:
@@ -241,4 +258,5 @@ __all__ = [
     "check_inner",
     "error_response",
     "key_mismatch_problem",
+    "node_accepted",
 ]

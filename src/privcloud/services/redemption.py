@@ -6,6 +6,11 @@ The gateway is the Privacy Pass origin (RFC 9576 §3): it sends one fixed challe
 — so a device can fetch tokens ahead of time, verifies tokens with the issuer's public keys
 (fetched from the issuer directory at start and refreshed), and accepts each token once.
 
+Spending has two phases (OpenPCC's nonce locker: check and lock, then consume or release): the
+check *reserves* the token and hands back a :class:`Redemption`; the gateway consumes it once a
+node accepted the request and releases it when no node did, so a device is not charged for a
+request that never reached a working node (docs/tokens.md, "Redemption steps").
+
 A refused request is answered, inside the encapsulated response, with 401 and a
 ``WWW-Authenticate: PrivateToken challenge=..., token-key=...`` field
 (:class:`TokenRefusedError`). Tokens are never logged: refusals log a fixed reason code.
@@ -63,9 +68,38 @@ DEFAULT_ORIGIN: Final = "privcloud.gateway"
 KEY_CLOCK_SKEW_S: Final = 60
 
 
+class Redemption:
+    """One token held for one request: :meth:`consume` once a node accepted the request,
+    :meth:`release` when none did. The first of the two decides; later calls do nothing, so a
+    ``finally: release()`` after a consume is harmless. Neither blocks nor raises."""
+
+    __slots__ = ("_key_id", "_nonce", "_outcomes", "_store", "settled")
+
+    def __init__(
+        self, store: SpentTokenStore, nonce: bytes, key_id: bytes, outcomes: Counter[str]
+    ) -> None:
+        self._store, self._nonce, self._key_id, self._outcomes = store, nonce, key_id, outcomes
+        #: ``None`` while held, then ``"consumed"`` or ``"released"``.
+        self.settled: str | None = None
+
+    def consume(self) -> None:
+        """The token is spent for good (a node accepted the request)."""
+        if self.settled is None:
+            self.settled = "consumed"
+            self._store.consume(self._nonce, key_id=self._key_id)
+
+    def release(self) -> None:
+        """The token can be spent again (no node accepted the request)."""
+        if self.settled is None:
+            self.settled = "released"
+            self._outcomes["released"] += 1
+            self._store.release(self._nonce, key_id=self._key_id)
+
+
 @dataclass
 class TokenAuthorizer:
-    """Checks one token per inner request and spends it (an ``Authorizer`` for the gateway).
+    """Checks one token per inner request and reserves it (an ``Authorizer`` for the gateway):
+    the caller consumes or releases the :class:`Redemption` it gets.
 
     Give it the issuer's base URL (the directory is fetched from there and refreshed every
     ``refresh_s`` seconds) or fixed ``keys``. ``issuer_name`` defaults to the authority of
@@ -171,15 +205,19 @@ class TokenAuthorizer:
         log.info("gateway: token refused: %s", reason)
         return TokenRefusedError(message, www_authenticate=self.www_authenticate())
 
-    async def __call__(self, inner: bhttp.Request) -> None:
-        """Accept the inner request's token once, or raise.
+    async def __call__(self, inner: bhttp.Request) -> Redemption:
+        """Reserve the inner request's token, or raise. The caller must end the
+        :class:`Redemption`: consume it when a node accepted the request, else release it.
 
         1. Without a known issuer key, refresh the directory (503 when it stays unknown).
         2. The ``Authorization`` field parses as one PrivateToken credential.
         3. The token parses and is of type 0x0002.
         4. Its key id names a key of the directory, valid now (not expired).
         5. It is bound to our challenge, and its authenticator verifies (RFC 9578 §6.4).
-        6. Its nonce has not been spent; spending it is atomic across gateway processes.
+        6. Its nonce is neither spent nor held by a request in flight; reserving it is one
+           statement, atomic across gateway processes (then 7 or 8, by the caller).
+        7. A node accepted the request (it answered with a response head): consume.
+        8. No node did (none healthy, unreachable, a 5xx before any byte): release.
         Steps 2-6 refuse with :class:`TokenRefusedError` (401 and a fresh challenge).
         """
         # 1. Keys.
@@ -218,13 +256,14 @@ class TokenAuthorizer:
             raise self._refuse("wrong_challenge", "token is for another challenge") from exc
         except (CryptoError, UnknownKeyError) as exc:
             raise self._refuse("bad_signature", "token signature does not verify") from exc
-        # 6. Once.
+        # 6. Once: held for this request only.
         expires = accepted.expires if accepted.expires is not None else NEVER
         try:
-            await self.store.spend(token.nonce, key_id=token.token_key_id, expires=expires)
+            await self.store.reserve(token.nonce, key_id=token.token_key_id, expires=expires)
         except ReplayError as exc:
             raise self._refuse("spent", "token already spent") from exc
         self.outcomes["accepted"] += 1
+        return Redemption(self.store, token.nonce, token.token_key_id, self.outcomes)
 
 
-__all__ = ["DEFAULT_ORIGIN", "TokenAuthorizer", "TokenRefusedError"]
+__all__ = ["DEFAULT_ORIGIN", "Redemption", "TokenAuthorizer", "TokenRefusedError"]

@@ -1,0 +1,365 @@
+"""Two-phase token spending under faults, on real services over loopback (issue "Hardening":
+"a token is spent before the gateway knows a node can serve it").
+
+The gateway reserves a request's token, consumes it once a node answered with a response head,
+and releases it on every failure before that; the SDK leaves the nodes a request failed to reach
+out of its choice and sends the request once more, to other admitted nodes, with a fresh token
+(docs/tokens.md, "Redemption steps"). Each test is named after the fault it injects, and counts
+the spent-token rows against the calls that succeeded: nothing charged for a failure, nothing
+charged twice, no reservation left behind.
+
+The gateway killed between reserve and consume (a subprocess, SIGKILL, restart) is in
+test_redemption_processes.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from cloudkit import Cloud, start_cloud
+from netproxy import Proxy
+from privcloud import errors, limits
+from privcloud.clock import FixedClock
+from privcloud.envelope import MEDIA_TYPE_STREAM
+from privcloud.ohttp import MEDIA_REQUEST, KeyConfig, decode_key_configs
+from privcloud.sdk import Client
+from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.services.gateway import Gateway
+from privcloud.services.http import start_site
+from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.node import Node
+from privcloud.services.redemption import TokenAuthorizer
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.trust.admission import AdmittedNode, ClientPolicy
+from privcloud.wire.message import WorkloadRequest
+
+POLICY = ClientPolicy.insecure_local_dev()
+DEAD_URL = "http://127.0.0.1:1"  # nothing listens there: connection refused
+
+
+def holders(path: Path) -> list[int]:
+    """The ``holder`` of every spent-token row: 0 = consumed, else a reservation."""
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT holder FROM spent_tokens")]
+
+
+# --- through the SDK, on a whole cloud -------------------------------------------------------
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud(tokens=True)
+    yield c
+    await c.stop()
+
+
+def _spent_db(cloud: Cloud) -> Path:
+    assert cloud.token_dir is not None
+    return cloud.token_dir / "spent-tokens.sqlite3"
+
+
+class NodeKiller:
+    """A proxy in front of every node (the gateway is pointed at them). The first node to answer
+    an envelope "dies" then: its answer is dropped before a byte of it reaches the gateway, its
+    connections are cut, and it refuses connections from then on."""
+
+    def __init__(self, cloud: Cloud) -> None:
+        self.cloud = cloud
+        self.proxies: list[Proxy] = []
+        self.killed: str | None = None
+        self._kills: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> NodeKiller:
+        records = self.cloud.gateway.table.records
+        for index, (record, upstream) in enumerate(
+            zip(records, self.cloud.node_proxies, strict=True)
+        ):
+            proxy = Proxy(upstream.port, tamper_outbound=self._tamper(index))
+            await proxy.start()
+            self.proxies.append(proxy)
+            record.url = proxy.url
+        return self
+
+    def _tamper(self, index: int) -> Callable[[bytes, int], bytes]:
+        node_id = self.cloud.nodes[index].descriptor.node_id
+
+        def tamper(data: bytes, _: int) -> bytes:
+            if self.killed == node_id:
+                return b""
+            if self.killed is None and MEDIA_TYPE_STREAM.encode() in data:
+                self.killed = node_id  # the node worked, but dies before the gateway hears it
+                task = asyncio.get_running_loop().create_task(self.proxies[index].stop())
+                self._kills.add(task)
+                return b""
+            return data
+
+        return tamper
+
+    async def stop(self) -> None:
+        await asyncio.gather(*self._kills)
+        for proxy in self.proxies:
+            await proxy.stop()
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["call", "stream"])
+async def test_node_killed_mid_request_with_k1_succeeds_on_another_node_charging_one_token(
+    cloud: Cloud, streamed: bool
+) -> None:
+    killer = await NodeKiller(cloud).start()
+    wallet = cloud.new_wallet(batch_size=16)
+    trust = cloud.client_trust()
+    successes = 0
+    try:
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=trust, wallet=wallet, k=1
+        ) as client:
+            for n in range(6):
+                body = f"request {n}".encode()
+                if streamed:
+                    events = [e async for e in client.stream("echo_stream", {"parts": 2}, body)]
+                    assert b"".join(e.data for e in events) == body
+                else:
+                    assert (await client.call("echo", None, body)).data == body
+                successes += 1
+                assert killer.killed is not None  # the first request met the dying node
+                assert client.trail.chosen != [killer.killed]
+                assert killer.killed in client.unhealthy_nodes  # left out at once, not in 600 s
+    finally:
+        await killer.stop()
+    # One row per call that succeeded, every one consumed: the token of the request the node
+    # never answered was released, not charged, and no reservation is left.
+    assert holders(_spent_db(cloud)) == [0] * successes
+    authorizer = cloud.gateway.authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert authorizer.outcomes == {"accepted": successes + 1, "released": 1}
+    # The retry carried a fresh token: the device used one more than it was charged for.
+    assert wallet.fetched - len(wallet) == successes + 1
+
+
+async def test_node_the_gateway_cannot_reach_is_left_out_and_the_call_retried_once(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await cloud.node_proxies[0].stop()
+    cloud.node_proxies[0].target_port = 1  # node-1 is down; the gateway has not noticed yet
+    wallet = cloud.new_wallet(batch_size=16)
+    async with Client(
+        cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet, k=1
+    ) as client:
+        choose = client._choose
+        dead = next(a for a in client.trail.admitted if a.descriptor.node_id == "node-1")
+        first = True
+
+        def first_to_the_dead_node(feature: str, regions: object = None) -> list[AdmittedNode]:
+            nonlocal first
+            if first:
+                first = False
+                return [dead]
+            return choose(feature, regions)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(client, "_choose", first_to_the_dead_node)
+        assert (await client.call("echo", None, b"ok")).data == b"ok"
+        assert client.trail.chosen != ["node-1"]
+        assert client.unhealthy_nodes == {"node-1"}
+    assert holders(_spent_db(cloud)) == [0]
+    assert wallet.fetched - len(wallet) == 2
+
+
+async def test_error_from_a_node_that_took_the_request_is_charged_once_and_not_retried(
+    cloud: Cloud,
+) -> None:
+    wallet = cloud.new_wallet(batch_size=16)
+    async with Client(
+        cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet, k=1
+    ) as client:
+        with pytest.raises(errors.DecodeError):  # the workload refuses its parameters
+            async for _ in client.stream("echo_stream", {"parts": 0}, b"x"):
+                pass
+        # No admitted node serves it: decided on the device, nothing sent, nobody to blame.
+        with pytest.raises(errors.NoHealthyNodeError):
+            await client.call("no_such_feature", None, b"x")
+        assert client.unhealthy_nodes == set()
+    assert holders(_spent_db(cloud)) == [0]
+    assert wallet.fetched - len(wallet) == 1
+
+
+async def test_node_left_out_comes_back_after_the_timeout_or_readmission(cloud: Cloud) -> None:
+    clock = FixedClock(time.time())
+    wallet = cloud.new_wallet(batch_size=4)
+    trust = cloud.client_trust()
+    async with Client(
+        cloud.relay_url, policy=POLICY, trust=trust, wallet=wallet, k=1, clock=clock
+    ) as client:
+        client._mark_unhealthy(["node-1"])
+        chosen = {client._choose("echo")[0].descriptor.node_id for _ in range(60)}
+        assert chosen == {"node-2", "node-3"}
+        clock.advance(limits.CLIENT_NODE_UNHEALTHY_S)
+        assert client.unhealthy_nodes == set()
+        chosen = {client._choose("echo")[0].descriptor.node_id for _ in range(60)}
+        assert "node-1" in chosen
+        client._mark_unhealthy(["node-1", "node-2", "node-3"])
+        with pytest.raises(errors.NoHealthyNodeError):
+            client._choose("echo")
+        # Every node left out: the next call admits again (what the gateway lists now) first.
+        assert (await client.call("echo", None, b"back")).data == b"back"
+        assert client.unhealthy_nodes == set()
+
+
+# --- one gateway, one node, faults injected at the node ------------------------------------
+
+Fault = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class Rig:
+    """A gateway with tokens in front of one node whose envelope route can be made to fail."""
+
+    url: str
+    gateway: Gateway
+    node: Node
+    store: Path
+    wallet: Wallet
+    config: KeyConfig
+    session: aiohttp.ClientSession
+    faults: list[Fault] = field(default_factory=list)
+    served: int = 0
+
+    async def send(self, authorization: bytes) -> bytes:
+        """One request with ``authorization``: the echoed body, or our error."""
+        body, _, reader = build_request(
+            self.config,
+            [self.node.descriptor],
+            WorkloadRequest("echo", {}, b"paid"),
+            authorization=authorization,
+        )
+        async with self.session.post(
+            self.url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
+        ) as r:
+            assert r.status == 200  # errors travel inside the encapsulation
+            reader.feed(await r.read())
+        (event,) = reader.close()
+        return event.data
+
+
+@pytest.fixture
+async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=100))
+    irunner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
+    issuer_url = f"http://127.0.0.1:{iport}"
+    node = Node("node-1")
+    holder: list[Rig] = []
+    original = node.handle_envelope
+
+    async def envelope(request: web.Request) -> web.StreamResponse:
+        r = holder[0]
+        if r.faults:
+            return await r.faults.pop(0)(request)
+        r.served += 1
+        return await original(request)
+
+    node.handle_envelope = envelope  # type: ignore[method-assign]
+    nrunner, nport = await start_site(node.app(), "127.0.0.1", 0)
+    store = tmp_path / "spent.sqlite3"
+    authorizer = TokenAuthorizer(SqliteSpentTokenStore(store), issuer_url=issuer_url)
+    gateway = Gateway([f"http://127.0.0.1:{nport}"], authorizer=authorizer)
+    grunner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{gport}"
+    wallet = Wallet(
+        issuer_url,
+        enrolment_code=issuer.core.new_enrolment_code(),
+        config=WalletConfig(batch_size=4, insecure_unlogged_keys=True),
+    )
+    async with aiohttp.ClientSession() as session:
+        async with session.get(url + "/.well-known/ohttp-gateway") as r:
+            config = decode_key_configs(await r.read())[0]
+        holder.append(Rig(url, gateway, node, store, wallet, config, session))
+        yield holder[0]
+    await wallet.close()
+    await grunner.cleanup()
+    await nrunner.cleanup()
+    await irunner.cleanup()
+    issuer.core.store.close()
+
+
+async def _node_503(_: web.Request) -> web.StreamResponse:
+    return web.json_response({"error": "unavailable", "message": "node busy"}, status=503)
+
+
+async def _head_then_cut(request: web.Request) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_TYPE_STREAM})
+    await response.prepare(request)
+    await response.write(b"\x00")
+    assert request.transport is not None
+    request.transport.abort()  # the node took the request (its head is out) and then died
+    return response
+
+
+@pytest.mark.parametrize("fault", ["no healthy node", "connection refused", "node 503"])
+async def test_failure_before_a_node_accepted_releases_the_token(rig: Rig, fault: str) -> None:
+    authorization = await rig.wallet.authorization()
+    record = rig.gateway.table.records[0]
+    url = record.url
+    if fault == "node 503":
+        rig.faults.append(_node_503)
+    else:
+        record.url = DEAD_URL
+        record.healthy = fault == "connection refused"  # refused: the gateway did not know yet
+    expected = errors.UnavailableError if fault == "node 503" else errors.NoHealthyNodeError
+    with pytest.raises(expected):
+        await rig.send(authorization)
+    assert holders(rig.store) == []  # not charged, not held
+    record.url = url
+    await rig.gateway.check_nodes()
+    # The same token is good for the next request (the SDK sends a fresh one: docs/tokens.md).
+    assert await rig.send(authorization) == b"paid"
+    assert holders(rig.store) == [0]
+    authorizer = rig.gateway.authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert authorizer.outcomes == {"accepted": 2, "released": 1}
+
+
+async def test_node_stream_cut_after_its_head_still_consumes_the_token(rig: Rig) -> None:
+    authorization = await rig.wallet.authorization()
+    rig.faults.append(_head_then_cut)
+    with pytest.raises(errors.UpstreamError):
+        await rig.send(authorization)
+    assert holders(rig.store) == [0]  # the node answered: it did work, the token is spent
+    with pytest.raises(TokenRequiredError, match="token already spent"):
+        await rig.send(authorization)
+
+
+async def test_concurrent_double_spend_of_a_held_token_is_refused_exactly_once(rig: Rig) -> None:
+    authorization = await rig.wallet.authorization()
+    arrived, go = asyncio.Event(), asyncio.Event()
+
+    async def stall(request: web.Request) -> web.StreamResponse:
+        arrived.set()
+        await go.wait()  # the token stays reserved, neither consumed nor released
+        rig.served += 1
+        return await Node.handle_envelope(rig.node, request)
+
+    rig.faults.append(stall)
+    first = asyncio.create_task(rig.send(authorization))
+    await asyncio.wait_for(arrived.wait(), 10)
+    assert len(holders(rig.store)) == 1 and holders(rig.store)[0] != 0  # held, not spent
+    outcomes = await asyncio.gather(
+        *(rig.send(authorization) for _ in range(12)), return_exceptions=True
+    )
+    assert all(isinstance(o, TokenRequiredError) for o in outcomes), outcomes
+    assert {str(o) for o in outcomes} == {"token already spent"}
+    assert rig.served == 0  # none of them reached the node
+    go.set()
+    assert await first == b"paid"
+    assert rig.served == 1
+    assert holders(rig.store) == [0]
+    with pytest.raises(TokenRequiredError, match="token already spent"):
+        await rig.send(authorization)
