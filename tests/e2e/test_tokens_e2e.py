@@ -287,3 +287,6 @@ async def test_client_without_a_wallet_gets_401_with_a_challenge(cloud: Cloud) -
             async for _ in c.stream("echo_stream", {"parts": 2}, CANARY):
                 pass
     assert b"PrivateToken challenge=" in info.value.www_authenticate  # type: ignore[attr-defined]
+    # Both 401s were answered inside OHTTP (HTTP 200 outside); the metrics count them as 401.
+    counters = cloud.gateway.metrics.counters
+    assert counters["inner_requests{route=ohttp,status=401}"] == 2

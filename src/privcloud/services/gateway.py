@@ -277,8 +277,10 @@ class Gateway:
         try:
             status, payload = await self._read_buffered(await self._upstream(exchange))
             answer = exchange.answer(status, payload)
+            self.metrics.count_inner(status)
         except PrivcloudError as exc:
             answer = exchange.refuse(exc)
+            self.metrics.count_inner(exc.http_status)  # answered inside OHTTP, not as 200
         return web.Response(body=answer, content_type=MEDIA_RESPONSE)
 
     async def _chunked(self, request: web.Request, exchange: ChunkedExchange) -> web.StreamResponse:
@@ -290,10 +292,12 @@ class Gateway:
         except PrivcloudError as exc:
             # Nothing of the inner response was sent yet: answer the error inside OHTTP.
             await response.write(exchange.refuse(exc))
+            self.metrics.count_inner(exc.http_status)
             await response.write_eof()
             return response
         async with upstream:
             await response.write(exchange.head(upstream.status))
+            self.metrics.count_inner(upstream.status)
             try:
                 while piece := await upstream.content.readany():
                     for chunk in exchange.content(piece):

@@ -52,7 +52,7 @@ from typing import Final, Protocol
 from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.errors import ReplayError, UnavailableError, UsageError
-from privcloud.storage.sqlite import connect, create_schema, immediate
+from privcloud.storage.sqlite import check_integrity, connect, create_schema, immediate
 
 log = logging.getLogger("privcloud.redemption")
 
@@ -218,6 +218,7 @@ class SqliteSpentTokenStore:
         #: This process's id in ``holder`` (random, never 0; says nothing but "this process").
         self.holder = secrets.randbelow(2**62) + 1
         self._conn = connect(self.path, busy_timeout_s=busy_timeout_s)
+        check_integrity(self._conn, "the spent-token database")  # corrupt: refused
         self._lock = threading.Lock()
         with self._lock:
             create_schema(self._conn, _SCHEMA, "the spent-token table")
