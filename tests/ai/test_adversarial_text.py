@@ -173,6 +173,7 @@ class _FakeModels:
         max_tokens: int,
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
+        deadline: object = None,
     ) -> Completion:
         return Completion(name, " Nothing to summarise.", self.count_tokens(name, prompt), 4, 0.0)
 

@@ -62,6 +62,7 @@ class FakeModels:
     def __init__(self, answer: str | Callable[[str], str], embed: Any = fake_embed) -> None:
         self.answer = answer
         self.prompts: list[str] = []
+        self.deadlines: list[object] = []
         self.embed = embed
 
     def count_tokens(self, name: str, text: str) -> int:
@@ -75,7 +76,9 @@ class FakeModels:
         max_tokens: int,
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
+        deadline: object = None,
     ) -> Completion:
+        self.deadlines.append(deadline)
         assert 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS
         assert self.count_tokens(name, prompt) + max_tokens <= 2048
         self.prompts.append(prompt)
@@ -340,3 +343,18 @@ def test_the_on_device_smollm2_model_summarises_too() -> None:
     assert result.meta["model"] == SMOLLM2_135M and result.meta["kind"] == "recording"
     assert result.data
     assert partials[-1].meta == {"stage": "checking"}
+
+
+def test_the_request_deadline_reaches_the_model_call_in_the_helper_thread() -> None:
+    """The completion runs in a thread of its own, which cannot see the request's deadline: the
+    workload passes it, so a node can stop the model when the client's deadline passes."""
+    from privcloud.clock import SystemClock
+    from privcloud.workloads import WorkloadRegistry
+    from privcloud.workloads.base import Deadline
+
+    workload, fakes = fake("Doctor Lee is away on Thursday.")
+    deadline = Deadline(at=SystemClock().now() + 60, clock=SystemClock())
+    request = WorkloadRequest("summarize", {}, b"Doctor Lee is away on Thursday.")
+    events = list(WorkloadRegistry([workload]).run(request, deadline))
+    assert events[-1].kind == EventKind.RESULT
+    assert fakes.deadlines and all(d is deadline for d in fakes.deadlines)

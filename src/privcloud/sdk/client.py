@@ -369,14 +369,19 @@ class Client:
         body: bytes = b"",
         *,
         regions: Collection[str] | None = None,
+        deadline_s: int | None = None,
     ) -> AsyncIterator[Event]:
         """Run ``feature`` with a streamed answer: yields partial events, then the final one.
 
-        ``regions`` narrows, for this request, the admitted nodes it may be sealed to. Raises
-        the remote error (our exception tree) when the node answers with an error, and
+        ``regions`` narrows, for this request, the admitted nodes it may be sealed to.
+        ``deadline_s`` (at most ``limits.MAX_REQUEST_DEADLINE_S``; default: the feature's) is
+        sealed in the request: the node stops the work when it passes. Raises the remote error
+        (our exception tree) when the node answers with an error, and
         :class:`~privcloud.errors.TruncatedStreamError` if the stream is cut short.
         """
-        request = WorkloadRequest(feature, dict(params or {}), body, stream=True)
+        request = WorkloadRequest(feature, dict(params or {}), body, stream=True).stamped(
+            self.clock.now(), deadline_s
+        )
         async for event in self._send(request, regions):
             _raise_if_error(event)
             yield event
@@ -388,9 +393,13 @@ class Client:
         body: bytes = b"",
         *,
         regions: Collection[str] | None = None,
+        deadline_s: int | None = None,
     ) -> Result:
-        """Run ``feature`` and return its final result (``regions``: as for :meth:`stream`)."""
-        request = WorkloadRequest(feature, dict(params or {}), body, stream=False)
+        """Run ``feature`` and return its final result (``regions``, ``deadline_s``: as for
+        :meth:`stream`)."""
+        request = WorkloadRequest(feature, dict(params or {}), body, stream=False).stamped(
+            self.clock.now(), deadline_s
+        )
         partials: list[Event] = []
         async for event in self._send(request, regions):
             _raise_if_error(event)
@@ -496,6 +505,7 @@ class Client:
             request,
             authorization=authorization,
             rand=self._rand,
+            now=self.clock.now(),
         )
         sealed_to = [a.descriptor.node_id for a in chosen]
         yielded = False

@@ -49,6 +49,7 @@ from privcloud import limits
 from privcloud.errors import InternalError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads import grounding, params
+from privcloud.workloads.base import current_deadline
 from privcloud.workloads.models import (
     GEMMA_270M,
     LLM_CONTEXT_TOKENS,
@@ -304,10 +305,17 @@ class SummarizeWorkload(ModelWorkload):
             if count % PROGRESS_EVERY == 0:
                 inbox.put(("tokens", count))
 
+        deadline = current_deadline()  # read here: the helper thread cannot see it
+
         def work() -> None:
             try:
                 done = self._models.complete(
-                    model, prompt, max_tokens=max_tokens, stop=_STOPS, on_token=on_token
+                    model,
+                    prompt,
+                    max_tokens=max_tokens,
+                    stop=_STOPS,
+                    on_token=on_token,
+                    deadline=deadline,
                 )
                 inbox.put(("done", done))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
