@@ -15,7 +15,8 @@ against a baseline measured in the same run. Prints ONE JSON line.
   on an inner request (header parse, token decode, key lookup, RSA-PSS verify, and the first
   phase of the two-phase spend — the reservation — in the SQLite store through its thread), in
   µs. ``check_sync_us_*``: the same steps without the event loop hop (verify +
-  ``reserve_sync``; consuming after the node's head is one more primary-key update, ~14 µs). Baseline ``baseline_sha256_us_p50``: SHA-256 of the token.
+  ``reserve_sync``; consuming after the node's head is one more primary-key update, ~14 µs).
+  Baseline ``baseline_sha256_us_p50``: SHA-256 of the token.
 
 Targets (issue 3): >= 300 issuances/s/core, <= 200 µs per redemption check.
 """
