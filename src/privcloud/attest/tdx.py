@@ -40,13 +40,13 @@ from importlib import resources
 from typing import Final
 
 from privcloud import limits
+from privcloud.attest import base
 from privcloud.attest.base import (
     TEE_TDX,
     AttestationResult,
     Evidence,
     PinnedVerifier,
     Policy,
-    check_policy,
 )
 from privcloud.crypto.x509 import (
     Certificate,
@@ -341,5 +341,5 @@ class TdxVerifier(PinnedVerifier[Certificate]):
             registers=registers,
             product="TDX",
         )
-        check_policy(result, policy, now=now)
+        base.check_policy(result, policy, now=now)
         return result

@@ -29,6 +29,7 @@ import contextlib
 import secrets
 from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass, field
+from typing import TypedDict, Unpack
 
 import aiohttp
 
@@ -67,6 +68,15 @@ from privcloud.trust.keys import (
 )
 from privcloud.wire.jsonio import decode_error_body
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
+
+
+class RequestOptions(TypedDict, total=False):
+    """Per-request options of :meth:`Client.call` and :meth:`Client.stream`."""
+
+    #: Region names the request may be sealed to (data residency), within the client's policy.
+    regions: Collection[str] | None
+    #: Seconds the node may work on the request (sealed in it; default: the feature's).
+    deadline_s: int | None
 
 
 @dataclass(frozen=True)
@@ -362,14 +372,23 @@ class Client:
             raise NoHealthyNodeError("no admitted node serves this feature")
         return self._random.sample(serving, min(self.k, len(serving)))
 
+    def _request(
+        self,
+        feature: str,
+        params: JSONObject | None,
+        body: bytes,
+        stream: bool,
+        deadline_s: int | None,
+    ) -> WorkloadRequest:
+        request = WorkloadRequest(feature, dict(params or {}), body, stream=stream)
+        return request.stamped(self.clock.now(), deadline_s)
+
     async def stream(
         self,
         feature: str,
         params: JSONObject | None = None,
         body: bytes = b"",
-        *,
-        regions: Collection[str] | None = None,
-        deadline_s: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> AsyncIterator[Event]:
         """Run ``feature`` with a streamed answer: yields partial events, then the final one.
 
@@ -379,10 +398,8 @@ class Client:
         (our exception tree) when the node answers with an error, and
         :class:`~privcloud.errors.TruncatedStreamError` if the stream is cut short.
         """
-        request = WorkloadRequest(feature, dict(params or {}), body, stream=True).stamped(
-            self.clock.now(), deadline_s
-        )
-        async for event in self._send(request, regions):
+        request = self._request(feature, params, body, True, options.get("deadline_s"))
+        async for event in self._send(request, options.get("regions")):
             _raise_if_error(event)
             yield event
 
@@ -391,17 +408,13 @@ class Client:
         feature: str,
         params: JSONObject | None = None,
         body: bytes = b"",
-        *,
-        regions: Collection[str] | None = None,
-        deadline_s: int | None = None,
+        **options: Unpack[RequestOptions],
     ) -> Result:
         """Run ``feature`` and return its final result (``regions``, ``deadline_s``: as for
         :meth:`stream`)."""
-        request = WorkloadRequest(feature, dict(params or {}), body, stream=False).stamped(
-            self.clock.now(), deadline_s
-        )
+        request = self._request(feature, params, body, False, options.get("deadline_s"))
         partials: list[Event] = []
-        async for event in self._send(request, regions):
+        async for event in self._send(request, options.get("regions")):
             _raise_if_error(event)
             if event.final:
                 return Result(event.meta, event.data, tuple(partials))
