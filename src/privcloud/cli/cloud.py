@@ -19,7 +19,7 @@ from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
-from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway

@@ -26,7 +26,7 @@ from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.sdk import Client
-from privcloud.sdk.client import Result
+from privcloud.sdk.client_types import Result
 from privcloud.services.observe import Observation, Observer
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire.message import Event

@@ -26,7 +26,7 @@ from privcloud import limits
 from privcloud.cli.session import connect, progress
 from privcloud.errors import ConfigError, DecodeError
 from privcloud.localcloud import cloudconfig
-from privcloud.sdk.client import Result
+from privcloud.sdk.client_types import Result
 from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_BASE, WHISPER_TINY_EN

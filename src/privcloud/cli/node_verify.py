@@ -16,7 +16,7 @@ from privcloud.cli.trust_args import (
 )
 from privcloud.errors import PrivcloudError
 from privcloud.logclient import LogClient
-from privcloud.sdk.client import fetch_log_proofs
+from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import (
     FileTrustStore,
     default_state_dir,

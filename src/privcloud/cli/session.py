@@ -27,7 +27,7 @@ from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.netio import new_session
 from privcloud.sdk import Client
-from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio

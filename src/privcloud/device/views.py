@@ -18,7 +18,7 @@ from typing import Any
 
 from privcloud.errors import PrivcloudError
 from privcloud.logclient import LogClient
-from privcloud.sdk.client import Trail
+from privcloud.sdk.client_types import Trail
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import leaf_hash

@@ -34,7 +34,7 @@ from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
 from privcloud.netio import is_loopback
 from privcloud.privacypass.issuance import issuer_name_for
-from privcloud.sdk.client import ClientTrust
+from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway

@@ -28,13 +28,11 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Collection, Iterator
-from dataclasses import dataclass, field
-from typing import TypedDict, Unpack
+from typing import Unpack
 
 import aiohttp
 
 from privcloud import limits
-from privcloud.attest import TrustRoots
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
@@ -47,17 +45,18 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
-from privcloud.logclient import LogClient, checkpoint_size
+from privcloud.logclient import LogClient
 from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
+from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.keyproofs import KeyProofs
-from privcloud.sdk.trust_store import TrustStore, pinned_state, refresh_trusted_checkpoint
+from privcloud.sdk.logproofs import fetch_log_proofs
+from privcloud.sdk.trust_store import refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
-from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState
-from privcloud.trust.admission import AdmittedNode, ClientPolicy, LogProofs, admit_all
-from privcloud.trust.directory import NodeDescriptor, decode_directory
+from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
+from privcloud.trust.directory import decode_directory
 from privcloud.trust.keys import (
     DEFAULT_GATEWAY_SERVICE,
     KEY_STATEMENTS_PATH,
@@ -69,80 +68,9 @@ from privcloud.trust.keys import (
 from privcloud.wire.jsonio import decode_error_body
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 
-
-class RequestOptions(TypedDict, total=False):
-    """Per-request options of :meth:`Client.call` and :meth:`Client.stream`."""
-
-    #: Region names the request may be sealed to (data residency), within the client's policy.
-    regions: Collection[str] | None
-    #: Seconds the node may work on the request (sealed in it; default: the feature's).
-    deadline_s: int | None
-
-
-@dataclass(frozen=True)
-class Result:
-    """A feature's final answer, with the partial events that came before it."""
-
-    meta: JSONObject
-    data: bytes = b""
-    partials: tuple[Event, ...] = ()
-
-
 #: Seconds after which the client fetches the directory and runs admission again before it
 #: seals another request (node bundles are valid for at most 24 h; keys rotate).
 READMIT_AFTER_S = 600.0
-
-
-@dataclass(frozen=True)
-class ClientTrust:
-    """What a client pins out of band to admit nodes (docs/trust-model.md#node-admission).
-
-    ``log`` is the trust policy for the transparency log (its key, the witnesses' keys, the
-    quorum; see :func:`privcloud.sdk.trust_store.pinned_state`); ``store`` keeps the trusted
-    checkpoint across restarts; ``roots`` are the vendor roots (plus, for development only, the
-    dev roots of the INSECURE simulated TEE).
-    """
-
-    log_url: str
-    log: TrustedLogState
-    roots: TrustRoots = field(default_factory=TrustRoots.pinned)
-    store: TrustStore | None = None
-
-    @classmethod
-    def pinned(
-        cls,
-        log_url: str,
-        log_vkey: str,
-        witness_vkeys: list[str],
-        *,
-        required_witnesses: int | None = None,
-        insecure_simulated_keys: tuple[bytes, ...] = (),
-        store: TrustStore | None = None,
-    ) -> ClientTrust:
-        """Trust configured from the log's and witnesses' vkeys; ``insecure_simulated_keys``
-        adds dev roots of the INSECURE simulated TEE (the local cloud's)."""
-        return cls(
-            log_url,
-            pinned_state(log_vkey, witness_vkeys, required_witnesses),
-            TrustRoots.pinned(insecure_simulated_keys=insecure_simulated_keys),
-            store,
-        )
-
-
-@dataclass
-class Trail:
-    """What the client did for its last request: the verification trail a user can inspect."""
-
-    admitted: list[AdmittedNode] = field(default_factory=list)
-    refused: list[tuple[str, str]] = field(default_factory=list)
-    chosen: list[str] = field(default_factory=list)
-    key_config_id: int | None = None
-    #: The logged statement of the OHTTP key configuration in use, and the gateway's other
-    #: statements that were refused, with the reason (key consistency, docs/adr/0009).
-    key_statement: KeyStatement | None = None
-    keys_refused: list[str] = field(default_factory=list)
-    #: The trusted log checkpoint admission used.
-    checkpoint: Checkpoint | None = None
 
 
 class _StaleKeyConfig(Exception):
@@ -562,35 +490,6 @@ def _node_failures(sealed_to: list[str], yielded: bool) -> Iterator[None]:
         if yielded:
             raise
         raise _NodeFailed(exc, sealed_to) from exc
-
-
-async def fetch_log_proofs(
-    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor]
-) -> dict[str, LogProofs]:
-    """For each node whose bundle proves its release against another checkpoint than the
-    trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
-    checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
-    A node whose proofs cannot be fetched gets none, and admission refuses it."""
-    trusted = state.checkpoint.size
-    inclusion: dict[int, tuple[bytes, ...]] = {}
-    out: dict[str, LogProofs] = {}
-    for node in nodes:
-        bundle = node.bundle
-        if bundle is None:
-            continue
-        try:
-            size = checkpoint_size(bundle.checkpoint)
-            if size > trusted:
-                proof = await log.consistency_proof(trusted, size) if trusted else []
-                out[node.node_id] = LogProofs(consistency=tuple(proof))
-            elif size < trusted and bundle.log_index < trusted:
-                if bundle.log_index not in inclusion:
-                    hashes = await log.inclusion_proof(bundle.log_index, trusted)
-                    inclusion[bundle.log_index] = tuple(hashes)
-                out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
-        except PrivcloudError:
-            continue
-    return out
 
 
 async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:

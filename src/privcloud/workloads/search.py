@@ -47,7 +47,8 @@ from privcloud.errors import DecodeError, TooLargeError
 from privcloud.wire import jsonio
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.models import MINILM_L6, Models, ModelWorkload
+from privcloud.workloads.base import ModelWorkload
+from privcloud.workloads.models import MINILM_L6, Models
 
 #: Words per passage and words shared by neighbouring passages (see step 1).
 PASSAGE_WORDS = 160

@@ -49,13 +49,12 @@ from privcloud import limits
 from privcloud.errors import InternalError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads import grounding, params
-from privcloud.workloads.base import current_deadline
+from privcloud.workloads.base import ModelWorkload, current_deadline
 from privcloud.workloads.models import (
     GEMMA_270M,
     LLM_CONTEXT_TOKENS,
     SMOLLM2_135M,
     Completion,
-    ModelWorkload,
 )
 
 #: Language models a summary may use: Gemma 3 270M (default) and the on-device SmolLM2 135M.

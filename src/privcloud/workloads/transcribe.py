@@ -35,12 +35,12 @@ from privcloud.errors import DecodeError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import Audio, decode_audio
+from privcloud.workloads.base import ModelWorkload
 from privcloud.workloads.models import (
     WHISPER_BASE,
     WHISPER_MODELS,
     WHISPER_TINY_EN,
     Models,
-    ModelWorkload,
 )
 
 #: The languages Whisper knows (faster-whisper ``tokenizer._LANGUAGE_CODES``; openai/whisper

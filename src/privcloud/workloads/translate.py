@@ -43,7 +43,8 @@ from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.audio import decode_audio
-from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, WHISPER_BASE, ModelWorkload
+from privcloud.workloads.base import ModelWorkload
+from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, WHISPER_BASE
 from privcloud.workloads.text import sentences as text_sentences
 from privcloud.workloads.text.sentences import SplitRules
 from privcloud.workloads.transcribe import (
