@@ -38,7 +38,8 @@ from privcloud.netio import new_session
 from privcloud.ohttp import GatewayKey, decapsulate_request, decode_key_configs
 from privcloud.sdk import Client
 from privcloud.sdk.core import build_request
-from privcloud.services.http import Metrics, new_app, read_body, start_site
+from privcloud.services.http import Metrics, read_body
+from privcloud.services.site import new_app, start_site
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor, decode_directory
 from privcloud.wire import bhttp

@@ -58,9 +58,9 @@ from privcloud.privacypass.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
 from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.wire import bhttp

@@ -490,8 +490,8 @@ async def test_request_headers_that_never_finish_are_cut_off(
 ) -> None:
     # Slowloris in the header phase: the connection is closed once the idle bound passes.
     from privcloud import limits
-    from privcloud.services.http import start_site
     from privcloud.services.relay import Relay
+    from privcloud.services.site import start_site
 
     monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.5)
     runner, port = await start_site(Relay("http://127.0.0.1:9").app(), "127.0.0.1", 0)
@@ -518,8 +518,8 @@ async def test_connections_beyond_the_cap_are_closed_and_others_still_served(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from privcloud import limits
-    from privcloud.services.http import start_site
     from privcloud.services.relay import Relay
+    from privcloud.services.site import start_site
 
     monkeypatch.setattr(limits, "MAX_SERVER_CONNECTIONS", 3)
     runner, port = await start_site(Relay("http://127.0.0.1:9").app(), "127.0.0.1", 0)

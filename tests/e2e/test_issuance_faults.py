@@ -28,13 +28,13 @@ from privcloud import errors
 from privcloud.privacypass import Token, parse_authorization
 from privcloud.privacypass.issuance import device_id_for
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.http import start_site
 from privcloud.services.issuer import (
     INSECURE_TEST_STALL_ENV,
     Issuer,
     IssuerConfig,
     new_enrolment_code,
 )
+from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore
 
 # These tests are about issuance: wallets run without a transparency log (INSECURE, named so;

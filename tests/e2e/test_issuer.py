@@ -48,8 +48,8 @@ from privcloud.privacypass.issuance import (
     sign_device_request,
 )
 from privcloud.privacypass.tokens import TokenRequest
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore
 
 T0 = 1_800_000_000.0

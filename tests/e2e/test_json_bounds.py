@@ -51,7 +51,7 @@ from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
 from privcloud.privacypass.issuance import ENROL_PATH, decode_enrolment, parse_issuer_directory
 from privcloud.sdk import Client
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.merkle import MerkleTree

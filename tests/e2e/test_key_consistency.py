@@ -28,8 +28,8 @@ from privcloud.privacypass.headers import (
 )
 from privcloud.sdk import Client
 from privcloud.sdk.trust_store import pinned_state
-from privcloud.services.http import start_site
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
+from privcloud.services.site import start_site
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.merkle import leaf_hash
 from privcloud.transparency.note import Ed25519NoteSigner

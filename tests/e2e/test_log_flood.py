@@ -30,8 +30,8 @@ import pytest
 from privcloud import limits
 from privcloud.cli.session import connect
 from privcloud.localcloud.cloudconfig import load
-from privcloud.services.http import start_site
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 
 CLI = [sys.executable, "-m", "privcloud.cli"]
 #: The flooding peer's address: it must appear in no log line.

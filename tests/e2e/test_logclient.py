@@ -35,7 +35,7 @@ from privcloud.sdk.trust_store import (
     pinned_state,
     refresh_trusted_checkpoint,
 )
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.services.tlog import WitnessEndpoint, open_log
 from privcloud.storage.tlog_store import load_key
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint

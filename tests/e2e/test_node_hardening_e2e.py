@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 
 from privcloud.envelope import MEDIA_TYPE_REQUEST, ClientSession, Recipient, seal_request
-from privcloud.services.http import start_site
 from privcloud.services.node import Node
+from privcloud.services.site import start_site
 from privcloud.wire.message import (
     Event,
     EventKind,

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from privcloud import limits
-from privcloud.services.http import start_site
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 
 ATTACKER = "127.0.0.2"
 DEVICE = "127.0.0.3"

@@ -35,10 +35,10 @@ from privcloud.sdk import Client
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import AdmittedNode, ClientPolicy
 from privcloud.wire.message import WorkloadRequest

@@ -34,9 +34,9 @@ from privcloud.errors import ReplayError
 from privcloud.ohttp import MEDIA_REQUEST, KeyConfig, decode_key_configs
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.node import Node
+from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire.message import WorkloadRequest
@@ -263,7 +263,7 @@ async def _close(*stores: SqliteSpentTokenStore) -> None:
 _GATEWAY = """
 import asyncio, sys
 from privcloud.services.gateway import Gateway
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 

@@ -36,9 +36,9 @@ from privcloud.privacypass import (
 from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
 from privcloud.privacypass.issuance import EXPIRES_MEMBER, parse_issuer_directory
 from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet, WalletConfig
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from privcloud.errors import (
 )
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient, publish_entry
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.services.witness import Witness
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint

@@ -32,12 +32,12 @@ from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import KeyRing
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 
 

@@ -13,14 +13,8 @@ import pytest
 from privcloud import limits
 from privcloud.cli.runtime import BoundedFormatter, RepeatLimiter
 from privcloud.errors import InternalError, NotFoundError, PeerError, TooLargeError
-from privcloud.services.http import (
-    BodyBudget,
-    ConnectionGuard,
-    Metrics,
-    WithholdPeerData,
-    error_for_status,
-    peer_key,
-)
+from privcloud.services.http import BodyBudget, Metrics, error_for_status
+from privcloud.services.site import ConnectionGuard, WithholdPeerData, peer_key
 
 
 def _record(msg: str, *args: object, name: str = "privcloud.http") -> logging.LogRecord:

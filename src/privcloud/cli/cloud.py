@@ -24,10 +24,10 @@ from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
-from privcloud.services.http import start_site
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio

@@ -28,7 +28,7 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.errors import ConfigError
-from privcloud.services.http import WithholdPeerData
+from privcloud.services.site import WithholdPeerData
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: A record of :class:`RepeatLimiter`'s own (its summary line), let through unchecked.

@@ -30,7 +30,7 @@ from privcloud.localcloud.transparency import (
     WITNESS_KEY_FILE,
 )
 from privcloud.logclient import LogClient
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
 from privcloud.services.witness import Witness
 from privcloud.storage.tlog_store import load_key, load_or_create_key

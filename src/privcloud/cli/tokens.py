@@ -21,9 +21,9 @@ from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
 from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
 from privcloud.services.keylog import KeyLog
+from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore
 from privcloud.storage.tlog_store import load_key
 

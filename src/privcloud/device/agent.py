@@ -74,8 +74,9 @@ from privcloud.logclient import LogClient
 from privcloud.netio import is_loopback
 from privcloud.sdk.router import DeviceProfile, Placement, Router, UserSettings
 from privcloud.sdk.wallet_state import WalletConfig
-from privcloud.services.http import Handler, Metrics, new_app, read_body, start_site
+from privcloud.services.http import Handler, Metrics, read_body
 from privcloud.services.observe import Observation, Observer
+from privcloud.services.site import new_app, start_site
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire.message import Event, JSONObject
 from privcloud.workloads.models import Models

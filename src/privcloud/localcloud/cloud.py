@@ -46,13 +46,13 @@ from privcloud.services.gateway_key import (
     load_or_create,
     remove_key,
 )
-from privcloud.services.http import start_site
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.workloads import WorkloadRegistry, default_registry

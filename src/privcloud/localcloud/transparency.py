@@ -15,7 +15,7 @@ from aiohttp import web
 
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.fileio import file_error
-from privcloud.services.http import start_site
+from privcloud.services.site import start_site
 from privcloud.services.tlog import (
     DEFAULT_ORIGIN,
     LOG_KEY_FILE,

@@ -65,8 +65,9 @@ from privcloud.services.gateway_core import (
     node_accepted,
 )
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
-from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.redemption import Redemption, TokenAuthorizer
+from privcloud.services.site import new_app
 from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
 from privcloud.wire import bhttp
 

@@ -19,21 +19,18 @@ read), and connections are capped in total and, at the relay, per peer address
 from __future__ import annotations
 
 import asyncio
-import functools
-import ipaddress
 import logging
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from aiohttp import hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from privcloud import limits
 from privcloud.errors import (
-    ConfigError,
     DecodeError,
     InternalError,
     NotFoundError,
@@ -212,6 +209,20 @@ class BodyBudget:
 _RESERVED: Final = web.RequestKey("privcloud.body_reserved", int)
 
 
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What :func:`start_site` needs to know of a service's application (:func:`new_app`)."""
+
+    service: str
+    metrics: Metrics | None
+    budget: BodyBudget | None
+    per_peer_connections: int | None = None
+
+
+#: Where :func:`new_app` keeps a service's settings in its application.
+SERVICE: Final = web.AppKey("privcloud.service", ServiceSettings)
+
+
 def _reserve(request: web.Request, budget: BodyBudget | None, size: int) -> None:
     if budget is None:
         return
@@ -285,273 +296,3 @@ def require_media_type(request: web.Request, *allowed: str) -> str:
     if media not in allowed:
         raise UnsupportedError("unsupported media type")
     return media
-
-
-# --- connections: a cap in total and, where peers are devices, per peer ----------------------
-
-
-def peer_key(peername: object) -> str | None:
-    """The address a per-peer cap counts a connection under: the IPv4 address, or the /64 of
-    an IPv6 one (one subscriber's prefix); None when there is none (a Unix socket). Kept in
-    memory for the life of the connection only; never logged or stored."""
-    if not isinstance(peername, tuple) or not peername or not isinstance(peername[0], str):
-        return None
-    try:
-        address = ipaddress.ip_address(peername[0].split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
-@dataclass
-class ConnectionGuard:
-    """Admits a new connection only under ``total`` open ones and, with ``per_peer``, under
-    that many from its peer's address (:func:`peer_key`): one peer holding idle connections
-    cannot lock the others out (each also ends after ``HTTP_IDLE_TIMEOUT_S``)."""
-
-    service: str
-    total: int
-    per_peer: int | None = None
-    count: int = 0
-    _by_peer: Counter[str] = field(default_factory=Counter)
-    _peer_of: dict[object, str | None] = field(default_factory=dict)
-
-    def admit(self, conn: object, peername: object) -> bool:
-        if self.count >= self.total:
-            log.warning("%s connection refused: %d connections open", self.service, self.total)
-            return False
-        key = peer_key(peername) if self.per_peer is not None else None
-        if key is not None and self.per_peer is not None and self._by_peer[key] >= self.per_peer:
-            # The peer's address stays out of the record (it is only a key in memory).
-            log.warning(
-                "%s connection refused: a peer holds %d connections", self.service, self.per_peer
-            )
-            return False
-        self.count += 1
-        self._peer_of[conn] = key
-        if key is not None:
-            self._by_peer[key] += 1
-        return True
-
-    def release(self, conn: object) -> None:
-        if conn not in self._peer_of:
-            return  # never admitted
-        key = self._peer_of.pop(conn)
-        self.count -= 1
-        if key is not None:
-            self._by_peer[key] -= 1
-            if self._by_peer[key] <= 0:
-                del self._by_peer[key]
-
-    def peers(self) -> int:
-        """How many peer addresses hold a connection now (tests; nothing else reads them)."""
-        return len(self._by_peer)
-
-
-# --- the aiohttp server, with our error answers and logging ------------------------------------
-
-
-@dataclass(frozen=True)
-class ServiceSettings:
-    """What :func:`start_site` needs to know of a service's application (:func:`new_app`)."""
-
-    service: str
-    metrics: Metrics | None
-    budget: BodyBudget | None
-    per_peer_connections: int | None = None
-
-
-#: Where :func:`new_app` keeps a service's settings in its application.
-SERVICE: Final = web.AppKey("privcloud.service", ServiceSettings)
-
-
-class _Request(web.Request):
-    """A request whose responses do not name the server software (aiohttp's ``Server:``
-    header names itself and its version)."""
-
-    async def _prepare_hook(self, response: web.StreamResponse) -> None:
-        response.headers.popall(hdrs.SERVER, None)
-        await super()._prepare_hook(response)
-
-
-class _ServiceProtocol(web.RequestHandler):
-    """aiohttp's connection handler with our answer to what never reaches a route (a request
-    the HTTP parser refused, an exception that escaped the middleware) and our log records."""
-
-    settings: ServiceSettings
-
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        """Answer with our JSON error body and close the connection.
-
-        1. Log the service, the status and the *type* of the parser's error, at INFO: never
-           ``request.remote``, ``message`` or the exception's text, which quote the peer.
-        2. If part of a response was sent already, the connection is broken (as aiohttp).
-        3. Answer ``error_for_status(status)``'s body, without ``Server:``, and close.
-        """
-        del message  # aiohttp's text: it quotes the peer's bytes
-        kind = type(exc).__name__ if exc is not None else "none"
-        route = MALFORMED_ROUTE if status < 500 else "unhandled"
-        level = logging.INFO if status < 500 else logging.ERROR
-        log.log(level, "%s %s request answered %d: %s", self.settings.service, route, status, kind)
-        if request.writer.output_size > 0:
-            raise ConnectionError("response already started")
-        response = error_response(error_for_status(status), status=status)
-        response.force_close()
-        if self.settings.metrics is not None:
-            self.settings.metrics.observe(route, status, 0, response.content_length or 0)
-        return response
-
-    def log_exception(self, *args: Any, **kw: Any) -> None:
-        """aiohttp's "Unhandled exception" record, reduced to the exception's type."""
-        exc = kw.get("exc_info")
-        kind = type(exc).__name__ if isinstance(exc, BaseException) else "unknown"
-        log.error("%s connection error: %s", self.settings.service, kind)
-
-
-class _ServiceServer(web.Server):
-    """aiohttp's server (a protocol factory) making :class:`_ServiceProtocol` handlers and
-    admitting connections through a :class:`ConnectionGuard`."""
-
-    def __init__(
-        self, *args: Any, settings: ServiceSettings, guard: ConnectionGuard, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.settings = settings
-        self.guard = guard
-
-    def __call__(self) -> web.RequestHandler:
-        handler = _ServiceProtocol(self, loop=self._loop, **self._kwargs)
-        handler.settings = self.settings
-        return handler
-
-    def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
-        # Closed at once and unread when over a cap.
-        if not self.guard.admit(handler, transport.get_extra_info("peername")):
-            transport.close()
-            return
-        super().connection_made(handler, transport)
-
-    def connection_lost(
-        self, handler: web.RequestHandler, exc: BaseException | None = None
-    ) -> None:
-        self.guard.release(handler)
-        super().connection_lost(handler, exc)
-
-
-class _ServiceRunner(web.AppRunner):
-    """An application runner whose server is a :class:`_ServiceServer`."""
-
-    def __init__(
-        self, app: web.Application, *, settings: ServiceSettings, guard: ConnectionGuard, **kw: Any
-    ) -> None:
-        super().__init__(app, **kw)
-        self._settings = settings
-        self._guard = guard
-
-    async def _make_server(self) -> web.Server:
-        plain = await super()._make_server()  # starts the application, as aiohttp does
-        return _ServiceServer(
-            plain.request_handler,
-            request_factory=functools.partial(self.app._make_request, _cls=_Request),
-            handler_cancellation=plain.handler_cancellation,
-            loop=plain._loop,
-            settings=self._settings,
-            guard=self._guard,
-            **plain._kwargs,
-        )
-
-
-class WithholdPeerData(logging.Filter):
-    """Reduce a record of a logger in :data:`PEER_DATA_LOGGERS` to its logger, level and
-    exception type: their messages, arguments and tracebacks can hold a peer's address and
-    bytes. Records of every other logger pass unchanged."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.name in PEER_DATA_LOGGERS or record.name.startswith("aiohttp."):
-            exc = record.exc_info[1] if record.exc_info else None
-            record.msg = "%s record withheld (it may carry peer data): %s"
-            record.args = (record.name, type(exc).__name__ if exc is not None else "-")
-            record.exc_info = None
-            record.exc_text = None
-            record.stack_info = None
-        return True
-
-
-def withhold_peer_data() -> None:
-    """Put :class:`WithholdPeerData` on each logger of :data:`PEER_DATA_LOGGERS` (once)."""
-    for name in PEER_DATA_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, WithholdPeerData) for f in logger.filters):
-            logger.addFilter(WithholdPeerData())
-
-
-def new_app(
-    service: str, metrics: Metrics, *, per_peer_connections: int | None = None
-) -> web.Application:
-    """An application with our middleware, a ``/metrics`` route and a :class:`BodyBudget` of
-    ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps the connections one
-    peer address may hold (the relay, the one service whose peers are devices)."""
-    app = web.Application(
-        middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
-    )
-    app[SERVICE] = ServiceSettings(
-        service, metrics, BodyBudget(limits.MAX_INFLIGHT_BODY_BYTES), per_peer_connections
-    )
-
-    async def metrics_handler(_: web.Request) -> web.Response:
-        return web.Response(text=metrics.render(), content_type="text/plain")
-
-    app.router.add_get("/metrics", metrics_handler, name="metrics")
-    return app
-
-
-async def start_site(
-    app: web.Application, host: str, port: int, *, reuse_port: bool = False
-) -> tuple[web.AppRunner, int]:
-    """Start serving ``app`` on ``host:port`` (port 0 picks a free one); returns the runner and
-    the bound port. ``reuse_port`` lets several processes share one port (SO_REUSEPORT), the
-    kernel spreading connections among them. Connections are capped at
-    ``limits.MAX_SERVER_CONNECTIONS`` (and per peer, as the app's settings say)."""
-    withhold_peer_data()
-    settings = app.get(SERVICE) or ServiceSettings("service", None, None)
-    guard = ConnectionGuard(
-        settings.service, limits.MAX_SERVER_CONNECTIONS, settings.per_peer_connections
-    )
-    runner = _ServiceRunner(
-        app,
-        settings=settings,
-        guard=guard,
-        access_log=None,
-        handle_signals=False,
-        max_line_size=limits.MAX_HTTP_LINE_SIZE,
-        max_field_size=limits.MAX_HTTP_FIELD_SIZE,
-        # aiohttp arms this timer when a connection opens and re-arms it after each response,
-        # so it also closes a connection that never completes its request headers.
-        keepalive_timeout=limits.HTTP_IDLE_TIMEOUT_S,
-        shutdown_timeout=2.0,
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port or None)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        raise ConfigError(
-            f"cannot listen on {host}:{port}: the port is in use or not allowed; "
-            "stop what uses it, or choose another port (--port; for `privcloud up`: --relay-port "
-            "or cloud.relay_port in privcloud.toml)"
-        ) from exc
-    server = site._server
-    sockets = getattr(server, "sockets", None) or ()
-    bound = sockets[0].getsockname()[1] if sockets else port
-    return runner, int(bound)

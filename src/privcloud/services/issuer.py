@@ -68,8 +68,9 @@ from privcloud.privacypass.issuance import (
     verify_device_request,
 )
 from privcloud.privacypass.tokens import TOKEN_REQUEST_SIZE
-from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.keylog import KeyLog
+from privcloud.services.site import new_app
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
 from privcloud.trust.keys import KeyStatement
 from privcloud.wire import jsonio

@@ -50,8 +50,9 @@ from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
 from privcloud.errors import PrivcloudError, RequestTimeoutError
 from privcloud.logclient import EntryProof, LogClient
 from privcloud.release import build_manifest
-from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.node_core import LogPosition, NodeCore, NodeExchange
+from privcloud.services.site import new_app
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
 from privcloud.wire.message import Event

@@ -40,7 +40,8 @@ from privcloud.ohttp import (
     MEDIA_RESPONSE,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
-from privcloud.services.http import Metrics, new_app, read_body, require_media_type
+from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.site import new_app
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}

@@ -59,7 +59,8 @@ from privcloud.errors import (
 )
 from privcloud.fileio import file_error
 from privcloud.netio import new_session, read_bounded
-from privcloud.services.http import Metrics, new_app, read_body
+from privcloud.services.http import Metrics, read_body
+from privcloud.services.site import new_app
 from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.transparency.append_auth import (

@@ -25,7 +25,8 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.errors import ConfigError, DecodeError, PeerError, UnavailableError
-from privcloud.services.http import Metrics, new_app, read_body
+from privcloud.services.http import Metrics, read_body
+from privcloud.services.site import new_app
 from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.witness_store import WitnessRecord, WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
