@@ -20,6 +20,7 @@ import aiohttp
 
 from privcloud.errors import KeyConsistencyError, NotFoundError, PrivcloudError, UnavailableError
 from privcloud.logclient import LogClient
+from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk.trust_store import log_identity
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.keys import (
@@ -102,6 +103,21 @@ class KeyProofs:
         if not report.proven:
             raise KeyConsistencyError("no key the service offered is proven in the log")
         return report
+
+    async def prove_issuer_keys(
+        self, keys: list[PublishedKey], issuer_name: str, *, now: float
+    ) -> list[PublishedKey]:
+        """The issuer keys of a directory whose statements are logged (directory order kept);
+        a key without a validity cannot have a statement and is left out. Raises
+        :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
+        statements = [
+            KeyStatement.for_token_key(issuer_name, k.key.spki, k.not_before, k.expires)
+            for k in keys
+            if k.not_before is not None and k.expires is not None and k.not_before < k.expires
+        ]
+        report = await self.prove(statements, kind=KeyKind.ISSUER, service=issuer_name, now=now)
+        proven = {s.key for s in report.proven}
+        return [k for k in keys if k.key.spki in proven]
 
     @staticmethod
     async def _prove_one(log: LogClient, statement: KeyStatement, state: TrustedLogState) -> None:

@@ -12,15 +12,10 @@ Who learns what:
   never travel that path. The only thing the wallet itself asks the relay for (with
   ``consistency_url``) is the issuer's *public* directory, passed through unchanged.
 
-Key consistency (against key partitioning: an issuer, perhaps with the gateway, giving one
-device a key of its own so that its redemptions stand out): the wallet uses an issuer key only
-when its key statement is in the transparency log at the checkpoint the device trusts
-(:mod:`privcloud.sdk.keyproofs`, attached by the :class:`~privcloud.sdk.Client`; docs/adr/0009),
-and refuses a directory with more than :data:`~privcloud.limits.MAX_ISSUER_VALID_KEYS` keys
-valid at once. As a further check, with ``consistency_url`` (the relay's ``/issuer``
-pass-through) it reads the directory over both paths — directly, where the issuer sees the
-device's address, and through the relay, where it does not — and refuses keys the two do not
-agree on (:class:`PolicyError`).
+Key consistency (docs/adr/0009): an issuer key is used only when its key statement is in the
+trusted log (:mod:`privcloud.sdk.keyproofs`, attached by the :class:`~privcloud.sdk.Client`),
+at most ``MAX_ISSUER_VALID_KEYS`` at once; with ``consistency_url`` the directory must also be
+the same directly and through the relay (:class:`PolicyError`).
 
 Challenges: the wallet answers only the one challenge fixed for every device (token type 2, its
 pinned issuer name, an empty redemption context, its pinned origin): a 401 with any other is
@@ -48,7 +43,7 @@ import asyncio
 import contextlib
 import secrets
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -57,27 +52,22 @@ from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
-    AuthenticationError,
     ConfigError,
     CryptoError,
-    DecodeError,
     KeyConsistencyError,
     PeerError,
     PolicyError,
     PrivcloudError,
     ReplayError,
-    TaggableChallengeError,
     UnavailableError,
     UsageError,
 )
 from privcloud.fileio import write_atomic
 from privcloud.netio import LazySession, read_bounded
 from privcloud.privacypass import (
-    TOKEN_TYPE_BLIND_RSA,
     client_begin,
     client_finalize,
     encode_authorization,
-    parse_www_authenticate,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
 from privcloud.privacypass.issuance import (
@@ -102,11 +92,12 @@ from privcloud.sdk.wallet_state import (
     SpentToken,
     TokenPurse,
     WalletConfig,
+    check_directory,
     decode_wallet_file,
     encode_wallet_file,
+    fixed_challenge_key,
     key_set,
 )
-from privcloud.trust.keys import KeyKind, KeyStatement
 from privcloud.wire.jsonio import decode_error_body
 
 
@@ -287,41 +278,16 @@ class Wallet:
                     "the issuer shows this device other keys than it shows through the relay"
                 )
         now = self._clock.now()
-        if sum(1 for k in keys if k.valid_at(now)) > limits.MAX_ISSUER_VALID_KEYS:
-            raise PolicyError("the issuer directory lists too many valid keys")
-        keys = await self._logged(keys, now)
-        request_url = urljoin(self.issuer_url + "/", directory.issuer_request_uri)
-        # Device identity goes to the issuer only: refuse a directory pointing elsewhere.
-        if urlsplit(request_url)[:2] != urlsplit(self.issuer_url)[:2]:
-            raise DecodeError("issuer-request-uri is not on the issuer's origin")
-        self._keys, self._request_url = keys, request_url
-        self._keys_at = now
-
-    async def _logged(self, keys: list[PublishedKey], now: float) -> list[PublishedKey]:
-        """The keys whose statements are in the trusted log (directory order kept).
-
-        Raises :class:`KeyConsistencyError` when none is, or when the wallet has no log to ask
-        and was not told to trust unlogged keys (INSECURE).
-        """
-        if self._key_proofs is None:
-            if self.config.insecure_unlogged_keys:
-                return keys
+        request_url = check_directory(self.issuer_url, directory, keys, now)
+        if self._key_proofs is not None:
+            keys = await self._key_proofs.prove_issuer_keys(keys, self.issuer_name, now=now)
+        elif not self.config.insecure_unlogged_keys:
             raise KeyConsistencyError(
                 "issuer keys cannot be proven in the transparency log: give the wallet to a "
                 "Client with ClientTrust"
             )
-        statements = {
-            k.key.spki: KeyStatement.for_token_key(
-                self.issuer_name, k.key.spki, k.not_before, k.expires
-            )
-            for k in keys
-            if k.not_before is not None and k.expires is not None and k.not_before < k.expires
-        }
-        report = await self._key_proofs.prove(
-            list(statements.values()), kind=KeyKind.ISSUER, service=self.issuer_name, now=now
-        )
-        proven = {s.key for s in report.proven}
-        return [k for k in keys if k.key.spki in proven]
+        self._keys, self._request_url = keys, request_url
+        self._keys_at = now
 
     def _current_key(self) -> PublishedKey | None:
         now = self._clock.now()
@@ -489,24 +455,12 @@ class Wallet:
         redemption context, another origin), :class:`AuthenticationError` when no challenge
         names our issuer, :class:`KeyConsistencyError` for a token key that is not logged.
         """
-        challenges = parse_www_authenticate(www_authenticate)
-        for item in challenges:
-            challenge = item.token_challenge()
-            if challenge.token_type != TOKEN_TYPE_BLIND_RSA:
-                continue
-            if challenge.issuer_name != self.issuer_name.encode():
-                continue
-            if item.challenge != self.challenge:
-                raise TaggableChallengeError(
-                    "gateway sent a challenge other than the one fixed for every device"
-                )
-            if item.token_key not in {k.key.spki for k in self._keys}:
-                async with self._lock:
-                    await self.refresh_keys()
-            if item.token_key not in {k.key.spki for k in self._keys}:
-                raise KeyConsistencyError("gateway names a token key that is not logged")
-            return
-        raise AuthenticationError("gateway asks for tokens of another issuer")
+        token_key = fixed_challenge_key(www_authenticate, self.challenge, self.issuer_name)
+        if token_key not in {k.key.spki for k in self._keys}:
+            async with self._lock:
+                await self.refresh_keys()
+        if token_key not in {k.key.spki for k in self._keys}:
+            raise KeyConsistencyError("gateway names a token key that is not logged")
 
     # --- the file ------------------------------------------------------------------------------
 

@@ -13,17 +13,28 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Final
+from urllib.parse import urljoin, urlsplit
 
 from privcloud import limits
 from privcloud.crypto.symmetric import sha256
-from privcloud.errors import ConfigError, PrivcloudError, UsageError
+from privcloud.errors import (
+    AuthenticationError,
+    ConfigError,
+    DecodeError,
+    PolicyError,
+    PrivcloudError,
+    TaggableChallengeError,
+    UsageError,
+)
 from privcloud.privacypass import (
     TOKEN_TYPE_BLIND_RSA,
     IssuerKey,
     TokenChallenge,
     b64url_decode,
     b64url_encode,
+    parse_www_authenticate,
 )
+from privcloud.privacypass.directory import IssuerDirectory
 from privcloud.privacypass.issuance import BATCH_ID_SIZE, PublishedKey, decode_batch_request
 from privcloud.privacypass.tokens import NONCE_SIZE, ClientState
 from privcloud.sdk.core import INNER_AUTHORITY
@@ -189,6 +200,45 @@ class PendingBatch:
         return self.key.expires is None or now < self.key.expires
 
 
+def check_directory(
+    issuer_url: str, directory: IssuerDirectory, keys: list[PublishedKey], now: float
+) -> str:
+    """The directory's issuance URL, after the wallet's checks of the directory itself.
+
+    Raises :class:`PolicyError` when more than ``MAX_ISSUER_VALID_KEYS`` keys are valid at
+    ``now`` (key partitioning), :class:`DecodeError` when issuance is sent to another origin
+    (the device's identity goes to the issuer only).
+    """
+    if sum(1 for k in keys if k.valid_at(now)) > limits.MAX_ISSUER_VALID_KEYS:
+        raise PolicyError("the issuer directory lists too many valid keys")
+    request_url: str = urljoin(issuer_url + "/", directory.issuer_request_uri)
+    if urlsplit(request_url)[:2] != urlsplit(issuer_url)[:2]:
+        raise DecodeError("issuer-request-uri is not on the issuer's origin")
+    return request_url
+
+
+def fixed_challenge_key(www_authenticate: str | bytes, fixed: bytes, issuer_name: str) -> bytes:
+    """The token key named by the challenge for our issuer in a 401's ``WWW-Authenticate``,
+    provided that challenge is exactly ``fixed``, the one every device answers.
+
+    Raises :class:`TaggableChallengeError` for any other challenge of our issuer (a per-device
+    redemption context, another origin), :class:`AuthenticationError` when none names our
+    issuer, our decode errors for a malformed field.
+    """
+    for item in parse_www_authenticate(www_authenticate):
+        challenge = item.token_challenge()
+        if challenge.token_type != TOKEN_TYPE_BLIND_RSA:
+            continue
+        if challenge.issuer_name != issuer_name.encode():
+            continue
+        if item.challenge != fixed:
+            raise TaggableChallengeError(
+                "gateway sent a challenge other than the one fixed for every device"
+            )
+        return item.token_key
+    raise AuthenticationError("gateway asks for tokens of another issuer")
+
+
 def key_set(keys: list[PublishedKey]) -> set[tuple[bytes, int | None, int | None]]:
     """What two copies of an issuer directory must agree on: each key and its validity."""
     return {(k.key.spki, k.not_before, k.expires) for k in keys}
@@ -320,5 +370,7 @@ __all__ = [
     "WalletConfig",
     "decode_wallet_file",
     "encode_wallet_file",
+    "check_directory",
+    "fixed_challenge_key",
     "key_set",
 ]
