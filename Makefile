@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint setup bench coverage clean
+.PHONY: demo test lint setup bench coverage fuzz clean
 
 setup: $(STAMP)
 
@@ -53,6 +53,16 @@ coverage: setup
 
 bench: setup
 	$(BIN)/python bench/request_path.py
+
+# Coverage-guided fuzzing of every decoder (docs/fuzzing.md): each target of fuzz/ runs for
+# FUZZ_SECONDS under atheris, seeded from fuzz/corpus and ../shared/vectors; new inputs are kept
+# in build/fuzz/work, crashes written to build/fuzz/artifacts. FUZZ_TARGETS picks some targets.
+# CI runs the same targets for seconds, without atheris: tests/unit/test_fuzz_targets.py.
+FUZZ_SECONDS ?= 180
+FUZZ_TARGETS ?=
+fuzz: setup
+	$(BIN)/python -m fuzz.make_corpus --shared-only
+	$(BIN)/python -m fuzz.run --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
