@@ -54,15 +54,7 @@ class OpenCrash:
 #: Crashes found and not fixed yet. Under atheris (:func:`main`) a target steps over them, so
 #: that one known crash does not end every run of its target within seconds; the unit test
 #: keeps each reproducer as a strict xfail, which turns red once the fix lands.
-OPEN_CRASHES: Final = (
-    OpenCrash(
-        "fuzz_privacypass_tokens/enrolment-lone-surrogate-code",
-        "UnicodeEncodeError",
-        "privacypass/issuance.py:_enrolment_message",
-        "decode_enrolment lets UnicodeEncodeError out for an enrolment code holding a lone "
-        "surrogate (a JSON escape such as \\ud800): code.encode('utf-8') runs outside the try",
-    ),
-)
+OPEN_CRASHES: Final[tuple[OpenCrash, ...]] = ()
 _step_over_open_crashes = False
 
 

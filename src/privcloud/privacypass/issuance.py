@@ -376,6 +376,8 @@ def decode_enrolment(data: bytes) -> Enrolment:
     code, key_text, proof_text = (document.get(k) for k in ("code", "device-key", "proof"))
     if not isinstance(code, str) or not 1 <= len(code) <= limits.MAX_ENROLMENT_CODE_CHARS:
         raise DecodeError("bad enrolment code")
+    if not code.isascii() or not code.isprintable():  # codes are URL-safe text; no surrogates
+        raise DecodeError("bad enrolment code")
     if not isinstance(key_text, str) or not isinstance(proof_text, str):
         raise DecodeError("bad device key or proof")
     public = b64url_decode(key_text)
