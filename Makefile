@@ -38,7 +38,7 @@ demo: setup
 	$(BIN)/privcloud demo
 
 lint: setup
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
