@@ -24,6 +24,7 @@ Verifiers never return a bool; a result exists only for evidence that passed eve
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import hmac
 import logging
@@ -166,7 +167,7 @@ class Verifier(Protocol):
 R = TypeVar("R")
 
 
-class PinnedVerifier(Generic[R]):
+class PinnedVerifier(abc.ABC, Generic[R]):
     """Base of the hardware verifiers: the vendor roots they pin and the CRLs they are given.
 
     A subclass's ``verify`` runs its format's numbered steps and raises, for bad evidence,
@@ -188,8 +189,9 @@ class PinnedVerifier(Generic[R]):
             raise UsageError("evidence is for another TEE type")
         return self._verify(evidence, now=now, policy=policy)
 
+    @abc.abstractmethod
     def _verify(self, evidence: Evidence, *, now: float, policy: Policy) -> AttestationResult:
-        raise NotImplementedError
+        """The format's numbered steps, for evidence of this verifier's TEE type."""
 
 
 def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> None:
