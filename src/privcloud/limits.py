@@ -432,3 +432,15 @@ TOKEN_RESERVATION_TTL_S: Final = 60.0
 #: Seconds a client leaves out of its choice a node that a request of its failed to reach (no
 #: healthy node, or the node failed before answering), unless admission runs again sooner.
 CLIENT_NODE_UNHEALTHY_S: Final = 120.0
+
+# --- Intel TCB collateral (privcloud.attest.intel_collateral; issue 17) ----------------------
+# (block added with TDX quote v5 and Intel's TCB Info / QE Identity; keep it together)
+#: Largest signed TCB Info or QE Identity document (a PCS response body) accepted; real ones are
+#: 1 to 5 KiB.
+MAX_INTEL_COLLATERAL_BYTES: Final = 256 * KiB
+#: Most TCB levels (or QE / TDX module identity levels) one collateral document may list.
+MAX_INTEL_TCB_LEVELS: Final = 256
+#: Most advisory ids one TCB level may list.
+MAX_INTEL_ADVISORY_IDS: Final = 128
+#: Most TCB Info documents (one per FMSPC) an operator may supply at once.
+MAX_INTEL_TCB_INFOS: Final = 256
