@@ -69,6 +69,14 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class Check:
+    """One check a verifier ran and passed: a short name and what it found (for the trail)."""
+
+    name: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class AttestationResult:
     """What verified evidence says. Only a verifier creates one, after every check passed."""
 
@@ -93,6 +101,13 @@ class AttestationResult:
     issued_at: float | None = None
     #: True only for the software-simulated TEE: no hardware protects this node.
     insecure: bool = False
+    #: The vendor's TCB status from signed collateral (Intel: "UpToDate", "OutOfDate", ...);
+    #: ``None`` when the verifier derived none.
+    tcb_status: str | None = None
+    #: The vendor's security advisories for that TCB level ("INTEL-SA-00837", ...).
+    advisory_ids: tuple[str, ...] = ()
+    #: The checks the verifier passed, in order (shown in the admission trail and console).
+    checks: tuple[Check, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.report_data) != REPORT_DATA_SIZE:
@@ -134,9 +149,17 @@ class Policy:
     #: SEV-SNP: accept a guest whose policy allows a migration agent (MIGRATE_MA, bit 18), which
     #: can export the guest's memory. Off by default.
     allow_sev_snp_migration_agent: bool = False
+    #: Vendor TCB statuses accepted when the verifier derived one (Intel: "UpToDate",
+    #: "SWHardeningNeeded", "ConfigurationNeeded", "OutOfDate", "Revoked", ...). Only "UpToDate"
+    #: by default; an operator may add "SWHardeningNeeded" (mitigations in software).
+    allowed_tcb_statuses: frozenset[str] = frozenset({"UpToDate"})
+    #: TEE types whose evidence must come with a TCB status (Intel: collateral supplied).
+    require_tcb_status: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allowed_tee_types", frozenset(self.allowed_tee_types))
+        object.__setattr__(self, "allowed_tcb_statuses", frozenset(self.allowed_tcb_statuses))
+        object.__setattr__(self, "require_tcb_status", frozenset(self.require_tcb_status))
         frozen_tcb = {k: MappingProxyType(dict(v)) for k, v in self.min_tcb.items()}
         object.__setattr__(self, "min_tcb", MappingProxyType(frozen_tcb))
         frozen_regs = {k: frozenset(v) for k, v in self.allowed_registers.items()}
@@ -204,6 +227,8 @@ def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> No
     5. Every register in ``allowed_registers`` is reported and allowed.
     6. Evidence that says when it was made is not older than ``max_age_s`` and not from the
        future beyond ``max_clock_skew_s``.
+    7. A TCB status, when derived, is in ``allowed_tcb_statuses``; one is required for the TEE
+       types in ``require_tcb_status``.
     """
     if result.tee_type not in policy.allowed_tee_types:
         raise PolicyError("TEE type not allowed by policy")
@@ -228,6 +253,11 @@ def check_policy(result: AttestationResult, policy: Policy, *, now: float) -> No
             raise PolicyError("evidence is from the future")
         if policy.max_age_s is not None and now - result.issued_at > policy.max_age_s:
             raise PolicyError("evidence is too old")
+    if result.tcb_status is None:
+        if result.tee_type in policy.require_tcb_status:
+            raise PolicyError("no TCB status: policy requires vendor TCB collateral")
+    elif result.tcb_status not in policy.allowed_tcb_statuses:
+        raise PolicyError("TCB status not allowed by policy")
 
 
 def report_data_for(public_key: bytes, label: bytes = NODE_KEY_LABEL) -> bytes:
