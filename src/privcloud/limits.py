@@ -444,3 +444,16 @@ MAX_INTEL_TCB_LEVELS: Final = 256
 MAX_INTEL_ADVISORY_IDS: Final = 128
 #: Most TCB Info documents (one per FMSPC) an operator may supply at once.
 MAX_INTEL_TCB_INFOS: Final = 256
+
+# --- PostgreSQL stores (privcloud.storage.pg*; issue 13) -------------------------------------
+# (block added with the PostgreSQL back ends of the stores; keep it together)
+#: Seconds to wait for a PostgreSQL connection (libpq ``connect_timeout``).
+PG_CONNECT_TIMEOUT_S: Final = 10
+#: Longest one statement may run (server-side ``statement_timeout``), in seconds: a store that
+#: waits longer answers "unavailable" (503) rather than holding the request.
+PG_STATEMENT_TIMEOUT_S: Final = 30.0
+#: Seconds the spent-token batcher waits for more redemptions after the first one of a batch
+#: (while a round trip is in flight, the next batch gathers anyway).
+SPENT_TOKEN_BATCH_WINDOW_S: Final = 0.002
+#: Most redemptions in one batched round trip to PostgreSQL.
+MAX_SPENT_TOKEN_BATCH: Final = 2048
