@@ -242,7 +242,7 @@ def test_tcb_below_policy_minimum_is_refused() -> None:
 
 def test_unsupported_quote_variants_are_refused() -> None:
     raw = real_tdx_quote()
-    for offset, value in ((0, 5), (2, 3), (4, 0)):
+    for offset, value in ((0, 3), (0, 6), (2, 3), (4, 0)):
         with pytest.raises(UnsupportedError):
             _verify(raw[:offset] + struct.pack("<H", value) + raw[offset + 2 :])
     with pytest.raises(UnsupportedError):

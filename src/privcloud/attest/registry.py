@@ -19,6 +19,7 @@ from privcloud.attest.base import (
     Policy,
     Verifier,
 )
+from privcloud.attest.intel_collateral import IntelCollateral
 from privcloud.attest.sevsnp import AmdRootChain, SevSnpVerifier, pinned_amd_roots
 from privcloud.attest.simulated import InsecureSimulatedVerifier
 from privcloud.attest.tdx import TdxVerifier, pinned_intel_root
@@ -38,10 +39,16 @@ class TrustRoots:
     insecure_simulated_keys: tuple[bytes, ...] = ()
     #: CRLs checked against the chains they cover (optional; checked at the verification time).
     crls: tuple[Crl, ...] = ()
+    #: Intel TCB Info and QE Identity the operator supplies (TDX TCB status); verified at use.
+    intel_collateral: IntelCollateral | None = None
 
     @classmethod
     def pinned(
-        cls, *, insecure_simulated_keys: Sequence[bytes] = (), crls: Sequence[bytes] = ()
+        cls,
+        *,
+        insecure_simulated_keys: Sequence[bytes] = (),
+        crls: Sequence[bytes] = (),
+        intel_collateral: IntelCollateral | None = None,
     ) -> TrustRoots:
         """The vendor roots shipped in ``privcloud/attest/roots`` plus the given extras."""
         return cls(
@@ -49,6 +56,7 @@ class TrustRoots:
             intel=(pinned_intel_root(),),
             insecure_simulated_keys=tuple(insecure_simulated_keys),
             crls=tuple(load_crl(c) for c in crls),
+            intel_collateral=intel_collateral,
         )
 
 
@@ -57,7 +65,7 @@ def verifier_for(tee_type: str, roots: TrustRoots) -> Verifier:
     if tee_type == TEE_SEV_SNP:
         return SevSnpVerifier(roots.amd, crls=roots.crls)
     if tee_type == TEE_TDX:
-        return TdxVerifier(roots.intel, crls=roots.crls)
+        return TdxVerifier(roots.intel, crls=roots.crls, collateral=roots.intel_collateral)
     if tee_type == TEE_SIMULATED:
         return InsecureSimulatedVerifier(roots.insecure_simulated_keys)
     raise UnsupportedError("unknown TEE type")
