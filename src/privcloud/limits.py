@@ -457,3 +457,22 @@ PG_STATEMENT_TIMEOUT_S: Final = 30.0
 SPENT_TOKEN_BATCH_WINDOW_S: Final = 0.002
 #: Most redemptions in one batched round trip to PostgreSQL.
 MAX_SPENT_TOKEN_BATCH: Final = 2048
+
+# --- Tiled transparency log (C2SP tlog-tiles, privcloud.transparency.tiles; issue 13) ---------
+# (block added with the tile read API and the tlog-witness conformance; keep it together)
+#: A full hash tile: 256 hashes of 32 bytes (C2SP tlog-tiles); no tile body is larger.
+MAX_TLOG_TILE_BYTES: Final = 256 * 32
+#: Largest entry of a tiled log: an entry bundle prefixes each entry with a uint16 length, so
+#: the log refuses appends above it (MAX_TLOG_ENTRY_BYTES is larger).
+MAX_TLOG_TILED_ENTRY_BYTES: Final = 0xFFFF
+#: Largest entry bundle: 256 entries of MAX_TLOG_TILED_ENTRY_BYTES with their 2-byte lengths.
+MAX_TLOG_BUNDLE_BYTES: Final = 256 * (2 + MAX_TLOG_TILED_ENTRY_BYTES)
+#: Longest tile or bundle path accepted (``tile/63/`` + 7 index groups + ``.p/255``).
+MAX_TILE_PATH_CHARS: Final = 64
+#: Full tiles the log service keeps in memory once read (8 KiB each: 32 MiB).
+TLOG_TILE_CACHE: Final = 4096
+#: Cache lifetime, in seconds, the log announces for its checkpoint and its partial tiles and
+#: bundles (full ones are immutable and cached for a year).
+TLOG_MUTABLE_MAX_AGE_S: Final = 5
+#: Tiles and bundles a client fetches at once.
+TLOG_TILE_FETCH_CONCURRENCY: Final = 8
