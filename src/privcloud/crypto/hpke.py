@@ -1,7 +1,11 @@
-"""HPKE (RFC 9180), base mode, through pyhpke.
+"""HPKE (RFC 9180), base mode, through pyhpke; the hybrid post-quantum KEM MLKEM768-X25519
+(draft-ietf-hpke-pq, id 0x647A) through :mod:`privcloud.crypto.pq`.
 
 Why pyhpke: ``cryptography`` 50 ships only single-shot HPKE without the secret exporter, which
 Oblivious HTTP needs for its response key (RFC 9458 §4.4). See docs/adr/0002-hpke-library.md.
+pyhpke knows only the DHKEMs, so the hybrid KEM (ML-KEM-768 and X25519 from ``cryptography``
+under X-Wing's combiner) runs through our RFC 9180 key schedule instead
+(docs/adr/0012-post-quantum-hpke.md); the functions below dispatch on the KEM.
 
 The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours (all of them:
 :func:`privcloud.crypto.boundary.foreign_errors`), and offers
@@ -25,7 +29,7 @@ from pyhpke import KEMId as _PKEM
 from pyhpke import KEMKey as _PKEMKey
 from pyhpke import KEMKeyPair as _PKeyPair
 
-from privcloud.crypto import Random, system_random
+from privcloud.crypto import Random, pq, system_random
 from privcloud.crypto.boundary import foreign_errors
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import CryptoError, DecodeError, UsageError
@@ -39,11 +43,18 @@ class KemId(enum.IntEnum):
     DHKEM_P521_HKDF_SHA512 = 0x0012
     DHKEM_X25519_HKDF_SHA256 = 0x0020
     DHKEM_X448_HKDF_SHA512 = 0x0021
+    #: ML-KEM-768 + X25519 (X-Wing), draft-ietf-hpke-pq: hybrid post-quantum.
+    MLKEM768_X25519 = pq.XWING_KEM_ID
 
     @property
     def enc_size(self) -> int:
-        """Nenc: size of an encapsulated key, which equals Npk for DHKEMs."""
-        return _KEM_SIZES[self][0]
+        """Nenc: size of an encapsulated key (Npk for DHKEMs; 1120 for the hybrid KEM)."""
+        return _KEM_SIZES[self][2]
+
+    @property
+    def post_quantum(self) -> bool:
+        """Whether the KEM resists a quantum attacker (the hybrid KEM)."""
+        return self == KemId.MLKEM768_X25519
 
     @property
     def public_key_size(self) -> int:
@@ -56,12 +67,18 @@ class KemId(enum.IntEnum):
         return _KEM_SIZES[self][1]
 
 
-_KEM_SIZES: dict[KemId, tuple[int, int]] = {
-    KemId.DHKEM_P256_HKDF_SHA256: (65, 32),
-    KemId.DHKEM_P384_HKDF_SHA384: (97, 48),
-    KemId.DHKEM_P521_HKDF_SHA512: (133, 66),
-    KemId.DHKEM_X25519_HKDF_SHA256: (32, 32),
-    KemId.DHKEM_X448_HKDF_SHA512: (56, 56),
+#: (Npk, Nsk, Nenc) per KEM.
+_KEM_SIZES: dict[KemId, tuple[int, int, int]] = {
+    KemId.DHKEM_P256_HKDF_SHA256: (65, 32, 65),
+    KemId.DHKEM_P384_HKDF_SHA384: (97, 48, 97),
+    KemId.DHKEM_P521_HKDF_SHA512: (133, 66, 133),
+    KemId.DHKEM_X25519_HKDF_SHA256: (32, 32, 32),
+    KemId.DHKEM_X448_HKDF_SHA512: (56, 56, 56),
+    KemId.MLKEM768_X25519: (
+        pq.XWING_PUBLIC_KEY_SIZE,
+        pq.XWING_PRIVATE_KEY_SIZE,
+        pq.XWING_ENC_SIZE,
+    ),
 }
 
 
@@ -98,6 +115,11 @@ X25519_SHA256_AES128GCM = Suite(
 X25519_SHA256_CHACHA20 = Suite(
     KemId.DHKEM_X25519_HKDF_SHA256, KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305
 )
+#: The hybrid post-quantum suite privcloud uses for OHTTP and the envelope: the one suite with
+#: this KEM that draft-ietf-hpke-pq's vectors pin with an HKDF KDF (ADR 0012).
+MLKEM768X25519_SHA256_CHACHA20 = Suite(
+    KemId.MLKEM768_X25519, KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305
+)
 
 
 class PrivateKey:
@@ -105,14 +127,21 @@ class PrivateKey:
 
     __slots__ = ("_key", "_pair", "kem", "public_bytes")
 
-    def __init__(self, kem: KemId, pair: _PKeyPair) -> None:
+    def __init__(self, kem: KemId, pair: _PKeyPair | pq.XWingPrivateKey) -> None:
         self.kem = kem
+        if isinstance(pair, pq.XWingPrivateKey):
+            self._pair: _PKeyPair | None = None
+            self._key: Any = pair
+            self.public_bytes: bytes = pair.public_bytes
+            return
         self._pair = pair
-        self._key: Any = pair.private_key
-        self.public_bytes: bytes = pair.public_key.to_public_bytes()
+        self._key = pair.private_key
+        self.public_bytes = pair.public_key.to_public_bytes()
 
     def private_bytes(self) -> bytes:
         """Serialize the private key (SerializePrivateKey, RFC 9180 §7.1.2): exactly Nsk bytes."""
+        if isinstance(self._key, pq.XWingPrivateKey):
+            return self._key.seed_bytes()
         raw = bytes(self._key.to_private_bytes())
         # pyhpke 0.6.5 left-pads NIST-curve scalars to key_size *bits* bytes; keep the last Nsk.
         return raw[-self.kem.private_key_size :]
@@ -139,6 +168,8 @@ def derive_keypair(kem: KemId, ikm: bytes) -> PrivateKey:
     """DeriveKeyPair (RFC 9180 §7.1.3): a deterministic key pair from input keying material."""
     if len(ikm) < kem.private_key_size:
         raise UsageError("IKM shorter than Nsk")
+    if kem == KemId.MLKEM768_X25519:
+        return PrivateKey(kem, pq.xwing_derive_keypair(ikm))
     with foreign_errors(UsageError, "key derivation failed"):
         pair = _any_suite_for(kem).kem.derive_key_pair(ikm)
     return PrivateKey(kem, pair)
@@ -152,6 +183,8 @@ def generate_keypair(kem: KemId, rand: Random = system_random) -> PrivateKey:
     its ephemeral keys). A supplied ``rand`` — a test seam for deterministic vectors — goes
     through DeriveKeyPair (RFC 9180 §7.1.3), so injected randomness reproduces exact bytes.
     """
+    if kem == KemId.MLKEM768_X25519:
+        return PrivateKey(kem, pq.xwing_generate(rand))
     if rand is system_random and kem == KemId.DHKEM_X25519_HKDF_SHA256:
         sk = _X25519PrivateKey.generate()
         pair = _PKeyPair(
@@ -164,9 +197,12 @@ def generate_keypair(kem: KemId, rand: Random = system_random) -> PrivateKey:
 
 def load_private_key(kem: KemId, data: bytes) -> PrivateKey:
     """DeserializePrivateKey; raises :class:`DecodeError` for malformed input."""
-    backend = _any_suite_for(kem).kem
     if len(data) != kem.private_key_size:
         raise DecodeError("HPKE private key has the wrong length")
+    if kem == KemId.MLKEM768_X25519:
+        with foreign_errors(DecodeError, "malformed HPKE private key"):
+            return PrivateKey(kem, pq.XWingPrivateKey(bytes(data)))
+    backend = _any_suite_for(kem).kem
     with foreign_errors(DecodeError, "malformed HPKE private key"):
         sk = backend.deserialize_private_key(data)
         # pyhpke 0.6.5: to_public_bytes() refuses private keys; derive the public key instead.
@@ -178,6 +214,9 @@ def check_public_key(kem: KemId, data: bytes) -> None:
     """Validate a serialized public key; raises :class:`DecodeError` if unusable."""
     if len(data) != kem.public_key_size:
         raise DecodeError("HPKE public key has the wrong length")
+    if kem == KemId.MLKEM768_X25519:
+        pq.xwing_check_public_key(bytes(data))
+        return
     with foreign_errors(DecodeError, "malformed HPKE public key"):
         _any_suite_for(kem).kem.deserialize_public_key(data)
 
@@ -217,8 +256,17 @@ def setup_base_sender(
     """SetupBaseS: returns ``(enc, context)``.
 
     ``ephemeral`` is a test-only seam that fixes the sender's ephemeral key pair; production code
-    leaves it ``None`` and gets a fresh key from ``rand``.
+    leaves it ``None`` and gets a fresh key from ``rand``. The hybrid KEM takes no ``ephemeral``
+    (its ML-KEM randomness is OpenSSL's); ``rand`` gives its X25519 ephemeral.
     """
+    if suite.kem == KemId.MLKEM768_X25519:
+        if ephemeral is not None:
+            raise UsageError("the hybrid KEM takes no injected ephemeral key")
+        shared_secret, enc = pq.xwing_encap(bytes(public_key), rand)
+        schedule = pq.KeySchedule(
+            int(suite.kem), suite.kdf, suite.aead, shared_secret, info, sender=True
+        )
+        return enc, Context(schedule)
     backend = suite._backend()
     with foreign_errors(DecodeError, "malformed HPKE public key"):
         pkr = backend.kem.deserialize_public_key(public_key)
@@ -234,6 +282,12 @@ def setup_base_recipient(suite: Suite, enc: bytes, key: PrivateKey, info: bytes)
         raise UsageError("private key is for another KEM")
     if len(enc) != suite.kem.enc_size:
         raise DecodeError("encapsulated key has the wrong length")
+    if suite.kem == KemId.MLKEM768_X25519:
+        shared_secret = pq.xwing_decap(bytes(enc), key._key)
+        schedule = pq.KeySchedule(
+            int(suite.kem), suite.kdf, suite.aead, shared_secret, info, sender=False
+        )
+        return Context(schedule)
     with foreign_errors(CryptoError, "HPKE decapsulation failed"):
         ctx = suite._backend().create_recipient_context(enc, key._key, info)
     return Context(ctx)
