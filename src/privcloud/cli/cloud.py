@@ -120,10 +120,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--issuer",
         help="a token issuer whose public directory the relay passes through (/issuer/...)",
     )
+    relay.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     relay.set_defaults(
         handler=lambda a: asyncio.run(
             _run_service(
-                Relay(a.gateway, log_url=a.log, issuer_url=a.issuer).app, a.host, a.port, "relay"
+                Relay(a.gateway, log_url=a.log, issuer_url=a.issuer).app,
+                a.host,
+                a.port,
+                "relay",
+                reuse_port=a.reuse_port,
             )
         )
     )

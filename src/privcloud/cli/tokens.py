@@ -49,7 +49,11 @@ async def _serve(args: argparse.Namespace) -> None:
         )
         issuer.key_log = KeyLog(args.log, load_key(args.operator_key), min_cosignatures=0)
         issuer.issuer_name = name
-    runner, bound = await start_site(issuer.app(), args.host, args.port)
+    # --reuse-port: several issuer processes on one port over one shared store (one issuer
+    # name, one key set; privcloud.localcloud.cluster).
+    runner, bound = await start_site(
+        issuer.app(), args.host, args.port, reuse_port=args.reuse_port
+    )
     print(f"privcloud issuer listening on http://{args.host}:{bound}", flush=True)
     try:
         await until_stopped()
@@ -152,6 +156,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument(
         "--issuer-name", help="the name challenges carry (default: the public URL's authority)"
     )
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")
