@@ -18,6 +18,7 @@ TARGETS: Final = (
     "fuzz_transparency",
     "fuzz_sevsnp",
     "fuzz_tdx",
+    "fuzz_intel_collateral",
     "fuzz_node_directory",
     "fuzz_key_statements",
     "fuzz_workload_messages",

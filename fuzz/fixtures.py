@@ -380,8 +380,9 @@ def pem(cert: Certificate) -> bytes:
     return b"-----BEGIN CERTIFICATE-----\n" + b"\n".join(lines) + b"\n-----END CERTIFICATE-----\n"
 
 
-def tdx_quote(*, td_attributes: int = 0x10000000) -> bytes:
-    """A TDX quote v4 signed through the test PCK chain (leaf and CA; the root is pinned)."""
+def tdx_quote(*, td_attributes: int = 0x10000000, version: int = 4) -> bytes:
+    """A TDX quote v4, or v5 with a TD report 1.5 body, signed through the test PCK chain (leaf
+    and CA; the root is pinned)."""
     intel = intel_pki()
     att_key = _ec_key(Curve.P256, "tdx attestation key")
     att_pub = att_key.public_key().to_bytes()[1:]
@@ -393,8 +394,12 @@ def tdx_quote(*, td_attributes: int = 0x10000000) -> bytes:
         "rtmr0": b"\x22" * 48,
     }
     body = b"".join(fields.get(name, bytes(size)) for name, size in tdx._BODY_FIELDS)
+    if version == 5:  # header version 5, body descriptor (type 3: TD report 1.5), 1.5 fields
+        header = struct.pack("<H", 5) + header[2:]
+        body = struct.pack("<HI", 3, len(body) + 64) + body + bytes([3, 0, 4]) + bytes(61)
     qe_auth_data = bytes(range(32))
     qe = bytearray(tdx.QE_REPORT_SIZE)
+    qe[48] = 0x11  # ATTRIBUTES as Intel's QE Identity expects them (INIT, MODE64BIT)
     qe[128:160] = tdx.INTEL_TD_QE_MRSIGNER
     qe[256:260] = struct.pack("<HH", tdx.INTEL_TD_QE_PRODID, 4)
     qe[320:352] = hashlib.sha256(att_pub + qe_auth_data).digest()
@@ -414,6 +419,18 @@ def tdx_quote(*, td_attributes: int = 0x10000000) -> bytes:
         + inner
     )
     return header + body + struct.pack("<I", len(sig_data)) + sig_data
+
+
+@cache
+def intel_tcb_signing() -> tuple[EcPrivateKey, bytes]:
+    """A test Intel SGX TCB Signing key and its PEM chain (certificate, test root)."""
+    intel = intel_pki()
+    key = _ec_key(Curve.P256, "intel tcb signing")
+    cn = "Intel SGX TCB Signing"
+    request = CertificateRequest(cn, T0 - _YEAR, T0 + 5 * _YEAR, 4, False, name=_intel_name(cn))
+    root_key = _ec_key(Curve.P256, "intel root")
+    cert = build_certificate(request, key, issuer=intel.root, issuer_key=root_key)
+    return key, pem(cert) + pem(intel.root)
 
 
 #: A policy that lets well-signed evidence through to the end (debug allowed, any VMPL), so the

@@ -397,7 +397,26 @@ def seeds_sevsnp() -> list[bytes]:
 
 def seeds_tdx() -> list[bytes]:
     quotes = [fixtures.tdx_quote(), fixtures.tdx_quote(td_attributes=1)]
-    return each("fuzz_tdx", "parse_quote", quotes) + each("fuzz_tdx", "verify", quotes)
+    quotes.append(fixtures.tdx_quote(version=5))
+    t = "fuzz_tdx"
+    return (
+        each(t, "parse_quote", quotes)
+        + each(t, "verify", quotes)
+        + each(t, "verify_with_collateral", quotes)
+    )
+
+
+def seeds_intel_collateral() -> list[bytes]:
+    from fuzz.fuzz_intel_collateral import QE_IDENTITY, TCB_INFO, signed  # noqa: PLC0415
+
+    t = "fuzz_intel_collateral"
+    info, qe = json.dumps(TCB_INFO).encode(), json.dumps(QE_IDENTITY).encode()
+    return (
+        each(t, "signed_tcb_info", [signed("tcbInfo", TCB_INFO)])
+        + each(t, "signed_qe_identity", [signed("enclaveIdentity", QE_IDENTITY)])
+        + each(t, "tcb_status", [info])
+        + each(t, "qe_status", [qe])
+    )
 
 
 # --- node directory and key statements ------------------------------------------------------------
@@ -590,6 +609,7 @@ OWN: Final[dict[str, Callable[[], list[bytes]]]] = {
     "fuzz_transparency": seeds_transparency,
     "fuzz_sevsnp": seeds_sevsnp,
     "fuzz_tdx": seeds_tdx,
+    "fuzz_intel_collateral": seeds_intel_collateral,
     "fuzz_node_directory": seeds_node_directory,
     "fuzz_key_statements": seeds_key_statements,
     "fuzz_workload_messages": seeds_workload_messages,

@@ -82,7 +82,23 @@ def shared_tdx(vectors: Path) -> list[bytes]:
     quote = (folder / "tdx_prod_quote_SPR_E4.dat").read_bytes()
     suffix = b"\nextra bytes(only for testing purpose)\n"  # go-tdx-guest's test suffix
     quotes = [quote.removesuffix(suffix), (folder / "quote_v5_sample.dat").read_bytes()]
-    return each("fuzz_tdx", "parse_quote", quotes) + each("fuzz_tdx", "verify", quotes[:1])
+    return each("fuzz_tdx", "parse_quote", quotes) + each("fuzz_tdx", "verify", quotes)
+
+
+def shared_intel_collateral(vectors: Path) -> list[bytes]:
+    folder = vectors / "attestation" / "tdx"
+    t = "fuzz_intel_collateral"
+    infos = [
+        (folder / name).read_bytes()
+        for name in ("sample_tcbInfo_response", "sample_tcbinfo_response_v5")
+    ]
+    qe = (folder / "sample_qeIdentity_response").read_bytes()
+    return (
+        each(t, "signed_tcb_info", infos)
+        + each(t, "signed_qe_identity", [qe])
+        + each(t, "tcb_status", [json.dumps(json.loads(i)["tcbInfo"]).encode() for i in infos])
+        + each(t, "qe_status", [json.dumps(json.loads(qe)["enclaveIdentity"]).encode()])
+    )
 
 
 SHARED: Final[dict[str, Callable[[Path], list[bytes]]]] = {
@@ -92,6 +108,7 @@ SHARED: Final[dict[str, Callable[[Path], list[bytes]]]] = {
     "fuzz_privacypass_tokens": shared_privacypass_tokens,
     "fuzz_sevsnp": shared_sevsnp,
     "fuzz_tdx": shared_tdx,
+    "fuzz_intel_collateral": shared_intel_collateral,
 }
 
 
