@@ -476,3 +476,13 @@ TLOG_TILE_CACHE: Final = 4096
 TLOG_MUTABLE_MAX_AGE_S: Final = 5
 #: Tiles and bundles a client fetches at once.
 TLOG_TILE_FETCH_CONCURRENCY: Final = 8
+
+# --- Replicated services on one machine (privcloud.localcloud.cluster; issue 13) ----------------
+# (block added with the multi-process cluster launcher; keep it together)
+#: Most processes of one kind (relays, gateways, issuers, nodes) the cluster launcher starts.
+MAX_CLUSTER_REPLICAS: Final = 64
+#: Most bytes of one process's output the launcher reads to find its ``listening on`` line and
+#: banner (they are printed first).
+MAX_CLUSTER_LOG_READ: Final = 1 * MiB
+#: Most gateway worker processes ``privcloud gateway --workers N`` starts on one port.
+MAX_GATEWAY_WORKERS: Final = 256
