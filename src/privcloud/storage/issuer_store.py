@@ -38,7 +38,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, ClassVar, Final, Protocol
 
 from privcloud import limits
 from privcloud.errors import (
@@ -86,6 +86,13 @@ CREATE TABLE IF NOT EXISTS issuer_keys (
 """
 
 
+class _Db(Protocol):
+    """What a transaction hands the store's SQL (``sqlite3.Connection`` or the PostgreSQL
+    stores' :class:`~privcloud.storage.postgres.PgConnection`): ``?`` placeholders."""
+
+    def execute(self, sql: str, args: Any = ..., /) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class StoredKey:
     """One issuer key pair as stored: PKCS#8 DER private key and its validity (Unix seconds)."""
@@ -99,8 +106,15 @@ class StoredKey:
 class IssuerStore:
     """Blocking access to the issuer's SQLite file; every method is one transaction.
 
-    Store errors other than the refusals below become :class:`UnavailableError` (503).
+    Store errors other than the refusals below become :class:`UnavailableError` (503). The
+    SQL is shared with :class:`~privcloud.storage.pg_issuer.PgIssuerStore`, which overrides
+    the plumbing (``_transaction``, ``_read``, ``close``) only.
     """
+
+    #: What the database driver raises.
+    _ERRORS: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
+    #: Read of an enrolment code that decides its use (no row lock: SQLite locks the file).
+    _READ_CODE: ClassVar[str] = "SELECT expires FROM enrolment_codes WHERE code_hash = ?"
 
     def __init__(
         self, path: str | Path, *, busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S
@@ -113,11 +127,16 @@ class IssuerStore:
             create_schema(self._conn, _SCHEMA, "the issuer tables")
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[_Db]:
         """``BEGIN IMMEDIATE`` (take the write lock first, so checks and writes are atomic
         across processes), commit on success, roll back on any exception."""
         with self._lock, immediate(self._conn, "issuer store unavailable") as conn:
             yield conn
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """Rows of one read-only statement, outside a transaction."""
+        with self._lock:
+            return list(self._conn.execute(sql, args).fetchall())
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
@@ -133,7 +152,7 @@ class IssuerStore:
                     "INSERT INTO enrolment_codes (code_hash, expires) VALUES (?, ?)",
                     (code_hash, expires),
                 )
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
     def enrol(self, code_hash: bytes, device_id: bytes, public_key: bytes, now: float) -> None:
@@ -144,9 +163,7 @@ class IssuerStore:
         """
         try:
             with self._transaction() as db:
-                row = db.execute(
-                    "SELECT expires FROM enrolment_codes WHERE code_hash = ?", (code_hash,)
-                ).fetchone()
+                row = db.execute(self._READ_CODE, (code_hash,)).fetchone()
                 if row is None or row[0] <= now:
                     raise AuthenticationError("enrolment code unknown, used or expired")
                 known = db.execute(
@@ -156,23 +173,23 @@ class IssuerStore:
                 if known is not None:
                     raise ReplayError("device key already enrolled")
                 db.execute("DELETE FROM enrolment_codes WHERE code_hash = ?", (code_hash,))
-                db.execute(
-                    "INSERT INTO devices (device_id, public_key) VALUES (?, ?)",
+                added = db.execute(
+                    "INSERT INTO devices (device_id, public_key) VALUES (?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING 1",
                     (device_id, public_key),
-                )
-        except sqlite3.Error as exc:
+                ).fetchone()
+                if added is None:  # enrolled meanwhile by another process
+                    raise ReplayError("device key already enrolled")
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
     def device_key(self, device_id: bytes) -> bytes | None:
         """The public key of an enrolled device, or None."""
         try:
-            with self._lock:
-                row = self._conn.execute(
-                    "SELECT public_key FROM devices WHERE device_id = ?", (device_id,)
-                ).fetchone()
-        except sqlite3.Error as exc:
+            rows = self._read("SELECT public_key FROM devices WHERE device_id = ?", (device_id,))
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
-        return None if row is None else bytes(row[0])
+        return None if not rows else bytes(rows[0][0])
 
     def remove_device(self, device_id: bytes) -> bool:
         """Revoke a device (its key stops working at once); returns whether it existed."""
@@ -181,7 +198,7 @@ class IssuerStore:
                 gone = db.execute("DELETE FROM devices WHERE device_id = ?", (device_id,))
                 db.execute("DELETE FROM quota WHERE device_id = ?", (device_id,))
                 db.execute("DELETE FROM issuance_batches WHERE device_id = ?", (device_id,))
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
         return bool(gone.rowcount)
 
@@ -219,13 +236,13 @@ class IssuerStore:
         charged = 0
         try:
             with self._transaction() as db:
-                try:
-                    db.execute(
-                        "INSERT INTO request_nonces (device_id, nonce, expires) VALUES (?, ?, ?)",
-                        (device_id, nonce, nonce_expires),
-                    )
-                except sqlite3.IntegrityError as exc:
-                    raise ReplayError("issuance request replayed") from exc
+                fresh = db.execute(
+                    "INSERT INTO request_nonces (device_id, nonce, expires) VALUES (?, ?, ?) "
+                    "ON CONFLICT DO NOTHING RETURNING 1",
+                    (device_id, nonce, nonce_expires),
+                ).fetchone()
+                if fresh is None:
+                    raise ReplayError("issuance request replayed")
                 db.execute(
                     "DELETE FROM quota WHERE device_id = ? AND period < ?", (device_id, period)
                 )
@@ -233,42 +250,55 @@ class IssuerStore:
                     "DELETE FROM issuance_batches WHERE device_id = ? AND period < ?",
                     (device_id, period - 1),
                 )
-                known = None
+                new_batch = True
                 if batch_id is not None:
+                    # Claim the id first: a concurrent request with the same id waits here for
+                    # this transaction, then finds the row (charged once, in either order).
+                    new_batch = (
+                        db.execute(
+                            "INSERT INTO issuance_batches (device_id, batch_id, body_hash, period)"
+                            " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+                            (device_id, batch_id, body_hash, period),
+                        ).fetchone()
+                        is not None
+                    )
+                if not new_batch:
                     known = db.execute(
                         "SELECT body_hash FROM issuance_batches "
                         "WHERE device_id = ? AND batch_id = ?",
                         (device_id, batch_id),
                     ).fetchone()
-                if known is not None:
-                    if bytes(known[0]) != body_hash:
+                    if known is None or bytes(known[0]) != body_hash:
                         refusal = ReplayError("batch id already used for another request")
+                elif self._charge(db, device_id, period, count, quota):
+                    charged = count
                 else:
-                    row = db.execute(
-                        "SELECT used FROM quota WHERE device_id = ? AND period = ?",
-                        (device_id, period),
-                    ).fetchone()
-                    used = 0 if row is None else int(row[0])
-                    if used + count > quota:
-                        refusal = RateLimitedError("token quota exceeded for this period")
-                    else:
-                        charged = count
+                    refusal = RateLimitedError("token quota exceeded for this period")
+                    if batch_id is not None:  # not charged: the id stays free for a retry
                         db.execute(
-                            "INSERT INTO quota (device_id, period, used) VALUES (?, ?, ?) "
-                            "ON CONFLICT (device_id, period) DO UPDATE SET used = excluded.used",
-                            (device_id, period, used + count),
+                            "DELETE FROM issuance_batches WHERE device_id = ? AND batch_id = ?",
+                            (device_id, batch_id),
                         )
-                        if batch_id is not None:
-                            db.execute(
-                                "INSERT INTO issuance_batches "
-                                "(device_id, batch_id, body_hash, period) VALUES (?, ?, ?, ?)",
-                                (device_id, batch_id, body_hash, period),
-                            )
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
         if refusal is not None:  # the nonce stays recorded (the request was seen); no charge
             raise refusal
         return charged
+
+    @staticmethod
+    def _charge(db: _Db, device_id: bytes, period: int, count: int, quota: int) -> bool:
+        """Add ``count`` to the device's use in ``period`` unless that passes ``quota``: one
+        atomic upsert (concurrent charges wait on the row's lock and see each other's).
+        Returns whether it was charged."""
+        if count > quota:
+            return False
+        row = db.execute(
+            "INSERT INTO quota (device_id, period, used) VALUES (?, ?, ?) "
+            "ON CONFLICT (device_id, period) DO UPDATE SET used = quota.used + excluded.used "
+            "WHERE quota.used + excluded.used <= ? RETURNING used",
+            (device_id, period, count, quota),
+        ).fetchone()
+        return row is not None
 
     def refund(self, device_id: bytes, period: int, count: int) -> None:
         """Give back ``count`` tokens charged to an un-batched request that then could not be
@@ -276,10 +306,11 @@ class IssuerStore:
         try:
             with self._transaction() as db:
                 db.execute(
-                    "UPDATE quota SET used = MAX(used - ?, 0) WHERE device_id = ? AND period = ?",
-                    (count, device_id, period),
+                    "UPDATE quota SET used = CASE WHEN used > ? THEN used - ? ELSE 0 END "
+                    "WHERE device_id = ? AND period = ?",
+                    (count, count, device_id, period),
                 )
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
     def purge(self, now: float, *, period: int | None = None) -> None:
@@ -293,7 +324,7 @@ class IssuerStore:
                 if period is not None:
                     db.execute("DELETE FROM quota WHERE period < ?", (period,))
                     db.execute("DELETE FROM issuance_batches WHERE period < ?", (period - 1,))
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
     # --- issuer keys ---------------------------------------------------------------------------
@@ -304,6 +335,7 @@ class IssuerStore:
         Returns whether the key was added."""
         try:
             with self._transaction() as db:
+                self._lock_keys(db)
                 row = db.execute("SELECT MAX(not_before) FROM issuer_keys").fetchone()
                 if (row[0] if row else None) != newest_not_before:
                     return False
@@ -312,19 +344,21 @@ class IssuerStore:
                     "VALUES (?, ?, ?, ?)",
                     (key.key_id, key.private_key, key.not_before, key.expires),
                 )
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
         return True
+
+    def _lock_keys(self, db: _Db) -> None:
+        """Serialise changes of the key schedule (SQLite: the transaction's file lock)."""
 
     def keys(self) -> list[StoredKey]:
         """Every stored key pair, newest ``not_before`` first."""
         try:
-            with self._lock:
-                rows = self._conn.execute(
-                    "SELECT key_id, private_key, not_before, expires FROM issuer_keys "
-                    "ORDER BY not_before DESC, key_id"
-                ).fetchall()
-        except sqlite3.Error as exc:
+            rows = self._read(
+                "SELECT key_id, private_key, not_before, expires FROM issuer_keys "
+                "ORDER BY not_before DESC, key_id"
+            )
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
         return [StoredKey(bytes(r[0]), bytes(r[1]), int(r[2]), int(r[3])) for r in rows]
 
@@ -332,7 +366,7 @@ class IssuerStore:
         try:
             with self._transaction() as db:
                 cursor = db.execute("DELETE FROM issuer_keys WHERE expires <= ?", (int(now),))
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
         return int(cursor.rowcount)
 

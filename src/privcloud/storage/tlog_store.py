@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
@@ -95,7 +95,16 @@ class Appended:
 
 
 class TlogStore:
-    """The log's SQLite file. Implements :class:`~privcloud.transparency.merkle.TreeStore`."""
+    """The log's SQLite file. Implements :class:`~privcloud.transparency.merkle.TreeStore`.
+
+    The tree logic and SQL are shared with :class:`~privcloud.storage.pg_tlog.PgTlogStore`,
+    which overrides the plumbing (``__init__``, ``_transaction``, ``_database_bytes``,
+    ``close``) and guards appends with the single-sequencer lock.
+    """
+
+    #: What the database driver raises.
+    _ERRORS: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
+    _db: Any
 
     def __init__(self, path: str | os.PathLike[str], origin: str) -> None:
         """Open (or create) the log database at ``path`` for the log named ``origin``.
@@ -140,7 +149,7 @@ class TlogStore:
                     raise ConfigError(f"{self._what} belongs to another origin")
         except UnavailableError as exc:
             cause = exc.__cause__
-            detail = sqlite_cause(cause) if isinstance(cause, sqlite3.Error) else "unavailable"
+            detail = self._cause(cause) if isinstance(cause, self._ERRORS) else "unavailable"
             raise ConfigError(f"cannot open {self._what}: {detail}") from exc
 
     def _read_edge(self) -> list[tuple[int, bytes]]:
@@ -151,6 +160,9 @@ class TlogStore:
             ]
         except UnavailableError as exc:
             raise self._corrupt("it lost a hash of the tree") from exc
+
+    def _cause(self, exc: BaseException) -> str:
+        return sqlite_cause(exc) if isinstance(exc, sqlite3.Error) else type(exc).__name__
 
     @property
     def _what(self) -> str:
@@ -165,20 +177,26 @@ class TlogStore:
 
     # --- plumbing ----------------------------------------------------------------------------
 
-    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _transaction(self) -> AbstractContextManager[Any]:
         return immediate(self._db, "log database is unavailable")
+
+    def _database_bytes(self) -> int:
+        """The database's size on disk (decides whether :meth:`verify_tree` checks it all)."""
+        (pages,) = self._one("PRAGMA page_count", ())
+        (page_size,) = self._one("PRAGMA page_size", ())
+        return int(pages) * int(page_size)
 
     def _one(self, sql: str, args: tuple[Any, ...]) -> Any:
         try:
             row = self._db.execute(sql, args).fetchone()
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("log database is unavailable") from exc
         return row
 
     def _all(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
         try:
             return list(self._db.execute(sql, args).fetchall())
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("log database is unavailable") from exc
 
     def _meta(self, key: str) -> bytes | None:
@@ -242,36 +260,44 @@ class TlogStore:
         Either every new entry (with the subtree hashes it completes) is durably stored, or,
         on an error, none is and the store is unchanged. Raises :class:`UnavailableError`.
         """
-        size, edge = self._size, list(self._edge)
-        out: list[Appended] = []
         with self._transaction() as db:
-            for entry in entries:
-                if not isinstance(entry, bytes):
-                    raise UsageError("an entry is bytes")
-                h = leaf_hash(entry)
-                row = db.execute("SELECT idx FROM leaves WHERE leaf_hash = ?", (h,)).fetchone()
-                if row is not None:
-                    out.append(Appended(int(row[0]), h, existed=True))
-                    continue
-                if size >= limits.MAX_TLOG_TREE_SIZE:
-                    raise UsageError("tree is full")
-                db.execute(
-                    "INSERT INTO leaves (idx, leaf_hash, entry) VALUES (?, ?, ?)", (size, h, entry)
-                )
-                out.append(Appended(size, h, existed=False))
-                size += 1
-                # The new leaf closes one perfect subtree per trailing one bit of its index.
-                level, node = 0, h
-                while edge and edge[-1][0] == level:
-                    node = node_hash(edge.pop()[1], node)
-                    level += 1
-                    db.execute(
-                        "INSERT INTO subtrees (level, idx, hash) VALUES (?, ?, ?)",
-                        (level, (size >> level) - 1, node),
-                    )
-                edge.append((level, node))
+            out, size, edge = self._append_in(db, entries)
         self._size, self._edge = size, edge
         return out
+
+    def _append_in(
+        self, db: Any, entries: Sequence[bytes]
+    ) -> tuple[list[Appended], int, list[tuple[int, bytes]]]:
+        """:meth:`append`'s writes inside the caller's transaction ``db``; returns what was
+        appended and the new size and right edge (the caller keeps them once committed)."""
+        size, edge = self._size, list(self._edge)
+        out: list[Appended] = []
+        for entry in entries:
+            if not isinstance(entry, bytes):
+                raise UsageError("an entry is bytes")
+            h = leaf_hash(entry)
+            row = db.execute("SELECT idx FROM leaves WHERE leaf_hash = ?", (h,)).fetchone()
+            if row is not None:
+                out.append(Appended(int(row[0]), h, existed=True))
+                continue
+            if size >= limits.MAX_TLOG_TREE_SIZE:
+                raise UsageError("tree is full")
+            db.execute(
+                "INSERT INTO leaves (idx, leaf_hash, entry) VALUES (?, ?, ?)", (size, h, entry)
+            )
+            out.append(Appended(size, h, existed=False))
+            size += 1
+            # The new leaf closes one perfect subtree per trailing one bit of its index.
+            level, node = 0, h
+            while edge and edge[-1][0] == level:
+                node = node_hash(edge.pop()[1], node)
+                level += 1
+                db.execute(
+                    "INSERT INTO subtrees (level, idx, hash) VALUES (?, ?, ?)",
+                    (level, (size >> level) - 1, node),
+                )
+            edge.append((level, node))
+        return out, size, edge
 
     def entries(self, start: int, end: int, max_bytes: int) -> list[bytes]:
         """Entries ``start`` to ``end`` (exclusive), stopping early past ``max_bytes`` in all.
@@ -292,7 +318,7 @@ class TlogStore:
                 out.append(bytes(entry))
                 total += len(entry)
             cursor.close()
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("log database is unavailable") from exc
         return out
 
@@ -321,9 +347,7 @@ class TlogStore:
         stored hashes, recomputed to the tree's root. Returns ``"all"`` or ``"sample"``.
         Raises :class:`ConfigError` naming the file and the first damage found.
         """
-        (pages,) = self._one("PRAGMA page_count", ())
-        (page_size,) = self._one("PRAGMA page_size", ())
-        whole = int(pages) * int(page_size) <= all_max_bytes
+        whole = self._database_bytes() <= all_max_bytes
         try:
             if whole:
                 self._verify_all()

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 from privcloud.errors import UnavailableError, UsageError
 from privcloud.storage.sqlite import check_integrity, connect, create_schema, immediate
@@ -40,7 +41,12 @@ class WitnessRecord:
 
 
 class WitnessStore:
-    """The witness's SQLite file."""
+    """The witness's SQLite file. The SQL is shared with
+    :class:`~privcloud.storage.pg_witness.PgWitnessStore`, which overrides the plumbing."""
+
+    #: What the database driver raises.
+    _ERRORS: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
+    _db: Any
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         """Open (or create) the database at ``path``, after SQLite's integrity check.
@@ -63,7 +69,7 @@ class WitnessStore:
         """Every origin the witness holds a record for."""
         try:
             rows = self._db.execute("SELECT origin FROM witnessed ORDER BY origin").fetchall()
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("witness database is unavailable") from exc
         return [str(r[0]) for r in rows]
 
@@ -73,7 +79,7 @@ class WitnessStore:
             row = self._db.execute(
                 "SELECT size, root, note, updated FROM witnessed WHERE origin = ?", (origin,)
             ).fetchone()
-        except sqlite3.Error as exc:
+        except self._ERRORS as exc:
             raise UnavailableError("witness database is unavailable") from exc
         if row is None:
             return None
@@ -95,7 +101,8 @@ class WitnessStore:
         raises, nothing is written and the exception propagates. Raises
         :class:`UnavailableError` if the database fails.
         """
-        with immediate(self._db, "witness database is unavailable"):
+        with self._transaction():
+            self._lock_origin(origin)
             record, result = decide(self.get(origin))
             _check_origin(record, origin)
             self._db.execute(
@@ -105,6 +112,13 @@ class WitnessStore:
                 (origin, record.size, record.root_hash, record.note, record.updated),
             )
         return result
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """``BEGIN IMMEDIATE``: the decision and the write hold the file's write lock."""
+        return immediate(self._db, "witness database is unavailable")
+
+    def _lock_origin(self, origin: str) -> None:
+        """Serialise decisions on ``origin`` (SQLite: the transaction's file lock does)."""
 
 
 def _check_origin(record: WitnessRecord, origin: str) -> None:

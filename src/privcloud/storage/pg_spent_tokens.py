@@ -1,0 +1,463 @@
+"""Spent tokens in PostgreSQL, shared by any number of gateway processes on any number of hosts:
+the two-phase spend of :mod:`.spent_tokens` (reserve, then consume or release; a reservation
+lapses :data:`~privcloud.limits.TOKEN_RESERVATION_TTL_S` after its holder's last heartbeat),
+with redemptions batched into one round trip.
+
+The batcher. Claims (reserve or spend) queue up; one thread takes up to
+:data:`~privcloud.limits.MAX_SPENT_TOKEN_BATCH` of them — what arrived within
+:data:`~privcloud.limits.SPENT_TOKEN_BATCH_WINDOW_S` of the first, plus whatever gathered while
+the previous round trip ran — and sends them as arrays in ONE statement::
+
+    INSERT INTO spent_tokens (key_id, nonce, holder) SELECT * FROM unnest($1, $2, $3)
+    ON CONFLICT (key_id, nonce) DO UPDATE SET holder = excluded.holder
+      WHERE spent_tokens.holder <> 0 AND <the old holder is not alive>
+    RETURNING key_id, nonce
+
+Each claim whose row comes back was fresh (or taken over from a dead holder); every other one
+is refused with :class:`ReplayError`. A token twice in one batch is claimed once: the second
+is refused before the statement. Consumes and releases go through the same thread, batched too,
+before the claims of the same round, so a release is seen by a later reserve.
+
+Nothing double-counted, nothing lost: the statement is atomic on each row (the primary key
+decides races between processes); a reservation whose round trip failed is released again
+(its outcome is unknown); consumes and releases that fail are retried in the next round and at
+close; a process killed between phases leaves reservations that lapse after the TTL.
+
+Partitions. ``spent_tokens`` is partitioned by list on the token key id — one partition per
+issuer key, i.e. per key epoch — made when the first token of a key arrives and listed in
+``token_epochs(key_id, expires, dropped)``. Purging a key's tokens is ``DROP TABLE`` of its
+partition (no row-by-row delete, no vacuum debt); the key's row stays as a tombstone, so a token
+of a dropped key is refused rather than accepted into a new, empty partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import secrets
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Final
+
+import psycopg
+
+from privcloud import limits
+from privcloud.clock import Clock, SystemClock
+from privcloud.errors import ReplayError, UnavailableError, UsageError
+from privcloud.storage.postgres import PgConnection, first, lock_key
+from privcloud.storage.spent_tokens import SPENT
+
+log = logging.getLogger("privcloud.redemption")
+
+_UNAVAILABLE: Final = "spent-token store unavailable"
+
+_SCHEMA: Final = (
+    "CREATE TABLE IF NOT EXISTS spent_tokens ("
+    " key_id bytea NOT NULL, nonce bytea NOT NULL, holder bigint NOT NULL DEFAULT 0,"
+    " PRIMARY KEY (key_id, nonce)) PARTITION BY LIST (key_id)",
+    "CREATE TABLE IF NOT EXISTS token_epochs ("
+    " key_id bytea PRIMARY KEY, expires bigint NOT NULL, dropped boolean NOT NULL DEFAULT false)",
+    "CREATE TABLE IF NOT EXISTS token_holders ("
+    " holder bigint PRIMARY KEY, alive_until double precision NOT NULL)",
+)
+_CLAIM: Final = """
+INSERT INTO spent_tokens (key_id, nonce, holder)
+SELECT * FROM unnest(%s::bytea[], %s::bytea[], %s::bigint[])
+ON CONFLICT (key_id, nonce) DO UPDATE SET holder = excluded.holder
+WHERE spent_tokens.holder <> 0
+  AND spent_tokens.holder NOT IN (SELECT holder FROM token_holders WHERE alive_until > %s)
+RETURNING key_id, nonce
+"""
+_CONSUME: Final = """
+UPDATE spent_tokens t SET holder = 0 FROM unnest(%s::bytea[], %s::bytea[]) AS u(key_id, nonce)
+WHERE t.key_id = u.key_id AND t.nonce = u.nonce AND t.holder = %s
+"""
+_RELEASE: Final = """
+DELETE FROM spent_tokens t USING unnest(%s::bytea[], %s::bytea[]) AS u(key_id, nonce)
+WHERE t.key_id = u.key_id AND t.nonce = u.nonce AND t.holder = %s
+"""
+_BEAT: Final = (
+    "INSERT INTO token_holders (holder, alive_until) VALUES (?, ?)"
+    " ON CONFLICT (holder) DO UPDATE SET alive_until = excluded.alive_until"
+)
+
+
+def _partition(key_id: bytes) -> str:
+    """The partition of a key's tokens (the id is 32 bytes; 16 of them name it)."""
+    return "spent_" + key_id[:16].hex()
+
+
+@dataclass(slots=True)
+class _Claim:
+    key_id: bytes
+    nonce: bytes
+    expires: int
+    holder: int
+    #: The asyncio loop of an async caller (its future is an asyncio one), else None.
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[None] | Future[None]
+
+
+def _check(nonce: bytes, key_id: bytes) -> None:
+    if len(nonce) != 32 or len(key_id) != 32:
+        raise UsageError("token nonce and key id are 32 bytes")
+
+
+class PgSpentTokenStore:
+    """The spent-token store in schema ``schema`` of the PostgreSQL database at ``url``.
+
+    ``batch=False`` sends each claim alone (one round trip per redemption; for comparison).
+    ``reservation_ttl_s`` and ``clock`` are as in
+    :class:`~privcloud.storage.spent_tokens.SqliteSpentTokenStore`. Raises
+    :class:`ConfigError` naming the database and the cause when it cannot be reached.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str,
+        purge_margin_s: int = limits.SPENT_TOKEN_PURGE_SKEW_S,
+        reservation_ttl_s: float = limits.TOKEN_RESERVATION_TTL_S,
+        clock: Clock | None = None,
+        batch: bool = True,
+        window_s: float = limits.SPENT_TOKEN_BATCH_WINDOW_S,
+        max_batch: int = limits.MAX_SPENT_TOKEN_BATCH,
+    ) -> None:
+        self.schema = schema
+        self.purge_margin_s = purge_margin_s
+        self.reservation_ttl_s = reservation_ttl_s
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.window_s = window_s if batch else 0.0
+        self.max_batch = max(1, max_batch) if batch else 1
+        #: This process's id in ``holder`` (random, never 0).
+        self.holder = secrets.randbelow(2**62) + 1
+
+        def setup(conn: PgConnection) -> None:
+            conn.executescript(_SCHEMA)
+
+        #: The batcher's connection, and one for heartbeats and upkeep.
+        self._conn = PgConnection(
+            url, schema=schema, what="the spent-token tables", unavailable=_UNAVAILABLE,
+            setup=setup,
+        )  # fmt: skip
+        self._aux = PgConnection(
+            url, schema=schema, what="the spent-token tables", unavailable=_UNAVAILABLE
+        )
+        self._epochs: set[bytes] = set()  # key ids whose partition exists (batcher thread only)
+        self._held: set[tuple[bytes, bytes]] = set()
+        self._held_lock = threading.Lock()
+        self._cv = threading.Condition()
+        self._claims: collections.deque[_Claim] = collections.deque()
+        #: Settles waiting for the batcher: (consume?, key_id, nonce).
+        self._settles: collections.deque[tuple[bool, bytes, bytes]] = collections.deque()
+        self._stopping = threading.Event()
+        self._closed = False
+        self._beat()  # alive before the first reservation
+        self._thread = threading.Thread(target=self._run, name="spent-tokens-pg", daemon=True)
+        self._thread.start()
+        self._heart = threading.Thread(
+            target=self._beat_loop, name="spent-tokens-heartbeat", daemon=True
+        )
+        self._heart.start()
+
+    # --- liveness ------------------------------------------------------------------------------
+
+    def _beat(self) -> None:
+        try:
+            self._aux.execute(_BEAT, (self.holder, self.clock.now() + self.reservation_ttl_s))
+        except psycopg.Error as exc:
+            raise UnavailableError(_UNAVAILABLE) from exc
+
+    def _beat_loop(self) -> None:
+        while not self._stopping.wait(self.reservation_ttl_s / 3):
+            try:
+                self._beat()
+            except UnavailableError:
+                log.warning("gateway: token reservation heartbeat failed")
+
+    # --- the callers' side ---------------------------------------------------------------------
+
+    def _submit(self, claim: _Claim) -> None:
+        if self._closed:
+            raise UnavailableError(_UNAVAILABLE)
+        with self._cv:
+            self._claims.append(claim)
+            if len(self._claims) == 1 or len(self._claims) >= self.max_batch:
+                self._cv.notify()
+
+    async def _claim_async(self, nonce: bytes, key_id: bytes, expires: int, holder: int) -> None:
+        _check(nonce, key_id)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        self._submit(_Claim(bytes(key_id), bytes(nonce), int(expires), holder, loop, future))
+        try:
+            await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if holder != SPENT:  # the caller is gone: give back what the batch may still take
+                future.add_done_callback(
+                    lambda f: (
+                        None
+                        if f.cancelled() or f.exception() is not None
+                        else self.release(nonce, key_id=key_id)
+                    )
+                )
+            raise
+
+    def _claim_sync(self, nonce: bytes, key_id: bytes, expires: int, holder: int) -> None:
+        _check(nonce, key_id)
+        future: Future[None] = Future()
+        self._submit(_Claim(bytes(key_id), bytes(nonce), int(expires), holder, None, future))
+        future.result()
+
+    async def reserve(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
+        await self._claim_async(nonce, key_id, expires, self.holder)
+
+    async def spend(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
+        await self._claim_async(nonce, key_id, expires, SPENT)
+
+    def reserve_sync(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
+        """Blocking :meth:`reserve` (for callers on their own thread, and the benchmark)."""
+        self._claim_sync(nonce, key_id, expires, self.holder)
+
+    def spend_sync(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
+        """Blocking :meth:`spend`."""
+        self._claim_sync(nonce, key_id, expires, SPENT)
+
+    def _settle(self, consume: bool, nonce: bytes, key_id: bytes) -> None:
+        entry = (bytes(key_id), bytes(nonce))
+        with self._held_lock:
+            if entry not in self._held:
+                return  # not ours, or settled already
+            self._held.discard(entry)
+        with self._cv:
+            self._settles.append((consume, *entry))
+            self._cv.notify()
+
+    def consume(self, nonce: bytes, *, key_id: bytes) -> None:
+        self._settle(True, nonce, key_id)
+
+    def release(self, nonce: bytes, *, key_id: bytes) -> None:
+        self._settle(False, nonce, key_id)
+
+    def held(self) -> int:
+        """How many tokens this process holds (reserved, neither consumed nor released)."""
+        with self._held_lock:
+            return len(self._held)
+
+    # --- the batcher thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._claims and not self._settles and not self._stopping.is_set():
+                    self._cv.wait()
+                if self._stopping.is_set() and not self._claims and not self._settles:
+                    return
+                if self.window_s > 0 and len(self._claims) < self.max_batch:
+                    deadline = time.monotonic() + self.window_s
+                    while len(self._claims) < self.max_batch and not self._stopping.is_set():
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not self._cv.wait(left):
+                            break
+                n = min(len(self._claims), self.max_batch)
+                claims = [self._claims.popleft() for _ in range(n)]
+                settles = list(self._settles)
+                self._settles.clear()
+            if settles:
+                self._run_settles(settles)
+            if claims:
+                self._run_claims(claims)
+
+    def _run_settles(self, settles: list[tuple[bool, bytes, bytes]]) -> None:
+        for consume, statement in ((True, _CONSUME), (False, _RELEASE)):
+            mine = [(k, n) for c, k, n in settles if c is consume]
+            if not mine:
+                continue
+            try:
+                self._conn.execute(
+                    statement, ([k for k, _ in mine], [n for _, n in mine], self.holder)
+                )
+            except (psycopg.Error, UnavailableError):
+                log.warning("gateway: %d token settles failed; retrying", len(mine))
+                if not self._stopping.is_set():
+                    with self._cv:  # tried again next round (and at close)
+                        self._settles.extend((consume, k, n) for k, n in mine)
+                    time.sleep(0.05)
+
+    def _ensure_epochs(self, claims: list[_Claim]) -> set[bytes]:
+        """Make the partitions of the claims' keys that this process has not seen; return the
+        key ids whose partition was dropped (their tokens are refused)."""
+        dropped: set[bytes] = set()
+        for claim in claims:
+            if claim.key_id in self._epochs or claim.key_id in dropped:
+                continue
+            with self._conn.transaction() as db:
+                db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("epochs", self.schema),))
+                (gone,) = first(
+                    db.execute(
+                        "INSERT INTO token_epochs (key_id, expires) VALUES (?, ?) "
+                        "ON CONFLICT (key_id) DO UPDATE "
+                        "SET expires = GREATEST(token_epochs.expires, excluded.expires) "
+                        "RETURNING dropped",
+                        (claim.key_id, claim.expires),
+                    )
+                )
+                if gone:
+                    dropped.add(claim.key_id)
+                    continue
+                db.execute(
+                    f"CREATE TABLE IF NOT EXISTS {_partition(claim.key_id)} PARTITION OF "
+                    f"spent_tokens FOR VALUES IN ('\\x{claim.key_id.hex()}'::bytea)"
+                )
+            self._epochs.add(claim.key_id)
+        return dropped
+
+    def _run_claims(self, claims: list[_Claim]) -> None:
+        outcome: dict[int, BaseException | None] = {}
+        seen: set[tuple[bytes, bytes]] = set()
+        batch: list[_Claim] = []
+        for claim in claims:  # a token twice in one batch: the later claim loses
+            entry = (claim.key_id, claim.nonce)
+            if entry in seen:
+                outcome[id(claim)] = ReplayError("token already spent")
+            else:
+                seen.add(entry)
+                batch.append(claim)
+        try:
+            won = self._insert(batch, outcome)
+        except (psycopg.Error, UnavailableError) as exc:
+            error = UnavailableError(_UNAVAILABLE)
+            error.__cause__ = exc
+            for claim in batch:
+                outcome[id(claim)] = error
+                if claim.holder != SPENT:  # it may have been taken: give it back
+                    with self._cv:
+                        self._settles.append((False, claim.key_id, claim.nonce))
+            won = set()
+        with self._held_lock:
+            for claim in batch:
+                if id(claim) in outcome:
+                    continue
+                if (claim.key_id, claim.nonce) in won:
+                    outcome[id(claim)] = None
+                    if claim.holder != SPENT:
+                        self._held.add((claim.key_id, claim.nonce))
+                else:
+                    outcome[id(claim)] = ReplayError("token already spent")
+        self._resolve(claims, outcome)
+
+    def _insert(
+        self, batch: list[_Claim], outcome: dict[int, BaseException | None]
+    ) -> set[tuple[bytes, bytes]]:
+        """The one statement (retried once if a partition vanished under a cached key)."""
+        for attempt in range(2):
+            dropped = self._ensure_epochs(batch)
+            live = [c for c in batch if c.key_id not in dropped]
+            for claim in batch:
+                if claim.key_id in dropped:
+                    outcome[id(claim)] = ReplayError("token of an expired key")
+            if not live:
+                return set()
+            try:
+                rows = self._conn.execute(
+                    _CLAIM,
+                    (
+                        [c.key_id for c in live],
+                        [c.nonce for c in live],
+                        [c.holder for c in live],
+                        self.clock.now(),
+                    ),
+                ).fetchall()
+            except psycopg.errors.CheckViolation:  # no partition: dropped by another process
+                self._epochs.clear()
+                if attempt:
+                    raise
+                continue
+            return {(bytes(k), bytes(n)) for k, n in rows}
+        return set()  # pragma: no cover (the loop returns or raises)
+
+    @staticmethod
+    def _resolve(claims: list[_Claim], outcome: dict[int, BaseException | None]) -> None:
+        """Tell each caller its outcome: one hop per event loop, not one per claim."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Claim, BaseException | None]]] = {}
+        for claim in claims:
+            result = outcome[id(claim)]
+            if claim.loop is None:
+                sync = claim.future
+                assert isinstance(sync, Future)
+                if result is None:
+                    sync.set_result(None)
+                else:
+                    sync.set_exception(result)
+            else:
+                by_loop.setdefault(claim.loop, []).append((claim, result))
+        for loop, items in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_set_all, items)
+
+    # --- upkeep --------------------------------------------------------------------------------
+
+    def purge_sync(self, now: float) -> int:
+        """Drop the partitions of keys that expired at least ``purge_margin_s`` before ``now``
+        (``DROP TABLE``; the key stays as a tombstone) and the heartbeats of processes no
+        longer alive; returns how many tokens were dropped."""
+        cutoff = int(now) - int(self.purge_margin_s)
+        dropped = 0
+        with self._aux.transaction() as db:
+            db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("epochs", self.schema),))
+            rows = db.execute(
+                "SELECT key_id FROM token_epochs WHERE NOT dropped AND expires <= ?", (cutoff,)
+            ).fetchall()
+            for (key_id,) in rows:
+                name = _partition(bytes(key_id))
+                (count,) = first(db.execute(f"SELECT count(*) FROM {name}"))  # noqa: S608
+                db.execute(f"DROP TABLE {name}")
+                db.execute("UPDATE token_epochs SET dropped = true WHERE key_id = ?", (key_id,))
+                dropped += int(count)
+            db.execute("DELETE FROM token_holders WHERE alive_until <= ?", (self.clock.now(),))
+        return dropped
+
+    async def purge(self, now: float) -> int:
+        return await asyncio.to_thread(self.purge_sync, now)
+
+    async def close(self) -> None:
+        """Stop the heartbeat, give back whatever this process still holds, finish queued
+        work, close."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._held_lock:
+            held = list(self._held)
+        for key_id, nonce in held:
+            self.release(nonce, key_id=key_id)
+        with self._cv:
+            self._stopping.set()
+            self._cv.notify_all()
+        await asyncio.to_thread(self._thread.join)
+        await asyncio.to_thread(self._heart.join)
+        if self._settles:  # failed settles: one last try
+            await asyncio.to_thread(self._run_settles, list(self._settles))
+        with contextlib.suppress(psycopg.Error, UnavailableError):
+            self._aux.execute("DELETE FROM token_holders WHERE holder = ?", (self.holder,))
+        self._conn.close()
+        self._aux.close()
+
+
+def _set_all(items: list[tuple[_Claim, BaseException | None]]) -> None:
+    for claim, result in items:
+        future = claim.future
+        assert isinstance(future, asyncio.Future)
+        if future.done():
+            continue
+        if result is None:
+            future.set_result(None)
+        else:
+            future.set_exception(result)
+
+
+__all__ = ["PgSpentTokenStore"]

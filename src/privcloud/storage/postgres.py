@@ -1,0 +1,218 @@
+"""What the PostgreSQL stores share: one way to connect (psycopg 3, docs/adr/0012), a schema per
+store, the causes an operator can act on, and a connection that comes back after a loss.
+
+Each store keeps its tables in a PostgreSQL schema of its own (``privcloud_tokens``,
+``privcloud_issuer``, ``privcloud_log``, ``privcloud_witness`` unless told otherwise), so that
+one database can hold them all; the connection's ``search_path`` is that schema, and the
+stores' SQL names tables without a schema (it is shared with the SQLite stores, ``?``
+placeholders and all: :class:`PgConnection` turns them into psycopg's ``%s``).
+
+Start-up failures raise :class:`ConfigError` naming the store's role, the database (name and
+host, never a password) and the cause; failures while serving raise :class:`UnavailableError`
+(503), and the next use reconnects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Final
+
+import psycopg
+from psycopg import conninfo, errors
+
+from privcloud import limits
+from privcloud.errors import ConfigError, UnavailableError
+
+#: What the stores catch from the driver.
+ERRORS: Final = (psycopg.Error,)
+
+_SCHEMA_NAME: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+#: SQLSTATE classes an operator can act on (https://www.postgresql.org/docs/current/errcodes-appendix.html).
+_CAUSES: Final = {
+    "28": "authentication failed (check the user and password)",
+    "3D": "the database does not exist",
+    "42501": "permission denied",
+    "53": "the server is out of resources (disk full, too many connections?)",
+    "57P03": "the server is starting up or shutting down",
+    "XX001": "the database is corrupt",
+    "XX002": "an index is corrupt",
+}
+
+
+def check_schema(schema: str) -> str:
+    """Return ``schema`` if it is a plain lower-case identifier, else raise ConfigError."""
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ConfigError("a PostgreSQL schema name is [a-z_][a-z0-9_]*, at most 63 characters")
+    return schema
+
+
+def describe(url: str) -> str:
+    """``PostgreSQL database NAME on HOST`` for messages: no user, no password."""
+    try:
+        params = conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "PostgreSQL database (malformed URL)"
+    name = params.get("dbname") or "(default)"
+    host = params.get("host") or "localhost"
+    return f"PostgreSQL database {name} on {host}"
+
+
+def pg_cause(exc: BaseException) -> str:
+    """A short, fixed description of why a PostgreSQL operation failed (no server text: it
+    may quote values)."""
+    state = getattr(exc, "sqlstate", None)
+    if isinstance(state, str):
+        for prefix in (state, state[:2]):
+            if prefix in _CAUSES:
+                return _CAUSES[prefix]
+    if isinstance(exc, psycopg.OperationalError):
+        return "cannot reach the server (is it running? is the URL right?)"
+    return type(exc).__name__
+
+
+def lock_key(*parts: str) -> int:
+    """A signed 64-bit advisory-lock key for ``parts`` (stable across processes)."""
+    digest = hashlib.sha256("\0".join(parts).encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class PgConnection:
+    """One psycopg connection in autocommit mode (transactions are explicit), its
+    ``search_path`` the store's schema (created if missing), statements bounded by
+    :data:`~privcloud.limits.PG_STATEMENT_TIMEOUT_S`; safe to share between threads (one
+    statement or transaction at a time).
+
+    ``setup(conn)`` runs on every (re)connection, inside a transaction holding the schema's
+    advisory lock (so that processes starting together create tables once); ``after(conn)``
+    runs after it, outside any transaction (e.g. to take a session lock). A failure while
+    serving closes the connection; the next call opens a new one.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str,
+        what: str,
+        unavailable: str,
+        setup: Callable[[PgConnection], None] | None = None,
+        after: Callable[[PgConnection], None] | None = None,
+    ) -> None:
+        self.url = url
+        self.schema = check_schema(schema)
+        self.what = what
+        self.where = describe(url)
+        self.unavailable = unavailable
+        self._setup, self._after = setup, after
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection[Any] | None = None
+        try:
+            self._connect()
+        except ConfigError:
+            raise
+        except ERRORS as exc:
+            raise ConfigError(f"cannot open {what} in {self.where}: {pg_cause(exc)}") from exc
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(
+            self.url, autocommit=True, connect_timeout=limits.PG_CONNECT_TIMEOUT_S
+        )
+        try:
+            self._conn = conn
+            timeout_ms = int(limits.PG_STATEMENT_TIMEOUT_S * 1000)
+            conn.execute(f"SET statement_timeout = {timeout_ms}")
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("schema", self.schema),))
+                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                conn.execute(f"SET search_path TO {self.schema}")
+                if self._setup is not None:
+                    self._setup(self)
+            if self._after is not None:
+                self._after(self)
+        except BaseException:
+            self._conn = None
+            conn.close()
+            raise
+        return conn
+
+    @property
+    def raw(self) -> psycopg.Connection[Any]:
+        """The open psycopg connection (reconnecting if it was lost). Raises
+        :class:`UnavailableError`."""
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                try:
+                    return self._connect()
+                except (ConfigError, *ERRORS) as exc:  # e.g. a session lock now held by another
+                    raise UnavailableError(self.unavailable) from exc
+            return self._conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
+        """Run one statement (``?`` placeholders); driver errors propagate (callers map them)."""
+        with self._lock:
+            conn = self.raw
+            try:
+                return conn.execute(sql.replace("?", "%s"), tuple(args))
+            except psycopg.OperationalError:
+                self._drop()
+                raise
+
+    def executescript(self, statements: Sequence[str]) -> None:
+        """Run DDL statements one by one (inside :meth:`setup`'s transaction)."""
+        for statement in statements:
+            self.execute(statement)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[PgConnection]:
+        """A transaction (READ COMMITTED): commit on success, roll back on any exception.
+        A driver error raises :class:`UnavailableError` with the fixed text; other exceptions
+        propagate after the rollback."""
+        with self._lock:
+            try:
+                conn = self.raw
+                with conn.transaction():
+                    yield self
+            except ERRORS as exc:
+                if isinstance(exc, psycopg.OperationalError):
+                    self._drop()
+                raise UnavailableError(self.unavailable) from exc
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+
+def first(cursor: psycopg.Cursor[Any]) -> Any:
+    """The first row of a statement that always returns one (an aggregate, ``RETURNING``)."""
+    row = cursor.fetchone()
+    if row is None:
+        raise psycopg.DataError("a statement returned no row")
+    return row
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL's unique-constraint violation."""
+    return isinstance(exc, errors.UniqueViolation)
+
+
+__all__ = [
+    "ERRORS",
+    "PgConnection",
+    "check_schema",
+    "describe",
+    "first",
+    "is_unique_violation",
+    "lock_key",
+    "pg_cause",
+]
