@@ -28,7 +28,7 @@ from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
-from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.storage.database import open_database
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
@@ -142,6 +142,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway.add_argument("--issuer", help="require tokens of the issuer at this base URL")
     gateway.add_argument("--spent-tokens", help="spent-token SQLite file (shared by gateways)")
     gateway.add_argument(
+        "--database",
+        metavar="URL",
+        help="spent-token store shared by gateways: sqlite:///path/file or postgresql://...",
+    )
+    gateway.add_argument(
         "--key-file",
         help="the OHTTP key ring, created there if absent (shared by gateway processes, "
         "re-read when it changes: privcloud gateway-key new rotates)",
@@ -205,9 +210,12 @@ def _gateway(args: argparse.Namespace) -> Gateway:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     if args.issuer is None:
         return Gateway(args.node, key_file=args.key_file)
-    if args.spent_tokens is None:
-        raise ConfigError("--issuer needs --spent-tokens FILE")
-    authorizer = TokenAuthorizer(SqliteSpentTokenStore(args.spent_tokens), issuer_url=args.issuer)
+    if args.spent_tokens is None and args.database is None:
+        raise ConfigError("--issuer needs --database URL (or --spent-tokens FILE)")
+    if args.spent_tokens is not None and args.database is not None:
+        raise ConfigError("give --database URL or --spent-tokens FILE, not both")
+    store = open_database(args.database, args.spent_tokens).spent_tokens()
+    authorizer = TokenAuthorizer(store, issuer_url=args.issuer)
     return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
 
 
@@ -226,7 +234,11 @@ def _run_gateway(args: argparse.Namespace) -> None:
         for url in args.node:
             worker += ["--node", url]
         if args.issuer:
-            worker += ["--issuer", args.issuer, "--spent-tokens", args.spent_tokens or ""]
+            worker += ["--issuer", args.issuer]
+            if args.database is not None:
+                worker += ["--database", args.database]
+            else:
+                worker += ["--spent-tokens", args.spent_tokens or ""]
         # Our own interpreter and module, with arguments we validated: no shell, no user program.
         children = [subprocess.Popen(worker) for _ in range(args.workers - 1)]  # noqa: S603
     reuse = args.reuse_port or args.workers > 1

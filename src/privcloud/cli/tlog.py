@@ -33,8 +33,8 @@ from privcloud.logclient import LogClient
 from privcloud.services.site import start_site
 from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
 from privcloud.services.witness import Witness
+from privcloud.storage.database import open_database
 from privcloud.storage.tlog_store import load_key, load_or_create_key
-from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteVerifier
 
@@ -66,7 +66,11 @@ async def _log(args: argparse.Namespace) -> None:
     witnesses = [WitnessEndpoint.parse(w) for w in args.witness or []]
     keys = [_operator_pubkey(k) for k in args.operator_pubkey or []]
     tlog = open_log(
-        args.data_dir, origin=args.origin, witnesses=witnesses, operator_public_keys=keys
+        args.data_dir,
+        origin=args.origin,
+        witnesses=witnesses,
+        operator_public_keys=keys,
+        database=args.database,
     )
     banner = [
         f"log origin    {tlog.origin}",
@@ -82,7 +86,7 @@ async def _log(args: argparse.Namespace) -> None:
 
 def _init(args: argparse.Namespace) -> None:
     """Create the log's keys and database (as the first start would) and print what to pin."""
-    tlog = open_log(args.data_dir, origin=args.origin)
+    tlog = open_log(args.data_dir, origin=args.origin, database=args.database)
     try:
         print(f"log vkey      {tlog.vkey}")
         if tlog.operator_key is not None:
@@ -123,7 +127,8 @@ async def _witness(args: argparse.Namespace) -> None:
         witness_key = WitnessKey(args.name, key)
     except PrivcloudError as exc:
         raise ConfigError("invalid witness name") from exc
-    witness = Witness(witness_key, log_keys, WitnessStore(data / WITNESS_DB_FILE))
+    store = open_database(args.database, data / WITNESS_DB_FILE).witness()
+    witness = Witness(witness_key, log_keys, store)
     banner = [f"witness vkey  {witness.vkey}", *(f"watching      {k.name}" for k in log_keys)]
     await _serve(witness.app(), args.host, args.port, banner)
 
@@ -135,6 +140,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log_p.add_argument("--port", type=int, default=8490)
     log_p.add_argument("--data-dir", default="privcloud-data/log", help="database and key files")
     log_p.add_argument("--origin", default=DEFAULT_ORIGIN, help="the log's origin (key name)")
+    log_p.add_argument(
+        "--database",
+        metavar="URL",
+        help="the log's store: sqlite:///path/file or postgresql://... (default: log.db in "
+        "--data-dir); on PostgreSQL one log process at a time may run on it",
+    )
     log_p.add_argument(
         "--witness", action="append", metavar="URL=VKEY", help="a witness to ask (repeat)"
     )
@@ -153,6 +164,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # Also accepted after "init"; SUPPRESS keeps a value given before it.
     init.add_argument("--data-dir", default=argparse.SUPPRESS)
     init.add_argument("--origin", default=argparse.SUPPRESS)
+    init.add_argument("--database", default=argparse.SUPPRESS)
     init.set_defaults(handler=_init)
 
     append = log_sub.add_parser("append", help="append one entry (a file) as the operator")
@@ -166,6 +178,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     witness.add_argument("--port", type=int, default=8491)
     witness.add_argument("--data-dir", default="privcloud-data/witness")
     witness.add_argument("--name", default=LOCAL_WITNESS_NAME, help="the witness's key name")
+    witness.add_argument(
+        "--database",
+        metavar="URL",
+        help="the witness's store: sqlite:///path/file or postgresql://... (default: its file "
+        "in --data-dir)",
+    )
     witness.add_argument(
         "--log-vkey", action="append", required=True, help="a log to witness (repeat)"
     )

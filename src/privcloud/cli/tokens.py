@@ -24,6 +24,7 @@ from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
 from privcloud.services.keylog import KeyLog
 from privcloud.services.site import start_site
+from privcloud.storage.database import open_database
 from privcloud.storage.issuer_store import IssuerStore
 from privcloud.storage.tlog_store import load_key
 
@@ -39,7 +40,7 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    issuer = Issuer(args.data_dir, _config(args))
+    issuer = Issuer(args.data_dir, _config(args), store=_store(args))
     if args.log:
         # Key consistency (docs/adr/0009): devices use only keys whose statements are logged.
         if not args.operator_key:
@@ -63,7 +64,8 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def _store(args: argparse.Namespace) -> IssuerStore:
-    return IssuerStore(Path(args.data_dir) / "issuer.sqlite3")
+    default = Path(args.data_dir) / "issuer.sqlite3"
+    return open_database(args.database, default).issuer()
 
 
 def _new_code(args: argparse.Namespace) -> None:
@@ -134,6 +136,12 @@ def _wallet_show(args: argparse.Namespace) -> None:
     )
 
 
+_DATABASE_HELP = (
+    "the issuer's store, shared by issuer processes: sqlite:///path/file or postgresql://... "
+    "(default: issuer.sqlite3 in --data-dir)"
+)
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the token commands: issuer (serve, new-code, revoke) and wallet (enrol, fetch,
     show)."""
@@ -142,6 +150,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     serve = actions.add_parser("serve", help="run the token issuer")
     serve.add_argument("--data-dir", required=True, help="directory of the issuer's SQLite file")
+    serve.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
     serve.add_argument("--host", default=LOOPBACK)
     serve.add_argument("--port", type=int, default=8472)
     serve.add_argument("--quota", type=int, default=1000, help="tokens per device per period")
@@ -161,11 +170,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")
     code.add_argument("--data-dir", required=True)
+    code.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
     code.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds the code is valid")
     code.set_defaults(handler=_new_code)
 
     revoke = actions.add_parser("revoke", help="remove an enrolled device")
     revoke.add_argument("--data-dir", required=True)
+    revoke.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
     revoke.add_argument("device_id", help="the device id (base64url)")
     revoke.set_defaults(handler=_revoke)
 

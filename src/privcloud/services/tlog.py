@@ -61,6 +61,7 @@ from privcloud.fileio import file_error
 from privcloud.netio import new_session, read_bounded
 from privcloud.services.http import Metrics, read_body
 from privcloud.services.site import new_app
+from privcloud.storage.database import open_database
 from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
 from privcloud.transparency.append_auth import (
@@ -430,8 +431,10 @@ def open_log(
     cosign_refresh_s: float = limits.TLOG_COSIGN_REFRESH_S,
     witness_retry_s: float = limits.TLOG_WITNESS_RETRY_S,
     witness_timeout_s: float = limits.TLOG_WITNESS_TIMEOUT_S,
+    database: str | None = None,
 ) -> TransparencyLog:
-    """A log kept in ``data_dir``: ``log.db``, ``log.key`` (made 0600 on first start) and, when
+    """A log kept in ``data_dir``: ``log.db`` (or the store at the URL ``database``:
+    :class:`~privcloud.storage.database.Database`), ``log.key`` (made 0600 on first start) and, when
     no ``operator_public_keys`` are given, ``operator.key`` (0600), whose private key is then
     available as ``log.operator_key``.
 
@@ -454,7 +457,7 @@ def open_log(
     if not keys:
         operator_key, _ = load_or_create_key(path / OPERATOR_KEY_FILE, role="the operator key")
         keys = [operator_key.public_bytes()]
-    store = TlogStore(path / LOG_DB_FILE, origin)
+    store = open_database(database, path / LOG_DB_FILE).log(origin)
     try:
         tlog = TransparencyLog(
             store,
