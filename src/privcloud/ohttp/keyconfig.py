@@ -68,6 +68,17 @@ DEFAULT_SUITES: tuple[SymmetricSuite, ...] = (
 
 #: The KEM a generated gateway key uses by default.
 X25519 = KemId.DHKEM_X25519_HKDF_SHA256
+#: The hybrid post-quantum KEM (ML-KEM-768 + X25519, draft-ietf-hpke-pq; ADR 0012).
+MLKEM768_X25519 = KemId.MLKEM768_X25519
+#: The suites a generated hybrid key offers: the one the draft's vectors pin (ADR 0012).
+HYBRID_SUITES: tuple[SymmetricSuite, ...] = (
+    SymmetricSuite(KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305),
+)
+
+
+def default_suites(kem: KemId) -> tuple[SymmetricSuite, ...]:
+    """The (KDF, AEAD) pairs a generated key of ``kem`` offers."""
+    return HYBRID_SUITES if kem.post_quantum else DEFAULT_SUITES
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,11 @@ class KeyConfig:
     kem: KemId
     public_key: bytes
     suites: tuple[SymmetricSuite, ...]
+
+    @property
+    def post_quantum(self) -> bool:
+        """Whether requests to this configuration are protected against a quantum attacker."""
+        return self.kem.post_quantum
 
     def __post_init__(self) -> None:
         if not 0 <= self.key_id <= 0xFF:
@@ -229,12 +245,14 @@ class GatewayKey:
         cls,
         key_id: int,
         *,
-        suites: tuple[SymmetricSuite, ...] = DEFAULT_SUITES,
+        suites: tuple[SymmetricSuite, ...] | None = None,
         kem: KemId = X25519,
         rand: Random = system_random,
     ) -> GatewayKey:
-        """A fresh key pair for ``kem`` from ``rand``."""
-        return cls(key_id, hpke.generate_keypair(kem, rand), suites)
+        """A fresh key pair for ``kem`` from ``rand``, offering ``suites`` (by default
+        :func:`default_suites` of ``kem``)."""
+        chosen = default_suites(kem) if suites is None else suites
+        return cls(key_id, hpke.generate_keypair(kem, rand), chosen)
 
     @property
     def config(self) -> KeyConfig:

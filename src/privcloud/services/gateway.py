@@ -95,7 +95,7 @@ class Gateway:
     ) -> None:
         """``ring`` holds the OHTTP keys; with ``key_file`` they are read from that file
         (:func:`~privcloud.services.gateway_key.load_or_create` made it) and re-read when it
-        changes. With neither, one in-memory key valid for ``OHTTP_KEY_LIFETIME_S``."""
+        changes. With neither, in-memory keys (one per KEM) valid for ``OHTTP_KEY_LIFETIME_S``."""
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.key_file = Path(key_file) if key_file is not None else None
         self._key_file_seen: tuple[int, int] | None = None
@@ -105,8 +105,8 @@ class Gateway:
                 self._key_file_seen = self._key_file_stamp()
             else:
                 now = self.clock.now()
-                ring, _ = KeyRing().with_new_key(
-                    DEFAULT_SERVICE, int(now), limits.OHTTP_KEY_LIFETIME_S, now
+                ring = KeyRing().with_missing_keys(  # hybrid and X25519 (ADR 0012)
+                    DEFAULT_SERVICE, limits.OHTTP_KEY_LIFETIME_S, now
                 )
         self.ring = ring
         self.table = NodeTable(node_urls)

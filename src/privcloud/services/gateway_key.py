@@ -14,6 +14,11 @@ before devices may use it. Rotation without an outage:
 4. the old key is dropped when its validity ends; a device still holding it gets RFC 9458 §5.3's
    key-mismatch answer (before the gateway sees its token) and retries with the new key.
 
+Two KEMs side by side (docs/adr/0012-post-quantum-hpke.md): the gateway offers a classical
+X25519 key and a hybrid post-quantum ML-KEM-768 + X25519 key, each with its own statement and
+rotation; a new key is hybrid unless asked otherwise, and :func:`load_or_create` adds a key of
+each KEM in ``GATEWAY_KEMS`` that has none offered (an older ring file gains a hybrid key).
+
 File (``--key-file``, mode 0600, replaced atomically; several gateway processes share it)::
 
     {"version": 2, "keys": [{"key_id": n, "kem": 32, "private_key": base64,
@@ -39,13 +44,16 @@ from privcloud.crypto.hpke import KemId, load_private_key
 from privcloud.errors import ConfigError, PrivcloudError, UsageError
 from privcloud.fileio import file_error, write_atomic
 from privcloud.ohttp import GatewayKey
-from privcloud.ohttp.keyconfig import DEFAULT_SUITES
+from privcloud.ohttp.keyconfig import MLKEM768_X25519, X25519, default_suites
 from privcloud.trust.keys import DEFAULT_GATEWAY_SERVICE, KeyStatement
 from privcloud.wire import jsonio
 
 _VERSION = 2
 #: Service name a gateway's statements carry unless configured: the inner requests' authority.
 DEFAULT_SERVICE = DEFAULT_GATEWAY_SERVICE
+#: The KEMs a gateway offers a key of: the hybrid post-quantum one and, for devices that do
+#: not speak it yet, X25519.
+GATEWAY_KEMS: tuple[KemId, ...] = (MLKEM768_X25519, X25519)
 
 
 @dataclass(frozen=True)
@@ -89,10 +97,15 @@ class KeyRing:
         return KeyRing(tuple(r for r in self.records if now < r.not_after))
 
     def with_new_key(
-        self, service: str, not_before: int, lifetime_s: int, now: float
+        self,
+        service: str,
+        not_before: int,
+        lifetime_s: int,
+        now: float,
+        kem: KemId = MLKEM768_X25519,
     ) -> tuple[KeyRing, GatewayKeyRecord]:
-        """This ring (less expired keys) with a fresh key; its key id differs from every live
-        key's (RFC 9458 key ids are one byte)."""
+        """This ring (less expired keys) with a fresh key of ``kem``; its key id differs from
+        every live key's (RFC 9458 key ids are one byte)."""
         if not 0 < lifetime_s <= limits.MAX_KEY_STATEMENT_VALIDITY_S:
             raise UsageError("key lifetime must be 1 s .. MAX_KEY_STATEMENT_VALIDITY_S")
         ring = self.without_expired(now)
@@ -100,9 +113,24 @@ class KeyRing:
         free = [i for i in range(256) if i not in taken]
         if not free:
             raise UsageError("no free OHTTP key id")
-        key = GatewayKey.generate(key_id=secrets.choice(free))
+        key = GatewayKey.generate(key_id=secrets.choice(free), kem=kem)
         record = GatewayKeyRecord(key, service, not_before, not_before + lifetime_s)
         return KeyRing((*ring.records, record)), record
+
+    def with_missing_keys(
+        self,
+        service: str,
+        lifetime_s: int,
+        now: float,
+        kems: tuple[KemId, ...] = GATEWAY_KEMS,
+    ) -> KeyRing:
+        """This ring with a fresh key, valid from ``now``, for each of ``kems`` none of whose
+        keys is offered at ``now``."""
+        ring = self
+        for kem in kems:
+            if not any(r.key.config.kem == kem for r in ring.offered(now)):
+                ring, _ = ring.with_new_key(service, int(now), lifetime_s, now, kem)
+        return ring
 
     def encode(self) -> bytes:
         keys = [
@@ -156,7 +184,7 @@ def _record(item: dict[str, object]) -> GatewayKeyRecord:
         private = load_private_key(KemId(kem_id), base64.b64decode(str(item["private_key"])))
     except PrivcloudError as exc:
         raise malformed from exc
-    key = GatewayKey(key_id, private, DEFAULT_SUITES)
+    key = GatewayKey(key_id, private, default_suites(private.kem))
     return GatewayKeyRecord(key, service, not_before, not_after)
 
 
@@ -201,14 +229,16 @@ def load_or_create(
     now: float,
     service: str = DEFAULT_SERVICE,
     lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S,
+    kems: tuple[KemId, ...] = GATEWAY_KEMS,
 ) -> KeyRing:
-    """The ring at ``path``, with a key valid now added first if it has none (created when
-    the file does not exist). Safe for several processes starting together."""
+    """The ring at ``path``, with a key valid now added for each of ``kems`` that has none
+    (created when the file does not exist). Safe for several processes starting together."""
     file = Path(path)
     with _locked(file):
         ring = read_ring(file) if file.exists() else KeyRing()
-        if not ring.offered(now):
-            ring, _ = ring.with_new_key(service, int(now), lifetime_s, now)
+        grown = ring.with_missing_keys(service, lifetime_s, now, kems)
+        if grown is not ring:
+            ring = grown
             _write_ring(file, ring)
     return ring
 
@@ -220,20 +250,22 @@ def add_key(
     not_before: int | None = None,
     service: str = DEFAULT_SERVICE,
     lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S,
+    kem: KemId = MLKEM768_X25519,
 ) -> GatewayKeyRecord:
-    """Add a fresh key to the ring at ``path`` (expired keys are dropped); return it. Running
-    gateways pick it up within ``GATEWAY_KEY_RELOAD_S``."""
+    """Add a fresh key of ``kem`` (hybrid by default) to the ring at ``path`` (expired keys are
+    dropped); return it. Running gateways pick it up within ``GATEWAY_KEY_RELOAD_S``."""
     file = Path(path)
     with _locked(file):
         ring = read_ring(file) if file.exists() else KeyRing()
         start = int(now) if not_before is None else not_before
-        ring, record = ring.with_new_key(service, start, lifetime_s, now)
+        ring, record = ring.with_new_key(service, start, lifetime_s, now, kem)
         _write_ring(file, ring)
     return record
 
 
 __all__ = [
     "DEFAULT_SERVICE",
+    "GATEWAY_KEMS",
     "GatewayKeyRecord",
     "KeyRing",
     "add_key",

@@ -30,7 +30,9 @@ Device procedure (:func:`check_statement`, then the proof in :mod:`privcloud.sdk
    ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead);
 4. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint;
 5. at most ``MAX_OHTTP_VALID_KEYS`` / ``MAX_ISSUER_VALID_KEYS`` keys of the service are valid
-   at once among those served (:func:`check_key_count`).
+   at once among those served (:func:`check_key_count`); OHTTP keys are counted per KEM, since
+   a gateway offers a classical and a hybrid post-quantum configuration side by side
+   (docs/adr/0012-post-quantum-hpke.md), each rotating on its own.
 """
 
 from __future__ import annotations
@@ -217,30 +219,43 @@ def verify_logged(
     verify_inclusion_against(state, statement.encode(), index, proof)
 
 
+def _count_group(statement: KeyStatement) -> int:
+    """What step 5 counts within: the KEM of an OHTTP key (0 for a token key)."""
+    return int(statement.key_config.kem) if statement.kind is KeyKind.OHTTP else 0
+
+
 def check_key_count(statements: Sequence[KeyStatement], now: float, most: int) -> None:
-    """Step 5: refuse a set of served keys with more than ``most`` valid at ``now``.
+    """Step 5: refuse a set of served keys with more than ``most`` valid at ``now`` (OHTTP
+    keys: per KEM).
 
     Raises :class:`KeyConsistencyError`.
     """
-    if sum(1 for s in statements if s.valid_at(now)) > most:
+    counts: dict[int, int] = {}
+    for s in statements:
+        if s.valid_at(now):
+            group = _count_group(s)
+            counts[group] = counts.get(group, 0) + 1
+    if any(n > most for n in counts.values()):
         raise KeyConsistencyError("the service offers too many valid keys at once")
 
 
 def most_valid_at_once(statements: Sequence[KeyStatement]) -> dict[tuple[KeyKind, str], int]:
     """For a monitor reading the whole log: per (kind, service), the largest number of keys
-    whose validity overlaps at one instant. More than rotation needs (2) means the operator
-    could have handed some devices keys of their own (key partitioning)."""
-    events: dict[tuple[KeyKind, str], list[tuple[int, int]]] = {}
+    (of one KEM, for OHTTP keys) whose validity overlaps at one instant. More than rotation
+    needs (2) means the operator could have handed some devices keys of their own (key
+    partitioning)."""
+    events: dict[tuple[KeyKind, str, int], list[tuple[int, int]]] = {}
     for s in statements:
         # An end sorts before a start at the same instant: [a, b) and [b, c) do not overlap.
-        events.setdefault((s.kind, s.service), []).extend(((s.not_before, 1), (s.not_after, -1)))
+        group = (s.kind, s.service, _count_group(s))
+        events.setdefault(group, []).extend(((s.not_before, 1), (s.not_after, -1)))
     most: dict[tuple[KeyKind, str], int] = {}
-    for service, points in events.items():
+    for (kind, service, _), points in events.items():
         live = peak = 0
         for _, delta in sorted(points):
             live += delta
             peak = max(peak, live)
-        most[service] = peak
+        most[(kind, service)] = max(peak, most.get((kind, service), 0))
     return most
 
 
