@@ -52,6 +52,8 @@ REPORT_DATA_SIZE: Final = 64
 NODE_KEY_LABEL: Final = b"privcloud node key v1"
 #: Domain label of :meth:`NodeClaims.report_data` (key, issue time, region, provider, suite).
 NODE_CLAIMS_LABEL: Final = b"privcloud node claims v1"
+#: Domain label of :meth:`NodeClaims.report_data` for claims that add a hybrid post-quantum key.
+NODE_CLAIMS_LABEL_V2: Final = b"privcloud node claims v2"
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,9 @@ class NodeClaims:
         u8  len || region            ASCII
         u8  len || provider          ASCII
         u16 kem || u16 kdf || u16 aead   the HPKE suite ids (RFC 9180 §7)
+      and, only for a node with a hybrid post-quantum key (report data label v2):
+        u16 len || pq_public_key     its ML-KEM-768 + X25519 HPKE public key (docs/adr/0012)
+        u16 kem || u16 kdf || u16 aead   that key's suite ids
 
     Every field is length-prefixed or fixed-size, so two different claims never encode the same.
     Raises :class:`UsageError` for a value outside these bounds.
@@ -308,6 +313,8 @@ class NodeClaims:
     region: str
     provider: str
     suite: tuple[int, int, int]
+    pq_public_key: bytes = b""
+    pq_suite: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.public_key, bytes) or not 0 < len(self.public_key) <= _U16_MAX:
@@ -327,6 +334,18 @@ class NodeClaims:
         ):
             raise UsageError("suite must be three 16-bit ids (kem, kdf, aead)")
         object.__setattr__(self, "suite", (int(suite[0]), int(suite[1]), int(suite[2])))
+        if (self.pq_suite is None) != (self.pq_public_key == b""):
+            raise UsageError("a post-quantum key needs its suite, and a suite its key")
+        if self.pq_suite is not None:
+            pq_suite = tuple(self.pq_suite)
+            if not isinstance(self.pq_public_key, bytes) or len(self.pq_public_key) > _U16_MAX:
+                raise UsageError("post-quantum public key must be 1 to 65535 bytes")
+            if len(pq_suite) != 3 or not all(
+                isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= _U16_MAX
+                for i in pq_suite
+            ):
+                raise UsageError("suite must be three 16-bit ids (kem, kdf, aead)")
+            object.__setattr__(self, "pq_suite", (pq_suite[0], pq_suite[1], pq_suite[2]))
 
     def encode(self) -> bytes:
         """The canonical bytes (class docstring)."""
@@ -341,12 +360,22 @@ class NodeClaims:
                 bytes([len(provider)]),
                 provider,
                 b"".join(i.to_bytes(2, "big") for i in self.suite),
+                self._encode_pq(),
             )
         )
 
+    def _encode_pq(self) -> bytes:
+        if self.pq_suite is None:
+            return b""
+        suite = b"".join(i.to_bytes(2, "big") for i in self.pq_suite)
+        return len(self.pq_public_key).to_bytes(2, "big") + self.pq_public_key + suite
+
     def report_data(self) -> bytes:
-        """``SHA-512(NODE_CLAIMS_LABEL || 0x00 || encode())``: the 64 bytes a node attests."""
-        return report_data_for(self.encode(), NODE_CLAIMS_LABEL)
+        """``SHA-512(label || 0x00 || encode())``: the 64 bytes a node attests; the label is
+        ``NODE_CLAIMS_LABEL``, or ``NODE_CLAIMS_LABEL_V2`` when a post-quantum key is claimed
+        (so stripping that key from the claims changes the report data)."""
+        label = NODE_CLAIMS_LABEL if self.pq_suite is None else NODE_CLAIMS_LABEL_V2
+        return report_data_for(self.encode(), label)
 
 
 def check_claims(result: AttestationResult, claims: NodeClaims) -> None:
