@@ -201,6 +201,7 @@ def test_upload_the_sample_call_transcribe_summarise_and_inspect_in_chromium(
     nodes = _text(driver, "nodes-list")
     for check in ("evidence-valid", "measurement-matches-release", "release-in-log", "policy"):
         assert check in nodes
+    assert "Evidence checks (simulated)" in nodes and "TCB status" in nodes
     shots.append(_shot(driver, "05-nodes"))
 
     # 6. The Log tab: the trusted checkpoint, the entries, the release's verified proof.

@@ -243,7 +243,8 @@ def admit(
         log.warning("INSECURE: admitting a node that attests with the simulated TEE")
         passed(1, "evidence-valid", f"{result.tee_type} (INSECURE, no hardware) signed by {chain}")
     else:
-        passed(1, "evidence-valid", f"{result.tee_type} {result.product} chain {chain}")
+        summary = evidence_summary(result)
+        passed(1, "evidence-valid", f"{result.tee_type} {result.product} chain {chain}{summary}")
 
     # 2. The report data binds the HPKE key the client will encrypt to, and the node's claims.
     claims = node_claims(node, bundle)
@@ -286,6 +287,8 @@ def admit(
         raise PolicyError("node provider not allowed by policy")
     check_policy(result, policy.attestation, now=now)
     tcb = ", ".join(f"{k}={v}" for k, v in sorted(result.tcb.items())) or "none reported"
+    if result.tcb_status is not None:
+        tcb = f"status {result.tcb_status} (allowed), {tcb}"
     passed(
         6,
         "policy",
@@ -293,6 +296,17 @@ def admit(
         f"{'on (allowed)' if result.debug else 'off'}, TCB {tcb}",
     )
     return AdmittedNode(node, result, manifest, bundle.log_index, checkpoint, tuple(trail))
+
+
+def evidence_summary(result: AttestationResult) -> str:
+    """What the verifier checked, for the trail: its checks and the vendor TCB status."""
+    parts = []
+    if result.checks:
+        parts.append("checks " + ", ".join(c.name for c in result.checks))
+    if result.tcb_status is not None:
+        advisories = ", ".join(result.advisory_ids) or "none"
+        parts.append(f"TCB status {result.tcb_status} (advisories: {advisories})")
+    return "".join(f"; {p}" for p in parts)
 
 
 def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:

@@ -584,6 +584,22 @@ async function loadHistory() {
 
 // --- the Nodes tab ------------------------------------------------------------------------
 
+// The vendor's TCB status (e.g. Intel TCB Info), with its advisories; any evidence type.
+function tcbStatus(a) {
+  if (a.tcb_status == null) return el("span", { class: "muted" }, "not derived (no vendor collateral)");
+  const ok = a.tcb_status === "UpToDate";
+  const advisories = a.advisory_ids.length ? ` · advisories ${a.advisory_ids.join(", ")}` : "";
+  return el("span", { class: "tcb-status" },
+    el("span", { class: `badge ${ok ? "ok" : "warn"}` }, a.tcb_status), advisories);
+}
+
+// The checks the evidence's verifier passed (any evidence type: CPU TEE, GPU, vTPM, token).
+function evidenceChecks(a) {
+  if (!a.checks.length) return el("p", { class: "muted" }, "The verifier lists no separate checks.");
+  return el("ol", { class: "trail evidence-checks" },
+    a.checks.map((c) => el("li", {}, el("strong", {}, c.name), `: ${c.detail}`)));
+}
+
 async function loadNodes() {
   let doc;
   try {
@@ -604,6 +620,7 @@ async function loadNodes() {
       ["TEE", `${a.tee_type}${a.product && a.product !== a.tee_type ? ` (${a.product})` : ""}${a.debug ? ", debug ON" : ""}`],
       ["measurement", el("span", { class: "mono" }, short(a.measurement, 48))],
       ["signed by", a.signer_chain.join(" ← ")],
+      ["TCB status", tcbStatus(a)],
       ["TCB", Object.keys(a.tcb).length ? Object.entries(a.tcb).map(([k, v]) => `${k}=${v}`).join(", ") : "none reported"],
       ["release", `${n.release.package} ${n.release.version}, code ${short(n.release.code_digest)}, ${n.release.models} model files`],
       ["log entry", `${n.release.log_index} in ${n.checkpoint.origin} (size ${n.checkpoint.size})`],
@@ -614,6 +631,8 @@ async function loadNodes() {
         el("span", { class: "badge" }, n.provider),
         n.insecure ? el("span", { class: "badge warn" }, "simulated TEE · INSECURE") : el("span", { class: "badge ok" }, n.tee)),
       dl,
+      el("h3", {}, `Evidence checks (${a.tee_type})`),
+      evidenceChecks(a),
       el("h3", {}, "Admission checks that passed"),
       el("ol", { class: "trail" }, n.trail.map((line) => el("li", {}, line))),
     );
