@@ -13,6 +13,15 @@ Operator appends (``POST /v1/entries``) are signed as
 :mod:`privcloud.transparency.append_auth` says (:meth:`LogClient.append`).
 
 The helpers the other services need are :func:`publish_entry` and :meth:`LogClient.prove_entry`.
+
+Proofs and entries come from the log's C2SP tlog-tiles read API (``/checkpoint``, ``/tile/...``;
+:mod:`privcloud.transparency.tiles`): the client fetches the few tiles a proof needs (in
+parallel, full tiles cached) and computes the same RFC 9162 proof the log would serve, so a
+CDN or a static copy (``privcloud log export-tiles``) can answer for the log. ``read`` picks
+the API: ``"tiles"``, ``"api"`` (the JSON proof endpoints ``/v1/proof/...``), or ``"auto"``
+(the default: tiles, unless the base URL answers 404 for ``/checkpoint``, as a relay that only
+passes ``/v1/`` reads does). Either way the proofs are checked by the caller against a signed
+root, so the choice changes where the hashes come from, not what is trusted.
 """
 
 from __future__ import annotations
@@ -21,23 +30,38 @@ import asyncio
 import base64
 import binascii
 import time
+import zlib
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import aiohttp
 
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.errors import DecodeError, UnavailableError, UsageError
+from privcloud.errors import DecodeError, TooLargeError, UnavailableError, UsageError
 from privcloud.netio import new_session, read_bounded
 from privcloud.transparency.append_auth import ENTRIES_PATH, sign_append
 from privcloud.transparency.checkpoint import Checkpoint
-from privcloud.transparency.merkle import HASH_SIZE, leaf_hash
+from privcloud.transparency.merkle import HASH_SIZE, consistency_proof, inclusion_proof, leaf_hash
 from privcloud.transparency.note import parse_note
+from privcloud.transparency.tiles import (
+    CHECKPOINT_PATH,
+    TileHashes,
+    TileId,
+    bundles_for_range,
+    decode_bundle,
+    tiles_for_consistency,
+    tiles_for_inclusion,
+    tiles_for_root,
+)
 from privcloud.wire import jsonio
 
 _POLL_S: Final = 0.05
+#: Full tiles a client keeps (8 KiB each): they never change.
+_CLIENT_TILE_CACHE: Final = 64
+ReadApi = Literal["auto", "tiles", "api"]
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -90,6 +114,13 @@ def _hashes(value: object) -> list[bytes]:
     return [_b64_hash(v) for v in value]
 
 
+def _check_proof_args(ordered: bool, size: int) -> None:
+    if isinstance(size, bool) or not isinstance(size, int) or not ordered:
+        raise UsageError("proof arguments out of order")
+    if not 0 <= size <= limits.MAX_TLOG_TREE_SIZE:
+        raise UsageError("tree size out of range")
+
+
 def checkpoint_size(note: bytes) -> int:
     """The tree size a signed checkpoint note *claims*, without verifying anything."""
     return Checkpoint.decode(parse_note(note).text.decode("utf-8")).size
@@ -108,12 +139,24 @@ class LogClient:
     :class:`UnavailableError`.
     """
 
-    def __init__(self, base_url: str, *, session: aiohttp.ClientSession | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        read: ReadApi = "auto",
+    ) -> None:
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
             raise UsageError("log URL must be http(s)")
+        if read not in ("auto", "tiles", "api"):
+            raise UsageError("read must be auto, tiles or api")
         self.base_url = base_url.rstrip("/")
         self._session = session
         self._own_session = session is None
+        self._read: ReadApi = read
+        self._tiles: OrderedDict[TileId, bytes] = OrderedDict()
+        #: Tile and bundle requests made (a figure for tests and benchmarks).
+        self.tile_requests = 0
 
     async def __aenter__(self) -> LogClient:
         return self
@@ -170,19 +213,138 @@ class LogClient:
 
         Unverified; only its size is bounded (``limits.MAX_NOTE_BYTES``) and its form checked.
         """
+        if await self._api() == "tiles":
+            body = await self._tiles_checkpoint()
+            if body is not None:
+                return body
         _, body = await self._request("GET", "/v1/checkpoint", limit=limits.MAX_NOTE_BYTES)
         parse_note(body)
         return body
 
+    # --- the tile API (C2SP tlog-tiles) --------------------------------------------------------
+
+    async def _api(self) -> ReadApi:
+        """``"tiles"`` or ``"api"``; in ``"auto"`` mode, probe ``/checkpoint`` once."""
+        if self._read == "auto":
+            self._read = "tiles" if await self._tiles_checkpoint() is not None else "api"
+        return self._read
+
+    async def tiles_checkpoint(self) -> bytes:
+        """``GET /checkpoint`` of the tile API: the signed note, unverified (form checked)."""
+        body = await self._tiles_checkpoint(probe=False)
+        assert body is not None  # a 404 raised
+        return body
+
+    async def _tiles_checkpoint(self, *, probe: bool | None = None) -> bytes | None:
+        """``GET /checkpoint``; ``None`` on a 404 when probing (``"auto"`` mode: no tile API)."""
+        probe = self._read == "auto" if probe is None else probe
+        ok = (200, 404) if probe else (200,)
+        status, body = await self._request(
+            "GET", "/" + CHECKPOINT_PATH, ok=ok, limit=limits.MAX_NOTE_BYTES
+        )
+        if status == 404:
+            return None
+        parse_note(body)
+        return body
+
+    async def tile(self, tile: TileId) -> bytes:
+        """The body of one tile or entry bundle, bounded (``MAX_TLOG_TILE_BYTES`` /
+        ``MAX_TLOG_BUNDLE_BYTES``) but unverified. Full hash tiles are cached."""
+        cached = self._tiles.get(tile)
+        if cached is not None:
+            self._tiles.move_to_end(tile)
+            return cached
+        self.tile_requests += 1
+        if tile.is_bundle:
+            body = await self._bundle(tile)
+        else:
+            _, body = await self._request(
+                "GET", "/" + tile.path(), limit=limits.MAX_TLOG_TILE_BYTES
+            )
+        if tile.full and not tile.is_bundle:
+            self._tiles[tile] = body
+            if len(self._tiles) > _CLIENT_TILE_CACHE:
+                self._tiles.popitem(last=False)
+        return body
+
+    async def _bundle(self, bundle: TileId) -> bytes:
+        """An entry bundle, gzip or identity (C2SP: clients SHOULD accept both), inflated
+        within ``MAX_TLOG_BUNDLE_BYTES``."""
+        url = self.base_url + "/" + bundle.path()
+        headers = {"Accept-Encoding": "gzip, identity"}
+        limit = limits.MAX_TLOG_BUNDLE_BYTES
+        try:
+            async with self.session.get(url, headers=headers) as resp:
+                body = await read_bounded(resp.content, limit)
+                status, coding = resp.status, resp.headers.get("Content-Encoding", "identity")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("log unreachable") from exc
+        if status != 200:
+            raise jsonio.decode_error_body(body, status, peer="log")
+        if coding == "identity":
+            return body
+        if coding != "gzip":
+            raise DecodeError("entry bundle in an encoding not asked for")
+        inflate = zlib.decompressobj(wbits=31)
+        try:
+            out = inflate.decompress(body, limit + 1)
+        except zlib.error as exc:
+            raise DecodeError("malformed gzip entry bundle") from exc
+        if len(out) > limit:
+            raise TooLargeError("entry bundle too large")
+        if not inflate.eof or inflate.unused_data:
+            raise DecodeError("malformed gzip entry bundle")
+        return out
+
+    async def _fetch_all(self, tiles: Iterable[TileId]) -> dict[TileId, bytes]:
+        gate = asyncio.Semaphore(limits.TLOG_TILE_FETCH_CONCURRENCY)
+
+        async def one(t: TileId) -> tuple[TileId, bytes]:
+            async with gate:
+                return t, await self.tile(t)
+
+        return dict(await asyncio.gather(*(one(t) for t in tiles)))
+
+    async def tile_hashes(self, size: int, tiles: Iterable[TileId]) -> TileHashes:
+        """The tree of ``size`` leaves over the given tiles, fetched (unverified: check it with
+        :func:`~privcloud.transparency.tiles.check_tiles_root` or a proof's verification)."""
+        return TileHashes(size, await self._fetch_all(tiles))
+
+    async def root_tiles(self, size: int) -> TileHashes:
+        """The tiles of the right edge of the tree of ``size`` leaves (its root's inputs)."""
+        return await self.tile_hashes(size, tiles_for_root(size))
+
+    async def bundle_entries(self, start: int, end: int, size: int) -> list[bytes]:
+        """Entries ``start`` to ``end`` (exclusive) from the entry bundles of the tree of
+        ``size`` leaves (a size some checkpoint has). Unverified: hash them and compare."""
+        bundles = bundles_for_range(start, end, size)
+        fetched = await self._fetch_all(bundles)
+        out: list[bytes] = []
+        for b in bundles:
+            first = b.index * 256
+            entries = decode_bundle(b, fetched[b])
+            out += entries[max(0, start - first) : end - first]
+        return out
+
     async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves."""
+        """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``size`` leaves (from tiles
+        or the proof endpoint, see the module docstring); unverified."""
+        if await self._api() == "tiles":
+            _check_proof_args(0 <= index < size, size)
+            store = await self.tile_hashes(size, tiles_for_inclusion(index, size))
+            return inclusion_proof(store, index, size)
         doc = await self._json("/v1/proof/inclusion", {"index": str(index), "size": str(size)})
         if _int(doc.get("index")) != index or _int(doc.get("size")) != size:
             raise DecodeError("log answered for another proof")
         return _hashes(doc.get("hashes"))
 
     async def consistency_proof(self, old: int, new: int) -> list[bytes]:
-        """RFC 9162 consistency proof from the tree of ``old`` leaves to that of ``new``."""
+        """RFC 9162 consistency proof from the tree of ``old`` leaves to that of ``new`` (from
+        tiles or the proof endpoint); unverified."""
+        if await self._api() == "tiles":
+            _check_proof_args(0 <= old <= new, new)
+            store = await self.tile_hashes(new, tiles_for_consistency(old, new))
+            return consistency_proof(store, old, new)
         doc = await self._json("/v1/proof/consistency", {"old": str(old), "new": str(new)})
         if _int(doc.get("old")) != old or _int(doc.get("new")) != new:
             raise DecodeError("log answered for another proof")

@@ -188,14 +188,14 @@ async def test_replayed_append_is_refused(local: LocalTransparency) -> None:
 
 
 async def test_oversize_entry_is_refused_with_413(local: LocalTransparency) -> None:
-    body = b"x" * (limits.MAX_TLOG_ENTRY_BYTES + 1)
+    body = b"x" * (limits.MAX_TLOG_TILED_ENTRY_BYTES + 1)  # an entry bundle's bound
     status, doc = await _post(
         local.log_url, body, sign_append(local.operator_key, body, int(time.time()))
     )
     assert (status, doc["error"]) == (413, "too_large")
     with pytest.raises(TooLargeError):
         await publish_entry(local.log_url, local.operator_key, body)
-    ok = b"x" * limits.MAX_TLOG_ENTRY_BYTES
+    ok = b"x" * limits.MAX_TLOG_TILED_ENTRY_BYTES
     assert await publish_entry(local.log_url, local.operator_key, ok) == 0
 
 
@@ -259,13 +259,14 @@ async def test_bad_query_parameters_are_refused_with_400_and_unknown_things_404(
 
 
 async def test_entries_pages_are_bounded_in_bytes(local: LocalTransparency) -> None:
-    big = [bytes([i]) * (200 * 1024) for i in range(30)]  # 6 MB in all: more than one page
+    # 80 entries of 60 KiB (a tiled log's entries stay under 64 KiB): more than one page
+    big = [bytes([i]) * (60 * 1024) for i in range(80)]
     await _append_all(local, big)
     async with LogClient(local.log_url) as client:
-        page = await client.entries(0, 30)
-        assert 0 < len(page) < 30
+        page = await client.entries(0, 80)
+        assert 0 < len(page) < 80
         assert sum(map(len, page)) <= limits.MAX_TLOG_ENTRIES_READ_BYTES
-        assert await client.iter_entries(0, 30) == big
+        assert await client.iter_entries(0, 80) == big
 
 
 # --- the store -----------------------------------------------------------------------------------

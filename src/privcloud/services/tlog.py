@@ -13,6 +13,8 @@ Routes (docs/transparency.md has the full contract)::
     GET  /v1/proof/consistency?old=M&new=N    {"old", "new", "hashes": [b64...]}
     GET  /v1/entries?start=A&end=B            {"entries": [b64...]}   (a prefix if too large)
     GET  /v1/leaf?hash=B64                    {"index"} or 404
+    GET  /checkpoint, /tile/<L>/<N>[.p/<W>], /tile/entries/<N>[.p/<W>]
+                                              C2SP tlog-tiles (:mod:`.tlog_tiles`)
 
 Checkpoints: after appends the log signs a checkpoint for the new size, asks every configured
 witness to cosign it and serves the note with the good cosignatures attached; it asks again to
@@ -61,6 +63,7 @@ from privcloud.fileio import file_error
 from privcloud.netio import new_session, read_bounded
 from privcloud.services.http import Metrics, read_body
 from privcloud.services.site import new_app
+from privcloud.services.tlog_tiles import TileServer
 from privcloud.storage.database import open_database
 from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.tlog_store import TlogStore, load_or_create_key
@@ -273,6 +276,7 @@ class TransparencyLog:
         r.add_get("/v1/proof/inclusion", self.handle_inclusion, name="inclusion")
         r.add_get("/v1/proof/consistency", self.handle_consistency, name="consistency")
         r.add_get("/v1/leaf", self.handle_leaf, name="leaf")
+        TileServer(self.store, self._run, lambda: self.core.note).add_routes(r)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -298,7 +302,9 @@ class TransparencyLog:
         auth = parse_append_authorization(request.headers.get("Authorization"))
         now = self.clock.now()
         check_append_key_and_time(auth, self.operator_keys, now)  # before reading a body
-        body = await read_body(request, limit=limits.MAX_TLOG_ENTRY_BYTES)
+        # An entry bundle (C2SP tlog-tiles) holds entries of at most 65,535 bytes.
+        limit = min(limits.MAX_TLOG_ENTRY_BYTES, limits.MAX_TLOG_TILED_ENTRY_BYTES)
+        body = await read_body(request, limit=limit)
         if not body:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
