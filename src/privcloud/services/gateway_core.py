@@ -243,7 +243,7 @@ class NodeTable:
         found = [
             r
             for r in self.records
-            if r.healthy and r.descriptor is not None and r.descriptor.key_id in wanted
+            if r.healthy and r.descriptor is not None and wanted.intersection(r.descriptor.key_ids)
         ]
         self._random.shuffle(found)
         return found

@@ -83,10 +83,13 @@ class KeyRing:
     records: tuple[GatewayKeyRecord, ...] = ()
 
     def offered(self, now: float) -> list[GatewayKeyRecord]:
-        """Keys to publish now, the newest (latest ``not_before``) first."""
+        """Keys to publish now: hybrid post-quantum keys first (what devices should prefer),
+        then the newest (latest ``not_before``) first."""
         live = [r for r in self.records if r.offered_at(now)]
         # Ties (keys from the same second): the one added last first (sorted() is stable).
-        return sorted(reversed(live), key=lambda r: r.not_before, reverse=True)
+        return sorted(
+            reversed(live), key=lambda r: (r.key.config.post_quantum, r.not_before), reverse=True
+        )
 
     def decapsulation_keys(self, now: float) -> dict[int, GatewayKey]:
         """Keys requests may use now: every key not yet expired (one valid soon is accepted too,

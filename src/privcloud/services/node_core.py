@@ -23,8 +23,8 @@ import heapq
 from privcloud import limits
 from privcloud.attest import TEE_SIMULATED, NodeClaims
 from privcloud.attest.simulated import InsecureSimulatedTee
-from privcloud.crypto.hpke import Suite, generate_keypair
-from privcloud.envelope import StreamSealer, key_id_for, open_request
+from privcloud.crypto.hpke import MLKEM768X25519_SHA256_CHACHA20, Suite, generate_keypair
+from privcloud.envelope import StreamSealer, key_id_for, open_request, parse_header
 from privcloud.errors import (
     PrivcloudError,
     RateLimitedError,
@@ -33,7 +33,7 @@ from privcloud.errors import (
     UsageError,
 )
 from privcloud.trust.bundle import NodeBundle
-from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.directory import NodeDescriptor, NodeKey
 from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.wire.message import (
     Event,
@@ -150,11 +150,19 @@ class NodeCore:
         manifest: ReleaseManifest,
         tee: InsecureSimulatedTee,
         features: tuple[str, ...],
+        pq_suite: Suite | None = MLKEM768X25519_SHA256_CHACHA20,
     ) -> None:
+        """``pq_suite``: the suite of the node's second, hybrid post-quantum boot key (ADR
+        0012); ``None`` for a node with the classical key only."""
         self.manifest = manifest
         self.tee = tee
         self._key = generate_keypair(suite.kem)
         self.key_id = key_id_for(suite.kem, self._key.public_bytes)
+        self._pq_key = None if pq_suite is None else generate_keypair(pq_suite.kem)
+        pq_key = None
+        if pq_suite is not None and self._pq_key is not None:
+            pq_id = key_id_for(pq_suite.kem, self._pq_key.public_bytes)
+            pq_key = NodeKey(pq_id, pq_suite, self._pq_key.public_bytes)
         self.log_position: LogPosition | None = None
         self.replays = ReplayCache()
         self.descriptor = NodeDescriptor(
@@ -167,6 +175,7 @@ class NodeCore:
             tee=TEE_SIMULATED,
             evidence=b"",
             features=features,
+            pq_key=pq_key,
         )
 
     # --- attestation bundle -----------------------------------------------------------------
@@ -192,6 +201,8 @@ class NodeCore:
             region=d.region,
             provider=d.provider,
             suite=(int(d.suite.kem), int(d.suite.kdf), int(d.suite.aead)),
+            pq_public_key=b"" if d.pq_key is None else d.pq_key.public_key,
+            pq_suite=None if d.pq_key is None else _ids(d.pq_key.suite),
         )
         evidence = self.tee.evidence(claims.report_data(), now=now)
         bundle = NodeBundle(
@@ -230,7 +241,15 @@ class NodeCore:
         """
         now = self.replays.tick(now)
         self.replays.check_room()
-        plaintext, session = open_request(envelope, self.key_id, self._key)
+        key_id, key = self.key_id, self._key
+        pq = self.descriptor.pq_key
+        if (
+            pq is not None
+            and self._pq_key is not None
+            and pq.key_id in parse_header(envelope).key_ids
+        ):
+            key_id, key = pq.key_id, self._pq_key  # sealed to the hybrid key (ADR 0012)
+        plaintext, session = open_request(envelope, key_id, key)
         digest = session.request_hash
         if digest in self.replays:
             raise ReplayError("this envelope was opened before")
@@ -251,6 +270,10 @@ class NodeCore:
             return NodeExchange(RequestTimeoutError("the request's deadline passed"), sealer)
         self.replays.add(digest, work.issued_at + min(deadline_s, limits.MAX_REQUEST_AGE_S))
         return NodeExchange(work, sealer, deadline_at)
+
+
+def _ids(suite: Suite) -> tuple[int, int, int]:
+    return (int(suite.kem), int(suite.kdf), int(suite.aead))
 
 
 __all__ = ["LogPosition", "NodeCore", "NodeExchange", "ReplayCache"]

@@ -60,7 +60,7 @@ from privcloud.attest import (
     check_policy,
     verify_evidence,
 )
-from privcloud.crypto.hpke import check_public_key
+from privcloud.crypto.hpke import Suite, check_public_key
 from privcloud.crypto.symmetric import constant_time_equal
 from privcloud.envelope import key_id_for
 from privcloud.errors import PolicyError, PrivcloudError, UsageError, VerificationError
@@ -319,9 +319,16 @@ def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:
             region=node.region,
             provider=node.provider,
             suite=(int(node.suite.kem), int(node.suite.kdf), int(node.suite.aead)),
+            pq_public_key=b"" if node.pq_key is None else node.pq_key.public_key,
+            pq_suite=None if node.pq_key is None else _ids(node.pq_key.suite),
         )
     except UsageError as exc:
         raise VerificationError("node claims cannot be bound") from exc
+
+
+def _ids(suite: Suite) -> tuple[int, int, int]:
+    """A suite's (kem, kdf, aead) ids, as NodeClaims binds them (the hybrid key: ADR 0012)."""
+    return (int(suite.kem), int(suite.kdf), int(suite.aead))
 
 
 def check_release_measurement(expected: bytes, result: AttestationResult) -> None:

@@ -6,6 +6,10 @@ JSON document (``application/json``)::
       "aead": 1, "public_key": b64, "region": "...", "provider": "...", "tee": "...",
       "evidence": b64, "features": ["echo", ...], "bundle": {...}}, ... ]}
 
+``pq`` (optional within version 1, docs/adr/0012) is the node's second, hybrid post-quantum
+boot key: ``{"key_id": b64, "kem": 25722, "kdf": 1, "aead": 3, "public_key": b64}``
+(ML-KEM-768 + X25519); its evidence binds it beside the classical key (``NodeClaims`` v2).
+
 ``bundle`` (optional within version 1, so older documents still parse) is the node's
 attestation bundle (:class:`privcloud.trust.bundle.NodeBundle`): evidence, release manifest,
 log inclusion proof and checkpoint. A node without one is refused by admission. The legacy
@@ -17,14 +21,16 @@ Nothing here is trusted until :mod:`privcloud.trust.admission` has checked it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from privcloud import limits
-from privcloud.crypto.hpke import KemId, Suite
+from privcloud.crypto.hpke import KemId, Suite, check_public_key
 from privcloud.crypto.symmetric import AeadId, KdfId
+from privcloud.envelope import key_id_for
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.canonical import b64_text, from_b64_text
@@ -36,6 +42,45 @@ _KEY_ID_SIZE = 32
 #: KEMs a node key may use (those the envelope's HPKE wraps are tested with).
 _ENVELOPE_KEMS = frozenset({KemId.DHKEM_X25519_HKDF_SHA256, KemId.DHKEM_P256_HKDF_SHA256})
 _LABEL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}\Z")
+_PQ_FIELDS = frozenset({"key_id", "kem", "kdf", "aead", "public_key"})
+
+
+@dataclass(frozen=True)
+class NodeKey:
+    """A node's hybrid post-quantum HPKE key: its id, suite and public key."""
+
+    key_id: bytes
+    suite: Suite
+    public_key: bytes
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key_id": b64_text(self.key_id),
+            "kem": int(self.suite.kem),
+            "kdf": int(self.suite.kdf),
+            "aead": int(self.suite.aead),
+            "public_key": b64_text(self.public_key),
+        }
+
+    @classmethod
+    def from_json(cls, obj: object) -> NodeKey:
+        """Parse the ``pq`` entry: a post-quantum KEM, a valid key, a key id that commits to it
+        (``SHA-256(u16 kem || key)``). Raises :class:`DecodeError`/:class:`UnsupportedError`."""
+        if not isinstance(obj, dict) or set(obj) != _PQ_FIELDS:
+            raise DecodeError("node entry has a malformed post-quantum key")
+        try:
+            suite = Suite(KemId(obj["kem"]), KdfId(obj["kdf"]), AeadId(obj["aead"]))
+        except (ValueError, TypeError) as exc:
+            raise UnsupportedError("node entry has an unsupported post-quantum suite") from exc
+        key_id, public_key = from_b64_text(obj["key_id"]), from_b64_text(obj["public_key"])
+        if not suite.kem.post_quantum or suite.aead == AeadId.EXPORT_ONLY:
+            raise DecodeError("node entry's post-quantum key is not post-quantum")
+        if len(public_key) != suite.kem.public_key_size:
+            raise DecodeError("node entry has a malformed post-quantum key")
+        check_public_key(suite.kem, public_key)
+        if key_id != key_id_for(suite.kem, public_key):
+            raise DecodeError("node entry's post-quantum key id does not commit to its key")
+        return cls(key_id, suite, public_key)
 
 
 @dataclass(frozen=True)
@@ -53,6 +98,21 @@ class NodeDescriptor:
     features: tuple[str, ...] = ()
     #: The attestation bundle admission checks; ``None`` for a node that published none.
     bundle: NodeBundle | None = None
+    #: The node's hybrid post-quantum key, bound by its evidence beside the classical one.
+    pq_key: NodeKey | None = None
+
+    @property
+    def key_ids(self) -> tuple[bytes, ...]:
+        """The ids of every key of the node (an envelope may be sealed to either)."""
+        return (self.key_id,) if self.pq_key is None else (self.key_id, self.pq_key.key_id)
+
+    def sealing(self, post_quantum: bool) -> NodeDescriptor:
+        """This descriptor with the key to seal to in front: the hybrid key when
+        ``post_quantum`` (:class:`UsageError`-free: callers check ``pq_key`` first)."""
+        if not post_quantum or self.pq_key is None:
+            return self
+        pq = self.pq_key
+        return dataclasses.replace(self, key_id=pq.key_id, suite=pq.suite, public_key=pq.public_key)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -68,6 +128,7 @@ class NodeDescriptor:
             "evidence": b64_text(self.evidence),
             "features": list(self.features),
             **({} if self.bundle is None else {"bundle": self.bundle.to_json()}),
+            **({} if self.pq_key is None else {"pq": self.pq_key.to_json()}),
         }
 
     @classmethod
@@ -106,6 +167,7 @@ class NodeDescriptor:
             evidence=evidence,
             features=tuple(features),
             bundle=None if obj.get("bundle") is None else NodeBundle.from_json(obj["bundle"]),
+            pq_key=None if obj.get("pq") is None else NodeKey.from_json(obj["pq"]),
         )
 
 
