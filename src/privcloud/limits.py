@@ -486,3 +486,21 @@ MAX_CLUSTER_REPLICAS: Final = 64
 MAX_CLUSTER_LOG_READ: Final = 1 * MiB
 #: Most gateway worker processes ``privcloud gateway --workers N`` starts on one port.
 MAX_GATEWAY_WORKERS: Final = 256
+
+# --- NVIDIA GPU confidential computing evidence (privcloud.attest.nvidia; issue 17) -----------
+# (block added with the GPU verifier; keep it together)
+#: Most GPUs one node bundle names (an HGX board has 8).
+MAX_NODE_GPUS: Final = 16
+#: Largest SPDM GET_MEASUREMENTS request + response of one GPU (NVML's buffer is 8 KiB).
+MAX_SPDM_REPORT_BYTES: Final = 16 * KiB
+#: Most fields in the opaque data of one SPDM measurements response.
+MAX_SPDM_OPAQUE_FIELDS: Final = 64
+#: Largest signed RIM (SWID tag XML) we parse; NVIDIA's are about 20 KiB.
+MAX_NVIDIA_RIM_BYTES: Final = 256 * KiB
+#: Most RIMs an admitter is given at once (driver and VBIOS RIMs of every version in use).
+MAX_NVIDIA_RIMS: Final = 64
+#: Most measurement entries in one RIM, and most alternative values for one entry.
+MAX_RIM_MEASUREMENTS: Final = 256
+MAX_RIM_ALTERNATIVES: Final = 16
+#: Most XML elements in one RIM (bounds the work of walking the signed tree).
+MAX_RIM_ELEMENTS: Final = 1024
