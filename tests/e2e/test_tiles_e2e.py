@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 
 from privcloud import limits
+from privcloud.cli import main as cli_main
 from privcloud.errors import ForkError, TooLargeError, VerificationError
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient
@@ -266,3 +267,24 @@ async def test_right_edge_tile_with_a_wrong_hash_fails_the_refresh(
         partial.write_bytes(b"\x00" * 32 + partial.read_bytes()[32:])
         with pytest.raises(VerificationError):
             await refresh_from_tiles(client, state, time.time())
+
+
+async def test_export_command_and_audit_of_the_static_copy(
+    local: LocalTransparency,
+    static: tuple[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``privcloud log export-tiles`` writes a copy a plain web server can host, and ``privcloud
+    log audit`` checks the whole log from that copy: checkpoint, every entry, proofs."""
+    url, root = static
+    await _grow(local, ENTRIES)
+    data = str(tmp_path / "data" / "log")
+    args = ["log", "export-tiles", "--data-dir", data, "--out", str(root)]
+    assert await asyncio.to_thread(cli_main, args) == 0
+    audit = ["log", "audit", "--log", url, "--log-vkey", local.log_vkey]
+    audit += ["--witness-vkey", local.witness_vkeys[0]]
+    assert await asyncio.to_thread(cli_main, audit) == 0
+    out = capsys.readouterr().out
+    assert "entries       600 re-hashed; the root matches" in out
+    assert "audit OK" in out

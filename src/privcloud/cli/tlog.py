@@ -5,6 +5,7 @@ privcloud log [--data-dir DIR] [--witness URL=VKEY]...     run a transparency lo
 privcloud log init [--data-dir DIR]                       make its keys, print its vkey
 privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researcher tool)
 privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
+privcloud log export-tiles [--data-dir DIR] --out DIR     write the C2SP tiles for static hosting
 privcloud witness --log-vkey VKEY [--data-dir DIR]        run a witness
 """
 
@@ -31,10 +32,11 @@ from privcloud.localcloud.transparency import (
 )
 from privcloud.logclient import LogClient
 from privcloud.services.site import start_site
-from privcloud.services.tlog import DEFAULT_ORIGIN, WitnessEndpoint, open_log
+from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_DB_FILE, WitnessEndpoint, open_log
+from privcloud.services.tlog_tiles import export_tiles
 from privcloud.services.witness import Witness
 from privcloud.storage.database import open_database
-from privcloud.storage.tlog_store import load_key, load_or_create_key
+from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteVerifier
 
@@ -109,6 +111,20 @@ async def _append(args: argparse.Namespace) -> None:
     )
 
 
+def _export_tiles(args: argparse.Namespace) -> None:
+    """Write the tiles of the checkpoint the log last published into ``--out`` (the log may be
+    running: its database is read, not written)."""
+    store = TlogStore(Path(args.data_dir) / LOG_DB_FILE, args.origin)
+    try:
+        note = store.load_checkpoint()
+        if note is None:
+            raise ConfigError("the log has not published a checkpoint yet")
+        written = export_tiles(store, note, args.out)
+    finally:
+        store.close()
+    print(f"wrote {written} files under {args.out} (full tiles already there were kept)")
+
+
 # --- privcloud witness ---------------------------------------------------------------------------
 
 
@@ -172,6 +188,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     append.add_argument("--operator-key", required=True, help="the operator's key file")
     append.add_argument("entry", help="file holding the entry")
     append.set_defaults(handler=lambda a: asyncio.run(_append(a)))
+
+    export = log_sub.add_parser(
+        "export-tiles", help="write the C2SP tlog-tiles of the last checkpoint to a directory"
+    )
+    export.add_argument("--data-dir", default=argparse.SUPPRESS)
+    export.add_argument("--origin", default=argparse.SUPPRESS)
+    export.add_argument("--out", required=True, help="directory to serve as the tiles prefix")
+    export.set_defaults(handler=_export_tiles)
 
     witness = sub.add_parser("witness", help="run a transparency-log witness")
     witness.add_argument("--host", default=LOOPBACK)

@@ -2,7 +2,9 @@
 
 The steps (docs/transparency.md §6) are numbered in :func:`_audit`; the decisions that need no
 network are :mod:`privcloud.transparency.audit`'s, the key-statement rule is
-:func:`privcloud.trust.keys.most_valid_at_once`.
+:func:`privcloud.trust.keys.most_valid_at_once`. Everything is read from the log's C2SP
+tlog-tiles API (``/checkpoint``, hash tiles, entry bundles): ``--log`` may be the log, a CDN in
+front of it or a static copy (``privcloud log export-tiles``).
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import verify_cosignatures
 from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
-from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
+from privcloud.transparency.note import Ed25519NoteVerifier
 from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
 
 #: Inclusion proofs the audit asks the log for and checks (first, last, spread in between).
 DEFAULT_AUDIT_PROOFS = 16
+#: Entries read per round: 16 entry bundles, fetched in parallel.
+_ENTRIES_PER_ROUND = 16 * 256
 
 
 async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int) -> int:
@@ -73,15 +77,16 @@ async def _audit(args: argparse.Namespace) -> None:
     elif args.state:
         raise ConfigError("a persisted audit state needs the witnesses' vkeys (--witness-vkey)")
     now = time.time()
-    async with LogClient(args.log) as client:
-        # 1. The checkpoint: log signature, cosignatures, consistency with the persisted one.
+    async with LogClient(args.log, read="tiles") as client:
+        # 1. The checkpoint: log signature (checked before any tile is fetched for its size),
+        #    cosignatures, consistency with the persisted one.
         note = await client.checkpoint()
+        claimed: Checkpoint = open_checkpoint(note, [log_key], origin=log_key.name)
         if state is not None:
             before = state.checkpoint.size
-            size_claim = Checkpoint.decode(parse_note(note).text.decode()).size
             proof = (
-                await client.consistency_proof(before, size_claim)
-                if 0 < before < size_claim
+                await client.consistency_proof(before, claimed.size)
+                if 0 < before < claimed.size
                 else []
             )
             state = state.update(note, proof, now)
@@ -91,7 +96,7 @@ async def _audit(args: argparse.Namespace) -> None:
             else:
                 print("checkpoint    first audit with this state: nothing to compare with")
         else:
-            checkpoint = open_checkpoint(note, [log_key], origin=log_key.name)
+            checkpoint = claimed
         print(f"log           {checkpoint.origin}")
         print(f"size          {checkpoint.size}")
         print(f"root          {base64.b64encode(checkpoint.root_hash).decode()}")
@@ -101,7 +106,9 @@ async def _audit(args: argparse.Namespace) -> None:
         # 2. Every entry, re-hashed, must give the checkpoint's root.
         ours: list[bytes] = []
         statements: list[KeyStatement] = []
-        async for page in client.entry_pages(0, checkpoint.size):
+        for start in range(0, checkpoint.size, _ENTRIES_PER_ROUND):
+            end = min(checkpoint.size, start + _ENTRIES_PER_ROUND)
+            page = await client.bundle_entries(start, end, checkpoint.size)
             ours += [leaf_hash(e) for e in page]
             statements += _key_statements(page)
         try:
@@ -131,6 +138,7 @@ async def _audit(args: argparse.Namespace) -> None:
             checkpoint.size, latest.size, checkpoint.root_hash, latest.root_hash, proof
         )
         print(f"latest        size {latest.size}, consistent with the audited checkpoint")
+        print(f"read          {client.tile_requests} tiles and entry bundles (C2SP tlog-tiles)")
     # 5. Remember the audited checkpoint for the next audit.
     if store is not None and state is not None:
         store.save(state)
