@@ -50,7 +50,7 @@ from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
 from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
 from privcloud.sdk.core import TokenRequiredError, build_request
-from privcloud.sdk.keyproofs import KeyProofs
+from privcloud.sdk.keyproofs import KeyProofs, post_quantum_choice, sealing_descriptors
 from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
@@ -114,6 +114,7 @@ class Client:
         trust: ClientTrust | None = None,
         clock: Clock | None = None,
         gateway_service: str = DEFAULT_GATEWAY_SERVICE,
+        require_post_quantum: bool = False,
     ) -> None:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
@@ -128,7 +129,9 @@ class Client:
 
         ``gateway_service`` is the name the gateway's key statements must carry. The gateway's
         key configurations, and the wallet's issuer keys, are used only when their statements
-        are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise)."""
+        are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise). Hybrid
+        post-quantum keys are preferred; ``require_post_quantum`` refuses classical-only ones
+        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0012)."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -146,6 +149,7 @@ class Client:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.log_state: TrustedLogState | None = None
         self.gateway_service = gateway_service
+        self.require_post_quantum = require_post_quantum
         self._key_statement: KeyStatement | None = None
         self.key_proofs: KeyProofs | None = None
         #: Node id -> until when it is left out of the choice (a request failed to reach it).
@@ -235,7 +239,9 @@ class Client:
             )
             nodes = decode_directory(await self._get("/v1/directory"))
             proofs = await fetch_log_proofs(log, state, nodes)
-        self._key_statement = report.proven[0]
+        self._key_statement = self.key_proofs.choose_ohttp(
+            report, now=now, require_post_quantum=self.require_post_quantum
+        )
         self._key_config = self._key_statement.key_config
         admitted, refused = admit_all(
             nodes,
@@ -296,6 +302,7 @@ class Client:
         if regions is not None:
             # Data residency per request (the router's decision), within the client's policy.
             serving = [a for a in serving if a.descriptor.region in regions]
+        serving = post_quantum_choice(serving, require_post_quantum=self.require_post_quantum)
         if not serving:
             raise NoHealthyNodeError("no admitted node serves this feature")
         return self._random.sample(serving, min(self.k, len(serving)))
@@ -442,7 +449,7 @@ class Client:
             authorization = await self.wallet.authorization()
         body, media, reader = build_request(
             config,
-            [a.descriptor for a in chosen],
+            sealing_descriptors(chosen),
             request,
             authorization=authorization,
             rand=self._rand,

@@ -9,6 +9,11 @@ cache of proven leaves never needs to be emptied for the same log.
 
 Every device asks the same questions about the same public statements, so the answers cannot
 differ per device without the log forking, which witnesses and the trusted state refuse.
+
+The device's post-quantum policy (docs/adr/0012-post-quantum-hpke.md) sits here too: which
+proven OHTTP key configuration it uses (:meth:`KeyProofs.choose_ohttp`) and which admitted
+nodes it seals to (:func:`post_quantum_choice`, :func:`sealing_descriptors`): hybrid
+ML-KEM-768 + X25519 preferred, classical X25519 accepted unless ``require_post_quantum``.
 """
 
 from __future__ import annotations
@@ -18,11 +23,19 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from privcloud.errors import KeyConsistencyError, NotFoundError, PrivcloudError, UnavailableError
+from privcloud.errors import (
+    DowngradeError,
+    KeyConsistencyError,
+    NotFoundError,
+    PrivcloudError,
+    UnavailableError,
+)
 from privcloud.logclient import LogClient
 from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk.trust_store import log_identity
 from privcloud.transparency.client_state import TrustedLogState
+from privcloud.trust.admission import AdmittedNode
+from privcloud.trust.directory import NodeDescriptor
 from privcloud.trust.keys import (
     MOST_VALID_AT_ONCE,
     KeyKind,
@@ -61,6 +74,8 @@ class KeyProofs:
         self._session = session
         self._state = state
         self._proven: set[tuple[str, bytes]] = set()
+        #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
+        self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
 
     async def prove(
         self, statements: Sequence[KeyStatement], *, kind: KeyKind, service: str, now: float
@@ -119,6 +134,38 @@ class KeyProofs:
         proven = {s.key for s in report.proven}
         return [k for k in keys if k.key.spki in proven]
 
+    def choose_ohttp(
+        self, report: ProofReport, *, now: float, require_post_quantum: bool = False
+    ) -> KeyStatement:
+        """The OHTTP key configuration to use among the proven ones (ADR 0012).
+
+        1. A proven hybrid post-quantum configuration, the first served, if there is one
+           (remembered: a later refresh that is served none of them while one is valid is a
+           downgrade, step 3).
+        2. None: with ``require_post_quantum``, refuse (:class:`DowngradeError`).
+        3. None, but a hybrid statement proven earlier against this log is still valid: it was
+           withheld — stripped by the relay or the gateway — so refuse (:class:`DowngradeError`).
+        4. Otherwise the first proven classical configuration.
+        """
+        state = self._state()
+        identity = "" if state is None else log_identity(state)
+        hybrid = [s for s in report.proven if s.key_config.post_quantum]
+        # 1.
+        for statement in hybrid:
+            self._pq_proven[(identity, statement.leaf_hash)] = statement
+        if hybrid:
+            return hybrid[0]
+        # 2.
+        if require_post_quantum:
+            raise DowngradeError("the gateway offered no logged post-quantum key configuration")
+        # 3.
+        services = {s.service for s in report.proven}
+        for (log, _), earlier in self._pq_proven.items():
+            if log == identity and earlier.service in services and earlier.valid_at(now):
+                raise DowngradeError("a logged post-quantum key configuration was withheld")
+        # 4.
+        return report.proven[0]
+
     @staticmethod
     async def _prove_one(log: LogClient, statement: KeyStatement, state: TrustedLogState) -> None:
         try:
@@ -131,4 +178,25 @@ class KeyProofs:
         verify_logged(statement, index, proof, state)
 
 
-__all__ = ["KeyProofs", "ProofReport"]
+def post_quantum_choice(
+    serving: list[AdmittedNode], *, require_post_quantum: bool = False
+) -> list[AdmittedNode]:
+    """The admitted nodes a request may be sealed to under the post-quantum policy: those with
+    a hybrid key when any has one. Raises :class:`DowngradeError` when ``require_post_quantum``
+    and none has (ADR 0012)."""
+    hybrid = [a for a in serving if a.descriptor.pq_key is not None]
+    if hybrid:
+        return hybrid
+    if require_post_quantum and serving:
+        raise DowngradeError("no admitted node offers a post-quantum key")
+    return serving
+
+
+def sealing_descriptors(chosen: list[AdmittedNode]) -> list[NodeDescriptor]:
+    """The keys an envelope is sealed to: every chosen node's hybrid key when all have one (an
+    envelope has one suite), else their classical keys."""
+    hybrid = bool(chosen) and all(a.descriptor.pq_key is not None for a in chosen)
+    return [a.descriptor.sealing(hybrid) for a in chosen]
+
+
+__all__ = ["KeyProofs", "ProofReport", "post_quantum_choice", "sealing_descriptors"]
