@@ -134,6 +134,7 @@ async def _up(args: argparse.Namespace) -> None:
         host=config.host,
         relay_port=config.relay_port,
         data_dir=str(config.data_dir),
+        database=config.database,
         require_tokens=config.tokens,
         models=models,
         warm_models=config.warm if models is not None else (),

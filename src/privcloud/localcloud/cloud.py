@@ -53,7 +53,7 @@ from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
-from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.storage.database import open_database
 from privcloud.trust.release_manifest import ReleaseManifest
 from privcloud.workloads import WorkloadRegistry, default_registry
 from privcloud.workloads.ai import ai_registry, release_model_files
@@ -93,6 +93,9 @@ class LocalCloud:
     node_urls: list[str] = field(default_factory=list)
     #: Files of the log and witness; ``None``: a temporary directory, removed on stop.
     data_dir: str | None = None
+    #: Database URL of the log, witness, issuer and spent-token stores (``[storage] url``);
+    #: ``None``: SQLite files under ``data_dir``.
+    database: str | None = None
     transparency: LocalTransparency | None = None
     #: The transparency log and its witness (docs/transparency.md): URLs, keys to pin, and the
     #: operator key that publishes entries (``privcloud.logclient.publish_entry``).
@@ -129,7 +132,9 @@ class LocalCloud:
         if not self.nodes:
             raise ConfigError("the local cloud needs at least one node")
         try:
-            self.transparency = t = await LocalTransparency.start(self.host, self.data_dir)
+            self.transparency = t = await LocalTransparency.start(
+                self.host, self.data_dir, database=self.database
+            )
             self.log_url, self.witness_url = t.log_url, t.witness_url
             self.log_vkey, self.witness_vkeys = t.log_vkey, t.witness_vkeys
             self.operator_key = t.operator_key
@@ -287,11 +292,12 @@ class LocalCloud:
             except OSError as exc:
                 raise file_error("create", "a temporary directory for tokens", exc) from exc
             token_dir = Path(self._token_tmp)
-        self.issuer = Issuer(token_dir, IssuerConfig(quota=100_000))
+        issuer_store = open_database(self.database, token_dir / "issuer.sqlite3").issuer()
+        self.issuer = Issuer(token_dir, IssuerConfig(quota=100_000), store=issuer_store)
         runner, port = await start_site(self._tap(self.issuer.app(), "issuer"), self.host, 0)
         self._runners.append(runner)
         self.issuer_url = f"http://{self.host}:{port}"
-        store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")
+        store = open_database(self.database, token_dir / "spent-tokens.sqlite3").spent_tokens()
         return TokenAuthorizer(store, issuer_url=self.issuer_url)
 
     @property

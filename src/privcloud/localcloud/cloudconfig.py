@@ -19,6 +19,10 @@ Every key is optional; a missing file means the defaults. A bad value is refused
     warm = ["whisper-tiny.en", "gemma-3-270m", "all-minilm-l6-v2"]   # load at start
     image_model_dir = ""        # a diffusers pipeline directory; empty: no image generation
     device = "cpu"              # or "cuda"
+
+    [storage]
+    url = ""                    # "": embedded SQLite files in data_dir; or postgresql://...
+                                # (log, witness, issuer and spent tokens; docs/operations.md)
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from privcloud import limits
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK, NodeSpec
 from privcloud.netio import is_loopback
+from privcloud.storage.database import Database
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
@@ -55,6 +60,7 @@ _SECTIONS: dict[str, frozenset[str]] = {
     "cloud": frozenset({"host", "relay_port", "data_dir", "tokens"}),
     "nodes": frozenset({"count", "regions", "provider"}),
     "models": frozenset({"ai", "warm", "image_model_dir", "device"}),
+    "storage": frozenset({"url"}),
 }
 
 
@@ -78,6 +84,8 @@ class CloudConfig:
     warm: tuple[str, ...] = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, MINILM_L6)
     image_model_dir: Path | None = None
     device: str = "cpu"
+    #: The stores' database URL (``[storage] url``); None: SQLite files in ``data_dir``.
+    database: str | None = None
     #: Where the file was read from (None: defaults).
     source: Path | None = None
 
@@ -130,14 +138,16 @@ def load(path: str | os.PathLike[str] | None = None) -> CloudConfig:
 def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
     for section, value in doc.items():
         if section not in _SECTIONS:
-            raise _fail(where, f"unknown section [{section}]; known: cloud, nodes, models")
+            raise _fail(where, f"unknown section [{section}]; known: cloud, nodes, models, storage")
         if not isinstance(value, dict):
             raise _fail(where, f"[{section}] must be a table")
         unknown = set(value) - _SECTIONS[section]
         if unknown:
             known = ", ".join(sorted(_SECTIONS[section]))
             raise _fail(where, f"unknown key {section}.{min(unknown)}; known: {known}")
-    cloud, nodes, models = (doc.get(s, {}) for s in ("cloud", "nodes", "models"))
+    cloud, nodes, models, storage = (
+        doc.get(s, {}) for s in ("cloud", "nodes", "models", "storage")
+    )
     defaults = CloudConfig()
 
     def get(table: dict[str, Any], section: str, key: str, kind: type, default: Any) -> Any:
@@ -189,8 +199,20 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         warm=tuple(warm),
         image_model_dir=image_dir,
         device=device,
+        database=_database(get(storage, "storage", "url", str, ""), where),
         source=source,
     )
+
+
+def _database(url: str, where: str) -> str | None:
+    """``[storage] url``: empty (embedded SQLite) or a URL :class:`Database` accepts."""
+    if not url:
+        return None
+    try:
+        Database.from_url(url)
+    except ConfigError as exc:
+        raise _fail(where, f"storage.url: {exc}") from exc
+    return url
 
 
 def check_models(available: tuple[str, ...], config: CloudConfig) -> None:

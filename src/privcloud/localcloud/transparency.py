@@ -24,8 +24,8 @@ from privcloud.services.tlog import (
     open_log,
 )
 from privcloud.services.witness import Witness
+from privcloud.storage.database import open_database
 from privcloud.storage.tlog_store import load_or_create_key
-from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteSigner
 
@@ -72,6 +72,7 @@ class LocalTransparency:
         data_dir: str | os.PathLike[str] | None = None,
         *,
         checkpoint_interval_s: float = 0.05,
+        database: str | None = None,
     ) -> LocalTransparency:
         """Start the witness, then the log configured with it; return once the log serves a
         checkpoint the witness cosigned."""
@@ -94,14 +95,17 @@ class LocalTransparency:
             witness = Witness(
                 WitnessKey(LOCAL_WITNESS_NAME, witness_key),
                 [Ed25519NoteSigner(DEFAULT_ORIGIN, log_key).verifier()],
-                WitnessStore(base / "witness" / WITNESS_DB_FILE),
+                open_database(database, base / "witness" / WITNESS_DB_FILE).witness(),
             )
             runner, port = await start_site(witness.app(), host, 0)
             runners.append(runner)
             witness_url = f"http://{host}:{port}"
             endpoint = WitnessEndpoint(witness_url, witness.key.verifier())
             tlog = open_log(
-                base / "log", witnesses=[endpoint], checkpoint_interval_s=checkpoint_interval_s
+                base / "log",
+                witnesses=[endpoint],
+                checkpoint_interval_s=checkpoint_interval_s,
+                database=database,
             )
             runner, port = await start_site(tlog.app(), host, 0)
             runners.append(runner)
