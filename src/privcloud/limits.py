@@ -504,3 +504,32 @@ MAX_RIM_MEASUREMENTS: Final = 256
 MAX_RIM_ALTERNATIVES: Final = 16
 #: Most XML elements in one RIM (bounds the work of walking the signed tree).
 MAX_RIM_ELEMENTS: Final = 1024
+
+# --- vTPM quotes and Google Confidential Space tokens (privcloud.attest.tpm, .gcp; issue 17) ---
+# (block added with the vTPM and Confidential Space verifiers; keep it together)
+#: Largest TPM event log in vTPM evidence (it travels inside MAX_ATTEST_EVIDENCE_BYTES).
+MAX_TPM_EVENT_LOG_BYTES: Final = 60 * KiB
+#: Most events in one TPM event log.
+MAX_TPM_EVENTS: Final = 4096
+#: Largest data of one logged event.
+MAX_TPM_EVENT_DATA_BYTES: Final = 16 * KiB
+#: Most PCR banks (hash algorithms) in a quote selection, a log or presented PCR values.
+MAX_TPM_PCR_BANKS: Final = 4
+#: Most quotes in one piece of vTPM evidence (one per bank at most).
+MAX_TPM_QUOTES: Final = 4
+#: Largest TPMT_PUBLIC (an RSA-8192 key's is about 1.1 KiB).
+MAX_TPM_PUBLIC_BYTES: Final = 2 * KiB
+#: Largest RSA modulus in a TPM key or signature (RSA-8192).
+MAX_TPM_RSA_MODULUS_BYTES: Final = 1024
+#: Largest TPMS_ATTEST of a quote.
+MAX_TPM_ATTEST_BYTES: Final = 1 * KiB
+#: Largest TPMT_SIGNATURE.
+MAX_TPM_SIGNATURE_BYTES: Final = 2 * KiB
+#: Largest Confidential Space attestation token (compact JWS, x5c chain in the header).
+MAX_JWT_BYTES: Final = 48 * KiB
+#: Most certificates in a token's x5c header.
+MAX_JWT_X5C_CERTIFICATES: Final = 4
+#: Deepest JSON nesting in a token's header or claims.
+MAX_JWT_JSON_DEPTH: Final = 8
+#: Most eat_nonce values in a token (Google allows six).
+MAX_JWT_NONCES: Final = 6
