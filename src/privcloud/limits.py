@@ -511,8 +511,8 @@ MAX_RIM_ELEMENTS: Final = 1024
 MAX_TPM_EVENT_LOG_BYTES: Final = 60 * KiB
 #: Most events in one TPM event log.
 MAX_TPM_EVENTS: Final = 4096
-#: Largest data of one logged event.
-MAX_TPM_EVENT_DATA_BYTES: Final = 16 * KiB
+#: Largest data of one logged event (Windows logs a 22 KiB EV_EVENT_TAG in PCR 13).
+MAX_TPM_EVENT_DATA_BYTES: Final = 32 * KiB
 #: Most PCR banks (hash algorithms) in a quote selection, a log or presented PCR values.
 MAX_TPM_PCR_BANKS: Final = 4
 #: Most quotes in one piece of vTPM evidence (one per bank at most).
