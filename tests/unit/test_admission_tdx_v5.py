@@ -12,6 +12,7 @@ from attest_synthetic import T0, synthetic_intel
 from intel_collateral_kit import build_tdx_quote_v5, synthetic_collateral
 from privcloud.attest import TEE_TDX, Evidence, TrustRoots
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
+from privcloud.device.views import _admitted_json
 from privcloud.errors import PolicyError
 from privcloud.trust.admission import ClientPolicy, admit
 from privcloud.trust.directory import NodeDescriptor
@@ -42,6 +43,10 @@ def test_tdx_v5_node_trail_records_the_checks_and_tcb_status() -> None:
     assert "checks quote-parsed, pck-chain, qe-report, quote-signature, tcb-status" in step1.detail
     assert "TCB status UpToDate (advisories: none)" in step1.detail
     assert "status UpToDate (allowed)" in step6.detail
+    # The console's Nodes tab gets the same, for any evidence type.
+    view = _admitted_json(admitted)["attestation"]
+    assert (view["tcb_status"], view["advisory_ids"]) == ("UpToDate", [])
+    assert [c["name"] for c in view["checks"]][-1] == "tcb-status"
 
 
 def test_tdx_v5_node_with_out_of_date_tcb_is_refused_at_admission() -> None:
