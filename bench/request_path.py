@@ -9,6 +9,11 @@
    process and a load generator in this one (2 cores are shared by all three, as in CI).
 3. Gateway core throughput: the sans-IO work the gateway does per request (OHTTP decapsulation,
    Binary HTTP decode, envelope header parse, response encapsulation) on one core.
+4. Post-quantum overhead (ADR 0012): the whole request's sans-IO cryptography (client: OHTTP
+   encapsulation and envelope sealed to k=3 keys; gateway: decapsulation and response
+   encapsulation; node: opening and sealing the answer; client: opening it), X25519 next to
+   hybrid ML-KEM-768 + X25519, interleaved in the same run, and the request's size for each.
+   The private path of 1. uses the hybrid suite (the SDK prefers it).
 
     python bench/request_path.py [--requests 400] [--seconds 5]
 """
@@ -31,8 +36,14 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, KemId, generate_keypair
-from privcloud.envelope import key_id_for, parse_header
+from privcloud.crypto.hpke import (
+    MLKEM768X25519_SHA256_CHACHA20,
+    X25519_SHA256_AES128GCM,
+    KemId,
+    Suite,
+    generate_keypair,
+)
+from privcloud.envelope import key_id_for, open_request, parse_header
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
 from privcloud.ohttp import GatewayKey, decapsulate_request, decode_key_configs
@@ -43,7 +54,15 @@ from privcloud.services.site import new_app, start_site
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor, decode_directory
 from privcloud.wire import bhttp
-from privcloud.wire.message import WorkloadRequest, decode_request, encode_event, encode_request
+from privcloud.wire.message import (
+    Event,
+    EventKind,
+    WorkloadRequest,
+    decode_request,
+    encode_event,
+    encode_request,
+    frame_event,
+)
 from privcloud.workloads import default_registry
 
 BODY = b"x" * 64
@@ -359,6 +378,56 @@ def gateway_core(seconds: float = 2.0) -> dict[str, float]:
     }
 
 
+def _suite_round_trip(suite: Suite) -> tuple[object, int]:
+    """A prepared sans-IO round trip over ``suite`` (gateway key of its KEM, k=3 node keys);
+    returns ``(run, request_bytes)`` where ``run()`` does one whole request's cryptography."""
+    key = GatewayKey.generate(key_id=1, kem=suite.kem)
+    privs = [generate_keypair(suite.kem) for _ in range(3)]
+    nodes = [
+        NodeDescriptor(f"n{i}", key_id_for(k.kem, k.public_bytes), suite, k.public_bytes, "r",
+                       "p", "simulated-insecure")
+        for i, k in enumerate(privs)
+    ]  # fmt: skip
+    keys = {key.key_id: key}
+    answer = frame_event(Event(EventKind.RESULT, {}, b"y" * 64))
+    request = WorkloadRequest("echo", {}, BODY)
+
+    def run() -> None:
+        body, _, reader = build_request(key.config, nodes, request)
+        inner, gateway_ctx = decapsulate_request(keys, body)
+        envelope = bhttp.decode_request(inner).content
+        _, session = open_request(envelope, nodes[0].key_id, privs[0])
+        sealed = session.seal_response(answer)
+        reply = bhttp.encode_response(bhttp.Response(status=200, content=sealed))
+        reader.feed(gateway_ctx.encapsulate_response(reply))
+        assert reader.close()[0].data == b"y" * 64
+
+    size = len(build_request(key.config, nodes, request)[0])
+    return run, size
+
+
+def suite_overhead(rounds: int = 300) -> dict[str, float]:
+    """Per-request cryptography of X25519 and of the hybrid suite, interleaved (microseconds,
+    median), and the request size each gives (a 64-byte echo, k=3)."""
+    x_run, x_size = _suite_round_trip(X25519_SHA256_AES128GCM)
+    h_run, h_size = _suite_round_trip(MLKEM768X25519_SHA256_CHACHA20)
+    times: dict[str, list[float]] = {"x25519": [], "hybrid": []}
+    for _ in range(rounds):
+        for name, run in (("x25519", x_run), ("hybrid", h_run)):
+            t0 = time.perf_counter()
+            run()  # type: ignore[operator]
+            times[name].append((time.perf_counter() - t0) * 1e6)
+    x_us, h_us = statistics.median(times["x25519"]), statistics.median(times["hybrid"])
+    return {
+        "x25519_request_crypto_us": round(x_us, 1),
+        "hybrid_request_crypto_us": round(h_us, 1),
+        "hybrid_overhead_us": round(h_us - x_us, 1),
+        "hybrid_over_x25519_crypto_ratio": round(h_us / x_us, 2),
+        "x25519_request_bytes": x_size,
+        "hybrid_request_bytes": h_size,
+    }
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
@@ -377,6 +446,7 @@ async def main() -> None:
     figures.update(await latency(args.requests))
     figures.update(await gateway_throughput(args.seconds))
     figures.update(gateway_core())
+    figures.update(suite_overhead())
     figures["targets"] = {"privacy_overhead_k3_p50_ms": "<= 1.0", "gateway_rps": ">= 2000"}
     print(json.dumps(figures))
 
