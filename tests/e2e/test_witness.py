@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from privcloud.services.witness import Witness
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.cosignature import WitnessKey, verify_cosignatures
-from privcloud.transparency.errors import ForkError, RollbackError
+from privcloud.transparency.errors import ForkError
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import Ed25519NoteSigner, add_signatures, parse_note
 from privcloud.transparency.witness import (
@@ -236,11 +237,16 @@ def test_in_memory_grown_fork_is_refused_whatever_the_proof() -> None:
 
 
 def test_in_memory_rollback_to_older_checkpoint_is_refused() -> None:
+    """C2SP: a rollback's old size cannot be the recorded one (it is at most its own size), so
+    it gets the 409 with the recorded size, or a 400 for an old size beyond the checkpoint."""
     w = MemoryWitness()
     w.submit(HONEST.body(0, 6))
-    for old in (6, 4, 0):
-        with pytest.raises(RollbackError):
+    for old in (4, 0):
+        with pytest.raises(SizeConflictError) as caught:
             w.submit(encode_add_checkpoint(old, [], HONEST.note(4)))
+        assert caught.value.recorded_size == 6
+    with pytest.raises(PeerError):
+        w.submit(encode_add_checkpoint(6, [], HONEST.note(4)))
     assert w.size() == 6
 
 
@@ -305,7 +311,7 @@ async def test_forked_log_is_refused_by_witness(served: Served) -> None:
     """Two validly signed checkpoints of one size with different roots: only one is cosigned."""
     assert (await served.submit(HONEST.body(0, 5)))[0] == 200
     status, media, body = await served.submit(encode_add_checkpoint(5, [], FORK.note(5)))
-    assert (status, media, _error(body)) == (409, "application/json", "fork")
+    assert (status, media, _error(body)) == (422, "application/json", "fork")  # C2SP: 422
     record = served.witness.store.get(ORIGIN)
     assert record is not None and record.root_hash == HONEST.tree.root(5)
 
@@ -322,10 +328,15 @@ async def test_witness_refuses_inconsistent_checkpoint(served: Served) -> None:
 
 
 async def test_rollback_is_refused_by_witness(served: Served) -> None:
+    """A witness asked to cosign a rollback answers C2SP's 409 with the size it recorded."""
     assert (await served.submit(HONEST.body(0, 6)))[0] == 200
-    for old in (6, 4, 0):
-        status, _, body = await served.submit(encode_add_checkpoint(old, [], HONEST.note(4)))
-        assert (status, _error(body)) == (409, "rollback")
+    for old in (4, 0):
+        status, media, body = await served.submit(encode_add_checkpoint(old, [], HONEST.note(4)))
+        assert (status, media, body) == (409, MEDIA_TLOG_SIZE, b"6\n")
+    status, _, body = await served.submit(encode_add_checkpoint(6, [], HONEST.note(4)))
+    assert (status, _error(body)) == (400, "bad_request")  # old size beyond the checkpoint
+    record = served.witness.store.get(ORIGIN)
+    assert record is not None and record.size == 6
 
 
 async def test_stale_old_size_gets_409_with_the_recorded_size(served: Served) -> None:
@@ -359,7 +370,7 @@ async def test_witness_remembers_across_restarts(tmp_path: Path) -> None:
     second, runner = await _serve(tmp_path / "w.db")
     try:
         status, _, body = await second.submit(encode_add_checkpoint(5, [], FORK.note(5)))
-        assert (status, _error(body)) == (409, "fork")
+        assert (status, _error(body)) == (422, "fork")
         status, _, body = await second.submit(HONEST.body(0, 7))
         assert (status, body) == (409, b"5\n")
     finally:
@@ -402,3 +413,46 @@ async def test_log_resends_with_the_witness_size_after_a_409(tmp_path: Path) -> 
         assert record is not None and record.size == 4
     finally:
         await t.stop()
+
+
+# --- C2SP tlog-witness statuses not covered above, and monitor retrieval ------------------------
+
+
+async def test_empty_checkpoint_with_another_root_gets_422(served: Served) -> None:
+    """C2SP: a checkpoint of size zero must have the empty tree's root, else 422."""
+    note = sign_checkpoint(Checkpoint(ORIGIN, 0, HONEST.tree.root(3)), [LOG_SIGNER])
+    status, _, _ = await served.submit(encode_add_checkpoint(0, [], note))
+    assert status == 422
+    assert served.witness.store.get(ORIGIN) is None
+
+
+async def test_proof_from_old_size_zero_must_be_empty(served: Served) -> None:
+    """C2SP: from old size 0 the proof must be empty (422 otherwise)."""
+    body = encode_add_checkpoint(0, HONEST.tree.consistency_proof(3, 8), HONEST.note(8))
+    status, _, body_ = await served.submit(body)
+    assert (status, _error(body_)) == (422, "inconsistent")
+
+
+async def test_cosignature_answer_concatenates_onto_the_checkpoint(served: Served) -> None:
+    """C2SP: the 200 body is note signature lines ("—" ... newline) a client can append to the
+    checkpoint and verify as a note."""
+    status, _, lines = await served.submit(HONEST.body(0, 5))
+    assert status == 200 and lines.startswith("\u2014 ".encode()) and lines.endswith(b"\n")
+    cosigs = verify_cosignatures(HONEST.note(5) + lines, [WITNESS_KEY.verifier()])
+    assert [c.timestamp for c in cosigs] == [int(T0)]
+
+
+async def test_monitor_retrieval_serves_the_last_cosigned_checkpoint(served: Served) -> None:
+    origin_hash = hashlib.sha256(ORIGIN.encode()).hexdigest()
+    url = f"{served.url}/{origin_hash}/checkpoint"
+    async with aiohttp.ClientSession() as s:
+        async with s.get(url) as r:
+            assert r.status == 404  # nothing cosigned yet
+        _, _, line = await served.submit(HONEST.body(0, 5))
+        async with s.get(url) as r:
+            assert r.status == 200
+            note = await r.read()
+        async with s.get(f"{served.url}/{'0' * 64}/checkpoint") as r:
+            assert r.status == 404  # a log this witness does not watch
+    assert note == HONEST.note(5) + line
+    verify_cosignatures(note, [WITNESS_KEY.verifier()])

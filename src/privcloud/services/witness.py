@@ -1,21 +1,27 @@
 """The witness service (``privcloud witness``): C2SP tlog-witness ``add-checkpoint`` over HTTP.
 
-A thin aiohttp shell: the procedure (parse, nine numbered checks, cosign) is
+A thin aiohttp shell: the procedure (eight numbered steps: parse, checks, cosign) is
 :func:`privcloud.transparency.witness.add_checkpoint`; the record per log origin lives in
 :class:`~privcloud.storage.witness_store.WitnessStore` (SQLite), whose one transaction per
-submission makes steps 4-9 atomic.
+submission makes steps 4-8 atomic.
 
-Route (https://c2sp.org/tlog-witness)::
+Routes (https://c2sp.org/tlog-witness)::
 
     POST /add-checkpoint     body: "old <size>\\n", <=63 base64 proof lines, "\\n", signed note
                              200 text/plain: the cosignature line
-                             409 text/x.tlog.size "<recorded size>\\n"; 409 JSON rollback/fork
+                             404 unknown origin; 403 no (valid) log signature; 400 old > size;
+                             409 text/x.tlog.size "<recorded size>\\n" (also a rollback);
+                             422 JSON fork / inconsistent (bad proof, wrong empty root)
+    GET  /<hex SHA-256 of the origin>/checkpoint
+                             the last checkpoint cosigned for that log, with the log's and the
+                             witness's signatures (monitor retrieval); 404 if none
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +30,14 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.clock import Clock, SystemClock
-from privcloud.errors import ConfigError, DecodeError, PeerError, UnavailableError
+from privcloud.errors import ConfigError, DecodeError, NotFoundError, PeerError, UnavailableError
 from privcloud.services.http import Metrics, read_body
 from privcloud.services.site import new_app
 from privcloud.storage.sqlite import corrupt_error
 from privcloud.storage.witness_store import WitnessRecord, WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.cosignature import WitnessKey
-from privcloud.transparency.errors import ForkError, RollbackError
+from privcloud.transparency.errors import ForkError
 from privcloud.transparency.note import Ed25519NoteVerifier, parse_note
 from privcloud.transparency.witness import (
     MEDIA_TLOG_SIZE,
@@ -82,6 +88,7 @@ class Witness:
         self.logs: dict[str, list[Ed25519NoteVerifier]] = {}
         for k in log_keys:
             self.logs.setdefault(k.name, []).append(k)
+        self._origins = {hashlib.sha256(o.encode()).hexdigest(): o for o in self.logs}
         self.metrics = Metrics("witness")
         self._ledger = _StoreLedger(store)
         try:
@@ -130,6 +137,9 @@ class Witness:
         """The aiohttp application. One application per witness object."""
         app = new_app("witness", self.metrics)
         app.router.add_post("/add-checkpoint", self.handle_add_checkpoint, name="add_checkpoint")
+        app.router.add_get(
+            "/{origin_hash:[0-9a-f]{64}}/checkpoint", self.handle_checkpoint, name="checkpoint"
+        )
         app.on_cleanup.append(self._close)
         return app
 
@@ -155,13 +165,30 @@ class Witness:
             return web.Response(
                 status=409, body=encode_size_body(exc.recorded_size), content_type=MEDIA_TLOG_SIZE
             )
-        except (RollbackError, ForkError) as exc:
+        except ForkError as exc:
             log.warning("witness refused a checkpoint: %s", exc.code)
-            return web.json_response({"error": exc.code, "message": str(exc)}, status=409)
+            return web.json_response({"error": exc.code, "message": str(exc)}, status=422)
         except InconsistentCheckpointError as exc:
             log.warning("witness refused a checkpoint: %s", exc.code)
             raise
         return web.Response(body=line, content_type="text/plain", charset="utf-8")
+
+    async def handle_checkpoint(self, request: web.Request) -> web.Response:
+        """C2SP monitor retrieval: the latest cosigned checkpoint of the log whose origin hashes
+        to the path's hex SHA-256 (logs this witness watches only)."""
+        origin = self._origins.get(request.match_info["origin_hash"])
+        if origin is None:
+            raise NotFoundError("no such log")
+        loop = asyncio.get_running_loop()
+        record = await loop.run_in_executor(self._executor, self.store.get, origin)
+        if record is None:
+            raise NotFoundError("no checkpoint cosigned for this log yet")
+        return web.Response(
+            body=record.note,
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 __all__ = ["Witness"]

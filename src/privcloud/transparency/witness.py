@@ -21,21 +21,23 @@ Procedure of :func:`add_checkpoint` (docs/transparency.md §3; each step raises 
    :class:`NotFoundError`).
 3. A configured key of that log must have signed it, and every configured key's signature that
    is present must verify (403, :class:`VerificationError`).
-4. A checkpoint smaller than the recorded one is a rollback (409, :class:`RollbackError`).
-5. The old size must not exceed the checkpoint size (400, :class:`PeerError`).
-6. The old size must equal the recorded size (0 if none): otherwise 409 with the recorded size
-   as ``text/x.tlog.size`` (:class:`SizeConflictError`), so an honest log can resend.
-7. At an unchanged size the root must be the recorded one: a different root is a fork (409,
-   :class:`ForkError`).
-8. The RFC 9162 consistency proof from the recorded checkpoint must verify (422,
-   :class:`InconsistentCheckpointError`).
-9. Cosign (C2SP tlog-cosignature) with the witness's time and record the checkpoint. Steps 4-9
-   run inside one :meth:`WitnessLedger.update`, atomic in the store, so concurrent submissions
-   cannot roll the record back.
+4. The old size must not exceed the checkpoint size (400, :class:`PeerError`).
+5. The old size must equal the recorded size (0 if none): otherwise 409 with the recorded size
+   as ``text/x.tlog.size`` (:class:`SizeConflictError`), so an honest log can resend. A
+   rollback (a checkpoint smaller than the recorded one) always ends here or at step 4: its
+   old size is at most its size, so it cannot be the recorded size.
+6. At an unchanged size the root must be the recorded one: a different root is a fork (422,
+   :class:`ForkError`; C2SP: "If they don't match, the witness MUST respond with a 422").
+7. The RFC 9162 consistency proof from the recorded checkpoint must verify (422,
+   :class:`InconsistentCheckpointError`); so must an empty tree's root and an empty proof
+   from size 0.
+8. Cosign (C2SP tlog-cosignature) with the witness's time and record the checkpoint with the
+   cosignature attached (what the monitoring endpoint serves). Steps 4-8 run inside one
+   :meth:`WitnessLedger.update`, atomic in the store, so concurrent submissions cannot roll
+   the record back.
 
-Where this is stricter than C2SP: a rollback and a fork are answered 409 with our JSON error
-(``{"error": "rollback"|"fork", ...}``) rather than with the size body, since no resend can fix
-them; the size body is kept for the one conflict an honest log can resolve (step 6).
+The statuses and their order are C2SP's (404, 403, 400, 409 with the size, 422). The 422 body
+is our JSON error (``{"error": "fork"|"inconsistent", ...}``): the spec leaves it open.
 
 The log's side: :func:`encode_add_checkpoint`, :func:`decode_size_body` and
 :func:`cosignature_line` (which line of the answer is the witness's, checked with its key).
@@ -67,7 +69,7 @@ from privcloud.transparency.cosignature import (
     cosign,
     verify_cosignatures,
 )
-from privcloud.transparency.errors import ForkError, RollbackError
+from privcloud.transparency.errors import ForkError
 from privcloud.transparency.merkle import EMPTY_ROOT, HASH_SIZE, verify_consistency
 from privcloud.transparency.note import (
     Ed25519NoteVerifier,
@@ -216,28 +218,26 @@ def add_checkpoint(
     def decide(record: Witnessed | None) -> tuple[Witnessed, bytes]:
         recorded_size = 0 if record is None else record.size
         recorded_root = EMPTY_ROOT if record is None else record.root_hash
-        # 4. Rollback.
-        if checkpoint.size < recorded_size:
-            raise RollbackError("checkpoint is older than the witness's latest")
-        # 5. Old size not beyond the checkpoint.
+        # 4. Old size not beyond the checkpoint.
         if request.old_size > checkpoint.size:
             raise PeerError("old size exceeds the checkpoint size")
-        # 6. Old size is what the witness recorded.
+        # 5. Old size is what the witness recorded (also refuses every rollback).
         if request.old_size != recorded_size:
             raise SizeConflictError(recorded_size)
-        # 7. Same size, other root: a fork.
+        # 6. Same size, other root: a fork.
         if checkpoint.size == recorded_size and checkpoint.root_hash != recorded_root:
             raise ForkError("log signed two different trees of the same size")
-        # 8. Append-only.
+        # 7. Append-only.
         try:
             verify_consistency(
                 recorded_size, checkpoint.size, recorded_root, checkpoint.root_hash, request.proof
             )
         except VerificationError as exc:
             raise InconsistentCheckpointError("consistency proof does not verify") from exc
-        # 9. Cosign and record.
+        # 8. Cosign and record.
         line = cosign(text, key, now)
-        return Witnessed(origin, checkpoint.size, checkpoint.root_hash, request.note, now), line
+        note = add_signatures(request.note, [line])
+        return Witnessed(origin, checkpoint.size, checkpoint.root_hash, note, now), line
 
     return ledger.update(origin, decide)
 
