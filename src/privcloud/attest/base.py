@@ -286,6 +286,8 @@ def check_binding(
 
 
 _U16_MAX: Final = 0xFFFF
+#: Size of a GPU identity in :class:`NodeClaims` (SHA-256).
+GPU_ID_SIZE: Final = 32
 _U64_MAX: Final = 2**64 - 1
 
 
@@ -303,9 +305,13 @@ class NodeClaims:
       and, only for a node with a hybrid post-quantum key (report data label v2):
         u16 len || pq_public_key     its ML-KEM-768 + X25519 HPKE public key (docs/adr/0012)
         u16 kem || u16 kdf || u16 aead   that key's suite ids
+      and, only for a node that names GPUs (docs/trust-model.md#gpu-evidence):
+        u8 0x01 || u8 n || n x 32 bytes  the identities of the GPUs it uses
 
-    Every field is length-prefixed or fixed-size, so two different claims never encode the same.
-    Raises :class:`UsageError` for a value outside these bounds.
+    Every field is length-prefixed or fixed-size, so two different claims never encode the same
+    (claims without GPUs encode exactly as before). Each GPU named must come with valid GPU
+    evidence bound to these claims (``privcloud.attest.nvidia``). Raises :class:`UsageError`
+    for a value outside these bounds.
     """
 
     public_key: bytes
@@ -315,6 +321,8 @@ class NodeClaims:
     suite: tuple[int, int, int]
     pq_public_key: bytes = b""
     pq_suite: tuple[int, int, int] | None = None
+    #: Identities of the GPUs the node uses (``privcloud.attest.nvidia.gpu_id``).
+    gpus: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.public_key, bytes) or not 0 < len(self.public_key) <= _U16_MAX:
@@ -346,6 +354,12 @@ class NodeClaims:
             ):
                 raise UsageError("suite must be three 16-bit ids (kem, kdf, aead)")
             object.__setattr__(self, "pq_suite", (pq_suite[0], pq_suite[1], pq_suite[2]))
+        gpus = tuple(self.gpus)
+        if len(gpus) > limits.MAX_NODE_GPUS or len(set(gpus)) != len(gpus):
+            raise UsageError("GPUs must be distinct and at most MAX_NODE_GPUS")
+        if not all(isinstance(g, bytes) and len(g) == GPU_ID_SIZE for g in gpus):
+            raise UsageError("a GPU identity is 32 bytes")
+        object.__setattr__(self, "gpus", gpus)
 
     def encode(self) -> bytes:
         """The canonical bytes (class docstring)."""
@@ -361,6 +375,7 @@ class NodeClaims:
                 provider,
                 b"".join(i.to_bytes(2, "big") for i in self.suite),
                 self._encode_pq(),
+                b"\x01" + bytes([len(self.gpus)]) + b"".join(self.gpus) if self.gpus else b"",
             )
         )
 
