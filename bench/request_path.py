@@ -9,7 +9,7 @@
    process and a load generator in this one (2 cores are shared by all three, as in CI).
 3. Gateway core throughput: the sans-IO work the gateway does per request (OHTTP decapsulation,
    Binary HTTP decode, envelope header parse, response encapsulation) on one core.
-4. Post-quantum overhead (ADR 0012): the whole request's sans-IO cryptography (client: OHTTP
+4. Post-quantum overhead (ADR 0014): the whole request's sans-IO cryptography (client: OHTTP
    encapsulation and envelope sealed to k=3 keys; gateway: decapsulation and response
    encapsulation; node: opening and sealing the answer; client: opening it), X25519 next to
    hybrid ML-KEM-768 + X25519, interleaved in the same run, and the request's size for each.

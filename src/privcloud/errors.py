@@ -274,6 +274,6 @@ def error_from_code(code: object, message: object, *, fault_of_peer: bool = True
 class DowngradeError(KeyConsistencyError):
     """Post-quantum protection was withheld: the client requires it (``require_post_quantum``)
     and the operator offered only classical keys, or a logged hybrid key the client proved
-    earlier, still valid, is missing from what it was served (docs/adr/0012)."""
+    earlier, still valid, is missing from what it was served (docs/adr/0014)."""
 
     code = "pq_downgrade"

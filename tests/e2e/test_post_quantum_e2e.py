@@ -1,4 +1,4 @@
-"""Hybrid post-quantum protection through every hop (docs/adr/0012-post-quantum-hpke.md): the
+"""Hybrid post-quantum protection through every hop (docs/adr/0014-post-quantum-hpke.md): the
 device encapsulates to the gateway's hybrid ML-KEM-768 + X25519 OHTTP key configuration and
 seals the envelope to the nodes' hybrid keys, over real services on loopback with a recording
 proxy in front of each hop; and the downgrade attacks — a relay or gateway that strips the
@@ -182,7 +182,7 @@ async def test_downgrade_strip_hybrid_keyconfig_after_it_was_proven_is_detected(
 async def test_downgrade_strip_hybrid_keyconfig_on_first_contact_falls_back_to_logged_x25519(
     cloud: Cloud,
 ) -> None:
-    # The documented default (ADR 0012): a device that never saw a hybrid configuration and does
+    # The documented default (ADR 0014): a device that never saw a hybrid configuration and does
     # not require one accepts the logged classical configuration; the request still works and
     # the console shows it as classical.
     attacker = StrippingRelay(cloud.relay_url)

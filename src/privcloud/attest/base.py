@@ -303,7 +303,7 @@ class NodeClaims:
         u8  len || provider          ASCII
         u16 kem || u16 kdf || u16 aead   the HPKE suite ids (RFC 9180 §7)
       and, only for a node with a hybrid post-quantum key (report data label v2):
-        u16 len || pq_public_key     its ML-KEM-768 + X25519 HPKE public key (docs/adr/0012)
+        u16 len || pq_public_key     its ML-KEM-768 + X25519 HPKE public key (docs/adr/0014)
         u16 kem || u16 kdf || u16 aead   that key's suite ids
       and, only for a node that names GPUs (docs/trust-model.md#gpu-evidence):
         u8 0x01 || u8 n || n x 32 bytes  the identities of the GPUs it uses

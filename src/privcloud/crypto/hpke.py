@@ -5,7 +5,7 @@ Why pyhpke: ``cryptography`` 50 ships only single-shot HPKE without the secret e
 Oblivious HTTP needs for its response key (RFC 9458 §4.4). See docs/adr/0002-hpke-library.md.
 pyhpke knows only the DHKEMs, so the hybrid KEM (ML-KEM-768 and X25519 from ``cryptography``
 under X-Wing's combiner) runs through our RFC 9180 key schedule instead
-(docs/adr/0012-post-quantum-hpke.md); the functions below dispatch on the KEM.
+(docs/adr/0014-post-quantum-hpke.md); the functions below dispatch on the KEM.
 
 The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours (all of them:
 :func:`privcloud.crypto.boundary.foreign_errors`), and offers
@@ -116,7 +116,7 @@ X25519_SHA256_CHACHA20 = Suite(
     KemId.DHKEM_X25519_HKDF_SHA256, KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305
 )
 #: The hybrid post-quantum suite privcloud uses for OHTTP and the envelope: the one suite with
-#: this KEM that draft-ietf-hpke-pq's vectors pin with an HKDF KDF (ADR 0012).
+#: this KEM that draft-ietf-hpke-pq's vectors pin with an HKDF KDF (ADR 0014).
 MLKEM768X25519_SHA256_CHACHA20 = Suite(
     KemId.MLKEM768_X25519, KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305
 )

@@ -1,5 +1,5 @@
 """The hybrid post-quantum HPKE KEM MLKEM768-X25519 (X-Wing), and the HPKE key schedule for the
-KEMs pyhpke does not know (docs/adr/0012-post-quantum-hpke.md).
+KEMs pyhpke does not know (docs/adr/0014-post-quantum-hpke.md).
 
 KEM (draft-ietf-hpke-pq, KEM id ``0x647A``; the X-Wing combiner of draft-connolly-cfrg-xwing-kem)::
 

@@ -68,9 +68,9 @@ DEFAULT_SUITES: tuple[SymmetricSuite, ...] = (
 
 #: The KEM a generated gateway key uses by default.
 X25519 = KemId.DHKEM_X25519_HKDF_SHA256
-#: The hybrid post-quantum KEM (ML-KEM-768 + X25519, draft-ietf-hpke-pq; ADR 0012).
+#: The hybrid post-quantum KEM (ML-KEM-768 + X25519, draft-ietf-hpke-pq; ADR 0014).
 MLKEM768_X25519 = KemId.MLKEM768_X25519
-#: The suites a generated hybrid key offers: the one the draft's vectors pin (ADR 0012).
+#: The suites a generated hybrid key offers: the one the draft's vectors pin (ADR 0014).
 HYBRID_SUITES: tuple[SymmetricSuite, ...] = (
     SymmetricSuite(KdfId.HKDF_SHA256, AeadId.CHACHA20_POLY1305),
 )

@@ -131,7 +131,7 @@ class Client:
         key configurations, and the wallet's issuer keys, are used only when their statements
         are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise). Hybrid
         post-quantum keys are preferred; ``require_post_quantum`` refuses classical-only ones
-        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0012)."""
+        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0014)."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")

@@ -10,7 +10,7 @@ cache of proven leaves never needs to be emptied for the same log.
 Every device asks the same questions about the same public statements, so the answers cannot
 differ per device without the log forking, which witnesses and the trusted state refuse.
 
-The device's post-quantum policy (docs/adr/0012-post-quantum-hpke.md) sits here too: which
+The device's post-quantum policy (docs/adr/0014-post-quantum-hpke.md) sits here too: which
 proven OHTTP key configuration it uses (:meth:`KeyProofs.choose_ohttp`) and which admitted
 nodes it seals to (:func:`post_quantum_choice`, :func:`sealing_descriptors`): hybrid
 ML-KEM-768 + X25519 preferred, classical X25519 accepted unless ``require_post_quantum``.
@@ -137,7 +137,7 @@ class KeyProofs:
     def choose_ohttp(
         self, report: ProofReport, *, now: float, require_post_quantum: bool = False
     ) -> KeyStatement:
-        """The OHTTP key configuration to use among the proven ones (ADR 0012).
+        """The OHTTP key configuration to use among the proven ones (ADR 0014).
 
         1. A proven hybrid post-quantum configuration, the first served, if there is one
            (remembered: a later refresh that is served none of them while one is valid is a
@@ -183,7 +183,7 @@ def post_quantum_choice(
 ) -> list[AdmittedNode]:
     """The admitted nodes a request may be sealed to under the post-quantum policy: those with
     a hybrid key when any has one. Raises :class:`DowngradeError` when ``require_post_quantum``
-    and none has (ADR 0012)."""
+    and none has (ADR 0014)."""
     hybrid = [a for a in serving if a.descriptor.pq_key is not None]
     if hybrid:
         return hybrid

@@ -105,7 +105,7 @@ class Gateway:
                 self._key_file_seen = self._key_file_stamp()
             else:
                 now = self.clock.now()
-                ring = KeyRing().with_missing_keys(  # hybrid and X25519 (ADR 0012)
+                ring = KeyRing().with_missing_keys(  # hybrid and X25519 (ADR 0014)
                     DEFAULT_SERVICE, limits.OHTTP_KEY_LIFETIME_S, now
                 )
         self.ring = ring

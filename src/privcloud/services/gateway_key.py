@@ -14,7 +14,7 @@ before devices may use it. Rotation without an outage:
 4. the old key is dropped when its validity ends; a device still holding it gets RFC 9458 §5.3's
    key-mismatch answer (before the gateway sees its token) and retries with the new key.
 
-Two KEMs side by side (docs/adr/0012-post-quantum-hpke.md): the gateway offers a classical
+Two KEMs side by side (docs/adr/0014-post-quantum-hpke.md): the gateway offers a classical
 X25519 key and a hybrid post-quantum ML-KEM-768 + X25519 key, each with its own statement and
 rotation; a new key is hybrid unless asked otherwise, and :func:`load_or_create` adds a key of
 each KEM in ``GATEWAY_KEMS`` that has none offered (an older ring file gains a hybrid key).

@@ -153,7 +153,7 @@ class NodeCore:
         pq_suite: Suite | None = MLKEM768X25519_SHA256_CHACHA20,
     ) -> None:
         """``pq_suite``: the suite of the node's second, hybrid post-quantum boot key (ADR
-        0012); ``None`` for a node with the classical key only."""
+        0014); ``None`` for a node with the classical key only."""
         self.manifest = manifest
         self.tee = tee
         self._key = generate_keypair(suite.kem)
@@ -248,7 +248,7 @@ class NodeCore:
             and self._pq_key is not None
             and pq.key_id in parse_header(envelope).key_ids
         ):
-            key_id, key = pq.key_id, self._pq_key  # sealed to the hybrid key (ADR 0012)
+            key_id, key = pq.key_id, self._pq_key  # sealed to the hybrid key (ADR 0014)
         plaintext, session = open_request(envelope, key_id, key)
         digest = session.request_hash
         if digest in self.replays:

@@ -327,7 +327,7 @@ def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:
 
 
 def _ids(suite: Suite) -> tuple[int, int, int]:
-    """A suite's (kem, kdf, aead) ids, as NodeClaims binds them (the hybrid key: ADR 0012)."""
+    """A suite's (kem, kdf, aead) ids, as NodeClaims binds them (the hybrid key: ADR 0014)."""
     return (int(suite.kem), int(suite.kdf), int(suite.aead))
 
 

@@ -6,7 +6,7 @@ JSON document (``application/json``)::
       "aead": 1, "public_key": b64, "region": "...", "provider": "...", "tee": "...",
       "evidence": b64, "features": ["echo", ...], "bundle": {...}}, ... ]}
 
-``pq`` (optional within version 1, docs/adr/0012) is the node's second, hybrid post-quantum
+``pq`` (optional within version 1, docs/adr/0014) is the node's second, hybrid post-quantum
 boot key: ``{"key_id": b64, "kem": 25722, "kdf": 1, "aead": 3, "public_key": b64}``
 (ML-KEM-768 + X25519); its evidence binds it beside the classical key (``NodeClaims`` v2).
 

@@ -32,7 +32,7 @@ Device procedure (:func:`check_statement`, then the proof in :mod:`privcloud.sdk
 5. at most ``MAX_OHTTP_VALID_KEYS`` / ``MAX_ISSUER_VALID_KEYS`` keys of the service are valid
    at once among those served (:func:`check_key_count`); OHTTP keys are counted per KEM, since
    a gateway offers a classical and a hybrid post-quantum configuration side by side
-   (docs/adr/0012-post-quantum-hpke.md), each rotating on its own.
+   (docs/adr/0014-post-quantum-hpke.md), each rotating on its own.
 """
 
 from __future__ import annotations
