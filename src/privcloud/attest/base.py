@@ -44,6 +44,10 @@ logger = logging.getLogger("privcloud.attest")
 TEE_SIMULATED: Final = "simulated"
 TEE_SEV_SNP: Final = "sev-snp"
 TEE_TDX: Final = "tdx"
+#: vTPM quotes with an event log (attest/tpm), e.g. a GCE Shielded or Confidential VM.
+TEE_VTPM: Final = "vtpm"
+#: Google Confidential Space attestation tokens (attest/gcp.py).
+TEE_GCP_CONFIDENTIAL_SPACE: Final = "gcp-confidential-space"
 
 #: Size of the report data every supported TEE carries.
 REPORT_DATA_SIZE: Final = 64
