@@ -16,6 +16,7 @@ TARGETS: Final = (
     "fuzz_privacypass_tokens",
     "fuzz_privacypass_directory",
     "fuzz_transparency",
+    "fuzz_tiles",
     "fuzz_sevsnp",
     "fuzz_tdx",
     "fuzz_intel_collateral",

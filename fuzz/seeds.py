@@ -19,6 +19,7 @@ from typing import Final
 
 from fuzz import ROOT, fixtures, harness
 from fuzz.fuzz_privacypass_tokens import DEVICE_FIELDS, DEVICE_NOW
+from fuzz.fuzz_tiles import NEEDED, TREE
 from fuzz.fuzz_transparency import LOG_NOW
 from privcloud.attest.base import TEE_SEV_SNP, Evidence
 from privcloud.attest.sevsnp import GUID_VCEK
@@ -42,6 +43,7 @@ from privcloud.transparency.append_auth import sign_append
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import NoteSigner
+from privcloud.transparency.tiles import TileId, encode_bundle, read_tile
 from privcloud.transparency.witness import encode_add_checkpoint, encode_size_body
 from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import (
@@ -372,6 +374,18 @@ def seeds_transparency() -> list[bytes]:
     )
 
 
+def seeds_tiles() -> list[bytes]:
+    t = "fuzz_tiles"
+    paths = ["tile/0/x001/x234/067", "tile/0/x001/x234/067.p/8", "tile/entries/000.p/255"]
+    tile = read_tile(TREE, NEEDED[0])
+    return (
+        each(t, "tile_path", [p.encode() for p in paths])
+        + each(t, "tile", [bytes([255]) + read_tile(TREE, TileId(0, 0, 256)), b"\x00" + tile[:32]])
+        + each(t, "bundle", [b"\x02" + encode_bundle([b"a", b"", b"entry"])])
+        + each(t, "proof_from_tiles", [b"".join(read_tile(TREE, x) for x in NEEDED)])
+    )
+
+
 # --- attestation ----------------------------------------------------------------------------------
 
 
@@ -607,6 +621,7 @@ OWN: Final[dict[str, Callable[[], list[bytes]]]] = {
     "fuzz_privacypass_tokens": seeds_privacypass_tokens,
     "fuzz_privacypass_directory": seeds_privacypass_directory,
     "fuzz_transparency": seeds_transparency,
+    "fuzz_tiles": seeds_tiles,
     "fuzz_sevsnp": seeds_sevsnp,
     "fuzz_tdx": seeds_tdx,
     "fuzz_intel_collateral": seeds_intel_collateral,
