@@ -103,9 +103,7 @@ class TempPostgres:
             raise
 
     def _run(self, *argv: str) -> None:
-        done = subprocess.run(
-            argv, capture_output=True, cwd=self.dir, check=False, **self._as
-        )
+        done = subprocess.run(argv, capture_output=True, cwd=self.dir, check=False, **self._as)
         if done.returncode != 0:
             err = done.stderr.decode(errors="replace")[-2000:]
             raise RuntimeError(f"{Path(argv[0]).name} failed ({done.returncode}): {err}")
@@ -198,16 +196,16 @@ class TempPostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-_SERVER: TempPostgres | None = None
+#: This process's one test server (``shared_server``), once started.
+_SERVER: dict[str, TempPostgres] = {}
 
 
 def shared_server() -> TempPostgres:
     """This process's one test server, started on first use, stopped at exit."""
-    global _SERVER
-    if _SERVER is None:
-        _SERVER = TempPostgres()
-        atexit.register(_SERVER.stop)
-    return _SERVER
+    if "server" not in _SERVER:
+        server = _SERVER["server"] = TempPostgres()
+        atexit.register(server.stop)
+    return _SERVER["server"]
 
 
 @pytest.fixture(scope="session")
@@ -218,9 +216,8 @@ def postgres_server() -> Iterator[TempPostgres]:
     except PostgresMissing as exc:
         pytest.fail(str(exc), pytrace=False)
     yield server
-    global _SERVER
-    if _SERVER is server:
-        _SERVER = None
+    if _SERVER.get("server") is server:
+        del _SERVER["server"]
         server.stop()
 
 

@@ -1,0 +1,513 @@
+"""The stores behind their interfaces, on SQLite and on PostgreSQL alike (``store_url`` runs each
+test on both; ``tests/support/postgres.py`` starts a throwaway server, never skipped), and the
+races the shared PostgreSQL deployment must survive: many connections (as many gateway or issuer
+processes would have) hitting one token, one quota, one batch, one enrolment code, one witness
+record, and a second log sequencer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import psycopg
+import pytest
+
+from privcloud import limits
+from privcloud.clock import FixedClock
+from privcloud.errors import (
+    AuthenticationError,
+    ConfigError,
+    RateLimitedError,
+    ReplayError,
+    UnavailableError,
+    UsageError,
+)
+from privcloud.storage.database import Database
+from privcloud.storage.issuer_store import IssuerStore, StoredKey
+from privcloud.storage.pg_tlog import PgTlogStore
+from privcloud.storage.witness_store import WitnessRecord
+from privcloud.transparency.merkle import (
+    MerkleTree,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    tree_root,
+)
+
+T = TypeVar("T")
+KEY = bytes(range(32))
+FAR = 2**40
+CONNECTIONS = 12
+
+
+def _race(n: int, job: Callable[[int], T]) -> list[T | BaseException]:
+    """Run ``job(0..n-1)`` on ``n`` threads released together; results or exceptions."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> T | BaseException:
+        barrier.wait()
+        try:
+            return job(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+# --- the factory -----------------------------------------------------------------------------
+
+
+def test_database_urls_select_the_back_end(tmp_path: Path) -> None:
+    db = Database.from_url(f"sqlite:///{tmp_path}/a.sqlite3")
+    assert (db.backend, db.path) == ("sqlite", tmp_path / "a.sqlite3")
+    assert Database.from_url("sqlite:rel/b.sqlite3").path == Path("rel/b.sqlite3")
+    pg = Database.from_url("postgresql://u:s3cret@db.example/privcloud?sslmode=require")
+    assert pg.backend == "postgresql"
+    assert "s3cret" not in pg.label and "privcloud" in pg.label
+    for bad in ("", "mysql://x/y", "sqlite://host/file", "sqlite:///dir/", "/plain/path"):
+        with pytest.raises(ConfigError):
+            Database.from_url(bad)
+
+
+def test_unreachable_postgresql_is_a_config_error_without_the_password(tmp_path: Path) -> None:
+    url = f"postgresql://privcloud:s3cret@/nodb?host={tmp_path}"
+    with pytest.raises(ConfigError) as info:
+        Database.from_url(url).issuer()
+    assert "s3cret" not in str(info.value)
+    assert "cannot open the issuer tables" in str(info.value)
+
+
+# --- spent tokens ----------------------------------------------------------------------------
+
+
+async def test_a_token_is_spent_once_and_a_held_one_is_refused(store_url: str) -> None:
+    store = Database.from_url(store_url).spent_tokens()
+    try:
+        spent, held = os.urandom(32), os.urandom(32)
+        await store.spend(spent, key_id=KEY, expires=FAR)
+        with pytest.raises(ReplayError):
+            await store.spend(spent, key_id=KEY, expires=FAR)
+        await store.reserve(held, key_id=KEY, expires=FAR)
+        with pytest.raises(ReplayError):
+            await store.reserve(held, key_id=KEY, expires=FAR)
+        store.release(held, key_id=KEY)
+        await asyncio.sleep(0.05)  # settles never block: they may run on the store's thread
+        await store.reserve(held, key_id=KEY, expires=FAR)
+        store.consume(held, key_id=KEY)
+        await asyncio.sleep(0.05)
+        with pytest.raises(ReplayError):
+            await store.spend(held, key_id=KEY, expires=FAR)
+        with pytest.raises(UsageError):
+            await store.spend(b"short", key_id=KEY, expires=FAR)
+    finally:
+        await store.close()
+
+
+async def test_many_concurrent_redemptions_are_each_counted_once(store_url: str) -> None:
+    store = Database.from_url(store_url).spent_tokens()
+    try:
+        nonces = [os.urandom(32) for _ in range(1500)]
+        first = await asyncio.gather(
+            *(store.spend(n, key_id=KEY, expires=FAR) for n in nonces), return_exceptions=True
+        )
+        assert first == [None] * len(nonces)  # nothing lost
+        again = await asyncio.gather(
+            *(store.spend(n, key_id=KEY, expires=FAR) for n in nonces[::-1] + nonces[:10]),
+            return_exceptions=True,
+        )
+        assert all(isinstance(r, ReplayError) for r in again)  # nothing counted twice
+    finally:
+        await store.close()
+
+
+def test_one_token_redeemed_concurrently_over_separate_connections_succeeds_once(
+    store_url: str,
+) -> None:
+    db = Database.from_url(store_url)
+    stores = [db.spent_tokens() for _ in range(CONNECTIONS)]
+    try:
+        for _ in range(3):
+            nonce = os.urandom(32)
+            for method in ("spend_sync", "reserve_sync"):
+                calls = [getattr(s, method) for s in stores]
+                nonce = os.urandom(32)
+                results = _race(
+                    CONNECTIONS,
+                    lambda i, c=calls, n=nonce: c[i](n, key_id=KEY, expires=FAR),  # type: ignore[misc]
+                )
+                assert sum(r is None for r in results) == 1
+                assert all(r is None or isinstance(r, ReplayError) for r in results)
+    finally:
+        for s in stores:
+            asyncio.run(s.close())
+
+
+async def test_reservation_of_a_killed_gateway_lapses_only_after_the_ttl(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    start = 1_000_000.0
+    dead = db.spent_tokens(clock=FixedClock(start))
+    alive_clock = FixedClock(start)
+    alive = db.spent_tokens(clock=alive_clock)
+    try:
+        nonce = os.urandom(32)
+        await dead.reserve(nonce, key_id=KEY, expires=FAR)
+        cast(Any, dead)._stopping.set()  # the dead gateway's heart stops
+        with pytest.raises(ReplayError):
+            await alive.spend(nonce, key_id=KEY, expires=FAR)
+        alive_clock.advance(limits.TOKEN_RESERVATION_TTL_S + 1)
+        await alive.spend(nonce, key_id=KEY, expires=FAR)  # taken over, spent once
+        with pytest.raises(ReplayError):
+            await alive.spend(nonce, key_id=KEY, expires=FAR)
+        dead.consume(nonce, key_id=KEY)  # too late: it finds the row not its own any more
+        await asyncio.sleep(0.05)
+        with pytest.raises(ReplayError):
+            await alive.spend(nonce, key_id=KEY, expires=FAR)
+    finally:
+        await alive.close()
+        await dead.close()
+
+
+async def test_closing_a_gateway_gives_back_the_tokens_it_holds(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    first = db.spent_tokens()
+    nonce = os.urandom(32)
+    await first.reserve(nonce, key_id=KEY, expires=FAR)
+    await first.close()
+    second = db.spent_tokens()
+    try:
+        await second.spend(nonce, key_id=KEY, expires=FAR)
+    finally:
+        await second.close()
+
+
+async def test_purge_drops_only_keys_expired_past_the_margin(store_url: str) -> None:
+    store = Database.from_url(store_url).spent_tokens(purge_margin_s=100)
+    try:
+        old_key, new_key = b"o" * 32, b"n" * 32
+        for _ in range(3):
+            await store.spend(os.urandom(32), key_id=old_key, expires=1000)
+        kept = os.urandom(32)
+        await store.spend(kept, key_id=new_key, expires=5000)
+        assert await store.purge(1050) == 0  # inside the clock-skew margin
+        assert await store.purge(1100) == 3
+        with pytest.raises(ReplayError):
+            await store.spend(kept, key_id=new_key, expires=5000)
+    finally:
+        await store.close()
+
+
+async def test_token_of_a_dropped_key_epoch_is_refused_not_accepted_again(
+    postgres_url: str,
+) -> None:
+    db = Database.from_url(postgres_url)
+    purger, other = db.spent_tokens(purge_margin_s=0), db.spent_tokens()
+    try:
+        nonce, key = os.urandom(32), b"e" * 32
+        await other.spend(nonce, key_id=key, expires=1000)  # `other` knows the partition
+        assert await purger.purge(2000) == 1  # DROP TABLE of the key's partition
+        with pytest.raises(ReplayError):  # a skewed gateway still taking the key for valid
+            await other.spend(nonce, key_id=key, expires=1000)
+        with pytest.raises(ReplayError):
+            await purger.spend(os.urandom(32), key_id=key, expires=1000)
+        with psycopg.connect(postgres_url) as conn:
+            parts = conn.execute(
+                "SELECT count(*) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent"
+                " WHERE c.relname = 'spent_tokens'"
+            ).fetchone()
+        assert parts == (0,)
+    finally:
+        await purger.close()
+        await other.close()
+
+
+async def test_unbatched_postgresql_store_keeps_the_same_rules(
+    postgres_url: str,
+) -> None:
+    store = Database.from_url(postgres_url).spent_tokens(batch=False)
+    try:
+        nonces = [os.urandom(32) for _ in range(50)]
+        await asyncio.gather(*(store.spend(n, key_id=KEY, expires=FAR) for n in nonces))
+        again = await asyncio.gather(
+            *(store.spend(n, key_id=KEY, expires=FAR) for n in nonces), return_exceptions=True
+        )
+        assert all(isinstance(r, ReplayError) for r in again)
+    finally:
+        await store.close()
+
+
+# --- issuer ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def issuers(store_url: str) -> Iterator[list[IssuerStore]]:
+    db = Database.from_url(store_url)
+    stores = [db.issuer() for _ in range(CONNECTIONS)]
+    yield stores
+    for s in stores:
+        s.close()
+
+
+def _admit(store: IssuerStore, nonce: bytes, *, count: int, quota: int, **kw: Any) -> int:
+    return store.admit(
+        b"d" * 16, nonce, nonce_expires=FAR, period=7, count=count, quota=quota, **kw
+    )
+
+
+def test_quota_is_never_exceeded_by_concurrent_issuers(issuers: list[IssuerStore]) -> None:
+    for _ in range(3):
+        results = _race(
+            CONNECTIONS, lambda i: _admit(issuers[i], os.urandom(16), count=3, quota=20)
+        )
+        charged = [r for r in results if isinstance(r, int)]
+        assert all(isinstance(r, int | RateLimitedError) for r in results)
+        assert sum(charged) == 18  # six charges of 3 fit in 20; never a seventh
+        issuers[0].refund(b"d" * 16, 7, 18)
+
+
+def test_concurrent_retries_of_one_batch_are_charged_once(issuers: list[IssuerStore]) -> None:
+    batch = (b"b" * 16, b"h" * 32)
+    results = _race(
+        CONNECTIONS, lambda i: _admit(issuers[i], os.urandom(16), count=5, quota=100, batch=batch)
+    )
+    assert sorted(results, key=repr) == [0] * (CONNECTIONS - 1) + [5]
+    other = (b"b" * 16, b"x" * 32)
+    with pytest.raises(ReplayError):
+        _admit(issuers[0], os.urandom(16), count=5, quota=100, batch=other)
+    assert _admit(issuers[1], os.urandom(16), count=95, quota=100) == 95  # 5 + 95: full
+
+
+def test_replayed_issuance_nonce_is_refused_and_charges_nothing(
+    issuers: list[IssuerStore],
+) -> None:
+    nonce = os.urandom(16)
+    results = _race(CONNECTIONS, lambda i: _admit(issuers[i], nonce, count=1, quota=100))
+    assert sum(r == 1 for r in results) == 1
+    assert all(r == 1 or isinstance(r, ReplayError) for r in results)
+
+
+def test_over_quota_batch_is_not_recorded_and_can_be_retried_later(
+    issuers: list[IssuerStore],
+) -> None:
+    batch = (b"q" * 16, b"h" * 32)
+    with pytest.raises(RateLimitedError):
+        _admit(issuers[0], os.urandom(16), count=11, quota=10, batch=batch)
+    assert _admit(issuers[0], os.urandom(16), count=10, quota=10, batch=batch) == 10
+
+
+def test_an_enrolment_code_enrols_one_device_under_concurrency(
+    issuers: list[IssuerStore],
+) -> None:
+    code = os.urandom(32)
+    issuers[0].add_enrolment_code(code, FAR)
+    results = _race(
+        CONNECTIONS,
+        lambda i: issuers[i].enrol(code, bytes([i]) * 16, bytes([i]) * 32, 1.0),
+    )
+    assert sum(r is None for r in results) == 1
+    assert all(r is None or isinstance(r, AuthenticationError) for r in results)
+    winner = results.index(None)
+    assert issuers[3].device_key(bytes([winner]) * 16) == bytes([winner]) * 32
+    assert issuers[2].remove_device(bytes([winner]) * 16)
+    assert issuers[2].device_key(bytes([winner]) * 16) is None
+
+
+def test_key_schedule_changes_once_under_concurrency(issuers: list[IssuerStore]) -> None:
+    results = _race(
+        CONNECTIONS,
+        lambda i: issuers[i].add_key_if_newest(StoredKey(bytes([i]) * 32, b"pk", 100, 200), None),
+    )
+    assert results.count(True) == 1
+    assert [k.not_before for k in issuers[0].keys()] == [100]  # noqa: SIM118 (not a dict)
+    assert issuers[1].delete_expired_keys(300) == 1
+
+
+def test_issuer_purge_drops_old_nonces_codes_quota_and_batches(
+    issuers: list[IssuerStore],
+) -> None:
+    store = issuers[0]
+    store.add_enrolment_code(b"c" * 32, 50)
+    store.admit(b"d" * 16, b"n" * 16, nonce_expires=50, period=1, count=1, quota=5)
+    store.purge(60, period=3)
+    store.admit(b"d" * 16, b"n" * 16, nonce_expires=500, period=3, count=5, quota=5)  # not seen
+    with pytest.raises(AuthenticationError):
+        store.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 10)
+
+
+# --- the log ---------------------------------------------------------------------------------
+
+
+def test_log_store_answers_every_proof_like_the_in_memory_tree(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    store, reference = db.log("test/log"), MerkleTree()
+    leaves = [f"entry {i}".encode() for i in range(70)]
+    pos = 0
+    try:
+        for n in [1, 2, 5, 1, 13, 8, 3, 21, 16]:
+            store.append(leaves[pos : pos + n])
+            for e in leaves[pos : pos + n]:
+                reference.append_leaf(e)
+            pos += n
+            if pos % 2:  # reopen now and then: the store loads its edge, rebuilds nothing
+                store.close()
+                store = db.log("test/log")
+            size = store.size()
+            assert size == reference.size() == pos
+            assert tree_root(store, size) == reference.root()
+            for m in range(0, size + 1, 3):
+                assert consistency_proof(store, m, size) == reference.consistency_proof(m, size)
+            for i in range(0, size, 3):
+                assert inclusion_proof(store, i, size) == reference.inclusion_proof(i, size)
+        assert store.entries(0, pos, 1 << 20) == leaves[:pos]
+        assert store.index_of(leaf_hash(leaves[9])) == 9
+        assert store.append([leaves[5]])[0].existed  # idempotent
+        store.save_checkpoint(b"note")
+        assert store.load_checkpoint() == b"note"
+        assert store.verify_tree() == "all"
+        assert store.remember_tag(b"t", 10.0, 1.0, 10)
+        assert not store.remember_tag(b"t", 10.0, 1.0, 10)
+    finally:
+        store.close()
+
+
+def test_log_store_append_is_all_or_nothing(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    store = db.log("test/log")
+    try:
+        store.append([b"a"])
+        with pytest.raises(UsageError):
+            store.append([b"b", "not bytes"])  # type: ignore[list-item]
+        assert store.size() == 1
+        store.close()
+        store = db.log("test/log")
+        assert store.size() == 1
+    finally:
+        store.close()
+
+
+def test_log_store_belongs_to_one_origin(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    db.log("test/log").close()
+    with pytest.raises(ConfigError):
+        db.log("another/log")
+
+
+def test_second_log_sequencer_is_refused_and_cannot_fork_the_log(
+    postgres_url: str,
+) -> None:
+    db = Database.from_url(postgres_url)
+    first = db.log("test/log")
+    try:
+        first.append([b"a", b"b"])
+        results = _race(4, lambda _: db.log("test/log"))
+        assert all(isinstance(r, ConfigError) for r in results)
+        assert "another sequencer holds the log" in str(results[0])
+        reader = db.log("test/log", readonly=True)  # readers: any number, no lock
+        assert isinstance(reader, PgTlogStore)
+        try:
+            assert reader.size() == 2
+            first.append([b"c"])
+            assert reader.refresh() == 3
+            with pytest.raises(UsageError):
+                reader.append([b"x"])
+        finally:
+            reader.close()
+    finally:
+        first.close()
+    second = db.log("test/log")  # the lock went with the first one's connection
+    try:
+        assert second.size() == 3
+    finally:
+        second.close()
+
+
+def test_sequencer_whose_lock_was_taken_over_never_forks_the_log(
+    postgres_url: str,
+) -> None:
+    db = Database.from_url(postgres_url)
+    stale = db.log("test/log")
+    assert isinstance(stale, PgTlogStore)
+    stale.append([b"a"])
+    with psycopg.connect(postgres_url, autocommit=True) as admin:  # its connection dies
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks"
+            " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
+        )
+    usurper = db.log("test/log")  # the lock is free: another sequencer takes over
+    try:
+        usurper.append([b"b"])
+        with pytest.raises(UnavailableError):  # reconnects, finds the lock held
+            stale.append([b"stale"])
+    finally:
+        usurper.close()
+    with pytest.raises(UnavailableError):  # lock free again, but the tree moved: refused
+        stale.append([b"stale"])
+    with pytest.raises(UnavailableError):  # for good
+        stale.append([b"stale"])
+    stale.close()
+    check = db.log("test/log")
+    try:
+        assert check.size() == 2
+        assert check.entries(0, 2, 10**6) == [b"a", b"b"]
+        assert check.verify_tree() == "all"
+    finally:
+        check.close()
+
+
+def test_log_reader_of_a_log_not_made_yet_is_refused(postgres_url: str) -> None:
+    with pytest.raises(ConfigError):
+        Database.from_url(postgres_url).log("test/log", readonly=True)
+
+
+# --- the witness -----------------------------------------------------------------------------
+
+
+def test_concurrent_witness_decisions_never_roll_the_size_back(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    stores = [db.witness() for _ in range(CONNECTIONS)]
+    accepted: list[int] = []
+    lock = threading.Lock()
+
+    def submit(i: int) -> int:
+        size = (i * 7) % CONNECTIONS + 1
+
+        def decide(old: WitnessRecord | None) -> tuple[WitnessRecord, int]:
+            if old is not None and old.size >= size:
+                raise ReplayError("not newer")
+            with lock:
+                accepted.append(size)
+            return WitnessRecord("o", size, bytes([size]) * 32, b"note", float(size)), size
+
+        return stores[i].update("o", decide)
+
+    try:
+        for _ in range(3):
+            _race(CONNECTIONS, submit)
+        assert accepted == sorted(set(accepted))  # every accepted size beat the one before
+        record = stores[0].get("o")
+        assert record is not None and record.size == CONNECTIONS
+        assert stores[1].origins() == ["o"]
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_witness_record_survives_reopening(store_url: str) -> None:
+    db = Database.from_url(store_url)
+    store = db.witness()
+    store.update("o", lambda _: (WitnessRecord("o", 5, b"r" * 32, b"n", 1.5), None))
+    store.close()
+    store = db.witness()
+    try:
+        assert store.get("o") == WitnessRecord("o", 5, b"r" * 32, b"n", 1.5)
+        with pytest.raises(UsageError):  # a decision must keep the origin
+            store.update("o", lambda _: (WitnessRecord("p", 6, b"r" * 32, b"n", 2.0), None))
+        assert store.get("p") is None
+    finally:
+        store.close()
