@@ -11,18 +11,22 @@ from dataclasses import dataclass
 
 from privcloud import limits
 from privcloud.attest.base import (
+    TEE_GCP_CONFIDENTIAL_SPACE,
     TEE_SEV_SNP,
     TEE_SIMULATED,
     TEE_TDX,
+    TEE_VTPM,
     AttestationResult,
     Evidence,
     Policy,
     Verifier,
 )
+from privcloud.attest.gcp import ConfidentialSpaceTrust, ConfidentialSpaceVerifier
 from privcloud.attest.intel_collateral import IntelCollateral
 from privcloud.attest.sevsnp import AmdRootChain, SevSnpVerifier, pinned_amd_roots
 from privcloud.attest.simulated import InsecureSimulatedVerifier
 from privcloud.attest.tdx import TdxVerifier, pinned_intel_root
+from privcloud.attest.tpm.verifier import VtpmTrust, VtpmVerifier
 from privcloud.crypto.x509 import Certificate, Crl, load_crl
 from privcloud.errors import PolicyError, TooLargeError, UnsupportedError
 
@@ -41,6 +45,10 @@ class TrustRoots:
     crls: tuple[Crl, ...] = ()
     #: Intel TCB Info and QE Identity the operator supplies (TDX TCB status); verified at use.
     intel_collateral: IntelCollateral | None = None
+    #: vTPM AK roots, pinned AKs and boot policy (none: vTPM evidence is refused).
+    vtpm: VtpmTrust | None = None
+    #: Google Confidential Space root and audience (none: tokens are refused).
+    confidential_space: ConfidentialSpaceTrust | None = None
 
     @classmethod
     def pinned(
@@ -49,6 +57,8 @@ class TrustRoots:
         insecure_simulated_keys: Sequence[bytes] = (),
         crls: Sequence[bytes] = (),
         intel_collateral: IntelCollateral | None = None,
+        vtpm: VtpmTrust | None = None,
+        confidential_space: ConfidentialSpaceTrust | None = None,
     ) -> TrustRoots:
         """The vendor roots shipped in ``privcloud/attest/roots`` plus the given extras."""
         return cls(
@@ -57,6 +67,8 @@ class TrustRoots:
             insecure_simulated_keys=tuple(insecure_simulated_keys),
             crls=tuple(load_crl(c) for c in crls),
             intel_collateral=intel_collateral,
+            vtpm=vtpm,
+            confidential_space=confidential_space,
         )
 
 
@@ -66,6 +78,11 @@ def verifier_for(tee_type: str, roots: TrustRoots) -> Verifier:
         return SevSnpVerifier(roots.amd, crls=roots.crls)
     if tee_type == TEE_TDX:
         return TdxVerifier(roots.intel, crls=roots.crls, collateral=roots.intel_collateral)
+    if tee_type == TEE_VTPM:
+        snp = SevSnpVerifier(roots.amd, crls=roots.crls)
+        return VtpmVerifier(roots.vtpm, snp=snp, crls=roots.crls)
+    if tee_type == TEE_GCP_CONFIDENTIAL_SPACE:
+        return ConfidentialSpaceVerifier(roots.confidential_space, crls=roots.crls)
     if tee_type == TEE_SIMULATED:
         return InsecureSimulatedVerifier(roots.insecure_simulated_keys)
     raise UnsupportedError("unknown TEE type")
