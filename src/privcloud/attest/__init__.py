@@ -14,6 +14,7 @@ from privcloud.attest.base import (
     TEE_SIMULATED,
     TEE_TDX,
     AttestationResult,
+    Check,
     Evidence,
     NodeClaims,
     Policy,
@@ -23,6 +24,7 @@ from privcloud.attest.base import (
     check_policy,
     report_data_for,
 )
+from privcloud.attest.intel_collateral import IntelCollateral
 from privcloud.attest.registry import TrustRoots, verifier_for, verify_evidence
 
 __all__ = [
@@ -32,7 +34,9 @@ __all__ = [
     "TEE_SIMULATED",
     "TEE_TDX",
     "AttestationResult",
+    "Check",
     "Evidence",
+    "IntelCollateral",
     "NodeClaims",
     "Policy",
     "TrustRoots",
