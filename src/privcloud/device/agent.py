@@ -72,6 +72,7 @@ from privcloud.errors import (
 from privcloud.localcloud.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.logclient import LogClient
 from privcloud.netio import is_loopback
+from privcloud.sdk.keyproofs import protection_of
 from privcloud.sdk.router import DeviceProfile, Placement, Router, UserSettings
 from privcloud.sdk.wallet_state import WalletConfig
 from privcloud.services.http import Handler, Metrics, read_body
@@ -356,6 +357,7 @@ class DeviceAgent:
             now = client.trail
             if now is not trail or now.chosen is not chosen_before:
                 record.chosen = tuple(now.chosen)
+                record.protection = protection_of(now.key_statement, now.admitted, now.chosen)
             if spent and spent[-1] is not token_before:
                 record.token = spent[-1].describe()
 
@@ -404,6 +406,7 @@ class DeviceAgent:
             "feature": record.feature,
             "route": record.route,
             "chosen": list(record.chosen),
+            "protection": record.protection,
             "k": record.k,
             "token": record.token,
         }

@@ -37,6 +37,8 @@ class RequestRecord:
     status: str = "running"
     error: dict[str, Any] | None = None
     chosen: tuple[str, ...] = ()
+    #: Per layer, "hybrid" (post-quantum) or "classical" (docs/adr/0014).
+    protection: dict[str, str] = field(default_factory=dict)
     ran_on: str | None = None
     token: str | None = None
     first_event_ms: float | None = None
@@ -75,6 +77,7 @@ class RequestRecord:
             "route": self.route,
             "k": self.k,
             "chosen": list(self.chosen),
+            "protection": self.protection,
             "ran_on": self.ran_on,
             "token": self.token,
             "device_address": self.device_address,

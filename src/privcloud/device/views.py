@@ -100,6 +100,8 @@ def nodes_view(trail: Trail) -> dict[str, Any]:
         "refused": [{"node_id": node_id, "reason": why} for node_id, why in trail.refused],
         "key_config_id": trail.key_config_id,
         "key_statement_logged": trail.key_statement is not None,
+        "key_config_post_quantum": trail.key_statement is not None
+        and trail.key_statement.key_config.post_quantum,
         "keys_refused": list(trail.keys_refused),
         "checkpoint": None if trail.checkpoint is None else checkpoint_json(trail.checkpoint),
     }

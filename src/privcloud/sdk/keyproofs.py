@@ -199,4 +199,26 @@ def sealing_descriptors(chosen: list[AdmittedNode]) -> list[NodeDescriptor]:
     return [a.descriptor.sealing(hybrid) for a in chosen]
 
 
-__all__ = ["KeyProofs", "ProofReport", "post_quantum_choice", "sealing_descriptors"]
+def protection_of(
+    statement: KeyStatement | None, admitted: list[AdmittedNode], chosen: list[str]
+) -> dict[str, str]:
+    """Which protection a request got, per layer (``"hybrid"`` post-quantum or
+    ``"classical"``): the OHTTP key configuration in use, and the envelope (hybrid when every
+    chosen node has a hybrid key, as :func:`sealing_descriptors` seals). For the console."""
+    by_id = {a.descriptor.node_id: a for a in admitted}
+    nodes = [by_id[n] for n in chosen if n in by_id]
+    envelope = bool(nodes) and all(a.descriptor.pq_key is not None for a in nodes)
+    ohttp = statement is not None and statement.key_config.post_quantum
+    return {
+        "ohttp": "hybrid" if ohttp else "classical",
+        "envelope": "hybrid" if envelope else "classical",
+    }
+
+
+__all__ = [
+    "KeyProofs",
+    "ProofReport",
+    "post_quantum_choice",
+    "protection_of",
+    "sealing_descriptors",
+]

@@ -301,7 +301,7 @@ function handleLine(line, view) {
     case "request":
       state.lastRequest = line.id;
       $("output-progress").textContent =
-        `sealed to ${line.chosen.join(", ")} (k = ${line.k}); the answer is streaming`;
+        `sealed to ${line.chosen.join(", ")} (k = ${line.k}, ${protectionText(line.protection)}); the answer is streaming`;
       break;
     case "partial":
       view.partial(line.meta, line.text);
@@ -318,6 +318,16 @@ function handleLine(line, view) {
       showRequest(line.id);
       break;
   }
+}
+
+// Which protection a request got, per layer (docs/adr/0014): hybrid post-quantum
+// (ML-KEM-768 + X25519) or classical (X25519 only: open to "record now, decrypt later").
+function protectionText(p) {
+  if (!p || !p.ohttp) return "protection unknown";
+  const name = (v) => (v === "hybrid" ? "post-quantum hybrid (ML-KEM-768 + X25519)" : "classical (X25519)");
+  return p.ohttp === p.envelope
+    ? name(p.ohttp)
+    : `OHTTP ${name(p.ohttp)}, envelope ${name(p.envelope)}`;
 }
 
 function showError(code, message) {
@@ -338,6 +348,7 @@ async function showRequest(id) {
     ["request", el("span", { class: "mono", text: rec.id })],
     ["route", `${rec.route.placement}: ${rec.route.reason}`],
     ["sealed to", rec.chosen.length ? `${rec.chosen.join(", ")} (k = ${rec.k})` : "—"],
+    ["protection", protectionText(rec.protection)],
     ["ran on", rec.ran_on || "—"],
     ["token", rec.token || "—"],
     ["time", `${ms(rec.timings.total_ms)} (first event after ${ms(rec.timings.first_event_ms)})`],
