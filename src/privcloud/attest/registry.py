@@ -23,6 +23,7 @@ from privcloud.attest.base import (
 )
 from privcloud.attest.gcp import ConfidentialSpaceTrust, ConfidentialSpaceVerifier
 from privcloud.attest.intel_collateral import IntelCollateral
+from privcloud.attest.nvidia.gpu import NvidiaGpuVerifier, pinned_nvidia_roots
 from privcloud.attest.sevsnp import AmdRootChain, SevSnpVerifier, pinned_amd_roots
 from privcloud.attest.simulated import InsecureSimulatedVerifier
 from privcloud.attest.tdx import TdxVerifier, pinned_intel_root
@@ -49,6 +50,9 @@ class TrustRoots:
     vtpm: VtpmTrust | None = None
     #: Google Confidential Space root and audience (none: tokens are refused).
     confidential_space: ConfidentialSpaceTrust | None = None
+    #: NVIDIA GPU evidence: pinned device and RIM roots and the RIMs the operator published
+    #: (none: a node that names a GPU is refused).
+    nvidia_gpu: NvidiaGpuVerifier | None = None
 
     @classmethod
     def pinned(
@@ -59,16 +63,23 @@ class TrustRoots:
         intel_collateral: IntelCollateral | None = None,
         vtpm: VtpmTrust | None = None,
         confidential_space: ConfidentialSpaceTrust | None = None,
+        nvidia_rims: Sequence[bytes] = (),
     ) -> TrustRoots:
-        """The vendor roots shipped in ``privcloud/attest/roots`` plus the given extras."""
+        """The vendor roots shipped in ``privcloud/attest/roots`` plus the given extras
+        (``nvidia_rims``: signed NVIDIA driver and VBIOS RIMs, verified at use)."""
+        nvidia_device, nvidia_rim = pinned_nvidia_roots()
+        crl_list = tuple(load_crl(c) for c in crls)
         return cls(
             amd=pinned_amd_roots(),
             intel=(pinned_intel_root(),),
             insecure_simulated_keys=tuple(insecure_simulated_keys),
-            crls=tuple(load_crl(c) for c in crls),
+            crls=crl_list,
             intel_collateral=intel_collateral,
             vtpm=vtpm,
             confidential_space=confidential_space,
+            nvidia_gpu=NvidiaGpuVerifier(
+                (nvidia_device,), (nvidia_rim,), rim_documents=tuple(nvidia_rims), crls=crl_list
+            ),
         )
 
 
