@@ -277,3 +277,11 @@ class DowngradeError(KeyConsistencyError):
     earlier, still valid, is missing from what it was served (docs/adr/0014)."""
 
     code = "pq_downgrade"
+
+
+class DeviceAttestationError(VerificationError):
+    """A device's hardware key attestation is refused at enrolment (Android Keystore): the
+    message starts with the reason (``challenge:``, ``security_level:``, ``root_of_trust:``,
+    ``revoked:``, ``untrusted_root:``, ``expired:``, ``malformed:``, ...) (docs/adr/0015)."""
+
+    code = "device_attestation"

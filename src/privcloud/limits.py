@@ -533,3 +533,27 @@ MAX_JWT_X5C_CERTIFICATES: Final = 4
 MAX_JWT_JSON_DEPTH: Final = 8
 #: Most eat_nonce values in a token (Google allows six).
 MAX_JWT_NONCES: Final = 6
+
+# --- Android hardware key attestation at enrolment (privcloud.deviceattest; issue 18) ---
+# (block added with the attested device enrolment; keep it together)
+#: Most certificates in an Android key attestation chain, root included (factory chains have 4,
+#: remotely provisioned ones 4-5).
+MAX_ANDROID_ATTESTATION_CERTIFICATES: Final = 6
+#: Largest Android attestation chain, all certificates' DER together.
+MAX_ANDROID_ATTESTATION_CHAIN_BYTES: Final = 16 * KiB
+#: Largest KeyDescription extension value (attestationApplicationId may list many packages).
+MAX_KEY_DESCRIPTION_BYTES: Final = 8 * KiB
+#: Deepest DER nesting read inside a KeyDescription.
+MAX_KEY_DESCRIPTION_DEPTH: Final = 8
+#: Most tagged entries in one AuthorizationList, and most members of one SET OF INTEGER.
+MAX_AUTHORIZATION_LIST_ENTRIES: Final = 64
+MAX_AUTHORIZATION_SET_MEMBERS: Final = 16
+#: Largest attestation challenge accepted (Keystore allows 128 bytes).
+MAX_ATTESTATION_CHALLENGE_BYTES: Final = 128
+#: Seconds an issuer's enrolment challenge stays usable.
+ENROLMENT_CHALLENGE_TTL_S: Final = 300
+#: Largest attested enrolment request body (a base64url chain plus keys and proofs).
+MAX_ATTESTED_ENROLMENT_BODY_BYTES: Final = 32 * KiB
+#: Largest attestation status (revocation) list the operator supplies, and most entries in it.
+MAX_ATTESTATION_STATUS_LIST_BYTES: Final = 8 * MiB
+MAX_ATTESTATION_STATUS_ENTRIES: Final = 200_000
