@@ -8,7 +8,11 @@ cosignatures) the proof was made against, and the time the node issued the bundl
     {"version": 1, "issued_at": <unix seconds>,
      "evidence": {"tee": "...", "report": b64, "certificates": b64},
      "release": {"index": <n>, "manifest": {...the manifest as above...}},
-     "log": {"checkpoint": "<signed note text>", "inclusion": [b64, ...]}}
+     "log": {"checkpoint": "<signed note text>", "inclusion": [b64, ...]},
+     "gpus": [{"id": b64, "report": b64, "certificates": b64}, ...]}   only when it names GPUs
+
+``gpus`` (docs/trust-model.md#gpu-evidence): the GPUs the node names in its claims, each with
+its NVIDIA evidence (an empty report means none was sent: admission refuses the node).
 
 Every size is bounded (:mod:`privcloud.limits`). Nothing here is trusted: decoding only proves
 the shape. The HPKE key a bundle vouches for travels beside it, in the node descriptor.
@@ -22,6 +26,7 @@ from typing import Any, Final
 
 from privcloud import limits
 from privcloud.attest import Evidence
+from privcloud.attest.nvidia import TEE_NVIDIA_GPU, GpuEvidence
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
 from privcloud.transparency.merkle import HASH_SIZE
 from privcloud.trust.canonical import MAX_INT, b64_text, from_b64_text, json_object, loads_strict
@@ -46,6 +51,8 @@ class NodeBundle:
     log_index: int
     checkpoint: bytes
     inclusion: tuple[bytes, ...]
+    #: The GPUs the node names in its claims, with their evidence.
+    gpus: tuple[GpuEvidence, ...] = ()
 
     def __post_init__(self) -> None:
         for n in (self.issued_at, self.log_index):
@@ -67,6 +74,15 @@ class NodeBundle:
         ):
             raise UsageError("inclusion proof must be at most 64 hashes of 32 bytes")
         object.__setattr__(self, "inclusion", proof)
+        gpus = tuple(self.gpus)
+        if len(gpus) > limits.MAX_NODE_GPUS or not all(isinstance(g, GpuEvidence) for g in gpus):
+            raise UsageError("bundle GPUs are invalid")
+        for gpu in gpus:
+            if len(gpu.evidence.raw) > limits.MAX_ATTEST_EVIDENCE_BYTES or (
+                len(gpu.evidence.certificates) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES
+            ):
+                raise UsageError("GPU evidence too large")
+        object.__setattr__(self, "gpus", gpus)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +98,7 @@ class NodeBundle:
                 "checkpoint": self.checkpoint.decode("utf-8"),
                 "inclusion": [b64_text(h) for h in self.inclusion],
             },
+            **({"gpus": [_gpu_json(g) for g in self.gpus]} if self.gpus else {}),
         }
 
     def encode(self) -> bytes:
@@ -102,9 +119,8 @@ class NodeBundle:
             raise DecodeError("node bundle is not an object")
         if doc.get("version") != BUNDLE_VERSION:
             raise UnsupportedError("unknown node bundle version")
-        obj = json_object(
-            doc, "node bundle", {"version", "issued_at", "evidence", "release", "log"}
-        )
+        keys = {"version", "issued_at", "evidence", "release", "log"}
+        obj = json_object(doc, "node bundle", keys | ({"gpus"} & set(doc)))
         ev = json_object(obj["evidence"], "bundle evidence", {"tee", "report", "certificates"})
         release = json_object(obj["release"], "bundle release", {"index", "manifest"})
         log = json_object(obj["log"], "bundle log", {"checkpoint", "inclusion"})
@@ -130,9 +146,38 @@ class NodeBundle:
                 log_index=release["index"],
                 checkpoint=checkpoint.encode("utf-8"),
                 inclusion=tuple(from_b64_text(h) for h in proof),
+                gpus=_gpus_from_json(obj["gpus"]) if "gpus" in obj else (),
             )
         except (UsageError, UnicodeEncodeError) as exc:
             raise DecodeError("node bundle holds an invalid value") from exc
 
 
 # --- small codecs ------------------------------------------------------------------------------
+
+
+def _gpu_json(gpu: GpuEvidence) -> dict[str, str]:
+    return {
+        "id": b64_text(gpu.gpu_id),
+        "report": b64_text(gpu.evidence.raw),
+        "certificates": b64_text(gpu.evidence.certificates),
+    }
+
+
+def _gpus_from_json(value: object) -> tuple[GpuEvidence, ...]:
+    """The bundle's ``gpus`` list (present only when non-empty): :class:`DecodeError`,
+    :class:`TooLargeError`, and :class:`UsageError` for a bad id (the caller maps it)."""
+    if not isinstance(value, list) or not value:
+        raise DecodeError("malformed GPU list")
+    if len(value) > limits.MAX_NODE_GPUS:
+        raise TooLargeError("bundle names too many GPUs")
+    out = []
+    for item in value:
+        entry = json_object(item, "bundle GPU", {"id", "report", "certificates"})
+        report, certs = from_b64_text(entry["report"]), from_b64_text(entry["certificates"])
+        if len(report) > limits.MAX_ATTEST_EVIDENCE_BYTES:
+            raise TooLargeError("GPU evidence too large")
+        if len(certs) > limits.MAX_ATTEST_EVIDENCE_CERTIFICATES_BYTES:
+            raise TooLargeError("GPU evidence certificates too large")
+        evidence = Evidence(TEE_NVIDIA_GPU, report, certs)
+        out.append(GpuEvidence(from_b64_text(entry["id"]), evidence))
+    return tuple(out)
