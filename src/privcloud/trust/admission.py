@@ -19,7 +19,10 @@ vendor roots, the trusted log state, proofs the caller fetched) are arguments: s
    (:func:`privcloud.attest.check_claims`). A key swapped after attestation fails here, and so
    does old hardware evidence re-served with a rewritten ``issued_at`` (hardware reports carry
    no time: this is what makes step 5 mean anything for them) or labels relabelled by the
-   gateway.
+   gateway. **GPUs**: each GPU the claims name has NVIDIA evidence that verifies up to the pinned
+   NVIDIA roots, matches the operator-published signed RIMs, shows CC mode, and whose nonce binds
+   the same claims (:func:`privcloud.attest.nvidia.verify_node_gpus`;
+   docs/trust-model.md#gpu-evidence); a GPU named without valid evidence refuses the node.
 3. **Measurement equals the release's** (§3 "measurement equals a logged release"): the
    measured launch value equals the release manifest's measurement for that TEE type; a release
    that records none for the type is refused. For TDX the release records MRTD and RTMR0-3 and
@@ -60,6 +63,7 @@ from privcloud.attest import (
     check_policy,
     verify_evidence,
 )
+from privcloud.attest.nvidia import GpuAttestation, GpuPolicy, verify_node_gpus
 from privcloud.crypto.hpke import Suite, check_public_key
 from privcloud.crypto.symmetric import constant_time_equal
 from privcloud.envelope import key_id_for
@@ -102,6 +106,8 @@ class ClientPolicy:
     max_clock_skew_s: float = limits.NODE_BUNDLE_CLOCK_SKEW_S
     #: Tags recorded in the trail (e.g. "insecure-local-dev").
     notes: tuple[str, ...] = ()
+    #: What the client accepts from the GPUs a node names (CC modes, versions).
+    gpu: GpuPolicy = field(default_factory=GpuPolicy)
 
     def __post_init__(self) -> None:
         if not isinstance(self.attestation, Policy):
@@ -183,6 +189,8 @@ class AdmittedNode:
     #: The checkpoint the release's inclusion was proven against (trusted, or extending it).
     checkpoint: Checkpoint
     trail: tuple[AdmissionStep, ...]
+    #: The node's verified GPUs (none for a CPU-only node).
+    gpus: tuple[GpuAttestation, ...] = ()
 
     @property
     def checks(self) -> tuple[str, ...]:
@@ -254,6 +262,15 @@ def admit(
         "report-data-binds-key",
         "report data = SHA-512(label || 0 || HPKE key, issued_at, region, provider, suite)",
     )
+    gpus = verify_node_gpus(bundle.gpus, claims, roots.nvidia_gpu, now=now, policy=policy.gpu)
+    for gpu in gpus:
+        passed(
+            2,
+            "gpu-evidence-valid",
+            f"{gpu.product} ({gpu.mode}) driver {gpu.driver_version} VBIOS {gpu.vbios_version}: "
+            + ", ".join(c.name for c in gpu.checks)
+            + "; nonce binds the claims",
+        )
 
     # 3. The measurement is the release manifest's measurement for this TEE type.
     manifest = bundle.manifest
@@ -295,7 +312,7 @@ def admit(
         f"region {node.region}, provider {node.provider}, debug "
         f"{'on (allowed)' if result.debug else 'off'}, TCB {tcb}",
     )
-    return AdmittedNode(node, result, manifest, bundle.log_index, checkpoint, tuple(trail))
+    return AdmittedNode(node, result, manifest, bundle.log_index, checkpoint, tuple(trail), gpus)
 
 
 def evidence_summary(result: AttestationResult) -> str:
@@ -321,6 +338,7 @@ def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:
             suite=(int(node.suite.kem), int(node.suite.kdf), int(node.suite.aead)),
             pq_public_key=b"" if node.pq_key is None else node.pq_key.public_key,
             pq_suite=None if node.pq_key is None else _ids(node.pq_key.suite),
+            gpus=tuple(g.gpu_id for g in bundle.gpus),
         )
     except UsageError as exc:
         raise VerificationError("node claims cannot be bound") from exc
