@@ -68,6 +68,8 @@ class EventLog:
     startup_locality: int
     events: tuple[Event, ...]
     crypto_agile: bool
+    #: The first event's data (the TCG_EfiSpecIDEvent) of a crypto-agile log, else empty.
+    spec_id: bytes = b""
 
 
 class _LE:
@@ -171,7 +173,31 @@ def parse_event_log(data: bytes) -> EventLog:
                 raise DecodeError("malformed StartupLocality event")
             locality = data_[16]
         events.append(Event(pcr, etype, MappingProxyType(digests), data_))
-    return EventLog(banks, locality, tuple(events), agile)
+    return EventLog(banks, locality, tuple(events), agile, first if agile else b"")
+
+
+def encode_event_log(log: EventLog) -> bytes:
+    """Encode ``log`` (the inverse of :func:`parse_event_log`; for tests and tooling)."""
+
+    def le(value: int) -> bytes:
+        return value.to_bytes(4, "little")
+
+    out = []
+    events = log.events
+    if log.crypto_agile:
+        out.append(le(0) + le(EV_NO_ACTION) + bytes(20) + le(len(log.spec_id)) + log.spec_id)
+    else:
+        first, events = events[0], events[1:]
+        head = le(first.pcr) + le(first.type) + first.digests[ALG_SHA1]
+        out.append(head + le(len(first.data)) + first.data)
+    for e in events:
+        if log.crypto_agile:
+            digests = b"".join(a.to_bytes(2, "little") + e.digests[a] for a in log.banks)
+            head = le(e.pcr) + le(e.type) + le(len(log.banks)) + digests
+        else:
+            head = le(e.pcr) + le(e.type) + e.digests[ALG_SHA1]
+        out.append(head + le(len(e.data)) + e.data)
+    return b"".join(out)
 
 
 def replay(log: EventLog) -> dict[int, dict[int, bytes]]:
