@@ -123,3 +123,48 @@ def _looks_like_oid_map(value: bytes) -> bool:
         return False
     tag, _, cstart, _ = _der_children(value, start, end)[0]
     return tag == 0x30 and value[cstart : cstart + 1] == b"\x06"
+
+
+def der_element(data: bytes, pos: int, end: int) -> tuple[int, bool, int, int, int]:
+    """Read one TLV at ``pos`` within ``data[:end]``, strict DER (X.690 §8.1.2-8.1.3, §10.1).
+
+    Unlike :func:`der_header` this reads high tag numbers (Android's ``[704]``) and refuses
+    non-minimal tag numbers and lengths. Returns ``(tag class 0..3, constructed, tag number,
+    value_start, value_end)``; raises :class:`DecodeError` for any overrun or non-DER form.
+    """
+    if pos >= end:
+        raise DecodeError("truncated DER")
+    first = data[pos]
+    tag_class, constructed, number = first >> 6, bool(first & 0x20), first & 0x1F
+    pos += 1
+    if number == 0x1F:
+        number = 0
+        for count in range(4):
+            if pos >= end:
+                raise DecodeError("truncated DER tag")
+            byte = data[pos]
+            pos += 1
+            if count == 0 and byte == 0x80:
+                raise DecodeError("non-minimal DER tag number")
+            number = (number << 7) | (byte & 0x7F)
+            if not byte & 0x80:
+                break
+        else:
+            raise DecodeError("DER tag number too large")
+        if number < 0x1F:
+            raise DecodeError("non-minimal DER tag number")
+    if pos >= end:
+        raise DecodeError("truncated DER")
+    length = data[pos]
+    pos += 1
+    if length & 0x80:
+        count = length & 0x7F
+        if count == 0 or count > 4 or pos + count > end:
+            raise DecodeError("bad DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        if data[pos] == 0 or length < 0x80:
+            raise DecodeError("non-minimal DER length")
+        pos += count
+    if pos + length > end:
+        raise DecodeError("truncated DER")
+    return tag_class, constructed, number, pos, pos + length

@@ -78,6 +78,8 @@ class SignatureAlgorithm(enum.Enum):
     ECDSA_SHA256 = "ecdsa-sha256"
     ECDSA_SHA384 = "ecdsa-sha384"
     OTHER = "other"
+    #: sha256WithRSAEncryption (Google's RSA hardware attestation root and its chains).
+    RSA_PKCS1V15_SHA256 = "rsa-pkcs1v15-sha256"
 
 
 def _ts(value: datetime.datetime) -> float:
@@ -194,6 +196,23 @@ class Certificate:
                 raise VerificationError("certificate key is not on the expected curve")
         return EcPublicKey(curve, key)
 
+    def public_key_info(self) -> bytes:
+        """The subject's SubjectPublicKeyInfo, DER; :class:`VerificationError` if unusable."""
+        with foreign_errors(VerificationError, "certificate key is not usable"):
+            return self._cert.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+
+    def verify_signature(self, signature: bytes, data: bytes) -> None:
+        """Check a SHA-256 signature by the subject's key over ``data``: ECDSA (X9.62 DER, as
+        Android Keystore signs) or RSA PKCS#1 v1.5. Raises :class:`VerificationError`."""
+        key = self._public_key()
+        with foreign_errors(VerificationError, "signature does not verify"):
+            if isinstance(key, ec.EllipticCurvePublicKey):
+                key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
+            else:
+                key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+
     def _public_key(self) -> ec.EllipticCurvePublicKey | rsa.RSAPublicKey:
         """An EC or RSA subject key, for checking what this certificate signed."""
         with foreign_errors(VerificationError, "certificate key is not usable"):
@@ -221,6 +240,8 @@ def _signature_algorithm(cert: _x509.Certificate) -> SignatureAlgorithm:
         return SignatureAlgorithm.ECDSA_SHA256
     if oid == SignatureAlgorithmOID.ECDSA_WITH_SHA384:
         return SignatureAlgorithm.ECDSA_SHA384
+    if oid == SignatureAlgorithmOID.RSA_WITH_SHA256:
+        return SignatureAlgorithm.RSA_PKCS1V15_SHA256
     return SignatureAlgorithm.OTHER
 
 
