@@ -61,7 +61,11 @@ from privcloud.wire import jsonio
 _POLL_S: Final = 0.05
 #: Full tiles a client keeps (8 KiB each): they never change.
 _CLIENT_TILE_CACHE: Final = 64
+#: How long an ``"auto"`` probe's answer is remembered for a base URL (one process).
+_PROBE_MEMORY_S: Final = 600.0
 ReadApi = Literal["auto", "tiles", "api"]
+#: Base URL -> (API found by an ``"auto"`` probe, monotonic time of the probe).
+_probed: dict[str, tuple[ReadApi, float]] = {}
 
 
 # --- answers ---------------------------------------------------------------------------------
@@ -224,9 +228,17 @@ class LogClient:
     # --- the tile API (C2SP tlog-tiles) --------------------------------------------------------
 
     async def _api(self) -> ReadApi:
-        """``"tiles"`` or ``"api"``; in ``"auto"`` mode, probe ``/checkpoint`` once."""
+        """``"tiles"`` or ``"api"``; in ``"auto"`` mode, probe ``/checkpoint`` once (the answer is
+        remembered per base URL for ``_PROBE_MEMORY_S``, so short-lived clients do not probe)."""
         if self._read == "auto":
-            self._read = "tiles" if await self._tiles_checkpoint() is not None else "api"
+            known = _probed.get(self.base_url)
+            if known is not None and time.monotonic() - known[1] < _PROBE_MEMORY_S:
+                self._read = known[0]
+            else:
+                self._read = "tiles" if await self._tiles_checkpoint() is not None else "api"
+                if len(_probed) >= _CLIENT_TILE_CACHE:
+                    _probed.clear()
+                _probed[self.base_url] = (self._read, time.monotonic())
         return self._read
 
     async def tiles_checkpoint(self) -> bytes:
