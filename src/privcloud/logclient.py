@@ -63,6 +63,8 @@ _POLL_S: Final = 0.05
 _CLIENT_TILE_CACHE: Final = 64
 #: How long an ``"auto"`` probe's answer is remembered for a base URL (one process).
 _PROBE_MEMORY_S: Final = 600.0
+#: Base URLs whose probe is remembered (the memory is emptied when full).
+_PROBE_MEMORY_URLS: Final = 64
 ReadApi = Literal["auto", "tiles", "api"]
 #: Base URL -> (API found by an ``"auto"`` probe, monotonic time of the probe).
 _probed: dict[str, tuple[ReadApi, float]] = {}
@@ -236,7 +238,7 @@ class LogClient:
                 self._read = known[0]
             else:
                 self._read = "tiles" if await self._tiles_checkpoint() is not None else "api"
-                if len(_probed) >= _CLIENT_TILE_CACHE:
+                if len(_probed) >= _PROBE_MEMORY_URLS:
                     _probed.clear()
                 _probed[self.base_url] = (self._read, time.monotonic())
         return self._read
