@@ -41,7 +41,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import psycopg
 
@@ -54,6 +54,8 @@ from privcloud.storage.spent_tokens import SPENT
 log = logging.getLogger("privcloud.redemption")
 
 _UNAVAILABLE: Final = "spent-token store unavailable"
+#: Batchers (connections) per store: one batch commits while the next gathers.
+LANES: Final = 4
 
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS spent_tokens ("
@@ -107,13 +109,79 @@ def _check(nonce: bytes, key_id: bytes) -> None:
         raise UsageError("token nonce and key id are 32 bytes")
 
 
+class _Lane:
+    """One batcher: a connection, a thread, the claims and settles queued for it. A token
+    always goes to the same lane (by its nonce), so its reserve, release and a later reserve
+    are sent in the order they were made."""
+
+    def __init__(self, store: PgSpentTokenStore, conn: PgConnection, name: str) -> None:
+        self.store, self.conn = store, conn
+        self.cv = threading.Condition()
+        self.claims: collections.deque[_Claim] = collections.deque()
+        #: Settles waiting for the batcher: (consume?, key_id, nonce).
+        self.settles: collections.deque[tuple[bool, bytes, bytes]] = collections.deque()
+        self.thread = threading.Thread(target=self.run, name=name, daemon=True)
+
+    def submit(self, claim: _Claim) -> None:
+        with self.cv:
+            self.claims.append(claim)
+            if len(self.claims) == 1 or len(self.claims) >= self.store.max_batch:
+                self.cv.notify()
+
+    def settle(self, consume: bool, key_id: bytes, nonce: bytes) -> None:
+        with self.cv:
+            self.settles.append((consume, key_id, nonce))
+            self.cv.notify()
+
+    def run(self) -> None:
+        store, stopping = self.store, self.store._stopping
+        while True:
+            with self.cv:
+                while not self.claims and not self.settles and not stopping.is_set():
+                    self.cv.wait()
+                if stopping.is_set() and not self.claims and not self.settles:
+                    return
+                if store.window_s > 0 and len(self.claims) < store.max_batch:
+                    deadline = time.monotonic() + store.window_s
+                    while len(self.claims) < store.max_batch and not stopping.is_set():
+                        left = deadline - time.monotonic()
+                        if left <= 0 or not self.cv.wait(left):
+                            break
+                n = min(len(self.claims), store.max_batch)
+                claims = [self.claims.popleft() for _ in range(n)]
+                settles = list(self.settles)
+                self.settles.clear()
+            if settles:
+                self.run_settles(settles)
+            if claims:
+                store._run_claims(self, claims)
+
+    def run_settles(self, settles: list[tuple[bool, bytes, bytes]]) -> None:
+        holder, stopping = self.store.holder, self.store._stopping
+        for consume, statement in ((True, _CONSUME), (False, _RELEASE)):
+            mine = [(k, n) for c, k, n in settles if c is consume]
+            if not mine:
+                continue
+            try:
+                self.conn.execute(statement, ([k for k, _ in mine], [n for _, n in mine], holder))
+            except (psycopg.Error, UnavailableError):
+                if stopping.is_set():
+                    log.warning("gateway: %d token settles failed at close", len(mine))
+                    continue  # reservations lapse after the TTL
+                log.warning("gateway: %d token settles failed; retrying", len(mine))
+                with self.cv:  # tried again next round
+                    self.settles.extend((consume, k, n) for k, n in mine)
+                time.sleep(0.05)
+
+
 class PgSpentTokenStore:
     """The spent-token store in schema ``schema`` of the PostgreSQL database at ``url``.
 
-    ``batch=False`` sends each claim alone (one round trip per redemption; for comparison).
-    ``reservation_ttl_s`` and ``clock`` are as in
-    :class:`~privcloud.storage.spent_tokens.SqliteSpentTokenStore`. Raises
-    :class:`ConfigError` naming the database and the cause when it cannot be reached.
+    ``lanes`` batchers (each its own connection and thread) work side by side, so one batch's
+    commit overlaps the next batch's gathering. ``batch=False`` sends each claim alone, on
+    one connection (one round trip per redemption; for comparison). ``reservation_ttl_s``
+    and ``clock`` are as in :class:`~privcloud.storage.spent_tokens.SqliteSpentTokenStore`.
+    Raises :class:`ConfigError` naming the database and the cause when it cannot be reached.
     """
 
     def __init__(
@@ -127,6 +195,7 @@ class PgSpentTokenStore:
         batch: bool = True,
         window_s: float = limits.SPENT_TOKEN_BATCH_WINDOW_S,
         max_batch: int = limits.MAX_SPENT_TOKEN_BATCH,
+        lanes: int = LANES,
     ) -> None:
         self.schema = schema
         self.purge_margin_s = purge_margin_s
@@ -140,30 +209,37 @@ class PgSpentTokenStore:
         def setup(conn: PgConnection) -> None:
             conn.executescript(_SCHEMA)
 
-        #: The batcher's connection, and one for heartbeats and upkeep.
-        self._conn = PgConnection(
-            url, schema=schema, what="the spent-token tables", unavailable=_UNAVAILABLE,
-            setup=setup,
-        )  # fmt: skip
-        self._aux = PgConnection(
-            url, schema=schema, what="the spent-token tables", unavailable=_UNAVAILABLE
-        )
-        self._epochs: set[bytes] = set()  # key ids whose partition exists (batcher thread only)
+        def connection(**kw: Any) -> PgConnection:
+            return PgConnection(
+                url, schema=schema, what="the spent-token tables", unavailable=_UNAVAILABLE, **kw
+            )
+
+        #: The connection for heartbeats and upkeep (made first: it creates the tables).
+        self._aux = connection(setup=setup)
+        self._stopping = threading.Event()
+        self._lanes: list[_Lane] = []
+        try:
+            for i in range(max(1, lanes) if batch else 1):
+                self._lanes.append(_Lane(self, connection(), f"spent-tokens-pg-{i}"))
+        except BaseException:
+            for lane in self._lanes:
+                lane.conn.close()
+            self._aux.close()
+            raise
+        self._epochs: set[bytes] = set()  # key ids whose partition exists
         self._held: set[tuple[bytes, bytes]] = set()
         self._held_lock = threading.Lock()
-        self._cv = threading.Condition()
-        self._claims: collections.deque[_Claim] = collections.deque()
-        #: Settles waiting for the batcher: (consume?, key_id, nonce).
-        self._settles: collections.deque[tuple[bool, bytes, bytes]] = collections.deque()
-        self._stopping = threading.Event()
         self._closed = False
         self._beat()  # alive before the first reservation
-        self._thread = threading.Thread(target=self._run, name="spent-tokens-pg", daemon=True)
-        self._thread.start()
+        for lane in self._lanes:
+            lane.thread.start()
         self._heart = threading.Thread(
             target=self._beat_loop, name="spent-tokens-heartbeat", daemon=True
         )
         self._heart.start()
+
+    def _lane(self, nonce: bytes) -> _Lane:
+        return self._lanes[nonce[-1] % len(self._lanes)]
 
     # --- liveness ------------------------------------------------------------------------------
 
@@ -185,28 +261,17 @@ class PgSpentTokenStore:
     def _submit(self, claim: _Claim) -> None:
         if self._closed:
             raise UnavailableError(_UNAVAILABLE)
-        with self._cv:
-            self._claims.append(claim)
-            if len(self._claims) == 1 or len(self._claims) >= self.max_batch:
-                self._cv.notify()
+        self._lane(claim.nonce).submit(claim)
 
     async def _claim_async(self, nonce: bytes, key_id: bytes, expires: int, holder: int) -> None:
         _check(nonce, key_id)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        self._submit(_Claim(bytes(key_id), bytes(nonce), int(expires), holder, loop, future))
-        try:
-            await asyncio.shield(future)
-        except asyncio.CancelledError:
-            if holder != SPENT:  # the caller is gone: give back what the batch may still take
-                future.add_done_callback(
-                    lambda f: (
-                        None
-                        if f.cancelled() or f.exception() is not None
-                        else self.release(nonce, key_id=key_id)
-                    )
-                )
-            raise
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._submit(
+            _Claim(bytes(key_id), bytes(nonce), int(expires), holder, future.get_loop(), future)
+        )
+        # A caller cancelled while waiting cancels ``future``; _set_all then gives back a
+        # reservation the batch took for it.
+        await future
 
     def _claim_sync(self, nonce: bytes, key_id: bytes, expires: int, holder: int) -> None:
         _check(nonce, key_id)
@@ -234,9 +299,7 @@ class PgSpentTokenStore:
             if entry not in self._held:
                 return  # not ours, or settled already
             self._held.discard(entry)
-        with self._cv:
-            self._settles.append((consume, *entry))
-            self._cv.notify()
+        self._lane(entry[1]).settle(consume, *entry)
 
     def consume(self, nonce: bytes, *, key_id: bytes) -> None:
         self._settle(True, nonce, key_id)
@@ -249,54 +312,16 @@ class PgSpentTokenStore:
         with self._held_lock:
             return len(self._held)
 
-    # --- the batcher thread ----------------------------------------------------------------------
+    # --- on a lane's thread ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._claims and not self._settles and not self._stopping.is_set():
-                    self._cv.wait()
-                if self._stopping.is_set() and not self._claims and not self._settles:
-                    return
-                if self.window_s > 0 and len(self._claims) < self.max_batch:
-                    deadline = time.monotonic() + self.window_s
-                    while len(self._claims) < self.max_batch and not self._stopping.is_set():
-                        left = deadline - time.monotonic()
-                        if left <= 0 or not self._cv.wait(left):
-                            break
-                n = min(len(self._claims), self.max_batch)
-                claims = [self._claims.popleft() for _ in range(n)]
-                settles = list(self._settles)
-                self._settles.clear()
-            if settles:
-                self._run_settles(settles)
-            if claims:
-                self._run_claims(claims)
-
-    def _run_settles(self, settles: list[tuple[bool, bytes, bytes]]) -> None:
-        for consume, statement in ((True, _CONSUME), (False, _RELEASE)):
-            mine = [(k, n) for c, k, n in settles if c is consume]
-            if not mine:
-                continue
-            try:
-                self._conn.execute(
-                    statement, ([k for k, _ in mine], [n for _, n in mine], self.holder)
-                )
-            except (psycopg.Error, UnavailableError):
-                log.warning("gateway: %d token settles failed; retrying", len(mine))
-                if not self._stopping.is_set():
-                    with self._cv:  # tried again next round (and at close)
-                        self._settles.extend((consume, k, n) for k, n in mine)
-                    time.sleep(0.05)
-
-    def _ensure_epochs(self, claims: list[_Claim]) -> set[bytes]:
+    def _ensure_epochs(self, conn: PgConnection, claims: list[_Claim]) -> set[bytes]:
         """Make the partitions of the claims' keys that this process has not seen; return the
         key ids whose partition was dropped (their tokens are refused)."""
         dropped: set[bytes] = set()
         for claim in claims:
             if claim.key_id in self._epochs or claim.key_id in dropped:
                 continue
-            with self._conn.transaction() as db:
+            with conn.transaction() as db:
                 db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("epochs", self.schema),))
                 (gone,) = first(
                     db.execute(
@@ -317,7 +342,7 @@ class PgSpentTokenStore:
             self._epochs.add(claim.key_id)
         return dropped
 
-    def _run_claims(self, claims: list[_Claim]) -> None:
+    def _run_claims(self, lane: _Lane, claims: list[_Claim]) -> None:
         outcome: dict[int, BaseException | None] = {}
         seen: set[tuple[bytes, bytes]] = set()
         batch: list[_Claim] = []
@@ -329,15 +354,14 @@ class PgSpentTokenStore:
                 seen.add(entry)
                 batch.append(claim)
         try:
-            won = self._insert(batch, outcome)
+            won = self._insert(lane.conn, batch, outcome)
         except (psycopg.Error, UnavailableError) as exc:
             error = UnavailableError(_UNAVAILABLE)
             error.__cause__ = exc
             for claim in batch:
                 outcome[id(claim)] = error
                 if claim.holder != SPENT:  # it may have been taken: give it back
-                    with self._cv:
-                        self._settles.append((False, claim.key_id, claim.nonce))
+                    lane.settle(False, claim.key_id, claim.nonce)
             won = set()
         with self._held_lock:
             for claim in batch:
@@ -352,11 +376,11 @@ class PgSpentTokenStore:
         self._resolve(claims, outcome)
 
     def _insert(
-        self, batch: list[_Claim], outcome: dict[int, BaseException | None]
+        self, conn: PgConnection, batch: list[_Claim], outcome: dict[int, BaseException | None]
     ) -> set[tuple[bytes, bytes]]:
         """The one statement (retried once if a partition vanished under a cached key)."""
         for attempt in range(2):
-            dropped = self._ensure_epochs(batch)
+            dropped = self._ensure_epochs(conn, batch)
             live = [c for c in batch if c.key_id not in dropped]
             for claim in batch:
                 if claim.key_id in dropped:
@@ -364,7 +388,7 @@ class PgSpentTokenStore:
             if not live:
                 return set()
             try:
-                rows = self._conn.execute(
+                rows = conn.execute(
                     _CLAIM,
                     (
                         [c.key_id for c in live],
@@ -381,8 +405,7 @@ class PgSpentTokenStore:
             return {(bytes(k), bytes(n)) for k, n in rows}
         return set()  # pragma: no cover (the loop returns or raises)
 
-    @staticmethod
-    def _resolve(claims: list[_Claim], outcome: dict[int, BaseException | None]) -> None:
+    def _resolve(self, claims: list[_Claim], outcome: dict[int, BaseException | None]) -> None:
         """Tell each caller its outcome: one hop per event loop, not one per claim."""
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Claim, BaseException | None]]] = {}
         for claim in claims:
@@ -398,7 +421,21 @@ class PgSpentTokenStore:
                 by_loop.setdefault(claim.loop, []).append((claim, result))
         for loop, items in by_loop.items():
             with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
-                loop.call_soon_threadsafe(_set_all, items)
+                loop.call_soon_threadsafe(self._set_all, items)
+
+    def _set_all(self, items: list[tuple[_Claim, BaseException | None]]) -> None:
+        """On the callers' loop: complete their futures; a reservation taken for a caller that
+        was cancelled meanwhile is given back."""
+        for claim, result in items:
+            future = claim.future
+            assert isinstance(future, asyncio.Future)
+            if future.done():  # cancelled
+                if result is None and claim.holder != SPENT:
+                    self.release(claim.nonce, key_id=claim.key_id)
+            elif result is None:
+                future.set_result(None)
+            else:
+                future.set_exception(result)
 
     # --- upkeep --------------------------------------------------------------------------------
 
@@ -426,8 +463,8 @@ class PgSpentTokenStore:
         return await asyncio.to_thread(self.purge_sync, now)
 
     async def close(self) -> None:
-        """Stop the heartbeat, give back whatever this process still holds, finish queued
-        work, close."""
+        """Give back whatever this process still holds, finish queued work, stop the
+        heartbeat, close."""
         if self._closed:
             return
         self._closed = True
@@ -435,29 +472,18 @@ class PgSpentTokenStore:
             held = list(self._held)
         for key_id, nonce in held:
             self.release(nonce, key_id=key_id)
-        with self._cv:
-            self._stopping.set()
-            self._cv.notify_all()
-        await asyncio.to_thread(self._thread.join)
+        self._stopping.set()
+        for lane in self._lanes:
+            with lane.cv:
+                lane.cv.notify_all()
+        for lane in self._lanes:
+            await asyncio.to_thread(lane.thread.join)
         await asyncio.to_thread(self._heart.join)
-        if self._settles:  # failed settles: one last try
-            await asyncio.to_thread(self._run_settles, list(self._settles))
         with contextlib.suppress(psycopg.Error, UnavailableError):
             self._aux.execute("DELETE FROM token_holders WHERE holder = ?", (self.holder,))
-        self._conn.close()
+        for lane in self._lanes:
+            lane.conn.close()
         self._aux.close()
-
-
-def _set_all(items: list[tuple[_Claim, BaseException | None]]) -> None:
-    for claim, result in items:
-        future = claim.future
-        assert isinstance(future, asyncio.Future)
-        if future.done():
-            continue
-        if result is None:
-            future.set_result(None)
-        else:
-            future.set_exception(result)
 
 
 __all__ = ["PgSpentTokenStore"]
