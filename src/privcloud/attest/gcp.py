@@ -110,7 +110,10 @@ def nonce_for(report_data: bytes) -> str:
 def _b64url(part: str) -> bytes:
     if not _B64URL.match(part) or len(part) % 4 == 1:
         raise DecodeError("token part is not base64url")
-    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    value = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    if base64.urlsafe_b64encode(value).rstrip(b"=") != part.encode():
+        raise DecodeError("token part is not canonical base64url")  # no malleable spare bits
+    return value
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
