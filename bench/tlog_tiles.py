@@ -8,8 +8,8 @@ One local log (loopback, SQLite) of ``--leaves`` entries, in one run:
 * ``inclusion_tiles_cold_ms``: the same proof computed by the client from tiles, with an empty
   client tile cache over a warm connection (``tiles_per_proof`` tiles fetched in parallel;
   the log's tile cache warm or not, as the random index makes it);
-* ``inclusion_tiles_warm_ms``: one proof again with the client's full-tile cache filled (the
-  right edge's partial tiles are fetched each time);
+* ``inclusion_tiles_warm_ms``: one proof again with the client's tile cache filled (no request:
+  the cost of computing the proof from tiles);
 * ``export_s`` / ``export_mib``: ``export_tiles`` of the whole tree to a temporary directory.
 
 Every figure is also given as a ratio to the baseline (the machine is shared and noisy).

@@ -16,7 +16,7 @@ The helpers the other services need are :func:`publish_entry` and :meth:`LogClie
 
 Proofs and entries come from the log's C2SP tlog-tiles read API (``/checkpoint``, ``/tile/...``;
 :mod:`privcloud.transparency.tiles`): the client fetches the few tiles a proof needs (in
-parallel, full tiles cached) and computes the same RFC 9162 proof the log would serve, so a
+parallel, hash tiles cached) and computes the same RFC 9162 proof the log would serve, so a
 CDN or a static copy (``privcloud log export-tiles``) can answer for the log. ``read`` picks
 the API: ``"tiles"``, ``"api"`` (the JSON proof endpoints ``/v1/proof/...``), or ``"auto"``
 (the default: tiles, unless the base URL answers 404 for ``/checkpoint``, as a relay that only
@@ -59,7 +59,7 @@ from privcloud.transparency.tiles import (
 from privcloud.wire import jsonio
 
 _POLL_S: Final = 0.05
-#: Full tiles a client keeps (8 KiB each): they never change.
+#: Hash tiles a client keeps (at most 8 KiB each): a tile's bytes never change.
 _CLIENT_TILE_CACHE: Final = 64
 #: How long an ``"auto"`` probe's answer is remembered for a base URL (one process).
 _PROBE_MEMORY_S: Final = 600.0
@@ -263,7 +263,8 @@ class LogClient:
 
     async def tile(self, tile: TileId) -> bytes:
         """The body of one tile or entry bundle, bounded (``MAX_TLOG_TILE_BYTES`` /
-        ``MAX_TLOG_BUNDLE_BYTES``) but unverified. Full hash tiles are cached."""
+        ``MAX_TLOG_BUNDLE_BYTES``) but unverified. Hash tiles (full or partial: the width is
+        part of the name) are cached."""
         cached = self._tiles.get(tile)
         if cached is not None:
             self._tiles.move_to_end(tile)
@@ -275,7 +276,7 @@ class LogClient:
             _, body = await self._request(
                 "GET", "/" + tile.path(), limit=limits.MAX_TLOG_TILE_BYTES
             )
-        if tile.full and not tile.is_bundle:
+        if not tile.is_bundle:  # a tile's URL names its width: its bytes never change
             self._tiles[tile] = body
             if len(self._tiles) > _CLIENT_TILE_CACHE:
                 self._tiles.popitem(last=False)

@@ -15,7 +15,7 @@ resource as it is: :func:`export_tiles` writes the same files to a directory.
 A tile exists once the tree holds every hash in it: a partial tile of width ``W`` is served as
 long as the tree's tile at that index is at least ``W`` wide (its first ``W`` hashes never
 change). The math and encodings are :mod:`privcloud.transparency.tiles`'; this module reads the
-store (on the caller's worker thread) and keeps recently read full tiles in memory.
+store (on the caller's worker thread) and keeps recently read hash tiles in memory.
 """
 
 from __future__ import annotations
@@ -103,7 +103,7 @@ class TileServer:
         body = self._cache.get(tile)
         if body is None:
             body = await self._run(read_resource, self._store, tile)
-            if tile.full and tile.level is not None:
+            if tile.level is not None:  # the URL names the width: the bytes never change
                 self._cache[tile] = body
                 if len(self._cache) > limits.TLOG_TILE_CACHE:
                     self._cache.popitem(last=False)
