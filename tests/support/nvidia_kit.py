@@ -34,7 +34,7 @@ from vectors import shared_vector
 #: A time inside the validity of every real NVIDIA certificate used (RIM signers: 2023-06-27 to
 #: 2025-06-26; device chain: 2022-03-01 to 9999).
 REAL_NOW = datetime.datetime(2024, 6, 1, tzinfo=datetime.UTC).timestamp()
-NOW = 1_750_000_000.0
+NOW = 1_750_000_000
 KEY_USAGE_SIGN = bytes.fromhex("03020780")  # BIT STRING: digitalSignature
 OID_KEY_USAGE = "2.5.29.15"
 OID_FWID = "2.23.133.5.4.1"
