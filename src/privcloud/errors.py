@@ -282,6 +282,6 @@ class DowngradeError(KeyConsistencyError):
 class DeviceAttestationError(VerificationError):
     """A device's hardware key attestation is refused at enrolment (Android Keystore): the
     message starts with the reason (``challenge:``, ``security_level:``, ``root_of_trust:``,
-    ``revoked:``, ``untrusted_root:``, ``expired:``, ``malformed:``, ...) (docs/adr/0015)."""
+    ``revoked:``, ``untrusted_root:``, ``expired:``, ``malformed:``, ...) (docs/adr/0016)."""
 
     code = "device_attestation"

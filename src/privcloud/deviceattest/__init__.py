@@ -2,7 +2,7 @@
 
 Android hardware key attestation (:mod:`.android`, :mod:`.keydescription`, :mod:`.status`);
 the issuer (:mod:`privcloud.services.issuer`) is a thin shell over it. A protocol package:
-sans-IO, it imports only ``privcloud.crypto`` and below (docs/adr/0015).
+sans-IO, it imports only ``privcloud.crypto`` and below (docs/adr/0016).
 """
 
 from privcloud.deviceattest.android import (

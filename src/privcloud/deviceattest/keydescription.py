@@ -20,7 +20,7 @@ key attestation")::
 The AuthorizationList is read by tag number, as Google's reference parser does: a tag this
 module does not know is skipped (its TLV must still be DER), a tag it knows must carry its type,
 and a tag seen twice is refused (two patch levels would be ambiguous). Pure functions over bytes
-(docs/adr/0015 says why this walks DER with :func:`privcloud.crypto.der.der_element`).
+(docs/adr/0016 says why this walks DER with :func:`privcloud.crypto.der.der_element`).
 Raises :class:`~privcloud.errors.DecodeError` only.
 """
 
