@@ -282,6 +282,11 @@ class LogClient:
                 self._tiles.popitem(last=False)
         return body
 
+    def forget_tiles(self) -> None:
+        """Empty the tile cache (after a proof from tiles failed: a wrong tile, e.g. from a
+        faulty cache on the way, must not stay)."""
+        self._tiles.clear()
+
     async def _bundle(self, bundle: TileId) -> bytes:
         """An entry bundle, gzip or identity (C2SP: clients SHOULD accept both), inflated
         within ``MAX_TLOG_BUNDLE_BYTES``."""

@@ -288,3 +288,23 @@ async def test_export_command_and_audit_of_the_static_copy(
     out = capsys.readouterr().out
     assert "entries       600 re-hashed; the root matches" in out
     assert "audit OK" in out
+
+
+async def test_a_wrong_tile_is_not_kept_after_the_proof_failed(
+    local: LocalTransparency, static: tuple[str, Path]
+) -> None:
+    """A tile corrupted on the way (a faulty cache) fails the proof once; once the origin serves
+    it right again, the client recovers instead of keeping the bad copy."""
+    url, root = static
+    note = await _grow(local, ENTRIES)
+    export_tiles(local.log.store, note, root)
+    tile = root / "tile" / "0" / "001"
+    good = tile.read_bytes()
+    tile.write_bytes(good[:32] + bytes(32) + good[64:])  # leaf 257's hash
+    state = pinned_state(local.log_vkey, local.witness_vkeys)
+    async with LogClient(url, read="tiles") as client:
+        state = await refresh_from_tiles(client, state, time.time())
+        with pytest.raises(VerificationError):
+            await verify_entry_from_tiles(client, state, ENTRIES[256], 256)
+        tile.write_bytes(good)
+        await verify_entry_from_tiles(client, state, ENTRIES[256], 256)

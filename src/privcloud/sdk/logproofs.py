@@ -5,7 +5,7 @@ admission verifies them), and a client that follows a log from its C2SP tlog-til
 
 from __future__ import annotations
 
-from privcloud.errors import PrivcloudError
+from privcloud.errors import PrivcloudError, VerificationError
 from privcloud.logclient import LogClient, checkpoint_size
 from privcloud.transparency.checkpoint import open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
@@ -68,10 +68,18 @@ async def refresh_from_tiles(log: LogClient, state: TrustedLogState, now: float)
     proof: list[bytes] = []
     if 0 < old < new.size:
         tiles = await log.tile_hashes(new.size, tiles_for_consistency(old, new.size))
-        check_tiles_root(new, tiles)
+        try:
+            check_tiles_root(new, tiles)
+        except VerificationError:
+            log.forget_tiles()
+            raise
         proof = consistency_proof(tiles, old, new.size)
     # 3.
-    return state.update(note, proof, now)
+    try:
+        return state.update(note, proof, now)
+    except VerificationError:
+        log.forget_tiles()
+        raise
 
 
 async def verify_entry_from_tiles(
@@ -86,8 +94,13 @@ async def verify_entry_from_tiles(
     """
     checkpoint = state.checkpoint
     tiles = await log.tile_hashes(checkpoint.size, tiles_for_inclusion(index, checkpoint.size))
-    check_tiles_root(checkpoint, tiles)
-    verify_inclusion_against(state, entry, index, inclusion_proof(tiles, index, checkpoint.size))
+    try:
+        check_tiles_root(checkpoint, tiles)
+        proof = inclusion_proof(tiles, index, checkpoint.size)
+        verify_inclusion_against(state, entry, index, proof)
+    except VerificationError:
+        log.forget_tiles()  # a wrong tile must not stay cached
+        raise
 
 
 __all__ = ["fetch_log_proofs", "refresh_from_tiles", "verify_entry_from_tiles"]
