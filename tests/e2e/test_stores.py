@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -224,6 +228,33 @@ async def test_token_of_a_dropped_key_epoch_is_refused_not_accepted_again(
         assert parts == (0,)
     finally:
         await purger.close()
+        await other.close()
+
+
+async def test_reservation_of_a_cancelled_request_is_given_back(postgres_url: str) -> None:
+    db = Database.from_url(postgres_url)
+    slow = db.spent_tokens()
+    cast(Any, slow).window_s = 0.3  # the batch is still gathering when the caller goes away
+    other = db.spent_tokens()
+    try:
+        nonce = os.urandom(32)
+        task = asyncio.create_task(slow.reserve(nonce, key_id=KEY, expires=FAR))
+        await asyncio.sleep(0.05)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        for _ in range(100):  # the batch commits, then the reservation is released
+            await asyncio.sleep(0.05)
+            try:
+                await other.spend(nonce, key_id=KEY, expires=FAR)
+                break
+            except ReplayError:
+                continue
+        else:
+            pytest.fail("the cancelled request's reservation was never given back")
+        assert cast(Any, slow).held() == 0
+    finally:
+        await slow.close()
         await other.close()
 
 
@@ -511,3 +542,68 @@ def test_witness_record_survives_reopening(store_url: str) -> None:
         assert store.get("p") is None
     finally:
         store.close()
+
+
+# --- across processes ------------------------------------------------------------------------
+
+_RACER = """
+import asyncio, sys, time
+from privcloud.errors import ReplayError
+from privcloud.storage.database import Database
+
+async def main() -> None:
+    store = Database.from_url(sys.argv[1]).spent_tokens()
+    time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # every racer starts at once
+
+    async def spend(i: int) -> int:
+        try:
+            await store.spend(i.to_bytes(32, "big"), key_id=b"k" * 32, expires=2**40)
+        except ReplayError:
+            return 0
+        return 1
+
+    won = sum(await asyncio.gather(*(spend(i) for i in range(int(sys.argv[2])))))
+    await store.close()
+    print(won)
+
+asyncio.run(main())
+"""
+
+
+def test_gateway_processes_racing_on_the_same_tokens_spend_each_once(store_url: str) -> None:
+    count, racers = 1500, 4
+    start = str(time.time() + 3.0)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _RACER, store_url, str(count), start], stdout=subprocess.PIPE
+        )
+        for _ in range(racers)
+    ]
+    wins = [int(p.communicate(timeout=120)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sum(wins) == count  # each token accepted by exactly one process: none lost, none twice
+
+
+def test_second_log_process_on_one_database_is_refused_with_a_clear_error(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    def log_cmd(data: str) -> list[str]:
+        return [sys.executable, "-m", "privcloud.cli", "log", "--port", "0",
+                "--data-dir", str(tmp_path / data), "--database", postgres_url]  # fmt: skip
+
+    first = subprocess.Popen(log_cmd("a"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert first.stdout is not None
+        line = first.stdout.readline()  # blocks until it serves (or exits)
+        assert line.startswith(b"listening on"), first.stderr.read() if first.stderr else b""
+        second = subprocess.run(log_cmd("b"), capture_output=True, timeout=60, check=False)
+        assert second.returncode == 2
+        assert b"another sequencer holds the log" in second.stderr
+        assert b"only one log process may append" in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        try:
+            first.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            first.kill()
+            first.wait()
