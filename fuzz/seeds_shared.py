@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from fuzz import ROOT
+from fuzz import ROOT, fuzz_eventlog
 from fuzz.seeds import each, streams
 
 #: Where the shared vectors live: next to the repository, as for tests/support/vectors.py.
@@ -109,6 +109,7 @@ SHARED: Final[dict[str, Callable[[Path], list[bytes]]]] = {
     "fuzz_sevsnp": shared_sevsnp,
     "fuzz_tdx": shared_tdx,
     "fuzz_intel_collateral": shared_intel_collateral,
+    "fuzz_eventlog": fuzz_eventlog.shared_seeds,
 }
 
 
