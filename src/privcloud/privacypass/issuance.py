@@ -391,6 +391,109 @@ def decode_enrolment(data: bytes) -> Enrolment:
     return Enrolment(code, public)
 
 
+# --- 3b. attested enrolment (Android hardware key attestation; docs/tokens.md) ----------------
+
+#: Path of the issuer's enrolment challenge (POST, empty body; answers JSON).
+ENROL_CHALLENGE_PATH: Final = "/v1/enrol/challenge"
+ATTESTED_ENROLMENT_LABEL: Final = b"privcloud attested device enrolment v1\x00"
+#: Size of the issuer's enrolment challenge, in bytes.
+ENROLMENT_CHALLENGE_SIZE: Final = 32
+
+
+@dataclass(frozen=True, slots=True)
+class AttestedEnrolment:
+    """An attested enrolment request whose Ed25519 proof verified; the chain and the hardware
+    key's proof are the issuer's to verify (:mod:`privcloud.deviceattest`)."""
+
+    challenge: bytes
+    chain: tuple[bytes, ...] = field(repr=False)
+    device_public_key: bytes
+    key_proof: bytes = field(repr=False)
+
+    @property
+    def message(self) -> bytes:
+        """What both the Ed25519 key and the attested hardware key signed."""
+        return attested_enrolment_message(self.challenge, self.device_public_key, self.chain[0])
+
+
+def attested_enrolment_message(challenge: bytes, device_public_key: bytes, leaf: bytes) -> bytes:
+    """``label || SHA-256(challenge) || Ed25519 key || SHA-256(leaf certificate DER)``."""
+    return (
+        ATTESTED_ENROLMENT_LABEL
+        + hashlib.sha256(challenge).digest()
+        + device_public_key
+        + hashlib.sha256(leaf).digest()
+    )
+
+
+def encode_attested_enrolment(
+    key: Ed25519PrivateKey,
+    challenge: bytes,
+    chain: Sequence[bytes],
+    sign_with_attested_key: Callable[[bytes], bytes],
+) -> bytes:
+    """The attested enrolment body: the attestation ``chain`` (DER, leaf first) made for
+    ``challenge``, and the message signed by ``key`` and by the attested key."""
+    if not chain:
+        raise UsageError("an attestation chain has a leaf")
+    public = key.public_bytes()
+    message = attested_enrolment_message(challenge, public, chain[0])
+    document = {
+        "attestation": "android-key",
+        "challenge": b64url_encode(challenge),
+        "chain": [b64url_encode(c) for c in chain],
+        "device-key": b64url_encode(public),
+        "proof": b64url_encode(key.sign(message)),
+        "key-proof": b64url_encode(sign_with_attested_key(message)),
+    }
+    return json.dumps(document, separators=(",", ":")).encode("ascii")
+
+
+def _b64_field(document: dict[str, object], name: str, limit: int) -> bytes:
+    text = document.get(name)
+    if not isinstance(text, str) or len(text) > limit:
+        raise DecodeError("bad attested enrolment field")
+    return b64url_decode(text)
+
+
+def decode_enrolment_request(data: bytes) -> Enrolment | AttestedEnrolment:
+    """Parse either enrolment form (an ``attestation`` member marks the attested one) and
+    check its Ed25519 proof. Raises like :func:`decode_enrolment`."""
+    if len(data) > limits.MAX_ATTESTED_ENROLMENT_BODY_BYTES:
+        raise TooLargeError("enrolment request too large")
+    document = jsonio.loads(data, max_bytes=limits.MAX_ATTESTED_ENROLMENT_BODY_BYTES)
+    if not isinstance(document, dict):
+        raise DecodeError("enrolment request is not an object")
+    if "attestation" not in document:
+        return decode_enrolment(data)
+    if document["attestation"] != "android-key":
+        raise UnsupportedError("device attestation format not supported")
+    chain_text = document.get("chain")
+    if not isinstance(chain_text, list) or not chain_text:
+        raise DecodeError("bad attestation chain")
+    if len(chain_text) > limits.MAX_ANDROID_ATTESTATION_CERTIFICATES:
+        raise TooLargeError("attestation chain too long")
+    chain = []
+    for item in chain_text:
+        if not isinstance(item, str) or len(item) > 2 * limits.MAX_ANDROID_ATTESTATION_CHAIN_BYTES:
+            raise DecodeError("bad attestation chain")
+        chain.append(b64url_decode(item))
+    if sum(len(c) for c in chain) > limits.MAX_ANDROID_ATTESTATION_CHAIN_BYTES:
+        raise TooLargeError("attestation chain too large")
+    challenge = _b64_field(document, "challenge", 4 * ENROLMENT_CHALLENGE_SIZE)
+    public = _b64_field(document, "device-key", 64)
+    proof = _b64_field(document, "proof", 128)
+    key_proof = _b64_field(document, "key-proof", 2048)
+    if len(challenge) != ENROLMENT_CHALLENGE_SIZE or len(public) != ED25519_PUBLIC_KEY_SIZE:
+        raise DecodeError("bad challenge or device key")
+    request = AttestedEnrolment(challenge, tuple(chain), public, key_proof)
+    try:
+        ed25519_verify(public, request.message, proof)
+    except (CryptoError, DecodeError) as exc:
+        raise AuthenticationError("enrolment proof does not verify") from exc
+    return request
+
+
 # --- 4. the issuer directory with key expiry -------------------------------------------------
 
 #: Directory member (an extension RFC 9578 §4 parsers ignore) carrying a key's expiry.
@@ -449,6 +552,12 @@ def issuer_name_for(issuer_url: str) -> str:
 
 
 __all__ = [
+    "ENROLMENT_CHALLENGE_SIZE",
+    "ENROL_CHALLENGE_PATH",
+    "AttestedEnrolment",
+    "attested_enrolment_message",
+    "decode_enrolment_request",
+    "encode_attested_enrolment",
     "BATCH_ID_SIZE",
     "BATCH_PATH",
     "DEVICE_ID_SIZE",
