@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from privcloud import limits
 from privcloud.cli import main as cli_main
@@ -54,7 +55,11 @@ async def _grow(t: LocalTransparency, entries: list[bytes]) -> bytes:
 async def _get(
     url: str, headers: dict[str, str] | None = None
 ) -> tuple[int, bytes, dict[str, str]]:
-    async with aiohttp.ClientSession(auto_decompress=False) as s, s.get(url, headers=headers) as r:
+    target = URL(url, encoded=True)  # sent as written (no normalising of %-escapes)
+    async with (
+        aiohttp.ClientSession(auto_decompress=False) as s,
+        s.get(target, headers=headers) as r,
+    ):
         return r.status, await r.read(), dict(r.headers)
 
 
@@ -121,6 +126,7 @@ async def test_log_serves_checkpoint_tiles_and_bundles_with_cache_headers(
         ("/tile/00/000", 400),
         ("/tile/0/000.p/256", 400),
         ("/tile/64/000", 400),
+        ("/tile/0/%30%30%30", 400),  # a percent-encoded spelling of /tile/0/000
     ],
 )
 async def test_tiles_the_tree_does_not_have_are_refused(

@@ -99,7 +99,8 @@ class TileServer:
         )
 
     async def handle_tile(self, request: web.Request) -> web.Response:
-        tile = parse_path("tile/" + request.match_info["path"])
+        # The raw path: a percent-encoded spelling is another URL for a cache, so it is refused.
+        tile = parse_path(request.rel_url.raw_path.removeprefix("/"))
         body = self._cache.get(tile)
         if body is None:
             body = await self._run(read_resource, self._store, tile)
