@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from privcloud.cli.runtime import until_stopped
+from privcloud.deviceattest import parse_status_list
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
@@ -36,11 +37,16 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
         key_lifetime_s=args.key_lifetime,
         key_overlap_s=args.key_overlap,
         public_url=args.public_url,
+        insecure_operator_codes=args.insecure_operator_codes,
     )
 
 
 async def _serve(args: argparse.Namespace) -> None:
     issuer = Issuer(args.data_dir, _config(args), store=_store(args))
+    if args.attestation_status:  # the operator's copy of Google's attestation status list
+        issuer.core.attestation_status = parse_status_list(
+            Path(args.attestation_status).read_bytes()
+        )
     if args.log:
         # Key consistency (docs/adr/0009): devices use only keys whose statements are logged.
         if not args.operator_key:
@@ -164,6 +170,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--operator-key", help="the log operator's append key file")
     serve.add_argument(
         "--issuer-name", help="the name challenges carry (default: the public URL's authority)"
+    )
+    serve.add_argument(
+        "--attestation-status",
+        metavar="FILE",
+        help="Android attestation status list (revocation; needed for attested enrolment)",
+    )
+    serve.add_argument(
+        "--insecure-operator-codes",
+        action="store_true",
+        help="INSECURE, development only: enrol devices with one-time codes, not attestation",
     )
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))

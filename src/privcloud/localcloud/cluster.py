@@ -344,6 +344,7 @@ class Cluster:
             *self._store_args("issuer"), "--host", host, "--port", str(issuer_port),
             "--reuse-port", "--quota", str(spec.issuer_quota), "--public-url", self.issuer_url,
             "--log", self.log_url, "--operator-key", str(self.operator_key_file),
+            "--insecure-operator-codes",  # a development cloud has no phone to attest
         ]  # fmt: skip
         issuers = [
             self._add(f"issuer-{i}", issuer_port, *issuer_args) for i in range(1, spec.issuers + 1)

@@ -8,7 +8,10 @@ the wire formats and the threat model are in docs/tokens.md.
 Routes::
 
     GET  /.well-known/private-token-issuer-directory   the active keys (RFC 9578 §4)
-    POST /v1/enrol                                     register a device key (one-time code)
+    POST /v1/enrol/challenge                           a fresh attestation challenge (JSON)
+    POST /v1/enrol                                     register a device key: Android hardware
+                                                       key attestation, or (INSECURE, local
+                                                       development cloud only) a one-time code
     POST /v1/token-batch                               signed issuance: a batch of N requests
                                                        (application/privcloud-token-batch-request)
                                                        or one (application/private-token-request)
@@ -37,11 +40,16 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, blindrsa, system_random
 from privcloud.crypto.symmetric import sha256
+from privcloud.deviceattest import AndroidPolicy, AttestationStatusList, verify_android_attestation
 from privcloud.errors import (
     AuthenticationError,
     ConfigError,
     DecodeError,
+    DeviceAttestationError,
+    PolicyError,
     PrivcloudError,
+    ReplayError,
+    UnavailableError,
     UnknownKeyError,
 )
 from privcloud.privacypass import (
@@ -57,13 +65,18 @@ from privcloud.privacypass.directory import MEDIA_TYPE as DIRECTORY_MEDIA_TYPE
 from privcloud.privacypass.directory import WELL_KNOWN_PATH
 from privcloud.privacypass.issuance import (
     BATCH_PATH,
+    ENROL_CHALLENGE_PATH,
     ENROL_PATH,
+    ENROLMENT_CHALLENGE_SIZE,
     EXPIRES_MEMBER,
     MEDIA_BATCH_REQUEST,
     MEDIA_BATCH_RESPONSE,
+    REQUEST_NONCE_SIZE,
+    AttestedEnrolment,
     DeviceAuth,
+    Enrolment,
     decode_batch_request,
-    decode_enrolment,
+    decode_enrolment_request,
     encode_batch_response,
     verify_device_request,
 )
@@ -81,6 +94,7 @@ log = logging.getLogger("privcloud.issuer")
 MEDIA_TOKEN_REQUEST: Final = "application/private-token-request"  # noqa: S105
 MEDIA_TOKEN_RESPONSE: Final = "application/private-token-response"  # noqa: S105
 _DAY: Final = 24 * 3600
+_CHALLENGE_LABEL: Final = b"privcloud enrolment challenge v1\x00"
 #: Environment variable of a fault-injection hook for tests (INSECURE: never set it in
 #: production): seconds the issuer stalls after a request's charge is committed and before it
 #: signs, so that a test can kill it, or time a client out, at exactly that point.
@@ -105,6 +119,12 @@ class IssuerConfig:
     enrolment_code_ttl_s: int = 7 * _DAY
     public_url: str | None = None
     rotation_check_s: float = 60.0
+    #: What Android hardware key attestation the issuer accepts (docs/adr/0016).
+    android_policy: AndroidPolicy = field(default_factory=AndroidPolicy)
+    #: Attested enrolment needs the operator's attestation status list (revocation).
+    require_status_list: bool = True
+    #: INSECURE (local development cloud only): accept one-time operator codes.
+    insecure_operator_codes: bool = False
 
     def __post_init__(self) -> None:
         if self.quota < 1 or self.period_s < 1:
@@ -133,6 +153,11 @@ def nonce_expiry(timestamp: int) -> int:
     return -(-closes // bucket) * bucket
 
 
+def _challenge_hash(challenge: bytes) -> bytes:
+    """The store key of an enrolment challenge (domain-separated from operator codes)."""
+    return sha256(_CHALLENGE_LABEL + challenge)
+
+
 def new_enrolment_code(store: IssuerStore, *, now: float, ttl_s: int) -> str:
     """Make a one-time device enrolment code valid for ``ttl_s`` seconds (operator side).
 
@@ -156,9 +181,16 @@ class IssuerCore:
         *,
         clock: Clock | None = None,
         rand: Random = system_random,
+        attestation_status: AttestationStatusList | None = None,
     ) -> None:
         self.store = store
         self.config = config if config is not None else IssuerConfig()
+        #: The operator's attestation status list (replace it whole to update it).
+        self.attestation_status = attestation_status
+        if self.config.insecure_operator_codes:
+            log.warning("INSECURE: this issuer enrols devices with operator codes")
+        if self.config.android_policy.insecure:
+            log.warning("INSECURE: this issuer's Android attestation policy is insecure")
         self.clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._keys: tuple[_LiveKey, ...] = ()
@@ -249,14 +281,77 @@ class IssuerCore:
             self.store, now=self.clock.now(), ttl_s=self.config.enrolment_code_ttl_s
         )
 
-    def enrol(self, body: bytes) -> bytes:
-        """Register the device of an enrolment request; returns its device id.
+    def new_challenge(self) -> tuple[bytes, int]:
+        """A fresh attestation challenge and its expiry; kept (hashed) in the store's
+        enrolment-code table, so that any issuer process sharing the store accepts it once."""
+        challenge = secrets.token_bytes(ENROLMENT_CHALLENGE_SIZE)
+        expires = int(self.clock.now()) + limits.ENROLMENT_CHALLENGE_TTL_S
+        self.store.add_enrolment_code(_challenge_hash(challenge), expires)
+        return challenge, expires
+
+    def enrol(self, body: bytes) -> tuple[bytes, bool]:
+        """Register the device of an enrolment request; returns ``(device id, attested)``.
 
         Raises :class:`DecodeError`/:class:`TooLargeError` for a malformed body,
         :class:`AuthenticationError` for a bad proof or code, :class:`ReplayError` for a key
-        enrolled before.
+        enrolled before, :class:`DeviceAttestationError` for a refused attestation and
+        :class:`PolicyError` for an operator code on an issuer that refuses them.
         """
-        enrolment = decode_enrolment(body)
+        request = decode_enrolment_request(body)
+        if isinstance(request, AttestedEnrolment):
+            return self._enrol_attested(request), True
+        return self._enrol_with_code(request), False
+
+    def _enrol_attested(self, request: AttestedEnrolment) -> bytes:
+        """1. The chain verifies under the policy, for the challenge it carries.
+        2. The attested key signed the enrolment message (proof of possession).
+        3. The challenge is the issuer's, unused and current; the device id (the quota
+           identity) derives from the attested key. A new device is registered and the
+           challenge used up, atomically. A device already registered with the same request
+           key is enrolled again (same id, same quota) and the challenge is recorded as one of
+           its nonces; with another request key it is refused (``replay``).
+        """
+        now = self.clock.now()
+        if self.attestation_status is None and self.config.require_status_list:
+            raise UnavailableError("no attestation status list loaded")
+        attested = verify_android_attestation(
+            request.chain,
+            challenge=request.challenge,
+            at=now,
+            policy=self.config.android_policy,
+            status=self.attestation_status,
+        )
+        attested.verify_key_proof(request.key_proof, request.message)
+        device_id = attested.device_id
+        try:
+            self.store.enrol(
+                _challenge_hash(request.challenge), device_id, request.device_public_key, now
+            )
+            log.info("issuer: a device enrolled (attested)")
+        except AuthenticationError as exc:
+            raise DeviceAttestationError("challenge: unknown, used or expired") from exc
+        except ReplayError:
+            if self.store.device_key(device_id) != request.device_public_key:
+                raise ReplayError("attested key enrolled with another request key") from None
+            try:
+                self.store.admit(
+                    device_id,
+                    _challenge_hash(request.challenge)[:REQUEST_NONCE_SIZE],
+                    nonce_expires=int(now) + limits.ENROLMENT_CHALLENGE_TTL_S + 1,
+                    period=int(now) // self.config.period_s,
+                    count=0,
+                    quota=self.config.quota,
+                )
+            except ReplayError as exc:
+                raise DeviceAttestationError("challenge: used before") from exc
+            log.info("issuer: a device enrolled again (attested); its quota is kept")
+        return device_id
+
+    def _enrol_with_code(self, enrolment: Enrolment) -> bytes:
+        """INSECURE (development clouds): a one-time operator code stands in for attestation."""
+        if not self.config.insecure_operator_codes:
+            raise PolicyError("operator enrolment codes are refused (device attestation required)")
+        log.warning("INSECURE: a device enrols with an operator code, not attested")
         device_id = enrolment.device_id
         self.store.enrol(
             sha256(enrolment.code.encode()),
@@ -411,6 +506,7 @@ class Issuer:
     def app(self) -> web.Application:
         app = new_app("issuer", self.metrics)
         app.router.add_get(WELL_KNOWN_PATH, self.handle_directory, name="directory")
+        app.router.add_post(ENROL_CHALLENGE_PATH, self.handle_challenge, name="enrol-challenge")
         app.router.add_post(ENROL_PATH, self.handle_enrol, name="enrol")
         app.router.add_post(BATCH_PATH, self.handle_issue, name="issue")
         app.router.add_get("/healthz", self.handle_health, name="health")
@@ -453,11 +549,21 @@ class Issuer:
             headers={"Cache-Control": f"max-age={max_age}"},
         )
 
+    async def handle_challenge(self, _: web.Request) -> web.Response:
+        challenge, expires = await asyncio.to_thread(self.core.new_challenge)
+        return web.json_response(
+            {"challenge": b64url_encode(challenge), "expires": expires},
+            headers={"Cache-Control": "no-store"},
+        )
+
     async def handle_enrol(self, request: web.Request) -> web.Response:
         require_media_type(request, "application/json")
-        body = await read_body(request, limit=limits.MAX_ENROLMENT_BODY_BYTES)
-        device_id = await asyncio.to_thread(self.core.enrol, body)
-        return web.json_response({"device-id": b64url_encode(device_id)}, status=201)
+        body = await read_body(request, limit=limits.MAX_ATTESTED_ENROLMENT_BODY_BYTES)
+        device_id, attested = await asyncio.to_thread(self.core.enrol, body)
+        self.metrics.counters["enrolments_attested" if attested else "enrolments_insecure"] += 1
+        return web.json_response(
+            {"device-id": b64url_encode(device_id), "attested": attested}, status=201
+        )
 
     async def handle_issue(self, request: web.Request) -> web.Response:
         media = require_media_type(request, MEDIA_BATCH_REQUEST, MEDIA_TOKEN_REQUEST)
