@@ -16,6 +16,10 @@
   chain from tests/support/intel_collateral_kit.py) at 2026-02-03, refused at step 2 like the
   SEV-SNP sample (its report data binds no key of ours), and ``verify_evidence`` alone on it;
   and a synthetic v5 node with synthetic collateral, every step passing;
+* vTPM and Google Confidential Space (:func:`gcp_figures`): the real GCP Shielded VM quote set
+  (RSA quote signature, PCR digest, event-log parse and replay; its nonce binds no key of ours)
+  and full admission of a synthetic vTPM node (test AK over the real COS log's PCRs) and of a
+  synthetic Confidential Space node (RS256 token of the real claim shape, synthetic CA);
 * the simulated TEE's INSECURE warnings are muted (logger level ERROR) while timing;
 * baselines measured in the same run: one SHA-256 of 1 KiB, one Ed25519 verification, one
   ECDSA P-384 verification; every figure also as a ratio to them.
@@ -26,6 +30,7 @@ Run: .venv/bin/python bench/trust.py [--leaves N]
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import logging
@@ -38,7 +43,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from privcloud.attest import TEE_SEV_SNP, Evidence, NodeClaims, Policy, TrustRoots
+from privcloud.attest import (
+    TEE_SEV_SNP,
+    Evidence,
+    NodeClaims,
+    Policy,
+    TrustRoots,
+    verify_evidence,
+)
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
 from privcloud.crypto.signing import Ed25519PrivateKey, ed25519_verify
@@ -332,6 +344,62 @@ def tdx_v5_figures() -> dict[str, object]:
     return out
 
 
+def _admission_ms(public_key: bytes, evidence: Evidence, roots: TrustRoots) -> float:
+    """Milliseconds per full admission of a node whose release records its evidence's
+    measurement (checked to pass once first)."""
+    policy = ClientPolicy(attestation=Policy(allowed_tee_types=frozenset({evidence.tee_type})))
+    result = verify_evidence(evidence, now=T0, policy=policy.attestation, roots=roots)
+    release = dataclasses.replace(
+        _manifest(None), hardware_measurements={evidence.tee_type: result.measurement}
+    )
+    bundle, state = _bundle(evidence, release, T0)
+    node = _descriptor(public_key, bundle)
+    admit(node, policy=policy, roots=roots, log_state=state, now=T0)  # it passes
+    return per_call(lambda: admit(node, policy=policy, roots=roots, log_state=state, now=T0)) * 1e3
+
+
+def gcp_figures() -> dict[str, object]:
+    """vTPM and Confidential Space: the real Shielded VM quote set (quote signature, PCR
+    digest, log parse and replay: its nonce binds no key of ours, so no admission) and full
+    admission of a synthetic vTPM node (test AK, pinned, quoting the PCRs of the real COS log)
+    and of a synthetic Confidential Space node (token of the real claim shape, synthetic CA)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    try:
+        import gcp_kit  # noqa: PLC0415 - test helpers
+
+        real = gcp_kit.real_shielded_vm()
+        gcp_kit.real_cos_log()
+    except BaseException:  # pragma: no cover - pytest's Skipped when ../shared is absent
+        return {"gcp_note": "skipped: ../shared/vectors/attestation/tpm or tests absent"}
+    from privcloud.attest.tpm.eventlog import parse_event_log, replay  # noqa: PLC0415
+    from privcloud.attest.tpm.quote import verify_quote  # noqa: PLC0415
+    from privcloud.attest.tpm.structures import parse_public  # noqa: PLC0415
+    from privcloud.attest.tpm.verifier import VtpmTrust  # noqa: PLC0415
+
+    def real_quote() -> None:
+        ak = parse_public(real.ak_public)
+        verify_quote(ak, real.quote, real.signature, real.pcrs, allow_sha1=True)
+        replay(parse_event_log(real.event_log))
+
+    out: dict[str, object] = {"verify_vtpm_real_quote_and_replay_ms": per_call(real_quote) * 1e3}
+    for kind in ("vtpm", "confidential_space"):
+        node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
+        report_data = _claims(node_key.public_bytes, T0)
+        if kind == "vtpm":
+            ak = gcp_kit.synthetic_ak("rsa")
+            evidence = gcp_kit.vtpm_evidence(gcp_kit.vtpm_container(ak, report_data=report_data))
+            pin = frozenset({hashlib.sha256(ak.public).digest()})
+            roots = TrustRoots(vtpm=VtpmTrust(pinned_aks=pin))
+        else:
+            token = gcp_kit.mint_token(gcp_kit.cs_claims(report_data))
+            evidence = gcp_kit.cs_evidence(token, report_data)
+            roots = TrustRoots(confidential_space=gcp_kit.cs_trust())
+        out[f"admission_{kind}_synthetic_ms"] = _admission_ms(
+            node_key.public_bytes, evidence, roots
+        )
+    return out
+
+
 def baselines() -> dict[str, float]:
     buf = os.urandom(1024)
     ed = Ed25519PrivateKey.generate()
@@ -363,6 +431,7 @@ def main() -> None:
     out["admission_simulated_ms"] = simulated_admission_ms()
     out.update(snp_figures())
     out.update(tdx_v5_figures())
+    out.update(gcp_figures())
     sha_us = base["baseline_sha256_1kib_us"]
     ed_us = base["baseline_ed25519_verify_us"]
     p384_us = base["baseline_ecdsa_p384_verify_us"]
@@ -375,6 +444,9 @@ def main() -> None:
         "admission_tdx_v5_real_ms",
         "verify_tdx_v5_real_collateral_ms",
         "admission_tdx_v5_synthetic_ms",
+        "verify_vtpm_real_quote_and_replay_ms",
+        "admission_vtpm_synthetic_ms",
+        "admission_confidential_space_synthetic_ms",
     ):
         if name in out:
             value = float(out[name])  # type: ignore[arg-type]
