@@ -87,9 +87,9 @@ async def main(leaves: int, repeat: int) -> dict[str, object]:
             len(tiles_for_inclusion(rng.randrange(size), size)) for _ in range(200)
         )
         out = data / "static"
-        start = time.perf_counter()
+        began = time.perf_counter()
         await asyncio.to_thread(export_tiles, t.log.store, t.log.checkpoint_note, out)
-        export_s = time.perf_counter() - start
+        export_s = time.perf_counter() - began
         export_bytes = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
     finally:
         await t.stop()
