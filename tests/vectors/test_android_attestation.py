@@ -144,9 +144,7 @@ def test_real_chain_with_another_challenge_is_refused() -> None:
         )
 
 
-def test_real_chain_after_the_2016_root_certificate_expired_still_anchors_on_the_2022_one() -> (
-    None
-):
+def test_real_chain_after_2016_root_expired_anchors_on_the_2022_certificate() -> None:
     """The chain carries the 2016 root certificate (expired 2026-05-24); its key is pinned, so
     the 2022 certificate of the same key anchors it; the 2028 intermediates still expire."""
     at = float(calendar.timegm((2027, 1, 1, 0, 0, 0)))
