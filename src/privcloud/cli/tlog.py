@@ -36,7 +36,7 @@ from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_DB_FILE, WitnessEndpoint
 from privcloud.services.tlog_tiles import export_tiles
 from privcloud.services.witness import Witness
 from privcloud.storage.database import open_database
-from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key
+from privcloud.storage.tlog_store import load_key, load_or_create_key
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteVerifier
 
@@ -114,7 +114,8 @@ async def _append(args: argparse.Namespace) -> None:
 def _export_tiles(args: argparse.Namespace) -> None:
     """Write the tiles of the checkpoint the log last published into ``--out`` (the log may be
     running: its database is read, not written)."""
-    store = TlogStore(Path(args.data_dir) / LOG_DB_FILE, args.origin)
+    database = open_database(args.database, Path(args.data_dir) / LOG_DB_FILE)
+    store = database.log(args.origin, readonly=True)  # no sequencer lock: the log may run
     try:
         note = store.load_checkpoint()
         if note is None:
@@ -194,6 +195,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     export.add_argument("--data-dir", default=argparse.SUPPRESS)
     export.add_argument("--origin", default=argparse.SUPPRESS)
+    export.add_argument("--database", default=argparse.SUPPRESS)
     export.add_argument("--out", required=True, help="directory to serve as the tiles prefix")
     export.set_defaults(handler=_export_tiles)
 
