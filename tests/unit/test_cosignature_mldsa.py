@@ -29,6 +29,12 @@ from privcloud.transparency.cosignature import (
 )
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import Ed25519NoteSigner, add_signatures, parse_note
+from privcloud.transparency.witness import (
+    MemoryLedger,
+    add_checkpoint,
+    cosignature_line,
+    encode_add_checkpoint,
+)
 
 ORIGIN = "log.privcloud.example/releases"
 NOW = 1_750_000_000
@@ -148,3 +154,14 @@ def test_extension_lines_are_not_part_of_the_mldsa_message() -> None:
 def test_mldsa_verifier_refuses_a_key_of_the_wrong_size() -> None:
     with pytest.raises(UsageError):
         MLDSACosignatureVerifier(PQ.name, b"\x00" * 32)
+
+
+def test_witness_procedure_cosigns_with_an_mldsa_key_and_the_log_accepts_it() -> None:
+    tree = _tree(7)
+    signed = sign_checkpoint(Checkpoint(ORIGIN, 7, tree.root()), [LOG])
+    ledger = MemoryLedger()
+    body = encode_add_checkpoint(0, [], signed)
+    line = add_checkpoint(body, logs={ORIGIN: [LOG.verifier()]}, key=PQ, ledger=ledger, now=NOW)
+    assert cosignature_line(PQ.verifier(), signed, signed + line) == line
+    (cosig,) = verify_cosignatures(signed + line, [PQ.verifier()])
+    assert cosig.timestamp == NOW
