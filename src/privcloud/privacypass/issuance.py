@@ -279,8 +279,12 @@ def sign_device_request(
     now: float,
     rand: Random = system_random,
     batch_id: bytes | None = None,
+    device_id: bytes | None = None,
 ) -> DeviceAuth:
     """Sign one issuance request with the device key, at time ``now``, with a fresh nonce.
+
+    ``device_id`` is the id the issuer gave an attested device (derived from its attested key);
+    by default the id derived from ``key`` (a device enrolled with a code).
 
     ``batch_id`` (16 random bytes the device chose for this batch, kept for its retries) makes
     the request retryable: the issuer charges a batch id once and answers a retry of the same
@@ -288,7 +292,8 @@ def sign_device_request(
     """
     if batch_id is not None and len(batch_id) != BATCH_ID_SIZE:
         raise UsageError("a batch id is 16 bytes")
-    device_id = device_id_for(key.public_bytes())
+    if device_id is None:
+        device_id = device_id_for(key.public_bytes())
     timestamp = int(now)
     nonce = rand(REQUEST_NONCE_SIZE)
     message = device_request_message(method, path, device_id, timestamp, nonce, body, batch_id)

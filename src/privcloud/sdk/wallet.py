@@ -42,7 +42,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -51,9 +53,12 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.crypto.x509 import load_certificate
+from privcloud.deviceattest import attested_device_id
 from privcloud.errors import (
     ConfigError,
     CryptoError,
+    DecodeError,
     KeyConsistencyError,
     PeerError,
     PolicyError,
@@ -65,6 +70,7 @@ from privcloud.errors import (
 from privcloud.fileio import write_atomic
 from privcloud.netio import LazySession, read_bounded
 from privcloud.privacypass import (
+    b64url_decode,
     client_begin,
     client_finalize,
     encode_authorization,
@@ -72,11 +78,14 @@ from privcloud.privacypass import (
 from privcloud.privacypass.directory import WELL_KNOWN_PATH, IssuerDirectory
 from privcloud.privacypass.issuance import (
     BATCH_ID_SIZE,
+    ENROL_CHALLENGE_PATH,
     ENROL_PATH,
+    ENROLMENT_CHALLENGE_SIZE,
     MEDIA_BATCH_REQUEST,
     PublishedKey,
     decode_batch_response,
     device_id_for,
+    encode_attested_enrolment,
     encode_batch_request,
     encode_enrolment,
     issuer_name_for,
@@ -98,7 +107,33 @@ from privcloud.sdk.wallet_state import (
     fixed_challenge_key,
     key_set,
 )
+from privcloud.wire import jsonio
 from privcloud.wire.jsonio import decode_error_body
+
+
+class DeviceAttester(Protocol):
+    """The device's hardware keystore (Android Keystore on a phone): one signing key in secure
+    hardware, attested for a challenge."""
+
+    def attest(self, challenge: bytes) -> Sequence[bytes]:
+        """The key's attestation certificate chain (DER, leaf first) for ``challenge``."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message`` with the attested key (ECDSA DER or RSA PKCS#1 v1.5, SHA-256)."""
+        ...
+
+
+def _challenge_from(payload: bytes) -> bytes:
+    """The issuer's enrolment challenge from its JSON answer; :class:`DecodeError` otherwise."""
+    answer = jsonio.loads(payload, max_bytes=limits.MAX_DIRECTORY_BYTES)
+    text = answer.get("challenge") if isinstance(answer, dict) else None
+    if not isinstance(text, str) or len(text) > 4 * ENROLMENT_CHALLENGE_SIZE:
+        raise DecodeError("issuer sent no enrolment challenge")
+    challenge = b64url_decode(text)
+    if len(challenge) != ENROLMENT_CHALLENGE_SIZE:
+        raise DecodeError("issuer sent no enrolment challenge")
+    return challenge
 
 
 class Wallet:
@@ -106,8 +141,12 @@ class Wallet:
 
     ``issuer_url`` is the issuer's base URL (reached directly, never through the relay);
     ``config`` how the wallet behaves (:class:`~privcloud.sdk.wallet_state.WalletConfig`);
-    ``enrolment_code`` the operator's one-time code for the first :meth:`enrol`. With ``path``,
-    the device key, enrolment state and tokens persist in that file (0600).
+    ``attester`` the device's hardware keystore: with it the wallet enrols by Android hardware
+    key attestation (docs/tokens.md#attested-enrolment) and its id at the issuer derives from
+    the attested key. Without it, ``enrolment_code`` is the operator's one-time code for the
+    first :meth:`enrol` (INSECURE: only development clouds accept codes). With ``path``, the
+    device key, enrolment state and tokens persist in that file (0600); the attested id does
+    not, so an attested wallet enrols again after a restart (same key: same id, same quota).
 
     Issuer keys are proven in the transparency log through the log of the
     :class:`~privcloud.sdk.Client` the wallet is given to (:meth:`use_key_log`). A wallet used
@@ -122,6 +161,7 @@ class Wallet:
         config: WalletConfig | None = None,
         device_key: Ed25519PrivateKey | None = None,
         enrolment_code: str | None = None,
+        attester: DeviceAttester | None = None,
         path: str | Path | None = None,
         clock: Clock | None = None,
         rand: Random = system_random,
@@ -133,6 +173,9 @@ class Wallet:
         self._clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._enrolment_code = enrolment_code
+        self._attester = attester
+        #: The id an attested enrolment derived from the attested key (None: not attested).
+        self._attested_id: bytes | None = None
         self._key_proofs: KeyProofs | None = None
         self._purse = TokenPurse(self.config.challenge(self.issuer_name))
         self._keys: list[PublishedKey] = []
@@ -147,6 +190,8 @@ class Wallet:
         self.fetched = 0
         if self.path is not None and self.path.exists():
             self._device_key = self._load()
+            if attester is not None:
+                self.enrolled = False  # the attested id is not in the file: enrol again
         else:
             self._device_key = device_key or Ed25519PrivateKey.generate(rand)
 
@@ -181,8 +226,16 @@ class Wallet:
 
     @property
     def device_id(self) -> bytes:
-        """This device's id at the issuer (derived from the device public key)."""
+        """This device's id at the issuer: derived from the attested hardware key once an
+        attested enrolment succeeded, else from the device (request) public key."""
+        if self._attested_id is not None:
+            return self._attested_id
         return device_id_for(self._device_key.public_bytes())
+
+    @property
+    def attested(self) -> bool:
+        """Whether this wallet enrolled by hardware key attestation (False: operator code)."""
+        return self._attested_id is not None
 
     def use_key_log(self, proofs: KeyProofs) -> None:
         """Prove issuer keys in the transparency log through ``proofs`` (the client's)."""
@@ -235,6 +288,9 @@ class Wallet:
         """
         if self.enrolled:
             return
+        if self._attester is not None and code is None:
+            await self._enrol_attested(self._attester)
+            return
         code = code or self._enrolment_code
         if code is None:
             raise UsageError("the wallet is not enrolled and has no enrolment code")
@@ -250,6 +306,35 @@ class Wallet:
                 raise error
         self.enrolled = True
         self._enrolment_code = None
+        self._save()
+
+    async def _enrol_attested(self, attester: DeviceAttester) -> None:
+        """1. Take a fresh challenge from the issuer. 2. Have the hardware keystore attest its
+        key for it. 3. Send the chain with both proofs; the issuer answers the device id, which
+        must be the one derived from the attested key we sent."""
+        status, payload = await self._exchange("POST", self.issuer_url + ENROL_CHALLENGE_PATH)
+        if status != 200:
+            raise decode_error_body(payload, status, peer="issuer")
+        challenge = _challenge_from(payload)
+        chain = list(attester.attest(challenge))
+        if not chain:
+            raise UsageError("the attester returned no certificate chain")
+        expected = attested_device_id(load_certificate(chain[0]).public_key_info())
+        body = encode_attested_enrolment(self._device_key, challenge, chain, attester.sign)
+        status, payload = await self._exchange(
+            "POST",
+            self.issuer_url + ENROL_PATH,
+            body=body,
+            headers={"Content-Type": "application/json"},
+        )
+        if status != 201:
+            raise decode_error_body(payload, status, peer="issuer")
+        answer = jsonio.loads(payload, max_bytes=limits.MAX_DIRECTORY_BYTES)
+        given = answer.get("device-id") if isinstance(answer, dict) else None
+        if not isinstance(given, str) or b64url_decode(given) != expected:
+            raise DecodeError("issuer answered another device id than the attested key's")
+        self._attested_id = expected
+        self.enrolled = True
         self._save()
 
     async def _read_directory(self, base_url: str) -> tuple[IssuerDirectory, list[PublishedKey]]:
@@ -360,6 +445,7 @@ class Wallet:
             now=self._clock.now(),
             rand=self._rand,
             batch_id=pending.batch_id,
+            device_id=self.device_id,
         )
         status, payload = await self._exchange(
             "POST",
@@ -495,4 +581,11 @@ class Wallet:
             raise ConfigError("wallet file does not load") from exc
 
 
-__all__ = ["REFILL_DELAY_S", "HeldToken", "SpentToken", "Wallet", "WalletConfig"]
+__all__ = [
+    "REFILL_DELAY_S",
+    "DeviceAttester",
+    "HeldToken",
+    "SpentToken",
+    "Wallet",
+    "WalletConfig",
+]
