@@ -50,6 +50,7 @@ from privcloud.privacypass.issuance import (
 from privcloud.privacypass.tokens import TokenRequest
 from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
 from privcloud.services.site import start_site
+from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
 
 T0 = 1_800_000_000.0
@@ -63,8 +64,8 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def core(tmp_path: Path, clock: FixedClock) -> Iterator[IssuerCore]:
-    store = IssuerStore(tmp_path / "issuer.sqlite3")
+def core(store_url: str, clock: FixedClock) -> Iterator[IssuerCore]:
+    store = Database.from_url(store_url).issuer()  # SQLite, then PostgreSQL
     yield IssuerCore(store, IssuerConfig(quota=10, period_s=DAY), clock=clock)
     store.close()
 
@@ -399,8 +400,10 @@ def test_issuance_with_an_expired_key_is_refused(tmp_path: Path) -> None:
     store.close()
 
 
-def test_issuer_database_is_owner_only(core: IssuerCore) -> None:
-    mode = os.stat(core.store.path).st_mode & 0o777
+def test_issuer_database_is_owner_only(tmp_path: Path) -> None:
+    store = IssuerStore(tmp_path / "issuer.sqlite3")  # the SQLite file (PostgreSQL: no file)
+    mode = os.stat(store.path).st_mode & 0o777
+    store.close()
     assert mode == 0o600
 
 

@@ -50,6 +50,7 @@ from privcloud.services.issuer import IssuerConfig, IssuerCore
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.site import start_site
+from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
 from privcloud.storage.spent_tokens import (
     MemorySpentTokenStore,
@@ -255,13 +256,15 @@ async def test_sqlite_store_refuses_a_second_spend_and_purges_expired(tmp_path: 
     assert os.stat(tmp_path / "spent.sqlite3").st_mode & 0o777 == 0o600
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SpentTokenStore]:
-    s: SpentTokenStore = (
-        MemorySpentTokenStore()
-        if request.param == "memory"
-        else SqliteSpentTokenStore(tmp_path / "spent.sqlite3")
-    )
+    s: SpentTokenStore
+    if request.param == "memory":
+        s = MemorySpentTokenStore()
+    elif request.param == "sqlite":
+        s = SqliteSpentTokenStore(tmp_path / "spent.sqlite3")
+    else:
+        s = Database.from_url(request.getfixturevalue("postgres_url")).spent_tokens()
     yield s
     await s.close()
 
