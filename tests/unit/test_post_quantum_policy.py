@@ -215,3 +215,23 @@ def test_gateway_ring_offers_one_key_per_kem_hybrid_first() -> None:
     assert ring.with_missing_keys(SERVICE, 86400, NOW) is ring
     again = KeyRing.decode(ring.encode())
     assert [r.key.config for r in again.offered(NOW)] == [r.key.config for r in offered]
+
+
+def test_every_byte_of_a_hybrid_envelope_and_ohttp_request_is_authenticated() -> None:
+    keys = [generate_keypair(KemId.MLKEM768_X25519) for _ in range(2)]
+    recipients = [
+        Recipient.from_public_key(k.public_bytes, MLKEM768X25519_SHA256_CHACHA20) for k in keys
+    ]
+    envelope, _ = seal_request(recipients, b"x" * 40)
+    for pos in range(len(envelope)):
+        bad = bytearray(envelope)
+        bad[pos] ^= 0x01
+        with pytest.raises(errors.PrivcloudError):
+            open_request(bytes(bad), recipients[1].key_id, keys[1])
+    gateway = GatewayKey.generate(key_id=3, kem=KemId.MLKEM768_X25519)
+    body, _ = encapsulate_request(gateway.config, b"inner request")
+    for pos in range(len(body)):
+        bad = bytearray(body)
+        bad[pos] ^= 0x01
+        with pytest.raises(errors.PrivcloudError):
+            decapsulate_request({3: gateway}, bytes(bad))
