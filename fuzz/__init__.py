@@ -23,6 +23,8 @@ TARGETS: Final = (
     "fuzz_tpm",
     "fuzz_eventlog",
     "fuzz_jwt",
+    "fuzz_spdm",
+    "fuzz_rim",
     "fuzz_node_directory",
     "fuzz_key_statements",
     "fuzz_workload_messages",
