@@ -32,6 +32,8 @@ from privcloud.errors import (
     UnavailableError,
     UsageError,
 )
+from privcloud.localcloud.cloud import LocalCloud, NodeSpec
+from privcloud.sdk import Client
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
 from privcloud.storage.pg_tlog import PgTlogStore
@@ -43,6 +45,7 @@ from privcloud.transparency.merkle import (
     leaf_hash,
     tree_root,
 )
+from privcloud.trust.admission import ClientPolicy
 
 T = TypeVar("T")
 KEY = bytes(range(32))
@@ -607,3 +610,39 @@ def test_second_log_process_on_one_database_is_refused_with_a_clear_error(
         except subprocess.TimeoutExpired:
             first.kill()
             first.wait()
+
+
+# --- a whole local cloud on PostgreSQL ------------------------------------------------------
+
+
+async def test_local_cloud_on_postgresql_keeps_every_state_there(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    cloud = LocalCloud(
+        nodes=[NodeSpec("node-1", "eu-west")], data_dir=str(tmp_path), database=postgres_url
+    )
+    await cloud.start()
+    try:
+        wallet = cloud.new_wallet(batch_size=4)
+        trust = cloud.client_trust()
+        policy = ClientPolicy.insecure_local_dev()
+        async with Client(cloud.relay_url, policy=policy, wallet=wallet, trust=trust) as client:
+            for i in range(5):
+                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
+    finally:
+        await cloud.stop()
+    with psycopg.connect(postgres_url) as conn:
+        counts = {
+            table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+            for table in (
+                "privcloud_tokens.spent_tokens",
+                "privcloud_issuer.devices",
+                "privcloud_log.leaves",
+                "privcloud_witness.witnessed",
+            )
+        }
+    assert counts["privcloud_tokens.spent_tokens"] == (5,)
+    assert counts["privcloud_issuer.devices"] == (1,)
+    assert counts["privcloud_log.leaves"] is not None and counts["privcloud_log.leaves"][0] >= 1
+    assert counts["privcloud_witness.witnessed"] == (1,)
+    assert not list(tmp_path.rglob("*.sqlite3")) and not list(tmp_path.rglob("*.db"))
