@@ -42,14 +42,16 @@ from typing import Any
 import aiohttp
 
 from privcloud import limits
-from privcloud.errors import ConfigError
-from privcloud.netio import is_loopback
+from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.logclient import LogClient
+from privcloud.netio import is_loopback, read_bounded
 from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.keylog import KeyLog
 from privcloud.storage.tlog_store import load_key
+from privcloud.trust.directory import decode_descriptor
 
 LOOPBACK = "127.0.0.1"
 #: The line every service command prints once it serves.
@@ -106,6 +108,25 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
 def privcloud_argv(*args: str) -> list[str]:
     """The command line of one ``privcloud`` command run by this interpreter."""
     return [sys.executable, "-m", "privcloud.cli", *args]
+
+
+async def wait_attested(node_urls: list[str], timeout: float = _START_TIMEOUT_S) -> None:
+    """Wait until each node serves a descriptor with an attestation bundle (it has proven its
+    release in the log; clients refuse a node without one)."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as session:
+        for url in node_urls:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError, TimeoutError, PrivcloudError):
+                    async with session.get(
+                        f"{url}/v1/attestation", timeout=aiohttp.ClientTimeout(total=2.0)
+                    ) as resp:
+                        body = await read_bounded(resp.content, limits.MAX_DIRECTORY_BYTES)
+                        if resp.status == 200 and decode_descriptor(body).bundle is not None:
+                            break
+                if time.monotonic() > deadline:
+                    raise ConfigError(f"a node did not prove its release in the log: {url}")
+                await asyncio.sleep(0.2)
 
 
 @dataclass
@@ -308,11 +329,24 @@ class Cluster:
         )  # fmt: skip
         tlog.spawn()
         self.log_url = await tlog.wait_listening()
-        # The nodes' release (the echo workloads: no model) must be in the log before they start.
-        await self._run(
+        await self._publish_release()
+
+    async def _publish_release(self) -> None:
+        """Publish the nodes' release (the echo workloads: no model; idempotent) and wait for a
+        cosigned checkpoint covering it: nodes prove it in their attestation bundles. Done
+        before each node (re)start, as an operator publishes a release before rolling it out
+        (the manifest covers this install's code files)."""
+        out = await self._run(
             "release", "publish", "--log", self.log_url,
             "--operator-key", str(self.operator_key_file),
         )  # fmt: skip
+        index = re.search(r"^index (\d+)", out, re.MULTILINE)
+        if index is None:
+            raise ConfigError("privcloud release publish printed no index")
+        async with LogClient(self.log_url) as client:
+            await client.wait_for_checkpoint(
+                int(index.group(1)) + 1, min_cosignatures=1, timeout=_START_TIMEOUT_S
+            )
 
     async def _start_nodes(self) -> None:
         host = self.spec.host
@@ -329,6 +363,7 @@ class Cluster:
         for node in started:
             self.node_urls.append(await node.wait_listening())
             self._note_root(node)
+        await wait_attested(self.node_urls)
 
     def _note_root(self, node: ServiceProcess) -> None:
         root = bytes.fromhex(node.banner("simulated TEE dev root (INSECURE)"))
@@ -442,10 +477,13 @@ class Cluster:
         service = self._service(name)
         if service.alive:
             raise ConfigError(f"{name} is still running")
+        if name.startswith("node-"):
+            await self._publish_release()
         service.spawn()
         await service.wait_listening()
         if name.startswith("node-"):
             self._note_root(service)
+            await wait_attested([service.url])
             await self.wait_gateways_see_nodes()
 
     def _service(self, name: str) -> ServiceProcess:

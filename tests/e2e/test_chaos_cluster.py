@@ -1,0 +1,213 @@
+"""Chaos on a multi-process cloud (issue 13): 2 relays, 3 gateways, 2 issuers, 1 log (and its
+witness), 4 nodes, each its own OS process (:mod:`privcloud.localcloud.cluster`; the nodes run
+the echo workload in the INSECURE simulated TEE, as the local cloud's do).
+
+Four devices (two per relay, each with its own token wallet) send 2,000 echo requests at 64 in
+flight while a gateway, a node and an issuer are SIGKILLed and restarted, and the operator appends
+to the log. Then:
+
+* every request got exactly one answer: its own body back, or one error of our exception tree
+  (never a foreign exception, never a hang, never someone else's answer);
+* no token was redeemed twice (no request was refused as "already spent": a retry never reuses a
+  token the gateway saw) and none was lost: the issuer charged exactly the tokens the wallets
+  received (handed out or still held); every successful request is charged in the shared
+  spent-token store, which holds no more spent tokens than were handed out;
+* the log stayed consistent: the checkpoint after the chaos is proven, by a consistency proof,
+  to extend the one the devices trusted before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+import tempfile
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from privcloud.errors import PrivcloudError, ReplayError
+from privcloud.localcloud.cluster import Cluster, ClusterSpec
+from privcloud.logclient import LogClient
+from privcloud.sdk import Client
+from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.storage.tlog_store import load_key
+from privcloud.transparency.checkpoint import open_checkpoint
+from privcloud.transparency.merkle import verify_consistency
+from privcloud.transparency.note import Ed25519NoteVerifier
+from privcloud.trust.admission import ClientPolicy
+
+REQUESTS = 2000
+CONCURRENCY = 64
+DEVICES = 4
+#: When each crash happens: after this many requests have been answered.
+CRASHES = {300: "gateway-2", 800: "node-3", 1300: "issuer-1"}
+#: Seconds a crashed process stays down before it is restarted.
+DOWN_S = 0.5
+#: An answer that has not come in this long is a hang: a failure of the test.
+ANSWER_TIMEOUT_S = 120.0
+#: Whether the test reached its end (the fixture then removes the cluster's files).
+_PASSED: list[bool] = []
+
+
+@dataclass
+class Outcomes:
+    correct: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    wrong: list[int] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    done: int = 0
+    handed: int = 0
+
+
+class CountingWallet(Wallet):
+    """A wallet counting the tokens it hands out (each leaves it for good)."""
+
+    handed = 0
+
+    async def authorization(self) -> bytes:
+        value = await super().authorization()
+        self.handed += 1
+        return value
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    """The cluster, its files in a directory of its own (not pytest's tmp_path, which another
+    pytest session on this machine may prune while the processes still use it); kept when the
+    test fails, for the processes' logs."""
+    data = Path(tempfile.mkdtemp(prefix="privcloud-chaos-"))
+    spec = ClusterSpec(relays=2, gateways=3, issuers=2, nodes=4)
+    async with Cluster(spec, data) as running:
+        yield running
+    if _PASSED and all(_PASSED):
+        shutil.rmtree(data, ignore_errors=True)
+    else:
+        print(f"the cluster's files and logs are kept in {data}")
+
+
+async def _devices(cluster: Cluster) -> list[Client]:
+    clients = []
+    for i in range(DEVICES):
+        relay = i % len(cluster.relay_urls)
+        wallet = CountingWallet(
+            cluster.issuer_url,
+            enrolment_code=await cluster.new_enrolment_code(),
+            config=WalletConfig(
+                consistency_url=f"{cluster.relay_urls[relay]}/issuer", batch_size=64
+            ),
+        )
+        client = Client(
+            cluster.relay_urls[relay],
+            policy=ClientPolicy.insecure_local_dev(),
+            wallet=wallet,
+            trust=cluster.client_trust(relay),
+            k=2,
+        )
+        await client.__aenter__()
+        clients.append(client)
+    return clients
+
+
+async def _crash(cluster: Cluster, out: Outcomes, appended: list[int]) -> None:
+    """Crash and restart one process at each mark; append to the log meanwhile."""
+    operator = load_key(cluster.operator_key_file)
+    async with LogClient(cluster.log_url) as log:
+        for mark, name in CRASHES.items():
+            while out.done < mark:
+                await asyncio.sleep(0.05)
+            cluster.kill(name)
+            result = await log.append(f"chaos entry after killing {name}".encode(), operator)
+            appended.append(result.index)
+            await asyncio.sleep(DOWN_S)
+            await cluster.restart(name)
+
+
+def _spent(cluster: Cluster) -> tuple[int, int]:
+    """(spent, still reserved) rows of the gateways' shared spent-token store."""
+    path = cluster.root / "gateway" / "spent-tokens.sqlite3"
+    with sqlite3.connect(path) as db:
+        spent = db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder = 0").fetchone()[0]
+        held = db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder != 0").fetchone()[0]
+    return int(spent), int(held)
+
+
+def _issued(cluster: Cluster) -> int:
+    """Tokens the issuers charged (every device, every period) in their shared store."""
+    with sqlite3.connect(cluster.root / "issuer" / "issuer.sqlite3") as db:
+        return int(db.execute("SELECT COALESCE(SUM(used), 0) FROM quota").fetchone()[0])
+
+
+@pytest.mark.slow
+async def test_gateway_node_and_issuer_crashes_lose_no_request_token_or_log_history(
+    cluster: Cluster,
+) -> None:
+    clients = await _devices(cluster)
+    before = clients[0].log_state
+    assert before is not None
+    out, appended = Outcomes(), []
+    gate = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(i: int) -> None:
+        body = f"request {i}".encode()
+        client = clients[i % DEVICES]
+        async with gate:
+            try:
+                result = await asyncio.wait_for(client.call("echo", {}, body), ANSWER_TIMEOUT_S)
+            except PrivcloudError as exc:
+                out.errors[type(exc).__name__] += 1
+            except TimeoutError:
+                out.foreign.append("no answer (hang)")
+            except Exception as exc:
+                out.foreign.append(type(exc).__name__)
+            else:
+                if result.data == body:
+                    out.correct += 1
+                else:
+                    out.wrong.append(i)
+            finally:
+                out.done += 1
+
+    chaos = asyncio.create_task(_crash(cluster, out, appended))
+    try:
+        await asyncio.gather(*(one(i) for i in range(REQUESTS)))
+        await asyncio.wait_for(chaos, ANSWER_TIMEOUT_S)
+        # 1. Exactly one answer per request: its own, or one error of our tree.
+        assert out.wrong == [] and out.foreign == []
+        assert out.correct + sum(out.errors.values()) == REQUESTS
+        assert out.correct >= REQUESTS * 9 // 10, out.errors  # the cloud kept serving
+        # 2. No token redeemed twice: no request was refused as a replay.
+        assert out.errors[ReplayError.__name__] == 0, out.errors
+        assert all(cluster.processes[name].alive for name in CRASHES.values())
+        handed = sum(c.wallet.handed for c in clients if isinstance(c.wallet, CountingWallet))
+        held = sum(len(c.wallet) for c in clients if c.wallet is not None)
+        # ... and none lost: the issuer charged exactly what the wallets received.
+        assert _issued(cluster) == handed + held
+        spent, reserved = _spent(cluster)
+        # Every answered request is charged: spent, or (when its gateway was killed between
+        # the node's answer and the commit of the consume) still reserved by the dead gateway
+        # process. KNOWN WEAKNESS (issue 13 report): such a reservation becomes claimable again
+        # after TOKEN_RESERVATION_TTL_S, so that one token could buy a second answer.
+        assert out.correct <= spent + reserved <= handed
+        assert reserved <= len(CRASHES) * CONCURRENCY
+        # 3. The log stayed consistent: the checkpoint after the crashes extends the one the
+        # devices trusted before them (a consistency proof), and holds the entries appended.
+        verifier = Ed25519NoteVerifier.from_vkey(cluster.log_vkey)
+        async with LogClient(cluster.log_url) as log:
+            after = open_checkpoint(await log.checkpoint(), [verifier])
+            old = before.checkpoint
+            proof = await log.consistency_proof(old.size, after.size)
+        assert after.size > max(appended) >= old.size
+        verify_consistency(old.size, after.size, old.root_hash, after.root_hash, proof)
+        await clients[0].refresh()  # the device's own check: cosigned, consistent
+        assert clients[0].log_state is not None
+        assert clients[0].log_state.checkpoint.size >= after.size
+        _PASSED.append(True)
+    finally:
+        chaos.cancel()
+        await asyncio.gather(chaos, return_exceptions=True)
+        for client in clients:
+            await client.close()
