@@ -226,3 +226,27 @@ def test_production_default_refuses_and_names_what_to_configure() -> None:
 
 def test_audience_in_a_list_is_accepted() -> None:
     verify(mint_token(cs_claims(aud=["https://other.example", AUDIENCE])))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"eat_nonce": ["\u00e9" * 20, "\ud800"]},
+        {"exp": 10**400},
+        {"iat": -1},
+    ],
+)
+def test_hostile_claim_values_are_refused_with_our_errors(overrides: dict[str, object]) -> None:
+    with pytest.raises(PeerError):
+        verify(mint_token(cs_claims(**overrides)))
+
+
+def test_non_numeric_swversion_gives_no_tcb_component() -> None:
+    assert "swversion" not in verify(mint_token(cs_claims(swversion=["\u00b2"]))).tcb
+
+
+def test_support_attributes_of_the_wrong_type_are_refused() -> None:
+    claims = cs_claims()
+    claims["submods"]["confidential_space"]["support_attributes"] = [{"STABLE": 1}]
+    with pytest.raises(VerificationError, match="support attributes"):
+        verify(mint_token(claims))

@@ -393,3 +393,16 @@ def test_gce_ak_root_other_than_the_pinned_one_is_a_config_error() -> None:
     ca, _ = _ak_cert(RsaPrivateKey.generate(2048))
     with pytest.raises(ConfigError, match="EK/AK CA Root"):
         gce_ak_root(ca.der)  # type: ignore[attr-defined]
+
+
+def test_kernel_command_line_measured_twice_is_refused() -> None:
+    """A second kernel_cmdline event (well-formed, measured): which one booted is ambiguous."""
+    log = parse_event_log(real_cos_log())
+    line = next(e for e in log.events if e.data.startswith(b"kernel_cmdline: "))
+    text = b"ro init=/bin/sh"
+    extra = Event(
+        8, line.type, {a: st.digest(a, text) for a in log.banks}, b"kernel_cmdline: " + text
+    )
+    raw = encode_event_log(dataclasses.replace(log, events=(*log.events, extra)))
+    with pytest.raises(DecodeError, match="measured twice"):
+        read_facts(parse_event_log(raw))

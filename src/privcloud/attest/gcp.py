@@ -175,8 +175,8 @@ def parse_token(token: bytes) -> Token:
 
 def _int(claims: dict[str, Any], name: str) -> int:
     value = claims.get(name)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise VerificationError("token time claim missing or not an integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**53:
+        raise VerificationError("token time claim missing or not an integer in range")
     return value
 
 
@@ -235,8 +235,11 @@ class ConfidentialSpaceVerifier(PinnedVerifier[Certificate]):
         nonce_list = [nonces] if isinstance(nonces, str) else nonces
         if not isinstance(nonce_list, list) or len(nonce_list) > limits.MAX_JWT_NONCES:
             raise VerificationError("token nonce does not bind the node's report data")
-        wanted = nonce_for(report_data)
-        if not any(isinstance(n, str) and hmac.compare_digest(n, wanted) for n in nonce_list):
+        wanted = nonce_for(report_data).encode()
+        if not any(
+            isinstance(n, str) and hmac.compare_digest(n.encode("utf-8", "surrogatepass"), wanted)
+            for n in nonce_list
+        ):
             raise VerificationError("token nonce does not bind the node's report data")
         checks.append(Check("nonce-binds-node", "eat_nonce = hex(SHA-256(report data))"))
         # 7. Result and common policy.
@@ -280,7 +283,9 @@ def _check_platform(claims: dict[str, Any], trust: ConfidentialSpaceTrust) -> tu
     submods = _dict(claims.get("submods"))
     space = _dict(submods.get("confidential_space", {}))
     attrs = space.get("support_attributes") or []
-    if not isinstance(attrs, list) or not trust.required_support_attributes <= set(attrs):
+    if not isinstance(attrs, list) or not all(isinstance(a, str) for a in attrs):
+        raise VerificationError("support attributes are not a list of strings")
+    if not trust.required_support_attributes <= set(attrs):
         raise PolicyError("Confidential Space image lacks the required support attributes")
     digest = _str(_dict(submods.get("container")).get("image_digest"), "image_digest")
     if not _IMAGE_DIGEST.match(digest):

@@ -244,20 +244,24 @@ def _secure_boot(event: Event) -> bool | None:
 
 
 def read_facts(log: EventLog) -> Facts:
-    """Secure boot state and kernel command line (module docstring); the last one of each wins,
-    as the last measurement is what ran. :class:`DecodeError` for a fact-bearing event whose
-    digest does not match its data."""
+    """Secure boot state and kernel command line (module docstring). :class:`DecodeError` for a
+    fact-bearing event whose digest does not match its data, or for a fact measured twice (a
+    boot measures each once; two would leave policy to guess which one held)."""
     secure_boot: bool | None = None
     cmdline: str | None = None
     for event in log.events:
         if event.pcr == 7 and event.type == EV_EFI_VARIABLE_DRIVER_CONFIG:
             value = _secure_boot(event)
             if value is not None:
+                if secure_boot is not None:
+                    raise DecodeError("SecureBoot measured twice")
                 secure_boot = value
         elif event.pcr == 8 and event.type == EV_IPL and event.data.startswith(_KERNEL_CMDLINE):
             text = event.data[len(_KERNEL_CMDLINE) :]
             if not (event.measures(text) or event.measures(text.rstrip(b"\x00"))):
                 raise DecodeError("kernel command line digest is not the hash of its text")
+            if cmdline is not None:
+                raise DecodeError("kernel command line measured twice")
             try:
                 cmdline = text.rstrip(b"\x00").decode("ascii")
             except UnicodeDecodeError as exc:
