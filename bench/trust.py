@@ -20,6 +20,9 @@
   (RSA quote signature, PCR digest, event-log parse and replay; its nonce binds no key of ours)
   and full admission of a synthetic vTPM node (test AK over the real COS log's PCRs) and of a
   synthetic Confidential Space node (RS256 token of the real claim shape, synthetic CA);
+* NVIDIA GPU evidence (:func:`gpu_figures`): the real H100 sample report up to the pinned
+  device root, and end to end against RIMs of its measurements (cached and cold), and full
+  admission of a simulated-TEE node with one synthetic GPU;
 * the simulated TEE's INSECURE warnings are muted (logger level ERROR) while timing;
 * baselines measured in the same run: one SHA-256 of 1 KiB, one Ed25519 verification, one
   ECDSA P-384 verification; every figure also as a ratio to them.
@@ -400,6 +403,80 @@ def gcp_figures() -> dict[str, object]:
     return out
 
 
+def gpu_figures() -> dict[str, object]:
+    """NVIDIA GPU evidence: the real H100 sample report up to the pinned NVIDIA device root
+    (chain, FWID, P-384 signature, mode) at 2024-06-01; the same report end to end against
+    signed RIMs of its own measurements (test RIM root; the sample RIMs are for other
+    versions), with the RIMs verified once per ``now`` (cached) and cold; and full admission of
+    a simulated-TEE node with one synthetic GPU (every step, GPU step included)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
+    try:
+        import nvidia_kit as kit  # noqa: PLC0415 - test helpers
+
+        raw, chain = kit.real_report(), kit.real_chain()
+    except BaseException:  # pragma: no cover - pytest's Skipped when ../shared is absent
+        return {"gpu_note": "skipped: ../shared/vectors/attestation/nvidia or tests absent"}
+    from privcloud.attest.nvidia import (  # noqa: PLC0415
+        GpuEvidence,
+        GpuPolicy,
+        NvidiaGpuVerifier,
+        gpu_id,
+        gpu_nonce_for,
+        pinned_nvidia_roots,
+    )
+
+    device_root, _ = pinned_nvidia_roots()
+    pinned = NvidiaGpuVerifier((device_root,), ())
+    evidence = Evidence("nvidia-gpu", raw, chain)
+    policy = GpuPolicy()
+    full, _ = kit.real_report_verifier()
+    full.verify(evidence, now=kit.REAL_NOW, policy=policy)  # it passes
+
+    def cold() -> None:
+        dataclasses.replace(full, _cache=None).verify(evidence, now=kit.REAL_NOW, policy=policy)
+
+    out: dict[str, object] = {
+        "verify_gpu_real_report_ms": per_call(
+            lambda: pinned.verify_report(evidence, now=kit.REAL_NOW, policy=policy)
+        )
+        * 1e3,
+        "verify_gpu_real_with_rims_ms": per_call(
+            lambda: full.verify(evidence, now=kit.REAL_NOW, policy=policy)
+        )
+        * 1e3,
+        "verify_gpu_real_with_rims_cold_ms": per_call(cold) * 1e3,
+    }
+    gpu = kit.synthetic_gpu()
+    release = _manifest(None)
+    dev_root = EcPrivateKey.generate(Curve.P384)
+    node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
+    now = kit.NOW
+    s = X25519_SHA256_AES128GCM
+    gid = gpu_id(gpu.device.chain_pem())
+    claims = NodeClaims(
+        node_key.public_bytes,
+        now,
+        "eu-west",
+        "local",
+        (int(s.kem), int(s.kdf), int(s.aead)),
+        gpus=(gid,),
+    )
+    tee = InsecureSimulatedTee(dev_root, release.simulated_measurement)
+    bundle, state = _bundle(tee.evidence(claims.report_data(), now=now), release, now)
+    gpu_ev = gpu.evidence(dataclasses.replace(gpu.spec, nonce=gpu_nonce_for(claims)))
+    bundle = dataclasses.replace(bundle, gpus=(GpuEvidence(gid, gpu_ev),))
+    node = _descriptor(node_key.public_bytes, bundle)
+    roots = TrustRoots(
+        insecure_simulated_keys=(dev_root.public_key().to_bytes(),), nvidia_gpu=gpu.verifier()
+    )
+    dev = ClientPolicy.insecure_local_dev()
+    admit(node, policy=dev, roots=roots, log_state=state, now=now)  # it passes
+    out["admission_gpu_node_synthetic_ms"] = (
+        per_call(lambda: admit(node, policy=dev, roots=roots, log_state=state, now=now)) * 1e3
+    )
+    return out
+
+
 def baselines() -> dict[str, float]:
     buf = os.urandom(1024)
     ed = Ed25519PrivateKey.generate()
@@ -432,6 +509,7 @@ def main() -> None:
     out.update(snp_figures())
     out.update(tdx_v5_figures())
     out.update(gcp_figures())
+    out.update(gpu_figures())
     sha_us = base["baseline_sha256_1kib_us"]
     ed_us = base["baseline_ed25519_verify_us"]
     p384_us = base["baseline_ecdsa_p384_verify_us"]
@@ -447,6 +525,10 @@ def main() -> None:
         "verify_vtpm_real_quote_and_replay_ms",
         "admission_vtpm_synthetic_ms",
         "admission_confidential_space_synthetic_ms",
+        "verify_gpu_real_report_ms",
+        "verify_gpu_real_with_rims_ms",
+        "verify_gpu_real_with_rims_cold_ms",
+        "admission_gpu_node_synthetic_ms",
     ):
         if name in out:
             value = float(out[name])  # type: ignore[arg-type]
