@@ -309,20 +309,23 @@ def verify_device_request(
     *,
     now: float,
     window: float = limits.ISSUANCE_REQUEST_WINDOW_S,
+    registered_id: bytes | None = None,
 ) -> None:
     """Check a request's device signature; returns only when it holds.
 
     Steps: (1) the timestamp is within ``window`` seconds of ``now``; (2) the device id is the
-    one of ``device_public_key``; (3) the Ed25519 signature covers method, path, device id,
-    timestamp, nonce, the batch id when there is one, and the body's hash. The caller refuses a
-    nonce it has seen (replay).
+    one of ``device_public_key``, or ``registered_id`` (the id the issuer's store holds the key
+    under: an attested device's id derives from its attested key); (3) the Ed25519 signature
+    covers method, path, device id, timestamp, nonce, the batch id when there is one, and the
+    body's hash. The caller refuses a nonce it has seen (replay).
     Raises :class:`AuthenticationError` with a fixed message.
     """
     # 1. Fresh: a captured request cannot be replayed after the window closes.
     if abs(now - auth.timestamp) > window:
         raise AuthenticationError("issuance request timestamp outside the window")
     # 2. The id names this key.
-    if device_id_for(device_public_key) != auth.device_id:
+    expected = registered_id if registered_id is not None else device_id_for(device_public_key)
+    if expected != auth.device_id:
         raise AuthenticationError("device signature does not verify")
     # 3. The signature covers every part of the request that changes its meaning.
     message = device_request_message(

@@ -401,7 +401,9 @@ class IssuerCore:
         public_key = self.store.device_key(auth.device_id)
         if public_key is None:
             raise AuthenticationError("unknown device")
-        verify_device_request(public_key, auth, method, path, body, now=now)
+        verify_device_request(
+            public_key, auth, method, path, body, now=now, registered_id=auth.device_id
+        )
         # 3. What is asked, and with which keys.
         if batch:
             requests = decode_batch_request(body)
