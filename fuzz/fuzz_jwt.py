@@ -1,8 +1,10 @@
 """Fuzz target: Google Confidential Space attestation tokens (attest/gcp.py).
 
-Operations: ``parse_token`` (compact JWS, header, claims, x5c) and ``verify``: the whole
+Operations: ``parse_token`` (compact JWS, header, claims, x5c); ``verify``: the whole
 verifier at :data:`fuzz.fixtures.T0` (input: 64 bytes of report data, then the token) with the
-fixed *synthetic* test CA of this module pinned, so that good tokens pass every step.
+fixed *synthetic* test CA of this module pinned, so that good tokens pass every step; and
+``claims``: a claims JSON document through the claim, platform and nonce checks (what follows a
+valid signature, which mutated tokens rarely reach).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from privcloud.attest.base import TEE_GCP_CONFIDENTIAL_SPACE, Evidence, Policy
 from privcloud.attest.gcp import (
     ConfidentialSpaceTrust,
     ConfidentialSpaceVerifier,
+    check_token_claims,
+    json_object,
     nonce_for,
     parse_token,
 )
@@ -116,14 +120,22 @@ def _verify(data: bytes) -> None:
     _verifier().verify(evidence, now=fixtures.T0, policy=POLICY)
 
 
-OPS: harness.Ops = (("parse_token", parse_token), ("verify", _verify))
+def _claims(data: bytes) -> None:
+    trust = ConfidentialSpaceTrust(pki()[0][-1:], AUDIENCE)
+    check_token_claims(json_object(data), REPORT_DATA, trust, now=fixtures.T0, skew=300.0)
+
+
+OPS: harness.Ops = (("parse_token", parse_token), ("verify", _verify), ("claims", _claims))
 
 
 def own_seeds() -> list[bytes]:
     tokens = [token(claims()), token(claims(dbgstat="enabled", eat_nonce=nonce_for(REPORT_DATA)))]
-    return [harness.seed(OPS, "parse_token", t) for t in tokens] + [
-        harness.seed(OPS, "verify", REPORT_DATA + t) for t in tokens
-    ]
+    documents = [json.dumps(claims()).encode(), json.dumps(claims(dbgstat="enabled")).encode()]
+    return (
+        [harness.seed(OPS, "parse_token", t) for t in tokens]
+        + [harness.seed(OPS, "verify", REPORT_DATA + t) for t in tokens]
+        + [harness.seed(OPS, "claims", d) for d in documents]
+    )
 
 
 def TestOneInput(data: bytes) -> None:

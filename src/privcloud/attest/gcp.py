@@ -116,7 +116,8 @@ def _b64url(part: str) -> bytes:
     return value
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A token part's JSON object (bounded, no duplicate names); :class:`DecodeError`."""
     value = jsonio.loads(
         raw,
         max_bytes=limits.MAX_JWT_BYTES,
@@ -150,7 +151,7 @@ def parse_token(token: bytes) -> Token:
     parts = text.split(".")
     if len(parts) != 3:
         raise DecodeError("token is not a compact JWS")
-    header = _json_object(_b64url(parts[0]))
+    header = json_object(_b64url(parts[0]))
     if header.get("alg") != "RS256":
         raise VerificationError("token algorithm not allowed (only RS256)")
     if "crit" in header or header.get("typ", "JWT") != "JWT":
@@ -167,7 +168,7 @@ def parse_token(token: bytes) -> Token:
         except (binascii.Error, ValueError) as exc:
             raise DecodeError("x5c entry is not base64") from exc
         chain.append(load_certificate(der))
-    claims = _json_object(_b64url(parts[1]))
+    claims = json_object(_b64url(parts[1]))
     signature = _b64url(parts[2])
     signed = (parts[0] + "." + parts[1]).encode("ascii")
     return Token(header, claims, tuple(chain), signature, signed)
@@ -219,28 +220,12 @@ class ConfidentialSpaceVerifier(PinnedVerifier[Certificate]):
             tok.signature, tok.signed, Hash.SHA256
         )
         checks = [Check("token-signature", f"RS256, x5c chain to {path[-1].subject}")]
-        # 4. Token claims.
+        # 4.-6. Token claims, platform claims, binding.
         claims = tok.claims
-        _check_times(claims, now, policy.max_clock_skew_s)
-        if claims.get("iss") != ISSUER:
-            raise VerificationError("token issuer is not Google's attestation service")
-        aud = claims.get("aud")
-        if aud != trust.audience and not (isinstance(aud, list) and trust.audience in aud):
-            raise VerificationError("token audience is not ours")
-        # 5. Platform claims.
-        debug, digest, hwmodel = _check_platform(claims, trust)
+        debug, digest, hwmodel = check_token_claims(
+            claims, report_data, trust, now=now, skew=policy.max_clock_skew_s
+        )
         checks.append(Check("platform-claims", f"{hwmodel}, image {digest[:23]}"))
-        # 6. Binding.
-        nonces = claims.get("eat_nonce")
-        nonce_list = [nonces] if isinstance(nonces, str) else nonces
-        if not isinstance(nonce_list, list) or len(nonce_list) > limits.MAX_JWT_NONCES:
-            raise VerificationError("token nonce does not bind the node's report data")
-        wanted = nonce_for(report_data).encode()
-        if not any(
-            isinstance(n, str) and hmac.compare_digest(n.encode("utf-8", "surrogatepass"), wanted)
-            for n in nonce_list
-        ):
-            raise VerificationError("token nonce does not bind the node's report data")
         checks.append(Check("nonce-binds-node", "eat_nonce = hex(SHA-256(report data))"))
         # 7. Result and common policy.
         result = AttestationResult(
@@ -257,6 +242,36 @@ class ConfidentialSpaceVerifier(PinnedVerifier[Certificate]):
         )
         check_policy(result, policy, now=now)
         return result
+
+
+def check_token_claims(
+    claims: dict[str, Any],
+    report_data: bytes,
+    trust: ConfidentialSpaceTrust,
+    *,
+    now: float,
+    skew: float,
+) -> tuple[bool, str, str]:
+    """Steps 4 to 6 on a verified token's claims; returns (debug, image digest, hwmodel).
+    Raises :class:`VerificationError` or :class:`PolicyError`."""
+    _check_times(claims, now, skew)
+    if claims.get("iss") != ISSUER:
+        raise VerificationError("token issuer is not Google's attestation service")
+    aud = claims.get("aud")
+    if aud != trust.audience and not (isinstance(aud, list) and trust.audience in aud):
+        raise VerificationError("token audience is not ours")
+    debug, digest, hwmodel = _check_platform(claims, trust)
+    nonces = claims.get("eat_nonce")
+    nonce_list = [nonces] if isinstance(nonces, str) else nonces
+    if not isinstance(nonce_list, list) or len(nonce_list) > limits.MAX_JWT_NONCES:
+        raise VerificationError("token nonce does not bind the node's report data")
+    wanted = nonce_for(report_data).encode()
+    if not any(
+        isinstance(n, str) and hmac.compare_digest(n.encode("utf-8", "surrogatepass"), wanted)
+        for n in nonce_list
+    ):
+        raise VerificationError("token nonce does not bind the node's report data")
+    return debug, digest, hwmodel
 
 
 def _check_times(claims: dict[str, Any], now: float, skew: float) -> None:
