@@ -33,6 +33,9 @@ from privcloud.services.http import (
 
 log = logging.getLogger("privcloud.http")
 
+#: Every service's liveness route (Kubernetes liveness probes, deploy/k8s).
+LIVENESS_PATH = "/livez"
+
 
 # --- connections: a cap in total and, where peers are devices, per peer ----------------------
 
@@ -231,9 +234,11 @@ def withhold_peer_data() -> None:
 def new_app(
     service: str, metrics: Metrics, *, per_peer_connections: int | None = None
 ) -> web.Application:
-    """An application with our middleware, a ``/metrics`` route and a :class:`BodyBudget` of
-    ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps the connections one
-    peer address may hold (the relay, the one service whose peers are devices)."""
+    """An application with our middleware, a ``/metrics`` route, a ``/livez`` route (the
+    process serves HTTP: a liveness probe; readiness is each service's own ``/healthz``) and a
+    :class:`BodyBudget` of ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps
+    the connections one peer address may hold (the relay, the one service whose peers are
+    devices)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
     )
@@ -244,7 +249,11 @@ def new_app(
     async def metrics_handler(_: web.Request) -> web.Response:
         return web.Response(text=metrics.render(), content_type="text/plain")
 
+    async def live_handler(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "service": service})
+
     app.router.add_get("/metrics", metrics_handler, name="metrics")
+    app.router.add_get(LIVENESS_PATH, live_handler, name="liveness")
     return app
 
 
