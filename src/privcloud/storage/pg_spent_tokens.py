@@ -163,7 +163,8 @@ class _Lane:
             if not mine:
                 continue
             try:
-                self.conn.execute(statement, ([k for k, _ in mine], [n for _, n in mine], holder))
+                keys, nonces = [k for k, _ in mine], [n for _, n in mine]
+                self.conn.execute(statement, (keys, nonces, holder), binary=True)
             except (psycopg.Error, UnavailableError):
                 if stopping.is_set():
                     log.warning("gateway: %d token settles failed at close", len(mine))
@@ -396,6 +397,7 @@ class PgSpentTokenStore:
                         [c.holder for c in live],
                         self.clock.now(),
                     ),
+                    binary=True,
                 ).fetchall()
             except psycopg.errors.CheckViolation:  # no partition: dropped by another process
                 self._epochs.clear()

@@ -152,12 +152,15 @@ class PgConnection:
                     raise UnavailableError(self.unavailable) from exc
             return self._conn
 
-    def execute(self, sql: str, args: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        """Run one statement (``?`` placeholders); driver errors propagate (callers map them)."""
+    def execute(
+        self, sql: str, args: Sequence[Any] = (), *, binary: bool = False
+    ) -> psycopg.Cursor[Any]:
+        """Run one statement (``?`` placeholders; ``binary``: parameters and results in
+        PostgreSQL's binary format); driver errors propagate (callers map them)."""
         with self._lock:
             conn = self.raw
             try:
-                return conn.execute(sql.replace("?", "%s"), tuple(args))
+                return conn.execute(sql.replace("?", "%s"), tuple(args), binary=binary)
             except psycopg.OperationalError:
                 self._drop()
                 raise
