@@ -197,3 +197,15 @@ def test_gpu_list_not_matching_the_claims_is_refused(world: World, gpu: Syntheti
     node = gpu_node(world, gpu, named=())
     with pytest.raises(VerificationError, match="report data does not bind"):
         run(node, world, roots_with(gpu))
+
+
+def test_console_nodes_view_shows_the_admitted_gpu(world: World, gpu: SyntheticGpu) -> None:
+    from privcloud.device.views import nodes_view
+    from privcloud.sdk.client_types import Trail
+
+    admitted = run(gpu_node(world, gpu), world, roots_with(gpu))
+    view = nodes_view(Trail(admitted=[admitted]))
+    (shown,) = view["admitted"][0]["gpus"]
+    assert shown["mode"] == "SPT" and shown["driver_version"] == "550.90.07"
+    assert [r["kind"] for r in shown["rims"]] == ["driver", "vbios"]
+    assert any("gpu-evidence-valid" in line for line in view["admitted"][0]["trail"])

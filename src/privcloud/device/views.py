@@ -90,6 +90,19 @@ def _admitted_json(node: AdmittedNode) -> dict[str, Any]:
         "release": {**release_json(node.manifest), "log_index": node.log_index},
         "checkpoint": checkpoint_json(node.checkpoint),
         "trail": [str(step) for step in node.trail],
+        "gpus": [
+            {
+                "gpu_id": g.gpu_id.hex(),
+                "product": g.product,
+                "mode": g.mode,
+                "driver_version": g.driver_version,
+                "vbios_version": g.vbios_version,
+                "signer_chain": list(g.signer_chain),
+                "rims": [{"kind": k, "version": v, "sha384": h.hex()} for k, v, h in g.rims],
+                "checks": [{"name": c.name, "detail": c.detail} for c in g.checks],
+            }
+            for g in node.gpus
+        ],
     }
 
 
