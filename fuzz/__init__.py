@@ -23,6 +23,7 @@ TARGETS: Final = (
     "fuzz_tpm",
     "fuzz_eventlog",
     "fuzz_jwt",
+    "fuzz_android_attestation",
     "fuzz_spdm",
     "fuzz_rim",
     "fuzz_node_directory",

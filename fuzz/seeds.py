@@ -17,7 +17,17 @@ import wave
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from fuzz import ROOT, fixtures, fuzz_eventlog, fuzz_jwt, fuzz_rim, fuzz_spdm, fuzz_tpm, harness
+from fuzz import (
+    ROOT,
+    fixtures,
+    fuzz_android_attestation,
+    fuzz_eventlog,
+    fuzz_jwt,
+    fuzz_rim,
+    fuzz_spdm,
+    fuzz_tpm,
+    harness,
+)
 from fuzz.fuzz_privacypass_tokens import DEVICE_FIELDS, DEVICE_NOW
 from fuzz.fuzz_tiles import NEEDED, TREE
 from fuzz.fuzz_transparency import LOG_NOW
@@ -627,6 +637,7 @@ OWN: Final[dict[str, Callable[[], list[bytes]]]] = {
     "fuzz_intel_collateral": seeds_intel_collateral,
     "fuzz_tpm": fuzz_tpm.own_seeds,
     "fuzz_eventlog": fuzz_eventlog.own_seeds,
+    "fuzz_android_attestation": fuzz_android_attestation.own_seeds,
     "fuzz_jwt": fuzz_jwt.own_seeds,
     "fuzz_spdm": fuzz_spdm.own_seeds,
     "fuzz_rim": fuzz_rim.own_seeds,

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
-from fuzz import ROOT, fuzz_eventlog, fuzz_rim, fuzz_spdm
+from fuzz import ROOT, fuzz_android_attestation, fuzz_eventlog, fuzz_rim, fuzz_spdm
 from fuzz.seeds import each, streams
 
 #: Where the shared vectors live: next to the repository, as for tests/support/vectors.py.
@@ -110,6 +110,7 @@ SHARED: Final[dict[str, Callable[[Path], list[bytes]]]] = {
     "fuzz_tdx": shared_tdx,
     "fuzz_intel_collateral": shared_intel_collateral,
     "fuzz_eventlog": fuzz_eventlog.shared_seeds,
+    "fuzz_android_attestation": fuzz_android_attestation.shared_seeds,
     "fuzz_spdm": fuzz_spdm.shared_seeds,
     "fuzz_rim": fuzz_rim.shared_seeds,
 }
