@@ -499,8 +499,9 @@ MAX_SPDM_OPAQUE_FIELDS: Final = 64
 MAX_NVIDIA_RIM_BYTES: Final = 256 * KiB
 #: Most RIMs an admitter is given at once (driver and VBIOS RIMs of every version in use).
 MAX_NVIDIA_RIMS: Final = 64
-#: Most measurement entries in one RIM, and most alternative values for one entry.
+#: Most measurement entries in one RIM.
 MAX_RIM_MEASUREMENTS: Final = 256
+#: Most alternative golden values for one RIM measurement entry.
 MAX_RIM_ALTERNATIVES: Final = 16
 #: Most XML elements in one RIM (bounds the work of walking the signed tree).
 MAX_RIM_ELEMENTS: Final = 1024
