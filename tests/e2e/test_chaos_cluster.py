@@ -8,6 +8,7 @@ to the log. Then:
 
 * every request got exactly one answer: its own body back, or one error of our exception tree
   (never a foreign exception, never a hang, never someone else's answer);
+* (all shared state in one throwaway PostgreSQL: spent tokens, issuer state, the log)
 * no token was redeemed twice (no request was refused as "already spent": a retry never reuses a
   token the gateway saw) and none was lost: the issuer charged exactly the tokens the wallets
   received (handed out or still held); every successful request is charged in the shared
@@ -20,13 +21,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import sqlite3
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from privcloud.errors import PrivcloudError, ReplayError
@@ -34,6 +35,7 @@ from privcloud.localcloud.cluster import Cluster, ClusterSpec
 from privcloud.logclient import LogClient
 from privcloud.sdk import Client
 from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.storage.database import ISSUER_SCHEMA, TOKENS_SCHEMA
 from privcloud.storage.tlog_store import load_key
 from privcloud.transparency.checkpoint import open_checkpoint
 from privcloud.transparency.merkle import verify_consistency
@@ -75,12 +77,12 @@ class CountingWallet(Wallet):
 
 
 @pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
+async def cluster(postgres_url: str) -> AsyncIterator[Cluster]:
     """The cluster, its files in a directory of its own (not pytest's tmp_path, which another
     pytest session on this machine may prune while the processes still use it); kept when the
     test fails, for the processes' logs."""
     data = Path(tempfile.mkdtemp(prefix="privcloud-chaos-"))
-    spec = ClusterSpec(relays=2, gateways=3, issuers=2, nodes=4)
+    spec = ClusterSpec(relays=2, gateways=3, issuers=2, nodes=4, database=postgres_url)
     async with Cluster(spec, data) as running:
         yield running
     if _PASSED and all(_PASSED):
@@ -126,19 +128,23 @@ async def _crash(cluster: Cluster, out: Outcomes, appended: list[int]) -> None:
             await cluster.restart(name)
 
 
-def _spent(cluster: Cluster) -> tuple[int, int]:
+def _spent(url: str) -> tuple[int, int]:
     """(spent, still reserved) rows of the gateways' shared spent-token store."""
-    path = cluster.root / "gateway" / "spent-tokens.sqlite3"
-    with sqlite3.connect(path) as db:
-        spent = db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder = 0").fetchone()[0]
-        held = db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder != 0").fetchone()[0]
-    return int(spent), int(held)
+    with psycopg.connect(url) as db:
+        row = db.execute(
+            f"SELECT count(*) FILTER (WHERE holder = 0), count(*) FILTER (WHERE holder <> 0) "
+            f"FROM {TOKENS_SCHEMA}.spent_tokens"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
-def _issued(cluster: Cluster) -> int:
+def _issued(url: str) -> int:
     """Tokens the issuers charged (every device, every period) in their shared store."""
-    with sqlite3.connect(cluster.root / "issuer" / "issuer.sqlite3") as db:
-        return int(db.execute("SELECT COALESCE(SUM(used), 0) FROM quota").fetchone()[0])
+    with psycopg.connect(url) as db:
+        row = db.execute(f"SELECT COALESCE(SUM(used), 0) FROM {ISSUER_SCHEMA}.quota").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 @pytest.mark.slow
@@ -182,11 +188,13 @@ async def test_gateway_node_and_issuer_crashes_lose_no_request_token_or_log_hist
         # 2. No token redeemed twice: no request was refused as a replay.
         assert out.errors[ReplayError.__name__] == 0, out.errors
         assert all(cluster.processes[name].alive for name in CRASHES.values())
+        url = cluster.spec.database
+        assert url is not None
         handed = sum(c.wallet.handed for c in clients if isinstance(c.wallet, CountingWallet))
         held = sum(len(c.wallet) for c in clients if c.wallet is not None)
         # ... and none lost: the issuer charged exactly what the wallets received.
-        assert _issued(cluster) == handed + held
-        spent, reserved = _spent(cluster)
+        assert _issued(url) == handed + held
+        spent, reserved = _spent(url)
         # Every answered request is charged: spent, or (when its gateway was killed between
         # the node's answer and the commit of the consume) still reserved by the dead gateway
         # process. KNOWN WEAKNESS (issue 13 report): such a reservation becomes claimable again

@@ -59,6 +59,9 @@ _LISTENING = re.compile(r"listening on (http://\S+)")
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 10.0
 _REGIONS = ("eu-west", "us-east")
+#: Seconds to wait for the nodes' bundles before publishing the release again, and how often.
+_ATTEST_WAIT_S = 15.0
+_PUBLISH_ATTEMPTS = 4
 
 
 @dataclass(frozen=True)
@@ -363,7 +366,22 @@ class Cluster:
         for node in started:
             self.node_urls.append(await node.wait_listening())
             self._note_root(node)
-        await wait_attested(self.node_urls)
+        await self._wait_attested(self.node_urls)
+
+    async def _wait_attested(self, urls: list[str]) -> None:
+        """Wait until the nodes at ``urls`` prove their release. When the code files changed
+        between the release's publication and a node's start (a working tree being edited),
+        the node's manifest is not the logged one: publish again (what the node runs) and
+        wait once more."""
+        for attempt in range(_PUBLISH_ATTEMPTS):
+            try:
+                await wait_attested(urls, timeout=_ATTEST_WAIT_S)
+            except ConfigError:
+                if attempt == _PUBLISH_ATTEMPTS - 1:
+                    raise
+                await self._publish_release()
+            else:
+                return
 
     def _note_root(self, node: ServiceProcess) -> None:
         root = bytes.fromhex(node.banner("simulated TEE dev root (INSECURE)"))
@@ -483,7 +501,7 @@ class Cluster:
         await service.wait_listening()
         if name.startswith("node-"):
             self._note_root(service)
-            await wait_attested([service.url])
+            await self._wait_attested([service.url])
             await self.wait_gateways_see_nodes()
 
     def _service(self, name: str) -> ServiceProcess:
