@@ -512,3 +512,21 @@ async def test_operator_code_over_http_is_refused_by_production_defaults(
     ):
         assert response.status == 403
         assert (await response.json())["error"] == "policy"
+
+
+# --- the device console -------------------------------------------------------------------------
+
+
+def test_console_says_the_local_clouds_device_is_not_attested() -> None:
+    """The development cloud has no phone: its device enrols with the INSECURE operator code,
+    and the console's status says so (``device_attested`` false)."""
+    import urllib.request
+
+    from privcloud.device.agent import DeviceAgent
+    from privcloud.device.thread import BackgroundAgent
+
+    with BackgroundAgent(DeviceAgent(port=0)) as url:
+        response = urllib.request.urlopen(url.rstrip("/") + "/api/status", timeout=60)
+        with response:
+            status = json.loads(response.read())
+    assert status["device_attested"] is False and status["tokens"] > 0

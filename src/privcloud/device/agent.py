@@ -288,6 +288,8 @@ class DeviceAgent:
                 "relay_url": client.relay_url,
                 "device_address": self.device_address,
                 "tokens": len(wallet) if wallet is not None else None,
+                # False: enrolled with the local cloud's INSECURE operator code (no phone here).
+                "device_attested": wallet.attested if wallet is not None else None,
                 "models": sorted(self.models.available()) if self.models is not None else [],
                 "busy": self._lock.locked(),
                 "requests": len(self.history),

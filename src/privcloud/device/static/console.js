@@ -101,6 +101,9 @@ async function loadStatus() {
     const parts = [
       `${s.nodes.admitted} nodes admitted`,
       s.tokens === null ? null : `${s.tokens} tokens in the wallet`,
+      s.device_attested === null ? null : s.device_attested
+        ? "device attested (Android hardware key)"
+        : "device not attested (insecure operator code, development cloud)",
       `sealed to k = ${s.k}`,
       s.device_address ? `device address ${s.device_address}` : "device on the default address",
     ];
