@@ -236,3 +236,16 @@ def test_each_byte_flip_in_the_synthetic_report_is_refused(gpu: SyntheticGpu, ch
         flipped[pos] ^= 0x01
         with pytest.raises(PeerError):
             verifier.verify(Evidence("nvidia-gpu", bytes(flipped), chain), now=NOW, policy=POLICY)
+
+
+def test_vbios_rim_of_another_board_with_the_same_version_does_not_refuse_an_honest_gpu(
+    gpu: SyntheticGpu,
+) -> None:
+    driver, vbios = gpu.rims
+    other_board = sign_rim(
+        gpu.rim_ca, rim_xml("96.00.9f.00.01", {i: (b"\x42" * 48,) for i in range(6, 12)})
+    )
+    result = verify(gpu, rims=(driver, other_board, vbios))
+    assert result.checks[-1].detail == "12 golden measurements match"
+    with pytest.raises(VerificationError, match="measurement not in the signed RIM"):
+        verify(gpu, rims=(driver, other_board))

@@ -21,7 +21,8 @@ RIMs (:mod:`.rim`) that the operator publishes; nothing here calls NVIDIA's serv
    far as its measurements equal NVIDIA's golden values for the CC firmware (step 7; NVIDIA's
    SDK concludes no more) unless ``policy.require_mode``.
 6. **RIMs**: a signed driver RIM whose version is the report's driver version and a signed VBIOS
-   RIM whose version is its VBIOS version, each verified up to the *pinned* RIM root at ``now``.
+   RIM whose version is its VBIOS version, each verified up to the *pinned* RIM root at ``now``
+   (a version may have RIMs for several boards: the first pair the report meets is used).
 7. **Measurements**: every active golden measurement (driver and VBIOS; an index in both is
    refused) equals one of its alternatives in the report; index 35 is skipped when NVDEC0 is
    disabled, as NVIDIA's verifier does.
@@ -162,7 +163,7 @@ class NvidiaGpuVerifier:
     #: Signed RIM documents (driver and VBIOS), as the operator published them.
     rim_documents: Sequence[bytes] = ()
     crls: Sequence[Crl] = ()
-    _cache: _RimCache | None = field(default=None, repr=False)
+    _cache: _RimCache | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.rim_documents) > limits.MAX_NVIDIA_RIMS:
@@ -225,13 +226,12 @@ class NvidiaGpuVerifier:
         :class:`TooLargeError`, :class:`UnsupportedError`, :class:`VerificationError` or
         :class:`PolicyError`, and :class:`UsageError` for evidence of another type."""
         report, path, checks = self.verify_report(evidence, now=now, policy=policy)
-        # 6. Signed RIMs for this driver and VBIOS.
-        driver, vbios = self._rims_for(report, now)
+        # 6. and 7. Signed RIMs for this driver and VBIOS; measurements.
+        drivers, vbioses = self._rims_for(report, now)
+        driver, vbios, compared = _match(report, drivers, vbioses)
         checks.append(
             Check("gpu-rims", f"driver {driver.version}, VBIOS {vbios.version}: signed RIMs")
         )
-        # 7. Measurements.
-        compared = _compare(report, driver, vbios)
         checks.append(Check("gpu-measurements", f"{compared} golden measurements match"))
         # 8. Policy: versions.
         _check_versions(report, policy)
@@ -251,19 +251,35 @@ class NvidiaGpuVerifier:
             checks=tuple(checks),
         )
 
-    def _rims_for(self, report: SpdmReport, now: float) -> tuple[Rim, Rim]:
+    def _rims_for(self, report: SpdmReport, now: float) -> tuple[tuple[Rim, ...], tuple[Rim, ...]]:
+        """The verified RIMs of the report's driver version and of its VBIOS version."""
         driver_version = report.driver_version.lower()
         vbios_version = report.vbios_version.lower()
         if not driver_version or not vbios_version:
             raise VerificationError("GPU report names no driver or VBIOS version")
         rims = self.rims(now)
-        driver = [r for r in rims if r.version == driver_version]
-        vbios = [r for r in rims if r.version == vbios_version]
+        driver = tuple(r for r in rims if r.version == driver_version)
+        vbios = tuple(r for r in rims if r.version == vbios_version)
         if not driver:
             raise VerificationError("no valid signed RIM for the GPU's driver version")
         if not vbios:
             raise VerificationError("no valid signed RIM for the GPU's VBIOS version")
-        return driver[0], vbios[0]
+        return driver, vbios
+
+
+def _match(
+    report: SpdmReport, drivers: tuple[Rim, ...], vbioses: tuple[Rim, ...]
+) -> tuple[Rim, Rim, int]:
+    """The first (driver, VBIOS) RIM pair whose golden measurements the report meets (one
+    VBIOS version may have RIMs for several boards); raises the last pair's refusal."""
+    error: VerificationError | None = None
+    for driver in drivers:
+        for vbios in vbioses:
+            try:
+                return driver, vbios, _compare(report, driver, vbios)
+            except VerificationError as exc:
+                error = exc
+    raise error or VerificationError("GPU measurement not in the signed RIM")
 
 
 def _check_fwid(leaf: Certificate, report: SpdmReport) -> None:
