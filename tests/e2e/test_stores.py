@@ -415,12 +415,15 @@ def test_log_store_append_is_all_or_nothing(store_url: str) -> None:
     store = db.log("test/log")
     try:
         store.append([b"a"])
+        twice = store.append([b"x", b"x"])  # once in the log, the second is the first
+        assert (twice[0].existed, twice[1].existed, twice[1].index) == (False, True, 1)
+        store.append([b"a"])
         with pytest.raises(UsageError):
             store.append([b"b", "not bytes"])  # type: ignore[list-item]
-        assert store.size() == 1
+        assert store.size() == 2
         store.close()
         store = db.log("test/log")
-        assert store.size() == 1
+        assert store.size() == 2
     finally:
         store.close()
 

@@ -23,9 +23,11 @@ from typing import Any, ClassVar, Final
 
 import psycopg
 
+from privcloud import limits
 from privcloud.errors import ConfigError, UnavailableError, UsageError
 from privcloud.storage.postgres import PgConnection, first, lock_key, pg_cause
 from privcloud.storage.tlog_store import Appended, TlogStore
+from privcloud.transparency.merkle import leaf_hash, node_hash
 
 _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value bytea NOT NULL)",
@@ -136,6 +138,59 @@ class PgTlogStore(TlogStore):
             raise
         self._size, self._edge = size, edge
         return out
+
+    def _append_in(
+        self, db: Any, entries: Sequence[bytes]
+    ) -> tuple[list[Appended], int, list[tuple[int, bytes]]]:
+        """:meth:`TlogStore._append_in` in three round trips whatever the number of entries:
+        one lookup of the entries already present, one insert of the leaves and one of the
+        subtree hashes they complete (arrays through ``unnest``)."""
+        if not all(isinstance(e, bytes) for e in entries):
+            raise UsageError("an entry is bytes")
+        hashes = [leaf_hash(e) for e in entries]
+        known: dict[bytes, int] = {
+            bytes(h): int(i)
+            for h, i in db.execute(
+                "SELECT leaf_hash, idx FROM leaves WHERE leaf_hash = ANY(?::bytea[])",
+                (hashes,),
+                binary=True,
+            ).fetchall()
+        }
+        size, edge = self._size, list(self._edge)
+        out: list[Appended] = []
+        leaves: list[tuple[int, bytes, bytes]] = []
+        subtrees: list[tuple[int, int, bytes]] = []
+        for entry, h in zip(entries, hashes, strict=True):
+            if h in known:  # in the log, or earlier in this batch
+                out.append(Appended(known[h], h, existed=True))
+                continue
+            if size >= limits.MAX_TLOG_TREE_SIZE:
+                raise UsageError("tree is full")
+            leaves.append((size, h, entry))
+            known[h] = size
+            out.append(Appended(size, h, existed=False))
+            size += 1
+            level, node = 0, h  # one completed perfect subtree per trailing one bit
+            while edge and edge[-1][0] == level:
+                node = node_hash(edge.pop()[1], node)
+                level += 1
+                subtrees.append((level, (size >> level) - 1, node))
+            edge.append((level, node))
+        if leaves:
+            db.execute(
+                "INSERT INTO leaves (idx, leaf_hash, entry)"
+                " SELECT * FROM unnest(?::bigint[], ?::bytea[], ?::bytea[])",
+                ([r[0] for r in leaves], [r[1] for r in leaves], [r[2] for r in leaves]),
+                binary=True,
+            )
+        if subtrees:
+            db.execute(
+                "INSERT INTO subtrees (level, idx, hash)"
+                " SELECT * FROM unnest(?::integer[], ?::bigint[], ?::bytea[])",
+                ([r[0] for r in subtrees], [r[1] for r in subtrees], [r[2] for r in subtrees]),
+                binary=True,
+            )
+        return out, size, edge
 
     def _check_size(self, db: PgConnection) -> None:
         """The compare of the compare-and-swap: the stored tree is the one this sequencer
