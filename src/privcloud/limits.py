@@ -558,3 +558,9 @@ MAX_ATTESTED_ENROLMENT_BODY_BYTES: Final = 32 * KiB
 #: Largest attestation status (revocation) list the operator supplies, and most entries in it.
 MAX_ATTESTATION_STATUS_LIST_BYTES: Final = 8 * MiB
 MAX_ATTESTATION_STATUS_ENTRIES: Final = 200_000
+
+# --- RSA keys of attestation evidence (privcloud.crypto.pkcs1; issue 17) ---------------------
+#: Smallest RSA modulus, in bits, of a vTPM attestation key or a token signer's certificate.
+MIN_ATTEST_RSA_BITS: Final = 2048
+#: Largest RSA modulus, in bits, of such keys (bounds the verify cost of a hostile key).
+MAX_ATTEST_RSA_BITS: Final = 8192
