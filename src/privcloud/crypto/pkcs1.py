@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import SignatureAlgorithmOID
 
+from privcloud import limits
 from privcloud.crypto.boundary import foreign_errors
 from privcloud.crypto.ecdsa import RsaPrivateKey
 from privcloud.crypto.x509 import Certificate, Crl, SignatureAlgorithm, verify_chain
@@ -35,11 +36,6 @@ __all__ = [
     "rsa_sign",
     "verify_pkcs1_chain",
 ]
-
-#: Smallest RSA modulus accepted, in bits.
-MIN_RSA_BITS = 2048
-#: Largest RSA modulus accepted, in bits (bounds the verify cost of hostile keys).
-MAX_RSA_BITS = 8192
 
 
 class Hash(enum.Enum):
@@ -73,7 +69,7 @@ class RsaPublicKey:
     def from_numbers(cls, modulus: bytes, exponent: int) -> RsaPublicKey:
         """From a big-endian modulus and an exponent; :class:`VerificationError` if unusable."""
         n = int.from_bytes(modulus, "big")
-        if not MIN_RSA_BITS <= n.bit_length() <= MAX_RSA_BITS:
+        if not limits.MIN_ATTEST_RSA_BITS <= n.bit_length() <= limits.MAX_ATTEST_RSA_BITS:
             raise VerificationError("RSA key size not allowed")
         if exponent < 3 or exponent % 2 == 0 or exponent >= n:
             raise VerificationError("RSA exponent not allowed")
@@ -87,7 +83,7 @@ class RsaPublicKey:
         key = cert._public_key()
         if not isinstance(key, rsa.RSAPublicKey):
             raise VerificationError("certificate key is not RSA")
-        if not MIN_RSA_BITS <= key.key_size <= MAX_RSA_BITS:
+        if not limits.MIN_ATTEST_RSA_BITS <= key.key_size <= limits.MAX_ATTEST_RSA_BITS:
             raise VerificationError("RSA key size not allowed")
         return cls(key)
 
