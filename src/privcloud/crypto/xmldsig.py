@@ -40,12 +40,14 @@ from privcloud.errors import DecodeError, VerificationError
 DS_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
 _DS = "{" + DS_NS + "}"
 ENVELOPED: Final = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
+#: The only whitespace a base64 certificate may hold (XML Schema base64Binary's line breaks).
+_B64_SPACE: Final = {ord(c): None for c in " \t\r\n"}
 C14N_METHODS: Final = frozenset(
     {"http://www.w3.org/2006/12/xml-c14n11", "http://www.w3.org/TR/2001/REC-xml-c14n-20010315"}
 )
 
 
-def _parser() -> Any:
+def hardened_parser() -> Any:
     """A hardened ``lxml`` parser: no entities, no network, no DTD, no huge trees."""
     return etree.XMLParser(
         resolve_entities=False,
@@ -73,7 +75,7 @@ def parse_signed_document(data: bytes, *, max_bytes: int, max_elements: int) -> 
     with foreign_errors(DecodeError, "XML document refused (DTD, entity or malformed)"):
         _SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     with foreign_errors(DecodeError, "malformed XML document"):
-        root = etree.fromstring(data, parser=_parser())
+        root = etree.fromstring(data, parser=hardened_parser())
         signatures = []
         for count, element in enumerate(root.iter(), start=1):
             if count > max_elements:
@@ -89,7 +91,7 @@ def parse_signed_document(data: bytes, *, max_bytes: int, max_elements: int) -> 
     if not texts:
         raise DecodeError("XML signature carries no certificate")
     try:
-        ders = tuple(base64.b64decode("".join(t.split()), validate=True) for t in texts)
+        ders = tuple(base64.b64decode(t.translate(_B64_SPACE), validate=True) for t in texts)
     except (binascii.Error, ValueError) as exc:
         raise DecodeError("XML signature certificate is not base64") from exc
     return SignedDocument(certificates=ders, data=bytes(data))
@@ -113,7 +115,7 @@ def verify_enveloped(document: SignedDocument, signer: Certificate, *, now: floa
     ``now`` is checked again here. Raises :class:`VerificationError`.
     """
     with foreign_errors(VerificationError, "XML signature does not verify"):
-        root = etree.fromstring(document.data, parser=_parser())
+        root = etree.fromstring(document.data, parser=hardened_parser())
         _check_reference_shape(root)
         config = SignatureConfiguration(
             location="./",
@@ -123,7 +125,7 @@ def verify_enveloped(document: SignedDocument, signer: Certificate, *, now: floa
             verification_time=datetime.datetime.fromtimestamp(now, datetime.UTC),
         )
         result = XMLVerifier().verify(
-            document.data, x509_cert=signer._cert, parser=_parser(), expect_config=config
+            document.data, x509_cert=signer._cert, parser=hardened_parser(), expect_config=config
         )
     if isinstance(result, list):  # expect_references=1 returns one result; fail closed
         raise VerificationError("XML signature must have one reference")

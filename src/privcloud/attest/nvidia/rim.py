@@ -22,7 +22,7 @@ import enum
 import hashlib
 import xml.etree.ElementTree as StdET
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
@@ -77,11 +77,9 @@ class Rim:
     digest: bytes
     tag_id: str = ""
     manufacturer_id: str = ""
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "measurements", MappingProxyType(dict(self.measurements)))
-        object.__setattr__(self, "extra", MappingProxyType(dict(self.extra)))
 
     def active(self) -> dict[int, ReferenceMeasurement]:
         return {i: m for i, m in self.measurements.items() if m.active}
@@ -129,10 +127,11 @@ def verify_rim(
     # 3. The signature; from here on only the signed bytes are read.
     signed = verify_enveloped(document, chain[0], now=now)
     # 4. Version and golden measurements.
-    return _read_signed(signed, tuple(c.subject for c in path), hashlib.sha384(data).digest())
+    return read_signed_rim(signed, tuple(c.subject for c in path), hashlib.sha384(data).digest())
 
 
-def _read_signed(signed: bytes, signer_chain: tuple[str, ...], digest: bytes) -> Rim:
+def read_signed_rim(signed: bytes, signer_chain: tuple[str, ...], digest: bytes) -> Rim:
+    """Step 4 on canonical bytes a verified signature covers (never on unverified input)."""
     try:
         root = SafeET.fromstring(signed, forbid_dtd=True, forbid_entities=True)
     except (StdET.ParseError, ValueError) as exc:
