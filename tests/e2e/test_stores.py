@@ -8,6 +8,7 @@ record, and a second log sequencer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,6 +37,7 @@ from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
+from privcloud.storage.pg_spent_tokens import LANES
 from privcloud.storage.pg_tlog import PgTlogStore
 from privcloud.storage.witness_store import WitnessRecord
 from privcloud.transparency.merkle import (
@@ -649,3 +651,39 @@ async def test_local_cloud_on_postgresql_keeps_every_state_there(
     assert counts["privcloud_log.leaves"] is not None and counts["privcloud_log.leaves"][0] >= 1
     assert counts["privcloud_witness.witnessed"] == (1,)
     assert not list(tmp_path.rglob("*.sqlite3")) and not list(tmp_path.rglob("*.db"))
+
+
+def _kill_connections(url: str) -> None:
+    """End every other session on the database (a server restart or failover, as the stores
+    see it)."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+async def test_stores_answer_unavailable_then_reconnect_after_losing_the_database(
+    postgres_url: str,
+) -> None:
+    db = Database.from_url(postgres_url)
+    tokens, issuer, witness = db.spent_tokens(), db.issuer(), db.witness()
+    try:
+        await tokens.spend(os.urandom(32), key_id=KEY, expires=FAR)
+        issuer.add_enrolment_code(b"c" * 32, FAR)
+        _kill_connections(postgres_url)
+        for lane in range(LANES):  # each lane's first use may find its dead connection: 503
+            with contextlib.suppress(UnavailableError):
+                await tokens.spend(os.urandom(31) + bytes([lane]), key_id=KEY, expires=FAR)
+        for lane in range(LANES):  # then every lane has reconnected
+            await tokens.spend(os.urandom(31) + bytes([lane]), key_id=KEY, expires=FAR)
+        with contextlib.suppress(UnavailableError):
+            issuer.device_key(b"d" * 16)
+        issuer.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 1.0)  # reconnected, code still there
+        with contextlib.suppress(UnavailableError):
+            witness.origins()
+        assert witness.origins() == []
+    finally:
+        await tokens.close()
+        issuer.close()
+        witness.close()
