@@ -447,7 +447,9 @@ def gpu_figures() -> dict[str, object]:
         "verify_gpu_real_with_rims_cold_ms": per_call(cold) * 1e3,
     }
     gpu = kit.synthetic_gpu()
-    release = _manifest(None)
+    base = _manifest(None)
+    listed = [hashlib.sha384(r).hexdigest() for r in gpu.rims]
+    release = dataclasses.replace(base, config={**base.config, "nvidia_rims": listed})
     dev_root = EcPrivateKey.generate(Curve.P384)
     node_key = generate_keypair(X25519_SHA256_AES128GCM.kem)
     now = kit.NOW
@@ -464,7 +466,7 @@ def gpu_figures() -> dict[str, object]:
     tee = InsecureSimulatedTee(dev_root, release.simulated_measurement)
     bundle, state = _bundle(tee.evidence(claims.report_data(), now=now), release, now)
     gpu_ev = gpu.evidence(dataclasses.replace(gpu.spec, nonce=gpu_nonce_for(claims)))
-    bundle = dataclasses.replace(bundle, gpus=(GpuEvidence(gid, gpu_ev),))
+    bundle = dataclasses.replace(bundle, gpus=(GpuEvidence(gid, gpu_ev),), rims=gpu.rims)
     node = _descriptor(node_key.public_bytes, bundle)
     roots = TrustRoots(
         insecure_simulated_keys=(dev_root.public_key().to_bytes(),), nvidia_gpu=gpu.verifier()

@@ -7,6 +7,7 @@ report binds. CPU side: the INSECURE simulated TEE of test_admission.py's world;
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 
 import pytest
 from test_admission import DEV, DEV_ROOT, SimNode, World, manifest
@@ -16,10 +17,11 @@ from privcloud.attest import Evidence, NodeClaims, TrustRoots
 from privcloud.attest.nvidia import GpuEvidence, GpuPolicy, gpu_id, gpu_nonce_for
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM
-from privcloud.errors import PolicyError, VerificationError
+from privcloud.errors import PolicyError, UsageError, VerificationError
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit
 from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, encode_descriptor
+from privcloud.trust.release_manifest import ReleaseManifest
 
 SUITE = X25519_SHA256_AES128GCM
 IDS = (int(SUITE.kem), int(SUITE.kdf), int(SUITE.aead))
@@ -31,8 +33,15 @@ def gpu() -> SyntheticGpu:
 
 
 @pytest.fixture(scope="module")
-def world() -> World:
-    return World.build(manifest())
+def world(gpu: SyntheticGpu) -> World:
+    return World.build(release_listing(gpu.rims))
+
+
+def release_listing(rims: tuple[bytes, ...]) -> ReleaseManifest:
+    """The test release, whose config lists the SHA-384 of the NVIDIA RIMs it accepts."""
+    base = manifest()
+    listed = [hashlib.sha384(r).hexdigest() for r in rims]
+    return dataclasses.replace(base, config={**base.config, "nvidia_rims": listed})
 
 
 def claims_for(sim: SimNode, gpus: tuple[bytes, ...], *, issued_at: int = NOW) -> NodeClaims:
@@ -59,14 +68,14 @@ def gpu_node(
         nonce = gpu_nonce_for(nonce_claims or claims)
         gpu_evidence = gpu.evidence(dataclasses.replace(gpu.spec, nonce=nonce))
     gpus = (GpuEvidence(gid, gpu_evidence),) if listed is None else listed
-    bundle = dataclasses.replace(world.bundle(cpu_evidence), gpus=gpus)
+    bundle = dataclasses.replace(world.bundle(cpu_evidence), gpus=gpus, rims=gpu.rims)
     return sim.descriptor(bundle)
 
 
 def roots_with(gpu: SyntheticGpu | None) -> TrustRoots:
     return TrustRoots(
         insecure_simulated_keys=(DEV_ROOT.public_key().to_bytes(),),
-        nvidia_gpu=None if gpu is None else gpu.verifier(),
+        nvidia_gpu=None if gpu is None else gpu.verifier(rims=()),  # RIMs come in the bundle
     )
 
 
@@ -209,3 +218,32 @@ def test_console_nodes_view_shows_the_admitted_gpu(world: World, gpu: SyntheticG
     assert shown["mode"] == "SPT" and shown["driver_version"] == "550.90.07"
     assert [r["kind"] for r in shown["rims"]] == ["driver", "vbios"]
     assert any("gpu-evidence-valid" in line for line in view["admitted"][0]["trail"])
+
+
+def test_gpu_rims_the_release_does_not_list_are_refused(gpu: SyntheticGpu) -> None:
+    # Genuine signed RIMs (the operator's choice), but not the ones the logged release accepts.
+    other = synthetic_gpu()
+    world = World.build(release_listing(other.rims))
+    with pytest.raises(VerificationError, match="no valid signed RIM"):
+        run(gpu_node(world, gpu), world, roots_with(gpu))
+
+
+def test_release_listing_no_rims_admits_no_gpu_node(gpu: SyntheticGpu) -> None:
+    world = World.build(manifest())
+    with pytest.raises(VerificationError, match="lists no NVIDIA RIMs"):
+        run(gpu_node(world, gpu), world, roots_with(gpu))
+
+
+def test_release_with_a_malformed_rim_list_is_refused(gpu: SyntheticGpu) -> None:
+    base = manifest()
+    world = World.build(dataclasses.replace(base, config={**base.config, "nvidia_rims": ["zz"]}))
+    with pytest.raises(VerificationError, match="malformed"):
+        run(gpu_node(world, gpu), world, roots_with(gpu))
+
+
+def test_bundle_rims_round_trip_and_are_bounded(world: World, gpu: SyntheticGpu) -> None:
+    node = gpu_node(world, gpu)
+    assert node.bundle is not None and node.bundle.rims == gpu.rims
+    assert NodeBundle.decode(node.bundle.encode()).rims == gpu.rims
+    with pytest.raises(UsageError):
+        dataclasses.replace(node.bundle, rims=(b"",))

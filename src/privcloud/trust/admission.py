@@ -23,6 +23,8 @@ vendor roots, the trusted log state, proofs the caller fetched) are arguments: s
    NVIDIA roots, matches the operator-published signed RIMs, shows CC mode, and whose nonce binds
    the same claims (:func:`privcloud.attest.nvidia.verify_node_gpus`;
    docs/trust-model.md#gpu-evidence); a GPU named without valid evidence refuses the node.
+   Only RIMs whose SHA-384 the release lists (``config.nvidia_rims``, :func:`release_rims`)
+   count, so which reference values are accepted is in the log (proven at step 4).
 3. **Measurement equals the release's** (§3 "measurement equals a logged release"): the
    measured launch value equals the release manifest's measurement for that TEE type; a release
    that records none for the type is refused. For TDX the release records MRTD and RTMR0-3 and
@@ -262,7 +264,15 @@ def admit(
         "report-data-binds-key",
         "report data = SHA-512(label || 0 || HPKE key, issued_at, region, provider, suite)",
     )
-    gpus = verify_node_gpus(bundle.gpus, claims, roots.nvidia_gpu, now=now, policy=policy.gpu)
+    gpus = verify_node_gpus(
+        bundle.gpus,
+        claims,
+        roots.nvidia_gpu,
+        now=now,
+        policy=policy.gpu,
+        rims=bundle.rims,
+        allowed_rims=release_rims(bundle.manifest),
+    )
     for gpu in gpus:
         passed(
             2,
@@ -347,6 +357,24 @@ def node_claims(node: NodeDescriptor, bundle: NodeBundle) -> NodeClaims:
 def _ids(suite: Suite) -> tuple[int, int, int]:
     """A suite's (kem, kdf, aead) ids, as NodeClaims binds them (the hybrid key: ADR 0014)."""
     return (int(suite.kem), int(suite.kdf), int(suite.aead))
+
+
+def release_rims(manifest: ReleaseManifest) -> frozenset[bytes] | None:
+    """SHA-384 digests of the NVIDIA RIMs a release accepts (``config.nvidia_rims``, hex), or
+    ``None`` when it lists none (its nodes then name no GPU). :class:`VerificationError` if
+    malformed. The manifest is proven in the log at step 4, before admission succeeds."""
+    listed = manifest.config.get("nvidia_rims")
+    if listed is None:
+        return None
+    if not isinstance(listed, list) or len(listed) > limits.MAX_NVIDIA_RIMS:
+        raise VerificationError("the release's NVIDIA RIM list is malformed")
+    try:
+        digests = frozenset(bytes.fromhex(d) for d in listed if isinstance(d, str))
+    except ValueError as exc:
+        raise VerificationError("the release's NVIDIA RIM list is malformed") from exc
+    if len(digests) != len(listed) or any(len(d) != 48 for d in digests):
+        raise VerificationError("the release's NVIDIA RIM list is malformed")
+    return digests
 
 
 def check_release_measurement(expected: bytes, result: AttestationResult) -> None:

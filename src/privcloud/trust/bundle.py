@@ -9,7 +9,8 @@ cosignatures) the proof was made against, and the time the node issued the bundl
      "evidence": {"tee": "...", "report": b64, "certificates": b64},
      "release": {"index": <n>, "manifest": {...the manifest as above...}},
      "log": {"checkpoint": "<signed note text>", "inclusion": [b64, ...]},
-     "gpus": [{"id": b64, "report": b64, "certificates": b64}, ...]}   only when it names GPUs
+     "gpus": [{"id": b64, "report": b64, "certificates": b64}, ...],   only when it names GPUs
+     "rims": [b64, ...]}     NVIDIA RIMs the GPUs need (signed SWID tags), only with "gpus"
 
 ``gpus`` (docs/trust-model.md#gpu-evidence): the GPUs the node names in its claims, each with
 its NVIDIA evidence (an empty report means none was sent: admission refuses the node).
@@ -53,6 +54,8 @@ class NodeBundle:
     inclusion: tuple[bytes, ...]
     #: The GPUs the node names in its claims, with their evidence.
     gpus: tuple[GpuEvidence, ...] = ()
+    #: NVIDIA RIMs (signed SWID tags) for those GPUs; which count is the release's word.
+    rims: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         for n in (self.issued_at, self.log_index):
@@ -83,6 +86,12 @@ class NodeBundle:
             ):
                 raise UsageError("GPU evidence too large")
         object.__setattr__(self, "gpus", gpus)
+        rims = tuple(self.rims)
+        if len(rims) > limits.MAX_NVIDIA_RIMS or not all(
+            isinstance(r, bytes) and 0 < len(r) <= limits.MAX_NVIDIA_RIM_BYTES for r in rims
+        ):
+            raise UsageError("bundle RIMs are invalid")
+        object.__setattr__(self, "rims", rims)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -99,6 +108,7 @@ class NodeBundle:
                 "inclusion": [b64_text(h) for h in self.inclusion],
             },
             **({"gpus": [_gpu_json(g) for g in self.gpus]} if self.gpus else {}),
+            **({"rims": [b64_text(r) for r in self.rims]} if self.rims else {}),
         }
 
     def encode(self) -> bytes:
@@ -120,7 +130,7 @@ class NodeBundle:
         if doc.get("version") != BUNDLE_VERSION:
             raise UnsupportedError("unknown node bundle version")
         keys = {"version", "issued_at", "evidence", "release", "log"}
-        obj = json_object(doc, "node bundle", keys | ({"gpus"} & set(doc)))
+        obj = json_object(doc, "node bundle", keys | ({"gpus", "rims"} & set(doc)))
         ev = json_object(obj["evidence"], "bundle evidence", {"tee", "report", "certificates"})
         release = json_object(obj["release"], "bundle release", {"index", "manifest"})
         log = json_object(obj["log"], "bundle log", {"checkpoint", "inclusion"})
@@ -147,6 +157,7 @@ class NodeBundle:
                 checkpoint=checkpoint.encode("utf-8"),
                 inclusion=tuple(from_b64_text(h) for h in proof),
                 gpus=_gpus_from_json(obj["gpus"]) if "gpus" in obj else (),
+                rims=_rims_from_json(obj["rims"]) if "rims" in obj else (),
             )
         except (UsageError, UnicodeEncodeError) as exc:
             raise DecodeError("node bundle holds an invalid value") from exc
@@ -161,6 +172,18 @@ def _gpu_json(gpu: GpuEvidence) -> dict[str, str]:
         "report": b64_text(gpu.evidence.raw),
         "certificates": b64_text(gpu.evidence.certificates),
     }
+
+
+def _rims_from_json(value: object) -> tuple[bytes, ...]:
+    """The bundle's ``rims`` list (present only when non-empty)."""
+    if not isinstance(value, list) or not value:
+        raise DecodeError("malformed RIM list")
+    if len(value) > limits.MAX_NVIDIA_RIMS:
+        raise TooLargeError("bundle carries too many RIMs")
+    rims = tuple(from_b64_text(r) for r in value)
+    if any(len(r) > limits.MAX_NVIDIA_RIM_BYTES for r in rims):
+        raise TooLargeError("bundle RIM too large")
+    return rims
 
 
 def _gpus_from_json(value: object) -> tuple[GpuEvidence, ...]:

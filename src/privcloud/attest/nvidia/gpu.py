@@ -149,9 +149,10 @@ def check_gpu_binding(result: GpuAttestation, claims: NodeClaims) -> None:
 
 @dataclass
 class _RimCache:
+    """RIMs verified at one ``now``, by SHA-384 of the document (``None``: refused)."""
+
     now: float
-    rims: tuple[Rim, ...]
-    failures: int = 0
+    by_digest: dict[bytes, Rim | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -173,18 +174,32 @@ class NvidiaGpuVerifier:
         self.rim_documents = tuple(self.rim_documents)
         self.crls = tuple(self.crls)
 
-    def rims(self, now: float) -> tuple[Rim, ...]:
-        """The RIMs that verify at ``now`` (others are left out); cached for one ``now``."""
+    def rims(self, now: float, extra: Sequence[bytes] = ()) -> tuple[Rim, ...]:
+        """The RIMs (configured, then ``extra``) that verify at ``now``; others are left out.
+        Results are cached for one ``now`` (admission runs every node at one time)."""
+        if len(extra) > limits.MAX_NVIDIA_RIMS:
+            raise TooLargeError("too many RIMs")
         if self._cache is None or self._cache.now != now:
-            good: list[Rim] = []
-            failures = 0
-            for document in self.rim_documents:
+            self._cache = _RimCache(now=now)
+        cache = self._cache.by_digest
+        good: list[Rim] = []
+        seen: set[bytes] = set()
+        for document in (*self.rim_documents, *extra):
+            digest = hashlib.sha384(document).digest()
+            if digest in seen:
+                continue
+            seen.add(digest)
+            if digest not in cache:
+                if len(cache) >= 4 * limits.MAX_NVIDIA_RIMS:
+                    cache.clear()
                 try:
-                    good.append(verify_rim(document, self.rim_roots, now=now, crls=self.crls))
+                    cache[digest] = verify_rim(document, self.rim_roots, now=now, crls=self.crls)
                 except PrivcloudError:
-                    failures += 1
-            self._cache = _RimCache(now=now, rims=tuple(good), failures=failures)
-        return self._cache.rims
+                    cache[digest] = None
+            rim = cache[digest]
+            if rim is not None:
+                good.append(rim)
+        return tuple(good)
 
     def verify_report(
         self, evidence: Evidence, *, now: float, policy: GpuPolicy
@@ -221,13 +236,25 @@ class NvidiaGpuVerifier:
         checks.append(Check("gpu-cc-mode", _check_mode(report, policy)))
         return report, path, checks
 
-    def verify(self, evidence: Evidence, *, now: float, policy: GpuPolicy) -> GpuAttestation:
+    def verify(
+        self,
+        evidence: Evidence,
+        *,
+        now: float,
+        policy: GpuPolicy,
+        extra_rims: Sequence[bytes] = (),
+        allowed_rims: frozenset[bytes] | None = None,
+    ) -> GpuAttestation:
         """Steps 1 to 8 of the module docstring; raises :class:`DecodeError`,
         :class:`TooLargeError`, :class:`UnsupportedError`, :class:`VerificationError` or
-        :class:`PolicyError`, and :class:`UsageError` for evidence of another type."""
+        :class:`PolicyError`, and :class:`UsageError` for evidence of another type.
+
+        ``extra_rims``: RIM documents that came with the evidence (verified like the configured
+        ones); ``allowed_rims``: when set, only RIMs whose SHA-384 is in it are used (a release
+        manifest's list, so that which RIMs count is logged)."""
         report, path, checks = self.verify_report(evidence, now=now, policy=policy)
         # 6. and 7. Signed RIMs for this driver and VBIOS; measurements.
-        drivers, vbioses = self._rims_for(report, now)
+        drivers, vbioses = self._rims_for(report, now, extra_rims, allowed_rims)
         driver, vbios, compared = _match(report, drivers, vbioses)
         checks.append(
             Check("gpu-rims", f"driver {driver.version}, VBIOS {vbios.version}: signed RIMs")
@@ -251,13 +278,19 @@ class NvidiaGpuVerifier:
             checks=tuple(checks),
         )
 
-    def _rims_for(self, report: SpdmReport, now: float) -> tuple[tuple[Rim, ...], tuple[Rim, ...]]:
-        """The verified RIMs of the report's driver version and of its VBIOS version."""
+    def _rims_for(
+        self,
+        report: SpdmReport,
+        now: float,
+        extra: Sequence[bytes],
+        allowed: frozenset[bytes] | None,
+    ) -> tuple[tuple[Rim, ...], tuple[Rim, ...]]:
+        """The verified (and allowed) RIMs of the report's driver and VBIOS versions."""
         driver_version = report.driver_version.lower()
         vbios_version = report.vbios_version.lower()
         if not driver_version or not vbios_version:
             raise VerificationError("GPU report names no driver or VBIOS version")
-        rims = self.rims(now)
+        rims = tuple(r for r in self.rims(now, extra) if allowed is None or r.digest in allowed)
         driver = tuple(r for r in rims if r.version == driver_version)
         vbios = tuple(r for r in rims if r.version == vbios_version)
         if not driver:
@@ -364,6 +397,8 @@ def verify_node_gpus(
     *,
     now: float,
     policy: GpuPolicy,
+    rims: Sequence[bytes] = (),
+    allowed_rims: frozenset[bytes] | None = None,
 ) -> tuple[GpuAttestation, ...]:
     """Every GPU ``claims`` name has valid evidence bound to ``claims``; raises otherwise.
 
@@ -372,6 +407,9 @@ def verify_node_gpus(
        NVIDIA evidence is configured.
     3. The evidence verifies (:meth:`NvidiaGpuVerifier.verify`), is signed by the GPU named
        (its :func:`gpu_id`), and its nonce binds ``claims`` (:func:`check_gpu_binding`).
+       ``rims`` came with the node's bundle; ``allowed_rims`` are the SHA-384 digests of the
+       RIMs the node's release lists (required when the node names a GPU: which NVIDIA RIMs
+       count is then in the transparency log, the same for every device).
     """
     if tuple(g.gpu_id for g in gpus) != claims.gpus:
         raise VerificationError("GPU list differs from the node's claims")
@@ -381,7 +419,11 @@ def verify_node_gpus(
             raise VerificationError("GPU named in the node's claims has no evidence")
         if verifier is None:
             raise VerificationError("no NVIDIA trust material configured for GPU evidence")
-        result = verifier.verify(gpu.evidence, now=now, policy=policy)
+        if allowed_rims is None:
+            raise VerificationError("the node's release lists no NVIDIA RIMs")
+        result = verifier.verify(
+            gpu.evidence, now=now, policy=policy, extra_rims=rims, allowed_rims=allowed_rims
+        )
         if not hmac.compare_digest(result.gpu_id, gpu.gpu_id):
             raise VerificationError("GPU evidence is signed by another GPU")
         check_gpu_binding(result, claims)
