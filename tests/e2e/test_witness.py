@@ -32,6 +32,7 @@ from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient, publish_entry
 from privcloud.services.site import start_site
 from privcloud.services.witness import Witness
+from privcloud.storage.database import Database
 from privcloud.storage.witness_store import WitnessStore
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.cosignature import WitnessKey, verify_cosignatures
@@ -116,17 +117,17 @@ class Served:
             return r.status, r.content_type, await r.read()
 
 
-async def _serve(path: Path) -> tuple[Served, aiohttp.web.AppRunner]:
-    witness = Witness(
-        WITNESS_KEY, [LOG_SIGNER.verifier()], WitnessStore(path), clock=FixedClock(T0)
-    )
+async def _serve(path: Path, url: str | None = None) -> tuple[Served, aiohttp.web.AppRunner]:
+    """A witness on the SQLite file ``path``, or on the store at ``url`` when given."""
+    store = WitnessStore(path) if url is None else Database.from_url(url).witness()
+    witness = Witness(WITNESS_KEY, [LOG_SIGNER.verifier()], store, clock=FixedClock(T0))
     runner, port = await start_site(witness.app(), "127.0.0.1", 0)
     return Served(f"http://127.0.0.1:{port}", witness, path), runner
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    s, runner = await _serve(tmp_path / "witness.db")
+async def served(tmp_path: Path, store_url: str) -> AsyncIterator[Served]:
+    s, runner = await _serve(tmp_path / "witness.db", store_url)  # SQLite, then PostgreSQL
     yield s
     await runner.cleanup()
 
@@ -363,11 +364,11 @@ async def test_unknown_origin_bad_signature_and_bad_sizes_are_refused(served: Se
     assert served.witness.store.get(ORIGIN) is None
 
 
-async def test_witness_remembers_across_restarts(tmp_path: Path) -> None:
-    first, runner = await _serve(tmp_path / "w.db")
+async def test_witness_remembers_across_restarts(tmp_path: Path, store_url: str) -> None:
+    first, runner = await _serve(tmp_path / "w.db", store_url)
     assert (await first.submit(HONEST.body(0, 5)))[0] == 200
     await runner.cleanup()
-    second, runner = await _serve(tmp_path / "w.db")
+    second, runner = await _serve(tmp_path / "w.db", store_url)
     try:
         status, _, body = await second.submit(encode_add_checkpoint(5, [], FORK.note(5)))
         assert (status, _error(body)) == (422, "fork")
