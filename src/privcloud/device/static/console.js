@@ -647,6 +647,10 @@ async function loadNodes() {
       dl,
       el("h3", {}, `Evidence checks (${a.tee_type})`),
       evidenceChecks(a),
+      ...(n.gpus || []).flatMap((g) => [
+        el("h3", {}, `GPU ${g.product} (${g.mode}), driver ${g.driver_version}, VBIOS ${g.vbios_version}`),
+        evidenceChecks(g),
+      ]),
       el("h3", {}, "Admission checks that passed"),
       el("ol", { class: "trail" }, n.trail.map((line) => el("li", {}, line))),
     );
