@@ -160,6 +160,10 @@ async def _demo(args: argparse.Namespace) -> None:
                 f"enrolled with the issuer directly and took {wallet.fetched} anonymous tokens "
                 "in one blind batch"
             )
+            _line(  # production issuers accept only Android hardware key attestation
+                "enrolled with an INSECURE one-time operator code: this loopback cloud has no "
+                "phone to attest (docs/tokens.md#attested-enrolment)"
+            )
             cp = trail.checkpoint
             assert cp is not None
             _line(
