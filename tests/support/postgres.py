@@ -14,7 +14,8 @@ root client reaches the socket anyway. Otherwise it runs as the current user. Au
 Missing binaries are a failure with a clear message, never a skip: the PostgreSQL back ends
 are part of what ``make test`` checks (``make setup`` installs the package).
 
-Fixtures (import them into a test module): ``postgres_server`` (one per session),
+Fixtures (tests/e2e/conftest.py makes them available to every end-to-end test):
+``postgres_server`` (one per session),
 ``postgres_url`` (a fresh, empty database per test), ``store_url`` (parametrized: an SQLite
 file, then a fresh PostgreSQL database — run a store test against both back ends).
 """
@@ -71,13 +72,20 @@ def find_bindir() -> Path:
     )
 
 
+def _base_dir() -> str | None:
+    """``/tmp`` when usable: a short path (a unix socket's path has at most 107 bytes) that the
+    unprivileged server user can traverse (``$TMPDIR`` may be under root's home); else the
+    default temporary directory."""
+    return "/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else None
+
+
 class TempPostgres:
     """One throwaway server. ``durable=False`` turns ``fsync`` off (tests); benchmarks keep
     the defaults (``fsync=on``, ``synchronous_commit=on``) so their figures are honest."""
 
     def __init__(self, *, durable: bool = False, max_connections: int = 200) -> None:
         self.bindir = find_bindir()
-        self.dir = Path(tempfile.mkdtemp(prefix="privcloud-pg-"))
+        self.dir = Path(tempfile.mkdtemp(prefix="privcloud-pg-", dir=_base_dir()))
         self.data = self.dir / "data"
         self.socket_dir = self.dir
         self._as: dict[str, Any] = {}
