@@ -1,0 +1,154 @@
+"""The multi-process launcher (:mod:`privcloud.localcloud.cluster`) and the SDK routing around a
+dead node, on real processes: 1 relay, 2 gateways on one port, 2 issuers on one port, 2 nodes
+(INSECURE simulated TEE), the log and its witness, SQLite stores shared through files.
+
+The SDK seals each request to k=1 node here, so a dead node is the gateway's "no working
+recipient" answer and the client must retry once on the other admitted node, with a fresh
+token; the first token must not be charged (the gateway released it) and must never be shown
+again.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from privcloud.errors import ConfigError, NoHealthyNodeError
+from privcloud.localcloud.cluster import Cluster, ClusterSpec, ServiceProcess, free_ports
+from privcloud.sdk import Client
+from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.trust.admission import ClientPolicy
+
+
+class CountingWallet(Wallet):
+    """A wallet counting the tokens it hands out."""
+
+    handed = 0
+
+    async def authorization(self) -> bytes:
+        value = await super().authorization()
+        self.handed += 1
+        return value
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    # Not pytest's tmp_path: another pytest session on this machine may prune it meanwhile.
+    data = Path(tempfile.mkdtemp(prefix="privcloud-cluster-test-"))
+    spec = ClusterSpec(relays=1, gateways=2, issuers=2, nodes=2)
+    async with Cluster(spec, data) as running:
+        yield running
+    shutil.rmtree(data, ignore_errors=True)
+
+
+async def _client(cluster: Cluster) -> Client:
+    wallet = CountingWallet(
+        cluster.issuer_url,
+        enrolment_code=await cluster.new_enrolment_code(),
+        config=WalletConfig(consistency_url=f"{cluster.relay_urls[0]}/issuer", batch_size=8),
+    )
+    client = Client(
+        cluster.relay_urls[0],
+        policy=ClientPolicy.insecure_local_dev(),
+        wallet=wallet,
+        trust=cluster.client_trust(0),
+        k=1,
+    )
+    await client.__aenter__()
+    return client
+
+
+def _spent(cluster: Cluster) -> int:
+    with sqlite3.connect(cluster.root / "gateway" / "spent-tokens.sqlite3") as db:
+        return int(db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder = 0").fetchone()[0])
+
+
+def test_cluster_spec_refuses_a_public_address_and_empty_tiers() -> None:
+    with pytest.raises(ConfigError):
+        ClusterSpec(host="0.0.0.0")
+    with pytest.raises(ConfigError):
+        ClusterSpec(nodes=0)
+    with pytest.raises(ConfigError):
+        ClusterSpec(gateways=10_000)
+
+
+async def test_a_process_that_exits_before_listening_is_a_clear_start_error(
+    tmp_path: Path,
+) -> None:
+    (port,) = free_ports(1)
+    service = ServiceProcess(
+        "bad", ["python3", "-c", "raise SystemExit(3)"], port, tmp_path / "bad.log"
+    )
+    service.spawn()
+    with pytest.raises(ConfigError, match="bad exited"):
+        await service.wait_listening(timeout=30)
+
+
+@pytest.mark.slow
+async def test_every_replica_serves_and_processes_are_separate(cluster: Cluster) -> None:
+    names = set(cluster.processes)
+    assert {
+        "relay-1",
+        "gateway-1",
+        "gateway-2",
+        "issuer-1",
+        "issuer-2",
+        "node-1",
+        "node-2",
+    } <= names
+    pids = {p.proc.pid for p in cluster.processes.values() if p.proc is not None}
+    assert len(pids) == len(cluster.processes)
+    client = await _client(cluster)
+    try:
+        for i in range(8):
+            result = await client.call("echo", {}, b"replica %d" % i)
+            assert result.data == b"replica %d" % i
+        assert len(client.trail.admitted) == 2
+    finally:
+        await client.close()
+
+
+@pytest.mark.slow
+async def test_request_sealed_to_a_dead_node_is_retried_once_elsewhere_and_charged_once(
+    cluster: Cluster,
+) -> None:
+    client = await _client(cluster)
+    try:
+        await client.call("echo", {}, b"warm")  # tokens fetched, both nodes admitted
+        cluster.kill("node-1")
+        spent_before = _spent(cluster)
+        wallet = client.wallet
+        assert isinstance(wallet, CountingWallet)
+        handed_before = wallet.handed
+        # Each request is sealed to one random node; those sealed to node-1 reach no working
+        # node, and the client sends them once more to node-2 with a fresh token.
+        for i in range(6):
+            result = await client.call("echo", {}, b"after crash %d" % i)
+            assert result.data == b"after crash %d" % i
+        assert _spent(cluster) - spent_before == 6  # one token charged per answer
+        assert wallet.handed - handed_before >= 6  # a retry took a fresh token
+        await cluster.restart("node-1")  # same port and arguments, a new release proof
+        assert cluster.processes["node-1"].starts == 2
+        await cluster.wait_gateways_see_nodes()
+    finally:
+        await client.close()
+
+
+@pytest.mark.slow
+async def test_every_node_dead_is_one_clear_error_and_no_token_charged(cluster: Cluster) -> None:
+    client = await _client(cluster)
+    try:
+        await client.call("echo", {}, b"warm")
+        spent_before = _spent(cluster)
+        cluster.kill("node-1")
+        cluster.kill("node-2")
+        with pytest.raises(NoHealthyNodeError):
+            await client.call("echo", {}, b"nobody home")
+        assert _spent(cluster) == spent_before
+    finally:
+        await client.close()
