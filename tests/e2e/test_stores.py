@@ -687,3 +687,40 @@ async def test_stores_answer_unavailable_then_reconnect_after_losing_the_databas
         await tokens.close()
         issuer.close()
         witness.close()
+
+
+def test_gateway_processes_share_the_spent_token_store_given_by_database_url(
+    postgres_url: str,
+) -> None:
+    argv = [sys.executable, "-m", "privcloud.cli", "gateway", "--port", "0",
+            "--node", "http://127.0.0.1:9", "--issuer", "http://127.0.0.1:9",
+            "--database", postgres_url]  # fmt: skip
+
+    def gateway() -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    procs = [gateway(), gateway()]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            assert b"gateway listening on" in line, proc.stderr.read() if proc.stderr else b""
+        with psycopg.connect(postgres_url) as conn:  # each process's heartbeat, one table
+            alive = conn.execute("SELECT count(*) FROM privcloud_tokens.token_holders").fetchone()
+        assert alive == (2,)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    with psycopg.connect(postgres_url) as conn:  # closed cleanly: heartbeats removed
+        alive = conn.execute("SELECT count(*) FROM privcloud_tokens.token_holders").fetchone()
+    assert alive == (0,)
