@@ -10,16 +10,27 @@ again.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import shutil
+import signal
 import sqlite3
+import subprocess
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from privcloud.errors import ConfigError, NoHealthyNodeError
-from privcloud.localcloud.cluster import Cluster, ClusterSpec, ServiceProcess, free_ports
+from privcloud.localcloud.cluster import (
+    Cluster,
+    ClusterSpec,
+    ServiceProcess,
+    free_ports,
+    privcloud_argv,
+)
 from privcloud.sdk import Client
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.trust.admission import ClientPolicy
@@ -152,3 +163,32 @@ async def test_every_node_dead_is_one_clear_error_and_no_token_charged(cluster: 
         assert _spent(cluster) == spent_before
     finally:
         await client.close()
+
+
+@pytest.mark.slow
+async def test_cluster_command_prints_the_pins_and_stops_every_process_on_sigterm() -> None:
+    data = Path(tempfile.mkdtemp(prefix="privcloud-cluster-cli-"))
+    argv = [*privcloud_argv("cluster", "--relays", "1", "--gateways", "1", "--issuers", "1")]
+    argv += ["--nodes", "1", "--data-dir", str(data)]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        assert proc.stdout is not None
+        line = await asyncio.wait_for(asyncio.to_thread(proc.stdout.readline), 120)
+        pins = json.loads(line)
+        assert pins["log_vkey"] and pins["witness_vkey"] and pins["insecure_simulated_roots"]
+        urls = [*pins["relays"], pins["gateway"], pins["issuer"], pins["log"]]
+        async with aiohttp.ClientSession() as session:
+            for url in urls:
+                async with session.get(url + "/livez") as resp:
+                    assert resp.status == 200
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(proc.wait, 60) == 0
+        async with aiohttp.ClientSession() as session:
+            for url in urls:  # every service process is gone with it
+                with pytest.raises(aiohttp.ClientConnectionError):
+                    await session.get(url + "/livez")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(data, ignore_errors=True)

@@ -3,6 +3,7 @@ its sub-commands; every handler gets the parsed arguments.
 
     privcloud demo                                          (privcloud.cli.demo)
     privcloud relay | gateway | node | call                 (privcloud.cli.cloud)
+    privcloud cluster                                       (privcloud.cli.cluster)
     privcloud gateway-key [new | publish | list | retire]   (privcloud.cli.gateway_keys)
     privcloud sample-call                                   (privcloud.cli.samples)
     privcloud up | down | status                            (privcloud.cli.lifecycle)
@@ -24,6 +25,7 @@ from collections.abc import Sequence
 from privcloud import limits
 from privcloud.cli import (
     cloud,
+    cluster,
     console,
     demo,
     features,
@@ -43,6 +45,7 @@ COMMAND_GROUPS = [
     demo,
     lifecycle,
     cloud,
+    cluster,
     gateway_keys,
     features,
     samples,

@@ -222,8 +222,8 @@ def _gateway(args: argparse.Namespace) -> Gateway:
 def _run_gateway(args: argparse.Namespace) -> None:
     """One gateway process, or ``--workers N`` processes on one port with one OHTTP key (the
     kernel spreads connections; spent tokens are shared through ``--spent-tokens``)."""
-    if args.workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    if not 1 <= args.workers <= limits.MAX_GATEWAY_WORKERS:
+        raise ConfigError(f"--workers must be between 1 and {limits.MAX_GATEWAY_WORKERS}")
     children: list[subprocess.Popen[bytes]] = []
     if args.workers > 1:
         if not args.key_file or args.port == 0:
