@@ -724,3 +724,44 @@ def test_gateway_processes_share_the_spent_token_store_given_by_database_url(
     with psycopg.connect(postgres_url) as conn:  # closed cleanly: heartbeats removed
         alive = conn.execute("SELECT count(*) FROM privcloud_tokens.token_holders").fetchone()
     assert alive == (0,)
+
+
+_HOLDER = """
+import asyncio, sys
+from privcloud.storage.database import Database
+
+async def main() -> None:
+    store = Database.from_url(sys.argv[1]).spent_tokens(reservation_ttl_s=float(sys.argv[3]))
+    await store.reserve(bytes.fromhex(sys.argv[2]), key_id=b"k" * 32, expires=2**40)
+    print("held", flush=True)
+    await asyncio.sleep(3600)  # SIGKILLed here, between reserve and consume
+
+asyncio.run(main())
+"""
+
+
+async def test_gateway_sigkilled_between_reserve_and_consume_frees_the_token_after_the_ttl(
+    store_url: str,
+) -> None:
+    nonce, ttl = os.urandom(32), 3.0
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, store_url, nonce.hex(), str(ttl)], stdout=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"held\n"
+    proc.kill()
+    proc.wait()
+    store = Database.from_url(store_url).spent_tokens()
+    try:
+        with pytest.raises(ReplayError):  # still held: its holder's last heartbeat is recent
+            await store.spend(nonce, key_id=b"k" * 32, expires=FAR)
+        for _ in range(400):  # the holder's heartbeat lapses: the token can be spent, once
+            await asyncio.sleep(0.05)
+            with contextlib.suppress(ReplayError):
+                await store.spend(nonce, key_id=b"k" * 32, expires=FAR)
+                break
+        else:
+            pytest.fail("the killed gateway's reservation never lapsed")
+        with pytest.raises(ReplayError):
+            await store.spend(nonce, key_id=b"k" * 32, expires=FAR)
+    finally:
+        await store.close()
