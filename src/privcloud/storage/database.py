@@ -59,7 +59,7 @@ class Database:
             return cls(url, "postgresql")
         if url.startswith(_SQLITE):
             rest = url[len(_SQLITE) :]
-            path = "/" + rest[3:] if rest.startswith("///") else rest
+            path = "/" + rest[3:].lstrip("/") if rest.startswith("///") else rest
             if rest.startswith("//") and not rest.startswith("///"):
                 raise ConfigError("an SQLite URL has no host: sqlite:///absolute/path/file")
             if not path or path.endswith("/"):
@@ -73,7 +73,7 @@ class Database:
     def sqlite(cls, path: str | Path) -> Database:
         """The embedded SQLite database in ``path``."""
         p = Path(path)
-        return cls(f"sqlite:///{p.resolve()}" if p.is_absolute() else f"sqlite:{p}", "sqlite", p)
+        return cls(f"sqlite://{p}" if p.is_absolute() else f"sqlite:{p}", "sqlite", p)
 
     @property
     def label(self) -> str:
