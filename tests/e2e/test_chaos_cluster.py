@@ -199,6 +199,10 @@ async def test_gateway_node_and_issuer_crashes_lose_no_request_token_or_log_hist
         # the node's answer and the commit of the consume) still reserved by the dead gateway
         # process. KNOWN WEAKNESS (issue 13 report): such a reservation becomes claimable again
         # after TOKEN_RESERVATION_TTL_S, so that one token could buy a second answer.
+        print(
+            f"chaos: {out.correct} answered, errors {dict(out.errors)}, tokens handed {handed}, "
+            f"held {held}, spent {spent}, reserved by dead gateways {reserved}"
+        )
         assert out.correct <= spent + reserved <= handed
         assert reserved <= len(CRASHES) * CONCURRENCY
         # 3. The log stayed consistent: the checkpoint after the crashes extends the one the
