@@ -23,6 +23,7 @@ from typing import Any, TypeVar, cast
 import psycopg
 import pytest
 
+from postgres import PostgresMissing, find_bindir
 from privcloud import limits
 from privcloud.clock import FixedClock
 from privcloud.errors import (
@@ -765,3 +766,11 @@ async def test_gateway_sigkilled_between_reserve_and_consume_frees_the_token_aft
             await store.spend(nonce, key_id=b"k" * 32, expires=FAR)
     finally:
         await store.close()
+
+
+def test_missing_postgresql_binaries_are_a_clear_failure_not_a_skip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PRIVCLOUD_PG_BINDIR", str(tmp_path))
+    with pytest.raises(PostgresMissing, match="make setup"):
+        find_bindir()
