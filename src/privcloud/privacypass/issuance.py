@@ -32,6 +32,13 @@ identity travels only on the device's direct connection to the issuer.
 3. **Enrolment**: ``{"code": ..., "device-key": b64url, "proof": b64url}`` where ``proof`` is the
    device key's signature over ``ENROLMENT_LABEL || SHA-256(code) || device_key`` (possession of
    the key being registered). The device id is derived from the key (:func:`device_id_for`).
+   INSECURE: only development issuers accept codes.
+
+   **Attested enrolment** (3b, production): ``{"attestation": "android-key", "challenge",
+   "chain", "device-key", "proof", "key-proof"}``, the challenge from
+   :data:`ENROL_CHALLENGE_PATH`; both proofs sign :func:`attested_enrolment_message`; the
+   issuer verifies the chain (:mod:`privcloud.deviceattest`) and derives the device id from
+   the attested key (docs/tokens.md#attested-enrolment).
 
 4. **Directory expiry**: the issuer adds ``"privcloud-expires": <Unix seconds>`` to each entry of
    its RFC 9578 §4 directory (an extension member other parsers ignore), so the gateway refuses
