@@ -283,7 +283,12 @@ class Cluster:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        out, err = await asyncio.wait_for(proc.communicate(), _START_TIMEOUT_S)
+        try:
+            out, err = await asyncio.wait_for(proc.communicate(), _START_TIMEOUT_S)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise ConfigError(f"privcloud {args[0]} {args[1]} did not finish in time") from None
         if proc.returncode != 0:
             cause = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise ConfigError(f"privcloud {args[0]} {args[1]} failed: {cause[0]}")
