@@ -332,7 +332,7 @@ class IssuerCore:
             raise DeviceAttestationError("challenge: unknown, used or expired") from exc
         except ReplayError:
             if self.store.device_key(device_id) != request.device_public_key:
-                raise ReplayError("attested key enrolled with another request key") from None
+                raise ReplayError("attested or request key enrolled with another") from None
             try:
                 self.store.admit(
                     device_id,
