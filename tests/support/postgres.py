@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ctypes
 import glob
 import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -70,6 +72,13 @@ def find_bindir() -> Path:
         "`make setup` (or `apt-get install -y postgresql`); the PostgreSQL store tests "
         "need them and are never skipped"
     )
+
+
+def _die_with_parent() -> None:
+    """In the server's process before exec: stop it (SIGTERM) if the test process dies, even
+    by SIGKILL, so that no server outlives a killed test run (Linux ``PR_SET_PDEATHSIG``)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def _base_dir() -> str | None:
@@ -144,7 +153,12 @@ class TempPostgres:
         log = open(self.dir / "server.log", "wb")  # noqa: SIM115 (the server's whole life)
         with log:
             self._proc = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, cwd=self.dir, **self._as
+                argv,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.dir,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 (one prctl call, no locks)
+                **self._as,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
         socket = self.socket_dir / ".s.PGSQL.5432"
