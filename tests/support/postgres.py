@@ -33,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,6 +80,10 @@ def _die_with_parent() -> None:
     by SIGKILL, so that no server outlives a killed test run (Linux ``PR_SET_PDEATHSIG``)."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
+def _on_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 def _base_dir() -> str | None:
@@ -157,7 +162,8 @@ class TempPostgres:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 cwd=self.dir,
-                preexec_fn=_die_with_parent,  # noqa: PLW1509 (one prctl call, no locks)
+                # The signal comes when the creating *thread* ends: only the main thread's.
+                preexec_fn=_die_with_parent if _on_main_thread() else None,  # noqa: PLW1509
                 **self._as,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
