@@ -6,7 +6,8 @@ operator's attestation status list); ``chain``: the whole verifier at 2019-10-01
 real sample chains' validity) for the challenge ``abc``, trusting Google's pinned roots, with a
 development policy that lets the real (unlocked) sample chains through; its input is a
 sequence of ``u16 length || certificate DER``; ``enrolment``: an enrolment request body (either
-form). Invariant (fuzz/harness.py): our errors only.
+form); ``application_id`` (attestationApplicationId). Invariant (fuzz/harness.py): our errors
+only.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.crypto.x509_issue import CertificateRequest, build_certificate
 from privcloud.deviceattest import AndroidPolicy, parse_status_list, verify_android_attestation
-from privcloud.deviceattest.keydescription import KEY_DESCRIPTION_OID, parse_key_description
+from privcloud.deviceattest.keydescription import (
+    KEY_DESCRIPTION_OID,
+    parse_application_id,
+    parse_key_description,
+)
 from privcloud.errors import DecodeError
 from privcloud.privacypass.issuance import (
     decode_enrolment_request,
@@ -40,6 +45,12 @@ KEY_DESCRIPTION: Final = bytes.fromhex(
     "0000000000000000000000000000000000000000000000000000000101ff0a01000420000102030405060708"
     "090a0b0c0d0e0f101112131415161718191a1b1c1d1e1fbf85410502030249f0bf85420502030314b3"
 )
+
+
+#: An attestationApplicationId: one package ("com.example", version 1), one digest.
+APPLICATION_ID: Final = bytes.fromhex(
+    "3033" "3112" "3010" "040b" + b"com.example".hex() + "020101" "311d" "041b" + "ab" * 27
+)  # fmt: skip
 
 
 def frame(chain: list[bytes]) -> bytes:
@@ -67,6 +78,7 @@ OPS: harness.Ops = (
     ("status_list", parse_status_list),
     ("chain", _chain),
     ("enrolment", decode_enrolment_request),
+    ("application_id", parse_application_id),
 )
 
 
@@ -102,6 +114,7 @@ def own_seeds() -> list[bytes]:
         harness.seed(OPS, "chain", frame([leaf.der, root.der])),
         harness.seed(OPS, "enrolment", attested),
         harness.seed(OPS, "enrolment", encode_enrolment(device, "a-code")),
+        harness.seed(OPS, "application_id", APPLICATION_ID),
     ]
 
 

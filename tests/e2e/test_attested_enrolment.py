@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 
 from android_synthetic import (
+    APP,
     NOW,
     Record,
     SyntheticAndroid,
@@ -358,6 +359,23 @@ def test_imported_key_is_refused(core: IssuerCore, android: SyntheticAndroid) ->
 
 def test_key_that_may_not_sign_is_refused(core: IssuerCore, android: SyntheticAndroid) -> None:
     _attack(core, android, Reason.PURPOSE, purposes=(0, 1))
+
+
+def test_key_made_by_another_app_is_refused(core: IssuerCore, android: SyntheticAndroid) -> None:
+    """Any app on a genuine phone can make attested keys; only ours may enrol."""
+    _attack(core, android, Reason.APPLICATION, app=(("com.evil.farm",), (APP,)))
+
+
+def test_key_made_by_a_resigned_copy_of_our_app_is_refused(
+    core: IssuerCore, android: SyntheticAndroid
+) -> None:
+    _attack(core, android, Reason.APPLICATION, app=(("com.example.privcloud",), (bytes(32),)))
+
+
+def test_key_without_an_application_id_is_refused(
+    core: IssuerCore, android: SyntheticAndroid
+) -> None:
+    _attack(core, android, Reason.APPLICATION, app=None)
 
 
 def test_old_attestation_version_is_refused(core: IssuerCore, android: SyntheticAndroid) -> None:

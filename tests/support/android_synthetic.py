@@ -18,6 +18,8 @@ from privcloud.deviceattest import AndroidPolicy
 from privcloud.deviceattest.keydescription import KEY_DESCRIPTION_OID
 
 NOW = 1_790_000_000.0  # 2026-09-21
+#: The synthetic app's signing certificate digest; tests allow ("com.example.privcloud", APP).
+APP = bytes(range(100, 132))
 YEAR = 365 * 86400.0
 
 
@@ -64,6 +66,8 @@ class Record:
     origin: int = 0
     purposes: tuple[int, ...] = (2,)
     extra_hw: bytes = b""
+    #: attestationApplicationId: (package names, signing certificate digests); None: absent.
+    app: tuple[tuple[str, ...], tuple[bytes, ...]] | None = (("com.example.privcloud",), (APP,))
 
     def encode(self) -> bytes:
         root = tlv(
@@ -87,6 +91,13 @@ class Record:
             + self.extra_hw
         )
         sw = explicit(701, integer(1_700_000_000_000))
+        if self.app is not None:
+            packages = b"".join(
+                tlv(0x30, tlv(0x04, name.encode()) + integer(1)) for name in self.app[0]
+            )
+            digests = b"".join(tlv(0x04, d) for d in self.app[1])
+            app_id = tlv(0x30, tlv(0x31, packages) + tlv(0x31, digests))
+            sw += explicit(709, tlv(0x04, app_id))
         return tlv(
             0x30,
             integer(self.version)
@@ -131,7 +142,10 @@ class SyntheticAndroid:
 
     def policy(self, **changes: object) -> AndroidPolicy:
         """Production's policy, pinning the synthetic root instead of Google's."""
-        return replace(AndroidPolicy(roots=(self.root,)), **changes)  # type: ignore[arg-type]
+        policy = AndroidPolicy(
+            roots=(self.root,), allowed_apps=frozenset({("com.example.privcloud", APP)})
+        )
+        return replace(policy, **changes)  # type: ignore[arg-type]
 
     def chain(
         self,

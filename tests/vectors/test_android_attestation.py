@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,7 @@ from privcloud.deviceattest.keydescription import (
     KEY_DESCRIPTION_OID,
     SecurityLevel,
     VerifiedBootState,
+    parse_application_id,
     parse_key_description,
 )
 from privcloud.deviceattest.status import serial_key
@@ -182,6 +184,28 @@ def test_real_key_description_fields() -> None:
     assert hw.purposes == {2, 3}
     assert hw.integer(706) == 201907 and hw.integer(718) == 20190705
     assert hw.root_of_trust is not None and hw.root_of_trust.device_locked is False
+
+
+def test_real_application_id_names_the_apps_and_their_signing_digest() -> None:
+    leaf = load_certificate(_chain("algorithm_EC_SecurityLevel_TEE")[0])
+    value = leaf.extension(KEY_DESCRIPTION_OID)
+    assert value is not None
+    raw = parse_key_description(value).software_enforced.application_id
+    assert raw is not None
+    app = parse_application_id(raw)
+    assert {"android", "com.android.keychain", "com.android.settings"} <= app.packages
+    digest = bytes.fromhex("301aa3cb081134501c45f1422abc66c24224fd5ded5fdc8f17e697176fd866aa")
+    assert app.signature_digests == {digest}
+    allowed = AndroidPolicy(
+        insecure_allow_unlocked=True,
+        max_patch_age_months=None,
+        allowed_apps=frozenset({("com.android.keychain", digest)}),
+    )
+    chain = _chain("algorithm_EC_SecurityLevel_TEE")
+    verify_android_attestation(chain, challenge=b"abc", at=AT, policy=allowed, status=None)
+    other = replace(allowed, allowed_apps=frozenset({("com.example.privcloud", digest)}))
+    with pytest.raises(DeviceAttestationError, match=f"^{Reason.APPLICATION}:"):
+        verify_android_attestation(chain, challenge=b"abc", at=AT, policy=other, status=None)
 
 
 def test_sample_status_list_parses_and_refuses_a_listed_serial() -> None:

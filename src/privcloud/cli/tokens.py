@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from privcloud.cli.runtime import until_stopped
-from privcloud.deviceattest import parse_status_list
+from privcloud.deviceattest import AndroidPolicy, parse_status_list
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
@@ -38,7 +38,20 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
         key_overlap_s=args.key_overlap,
         public_url=args.public_url,
         insecure_operator_codes=args.insecure_operator_codes,
+        android_policy=AndroidPolicy(allowed_apps=frozenset(map(_android_app, args.android_app))),
     )
+
+
+def _android_app(text: str) -> tuple[str, bytes]:
+    """``PACKAGE:SHA256HEX`` (an app allowed to enrol: its signing certificate's digest)."""
+    package, _, digest = text.partition(":")
+    try:
+        value = bytes.fromhex(digest)
+    except ValueError as exc:
+        raise ConfigError("--android-app wants PACKAGE:SHA256HEX") from exc
+    if not package or len(value) != 32:
+        raise ConfigError("--android-app wants PACKAGE:SHA256HEX")
+    return package, value
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -175,6 +188,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--attestation-status",
         metavar="FILE",
         help="Android attestation status list (revocation; needed for attested enrolment)",
+    )
+    serve.add_argument(
+        "--android-app",
+        action="append",
+        default=[],
+        metavar="PACKAGE:SHA256HEX",
+        help="an Android app allowed to enrol (package and signing certificate SHA-256)",
     )
     serve.add_argument(
         "--insecure-operator-codes",

@@ -40,6 +40,7 @@ from privcloud.deviceattest.keydescription import (
     KeyPurpose,
     SecurityLevel,
     VerifiedBootState,
+    parse_application_id,
     parse_key_description,
 )
 from privcloud.deviceattest.status import AttestationStatusList
@@ -75,6 +76,7 @@ class Reason(enum.StrEnum):
     PATCH_LEVEL = "patch_level"
     ORIGIN = "origin"
     PURPOSE = "purpose"
+    APPLICATION = "application"
     KEY_PROOF = "key_proof"
 
 
@@ -101,7 +103,10 @@ class AndroidPolicy:
     ``min_os_patch_level`` is YYYYMM (0: any); ``max_patch_age_months`` refuses a patch level
     older than that many months before the verification time (None: no moving floor).
     ``insecure_allow_unlocked`` accepts an unlocked bootloader or unverified boot: INSECURE,
-    for development devices only; logged on every use.
+    for development devices only; logged on every use. ``allowed_apps``: ``(package name,
+    SHA-256 of a signing certificate)`` pairs; the key must have been made by one of these apps
+    (attestationApplicationId). Empty: not checked, and then any app on a genuine device can
+    make attested keys (the issuer warns at start).
     """
 
     min_security_level: SecurityLevel = SecurityLevel.TRUSTED_ENVIRONMENT
@@ -111,6 +116,7 @@ class AndroidPolicy:
     allowed_origins: frozenset[KeyOrigin] = frozenset({KeyOrigin.GENERATED})
     required_purpose: KeyPurpose = KeyPurpose.SIGN
     insecure_allow_unlocked: bool = False
+    allowed_apps: frozenset[tuple[str, bytes]] = frozenset()
     roots: tuple[Certificate, ...] = field(default_factory=google_roots, repr=False)
 
     @property
@@ -258,7 +264,22 @@ def _check_policy(
         raise _refuse(Reason.ORIGIN, "the key was not generated in the secure hardware")
     if int(policy.required_purpose) not in hw.purposes:
         raise _refuse(Reason.PURPOSE, "the key may not be used for the required purpose")
+    if policy.allowed_apps:
+        _check_application(record, policy.allowed_apps)
     return month, root.verified_boot_state, root.device_locked
+
+
+def _check_application(record: KeyDescription, allowed: frozenset[tuple[str, bytes]]) -> None:
+    """Step 12: one allowed (package, signing digest) pair is in attestationApplicationId."""
+    raw = record.hardware_enforced.application_id or record.software_enforced.application_id
+    if raw is None:
+        raise _refuse(Reason.APPLICATION, "no attestation application id")
+    try:
+        app = parse_application_id(raw)
+    except DecodeError as exc:
+        raise _refuse(Reason.MALFORMED, "the attestation application id does not parse") from exc
+    if not any(p in app.packages and d in app.signature_digests for p, d in allowed):
+        raise _refuse(Reason.APPLICATION, "the key was not made by an allowed app")
 
 
 def verify_android_attestation(
@@ -286,6 +307,8 @@ def verify_android_attestation(
        policy is insecure (``root_of_trust``).
     10. Hardware-enforced OS patch level within the policy (``patch_level``).
     11. Origin generated in hardware; purpose includes the policy's (``origin``, ``purpose``).
+    12. With ``allowed_apps``: the attestation application id names an allowed package and
+        one of its signing digests (``application``).
 
     Returns the accepted :class:`AndroidAttestation`; raises :class:`DeviceAttestationError`.
     """

@@ -87,6 +87,7 @@ TAG_ORIGIN: Final = 702
 TAG_ROOT_OF_TRUST: Final = 704
 TAG_OS_VERSION: Final = 705
 TAG_OS_PATCH_LEVEL: Final = 706
+TAG_ATTESTATION_APPLICATION_ID: Final = 709
 TAG_VENDOR_PATCH_LEVEL: Final = 718
 TAG_BOOT_PATCH_LEVEL: Final = 719
 _SET_TAGS: Final = frozenset({1, 5, 6, 203})
@@ -115,6 +116,8 @@ class AuthorizationList:
     purposes: frozenset[int] = frozenset()
     integers: dict[int, int] = field(default_factory=dict)
     root_of_trust: RootOfTrust | None = None
+    #: The raw attestationApplicationId (DER, parse with :func:`parse_application_id`).
+    application_id: bytes | None = None
 
     def integer(self, tag: int) -> int | None:
         return self.integers.get(tag)
@@ -216,6 +219,7 @@ def _authorization_list(data: bytes, element: tuple[int, bool, int, int, int]) -
     purposes: set[int] = set()
     integers: dict[int, int] = {}
     root: RootOfTrust | None = None
+    application: bytes | None = None
     for cls, cons, tag, start, end in _children(data, element[3], element[4]):
         if cls != _CONTEXT or not cons:
             raise DecodeError("AuthorizationList entry is not an explicit tag")
@@ -241,12 +245,51 @@ def _authorization_list(data: bytes, element: tuple[int, bool, int, int, int]) -
             if value[3] != value[4]:
                 raise DecodeError("bad DER NULL")
         elif tag in _OCTET_TAGS:
-            _octets(data, value)
+            octets = _octets(data, value)
+            if tag == TAG_ATTESTATION_APPLICATION_ID:
+                application = octets
         elif tag == TAG_ROOT_OF_TRUST:
             root = _root_of_trust(data, value)
         else:  # a tag of a later KeyMint: its TLV parsed, its meaning not read
             _walk(data, value, depth=2)
-    return AuthorizationList(frozenset(tags), frozenset(purposes), integers, root)
+    return AuthorizationList(frozenset(tags), frozenset(purposes), integers, root, application)
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationId:
+    """Which app asked Keystore for the key: its package names (several when apps share a
+    user id) and the SHA-256 digests of its signing certificates."""
+
+    packages: frozenset[str]
+    signature_digests: frozenset[bytes]
+
+
+def parse_application_id(data: bytes) -> ApplicationId:
+    """Parse ``AttestationApplicationId ::= SEQUENCE { packageInfos SET OF SEQUENCE {
+    packageName OCTET STRING, version INTEGER }, signatureDigests SET OF OCTET STRING }``;
+    raises :class:`DecodeError`."""
+    top = der_element(data, 0, len(data))
+    if top[4] != len(data):
+        raise DecodeError("trailing bytes after the application id")
+    _expect(top, _SEQUENCE, constructed=True)
+    parts = _children(data, top[3], top[4])
+    if len(parts) != 2:
+        raise DecodeError("bad application id")
+    _expect(parts[0], _SET, constructed=True)
+    _expect(parts[1], _SET, constructed=True)
+    packages = set()
+    for info in _children(data, parts[0][3], parts[0][4]):
+        _expect(info, _SEQUENCE, constructed=True)
+        fields = _children(data, info[3], info[4])
+        if len(fields) != 2:
+            raise DecodeError("bad package info")
+        _non_negative(_integer(data, fields[1]))
+        try:
+            packages.add(_octets(data, fields[0]).decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DecodeError("package name is not UTF-8") from exc
+    digests = frozenset(_octets(data, d) for d in _children(data, parts[1][3], parts[1][4]))
+    return ApplicationId(frozenset(packages), digests)
 
 
 def _walk(data: bytes, element: tuple[int, bool, int, int, int], *, depth: int) -> None:
@@ -291,6 +334,7 @@ def parse_key_description(data: bytes) -> KeyDescription:
 __all__ = [
     "KEY_DESCRIPTION_OID",
     "TAG_ALGORITHM",
+    "TAG_ATTESTATION_APPLICATION_ID",
     "TAG_BOOT_PATCH_LEVEL",
     "TAG_ORIGIN",
     "TAG_OS_PATCH_LEVEL",
@@ -298,6 +342,7 @@ __all__ = [
     "TAG_PURPOSE",
     "TAG_ROOT_OF_TRUST",
     "TAG_VENDOR_PATCH_LEVEL",
+    "ApplicationId",
     "AuthorizationList",
     "KeyDescription",
     "KeyOrigin",
@@ -305,5 +350,6 @@ __all__ = [
     "RootOfTrust",
     "SecurityLevel",
     "VerifiedBootState",
+    "parse_application_id",
     "parse_key_description",
 ]

@@ -191,6 +191,8 @@ class IssuerCore:
             log.warning("INSECURE: this issuer enrols devices with operator codes")
         if self.config.android_policy.insecure:
             log.warning("INSECURE: this issuer's Android attestation policy is insecure")
+        if not self.config.android_policy.allowed_apps:
+            log.warning("issuer: no allowed Android app: any app on a genuine device may enrol")
         self.clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._keys: tuple[_LiveKey, ...] = ()
