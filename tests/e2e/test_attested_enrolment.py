@@ -548,3 +548,28 @@ def test_console_says_the_local_clouds_device_is_not_attested() -> None:
         with response:
             status = json.loads(response.read())
     assert status["device_attested"] is False and status["tokens"] > 0
+
+
+def test_status_list_file_is_read_again_when_it_changes_and_a_bad_one_is_refused(
+    tmp_path: Path, android: SyntheticAndroid
+) -> None:
+    issuer = Issuer(
+        tmp_path / "issuer",
+        IssuerConfig(quota=QUOTA, android_policy=android.policy()),
+        clock=FixedClock(NOW),
+    )
+    try:
+        path = tmp_path / "status.json"
+        path.write_bytes(b'{"entries": {}}')
+        issuer.attestation_status_path = path
+        assert issuer.reload_attestation_status()
+        assert not issuer.reload_attestation_status()  # unchanged: not read again
+        revoked = {serial_key(android.intermediate.serial_number): {"status": "REVOKED"}}
+        path.write_text(json.dumps({"entries": revoked}))
+        assert issuer.reload_attestation_status()
+        _attack(issuer.core, android, Reason.REVOKED)
+        path.write_bytes(b'{"entries": [')  # a broken update: refused, the last list kept
+        assert not issuer.reload_attestation_status()
+        _attack(issuer.core, android, Reason.REVOKED)
+    finally:
+        issuer.core.store.close()

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from privcloud.cli.runtime import until_stopped
-from privcloud.deviceattest import AndroidPolicy, parse_status_list
+from privcloud.deviceattest import AndroidPolicy
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
@@ -57,9 +57,9 @@ def _android_app(text: str) -> tuple[str, bytes]:
 async def _serve(args: argparse.Namespace) -> None:
     issuer = Issuer(args.data_dir, _config(args), store=_store(args))
     if args.attestation_status:  # the operator's copy of Google's attestation status list
-        issuer.core.attestation_status = parse_status_list(
-            Path(args.attestation_status).read_bytes()
-        )
+        issuer.attestation_status_path = Path(args.attestation_status)
+        if not issuer.reload_attestation_status():  # read again whenever it changes
+            raise ConfigError("--attestation-status: the status list does not load")
     if args.log:
         # Key consistency (docs/adr/0009): devices use only keys whose statements are logged.
         if not args.operator_key:

@@ -40,7 +40,12 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, blindrsa, system_random
 from privcloud.crypto.symmetric import sha256
-from privcloud.deviceattest import AndroidPolicy, AttestationStatusList, verify_android_attestation
+from privcloud.deviceattest import (
+    AndroidPolicy,
+    AttestationStatusList,
+    parse_status_list,
+    verify_android_attestation,
+)
 from privcloud.errors import (
     AuthenticationError,
     ConfigError,
@@ -497,6 +502,35 @@ class Issuer:
         #: both to publish; a key made by rotation is logged a whole overlap before use).
         self.key_log: KeyLog | None = None
         self.issuer_name: str | None = None
+        #: The operator's attestation status list file, read again on the maintenance timer
+        #: when it changes (:meth:`reload_attestation_status`).
+        self.attestation_status_path: Path | None = None
+        self._status_stamp: tuple[int, int] | None = None
+
+    def reload_attestation_status(self) -> bool:
+        """Read the status list file again if it changed; returns whether it was replaced.
+        A list that does not read or parse is refused (logged) and the previous one kept."""
+        path = self.attestation_status_path
+        if path is None:
+            return False
+        try:
+            stat = path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            if stamp == self._status_stamp:
+                return False
+            if stat.st_size > limits.MAX_ATTESTATION_STATUS_LIST_BYTES:
+                raise DecodeError("attestation status list too large")
+            status = parse_status_list(path.read_bytes())
+        except OSError:
+            log.warning("issuer: attestation status list unreadable; the previous one is kept")
+            return False
+        except PrivcloudError as exc:
+            log.warning("issuer: attestation status list refused (%s); kept the previous", exc.code)
+            return False
+        self.core.attestation_status = status
+        self._status_stamp = stamp
+        log.info("issuer: attestation status list loaded (%d entries)", len(status.entries))
+        return True
 
     async def publish_key_statements(self) -> None:
         """Log the statement of every live key (idempotent); a no-op without ``key_log``."""
@@ -538,6 +572,7 @@ class Issuer:
             try:
                 await asyncio.to_thread(self.core.rotate)
                 await asyncio.to_thread(self.core.purge)
+                await asyncio.to_thread(self.reload_attestation_status)
                 await self.publish_key_statements()
             except PrivcloudError as exc:
                 log.warning("issuer: maintenance failed: %s", exc.code)
