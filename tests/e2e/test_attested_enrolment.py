@@ -504,6 +504,29 @@ async def test_wallet_enrols_by_attestation_and_fetches_tokens(
         await wallet.close()
 
 
+async def test_restarted_attested_wallet_enrols_again_onto_the_same_quota(
+    served: tuple[str, Issuer], android: SyntheticAndroid, tmp_path: Path
+) -> None:
+    url, issuer = served
+    device, path = SyntheticDevice(android), tmp_path / "wallet.json"
+    config = WalletConfig(batch_size=QUOTA, insecure_unlogged_keys=True)
+    first = Wallet(url, config=config, attester=device, path=path, clock=FixedClock(NOW))
+    try:
+        await first.fetch()
+    finally:
+        await first.close()
+    again = Wallet(url, config=config, attester=device, path=path, clock=FixedClock(NOW))
+    try:
+        assert not again.enrolled  # the attested id is not in the file
+        await again.enrol()
+        assert again.device_id == first.device_id
+        with pytest.raises(errors.RateLimitedError):
+            await again.fetch(1)  # the quota was spent before the restart
+    finally:
+        await again.close()
+    assert issuer.metrics.counters["enrolments_attested"] == 2
+
+
 async def test_refusal_reaches_the_device_with_its_reason_over_http(
     served: tuple[str, Issuer], android: SyntheticAndroid
 ) -> None:
