@@ -105,7 +105,7 @@ def bench_issue_core(
 
 
 async def bench_issue_http(data_dir: Path, tokens: int, batch: int) -> float:
-    issuer = Issuer(data_dir, IssuerConfig(quota=10**9))
+    issuer = Issuer(data_dir, IssuerConfig(insecure_operator_codes=True, quota=10**9))
     runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     device = Ed25519PrivateKey.generate()
@@ -213,7 +213,10 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
 async def main(tokens: int, batch: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="privcloud-bench-") as tmp:
         root = Path(tmp)
-        core = IssuerCore(IssuerStore(root / "issuer.sqlite3"), IssuerConfig(quota=10**9))
+        core = IssuerCore(
+            IssuerStore(root / "issuer.sqlite3"),
+            IssuerConfig(insecure_operator_codes=True, quota=10**9),
+        )
         device = Ed25519PrivateKey.generate()
         core.enrol(encode_enrolment(device, core.new_enrolment_code()))
         bodies, states = _prepare(core, tokens, batch)

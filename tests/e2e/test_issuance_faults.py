@@ -69,7 +69,15 @@ class _IssuerProcess:
     async def start(
         cls, data_dir: Path, *, port: int = 0, env: dict[str, str] | None = None
     ) -> _IssuerProcess:
-        args = ["issuer", "serve", "--data-dir", str(data_dir), "--port", str(port)]
+        args = [
+            "issuer",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+            "--insecure-operator-codes",
+        ]
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -192,7 +200,7 @@ async def test_issuer_killed_mid_batch_charges_no_device_for_tokens_it_did_not_r
 
 @pytest.fixture
 async def issuer(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
-    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=200))
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(insecure_operator_codes=True, quota=200))
     runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}", issuer
     await runner.cleanup()
@@ -262,7 +270,7 @@ async def test_issuer_unreachable_mid_fetch_the_batch_is_retried_and_charged_onc
     nothing is charged) and back later on the same address, where the pending batch arrives
     and is charged once."""
     data_dir = tmp_path / "issuer"
-    service = Issuer(data_dir, IssuerConfig(quota=200))
+    service = Issuer(data_dir, IssuerConfig(insecure_operator_codes=True, quota=200))
     runner, port = await start_site(service.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     wallet = Wallet(

@@ -66,7 +66,9 @@ def clock() -> FixedClock:
 @pytest.fixture
 def core(store_url: str, clock: FixedClock) -> Iterator[IssuerCore]:
     store = Database.from_url(store_url).issuer()  # SQLite, then PostgreSQL
-    yield IssuerCore(store, IssuerConfig(quota=10, period_s=DAY), clock=clock)
+    yield IssuerCore(
+        store, IssuerConfig(insecure_operator_codes=True, quota=10, period_s=DAY), clock=clock
+    )
     store.close()
 
 
@@ -356,7 +358,9 @@ def test_device_auth_headers_refuse_malformed_fields() -> None:
 def test_keys_rotate_with_overlapping_validity(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     store = IssuerStore(tmp_path / "i.sqlite3")
-    config = IssuerConfig(key_lifetime_s=10 * DAY, key_overlap_s=2 * DAY)
+    config = IssuerConfig(
+        insecure_operator_codes=True, key_lifetime_s=10 * DAY, key_overlap_s=2 * DAY
+    )
     core = IssuerCore(store, config, clock=clock)
     _, keys = parse_issuer_directory(core.directory())
     assert len(keys) == 1
@@ -391,7 +395,11 @@ def test_keys_rotate_with_overlapping_validity(tmp_path: Path) -> None:
 def test_issuance_with_an_expired_key_is_refused(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     store = IssuerStore(tmp_path / "i.sqlite3")
-    core = IssuerCore(store, IssuerConfig(key_lifetime_s=10 * DAY, key_overlap_s=DAY), clock=clock)
+    core = IssuerCore(
+        store,
+        IssuerConfig(insecure_operator_codes=True, key_lifetime_s=10 * DAY, key_overlap_s=DAY),
+        clock=clock,
+    )
     key = _enrolled(core)
     body, _ = _batch(core, 1)  # names the first key
     clock.advance(10 * DAY)  # no rotate(): the key is still cached, but expired
@@ -412,7 +420,7 @@ def test_issuer_database_is_owner_only(tmp_path: Path) -> None:
 
 @pytest.fixture
 async def issuer_url(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
-    issuer = Issuer(tmp_path, IssuerConfig(quota=3))
+    issuer = Issuer(tmp_path, IssuerConfig(insecure_operator_codes=True, quota=3))
     runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}", issuer
     await runner.cleanup()

@@ -252,7 +252,7 @@ class Rig:
 
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=100))
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(insecure_operator_codes=True, quota=100))
     irunner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
     issuer_url = f"http://127.0.0.1:{iport}"
     node = Node("node-1")

@@ -95,7 +95,7 @@ async def _wait_ready(session: aiohttp.ClientSession, url: str) -> KeyConfig:
 async def node_and_issuer(tmp_path: Path) -> AsyncIterator[tuple[Node, str, str, Issuer]]:
     node = Node("node-1")
     nrunner, nport = await start_site(node.app(), "127.0.0.1", 0)
-    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=100))
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(insecure_operator_codes=True, quota=100))
     irunner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
     yield node, f"http://127.0.0.1:{nport}", f"http://127.0.0.1:{iport}", issuer
     await irunner.cleanup()

@@ -43,7 +43,7 @@ from privcloud.services.site import start_site
 
 @pytest.fixture
 async def issuer(tmp_path: Path) -> AsyncIterator[tuple[str, Issuer]]:
-    issuer = Issuer(tmp_path / "issuer", IssuerConfig(quota=20))
+    issuer = Issuer(tmp_path / "issuer", IssuerConfig(insecure_operator_codes=True, quota=20))
     runner, port = await start_site(issuer.app(), "127.0.0.1", 0)
     yield f"http://127.0.0.1:{port}", issuer
     await runner.cleanup()
@@ -217,7 +217,10 @@ async def test_challenge_other_than_the_fixed_one_is_refused_and_tokens_kept(
 
 
 async def test_directory_sending_issuance_elsewhere_is_refused(tmp_path: Path) -> None:
-    issuer = Issuer(tmp_path / "i", IssuerConfig(public_url="http://elsewhere.example"))
+    issuer = Issuer(
+        tmp_path / "i",
+        IssuerConfig(insecure_operator_codes=True, public_url="http://elsewhere.example"),
+    )
     document = issuer.core.directory()
 
     async def directory(_: web.Request) -> web.Response:
@@ -243,7 +246,18 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
     cli = [sys.executable, "-m", "privcloud.cli"]
     data = str(tmp_path / "issuer")
     server = subprocess.Popen(
-        [*cli, "issuer", "serve", "--data-dir", data, "--port", "0", "--quota", "5"],
+        [
+            *cli,
+            "issuer",
+            "serve",
+            "--data-dir",
+            data,
+            "--port",
+            "0",
+            "--quota",
+            "5",
+            "--insecure-operator-codes",
+        ],
         stdout=subprocess.PIPE,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )

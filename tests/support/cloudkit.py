@@ -133,7 +133,9 @@ async def start_cloud(
     issuer = issuer_proxy = authorizer = token_dir = None
     if tokens:
         token_dir = Path(tempfile.mkdtemp(prefix="privcloud-test-tokens-"))
-        issuer = Issuer(token_dir, issuer_config or IssuerConfig(quota=1000))
+        issuer = Issuer(
+            token_dir, issuer_config or IssuerConfig(insecure_operator_codes=True, quota=1000)
+        )
         runner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
         runners.append(runner)
         issuer_proxy = await Proxy(iport).start()
