@@ -564,3 +564,10 @@ MAX_ATTESTATION_STATUS_ENTRIES: Final = 200_000
 MIN_ATTEST_RSA_BITS: Final = 2048
 #: Largest RSA modulus, in bits, of such keys (bounds the verify cost of a hostile key).
 MAX_ATTEST_RSA_BITS: Final = 8192
+
+# --- Durable spends (services/redemption.py; issue 13 chaos test) -----------------------------
+
+#: Seconds a gateway waits for a token's spend to be durable before it sends a node's answer
+#: on; past it the answer is refused (503) rather than sent for a token that might be spent again.
+#: Well under TOKEN_RESERVATION_TTL_S, so the reservation is still this process's while it waits.
+TOKEN_CONSUME_WAIT_S: Final = 5.0

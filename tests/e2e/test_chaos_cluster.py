@@ -195,15 +195,16 @@ async def test_gateway_node_and_issuer_crashes_lose_no_request_token_or_log_hist
         # ... and none lost: the issuer charged exactly what the wallets received.
         assert _issued(url) == handed + held
         spent, reserved = _spent(url)
-        # Every answered request is charged: spent, or (when its gateway was killed between
-        # the node's answer and the commit of the consume) still reserved by the dead gateway
-        # process. KNOWN WEAKNESS (issue 13 report): such a reservation becomes claimable again
-        # after TOKEN_RESERVATION_TTL_S, so that one token could buy a second answer.
+        # Every answered request is charged, durably: a gateway sends a node's answer on only
+        # after the spend is committed (services/redemption.py, Redemption.consume), so a
+        # gateway killed at any moment leaves at most reservations of requests it never
+        # answered, which lapse and can be spent once.
         print(
             f"chaos: {out.correct} answered, errors {dict(out.errors)}, tokens handed {handed}, "
             f"held {held}, spent {spent}, reserved by dead gateways {reserved}"
         )
-        assert out.correct <= spent + reserved <= handed
+        assert out.correct <= spent <= handed
+        assert spent + reserved <= handed
         assert reserved <= len(CRASHES) * CONCURRENCY
         # 3. The log stayed consistent: the checkpoint after the crashes extends the one the
         # devices trusted before them (a consistency proof), and holds the entries appended.

@@ -139,7 +139,7 @@ async def refused(a: TokenAuthorizer, authorization: bytes | None) -> TokenRefus
 
 async def test_a_valid_token_is_accepted_once(authorizer: TokenAuthorizer, mint: Mint) -> None:
     (token,) = mint.tokens(1)
-    (await authorizer(inner(auth_field(token)))).consume()
+    await (await authorizer(inner(auth_field(token)))).consume()
     exc = await refused(authorizer, auth_field(token))
     assert "already spent" in str(exc)
     assert authorizer.outcomes == {"accepted": 1, "spent": 1}
@@ -190,7 +190,7 @@ async def test_forged_token_is_refused(authorizer: TokenAuthorizer, mint: Mint) 
     made_up = replace(parsed, nonce=bytes(32), authenticator=bytes(256)).encode()
     assert str(await refused(authorizer, auth_field(made_up))) == "token signature does not verify"
     # The genuine token still works: refusals spend nothing.
-    (await authorizer(inner(auth_field(token)))).consume()
+    await (await authorizer(inner(auth_field(token)))).consume()
 
 
 async def test_token_with_an_unknown_key_id_is_refused(
@@ -365,7 +365,7 @@ async def test_token_of_expired_key_is_refused_after_purge_with_clock_skew(
     try:
         for a in (first, second):
             a.install_directory(mint.core.directory())
-        (await first(inner(auth_field(token)))).consume()  # a minute before the key expires
+        await (await first(inner(auth_field(token)))).consume()  # a minute before the key expires
         right.advance(61)
         behind.advance(61)  # the second still sees the key valid for four more minutes
         await first.store.purge(right.now())  # the key has expired: nothing may be dropped yet

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -36,6 +37,7 @@ from privcloud.errors import (
 )
 from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
+from privcloud.services.redemption import Redemption
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
 from privcloud.storage.pg_spent_tokens import LANES
@@ -766,6 +768,47 @@ async def test_gateway_sigkilled_between_reserve_and_consume_frees_the_token_aft
             await store.spend(nonce, key_id=b"k" * 32, expires=FAR)
     finally:
         await store.close()
+
+
+async def test_consume_returns_only_once_the_spend_is_durable(store_url: str) -> None:
+    """A gateway waits on :meth:`consume`'s future before it sends a node's answer on: once
+    it is done the row is spent in the database, so a gateway SIGKILLed right after cannot
+    leave a reservation that lapses and buys a second answer."""
+    store = Database.from_url(store_url).spent_tokens()
+    nonce = os.urandom(32)
+    try:
+        await store.reserve(nonce, key_id=b"k" * 32, expires=FAR)
+        assert await asyncio.wrap_future(store.consume(nonce, key_id=b"k" * 32)) is True
+    finally:
+        await store.close()
+    # Another process, whose clock is an hour ahead (every heartbeat has lapsed for it), still
+    # finds the token spent: nothing of it was left to a thread or a later batch.
+    other = Database.from_url(store_url).spent_tokens(clock=FixedClock(time.time() + 3600))
+    try:
+        with pytest.raises(ReplayError):
+            await other.spend(nonce, key_id=b"k" * 32, expires=FAR)
+    finally:
+        await other.close()
+
+
+async def test_answer_is_withheld_when_the_reservation_lapsed_before_the_spend(
+    store_url: str,
+) -> None:
+    """Double spend after a stall: gateway A reserved a token, stalled past its heartbeat, and
+    gateway B took the lapsed reservation over and spent it. A's consume reports that its row
+    did not become the spend, and A's Redemption refuses to let the node's answer out."""
+    slow = Database.from_url(store_url).spent_tokens()
+    later = Database.from_url(store_url).spent_tokens(clock=FixedClock(time.time() + 3600))
+    nonce, key_id = os.urandom(32), b"k" * 32
+    try:
+        await slow.reserve(nonce, key_id=key_id, expires=FAR)
+        await later.spend(nonce, key_id=key_id, expires=FAR)  # A's heartbeat lapsed for B
+        held = Redemption(slow, nonce, key_id, Counter())
+        with pytest.raises(UnavailableError):
+            await held.consume()
+    finally:
+        await slow.close()
+        await later.close()
 
 
 def test_missing_postgresql_binaries_are_a_clear_failure_not_a_skip(

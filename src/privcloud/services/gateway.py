@@ -268,7 +268,11 @@ class Gateway:
         try:
             resp, _ = await self._post_to_node(inner.content)
             if held is not None and node_accepted(resp.status):
-                held.consume()
+                try:
+                    await held.consume()  # durable before any of the answer leaves
+                except PrivcloudError:
+                    resp.release()
+                    raise
         finally:
             if held is not None:
                 held.release()  # no node took the request (after a consume: does nothing)

@@ -71,7 +71,8 @@ KEY_CLOCK_SKEW_S: Final = 60
 class Redemption:
     """One token held for one request: :meth:`consume` once a node accepted the request,
     :meth:`release` when none did. The first of the two decides; later calls do nothing, so a
-    ``finally: release()`` after a consume is harmless. Neither blocks nor raises."""
+    ``finally: release()`` after a consume is harmless. :meth:`release` neither blocks nor
+    raises; :meth:`consume` returns once the spend is durable (docs/tokens.md#spending)."""
 
     __slots__ = ("_key_id", "_nonce", "_outcomes", "_store", "settled")
 
@@ -82,11 +83,23 @@ class Redemption:
         #: ``None`` while held, then ``"consumed"`` or ``"released"``.
         self.settled: str | None = None
 
-    def consume(self) -> None:
-        """The token is spent for good (a node accepted the request)."""
-        if self.settled is None:
-            self.settled = "consumed"
-            self._store.consume(self._nonce, key_id=self._key_id)
+    async def consume(self) -> None:
+        """The token is spent for good (a node accepted the request). Returns once the spend
+        is durable, so a gateway killed after it cannot leave a reservation that lapses and
+        buys a second answer. Raises :class:`UnavailableError` when the store did not record
+        it within :data:`~privcloud.limits.TOKEN_CONSUME_WAIT_S` or the reservation had
+        lapsed: the caller must not send the node's answer on."""
+        if self.settled is not None:
+            return
+        self.settled = "consumed"
+        done = asyncio.wrap_future(self._store.consume(self._nonce, key_id=self._key_id))
+        try:
+            spent = await asyncio.wait_for(asyncio.shield(done), limits.TOKEN_CONSUME_WAIT_S)
+        except TimeoutError:
+            spent = False
+        if not spent:
+            self._outcomes["unrecorded"] += 1
+            raise UnavailableError("spent-token store unavailable")
 
     def release(self) -> None:
         """The token can be spent again (no node accepted the request)."""

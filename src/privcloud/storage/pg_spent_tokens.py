@@ -49,7 +49,7 @@ from privcloud import limits
 from privcloud.clock import Clock, SystemClock
 from privcloud.errors import ReplayError, UnavailableError, UsageError
 from privcloud.storage.postgres import PgConnection, first, lock_key
-from privcloud.storage.spent_tokens import SPENT
+from privcloud.storage.spent_tokens import SPENT, settled
 
 log = logging.getLogger("privcloud.redemption")
 
@@ -77,6 +77,7 @@ RETURNING key_id, nonce
 _CONSUME: Final = """
 UPDATE spent_tokens t SET holder = 0 FROM unnest(%s::bytea[], %s::bytea[]) AS u(key_id, nonce)
 WHERE t.key_id = u.key_id AND t.nonce = u.nonce AND t.holder = %s
+RETURNING t.key_id, t.nonce
 """
 _RELEASE: Final = """
 DELETE FROM spent_tokens t USING unnest(%s::bytea[], %s::bytea[]) AS u(key_id, nonce)
@@ -104,6 +105,10 @@ class _Claim:
     future: asyncio.Future[None] | Future[None]
 
 
+#: A settle waiting for its lane: (consume?, key_id, nonce, the consume's future).
+_Settle = tuple[bool, bytes, bytes, Future[bool] | None]
+
+
 def _check(nonce: bytes, key_id: bytes) -> None:
     if len(nonce) != 32 or len(key_id) != 32:
         raise UsageError("token nonce and key id are 32 bytes")
@@ -118,8 +123,8 @@ class _Lane:
         self.store, self.conn = store, conn
         self.cv = threading.Condition()
         self.claims: collections.deque[_Claim] = collections.deque()
-        #: Settles waiting for the batcher: (consume?, key_id, nonce).
-        self.settles: collections.deque[tuple[bool, bytes, bytes]] = collections.deque()
+        #: Settles waiting for the batcher: (consume?, key_id, nonce, future of a consume).
+        self.settles: collections.deque[_Settle] = collections.deque()
         self.thread = threading.Thread(target=self.run, name=name, daemon=True)
 
     def submit(self, claim: _Claim) -> None:
@@ -128,9 +133,9 @@ class _Lane:
             if len(self.claims) == 1 or len(self.claims) >= self.store.max_batch:
                 self.cv.notify()
 
-    def settle(self, consume: bool, key_id: bytes, nonce: bytes) -> None:
+    def settle(self, consume: bool, key_id: bytes, nonce: bytes, done: Future[bool] | None) -> None:
         with self.cv:
-            self.settles.append((consume, key_id, nonce))
+            self.settles.append((consume, key_id, nonce, done))
             self.cv.notify()
 
     def run(self) -> None:
@@ -156,23 +161,36 @@ class _Lane:
             if claims:
                 store._run_claims(self, claims)
 
-    def run_settles(self, settles: list[tuple[bool, bytes, bytes]]) -> None:
+    def run_settles(self, settles: list[_Settle]) -> None:
         holder, stopping = self.store.holder, self.store._stopping
         for consume, statement in ((True, _CONSUME), (False, _RELEASE)):
-            mine = [(k, n) for c, k, n in settles if c is consume]
+            mine = [entry for entry in settles if entry[0] is consume]
             if not mine:
                 continue
             try:
-                keys, nonces = [k for k, _ in mine], [n for _, n in mine]
-                self.conn.execute(statement, (keys, nonces, holder), binary=True)
+                keys, nonces = [e[1] for e in mine], [e[2] for e in mine]
+                cursor = self.conn.execute(statement, (keys, nonces, holder), binary=True)
+                changed = {(bytes(k), bytes(n)) for k, n in cursor.fetchall()} if consume else set()
             except (psycopg.Error, UnavailableError):
                 if stopping.is_set():
                     log.warning("gateway: %d token settles failed at close", len(mine))
-                    continue  # reservations lapse after the TTL
+                    _finish(mine, set())  # reservations lapse after the TTL
+                    continue
                 log.warning("gateway: %d token settles failed; retrying", len(mine))
                 with self.cv:  # tried again next round
-                    self.settles.extend((consume, k, n) for k, n in mine)
+                    self.settles.extend(mine)
                 time.sleep(0.05)
+                continue
+            if consume and len(changed) != len(mine):
+                log.warning("gateway: %d token reservations lapsed", len(mine) - len(changed))
+            _finish(mine, changed)
+
+
+def _finish(settles: list[_Settle], changed: set[tuple[bytes, bytes]]) -> None:
+    """Tell each consume's waiter whether its row became the spend."""
+    for _, key_id, nonce, done in settles:
+        if done is not None and not done.done():
+            done.set_result((key_id, nonce) in changed)
 
 
 class PgSpentTokenStore:
@@ -294,16 +312,18 @@ class PgSpentTokenStore:
         """Blocking :meth:`spend`."""
         self._claim_sync(nonce, key_id, expires, SPENT)
 
-    def _settle(self, consume: bool, nonce: bytes, key_id: bytes) -> None:
+    def _settle(self, consume: bool, nonce: bytes, key_id: bytes) -> Future[bool]:
         entry = (bytes(key_id), bytes(nonce))
         with self._held_lock:
             if entry not in self._held:
-                return  # not ours, or settled already
+                return settled(False)  # not ours, or settled already
             self._held.discard(entry)
-        self._lane(entry[1]).settle(consume, *entry)
+        done: Future[bool] = Future()
+        self._lane(entry[1]).settle(consume, *entry, done if consume else None)
+        return done
 
-    def consume(self, nonce: bytes, *, key_id: bytes) -> None:
-        self._settle(True, nonce, key_id)
+    def consume(self, nonce: bytes, *, key_id: bytes) -> Future[bool]:
+        return self._settle(True, nonce, key_id)
 
     def release(self, nonce: bytes, *, key_id: bytes) -> None:
         self._settle(False, nonce, key_id)
@@ -362,7 +382,7 @@ class PgSpentTokenStore:
             for claim in batch:
                 outcome[id(claim)] = error
                 if claim.holder != SPENT:  # it may have been taken: give it back
-                    lane.settle(False, claim.key_id, claim.nonce)
+                    lane.settle(False, claim.key_id, claim.nonce, None)
             won = set()
         with self._held_lock:
             for claim in batch:

@@ -45,7 +45,7 @@ import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, Protocol
 
@@ -96,6 +96,13 @@ ON CONFLICT (holder) DO UPDATE SET alive_until = excluded.alive_until
 """
 
 
+def settled(result: bool) -> Future[bool]:
+    """A future already done with ``result`` (a write that needed no thread)."""
+    future: Future[bool] = Future()
+    future.set_result(result)
+    return future
+
+
 class SpentTokenStore(Protocol):
     """Remembers spent tokens; a ``(key_id, nonce)`` is held by one request at a time and
     spent once."""
@@ -106,9 +113,12 @@ class SpentTokenStore(Protocol):
         time. Every reservation must end in :meth:`consume` or :meth:`release`."""
         ...
 
-    def consume(self, nonce: bytes, *, key_id: bytes) -> None:
+    def consume(self, nonce: bytes, *, key_id: bytes) -> Future[bool]:
         """Mark a token this store holds as spent. Never blocks: when the database is busy the
-        write is left to the store's thread."""
+        write is left to the store's thread. The future is done once the write is durable:
+        ``True`` when this store's reservation became the spend, ``False`` when the write failed
+        or the reservation had lapsed (another process may hold the token now). A gateway waits
+        for it before it sends a node's answer on (docs/tokens.md#spending)."""
         ...
 
     def release(self, nonce: bytes, *, key_id: bytes) -> None:
@@ -156,11 +166,12 @@ class MemorySpentTokenStore:
     async def spend(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
         self._claim(nonce, key_id, expires, held=False)
 
-    def consume(self, nonce: bytes, *, key_id: bytes) -> None:
+    def consume(self, nonce: bytes, *, key_id: bytes) -> Future[bool]:
         entry = (bytes(key_id), bytes(nonce))
         row = self._rows.get(entry)
         if row is not None and row[1]:
             self._rows[entry] = (row[0], False)
+        return settled(row is not None)
 
     def release(self, nonce: bytes, *, key_id: bytes) -> None:
         entry = (bytes(key_id), bytes(nonce))
@@ -349,47 +360,52 @@ class SqliteSpentTokenStore:
     async def spend(self, nonce: bytes, *, key_id: bytes, expires: int) -> None:
         await self._claim_async(nonce, key_id, expires, SPENT)
 
-    def _settle(self, statement: str, nonce: bytes, key_id: bytes, what: str) -> None:
+    def _settle(self, statement: str, nonce: bytes, key_id: bytes, what: str) -> Future[bool]:
         """Run ``statement`` on this process's reservation of the token, now if the database
-        is free, else on the store's thread; never raises, never blocks."""
+        is free, else on the store's thread; never raises, never blocks. The future says
+        whether the row was this process's and changed (``False`` too when the write failed)."""
         entry = (bytes(key_id), bytes(nonce))
         if entry not in self._held:
-            return  # not ours, or settled already
+            return settled(False)  # not ours, or settled already
         self._held.discard(entry)
         args = (*entry, self.holder)
 
-        def run(conn: sqlite3.Connection) -> None:
+        def run(conn: sqlite3.Connection) -> bool:
             if conn.execute(statement, args).rowcount != 1:
                 log.warning("gateway: token reservation lapsed before it was %s", what)
+                return False
+            return True
 
-        def on_thread() -> None:
+        def on_thread() -> bool:
             try:
                 with self._lock:
-                    run(self._conn)
+                    done = run(self._conn)
             except sqlite3.Error:
                 log.warning("gateway: token reservation could not be %s", what)
+                return False
             self._wrote()
+            return done
 
         if self._fast_lock.acquire(blocking=False):
             try:
-                run(self._fast)
+                done = run(self._fast)
             except sqlite3.Error:
                 pass  # busy (or worse): the thread waits and tries again
             else:
                 self._wrote()
-                return
+                return settled(done)
             finally:
                 self._fast_lock.release()
-        self._submit(on_thread)
+        return self._submit(on_thread)
 
-    def _submit(self, job: Callable[[], None]) -> None:
+    def _submit(self, job: Callable[[], bool]) -> Future[bool]:
         try:
-            self._executor.submit(job)
+            return self._executor.submit(job)
         except RuntimeError:  # closed: the job runs here (close() is giving back the rest)
-            job()
+            return settled(job())
 
-    def consume(self, nonce: bytes, *, key_id: bytes) -> None:
-        self._settle(_CONSUME, nonce, key_id, "consumed")
+    def consume(self, nonce: bytes, *, key_id: bytes) -> Future[bool]:
+        return self._settle(_CONSUME, nonce, key_id, "consumed")
 
     def release(self, nonce: bytes, *, key_id: bytes) -> None:
         self._settle(_RELEASE, nonce, key_id, "released")
