@@ -52,6 +52,7 @@ from privcloud.services.gateway_key import load_or_create
 from privcloud.services.keylog import KeyLog
 from privcloud.storage.tlog_store import load_key
 from privcloud.trust.directory import decode_descriptor
+from privcloud.wire import jsonio
 
 LOOPBACK = "127.0.0.1"
 #: The line every service command prints once it serves.
@@ -459,13 +460,16 @@ class Cluster:
             while True:
                 seen = []
                 for _ in range(2 * self.spec.gateways):
-                    with contextlib.suppress(aiohttp.ClientError, TimeoutError, ValueError):
+                    with contextlib.suppress(
+                        aiohttp.ClientError, TimeoutError, ValueError, PrivcloudError
+                    ):
                         async with session.get(
                             f"{self.gateway_url}/healthz",
                             timeout=aiohttp.ClientTimeout(total=2.0),
                             headers={"Connection": "close"},
                         ) as resp:
-                            seen.append(int((await resp.json()).get("healthy_nodes", 0)))
+                            body = await read_bounded(resp.content, limits.MAX_JSON_BYTES)
+                            seen.append(_healthy_nodes(body))
                 if seen and min(seen) >= want:
                     return
                 if time.monotonic() > deadline:
@@ -550,3 +554,10 @@ class Cluster:
 
 
 __all__ = ["Cluster", "ClusterSpec", "ServiceProcess", "free_ports", "privcloud_argv"]
+
+
+def _healthy_nodes(body: bytes) -> int:
+    """``healthy_nodes`` of a gateway's ``/healthz`` body (bounded JSON; 0 when absent)."""
+    doc = jsonio.loads(body)
+    count = doc.get("healthy_nodes", 0) if isinstance(doc, dict) else 0
+    return count if isinstance(count, int) else 0
