@@ -285,3 +285,11 @@ class DeviceAttestationError(VerificationError):
     ``revoked:``, ``untrusted_root:``, ``expired:``, ``malformed:``, ...) (docs/adr/0016)."""
 
     code = "device_attestation"
+
+
+class ReadOnlyLogError(PeerError):
+    """A write (an operator's append) sent to a log reader, which serves reads only: send it
+    to the log's sequencer (docs/transparency.md §8)."""
+
+    http_status = 405
+    code = "read_only_log"
