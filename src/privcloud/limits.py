@@ -546,8 +546,9 @@ MAX_ANDROID_ATTESTATION_CHAIN_BYTES: Final = 16 * KiB
 MAX_KEY_DESCRIPTION_BYTES: Final = 8 * KiB
 #: Deepest DER nesting read inside a KeyDescription.
 MAX_KEY_DESCRIPTION_DEPTH: Final = 8
-#: Most tagged entries in one AuthorizationList, and most members of one SET OF INTEGER.
+#: Most tagged entries in one AuthorizationList.
 MAX_AUTHORIZATION_LIST_ENTRIES: Final = 64
+#: Most members of one SET OF INTEGER in an AuthorizationList (purposes, digests...).
 MAX_AUTHORIZATION_SET_MEMBERS: Final = 16
 #: Largest attestation challenge accepted (Keystore allows 128 bytes).
 MAX_ATTESTATION_CHALLENGE_BYTES: Final = 128
@@ -555,8 +556,9 @@ MAX_ATTESTATION_CHALLENGE_BYTES: Final = 128
 ENROLMENT_CHALLENGE_TTL_S: Final = 300
 #: Largest attested enrolment request body (a base64url chain plus keys and proofs).
 MAX_ATTESTED_ENROLMENT_BODY_BYTES: Final = 32 * KiB
-#: Largest attestation status (revocation) list the operator supplies, and most entries in it.
+#: Largest attestation status (revocation) list the operator supplies.
 MAX_ATTESTATION_STATUS_LIST_BYTES: Final = 8 * MiB
+#: Most entries in the attestation status (revocation) list.
 MAX_ATTESTATION_STATUS_ENTRIES: Final = 200_000
 
 # --- RSA keys of attestation evidence (privcloud.crypto.pkcs1; issue 17) ---------------------

@@ -54,8 +54,9 @@ from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.site import start_site
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
-from privcloud.transparency.merkle import MerkleTree
+from privcloud.transparency.merkle import MerkleTree, leaf_hash
 from privcloud.transparency.note import Ed25519NoteSigner
+from privcloud.transparency.tiles import encode_bundle, encode_tile
 from privcloud.trust.bundle import NodeBundle
 from privcloud.trust.directory import NodeDescriptor, decode_descriptor, decode_directory
 from privcloud.trust.release_manifest import ReleaseManifest
@@ -479,17 +480,25 @@ def test_nested_json_from_node_gives_our_error_in_node_verify(
     assert "DecodeError" in err or "UpstreamError: node answered status 502" in err
 
 
-def test_nested_json_from_log_gives_our_error_in_log_audit(
+def test_bad_bodies_from_log_give_our_error_in_log_audit(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # The audit reads the C2SP checkpoint, tiles and entry bundles only (no JSON from the log
+    # any more; entries are opaque bytes): an error body of nested JSON, or an entry bundle
+    # whose length prefix overruns it, still gives our errors.
     signer = Ed25519NoteSigner("example.org/log", Ed25519PrivateKey.generate())
     tree = MerkleTree()
-    tree.append_leaf(b"entry")
+    tree.append_leaf(NESTED)
     note = sign_checkpoint(Checkpoint(signer.name, 1, tree.root()), [signer])
     vkey = signer.verifier().vkey()
+    tiled = {
+        ("GET", "/checkpoint"): (200, note),
+        ("GET", "/tile/0/000.p/1"): (200, encode_tile([leaf_hash(NESTED)])),
+        ("GET", "/tile/entries/000.p/1"): (200, encode_bundle([NESTED])[:-1]),
+    }
     for routes, expected in [
-        ({("GET", "/v1/checkpoint"): (500, NESTED_BODY)}, "UpstreamError"),
-        ({("GET", "/v1/checkpoint"): (200, note), ("GET", "/v1/entries"): (200, NESTED)}, "Decode"),
+        ({("GET", "/checkpoint"): (500, NESTED_BODY)}, "UpstreamError"),
+        (tiled, "Decode"),
     ]:
         with _serve_in_thread(routes) as url:
             status, err = _run_cli(["log", "audit", "--log", url, "--log-vkey", vkey], capsys)
