@@ -76,7 +76,6 @@ from privcloud.privacypass.issuance import (
     EXPIRES_MEMBER,
     MEDIA_BATCH_REQUEST,
     MEDIA_BATCH_RESPONSE,
-    REQUEST_NONCE_SIZE,
     AttestedEnrolment,
     DeviceAuth,
     Enrolment,
@@ -314,9 +313,11 @@ class IssuerCore:
         2. The attested key signed the enrolment message (proof of possession).
         3. The challenge is the issuer's, unused and current; the device id (the quota
            identity) derives from the attested key. A new device is registered and the
-           challenge used up, atomically. A device already registered with the same request
-           key is enrolled again (same id, same quota) and the challenge is recorded as one of
-           its nonces; with another request key it is refused (``replay``).
+           challenge used up, atomically. For a device already registered the challenge is
+           used up on its own (one atomic statement); then, with the same request key, the
+           device is enrolled again (same id, same quota); with another it is refused
+           (``replay``). Either way each challenge is accepted once: it enrols or re-enrols
+           exactly one device.
         """
         now = self.clock.now()
         if self.attestation_status is None and self.config.require_status_list:
@@ -338,19 +339,10 @@ class IssuerCore:
         except AuthenticationError as exc:
             raise DeviceAttestationError("challenge: unknown, used or expired") from exc
         except ReplayError:
+            if not self.store.use_enrolment_code(_challenge_hash(request.challenge), now):
+                raise DeviceAttestationError("challenge: unknown, used or expired") from None
             if self.store.device_key(device_id) != request.device_public_key:
                 raise ReplayError("attested or request key enrolled with another") from None
-            try:
-                self.store.admit(
-                    device_id,
-                    _challenge_hash(request.challenge)[:REQUEST_NONCE_SIZE],
-                    nonce_expires=int(now) + limits.ENROLMENT_CHALLENGE_TTL_S + 1,
-                    period=int(now) // self.config.period_s,
-                    count=0,
-                    quota=self.config.quota,
-                )
-            except ReplayError as exc:
-                raise DeviceAttestationError("challenge: used before") from exc
             log.info("issuer: a device enrolled again (attested); its quota is kept")
         return device_id
 

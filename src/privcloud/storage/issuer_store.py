@@ -7,7 +7,8 @@ Everything the issuer keeps, table by table — and, on purpose, nothing more (d
     enrolled devices: the 16-byte id and the Ed25519 key that signs their requests. No name,
     no time of enrolment.
 ``enrolment_codes(code_hash, expires)``
-    unused one-time enrolment codes, as SHA-256 hashes; a code's row is deleted when it is used.
+    unused one-time enrolment codes and attestation challenges, as (domain-separated) SHA-256
+    hashes; a row is deleted, in one statement, when its code or challenge is used.
 ``quota(device_id, period, used)``
     how many tokens a device was issued in the current quota period (older periods are dropped).
 ``request_nonces(device_id, nonce, expires)``
@@ -113,8 +114,12 @@ class IssuerStore:
 
     #: What the database driver raises.
     _ERRORS: ClassVar[tuple[type[Exception], ...]] = (sqlite3.Error,)
-    #: Read of an enrolment code that decides its use (no row lock: SQLite locks the file).
-    _READ_CODE: ClassVar[str] = "SELECT expires FROM enrolment_codes WHERE code_hash = ?"
+    #: Use up an enrolment code still valid at ``now``, in one statement: of concurrent uses
+    #: exactly one gets the row back (SQLite: the file lock; PostgreSQL: the row lock, after
+    #: which the waiting DELETE finds the row gone).
+    _USE_CODE: ClassVar[str] = (
+        "DELETE FROM enrolment_codes WHERE code_hash = ? AND expires > ? RETURNING 1"
+    )
 
     def __init__(
         self, path: str | Path, *, busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S
@@ -163,16 +168,14 @@ class IssuerStore:
         """
         try:
             with self._transaction() as db:
-                row = db.execute(self._READ_CODE, (code_hash,)).fetchone()
-                if row is None or row[0] <= now:
+                if db.execute(self._USE_CODE, (code_hash, int(now))).fetchone() is None:
                     raise AuthenticationError("enrolment code unknown, used or expired")
                 known = db.execute(
                     "SELECT 1 FROM devices WHERE device_id = ? OR public_key = ?",
                     (device_id, public_key),
                 ).fetchone()
                 if known is not None:
-                    raise ReplayError("device key already enrolled")
-                db.execute("DELETE FROM enrolment_codes WHERE code_hash = ?", (code_hash,))
+                    raise ReplayError("device key already enrolled")  # rolls the use back
                 added = db.execute(
                     "INSERT INTO devices (device_id, public_key) VALUES (?, ?) "
                     "ON CONFLICT DO NOTHING RETURNING 1",
@@ -182,6 +185,17 @@ class IssuerStore:
                     raise ReplayError("device key already enrolled")
         except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
+
+    def use_enrolment_code(self, code_hash: bytes, now: float) -> bool:
+        """Use up an enrolment code (or challenge) without enrolling anything: one atomic
+        statement, so that of concurrent uses of one code exactly one returns True. False when
+        the code is unknown, used or expired."""
+        try:
+            with self._transaction() as db:
+                used = db.execute(self._USE_CODE, (code_hash, int(now))).fetchone()
+        except self._ERRORS as exc:
+            raise UnavailableError("issuer store unavailable") from exc
+        return used is not None
 
     def device_key(self, device_id: bytes) -> bytes | None:
         """The public key of an enrolled device, or None."""

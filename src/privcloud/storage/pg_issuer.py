@@ -8,8 +8,9 @@ Concurrency, where SQLite's one file lock did it all:
   row's newest version after waiting for its lock: concurrent charges never pass the limit;
 * request nonces, batch ids and device keys are claimed with ``INSERT … ON CONFLICT DO NOTHING
   RETURNING`` (a concurrent insert of the same key waits, then conflicts);
-* an enrolment code is read ``FOR UPDATE``; the key schedule changes under a transaction-level
-  advisory lock.
+* an enrolment code is used up by one ``DELETE … RETURNING`` (a concurrent delete of the same
+  row waits for its lock, then finds it gone; an enrolment refused later in the transaction
+  rolls the delete back); the key schedule changes under a transaction-level advisory lock.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ class PgIssuerStore(IssuerStore):
     or the tables cannot be made."""
 
     _ERRORS: ClassVar[tuple[type[Exception], ...]] = (psycopg.Error,)
-    _READ_CODE: ClassVar[str] = "SELECT expires FROM enrolment_codes WHERE code_hash = ? FOR UPDATE"
 
     def __init__(self, url: str, *, schema: str) -> None:  # no SQLite file: no super()
         self._pg = PgConnection(

@@ -1,0 +1,215 @@
+"""Each enrolment challenge (and operator code) is accepted exactly once, on SQLite and on
+PostgreSQL alike (``store_url``): whether it enrols a new device or enrols one again, and under
+concurrent use by many issuer processes sharing the store.
+
+The store's :meth:`~privcloud.storage.issuer_store.IssuerStore.use_enrolment_code` is one
+``DELETE … RETURNING`` statement; the issuer uses it up on a re-enrolment, which registers no
+row. Chains are synthetic (tests/support/android_synthetic.py), as in test_attested_enrolment.py.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+import pytest
+
+from android_synthetic import NOW, SyntheticAndroid, SyntheticDevice
+from privcloud import errors
+from privcloud.clock import FixedClock
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.deviceattest import parse_status_list
+from privcloud.privacypass.issuance import encode_attested_enrolment
+from privcloud.services.issuer import IssuerConfig, IssuerCore
+from privcloud.storage.database import Database
+from privcloud.storage.issuer_store import IssuerStore
+
+T = TypeVar("T")
+PROCESSES = 8
+NO_REVOCATIONS = parse_status_list(b'{"entries": {}}')
+
+
+def _race(n: int, job: Callable[[int], T]) -> list[T | BaseException]:
+    """Run ``job(0..n-1)`` on ``n`` threads released together; results or exceptions."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> T | BaseException:
+        barrier.wait()
+        try:
+            return job(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))
+
+
+@pytest.fixture(scope="module")
+def android() -> SyntheticAndroid:
+    return SyntheticAndroid()
+
+
+@pytest.fixture
+def cores(store_url: str, android: SyntheticAndroid) -> Iterator[list[IssuerCore]]:
+    """Issuer processes sharing one store, each over its own connection."""
+    db = Database.from_url(store_url)
+    made = [
+        IssuerCore(
+            db.issuer(),
+            IssuerConfig(quota=5, android_policy=android.policy()),
+            clock=FixedClock(NOW),
+            attestation_status=NO_REVOCATIONS,
+        )
+        for _ in range(PROCESSES)
+    ]
+    yield made
+    for core in made:
+        core.store.close()
+
+
+def _body(device: SyntheticDevice, key: Ed25519PrivateKey, challenge: bytes) -> bytes:
+    return encode_attested_enrolment(key, challenge, device.attest(challenge), device.sign)
+
+
+def _enrolled(core: IssuerCore, device: SyntheticDevice, key: Ed25519PrivateKey) -> bytes:
+    challenge, _ = core.new_challenge()
+    device_id, attested = core.enrol(_body(device, key, challenge))
+    assert attested
+    return device_id
+
+
+def _refused_for_the_challenge(result: object) -> bool:
+    return isinstance(result, errors.DeviceAttestationError) and str(result).startswith(
+        "challenge:"
+    )
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+def test_enrolment_code_is_used_up_once_and_not_when_unknown_or_expired(store_url: str) -> None:
+    store = Database.from_url(store_url).issuer()
+    try:
+        store.add_enrolment_code(b"c" * 32, 100)
+        store.add_enrolment_code(b"e" * 32, 100)
+        assert not store.use_enrolment_code(b"u" * 32, 10.0)  # never made
+        assert not store.use_enrolment_code(b"e" * 32, 100.0)  # expired at 100
+        assert store.use_enrolment_code(b"c" * 32, 99.5)
+        assert not store.use_enrolment_code(b"c" * 32, 10.0)  # used
+        with pytest.raises(errors.AuthenticationError):
+            store.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 10.0)
+    finally:
+        store.close()
+
+
+def test_enrolment_code_used_concurrently_by_many_processes_is_used_once(
+    store_url: str,
+) -> None:
+    db = Database.from_url(store_url)
+    stores: list[IssuerStore] = [db.issuer() for _ in range(PROCESSES)]
+    try:
+        for _ in range(3):
+            code = os.urandom(32)
+            stores[0].add_enrolment_code(code, 2**40)
+            results = _race(PROCESSES, lambda i, code=code: stores[i].use_enrolment_code(code, 1.0))
+            assert results.count(True) == 1
+            assert results.count(False) == PROCESSES - 1
+    finally:
+        for store in stores:
+            store.close()
+
+
+def test_enrolment_refused_for_a_known_key_keeps_the_code_for_its_device(
+    store_url: str,
+) -> None:
+    store = Database.from_url(store_url).issuer()
+    try:
+        store.add_enrolment_code(b"a" * 32, 2**40)
+        store.enrol(b"a" * 32, b"d" * 16, b"k" * 32, 1.0)
+        store.add_enrolment_code(b"b" * 32, 2**40)
+        with pytest.raises(errors.ReplayError):
+            store.enrol(b"b" * 32, b"d" * 16, b"k" * 32, 1.0)
+        store.enrol(b"b" * 32, b"x" * 16, b"y" * 32, 1.0)  # the refusal rolled the use back
+    finally:
+        store.close()
+
+
+# --- the issuer ---------------------------------------------------------------------------------
+
+
+def test_challenge_used_by_a_reenrolment_cannot_enrol_another_device(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    core = cores[0]
+    device, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+    device_id = _enrolled(core, device, key)
+    challenge, _ = core.new_challenge()
+    assert core.enrol(_body(device, key, challenge)) == (device_id, True)  # re-enrolment
+    other = _body(SyntheticDevice(android), Ed25519PrivateKey.generate(), challenge)
+    for process in cores[:2]:
+        with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
+            process.enrol(other)
+
+
+def test_challenge_used_by_a_refused_reenrolment_cannot_enrol_another_device(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    core = cores[0]
+    device = SyntheticDevice(android)
+    _enrolled(core, device, Ed25519PrivateKey.generate())
+    challenge, _ = core.new_challenge()
+    with pytest.raises(errors.ReplayError):  # same attested key, another request key
+        core.enrol(_body(device, Ed25519PrivateKey.generate(), challenge))
+    with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
+        core.enrol(_body(SyntheticDevice(android), Ed25519PrivateKey.generate(), challenge))
+
+
+def test_reenrolment_with_an_expired_challenge_is_refused(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    core = cores[0]
+    device, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+    _enrolled(core, device, key)
+    challenge, expires = core.new_challenge()
+    assert isinstance(core.clock, FixedClock)
+    core.clock.advance(expires - NOW)  # expired at its expiry
+    with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
+        core.enrol(_body(device, key, challenge))
+
+
+def test_one_challenge_raced_by_reenrolments_and_new_devices_is_accepted_once(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    enrolled, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+    device_id = _enrolled(cores[0], enrolled, key)
+    challenge, _ = cores[0].new_challenge()
+    # Half the processes get a re-enrolment of the enrolled device, half a new device's
+    # enrolment, all with the one challenge (chains are made before the race).
+    bodies = [
+        _body(enrolled, key, challenge)
+        if i % 2
+        else _body(SyntheticDevice(android), Ed25519PrivateKey.generate(), challenge)
+        for i in range(PROCESSES)
+    ]
+    results = _race(PROCESSES, lambda i: cores[i].enrol(bodies[i]))
+    accepted = [r for r in results if isinstance(r, tuple)]
+    assert len(accepted) == 1, results
+    assert all(isinstance(r, tuple) or _refused_for_the_challenge(r) for r in results), results
+    winner = results.index(accepted[0])
+    if winner % 2:
+        assert accepted[0] == (device_id, True)
+
+
+def test_concurrent_reenrolments_with_one_challenge_succeed_once(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    device, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+    device_id = _enrolled(cores[0], device, key)
+    challenge, _ = cores[0].new_challenge()
+    body = _body(device, key, challenge)
+    results = _race(PROCESSES, lambda i: cores[i].enrol(body))
+    assert results.count((device_id, True)) == 1, results
+    assert sum(_refused_for_the_challenge(r) for r in results) == PROCESSES - 1, results
