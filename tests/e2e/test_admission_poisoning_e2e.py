@@ -49,6 +49,7 @@ def _poisoned_entry(template: NodeDescriptor, vcek: bytes) -> NodeDescriptor:
         key_id=key_id_for(template.suite.kem, key.public_bytes),
         tee=TEE_SEV_SNP,
         bundle=bundle,
+        pq_key=None,  # not the honest node's hybrid key: the gateway routes by key id
     )
 
 
