@@ -9,7 +9,9 @@ deployment's invariants:
   the gateway pods and let out only the log (and DNS);
 * no Secret is committed, no key material is in any file, every Secret referenced is one the
   operator guide tells how to create;
-* the image is pinned by digest, the node pools run in confidential runtime classes.
+* the image is pinned by digest, the node pools run in confidential runtime classes;
+* the issuer gets ``--attestation-status`` (a ConfigMap the operator refreshes, mounted so
+  updates arrive) and ``--android-app``, and no workload gets ``--insecure-operator-codes``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import pytest
 import yaml
 from aiohttp import web
 
+from privcloud.cli import build_parser
+from privcloud.cli.tokens import _config
+from privcloud.errors import ConfigError
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import Metrics
 from privcloud.services.issuer import Issuer, IssuerConfig
@@ -310,3 +315,57 @@ def test_containerfile_is_multi_stage_non_root_and_pins_its_base_by_digest() -> 
     assert not re.search(r"^(ENV|ARG) \S*(KEY|SECRET|PASSWORD|TOKEN)", text, re.MULTILINE)
     ignore = (ROOT / ".containerignore").read_text().splitlines()
     assert ignore[1:2] == ["*"] or "*" in ignore  # the build context is allow-listed
+
+
+# --- attested enrolment ----------------------------------------------------------------------
+
+#: The ConfigMap of the attestation status list: the operator creates and refreshes it.
+STATUS_CONFIGMAP = "privcloud-attestation-status"
+
+
+def _configmaps() -> dict[str, dict[str, str]]:
+    return {d["metadata"]["name"]: d["data"] for _, d in _documents() if d["kind"] == "ConfigMap"}
+
+
+def _env(container: dict[str, Any], configmaps: dict[str, dict[str, str]]) -> dict[str, str]:
+    """Each variable's value: a committed ConfigMap's, else a stand-in (Secrets)."""
+    env = {}
+    for var in container.get("env", []):
+        ref = var.get("valueFrom", {}).get("configMapKeyRef")
+        if ref is not None and ref["name"] in configmaps:
+            env[var["name"]] = configmaps[ref["name"]][ref["key"]]
+        else:
+            env[var["name"]] = var.get("value", "stand-in")
+    return env
+
+
+def test_issuer_enrols_by_attestation_with_a_status_list_and_never_by_operator_codes() -> None:
+    for doc in _workloads():  # no workload enables operator codes
+        for container in _pod(doc)["containers"]:
+            assert "--insecure-operator-codes" not in container["args"], _name(doc)
+    (issuer,) = (d for d in _workloads() if _labels(d)["app.kubernetes.io/component"] == "issuer")
+    (container,) = _pod(issuer)["containers"]
+    configmaps = _configmaps()
+    env = _env(container, configmaps)
+    argv = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], a) for a in container["args"]]
+    args = build_parser().parse_args(argv)
+    # The status list: a file in a ConfigMap mounted as a directory (a subPath mount never
+    # sees the operator's updates), the ConfigMap's creation told in the operator guide.
+    status = Path(args.attestation_status)
+    (mount,) = (m for m in container["volumeMounts"] if Path(m["mountPath"]) == status.parent)
+    assert "subPath" not in mount
+    (volume,) = (v for v in _pod(issuer)["volumes"] if v["name"] == mount["name"])
+    assert volume["configMap"]["name"] == STATUS_CONFIGMAP
+    assert {"key": "status.json", "path": status.name} in volume["configMap"]["items"]
+    assert STATUS_CONFIGMAP not in configmaps  # the operator's, never overwritten by apply
+    guide = (ROOT / "docs" / "deploy.md").read_text()
+    assert f"create configmap {STATUS_CONFIGMAP}" in guide
+    # The app identity: the committed placeholder fails closed; a real value is accepted.
+    assert args.android_app and not args.insecure_operator_codes
+    with pytest.raises(ConfigError, match="--android-app"):
+        _config(args)
+    args.android_app = [f"com.example.app:{'ab' * 32}" for _ in args.android_app]
+    config = _config(args)
+    assert not config.insecure_operator_codes
+    assert config.android_policy.allowed_apps == {("com.example.app", bytes([0xAB]) * 32)}
+    assert config.require_status_list
