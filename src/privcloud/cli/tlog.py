@@ -2,6 +2,7 @@
 log's keys; append one entry as the operator. ``log audit`` is :mod:`privcloud.cli.tlog_audit`.
 
 privcloud log [--data-dir DIR] [--witness URL=VKEY]...     run a transparency log
+privcloud log --read-only --database URL --log-vkey VKEY   run a reader beside it
 privcloud log init [--data-dir DIR]                       make its keys, print its vkey
 privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researcher tool)
 privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
@@ -33,6 +34,7 @@ from privcloud.localcloud.transparency import (
 from privcloud.logclient import LogClient
 from privcloud.services.site import start_site
 from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_DB_FILE, WitnessEndpoint, open_log
+from privcloud.services.tlog_reader import DEFAULT_REFRESH_S, open_reader
 from privcloud.services.tlog_tiles import export_tiles
 from privcloud.services.witness import Witness
 from privcloud.storage.database import open_database
@@ -65,6 +67,9 @@ def _operator_pubkey(text: str) -> bytes:
 
 
 async def _log(args: argparse.Namespace) -> None:
+    if args.read_only:
+        await _log_reader(args)
+        return
     witnesses = [WitnessEndpoint.parse(w) for w in args.witness or []]
     keys = [_operator_pubkey(k) for k in args.operator_pubkey or []]
     tlog = open_log(
@@ -84,6 +89,21 @@ async def _log(args: argparse.Namespace) -> None:
         pub = base64.b64encode(tlog.operator_key.public_bytes()).decode()
         banner.append(f"operator key  {pub} (private key: {Path(args.data_dir) / 'operator.key'})")
     await _serve(tlog.app(), args.host, args.port, banner)
+
+
+async def _log_reader(args: argparse.Namespace) -> None:
+    """``privcloud log --read-only``: serve the reads of a PostgreSQL log beside its sequencer."""
+    if args.database is None:
+        raise ConfigError("a log reader needs the log's PostgreSQL store: --database URL")
+    reader = open_reader(
+        args.database,
+        log_vkey=args.log_vkey,
+        data_dir=args.data_dir,
+        origin=None if args.log_vkey else args.origin,
+        refresh_s=args.refresh_s,
+    )
+    banner = [f"log origin    {reader.origin}", "read-only     yes (appends go to the sequencer)"]
+    await _serve(reader.app(), args.host, args.port, banner)
 
 
 def _init(args: argparse.Namespace) -> None:
@@ -161,7 +181,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--database",
         metavar="URL",
         help="the log's store: sqlite:///path/file or postgresql://... (default: log.db in "
-        "--data-dir); on PostgreSQL one log process at a time may run on it",
+        "--data-dir); on PostgreSQL one sequencer at a time, and any number of --read-only "
+        "readers",
     )
     log_p.add_argument(
         "--witness", action="append", metavar="URL=VKEY", help="a witness to ask (repeat)"
@@ -171,6 +192,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="append",
         metavar="B64",
         help="an operator's Ed25519 public key (repeat; default: operator.key in the data dir)",
+    )
+    log_p.add_argument(
+        "--read-only",
+        action="store_true",
+        help="serve reads only, beside the sequencer, from its PostgreSQL --database",
+    )
+    log_p.add_argument("--log-vkey", help="with --read-only: the log's vkey (default: log.key)")
+    log_p.add_argument(
+        "--refresh-s",
+        type=float,
+        default=DEFAULT_REFRESH_S,
+        help="with --read-only: seconds between reads of the stored tree and checkpoint",
     )
     log_p.set_defaults(handler=lambda a: asyncio.run(_log(a)))
     log_sub = log_p.add_subparsers(dest="log_command")

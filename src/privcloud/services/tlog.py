@@ -37,11 +37,11 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -271,11 +271,8 @@ class TransparencyLog:
         app = new_app("log", self.metrics)
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
-        r.add_get(ENTRIES_PATH, self.handle_entries, name="entries")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
-        r.add_get("/v1/proof/inclusion", self.handle_inclusion, name="inclusion")
-        r.add_get("/v1/proof/consistency", self.handle_consistency, name="consistency")
-        r.add_get("/v1/leaf", self.handle_leaf, name="leaf")
+        LogReads(self.store, self._run).add_routes(r)
         TileServer(self.store, self._run, lambda: self.core.note).add_routes(r)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
@@ -333,6 +330,22 @@ class TransparencyLog:
             headers={"Cache-Control": "no-store"},
         )
 
+
+class LogReads:
+    """The JSON read routes (proofs, entries, leaf lookup) over a store, on the worker ``run``:
+    served by the sequencer and by its readers alike."""
+
+    def __init__(self, store: TlogStore, run: Callable[..., Awaitable[Any]]) -> None:
+        self.store = store
+        self._run = run
+
+    def add_routes(self, router: web.UrlDispatcher) -> None:
+        """Register the ``/v1/`` read routes other than the checkpoint."""
+        router.add_get(ENTRIES_PATH, self.handle_entries, name="entries")
+        router.add_get("/v1/proof/inclusion", self.handle_inclusion, name="inclusion")
+        router.add_get("/v1/proof/consistency", self.handle_consistency, name="consistency")
+        router.add_get("/v1/leaf", self.handle_leaf, name="leaf")
+
     async def handle_inclusion(self, request: web.Request) -> web.Response:
         index, size = _int_param(request, "index"), _int_param(request, "size")
         self._check_size(size)
@@ -374,7 +387,7 @@ class TransparencyLog:
         return web.json_response({"index": index})
 
     def _check_size(self, size: int) -> None:
-        if size > self.store.size():
+        if size > self.store.size():  # the size the store last saw: no database read
             raise NotFoundError("the log has not reached this tree size")
 
 
