@@ -8,10 +8,11 @@ roll it back, or show it a forked tree, simply by waiting for the app to restart
 * a :class:`TrustStore` (:class:`FileTrustStore` on disk, :class:`MemoryTrustStore` in memory)
   loads the stored checkpoint *under that policy* and saves new states, refusing to save one
   that is older than, or forks from, what it holds;
-* :func:`refresh_trusted_checkpoint` fetches the log's newest checkpoint and the consistency
-  proof from the trusted one, and runs :meth:`TrustedLogState.update`, which refuses a rollback
-  (:class:`RollbackError`), a fork (:class:`ForkError`), missing cosignatures
-  (:class:`MissingCosignatureError`) and a proof that does not verify.
+* :func:`refresh_trusted_checkpoint` fetches the log's newest checkpoint, verifies the log's
+  signature on it, only then fetches the consistency proof from the trusted one, and runs
+  :meth:`TrustedLogState.update`, which refuses a rollback (:class:`RollbackError`), a fork
+  (:class:`ForkError`), missing cosignatures (:class:`MissingCosignatureError`) and a proof
+  that does not verify.
 
 Typical use::
 
@@ -36,7 +37,8 @@ from typing import Protocol
 from privcloud import limits
 from privcloud.errors import ConfigError, DecodeError, PrivcloudError, UnavailableError, UsageError
 from privcloud.fileio import write_atomic
-from privcloud.logclient import LogClient, checkpoint_size
+from privcloud.logclient import LogClient
+from privcloud.transparency.checkpoint import open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.errors import ForkError, RollbackError
@@ -212,10 +214,13 @@ async def refresh_trusted_checkpoint(
 ) -> TrustedLogState:
     """Move ``state`` to the log's newest checkpoint, or raise; save it in ``store`` if given.
 
-    1. Fetch the log's checkpoint note (unverified).
-    2. Fetch the RFC 9162 consistency proof from the trusted size to the size the note claims
-       (none when the trusted tree is empty or the sizes are equal; none for a smaller note,
-       which step 3 refuses as a rollback).
+    1. Fetch the log's checkpoint note and verify the log's signature and origin on it
+       (:class:`VerificationError`) before anything else is fetched: C2SP tlog-tiles has
+       clients verify a checkpoint before they fetch what its size implies, so a forged note
+       cannot make the client ask for proofs (or tiles) of a tree the log never signed.
+    2. Fetch the RFC 9162 consistency proof from the trusted size to the signed size (none
+       when the trusted tree is empty or the sizes are equal; none for a smaller note, which
+       step 3 refuses as a rollback).
     3. :meth:`TrustedLogState.update`: log signature and origin, no rollback
        (:class:`RollbackError`), no fork (:class:`ForkError`), enough fresh witness cosignatures
        (:class:`MissingCosignatureError`), the consistency proof (:class:`VerificationError`).
@@ -227,8 +232,9 @@ async def refresh_trusted_checkpoint(
         raise UsageError("invalid time")
     # 1.
     note = await log.checkpoint()
+    new_size = open_checkpoint(note, [state.log_key], origin=state.origin).size
     # 2.
-    old_size, new_size = state.checkpoint.size, checkpoint_size(note)
+    old_size = state.checkpoint.size
     proof: list[bytes] = []
     if 0 < old_size < new_size:
         proof = await log.consistency_proof(old_size, new_size)
