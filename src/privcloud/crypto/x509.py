@@ -262,6 +262,20 @@ def _serial_is_non_positive(der: bytes) -> bool:
     return bool(value[0] & 0x80) or not any(value)
 
 
+def _check_signature_bits(der: bytes) -> None:
+    """The signatureValue BIT STRING (after TBSCertificate and signatureAlgorithm) must have
+    zero unused bits: ``cryptography`` accepts any count, and with it one certificate would
+    have two encodings (and two fingerprints) under one signature."""
+    _, start, end = der_header(der, 0)
+    _, _, pos = der_header(der, start)  # TBSCertificate
+    _, _, pos = der_header(der, pos)  # signatureAlgorithm
+    tag, vstart, vend = der_header(der, pos)
+    if tag != 0x03 or vend != end or vend == vstart:
+        raise DecodeError("certificate has no signature BIT STRING")
+    if der[vstart] != 0:
+        raise DecodeError("certificate signature has unused bits")
+
+
 def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) -> Certificate:
     """Parse one DER certificate; raises :class:`DecodeError` (and only that) if it is malformed.
 
@@ -281,6 +295,7 @@ def load_certificate(data: bytes, *, allow_non_positive_serial: bool = False) ->
     if len(data) > limits.MAX_X509_CERTIFICATE_BYTES:
         raise DecodeError("certificate too large")
     non_positive = _serial_is_non_positive(data)
+    _check_signature_bits(data)
     if non_positive and not allow_non_positive_serial:
         raise DecodeError("certificate serial number is not positive")
     with foreign_errors(DecodeError, "malformed certificate"), warnings.catch_warnings():
