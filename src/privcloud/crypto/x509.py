@@ -264,8 +264,8 @@ def _serial_is_non_positive(der: bytes) -> bool:
 
 def _check_signature_bits(der: bytes) -> None:
     """The signatureValue BIT STRING (after TBSCertificate and signatureAlgorithm) must have
-    zero unused bits: ``cryptography`` accepts any count, and with it one certificate would
-    have two encodings (and two fingerprints) under one signature."""
+    zero unused bits: ``cryptography`` 50 accepts a non-zero count whose padding bits are zero,
+    and with it one certificate would have two encodings (two fingerprints), one signature."""
     _, start, end = der_header(der, 0)
     _, _, pos = der_header(der, start)  # TBSCertificate
     _, _, pos = der_header(der, pos)  # signatureAlgorithm
