@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -52,6 +53,7 @@ from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
 from privcloud.services.site import start_site
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
+from privcloud.storage.pg_issuer import PgIssuerStore
 
 T0 = 1_800_000_000.0
 DAY = 24 * 3600
@@ -100,16 +102,34 @@ def _signed(
     return sign_device_request(key, "POST", path, body, now=now, batch_id=batch_id).headers()
 
 
+def _rows(core: IssuerCore, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` read straight from the issuer's tables (SQLite file or PostgreSQL
+    schema), past the store's own methods."""
+    store = core.store
+    if isinstance(store, PgIssuerStore):
+        return [tuple(r) for r in store._pg.execute(sql).fetchall()]
+    with sqlite3.connect(store.path) as db:
+        return [tuple(r) for r in db.execute(sql)]
+
+
+def _columns(core: IssuerCore, table: str) -> list[str]:
+    if isinstance(core.store, PgIssuerStore):
+        sql = (
+            "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+            f" current_schema() AND table_name = '{table}' ORDER BY ordinal_position"
+        )
+        return [str(r[0]) for r in _rows(core, sql)]
+    return [str(r[1]) for r in _rows(core, f"PRAGMA table_info({table})")]
+
+
 def _used(core: IssuerCore) -> int:
     """Tokens charged to every device, all periods together."""
-    with sqlite3.connect(core.store.path) as db:
-        return int(db.execute("SELECT COALESCE(SUM(used), 0) FROM quota").fetchone()[0])
+    return int(_rows(core, "SELECT COALESCE(SUM(used), 0) FROM quota")[0][0])
 
 
 def _batches(core: IssuerCore) -> list[tuple[bytes, bytes, bytes, int]]:
-    with sqlite3.connect(core.store.path) as db:
-        rows = db.execute("SELECT device_id, batch_id, body_hash, period FROM issuance_batches")
-        return [(bytes(d), bytes(b), bytes(h), int(p)) for d, b, h, p in rows]
+    rows = _rows(core, "SELECT device_id, batch_id, body_hash, period FROM issuance_batches")
+    return [(bytes(d), bytes(b), bytes(h), int(p)) for d, b, h, p in rows]
 
 
 # --- enrolment -------------------------------------------------------------------------------
@@ -260,8 +280,7 @@ def test_issuer_records_no_precise_issuance_time(core: IssuerCore, clock: FixedC
     body, _ = _batch(core, 1)
     headers = _signed(key, body, clock.now())
     core.issue("POST", BATCH_PATH, headers, body)
-    with sqlite3.connect(core.store.path) as db:
-        stored = [r[0] for r in db.execute("SELECT expires FROM request_nonces")]
+    stored = [r[0] for r in _rows(core, "SELECT expires FROM request_nonces")]
     assert stored == [int(T0) + bucket] * 2  # one value, saying nothing finer than the bucket
     # Replay protection is intact: refused as a replay while the window is open, purge or not
     window = int(limits.ISSUANCE_REQUEST_WINDOW_S)
@@ -276,8 +295,7 @@ def test_issuer_records_no_precise_issuance_time(core: IssuerCore, clock: FixedC
         core.issue("POST", BATCH_PATH, headers, body)
     clock.advance(bucket)
     core.purge()
-    with sqlite3.connect(core.store.path) as db:
-        assert db.execute("SELECT COUNT(*) FROM request_nonces").fetchone()[0] == 0
+    assert _rows(core, "SELECT COUNT(*) FROM request_nonces")[0][0] == 0
 
 
 def test_quota_exceeded_is_429_and_charges_nothing(core: IssuerCore, clock: FixedClock) -> None:
@@ -624,7 +642,7 @@ def test_signing_failure_gives_back_a_one_shot_charge_and_a_batch_retry_delivers
     when it comes again."""
     import privcloud.services.issuer as issuer_module
 
-    real = issuer_module.issuer_evaluate
+    real = issuer_module.issuer_evaluate  # type: ignore[attr-defined]
 
     def broken(*args: object, **kwargs: object) -> bytes:
         raise errors.CryptoError("blind signature fault check failed")
@@ -660,8 +678,6 @@ def test_batch_records_hold_no_time_and_nothing_of_the_tokens(
     device_id = device_id_for(key.public_bytes())
     period = int(clock.now()) // DAY
     assert _batches(core) == [(device_id, batch_id, hashlib.sha256(body).digest(), period)]
-    with sqlite3.connect(core.store.path) as db:
-        columns = [r[1] for r in db.execute("PRAGMA table_info(issuance_batches)")]
-    assert columns == ["device_id", "batch_id", "body_hash", "period"]
+    assert _columns(core, "issuance_batches") == ["device_id", "batch_id", "body_hash", "period"]
     assert core.store.remove_device(device_id)
     assert _batches(core) == []
