@@ -14,6 +14,11 @@ Routes::
     GET  /v1/directory                    the gateway's node directory, passed through
     GET  /v1/key-statements               the gateway's logged key statements, passed through
     GET  /log/v1/...                      public transparency-log reads (with ``log_url``)
+    GET  /log/checkpoint, /log/tile/<L>/<N>[.p/<W>]
+                                          the log's C2SP tlog-tiles checkpoint and hash tiles
+                                          (with ``log_url``): what a device's proofs need.
+                                          Entry bundles are not passed (a device reads the
+                                          few entries it needs from ``/log/v1/entries``)
     GET  /issuer/.well-known/private-token-issuer-directory
                                           the token issuer's public directory (with
                                           ``issuer_url``): a second path for a wallet's key
@@ -30,7 +35,7 @@ import aiohttp
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.errors import UpstreamError
+from privcloud.errors import NotFoundError, UpstreamError
 from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
@@ -42,6 +47,7 @@ from privcloud.ohttp import (
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.site import new_app
+from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
@@ -93,6 +99,10 @@ class Relay:
                 self.forward_log,
                 name="log",
             )
+            app.router.add_get(
+                "/log/" + CHECKPOINT_PATH, self.forward_log_checkpoint, name="log-checkpoint"
+            )
+            app.router.add_get("/log/tile/{path:.+}", self.forward_log_tile, name="log-tile")
         if self.issuer_url is not None:
             app.router.add_get(
                 "/issuer" + ISSUER_DIRECTORY_PATH, self.forward_issuer, name="issuer-directory"
@@ -177,6 +187,21 @@ class Relay:
         return await self._pass_through(
             f"{target}?{query}" if query else target, limits.MAX_RELAYED_LOG_RESPONSE
         )
+
+    async def forward_log_checkpoint(self, _: web.Request) -> web.Response:
+        """Pass the log's tlog-tiles checkpoint through (a signed note, bounded as one)."""
+        assert self.log_url is not None
+        return await self._pass_through(f"{self.log_url}/{CHECKPOINT_PATH}", limits.MAX_NOTE_BYTES)
+
+    async def forward_log_tile(self, request: web.Request) -> web.Response:
+        """Pass one hash tile through (at most ``MAX_TLOG_TILE_BYTES``). The path must be a
+        canonical tile path (else 400, before anything is asked upstream); entry bundles are
+        refused (404), as are tiles of widths the log does not have."""
+        assert self.log_url is not None
+        tile = parse_path(request.rel_url.raw_path.removeprefix("/log/"))
+        if tile.is_bundle:
+            raise NotFoundError("the relay passes hash tiles, not entry bundles")
+        return await self._pass_through(f"{self.log_url}/{tile.path()}", limits.MAX_TLOG_TILE_BYTES)
 
     async def forward_issuer(self, _: web.Request) -> web.Response:
         """Serve the relay's own copy of the issuer directory (fetched on the relay's schedule,
