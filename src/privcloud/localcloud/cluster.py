@@ -1,5 +1,6 @@
 """A private cloud as separate processes on loopback: N relays, N gateways, 2+ issuers, M nodes,
-a transparency log and its witness, each a ``python -m privcloud.cli ...`` service command.
+a transparency log (one sequencer, optionally log readers that the relays read through) and its
+witness, each a ``python -m privcloud.cli ...`` service command.
 
 Replicas share what they must through files or one database and nothing else:
 
@@ -73,6 +74,9 @@ class ClusterSpec:
     gateways: int = 3
     issuers: int = 2
     nodes: int = 4
+    #: Log readers (``privcloud log --read-only``) beside the one sequencer; the relays read
+    #: the log through them. Needs a PostgreSQL ``database``.
+    log_readers: int = 0
     #: ``postgresql://...`` (or ``sqlite:///...``) passed as ``--database`` to the gateways,
     #: issuers and log; None: SQLite files under the data directory.
     database: str | None = None
@@ -88,11 +92,14 @@ class ClusterSpec:
             ("gateways", self.gateways, 1),
             ("issuers", self.issuers, 1),
             ("nodes", self.nodes, 1),
+            ("log_readers", self.log_readers, 0),
         ):
             if not least <= count <= limits.MAX_CLUSTER_REPLICAS:
                 raise ConfigError(
                     f"{what}: between {least} and {limits.MAX_CLUSTER_REPLICAS} processes"
                 )
+        if self.log_readers and not (self.database or "").startswith("postgresql"):
+            raise ConfigError("log readers share the log's PostgreSQL store: set database")
 
 
 def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
@@ -233,6 +240,8 @@ class Cluster:
     processes: dict[str, ServiceProcess] = field(default_factory=dict)
     log_url: str = ""
     log_vkey: str = ""
+    #: The log readers' URLs (``ClusterSpec.log_readers``).
+    log_reader_urls: list[str] = field(default_factory=list)
     witness_vkey: str = ""
     gateway_url: str = ""
     issuer_url: str = ""
@@ -338,7 +347,22 @@ class Cluster:
         )  # fmt: skip
         tlog.spawn()
         self.log_url = await tlog.wait_listening()
+        await self._start_log_readers()
         await self._publish_release()
+
+    async def _start_log_readers(self) -> None:
+        host, db = self.spec.host, self._store_args("log")
+        readers = []
+        for i, port in enumerate(free_ports(self.spec.log_readers, host), start=1):
+            readers.append(self._add(
+                f"log-reader-{i}", port, "log", "--read-only", *db, "--log-vkey", self.log_vkey,
+                "--data-dir", str(self.root / f"log-reader-{i}"), "--host", host,
+                "--port", str(port),
+            ))  # fmt: skip
+        for reader in readers:
+            reader.spawn()
+        for reader in readers:
+            self.log_reader_urls.append(await reader.wait_listening())
 
     async def _publish_release(self) -> None:
         """Publish the nodes' release (the echo workloads: no model; idempotent) and wait for a
@@ -440,9 +464,12 @@ class Cluster:
     async def _start_relays(self) -> None:
         host = self.spec.host
         relays = []
+        # The relays pass the devices' log reads to the readers when there are some.
+        log_urls = self.log_reader_urls or [self.log_url]
         for i, port in enumerate(free_ports(self.spec.relays, host), start=1):
+            log_url = log_urls[(i - 1) % len(log_urls)]
             relay_args = [
-                "relay", "--gateway", self.gateway_url, "--log", self.log_url,
+                "relay", "--gateway", self.gateway_url, "--log", log_url,
                 "--issuer", self.issuer_url, "--host", host, "--port", str(port),
             ]  # fmt: skip
             relays.append(self._add(f"relay-{i}", port, *relay_args))
