@@ -26,6 +26,8 @@ whose entries do not match their hashes, or whose tree does not match the checkp
 signed (it would fork).
 
 Store work runs on one worker thread (SQLite is synchronous), keeping the event loop free.
+The read routes other than the checkpoint are :class:`LogReads`, which the log readers
+(:mod:`privcloud.services.tlog_reader`, ``privcloud log --read-only``) serve too.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ A reader takes no sequencer lock and never writes (its store is opened ``readonl
 the checkpoint the sequencer last stored, with its cosignatures, and the tiles, entry bundles and
 JSON proofs of the stored tree: the same routes and bytes as the sequencer, less the operator's
 append, which it refuses with :class:`ReadOnlyLogError` (405). Every ``refresh_s`` seconds it
-re-reads the tree's size and the stored checkpoint (two queries; for a new checkpoint, two
-O(log n) tree roots). It serves a new checkpoint only when
+reads the stored checkpoint (one point query); only when that changed does it re-read the tree's
+size and right edge and compute two O(log n) tree roots. It serves a new checkpoint only when
 
 1. the log's key signed it, for the log's origin (the reader holds the verifier key only);
 2. the stored tree has that checkpoint's root at its size;
@@ -100,16 +100,15 @@ class LogReader:
     # --- following the sequencer -----------------------------------------------------------------
 
     def refresh(self) -> bool:
-        """Re-read the stored tree and checkpoint (on the worker thread); whether a new
-        checkpoint is served. Raises :class:`UnavailableError` (database), or a
+        """Re-read the stored checkpoint and, when it changed, the tree (on the worker thread);
+        whether a new checkpoint is served. Raises :class:`UnavailableError` (database), or a
         :class:`VerificationError` / :class:`UnavailableError` for a checkpoint it refuses."""
-        self.store.refresh()
-        note = self.store.load_checkpoint()
+        note = self.store.load_checkpoint()  # one point query while nothing changed
         if note is None or note == self._note:
             return False
         new = open_checkpoint(note, [self.verifier], origin=self.origin)
         if new.size > self.store.size():
-            self.store.refresh()  # the sequencer appended and signed since the size was read
+            self.store.refresh()  # the tree's size and edge, only when a checkpoint needs them
             if new.size > self.store.size():
                 raise UnavailableError("the stored checkpoint is ahead of the stored tree")
         old = self._checkpoint
