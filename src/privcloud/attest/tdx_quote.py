@@ -22,6 +22,7 @@ from typing import Final
 
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.wire.cursor import ByteCursor
 
 HEADER_SIZE: Final = 48
 #: Size of a TD report 1.0 body (TDX 1.0, and v4 quotes).
@@ -126,25 +127,9 @@ class TdxQuote:
         return bool(int.from_bytes(self.fields["td_attributes"], "little") & TD_ATTRIBUTES_DEBUG)
 
 
-class _Reader:
+def _reader(data: bytes) -> ByteCursor:
     """Bounded little-endian reader; every overrun is a :class:`DecodeError`."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise DecodeError("TDX quote truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "little")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "little")
+    return ByteCursor(data, order="little", truncated="TDX quote truncated")
 
 
 def _split_fields(body: bytes, layout: tuple[tuple[str, int], ...]) -> dict[str, bytes]:
@@ -156,7 +141,7 @@ def _split_fields(body: bytes, layout: tuple[tuple[str, int], ...]) -> dict[str,
     return fields
 
 
-def _body(r: _Reader, version: int) -> tuple[int, bytes, bytes, dict[str, bytes]]:
+def _body(r: ByteCursor, version: int) -> tuple[int, bytes, bytes, dict[str, bytes]]:
     """The body type, v5 descriptor, body and its fields."""
     if version == QUOTE_VERSION_4:
         body = r.take(BODY_SIZE)
@@ -184,7 +169,7 @@ def parse_quote(raw: bytes) -> TdxQuote:
     """
     if len(raw) > limits.MAX_TDX_QUOTE_BYTES:
         raise TooLargeError("TDX quote too large")
-    r = _Reader(raw)
+    r = _reader(raw)
     header = r.take(HEADER_SIZE)
     version, key_type, tee_type, _, _, vendor, _ = _HEADER.unpack(header)
     if version not in (QUOTE_VERSION_4, QUOTE_VERSION_5):
@@ -197,14 +182,14 @@ def parse_quote(raw: bytes) -> TdxQuote:
         raise UnsupportedError("quote is not from Intel's quoting enclave")
     body_type, descriptor, body, fields = _body(r, version)
     sig_len = r.u32()
-    sig = _Reader(r.take(sig_len))
+    sig = _reader(r.take(sig_len))
     if any(raw[r.pos :]):
         raise TooLargeError("unsigned data after the TDX quote")
     signature = sig.take(64)
     attestation_key = sig.take(64)
     if sig.u16() != CERT_TYPE_QE_REPORT:
         raise UnsupportedError("unsupported TDX certification data type")
-    outer = _Reader(sig.take(sig.u32()))
+    outer = _reader(sig.take(sig.u32()))
     if sig.pos != len(sig.data):
         raise DecodeError("TDX signature data length mismatch")
     qe_report = QeReport.decode(outer.take(QE_REPORT_SIZE))

@@ -33,6 +33,7 @@ from typing import Final
 from privcloud import limits
 from privcloud.attest.tpm.structures import ALG_SHA1, HASH_SIZES, digest
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.wire.cursor import ByteCursor
 
 EV_NO_ACTION: Final = 0x00000003
 EV_SEPARATOR: Final = 0x00000004
@@ -72,38 +73,19 @@ class EventLog:
     spec_id: bytes = b""
 
 
-class _LE:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise DecodeError("event log is truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "little")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "little")
-
-    def more(self) -> bool:
-        return self.pos < len(self.data)
+def _reader(data: bytes) -> ByteCursor:
+    """Bounded little-endian reader of a TCG event log."""
+    return ByteCursor(data, order="little", truncated="event log is truncated")
 
 
-def _event_data(r: _LE) -> bytes:
+def _event_data(r: ByteCursor) -> bytes:
     size = r.u32()
     if size > limits.MAX_TPM_EVENT_DATA_BYTES:
         raise TooLargeError("event too large")
     return r.take(size)
 
 
-def _pcr(r: _LE) -> int:
+def _pcr(r: ByteCursor) -> int:
     pcr = r.u32()
     if pcr >= PCR_COUNT:
         raise DecodeError("event PCR index out of range")
@@ -112,7 +94,7 @@ def _pcr(r: _LE) -> int:
 
 def _spec_id_banks(data: bytes) -> tuple[int, ...]:
     """The banks of a TCG_EfiSpecIDEvent (§10.4.5.1), each with its standard digest size."""
-    r = _LE(data)
+    r = _reader(data)
     if r.take(16) != _SPEC_ID:
         raise DecodeError("first event is not a Spec ID Event03")
     r.take(4 + 4)  # platformClass, specVersionMinor/Major, specErrata, uintnSize
@@ -140,7 +122,7 @@ def parse_event_log(data: bytes) -> EventLog:
     """Parse a crypto-agile or SHA-1 event log (module docstring); consumes every byte."""
     if len(data) > limits.MAX_TPM_EVENT_LOG_BYTES:
         raise TooLargeError("event log too large")
-    r = _LE(data)
+    r = _reader(data)
     pcr, etype, sha1 = _pcr(r), r.u32(), r.take(20)
     first = _event_data(r)
     agile = etype == EV_NO_ACTION and first.startswith(_SPEC_ID)

@@ -21,6 +21,7 @@ from typing import Final
 
 from privcloud import limits
 from privcloud.errors import DecodeError, UnsupportedError
+from privcloud.wire.cursor import ByteCursor
 
 #: TPM_GENERATED_VALUE: every TPMS_ATTEST the TPM makes starts with it (Part 2 §6.2).
 TPM_GENERATED: Final = 0xFF544347
@@ -70,33 +71,13 @@ def digest(alg: int, data: bytes) -> bytes:
     return hashlib.new(name, data).digest()
 
 
-class Reader:
+class Reader(ByteCursor):
     """A bounded big-endian cursor over ``data``; :class:`DecodeError` past the end."""
 
-    __slots__ = ("data", "pos")
+    __slots__ = ()
 
     def __init__(self, data: bytes) -> None:
-        self.data = data
-        self.pos = 0
-
-    def take(self, n: int) -> bytes:
-        if n < 0 or self.pos + n > len(self.data):
-            raise DecodeError("TPM structure is truncated")
-        out = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2), "big")
-
-    def u32(self) -> int:
-        return int.from_bytes(self.take(4), "big")
-
-    def u64(self) -> int:
-        return int.from_bytes(self.take(8), "big")
+        super().__init__(data, order="big", truncated="TPM structure is truncated")
 
     def tpm2b(self, maximum: int) -> bytes:
         size = self.u16()
