@@ -15,8 +15,14 @@
    hybrid ML-KEM-768 + X25519, interleaved in the same run, and the request's size for each.
    The private path of 1. and the load of 2. use the hybrid suite (the SDK prefers it; the
    gateway offers it first); 3. is measured for X25519 and for the hybrid KEM.
+5. Breakdown (issue 14): each sans-IO step of one private request (k=3, with a token) timed on
+   its own, for both suites (``breakdown_x25519``, ``breakdown_hybrid``), and each plain hop's
+   HTTP (``http_hop_*``); ``shell_overhead_k3_token_p50_ms`` is the privacy overhead less the
+   hybrid steps' sum, what the services' shells cost. ``baseline_x25519_us``: one X25519 key
+   generation and exchange through ``cryptography``, the floor unit of the KEM steps.
 
-    python bench/request_path.py [--requests 400] [--seconds 5]
+    python bench/request_path.py [--requests 400] [--seconds 5] [--rounds 300]
+                                 [--parts breakdown,latency,throughput,core,suites]
 """
 
 from __future__ import annotations
@@ -36,22 +42,47 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import (
     MLKEM768X25519_SHA256_CHACHA20,
     X25519_SHA256_AES128GCM,
     KemId,
     Suite,
     generate_keypair,
+    seal_base,
 )
+from privcloud.crypto.symmetric import Aead
 from privcloud.envelope import key_id_for, open_request, parse_header
+from privcloud.envelope.format import LABEL_WRAP, VERSION, EnvelopeHeader, cek_size
+from privcloud.envelope.seal import Recipient, _request_keys, seal_request
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
-from privcloud.ohttp import GatewayKey, decapsulate_request, decode_key_configs
+from privcloud.ohttp import (
+    GatewayKey,
+    decapsulate_request,
+    decode_key_configs,
+    encapsulate_request,
+)
+from privcloud.privacypass import (
+    TOKEN_TYPE_BLIND_RSA,
+    IssuerKey,
+    Token,
+    TokenChallenge,
+    challenge_digest,
+    client_begin,
+    client_finalize,
+    encode_authorization,
+    issuer_evaluate,
+    parse_authorization,
+    verify_token,
+)
 from privcloud.sdk import Client
 from privcloud.sdk.core import build_request
 from privcloud.services.http import Metrics, read_body
 from privcloud.services.site import new_app, start_site
+from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor, decode_directory
 from privcloud.wire import bhttp
@@ -67,6 +98,7 @@ from privcloud.wire.message import (
 from privcloud.workloads import default_registry
 
 BODY = b"x" * 64
+PARTS = ("breakdown", "latency", "throughput", "core", "suites")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -111,8 +143,9 @@ def _plain_forwarder(target: str) -> web.Application:
     return app
 
 
-async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
-    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services."""
+async def _plain_hops() -> tuple[list[str], list[web.AppRunner]]:
+    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services; the
+    URLs of the node, of the gateway hop and of the relay hop."""
     runners: list[web.AppRunner] = []
     runner, node_port = await start_site(_plain_node(), "127.0.0.1", 0)
     runners.append(runner)
@@ -125,15 +158,18 @@ async def _plain_hops() -> tuple[str, list[web.AppRunner]]:
         forwarder(f"http://127.0.0.1:{gw_port}/plain"), "127.0.0.1", 0
     )
     runners.append(runner)
-    return f"http://127.0.0.1:{relay_port}/plain", runners
+    return [f"http://127.0.0.1:{p}/plain" for p in (node_port, gw_port, relay_port)], runners
 
 
 async def latency(requests: int) -> dict[str, float]:
     """Interleaved, one request at a time: plain hops; the private path with k=3 and k=1 node
     keys and no token; the full private path (k=3 and a Privacy Pass token)."""
-    plain_url, runners = await _plain_hops()
+    hop_urls, runners = await _plain_hops()
+    plain_url = hop_urls[-1]
     plain_body = encode_request(WorkloadRequest("echo", {}, BODY))
-    times: dict[str, list[float]] = {"plain": [], "k3": [], "k1": [], "k3_token": []}
+    times: dict[str, list[float]] = {
+        "plain": [], "k3": [], "k1": [], "k3_token": [], "plain_1hop": [], "plain_2hops": []
+    }  # fmt: skip
     dev = ClientPolicy.insecure_local_dev()
     async with (
         LocalCloud(require_tokens=False) as open_cloud,
@@ -150,8 +186,8 @@ async def latency(requests: int) -> dict[str, float]:
     ):
         clients = {"k3": k3, "k1": k1, "k3_token": k3_token}
 
-        async def plain() -> None:
-            async with session.post(plain_url, data=plain_body) as r:
+        async def plain(url: str = plain_url) -> None:
+            async with session.post(url, data=plain_body) as r:
                 await r.read()
 
         for _ in range(20):  # warm up every path
@@ -168,6 +204,10 @@ async def latency(requests: int) -> dict[str, float]:
             t0 = time.perf_counter()
             await plain()
             times["plain"].append((time.perf_counter() - t0) * 1000)
+            for name, url in (("plain_1hop", hop_urls[0]), ("plain_2hops", hop_urls[1])):
+                t0 = time.perf_counter()
+                await plain(url)
+                times[name].append((time.perf_counter() - t0) * 1000)
             for name, c in clients.items():
                 t0 = time.perf_counter()
                 result = await c.call("echo", None, BODY)
@@ -180,6 +220,11 @@ async def latency(requests: int) -> dict[str, float]:
         "plain_p50_ms": round(plain50, 3),
         "plain_p99_ms": round(_percentile(times["plain"], 0.99), 3),
     }
+    # Each plain hop's HTTP: client -> node, then what the gateway hop and the relay hop add.
+    one, two = statistics.median(times["plain_1hop"]), statistics.median(times["plain_2hops"])
+    out["http_hop_node_p50_ms"] = round(one, 3)
+    out["http_hop_gateway_p50_ms"] = round(two - one, 3)
+    out["http_hop_relay_p50_ms"] = round(plain50 - two, 3)
     for name in ("k3", "k1", "k3_token"):
         p50 = statistics.median(times[name])
         out[f"private_{name}_p50_ms"] = round(p50, 3)
@@ -410,6 +455,112 @@ def _suite_round_trip(suite: Suite) -> tuple[object, int]:
     return run, size
 
 
+def _tokens(n: int) -> tuple[list[bytes], dict[bytes, IssuerKey], bytes]:
+    """``n`` Privacy Pass tokens from a fresh issuer key (not timed), the key map and the
+    challenge digest the gateway checks them against."""
+    challenge = TokenChallenge(TOKEN_TYPE_BLIND_RSA, b"issuer.bench", b"", b"gw").encode()
+    sk = blindrsa.generate_private_key()
+    key = IssuerKey.from_public_key(sk.public_key())
+    made = []
+    for _ in range(n):
+        req, state = client_begin(challenge, key)
+        made.append(client_finalize(state, issuer_evaluate(sk, req, key.key_id)).encode())
+    return made, {key.key_id: key}, challenge_digest(challenge)
+
+
+def _x25519_floor(rounds: int = 2000) -> float:
+    """Median µs of one X25519 key generation and exchange (``cryptography``)."""
+    peer = X25519PrivateKey.generate().public_key()
+    samples = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        X25519PrivateKey.generate().exchange(peer)
+        samples.append((time.perf_counter() - t0) * 1e6)
+    return round(statistics.median(samples), 1)
+
+
+def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
+    """Where the sans-IO microseconds of one private request go, for ``suite`` (k node keys and
+    a token): each step timed on its own, in request order, medians over ``rounds`` requests.
+
+    Client: the content key and content AEAD (CEK, HKDF, seal), the k CEK wraps (HPKE
+    single-shot), the whole envelope (both), Binary HTTP encoding, OHTTP encapsulation. Gateway:
+    OHTTP decapsulation, Binary HTTP decode and envelope header parse, the token check (decode,
+    RSA-PSS verify, reservation in the SQLite spent-token store), response encapsulation. Node:
+    opening the envelope, sealing the answer. Client: opening the answer (OHTTP and envelope).
+    """
+    key = GatewayKey.generate(key_id=1, kem=suite.kem)
+    privs = [generate_keypair(suite.kem) for _ in range(k)]
+    nodes = [
+        NodeDescriptor(f"n{i}", key_id_for(p.kem, p.public_bytes), suite, p.public_bytes, "r",
+                       "p", "simulated-insecure")
+        for i, p in enumerate(privs)
+    ]  # fmt: skip
+    recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
+    header = EnvelopeHeader(VERSION, suite, tuple(n.key_id for n in nodes)).encode()
+    keys = {key.key_id: key}
+    tokens, token_keys, digest = _tokens(rounds)
+    tmp = tempfile.TemporaryDirectory()
+    store = SqliteSpentTokenStore(Path(tmp.name) / "spent.sqlite3")
+    payload = encode_request(WorkloadRequest("echo", {}, BODY).stamped(time.time(), None))
+    answer = frame_event(Event(EventKind.RESULT, {}, b"y" * 64))
+    steps: dict[str, list[float]] = {}
+
+    def lap(name: str, t0: float) -> float:
+        """Record the time since ``t0`` as one sample of step ``name``; return a fresh start."""
+        now = time.perf_counter()
+        steps.setdefault(name, []).append((now - t0) * 1e6)
+        return time.perf_counter()
+
+    for i in range(rounds):
+        t = time.perf_counter()
+        cek = os.urandom(cek_size(suite))
+        ks = _request_keys(suite, cek)
+        Aead(suite.aead, ks.key).seal(ks.nonce, payload, header)
+        t = lap("client_content_key_and_aead", t)
+        for r in recipients:
+            seal_base(suite, r.public_key, LABEL_WRAP, header, cek)
+        t = lap(f"client_{k}_wraps", t)
+        envelope, client_session = seal_request(recipients, payload)
+        lap("client_envelope_total", t)
+        authorization = encode_authorization(tokens[i]).encode()
+        t = time.perf_counter()
+        inner = bhttp.encode_request(
+            bhttp.Request(b"POST", b"https", b"gw", b"/v1/envelope",
+                          ((b"authorization", authorization),), envelope)
+        )  # fmt: skip
+        t = lap("client_bhttp_encode", t)
+        body, client_ctx = encapsulate_request(key.config, inner)
+        t = lap("client_ohttp_encapsulate", t)
+        inner2, gw_ctx = decapsulate_request(keys, body)
+        t = lap("gateway_ohttp_decapsulate", t)
+        req = bhttp.decode_request(inner2)
+        parse_header(req.content)
+        t = lap("gateway_bhttp_decode_and_header", t)
+        token = Token.decode(parse_authorization(req.headers[0][1]))
+        verify_token(token, token_keys, challenge_digest=digest)
+        store.reserve_sync(token.nonce, key_id=token.token_key_id, expires=2**40)
+        t = lap("gateway_token_check", t)
+        _, node_session = open_request(req.content, nodes[0].key_id, privs[0])
+        t = lap("node_open_envelope", t)
+        sealed = node_session.seal_response(answer)
+        t = lap("node_seal_response", t)
+        reply = bhttp.encode_response(bhttp.Response(status=200, content=sealed))
+        enc_reply = gw_ctx.encapsulate_response(reply)
+        t = lap("gateway_ohttp_encapsulate_response", t)
+        res = bhttp.decode_response(client_ctx.decapsulate_response(enc_reply))
+        client_session.open_response(res.content)
+        lap("client_open_response", t)
+    tmp.cleanup()
+    out = {f"{name}_us": round(statistics.median(v), 1) for name, v in steps.items()}
+    out["sans_io_total_us"] = round(
+        sum(v for n, v in out.items() if n != "client_envelope_total_us")
+        - out["client_content_key_and_aead_us"] - out[f"client_{k}_wraps_us"]
+        + out["client_envelope_total_us"], 1,
+    )  # fmt: skip
+    return out
+
+
 def suite_overhead(rounds: int = 300) -> dict[str, float]:
     """Per-request cryptography of X25519 and of the hybrid suite, interleaved (microseconds,
     median), and the request size each gives (a 64-byte echo, k=3)."""
@@ -436,6 +587,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=300, help="breakdown rounds per suite")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)}",
+    )
     parser.add_argument("--serve-plain-node", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve-plain-forwarder", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -446,13 +603,31 @@ async def main() -> None:
         port, target = args.serve_plain_forwarder
         await _serve(_plain_forwarder(target), int(port))
         return
+    parts = set(args.parts.split(","))
     figures: dict[str, object] = {"bench": "request_path", "cpus": os.cpu_count()}
-    figures.update(await latency(args.requests))
-    figures.update(await gateway_throughput(args.seconds))
-    figures.update(gateway_core())
-    figures.update(suite_overhead())
-    hybrid_core = gateway_core(kem=KemId.MLKEM768_X25519)["gateway_core_rps_one_core"]
-    figures["gateway_core_hybrid_rps_one_core"] = hybrid_core
+    figures["load_average_1m"] = round(os.getloadavg()[0], 2)
+    if "breakdown" in parts:
+        figures["baseline_x25519_us"] = _x25519_floor()
+        figures["breakdown_x25519"] = breakdown(X25519_SHA256_AES128GCM, args.rounds)
+        figures["breakdown_hybrid"] = breakdown(MLKEM768X25519_SHA256_CHACHA20, args.rounds)
+    if "latency" in parts:
+        lat = await latency(args.requests)
+        figures.update(lat)
+        if "breakdown" in parts:
+            # The private path's p50 over plain HTTP, less its hybrid sans-IO cryptography: what
+            # the services' shells (HTTP handling, SDK, token store hop) add beyond plain hops.
+            crypto_ms = figures["breakdown_hybrid"]["sans_io_total_us"] / 1000  # type: ignore[index]
+            figures["shell_overhead_k3_token_p50_ms"] = round(
+                lat["privacy_overhead_k3_token_p50_ms"] - crypto_ms, 3
+            )
+    if "throughput" in parts:
+        figures.update(await gateway_throughput(args.seconds))
+    if "core" in parts:
+        figures.update(gateway_core())
+        hybrid_core = gateway_core(kem=KemId.MLKEM768_X25519)["gateway_core_rps_one_core"]
+        figures["gateway_core_hybrid_rps_one_core"] = hybrid_core
+    if "suites" in parts:
+        figures.update(suite_overhead())
     figures["targets"] = {"privacy_overhead_k3_p50_ms": "<= 1.0", "gateway_rps": ">= 2000"}
     print(json.dumps(figures))
 
