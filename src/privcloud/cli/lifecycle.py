@@ -135,6 +135,7 @@ async def _up(args: argparse.Namespace) -> None:
         relay_port=config.relay_port,
         data_dir=str(config.data_dir),
         database=config.database,
+        witness_key_type=config.witness_key_type,
         require_tokens=config.tokens,
         models=models,
         warm_models=config.warm if models is not None else (),

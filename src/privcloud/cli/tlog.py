@@ -8,6 +8,7 @@ privcloud log audit --log URL --log-vkey VKEY [...]       audit a log (researche
 privcloud log append --log URL --operator-key FILE ENTRY  append one entry as the operator
 privcloud log export-tiles [--data-dir DIR] --out DIR     write the C2SP tiles for static hosting
 privcloud witness --log-vkey VKEY [--data-dir DIR]        run a witness
+    [--key-type ed25519|ml-dsa-44]                        its key's type when it is made
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ from privcloud.services.tlog_reader import DEFAULT_REFRESH_S, open_reader
 from privcloud.services.tlog_tiles import export_tiles
 from privcloud.services.witness import Witness
 from privcloud.storage.database import open_database
-from privcloud.storage.tlog_store import load_key, load_or_create_key
+from privcloud.storage.tlog_store import load_key
+from privcloud.storage.witness_key import WITNESS_KEY_TYPES, load_or_create_witness_key
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteVerifier
 
@@ -159,7 +161,7 @@ async def _witness(args: argparse.Namespace) -> None:
         data.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise file_error("create", f"the witness data directory {data}", exc) from exc
-    key, _ = load_or_create_key(data / WITNESS_KEY_FILE, role="the witness key")
+    key, _ = load_or_create_witness_key(data / WITNESS_KEY_FILE, args.key_type)
     try:
         witness_key = WitnessKey(args.name, key)
     except PrivcloudError as exc:
@@ -237,6 +239,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     witness.add_argument("--port", type=int, default=8491)
     witness.add_argument("--data-dir", default="privcloud-data/witness")
     witness.add_argument("--name", default=LOCAL_WITNESS_NAME, help="the witness's key name")
+    witness.add_argument(
+        "--key-type",
+        choices=WITNESS_KEY_TYPES,
+        help="the type of a new witness key: ed25519 (cosignature 0x04, the default) or "
+        "ml-dsa-44 (0x06, post-quantum); an existing key keeps its type",
+    )
     witness.add_argument(
         "--database",
         metavar="URL",

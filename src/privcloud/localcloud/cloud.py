@@ -96,6 +96,9 @@ class LocalCloud:
     #: Database URL of the log, witness, issuer and spent-token stores (``[storage] url``);
     #: ``None``: SQLite files under ``data_dir``.
     database: str | None = None
+    #: Type of a new witness key (``[cloud] witness_key_type``): "ed25519" or "ml-dsa-44";
+    #: None: Ed25519, or the type of the key already in ``data_dir``.
+    witness_key_type: str | None = None
     transparency: LocalTransparency | None = None
     #: The transparency log and its witness (docs/transparency.md): URLs, keys to pin, and the
     #: operator key that publishes entries (``privcloud.logclient.publish_entry``).
@@ -133,7 +136,10 @@ class LocalCloud:
             raise ConfigError("the local cloud needs at least one node")
         try:
             self.transparency = t = await LocalTransparency.start(
-                self.host, self.data_dir, database=self.database
+                self.host,
+                self.data_dir,
+                database=self.database,
+                witness_key_type=self.witness_key_type,
             )
             self.log_url, self.witness_url = t.log_url, t.witness_url
             self.log_vkey, self.witness_vkeys = t.log_vkey, t.witness_vkeys

@@ -8,6 +8,8 @@ Every key is optional; a missing file means the defaults. A bad value is refused
     relay_port = 8470           # the port devices use; 0 picks a free one
     data_dir = "~/.local/state/privcloud/cloud"   # log, witness, issuer, spent tokens, run file
     tokens = true               # the gateway asks for an anonymous token per request
+    witness_key_type = "ed25519"   # or "ml-dsa-44" (post-quantum cosignatures, type 0x06);
+                                # applies when the witness key is made; a kept key keeps its type
 
     [nodes]
     count = 3                   # simulated-TEE nodes (INSECURE)
@@ -38,6 +40,7 @@ from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK, NodeSpec
 from privcloud.netio import is_loopback
 from privcloud.storage.database import Database
+from privcloud.storage.witness_key import WITNESS_KEY_TYPES
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
@@ -57,7 +60,7 @@ _KNOWN_MODELS: tuple[str, ...] = (
     MINILM_L6,
 )
 _SECTIONS: dict[str, frozenset[str]] = {
-    "cloud": frozenset({"host", "relay_port", "data_dir", "tokens"}),
+    "cloud": frozenset({"host", "relay_port", "data_dir", "tokens", "witness_key_type"}),
     "nodes": frozenset({"count", "regions", "provider"}),
     "models": frozenset({"ai", "warm", "image_model_dir", "device"}),
     "storage": frozenset({"url"}),
@@ -86,6 +89,9 @@ class CloudConfig:
     device: str = "cpu"
     #: The stores' database URL (``[storage] url``); None: SQLite files in ``data_dir``.
     database: str | None = None
+    #: ``[cloud] witness_key_type``: "ed25519" or "ml-dsa-44"; None: not set (Ed25519 for a new
+    #: key, else the kept key's type).
+    witness_key_type: str | None = None
     #: Where the file was read from (None: defaults).
     source: Path | None = None
 
@@ -180,6 +186,9 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
     device = get(models, "models", "device", str, defaults.device)
     if device not in ("cpu", "cuda"):
         raise _fail(where, 'models.device must be "cpu" or "cuda"')
+    witness_key_type = cloud.get("witness_key_type")
+    if witness_key_type is not None and witness_key_type not in WITNESS_KEY_TYPES:
+        raise _fail(where, f"cloud.witness_key_type must be one of {WITNESS_KEY_TYPES}")
     image = get(models, "models", "image_model_dir", str, "")
     image_dir = Path(os.path.expanduser(image)) if image else None
     if image_dir is not None and not (image_dir / "model_index.json").is_file():
@@ -200,6 +209,7 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         image_model_dir=image_dir,
         device=device,
         database=_database(get(storage, "storage", "url", str, ""), where),
+        witness_key_type=witness_key_type,
         source=source,
     )
 

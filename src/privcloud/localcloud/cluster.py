@@ -83,6 +83,8 @@ class ClusterSpec:
     #: Tokens per device per period (the chaos test spends thousands from few devices).
     issuer_quota: int = 100_000
     host: str = LOOPBACK
+    #: The witness's key type (``privcloud witness --key-type``): "ed25519" or "ml-dsa-44".
+    witness_key_type: str = "ed25519"
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host):
@@ -337,6 +339,7 @@ class Cluster:
         witness = self._add(
             "witness", witness_port, "witness", "--host", host, "--port", str(witness_port),
             "--data-dir", str(self.root / "witness"), "--log-vkey", self.log_vkey,
+            "--key-type", self.spec.witness_key_type,
         )  # fmt: skip
         witness.spawn()
         await witness.wait_listening()

@@ -26,6 +26,7 @@ from privcloud.services.tlog import (
 from privcloud.services.witness import Witness
 from privcloud.storage.database import open_database
 from privcloud.storage.tlog_store import load_or_create_key
+from privcloud.storage.witness_key import load_or_create_witness_key
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteSigner
 
@@ -73,9 +74,11 @@ class LocalTransparency:
         *,
         checkpoint_interval_s: float = 0.05,
         database: str | None = None,
+        witness_key_type: str | None = None,
     ) -> LocalTransparency:
         """Start the witness, then the log configured with it; return once the log serves a
-        checkpoint the witness cosigned."""
+        checkpoint the witness cosigned. ``witness_key_type``: ``"ed25519"`` or ``"ml-dsa-44"``
+        for a new witness key (None: Ed25519, or the type of the key already in ``data_dir``)."""
         try:
             tempdir = tempfile.mkdtemp(prefix="privcloud-tlog-") if data_dir is None else None
         except OSError as exc:
@@ -89,8 +92,8 @@ class LocalTransparency:
                 except OSError as exc:
                     raise file_error("create", f"the directory {base / sub}", exc) from exc
             log_key, _ = load_or_create_key(base / "log" / LOG_KEY_FILE, role="the log key")
-            witness_key, _ = load_or_create_key(
-                base / "witness" / WITNESS_KEY_FILE, role="the witness key"
+            witness_key, _ = load_or_create_witness_key(
+                base / "witness" / WITNESS_KEY_FILE, witness_key_type
             )
             witness = Witness(
                 WitnessKey(LOCAL_WITNESS_NAME, witness_key),
