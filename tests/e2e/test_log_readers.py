@@ -220,3 +220,23 @@ def test_reader_needs_postgresql_and_a_log(postgres_url: str, tmp_path: Path) ->
         open_reader(f"sqlite:///{tmp_path}/log.db", log_vkey=vkey)
     with pytest.raises(ConfigError, match="start its sequencer"):
         open_reader(postgres_url, log_vkey=vkey)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "--database"),
+        (("--database", "postgresql:///x", "--witness", "http://w=k"), "drop those flags"),
+    ],
+)
+def test_reader_command_refuses_a_sequencer_configuration(
+    args: tuple[str, ...], message: str
+) -> None:
+    done = subprocess.run(
+        privcloud_argv("log", "--read-only", "--port", "0", *args),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert message in done.stderr.decode()

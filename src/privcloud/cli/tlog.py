@@ -97,6 +97,8 @@ async def _log_reader(args: argparse.Namespace) -> None:
     """``privcloud log --read-only``: serve the reads of a PostgreSQL log beside its sequencer."""
     if args.database is None:
         raise ConfigError("a log reader needs the log's PostgreSQL store: --database URL")
+    if args.witness or args.operator_pubkey:
+        raise ConfigError("a log reader asks no witness and takes no appends: drop those flags")
     reader = open_reader(
         args.database,
         log_vkey=args.log_vkey,
