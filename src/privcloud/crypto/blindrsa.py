@@ -253,8 +253,10 @@ def blind_sign(
         raise DecodeError("blinded message out of range")
     with foreign_errors(InternalError, "signing failure"):
         s = _rsasp1_blinded(priv, m, rand)
-    # 3-4. m' = RSAVP1(pk, s); refuse to answer unless m' == m ("signing failure").
-    if not hmac.compare_digest(_i2osp(pow(s, e, n), k_len), blinded_msg):
+        # 3-4. m' = RSAVP1(pk, s) (public values: GMP's variable-time powm, ~8x CPython's pow);
+        #      refuse to answer unless m' == m ("signing failure").
+        check = _i2osp(int(gmpy2.powmod(s, e, n)), k_len)
+    if not hmac.compare_digest(check, blinded_msg):
         raise InternalError("signing failure")
     # 5. blind_sig = int_to_bytes(s, modulus_len).
     return _i2osp(s, k_len)
