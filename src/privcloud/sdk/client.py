@@ -156,7 +156,10 @@ class Client:
         self._unhealthy: dict[str, float] = {}
         if trust is not None:
             self.key_proofs = KeyProofs(
-                trust.log_url, session=lambda: self.session, state=lambda: self.log_state
+                trust.log_url,
+                session=lambda: self.session,
+                state=lambda: self.log_state,
+                store=trust.store,
             )
             if wallet is not None:
                 wallet.use_key_log(self.key_proofs)

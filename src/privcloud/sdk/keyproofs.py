@@ -32,7 +32,7 @@ from privcloud.errors import (
 )
 from privcloud.logclient import LogClient
 from privcloud.privacypass.issuance import PublishedKey
-from privcloud.sdk.trust_store import log_identity
+from privcloud.sdk.trust_store import TrustStore, log_identity
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import AdmittedNode
 from privcloud.trust.directory import NodeDescriptor
@@ -60,7 +60,8 @@ class KeyProofs:
 
     ``log_url`` is the log as the device reads it (the relay's ``/log`` pass-through);
     ``session`` gives the HTTP session to use; ``state`` the current trusted log state (None
-    while nothing is trusted yet: then every key is refused).
+    while nothing is trusted yet: then every key is refused). ``store``, when given, keeps the
+    hybrid OHTTP statements proven across restarts (:meth:`choose_ohttp`, step 3).
     """
 
     def __init__(
@@ -69,10 +70,14 @@ class KeyProofs:
         *,
         session: Callable[[], aiohttp.ClientSession],
         state: Callable[[], TrustedLogState | None],
+        store: TrustStore | None = None,
     ) -> None:
         self.log_url = log_url
         self._session = session
         self._state = state
+        self._store = store
+        #: Log identities whose remembered hybrid statements were read from ``store``.
+        self._recalled: set[str] = set()
         self._proven: set[tuple[str, bytes]] = set()
         #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
         self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
@@ -145,14 +150,23 @@ class KeyProofs:
         2. None: with ``require_post_quantum``, refuse (:class:`DowngradeError`).
         3. None, but a hybrid statement proven earlier against this log is still valid: it was
            withheld — stripped by the relay or the gateway — so refuse (:class:`DowngradeError`).
+           "Earlier" spans restarts when the client has a trust store: statements proven in
+           step 1 are saved there and read back on first use.
         4. Otherwise the first proven classical configuration.
         """
         state = self._state()
         identity = "" if state is None else log_identity(state)
+        if state is not None and self._store is not None and identity not in self._recalled:
+            for remembered in self._store.load_hybrid_statements(state):
+                self._pq_proven[(identity, remembered.leaf_hash)] = remembered
+            self._recalled.add(identity)
         hybrid = [s for s in report.proven if s.key_config.post_quantum]
         # 1.
+        fresh = [s for s in hybrid if (identity, s.leaf_hash) not in self._pq_proven]
         for statement in hybrid:
             self._pq_proven[(identity, statement.leaf_hash)] = statement
+        if fresh and state is not None and self._store is not None:
+            self._store.save_hybrid_statements(state, fresh, now)
         if hybrid:
             return hybrid[0]
         # 2.

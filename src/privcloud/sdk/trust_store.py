@@ -8,6 +8,9 @@ roll it back, or show it a forked tree, simply by waiting for the app to restart
 * a :class:`TrustStore` (:class:`FileTrustStore` on disk, :class:`MemoryTrustStore` in memory)
   loads the stored checkpoint *under that policy* and saves new states, refusing to save one
   that is older than, or forks from, what it holds;
+* the same store remembers, per log, the hybrid (post-quantum) OHTTP key statements the device
+  proved (:meth:`TrustStore.load_hybrid_statements`), so a restarted app still detects a relay
+  that strips the hybrid configuration (docs/adr/0014-post-quantum-hpke.md);
 * :func:`refresh_trusted_checkpoint` fetches the log's newest checkpoint, verifies the log's
   signature on it, only then fetches the consistency proof from the trusted one, and runs
   :meth:`TrustedLogState.update`, which refuses a rollback (:class:`RollbackError`), a fork
@@ -24,10 +27,13 @@ Typical use::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import dataclasses
 import fcntl
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -43,6 +49,8 @@ from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.errors import ForkError, RollbackError
 from privcloud.transparency.note import Ed25519NoteVerifier
+from privcloud.trust.keys import KeyStatement
+from privcloud.wire import jsonio
 
 
 def default_state_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -129,12 +137,70 @@ class TrustStore(Protocol):
         beside the stored one for the same origin."""
         ...
 
+    def load_hybrid_statements(self, log: TrustedLogState) -> list[KeyStatement]:
+        """The hybrid OHTTP key statements this device proved in ``log``'s log (none stored:
+        empty). :class:`DecodeError` for a damaged record (never read as "none proven")."""
+        ...
+
+    def save_hybrid_statements(
+        self, log: TrustedLogState, statements: Sequence[KeyStatement], now: float
+    ) -> None:
+        """Remember ``statements`` (proven hybrid OHTTP statements of ``log``'s log) next to
+        those already stored; expired ones are dropped (:func:`merge_hybrid_statements`)."""
+        ...
+
+
+#: Version of the stored hybrid-statement record (a file beside the checkpoint's; a store
+#: written before it existed has none, read as "nothing proven yet").
+HYBRID_RECORD_VERSION = 1
+
+
+def merge_hybrid_statements(
+    old: Sequence[KeyStatement], new: Sequence[KeyStatement], now: float
+) -> list[KeyStatement]:
+    """``old`` and ``new`` without duplicates or statements expired at ``now``; the longest
+    valid first, at most ``limits.MAX_KEY_STATEMENTS``."""
+    by_leaf = {s.leaf_hash: s for s in [*old, *new] if now < s.not_after}
+    ordered = sorted(by_leaf.values(), key=lambda s: (-s.not_after, s.leaf_hash))
+    return ordered[: limits.MAX_KEY_STATEMENTS]
+
+
+def encode_hybrid_record(statements: Sequence[KeyStatement]) -> bytes:
+    """``{"version": 1, "hybrid_ohttp": [base64 of each statement's log entry]}``."""
+    entries = [base64.b64encode(s.encode()).decode("ascii") for s in statements]
+    doc = {"version": HYBRID_RECORD_VERSION, "hybrid_ohttp": entries}
+    return json.dumps(doc, sort_keys=True).encode("utf-8")
+
+
+def decode_hybrid_record(data: bytes) -> list[KeyStatement]:
+    """Parse :func:`encode_hybrid_record`'s output; :class:`DecodeError` (or
+    :class:`TooLargeError`) for anything else, including a hybrid-less statement."""
+    doc = jsonio.loads(data, max_bytes=limits.MAX_KEY_STATEMENTS_DOC_BYTES)
+    if not isinstance(doc, dict) or doc.get("version") != HYBRID_RECORD_VERSION:
+        raise DecodeError("unknown hybrid key record version")
+    entries = doc.get("hybrid_ohttp")
+    if not isinstance(entries, list) or len(entries) > limits.MAX_KEY_STATEMENTS:
+        raise DecodeError("malformed hybrid key record")
+    out = []
+    for entry in entries:
+        if not isinstance(entry, str):
+            raise DecodeError("malformed hybrid key record")
+        try:
+            statement = KeyStatement.decode(base64.b64decode(entry, validate=True))
+        except binascii.Error as exc:
+            raise DecodeError("malformed hybrid key record") from exc
+        if not statement.key_config.post_quantum:
+            raise DecodeError("hybrid key record holds a classical key")
+        out.append(statement)
+    return out
+
 
 class MemoryTrustStore:
     """A :class:`TrustStore` in memory (tests, short-lived tools)."""
 
     def __init__(self) -> None:
         self._states: dict[str, bytes] = {}
+        self._hybrid: dict[str, list[KeyStatement]] = {}
 
     def load(self, pinned: TrustedLogState) -> TrustedLogState:
         return _adopt(pinned, self._states.get(log_identity(pinned)))
@@ -142,6 +208,15 @@ class MemoryTrustStore:
     def save(self, state: TrustedLogState) -> None:
         _check_forward(self._states.get(log_identity(state)), state)
         self._states[log_identity(state)] = state.to_json()
+
+    def load_hybrid_statements(self, log: TrustedLogState) -> list[KeyStatement]:
+        return list(self._hybrid.get(log_identity(log), []))
+
+    def save_hybrid_statements(
+        self, log: TrustedLogState, statements: Sequence[KeyStatement], now: float
+    ) -> None:
+        old = self._hybrid.get(log_identity(log), [])
+        self._hybrid[log_identity(log)] = merge_hybrid_statements(old, statements, now)
 
 
 class FileTrustStore:
@@ -172,6 +247,24 @@ class FileTrustStore:
             _check_forward(self._read(path), state)
             self._write(path, data)
 
+    def hybrid_path_for(self, log: TrustedLogState) -> Path:
+        """The file that remembers the hybrid OHTTP statements proven in ``log``'s log."""
+        return self.path_for(log).with_suffix(".hybrid.json")
+
+    def load_hybrid_statements(self, log: TrustedLogState) -> list[KeyStatement]:
+        with self._locked():
+            data = self._read(self.hybrid_path_for(log), limits.MAX_KEY_STATEMENTS_DOC_BYTES)
+        return [] if data is None else decode_hybrid_record(data)
+
+    def save_hybrid_statements(
+        self, log: TrustedLogState, statements: Sequence[KeyStatement], now: float
+    ) -> None:
+        path = self.hybrid_path_for(log)
+        with self._locked():
+            data = self._read(path, limits.MAX_KEY_STATEMENTS_DOC_BYTES)
+            old = [] if data is None else decode_hybrid_record(data)
+            self._write(path, encode_hybrid_record(merge_hybrid_statements(old, statements, now)))
+
     # --- files -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
@@ -188,10 +281,10 @@ class FileTrustStore:
             os.close(fd)  # closing releases the lock
 
     @staticmethod
-    def _read(path: Path) -> bytes | None:
+    def _read(path: Path, max_bytes: int = limits.MAX_TLOG_STATE_BYTES) -> bytes | None:
         try:
             with path.open("rb") as fh:
-                data = fh.read(limits.MAX_TLOG_STATE_BYTES + 1)
+                data = fh.read(max_bytes + 1)
         except FileNotFoundError:
             return None
         except OSError as exc:
