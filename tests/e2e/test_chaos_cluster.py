@@ -30,11 +30,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from counting_wallet import CountingWallet
 from privcloud.errors import PrivcloudError, ReplayError
 from privcloud.localcloud.cluster import Cluster, ClusterSpec
 from privcloud.logclient import LogClient
 from privcloud.sdk import Client
-from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.sdk.wallet import WalletConfig
 from privcloud.storage.database import ISSUER_SCHEMA, TOKENS_SCHEMA
 from privcloud.storage.tlog_store import load_key
 from privcloud.transparency.checkpoint import open_checkpoint
@@ -63,17 +64,6 @@ class Outcomes:
     foreign: list[str] = field(default_factory=list)
     done: int = 0
     handed: int = 0
-
-
-class CountingWallet(Wallet):
-    """A wallet counting the tokens it hands out (each leaves it for good)."""
-
-    handed = 0
-
-    async def authorization(self) -> bytes:
-        value = await super().authorization()
-        self.handed += 1
-        return value
 
 
 @pytest.fixture
@@ -154,7 +144,7 @@ async def test_gateway_node_and_issuer_crashes_lose_no_request_token_or_log_hist
     clients = await _devices(cluster)
     before = clients[0].log_state
     assert before is not None
-    out, appended = Outcomes(), []
+    out, appended = Outcomes(), list[int]()
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(i: int) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from counting_wallet import CountingWallet
 from privcloud.errors import ConfigError, NoHealthyNodeError
 from privcloud.localcloud.cluster import (
     Cluster,
@@ -32,19 +33,8 @@ from privcloud.localcloud.cluster import (
     privcloud_argv,
 )
 from privcloud.sdk import Client
-from privcloud.sdk.wallet import Wallet, WalletConfig
+from privcloud.sdk.wallet import WalletConfig
 from privcloud.trust.admission import ClientPolicy
-
-
-class CountingWallet(Wallet):
-    """A wallet counting the tokens it hands out."""
-
-    handed = 0
-
-    async def authorization(self) -> bytes:
-        value = await super().authorization()
-        self.handed += 1
-        return value
 
 
 @pytest.fixture
