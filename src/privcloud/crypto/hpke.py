@@ -19,9 +19,17 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.bindings._rust import openssl as _rust_openssl
 from cryptography.hazmat.primitives.asymmetric.x25519 import (
     X25519PrivateKey as _X25519PrivateKey,
 )
+from cryptography.hazmat.primitives.asymmetric.x25519 import (
+    X25519PublicKey as _X25519PublicKey,
+)
+from cryptography.hazmat.primitives.hpke import AEAD as _NAEAD
+from cryptography.hazmat.primitives.hpke import KDF as _NKDF
+from cryptography.hazmat.primitives.hpke import KEM as _NKEM
+from cryptography.hazmat.primitives.hpke import Suite as _NSuite
 from pyhpke import AEADId as _PAEAD
 from pyhpke import CipherSuite as _PSuite
 from pyhpke import KDFId as _PKDF
@@ -125,10 +133,11 @@ MLKEM768X25519_SHA256_CHACHA20 = Suite(
 class PrivateKey:
     """A KEM private key with its public key. Never printed, never pickled."""
 
-    __slots__ = ("_key", "_pair", "kem", "public_bytes")
+    __slots__ = ("_key", "_native", "_pair", "kem", "public_bytes")
 
     def __init__(self, kem: KemId, pair: _PKeyPair | pq.XWingPrivateKey) -> None:
         self.kem = kem
+        self._native: Any = None  # the key as cryptography's native HPKE takes it, made once
         if isinstance(pair, pq.XWingPrivateKey):
             self._pair: _PKeyPair | None = None
             self._key: Any = pair
@@ -293,6 +302,65 @@ def setup_base_recipient(suite: Suite, enc: bytes, key: PrivateKey, info: bytes)
     return Context(ctx)
 
 
+# --- single-shot HPKE in ``cryptography`` (Rust/OpenSSL) -------------------------------------
+#
+# Single-shot seal/open need no exporter, so they run in ``cryptography``'s native HPKE where
+# it has our suite: 1.4-1.8x faster than pyhpke / our key schedule (bench/request_path.py,
+# issue 14). Its public API takes no AAD, which the envelope's wraps need, so we call the
+# AAD-taking functions its binding exposes (``_encrypt_with_aad``, ``_decrypt_with_aad``, with
+# type stubs in 50.0.2, which pyproject.toml pins). If a later version drops them, everything
+# falls back to the path above, with the same bytes. tests/vectors/test_hpke_native.py checks
+# the native path against the RFC 9180 and draft-ietf-hpke-pq vectors and against ours.
+
+_NATIVE_ENCRYPT = getattr(_rust_openssl.hpke, "_encrypt_with_aad", None)
+_NATIVE_DECRYPT = getattr(_rust_openssl.hpke, "_decrypt_with_aad", None)
+_NATIVE_KEMS = {
+    KemId.DHKEM_X25519_HKDF_SHA256: _NKEM.X25519,
+    KemId.MLKEM768_X25519: _NKEM.MLKEM768_X25519,
+}
+_NATIVE_KDFS = {KdfId.HKDF_SHA256: _NKDF.HKDF_SHA256}
+_NATIVE_AEADS = {
+    AeadId.AES_128_GCM: _NAEAD.AES_128_GCM,
+    AeadId.AES_256_GCM: _NAEAD.AES_256_GCM,
+    AeadId.CHACHA20_POLY1305: _NAEAD.CHACHA20_POLY1305,
+}
+_NATIVE_SUITES: dict[Suite, _NSuite | None] = {}
+
+
+def _native_suite(suite: Suite) -> _NSuite | None:
+    """``cryptography``'s suite for ``suite``, or ``None`` where it has none (or no AAD)."""
+    if suite in _NATIVE_SUITES:
+        return _NATIVE_SUITES[suite]
+    native = None
+    kem, kdf = _NATIVE_KEMS.get(suite.kem), _NATIVE_KDFS.get(suite.kdf)
+    aead = _NATIVE_AEADS.get(suite.aead)
+    available = _NATIVE_ENCRYPT is not None and _NATIVE_DECRYPT is not None
+    if kem is not None and kdf is not None and aead is not None and available:
+        native = _NSuite(kem, kdf, aead)
+    _NATIVE_SUITES[suite] = native
+    return native
+
+
+def _native_public(kem: KemId, public_key: bytes) -> Any:
+    if len(public_key) != kem.public_key_size:
+        raise DecodeError("HPKE public key has the wrong length")
+    with foreign_errors(DecodeError, "malformed HPKE public key"):
+        if kem == KemId.MLKEM768_X25519:
+            mlkem_pk, x25519_pk, _ = pq._split_public(bytes(public_key))
+            return _rust_openssl.hpke.MLKEM768X25519PublicKey(mlkem_pk, x25519_pk)
+        return _X25519PublicKey.from_public_bytes(bytes(public_key))
+
+
+def _native_private(key: PrivateKey) -> Any:
+    if key._native is None:
+        if isinstance(key._key, pq.XWingPrivateKey):
+            mlkem_sk, x25519_sk = key._key._mlkem, key._key._x25519
+            key._native = _rust_openssl.hpke.MLKEM768X25519PrivateKey(mlkem_sk, x25519_sk)
+        else:
+            key._native = key._key.raw  # pyhpke's KEMKey wraps the pyca X25519 key
+    return key._native
+
+
 def seal_base(
     suite: Suite,
     public_key: bytes,
@@ -301,14 +369,45 @@ def seal_base(
     plaintext: bytes,
     *,
     rand: Random = system_random,
+    native: bool = True,
 ) -> tuple[bytes, bytes]:
-    """Single-shot SealBase: returns ``(enc, ciphertext)``."""
-    enc, ctx = setup_base_sender(suite, public_key, info, rand=rand)
-    return enc, ctx.seal(plaintext, aad)
+    """Single-shot SealBase: returns ``(enc, ciphertext)``.
+
+    With the system CSPRNG and a suite ``cryptography`` has, it runs there (``native=False``
+    forces our path, for tests); an injected ``rand`` takes our path, which uses it.
+    """
+    backend = _native_suite(suite) if native and rand is system_random else None
+    if backend is None or _NATIVE_ENCRYPT is None:
+        enc, ctx = setup_base_sender(suite, public_key, info, rand=rand)
+        return enc, ctx.seal(plaintext, aad)
+    pk = _native_public(suite.kem, public_key)
+    with foreign_errors(CryptoError, "HPKE encapsulation failed"):
+        sealed = _NATIVE_ENCRYPT(backend, plaintext, pk, info=info, aad=aad)
+    return sealed[: suite.kem.enc_size], sealed[suite.kem.enc_size :]
 
 
 def open_base(
-    suite: Suite, enc: bytes, key: PrivateKey, info: bytes, aad: bytes, ciphertext: bytes
+    suite: Suite,
+    enc: bytes,
+    key: PrivateKey,
+    info: bytes,
+    aad: bytes,
+    ciphertext: bytes,
+    *,
+    native: bool = True,
 ) -> bytes:
-    """Single-shot OpenBase; raises :class:`CryptoError` on failure."""
-    return setup_base_recipient(suite, enc, key, info).open(ciphertext, aad)
+    """Single-shot OpenBase; raises :class:`CryptoError` on failure.
+
+    Runs in ``cryptography`` where it has the suite (``native=False`` forces our path)."""
+    backend = _native_suite(suite) if native else None
+    if backend is None or _NATIVE_DECRYPT is None:
+        return setup_base_recipient(suite, enc, key, info).open(ciphertext, aad)
+    if key.kem != suite.kem:
+        raise UsageError("private key is for another KEM")
+    if len(enc) != suite.kem.enc_size:
+        raise DecodeError("encapsulated key has the wrong length")
+    sk = _native_private(key)
+    with foreign_errors(CryptoError, "HPKE open failed"):
+        return bytes(
+            _NATIVE_DECRYPT(backend, bytes(enc) + bytes(ciphertext), sk, info=info, aad=aad)
+        )
