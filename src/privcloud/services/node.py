@@ -44,7 +44,7 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.attest.simulated import InsecureSimulatedTee
 from privcloud.clock import Clock, SystemClock
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, Suite
+from privcloud.crypto.hpke import MLKEM768X25519_SHA256_CHACHA20, X25519_SHA256_AES128GCM, Suite
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
 from privcloud.errors import PrivcloudError, RequestTimeoutError
@@ -54,7 +54,7 @@ from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.node_core import LogPosition, NodeCore, NodeExchange
 from privcloud.services.site import new_app
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
-from privcloud.trust.release_manifest import ModelFile, ReleaseManifest
+from privcloud.trust.release_manifest import ModelFile, ReleaseManifest, hpke_suite_config
 from privcloud.wire.message import Event
 from privcloud.workloads import Deadline, WorkloadRegistry, default_registry, error_event
 
@@ -62,16 +62,16 @@ log = logging.getLogger("privcloud.node")
 
 
 def node_release_config(
-    registry: WorkloadRegistry | None = None, suite: Suite = X25519_SHA256_AES128GCM
+    registry: WorkloadRegistry | None = None,
+    suite: Suite = X25519_SHA256_AES128GCM,
+    pq_suite: Suite | None = MLKEM768X25519_SHA256_CHACHA20,
 ) -> dict[str, Any]:
     """The node configuration a release manifest records: the features it serves and its HPKE
-    suite. Per-node labels (id, region, provider) are deployment facts, not software: they are
-    not in the manifest and nothing attests them."""
+    suites (classical, and the hybrid boot key's: :func:`hpke_suite_config`). Per-node labels
+    (id, region, provider) are deployment facts, not software: they are not in the manifest
+    and nothing attests them."""
     registry = registry if registry is not None else default_registry()
-    return {
-        "features": sorted(registry.features),
-        "hpke_suite": {"kem": int(suite.kem), "kdf": int(suite.kdf), "aead": int(suite.aead)},
-    }
+    return {"features": sorted(registry.features), **hpke_suite_config(suite, pq_suite)}
 
 
 def node_release_manifest(

@@ -35,6 +35,8 @@ from typing import Any, Final
 
 from privcloud import limits
 from privcloud.attest import TEE_SEV_SNP, TEE_SIMULATED, TEE_TDX
+from privcloud.crypto.hpke import KemId, Suite
+from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
 from privcloud.transparency.merkle import leaf_hash
 from privcloud.trust.canonical import MAX_INT, canonical_json, json_object, loads_strict
@@ -321,3 +323,55 @@ def _hex(value: object, size: int) -> bytes:
 def measurement_hex(value: bytes | None) -> str:
     """A measurement for humans: hex, or ``absent``."""
     return "absent" if value is None else value.hex()
+
+
+# --- the nodes' HPKE suites in ``config`` ------------------------------------------------------
+
+#: ``config`` key of the suite of the nodes' classical boot key (every release records it).
+CONFIG_HPKE_SUITE: Final = "hpke_suite"
+#: ``config`` key of the suite of the nodes' hybrid post-quantum boot key (ADR 0014), recorded
+#: when the nodes make one. A manifest without it (older releases) still decodes and verifies:
+#: ``config`` is a free JSON object and the schema stays ``privcloud.release/v1``.
+CONFIG_HPKE_PQ_SUITE: Final = "hpke_pq_suite"
+
+
+def hpke_suite_config(suite: Suite, pq_suite: Suite | None) -> dict[str, dict[str, int]]:
+    """The ``config`` entries naming the nodes' suites: ``{"hpke_suite": {"kem", "kdf",
+    "aead"}}`` and, with a hybrid key, ``"hpke_pq_suite"`` likewise (ids as integers)."""
+    out = {CONFIG_HPKE_SUITE: _suite_doc(suite)}
+    if pq_suite is not None:
+        if pq_suite.kem is not KemId.MLKEM768_X25519:
+            raise UsageError("the post-quantum suite must use the hybrid ML-KEM-768 + X25519 KEM")
+        out[CONFIG_HPKE_PQ_SUITE] = _suite_doc(pq_suite)
+    return out
+
+
+def release_hpke_suites(manifest: ReleaseManifest) -> tuple[Suite | None, Suite | None]:
+    """The classical and hybrid suites ``manifest`` records (None where it records none).
+
+    Raises :class:`DecodeError` for a malformed entry, :class:`UnsupportedError` for an id
+    this build does not know, and :class:`DecodeError` for an ``hpke_pq_suite`` whose KEM is
+    not the hybrid one (a classical suite recorded as post-quantum).
+    """
+    classical = _suite_of(manifest.config.get(CONFIG_HPKE_SUITE))
+    hybrid = _suite_of(manifest.config.get(CONFIG_HPKE_PQ_SUITE))
+    if hybrid is not None and hybrid.kem is not KemId.MLKEM768_X25519:
+        raise DecodeError("hpke_pq_suite names a KEM that is not post-quantum")
+    return classical, hybrid
+
+
+def _suite_doc(suite: Suite) -> dict[str, int]:
+    return {"kem": int(suite.kem), "kdf": int(suite.kdf), "aead": int(suite.aead)}
+
+
+def _suite_of(doc: object) -> Suite | None:
+    if doc is None:
+        return None
+    obj = json_object(doc, "HPKE suite", {"kem", "kdf", "aead"})
+    ids = [obj["kem"], obj["kdf"], obj["aead"]]
+    if not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= 0xFFFF for i in ids):
+        raise DecodeError("malformed HPKE suite")
+    try:
+        return Suite(KemId(ids[0]), KdfId(ids[1]), AeadId(ids[2]))
+    except ValueError as exc:
+        raise UnsupportedError("unknown HPKE suite id") from exc
