@@ -40,12 +40,14 @@ class PqLog:
 
 
 @pytest.fixture
-async def pq_log(tmp_path: Path) -> AsyncIterator[PqLog]:
+async def pq_log(tmp_path: Path, store_url: str) -> AsyncIterator[PqLog]:
+    """A log (in process) and an ML-DSA-44 witness process whose store is ``store_url``
+    (SQLite, then PostgreSQL); the witness key is a file in its data directory either way."""
     log_dir = tmp_path / "log"
     tlog_vkey = open_log(log_dir).vkey  # makes the log key; the witness pins it
     (port,) = free_ports(1)
     args = ["--port", str(port), "--data-dir", str(tmp_path / "witness"), "--name", WITNESS_NAME]
-    args += ["--log-vkey", tlog_vkey, "--key-type", "ml-dsa-44"]
+    args += ["--log-vkey", tlog_vkey, "--key-type", "ml-dsa-44", "--database", store_url]
     witness = ServiceProcess(
         "witness", privcloud_argv("witness", *args), port, tmp_path / "witness.out"
     )
