@@ -18,8 +18,10 @@
 5. Breakdown (issue 14): each sans-IO step of one private request (k=3, with a token) timed on
    its own, for both suites (``breakdown_x25519``, ``breakdown_hybrid``), and each plain hop's
    HTTP (``http_hop_*``); ``shell_overhead_k3_token_p50_ms`` is the privacy overhead less the
-   hybrid steps' sum, what the services' shells cost. ``baseline_x25519_us``: one X25519 key
-   generation and exchange through ``cryptography``, the floor unit of the KEM steps.
+   hybrid steps' sum, what the services' shells cost. ``ab_*``: the CEK wraps and one unwrap
+   through cryptography's native HPKE and through pyhpke / our key schedule, interleaved.
+   ``baseline_x25519_us``: one X25519 key generation and exchange through ``cryptography``, the
+   floor unit of the KEM steps.
 
     python bench/request_path.py [--requests 400] [--seconds 5] [--rounds 300]
                                  [--parts breakdown,latency,throughput,core,suites]
@@ -53,6 +55,7 @@ from privcloud.crypto.hpke import (
     generate_keypair,
     seal_base,
 )
+from privcloud.crypto.hpke import open_base as hpke_open_base
 from privcloud.crypto.symmetric import Aead
 from privcloud.envelope import key_id_for, open_request, parse_header
 from privcloud.envelope.format import LABEL_WRAP, VERSION, EnvelopeHeader, cek_size
@@ -521,6 +524,18 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
         for r in recipients:
             seal_base(suite, r.public_key, LABEL_WRAP, header, cek)
         t = lap(f"client_{k}_wraps", t)
+        wrapped = []
+        for r in recipients:
+            wrapped.append(seal_base(suite, r.public_key, LABEL_WRAP, header, cek, native=False))
+        lap(f"ab_client_{k}_wraps_not_native", t)
+        t = time.perf_counter()
+        hpke_open_base(suite, wrapped[0][0], privs[0], LABEL_WRAP, header, wrapped[0][1])
+        t = lap("ab_node_unwrap_native", t)
+        hpke_open_base(
+            suite, wrapped[0][0], privs[0], LABEL_WRAP, header, wrapped[0][1], native=False
+        )
+        lap("ab_node_unwrap_not_native", t)
+        t = time.perf_counter()
         envelope, client_session = seal_request(recipients, payload)
         lap("client_envelope_total", t)
         authorization = encode_authorization(tokens[i]).encode()
@@ -554,7 +569,7 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
     tmp.cleanup()
     out = {f"{name}_us": round(statistics.median(v), 1) for name, v in steps.items()}
     out["sans_io_total_us"] = round(
-        sum(v for n, v in out.items() if n != "client_envelope_total_us")
+        sum(v for n, v in out.items() if n != "client_envelope_total_us" and n[:3] != "ab_")
         - out["client_content_key_and_aead_us"] - out[f"client_{k}_wraps_us"]
         + out["client_envelope_total_us"], 1,
     )  # fmt: skip

@@ -16,6 +16,7 @@ such as RFC 9458 Appendix A can be reproduced byte for byte.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -342,13 +343,20 @@ def _native_suite(suite: Suite) -> _NSuite | None:
 
 
 def _native_public(kem: KemId, public_key: bytes) -> Any:
+    return _parsed_public(kem, bytes(public_key))
+
+
+#: Parsed recipient public keys (not secret) are kept: clients seal to the same few node keys
+#: again and again, and parsing an ML-KEM-768 key costs about a fifth of a seal.
+@functools.lru_cache(maxsize=64)
+def _parsed_public(kem: KemId, public_key: bytes) -> Any:
     if len(public_key) != kem.public_key_size:
         raise DecodeError("HPKE public key has the wrong length")
     with foreign_errors(DecodeError, "malformed HPKE public key"):
         if kem == KemId.MLKEM768_X25519:
-            mlkem_pk, x25519_pk, _ = pq._split_public(bytes(public_key))
+            mlkem_pk, x25519_pk, _ = pq._split_public(public_key)
             return _rust_openssl.hpke.MLKEM768X25519PublicKey(mlkem_pk, x25519_pk)
-        return _X25519PublicKey.from_public_bytes(bytes(public_key))
+        return _X25519PublicKey.from_public_bytes(public_key)
 
 
 def _native_private(key: PrivateKey) -> Any:
