@@ -17,11 +17,14 @@ What Python can and cannot promise about side channels
 ------------------------------------------------------
 CPython integers are not constant time: ``pow``, ``*`` and ``%`` take time that depends on the
 sizes and values of their operands, and ``pow`` walks the exponent with a sliding window whose
-table look-ups follow the exponent's bits. So the two private exponentiations of
-:func:`blind_sign` (the only place a secret meets peer-chosen input) do not use ``pow``: they run
-in GMP's ``mpz_powm_sec`` (via ``gmpy2.powmod_sec``), which is written to take the same time and
-touch the same memory whatever the exponent's bits, and is about six times faster than ``pow``
-(docs/adr/0004-anonymous-tokens.md). Around it, for the arithmetic that stays variable-time:
+table look-ups follow the exponent's bits. So the private-key operation of :func:`blind_sign`
+(the only place a secret meets peer-chosen input) does not use ``pow``. It runs in the system's
+OpenSSL 3 (:mod:`privcloud.crypto.openssl_rsa`: CRT, constant-time Montgomery exponentiation,
+base blinding; about as fast as OpenSSL's own RSA-PSS signing, docs/adr/0020), and where that
+library does not load, in GMP's ``mpz_powm_sec`` (via ``gmpy2.powmod_sec``), which is written to
+take the same time and touch the same memory whatever the exponent's bits, and is about six
+times faster than ``pow`` (docs/adr/0004-anonymous-tokens.md). Around the GMP path, for the
+arithmetic that stays variable-time:
 
 * **base blinding** — the peer's value ``m`` is multiplied by ``u^e`` for a fresh random ``u``
   before the private exponentiation and the result by ``u^-1`` after, so the value the CRT
@@ -29,8 +32,9 @@ touch the same memory whatever the exponent's bits, and is about six times faste
   on the CRT reductions, of the Brumley-Boneh kind);
 * **exponent blinding** — each CRT exponent ``d mod (p-1)`` becomes ``d_p + k (p-1)`` for a fresh
   64-bit ``k`` (defence in depth: even the exponent's bit length differs on every call);
-* **fault check** — the result is verified, ``s^e == m mod n``, before it is returned, as RFC 9474
-  §4.3 requires; a CRT fault would otherwise leak a factor of ``n`` (the Bellcore attack).
+* **fault check** — on both paths the result is verified, ``s^e == m mod n``, before it is
+  returned, as RFC 9474 §4.3 requires; a CRT fault would otherwise leak a factor of ``n`` (the
+  Bellcore attack).
 
 The client-side blind ``r`` is secret too (it would link a token to its issuance); it is only
 ever combined with values the client itself chose. Comparisons of secrets use
@@ -57,7 +61,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 
 from privcloud import limits
-from privcloud.crypto import Random, system_random
+from privcloud.crypto import Random, openssl_rsa, system_random
 from privcloud.crypto.boundary import foreign_errors
 from privcloud.errors import ConfigError, CryptoError, DecodeError, InternalError, UsageError
 
@@ -236,12 +240,12 @@ def blind_sign(
 ) -> bytes:
     """BlindSign (RFC 9474 §4.3): the raw RSA signature of a peer's blinded message.
 
-    ``rand`` feeds the side-channel blinding (see the module docstring); it does not change the
-    result. Raises :class:`DecodeError` when ``blinded_msg`` is not ``modulus_len`` bytes or is
-    not below n, and :class:`InternalError` when the fault check fails.
+    ``rand`` feeds the GMP path's side-channel blinding (see the module docstring; OpenSSL
+    blinds with its own generator); it does not change the result. Raises
+    :class:`DecodeError` when ``blinded_msg`` is not ``modulus_len`` bytes or is not below n,
+    and :class:`InternalError` when the fault check fails.
     """
-    priv = private_key.private_numbers()
-    pub = priv.public_numbers
+    pub = private_key.public_key().public_numbers()
     n, e = pub.n, pub.e
     k_len = _modulus_len(n)
     # 1. m = bytes_to_int(blinded_msg), of exactly modulus_len bytes.
@@ -252,7 +256,7 @@ def blind_sign(
     if m >= n:
         raise DecodeError("blinded message out of range")
     with foreign_errors(InternalError, "signing failure"):
-        s = _rsasp1_blinded(priv, m, rand)
+        s = _rsasp1_blinded(private_key, m, rand)
         # 3-4. m' = RSAVP1(pk, s) (public values: GMP's variable-time powm, ~8x CPython's pow);
         #      refuse to answer unless m' == m ("signing failure").
         check = _i2osp(int(gmpy2.powmod(s, e, n)), k_len)
@@ -262,7 +266,16 @@ def blind_sign(
     return _i2osp(s, k_len)
 
 
-def _rsasp1_blinded(priv: rsa.RSAPrivateNumbers, m: int, rand: Random) -> int:
+def _rsasp1_blinded(private_key: RSAPrivateKey, m: int, rand: Random) -> int:
+    """RSASP1 by CRT with blinding: in OpenSSL (:mod:`privcloud.crypto.openssl_rsa`) where its
+    libcrypto 3 loads, else in GMP (:func:`_rsasp1_gmp`)."""
+    if openssl_rsa.available():
+        k_len = (private_key.key_size + 7) // 8
+        return _os2ip(openssl_rsa.rsasp1(private_key, _i2osp(m, k_len)))
+    return _rsasp1_gmp(private_key.private_numbers(), m, rand)
+
+
+def _rsasp1_gmp(priv: rsa.RSAPrivateNumbers, m: int, rand: Random) -> int:
     """RSASP1 by CRT (RFC 8017 §5.2.1, case 2.b) with base and exponent blinding; the two
     private exponentiations run in GMP's constant-time ``mpz_powm_sec``."""
     p, q = gmpy2.mpz(priv.p), gmpy2.mpz(priv.q)
