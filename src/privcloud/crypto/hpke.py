@@ -5,7 +5,9 @@ Why pyhpke: ``cryptography`` 50 ships only single-shot HPKE without the secret e
 Oblivious HTTP needs for its response key (RFC 9458 §4.4). See docs/adr/0002-hpke-library.md.
 pyhpke knows only the DHKEMs, so the hybrid KEM (ML-KEM-768 and X25519 from ``cryptography``
 under X-Wing's combiner) runs through our RFC 9180 key schedule instead
-(docs/adr/0014-post-quantum-hpke.md); the functions below dispatch on the KEM.
+(docs/adr/0014-post-quantum-hpke.md); the functions below dispatch on the KEM. Single-shot
+:func:`seal_base` / :func:`open_base` (the envelope's wraps) run in ``cryptography``'s native HPKE
+where it has the suite (docs/adr/0020-native-crypto-on-the-request-path.md).
 
 The wrapper keeps pyhpke's objects inside this module, maps its exceptions to ours (all of them:
 :func:`privcloud.crypto.boundary.foreign_errors`), and offers
