@@ -92,7 +92,7 @@ def hkdf_extract(kdf: KdfId, salt: bytes, ikm: bytes) -> bytes:
     """HKDF-Extract (RFC 5869 §2.2)."""
     if not salt:
         salt = bytes(kdf.hash_size)
-    return hmac.new(salt, ikm, kdf.hash_name).digest()
+    return hmac.digest(salt, ikm, kdf.hash_name)
 
 
 def hkdf_expand(kdf: KdfId, prk: bytes, info: bytes, length: int) -> bytes:
@@ -103,7 +103,7 @@ def hkdf_expand(kdf: KdfId, prk: bytes, info: bytes, length: int) -> bytes:
     block = b""
     counter = 1
     while len(out) < length:
-        block = hmac.new(prk, block + info + bytes([counter]), kdf.hash_name).digest()
+        block = hmac.digest(prk, block + info + bytes([counter]), kdf.hash_name)
         out += block
         counter += 1
     return out[:length]
