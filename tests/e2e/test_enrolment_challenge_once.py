@@ -10,10 +10,7 @@ row. Chains are synthetic (tests/support/android_synthetic.py), as in test_attes
 from __future__ import annotations
 
 import os
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,25 +23,10 @@ from privcloud.privacypass.issuance import encode_attested_enrolment
 from privcloud.services.issuer import IssuerConfig, IssuerCore
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
+from race import race
 
-T = TypeVar("T")
 PROCESSES = 8
 NO_REVOCATIONS = parse_status_list(b'{"entries": {}}')
-
-
-def _race(n: int, job: Callable[[int], T]) -> list[T | BaseException]:
-    """Run ``job(0..n-1)`` on ``n`` threads released together; results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return job(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +96,7 @@ def test_enrolment_code_used_concurrently_by_many_processes_is_used_once(
         for _ in range(3):
             code = os.urandom(32)
             stores[0].add_enrolment_code(code, 2**40)
-            results = _race(PROCESSES, lambda i, code=code: stores[i].use_enrolment_code(code, 1.0))
+            results = race(PROCESSES, lambda i, code=code: stores[i].use_enrolment_code(code, 1.0))
             assert results.count(True) == 1
             assert results.count(False) == PROCESSES - 1
     finally:
@@ -194,7 +176,7 @@ def test_one_challenge_raced_by_reenrolments_and_new_devices_is_accepted_once(
         else _body(SyntheticDevice(android), Ed25519PrivateKey.generate(), challenge)
         for i in range(PROCESSES)
     ]
-    results = _race(PROCESSES, lambda i: cores[i].enrol(bodies[i]))
+    results = race(PROCESSES, lambda i: cores[i].enrol(bodies[i]))
     accepted = [r for r in results if isinstance(r, tuple)]
     assert len(accepted) == 1, results
     assert all(isinstance(r, tuple) or _refused_for_the_challenge(r) for r in results), results
@@ -210,6 +192,6 @@ def test_concurrent_reenrolments_with_one_challenge_succeed_once(
     device_id = _enrolled(cores[0], device, key)
     challenge, _ = cores[0].new_challenge()
     body = _body(device, key, challenge)
-    results = _race(PROCESSES, lambda i: cores[i].enrol(body))
+    results = race(PROCESSES, lambda i: cores[i].enrol(body))
     assert results.count((device_id, True)) == 1, results
     assert sum(_refused_for_the_challenge(r) for r in results) == PROCESSES - 1, results

@@ -16,10 +16,9 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import psycopg
 import pytest
@@ -51,26 +50,11 @@ from privcloud.transparency.merkle import (
     tree_root,
 )
 from privcloud.trust.admission import ClientPolicy
+from race import race
 
-T = TypeVar("T")
 KEY = bytes(range(32))
 FAR = 2**40
 CONNECTIONS = 12
-
-
-def _race(n: int, job: Callable[[int], T]) -> list[T | BaseException]:
-    """Run ``job(0..n-1)`` on ``n`` threads released together; results or exceptions."""
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return job(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 # --- the factory -----------------------------------------------------------------------------
@@ -150,7 +134,7 @@ def test_one_token_redeemed_concurrently_over_separate_connections_succeeds_once
             for method in ("spend_sync", "reserve_sync"):
                 calls = [getattr(s, method) for s in stores]
                 nonce = os.urandom(32)
-                results = _race(
+                results = race(
                     CONNECTIONS,
                     lambda i, c=calls, n=nonce: c[i](n, key_id=KEY, expires=FAR),  # type: ignore[misc]
                 )
@@ -301,9 +285,7 @@ def _admit(store: IssuerStore, nonce: bytes, *, count: int, quota: int, **kw: An
 
 def test_quota_is_never_exceeded_by_concurrent_issuers(issuers: list[IssuerStore]) -> None:
     for _ in range(3):
-        results = _race(
-            CONNECTIONS, lambda i: _admit(issuers[i], os.urandom(16), count=3, quota=20)
-        )
+        results = race(CONNECTIONS, lambda i: _admit(issuers[i], os.urandom(16), count=3, quota=20))
         charged = [r for r in results if isinstance(r, int)]
         assert all(isinstance(r, int | RateLimitedError) for r in results)
         assert sum(charged) == 18  # six charges of 3 fit in 20; never a seventh
@@ -312,7 +294,7 @@ def test_quota_is_never_exceeded_by_concurrent_issuers(issuers: list[IssuerStore
 
 def test_concurrent_retries_of_one_batch_are_charged_once(issuers: list[IssuerStore]) -> None:
     batch = (b"b" * 16, b"h" * 32)
-    results = _race(
+    results = race(
         CONNECTIONS, lambda i: _admit(issuers[i], os.urandom(16), count=5, quota=100, batch=batch)
     )
     assert sorted(results, key=repr) == [0] * (CONNECTIONS - 1) + [5]
@@ -326,7 +308,7 @@ def test_replayed_issuance_nonce_is_refused_and_charges_nothing(
     issuers: list[IssuerStore],
 ) -> None:
     nonce = os.urandom(16)
-    results = _race(CONNECTIONS, lambda i: _admit(issuers[i], nonce, count=1, quota=100))
+    results = race(CONNECTIONS, lambda i: _admit(issuers[i], nonce, count=1, quota=100))
     assert sum(r == 1 for r in results) == 1
     assert all(r == 1 or isinstance(r, ReplayError) for r in results)
 
@@ -345,7 +327,7 @@ def test_an_enrolment_code_enrols_one_device_under_concurrency(
 ) -> None:
     code = os.urandom(32)
     issuers[0].add_enrolment_code(code, FAR)
-    results = _race(
+    results = race(
         CONNECTIONS,
         lambda i: issuers[i].enrol(code, bytes([i]) * 16, bytes([i]) * 32, 1.0),
     )
@@ -358,7 +340,7 @@ def test_an_enrolment_code_enrols_one_device_under_concurrency(
 
 
 def test_key_schedule_changes_once_under_concurrency(issuers: list[IssuerStore]) -> None:
-    results = _race(
+    results = race(
         CONNECTIONS,
         lambda i: issuers[i].add_key_if_newest(StoredKey(bytes([i]) * 32, b"pk", 100, 200), None),
     )
@@ -447,7 +429,7 @@ def test_second_log_sequencer_is_refused_and_cannot_fork_the_log(
     first = db.log("test/log")
     try:
         first.append([b"a", b"b"])
-        results = _race(4, lambda _: db.log("test/log"))
+        results = race(4, lambda _: db.log("test/log"))
         assert all(isinstance(r, ConfigError) for r in results)
         assert "another sequencer holds the log" in str(results[0])
         reader = db.log("test/log", readonly=True)  # readers: any number, no lock
@@ -530,7 +512,7 @@ def test_concurrent_witness_decisions_never_roll_the_size_back(store_url: str) -
 
     try:
         for _ in range(3):
-            _race(CONNECTIONS, submit)
+            race(CONNECTIONS, submit)
         assert accepted == sorted(set(accepted))  # every accepted size beat the one before
         record = stores[0].get("o")
         assert record is not None and record.size == CONNECTIONS
