@@ -20,8 +20,9 @@ parallel, hash tiles cached) and computes the same RFC 9162 proof the log would 
 CDN or a static copy (``privcloud log export-tiles``) can answer for the log. ``read`` picks
 the API: ``"tiles"``, ``"api"`` (the JSON proof endpoints ``/v1/proof/...``), or ``"auto"``
 (the default: tiles, unless the base URL answers 404 for ``/checkpoint``, as a log without
-tiles or an older relay that only passes ``/v1/`` reads does). Either way the proofs are checked by the caller against a signed
-root, so the choice changes where the hashes come from, not what is trusted.
+tiles or an older relay that only passes ``/v1/`` reads does). Either way the proofs are
+checked by the caller against a signed root, so the choice changes where the hashes come from,
+not what is trusted.
 """
 
 from __future__ import annotations

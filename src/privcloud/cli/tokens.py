@@ -71,9 +71,7 @@ async def _serve(args: argparse.Namespace) -> None:
         issuer.issuer_name = name
     # --reuse-port: several issuer processes on one port over one shared store (one issuer
     # name, one key set; privcloud.localcloud.cluster).
-    runner, bound = await start_site(
-        issuer.app(), args.host, args.port, reuse_port=args.reuse_port
-    )
+    runner, bound = await start_site(issuer.app(), args.host, args.port, reuse_port=args.reuse_port)
     print(f"privcloud issuer listening on http://{args.host}:{bound}", flush=True)
     try:
         await until_stopped()
