@@ -573,3 +573,12 @@ MAX_ATTEST_RSA_BITS: Final = 8192
 #: on; past it the answer is refused (503) rather than sent for a token that might be spent again.
 #: Well under TOKEN_RESERVATION_TTL_S, so the reservation is still this process's while it waits.
 TOKEN_CONSUME_WAIT_S: Final = 5.0
+
+# --- Log readers and witness key files (issues 13 and 18) ---------------------------------------
+
+#: Shortest interval, in seconds, at which a log reader looks for a new checkpoint.
+LOG_READER_MIN_REFRESH_S: Final = 0.05
+#: Longest interval, in seconds, at which a log reader looks for a new checkpoint.
+LOG_READER_MAX_REFRESH_S: Final = 3600.0
+#: Largest witness key file read (one line: a key type label and a base64 seed).
+MAX_WITNESS_KEY_FILE_BYTES: Final = 256

@@ -28,6 +28,7 @@ from typing import Final, TypeVar
 
 from aiohttp import web
 
+from privcloud import limits
 from privcloud.errors import (
     ConfigError,
     PrivcloudError,
@@ -54,7 +55,6 @@ T = TypeVar("T")
 #: Seconds between a reader's reads of the stored tree size and checkpoint.
 DEFAULT_REFRESH_S: Final = 1.0
 #: The shortest refresh interval a reader accepts (each refresh queries the database).
-MIN_REFRESH_S: Final = 0.05
 
 
 class LogReader:
@@ -68,13 +68,14 @@ class LogReader:
         refresh_s: float = DEFAULT_REFRESH_S,
     ) -> None:
         """Raises :class:`ConfigError` for a writable store, a key of another origin or a
-        refresh interval under :data:`MIN_REFRESH_S`."""
+        refresh interval under :data:`~privcloud.limits.LOG_READER_MIN_REFRESH_S`."""
         if not store.readonly:
             raise ConfigError("a log reader opens the log's store read-only")
         if verifier.name != store.origin:
             raise ConfigError("the log key's name must be the log's origin")
-        if not MIN_REFRESH_S <= refresh_s <= 3600:
-            raise ConfigError(f"a reader's refresh interval is {MIN_REFRESH_S} s to 3600 s")
+        low, high = limits.LOG_READER_MIN_REFRESH_S, limits.LOG_READER_MAX_REFRESH_S
+        if not low <= refresh_s <= high:
+            raise ConfigError(f"a reader's refresh interval is {low} s to {high} s")
         self.store = store
         self.verifier = verifier
         self.origin = store.origin

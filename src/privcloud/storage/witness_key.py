@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 from typing import Final
 
+from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey, MLDSA44PrivateKey
 from privcloud.errors import ConfigError, UsageError
 from privcloud.fileio import file_error, write_atomic
@@ -27,7 +28,6 @@ WITNESS_KEY_TYPES: Final = (KEY_TYPE_ED25519, KEY_TYPE_MLDSA44)
 
 _MLDSA_HEADER: Final = "privcloud-ml-dsa-44-seed-v1 "
 #: Longest key file we read (an ML-DSA-44 line is 73 bytes).
-_MAX_KEY_FILE: Final = 256
 
 WitnessPrivateKey = Ed25519PrivateKey | MLDSA44PrivateKey
 
@@ -86,13 +86,13 @@ def load_witness_key(
     try:
         info = p.stat()
         with p.open("rb") as fh:
-            raw = fh.read(_MAX_KEY_FILE + 1)
+            raw = fh.read(limits.MAX_WITNESS_KEY_FILE_BYTES + 1)
     except OSError as exc:
         raise file_error("read", what, exc) from exc
     if stat.S_IMODE(info.st_mode) & 0o077:
         raise ConfigError(f"{what} is readable by others: chmod 600 it")
     text = raw.decode("ascii", errors="replace")
-    if len(raw) > _MAX_KEY_FILE or not text.endswith("\n"):
+    if len(raw) > limits.MAX_WITNESS_KEY_FILE_BYTES or not text.endswith("\n"):
         raise ConfigError(f"{what} is malformed (not a privcloud ML-DSA-44 key file)")
     try:
         seed = base64.b64decode(text[len(_MLDSA_HEADER) : -1], validate=True)
