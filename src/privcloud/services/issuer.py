@@ -596,17 +596,28 @@ class Issuer:
             {"device-id": b64url_encode(device_id), "attested": attested}, status=201
         )
 
+    def _count_issued(self, work: asyncio.Future[tuple[bytes, int]]) -> None:
+        if work.cancelled() or work.exception() is not None:
+            return
+        count = work.result()[1]
+        self.metrics.counters["tokens_issued"] += count
+        if not count:
+            self.metrics.counters["batches_answered_again"] += 1
+
     async def handle_issue(self, request: web.Request) -> web.Response:
         media = require_media_type(request, MEDIA_BATCH_REQUEST, MEDIA_TOKEN_REQUEST)
         body = await read_body(request, limit=limits.MAX_TOKEN_BATCH_REQUEST_BYTES)
         batch = media == MEDIA_BATCH_REQUEST
         headers = {name.lower(): value for name, value in request.headers.items()}
-        answer, count = await asyncio.to_thread(
-            self.core.issue, request.method, request.path, headers, body, batch=batch
+        work = asyncio.ensure_future(
+            asyncio.to_thread(
+                self.core.issue, request.method, request.path, headers, body, batch=batch
+            )
         )
-        self.metrics.counters["tokens_issued"] += count  # charged: a retry's answer adds 0
-        if not count:
-            self.metrics.counters["batches_answered_again"] += 1
+        # Counted when the work ends, even if the device has gone (its handler is cancelled):
+        # the tokens were charged and signed, and a retry's answer adds 0.
+        work.add_done_callback(self._count_issued)
+        answer, _ = await asyncio.shield(work)
         return web.Response(
             body=answer, content_type=MEDIA_BATCH_RESPONSE if batch else MEDIA_TOKEN_RESPONSE
         )
