@@ -1,8 +1,4 @@
-"""Chaos on a multi-process cloud (issue 13). Named to run after the other cluster tests: run
-before ``test_cluster_launcher.py`` in the same pytest process, the dead-node test there saw six
-answers but only one token spent (OPEN, cause not found yet; see the issue 13 closing note).
-
-Chaos on a multi-process cloud (issue 13): 2 relays, 3 gateways, 2 issuers, 1 log (and its
+"""Chaos on a multi-process cloud (issue 13): 2 relays, 3 gateways, 2 issuers, 1 log (and its
 witness), 4 nodes, each its own OS process (:mod:`privcloud.localcloud.cluster`; the nodes run
 the echo workload in the INSECURE simulated TEE, as the local cloud's do).
 
