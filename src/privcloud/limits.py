@@ -582,3 +582,56 @@ LOG_READER_MIN_REFRESH_S: Final = 0.05
 LOG_READER_MAX_REFRESH_S: Final = 3600.0
 #: Largest witness key file read (one line: a key type label and a base64 seed).
 MAX_WITNESS_KEY_FILE_BYTES: Final = 256
+
+# --- Speech out and guarded translation (issue 15; docs/adr/0022-speech-synthesis.md) ---------
+#: Longest text (characters) one ``speak`` request (or ``synthesize`` call) speaks: about two
+#: minutes of speech at the default rate.
+MAX_SPEAK_CHARS: Final = 2_000
+#: Longest speech, in seconds, one ``speak`` request makes; the engine's output past it is
+#: refused while it is read (long digit runs are spoken digit by digit).
+MAX_SPEAK_SECONDS: Final = 600
+#: Seconds the speech engine (a child process) may run for one text before it is killed.
+SPEAK_TIMEOUT_S: Final = 30.0
+#: Most sentences of one text translation that are translated again after the fact check found
+#: a number, time, date, phone number or name lost (each a second model call).
+MAX_TRANSLATION_RETRIES: Final = 8
+
+# --- Live sessions (privcloud.live; issue 16, docs/adr/0023-live-sessions.md) ------------------
+#: Milliseconds between two frames of a live session, in each direction: both sides send one
+#: fixed-size frame per tick, speech or silence (the frame clock is privcloud.live.protocol's).
+LIVE_FRAME_INTERVAL_MS: Final = 40
+#: Bytes of 16 kHz s16le mono PCM per channel in one device frame (40 ms of audio).
+LIVE_PCM_BYTES_PER_FRAME: Final = 1280
+#: Bytes of a live frame's plaintext, both directions (type, length, content, zero padding):
+#: two channels of LIVE_PCM_BYTES_PER_FRAME and their lengths, rounded up; 64 KiB/s each way.
+LIVE_FRAME_PLAINTEXT: Final = 2576
+#: Longest live session, in seconds from the node's accept (Google's Private AI Compute: 10 min).
+MAX_LIVE_SESSION_S: Final = 600
+#: Seconds a node keeps sending after the device's last audio (or the deadline): always this
+#: long, so the length of the tail does not tell how much translation was still pending.
+LIVE_DRAIN_S: Final = 3.0
+#: Seconds past a session's longest life after which the relay and the gateway cut its tunnel.
+LIVE_TUNNEL_GRACE_S: Final = 10.0
+#: Seconds a side waits for the peer's next frame before it takes the session for dead (the
+#: device then resumes on another node).
+LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
+#: Seconds from a session's first message to the node's accept, at every hop.
+LIVE_OPEN_TIMEOUT_S: Final = 20.0
+#: Most times one call is resumed on another node after its node failed.
+MAX_LIVE_RESUMES: Final = 3
+#: Largest session-open message (the OHTTP-encapsulated hello with its token).
+MAX_LIVE_OPEN_BYTES: Final = 8 * KiB
+#: Seconds of input audio a node queues for its pipeline (per session); older audio is dropped.
+MAX_LIVE_BACKLOG_S: Final = 10.0
+#: Seconds of audio a device buffers while it opens or resumes a session; older audio is dropped.
+MAX_LIVE_DEVICE_BACKLOG_S: Final = 2.0
+#: Largest node output backlog (bytes) waiting for frames; outputs beyond it are dropped.
+MAX_LIVE_OUTBOUND_BYTES: Final = 4 * MiB
+#: Most frames a sender that fell behind its clock sends at once (the others are skipped).
+MAX_LIVE_BURST_FRAMES: Final = 3
+#: Most live sessions one node serves at once.
+MAX_LIVE_SESSIONS_PER_NODE: Final = 8
+#: Largest text of one live output record (a caption or translation), in bytes.
+MAX_LIVE_TEXT_BYTES: Final = 4 * KiB
+#: Largest audio of one live output record (30 s of 16 kHz s16le).
+MAX_LIVE_AUDIO_BYTES: Final = 30 * 32000
