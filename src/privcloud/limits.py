@@ -635,3 +635,20 @@ MAX_LIVE_SESSIONS_PER_NODE: Final = 8
 MAX_LIVE_TEXT_BYTES: Final = 4 * KiB
 #: Largest audio of one live output record (30 s of 16 kHz s16le).
 MAX_LIVE_AUDIO_BYTES: Final = 30 * 32000
+
+# --- Object erase (privcloud.workloads.erase; issue 15) --------------------------------------
+#: Largest image file (PNG or JPEG) an erase request carries; with the mask it fits one
+#: workload request (MAX_WORKLOAD_INPUT).
+MAX_ERASE_IMAGE_BYTES: Final = 24 * MiB
+#: Largest mask file (PNG): a two-tone 12-megapixel mask compresses to far less.
+MAX_ERASE_MASK_BYTES: Final = 4 * MiB
+#: Most pixels of an image to erase from, read from its header before any pixel is decoded
+#: (decompression bombs): a 12-megapixel phone photo (4032 x 3024) fits; its decoded RGB is
+#: 38 MB, and its lossless answer stays under MAX_ERASE_RESULT_BYTES for ordinary photos.
+MAX_ERASE_PIXELS: Final = 4096 * 3072
+#: Longest side of an image to erase from (a 1 x 12,000,000 strip is not a photo).
+MAX_ERASE_SIDE: Final = 8192
+#: Largest OpenCV inpainting radius (pixels around each filled one that it is computed from).
+MAX_ERASE_RADIUS: Final = 32
+#: Largest encoded answer (the erased image): one response event with room for its metadata.
+MAX_ERASE_RESULT_BYTES: Final = MAX_WORKLOAD_EVENT - MAX_WORKLOAD_JSON - 64 * KiB
