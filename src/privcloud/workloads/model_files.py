@@ -36,6 +36,19 @@ def same_bytes(target: Path, sources: Sequence[Path]) -> bool:
         return out.read(1) == b""
 
 
+def join_hashed(parts: Sequence[Path], target: Path) -> str:
+    """Write ``parts`` one after the other into ``target`` (replaced) and return the SHA-256
+    (hex) of what was written, computed while writing: one pass over the parts."""
+    digest = hashlib.sha256()
+    with target.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as fh:
+                while block := fh.read(1 << 20):
+                    digest.update(block)
+                    out.write(block)
+    return digest.hexdigest()
+
+
 def identity(path: Path) -> tuple[int, int, int, int]:
     """What changes when a file is rewritten or replaced: device, inode, size, mtime."""
     stat = path.stat()
@@ -94,6 +107,7 @@ __all__ = [
     "has_image_pipeline",
     "identity",
     "import_optional",
+    "join_hashed",
     "matching",
     "package_dir",
     "same_bytes",

