@@ -652,3 +652,8 @@ MAX_ERASE_SIDE: Final = 8192
 MAX_ERASE_RADIUS: Final = 32
 #: Largest encoded answer (the erased image): one response event with room for its metadata.
 MAX_ERASE_RESULT_BYTES: Final = MAX_WORKLOAD_EVENT - MAX_WORKLOAD_JSON - 64 * KiB
+#: Most 16 kHz s16le PCM bytes one live-pipeline feed takes (1 s; frames are 20-40 ms).
+LIVE_MAX_FEED_BYTES: Final = 32_000
+#: Most seconds of audio a live channel holds for Whisper to re-decode: endless speech is
+#: committed and cut at this length, so one decode stays bounded (Whisper's window is 30 s).
+LIVE_MAX_BUFFER_SECONDS: Final = 15.0

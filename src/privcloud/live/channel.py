@@ -1,0 +1,231 @@
+"""One direction of a live call: audio in, committed captions, translations and speech out.
+
+Per channel, in the order :meth:`ChannelStream.feed` does it:
+
+1. The samples go into the voice-activity detector and the audio buffer. Before an utterance
+   starts (``min_speech_s`` of speech), the buffer keeps only its last ``idle_keep_s`` (the
+   start of the first word); silence is never decoded and never makes output.
+2. At most **one** heavy step per feed, so a feed stays within one model call: a queued
+   translation (with its speech), else a decode when one is due:
+
+   * the utterance has ended (``endpoint_s`` of silence): the buffer is decoded a last time
+     and everything heard is committed (:meth:`LocalAgreement.finish`), the untranslated text
+     is queued, and the buffer is emptied;
+   * ``decode_every_s`` of new audio has come in: the buffer is decoded again and the words on
+     which the last two decodes agree are committed (LocalAgreement-2).
+
+3. Committed words come out at once as a ``caption``. They are queued for translation once they
+   end a sentence, or reach ``translate_words`` at a clause end (",", ";", ":"), or reach
+   ``max_untranslated_words``, or the utterance ends.
+4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
+   sentence in it; past ``max_buffer_s``, at the last committed word (committing the pending
+   hypothesis first if nothing is committed). So endless speech holds at most ``max_buffer_s``
+   plus one decode interval of audio, and a decode never takes more than that.
+
+Nothing of the audio or the text outlives the call (all in memory) or reaches a log.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from privcloud import limits
+from privcloud.errors import DecodeError
+from privcloud.live.agreement import LocalAgreement, Word
+from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
+from privcloud.live.recognizer import Recognizer
+from privcloud.live.vad import SAMPLE_RATE, VoiceActivity
+
+#: Languages written without spaces between words.
+_NO_SPACES = frozenset({"zh", "ja", "yue", "th", "lo", "my", "km"})
+_CLAUSE_END = (",", ";", ":", "\uff0c", "\u3001")
+
+Translate = Callable[[str, str, str], str]
+Speak = Callable[[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """When a channel decodes, commits, translates and trims (see the module docstring)."""
+
+    decode_every_s: float = 1.0
+    endpoint_s: float = 0.5
+    min_speech_s: float = 0.2
+    idle_keep_s: float = 1.0
+    trim_after_s: float = 8.0
+    max_buffer_s: float = limits.LIVE_MAX_BUFFER_SECONDS
+    translate_words: int = 6
+    max_untranslated_words: int = 12
+
+
+@dataclass(frozen=True)
+class _Job:
+    words: tuple[Word, ...]
+    language: str
+
+
+class ChannelStream:
+    """The streaming state of one channel (one speaker); not thread-safe, one call at a time."""
+
+    def __init__(
+        self,
+        channel: int,
+        *,
+        language: str | None,
+        target: str,
+        recognize: Recognizer,
+        vad: VoiceActivity,
+        translate: Translate,
+        speak: Speak,
+        can_translate: Callable[[str, str], bool],
+        settings: Settings | None = None,
+    ) -> None:
+        self._channel = channel
+        self._language = language
+        self._target = target
+        self._recognize = recognize
+        self._vad = vad
+        self._translate = translate
+        self._speak = speak
+        self._can_translate = can_translate
+        self._s = settings if settings is not None else Settings()
+        self._buf: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
+        self._buf_start = 0.0
+        self._active = False
+        self._since_decode = 0.0
+        self._agree = LocalAgreement()
+        self._untranslated: list[Word] = []
+        self._jobs: deque[_Job] = deque()
+
+    @property
+    def buffered_s(self) -> float:
+        """Seconds of audio held for decoding."""
+        return len(self._buf) / SAMPLE_RATE
+
+    @property
+    def heard_s(self) -> float:
+        """Seconds of audio this channel has received (its clock)."""
+        return self._buf_start + self.buffered_s
+
+    def feed(self, samples: npt.NDArray[np.float32]) -> list[LiveOutput]:
+        """Take new samples (16 kHz float32); return what became final (steps 1-4)."""
+        self._take(samples)
+        if self._jobs:
+            return self._run_job(self._jobs.popleft())
+        if not self._active:
+            return []
+        if not self._vad.speaking and self._vad.quiet_s >= self._s.endpoint_s:
+            return self._end_utterance()
+        if self._since_decode >= self._s.decode_every_s:
+            return self._decode()
+        return []
+
+    def flush(self) -> list[LiveOutput]:
+        """Finish: decode and commit what is left, then translate and speak all of it."""
+        out = self._end_utterance() if self._active else []
+        self._queue_untranslated()
+        while self._jobs:
+            out += self._run_job(self._jobs.popleft())
+        return out
+
+    # --- steps ------------------------------------------------------------------------------
+
+    def _take(self, samples: npt.NDArray[np.float32]) -> None:
+        self._vad.push(samples)
+        self._buf = np.concatenate((self._buf, samples))
+        self._since_decode += len(samples) / SAMPLE_RATE
+        if self._active:
+            return
+        if self._vad.speech_s >= self._s.min_speech_s:
+            self._active = True
+            self._since_decode = self.buffered_s
+            return
+        if self._vad.quiet_s >= self._s.endpoint_s:
+            self._vad.reset_count()  # a blip of noise does not add up to an utterance
+        self._cut(self.heard_s - self._s.idle_keep_s)
+
+    def _hear(self) -> list[Word]:
+        self._since_decode = 0.0
+        prompt_words = [w.text for w in self._agree.recent() if w.end <= self._buf_start + 0.05]
+        heard = self._recognize(self._buf, self._language, self._join(prompt_words))
+        if self._language is None and heard.words and heard.language:
+            self._language = heard.language  # "auto": the first language heard stays
+        offset = self._buf_start
+        return [Word(w.start + offset, w.end + offset, w.text) for w in heard.words]
+
+    def _decode(self) -> list[LiveOutput]:
+        committed = self._agree.insert(self._hear())
+        out = self._commit(committed)
+        if self.buffered_s > self._s.trim_after_s:
+            ends = [
+                w.end for w in self._agree.recent() if w.ends_sentence and w.end > self._buf_start
+            ]
+            if ends:
+                self._cut(ends[-1])
+        if self.buffered_s > self._s.max_buffer_s:
+            recent = [w.end for w in self._agree.recent() if w.end > self._buf_start]
+            if not recent:
+                out += self._commit(self._agree.finish())
+                recent = [w.end for w in self._agree.recent() if w.end > self._buf_start]
+            self._cut(recent[-1] if recent else self.heard_s - self._s.idle_keep_s)
+            self._agree.forget_pending()
+        return out
+
+    def _end_utterance(self) -> list[LiveOutput]:
+        out = self._commit(self._agree.finish(self._hear()))
+        self._queue_untranslated()
+        self._active = False
+        self._vad.reset_count()
+        self._cut(self.heard_s - self._s.idle_keep_s)
+        return out
+
+    def _commit(self, words: list[Word]) -> list[LiveOutput]:
+        if not words:
+            return []
+        text = self._join([w.text for w in words])
+        self._untranslated += words
+        last = words[-1].text
+        n = len(self._untranslated)
+        if (
+            words[-1].ends_sentence
+            or n >= self._s.max_untranslated_words
+            or (n >= self._s.translate_words and last.endswith(_CLAUSE_END))
+        ):
+            self._queue_untranslated()
+        return [LiveOutput(self._channel, CAPTION, text, b"", words[0].start, words[-1].end)]
+
+    def _queue_untranslated(self) -> None:
+        if self._untranslated and self._language is not None:
+            self._jobs.append(_Job(tuple(self._untranslated), self._language))
+        self._untranslated = []
+
+    def _run_job(self, job: _Job) -> list[LiveOutput]:
+        if not self._can_translate(job.language, self._target):
+            return []
+        start, end = job.words[0].start, job.words[-1].end
+        text = self._translate(self._join([w.text for w in job.words]), job.language, self._target)
+        if not text.strip():
+            return []
+        out = [LiveOutput(self._channel, TRANSLATION, text, b"", start, end)]
+        try:
+            pcm = self._speak(text, self._target)
+        except DecodeError:  # nothing speakable in it ("…")
+            return out
+        out.append(LiveOutput(self._channel, AUDIO, "", pcm, start, end))
+        return out
+
+    def _cut(self, at: float) -> None:
+        """Drop the buffered audio before channel time ``at``."""
+        drop = round((at - self._buf_start) * SAMPLE_RATE)
+        if drop > 0:
+            drop = min(drop, len(self._buf))
+            self._buf = self._buf[drop:]
+            self._buf_start += drop / SAMPLE_RATE
+
+    def _join(self, texts: list[str]) -> str:
+        return ("" if self._language in _NO_SPACES else " ").join(texts)

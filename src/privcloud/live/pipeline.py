@@ -1,0 +1,130 @@
+"""The node's streaming pipeline for a live call: two channels of PCM in, final outputs out.
+
+The private duplex session (the rest of :mod:`privcloud.live`) hands each channel's audio frames
+to :meth:`LivePipeline.feed` on a worker thread and sends back whatever it returns; at the end
+of the call :meth:`LivePipeline.flush` returns the rest. Each channel is an independent
+:class:`~privcloud.live.channel.ChannelStream`: voice-activity detection (Silero VAD), Whisper
+re-decoding a growing buffer at most every ~1 s of new audio, LocalAgreement-2 commits
+(:mod:`privcloud.live.agreement`), translation of committed text into the channel's target
+language, and speech of the translation. One feed runs at most one model call (a decode, or a
+translation with its speech), so it never blocks for more than about a second on 2 cores.
+
+Input bounds: a feed carries at most ``limits.LIVE_MAX_FEED_BYTES`` of 16 kHz s16le mono PCM,
+of even length, for channel 0 or 1; anything else is a ``DecodeError``/``TooLargeError``
+before any work. Nothing is written to disk and nothing of the call is logged.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Protocol
+
+import numpy as np
+
+from privcloud import limits
+from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.live import steps
+from privcloud.live.channel import ChannelStream, Settings
+from privcloud.live.output import AUDIO, CAPTION, KINDS, TRANSLATION, LiveOutput
+from privcloud.live.recognizer import Recognizer, WhisperRecognizer
+from privcloud.live.vad import Scorer, VoiceActivity, default_scorer
+from privcloud.workloads.models import Models
+from privcloud.workloads.transcribe import AUTO, WHISPER_LANGUAGES
+
+__all__ = [
+    "AUDIO",
+    "CAPTION",
+    "KINDS",
+    "TRANSLATION",
+    "LiveOutput",
+    "LivePipeline",
+    "Settings",
+    "make_pipeline",
+]
+
+#: Channels of a call: 0 the device user, 1 the other party.
+CHANNELS = 2
+
+
+class LivePipeline(Protocol):
+    """Feeds of 16 kHz s16le mono PCM per channel in, final outputs out (one call at a time)."""
+
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]: ...
+
+    def flush(self) -> list[LiveOutput]: ...
+
+
+class _Pipeline:
+    def __init__(self, channels: tuple[ChannelStream, ...]) -> None:
+        self._channels = channels
+
+    @property
+    def channels(self) -> tuple[ChannelStream, ...]:
+        return self._channels
+
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
+        if isinstance(channel, bool) or not isinstance(channel, int):
+            raise DecodeError("the channel must be 0 or 1")
+        if not 0 <= channel < len(self._channels):
+            raise DecodeError("the channel must be 0 or 1")
+        if len(pcm) > limits.LIVE_MAX_FEED_BYTES:
+            raise TooLargeError("too much audio in one frame")
+        if len(pcm) % 2:
+            raise DecodeError("16-bit PCM has an even number of bytes")
+        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        return self._channels[channel].feed(samples)
+
+    def flush(self) -> list[LiveOutput]:
+        out: list[LiveOutput] = []
+        for stream in self._channels:
+            out += stream.flush()
+        return out
+
+
+def _check_language(value: str, *, auto: bool) -> None:
+    if value == AUTO and auto:
+        return
+    if value not in WHISPER_LANGUAGES:
+        raise DecodeError("not a language Whisper knows")
+
+
+def make_pipeline(
+    models: Models,
+    languages: tuple[str, str],
+    targets: tuple[str, str],
+    *,
+    settings: Settings | None = None,
+    recognizer: Recognizer | None = None,
+    scorer: Scorer | None = None,
+) -> LivePipeline:
+    """A pipeline for one call: ``languages[c]`` is what channel ``c`` speaks (a Whisper code,
+    or "auto" to detect it from its first words), ``targets[c]`` the language its speech is
+    translated into. Raises DecodeError for an unknown code, UnsupportedError for a pair the
+    text translation does not support (with "auto", such a pair yields captions only).
+
+    ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks)."""
+    if len(languages) != CHANNELS or len(targets) != CHANNELS:
+        raise DecodeError("a call has two channels")
+    for language, target in zip(languages, targets, strict=True):
+        _check_language(language, auto=True)
+        _check_language(target, auto=False)
+        if language != AUTO and not steps.can_translate(language, target):
+            raise UnsupportedError("this language pair cannot be translated")
+    recognize = recognizer if recognizer is not None else WhisperRecognizer(models)
+    score = scorer if scorer is not None else default_scorer()
+    translate = functools.partial(steps.translate_text, models)
+    streams = tuple(
+        ChannelStream(
+            channel,
+            language=None if languages[channel] == AUTO else languages[channel],
+            target=targets[channel],
+            recognize=recognize,
+            vad=VoiceActivity(score),
+            translate=translate,
+            speak=steps.synthesize,
+            can_translate=steps.can_translate,
+            settings=settings,
+        )
+        for channel in range(CHANNELS)
+    )
+    return _Pipeline(streams)

@@ -1,0 +1,91 @@
+"""One Whisper decode of a live channel's audio buffer, as words with times.
+
+Each call decodes the whole buffer (at most ``limits.LIVE_MAX_BUFFER_SECONDS``) from scratch,
+as Whisper-Streaming does: greedy, temperature 0 (deterministic, no fallback re-decodes),
+``condition_on_previous_text=False``, with word timestamps (the cross-attention alignment of
+openai/whisper ``timing.py``), and the committed text just before the buffer as the prompt, so
+a sentence cut by a buffer trim keeps its context. faster-whisper's own VAD filter is off: the
+pipeline has run VAD already and hands over speech only. Segments that decoded into a repetition
+loop (compression ratio over ``transcribe.REPETITION_RATIO``) are dropped, as in ``transcribe``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from privcloud.live.agreement import Word
+from privcloud.workloads.models import WHISPER_BASE, WHISPER_TINY_EN, Models
+from privcloud.workloads.transcribe import REPETITION_RATIO
+
+#: Longest prompt (characters of committed text) given to a decode.
+PROMPT_CHARS = 200
+#: A segment Whisper itself rates as probably not speech is dropped when its average
+#: log-probability is also low (openai/whisper's no-speech rule, thresholds as there).
+_NO_SPEECH_PROB = 0.6
+_LOW_LOGPROB = -1.0
+
+
+@dataclass(frozen=True)
+class Heard:
+    """One decode: words (times in seconds from the buffer's start) and the language used."""
+
+    words: list[Word]
+    language: str | None
+    language_probability: float
+
+
+class Recognizer(Protocol):
+    def __call__(
+        self, samples: npt.NDArray[np.float32], language: str | None, prompt: str
+    ) -> Heard: ...
+
+
+def model_for(models: Models, language: str | None) -> str:
+    """Whisper tiny.en for English where installed (the fastest), else Whisper base."""
+    if language == "en" and WHISPER_TINY_EN in models.available():
+        return WHISPER_TINY_EN
+    return WHISPER_BASE
+
+
+class WhisperRecognizer:
+    """Decodes with the node's shared Whisper models (held under their lock per decode)."""
+
+    def __init__(self, models: Models) -> None:
+        self._models = models
+        self._english_model = model_for(models, "en")
+        self._other_model = model_for(models, None)
+
+    def __call__(
+        self, samples: npt.NDArray[np.float32], language: str | None, prompt: str
+    ) -> Heard:
+        name = self._english_model if language == "en" else self._other_model
+        with self._models.use(name) as whisper:
+            segments, info = whisper.transcribe(
+                samples,
+                language=language,
+                task="transcribe",
+                beam_size=1,
+                temperature=0.0,
+                condition_on_previous_text=False,
+                word_timestamps=True,
+                initial_prompt=prompt[-PROMPT_CHARS:] or None,
+                vad_filter=False,
+            )
+            words: list[Word] = []
+            for seg in segments:
+                if float(seg.compression_ratio) > REPETITION_RATIO:
+                    continue
+                if (
+                    float(seg.no_speech_prob) > _NO_SPEECH_PROB
+                    and float(seg.avg_logprob) < _LOW_LOGPROB
+                ):
+                    continue
+                for w in seg.words or ():
+                    text = str(w.word).strip()
+                    if text:
+                        words.append(Word(float(w.start), float(w.end), text))
+        return Heard(words, str(info.language), float(info.language_probability))
