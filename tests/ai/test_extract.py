@@ -11,6 +11,7 @@ import json
 import random
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,6 +94,10 @@ def assert_grounded(text: str, result: dict[str, Any]) -> None:
         ("Meeting at 8.", "2026-11-23T08:00:00+00:00"),  # 08:00 has passed today
         ("Party at midnight.", "2026-11-23T00:00:00+00:00"),
         ("Tomorrow morning I have a meeting with the team.", "2026-11-23T09:00:00+00:00"),
+        # Spoken clock times, as the demo's call is said: an hour word and a minutes word.
+        ("Your flight on Friday leaves at ten thirty in the morning.", "2026-11-27T10:30:00+00:00"),
+        ("Dinner at seven oh five pm.", "2026-11-22T19:05:00+00:00"),
+        ("Meeting tomorrow at eleven forty-five.", "2026-11-23T11:45:00+00:00"),
     ],
 )
 def test_event_start_follows_the_documented_convention(text: str, start: str) -> None:
@@ -202,6 +207,122 @@ def test_a_date_that_does_not_exist_gives_no_event(day: str) -> None:
     assert "due" not in reminder
 
 
+# --- event titles ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # A verb that names an event becomes its noun, with its purpose or its object.
+        ("Can we meet on Monday at 3 pm to sign the contract?", "meeting to sign the contract"),
+        ("Let's meet on Thursday at 4 to discuss the budget.", "meeting to discuss the budget"),
+        ("Meet Tom at 5 o'clock on Wednesday.", "Meeting with Tom"),
+        ("We're flying to Berlin on Tuesday at 7am.", "flight to Berlin"),
+        ("I'm travelling to Tokyo next Monday.", "trip to Tokyo"),
+        # A noun keeps its modifiers and its destination, company or purpose, not the verb
+        # after it nor the words that open the sentence.
+        ("My train to Paris leaves tomorrow at 9.", "train to Paris"),
+        ("Our flight back to Madrid departs Sunday at 6 pm.", "flight back to Madrid"),
+        ("Flight from Lisbon to Paris on Friday at 9.", "Flight from Lisbon to Paris"),
+        ("The kickoff meeting for the Atlas project is on Monday at 10.",
+         "kickoff meeting for the Atlas project"),
+        ("I have a doctor's appointment on Wednesday at 2:15.", "doctor's appointment"),
+        ("On Friday at 3 we have the quarterly review with finance.",
+         "quarterly review with finance"),
+        ("Tomorrow morning I have a meeting with the team.", "meeting with the team"),
+        ("Dinner at 7 with Pedro de la Cruz and his wife on Friday.",
+         "Dinner with Pedro de la Cruz"),
+        # Complements after the date and time phrases join the head; a duration does not.
+        ("Lunch with Ana tomorrow at 1 to plan the party.", "Lunch with Ana to plan the party"),
+        ("Meeting for an hour tomorrow at 10 with Priya to review the slides.",
+         "Meeting with Priya to review the slides"),
+        ("Quick sync with design tomorrow at 11 about the new onboarding flow.",
+         "Quick sync with design about the new onboarding flow"),
+        # A pronoun object is left out; a named one stays as said.
+        ("Can you call me tomorrow at 5 about the invoice?", "call about the invoice"),
+        ("Call the bank tomorrow at 10.", "Call the bank"),
+        ("Visit grandma on Saturday at 2.", "Visit grandma"),
+        ("Yoga class on Wednesday evening.", "Yoga class"),
+        ("Party tonight at 8!", "Party"),
+    ],
+)  # fmt: skip
+def test_event_titles_name_the_thing_with_its_destination_or_purpose(text: str, title: str) -> None:
+    result = extract(text, REF)
+    assert only(result, "events")["title"] == title
+    assert_grounded(text, result)
+
+
+SAMPLE_CALL = (
+    "Hi, this is Maria Lopez from Northwind Travel. I am calling about your trip to Lisbon. "
+    "Your flight on Friday leaves at 10.30 in the morning. Can we meet on Monday at 3pm to sign "
+    "the contract? My number is 555-0142."
+)
+
+
+def test_a_trip_takes_its_destination_from_the_sentence_before() -> None:
+    result = extract(SAMPLE_CALL, REF)
+    flight, meeting = result["events"]
+    assert (flight["title"], flight["start"]) == ("flight to Lisbon", "2026-11-27T10:30:00+00:00")
+    assert (meeting["title"], meeting["start"]) == (
+        "meeting to sign the contract",
+        "2026-11-23T15:00:00+00:00",
+    )
+    # Composed titles name the phrases they were made of; each lies in the item's source.
+    assert flight["derived"][-1] == {
+        "field": "title",
+        "value": "flight to Lisbon",
+        "from": ["flight", "to Lisbon"],
+    }
+    assert flight["source"]["text"].startswith("to Lisbon. Your flight on Friday")
+    assert meeting["derived"][-1]["from"] == ["meet", "to sign the contract"]
+    assert_grounded(SAMPLE_CALL, result)
+    # Without the sentence that names the trip, the flight is just a flight.
+    alone = extract(SAMPLE_CALL.split(". ", 2)[2], REF)
+    assert alone["events"][0]["title"] == "flight"
+
+
+def _planted_title(change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    result = copy.deepcopy(extract(SAMPLE_CALL, REF))
+    change(result["events"][1])
+    return result
+
+
+def _set(path: tuple[Any, ...], value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(item: dict[str, Any]) -> None:
+        target = item
+        for key in path[:-1]:
+            target = target[key]
+        target[path[-1]] = value
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # A composed title that its phrases do not make.
+        _set(("title",), "meeting to cancel the contract"),
+        # Phrases that compose to the title, but one is not in the source.
+        lambda e: (
+            e.update(title="meeting to cancel the contract")
+            or e["derived"][-1].update(
+                value=e["title"], **{"from": ["meet", "to cancel the contract"]}
+            )
+        ),
+        # A title not in the source whose derivation was removed.
+        lambda e: e["derived"].pop(),
+        # The same title derived twice, or a derivation of a field that has none.
+        lambda e: e["derived"].append(dict(e["derived"][-1])),
+        lambda e: e["derived"].append({"field": "location", "value": "x", "from": ["meet"]}),
+    ],
+)
+def test_a_planted_composed_title_is_dropped(change: Callable[[dict[str, Any]], None]) -> None:
+    planted = _planted_title(change)
+    checked = verify_grounded(SAMPLE_CALL, planted)
+    assert [e["title"] for e in checked["events"]] == ["flight to Lisbon"]
+    assert checked["dropped"] == 1
+
+
 # --- reminders, alarms, contacts --------------------------------------------------------------
 
 
@@ -301,12 +422,12 @@ def test_several_events_in_one_sentence_are_split_at_the_clause() -> None:
 def test_sentences_are_split_the_same_after_many_abbreviations() -> None:
     # A full stop after "Dr" or before a lowercase word ends no sentence; the splitter looks
     # only at the few characters before each stop (a bounded window), which sees the same.
-    text = "Ask the dr. about it. " * 200 + "Dr. Lee: lunch with Anna tomorrow at noon. Done."
+    text = "Ask the dr. about it. " * 200 + "Lunch with Dr. Lee tomorrow at noon. Done."
     result = extract(text, REF)
     assert [(e["title"], e["start"]) for e in result["events"]] == [
-        ("Dr. Lee: lunch with Anna", "2026-11-23T12:00:00+00:00")
+        ("Lunch with Dr. Lee", "2026-11-23T12:00:00+00:00")
     ]
-    assert result["events"][0]["source"]["text"].startswith("Dr. Lee")
+    assert result["events"][0]["source"]["text"].startswith("Lunch with Dr. Lee")
     assert_grounded(text, result)
 
 
@@ -433,7 +554,9 @@ def test_random_text_never_crashes_and_everything_returned_is_grounded() -> None
             ["at", "10", "10:30", "pm", "a.m.", "tomorrow", "next", "Monday", "March", "3rd",
              "in", "two", "hours", "from", "to", "-", "3/4", "call", "Ann", "with", "remind",
              "me", "alarm", "wake", "meeting", ".", ",", "555-123-4567", "x@y.io", "noon",
-             "half", "past", "the", "5th", "o'clock", "between", "and", "tonight", "\n"]
+             "half", "past", "the", "5th", "o'clock", "between", "and", "tonight", "\n",
+             "meet", "fly", "flight", "trip", "Lisbon", "sign", "for", "about", "back", "Dr.",
+             "ten", "thirty", "oh", "five"]
         ),
         max_size=40,
     ),

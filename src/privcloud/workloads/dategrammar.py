@@ -42,6 +42,11 @@ _NUM = (
 _HOUR_WORD = _alternation([numbers.spell_number(n) for n in range(1, 13)])
 _HOUR = rf"(?:\d{{1,2}}|{_HOUR_WORD})"
 _AP = r"(?:\s?(?P<ap>[ap])(?:\.m\.?|m\b))"
+#: The minutes of a spoken clock time: "oh five", "ten" to "nineteen", "twenty" to "fifty-nine".
+_MINUTE_WORD = (
+    rf"(?:oh[ -]{_alternation(_DIGITS_1_9)}|{_alternation(numbers.TEENS)}|"
+    rf"(?:twenty|thirty|forty|fifty)(?:[ -]{_alternation(_DIGITS_1_9)})?)"
+)
 _MONTH = _alternation(MONTHS)
 _WEEKDAY = _alternation([*WEEKDAYS, "tues", "thurs"])
 _PART = r"(?:\s+(?P<part>morning|afternoon|evening|night))?"
@@ -212,6 +217,14 @@ def _time(m: re.Match[str], _ref: datetime) -> Piece | None:
     return Piece("time", clock=clock) if clock else None
 
 
+def _spoken_time(m: re.Match[str], _ref: datetime) -> Piece | None:
+    """ "at ten thirty", "seven oh five pm": an hour word and a minutes word, as people say
+    clock times (and as espeak-ng's call is transcribed when Whisper writes words)."""
+    minutes = _number(re.sub(r"^oh[ -]", "", m.group("mw").lower()))
+    clock = _clock(m.group("h"), str(minutes), m.groupdict().get("ap"))
+    return Piece("time", clock=clock) if clock else None
+
+
 def _named_time(m: re.Match[str], _ref: datetime) -> Piece:
     midnight = m.group("w").lower() == "midnight"
     return Piece("time", clock=Clock(0 if midnight else 12, 0, None, True), next_day=midnight)
@@ -341,6 +354,24 @@ GRAMMAR: list[tuple[re.Pattern[str], _Handler, bool]] = [
     (
         re.compile(r"\b(?:at|by|around|@)\s+(?P<h>" + _HOUR + r")(?![\w:/%]|[.-]\d)", _CASE),
         _time,
+        False,
+    ),
+    # "at ten thirty", "ten thirty pm": only after at/by/around or before a.m./p.m.
+    (
+        re.compile(
+            r"\b(?:at|by|around)\s+(?P<h>" + _HOUR_WORD + r")[ -](?P<mw>" + _MINUTE_WORD + r")"
+            r"(?:" + _AP + r")?(?![\w-])",
+            _CASE,
+        ),
+        _spoken_time,
+        False,
+    ),
+    (
+        re.compile(
+            r"\b(?P<h>" + _HOUR_WORD + r")[ -](?P<mw>" + _MINUTE_WORD + r")" + _AP + r"(?!\w)",
+            _CASE,
+        ),
+        _spoken_time,
         False,
     ),
     (re.compile(r"\bfor\s+(?P<h>" + _HOUR + r")(?![\w:/%]|[.-]\d)", _CASE), _time, True),

@@ -5,14 +5,18 @@ Method (``"method": "rules"``): a deterministic rule-based parser (regular expre
 small date grammar), no language model. Gemma 3 270M (a base model, few-shot) was tried for event
 titles: on eight note sentences 4 of its 8 titles occurred in the text (it recapitalises, and
 pulls in dates: "Party tonight at 8!"), at 0.7 to 12 s per title on two busy CPU cores, while the
-rules take titles verbatim from the text, so they are grounded by construction.
+rules build titles from the text's own words (head, object, destination or purpose), so they
+are grounded by construction.
 
 The rule that matters (docs/features.md §Extract): every extracted value occurs in, or is
 derived from, the source. Each item carries ``source`` = ``{"start", "end", "text"}`` (character
 offsets, ``text[start:end] == source["text"]``); its text values (title, location, label, name,
 phone, email, reminder text) are substrings of ``source["text"]``; each resolved date or time
 carries ``derived`` = ``[{"field", "value", "from": [phrases]}]`` whose phrases occur in the
-source and resolve, on their own, to the value. :func:`verify_grounded` checks all of this and
+source and resolve, on their own, to the value. An event title is either a substring too or
+*composed* ("meet ... to sign the contract" -> "meeting to sign the contract",
+:mod:`privcloud.workloads.extract_titles`): then a ``"title"`` derivation quotes its phrases,
+and :func:`~privcloud.workloads.extract_titles.compose_title` must make the title from them. :func:`verify_grounded` checks all of this and
 drops any item that fails; :func:`extract` runs it on every result before returning.
 
 Dates and times follow the conventions of :mod:`privcloud.workloads.datetext`.
@@ -34,6 +38,7 @@ from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.datetext import Found, When, resolve, scan
 from privcloud.workloads.extract_contacts import NAME_WORD, NOT_NAMES, find_contacts, source_of
+from privcloud.workloads.extract_titles import EVENT_WORDS, compose_title, find_title
 from privcloud.workloads.models import Models
 from privcloud.workloads.text.sentences import SplitRules, split_sentences
 
@@ -64,15 +69,7 @@ _REMINDER = re.compile(
     r"(?:I|we)\s+(?:need|have|must|should)\s+to|(?:I|we)\s+must|need\s+to)\b",
     _CASE,
 )
-_EVENT = re.compile(
-    r"\b(?:meeting|meet|lunch|dinner|breakfast|brunch|coffee|appointment|appt|call|interview|"
-    r"party|conference|class|lecture|session|review|stand-?up|sync|demo|presentation|workshop|"
-    r"flight|trip|game|match|concert|wedding|birthday|visit|doctor|dentist|drinks|event|"
-    r"webinar|seminar|training|exam|practice|rehearsal|check-?up|ceremony|date|catch\s+up|"
-    r"kick-?off|launch|offsite|retro|retrospective|planning|one-on-one|recital|show|movie|play|"
-    r"performance|festival|gym|yoga|haircut|vet|funeral|reunion|graduation|shower|hike)\b",
-    _CASE,
-)
+_EVENT = EVENT_WORDS
 _LOCATION = re.compile(
     r"\b(?i:at|in)\s+(?P<loc>(?:the\s+)?"
     + NAME_WORD
@@ -172,7 +169,10 @@ def _sentence_items(
     ref: datetime,
     kinds: Collection[str],
     masked: list[tuple[int, int]],
+    context: tuple[int, int] | None = None,
 ) -> Iterator[tuple[str, JSONObject]]:
+    """The items of the sentence ``text[start:end]``; ``context`` is the sentence before it (a
+    trip's destination, for an event's title)."""
     alarm = _ALARM.search(text, start, end) is not None and "alarms" in kinds
     found = scan(text, start, end, ref, alarm, masked)
     day: Found | None = None
@@ -210,7 +210,7 @@ def _sentence_items(
             and "events" in kinds
             and (_EVENT.search(text, cs, ce) or re.search(r"\bwith\s+[A-Z]", text[cs:ce]))
         ):
-            yield "events", _event(text, cs, ce, used, phrases, when, holes)
+            yield "events", _event(text, cs, ce, used, phrases, when, holes, context)
 
 
 def _alarm(
@@ -239,6 +239,7 @@ def _event(
     phrases: list[str],
     when: When,
     holes: list[tuple[int, int]],
+    context: tuple[int, int] | None,
 ) -> JSONObject:
     spans = [(f.start, f.end) for f in used]
     location = None
@@ -251,10 +252,14 @@ def _event(
         ):
             location = (m.start(), loc[1]), loc
             break
-    title = _segment(
-        text, cs, ce, holes + ([location[0]] if location else []), _EVENT_LEAD, prefer=_EVENT
-    )
-    item: JSONObject = {"title": text[slice(*title)] if title else text[spans[0][0] : spans[0][1]]}
+    around = holes + ([location[0]] if location else [])
+    named = find_title(text, cs, ce, around, context)
+    title = None if named else _segment(text, cs, ce, around, _EVENT_LEAD, prefer=_EVENT)
+    if named is not None:
+        item: JSONObject = {"title": named.value}
+        spans.extend(named.parts)
+    else:
+        item = {"title": text[slice(*title)] if title else text[spans[0][0] : spans[0][1]]}
     item["start"] = when.start
     fields = {"start": when.start}
     if when.end is not None:
@@ -267,6 +272,10 @@ def _event(
     if title:
         spans.append(title)
     item["derived"] = _derive(fields, phrases)
+    if named is not None and named.composed:
+        item["derived"].append(
+            {"field": "title", "value": named.value, "from": [text[a:b] for a, b in named.parts]}
+        )
     item["source"] = source_of(text, spans)
     return item
 
@@ -280,10 +289,12 @@ def extract(text: str, reference: datetime, kinds: Collection[str] = KINDS) -> J
     result.update({k: [] for k in KINDS if k in kinds})
     count, truncated = 0, False
     seen: set[tuple[str | None, ...]] = set()
+    previous: tuple[int, int] | None = None
     for sentence in split_sentences(text, SENTENCE_RULES):
         start, end = sentence.start, sentence.end
         contacts, masked = find_contacts(text, start, end)
-        items = list(_sentence_items(text, start, end, reference, kinds, masked))
+        items = list(_sentence_items(text, start, end, reference, kinds, masked, previous))
+        previous = (start, end)
         if "contacts" in kinds:
             for contact in contacts:
                 key = tuple(contact.get(f) for f in ("name", "phone", "email"))
@@ -306,6 +317,8 @@ def extract(text: str, reference: datetime, kinds: Collection[str] = KINDS) -> J
 # --- grounding ---------------------------------------------------------------------------------
 
 _TEXT_FIELDS = frozenset({"title", "location", "text", "label", "name", "phone", "email"})
+#: Text fields that may be composed of quoted phrases (:mod:`~privcloud.workloads.extract_titles`).
+_COMPOSED_FIELDS = {"events": ("title",)}
 _TIME_FIELDS = {"events": ("start", "end"), "reminders": ("due",), "alarms": ("time", "date")}
 _ALLOWED = {
     "events": {"title", "start", "end", "all_day", "location", "source", "derived"},
@@ -335,15 +348,28 @@ def verify_item(text: str, kind: str, item: Any, reference: datetime) -> None:
         raise InternalError("extracted item's source span is out of range")
     if text[start:end] != quoted:
         raise InternalError("extracted item's source text is not the text at its span")
+    entries = item.get("derived", [])
+    if not isinstance(entries, list):
+        raise InternalError("extracted item has a malformed derivation")
+    titles = _COMPOSED_FIELDS.get(kind, ())
+    derived = [e for e in entries if not (isinstance(e, dict) and e.get("field") in titles)]
+    composed = {e["field"]: e for e in entries if isinstance(e, dict) and e.get("field") in titles}
+    if len(composed) + len(derived) != len(entries):
+        raise InternalError("extracted item's derivations do not match its values")
     values = {k: v for k, v in item.items() if k in _TEXT_FIELDS}
     if kind == "contacts" and not values:
         raise InternalError("extracted contact is empty")
-    for value in values.values():
-        if not isinstance(value, str) or not value.strip() or value not in quoted:
+    for field, value in values.items():
+        if not isinstance(value, str) or not value.strip():
             raise InternalError("extracted value does not occur in its source")
-    derived = item.get("derived", [])
+        if field in composed:
+            _verify_composed(composed[field], value, quoted)
+        elif value not in quoted:
+            raise InternalError("extracted value does not occur in its source")
+    if not set(composed) <= set(values):
+        raise InternalError("extracted item's derivations do not match its values")
     timed = {f: item[f] for f in _TIME_FIELDS.get(kind, ()) if f in item}
-    if not isinstance(derived, list) or len(derived) != len(timed):
+    if len(derived) != len(timed):
         raise InternalError("extracted item's derivations do not match its values")
     for entry in derived:
         if not isinstance(entry, dict) or set(entry) != {"field", "value", "from"}:
@@ -360,6 +386,19 @@ def verify_item(text: str, kind: str, item: Any, reference: datetime) -> None:
             raise InternalError("an event's all-day flag does not follow from its phrases")
     if kind == "events" and ("start" not in item or not isinstance(item.get("title"), str)):
         raise InternalError("an event needs a title and a start")
+
+
+def _verify_composed(entry: JSONObject, value: str, quoted: str) -> None:
+    """A composed title: made by :func:`compose_title` from phrases that occur in the source."""
+    phrases = entry.get("from")
+    if set(entry) != {"field", "value", "from"} or entry["value"] != value:
+        raise InternalError("extracted item's derivations do not match its values")
+    if not isinstance(phrases, list) or not phrases:
+        raise InternalError("a derivation's phrase does not occur in its source")
+    if not all(isinstance(p, str) and p.strip() and p in quoted for p in phrases):
+        raise InternalError("a derivation's phrase does not occur in its source")
+    if compose_title(phrases) != value:
+        raise InternalError("a composed title does not follow from its phrases")
 
 
 def verify_grounded(text: str, result: JSONObject) -> JSONObject:
