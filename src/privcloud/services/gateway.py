@@ -21,6 +21,7 @@ Routes::
     GET  /.well-known/ohttp-gateway  application/ohttp-keys (RFC 9540)
     GET  /v1/key-statements          the logged statement of each offered key (docs/adr/0009)
     GET  /v1/directory               the node directory (healthy nodes)
+    GET  /v1/live                    a live session's tunnel (WebSocket; services.live_gateway)
 
 Keys: a :class:`~privcloud.services.gateway_key.KeyRing` with validity periods; with a key
 file the gateway re-reads it when it changes, so keys rotate without a restart.
@@ -66,6 +67,7 @@ from privcloud.services.gateway_core import (
 )
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import Redemption, TokenAuthorizer
 from privcloud.services.site import new_app
 from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
@@ -113,6 +115,7 @@ class Gateway:
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._http = LazySession()
+        self.live = LiveGateway(lambda: self.keys, self.table, authorizer, self._http.get)
         self._health_task: asyncio.Task[None] | None = None
         self._reload_task: asyncio.Task[None] | None = None
 
@@ -169,6 +172,7 @@ class Gateway:
         app.router.add_get("/.well-known/ohttp-gateway", self.handle_keys, name="keys")
         app.router.add_get(KEY_STATEMENTS_PATH, self.handle_statements, name="key_statements")
         app.router.add_get("/v1/directory", self.handle_directory, name="directory")
+        app.router.add_get("/v1/live", self.live.handle, name="live")
         app.router.add_get("/healthz", self.handle_health, name="health")
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)

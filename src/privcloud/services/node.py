@@ -29,6 +29,7 @@ Routes::
 
     POST /v1/envelope       application/privcloud-envelope -> application/privcloud-envelope-stream
     GET  /v1/attestation    the node descriptor (key, region, provider, features, bundle)
+    GET  /v1/live           a live session's tunnel from the gateway (WebSocket; services.live_node)
     GET  /healthz
 """
 
@@ -51,6 +52,7 @@ from privcloud.errors import PrivcloudError, RequestTimeoutError
 from privcloud.logclient import EntryProof, LogClient
 from privcloud.release import build_manifest
 from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.live_node import LiveNode
 from privcloud.services.node_core import LogPosition, NodeCore, NodeExchange
 from privcloud.services.site import new_app
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
@@ -127,6 +129,8 @@ class Node:
             features=self.registry.features,
         )
         self.metrics = Metrics("node")
+        #: Live sessions (docs/adr/0023); ``live.pipelines`` builds each call's pipeline.
+        self.live = LiveNode(self.core.boot_key, self.core.replays, self.clock)
         self._refresh_task: asyncio.Task[None] | None = None
 
     @property
@@ -208,6 +212,7 @@ class Node:
         app = new_app("node", self.metrics)
         app.router.add_post("/v1/envelope", self.handle_envelope, name="envelope")
         app.router.add_get("/v1/attestation", self.handle_attestation, name="attestation")
+        app.router.add_get("/v1/live", self.live.handle, name="live")
         app.router.add_get("/healthz", self.handle_health, name="health")
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)

@@ -23,13 +23,19 @@ import heapq
 from privcloud import limits
 from privcloud.attest import TEE_SIMULATED, NodeClaims
 from privcloud.attest.simulated import InsecureSimulatedTee
-from privcloud.crypto.hpke import MLKEM768X25519_SHA256_CHACHA20, Suite, generate_keypair
+from privcloud.crypto.hpke import (
+    MLKEM768X25519_SHA256_CHACHA20,
+    PrivateKey,
+    Suite,
+    generate_keypair,
+)
 from privcloud.envelope import StreamSealer, key_id_for, open_request, parse_header
 from privcloud.errors import (
     PrivcloudError,
     RateLimitedError,
     ReplayError,
     RequestTimeoutError,
+    UnknownKeyError,
     UsageError,
 )
 from privcloud.trust.bundle import NodeBundle
@@ -214,6 +220,17 @@ class NodeCore:
             inclusion=self.log_position.proof,
         )
         self.descriptor = dataclasses.replace(d, tee=evidence.tee_type, bundle=bundle)
+
+    def boot_key(self, key_id: bytes) -> PrivateKey:
+        """The boot private key whose id is ``key_id`` (the classical or the hybrid one), for
+        the live sessions this process opens (:mod:`privcloud.services.live_node`). Raises
+        :class:`UnknownKeyError`."""
+        if key_id == self.key_id:
+            return self._key
+        pq = self.descriptor.pq_key
+        if pq is not None and self._pq_key is not None and key_id == pq.key_id:
+            return self._pq_key
+        raise UnknownKeyError("not sealed to this node's keys")
 
     # --- requests ---------------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ the connections one address may hold (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``)
 Routes::
 
     POST /v1/ohttp                        message/ohttp-req | message/ohttp-chunked-req
+    GET  /v1/live                         a live session's tunnel (WebSocket) to the gateway:
+                                          fixed-size frames passed through unopened
     GET  /.well-known/ohttp-gateway       the gateway's key configurations, passed through
     GET  /v1/directory                    the gateway's node directory, passed through
     GET  /v1/key-statements               the gateway's logged key statements, passed through
@@ -45,6 +47,7 @@ from privcloud.ohttp import (
     MEDIA_RESPONSE,
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
+from privcloud.services import live_tunnel
 from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.site import new_app
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
@@ -89,6 +92,7 @@ class Relay:
             "relay", self.metrics, per_peer_connections=limits.MAX_RELAY_CONNECTIONS_PER_PEER
         )
         app.router.add_post("/v1/ohttp", self.forward_ohttp, name="ohttp")
+        app.router.add_get("/v1/live", self.forward_live, name="live")
         app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
         app.router.add_get("/v1/directory", self.forward_get, name="directory")
         app.router.add_get(KEY_STATEMENTS_PATH, self.forward_get, name="key_statements")
@@ -172,6 +176,21 @@ class Relay:
                 return response
             await response.write_eof()
             return response
+
+    async def forward_live(self, request: web.Request) -> web.WebSocketResponse:
+        """Tunnel a live session to the gateway: the device's opening message (OHTTP) and
+        the gateway's answer pass whole, then fixed-size frames both ways (docs/adr/0023)."""
+        ws = await live_tunnel.accept(request)
+        try:
+            upstream = await live_tunnel.connect(self.session, f"{self.gateway_url}/v1/live")
+        except UpstreamError as exc:
+            await live_tunnel.refuse(ws, exc)
+            return ws
+        try:
+            await live_tunnel.pipe(ws, upstream, opening=True)
+        finally:
+            await upstream.close()
+        return ws
 
     async def forward_get(self, request: web.Request) -> web.Response:
         """Pass a public document (key configs, directory) through, without client headers."""

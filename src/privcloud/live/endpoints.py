@@ -1,0 +1,193 @@
+"""The two ends of a live session as state machines, without I/O (docs/adr/0023).
+
+The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
+:mod:`privcloud.sdk.live`) only move bytes and read the clock; every rule is here:
+
+* both ends send exactly one fixed-size frame per tick of their :class:`FrameClock` (speech,
+  silence, output or none), the node's first being ACCEPT;
+* the node grants at most ``limits.MAX_LIVE_SESSION_S``; at its deadline, or when the device
+  sent FINAL, it stops taking audio, keeps sending for exactly ``drain`` seconds (the tail's
+  length reveals nothing), then sends FINAL;
+* the device sends FINAL when the caller ended the call or at the granted deadline, and refuses
+  a node that keeps the session open past deadline + drain + ``limits.LIVE_TUNNEL_GRACE_S``.
+"""
+
+from __future__ import annotations
+
+from privcloud import limits
+from privcloud.errors import DecodeError, RequestTimeoutError, UsageError
+from privcloud.live.frames import FrameType
+from privcloud.live.protocol import (
+    Accept,
+    Deadline,
+    Ending,
+    EndReason,
+    EventDecoder,
+    FrameClock,
+    LiveEvent,
+    OutboundQueue,
+    decode_audio,
+    encode_audio,
+    encode_event,
+)
+from privcloud.live.session import OpenedHello, SessionKeys
+
+_INTERVAL_MS = limits.LIVE_FRAME_INTERVAL_MS
+
+
+class NodeEndpoint:
+    """The node's end of one session, from the moment it opened the hello (at ``now``)."""
+
+    def __init__(self, opened: OpenedHello, now: float, *, drain_s: float = limits.LIVE_DRAIN_S):
+        if not 0 <= drain_s <= limits.LIVE_DRAIN_S:
+            raise UsageError("drain out of range")
+        self.params = opened.params
+        self._keys = opened.keys
+        granted = min(opened.params.deadline_s, limits.MAX_LIVE_SESSION_S)
+        self.terms = Accept(granted, round(drain_s * 1000), _INTERVAL_MS)
+        self.deadline = Deadline(now, granted)
+        self.clock = FrameClock(now, _INTERVAL_MS / 1000)
+        self.queue = OutboundQueue()
+        self._drain_s = drain_s
+        self._drain_until: float | None = None
+        self.reason: EndReason | None = None
+        self._accepted = False
+
+    @property
+    def taking_audio(self) -> bool:
+        """Whether audio from the device is still used (not after its FINAL or the deadline)."""
+        return self._drain_until is None
+
+    @property
+    def done(self) -> bool:
+        """Whether the FINAL frame went out."""
+        return self._keys.sealer.finished
+
+    def accept_frame(self, now: float) -> bytes:
+        """The first frame (ACCEPT), due at the clock's start."""
+        if self._accepted:
+            raise UsageError("the session was accepted already")
+        self._accepted = True
+        self.clock.due(now)  # the accept is frame 0 of the schedule
+        return self._keys.sealer.seal(FrameType.ACCEPT, self.terms.encode())
+
+    def end(self, reason: EndReason, now: float) -> None:
+        """Stop taking audio; FINAL goes out ``drain`` seconds from ``now`` (first call wins)."""
+        if self._drain_until is None:
+            self._drain_until = now + self._drain_s
+            self.reason = reason
+
+    def receive(self, frame: bytes, now: float) -> tuple[bytes, bytes] | None:
+        """Open one device frame: its two channels' PCM, or None (FINAL, or audio that came
+        after the session stopped taking it). Raises what :meth:`FrameOpener.open` raises."""
+        kind, content = self._keys.opener.open(frame)
+        if kind == FrameType.FINAL:
+            self.end(EndReason.DONE, now)
+            return None
+        audio = decode_audio(content)
+        if self.deadline.passed(now):
+            self.end(EndReason.DEADLINE, now)
+        return audio if self.taking_audio else None
+
+    def push(self, event: LiveEvent) -> None:
+        """Queue one output for the device (dropped, and counted, when the queue is full)."""
+        if not self.done:
+            self.queue.push(encode_event(event))
+
+    def tick(self, now: float) -> list[bytes]:
+        """The frames due at ``now``: DATA with queued output (or padding), and FINAL once the
+        drain is over. Ends the session at its deadline."""
+        if not self._accepted:
+            raise UsageError("send the accept frame first")
+        if self.deadline.passed(now):
+            self.end(EndReason.DEADLINE, now)
+        frames = []
+        for _ in range(self.clock.due(now)):
+            if self.done:
+                break
+            if self._drain_until is not None and now >= self._drain_until:
+                assert self.reason is not None
+                ending = Ending(self.reason, self.queue.dropped)
+                frames.append(self._keys.sealer.seal(FrameType.FINAL, ending.encode()))
+            else:
+                frames.append(self._keys.sealer.seal(FrameType.DATA, self.queue.take()))
+        return frames
+
+
+class DeviceEndpoint:
+    """The device's end of one session, from the hello it sent (its keys)."""
+
+    def __init__(self, keys: SessionKeys) -> None:
+        self._keys = keys
+        self.terms: Accept | None = None
+        self.deadline: Deadline | None = None
+        self.clock: FrameClock | None = None
+        self._decoder = EventDecoder()
+        self.ending: Ending | None = None
+
+    @property
+    def wire_size(self) -> int:
+        return self._keys.wire
+
+    @property
+    def sent_final(self) -> bool:
+        return self._keys.sealer.finished
+
+    @property
+    def done(self) -> bool:
+        """Whether the node's FINAL frame was opened."""
+        return self.ending is not None
+
+    def accept(self, frame: bytes, now: float) -> Accept:
+        """Open the node's ACCEPT (from the gateway's answer): the node holds the key. Starts
+        this end's clock and deadline at ``now``."""
+        kind, content = self._keys.opener.open(frame)
+        if kind != FrameType.ACCEPT:
+            raise DecodeError("the session did not start with an accept")
+        self.terms = Accept.decode(content)
+        self.deadline = Deadline(now, self.terms.deadline_s)
+        self.clock = FrameClock(now, self.terms.interval_ms / 1000)
+        self.clock.due(now)  # the node's accept stands for tick 0
+        return self.terms
+
+    def due(self, now: float) -> int:
+        """Frames to send now (0 after FINAL)."""
+        if self.clock is None:
+            raise UsageError("the session is not accepted yet")
+        n = self.clock.due(now)
+        return 0 if self.sent_final else n
+
+    def audio_frame(self, pcm0: bytes, pcm1: bytes) -> bytes:
+        """One DATA frame with one tick of each channel (fewer bytes, or none, is fine)."""
+        return self._keys.sealer.seal(FrameType.DATA, encode_audio(pcm0, pcm1))
+
+    def final_frame(self) -> bytes:
+        """This direction's FINAL (the call ended, or the deadline came)."""
+        return self._keys.sealer.seal(FrameType.FINAL, Ending(EndReason.DONE).encode())
+
+    def must_end(self, now: float) -> bool:
+        """Whether the granted session length is over (send FINAL now)."""
+        return self.deadline is not None and self.deadline.passed(now) and not self.sent_final
+
+    def receive(self, frame: bytes, now: float) -> list[LiveEvent]:
+        """Open one node frame; returns the output records it completed. Raises what
+        :meth:`FrameOpener.open` raises, and :class:`RequestTimeoutError` for a frame that
+        comes after the session's longest life (deadline + drain + grace)."""
+        if self.terms is None or self.deadline is None:
+            raise UsageError("the session is not accepted yet")
+        late = self.deadline.at + self.terms.drain_ms / 1000 + limits.LIVE_TUNNEL_GRACE_S
+        if now > late:
+            raise RequestTimeoutError("the node kept the session past its deadline")
+        kind, content = self._keys.opener.open(frame)
+        if kind == FrameType.FINAL:
+            self.ending = Ending.decode(content)
+            self._decoder.close()
+            return []
+        return self._decoder.feed(content)
+
+    def close(self) -> None:
+        """The tunnel closed: :class:`TruncatedStreamError` unless the node's FINAL came."""
+        self._keys.opener.close()
+
+
+__all__ = ["DeviceEndpoint", "NodeEndpoint"]

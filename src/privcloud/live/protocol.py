@@ -1,0 +1,341 @@
+"""What live frames carry, and the rules both ends keep, without I/O (docs/adr/0023).
+
+* **Audio** (device -> node, one DATA frame per tick): ``len0 (u16) || pcm0 || pcm1`` — up to
+  ``limits.LIVE_PCM_BYTES_PER_FRAME`` of 16 kHz s16le mono PCM of each channel (channel 0:
+  the device user's speech; channel 1: the other party's). Silence travels as zeros or as no
+  bytes; either way the frame has the same size on the wire.
+* **Output records** (node -> device): :class:`LiveEvent` encoded by :func:`encode_event`,
+  queued in an :class:`OutboundQueue` and cut into DATA frames of whatever size fits, so one
+  record may span many frames; the device reassembles them (:class:`EventDecoder`).
+* **ACCEPT** content: the granted session length, the drain time and the frame interval.
+  **FINAL** content: why the direction ended, and whether the node dropped outputs.
+* **Timing**: :class:`FrameClock` (a frame every ``limits.LIVE_FRAME_INTERVAL_MS`` on an
+  absolute schedule, no drift; a sender that fell behind sends at most
+  ``limits.MAX_LIVE_BURST_FRAMES`` at once) and :class:`Deadline`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import deque
+from dataclasses import dataclass
+from typing import Final
+
+from privcloud import limits
+from privcloud.errors import DecodeError, TooLargeError, UsageError
+from privcloud.live.frames import FRAME_CAPACITY
+
+#: Output kinds on the wire.
+KINDS: Final = ("caption", "translation", "audio", "notice")
+#: Bytes in front of a record's text: kind, channel, start and end (ms), text length.
+_RECORD_HEAD: Final = 1 + 1 + 4 + 4 + 2
+_U32: Final = (1 << 32) - 1
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One output of a live session as the device gets it: a committed caption or translation
+    (``text``), synthesized speech (``audio``: 16 kHz s16le mono PCM), or a notice from the
+    node or the SDK (``text`` is a fixed code, e.g. ``"deadline"``, ``"resumed"``). ``start_s``
+    and ``end_s`` span the channel's input audio the output covers."""
+
+    channel: int
+    kind: str
+    text: str = ""
+    audio: bytes = b""
+    start_s: float = 0.0
+    end_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.channel not in (0, 1):
+            raise UsageError("a live channel is 0 or 1")
+        if self.kind not in KINDS:
+            raise UsageError("unknown live output kind")
+        if len(self.text.encode()) > limits.MAX_LIVE_TEXT_BYTES:
+            raise UsageError("live output text too long")
+        if len(self.audio) > limits.MAX_LIVE_AUDIO_BYTES or len(self.audio) % 2:
+            raise UsageError("live output audio too long or not 16-bit")
+        if not 0 <= self.start_s <= self.end_s <= _U32 / 1000:
+            raise UsageError("live output span out of range")
+
+
+# --- audio (device -> node) ----------------------------------------------------------------
+
+
+def encode_audio(pcm0: bytes, pcm1: bytes) -> bytes:
+    """The content of one device DATA frame: both channels' PCM for one tick."""
+    for pcm in (pcm0, pcm1):
+        if len(pcm) > limits.LIVE_PCM_BYTES_PER_FRAME or len(pcm) % 2:
+            raise UsageError("a frame carries at most one tick of 16-bit PCM per channel")
+    return len(pcm0).to_bytes(2, "big") + pcm0 + pcm1
+
+
+def decode_audio(content: bytes) -> tuple[bytes, bytes]:
+    """Both channels' PCM from a device DATA frame; an empty frame is silence on both.
+    Raises :class:`DecodeError` for lengths out of range or odd."""
+    if not content:
+        return b"", b""
+    if len(content) < 2:
+        raise DecodeError("malformed live audio")
+    n0 = int.from_bytes(content[:2], "big")
+    pcm0, pcm1 = content[2 : 2 + n0], content[2 + n0 :]
+    if len(pcm0) != n0:
+        raise DecodeError("malformed live audio")
+    for pcm in (pcm0, pcm1):
+        if len(pcm) > limits.LIVE_PCM_BYTES_PER_FRAME or len(pcm) % 2:
+            raise DecodeError("live audio out of range")
+    return bytes(pcm0), bytes(pcm1)
+
+
+# --- output records (node -> device) -------------------------------------------------------
+
+
+def encode_event(event: LiveEvent) -> bytes:
+    """``kind (u8) || channel (u8) || start_ms (u32) || end_ms (u32) || text_len (u16) || text
+    || audio_len (u32) || audio``."""
+    text = event.text.encode()
+    return (
+        bytes([KINDS.index(event.kind), event.channel])
+        + round(event.start_s * 1000).to_bytes(4, "big")
+        + round(event.end_s * 1000).to_bytes(4, "big")
+        + len(text).to_bytes(2, "big")
+        + text
+        + len(event.audio).to_bytes(4, "big")
+        + event.audio
+    )
+
+
+class EventDecoder:
+    """Reassembles output records from the node's DATA frame contents, in any split.
+
+    Bounds what it buffers by the largest record; raises :class:`DecodeError` or
+    :class:`TooLargeError` on a malformed record, and is dead after.
+    """
+
+    __slots__ = ("_buf", "_failed")
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._failed = False
+
+    def feed(self, data: bytes) -> list[LiveEvent]:
+        if self._failed:
+            raise UsageError("event decoder already failed")
+        self._buf += data
+        try:
+            return self._records()
+        except (DecodeError, TooLargeError):
+            self._failed = True
+            self._buf.clear()
+            raise
+
+    def _records(self) -> list[LiveEvent]:
+        out: list[LiveEvent] = []
+        buf = self._buf
+        while len(buf) >= _RECORD_HEAD:
+            kind, channel = buf[0], buf[1]
+            if kind >= len(KINDS) or channel > 1:
+                raise DecodeError("malformed live output record")
+            text_len = int.from_bytes(buf[10:12], "big")
+            if text_len > limits.MAX_LIVE_TEXT_BYTES:
+                raise TooLargeError("live output text too long")
+            audio_at = _RECORD_HEAD + text_len
+            if len(buf) < audio_at + 4:
+                break
+            audio_len = int.from_bytes(buf[audio_at : audio_at + 4], "big")
+            if audio_len > limits.MAX_LIVE_AUDIO_BYTES or audio_len % 2:
+                raise TooLargeError("live output audio too long")
+            end = audio_at + 4 + audio_len
+            if len(buf) < end:
+                break
+            try:
+                text = bytes(buf[_RECORD_HEAD:audio_at]).decode()
+                event = LiveEvent(
+                    channel=channel,
+                    kind=KINDS[kind],
+                    text=text,
+                    audio=bytes(buf[audio_at + 4 : end]),
+                    start_s=int.from_bytes(buf[2:6], "big") / 1000,
+                    end_s=int.from_bytes(buf[6:10], "big") / 1000,
+                )
+            except (UnicodeDecodeError, UsageError) as exc:
+                raise DecodeError("malformed live output record") from exc
+            out.append(event)
+            del buf[:end]
+        return out
+
+    def close(self) -> None:
+        """The stream ended: a partial record left over is :class:`DecodeError`."""
+        if self._buf:
+            raise DecodeError("live output stream ended inside a record")
+
+
+class OutboundQueue:
+    """The node's output bytes waiting for frames: whole records in, any number of bytes out.
+
+    A record that would take the queue past ``limits.MAX_LIVE_OUTBOUND_BYTES`` is dropped
+    whole (counted in :attr:`dropped`), so the device never sees half a record.
+    """
+
+    __slots__ = ("_parts", "_size", "dropped")
+
+    def __init__(self) -> None:
+        self._parts: deque[bytes] = deque()
+        self._size = 0
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def push(self, record: bytes) -> bool:
+        """Queue one encoded record; False when it was dropped (the queue is full)."""
+        if self._size + len(record) > limits.MAX_LIVE_OUTBOUND_BYTES:
+            self.dropped += 1
+            return False
+        self._parts.append(record)
+        self._size += len(record)
+        return True
+
+    def take(self, n: int = FRAME_CAPACITY) -> bytes:
+        """Up to ``n`` bytes from the front (b"" when empty: the frame is padding only)."""
+        out = bytearray()
+        while self._parts and len(out) < n:
+            part = self._parts.popleft()
+            room = n - len(out)
+            if len(part) > room:
+                self._parts.appendleft(part[room:])
+                part = part[:room]
+            out += part
+        self._size -= len(out)
+        return bytes(out)
+
+
+# --- accept and final ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accept:
+    """The node's terms, in its ACCEPT frame: session length (s), drain (ms), interval (ms)."""
+
+    deadline_s: int
+    drain_ms: int
+    interval_ms: int
+
+    def encode(self) -> bytes:
+        return (
+            self.deadline_s.to_bytes(4, "big")
+            + self.drain_ms.to_bytes(4, "big")
+            + self.interval_ms.to_bytes(2, "big")
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> Accept:
+        if len(data) != 10:
+            raise DecodeError("malformed live accept")
+        accept = cls(
+            int.from_bytes(data[:4], "big"),
+            int.from_bytes(data[4:8], "big"),
+            int.from_bytes(data[8:10], "big"),
+        )
+        if not 1 <= accept.deadline_s <= limits.MAX_LIVE_SESSION_S:
+            raise DecodeError("live session length out of range")
+        if accept.drain_ms > limits.LIVE_DRAIN_S * 1000 or not 1 <= accept.interval_ms <= 1000:
+            raise DecodeError("live session timing out of range")
+        return accept
+
+
+class EndReason(enum.IntEnum):
+    """Why a direction ended (FINAL content)."""
+
+    DONE = 0  #: the device ended the call
+    DEADLINE = 1  #: the session reached its deadline
+    FAILED = 2  #: the node's pipeline failed (nothing more will come)
+
+
+@dataclass(frozen=True)
+class Ending:
+    """A FINAL frame's content: why, and how many output records the node had to drop."""
+
+    reason: EndReason
+    dropped: int = 0
+
+    def encode(self) -> bytes:
+        return bytes([self.reason]) + min(self.dropped, _U32).to_bytes(4, "big")
+
+    @classmethod
+    def decode(cls, data: bytes) -> Ending:
+        if len(data) != 5:
+            raise DecodeError("malformed live final frame")
+        try:
+            reason = EndReason(data[0])
+        except ValueError as exc:
+            raise DecodeError("unknown live end reason") from exc
+        return cls(reason, int.from_bytes(data[1:5], "big"))
+
+
+# --- timing --------------------------------------------------------------------------------
+
+
+class FrameClock:
+    """A constant-rate schedule: frame ``i`` is due at ``start + i * interval``.
+
+    :meth:`due` says how many frames to send now. A sender that fell behind (the event loop was
+    busy) catches up by at most ``limits.MAX_LIVE_BURST_FRAMES`` frames and skips the rest
+    (:attr:`skipped`): the schedule stays anchored, so lateness never shifts later frames.
+    """
+
+    __slots__ = ("_next", "interval", "skipped", "start")
+
+    def __init__(self, start: float, interval_s: float = limits.LIVE_FRAME_INTERVAL_MS / 1000):
+        if interval_s <= 0:
+            raise UsageError("a frame interval is positive")
+        self.start = start
+        self.interval = interval_s
+        self._next = 0
+        self.skipped = 0
+
+    @property
+    def next_at(self) -> float:
+        """When the next frame is due."""
+        return self.start + self._next * self.interval
+
+    def due(self, now: float) -> int:
+        """Frames to send at ``now`` (0 if the next one is not due yet); advances the clock."""
+        if now < self.next_at:
+            return 0
+        late = int((now - self.start) / self.interval) + 1 - self._next
+        send = min(late, limits.MAX_LIVE_BURST_FRAMES)
+        self.skipped += late - send
+        self._next += late
+        return send
+
+
+class Deadline:
+    """When a session ends, on this end's clock: ``start + seconds``."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, start: float, seconds: float) -> None:
+        self.at = start + seconds
+
+    def passed(self, now: float) -> bool:
+        return now >= self.at
+
+    def remaining(self, now: float) -> float:
+        return max(0.0, self.at - now)
+
+
+__all__ = [
+    "KINDS",
+    "Accept",
+    "Deadline",
+    "EndReason",
+    "Ending",
+    "EventDecoder",
+    "FrameClock",
+    "LiveEvent",
+    "OutboundQueue",
+    "decode_audio",
+    "encode_audio",
+    "encode_event",
+]

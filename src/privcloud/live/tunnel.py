@@ -1,0 +1,126 @@
+"""Opening a live tunnel through the relay and the gateway, sans-IO (docs/adr/0023).
+
+The tunnel is a WebSocket the relay and the gateway pass through, device -> relay -> gateway
+-> node. Its first message, device to gateway, is one OHTTP request (RFC 9458, to the
+gateway's logged key: the relay cannot read it) whose Binary HTTP request is::
+
+    POST /v1/live   content-type: application/privcloud-live-hello
+                    authorization: PrivateToken token=...      (Privacy Pass, RFC 9577)
+                    content: the hello (privcloud.live.session), sealed to one node
+
+The gateway checks and spends the token (its spent-token store), routes the hello by its
+cleartext key id to the node holding that key, and answers, inside the OHTTP response, either
+``200`` with the node's first frame (ACCEPT) as content, or an error (``401`` with a
+challenge for a refused token). From then on both directions carry only fixed-size sealed
+frames (:mod:`privcloud.live.frames`) that neither the relay nor the gateway can open.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from privcloud.crypto import Random, system_random
+from privcloud.errors import (
+    NotFoundError,
+    PrivcloudError,
+    TokenRefusedError,
+    TokenRequiredError,
+    UnsupportedError,
+)
+from privcloud.ohttp import ClientContext, GatewayKey, KeyConfig, decapsulate_request
+from privcloud.ohttp import encapsulate_request as ohttp_encapsulate
+from privcloud.wire import bhttp
+from privcloud.wire.jsonio import decode_error_body, encode_error_body
+
+#: The path of the tunnel at the relay, the gateway and the node (a WebSocket upgrade).
+TUNNEL_PATH: Final = "/v1/live"
+#: The inner request's path and media type.
+OPEN_ROUTE: Final = b"/v1/live"
+MEDIA_TYPE_HELLO: Final = "application/privcloud-live-hello"
+#: The inner request's authority (the gateway serves one origin: privcloud.sdk.core's).
+_AUTHORITY: Final = b"privcloud.gateway"
+
+
+def build_open(
+    key_config: KeyConfig,
+    hello: bytes,
+    *,
+    authorization: bytes | None,
+    rand: Random = system_random,
+) -> tuple[bytes, ClientContext]:
+    """Device side: the tunnel's first message, and the context that opens its answer."""
+    headers: list[bhttp.Field] = [(b"content-type", MEDIA_TYPE_HELLO.encode())]
+    if authorization is not None:
+        headers.append((b"authorization", authorization))
+    inner = bhttp.Request(
+        method=b"POST",
+        scheme=b"https",
+        authority=_AUTHORITY,
+        path=OPEN_ROUTE,
+        headers=tuple(headers),
+        content=hello,
+    )
+    return ohttp_encapsulate(key_config, bhttp.encode_request(inner), rand=rand)
+
+
+def read_open_answer(context: ClientContext, message: bytes) -> bytes:
+    """Device side: the node's ACCEPT frame from the gateway's answer, or the refusal as our
+    error (:class:`TokenRequiredError` with the challenge for a 401)."""
+    inner = bhttp.decode_response(context.decapsulate_response(message))
+    if inner.status == 200:
+        return inner.content
+    error = decode_error_body(inner.content, inner.status, peer="gateway")
+    challenge = inner.header(b"www-authenticate")
+    if inner.status == 401 and challenge is not None:
+        return _raise(TokenRequiredError(str(error), www_authenticate=challenge))
+    return _raise(error)
+
+
+def _raise(error: PrivcloudError) -> bytes:
+    raise error
+
+
+class OpenExchange:
+    """Gateway side: the tunnel's first message, decapsulated, and its one answer."""
+
+    def __init__(self, keys: dict[int, GatewayKey], message: bytes) -> None:
+        """Raises :class:`UnknownKeyError` and our decode/crypto errors (before decapsulation:
+        the gateway answers them by closing the tunnel with a plain code)."""
+        inner_bytes, self._context = decapsulate_request(keys, message)
+        self._inner_bytes = inner_bytes
+
+    def inner(self) -> bhttp.Request:
+        """The inner request, checked: ``POST /v1/live`` carrying a hello. Raises
+        :class:`DecodeError`, :class:`NotFoundError`, :class:`UnsupportedError`."""
+        inner = bhttp.decode_request(self._inner_bytes)
+        if inner.method != b"POST" or inner.path != OPEN_ROUTE:
+            raise NotFoundError("unknown inner route")
+        if inner.header(b"content-type") != MEDIA_TYPE_HELLO.encode():
+            raise UnsupportedError("inner request is not a live hello")
+        return inner
+
+    def answer(self, accept_frame: bytes) -> bytes:
+        """The encapsulated ``200`` carrying the node's ACCEPT frame."""
+        inner = bhttp.Response(status=200, headers=(), content=accept_frame)
+        return self._context.encapsulate_response(bhttp.encode_response(inner))
+
+    def refuse(self, exc: PrivcloudError) -> bytes:
+        """The encapsulated error: our fixed code and text, and a challenge for a refused
+        token (RFC 9577 §2.1)."""
+        headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
+        if isinstance(exc, TokenRefusedError):
+            headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
+        inner = bhttp.Response(
+            status=exc.http_status, headers=headers, content=encode_error_body(exc)
+        )
+        return self._context.encapsulate_response(bhttp.encode_response(inner))
+
+
+__all__ = [
+    "MEDIA_TYPE_HELLO",
+    "OPEN_ROUTE",
+    "TUNNEL_PATH",
+    "OpenExchange",
+    "build_open",
+    "read_open_answer",
+]

@@ -1,0 +1,330 @@
+"""Live call translation from the device: :class:`LiveCall` (docs/adr/0023-live-sessions.md).
+
+    async with Client(relay_url, trust=..., wallet=...) as client:
+        async with LiveCall(client, languages=("en", "es"), targets=("es", "en")) as call:
+            call.feed(0, mic_pcm)          # 16 kHz s16le mono, any amount, as it is recorded
+            call.feed(1, downlink_pcm)     # the other party
+            async for event in call.events():   # captions, translations, speech, notices
+                ...
+            await call.end()               # the node drains, then the session ends
+
+A call is a private session with one admitted node, chosen at random among those the client
+admitted (the device chooses, so the operator cannot steer it), opened through the relay and
+the gateway with one anonymous token (:mod:`privcloud.live.tunnel`). Once open, the device
+sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each channel's
+audio, or nothing — whether anyone speaks or not, and the node answers the same way.
+
+When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
+``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes on another admitted node with a fresh
+token, at most ``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits (at most
+``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"`` notice marks the gap. A forged,
+reordered or dropped frame is not a failure but an attack: the call stops with the error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Final
+
+import aiohttp
+
+from privcloud import limits
+from privcloud.crypto import Random, system_random
+from privcloud.envelope import Recipient
+from privcloud.errors import (
+    NoHealthyNodeError,
+    PolicyError,
+    PrivcloudError,
+    RequestTimeoutError,
+    TokenRequiredError,
+    TruncatedStreamError,
+    UnavailableError,
+    UpstreamError,
+    UsageError,
+    error_from_code,
+)
+from privcloud.live.endpoints import DeviceEndpoint
+from privcloud.live.protocol import LiveEvent
+from privcloud.live.session import SessionParams, start_session
+from privcloud.live.tunnel import TUNNEL_PATH, build_open, read_open_answer
+from privcloud.sdk.client import Client
+from privcloud.sdk.keyproofs import post_quantum_choice
+from privcloud.trust.admission import AdmittedNode
+
+#: Largest WebSocket message the device accepts (the gateway's answer, or one frame).
+_MESSAGE_LIMIT: Final = max(limits.MAX_LIVE_OPEN_BYTES, limits.LIVE_FRAME_PLAINTEXT + 16)
+#: Bytes of one tick of one channel, and the most bytes a channel buffers.
+_TICK: Final = limits.LIVE_PCM_BYTES_PER_FRAME
+_BACKLOG: Final = int(limits.MAX_LIVE_DEVICE_BACKLOG_S * 32_000)
+#: Errors that mean the node (or the path to it) failed: the call resumes elsewhere.
+_NODE_FAILURES = (TruncatedStreamError, UnavailableError, RequestTimeoutError)
+
+
+@dataclass(frozen=True)
+class Resume:
+    """A call moved from one node to another: the seconds between the last frame of the old
+    session and the new session's accept (``gap_s``)."""
+
+    from_node: str
+    to_node: str
+    gap_s: float
+
+
+@dataclass
+class _Open:
+    ws: aiohttp.ClientWebSocketResponse
+    endpoint: DeviceEndpoint
+    node_id: str
+
+
+class LiveCall:
+    """One live call through ``client`` (admitted nodes, OHTTP key, wallet, clock).
+
+    ``node_id`` pins the node (it must be admitted: :class:`PolicyError` otherwise); by
+    default one is drawn at random. ``deadline_s`` is the session length asked for (the node
+    grants at most ``limits.MAX_LIVE_SESSION_S``).
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        languages: tuple[str, str] = ("auto", "auto"),
+        targets: tuple[str, str] = ("en", "en"),
+        deadline_s: int = limits.MAX_LIVE_SESSION_S,
+        node_id: str | None = None,
+        rand: Random = system_random,
+    ) -> None:
+        self.client = client
+        self.languages, self.targets, self.deadline_s = languages, targets, deadline_s
+        self.node_id = node_id
+        self._rand = rand
+        self._random = secrets.SystemRandom()
+        self._audio = (bytearray(), bytearray())
+        self._ended = False
+        self._events: asyncio.Queue[LiveEvent | PrivcloudError | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._failed: set[str] = set()
+        #: Nodes this call used, in order, and the resumes between them.
+        self.nodes: list[str] = []
+        self.resumes: list[Resume] = []
+        #: Audio bytes dropped because the backlog was full (during a resume, or a slow feed).
+        self.dropped_audio = 0
+        #: The node's reason for its FINAL frame, once the call ended.
+        self.ending: str | None = None
+
+    async def __aenter__(self) -> LiveCall:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.aclose()
+
+    # --- audio in --------------------------------------------------------------------------
+
+    def feed(self, channel: int, pcm: bytes) -> None:
+        """Queue 16 kHz s16le mono PCM of ``channel`` (0: this device's user, 1: the other
+        party). Beyond ``limits.MAX_LIVE_DEVICE_BACKLOG_S`` the oldest audio is dropped."""
+        if channel not in (0, 1) or len(pcm) % 2:
+            raise UsageError("channel 0 or 1, and 16-bit PCM")
+        if self._ended:
+            raise UsageError("the call was ended")
+        buf = self._audio[channel]
+        buf += pcm
+        over = len(buf) - _BACKLOG
+        if over > 0:
+            over += over % 2
+            del buf[:over]
+            self.dropped_audio += over
+
+    async def end(self) -> None:
+        """No more audio: the rest is sent, then FINAL; returns when the node's FINAL came
+        (after its drain) or the call failed."""
+        self._ended = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._task)
+
+    async def aclose(self) -> None:
+        """Stop at once (no drain)."""
+        self._ended = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    # --- events out ------------------------------------------------------------------------
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        """Captions, translations, speech and notices as they come; ends with the call. A
+        failure that ended the call is raised here."""
+        while True:
+            item = await self._events.get()
+            if item is None:
+                return
+            if isinstance(item, PrivcloudError):
+                raise item
+            yield item
+
+    # --- sessions --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the first session (raises its refusal), then run the call in the background."""
+        opened = await self._open()
+        self._task = asyncio.create_task(self._run(opened))
+
+    def _choose(self) -> AdmittedNode:
+        admitted = self.client.trail.admitted
+        if self.node_id is not None:
+            pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
+            if not pinned:
+                raise PolicyError("the node is not admitted")
+            if self.node_id in self._failed:
+                raise NoHealthyNodeError("the pinned node failed")
+            return pinned[0]
+        left_out = self._failed | self.client.unhealthy_nodes
+        serving = [a for a in admitted if a.descriptor.node_id not in left_out]
+        serving = post_quantum_choice(
+            serving, require_post_quantum=self.client.require_post_quantum
+        )
+        if not serving:
+            raise NoHealthyNodeError("no admitted node left for the call")
+        return self._random.choice(serving)
+
+    async def _open(self) -> _Open:
+        """One session: choose, hello, token, tunnel, the node's ACCEPT. After a 401 the
+        wallet takes the challenge in and the opening is tried once more."""
+        client = self.client
+        if client.trail.key_statement is None:
+            await client.refresh()
+        try:
+            return await self._open_once()
+        except TokenRequiredError as exc:
+            if client.wallet is None:
+                raise
+            await client.wallet.on_challenge(exc.www_authenticate)
+            return await self._open_once()
+
+    async def _open_once(self, authorization: bytes | None = None) -> _Open:
+        client = self.client
+        statement = client.trail.key_statement
+        if statement is None:
+            raise NoHealthyNodeError("no gateway key admitted")
+        chosen = self._choose()
+        hybrid = chosen.descriptor.pq_key is not None
+        node = chosen.descriptor.sealing(hybrid)
+        params = SessionParams(
+            int(client.clock.now()), self.deadline_s, self.languages, self.targets
+        )
+        recipient = Recipient(node.key_id, node.public_key, node.suite)
+        hello, keys = start_session(recipient, params, rand=self._rand)
+        if authorization is None and client.wallet is not None:
+            authorization = await client.wallet.authorization()
+        message, context = build_open(
+            statement.key_config, hello, authorization=authorization, rand=self._rand
+        )
+        try:
+            ws = await client.session.ws_connect(
+                f"{client.relay_url}{TUNNEL_PATH}", compress=0, max_msg_size=_MESSAGE_LIMIT
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("relay unreachable") from exc
+        try:
+            await ws.send_bytes(message)
+            answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
+            endpoint = DeviceEndpoint(keys)
+            endpoint.accept(read_open_answer(context, answer), client.clock.now())
+        except BaseException:
+            await ws.close()
+            raise
+        self.nodes.append(chosen.descriptor.node_id)
+        return _Open(ws, endpoint, chosen.descriptor.node_id)
+
+    async def _run(self, opened: _Open) -> None:
+        try:
+            while True:
+                try:
+                    await self._session(opened)
+                except _NODE_FAILURES:
+                    lost_at = self.client.clock.now()
+                    self._failed.add(opened.node_id)
+                    if len(self.resumes) >= limits.MAX_LIVE_RESUMES:
+                        raise
+                    old = opened.node_id
+                    opened = await self._open()
+                    gap = self.client.clock.now() - lost_at
+                    self.resumes.append(Resume(old, opened.node_id, gap))
+                    await self._events.put(LiveEvent(0, "notice", "resumed"))
+                else:
+                    return
+        except PrivcloudError as exc:
+            await self._events.put(exc)
+        finally:
+            await self._events.put(None)
+
+    async def _session(self, opened: _Open) -> None:
+        """Run one session until the node's FINAL; raises what broke it."""
+        sender = asyncio.ensure_future(self._send(opened))
+        try:
+            await self._receive_all(opened)
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            await opened.ws.close()
+
+    async def _send(self, opened: _Open) -> None:
+        ep, clock = opened.endpoint, self.client.clock
+        assert ep.clock is not None
+        with contextlib.suppress(ConnectionError, aiohttp.ClientError):
+            while not ep.sent_final:
+                now = clock.now()
+                for _ in range(ep.due(now)):
+                    if ep.must_end(now) or (self._ended and not any(self._audio)):
+                        await opened.ws.send_bytes(ep.final_frame())
+                        break
+                    await opened.ws.send_bytes(ep.audio_frame(self._take(0), self._take(1)))
+                await asyncio.sleep(max(0.0, ep.clock.next_at - clock.now()))
+
+    def _take(self, channel: int) -> bytes:
+        buf = self._audio[channel]
+        pcm = bytes(buf[:_TICK])
+        del buf[:_TICK]
+        return pcm
+
+    async def _receive_all(self, opened: _Open) -> None:
+        ep, clock = opened.endpoint, self.client.clock
+        while not ep.done:
+            try:
+                frame = await _receive(opened.ws, limits.LIVE_LIVENESS_TIMEOUT_S)
+            except UpstreamError:
+                ep.close()  # TruncatedStreamError: the node went away before its FINAL
+                raise
+            if len(frame) != ep.wire_size:
+                raise UpstreamError("live frame of the wrong size")
+            for event in ep.receive(frame, clock.now()):
+                await self._events.put(event)
+        assert ep.ending is not None
+        self.ending = ep.ending.reason.name.lower()
+        if ep.ending.reason.name != "DONE":
+            await self._events.put(LiveEvent(0, "notice", self.ending))
+
+
+async def _receive(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> bytes:
+    """The next binary message; a refusal close raises the error it names, another end
+    :class:`UpstreamError`, silence past ``timeout`` :class:`UnavailableError`."""
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError as exc:
+        raise UnavailableError("the live session went silent") from exc
+    if msg.type == aiohttp.WSMsgType.BINARY:
+        data: bytes = msg.data
+        return data
+    if msg.type == aiohttp.WSMsgType.CLOSE and isinstance(msg.data, int) and msg.data >= 4000:
+        raise error_from_code(msg.extra, "the live session was refused")
+    raise UpstreamError("the tunnel closed")
+
+
+__all__ = ["LiveCall", "LiveEvent", "Resume"]

@@ -1,0 +1,128 @@
+"""The gateway's side of a live tunnel (``GET /v1/live``, a WebSocket; docs/adr/0023).
+
+1. The first message is an OHTTP request (:class:`~privcloud.live.tunnel.OpenExchange`):
+   errors before decapsulation close the tunnel with a refusal code; after it, every refusal
+   is answered inside the encapsulation, so the relay learns nothing.
+2. Its token is reserved (the gateway's authorizer and spent-token store, as for requests).
+3. The hello's cleartext key id names one node; it must be healthy (else 503, token released).
+4. The hello goes to that node's tunnel; the node answers with its ACCEPT frame, or refuses
+   with a close code. The token is consumed when the node took the session (its ACCEPT, or a
+   refusal that judged the hello: :func:`~privcloud.services.gateway_core.node_accepted`),
+   else released.
+5. The device gets the ACCEPT inside the OHTTP answer; then frames pass both ways, unopened,
+   until either end closes or the tunnel's lifetime is over.
+
+The gateway never holds the session's keys: it sees the key id, sizes and timing — one
+fixed-size frame per tick each way, speech or silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.errors import NoHealthyNodeError, PrivcloudError, UnknownKeyError
+from privcloud.live.session import parse_prefix
+from privcloud.live.tunnel import TUNNEL_PATH, OpenExchange
+from privcloud.ohttp import GatewayKey
+from privcloud.services import live_tunnel as tunnel
+from privcloud.services.gateway_core import NodeRecord, NodeTable, node_accepted
+from privcloud.services.redemption import Redemption
+from privcloud.wire import bhttp
+
+log = logging.getLogger("privcloud.gateway")
+
+#: The gateway's token check (the same callable it uses for OHTTP requests).
+LiveAuthorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
+
+
+class LiveGateway:
+    """Serves ``/v1/live`` for one gateway: its keys, node table, authorizer and HTTP session
+    are the gateway's own (passed as callables, so rotation and re-creation show through)."""
+
+    def __init__(
+        self,
+        keys: Callable[[], dict[int, GatewayKey]],
+        table: NodeTable,
+        authorizer: LiveAuthorizer | None,
+        session: Callable[[], aiohttp.ClientSession],
+    ) -> None:
+        self._keys = keys
+        self._table = table
+        self._authorizer = authorizer
+        self._session = session
+        #: Tunnels open now (a content-free gauge).
+        self.open_tunnels = 0
+
+    def _node_for(self, key_id: bytes) -> NodeRecord:
+        for record in self._table.records:
+            d = record.descriptor
+            if record.healthy and d is not None and key_id in d.key_ids:
+                return record
+        raise NoHealthyNodeError("the session's node is not healthy")
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = await tunnel.accept(request)
+        self.open_tunnels += 1
+        node_ws: aiohttp.ClientWebSocketResponse | None = None
+        try:
+            try:
+                first = await tunnel.receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
+                exchange = OpenExchange(self._keys(), first)
+            except UnknownKeyError as exc:
+                await tunnel.refuse(ws, exc)  # RFC 9458 §5.3: the device fetches the keys
+                return ws
+            except PrivcloudError as exc:
+                await tunnel.refuse(ws, exc)
+                return ws
+            try:
+                node_ws, accept = await self._open(exchange)
+            except PrivcloudError as exc:
+                log.info("gateway: live session refused: %s", exc.code)
+                await ws.send_bytes(exchange.refuse(exc))
+                await ws.close()
+                return ws
+            await ws.send_bytes(exchange.answer(accept))
+            await tunnel.pipe(ws, node_ws)
+            return ws
+        finally:
+            self.open_tunnels -= 1
+            if node_ws is not None:
+                await node_ws.close()
+
+    async def _open(self, exchange: OpenExchange) -> tuple[aiohttp.ClientWebSocketResponse, bytes]:
+        """Steps 2-4: the token, the node, the node's ACCEPT."""
+        inner = exchange.inner()
+        held = await self._authorizer(inner) if self._authorizer is not None else None
+        node_ws = None
+        try:
+            record = self._node_for(parse_prefix(inner.content).key_id)
+            node_ws = await tunnel.connect(self._session(), f"{record.url}{TUNNEL_PATH}")
+            await node_ws.send_bytes(inner.content)
+            try:
+                accept = await tunnel.receive(
+                    node_ws, limits.LIVE_OPEN_TIMEOUT_S, size=tunnel.WIRE_FRAME
+                )
+            except PrivcloudError:
+                status = tunnel.refusal_status(node_ws.close_code)
+                if held is not None and status is not None and node_accepted(status):
+                    await held.consume()  # the node judged the hello itself
+                raise
+            if held is not None:
+                await held.consume()  # durable before the session starts
+        except BaseException:
+            if node_ws is not None:
+                await node_ws.close()
+            raise
+        else:
+            return node_ws, accept
+        finally:
+            if held is not None:
+                held.release()  # no node took the session (after a consume: nothing)
+
+
+__all__ = ["LiveAuthorizer", "LiveGateway"]

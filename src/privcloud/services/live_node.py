@@ -1,0 +1,235 @@
+"""The node's side of a live session (``GET /v1/live``, a WebSocket from the gateway;
+docs/adr/0023): a shell over :class:`~privcloud.live.endpoints.NodeEndpoint`.
+
+It opens the hello with the node's boot key (the node's replay cache refuses a hello seen
+before), builds the call's pipeline (two channels: VAD, streaming Whisper, translation, speech;
+:func:`privcloud.live.pipeline.make_pipeline`) in a worker thread, and sends ACCEPT. Then three
+tasks share the session: the receiver opens the device's frames and queues their audio; the
+worker feeds the audio to the pipeline in a worker thread (the event loop keeps its tick) and
+queues the outputs; the sender sends one fixed-size frame per tick, output or padding, until
+the drain after the device's FINAL (or the deadline) is over and FINAL went out.
+
+Nothing of the call is kept: the pipeline, the queues and the keys live in this coroutine's
+frame and go when it returns; nothing is logged but fixed codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.clock import Clock
+from privcloud.crypto.hpke import PrivateKey
+from privcloud.errors import PrivcloudError, RateLimitedError, UnsupportedError
+from privcloud.live.endpoints import NodeEndpoint
+from privcloud.live.protocol import KINDS, EndReason, LiveEvent
+from privcloud.live.session import open_hello
+from privcloud.services import live_tunnel as tunnel
+from privcloud.services.node_core import ReplayCache
+
+log = logging.getLogger("privcloud.node")
+
+#: Bytes of PCM per second of one channel (16 kHz s16le mono).
+_PCM_RATE = 32_000
+
+
+class Output(Protocol):
+    """What a pipeline returns (``privcloud.live.output.LiveOutput``'s shape)."""
+
+    @property
+    def channel(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def audio(self) -> bytes: ...
+    @property
+    def start_s(self) -> float: ...
+    @property
+    def end_s(self) -> float: ...
+
+
+class Pipeline(Protocol):
+    """``privcloud.live.pipeline.LivePipeline``: PCM per channel in, outputs out."""
+
+    def feed(self, channel: int, pcm: bytes) -> Sequence[Output]: ...
+
+    def flush(self) -> Sequence[Output]: ...
+
+
+#: Builds one call's pipeline from the languages of its two channels and their targets.
+PipelineFactory = Callable[[tuple[str, str], tuple[str, str]], Pipeline]
+
+
+def default_pipeline(languages: tuple[str, str], targets: tuple[str, str]) -> Pipeline:
+    """The release's pipeline on the process's shared models (loaded on first use)."""
+    from privcloud.live.pipeline import make_pipeline  # noqa: PLC0415 - heavy: numpy, models
+    from privcloud.workloads.models import shared_models  # noqa: PLC0415
+
+    pipeline: Pipeline = make_pipeline(shared_models(), languages, targets)
+    return pipeline
+
+
+def _event(output: Output) -> LiveEvent | None:
+    if output.kind not in KINDS:
+        return None
+    audio = output.audio[: limits.MAX_LIVE_AUDIO_BYTES]
+    text = output.text.encode()[: limits.MAX_LIVE_TEXT_BYTES].decode(errors="ignore")
+    start = max(0.0, output.start_s)
+    return LiveEvent(output.channel, output.kind, text, audio, start, max(start, output.end_s))
+
+
+class LiveNode:
+    """Serves ``/v1/live`` for one node: its boot keys (``key_for``), its replay cache and
+    clock, and the factory of call pipelines."""
+
+    def __init__(
+        self,
+        key_for: Callable[[bytes], PrivateKey],
+        replays: ReplayCache,
+        clock: Clock,
+        pipelines: PipelineFactory = default_pipeline,
+        *,
+        drain_s: float = limits.LIVE_DRAIN_S,
+    ) -> None:
+        self._key_for = key_for
+        self._replays = replays
+        self._clock = clock
+        self.pipelines = pipelines
+        self.drain_s = drain_s
+        #: Sessions open now, and frames the senders had to skip (content-free counters).
+        self.active = 0
+        self.skipped_frames = 0
+
+    async def handle(self, request: web.Request) -> web.WebSocketResponse:
+        ws = await tunnel.accept(request)
+        try:
+            hello = await tunnel.receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
+            if self.active >= limits.MAX_LIVE_SESSIONS_PER_NODE:
+                raise RateLimitedError("the node serves its most live sessions")
+            now = self._replays.tick(self._clock.now())
+            self._replays.check_room()
+            opened = open_hello(hello, self._key_for, now)
+            self._replays.add(opened.digest, opened.params.issued_at + limits.REQUEST_CLOCK_SKEW_S)
+            self.active += 1
+        except PrivcloudError as exc:
+            log.info("node: live session refused: %s", exc.code)
+            await tunnel.refuse(ws, exc)
+            return ws
+        try:
+            p = opened.params
+            try:
+                pipeline = await asyncio.to_thread(self.pipelines, p.languages, p.targets)
+            except PrivcloudError as exc:
+                await tunnel.refuse(ws, exc)
+                return ws
+            except Exception as exc:  # noqa: BLE001 - models missing or broken: refuse, log type
+                log.error("node: live pipeline unavailable: %s", type(exc).__name__)  # noqa: TRY400
+                await tunnel.refuse(ws, UnsupportedError("live translation unavailable"))
+                return ws
+            endpoint = NodeEndpoint(opened, self._clock.now(), drain_s=self.drain_s)
+            await _Session(ws, endpoint, pipeline, self._clock).run()
+            self.skipped_frames += endpoint.clock.skipped
+        finally:
+            self.active -= 1
+        return ws
+
+
+class _Session:
+    """One accepted session's three tasks."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, endpoint: NodeEndpoint, pipeline: Pipeline, clock: Clock
+    ) -> None:
+        self.ws, self.endpoint, self.pipeline, self.clock = ws, endpoint, pipeline, clock
+        self.audio: deque[tuple[bytes, bytes]] = deque(
+            maxlen=int(limits.MAX_LIVE_BACKLOG_S * 1000 / limits.LIVE_FRAME_INTERVAL_MS)
+        )
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        ep = self.endpoint
+        await self.ws.send_bytes(ep.accept_frame(self.clock.now()))
+        tasks = [
+            asyncio.ensure_future(self._receive()),
+            asyncio.ensure_future(self._work()),
+        ]
+        try:
+            await self._send()
+        except (ConnectionError, RuntimeError):
+            pass  # the tunnel went away: nothing to finish
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):
+                await self.ws.close()
+
+    async def _send(self) -> None:
+        ep = self.endpoint
+        while not ep.done:
+            for frame in ep.tick(self.clock.now()):
+                await self.ws.send_bytes(frame)
+            if self.ws.closed:
+                return
+            await asyncio.sleep(max(0.0, ep.clock.next_at - self.clock.now()))
+
+    async def _receive(self) -> None:
+        """Device frames -> audio queue. A bad frame, a silent device or a closed tunnel ends
+        the session at once (no FINAL: the device sees the cut)."""
+        ep = self.endpoint
+        try:
+            while True:
+                frame = await tunnel.receive(
+                    self.ws, limits.LIVE_LIVENESS_TIMEOUT_S * 4, size=tunnel.WIRE_FRAME
+                )
+                audio = ep.receive(frame, self.clock.now())
+                if audio is not None:
+                    self.audio.append(audio)
+                self.wake.set()
+                if not ep.taking_audio:
+                    return  # the rest is the drain; later frames are not read
+        except PrivcloudError as exc:
+            log.info("node: live session broken off: %s", exc.code)
+            await self.ws.close()
+
+    async def _work(self) -> None:
+        """Audio queue -> pipeline (in a worker thread) -> output queue; flush at the end."""
+        ep = self.endpoint
+        try:
+            while ep.taking_audio or self.audio:
+                if not self.audio:
+                    self.wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), 0.5)
+                    continue
+                chunks = [self.audio.popleft() for _ in range(len(self.audio))]
+                for channel in (0, 1):
+                    pcm = b"".join(c[channel] for c in chunks)
+                    step = limits.LIVE_MAX_FEED_BYTES
+                    for i in range(0, len(pcm), step):
+                        outputs = await asyncio.to_thread(
+                            self.pipeline.feed, channel, pcm[i : i + step]
+                        )
+                        self._queue(outputs)
+            self._queue(await asyncio.to_thread(self.pipeline.flush))
+        except Exception as exc:  # noqa: BLE001 - a pipeline failure ends the call, typed only
+            log.error("node: live pipeline failed: %s", type(exc).__name__)  # noqa: TRY400
+            ep.end(EndReason.FAILED, self.clock.now())
+
+    def _queue(self, outputs: Sequence[Output]) -> None:
+        for output in outputs:
+            event = _event(output)
+            if event is not None:
+                self.endpoint.push(event)
+
+
+__all__ = ["LiveNode", "Pipeline", "PipelineFactory", "default_pipeline"]

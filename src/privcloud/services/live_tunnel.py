@@ -1,0 +1,144 @@
+"""WebSocket plumbing of the live tunnel, shared by the relay, the gateway and the node
+(docs/adr/0023-live-sessions.md).
+
+A tunnel hop accepts a WebSocket without compression (per-message deflate would make sizes
+depend on content) and without pings of its own, and passes binary messages through
+unchanged. Message boundaries are kept: one message, one sealed frame. Each hop enforces the
+public shape of the protocol — the first message each way at most ``MAX_LIVE_OPEN_BYTES``,
+every later one exactly one frame (:data:`WIRE_FRAME`) — and the session's longest life;
+anything else closes the tunnel. Refusals travel as close codes ``4000 + HTTP status`` with
+our error code as the reason (fixed strings, no content).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Final
+
+import aiohttp
+from aiohttp import web
+
+from privcloud import limits
+from privcloud.errors import (
+    DecodeError,
+    PrivcloudError,
+    RequestTimeoutError,
+    UpstreamError,
+    error_from_code,
+)
+
+#: Bytes of every frame after the opening messages (all our suites' AEADs have 16-byte tags).
+WIRE_FRAME: Final = limits.LIVE_FRAME_PLAINTEXT + 16
+#: Largest WebSocket message any hop accepts.
+MESSAGE_LIMIT: Final = max(limits.MAX_LIVE_OPEN_BYTES, WIRE_FRAME)
+#: Seconds a tunnel may stay open at any hop: the longest session, its opening and its drain.
+TUNNEL_LIFETIME_S: Final = (
+    limits.MAX_LIVE_SESSION_S
+    + limits.LIVE_OPEN_TIMEOUT_S
+    + limits.LIVE_DRAIN_S
+    + limits.LIVE_TUNNEL_GRACE_S
+)
+#: First close code that carries a refusal (4000 + HTTP status).
+_REFUSAL_BASE: Final = 4000
+
+
+async def accept(request: web.Request) -> web.WebSocketResponse:
+    """Accept the tunnel's WebSocket: no compression, no pings, bounded messages."""
+    ws = web.WebSocketResponse(compress=False, max_msg_size=MESSAGE_LIMIT, autoping=True)
+    await ws.prepare(request)
+    return ws
+
+
+async def connect(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientWebSocketResponse:
+    """Open the tunnel's next hop. Raises :class:`UpstreamError` when it cannot."""
+    try:
+        return await session.ws_connect(
+            url,
+            compress=0,
+            max_msg_size=MESSAGE_LIMIT,
+            autoping=True,
+            timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
+        )
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise UpstreamError("next tunnel hop unreachable") from exc
+
+
+Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
+
+
+async def receive(ws: Socket, timeout: float, *, size: int | None = None) -> bytes:
+    """The next binary message (of exactly ``size`` bytes when given). A close with a refusal
+    code raises the error it names; other ends raise :class:`UpstreamError`; a wait past
+    ``timeout`` raises :class:`RequestTimeoutError`."""
+    try:
+        msg = await ws.receive(timeout=timeout)
+    except TimeoutError as exc:
+        raise RequestTimeoutError("the tunnel's peer did not answer in time") from exc
+    if msg.type == aiohttp.WSMsgType.BINARY:
+        data: bytes = msg.data
+        if size is not None and len(data) != size:
+            raise DecodeError("live frame of the wrong size")
+        return data
+    if refusal_status(msg.data if msg.type == aiohttp.WSMsgType.CLOSE else None) is not None:
+        raise error_from_code(msg.extra, "the live session was refused")
+    raise UpstreamError("the tunnel closed")
+
+
+async def refuse(ws: Socket, exc: PrivcloudError) -> None:
+    """Close ``ws`` with ``exc`` as a refusal code (its fixed error code as the reason)."""
+    await ws.close(code=_REFUSAL_BASE + exc.http_status, message=exc.code.encode())
+
+
+def refusal_status(code: int | None) -> int | None:
+    """The HTTP status a close code carries, if it is a refusal."""
+    if code is None or code < _REFUSAL_BASE:
+        return None
+    return code - _REFUSAL_BASE
+
+
+async def pipe(
+    a: Socket, b: Socket, *, opening: bool = False, lifetime_s: float = TUNNEL_LIFETIME_S
+) -> None:
+    """Pass messages both ways until either side ends or ``lifetime_s`` passes; then close
+    both. Every message must be one frame (:data:`WIRE_FRAME` bytes) — with ``opening`` (the
+    relay), except the first each way, the OHTTP opening and its answer. Anything else ends
+    the tunnel. A refusal close code is passed on."""
+
+    async def forward(src: Socket, dst: Socket) -> None:
+        first = opening
+        while True:
+            msg = await src.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY and (first or len(msg.data) == WIRE_FRAME):
+                first = False
+                await dst.send_bytes(msg.data)
+                continue
+            if msg.type == aiohttp.WSMsgType.CLOSE and refusal_status(msg.data) is not None:
+                reason = msg.extra.encode()[:64] if isinstance(msg.extra, str) else b""
+                with contextlib.suppress(Exception):
+                    await dst.close(code=msg.data, message=reason)
+            return
+
+    tasks = [asyncio.ensure_future(forward(a, b)), asyncio.ensure_future(forward(b, a))]
+    try:
+        await asyncio.wait(tasks, timeout=lifetime_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for ws in (a, b):
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+
+__all__ = [
+    "MESSAGE_LIMIT",
+    "TUNNEL_LIFETIME_S",
+    "WIRE_FRAME",
+    "accept",
+    "connect",
+    "pipe",
+    "receive",
+    "refusal_status",
+    "refuse",
+]
