@@ -92,6 +92,13 @@ def browser() -> Iterator[Any]:
         shutil.rmtree(profile, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def echo_console_url() -> Iterator[str]:
+    """An agent whose cloud serves the echo workloads only: for views fed with set answers."""
+    with BackgroundAgent(DeviceAgent(port=0)) as url:
+        yield url
+
+
 def _shot(driver: Any, name: str) -> Path:
     """A PNG of the whole page, not only the window (Chrome DevTools Protocol)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -170,6 +177,10 @@ def test_upload_the_sample_call_transcribe_summarise_and_inspect_in_chromium(
     assert _text(driver, "grounding-dropped").startswith("dropped ")
     verdicts = driver.find_elements(By.CSS_SELECTOR, "#grounding-sentences li")
     assert verdicts, "the guard's report lists the model's sentences"
+    for verdict in verdicts:  # a sentence left out is labelled dropped, whatever its checks
+        badge = verdict.find_element(By.CSS_SELECTOR, ".badge").text
+        shown = "kept" in (verdict.get_attribute("class") or "").split()
+        assert (badge in ("grounded", "unverified")) if shown else badge == "dropped", badge
     shots.append(_shot(driver, "03-summary"))
 
     # 4. The inspector: what the relay, the gateway, each node and the issuer observed.
@@ -242,3 +253,72 @@ def test_a_microphone_recording_is_sent_as_webm_opus_and_decoded_by_the_node(
     # browser's WebM/Opus (an undecodable file would end in an error).
     assert driver.find_element(By.ID, "output-status").get_attribute("data-state") == "done"
     assert driver.find_element(By.ID, "transcript-text").is_displayed()
+
+
+#: A guard report with every kind of verdict (the shape of ``summarize``'s ``meta.grounding``).
+GUARD_REPORT = {
+    "mode": "drop",
+    "kept": 2,
+    "dropped": 3,
+    "grounded": 3,
+    "checked": ["numbers, times, dates and names must occur in the source"],
+    "fallback": False,
+    "notes": ["1 repeated sentences, questions or fragments were left out"],
+    "sentences": [
+        {"text": "Maria Lopez called about a trip to Lisbon.", "kept": True, "grounded": True,
+         "reasons": [], "similarity": 0.81, "overlap": 0.7},
+        {"text": "The flight costs 450 euros.", "kept": False, "grounded": False,
+         "reasons": ["number 450 not in source"], "similarity": 0.4, "overlap": 0.3},
+        {"text": "Maria Lopez called about a trip to Lisbon.", "kept": False, "grounded": True,
+         "reasons": [], "similarity": 0.81, "overlap": 0.7},
+        {"text": "She wants to meet on Monday.", "kept": True, "grounded": False,
+         "reasons": ["too little support"], "similarity": 0.3, "overlap": 0.2},
+        {"text": "Can we meet?", "kept": False, "grounded": True, "reasons": [],
+         "similarity": 0.6, "overlap": 0.5},
+    ],
+}  # fmt: skip
+
+
+def test_the_guard_panel_labels_every_dropped_sentence_dropped(
+    echo_console_url: str, browser: Any
+) -> None:
+    """Once a sentence the guard passed but the summary left out (a repeat, a question) showed
+    a green "grounded" badge in the dropped list; the badge follows what was shown."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(echo_console_url)
+    _wait(driver, 30, lambda d: d.find_element(By.ID, "status").get_attribute("data-ready"))
+    meta = {"summary": "Maria Lopez called about a trip to Lisbon.", "grounding": GUARD_REPORT,
+            "model": "set-answer", "tokens": 0, "seconds": 0}  # fmt: skip
+    driver.execute_script(
+        "const view = makeView('summarize'); clear($('output-body'), view.root);"
+        "view.result(arguments[0], arguments[0].summary);",
+        meta,
+    )
+    items = driver.find_elements(By.CSS_SELECTOR, "#grounding-sentences li")
+    seen = [
+        (
+            item.find_element(By.CSS_SELECTOR, ".badge").text,
+            item.find_element(By.CSS_SELECTOR, ".badge").get_attribute("class"),
+            item.get_attribute("class"),
+        )
+        for item in items
+    ]
+    assert seen == [
+        ("grounded", "badge ok", "kept"),
+        ("dropped", "badge bad", "dropped"),
+        ("dropped", "badge bad", "dropped"),
+        ("unverified", "badge warn", "kept"),
+        ("dropped", "badge bad", "dropped"),
+    ]
+    reasons = [
+        r.text for r in driver.find_elements(By.CSS_SELECTOR, "#grounding-sentences .reasons")
+    ]
+    assert reasons[0] == "number 450 not in source"
+    assert "left out of the summary" in reasons[1]
+    assert reasons[2] == "too little support"
+    assert "left out of the summary" in reasons[3]
+    assert "1 repeated sentences" in _text(driver, "grounding")
+    assert "grounded" not in [b for b, _, where in seen if where == "dropped"]
+    _shot(driver, "07-guard-verdicts")

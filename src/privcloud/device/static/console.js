@@ -440,11 +440,12 @@ function summaryView(root) {
       const list = el("ol", { class: "sentences", id: "grounding-sentences" });
       for (const s of g.sentences || []) {
         const scores = `similarity ${s.similarity} · word overlap ${s.overlap}`;
+        const verdict = sentenceVerdict(s);
         list.append(
-          el("li", { class: s.kept ? "kept" : "dropped" },
-            el("span", { class: `badge ${s.grounded ? "ok" : "bad"}` }, s.grounded ? "grounded" : s.kept ? "unverified" : "dropped"),
+          el("li", { class: s.kept ? "kept" : "dropped", dataset: { verdict: verdict.name } },
+            el("span", { class: `badge ${verdict.badge}` }, verdict.name),
             " ", s.text,
-            s.reasons.length ? el("div", { class: "reasons" }, s.reasons.join("; ")) : null,
+            verdict.why ? el("div", { class: "reasons" }, verdict.why) : null,
             el("div", { class: "scores" }, scores)),
         );
       }
@@ -456,6 +457,20 @@ function summaryView(root) {
       root.append(el("p", { class: "muted" }, `${meta.model} · ${meta.tokens} tokens · ${meta.seconds} s on the node`));
     },
   };
+}
+
+// One sentence of the guard's report: shown (grounded, or unverified in "mark" mode) or
+// dropped, whatever its checks said: a sentence the summary left out after it passed the
+// guard (a repeat, a question or fragment, past max_sentences) is dropped too, and the
+// report's notes say why.
+function sentenceVerdict(s) {
+  const reasons = (s.reasons || []).join("; ");
+  if (!s.kept) {
+    const why = reasons || (s.grounded ? "grounded, but left out of the summary (see the notes below)" : "");
+    return { name: "dropped", badge: "bad", why };
+  }
+  if (!s.grounded) return { name: "unverified", badge: "warn", why: reasons };
+  return { name: "grounded", badge: "ok", why: "" };
 }
 
 function extractView(root) {
