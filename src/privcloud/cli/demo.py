@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from privcloud.cli.lifecycle import INSECURE_BANNER
+from privcloud.cli.quiet import Chatter, collected_chatter
 from privcloud.cli.samples import CALL_SCRIPT, sample_call
 from privcloud.cli.session import default_nodes
 from privcloud.errors import ConfigError
@@ -116,10 +117,19 @@ def _show_observations(records: list[Observation]) -> None:
         _line(f"{'':8} -> {explain['issuer']}", 4)
 
 
-async def _demo(args: argparse.Namespace) -> None:
+def _run(args: argparse.Namespace) -> None:
+    """The demo, with what libraries write collected into one line (``-v``: as it comes)."""
+    print("privcloud demo: a private cloud on loopback, and why it is private", flush=True)
+    print(INSECURE_BANNER, file=sys.stderr, flush=True)
+    if getattr(args, "verbose", False):
+        asyncio.run(_demo(args, None))
+        return
+    with collected_chatter() as chatter:
+        asyncio.run(_demo(args, chatter))
+
+
+async def _demo(args: argparse.Namespace, chatter: Chatter | None) -> None:
     clock = _Clock()
-    print("privcloud demo: a private cloud on loopback, and why it is private")
-    print(INSECURE_BANNER, file=sys.stderr)
     sample = sample_call()
     config = CloudConfig(ai=not args.no_ai)
     models = shared_models(config.model_config())
@@ -201,6 +211,9 @@ async def _demo(args: argparse.Namespace) -> None:
             )
             _line("for the last request, each party received:")
             _show_observations(observer.since(seq))
+        summary = chatter.summary() if chatter is not None else None
+        if summary:
+            print(f"\n({summary}; `privcloud -v demo` shows them as they come)", flush=True)
     print(
         f"\nDone in {clock.stamp().strip()}. The local cloud stopped; its temporary files are gone."
     )
@@ -225,19 +238,19 @@ async def _features(client: Client, clock: _Clock, call: bytes, voicemail_path: 
         if meta.get("stage") == "checking":
             _line("checking every sentence against the transcript...", 6)
 
-    _line("summarize (Gemma 3 270M, with the hallucination guard):")
+    _line("summarize (the node's language model, with the hallucination guard):")
     result, took = await _streamed(client, "summarize", {}, transcript.encode(), stage)
     _wrap(result.data.decode("utf-8", errors="replace"))
     report = result.meta.get("grounding") or {}
     _line(
-        f"guard: kept {report.get('kept')}, dropped {report.get('dropped')}"
+        f"{result.meta.get('model')}; guard: kept {report.get('kept')}, dropped "
+        f"{report.get('dropped')}"
         + (f", fallback {result.meta.get('fallback')}" if result.meta.get("fallback") else "")
         + f" ({took:.1f} s)",
         6,
     )
-    for sentence in report.get("sentences", []):
-        if not sentence.get("kept"):
-            _line(f"dropped: {'; '.join(sentence.get('reasons', []))}", 8)
+    for line in dropped_lines(report):
+        _wrap(line, indent=8, width=90)
 
     _line("translate (a Spanish voicemail -> English, Whisper base):")
     result, took = await _streamed(
@@ -254,8 +267,29 @@ async def _features(client: Client, clock: _Clock, call: bytes, voicemail_path: 
             _line(f"{kind[:-1]:8} {json.dumps(shown, ensure_ascii=False)}", 6)
 
 
+def dropped_lines(report: dict[str, Any]) -> list[str]:
+    """Each sentence the guard's report (``meta["grounding"]`` of ``summarize``) left out, with
+    why: the guard's reasons; for a grounded sentence left out after the check (a repeat, a
+    question or fragment, or past ``max_sentences``), the report's notes say why."""
+    lines = []
+    for sentence in report.get("sentences", []):
+        if sentence.get("kept"):
+            continue
+        reasons = [str(r) for r in sentence.get("reasons") or []]
+        if reasons:
+            why = "; ".join(reasons)
+        elif sentence.get("grounded"):
+            why = "grounded, but left out of the summary (see below)"
+        else:
+            why = "no reason given"
+        lines.append(f'dropped "{str(sentence.get("text", "")).strip()}": {why}')
+    if any(not s.get("kept") and s.get("grounded") for s in report.get("sentences", [])):
+        lines += [f"note: {note}" for note in report.get("notes", [])]
+    return lines
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``demo``."""
     demo = sub.add_parser("demo", help="a local private cloud, the sample call, and the trail")
     demo.add_argument("--no-ai", action="store_true", help="skip the AI features (echo only)")
-    demo.set_defaults(handler=lambda args: asyncio.run(_demo(args)))
+    demo.set_defaults(handler=_run)
