@@ -303,7 +303,7 @@ class FrameClock:
         """Frames to send at ``now`` (0 if the next one is not due yet); advances the clock."""
         if now < self.next_at:
             return 0
-        late = int((now - self.start) / self.interval) + 1 - self._next
+        late = max(1, int((now - self.start) / self.interval) + 1 - self._next)
         send = min(late, limits.MAX_LIVE_BURST_FRAMES)
         self.skipped += late - send
         self._next += late

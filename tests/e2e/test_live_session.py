@@ -1,0 +1,296 @@
+"""Live sessions end to end over loopback sockets (docs/adr/0023-live-sessions.md):
+
+    LiveCall -> [relay proxy] -> relay -> [gateway proxy] -> gateway (token) -> [node proxy] -> node
+
+The nodes run :class:`EchoPipeline` (test only): it answers each loud stretch of audio with a
+caption and the same audio back, and says nothing in silence — so without the protocol's
+padding, the node's traffic would show exactly when someone speaks. Named after what each test
+proves. Each test is bounded (a few seconds of audio played at real time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import dataclasses
+import math
+import struct
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from cloudkit import Cloud, start_cloud
+from netproxy import Proxy
+from privcloud import errors, limits
+from privcloud.live.protocol import LiveEvent
+from privcloud.sdk import Client
+from privcloud.sdk.live import LiveCall
+from privcloud.sdk.wallet import Wallet
+from privcloud.services.live_tunnel import WIRE_FRAME
+from privcloud.services.redemption import TokenAuthorizer
+from privcloud.trust.admission import ClientPolicy
+
+POLICY = ClientPolicy.insecure_local_dev()
+TICK = limits.LIVE_PCM_BYTES_PER_FRAME
+DRAIN_S = 0.4
+
+
+@dataclass(frozen=True)
+class EchoOutput:
+    channel: int
+    kind: str
+    text: str
+    audio: bytes
+    start_s: float
+    end_s: float
+
+
+class EchoPipeline:
+    """EchoPipeline (test only, not a model): for each fed stretch louder than a threshold, a
+    caption naming its length and the audio itself back as "audio"; nothing for silence."""
+
+    def __init__(self) -> None:
+        self.fed = [0, 0]
+
+    def feed(self, channel: int, pcm: bytes) -> list[EchoOutput]:
+        start = self.fed[channel] / 32000
+        self.fed[channel] += len(pcm)
+        end = self.fed[channel] / 32000
+        samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+        if not samples or max(abs(s) for s in samples) < 1000:
+            return []
+        text = f"heard {len(pcm)} bytes"
+        return [
+            EchoOutput(channel, "caption", text, b"", start, end),
+            EchoOutput(channel, "audio", "", pcm, start, end),
+        ]
+
+    def flush(self) -> list[EchoOutput]:
+        return []
+
+
+def echo_factory(languages: tuple[str, str], targets: tuple[str, str]) -> EchoPipeline:
+    return EchoPipeline()
+
+
+def tone(seconds: float) -> bytes:
+    n = int(16000 * seconds)
+    return struct.pack(f"<{n}h", *(int(8000 * math.sin(i * 0.2)) for i in range(n)))
+
+
+def silence(seconds: float) -> bytes:
+    return bytes(int(32000 * seconds) // 2 * 2)
+
+
+class Recorder:
+    """What crosses the relay's proxy, chunk by chunk with the time it passed (both ways)."""
+
+    def __init__(self) -> None:
+        self.chunks: dict[bool, list[tuple[float, int, bytes]]] = {True: [], False: []}
+
+    def tap(self, inbound: bool) -> object:
+        def record(data: bytes, offset: int) -> bytes:
+            self.chunks[inbound].append((time.monotonic(), offset, bytes(data)))
+            return data
+
+        return record
+
+
+def ws_messages(
+    buf: bytes, upgrade: bytes, chunks: list[tuple[float, int, bytes]]
+) -> list[tuple[float, int]]:
+    """(time, payload size) of each binary WebSocket message in one direction's bytes after
+    the HTTP message that starts with ``upgrade``, the time being when its last byte passed."""
+    start = buf.index(b"\r\n\r\n", buf.index(upgrade)) + 4
+    ours = sorted((off, t) for t, off, data in chunks if buf[off : off + len(data)] == data)
+    offsets = [off for off, _ in ours]
+    out = []
+    pos = start
+    while pos + 2 <= len(buf):
+        opcode, b1 = buf[pos] & 0x0F, buf[pos + 1]
+        size, head = b1 & 0x7F, 2
+        if size == 126:
+            size, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
+        elif size == 127:
+            size, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
+        if b1 & 0x80:
+            head += 4
+        end = pos + head + size
+        if end > len(buf):
+            break
+        if opcode == 2:
+            when = ours[max(0, bisect.bisect_right(offsets, end - 1) - 1)][1]
+            out.append((when, size))
+        pos = end
+    return out
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud(tokens=True)
+    for node in c.nodes:
+        node.live.pipelines = echo_factory
+        node.live.drain_s = DRAIN_S
+    yield c
+    await c.stop()
+
+
+def client(cloud: Cloud, wallet: Wallet | None = None) -> Client:
+    return Client(cloud.relay_url, policy=POLICY, wallet=wallet, trust=cloud.client_trust())
+
+
+async def play(call: LiveCall, audio: bytes, channel: int = 0) -> None:
+    """Feed ``audio`` at real time, 0.2 s at a time."""
+    step = 32000 // 5
+    for i in range(0, len(audio), step):
+        call.feed(channel, audio[i : i + step])
+        await asyncio.sleep(0.2)
+
+
+async def collect(call: LiveCall) -> list[LiveEvent]:
+    return [event async for event in call.events()]
+
+
+async def nodes_idle(cloud: Cloud) -> bool:
+    """Whether every node closed its sessions (each ends its coroutine just after FINAL)."""
+    for _ in range(50):
+        if all(node.live.active == 0 for node in cloud.nodes):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_call_roundtrip_carries_captions_and_audio_back(cloud: Cloud) -> None:
+    wallet = cloud.new_wallet(batch_size=4)
+    fed = tone(0.6) + silence(0.4)
+    async with (
+        client(cloud, wallet) as c,
+        LiveCall(c, languages=("en", "es"), targets=("es", "en")) as call,
+    ):
+        events = asyncio.ensure_future(collect(call))
+        await play(call, fed)
+        await call.end()
+        got = await events
+    assert call.ending == "done"
+    captions = [e for e in got if e.kind == "caption"]
+    assert captions and all(e.channel == 0 and e.text.startswith("heard") for e in captions)
+    # The audio went to the node and came back bit for bit (the echo returns loud stretches).
+    echoed = b"".join(e.audio for e in got if e.kind == "audio")
+    assert len(echoed) >= TICK and fed.startswith(echoed)
+    # Nothing of the call stays on the node: its session ends with the call.
+    assert await nodes_idle(cloud)
+
+
+async def test_session_to_an_unadmitted_node_is_refused(cloud: Cloud) -> None:
+    policy = dataclasses.replace(POLICY, allowed_regions=frozenset({"eu-west"}))
+    async with Client(cloud.relay_url, policy=policy, trust=cloud.client_trust()) as c:
+        assert "node-3" not in {a.descriptor.node_id for a in c.trail.admitted}
+        before = len(cloud.node_proxies[2].connections)
+        with pytest.raises(errors.PolicyError):
+            await LiveCall(c, node_id="node-3").start()
+    # Nothing was sent towards the refused node.
+    assert len(cloud.node_proxies[2].connections) == before
+
+
+async def test_token_replayed_in_a_second_session_is_refused(cloud: Cloud) -> None:
+    wallet = cloud.new_wallet(batch_size=4)
+    async with client(cloud, wallet) as c:
+        spent = await wallet.authorization()
+
+        async def same_token() -> bytes:
+            return spent
+
+        wallet.authorization = same_token  # type: ignore[method-assign]
+        first = LiveCall(c, deadline_s=5)
+        await first.start()
+        await first.end()
+        assert first.ending == "done"
+        with pytest.raises(errors.TokenRequiredError):
+            await LiveCall(c, deadline_s=5).start()
+    assert isinstance(cloud.gateway.authorizer, TokenAuthorizer)
+    assert cloud.gateway.authorizer.outcomes["spent"] >= 1
+
+
+async def test_session_deadline_is_enforced(cloud: Cloud) -> None:
+    wallet = cloud.new_wallet(batch_size=2)
+    async with client(cloud, wallet) as c:
+        call = LiveCall(c, deadline_s=1)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        started = time.monotonic()
+        # The device keeps talking; the session still ends at its deadline.
+        feeding = asyncio.ensure_future(play(call, tone(6.0)))
+        got = await asyncio.wait_for(events, 15)
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+        await call.aclose()
+    # Whichever end's clock fires first (the node's started a moment earlier) ends it.
+    assert call.ending in ("deadline", "done")
+    assert time.monotonic() - started < 1 + DRAIN_S + limits.LIVE_TUNNEL_GRACE_S
+    assert not call.resumes
+    assert await nodes_idle(cloud)
+    assert all(e.kind != "notice" or e.text == "deadline" for e in got)
+
+
+async def test_node_killed_mid_call_resumes_on_another_node(cloud: Cloud) -> None:
+    wallet = cloud.new_wallet(batch_size=4)
+    async with client(cloud, wallet) as c:
+        call = LiveCall(c, deadline_s=60)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, tone(0.6))
+        first = call.nodes[0]
+        index = [n.descriptor.node_id for n in cloud.nodes].index(first)
+        await cloud.node_proxies[index].stop()  # the node's host is gone
+        await play(call, tone(3.0))
+        await call.end()
+        got = await events
+    assert len(call.resumes) == 1
+    resume = call.resumes[0]
+    assert resume.from_node == first and resume.to_node != first
+    assert resume.gap_s < limits.LIVE_LIVENESS_TIMEOUT_S + limits.LIVE_OPEN_TIMEOUT_S
+    kinds = [e.text if e.kind == "notice" else e.kind for e in got]
+    assert "resumed" in kinds
+    # Captions keep coming after the resume.
+    assert "caption" in kinds[kinds.index("resumed") :]
+
+
+async def test_relay_sees_constant_size_constant_rate_frames_in_speech_and_silence() -> None:
+    recorder = Recorder()
+    proxy = Proxy(0, tamper_inbound=recorder.tap(True), tamper_outbound=recorder.tap(False))  # type: ignore[arg-type]
+    cloud = await start_cloud(relay_proxy=proxy)
+    try:
+        for node in cloud.nodes:
+            node.live.pipelines = echo_factory
+            node.live.drain_s = DRAIN_S
+        async with client(cloud) as c, LiveCall(c, deadline_s=60) as call:
+            events = asyncio.ensure_future(collect(call))
+            t0 = time.monotonic()
+            await play(call, tone(2.0))
+            t1 = time.monotonic()
+            await play(call, silence(2.0))
+            t2 = time.monotonic()
+            await call.end()
+            got = await events
+    finally:
+        await cloud.stop()
+    assert any(e.kind == "audio" for e in got)  # speech did make the node talk
+    conn = next(x for x in proxy.connections if b"GET /v1/live" in x.inbound)
+    up = ws_messages(bytes(conn.inbound), b"GET /v1/live", recorder.chunks[True])
+    down = ws_messages(bytes(conn.outbound), b"HTTP/1.1 101", recorder.chunks[False])
+    # Sizes: after the opening message each way, every message is one frame.
+    assert up[0][1] != WIRE_FRAME and down[0][1] != WIRE_FRAME
+    assert {size for _, size in up[1:]} == {WIRE_FRAME}
+    assert {size for _, size in down[1:]} == {WIRE_FRAME}
+
+    # Rates: frames per second in the speech and the silence windows (0.3 s margins).
+    def rate(msgs: list[tuple[float, int]], a: float, b: float) -> float:
+        return sum(1 for t, _ in msgs if a + 0.3 <= t < b - 0.3) / (b - a - 0.6)
+
+    nominal = 1000 / limits.LIVE_FRAME_INTERVAL_MS
+    for msgs in (up, down):
+        speech, quiet = rate(msgs, t0, t1), rate(msgs, t1, t2)
+        assert abs(speech - quiet) <= 0.25 * nominal, (speech, quiet)
+        assert abs(speech - nominal) <= 0.25 * nominal, speech

@@ -1,0 +1,325 @@
+"""The live session's I/O-free core (privcloud.live: session, frames, protocol, endpoints),
+driven in memory with a fake clock. Named after the attack or the rule each test checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from privcloud import limits
+from privcloud.crypto.hpke import (
+    MLKEM768X25519_SHA256_CHACHA20,
+    X25519_SHA256_AES128GCM,
+    PrivateKey,
+    Suite,
+    derive_keypair,
+)
+from privcloud.envelope import Recipient
+from privcloud.errors import (
+    CryptoError,
+    DecodeError,
+    ReplayError,
+    RequestTimeoutError,
+    TruncatedStreamError,
+    UnknownKeyError,
+    UsageError,
+)
+from privcloud.live.endpoints import DeviceEndpoint, NodeEndpoint
+from privcloud.live.frames import FRAME_CAPACITY, FrameType, wire_size
+from privcloud.live.protocol import (
+    Ending,
+    EndReason,
+    EventDecoder,
+    FrameClock,
+    LiveEvent,
+    OutboundQueue,
+    decode_audio,
+    encode_audio,
+    encode_event,
+)
+from privcloud.live.session import (
+    OpenedHello,
+    SessionKeys,
+    SessionParams,
+    hello_size,
+    open_hello,
+    parse_prefix,
+    start_session,
+)
+
+NOW = 1_800_000_000.0
+PARAMS = SessionParams(int(NOW), 60, ("en", "es"), ("es", "en"))
+
+
+def node_key(suite: Suite = X25519_SHA256_AES128GCM) -> PrivateKey:
+    return derive_keypair(suite.kem, b"live test node key" * 2)
+
+
+def handshake(
+    suite: Suite = X25519_SHA256_AES128GCM, params: SessionParams = PARAMS
+) -> tuple[SessionKeys, OpenedHello]:
+    key = node_key(suite)
+    hello, device = start_session(Recipient.from_public_key(key.public_bytes, suite), params)
+    return device, open_hello(hello, lambda _: key, NOW)
+
+
+# --- hello ---------------------------------------------------------------------------------
+
+
+def test_session_params_golden_bytes_both_ways() -> None:
+    golden = (
+        (1_800_000_000).to_bytes(8, "big")
+        + (60).to_bytes(4, "big")
+        + b"en\0\0\0\0\0\0es\0\0\0\0\0\0es\0\0\0\0\0\0en\0\0\0\0\0\0"
+    )
+    assert PARAMS.encode() == golden
+    assert SessionParams.decode(golden) == PARAMS
+
+
+@pytest.mark.parametrize("suite", [X25519_SHA256_AES128GCM, MLKEM768X25519_SHA256_CHACHA20])
+def test_hello_opens_on_the_node_and_both_ends_share_frame_keys(suite: Suite) -> None:
+    key = node_key(suite)
+    hello, device = start_session(Recipient.from_public_key(key.public_bytes, suite), PARAMS)
+    assert len(hello) == hello_size(suite)
+    assert parse_prefix(hello).key_id == Recipient.from_public_key(key.public_bytes, suite).key_id
+    opened = open_hello(hello, lambda _: key, NOW)
+    assert opened.params == PARAMS
+    frame = opened.keys.sealer.seal(FrameType.ACCEPT, b"terms")
+    assert len(frame) == wire_size(suite)
+    assert device.opener.open(frame) == (FrameType.ACCEPT, b"terms")
+    assert opened.keys.opener.open(device.sealer.seal(FrameType.DATA, b"pcm")) == (
+        FrameType.DATA,
+        b"pcm",
+    )
+
+
+def test_hello_to_another_nodes_key_is_refused() -> None:
+    key = node_key()
+    hello, _ = start_session(Recipient.from_public_key(key.public_bytes), PARAMS)
+
+    def not_ours(key_id: bytes) -> PrivateKey:
+        raise UnknownKeyError("not sealed to this node's keys")
+
+    with pytest.raises(UnknownKeyError):
+        open_hello(hello, not_ours, NOW)
+    other = derive_keypair(key.kem, b"another node" * 4)
+    with pytest.raises(CryptoError):
+        open_hello(hello, lambda _: other, NOW)
+
+
+@pytest.mark.parametrize("where", [7, 40, -20, -1])
+def test_tampered_hello_is_refused(where: int) -> None:
+    key = node_key()
+    hello, _ = start_session(Recipient.from_public_key(key.public_bytes), PARAMS)
+    forged = bytearray(hello)
+    forged[where] ^= 1
+    with pytest.raises(CryptoError):
+        open_hello(bytes(forged), lambda _: key, NOW)
+
+
+def test_hello_outside_its_time_window_is_refused() -> None:
+    key = node_key()
+    hello, _ = start_session(Recipient.from_public_key(key.public_bytes), PARAMS)
+    with pytest.raises(ReplayError):
+        open_hello(hello, lambda _: key, NOW + limits.REQUEST_CLOCK_SKEW_S + 1)
+    with pytest.raises(ReplayError):
+        open_hello(hello, lambda _: key, NOW - limits.REQUEST_CLOCK_SKEW_S - 1)
+
+
+def test_session_longer_than_the_cap_cannot_be_asked_for() -> None:
+    with pytest.raises(UsageError):
+        SessionParams(int(NOW), limits.MAX_LIVE_SESSION_S + 1, ("en", "es"), ("es", "en"))
+
+
+# --- frames --------------------------------------------------------------------------------
+
+
+def test_frames_have_one_size_whatever_they_carry() -> None:
+    device, _ = handshake()
+    sizes = {
+        len(device.sealer.seal(FrameType.DATA, content))
+        for content in (b"", b"x", bytes(FRAME_CAPACITY))
+    }
+    assert sizes == {wire_size(X25519_SHA256_AES128GCM)}
+
+
+def test_reordered_frames_are_detected() -> None:
+    device, node = handshake()
+    first = device.sealer.seal(FrameType.DATA, b"one")
+    second = device.sealer.seal(FrameType.DATA, b"two")
+    with pytest.raises(CryptoError):
+        node.keys.opener.open(second)
+    with pytest.raises(UsageError):  # a failed opener stays dead
+        node.keys.opener.open(first)
+
+
+def test_dropped_frame_is_detected() -> None:
+    device, node = handshake()
+    device.sealer.seal(FrameType.DATA, b"dropped")
+    with pytest.raises(CryptoError):
+        node.keys.opener.open(device.sealer.seal(FrameType.DATA, b"next"))
+
+
+def test_replayed_frame_is_detected() -> None:
+    device, node = handshake()
+    frame = device.sealer.seal(FrameType.DATA, b"once")
+    node.keys.opener.open(frame)
+    with pytest.raises(CryptoError):
+        node.keys.opener.open(frame)
+
+
+def test_frame_reflected_to_its_sender_is_refused() -> None:
+    device, node = handshake()
+    with pytest.raises(CryptoError):
+        device.opener.open(device.sealer.seal(FrameType.DATA, b"mine"))
+    with pytest.raises(CryptoError):
+        node.keys.opener.open(node.keys.sealer.seal(FrameType.ACCEPT, b""))
+
+
+def test_truncated_direction_is_detected() -> None:
+    device, node = handshake()
+    node.keys.opener.open(device.sealer.seal(FrameType.DATA, b"audio"))
+    with pytest.raises(TruncatedStreamError):
+        node.keys.opener.close()
+
+
+def test_frame_after_final_is_refused() -> None:
+    device, node = handshake()
+    node.keys.opener.open(device.sealer.seal(FrameType.FINAL))
+    node.keys.opener.close()  # complete
+    with pytest.raises(UsageError):
+        device.sealer.seal(FrameType.DATA)
+
+
+def test_node_that_skips_its_accept_is_refused() -> None:
+    device, node = handshake()
+    with pytest.raises(DecodeError):
+        device.opener.open(node.keys.sealer.seal(FrameType.DATA, b"early"))
+
+
+def test_frame_of_another_size_is_refused() -> None:
+    device, node = handshake()
+    frame = device.sealer.seal(FrameType.DATA, b"x")
+    with pytest.raises(DecodeError):
+        node.keys.opener.open(frame + b"\0")
+
+
+# --- payloads ------------------------------------------------------------------------------
+
+
+def test_audio_roundtrip_and_bounds() -> None:
+    pcm0, pcm1 = b"\1\2" * 640, b"\3\4" * 10
+    assert decode_audio(encode_audio(pcm0, pcm1)) == (pcm0, pcm1)
+    assert decode_audio(b"") == (b"", b"")
+    with pytest.raises(UsageError):
+        encode_audio(b"\0" * (limits.LIVE_PCM_BYTES_PER_FRAME + 2), b"")
+    with pytest.raises(DecodeError):
+        decode_audio((5000).to_bytes(2, "big") + b"\0" * 10)
+    with pytest.raises(DecodeError):
+        decode_audio((0).to_bytes(2, "big") + b"\0" * (limits.LIVE_PCM_BYTES_PER_FRAME + 2))
+
+
+def test_events_survive_any_split_across_frames() -> None:
+    events = [
+        LiveEvent(0, "caption", "hola", b"", 0.0, 1.25),
+        LiveEvent(1, "audio", "", b"\1\0" * 3000, 1.0, 2.0),
+        LiveEvent(1, "translation", "héllo", b"", 1.0, 2.0),
+    ]
+    stream = b"".join(encode_event(e) for e in events)
+    for step in (1, 7, 100, FRAME_CAPACITY):
+        decoder = EventDecoder()
+        got = []
+        for i in range(0, len(stream), step):
+            got += decoder.feed(stream[i : i + step])
+        decoder.close()
+        assert got == events
+
+
+def test_oversize_record_is_refused_before_it_is_buffered() -> None:
+    head = bytes([0, 0]) + bytes(8) + (limits.MAX_LIVE_TEXT_BYTES + 1).to_bytes(2, "big")
+    with pytest.raises(Exception, match="too long"):
+        EventDecoder().feed(head)
+
+
+def test_outbound_queue_drops_whole_records_when_full() -> None:
+    queue = OutboundQueue()
+    assert queue.push(b"a" * 10)
+    assert not queue.push(b"b" * limits.MAX_LIVE_OUTBOUND_BYTES)
+    assert queue.dropped == 1
+    assert queue.take(4) == b"aaaa" and queue.take() == b"a" * 6 and queue.take() == b""
+
+
+def test_frame_clock_keeps_its_schedule_and_bounds_bursts() -> None:
+    clock = FrameClock(0.0, 0.04)
+    assert clock.due(0.0) == 1
+    assert clock.due(0.01) == 0
+    assert clock.due(0.04) == 1
+    assert clock.due(0.2) == limits.MAX_LIVE_BURST_FRAMES  # 4 due: 3 sent, 1 skipped
+    assert clock.skipped == 1
+    assert clock.next_at == pytest.approx(0.24)
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+def endpoints(deadline_s: int = 2, drain_s: float = 0.2) -> tuple[DeviceEndpoint, NodeEndpoint]:
+    params = SessionParams(int(NOW), deadline_s, ("en", "es"), ("es", "en"))
+    keys, opened = handshake(params=params)
+    node = NodeEndpoint(opened, NOW, drain_s=drain_s)
+    device = DeviceEndpoint(keys)
+    device.accept(node.accept_frame(NOW), NOW)
+    return device, node
+
+
+def run_node(node: NodeEndpoint, start: float, end: float) -> list[bytes]:
+    frames: list[bytes] = []
+    for step in range(round((end - start) * 100)):
+        if node.done:
+            break
+        frames += node.tick(start + step / 100)
+    return frames
+
+
+def test_node_sends_the_same_frames_in_speech_and_silence() -> None:
+    _, quiet = endpoints()
+    _, busy = endpoints()
+    for _ in range(50):
+        busy.push(LiveEvent(0, "audio", "", b"\1\0" * 4000, 0, 1))
+    a, b = run_node(quiet, NOW, NOW + 1), run_node(busy, NOW, NOW + 1)
+    assert len(a) == len(b) == 24  # one per 40 ms tick in (0, 1) (the accept was tick 0)
+    assert {len(f) for f in a + b} == {wire_size(X25519_SHA256_AES128GCM)}
+
+
+def test_node_enforces_the_deadline_then_drains_for_a_fixed_time() -> None:
+    device, node = endpoints(deadline_s=1, drain_s=0.2)
+    late = device.audio_frame(b"\0\0", b"")
+    frames = run_node(node, NOW, NOW + 5)
+    assert node.done and node.reason == EndReason.DEADLINE
+    # One frame per tick until deadline + drain, the last one FINAL (+-1: float ticks).
+    assert abs(len(frames) - round((1 + 0.2) / 0.04)) <= 1
+    assert node.receive(late, NOW + 1.1) is None  # audio after the deadline is not used
+    events = [e for f in frames[:-1] for e in device.receive(f, NOW + 1)]
+    assert events == []
+    device.receive(frames[-1], NOW + 1.3)
+    assert device.ending == Ending(EndReason.DEADLINE, 0)
+
+
+def test_device_ends_at_its_deadline_and_refuses_a_node_that_overstays() -> None:
+    device, node = endpoints(deadline_s=1, drain_s=0.2)
+    assert not device.must_end(NOW + 0.9)
+    assert device.must_end(NOW + 1.0)
+    frame = node.tick(NOW + 0.04)[0]
+    with pytest.raises(RequestTimeoutError):
+        device.receive(frame, NOW + 1 + 0.2 + limits.LIVE_TUNNEL_GRACE_S + 0.01)
+
+
+def test_device_final_starts_the_node_drain() -> None:
+    device, node = endpoints(deadline_s=60, drain_s=0.2)
+    assert node.receive(device.audio_frame(b"\1\0" * 4, b""), NOW) == (b"\1\0" * 4, b"")
+    assert node.receive(device.final_frame(), NOW + 0.04) is None
+    assert not node.taking_audio
+    frames = run_node(node, NOW + 0.04, NOW + 2)
+    assert node.done and node.reason == EndReason.DONE
+    for f in frames:
+        device.receive(f, NOW + 0.5)
+    assert device.done
+    device.close()
