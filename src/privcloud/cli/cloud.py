@@ -24,6 +24,7 @@ from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
+from privcloud.services.live_node import pipeline_factory
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
@@ -268,6 +269,8 @@ def _node(args: argparse.Namespace) -> None:
         registry=registry,
         manifest=manifest,
     )
+    if not args.no_ai:  # live call translation (docs/adr/0023)
+        node.live.pipelines = pipeline_factory(shared_models())
     print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
     print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
     factory = node.app

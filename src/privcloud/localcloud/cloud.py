@@ -48,6 +48,7 @@ from privcloud.services.gateway_key import (
 )
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.keylog import KeyLog
+from privcloud.services.live_node import pipeline_factory
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
@@ -159,6 +160,8 @@ class LocalCloud:
                     insecure_tee_key=self.insecure_tee_key,
                     log_url=self.log_url,
                 )
+                if self.models is not None:  # live call translation (docs/adr/0023)
+                    node.live.pipelines = pipeline_factory(self.models)
                 runner, port = await start_site(self._tap(node.app(), spec.node_id), self.host, 0)
                 self._runners.append(runner)
                 self.node_objects.append(node)

@@ -33,6 +33,7 @@ from privcloud.live.protocol import KINDS, EndReason, LiveEvent
 from privcloud.live.session import open_hello
 from privcloud.services import live_tunnel as tunnel
 from privcloud.services.node_core import ReplayCache
+from privcloud.workloads.models import Models
 
 log = logging.getLogger("privcloud.node")
 
@@ -69,13 +70,16 @@ class Pipeline(Protocol):
 PipelineFactory = Callable[[tuple[str, str], tuple[str, str]], Pipeline]
 
 
-def default_pipeline(languages: tuple[str, str], targets: tuple[str, str]) -> Pipeline:
-    """The release's pipeline on the process's shared models (loaded on first use)."""
-    from privcloud.live.pipeline import make_pipeline  # noqa: PLC0415 - heavy: numpy, models
-    from privcloud.workloads.models import shared_models  # noqa: PLC0415
+def pipeline_factory(models: Models) -> PipelineFactory:
+    """The release's pipeline (:func:`privcloud.live.pipeline.make_pipeline`) on ``models``."""
 
-    pipeline: Pipeline = make_pipeline(shared_models(), languages, targets)
-    return pipeline
+    def make(languages: tuple[str, str], targets: tuple[str, str]) -> Pipeline:
+        from privcloud.live.pipeline import make_pipeline  # noqa: PLC0415 - heavy: numpy
+
+        pipeline: Pipeline = make_pipeline(models, languages, targets)
+        return pipeline
+
+    return make
 
 
 def _event(output: Output) -> LiveEvent | None:
@@ -89,14 +93,15 @@ def _event(output: Output) -> LiveEvent | None:
 
 class LiveNode:
     """Serves ``/v1/live`` for one node: its boot keys (``key_for``), its replay cache and
-    clock, and the factory of call pipelines."""
+    clock, and the factory of call pipelines (``None``: a node without the AI models, which
+    refuses live sessions)."""
 
     def __init__(
         self,
         key_for: Callable[[bytes], PrivateKey],
         replays: ReplayCache,
         clock: Clock,
-        pipelines: PipelineFactory = default_pipeline,
+        pipelines: PipelineFactory | None = None,
         *,
         drain_s: float = limits.LIVE_DRAIN_S,
     ) -> None:
@@ -117,6 +122,9 @@ class LiveNode:
                 raise RateLimitedError("the node serves its most live sessions")
             now = self._replays.tick(self._clock.now())
             self._replays.check_room()
+            make = self.pipelines
+            if make is None:
+                raise UnsupportedError("this node serves no live translation")
             opened = open_hello(hello, self._key_for, now)
             self._replays.add(opened.digest, opened.params.issued_at + limits.REQUEST_CLOCK_SKEW_S)
             self.active += 1
@@ -127,7 +135,7 @@ class LiveNode:
         try:
             p = opened.params
             try:
-                pipeline = await asyncio.to_thread(self.pipelines, p.languages, p.targets)
+                pipeline = await asyncio.to_thread(make, p.languages, p.targets)
             except PrivcloudError as exc:
                 await tunnel.refuse(ws, exc)
                 return ws
@@ -232,4 +240,4 @@ class _Session:
                 self.endpoint.push(event)
 
 
-__all__ = ["LiveNode", "Pipeline", "PipelineFactory", "default_pipeline"]
+__all__ = ["LiveNode", "Pipeline", "PipelineFactory", "pipeline_factory"]
