@@ -27,7 +27,7 @@ from privcloud.device.agent import DeviceAgent
 from privcloud.device.netaddr import DEVICE_LOOPBACK
 from privcloud.device.records import History, RequestRecord
 from privcloud.device.thread import BackgroundAgent
-from privcloud.device.web import CONSOLE_HEADER, event_line, parse_params
+from privcloud.device.web import CONSOLE_HEADER, PARAMS_BODY, event_line, parse_params, run_input
 from privcloud.errors import ConfigError, DecodeError, TooLargeError
 from privcloud.services.observe import Observation
 from privcloud.wire.message import Event, EventKind
@@ -164,6 +164,42 @@ def test_the_inspector_shows_the_relay_sees_the_device_and_the_node_sees_only_th
     # No party's record holds a token or an address beyond the peer's: the relay's header
     # fields are the device's request line, the node's the gateway's.
     assert "authorization" not in node[0]["headers"]
+
+
+def test_long_params_travel_as_the_body_with_their_content_type(console: Console) -> None:
+    # A chat's messages outgrow a URL (aiohttp refuses a request line over 8 KiB): the page
+    # sends them as the body, which then carries no input.
+    messages = [{"role": "user", "content": "word " * 4000}]
+    headers = {"Content-Type": PARAMS_BODY}
+    status, lines = console.run("echo", json.dumps({"messages": messages}).encode(), None, headers)
+    assert status == 200
+    result = next(line for line in lines if line["type"] == "result")
+    assert result["meta"] == {"params": {"messages": messages}, "size": 0}
+    _, rec = console.get(f"/api/requests/{lines[0]['id']}")
+    assert rec["param_names"] == ["messages"] and rec["sizes"]["input_bytes"] == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "params", "status"),
+    [
+        (b"[1, 2]", None, 400),  # not an object
+        (b"\xff{}", None, 400),  # not UTF-8
+        (b"{}", {"also": "in the query"}, 400),
+        (b'{"x": "' + b"a" * limits.MAX_WORKLOAD_JSON + b'"}', None, 413),
+    ],
+)
+def test_params_in_the_body_are_bounded_and_must_be_one_json_object(
+    console: Console, body: bytes, params: dict[str, Any] | None, status: int
+) -> None:
+    assert console.run("echo", body, params, {"Content-Type": PARAMS_BODY})[0] == status
+
+
+def test_run_input_reads_params_from_the_query_or_the_body() -> None:
+    assert run_input("application/octet-stream", '{"a": 1}', b"raw") == ({"a": 1}, b"raw")
+    assert run_input(PARAMS_BODY, None, b'{"a": 1}') == ({"a": 1}, b"")
+    assert run_input(PARAMS_BODY, "", b"{}") == ({}, b"")
+    with pytest.raises(DecodeError):
+        run_input(PARAMS_BODY, '{"a": 1}', b"{}")
 
 
 def test_the_request_list_is_newest_first_and_an_unknown_id_is_404(console: Console) -> None:

@@ -10,7 +10,9 @@ one SDK client to it with a token wallet (as a phone app would), and serves the 
     GET  /api/nodes              admitted nodes (attestation, release, admission trail), refused
     GET  /api/log                checkpoints, latest entries, the release's inclusion proof
     POST /api/run/{feature}      raw input as the body, ``?params=<JSON object>``; answers a
-                                 stream of NDJSON lines (request, partial…, result | error, end)
+                                 stream of NDJSON lines (request, partial…, result | error, end).
+                                 With ``Content-Type: application/vnd.privcloud.params+json``
+                                 the body is the params and the input is empty (chat)
     GET  /api/requests           the recent requests (newest first)
     GET  /api/requests/{id}      the inspector record: route, nodes, token, timings, sizes, and
                                  what the relay, gateway, each node and the issuer observed
@@ -53,9 +55,10 @@ from privcloud.device.records import HISTORY_SIZE, History, RequestRecord
 from privcloud.device.views import log_view, nodes_view
 from privcloud.device.web import (
     CONSOLE_HEADER,
+    PARAMS_BODY,
     STATIC,
     event_line,
-    parse_params,
+    run_input,
     security_headers,
     static_file,
     static_response,
@@ -325,8 +328,10 @@ class DeviceAgent:
         feature = request.match_info["feature"]
         if feature not in self.features():
             raise NotFoundError("unknown feature")
-        params = parse_params(request.query.get("params"))
-        body = await read_body(request, limit=limits.MAX_WORKLOAD_INPUT)
+        in_body = request.content_type == PARAMS_BODY
+        limit = limits.MAX_WORKLOAD_JSON if in_body else limits.MAX_WORKLOAD_INPUT
+        body = await read_body(request, limit=limit)
+        params, body = run_input(request.content_type, request.query.get("params"), body)
         async with self._lock:
             return await self._run(request, feature, params, body)
 

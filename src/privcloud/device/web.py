@@ -21,6 +21,8 @@ from privcloud.wire.message import Event, JSONObject
 
 #: Header the page sends on every POST (see the agent's docstring).
 CONSOLE_HEADER = "X-Privcloud-Console"
+#: Content type of a run whose body is its parameters (a JSON object) and which has no input.
+PARAMS_BODY = "application/vnd.privcloud.params+json"
 
 STATIC = {
     "index.html": "text/html",
@@ -56,6 +58,22 @@ def parse_params(raw: str | None) -> JSONObject:
     return doc
 
 
+def run_input(content_type: str, query: str | None, body: bytes) -> tuple[JSONObject, bytes]:
+    """A run's parameters and input: ``?params=`` and the raw body, or, with the
+    :data:`PARAMS_BODY` content type, the parameters as the body and no input (a chat's
+    messages are too long for a URL). Raises :class:`DecodeError` (400) or
+    :class:`TooLargeError` (413)."""
+    if content_type != PARAMS_BODY:
+        return parse_params(query), body
+    if query:
+        raise DecodeError("params go in the query or in the body, not both")
+    try:
+        raw = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DecodeError("params must be a JSON object") from exc
+    return parse_params(raw), b""
+
+
 def event_line(event: Event) -> dict[str, Any]:
     """One NDJSON line for a workload event: text answers as text, others (a PNG) in base64."""
     line: dict[str, Any] = {"type": "result" if event.final else "partial", "meta": event.meta}
@@ -89,10 +107,12 @@ def static_response(static: dict[str, bytes], name: str) -> web.Response:
 
 __all__ = [
     "CONSOLE_HEADER",
+    "PARAMS_BODY",
     "SECURITY_HEADERS",
     "STATIC",
     "event_line",
     "parse_params",
+    "run_input",
     "security_headers",
     "static_file",
     "static_response",
