@@ -29,6 +29,8 @@ FEATURE_MODELS: dict[str, tuple[str, ...]] = {
     "search": (MINILM_L6,),
     "extract": (),
     "generate_image": (IMAGE,),
+    # espeak-ng, a separate program of the node image (docs/adr/0022): no packaged model.
+    "speak": (),
 }
 
 
@@ -39,6 +41,7 @@ def ai_workloads(models: Models) -> list[Workload]:
     from privcloud.workloads.extract import ExtractWorkload  # noqa: PLC0415
     from privcloud.workloads.imagegen import GenerateImageWorkload  # noqa: PLC0415
     from privcloud.workloads.search import SearchWorkload  # noqa: PLC0415
+    from privcloud.workloads.speak import SpeakWorkload  # noqa: PLC0415
     from privcloud.workloads.summarize import SummarizeWorkload  # noqa: PLC0415
     from privcloud.workloads.transcribe import TranscribeWorkload  # noqa: PLC0415
     from privcloud.workloads.translate import TranslateWorkload  # noqa: PLC0415
@@ -51,6 +54,7 @@ def ai_workloads(models: Models) -> list[Workload]:
         "search": SearchWorkload,
         "extract": ExtractWorkload,
         "generate_image": GenerateImageWorkload,
+        "speak": SpeakWorkload,
     }
     chosen: list[Workload] = []
     for feature, needed in FEATURE_MODELS.items():

@@ -1,0 +1,317 @@
+"""Whether a translation kept its source's facts: numbers, clock times, dates and days, phone
+numbers, e-mail addresses and names (:func:`check`).
+
+The facts are read by the project's one fact reader (:mod:`privcloud.workloads.grounding_facts`,
+built for English). Both sides are first put into the reader's words by a small lexicon per
+language (:data:`LEXICONS`: es, fr, de, it, pt, nl): month and weekday names, "tomorrow" and
+the like, the number words two to twelve, day-part phrases ("de la tarde" -> "pm") and the
+preposition of a clock time ("a las" -> "at"), so "el lunes a las 3 de la tarde" and "on
+Monday at 3 pm" yield the same keys. The source is read strictly (:func:`extract_facts`), the
+translation generously (:class:`SourceIndex`, every reading of a token), plus a fallback that
+compares digits alone ("1.200" in Spanish is "1,200" in English; "10時30分" holds 10 and 30).
+
+What is checked depends on both languages (:func:`checkable`), so the check never asks for
+what it cannot read:
+
+* digits (numbers, clock times, ISO dates), phone numbers and e-mails: always;
+* spelled-out numbers, month names, weekdays and relative days: when the target language has
+  a lexicon (or is English); elsewhere only their digits, if any;
+* names: when both languages are written in Latin script, and the source is not German (every
+  German noun is capitalised). A name is found token by token, accents ignored ("López" is
+  kept as "Lopez").
+
+A fact is *lost* when it is checkable and the translation does not hold it: the translation of
+"15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
+
+#: Month names as the reader reads them (capitalised), by number (index 0 unused).
+MONTHS_BY_NUMBER = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+#: Languages written in Latin script (names are compared letter for letter only between them).
+LATIN_SCRIPT = frozenset(
+    """af az bs ca cs cy da de en es et eu fi fo fr ga gl hr ht hu id is it jw la lb ln lt lv
+    mg mi ms mt nl nn no oc pl pt ro sk sl sn so sq su sv sw tk tl tr uz vi yo""".split()  # noqa: SIM905
+)
+
+
+def _table(text: str) -> dict[str, str]:
+    """``"a:b c:d"`` as {a: b, c: d} (underscores in a key or value stand for spaces)."""
+    pairs = (item.split(":", 1) for item in text.split())
+    return {k.replace("_", " "): v.replace("_", " ") for k, v in pairs}
+
+
+_MONTHS_EN = tuple(MONTHS_BY_NUMBER[1:])
+_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_NUMBERS_EN: tuple[str, ...] = (
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+
+def _lexicon(months: str, days: str, numbers: str, phrases: str) -> dict[str, str]:
+    """One language's words to the reader's: twelve months, seven weekdays, the number words
+    two to twelve ("-" where a word is ambiguous and left out), and phrases."""
+    table = dict(zip(months.split(), _MONTHS_EN, strict=True))
+    table.update(zip(days.split(), _DAYS_EN, strict=True))
+    table.update(
+        (word, english)
+        for word, english in zip(numbers.split(), _NUMBERS_EN, strict=True)
+        if word != "-"
+    )
+    table.update(_table(phrases))
+    return table
+
+
+#: Per language: its words (lower case, accents as written) -> the reader's English words.
+#: Ambiguous number words are left out: French "neuf" (new), Portuguese "dos" (of the),
+#: Italian "sei" (you are).
+LEXICONS: dict[str, dict[str, str]] = {
+    "es": _lexicon(
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "lunes martes miércoles jueves viernes sábado domingo",
+        "dos tres cuatro cinco seis siete ocho nueve diez once doce",
+        "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
+        "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
+        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight",
+    ),
+    "fr": _lexicon(
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "deux trois quatre cinq six sept huit - dix onze douze",
+        "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
+        "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight",
+    ),
+    "de": _lexicon(
+        "januar februar märz april mai juni juli august september oktober november dezember",
+        "montag dienstag mittwoch donnerstag freitag samstag sonntag",
+        "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
+        "heute:today morgen_früh:tomorrow_am übermorgen:the_day_after_tomorrow "
+        "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
+        "uhr:o'clock um:at mittag:noon mitternacht:midnight",
+    ),
+    "it": _lexicon(
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+        "dicembre",
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+        "due tre quattro cinque - sette otto nove dieci undici dodici",
+        "oggi:today domani:tomorrow ieri:yesterday stasera:tonight del_pomeriggio:pm di_sera:pm "
+        "della_sera:pm del_mattino:am di_mattina:am alle:at mezzogiorno:noon "
+        "mezzanotte:midnight",
+    ),
+    "pt": _lexicon(
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+        "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
+        "- três quatro cinco seis sete oito nove dez onze doze",
+        "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
+        "da_manhã:am às:at meio-dia:noon meia-noite:midnight",
+    ),
+    "nl": _lexicon(
+        "januari februari maart april mei juni juli augustus september oktober november december",
+        "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
+        "twee drie vier vijf zes zeven acht negen tien elf twaalf",
+        "vandaag:today morgen:tomorrow gisteren:yesterday vanavond:tonight 's_middags:pm "
+        "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight",
+    ),
+}
+#: The languages whose month, weekday and number words can be read (English is the reader's).
+READABLE = frozenset({"en", *LEXICONS})
+#: Kinds of fact that are written in words (language-bound) unless their text has a digit.
+_WORDY = frozenset({"number", "time", "date", "day"})
+
+_LEXICON_RES: dict[str, re.Pattern[str]] = {
+    lang: re.compile(
+        r"(?<![\w'])("
+        + "|".join(re.escape(w) for w in sorted(table, key=len, reverse=True))
+        + r")(?![\w'])",
+        re.IGNORECASE,
+    )
+    for lang, table in LEXICONS.items()
+}
+#: "15h30" (French) and "15.30 Uhr" style times: the reader's "15:30".
+_H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
+#: "3. März" (German day numbers with a full stop): "3 März".
+_DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
+#: Digit groups, with the separators of any language between them.
+_DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
+_DIGITS_RE = re.compile(r"\d+(?:[.,:'\u00a0\u202f]\d+)*")
+_PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
+
+
+def normalise(text: str, language: str) -> str:
+    """``text`` in the fact reader's words (see the module docstring); unchanged for English
+    and for languages without a lexicon, apart from "15h30" clock times."""
+    text = _H_TIME_RE.sub(r"\1:\2", text)
+    table = LEXICONS.get(language)
+    if table is None:
+        return text
+    if language == "de":
+        text = _DAY_DOT_RE.sub(r"\1", text)
+
+    def swap(match: re.Match[str]) -> str:
+        return table[match.group(1).lower()]
+
+    # "3 de March" (es, pt; "del" in it): the reader's "3 March".
+    return _DAY_OF_RE.sub(r"\1 ", _LEXICON_RES[language].sub(swap, text))
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents ("López" -> "lopez")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """The facts of one source sentence and those its translation lost."""
+
+    facts: tuple[Fact, ...]
+    lost: tuple[Fact, ...]
+
+    @property
+    def kept(self) -> bool:
+        return not self.lost
+
+    def lost_meta(self) -> list[dict[str, str]]:
+        """The lost facts as {"kind", "text"} (for the answer to the user; never logged)."""
+        return [{"kind": f.kind, "text": f.text} for f in self.lost]
+
+
+def checkable(fact: Fact, source: str, target: str) -> bool:
+    """Whether ``fact`` of a ``source``-language sentence can be looked for in a
+    ``target``-language translation (the rules of the module docstring)."""
+    if fact.kind == "name":
+        return (
+            bool(fact.value)
+            and source != "de"
+            and source in LATIN_SCRIPT
+            and target in LATIN_SCRIPT
+        )
+    if fact.kind in _WORDY and not any(c.isdigit() for c in fact.text):
+        return target in READABLE
+    return True
+
+
+def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
+    """The checkable facts of ``sentence`` (in ``language``) for a ``target`` translation.
+
+    The English reader takes a capitalised first word for a name only when it is no common
+    English word; in another language any first word would be, so there the first word of a
+    sentence is never a name on its own (a name after it still is)."""
+    text = normalise(sentence, language)
+    facts = []
+    for found in extract_facts(text):
+        fact = _without_sentence_start(found, text) if found.kind == "name" else found
+        if language == "en":
+            fact = found
+        if fact is not None and checkable(fact, language, target):
+            facts.append(fact)
+    return facts
+
+
+def _without_sentence_start(fact: Fact, text: str) -> Fact | None:
+    at = text.find(fact.text)
+    before = text[:at].rstrip()
+    if at < 0 or (before and before[-1] not in '.!?¿¡:;"«»“”-\u2013\u2014'):
+        return fact
+    tokens = name_tokens(fact.text)
+    if len(tokens) <= 1:
+        return None
+    rest = fact.text.split(None, 1)[1] if " " in fact.text else ""
+    return Fact("name", rest, " ".join(tokens[1:]), fact.keys) if rest else None
+
+
+class _Translation:
+    """What a translation holds, read every way :func:`check` looks."""
+
+    def __init__(self, text: str, language: str) -> None:
+        normalised = normalise(text, language)
+        self.index = SourceIndex(normalised)
+        self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
+        self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
+        self.joined = _PHONE_JOINERS_RE.sub("", text)
+        self.lower = text.lower()
+        self.words = set(re.findall(r"[^\W_]+", _fold(normalised)))
+
+    def has(self, fact: Fact) -> bool:
+        if fact.kind == "name":
+            return all(token in self.words for token in _fold(fact.value).split())
+        if fact.kind == "email":
+            return fact.value in self.lower or self.index.has(fact)
+        if fact.kind == "phone":
+            return self.index.has(fact) or any(
+                fact.value in run for run in re.findall(r"\d+", self.joined)
+            )
+        if self.index.has(fact):
+            return True
+        digits = _digits(fact.text)
+        if not digits:
+            return False
+        if fact.kind == "time":
+            return self._has_clock(fact)
+        return digits in self.numbers or digits.lstrip("0") in self.numbers
+
+    def _has_clock(self, fact: Fact) -> bool:
+        """A clock time whose hour (or the hour + 12) and minute appear as digit groups."""
+        hour, _, rest = fact.value.partition(":")
+        minute = rest[:2]
+        hours = {hour, str(int(hour) + 12)} if hour.isdigit() else {hour}
+        if not hours & self.groups:
+            return False
+        return minute in ("", "00") or minute.lstrip("0") in self.groups or minute in self.groups
+
+
+def check(source: str, source_language: str, translation: str, target_language: str) -> FactCheck:
+    """The facts of ``source`` that ``translation`` lost (see the module docstring)."""
+    facts = source_facts(source, source_language, target_language)
+    if not facts:
+        return FactCheck((), ())
+    held = _Translation(translation, target_language)
+    lost = tuple(f for f in facts if not held.has(f))
+    return FactCheck(tuple(facts), lost)
+
+
+def must_keep(result: FactCheck) -> list[str]:
+    """The facts a retry must keep, as written: those that read the same in any language
+    (with a digit, an e-mail, a name); a weekday or month name is the model's to translate."""
+    seen: dict[str, None] = {}
+    for fact in result.facts:
+        text = fact.text.strip()
+        neutral = fact.kind in ("name", "email") or any(c.isdigit() for c in text)
+        if text and neutral:
+            seen.setdefault(text, None)
+    return list(seen)
