@@ -6,6 +6,7 @@ privcloud translate FILE|- [--text --from CODE] [--to CODE]
 privcloud search --items FILE QUERY [--top-k N]
 privcloud imagine PROMPT -o out.png [--width W --height H --steps N --seed S]
 privcloud extract FILE|- [--reference-time ISO-8601]
+privcloud speak [TEXT...] -o out.wav [--language CODE] [--rate WPM]
 
 Answers go to stdout (``--json``: the result's metadata as one JSON object); progress goes to
 stderr. Each command uses the cloud ``privcloud up`` runs, or starts one for itself.
@@ -168,6 +169,8 @@ async def _translate(args: argparse.Namespace) -> None:
         warm: tuple[str, ...] = (GEMMA_270M,)
     else:
         params = {"mode": "speech", "target_language": args.target}
+        if args.source:
+            params["source_language"] = args.source
         warm = (WHISPER_BASE,)
     result = await _run(args, "translate", params, body, warm=warm, on_partial=_stage_progress)
     if not args.json:
@@ -275,7 +278,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add("translate", "call translation: speech (default) or text to another language")
     p.add_argument("file", help="audio (or text with --text), or - for standard input")
     p.add_argument("--text", action="store_true", help="the input is text, not speech")
-    p.add_argument("--from", dest="source", help="the text's language (with --text)")
+    p.add_argument("--from", dest="source", help="the source language (needed with --text)")
     p.add_argument("--to", dest="target", default="en", help="target language (default en)")
     p.set_defaults(handler=_handler(_translate))
 
@@ -298,6 +301,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("file", help="a text file, or - for standard input")
     p.add_argument("--reference-time", help="ISO 8601 time relative dates resolve against")
     p.set_defaults(handler=_handler(_extract))
+
+    # privcloud speak (privcloud.cli.speak, which uses _run above: imported here, not at the top).
+    from privcloud.cli import speak  # noqa: PLC0415
+
+    speak.register(add)
 
     # privcloud live (privcloud.cli.live, likewise: live call translation, docs/adr/0023).
     from privcloud.cli import live  # noqa: PLC0415
