@@ -11,7 +11,6 @@ proves. Each test is bounded (a few seconds of audio played at real time).
 from __future__ import annotations
 
 import asyncio
-import bisect
 import dataclasses
 import math
 import struct
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 import pytest
 
 from cloudkit import Cloud, start_cloud
-from netproxy import Proxy
 from privcloud import errors, limits
 from privcloud.live.protocol import LiveEvent
 from privcloud.sdk import Client
@@ -31,6 +29,7 @@ from privcloud.sdk.wallet import Wallet
 from privcloud.services.live_tunnel import WIRE_FRAME
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import ClientPolicy
+from wsrecord import Recorder, rate
 
 POLICY = ClientPolicy.insecure_local_dev()
 TICK = limits.LIVE_PCM_BYTES_PER_FRAME
@@ -82,49 +81,6 @@ def tone(seconds: float) -> bytes:
 
 def silence(seconds: float) -> bytes:
     return bytes(int(32000 * seconds) // 2 * 2)
-
-
-class Recorder:
-    """What crosses the relay's proxy, chunk by chunk with the time it passed (both ways)."""
-
-    def __init__(self) -> None:
-        self.chunks: dict[bool, list[tuple[float, int, bytes]]] = {True: [], False: []}
-
-    def tap(self, inbound: bool) -> object:
-        def record(data: bytes, offset: int) -> bytes:
-            self.chunks[inbound].append((time.monotonic(), offset, bytes(data)))
-            return data
-
-        return record
-
-
-def ws_messages(
-    buf: bytes, upgrade: bytes, chunks: list[tuple[float, int, bytes]]
-) -> list[tuple[float, int]]:
-    """(time, payload size) of each binary WebSocket message in one direction's bytes after
-    the HTTP message that starts with ``upgrade``, the time being when its last byte passed."""
-    start = buf.index(b"\r\n\r\n", buf.index(upgrade)) + 4
-    ours = sorted((off, t) for t, off, data in chunks if buf[off : off + len(data)] == data)
-    offsets = [off for off, _ in ours]
-    out = []
-    pos = start
-    while pos + 2 <= len(buf):
-        opcode, b1 = buf[pos] & 0x0F, buf[pos + 1]
-        size, head = b1 & 0x7F, 2
-        if size == 126:
-            size, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-        elif size == 127:
-            size, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
-        if b1 & 0x80:
-            head += 4
-        end = pos + head + size
-        if end > len(buf):
-            break
-        if opcode == 2:
-            when = ours[max(0, bisect.bisect_right(offsets, end - 1) - 1)][1]
-            out.append((when, size))
-        pos = end
-    return out
 
 
 @pytest.fixture
@@ -259,7 +215,7 @@ async def test_node_killed_mid_call_resumes_on_another_node(cloud: Cloud) -> Non
 
 async def test_relay_sees_constant_size_constant_rate_frames_in_speech_and_silence() -> None:
     recorder = Recorder()
-    proxy = Proxy(0, tamper_inbound=recorder.tap(True), tamper_outbound=recorder.tap(False))  # type: ignore[arg-type]
+    proxy = recorder.proxy()
     cloud = await start_cloud(relay_proxy=proxy)
     try:
         for node in cloud.nodes:
@@ -277,18 +233,13 @@ async def test_relay_sees_constant_size_constant_rate_frames_in_speech_and_silen
     finally:
         await cloud.stop()
     assert any(e.kind == "audio" for e in got)  # speech did make the node talk
-    conn = next(x for x in proxy.connections if b"GET /v1/live" in x.inbound)
-    up = ws_messages(bytes(conn.inbound), b"GET /v1/live", recorder.chunks[True])
-    down = ws_messages(bytes(conn.outbound), b"HTTP/1.1 101", recorder.chunks[False])
+    up, down = recorder.tunnel(proxy)
     # Sizes: after the opening message each way, every message is one frame.
     assert up[0][1] != WIRE_FRAME and down[0][1] != WIRE_FRAME
     assert {size for _, size in up[1:]} == {WIRE_FRAME}
     assert {size for _, size in down[1:]} == {WIRE_FRAME}
 
     # Rates: frames per second in the speech and the silence windows (0.3 s margins).
-    def rate(msgs: list[tuple[float, int]], a: float, b: float) -> float:
-        return sum(1 for t, _ in msgs if a + 0.3 <= t < b - 0.3) / (b - a - 0.6)
-
     nominal = 1000 / limits.LIVE_FRAME_INTERVAL_MS
     for msgs in (up, down):
         speech, quiet = rate(msgs, t0, t1), rate(msgs, t1, t2)
