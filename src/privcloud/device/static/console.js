@@ -10,6 +10,7 @@ const FEATURE_TITLES = {
   extract: "Events, reminders and contacts",
   search: "Search results",
   generate_image: "Image",
+  chat: "Chat",
 };
 
 const state = {
@@ -112,6 +113,7 @@ async function loadStatus() {
     $("insecure-badge").hidden = !s.insecure;
     $("card-imagine").hidden = !s.features.includes("generate_image");
     updateButtons();
+    updateChatButtons();
   } catch (err) {
     // Starting (models load first) or stopped: say so, and ask again in a moment.
     $("status").textContent = `the device agent is not ready (${err.message}); retrying…`;
@@ -611,6 +613,187 @@ async function loadHistory() {
   }
 }
 
+// --- the Chat tab -------------------------------------------------------------------------
+
+// The conversation lives in this page only: each turn sends it whole to the `chat` feature
+// (messages, max_tokens, temperature) and the node keeps nothing between turns. It is cut
+// from its oldest messages to stay within what one request may carry (the node's bounds are
+// 64 messages and 32,000 characters: privcloud.limits.MAX_CHAT_*); the parameters travel as
+// the body, because a conversation outgrows a URL.
+const CHAT_MAX_MESSAGES = 40;
+const CHAT_MAX_CHARS = 24000;
+const PARAMS_BODY = "application/vnd.privcloud.params+json";
+const chat = { messages: [], controller: null };
+
+function chatHistory() {
+  const kept = [];
+  let chars = 0;
+  for (let i = chat.messages.length - 1; i >= 0 && kept.length < CHAT_MAX_MESSAGES; i--) {
+    chars += chat.messages[i].content.length;
+    if (chars > CHAT_MAX_CHARS && kept.length) break;
+    kept.unshift(chat.messages[i]);
+  }
+  return kept;
+}
+
+function chatBubble(role, text) {
+  const log = $("chat-log");
+  for (const empty of log.querySelectorAll(".chat-empty")) empty.remove();
+  const bubble = el("li", { class: `message ${role}`, dataset: { role } }, el("span", { class: "text" }, text));
+  log.append(bubble);
+  log.scrollTop = log.scrollHeight;
+  return bubble;
+}
+
+function setChatState(name) {
+  $("chat-status").dataset.state = name;
+  $("chat-status").textContent = name;
+}
+
+function updateChatButtons() {
+  const busy = chat.controller !== null;
+  $("chat-send").disabled = busy || !served("chat") || $("chat-input").value.trim() === "";
+  $("chat-send").title = served("chat") ? "" : "not served by the admitted nodes";
+  $("chat-stop").disabled = !busy;
+}
+
+function chatParams() {
+  const number = (id, fallback) => {
+    const value = Number($(id).value);
+    return Number.isFinite(value) && $(id).value !== "" ? value : fallback;
+  };
+  return {
+    messages: chatHistory(),
+    max_tokens: Math.round(number("chat-max-tokens", 256)),
+    temperature: number("chat-temperature", 0.7),
+  };
+}
+
+async function sendChat() {
+  const question = $("chat-input").value.trim();
+  if (!question || chat.controller) return;
+  chat.messages.push({ role: "user", content: question });
+  chatBubble("user", question);
+  $("chat-input").value = "";
+  const bubble = chatBubble("assistant", "");
+  const text = bubble.querySelector(".text");
+  bubble.classList.add("streaming");
+  const controller = new AbortController();
+  chat.controller = controller;
+  setChatState("running");
+  updateChatButtons();
+  $("chat-progress").textContent = "sealing the conversation and sending it through the relay…";
+  let answer = "";
+  let deltas = 0;
+  let done = false;
+  const fail = (message) => {
+    bubble.classList.add("error");
+    bubble.append(el("span", { class: "meta chat-error" }, message));
+    setChatState("error");
+  };
+  try {
+    const resp = await fetch("/api/run/chat", {
+      method: "POST",
+      body: JSON.stringify(chatParams()),
+      headers: { ...CONSOLE_HEADER, "Content-Type": PARAMS_BODY },
+      signal: controller.signal,
+    });
+    if (!resp.ok) {
+      const doc = await resp.json().catch(() => ({}));
+      fail(`${doc.error || `HTTP ${resp.status}`}: ${doc.message || "the request failed"}`);
+      if (doc.request_id) showChatRequest(doc.request_id);
+      return;
+    }
+    await readLines(resp, (line) => {
+      switch (line.type) {
+        case "request":
+          $("chat-progress").textContent =
+            `sealed to ${line.chosen.join(", ")} (k = ${line.k}, ${protectionText(line.protection)}); the answer is streaming`;
+          break;
+        case "partial":
+          if (typeof line.meta.delta === "string") {
+            answer += line.meta.delta;
+            deltas += 1;
+            bubble.dataset.deltas = String(deltas);
+            text.textContent = answer;
+            $("chat-log").scrollTop = $("chat-log").scrollHeight;
+          }
+          break;
+        case "result": {
+          const meta = line.meta || {};
+          answer = typeof meta.text === "string" ? meta.text : line.text || answer;
+          text.textContent = answer;
+          const usage = meta.usage || {};
+          const bits = [
+            meta.model,
+            usage.completion_tokens !== undefined ? plural(usage.completion_tokens, "token") : null,
+            meta.finish_reason === "length" ? "cut at max tokens" : null,
+            meta.dropped_messages ? `the node left out the ${plural(meta.dropped_messages, "oldest message")}` : null,
+          ];
+          bubble.append(el("span", { class: "meta" }, bits.filter(Boolean).join(" · ")));
+          done = true;
+          break;
+        }
+        case "error":
+          fail(`${line.error}: ${line.message}`);
+          break;
+        case "end":
+          showChatRequest(line.id);
+          break;
+      }
+    });
+  } catch (err) {
+    if (err.name === "AbortError") {
+      bubble.append(el("span", { class: "meta" }, "stopped"));
+      setChatState("stopped");
+    } else {
+      fail("network: the device agent did not answer");
+    }
+  } finally {
+    bubble.classList.remove("streaming");
+    $("chat-progress").textContent = "";
+    if (done) {
+      chat.messages.push({ role: "assistant", content: answer });
+      setChatState("done");
+    } else if (answer) {
+      chat.messages.push({ role: "assistant", content: answer }); // what arrived before Stop
+    } else {
+      chat.messages.pop(); // nothing came back: the question is not part of the conversation
+      bubble.previousElementSibling?.classList.add("unsent");
+    }
+    chat.controller = null;
+    updateChatButtons();
+    loadHistory();
+    loadStatus();
+  }
+}
+
+async function showChatRequest(id) {
+  let rec;
+  try {
+    rec = await getJSON(`/api/requests/${encodeURIComponent(id)}`);
+  } catch (err) {
+    return;
+  }
+  facts($("chat-facts"), [
+    ["request", el("span", { class: "mono", id: "chat-request-id" }, rec.id)],
+    ["sealed to", rec.chosen.length ? `${rec.chosen.join(", ")} (k = ${rec.k})` : "—"],
+    ["protection", protectionText(rec.protection)],
+    ["ran on", rec.ran_on || "—"],
+    ["token", rec.token || "—"],
+    ["sent", `${plural(rec.param_names.length, "parameter")} (${rec.param_names.join(", ")}), names only in this record`],
+    ["time", `${ms(rec.timings.total_ms)} (first event after ${ms(rec.timings.first_event_ms)})`],
+  ]);
+}
+
+function newChat() {
+  if (chat.controller) chat.controller.abort();
+  chat.messages = [];
+  clear($("chat-log"), el("li", { class: "muted chat-empty" }, "No messages yet."));
+  setChatState("idle");
+  updateChatButtons();
+}
+
 // --- the Nodes tab ------------------------------------------------------------------------
 
 // The vendor's TCB status (e.g. Intel TCB Info), with its advisories; any evidence type.
@@ -777,6 +960,16 @@ document.addEventListener("DOMContentLoaded", () => {
     $(id).addEventListener("input", updateButtons);
   }
   $("inspect-btn").addEventListener("click", () => openInspector($("inspect-btn").dataset.id));
+  $("chat-send").addEventListener("click", sendChat);
+  $("chat-stop").addEventListener("click", () => chat.controller && chat.controller.abort());
+  $("chat-new").addEventListener("click", newChat);
+  $("chat-input").addEventListener("input", updateChatButtons);
+  $("chat-input").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      sendChat();
+    }
+  });
   $("nodes-refresh").addEventListener("click", loadNodes);
   $("log-refresh").addEventListener("click", loadLog);
   loadStatus();
