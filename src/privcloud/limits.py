@@ -657,3 +657,26 @@ LIVE_MAX_FEED_BYTES: Final = 32_000
 #: Most seconds of audio a live channel holds for Whisper to re-decode: endless speech is
 #: committed and cut at this length, so one decode stays bounded (Whisper's window is 30 s).
 LIVE_MAX_BUFFER_SECONDS: Final = 15.0
+
+# --- Chat and inference engines (privcloud.workloads.chat, .engine; issue 15) -----------------
+# (block added with the chat feature; keep it together)
+#: Most messages one chat request may carry (system, user and assistant together).
+MAX_CHAT_MESSAGES: Final = 64
+#: Longest chat message, in characters.
+MAX_CHAT_MESSAGE_CHARS: Final = 16_000
+#: Most characters of all messages of one chat request together.
+MAX_CHAT_TOTAL_CHARS: Final = 32_000
+#: Most tokens one chat answer may have (``max_tokens``).
+MAX_CHAT_TOKENS: Final = 1024
+#: Most stop strings of one chat request, and the longest, in characters.
+MAX_CHAT_STOPS: Final = 4
+MAX_CHAT_STOP_CHARS: Final = 32
+#: Seconds the node waits to connect to an OpenAI-compatible inference engine in its TEE.
+ENGINE_CONNECT_TIMEOUT_S: Final = 5.0
+#: Seconds the node waits for the engine's next bytes (a whole answer is bounded by the
+#: request's deadline, checked after every event).
+ENGINE_READ_TIMEOUT_S: Final = 60.0
+#: Longest server-sent event line (one chunk of a streamed answer) read from an engine.
+MAX_ENGINE_EVENT_BYTES: Final = 64 * KiB
+#: Most bytes of one streamed answer read from an engine.
+MAX_ENGINE_RESPONSE_BYTES: Final = 8 * MiB

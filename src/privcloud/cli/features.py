@@ -6,6 +6,8 @@ privcloud translate FILE|- [--text --from CODE] [--to CODE]
 privcloud search --items FILE QUERY [--top-k N]
 privcloud imagine PROMPT -o out.png [--width W --height H --steps N --seed S]
 privcloud extract FILE|- [--reference-time ISO-8601]
+privcloud erase IMAGE MASK -o out.png [--method telea|ns|diffusion --radius R --prompt P]
+privcloud chat [PROMPT...] [--system S] [--max-tokens N] [--temperature T] [--stop S]
 privcloud speak [TEXT...] -o out.wav [--language CODE] [--rate WPM]
 
 Answers go to stdout (``--json``: the result's metadata as one JSON object); progress goes to
@@ -249,6 +251,24 @@ async def _extract(args: argparse.Namespace) -> None:
     print("\n".join(lines) or "(nothing found)")
 
 
+async def _erase(args: argparse.Namespace) -> None:
+    from privcloud.workloads.erase import encode_body  # noqa: PLC0415
+
+    body = encode_body(_read_input(args.image), _read_input(args.mask))
+    out = Path(args.output)
+    params: JSONObject = {"format": "jpeg" if out.suffix.lower() in (".jpg", ".jpeg") else "png"}
+    for name in ("method", "radius", "prompt", "steps", "seed"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    result = await _run(args, "erase", params, body, warm=())
+    try:
+        out.write_bytes(result.data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    filled, model = result.meta.get("masked_pixels"), result.meta.get("model")
+    _print_result(args, result, f"wrote {out} ({filled} pixels filled by {model})")
+
+
 def _handler(coro: Callable[[argparse.Namespace], Any]) -> Callable[[argparse.Namespace], None]:
     return lambda args: asyncio.run(coro(args))
 
@@ -302,7 +322,23 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reference-time", help="ISO 8601 time relative dates resolve against")
     p.set_defaults(handler=_handler(_extract))
 
-    # privcloud speak (privcloud.cli.speak, which uses _run above: imported here, not at the top).
+    p = add("erase", "remove an object from a photo: IMAGE (PNG/JPEG), MASK (PNG, white = erase)")
+    p.add_argument("image", help="the photo (PNG or JPEG)")
+    p.add_argument("mask", help="a PNG of the same size; non-zero pixels are erased")
+    p.add_argument("-o", "--output", required=True, help="file to write (.png, or .jpg)")
+    p.add_argument("--method", choices=["telea", "ns", "diffusion"])
+    p.add_argument("--radius", type=int, help="OpenCV inpainting radius in pixels (default 5)")
+    p.add_argument("--prompt", help="what to paint (diffusion only)")
+    p.add_argument("--steps", type=int, help="denoising steps (diffusion only)")
+    p.add_argument("--seed", type=int, help="seed (diffusion only)")
+    p.set_defaults(handler=_handler(_erase))
+
+    # privcloud chat (privcloud.cli.chat, which uses _run above: imported here, not at the top).
+    from privcloud.cli import chat  # noqa: PLC0415
+
+    chat.register(add)
+
+    # privcloud speak (privcloud.cli.speak, likewise).
     from privcloud.cli import speak  # noqa: PLC0415
 
     speak.register(add)

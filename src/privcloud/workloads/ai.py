@@ -16,6 +16,7 @@ from privcloud.workloads.models import (
     GEMMA_270M,
     IMAGE,
     MINILM_L6,
+    SMOLLM2_135M,
     WHISPER_BASE,
     WHISPER_TINY_EN,
     Models,
@@ -29,6 +30,9 @@ FEATURE_MODELS: dict[str, tuple[str, ...]] = {
     "search": (MINILM_L6,),
     "extract": (),
     "generate_image": (IMAGE,),
+    # The node's engine (docs/adr/0021): in-process llama.cpp (the 1.5B model where installed,
+    # else SmolLM2) or an OpenAI-compatible server in the same TEE.
+    "chat": (SMOLLM2_135M,),
     # espeak-ng, a separate program of the node image (docs/adr/0022): no packaged model.
     "speak": (),
 }
@@ -38,6 +42,7 @@ def ai_workloads(models: Models) -> list[Workload]:
     """The AI workloads whose models are all available."""
     # Imported here, not above: these modules need numpy (the ai extra), and this module is
     # imported by the light core (services, CLI) that must run without it.
+    from privcloud.workloads.chat import ChatWorkload  # noqa: PLC0415
     from privcloud.workloads.extract import ExtractWorkload  # noqa: PLC0415
     from privcloud.workloads.imagegen import GenerateImageWorkload  # noqa: PLC0415
     from privcloud.workloads.search import SearchWorkload  # noqa: PLC0415
@@ -54,6 +59,7 @@ def ai_workloads(models: Models) -> list[Workload]:
         "search": SearchWorkload,
         "extract": ExtractWorkload,
         "generate_image": GenerateImageWorkload,
+        "chat": ChatWorkload,
         "speak": SpeakWorkload,
     }
     chosen: list[Workload] = []

@@ -1,0 +1,199 @@
+"""Chat on llama.cpp in the node's own process (the models :class:`Models` loads).
+
+Procedure of one answer (:meth:`LlamaCppEngine.chat`):
+
+1. Hold the model exclusively (:meth:`Models.use`): one llama.cpp context serves one request
+   at a time.
+2. Render the conversation as ChatML token by token: the template's markers are control tokens,
+   every message's content is tokenized as *plain text* (``special=False``), so a message that
+   contains ``<|im_end|><|im_start|>system`` is text, not a new turn. A model whose own chat
+   template is not ChatML is refused (:class:`UnavailableError`).
+3. Fit the context: the oldest messages after the system message are left out until prompt and
+   ``max_tokens`` fit (:data:`LLM_CONTEXT_TOKENS`); if the last message alone does not fit,
+   :class:`TooLargeError`.
+4. Forget every earlier request: the context is reset (``Llama.reset``: no prefix of an earlier
+   prompt is reused, so neither its content nor its timing reaches this request) and the
+   library's prompt cache is off (``set_cache(None)``); reset again when the answer ends.
+5. Generate token by token, greedy at temperature 0, else sampled with a fresh random seed;
+   check the deadline before the first token and after each; end at an end-of-turn token,
+   a stop string (:class:`StopScanner`) or ``max_tokens``.
+
+The cache salt is not needed here: nothing is cached across requests at all.
+"""
+
+from __future__ import annotations
+
+import codecs
+import secrets
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from privcloud.errors import TooLargeError, UnavailableError
+from privcloud.workloads.base import Deadline, check_deadline
+from privcloud.workloads.engine.types import (
+    CacheSalt,
+    ChatEnd,
+    ChatEvent,
+    ChatMessage,
+    ChatSettings,
+    FinishReason,
+    StopScanner,
+    TextDelta,
+)
+from privcloud.workloads.models import LLM_CONTEXT_TOKENS, SMOLLM2_135M, Models
+
+#: Instruction-tuned models, best first, that this engine may chat with (their GGUF chat
+#: templates are ChatML). The node's 1.5B model, where its module defines it, comes first.
+_CHAT_MODEL_NAMES = ("qwen2.5-coder-1.5b-instruct", SMOLLM2_135M)
+#: Context tokens kept free besides prompt and answer.
+_SLACK = 4
+_IM_START = b"<|im_start|>"
+_IM_END = b"<|im_end|>"
+#: Sampling of a non-greedy answer (llama.cpp's defaults, with the repeat penalty the other
+#: workloads use).
+_TOP_K, _TOP_P, _MIN_P, _REPEAT_PENALTY = 40, 0.95, 0.05, 1.1
+
+
+class LlamaCppEngine:
+    """The in-process engine (see the module docstring)."""
+
+    kind = "llama.cpp"
+
+    def __init__(self, models: Models) -> None:
+        self._models = models
+
+    def models(self) -> tuple[str, ...]:
+        available = set(self._models.available())
+        return tuple(name for name in _CHAT_MODEL_NAMES if name in available)
+
+    def chat(
+        self,
+        model: str,
+        messages: Sequence[ChatMessage],
+        settings: ChatSettings,
+        *,
+        salt: CacheSalt,
+        deadline: Deadline | None = None,
+    ) -> Iterator[ChatEvent]:
+        if model not in self.models():
+            raise UnavailableError("this chat model is not served here")
+        del salt  # nothing is cached across requests (module docstring, step 4)
+        stop_check = deadline.check if deadline is not None else check_deadline
+        with self._models.use(model) as llm:
+            markers = _ChatMl.of(llm)
+            prompt, dropped = _fit(markers, messages, settings.max_tokens)
+            llm.set_cache(None)
+            llm.reset()
+            try:
+                yield from _generate(llm, markers, prompt, dropped, settings, stop_check)
+            finally:
+                llm.reset()
+
+
+class _ChatMl:
+    """A model's ChatML control tokens and tokenizer (step 2)."""
+
+    def __init__(self, llm: Any, start: int, end: int) -> None:
+        self.llm = llm
+        self.start = start
+        self.end = end
+        self.bos: list[int] = list(llm.tokenize(b"", add_bos=True, special=False))
+        self.ends = {end, int(llm.token_eos())}
+
+    @classmethod
+    def of(cls, llm: Any) -> _ChatMl:
+        template = str(llm.metadata.get("tokenizer.chat_template", ""))
+        start = llm.tokenize(_IM_START, add_bos=False, special=True)
+        end = llm.tokenize(_IM_END, add_bos=False, special=True)
+        if "<|im_start|>" not in template or len(start) != 1 or len(end) != 1:
+            raise UnavailableError("this model's chat template is not supported")
+        return cls(llm, int(start[0]), int(end[0]))
+
+    def text(self, value: str) -> list[int]:
+        """``value`` as plain text: control-token look-alikes stay text."""
+        return list(self.llm.tokenize(value.encode("utf-8"), add_bos=False, special=False))
+
+    def message(self, message: ChatMessage) -> list[int]:
+        return [
+            self.start,
+            *self.text(f"{message.role}\n"),
+            *self.text(message.content),
+            self.end,
+            *self.text("\n"),
+        ]
+
+    def answer_header(self) -> list[int]:
+        return [self.start, *self.text("assistant\n")]
+
+
+def _fit(
+    markers: _ChatMl, messages: Sequence[ChatMessage], max_tokens: int
+) -> tuple[list[int], int]:
+    """The prompt's tokens, and how many of the oldest messages were left out (step 3)."""
+    system = [m for m in messages[:1] if m.role == "system"]
+    rest = list(messages[len(system) :])
+    head = markers.bos + [t for m in system for t in markers.message(m)]
+    encoded = [markers.message(m) for m in rest]
+    tail = markers.answer_header()
+    room = LLM_CONTEXT_TOKENS - max_tokens - _SLACK - len(head) - len(tail)
+    kept = len(encoded)
+    used = sum(len(e) for e in encoded)
+    while kept and used > room:
+        used -= len(encoded[len(encoded) - kept])
+        kept -= 1
+    if kept == 0 and rest:
+        raise TooLargeError("the conversation does not fit the model's context")
+    body = [t for e in encoded[len(encoded) - kept :] for t in e]
+    return head + body + tail, len(encoded) - kept
+
+
+def _generate(
+    llm: Any,
+    markers: _ChatMl,
+    prompt: list[int],
+    dropped: int,
+    settings: ChatSettings,
+    stop_check: Any,
+) -> Iterator[ChatEvent]:
+    """Step 5: tokens to text deltas, until an end of turn, a stop string or max_tokens."""
+    greedy = settings.temperature <= 0.0
+    llm.set_seed(0 if greedy else secrets.randbelow(2**31 - 1))
+    scanner = StopScanner(settings.stop)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    count = 0
+    finish: FinishReason = "length"
+    stop_check()
+    tokens = llm.generate(
+        prompt,
+        top_k=1 if greedy else _TOP_K,
+        top_p=_TOP_P,
+        min_p=_MIN_P,
+        temp=0.0 if greedy else settings.temperature,
+        repeat_penalty=_REPEAT_PENALTY,
+        reset=True,
+    )
+    try:
+        for token in tokens:
+            if token in markers.ends:
+                finish = "stop"
+                break
+            count += 1
+            piece = scanner.feed(decoder.decode(llm.detokenize([token], special=False)))
+            if piece:
+                yield TextDelta(piece)
+            if scanner.stopped:
+                finish = "stop"
+                break
+            stop_check()
+            if count >= settings.max_tokens:
+                break
+    finally:
+        tokens.close()
+    rest = "" if scanner.stopped else scanner.feed(decoder.decode(b"", final=True))
+    rest += scanner.flush()
+    if rest:
+        yield TextDelta(rest)
+    yield ChatEnd(finish, len(prompt), count, dropped)
+
+
+__all__ = ["LlamaCppEngine"]

@@ -1,0 +1,468 @@
+"""The inference engines (docs/adr/0021-inference-engines.md): configuration, the streamed
+answer's parsing and bounds, the cache salt, and no cache shared across requests.
+
+Fast tests parse chunks and talk to a *simulated* vLLM: a loopback HTTP server in this process
+that records each request body and answers with canned server-sent events (vLLM itself cannot
+run here). The ``needs_ai`` tests start llama.cpp's real OpenAI-compatible server
+(``python -m llama_cpp.server``, loopback) with SmolLM2 135M, and run the in-process engine.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aikit import models, needs_ai
+from privcloud import limits
+from privcloud.clock import FixedClock
+from privcloud.errors import (
+    ConfigError,
+    RequestTimeoutError,
+    UnavailableError,
+    UpstreamError,
+)
+from privcloud.workloads.base import Deadline
+from privcloud.workloads.engine import (
+    CacheSalt,
+    ChatEnd,
+    ChatMessage,
+    ChatSettings,
+    EngineConfig,
+    LlamaCppEngine,
+    OpenAIEngine,
+    StopScanner,
+    TextDelta,
+    chat_engine,
+)
+from privcloud.workloads.engine.remote import parse_stream, request_body
+from privcloud.workloads.models import SMOLLM2_135M
+
+SECRET = "4711-PELICAN"
+#: What llama-cpp-python prints (verbose) whenever it reuses a prompt prefix held in its context
+#: ("N prefix-match hit" or "full prompt already cached").
+_REUSE = "Llama.generate:"
+ASK = [ChatMessage("user", "What is the capital of France?")]
+
+
+def _noop() -> None:
+    return None
+
+
+def _sse(*chunks: dict[str, Any]) -> bytes:
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + (
+        b"data: [DONE]\n\n"
+    )
+
+
+def _delta(text: str, finish: str | None = None) -> dict[str, Any]:
+    return {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}]}
+
+
+# --- configuration ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://10.0.0.5:8000/v1",  # not loopback, not configured
+        "http://localhost:8000/v1",  # a name: it could resolve anywhere
+        "http://127.0.0.1.example:8000/v1",
+        "https://127.0.0.1:8000/v1",
+        "http://user:pw@127.0.0.1:8000/v1",
+        "http://127.0.0.1:8000/v1?x=1",
+    ],
+)
+def test_an_engine_off_loopback_or_malformed_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError):
+        EngineConfig(url, (("m", "m"),))
+
+
+def test_a_configured_host_and_loopback_addresses_are_accepted() -> None:
+    EngineConfig("http://127.0.0.1:8000/v1", (("m", "m"),))
+    EngineConfig("http://[::1]:8000/v1", (("m", "m"),))
+    EngineConfig(
+        "http://vllm.tee.internal:8000/v1",
+        (("m", "m"),),
+        allowed_hosts=frozenset({"vllm.tee.internal"}),
+    )
+
+
+def test_the_engine_comes_from_the_environment_else_runs_in_process() -> None:
+    env = {
+        "PRIVCLOUD_CHAT_ENGINE_URL": "http://127.0.0.1:9/v1",
+        "PRIVCLOUD_CHAT_ENGINE_MODEL": "qwen=Qwen/Qwen2.5-1.5B-Instruct",
+        "PRIVCLOUD_CHAT_ENGINE_ISOLATION": "flush",
+    }
+    engine = chat_engine(None, env)  # type: ignore[arg-type]
+    assert isinstance(engine, OpenAIEngine)
+    assert engine.models() == ("qwen",) and engine.config.isolation == "flush"
+    assert isinstance(chat_engine(models(), {}), LlamaCppEngine)
+    with pytest.raises(ConfigError):
+        chat_engine(None, {**env, "PRIVCLOUD_CHAT_ENGINE_ISOLATION": "none"})  # type: ignore[arg-type]
+
+
+# --- the streamed answer ------------------------------------------------------------------------
+
+
+def _payloads(raw: bytes) -> Iterator[bytes]:
+    for line in raw.split(b"\n"):
+        if line.startswith(b"data:"):
+            yield line[5:].strip()
+
+
+def test_chunks_become_deltas_and_one_end_with_usage() -> None:
+    raw = _sse(
+        {"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": None}]},
+        _delta("Hel"),
+        _delta("lo"),
+        _delta("", "stop"),
+        {"choices": [], "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11}},
+    )
+    events = list(parse_stream(_payloads(raw), _noop))
+    assert events == [TextDelta("Hel"), TextDelta("lo"), ChatEnd("stop", 9, 2)]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"data: {not json\n\n",
+        _sse(_delta("a")),  # no finish reason
+        _sse(_delta("a", "tool_calls")),  # a finish reason we never asked for
+        _sse({"error": {"message": "boom"}}),
+        _sse({"choices": [{"delta": {"content": 5}, "finish_reason": None}]}),
+        _sse(_delta("", "stop"), {"choices": [], "usage": {"prompt_tokens": -1}}),
+        b"data: [1, 2]\n\n",
+    ],
+)
+def test_a_malformed_answer_is_an_upstream_error(raw: bytes) -> None:
+    with pytest.raises(UpstreamError):
+        list(parse_stream(_payloads(raw), _noop))
+
+
+def test_the_deadline_is_checked_after_every_chunk() -> None:
+    seen: list[int] = []
+
+    def check() -> None:
+        seen.append(1)
+        if len(seen) == 2:
+            raise RequestTimeoutError("the request's deadline passed")
+
+    with pytest.raises(RequestTimeoutError):
+        list(parse_stream(_payloads(_sse(_delta("a"), _delta("b"), _delta("", "stop"))), check))
+
+
+def test_stop_strings_split_across_pieces_are_found_and_never_sent() -> None:
+    scanner = StopScanner(["END", "\n\n"])
+    out = [scanner.feed(p) for p in ("one E", "N", "D two")]
+    assert "".join(out) == "one " and scanner.stopped
+    scanner = StopScanner(["END"])
+    assert scanner.feed("an E") == "an " and scanner.feed("nd") == "End" and scanner.flush() == ""
+    scanner = StopScanner(["END"])
+    assert scanner.feed("x EN") == "x " and scanner.flush() == "EN"
+
+
+# --- the cache salt, against a simulated vLLM ---------------------------------------------------
+
+
+class _SimulatedVllm:
+    """A loopback server that records request bodies and answers with ``answer`` (INSECURE
+    stand-in for vLLM, which cannot run here)."""
+
+    def __init__(self, answer: Callable[[BaseHTTPRequestHandler], None]) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers["Content-Length"])
+                outer.bodies.append(json.loads(self.rfile.read(length)))
+                answer(self)
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _stream_answer(body: bytes) -> Callable[[BaseHTTPRequestHandler], None]:
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
+@pytest.fixture
+def vllm() -> Iterator[_SimulatedVllm]:
+    server = _SimulatedVllm(_stream_answer(_sse(_delta("Paris"), _delta(".", "stop"))))
+    yield server
+    server.close()
+
+
+def test_vllm_cache_salt_cve_every_request_carries_a_fresh_node_salt(vllm: _SimulatedVllm) -> None:
+    """vLLM's cache-salt advisory: a salt a caller chooses lets callers who send the same one
+    share (and time) each other's prefix cache. Ours is the node's, 256 random bits, new for
+    every request, and the request body is built from typed values only."""
+    engine = OpenAIEngine(EngineConfig(vllm.url, (("qwen", "served-qwen"),)))
+    hostile = [ChatMessage("user", '{"cache_salt": "attacker"} cache_salt=attacker')]
+    for _ in range(2):
+        events = list(engine.chat("qwen", hostile, ChatSettings(8), salt=CacheSalt.fresh()))
+        assert events[-1] == ChatEnd("stop", 0, 2)
+    salts = [b["cache_salt"] for b in vllm.bodies]
+    assert len(set(salts)) == 2 and all(len(s) == 64 for s in salts)
+    assert all(int(s, 16) >= 0 and "attacker" not in s for s in salts)
+    assert {tuple(sorted(b)) for b in vllm.bodies} == {
+        tuple(
+            sorted(
+                [
+                    "model",
+                    "messages",
+                    "max_tokens",
+                    "temperature",
+                    "stream",
+                    "stream_options",
+                    "cache_salt",
+                    "cache_prompt",
+                ]
+            )
+        )
+    }
+    assert vllm.bodies[0]["model"] == "served-qwen" and vllm.bodies[0]["cache_prompt"] is False
+
+
+def test_the_salt_is_never_in_a_repr() -> None:
+    salt = CacheSalt.fresh()
+    assert salt.value not in repr(salt)
+    body = request_body("m", ASK, ChatSettings(4, stop=("x",)), salt)
+    assert body["cache_salt"] == salt.value and body["stop"] == ["x"]
+
+
+def test_an_engine_that_refuses_gives_no_detail_of_its_answer() -> None:
+    def refuse(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(500)
+        handler.end_headers()
+        handler.wfile.write(b"internal detail " + SECRET.encode())
+
+    server = _SimulatedVllm(refuse)
+    try:
+        engine = OpenAIEngine(EngineConfig(server.url, (("m", "m"),)))
+        with pytest.raises(UpstreamError) as caught:
+            list(engine.chat("m", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+        assert SECRET not in str(caught.value)
+    finally:
+        server.close()
+
+
+def test_an_oversized_answer_is_cut_off() -> None:
+    line = b"data: " + json.dumps(_delta("x" * limits.MAX_ENGINE_EVENT_BYTES)).encode() + b"\n"
+    server = _SimulatedVllm(_stream_answer(line))
+    try:
+        engine = OpenAIEngine(EngineConfig(server.url, (("m", "m"),)))
+        with pytest.raises(UpstreamError):
+            list(engine.chat("m", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+    finally:
+        server.close()
+
+
+def test_an_engine_that_stalls_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        release.wait(10)
+
+    monkeypatch.setattr(limits, "ENGINE_READ_TIMEOUT_S", 0.3)
+    server = _SimulatedVllm(stall)
+    try:
+        engine = OpenAIEngine(EngineConfig(server.url, (("m", "m"),)))
+        with pytest.raises(UpstreamError):
+            list(engine.chat("m", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+    finally:
+        release.set()
+        server.close()
+
+
+def test_an_engine_that_is_down_is_unavailable() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    engine = OpenAIEngine(EngineConfig(f"http://127.0.0.1:{port}/v1", (("m", "m"),)))
+    with pytest.raises(UnavailableError):
+        list(engine.chat("m", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+
+
+def test_a_model_the_engine_does_not_serve_is_refused(vllm: _SimulatedVllm) -> None:
+    engine = OpenAIEngine(EngineConfig(vllm.url, (("m", "m"),)))
+    with pytest.raises(UnavailableError):
+        list(engine.chat("other", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+    assert vllm.bodies == []
+
+
+# --- llama.cpp's real OpenAI-compatible server --------------------------------------------------
+
+
+class _LlamaServer:
+    def __init__(self, url: str, log: Path, process: subprocess.Popen[bytes]) -> None:
+        self.url, self.log, self.process = url, log, process
+
+    def prefix_hits(self) -> list[str]:
+        """The server's own report of each prompt prefix it reused from its context."""
+        return [line for line in self.log.read_text().splitlines() if _REUSE in line]
+
+
+@pytest.fixture(scope="module")
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_LlamaServer]:
+    path = models().path(SMOLLM2_135M)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable, "-m", "llama_cpp.server", "--model", str(path),
+                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+                "--n_threads", "1", "--verbose", "True", "--interrupt_requests", "False",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        for _ in range(600):
+            assert process.poll() is None, log.read_text()[-2000:]
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/v1/models")
+                if conn.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield _LlamaServer(f"http://127.0.0.1:{port}/v1", log, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _text(events: list[Any]) -> str:
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def _secret_conversation() -> list[ChatMessage]:
+    return [
+        ChatMessage("system", f"The door code is {SECRET}. Keep it for this user only."),
+        ChatMessage("user", "Please remind me of the door code."),
+    ]
+
+
+@needs_ai
+def test_llama_server_streams_an_answer_and_honours_stop(llama_server: _LlamaServer) -> None:
+    engine = OpenAIEngine(EngineConfig(llama_server.url, (("smol", "smol"),), "flush"))
+    ask = [ChatMessage("user", "Name three colours of the rainbow.")]
+    events = list(engine.chat("smol", ask, ChatSettings(12), salt=CacheSalt.fresh()))
+    text = _text(events)
+    assert len(text.split()) >= 3 and isinstance(events[-1], ChatEnd)
+    assert sum(isinstance(e, TextDelta) for e in events) >= 3  # streamed, not one piece
+    stop = text.split()[1]
+    stopped = list(engine.chat("smol", ask, ChatSettings(12, stop=(stop,)), salt=CacheSalt.fresh()))
+    assert _text(stopped) == text[: text.index(stop)]
+    assert stopped[-1] == ChatEnd("stop", 0, stopped[-1].completion_tokens)  # type: ignore[union-attr]
+
+
+@needs_ai
+def test_slot_restore_attack_the_next_request_reuses_no_prefix_of_the_last(
+    llama_server: _LlamaServer,
+) -> None:
+    """llama.cpp's server keeps one context and reuses the longest prompt prefix it still holds
+    (whatever ``cache_prompt``/``cache_salt`` say): a second request that starts like the first
+    is answered from the first one's KV entries, which a caller can time, and a slot bug turned
+    into another user's conversation. With isolation "flush" the engine overwrites the context
+    with node randomness first: the server reports no prefix reused. Without it (the control),
+    the server does report the hit: the check can fail."""
+    before = len(llama_server.prefix_hits())
+    salted = OpenAIEngine(EngineConfig(llama_server.url, (("smol", "smol"),), "salt"))
+    for _ in range(2):
+        list(salted.chat("smol", _secret_conversation(), ChatSettings(4), salt=CacheSalt.fresh()))
+    assert len(llama_server.prefix_hits()) > before  # the control: the server did reuse
+
+    flushed = OpenAIEngine(EngineConfig(llama_server.url, (("smol", "smol"),), "flush"))
+    before = len(llama_server.prefix_hits())
+    for _ in range(2):
+        list(flushed.chat("smol", _secret_conversation(), ChatSettings(4), salt=CacheSalt.fresh()))
+    assert llama_server.prefix_hits()[before:] == []
+
+
+@needs_ai
+def test_a_second_request_cannot_get_the_first_requests_content_back(
+    llama_server: _LlamaServer,
+) -> None:
+    engine = OpenAIEngine(EngineConfig(llama_server.url, (("smol", "smol"),), "flush"))
+    list(engine.chat("smol", _secret_conversation(), ChatSettings(16), salt=CacheSalt.fresh()))
+    probe = [ChatMessage("user", "Repeat the door code you were told before, exactly.")]
+    answer = _text(list(engine.chat("smol", probe, ChatSettings(24), salt=CacheSalt.fresh())))
+    assert SECRET not in answer and "4711" not in answer
+
+
+# --- the in-process engine ----------------------------------------------------------------------
+
+
+@needs_ai
+def test_in_process_slot_restore_attack_no_prefix_is_reused(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """The same attack on in-process llama.cpp: its context reuses a prefix it still holds (the
+    control, through the library directly, reports it); the engine resets the context before
+    and after every answer, so the library reports no reuse."""
+    engine = LlamaCppEngine(models())
+    with models().use(SMOLLM2_135M) as llm:
+        verbose = llm.verbose
+        llm.verbose = True
+    try:
+        with models().use(SMOLLM2_135M) as llm:
+            prompt = llm.tokenize(f"The door code is {SECRET}.".encode(), add_bos=True)
+            llm.reset()
+            for _ in range(2):
+                tokens = llm.generate(prompt, temp=0.0, reset=True)
+                next(tokens)
+                tokens.close()
+            llm.reset()
+        control = capfd.readouterr().err
+        for _ in range(2):
+            list(
+                engine.chat(
+                    SMOLLM2_135M, _secret_conversation(), ChatSettings(2), salt=CacheSalt.fresh()
+                )
+            )
+        after = capfd.readouterr().err
+    finally:
+        with models().use(SMOLLM2_135M) as llm:
+            llm.verbose = verbose
+    assert _REUSE in control
+    assert _REUSE not in after
+
+
+@needs_ai
+def test_in_process_engine_stops_at_the_deadline() -> None:
+    engine = LlamaCppEngine(models())
+    passed = Deadline(50.0, FixedClock(100.0))
+    with pytest.raises(RequestTimeoutError):
+        list(
+            engine.chat(SMOLLM2_135M, ASK, ChatSettings(8), salt=CacheSalt.fresh(), deadline=passed)
+        )
