@@ -322,3 +322,85 @@ def test_the_guard_panel_labels_every_dropped_sentence_dropped(
     assert "1 repeated sentences" in _text(driver, "grounding")
     assert "grounded" not in [b for b, _, where in seen if where == "dropped"]
     _shot(driver, "07-guard-verdicts")
+
+
+def _chat_state(driver: Any) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(driver.find_element(By.ID, "chat-status").get_attribute("data-state"))
+
+
+def _ask(driver: Any, question: str, *, enter: bool = False) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    box = driver.find_element(By.ID, "chat-input")
+    box.send_keys(question)
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "chat-send").is_enabled())
+    if enter:
+        box.send_keys(Keys.ENTER)
+    else:
+        driver.find_element(By.ID, "chat-send").click()
+
+
+def test_chat_streams_the_answer_and_sends_the_whole_conversation_each_turn(
+    console_url: str, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    driver.get(console_url)
+    _wait(driver, 30, lambda d: d.find_element(By.ID, "status").get_attribute("data-ready"))
+    driver.find_element(By.ID, "tab-chat").click()
+    _wait(driver, 10, lambda d: d.find_element(By.ID, "chat-input").is_displayed())
+    tokens = driver.find_element(By.ID, "chat-max-tokens")
+    tokens.clear()
+    tokens.send_keys("48")
+
+    # 1. One question: the answer arrives in pieces, then the node's final text and usage.
+    _ask(driver, "Name three colours of the rainbow.")
+    _wait(driver, 10, lambda d: _chat_state(d) == "running")
+    _wait(driver, 300, lambda d: _chat_state(d) in ("done", "error", "stopped"))
+    assert _chat_state(driver) == "done", _text(driver, "chat-log")
+    answers = driver.find_elements(By.CSS_SELECTOR, "#chat-log .message.assistant")
+    assert len(answers) == 1
+    assert int(answers[0].get_attribute("data-deltas") or 0) >= 2  # streamed, not in one piece
+    assert answers[0].find_element(By.CSS_SELECTOR, ".text").text.strip()
+    assert "token" in answers[0].find_element(By.CSS_SELECTOR, ".meta").text
+    _wait(driver, 10, lambda d: d.find_elements(By.ID, "chat-request-id"))
+    request = _text(driver, "chat-facts")
+    assert "node-" in request and "key id " in request and "messages" in request
+
+    # 2. A second turn (Enter sends): the page sends the conversation so far, the node keeps
+    # nothing between turns.
+    _ask(driver, "Now name one more.", enter=True)
+    _wait(driver, 300, lambda d: _chat_state(d) in ("done", "error", "stopped"))
+    assert _chat_state(driver) == "done", _text(driver, "chat-log")
+    roles = [
+        m.get_attribute("data-role")
+        for m in driver.find_elements(By.CSS_SELECTOR, "#chat-log .message")
+    ]
+    assert roles == ["user", "assistant", "user", "assistant"]
+    sent = driver.execute_script("return chatParams().messages.map((m) => m.role);")
+    assert sent == roles
+    _shot(driver, "08-chat")
+
+    # 3. Stop: the answer ends where it was, and the page can ask again.
+    tokens.clear()
+    tokens.send_keys("400")
+    _ask(driver, "Tell me a long story about a lighthouse keeper.")
+    _wait(
+        driver, 300, lambda d: d.find_elements(By.CSS_SELECTOR, ".message.streaming[data-deltas]")
+    )
+    driver.find_element(By.ID, "chat-stop").click()
+    _wait(driver, 30, lambda d: _chat_state(d) == "stopped")
+    assert (
+        driver.find_element(By.ID, "chat-send").get_attribute("disabled") is not None
+    )  # empty box
+
+    # 4. New chat forgets the conversation.
+    driver.find_element(By.ID, "chat-new").click()
+    assert driver.execute_script("return chat.messages.length;") == 0
+    assert _text(driver, "chat-log") == "No messages yet."
+    errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+    assert not errors, errors
