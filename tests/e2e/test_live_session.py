@@ -126,14 +126,16 @@ async def test_call_roundtrip_carries_captions_and_audio_back(cloud: Cloud) -> N
         LiveCall(c, languages=("en", "es"), targets=("es", "en")) as call,
     ):
         events = asyncio.ensure_future(collect(call))
-        await play(call, fed)
+        # Both sides of the call in one session: the other party speaks after the user.
+        await asyncio.gather(play(call, fed), play(call, silence(0.6) + tone(0.4), channel=1))
         await call.end()
         got = await events
     assert call.ending == "done"
     captions = [e for e in got if e.kind == "caption"]
-    assert captions and all(e.channel == 0 and e.text.startswith("heard") for e in captions)
+    assert {e.channel for e in captions} == {0, 1}
+    assert all(e.text.startswith("heard") for e in captions)
     # The audio went to the node and came back bit for bit (the echo returns loud stretches).
-    echoed = b"".join(e.audio for e in got if e.kind == "audio")
+    echoed = b"".join(e.audio for e in got if e.kind == "audio" and e.channel == 0)
     assert len(echoed) >= TICK and fed.startswith(echoed)
     # Nothing of the call stays on the node: its session ends with the call.
     assert await nodes_idle(cloud)
