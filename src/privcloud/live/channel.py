@@ -11,10 +11,13 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
    * the utterance has ended (``endpoint_s`` of silence): the buffer is decoded a last time
      and everything heard is committed (:meth:`LocalAgreement.finish`), the untranslated text
      is queued, and the buffer is emptied;
-   * ``decode_every_s`` of new audio has come in: the buffer is decoded again and the words on
-     which the last two decodes agree are committed (LocalAgreement-2).
+   * ``decode_every_s`` of new audio has come in (or, when the last decode took longer than
+     that, as many seconds as it took, up to ``max_decode_every_s``: on a loaded machine the
+     decodes thin out instead of falling ever further behind): the buffer is decoded again
+     and the words on which the last two decodes agree are committed (LocalAgreement-2).
 
-3. Committed words come out at once as a ``caption``. They are queued for translation once they
+3. Committed words come out at once as a ``caption``. Unless the channel's target is the
+   language it speaks (captions only), they are queued for translation once they
    end a sentence, or reach ``translate_words`` at a clause end (",", ";", ":"), or reach
    ``max_untranslated_words``, or the utterance ends.
 4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
@@ -27,6 +30,7 @@ Nothing of the audio or the text outlives the call (all in memory) or reaches a 
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,6 +58,7 @@ class Settings:
     """When a channel decodes, commits, translates and trims (see the module docstring)."""
 
     decode_every_s: float = 1.0
+    max_decode_every_s: float = 3.0
     endpoint_s: float = 0.5
     min_speech_s: float = 0.2
     idle_keep_s: float = 1.0
@@ -84,6 +89,7 @@ class ChannelStream:
         speak: Speak,
         can_translate: Callable[[str, str], bool],
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._channel = channel
         self._language = language
@@ -94,6 +100,8 @@ class ChannelStream:
         self._speak = speak
         self._can_translate = can_translate
         self._s = settings if settings is not None else Settings()
+        self._clock = clock
+        self._every = self._s.decode_every_s
         self._buf: npt.NDArray[np.float32] = np.zeros(0, dtype=np.float32)
         self._buf_start = 0.0
         self._active = False
@@ -121,7 +129,7 @@ class ChannelStream:
             return []
         if not self._vad.speaking and self._vad.quiet_s >= self._s.endpoint_s:
             return self._end_utterance()
-        if self._since_decode >= self._s.decode_every_s:
+        if self._since_decode >= self._every:
             return self._decode()
         return []
 
@@ -152,7 +160,10 @@ class ChannelStream:
     def _hear(self) -> list[Word]:
         self._since_decode = 0.0
         prompt_words = [w.text for w in self._agree.recent() if w.end <= self._buf_start + 0.05]
+        started = self._clock()
         heard = self._recognize(self._buf, self._language, self._join(prompt_words))
+        took = self._clock() - started
+        self._every = min(self._s.max_decode_every_s, max(self._s.decode_every_s, took))
         if self._language is None and heard.words and heard.language:
             self._language = heard.language  # "auto": the first language heard stays
         offset = self._buf_start
@@ -200,7 +211,7 @@ class ChannelStream:
         return [LiveOutput(self._channel, CAPTION, text, b"", words[0].start, words[-1].end)]
 
     def _queue_untranslated(self) -> None:
-        if self._untranslated and self._language is not None:
+        if self._untranslated and self._language not in (None, self._target):
             self._jobs.append(_Job(tuple(self._untranslated), self._language))
         self._untranslated = []
 

@@ -16,7 +16,6 @@ before any work. Nothing is written to disk and nothing of the call is logged.
 
 from __future__ import annotations
 
-import functools
 from typing import Protocol
 
 import numpy as np
@@ -96,23 +95,26 @@ def make_pipeline(
     settings: Settings | None = None,
     recognizer: Recognizer | None = None,
     scorer: Scorer | None = None,
+    translation_model: str | None = None,
 ) -> LivePipeline:
     """A pipeline for one call: ``languages[c]`` is what channel ``c`` speaks (a Whisper code,
     or "auto" to detect it from its first words), ``targets[c]`` the language its speech is
     translated into. Raises DecodeError for an unknown code, UnsupportedError for a pair the
     text translation does not support (with "auto", such a pair yields captions only).
 
-    ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks)."""
+    ``translation_model`` picks the ``translate`` workload's language model (default: its
+    own default). ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and
+    benchmarks)."""
     if len(languages) != CHANNELS or len(targets) != CHANNELS:
         raise DecodeError("a call has two channels")
+    translator = steps.Translator(models, translation_model)
     for language, target in zip(languages, targets, strict=True):
         _check_language(language, auto=True)
         _check_language(target, auto=False)
-        if language != AUTO and not steps.can_translate(language, target):
+        if language != AUTO and not translator.supports(language, target):
             raise UnsupportedError("this language pair cannot be translated")
     recognize = recognizer if recognizer is not None else WhisperRecognizer(models)
     score = scorer if scorer is not None else default_scorer()
-    translate = functools.partial(steps.translate_text, models)
     streams = tuple(
         ChannelStream(
             channel,
@@ -120,9 +122,9 @@ def make_pipeline(
             target=targets[channel],
             recognize=recognize,
             vad=VoiceActivity(score),
-            translate=translate,
+            translate=translator,
             speak=steps.synthesize,
-            can_translate=steps.can_translate,
+            can_translate=translator.supports,
             settings=settings,
         )
         for channel in range(CHANNELS)

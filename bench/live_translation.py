@@ -1,0 +1,222 @@
+"""Benchmark of live call translation (issue 16): a two-speaker call played at real time through
+the node's streaming pipeline. Prints ONE JSON line.
+
+The call: an English speaker on channel 0 (the device user) and a Spanish speaker on channel 1,
+taking turns (espeak-ng voices; no real recordings ship with the repository), translated into
+each other's language. Both channels are fed in frames of ``limits.LIVE_FRAME_INTERVAL_MS`` at
+the wall-clock pace of the call, as the node's session worker does: a feed that runs long (a
+model call) delays the frames behind it, which then catch up.
+
+Measured, per channel and for the whole call:
+
+* lag from the end of each spoken word to its committed caption, to the translation that covers
+  it, and to the synthesized speech of that translation (p50/p95, seconds). The baseline is
+  the same run's offline pass: each channel's whole audio decoded once by the same Whisper
+  model with word timestamps gives the word end times (and the reference transcript); live
+  caption words are aligned to it (difflib) and a word counts when it was matched;
+* WER of the live captions against that offline transcription (and against the script);
+* compute: seconds spent inside feed() per second of call, and the longest single feed.
+
+    python bench/live_translation.py [--model qwen2.5-coder-1.5b-instruct|gemma-3-270m]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from privcloud import limits
+from privcloud.live import steps
+from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
+from privcloud.live.pipeline import make_pipeline
+from privcloud.live.recognizer import model_for
+from privcloud.workloads.models import Models
+
+RATE = 16_000
+#: (channel, language, text) turns of the call, in order.
+TURNS = (
+    (0, "en", "Hello, this is Anna from the travel office."),
+    (1, "es", "Hola, buenos días. Gracias por llamar."),
+    (0, "en", "Your train leaves tomorrow morning from the central station."),
+    (1, "es", "¿A qué hora sale el tren exactamente?"),
+    (0, "en", "It leaves early in the morning. Please bring your passport and your ticket."),
+    (1, "es", "Perfecto, muchas gracias por su ayuda."),
+)
+LANGUAGES = ("en", "es")
+TARGETS = ("es", "en")
+GAP_S = 1.0
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _wer(ref: list[str], hyp: list[str]) -> float:
+    prev = list(range(len(hyp) + 1))
+    for i, rw in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, hw in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
+        prev = cur
+    return prev[-1] / max(1, len(ref))
+
+
+def build_call() -> tuple[list[np.ndarray], list[str]]:
+    """Each channel's audio (float32, same length) and script text."""
+    tracks: list[list[np.ndarray]] = [[], []]
+    scripts = ["", ""]
+    for channel, language, text in TURNS:
+        pcm = steps.synthesize(text, language)
+        speech = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
+        gap = np.zeros(int(GAP_S * RATE), dtype=np.float32)
+        tracks[channel] += [speech, gap]
+        tracks[1 - channel] += [np.zeros(len(speech), dtype=np.float32), gap]
+        scripts[channel] += " " + text
+    lead = np.zeros(int(0.5 * RATE), dtype=np.float32)
+    return [np.concatenate([lead, *t]) for t in tracks], [s.strip() for s in scripts]
+
+
+@dataclass(frozen=True)
+class RefWord:
+    text: str
+    end: float
+
+
+def offline_words(models: Models, audio: np.ndarray, language: str) -> list[RefWord]:
+    """The whole channel decoded once (same model, word timestamps): the reference."""
+    with models.use(model_for(models, language)) as whisper:
+        segments, _ = whisper.transcribe(
+            audio,
+            language=language,
+            beam_size=1,
+            temperature=0.0,
+            condition_on_previous_text=False,
+            word_timestamps=True,
+            vad_filter=True,
+        )
+        out = []
+        for seg in segments:
+            for w in seg.words or ():
+                out += [RefWord(k, float(w.end)) for k in _words(str(w.word))]
+    return out
+
+
+def play(
+    pipeline: Any, tracks: list[np.ndarray]
+) -> tuple[list[tuple[float, LiveOutput]], dict[str, float]]:
+    """Feed both channels at real time; every output with its wall time since the call began."""
+    frame = RATE * limits.LIVE_FRAME_INTERVAL_MS // 1000
+    pcm = [(np.clip(t, -1, 1) * 32767).astype("<i2").tobytes() for t in tracks]
+    frames = len(tracks[0]) // frame
+    got: list[tuple[float, LiveOutput]] = []
+    busy, longest = 0.0, 0.0
+    t0 = time.perf_counter()
+    for i in range(frames):
+        due = t0 + (i + 1) * frame / RATE  # the frame's last sample has been spoken
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        for channel in (0, 1):
+            chunk = pcm[channel][2 * i * frame : 2 * (i + 1) * frame]
+            started = time.perf_counter()
+            out = pipeline.feed(channel, chunk)
+            took = time.perf_counter() - started
+            busy += took
+            longest = max(longest, took)
+            got += [(time.perf_counter() - t0, o) for o in out]
+    started = time.perf_counter()
+    got += [(time.perf_counter() - t0, o) for o in pipeline.flush()]
+    call_s = frames * frame / RATE
+    return got, {
+        "call_s": round(call_s, 2),
+        "feed_busy_per_s": round(busy / call_s, 3),
+        "longest_feed_s": round(longest, 3),
+        "flush_s": round(time.perf_counter() - started, 3),
+    }
+
+
+def _pct(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "n": 0}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50": round(statistics.median(ordered), 3), "p95": round(p95, 3), "n": len(ordered)}
+
+
+def lags(
+    channel: int, got: list[tuple[float, LiveOutput]], ref: list[RefWord]
+) -> tuple[dict[str, list[float]], str]:
+    """Per matched reference word: caption, translation and audio lag; and the live caption."""
+    outs = [(t, o) for t, o in got if o.channel == channel]
+    live: list[tuple[str, float, float]] = []  # word, emitted at, its caption's end_s
+    for t, o in outs:
+        if o.kind == CAPTION:
+            live += [(w, t, o.end_s) for w in _words(o.text)]
+
+    def first_after(kind: str, end_s: float) -> float | None:
+        return next((t for t, o in outs if o.kind == kind and o.end_s >= end_s - 1e-6), None)
+
+    result: dict[str, list[float]] = {CAPTION: [], TRANSLATION: [], AUDIO: []}
+    matcher = difflib.SequenceMatcher(a=[r.text for r in ref], b=[w for w, _, _ in live])
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            r, (_, emitted, end_s) = ref[block.a + k], live[block.b + k]
+            result[CAPTION].append(emitted - r.end)
+            for kind in (TRANSLATION, AUDIO):
+                at = first_after(kind, end_s)
+                if at is not None:
+                    result[kind].append(at - r.end)
+    return result, " ".join(w for w, _, _ in live)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="language model for translation")
+    args = parser.parse_args()
+    models = Models()
+    tracks, scripts = build_call()
+    pipeline = make_pipeline(models, LANGUAGES, TARGETS, translation_model=args.model)
+    # Warm every model first (loading is not part of a call's lag).
+    for language, target in zip(LANGUAGES, TARGETS, strict=True):
+        with models.use(model_for(models, language)):
+            pass
+        steps.Translator(models, args.model)("Hello.", "en", target)
+    got, compute = play(pipeline, tracks)
+    report: dict[str, Any] = {"bench": "live_translation", **compute, "channels": {}}
+    all_lags: dict[str, list[float]] = {CAPTION: [], TRANSLATION: [], AUDIO: []}
+    for channel, language in enumerate(LANGUAGES):
+        ref = offline_words(models, tracks[channel], language)
+        per, caption = lags(channel, got, ref)
+        ref_words = [r.text for r in ref]
+        report["channels"][str(channel)] = {
+            "language": language,
+            "target": TARGETS[channel],
+            "words_offline": len(ref),
+            "words_matched": len(per[CAPTION]),
+            "wer_vs_offline": round(_wer(ref_words, _words(caption)), 3),
+            "wer_offline_vs_script": round(_wer(_words(scripts[channel]), ref_words), 3),
+            "wer_live_vs_script": round(_wer(_words(scripts[channel]), _words(caption)), 3),
+            **{f"lag_{kind}_s": _pct(values) for kind, values in per.items()},
+            "translations": sum(
+                1 for _, o in got if o.channel == channel and o.kind == TRANSLATION
+            ),
+        }
+        for kind, values in per.items():
+            all_lags[kind] += values
+    report.update({f"lag_{kind}_s": _pct(values) for kind, values in all_lags.items()})
+    report["targets"] = {"translation_p50_s": 2.0, "audio_p50_s": 3.0}
+    report["translation_model"] = args.model or "default"
+    print(json.dumps(report, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""The live call-translation pipeline (privcloud.live.pipeline): VAD, streaming Whisper with
+LocalAgreement-2, incremental translation and speech, per channel.
+
+Speech is synthesised at test time (espeak-ng) and fed in 40 ms frames as fast as the pipeline
+takes it (the pipeline's decode cadence counts audio seconds, so the outcome does not depend on
+the machine's speed). The commit policy and the buffer bound are also checked with scripted
+hypotheses (a simulated recogniser, no model), where the worst cases can be forced.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import logging
+import wave
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+from aikit import models, needs_ai
+from privcloud import limits
+from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.live.agreement import LocalAgreement, Word
+from privcloud.live.channel import ChannelStream, Settings
+from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
+from privcloud.live.pipeline import LivePipeline, make_pipeline
+from privcloud.live.recognizer import Heard
+from privcloud.live.vad import VoiceActivity, energy_scorer
+from speech import speak, wer, words
+
+FRAME = 1280  # 40 ms of 16 kHz s16le
+#: A decode every second of audio, however long decodes take here (the default thins them out
+#: on a slow machine), so that what the tests see does not depend on the machine's load.
+FIXED = Settings(max_decode_every_s=Settings().decode_every_s)
+ENGLISH = "My sister works in a big hospital. The children play in the park with their friends."
+SPANISH = "Los niños juegan en el parque con sus amigos."
+
+
+def _pcm16k(wav: bytes) -> bytes:
+    """espeak-ng's 22.05 kHz WAV as 16 kHz s16le PCM (linear interpolation; fine for tests)."""
+    with wave.open(io.BytesIO(wav), "rb") as src:
+        rate = src.getframerate()
+        x = np.frombuffer(src.readframes(src.getnframes()), dtype="<i2").astype(np.float32)
+    n = round(len(x) * 16_000 / rate)
+    y = np.interp(np.arange(n) * (rate / 16_000), np.arange(len(x)), x)
+    return bytes(y.round().astype("<i2").tobytes())
+
+
+def _silence(seconds: float) -> bytes:
+    return b"\x00\x00" * round(seconds * 16_000)
+
+
+def _feed(pipeline: LivePipeline, channel: int, pcm: bytes) -> list[LiveOutput]:
+    out: list[LiveOutput] = []
+    for i in range(0, len(pcm), FRAME):
+        out += pipeline.feed(channel, pcm[i : i + FRAME])
+    return out
+
+
+def _text(outputs: list[LiveOutput], kind: str, channel: int = 0) -> str:
+    return " ".join(o.text for o in outputs if o.kind == kind and o.channel == channel)
+
+
+@pytest.fixture(scope="module")
+def english() -> bytes:
+    return _pcm16k(speak(ENGLISH, "en"))
+
+
+# --- no model: the commit policy and the bounds ------------------------------------------------
+
+
+def _hyp(*items: tuple[str, float]) -> list[Word]:
+    return [Word(start, start + 0.3, text) for text, start in items]
+
+
+def test_local_agreement_commits_only_what_two_hypotheses_agree_on() -> None:
+    agree = LocalAgreement()
+    assert agree.insert(_hyp(("the", 0.0), ("cat", 0.4))) == []
+    # The second hypothesis revised "cat" to "cats": only "the" is agreed.
+    assert [w.text for w in agree.insert(_hyp(("The", 0.0), ("cats", 0.4), ("sat", 0.8)))] == [
+        "The"
+    ]
+    # Words heard again over the committed audio are not committed twice.
+    third = agree.insert(_hyp(("the", 0.0), ("cats", 0.4), ("sat", 0.8), ("down.", 1.2)))
+    assert [w.text for w in third] == ["cats", "sat"]
+    assert [w.text for w in agree.finish()] == ["down."]
+    assert agree.finish() == []
+    assert [w.text for w in agree.recent()] == ["The", "cats", "sat", "down."]
+
+
+def test_local_agreement_drops_a_repeated_word_at_the_cut() -> None:
+    agree = LocalAgreement()
+    agree.insert(_hyp(("hello", 0.0), ("there", 0.5)))
+    agree.insert(_hyp(("hello", 0.0), ("there", 0.5)))
+    # After a buffer cut Whisper hears "there" again, starting a little later.
+    agree.insert(_hyp(("there", 0.75), ("friend", 1.2)))
+    again = agree.insert(_hyp(("there", 0.75), ("friend", 1.2)))
+    assert [w.text for w in again] == ["friend"]
+
+
+class SimulatedRecognizer:
+    """A recogniser for bound tests, no model: hears ``n`` words spread over the buffer, and
+    with ``stable=False`` different words on every call (nothing ever agrees)."""
+
+    def __init__(self, *, stable: bool) -> None:
+        self.stable = stable
+        self.calls = 0
+        self.longest_s = 0.0
+
+    def __call__(
+        self, samples: npt.NDArray[np.float32], language: str | None, prompt: str
+    ) -> Heard:
+        self.calls += 1
+        seconds = len(samples) / 16_000
+        self.longest_s = max(self.longest_s, seconds)
+        count = int(seconds / 0.4)
+        tag = "w" if self.stable else f"v{self.calls}x"
+        found = [Word(0.4 * i, 0.4 * i + 0.3, f"{tag}{i}.") for i in range(count)]
+        return Heard(found, language, 1.0)
+
+
+def _stream(recognizer: SimulatedRecognizer, settings: Settings, log: list[str]) -> ChannelStream:
+    def translate(text: str, source: str, target: str) -> str:
+        log.append(text)
+        return "traducido"
+
+    return ChannelStream(
+        0,
+        language="en",
+        target="es",
+        recognize=recognizer,
+        vad=VoiceActivity(energy_scorer),
+        translate=translate,
+        speak=lambda text, lang: b"\x00\x00" * 160,
+        can_translate=lambda s, t: True,
+        settings=settings,
+    )
+
+
+@pytest.mark.parametrize("stable", [True, False], ids=["agreeing", "never_agreeing"])
+def test_endless_speech_keeps_the_buffer_bounded(stable: bool) -> None:
+    """A speaker who never pauses (a tone, so every window is speech): the buffer and every
+    decode stay within max_buffer_s plus one decode interval, agreed words or not."""
+    settings = Settings(max_buffer_s=4.0, trim_after_s=3.0, endpoint_s=10.0)
+    recognizer = SimulatedRecognizer(stable=stable)
+    stream = _stream(recognizer, settings, [])
+    tone = (0.3 * np.sin(np.arange(640) * 2 * np.pi * 220 / 16_000)).astype(np.float32)
+    captions = []
+    for _ in range(30 * 25):  # 30 s in 40 ms frames
+        captions += [o for o in stream.feed(tone) if o.kind == CAPTION]
+        assert stream.buffered_s <= settings.max_buffer_s + settings.decode_every_s + 0.05
+    assert recognizer.calls >= 20
+    assert recognizer.longest_s <= settings.max_buffer_s + settings.decode_every_s + 0.05
+    assert captions  # forced commits when nothing agrees
+    spans = [(o.start_s, o.end_s) for o in captions]
+    assert all(b[0] >= a[1] - 1e-6 for a, b in itertools.pairwise(spans))
+
+
+def test_silence_and_noise_reach_no_model_and_make_no_output() -> None:
+    recognizer = SimulatedRecognizer(stable=True)
+    log: list[str] = []
+    stream = _stream(recognizer, Settings(), log)
+    rng = np.random.default_rng(0)
+    for _ in range(10 * 25):  # 10 s: digital silence, then faint noise (-50 dBFS)
+        assert stream.feed(np.zeros(640, dtype=np.float32)) == []
+        assert stream.feed((0.003 * rng.standard_normal(640)).astype(np.float32)) == []
+    assert stream.flush() == []
+    assert recognizer.calls == 0 and log == []
+    assert stream.buffered_s <= Settings().idle_keep_s + 0.1
+
+
+@needs_ai
+def test_bad_input_is_refused_before_any_work() -> None:
+    pipeline = make_pipeline(models(), ("en", "es"), ("es", "en"))
+    with pytest.raises(DecodeError):
+        pipeline.feed(0, b"\x00\x00\x00")  # odd length
+    with pytest.raises(DecodeError):
+        pipeline.feed(2, b"\x00\x00")
+    with pytest.raises(DecodeError):
+        pipeline.feed(True, b"\x00\x00")
+    with pytest.raises(TooLargeError):
+        pipeline.feed(0, b"\x00" * (limits.LIVE_MAX_FEED_BYTES + 2))
+    with pytest.raises(DecodeError):
+        make_pipeline(models(), ("en", "xx"), ("es", "en"))
+    with pytest.raises(DecodeError):
+        make_pipeline(models(), ("en", "es"), ("auto", "en"))
+    with pytest.raises(UnsupportedError):
+        make_pipeline(models(), ("en", "sw"), ("sw", "en"))  # no text model reads Swahili
+
+
+# --- real models ---------------------------------------------------------------------------
+
+
+@needs_ai
+def test_silence_on_both_channels_produces_no_output() -> None:
+    pipeline = make_pipeline(models(), ("en", "es"), ("es", "en"))
+    quiet = _silence(4.0)
+    assert _feed(pipeline, 0, quiet) == [] and _feed(pipeline, 1, quiet) == []
+    assert pipeline.flush() == []
+
+
+@needs_ai
+def test_captions_are_final_in_order_and_match_the_speech(
+    english: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Captions (same language as spoken: no translation) match the script (loose WER:
+    espeak-ng into Whisper tiny.en), come in pieces while the speech goes on, each covers audio
+    after the previous one (a commit is never revised or repeated), and nothing of the speech
+    reaches a log."""
+    caplog.set_level(logging.DEBUG)
+    pipeline = make_pipeline(models(), ("en", "en"), ("en", "en"), settings=FIXED)
+    out = _feed(pipeline, 0, _silence(0.5) + english + _silence(1.0)) + pipeline.flush()
+    captions = [o for o in out if o.kind == CAPTION]
+    assert len(captions) >= 3  # streamed in pieces, not once at the end
+    assert {o.kind for o in out} == {CAPTION}
+    text = _text(out, CAPTION)
+    score = wer(ENGLISH, text)
+    print(f"live caption WER {score:.3f}: {text}")
+    assert score <= 0.3
+    spans = [(o.start_s, o.end_s) for o in captions]
+    assert all(s <= e for s, e in spans)
+    assert all(b[0] >= a[1] - 0.05 for a, b in itertools.pairwise(spans))
+    assert spans[-1][1] <= 0.5 + len(english) / 32_000 + 0.5
+    logged = " ".join(r.getMessage().lower() for r in caplog.records)
+    assert not {"sister", "hospital", "children", "friends"} & set(words(logged))
+
+
+@needs_ai
+def test_english_speech_is_translated_and_spoken_in_spanish() -> None:
+    sentence = "My sister works in a big hospital."
+    pipeline = make_pipeline(models(), ("en", "es"), ("es", "en"), settings=FIXED)
+    pcm = _pcm16k(speak(sentence, "en"))
+    out = _feed(pipeline, 0, _silence(0.3) + pcm + _silence(1.0)) + pipeline.flush()
+    translation = _text(out, TRANSLATION)
+    print(f"translation: {translation}")
+    assert {"hermana", "hospital"} & set(words(translation))
+    assert words(translation) != words(_text(out, CAPTION))
+    audio = [o for o in out if o.kind == AUDIO]
+    assert audio and all(len(o.audio) % 2 == 0 and len(o.audio) > 16_000 for o in audio)
+    assert all(o.channel == 0 for o in out)
+    first = next(o for o in out if o.kind == TRANSLATION)
+    assert 0.0 <= first.start_s < first.end_s <= 0.3 + len(pcm) / 32_000 + 0.5
+
+
+@needs_ai
+def test_channels_do_not_mix(english: bytes) -> None:
+    """English on channel 0 and Spanish on channel 1 at the same time, frame by frame
+    interleaved: each channel's captions hold its own speaker's words only."""
+    pipeline = make_pipeline(models(), ("en", "es"), ("en", "es"), settings=FIXED)
+    spanish = _pcm16k(speak(SPANISH, "es"))
+    pcm = (
+        english + _silence(1.0),
+        spanish + _silence(1.0 + (len(english) - len(spanish)) / 32_000),
+    )
+    out: list[LiveOutput] = []
+    for i in range(0, max(map(len, pcm)), FRAME):
+        for channel in (0, 1):
+            out += pipeline.feed(channel, pcm[channel][i : i + FRAME])
+    out += pipeline.flush()
+    heard_en, heard_es = set(words(_text(out, CAPTION, 0))), set(words(_text(out, CAPTION, 1)))
+    print(f"channel 0: {heard_en}; channel 1: {heard_es}")
+    assert {"sister", "hospital", "children"} <= heard_en
+    assert {"niños", "parque", "amigos"} & heard_es
+    assert not {"niños", "parque", "amigos", "juegan"} & heard_en
+    assert not {"sister", "hospital", "children", "friends"} & heard_es
