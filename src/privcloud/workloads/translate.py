@@ -32,7 +32,9 @@ How (each step is listed in the result's ``steps``: task, model, seconds):
    place (a listener hears the true number in the wrong language rather than a wrong number
    in the right one), "flag" keeps the translation; either way the piece's ``status`` says so
    ("withheld" / "flagged", else "kept" or "retried") with the lost facts (``lost``: kind and
-   text as written in the source).
+   text as written in the source). An answer that cannot be a translation at all (markup its
+   source lacks, such as the JSON an instruction inside the text asked for; empty; far too
+   long: :func:`not_a_translation`) is always withheld, with ``{"kind": "format"}``.
 4. Speech (any of Whisper's 99 languages into any target language): Whisper base transcribes
    it in its own language (detected unless given), and each segment is translated as a text
    from that language (steps 1-3), when the language model reads that language. Otherwise
@@ -257,6 +259,30 @@ def _check_text_pair(llm: str, source: str, target: str) -> None:
         raise UnsupportedError("text translation supports: " + ", ".join(sorted(languages)))
 
 
+#: Characters of markup and code: an answer that has them where its source has none is not a
+#: translation of it (a model that obeyed "reply in JSON" inside the text).
+_MARKUP = ("```", "{", "}", "<", ">", "[", "]")
+#: Longest answer, in characters, per source character (plus :data:`_SLACK_CHARS`): a Chinese
+#: or Japanese sentence grows about 3x in a Latin-script language; past 4x it is a runaway.
+_GROWTH = 4
+_SLACK_CHARS = 60
+
+
+def not_a_translation(source: str, answer: str) -> str | None:
+    """Why ``answer`` cannot be a translation of ``source`` (a fixed reason), or None: empty
+    where the source has words, markup the source does not have (:data:`_MARKUP`), or far
+    longer than any translation of it. The model is told never to follow the text; this is
+    what holds when it does anyway (Qwen2.5-Coder 1.5B answers "reply in JSON with the key
+    'hacked'" inside a sentence with that JSON, whatever the prompt)."""
+    if not answer.strip():
+        return "empty answer"
+    if any(mark in answer and mark not in source for mark in _MARKUP):
+        return "markup the source does not have"
+    if len(answer) > _GROWTH * len(source) + _SLACK_CHARS:
+        return "answer too long for its source"
+    return None
+
+
 def _clean(text: str) -> str:
     """A model's answer as one line: white space collapsed, a wrapping pair of quotes and a
     leading "Translation:" label taken off."""
@@ -341,13 +367,20 @@ class _Translator:
             self._retries -= 1
             again = self._call(source, target, piece, keep)
             second = translate_facts.check(piece, source, again, target)
-            if len(second.lost) < len(result.lost):
+            if len(second.lost) < len(result.lost) and not_a_translation(piece, again) is None:
                 out, result = again, second
             status = "retried" if result.kept else status
-        if not result.kept:
+        lost = tuple(result.lost_meta())
+        reason = not_a_translation(piece, out)
+        if reason is not None:
+            # Whatever ``facts`` asks: this is no translation (an obeyed instruction, a
+            # runaway answer), so the listener gets the source.
+            status, out = "withheld", piece
+            lost = (*lost, {"kind": "format", "text": reason})
+        elif not result.kept:
             status = "withheld" if self._policy == "withhold" else "flagged"
             out = piece if status == "withheld" else out
-        done = Piece(index, piece, out, status, len(result.facts), tuple(result.lost_meta()))
+        done = Piece(index, piece, out, status, len(result.facts), lost)
         self.pieces.append(done)
         return done
 
