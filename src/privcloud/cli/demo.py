@@ -34,6 +34,7 @@ from privcloud.wire.message import Event
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
+    QWEN_1_5B,
     WHISPER_BASE,
     WHISPER_TINY_EN,
     shared_models,
@@ -136,11 +137,16 @@ async def _demo(args: argparse.Namespace, chatter: Chatter | None) -> None:
     check_models(models.available(), config)
     observer = Observer()
     _header(clock, 1, "starting relay, gateway, issuer, log, witness and 3 nodes (2 regions)")
-    _line("loading Whisper, Gemma 3 270M and MiniLM into the nodes (shared in this process)...")
+    # The models the demo's requests use: Whisper, the node's language model (Qwen2.5 1.5B where
+    # installed: translation; summaries on Gemma 3 270M or it), MiniLM for the guard.
+    llms = tuple(m for m in (QWEN_1_5B, GEMMA_270M) if m in models.available())
+    warm = (WHISPER_TINY_EN, WHISPER_BASE, *llms, MINILM_L6) if config.ai else ()
+    if warm:
+        _line(f"loading {', '.join(warm)} into the nodes (shared in this process)...")
     cloud = LocalCloud(
         nodes=default_nodes(3),
         models=models if config.ai else None,
-        warm_models=(WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, MINILM_L6) if config.ai else (),
+        warm_models=warm,
         observer=observer,
     )
     async with cloud:
@@ -250,7 +256,7 @@ async def _features(client: Client, clock: _Clock, call: bytes, voicemail_path: 
         6,
     )
     for line in dropped_lines(report):
-        _wrap(line, indent=8, width=90)
+        _line(line, 8)  # one line each, the sentence quoted whole
 
     _line("translate (a Spanish voicemail -> English, Whisper base):")
     result, took = await _streamed(

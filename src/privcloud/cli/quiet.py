@@ -167,5 +167,13 @@ def collected_chatter() -> Iterator[Chatter]:
         for handler in handlers:
             root.addHandler(handler)
         if failed:
-            sys.stderr.buffer.write(chatter.tail())
-            sys.stderr.flush()
+            _write_all(2, chatter.tail())
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view) :]
+        except OSError:
+            return
