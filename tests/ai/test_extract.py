@@ -219,6 +219,8 @@ def test_a_date_that_does_not_exist_gives_no_event(day: str) -> None:
         ("Meet Tom at 5 o'clock on Wednesday.", "Meeting with Tom"),
         ("We're flying to Berlin on Tuesday at 7am.", "flight to Berlin"),
         ("I'm travelling to Tokyo next Monday.", "trip to Tokyo"),
+        ("We're meeting the landlord on Wednesday at 5 to sign the lease.",
+         "meeting with the landlord to sign the lease"),
         # A noun keeps its modifiers and its destination, company or purpose, not the verb
         # after it nor the words that open the sentence.
         ("My train to Paris leaves tomorrow at 9.", "train to Paris"),

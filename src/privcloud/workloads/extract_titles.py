@@ -66,6 +66,10 @@ VERB_NOUNS: dict[str, tuple[str, str]] = {
 #: object stays as said ("call Bob"), a pronoun object is left out ("call me about" -> "call
 #: about").
 _VERB_WHEN_OBJECT = frozenset({"call", "visit", "drive", "interview", "ring", "phone"})
+#: "meeting" is a verb after a form of "be" with an object ("we're meeting the landlord"): its
+#: object gets "with" ("meeting with the landlord").
+_BE = _set_of("am is are was were be been i'm we're you're they're he's she's")
+_PROGRESSIVE = {"meeting": "with"}
 EVENT_WORDS = re.compile(r"\b(?:" + _NOUNS + "|" + "|".join(VERB_NOUNS) + r")\b", _CASE)
 _TRAVEL = _set_of(
     "flight trip train bus ferry cruise journey drive ride fly flying travel traveling travelling"
@@ -205,7 +209,10 @@ def _head(text: str, words: list[_Word], holes: list[Span]) -> tuple[int, int, b
             and after.bare not in _PREPOSITIONS | _STOPS
             and after.bare != "up"
         )
-        if word.bare in VERB_NOUNS or (word.bare in _VERB_WHEN_OBJECT and takes_object):
+        progressive = word.bare in _PROGRESSIVE and i > 0 and words[i - 1].bare in _BE
+        if word.bare in VERB_NOUNS or (
+            takes_object and (word.bare in _VERB_WHEN_OBJECT or progressive)
+        ):
             return i, i + 1, True
         while (
             end < len(words)
@@ -251,6 +258,7 @@ def find_title(
             obj = _trimmed(text, words[i:j])
             if obj is not None and not all(w.bare in _PRONOUNS for w in words[i:j]):
                 parts.append(obj)
+                composed = composed or bare in _PROGRESSIVE  # "meeting with the landlord"
             i = j
     intros: set[str] = set()
     travel = bare in _TRAVEL or words[last - 1].bare in _TRAVEL
@@ -328,7 +336,7 @@ def compose_title(phrases: list[str]) -> str:
     if not head:
         return ""
     verb = _bare(head[-1])
-    noun, preposition = VERB_NOUNS.get(verb, (head[-1], ""))
+    noun, preposition = VERB_NOUNS.get(verb, (head[-1], _PROGRESSIVE.get(verb, "")))
     head[-1] = noun.capitalize() if head[-1][:1].isupper() else noun
     out = [" ".join(head)]
     for phrase in phrases[1:]:
