@@ -29,6 +29,7 @@ import http.client
 import ipaddress
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +59,9 @@ from privcloud.workloads.engine.types import (
 log = logging.getLogger("privcloud.engine")
 
 Isolation = Literal["salt", "flush"]
+#: Random bytes of the flush prompt: enough that it shares no first token with any prompt (a
+#: chat prompt starts with its template's marker), short so that the flush costs little.
+_FLUSH_BYTES = 8
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ class OpenAIEngine:
         """Overwrite a single-context server's context with node randomness (step 3)."""
         body = {
             "model": served,
-            "prompt": f"#{CacheSalt.fresh().value}",
+            "prompt": f"#{secrets.token_hex(_FLUSH_BYTES)}",
             "max_tokens": 1,
             "temperature": 0.0,
             "stream": False,
