@@ -16,8 +16,9 @@ carries ``derived`` = ``[{"field", "value", "from": [phrases]}]`` whose phrases 
 source and resolve, on their own, to the value. An event title is either a substring too or
 *composed* ("meet ... to sign the contract" -> "meeting to sign the contract",
 :mod:`privcloud.workloads.extract_titles`): then a ``"title"`` derivation quotes its phrases,
-and :func:`~privcloud.workloads.extract_titles.compose_title` must make the title from them. :func:`verify_grounded` checks all of this and
-drops any item that fails; :func:`extract` runs it on every result before returning.
+and :func:`~privcloud.workloads.extract_titles.compose_title` must make the title from them.
+:func:`verify_grounded` checks all of this and drops any item that fails; :func:`extract` runs
+it on every result before returning.
 
 Dates and times follow the conventions of :mod:`privcloud.workloads.datetext`.
 """
