@@ -42,7 +42,6 @@ extractor lives in :mod:`privcloud.workloads.grounding_facts`.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -53,8 +52,18 @@ import numpy.typing as npt
 
 from privcloud.errors import UsageError
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
+from privcloud.workloads.grounding_polarity import Clause, polarity_conflict, sentence_clauses
+from privcloud.workloads.grounding_relations import (
+    CallParties,
+    SourceSentence,
+    call_conflicts,
+    call_parties,
+    direction_conflicts,
+    mentions,
+    order_conflicts,
+    role_conflicts,
+)
 from privcloud.workloads.text import sentences as text_sentences
-from privcloud.workloads.text.negation import negated, negative_answer
 from privcloud.workloads.text.sentences import Span, SplitRules
 
 __all__ = [
@@ -62,10 +71,12 @@ __all__ = [
     "Fact",
     "GroundingReport",
     "SentenceCheck",
+    "SourceDocument",
     "Span",
     "check_summary",
     "extract_facts",
     "extractive_summary",
+    "prepare_source",
     "split_sentences",
 ]
 
@@ -85,21 +96,22 @@ OVERLAP_FLOOR = 0.5
 #: A run of words without sentence punctuation (a raw transcript) is cut after this many.
 SENTENCE_WORDS_CUT = 40
 #: Source passages whose overlap is compared: the ones most similar to the summary sentence.
-_CANDIDATE_PASSAGES = 5
+_CANDIDATE_PASSAGES = 10
 #: Marks a sentence kept in "mark" mode although it failed a check.
 UNVERIFIED_MARK = "[unverified]"
 
 # A summary is prose: braces, angle brackets and backticks mean JSON, HTML or code (for instance
 # output that a prompt injection asked for).
-_MARKUP_RE = re.compile(r"[{}<>`]")
-# Where a clause ends, for the polarity check: punctuation before white space (not inside
-# "3.5" or "1,200"), brackets and dashes, and the conjunctions that join two statements.
-_CLAUSE_BREAK_RE = re.compile(
-    r"(?<![,;:.!?])[,;:.!?]++(?=\s|$)|[()\u2013\u2014]|\s-\s"
-    r"|\b(?:but|so|because|although|though|whereas|however|yet)\b",
-    re.IGNORECASE,
-)
+_MARKUP_RE = re.compile(r"[{}`]|<\s*/?\s*[A-Za-z!]|[A-Za-z\"'/]\s*/?>")
 NEGATION_REASON = "negation differs from the source passage"
+#: Prefix of the reasons of :func:`relation <privcloud.workloads.grounding_relations>` errors.
+RELATION_REASON = "relation differs from the source"
+#: Most source sentences that together support one summary sentence.
+SUPPORT_SENTENCES = 3
+#: A sentence this similar to its best source sentence is a paraphrase when it shares
+#: PARAPHRASE_OVERLAP of its content words with its supporting sentences.
+PARAPHRASE_SIMILARITY = 0.6
+PARAPHRASE_OVERLAP = 0.34
 
 
 #: How the guard splits a text into sentences: a transcript's speaker labels, bullets and
@@ -135,6 +147,9 @@ class SentenceCheck:
     #: ``(start, end)`` of the best supporting source passage; None for an empty source.
     source_span: tuple[int, int] | None
     facts: tuple[Fact, ...] = ()
+    #: Relation errors (who called whom, roles, from/to, before/after), each in words; they
+    #: are also among ``reasons`` with the prefix :data:`RELATION_REASON`.
+    relations: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -146,6 +161,7 @@ class SentenceCheck:
             "overlap": round(self.overlap, 3),
             "source_span": list(self.source_span) if self.source_span else None,
             "facts": [{"kind": f.kind, "text": f.text, "value": f.value} for f in self.facts],
+            "relations": list(self.relations),
         }
 
 
@@ -202,8 +218,52 @@ def needs_fallback(grounded: int, total: int) -> bool:
     return grounded == 0 or (grounded < 2 and 2 * grounded < total)
 
 
+@dataclass(frozen=True)
+class SourceDocument:
+    """A source text read once for any number of summary checks (:func:`prepare_source`): its
+    sentences with their embeddings, content words, clauses, fact index and mentions.
+
+    The caller holds it for one document and drops it with the document: there is no cache
+    across documents or requests inside the guard (a shared cache would keep one user's text
+    for the next and tell by its speed whether a text was seen before).
+    """
+
+    text: str
+    sentences: tuple[Span, ...]
+    vectors: npt.NDArray[Any]
+    words: tuple[frozenset[str], ...]
+    clauses: tuple[tuple[Clause, ...], ...]
+    index: SourceIndex
+    relations: tuple[SourceSentence, ...]
+    parties: CallParties | None
+    #: Lower-case words the source writes capitalised inside a sentence (names).
+    proper: frozenset[str]
+
+
+_PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")
+
+
+def prepare_source(source: str, embed: Embed) -> SourceDocument:
+    """Read ``source`` for :func:`check_summary`: split it into sentences, embed them in one
+    batch, and index their facts, content words, clauses and mentions."""
+    spans = tuple(split_sentences(source))
+    texts = [s.text for s in spans]
+    vectors = np.asarray(embed(texts)) if texts else np.zeros((0, 1))
+    return SourceDocument(
+        source,
+        spans,
+        vectors,
+        tuple(frozenset(content_words(t, source=True)) for t in texts),
+        tuple(tuple(c) for c in sentence_clauses(texts)),
+        SourceIndex(source),
+        tuple(SourceSentence.read(t) for t in texts),
+        call_parties(source),
+        frozenset(w.lower() for w in _PROPER_RE.findall(source)),
+    )
+
+
 def check_summary(
-    source: str,
+    source: str | SourceDocument,
     summary: str,
     embed: Embed,
     *,
@@ -211,17 +271,24 @@ def check_summary(
     min_similarity: float = SIMILARITY_FLOOR,
     min_overlap: float = OVERLAP_FLOOR,
 ) -> GroundingReport:
-    """Check every sentence of ``summary`` against ``source``.
+    """Check every sentence of ``summary`` against ``source`` (a text, or a document read once
+    by :func:`prepare_source` when several summaries are checked against it).
 
     Steps, per summary sentence:
 
     1. it must hold no markup or code characters;
     2. extract its facts (:func:`extract_facts`); each must be found in the source index;
-    3. embed it and every source passage (each sentence, and each two adjacent sentences);
-       among the :data:`_CANDIDATE_PASSAGES` most similar passages take the one with the best
-       content-word overlap that reaches ``min_similarity``;
-    4. it is grounded when no fact is missing, similarity >= ``min_similarity`` and overlap
-       >= ``min_overlap``.
+    3. embed it (all sentences of the summary in one batch) and compare it with every source
+       sentence; among the :data:`_CANDIDATE_PASSAGES` most similar ones that reach
+       ``min_similarity`` take the one with the best content-word overlap, then add up to
+       :data:`SUPPORT_SENTENCES` - 1 more (candidates or its neighbours) that cover more of the
+       sentence's words: a summary sentence often merges several source sentences;
+    4. it is supported when similarity >= ``min_similarity`` and the overlap with those
+       sentences together >= ``min_overlap`` (or >= :data:`PARAPHRASE_OVERLAP` when similarity
+       >= :data:`PARAPHRASE_SIMILARITY`);
+    5. polarity (:mod:`privcloud.workloads.grounding_polarity`) and relations
+       (:mod:`privcloud.workloads.grounding_relations`: who called whom, roles, from/to,
+       before/after) must agree with the source.
 
     In "drop" mode ungrounded sentences are left out; in "mark" mode they are kept and flagged.
     Raises :class:`UsageError` for an unknown mode.
@@ -231,38 +298,49 @@ def check_summary(
     checked = (
         "no markup or code characters ({ } < > `)",
         "numbers, times, dates, days, phone numbers, e-mails and names must occur in the source",
-        f"cosine similarity to the best source passage >= {min_similarity:.2f} "
-        "(sentence or 2 adjacent sentences)",
-        f"content-word overlap with that passage >= {min_overlap:.2f}",
-        "each clause negated (not, no, never, n't, cannot, without, ...) or not as the clauses "
-        "of that passage sharing its words",
+        f"cosine similarity to the best source sentence >= {min_similarity:.2f}",
+        f"content-word overlap with up to {SUPPORT_SENTENCES} supporting sentences >= "
+        f"{min_overlap:.2f} (>= {PARAPHRASE_OVERLAP:.2f} at similarity >= "
+        f"{PARAPHRASE_SIMILARITY:.2f})",
+        "each clause negated (not, no, never, n't, cannot, without, ...) or not as the "
+        "supporting sentences",
+        "who called whom, roles, from/to and before/after as the source states them",
     )
     targets = split_sentences(summary)
     if not targets:
         return GroundingReport(mode, (), checked, True, min_similarity, min_overlap)
-    index = SourceIndex(source)
-    sentences = split_sentences(source)
-    passages = _passages(sentences)
-    vectors = np.asarray(embed([p.text for p in passages] + [t.text for t in targets]))
-    similarities = vectors[len(passages) :] @ vectors[: len(passages)].T
+    doc = source if isinstance(source, SourceDocument) else prepare_source(source, embed)
+    vectors = np.asarray(embed([t.text for t in targets]))
+    similarities = vectors @ doc.vectors.T if doc.sentences else None
     checks = []
     for row, target in enumerate(targets):
-        facts = tuple(extract_facts(target.text))
-        reasons = [_missing(f) for f in facts if not index.has(f)]
-        if _MARKUP_RE.search(target.text):
+        text = target.text
+        facts = tuple(extract_facts(text))
+        reasons = [_missing(f) for f in facts if not doc.index.has(f)]
+        if _MARKUP_RE.search(text):
             reasons.insert(0, "markup or code in the sentence")
-        similarity, overlap, best = _best_support(
-            target.text, passages, similarities[row] if passages else None, min_similarity
+        similarity, overlap, support, pool = _support(
+            text, doc, None if similarities is None else similarities[row], min_similarity
         )
-        if similarity < min_similarity or overlap < min_overlap:
+        supported = similarity >= min_similarity and (
+            overlap >= min_overlap
+            or (similarity >= PARAPHRASE_SIMILARITY and overlap >= PARAPHRASE_OVERLAP)
+        )
+        relations: list[str] = []
+        if not supported:
             reasons.append(f"unsupported (similarity {similarity:.2f}, overlap {overlap:.2f})")
-        elif best is not None and not same_polarity(target.text, _passage_clauses(sentences, best)):
-            reasons.append(NEGATION_REASON)
-        span = None if best is None else (passages[best].start, passages[best].end)
+        else:
+            wide = [(k, doc.clauses[k]) for k in dict.fromkeys([*support, *pool])]
+            if polarity_conflict(text, [doc.clauses[k] for k in support], wide):
+                reasons.append(NEGATION_REASON)
+            relations = _relation_errors(text, doc, [*dict.fromkeys([*support, *pool])])
+            reasons += [f"{RELATION_REASON}: {r}" for r in relations]
+        best = support[0] if support else None
+        span = None if best is None else (doc.sentences[best].start, doc.sentences[best].end)
         grounded = not reasons
         checks.append(
             SentenceCheck(
-                target.text,
+                text,
                 grounded,
                 grounded or mode == "mark",
                 tuple(reasons),
@@ -270,21 +348,26 @@ def check_summary(
                 overlap,
                 span,
                 facts,
+                tuple(relations),
             )
         )
     fallback = needs_fallback(sum(c.grounded for c in checks), len(checks))
     return GroundingReport(mode, tuple(checks), checked, fallback, min_similarity, min_overlap)
 
 
+def _relation_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list[str]:
+    mine = mentions(text, doc.proper)
+    found = call_conflicts(text, mine, doc.parties)
+    found += role_conflicts(text, mine, doc.relations)
+    found += direction_conflicts(mine, doc.relations)
+    found += order_conflicts(text, [doc.relations[k] for k in nearby])
+    return found
+
+
 def _missing(fact: Fact) -> str:
     if fact.kind == "number":
         return f"number {fact.value} not in source"
     return f"{fact.kind} '{fact.text}' not in source"
-
-
-def _passages(spans: Sequence[Span]) -> list[Span]:
-    windows = [Span(f"{a.text} {b.text}", a.start, b.end) for a, b in itertools.pairwise(spans)]
-    return [*spans, *windows]
 
 
 def overlap_share(sentence: str, passage: str) -> float:
@@ -297,95 +380,37 @@ def overlap_share(sentence: str, passage: str) -> float:
     return len(wanted & have) / len(wanted)
 
 
-def _best_support(
+def _support(
     sentence: str,
-    passages: Sequence[Span],
+    doc: SourceDocument,
     similarities: npt.NDArray[Any] | None,
     min_similarity: float,
-) -> tuple[float, float, int | None]:
-    """(similarity, overlap, index) of the passage that supports ``sentence`` best."""
-    if similarities is None or not passages:
-        return 0.0, 0.0, None
-    order = np.argsort(-similarities, kind="stable")[:_CANDIDATE_PASSAGES]
-    best: tuple[float, float, int] | None = None
-    for position in order:
-        similarity = float(similarities[int(position)])
-        candidate = (
-            similarity,
-            overlap_share(sentence, passages[int(position)].text),
-            int(position),
-        )
-        if best is None or (similarity >= min_similarity and candidate[1] > best[1]):
-            best = candidate
-    if best is None:
-        return 0.0, 0.0, None
-    return best
-
-
-# --- polarity -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Clause:
-    """A clause of a sentence for the polarity check: whether it is negated, and its content
-    words (as :func:`content_words` gives them)."""
-
-    negated: bool
-    words: frozenset[str]
-
-
-def clauses(sentence: str, *, source: bool) -> list[Clause]:
-    """The clauses of one sentence that have content words. A clause without any ("not",
-    "I did not", "you know") lends its negation to the clause before it (or after it, when it
-    comes first): "The refund was approved, or not." is one negated clause."""
-    found: list[Clause] = []
-    pending = False
-    for piece in _CLAUSE_BREAK_RE.split(sentence):
-        words = frozenset(content_words(piece, source=source))
-        negation = negated(piece)
-        if not words:
-            if found:
-                found[-1] = Clause(found[-1].negated or negation, found[-1].words)
-            else:
-                pending = pending or negation
-            continue
-        found.append(Clause(negation or pending, words))
-        pending = False
-    return found
-
-
-def _passage_clauses(sentences: Sequence[Span], passage: int) -> list[Clause]:
-    """The clauses of passage number ``passage`` of :func:`_passages` (one sentence, or two
-    adjacent ones). A question followed by a bare reply ("Did you make it?" "No, I did not.")
-    takes the reply's polarity: the reply has no words of its own to compare."""
-    first = passage if passage < len(sentences) else passage - len(sentences)
-    last = first if passage < len(sentences) else first + 1
-    found: list[Clause] = []
-    for k in range(first, last + 1):
-        text = sentences[k].text
-        own = clauses(text, source=True)
-        if text.endswith("?") and k + 1 < len(sentences):
-            reply = sentences[k + 1].text
-            answer = negative_answer(reply)
-            if answer is not None and not content_words(reply, source=True):
-                own = [Clause(answer, c.words) for c in own]
-        found.extend(own)
-    return found
-
-
-def same_polarity(sentence: str, passage: Sequence[Clause]) -> bool:
-    """Whether every clause of ``sentence`` is negated as some clause of ``passage`` that
-    shares a content word with it (any clause of ``passage`` when none does).
-
-    This catches "The refund was not approved." against "The refund was approved." and the
-    reverse; a passage without clauses (no content words) gives no verdict.
-    """
-    mine = clauses(sentence, source=False) or [Clause(negated(sentence), frozenset())]
-    for clause in mine:
-        sharing = [c for c in passage if c.words & clause.words] or list(passage)
-        if sharing and not any(c.negated == clause.negated for c in sharing):
-            return False
-    return True
+) -> tuple[float, float, list[int], list[int]]:
+    """(similarity, overlap, sentence indices) of the source sentences that support
+    ``sentence`` best, the best first (see :func:`check_summary`, step 3), and the candidates
+    it was chosen from."""
+    if similarities is None or not doc.sentences:
+        return 0.0, 0.0, [], []
+    order = [int(k) for k in np.argsort(-similarities, kind="stable")[:_CANDIDATE_PASSAGES]]
+    wanted = frozenset(content_words(sentence))
+    pool = [k for k in order if similarities[k] >= min_similarity] or order[:1]
+    best = max(pool, key=lambda k: (len(wanted & doc.words[k]), float(similarities[k])))
+    support = [best]
+    covered = wanted & doc.words[best]
+    extra = [*pool, best - 1, best + 1]
+    while len(support) < SUPPORT_SENTENCES and len(covered) < len(wanted):
+        gains = [
+            (len((wanted & doc.words[k]) - covered), -n, k)
+            for n, k in enumerate(extra)
+            if 0 <= k < len(doc.sentences) and k not in support
+        ]
+        if not gains or max(gains)[0] == 0:
+            break
+        pick = max(gains)[2]
+        support.append(pick)
+        covered |= wanted & doc.words[pick]
+    overlap = len(covered) / len(wanted) if wanted else 1.0
+    return float(similarities[best]), overlap, support, pool
 
 
 #: Sentences shorter than this many words ("Okay.", "Bye.") are not picked for an extract.

@@ -65,14 +65,30 @@ class SourceIndex:
                 self._digit_runs.append(digits)
             i = max(end, i + 1)
         self._names = " " + " ".join(name_tokens(source)) + " "
+        # Words the source writes in lower case: a capitalised one in a summary ("Engineers
+        # found ...") opens a sentence, it is no name.
+        self._plain = frozenset(re.findall(r"(?<![\w'-])[a-z][a-z]+(?![\w'-])", source))
+        self._plain_stems = frozenset(stem(w) for w in self._plain)
+        self._loose_names = f" {_loose(self._names)} "
 
     def has(self, fact: Fact) -> bool:
         """Whether the source attests ``fact``."""
         if fact.kind == "phone":
             return any(fact.value in run for run in self._digit_runs)
         if fact.kind == "name":
-            return bool(fact.value) and f" {fact.value} " in self._names
+            return bool(fact.value) and (
+                f" {fact.value} " in self._names
+                or f" {_loose(fact.value)} " in self._loose_names
+                or all(w in self._plain or stem(w) in self._plain_stems for w in fact.value.split())
+            )
         return any(key in self._keys for key in fact.keys)
+
+
+def _loose(names: str) -> str:
+    """Name tokens without digits and plural or possessive "s" ("VQA-v2" = "VQA-v", "the
+    Novaks'" = "Novak", "hidden Markov models" = "Hidden Markov Model")."""
+    tokens = (re.sub(r"\d+", "", t) for t in names.split())
+    return " ".join(t[:-1] if len(t) > 3 and t.endswith("s") else t for t in tokens if t)
 
 
 _CURRENCY_WORDS = {"$": "dollar", "€": "euro", "£": "pound", "%": "percent"}

@@ -64,6 +64,8 @@ COMMON_STARTERS = NOT_NAMES | _words(
     customers clients payments orders deliveries invoices meetings calls details items
     meet email send bring remember check contact reply pick drop sign pay book
     everything neither either many several
+    because although though while whereas since unless regardless despite given unlike
+    whether once when where after before during within without among across
     """
 )
 #: Words that follow a verb, not a name: a sentence-initial word before one of them is taken for

@@ -389,6 +389,11 @@ class Scanner:
             if self.low(end) in numbers.MULTIPLIERS:
                 value *= numbers.MULTIPLIERS[self.low(end)]
                 end += 1
+            elif self.low(end) == "-" and (word := self.low(end + 1).split("-")[0]) in (
+                numbers.MULTIPLIERS
+            ):  # "a 40-million-euro project"
+                value *= numbers.MULTIPLIERS[word]
+                end += 2
             if self.low(end) in ("percent", "per") and self.low(end + 1) in ("", "cent"):
                 end += 1
             keys: tuple[str, ...] = (f"num:{_canonical(value)}",)

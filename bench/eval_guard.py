@@ -1,0 +1,554 @@
+"""Evaluation of the summary guard (issue 15) on faithful human-style abstractive summaries and
+on planted errors derived from them. Prints ONE JSON line.
+
+    .venv/bin/python bench/eval_guard.py [--sets hand,aclsum] [--no-baseline]
+
+Sets (each: documents of several hundred words, each with a faithful abstractive summary):
+
+* ``hand``: bench/data/guard_eval/documents.txt, 20 documents written for this evaluation
+  (calls, news, meetings, e-mails, travel, a clinic letter, a school notice) with summaries in a
+  human style: paraphrase, compression, merged sentences, pronouns. See the README there.
+* ``aclsum``: the test split of ACLSum (Takeshita et al., EACL 2024; MIT), as shipped in the
+  ``aclsum`` wheel on PyPI: 99 papers (abstract, introduction, conclusion; 350 to 2,000 words)
+  with three one-sentence summaries each, written by the dataset's annotators. Read from the
+  installed package's files; the set is skipped (and says so) when it is not installed.
+
+Planted errors are programmatic mutations of the faithful sentences (one per kind where the
+sentence allows it): ``number`` (a digit or number word changed, times included), ``date`` (a
+weekday or month changed), ``name`` (a proper name replaced by one absent from the document),
+``negation`` (a negation inserted or removed), ``role`` (two named parties of an asymmetric
+relation swapped: who called or wrote to whom), ``direction`` ("from X to Y" reversed) and
+``order`` ("before" and "after" exchanged). ``catch_rate`` is the share of mutated sentences the
+guard does not keep; ``relation_caught`` the share of the role, direction and order kinds.
+``false_alarm_rate`` is the share of faithful sentences dropped, ``summaries_with_false_alarm``
+the share of summaries that lost at least one.
+
+Times: the guard's per-document preparation (source sentences split, embedded, indexed) is done
+once per document and reused for every summary checked against it (``prepare_source``);
+``seconds_per_summary`` is one ``check_summary`` of a whole summary with the document prepared,
+``seconds_per_summary_cold`` includes preparing it, ``seconds_per_sentence`` the warm time
+divided by the summary's sentences.
+
+Baselines, in the same run: ``previous`` is the guard of commit BASELINE_COMMIT (before issue
+15), read from git into a temporary package; ``lexical`` is a trivial guard that keeps a sentence
+when 60% of its content words occur anywhere in the document.
+
+Standalone: imports nothing from tests/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from privcloud.workloads import grounding
+from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.models import Models, shared_models
+
+#: The guard before issue 15 (the last commit before this evaluation existed).
+BASELINE_COMMIT = "46e7326218eeae9ca8f74645445fea664fd9101d"
+DATA = Path(__file__).parent / "data" / "guard_eval" / "documents.txt"
+ROOT = Path(__file__).resolve().parent.parent
+GUARD_MODULES = ("grounding", "grounding_facts", "grounding_lexicon", "grounding_scan")
+KINDS = ("number", "date", "name", "negation", "role", "direction", "order")
+RELATION_KINDS = ("role", "direction", "order")
+
+#: Names used to replace a document's names: checked absent from the document before use.
+INVENTED_NAMES = (
+    "Gregor Whitlock",
+    "Marisol",
+    "Okonkwo",
+    "Tilda",
+    "Bramwell",
+    "Ferreira",
+    "Ysolde",
+    "Castellano",
+    "Quentin",
+    "Ravensworth",
+    "Dagny",
+    "Zoltan",
+)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+NUMBER_WORDS = [
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "fifteen",
+    "twenty",
+    "thirty",
+]
+#: Capitalised words that open sentences without being names.
+NOT_NAMES = frozenset(
+    [
+        "The",
+        "A",
+        "An",
+        "She",
+        "He",
+        "It",
+        "They",
+        "Her",
+        "His",
+        "Its",
+        "Their",
+        "Only",
+        "While",
+        "After",
+        "Before",
+        "On",
+        "At",
+        "In",
+        "There",
+        "This",
+        "That",
+        "Tickets",
+        "Most",
+        "Local",
+        "Engineers",
+        "Two",
+        "Release",
+        "Economy",
+        "Microscope",
+        "Students",
+        "Year",
+    ]
+)
+AUXILIARIES = [
+    "is",
+    "are",
+    "was",
+    "were",
+    "will",
+    "can",
+    "could",
+    "should",
+    "would",
+    "must",
+    "has",
+    "have",
+    "had",
+    "does",
+    "do",
+    "did",
+    "may",
+    "might",
+]
+# A word of a name: capitalised, not a weekday or month.
+_NAME_WORD = r"(?:Mc|O')?[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_NAME_RE = re.compile(rf"(?<![\w.])(?:(?:Mr|Mrs|Ms|Dr|Prof)\. )?{_NAME_WORD}(?: {_NAME_WORD})*")
+_FROM_TO_RE = re.compile(
+    r"\bfrom ((?:[A-Z0-9][\w,.:]*)(?: (?:[A-Z0-9][\w,.:]*|million|billion|percent))*)"
+    r" to ((?:[A-Z0-9][\w,.:]*)(?: (?:[A-Z0-9][\w,.:]*|million|billion|percent))*)"
+    r"(?=[,;.]?(?:\s|$))"
+)
+_NUMBER_RE = re.compile(r"(?<![\w@.])(\d+)((?:[,.:]\d+)*)(?![\w@])")
+
+
+@dataclass
+class Document:
+    """One document of a set with its faithful summary sentences."""
+
+    id: str
+    domain: str
+    text: str
+    summary: list[str]
+    mutations: list[tuple[str, str, int]] = field(default_factory=list)  # kind, text, sentence
+
+
+# --- sets -------------------------------------------------------------------------------------
+
+
+def hand_set(path: Path = DATA) -> list[Document]:
+    """The documents of ``path`` (format in its header)."""
+    docs: list[Document] = []
+    current: Document | None = None
+    in_summary = False
+    lines: list[str] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.startswith("#") and current is None:
+            continue
+        if raw.startswith("=== "):
+            ident, domain = (p.strip() for p in raw[4:].split("|"))
+            current = Document(ident, domain, "", [])
+            docs.append(current)
+            in_summary, lines = False, []
+        elif current is None:
+            continue
+        elif raw.strip() == "--- summary":
+            current.text = "\n".join(lines).strip()
+            in_summary = True
+        elif in_summary and raw.strip():
+            current.summary.append(raw.strip())
+        elif not in_summary:
+            lines.append(raw)
+    return docs
+
+
+def aclsum_set() -> list[Document] | str:
+    """ACLSum's test split from the installed ``aclsum`` package, or why it is missing."""
+    spec = importlib.util.find_spec("aclsum")
+    if spec is None or not spec.submodule_search_locations:
+        return "aclsum is not installed (pip install aclsum)"
+    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "test.jsonl"
+    if not path.is_file():
+        return "aclsum has no dataset/test.jsonl"
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        sentences = [
+            s for sec in ("abstract", "introduction", "conclusion") for s in row["sentences"][sec]
+        ]
+        text = _detokenise(" ".join(sentences))
+        summary = [
+            row["summary"][aspect].strip() for aspect in ("challenge", "approach", "outcome")
+        ]
+        docs.append(Document(row["id"], "science", text, [s for s in summary if s]))
+    return docs
+
+
+def _detokenise(text: str) -> str:
+    """ACLSum's sentences are tokenised ("terms ( MT ) ."): glue punctuation back."""
+    text = re.sub(r" ([.,;:!?%)\]])", r"\1", text)
+    text = re.sub(r"([(\[]) ", r"\1", text)
+    return re.sub(r" (n't|'s|'re|'ve|'ll|'d)\b", r"\1", text)
+
+
+# --- mutations --------------------------------------------------------------------------------
+
+
+def mutations(doc: Document, rng: random.Random) -> Iterator[tuple[str, str, int]]:
+    """(kind, mutated sentence, index of the faithful sentence) for each kind each sentence
+    allows; every mutation differs from the faithful sentence."""
+    for k, sentence in enumerate(doc.summary):
+        for kind, mutate in MUTATORS.items():
+            changed = mutate(sentence, doc.text, rng)
+            if changed and changed != sentence:
+                yield kind, changed, k
+
+
+def _mutate_number(sentence: str, source: str, rng: random.Random) -> str | None:
+    for match in _NUMBER_RE.finditer(sentence):
+        head, tail = match.group(1), match.group(2)
+        for step in (1, 2, 3, 5, 7):
+            digit = (int(head[0]) + step) % 10 or 1
+            new = f"{digit}{head[1:]}{tail}"
+            if new not in source:
+                return sentence[: match.start()] + new + sentence[match.end() :]
+    lowered = sentence.lower()
+    for word in NUMBER_WORDS:
+        found = re.search(rf"\b{word}\b", lowered)
+        if found:
+            options = [w for w in NUMBER_WORDS if w != word and w not in source.lower()]
+            if options:
+                new = rng.choice(options)
+                return sentence[: found.start()] + new + sentence[found.end() :]
+    return None
+
+
+def _mutate_date(sentence: str, source: str, rng: random.Random) -> str | None:
+    for names in (WEEKDAYS, MONTHS):
+        for name in names:
+            found = re.search(rf"\b{name}\b", sentence)
+            if found and not (name == "May" and found.start() == 0):
+                options = [n for n in names if n != name and n not in source]
+                if options:
+                    return sentence.replace(name, rng.choice(options), 1)
+    return None
+
+
+def _names(sentence: str, source: str) -> list[re.Match[str]]:
+    """Name mentions of ``sentence`` that the source also writes capitalised, not a sentence's
+    first word unless the source has it mid-sentence, no weekday or month."""
+    found = []
+    for match in _NAME_RE.finditer(sentence):
+        words = match.group().split()
+        if any(w in WEEKDAYS or w in MONTHS for w in words):
+            continue
+        if words[0] in NOT_NAMES or not re.search(rf"[a-z,;:] {re.escape(words[0])}\b", source):
+            continue
+        found.append(match)
+    return found
+
+
+def _mutate_name(sentence: str, source: str, rng: random.Random) -> str | None:
+    names = _names(sentence, source)
+    if not names:
+        return None
+    match = names[rng.randrange(len(names))]
+    last = match.group().split()[-1]
+    options = [n for n in INVENTED_NAMES if n not in source and n.split()[-1] != last]
+    start = match.end() - len(last)
+    return sentence[:start] + rng.choice(options).split()[-1] + sentence[match.end() :]
+
+
+_SYMMETRIC = re.compile(r"\b(?:and|or|with|met|between|nor|while)\b|[,;]")
+
+
+def _mutate_role(sentence: str, source: str, rng: random.Random) -> str | None:
+    names = _names(sentence, source)
+    for a_pos, a in enumerate(names):
+        for b in names[a_pos + 1 :]:
+            between = sentence[a.end() : b.start()]
+            words = re.findall(r"[a-z]+", between)
+            if a.group() == b.group() or _SYMMETRIC.search(between) or not words:
+                continue
+            if all(
+                w in ("from", "of", "at", "s", "the", "a", "in", "for", "do", "de", "to")
+                for w in words
+            ):
+                continue
+            if any(_NAME_RE.fullmatch(w) for w in between.split()):
+                continue
+            return sentence[: a.start()] + b.group() + between + a.group() + sentence[b.end() :]
+    return None
+
+
+def _mutate_direction(sentence: str, source: str, rng: random.Random) -> str | None:
+    match = _FROM_TO_RE.search(sentence)
+    if match is None or match.group(1) == match.group(2):
+        return None
+    x, y = match.group(1).rstrip(",.:"), match.group(2).rstrip(",.:")
+    end = match.start(2) + len(y)
+    return sentence[: match.start()] + f"from {y} to {x}" + sentence[end:]
+
+
+def _mutate_order(sentence: str, source: str, rng: random.Random) -> str | None:
+    found = re.search(r"(?<!look )(?<!take )\b(before|after)\b(?! all)", sentence)
+    if found is None:
+        return None
+    new = "after" if found.group(1) == "before" else "before"
+    return sentence[: found.start()] + new + sentence[found.end() :]
+
+
+def _mutate_negation(sentence: str, source: str, rng: random.Random) -> str | None:
+    removals = (
+        (r"\bwon't\b", "will"),
+        (r"\bcan't\b", "can"),
+        (r"\b(is|are|was|were|do|does|did|has|have|had)n't\b", r"\1"),
+        (r"\b(is|are|was|were|will|can|do|does|did|has|have|had|could|should) not\b", r"\1"),
+        (r"\bnot\b ", ""),
+        (r"\bnever\b", "once"),
+        (r"\bno longer\b", "still"),
+        (r"\bno (?=[a-z])", ""),
+    )
+    for pattern, replacement in removals:
+        changed = re.sub(pattern, replacement, sentence, count=1)
+        if changed != sentence:
+            return changed
+    for match in re.finditer(r"\b(\w+)\b", sentence):
+        if match.group(1).lower() in AUXILIARIES:
+            return sentence[: match.end()] + " not" + sentence[match.end() :]
+    return None
+
+
+MUTATORS: dict[str, Callable[[str, str, random.Random], str | None]] = {
+    "number": _mutate_number,
+    "date": _mutate_date,
+    "name": _mutate_name,
+    "negation": _mutate_negation,
+    "role": _mutate_role,
+    "direction": _mutate_direction,
+    "order": _mutate_order,
+}
+
+
+# --- guards -----------------------------------------------------------------------------------
+
+
+def previous_guard(commit: str = BASELINE_COMMIT) -> Any:
+    """The grounding module of ``commit``, imported from a temporary package (its own modules'
+    imports of each other rewritten); None when git cannot read it."""
+    folder = Path(tempfile.mkdtemp(prefix="guard_baseline_"))
+    package = folder / "guard_baseline"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    for name in GUARD_MODULES:
+        try:
+            text = subprocess.run(
+                ["git", "-C", str(ROOT), "show", f"{commit}:src/privcloud/workloads/{name}.py"],
+                capture_output=True,
+                check=True,
+                text=True,
+            ).stdout
+        except (OSError, subprocess.CalledProcessError):
+            return None
+        text = re.sub(r"privcloud\.workloads\.(grounding\w*)", r"guard_baseline.\1", text)
+        (package / f"{name}.py").write_text(text)
+    sys.path.insert(0, str(folder))
+    return importlib.import_module("guard_baseline.grounding")
+
+
+@dataclass
+class Verdicts:
+    kept: list[bool]
+    seconds: float
+    cold_seconds: float
+
+
+def run_guard(guard: Any, source: str, sentences: Sequence[str], embed: Any) -> Verdicts:
+    """Which of ``sentences`` (one summary, or one planted sentence per line) the guard keeps."""
+    started = time.perf_counter()
+    prepared = guard.prepare_source(source, embed) if hasattr(guard, "prepare_source") else source
+    prepared_at = time.perf_counter()
+    report = guard.check_summary(prepared, "\n".join(sentences), embed)
+    done = time.perf_counter()
+    checks = report.sentences
+    if len(checks) != len(sentences):  # a sentence split in two: check each alone
+        kept = [
+            all(c.kept for c in guard.check_summary(prepared, s, embed).sentences)
+            for s in sentences
+        ]
+    else:
+        kept = [c.kept for c in checks]
+    if not hasattr(guard, "prepare_source"):
+        return Verdicts(kept, done - started, done - started)
+    return Verdicts(kept, done - prepared_at, done - started)
+
+
+def lexical_keep(source: str, sentence: str) -> bool:
+    """The trivial guard: 60% of the sentence's content words occur in the document."""
+    wanted = content_words(sentence)
+    return not wanted or len(wanted & content_words(source, source=True)) / len(wanted) >= 0.6
+
+
+def evaluate(guard: Any, docs: Sequence[Document], embed: Any) -> dict[str, Any]:
+    faithful = dropped = lost_summaries = 0
+    times: list[float] = []
+    cold: list[float] = []
+    per_sentence: list[float] = []
+    caught: dict[str, list[int]] = {kind: [0, 0] for kind in KINDS}
+    for doc in docs:
+        verdicts = run_guard(guard, doc.text, doc.summary, embed)
+        faithful += len(doc.summary)
+        misses = verdicts.kept.count(False)
+        dropped += misses
+        lost_summaries += misses > 0
+        times.append(verdicts.seconds)
+        cold.append(verdicts.cold_seconds)
+        per_sentence.append(verdicts.seconds / max(1, len(doc.summary)))
+        planted = run_guard(guard, doc.text, [m[1] for m in doc.mutations], embed)
+        for (kind, _, _), kept in zip(doc.mutations, planted.kept, strict=True):
+            caught[kind][0] += not kept
+            caught[kind][1] += 1
+    total_caught = sum(c for c, _ in caught.values())
+    total = sum(n for _, n in caught.values())
+    relation = [caught[k] for k in RELATION_KINDS]
+    return {
+        "false_alarm_rate": round(dropped / max(1, faithful), 3),
+        "summaries_with_false_alarm": round(lost_summaries / max(1, len(docs)), 3),
+        "catch_rate": round(total_caught / max(1, total), 3),
+        "catch_by_kind": {k: round(c / n, 3) if n else None for k, (c, n) in caught.items()},
+        "relation_caught": round(
+            sum(c for c, _ in relation) / max(1, sum(n for _, n in relation)), 3
+        ),
+        "seconds_per_summary": round(_median(times), 4),
+        "seconds_per_summary_cold": round(_median(cold), 4),
+        "seconds_per_sentence": round(_median(per_sentence), 4),
+    }
+
+
+def evaluate_lexical(docs: Sequence[Document]) -> dict[str, Any]:
+    faithful = [lexical_keep(d.text, s) for d in docs for s in d.summary]
+    planted = [lexical_keep(d.text, m[1]) for d in docs for m in d.mutations]
+    return {
+        "false_alarm_rate": round(faithful.count(False) / max(1, len(faithful)), 3),
+        "catch_rate": round(planted.count(False) / max(1, len(planted)), 3),
+    }
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] if ordered else 0.0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sets", default="hand,aclsum")
+    parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--dump", help="write every verdict of the new guard to this JSON file")
+    args = parser.parse_args(argv)
+    models: Models = shared_models()
+    embed = models.embed
+    embed(["warm up"])
+    previous = None if args.no_baseline else previous_guard()
+    out: dict[str, Any] = {
+        "bench": "eval_guard",
+        "targets": {
+            "false_alarm_rate": "<= 0.10",
+            "catch_rate": ">= 0.95",
+            "seconds_per_summary": "<= 0.2",
+        },
+    }
+    for name in args.sets.split(","):
+        docs = hand_set() if name == "hand" else aclsum_set()
+        if isinstance(docs, str):
+            out[name] = {"skipped": docs}
+            continue
+        rng = random.Random(args.seed)
+        for doc in docs:
+            doc.mutations = list(mutations(doc, rng))
+        result: dict[str, Any] = {
+            "documents": len(docs),
+            "faithful_sentences": sum(len(d.summary) for d in docs),
+            "planted": {k: sum(m[0] == k for d in docs for m in d.mutations) for k in KINDS},
+            "words_per_document": _median([len(d.text.split()) for d in docs]),
+            "guard": evaluate(grounding, docs, embed),
+            "lexical": evaluate_lexical(docs),
+        }
+        if previous is not None:
+            result["previous"] = evaluate(previous, docs, embed)
+        out[name] = result
+        if args.dump:
+            _dump(Path(f"{args.dump}.{name}.json"), docs, embed)
+    out["baseline_commit"] = BASELINE_COMMIT[:12] if previous is not None else None
+    print(json.dumps(out, separators=(",", ":")))
+
+
+def _dump(path: Path, docs: Sequence[Document], embed: Any) -> None:
+    rows = []
+    for doc in docs:
+        report = grounding.check_summary(doc.text, "\n".join(doc.summary), embed)
+        rows += [{"doc": doc.id, "faithful": True, **c.to_json()} for c in report.sentences]
+        for kind, text, _ in doc.mutations:
+            [*checks] = grounding.check_summary(doc.text, text, embed).sentences
+            rows += [{"doc": doc.id, "kind": kind, **c.to_json()} for c in checks]
+    path.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""The polarity check of the summary guard (:mod:`privcloud.workloads.grounding`): a summary
+sentence must not negate what its source states, nor state what its source negates.
+
+Negators (not, no, never, n't, cannot, without, neither, nor, none, nobody, nothing) are
+stopwords to the fact and word checks, so "The refund was not approved" has the facts and words
+of "The refund was approved". Negation words are the strongest single cue of contradiction in
+inference data (Gururangan et al., "Annotation Artifacts in Natural Language Inference Data",
+NAACL 2018). A human summary moves negation around, though ("he can no longer come" for "I'm
+afraid I can't make it"; "her return stays the same" for "your return flight is not
+affected"), so the two directions are checked differently:
+
+* a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
+  that shares a content word with it (a question answered by a bare "No." counts as negated);
+* a **positive** clause fails when one of its content words is in the *scope* of a source
+  negation (the next content word after the negator, names left out: "nobody came",
+  "not from the card") in a clause of a supporting sentence that shares more of its words than
+  any positive source clause that has that word.
+
+Presence, not parity: "not unlike" counts as negated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.text.negation import negated, negative_answer
+
+__all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
+
+# Where a clause ends: punctuation before white space (not inside "3.5" or "1,200"), brackets
+# and dashes, and the conjunctions that join two statements.
+_CLAUSE_BREAK_RE = re.compile(
+    r"(?<![,;:.!?])[,;:.!?]++(?=\s|$)|[()\u2013\u2014]|\s-\s"
+    r"|\b(?:but|so|because|although|though|whereas|however|yet|while)\b",
+    re.IGNORECASE,
+)
+_TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_NEGATIVE_RE = re.compile(
+    r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
+    r"declin(?:e|es|ed))\b",
+    re.IGNORECASE,
+)
+_CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
+#: Content words after a negator that are in its scope.
+SCOPE_WORDS = 1
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A clause: whether it is negated, its content words (as :func:`content_words` gives
+    them) and the content words in the scope of its negators."""
+
+    negated: bool
+    words: frozenset[str]
+    scope: frozenset[str] = frozenset()
+    #: Negated, or holding a word that denies without a negator ("lacks", "unable",
+    #: "refused"): enough to support a summary's "not".
+    negative: bool = False
+
+
+def _scope(piece: str) -> frozenset[str]:
+    tokens = _TOKEN_RE.findall(piece)
+    if sum(negated(t) for t in tokens) > 1:
+        return frozenset()  # "not ... without": a double negation, left alone
+    found: set[str] = set()
+    for k, token in enumerate(tokens):
+        following = tokens[k + 1] if k + 1 < len(tokens) else ""
+        low = token.lower()
+        if not (negated(token) or (low == "no" and following[:1].isalnum())):
+            continue
+        taken = 0
+        for word in tokens[k + 1 :]:
+            if taken == SCOPE_WORDS or negated(word):
+                break
+            words = content_words(word)
+            if words and not word[:1].isupper():
+                found.update(words)
+                taken += 1
+    return frozenset(found)
+
+
+def clauses(sentence: str, *, source: bool) -> list[Clause]:
+    """The clauses of one sentence that have content words. A clause without any ("not",
+    "I did not") lends its negation to the clause before it (or after it, when it comes
+    first): "The refund was approved, or not." is one negated clause."""
+    found: list[Clause] = []
+    pending = False
+    for piece in _CLAUSE_BREAK_RE.split(sentence):
+        words = frozenset(content_words(piece, source=source))
+        negation = negated(piece)
+        if not words:
+            if found:
+                last = found[-1]
+                found[-1] = Clause(
+                    last.negated or negation, last.words, last.scope, last.negative or negation
+                )
+            else:
+                pending = pending or negation
+            continue
+        negative = negation or pending or bool(_NEGATIVE_RE.search(piece))
+        found.append(Clause(negation or pending, words, _scope(piece), negative))
+        pending = False
+    return found
+
+
+def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
+    """The clauses of each source sentence. A question followed by a bare reply ("Did you make
+    it?" "No, I did not.") takes the reply's polarity, all its words in scope."""
+    found = []
+    for k, text in enumerate(sentences):
+        own = clauses(text, source=True)
+        if text.endswith("?") and k + 1 < len(sentences):
+            reply = sentences[k + 1]
+            answer = negative_answer(reply)
+            if answer is not None and not content_words(reply, source=True):
+                own = [
+                    Clause(answer, c.words, c.words if answer else frozenset(), answer) for c in own
+                ]
+        found.append(own)
+    return found
+
+
+def polarity_conflict(
+    sentence: str,
+    support: Sequence[Sequence[Clause]],
+    wide: Sequence[tuple[int, Sequence[Clause]]],
+) -> bool:
+    """Whether ``sentence`` negates, or states, what its supporting source sentences (their
+    clauses) state, or negate (see the module docstring). A negated clause finds its negation
+    among the ``wide`` candidate sentences (index, clauses) closest to it: those sharing at
+    least half as many of its words as the best, and the best ones' neighbours (a question and
+    its bare reply). Words after "rather than" or "instead of" are the summary's own contrast
+    and not compared."""
+    contrast = _CONTRAST_RE.search(sentence)
+    excluded = content_words(sentence[contrast.end() :]) if contrast else set()
+    for clause in clauses(sentence, source=False):
+        if clause.negated:
+            shared = {
+                k: len(clause.words & frozenset().union(*(c.words for c in s))) for k, s in wide
+            }
+            most = max(shared.values(), default=0)
+            best = {k for k, n in shared.items() if n == most}
+            close = [
+                s for k, s in wide if shared[k] and (2 * shared[k] >= most or best & {k - 1, k + 1})
+            ]
+            if close and not any(c.negative for s in close for c in s):
+                return True
+            continue
+        related = [c for s in support for c in s if c.words & clause.words]
+        for word in clause.words - excluded:
+            denying = [
+                len(c.words & clause.words) for c in related if c.negated and word in c.scope
+            ]
+            stating = [
+                len(c.words & clause.words) for c in related if not c.negated and word in c.words
+            ]
+            if denying and max(denying) > max(stating, default=0):
+                return True
+    return False

@@ -1,0 +1,370 @@
+"""Who did what to whom: the relation checks of the summary guard
+(:mod:`privcloud.workloads.grounding`).
+
+Fact and word checks pass a summary that recombines the source's own facts: "Brightway Dental
+called Thomas Berg" when he called them, "moved from Friday to Monday" when it was the reverse,
+"the talks collapsed after the strike was called" when it was before. Three checks look at the
+relations between the facts and names of a sentence (its *mentions*), each giving a verdict
+only where the source states the relation, so that a paraphrase the checks cannot read passes:
+
+1. **Calls.** In a transcript with speaker labels, each name is given to the party it belongs to
+   (self-introductions "this is X", "my name is X", "X speaking"; a question "is that X?" or a
+   greeting "Hi X," names the other party), and the caller is the party that says why it is
+   calling or the one that did not answer ("Hello?", "Brightway Dental, Karen speaking"). "X
+   called Y" fails when X and Y are the same party (she called *from* the company, not the
+   company) or when X is not the caller.
+2. **Roles.** Two names joined by a verb ("Rovers beat City", "Anna emailed Ben", a passive "by"
+   turned round) must not be joined in the opposite direction in every source sentence holding
+   both. Names joined by "and", "with", "or" or a comma are symmetric and not compared.
+3. **Direction and order.** A mention after "from" or "since" is an origin, one after "to",
+   "until", "till" or "into" a goal (the next mentions inherit it: "from Monday 4 August");
+   "from X to Y" fails when the source has only "from Y ... to X". "P before Q" and "P after Q"
+   (also ", followed by", ", then") are aligned with a source sentence that has such a word by
+   the content words on each side, and fail when the source orders them the other way.
+
+Heuristics over word order, not a parser: they read English prose and transcripts, and they
+are built to stay silent (pass) whenever the source does not state the relation in a form they
+can read (the measured cost of a false alarm on faithful summaries is what bench/eval_guard.py
+reports).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.grounding_scan import Fact, Scanner, name_tokens
+
+__all__ = [
+    "CallParties",
+    "Mention",
+    "call_conflicts",
+    "call_parties",
+    "direction_conflicts",
+    "mentions",
+    "order_conflicts",
+    "role_conflicts",
+]
+
+_ORIGIN = frozenset({"from", "since"})
+_GOAL = frozenset({"to", "until", "till", "into"})
+# Text between two mentions that makes them one symmetric group ("Anna and Ben", "with Ben").
+_SYMMETRIC_RE = re.compile(r"\b(?:and|or|with|between|nor|met|versus|vs)\b|[,;:()]")
+# Words that join two names without a verb: "Anna from Brightway", "Ben of Harbor Bank".
+_LINK_WORDS = frozenset(
+    ["from", "of", "at", "in", "for", "the", "a", "an", "s", "to", "do", "de", "da", "by", "on"]
+)
+_PASSIVE_RE = re.compile(r"\b(?:was|were|is|are|been|be|being|got|gets)\b.*\bby\s+(?:the\s+)?$")
+_CALL_VERB_RE = re.compile(
+    r"^(?:'s?)?[\w\s'-]{0,40}?\b(?:called|phoned|rang|rung|calls|phones|rings|contacted)\s+"
+    r"(?:the\s+|(?:mr|mrs|ms|miss|dr)\.?\s+)?$",
+    re.IGNORECASE,
+)
+_CALL_BREAK_RE = re.compile(r"\b(?:and|who|that|because|which|but|so)\b|[,;]", re.IGNORECASE)
+_TURN_RE = re.compile(r"(?im)^[ \t]*speaker[ \t]*(\w{1,3})[ \t]*:(.*)$")
+_CALLING_RE = re.compile(
+    r"\b(?:i'?m|i am|we'?re|we are) (?:just )?calling\b|\breason (?:i'?m|i am|for my) call"
+    r"|\bthis is \w+(?: \w+)? calling\b|\breturning your call\b",
+    re.IGNORECASE,
+)
+_ANSWER_RE = re.compile(
+    r"^\W*(?:hello|hi|hey|yes|good (?:morning|afternoon|evening))?\W*$"
+    r"|\bspeaking\W*$|\bhow (?:can|may) i help\b",
+    re.IGNORECASE,
+)
+# "this is Anna", "my name is Anna", "it's Anna", "I'm Anna": the speaker's own name follows.
+_SELF_CUE_RE = re.compile(
+    r"\b(?:this is|my name is|it'?s|i'?m|i am)\s+(?=(?:(?:mr|mrs|ms|miss|dr)\.?\s+)?[A-Z][\w'-])",
+    re.IGNORECASE,
+)
+# "Is that Ms. Duarte?", "Hi Karen,": the other party's name follows.
+_OTHER_RE = re.compile(
+    r"\b(?:is (?:this|that)|am i (?:speaking|talking) (?:to|with)|hi|hello|hey|dear|thanks|"
+    r"thank you)\W*(?:(?:mr|mrs|ms|miss|dr)\.?\s+)?$",
+    re.IGNORECASE,
+)
+_GREETING_RE = re.compile(
+    r"^\W*(?:(?:good )?(?:morning|afternoon|evening)|hello|hi|hey)?[\W]*$", re.IGNORECASE
+)
+_SPEAKING_RE = re.compile(r"^\W*(?:speaking|here)\b", re.IGNORECASE)
+_ORDER_RE = re.compile(
+    r"\b(before|after|prior to)\b|(,\s*(?:and\s+)?then\b|,?\s*followed by)", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A fact or name of a sentence with its offsets and the direction word that marks it
+    ("origin", "goal" or "")."""
+
+    fact: Fact
+    start: int
+    end: int
+    marker: str
+
+    def same(self, other: Mention) -> bool:
+        """Whether ``other`` (a source mention) names the same thing: names by a shared
+        contiguous token run (so "Mr. Berg" is "Thomas Berg"), other facts by value or key."""
+        if self.fact.kind == "name" or other.fact.kind == "name":
+            if self.fact.kind != other.fact.kind:
+                return False
+            mine, theirs = self.fact.value.split(), other.fact.value.split()
+            if not mine or not theirs:
+                return False
+            short, long = (mine, theirs) if len(mine) <= len(theirs) else (theirs, mine)
+            return any(long[k : k + len(short)] == short for k in range(len(long) - len(short) + 1))
+        if self.fact.value and self.fact.value == other.fact.value:
+            return True
+        return bool(set(self.fact.keys) & set(other.fact.keys))
+
+
+_FIRST_WORDS_RE = re.compile(r"\W*((?:[A-Z][\w'-]*)(?: [A-Z][\w'-]*)*)")
+
+
+def mentions(text: str, proper: frozenset[str] = frozenset()) -> list[Mention]:
+    """The facts and names of ``text`` in order, with offsets and direction markers.
+
+    A sentence's first words are not read as a name when they look like common words ("City",
+    "Rovers"); ``proper`` (lower-case words that a source writes capitalised mid-sentence) puts
+    them back.
+    """
+    found = _mentions(text)
+    first = _FIRST_WORDS_RE.match(text)
+    if first and (not found or found[0].start > first.start(1)):
+        words = first.group(1).split()
+        taken = 0
+        while taken < len(words) and words[taken].lower().removesuffix("'s") in proper:
+            taken += 1
+        if taken:
+            surface = " ".join(words[:taken]).removesuffix("'s")
+            value = " ".join(name_tokens(surface))
+            start = first.start(1)
+            found.insert(0, Mention(Fact("name", surface, value), start, start + len(surface), ""))
+    return found
+
+
+def _mentions(text: str) -> list[Mention]:
+    found: list[Mention] = []
+    cursor = 0
+    marker = ""
+    for fact in Scanner(text, generous=False).facts():
+        if not fact.text or not (fact.keys or fact.kind == "name"):
+            continue
+        start = text.find(fact.text, cursor)
+        if start < 0:
+            continue
+        gap = text[cursor:start]
+        previous = re.findall(r"[a-z]+", gap.lower())
+        if previous and previous[-1] in _ORIGIN:
+            marker = "origin"
+        elif previous and previous[-1] in _GOAL:
+            marker = "goal"
+        elif not found or not re.fullmatch(r"[\s,]*(?:the\s+|of\s+)?", gap):
+            marker = ""
+        found.append(Mention(fact, start, start + len(fact.text), marker))
+        cursor = start + len(fact.text)
+    return found
+
+
+# --- roles ------------------------------------------------------------------------------------
+
+
+def _relational(between: str) -> bool:
+    """Whether the text between two names relates them through a verb (not "and", not a
+    bare "from" or "of")."""
+    if _SYMMETRIC_RE.search(between):
+        return False
+    words = re.findall(r"[a-z]+", between.lower())
+    return bool(words) and not all(w in _LINK_WORDS for w in words)
+
+
+def _orientation(between: str) -> int:
+    """+1 when the first name acts on the second ("A called B"), -1 in the passive ("A was
+    called by B")."""
+    return -1 if _PASSIVE_RE.search(between.lower()) else 1
+
+
+def role_conflicts(
+    sentence: str, mine: Sequence[Mention], source: Sequence[SourceSentence]
+) -> list[str]:
+    """Pairs of names that the source joins only the other way round."""
+    names = [m for m in mine if m.fact.kind == "name"]
+    found = []
+    for k, a in enumerate(names):
+        for b in names[k + 1 :]:
+            between = sentence[a.end : b.start]
+            if a.same(b) or not _relational(between):
+                continue
+            want = _orientation(between)
+            seen = []
+            for src in source:
+                for sa in (m for m in src.mentions if a.same(m)):
+                    for sb in (m for m in src.mentions if b.same(m) and m is not sa):
+                        first, second = (sa, sb) if sa.start < sb.start else (sb, sa)
+                        gap = src.text[first.end : second.start]
+                        if not _relational(gap):
+                            continue
+                        order = 1 if first is sa else -1
+                        seen.append(order * _orientation(gap))
+            if seen and want not in seen:
+                found.append(
+                    f"'{a.fact.text}' and '{b.fact.text}' are the other way round in the source"
+                )
+    return found
+
+
+# --- calls ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallParties:
+    """The parties of a labelled transcript: which speaker each name belongs to, and which
+    speaker placed the call (None when the transcript does not say)."""
+
+    owners: tuple[tuple[Mention, str], ...]
+    caller: str | None
+
+    def owner(self, mention: Mention) -> str | None:
+        owners = {speaker for m, speaker in self.owners if mention.same(m)}
+        return owners.pop() if len(owners) == 1 else None
+
+
+def call_parties(source: str) -> CallParties | None:
+    """The parties of ``source`` when it is a transcript of two labelled speakers."""
+    turns = [(m.group(1), m.group(2).strip()) for m in _TURN_RE.finditer(source)]
+    speakers = list(dict.fromkeys(s for s, _ in turns))
+    if len(speakers) != 2:
+        return None
+    other = {speakers[0]: speakers[1], speakers[1]: speakers[0]}
+    caller = next((s for s, text in turns if _CALLING_RE.search(text)), None)
+    if caller is None and turns and _ANSWER_RE.search(turns[0][1].split("?")[0].split(".")[0]):
+        caller = other[turns[0][0]]
+    if caller is None and turns and _ANSWER_RE.search(turns[0][1]):
+        caller = other[turns[0][0]]
+    owners: list[tuple[Mention, str]] = []
+    claimed: list[tuple[Mention, str]] = []
+    for speaker, text in turns:
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            cue = _SELF_CUE_RE.search(sentence)
+            names = [m for m in mentions(sentence) if m.fact.kind == "name"]
+            for k, mention in enumerate(names):
+                before = sentence[: mention.start]
+                if _OTHER_RE.search(before):
+                    claimed.append((mention, other[speaker]))
+                elif (
+                    (cue is not None and mention.start >= cue.end())
+                    or _SPEAKING_RE.search(sentence[mention.end :])
+                    or ((cue is not None or "speaking" in sentence) and _GREETING_RE.match(before))
+                    or (
+                        k
+                        and owners
+                        and owners[-1][0] is names[k - 1]
+                        and " from " in before[names[k - 1].end :]
+                    )
+                ):
+                    owners.append((mention, speaker))
+    owned = [m for m, _ in owners]
+    owners += [(m, s) for m, s in claimed if not any(m.same(o) for o in owned)]
+    return CallParties(tuple(owners), caller)
+
+
+def call_conflicts(
+    sentence: str, mine: Sequence[Mention], parties: CallParties | None
+) -> list[str]:
+    """ "X called Y" against the parties of the call."""
+    if parties is None:
+        return []
+    names = [m for m in mine if m.fact.kind == "name"]
+    found = []
+    for a, b in itertools.pairwise(names):
+        between = sentence[a.end : b.start]
+        if not _CALL_VERB_RE.search(between) or _CALL_BREAK_RE.search(between):
+            continue
+        who, whom = parties.owner(a), parties.owner(b)
+        if who is not None and who == whom:
+            found.append(f"'{a.fact.text}' and '{b.fact.text}' are the same party of the call")
+        elif who is not None and parties.caller is not None and who != parties.caller:
+            found.append(f"'{a.fact.text}' did not place the call")
+        elif whom is not None and parties.caller is not None and whom == parties.caller:
+            found.append(f"'{b.fact.text}' placed the call")
+    return found
+
+
+# --- direction and order ----------------------------------------------------------------------
+
+
+def direction_conflicts(mine: Sequence[Mention], source: Sequence[SourceSentence]) -> list[str]:
+    """ "from X to Y" that the source states only as "from Y to X"."""
+    found = []
+    origins = [m for m in mine if m.marker == "origin"]
+    goals = [m for m in mine if m.marker == "goal"]
+    for x in origins:
+        for y in goals:
+            if y.start < x.start or x.same(y):
+                continue
+            agree = disagree = False
+            for src in source:
+                sx = [m.marker for m in src.mentions if x.same(m)]
+                sy = [m.marker for m in src.mentions if y.same(m)]
+                agree |= "origin" in sx and "goal" in sy
+                disagree |= "goal" in sx and "origin" in sy
+            if disagree and not agree:
+                found.append(f"from '{x.fact.text}' to '{y.fact.text}' is reversed in the source")
+    return found
+
+
+def _sides(text: str) -> tuple[str, set[str], set[str]] | None:
+    """The order word of ``text`` ("before" when the left side comes first, "after" when it
+    comes second) and the content words left and right of it."""
+    match = _ORDER_RE.search(text)
+    if match is None:
+        return None
+    word = (match.group(1) or "").lower()
+    relation = "after" if word == "after" else "before"
+    left = content_words(text[: match.start()], source=True)
+    right = content_words(text[match.end() :], source=True)
+    return relation, left, right
+
+
+def order_conflicts(sentence: str, source: Sequence[SourceSentence]) -> list[str]:
+    """ "P before Q" that a source sentence relating the same P and Q orders the other way."""
+    mine = _sides(sentence)
+    if mine is None:
+        return []
+    relation, left, right = mine
+    agree = disagree = False
+    for src in source:
+        if src.sides is None:
+            continue
+        theirs, src_left, src_right = src.sides
+        same = len(left & src_left) + len(right & src_right)
+        cross = len(left & src_right) + len(right & src_left)
+        aligned_same = bool(left & src_left) and bool(right & src_right) and same > cross
+        aligned_cross = bool(left & src_right) and bool(right & src_left) and cross > same
+        if aligned_same:
+            agree |= theirs == relation
+            disagree |= theirs != relation
+        elif aligned_cross:
+            agree |= theirs != relation
+            disagree |= theirs == relation
+    return (
+        ["the order of events (before, after) is reversed in the source"]
+        if disagree and not agree
+        else []
+    )
+
+
+@dataclass(frozen=True)
+class SourceSentence:
+    """What the relation checks read of one source sentence, computed once per document."""
+
+    text: str
+    mentions: tuple[Mention, ...]
+    sides: tuple[str, set[str], set[str]] | None
+
+    @classmethod
+    def read(cls, text: str) -> SourceSentence:
+        return cls(text, tuple(mentions(text)), _sides(text))
