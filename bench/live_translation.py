@@ -15,7 +15,12 @@ Measured, per channel and for the whole call:
   model with word timestamps gives the word end times (and the reference transcript); live
   caption words are aligned to it (difflib) and a word counts when it was matched;
 * WER of the live captions against that offline transcription (and against the script);
-* compute: seconds spent inside feed() per second of call, and the longest single feed.
+* compute: seconds spent inside feed() per second of call (above 1 the pipeline cannot keep up
+  and every lag grows with the call), the longest single feed, and the machine's load average
+  before and after (the lags are CPU-bound: on a shared machine they scale with its load).
+
+The full private path (session, relay, gateway, constant-rate frames, bytes per second in speech
+and silence) with this same call is ``bench/live_session.py --models``.
 
     python bench/live_translation.py [--model qwen2.5-coder-1.5b-instruct|gemma-3-270m]
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import os
 import re
 import statistics
 import time
@@ -190,8 +196,16 @@ def main() -> None:
         with models.use(model_for(models, language)):
             pass
         steps.Translator(models, args.model)("Hello.", "en", target)
+    load_before = os.getloadavg()[0]
     got, compute = play(pipeline, tracks)
-    report: dict[str, Any] = {"bench": "live_translation", **compute, "channels": {}}
+    report: dict[str, Any] = {
+        "bench": "live_translation",
+        **compute,
+        # Everything here is CPU-bound: on a shared machine the lags scale with its load.
+        "cpus": os.cpu_count(),
+        "load_avg_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "channels": {},
+    }
     all_lags: dict[str, list[float]] = {CAPTION: [], TRANSLATION: [], AUDIO: []}
     for channel, language in enumerate(LANGUAGES):
         ref = offline_words(models, tracks[channel], language)

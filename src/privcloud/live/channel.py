@@ -3,14 +3,15 @@
 Per channel, in the order :meth:`ChannelStream.feed` does it:
 
 1. The samples go into the voice-activity detector and the audio buffer. Before an utterance
-   starts (``min_speech_s`` of speech), the buffer keeps only its last ``idle_keep_s`` (the
-   start of the first word); silence is never decoded and never makes output.
+   starts (``min_speech_s`` of speech), the buffer keeps the end of the last utterance (up to
+   ``context_s`` of it, whole words) for ``context_gap_s``, then only its last ``idle_keep_s``
+   (the start of the next word); silence alone is never decoded and never makes output.
 2. At most **one** heavy step per feed, so a feed stays within one model call: a queued
    translation (with its speech), else a decode when one is due:
 
    * the utterance has ended (``endpoint_s`` of silence): the buffer is decoded a last time
      and everything heard is committed (:meth:`LocalAgreement.finish`), the untranslated text
-     is queued, and the buffer is emptied;
+     is queued, and the buffer keeps its last ``context_s`` as context for what follows;
    * ``decode_every_s`` of new audio has come in (or, when the last decode took longer than
      that, as many seconds as it took, up to ``max_decode_every_s``: on a loaded machine the
      decodes thin out instead of falling ever further behind): the buffer is decoded again
@@ -62,6 +63,8 @@ class Settings:
     endpoint_s: float = 0.5
     min_speech_s: float = 0.2
     idle_keep_s: float = 1.0
+    context_s: float = 4.0
+    context_gap_s: float = 1.5
     trim_after_s: float = 8.0
     max_buffer_s: float = limits.LIVE_MAX_BUFFER_SECONDS
     translate_words: int = 6
@@ -151,11 +154,12 @@ class ChannelStream:
             return
         if self._vad.speech_s >= self._s.min_speech_s:
             self._active = True
-            self._since_decode = self.buffered_s
+            self._since_decode = self._vad.speech_s
             return
         if self._vad.quiet_s >= self._s.endpoint_s:
             self._vad.reset_count()  # a blip of noise does not add up to an utterance
-        self._cut(self.heard_s - self._s.idle_keep_s)
+        if self._vad.quiet_s >= self._s.context_gap_s:
+            self._cut(self.heard_s - self._s.idle_keep_s)
 
     def _hear(self) -> list[Word]:
         self._since_decode = 0.0
@@ -192,8 +196,20 @@ class ChannelStream:
         self._queue_untranslated()
         self._active = False
         self._vad.reset_count()
-        self._cut(self.heard_s - self._s.idle_keep_s)
+        self._keep_context()
         return out
+
+    def _keep_context(self) -> None:
+        """Keep the last ``context_s`` of committed speech (whole words) in the buffer: if the
+        speaker goes on within ``context_gap_s``, Whisper hears the new words in context
+        (step 1 of LocalAgreement drops the old ones again)."""
+        words = [w for w in self._agree.recent() if w.start >= self._buf_start]
+        keep_from = self.heard_s - self._s.context_s
+        for i, word in enumerate(words):
+            if word.start >= keep_from:
+                self._cut(words[i - 1].end if i else word.start - 0.1)
+                return
+        self._cut(self.heard_s - self._s.idle_keep_s)
 
     def _commit(self, words: list[Word]) -> list[LiveOutput]:
         if not words:
