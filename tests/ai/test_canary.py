@@ -149,6 +149,16 @@ async def test_canary_never_reaches_logs_files_or_metrics(
         ("translate", {"mode": "text", "source_language": "es"}, f"Hola {CANARY}.".encode()),
         ("summarize", {}, note.encode()),
         ("extract", {"reference_time": "2026-11-20T09:00:00+00:00"}, note.encode()),
+        # The private assistant (in-process llama.cpp engine; SmolLM2 to stay short).
+        (
+            "chat",
+            {
+                "messages": [{"role": "user", "content": f"Repeat this code: {CANARY}"}],
+                "model": "smollm2-135m-instruct",
+                "max_tokens": 16,
+            },
+            b"",
+        ),
         (
             "search",
             {},

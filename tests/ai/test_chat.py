@@ -10,7 +10,7 @@ default model.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from privcloud.workloads.engine import (
     ChatSettings,
     TextDelta,
 )
-from privcloud.workloads.models import SMOLLM2_135M
+from privcloud.workloads.models import QWEN_1_5B, SMOLLM2_135M
 
 SERVED = (SMOLLM2_135M,)
 RESULT_KEYS = {"text", "finish_reason", "usage", "model", "dropped_messages"}
@@ -141,7 +141,7 @@ class ScriptedEngine:
         *,
         salt: CacheSalt,
         deadline: Deadline | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         self.salts.append(salt)
         for piece in self.pieces:
             yield TextDelta(piece)
@@ -315,5 +315,5 @@ async def test_the_openai_shaped_client_switches_by_changing_the_client_object(
 @pytest.mark.asyncio(loop_scope="module")
 async def test_the_default_model_is_the_nodes_best(client: Client) -> None:
     result = await client.call("chat", {"messages": _user("Hi!"), "max_tokens": 4})
-    assert result.meta["model"] in ("qwen2.5-coder-1.5b-instruct", SMOLLM2_135M)
+    assert result.meta["model"] in (QWEN_1_5B, SMOLLM2_135M)
     assert 1 <= result.meta["usage"]["completion_tokens"] <= 4

@@ -18,6 +18,7 @@ answer's format. The answer stops at the request's deadline.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from typing import Any
 
 from privcloud import limits
@@ -57,15 +58,18 @@ class ChatWorkload:
         deadline = current_deadline()
         pieces: list[str] = []
         end: ChatEnd | None = None
-        for event in self._engine.chat(
-            model, messages, settings, salt=CacheSalt.fresh(), deadline=deadline
-        ):
-            if isinstance(event, TextDelta):
-                pieces.append(event.text)
-                if request.stream:
-                    yield Event(EventKind.PARTIAL, {"delta": event.text})
-            else:
-                end = event
+        # Closed here, not left to the garbage collector, when this generator is closed (the
+        # deadline, a client gone): the engine holds its model until its generator ends.
+        with closing(
+            self._engine.chat(model, messages, settings, salt=CacheSalt.fresh(), deadline=deadline)
+        ) as events:
+            for event in events:
+                if isinstance(event, TextDelta):
+                    pieces.append(event.text)
+                    if request.stream:
+                        yield Event(EventKind.PARTIAL, {"delta": event.text})
+                else:
+                    end = event
         if end is None:
             raise InternalError("the engine ended without a finish reason")
         text = "".join(pieces)

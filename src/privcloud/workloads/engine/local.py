@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import codecs
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any
 
 from privcloud.errors import TooLargeError, UnavailableError
@@ -40,11 +40,11 @@ from privcloud.workloads.engine.types import (
     StopScanner,
     TextDelta,
 )
-from privcloud.workloads.models import LLM_CONTEXT_TOKENS, SMOLLM2_135M, Models
+from privcloud.workloads.models import LLM_CONTEXT_TOKENS, QWEN_1_5B, SMOLLM2_135M, Models
 
 #: Instruction-tuned models, best first, that this engine may chat with (their GGUF chat
-#: templates are ChatML). The node's 1.5B model, where its module defines it, comes first.
-_CHAT_MODEL_NAMES = ("qwen2.5-coder-1.5b-instruct", SMOLLM2_135M)
+#: templates are ChatML): the node's 1.5B model, then the on-device one.
+_CHAT_MODEL_NAMES = (QWEN_1_5B, SMOLLM2_135M)
 #: Context tokens kept free besides prompt and answer.
 _SLACK = 4
 _IM_START = b"<|im_start|>"
@@ -74,7 +74,7 @@ class LlamaCppEngine:
         *,
         salt: CacheSalt,
         deadline: Deadline | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         if model not in self.models():
             raise UnavailableError("this chat model is not served here")
         del salt  # nothing is cached across requests (module docstring, step 4)

@@ -31,7 +31,7 @@ import json
 import logging
 import secrets
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -126,7 +126,7 @@ class OpenAIEngine:
         *,
         salt: CacheSalt,
         deadline: Deadline | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         served = self._served.get(model)
         if served is None:
             raise UnavailableError("this chat model is not served here")

@@ -14,7 +14,7 @@ no constructor from caller input.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -110,7 +110,7 @@ class ChatEngine(Protocol):
         *,
         salt: CacheSalt,
         deadline: Deadline | None = None,
-    ) -> Iterator[ChatEvent]:
+    ) -> Generator[ChatEvent, None, None]:
         """The answer: :class:`TextDelta` events, then one :class:`ChatEnd`.
 
         Raises :class:`~privcloud.errors.RequestTimeoutError` once ``deadline`` passes (checked
