@@ -103,8 +103,9 @@ class SimulatedRecognizer:
     """A recogniser for bound tests, no model: hears ``n`` words spread over the buffer, and
     with ``stable=False`` different words on every call (nothing ever agrees)."""
 
-    def __init__(self, *, stable: bool) -> None:
+    def __init__(self, *, stable: bool, language: str | None = None) -> None:
         self.stable = stable
+        self.language = language
         self.calls = 0
         self.longest_s = 0.0
 
@@ -117,18 +118,24 @@ class SimulatedRecognizer:
         count = int(seconds / 0.4)
         tag = "w" if self.stable else f"v{self.calls}x"
         found = [Word(0.4 * i, 0.4 * i + 0.3, f"{tag}{i}.") for i in range(count)]
-        return Heard(found, language, 1.0)
+        return Heard(found, language or self.language, 0.9)
 
 
-def _stream(recognizer: SimulatedRecognizer, settings: Settings, log: list[str]) -> ChannelStream:
+def _stream(
+    recognizer: SimulatedRecognizer,
+    settings: Settings,
+    log: list[tuple[str, str]],
+    language: str | None = "en",
+    target: str = "es",
+) -> ChannelStream:
     def translate(text: str, source: str, target: str) -> str:
-        log.append(text)
+        log.append((source, text))
         return "traducido"
 
     return ChannelStream(
         0,
-        language="en",
-        target="es",
+        language=language,
+        target=target,
         recognize=recognizer,
         vad=VoiceActivity(energy_scorer),
         translate=translate,
@@ -159,7 +166,7 @@ def test_endless_speech_keeps_the_buffer_bounded(stable: bool) -> None:
 
 def test_silence_and_noise_reach_no_model_and_make_no_output() -> None:
     recognizer = SimulatedRecognizer(stable=True)
-    log: list[str] = []
+    log: list[tuple[str, str]] = []
     stream = _stream(recognizer, Settings(), log)
     rng = np.random.default_rng(0)
     for _ in range(10 * 25):  # 10 s: digital silence, then faint noise (-50 dBFS)
@@ -168,6 +175,27 @@ def test_silence_and_noise_reach_no_model_and_make_no_output() -> None:
     assert stream.flush() == []
     assert recognizer.calls == 0 and log == []
     assert stream.buffered_s <= Settings().idle_keep_s + 0.1
+
+
+def _tone(seconds: float) -> npt.NDArray[np.float32]:
+    t = np.arange(round(seconds * 16_000))
+    return (0.3 * np.sin(t * 2 * np.pi * 220 / 16_000)).astype(np.float32)
+
+
+def test_auto_language_translates_from_the_language_heard() -> None:
+    """An "auto" channel takes the language Whisper detects; its words are translated from it,
+    and translation and speech follow each utterance, in order, after its caption."""
+    log: list[tuple[str, str]] = []
+    recognizer = SimulatedRecognizer(stable=True, language="es")
+    stream = _stream(recognizer, Settings(), log, language=None, target="en")
+    out: list[LiveOutput] = []
+    for chunk in np.split(np.concatenate((_tone(3.0), np.zeros(16_000, np.float32))), 100):
+        out += stream.feed(chunk)
+    out += stream.flush()
+    assert log and all(source == "es" for source, _ in log)
+    kinds = [o.kind for o in out]
+    assert kinds.index(CAPTION) < kinds.index(TRANSLATION) < kinds.index(AUDIO)
+    assert all(o.end_s <= 3.5 for o in out)
 
 
 @needs_ai

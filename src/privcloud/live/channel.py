@@ -48,6 +48,8 @@ from privcloud.live.vad import SAMPLE_RATE, VoiceActivity
 
 #: Languages written without spaces between words.
 _NO_SPACES = frozenset({"zh", "ja", "yue", "th", "lo", "my", "km"})
+#: Language probability from which an "auto" channel's detected language is kept.
+_SURE_LANGUAGE = 0.7
 _CLAUSE_END = (",", ";", ":", "\uff0c", "\u3001")
 
 Translate = Callable[[str, str, str], str]
@@ -96,6 +98,7 @@ class ChannelStream:
     ) -> None:
         self._channel = channel
         self._language = language
+        self._detected: str | None = None
         self._target = target
         self._recognize = recognize
         self._vad = vad
@@ -169,7 +172,10 @@ class ChannelStream:
         took = self._clock() - started
         self._every = min(self._s.max_decode_every_s, max(self._s.decode_every_s, took))
         if self._language is None and heard.words and heard.language:
-            self._language = heard.language  # "auto": the first language heard stays
+            # "auto": the first language heard with confidence stays for the call.
+            self._detected = heard.language
+            if heard.language_probability >= _SURE_LANGUAGE:
+                self._language = heard.language
         offset = self._buf_start
         return [Word(w.start + offset, w.end + offset, w.text) for w in heard.words]
 
@@ -227,8 +233,10 @@ class ChannelStream:
         return [LiveOutput(self._channel, CAPTION, text, b"", words[0].start, words[-1].end)]
 
     def _queue_untranslated(self) -> None:
-        if self._untranslated and self._language not in (None, self._target):
-            self._jobs.append(_Job(tuple(self._untranslated), self._language))
+        # "auto" and not sure yet: the language of the last decode.
+        source = self._language or self._detected
+        if self._untranslated and source not in (None, self._target):
+            self._jobs.append(_Job(tuple(self._untranslated), source))
         self._untranslated = []
 
     def _run_job(self, job: _Job) -> list[LiveOutput]:
@@ -255,4 +263,5 @@ class ChannelStream:
             self._buf_start += drop / SAMPLE_RATE
 
     def _join(self, texts: list[str]) -> str:
-        return ("" if self._language in _NO_SPACES else " ").join(texts)
+        language = self._language or self._detected
+        return ("" if language in _NO_SPACES else " ").join(texts)
