@@ -10,6 +10,9 @@ default model.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -317,3 +320,33 @@ async def test_the_default_model_is_the_nodes_best(client: Client) -> None:
     result = await client.call("chat", {"messages": _user("Hi!"), "max_tokens": 4})
     assert result.meta["model"] in (QWEN_1_5B, SMOLLM2_135M)
     assert 1 <= result.meta["usage"]["completion_tokens"] <= 4
+
+
+@needs_ai
+@pytest.mark.slow
+def test_the_chat_command_streams_the_answer_to_stdout(tmp_path: Path) -> None:
+    config = tmp_path / "privcloud.toml"
+    config.write_text(f'[cloud]\ndata_dir = "{tmp_path / "data"}"\n[nodes]\ncount = 1\n')
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "privcloud.cli",
+            "chat",
+            "--config",
+            str(config),
+            "--model",
+            SMOLLM2_135M,
+            "--max-tokens",
+            "8",
+            "-",
+        ],
+        input=b"Name two colours.",
+        env=dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state")),
+        capture_output=True,
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr.decode()[-2000:]
+    assert run.stdout.strip() and b"Traceback" not in run.stderr
+    assert f"{SMOLLM2_135M}: finish ".encode() in run.stderr and b"answer tokens" in run.stderr
