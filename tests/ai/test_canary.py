@@ -195,6 +195,8 @@ async def test_canary_never_reaches_logs_files_or_metrics(
                 for feature, params, body in requests:
                     result = await client.call(feature, params, body)
                     answers[feature] = result
+                # Live call translation (ADR 0023): the spoken canary through a private session.
+                live_captions = await _live_captions(client, spoken, until="meeting")
             finally:
                 written = watch.disarm()
         metrics = [cloud.relay.metrics.render(), cloud.gateway.metrics.render()]  # type: ignore[union-attr]
@@ -203,6 +205,10 @@ async def test_canary_never_reaches_logs_files_or_metrics(
     # The canary went through: the features really saw it.
     assert SPOKEN.lower() in str(answers["transcribe"].meta["text"]).lower()
     assert any(r["id"] == "a" for r in answers["search"].meta["results"])
+    # The live session carried the speech (its streaming captions may spell the canary word
+    # otherwise: "remember" stands for them in the log check).
+    assert "remember" in live_captions.lower() and "meeting" in live_captions.lower()
+    assert not [line for line in all_logs.lines if "remember" in line.lower()], "live caption"
 
     out, err = capfd.readouterr()
     for needle in (SPOKEN, CANARY):
@@ -236,3 +242,37 @@ def test_model_libraries_cannot_log_request_facts() -> None:
     assert not logging.getLogger("faster_whisper").isEnabledFor(logging.INFO)
     assert not logging.getLogger("diffusers").isEnabledFor(logging.WARNING)
     assert not logging.getLogger("transformers").isEnabledFor(logging.WARNING)
+
+
+async def _live_captions(client: Client, wav: bytes, *, until: str) -> str:
+    """Play ``wav`` at real time through a live session (English, no translation: captions
+    only), then silence until a caption has the word ``until`` (at most a minute); returns
+    the captions that came back."""
+    import asyncio
+
+    from privcloud.sdk.live import LiveCall
+    from privcloud.workloads.audio import decode_audio
+
+    samples = decode_audio(wav).samples
+    pcm = bytes((samples.clip(-1, 1) * 32767).astype("<i2").tobytes())
+    captions: list[str] = []
+    async with LiveCall(client, languages=("en", "en"), targets=("en", "en")) as call:
+
+        async def watch() -> None:
+            async for event in call.events():
+                if event.kind == "caption":
+                    captions.append(event.text)
+
+        watcher = asyncio.ensure_future(watch())
+        for i in range(0, len(pcm), 6400):  # 0.2 s at a time, at real time
+            call.feed(0, pcm[i : i + 6400])
+            await asyncio.sleep(0.2)
+        # The line stays open (silence, as a microphone sends) until the captions came.
+        for _ in range(300):
+            if until in " ".join(captions).lower():
+                break
+            call.feed(0, bytes(6400))
+            await asyncio.sleep(0.2)
+        await call.end()
+        await watcher
+    return " ".join(captions)
