@@ -10,6 +10,7 @@ default model.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -22,10 +23,16 @@ import pytest_asyncio
 
 from aikit import models, needs_ai
 from privcloud import limits
-from privcloud.errors import DecodeError, PrivcloudError, RequestTimeoutError, TooLargeError
+from privcloud.errors import (
+    DecodeError,
+    PrivcloudError,
+    RequestTimeoutError,
+    TooLargeError,
+    UsageError,
+)
 from privcloud.localcloud.cloud import LocalCloud, NodeSpec
-from privcloud.sdk import Client
-from privcloud.sdk.chat import ChatCompletion, PrivateOpenAI
+from privcloud.sdk import Client, SyncClient
+from privcloud.sdk.chat import ChatCompletion, PrivateOpenAI, PrivateOpenAISync, build_params
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire.message import EventKind, WorkloadRequest
 from privcloud.workloads.base import Deadline
@@ -181,23 +188,26 @@ def test_a_request_not_streamed_gets_only_the_result_and_a_fresh_salt_each() -> 
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def client(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Client]:
+async def cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalCloud]:
     data = tmp_path_factory.mktemp("chat-cloud")
-    cloud = LocalCloud(
+    running = LocalCloud(
         nodes=[NodeSpec("node-1", "eu-west")],
         data_dir=str(Path(data)),
         models=models(),
         warm_models=(SMOLLM2_135M,),
     )
-    async with (
-        cloud,
-        Client(
-            cloud.relay_url,
-            policy=ClientPolicy.insecure_local_dev(),
-            wallet=cloud.new_wallet(batch_size=32),
-            trust=cloud.client_trust(),
-        ) as c,
-    ):
+    async with running:
+        yield running
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def client(cloud: LocalCloud) -> AsyncIterator[Client]:
+    async with Client(
+        cloud.relay_url,
+        policy=ClientPolicy.insecure_local_dev(),
+        wallet=cloud.new_wallet(batch_size=32),
+        trust=cloud.client_trust(),
+    ) as c:
         yield c
 
 
@@ -350,3 +360,45 @@ def test_the_chat_command_streams_the_answer_to_stdout(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr.decode()[-2000:]
     assert run.stdout.strip() and b"Traceback" not in run.stderr
     assert f"{SMOLLM2_135M}: finish ".encode() in run.stderr and b"answer tokens" in run.stderr
+
+
+@needs_ai
+@pytest.mark.asyncio(loop_scope="module")
+async def test_the_blocking_openai_shaped_client(cloud: LocalCloud) -> None:
+    """``PrivateOpenAISync`` over a ``SyncClient`` (its own loop, in a thread: the cloud's
+    services run on this test's loop)."""
+
+    def use() -> tuple[str, str, str | None]:
+        with SyncClient(
+            cloud.relay_url,
+            policy=ClientPolicy.insecure_local_dev(),
+            wallet=cloud.new_wallet(batch_size=4),
+            trust=cloud.client_trust(),
+        ) as sync:
+            openai_like = PrivateOpenAISync(sync)
+            ask = _user("Say hello.")
+            reply = openai_like.chat.completions.create(
+                model=SMOLLM2_135M, messages=ask, max_tokens=6
+            )
+            chunks = list(
+                openai_like.chat.completions.create(
+                    model=SMOLLM2_135M, messages=ask, max_tokens=6, stream=True
+                )
+            )
+            text = "".join(c.choices[0].delta.content or "" for c in chunks)
+            return reply.choices[0].message.content, text, chunks[-1].choices[0].finish_reason
+
+    content, streamed, finish = await asyncio.to_thread(use)
+    assert content and streamed == content and finish in ("stop", "length")
+
+
+def test_arguments_the_feature_does_not_support_are_refused_not_dropped() -> None:
+    with pytest.raises(UsageError):
+        build_params(None, _user("hi"), None, None, None, {"tools": [], "n": 2})
+    assert build_params("m", _user("hi"), 5, 0.5, "x", {"stream_options": {}}) == {
+        "messages": _user("hi"),
+        "model": "m",
+        "max_tokens": 5,
+        "temperature": 0.5,
+        "stop": "x",
+    }
