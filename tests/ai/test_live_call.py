@@ -41,7 +41,7 @@ async def test_captions_of_a_call_arrive_through_the_private_session(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    speech = _pcm16k(speak(SENTENCE, "en")) + bytes(32_000 * 3)
+    speech = _pcm16k(speak(SENTENCE, "en"))
     make = pipeline_factory(models())
     # Load Whisper before the call (a node warms its models at start; loading takes seconds).
     await asyncio.to_thread(make(("en", "en"), ("en", "en")).feed, 0, speech[:32_000])
@@ -64,6 +64,12 @@ async def test_captions_of_a_call_arrive_through_the_private_session(
             step = 6400  # 0.2 s, at real time
             for i in range(0, len(speech), step):
                 call.feed(0, speech[i : i + step])
+                await asyncio.sleep(0.2)
+            # The line stays open (silence, as a microphone sends) until the captions came.
+            for _ in range(300):
+                if "station" in " ".join(e.text for e in got).lower():
+                    break
+                call.feed(0, bytes(step))
                 await asyncio.sleep(0.2)
             await call.end()
             await asyncio.wait_for(watcher, 60)
