@@ -17,8 +17,11 @@ from privcloud.envelope import Recipient
 from privcloud.errors import (
     CryptoError,
     DecodeError,
+    NotFoundError,
     ReplayError,
     RequestTimeoutError,
+    TokenRefusedError,
+    TokenRequiredError,
     TruncatedStreamError,
     UnknownKeyError,
     UsageError,
@@ -45,6 +48,9 @@ from privcloud.live.session import (
     parse_prefix,
     start_session,
 )
+from privcloud.live.tunnel import MEDIA_TYPE_HELLO, OpenExchange, build_open, read_open_answer
+from privcloud.ohttp import GatewayKey, KeyConfig, encapsulate_request
+from privcloud.wire import bhttp
 
 NOW = 1_800_000_000.0
 PARAMS = SessionParams(int(NOW), 60, ("en", "es"), ("es", "en"))
@@ -323,3 +329,51 @@ def test_device_final_starts_the_node_drain() -> None:
         device.receive(f, NOW + 0.5)
     assert device.done
     device.close()
+
+
+# --- the opening through the gateway (tunnel.py) -----------------------------------------------
+
+
+def _gateway_key() -> tuple[KeyConfig, dict[int, GatewayKey]]:
+    key = GatewayKey.generate(7)
+    return key.config, {7: key}
+
+
+def test_opening_carries_token_and_hello_to_the_gateway_and_accept_back() -> None:
+    config, keys = _gateway_key()
+    device, node = handshake()
+    hello = b"hello bytes"
+    message, context = build_open(config, hello, authorization=b"PrivateToken token=abc")
+    exchange = OpenExchange(keys, message)
+    inner = exchange.inner()
+    assert inner.content == hello and inner.header(b"authorization") == b"PrivateToken token=abc"
+    accept = node.keys.sealer.seal(FrameType.ACCEPT, b"terms")
+    assert read_open_answer(context, exchange.answer(accept)) == accept
+    del device
+
+
+def test_refused_token_comes_back_as_a_challenge() -> None:
+    config, keys = _gateway_key()
+    message, context = build_open(config, b"hello", authorization=None)
+    exchange = OpenExchange(keys, message)
+    refusal = TokenRefusedError("token already spent", www_authenticate="PrivateToken x=1")
+    with pytest.raises(TokenRequiredError) as caught:
+        read_open_answer(context, exchange.refuse(refusal))
+    assert caught.value.www_authenticate == b"PrivateToken x=1"
+
+
+def test_opening_for_another_route_is_refused() -> None:
+    config, keys = _gateway_key()
+    inner = bhttp.encode_request(
+        bhttp.Request(
+            method=b"POST",
+            scheme=b"https",
+            authority=b"privcloud.gateway",
+            path=b"/v1/envelope",
+            headers=((b"content-type", MEDIA_TYPE_HELLO.encode()),),
+            content=b"hello",
+        )
+    )
+    message, _ = encapsulate_request(config, inner)
+    with pytest.raises(NotFoundError):
+        OpenExchange(keys, message).inner()
