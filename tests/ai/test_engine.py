@@ -217,12 +217,14 @@ class _SimulatedVllm:
 
     def __init__(self, answer: Callable[[BaseHTTPRequestHandler], None]) -> None:
         self.bodies: list[dict[str, Any]] = []
+        self.paths: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers["Content-Length"])
                 outer.bodies.append(json.loads(self.rfile.read(length)))
+                outer.paths.append(self.path)
                 answer(self)
 
             def log_message(self, *_: Any) -> None:
@@ -283,6 +285,36 @@ def test_vllm_cache_salt_cve_every_request_carries_a_fresh_node_salt(vllm: _Simu
         )
     }
     assert vllm.bodies[0]["model"] == "served-qwen" and vllm.bodies[0]["cache_prompt"] is False
+
+
+def test_flush_isolation_overwrites_the_context_before_each_answer(vllm: _SimulatedVllm) -> None:
+    engine = OpenAIEngine(EngineConfig(vllm.url, (("m", "m"),), "flush"))
+    for _ in range(2):
+        list(engine.chat("m", ASK, ChatSettings(4), salt=CacheSalt.fresh()))
+    assert vllm.paths == ["/v1/completions", "/v1/chat/completions"] * 2
+    flushes = [vllm.bodies[0], vllm.bodies[2]]
+    assert all(b["max_tokens"] == 1 and b["prompt"].startswith("#") for b in flushes)
+    assert flushes[0]["prompt"] != flushes[1]["prompt"]
+
+
+def test_a_request_queued_behind_another_ends_at_its_deadline(vllm: _SimulatedVllm) -> None:
+    engine = OpenAIEngine(EngineConfig(vllm.url, (("m", "m"),), "flush"))
+    clock = FixedClock(100.0)
+    engine._exclusive.acquire()  # another answer is streaming
+    try:
+        with pytest.raises(RequestTimeoutError):
+            list(
+                engine.chat(
+                    "m",
+                    ASK,
+                    ChatSettings(4),
+                    salt=CacheSalt.fresh(),
+                    deadline=Deadline(100.1, clock),
+                )
+            )
+    finally:
+        engine._exclusive.release()
+    assert vllm.bodies == []
 
 
 def test_the_salt_is_never_in_a_repr() -> None:

@@ -40,6 +40,7 @@ from privcloud import limits
 from privcloud.errors import (
     ConfigError,
     DecodeError,
+    RequestTimeoutError,
     TooLargeError,
     UnavailableError,
     UpstreamError,
@@ -134,9 +135,16 @@ class OpenAIEngine:
         stop_check()
         body = request_body(served, messages, settings, salt)
         if self.config.isolation == "flush":
-            with self._exclusive:
+            # Wait for the answer before this one at most until the deadline (else the read
+            # timeout): a request queued behind a long answer ends as a timeout, not a hang.
+            wait = deadline.remaining() if deadline is not None else limits.ENGINE_READ_TIMEOUT_S
+            if not self._exclusive.acquire(timeout=max(0.0, wait)):
+                raise RequestTimeoutError("the request's deadline passed")
+            try:
                 self._flush(served)
                 yield from self._stream(body, stop_check)
+            finally:
+                self._exclusive.release()
         else:
             yield from self._stream(body, stop_check)
 
