@@ -11,6 +11,7 @@ again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import signal
@@ -65,7 +66,9 @@ async def _client(cluster: Cluster) -> Client:
 
 
 def _spent(cluster: Cluster) -> int:
-    with sqlite3.connect(cluster.root / "gateway" / "spent-tokens.sqlite3") as db:
+    with contextlib.closing(
+        sqlite3.connect(cluster.root / "gateway" / "spent-tokens.sqlite3")
+    ) as db:
         return int(db.execute("SELECT COUNT(*) FROM spent_tokens WHERE holder = 0").fetchone()[0])
 
 

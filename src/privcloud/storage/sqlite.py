@@ -9,6 +9,7 @@ what. Failures while serving stay :class:`UnavailableError` (the request is answ
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -71,8 +72,7 @@ def connect(
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # Created 0600 if missing; an existing file we may not write fails here, with errno.
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _create_owner_only(path)
         conn = sqlite3.connect(
             path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
@@ -86,6 +86,27 @@ def connect(
         conn.close()
         raise ConfigError(f"cannot open {what} {path.name}: {sqlite_cause(exc)}") from exc
     return conn
+
+
+def _create_owner_only(path: Path) -> None:
+    """Create the database file 0600 if it is missing; raise ``OSError`` (with its errno) when an
+    existing one may not be read and written.
+
+    An existing file is never opened here. POSIX locks belong to the process, and closing *any*
+    descriptor of a file drops every lock the process holds on it: opening and closing the file
+    while another connection of this process is up would drop that connection's shared lock,
+    which is what tells other processes it is alive. The next connection to close elsewhere
+    would then find itself "last" and delete the write-ahead log under the live one, whose
+    writes (spent tokens) would vanish (tests/e2e/test_sqlite_shared_locks.py). A file this call
+    creates cannot be open in this process yet, so closing it drops nothing.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES)) from None
+    else:
+        os.close(fd)
 
 
 def check_integrity(conn: sqlite3.Connection, what: str) -> None:
