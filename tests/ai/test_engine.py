@@ -534,3 +534,18 @@ def test_in_process_engine_stops_at_the_deadline() -> None:
         list(
             engine.chat(SMOLLM2_135M, ASK, ChatSettings(8), salt=CacheSalt.fresh(), deadline=passed)
         )
+
+
+@needs_ai
+def test_the_chat_workload_runs_on_the_server_engine(llama_server: _LlamaServer) -> None:
+    from privcloud.wire.message import EventKind, WorkloadRequest
+    from privcloud.workloads.chat import ChatWorkload
+
+    engine = OpenAIEngine(EngineConfig(llama_server.url, (("smol", "smol"),), "flush"))
+    workload = ChatWorkload(models(), engine=engine)
+    request = WorkloadRequest(
+        "chat", {"messages": [{"role": "user", "content": "Say hi."}], "max_tokens": 6}, stream=True
+    )
+    events = list(workload.run(request))
+    assert events[-1].kind is EventKind.RESULT and events[-1].meta["model"] == "smol"
+    assert "".join(e.meta["delta"] for e in events[:-1]) == events[-1].meta["text"] != ""
