@@ -184,6 +184,16 @@ def test_a_request_not_streamed_gets_only_the_result_and_a_fresh_salt_each() -> 
     assert len({s.value for s in engine.salts}) == 2
 
 
+def test_the_stream_parameter_overrides_the_requests_flag() -> None:
+    workload = ChatWorkload(models(), engine=ScriptedEngine(["a", "b"]))
+    quiet = WorkloadRequest("chat", {"messages": _user("hi"), "stream": False}, stream=True)
+    assert [e.kind for e in workload.run(quiet)] == [EventKind.RESULT]
+    loud = WorkloadRequest("chat", {"messages": _user("hi"), "stream": True})
+    assert [e.kind for e in workload.run(loud)][:2] == [EventKind.PARTIAL] * 2
+    with pytest.raises(DecodeError):
+        list(workload.run(WorkloadRequest("chat", {"messages": _user("hi"), "stream": "yes"})))
+
+
 # --- through the full private path (relay, gateway, tokens, one node, real llama.cpp) -----------
 
 

@@ -3,11 +3,12 @@
 Request parameters (all bounded in :mod:`privcloud.limits`): ``messages`` (a list of
 ``{"role": "system"|"user"|"assistant", "content": str}``, a system message only first, the
 last one the user's), ``model`` (one the node's engine serves; default its first),
-``max_tokens``, ``temperature`` (0: greedy), ``stop`` (a string or a list of strings). Any
+``max_tokens``, ``temperature`` (0: greedy), ``stop`` (a string or a list of strings),
+``stream`` (whether to send ``PARTIAL`` deltas; default: the request's own streaming flag). Any
 other parameter is refused: in particular a caller cannot choose the engine's cache salt
 (:class:`~privcloud.workloads.engine.CacheSalt` is the node's, fresh per request).
 
-Answer: with a streamed request, one ``PARTIAL`` event per piece of text
+Answer: when streaming, one ``PARTIAL`` event per piece of text
 (``{"delta": "..."}``), then one ``RESULT``: ``{"text", "finish_reason", "usage": {...},
 "model", "dropped_messages"}`` with the text as data. The node builds every event and its
 JSON; the model's text is only ever the *value* of ``delta``/``text``, so whatever a message or
@@ -39,7 +40,7 @@ from privcloud.workloads.engine.types import ROLES
 from privcloud.workloads.models import Models
 
 #: The parameters a chat request may carry (anything else is refused).
-PARAMS = frozenset({"messages", "model", "max_tokens", "temperature", "stop"})
+PARAMS = frozenset({"messages", "model", "max_tokens", "temperature", "stop", "stream"})
 DEFAULT_MAX_TOKENS = 256
 MAX_TEMPERATURE = 2.0
 
@@ -55,6 +56,7 @@ class ChatWorkload:
 
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         model, messages, settings = parse_request(request.params, self._engine.models())
+        stream = params.flag(request.params, "stream", request.stream)
         deadline = current_deadline()
         pieces: list[str] = []
         end: ChatEnd | None = None
@@ -66,7 +68,7 @@ class ChatWorkload:
             for event in events:
                 if isinstance(event, TextDelta):
                     pieces.append(event.text)
-                    if request.stream:
+                    if stream:
                         yield Event(EventKind.PARTIAL, {"delta": event.text})
                 else:
                     end = event
