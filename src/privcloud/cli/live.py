@@ -25,7 +25,10 @@ from privcloud.live.protocol import LiveEvent
 from privcloud.localcloud import cloudconfig
 from privcloud.sdk.live import LiveCall
 from privcloud.workloads.audio import decode_audio
+from privcloud.workloads.models import WHISPER_BASE, WHISPER_TINY_EN
 
+#: Models a local cloud started for the command loads first (the live recogniser's).
+_WARM = (WHISPER_TINY_EN, WHISPER_BASE)
 #: Bytes of 16 kHz s16le per second, and per feed (0.2 s).
 _RATE = 32_000
 _STEP = _RATE // 5
@@ -37,10 +40,12 @@ def _pcm(name: str) -> bytes:
     return bytes((samples.clip(-1, 1) * 32767).astype("<i2").tobytes())
 
 
-async def _play(call: LiveCall, tracks: list[bytes]) -> None:
-    """Feed every track at real time, on its own channel, then end the call."""
+async def _play(call: LiveCall, tracks: list[bytes], tail_s: float) -> None:
+    """Feed every track at real time, on its own channel, then ``tail_s`` of silence (the line
+    stays open, as in a call, while the last words are committed), then end the call."""
     started = time.monotonic()
-    longest = max(len(t) for t in tracks)
+    longest = max(len(t) for t in tracks) + int(tail_s * _RATE) // 2 * 2
+    tracks = [t + bytes(longest - len(t)) for t in tracks]
     for i, offset in enumerate(range(0, longest, _STEP)):
         for channel, track in enumerate(tracks):
             if chunk := track[offset : offset + _STEP]:
@@ -71,7 +76,7 @@ def _show(args: argparse.Namespace, event: LiveEvent, started: float) -> None:
 async def _live(args: argparse.Namespace) -> None:
     tracks = [_pcm(args.file)] + ([_pcm(args.other)] if args.other else [])
     speech = bytearray()
-    async with connect(cloudconfig.load(args.config)) as client:
+    async with connect(cloudconfig.load(args.config), warm=_WARM) as client:
         call = LiveCall(
             client,
             languages=(args.language, args.other_language),
@@ -81,7 +86,7 @@ async def _live(args: argparse.Namespace) -> None:
         await call.start()
         progress(f"private session open with {call.nodes[0]}; playing at real time")
         started = time.monotonic()
-        player = asyncio.create_task(_play(call, tracks))
+        player = asyncio.create_task(_play(call, tracks, args.tail))
         try:
             async for event in call.events():
                 _show(args, event, started)
@@ -113,5 +118,8 @@ def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p.add_argument("--other-language", default="auto", help="channel 1's language")
     p.add_argument("--other-to", default="en", help="channel 1 is translated into")
     p.add_argument("--deadline", type=int, default=600, help="session length, s (max 600)")
+    p.add_argument(
+        "--tail", type=float, default=8.0, help="seconds of silence after the files (default 8)"
+    )
     p.add_argument("--speech-out", help="WAV file for the synthesized translations")
     p.set_defaults(handler=lambda args: asyncio.run(_live(args)))
