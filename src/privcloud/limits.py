@@ -650,6 +650,12 @@ MAX_ERASE_PIXELS: Final = 4096 * 3072
 MAX_ERASE_SIDE: Final = 8192
 #: Largest OpenCV inpainting radius (pixels around each filled one that it is computed from).
 MAX_ERASE_RADIUS: Final = 32
+#: Most OpenCV fill work one request may ask for: masked pixels times the radius squared (the
+#: cost of cv2.inpaint grows with both; measured 2.2 s of CPU for 1 M pixels at radius 5, 32 s
+#: at radius 20). 50 M: 2 M pixels (a sixth of a 12-megapixel frame) at the default radius 5,
+#: 49 K pixels at radius 32. A larger object is a job for the diffusion method, whose cost does
+#: not grow with the mask.
+MAX_ERASE_FILL_WORK: Final = 50_000_000
 #: Largest encoded answer (the erased image): one response event with room for its metadata.
 MAX_ERASE_RESULT_BYTES: Final = MAX_WORKLOAD_EVENT - MAX_WORKLOAD_JSON - 64 * KiB
 #: Most 16 kHz s16le PCM bytes one live-pipeline feed takes (1 s; frames are 20-40 ms).

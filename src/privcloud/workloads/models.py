@@ -469,9 +469,14 @@ class Models:
 
     def _load_inpaint(self) -> Any:
         diffusers = model_files.import_optional("diffusers")
-        pipe = diffusers.AutoPipelineForInpainting.from_pretrained(
-            str(self.path(INPAINT)), local_files_only=True
-        )
+        try:
+            pipe = diffusers.AutoPipelineForInpainting.from_pretrained(
+                str(self.path(INPAINT)), local_files_only=True
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
+            # diffusers fails this way too on an incomplete directory (a missing config key):
+            # a ValueError, so that _get answers UnavailableError.
+            raise ValueError("not a loadable inpainting pipeline") from exc
         pipe.set_progress_bar_config(disable=True)
         return pipe.to(self.config.device)
 
