@@ -123,6 +123,25 @@ def _files_containing(root: Path, needle: bytes) -> list[str]:
     return hits
 
 
+def _erase_body() -> bytes:
+    """A photo whose PNG text chunk carries the canary (metadata a node decodes and must neither
+    log nor copy) with a mask of a square to erase."""
+    import io
+
+    from PIL import Image, PngImagePlugin
+
+    from privcloud.workloads.erase import encode_body
+
+    photo, info = Image.new("RGB", (64, 48), (90, 140, 200)), PngImagePlugin.PngInfo()
+    info.add_text("Comment", CANARY)
+    mask = Image.new("L", (64, 48), 0)
+    mask.paste(255, (20, 16, 36, 32))
+    files = [io.BytesIO(), io.BytesIO()]
+    photo.save(files[0], format="PNG", pnginfo=info)
+    mask.save(files[1], format="PNG")
+    return encode_body(files[0].getvalue(), files[1].getvalue())
+
+
 async def test_canary_never_reaches_logs_files_or_metrics(
     tmp_path: Path, all_logs: _AllRecords, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -149,6 +168,8 @@ async def test_canary_never_reaches_logs_files_or_metrics(
         ("translate", {"mode": "text", "source_language": "es"}, f"Hola {CANARY}.".encode()),
         ("summarize", {}, note.encode()),
         ("extract", {"reference_time": "2026-11-20T09:00:00+00:00"}, note.encode()),
+        # Object erase: OpenCV, decoded and encoded in memory; no metadata copied.
+        ("erase", {"method": "telea"}, _erase_body()),
         # The private assistant (in-process llama.cpp engine; SmolLM2 to stay short).
         (
             "chat",
@@ -205,6 +226,8 @@ async def test_canary_never_reaches_logs_files_or_metrics(
     # The canary went through: the features really saw it.
     assert SPOKEN.lower() in str(answers["transcribe"].meta["text"]).lower()
     assert any(r["id"] == "a" for r in answers["search"].meta["results"])
+    assert answers["erase"].meta["masked_pixels"] == 16 * 16
+    assert CANARY.encode() not in answers["erase"].data
     # The live session carried the speech (its streaming captions may spell the canary word
     # otherwise: "remember" stands for them in the log check).
     assert "remember" in live_captions.lower() and "meeting" in live_captions.lower()

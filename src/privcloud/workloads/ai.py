@@ -30,6 +30,8 @@ FEATURE_MODELS: dict[str, tuple[str, ...]] = {
     "search": (MINILM_L6,),
     "extract": (),
     "generate_image": (IMAGE,),
+    # OpenCV by default; the inpainting model (INPAINT) when one is configured.
+    "erase": (),
     # The node's engine (docs/adr/0021): in-process llama.cpp (the 1.5B model where installed,
     # else SmolLM2) or an OpenAI-compatible server in the same TEE.
     "chat": (SMOLLM2_135M,),
@@ -43,6 +45,7 @@ def ai_workloads(models: Models) -> list[Workload]:
     # Imported here, not above: these modules need numpy (the ai extra), and this module is
     # imported by the light core (services, CLI) that must run without it.
     from privcloud.workloads.chat import ChatWorkload  # noqa: PLC0415
+    from privcloud.workloads.erase import EraseWorkload  # noqa: PLC0415
     from privcloud.workloads.extract import ExtractWorkload  # noqa: PLC0415
     from privcloud.workloads.imagegen import GenerateImageWorkload  # noqa: PLC0415
     from privcloud.workloads.search import SearchWorkload  # noqa: PLC0415
@@ -59,6 +62,7 @@ def ai_workloads(models: Models) -> list[Workload]:
         "search": SearchWorkload,
         "extract": ExtractWorkload,
         "generate_image": GenerateImageWorkload,
+        "erase": EraseWorkload,
         "chat": ChatWorkload,
         "speak": SpeakWorkload,
     }
