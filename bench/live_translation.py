@@ -22,7 +22,12 @@ Measured, per channel and for the whole call:
 The full private path (session, relay, gateway, constant-rate frames, bytes per second in speech
 and silence) with this same call is ``bench/live_session.py --models``.
 
+With ``--pace audio`` the call is fed as fast as the pipeline takes it and every lag is counted
+in seconds of audio fed: the lag the commit policy itself adds (LocalAgreement, endpointing,
+translation grouping), which real-time lag exceeds by the compute the machine needs.
+
     python bench/live_translation.py [--model qwen2.5-coder-1.5b-instruct|gemma-3-270m]
+                                     [--pace real|audio]
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import numpy as np
 from privcloud import limits
 from privcloud.live import steps
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
-from privcloud.live.pipeline import make_pipeline
+from privcloud.live.pipeline import Settings, make_pipeline
 from privcloud.live.recognizer import model_for
 from privcloud.workloads.models import Models
 
@@ -117,9 +122,11 @@ def offline_words(models: Models, audio: np.ndarray, language: str) -> list[RefW
 
 
 def play(
-    pipeline: Any, tracks: list[np.ndarray]
+    pipeline: Any, tracks: list[np.ndarray], *, real_time: bool = True
 ) -> tuple[list[tuple[float, LiveOutput]], dict[str, float]]:
-    """Feed both channels at real time; every output with its wall time since the call began."""
+    """Feed both channels at real time; every output with its wall time since the call began.
+    ``real_time=False``: as fast as it goes, every output at the audio time fed so far (what the
+    policy alone costs, as if every model call took no time)."""
     frame = RATE * limits.LIVE_FRAME_INTERVAL_MS // 1000
     pcm = [(np.clip(t, -1, 1) * 32767).astype("<i2").tobytes() for t in tracks]
     frames = len(tracks[0]) // frame
@@ -129,7 +136,7 @@ def play(
     for i in range(frames):
         due = t0 + (i + 1) * frame / RATE  # the frame's last sample has been spoken
         wait = due - time.perf_counter()
-        if wait > 0:
+        if wait > 0 and real_time:
             time.sleep(wait)
         for channel in (0, 1):
             chunk = pcm[channel][2 * i * frame : 2 * (i + 1) * frame]
@@ -138,10 +145,11 @@ def play(
             took = time.perf_counter() - started
             busy += took
             longest = max(longest, took)
-            got += [(time.perf_counter() - t0, o) for o in out]
+            at = time.perf_counter() - t0 if real_time else (i + 1) * frame / RATE
+            got += [(at, o) for o in out]
     started = time.perf_counter()
-    got += [(time.perf_counter() - t0, o) for o in pipeline.flush()]
     call_s = frames * frame / RATE
+    got += [(time.perf_counter() - t0 if real_time else call_s, o) for o in pipeline.flush()]
     return got, {
         "call_s": round(call_s, 2),
         "feed_busy_per_s": round(busy / call_s, 3),
@@ -187,19 +195,32 @@ def lags(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="language model for translation")
+    parser.add_argument(
+        "--pace",
+        choices=("real", "audio"),
+        default="real",
+        help="real: at real time, lags in wall seconds; audio: as fast as it goes, lags in "
+        "seconds of audio fed (the policy's own lag, as if models took no time)",
+    )
     args = parser.parse_args()
+    real_time = args.pace == "real"
     models = Models()
     tracks, scripts = build_call()
-    pipeline = make_pipeline(models, LANGUAGES, TARGETS, translation_model=args.model)
+    # At audio pace a decode every second of audio, however long decodes take here.
+    settings = None if real_time else Settings(max_decode_every_s=Settings().decode_every_s)
+    pipeline = make_pipeline(
+        models, LANGUAGES, TARGETS, translation_model=args.model, settings=settings
+    )
     # Warm every model first (loading is not part of a call's lag).
     for language, target in zip(LANGUAGES, TARGETS, strict=True):
         with models.use(model_for(models, language)):
             pass
         steps.Translator(models, args.model)("Hello.", "en", target)
     load_before = os.getloadavg()[0]
-    got, compute = play(pipeline, tracks)
+    got, compute = play(pipeline, tracks, real_time=real_time)
     report: dict[str, Any] = {
         "bench": "live_translation",
+        "pace": args.pace,
         **compute,
         # Everything here is CPU-bound: on a shared machine the lags scale with its load.
         "cpus": os.cpu_count(),
