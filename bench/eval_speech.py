@@ -1,6 +1,6 @@
 """Speech out and guarded translation (issue 15). Prints ONE JSON line.
 
-    .venv/bin/python bench/eval_speech.py [--quick] [--no-baseline]
+    .venv/bin/python bench/eval_speech.py [--quick] [--no-baseline] [--parts tts,translation]
 
 1. **TTS intelligibility.** Sentences in en, es, fr, de, it and pt are spoken by the ``speak``
    workload (espeak-ng, resampled to 16 kHz in memory) and transcribed by Whisper base with the
@@ -37,7 +37,7 @@ from typing import Any
 from privcloud.cli.samples import VOICEMAIL_SCRIPT
 from privcloud.wire.message import WorkloadRequest
 from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, WHISPER_BASE, shared_models
-from privcloud.workloads.speak import SpeakWorkload
+from privcloud.workloads.speak import DEFAULT_RATE, SpeakWorkload
 from privcloud.workloads.transcribe import TranscribeWorkload
 from privcloud.workloads.translate import TranslateWorkload, can_translate
 
@@ -129,7 +129,7 @@ def _engine_wav(text: str, language: str, *, rate: int = 150) -> bytes:
     return done.stdout
 
 
-def tts(models: Any, languages: list[str]) -> dict[str, Any]:
+def tts(models: Any, languages: list[str], rate: int) -> dict[str, Any]:
     speak = SpeakWorkload(models)
     hear = TranscribeWorkload(models)
     ours: dict[str, list[float]] = {}
@@ -138,12 +138,14 @@ def tts(models: Any, languages: list[str]) -> dict[str, Any]:
     for language in languages:
         for sentence in TTS_SENTENCES[language]:
             started = time.perf_counter()
-            wav = _result(speak, "speak", {"language": language}, sentence.encode()).data
+            params = {"language": language, "rate": rate}
+            wav = _result(speak, "speak", params, sentence.encode()).data
             seconds.append(time.perf_counter() - started)
             params = {"language": language, "model": WHISPER_BASE}
             heard = _result(hear, "transcribe", params, wav).meta["text"]
             ours.setdefault(language, []).append(wer(sentence, str(heard)))
-            raw = _result(hear, "transcribe", params, _engine_wav(sentence, language)).meta["text"]
+            engine_wav = _engine_wav(sentence, language, rate=rate)
+            raw = _result(hear, "transcribe", params, engine_wav).meta["text"]
             engine.setdefault(language, []).append(wer(sentence, str(raw)))
 
     def mean(table: dict[str, list[float]]) -> dict[str, float]:
@@ -157,6 +159,7 @@ def tts(models: Any, languages: list[str]) -> dict[str, Any]:
         "tts_wer_engine_wav": mean(engine),
         "tts_seconds_per_sentence": round(sum(seconds) / len(seconds), 3),
         "tts_asr_model": WHISPER_BASE,
+        "tts_rate_wpm": rate,
     }
 
 
@@ -166,6 +169,8 @@ def translation(models: Any, llm: str, pairs: list[tuple[str, str]]) -> dict[str
     seconds = 0.0
     by_pair: dict[str, float] = {}
     samples: list[str] = []
+    lost_kinds: dict[str, int] = {}
+    losses: list[str] = []
     for source, target in pairs:
         if not can_translate(llm, source, target):
             continue
@@ -189,6 +194,11 @@ def translation(models: Any, llm: str, pairs: list[tuple[str, str]]) -> dict[str
                 pair_lost += missing
                 retried += piece["status"] == "retried"
                 pieces_lost += bool(missing)
+                for fact in piece.get("lost", []):
+                    lost_kinds[fact["kind"]] = lost_kinds.get(fact["kind"], 0) + 1
+                if missing and len(losses) < 8:
+                    lost = ", ".join(f"{f['kind']} {f['text']!r}" for f in piece["lost"])
+                    losses.append(f"{source}->{target}: {piece['text']} (lost {lost})")
                 # A retried piece lost at least one fact on its first try.
                 first_lost += missing or piece["status"] == "retried"
             if len(samples) < 4:
@@ -202,6 +212,8 @@ def translation(models: Any, llm: str, pairs: list[tuple[str, str]]) -> dict[str
         "pieces_retried": retried,
         "pieces_lost": pieces_lost,
         "preserved_by_pair": by_pair,
+        "lost_kinds": lost_kinds,
+        "losses": losses,
         "seconds_per_piece": round(seconds / max(1, pieces), 2),
         "samples": samples,
     }
@@ -224,17 +236,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="two languages and two pairs")
     parser.add_argument("--no-baseline", action="store_true", help="skip Gemma 3 270M")
+    parser.add_argument("--rate", type=int, default=DEFAULT_RATE, help="words per minute")
+    parser.add_argument(
+        "--parts", default="tts,translation,voicemail", help="which parts to run (comma-separated)"
+    )
     args = parser.parse_args()
     models = shared_models()
     languages = ["en", "es"] if args.quick else list(TTS_SENTENCES)
     pairs = QUICK_PAIRS if args.quick else PAIRS
     figures: dict[str, Any] = {"bench": "eval_speech"}
     started = time.perf_counter()
-    figures.update(tts(models, languages))
-    figures["translation"] = {QWEN_1_5B: translation(models, QWEN_1_5B, pairs)}
-    if not args.no_baseline:
-        figures["translation"][GEMMA_270M] = translation(models, GEMMA_270M, pairs)
-    figures.update(voicemail(models))
+    parts = set(args.parts.split(","))
+    if "tts" in parts:
+        figures.update(tts(models, languages, args.rate))
+    if "translation" in parts:
+        figures["translation"] = {QWEN_1_5B: translation(models, QWEN_1_5B, pairs)}
+        if not args.no_baseline:
+            figures["translation"][GEMMA_270M] = translation(models, GEMMA_270M, pairs)
+    if "voicemail" in parts:
+        figures.update(voicemail(models))
     figures["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures, ensure_ascii=False))
     sys.stdout.flush()
