@@ -18,9 +18,9 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
      and the words on which the last two decodes agree are committed (LocalAgreement-2).
 
 3. Committed words come out at once as a ``caption``. Unless the channel's target is the
-   language it speaks (captions only), they are queued for translation once they
-   end a sentence, or reach ``translate_words`` at a clause end (",", ";", ":"), or reach
-   ``max_untranslated_words``, or the utterance ends.
+   language it speaks (captions only), they are queued for translation: up to each word that
+   ends a sentence, at ``translate_words`` words when one ends a clause (",", ";", ":"), at
+   ``max_untranslated_words``, and when the utterance ends.
 4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
    sentence in it; past ``max_buffer_s``, at the last committed word (committing the pending
    hypothesis first if nothing is committed). So endless speech holds at most ``max_buffer_s``
@@ -221,15 +221,15 @@ class ChannelStream:
         if not words:
             return []
         text = self._join([w.text for w in words])
-        self._untranslated += words
-        last = words[-1].text
-        n = len(self._untranslated)
-        if (
-            words[-1].ends_sentence
-            or n >= self._s.max_untranslated_words
-            or (n >= self._s.translate_words and last.endswith(_CLAUSE_END))
-        ):
-            self._queue_untranslated()
+        for word in words:  # a commit may hold the end of one sentence and the next's start
+            self._untranslated.append(word)
+            n = len(self._untranslated)
+            if (
+                word.ends_sentence
+                or n >= self._s.max_untranslated_words
+                or (n >= self._s.translate_words and word.text.endswith(_CLAUSE_END))
+            ):
+                self._queue_untranslated()
         return [LiveOutput(self._channel, CAPTION, text, b"", words[0].start, words[-1].end)]
 
     def _queue_untranslated(self) -> None:
