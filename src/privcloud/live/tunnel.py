@@ -72,11 +72,7 @@ def read_open_answer(context: ClientContext, message: bytes) -> bytes:
     error = decode_error_body(inner.content, inner.status, peer="gateway")
     challenge = inner.header(b"www-authenticate")
     if inner.status == 401 and challenge is not None:
-        return _raise(TokenRequiredError(str(error), www_authenticate=challenge))
-    return _raise(error)
-
-
-def _raise(error: PrivcloudError) -> bytes:
+        raise TokenRequiredError(str(error), www_authenticate=challenge)
     raise error
 
 
