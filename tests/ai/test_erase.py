@@ -100,6 +100,19 @@ def lying_png(width: int, height: int) -> bytes:
     )
 
 
+def bomb_png(width: int, height: int) -> bytes:
+    """A complete, valid black PNG of ``width`` x ``height`` one-bit pixels: a few kilobytes that
+    decode to width x height bytes (PIL unpacks one-bit pixels to one byte each)."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * (height * (1 + (width + 7) // 8)), 9)
+    return (
+        PNG_SIGNATURE
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", idat)
+        + png_chunk(b"IEND", b"")
+    )
+
+
 def jpeg_declaring(width: int, height: int) -> bytes:
     """A small real JPEG whose start-of-frame header is rewritten to claim another size."""
     data = bytearray(encode(gradient(16, 16), "JPEG"))
@@ -336,6 +349,31 @@ def test_decompression_bomb_png_is_refused_from_its_header(width: int, height: i
     bytes, so had it been decoded the error would be "truncated", not "too large"."""
     with pytest.raises(TooLargeError, match=r"pixels|wide"):
         erase(_body(image=lying_png(width, height), mask=lying_png(width, height)))
+
+
+def test_decompression_bomb_is_refused_without_decoding_a_pixel(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real bomb (a complete, valid 6000 x 6000 PNG of a few kilobytes) is refused, and no
+    image is decoded on the way: PIL's ``load`` is never called."""
+    from PIL import ImageFile
+
+    calls: list[str] = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy(image: Any) -> Any:
+        calls.append(str(image.format))
+        return real_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    bomb = bomb_png(6000, 6000)
+    assert len(bomb) < 64 * 1024
+    with pytest.raises(TooLargeError, match="pixels"):
+        erase(_body(image=bomb, mask=bomb))
+    assert calls == []
+    body = _body()
+    erase(body)  # the spy sees a decode when there is one
+    assert calls
 
 
 def test_decompression_bomb_jpeg_is_refused_from_its_header() -> None:

@@ -183,8 +183,15 @@ def _open(data: bytes, what: str, formats: tuple[str, ...]) -> Any:
 
 def upright_size(image: Any) -> tuple[int, int]:
     """(width, height) of an opened image once turned upright by its EXIF orientation, read from
-    the header alone."""
+    the header alone.
+
+    A PNG's orientation is read only from an ``eXIf`` chunk seen before the pixel data (where
+    the PNG extensions put it): for any other PNG, PIL's ``getexif()`` would *decode the whole
+    image* to look for one after the pixels.
+    """
     width, height = image.size
+    if image.format == "PNG" and "exif" not in image.info:
+        return width, height
     try:
         orientation = image.getexif().get(_EXIF_ORIENTATION)
     except (OSError, SyntaxError, ValueError, EOFError):
@@ -253,8 +260,8 @@ def decode_inputs(body: bytes) -> Inputs:
     image_bytes, mask_bytes = split_body(body)
     image = _open(image_bytes, "image", ("PNG", "JPEG"))
     mask = _open(mask_bytes, "mask", ("PNG",))
+    check_dimensions(image.size)  # before anything that could decode a pixel
     size = upright_size(image)
-    check_dimensions(size)
     if upright_size(mask) != size:
         raise DecodeError("the mask is not the size of the image")
     decoded = _decode(image, "image")
