@@ -18,18 +18,23 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiohttp
 import pytest
 
 from cloudkit import Cloud, start_cloud
 from privcloud import errors, limits
+from privcloud.envelope import Recipient
+from privcloud.live.endpoints import DeviceEndpoint
 from privcloud.live.protocol import LiveEvent
+from privcloud.live.session import SessionParams, start_session
+from privcloud.live.tunnel import build_open, read_open_answer
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.live_tunnel import WIRE_FRAME
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import ClientPolicy
-from wsrecord import Recorder, rate
+from wsrecord import Recorder, rate, ws_messages
 
 POLICY = ClientPolicy.insecure_local_dev()
 TICK = limits.LIVE_PCM_BYTES_PER_FRAME
@@ -247,3 +252,42 @@ async def test_relay_sees_constant_size_constant_rate_frames_in_speech_and_silen
         speech, quiet = rate(msgs, t0, t1), rate(msgs, t1, t2)
         assert abs(speech - quiet) <= 0.25 * nominal, (speech, quiet)
         assert abs(speech - nominal) <= 0.25 * nominal, speech
+
+
+async def test_hops_close_a_tunnel_that_carries_a_frame_of_another_size(cloud: Cloud) -> None:
+    """After the opening, every message must be exactly one sealed frame: a relay or gateway
+    that let other sizes through would let a device (or malware on it) signal through them."""
+    wallet = cloud.new_wallet(batch_size=2)
+    async with client(cloud, wallet) as c:
+        admitted = c.trail.admitted[0].descriptor
+        statement = c.trail.key_statement
+        assert statement is not None
+        hello, keys = start_session(
+            Recipient(admitted.key_id, admitted.public_key, admitted.suite),
+            SessionParams(int(time.time()), 30, ("en", "es"), ("es", "en")),
+        )
+        message, context = build_open(
+            statement.key_config, hello, authorization=await wallet.authorization()
+        )
+        async with c.session.ws_connect(f"{c.relay_url}/v1/live", max_msg_size=8192) as ws:
+            await ws.send_bytes(message)
+            answer = await ws.receive(timeout=10)
+            endpoint = DeviceEndpoint(keys)
+            endpoint.accept(read_open_answer(context, answer.data), time.time())
+            await ws.send_bytes(endpoint.audio_frame(b"", b""))  # one good frame
+            await ws.send_bytes(b"\0" * 100)  # then one of another size
+            kinds = []
+            for _ in range(200):
+                msg = await ws.receive(timeout=5)
+                kinds.append(msg.type)
+                if msg.type != aiohttp.WSMsgType.BINARY:
+                    break
+    assert kinds[-1] in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+    assert not endpoint.done  # cut, not finished: the device sees no FINAL
+    assert await nodes_idle(cloud)
+    # The odd message stopped at the relay: the gateway's and the nodes' proxies never saw it.
+    for proxy in (cloud.gateway_proxy, *cloud.node_proxies):
+        for conn in proxy.connections:
+            if b"GET /v1/live" in conn.inbound:
+                sizes = {n for _, n in ws_messages(bytes(conn.inbound), b"GET /v1/live", [])}
+                assert 100 not in sizes

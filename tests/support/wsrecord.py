@@ -49,6 +49,7 @@ def ws_messages(buf: bytes, upgrade: bytes, chunks: list[Chunk]) -> Messages:
     its last byte passed the proxy."""
     start = buf.index(b"\r\n\r\n", buf.index(upgrade)) + 4
     ours = sorted((off, t) for t, off, data in chunks if buf[off : off + len(data)] == data)
+    ours = ours or [(0, 0.0)]  # no timestamps: sizes only
     offsets = [off for off, _ in ours]
     out = []
     pos = start
