@@ -3,7 +3,11 @@ driven in memory with a fake clock. Named after the attack or the rule each test
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from privcloud import limits
 from privcloud.crypto.hpke import (
@@ -18,6 +22,7 @@ from privcloud.errors import (
     CryptoError,
     DecodeError,
     NotFoundError,
+    PeerError,
     ReplayError,
     RequestTimeoutError,
     TokenRefusedError,
@@ -29,6 +34,7 @@ from privcloud.errors import (
 from privcloud.live.endpoints import DeviceEndpoint, NodeEndpoint
 from privcloud.live.frames import FRAME_CAPACITY, FrameType, wire_size
 from privcloud.live.protocol import (
+    Accept,
     Ending,
     EndReason,
     EventDecoder,
@@ -377,3 +383,30 @@ def test_opening_for_another_route_is_refused() -> None:
     message, _ = encapsulate_request(config, inner)
     with pytest.raises(NotFoundError):
         OpenExchange(keys, message).inner()
+
+
+# --- garbage from a peer: our errors, never a crash -------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=600))
+def test_garbage_into_the_decoders_raises_our_errors_only(data: bytes) -> None:
+    decoders = (
+        lambda: EventDecoder().feed(data),
+        lambda: decode_audio(data),
+        lambda: SessionParams.decode(data),
+        lambda: Accept.decode(data),
+        lambda: Ending.decode(data),
+        lambda: open_hello(data, lambda _: node_key(), NOW),
+    )
+    for decode in decoders:
+        with contextlib.suppress(PeerError):  # bad input from a peer: never our caller's bug
+            decode()
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(min_size=2592, max_size=2592))
+def test_garbage_frame_of_the_right_size_is_refused(frame: bytes) -> None:
+    _, node = handshake()
+    with pytest.raises(CryptoError):
+        node.keys.opener.open(frame)
