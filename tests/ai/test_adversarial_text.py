@@ -157,13 +157,30 @@ def test_extractive_summary_picks_source_text_from_adversarial_runs(text: str) -
 
 
 class _FakeModels:
-    """The part of ``Models`` the summarize workload uses: a tokenizer count, a language model
-    whose answer the guard rejects (so the extractive fallback runs too), hashed embeddings."""
+    """The part of ``Models`` the summarize workload uses: token counts (plain and chat), a
+    language model (completion and chat) whose answer the guard rejects (so the extractive
+    fallback runs too), hashed embeddings."""
 
     embed = staticmethod(fake_embed)
 
     def count_tokens(self, name: str, text: str) -> int:
         return len(text) // 4 + 1
+
+    def chat_tokens(self, name: str, messages: Sequence[dict[str, str]]) -> int:
+        return sum(self.count_tokens(name, m["content"]) + 8 for m in messages) + 8
+
+    def chat(
+        self,
+        name: str,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        stop: Sequence[str] = (),
+        on_token: Callable[[int], None] | None = None,
+        deadline: object = None,
+    ) -> Completion:
+        prompt = " ".join(m["content"] for m in messages)
+        return Completion(name, " Nothing to summarise.", self.count_tokens(name, prompt), 4, 0.0)
 
     def complete(
         self,

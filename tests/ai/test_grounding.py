@@ -20,11 +20,13 @@ from aikit import models, needs_ai  # noqa: E402
 from privcloud.errors import UsageError  # noqa: E402
 from privcloud.workloads.grounding import (  # noqa: E402
     NEGATION_REASON,
+    RELATION_REASON,
     UNVERIFIED_MARK,
     check_summary,
     extract_facts,
     extractive_summary,
     needs_fallback,
+    prepare_source,
     split_sentences,
 )
 from privcloud.workloads.grounding_facts import SourceIndex  # noqa: E402
@@ -409,6 +411,144 @@ def test_the_extractive_summary_is_central_source_sentences_in_order() -> None:
     assert all(len(p.split()) >= 4 for p in picked)  # "Great, thanks." is never picked
     report = check_summary(CALL, " ".join(picked), fake_embed)
     assert report.grounded == len(report.sentences)
+
+
+# --- relations: who did what to whom -----------------------------------------------------------
+
+AGENCY_CALL = "\n".join(
+    [
+        "Speaker 1: Hi, this is Marie Lopez from Northwind Travel. I'm calling about your booking.",
+        "Speaker 2: Oh hello, yes, go ahead.",
+        "Speaker 1: Your flight to Lisbon moved to Monday at 9:40.",
+        "Speaker 2: Thanks for letting me know.",
+    ]
+)
+DENTIST_CALL = "\n".join(
+    [
+        "Speaker 1: Good morning, Brightway Dental, this is Karen speaking.",
+        "Speaker 2: Hi Karen, my name is Thomas Berg. I need to move my cleaning on Wednesday.",
+        "Speaker 1: Of course. Thursday at 11:15 is free.",
+        "Speaker 2: Thursday at 11:15 is fine.",
+    ]
+)
+
+
+def _verdicts(source: str, *summary: str) -> list[tuple[bool, tuple[str, ...]]]:
+    report = check_summary(source, "\n".join(summary), fake_embed)
+    return [(c.kept, c.relations) for c in report.sentences]
+
+
+def test_a_caller_said_to_call_her_own_company_is_dropped() -> None:
+    # The sample: she called *from* Northwind Travel, not Northwind Travel.
+    [(kept, relations)] = _verdicts(AGENCY_CALL, "Marie Lopez called Northwind Travel.")
+    assert not kept and relations and "same party" in relations[0]
+    [(kept, _)] = _verdicts(AGENCY_CALL, "Marie Lopez from Northwind Travel called about it.")
+    assert kept
+
+
+def test_who_called_whom_swapped_is_dropped() -> None:
+    verdicts = _verdicts(
+        DENTIST_CALL,
+        "Thomas Berg called Brightway Dental to move his cleaning.",
+        "Brightway Dental called Thomas Berg to move his cleaning.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+    report = check_summary(DENTIST_CALL, "Brightway Dental called Thomas Berg.", fake_embed)
+    assert report.sentences[0].reasons[0].startswith(RELATION_REASON)
+    assert report.to_json()["sentences"][0]["relations"]
+
+
+def test_swapped_roles_in_prose_are_dropped_and_a_passive_is_read() -> None:
+    source = "Rovers came from behind to beat City 3-2 on Saturday at Elm Park."
+    verdicts = _verdicts(
+        source,
+        "Rovers beat City 3-2 on Saturday.",
+        "City beat Rovers 3-2 on Saturday.",
+        "City were beaten by Rovers 3-2 on Saturday.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False, True]
+
+
+def test_a_reversed_direction_is_dropped() -> None:
+    source = "Your flight from Copenhagen to Madrid on Friday has been cancelled, sadly."
+    verdicts = _verdicts(
+        source,
+        "The flight from Copenhagen to Madrid on Friday was cancelled.",
+        "The flight from Madrid to Copenhagen on Friday was cancelled.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+
+
+def test_before_and_after_exchanged_is_dropped() -> None:
+    source = "Drivers will strike on Thursday, the company said after talks with the union broke."
+    verdicts = _verdicts(
+        source,
+        "Drivers will strike on Thursday after talks with the union broke.",
+        "Drivers will strike on Thursday before talks with the union broke.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+
+
+# --- false alarms on human paraphrase ---------------------------------------------------------
+
+
+def test_a_negation_moved_by_a_paraphrase_is_kept_and_a_denied_event_is_dropped() -> None:
+    source = (
+        "Speaker 2: I have a cleaning booked on Wednesday, and I'm afraid I can't make it "
+        "anymore.\nSpeaker 1: You said you would send an engineer on Tuesday, but nobody came."
+    )
+    verdicts = _verdicts(
+        source,
+        "He can no longer come to his cleaning on Wednesday.",
+        "The engineer came on Tuesday.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+
+
+def test_a_sentence_merged_from_distant_source_sentences_is_supported() -> None:
+    source = (
+        "The bank blocked the card at once. The rent goes out on Friday by direct debit. "
+        "Nobody else can use the account. The new card arrives within five working days. "
+        "A dispute for the payment was opened as well."
+    )
+    [check] = check_summary(
+        source, "The bank blocked the card and opened a dispute for the payment.", fake_embed
+    ).sentences
+    assert check.kept and check.overlap == 1.0, check.reasons
+
+
+def test_capitalised_common_words_hyphenated_amounts_and_plural_names_are_found() -> None:
+    source = (
+        "Mr. and Mrs. Novak booked a trip. Engineers found damage in October. The "
+        "40-million-euro project is paid by the region, with factors of 5 or 10 in cost."
+    )
+    summary = (
+        "Engineers found damage in October.\n"
+        "The Novaks booked a trip.\n"
+        "The project costs 40 million euros.\n"
+        "The cost grew by factors of > 5."
+    )
+    report = check_summary(source, summary, fake_embed)
+    assert [c.kept for c in report.sentences] == [True, True, True, True], report.to_json()
+    [check] = check_summary(source, "The <b>project</b> is paid.", fake_embed).sentences
+    assert check.reasons[0] == "markup or code in the sentence"
+
+
+def test_a_prepared_source_is_embedded_once_for_many_summaries() -> None:
+    calls: list[int] = []
+
+    def counting(texts: Sequence[str]) -> Any:
+        calls.append(len(texts))
+        return fake_embed(texts)
+
+    document = prepare_source(CALL, counting)
+    summaries = ["Dr. Lee is out sick on Thursday.", "Dr. Lee is out sick on Friday."]
+    reports = [check_summary(document, s, counting) for s in summaries]
+    assert calls == [len(split_sentences(CALL)), 1, 1]
+    assert [r.sentences[0].kept for r in reports] == [True, False]
+    assert [c.to_json() for r in reports for c in r.sentences] == [
+        c.to_json() for s in summaries for c in check_summary(CALL, s, fake_embed).sentences
+    ]
 
 
 # --- real embeddings --------------------------------------------------------------------------

@@ -59,6 +59,8 @@ class Clause:
     #: Negated, or holding a word that denies without a negator ("lacks", "unable",
     #: "refused"): enough to support a summary's "not".
     negative: bool = False
+    #: A question's clause that took the polarity of a bare reply ("Did you make it?" "No.").
+    answered: bool = False
 
 
 def _scope(piece: str) -> frozenset[str]:
@@ -117,7 +119,8 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
             answer = negative_answer(reply)
             if answer is not None and not content_words(reply, source=True):
                 own = [
-                    Clause(answer, c.words, c.words if answer else frozenset(), answer) for c in own
+                    Clause(answer, c.words, c.words if answer else frozenset(), answer, True)
+                    for c in own
                 ]
         found.append(own)
     return found
@@ -131,9 +134,9 @@ def polarity_conflict(
     """Whether ``sentence`` negates, or states, what its supporting source sentences (their
     clauses) state, or negate (see the module docstring). A negated clause finds its negation
     among the ``wide`` candidate sentences (index, clauses) closest to it: those sharing at
-    least half as many of its words as the best, and the best ones' neighbours (a question and
-    its bare reply). Words after "rather than" or "instead of" are the summary's own contrast
-    and not compared."""
+    least half as many of its words as the best, and a neighbour of the best ones that is a
+    question answered by a bare reply. Words after "rather than" or "instead of" are the
+    summary's own contrast and not compared."""
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     for clause in clauses(sentence, source=False):
@@ -144,7 +147,12 @@ def polarity_conflict(
             most = max(shared.values(), default=0)
             best = {k for k, n in shared.items() if n == most}
             close = [
-                s for k, s in wide if shared[k] and (2 * shared[k] >= most or best & {k - 1, k + 1})
+                s
+                for k, s in wide
+                if shared[k]
+                and (
+                    2 * shared[k] >= most or (best & {k - 1, k + 1} and any(c.answered for c in s))
+                )
             ]
             if close and not any(c.negative for s in close for c in s):
                 return True
