@@ -31,6 +31,7 @@ from privcloud.live.tunnel import build_open, read_open_answer
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
+from privcloud.services import live_node
 from privcloud.services.live_tunnel import WIRE_FRAME
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import ClientPolicy
@@ -291,3 +292,35 @@ async def test_hops_close_a_tunnel_that_carries_a_frame_of_another_size(cloud: C
             if b"GET /v1/live" in conn.inbound:
                 sizes = {n for _, n in ws_messages(bytes(conn.inbound), b"GET /v1/live", [])}
                 assert 100 not in sizes
+
+
+async def test_silent_node_is_left_after_the_liveness_timeout(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node that hangs (its tunnel open, no frames) is as dead as one that vanished."""
+    real_send = live_node._Session._send
+    hung: list[live_node._Session] = []
+
+    async def send_then_hang(self: live_node._Session) -> None:
+        if hung:
+            await real_send(self)
+            return
+        hung.append(self)
+        for _ in range(10):
+            for frame in self.endpoint.tick(self.clock.now()):
+                await self.ws.send_bytes(frame)
+            await asyncio.sleep(0.04)
+        await asyncio.sleep(3600)  # hung: the tunnel stays open, nothing comes
+
+    monkeypatch.setattr(live_node._Session, "_send", send_then_hang)
+    wallet = cloud.new_wallet(batch_size=4)
+    async with client(cloud, wallet) as c:
+        call = LiveCall(c, deadline_s=60)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, tone(4.0))
+        await call.end()
+        got = await asyncio.wait_for(events, 30)
+    assert len(call.resumes) == 1 and call.resumes[0].from_node != call.resumes[0].to_node
+    assert "caption" in [e.kind for e in got]
+    assert call.ending == "done"
