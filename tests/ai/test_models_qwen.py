@@ -60,7 +60,9 @@ def test_the_fewest_threads_within_ten_percent_of_the_fastest_are_chosen() -> No
     assert pick_threads({1: 10.0, 2: 17.0, 4: 20.0}) == 4
 
 
-@pytest.mark.parametrize(("value", "threads"), [("auto", None), ("AUTO", None), ("3", 3)])
+@pytest.mark.parametrize(
+    ("value", "threads"), [("auto", None), ("AUTO", None), ("", None), ("3", 3)]
+)
 def test_llm_threads_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, value: str, threads: int | None
 ) -> None:
@@ -68,7 +70,7 @@ def test_llm_threads_come_from_the_environment(
     assert ModelConfig.from_env().llm_threads == threads
 
 
-@pytest.mark.parametrize("value", ["0", "65", "-1", "two", ""])
+@pytest.mark.parametrize("value", ["0", "65", "-1", "two", "2.5"])
 def test_bad_llm_threads_are_a_config_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("PRIVCLOUD_LLM_THREADS", value)
     with pytest.raises(ConfigError):

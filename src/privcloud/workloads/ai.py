@@ -16,6 +16,7 @@ from privcloud.workloads.models import (
     GEMMA_270M,
     IMAGE,
     MINILM_L6,
+    QWEN_1_5B,
     SMOLLM2_135M,
     WHISPER_BASE,
     WHISPER_TINY_EN,
@@ -26,7 +27,7 @@ from privcloud.workloads.models import (
 FEATURE_MODELS: dict[str, tuple[str, ...]] = {
     "transcribe": (WHISPER_TINY_EN, WHISPER_BASE),
     "translate": (WHISPER_BASE, GEMMA_270M),
-    "summarize": (GEMMA_270M, MINILM_L6),
+    "summarize": (QWEN_1_5B, MINILM_L6),
     "search": (MINILM_L6,),
     "extract": (),
     "generate_image": (IMAGE,),

@@ -130,7 +130,7 @@ class ModelConfig:
 
 
 def _llm_threads_from_env(value: str) -> int | None:
-    if value.strip().lower() == "auto":
+    if value.strip().lower() in ("", "auto"):
         return None
     if not value.strip().isdigit() or not 1 <= int(value) <= _MAX_LLM_THREADS:
         raise ConfigError(f"PRIVCLOUD_LLM_THREADS must be auto or 1..{_MAX_LLM_THREADS}")
