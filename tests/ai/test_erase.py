@@ -243,14 +243,15 @@ def test_mask_formats_select_the_painted_pixels(mode: str, stroke: Any, backgrou
     assert meta["masked_pixels"] == (side + 4) ** 2
 
 
-def test_the_mask_follows_the_photos_exif_orientation() -> None:
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_the_mask_follows_the_photos_exif_orientation(fmt: str) -> None:
     """A phone stores a portrait photo sideways with orientation 6; an app draws the mask on the
     upright picture, so the mask must match the upright size, and the answer is upright."""
     from PIL import Image
 
     exif = Image.Exif()
     exif[0x0112] = 6
-    stored = encode(gradient(128, 96), "JPEG", quality=95, exif=exif.tobytes())  # 128 x 96
+    stored = encode(gradient(128, 96), fmt, exif=exif.tobytes())  # 128 x 96, eXIf before IDAT
     upright_mask = np.zeros((128, 96), dtype=np.uint8)
     upright_mask[10:20, 10:20] = 255
     out, meta = erase(encode_body(stored, encode(upright_mask)))
