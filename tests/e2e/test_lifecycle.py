@@ -69,6 +69,7 @@ warm = ["whisper-tiny.en"]
         ('[models]\nwarm = ["gpt-5"]\n', "models.warm"),
         ('[models]\ndevice = "tpu"\n', "models.device"),
         ('[models]\nimage_model_dir = "/nonexistent"\n', "models.image_model_dir"),
+        ('[models]\ninpaint_model_dir = "/nonexistent"\n', "models.inpaint_model_dir"),
         ("[cloud\n", "not valid TOML"),
     ],
 )

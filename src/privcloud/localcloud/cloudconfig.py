@@ -20,6 +20,7 @@ Every key is optional; a missing file means the defaults. A bad value is refused
     ai = true                   # serve the AI features (needs the ai extra)
     warm = ["whisper-tiny.en", "gemma-3-270m", "all-minilm-l6-v2"]   # load at start
     image_model_dir = ""        # a diffusers pipeline directory; empty: no image generation
+    inpaint_model_dir = ""      # a diffusers inpainting pipeline; empty: erase with OpenCV
     device = "cpu"              # or "cuda"
 
     [storage]
@@ -62,7 +63,7 @@ _KNOWN_MODELS: tuple[str, ...] = (
 _SECTIONS: dict[str, frozenset[str]] = {
     "cloud": frozenset({"host", "relay_port", "data_dir", "tokens", "witness_key_type"}),
     "nodes": frozenset({"count", "regions", "provider"}),
-    "models": frozenset({"ai", "warm", "image_model_dir", "device"}),
+    "models": frozenset({"ai", "warm", "image_model_dir", "inpaint_model_dir", "device"}),
     "storage": frozenset({"url"}),
 }
 
@@ -86,6 +87,8 @@ class CloudConfig:
     ai: bool = True
     warm: tuple[str, ...] = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, MINILM_L6)
     image_model_dir: Path | None = None
+    #: ``[models] inpaint_model_dir``: the erase feature's diffusers pipeline; None: OpenCV.
+    inpaint_model_dir: Path | None = None
     device: str = "cpu"
     #: The stores' database URL (``[storage] url``); None: SQLite files in ``data_dir``.
     database: str | None = None
@@ -110,9 +113,23 @@ class CloudConfig:
         return ModelConfig(
             cache_dir=default_cache_dir(),
             image_model_dir=self.image_model_dir,
+            inpaint_model_dir=self.inpaint_model_dir,
             device=self.device,
             threads=min(8, os.cpu_count() or 2),
         )
+
+
+def _pipeline_dir(value: str, kind: str, where: str) -> Path | None:
+    """``[models] {kind}_model_dir``: a diffusers pipeline directory, or None when empty."""
+    if not value:
+        return None
+    path = Path(os.path.expanduser(value))
+    if not (path / "model_index.json").is_file():
+        raise _fail(
+            where,
+            f"models.{kind}_model_dir must be a diffusers pipeline directory (model_index.json)",
+        )
+    return path
 
 
 def _fail(where: str, fix: str) -> ConfigError:
@@ -189,13 +206,10 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
     witness_key_type = cloud.get("witness_key_type")
     if witness_key_type is not None and witness_key_type not in WITNESS_KEY_TYPES:
         raise _fail(where, f"cloud.witness_key_type must be one of {WITNESS_KEY_TYPES}")
-    image = get(models, "models", "image_model_dir", str, "")
-    image_dir = Path(os.path.expanduser(image)) if image else None
-    if image_dir is not None and not (image_dir / "model_index.json").is_file():
-        raise _fail(
-            where,
-            "models.image_model_dir must be a diffusers pipeline directory (model_index.json)",
-        )
+    image_dir = _pipeline_dir(get(models, "models", "image_model_dir", str, ""), "image", where)
+    inpaint_dir = _pipeline_dir(
+        get(models, "models", "inpaint_model_dir", str, ""), "inpaint", where
+    )
     return CloudConfig(
         host=host,
         relay_port=port,
@@ -207,6 +221,7 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         ai=get(models, "models", "ai", bool, defaults.ai),
         warm=tuple(warm),
         image_model_dir=image_dir,
+        inpaint_model_dir=inpaint_dir,
         device=device,
         database=_database(get(storage, "storage", "url", str, ""), where),
         witness_key_type=witness_key_type,
