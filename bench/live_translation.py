@@ -249,7 +249,7 @@ def main() -> None:
             all_lags[kind] += values
     report.update({f"lag_{kind}_s": _pct(values) for kind, values in all_lags.items()})
     report["targets"] = {"translation_p50_s": 2.0, "audio_p50_s": 3.0}
-    report["translation_model"] = args.model or "default"
+    report["translation_model"] = args.model or "live default (steps.LIVE_MODELS)"
     print(json.dumps(report, ensure_ascii=False))
 
 

@@ -102,9 +102,9 @@ def make_pipeline(
     translated into. Raises DecodeError for an unknown code, UnsupportedError for a pair the
     text translation does not support (with "auto", such a pair yields captions only).
 
-    ``translation_model`` picks the ``translate`` workload's language model (default: its
-    own default). ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and
-    benchmarks)."""
+    ``translation_model`` picks the ``translate`` workload's language model (default: the
+    fastest installed that reads the pair, :data:`privcloud.live.steps.LIVE_MODELS`).
+    ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks)."""
     if len(languages) != CHANNELS or len(targets) != CHANNELS:
         raise DecodeError("a call has two channels")
     translator = steps.Translator(models, translation_model)
