@@ -149,6 +149,18 @@ def test_guard_checks_a_summary_against_an_adversarial_source(text: str) -> None
     assert "number 200 not in source" in check.reasons
 
 
+def test_guard_reads_the_parties_of_an_adversarial_transcript() -> None:
+    # One turn of ~11,000 greeted names without a full stop, then a self-introduction of as
+    # many: the call-party reader looks at a bounded window before each name, and the relation
+    # checks look up at most a few names of a summary sentence in the source.
+    half = SIZE // 2
+    text = f"Speaker 1: {run_of('hi Anna, ')[:half]}\nSpeaker 2: this is {run_of('Ben, ')[:half]}"
+    summary = "Ben called Anna from Monday to Friday, before Anna called Ben and Carla Diaz."
+    [check] = check_summary(text, summary, fake_embed).sentences
+    assert not check.kept
+    assert "name 'Carla Diaz' not in source" in check.reasons
+
+
 @pytest.mark.parametrize("text", SENTENCE_RUNS.values(), ids=SENTENCE_RUNS.keys())
 def test_extractive_summary_picks_source_text_from_adversarial_runs(text: str) -> None:
     picked = extractive_summary(text, fake_embed, 3)

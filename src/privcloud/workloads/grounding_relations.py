@@ -89,7 +89,7 @@ _OTHER_RE = re.compile(
 _GREETING_RE = re.compile(
     r"^\W*(?:(?:good )?(?:morning|afternoon|evening)|hello|hi|hey)?[\W]*$", re.IGNORECASE
 )
-_SPEAKING_RE = re.compile(r"^\W*(?:speaking|here)\b", re.IGNORECASE)
+_SPEAKING_RE = re.compile(r"\W{0,4}(?:speaking|here)\b", re.IGNORECASE)
 _ORDER_RE = re.compile(
     r"\b(before|after|prior to)\b|(,\s*(?:and\s+)?then\b|,?\s*followed by)", re.IGNORECASE
 )
@@ -187,28 +187,40 @@ def _orientation(between: str) -> int:
     return -1 if _PASSIVE_RE.search(between.lower()) else 1
 
 
+#: Most names (or direction-marked mentions) of one summary sentence whose relations are
+#: checked: each is looked up in every source sentence, so this bounds the work per sentence.
+MAX_RELATED = 8
+
+
+def _occurrences(mention: Mention, source: Sequence[SourceSentence]) -> list[tuple[int, Mention]]:
+    return [(k, m) for k, src in enumerate(source) for m in src.mentions if mention.same(m)]
+
+
 def role_conflicts(
     sentence: str, mine: Sequence[Mention], source: Sequence[SourceSentence]
 ) -> list[str]:
     """Pairs of names that the source joins only the other way round."""
-    names = [m for m in mine if m.fact.kind == "name"]
+    names = [m for m in mine if m.fact.kind == "name"][:MAX_RELATED]
+    where = [_occurrences(m, source) for m in names]
     found = []
     for k, a in enumerate(names):
-        for b in names[k + 1 :]:
+        for j in range(k + 1, len(names)):
+            b = names[j]
             between = sentence[a.end : b.start]
             if a.same(b) or not _relational(between):
                 continue
             want = _orientation(between)
             seen = []
-            for src in source:
-                for sa in (m for m in src.mentions if a.same(m)):
-                    for sb in (m for m in src.mentions if b.same(m) and m is not sa):
-                        first, second = (sa, sb) if sa.start < sb.start else (sb, sa)
-                        gap = src.text[first.end : second.start]
-                        if not _relational(gap):
-                            continue
-                        order = 1 if first is sa else -1
-                        seen.append(order * _orientation(gap))
+            for index, sa in where[k]:
+                for other, sb in where[j]:
+                    if other != index or sb is sa:
+                        continue
+                    first, second = (sa, sb) if sa.start < sb.start else (sb, sa)
+                    gap = source[index].text[first.end : second.start]
+                    if not _relational(gap):
+                        continue
+                    order = 1 if first is sa else -1
+                    seen.append(order * _orientation(gap))
             if seen and want not in seen:
                 found.append(
                     f"'{a.fact.text}' and '{b.fact.text}' are the other way round in the source"
@@ -249,20 +261,22 @@ def call_parties(source: str) -> CallParties | None:
     for speaker, text in turns:
         for sentence in re.split(r"(?<=[.!?])\s+", text):
             cue = _SELF_CUE_RE.search(sentence)
+            introduced = cue is not None or "speaking" in sentence.lower()
             names = [m for m in mentions(sentence) if m.fact.kind == "name"]
             for k, mention in enumerate(names):
-                before = sentence[: mention.start]
+                # bounded look-behind: a turn of thousands of names stays linear
+                before = sentence[max(0, mention.start - 60) : mention.start]
                 if _OTHER_RE.search(before):
                     claimed.append((mention, other[speaker]))
                 elif (
                     (cue is not None and mention.start >= cue.end())
-                    or _SPEAKING_RE.search(sentence[mention.end :])
-                    or ((cue is not None or "speaking" in sentence) and _GREETING_RE.match(before))
+                    or _SPEAKING_RE.match(sentence, mention.end)
+                    or (introduced and mention.start <= 60 and _GREETING_RE.match(before))
                     or (
                         k
                         and owners
                         and owners[-1][0] is names[k - 1]
-                        and " from " in before[names[k - 1].end :]
+                        and " from " in sentence[names[k - 1].end : mention.start]
                     )
                 ):
                     owners.append((mention, speaker))
@@ -299,18 +313,21 @@ def call_conflicts(
 def direction_conflicts(mine: Sequence[Mention], source: Sequence[SourceSentence]) -> list[str]:
     """ "from X to Y" that the source states only as "from Y to X"."""
     found = []
-    origins = [m for m in mine if m.marker == "origin"]
-    goals = [m for m in mine if m.marker == "goal"]
+    origins = [m for m in mine if m.marker == "origin"][:MAX_RELATED]
+    goals = [m for m in mine if m.marker == "goal"][:MAX_RELATED]
+    where = {id(m): _occurrences(m, source) for m in (*origins, *goals)}
     for x in origins:
         for y in goals:
             if y.start < x.start or x.same(y):
                 continue
+            xs: dict[int, set[str]] = {}
+            for k, m in where[id(x)]:
+                xs.setdefault(k, set()).add(m.marker)
             agree = disagree = False
-            for src in source:
-                sx = [m.marker for m in src.mentions if x.same(m)]
-                sy = [m.marker for m in src.mentions if y.same(m)]
-                agree |= "origin" in sx and "goal" in sy
-                disagree |= "goal" in sx and "origin" in sy
+            for k, m in where[id(y)]:
+                markers = xs.get(k, set())
+                agree |= "origin" in markers and m.marker == "goal"
+                disagree |= "goal" in markers and m.marker == "origin"
             if disagree and not agree:
                 found.append(f"from '{x.fact.text}' to '{y.fact.text}' is reversed in the source")
     return found
