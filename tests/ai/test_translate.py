@@ -282,6 +282,13 @@ def test_same_source_and_target_text_is_returned_unchanged() -> None:
         ),
         ("Wir treffen uns am 3. März um 15 Uhr.", "de", "We meet on March 3 at 3 pm.", "en"),
         (
+            "Das Paket kommt am Mittwoch zwischen 14 und 16 Uhr.",
+            "de",
+            "The package arrives on Wednesday between 2:00 and 4:00 pm.",
+            "en",
+        ),
+        ("Mañana tenemos una reunión.", "es", "Morgen haben wir eine Besprechung.", "de"),
+        (
             "Rendez-vous vendredi 12 juin à 15h30.",
             "fr",
             "Treffen am Freitag, 12. Juni, um 15:30.",
@@ -331,6 +338,14 @@ def test_faithful_translations_keep_every_fact(
         # Two digits of a phone number swapped; an amount changed.
         ("Mi número es 555-0142.", "es", "My number is 555-0124.", "en", ["phone"]),
         ("Cuesta 1.200 euros.", "es", "It costs 1,300 euros.", "en", ["number"]),
+        # 14 h is 2 pm, not 3 pm.
+        (
+            "Das Paket kommt zwischen 14 und 16 Uhr.",
+            "de",
+            "The package arrives between 3:00 and 4:00 pm.",
+            "en",
+            ["number"],
+        ),
         # A name dropped or replaced.
         ("Hola, soy Carlos.", "es", "Hello, I'm Juan.", "en", ["name"]),
         ("Call Maria Lopez at 9 am.", "en", "Llama a Maria a las 9 de la mañana.", "es", ["name"]),

@@ -116,7 +116,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "januar februar märz april mai juni juli august september oktober november dezember",
         "montag dienstag mittwoch donnerstag freitag samstag sonntag",
         "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
-        "heute:today morgen_früh:tomorrow_am übermorgen:the_day_after_tomorrow "
+        "heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
+        "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
         "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
         "uhr:o'clock um:at mittag:noon mitternacht:midnight",
     ),
@@ -283,7 +284,14 @@ class _Translation:
             return False
         if fact.kind == "time":
             return self._has_clock(fact)
-        return digits in self.numbers or digits.lstrip("0") in self.numbers
+        if digits in self.numbers or digits.lstrip("0") in self.numbers:
+            return True
+        # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock
+        # read as a bare number may come back as a time of the 12-hour clock.
+        if fact.kind == "number" and fact.value.isdigit() and 13 <= int(fact.value) <= 23:
+            hour = int(fact.value) - 12
+            return self.index.has(Fact("time", fact.text, "", (f"time:{hour}:00pm",)))
+        return False
 
     def _has_clock(self, fact: Fact) -> bool:
         """A clock time whose hour (or the hour + 12) and minute appear as digit groups."""
