@@ -197,8 +197,8 @@ def translation(models: Any, llm: str, pairs: list[tuple[str, str]]) -> dict[str
                 for fact in piece.get("lost", []):
                     lost_kinds[fact["kind"]] = lost_kinds.get(fact["kind"], 0) + 1
                 if missing and len(losses) < 8:
-                    lost = ", ".join(f"{f['kind']} {f['text']!r}" for f in piece["lost"])
-                    losses.append(f"{source}->{target}: {piece['text']} (lost {lost})")
+                    what = ", ".join(f"{f['kind']} {f['text']!r}" for f in piece["lost"])
+                    losses.append(f"{source}->{target}: {piece['text']} (lost {what})")
                 # A retried piece lost at least one fact on its first try.
                 first_lost += missing or piece["status"] == "retried"
             if len(samples) < 4:
