@@ -200,7 +200,7 @@ def translation(models: Any, llm: str, pairs: list[tuple[str, str]]) -> dict[str
                     what = ", ".join(f"{f['kind']} {f['text']!r}" for f in piece["lost"])
                     losses.append(f"{source}->{target}: {piece['text']} (lost {what})")
                 # A retried piece lost at least one fact on its first try.
-                first_lost += missing or piece["status"] == "retried"
+                first_lost += bool(missing) or piece["status"] == "retried"
             if len(samples) < 4:
                 samples.append(f"{source}->{target}: {meta['text']}")
         by_pair[f"{source}-{target}"] = round(1 - pair_lost / max(1, pair_checked), 3)
