@@ -542,10 +542,11 @@ def main(argv: Sequence[str] | None = None) -> None:
 def _dump(path: Path, docs: Sequence[Document], embed: Any) -> None:
     rows = []
     for doc in docs:
-        report = grounding.check_summary(doc.text, "\n".join(doc.summary), embed)
+        source = grounding.prepare_source(doc.text, embed)
+        report = grounding.check_summary(source, "\n".join(doc.summary), embed)
         rows += [{"doc": doc.id, "faithful": True, **c.to_json()} for c in report.sentences]
         for kind, text, _ in doc.mutations:
-            [*checks] = grounding.check_summary(doc.text, text, embed).sentences
+            [*checks] = grounding.check_summary(source, text, embed).sentences
             rows += [{"doc": doc.id, "kind": kind, **c.to_json()} for c in checks]
     path.write_text(json.dumps(rows, indent=1))
 
