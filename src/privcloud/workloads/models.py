@@ -29,7 +29,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -563,52 +563,58 @@ class Models:
         deadline: Deadline | None = None,
     ) -> Completion:
         """Greedy (deterministic) answer of an instruction-tuned language model ``name`` to
-        ``messages`` (``{"role": "system"|"user"|"assistant", "content": ...}``), formatted by
-        the model's own chat template (llama.cpp's ``create_chat_completion``).
+        ``messages`` (``{"role": "system"|"user"|"assistant", "content": ...}``), rendered as
+        ChatML by the in-process engine (:mod:`privcloud.workloads.engine.local`): the role
+        markers are control tokens and every content is tokenized as plain text, so a
+        transcript or document that contains ``<|im_start|>system`` cannot open a turn of its
+        own (llama.cpp's ``create_chat_completion`` would tokenize it as a real marker).
 
         Unlike :meth:`complete` nothing is cut: messages that do not fit the context window
         with ``max_tokens`` are refused (:class:`TooLargeError`), so a caller splits its text
-        first (:meth:`chat_tokens` counts). Progress and deadline as in :meth:`complete`.
+        first (:meth:`chat_tokens` counts). ``on_token`` is called with the count of pieces so
+        far; the deadline as in :meth:`complete`.
         """
+        # Imported here: the engine module imports this one.
+        from privcloud.workloads.engine.local import LlamaCppEngine  # noqa: PLC0415
+        from privcloud.workloads.engine.types import (  # noqa: PLC0415
+            CacheSalt,
+            ChatEnd,
+            ChatMessage,
+            ChatSettings,
+            TextDelta,
+        )
+
         if name not in LLM_MODELS:
             raise UsageError("not a language model")
         if not 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS:
             raise UsageError("max_tokens out of range")
-        prompt_tokens = self.chat_tokens(name, messages)
-        if prompt_tokens + max_tokens > LLM_CONTEXT_TOKENS:
+        if self.chat_tokens(name, messages) + max_tokens > LLM_CONTEXT_TOKENS:
             raise TooLargeError("the text does not fit the language model's context")
-        with self.use(name) as llm:
-            started = time.perf_counter()
-            llm.reset()
-            pieces: list[str] = []
-            count = 0
-            stop_check = deadline.check if deadline is not None else check_deadline
-            stop_check()
-            for chunk in llm.create_chat_completion(
-                messages=[{"role": m["role"], "content": m["content"]} for m in messages],
-                max_tokens=max_tokens,
-                temperature=0.0,
-                top_k=1,
-                repeat_penalty=1.0,
-                seed=0,
-                stop=list(stop) or None,
-                stream=True,
-            ):
-                piece = chunk["choices"][0]["delta"].get("content")
-                if piece is None:
-                    continue  # the role header and the final (finish reason) chunk
-                pieces.append(piece)
-                count += 1
-                if on_token is not None:
-                    on_token(count)
-                stop_check()
-            return Completion(
-                model=name,
-                text="".join(pieces),
-                prompt_tokens=prompt_tokens,
-                tokens=count,
-                seconds=time.perf_counter() - started,
-            )
+        conversation = [ChatMessage(m["role"], m["content"]) for m in messages]  # type: ignore[arg-type]
+        settings = ChatSettings(max_tokens=max_tokens, stop=tuple(stop), repeat_penalty=1.0)
+        started = time.perf_counter()
+        pieces: list[str] = []
+        end: ChatEnd | None = None
+        answer = LlamaCppEngine(self).chat(
+            name, conversation, settings, salt=CacheSalt.fresh(), deadline=deadline
+        )
+        with closing(answer):
+            for event in answer:
+                if isinstance(event, TextDelta):
+                    pieces.append(event.text)
+                    if on_token is not None:
+                        on_token(len(pieces))
+                else:
+                    end = event
+        if end is None or end.dropped_messages:
+            raise TooLargeError("the text does not fit the language model's context")
+        return Completion(
+            model=name,
+            text="".join(pieces),
+            prompt_tokens=end.prompt_tokens,
+            tokens=end.completion_tokens,
+            seconds=time.perf_counter() - started,
+        )
 
     def chat_tokens(self, name: str, messages: Sequence[Mapping[str, str]]) -> int:
         """An upper bound of the prompt tokens of ``messages`` under a chat template: their

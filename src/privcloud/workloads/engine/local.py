@@ -49,9 +49,8 @@ _CHAT_MODEL_NAMES = (QWEN_1_5B, SMOLLM2_135M)
 _SLACK = 4
 _IM_START = b"<|im_start|>"
 _IM_END = b"<|im_end|>"
-#: Sampling of a non-greedy answer (llama.cpp's defaults, with the repeat penalty the other
-#: workloads use).
-_TOP_K, _TOP_P, _MIN_P, _REPEAT_PENALTY = 40, 0.95, 0.05, 1.1
+#: Sampling of a non-greedy answer (llama.cpp's defaults).
+_TOP_K, _TOP_P, _MIN_P = 40, 0.95, 0.05
 
 
 class LlamaCppEngine:
@@ -169,7 +168,7 @@ def _generate(
         top_p=_TOP_P,
         min_p=_MIN_P,
         temp=0.0 if greedy else settings.temperature,
-        repeat_penalty=_REPEAT_PENALTY,
+        repeat_penalty=settings.repeat_penalty,
         reset=True,
     )
     try:

@@ -49,6 +49,9 @@ class ChatSettings:
     max_tokens: int
     temperature: float = 0.0
     stop: tuple[str, ...] = ()
+    #: llama.cpp's repeat penalty (1.0: none; the node's own summaries and translations use
+    #: none, chat uses the library's usual 1.1).
+    repeat_penalty: float = 1.1
 
 
 @dataclass(frozen=True)
