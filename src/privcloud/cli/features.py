@@ -32,7 +32,7 @@ from privcloud.localcloud import cloudconfig
 from privcloud.sdk.client_types import Result
 from privcloud.wire import jsonio
 from privcloud.wire.message import Event, JSONObject
-from privcloud.workloads.models import GEMMA_270M, MINILM_L6, WHISPER_BASE, WHISPER_TINY_EN
+from privcloud.workloads.models import MINILM_L6, QWEN_1_5B, WHISPER_BASE, WHISPER_TINY_EN
 
 
 def _read_input(name: str) -> bytes:
@@ -144,7 +144,7 @@ async def _summarize(args: argparse.Namespace) -> None:
         "kind": args.kind,
     }
     result = await _run(
-        args, "summarize", params, text, warm=(GEMMA_270M, MINILM_L6), on_partial=_stage_progress
+        args, "summarize", params, text, warm=(QWEN_1_5B, MINILM_L6), on_partial=_stage_progress
     )
     report = result.meta.get("grounding") or {}
     if not args.json:
@@ -168,7 +168,7 @@ async def _translate(args: argparse.Namespace) -> None:
             "source_language": args.source,
             "target_language": args.target,
         }
-        warm: tuple[str, ...] = (GEMMA_270M,)
+        warm: tuple[str, ...] = (QWEN_1_5B,)
     else:
         params = {"mode": "speech", "target_language": args.target}
         if args.source:

@@ -18,7 +18,7 @@ Every key is optional; a missing file means the defaults. A bad value is refused
 
     [models]
     ai = true                   # serve the AI features (needs the ai extra)
-    warm = ["whisper-tiny.en", "gemma-3-270m", "all-minilm-l6-v2"]   # load at start
+    warm = ["whisper-tiny.en", "qwen2.5-coder-1.5b-instruct", "all-minilm-l6-v2"]   # at start
     image_model_dir = ""        # a diffusers pipeline directory; empty: no image generation
     inpaint_model_dir = ""      # a diffusers inpainting pipeline; empty: erase with OpenCV
     device = "cpu"              # or "cuda"
@@ -45,6 +45,7 @@ from privcloud.storage.witness_key import WITNESS_KEY_TYPES
 from privcloud.workloads.models import (
     GEMMA_270M,
     MINILM_L6,
+    QWEN_1_5B,
     SMOLLM2_135M,
     WHISPER_BASE,
     WHISPER_TINY_EN,
@@ -57,6 +58,7 @@ _KNOWN_MODELS: tuple[str, ...] = (
     WHISPER_TINY_EN,
     WHISPER_BASE,
     GEMMA_270M,
+    QWEN_1_5B,
     SMOLLM2_135M,
     MINILM_L6,
 )
@@ -85,7 +87,7 @@ class CloudConfig:
     regions: tuple[str, ...] = ("eu-west", "us-east")
     provider: str = "local"
     ai: bool = True
-    warm: tuple[str, ...] = (WHISPER_TINY_EN, WHISPER_BASE, GEMMA_270M, MINILM_L6)
+    warm: tuple[str, ...] = (WHISPER_TINY_EN, WHISPER_BASE, QWEN_1_5B, MINILM_L6)
     image_model_dir: Path | None = None
     #: ``[models] inpaint_model_dir``: the erase feature's diffusers pipeline; None: OpenCV.
     inpaint_model_dir: Path | None = None
