@@ -1,7 +1,13 @@
 """Evaluation of the call features on synthetic calls: speech recognition, guarded summaries and
 the hallucination guard (issue 5). Prints ONE JSON line.
 
-    .venv/bin/python bench/eval_ai.py [--calls 12] [--seed 7] [--model gemma-3-270m]
+    .venv/bin/python bench/eval_ai.py [--calls 12] [--seed 7] [--model gemma-3-270m] [--suite]
+
+``--suite`` (issue 15) also runs, each in its own process, bench/eval_models.py (fact recall
+and invented-fact rate per model, role errors caught, tokens/s at the chosen threads),
+bench/eval_guard.py (the guard on an independent set of human-written abstractive summaries),
+bench/eval_speech.py --quick (translation fact preservation, TTS intelligibility) and
+bench/chat.py (chat time to first token), and puts their figures under ``suite``.
 
 Calls are generated from six templates (dentist, delivery, meeting, restaurant, bank, repair)
 with a seeded RNG: names, companies, days, times, amounts and phone numbers. Per call:
@@ -48,6 +54,7 @@ import sys
 import time
 import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from privcloud.wire.message import EventKind, WorkloadRequest
@@ -696,6 +703,12 @@ def main() -> None:
         choices=["whisper-tiny.en", "whisper-base"],
         help="the Whisper model that transcribes the calls",
     )
+    parser.add_argument(
+        "--suite",
+        action="store_true",
+        help="also run the issue-15 evaluations (models, guard on an independent set, speech, "
+        "chat) and put their figures in the same JSON line",
+    )
     args = parser.parse_args()
     if shutil.which("espeak-ng") is None and not args.no_asr:
         sys.exit("espeak-ng is not installed (or pass --no-asr)")
@@ -868,8 +881,43 @@ def main() -> None:
     }
     figures["targets"] = targets
     figures["targets_met"] = all(targets.values())
+    if args.suite:
+        figures["suite"] = run_suite()
     figures["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(figures))
+
+
+#: The evaluations ``--suite`` runs, each its own process (its own models and memory), with
+#: the arguments that keep the whole under an hour on 2 cores. Each prints one JSON line.
+SUITE: dict[str, list[str]] = {
+    # Fact recall, invented-fact rate, role errors caught, tokens/s at the chosen threads.
+    "models": ["bench/eval_models.py"],
+    # Catch rate and false-alarm rate on faithful human-written abstractive summaries.
+    "guard": ["bench/eval_guard.py"],
+    # Translation fact preservation, TTS intelligibility (Whisper WER on synthesized speech).
+    "speech": ["bench/eval_speech.py", "--quick"],
+    # Chat time to first token and tokens/s, engine alone and through the private path.
+    "chat": ["bench/chat.py", "--runs", "2", "--max-tokens", "32"],
+}
+
+
+def run_suite() -> dict[str, Any]:
+    """Run every evaluation of :data:`SUITE`; its JSON figures, or why it failed."""
+    out: dict[str, Any] = {}
+    root = Path(__file__).resolve().parent.parent
+    for name, argv in SUITE.items():
+        done = subprocess.run(
+            [sys.executable, *argv], cwd=root, capture_output=True, text=True, check=False
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if done.returncode != 0 or not lines:
+            out[name] = {"error": f"exit {done.returncode}", "stderr": done.stderr[-400:]}
+        else:
+            out[name] = json.loads(lines[-1])
+    # No recording of real human speech ships in a package we can install here, nor in
+    # ../shared/vectors: WER on espeak-ng voices is measured above, and on human speech not.
+    out["wer_real_human_speech"] = None
+    return out
 
 
 if __name__ == "__main__":
