@@ -180,6 +180,8 @@ async def test_canary_never_reaches_logs_files_or_metrics(
             },
             b"",
         ),
+        # espeak-ng, a child process: its text goes through a pipe, its WAV comes back on one.
+        ("speak", {"language": "en"}, f"Say {CANARY} out loud.".encode()),
         (
             "search",
             {},
@@ -232,6 +234,7 @@ async def test_canary_never_reaches_logs_files_or_metrics(
     # otherwise: "remember" stands for them in the log check).
     assert "remember" in live_captions.lower() and "meeting" in live_captions.lower()
     assert not [line for line in all_logs.lines if "remember" in line.lower()], "live caption"
+    assert answers["speak"].data.startswith(b"RIFF") and answers["speak"].meta["duration"] > 1
 
     out, err = capfd.readouterr()
     for needle in (SPOKEN, CANARY):
