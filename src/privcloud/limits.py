@@ -686,3 +686,18 @@ ENGINE_READ_TIMEOUT_S: Final = 60.0
 MAX_ENGINE_EVENT_BYTES: Final = 64 * KiB
 #: Most bytes of one streamed answer read from an engine.
 MAX_ENGINE_RESPONSE_BYTES: Final = 8 * MiB
+
+# --- Device console: the Live tab (privcloud.device.live; issue 16) ---------------------------
+#: Largest binary message (16 kHz s16le mono PCM) the console page sends the agent: 0.5 s.
+CONSOLE_LIVE_MAX_AUDIO_MESSAGE: Final = 16_000
+#: Largest text (control) message from the page: a start with two language tags, or a stop.
+CONSOLE_LIVE_MAX_CONTROL_BYTES: Final = 1 * KiB
+#: Seconds of audio the page may send ahead of real time, counted from the call's start;
+#: a page that sends faster is refused (the microphone cannot).
+CONSOLE_LIVE_AUDIO_BURST_S: Final = 2.0
+#: Most messages per second from the page (twice as many may come in a burst).
+CONSOLE_LIVE_MAX_MESSAGES_PER_S: Final = 50
+#: Seconds the agent waits for the page's start message, and for its next audio in a call.
+CONSOLE_LIVE_IDLE_S: Final = 10.0
+#: Live calls the device agent runs at once (one microphone, one page).
+MAX_CONSOLE_LIVE_CALLS: Final = 1
