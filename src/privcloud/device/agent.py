@@ -16,6 +16,8 @@ one SDK client to it with a token wallet (as a phone app would), and serves the 
     GET  /api/requests           the recent requests (newest first)
     GET  /api/requests/{id}      the inspector record: route, nodes, token, timings, sizes, and
                                  what the relay, gateway, each node and the issuer observed
+    GET  /api/live               WebSocket: the page's microphone in, a live call's captions,
+                                 translations and speech out (:mod:`privcloud.device.live`)
 
 Requests run one at a time (a lock), so the observer's records between a request's start and
 end belong to it or are background traffic that :mod:`privcloud.device.explain` labels.
@@ -45,6 +47,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.device import explain
+from privcloud.device.live import LiveConsole
 from privcloud.device.netaddr import (
     DEVICE_LOOPBACK,
     DeviceClient,
@@ -146,6 +149,7 @@ class DeviceAgent:
         self._static: dict[str, bytes] = {}
         self._issuer_seen: deque[Observation] = deque(maxlen=ISSUER_MEMORY)
         self._issuer_seq = 0
+        self.live = LiveConsole(lambda: self.client)
         available = frozenset(models.available()) if models is not None else frozenset()
         # The console shows the private path: every feature goes to the cloud, with the reason.
         self.router = Router(DeviceProfile(models=available), UserSettings(placement="cloud"))
@@ -238,6 +242,8 @@ class DeviceAgent:
         r.add_post("/api/run/{feature}", self.handle_run, name="run")
         r.add_get("/api/requests", self.handle_requests, name="requests")
         r.add_get("/api/requests/{id}", self.handle_request, name="request")
+        r.add_get("/api/live", self.live.handle, name="live")
+        app.on_shutdown.append(self.live.shutdown)
         return app
 
     def _allowed_hosts(self) -> set[str]:
@@ -296,6 +302,7 @@ class DeviceAgent:
                 "models": sorted(self.models.available()) if self.models is not None else [],
                 "busy": self._lock.locked(),
                 "requests": len(self.history),
+                "live_calls": self.live.active,
             }
         )
 

@@ -28,6 +28,8 @@ STATIC = {
     "index.html": "text/html",
     "console.js": "text/javascript",
     "console.css": "text/css",
+    # The Live tab's AudioWorklet: the microphone downsampled to 16 kHz s16le in the page.
+    "live-worklet.js": "text/javascript",
 }
 SECURITY_HEADERS = {
     "Content-Security-Policy": (

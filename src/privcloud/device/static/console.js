@@ -794,6 +794,183 @@ function newChat() {
   updateChatButtons();
 }
 
+// --- the Live tab -------------------------------------------------------------------------
+// The microphone (getUserMedia) -> an AudioWorklet that downsamples it to 16 kHz s16le mono
+// (live-worklet.js) -> the device agent over a loopback WebSocket (/api/live), which runs the
+// live call through the private path and streams back captions, translations (JSON) and
+// speech (binary: one byte of channel, then 16 kHz s16le PCM), played in order.
+
+const LIVE_CHUNK = 1600; // samples per message: 0.1 s (the agent takes at most 0.5 s)
+const live = { ws: null, stream: null, ctx: null, worklet: null, started: false, playAt: 0, speechS: 0, sent: 0 };
+
+function setLiveState(name, label) {
+  const badge = $("live-status");
+  badge.dataset.state = name;
+  badge.textContent = label || name;
+  const running = live.ws !== null;
+  $("live-start").disabled = running;
+  $("live-stop").disabled = !running || name === "ending";
+  $("live-spoken").disabled = running;
+  $("live-target").disabled = running;
+}
+
+function liveError(code, message) {
+  const box = $("live-error");
+  box.textContent = `${code}: ${message}`;
+  box.hidden = false;
+}
+
+function liveLine(listId, text, startS, cls) {
+  const list = $(listId);
+  const when = Number.isFinite(startS) ? el("span", { class: "when" }, `${startS.toFixed(1)}s`) : null;
+  list.append(el("li", { class: cls }, when, text));
+  list.scrollTop = list.scrollHeight;
+}
+
+function liveFacts(pairs) {
+  facts($("live-facts"), pairs);
+}
+
+function releaseMicrophone() {
+  if (live.worklet) {
+    live.worklet.port.onmessage = null;
+    live.worklet.disconnect();
+    live.worklet = null;
+  }
+  if (live.stream) {
+    for (const track of live.stream.getTracks()) track.stop();
+    live.stream = null;
+  }
+}
+
+function playSpeech(buffer) {
+  const channel = new DataView(buffer).getUint8(0);
+  const pcm = new Int16Array(buffer.slice(1));
+  if (!pcm.length) return;
+  live.speechS += pcm.length / 16000;
+  $("live-speech").textContent = `Speech: ${live.speechS.toFixed(1)} s received (last on channel ${channel}).`;
+  $("live-speech").dataset.seconds = live.speechS.toFixed(2);
+  if (!$("live-play").checked || !live.ctx) return;
+  const ctx = live.ctx;
+  const audio = ctx.createBuffer(1, pcm.length, 16000);
+  const data = audio.getChannelData(0);
+  for (let i = 0; i < pcm.length; i++) data[i] = pcm[i] / 32768;
+  const source = ctx.createBufferSource();
+  source.buffer = audio;
+  source.connect(ctx.destination);
+  const at = Math.max(ctx.currentTime, live.playAt);
+  source.start(at);
+  live.playAt = at + audio.duration;
+}
+
+function liveMessage(data) {
+  if (data instanceof ArrayBuffer) {
+    playSpeech(data);
+    return;
+  }
+  const msg = JSON.parse(data);
+  switch (msg.type) {
+    case "started":
+      live.started = true;
+      setLiveState("live", "live");
+      liveFacts([["session", "open: sealed frames every 40 ms"], ["node", msg.node], ["spoken", $("live-spoken").value], ["into", $("live-target").value]]);
+      break;
+    case "caption":
+      liveLine(`live-captions-${msg.channel}`, msg.text, msg.start_s, "caption");
+      break;
+    case "translation":
+      liveLine(`live-translations-${msg.channel}`, msg.text, msg.start_s, "translation");
+      break;
+    case "notice":
+      liveLine(`live-captions-${msg.channel}`, `(${msg.text})`, undefined, "notice");
+      break;
+    case "ended":
+      setLiveState("done", `ended (${msg.reason || "closed"})`);
+      break;
+    case "error":
+      liveError(msg.error, msg.message);
+      setLiveState("error", "error");
+      break;
+    default:
+      break;
+  }
+}
+
+function liveClosed(event) {
+  releaseMicrophone();
+  live.ws = null;
+  live.started = false;
+  const badge = $("live-status");
+  if (badge.dataset.state !== "error" && badge.dataset.state !== "done") {
+    if (event.code >= 4000) {
+      liveError(event.reason || "refused", "the device agent ended the call");
+      setLiveState("error", "error");
+    } else {
+      setLiveState("done", "ended");
+    }
+  } else {
+    setLiveState(badge.dataset.state, badge.textContent);
+  }
+}
+
+async function startLive() {
+  if (live.ws) return;
+  $("live-error").hidden = true;
+  for (const c of [0, 1]) {
+    clear($(`live-captions-${c}`));
+    clear($(`live-translations-${c}`));
+  }
+  live.speechS = 0;
+  live.sent = 0;
+  $("live-speech").textContent = "Speech: none yet.";
+  delete $("live-speech").dataset.seconds;
+  setLiveState("starting", "opening the microphone");
+  try {
+    live.stream = await navigator.mediaDevices.getUserMedia({
+      audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
+    });
+    if (!live.ctx) live.ctx = new AudioContext();
+    await live.ctx.resume();
+    await live.ctx.audioWorklet.addModule("/static/live-worklet.js");
+    const source = live.ctx.createMediaStreamSource(live.stream);
+    live.worklet = new AudioWorkletNode(live.ctx, "pcm16k", { processorOptions: { chunk: LIVE_CHUNK } });
+    const mute = live.ctx.createGain();
+    mute.gain.value = 0; // the worklet must be pulled by the graph, but the mic is not played
+    source.connect(live.worklet).connect(mute).connect(live.ctx.destination);
+  } catch (err) {
+    releaseMicrophone();
+    liveError("microphone", err.message || "the microphone is not available");
+    setLiveState("error", "error");
+    return;
+  }
+  const ws = new WebSocket(`${location.protocol === "https:" ? "wss:" : "ws:"}//${location.host}/api/live`);
+  ws.binaryType = "arraybuffer";
+  live.ws = ws;
+  live.playAt = 0;
+  setLiveState("starting", "opening a private session");
+  ws.onopen = () => ws.send(JSON.stringify({ type: "start", language: $("live-spoken").value, target: $("live-target").value }));
+  ws.onmessage = (e) => liveMessage(e.data);
+  ws.onclose = liveClosed;
+  live.worklet.port.onmessage = (e) => {
+    // Audio before the session opened is not sent: the agent counts audio from its start.
+    if (live.started && ws.readyState === WebSocket.OPEN) {
+      ws.send(e.data);
+      live.sent += e.data.byteLength;
+    }
+  };
+}
+
+function stopLive() {
+  if (!live.ws) return;
+  releaseMicrophone();
+  if (live.ws.readyState === WebSocket.OPEN && live.started) {
+    live.ws.send(JSON.stringify({ type: "stop" }));
+    setLiveState("ending", "finishing: the node translates what is left");
+  } else {
+    live.ws.close();
+  }
+}
+
 // --- the Nodes tab ------------------------------------------------------------------------
 
 // The vendor's TCB status (e.g. Intel TCB Info), with its advisories; any evidence type.
@@ -970,6 +1147,8 @@ document.addEventListener("DOMContentLoaded", () => {
       sendChat();
     }
   });
+  $("live-start").addEventListener("click", startLive);
+  $("live-stop").addEventListener("click", stopLive);
   $("nodes-refresh").addEventListener("click", loadNodes);
   $("log-refresh").addEventListener("click", loadLog);
   loadStatus();
