@@ -674,9 +674,14 @@ MAX_CHAT_MESSAGE_CHARS: Final = 16_000
 MAX_CHAT_TOTAL_CHARS: Final = 32_000
 #: Most tokens one chat answer may have (``max_tokens``).
 MAX_CHAT_TOKENS: Final = 1024
-#: Most stop strings of one chat request, and the longest, in characters.
+#: Most stop strings of one chat request.
 MAX_CHAT_STOPS: Final = 4
+#: Longest stop string of a chat request, in characters.
 MAX_CHAT_STOP_CHARS: Final = 32
+#: A chat request's max_tokens when it names none.
+DEFAULT_MAX_CHAT_TOKENS: Final = 256
+#: Highest sampling temperature a chat request may ask for.
+MAX_CHAT_TEMPERATURE: Final = 2.0
 #: Seconds the node waits to connect to an OpenAI-compatible inference engine in its TEE.
 ENGINE_CONNECT_TIMEOUT_S: Final = 5.0
 #: Seconds the node waits for the engine's next bytes (a whole answer is bounded by the
@@ -701,3 +706,21 @@ CONSOLE_LIVE_MAX_MESSAGES_PER_S: Final = 50
 CONSOLE_LIVE_IDLE_S: Final = 10.0
 #: Live calls the device agent runs at once (one microphone, one page).
 MAX_CONSOLE_LIVE_CALLS: Final = 1
+
+
+# --- model runtime and speech out (issue 15) --------------------------------------------------
+
+#: Most llama.cpp threads PRIVCLOUD_LLM_THREADS may ask for.
+MAX_LLM_THREADS: Final = 64
+#: Most threads the first-load measurement tries (1, 2, 4, ... up to this, or the CPUs).
+MAX_MEASURED_LLM_THREADS: Final = 16
+#: Slowest speaking rate a speak request may ask for (words per minute).
+MIN_SPEAK_RATE: Final = 80
+#: Fastest speaking rate a speak request may ask for (words per minute).
+MAX_SPEAK_RATE: Final = 300
+#: Most bytes read from espeak-ng for one text: MAX_SPEAK_SECONDS of its 22,050 Hz 16-bit mono
+#: output, plus its header (a text of long digit runs is read digit by digit, so even a bounded
+#: text could otherwise make many minutes of sound).
+MAX_SPEAK_ENGINE_BYTES: Final = MAX_SPEAK_SECONDS * 22_050 * 2 + 4096
+#: Largest ``espeak-ng --voices`` listing read (it is ~10 KB).
+MAX_ESPEAK_VOICE_LIST_BYTES: Final = 1 << 20

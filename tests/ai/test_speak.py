@@ -26,7 +26,6 @@ from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads import speak as speak_module
 from privcloud.workloads.models import WHISPER_BASE, WHISPER_TINY_EN
 from privcloud.workloads.speak import (
-    MAX_RATE,
     SAMPLE_RATE,
     SpeakWorkload,
     clean_text,
@@ -92,7 +91,7 @@ def test_synthesize_returns_raw_pcm_the_wav_wraps() -> None:
 
 def test_a_faster_rate_makes_shorter_speech() -> None:
     slow = _run(ENGLISH.encode(), rate=100)[0].meta["duration"]
-    fast = _run(ENGLISH.encode(), rate=MAX_RATE)[0].meta["duration"]
+    fast = _run(ENGLISH.encode(), rate=limits.MAX_SPEAK_RATE)[0].meta["duration"]
     assert float(fast) < float(slow) * 0.6
 
 
@@ -152,7 +151,7 @@ def test_digit_runs_that_would_speak_for_too_long_are_cut_off(
 ) -> None:
     """A bounded text can still be long speech (digits are read one by one): the engine's
     output is refused as soon as it passes the speech bound, not read to its end."""
-    monkeypatch.setattr(speak_module, "MAX_ENGINE_BYTES", 22_050 * 2 * 5)  # 5 s
+    monkeypatch.setattr(limits, "MAX_SPEAK_ENGINE_BYTES", 22_050 * 2 * 5)  # 5 s
     with pytest.raises(TooLargeError):
         _run(b"1 2 3 4 5 6 7 8 9 " * 20)
 

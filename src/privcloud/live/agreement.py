@@ -31,7 +31,7 @@ _START_SLACK_S = 0.1
 #: How near (seconds) to the last commit a hypothesis must start for the overlap check.
 _OVERLAP_NEAR_S = 1.0
 #: Longest repeated n-gram dropped at the head of a hypothesis (step 2).
-_MAX_OVERLAP_WORDS = 5
+_OVERLAP_NGRAM_WORDS = 5
 _NON_WORD = re.compile(r"[^\w']+")
 _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]['\")\\]]*$")
 
@@ -76,7 +76,7 @@ class LocalAgreement:
         new = [w for w in hypothesis if w.key and w.start > self.last_end - _START_SLACK_S]
         if new and self._committed and abs(new[0].start - self.last_end) < _OVERLAP_NEAR_S:
             committed = list(self._committed)
-            for n in range(min(len(committed), len(new), _MAX_OVERLAP_WORDS), 0, -1):
+            for n in range(min(len(committed), len(new), _OVERLAP_NGRAM_WORDS), 0, -1):
                 if [w.key for w in committed[-n:]] == [w.key for w in new[:n]]:
                     new = new[n:]
                     break

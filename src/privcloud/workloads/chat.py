@@ -41,8 +41,6 @@ from privcloud.workloads.models import Models
 
 #: The parameters a chat request may carry (anything else is refused).
 PARAMS = frozenset({"messages", "model", "max_tokens", "temperature", "stop", "stream"})
-DEFAULT_MAX_TOKENS = 256
-MAX_TEMPERATURE = 2.0
 
 
 class ChatWorkload:
@@ -104,9 +102,9 @@ def parse_request(
     model = params.choice(raw, "model", served, served[0])
     messages = parse_messages(raw.get("messages"))
     max_tokens = params.integer(
-        raw, "max_tokens", DEFAULT_MAX_TOKENS, lo=1, hi=limits.MAX_CHAT_TOKENS
+        raw, "max_tokens", limits.DEFAULT_MAX_CHAT_TOKENS, lo=1, hi=limits.MAX_CHAT_TOKENS
     )
-    temperature = params.number(raw, "temperature", 0.0, lo=0.0, hi=MAX_TEMPERATURE)
+    temperature = params.number(raw, "temperature", 0.0, lo=0.0, hi=limits.MAX_CHAT_TEMPERATURE)
     return model, messages, ChatSettings(max_tokens, temperature, parse_stop(raw.get("stop")))
 
 

