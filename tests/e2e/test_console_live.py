@@ -34,6 +34,7 @@ import pytest
 from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.device.agent import DeviceAgent
+from privcloud.device.live import MAX_SOCKETS
 from privcloud.device.livegate import PageGate, Start, Stop, parse_control
 from privcloud.device.thread import BackgroundAgent
 from privcloud.errors import DecodeError, RateLimitedError, TooLargeError
@@ -229,7 +230,7 @@ async def test_live_call_through_the_console_streams_captions_and_speech_and_log
     captions = [m for m in page.messages if m["type"] == "caption"]
     assert captions and all(m["channel"] == 0 and CANARY in m["text"] for m in captions)
     assert len(page.speech) > SECOND // 2  # the tone came back as speech
-    assert live_agent.live.active == 0
+    await _until_idle(live_agent)
     assert CANARY not in caplog.text
 
 
@@ -300,13 +301,14 @@ async def test_a_second_live_call_is_refused_while_one_runs_and_a_page_that_leav
         first = Page(await _connect(session, live_agent))
         assert (await first.start())["type"] == "started"
         second = Page(await _connect(session, live_agent))
+        await second.ws.send_str(json.dumps({"type": "start", "target": "fr"}))
         doc, close = await second.refusal()
         assert (doc["error"], close) == ("rate_limited", 4429)
         await first.ws.send_str(json.dumps({"type": "start", "target": "fr"}))
         doc, close = await first.refusal()  # a second start on the same page
         assert (doc["error"], close) == ("rate_limited", 4429)
-        third = Page(await _connect(session, live_agent))
         await _until_idle(live_agent)
+        third = Page(await _connect(session, live_agent))
         assert (await third.start())["type"] == "started"
         await third.ws.close()  # the page goes away mid-call: the call ends with it
         await _until_idle(live_agent)
@@ -322,6 +324,23 @@ async def test_cross_site_page_cannot_open_a_live_call(echo_agent: DeviceAgent) 
         with pytest.raises(aiohttp.WSServerHandshakeError) as rebound:  # DNS rebinding
             await session.ws_connect(url, headers={"Host": f"evil.example:{echo_agent.port}"})
         assert rebound.value.status == 403
+
+
+async def test_a_page_opening_sockets_without_calls_is_refused_past_the_cap(
+    echo_agent: DeviceAgent,
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        idle = [await _connect(session, echo_agent) for _ in range(MAX_SOCKETS)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await _connect(session, echo_agent)
+        assert refused.value.status == 429
+        for ws in idle:
+            await ws.close()
+        for _ in range(100):  # the agent saw them go
+            if not echo_agent.live.open_sockets:
+                break
+            await asyncio.sleep(0.05)
+        await (await _connect(session, echo_agent)).close()
 
 
 async def _until_idle(agent: DeviceAgent) -> None:

@@ -49,6 +49,11 @@ from privcloud.sdk.live import LiveCall
 _READ_LIMIT = 2 * max(limits.CONSOLE_LIVE_MAX_AUDIO_MESSAGE, limits.CONSOLE_LIVE_MAX_CONTROL_BYTES)
 
 
+#: Sockets open at once (a call, and pages that have not started one: each closes after
+#: ``limits.CONSOLE_LIVE_IDLE_S`` without a start); more are refused at the handshake (429).
+MAX_SOCKETS = 4 * limits.MAX_CONSOLE_LIVE_CALLS
+
+
 class LiveConsole:
     """Serves ``/api/live`` with the agent's client (``client_of``: it may not exist yet)."""
 
@@ -61,22 +66,22 @@ class LiveConsole:
         #: Live calls running now (content-free).
         self.active = 0
 
+    @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
     async def handle(self, request: web.Request) -> web.WebSocketResponse:
         # Browsers always send Origin on a WebSocket handshake; the guard checked it is ours.
         if request.headers.get("Origin") is None:
             raise PolicyError("the console answers its own page only")
         client = self._client_of()
+        if len(self._sockets) >= MAX_SOCKETS:
+            raise RateLimitedError("too many live sockets open")
         ws = web.WebSocketResponse(compress=False, max_msg_size=_READ_LIMIT, autoping=True)
         await ws.prepare(request)
         self._sockets.add(ws)
         try:
-            if self.active >= limits.MAX_CONSOLE_LIVE_CALLS:
-                raise RateLimitedError("the console runs one live call at a time")
-            self.active += 1
-            try:
-                await self._call(ws, client)
-            finally:
-                self.active -= 1
+            await self._call(ws, client)
         except PrivcloudError as exc:
             await _refuse(ws, exc)
         except ConnectionError:
@@ -97,6 +102,18 @@ class LiveConsole:
         start = await self._receive_control(ws, gate)
         if not isinstance(start, Start):
             raise DecodeError("the first message starts the call")
+        # Checked and counted with no await between: two pages cannot both pass.
+        if self.active >= limits.MAX_CONSOLE_LIVE_CALLS:
+            raise RateLimitedError("the console runs one live call at a time")
+        self.active += 1
+        try:
+            await self._run(ws, client, start, gate)
+        finally:
+            self.active -= 1
+
+    async def _run(
+        self, ws: web.WebSocketResponse, client: Client, start: Start, gate: PageGate
+    ) -> None:
         call = LiveCall(client, languages=(start.language, "auto"), targets=(start.target,) * 2)
         try:
             await call.start()
