@@ -314,6 +314,17 @@ async def test_a_second_live_call_is_refused_while_one_runs_and_a_page_that_leav
         await _until_idle(live_agent)
 
 
+async def test_the_page_has_the_live_tab_and_its_worklet(echo_agent: DeviceAgent) -> None:
+    async with aiohttp.ClientSession() as session:
+        async with session.get(echo_agent.url) as page:
+            html = await page.text()
+        async with session.get(f"{echo_agent.url}static/live-worklet.js") as worklet:
+            assert worklet.status == 200 and worklet.content_type == "text/javascript"
+            assert 'registerProcessor("pcm16k"' in await worklet.text()
+    for element in ('id="tab-live"', 'id="live-start"', 'id="live-captions-0"'):
+        assert element in html
+
+
 async def test_cross_site_page_cannot_open_a_live_call(echo_agent: DeviceAgent) -> None:
     async with aiohttp.ClientSession() as session:
         for origin in ("http://evil.example", None):
