@@ -371,7 +371,6 @@ SHOTS = Path(os.environ.get("PRIVCLOUD_SCREENSHOTS") or ROOT / "build" / "screen
 SENTENCE = "Your train leaves tomorrow morning from the central station."
 #: What the page shows when the node's FINAL cuts an output record it had begun to send (its
 #: fixed drain ends with speech still queued): a bug of the live core, not of the console.
-CORE_DRAIN_BUG = "malformed: live output stream ended inside a record"
 _MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
 if _MISSING and os.environ.get("PRIVCLOUD_REQUIRE_AI") == "1":
     raise RuntimeError("PRIVCLOUD_REQUIRE_AI=1 but the live test lacks " + ", ".join(_MISSING))
@@ -468,8 +467,6 @@ def test_live_tab_captions_the_fake_microphone_in_chromium(live_browser: Any) ->
         assert agent.live.active == 0
         _shot(driver, "10-live-ended")
         error = driver.find_element(By.ID, "live-error").text
-        if error == CORE_DRAIN_BUG:
-            pytest.xfail("the node's drain ended inside a speech record (src/privcloud/live)")
         assert state(driver) == "done", error
 
 

@@ -410,3 +410,25 @@ def test_garbage_frame_of_the_right_size_is_refused(frame: bytes) -> None:
     _, node = handshake()
     with pytest.raises(CryptoError):
         node.keys.opener.open(frame)
+
+
+def test_output_cut_by_the_end_of_the_drain_is_counted_and_the_call_still_ends_cleanly() -> None:
+    """Speech queued during the drain that does not fit before FINAL: the node counts the cut
+    record as dropped, and the device throws the partial record away instead of failing."""
+    device, node = endpoints(deadline_s=60, drain_s=0.2)
+    node.receive(device.final_frame(), NOW)  # the device ends the call: 0.2 s of drain
+    node.push(LiveEvent(0, "audio", "", b"\1\0" * 16000, 0, 1))  # 1 s of speech: 32 KB
+    events = []
+    for frame in run_node(node, NOW, NOW + 2):
+        events += device.receive(frame, NOW + 0.5)
+    assert device.ending is not None and device.ending.dropped == 1
+    assert not [e for e in events if e.kind == "audio"]  # never half a record
+
+
+def test_a_partial_record_at_a_final_that_drops_nothing_is_malformed() -> None:
+    decoder = EventDecoder()
+    decoder.feed(b"\0\0")
+    with pytest.raises(DecodeError):
+        decoder.close()
+    decoder.discard()
+    decoder.close()  # discarded: nothing left

@@ -107,6 +107,7 @@ class NodeEndpoint:
                 break
             if self._drain_until is not None and now >= self._drain_until:
                 assert self.reason is not None
+                self.queue.abandon()  # a record cut by the drain's end counts as dropped
                 ending = Ending(self.reason, self.queue.dropped)
                 frames.append(self._keys.sealer.seal(FrameType.FINAL, ending.encode()))
             else:
@@ -181,7 +182,10 @@ class DeviceEndpoint:
         kind, content = self._keys.opener.open(frame)
         if kind == FrameType.FINAL:
             self.ending = Ending.decode(content)
-            self._decoder.close()
+            if self.ending.dropped:
+                self._decoder.discard()  # the node cut a record at the drain's end: said so
+            else:
+                self._decoder.close()  # nothing dropped: a partial record is malformed
             return []
         return self._decoder.feed(content)
 

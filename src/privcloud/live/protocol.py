@@ -169,6 +169,11 @@ class EventDecoder:
         if self._buf:
             raise DecodeError("live output stream ended inside a record")
 
+    def discard(self) -> None:
+        """The stream ended and the node said it dropped output (its FINAL counts records it
+        could not send whole): a partial record left over is thrown away."""
+        self._buf.clear()
+
 
 class OutboundQueue:
     """The node's output bytes waiting for frames: whole records in, any number of bytes out.
@@ -195,6 +200,15 @@ class OutboundQueue:
         self._parts.append(record)
         self._size += len(record)
         return True
+
+    def abandon(self) -> int:
+        """Drop every record not yet sent whole (the drain is over, FINAL goes out next), the
+        one cut by the last frame included; how many, also counted in :attr:`dropped`."""
+        abandoned = len(self._parts)
+        self._parts.clear()
+        self._size = 0
+        self.dropped += abandoned
+        return abandoned
 
     def take(self, n: int = FRAME_CAPACITY) -> bytes:
         """Up to ``n`` bytes from the front (b"" when empty: the frame is padding only)."""
