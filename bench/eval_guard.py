@@ -9,7 +9,7 @@ Sets (each: documents of several hundred words, each with a faithful abstractive
   (calls, news, meetings, e-mails, travel, a clinic letter, a school notice) with summaries in a
   human style: paraphrase, compression, merged sentences, pronouns. See the README there.
 * ``aclsum``: the test split of ACLSum (Takeshita et al., EACL 2024; MIT), as shipped in the
-  ``aclsum`` wheel on PyPI: 99 papers (abstract, introduction, conclusion; 350 to 2,000 words)
+  ``aclsum`` wheel on PyPI: 100 papers (abstract, introduction, conclusion; 350 to 2,000 words)
   with three one-sentence summaries each, written by the dataset's annotators. Read from the
   installed package's files; the set is skipped (and says so) when it is not installed.
 
