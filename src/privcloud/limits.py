@@ -706,6 +706,9 @@ CONSOLE_LIVE_MAX_MESSAGES_PER_S: Final = 50
 CONSOLE_LIVE_IDLE_S: Final = 10.0
 #: Live calls the device agent runs at once (one microphone, one page).
 MAX_CONSOLE_LIVE_CALLS: Final = 1
+#: Console live sockets open at once (a call, and pages that have not started one: each closes
+#: after CONSOLE_LIVE_IDLE_S without a start); more are refused at the handshake (429).
+MAX_CONSOLE_LIVE_SOCKETS: Final = 4 * MAX_CONSOLE_LIVE_CALLS
 
 
 # --- model runtime and speech out (issue 15) --------------------------------------------------
@@ -724,3 +727,6 @@ MAX_SPEAK_RATE: Final = 300
 MAX_SPEAK_ENGINE_BYTES: Final = MAX_SPEAK_SECONDS * 22_050 * 2 + 4096
 #: Largest ``espeak-ng --voices`` listing read (it is ~10 KB).
 MAX_ESPEAK_VOICE_LIST_BYTES: Final = 1 << 20
+#: Most names (or direction-marked mentions) of one summary sentence whose relations the guard
+#: checks: each is looked up in every source sentence, so this bounds the work per sentence.
+MAX_GUARD_RELATED: Final = 8

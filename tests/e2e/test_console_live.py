@@ -34,7 +34,6 @@ import pytest
 from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.device.agent import DeviceAgent
-from privcloud.device.live import MAX_SOCKETS
 from privcloud.device.livegate import PageGate, Start, Stop, parse_control
 from privcloud.device.thread import BackgroundAgent
 from privcloud.errors import DecodeError, RateLimitedError, TooLargeError
@@ -341,7 +340,7 @@ async def test_a_page_opening_sockets_without_calls_is_refused_past_the_cap(
     echo_agent: DeviceAgent,
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        idle = [await _connect(session, echo_agent) for _ in range(MAX_SOCKETS)]
+        idle = [await _connect(session, echo_agent) for _ in range(limits.MAX_CONSOLE_LIVE_SOCKETS)]
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await _connect(session, echo_agent)
         assert refused.value.status == 429

@@ -49,9 +49,6 @@ from privcloud.sdk.live import LiveCall
 _READ_LIMIT = 2 * max(limits.CONSOLE_LIVE_MAX_AUDIO_MESSAGE, limits.CONSOLE_LIVE_MAX_CONTROL_BYTES)
 
 
-#: Sockets open at once (a call, and pages that have not started one: each closes after
-#: ``limits.CONSOLE_LIVE_IDLE_S`` without a start); more are refused at the handshake (429).
-MAX_SOCKETS = 4 * limits.MAX_CONSOLE_LIVE_CALLS
 
 
 class LiveConsole:
@@ -75,7 +72,7 @@ class LiveConsole:
         if request.headers.get("Origin") is None:
             raise PolicyError("the console answers its own page only")
         client = self._client_of()
-        if len(self._sockets) >= MAX_SOCKETS:
+        if len(self._sockets) >= limits.MAX_CONSOLE_LIVE_SOCKETS:
             raise RateLimitedError("too many live sockets open")
         ws = web.WebSocketResponse(compress=False, max_msg_size=_READ_LIMIT, autoping=True)
         await ws.prepare(request)

@@ -35,6 +35,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from privcloud import limits
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.grounding_scan import Fact, Scanner, name_tokens
 
@@ -187,11 +188,6 @@ def _orientation(between: str) -> int:
     return -1 if _PASSIVE_RE.search(between.lower()) else 1
 
 
-#: Most names (or direction-marked mentions) of one summary sentence whose relations are
-#: checked: each is looked up in every source sentence, so this bounds the work per sentence.
-MAX_RELATED = 8
-
-
 def _occurrences(mention: Mention, source: Sequence[SourceSentence]) -> list[tuple[int, Mention]]:
     return [(k, m) for k, src in enumerate(source) for m in src.mentions if mention.same(m)]
 
@@ -200,7 +196,7 @@ def role_conflicts(
     sentence: str, mine: Sequence[Mention], source: Sequence[SourceSentence]
 ) -> list[str]:
     """Pairs of names that the source joins only the other way round."""
-    names = [m for m in mine if m.fact.kind == "name"][:MAX_RELATED]
+    names = [m for m in mine if m.fact.kind == "name"][: limits.MAX_GUARD_RELATED]
     where = [_occurrences(m, source) for m in names]
     found = []
     for k, a in enumerate(names):
@@ -313,8 +309,8 @@ def call_conflicts(
 def direction_conflicts(mine: Sequence[Mention], source: Sequence[SourceSentence]) -> list[str]:
     """ "from X to Y" that the source states only as "from Y to X"."""
     found = []
-    origins = [m for m in mine if m.marker == "origin"][:MAX_RELATED]
-    goals = [m for m in mine if m.marker == "goal"][:MAX_RELATED]
+    origins = [m for m in mine if m.marker == "origin"][: limits.MAX_GUARD_RELATED]
+    goals = [m for m in mine if m.marker == "goal"][: limits.MAX_GUARD_RELATED]
     where = {id(m): _occurrences(m, source) for m in (*origins, *goals)}
     for x in origins:
         for y in goals:
