@@ -27,6 +27,7 @@ from typing import Any, Final
 from privcloud import limits
 from privcloud.errors import DecodeError, PrivcloudError, RateLimitedError, TooLargeError
 from privcloud.live.protocol import LiveEvent
+from privcloud.wire import jsonio
 
 #: Close code of a refusal: this plus the error's HTTP status (as the live tunnel does).
 CLOSE_REFUSED_BASE: Final = 4000
@@ -53,12 +54,12 @@ class Stop:
 
 def parse_control(text: str) -> Start | Stop:
     """A text message of the page. Raises :class:`TooLargeError` or :class:`DecodeError`."""
-    if len(text.encode("utf-8")) > limits.CONSOLE_LIVE_MAX_CONTROL_BYTES:
-        raise TooLargeError("control message too large")
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise DecodeError("a control message is a JSON object") from exc
+    doc = jsonio.loads(
+        text,
+        max_bytes=limits.CONSOLE_LIVE_MAX_CONTROL_BYTES,
+        allow_floats=False,
+        allow_duplicate_keys=False,
+    )
     if not isinstance(doc, dict):
         raise DecodeError("a control message is a JSON object")
     kind = doc.get("type")
