@@ -15,8 +15,10 @@ setup: $(STAMP)
 DEBS := espeak-ng chromium chromium-driver build-essential cmake python3-venv postgresql
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
                     -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
-                    -DLLAVA_BUILD=OFF
-# LLAVA_BUILD=OFF: no multimodal libmtmd, which privcloud never loads; ~24% less compile (ADR 0008).
+                    -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(abspath $(VENV))/llama-no-common.cmake
+# Build only what llama_cpp loads (ADR 0008, 2026-12-02: 13.6 -> 5.0 CPU-min): LLAVA_BUILD=OFF drops
+# the multimodal libmtmd; the project-include hook turns off llama-common (unused by llama_cpp),
+# which the sdist forces on, so a plain -DLLAMA_BUILD_COMMON=OFF would be ignored.
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "privcloud needs Python 3.11 (set PYTHON=python3.11)")'
@@ -25,9 +27,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	@# torch first, pinned: the CPU build (an unpinned resolve would pull CUDA wheels).
 	$(BIN)/pip install --quiet torch==2.13.0
-	@# llama.cpp compiles here (~6 min). Portable x86-64 flags, never -march=native: a native
+	@# llama.cpp compiles here (~5 CPU-min). Portable x86-64 flags, never -march=native: a native
 	@# build segfaults on CPUs that report AMX the kernel does not grant (seen on this project's
 	@# machines), and a cached native wheel would crash on another CPU. No cache: see ADR 0008.
+	echo 'set(LLAMA_BUILD_COMMON OFF)' > $(VENV)/llama-no-common.cmake
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir llama-cpp-python==0.3.36
 	$(BIN)/pip install --quiet -e '.[dev,ai]'
 	@# The on-device chat model; --no-deps: its metadata pulls an unrelated CLI (docs/features.md).
