@@ -53,12 +53,18 @@ def write_tokenizer_files(directory: Path) -> None:
     (directory / "merges.txt").write_text("#version: 0.2\n" + "\n".join(merges) + "\n")
 
 
-def build_tiny_pipeline(directory: Path, seed: int = 0) -> Path:
-    """Build the tiny pipeline and ``save_pretrained`` it into ``directory``; return it."""
+def build_tiny_pipeline(directory: Path, seed: int = 0, *, inpainting: bool = False) -> Path:
+    """Build the tiny pipeline and ``save_pretrained`` it into ``directory``; return it.
+
+    ``inpainting``: an inpainting pipeline instead, whose UNet input has 9 channels (4 noisy
+    latents, 1 mask, 4 latents of the masked image) as real inpainting checkpoints have, so
+    ``AutoPipelineForInpainting`` runs the real inpainting path (diffusers' own inpainting
+    tests build it so)."""
     import torch
     from diffusers import (  # type: ignore[attr-defined]
         AutoencoderKL,
         DDIMScheduler,
+        StableDiffusionInpaintPipeline,
         StableDiffusionPipeline,
         UNet2DConditionModel,
     )
@@ -72,7 +78,7 @@ def build_tiny_pipeline(directory: Path, seed: int = 0) -> Path:
         block_out_channels=(32, 64),
         layers_per_block=1,
         sample_size=NATIVE_SIDE // 2,
-        in_channels=4,
+        in_channels=9 if inpainting else 4,
         out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
         up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
@@ -112,7 +118,8 @@ def build_tiny_pipeline(directory: Path, seed: int = 0) -> Path:
         set_alpha_to_one=False,
         steps_offset=1,
     )
-    pipeline = StableDiffusionPipeline(
+    kind = StableDiffusionInpaintPipeline if inpainting else StableDiffusionPipeline
+    pipeline = kind(
         vae=vae,
         text_encoder=text_encoder,
         tokenizer=tokenizer,
