@@ -98,6 +98,9 @@ def _show_observations(records: list[Observation]) -> None:
     }
     seen: set[str] = set()
     order = {"relay": 0, "gateway": 1, "issuer": 3}
+    # GETs are the services' own upkeep (the gateway's health checks of the nodes every 2 s,
+    # directory refreshes), not this request: one that came first would stand for a party.
+    records = [r for r in records if r.method != "GET"]
     for record in sorted(records, key=lambda r: (order.get(r.party, 2), r.seq)):
         party = record.party
         if party in seen:
