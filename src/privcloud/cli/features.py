@@ -96,6 +96,14 @@ def _missing_feature_fix(feature: str) -> str:
     )
 
 
+def write_output(out: Path, data: bytes) -> None:
+    """Write a feature's answer to ``out``; :class:`ConfigError` naming the file when it cannot."""
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+
+
 def _print_result(args: argparse.Namespace, result: Result, text: str) -> None:
     if args.json:
         print(json.dumps(result.meta, ensure_ascii=False, indent=2))
@@ -222,10 +230,7 @@ async def _imagine(args: argparse.Namespace) -> None:
             params[name] = getattr(args, name)
     result = await _run(args, "generate_image", params, b"", warm=(), on_partial=_stage_progress)
     out = Path(args.output)
-    try:
-        out.write_bytes(result.data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    write_output(out, result.data)
     meta = result.meta
     _print_result(
         args,
@@ -261,10 +266,7 @@ async def _erase(args: argparse.Namespace) -> None:
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     result = await _run(args, "erase", params, body, warm=())
-    try:
-        out.write_bytes(result.data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    write_output(out, result.data)
     filled, model = result.meta.get("masked_pixels"), result.meta.get("model")
     _print_result(args, result, f"wrote {out} ({filled} pixels filled by {model})")
 

@@ -13,8 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from privcloud.cli.features import _print_result, _read_input, _run
-from privcloud.errors import ConfigError
+from privcloud.cli.features import _print_result, _read_input, _run, write_output
 from privcloud.wire.message import JSONObject
 
 
@@ -33,10 +32,7 @@ async def _speak(args: argparse.Namespace) -> None:
         sys.stdout.buffer.flush()
         return
     out = Path(args.output)
-    try:
-        out.write_bytes(result.data)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {out}: {exc.strerror}") from exc
+    write_output(out, result.data)
     meta = result.meta
     _print_result(
         args,
