@@ -308,7 +308,7 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
         assert shown["tokens"] == 4 and shown["device-id"] == enrolled["device-id"]
         assert os.stat(wallet).st_mode & 0o777 == 0o600
         revoked = run("issuer", "revoke", "--data-dir", data, enrolled["device-id"])
-        assert revoked.stdout.strip() == b"revoked"
+        assert revoked.stdout.strip() == b"revoked", revoked.stderr
         after = run(
             "wallet",
             "fetch",
