@@ -14,6 +14,7 @@ from privcloud.privacypass import IssuerKey, b64url_encode, client_begin, client
 from privcloud.privacypass.issuance import PublishedKey, encode_batch_request
 from privcloud.privacypass.tokens import issuer_evaluate
 from privcloud.sdk.wallet_state import (
+    HeldToken,
     PendingBatch,
     TokenPurse,
     WalletConfig,
@@ -104,3 +105,19 @@ def test_pending_batch_is_valid_by_construction(private_key: blindrsa.PrivateKey
     assert batch.usable(10**10 - 1) and not batch.usable(10**10)
     with pytest.raises(errors.UsageError):
         WalletConfig(issuer_timeout_s=0)
+
+
+def test_has_usable_counts_only_tokens_for_the_challenge_and_unexpired() -> None:
+    """The refill check (``has_usable``) agrees with the full count (``usable``)."""
+    purse = TokenPurse(WalletConfig().challenge("issuer.example"))
+    mine, other = purse.challenge_digest, bytes(32)
+    purse.add(
+        [HeldToken(bytes(98), b"k", other)]  # another challenge: never usable here
+        + [HeldToken(bytes(98), b"k", mine, expires=100)] * 2  # usable before 100 only
+        + [HeldToken(bytes(98), b"k", mine)] * 3
+    )
+    for now in (50.0, 100.0):
+        count = purse.usable(now)
+        assert count == (5 if now < 100 else 3)
+        assert purse.has_usable(count, now) and not purse.has_usable(count + 1, now)
+    assert purse.has_usable(0, 100.0)

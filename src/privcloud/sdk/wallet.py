@@ -514,7 +514,9 @@ class Wallet:
     def schedule_refill(self) -> None:
         """Below the low-water mark, start a background refill after a random delay (unless one
         is pending): issuance then never directly precedes a redemption."""
-        if len(self) < self.low_water and (self._refill is None or self._refill.done()):
+        if (self._refill is None or self._refill.done()) and not self._purse.has_usable(
+            self.low_water, self._clock.now()
+        ):
             self._refill = asyncio.create_task(self._background_refill())
 
     async def _background_refill(self) -> None:
