@@ -6,7 +6,10 @@
      helpers (bounded body reads, pooled client sessions), no cryptography, measured in the
      same run, interleaved, so the ratio is meaningful on a shared, noisy machine.
 2. Gateway throughput: requests/s that one gateway *process* serves, with the node in another
-   process and a load generator in this one (2 cores are shared by all three, as in CI).
+   process and a load generator in this one (2 cores are shared by all three, as in CI), and
+   the CPU µs each process spends per request (``cpu_us_per_request``, from /proc: the
+   gateway's own cost against the plain forwarder's, whatever else takes the cores); then the
+   same with every process on uvloop (``uvloop``, when installed; ``PRIVCLOUD_EVENT_LOOP``).
 3. Gateway core throughput: the sans-IO work the gateway does per request (OHTTP decapsulation,
    Binary HTTP decode, envelope header parse, response encapsulation) on one core.
 4. Post-quantum overhead (ADR 0014): the whole request's sans-IO cryptography (client: OHTTP
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import importlib.util
 import json
 import os
 import socket
@@ -46,6 +50,7 @@ import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from privcloud.cli.runtime import EVENT_LOOP_ENV, run_service
 from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import (
     MLKEM768X25519_SHA256_CHACHA20,
@@ -242,9 +247,39 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _spawn(args: list[str]) -> subprocess.Popen[bytes]:
+def _loop_env(loop: str) -> dict[str, str]:
+    return {**os.environ, EVENT_LOOP_ENV: loop}
+
+
+def _spawn(args: list[str], loop: str = "asyncio") -> subprocess.Popen[bytes]:
     exe = Path(sys.executable).with_name("privcloud")
-    return subprocess.Popen([str(exe), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [str(exe), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_loop_env(loop)
+    )
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _CpuMeter:
+    """CPU seconds each of some processes uses between :meth:`start` and :meth:`stop`: what a
+    request costs the forwarder alone, whatever else shares the cores."""
+
+    def __init__(self, procs: dict[str, subprocess.Popen[bytes]]) -> None:
+        self.procs = procs
+        self.before: dict[str, float] = {}
+
+    def start(self) -> None:
+        self.before = {name: _cpu_s(p.pid) for name, p in self.procs.items()}
+
+    def per_request_us(self, requests: int) -> dict[str, float]:
+        return {
+            name: round((_cpu_s(p.pid) - self.before[name]) / max(1, requests) * 1e6, 1)
+            for name, p in self.procs.items()
+        }
 
 
 async def _wait_healthy(url: str, timeout: float = 20.0) -> None:
@@ -271,13 +306,17 @@ async def _load(
     concurrency: int = 32,
     *,
     reuse: bool = True,
+    meter: _CpuMeter | None = None,
 ) -> tuple[float, int]:
     """POST ``bodies`` round-robin to ``url`` from ``concurrency`` workers; (req/s, errors).
 
     ``reuse=False`` sends each body once and stops early when they run out (sealed envelopes:
-    a node opens each envelope once, so a repeat would measure its replay refusal)."""
+    a node opens each envelope once, so a repeat would measure its replay refusal). ``meter``
+    is started when the load starts; read it after."""
     done = 0
     errors = 0
+    if meter is not None:
+        meter.start()
     stop_at = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as s:
@@ -301,23 +340,28 @@ async def _load(
     return done / elapsed, errors
 
 
-def _spawn_bench(args: list[str]) -> subprocess.Popen[bytes]:
+def _spawn_bench(args: list[str], loop: str = "asyncio") -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [sys.executable, __file__, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, __file__, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_loop_env(loop),
     )
 
 
-async def _gateway_rps(seconds: float, workers: int) -> tuple[float, int]:
-    """Load a gateway of ``workers`` processes (node in another process) with pre-built
-    requests."""
+async def _gateway_rps(
+    seconds: float, workers: int, loop: str = "asyncio", cpu: dict[str, float] | None = None
+) -> tuple[float, int]:
+    """Load a gateway of ``workers`` processes (node in another process; both on ``loop``) with
+    pre-built requests; with one worker, ``cpu`` gets each process's CPU µs per request."""
     node_port, gw_port = _free_port(), _free_port()
-    procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)])]
+    procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)], loop)]
     key_dir = tempfile.TemporaryDirectory()
     try:
         await _wait_healthy(f"http://127.0.0.1:{node_port}/healthz")
         gateway = ["gateway", "--node", f"http://127.0.0.1:{node_port}", "--port", str(gw_port)]
         gateway += ["--workers", str(workers), "--key-file", f"{key_dir.name}/gateway.key"]
-        procs.append(_spawn(gateway))
+        procs.append(_spawn(gateway, loop))
         gw = f"http://127.0.0.1:{gw_port}"
         await _wait_healthy(f"{gw}/healthz")
         # The gateway alone is measured: no relay, no tokens. Requests are sealed to the nodes
@@ -334,7 +378,13 @@ async def _gateway_rps(seconds: float, workers: int) -> tuple[float, int]:
             build_request(config, nodes, request, now=now)[0]
             for _ in range(max(2000, int(2000 * seconds)))
         ]
-        return await _load(f"{gw}/v1/ohttp", prepared, "message/ohttp-req", seconds, reuse=False)
+        meter = _CpuMeter({"node": procs[0], "gateway": procs[1]}) if workers == 1 else None
+        rps, errors = await _load(
+            f"{gw}/v1/ohttp", prepared, "message/ohttp-req", seconds, reuse=False, meter=meter
+        )
+        if meter is not None and cpu is not None:
+            cpu.update(meter.per_request_us(int(rps * seconds)))
+        return rps, errors
     finally:
         for p in procs:
             p.terminate()
@@ -343,36 +393,77 @@ async def _gateway_rps(seconds: float, workers: int) -> tuple[float, int]:
         key_dir.cleanup()
 
 
-async def gateway_throughput(seconds: float) -> dict[str, float]:
-    """Gateway requests/s with one and with two worker processes and, as the baseline, a plain
-    aiohttp forwarder process (plain node in another process) loaded the same way."""
-    rps, errors = await _gateway_rps(seconds, workers=1)
-    rps2, errors2 = await _gateway_rps(seconds, workers=2)
+async def _plain_rps(
+    seconds: float, loop: str = "asyncio", cpu: dict[str, float] | None = None
+) -> float:
+    """Requests/s of a plain aiohttp forwarder process (plain node in another process) loaded
+    as the gateway is; ``cpu`` gets each process's CPU µs per request."""
     plain_node, plain_fwd = _free_port(), _free_port()
-    procs = [_spawn_bench(["--serve-plain-node", str(plain_node)])]
+    procs = [_spawn_bench(["--serve-plain-node", str(plain_node)], loop)]
     try:
         procs.append(
             _spawn_bench(
-                ["--serve-plain-forwarder", str(plain_fwd), f"http://127.0.0.1:{plain_node}/plain"]
+                ["--serve-plain-forwarder", str(plain_fwd), f"http://127.0.0.1:{plain_node}/plain"],
+                loop,
             )
         )
         await _wait_healthy(f"http://127.0.0.1:{plain_fwd}/healthz")
         body = encode_request(WorkloadRequest("echo", {}, BODY))
+        meter = _CpuMeter({"node": procs[0], "forwarder": procs[1]})
         plain_rps, _ = await _load(
-            f"http://127.0.0.1:{plain_fwd}/plain", [body], "application/octet-stream", seconds
+            f"http://127.0.0.1:{plain_fwd}/plain",
+            [body],
+            "application/octet-stream",
+            seconds,
+            meter=meter,
         )
+        if cpu is not None:
+            cpu.update(meter.per_request_us(int(plain_rps * seconds)))
+        return plain_rps
     finally:
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait(timeout=10)
-    return {
+
+
+async def gateway_throughput(seconds: float) -> dict[str, object]:
+    """Gateway requests/s with one and with two worker processes and, as the baseline, a plain
+    aiohttp forwarder process (plain node in another process) loaded the same way; the CPU
+    each process spends per request; the same with every process on uvloop."""
+    gw_cpu: dict[str, float] = {}
+    plain_cpu: dict[str, float] = {}
+    rps, errors = await _gateway_rps(seconds, workers=1, cpu=gw_cpu)
+    rps2, errors2 = await _gateway_rps(seconds, workers=2)
+    plain_rps = await _plain_rps(seconds, cpu=plain_cpu)
+    out: dict[str, object] = {
         "gateway_rps": round(rps, 1),
         "gateway_2_workers_rps": round(rps2, 1),
         "gateway_errors": errors + errors2,
         "baseline_plain_forwarder_rps": round(plain_rps, 1),
         "gateway_over_plain_forwarder": round(rps / plain_rps, 3),
+        # What one request costs each process (CPU µs): the gateway against the forwarder
+        # alone, whatever the node and the load generator take of the shared cores.
+        "cpu_us_per_request": {
+            "gateway": gw_cpu.get("gateway"),
+            "gateway_node": gw_cpu.get("node"),
+            "plain_forwarder": plain_cpu.get("forwarder"),
+            "plain_node": plain_cpu.get("node"),
+        },
     }
+    if gw_cpu.get("gateway") and plain_cpu.get("forwarder"):
+        out["gateway_cpu_over_forwarder_cpu"] = round(gw_cpu["gateway"] / plain_cpu["forwarder"], 3)
+    if importlib.util.find_spec("uvloop") is not None:
+        uv_rps, uv_errors = await _gateway_rps(seconds, workers=1, loop="uvloop")
+        uv_plain = await _plain_rps(seconds, loop="uvloop")
+        out["uvloop"] = {
+            "gateway_rps": round(uv_rps, 1),
+            "gateway_errors": uv_errors,
+            "baseline_plain_forwarder_rps": round(uv_plain, 1),
+            "gateway_over_plain_forwarder": round(uv_rps / uv_plain, 3),
+            "gateway_rps_over_asyncio": round(uv_rps / rps, 3),
+        }
+    return out
 
 
 async def _serve(app: web.Application, port: int) -> None:
@@ -652,4 +743,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_service(main())  # the event loop PRIVCLOUD_EVENT_LOOP names (asyncio by default)

@@ -15,7 +15,7 @@ import time
 
 from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
-from privcloud.cli.runtime import until_stopped
+from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
@@ -123,7 +123,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     relay.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     relay.set_defaults(
-        handler=lambda a: asyncio.run(
+        handler=lambda a: run_service(
             _run_service(
                 Relay(a.gateway, log_url=a.log, issuer_url=a.issuer).app,
                 a.host,
@@ -244,7 +244,7 @@ def _run_gateway(args: argparse.Namespace) -> None:
         children = [subprocess.Popen(worker) for _ in range(args.workers - 1)]  # noqa: S603
     reuse = args.reuse_port or args.workers > 1
     try:
-        asyncio.run(
+        run_service(
             _run_service(_gateway(args).app, args.host, args.port, "gateway", reuse_port=reuse)
         )
     finally:
@@ -274,4 +274,4 @@ def _node(args: argparse.Namespace) -> None:
     print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
     print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
     factory = node.app
-    asyncio.run(_run_service(factory, args.host, args.port, "node"))
+    run_service(_run_service(factory, args.host, args.port, "node"))

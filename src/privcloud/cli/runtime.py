@@ -1,5 +1,9 @@
-"""What the long-running commands share: waiting for SIGINT/SIGTERM to stop cleanly, and a
-log that can neither leak nor flood (docs/operations.md#logs-and-floods).
+"""What the long-running commands share: the event loop they run on, waiting for
+SIGINT/SIGTERM to stop cleanly, and a log that can neither leak nor flood
+(docs/operations.md#logs-and-floods).
+
+:func:`run_service` runs a service's main coroutine on the loop ``PRIVCLOUD_EVENT_LOOP`` names:
+``asyncio`` (the default) or ``uvloop`` (libuv; measured in bench/request_path.py, docs/adr/0024).
 
 :func:`configure_logging` writes records to standard error, or to a file rotated at
 ``limits.MAX_LOG_FILE_BYTES`` with ``limits.MAX_LOG_FILE_BACKUPS`` old files kept; it reduces
@@ -21,10 +25,10 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from privcloud import limits
 from privcloud.errors import ConfigError
@@ -33,6 +37,42 @@ from privcloud.services.site import WithholdPeerData
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: A record of :class:`RepeatLimiter`'s own (its summary line), let through unchecked.
 _SUMMARY_FLAG = "privcloud_repeat_summary"
+
+
+_T = TypeVar("_T")
+
+#: The environment variable that chooses a service's event loop, and its choices.
+EVENT_LOOP_ENV = "PRIVCLOUD_EVENT_LOOP"
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory ``PRIVCLOUD_EVENT_LOOP`` asks for (None: asyncio's own).
+
+    Raises :class:`ConfigError` for an unknown name, or for ``uvloop`` when it is not installed
+    (asked for, it is never silently replaced)."""
+    name = os.environ.get(EVENT_LOOP_ENV, "asyncio").strip().lower() or "asyncio"
+    if name not in EVENT_LOOPS:
+        raise ConfigError(f"{EVENT_LOOP_ENV} must be one of {', '.join(EVENT_LOOPS)}")
+    if name == "asyncio":
+        return None
+    try:
+        import uvloop  # noqa: PLC0415 - optional, imported only when asked for
+    except ImportError as exc:
+        raise ConfigError(f"{EVENT_LOOP_ENV}=uvloop but uvloop is not installed") from exc
+    factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+    return factory
+
+
+def run_service(main: Coroutine[Any, Any, _T]) -> _T:
+    """Run a long-running service's ``main`` to completion on the chosen event loop."""
+    try:
+        factory = loop_factory()
+    except ConfigError:
+        main.close()  # never awaited: no "coroutine was never awaited" warning
+        raise
+    with asyncio.Runner(loop_factory=factory) as runner:
+        return runner.run(main)
 
 
 async def until_stopped() -> None:

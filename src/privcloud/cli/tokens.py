@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from privcloud.cli.runtime import until_stopped
+from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.deviceattest import AndroidPolicy
 from privcloud.errors import ConfigError
 from privcloud.localcloud.cloud import LOOPBACK
@@ -200,7 +200,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="INSECURE, development only: enrol devices with one-time codes, not attestation",
     )
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    serve.set_defaults(handler=lambda args: asyncio.run(_serve(args)))
+    serve.set_defaults(handler=lambda args: run_service(_serve(args)))
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")
     code.add_argument("--data-dir", required=True)
