@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from privcloud import limits
+from privcloud.cli.runtime import EVENT_LOOP_ENV
 from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
 from privcloud.ohttp import decode_key_configs
 from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_KEY_FILE, OPERATOR_KEY_FILE
@@ -59,8 +60,15 @@ def _wait_port(port: int, timeout: float = 30.0) -> None:
 
 
 @pytest.fixture
-def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[str]]:
-    """Start the deployment; yield the ``privcloud call`` arguments that reach and trust it."""
+def services(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[list[str]]:
+    """Start the deployment; yield the ``privcloud call`` arguments that reach and trust it.
+    Its relay, gateway and node run on the event loop the test names (asyncio by default)."""
+    monkeypatch.setenv(EVENT_LOOP_ENV, getattr(request, "param", "asyncio"))
     node, gateway, relay = _free_port(), _free_port(), _free_port()
     witness, log = _free_port(), _free_port()
     data = tmp_path_factory.mktemp("deployment")
@@ -222,6 +230,7 @@ def services(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     assert list(tmp_path.iterdir()) == []  # no service wrote a file
 
 
+@pytest.mark.parametrize("services", ["asyncio", "uvloop"], indirect=True)
 def test_call_through_separately_started_services(services: list[str]) -> None:
     out = subprocess.run(
         [
