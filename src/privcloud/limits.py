@@ -660,6 +660,9 @@ MAX_ERASE_FILL_WORK: Final = 50_000_000
 MAX_ERASE_RESULT_BYTES: Final = MAX_WORKLOAD_EVENT - MAX_WORKLOAD_JSON - 64 * KiB
 #: Most 16 kHz s16le PCM bytes one live-pipeline feed takes (1 s; frames are 20-40 ms).
 LIVE_MAX_FEED_BYTES: Final = 32_000
+#: Seconds a live pipeline's process may take over one step (open, a feed, the flush) before
+#: it is killed and its calls fail (privcloud.live.process; the first open loads the models).
+LIVE_PIPELINE_STEP_TIMEOUT_S: Final = 300.0
 #: Most seconds of audio a live channel holds for Whisper to re-decode: endless speech is
 #: committed and cut at this length, so one decode stays bounded (Whisper's window is 30 s).
 LIVE_MAX_BUFFER_SECONDS: Final = 15.0

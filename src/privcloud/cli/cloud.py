@@ -17,6 +17,7 @@ from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.live.process import PipelineHost, release_builder
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
 from privcloud.sdk.client_types import ClientTrust
@@ -24,7 +25,6 @@ from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
-from privcloud.services.live_node import pipeline_factory
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.relay import Relay
@@ -269,9 +269,15 @@ def _node(args: argparse.Namespace) -> None:
         registry=registry,
         manifest=manifest,
     )
-    if not args.no_ai:  # live call translation (docs/adr/0023)
-        node.live.pipelines = pipeline_factory(shared_models())
+    host = None
+    if not args.no_ai:  # live call translation (docs/adr/0023), in a process of its own
+        host = PipelineHost(release_builder(shared_models().config))
+        node.live.pipelines = host
     print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
     print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
     factory = node.app
-    run_service(_run_service(factory, args.host, args.port, "node"))
+    try:
+        run_service(_run_service(factory, args.host, args.port, "node"))
+    finally:
+        if host is not None:
+            host.close()

@@ -49,8 +49,6 @@ from privcloud.sdk.live import LiveCall
 _READ_LIMIT = 2 * max(limits.CONSOLE_LIVE_MAX_AUDIO_MESSAGE, limits.CONSOLE_LIVE_MAX_CONTROL_BYTES)
 
 
-
-
 class LiveConsole:
     """Serves ``/api/live`` with the agent's client (``client_of``: it may not exist yet)."""
 

@@ -30,6 +30,7 @@ from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError
 from privcloud.fileio import file_error, os_cause
+from privcloud.live.process import PipelineHost, release_builder
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import publish_entry
 from privcloud.netio import is_loopback
@@ -48,7 +49,6 @@ from privcloud.services.gateway_key import (
 )
 from privcloud.services.issuer import Issuer, IssuerConfig
 from privcloud.services.keylog import KeyLog
-from privcloud.services.live_node import pipeline_factory
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
 from privcloud.services.redemption import TokenAuthorizer
@@ -129,6 +129,7 @@ class LocalCloud:
     key_log: KeyLog | None = None
     _token_tmp: str | None = None
     _runners: list[web.AppRunner] = field(default_factory=list)
+    _pipelines: PipelineHost | None = None
 
     async def start(self) -> None:
         if not is_loopback(self.host):
@@ -161,7 +162,7 @@ class LocalCloud:
                     log_url=self.log_url,
                 )
                 if self.models is not None:  # live call translation (docs/adr/0023)
-                    node.live.pipelines = pipeline_factory(self.models)
+                    node.live.pipelines = self._live_host(self.models)
                 runner, port = await start_site(self._tap(node.app(), spec.node_id), self.host, 0)
                 self._runners.append(runner)
                 self.node_objects.append(node)
@@ -342,10 +343,19 @@ class LocalCloud:
         config.setdefault("consistency_url", f"{self.relay_url}/issuer")
         return Wallet(self.issuer_url, enrolment_code=code, config=WalletConfig(**config))
 
+    def _live_host(self, models: Models) -> PipelineHost:
+        """The call pipelines' process, one for all the nodes (started at the first call)."""
+        if self._pipelines is None:
+            self._pipelines = PipelineHost(release_builder(models.config))
+        return self._pipelines
+
     async def stop(self) -> None:
         for runner in reversed(self._runners):
             await runner.cleanup()
         self._runners.clear()
+        if self._pipelines is not None:
+            await asyncio.to_thread(self._pipelines.close)
+            self._pipelines = None
         if self.issuer is not None:
             self.issuer.core.store.close()
         if self._token_tmp is not None:

@@ -178,6 +178,9 @@ class _Session:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            close = getattr(self.pipeline, "close", None)  # one in another process: drop it
+            if callable(close):
+                await asyncio.to_thread(close)
             with contextlib.suppress(Exception):
                 await self.ws.close()
 

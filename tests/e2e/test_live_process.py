@@ -1,0 +1,109 @@
+"""Live call pipelines in a process of their own (privcloud.live.process): answers, our errors,
+a dead or hung child, and nothing of a call kept after it ends. The pipelines here are a small
+echo (no models); tests/ai/test_canary.py runs the release's pipeline through the same host."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from privcloud.errors import UnavailableError, UnsupportedError
+from privcloud.live.output import CAPTION, LiveOutput
+from privcloud.live.process import PipelineHost, PipelineMaker
+
+
+class _EchoPipeline:
+    """Captions each feed's byte count and the child's pid; b"die" ends the process, b"hang"
+    never answers."""
+
+    def __init__(self, languages: tuple[str, str]) -> None:
+        self.fed = 0
+        self.languages = languages
+
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
+        if pcm == b"die":
+            os._exit(3)
+        if pcm == b"hang":
+            time.sleep(3600)
+        self.fed += len(pcm)
+        text = f"{self.languages[channel]} {len(pcm)} {os.getpid()}"
+        return [LiveOutput(channel, CAPTION, text, b"", 0.0, 0.0)]
+
+    def flush(self) -> list[LiveOutput]:
+        return [LiveOutput(0, CAPTION, f"total {self.fed}", b"", 0.0, 0.0)]
+
+
+def _echo_maker(refuse: str) -> PipelineMaker:
+    def make(languages: tuple[str, str], targets: tuple[str, str]) -> _EchoPipeline:
+        if refuse in languages:
+            raise UnsupportedError("this language pair cannot be translated")
+        return _EchoPipeline(languages)
+
+    return make
+
+
+@pytest.fixture
+def host() -> Iterator[PipelineHost]:
+    h = PipelineHost(functools.partial(_echo_maker, "xx"), step_timeout_s=20)
+    yield h
+    h.close()
+
+
+def test_pipelines_run_in_another_process_and_keep_calls_apart(host: PipelineHost) -> None:
+    one = host(("en", "es"), ("es", "en"))
+    two = host(("fr", "de"), ("de", "fr"))
+    [first] = one.feed(0, b"\x00" * 640)
+    language, size, pid = first.text.split()
+    assert (language, size) == ("en", "640") and int(pid) != os.getpid()
+    assert two.feed(1, b"\x00" * 4)[0].text.startswith("de 4 ")
+    one.feed(1, b"\x00" * 2)
+    assert [o.text for o in one.flush()] == ["total 642"]
+    assert [o.text for o in two.flush()] == ["total 4"]
+    assert host.starts == 1
+
+
+def test_a_refusal_comes_back_as_our_error(host: PipelineHost) -> None:
+    with pytest.raises(UnsupportedError, match="cannot be translated"):
+        host(("xx", "en"), ("en", "en"))
+    assert host(("en", "en"), ("en", "en")).feed(0, b"ab")  # the child still serves
+
+
+def test_a_call_closed_without_flush_is_gone_from_the_child(host: PipelineHost) -> None:
+    call = host(("en", "es"), ("es", "en"))
+    call.feed(0, b"ab")
+    call.close()
+    with pytest.raises(UnavailableError):
+        call.feed(0, b"ab")  # the child holds nothing of it any more
+    with pytest.raises(UnavailableError):
+        call.flush()
+
+
+def test_a_dead_child_fails_its_calls_and_the_next_call_gets_a_fresh_one(
+    host: PipelineHost,
+) -> None:
+    call = host(("en", "es"), ("es", "en"))
+    with pytest.raises(UnavailableError):
+        call.feed(0, b"die")
+    fresh = host(("en", "es"), ("es", "en"))
+    assert fresh.feed(0, b"ab")[0].text.startswith("en 2 ")
+    assert host.starts == 2
+    with pytest.raises(UnavailableError):
+        call.feed(0, b"ab")  # its pipeline died with the first child
+
+
+def test_a_hung_child_is_killed_after_the_step_timeout() -> None:
+    host = PipelineHost(functools.partial(_echo_maker, "xx"), step_timeout_s=1)
+    try:
+        call = host(("en", "es"), ("es", "en"))
+        started = time.monotonic()
+        with pytest.raises(UnavailableError, match="in time"):
+            call.feed(0, b"hang")
+        assert time.monotonic() - started < 30
+        assert host(("en", "es"), ("es", "en")).feed(0, b"ab")
+        assert host.starts == 2
+    finally:
+        host.close()
