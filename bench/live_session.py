@@ -14,9 +14,12 @@ node, loopback, a recording proxy in front of the relay) and measured where the 
   audio an output covers to its arrival on the device, per kind (p50/p95, seconds).
 
 Without ``--models`` the nodes run an echo pipeline (it returns loud audio as it came, and
-nothing for silence: the worst case for a path that would leak speech activity).
+nothing for silence: the worst case for a path that would leak speech activity). With
+``--models`` the pipelines run as a node runs them, in a process of their own
+(:class:`privcloud.live.process.PipelineHost`); ``--in-process`` runs them in the node's
+process instead, the way that let their work stretch the frame intervals in speech.
 
-    python bench/live_session.py [--models] [--seconds 4] [--opens 3]
+    python bench/live_session.py [--models [--in-process]] [--seconds 4] [--opens 3]
 """
 
 from __future__ import annotations
@@ -215,15 +218,27 @@ async def main() -> None:
     parser.add_argument("--models", action="store_true", help="the node's real pipeline")
     parser.add_argument("--seconds", type=float, default=4.0, help="speech, then silence")
     parser.add_argument("--opens", type=int, default=3)
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="with --models: the pipeline in the node's own process (the old way), to compare",
+    )
     args = parser.parse_args()
     recorder = Recorder()
     cloud = await start_cloud(relay_proxy=recorder.proxy(), tokens=True)
+    host = None
     try:
-        if args.models:
+        if args.models and args.in_process:
             from privcloud.services.live_node import pipeline_factory  # noqa: PLC0415
             from privcloud.workloads.models import shared_models  # noqa: PLC0415
 
             factory: Any = pipeline_factory(shared_models())
+        elif args.models:  # as a node runs it: the pipelines in a process of their own
+            from privcloud.live.process import PipelineHost, release_builder  # noqa: PLC0415
+            from privcloud.workloads.models import ModelConfig  # noqa: PLC0415
+
+            factory = host = PipelineHost(release_builder(ModelConfig.from_env()))
+            host.start()
         else:
             factory = lambda languages, targets: Echo()  # noqa: E731
         for node in cloud.nodes:
@@ -231,6 +246,7 @@ async def main() -> None:
         result: dict[str, Any] = {
             "bench": "live_session",
             "pipeline": "models" if args.models else "echo",
+            "pipeline_process": "own" if host is not None else "node's",
             "interval_ms": limits.LIVE_FRAME_INTERVAL_MS,
         }
         result |= await traffic(cloud, recorder, args.seconds)
@@ -241,6 +257,8 @@ async def main() -> None:
         result["skipped_frames_node"] = sum(n.live.skipped_frames for n in cloud.nodes)
     finally:
         await cloud.stop()
+        if host is not None:
+            host.close()
     print(json.dumps(result))
 
 

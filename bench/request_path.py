@@ -454,9 +454,17 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
     if gw_cpu.get("gateway") and plain_cpu.get("forwarder"):
         out["gateway_cpu_over_forwarder_cpu"] = round(gw_cpu["gateway"] / plain_cpu["forwarder"], 3)
     if importlib.util.find_spec("uvloop") is not None:
-        uv_rps, uv_errors = await _gateway_rps(seconds, workers=1, loop="uvloop")
-        uv_plain = await _plain_rps(seconds, loop="uvloop")
+        uv_gw_cpu: dict[str, float] = {}
+        uv_plain_cpu: dict[str, float] = {}
+        uv_rps, uv_errors = await _gateway_rps(seconds, workers=1, loop="uvloop", cpu=uv_gw_cpu)
+        uv_plain = await _plain_rps(seconds, loop="uvloop", cpu=uv_plain_cpu)
         out["uvloop"] = {
+            "cpu_us_per_request": {
+                "gateway": uv_gw_cpu.get("gateway"),
+                "gateway_node": uv_gw_cpu.get("node"),
+                "plain_forwarder": uv_plain_cpu.get("forwarder"),
+                "plain_node": uv_plain_cpu.get("node"),
+            },
             "gateway_rps": round(uv_rps, 1),
             "gateway_errors": uv_errors,
             "baseline_plain_forwarder_rps": round(uv_plain, 1),
