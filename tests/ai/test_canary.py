@@ -60,7 +60,10 @@ class _WriteWatch:
             writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                 isinstance(flags, int) and flags & _WRITE_FLAGS
             )
-            if writing and path is not None:
+            # An int is a descriptor opened before (its own "open" event named the file, if
+            # it was one): wrapping it creates nothing. The live pipeline's process is started
+            # that way (multiprocessing writes its start-up data to a pipe).
+            if writing and path is not None and not isinstance(path, int):
                 with self._lock:
                     self.events.append((event, str(path)))
         elif event in ("os.rename", "os.remove", "os.mkdir", "os.truncate", "shutil.copyfile"):

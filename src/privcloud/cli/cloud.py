@@ -272,6 +272,7 @@ def _node(args: argparse.Namespace) -> None:
     host = None
     if not args.no_ai:  # live call translation (docs/adr/0023), in a process of its own
         host = PipelineHost(release_builder(shared_models().config))
+        host.start()  # ready before the first call
         node.live.pipelines = host
     print(f"release measurement[simulated] {node.manifest.simulated_measurement.hex()}")
     print(f"simulated TEE dev root (INSECURE) {node.insecure_tee_public_key.hex()}", flush=True)
