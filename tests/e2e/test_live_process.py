@@ -8,6 +8,7 @@ import functools
 import os
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -18,7 +19,7 @@ from privcloud.live.process import PipelineHost, PipelineMaker
 
 class _EchoPipeline:
     """Captions each feed's byte count and the child's pid; b"die" ends the process, b"hang"
-    never answers."""
+    never answers, b"slow" takes a minute."""
 
     def __init__(self, languages: tuple[str, str]) -> None:
         self.fed = 0
@@ -29,6 +30,8 @@ class _EchoPipeline:
             os._exit(3)
         if pcm == b"hang":
             time.sleep(3600)
+        if pcm == b"slow":
+            time.sleep(60)
         self.fed += len(pcm)
         text = f"{self.languages[channel]} {len(pcm)} {os.getpid()}"
         return [LiveOutput(channel, CAPTION, text, b"", 0.0, 0.0)]
@@ -107,3 +110,17 @@ def test_a_hung_child_is_killed_after_the_step_timeout() -> None:
         assert host.starts == 2
     finally:
         host.close()
+
+
+def test_one_calls_slow_step_does_not_hold_up_another(host: PipelineHost) -> None:
+    """The child runs calls side by side, as the node's threads did: another call is answered
+    while one call's step (a minute long) is still running."""
+    slow, quick = host(("en", "es"), ("es", "en")), host(("fr", "en"), ("en", "fr"))
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(slow.feed, 0, b"slow")
+        time.sleep(0.5)  # the slow step goes first (a serial child would then hold quick up)
+        assert quick.feed(0, b"ab")[0].text.startswith("fr 2 ")
+        assert not pending.done()
+        host.close()  # ends the slow step: its call fails
+        with pytest.raises(UnavailableError):
+            pending.result(timeout=30)

@@ -6,13 +6,14 @@ glue between the model calls) holds the interpreter lock the event loop needs, a
 machine then stretched the gaps between frames while someone spoke more than in silence: the
 relay could see speech activity in the tail of the intervals. :class:`PipelineHost` keeps every
 call's pipeline in one child process instead (its own interpreter and models), reached through a
-pipe: the node's event loop only copies PCM in and outputs out.
+pipe: the node's event loop only copies PCM in and outputs out. The child runs the calls side
+by side on threads of its own (as the node's threads did), so one call's slow step does not hold
+up another's.
 
 The child holds nothing of a call beyond its pipeline object, dropped when the call flushes or
 closes; it writes nothing to disk. A child that dies or stops answering within
 ``limits.LIVE_PIPELINE_STEP_TIMEOUT_S`` is killed: the calls it held fail (their devices resume
-on another node) and the next call starts a fresh child. One child serves the node's calls one
-step at a time.
+on another node) and the next call starts a fresh child.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import multiprocessing
 import signal
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Any
@@ -61,36 +64,59 @@ def release_builder(config: ModelConfig) -> Builder:
     return functools.partial(release_maker, config)
 
 
+def _step(
+    pipelines: dict[int, LivePipeline], make: PipelineMaker, op: str, call: int, args: list[Any]
+) -> tuple[str, Any, str]:
+    """One request on one call: ``(status, result, message)``."""
+    try:
+        result: Any = None
+        if op == "open":
+            pipelines[call] = make(*args)
+        elif op == "feed":
+            result = tuple(pipelines[call].feed(*args))
+        elif op == "flush":
+            result = tuple(pipelines.pop(call).flush())
+        elif op == "close":
+            pipelines.pop(call, None)
+    except PrivcloudError as exc:  # our errors carry fixed texts only
+        pipelines.pop(call, None)
+        return "refused", type(exc).__name__, str(exc)
+    except Exception as exc:  # noqa: BLE001 - the call fails, the child keeps serving
+        pipelines.pop(call, None)
+        return "failed", type(exc).__name__, ""
+    return "ok", result, ""
+
+
 def _serve(conn: Connection, builder: Builder) -> None:
-    """The child: answer ``(op, call id, *args)`` requests until the pipe closes or "stop"."""
+    """The child: answer ``(request id, op, call id, *args)`` requests, each on a worker thread
+    (calls run side by side, as they did in the node's threads; one call's steps come one at a
+    time), until the pipe closes or "stop"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops it; Ctrl-C is the node's
     make = builder()
     pipelines: dict[int, LivePipeline] = {}
-    while True:
-        try:
-            op, call, *args = conn.recv()
-        except (EOFError, OSError):
-            return  # the node is gone
-        try:
-            reply: Any = None
-            if op == "open":
-                pipelines[call] = make(*args)
-            elif op == "feed":
-                reply = tuple(pipelines[call].feed(*args))
-            elif op == "flush":
-                reply = tuple(pipelines.pop(call).flush())
-            elif op == "close":
-                pipelines.pop(call, None)
-            elif op == "stop":
-                conn.send(("ok", None))
+    send_lock = threading.Lock()
+    workers = ThreadPoolExecutor(
+        max_workers=limits.MAX_LIVE_SESSIONS_PER_NODE, thread_name_prefix="live-call"
+    )
+
+    def run(request: int, op: str, call: int, args: list[Any]) -> None:
+        reply = _step(pipelines, make, op, call, args)
+        with send_lock, contextlib.suppress(OSError):
+            conn.send((request, *reply))
+
+    try:
+        while True:
+            try:
+                request, op, call, *args = conn.recv()
+            except (EOFError, OSError):
+                return  # the node is gone
+            if op == "stop":
+                with send_lock:
+                    conn.send((request, "ok", None, ""))
                 return
-            conn.send(("ok", reply))
-        except PrivcloudError as exc:  # our errors carry fixed texts only
-            pipelines.pop(call, None)
-            conn.send(("refused", type(exc).__name__, str(exc)))
-        except Exception as exc:  # noqa: BLE001 - the call fails, the child keeps serving
-            pipelines.pop(call, None)
-            conn.send(("failed", type(exc).__name__, ""))
+            workers.submit(run, request, op, call, args)
+    finally:
+        workers.shutdown(wait=False, cancel_futures=True)
 
 
 def _error(name: str, message: str) -> PrivcloudError:
@@ -102,9 +128,77 @@ def _error(name: str, message: str) -> PrivcloudError:
     return UnavailableError("the live pipeline failed")
 
 
+class _Child:
+    """One started child: its pipe, the requests waiting for an answer, and the thread that
+    hands answers to them. When the pipe breaks every waiting request fails."""
+
+    def __init__(self, builder: Builder) -> None:
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        self.process: BaseProcess = context.Process(
+            target=_serve, args=(theirs, builder), name="privcloud-live", daemon=True
+        )
+        self.process.start()
+        theirs.close()
+        self.conn = ours
+        self._send_lock = threading.Lock()
+        self._lock = threading.Lock()
+        self._waiting: dict[int, Future[tuple[str, Any, str]]] = {}
+        self._ids = itertools.count(1)
+        self.alive = True
+        threading.Thread(target=self._read, name="privcloud-live-replies", daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                request, *reply = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                waiting = self._waiting.pop(request, None)
+            if waiting is not None:
+                waiting.set_result((reply[0], reply[1], reply[2]))
+        self._fail_all()
+
+    def _fail_all(self) -> None:
+        with self._lock:
+            self.alive = False
+            waiting, self._waiting = self._waiting, {}
+        for future in waiting.values():
+            future.set_exception(UnavailableError("the live pipeline stopped"))
+
+    def ask(self, op: str, call: int, args: tuple[object, ...]) -> Future[tuple[str, Any, str]]:
+        """Send one request; its answer comes in the future (UnavailableError: child gone)."""
+        future: Future[tuple[str, Any, str]] = Future()
+        with self._lock:
+            if not self.alive:
+                raise UnavailableError("the live pipeline stopped")
+            request = next(self._ids)
+            self._waiting[request] = future
+        try:
+            with self._send_lock:
+                self.conn.send((request, op, call, *args))
+        except (OSError, ValueError) as exc:
+            with self._lock:
+                self._waiting.pop(request, None)
+            raise UnavailableError("the live pipeline stopped") from exc
+        return future
+
+    def stop(self, *, gently: bool) -> None:
+        """End the child: ask it to stop (``gently``), then kill it; waiting requests fail."""
+        if gently and self.alive:
+            with contextlib.suppress(FutureTimeout, PrivcloudError):
+                self.ask("stop", 0, ()).result(timeout=5)
+        self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+        self._fail_all()
+
+
 class PipelineHost:
     """A :data:`PipelineMaker` whose pipelines live in one child process (started on first
-    use, or by :meth:`start`). Thread-safe: calls come from the node's worker threads."""
+    use, or by :meth:`start`). Thread-safe: calls come from the node's worker threads, and the
+    child runs them side by side."""
 
     def __init__(
         self, builder: Builder, *, step_timeout_s: float = limits.LIVE_PIPELINE_STEP_TIMEOUT_S
@@ -113,57 +207,44 @@ class PipelineHost:
         self._timeout = step_timeout_s
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._process: BaseProcess | None = None
-        self._conn: Connection | None = None
+        self._child: _Child | None = None
         #: How many children were started (a restart after a failure adds one).
         self.starts = 0
 
     def start(self) -> None:
         """Start the child now (else the first call does)."""
+        self._current()
+
+    def _current(self) -> _Child:
         with self._lock:
-            self._ensure()
+            child = self._child
+            if child is None or not child.alive or not child.process.is_alive():
+                if child is not None:
+                    child.stop(gently=False)
+                child = self._child = _Child(self._builder)
+                self.starts += 1
+            return child
 
-    def _ensure(self) -> Connection:
-        if self._conn is not None and self._process is not None and self._process.is_alive():
-            return self._conn
-        self._stop_child()
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(
-            target=_serve, args=(theirs, self._builder), name="privcloud-live", daemon=True
-        )
-        process.start()
-        theirs.close()
-        self._process, self._conn = process, ours
-        self.starts += 1
-        return ours
-
-    def _stop_child(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None:
-            self._process.kill()
-            self._process.join(timeout=5)
-        self._process = self._conn = None
+    def _drop(self, child: _Child) -> None:
+        with self._lock:
+            if self._child is child:
+                self._child = None
+        child.stop(gently=False)
 
     def call(self, op: str, call: int, *args: object) -> Any:
         """One request to the child and its answer; raises the child's PrivcloudError, or
-        UnavailableError when the child failed, died or did not answer in time."""
-        with self._lock:
-            conn = self._ensure()
-            try:
-                conn.send((op, call, *args))
-                if not conn.poll(self._timeout):
-                    self._stop_child()
-                    raise UnavailableError("the live pipeline did not answer in time")
-                reply = conn.recv()
-            except (EOFError, OSError) as exc:
-                self._stop_child()
-                raise UnavailableError("the live pipeline stopped") from exc
-        if reply[0] == "ok":
-            return reply[1]
-        if reply[0] == "refused":
-            raise _error(reply[1], reply[2])
+        UnavailableError when the child failed, died or did not answer in time (then it is
+        killed: the calls it held fail)."""
+        child = self._current()
+        try:
+            status, result, message = child.ask(op, call, args).result(timeout=self._timeout)
+        except FutureTimeout:
+            self._drop(child)
+            raise UnavailableError("the live pipeline did not answer in time") from None
+        if status == "ok":
+            return result
+        if status == "refused":
+            raise _error(result, message)
         raise UnavailableError("the live pipeline failed")
 
     def __call__(self, languages: tuple[str, str], targets: tuple[str, str]) -> RemotePipeline:
@@ -174,12 +255,9 @@ class PipelineHost:
     def close(self) -> None:
         """Stop the child (the calls it holds end)."""
         with self._lock:
-            if self._conn is not None and self._process is not None and self._process.is_alive():
-                with contextlib.suppress(EOFError, OSError):
-                    self._conn.send(("stop", 0))
-                    if self._conn.poll(5):
-                        self._conn.recv()
-            self._stop_child()
+            child, self._child = self._child, None
+        if child is not None:
+            child.stop(gently=True)
 
 
 class RemotePipeline:
