@@ -663,6 +663,9 @@ LIVE_MAX_FEED_BYTES: Final = 32_000
 #: Seconds a live pipeline's process may take over one step (open, a feed, the flush) before
 #: it is killed and its calls fail (privcloud.live.process; the first open loads the models).
 LIVE_PIPELINE_STEP_TIMEOUT_S: Final = 300.0
+#: Largest answer the node reads from its live pipelines' process (one step's outputs); a
+#: larger one drops the process. One step yields at most a few outputs of MAX_LIVE_AUDIO_BYTES.
+MAX_LIVE_PIPELINE_REPLY_BYTES: Final = 16 * MiB
 #: Most seconds of audio a live channel holds for Whisper to re-decode: endless speech is
 #: committed and cut at this length, so one decode stays bounded (Whisper's window is 30 s).
 LIVE_MAX_BUFFER_SECONDS: Final = 15.0

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from privcloud import limits
 from privcloud.errors import UnavailableError, UnsupportedError
-from privcloud.live.output import CAPTION, LiveOutput
-from privcloud.live.process import PipelineHost, PipelineMaker
+from privcloud.live.output import AUDIO, CAPTION, LiveOutput
+from privcloud.live.process import PipelineHost, PipelineMaker, _loads, _outputs
 
 
 class _EchoPipeline:
     """Captions each feed's byte count and the child's pid; b"die" ends the process, b"hang"
-    never answers, b"slow" takes a minute."""
+    never answers, b"slow" takes a minute, b"huge" answers too much."""
 
     def __init__(self, languages: tuple[str, str]) -> None:
         self.fed = 0
@@ -32,6 +34,9 @@ class _EchoPipeline:
             time.sleep(3600)
         if pcm == b"slow":
             time.sleep(60)
+        if pcm == b"huge":  # an answer past MAX_LIVE_PIPELINE_REPLY_BYTES
+            big = bytes(limits.MAX_LIVE_PIPELINE_REPLY_BYTES + 1)
+            return [LiveOutput(channel, AUDIO, "", big, 0.0, 0.0)]
         self.fed += len(pcm)
         text = f"{self.languages[channel]} {len(pcm)} {os.getpid()}"
         return [LiveOutput(channel, CAPTION, text, b"", 0.0, 0.0)]
@@ -124,3 +129,25 @@ def test_one_calls_slow_step_does_not_hold_up_another(host: PipelineHost) -> Non
         host.close()  # ends the slow step: its call fails
         with pytest.raises(UnavailableError):
             pending.result(timeout=30)
+
+
+def test_an_answer_past_the_bound_drops_the_child(host: PipelineHost) -> None:
+    call = host(("en", "es"), ("es", "en"))
+    with pytest.raises(UnavailableError):
+        call.feed(0, b"huge")
+    assert host(("en", "es"), ("es", "en")).feed(0, b"ab")  # a fresh child serves
+    assert host.starts == 2
+
+
+def test_a_subverted_child_cannot_make_the_node_run_code() -> None:
+    """The node reads the child's answers as plain values: a pickle naming any class or
+    function (the way a pickle runs code) is refused before anything is built."""
+    output = LiveOutput(0, CAPTION, "hi", b"", 0.0, 1.0)
+    for payload in (output, print, [os.system], {"x": LiveOutput}):
+        with pytest.raises(pickle.UnpicklingError):
+            _loads(pickle.dumps(payload))
+    plain = (0, "caption", "hi", b"", 0.0, 1.0)
+    assert _outputs(_loads(pickle.dumps((plain,)))) == [output]
+    for bad in ("x", [plain], ((0, "caption", "hi", b"", 0.0),), ((True, *plain[1:]),)):
+        with pytest.raises(UnavailableError):
+            _outputs(bad)

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import itertools
 import multiprocessing
+import pickle
 import signal
 import threading
 from collections.abc import Callable, Sequence
@@ -73,9 +75,9 @@ def _step(
         if op == "open":
             pipelines[call] = make(*args)
         elif op == "feed":
-            result = tuple(pipelines[call].feed(*args))
+            result = _plain(pipelines[call].feed(*args))
         elif op == "flush":
-            result = tuple(pipelines.pop(call).flush())
+            result = _plain(pipelines.pop(call).flush())
         elif op == "close":
             pipelines.pop(call, None)
     except PrivcloudError as exc:  # our errors carry fixed texts only
@@ -85,6 +87,44 @@ def _step(
         pipelines.pop(call, None)
         return "failed", type(exc).__name__, ""
     return "ok", result, ""
+
+
+def _plain(outputs: Sequence[LiveOutput]) -> tuple[tuple[object, ...], ...]:
+    """Outputs as tuples of plain values: the node rebuilds them (:func:`_outputs`)."""
+    return tuple(
+        (int(o.channel), str(o.kind), str(o.text), bytes(o.audio), float(o.start_s), float(o.end_s))
+        for o in outputs
+    )
+
+
+def _outputs(result: object) -> list[LiveOutput]:
+    """The child's outputs, checked field by field; UnavailableError when malformed."""
+    types = (int, str, str, bytes, float, float)
+    if not isinstance(result, tuple):
+        raise UnavailableError("the live pipeline answered malformed outputs")
+    out = []
+    for item in result:
+        if (
+            not isinstance(item, tuple)
+            or len(item) != len(types)
+            or not all(type(v) is t for v, t in zip(item, types, strict=True))
+        ):
+            raise UnavailableError("the live pipeline answered malformed outputs")
+        out.append(LiveOutput(*item))
+    return out
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """Reads the child's answers: plain values only (tuples, str, bytes, numbers, None); any
+    class or function is refused, so a child subverted through the audio it decodes cannot
+    make the node run code by what it sends back."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError("the live pipeline may answer plain values only")
+
+
+def _loads(data: bytes) -> Any:
+    return _PlainUnpickler(io.BytesIO(data)).load()
 
 
 def _serve(conn: Connection, builder: Builder) -> None:
@@ -102,7 +142,7 @@ def _serve(conn: Connection, builder: Builder) -> None:
     def run(request: int, op: str, call: int, args: list[Any]) -> None:
         reply = _step(pipelines, make, op, call, args)
         with send_lock, contextlib.suppress(OSError):
-            conn.send((request, *reply))
+            conn.send_bytes(pickle.dumps((request, *reply)))
 
     try:
         while True:
@@ -112,7 +152,7 @@ def _serve(conn: Connection, builder: Builder) -> None:
                 return  # the node is gone
             if op == "stop":
                 with send_lock:
-                    conn.send((request, "ok", None, ""))
+                    conn.send_bytes(pickle.dumps((request, "ok", None, "")))
                 return
             workers.submit(run, request, op, call, args)
     finally:
@@ -151,9 +191,10 @@ class _Child:
     def _read(self) -> None:
         while True:
             try:
-                request, *reply = self.conn.recv()
-            except (EOFError, OSError):
-                break
+                data = self.conn.recv_bytes(limits.MAX_LIVE_PIPELINE_REPLY_BYTES)
+                request, *reply = _loads(data)
+            except (EOFError, OSError, ValueError, TypeError, pickle.UnpicklingError):
+                break  # gone, or an answer too large or not plain: the child is dropped
             with self._lock:
                 waiting = self._waiting.pop(request, None)
             if waiting is not None:
@@ -242,7 +283,7 @@ class PipelineHost:
             self._drop(child)
             raise UnavailableError("the live pipeline did not answer in time") from None
         if status == "ok":
-            return result
+            return _outputs(result) if op in ("feed", "flush") else None
         if status == "refused":
             raise _error(result, message)
         raise UnavailableError("the live pipeline failed")
@@ -268,13 +309,13 @@ class RemotePipeline:
         self._open = True
 
     def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
-        outputs: Sequence[LiveOutput] = self._host.call("feed", self._call, channel, bytes(pcm))
-        return list(outputs)
+        outputs: list[LiveOutput] = self._host.call("feed", self._call, channel, bytes(pcm))
+        return outputs
 
     def flush(self) -> list[LiveOutput]:
         self._open = False
-        outputs: Sequence[LiveOutput] = self._host.call("flush", self._call)
-        return list(outputs)
+        outputs: list[LiveOutput] = self._host.call("flush", self._call)
+        return outputs
 
     def close(self) -> None:
         """Drop the call's pipeline in the child unless it was flushed (never raises)."""
