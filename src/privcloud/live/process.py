@@ -191,14 +191,22 @@ class _Child:
     def _read(self) -> None:
         while True:
             try:
-                data = self.conn.recv_bytes(limits.MAX_LIVE_PIPELINE_REPLY_BYTES)
-                request, *reply = _loads(data)
+                message = _loads(self.conn.recv_bytes(limits.MAX_LIVE_PIPELINE_REPLY_BYTES))
             except (EOFError, OSError, ValueError, TypeError, pickle.UnpicklingError):
                 break  # gone, or an answer too large or not plain: the child is dropped
+            if not (
+                isinstance(message, tuple)
+                and len(message) == 4
+                and type(message[0]) is int
+                and type(message[1]) is str
+                and type(message[3]) is str
+            ):
+                break  # not an answer of ours: the child is dropped
+            request, status, result, text = message
             with self._lock:
                 waiting = self._waiting.pop(request, None)
             if waiting is not None:
-                waiting.set_result((reply[0], reply[1], reply[2]))
+                waiting.set_result((status, result, text))
         self._fail_all()
 
     def _fail_all(self) -> None:
@@ -284,7 +292,7 @@ class PipelineHost:
             raise UnavailableError("the live pipeline did not answer in time") from None
         if status == "ok":
             return _outputs(result) if op in ("feed", "flush") else None
-        if status == "refused":
+        if status == "refused" and isinstance(result, str):
             raise _error(result, message)
         raise UnavailableError("the live pipeline failed")
 
