@@ -9,8 +9,14 @@ worker feeds the audio to the pipeline in a worker thread (the event loop keeps 
 queues the outputs; the sender sends one fixed-size frame per tick, output or padding, until
 the drain after the device's FINAL (or the deadline) is over and FINAL went out.
 
+A node's release pipelines live in a process of their own
+(:class:`privcloud.live.process.PipelineHost`): the worker thread then only waits on a pipe, so
+the pipeline's work cannot hold the interpreter lock the sender's tick needs. A pipeline with a
+``close`` method (that one) is closed when the session ends.
+
 Nothing of the call is kept: the pipeline, the queues and the keys live in this coroutine's
-frame and go when it returns; nothing is logged but fixed codes.
+frame and go when it returns (in the pipelines' process, until the flush or the close);
+nothing is logged but fixed codes.
 """
 
 from __future__ import annotations
