@@ -54,6 +54,10 @@ def _echo_maker(refuse: str) -> PipelineMaker:
     return make
 
 
+def _broken_maker() -> PipelineMaker:
+    raise RuntimeError("models missing")  # in the child, before it is ready
+
+
 @pytest.fixture
 def host() -> Iterator[PipelineHost]:
     h = PipelineHost(functools.partial(_echo_maker, "xx"), step_timeout_s=20)
@@ -104,7 +108,7 @@ def test_a_dead_child_fails_its_calls_and_the_next_call_gets_a_fresh_one(
 
 
 def test_a_hung_child_is_killed_after_the_step_timeout() -> None:
-    host = PipelineHost(functools.partial(_echo_maker, "xx"), step_timeout_s=1)
+    host = PipelineHost(functools.partial(_echo_maker, "xx"), step_timeout_s=3)
     try:
         call = host(("en", "es"), ("es", "en"))
         started = time.monotonic()
@@ -151,3 +155,14 @@ def test_a_subverted_child_cannot_make_the_node_run_code() -> None:
     for bad in ("x", [plain], ((0, "caption", "hi", b"", 0.0),), ((True, *plain[1:]),)):
         with pytest.raises(UnavailableError):
             _outputs(bad)
+
+
+def test_a_child_that_cannot_start_is_one_clear_error_each_time() -> None:
+    host = PipelineHost(_broken_maker)
+    try:
+        for _ in range(2):  # each call tries a fresh child
+            with pytest.raises(UnavailableError, match="did not start"):
+                host(("en", "es"), ("es", "en"))
+        assert host.starts == 0  # none came up
+    finally:
+        host.close()

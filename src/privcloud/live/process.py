@@ -133,6 +133,7 @@ def _serve(conn: Connection, builder: Builder) -> None:
     time), until the pipe closes or "stop"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops it; Ctrl-C is the node's
     make = builder()
+    conn.send_bytes(pickle.dumps((0, "ready", None, "")))
     pipelines: dict[int, LivePipeline] = {}
     send_lock = threading.Lock()
     workers = ThreadPoolExecutor(
@@ -172,7 +173,7 @@ class _Child:
     """One started child: its pipe, the requests waiting for an answer, and the thread that
     hands answers to them. When the pipe breaks every waiting request fails."""
 
-    def __init__(self, builder: Builder) -> None:
+    def __init__(self, builder: Builder, start_timeout_s: float) -> None:
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
         self.process: BaseProcess = context.Process(
@@ -181,6 +182,16 @@ class _Child:
         self.process.start()
         theirs.close()
         self.conn = ours
+        # Ready (interpreter up, builder run) before any step's own timeout starts.
+        try:
+            ready = ours.poll(start_timeout_s) and _loads(ours.recv_bytes(1024))
+        except (EOFError, OSError, ValueError, TypeError, pickle.UnpicklingError):
+            ready = None
+        if ready != (0, "ready", None, ""):
+            self.process.kill()
+            self.process.join(timeout=5)
+            ours.close()
+            raise UnavailableError("the live pipeline did not start")
         self._send_lock = threading.Lock()
         self._lock = threading.Lock()
         self._waiting: dict[int, Future[tuple[str, Any, str]]] = {}
@@ -250,10 +261,16 @@ class PipelineHost:
     child runs them side by side."""
 
     def __init__(
-        self, builder: Builder, *, step_timeout_s: float = limits.LIVE_PIPELINE_STEP_TIMEOUT_S
+        self,
+        builder: Builder,
+        *,
+        step_timeout_s: float = limits.LIVE_PIPELINE_STEP_TIMEOUT_S,
+        start_timeout_s: float = limits.LIVE_PIPELINE_STEP_TIMEOUT_S,
     ) -> None:
+        """``step_timeout_s`` bounds each step, ``start_timeout_s`` the child's start."""
         self._builder = builder
         self._timeout = step_timeout_s
+        self._start_timeout = start_timeout_s
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._child: _Child | None = None
@@ -270,7 +287,8 @@ class PipelineHost:
             if child is None or not child.alive or not child.process.is_alive():
                 if child is not None:
                     child.stop(gently=False)
-                child = self._child = _Child(self._builder)
+                self._child = None
+                child = self._child = _Child(self._builder, self._start_timeout)
                 self.starts += 1
             return child
 
