@@ -24,7 +24,6 @@ import struct
 import tempfile
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from privcloud.device.agent import DeviceAgent
 from privcloud.device.livegate import PageGate, Start, Stop, parse_control
 from privcloud.device.thread import BackgroundAgent
 from privcloud.errors import DecodeError, RateLimitedError, TooLargeError
+from privcloud.live.output import LiveOutput
 from privcloud.services.live_node import PipelineFactory
 from privcloud.workloads.models import GEMMA_270M, WHISPER_TINY_EN
 from speech import concat_wavs, silence, speak
@@ -48,16 +48,6 @@ SECOND = 32_000  # bytes of 16 kHz s16le mono
 # --- a simulated pipeline for the API tests -----------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Output:
-    channel: int
-    kind: str
-    text: str
-    audio: bytes
-    start_s: float
-    end_s: float
-
-
 class SimulatedEchoPipeline:
     """Test only, not a model: for each fed stretch louder than a threshold, a caption (with a
     canary, to prove that nothing of the call reaches the logs) and the audio back as speech."""
@@ -65,7 +55,7 @@ class SimulatedEchoPipeline:
     def __init__(self) -> None:
         self.fed = [0, 0]
 
-    def feed(self, channel: int, pcm: bytes) -> list[_Output]:
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
         start = self.fed[channel] / SECOND
         self.fed[channel] += len(pcm)
         samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
@@ -73,11 +63,11 @@ class SimulatedEchoPipeline:
             return []
         end = self.fed[channel] / SECOND
         return [
-            _Output(channel, "caption", f"{CANARY} heard", b"", start, end),
-            _Output(channel, "audio", "", pcm, start, end),
+            LiveOutput(channel, "caption", f"{CANARY} heard", b"", start, end),
+            LiveOutput(channel, "audio", "", pcm, start, end),
         ]
 
-    def flush(self) -> list[_Output]:
+    def flush(self) -> list[LiveOutput]:
         return []
 
 

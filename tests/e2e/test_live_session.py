@@ -16,7 +16,6 @@ import math
 import struct
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -25,6 +24,7 @@ from cloudkit import Cloud, start_cloud
 from privcloud import errors, limits
 from privcloud.envelope import Recipient
 from privcloud.live.endpoints import DeviceEndpoint
+from privcloud.live.output import LiveOutput
 from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionParams, start_session
 from privcloud.live.tunnel import build_open, read_open_answer
@@ -42,16 +42,6 @@ TICK = limits.LIVE_PCM_BYTES_PER_FRAME
 DRAIN_S = 0.4
 
 
-@dataclass(frozen=True)
-class EchoOutput:
-    channel: int
-    kind: str
-    text: str
-    audio: bytes
-    start_s: float
-    end_s: float
-
-
 class EchoPipeline:
     """EchoPipeline (test only, not a model): for each fed stretch louder than a threshold, a
     caption naming its length and the audio itself back as "audio"; nothing for silence."""
@@ -59,7 +49,7 @@ class EchoPipeline:
     def __init__(self) -> None:
         self.fed = [0, 0]
 
-    def feed(self, channel: int, pcm: bytes) -> list[EchoOutput]:
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
         start = self.fed[channel] / 32000
         self.fed[channel] += len(pcm)
         end = self.fed[channel] / 32000
@@ -68,11 +58,11 @@ class EchoPipeline:
             return []
         text = f"heard {len(pcm)} bytes"
         return [
-            EchoOutput(channel, "caption", text, b"", start, end),
-            EchoOutput(channel, "audio", "", pcm, start, end),
+            LiveOutput(channel, "caption", text, b"", start, end),
+            LiveOutput(channel, "audio", "", pcm, start, end),
         ]
 
-    def flush(self) -> list[EchoOutput]:
+    def flush(self) -> list[LiveOutput]:
         return []
 
 
