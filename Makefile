@@ -7,7 +7,15 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo test lint setup bench coverage fuzz clean
 
-setup: $(STAMP)
+# Real human speech (LibriVox readings and spoken card names, with their transcripts) for the
+# WER test and bench/human_speech.py: the test data of PocketSphinx's source archive on PyPI
+# (MIT), read in memory where used, after its SHA-256 is checked. Nothing of it is built.
+HUMAN_SPEECH := $(VENV)/share/privcloud/pocketsphinx-5.1.1.tar.gz
+
+setup: $(STAMP) $(HUMAN_SPEECH)
+
+$(HUMAN_SPEECH): | $(STAMP)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: pocketsphinx==5.1.1 -d $(dir $@)
 
 # Debian packages: espeak-ng speaks test speech and the demo's sample call; chromium and its
 # driver run the device console's browser test; a C++ tool chain and cmake build llama.cpp;

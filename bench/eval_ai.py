@@ -7,7 +7,8 @@ the hallucination guard (issue 5). Prints ONE JSON line.
 and invented-fact rate per model, role errors caught, tokens/s at the chosen threads),
 bench/eval_guard.py (the guard on an independent set of human-written abstractive summaries),
 bench/eval_speech.py --quick (translation fact preservation, TTS intelligibility) and
-bench/chat.py (chat time to first token), and puts their figures under ``suite``.
+bench/chat.py (chat time to first token) and bench/human_speech.py (WER on real human speech),
+and puts their figures under ``suite``.
 
 Calls are generated from six templates (dentist, delivery, meeting, restaurant, bank, repair)
 with a seeded RNG: names, companies, days, times, amounts and phone numbers. Per call:
@@ -898,6 +899,8 @@ SUITE: dict[str, list[str]] = {
     "speech": ["bench/eval_speech.py", "--quick"],
     # Chat time to first token and tokens/s, engine alone and through the private path.
     "chat": ["bench/chat.py", "--runs", "2", "--max-tokens", "32"],
+    # WER on real human speech (LibriVox readings, spoken card names) against espeak-ng's.
+    "human_speech": ["bench/human_speech.py"],
 }
 
 
@@ -914,9 +917,16 @@ def run_suite() -> dict[str, Any]:
             out[name] = {"error": f"exit {done.returncode}", "stderr": done.stderr[-400:]}
         else:
             out[name] = json.loads(lines[-1])
-    # No recording of real human speech ships in a package we can install here, nor in
-    # ../shared/vectors: WER on espeak-ng voices is measured above, and on human speech not.
-    out["wer_real_human_speech"] = None
+    human = out["human_speech"]
+    out["wer_real_human_speech"] = (
+        {
+            m: human[m]["wer_all"]
+            for m in human
+            if isinstance(human[m], dict) and "wer_all" in human[m]
+        }
+        if "error" not in human
+        else None
+    )
     return out
 
 
