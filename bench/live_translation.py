@@ -33,6 +33,7 @@ translation grouping), which real-time lag exceeds by the compute the machine ne
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import os
@@ -48,7 +49,7 @@ from privcloud import limits
 from privcloud.live import steps
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.pipeline import Settings, make_pipeline
-from privcloud.live.recognizer import model_for
+from privcloud.live.recognizer import LIVE_WHISPER
 from privcloud.workloads.models import Models
 
 RATE = 16_000
@@ -104,7 +105,7 @@ class RefWord:
 
 def offline_words(models: Models, audio: np.ndarray, language: str) -> list[RefWord]:
     """The whole channel decoded once (same model, word timestamps): the reference."""
-    with models.use(model_for(models, language)) as whisper:
+    with models.use(LIVE_WHISPER) as whisper:
         segments, _ = whisper.transcribe(
             audio,
             language=language,
@@ -192,6 +193,18 @@ def lags(
     return result, " ".join(w for w, _, _ in live)
 
 
+def _settings(pairs: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` pairs as Settings fields, each of its field's type."""
+    fields = {f.name: type(getattr(Settings(), f.name)) for f in dataclasses.fields(Settings)}
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in fields:
+            raise SystemExit(f"no setting {name!r}; settings: {', '.join(fields)}")
+        out[name] = fields[name](value)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="language model for translation")
@@ -202,25 +215,37 @@ def main() -> None:
         help="real: at real time, lags in wall seconds; audio: as fast as it goes, lags in "
         "seconds of audio fed (the policy's own lag, as if models took no time)",
     )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a pipeline setting other than its default (privcloud.live.channel.Settings), "
+        "e.g. --set decode_every_s=0.5; repeatable",
+    )
     args = parser.parse_args()
     real_time = args.pace == "real"
     models = Models()
     tracks, scripts = build_call()
-    # At audio pace a decode every second of audio, however long decodes take here.
-    settings = None if real_time else Settings(max_decode_every_s=Settings().decode_every_s)
+    chosen = _settings(args.set)
+    # At audio pace a decode every interval of audio, however long decodes take here.
+    if not real_time:
+        chosen["max_decode_every_s"] = chosen.get("decode_every_s", Settings().decode_every_s)
+    settings = Settings(**chosen) if chosen else None
     pipeline = make_pipeline(
         models, LANGUAGES, TARGETS, translation_model=args.model, settings=settings
     )
     # Warm every model first (loading is not part of a call's lag).
-    for language, target in zip(LANGUAGES, TARGETS, strict=True):
-        with models.use(model_for(models, language)):
-            pass
+    with models.use(LIVE_WHISPER):
+        pass
+    for target in TARGETS:
         steps.Translator(models, args.model)("Hello.", "en", target)
     load_before = os.getloadavg()[0]
     got, compute = play(pipeline, tracks, real_time=real_time)
     report: dict[str, Any] = {
         "bench": "live_translation",
         "pace": args.pace,
+        "settings": dataclasses.asdict(settings or Settings()),
         **compute,
         # Everything here is CPU-bound: on a shared machine the lags scale with its load.
         "cpus": os.cpu_count(),

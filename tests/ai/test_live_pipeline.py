@@ -233,7 +233,7 @@ def test_captions_are_final_in_order_and_match_the_speech(
     english: bytes, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Captions (same language as spoken: no translation) match the script (loose WER:
-    espeak-ng into Whisper tiny.en), come in pieces while the speech goes on, each covers audio
+    espeak-ng into Whisper base), come in pieces while the speech goes on, each covers audio
     after the previous one (a commit is never revised or repeated), and nothing of the speech
     reaches a log."""
     caplog.set_level(logging.DEBUG)
@@ -292,3 +292,61 @@ def test_channels_do_not_mix(english: bytes) -> None:
     assert {"niños", "parque", "amigos"} & heard_es
     assert not {"niños", "parque", "amigos", "juegan"} & heard_en
     assert not {"sister", "hospital", "children", "friends"} & heard_es
+
+
+# --- the encoder's short window (privcloud.live.whisper_window) --------------------------------
+
+
+@needs_ai
+def test_live_decodes_encode_a_short_window_and_others_the_full_one(
+    english: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A live decode gives Whisper's encoder the buffer plus PAD_FRAMES, not 30 s, and hears
+    the words; the same model outside short_window (the transcribe workload) still gets 3,000
+    frames. Fails if faster-whisper stops padding through the function we route."""
+    import faster_whisper.transcribe
+
+    from privcloud.live import whisper_window
+    from privcloud.live.recognizer import LIVE_WHISPER, WhisperRecognizer
+
+    seen: list[int] = []
+    model_class = faster_whisper.transcribe.WhisperModel
+    encode = model_class.encode
+
+    def spy(self: object, features: npt.NDArray[np.float32]) -> object:
+        seen.append(int(features.shape[-1]))
+        return encode(self, features)
+
+    monkeypatch.setattr(model_class, "encode", spy)
+    samples = np.frombuffer(english, dtype="<i2").astype(np.float32) / 32768.0
+    heard = WhisperRecognizer(models())(samples, "en", "")
+    frames = len(samples) // 160
+    assert seen and all(n <= frames + whisper_window.PAD_FRAMES + 2 for n in seen), seen
+    assert wer(ENGLISH, " ".join(w.text for w in heard.words)) <= 0.2
+    seen.clear()
+    with models().use(LIVE_WHISPER) as whisper:
+        segments, _ = whisper.transcribe(samples, language="en", beam_size=1)
+        list(segments)
+    assert seen and set(seen) == {whisper_window.FULL_FRAMES}
+
+
+@needs_ai
+def test_the_short_window_is_per_thread() -> None:
+    """Inside short_window on one thread, another thread's padding stays at 30 s."""
+    import threading
+
+    import faster_whisper.transcribe
+
+    from privcloud.live import whisper_window
+
+    features = np.zeros((80, 400), dtype=np.float32)
+    other: list[int] = []
+    with whisper_window.short_window(100):
+        here = faster_whisper.transcribe.pad_or_trim(features).shape[-1]
+        thread = threading.Thread(
+            target=lambda: other.append(faster_whisper.transcribe.pad_or_trim(features).shape[-1])
+        )
+        thread.start()
+        thread.join()
+    after = faster_whisper.transcribe.pad_or_trim(features).shape[-1]
+    assert (here, other, after) == (500, [3000], 3000)
