@@ -61,8 +61,8 @@ def install() -> None:
     """Route faster-whisper's padding through :func:`_pad_or_trim` (once per process; the
     library is imported here, so this module imports without the ``ai`` extra)."""
     with _lock:
-        transcribe = importlib.import_module("faster_whisper.transcribe")
-        library = importlib.import_module("faster_whisper.audio").pad_or_trim
+        transcribe: Any = importlib.import_module("faster_whisper.transcribe")
+        library: Callable[..., Any] = importlib.import_module("faster_whisper.audio").pad_or_trim
         current = getattr(transcribe, "pad_or_trim", None)
         if current is _pad_or_trim:
             return
