@@ -375,6 +375,42 @@ def test_a_lost_or_changed_fact_is_found(
     assert sorted(f.kind for f in result.lost) == sorted(lost), result.lost_meta()
 
 
+@pytest.mark.parametrize(
+    ("source", "source_language", "translation", "target_language", "added"),
+    [
+        # Seen live (Gemma 3 270M): a clock time the speaker never said.
+        (
+            "It leaves early in the morning.",
+            "en",
+            "Llegará temprano en la mañana a las 10:00.",
+            "es",
+            ["10:00"],
+        ),
+        ("Call me tomorrow.", "en", "Llámame mañana al 555-0199.", "es", ["555-0199"]),
+        ("Cuesta 1.200 euros.", "es", "It costs 1,200 euros for 3 nights.", "en", ["3"]),
+        # Held either way: a time on the other half of the clock, digits for words.
+        ("Nos vemos a las 3 de la tarde.", "es", "See you at 15:00.", "en", []),
+        ("See you at 15:30.", "en", "Nos vemos a las 3:30 de la tarde.", "es", []),
+        ("Tengo tres hijos.", "es", "I have 3 children.", "en", []),
+        ("Cuesta 1.200 euros.", "es", "It costs 1,200 euros.", "en", []),
+        ("Rendez-vous le 12 juin.", "fr", "Meeting on June 12.", "en", []),
+    ],
+)
+def test_a_fact_the_translation_added_is_found(
+    source: str, source_language: str, translation: str, target_language: str, added: list[str]
+) -> None:
+    result = check(source, source_language, translation, target_language)
+    assert [f.text for f in result.added] == added, result.lost_meta()
+    assert result.kept == (not added and not result.lost)
+
+
+def test_a_piece_with_an_added_fact_is_withheld_as_its_source() -> None:
+    _, meta = _chat_run(["It leaves at 10:00 in the morning."], "Sale temprano por la mañana.")
+    piece = meta["sentences"][0]
+    assert piece["status"] == "withheld" and meta["text"] == "Sale temprano por la mañana."
+    assert piece["lost"] == [{"kind": "added", "text": "10:00"}]
+
+
 def test_what_cannot_be_read_across_languages_is_not_checked() -> None:
     # German capitalises every noun: no names are taken from German.
     assert not [f for f in source_facts("Der Bahnhof ist neben der Kirche.", "de", "en")]
@@ -435,7 +471,10 @@ def test_a_piece_still_losing_a_fact_is_withheld_as_its_source() -> None:
     assert [p["status"] for p in pieces] == ["kept", "withheld"]
     # The listener gets the true number, in the source language, never a wrong one.
     assert meta["text"] == "Hello, I'm Carlos. Llámame al 555-0142."
-    assert pieces[1]["lost"] == [{"kind": "phone", "text": "555-0142"}]
+    assert pieces[1]["lost"] == [
+        {"kind": "phone", "text": "555-0142"},
+        {"kind": "added", "text": "555-0124"},  # the wrong number, either way round
+    ]
     assert meta["facts"]["withheld"] == 1
 
 

@@ -26,15 +26,18 @@ How (each step is listed in the result's ``steps``: task, model, seconds):
    :data:`EXAMPLES`), as before; expect the gist from them, not a faithful translation.
 3. Every translated piece is fact-checked (:mod:`privcloud.workloads.translate_facts`): the
    source's numbers, clock times, dates and days, phone numbers, e-mails and names must be in
-   the translation. A piece that lost one is translated once more with the facts to keep named
-   in the system message (chat models only; at most ``limits.MAX_TRANSLATION_RETRIES`` per
-   request). If it still lacks one, by ``facts``: "withhold" answers the *source* piece in its
-   place (a listener hears the true number in the wrong language rather than a wrong number
-   in the right one), "flag" keeps the translation; either way the piece's ``status`` says so
-   ("withheld" / "flagged", else "kept" or "retried") with the lost facts (``lost``: kind and
-   text as written in the source). An answer that cannot be a translation at all (markup its
-   source lacks, such as the JSON an instruction inside the text asked for; empty; far too
-   long: :func:`not_a_translation`) is always withheld, with ``{"kind": "format"}``.
+   the translation, and a number, time, date or phone number written with digits in the
+   translation must be in the source (an invented "a las 10:00" is an added fact, listed in
+   ``lost`` as ``{"kind": "added"}``). A piece that lost one is translated once more with the
+   facts to keep named in the system message (chat models only; at most
+   ``limits.MAX_TRANSLATION_RETRIES`` per request). If it still lacks one, by ``facts``:
+   "withhold" answers the *source* piece in its place (a listener hears the true number in the
+   wrong language rather than a wrong number in the right one), "flag" keeps the translation;
+   either way the piece's ``status`` says so ("withheld" / "flagged", else "kept" or "retried")
+   with the lost facts (``lost``: kind and text as written in the source). An answer that cannot
+   be a translation at all (markup its source lacks, such as the JSON an instruction inside the
+   text asked for; empty; far too long: :func:`not_a_translation`) is always withheld, with
+   ``{"kind": "format"}``.
 4. Speech (any of Whisper's 99 languages into any target language): Whisper base transcribes
    it in its own language (detected unless given), and each segment is translated as a text
    from that language (steps 1-3), when the language model reads that language. Otherwise
@@ -367,7 +370,7 @@ class _Translator:
             self._retries -= 1
             again = self._call(source, target, piece, keep)
             second = translate_facts.check(piece, source, again, target)
-            if len(second.lost) < len(result.lost) and not_a_translation(piece, again) is None:
+            if second.faults < result.faults and not_a_translation(piece, again) is None:
                 out, result = again, second
             status = "retried" if result.kept else status
         lost = tuple(result.lost_meta())
