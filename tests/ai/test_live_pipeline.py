@@ -350,3 +350,12 @@ def test_the_short_window_is_per_thread() -> None:
         thread.join()
     after = faster_whisper.transcribe.pad_or_trim(features).shape[-1]
     assert (here, other, after) == (500, [3000], 3000)
+
+
+def test_a_decode_writes_a_bounded_number_of_tokens() -> None:
+    """A decode's token budget grows with its audio and, with the longest prompt, fits
+    Whisper's 448-token context even for the longest buffer (else faster-whisper refuses)."""
+    from privcloud.live.recognizer import PROMPT_CHARS, max_new_tokens
+
+    assert max_new_tokens(1.0) < max_new_tokens(4.0) < 100
+    assert max_new_tokens(limits.LIVE_MAX_BUFFER_SECONDS) + PROMPT_CHARS + 4 <= 448

@@ -22,12 +22,19 @@ import numpy as np
 import numpy.typing as npt
 
 from privcloud.live.agreement import Word
+from privcloud.live.vad import SAMPLE_RATE
 from privcloud.live.whisper_window import short_window
 from privcloud.workloads.models import WHISPER_BASE, Models
 from privcloud.workloads.transcribe import REPETITION_RATIO
 
 #: Longest prompt (characters of committed text) given to a decode.
 PROMPT_CHARS = 200
+#: Tokens a decode may write: a base plus a rate per second of audio (fast speech is about 4
+#: words, 5 to 8 tokens with timestamps, a second), so a decode caught in a repetition loop
+#: stops within a few tenths of a second instead of running to Whisper's 448 (one 2 s buffer
+#: took 3.4 s that way here, against 0.3 s for the others).
+DECODE_TOKENS_BASE = 24
+DECODE_TOKENS_PER_S = 12
 #: A segment Whisper itself rates as probably not speech is dropped when its average
 #: log-probability is also low (openai/whisper's no-speech rule, thresholds as there).
 _NO_SPEECH_PROB = 0.6
@@ -53,6 +60,11 @@ class Recognizer(Protocol):
 LIVE_WHISPER = WHISPER_BASE
 
 
+def max_new_tokens(seconds: float) -> int:
+    """The most tokens one decode of ``seconds`` of audio may write."""
+    return DECODE_TOKENS_BASE + int(DECODE_TOKENS_PER_S * seconds)
+
+
 class WhisperRecognizer:
     """Decodes with the node's shared Whisper model (held under its lock per decode)."""
 
@@ -73,6 +85,7 @@ class WhisperRecognizer:
                 word_timestamps=True,
                 initial_prompt=prompt[-PROMPT_CHARS:] or None,
                 vad_filter=False,
+                max_new_tokens=max_new_tokens(len(samples) / SAMPLE_RATE),
             )
             words: list[Word] = []
             for seg in segments:
