@@ -421,8 +421,29 @@ def test_output_cut_by_the_end_of_the_drain_is_counted_and_the_call_still_ends_c
     events = []
     for frame in run_node(node, NOW, NOW + 2):
         events += device.receive(frame, NOW + 0.5)
-    assert device.ending is not None and device.ending.dropped == 1
-    assert not [e for e in events if e.kind == "audio"]  # never half a record
+    # Speech goes in quarter-second records: the first fits the drain, the other three don't.
+    assert device.ending is not None and device.ending.dropped == 3
+    audio = [e.audio for e in events if e.kind == "audio"]
+    assert audio == [b"\1\0" * (limits.LIVE_AUDIO_RECORD_BYTES // 2)]  # never half a record
+
+
+def test_speech_goes_in_quarter_second_records_the_first_of_which_comes_at_once() -> None:
+    """One second of speech arrives as four records, in order, that together are the speech;
+    the first is on the device after a few frames, not after the whole second has crossed."""
+    device, node = endpoints(deadline_s=60)
+    pcm = bytes(range(256)) * 125  # 32,000 bytes: 1 s, every record different
+    node.push(LiveEvent(1, "audio", "", pcm, 2.0, 3.0))
+    node.push(LiveEvent(1, "translation", "hola", b"", 2.0, 3.0))
+    arrivals: list[tuple[int, LiveEvent]] = []
+    for i, frame in enumerate(run_node(node, NOW, NOW + 2)):
+        arrivals += [(i, e) for e in device.receive(frame, NOW)]
+    audio = [(i, e) for i, e in arrivals if e.kind == "audio"]
+    assert [len(e.audio) for _, e in audio] == [limits.LIVE_AUDIO_RECORD_BYTES] * 4
+    assert b"".join(e.audio for _, e in audio) == pcm
+    assert all((e.channel, e.start_s, e.end_s) == (1, 2.0, 3.0) for _, e in audio)
+    first_at, last_at = audio[0][0], audio[-1][0]
+    assert first_at <= limits.LIVE_AUDIO_RECORD_BYTES // 2000 < last_at
+    assert [e.kind for _, e in arrivals][-1] == "translation"  # order kept
 
 
 def test_a_partial_record_at_a_final_that_drops_nothing_is_malformed() -> None:

@@ -26,6 +26,7 @@ from privcloud.live.protocol import (
     FrameClock,
     LiveEvent,
     OutboundQueue,
+    audio_records,
     decode_audio,
     encode_audio,
     encode_event,
@@ -90,9 +91,11 @@ class NodeEndpoint:
         return audio if self.taking_audio else None
 
     def push(self, event: LiveEvent) -> None:
-        """Queue one output for the device (dropped, and counted, when the queue is full)."""
+        """Queue one output for the device, speech in records of a quarter second
+        (:func:`audio_records`); a record is dropped, and counted, when the queue is full."""
         if not self.done:
-            self.queue.push(encode_event(event))
+            for record in audio_records(event):
+                self.queue.push(encode_event(record))
 
     def tick(self, now: float) -> list[bytes]:
         """The frames due at ``now``: DATA with queued output (or padding), and FINAL once the

@@ -6,7 +6,9 @@
   bytes; either way the frame has the same size on the wire.
 * **Output records** (node -> device): :class:`LiveEvent` encoded by :func:`encode_event`,
   queued in an :class:`OutboundQueue` and cut into DATA frames of whatever size fits, so one
-  record may span many frames; the device reassembles them (:class:`EventDecoder`).
+  record may span many frames; the device reassembles them (:class:`EventDecoder`). Speech
+  is cut into records of at most ``limits.LIVE_AUDIO_RECORD_BYTES`` (:func:`audio_records`),
+  so the device can play the first quarter second while the rest is on its way.
 * **ACCEPT** content: the granted session length, the drain time and the frame interval.
   **FINAL** content: why the direction ended, and whether the node dropped outputs.
 * **Timing**: :class:`FrameClock` (a frame every ``limits.LIVE_FRAME_INTERVAL_MS`` on an
@@ -16,6 +18,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections import deque
 from dataclasses import dataclass
@@ -57,6 +60,19 @@ class LiveEvent:
             raise UsageError("live output audio too long or not 16-bit")
         if not 0 <= self.start_s <= self.end_s <= _U32 / 1000:
             raise UsageError("live output span out of range")
+
+
+def audio_records(event: LiveEvent) -> list[LiveEvent]:
+    """``event`` as the records it is sent in: speech cut into consecutive records of at most
+    ``limits.LIVE_AUDIO_RECORD_BYTES`` (each with the event's span; played in order they are
+    the whole), anything else as it is."""
+    size = limits.LIVE_AUDIO_RECORD_BYTES
+    if event.kind != "audio" or len(event.audio) <= size:
+        return [event]
+    return [
+        dataclasses.replace(event, audio=event.audio[i : i + size])
+        for i in range(0, len(event.audio), size)
+    ]
 
 
 # --- audio (device -> node) ----------------------------------------------------------------
