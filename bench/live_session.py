@@ -11,7 +11,8 @@ node, loopback, a recording proxy in front of the relay) and measured where the 
 * the gap when the node dies mid-call and the call resumes on another node;
 * with ``--models``: the node's real pipeline (VAD, Whisper, translation, speech) on a
   two-speaker espeak-ng call (bench/live_translation.py's), and the lag from the end of the
-  audio an output covers to its arrival on the device, per kind (p50/p95, seconds).
+  audio an output covers to its arrival on the device, per kind (p50/p95, seconds); for speech,
+  to the arrival of its first quarter-second record, when the device can start playing it.
 
 Without ``--models`` the nodes run an echo pipeline (it returns loud audio as it came, and
 nothing for silence: the worst case for a path that would leak speech activity). With
@@ -202,15 +203,40 @@ async def models_call(cloud: Cloud) -> dict[str, Any]:
         await call.end()
         await watcher
     lags: dict[str, list[float]] = {"caption": [], "translation": [], "audio": []}
+    spoken: set[tuple[int, float, float]] = set()
     for at, event in arrivals:
+        if event.kind == "audio":
+            # Speech comes in quarter-second records: its lag is to the first (when it can
+            # start playing); the others follow at the pace of the frames.
+            span = (event.channel, event.start_s, event.end_s)
+            if span in spoken:
+                continue
+            spoken.add(span)
         if event.kind in lags:
             lags[event.kind].append(at - (started + event.end_s))
     return {
         "lag_s": {
             k: {"p50": pct(v, 0.5), "p95": pct(v, 0.95), "n": len(v)} for k, v in lags.items()
         },
+        "lag_per_word_s": per_word(tracks, [(at - started, e) for at, e in arrivals]),
         "captions": [e.text for _, e in arrivals if e.kind == "caption"],
     }
+
+
+def per_word(tracks: list[Any], got: list[tuple[float, LiveEvent]]) -> dict[str, Any]:
+    """The issue's measure: from the end of each spoken word (an offline Whisper pass with word
+    times, bench/live_translation.py's) to its caption, to the translation covering it and to
+    the first record of that translation's speech, on the device (p50/p95 over both channels)."""
+    from live_translation import LANGUAGES, _pct, lags, offline_words  # noqa: PLC0415
+    from privcloud.workloads.models import Models  # noqa: PLC0415
+
+    models = Models()
+    out: dict[str, list[float]] = {"caption": [], "translation": [], "audio": []}
+    for channel, language in enumerate(LANGUAGES):
+        found, _ = lags(channel, got, offline_words(models, tracks[channel], language))  # type: ignore[arg-type]
+        for kind, values in found.items():
+            out[kind] += values
+    return {kind: _pct(values) for kind, values in out.items()}
 
 
 async def main() -> None:
