@@ -82,12 +82,25 @@ def _wer(ref: list[str], hyp: list[str]) -> float:
     return prev[-1] / max(1, len(ref))
 
 
-def build_call() -> tuple[list[np.ndarray], list[str]]:
-    """Each channel's audio (float32, same length) and script text."""
+def build_call(voices: str = "espeak") -> tuple[list[np.ndarray], list[str]]:
+    """Each channel's audio (float32, same length) and script text. ``voices="human"``: the
+    English turns are real recordings instead (bench/human_speech.py's LibriVox readings, in
+    order, with their transcripts as the script); the Spanish ones stay espeak-ng's."""
+    human = []
+    if voices == "human":
+        from human_speech import archive_path, fetch, load  # noqa: PLC0415
+
+        if not archive_path().exists():
+            fetch(archive_path())
+        human = [u for u in load() if u.set == "librivox"]
     tracks: list[list[np.ndarray]] = [[], []]
     scripts = ["", ""]
-    for channel, language, text in TURNS:
-        pcm = steps.synthesize(text, language)
+    for channel, language, script in TURNS:
+        text, pcm = script, b""
+        if human and language == "en":
+            utterance = human.pop(0)
+            text, pcm = utterance.text, utterance.pcm
+        pcm = pcm or steps.synthesize(text, language)
         speech = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32768.0
         gap = np.zeros(int(GAP_S * RATE), dtype=np.float32)
         tracks[channel] += [speech, gap]
@@ -223,10 +236,16 @@ def main() -> None:
         help="a pipeline setting other than its default (privcloud.live.channel.Settings), "
         "e.g. --set decode_every_s=0.5; repeatable",
     )
+    parser.add_argument(
+        "--voices",
+        choices=("espeak", "human"),
+        default="espeak",
+        help="human: the English speaker is real recordings (LibriVox readings)",
+    )
     args = parser.parse_args()
     real_time = args.pace == "real"
     models = Models()
-    tracks, scripts = build_call()
+    tracks, scripts = build_call(args.voices)
     chosen = _settings(args.set)
     # At audio pace a decode every interval of audio, however long decodes take here.
     if not real_time:
@@ -245,6 +264,7 @@ def main() -> None:
     report: dict[str, Any] = {
         "bench": "live_translation",
         "pace": args.pace,
+        "voices": args.voices,
         "settings": dataclasses.asdict(settings or Settings()),
         **compute,
         # Everything here is CPU-bound: on a shared machine the lags scale with its load.
