@@ -34,6 +34,7 @@ import sys
 import time
 from typing import Any
 
+from human_speech import distance
 from privcloud.cli.samples import VOICEMAIL_SCRIPT
 from privcloud.wire.message import WorkloadRequest
 from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, WHISPER_BASE, shared_models
@@ -101,14 +102,8 @@ def words(text: str) -> list[str]:
 
 
 def wer(ref: str, hyp: str) -> float:
-    r, h = words(ref), words(hyp)
-    previous = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        current = [i] + [0] * len(h)
-        for j, hw in enumerate(h, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (rw != hw))
-        previous = current
-    return previous[-1] / max(1, len(r))
+    r = words(ref)
+    return distance(r, words(hyp)) / max(1, len(r))
 
 
 def _result(workload: Any, feature: str, params: dict[str, Any], body: bytes) -> Any:

@@ -48,7 +48,7 @@ from typing import Any
 
 from privcloud.wire.message import EventKind, WorkloadRequest
 from privcloud.workloads.models import shared_models
-from privcloud.workloads.speak import synthesize
+from privcloud.workloads.speak import pcm_to_wav, synthesize
 from privcloud.workloads.text.numbers import spell_number
 from privcloud.workloads.transcribe import TranscribeWorkload
 
@@ -137,7 +137,8 @@ def normalise(text: str) -> list[str]:
 
 
 def distance(ref: list[str], hyp: list[str]) -> int:
-    """Levenshtein distance over words (substitutions, deletions, insertions)."""
+    """Levenshtein distance over words (substitutions, deletions, insertions); the benches'
+    one word error count (bench/live_translation.py and bench/eval_speech.py use it too)."""
     previous = list(range(len(hyp) + 1))
     for i, rw in enumerate(ref, 1):
         current = [i] + [0] * len(hyp)
@@ -159,21 +160,11 @@ def transcribe_all(models: Any, model: str, utterances: list[Utterance]) -> tupl
     texts: list[str] = []
     started = time.perf_counter()
     for utt in utterances:
-        body = _wav(utt.pcm)
+        body = pcm_to_wav(utt.pcm)
         request = WorkloadRequest("transcribe", {"language": "en", "model": model}, body)
         result = [e for e in workload.run(request) if e.kind is EventKind.RESULT]
         texts.append(str(result[-1].meta.get("text", "")) if result else "")
     return texts, time.perf_counter() - started
-
-
-def _wav(pcm: bytes) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(RATE)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 def espeak_utterances(utterances: list[Utterance]) -> list[Utterance]:

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from human_speech import distance
 from privcloud import limits
 from privcloud.live import steps
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
@@ -73,13 +74,7 @@ def _words(text: str) -> list[str]:
 
 
 def _wer(ref: list[str], hyp: list[str]) -> float:
-    prev = list(range(len(hyp) + 1))
-    for i, rw in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, hw in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (rw != hw))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
+    return distance(ref, hyp) / max(1, len(ref))
 
 
 def build_call(voices: str = "espeak") -> tuple[list[np.ndarray], list[str]]:
