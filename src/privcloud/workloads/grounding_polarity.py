@@ -14,16 +14,28 @@ affected"), so the two directions are checked differently:
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next content word after the negator, names left out: "nobody came",
   "not from the card") in a clause of a supporting sentence that shares more of its words than
-  any positive source clause that has that word.
+  any positive source clause that has that word;
+* a **negated** clause also fails when the word in its own scope ("not *gaining*", "can not
+  *take*") is stated by a positive clause of the candidate sentences that shares more of its
+  words than any denying clause there, and at least :data:`STATED_WORDS` of them (the source
+  says "is gaining attention"). A denying clause is a negated one or one with a word that
+  denies without a negator ("stopped working", "failed to", "rarely", "difficult"), so that a
+  summary's "has not worked" stands on "the boiler stopped working".
 
-Presence, not parity: "not unlike" counts as negated.
+Sentential negation ("not", "n't", "never", "cannot", "nor") needs a negation near it; a
+*nominal* one only ("without X", "no X", "none", "nothing", "nobody") is often a summary's
+paraphrase of an absence the source states in words the guard does not read as negation
+("requires only a dictionary", "unannotated text", "directly from a corpus"), so it is
+checked by the last rule only: "costs $45 without insurance" fails against "$45 with
+insurance", "a method without syntactic annotations" passes against "learns from a parallel
+corpus". Presence, not parity: "not unlike" counts as negated.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.text.negation import negated, negative_answer
@@ -34,7 +46,7 @@ __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
 # and dashes, and the conjunctions that join two statements.
 _CLAUSE_BREAK_RE = re.compile(
     r"(?<![,;:.!?])[,;:.!?]++(?=\s|$)|[()\u2013\u2014]|\s-\s"
-    r"|\b(?:but|so|because|although|though|whereas|however|yet|while)\b",
+    r"|\b(?:but|so|because|although|though|whereas|however|while)\b|(?<!\bnot )\byet\b",
     re.IGNORECASE,
 )
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -43,9 +55,21 @@ _NEGATIVE_RE = re.compile(
     r"declin(?:e|es|ed))\b",
     re.IGNORECASE,
 )
+# Words that deny without a negator, for the stated-otherwise rule only: too common in positive
+# prose ("a few", "hard disk") to support a summary's "not" on their own.
+_DENYING_RE = re.compile(
+    r"\b(?:stop(?:s|ped|ping)?|fail(?:s|ed|ing|ure)?|ceas(?:e|es|ed)|impossible|unlikely|"
+    r"hardly|rarely|seldom|little|few|difficult|hard)\b",
+    re.IGNORECASE,
+)
+# Negators of a noun phrase: a clause negated by these only is negated nominally.
+_NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
 _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
 #: Content words after a negator that are in its scope.
 SCOPE_WORDS = 1
+#: Content words that a positive source clause must share with a negated summary clause to
+#: state what the summary denies.
+STATED_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -61,6 +85,10 @@ class Clause:
     negative: bool = False
     #: A question's clause that took the polarity of a bare reply ("Did you make it?" "No.").
     answered: bool = False
+    #: Negative, or holding a word that denies in context ("stopped", "failed", "rarely").
+    denying: bool = False
+    #: Negated by "without", "no", "none", "nothing" or "nobody" only (no "not", "never").
+    nominal: bool = False
 
 
 def _scope(piece: str) -> frozenset[str]:
@@ -93,17 +121,26 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
     for piece in _CLAUSE_BREAK_RE.split(sentence):
         words = frozenset(content_words(piece, source=source))
         negation = negated(piece)
+        sentential = negation and negated(_NOMINAL_RE.sub(" ", piece))
         if not words:
-            if found:
+            if found and negation:
                 last = found[-1]
-                found[-1] = Clause(
-                    last.negated or negation, last.words, last.scope, last.negative or negation
+                found[-1] = replace(
+                    last,
+                    negated=True,
+                    negative=True,
+                    denying=True,
+                    nominal=(last.nominal or not last.negated) and not sentential,
                 )
-            else:
+            elif not found:
                 pending = pending or negation
             continue
         negative = negation or pending or bool(_NEGATIVE_RE.search(piece))
-        found.append(Clause(negation or pending, words, _scope(piece), negative))
+        denying = negative or bool(_DENYING_RE.search(piece))
+        nominal = negation and not sentential and not pending
+        found.append(
+            Clause(negation or pending, words, _scope(piece), negative, False, denying, nominal)
+        )
         pending = False
     return found
 
@@ -119,7 +156,9 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
             answer = negative_answer(reply)
             if answer is not None and not content_words(reply, source=True):
                 own = [
-                    Clause(answer, c.words, c.words if answer else frozenset(), answer, True)
+                    Clause(
+                        answer, c.words, c.words if answer else frozenset(), answer, True, answer
+                    )
                     for c in own
                 ]
         found.append(own)
@@ -136,7 +175,8 @@ def polarity_conflict(
     among the ``wide`` candidate sentences (index, clauses) closest to it: those sharing at
     least half as many of its words as the best, and a neighbour of the best ones that is a
     question answered by a bare reply. Words after "rather than" or "instead of" are the
-    summary's own contrast and not compared."""
+    summary's own contrast and not compared. A nominal negation ("without X") is checked by
+    :func:`_stated_otherwise` only."""
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     for clause in clauses(sentence, source=False):
@@ -154,7 +194,9 @@ def polarity_conflict(
                     2 * shared[k] >= most or (best & {k - 1, k + 1} and any(c.answered for c in s))
                 )
             ]
-            if close and not any(c.negative for s in close for c in s):
+            if not clause.nominal and close and not any(c.negative for s in close for c in s):
+                return True
+            if _stated_otherwise(clause, [c for _, s in wide for c in s]):
                 return True
             continue
         related = [c for s in support for c in s if c.words & clause.words]
@@ -167,4 +209,16 @@ def polarity_conflict(
             ]
             if denying and max(denying) > max(stating, default=0):
                 return True
+    return False
+
+
+def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
+    """Whether a positive clause of ``source`` states what the negated ``clause`` denies: it
+    holds a word of the clause's scope and shares more of the clause's words (and at least
+    :data:`STATED_WORDS`) than any denying clause of ``source``."""
+    denying = max((len(c.words & clause.words) for c in source if c.denying), default=0)
+    for word in clause.scope:
+        stating = [len(c.words & clause.words) for c in source if not c.denying and word in c.words]
+        if stating and max(stating) >= STATED_WORDS and max(stating) > denying:
+            return True
     return False
