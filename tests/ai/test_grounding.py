@@ -187,6 +187,24 @@ def test_source_index_matches_facts_across_spellings() -> None:
     assert found("Call 555-0143.") == [False]
 
 
+def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:
+    index = SourceIndex(
+        "Existing methods ignore the Chinese pronouns. We compare with LDA and the "
+        "Harbor Bank results, and the existing ones."
+    )
+
+    def found(sentence: str) -> list[bool]:
+        return [index.has(f) for f in extract_facts(sentence)]
+
+    assert _facts("Experiments show gains. Even so, it works.") == []  # plural "-ments"
+    assert found("Existing Chinese methods ignore pronouns.") == [True]
+    assert found("The LDA-based methods perform well.") == [True]
+    assert found("Existing Marisol methods ignore them.") == [False]
+    assert found("The Okonkwo-based methods perform well.") == [False]
+    assert found("Existing Harbor Bank results.") == [True]
+    assert found("Green Bank results.") == [False]  # "green" is not in the source
+
+
 def test_transcript_spellings_of_times_and_digit_groups_are_matched() -> None:
     # Whisper writes "at ten forty five" as "at 1045" and digits read one by one as "5.5.8".
     index = SourceIndex("We can do Thursday at 1045. Text me on 5.5.8 6.47.0 please.")
@@ -374,6 +392,42 @@ def test_a_question_takes_the_polarity_of_its_bare_reply() -> None:
     )
     report = check_summary(source, summary, fake_embed)
     assert [c.kept for c in report.sentences] == [True, True, True], report.to_json()
+
+
+def test_a_denial_of_what_the_source_states_is_dropped_though_a_negation_is_near() -> None:
+    source = (
+        "Social network extraction from text has recently been gaining a lot of attention. "
+        "Earlier work on social network extraction did not evaluate it."
+    )
+    verdicts = _verdicts(
+        source,
+        "Social network extraction is gaining attention.",
+        "Social network extraction is not gaining attention.",
+        "Earlier work on social network extraction did not evaluate it.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False, True]
+
+
+def test_a_denial_stated_by_a_denying_verb_in_the_source_is_kept() -> None:
+    source = "The boiler stopped working on Saturday evening, and since then we have no heating."
+    [check] = check_summary(
+        source, "Her boiler has not worked since Saturday evening.", fake_embed
+    ).sentences
+    assert check.kept, check.reasons
+
+
+def test_a_nominal_negation_needs_no_negator_but_must_not_deny_a_stated_fact() -> None:
+    source = "We propose a method that learns a parser directly from a word-aligned corpus."
+    [kept] = check_summary(
+        source,
+        "They propose a method that learns a parser from an aligned corpus without annotations.",
+        fake_embed,
+    ).sentences
+    assert kept.kept, kept.reasons
+    [dropped] = check_summary(
+        CALL, "The cleaning costs forty five dollars without insurance.", fake_embed
+    ).sentences
+    assert not dropped.kept and NEGATION_REASON in dropped.reasons
 
 
 def test_an_interjection_no_does_not_negate_the_rest_of_the_sentence() -> None:

@@ -8,7 +8,9 @@ so a summary sentence is shown only when it passes four checks against the sourc
    thirty" = "10.30 am", "$1,200" = "twelve hundred", phone numbers by their digits, names
    case-insensitively as a token sequence, plural and digits aside: "the Novaks'", "VQA-v2").
    A capitalised word that the source writes in lower case opens a sentence ("Engineers found
-   ..."): it is no name. Entity and number mismatches are the commonest hallucinations of
+   ..."): it is no name, nor is the first word of a run that the source writes only in lower
+   case ("Existing Chinese methods" names "Chinese") or a hyphenated lower-case tail
+   ("LDA-based" names "LDA"). Entity and number mismatches are the commonest hallucinations of
    abstractive summarisers (Nan et al., "Entity-level Factual Consistency of Abstractive Text
    Summarization", EACL 2021).
 2. **Support.** The sentence must be close in meaning (embedding cosine, as SummaC scores a
@@ -18,8 +20,10 @@ so a summary sentence is shown only when it passes four checks against the sourc
    invention without facts is dropped too.
 3. **Polarity** (:mod:`privcloud.workloads.grounding_polarity`). Negators are stopwords to the
    first two checks, so "The refund was not approved" has the facts and words of "The refund
-   was approved". A negated clause needs a negation in the source sentences closest to it; a
-   positive clause fails when its words are in the scope of a source negation ("nobody came").
+   was approved". A negated clause needs a negation in the source sentences closest to it and
+   fails when a closer source clause states what it denies ("is gaining attention" against "is
+   not gaining attention"); a positive clause fails when its words are in the scope of a source
+   negation ("nobody came").
 4. **Relations** (:mod:`privcloud.workloads.grounding_relations`). True facts in wrong
    relations: who called whom in a labelled transcript ("Marie Lopez called Northwind Travel"
    when she called *from* it), two names joined by a verb the other way round ("City beat

@@ -70,18 +70,43 @@ class SourceIndex:
         self._plain = frozenset(re.findall(r"(?<![\w'-])[a-z][a-z]+(?![\w'-])", source))
         self._plain_stems = frozenset(stem(w) for w in self._plain)
         self._loose_names = f" {_loose(self._names)} "
+        self._proper = frozenset(w.lower() for w in _PROPER_RE.findall(source))
 
     def has(self, fact: Fact) -> bool:
         """Whether the source attests ``fact``."""
         if fact.kind == "phone":
             return any(fact.value in run for run in self._digit_runs)
         if fact.kind == "name":
-            return bool(fact.value) and (
-                f" {fact.value} " in self._names
-                or f" {_loose(fact.value)} " in self._loose_names
-                or all(w in self._plain or stem(w) in self._plain_stems for w in fact.value.split())
-            )
+            return self._has_name(fact.value) or self._has_name(_common_parts_removed(fact, self))
         return any(key in self._keys for key in fact.keys)
+
+    def _has_name(self, value: str) -> bool:
+        return bool(value) and (
+            f" {value} " in self._names
+            or f" {_loose(value)} " in self._loose_names
+            or all(w in self._plain or stem(w) in self._plain_stems for w in value.split())
+        )
+
+    def plain(self, word: str) -> bool:
+        """Whether the source writes ``word`` (lower case) in lower case and never capitalised
+        inside a sentence: a common word, no part of a name."""
+        return (word in self._plain or stem(word) in self._plain_stems) and word not in self._proper
+
+
+_PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")
+# A lower-case tail of a hyphenated name: "LDA-based", "BERT-like".
+_LOWER_TAIL_RE = re.compile(r"-[a-z][a-z-]*\b")
+
+
+def _common_parts_removed(fact: Fact, index: SourceIndex) -> str:
+    """The name of ``fact`` without what makes it no name: hyphenated lower-case tails
+    ("LDA-based" is "LDA") and a first word the source writes only as a common word
+    ("Existing Chinese" opening a sentence is "Chinese")."""
+    tokens = name_tokens(_LOWER_TAIL_RE.sub("", fact.text))
+    if len(tokens) > 1 and index.plain(tokens[0]):
+        tokens = tokens[1:]
+    value = " ".join(tokens)
+    return "" if value == fact.value else value
 
 
 def _loose(names: str) -> str:

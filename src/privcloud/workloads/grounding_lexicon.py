@@ -63,7 +63,7 @@ COMMON_STARTERS = NOT_NAMES | _words(
     user users staff doctor boss colleague colleagues friend family parent mother father
     customers clients payments orders deliveries invoices meetings calls details items
     meet email send bring remember check contact reply pick drop sign pay book
-    everything neither either many several
+    everything neither either many several even
     because although though while whereas since unless regardless despite given unlike
     whether once when where after before during within without among across
     """

@@ -463,6 +463,7 @@ class Scanner:
         common = (
             base in COMMON_STARTERS
             or base.endswith(NOT_NAME_SUFFIXES)
+            or base.removesuffix("s").endswith(NOT_NAME_SUFFIXES)  # "Experiments"
             or self.low(i + 1) in OBJECT_WORDS
         )
         if common and self.at_sentence_start(i) and not self.capitalised(i + 1):
