@@ -22,11 +22,12 @@ from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.live.agreement import LocalAgreement, Word
-from privcloud.live.channel import ChannelStream, Settings
+from privcloud.live.channel import ChannelStream, Settings, Translated
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.pipeline import LivePipeline, make_pipeline
 from privcloud.live.recognizer import Heard
 from privcloud.live.vad import VoiceActivity, energy_scorer
+from privcloud.wire.message import JSONObject
 from speech import speak, wer, words
 
 FRAME = 1280  # 40 ms of 16 kHz s16le
@@ -121,16 +122,20 @@ class SimulatedRecognizer:
         return Heard(found, language or self.language, 0.9)
 
 
+TRANSLATED = Translated("traducido", "traducido")
+
+
 def _stream(
     recognizer: SimulatedRecognizer,
     settings: Settings,
     log: list[tuple[str, str]],
     language: str | None = "en",
     target: str = "es",
+    answer: Translated = TRANSLATED,
 ) -> ChannelStream:
-    def translate(text: str, source: str, target: str) -> str:
+    def translate(text: str, source: str, target: str) -> Translated:
         log.append((source, text))
-        return "traducido"
+        return answer
 
     return ChannelStream(
         0,
@@ -199,6 +204,21 @@ def test_auto_language_translates_from_the_language_heard() -> None:
 
 
 @needs_ai
+def test_a_withheld_translation_is_shown_but_not_spoken() -> None:
+    """A translation the fact check withheld (its source text, nothing translated) comes out
+    as text only: no speech of the source in the target language's voice."""
+    log: list[tuple[str, str]] = []
+    stream = _stream(
+        SimulatedRecognizer(stable=True), Settings(), log, answer=Translated("w0. w1.", "")
+    )
+    out: list[LiveOutput] = []
+    for chunk in np.split(np.concatenate((_tone(3.0), np.zeros(16_000, np.float32))), 100):
+        out += stream.feed(chunk)
+    out += stream.flush()
+    assert log and TRANSLATION in {o.kind for o in out}
+    assert AUDIO not in {o.kind for o in out}
+
+
 def test_bad_input_is_refused_before_any_work() -> None:
     pipeline = make_pipeline(models(), ("en", "es"), ("es", "en"))
     with pytest.raises(DecodeError):
@@ -359,3 +379,18 @@ def test_a_decode_writes_a_bounded_number_of_tokens() -> None:
 
     assert max_new_tokens(1.0) < max_new_tokens(4.0) < 100
     assert max_new_tokens(limits.LIVE_MAX_BUFFER_SECONDS) + PROMPT_CHARS + 4 <= 448
+
+
+def test_the_translator_speaks_only_the_pieces_it_did_not_withhold() -> None:
+    from privcloud.live.steps import _translated
+
+    meta: JSONObject = {
+        "text": "Buenos días. It leaves early in the morning.",
+        "sentences": [
+            {"index": 0, "text": "Buenos días.", "status": "kept"},
+            {"index": 1, "text": "It leaves early in the morning.", "status": "withheld"},
+        ],
+    }
+    assert _translated(meta) == Translated(
+        "Buenos días. It leaves early in the morning.", "Buenos días."
+    )

@@ -20,7 +20,8 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
 3. Committed words come out at once as a ``caption``. Unless the channel's target is the
    language it speaks (captions only), they are queued for translation: up to each word that
    ends a sentence, at ``translate_words`` words when one ends a clause (",", ";", ":"), at
-   ``max_untranslated_words``, and when the utterance ends.
+   ``max_untranslated_words``, and when the utterance ends. A translation comes out as text,
+   and its translated pieces as speech (:class:`Translated`).
 4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
    sentence in it; past ``max_buffer_s``, at the last committed word (committing the pending
    hypothesis first if nothing is committed). So endless speech holds at most ``max_buffer_s``
@@ -52,8 +53,21 @@ _NO_SPACES = frozenset({"zh", "ja", "yue", "th", "lo", "my", "km"})
 _SURE_LANGUAGE = 0.7
 _CLAUSE_END = (",", ";", ":", "\uff0c", "\u3001")
 
-Translate = Callable[[str, str, str], str]
 Speak = Callable[[str, str], bytes]
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A translation of committed speech: ``text`` for the listener to read (a piece the fact
+    check withheld stays in its source language there), ``spoken`` the pieces that were
+    translated, which alone are synthesized (the source, spoken in the target language's
+    voice, would only repeat what the listener just heard, badly)."""
+
+    text: str
+    spoken: str
+
+
+Translate = Callable[[str, str, str], Translated]
 
 
 @dataclass(frozen=True)
@@ -243,12 +257,14 @@ class ChannelStream:
         if not self._can_translate(job.language, self._target):
             return []
         start, end = job.words[0].start, job.words[-1].end
-        text = self._translate(self._join([w.text for w in job.words]), job.language, self._target)
-        if not text.strip():
+        done = self._translate(self._join([w.text for w in job.words]), job.language, self._target)
+        if not done.text.strip():
             return []
-        out = [LiveOutput(self._channel, TRANSLATION, text, b"", start, end)]
+        out = [LiveOutput(self._channel, TRANSLATION, done.text, b"", start, end)]
+        if not done.spoken.strip():
+            return out
         try:
-            pcm = self._speak(text, self._target)
+            pcm = self._speak(done.spoken, self._target)
         except DecodeError:  # nothing speakable in it ("…")
             return out
         out.append(LiveOutput(self._channel, AUDIO, "", pcm, start, end))

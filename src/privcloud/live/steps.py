@@ -8,6 +8,7 @@ per piece of committed text), speech comes from :func:`privcloud.workloads.speak
 
 from __future__ import annotations
 
+from privcloud.live.channel import Translated
 from privcloud.wire.message import EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import speak, translate
 from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, Models
@@ -44,11 +45,13 @@ class Translator:
         """Whether a model reads ``source`` and writes ``target`` (or they are the same)."""
         return source == target or self.model_for(source, target) is not None
 
-    def __call__(self, text: str, source: str, target: str) -> str:
-        """``text`` (committed speech in ``source``) in ``target``; "" for an unsupported pair."""
+    def __call__(self, text: str, source: str, target: str) -> Translated:
+        """``text`` (committed speech in ``source``) in ``target``: the answer's text, and
+        its pieces that the fact check did not withhold (the ones to speak); empty for an
+        unsupported pair."""
         llm = self.model_for(source, target)
         if source == target or llm is None:
-            return text if source == target else ""
+            return Translated(text, text) if source == target else Translated("", "")
         params: JSONObject = {
             "mode": "text",
             "source_language": source,
@@ -58,8 +61,19 @@ class Translator:
         request = WorkloadRequest("translate", params, text.encode("utf-8"))
         for event in self._workload.run(request):
             if event.kind is EventKind.RESULT:
-                return str(event.meta["text"])
-        return ""
+                return _translated(event.meta)
+        return Translated("", "")
+
+
+def _translated(meta: JSONObject) -> Translated:
+    """The ``translate`` workload's result as text to read and text to speak."""
+    pieces = meta.get("sentences")
+    spoken = [
+        str(p.get("text", ""))
+        for p in (pieces if isinstance(pieces, list) else [])
+        if isinstance(p, dict) and p.get("status") != "withheld"
+    ]
+    return Translated(str(meta["text"]), " ".join(t for t in spoken if t))
 
 
 def synthesize(text: str, language: str) -> bytes:
