@@ -12,13 +12,13 @@ affected"), so the two directions are checked differently:
 * a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
   that shares a content word with it (a question answered by a bare "No." counts as negated);
 * a **positive** clause fails when one of its content words is in the *scope* of a source
-  negation (the next content word after the negator, names left out: "nobody came",
-  "not from the card") in a clause of a supporting sentence that shares more of its words than
-  any positive source clause that has that word;
-* a **negated** clause also fails when the word in its own scope ("not *gaining*", "can not
-  *take*") is stated by a positive clause of the candidate sentences that shares more of its
-  words than any denying clause there, and at least :data:`STATED_WORDS` of them (the source
-  says "is gaining attention"). A denying clause is a negated one or one with a word that
+  negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
+  "nobody came", "not from the card") in a clause of a supporting sentence that shares more
+  of its words than any positive source clause that has that word;
+* a **negated** clause also fails when the words in its own scope ("not *gaining*
+  *attention*") are stated by a positive clause of the candidate sentences that shares more of
+  its words than any denying clause there, and at least :data:`STATED_WORDS` of them (the
+  source says "is gaining attention"). A denying clause is a negated one or one with a word that
   denies without a negator ("stopped working", "failed to", "rarely", "difficult"), so that a
   summary's "has not worked" stands on "the boiler stopped working".
 
@@ -28,7 +28,8 @@ paraphrase of an absence the source states in words the guard does not read as n
 ("requires only a dictionary", "unannotated text", "directly from a corpus"), so it is
 checked by the last rule only: "costs $45 without insurance" fails against "$45 with
 insurance", "a method without syntactic annotations" passes against "learns from a parallel
-corpus". Presence, not parity: "not unlike" counts as negated.
+corpus". "Not only ... but also" adds, it does not deny. Presence, not parity: "not unlike"
+counts as negated.
 """
 
 from __future__ import annotations
@@ -64,9 +65,12 @@ _DENYING_RE = re.compile(
 )
 # Negators of a noun phrase: a clause negated by these only is negated nominally.
 _NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
+# "not only ... but also" adds, it does not deny.
+_NOT_ONLY_RE = re.compile(r"\bnot\s+(?=(?:only|just|merely|simply)\b)", re.IGNORECASE)
 _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
-#: Content words after a negator that are in its scope.
-SCOPE_WORDS = 1
+#: Content words after a negator that are in its scope: the verb and what follows it ("can not
+#: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
+SCOPE_WORDS = 2
 #: Content words that a positive source clause must share with a negated summary clause to
 #: state what the summary denies.
 STATED_WORDS = 2
@@ -118,7 +122,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
     first): "The refund was approved, or not." is one negated clause."""
     found: list[Clause] = []
     pending = False
-    for piece in _CLAUSE_BREAK_RE.split(sentence):
+    for piece in _CLAUSE_BREAK_RE.split(_NOT_ONLY_RE.sub("", sentence)):
         words = frozenset(content_words(piece, source=source))
         negation = negated(piece)
         sentential = negation and negated(_NOMINAL_RE.sub(" ", piece))
@@ -214,11 +218,12 @@ def polarity_conflict(
 
 def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
     """Whether a positive clause of ``source`` states what the negated ``clause`` denies: it
-    holds a word of the clause's scope and shares more of the clause's words (and at least
+    holds every word of the clause's scope and shares more of the clause's words (and at least
     :data:`STATED_WORDS`) than any denying clause of ``source``."""
+    if not clause.scope:
+        return False
     denying = max((len(c.words & clause.words) for c in source if c.denying), default=0)
-    for word in clause.scope:
-        stating = [len(c.words & clause.words) for c in source if not c.denying and word in c.words]
-        if stating and max(stating) >= STATED_WORDS and max(stating) > denying:
-            return True
-    return False
+    stating = [
+        len(c.words & clause.words) for c in source if not c.denying and clause.scope <= c.words
+    ]
+    return bool(stating) and max(stating) >= STATED_WORDS and max(stating) > denying
