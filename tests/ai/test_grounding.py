@@ -218,6 +218,34 @@ def test_transcript_spellings_of_times_and_digit_groups_are_matched() -> None:
     assert found("Call me on 5.5.9.") == [False]
 
 
+def test_a_number_changed_inside_its_supporting_sentence_is_dropped() -> None:
+    source = (
+        "Table 7 lists results. The function is trained on contexts in which the two "
+        "words occur together. The bill rose from 6.2 million pounds to 9.5 million."
+    )
+    verdicts = [
+        c.kept
+        for c in check_summary(
+            source,
+            "The function is trained on contexts of two words.\n"
+            "The function is trained on contexts of seven words.\n"
+            "The bill rose to 9.5 million pounds.",
+            fake_embed,
+        ).sentences
+    ]
+    assert verdicts == [True, False, True]
+
+
+def test_number_compounds_and_colon_groups_are_numbers() -> None:
+    assert _facts("A two-staged distillation and a five-day trip.") == [
+        ("number", "2"),
+        ("number", "5"),
+    ]
+    assert _facts("A one-shot task with twenty-five people.") == [("number", "25")]
+    index = SourceIndex("They arrive at 16:20 and mix it 3:1.")
+    assert [index.has(f) for f in extract_facts("At 26:20, mixed 3:1.")] == [False, True]
+
+
 def test_a_speaker_label_number_is_not_a_fact_of_the_call() -> None:
     index = SourceIndex("Speaker 2: I booked a table for 8 people.\nSpeaker 1: Fine.")
     assert [index.has(f) for f in extract_facts("A table for 2 people.")] == [False]
@@ -406,6 +434,20 @@ def test_a_denial_of_what_the_source_states_is_dropped_though_a_negation_is_near
         "Earlier work on social network extraction did not evaluate it.",
     )
     assert [kept for kept, _ in verdicts] == [True, False, True]
+
+
+def test_a_negation_reaches_past_an_adverb_and_not_only_does_not_deny() -> None:
+    source = (
+        "Parallel corpora for these languages are not often available. "
+        "The new parser not only improves the baseline system but also runs faster."
+    )
+    verdicts = _verdicts(
+        source,
+        "Parallel corpora for these languages are available.",
+        "Parallel corpora for these languages are not often available.",
+        "The new parser improves the baseline system.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
 def test_a_denial_stated_by_a_denying_verb_in_the_source_is_kept() -> None:

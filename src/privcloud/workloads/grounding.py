@@ -10,7 +10,10 @@ so a summary sentence is shown only when it passes four checks against the sourc
    A capitalised word that the source writes in lower case opens a sentence ("Engineers found
    ..."): it is no name, nor is the first word of a run that the source writes only in lower
    case ("Existing Chinese methods" names "Chinese") or a hyphenated lower-case tail
-   ("LDA-based" names "LDA"). Entity and number mismatches are the commonest hallucinations of
+   ("LDA-based" names "LDA"). A number that counts a word ("seven words", "two-staged")
+   fails when the source sentences near it count that word with other numbers only and none
+   of them holds the number ("the two words"): found elsewhere in the source, it is still a
+   changed number. Entity and number mismatches are the commonest hallucinations of
    abstractive summarisers (Nan et al., "Entity-level Factual Consistency of Abstractive Text
    Summarization", EACL 2021).
 2. **Support.** The sentence must be close in meaning (embedding cosine, as SummaC scores a
@@ -79,8 +82,10 @@ from privcloud.workloads.grounding_relations import (
     order_conflicts,
     role_conflicts,
 )
+from privcloud.workloads.grounding_scan import Scanner
 from privcloud.workloads.text import sentences as text_sentences
 from privcloud.workloads.text.sentences import Span, SplitRules
+from privcloud.workloads.text.stemming import stem
 
 __all__ = [
     "Embed",
@@ -256,6 +261,9 @@ class SourceDocument:
     parties: CallParties | None
     #: Lower-case words the source writes capitalised inside a sentence (names).
     proper: frozenset[str]
+    #: Per sentence, the number keys written before each counted word (stemmed): "two words"
+    #: gives {"word": {"num:2"}}.
+    counts: tuple[dict[str, frozenset[str]], ...] = ()
 
 
 _PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")
@@ -277,6 +285,7 @@ def prepare_source(source: str, embed: Embed) -> SourceDocument:
         tuple(SourceSentence.read(t) for t in texts),
         call_parties(source),
         frozenset(w.lower() for w in _PROPER_RE.findall(source)),
+        tuple(counted_numbers(t) for t in texts),
     )
 
 
@@ -351,7 +360,9 @@ def check_summary(
             wide = [(k, doc.clauses[k]) for k in dict.fromkeys([*support, *pool])]
             if polarity_conflict(text, [doc.clauses[k] for k in support], wide):
                 reasons.append(NEGATION_REASON)
-            relations = _relation_errors(text, doc, [*dict.fromkeys([*support, *pool])])
+            nearby = [*dict.fromkeys([*support, *pool])]
+            reasons += _count_errors(text, doc, nearby)
+            relations = _relation_errors(text, doc, nearby)
             reasons += [f"{RELATION_REASON}: {r}" for r in relations]
         best = support[0] if support else None
         span = None if best is None else (doc.sentences[best].start, doc.sentences[best].end)
@@ -379,6 +390,27 @@ def _relation_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> l
     found += role_conflicts(text, mine, doc.relations)
     found += direction_conflicts(mine, doc.relations)
     found += order_conflicts(text, [doc.relations[k] for k in nearby])
+    return found
+
+
+def counted_numbers(source: str) -> dict[str, frozenset[str]]:
+    """The number keys that ``source`` writes before each counted word (stemmed)."""
+    found: dict[str, set[str]] = {}
+    for fact, noun in Scanner(source, generous=True).counted():
+        found.setdefault(stem(noun), set()).update(fact.keys)
+    return {noun: frozenset(keys) for noun, keys in found.items()}
+
+
+def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list[str]:
+    """Numbers that count a word which the ``nearby`` source sentences (those supporting the
+    sentence and the candidates they were chosen from) count with other numbers only, none of
+    those sentences holding the number at all ("seven words" against "the two words"; "9.5
+    million pounds" passes against "from 6.2 million pounds to 9.5 million")."""
+    found = []
+    for fact, noun in Scanner(text, generous=False).counted():
+        counting = [k for k in nearby if stem(noun) in doc.counts[k]]
+        if counting and not any(set(fact.keys) & doc.words[k] for k in counting):
+            found.append(f"number {fact.value} of '{noun}' differs from the source")
     return found
 
 

@@ -21,6 +21,7 @@ from privcloud.workloads.grounding_lexicon import (
     PHONE_SEPARATORS,
     RELATIVE_DAYS,
     RELATIVE_MARKS,
+    STOPWORDS,
     TIME_PREPOSITIONS,
     TITLES,
     WEEKDAY_NAMES,
@@ -56,6 +57,7 @@ _TOKEN_RE = re.compile(
 )
 _NUM_RE = re.compile(r"([$€£]?)(\d+(?:[.,:]\d+)*)(st|nd|rd|th|k|am|pm|%)?", re.IGNORECASE)
 _DIGIT_GROUPS_RE = re.compile(r"\d+(?:\.\d+)*")
+_COLON_GROUPS_RE = re.compile(r"\d+(?::\d+)+")
 _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 #: Most words one spelled-out number is read from ("one million two hundred and thirty four
 #: thousand ..."): the reader looks no further, so a long run of number words costs linear time.
@@ -381,6 +383,9 @@ class Scanner:
                 # "5.5.8": how ASR writes digits read one by one; compared digit for digit
                 digits = core.replace(".", "")
                 return Fact("number", token.text, core, (f"digits:{digits}",)), i + 1
+            if value is None and ":" in core and _COLON_GROUPS_RE.fullmatch(core):
+                # "3:1", or "26:20", which is no clock time: compared as written
+                return Fact("number", token.text, core, (f"ratio:{core}",)), i + 1
             if value is None or ":" in core:
                 return None
             end = i + 1
@@ -409,6 +414,9 @@ class Scanner:
             return Fact("number", self.surface(i, end), _canonical(value), keys), end
         if token.kind != "word":
             return None
+        compound = self.compound(i)
+        if compound is not None:
+            return compound
         value, end, used = self.number_words(i)
         if value is None:
             return None
@@ -421,6 +429,40 @@ class Scanner:
         if self.generous and self.time_context(i) and value == int(value) and 1 <= value <= 12:
             word_keys += _time_keys(int(value), 0, "", True)
         return Fact("number", self.surface(i, end), _canonical(value), word_keys), end
+
+    def compound(self, i: int) -> tuple[Fact, int] | None:
+        """A number word joined to the word it counts: "two-staged", "five-day" (not
+        "one-shot": a bare "one" is no number, nor "twenty-five", a number alone)."""
+        head, _, tail = self.tokens[i].low.partition("-")
+        value = numbers.CARDINALS.get(head)
+        if not tail or value is None or head == "one" or numbers.is_number_part(tail.split("-")[0]):
+            return None
+        surface = self.tokens[i].text[: len(head)]
+        return Fact("number", surface, _canonical(value), (f"num:{_canonical(value)}",)), i + 1
+
+    def counted(self) -> list[tuple[Fact, str]]:
+        """Each number with the word it counts, lower case: the next word, or the tail of a
+        compound ("two words", "two-staged"); numbers before a stopword, a capitalised word
+        or no word at all are left out."""
+        found = []
+        i = 0
+        while i < len(self.tokens):
+            hit = self.number(i) if self.time(i) is None and self.date(i) is None else None
+            if hit is None or not hit[0].keys:
+                i += 1
+                continue
+            fact, end = hit
+            token = self.tokens[i]
+            if end == i + 1 and token.kind == "word" and "-" in token.low:
+                noun = token.low.partition("-")[2]
+            elif end < len(self.tokens) and self.tokens[end].kind == "word":
+                noun = "" if self.tokens[end].text[0].isupper() else self.tokens[end].low
+            else:
+                noun = ""
+            if noun and noun not in STOPWORDS and not numbers.is_number_part(noun):
+                found.append((fact, noun))
+            i = end
+        return found
 
     # --- names --------------------------------------------------------------------------------
 
