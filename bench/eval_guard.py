@@ -61,7 +61,6 @@ from privcloud.workloads.models import Models, shared_models
 BASELINE_COMMIT = "46e7326218eeae9ca8f74645445fea664fd9101d"
 DATA = Path(__file__).parent / "data" / "guard_eval" / "documents.txt"
 ROOT = Path(__file__).resolve().parent.parent
-GUARD_MODULES = ("grounding", "grounding_facts", "grounding_lexicon", "grounding_scan")
 KINDS = ("number", "date", "name", "negation", "role", "direction", "order")
 RELATION_KINDS = ("role", "direction", "order")
 
@@ -396,7 +395,19 @@ def previous_guard(commit: str = BASELINE_COMMIT) -> Any:
     package = folder / "guard_baseline"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    for name in GUARD_MODULES:
+    try:
+        listing = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-tree", "--name-only", commit, "src/privcloud/workloads/"],
+            capture_output=True,
+            check=True,
+            text=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    # Every guard module the commit has (grounding*.py), not a fixed list: the guard has
+    # grown modules since (polarity, relations).
+    names = [Path(p).stem for p in listing.split() if re.fullmatch(r".*/grounding\w*\.py", p)]
+    for name in names:
         try:
             text = subprocess.run(
                 ["git", "-C", str(ROOT), "show", f"{commit}:src/privcloud/workloads/{name}.py"],
