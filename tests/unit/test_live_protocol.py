@@ -260,6 +260,30 @@ def test_outbound_queue_drops_whole_records_when_full() -> None:
     assert queue.take(4) == b"aaaa" and queue.take() == b"a" * 6 and queue.take() == b""
 
 
+def test_outbound_queue_sends_text_before_queued_speech_but_never_splits_a_record() -> None:
+    """A caption queued behind a piece's speech would wait for all of it (about half a second
+    per second of speech): text goes first, but only between records."""
+    queue = OutboundQueue()
+    assert queue.push(b"S" * 10, speech=True) and queue.push(b"T" * 10, speech=True)
+    assert queue.take(4) == b"SSSS"  # the first speech record is started
+    assert queue.push(b"c" * 3) and queue.push(b"d" * 3)
+    assert queue.take(10) == b"SSSSSS" + b"ccc" + b"d"  # its rest, then the text lane
+    assert queue.take(4) == b"dd" + b"TT"
+    assert queue.push(b"e" * 2)
+    assert queue.take() == b"T" * 8 + b"ee"  # a started record is finished before any text
+    assert len(queue) == 0 and queue.take() == b""
+
+
+def test_outbound_queue_abandon_counts_every_record_not_sent_whole() -> None:
+    queue = OutboundQueue()
+    queue.push(b"S" * 10, speech=True)
+    queue.push(b"T" * 10, speech=True)
+    assert queue.take(4) == b"SSSS"
+    queue.push(b"c" * 3)
+    assert queue.abandon() == 3 and queue.dropped == 3
+    assert len(queue) == 0 and queue.take() == b""
+
+
 def test_frame_clock_keeps_its_schedule_and_bounds_bursts() -> None:
     clock = FrameClock(0.0, 0.04)
     assert clock.due(0.0) == 1
@@ -443,7 +467,8 @@ def test_speech_goes_in_quarter_second_records_the_first_of_which_comes_at_once(
     assert all((e.channel, e.start_s, e.end_s) == (1, 2.0, 3.0) for _, e in audio)
     first_at, last_at = audio[0][0], audio[-1][0]
     assert first_at <= limits.LIVE_AUDIO_RECORD_BYTES // 2000 < last_at
-    assert [e.kind for _, e in arrivals][-1] == "translation"  # order kept
+    # The text queued after the speech overtakes it (OutboundQueue's lanes).
+    assert [e.kind for _, e in arrivals] == ["translation"] + ["audio"] * 4
 
 
 def test_a_partial_record_at_a_final_that_drops_nothing_is_malformed() -> None:

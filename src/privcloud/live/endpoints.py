@@ -92,10 +92,11 @@ class NodeEndpoint:
 
     def push(self, event: LiveEvent) -> None:
         """Queue one output for the device, speech in records of a quarter second
-        (:func:`audio_records`); a record is dropped, and counted, when the queue is full."""
+        (:func:`audio_records`) behind any text (:class:`OutboundQueue`); a record is dropped,
+        and counted, when the queue is full."""
         if not self.done:
             for record in audio_records(event):
-                self.queue.push(encode_event(record))
+                self.queue.push(encode_event(record), speech=record.kind == "audio")
 
     def tick(self, now: float) -> list[bytes]:
         """The frames due at ``now``: DATA with queued output (or padding), and FINAL once the

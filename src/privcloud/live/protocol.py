@@ -194,48 +194,66 @@ class EventDecoder:
 class OutboundQueue:
     """The node's output bytes waiting for frames: whole records in, any number of bytes out.
 
+    Two lanes. **Text** records (captions, translations, notices) go out before **speech**
+    records: a text is read the moment it arrives, while speech is played at its own pace and
+    the frames carry it about twice as fast as it plays (``limits.LIVE_AUDIO_RECORD_BYTES`` a
+    quarter second of 16 kHz speech, about ``FRAME_CAPACITY`` every 40 ms), so speech lost
+    nothing by waiting behind a text, and a text queued behind a piece's speech waited as long
+    as it took to send all of it (1.5 s for three seconds of speech). A record once started is
+    finished before the next begins: the device reads whole records, in the order their first
+    bytes arrive. Within a lane the order is kept. The frames stay the same size and rate; only
+    what fills them is reordered.
+
     A record that would take the queue past ``limits.MAX_LIVE_OUTBOUND_BYTES`` is dropped
     whole (counted in :attr:`dropped`), so the device never sees half a record.
     """
 
-    __slots__ = ("_parts", "_size", "dropped")
+    __slots__ = ("_current", "_size", "_speech", "_text", "dropped")
 
     def __init__(self) -> None:
-        self._parts: deque[bytes] = deque()
+        self._current = b""  # the rest of a record already started
+        self._text: deque[bytes] = deque()
+        self._speech: deque[bytes] = deque()
         self._size = 0
         self.dropped = 0
 
     def __len__(self) -> int:
         return self._size
 
-    def push(self, record: bytes) -> bool:
-        """Queue one encoded record; False when it was dropped (the queue is full)."""
+    def push(self, record: bytes, *, speech: bool = False) -> bool:
+        """Queue one encoded record in its lane; False when it was dropped (the queue is
+        full)."""
         if self._size + len(record) > limits.MAX_LIVE_OUTBOUND_BYTES:
             self.dropped += 1
             return False
-        self._parts.append(record)
+        (self._speech if speech else self._text).append(record)
         self._size += len(record)
         return True
 
     def abandon(self) -> int:
         """Drop every record not yet sent whole (the drain is over, FINAL goes out next), the
         one cut by the last frame included; how many, also counted in :attr:`dropped`."""
-        abandoned = len(self._parts)
-        self._parts.clear()
+        abandoned = len(self._text) + len(self._speech) + bool(self._current)
+        self._text.clear()
+        self._speech.clear()
+        self._current = b""
         self._size = 0
         self.dropped += abandoned
         return abandoned
 
     def take(self, n: int = FRAME_CAPACITY) -> bytes:
-        """Up to ``n`` bytes from the front (b"" when empty: the frame is padding only)."""
+        """Up to ``n`` bytes: the started record's rest, then text, then speech (b"" when
+        empty: the frame is padding only)."""
         out = bytearray()
-        while self._parts and len(out) < n:
-            part = self._parts.popleft()
+        while len(out) < n:
+            if not self._current:
+                lane = self._text or self._speech
+                if not lane:
+                    break
+                self._current = lane.popleft()
             room = n - len(out)
-            if len(part) > room:
-                self._parts.appendleft(part[room:])
-                part = part[:room]
-            out += part
+            out += self._current[:room]
+            self._current = self._current[room:]
         self._size -= len(out)
         return bytes(out)
 
