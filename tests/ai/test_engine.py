@@ -9,8 +9,10 @@ run here). The ``needs_ai`` tests start llama.cpp's real OpenAI-compatible serve
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -46,7 +48,7 @@ from privcloud.workloads.engine import (
     TextDelta,
     chat_engine,
 )
-from privcloud.workloads.engine.local import _ChatMl, _fit
+from privcloud.workloads.engine.local import SessionPrefix, _ChatMl, _fit
 from privcloud.workloads.engine.remote import parse_stream, request_body
 from privcloud.workloads.models import LLM_CONTEXT_TOKENS, SMOLLM2_135M
 
@@ -524,6 +526,91 @@ def test_in_process_slot_restore_attack_no_prefix_is_reused(
             llm.verbose = verbose
     assert _REUSE in control
     assert _REUSE not in after
+
+
+@contextlib.contextmanager
+def _verbose_llama() -> Iterator[None]:
+    with models().use(SMOLLM2_135M) as llm:
+        verbose = llm.verbose
+        llm.verbose = True
+    try:
+        yield
+    finally:
+        with models().use(SMOLLM2_135M) as llm:
+            llm.verbose = verbose
+
+
+def _prefix_hits(err: str) -> list[int]:
+    """The prompt tokens llama-cpp-python reports reusing, per answer that reused any."""
+    return [int(n) for n in re.findall(r"Llama\.generate: (\d+) prefix-match hit", err)]
+
+
+def _head_tokens(messages: list[ChatMessage]) -> int:
+    with models().use(SMOLLM2_135M) as llm:
+        markers = _ChatMl.of(llm)
+        return len(markers.bos + markers.message(messages[0]))
+
+
+@needs_ai
+def test_session_prefix_reads_the_system_message_once_per_session(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """A session's pieces share the state after its system message: the first answer reads it
+    (and snapshots it), each later one restores it and reads only its own message."""
+    engine = LlamaCppEngine(models())
+    system = ChatMessage("system", "Translate the user's message from English into Spanish.")
+    session = SessionPrefix()
+    with _verbose_llama():
+        capfd.readouterr()
+        answers = [
+            _text(
+                list(
+                    engine.chat(
+                        SMOLLM2_135M,
+                        [system, ChatMessage("user", text)],
+                        ChatSettings(6),
+                        salt=CacheSalt.fresh(),
+                        prefix=session,
+                    )
+                )
+            )
+            for text in ("Good morning.", "Where is the station?", "Thank you.")
+        ]
+        err = capfd.readouterr().err
+    head = _head_tokens([system])
+    # Every answer starts from the head: the first after reading it itself (the snapshot is
+    # taken there), the others after restoring it.
+    assert _prefix_hits(err) == [head, head, head]
+    assert len(session) == 1 and all(answers)
+
+
+@needs_ai
+def test_cross_session_prefix_attack_a_new_session_restores_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Session A's system message holds a secret; session B sends the very same one. Were
+    snapshots shared (or keyed by content alone), B would restore A's state, and could time
+    it. B must read its whole head itself: the context evaluates those tokens for B."""
+    engine = LlamaCppEngine(models())
+    conversation = _secret_conversation()
+    a, b = SessionPrefix(), SessionPrefix()
+    for _ in range(2):
+        list(
+            engine.chat(
+                SMOLLM2_135M, conversation, ChatSettings(2), salt=CacheSalt.fresh(), prefix=a
+            )
+        )
+    evaluated: list[list[int]] = []
+    with models().use(SMOLLM2_135M) as llm:
+        real_eval = llm.eval
+        monkeypatch.setattr(
+            llm, "eval", lambda tokens: (evaluated.append(list(tokens)), real_eval(tokens))[1]
+        )
+        markers = _ChatMl.of(llm)
+        head = markers.bos + markers.message(conversation[0])
+    list(engine.chat(SMOLLM2_135M, conversation, ChatSettings(2), salt=CacheSalt.fresh(), prefix=b))
+    assert evaluated[0] == head  # B read the secret-bearing head itself: nothing restored
+    assert len(a) == 1 and len(b) == 1
 
 
 @needs_ai

@@ -12,7 +12,9 @@ from __future__ import annotations
 import io
 import itertools
 import logging
+import threading
 import wave
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +23,7 @@ import pytest
 from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
+from privcloud.live import steps
 from privcloud.live.agreement import LocalAgreement, Word
 from privcloud.live.channel import ChannelStream, Settings, Translated
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
@@ -28,6 +31,7 @@ from privcloud.live.pipeline import LivePipeline, make_pipeline
 from privcloud.live.recognizer import Heard
 from privcloud.live.vad import VoiceActivity, energy_scorer
 from privcloud.wire.message import JSONObject
+from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, ModelConfig, Models
 from speech import speak, wer, words
 
 FRAME = 1280  # 40 ms of 16 kHz s16le
@@ -201,6 +205,56 @@ def test_auto_language_translates_from_the_language_heard() -> None:
     kinds = [o.kind for o in out]
     assert kinds.index(CAPTION) < kinds.index(TRANSLATION) < kinds.index(AUDIO)
     assert all(o.end_s <= 3.5 for o in out)
+
+
+@needs_ai
+def test_the_node_setting_picks_the_live_translation_model() -> None:
+    fast = steps.Translator(Models(ModelConfig(live_translation="fast")))
+    accurate = steps.Translator(Models(ModelConfig(live_translation="accurate")))
+    assert fast.model_for("en", "es") == GEMMA_270M
+    assert accurate.model_for("en", "es") == QWEN_1_5B
+    assert fast.model_for("en", "ja") == QWEN_1_5B  # Gemma's prompts do not read Japanese
+
+
+def test_a_slow_translation_does_not_hold_up_the_captions() -> None:
+    """With the call's worker, a translation runs beside the decodes: while the language
+    model is stuck on the first piece, later speech is still decoded and captioned; the
+    translations then come out in the order their pieces were queued, and flush waits for
+    all of them."""
+    release = threading.Event()
+    translated: list[str] = []
+
+    def translate(text: str, source: str, target: str) -> Translated:
+        release.wait(30)
+        translated.append(text)
+        return Translated(f"es:{text}", f"es:{text}")
+
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        stream = ChannelStream(
+            0,
+            language="en",
+            target="es",
+            recognize=SimulatedRecognizer(stable=True),
+            vad=VoiceActivity(energy_scorer),
+            translate=translate,
+            speak=lambda text, lang: b"\x00\x00" * 160,
+            can_translate=lambda s, t: True,
+            worker=worker,
+        )
+        out: list[LiveOutput] = []
+        for chunk in np.split(_tone(6.0), 150):
+            out += stream.feed(chunk)
+        assert [o for o in out if o.kind == CAPTION][-1].end_s > 4.0  # decoding went on
+        assert not translated and TRANSLATION not in {o.kind for o in out}
+        release.set()
+        for chunk in np.split(np.zeros(16_000, np.float32), 25):
+            out += stream.feed(chunk)
+        out += stream.flush()
+    captions = " ".join(o.text for o in out if o.kind == CAPTION)
+    translations = [o.text for o in out if o.kind == TRANSLATION]
+    assert translations == [f"es:{t}" for t in translated]
+    assert " ".join(translated) == captions  # every committed word translated once, in order
+    assert len([o for o in out if o.kind == AUDIO]) == len(translations)
 
 
 @needs_ai

@@ -21,6 +21,8 @@ from aikit import models, needs_ai
 from privcloud.errors import ConfigError, TooLargeError, UnavailableError, UsageError
 from privcloud.workloads import models as models_module
 from privcloud.workloads.models import (
+    GEMMA_270M,
+    LIVE_TRANSLATION,
     LLM_CONTEXT_TOKENS,
     QWEN_1_5B,
     LlmThreads,
@@ -73,6 +75,32 @@ def test_llm_threads_come_from_the_environment(
 @pytest.mark.parametrize("value", ["0", "65", "-1", "two", "2.5"])
 def test_bad_llm_threads_are_a_config_error(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
     monkeypatch.setenv("PRIVCLOUD_LLM_THREADS", value)
+    with pytest.raises(ConfigError):
+        ModelConfig.from_env()
+
+
+@pytest.mark.parametrize(
+    ("device", "value", "chosen"),
+    [("cpu", None, "fast"), ("cuda", None, "accurate"), ("cpu", "accurate", "accurate")],
+)
+def test_live_translation_is_fast_on_a_cpu_and_accurate_on_a_gpu_unless_set(
+    monkeypatch: pytest.MonkeyPatch, device: str, value: str | None, chosen: str
+) -> None:
+    monkeypatch.setenv("PRIVCLOUD_MODEL_DEVICE", device)
+    if value is None:
+        monkeypatch.delenv("PRIVCLOUD_LIVE_TRANSLATION", raising=False)
+    else:
+        monkeypatch.setenv("PRIVCLOUD_LIVE_TRANSLATION", value)
+    config = ModelConfig.from_env()
+    assert config.live_translation == chosen
+    order = LIVE_TRANSLATION[chosen]
+    assert order[0] == (QWEN_1_5B if chosen == "accurate" else GEMMA_270M)
+
+
+def test_an_unknown_live_translation_setting_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PRIVCLOUD_LIVE_TRANSLATION", "best")
     with pytest.raises(ConfigError):
         ModelConfig.from_env()
 

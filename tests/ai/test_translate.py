@@ -21,6 +21,7 @@ from aikit import models, needs_ai
 from privcloud import limits
 from privcloud.errors import DecodeError, PeerError, TooLargeError, UnsupportedError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
+from privcloud.workloads.engine.local import SessionPrefix
 from privcloud.workloads.models import (
     GEMMA_270M,
     QWEN_1_5B,
@@ -432,12 +433,23 @@ class ChatModels(CountingModels):
         super().__init__()
         self.answers = answers
         self.turns: list[list[dict[str, str]]] = []
+        self.prefixes: set[int] = set()
 
     def available(self) -> tuple[str, ...]:
         return (QWEN_1_5B, GEMMA_270M)
 
-    def chat(self, name: str, messages: Sequence[dict[str, str]], *, max_tokens: int) -> Completion:
+    def chat(
+        self,
+        name: str,
+        messages: Sequence[dict[str, str]],
+        *,
+        max_tokens: int,
+        prefix: SessionPrefix | None = None,
+    ) -> Completion:
         assert name == QWEN_1_5B and 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS
+        # Each request's pieces share one session prefix, made for that request alone.
+        assert isinstance(prefix, SessionPrefix)
+        self.prefixes.add(id(prefix))
         self.turns.append(list(messages))
         return Completion(name, self.answers.pop(0), prompt_tokens=1, tokens=1, seconds=0.001)
 
@@ -460,6 +472,22 @@ def test_a_piece_that_lost_a_fact_is_translated_again_naming_the_facts() -> None
     assert len(fake.turns) == 2 and "15:30" in fake.turns[1][0]["content"]
     assert "15:30" not in fake.turns[0][0]["content"]  # only the retry names it
     assert meta["facts"] == {"checked": 1, "lost": 0, "retried": 1, "withheld": 0, "flagged": 0}
+
+
+def test_cross_request_prefix_attack_each_request_has_its_own_session_prefix() -> None:
+    """The pieces of one request share the state after their instruction; a second request
+    to the same workload gets a new one (one request's prefix state never serves another)."""
+    fake = ChatModels(["One.", "Two.", "Three."])
+    workload = TranslateWorkload(cast(Models, fake))
+    for body in ("Uno. " + "palabra " * 60 + "Dos.", "Tres."):
+        request = WorkloadRequest(
+            "translate", {"mode": "text", "source_language": "es"}, body.encode()
+        )
+        list(workload.run(request))
+        if body == "Tres.":
+            assert len(fake.turns) == 3 and len(fake.prefixes) == 2
+        else:
+            assert len(fake.turns) == 2 and len(fake.prefixes) == 1
 
 
 def test_a_piece_still_losing_a_fact_is_withheld_as_its_source() -> None:

@@ -44,6 +44,9 @@ class _EchoPipeline:
     def flush(self) -> list[LiveOutput]:
         return [LiveOutput(0, CAPTION, f"total {self.fed}", b"", 0.0, 0.0)]
 
+    def close(self) -> None:
+        self.fed = 0
+
 
 def _echo_maker(refuse: str) -> PipelineMaker:
     def make(languages: tuple[str, str], targets: tuple[str, str]) -> _EchoPipeline:

@@ -7,7 +7,8 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
    ``context_s`` of it, whole words) for ``context_gap_s``, then only its last ``idle_keep_s``
    (the start of the next word); silence alone is never decoded and never makes output.
 2. At most **one** heavy step per feed, so a feed stays within one model call: a queued
-   translation (with its speech), else a decode when one is due:
+   translation (with its speech; unless translations run on a worker of their own, see
+   step 3), else a decode when one is due:
 
    * the utterance has ended (``endpoint_s`` of silence): the buffer is decoded a last time
      and everything heard is committed (:meth:`LocalAgreement.finish`), the untranslated text
@@ -21,7 +22,10 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
    language it speaks (captions only), they are queued for translation: up to each word that
    ends a sentence, at ``translate_words`` words when one ends a clause (",", ";", ":"), at
    ``max_untranslated_words``, and when the utterance ends. A translation comes out as text,
-   and its translated pieces as speech (:class:`Translated`).
+   and its translated pieces as speech (:class:`Translated`). With a ``worker`` (the node's
+   pipelines have one per call, both channels sharing it) a queued piece is handed to it at
+   once and the feeds go on decoding meanwhile (Whisper and the language model then each
+   have a core); each feed returns the translations finished by then, in order.
 4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
    sentence in it; past ``max_buffer_s``, at the last committed word (committing the pending
    hypothesis first if nothing is committed). So endless speech holds at most ``max_buffer_s``
@@ -35,6 +39,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,8 +94,10 @@ class Settings:
 
 @dataclass(frozen=True)
 class _Job:
-    words: tuple[Word, ...]
+    text: str
     language: str
+    start_s: float
+    end_s: float
 
 
 class ChannelStream:
@@ -109,6 +116,7 @@ class ChannelStream:
         can_translate: Callable[[str, str], bool],
         settings: Settings | None = None,
         clock: Callable[[], float] = time.monotonic,
+        worker: Executor | None = None,
     ) -> None:
         self._channel = channel
         self._language = language
@@ -129,6 +137,8 @@ class ChannelStream:
         self._agree = LocalAgreement()
         self._untranslated: list[Word] = []
         self._jobs: deque[_Job] = deque()
+        self._worker = worker
+        self._running: deque[Future[list[LiveOutput]]] = deque()
 
     @property
     def buffered_s(self) -> float:
@@ -143,22 +153,33 @@ class ChannelStream:
     def feed(self, samples: npt.NDArray[np.float32]) -> list[LiveOutput]:
         """Take new samples (16 kHz float32); return what became final (steps 1-4)."""
         self._take(samples)
+        out = self._finished()
         if self._jobs:
-            return self._run_job(self._jobs.popleft())
+            return out + self._run_job(self._jobs.popleft())
         if not self._active:
-            return []
+            return out
         if not self._vad.speaking and self._vad.quiet_s >= self._s.endpoint_s:
-            return self._end_utterance()
+            return out + self._end_utterance()
         if self._since_decode >= self._every:
-            return self._decode()
-        return []
+            return out + self._decode()
+        return out
 
     def flush(self) -> list[LiveOutput]:
         """Finish: decode and commit what is left, then translate and speak all of it."""
         out = self._end_utterance() if self._active else []
         self._queue_untranslated()
+        while self._running:
+            out += self._running.popleft().result()
         while self._jobs:
             out += self._run_job(self._jobs.popleft())
+        return out
+
+    def _finished(self) -> list[LiveOutput]:
+        """The outputs of the worker's translations finished so far, in the order queued (a
+        failed one raises here, as it would have in the feed)."""
+        out: list[LiveOutput] = []
+        while self._running and self._running[0].done():
+            out += self._running.popleft().result()
         return out
 
     # --- steps ------------------------------------------------------------------------------
@@ -249,15 +270,23 @@ class ChannelStream:
     def _queue_untranslated(self) -> None:
         # "auto" and not sure yet: the language of the last decode.
         source = self._language or self._detected
-        if self._untranslated and source not in (None, self._target):
-            self._jobs.append(_Job(tuple(self._untranslated), source))
+        words = self._untranslated
         self._untranslated = []
+        if not words or source in (None, self._target):
+            return
+        job = _Job(self._join([w.text for w in words]), source, words[0].start, words[-1].end)
+        if self._worker is None:
+            self._jobs.append(job)
+        else:
+            self._running.append(self._worker.submit(self._run_job, job))
 
     def _run_job(self, job: _Job) -> list[LiveOutput]:
+        """Translate and speak one piece (on the worker, when there is one: it reads only the
+        job and the channel's fixed settings)."""
         if not self._can_translate(job.language, self._target):
             return []
-        start, end = job.words[0].start, job.words[-1].end
-        done = self._translate(self._join([w.text for w in job.words]), job.language, self._target)
+        start, end = job.start_s, job.end_s
+        done = self._translate(job.text, job.language, self._target)
         if not done.text.strip():
             return []
         out = [LiveOutput(self._channel, TRANSLATION, done.text, b"", start, end)]

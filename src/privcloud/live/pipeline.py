@@ -6,8 +6,11 @@ of the call :meth:`LivePipeline.flush` returns the rest. Each channel is an inde
 :class:`~privcloud.live.channel.ChannelStream`: voice-activity detection (Silero VAD), Whisper
 re-decoding a growing buffer at most every ~1 s of new audio, LocalAgreement-2 commits
 (:mod:`privcloud.live.agreement`), translation of committed text into the channel's target
-language, and speech of the translation. One feed runs at most one model call (a decode, or a
-translation with its speech), so it never blocks for more than about a second on 2 cores.
+language, and speech of the translation. A feed runs at most one decode; translations (with
+their speech) run on a worker thread of the call's own, one at a time for both channels, so a
+decode never waits behind a translation and each has a core of a 2-core machine. A call's
+pipeline ends with :meth:`flush` (which waits for the translations still running) or
+:meth:`close` (which abandons them).
 
 Input bounds: a feed carries at most ``limits.LIVE_MAX_FEED_BYTES`` of 16 kHz s16le mono PCM,
 of even length, for channel 0 or 1; anything else is a ``DecodeError``/``TooLargeError``
@@ -16,6 +19,7 @@ before any work. Nothing is written to disk and nothing of the call is logged.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -52,10 +56,13 @@ class LivePipeline(Protocol):
 
     def flush(self) -> list[LiveOutput]: ...
 
+    def close(self) -> None: ...
+
 
 class _Pipeline:
-    def __init__(self, channels: tuple[ChannelStream, ...]) -> None:
+    def __init__(self, channels: tuple[ChannelStream, ...], worker: ThreadPoolExecutor) -> None:
         self._channels = channels
+        self._worker = worker
 
     @property
     def channels(self) -> tuple[ChannelStream, ...]:
@@ -74,10 +81,18 @@ class _Pipeline:
         return self._channels[channel].feed(samples)
 
     def flush(self) -> list[LiveOutput]:
-        out: list[LiveOutput] = []
-        for stream in self._channels:
-            out += stream.flush()
-        return out
+        try:
+            out: list[LiveOutput] = []
+            for stream in self._channels:
+                out += stream.flush()
+            return out
+        finally:
+            self._worker.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Abandon the call: translations not started are cancelled, the one running ends
+        with its model call and its output is dropped."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
 
 def _check_language(value: str, *, auto: bool) -> None:
@@ -96,6 +111,7 @@ def make_pipeline(
     recognizer: Recognizer | None = None,
     scorer: Scorer | None = None,
     translation_model: str | None = None,
+    translate_on_worker: bool = True,
 ) -> LivePipeline:
     """A pipeline for one call: ``languages[c]`` is what channel ``c`` speaks (a Whisper code,
     or "auto" to detect it from its first words), ``targets[c]`` the language its speech is
@@ -103,8 +119,10 @@ def make_pipeline(
     text translation does not support (with "auto", such a pair yields captions only).
 
     ``translation_model`` picks the ``translate`` workload's language model (default: the
-    fastest installed that reads the pair, :data:`privcloud.live.steps.LIVE_MODELS`).
-    ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks)."""
+    first installed that reads the pair, :data:`privcloud.workloads.models.LIVE_TRANSLATION`).
+    ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks);
+    ``translate_on_worker=False`` runs each translation inside a feed instead (a benchmark
+    that measures the commit policy alone, as if model calls took no time)."""
     if len(languages) != CHANNELS or len(targets) != CHANNELS:
         raise DecodeError("a call has two channels")
     translator = steps.Translator(models, translation_model)
@@ -115,6 +133,13 @@ def make_pipeline(
             raise UnsupportedError("this language pair cannot be translated")
     recognize = recognizer if recognizer is not None else WhisperRecognizer(models)
     score = scorer if scorer is not None else default_scorer()
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-translate")
+    if translate_on_worker:
+        # Read each direction's translation instruction while the call opens (before anyone
+        # has said a sentence): the first piece then reads only itself.
+        for language, target in zip(languages, targets, strict=True):
+            if language not in (AUTO, target):
+                worker.submit(translator.prepare, language, target)
     streams = tuple(
         ChannelStream(
             channel,
@@ -126,7 +151,8 @@ def make_pipeline(
             speak=steps.synthesize,
             can_translate=translator.supports,
             settings=settings,
+            worker=worker if translate_on_worker else None,
         )
         for channel in range(CHANNELS)
     )
-    return _Pipeline(streams)
+    return _Pipeline(streams, worker)

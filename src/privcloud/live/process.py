@@ -79,14 +79,22 @@ def _step(
         elif op == "flush":
             result = _plain(pipelines.pop(call).flush())
         elif op == "close":
-            pipelines.pop(call, None)
+            _drop(pipelines, call)
     except PrivcloudError as exc:  # our errors carry fixed texts only
-        pipelines.pop(call, None)
+        _drop(pipelines, call)
         return "refused", type(exc).__name__, str(exc)
     except Exception as exc:  # noqa: BLE001 - the call fails, the child keeps serving
-        pipelines.pop(call, None)
+        _drop(pipelines, call)
         return "failed", type(exc).__name__, ""
     return "ok", result, ""
+
+
+def _drop(pipelines: dict[int, LivePipeline], call: int) -> None:
+    """Forget a call's pipeline, closing it (its translation worker stops)."""
+    pipeline = pipelines.pop(call, None)
+    if pipeline is not None:
+        with contextlib.suppress(Exception):
+            pipeline.close()
 
 
 def _plain(outputs: Sequence[LiveOutput]) -> tuple[tuple[object, ...], ...]:

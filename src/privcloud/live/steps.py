@@ -11,26 +11,26 @@ from __future__ import annotations
 from privcloud.live.channel import Translated
 from privcloud.wire.message import EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import speak, translate
-from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, Models
-
-#: The language models a call's translation prefers, fastest first: a translation that comes
-#: late is of no use in a call. Measured on this 2-core machine (load ~10), one clause: Gemma 3
-#: 270M 1.3-2 s (the gist, with errors; a piece that lost a fact comes back untranslated),
-#: Qwen2.5 1.5B 12-14 s (faithful). Gemma reads 7 languages; Qwen takes the other pairs.
-LIVE_MODELS = (GEMMA_270M, QWEN_1_5B)
+from privcloud.workloads.engine.local import SessionPrefix
+from privcloud.workloads.models import LIVE_TRANSLATION, Models
 
 
 class Translator:
     """Text translation of committed speech by the node's ``translate`` workload: with language
-    model ``llm``, or (None) the first of :data:`LIVE_MODELS` installed that reads the pair."""
+    model ``llm``, or (None) the first installed that reads the pair of those the node's
+    ``live_translation`` setting lists (:data:`~privcloud.workloads.models.LIVE_TRANSLATION`:
+    Gemma 3 270M first for speed, or Qwen2.5 1.5B first for accuracy)."""
 
     def __init__(self, models: Models, llm: str | None = None) -> None:
-        self._workload = translate.TranslateWorkload(models)
+        # One per call: the call's pieces share the state after the translation instruction
+        # (SessionPrefix), which no other call reaches and which goes with the call.
+        self._workload = translate.TranslateWorkload(models, session=SessionPrefix())
         if llm is not None:
             self._candidates: tuple[str, ...] = (llm,)
         else:
             available = models.available()
-            preferred = tuple(m for m in LIVE_MODELS if m in available)
+            order = LIVE_TRANSLATION[models.config.live_translation]
+            preferred = tuple(m for m in order if m in available)
             self._candidates = preferred or (self._workload.default_llm(),)
 
     def model_for(self, source: str, target: str) -> str | None:
@@ -44,6 +44,13 @@ class Translator:
     def supports(self, source: str, target: str) -> bool:
         """Whether a model reads ``source`` and writes ``target`` (or they are the same)."""
         return source == target or self.model_for(source, target) is not None
+
+    def prepare(self, source: str, target: str) -> None:
+        """Read the translation instruction of ``source`` into ``target`` now (the call's
+        worker does this as the call opens, so the first piece does not wait for it)."""
+        llm = self.model_for(source, target)
+        if llm is not None:
+            self._workload.prepare(source, target, llm)
 
     def __call__(self, text: str, source: str, target: str) -> Translated:
         """``text`` (committed speech in ``source``) in ``target``: the answer's text, and

@@ -32,13 +32,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from privcloud import limits
 from privcloud.errors import ConfigError, TooLargeError, UnavailableError, UsageError
 from privcloud.trust.release_manifest import ModelFile
 from privcloud.workloads import model_files
 from privcloud.workloads.base import Deadline, check_deadline
+
+if TYPE_CHECKING:  # the engine module imports this one
+    from privcloud.workloads.engine.local import SessionPrefix
 
 log = logging.getLogger("privcloud.models")
 
@@ -55,6 +58,14 @@ QWEN_1_5B = "qwen2.5-coder-1.5b-instruct"
 SMOLLM2_135M = "smollm2-135m-instruct"
 #: all-MiniLM-L6-v2 sentence embeddings (384 dimensions): search and grounding.
 MINILM_L6 = "all-minilm-l6-v2"
+#: The language models a live call translates with, in the order tried (the first installed
+#: that reads the pair), per :attr:`ModelConfig.live_translation`. Measured on this 2-core
+#: machine (bench/live_translation.py, the same two-speaker call, one run each, load ~0.7):
+#: "fast", Gemma 3 270M, 0.3-0.7 s a piece, translation 2.9 s behind each word (p50), but
+#: its fact check withheld 23 of 48 words and one kept piece was wrong ("bring your
+#: passport" became "contact your ID card"); "accurate", Qwen2.5 1.5B, 0.8-1.2 s a piece
+#: (4-5 s with a retry), 4.4 s behind each word, 8 of 48 withheld and the rest right.
+LIVE_TRANSLATION = {"fast": (GEMMA_270M, QWEN_1_5B), "accurate": (QWEN_1_5B, GEMMA_270M)}
 #: A diffusers text-to-image pipeline from the configured directory.
 IMAGE = "image"
 #: A diffusers inpainting pipeline from the configured directory (the ``erase`` feature).
@@ -101,12 +112,17 @@ class ModelConfig:
     llm_threads: int | None = None
     #: "cpu", or "cuda" on a GPU machine (Whisper, llama.cpp layers, torch models).
     device: str = "cpu"
+    #: Which language model live calls translate with first (:data:`LIVE_TRANSLATION`):
+    #: "fast" (Gemma 3 270M) or "accurate" (Qwen2.5 1.5B); ``PRIVCLOUD_LIVE_TRANSLATION``,
+    #: by default "accurate" on a GPU and "fast" on a CPU.
+    live_translation: str = "fast"
 
     @classmethod
     def from_env(cls) -> ModelConfig:
         """The defaults, with ``PRIVCLOUD_IMAGE_MODEL`` (a directory),
-        ``PRIVCLOUD_MODEL_DEVICE`` (cpu|cuda) and ``PRIVCLOUD_LLM_THREADS`` (a number of
-        threads, or ``auto``: measured at load) applied."""
+        ``PRIVCLOUD_MODEL_DEVICE`` (cpu|cuda), ``PRIVCLOUD_LLM_THREADS`` (a number of
+        threads, or ``auto``: measured at load) and ``PRIVCLOUD_LIVE_TRANSLATION``
+        (fast|accurate) applied."""
         image = os.environ.get("PRIVCLOUD_IMAGE_MODEL")
         inpaint = os.environ.get("PRIVCLOUD_INPAINT_MODEL")
         if inpaint and not model_files.has_image_pipeline(Path(inpaint)):
@@ -117,12 +133,18 @@ class ModelConfig:
         if device not in ("cpu", "cuda"):
             raise ConfigError("PRIVCLOUD_MODEL_DEVICE must be cpu or cuda")
         threads = min(8, os.cpu_count() or 2)
+        live = os.environ.get("PRIVCLOUD_LIVE_TRANSLATION") or (
+            "accurate" if device == "cuda" else "fast"
+        )
+        if live not in LIVE_TRANSLATION:
+            raise ConfigError("PRIVCLOUD_LIVE_TRANSLATION must be fast or accurate")
         return cls(
             image_model_dir=Path(image) if image else None,
             inpaint_model_dir=Path(inpaint) if inpaint else None,
             device=device,
             threads=threads,
             llm_threads=_llm_threads_from_env(os.environ.get("PRIVCLOUD_LLM_THREADS", "auto")),
+            live_translation=live,
         )
 
 
@@ -558,6 +580,7 @@ class Models:
         stop: Sequence[str] = (),
         on_token: Callable[[int], None] | None = None,
         deadline: Deadline | None = None,
+        prefix: SessionPrefix | None = None,
     ) -> Completion:
         """Greedy (deterministic) answer of an instruction-tuned language model ``name`` to
         ``messages`` (``{"role": "system"|"user"|"assistant", "content": ...}``), rendered as
@@ -569,7 +592,9 @@ class Models:
         Unlike :meth:`complete` nothing is cut: messages that do not fit the context window
         with ``max_tokens`` are refused (:class:`TooLargeError`), so a caller splits its text
         first (:meth:`chat_tokens` counts). ``on_token`` is called with the count of pieces so
-        far; the deadline as in :meth:`complete`.
+        far; the deadline as in :meth:`complete`. ``prefix``: the calling session's own
+        :class:`~privcloud.workloads.engine.local.SessionPrefix`, which restores the state
+        after the system message instead of reading it again.
         """
         # Imported here: the engine module imports this one.
         from privcloud.workloads.engine.local import LlamaCppEngine  # noqa: PLC0415
@@ -593,7 +618,7 @@ class Models:
         pieces: list[str] = []
         end: ChatEnd | None = None
         answer = LlamaCppEngine(self).chat(
-            name, conversation, settings, salt=CacheSalt.fresh(), deadline=deadline
+            name, conversation, settings, salt=CacheSalt.fresh(), deadline=deadline, prefix=prefix
         )
         with closing(answer):
             for event in answer:

@@ -66,6 +66,7 @@ from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params, translate_facts
 from privcloud.workloads.audio import decode_audio
 from privcloud.workloads.base import ModelWorkload
+from privcloud.workloads.engine.local import SessionPrefix
 from privcloud.workloads.models import GEMMA_270M, LLM_MODELS, QWEN_1_5B, WHISPER_BASE, Models
 from privcloud.workloads.text import sentences as text_sentences
 from privcloud.workloads.text.sentences import SplitRules
@@ -344,8 +345,11 @@ class _Translator:
     """Translates the pieces of one request with language model ``llm``, checking each one's
     facts and counting the retries the request has left."""
 
-    def __init__(self, models: Models, llm: str, policy: str, steps: _Steps) -> None:
+    def __init__(
+        self, models: Models, llm: str, policy: str, steps: _Steps, prefix: SessionPrefix
+    ) -> None:
         self._models = models
+        self._prefix = prefix
         self.llm = llm
         self._policy = policy
         self._steps = steps
@@ -394,6 +398,7 @@ class _Translator:
                 self.llm,
                 chat_messages(source, target, piece, keep),
                 max_tokens=min(limits.MAX_GENERATED_TOKENS, budget),
+                prefix=self._prefix,
             )
         else:
             budget = int(len(piece) * _TOKENS_PER_CHAR) + _EXTRA_TOKENS
@@ -428,9 +433,13 @@ class TranslateWorkload(ModelWorkload):
 
     name = "translate"
 
-    def __init__(self, models: Models) -> None:
+    def __init__(self, models: Models, *, session: SessionPrefix | None = None) -> None:
+        """``session``: the prompt prefix of one live call, which its owner keeps for the
+        call (:mod:`privcloud.live.steps`); without it each request has its own, shared by
+        its pieces only."""
         super().__init__(models)
         self._default_llm: str | None = None
+        self._session = session
 
     def default_llm(self) -> str:
         """The node model where it is installed, else Gemma 3 270M (looked up once)."""
@@ -458,6 +467,16 @@ class TranslateWorkload(ModelWorkload):
             _check_text_pair(llm, "en", target)
         return self._speech(request, source, target, llm, policy)
 
+    def prepare(self, source: str, target: str, llm: str) -> None:
+        """Read the instruction translating ``source`` into ``target`` with ``llm`` into this
+        workload's session prefix now (nothing to do without one, or for a completion model)."""
+        if self._session is not None and llm in CHAT_MODELS and source != target:
+            system = chat_messages(source, target, "")[0]["content"]
+            self._session.prepare(self._models, llm, system)
+
+    def _prefix(self) -> SessionPrefix:
+        return self._session if self._session is not None else SessionPrefix()
+
     # --- text -------------------------------------------------------------------------------
 
     def _text(
@@ -465,7 +484,7 @@ class TranslateWorkload(ModelWorkload):
     ) -> Iterator[Event]:
         text = params.body_text(request.body, max_chars=limits.MAX_TRANSLATION_CHARS)
         steps = _Steps()
-        translator = _Translator(self._models, llm, policy, steps)
+        translator = _Translator(self._models, llm, policy, steps, self._prefix())
         # All pieces are cut before the first model call: a text needing too many is refused
         # before it holds the model at all.
         for piece in group_sentences(split_sentences(text)):
@@ -495,7 +514,7 @@ class TranslateWorkload(ModelWorkload):
     ) -> Iterator[Event]:
         audio = decode_audio(request.body)
         steps = _Steps()
-        translator = _Translator(self._models, llm, policy, steps)
+        translator = _Translator(self._models, llm, policy, steps, self._prefix())
         languages = text_languages(llm)
         segments: list[Segment] = []
         clock = _Stopwatch()
