@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 from privcloud import errors, limits
 from privcloud.errors import PrivcloudError, UnavailableError
 from privcloud.live.output import LiveOutput
-from privcloud.workloads.models import ModelConfig, Models
+from privcloud.workloads.models import LIVE_TRANSLATION, ModelConfig, Models
 
 if TYPE_CHECKING:
     from privcloud.live.pipeline import LivePipeline
@@ -50,15 +50,30 @@ Builder = Callable[[], PipelineMaker]
 
 def release_maker(config: ModelConfig) -> PipelineMaker:
     """The release's pipelines (:func:`~privcloud.live.pipeline.make_pipeline`) on the
-    models ``config`` names."""
+    models ``config`` names. The child starts loading the models a call uses (Whisper and the
+    first live translation model) on a thread of its own at once, so the first call finds
+    them loaded or loading, not first asked for when its first words need them."""
     from privcloud.live.pipeline import make_pipeline  # noqa: PLC0415 - heavy: numpy
+    from privcloud.live.recognizer import LIVE_WHISPER  # noqa: PLC0415
 
     models = Models(config)
+    available = models.available()
+    first = [m for m in LIVE_TRANSLATION[config.live_translation] if m in available][:1]
+    threading.Thread(
+        target=_warm, args=(models, [LIVE_WHISPER, *first]), name="live-warm", daemon=True
+    ).start()
 
     def make(languages: tuple[str, str], targets: tuple[str, str]) -> LivePipeline:
         return make_pipeline(models, languages, targets)
 
     return make
+
+
+def _warm(models: Models, names: list[str]) -> None:
+    """Load ``names``; one that cannot load fails the call that needs it, as it would have."""
+    for name in names:
+        with contextlib.suppress(PrivcloudError):
+            models.warm([name])
 
 
 def release_builder(config: ModelConfig) -> Builder:
