@@ -553,13 +553,14 @@ def _head_tokens(messages: list[ChatMessage]) -> int:
 
 @needs_ai
 def test_session_prefix_reads_the_system_message_once_per_session(
-    capfd: pytest.CaptureFixture[str],
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A session's pieces share the state after its system message: the first answer reads it
     (and snapshots it), each later one restores it and reads only its own message."""
     engine = LlamaCppEngine(models())
     system = ChatMessage("system", "Translate the user's message from English into Spanish.")
     session = SessionPrefix()
+    evaluated = _spy_on_eval(monkeypatch)
     with _verbose_llama():
         capfd.readouterr()
         answers = [
@@ -581,7 +582,27 @@ def test_session_prefix_reads_the_system_message_once_per_session(
     # Every answer starts from the head: the first after reading it itself (the snapshot is
     # taken there), the others after restoring it.
     assert _prefix_hits(err) == [head, head, head]
+    # ... and the head was read once: the other two answers read only their own messages.
+    assert [len(tokens) for tokens in evaluated].count(head) == 1
     assert len(session) == 1 and all(answers)
+    with models().use(SMOLLM2_135M) as llm:
+        [state] = session._states.values()
+        assert not state.input_ids[state.n_tokens :].any()  # no earlier request's tokens kept
+        assert state.n_tokens == head and len(state.input_ids) == llm.n_ctx()
+
+
+def _spy_on_eval(monkeypatch: pytest.MonkeyPatch) -> list[list[int]]:
+    """Every token batch the shared SmolLM2 context evaluates from now on."""
+    evaluated: list[list[int]] = []
+    with models().use(SMOLLM2_135M) as llm:
+        real_eval = llm.eval
+
+        def spy(tokens: Any) -> Any:
+            evaluated.append(list(tokens))
+            return real_eval(tokens)
+
+        monkeypatch.setattr(llm, "eval", spy)
+    return evaluated
 
 
 @needs_ai
@@ -600,12 +621,8 @@ def test_cross_session_prefix_attack_a_new_session_restores_nothing(
                 SMOLLM2_135M, conversation, ChatSettings(2), salt=CacheSalt.fresh(), prefix=a
             )
         )
-    evaluated: list[list[int]] = []
+    evaluated = _spy_on_eval(monkeypatch)
     with models().use(SMOLLM2_135M) as llm:
-        real_eval = llm.eval
-        monkeypatch.setattr(
-            llm, "eval", lambda tokens: (evaluated.append(list(tokens)), real_eval(tokens))[1]
-        )
         markers = _ChatMl.of(llm)
         head = markers.bos + markers.message(conversation[0])
     list(engine.chat(SMOLLM2_135M, conversation, ChatSettings(2), salt=CacheSalt.fresh(), prefix=b))

@@ -103,6 +103,8 @@ def test_an_unknown_live_translation_setting_is_a_config_error(
     monkeypatch.setenv("PRIVCLOUD_LIVE_TRANSLATION", "best")
     with pytest.raises(ConfigError):
         ModelConfig.from_env()
+    with pytest.raises(ConfigError):
+        ModelConfig(live_translation="best")
 
 
 class SlowWithTwoThreads:

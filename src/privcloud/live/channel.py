@@ -166,8 +166,17 @@ class ChannelStream:
 
     def flush(self) -> list[LiveOutput]:
         """Finish: decode and commit what is left, then translate and speak all of it."""
+        return self.finish() + self.drain()
+
+    def finish(self) -> list[LiveOutput]:
+        """The first half of :meth:`flush`: the last decode and commit (its pieces queued)."""
         out = self._end_utterance() if self._active else []
         self._queue_untranslated()
+        return out
+
+    def drain(self) -> list[LiveOutput]:
+        """The second half of :meth:`flush`: every queued translation, with its speech."""
+        out: list[LiveOutput] = []
         while self._running:
             out += self._running.popleft().result()
         while self._jobs:

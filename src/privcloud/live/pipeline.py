@@ -19,7 +19,8 @@ before any work. Nothing is written to disk and nothing of the call is logged.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -44,6 +45,8 @@ __all__ = [
     "Settings",
     "make_pipeline",
 ]
+
+log = logging.getLogger("privcloud.live")
 
 #: Channels of a call: 0 the device user, 1 the other party.
 CHANNELS = 2
@@ -82,9 +85,13 @@ class _Pipeline:
 
     def flush(self) -> list[LiveOutput]:
         try:
+            # Both channels' last decodes first: channel 1's does not wait for channel 0's
+            # translations, which the worker runs meanwhile.
             out: list[LiveOutput] = []
             for stream in self._channels:
-                out += stream.flush()
+                out += stream.finish()
+            for stream in self._channels:
+                out += stream.drain()
             return out
         finally:
             self._worker.shutdown(wait=False, cancel_futures=True)
@@ -93,6 +100,14 @@ class _Pipeline:
         """Abandon the call: translations not started are cancelled, the one running ends
         with its model call and its output is dropped."""
         self._worker.shutdown(wait=False, cancel_futures=True)
+
+
+def _prepared(done: Future[None]) -> None:
+    """A failed preparation only costs the first piece its speed-up (it reads the instruction
+    itself, and fails there if the model cannot load): logged by type, nothing of the call."""
+    exc = done.exception() if not done.cancelled() else None
+    if exc is not None:
+        log.warning("live translation: preparing the instruction failed (%s)", type(exc).__name__)
 
 
 def _check_language(value: str, *, auto: bool) -> None:
@@ -139,7 +154,7 @@ def make_pipeline(
         # has said a sentence): the first piece then reads only itself.
         for language, target in zip(languages, targets, strict=True):
             if language not in (AUTO, target):
-                worker.submit(translator.prepare, language, target)
+                worker.submit(translator.prepare, language, target).add_done_callback(_prepared)
     streams = tuple(
         ChannelStream(
             channel,

@@ -113,9 +113,13 @@ class ModelConfig:
     #: "cpu", or "cuda" on a GPU machine (Whisper, llama.cpp layers, torch models).
     device: str = "cpu"
     #: Which language model live calls translate with first (:data:`LIVE_TRANSLATION`):
-    #: "fast" (Gemma 3 270M) or "accurate" (Qwen2.5 1.5B); ``PRIVCLOUD_LIVE_TRANSLATION``,
-    #: by default "accurate" on a GPU and "fast" on a CPU.
+    #: "fast" (Gemma 3 270M) or "accurate" (Qwen2.5 1.5B). :meth:`from_env` reads
+    #: ``PRIVCLOUD_LIVE_TRANSLATION`` and otherwise picks "accurate" on a GPU, "fast" on a CPU.
     live_translation: str = "fast"
+
+    def __post_init__(self) -> None:
+        if self.live_translation not in LIVE_TRANSLATION:
+            raise ConfigError("live_translation must be fast or accurate")
 
     @classmethod
     def from_env(cls) -> ModelConfig:

@@ -398,7 +398,9 @@ class _Translator:
                 self.llm,
                 chat_messages(source, target, piece, keep),
                 max_tokens=min(limits.MAX_GENERATED_TOKENS, budget),
-                prefix=self._prefix,
+                # A retry's instruction names the piece's facts: read for that retry only,
+                # not kept as the session's prefix.
+                prefix=None if keep else self._prefix,
             )
         else:
             budget = int(len(piece) * _TOKENS_PER_CHAR) + _EXTRA_TOKENS

@@ -91,9 +91,9 @@ class LlamaCppEngine:
             prompt, dropped = _fit(markers, messages, settings.max_tokens)
             llm.set_cache(None)
             llm.reset()
-            if prefix is not None and messages and messages[0].role == "system":
-                prefix.restore(model, llm, markers.bos + markers.message(messages[0]))
             try:
+                if prefix is not None and messages and messages[0].role == "system":
+                    prefix.restore(model, llm, markers.bos + markers.message(messages[0]))
                 yield from _generate(llm, markers, prompt, dropped, settings, stop_check)
             finally:
                 llm.reset()
@@ -106,7 +106,9 @@ class SessionPrefix:
     before every piece. Read once, the context's state after it is snapshot
     (``Llama.save_state``) and restored before each later piece, so only the piece itself is
     read again (Qwen2.5 1.5B, 87-token translation instruction, one thread: 1.3 s saved per
-    piece on this 2-core machine; the answer is the same token for token, which a test checks).
+    piece on this 2-core machine). The same model reads the same tokens, but in two batches
+    instead of one: float rounding differs, which can flip a close greedy choice (seen once in
+    eight pieces: "Hola, soy Anna" for "Hola, esto es Anna").
 
     Nothing crosses sessions: the object is made by the node-side owner of one call or one
     request, held by it and dropped with it; no caller names, chooses or reaches it (the
@@ -151,6 +153,10 @@ class SessionPrefix:
         # Only the last row of the logits: load_state broadcasts it over the prefix's rows,
         # which no sampling reads (the suffix is always decoded first).
         state.scores = state.scores[-1:].copy()
+        # The library copies its whole token array, past the head too: what is left there is
+        # an earlier request's prompt and answer (never read, as n_tokens ends before it, but
+        # not this session's to keep).
+        state.input_ids[state.n_tokens :] = 0
         self._states[key] = state
         while len(self._states) > PREFIX_STATES:
             self._states.popitem(last=False)
