@@ -433,7 +433,7 @@ class ChatModels(CountingModels):
         super().__init__()
         self.answers = answers
         self.turns: list[list[dict[str, str]]] = []
-        self.prefixes: list[SessionPrefix] = []
+        self.prefixes: list[SessionPrefix | None] = []
 
     def available(self) -> tuple[str, ...]:
         return (QWEN_1_5B, GEMMA_270M)
@@ -452,7 +452,6 @@ class ChatModels(CountingModels):
         if "must appear in your translation" in messages[0]["content"]:
             assert prefix is None
         else:
-            assert isinstance(prefix, SessionPrefix)
             self.prefixes.append(prefix)
         self.turns.append(list(messages))
         return Completion(name, self.answers.pop(0), prompt_tokens=1, tokens=1, seconds=0.001)
@@ -481,15 +480,23 @@ def test_a_piece_that_lost_a_fact_is_translated_again_naming_the_facts() -> None
 def test_cross_request_prefix_attack_each_request_has_its_own_session_prefix() -> None:
     """The pieces of one request share the state after their instruction; a second request
     to the same workload gets a new one (one request's prefix state never serves another)."""
-    fake = ChatModels(["One.", "Two.", "Three."])
+    fake = ChatModels(["hello."] * 16)
     workload = TranslateWorkload(cast(Models, fake))
-    for body in ("Uno. " + "palabra " * 60 + "Dos.", "Tres."):
+    long = "hola. " + "palabra " * 60 + "adiós."
+    per_request = []
+    for body in (long, long, "hola."):
         request = WorkloadRequest(
             "translate", {"mode": "text", "source_language": "es"}, body.encode()
         )
+        before = len(fake.prefixes)
         list(workload.run(request))
-    first, second, third = fake.prefixes
-    assert first is second and third is not first
+        per_request.append(fake.prefixes[before:])
+    first, second, (single,) = per_request
+    assert len(first) == len(second) > 1
+    assert isinstance(first[0], SessionPrefix) and all(p is first[0] for p in first)
+    assert isinstance(second[0], SessionPrefix) and all(p is second[0] for p in second)
+    assert second[0] is not first[0]  # one request's prefix never serves another
+    assert single is None  # one piece: nothing to share, no snapshot
 
 
 def test_a_piece_still_losing_a_fact_is_withheld_as_its_source() -> None:
