@@ -119,7 +119,7 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         if self.live_translation not in LIVE_TRANSLATION:
-            raise ConfigError("live_translation must be fast or accurate")
+            raise ConfigError("PRIVCLOUD_LIVE_TRANSLATION must be fast or accurate")
 
     @classmethod
     def from_env(cls) -> ModelConfig:
@@ -139,9 +139,7 @@ class ModelConfig:
         threads = min(8, os.cpu_count() or 2)
         live = os.environ.get("PRIVCLOUD_LIVE_TRANSLATION") or (
             "accurate" if device == "cuda" else "fast"
-        )
-        if live not in LIVE_TRANSLATION:
-            raise ConfigError("PRIVCLOUD_LIVE_TRANSLATION must be fast or accurate")
+        )  # checked in __post_init__
         return cls(
             image_model_dir=Path(image) if image else None,
             inpaint_model_dir=Path(inpaint) if inpaint else None,

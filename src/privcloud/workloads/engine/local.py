@@ -93,7 +93,7 @@ class LlamaCppEngine:
             llm.reset()
             try:
                 if prefix is not None and messages and messages[0].role == "system":
-                    prefix.restore(model, llm, markers.bos + markers.message(messages[0]))
+                    prefix.restore(model, llm, markers.head(messages[0]))
                 yield from _generate(llm, markers, prompt, dropped, settings, stop_check)
             finally:
                 llm.reset()
@@ -132,9 +132,7 @@ class SessionPrefix:
             llm.set_cache(None)
             llm.reset()
             try:
-                self.restore(
-                    model, llm, markers.bos + markers.message(ChatMessage("system", system))
-                )
+                self.restore(model, llm, markers.head(ChatMessage("system", system)))
             finally:
                 llm.reset()
 
@@ -194,6 +192,11 @@ class _ChatMl:
             *self.text("\n"),
         ]
 
+    def head(self, system: ChatMessage) -> list[int]:
+        """The prompt's start up to the end of its system message: what :func:`_fit` puts
+        first and :class:`SessionPrefix` snapshots (one place, so the two cannot drift)."""
+        return self.bos + self.message(system)
+
     def answer_header(self) -> list[int]:
         return [self.start, *self.text("assistant\n")]
 
@@ -204,7 +207,7 @@ def _fit(
     """The prompt's tokens, and how many of the oldest messages were left out (step 3)."""
     system = [m for m in messages[:1] if m.role == "system"]
     rest = list(messages[len(system) :])
-    head = markers.bos + [t for m in system for t in markers.message(m)]
+    head = markers.head(system[0]) if system else markers.bos
     encoded = [markers.message(m) for m in rest]
     tail = markers.answer_header()
     room = LLM_CONTEXT_TOKENS - max_tokens - _SLACK - len(head) - len(tail)
