@@ -307,6 +307,22 @@ def test_same_source_and_target_text_is_returned_unchanged() -> None:
             "Escribe a anna.lee@example.com antes del viernes.",
             "es",
         ),
+        # Places and languages by their names in the target language (CLDR, through Babel):
+        # Qwen2.5 1.5B's correct "Lisboa" had been withheld as a lost name.
+        (
+            "Your flight to Lisbon leaves on Monday at 7:45 in the morning.",
+            "en",
+            "Su vuelo a Lisboa sale el lunes a las 7:45 de la mañana.",
+            "es",
+        ),
+        (
+            "Anna flies from New York to Germany and speaks English.",
+            "en",
+            "Anna vuela de Nueva York a Alemania y habla inglés.",
+            "es",
+        ),
+        ("Vivo en Londres con Carlos.", "es", "I live in London with Carlos.", "en"),
+        ("On vole lundi à Lisbonne.", "fr", "Wir fliegen am Montag nach Lissabon.", "de"),
     ],
 )
 def test_faithful_translations_keep_every_fact(
@@ -350,6 +366,15 @@ def test_faithful_translations_keep_every_fact(
         # A name dropped or replaced.
         ("Hola, soy Carlos.", "es", "Hello, I'm Juan.", "en", ["name"]),
         ("Call Maria Lopez at 9 am.", "en", "Llama a Maria a las 9 de la mañana.", "es", ["name"]),
+        # Another city than the source's; a person's name is not a place's: both lost.
+        (
+            "Your flight to Lisbon leaves at 7:45.",
+            "en",
+            "Su vuelo a Londres sale a las 7:45.",
+            "es",
+            ["name"],
+        ),
+        ("Hello, this is Anna.", "en", "Hola, soy Ana.", "es", ["name"]),
         # The voicemail that became "give me your hand": tomorrow and the caller are gone.
         (
             "Hola, soy Carlos. Mañana tenemos una reunión muy importante.",
@@ -475,6 +500,12 @@ def test_a_piece_that_lost_a_fact_is_translated_again_naming_the_facts() -> None
     assert len(fake.turns) == 2 and "15:30" in fake.turns[1][0]["content"]
     assert "15:30" not in fake.turns[0][0]["content"]  # only the retry names it
     assert meta["facts"] == {"checked": 1, "lost": 0, "retried": 1, "withheld": 0, "flagged": 0}
+
+
+def test_a_city_written_as_the_target_language_names_it_is_kept_without_a_retry() -> None:
+    fake, meta = _chat_run(["I live in London with Carlos."], "Vivo en Londres con Carlos.")
+    assert meta["sentences"][0]["status"] == "kept" and len(fake.turns) == 1
+    assert meta["text"] == "I live in London with Carlos."
 
 
 def test_cross_request_prefix_attack_each_request_has_its_own_session_prefix() -> None:

@@ -18,7 +18,8 @@ what it cannot read:
   a lexicon (or is English); elsewhere only their digits, if any;
 * names: when both languages are written in Latin script, and the source is not German (every
   German noun is capitalised). A name is found token by token, accents ignored ("López" is
-  kept as "Lopez").
+  kept as "Lopez"); a country, city or language may be written by its name in the target
+  language ("Lisbon" as "Lisboa": :mod:`privcloud.workloads.exonyms`), a person's may not.
 
 A fact is *lost* when it is checkable and the translation does not hold it: the translation of
 "15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos".
@@ -35,9 +36,10 @@ round, and a weekday or name the model adds is left to the lost-fact check of th
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
+from privcloud.workloads import exonyms
+from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
 
 #: Month names as the reader reads them (capitalised), by number (index 0 unused).
@@ -194,12 +196,6 @@ def normalise(text: str, language: str) -> str:
     return _DAY_OF_RE.sub(r"\1 ", _LEXICON_RES[language].sub(swap, text))
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents ("López" -> "lopez")."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def _digits(text: str) -> str:
     return "".join(c for c in text if c.isdigit())
 
@@ -274,20 +270,29 @@ def _without_sentence_start(fact: Fact, text: str) -> Fact | None:
 
 
 class _Translation:
-    """What a translation holds, read every way :func:`check` looks."""
+    """What a translation holds, read every way :func:`check` looks; ``source``: the language
+    of the facts looked for (a place or language name may be written as the translation's
+    language names it: :mod:`privcloud.workloads.exonyms`)."""
 
-    def __init__(self, text: str, language: str) -> None:
+    def __init__(self, text: str, language: str, source: str | None = None) -> None:
+        self.language = language
+        self.source = source
         normalised = normalise(text, language)
         self.index = SourceIndex(normalised)
         self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
         self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
         self.joined = _PHONE_JOINERS_RE.sub("", text)
         self.lower = text.lower()
-        self.words = set(re.findall(r"[^\W_]+", _fold(normalised)))
+        self.words = set(re.findall(r"[^\W_]+", fold(normalised)))
 
     def has(self, fact: Fact, *, either_half: bool = False) -> bool:
         if fact.kind == "name":
-            return all(token in self.words for token in _fold(fact.value).split())
+            name = tuple(fold(fact.value).split())
+            if all(token in self.words for token in name):
+                return True
+            return self.source is not None and exonyms.holds(
+                name, self.words, self.source, self.language
+            )
         if fact.kind == "email":
             return fact.value in self.lower or self.index.has(fact)
         if fact.kind == "phone":
@@ -329,7 +334,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
     facts = source_facts(source, source_language, target_language)
     lost: tuple[Fact, ...] = ()
     if facts:
-        held = _Translation(translation, target_language)
+        held = _Translation(translation, target_language, source_language)
         lost = tuple(f for f in facts if not held.has(f))
     return FactCheck(
         tuple(facts), lost, added_facts(source, source_language, translation, target_language)

@@ -1,0 +1,105 @@
+"""A place's or language's name in another language: "Lisbon" is "Lisboa" in Spanish.
+
+The translation fact check (:mod:`privcloud.workloads.translate_facts`) looks for each name of
+the source in the translation. A faithful translation writes a country, a city or a language
+by its name in the target language, and the check had withheld those as lost names (Qwen2.5
+1.5B's "Su vuelo a Lisboa sale el lunes a las 7:45" for "Your flight to Lisbon leaves on
+Monday at 7:45", a correct translation, was withheld and cost a retry).
+
+The names come from the Unicode CLDR through Babel (a maintained library, not a list of our
+own): every territory's name, every language's name, and the exemplar city of every time zone
+(about 450 cities: "Europe/Lisbon" is "Lisboa" in Spanish, "Lissabon" in German). A city CLDR
+does not name in a language keeps the time zone's English name there. People's names are not
+in it: "Anna" must stay "Anna".
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported when first used: Babel is in the ai extra
+    from babel import Locale
+
+#: Time zone areas whose last part is a city (not "Etc/GMT+1").
+_AREAS = frozenset(
+    "Africa America Antarctica Arctic Asia Atlantic Australia Europe Indian Pacific".split()  # noqa: SIM905
+)
+_TOKEN_RE = re.compile(r"[^\W_]+")
+
+#: A name as its folded word tokens: ("nueva", "york").
+Tokens = tuple[str, ...]
+
+
+def fold(text: str) -> str:
+    """Lower case without accents ("López" -> "lopez")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokens(text: str) -> Tokens:
+    """``text`` folded, as word tokens."""
+    return tuple(_TOKEN_RE.findall(fold(text)))
+
+
+@functools.lru_cache(maxsize=64)
+def table(source: str, target: str) -> Mapping[Tokens, frozenset[Tokens]]:
+    """The names of ``source`` (folded tokens) whose name in ``target`` differs, with those
+    names; empty when Babel has no locale for either language."""
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    try:
+        here, there = Locale.parse(source), Locale.parse(target)
+    except (UnknownLocaleError, ValueError):
+        return {}
+    found: dict[Tokens, set[Tokens]] = {}
+    for ours, theirs in zip(_names(here), _names(there), strict=True):
+        key, value = tokens(ours), tokens(theirs)
+        if key and value and key != value:
+            found.setdefault(key, set()).add(value)
+    return {key: frozenset(values) for key, values in found.items()}
+
+
+def _names(locale: Locale) -> Iterator[str]:
+    """Every territory, language and time-zone city name of ``locale``, in one fixed order
+    (the same for every locale, so two locales' names pair up)."""
+    from babel import Locale  # noqa: PLC0415
+    from babel.core import get_global  # noqa: PLC0415
+
+    english = Locale.parse("en")
+    for code in sorted(english.territories):
+        yield str(locale.territories.get(code, ""))
+    for code in sorted(english.languages):
+        yield str(locale.languages.get(code, ""))
+    zones = locale.time_zones
+    for zone in sorted(get_global("zone_territories")):
+        area, _, rest = zone.partition("/")
+        if area in _AREAS and rest:
+            city = zones.get(zone, {}).get("city")
+            yield str(city) if city else rest.rsplit("/", 1)[-1].replace("_", " ")
+        else:
+            yield ""
+
+
+def holds(name: Tokens, words: frozenset[str] | set[str], source: str, target: str) -> bool:
+    """Whether ``words`` (a translation's folded words) hold ``name`` (a source name's folded
+    tokens): each token as written, or a run of them by its name in ``target``."""
+    names = table(source, target)
+    at = 0
+    while at < len(name):
+        if name[at] in words:
+            at += 1
+            continue
+        for size in (3, 2, 1):
+            span = name[at : at + size]
+            if len(span) == size and any(
+                all(w in words for w in other) for other in names.get(span, ())
+            ):
+                at += size
+                break
+        else:
+            return False
+    return True
