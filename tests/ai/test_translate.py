@@ -322,6 +322,20 @@ def test_same_source_and_target_text_is_returned_unchanged() -> None:
             "es",
         ),
         ("Vivo en Londres con Carlos.", "es", "I live in London with Carlos.", "en"),
+        # Whisper capitalises a thing's name; a translation translates its common words
+        # (each had been withheld, or retried into "desde la Central Station", live).
+        (
+            "Your train leaves tomorrow morning from the Central Station.",
+            "en",
+            "Su tren sale mañana de la estación central.",
+            "es",
+        ),
+        (
+            "Hello, this is Anna from the Travel Office.",
+            "en",
+            "Hola, soy Anna de la oficina de viajes.",
+            "es",
+        ),
         ("On vole lundi à Lisbonne.", "fr", "Wir fliegen am Montag nach Lissabon.", "de"),
     ],
 )
@@ -375,6 +389,21 @@ def test_faithful_translations_keep_every_fact(
             ["name"],
         ),
         ("Hello, this is Anna.", "en", "Hola, soy Ana.", "es", ["name"]),
+        # In a thing's name, the words that are no common word are still looked for.
+        (
+            "Call the Northwind Travel office.",
+            "en",
+            "Llama a la oficina de viajes.",
+            "es",
+            ["name"],
+        ),
+        (
+            "Meet Anna at the Central Station.",
+            "en",
+            "Nos vemos en la estación central.",
+            "es",
+            ["name"],
+        ),
         # The voicemail that became "give me your hand": tomorrow and the caller are gone.
         (
             "Hola, soy Carlos. Mañana tenemos una reunión muy importante.",

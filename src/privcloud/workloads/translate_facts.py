@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from privcloud.workloads import exonyms
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
+from privcloud.workloads.text import vocabulary
 
 #: Month names as the reader reads them (capitalised), by number (index 0 unused).
 MONTHS_BY_NUMBER = (
@@ -58,6 +59,9 @@ MONTHS_BY_NUMBER = (
     "November",
     "December",
 )
+
+#: Words before a name that make it a thing's name ("the Central Station").
+_ARTICLES = frozenset("the a an this that these those our your my their his her its".split())  # noqa: SIM905
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -251,10 +255,29 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
     for found in extract_facts(text):
         fact = _without_sentence_start(found, text) if found.kind == "name" else found
         if language == "en":
-            fact = found
+            fact = _thing_name(found, text) if found.kind == "name" else found
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
     return facts
+
+
+def _thing_name(fact: Fact, text: str) -> Fact | None:
+    """An English name after an article names a thing ("the Travel Office", "the Central
+    Station": Whisper capitalises such words), which a translation translates: only its words
+    that are no common English word are looked for ("the Northwind Travel office": Northwind);
+    None when all of them are."""
+    at = text.find(fact.text)
+    before = text[:at].split()
+    if at < 0 or not before or before[-1].lower() not in _ARTICLES:
+        return fact
+    words = fact.text.split()
+    kept = [w for w in words if not vocabulary.is_common(w.strip(".,;:!?'\"()"))]
+    if len(kept) == len(words):
+        return fact
+    if not kept:
+        return None
+    rest = " ".join(kept)
+    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys)
 
 
 def _without_sentence_start(fact: Fact, text: str) -> Fact | None:
