@@ -81,9 +81,9 @@ def test_bad_llm_threads_are_a_config_error(monkeypatch: pytest.MonkeyPatch, val
 
 @pytest.mark.parametrize(
     ("device", "value", "chosen"),
-    [("cpu", None, "fast"), ("cuda", None, "accurate"), ("cpu", "accurate", "accurate")],
+    [("cpu", None, "accurate"), ("cuda", None, "accurate"), ("cpu", "fast", "fast")],
 )
-def test_live_translation_is_fast_on_a_cpu_and_accurate_on_a_gpu_unless_set(
+def test_live_translation_is_accurate_unless_set_to_fast(
     monkeypatch: pytest.MonkeyPatch, device: str, value: str | None, chosen: str
 ) -> None:
     monkeypatch.setenv("PRIVCLOUD_MODEL_DEVICE", device)

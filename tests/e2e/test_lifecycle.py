@@ -47,10 +47,13 @@ regions = ["eu-central", "ap-south"]
 [models]
 ai = false
 warm = ["whisper-tiny.en"]
+live_translation = "fast"
 """,
     )
     config = load(path)
     assert config.relay_port == 0 and not config.tokens and not config.ai
+    assert config.model_config().live_translation == "fast"
+    assert CloudConfig().model_config().live_translation == "accurate"
     assert config.data_dir == tmp_path / "data"
     assert [n.region for n in config.nodes()] == ["eu-central", "ap-south"] * 2
     assert config.run_file == tmp_path / "data" / "cloud.json"
@@ -68,6 +71,7 @@ warm = ["whisper-tiny.en"]
         ("[nodes]\nregions = []\n", "nodes.regions"),
         ('[models]\nwarm = ["gpt-5"]\n', "models.warm"),
         ('[models]\ndevice = "tpu"\n', "models.device"),
+        ('[models]\nlive_translation = "best"\n', "models.live_translation"),
         ('[models]\nimage_model_dir = "/nonexistent"\n', "models.image_model_dir"),
         ('[models]\ninpaint_model_dir = "/nonexistent"\n', "models.inpaint_model_dir"),
         ("[cloud\n", "not valid TOML"),

@@ -22,6 +22,8 @@ Every key is optional; a missing file means the defaults. A bad value is refused
     image_model_dir = ""        # a diffusers pipeline directory; empty: no image generation
     inpaint_model_dir = ""      # a diffusers inpainting pipeline; empty: erase with OpenCV
     device = "cpu"              # or "cuda"
+    live_translation = "accurate"   # or "fast": the model live calls translate with
+                                # (Qwen2.5 1.5B or Gemma 3 270M first; docs/features.md)
 
     [storage]
     url = ""                    # "": embedded SQLite files in data_dir; or postgresql://...
@@ -44,6 +46,7 @@ from privcloud.storage.database import Database
 from privcloud.storage.witness_key import WITNESS_KEY_TYPES
 from privcloud.workloads.models import (
     GEMMA_270M,
+    LIVE_TRANSLATION,
     MINILM_L6,
     QWEN_1_5B,
     SMOLLM2_135M,
@@ -65,7 +68,9 @@ _KNOWN_MODELS: tuple[str, ...] = (
 _SECTIONS: dict[str, frozenset[str]] = {
     "cloud": frozenset({"host", "relay_port", "data_dir", "tokens", "witness_key_type"}),
     "nodes": frozenset({"count", "regions", "provider"}),
-    "models": frozenset({"ai", "warm", "image_model_dir", "inpaint_model_dir", "device"}),
+    "models": frozenset(
+        {"ai", "warm", "image_model_dir", "inpaint_model_dir", "device", "live_translation"}
+    ),
     "storage": frozenset({"url"}),
 }
 
@@ -92,6 +97,8 @@ class CloudConfig:
     #: ``[models] inpaint_model_dir``: the erase feature's diffusers pipeline; None: OpenCV.
     inpaint_model_dir: Path | None = None
     device: str = "cpu"
+    #: ``[models] live_translation``: "accurate" or "fast" (:data:`LIVE_TRANSLATION`).
+    live_translation: str = ModelConfig.live_translation
     #: The stores' database URL (``[storage] url``); None: SQLite files in ``data_dir``.
     database: str | None = None
     #: ``[cloud] witness_key_type``: "ed25519" or "ml-dsa-44"; None: not set (Ed25519 for a new
@@ -118,6 +125,7 @@ class CloudConfig:
             inpaint_model_dir=self.inpaint_model_dir,
             device=self.device,
             threads=min(8, os.cpu_count() or 2),
+            live_translation=self.live_translation,
         )
 
 
@@ -205,6 +213,9 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
     device = get(models, "models", "device", str, defaults.device)
     if device not in ("cpu", "cuda"):
         raise _fail(where, 'models.device must be "cpu" or "cuda"')
+    live = get(models, "models", "live_translation", str, defaults.live_translation)
+    if live not in LIVE_TRANSLATION:
+        raise _fail(where, f"models.live_translation must be one of {sorted(LIVE_TRANSLATION)}")
     witness_key_type = cloud.get("witness_key_type")
     if witness_key_type is not None and witness_key_type not in WITNESS_KEY_TYPES:
         raise _fail(where, f"cloud.witness_key_type must be one of {WITNESS_KEY_TYPES}")
@@ -225,6 +236,7 @@ def _parse(doc: dict[str, Any], where: str, source: Path) -> CloudConfig:
         image_model_dir=image_dir,
         inpaint_model_dir=inpaint_dir,
         device=device,
+        live_translation=live,
         database=_database(get(storage, "storage", "url", str, ""), where),
         witness_key_type=witness_key_type,
         source=source,

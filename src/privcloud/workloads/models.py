@@ -60,11 +60,11 @@ SMOLLM2_135M = "smollm2-135m-instruct"
 MINILM_L6 = "all-minilm-l6-v2"
 #: The language models a live call translates with, in the order tried (the first installed
 #: that reads the pair), per :attr:`ModelConfig.live_translation`. Measured on this 2-core
-#: machine (bench/live_translation.py, the same two-speaker call, one run each, load ~0.7):
-#: "fast", Gemma 3 270M, 0.3-0.7 s a piece, translation 2.9 s behind each word (p50), but
-#: its fact check withheld 23 of 48 words and one kept piece was wrong ("bring your
-#: passport" became "contact your ID card"); "accurate", Qwen2.5 1.5B, 0.8-1.2 s a piece
-#: (4-5 s with a retry), 4.4 s behind each word, 8 of 48 withheld and the rest right.
+#: machine (bench/live_translation.py, the same two-speaker call, one run each, load ~0.8,
+#: 2026-12-03): "accurate", Qwen2.5 1.5B, 0.7-1.2 s a piece, translation 3.6 s behind each
+#: word (p50), every piece kept and right; "fast", Gemma 3 270M, 3.1 s behind each word, but
+#: its fact check withheld 15 of 48 words and kept pieces were wrong ("bring your passport"
+#: became "contact your ID card"). So "accurate" is the default, on a CPU too.
 LIVE_TRANSLATION = {"fast": (GEMMA_270M, QWEN_1_5B), "accurate": (QWEN_1_5B, GEMMA_270M)}
 #: A diffusers text-to-image pipeline from the configured directory.
 IMAGE = "image"
@@ -113,9 +113,9 @@ class ModelConfig:
     #: "cpu", or "cuda" on a GPU machine (Whisper, llama.cpp layers, torch models).
     device: str = "cpu"
     #: Which language model live calls translate with first (:data:`LIVE_TRANSLATION`):
-    #: "fast" (Gemma 3 270M) or "accurate" (Qwen2.5 1.5B). :meth:`from_env` reads
-    #: ``PRIVCLOUD_LIVE_TRANSLATION`` and otherwise picks "accurate" on a GPU, "fast" on a CPU.
-    live_translation: str = "fast"
+    #: "accurate" (Qwen2.5 1.5B, the default) or "fast" (Gemma 3 270M). :meth:`from_env`
+    #: reads ``PRIVCLOUD_LIVE_TRANSLATION``.
+    live_translation: str = "accurate"
 
     def __post_init__(self) -> None:
         if self.live_translation not in LIVE_TRANSLATION:
@@ -137,9 +137,8 @@ class ModelConfig:
         if device not in ("cpu", "cuda"):
             raise ConfigError("PRIVCLOUD_MODEL_DEVICE must be cpu or cuda")
         threads = min(8, os.cpu_count() or 2)
-        live = os.environ.get("PRIVCLOUD_LIVE_TRANSLATION") or (
-            "accurate" if device == "cuda" else "fast"
-        )  # checked in __post_init__
+        live = os.environ.get("PRIVCLOUD_LIVE_TRANSLATION") or cls.live_translation
+        # (checked in __post_init__)
         return cls(
             image_model_dir=Path(image) if image else None,
             inpaint_model_dir=Path(inpaint) if inpaint else None,
