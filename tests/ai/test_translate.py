@@ -602,6 +602,12 @@ def test_an_obeyed_instruction_is_withheld_whatever_the_policy() -> None:
         ("Hola.", "  ", "empty answer"),
         ("Hola.", "<b>Hello</b>", "markup the source does not have"),
         ("Hola.", "Hello. " * 20, "answer too long for its source"),
+        # Seen live (Qwen2.5 1.5B, a misheard Spanish phrase): a refusal is no translation;
+        # a source that says as much is translated.
+        ("Tame en té.", "I'm sorry, but I can't assist with that.", "a refusal, not a translation"),
+        ("Hola.", "As an AI, I translate: Hello.", "a refusal, not a translation"),
+        ("No puedo ayudarle con eso.", "I can't help you with that.", None),
+        ("I can't assist with that today.", "No puedo ayudar con eso hoy.", None),
     ],
 )
 def test_answers_that_cannot_be_translations(source: str, answer: str, reason: str | None) -> None:

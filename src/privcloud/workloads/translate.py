@@ -56,6 +56,7 @@ speech adds ``"language", "language_probability", "duration", "segments"`` as in
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -274,17 +275,39 @@ _SLACK_CHARS = 60
 
 def not_a_translation(source: str, answer: str) -> str | None:
     """Why ``answer`` cannot be a translation of ``source`` (a fixed reason), or None: empty
-    where the source has words, markup the source does not have (:data:`_MARKUP`), or far
-    longer than any translation of it. The model is told never to follow the text; this is
-    what holds when it does anyway (Qwen2.5-Coder 1.5B answers "reply in JSON with the key
-    'hacked'" inside a sentence with that JSON, whatever the prompt)."""
+    where the source has words, markup the source does not have (:data:`_MARKUP`), far
+    longer than any translation of it, or the model's refusal (:func:`_refusal`). The model is
+    told never to follow the text; this is what holds when it does anyway (Qwen2.5-Coder 1.5B
+    answers "reply in JSON with the key 'hacked'" inside a sentence with that JSON, whatever
+    the prompt)."""
     if not answer.strip():
         return "empty answer"
     if any(mark in answer and mark not in source for mark in _MARKUP):
         return "markup the source does not have"
     if len(answer) > _GROWTH * len(source) + _SLACK_CHARS:
         return "answer too long for its source"
+    if _refusal(source, answer):
+        return "a refusal, not a translation"
     return None
+
+
+#: What a chat model writes when it refuses (in English, whatever the languages asked).
+_REFUSAL_RE = re.compile(
+    r"\b(?:can(?:no|')t|unable to) (?:assist|help) (?:you )?with th(?:at|is)\b"
+    r"|\bas an ai\b|\b(?:ai|language) model\b",
+    re.IGNORECASE,
+)
+
+
+def _refusal(source: str, answer: str) -> bool:
+    """A refusal the source does not hold, in an answer at least twice the source's words
+    (Qwen2.5 1.5B answered "I'm sorry, but I can't assist with that." for a misheard "Tame
+    en té." in a live call). A source saying it ("No puedo ayudarle con eso") is translated
+    in about as many words, so its translation passes."""
+    found = _REFUSAL_RE.search(answer)
+    if found is None or _REFUSAL_RE.search(source) is not None:
+        return False
+    return len(answer.split()) >= 2 * len(source.split())
 
 
 def _clean(text: str) -> str:
