@@ -57,6 +57,9 @@ from privcloud.workloads.models import Models
 #: Words whose translation the fact check withheld: shown in the source language, not spoken.
 #: Their figures are the translation's lag; ``n`` counts them.
 UNSPOKEN = "shown_not_spoken"
+#: Seconds between a word's end (offline) and the nearest translated span that still count it
+#: as that piece's word (Whisper's word times differ by a few tenths between passes).
+MATCH_S = 0.6
 
 RATE = 16_000
 #: (channel, language, text) turns of the call, in order.
@@ -189,15 +192,24 @@ def lags(
 ) -> tuple[dict[str, list[float]], str]:
     """Per matched reference word: caption, translation and audio lag; and the live caption."""
     outs = [(t, o) for t, o in got if o.channel == channel]
-    live: list[tuple[str, float, float]] = []  # word, emitted at, its caption's end_s
+    live: list[tuple[str, float]] = []  # word, emitted at
     for t, o in outs:
         if o.kind == CAPTION:
-            live += [(w, t, o.end_s) for w in _words(o.text)]
+            live += [(w, t) for w in _words(o.text)]
 
-    def translation_of(end_s: float) -> tuple[float, LiveOutput] | None:
-        return next(
-            ((t, o) for t, o in outs if o.kind == TRANSLATION and o.end_s >= end_s - 1e-6), None
-        )
+    translations = [(t, o) for t, o in outs if o.kind == TRANSLATION]
+
+    def translation_of(word_end: float) -> tuple[float, LiveOutput] | None:
+        # The piece whose span of audio holds the word's end (offline, so the same clock as
+        # the live word times, within Whisper's timing jitter), else the nearest within
+        # MATCH_S. (Matching by the caption's end instead gave the first piece's words of a
+        # caption holding two pieces the second piece's lag.)
+        def gap(item: tuple[float, LiveOutput]) -> float:
+            o = item[1]
+            return max(0.0, o.start_s - word_end, word_end - o.end_s)
+
+        best = min(translations, key=gap, default=None)
+        return best if best is not None and gap(best) <= MATCH_S else None
 
     def speech_of(translation: LiveOutput) -> float | None:
         # The speech of that translation: its first record has the same span. A piece the
@@ -207,12 +219,12 @@ def lags(
         return next((t for t, o in outs if o.kind == AUDIO and (o.start_s, o.end_s) == span), None)
 
     result: dict[str, list[float]] = {CAPTION: [], TRANSLATION: [], AUDIO: [], UNSPOKEN: []}
-    matcher = difflib.SequenceMatcher(a=[r.text for r in ref], b=[w for w, _, _ in live])
+    matcher = difflib.SequenceMatcher(a=[r.text for r in ref], b=[w for w, _ in live])
     for block in matcher.get_matching_blocks():
         for k in range(block.size):
-            r, (_, emitted, end_s) = ref[block.a + k], live[block.b + k]
+            r, (_, emitted) = ref[block.a + k], live[block.b + k]
             result[CAPTION].append(emitted - r.end)
-            found = translation_of(end_s)
+            found = translation_of(r.end)
             if found is None:
                 continue
             result[TRANSLATION].append(found[0] - r.end)
@@ -221,7 +233,7 @@ def lags(
                 result[UNSPOKEN].append(found[0] - r.end)
             else:
                 result[AUDIO].append(spoken_at - r.end)
-    return result, " ".join(w for w, _, _ in live)
+    return result, " ".join(w for w, _ in live)
 
 
 def _settings(pairs: list[str]) -> dict[str, Any]:
