@@ -389,6 +389,8 @@ def test_faithful_translations_keep_every_fact(
             ["name"],
         ),
         ("Hello, this is Anna.", "en", "Hola, soy Ana.", "es", ["name"]),
+        # A brand after a possessive is a name, common word or not.
+        ("Pay with your Visa card.", "en", "Paga con tu tarjeta Mastercard.", "es", ["name"]),
         # In a thing's name, the words that are no common word are still looked for.
         (
             "Call the Northwind Travel office.",

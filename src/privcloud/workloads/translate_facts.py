@@ -60,8 +60,9 @@ MONTHS_BY_NUMBER = (
     "December",
 )
 
-#: Words before a name that make it a thing's name ("the Central Station").
-_ARTICLES = frozenset("the a an this that these those our your my their his her its".split())  # noqa: SIM905
+#: Words before a name that make it a thing's name ("the Central Station"). Not possessives:
+#: "your Visa card" names a brand, which a translation keeps.
+_ARTICLES = frozenset({"the", "this", "that"})
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -262,7 +263,7 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
 
 
 def _thing_name(fact: Fact, text: str) -> Fact | None:
-    """An English name after an article names a thing ("the Travel Office", "the Central
+    """An English name after "the" names a thing ("the Travel Office", "the Central
     Station": Whisper capitalises such words), which a translation translates: only its words
     that are no common English word are looked for ("the Northwind Travel office": Northwind);
     None when all of them are."""
