@@ -316,9 +316,15 @@ def test_same_source_and_target_text_is_returned_unchanged() -> None:
             "es",
         ),
         (
-            "Anna flies from New York to Germany and speaks English.",
+            "Anna flies from New York to Germany and speaks Polish.",
             "en",
-            "Anna vuela de Nueva York a Alemania y habla inglés.",
+            "Anna vuela de Nueva York a Alemania y habla polaco.",
+            "es",
+        ),
+        (
+            "We fly to the United States on Monday.",
+            "en",
+            "Volamos a Estados Unidos el lunes.",
             "es",
         ),
         ("Vivo en Londres con Carlos.", "es", "I live in London with Carlos.", "en"),
@@ -399,10 +405,28 @@ def test_faithful_translations_keep_every_fact(
             "es",
             ["name"],
         ),
+        ("Meet me at the Northwind Station.", "en", "Nos vemos en la estación.", "es", ["name"]),
+        # A person named like a place stays a person; "that" is no article; a name also
+        # mentioned without "the" is checked; a place of two words is one run.
+        ("Hello, this is Jordan.", "en", "Hola, soy Jordania.", "es", ["name"]),
         (
-            "Meet Anna at the Central Station.",
+            "Tell him that Anna will call at 5.",
             "en",
-            "Nos vemos en la estación central.",
+            "Dile que Ana llamará a las 5.",
+            "es",
+            ["name"],
+        ),
+        (
+            "Leave it at the Rose Garden and tell Rose.",
+            "en",
+            "Déjalo en el jardín y díselo.",
+            "es",
+            ["name"],
+        ),
+        (
+            "Your flight to New Zealand leaves at 9.",
+            "en",
+            "Su vuelo a Nueva York y Zelanda sale a las 9.",
             "es",
             ["name"],
         ),
@@ -595,25 +619,44 @@ def test_an_obeyed_instruction_is_withheld_whatever_the_policy() -> None:
         assert piece["lost"] == [{"kind": "format", "text": "markup the source does not have"}]
 
 
+REFUSAL = "a refusal, not a translation"
+
+
 @pytest.mark.parametrize(
-    ("source", "answer", "reason"),
+    ("source", "language", "answer", "reason"),
     [
-        ("Hola.", "Hello.", None),
-        ("Precio: {x}", "Price: {x}", None),  # markup the source has is fine
-        ("今日は晴れです。", "It is sunny today.", None),  # CJK grows into Latin script
-        ("Hola.", "  ", "empty answer"),
-        ("Hola.", "<b>Hello</b>", "markup the source does not have"),
-        ("Hola.", "Hello. " * 20, "answer too long for its source"),
-        # Seen live (Qwen2.5 1.5B, a misheard Spanish phrase): a refusal is no translation;
-        # a source that says as much is translated.
-        ("Tame en té.", "I'm sorry, but I can't assist with that.", "a refusal, not a translation"),
-        ("Hola.", "As an AI, I translate: Hello.", "a refusal, not a translation"),
-        ("No puedo ayudarle con eso.", "I can't help you with that.", None),
-        ("I can't assist with that today.", "No puedo ayudar con eso hoy.", None),
+        ("Hola.", "es", "Hello.", None),
+        ("Precio: {x}", "es", "Price: {x}", None),  # markup the source has is fine
+        ("今日は晴れです。", "ja", "It is sunny today.", None),  # CJK grows into Latin script
+        ("Hola.", "es", "  ", "empty answer"),
+        ("Hola.", "es", "<b>Hello</b>", "markup the source does not have"),
+        ("Hola.", "es", "Hello. " * 20, "answer too long for its source"),
+        # Seen live (Qwen2.5 1.5B, a misheard Spanish phrase): a refusal is no translation,
+        # whatever the source's length, curly apostrophe or not.
+        ("Tame en té.", "es", "I'm sorry, but I can't assist with that.", REFUSAL),
+        (
+            "¿Puede darme el número de su tarjeta de crédito, por favor?",
+            "es",
+            "I\u2019m sorry, but I can\u2019t assist with that.",
+            REFUSAL,
+        ),
+        ("Hola.", "es", "As an AI, I translate: Hello.", REFUSAL),
+        ("Guten Tag.", "de", "I cannot help with that request.", REFUSAL),
+        # A source that declines is translated into a refusal's words.
+        ("No puedo ayudarle.", "es", "I can't help you with that.", None),
+        ("Lo siento, no puedo.", "es", "I'm sorry, I can't help you with that.", None),
+        ("Leider kann ich Ihnen dabei nicht helfen.", "de", "I can't help you with that.", None),
+        ("I can't assist with that today.", "en", "No puedo ayudar con eso hoy.", None),
+        ("We trained a language model.", "en", "Entrenamos un modelo de lenguaje.", None),
+        # Without a list for the source's language: only a refusal twice the source's length.
+        ("Ninaomba msaada.", "sw", "I'm sorry, but I can't help with that.", REFUSAL),
+        ("Siwezi kukusaidia na hilo leo.", "sw", "I can't help you with that today.", None),
     ],
 )
-def test_answers_that_cannot_be_translations(source: str, answer: str, reason: str | None) -> None:
-    assert not_a_translation(source, answer) == reason
+def test_answers_that_cannot_be_translations(
+    source: str, language: str, answer: str, reason: str | None
+) -> None:
+    assert not_a_translation(source, answer, language) == reason
 
 
 def test_retries_are_bounded_per_request(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,8 +9,11 @@ Monday at 7:45", a correct translation, was withheld and cost a retry).
 The names come from the Unicode CLDR through Babel (a maintained library, not a list of our
 own): every territory's name, every language's name, and the exemplar city of every time zone
 (about 450 cities: "Europe/Lisbon" is "Lisboa" in Spanish, "Lissabon" in German). A city CLDR
-does not name in a language keeps the time zone's English name there. People's names are not
-in it: "Anna" must stay "Anna".
+does not name in a language keeps the time zone's English name there. Some people are named
+like places ("Jordan", "Georgia", "Sydney"): the fact check asks this table only for a name its
+sentence places (:func:`privcloud.workloads.translate_facts.placed`: "to Jordan", "in Georgia",
+"speaks Polish"), never for a person's ("Anna" must stay "Anna", "Hello, this is Jordan" stays
+"Jordan").
 """
 
 from __future__ import annotations
@@ -84,22 +87,27 @@ def _names(locale: Locale) -> Iterator[str]:
             yield ""
 
 
-def holds(name: Tokens, words: frozenset[str] | set[str], source: str, target: str) -> bool:
-    """Whether ``words`` (a translation's folded words) hold ``name`` (a source name's folded
-    tokens): each token as written, or a run of them by its name in ``target``."""
+def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
+    """Whether ``words`` (a translation's folded words, in order) hold ``name`` (a source
+    name's folded tokens): each token as written, or a run of them by its name in ``target``
+    (a name of several words as a run: "Nueva Zelanda", not "Nueva York y Zelanda")."""
     names = table(source, target)
+    present = set(words)
     at = 0
     while at < len(name):
-        if name[at] in words:
+        if name[at] in present:
             at += 1
             continue
         for size in (3, 2, 1):
             span = name[at : at + size]
-            if len(span) == size and any(
-                all(w in words for w in other) for other in names.get(span, ())
-            ):
+            if len(span) == size and any(_has_run(words, other) for other in names.get(span, ())):
                 at += size
                 break
         else:
             return False
     return True
+
+
+def _has_run(words: Tokens, run: Tokens) -> bool:
+    size = len(run)
+    return any(words[i : i + size] == run for i in range(len(words) - size + 1))

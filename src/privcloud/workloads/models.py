@@ -60,8 +60,8 @@ SMOLLM2_135M = "smollm2-135m-instruct"
 MINILM_L6 = "all-minilm-l6-v2"
 #: The language models a live call translates with, in the order tried (the first installed
 #: that reads the pair), per :attr:`ModelConfig.live_translation`. Measured on this 2-core
-#: machine (bench/live_translation.py, the same two-speaker call, one run each, load ~0.8,
-#: 2026-12-03, seven runs): "accurate", Qwen2.5 1.5B, 0.7-2.0 s a piece, translation 3.6-4.5 s
+#: machine (bench/live_translation.py, the same two-speaker call, load ~0.8, 2026-12-03; seven
+#: runs of Qwen, two of Gemma): "accurate", Qwen2.5 1.5B, 0.7-2.0 s a piece, translation 3.6-4.5 s
 #: behind each word (p50), every piece kept and right; "fast", Gemma 3 270M, 3.1-3.3 s behind
 #: each word, but its fact check withheld 15 of 48 words and kept pieces were wrong ("bring your
 #: passport" became "contact your ID card"). So "accurate" is the default, on a CPU too.

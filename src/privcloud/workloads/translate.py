@@ -273,7 +273,7 @@ _GROWTH = 4
 _SLACK_CHARS = 60
 
 
-def not_a_translation(source: str, answer: str) -> str | None:
+def not_a_translation(source: str, answer: str, source_language: str) -> str | None:
     """Why ``answer`` cannot be a translation of ``source`` (a fixed reason), or None: empty
     where the source has words, markup the source does not have (:data:`_MARKUP`), far
     longer than any translation of it, or the model's refusal (:func:`_refusal`). The model is
@@ -286,28 +286,48 @@ def not_a_translation(source: str, answer: str) -> str | None:
         return "markup the source does not have"
     if len(answer) > _GROWTH * len(source) + _SLACK_CHARS:
         return "answer too long for its source"
-    if _refusal(source, answer):
+    if _refusal(source, source_language, answer):
         return "a refusal, not a translation"
     return None
 
 
 #: What a chat model writes when it refuses (in English, whatever the languages asked).
 _REFUSAL_RE = re.compile(
-    r"\b(?:can(?:no|')t|unable to) (?:assist|help) (?:you )?with th(?:at|is)\b"
-    r"|\bas an ai\b|\b(?:ai|language) model\b",
+    r"\b(?:can['\u2019]?t|cannot|can not|unable to) (?:assist|help) (?:you )?with th(?:at|is)\b"
+    r"|\bas an ai\b|\bai language model\b",
     re.IGNORECASE,
 )
+#: Per source language, what a speaker says who declines or apologises: a source saying it
+#: may be translated into a refusal's words ("No puedo ayudarle." -> "I can't help you with
+#: that.").
+_DECLINING = {
+    "en": _REFUSAL_RE,
+    **{
+        lang: re.compile(r"\b(?:" + words + r")\b", re.IGNORECASE)
+        for lang, words in {
+            "es": "no puedo|no podemos|no puede|lo siento|lo sentimos|no es posible",
+            "fr": "ne peux|ne pouvons|ne peut|désolée?|navrée?|pas possible",
+            "de": "kann nicht|können nicht|kann ihnen nicht|leider|tut mir leid|nicht möglich",
+            "it": "non posso|non possiamo|non può|mi dispiace|ci dispiace|non è possibile",
+            "pt": "não posso|não podemos|não pode|desculpe|lamento|não é possível",
+            "nl": "kan niet|kunnen niet|kan u niet|sorry|helaas|niet mogelijk",
+        }.items()
+    },
+}
 
 
-def _refusal(source: str, answer: str) -> bool:
-    """A refusal the source does not hold, in an answer at least twice the source's words
-    (Qwen2.5 1.5B answered "I'm sorry, but I can't assist with that." for a misheard "Tame
-    en té." in a live call). A source saying it ("No puedo ayudarle con eso") is translated
-    in about as many words, so its translation passes."""
-    found = _REFUSAL_RE.search(answer)
-    if found is None or _REFUSAL_RE.search(source) is not None:
+def _refusal(source: str, source_language: str, answer: str) -> bool:
+    """The model's refusal, not a translation: a refusal phrase in ``answer`` where the
+    source declines nothing (Qwen2.5 1.5B answered "I'm sorry, but I can't assist with that."
+    for a misheard "Tame en té." in a live call). For a source language without a list of its
+    own, only an answer of at least twice the source's words counts (a short source saying
+    it is translated in about as many words)."""
+    if _REFUSAL_RE.search(answer) is None:
         return False
-    return len(answer.split()) >= 2 * len(source.split())
+    declining = _DECLINING.get(source_language)
+    if declining is None:
+        return len(answer.split()) >= 2 * len(source.split())
+    return declining.search(source) is None
 
 
 def _clean(text: str) -> str:
@@ -397,11 +417,11 @@ class _Translator:
             self._retries -= 1
             again = self._call(source, target, piece, keep)
             second = translate_facts.check(piece, source, again, target)
-            if second.faults < result.faults and not_a_translation(piece, again) is None:
+            if second.faults < result.faults and not_a_translation(piece, again, source) is None:
                 out, result = again, second
             status = "retried" if result.kept else status
         lost = tuple(result.lost_meta())
-        reason = not_a_translation(piece, out)
+        reason = not_a_translation(piece, out, source)
         if reason is not None:
             # Whatever ``facts`` asks: this is no translation (an obeyed instruction, a
             # runaway answer), so the listener gets the source.
@@ -494,7 +514,9 @@ class TranslateWorkload(ModelWorkload):
 
     def prepare(self, source: str, target: str, llm: str) -> None:
         """Read the instruction translating ``source`` into ``target`` with ``llm`` into this
-        workload's session prefix now (nothing to do without one, or for a completion model)."""
+        workload's session prefix now (nothing to do without one, or for a completion model),
+        and load what the fact check of the pair reads (:func:`translate_facts.warm`)."""
+        translate_facts.warm(source, target)
         if self._session is not None and llm in CHAT_MODELS and source != target:
             system = chat_messages(source, target, "")[0]["content"]
             self._session.prepare(self._models, llm, system)

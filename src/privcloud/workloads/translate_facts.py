@@ -18,8 +18,9 @@ what it cannot read:
   a lexicon (or is English); elsewhere only their digits, if any;
 * names: when both languages are written in Latin script, and the source is not German (every
   German noun is capitalised). A name is found token by token, accents ignored ("López" is
-  kept as "Lopez"); a country, city or language may be written by its name in the target
-  language ("Lisbon" as "Lisboa": :mod:`privcloud.workloads.exonyms`), a person's may not.
+  kept as "Lopez"); a country, city or language the sentence uses as one ("to Lisbon",
+  "speaks Polish": :func:`placed`) may be written by its name in the target language ("Lisboa":
+  :mod:`privcloud.workloads.exonyms`), a person's name may not.
 
 A fact is *lost* when it is checkable and the translation does not hold it: the translation of
 "15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos".
@@ -60,9 +61,26 @@ MONTHS_BY_NUMBER = (
     "December",
 )
 
-#: Words before a name that make it a thing's name ("the Central Station"). Not possessives:
-#: "your Visa card" names a brand, which a translation keeps.
-_ARTICLES = frozenset({"the", "this", "that"})
+#: Words before a name that make it a thing's name ("the Central Station"). Not possessives
+#: ("your Visa card" names a brand) nor "that" ("tell him that Anna called").
+_ARTICLES = frozenset({"the"})
+#: Per language, words after which a name is a place or a language ("to", "en", "speaks");
+#: with "at", which :func:`normalise` writes for "à", "a las", "um" and the like.
+_PLACE_WORDS: dict[str, frozenset[str]] = {
+    lang: frozenset({"at", *words.split()})
+    for lang, words in {
+        "en": "to from in at via near into of through across toward towards around visit "
+        "visiting visited speak speaks spoke speaking",
+        "es": "a en de desde hacia para por hasta habla hablo hablar",
+        "fr": "à en de depuis vers au aux pour parle parler",
+        "de": "nach in aus von bei zu über spricht sprechen",
+        "it": "a in da di per verso parla parlare",
+        "pt": "a em de para por até fala falar no na",
+        "nl": "naar in uit van bij via spreekt spreken",
+    }.items()
+}
+#: Articles passed over before a place ("to the United States", "a la India").
+_SKIPPED = frozenset("the el la los las le les l der die das dem den il lo gli het".split())  # noqa: SIM905
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -256,20 +274,23 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
     for found in extract_facts(text):
         fact = _without_sentence_start(found, text) if found.kind == "name" else found
         if language == "en":
-            fact = _thing_name(found, text) if found.kind == "name" else found
+            fact = _thing_name(found, text, target) if found.kind == "name" else found
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
     return facts
 
 
-def _thing_name(fact: Fact, text: str) -> Fact | None:
+def _thing_name(fact: Fact, text: str, target: str) -> Fact | None:
     """An English name after "the" names a thing ("the Travel Office", "the Central
     Station": Whisper capitalises such words), which a translation translates: only its words
     that are no common English word are looked for ("the Northwind Travel office": Northwind);
-    None when all of them are."""
-    at = text.find(fact.text)
-    before = text[:at].split()
-    if at < 0 or not before or before[-1].lower() not in _ARTICLES:
+    None when all of them are. Only when every mention of it follows "the" ("the Rose Garden,
+    tell Rose": Rose is a person too), and not for a place the translation may name its own
+    way ("the United States": :func:`placed`)."""
+    mentions = _preceding(fact.text, text)
+    if not mentions or any(word not in _ARTICLES for word in mentions):
+        return fact
+    if exonyms.tokens(fact.text) in exonyms.table("en", target):
         return fact
     words = fact.text.split()
     kept = [w for w in words if not vocabulary.is_common(w.strip(".,;:!?'\"()"))]
@@ -279,6 +300,27 @@ def _thing_name(fact: Fact, text: str) -> Fact | None:
         return None
     rest = " ".join(kept)
     return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys)
+
+
+def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[str]:
+    """The word before each whole-word mention of ``name`` in ``text`` (lower case; "" at the
+    start), passing over the words of ``skip``."""
+    found = []
+    for match in re.finditer(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text):
+        before = [w.lower() for w in re.findall(r"[\w']+", text[: match.start()])]
+        while before and before[-1] in skip:
+            before.pop()
+        found.append(before[-1] if before else "")
+    return found
+
+
+def placed(fact: Fact, text: str, language: str) -> bool:
+    """Whether ``text`` (in ``language``, normalised) uses name ``fact`` as a place or a
+    language: a word of :data:`_PLACE_WORDS` before some mention of it ("to Lisbon", "en
+    Londres", "speaks Polish"), articles passed over. Only such a name may be written as the
+    translation's language names it (:mod:`privcloud.workloads.exonyms`)."""
+    cues = _PLACE_WORDS.get(language, frozenset())
+    return any(word in cues for word in _preceding(fact.text, text, _SKIPPED))
 
 
 def _without_sentence_start(fact: Fact, text: str) -> Fact | None:
@@ -298,24 +340,35 @@ class _Translation:
     of the facts looked for (a place or language name may be written as the translation's
     language names it: :mod:`privcloud.workloads.exonyms`)."""
 
-    def __init__(self, text: str, language: str, source: str | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        language: str,
+        source: str | None = None,
+        places: frozenset[str] = frozenset(),
+    ) -> None:
         self.language = language
         self.source = source
+        #: The texts of the name facts the source uses as places or languages (:func:`placed`).
+        self.places = places
         normalised = normalise(text, language)
         self.index = SourceIndex(normalised)
         self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
         self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
         self.joined = _PHONE_JOINERS_RE.sub("", text)
         self.lower = text.lower()
-        self.words = set(re.findall(r"[^\W_]+", fold(normalised)))
+        self.tokens = tuple(re.findall(r"[^\W_]+", fold(normalised)))
+        self.words = set(self.tokens)
 
     def has(self, fact: Fact, *, either_half: bool = False) -> bool:
         if fact.kind == "name":
             name = tuple(fold(fact.value).split())
             if all(token in self.words for token in name):
                 return True
-            return self.source is not None and exonyms.holds(
-                name, self.words, self.source, self.language
+            return (
+                self.source is not None
+                and fact.text in self.places
+                and exonyms.holds(name, self.tokens, self.source, self.language)
             )
         if fact.kind == "email":
             return fact.value in self.lower or self.index.has(fact)
@@ -352,13 +405,28 @@ class _Translation:
         return minute in ("", "00") or minute.lstrip("0") in self.groups or minute in self.groups
 
 
+def warm(source: str, target: str) -> None:
+    """Load now what checking ``source`` into ``target`` reads: the English word list and the
+    pair's place names (about a second in all here; a live call does it as it opens, so that
+    its first piece does not wait for it). Both are cached for the process; two threads that
+    miss at once both build the same table, and one is kept."""
+    if source == "en":
+        vocabulary.is_common("station")
+    if source != target and source in LATIN_SCRIPT and target in LATIN_SCRIPT:
+        exonyms.table(source, target)
+
+
 def check(source: str, source_language: str, translation: str, target_language: str) -> FactCheck:
     """The facts of ``source`` that ``translation`` lost, and the facts written with digits
     that it added (see the module docstring)."""
     facts = source_facts(source, source_language, target_language)
     lost: tuple[Fact, ...] = ()
     if facts:
-        held = _Translation(translation, target_language, source_language)
+        text = normalise(source, source_language)
+        places = frozenset(
+            f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
+        )
+        held = _Translation(translation, target_language, source_language, places)
         lost = tuple(f for f in facts if not held.has(f))
     return FactCheck(
         tuple(facts), lost, added_facts(source, source_language, translation, target_language)
