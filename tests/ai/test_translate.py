@@ -648,6 +648,21 @@ REFUSAL = "a refusal, not a translation"
         ("Leider kann ich Ihnen dabei nicht helfen.", "de", "I can't help you with that.", None),
         ("I can't assist with that today.", "en", "No puedo ayudar con eso hoy.", None),
         ("We trained a language model.", "en", "Entrenamos un modelo de lenguaje.", None),
+        # The source again, seen live; names, numbers and a quoted phrase alone do not count.
+        (
+            "Perfecto, muchas gracias por su",
+            "es",
+            "Perfecto, muchas gracias por su ayuda.",
+            "the source, not translated",
+        ),
+        ("Anna, Carlos, María y Juan.", "es", "Anna, Carlos, María and Juan.", None),
+        (
+            "He said muchas gracias and then left the room quietly.",
+            "en",
+            "Dijo muchas gracias y luego salió de la habitación en silencio.",
+            None,
+        ),
+        ("OK.", "en", "OK.", None),
         # Without a list for the source's language: only a refusal twice the source's length.
         ("Ninaomba msaada.", "sw", "I'm sorry, but I can't help with that.", REFUSAL),
         ("Siwezi kukusaidia na hilo leo.", "sw", "I can't help you with that today.", None),

@@ -56,6 +56,7 @@ speech adds ``"language", "language_probability", "duration", "segments"`` as in
 
 from __future__ import annotations
 
+import difflib
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -288,7 +289,30 @@ def not_a_translation(source: str, answer: str, source_language: str) -> str | N
         return "answer too long for its source"
     if _refusal(source, source_language, answer):
         return "a refusal, not a translation"
+    if _untranslated(source, answer):
+        return "the source, not translated"
     return None
+
+
+#: Words (not names, not numbers) a source needs before an answer repeating them is suspect.
+_UNTRANSLATED_MIN_WORDS = 4
+#: How alike, by difflib's ratio over those words, a source and an untranslated answer are.
+_UNTRANSLATED_RATIO = 0.8
+
+
+def _untranslated(source: str, answer: str) -> bool:
+    """The answer is the source again (Qwen2.5 1.5B gave "Perfecto, muchas gracias por su
+    ayuda." for the Spanish fragment "Perfecto, muchas gracias por su", into English): their
+    common words (lower case: names and numbers read the same in any language) in nearly the
+    same order. Spoken in the target language's voice it would only repeat the speaker."""
+    ours, theirs = _common_words(source), _common_words(answer)
+    if len(ours) < _UNTRANSLATED_MIN_WORDS:
+        return False
+    return difflib.SequenceMatcher(a=ours, b=theirs).ratio() >= _UNTRANSLATED_RATIO
+
+
+def _common_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[^\W\d_]+", text) if w[0].islower()]
 
 
 #: What a chat model writes when it refuses (in English, whatever the languages asked).
