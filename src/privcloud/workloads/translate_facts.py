@@ -274,7 +274,9 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
     for found in extract_facts(text):
         fact = _without_sentence_start(found, text) if found.kind == "name" else found
         if language == "en":
-            fact = _thing_name(found, text, target) if found.kind == "name" else found
+            # (names into another script are not checked: no need to read them further)
+            thing = found.kind == "name" and target in LATIN_SCRIPT
+            fact = _thing_name(found, text, target) if thing else found
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
     return facts
@@ -357,7 +359,7 @@ class _Translation:
         self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
         self.joined = _PHONE_JOINERS_RE.sub("", text)
         self.lower = text.lower()
-        self.tokens = tuple(re.findall(r"[^\W_]+", fold(normalised)))
+        self.tokens = exonyms.tokens(normalised)
         self.words = set(self.tokens)
 
     def has(self, fact: Fact, *, either_half: bool = False) -> bool:
