@@ -450,6 +450,33 @@ def test_a_negation_reaches_past_an_adverb_and_not_only_does_not_deny() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def test_a_negation_denying_something_else_does_not_support_a_negated_summary() -> None:
+    source = (
+        "He had a small fall in the playground and bumped his knee. He's fine, don't worry. "
+        "Bookings not used within 30 minutes will be released."
+    )
+    verdicts = _verdicts(
+        source,
+        "He bumped his knee in the playground, and he is not fine.",
+        "He bumped his knee in the playground, and they should not worry.",
+        "Bookings that are not used within 30 minutes will be released.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
+def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
+    source = (
+        "Users can leak private data. Little attention has been paid to methods for the "
+        "protection of private data. Users do not want such methods to disclose their age."
+    )
+    [check] = check_summary(
+        source,
+        "Users can leak private data, and methods for protection have not been investigated.",
+        fake_embed,
+    ).sentences
+    assert check.kept, check.reasons
+
+
 def test_a_denial_stated_by_a_denying_verb_in_the_source_is_kept() -> None:
     source = "The boiler stopped working on Saturday evening, and since then we have no heating."
     [check] = check_summary(

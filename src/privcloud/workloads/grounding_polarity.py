@@ -11,6 +11,9 @@ affected"), so the two directions are checked differently:
 
 * a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
   that shares a content word with it (a question answered by a bare "No." counts as negated);
+  when a positive clause of those sentences states a word of its scope, the negation must be
+  in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
+  worry": that negation denies the worry, and "fine" is stated);
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
   "nobody came", "not from the card") in a clause of a supporting sentence that shares more
@@ -198,7 +201,7 @@ def polarity_conflict(
                     2 * shared[k] >= most or (best & {k - 1, k + 1} and any(c.answered for c in s))
                 )
             ]
-            if not clause.nominal and close and not any(c.negative for s in close for c in s):
+            if not clause.nominal and close and _unsupported_negation(clause, close):
                 return True
             if _stated_otherwise(clause, [c for _, s in wide for c in s]):
                 return True
@@ -214,6 +217,18 @@ def polarity_conflict(
             if denying and max(denying) > max(stating, default=0):
                 return True
     return False
+
+
+def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
+    """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
+    (their clauses): none is negative, or a positive clause there states a word of the
+    clause's scope and no negative clause there shares a word with it ("he is not *fine*"
+    against "He's fine, don't worry": the negation denies something else)."""
+    negative = [c for s in close for c in s if c.negative]
+    if not negative:
+        return True
+    stated = any(clause.scope & c.words for s in close for c in s if not c.denying)
+    return stated and not any(c.words & clause.words for c in negative)
 
 
 def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
