@@ -485,6 +485,23 @@ def test_a_denial_stated_by_a_denying_verb_in_the_source_is_kept() -> None:
     assert check.kept, check.reasons
 
 
+def test_a_positive_summary_of_what_a_denying_verb_denies_is_dropped() -> None:
+    source = (
+        "The boiler stopped working on Saturday evening. "
+        "Such approaches fail to reflect the interactions between candidates. "
+        "The field trial had to be stopped after two weeks because a storm damaged the frame."
+    )
+    verdicts = _verdicts(
+        source,
+        "Her boiler has worked since Saturday evening.",
+        "Her boiler stopped working on Saturday evening.",
+        "These approaches reflect the interactions between candidates.",
+        "These approaches fail to reflect the interactions between candidates.",
+        "The field trial was halted after two weeks when a storm damaged the frame.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, False, True, True]
+
+
 def test_a_nominal_negation_needs_no_negator_but_must_not_deny_a_stated_fact() -> None:
     source = "We propose a method that learns a parser directly from a word-aligned corpus."
     [kept] = check_summary(

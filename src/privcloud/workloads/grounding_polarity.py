@@ -16,8 +16,10 @@ affected"), so the two directions are checked differently:
   worry": that negation denies the worry, and "fine" is stated);
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
-  "nobody came", "not from the card") in a clause of a supporting sentence that shares more
-  of its words than any positive source clause that has that word;
+  "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
+  working", "failed to reflect", "unable to learn"; not when the summary sentence has a
+  denying word of its own) in a clause of a supporting sentence that shares more of its
+  words than any positive source clause that states that word;
 * a **negated** clause also fails when the words in its own scope ("not *gaining*
   *attention*") are stated by a positive clause of the candidate sentences that shares more of
   its words than any denying clause there, and at least :data:`STATED_WORDS` of them (the
@@ -38,7 +40,7 @@ counts as negated.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from privcloud.workloads.grounding_facts import content_words
@@ -64,6 +66,12 @@ _NEGATIVE_RE = re.compile(
 _DENYING_RE = re.compile(
     r"\b(?:stop(?:s|ped|ping)?|fail(?:s|ed|ing|ure)?|ceas(?:e|es|ed)|impossible|unlikely|"
     r"hardly|rarely|seldom|little|few|difficult|hard)\b",
+    re.IGNORECASE,
+)
+# Verbs that deny the verb they govern ("stopped working", "failed to reflect"): their scope is
+# checked as a negator's is, against a positive summary clause.
+_DENIAL_VERB_RE = re.compile(
+    r"fail(?:s|ed|ing)?|stop(?:s|ped|ping)?|ceas(?:e|es|ed|ing)|refus(?:e|es|ed|ing)|unable",
     re.IGNORECASE,
 )
 # Negators of a noun phrase: a clause negated by these only is negated nominally.
@@ -96,17 +104,33 @@ class Clause:
     denying: bool = False
     #: Negated by "without", "no", "none", "nothing" or "nobody" only (no "not", "never").
     nominal: bool = False
+    #: Content words in the scope of a verb that denies them ("*stopped* working", "*failed*
+    #: to reflect"), as :attr:`scope` is of a negator's.
+    denied: frozenset[str] = frozenset()
 
 
-def _scope(piece: str) -> frozenset[str]:
+def _negator_at(tokens: Sequence[str], k: int) -> bool:
+    following = tokens[k + 1] if k + 1 < len(tokens) else ""
+    return negated(tokens[k]) or (tokens[k].lower() == "no" and following[:1].isalnum())
+
+
+def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
+    """A verb that denies the verb after it: "stopped working", "failed to reflect", "unable
+    to learn" (not "stopped after two weeks", where nothing is denied)."""
+    following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+    denies = _DENIAL_VERB_RE.fullmatch(tokens[k]) is not None
+    return denies and (following == "to" or following.endswith("ing"))
+
+
+def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at) -> frozenset[str]:
+    """The content words in the scope of each token of ``piece`` that ``opens`` one: the next
+    :data:`SCOPE_WORDS` content words, names left out."""
     tokens = _TOKEN_RE.findall(piece)
     if sum(negated(t) for t in tokens) > 1:
         return frozenset()  # "not ... without": a double negation, left alone
     found: set[str] = set()
-    for k, token in enumerate(tokens):
-        following = tokens[k + 1] if k + 1 < len(tokens) else ""
-        low = token.lower()
-        if not (negated(token) or (low == "no" and following[:1].isalnum())):
+    for k in range(len(tokens)):
+        if not opens(tokens, k):
             continue
         taken = 0
         for word in tokens[k + 1 :]:
@@ -146,7 +170,16 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         denying = negative or bool(_DENYING_RE.search(piece))
         nominal = negation and not sentential and not pending
         found.append(
-            Clause(negation or pending, words, _scope(piece), negative, False, denying, nominal)
+            Clause(
+                negation or pending,
+                words,
+                _scope(piece),
+                negative,
+                False,
+                denying,
+                nominal,
+                _scope(piece, _denial_verb_at),
+            )
         )
         pending = False
     return found
@@ -186,6 +219,7 @@ def polarity_conflict(
     :func:`_stated_otherwise` only."""
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
+    denies = bool(_DENYING_RE.search(sentence) or _NEGATIVE_RE.search(sentence))
     for clause in clauses(sentence, source=False):
         if clause.negated:
             shared = {
@@ -209,10 +243,14 @@ def polarity_conflict(
         related = [c for s in support for c in s if c.words & clause.words]
         for word in clause.words - excluded:
             denying = [
-                len(c.words & clause.words) for c in related if c.negated and word in c.scope
+                len(c.words & clause.words)
+                for c in related
+                if (c.negated and word in c.scope) or (not denies and word in c.denied)
             ]
             stating = [
-                len(c.words & clause.words) for c in related if not c.negated and word in c.words
+                len(c.words & clause.words)
+                for c in related
+                if not c.negated and word in c.words and word not in c.denied
             ]
             if denying and max(denying) > max(stating, default=0):
                 return True
