@@ -645,6 +645,20 @@ def test_a_negation_moved_by_a_paraphrase_is_kept_and_a_denied_event_is_dropped(
     assert [kept for kept, _ in verdicts] == [True, False]
 
 
+def test_two_negations_joined_by_and_each_deny_but_a_double_negation_does_not() -> None:
+    source = (
+        "You said you would send an engineer on Tuesday, but nobody came and nobody called. "
+        "The refund cannot be approved without a receipt."
+    )
+    verdicts = _verdicts(
+        source,
+        "The engineer came on Tuesday.",
+        "Nobody came on Tuesday and nobody called.",
+        "The refund can be approved with a receipt.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_sentence_merged_from_distant_source_sentences_is_supported() -> None:
     source = (
         "The bank blocked the card at once. The rent goes out on Friday by direct debit. "

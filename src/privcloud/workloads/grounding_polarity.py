@@ -68,6 +68,7 @@ _DENYING_RE = re.compile(
     r"hardly|rarely|seldom|little|few|difficult|hard)\b",
     re.IGNORECASE,
 )
+_COORDINATION_RE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 # Verbs that deny the verb they govern ("stopped working", "failed to reflect"): their scope is
 # checked as a negator's is, against a positive summary clause.
 _DENIAL_VERB_RE = re.compile(
@@ -124,7 +125,11 @@ def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
 
 def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at) -> frozenset[str]:
     """The content words in the scope of each token of ``piece`` that ``opens`` one: the next
-    :data:`SCOPE_WORDS` content words, names left out."""
+    :data:`SCOPE_WORDS` content words, names left out. Two negators in one part of it (not
+    split by "and" or "or") make a double negation, and no scope."""
+    parts = _COORDINATION_RE.split(piece)
+    if len(parts) > 1:  # "nobody came and nobody called": two negations, not a double one
+        return frozenset().union(*(_scope(part, opens) for part in parts))
     tokens = _TOKEN_RE.findall(piece)
     if sum(negated(t) for t in tokens) > 1:
         return frozenset()  # "not ... without": a double negation, left alone
