@@ -609,6 +609,21 @@ def test_swapped_roles_in_prose_are_dropped_and_a_passive_is_read() -> None:
     assert [kept for kept, _ in verdicts] == [True, False, True]
 
 
+def test_two_names_in_each_others_places_are_dropped() -> None:
+    source = (
+        "Your Fjord oak table will be late. There was a fire at our supplier's workshop in "
+        "Denmark last week."
+    )
+    verdicts = _verdicts(
+        source,
+        "Her Denmark oak table will be late because of a fire at the workshop in Fjord.",
+        "Her Fjord oak table will be late because of a fire at the workshop in Denmark.",
+        "A fire in Denmark delays her Fjord table.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+    assert "each other's places" in verdicts[0][1][0]
+
+
 def test_a_reversed_direction_is_dropped() -> None:
     source = "Your flight from Copenhagen to Madrid on Friday has been cancelled, sadly."
     verdicts = _verdicts(

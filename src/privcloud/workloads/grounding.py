@@ -30,7 +30,8 @@ so a summary sentence is shown only when it passes four checks against the sourc
 4. **Relations** (:mod:`privcloud.workloads.grounding_relations`). True facts in wrong
    relations: who called whom in a labelled transcript ("Marie Lopez called Northwind Travel"
    when she called *from* it), two names joined by a verb the other way round ("City beat
-   Rovers"), "from X to Y" reversed, "before" and "after" exchanged. Each gives a verdict only
+   Rovers") or each standing where the source has the other ("the Denmark oak table ... in
+   Fjord"), "from X to Y" reversed, "before" and "after" exchanged. Each gives a verdict only
    where the source states the relation in a form it can read.
 
 A sentence with markup or code characters (braces, backticks, tags such as ``<b>``) is dropped
@@ -81,6 +82,7 @@ from privcloud.workloads.grounding_relations import (
     mentions,
     order_conflicts,
     role_conflicts,
+    swap_conflicts,
 )
 from privcloud.workloads.grounding_scan import Scanner
 from privcloud.workloads.text import sentences as text_sentences
@@ -388,6 +390,7 @@ def _relation_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> l
     mine = mentions(text, doc.proper)
     found = call_conflicts(text, mine, doc.parties)
     found += role_conflicts(text, mine, doc.relations)
+    found += swap_conflicts(text, mine, doc.relations)
     found += direction_conflicts(mine, doc.relations)
     found += order_conflicts(text, [doc.relations[k] for k in nearby])
     return found

@@ -16,6 +16,10 @@ only where the source states the relation, so that a paraphrase the checks canno
 2. **Roles.** Two names joined by a verb ("Rovers beat City", "Anna emailed Ben", a passive "by"
    turned round) must not be joined in the opposite direction in every source sentence holding
    both. Names joined by "and", "with", "or" or a comma are symmetric and not compared.
+   Two names also fail when each has the other's neighbours: the content words next to the
+   first in the sentence are next to the second only in the source, and the other way round
+   ("her Denmark oak table ... a workshop in Fjord" for "the Fjord oak table ... a workshop in
+   Denmark").
 3. **Direction and order.** A mention after "from" or "since" is an origin, one after "to",
    "until", "till" or "into" a goal (the next mentions inherit it: "from Monday 4 August");
    "from X to Y" fails when the source has only "from Y ... to X". "P before Q" and "P after Q"
@@ -37,7 +41,9 @@ from dataclasses import dataclass
 
 from privcloud import limits
 from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.grounding_lexicon import STOPWORDS
 from privcloud.workloads.grounding_scan import Fact, Scanner, name_tokens
+from privcloud.workloads.text.stemming import stem
 
 __all__ = [
     "CallParties",
@@ -220,6 +226,62 @@ def role_conflicts(
             if seen and want not in seen:
                 found.append(
                     f"'{a.fact.text}' and '{b.fact.text}' are the other way round in the source"
+                )
+    return found
+
+
+_NEIGHBOUR_WORD_RE = re.compile(r"[^\W\d_]+")
+_CONTEXT_BREAK_RE = re.compile(r"[,;:.!?()\[\]\"]")
+#: Content words on each side of a mention that are its neighbours (:func:`_neighbours`).
+NEIGHBOUR_WORDS = 2
+#: Characters on each side of a mention that its neighbours are looked for in.
+NEIGHBOUR_CHARS = 40
+
+
+def _neighbours(text: str, mention: Mention) -> frozenset[str]:
+    """The content words next to ``mention`` in ``text`` (stemmed): up to
+    :data:`NEIGHBOUR_WORDS` on each side, within :data:`NEIGHBOUR_CHARS` characters and the
+    same stretch between punctuation, no stopwords, no capitalised words (other names)."""
+
+    def words(piece: str) -> list[str]:
+        return [
+            stem(w.lower())
+            for w in _NEIGHBOUR_WORD_RE.findall(piece)
+            if len(w) > 1 and not w[0].isupper() and w.lower() not in STOPWORDS
+        ]
+
+    left = text[max(0, mention.start - NEIGHBOUR_CHARS) : mention.start]
+    right = text[mention.end : mention.end + NEIGHBOUR_CHARS]
+    before = words(_CONTEXT_BREAK_RE.split(left)[-1])[-NEIGHBOUR_WORDS:]
+    after = words(_CONTEXT_BREAK_RE.split(right)[0])[:NEIGHBOUR_WORDS]
+    return frozenset(before + after)
+
+
+def swap_conflicts(
+    sentence: str, mine: Sequence[Mention], source: Sequence[SourceSentence]
+) -> list[str]:
+    """Pairs of names that have each other's places: a word next to the first name in the
+    sentence is next to the second in the source and never next to the first, and a word
+    next to the second is next to the first only ("her Denmark oak table ... the workshop in
+    Fjord" against "the Fjord oak table ... a workshop in Denmark"). Both must hold: one
+    word alone is often a paraphrase's."""
+    names = [m for m in mine if m.fact.kind == "name"][: limits.MAX_GUARD_RELATED]
+    around = [
+        frozenset().union(*(_neighbours(source[k].text, m) for k, m in _occurrences(n, source)))
+        for n in names
+    ]
+    near = [_neighbours(sentence, n) for n in names]
+    found = []
+    for k, a in enumerate(names):
+        for j in range(k + 1, len(names)):
+            b = names[j]
+            if a.same(b):
+                continue
+            crossed_a = (near[k] - near[j]) & (around[j] - around[k])
+            crossed_b = (near[j] - near[k]) & (around[k] - around[j])
+            if crossed_a and crossed_b:
+                found.append(
+                    f"'{a.fact.text}' and '{b.fact.text}' have each other's places in the source"
                 )
     return found
 
