@@ -8,8 +8,15 @@
 2. Gateway throughput: requests/s that one gateway *process* serves, with the node in another
    process and a load generator in this one (2 cores are shared by all three, as in CI), and
    the CPU µs each process spends per request (``cpu_us_per_request``, from /proc: the
-   gateway's own cost against the plain forwarder's, whatever else takes the cores); then the
-   same with every process on uvloop (``uvloop``, when installed; ``PRIVCLOUD_EVENT_LOOP``).
+   gateway's own cost against the plain forwarder's, whatever else takes the cores; the load
+   generator's too); then the same with every process on uvloop (``uvloop``, when installed;
+   ``PRIVCLOUD_EVENT_LOOP``). Two baselines: a plain forwarder in front of a plain node
+   (``baseline_plain_forwarder_rps``: no cryptography anywhere) and, the issue's measure, a
+   plain forwarder in front of the *same* node process, loaded with envelopes sealed to it
+   (``baseline_plain_forwarder_same_node_rps``, ``gateway_over_plain_forwarder_same_node``:
+   the node opens and seals as it does behind the gateway; only the gateway's OHTTP, Binary
+   HTTP and shell differ; ``..._by_cpu``: the same ratio from the three processes' CPU per
+   request, steadier than requests/s on a shared machine).
 3. Gateway core throughput: the sans-IO work the gateway does per request (OHTTP decapsulation,
    Binary HTTP decode, envelope header parse, response encapsulation) on one core.
 4. Post-quantum overhead (ADR 0014): the whole request's sans-IO cryptography (client: OHTTP
@@ -63,7 +70,13 @@ from privcloud.crypto.hpke import (
 from privcloud.crypto.hpke import open_base as hpke_open_base
 from privcloud.crypto.symmetric import Aead
 from privcloud.envelope import key_id_for, open_request, parse_header
-from privcloud.envelope.format import LABEL_WRAP, VERSION, EnvelopeHeader, cek_size
+from privcloud.envelope.format import (
+    LABEL_WRAP,
+    MEDIA_TYPE_REQUEST,
+    VERSION,
+    EnvelopeHeader,
+    cek_size,
+)
 from privcloud.envelope.seal import Recipient, _request_keys, seal_request
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
@@ -134,8 +147,9 @@ def _plain_forwarder(target: str) -> web.Application:
         if not session:
             session.append(new_session())
         body = await read_body(request)
-        async with session[0].post(target, data=body) as resp:
-            return web.Response(body=await resp.read())
+        headers = {"Content-Type": request.content_type}
+        async with session[0].post(target, data=body, headers=headers) as resp:
+            return web.Response(body=await resp.read(), status=resp.status)
 
     async def close(_: web.Application) -> None:
         for s in session:
@@ -274,11 +288,14 @@ class _CpuMeter:
 
     def start(self) -> None:
         self.before = {name: _cpu_s(p.pid) for name, p in self.procs.items()}
+        self.before["load_generator"] = _cpu_s(os.getpid())
 
     def per_request_us(self, requests: int) -> dict[str, float]:
+        """CPU µs per request of each process, and of this one (``load_generator``)."""
+        pids = {name: p.pid for name, p in self.procs.items()} | {"load_generator": os.getpid()}
         return {
-            name: round((_cpu_s(p.pid) - self.before[name]) / max(1, requests) * 1e6, 1)
-            for name, p in self.procs.items()
+            name: round((_cpu_s(pid) - self.before[name]) / max(1, requests) * 1e6, 1)
+            for name, pid in pids.items()
         }
 
 
@@ -349,11 +366,62 @@ def _spawn_bench(args: list[str], loop: str = "asyncio") -> subprocess.Popen[byt
     )
 
 
+async def _forwarder_before_node(
+    seconds: float,
+    node: subprocess.Popen[bytes],
+    node_port: int,
+    nodes: list[NodeDescriptor],
+    loop: str,
+) -> dict[str, float]:
+    """The issue's baseline: a plain aiohttp forwarder process in front of the *same* node,
+    loaded with envelopes sealed to it (the node opens, runs and seals each as it does behind
+    the gateway; the forwarder does no OHTTP, no Binary HTTP, no token). Requests/s, errors,
+    and the forwarder's and the node's CPU µs per request."""
+    port = _free_port()
+    fwd = _spawn_bench(
+        ["--serve-plain-forwarder", str(port), f"http://127.0.0.1:{node_port}/v1/envelope"], loop
+    )
+    try:
+        await _wait_healthy(f"http://127.0.0.1:{port}/healthz")
+        recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
+        now = time.time()
+        request = encode_request(WorkloadRequest("echo", {}, BODY).stamped(now, None))
+        envelopes = [
+            seal_request(recipients, request)[0] for _ in range(max(2000, int(2000 * seconds)))
+        ]
+        meter = _CpuMeter({"node": node, "forwarder": fwd})
+        rps, errors = await _load(
+            f"http://127.0.0.1:{port}/plain",
+            envelopes,
+            MEDIA_TYPE_REQUEST,
+            seconds,
+            reuse=False,
+            meter=meter,
+        )
+        cpu = meter.per_request_us(int(rps * seconds))
+        return {
+            "rps": rps,
+            "errors": errors,
+            "forwarder_cpu_us": cpu["forwarder"],
+            "node_cpu_us": cpu["node"],
+            "load_generator_cpu_us": cpu["load_generator"],
+        }
+    finally:
+        fwd.terminate()
+        fwd.wait(timeout=10)
+
+
 async def _gateway_rps(
-    seconds: float, workers: int, loop: str = "asyncio", cpu: dict[str, float] | None = None
+    seconds: float,
+    workers: int,
+    loop: str = "asyncio",
+    cpu: dict[str, float] | None = None,
+    same_node: dict[str, float] | None = None,
 ) -> tuple[float, int]:
     """Load a gateway of ``workers`` processes (node in another process; both on ``loop``) with
-    pre-built requests; with one worker, ``cpu`` gets each process's CPU µs per request."""
+    pre-built requests; with one worker, ``cpu`` gets each process's CPU µs per request.
+    ``same_node`` gets :func:`_forwarder_before_node`'s figures, measured after the gateway's
+    with the same node process."""
     node_port, gw_port = _free_port(), _free_port()
     procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)], loop)]
     key_dir = tempfile.TemporaryDirectory()
@@ -384,6 +452,9 @@ async def _gateway_rps(
         )
         if meter is not None and cpu is not None:
             cpu.update(meter.per_request_us(int(rps * seconds)))
+        if same_node is not None:
+            figures = await _forwarder_before_node(seconds, procs[0], node_port, nodes, loop)
+            same_node.update(figures)
         return rps, errors
     finally:
         for p in procs:
@@ -433,7 +504,8 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
     each process spends per request; the same with every process on uvloop."""
     gw_cpu: dict[str, float] = {}
     plain_cpu: dict[str, float] = {}
-    rps, errors = await _gateway_rps(seconds, workers=1, cpu=gw_cpu)
+    same_node: dict[str, float] = {}
+    rps, errors = await _gateway_rps(seconds, workers=1, cpu=gw_cpu, same_node=same_node)
     rps2, errors2 = await _gateway_rps(seconds, workers=2)
     plain_rps = await _plain_rps(seconds, cpu=plain_cpu)
     out: dict[str, object] = {
@@ -449,8 +521,25 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
             "gateway_node": gw_cpu.get("node"),
             "plain_forwarder": plain_cpu.get("forwarder"),
             "plain_node": plain_cpu.get("node"),
+            "same_node_forwarder": same_node["forwarder_cpu_us"],
+            "same_node_forwarder_node": same_node["node_cpu_us"],
+            "gateway_load_generator": gw_cpu.get("load_generator"),
+            "same_node_load_generator": same_node["load_generator_cpu_us"],
         },
+        # The issue's measure: a plain forwarder in front of the same node (envelopes sealed
+        # to it), so the node's own work weighs on both sides of the ratio.
+        "baseline_plain_forwarder_same_node_rps": round(same_node["rps"], 1),
+        "baseline_plain_forwarder_same_node_errors": int(same_node["errors"]),
+        "gateway_over_plain_forwarder_same_node": round(rps / same_node["rps"], 3),
     }
+    # The same ratio from CPU µs per request of all three processes (steadier than req/s on
+    # a shared machine): the throughput ratio where the cores, not waits, set the pace.
+    gw_total = sum(gw_cpu.get(n, 0.0) for n in ("gateway", "node", "load_generator"))
+    same_total = sum(
+        same_node[n] for n in ("forwarder_cpu_us", "node_cpu_us", "load_generator_cpu_us")
+    )
+    if gw_total:
+        out["gateway_over_plain_forwarder_same_node_by_cpu"] = round(same_total / gw_total, 3)
     if gw_cpu.get("gateway") and plain_cpu.get("forwarder"):
         out["gateway_cpu_over_forwarder_cpu"] = round(gw_cpu["gateway"] / plain_cpu["forwarder"], 3)
     if importlib.util.find_spec("uvloop") is not None:
