@@ -502,6 +502,21 @@ def test_a_positive_summary_of_what_a_denying_verb_denies_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, False, True, True]
 
 
+def test_a_denial_counts_the_subject_that_commas_set_apart() -> None:
+    source = (
+        "However, existing approaches that use in-memory search, or relational database "
+        "technologies, do not scale up. Experiments with a large treebank show excellent "
+        "scaling for many query types."
+    )
+    verdicts = _verdicts(
+        source,
+        "Existing search or database technologies do scale to a large treebank.",
+        "Existing search or database technologies do not scale up.",
+        "Experiments with a large treebank show excellent scaling.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_nominal_negation_needs_no_negator_but_must_not_deny_a_stated_fact() -> None:
     source = "We propose a method that learns a parser directly from a word-aligned corpus."
     [kept] = check_summary(

@@ -19,7 +19,9 @@ affected"), so the two directions are checked differently:
   "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
   working", "failed to reflect", "unable to learn"; not when the summary sentence has a
   denying word of its own) in a clause of a supporting sentence that shares more of its
-  words than any positive source clause that states that word;
+  words than any positive source clause that states that word (the denying clause counted
+  with the clauses before it that only commas separate from it: its subject, in "existing
+  approaches that use search, or database technologies, do not scale");
 * a **negated** clause also fails when the words in its own scope ("not *gaining*
   *attention*") are stated by a positive clause of the candidate sentences that shares more of
   its words than any denying clause there, and at least :data:`STATED_WORDS` of them (the
@@ -108,6 +110,10 @@ class Clause:
     #: Content words in the scope of a verb that denies them ("*stopped* working", "*failed*
     #: to reflect"), as :attr:`scope` is of a negator's.
     denied: frozenset[str] = frozenset()
+    #: Its words with those of the clauses before it that only commas separate from it (the
+    #: subject of "existing approaches that use search, or database technologies, do not
+    #: scale").
+    reach: frozenset[str] = frozenset()
 
 
 def _negator_at(tokens: Sequence[str], k: int) -> bool:
@@ -151,11 +157,20 @@ def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at
 def clauses(sentence: str, *, source: bool) -> list[Clause]:
     """The clauses of one sentence that have content words. A clause without any ("not",
     "I did not") lends its negation to the clause before it (or after it, when it comes
-    first): "The refund was approved, or not." is one negated clause."""
+    first): "The refund was approved, or not." is one negated clause. Each clause's
+    :attr:`Clause.reach` adds the words of the clauses before it back to a break that is not
+    a comma."""
     found: list[Clause] = []
     pending = False
-    for piece in _CLAUSE_BREAK_RE.split(_NOT_ONLY_RE.sub("", sentence)):
+    text = _NOT_ONLY_RE.sub("", sentence)
+    breaks = list(_CLAUSE_BREAK_RE.finditer(text))
+    starts = [0, *(m.end() for m in breaks)]
+    ends = [*(m.start() for m in breaks), len(text)]
+    run: frozenset[str] = frozenset()
+    for start, end in zip(starts, ends, strict=True):
+        piece = text[start:end]
         words = frozenset(content_words(piece, source=source))
+        run = run | words if start and text[start - 1] == "," else words
         negation = negated(piece)
         sentential = negation and negated(_NOMINAL_RE.sub(" ", piece))
         if not words:
@@ -184,6 +199,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 denying,
                 nominal,
                 _scope(piece, _denial_verb_at),
+                run,
             )
         )
         pending = False
@@ -248,7 +264,7 @@ def polarity_conflict(
         related = [c for s in support for c in s if c.words & clause.words]
         for word in clause.words - excluded:
             denying = [
-                len(c.words & clause.words)
+                len(c.reach & clause.words)
                 for c in related
                 if (c.negated and word in c.scope) or (not denies and word in c.denied)
             ]
