@@ -92,11 +92,16 @@ class Redemption:
         if self.settled is not None:
             return
         self.settled = "consumed"
-        done = asyncio.wrap_future(self._store.consume(self._nonce, key_id=self._key_id))
-        try:
-            spent = await asyncio.wait_for(asyncio.shield(done), limits.TOKEN_CONSUME_WAIT_S)
-        except TimeoutError:
-            spent = False
+        future = self._store.consume(self._nonce, key_id=self._key_id)
+        if future.done():  # written on this thread already: no loop round trip to wait for
+            spent = not future.cancelled() and future.exception() is None and future.result()
+        else:
+            try:
+                spent = await asyncio.wait_for(
+                    asyncio.shield(asyncio.wrap_future(future)), limits.TOKEN_CONSUME_WAIT_S
+                )
+            except TimeoutError:
+                spent = False
         if not spent:
             self._outcomes["unrecorded"] += 1
             raise UnavailableError("spent-token store unavailable")
