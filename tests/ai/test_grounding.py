@@ -187,6 +187,21 @@ def test_source_index_matches_facts_across_spellings() -> None:
     assert found("Call 555-0143.") == [False]
 
 
+def test_a_month_after_a_preposition_or_with_a_possessive_is_a_changed_date() -> None:
+    source = "The map will be shown from March. The bill for February was 18,300 dollars."
+    index = SourceIndex(source)
+
+    def found(sentence: str) -> list[bool]:
+        return [index.has(f) for f in extract_facts(sentence)]
+
+    assert found("The map is shown from May.") == [False]  # not the verb "may"
+    assert found("It is shown in March, not by May.") == [True, False]
+    assert found("October's bill was 18,300 dollars.") == [False, True]
+    assert found("February's bill was 18,300 dollars.") == [True, True]
+    assert found("The map may be shown from March.") == [True]
+    assert _facts("May I ask? In May we may go.") == [("date", "month 5")]
+
+
 def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:
     index = SourceIndex(
         "Existing methods ignore the Chinese pronouns. We compare with LDA and the "

@@ -62,6 +62,8 @@ _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 #: Most words one spelled-out number is read from ("one million two hundred and thirty four
 #: thousand ..."): the reader looks no further, so a long run of number words costs linear time.
 _NUMBER_WORDS_SPAN = 16
+#: Words after which a capitalised "May" is the month, not the verb ("from May", "in May").
+_MONTH_PREPOSITIONS = frozenset(["from", "in", "since", "until", "till", "by", "early", "late"])
 #: Most digits a number is compared by value; a longer one (past float precision, or a run of
 #: thousands of digits that would overflow) is compared digit for digit.
 _EXACT_DIGITS = 15
@@ -281,10 +283,11 @@ class Scanner:
         return None, j
 
     def month_at(self, j: int) -> int | None:
+        """The month a capitalised word at ``j`` names, possessive aside ("February's")."""
         token = self.tokens[j] if j < len(self.tokens) else None
         if token is None or token.kind != "word" or not token.text[0].isupper():
             return None
-        return MONTHS.get(token.low.rstrip("."))
+        return MONTHS.get(token.low.rstrip(".").removesuffix("'s"))
 
     def date_fact(self, i: int, end: int, month: int | None, day: int | None) -> tuple[Fact, int]:
         text = self.surface(i, end)
@@ -320,8 +323,8 @@ class Scanner:
             day, end = self.day_of_month(j)
             if day is not None:
                 return self.date_fact(i, end, month, day)
-            if low == "may":
-                return None  # "May I ...": only a month with a day
+            if low == "may" and self.low(i - 1) not in _MONTH_PREPOSITIONS:
+                return None  # "May I ...": only a month with a day or after "from", "in" ...
             return self.date_fact(i, i + 1, month, None)
         start = i + 1 if low == "the" else i
         day, end = self.day_of_month(start)
