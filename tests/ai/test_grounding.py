@@ -674,6 +674,17 @@ def test_before_and_after_exchanged_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [True, False]
 
 
+def test_before_and_after_exchanged_around_a_reporting_verb_is_dropped() -> None:
+    # "before he confirms it": the side after the order word has only the reporting verb.
+    source = "The team will publish the annual report before Kemal confirms it."
+    verdicts = _verdicts(
+        source,
+        "The annual report will be published by the team before he confirms it.",
+        "The annual report will be published by the team after he confirms it.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+
+
 # --- false alarms on human paraphrase ---------------------------------------------------------
 
 

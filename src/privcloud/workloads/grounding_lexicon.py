@@ -23,8 +23,16 @@ TITLES = _words("mr mrs ms miss dr doctor prof professor sir madam dear")
 NAME_PARTICLES = _words("van von de der den da del la le di")
 PHONE_SEPARATORS = frozenset("-.()+,/")
 
-#: Function words, and words of reporting verbs that summaries use for what a source only does.
-STOPWORDS = _words(
+#: Words of reporting verbs that summaries use for what a source only does ("said", "asked").
+REPORTING_WORDS = _words(
+    """said say says saying told tell tells mention mentioned mentions discuss discussed discusses
+    ask asked asks agree agreed agrees confirm confirmed confirms explain explained explains
+    note noted notes state stated talk talked call called calls caller calling speaker summary
+    conversation transcript recording want wants wanted need needs needed going get got
+    """
+)
+#: Function words, and the reporting words.
+STOPWORDS = REPORTING_WORDS | _words(
     """a an the and or but nor so yet if then than that this these those there here it its
     i me my mine we us our you your he him his she her they them their theirs who whom whose
     which what when where why how all any both each few more most other some such no not only
@@ -34,10 +42,6 @@ STOPWORDS = _words(
     under again further once also as well per via let lets i'm i'll i've i'd it's that's
     there's don't doesn't didn't won't can't isn't aren't wasn't weren't okay ok yes yeah hi
     hello hey bye goodbye thanks thank please sorry sure um uh oh ah right alright great good
-    said say says saying told tell tells mention mentioned mentions discuss discussed discusses
-    ask asked asks agree agreed agrees confirm confirmed confirms explain explained explains
-    note noted notes state stated talk talked call called calls caller calling speaker summary
-    conversation transcript recording want wants wanted need needs needed going get got
     """
 )
 #: Capitalised words that are not names: greetings, labels and what the date parser reads.

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 from privcloud import limits
 from privcloud.workloads.grounding_facts import content_words
-from privcloud.workloads.grounding_lexicon import STOPWORDS
+from privcloud.workloads.grounding_lexicon import REPORTING_WORDS, STOPWORDS
 from privcloud.workloads.grounding_scan import Fact, Scanner, name_tokens
 from privcloud.workloads.text.stemming import stem
 
@@ -399,9 +399,14 @@ def _sides(text: str) -> tuple[str, set[str], set[str]] | None:
         return None
     word = (match.group(1) or "").lower()
     relation = "after" if word == "after" else "before"
-    left = content_words(text[: match.start()], source=True)
-    right = content_words(text[match.end() :], source=True)
-    return relation, left, right
+    return relation, _side_words(text[: match.start()]), _side_words(text[match.end() :])
+
+
+def _side_words(text: str) -> set[str]:
+    """The content words of one side of an order word, reporting verbs included: "before he
+    confirms it" is aligned by "confirms" alone."""
+    reported = {stem(w) for w in re.findall(r"[a-z]+", text.lower()) if w in REPORTING_WORDS}
+    return content_words(text, source=True) | reported
 
 
 def order_conflicts(sentence: str, source: Sequence[SourceSentence]) -> list[str]:
