@@ -664,6 +664,18 @@ def test_a_reversed_direction_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [True, False]
 
 
+def test_amounts_reversed_against_a_source_that_calls_one_new_and_one_earlier_are_dropped() -> None:
+    source = "The council had set aside 6.2 million pounds; the new estimate is 9.5 million."
+    verdicts = _verdicts(
+        source,
+        "The council estimate has gone from 6.2 million to 9.5 million pounds.",
+        "The new estimate is 9.5 million pounds, up from 6.2 million set aside.",
+        "The council estimate has gone from 9.5 million to 6.2 million pounds.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True, False]
+    assert "reversed" in verdicts[2][1][0]
+
+
 def test_before_and_after_exchanged_is_dropped() -> None:
     source = "Drivers will strike on Thursday, the company said after talks with the union broke."
     verdicts = _verdicts(

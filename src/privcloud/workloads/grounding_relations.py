@@ -22,7 +22,9 @@ only where the source states the relation, so that a paraphrase the checks canno
    Denmark").
 3. **Direction and order.** A mention after "from" or "since" is an origin, one after "to",
    "until", "till" or "into" a goal (the next mentions inherit it: "from Monday 4 August");
-   "from X to Y" fails when the source has only "from Y ... to X". "P before Q" and "P after Q"
+   "from X to Y" fails when the source has only "from Y ... to X", or, for amounts, when one
+   source sentence calls Y the earlier and X the new one ("had set aside 6.2 million; the new
+   estimate is 9.5 million"). "P before Q" and "P after Q"
    (also ", followed by", ", then") are aligned with a source sentence that has such a word by
    the content words on each side, and fail when the source orders them the other way.
 
@@ -447,4 +449,34 @@ class SourceSentence:
 
     @classmethod
     def read(cls, text: str) -> SourceSentence:
-        return cls(text, tuple(mentions(text)), _sides(text))
+        return cls(text, tuple(_dated_amounts(text, mentions(text))), _sides(text))
+
+
+# Words of a clause that make its amount the later value ("the new estimate is 9.5 million")
+# or the earlier one ("had set aside 6.2 million", "originally 4 months"): the past perfect
+# and "originally" put an event before the one told in the simple past.
+_LATER_WORDS = frozenset(["new", "now", "latest", "revised", "updated"])
+_EARLIER_WORDS = frozenset(
+    ["had", "original", "originally", "previous", "previously", "initial", "initially", "old"]
+)
+_CLAUSE_BREAK_RE = re.compile(r"[;:!?()]|[.,](?!\d)")
+
+
+def _dated_amounts(text: str, found: Sequence[Mention]) -> list[Mention]:
+    """``found`` with each unmarked number of a source sentence made a goal when its clause
+    calls it new ("the new estimate is 9.5 million") and an origin when the clause puts it
+    earlier ("had set aside 6.2 million"), so that "from 9.5 million to 6.2 million" can be
+    compared; only where the sentence has one of each."""
+    marks = []
+    for m in found:
+        clause = _CLAUSE_BREAK_RE.split(text[: m.start])[-1]
+        words = set(re.findall(r"[a-z]+", clause.lower()))
+        later, earlier = bool(words & _LATER_WORDS), bool(words & _EARLIER_WORDS)
+        plain = m.fact.kind == "number" and not m.marker and later != earlier
+        marks.append(("goal" if later else "origin") if plain else "")
+    if "goal" not in marks or "origin" not in marks:
+        return list(found)
+    return [
+        Mention(m.fact, m.start, m.end, mark) if mark else m
+        for m, mark in zip(found, marks, strict=True)
+    ]
