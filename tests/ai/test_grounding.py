@@ -202,6 +202,20 @@ def test_a_month_after_a_preposition_or_with_a_possessive_is_a_changed_date() ->
     assert _facts("May I ask? In May we may go.") == [("date", "month 5")]
 
 
+def test_a_changed_version_of_a_named_thing_is_dropped_though_the_number_occurs() -> None:
+    source = (
+        "We report a gain of 2.7 points on SQuAD 2.0 and of 3.0 points on MultiNLI. "
+        "The test ran on 3 March."
+    )
+    verdicts = _verdicts(
+        source,
+        "The model gains 2.7 points on SQuAD 2.0 and 3.0 points on MultiNLI.",
+        "The test ran on March 3 and gains 3.0 points on MultiNLI.",
+        "The model gains 2.7 points on SQuAD 3.0 and 3.0 points on MultiNLI.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True, False]
+
+
 def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:
     index = SourceIndex(
         "Existing methods ignore the Chinese pronouns. We compare with LDA and the "

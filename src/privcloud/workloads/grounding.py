@@ -13,9 +13,10 @@ so a summary sentence is shown only when it passes four checks against the sourc
    ("LDA-based" names "LDA"). A number that counts a word ("seven words", "two-staged")
    fails when the source sentences near it count that word with other numbers only and none
    of them holds the number ("the two words"): found elsewhere in the source, it is still a
-   changed number. Entity and number mismatches are the commonest hallucinations of
-   abstractive summarisers (Nan et al., "Entity-level Factual Consistency of Abstractive Text
-   Summarization", EACL 2021).
+   changed number; so does a number after a name or label ("SQuAD 3.0") that the source
+   writes after that label with other numbers only ("SQuAD 2.0"). Entity and number
+   mismatches are the commonest hallucinations of abstractive summarisers (Nan et al.,
+   "Entity-level Factual Consistency of Abstractive Text Summarization", EACL 2021).
 2. **Support.** The sentence must be close in meaning (embedding cosine, as SummaC scores a
    summary sentence against source sentences: Laban et al., TACL 2022) to a source sentence,
    and its content words must be found in up to :data:`SUPPORT_SENTENCES` source sentences
@@ -72,6 +73,7 @@ import numpy.typing as npt
 
 from privcloud.errors import UsageError
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
+from privcloud.workloads.grounding_lexicon import NOT_NAMES
 from privcloud.workloads.grounding_polarity import Clause, polarity_conflict, sentence_clauses
 from privcloud.workloads.grounding_relations import (
     CallParties,
@@ -364,6 +366,7 @@ def check_summary(
                 reasons.append(NEGATION_REASON)
             nearby = [*dict.fromkeys([*support, *pool])]
             reasons += _count_errors(text, doc, nearby)
+            reasons += _label_errors(text, doc)
             relations = _relation_errors(text, doc, nearby)
             reasons += [f"{RELATION_REASON}: {r}" for r in relations]
         best = support[0] if support else None
@@ -414,6 +417,25 @@ def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list
         counting = [k for k in nearby if stem(noun) in doc.counts[k]]
         if counting and not any(set(fact.keys) & doc.words[k] for k in counting):
             found.append(f"number {fact.value} of '{noun}' differs from the source")
+    return found
+
+
+# A capitalised word with the number that follows it: "SQuAD 2.0", "Windows 10", "Table 3".
+_LABEL_NUMBER_RE = re.compile(r"(?<![\w.-])([A-Z][\w-]*) (\d+(?:\.\d+)?)(?![\w.-]|\.\d)")
+
+
+def _label_errors(text: str, doc: SourceDocument) -> list[str]:
+    """Numbers that follow a name or label ("SQuAD 3.0") that the source writes with other
+    numbers only ("SQuAD 2.0"): found elsewhere in the source, the number is still changed.
+    Months, weekdays and function words ("March 3", "In 2019") are no labels."""
+    found = []
+    for label, number in _LABEL_NUMBER_RE.findall(text):
+        if label.lower() in NOT_NAMES:
+            continue
+        pattern = rf"(?<![\w.-]){re.escape(label)} (\d+(?:\.\d+)?)(?![\w.-]|\.\d)"
+        written = {float(n) for n in re.findall(pattern, doc.text)}
+        if written and float(number) not in written:
+            found.append(f"number {number} of '{label}' differs from the source")
     return found
 
 
