@@ -265,6 +265,24 @@ def test_a_number_changed_inside_its_supporting_sentence_is_dropped() -> None:
     assert verdicts == [True, False, True]
 
 
+def test_a_changed_count_before_a_modifier_and_its_noun_is_dropped() -> None:
+    # "ten backend candidates" counts the candidates that the source counts as two.
+    source = (
+        "Yusuf said that two candidates for the backend position have reached the final "
+        "round. Room 10 is booked for Thursday."
+    )
+    verdicts = [
+        c.kept
+        for c in check_summary(
+            source,
+            "Two backend candidates have reached the final round, Yusuf said.\n"
+            "Ten backend candidates have reached the final round, Yusuf said.",
+            fake_embed,
+        ).sentences
+    ]
+    assert verdicts == [True, False]
+
+
 def test_number_compounds_and_colon_groups_are_numbers() -> None:
     assert _facts("A two-staged distillation and a five-day trip.") == [
         ("number", "2"),

@@ -446,7 +446,8 @@ class Scanner:
     def counted(self) -> list[tuple[Fact, str]]:
         """Each number with the word it counts, lower case: the next word, or the tail of a
         compound ("two words", "two-staged"); numbers before a stopword, a capitalised word
-        or no word at all are left out."""
+        or no word at all are left out. A lower-case word after the next word is counted as
+        well: the next one is often a modifier ("two backend candidates")."""
         found = []
         i = 0
         while i < len(self.tokens):
@@ -456,7 +457,8 @@ class Scanner:
                 continue
             fact, end = hit
             token = self.tokens[i]
-            if end == i + 1 and token.kind == "word" and "-" in token.low:
+            compound = end == i + 1 and token.kind == "word" and "-" in token.low
+            if compound:
                 noun = token.low.partition("-")[2]
             elif end < len(self.tokens) and self.tokens[end].kind == "word":
                 noun = "" if self.tokens[end].text[0].isupper() else self.tokens[end].low
@@ -464,8 +466,21 @@ class Scanner:
                 noun = ""
             if noun and noun not in STOPWORDS and not numbers.is_number_part(noun):
                 found.append((fact, noun))
+                if not compound and self.plain_word(end + 1):
+                    found.append((fact, self.tokens[end + 1].low))
             i = end
         return found
+
+    def plain_word(self, j: int) -> bool:
+        """Whether token ``j`` is a lower-case word that is no stopword or number word."""
+        token = self.tokens[j] if 0 <= j < len(self.tokens) else None
+        return (
+            token is not None
+            and token.kind == "word"
+            and token.text[0].islower()
+            and token.low not in STOPWORDS
+            and not numbers.is_number_part(token.low)
+        )
 
     # --- names --------------------------------------------------------------------------------
 
