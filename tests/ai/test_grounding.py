@@ -216,6 +216,19 @@ def test_a_changed_version_of_a_named_thing_is_dropped_though_the_number_occurs(
     assert [kept for kept, _ in verdicts] == [True, True, False]
 
 
+def test_a_sentence_starting_with_a_word_and_a_number_is_no_label() -> None:
+    source = (
+        "Nearly 20 staff left early because of the storm. In the end nearly 30 people came "
+        "to the meeting in Room 12."
+    )
+    verdicts = _verdicts(
+        source,
+        "Nearly 30 people came to the meeting in Room 12.",
+        "Nearly 30 people came to the meeting in Room 14.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+
+
 def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:
     index = SourceIndex(
         "Existing methods ignore the Chinese pronouns. We compare with LDA and the "

@@ -427,13 +427,15 @@ _LABEL_NUMBER_RE = re.compile(r"(?<![\w.-])([A-Z][\w-]*) (\d+(?:\.\d+)?)(?![\w.-
 def _label_errors(text: str, doc: SourceDocument) -> list[str]:
     """Numbers that follow a name or label ("SQuAD 3.0") that the source writes with other
     numbers only ("SQuAD 2.0"): found elsewhere in the source, the number is still changed.
-    Months, weekdays and function words ("March 3", "In 2019") are no labels."""
+    Months, weekdays and function words ("March 3", "In 2019") are no labels, and the source
+    is read in any case: a word that starts a sentence ("Nearly 30 came") is a label only if
+    the source never writes it, in any case, with the same number ("nearly 30 people")."""
     found = []
     for label, number in _LABEL_NUMBER_RE.findall(text):
         if label.lower() in NOT_NAMES:
             continue
         pattern = rf"(?<![\w.-]){re.escape(label)} (\d+(?:\.\d+)?)(?![\w.-]|\.\d)"
-        written = {float(n) for n in re.findall(pattern, doc.text)}
+        written = {float(n) for n in re.findall(pattern, doc.text, re.IGNORECASE)}
         if written and float(number) not in written:
             found.append(f"number {number} of '{label}' differs from the source")
     return found
