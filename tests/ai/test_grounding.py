@@ -216,6 +216,19 @@ def test_a_changed_version_of_a_named_thing_is_dropped_though_the_number_occurs(
     assert [kept for kept, _ in verdicts] == [True, True, False]
 
 
+def test_a_denial_verb_denies_no_action_stated_again_nor_a_noun_in_ing() -> None:
+    source = (
+        "The boiler stopped working on Saturday until the engineer got it working again on "
+        "Monday. She stopped everything to help her neighbour move the furniture."
+    )
+    verdicts = _verdicts(
+        source,
+        "The engineer got the boiler working again on Monday.",
+        "She helped her neighbour move the furniture.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True]
+
+
 def test_a_sentence_starting_with_a_word_and_a_number_is_no_label() -> None:
     source = (
         "Nearly 20 staff left early because of the storm. In the end nearly 30 people came "
@@ -227,6 +240,23 @@ def test_a_sentence_starting_with_a_word_and_a_number_is_no_label() -> None:
         "Nearly 30 people came to the meeting in Room 14.",
     )
     assert [kept for kept, _ in verdicts] == [True, False]
+
+
+def test_a_label_number_is_read_at_a_sentence_end_and_before_a_suffix() -> None:
+    source = (
+        "We evaluate the model on SQuAD 1.1 and SQuAD 2.0. The class moved from Room 4 to "
+        "Room 12. The office upgraded from Windows 7 to Windows 10-based laptops. The flight "
+        "was delayed by nearly 2 hours. 30 people complained about it."
+    )
+    verdicts = _verdicts(
+        source,
+        "The model improves results on SQuAD 2.0 and both benchmarks.",
+        "The class moved to Room 12 from Room 4.",
+        "The office upgraded to Windows 10 laptops.",
+        "Nearly 30 people complained about the flight.",
+        "The model improves results on SQuAD 3.0 and both benchmarks.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True, True, True, False]
 
 
 def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:

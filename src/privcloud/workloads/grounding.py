@@ -420,8 +420,30 @@ def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list
     return found
 
 
-# A capitalised word with the number that follows it: "SQuAD 2.0", "Windows 10", "Table 3".
-_LABEL_NUMBER_RE = re.compile(r"(?<![\w.-])([A-Z][\w-]*) (\d+(?:\.\d+)?)(?![\w.-]|\.\d)")
+# A capitalised word with the number that follows it: "SQuAD 2.0", "Windows 10", "Table 3",
+# also at a sentence's end ("SQuAD 2.0.") or before a suffix ("Windows 10-based"); not one
+# part of a range or a longer number ("Table 3-5", "1.2.3").
+_NUMBER_AFTER = r"(\d+(?:\.\d+)?)(?!\w|[.-]\d)"
+_LABEL_NUMBER_RE = re.compile(r"(?<![\w.-])([A-Z][\w-]*) " + _NUMBER_AFTER)
+# Words that qualify a number rather than name it: "Nearly 30 people came".
+_QUALIFIERS = frozenset(
+    [
+        "nearly",
+        "almost",
+        "around",
+        "roughly",
+        "exactly",
+        "approximately",
+        "about",
+        "over",
+        "under",
+        "some",
+        "only",
+        "just",
+        "barely",
+        "another",
+    ]
+)
 
 
 def _label_errors(text: str, doc: SourceDocument) -> list[str]:
@@ -432,9 +454,9 @@ def _label_errors(text: str, doc: SourceDocument) -> list[str]:
     the source never writes it, in any case, with the same number ("nearly 30 people")."""
     found = []
     for label, number in _LABEL_NUMBER_RE.findall(text):
-        if label.lower() in NOT_NAMES:
+        if label.lower() in NOT_NAMES or label.lower() in _QUALIFIERS:
             continue
-        pattern = rf"(?<![\w.-]){re.escape(label)} (\d+(?:\.\d+)?)(?![\w.-]|\.\d)"
+        pattern = rf"(?<![\w.-]){re.escape(label)} {_NUMBER_AFTER}"
         written = {float(n) for n in re.findall(pattern, doc.text, re.IGNORECASE)}
         if written and float(number) not in written:
             found.append(f"number {number} of '{label}' differs from the source")

@@ -42,6 +42,7 @@ counts as negated.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -126,7 +127,32 @@ def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
     to learn" (not "stopped after two weeks", where nothing is denied)."""
     following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
     denies = _DENIAL_VERB_RE.fullmatch(tokens[k]) is not None
-    return denies and (following == "to" or following.endswith("ing"))
+    return denies and (following == "to" or _gerund(following))
+
+
+# Words in -ing after a denial verb that name no action it stops: "stopped everything",
+# "stopped during the night".
+_NOT_GERUNDS = frozenset(["during", "morning", "evening", "ceiling", "king", "ring", "spring"])
+
+
+def _gerund(word: str) -> bool:
+    return (
+        len(word) > 4
+        and word.endswith("ing")
+        and not word.endswith("thing")
+        and (word not in _NOT_GERUNDS)
+    )
+
+
+def _denied(piece: str) -> frozenset[str]:
+    """The content words a denial verb of ``piece`` denies (:func:`_denial_verb_at`), less
+    those the piece states again past it: "the boiler stopped working on Saturday until the
+    engineer got it working again" does not deny that it works."""
+    scope = _scope(piece, _denial_verb_at)
+    if not scope:
+        return scope
+    said = Counter(w for token in _TOKEN_RE.findall(piece) for w in content_words(token))
+    return frozenset(w for w in scope if said[w] < 2)
 
 
 def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at) -> frozenset[str]:
@@ -198,7 +224,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 False,
                 denying,
                 nominal,
-                _scope(piece, _denial_verb_at),
+                _denied(piece),
                 run,
             )
         )

@@ -36,6 +36,7 @@ reports).
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 from collections.abc import Sequence
@@ -460,6 +461,9 @@ _EARLIER_WORDS = frozenset(
     ["had", "original", "originally", "previous", "previously", "initial", "initially", "old"]
 )
 _CLAUSE_BREAK_RE = re.compile(r"[;:!?()]|[.,](?!\d)")
+#: Characters before an amount in which its clause's marking words are looked for (bounded:
+#: a sentence may hold thousands of mentions).
+_MARK_CHARS = 80
 
 
 def _dated_amounts(text: str, found: Sequence[Mention]) -> list[Mention]:
@@ -468,8 +472,10 @@ def _dated_amounts(text: str, found: Sequence[Mention]) -> list[Mention]:
     earlier ("had set aside 6.2 million"), so that "from 9.5 million to 6.2 million" can be
     compared; only where the sentence has one of each."""
     marks = []
+    breaks = [b.end() for b in _CLAUSE_BREAK_RE.finditer(text)]  # once: mentions may be many
     for m in found:
-        clause = _CLAUSE_BREAK_RE.split(text[: m.start])[-1]
+        start = max(_clause_start(breaks, m.start), m.start - _MARK_CHARS)
+        clause = text[start : m.start]
         words = set(re.findall(r"[a-z]+", clause.lower()))
         later, earlier = bool(words & _LATER_WORDS), bool(words & _EARLIER_WORDS)
         plain = m.fact.kind == "number" and not m.marker and later != earlier
@@ -480,3 +486,10 @@ def _dated_amounts(text: str, found: Sequence[Mention]) -> list[Mention]:
         Mention(m.fact, m.start, m.end, mark) if mark else m
         for m, mark in zip(found, marks, strict=True)
     ]
+
+
+def _clause_start(breaks: Sequence[int], position: int) -> int:
+    """Where the clause holding ``position`` starts: after the last break (``breaks``: the
+    ends of the clause breaks, in order) that ends at or before it."""
+    k = bisect.bisect_right(breaks, position)
+    return breaks[k - 1] if k else 0
