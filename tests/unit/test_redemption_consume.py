@@ -70,6 +70,17 @@ async def test_a_spend_written_later_by_the_store_thread_is_waited_for() -> None
     assert outcomes["unrecorded"] == 0
 
 
+async def test_a_spend_whose_write_fails_later_stops_the_answer() -> None:
+    future: Future[bool] = Future()
+    held, _, outcomes = _redemption(future)
+    timer = threading.Timer(0.05, future.set_exception, (OSError("disk"),))
+    timer.start()
+    with pytest.raises(UnavailableError):
+        await held.consume()
+    timer.join()
+    assert outcomes["unrecorded"] == 1
+
+
 async def test_a_spend_never_written_times_out(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(limits, "TOKEN_CONSUME_WAIT_S", 0.05)
     held, _, outcomes = _redemption(Future())

@@ -100,7 +100,7 @@ class Redemption:
                 spent = await asyncio.wait_for(
                     asyncio.shield(asyncio.wrap_future(future)), limits.TOKEN_CONSUME_WAIT_S
                 )
-            except TimeoutError:
+            except Exception:  # noqa: BLE001 - timed out, or the store's write failed: unrecorded
                 spent = False
         if not spent:
             self._outcomes["unrecorded"] += 1
