@@ -5,6 +5,7 @@ size limit, with or without a declared length — and the same bytes."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -101,3 +102,17 @@ async def test_a_chunked_body_past_the_limit_is_refused(
 async def test_a_declared_length_past_the_limit_is_refused_before_reading(port: int) -> None:
     status, _ = await _exchange(port, [_head(f"Content-Length: {LIMIT + 1}\r\n")])
     assert status == 413
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+async def test_a_compressed_body_is_refused_not_inflated(port: int, encoding: str) -> None:
+    # A bomb: 3 MB of zeros in a few kilobytes. Inflated as it arrived, it would pass the
+    # declared length the body budget reserves; the server keeps bodies as sent and refuses it.
+    bomb = gzip.compress(bytes(3_000_000))
+    status, _ = await _exchange(
+        port, [_head(f"Content-Length: {len(bomb)}\r\nContent-Encoding: {encoding}\r\n"), bomb]
+    )
+    assert status == 415
+    data = b"0123456789"  # identity is the one encoding accepted
+    head = _head(f"Content-Length: {len(data)}\r\nContent-Encoding: identity\r\n")
+    assert await _exchange(port, [head, data]) == (200, data)

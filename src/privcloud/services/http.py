@@ -257,6 +257,10 @@ async def read_body(
     :class:`DecodeError` (400) when the peer cuts it off or frames it wrongly, and
     :class:`UnavailableError` (503, before reading) when the service's budget is spent.
     """
+    if request.headers.get(hdrs.CONTENT_ENCODING, "identity").lower() != "identity":
+        # Bodies are read as sent (services.site: no decompression), so a compressed one
+        # could only be misread: refused before a byte of it is.
+        raise UnsupportedError("compressed request bodies are not accepted")
     length = request.content_length
     if length is not None and length > limit:
         raise TooLargeError("request body too large")

@@ -281,6 +281,10 @@ async def start_site(
         # so it also closes a connection that never completes its request headers.
         keepalive_timeout=limits.HTTP_IDLE_TIMEOUT_S,
         shutdown_timeout=2.0,
+        # Request bodies stay as sent: aiohttp would inflate a compressed one as it arrives,
+        # past the size its Content-Length declared and the body budget reserved (read_body
+        # refuses them: nothing of ours sends one).
+        auto_decompress=False,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True, reuse_port=reuse_port or None)
