@@ -8,6 +8,7 @@ import pytest
 from privcloud.workloads.summarize_roles import (
     Speaker,
     move_targets,
+    possession_edits,
     role_problems,
     speaker_hint,
     speakers,
@@ -134,3 +135,46 @@ def test_a_call_without_introductions_checks_only_person_and_moves() -> None:
     assert role_problems("I moved the meeting to Friday.", source, []) == [
         "first person ('I') in a summary sentence"
     ]
+
+
+def test_the_listeners_things_are_not_the_speakers_in_a_one_sided_call() -> None:
+    # Qwen2.5 1.5B summarised the demo's voicemail as "Maria Lopez ... calls about her trip to
+    # Lisbon. She leaves her flight on Friday": the trip and the flight are the listener's.
+    people = speakers(SAMPLE)
+    whose = "whose: the source says 'your {}', the listener's"
+    assert role_problems("Maria Lopez calls about her trip to Lisbon.", SAMPLE, people) == [
+        whose.format("trip")
+    ]
+    assert role_problems("She leaves on her flight on Friday.", SAMPLE, people) == [
+        whose.format("flight")
+    ]
+    assert role_problems("Anna Schmidt moved her check-up to Monday.", DENTIST, speakers(DENTIST))
+    # Hers as the source says, the listener named, or nobody's: nothing to say.
+    assert role_problems("Her number is 555-0142.", SAMPLE, people) == []
+    assert (
+        role_problems("She told the recipient that her flight is on Friday.", SAMPLE, people) == []
+    )
+    assert role_problems("The trip to Lisbon starts with a flight on Friday.", SAMPLE, people) == []
+    # Two introduced people: "her" may be either's, so the rule is silent.
+    assert (
+        role_problems("Ben Novak booked her table for 8.", RESTAURANT, speakers(RESTAURANT)) == []
+    )
+
+
+def test_the_listeners_thing_given_to_the_speaker_is_written_as_nobodys() -> None:
+    people = speakers(DENTIST)
+    text, edits = possession_edits(
+        "Anna Schmidt called to move her check-up to Monday. Her number is 555-0142.",
+        DENTIST,
+        people,
+    )
+    assert text == "Anna Schmidt called to move the check-up to Monday. Her number is 555-0142."
+    assert edits == [
+        "'her check-up' written 'the check-up': the source says 'your check-up', the listener's"
+    ]
+    assert role_problems(text, DENTIST, people) == []
+    assert possession_edits("Her flight is on Friday.", SAMPLE, speakers(SAMPLE))[0] == (
+        "The flight is on Friday."
+    )
+    unchanged = "Ben Novak booked her table for 8."
+    assert possession_edits(unchanged, RESTAURANT, speakers(RESTAURANT)) == (unchanged, [])

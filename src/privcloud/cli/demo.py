@@ -279,10 +279,12 @@ async def _features(client: Client, clock: _Clock, call: bytes, voicemail_path: 
 def dropped_lines(report: dict[str, Any]) -> list[str]:
     """Each sentence the guard's report (``meta["grounding"]`` of ``summarize``) left out, with
     why: the guard's reasons; for a grounded sentence left out after the check (a repeat, a
-    question or fragment, or past ``max_sentences``), the report's notes say why."""
+    question or fragment, or past ``max_sentences``), the report's notes say why. Each edit of
+    a kept sentence (a wrong owner taken out) is listed too."""
     lines = []
     for sentence in report.get("sentences", []):
         if sentence.get("kept"):
+            lines += [f"edited {edit}" for edit in sentence.get("edits") or []]
             continue
         reasons = [str(r) for r in sentence.get("reasons") or []]
         if reasons:

@@ -177,9 +177,13 @@ class SentenceCheck:
     #: Relation errors (who called whom, roles, from/to, before/after), each in words; they
     #: are also among ``reasons`` with the prefix :data:`RELATION_REASON`.
     relations: tuple[str, ...] = ()
+    #: Changes made to the model's sentence before it was kept, each in words (a wrong owner
+    #: taken out: "'her trip' written 'the trip'"); the facts checked are unchanged.
+    edits: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        edits = {"edits": list(self.edits)} if self.edits else {}
+        return edits | {
             "text": self.text,
             "kept": self.kept,
             "grounded": self.grounded,

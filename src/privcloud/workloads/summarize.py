@@ -413,9 +413,13 @@ def check_roles(
 ) -> grounding.GroundingReport:
     """The guard's report with who-did-what applied (:func:`summarize_roles.role_problems`):
     a sentence that misstates a role is ungrounded, with its reasons; dropped in "drop" mode,
-    kept and marked in "mark" mode. The fallback is decided again on what is left."""
+    kept and marked in "mark" mode. A listener's thing given to the speaker ("her trip" for
+    "your trip") is written "the trip" first (:func:`summarize_roles.possession_edits`), the
+    edit listed. The fallback is decided again on what is left."""
     checks = []
-    for check in report.sentences:
+    for original in report.sentences:
+        text, edits = summarize_roles.possession_edits(original.text, source, people)
+        check = replace(original, text=text, edits=tuple(edits)) if edits else original
         problems = summarize_roles.role_problems(check.text, source, people)
         checks.append(
             replace(

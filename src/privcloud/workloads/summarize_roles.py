@@ -13,7 +13,11 @@ phrases people introduce themselves with (no model), and checks each summary sen
   that placed the call (the person or their organisation), its object the other party, and a
   person never "called" their own organisation;
 * **before/after** — in "from A to B" or "moved ... to B" (days and times), B must be what the
-  source moves *to*, not what it moves from.
+  source moves *to*, not what it moves from;
+* **whose** — in a call where one person introduces themselves and the other is never named (a
+  voicemail, "this is X from Y ... your trip"), "her trip" or "his flight" can only be the
+  speaker's: it fails when the source says "your trip" and never "my trip" or "our trip"
+  (:func:`possession_edits` writes it "the trip" instead, which the summary keeps).
 
 Only what the transcript states is checked: a call whose speakers do not say who they are, or
 whose direction no phrase gives away, passes the direction check (it is not a guard of its
@@ -32,7 +36,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["Speaker", "move_targets", "role_problems", "speaker_hint", "speakers"]
+__all__ = [
+    "Speaker",
+    "move_targets",
+    "possession_edits",
+    "role_problems",
+    "speaker_hint",
+    "speakers",
+]
 
 _NAME = r"[A-Z][a-z]+(?:[ -](?:[A-Z][a-z]+|[A-Z]'[A-Z][a-z]+)){0,2}"
 _ORG_WORD = r"(?:[A-Z][\w&'\u2019]*|of|the|and|&)"
@@ -192,7 +203,74 @@ def role_problems(sentence: str, source: str, people: list[Speaker]) -> list[str
         problems.append(f"first person ('{person.group()}') in a summary sentence")
     problems += _direction_problems(unquoted, people)
     problems += _before_after_problems(unquoted, source)
+    problems += _possession_problems(unquoted, source, people)
     return problems
+
+
+# "your trip", "my new number": the owner and the next two words (the thing, or a modifier and
+# the thing).
+_OWNED_RE = re.compile(r"(?i)\b(your|my|our|her|his|their)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
+# Words a summary names the unnamed listener by: "her" may then be the listener's.
+_LISTENER_RE = re.compile(
+    r"(?i)\b(?:you|your|recipient|listener|customer|client|callee|the other (?:party|person))\b"
+)
+
+
+def _owned(text: str, owners: tuple[str, ...]) -> set[str]:
+    """The words right after a possessive of ``owners`` in ``text`` (lower case)."""
+    found: set[str] = set()
+    for match in _OWNED_RE.finditer(text):
+        if match.group(1).lower() in owners:
+            found.update(w.lower() for w in match.groups()[1:] if w)
+    return found
+
+
+def _possession_problems(sentence: str, source: str, people: list[Speaker]) -> list[str]:
+    """The listener's things the sentence gives the speaker (:func:`possession_edits`)."""
+    return [f"whose: {_whose(thing)}" for _, thing in _misowned(sentence, source, people)]
+
+
+def possession_edits(sentence: str, source: str, people: list[Speaker]) -> tuple[str, list[str]]:
+    """``sentence`` with each of the listener's things it gives the speaker ("her trip" where
+    the source's only speaker says "your trip": see the module docstring) written as "the
+    trip", and what was changed. The sentence loses a wrong owner and gains nothing: its facts
+    stay as checked."""
+    wrong = dict(_misowned(sentence, source, people))
+    if not wrong:
+        return sentence, []
+    edits: list[str] = []
+
+    def fix(match: re.Match[str]) -> str:
+        thing = wrong.get(match.start())
+        if thing is None:
+            return match.group()
+        owner = match.group(1)
+        the = "The" if owner[0].isupper() else "the"
+        edits.append(f"'{owner} {thing}' written '{the} {thing}': {_whose(thing)}")
+        return the + match.group()[len(owner) :]
+
+    return _OWNED_RE.sub(fix, sentence), edits
+
+
+def _whose(thing: str) -> str:
+    return f"the source says 'your {thing.lower()}', the listener's"
+
+
+def _misowned(sentence: str, source: str, people: list[Speaker]) -> list[tuple[int, str]]:
+    """Where ``sentence`` gives the speaker a thing the source says is the listener's, and
+    that thing: only in a call of one introduced person, and not when the sentence names the
+    listener."""
+    if len(people) != 1 or _LISTENER_RE.search(sentence):
+        return []
+    theirs = _owned(source, ("your",)) - _owned(source, ("my", "our", "her", "his", "their"))
+    found = []
+    for match in _OWNED_RE.finditer(sentence):
+        if match.group(1).lower() not in ("her", "his", "their"):
+            continue
+        thing = next((w for w in match.groups()[1:] if w and w.lower() in theirs), None)
+        if thing is not None:
+            found.append((match.start(), thing))
+    return found
 
 
 def _parties(people: list[Speaker]) -> tuple[set[str], set[str]]:

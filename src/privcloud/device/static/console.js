@@ -464,7 +464,7 @@ function summaryView(root) {
 // One sentence of the guard's report: shown (grounded, or unverified in "mark" mode) or
 // dropped, whatever its checks said: a sentence the summary left out after it passed the
 // guard (a repeat, a question or fragment, past max_sentences) is dropped too, and the
-// report's notes say why.
+// report's notes say why. A kept sentence the guard edited says how.
 function sentenceVerdict(s) {
   const reasons = (s.reasons || []).join("; ");
   if (!s.kept) {
@@ -472,7 +472,9 @@ function sentenceVerdict(s) {
     return { name: "dropped", badge: "bad", why };
   }
   if (!s.grounded) return { name: "unverified", badge: "warn", why: reasons };
-  return { name: "grounded", badge: "ok", why: "" };
+  // Grounded after an edit the report lists (a wrong owner taken out: "her trip" -> "the trip").
+  const edits = (s.edits || []).join("; ");
+  return { name: "grounded", badge: "ok", why: edits ? `edited: ${edits}` : "" };
 }
 
 function extractView(root) {
