@@ -73,7 +73,7 @@ import numpy.typing as npt
 
 from privcloud.errors import UsageError
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
-from privcloud.workloads.grounding_lexicon import NOT_NAMES
+from privcloud.workloads.grounding_lexicon import NOT_NAMES, NUMBER_QUALIFIERS
 from privcloud.workloads.grounding_polarity import Clause, polarity_conflict, sentence_clauses
 from privcloud.workloads.grounding_relations import (
     CallParties,
@@ -182,8 +182,7 @@ class SentenceCheck:
     edits: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        edits = {"edits": list(self.edits)} if self.edits else {}
-        return edits | {
+        out: dict[str, Any] = {
             "text": self.text,
             "kept": self.kept,
             "grounded": self.grounded,
@@ -194,6 +193,9 @@ class SentenceCheck:
             "facts": [{"kind": f.kind, "text": f.text, "value": f.value} for f in self.facts],
             "relations": list(self.relations),
         }
+        if self.edits:
+            out["edits"] = list(self.edits)
+        return out
 
 
 @dataclass(frozen=True)
@@ -272,6 +274,9 @@ class SourceDocument:
     #: Per sentence, the number keys written before each counted word (stemmed): "two words"
     #: gives {"word": {"num:2"}}.
     counts: tuple[dict[str, frozenset[str]], ...] = ()
+    #: The numbers the source writes after each word, by the word in lower case
+    #: (:func:`_labelled_numbers`).
+    labels: dict[str, frozenset[float]] = field(default_factory=dict)
 
 
 _PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")
@@ -294,6 +299,7 @@ def prepare_source(source: str, embed: Embed) -> SourceDocument:
         call_parties(source),
         frozenset(w.lower() for w in _PROPER_RE.findall(source)),
         tuple(counted_numbers(t) for t in texts),
+        _labelled_numbers(source),
     )
 
 
@@ -424,44 +430,34 @@ def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list
     return found
 
 
-# A capitalised word with the number that follows it: "SQuAD 2.0", "Windows 10", "Table 3",
-# also at a sentence's end ("SQuAD 2.0.") or before a suffix ("Windows 10-based"); not one
-# part of a range or a longer number ("Table 3-5", "1.2.3").
-_NUMBER_AFTER = r"(\d+(?:\.\d+)?)(?!\w|[.-]\d)"
-_LABEL_NUMBER_RE = re.compile(r"(?<![\w.-])([A-Z][\w-]*) " + _NUMBER_AFTER)
-# Words that qualify a number rather than name it: "Nearly 30 people came".
-_QUALIFIERS = frozenset(
-    [
-        "nearly",
-        "almost",
-        "around",
-        "roughly",
-        "exactly",
-        "approximately",
-        "about",
-        "over",
-        "under",
-        "some",
-        "only",
-        "just",
-        "barely",
-        "another",
-    ]
-)
+# A word with the number that follows it: "SQuAD 2.0", "Windows 10", "Table 3", also at a
+# sentence's end ("SQuAD 2.0.") or before a suffix ("Windows 10-based"); not one part of a
+# range or a longer number ("Table 3-5", "1.2.3"). In a summary only a capitalised word is
+# taken for a label.
+_WORD_NUMBER_RE = re.compile(r"(?<![\w.-])([^\W\d_][\w-]*) (\d+(?:\.\d+)?)(?!\w|[.-]\d)")
+
+
+def _labelled_numbers(source: str) -> dict[str, frozenset[float]]:
+    """The numbers ``source`` writes after each word, by the word in lower case ("SQuAD 2.0"
+    and "squad 1.1" give {"squad": {2.0, 1.1}})."""
+    found: dict[str, set[float]] = {}
+    for word, number in _WORD_NUMBER_RE.findall(source):
+        found.setdefault(word.lower(), set()).add(float(number))
+    return {word: frozenset(numbers) for word, numbers in found.items()}
 
 
 def _label_errors(text: str, doc: SourceDocument) -> list[str]:
     """Numbers that follow a name or label ("SQuAD 3.0") that the source writes with other
     numbers only ("SQuAD 2.0"): found elsewhere in the source, the number is still changed.
-    Months, weekdays and function words ("March 3", "In 2019") are no labels, and the source
-    is read in any case: a word that starts a sentence ("Nearly 30 came") is a label only if
-    the source never writes it, in any case, with the same number ("nearly 30 people")."""
+    Months, weekdays, function words and number qualifiers ("March 3", "In 2019", "Nearly
+    30") are no labels, and the source is read in any case: a word that starts a sentence is
+    a label only if the source never writes it, in any case, with the same number."""
     found = []
-    for label, number in _LABEL_NUMBER_RE.findall(text):
-        if label.lower() in NOT_NAMES or label.lower() in _QUALIFIERS:
+    for label, number in _WORD_NUMBER_RE.findall(text):
+        low = label.lower()
+        if not label[0].isupper() or low in NOT_NAMES or low in NUMBER_QUALIFIERS:
             continue
-        pattern = rf"(?<![\w.-]){re.escape(label)} {_NUMBER_AFTER}"
-        written = {float(n) for n in re.findall(pattern, doc.text, re.IGNORECASE)}
+        written = doc.labels.get(low)
         if written and float(number) not in written:
             found.append(f"number {number} of '{label}' differs from the source")
     return found

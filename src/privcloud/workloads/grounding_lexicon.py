@@ -55,6 +55,11 @@ NOT_NAMES = (
     customer client caller agent support team office sales dear regards best cheers
     """)
 )
+#: Words that qualify a number rather than name it: "Nearly 30 people came".
+NUMBER_QUALIFIERS = _words(
+    "nearly almost around roughly exactly approximately about over under some only just barely "
+    "another"
+)
 #: Ordinary words that open summary sentences; at a sentence start only other capitalised
 #: words are taken for names.
 COMMON_STARTERS = NOT_NAMES | _words(
