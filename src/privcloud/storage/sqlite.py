@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,13 +80,41 @@ def connect(
     except (OSError, *ERRORS) as exc:
         raise ConfigError(f"cannot open {what} {path.name}: {sqlite_cause(exc)}") from exc
     try:
-        conn.execute("PRAGMA journal_mode=WAL")
+        _enter_wal(conn, busy_timeout_s)
         conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
     except ERRORS as exc:
         conn.close()
         raise ConfigError(f"cannot open {what} {path.name}: {sqlite_cause(exc)}") from exc
     return conn
+
+
+#: SQLITE_BUSY and SQLITE_LOCKED: another connection holds a lock this one needs.
+_BUSY_CODES = frozenset({5, 6})
+
+
+def _enter_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
+    """Switch a database to the WAL journal, retrying while other connections hold it.
+
+    Turning a new database to WAL needs an exclusive lock. When several processes open the
+    same new file at once, each first reads the header under a shared lock; SQLite then answers
+    ``SQLITE_BUSY`` at once rather than waiting, because waiting with a shared lock held could
+    deadlock, so the busy timeout does not cover it (tests/unit/test_sqlite_open_race.py). The
+    switch is retried, with pauses growing from 1 to 50 ms, until ``busy_timeout_s`` has passed.
+    """
+    deadline = time.monotonic() + busy_timeout_s
+    pause = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchall()
+        except sqlite3.OperationalError as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if code not in _BUSY_CODES or time.monotonic() + pause > deadline:
+                raise
+        else:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def _create_owner_only(path: Path) -> None:

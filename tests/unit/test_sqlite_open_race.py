@@ -1,0 +1,59 @@
+"""Opening a new SQLite database while another connection holds its write lock.
+
+Switching a database to the WAL journal needs an exclusive lock; SQLite answers ``SQLITE_BUSY``
+at once (without the busy timeout) when another connection holds the reserved lock. Processes
+starting together on a new store hit this: one of four racing gateways failed to start in CI.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from privcloud.errors import ConfigError
+from privcloud.storage.sqlite import connect
+
+
+def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another connection takes the reserved lock on ``path`` (not in WAL mode) and keeps it
+    for ``seconds``, from a thread; returns once the lock is held."""
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        holder.execute("COMMIT")
+        holder.close()
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_open_waits_for_a_writer_holding_a_new_database(tmp_path: Path) -> None:
+    path = tmp_path / "spent.sqlite3"
+    held = _hold_write_lock(path, 0.3)
+    began = time.monotonic()
+    conn = connect(path, busy_timeout_s=5.0)
+    waited = time.monotonic() - began
+    held.join()
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert waited >= 0.2  # it waited for the lock instead of failing at once
+    conn.close()
+
+
+def test_open_gives_up_after_the_busy_timeout(tmp_path: Path) -> None:
+    path = tmp_path / "spent.sqlite3"
+    held = _hold_write_lock(path, 3.0)
+    began = time.monotonic()
+    with pytest.raises(ConfigError, match=r"cannot open the database spent\.sqlite3"):
+        connect(path, busy_timeout_s=0.3)
+    waited = time.monotonic() - began
+    gave_up_first = held.is_alive()  # the holder has not let go yet
+    held.join()
+    assert waited >= 0.2 and gave_up_first
