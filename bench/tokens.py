@@ -20,9 +20,14 @@ against a baseline measured in the same run. Prints ONE JSON line.
   ``reserve_sync``; consuming after the node's head is one more primary-key update, ~14 µs);
   ``check_sync_cpu_us_*``: their CPU time on the calling thread (``time.thread_time``), which
   leaves out the time other processes held the cores (the wall p99 of a loaded host).
-  Baseline ``baseline_sha256_us_p50``: SHA-256 of the token.
+  Baseline ``baseline_sha256_us_p50``: SHA-256 of the token. ``baseline_fixed_work_us_*``:
+  a job of fixed work (SHA-256 over a buffer sized so it takes about the check's p50), run
+  after each check, so its p99 shows what this machine adds to any job of that length
+  (interrupts, other tenants, clock changes); ``check_sync_p99_over_fixed_work_p99`` is the
+  check's tail over the machine's.
 
-Targets (issue 3): >= 300 issuances/s/core, <= 200 µs per redemption check.
+Targets: issue 3, >= 300 issuances/s/core and <= 200 µs per redemption check (p50); issue 14,
+issuance >= 0.8 x OpenSSL signing and a redemption check p99 <= 200 µs (``meets_targets``).
 """
 
 from __future__ import annotations
@@ -211,7 +216,8 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
     store = SqliteSpentTokenStore(store_path)
     keys = {k.key.key_id: k.key for k in parse_issuer_directory(directory)[1]}
     digest = challenge_digest(CHALLENGE)
-    sync_us, sync_cpu_us, sha_us = [], [], []
+    sync_us, sync_cpu_us, sha_us, fixed_us = [], [], [], []
+    filler = bytes(_calibrate_fixed_work(statistics.median(async_us)))
     for token in tokens[half:]:
         started, cpu_started = time.perf_counter(), time.thread_time()
         parsed = Token.decode(token)
@@ -222,6 +228,9 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
         started = time.perf_counter()
         hashlib.sha256(token).digest()
         sha_us.append((time.perf_counter() - started) * 1e6)
+        started = time.perf_counter()
+        hashlib.sha256(filler).digest()
+        fixed_us.append((time.perf_counter() - started) * 1e6)
     await store.close()
     await authorizer.close()
     assert authorizer.outcomes["accepted"] == half
@@ -235,7 +244,24 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
         "check_sync_cpu_us_p50": round(statistics.median(sync_cpu_us), 1),
         "check_sync_cpu_us_p99": round(_percentile(sync_cpu_us, 0.99), 1),
         "baseline_sha256_us_p50": round(statistics.median(sha_us), 2),
+        "baseline_fixed_work_us_p50": round(statistics.median(fixed_us), 1),
+        "baseline_fixed_work_us_p99": round(_percentile(fixed_us, 0.99), 1),
+        "check_sync_p99_over_fixed_work_p99": round(
+            _percentile(sync_us, 0.99) / _percentile(fixed_us, 0.99), 2
+        ),
     }
+
+
+def _calibrate_fixed_work(target_us: float) -> int:
+    """The size of a buffer whose SHA-256 takes about ``target_us`` here (median of 50)."""
+    probe = bytes(1 << 16)
+    times = []
+    for _ in range(50):
+        started = time.perf_counter()
+        hashlib.sha256(probe).digest()
+        times.append(time.perf_counter() - started)
+    per_byte = statistics.median(times) / len(probe)
+    return max(64, int(target_us / 1e6 / per_byte))
 
 
 async def main(tokens: int, batch: int) -> dict[str, object]:
@@ -276,7 +302,7 @@ async def main(tokens: int, batch: int) -> dict[str, object]:
         "load_average_1m": round(os.getloadavg()[0], 2),
         **check,
         "targets": {"issue_per_s_per_core": 300, "check_us": 200},
-        "meets_targets": issue_core >= 300 and check["check_us_p50"] <= 200,
+        "meets_targets": issue_core / baseline_sign >= 0.8 and check["check_us_p99"] <= 200,
         "cpu_count": os.cpu_count(),
     }
 
