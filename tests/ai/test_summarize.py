@@ -22,6 +22,8 @@ np = pytest.importorskip("numpy")
 
 from aikit import models, needs_ai  # noqa: E402
 from privcloud import limits  # noqa: E402
+from privcloud.cli.demo import dropped_lines  # noqa: E402
+from privcloud.cli.samples import CALL_SCRIPT as SAMPLE_CALL  # noqa: E402
 from privcloud.errors import DecodeError, PeerError, TooLargeError  # noqa: E402
 from privcloud.wire.message import Event, EventKind, WorkloadRequest  # noqa: E402
 from privcloud.workloads.grounding_facts import SourceIndex, extract_facts  # noqa: E402
@@ -251,6 +253,29 @@ def test_first_person_and_swapped_moves_are_dropped_or_marked() -> None:
     assert reasons[1][-1] == "before/after: the source moves to Monday, not from it"
     _, marked = run(workload, CALL, max_sentences=4, guard="mark")
     assert marked.data.decode().startswith("[unverified] My number is 555-0142.")
+
+
+def test_who_moves_is_edited_and_a_reversed_call_back_dropped_both_in_the_report() -> None:
+    # Qwen2.5 1.5B on the demo's voicemail: "She leaves the flight on Friday", and in another
+    # run "... will call back on 555-0142" where the caller asked to be called.
+    source = SAMPLE_CALL.replace("My number is", "Please call me back on")
+    workload, _ = fake(
+        "She leaves her flight on Friday at 10:30 in the morning. "
+        "Maria Lopez will call back on 555-0142."
+    )
+    _, result = run(workload, source)
+    assert result.data == b"The flight leaves on Friday at 10:30 in the morning."
+    edited, dropped = result.meta["grounding"]["sentences"]
+    assert edited["kept"] and edited["edits"][-1].startswith(
+        "'She leaves the flight' written 'The flight leaves': who moves: the source says "
+        "'flight on Friday leaves'"
+    )
+    assert not dropped["kept"] and dropped["reasons"] == [
+        "call-back: the source asks the listener to call Maria Lopez ('call me back on 555-0142')"
+    ]
+    lines = dropped_lines(result.meta["grounding"])
+    assert lines[1].startswith("edited 'She leaves the flight' written 'The flight leaves'")
+    assert lines[2].startswith('dropped "Maria Lopez will call back on 555-0142.": call-back:')
 
 
 def test_only_role_errors_left_falls_back_to_source_sentences() -> None:

@@ -22,7 +22,8 @@ Procedure (docs/features.md §Summaries):
 5. Check every sentence with the guard (:func:`privcloud.workloads.grounding.check_summary`):
    facts must be in the source and the sentence supported by a source passage; then who did
    what (:func:`summarize_roles.role_problems`): no first person, the direction of "called"
-   as the transcript gives it, and "moved from A to B" the right way round. In "drop" mode
+   as the transcript gives it, "moved from A to B" the right way round, a thing that leaves
+   or arrives not made a person's object, and who is asked to call back. In "drop" mode
    failing sentences are removed, in "mark" mode kept with an ``[unverified]`` prefix. Of the
    rest at most ``max_sentences`` are shown, spread over the chunks, without repeats,
    questions or fragments.
@@ -35,7 +36,8 @@ every number, time, date, day, phone number, e-mail address and name occurs in t
 the sentence is close in meaning and in content words to one source passage; and its clauses
 are negated, or not, like the clauses of that passage that share their words. The role check
 catches the relations the transcript states in words it recognises (who placed the call, from
-which organisation, what was moved to which day or time); other relations between true facts
+which organisation, what was moved to which day or time, what leaves or arrives, who is to
+call back); other relations between true facts
 are not guaranteed: the model can still recombine the source's own facts and words into a
 false statement (who paid whom), and the extractive fallback repeats source sentences, the
 injected text's included (only those with markup are left out).
@@ -414,11 +416,12 @@ def check_roles(
     """The guard's report with who-did-what applied (:func:`summarize_roles.role_problems`):
     a sentence that misstates a role is ungrounded, with its reasons; dropped in "drop" mode,
     kept and marked in "mark" mode. A listener's thing given to the speaker ("her trip" for
-    "your trip") is written "the trip" first (:func:`summarize_roles.possession_edits`), the
-    edit listed. The fallback is decided again on what is left."""
+    "your trip") is written "the trip", and "she leaves the flight" "the flight leaves", first
+    (:func:`summarize_roles.role_edits`), the edits listed. The fallback is decided again on
+    what is left."""
     checks = []
     for original in report.sentences:
-        text, edits = summarize_roles.possession_edits(original.text, source, people)
+        text, edits = summarize_roles.role_edits(original.text, source, people)
         check = replace(original, text=text, edits=tuple(edits)) if edits else original
         problems = summarize_roles.role_problems(check.text, source, people)
         checks.append(
@@ -443,7 +446,7 @@ def check_roles(
 #: How the role check is described in the report's ``checked`` list.
 ROLE_RULE = (
     "roles: no first person; who placed the call, and from where, as the transcript says; "
-    "what was moved to which day or time"
+    "what was moved to which day or time; what leaves or arrives; who is to call back"
 )
 
 #: A kept sentence shorter than this many words is a fragment of dialogue, not a summary.

@@ -17,7 +17,16 @@ phrases people introduce themselves with (no model), and checks each summary sen
 * **whose** — in a call where one person introduces themselves and the other is never named (a
   voicemail, "this is X from Y ... your trip"), "her trip" or "his flight" can only be the
   speaker's: it fails when the source says "your trip" and never "my trip" or "our trip"
-  (:func:`possession_edits` writes it "the trip" instead, which the summary keeps).
+  (:func:`possession_edits` writes it "the trip" instead, which the summary keeps);
+* **who moves** — where the source says a thing leaves, departs, arrives, lands or takes off
+  ("your flight on Friday leaves"), the sentence must not make a person do it to the thing
+  ("she leaves the flight on Friday"): :func:`motion_edits` writes it "the flight leaves on
+  Friday" when the subject is a pronoun or a speaker, and it fails otherwise; "she leaves for
+  Lisbon" and "her flight leaves" are not such uses;
+* **who calls back** — "call us on 555-0142", "please call me back" ask the *listener* to
+  call: in a source that asks and never promises a call ("I'll call you back"), the speaker
+  who asked (the only one introduced, or the one a "Name:" label gives the line) must not be
+  the one who "will call (back)"; "she asks to be called back" and "call Anna back" pass.
 
 Only what the transcript states is checked: a call whose speakers do not say who they are, or
 whose direction no phrase gives away, passes the direction check (it is not a guard of its
@@ -38,8 +47,10 @@ from dataclasses import dataclass
 
 __all__ = [
     "Speaker",
+    "motion_edits",
     "move_targets",
     "possession_edits",
+    "role_edits",
     "role_problems",
     "speaker_hint",
     "speakers",
@@ -204,9 +215,28 @@ def role_problems(sentence: str, source: str, people: list[Speaker]) -> list[str
     problems += _direction_problems(unquoted, people)
     problems += _before_after_problems(unquoted, source)
     problems += _possession_problems(unquoted, source, people)
+    problems += _motion_problems(unquoted, source)
+    problems += _callback_problems(unquoted, source, people)
     return problems
 
 
+def role_edits(sentence: str, source: str, people: list[Speaker]) -> tuple[str, list[str]]:
+    """``sentence`` with the role edits applied (:func:`possession_edits`, then
+    :func:`motion_edits`), and what was changed, in that order."""
+    text, edits = possession_edits(sentence, source, people)
+    text, more = motion_edits(text, source, people)
+    return text, edits + more
+
+
+#: Words that end a noun phrase: prepositions, conjunctions, auxiliaries, days.
+_NP_END = frozenset(
+    re.findall(
+        r"\w+",
+        "on at in to for from by with about before after until when while if and or but so "
+        f"then because as of is are was were will would can could should than that which who "
+        f"{_DAYS.replace('|', ' ')}",
+    )
+)
 # "your trip", "my new number": the owner and the next two words (the thing, or a modifier and
 # the thing).
 _OWNED_RE = re.compile(r"(?i)\b(your|my|our|her|his|their)\s+([a-z][\w-]*)(?:\s+([a-z][\w-]*))?")
@@ -220,8 +250,8 @@ def _owned(text: str, owners: tuple[str, ...]) -> set[str]:
     """The words right after a possessive of ``owners`` in ``text`` (lower case)."""
     found: set[str] = set()
     for match in _OWNED_RE.finditer(text):
-        if match.group(1).lower() in owners:
-            found.update(w.lower() for w in match.groups()[1:] if w)
+        if match.group(1).lower() in owners:  # "your appointment on": not "on"
+            found.update(w.lower() for w in match.groups()[1:] if w and w.lower() not in _NP_END)
     return found
 
 
@@ -384,3 +414,229 @@ def _before_after_problems(sentence: str, source: str) -> list[str]:
 
 def _norm_all(text: str) -> set[str]:
     return {_norm(v) for v in re.findall(rf"(?i)\b{_VALUE}\b", text)}
+
+
+# --- who moves: "the flight leaves", not "she leaves the flight" -------------------------------
+
+#: Verbs a vehicle or trip does on its own (intransitive in a call): their forms by lemma.
+_MOTION_FORMS = {
+    "leave": ("leave", "leaves", "left", "leaving"),
+    "depart": ("depart", "departs", "departed", "departing"),
+    "arrive": ("arrive", "arrives", "arrived", "arriving"),
+    "land": ("land", "lands", "landed", "landing"),
+    "take off": ("take off", "takes off", "took off", "taken off", "taking off"),
+    "touch down": ("touch down", "touches down", "touched down", "touching down"),
+}
+_LEMMA = {form: lemma for lemma, forms in _MOTION_FORMS.items() for form in forms}
+_MOTION = "|".join(sorted(_LEMMA, key=len, reverse=True)).replace(" ", r"\s+")
+_DETERMINER = r"(?:the|her|his|their|your|my|our|its|this|that)"
+#: "<verb> the <up to three words>": the thing a sentence makes the object of a motion verb.
+_MOTION_OBJECT_RE = re.compile(
+    rf"(?i)\b(?P<verb>{_MOTION})\s+{_DETERMINER}\s+(?P<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){{0,2}})"
+)
+#: Words between a thing and its motion verb that show someone else is the verb's subject.
+_OTHER_SUBJECT_RE = re.compile(
+    r"(?i)\b(?:i|you|we|he|she|they|it|and|but|so|then|when|while|if|before|after|because|"
+    r"until|once)\b"
+)
+_ADVERBS = ("also", "then", "now", "usually", "always", "just")
+_AUX = (
+    r"(?:will|would|shall|should|must|can|could|may|might|is|are|was|were|has|have|had|"
+    rf"(?:is|are|was|were) going to|{'|'.join(_ADVERBS)})"
+)
+#: Plural forms by singular, for a verb whose subject becomes the thing.
+_AGREE = {"is": "are", "was": "were", "has": "have", "leaves": "leave", "departs": "depart"}
+_AGREE |= {"arrives": "arrive", "lands": "land", "takes": "take", "touches": "touch"}
+_PRONOUN_SUBJECT_RE = re.compile(r"(?i)\b(?:she|he|they|i|we|you)$")
+
+
+@dataclass(frozen=True)
+class _Motion:
+    """A motion verb a sentence uses transitively on a thing the source says moves."""
+
+    verb: re.Match[str]
+    thing: str
+    np: str  # after the determiner, through the thing: "morning flight"
+    end: int  # where it ends in the sentence
+    said: str  # where the source says it moves: "flight on Friday leaves"
+
+
+def _motion_misuses(sentence: str, source: str) -> list[_Motion]:
+    found = []
+    for match in _MOTION_OBJECT_RE.finditer(sentence):
+        words = []
+        for word in re.finditer(r"\S+", match.group("np")):
+            if word.group().lower() in _NP_END:
+                break
+            words.append(word)
+        if not words:
+            continue
+        thing = words[-1].group()
+        said = _moves_in(thing, source)
+        if said is not None:
+            np = sentence[match.start("np") : match.start("np") + words[-1].end()]
+            found.append(_Motion(match, thing, np, match.start("np") + words[-1].end(), said))
+    return found
+
+
+def _moves_in(thing: str, source: str) -> str | None:
+    """The source's words where ``thing`` is the subject of a motion verb ("flight on Friday
+    leaves"), or None; None too when the source itself makes it a motion verb's object."""
+    if re.search(
+        rf"(?i)\b(?:{_MOTION})\s+(?:{_DETERMINER}\s+)?(?:[\w-]+\s+){{0,2}}{re.escape(thing)}\b",
+        source,
+    ):
+        return None
+    for match in re.finditer(
+        rf"(?i)\b{re.escape(thing)}\b(?P<gap>[^.?!;,]{{0,40}}?)\b(?:{_MOTION})\b", source
+    ):
+        if not _OTHER_SUBJECT_RE.search(match.group("gap")):
+            return " ".join(match.group().split())
+    return None
+
+
+def _motion_reason(motion: _Motion) -> str:
+    does = _agree(_LEMMA[" ".join(motion.verb.group("verb").lower().split())].split(), False)
+    return (
+        f"who moves: the source says '{motion.said}': the {motion.thing.lower()} "
+        f"{' '.join(does)}, no one {does[0]} it"
+    )
+
+
+def _motion_problems(sentence: str, source: str) -> list[str]:
+    return [_motion_reason(motion) for motion in _motion_misuses(sentence, source)]
+
+
+def motion_edits(sentence: str, source: str, people: list[Speaker]) -> tuple[str, list[str]]:
+    """``sentence`` with "<person> leaves the flight" written "the flight leaves" where the
+    source says the flight leaves (departs, arrives, lands, takes off), and what was changed.
+    Only a subject that is a pronoun or an introduced speaker ("Maria Lopez from Northwind
+    Travel") is taken out, and only modal or tense auxiliaries are kept between it and the verb
+    ("she will leave the flight" -> "the flight will leave"); the sentence's other words stay
+    as they are. Anything else is left for :func:`role_problems` to report."""
+    edits: list[str] = []
+    for motion in reversed(_motion_misuses(sentence, source)):  # earlier positions stay valid
+        if edited := _motion_edit(sentence, motion, people):
+            old, new, sentence = edited
+            edits.insert(0, f"'{old}' written '{new}': {_motion_reason(motion)}")
+    return sentence, edits
+
+
+def _motion_edit(
+    sentence: str, motion: _Motion, people: list[Speaker]
+) -> tuple[str, str, str] | None:
+    """(the words replaced, their replacement, the edited sentence), or None when the subject
+    is not one this edit can take out."""
+    verb = motion.verb
+    before = sentence[: verb.start()]
+    aux = re.search(rf"(?i)(?:\s+{_AUX})*\s*$", before)
+    assert aux is not None  # the pattern matches the empty string
+    head, aux_words = before[: aux.start()], aux.group().split()
+    start = _subject_start(head, people)
+    if start is None:
+        return None
+    plural = re.search(r"(?<![su])s$", motion.thing.lower()) is not None
+    said = _agree([*aux_words, *verb.group("verb").split()], plural)
+    at_start = not sentence[:start].strip() or sentence[:start].rstrip()[-1] in ".!?"
+    new = " ".join(["The" if at_start else "the", motion.np, *said])
+    old = sentence[start : motion.end]
+    return old, new, sentence[:start] + new + sentence[motion.end :]
+
+
+def _subject_start(head: str, people: list[Speaker]) -> int | None:
+    """Where the subject that ends ``head`` starts: a personal pronoun, or the earliest
+    introduced speaker or organisation whose mention (with "from <org>") runs to the end."""
+    if pronoun := _PRONOUN_SUBJECT_RE.search(head.rstrip()):
+        return pronoun.start()
+    starts = []
+    for mention, _ in _mentions(people):
+        found = re.search(
+            rf"(?:\b(?i:the) )?\b(?i:{re.escape(mention)})(?:\s+(?:from|at|of|with)\s+{_ORG})?\s*$",
+            head,
+        )
+        if found:
+            starts.append(found.start())
+    return min(starts) if starts else None
+
+
+def _agree(words: list[str], plural: bool) -> list[str]:
+    """Auxiliaries and verb after a new subject: the first that is not an adverb agrees."""
+    table = _AGREE if plural else {v: k for k, v in _AGREE.items()}
+    at = next((i for i, w in enumerate(words) if w.lower() not in _ADVERBS), None)
+    if at is not None:
+        words[at] = table.get(words[at].lower(), words[at])
+    return words
+
+
+# --- who calls back: "call us on 555-0142" asks the listener to call ---------------------------
+
+#: "call us", "please call me back", "give us a ring", "get back to me", "reach us at".
+_CALLBACK_REQUEST_RE = re.compile(
+    r"(?i)\b(?:(?:call|ring|phone|reach)\s+(?:me|us)\b|"
+    r"give\s+(?:me|us)\s+a\s+(?:call|ring)\b|get\s+back\s+to\s+(?:me|us)\b|"
+    r"(?:please|kindly)\s+(?:call|ring|phone)\s+back\b)[^.?!;]{0,30}"
+)
+#: "I'll call you back", "we will ring you", "call you tomorrow": the speaker will call.
+_CALLBACK_PROMISE_RE = re.compile(
+    r"(?i)\b(?:(?:call|ring|phone)\s+you\b|get\s+back\s+to\s+you\b|"
+    r"(?:i|we)(?:'ll|\u2019ll|\s+will|\s+shall|\s+can|\s+could|\s+would|'m going to|"
+    r"\s+am going to|\s+are going to)\s+(?:\w+\s+)?(?:call|ring|phone|get back)\b)"
+)
+#: A first- or third-person subject right before "call me": not a request to the listener.
+_NOT_ASKED_RE = re.compile(r"(?i)\b(?:i|we|he|she|they|it)\b(?:\s+\S+){0,2}\s*$")
+_CALLS_RE = re.compile(r"(?i)\b(?:call|ring|phone|get back to)\b")
+_INTENT = (
+    r"(?:will|'ll|\u2019ll|shall|would|can|could|may|might|(?:is|are) going to|"
+    r"(?:plans?|intends?|wants?|promises?|promised|offers?|offered|agrees?|agreed|hopes?)\s+to|"
+    r"(?:will )?try to|also|then|later|soon)"
+)
+
+
+def _callback_problems(sentence: str, source: str, people: list[Speaker]) -> list[str]:
+    """A sentence that has the speaker who asked to be called ("call us on 555-0142") call:
+    "Anna Schmidt will call back". Checked when the source asks and never promises a call
+    ("I'll call you back"), and only of a speaker it can tell asked: the only one introduced,
+    or the one a "Name:" label gives the line to."""
+    asks = (r for r in _CALLBACK_REQUEST_RE.finditer(source) if not _told(source, r.start()))
+    request = None if _CALLBACK_PROMISE_RE.search(source) else next(asks, None)
+    asker = _asker(source, request.start(), people) if request else set()
+    if request is None or not asker:
+        return []
+    pronouns = len(people) == 1 and not _LISTENER_RE.search(sentence)
+    for verb in _CALLS_RE.finditer(sentence):
+        intent = re.search(rf"(?i)(?:\s+{_INTENT})+\s*$", sentence[: verb.start()])
+        if intent is None:
+            continue
+        head = sentence[: intent.start()]
+        subject = _party_at_end(head, people, passive=False)
+        if subject is None and pronouns and re.search(r"(?i)\b(?:she|he|they)$", head):
+            subject = people[0].name.lower()
+        if subject in asker:
+            asked = " ".join(request.group().split())
+            who = _title(subject, people)
+            return [f"call-back: the source asks the listener to call {who} ('{asked}')"]
+    return []
+
+
+def _told(source: str, position: int) -> bool:
+    """Whether the clause before ``position`` has a subject other than "you" ("I'll call")."""
+    return bool(
+        _NOT_ASKED_RE.search(re.split(r"[.?!;,]", source[max(0, position - 80) : position])[-1])
+    )
+
+
+def _asker(source: str, position: int, people: list[Speaker]) -> set[str]:
+    """The party keys (:func:`_mentions`) of who speaks at ``position``: the "Name:" label of
+    its line, or the only introduced person and their organisation."""
+    line = source[source.rfind("\n", 0, position) + 1 : position]
+    if label := re.match(rf"\s*(?P<name>{_NAME})\s*:", line):
+        name = label.group("name").lower()
+        person = next((p for p in people if name in (p.name.lower(), p.first_name().lower())), None)
+        if person is None:
+            return {name}
+        return {person.name.lower(), person.first_name().lower()}
+    if len(people) != 1:
+        return set()
+    (person,) = people
+    keys = {person.name.lower(), person.first_name().lower()}
+    return keys | ({person.org.lower()} if person.org else set())
