@@ -23,6 +23,35 @@ guard does not keep; ``relation_caught`` the share of the role, direction and or
 ``false_alarm_rate`` is the share of faithful sentences dropped, ``summaries_with_false_alarm``
 the share of summaries that lost at least one.
 
+What the mutators do not plant (audit of issue 15; planted counts before -> after at seed 15:
+hand role 14 -> 7, negation 69 -> 69; ACLSum role 6 -> 1, negation 131 -> 130; every other
+kind unchanged): a mutation must be a false statement in English of its kind.
+
+* ``role`` swaps only the two parties of one verb: a subject name, a verb group (auxiliaries,
+  adverbs, the verb, a particle, one preposition other than "of" and "for"), an object name
+  or its possessive ("Rovers beat City", "Marsh set up Doyle's equaliser"). It no longer swaps
+  a player and his team ("City scored both of Jonas Weber's goals": the team did score its
+  player's goals; "City was sent off for Paul Grant"), a noun's modifier with a verb's party
+  or with another modifier ("Oslo must halve ... for the Julia conference", "Hotel Kamogawa
+  will drive them to the Kenji", "the Sanskrit framework originally designed for Paninian",
+  "a Bayesian sampler-based Gibbs approach", "the Indian framework ... Paninian languages"),
+  nor a name with a name inside it ("Markov used for ... the Hidden Markov Models
+  assumptions"): not English, or no claim. Four former mutations were false English
+  statements but no swap of a verb's parties and are no longer planted either: "her Denmark
+  oak table ... workshop in Fjord", "World Wide Web which is a sub-network of the Darknet"
+  (both caught by the guard before), "Ruth asked Meridian to look after the Jakob account",
+  "Kyoto confirmed the Novaks' five-day trip to Lantern Journeys" (both missed).
+* ``negation`` keeps the "not" of "not only ... but" ("only by X but of Y" is no English and
+  denies nothing; one ACLSum sentence has no other place for a negation); drops "never"
+  instead of writing "once"; turns "won't reopen until the 1st" into "will reopen before the
+  1st", not "will reopen until"; negates "has" as a verb with "does not have" ("She has until
+  the 12th", "have problems"), not "has not until"; turns a subject's "no" into "some" ("some
+  date should be promised", not "date should be promised") and leaves "limited or no use"
+  alone; writes "not any", not "not some".
+* ``number`` keeps days and hours possible ("27 February", not "38 February"; "17:20", not
+  "26:20"), the article right ("a 970 euro payment", not "an 970") and a capital at the start;
+  ``name`` no longer takes a weekday's plural ("Tuesdays") for a name.
+
 Times: the guard's per-document preparation (source sentences split, embedded, indexed) is done
 once per document and reused for every summary checked against it (``prepare_source``);
 ``seconds_per_summary`` is one ``check_summary`` of a whole summary with the document prepared,
@@ -259,14 +288,37 @@ def mutations(doc: Document, rng: random.Random) -> Iterator[tuple[str, str, int
                 yield kind, changed, k
 
 
+_SHORT_MONTHS = frozenset(["April", "June", "September", "November"])
+
+
+def _possible(sentence: str, match: re.Match[str], new: str) -> bool:
+    """Whether ``new`` in the place of ``match`` is still a possible value: a day of the month
+    next to it ("38 February" is no date), a clock hour at most 23 ("26:20")."""
+    near = [w.strip(",.;") for w in [*sentence[: match.start()].split()[-1:]]]
+    near += [w.strip(",.;") for w in sentence[match.end() :].split()[:1]]
+    month = next((w for w in near if w in MONTHS), None)
+    days = 28 if month == "February" else 30 if month in _SHORT_MONTHS else 31
+    if month and not match.group(2) and not 1 <= int(new) <= days:
+        return False
+    return not (match.group(2).startswith(":") and int(new.split(":", maxsplit=1)[0]) > 23)
+
+
 def _mutate_number(sentence: str, source: str, rng: random.Random) -> str | None:
     for match in _NUMBER_RE.finditer(sentence):
         head, tail = match.group(1), match.group(2)
-        for step in (1, 2, 3, 5, 7):
-            digit = (int(head[0]) + step) % 10 or 1
-            new = f"{digit}{head[1:]}{tail}"
-            if new not in source:
-                return sentence[: match.start()] + new + sentence[match.end() :]
+        rotated = [f"{(int(head[0]) + step) % 10 or 1}{head[1:]}{tail}" for step in (1, 2, 3, 5, 7)]
+        # a day whose first digit cannot change ("28 February") moves by one
+        for new in [*rotated, f"{int(head) + 1}{tail}", f"{int(head) - 1}{tail}"]:
+            if new not in source and _possible(sentence, match, new):
+                start = match.start()
+                # "an 870 euro payment" -> "a 970 euro payment", not "an 970"
+                article = re.search(r"\b(an?) $", sentence[:start])
+                if article:
+                    wanted = "an" if new.startswith("8") else "a"
+                    sentence = sentence[: article.start(1)] + wanted + " " + sentence[start:]
+                    start = article.start(1) + len(wanted) + 1
+                    return sentence[:start] + new + sentence[start + len(match.group()) :]
+                return sentence[:start] + new + sentence[match.end() :]
     lowered = sentence.lower()
     for word in NUMBER_WORDS:
         found = re.search(rf"\b{word}\b", lowered)
@@ -274,6 +326,8 @@ def _mutate_number(sentence: str, source: str, rng: random.Random) -> str | None
             options = [w for w in NUMBER_WORDS if w != word and w not in source.lower()]
             if options:
                 new = rng.choice(options)
+                if sentence[found.start()].isupper():  # "Two backend ..." -> "Ten backend"
+                    new = new.capitalize()
                 return sentence[: found.start()] + new + sentence[found.end() :]
     return None
 
@@ -295,7 +349,7 @@ def _names(sentence: str, source: str) -> list[re.Match[str]]:
     found = []
     for match in _NAME_RE.finditer(sentence):
         words = match.group().split()
-        if any(w in WEEKDAYS or w in MONTHS for w in words):
+        if any(w.removesuffix("s") in WEEKDAYS or w in MONTHS for w in words):
             continue
         if words[0] in NOT_NAMES or not re.search(rf"[a-z,;:] {re.escape(words[0])}\b", source):
             continue
@@ -315,22 +369,110 @@ def _mutate_name(sentence: str, source: str, rng: random.Random) -> str | None:
 
 
 _SYMMETRIC = re.compile(r"\b(?:and|or|with|met|between|nor|while)\b|[,;]")
+# Words before a name that make it a noun's modifier ("the Oslo conference", when a content
+# word follows) or put it inside a prepositional phrase ("of Hartwell Furniture told").
+_DETERMINERS = frozenset(["the", "a", "an", "her", "his", "its", "their", "our", "my", "your"])
+_PREPOSITIONS = frozenset(["of", "for", "at", "in", "on", "from", "to", "by", "with", "into"])
+# Words that are no verb between two names.
+_FUNCTION_WORDS = frozenset(
+    [
+        *_DETERMINERS,
+        *_PREPOSITIONS,
+        "that",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "this",
+        "these",
+        "those",
+        "them",
+        "him",
+        "it",
+        "us",
+        "me",
+        "both",
+        "all",
+        "some",
+        "each",
+        "and",
+        "or",
+        "but",
+        "if",
+        "as",
+        "than",
+        "so",
+        "because",
+        "when",
+        "while",
+        "also",
+        "then",
+    ]
+)
+_PARTICLES = frozenset(["up", "off", "out", "down", "over", "back", "away", "on", "in"])
+# The one preposition a verb group may end with before its second party: not "of" or "for"
+# ("scored both of City's goals", "was sent off for City" name an owner or a team).
+_ROLE_PREPOSITIONS = frozenset(["to", "by", "at", "in", "on", "into", "against", "over", "from"])
+
+
+def _modifier(sentence: str, match: re.Match[str]) -> bool:
+    """Whether the name ``match`` modifies a noun after a determiner ("the Oslo conference",
+    "her Fjord oak table", "the Paninian framework"): it is no party of a verb."""
+    before = re.findall(r"[A-Za-z]+", sentence[: match.start()])
+    after = re.match(r"\s+([a-z][\w-]*)", sentence[match.end() :])
+    return (
+        bool(before)
+        and before[-1].lower() in _DETERMINERS
+        and after is not None
+        and after.group(1) not in _FUNCTION_WORDS
+        and after.group(1) not in AUXILIARIES
+    )
+
+
+def _verb_link(between: str) -> bool:
+    """Whether ``between`` is only a verb group joining a subject to its object: adverbs and
+    auxiliaries, a verb (and particle), at most one preposition of _ROLE_PREPOSITIONS, "the";
+    a possessive object ("set up Doyle's equaliser") is read by the caller."""
+    words = between.split()
+    if not words or any(not re.fullmatch(r"[a-z][a-z-]*", w) for w in words):
+        return False
+    if words[-1] == "the":
+        words = words[:-1]
+    if words and words[-1] in _ROLE_PREPOSITIONS:
+        words = words[:-1]
+    if words and len(words) > 1 and words[-1] in _PARTICLES:
+        words = words[:-1]
+    if not words:
+        return False
+    *helpers, verb = words
+    if verb in _FUNCTION_WORDS or verb in AUXILIARIES:  # "A is B": no verb with two parties
+        return False
+    return all(
+        w in AUXILIARIES
+        or w.endswith("ly")
+        or w in ("be", "been", "being", "not", "now", "also", "then", "later", "to")
+        for w in helpers
+    )
 
 
 def _mutate_role(sentence: str, source: str, rng: random.Random) -> str | None:
+    """Swap the two parties of one verb: a subject name, a verb group, an object name ("Rovers
+    beat City", "Anna Nowak will ask Crestline Estates", "Marsh set up Doyle's equaliser").
+    Names that modify a noun ("the Oslo conference"), a name inside a prepositional phrase
+    ("of Hartwell Furniture told"), names one inside the other ("Hidden Markov Models" and
+    "Markov") and names joined by more than a verb group are not swapped."""
     names = _names(sentence, source)
     for a_pos, a in enumerate(names):
-        for b in names[a_pos + 1 :]:
+        before = re.findall(r"[A-Za-z]+", sentence[: a.start()])
+        if (before and before[-1].lower() in _PREPOSITIONS) or _modifier(sentence, a):
+            continue
+        for b in names[a_pos + 1 : a_pos + 2]:
             between = sentence[a.end() : b.start()]
-            words = re.findall(r"[a-z]+", between)
-            if a.group() == b.group() or _SYMMETRIC.search(between) or not words:
+            if a.group() == b.group() or _SYMMETRIC.search(between):
                 continue
-            if all(
-                w in ("from", "of", "at", "s", "the", "a", "in", "for", "do", "de", "to")
-                for w in words
-            ):
+            if set(a.group().split()) & set(b.group().split()) or _modifier(sentence, b):
                 continue
-            if any(_NAME_RE.fullmatch(w) for w in between.split()):
+            if not _verb_link(between):
                 continue
             return sentence[: a.start()] + b.group() + between + a.group() + sentence[b.end() :]
     return None
@@ -353,25 +495,106 @@ def _mutate_order(sentence: str, source: str, rng: random.Random) -> str | None:
     return sentence[: found.start()] + new + sentence[found.end() :]
 
 
-def _mutate_negation(sentence: str, source: str, rng: random.Random) -> str | None:
+# "not only ... but" adds, it does not deny: removing its "not" leaves "only ... but", no
+# English, and no negation is removed.
+_NOT_ADDITIVE = r"(?!\s+(?:only|just|merely|simply)\b)"
+# Past participles that make "has", "have" or "had" an auxiliary ("has lost"), not the verb
+# ("has until the 12th", "have problems").
+_PARTICIPLE_RE = re.compile(
+    r"been|become|begun|brought|built|bought|caught|come|cut|done|felt|found|given|gone|"
+    r"got|grown|had|held|heard|hit|kept|known|laid|led|left|lost|made|meant|met|paid|put|"
+    r"read|risen|run|said|seen|sent|set|shown|shut|spent|stood|taken|taught|thought|told|"
+    r"understood|won|worn|written"
+)
+_AUXILIARY_ADVERBS = frozenset(
+    [
+        "not",
+        "never",
+        "already",
+        "also",
+        "just",
+        "now",
+        "still",
+        "recently",
+        "always",
+        "ever",
+        "only",
+        "yet",
+        "to",
+        "long",
+        "since",
+    ]
+)
+_DO_SUPPORT = {"has": "does not have", "have": "do not have", "had": "did not have"}
+
+
+def _remove_negation(sentence: str) -> str | None:
     removals = (
-        (r"\bwon't\b", "will"),
-        (r"\bcan't\b", "can"),
-        (r"\b(is|are|was|were|do|does|did|has|have|had)n't\b", r"\1"),
-        (r"\b(is|are|was|were|will|can|do|does|did|has|have|had|could|should) not\b", r"\1"),
-        (r"\bnot\b ", ""),
-        (r"\bnever\b", "once"),
+        (r"\bwon't\b" + _NOT_ADDITIVE, "will"),
+        (r"\bcan't\b" + _NOT_ADDITIVE, "can"),
+        (r"\b(is|are|was|were|do|does|did|has|have|had)n't\b" + _NOT_ADDITIVE, r"\1"),
+        (
+            r"\b(is|are|was|were|will|can|do|does|did|has|have|had|could|should) not\b"
+            + _NOT_ADDITIVE,
+            r"\1",
+        ),
+        (r"\bnot\b" + _NOT_ADDITIVE + " ", ""),
+        (r"\bnever ", ""),
         (r"\bno longer\b", "still"),
-        (r"\bno (?=[a-z])", ""),
     )
     for pattern, replacement in removals:
-        changed = re.sub(pattern, replacement, sentence, count=1)
-        if changed != sentence:
-            return changed
-    for match in re.finditer(r"\b(\w+)\b", sentence):
-        if match.group(1).lower() in AUXILIARIES:
-            return sentence[: match.end()] + " not" + sentence[match.end() :]
+        match = re.search(pattern, sentence)
+        if match is None:
+            continue
+        rest = sentence[match.end() :]
+        # "won't reopen until the 1st" denied is "will reopen before the 1st", not "will
+        # reopen until the 1st"
+        rest = re.sub(r"\buntil\b", "before", rest, count=1)
+        return sentence[: match.start()] + match.expand(replacement) + rest
+    # "no X": after a verb the determiner goes ("gets no compensation" -> "gets
+    # compensation"); a subject takes "some" ("no study assesses" -> "some study assesses",
+    # not "study assesses"); "limited or no use" is left: "limited or use" is no English.
+    for match in re.finditer(r"\b(no) (?=[a-z])", sentence):
+        previous = re.findall(r"[A-Za-z']+", sentence[: match.start()])
+        last = previous[-1].lower() if previous else ""
+        if last == "or":
+            continue
+        verb = last in AUXILIARIES or last in ("there", "be", "been") or last.endswith("s")
+        verb = verb or last.endswith("ed")
+        new = "" if verb else "some "
+        return sentence[: match.start()] + new + sentence[match.end() :]
     return None
+
+
+def _insert_negation(sentence: str) -> str | None:
+    for match in re.finditer(r"\b(\w+)\b", sentence):
+        word = match.group(1)
+        if word.lower() not in AUXILIARIES:
+            continue
+        after = re.match(r"\s+([\w'-]+)", sentence[match.end() :])
+        following = after.group(1).lower() if after else ""
+        rest = sentence[match.end() :]
+        if word.lower() in _DO_SUPPORT and not (
+            following.endswith("ed")
+            or following in _AUXILIARY_ADVERBS
+            or _PARTICIPLE_RE.fullmatch(following)
+        ):
+            # "has" as the verb: "She has until the 12th" -> "She does not have until the
+            # 12th", not "She has not until the 12th"
+            head = _DO_SUPPORT[word.lower()]
+            head = head.capitalize() if word[0].isupper() else head
+            changed = sentence[: match.start()] + head + rest
+        else:
+            changed = sentence[: match.end()] + " not" + rest
+        # "there are not some works" -> "there are not any works"
+        return re.sub(r"(\bnot (?:be |been |have )?)some\b", r"\1any", changed, count=1)
+    return None
+
+
+def _mutate_negation(sentence: str, source: str, rng: random.Random) -> str | None:
+    """Remove the sentence's first negation, or else negate its first auxiliary: English
+    either way (see the module docstring for what is not planted)."""
+    return _remove_negation(sentence) or _insert_negation(sentence)
 
 
 MUTATORS: dict[str, Callable[[str, str, random.Random], str | None]] = {
