@@ -554,6 +554,48 @@ def test_a_negation_denying_something_else_does_not_support_a_negated_summary() 
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def test_a_denial_of_what_the_source_states_is_dropped_though_a_loose_negation_is_near() -> None:
+    # The negated clause near it ("many results do not handle large tables") shares one word
+    # of the summary's clause, the clause stating what it denies shares five: that negation
+    # is of something else.
+    source = (
+        "Our system considers the structure of the table and the syntax of SQL. Existing "
+        "systems take the SQL query of the table word by word, but many results do not handle "
+        "large tables well."
+    )
+    verdicts = _verdicts(
+        source,
+        "The system can not take the structure of the table and the syntax of SQL into account.",
+        "The system takes the structure of the table and the syntax of SQL into account.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True]
+    # A paraphrase's negation: "processing" states a word of its scope ("cannot *process*"),
+    # but the source's denial shares as many of its words (neural, models, discrete,
+    # features) as that stating clause does.
+    source = (
+        "Neural network models for language processing tasks reduce feature engineering. "
+        "However, neural models can not extract complicated feature combinations as "
+        "traditional discrete methods do."
+    )
+    [(kept, _)] = _verdicts(source, "Neural models cannot process complex discrete features.")
+    assert kept
+
+
+def test_a_negation_moved_to_another_word_of_the_statement_is_dropped() -> None:
+    # The source denies "used" and states "released"; the summary denies "released".
+    source = (
+        "It was agreed that bookings not used within 30 minutes will be released. "
+        "Felix will review the booking rules in March."
+    )
+    verdicts = _verdicts(
+        source,
+        "Bookings left unused for 30 minutes will not be released.",
+        "Bookings that nobody uses within 30 minutes will be released.",
+        "Bookings will be released when they are not used within 30 minutes.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
     source = (
         "Users can leak private data. Little attention has been paid to methods for the "

@@ -13,7 +13,15 @@ affected"), so the two directions are checked differently:
   that shares a content word with it (a question answered by a bare "No." counts as negated);
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
-  worry": that negation denies the worry, and "fine" is stated);
+  worry": that negation denies the worry, and "fine" is stated) and at least half as many of
+  its words as the stating clause, or a word of its scope ("methods which can not *take* the
+  *structure* of the table into account" fails against "considering the structure of table
+  and the syntax of SQL", however near "results ... not executable due to the mismatch
+  between question and table" is: that denial is of something else);
+* a **negated** clause fails, too, when the source clause that shares the most of its words
+  (at least :data:`MOVED_WORDS`) is negated in another place: it states a word the summary
+  denies, and its own negation denies none of the summary's words ("bookings left unused will
+  not be released" against "bookings not used within 30 minutes will be released");
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
   "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
@@ -89,6 +97,9 @@ SCOPE_WORDS = 2
 #: Content words that a positive source clause must share with a negated summary clause to
 #: state what the summary denies.
 STATED_WORDS = 2
+#: Content words that a negated source clause must share with a negated summary clause to be
+#: the statement whose negation the summary moved (:func:`_negation_moved`).
+MOVED_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -284,6 +295,8 @@ def polarity_conflict(
             ]
             if not clause.nominal and close and _unsupported_negation(clause, close):
                 return True
+            if not clause.nominal and _negation_moved(clause, close):
+                return True
             if _stated_otherwise(clause, [c for _, s in wide for c in s]):
                 return True
             continue
@@ -307,13 +320,45 @@ def polarity_conflict(
 def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
     """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
     (their clauses): none is negative, or a positive clause there states a word of the
-    clause's scope and no negative clause there shares a word with it ("he is not *fine*"
-    against "He's fine, don't worry": the negation denies something else)."""
+    clause's scope and no denying clause there (negative, or with a word that denies) shares
+    a word of its scope, nor half as many of its words as the stating clause ("he is not
+    *fine*" against "He's fine, don't worry": the negation denies something else)."""
     negative = [c for s in close for c in s if c.negative]
     if not negative:
         return True
-    stated = any(clause.scope & c.words for s in close for c in s if not c.denying)
-    return stated and not any(c.words & clause.words for c in negative)
+    stating = [
+        len(c.words & clause.words)
+        for s in close
+        for c in s
+        if not c.denying and clause.scope & c.words
+    ]
+    if not stating:
+        return False
+    denials = [c for s in close for c in s if c.denying]
+    if any(c.words & clause.scope for c in denials):
+        return False
+    denying = max((len(c.words & clause.words) for c in denials), default=0)
+    return 2 * denying < max(stating)
+
+
+def _negation_moved(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
+    """Whether the source clause that shares the most of the negated ``clause``'s words (at
+    least :data:`MOVED_WORDS`) is negated in another place: it states a word of the clause's
+    scope outside its own scope, its scope holds no word of the clause, and no other denying
+    clause there denies a word of the clause's scope ("bookings not *used* within 30 minutes
+    will be released" against "bookings left unused for 30 minutes will not be *released*")."""
+    if not clause.scope:
+        return False
+    ranked = sorted(
+        (c for s in close for c in s), key=lambda c: len(c.words & clause.words), reverse=True
+    )
+    if not ranked or len(ranked[0].words & clause.words) < MOVED_WORDS:
+        return False
+    best = ranked[0]
+    if not best.negated or best.scope & clause.words or not (clause.scope & best.words):
+        return False
+    others = [c for c in ranked[1:] if c.denying]
+    return not any((c.scope | c.denied | c.words) & clause.scope for c in others)
 
 
 def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
