@@ -14,8 +14,10 @@ so only the summariser is measured) plus the demo's sample call. Each call goes 
 * ``invented_fact_rate``: the share of the facts in the model's own sentences (before the
   guard) that are not in the call; ``shown_invented_facts``: those left after it (should be 0);
 * ``role_errors_caught``: model sentences the role check dropped (first person, direction of
-  the call, before/after), with examples; ``guard_keep_share`` and ``fallbacks`` as in
-  eval_ai.py;
+  the call, before/after, whose, who moves, who calls back), with examples;
+  ``role_edits_made``: sentences the role check kept after an edit ("her trip" written "the
+  trip", "she leaves the flight" written "the flight leaves"), with examples;
+  ``guard_keep_share`` and ``fallbacks`` as in eval_ai.py;
 * ``tokens_per_s``: answer and prompt speed of one fixed generation with the chosen llama.cpp
   threads (``threads``, measured at load: docs/features.md §Models), and, as the **baseline**
   measured in the same run, the same generation with the threads the project used before
@@ -52,6 +54,7 @@ from privcloud.workloads.models import (
     shared_models,
 )
 from privcloud.workloads.summarize import CHAT_MODELS, SummarizeWorkload
+from privcloud.workloads.summarize_roles import ROLE_RULES
 
 #: The demo's sample call and the facts a summary should state (kind, text).
 SAMPLE_FACTS = (("day", "Friday"), ("time", "10:30"), ("day", "Monday"), ("time", "3 pm"))
@@ -146,7 +149,8 @@ def evaluate(
     workload = SummarizeWorkload(models)
     t: dict[str, Any] = {"hits": 0, "n": 0, "facts": 0, "invented": 0, "shown_invented": 0}
     t |= {"sentences": 0, "grounded": 0, "fallbacks": 0, "roles": 0, "seconds": 0.0, "tokens": 0}
-    examples: dict[str, list[str]] = {"role_errors": [], "summaries": []}
+    t["edits"] = 0
+    examples: dict[str, list[str]] = {"role_errors": [], "role_edits": [], "summaries": []}
     for template, text, facts in cases:
         started = time.perf_counter()
         meta = summarise(workload, model, text, max_sentences)
@@ -164,10 +168,13 @@ def evaluate(
             found = grounding.extract_facts(sentence["text"])
             t["facts"] += len(found)
             t["invented"] += sum(not index.has(f) for f in found)
-            roles = [r for r in sentence["reasons"] if r.startswith(_ROLE_RULES)]
+            roles = [r for r in sentence["reasons"] if r.startswith(ROLE_RULES)]
             if roles:
                 t["roles"] += 1
                 examples["role_errors"].append(f"{sentence['text']} -> {roles}")
+            if sentence.get("edits"):
+                t["edits"] += 1
+                examples["role_edits"].append(f"{sentence['text']} <- {sentence['edits']}")
         shown = grounding.extract_facts(str(meta["summary"]))
         t["shown_invented"] += sum(not index.has(f) for f in shown)
         if template == "sample" or len(examples["summaries"]) < 2:
@@ -179,18 +186,16 @@ def evaluate(
         "model_facts": t["facts"],
         "shown_invented_facts": t["shown_invented"],
         "role_errors_caught": t["roles"],
+        "role_edits_made": t["edits"],
         "guard_keep_share": _rate(t["grounded"], t["sentences"]),
         "fallbacks": t["fallbacks"],
         "summary_s_per_call": round(t["seconds"] / len(cases), 2),
         "tokens_per_call": round(t["tokens"] / len(cases), 1),
         "prompt": "chat template" if model in CHAT_MODELS else "few-shot completion",
         "role_error_examples": examples["role_errors"][:4],
+        "role_edit_examples": examples["role_edits"][:4],
         "summary_examples": examples["summaries"][-3:],
     }
-
-
-#: How the role check's reasons start (privcloud.workloads.summarize_roles).
-_ROLE_RULES = ("first person", "direction:", "before/after:")
 
 
 def extractive(models: Models, cases: list[tuple[str, str, list[str]]], n: int) -> dict[str, Any]:

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-from privcloud.workloads.summarize_roles import motion_edits, role_edits, role_problems, speakers
+from privcloud.workloads.summarize_roles import (
+    ROLE_RULES,
+    motion_edits,
+    role_edits,
+    role_problems,
+    speakers,
+)
 
 # The demo's call as Whisper wrote it (the org split, the time in digits).
 VOICEMAIL = (
@@ -170,3 +176,21 @@ def test_who_asked_comes_from_the_line_label_or_the_only_speaker() -> None:
     # "I'll call" is the speaker's own promise, not a request to the listener.
     own = "Hi, this is Anna Schmidt. Maybe I'll call you later, or you call me."
     assert role_problems("Anna Schmidt will call later.", own, speakers(own)) == []
+
+
+def test_every_role_reason_starts_as_role_rules_says() -> None:
+    """bench/eval_models.py counts role errors by ``ROLE_RULES``: a reason that starts
+    otherwise would go uncounted."""
+    cases = [
+        ("My number is 555-0142.", VOICEMAIL),
+        ("Maria Lopez called North Wind Travel.", VOICEMAIL),
+        ("Anna Schmidt moved the check-up from Monday to Thursday.", DENTIST),
+        ("She wants to meet about her trip to Lisbon.", VOICEMAIL),
+        ("The customer leaves the flight on Friday.", VOICEMAIL),
+        ("Anna Schmidt will call back on 555-0142.", DENTIST),
+    ]
+    reasons = [r for s, src in cases for r in role_problems(s, src, speakers(src))]
+    assert all(r.startswith(ROLE_RULES) for r in reasons)
+    assert {rule for rule in ROLE_RULES if any(r.startswith(rule) for r in reasons)} == set(
+        ROLE_RULES
+    )
