@@ -596,6 +596,23 @@ def test_a_negation_moved_to_another_word_of_the_statement_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def test_a_double_negation_of_a_word_the_source_states_is_dropped() -> None:
+    # "not unknown" says "known"; the source says "unknown". A double negation the source
+    # writes itself is kept.
+    source = (
+        "Unknown words make up 5 to 10 percent of the tokens in large corpora, and the "
+        "analyzer cannot resolve them. The result is not unexpected: the analyzer was "
+        "trained on news."
+    )
+    verdicts = _verdicts(
+        source,
+        "In large corpora, 5 to 10 percent of the tokens are not unknown to the analyzer.",
+        "In large corpora, 5 to 10 percent of the tokens are unknown words.",
+        "The result was not unexpected, since the analyzer was trained on news.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
     source = (
         "Users can leak private data. Little attention has been paid to methods for the "

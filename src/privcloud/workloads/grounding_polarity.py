@@ -22,6 +22,9 @@ affected"), so the two directions are checked differently:
   (at least :data:`MOVED_WORDS`) is negated in another place: it states a word the summary
   denies, and its own negation denies none of the summary's words ("bookings left unused will
   not be released" against "bookings not used within 30 minutes will be released");
+* a negator before a word negated by its prefix ("not *unknown*", "not *unable*") states the
+  word without it, and fails when a positive source clause states the prefixed word with at
+  least :data:`STATED_WORDS` more of the sentence's words and no source clause denies it;
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
   "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
@@ -90,6 +93,13 @@ _DENIAL_VERB_RE = re.compile(
 _NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
 # "not only ... but also" adds, it does not deny.
 _NOT_ONLY_RE = re.compile(r"\bnot\s+(?=(?:only|just|merely|simply)\b)", re.IGNORECASE)
+# A negator before a word negated by its prefix ("not unknown", "cannot be unable"): the two
+# make a positive statement of the word without its prefix.
+_DOUBLE_NEGATION_RE = re.compile(
+    r"\b(?:not|never|n't|cannot)\s+(?:be\s+|been\s+|\w+ly\s+)?"
+    r"(un(?!der|i|til|less)[a-z]{4,})\b",
+    re.IGNORECASE,
+)
 _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
 #: Content words after a negator that are in its scope: the verb and what follows it ("can not
 #: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
@@ -278,6 +288,8 @@ def polarity_conflict(
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     denies = bool(_DENYING_RE.search(sentence) or _NEGATIVE_RE.search(sentence))
+    if _double_negation_denied(sentence, [c for _, s in wide for c in s]):
+        return True
     for clause in clauses(sentence, source=False):
         if clause.negated:
             shared = {
@@ -314,6 +326,25 @@ def polarity_conflict(
             ]
             if denying and max(denying) > max(stating, default=0):
                 return True
+    return False
+
+
+def _double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
+    """Whether ``sentence`` denies a prefix-negated word ("*not unknown* to analyzers", "*not
+    unable* to extract") that a positive clause of ``source`` states ("unknowns represent 5% to
+    10% of the tokens", "we were still unable to recover it") with at least
+    :data:`STATED_WORDS` more of the sentence's words, and no source clause denies."""
+    mine = frozenset(content_words(sentence))
+    for match in _DOUBLE_NEGATION_RE.finditer(sentence):
+        word = frozenset(content_words(match.group(1)))
+        if not word:
+            continue
+        stated = any(
+            word <= c.words and not c.negated and len((c.words & mine) - word) >= STATED_WORDS
+            for c in source
+        )
+        if stated and not any(word & c.scope for c in source):
+            return True
     return False
 
 
