@@ -788,6 +788,21 @@ def test_two_names_in_each_others_places_are_dropped() -> None:
     assert "each other's places" in verdicts[0][1][0]
 
 
+def test_a_place_and_what_it_holds_exchanged_is_dropped() -> None:
+    source = (
+        "The museum will close in January. Its best-known piece, the Portsend Map, will "
+        "travel to the National Library in the capital, where it will be shown from March."
+    )
+    verdicts = _verdicts(
+        source,
+        "The National Library will be displayed at the Portsend Map from March.",
+        "The Portsend Map will be displayed at the National Library from March.",
+        "From March the National Library in the capital shows the Portsend Map.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+    assert "other way round" in verdicts[0][1][0]
+
+
 def test_a_reversed_direction_is_dropped() -> None:
     source = "Your flight from Copenhagen to Madrid on Friday has been cancelled, sadly."
     verdicts = _verdicts(

@@ -32,8 +32,9 @@ so a summary sentence is shown only when it passes four checks against the sourc
    relations: who called whom in a labelled transcript ("Marie Lopez called Northwind Travel"
    when she called *from* it), two names joined by a verb the other way round ("City beat
    Rovers") or each standing where the source has the other ("the Denmark oak table ... in
-   Fjord"), "from X to Y" reversed, "before" and "after" exchanged. Each gives a verdict only
-   where the source states the relation in a form it can read.
+   Fjord"), a place and what it holds exchanged ("the National Library will be displayed at
+   the Portsend Map"), "from X to Y" reversed, "before" and "after" exchanged. Each gives a
+   verdict only where the source states the relation in a form it can read.
 
 A sentence with markup or code characters (braces, backticks, tags such as ``<b>``) is dropped
 as well: a summary is prose, and JSON or HTML in it means the model followed instructions
@@ -83,6 +84,7 @@ from privcloud.workloads.grounding_relations import (
     direction_conflicts,
     mentions,
     order_conflicts,
+    place_conflicts,
     role_conflicts,
     swap_conflicts,
 )
@@ -405,6 +407,7 @@ def _relation_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> l
     found += role_conflicts(text, mine, doc.relations)
     found += swap_conflicts(text, mine, doc.relations)
     found += direction_conflicts(mine, doc.relations)
+    found += place_conflicts(text, mine, doc.relations)
     found += order_conflicts(text, [doc.relations[k] for k in nearby])
     return found
 

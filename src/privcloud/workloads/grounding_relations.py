@@ -3,7 +3,7 @@
 
 Fact and word checks pass a summary that recombines the source's own facts: "Brightway Dental
 called Thomas Berg" when he called them, "moved from Friday to Monday" when it was the reverse,
-"the talks collapsed after the strike was called" when it was before. Three checks look at the
+"the talks collapsed after the strike was called" when it was before. Four checks look at the
 relations between the facts and names of a sentence (its *mentions*), each giving a verdict
 only where the source states the relation, so that a paraphrase the checks cannot read passes:
 
@@ -27,6 +27,10 @@ only where the source states the relation, so that a paraphrase the checks canno
    estimate is 9.5 million"). "P before Q" and "P after Q"
    (also ", followed by", ", then") are aligned with a source sentence that has such a word by
    the content words on each side, and fail when the source orders them the other way.
+4. **Places.** A name after "at", "in", "to" (and an article) is a place or goal; two names of
+   which a sentence places the second fail when a source sentence holding both places only the
+   first ("the National Library will be displayed at the Portsend Map" against "the Portsend
+   Map will travel to the National Library").
 
 Heuristics over word order, not a parser: they read English prose and transcripts, and they
 are built to stay silent (pass) whenever the source does not state the relation in a form they
@@ -54,6 +58,7 @@ __all__ = [
     "call_conflicts",
     "call_parties",
     "direction_conflicts",
+    "place_conflicts",
     "mentions",
     "order_conflicts",
     "role_conflicts",
@@ -391,6 +396,59 @@ def direction_conflicts(mine: Sequence[Mention], source: Sequence[SourceSentence
                 disagree |= "goal" in markers and m.marker == "origin"
             if disagree and not agree:
                 found.append(f"from '{x.fact.text}' to '{y.fact.text}' is reversed in the source")
+    return found
+
+
+# A name after these (and "the") is a place or a goal: what holds or receives the thing the
+# sentence is about ("displayed at the National Library", "English inclusions in German text").
+_PLACE_WORDS = frozenset({"at", "in", "into", "inside", "within", "onto", "to"})
+_PLACE_BEFORE_RE = re.compile(r"\b([a-z]+)\s+(?:(?:the|a|an)\s+)?$", re.IGNORECASE)
+#: Characters before a mention in which its place word is looked for.
+_PLACE_CHARS = 24
+
+
+def _placed(text: str, mention: Mention) -> bool:
+    """Whether ``mention`` follows a place word of _PLACE_WORDS (and an article) in ``text``."""
+    before = _PLACE_BEFORE_RE.search(text[max(0, mention.start - _PLACE_CHARS) : mention.start])
+    return before is not None and before.group(1).lower() in _PLACE_WORDS
+
+
+def place_conflicts(
+    sentence: str, mine: Sequence[Mention], source: Sequence[SourceSentence]
+) -> list[str]:
+    """Pairs of names of which the sentence places the second (after "at", "in", "to", ...:
+    "the National Library will be displayed *at* the Portsend Map") where a source sentence
+    holding both places the first and not the second ("the Portsend Map will travel *to* the
+    National Library"), and no source sentence places them the sentence's way. Names joined
+    by "and", "or", "with" or a comma are left alone."""
+    names = [m for m in mine if m.fact.kind == "name"][: limits.MAX_GUARD_RELATED]
+    placed = [_placed(sentence, m) for m in names]
+    # per name, the source sentences that hold it and whether each places it: one pass over
+    # the source's mentions per name
+    where: list[dict[int, set[bool]]] = []
+    for name in names:
+        held: dict[int, set[bool]] = {}
+        for index, m in _occurrences(name, source):
+            held.setdefault(index, set()).add(_placed(source[index].text, m))
+        where.append(held)
+    found = []
+    for k, x in enumerate(names):
+        if placed[k]:
+            continue
+        for j in range(k + 1, len(names)):
+            y = names[j]
+            if not placed[j] or x.same(y) or _SYMMETRIC_RE.search(sentence[x.end : y.start]):
+                continue
+            agree = disagree = False
+            for index, ys in where[j].items():
+                xs = where[k].get(index, set())
+                agree |= False in xs and True in ys
+                disagree |= True in xs and False in ys
+            if disagree and not agree:
+                found.append(
+                    f"'{y.fact.text}' holds '{x.fact.text}' in the sentence, the other way "
+                    "round in the source"
+                )
     return found
 
 
