@@ -613,6 +613,20 @@ def test_a_double_negation_of_a_word_the_source_states_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def test_still_against_a_source_that_says_anymore_is_dropped() -> None:
+    source = (
+        "Speaker 2: I have a cleaning booked with Dr. Okafor on Wednesday, and I'm afraid I "
+        "can't make it anymore.\nSpeaker 1: No problem, let me have a look."
+    )
+    verdicts = _verdicts(
+        source,
+        "He can still come to his cleaning with Dr. Okafor on Wednesday.",
+        "He can no longer come to his cleaning with Dr. Okafor on Wednesday.",
+        "He still has a cleaning booked with Dr. Okafor on Wednesday.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
     source = (
         "Users can leak private data. Little attention has been paid to methods for the "

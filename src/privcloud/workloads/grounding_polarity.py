@@ -25,6 +25,10 @@ affected"), so the two directions are checked differently:
 * a negator before a word negated by its prefix ("not *unknown*", "not *unable*") states the
   word without it, and fails when a positive source clause states the prefixed word with at
   least :data:`STATED_WORDS` more of the sentence's words and no source clause denies it;
+* a positive clause with "still" fails against a source sentence sharing its words whose
+  negated clause says "anymore" or "no longer", when it says more than that sentence's
+  positive clauses ("he can still come to his cleaning" against "I have a cleaning booked,
+  and I can't make it anymore");
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
   "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
@@ -100,6 +104,9 @@ _DOUBLE_NEGATION_RE = re.compile(
     r"(un(?!der|i|til|less)[a-z]{4,})\b",
     re.IGNORECASE,
 )
+# "still" says that something goes on; "not ... anymore" and "no longer" that it stopped.
+_CONTINUING = frozenset(content_words("still"))
+_CEASING = frozenset(content_words("anymore longer", source=True))
 _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
 #: Content words after a negator that are in its scope: the verb and what follows it ("can not
 #: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
@@ -313,6 +320,8 @@ def polarity_conflict(
                 return True
             continue
         related = [c for s in support for c in s if c.words & clause.words]
+        if _ceased(clause, [s for _, s in wide]):
+            return True
         for word in clause.words - excluded:
             denying = [
                 len(c.reach & clause.words)
@@ -326,6 +335,25 @@ def polarity_conflict(
             ]
             if denying and max(denying) > max(stating, default=0):
                 return True
+    return False
+
+
+def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
+    """Whether the positive ``clause`` says that something still goes on ("he can *still* come
+    to his cleaning with Dr. Okafor") where a ``source`` sentence (its clauses) that shares at
+    least :data:`STATED_WORDS` of its words has a negated clause saying that it stopped ("I
+    have a cleaning booked with Dr. Okafor ..., and I can't make it *anymore*", "no longer"),
+    and the clause says more than that sentence's positive clauses ("he *still* has a
+    cleaning booked" says no more, and passes)."""
+    if not clause.words & _CONTINUING:
+        return False
+    for s in source:
+        if not any(c.negated and c.words & _CEASING for c in s):
+            continue
+        stated = frozenset().union(*(c.words for c in s if not c.negated))
+        said = frozenset().union(*(c.words for c in s))
+        if len(said & clause.words) >= STATED_WORDS and clause.words - _CONTINUING - stated:
+            return True
     return False
 
 
