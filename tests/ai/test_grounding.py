@@ -627,6 +627,24 @@ def test_still_against_a_source_that_says_anymore_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def test_a_negation_moved_past_a_contrast_is_dropped() -> None:
+    # The source denies the cuts and states the reserve fund; the words after the summary's
+    # "rather than" are its own contrast, not what its negation denies.
+    source = (
+        "Councillor Ruth Okonjo said the extra money would come from the reserve fund and not "
+        "from cuts to bus services. The bridge will reopen in April."
+    )
+    verdicts = _verdicts(
+        source,
+        "Ruth Okonjo said the extra cost will not be taken from the reserve fund rather than "
+        "from bus services.",
+        "Ruth Okonjo said the extra cost will be taken from the reserve fund rather than from "
+        "bus services.",
+        "Ruth Okonjo said the extra money will not come from cuts to bus services.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True, True]
+
+
 def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
     source = (
         "Users can leak private data. Little attention has been paid to methods for the "

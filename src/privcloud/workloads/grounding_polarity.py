@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from privcloud.workloads.grounding_facts import content_words
@@ -314,7 +314,7 @@ def polarity_conflict(
             ]
             if not clause.nominal and close and _unsupported_negation(clause, close):
                 return True
-            if not clause.nominal and _negation_moved(clause, close):
+            if not clause.nominal and _negation_moved(clause, close, excluded):
                 return True
             if _stated_otherwise(clause, [c for _, s in wide for c in s]):
                 return True
@@ -400,21 +400,25 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     return 2 * denying < max(stating)
 
 
-def _negation_moved(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
+def _negation_moved(
+    clause: Clause, close: Sequence[Sequence[Clause]], contrast: Set[str] = frozenset()
+) -> bool:
     """Whether the source clause that shares the most of the negated ``clause``'s words (at
     least :data:`MOVED_WORDS`) is negated in another place: it states a word of the clause's
     scope outside its own scope, its scope holds no word of the clause, and no other denying
     clause there denies a word of the clause's scope ("bookings not *used* within 30 minutes
-    will be released" against "bookings left unused for 30 minutes will not be *released*")."""
+    will be released" against "bookings left unused for 30 minutes will not be *released*").
+    The ``contrast`` words (after the sentence's "rather than") are not the clause's: "will not
+    be taken from the reserve fund rather than from bus services" against "would come from
+    the reserve fund and not from cuts to bus services"."""
     if not clause.scope:
         return False
-    ranked = sorted(
-        (c for s in close for c in s), key=lambda c: len(c.words & clause.words), reverse=True
-    )
-    if not ranked or len(ranked[0].words & clause.words) < MOVED_WORDS:
+    words = clause.words - contrast
+    ranked = sorted((c for s in close for c in s), key=lambda c: len(c.words & words), reverse=True)
+    if not ranked or len(ranked[0].words & words) < MOVED_WORDS:
         return False
     best = ranked[0]
-    if not best.negated or best.scope & clause.words or not (clause.scope & best.words):
+    if not best.negated or best.scope & words or not (clause.scope & best.words):
         return False
     others = [c for c in ranked[1:] if c.denying]
     return not any((c.scope | c.denied | c.words) & clause.scope for c in others)
