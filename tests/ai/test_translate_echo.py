@@ -89,6 +89,25 @@ def test_an_echoed_instruction_is_no_translation(source: str, language: str, ans
         # One topic the source does not name is a choice of words ("cita": an appointment).
         ("I have an appointment, I'll explain.", "en", "Tengo una cita, te lo explico."),
         ("Apúntalo.", "es", "Make a note of it."),
+        # A whole sentence in everyday words that are on the lists (a review found these
+        # withheld): "cita" an appointment, "mensaje" a text, "Bericht" a report.
+        (
+            "Text me when the appointment is confirmed.",
+            "en",
+            "Envíame un mensaje cuando se confirme la cita.",
+        ),
+        (
+            "Jot down the date of the appointment, please.",
+            "en",
+            "Toma nota de la fecha de la cita, por favor.",
+        ),
+        ("Mándame un whatsapp con el presupuesto.", "es", "Send me a message with the quote."),
+        (
+            "Please send me the report and the statement.",
+            "en",
+            "Bitte schicken Sie mir den Bericht und die Erklärung.",
+        ),
+        ("The sales figures are in the memo.", "en", "Les chiffres de vente sont dans la note."),
         # A source language without a list of its own needs a third topic.
         ("このメッセージを翻訳してください。", "ja", "Please translate this message."),
     ],

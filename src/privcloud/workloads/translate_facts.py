@@ -497,6 +497,13 @@ INSTRUCTION_TOPICS: dict[str, re.Pattern[str]] = {
 #: (whose naming of a topic is not seen, "このメッセージを翻訳して" -> "Translate this
 #: message"), one more.
 ECHO_TOPICS = 2
+#: How many times its source's words an echo has at least: the instruction was seen for
+#: fragments of one to three words, and a translation of a whole sentence is about as long as
+#: it. Everyday words of the lists ("cita", an appointment; "mensaje", a text; "Bericht", a
+#: report) then cannot withhold a real sentence ("Text me when the appointment is confirmed."
+#: -> "Envíame un mensaje cuando se confirme la cita.").
+ECHO_LENGTH_RATIO = 2
+_WORD = re.compile(r"\w+")
 
 
 def instruction_topics(text: str) -> frozenset[str]:
@@ -508,7 +515,9 @@ def echoes_instruction(source: str, source_language: str, answer: str) -> bool:
     """Whether ``answer`` renders the translation instruction rather than ``source`` (in
     ``source_language``): it names at least :data:`ECHO_TOPICS` topics of the instruction that
     the source does not ("No." -> "No notas, no citas, no explicaciones.": notes, quotes,
-    explanations)."""
+    explanations), in at least :data:`ECHO_LENGTH_RATIO` times the source's words."""
+    if len(_WORD.findall(answer)) < ECHO_LENGTH_RATIO * len(_WORD.findall(source)):
+        return False
     needed = ECHO_TOPICS if source_language in READABLE else ECHO_TOPICS + 1
     return len(instruction_topics(answer) - instruction_topics(source)) >= needed
 
