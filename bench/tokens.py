@@ -23,8 +23,9 @@ against a baseline measured in the same run. Prints ONE JSON line.
   Baseline ``baseline_sha256_us_p50``: SHA-256 of the token. ``baseline_fixed_work_us_*``:
   a job of fixed work (SHA-256 over a buffer sized so it takes about the check's p50), run
   after each check, so its p99 shows what this machine adds to any job of that length
-  (interrupts, other tenants, clock changes); ``check_sync_p99_over_fixed_work_p99`` is the
-  check's tail over the machine's.
+  (interrupts, other tenants, clock changes); ``check_sync_tail_over_fixed_work_tail`` is the
+  check's p99/p50 over the fixed job's p99/p50 (the two p50s differ a little: the job is sized
+  to the check through the event loop), the check's own tail over the machine's.
 
 Targets: issue 3, >= 300 issuances/s/core and <= 200 µs per redemption check (p50); issue 14,
 issuance >= 0.8 x OpenSSL signing and a redemption check p99 <= 200 µs (``meets_targets``).
@@ -246,8 +247,12 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
         "baseline_sha256_us_p50": round(statistics.median(sha_us), 2),
         "baseline_fixed_work_us_p50": round(statistics.median(fixed_us), 1),
         "baseline_fixed_work_us_p99": round(_percentile(fixed_us, 0.99), 1),
-        "check_sync_p99_over_fixed_work_p99": round(
-            _percentile(sync_us, 0.99) / _percentile(fixed_us, 0.99), 2
+        # Each job's p99 over its own p50, the check's over the fixed job's: how much more
+        # tail the check has than any job of about its length here.
+        "check_sync_tail_over_fixed_work_tail": round(
+            (_percentile(sync_us, 0.99) / statistics.median(sync_us))
+            / (_percentile(fixed_us, 0.99) / statistics.median(fixed_us)),
+            2,
         ),
     }
 
@@ -301,7 +306,7 @@ async def main(tokens: int, batch: int) -> dict[str, object]:
         "blind_sign_vs_rsa_sign_interleaved": round(blind_sign_rate / openssl_rate, 3),
         "load_average_1m": round(os.getloadavg()[0], 2),
         **check,
-        "targets": {"issue_per_s_per_core": 300, "check_us": 200},
+        "targets": {"issue_core_vs_rsa_sign": 0.8, "check_us_p99": 200},
         "meets_targets": issue_core / baseline_sign >= 0.8 and check["check_us_p99"] <= 200,
         "cpu_count": os.cpu_count(),
     }

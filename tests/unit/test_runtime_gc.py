@@ -8,17 +8,24 @@ import subprocess
 import sys
 
 _SERVICE = """
-import asyncio, gc, os, signal
+import asyncio, gc, os, signal, weakref
 from privcloud.cli.runtime import until_stopped
 
+class Cycle:
+    def __init__(self):
+        self.me = self
+
 async def main():
+    gc.disable()  # only until_stopped collects
+    garbage = weakref.ref(Cycle())  # left from starting: a cycle no reference reaches
     before = gc.get_freeze_count()
     waiting = asyncio.ensure_future(until_stopped())
     await asyncio.sleep(0.05)  # serving now
     serving = gc.get_freeze_count()
+    left = garbage() is not None
     os.kill(os.getpid(), signal.SIGTERM)
     await asyncio.wait_for(waiting, 10)
-    print(before, serving)
+    print(before, serving, int(left))
 
 asyncio.run(main())
 """
@@ -28,6 +35,7 @@ def test_a_serving_service_has_its_start_up_objects_frozen() -> None:
     done = subprocess.run(
         [sys.executable, "-c", _SERVICE], capture_output=True, text=True, timeout=60, check=True
     )
-    before, serving = (int(n) for n in done.stdout.split())
+    before, serving, left = (int(n) for n in done.stdout.split())
     assert before == 0
     assert serving > 10_000  # the modules and objects made while starting
+    assert left == 0  # garbage from starting was collected, not frozen for good

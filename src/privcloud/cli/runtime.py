@@ -83,8 +83,10 @@ async def until_stopped() -> None:
     tables) lives as long as the process, so it is moved out of the garbage collector's
     generations (``gc.freeze``). The collector's full passes then walk only what requests
     made: one over a started gateway's objects took 20 ms here, a pause inside some
-    request's answer (docs/performance.md).
+    request's answer (docs/performance.md). Garbage left from starting (a model's loading) is
+    collected first: frozen, it would never be freed.
     """
+    gc.collect()
     gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

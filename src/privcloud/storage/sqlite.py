@@ -23,6 +23,7 @@ from privcloud.fileio import os_cause
 #: SQLite's primary result codes an operator can act on (https://sqlite.org/rescode.html).
 _SQLITE_CAUSES = {
     3: "permission denied",  # SQLITE_PERM
+    5: "another process holds it locked",  # SQLITE_BUSY
     8: "the file is read-only",  # SQLITE_READONLY
     10: "input/output error (a failing or full disk?)",  # SQLITE_IOERR
     11: "the database is corrupt",  # SQLITE_CORRUPT
@@ -105,6 +106,9 @@ def _enter_wal(conn: sqlite3.Connection, busy_timeout_s: float) -> None:
     deadline = time.monotonic() + busy_timeout_s
     pause = 0.001
     while True:
+        # Each attempt may itself wait in SQLite's busy handler: give it only what is left.
+        left_ms = max(1, int((deadline - time.monotonic()) * 1000))
+        conn.execute(f"PRAGMA busy_timeout={left_ms}")
         try:
             conn.execute("PRAGMA journal_mode=WAL").fetchall()
         except sqlite3.OperationalError as exc:
