@@ -11,6 +11,7 @@ import pytest
 from privcloud.workloads.summarize_roles import (
     ROLE_RULES,
     motion_edits,
+    possession_edits,
     role_edits,
     role_problems,
     speakers,
@@ -76,8 +77,8 @@ def test_a_person_made_to_move_a_thing_that_moves_on_its_own_is_caught(
         ("The flight on Friday leaves at 10.30.", "She leaves the flight at 10.30.", VOICEMAIL),
         ("The train to Porto departs at 7:15.", "He departs the train at 7:15.", TRAIN),
         # A person leaving for a place, or on the thing: the person moves.
-        ("Omar Haddad leaves for Lisbon on Friday.", "Omar Haddad leaves the train.", TRAIN),
-        ("He leaves on the train to Porto on Saturday.", "He leaves the train to Porto.", TRAIN),
+        ("Omar Haddad leaves for Lisbon on Friday.", "Omar Haddad leaves the flight.", TRAIN),
+        ("He leaves on the train to Porto on Saturday.", "He leaves the flight to Madrid.", TRAIN),
         # Another object: a message, the flight's details.
         ("She leaves a message about the flight.", "She leaves the flight.", VOICEMAIL),
         ("Maria Lopez leaves the flight details.", "Maria Lopez leaves the flight.", VOICEMAIL),
@@ -194,3 +195,129 @@ def test_every_role_reason_starts_as_role_rules_says() -> None:
     assert {rule for rule in ROLE_RULES if any(r.startswith(rule) for r in reasons)} == set(
         ROLE_RULES
     )
+
+
+DELIVERY = (
+    "Hi, this is Tom from Acme Deliveries. Your order arrives on Friday. If no one is home, we "
+    "leave it at the door."
+)
+PARCEL = (
+    "Hi, this is Maria Lopez from North Wind Travel. Your parcel arrives on Monday. If you are "
+    "out, we'll leave it with your neighbour."
+)
+LANDS = "Hi, this is Maria Lopez from North Wind Travel. The flight lands at 6 pm on Friday."
+SHIP = (
+    "Hi, this is Maria Lopez from North Wind Travel. The ship leaves Lisbon on Friday; the day "
+    "the ship leaves, the guide meets you at the port."
+)
+MORNING = (
+    "Hi, this is Maria Lopez from North Wind Travel. Your flight on Friday morning leaves at 10:30."
+)
+DEPOT = "Hi, this is Tom from Acme Deliveries. Your parcel leaves the depot on Monday."
+
+
+@pytest.mark.parametrize(
+    ("sentence", "source"),
+    [
+        # Another verb than the source's: the order arrives, someone leaves it (puts it).
+        ("If no one is home, Acme Deliveries leaves the order at the door.", DELIVERY),
+        ("The driver will leave the order at the door on Friday.", DELIVERY),
+        ("Maria Lopez will leave the parcel with a neighbour.", PARCEL),
+        # The same verb as the source's, in its sense of put: a place or a person follows.
+        ("Tom will leave the parcel with a neighbour.", DEPOT),
+        ("Tom leaves the parcel at the door.", DEPOT),
+        ("Tom leaves the parcel outside.", DEPOT),
+        # A time after the verb, not a thing: the sentence's words stay as they are.
+        ("She will arrive the same day the flight lands.", LANDS),
+        ("The guide arrives the same evening the flight lands.", LANDS),
+        ("She leaves the day the ship leaves.", SHIP),
+        ("She leaves that morning at 10:30.", MORNING),
+    ],
+    ids=[
+        "order-put",
+        "driver-put",
+        "parcel-arrives",
+        "with-a-person",
+        "at-a-place",
+        "outside",
+        "same-day",
+        "same-evening",
+        "the-day",
+        "that-morning",
+    ],
+)
+def test_a_faithful_sentence_is_neither_rewritten_nor_dropped(sentence: str, source: str) -> None:
+    people = speakers(source)
+    assert role_edits(sentence, source, people) == (sentence, [])
+    assert role_problems(sentence, source, people) == []
+
+
+def test_the_same_verb_on_a_thing_the_source_makes_its_subject_is_still_caught() -> None:
+    cases = {
+        ("Tom leaves the parcel on Monday.", DEPOT): "The parcel leaves on Monday.",
+        ("She leaves the flight in the morning.", MORNING): "The flight leaves in the morning.",
+        ("She leaves the morning flight at 10:30.", MORNING): "The morning flight leaves at 10:30.",
+        ("She will land the flight on Friday.", LANDS): "The flight will land on Friday.",
+        ("She arrives the parcel on Monday.", PARCEL): "The parcel arrives on Monday.",
+    }
+    for (sentence, source), edited in cases.items():
+        assert role_edits(sentence, source, speakers(source))[0] == edited, sentence
+    # The reason names the source's verb (here the same as the sentence's), and only a head
+    # of the source's subject is a thing that moves ("morning" in "on Friday morning" is not).
+    assert role_problems("She arrives the parcel.", PARCEL, speakers(PARCEL)) == [
+        MOVES.format("parcel arrives", "parcel", "arrives", "arrives")
+    ]
+    assert role_problems("She leaves the morning.", MORNING, speakers(MORNING)) == []
+
+
+INSURER = (
+    "Hi, this is Anna Schmidt from Acme Bank. I have to ring the insurer first, so please call "
+    "me back on 555-0142."
+)
+COURIER = (
+    "Hi, this is Anna Schmidt from Acme Bank. Please call me back on 555-0142. Your card "
+    "arrives on Monday and the branch will call the courier."
+)
+
+
+@pytest.mark.parametrize(
+    ("kept", "source"),
+    [
+        ("Anna Schmidt will ring the insurer first.", INSURER),
+        ("She will call the insurer first.", INSURER),
+        ("Anna Schmidt from Acme Bank will then call the courier.", COURIER),
+        ("She will call her bank.", COURIER),
+        ("After the insurer calls, she will call them back.", INSURER),
+    ],
+    ids=["ring-insurer", "call-insurer", "courier", "her-bank", "them-the-insurer"],
+)
+def test_a_call_to_a_third_party_is_not_a_call_back(kept: str, source: str) -> None:
+    assert role_problems(kept, source, speakers(source)) == []
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Anna Schmidt will call back on 555-0142.",
+        "She will ring.",
+        "Anna Schmidt will call you on Monday.",
+        "Anna Schmidt will call the customer.",
+        "Anna Schmidt will call her back.",
+        "She will call 555-0142 later.",
+    ],
+    ids=["back", "no-object", "you", "customer", "her-back", "number"],
+)
+def test_a_call_back_without_an_object_or_to_the_listener_is_still_caught(sentence: str) -> None:
+    assert role_problems(sentence, INSURER, speakers(INSURER)) == [
+        CALLBACK.format("Anna Schmidt", "call me back on 555-0142")
+    ]
+
+
+def test_her_before_an_article_is_an_object_not_an_owner() -> None:
+    source = "Hi, this is Maria Lopez from North Wind Travel. Your new tickets are ready."
+    people = speakers(source)
+    sentence = "Maria Lopez will send her the new tickets."
+    assert possession_edits(sentence, source, people) == (sentence, [])
+    assert role_problems(sentence, source, people) == []
+    owned = "Maria Lopez will send her new tickets."
+    assert possession_edits(owned, source, people)[0] == "Maria Lopez will send the new tickets."

@@ -20,13 +20,15 @@ phrases people introduce themselves with (no model), and checks each summary sen
   (:func:`possession_edits` writes it "the trip" instead, which the summary keeps);
 * **who moves** — where the source says a thing leaves, departs, arrives, lands or takes off
   ("your flight on Friday leaves"), the sentence must not make a person do it to the thing
-  ("she leaves the flight on Friday"): :func:`motion_edits` writes it "the flight leaves on
-  Friday" when the subject is a pronoun or a speaker, and it fails otherwise; "she leaves for
-  Lisbon" and "her flight leaves" are not such uses;
+  ("she leaves the flight on Friday", the same verb): :func:`motion_edits` writes it "the flight
+  leaves on Friday" when the subject is a pronoun or a speaker, and it fails otherwise; "she
+  leaves for Lisbon", "her flight leaves", "leave the parcel with a neighbour" (put) and "she
+  arrives the day the flight lands" (a time) are not such uses;
 * **who calls back** — "call us on 555-0142", "please call me back" ask the *listener* to
   call: in a source that asks and never promises a call ("I'll call you back"), the speaker
   who asked (the only one introduced, or the one a "Name:" label gives the line) must not be
-  the one who "will call (back)"; "she asks to be called back" and "call Anna back" pass.
+  the one who "will call (back)" with no object or the listener as one; "she asks to be called
+  back", "call Anna back" and "she will ring the insurer" pass.
 
 Only what the transcript states is checked: a call whose speakers do not say who they are, or
 whose direction no phrase gives away, passes the direction check (it is not a guard of its
@@ -189,6 +191,8 @@ def _misowned(sentence: str, source: str, people: list[Speaker]) -> list[tuple[i
     for match in _OWNED_RE.finditer(sentence):
         if match.group(1).lower() not in ("her", "his", "their"):
             continue
+        if match.group(2).lower() in _DETERMINERS:  # "send her the tickets": her is an object
+            continue
         thing = next((w for w in match.groups()[1:] if w and w.lower() in theirs), None)
         if thing is not None:
             found.append((match.start(), thing))
@@ -322,6 +326,17 @@ _MOTION_FORMS = {
 _LEMMA = {form: lemma for lemma, forms in _MOTION_FORMS.items() for form in forms}
 _MOTION = "|".join(sorted(_LEMMA, key=len, reverse=True)).replace(" ", r"\s+")
 _DETERMINER = r"(?:the|her|his|their|your|my|our|its|this|that)"
+_DETERMINERS = frozenset(re.findall(r"\w+", f"{_DETERMINER} a an these those some any no each"))
+_DETERMINERS |= {"every", "another"}
+#: Words a time is told by: "the same day the flight lands" names no thing that moves.
+_TIME_WORDS = frozenset(re.findall(r"\w+", f"{_DAYS} day days morning evening night week time"))
+_TIME_WORDS |= {"afternoon", "weekend", "month", "year", "hour", "minute", "moment", "same"}
+_TIME_WORDS |= {"noon", "midnight", "date", "today", "tomorrow", "tonight"}
+#: "leave the parcel with a neighbour": leave in its sense of put (a place or person follows).
+_PUT_RE = re.compile(
+    r"(?i)\s+(?:at|with|in|on|by|for|outside|behind|inside|near|beside|under|next to|"
+    r"in front of)\b\s*(?P<where>[^.?!;,]*)"
+)
 #: "<verb> the <up to three words>": the thing a sentence makes the object of a motion verb.
 _MOTION_OBJECT_RE = re.compile(
     rf"(?i)\b(?P<verb>{_MOTION})\s+{_DETERMINER}\s+(?P<np>[a-z][\w-]*(?:\s+[a-z][\w-]*){{0,2}})"
@@ -351,44 +366,73 @@ class _Motion:
     np: str  # after the determiner, through the thing: "morning flight"
     end: int  # where it ends in the sentence
     said: str  # where the source says it moves: "flight on Friday leaves"
+    lemma: str  # the verb, the source's and the sentence's: "leave"
 
 
 def _motion_misuses(sentence: str, source: str) -> list[_Motion]:
+    """The sentence's "<motion verb> <determiner> <noun phrase>" whose head the source makes
+    the subject of the same verb; not a head that is a time ("the same day the flight lands")
+    nor "leave" in its sense of put ("leave the parcel with a neighbour", "at the door")."""
     found = []
     for match in _MOTION_OBJECT_RE.finditer(sentence):
         words = []
         for word in re.finditer(r"\S+", match.group("np")):
-            if word.group().lower() in _NP_END:
+            if word.group().lower() in _NP_END | _DETERMINERS:
                 break
             words.append(word)
-        if not words:
+        if not words or words[-1].group().lower() in _TIME_WORDS:
             continue
-        thing = words[-1].group()
-        said = _moves_in(thing, source)
+        thing, end = words[-1].group(), match.start("np") + words[-1].end()
+        lemma = _LEMMA[" ".join(match.group("verb").lower().split())]
+        put = _PUT_RE.match(sentence, end)
+        if lemma == "leave" and put and not _is_time(put.group("where")):
+            continue
+        said = _moves_in(thing, source, lemma)
         if said is not None:
-            np = sentence[match.start("np") : match.start("np") + words[-1].end()]
-            found.append(_Motion(match, thing, np, match.start("np") + words[-1].end(), said))
+            np = sentence[match.start("np") : end]
+            found.append(_Motion(match, thing, np, end, said, lemma))
     return found
 
 
-def _moves_in(thing: str, source: str) -> str | None:
-    """The source's words where ``thing`` is the subject of a motion verb ("flight on Friday
-    leaves"), or None; None too when the source itself makes it a motion verb's object."""
-    if re.search(
-        rf"(?i)\b(?:{_MOTION})\s+(?:{_DETERMINER}\s+)?(?:[\w-]+\s+){{0,2}}{re.escape(thing)}\b",
-        source,
-    ):
+def _is_time(words: str) -> bool:
+    """Whether ``words`` start with a day or time ("Friday", "10.30", "the morning")."""
+    first = re.sub(r"(?i)^(?:(?:the|this|that|next|early|late)\s+)+", "", words.strip())
+    return not first or first[0].isdigit() or first.split()[0].lower() in _TIME_WORDS
+
+
+def _moves_in(thing: str, source: str, lemma: str) -> str | None:
+    """The source's words where ``thing`` heads the subject of ``lemma`` ("flight on Friday
+    leaves"), or None; None too when the source itself makes it that verb's object."""
+    verb = "|".join(form.replace(" ", r"\s+") for form in _MOTION_FORMS[lemma])
+    name = re.escape(thing)
+    if re.search(rf"(?i)\b(?:{verb})\s+(?:{_DETERMINER}\s+)?(?:[\w-]+\s+){{0,2}}{name}\b", source):
         return None
-    for match in re.finditer(
-        rf"(?i)\b{re.escape(thing)}\b(?P<gap>[^.?!;,]{{0,40}}?)\b(?:{_MOTION})\b", source
-    ):
-        if not _OTHER_SUBJECT_RE.search(match.group("gap")):
+    for match in re.finditer(rf"(?i)\b{name}\b(?P<gap>[^.?!;,]{{0,40}}?)\b(?:{verb})\b", source):
+        gap = match.group("gap").split()
+        if (
+            _heads_subject(source[: match.start()])
+            and (not gap or gap[0].lower() in _NP_END or gap[0].lower() in _ADVERBS)
+            and not _OTHER_SUBJECT_RE.search(match.group("gap"))
+        ):
             return " ".join(match.group().split())
     return None
 
 
+def _heads_subject(before: str) -> bool:
+    """Whether the word after ``before`` heads a noun phrase that starts its clause: a
+    determiner or the clause's start, then at most two modifiers ("your Friday flight"; not
+    "on Friday morning")."""
+    words = re.split(r"[.?!;,:]", before)[-1].split()
+    for word in [w.lower() for w in reversed(words)][:3]:
+        if word in _DETERMINERS:
+            return True
+        if word in _NP_END and word not in _DAYS.split("|"):
+            return False
+    return len(words) < 3
+
+
 def _motion_reason(motion: _Motion) -> str:
-    does = _agree(_LEMMA[" ".join(motion.verb.group("verb").lower().split())].split(), False)
+    does = _agree(motion.lemma.split(), False)
     return (
         f"who moves: the source says '{motion.said}': the {motion.thing.lower()} "
         f"{' '.join(does)}, no one {does[0]} it"
@@ -500,6 +544,8 @@ def _callback_problems(sentence: str, source: str, people: list[Speaker]) -> lis
         if intent is None:
             continue
         head = sentence[: intent.start()]
+        if not _calls_listener(sentence, verb.end(), head):
+            continue
         subject = _party_at_end(head, people, passive=False)
         if subject is None and pronouns and re.search(r"(?i)\b(?:she|he|they)$", head):
             subject = people[0].name.lower()
@@ -508,6 +554,33 @@ def _callback_problems(sentence: str, source: str, people: list[Speaker]) -> lis
             who = _title(subject, people)
             return [f"call-back: the source asks the listener to call {who} ('{asked}')"]
     return []
+
+
+#: Who the listener is, as the object of a call: "call the patient back".
+_LISTENER_OBJECT_RE = re.compile(
+    r"(?i)(?:you|(?:the|their|his|her)\s+(?:patient|customer|client|recipient|listener|callee|"
+    r"caller|other (?:party|person)))\b"
+)
+#: Words after "call" that leave it without an object: "will call back on 555-0142", "will ring".
+_NO_OBJECT = _NP_END | {"back", "again", "today", "tomorrow", "tonight", "later", "soon", "first"}
+
+
+def _calls_listener(sentence: str, end: int, head: str) -> bool:
+    """Whether the call verb ending at ``end`` has no object but "back" or a number, or has the
+    listener as its object ("call you", "call the customer", "call her back"); not "ring the
+    insurer", "call the courier". A pronoun object is the listener unless the words before
+    the verb (``head``) name someone else ("the insurer")."""
+    after = sentence[end:].lstrip()
+    word = re.match(r"[\w'-]+", after)
+    if word is None or word.group()[0].isdigit() or word.group().lower() in _NO_OBJECT:
+        return True
+    if _LISTENER_OBJECT_RE.match(after):
+        return True
+    pronoun = re.match(r"(?i)(?:him|her|them)\b\s*([\w-]*)", after)
+    if pronoun is None or pronoun.group(1).lower() not in _NO_OBJECT | {""}:
+        return False  # "call the courier", "call her bank"
+    third = re.findall(r"(?i)\b(?:the|a|an)\s+([a-z]+)", head)
+    return not [w for w in third if not _LISTENER_OBJECT_RE.match(f"the {w}")]
 
 
 def _told(source: str, position: int) -> bool:
