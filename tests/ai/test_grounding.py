@@ -645,6 +645,72 @@ def test_a_negation_moved_past_a_contrast_is_dropped() -> None:
     assert [kept for kept, _ in verdicts] == [False, True, True]
 
 
+def _dropped(source: str, *summary: str) -> list[str]:
+    """The ``summary`` sentences the guard drops against ``source``, with their reasons."""
+    report = check_summary(source, "\n".join(summary), fake_embed)
+    return [f"{c.text} {c.reasons}" for c in report.sentences if not c.kept]
+
+
+def test_a_double_negation_in_the_source_is_no_negation_moved() -> None:
+    # "not cancelled ... cannot be refunded" is a condition: "cannot be refunded unless" says
+    # it again, and the source clause with two negators has no one place that is denied.
+    assert not _dropped(
+        "Tickets that are not cancelled 24 hours before the show cannot be refunded.",
+        "Tickets cannot be refunded unless they are cancelled 24 hours before the show.",
+        "Refunds are not given for tickets unless they are cancelled 24 hours before the show.",
+    )
+    assert not _dropped(
+        "Students who do not pay the fee by June will not be enrolled in the autumn course.",
+        "Students will not be enrolled in the autumn course unless they pay the fee by June.",
+        "Without paying the fee by June, students will not be enrolled in the autumn course.",
+    )
+    assert not _dropped(
+        "Nobody who did not register online will get a badge at the conference.",
+        "People will not get a conference badge unless they registered online.",
+    )
+
+
+def test_not_taking_longer_is_no_ceasing() -> None:
+    # "did not take longer than an hour" says nothing stopped: "still works" is kept.
+    assert not _dropped(
+        "The repair did not take longer than an hour, and the heating still works fine.",
+        "The heating still works fine after the repair.",
+    )
+
+
+def test_still_restating_the_positive_clause_in_other_words_is_dropped() -> None:
+    # What stopped is the night shifts; the job at the bakery goes on.
+    assert not _dropped(
+        "I still work at the bakery on Main Street, but I don't do the night shifts anymore.",
+        "She still has her job at the bakery on Main Street.",
+        "She is still employed at the bakery on Main Street.",
+    )
+
+
+def test_a_negation_the_source_words_as_an_exception_is_dropped() -> None:
+    # "this rule does not apply to managers" denies what the summaries deny, in other words.
+    assert not _dropped(
+        "All staff members work from home on Fridays and Mondays, but this rule does not "
+        "apply to managers.",
+        "Managers may not work remotely on Fridays and Mondays like the other staff members.",
+        "Unlike other staff members, managers cannot work remotely on Fridays and Mondays.",
+    )
+
+
+def test_not_undoing_an_action_is_an_ordinary_negation() -> None:
+    # "did not unsubscribe" is no "not un-X" double negation: it denies the verb "unsubscribe".
+    assert not _dropped(
+        "Many readers unsubscribed from the newsletter in May. The paying members of the "
+        "newsletter did not leave in May.",
+        "The paying members did not unsubscribe from the newsletter in May.",
+    )
+    assert not _dropped(
+        "Visitors unlock the lockers at the pool with a coin. Members of the pool do not need "
+        "a coin for the lockers.",
+        "Members of the pool do not unlock the lockers with a coin.",
+    )
+
+
 def test_a_negated_gap_the_source_states_without_a_negator_is_kept() -> None:
     source = (
         "Users can leak private data. Little attention has been paid to methods for the "

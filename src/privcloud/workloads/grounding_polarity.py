@@ -100,13 +100,22 @@ _NOT_ONLY_RE = re.compile(r"\bnot\s+(?=(?:only|just|merely|simply)\b)", re.IGNOR
 # A negator before a word negated by its prefix ("not unknown", "cannot be unable"): the two
 # make a positive statement of the word without its prefix.
 _DOUBLE_NEGATION_RE = re.compile(
-    r"\b(?:not|never|n't|cannot)\s+(?:be\s+|been\s+|\w+ly\s+)?"
+    r"(?:\b(\w+)\s+)?\b(not|never|n't|cannot)\s+(be\s+|been\s+)?(?:\w+ly\s+)?"
     r"(un(?!der|i|til|less)[a-z]{4,})\b",
     re.IGNORECASE,
 )
+# Before "not" and a verb in un- ("did not unsubscribe", "to not unlock"): the verb undoes an
+# action and the negation is an ordinary one, not a double negation.
+_VERB_NEGATORS = frozenset(
+    [
+        *("do", "does", "did", "will", "would", "shall", "should"),
+        *("can", "could", "may", "might", "must", "to"),
+    ]
+)
+
 # "still" says that something goes on; "not ... anymore" and "no longer" that it stopped.
 _CONTINUING = frozenset(content_words("still"))
-_CEASING = frozenset(content_words("anymore longer", source=True))
+_CEASING_RE = re.compile(r"\b(?:any\s*more|no\s+longer|any\s+longer)\b", re.IGNORECASE)
 _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IGNORECASE)
 #: Content words after a negator that are in its scope: the verb and what follows it ("can not
 #: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
@@ -143,6 +152,12 @@ class Clause:
     #: subject of "existing approaches that use search, or database technologies, do not
     #: scale").
     reach: frozenset[str] = frozenset()
+    #: Two negators in one part of it ("tickets *not* cancelled ... *cannot* be refunded"): a
+    #: double negation or a condition, with no one place that it denies.
+    double: bool = False
+    #: Says that something stopped: "anymore", "no longer", "any longer" ("not take longer
+    #: than an hour" does not).
+    ceasing: bool = False
 
 
 def _negator_at(tokens: Sequence[str], k: int) -> bool:
@@ -183,6 +198,14 @@ def _denied(piece: str) -> frozenset[str]:
     return frozenset(w for w in scope if said[w] < 2)
 
 
+def _double(piece: str) -> bool:
+    """Whether a part of ``piece`` not split by "and" or "or" holds two negators."""
+    return any(
+        sum(negated(t) for t in _TOKEN_RE.findall(part)) > 1
+        for part in _COORDINATION_RE.split(piece)
+    )
+
+
 def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at) -> frozenset[str]:
     """The content words in the scope of each token of ``piece`` that ``opens`` one: the next
     :data:`SCOPE_WORDS` content words, names left out. Two negators in one part of it (not
@@ -191,7 +214,7 @@ def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at
     if len(parts) > 1:  # "nobody came and nobody called": two negations, not a double one
         return frozenset().union(*(_scope(part, opens) for part in parts))
     tokens = _TOKEN_RE.findall(piece)
-    if sum(negated(t) for t in tokens) > 1:
+    if _double(piece):
         return frozenset()  # "not ... without": a double negation, left alone
     found: set[str] = set()
     for k in range(len(tokens)):
@@ -254,6 +277,8 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 nominal,
                 _denied(piece),
                 run,
+                _double(piece),
+                bool(_CEASING_RE.search(piece)),
             )
         )
         pending = False
@@ -344,15 +369,29 @@ def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
     least :data:`STATED_WORDS` of its words has a negated clause saying that it stopped ("I
     have a cleaning booked with Dr. Okafor ..., and I can't make it *anymore*", "no longer"),
     and the clause says more than that sentence's positive clauses ("he *still* has a
-    cleaning booked" says no more, and passes)."""
+    cleaning booked" says no more, and passes), unless one of them says "still" itself and
+    shares more of the clause's words than the clause that stopped ("she is still employed at
+    the bakery" against "I still work at the bakery ..., but I don't do the night shifts
+    anymore")."""
     if not clause.words & _CONTINUING:
         return False
+    words = clause.words - _CONTINUING
     for s in source:
-        if not any(c.negated and c.words & _CEASING for c in s):
+        if not any(c.negated and c.ceasing for c in s):
             continue
-        stated = frozenset().union(*(c.words for c in s if not c.negated))
+        going = [c for c in s if not c.negated]
+        stated = frozenset().union(*(c.words for c in going))
         said = frozenset().union(*(c.words for c in s))
-        if len(said & clause.words) >= STATED_WORDS and clause.words - _CONTINUING - stated:
+        if len(said & clause.words) < STATED_WORDS or not words - stated:
+            continue
+        # The source says "still" of a positive clause sharing more of the clause's words than
+        # what stopped: the summary restates that in other words ("I *still* work at the
+        # bakery on Main Street, but I don't do the night shifts anymore").
+        ceased = max(len(c.reach & words) for c in s if c.negated and c.ceasing)
+        if not any(
+            c.words & _CONTINUING and len(c.words & words) >= max(STATED_WORDS, ceased + 1)
+            for c in going
+        ):
             return True
     return False
 
@@ -361,10 +400,16 @@ def _double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
     """Whether ``sentence`` denies a prefix-negated word ("*not unknown* to analyzers", "*not
     unable* to extract") that a positive clause of ``source`` states ("unknowns represent 5% to
     10% of the tokens", "we were still unable to recover it") with at least
-    :data:`STATED_WORDS` more of the sentence's words, and no source clause denies."""
+    :data:`STATED_WORDS` more of the sentence's words, and no source clause denies. After a
+    do-auxiliary, a modal or "to", with no "be" between, the un-word is a verb that undoes an
+    action and the negation an ordinary one ("did not unsubscribe"), left alone."""
     mine = frozenset(content_words(sentence))
     for match in _DOUBLE_NEGATION_RE.finditer(sentence):
-        word = frozenset(content_words(match.group(1)))
+        before, negator, be, undoing = match.groups()
+        verb = negator.lower() == "cannot" or (before or "").lower() in _VERB_NEGATORS
+        if verb and not be:  # "did not unsubscribe": a verb that undoes, simply denied
+            continue
+        word = frozenset(content_words(undoing))
         if not word:
             continue
         stated = any(
@@ -397,7 +442,21 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     if any(c.words & clause.scope for c in denials):
         return False
     denying = max((len(c.words & clause.words) for c in denials), default=0)
-    return 2 * denying < max(stating)
+    best = max(stating)
+    # The best stating clause's own sentence denies too ("all staff work from home on Fridays,
+    # but this rule does not apply to managers"): an exception in other words, which a denial
+    # sharing any word of the clause supports.
+    excepted = any(
+        any(c.negated for c in s)
+        for s in close
+        if any(
+            not c.denying and clause.scope & c.words and len(c.words & clause.words) == best
+            for c in s
+        )
+    )
+    if excepted:
+        return not denying
+    return 2 * denying < best
 
 
 def _negation_moved(
@@ -418,7 +477,14 @@ def _negation_moved(
     if not ranked or len(ranked[0].words & words) < MOVED_WORDS:
         return False
     best = ranked[0]
+    if best.double:  # "tickets not cancelled ... cannot be refunded": a condition, not moved
+        return False
     if not best.negated or best.scope & words or not (clause.scope & best.words):
+        return False
+    # Another clause states all that the clause denies ("many readers unsubscribed from the
+    # newsletter" against "the paying members did not unsubscribe from the newsletter"): whether
+    # that contradicts is :func:`_stated_otherwise`'s to weigh, not a moved negation.
+    if any(not c.negated and clause.scope <= c.words for c in ranked[1:]):
         return False
     others = [c for c in ranked[1:] if c.denying]
     return not any((c.scope | c.denied | c.words) & clause.scope for c in others)
