@@ -84,15 +84,17 @@ async def until_stopped() -> None:
     generations (``gc.freeze``). The collector's full passes then walk only what requests
     made: one over a started gateway's objects took 20 ms here, a pause inside some
     request's answer (docs/performance.md). Garbage left from starting (a model's loading) is
-    collected first: frozen, it would never be freed.
+    collected first: frozen, it would never be freed. The signal handlers come first: a stop
+    asked for while collecting (which takes a while in a big process) is taken, not the
+    signal's default of ending the process without its ``finally`` blocks.
     """
-    gc.collect()
-    gc.freeze()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # platforms without signal handlers
             loop.add_signal_handler(sig, stop.set)
+    gc.collect()
+    gc.freeze()
     await stop.wait()
 
 
