@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from privcloud.workloads.grounding_lexicon import PERIOD_WORDS, RELATIVE_DAYS, WEEKDAY_NAMES
 from privcloud.workloads.summarize_speakers import NAME, ORG, Speaker, speaker_hint, speakers
 
 __all__ = [
@@ -329,9 +330,9 @@ _DETERMINER = r"(?:the|her|his|their|your|my|our|its|this|that)"
 _DETERMINERS = frozenset(re.findall(r"\w+", f"{_DETERMINER} a an these those some any no each"))
 _DETERMINERS |= {"every", "another"}
 #: Words a time is told by: "the same day the flight lands" names no thing that moves.
-_TIME_WORDS = frozenset(re.findall(r"\w+", f"{_DAYS} day days morning evening night week time"))
-_TIME_WORDS |= {"afternoon", "weekend", "month", "year", "hour", "minute", "moment", "same"}
-_TIME_WORDS |= {"noon", "midnight", "date", "today", "tomorrow", "tonight"}
+_TIME_WORDS = WEEKDAY_NAMES | RELATIVE_DAYS | PERIOD_WORDS
+_TIME_WORDS |= {"day", "days", "morning", "afternoon", "evening", "night", "time", "hour"}
+_TIME_WORDS |= {"minute", "moment", "same", "noon", "midnight", "date"}
 #: "leave the parcel with a neighbour": leave in its sense of put (a place or person follows).
 _PUT_RE = re.compile(
     r"(?i)\s+(?:at|with|in|on|by|for|outside|behind|inside|near|beside|under|next to|"
