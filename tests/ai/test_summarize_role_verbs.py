@@ -10,12 +10,12 @@ import pytest
 
 from privcloud.workloads.summarize_roles import (
     ROLE_RULES,
-    motion_edits,
-    possession_edits,
     role_edits,
     role_problems,
     speakers,
 )
+from privcloud.workloads.summarize_roles_listener import possession_edits
+from privcloud.workloads.summarize_roles_motion import motion_edits
 
 # The demo's call as Whisper wrote it (the org split, the time in digits).
 VOICEMAIL = (

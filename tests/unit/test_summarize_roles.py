@@ -8,11 +8,11 @@ import pytest
 from privcloud.workloads.summarize_roles import (
     Speaker,
     move_targets,
-    possession_edits,
     role_problems,
     speaker_hint,
     speakers,
 )
+from privcloud.workloads.summarize_roles_listener import possession_edits
 
 SAMPLE = (
     "Hi, this is Maria Lopez from Northwind Travel. I am calling about your trip to Lisbon. "
