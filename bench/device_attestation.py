@@ -42,7 +42,7 @@ from privcloud.deviceattest.keydescription import (  # noqa: E402
     parse_key_description,
 )
 from privcloud.privacypass.issuance import encode_attested_enrolment  # noqa: E402
-from privcloud.services.issuer import IssuerConfig, IssuerCore  # noqa: E402
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore  # noqa: E402
 from privcloud.storage.issuer_store import IssuerStore  # noqa: E402
 
 ANDROID = ROOT.parent / "shared" / "vectors" / "device-attestation" / "android"

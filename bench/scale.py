@@ -56,7 +56,7 @@ from privcloud.privacypass.issuance import (
     sign_device_request,
 )
 from privcloud.sdk.core import build_request
-from privcloud.services.issuer import new_enrolment_code
+from privcloud.services.issuer_core import new_enrolment_code
 from privcloud.storage.database import Database
 from privcloud.trust.directory import decode_descriptor
 from privcloud.wire.message import WorkloadRequest

@@ -68,7 +68,8 @@ from privcloud.privacypass.issuance import (
     parse_issuer_directory,
     sign_device_request,
 )
-from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore

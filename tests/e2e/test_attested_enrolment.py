@@ -50,7 +50,8 @@ from privcloud.privacypass.issuance import (
     sign_device_request,
 )
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
 from privcloud.services.site import start_site
 from privcloud.storage.database import Database
 

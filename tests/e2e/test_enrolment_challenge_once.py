@@ -20,7 +20,7 @@ from privcloud.clock import FixedClock
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.deviceattest import parse_status_list
 from privcloud.privacypass.issuance import encode_attested_enrolment
-from privcloud.services.issuer import IssuerConfig, IssuerCore
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
 from race import race

@@ -28,12 +28,8 @@ from privcloud import errors
 from privcloud.privacypass import Token, parse_authorization
 from privcloud.privacypass.issuance import device_id_for
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.issuer import (
-    INSECURE_TEST_STALL_ENV,
-    Issuer,
-    IssuerConfig,
-    new_enrolment_code,
-)
+from privcloud.services.issuer import INSECURE_TEST_STALL_ENV, Issuer
+from privcloud.services.issuer_core import IssuerConfig, new_enrolment_code
 from privcloud.services.site import start_site
 from privcloud.storage.issuer_store import IssuerStore
 

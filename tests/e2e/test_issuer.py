@@ -49,7 +49,8 @@ from privcloud.privacypass.issuance import (
     sign_device_request,
 )
 from privcloud.privacypass.tokens import TokenRequest
-from privcloud.services.issuer import Issuer, IssuerConfig, IssuerCore
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
 from privcloud.services.site import start_site
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
@@ -640,7 +641,7 @@ def test_signing_failure_gives_back_a_one_shot_charge_and_a_batch_retry_delivers
     """Charged, then signing fails (the RFC 9474 fault check, say): a request without a batch
     id cannot be retried, so its charge is given back; a batch keeps its charge and is answered
     when it comes again."""
-    import privcloud.services.issuer as issuer_module
+    import privcloud.services.issuer_core as issuer_module
 
     real = issuer_module.issuer_evaluate  # type: ignore[attr-defined]
 

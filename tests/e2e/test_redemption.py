@@ -46,7 +46,7 @@ from privcloud.privacypass.issuance import (
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_core import error_response as error_bhttp
-from privcloud.services.issuer import IssuerConfig, IssuerCore
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.site import start_site

@@ -35,7 +35,8 @@ from privcloud.sdk import Client
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.node import Node
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.site import start_site

@@ -34,7 +34,8 @@ from privcloud.errors import ReplayError
 from privcloud.ohttp import MEDIA_REQUEST, KeyConfig, decode_key_configs
 from privcloud.sdk.core import TokenRequiredError, build_request
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.node import Node
 from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore

@@ -36,7 +36,8 @@ from privcloud.privacypass import (
 from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
 from privcloud.privacypass.issuance import EXPIRES_MEMBER, parse_issuer_directory
 from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet, WalletConfig
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 

@@ -32,7 +32,8 @@ from privcloud.sdk.client_types import ClientTrust
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import KeyRing
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import TokenAuthorizer

@@ -31,7 +31,8 @@ from privcloud.cli.tokens import _config
 from privcloud.errors import ConfigError
 from privcloud.services.gateway import Gateway
 from privcloud.services.http import Metrics
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.node import Node
 from privcloud.services.relay import Relay
 from privcloud.services.site import LIVENESS_PATH, new_app

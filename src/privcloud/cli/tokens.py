@@ -22,7 +22,8 @@ from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
 from privcloud.privacypass.issuance import issuer_name_for
 from privcloud.sdk.wallet import Wallet, WalletConfig
-from privcloud.services.issuer import Issuer, IssuerConfig, new_enrolment_code
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig, new_enrolment_code
 from privcloud.services.keylog import KeyLog
 from privcloud.services.site import start_site
 from privcloud.storage.database import open_database

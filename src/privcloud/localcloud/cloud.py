@@ -47,7 +47,8 @@ from privcloud.services.gateway_key import (
     load_or_create,
     remove_key,
 )
-from privcloud.services.issuer import Issuer, IssuerConfig
+from privcloud.services.issuer import Issuer
+from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer

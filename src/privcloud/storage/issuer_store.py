@@ -15,7 +15,7 @@ Everything the issuer keeps, table by table — and, on purpose, nothing more (d
     nonces of signed issuance requests, kept while their timestamp window is open, to refuse
     replays. ``expires`` is coarse on purpose: the end of the window rounded *up* to
     ``limits.ISSUANCE_NONCE_EXPIRY_BUCKET_S`` (10 minutes), so a row tells only which bucket a
-    request fell in, not when it was made (``services.issuer.nonce_expiry``).
+    request fell in, not when it was made (``services.issuer_core.nonce_expiry``).
 ``issuance_batches(device_id, batch_id, body_hash, period)``
     batches charged in the current quota period and the one before: the random 16-byte id the
     device chose for the batch, SHA-256 of its body (the blinded token requests) and the period
