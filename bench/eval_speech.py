@@ -40,7 +40,8 @@ from privcloud.wire.message import WorkloadRequest
 from privcloud.workloads.models import GEMMA_270M, QWEN_1_5B, WHISPER_BASE, shared_models
 from privcloud.workloads.speak import DEFAULT_RATE, SpeakWorkload
 from privcloud.workloads.transcribe import TranscribeWorkload
-from privcloud.workloads.translate import TranslateWorkload, can_translate
+from privcloud.workloads.translate import TranslateWorkload
+from privcloud.workloads.translate_prompts import can_translate
 
 TTS_SENTENCES = {
     "en": [

@@ -26,7 +26,7 @@ np = pytest.importorskip("numpy")
 
 from privcloud import limits  # noqa: E402
 from privcloud.wire.message import EventKind, WorkloadRequest  # noqa: E402
-from privcloud.workloads import translate  # noqa: E402
+from privcloud.workloads import translate_prompts  # noqa: E402
 from privcloud.workloads.extract import KINDS, extract  # noqa: E402
 from privcloud.workloads.grounding import (  # noqa: E402
     SENTENCE_WORDS_CUT,
@@ -114,8 +114,8 @@ def test_guard_sentences_cover_adversarial_runs_in_bounded_pieces(text: str) -> 
 
 @pytest.mark.parametrize("text", SENTENCE_RUNS.values(), ids=SENTENCE_RUNS.keys())
 def test_translate_splitter_keeps_every_word_of_adversarial_runs(text: str) -> None:
-    pieces = translate.split_sentences(text)
-    assert all(0 < len(p) <= translate.SENTENCE_CHARS for p in pieces)
+    pieces = translate_prompts.split_sentences(text)
+    assert all(0 < len(p) <= translate_prompts.SENTENCE_CHARS for p in pieces)
     assert "".join("".join(pieces).split()) == "".join(text.split())
 
 

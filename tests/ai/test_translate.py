@@ -31,19 +31,19 @@ from privcloud.workloads.models import (
     Models,
 )
 from privcloud.workloads.transcribe import TranscribeWorkload
-from privcloud.workloads.translate import (
+from privcloud.workloads.translate import TranslateWorkload
+from privcloud.workloads.translate_answers import not_a_translation
+from privcloud.workloads.translate_facts import check, source_facts
+from privcloud.workloads.translate_prompts import (
     CHAT_LANGUAGES,
     EXAMPLES,
     SENTENCE_CHARS,
-    TranslateWorkload,
     build_prompt,
     can_translate,
     chat_messages,
     group_sentences,
-    not_a_translation,
     split_sentences,
 )
-from privcloud.workloads.translate_facts import check, source_facts
 from speech import silence, speak, wer, words
 
 SPANISH = (

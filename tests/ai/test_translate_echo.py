@@ -20,8 +20,10 @@ from privcloud.live.channel import Translated
 from privcloud.live.steps import Translator
 from privcloud.wire.message import WorkloadRequest
 from privcloud.workloads.models import QWEN_1_5B, Completion, Models
-from privcloud.workloads.translate import TranslateWorkload, chat_messages, not_a_translation
+from privcloud.workloads.translate import TranslateWorkload
+from privcloud.workloads.translate_answers import not_a_translation
 from privcloud.workloads.translate_facts import echoes_instruction, instruction_topics
+from privcloud.workloads.translate_prompts import chat_messages
 
 ECHO = "the instruction, not a translation"
 

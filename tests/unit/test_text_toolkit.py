@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from privcloud.errors import UsageError
-from privcloud.workloads import extract, grounding, translate
+from privcloud.workloads import extract, grounding, translate_prompts
 from privcloud.workloads.text import numbers
 from privcloud.workloads.text.negation import negated, negative_answer
 from privcloud.workloads.text.sentences import Span, SplitRules, split_sentences
@@ -25,7 +25,7 @@ from privcloud.workloads.text.stemming import stem
 PLAIN = SplitRules()
 GUARD = grounding.SENTENCE_RULES
 EXTRACT = extract.SENTENCE_RULES
-TRANSLATE = translate.SENTENCE_RULES
+TRANSLATE = translate_prompts.SENTENCE_RULES
 RULES = {"plain": PLAIN, "guard": GUARD, "extract": EXTRACT, "translate": TRANSLATE}
 
 # --- the sentence splitter ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from privcloud.live.channel import Translated
 from privcloud.wire.message import EventKind, JSONObject, WorkloadRequest
-from privcloud.workloads import speak, translate
+from privcloud.workloads import speak, translate, translate_prompts
 from privcloud.workloads.engine.local import SessionPrefix
 from privcloud.workloads.models import LIVE_TRANSLATION, Models
 
@@ -36,7 +36,7 @@ class Translator:
     def model_for(self, source: str, target: str) -> str | None:
         """The language model that translates ``source`` into ``target``; None: none does."""
         for llm in self._candidates:
-            languages = translate.text_languages(llm)
+            languages = translate_prompts.text_languages(llm)
             if source in languages and target in languages:
                 return llm
         return None
