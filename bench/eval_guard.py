@@ -12,6 +12,8 @@ Sets (each: documents of several hundred words, each with a faithful abstractive
   ``aclsum`` wheel on PyPI: 100 papers (abstract, introduction, conclusion; 350 to 2,000 words)
   with three one-sentence summaries each, written by the dataset's annotators. Read from the
   installed package's files; the set is skipped (and says so) when it is not installed.
+  ``--aclsum-split train`` (100 papers) or ``val`` (50) takes another split: write new rules
+  against those and measure the test split after, so that its figures stay held out.
 
 Planted errors are programmatic mutations of the faithful sentences (one per kind where the
 sentence allows it): ``number`` (a digit or number word changed, times included), ``date`` (a
@@ -246,14 +248,15 @@ def hand_set(path: Path = DATA) -> list[Document]:
     return docs
 
 
-def aclsum_set() -> list[Document] | str:
-    """ACLSum's test split from the installed ``aclsum`` package, or why it is missing."""
+def aclsum_set(split: str = "test") -> list[Document] | str:
+    """ACLSum's ``split`` (test, val or train) from the installed ``aclsum`` package, or why it
+    is missing."""
     spec = importlib.util.find_spec("aclsum")
     if spec is None or not spec.submodule_search_locations:
         return "aclsum is not installed (pip install aclsum)"
-    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "test.jsonl"
+    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / f"{split}.jsonl"
     if not path.is_file():
-        return "aclsum has no dataset/test.jsonl"
+        return f"aclsum has no dataset/{split}.jsonl"
     docs = []
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
@@ -733,6 +736,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--sets", default="hand,aclsum")
     parser.add_argument("--seed", type=int, default=15)
+    parser.add_argument(
+        "--aclsum-split",
+        choices=("test", "val", "train"),
+        default="test",
+        help="ACLSum split: test (the reported figures) or val/train (to develop rules on, "
+        "keeping the test split held out)",
+    )
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--dump", help="write every verdict of the new guard to this JSON file")
     args = parser.parse_args(argv)
@@ -749,7 +759,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         },
     }
     for name in args.sets.split(","):
-        docs = hand_set() if name == "hand" else aclsum_set()
+        docs = hand_set() if name == "hand" else aclsum_set(args.aclsum_split)
         if isinstance(docs, str):
             out[name] = {"skipped": docs}
             continue
@@ -758,6 +768,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             doc.mutations = list(mutations(doc, rng))
         result: dict[str, Any] = {
             "documents": len(docs),
+            **({"split": args.aclsum_split} if name == "aclsum" else {}),
             "faithful_sentences": sum(len(d.summary) for d in docs),
             "planted": {k: sum(m[0] == k for d in docs for m in d.mutations) for k in KINDS},
             "words_per_document": _median([len(d.text.split()) for d in docs]),

@@ -1047,3 +1047,71 @@ def test_real_embeddings_keep_paraphrases_and_catch_hallucinations() -> None:
     assert [c.text for c in kept.sentences if not c.kept] == []
     caught = check_summary(CALL, " ".join(HALLUCINATED), embed)
     assert [c.text for c in caught.sentences if c.kept] == []
+
+
+def test_a_sentence_opening_dictionary_word_or_conjunction_is_no_part_of_a_name() -> None:
+    assert _facts("Current inefficient algorithms aim to obtain entailment rules.") == []
+    assert _facts("Corpora can be seen as a network in text mining.") == []
+    assert _facts("While Tensor Product Representation is a powerful model, it is slow.") == [
+        ("name", "tensor product representation")
+    ]
+    assert _facts("Although Probabilistic Context Free Grammars work, they overfit.") == [
+        ("name", "probabilistic context free grammars")
+    ]
+    # Short dictionary words are often given names too, and a name before another one is kept.
+    assert _facts("Frank called Anna.") == [("name", "frank"), ("name", "anna")]
+    assert _facts("Victor Hugo wrote it.") == [("name", "victor hugo")]
+
+
+def test_a_source_decimal_read_as_a_time_and_a_times_suffix_attest_the_number() -> None:
+    index = SourceIndex(
+        "It achieves an inference speed up to 6.15 times faster than the baseline. "
+        "Our search is 1.4X faster than DARTS. The talk runs from 5.30 to 6.45 tonight."
+    )
+
+    def found(sentence: str) -> list[tuple[str, bool]]:
+        return [(f.value, index.has(f)) for f in extract_facts(sentence)]
+
+    assert found("Inference is 6.15 times faster.") == [("6.15", True)]
+    assert found("The search converges 1.4 times faster.") == [("1.4", True)]
+    assert found("A 1.4x speed-up.") == [("1.4", True)]
+    assert found("The talk ends at 6:45.") == [("6:45", True)]
+    assert found("Inference is 6.25 times faster.") == [("6.25", False)]
+    assert found("The talk ends at 7:45.") == [("7:45", False)]
+
+
+def test_an_acronym_of_words_the_source_writes_is_attested() -> None:
+    index = SourceIndex(
+        "Papers on natural language processing grow in number. "
+        "We train convolutional neural networks. Nobody in Norway asked."
+    )
+
+    def found(sentence: str) -> list[tuple[str, bool]]:
+        return [(f.value, index.has(f)) for f in extract_facts(sentence)]
+
+    assert found("The NLP community grows.") == [("nlp", True)]
+    assert found("They propose a CNN-based model.") == [("cnn based", True)]
+    assert found("The ACL community grows.") == [("acl", False)]
+    # Initials across a sentence's end, or of a name not written in capitals, are no acronym.
+    assert found("The NWT model.") == [("nwt", False)]
+    assert found("Nina called.") == [("nina", False)]
+
+
+def test_a_negated_gap_the_source_words_as_neglect_or_few_works_is_kept() -> None:
+    source = (
+        "However, morphological information was seldom applied in Chinese opinion extraction. "
+        "Current measures for text simplification focus on lexical aspects, neglecting its "
+        "structural aspects. Most approaches model the answer independently, ignoring its "
+        "relations with other answer candidates. Little work has focused on using phrasal "
+        "paraphrases in sentence-level generation. The measures correlate with human ratings."
+    )
+    verdicts = _verdicts(
+        source,
+        "There is not much work on applying morphological information in Chinese opinion "
+        "extraction.",
+        "Current measures for text simplification do not consider structural aspects.",
+        "Existing models do not consider relations with other answer candidates.",
+        "Few works focus on using phrasal paraphrases in sentence-level generation.",
+        "The measures do not correlate with human ratings.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True, True, True, False]

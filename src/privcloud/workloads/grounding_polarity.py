@@ -10,7 +10,10 @@ afraid I can't make it"; "her return stays the same" for "your return flight is 
 affected"), so the two directions are checked differently:
 
 * a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
-  that shares a content word with it (a question answered by a bare "No." counts as negated);
+  that shares a content word with it (a question answered by a bare "No." counts as negated,
+  and so do words that state a gap without a negator: "lacks", "unable", "seldom",
+  "neglecting", "ignoring", "overlooked", "unexplored", "little work", "few studies"; a
+  summary's "not few works" against "little work" passes, a double negation it cannot read);
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
   worry": that negation denies the worry, and "fine" is stated) and at least half as many of
@@ -76,7 +79,10 @@ _CLAUSE_BREAK_RE = re.compile(
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _NEGATIVE_RE = re.compile(
     r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
-    r"declin(?:e|es|ed))\b",
+    r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignor(?:e|es|ed|ing)|overlook(?:s|ed|ing)?|"
+    r"unexplored|under-?(?:studied|explored|investigated)|"
+    r"(?<!\bnot )(?:little|few)\s+"
+    r"(?:work|works|research|attention|effort|efforts|studies|attempts))\b",
     re.IGNORECASE,
 )
 # Words that deny without a negator, for the stated-otherwise rule only: too common in positive

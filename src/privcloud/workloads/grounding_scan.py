@@ -26,7 +26,7 @@ from privcloud.workloads.grounding_lexicon import (
     TITLES,
     WEEKDAY_NAMES,
 )
-from privcloud.workloads.text import numbers
+from privcloud.workloads.text import numbers, vocabulary
 from privcloud.workloads.text.datewords import MONTHS
 
 __all__ = ["Fact", "Scanner", "name_tokens"]
@@ -51,11 +51,12 @@ _TOKEN_RE = re.compile(
     r"(?P<email>(?<![\w.+-])[\w.+-]++@[\w-]+(?:\.[\w-]+)+)"
     r"|(?P<isodate>\d{4}-\d{1,2}-\d{1,2}(?!\d)|\d{1,2}/\d{1,2}(?:/\d{2,4})?(?!\d))"
     r"|(?P<mer>(?<![^\W\d_])[aApP]\.[ ]?[mM]\.?)"
-    r"|(?P<num>(?<!\d)[$€£]?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|[kK]|[aApP][mM]|%)?(?!\w))"
+    r"|(?P<num>(?<!\d)[$€£]?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|[kK]|[aApP][mM]|%|[xX\u00d7])?(?!\w))"
     r"|(?P<word>[^\W\d_]+(?:['\u2019\-][^\W\d_]+)*)"
     r"|(?P<sym>\S)"
 )
-_NUM_RE = re.compile(r"([$€£]?)(\d+(?:[.,:]\d+)*)(st|nd|rd|th|k|am|pm|%)?", re.IGNORECASE)
+#: "1.4x" is "1.4 times": the suffix ``x`` (or "\u00d7") leaves the value as it is.
+_NUM_RE = re.compile(r"([$€£]?)(\d+(?:[.,:]\d+)*)(st|nd|rd|th|k|am|pm|%|x|\u00d7)?", re.IGNORECASE)
 _DIGIT_GROUPS_RE = re.compile(r"\d+(?:\.\d+)*")
 _COLON_GROUPS_RE = re.compile(r"\d+(?::\d+)+")
 _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
@@ -64,6 +65,10 @@ _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 _NUMBER_WORDS_SPAN = 16
 #: Words after which a capitalised "May" is the month, not the verb ("from May", "in May").
 _MONTH_PREPOSITIONS = frozenset(["from", "in", "since", "until", "till", "by", "early", "late"])
+#: Fewest letters of a sentence's first word that the dictionary writes in lower case for it to
+#: be read as that word, not a name ("Current methods", "Corpora can be"): shorter ones are
+#: often given names too ("Frank", "Rose", "Bill").
+_DICTIONARY_NAME_CHARS = 6
 #: Most digits a number is compared by value; a longer one (past float precision, or a run of
 #: thousands of digits that would overflow) is compared digit for digit.
 _EXACT_DIGITS = 15
@@ -236,6 +241,10 @@ class Scanner:
             if clock and int(clock.group(1)) <= 23 and int(clock.group(3)) <= 59:
                 hour, minute = int(clock.group(1)), int(clock.group(3))
                 timely = clock.group(2) == ":" or mer or self.meridiem(i + 1)
+                if self.generous and not timely and suffix not in ("x", "\u00d7"):
+                    # A source's "up to 6.15" may be a time or a decimal: the number reader
+                    # keeps both readings ("6.15 times faster" is attested).
+                    return None
                 if timely or self.time_context(i):
                     return self.clock(hour, minute, i, i + 1, mer)
                 return None
@@ -525,9 +534,13 @@ class Scanner:
             or base.endswith(NOT_NAME_SUFFIXES)
             or base.removesuffix("s").endswith(NOT_NAME_SUFFIXES)  # "Experiments"
             or self.low(i + 1) in OBJECT_WORDS
+            or (len(base) >= _DICTIONARY_NAME_CHARS and vocabulary.is_common(base))
         )
-        if common and self.at_sentence_start(i) and not self.capitalised(i + 1):
-            return None
+        if common and self.at_sentence_start(i):
+            if not self.capitalised(i + 1):
+                return None
+            if base in COMMON_STARTERS:  # "While Tensor Product Representation is ..."
+                return self.name(i + 1)
         end = i + 1
         while self.capitalised(end) or (
             self.low(end) in NAME_PARTICLES and self.capitalised(end + 1)
