@@ -1049,17 +1049,17 @@ def test_real_embeddings_keep_paraphrases_and_catch_hallucinations() -> None:
     assert [c.text for c in caught.sentences if c.kept] == []
 
 
-def test_a_sentence_opening_dictionary_word_or_conjunction_is_no_part_of_a_name() -> None:
-    assert _facts("Current inefficient algorithms aim to obtain entailment rules.") == []
-    assert _facts("Corpora can be seen as a network in text mining.") == []
+def test_a_word_opening_a_clause_is_no_part_of_a_name_but_a_title_or_a_name_is() -> None:
     assert _facts("While Tensor Product Representation is a powerful model, it is slow.") == [
         ("name", "tensor product representation")
     ]
     assert _facts("Although Probabilistic Context Free Grammars work, they overfit.") == [
         ("name", "probabilistic context free grammars")
     ]
-    # Short dictionary words are often given names too, and a name before another one is kept.
-    assert _facts("Frank called Anna.") == [("name", "frank"), ("name", "anna")]
+    # A surname that is also a dictionary word still opens a sentence as a name (a review
+    # found "Walker called" passing against a source without Walker under a dictionary rule).
+    assert _facts("Walker called about the appointment.") == [("name", "walker")]
+    assert _facts("Martin will pay Anna the deposit.") == [("name", "martin"), ("name", "anna")]
     assert _facts("Victor Hugo wrote it.") == [("name", "victor hugo")]
 
 
@@ -1078,23 +1078,23 @@ def test_a_source_decimal_read_as_a_time_and_a_times_suffix_attest_the_number() 
     assert found("The talk ends at 6:45.") == [("6:45", True)]
     assert found("Inference is 6.25 times faster.") == [("6.25", False)]
     assert found("The talk ends at 7:45.") == [("7:45", False)]
+    # A clock time is no decimal: "at 6.15" does not attest a price of 6.15.
+    clock = SourceIndex("The meeting is at 6.15, from 5.30 to 6.45 tonight.")
+    assert [clock.has(f) for f in extract_facts("It costs 6.15 dollars, or 5.3.")] == [False, False]
+    assert [clock.has(f) for f in extract_facts("It starts at 6:15 pm.")] == [True]
 
 
-def test_an_acronym_of_words_the_source_writes_is_attested() -> None:
+def test_an_acronym_is_not_attested_by_chance_initials() -> None:
+    # A review found "CEO" and "NHS" passing on the initials of "contract ends on" and "new
+    # heating system" under an acronym rule; acronyms must be written in the source.
     index = SourceIndex(
-        "Papers on natural language processing grow in number. "
-        "We train convolutional neural networks. Nobody in Norway asked."
+        "My contract ends on Friday, so Maria Lopez will take over. "
+        "It's the new heating system invoice that is still open."
     )
-
-    def found(sentence: str) -> list[tuple[str, bool]]:
-        return [(f.value, index.has(f)) for f in extract_facts(sentence)]
-
-    assert found("The NLP community grows.") == [("nlp", True)]
-    assert found("They propose a CNN-based model.") == [("cnn based", True)]
-    assert found("The ACL community grows.") == [("acl", False)]
-    # Initials across a sentence's end, or of a name not written in capitals, are no acronym.
-    assert found("The NWT model.") == [("nwt", False)]
-    assert found("Nina called.") == [("nina", False)]
+    assert [index.has(f) for f in extract_facts("The CEO and the NHS take over.")] == [
+        False,
+        False,
+    ]
 
 
 def test_a_negated_gap_the_source_words_as_neglect_or_few_works_is_kept() -> None:
@@ -1115,3 +1115,12 @@ def test_a_negated_gap_the_source_words_as_neglect_or_few_works_is_kept() -> Non
         "The measures do not correlate with human ratings.",
     )
     assert [kept for kept, _ in verdicts] == [True, True, True, True, False]
+    # "a little work" and "a few studies" say that some was done; "ignore" asks for something.
+    verdicts = _verdicts(
+        "I did a little work on the car yesterday. A few studies have examined the effect of "
+        "sleep on memory. Please ignore the first invoice I sent you, the amount was wrong.",
+        "He did not work on the car yesterday.",
+        "The effect of sleep on memory has not been examined.",
+        "The first invoice was not sent.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, False, False]

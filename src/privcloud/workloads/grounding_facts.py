@@ -8,10 +8,9 @@ when stated, must agree: ``time:10:30pm``); ``day:monday``; ``date:3-3`` for "Ma
 3rd of March". Phone numbers compare by digits, names as lower-case token sequences.
 
 The source is read *generously* (:class:`SourceIndex`): every reading of an ambiguous token is
-indexed ("10.30" is both 10.3 and half past ten, "up to 6.15" both a decimal and a time; a time
-without am/pm matches either; "1.4x" is 1.4), so that a faithful summary is not dropped for a
-transcript's spelling. An all-capitals name is attested by the words it abbreviates ("NLP" by
-"natural language processing", within one source sentence). A summary sentence is read
+indexed ("10.30" is both 10.3 and half past ten, "up to 6.15 times" both a decimal and a time; a
+time without am/pm matches either; "1.4x" is 1.4), so that a faithful summary is not dropped for
+a transcript's spelling. A summary sentence is read
 *strictly* (:func:`extract_facts`): one reading per token, and a meridiem only when stated.
 """
 
@@ -40,11 +39,8 @@ def extract_facts(sentence: str) -> list[Fact]:
     """The checkable facts of one sentence, each read one way (see the module docstring).
 
     Proper names are runs of capitalised words that are not sentence-initial common words,
-    weekdays, months, titles or greetings; a bare "one" or ordinal is not a number. A
-    sentence's first word alone is a common one when the dictionary writes it in lower case
-    and it has six letters or more ("Current methods", "Corpora can"), so a summary that opens
-    with such a name ("Castellano called") has it read as a word, checked by its similarity
-    only; a conjunction before a name ("While Tensor Product ...") is no part of it.
+    weekdays, months, titles or greetings; a bare "one" or ordinal is not a number. A word
+    opening a clause before a name ("While Tensor Product ...") is no part of it.
     """
     return [f for f in Scanner(sentence, generous=False).facts() if f.keys or f.kind == "name"]
 
@@ -77,18 +73,13 @@ class SourceIndex:
         self._plain_stems = frozenset(stem(w) for w in self._plain)
         self._loose_names = f" {_loose(self._names)} "
         self._proper = frozenset(w.lower() for w in _PROPER_RE.findall(source))
-        self._acronyms = _spelled_out_acronyms(source)
 
     def has(self, fact: Fact) -> bool:
         """Whether the source attests ``fact``."""
         if fact.kind == "phone":
             return any(fact.value in run for run in self._digit_runs)
         if fact.kind == "name":
-            return (
-                self._has_name(fact.value)
-                or self._has_name(_common_parts_removed(fact, self))
-                or self._spelled_out(fact)
-            )
+            return self._has_name(fact.value) or self._has_name(_common_parts_removed(fact, self))
         return any(key in self._keys for key in fact.keys)
 
     def _has_name(self, value: str) -> bool:
@@ -98,33 +89,10 @@ class SourceIndex:
             or all(w in self._plain or stem(w) in self._plain_stems for w in value.split())
         )
 
-    def _spelled_out(self, fact: Fact) -> bool:
-        """Whether ``fact`` is an acronym ("NLP", "CNN-based") of words the source writes."""
-        acronym = _LOWER_TAIL_RE.sub("", fact.text)
-        return _ACRONYM_RE.fullmatch(acronym) is not None and acronym.lower() in self._acronyms
-
     def plain(self, word: str) -> bool:
         """Whether the source writes ``word`` (lower case) in lower case and never capitalised
         inside a sentence: a common word, no part of a name."""
         return (word in self._plain or stem(word) in self._plain_stems) and word not in self._proper
-
-
-#: Longest acronym matched to the words it abbreviates.
-_ACRONYM_WORDS = 6
-_WORD_RE = re.compile(r"[^\W\d_]+")
-_ACRONYM_RE = re.compile(rf"[A-Z]{{2,{_ACRONYM_WORDS}}}")
-
-
-def _spelled_out_acronyms(source: str) -> frozenset[str]:
-    """The initials (lower case) of every run of 2 to :data:`_ACRONYM_WORDS` consecutive words
-    of ``source``, within a sentence: a summary's "NLP" stands for the source's "natural
-    language processing", "CNN" for "convolutional neural network"."""
-    found: set[str] = set()
-    for sentence in re.split(r"[.!?;:()]", source):
-        initials = "".join(w[0].lower() for w in _WORD_RE.findall(sentence))
-        for n in range(2, _ACRONYM_WORDS + 1):
-            found.update(initials[k : k + n] for k in range(len(initials) - n + 1))
-    return frozenset(found)
 
 
 _PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")

@@ -77,6 +77,14 @@ COMMON_STARTERS = NOT_NAMES | _words(
     whether once when where after before during within without among across
     """
 )
+#: Words that open a clause before a name ("While Tensor Product Representation is ...",
+#: "After Maria Lopez called"): no part of the name.
+CLAUSE_OPENERS = _words(
+    """because although though while whereas since unless regardless despite unlike whether
+    once when where after before during within without among across however meanwhile instead
+    otherwise currently unfortunately apparently besides therefore also then finally
+    additionally overall"""
+)
 #: Words that follow a verb, not a name: a sentence-initial word before one of them is taken for
 #: an imperative or a verb ("See you", "Bring the card"), not a name.
 OBJECT_WORDS = _words(

@@ -12,7 +12,8 @@ affected"), so the two directions are checked differently:
 * a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
   that shares a content word with it (a question answered by a bare "No." counts as negated,
   and so do words that state a gap without a negator: "lacks", "unable", "seldom",
-  "neglecting", "ignoring", "overlooked", "unexplored", "little work", "few studies"; a
+  "neglecting", "ignoring", "overlooked", "unexplored", "little work", "few studies" (not "a
+  little work", "a few studies"); a
   summary's "not few works" against "little work" passes, a double negation it cannot read);
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
@@ -79,9 +80,9 @@ _CLAUSE_BREAK_RE = re.compile(
 _TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _NEGATIVE_RE = re.compile(
     r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
-    r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignor(?:e|es|ed|ing)|overlook(?:s|ed|ing)?|"
+    r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignoring|overlook(?:s|ed|ing)?|"
     r"unexplored|under-?(?:studied|explored|investigated)|"
-    r"(?<!\bnot )(?:little|few)\s+"
+    r"(?<!\bnot )(?<!\ba )(?:little|few)\s+"
     r"(?:work|works|research|attention|effort|efforts|studies|attempts))\b",
     re.IGNORECASE,
 )

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from privcloud.workloads.grounding_lexicon import (
+    CLAUSE_OPENERS,
     COMMON_STARTERS,
     NAME_PARTICLES,
     NOT_NAME_SUFFIXES,
@@ -26,7 +27,7 @@ from privcloud.workloads.grounding_lexicon import (
     TITLES,
     WEEKDAY_NAMES,
 )
-from privcloud.workloads.text import numbers, vocabulary
+from privcloud.workloads.text import numbers
 from privcloud.workloads.text.datewords import MONTHS
 
 __all__ = ["Fact", "Scanner", "name_tokens"]
@@ -65,10 +66,6 @@ _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 _NUMBER_WORDS_SPAN = 16
 #: Words after which a capitalised "May" is the month, not the verb ("from May", "in May").
 _MONTH_PREPOSITIONS = frozenset(["from", "in", "since", "until", "till", "by", "early", "late"])
-#: Fewest letters of a sentence's first word that the dictionary writes in lower case for it to
-#: be read as that word, not a name ("Current methods", "Corpora can be"): shorter ones are
-#: often given names too ("Frank", "Rose", "Bill").
-_DICTIONARY_NAME_CHARS = 6
 #: Most digits a number is compared by value; a longer one (past float precision, or a run of
 #: thousands of digits that would overflow) is compared digit for digit.
 _EXACT_DIGITS = 15
@@ -197,6 +194,12 @@ class Scanner:
         token = self.low(j).replace(".", "").replace(" ", "")
         return token if token in ("am", "pm") else ""
 
+    def multiplier(self, i: int) -> bool:
+        """Whether the number at ``i`` counts times ("6.15 times", "3.5-fold", "up to 6.15")."""
+        after = self.low(i + 1)
+        fold = after == "-" and self.low(i + 2) == "fold"
+        return after == "times" or fold or (self.low(i - 1) == "to" and self.low(i - 2) == "up")
+
     def time_context(self, i: int) -> bool:
         return self.low(i - 1) in TIME_PREPOSITIONS
 
@@ -241,9 +244,9 @@ class Scanner:
             if clock and int(clock.group(1)) <= 23 and int(clock.group(3)) <= 59:
                 hour, minute = int(clock.group(1)), int(clock.group(3))
                 timely = clock.group(2) == ":" or mer or self.meridiem(i + 1)
-                if self.generous and not timely and suffix not in ("x", "\u00d7"):
-                    # A source's "up to 6.15" may be a time or a decimal: the number reader
-                    # keeps both readings ("6.15 times faster" is attested).
+                if self.generous and not timely and self.multiplier(i):
+                    # "up to 6.15 times faster" is a decimal that "to" made look like a time:
+                    # the number reader keeps both readings.
                     return None
                 if timely or self.time_context(i):
                     return self.clock(hour, minute, i, i + 1, mer)
@@ -534,12 +537,11 @@ class Scanner:
             or base.endswith(NOT_NAME_SUFFIXES)
             or base.removesuffix("s").endswith(NOT_NAME_SUFFIXES)  # "Experiments"
             or self.low(i + 1) in OBJECT_WORDS
-            or (len(base) >= _DICTIONARY_NAME_CHARS and vocabulary.is_common(base))
         )
         if common and self.at_sentence_start(i):
             if not self.capitalised(i + 1):
                 return None
-            if base in COMMON_STARTERS:  # "While Tensor Product Representation is ..."
+            if base in CLAUSE_OPENERS:  # "While Tensor Product Representation is ..."
                 return self.name(i + 1)
         end = i + 1
         while self.capitalised(end) or (
