@@ -2,6 +2,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No timing assertions in tests: Hypothesis's default 200 ms deadline per example is one, and it
+# failed a Bhttp fuzz test once on a loaded 2-core machine (325 ms). Every property test runs
+# without it; the ones that set their own settings inherit this.
+settings.register_profile("privcloud", deadline=None)
+settings.load_profile("privcloud")
 
 # Tests come in layers: unit/ (sans-IO), vectors/ (official and real vectors), e2e/ (real
 # services over loopback), ai/ (real models). Shared helpers and fakes (vectors, proxies, cloud
