@@ -42,7 +42,7 @@ import re
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -244,7 +244,12 @@ def _settings(pairs: list[str]) -> dict[str, Any]:
         name, _, value = pair.partition("=")
         if name not in fields:
             raise SystemExit(f"no setting {name!r}; settings: {', '.join(fields)}")
-        out[name] = fields[name](value)
+        if fields[name] is bool:
+            if value not in ("true", "false"):
+                raise SystemExit(f"{name} is true or false")
+            out[name] = value == "true"
+        else:
+            out[name] = fields[name](value)
     return out
 
 
@@ -289,6 +294,7 @@ def main() -> None:
         settings=settings,
         translate_on_worker=real_time,
     )
+    streams = cast(Any, pipeline).channels  # the node's pipeline (make_pipeline's) has them
     # Warm every model first (loading is not part of a call's lag).
     with models.use(LIVE_WHISPER):
         pass
@@ -324,6 +330,9 @@ def main() -> None:
             "translations": sum(
                 1 for _, o in got if o.channel == channel and o.kind == TRANSLATION
             ),
+            # Pieces translated ahead of their commit, and how many a commit then used.
+            "guesses": streams[channel].guesses[0],
+            "guesses_used": streams[channel].guesses[1],
         }
         for kind, values in per.items():
             all_lags[kind] += values

@@ -26,6 +26,7 @@ from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.live import steps
 from privcloud.live.agreement import LocalAgreement, Word
 from privcloud.live.channel import ChannelStream, Settings, Translated
+from privcloud.live.guess import TranslationLane
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.pipeline import LivePipeline, make_pipeline
 from privcloud.live.recognizer import Heard
@@ -239,7 +240,10 @@ def test_a_slow_translation_does_not_hold_up_the_captions() -> None:
             translate=translate,
             speak=lambda text, lang: b"\x00\x00" * 160,
             can_translate=lambda s, t: True,
-            worker=worker,
+            # Guessed translations are tests/unit/test_live_guess.py's: here every call of
+            # translate is a committed piece's.
+            settings=Settings(guess_translations=False),
+            worker=TranslationLane(worker),
         )
         out: list[LiveOutput] = []
         for chunk in np.split(_tone(6.0), 150):

@@ -26,7 +26,12 @@ Per channel, in the order :meth:`ChannelStream.feed` does it:
    pipelines have one per call, both channels sharing it) a queued piece is handed to it at
    once and the feeds go on decoding meanwhile (Whisper and the language model then each
    have a core); each feed returns the translations finished by then, in order.
-4. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
+4. With a worker and ``guess_translations`` (the default), after each decode the pieces its
+   pending words would complete are translated ahead of their commit while the worker is
+   idle (:mod:`privcloud.live.guess`; their last piece only once ``guess_settled_s`` of audio
+   follows it, or the speaker has paused). A commit of exactly a guessed piece takes the
+   guess's translation; anything else is translated as usual.
+5. The buffer is trimmed after a decode: past ``trim_after_s``, at the end of the last committed
    sentence in it; past ``max_buffer_s``, at the last committed word (committing the pending
    hypothesis first if nothing is committed). So endless speech holds at most ``max_buffer_s``
    plus one decode interval of audio, and a decode never takes more than that.
@@ -36,11 +41,12 @@ Nothing of the audio or the text outlives the call (all in memory) or reaches a 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -48,6 +54,7 @@ import numpy.typing as npt
 from privcloud import limits
 from privcloud.errors import DecodeError
 from privcloud.live.agreement import LocalAgreement, Word
+from privcloud.live.guess import Guesses, TranslationLane, ends_piece, next_pieces
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.recognizer import Recognizer
 from privcloud.live.vad import SAMPLE_RATE, VoiceActivity
@@ -56,7 +63,6 @@ from privcloud.live.vad import SAMPLE_RATE, VoiceActivity
 _NO_SPACES = frozenset({"zh", "ja", "yue", "th", "lo", "my", "km"})
 #: Language probability from which an "auto" channel's detected language is kept.
 _SURE_LANGUAGE = 0.7
-_CLAUSE_END = (",", ";", ":", "\uff0c", "\u3001")
 
 Speak = Callable[[str, str], bytes]
 
@@ -90,6 +96,8 @@ class Settings:
     max_buffer_s: float = limits.LIVE_MAX_BUFFER_SECONDS
     translate_words: int = 6
     max_untranslated_words: int = 12
+    guess_translations: bool = True
+    guess_settled_s: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,11 @@ class _Job:
     language: str
     start_s: float
     end_s: float
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """What its translation depends on (the channel's target aside)."""
+        return (self.text, self.language)
 
 
 class ChannelStream:
@@ -116,7 +129,7 @@ class ChannelStream:
         can_translate: Callable[[str, str], bool],
         settings: Settings | None = None,
         clock: Callable[[], float] = time.monotonic,
-        worker: Executor | None = None,
+        worker: TranslationLane | None = None,
     ) -> None:
         self._channel = channel
         self._language = language
@@ -139,6 +152,14 @@ class ChannelStream:
         self._jobs: deque[_Job] = deque()
         self._worker = worker
         self._running: deque[Future[list[LiveOutput]]] = deque()
+        self._guesses: Guesses[list[LiveOutput]] | None = (
+            Guesses(worker) if worker is not None and self._s.guess_translations else None
+        )
+
+    @property
+    def guesses(self) -> tuple[int, int]:
+        """Pieces translated ahead of their commit, and how many of them a commit used."""
+        return (self._guesses.made, self._guesses.used) if self._guesses else (0, 0)
 
     @property
     def buffered_s(self) -> float:
@@ -239,6 +260,8 @@ class ChannelStream:
                 recent = [w.end for w in self._agree.recent() if w.end > self._buf_start]
             self._cut(recent[-1] if recent else self.heard_s - self._s.idle_keep_s)
             self._agree.forget_pending()
+        # Guess what the pending words complete (all of them if the speaker has paused).
+        self._guess_pieces(self._agree.pending, final=not self._vad.speaking)
         return out
 
     def _end_utterance(self) -> list[LiveOutput]:
@@ -267,11 +290,11 @@ class ChannelStream:
         text = self._join([w.text for w in words])
         for word in words:  # a commit may hold the end of one sentence and the next's start
             self._untranslated.append(word)
-            n = len(self._untranslated)
-            if (
-                word.ends_sentence
-                or n >= self._s.max_untranslated_words
-                or (n >= self._s.translate_words and word.text.endswith(_CLAUSE_END))
+            if ends_piece(
+                word,
+                len(self._untranslated),
+                clause_words=self._s.translate_words,
+                max_words=self._s.max_untranslated_words,
             ):
                 self._queue_untranslated()
         return [LiveOutput(self._channel, CAPTION, text, b"", words[0].start, words[-1].end)]
@@ -283,11 +306,58 @@ class ChannelStream:
         self._untranslated = []
         if not words or source in (None, self._target):
             return
-        job = _Job(self._join([w.text for w in words]), source, words[0].start, words[-1].end)
+        job = self._job(words, source)
         if self._worker is None:
             self._jobs.append(job)
-        else:
-            self._running.append(self._worker.submit(self._run_job, job))
+            return
+        guessed = self._claim_guess(job)
+        self._running.append(guessed or self._worker.submit(lambda: self._run_job(job)))
+
+    def _guess_pieces(self, pending: list[Word], *, final: bool) -> None:
+        """Guess the pieces that committing ``pending`` completes (``final``: the utterance
+        may end with them) on the lane (see :class:`~privcloud.live.guess.Guesses`)."""
+        source = self._language or self._detected
+        if self._guesses is None or source in (None, self._target):
+            return
+        pieces = next_pieces(
+            self._untranslated,
+            pending,
+            clause_words=self._s.translate_words,
+            max_words=self._s.max_untranslated_words,
+            final=final,
+        )
+        if pieces and not final and pieces[-1][-1].end > self.heard_s - self._s.guess_settled_s:
+            # Whisper ends what it has heard so far with a full stop: a piece ending at the
+            # edge of the audio, mid-speech, is seldom the one committed.
+            pieces.pop()
+        jobs = [
+            _Job(self._join([w.text for w in p]), source, p[0].start, p[-1].end) for p in pieces
+        ]
+        self._guesses.update([(j.key, functools.partial(self._run_job, j)) for j in jobs])
+
+    def _claim_guess(self, job: _Job) -> Future[list[LiveOutput]] | None:
+        """The guess's outputs for ``job`` (with the committed words' span), or None when
+        the first guess was not exactly this piece or was skipped."""
+        if self._guesses is None:
+            return None
+        found = self._guesses.claim(job.key)
+        if found is None:
+            return None
+        claimed: Future[list[LiveOutput]] = Future()
+
+        def settle(done: Future[list[LiveOutput] | None]) -> None:
+            if done.cancelled():
+                claimed.cancel()
+            elif (exc := done.exception()) is not None:
+                claimed.set_exception(exc)
+            else:
+                outputs = done.result() or []
+                claimed.set_result(
+                    [replace(o, start_s=job.start_s, end_s=job.end_s) for o in outputs]
+                )
+
+        found.add_done_callback(settle)
+        return claimed
 
     def _run_job(self, job: _Job) -> list[LiveOutput]:
         """Translate and speak one piece (on the worker, when there is one: it reads only the
@@ -307,6 +377,9 @@ class ChannelStream:
             return out
         out.append(LiveOutput(self._channel, AUDIO, "", pcm, start, end))
         return out
+
+    def _job(self, words: list[Word], language: str) -> _Job:
+        return _Job(self._join([w.text for w in words]), language, words[0].start, words[-1].end)
 
     def _cut(self, at: float) -> None:
         """Drop the buffered audio before channel time ``at``."""

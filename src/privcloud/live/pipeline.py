@@ -19,6 +19,7 @@ before any work. Nothing is written to disk and nothing of the call is logged.
 
 from __future__ import annotations
 
+import functools
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
@@ -29,6 +30,7 @@ from privcloud import limits
 from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.live import steps
 from privcloud.live.channel import ChannelStream, Settings
+from privcloud.live.guess import TranslationLane
 from privcloud.live.output import AUDIO, CAPTION, KINDS, TRANSLATION, LiveOutput
 from privcloud.live.recognizer import Recognizer, WhisperRecognizer
 from privcloud.live.vad import Scorer, VoiceActivity, default_scorer
@@ -149,12 +151,14 @@ def make_pipeline(
     recognize = recognizer if recognizer is not None else WhisperRecognizer(models)
     score = scorer if scorer is not None else default_scorer()
     worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-translate")
+    lane = TranslationLane(worker)
     if translate_on_worker:
         # Read each direction's translation instruction while the call opens (before anyone
         # has said a sentence): the first piece then reads only itself.
         for language, target in zip(languages, targets, strict=True):
             if language not in (AUTO, target):
-                worker.submit(translator.prepare, language, target).add_done_callback(_prepared)
+                prepare = functools.partial(translator.prepare, language, target)
+                lane.submit(prepare).add_done_callback(_prepared)
     streams = tuple(
         ChannelStream(
             channel,
@@ -166,7 +170,7 @@ def make_pipeline(
             speak=steps.synthesize,
             can_translate=translator.supports,
             settings=settings,
-            worker=worker if translate_on_worker else None,
+            worker=lane if translate_on_worker else None,
         )
         for channel in range(CHANNELS)
     )

@@ -8,9 +8,10 @@ is the *current* one (:func:`check_deadline`), so a model call that produces tok
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import logging
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -64,12 +65,35 @@ def current_deadline() -> Deadline | None:
     return _current_deadline.get()
 
 
+#: A further stop condition of the step running in this context, set by :func:`stop_when`:
+#: called where the deadline is checked, it raises to stop the step.
+_current_stop: contextvars.ContextVar[Callable[[], None] | None] = contextvars.ContextVar(
+    "privcloud_stop", default=None
+)
+
+
 def check_deadline() -> None:
     """Raise :class:`RequestTimeoutError` if the current request's deadline has passed (a stop
-    condition for long model calls; a no-op outside a request with a deadline)."""
+    condition for long model calls; a no-op outside a request with a deadline), and let the
+    current :func:`stop_when` condition raise what it raises."""
     deadline = _current_deadline.get()
     if deadline is not None:
         deadline.check()
+    stop = _current_stop.get()
+    if stop is not None:
+        stop()
+
+
+@contextlib.contextmanager
+def stop_when(check: Callable[[], None]) -> Iterator[None]:
+    """Within the block, in this context, :func:`check_deadline` also calls ``check``, which
+    raises to stop the model call in progress (between two tokens): a live call's guessed
+    translation that nobody will read (:mod:`privcloud.live.guess`)."""
+    token = _current_stop.set(check)
+    try:
+        yield
+    finally:
+        _current_stop.reset(token)
 
 
 class Workload(Protocol):
