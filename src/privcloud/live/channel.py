@@ -58,6 +58,7 @@ from privcloud.live.guess import Guesses, TranslationLane, ends_piece, next_piec
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.recognizer import Recognizer
 from privcloud.live.vad import SAMPLE_RATE, VoiceActivity
+from privcloud.workloads.base import check_deadline
 
 #: Languages written without spaces between words.
 _NO_SPACES = frozenset({"zh", "ja", "yue", "th", "lo", "my", "km"})
@@ -204,6 +205,12 @@ class ChannelStream:
             out += self._run_job(self._jobs.popleft())
         return out
 
+    def drop_guesses(self) -> None:
+        """No guess of this channel can be claimed any more (its utterance or call ended):
+        those queued do not start, a running one stops."""
+        if self._guesses is not None:
+            self._guesses.drop_all()
+
     def _finished(self) -> list[LiveOutput]:
         """The outputs of the worker's translations finished so far, in the order queued (a
         failed one raises here, as it would have in the feed)."""
@@ -267,6 +274,7 @@ class ChannelStream:
     def _end_utterance(self) -> list[LiveOutput]:
         out = self._commit(self._agree.finish(self._hear()))
         self._queue_untranslated()
+        self.drop_guesses()  # everything heard is committed: what is left was misheard
         self._active = False
         self._vad.reset_count()
         self._keep_context()
@@ -317,7 +325,10 @@ class ChannelStream:
         """Guess the pieces that committing ``pending`` completes (``final``: the utterance
         may end with them) on the lane (see :class:`~privcloud.live.guess.Guesses`)."""
         source = self._language or self._detected
-        if self._guesses is None or source in (None, self._target):
+        if self._guesses is None:
+            return
+        if source in (None, self._target):  # "auto", and not (or no longer) translated
+            self._guesses.update([])
             return
         pieces = next_pieces(
             self._untranslated,
@@ -371,6 +382,7 @@ class ChannelStream:
         out = [LiveOutput(self._channel, TRANSLATION, done.text, b"", start, end)]
         if not done.spoken.strip():
             return out
+        check_deadline()  # a guess nobody wants any more stops here too (live.guess)
         try:
             pcm = self._speak(done.spoken, self._target)
         except DecodeError:  # nothing speakable in it ("…")

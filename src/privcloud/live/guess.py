@@ -3,18 +3,19 @@
 LocalAgreement-2 commits a word when two decodes, about a second apart, agree on it; a piece is
 translated only once its last word is committed, and the language model then takes most of a
 second more on a CPU. But the words the second decode will commit are, most of the time,
-already in the first decode's hypothesis. So after each decode a channel works out the piece
-its pending words would complete (:func:`next_piece`, the same rules as its commits) and, when
-the translation worker has nothing else to do, translates it ahead: a **guess**. When that
-exact piece (same words, same punctuation, same language) is later committed, the guess's
+already in the first decode's hypothesis. So after each decode a channel works out the pieces
+its pending words would complete (:func:`next_pieces`, the same rules as its commits) and, when
+the translation worker has nothing else to do, translates them ahead: **guesses**. When exactly
+such a piece (same words, same punctuation, same language) is later committed, the guess's
 result is its translation, ready or nearly so; when the commit turns out different, the guess
 is dropped unseen and the committed piece is translated as usual.
 
 Nothing reaches the listener that was not committed: a guess only moves a translation of
-committed text earlier. What it costs is model time on guesses that miss, which a guess takes
-only from an idle worker: :class:`TranslationLane` runs the call's pieces one at a time in the
-order queued, and a guess only when no piece is waiting at its turn (a guess already running
-finishes first, at most one model call).
+committed text earlier. A guess never delays a committed piece: :class:`TranslationLane` runs a
+call's pieces one at a time in the order queued, a guess starts only when no piece of any call
+of the process waits (:class:`Backlog`: the calls share the language models), and a running
+guess that no commit has claimed stops between two tokens as soon as one does, or when a
+newer decode no longer suggests it. What guesses cost is model time on the idle worker.
 """
 
 from __future__ import annotations
@@ -70,45 +71,70 @@ class _Abandoned(Exception):
     """Raised between two tokens of a running guess that no commit can claim any more."""
 
 
-class Guess(Generic[T]):
-    """One guessed piece on the lane: ``key`` names what it translates. Its states move under
-    the lane's lock: queued, then started or skipped; claimed at most once, by the commit of
-    exactly its piece; a started guess that is not claimed stops between two tokens once it
-    is dropped or a piece waits behind it (then it counts as skipped)."""
+class Backlog:
+    """Committed pieces waiting for a worker, over every call that shares it. The calls of a
+    process share its language models (one lock per model), so a guess of one call holds up
+    the pieces of the others too: every lane of a process counts its pieces in one backlog
+    (:data:`BACKLOG`), and a guess starts, or goes on, only while it is empty."""
 
-    def __init__(self, key: tuple[str, str], lane: TranslationLane) -> None:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting = 0
+
+
+#: The backlog of the process's lanes.
+BACKLOG = Backlog()
+
+
+class Guess(Generic[T]):
+    """One guessed piece on a lane: ``key`` names what it translates. Its state moves under
+    the backlog's lock: queued, then started or skipped. It is claimed only once started (a
+    guess still queued keeps no work, and its place in the queue must not pass the pieces
+    committed after it was queued) and only while no piece waits; a claimed guess runs to
+    its end. A started guess not claimed stops between two tokens once it is dropped or a
+    piece waits (then it counts as skipped)."""
+
+    def __init__(self, key: tuple[str, str], backlog: Backlog) -> None:
         self.key = key
         self.future: Future[T | None] = Future()
-        self._lane = lane
+        self._backlog = backlog
         self._started = False
         self._claimed = False
         self._skipped = False
         self._wanted = True
 
+    @property
+    def skipped(self) -> bool:
+        """Whether it was skipped or stopped (it will never have a result)."""
+        with self._backlog.lock:
+            return self._skipped
+
     def drop(self) -> None:
         """No commit will claim this guess: it does not start, or stops if it has."""
-        with self._lane.lock:
+        with self._backlog.lock:
             self._wanted = False
 
     def claim(self) -> Future[T | None] | None:
-        """The guess's result for the committed piece it guessed: its future, or None when
-        it was skipped (translate the piece as usual). A claimed guess is a piece: it runs,
-        and runs to its end, whatever waits behind it."""
-        with self._lane.lock:
-            if self._skipped:
+        """The guess's result for the committed piece it guessed: its future, or None (then
+        translate the piece as usual, and the guess is skipped or stops) when it finished
+        without a result, has not started, or is running while a piece waits."""
+        with self._backlog.lock:
+            if self.future.done():
+                if self.future.cancelled():
+                    return None
+                if self.future.exception() is None and self.future.result() is None:
+                    return None
+            elif self._skipped or not self._started or self._backlog.waiting:
+                self._skipped = True
                 return None
-            if not self._claimed and not self._started:
-                self._lane.waiting += 1
             self._claimed = True
             return self.future
 
     def begin(self) -> bool:
-        """The lane's call at the guess's turn on the worker: whether to run it (claimed, or
-        wanted with no piece waiting behind it)."""
-        with self._lane.lock:
-            if self._claimed:
-                self._lane.waiting -= 1
-            elif not self._wanted or self._lane.waiting:
+        """The lane's call at the guess's turn on the worker: whether to run it (still
+        wanted, and no piece waiting)."""
+        with self._backlog.lock:
+            if self._skipped or not self._wanted or self._backlog.waiting:
                 self._skipped = True
                 return False
             self._started = True
@@ -116,44 +142,51 @@ class Guess(Generic[T]):
 
     def keep_going(self) -> None:
         """The running guess's stop condition (between tokens): raises :class:`_Abandoned`
-        when it is not claimed and is dropped or has a piece waiting behind it."""
-        with self._lane.lock:
-            if self._claimed or (self._wanted and not self._lane.waiting):
+        when it is not claimed and is dropped or a piece waits."""
+        with self._backlog.lock:
+            if self._claimed or (self._wanted and not self._backlog.waiting):
                 return
             self._skipped = True
         raise _Abandoned
 
 
 class TranslationLane:
-    """The call's one translation worker, shared by both channels (see the module docstring)."""
+    """A call's one translation worker, shared by its two channels (see the module
+    docstring); its pieces count in ``backlog``."""
 
-    def __init__(self, executor: Executor) -> None:
+    def __init__(self, executor: Executor, backlog: Backlog = BACKLOG) -> None:
         self._executor = executor
-        self.lock = threading.Lock()
-        #: Pieces submitted (or guesses claimed) that have not started yet.
-        self.waiting = 0
+        self.backlog = backlog
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
         """Run a committed piece's translation after everything queued before it."""
+        backlog = self.backlog
 
         def run() -> T:
-            with self.lock:
-                self.waiting -= 1
+            with backlog.lock:
+                backlog.waiting -= 1
             return fn()
 
-        with self.lock:
-            self.waiting += 1
+        def cancelled(done: Future[T]) -> None:  # shut down before its turn: never ran
+            if done.cancelled():
+                with backlog.lock:
+                    backlog.waiting -= 1
+
+        with backlog.lock:
+            backlog.waiting += 1
         try:
-            return self._executor.submit(run)
+            queued = self._executor.submit(run)
         except BaseException:
-            with self.lock:
-                self.waiting -= 1
+            with backlog.lock:
+                backlog.waiting -= 1
             raise
+        queued.add_done_callback(cancelled)
+        return queued
 
     def guess(self, key: tuple[str, str], fn: Callable[[], T]) -> Guess[T]:
-        """Queue ``fn`` as a guess: it runs at its turn only if claimed by then, or if it is
-        still wanted and no piece waits behind it."""
-        guess: Guess[T] = Guess(key, self)
+        """Queue ``fn`` as a guess: at its turn it runs only if still wanted and no piece
+        waits."""
+        guess: Guess[T] = Guess(key, self.backlog)
 
         def run() -> None:
             if not guess.future.set_running_or_notify_cancel():
@@ -166,8 +199,10 @@ class TranslationLane:
                     result = fn()
             except _Abandoned:
                 guess.future.set_result(None)
-            except Exception as exc:  # noqa: BLE001 - handed to whoever claims the guess
+            except BaseException as exc:  # handed to whoever claims the guess
                 guess.future.set_exception(exc)
+                if not isinstance(exc, Exception):
+                    raise
             else:
                 guess.future.set_result(result)
 
@@ -200,7 +235,7 @@ class Guesses(Generic[T]):
         pieces are guessed."""
         old, self._queue = self._queue, []
         for key, fn in pieces:
-            guess = next((g for g in old if g.key == key), None)
+            guess = next((g for g in old if g.key == key and not g.skipped), None)
             if guess is not None:
                 old.remove(guess)
             else:
@@ -226,6 +261,13 @@ class Guesses(Generic[T]):
         if found is not None:
             self.used += 1
         return found
+
+    def drop_all(self) -> None:
+        """The utterance or the call ended: no guess can be claimed any more."""
+        for guess in self._queue:
+            guess.drop()
+        self._queue = []
+        self._done.clear()
 
     def _retire(self, guess: Guess[T]) -> None:
         """A guess no decode suggests: dropped (stopped if running); kept if it finished."""

@@ -96,11 +96,13 @@ class _Pipeline:
                 out += stream.drain()
             return out
         finally:
-            self._worker.shutdown(wait=False, cancel_futures=True)
+            self.close()
 
     def close(self) -> None:
         """Abandon the call: translations not started are cancelled, the one running ends
-        with its model call and its output is dropped."""
+        with its model call and its output is dropped; a running guess stops."""
+        for stream in self._channels:
+            stream.drop_guesses()
         self._worker.shutdown(wait=False, cancel_futures=True)
 
 

@@ -88,7 +88,8 @@ def check_deadline() -> None:
 def stop_when(check: Callable[[], None]) -> Iterator[None]:
     """Within the block, in this context, :func:`check_deadline` also calls ``check``, which
     raises to stop the model call in progress (between two tokens): a live call's guessed
-    translation that nobody will read (:mod:`privcloud.live.guess`)."""
+    translation that nobody will read (:mod:`privcloud.live.guess`). A model call given a
+    ``deadline`` of its own checks that instead, and not ``check``."""
     token = _current_stop.set(check)
     try:
         yield
