@@ -278,6 +278,31 @@ def _tone(seconds: float) -> npt.NDArray[np.float32]:
     return (0.3 * np.sin(t * 2 * np.pi * 220 / RATE)).astype(np.float32)
 
 
+def _channel(
+    recognizer: ScriptedRecognizer,
+    settings: Settings,
+    translate: Callable[[str, str, str], Translated],
+    executor: ThreadPoolExecutor,
+    speech: int = 0,
+) -> ChannelStream:
+    """An English channel translated into Spanish on its own lane (and backlog), ``speech``
+    samples of silence for each spoken translation."""
+    stream = ChannelStream(
+        0,
+        language="en",
+        target="es",
+        recognize=recognizer,
+        vad=VoiceActivity(energy_scorer),
+        translate=translate,
+        speak=lambda text, lang: b"\x00\x00" * speech,
+        can_translate=lambda s, t: True,
+        settings=settings,
+        worker=TranslationLane(executor, Backlog()),
+    )
+    recognizer.heard = lambda: stream.heard_s
+    return stream
+
+
 def _call(
     guesses: bool, early: dict[str, str], settle_s: float = 0.6
 ) -> tuple[list[LiveOutput], list[str], ChannelStream]:
@@ -290,19 +315,7 @@ def _call(
     recognizer = ScriptedRecognizer(SCRIPT, early, settle_s, jitter=0.02)
     settings = Settings(max_decode_every_s=1.0, guess_translations=guesses, trim_after_s=60.0)
     with IdleExecutor() as executor:
-        stream = ChannelStream(
-            0,
-            language="en",
-            target="es",
-            recognize=recognizer,
-            vad=VoiceActivity(energy_scorer),
-            translate=translate,
-            speak=lambda text, lang: b"\x00\x00" * 160,
-            can_translate=lambda s, t: True,
-            settings=settings,
-            worker=TranslationLane(executor, Backlog()),
-        )
-        recognizer.heard = lambda: stream.heard_s
+        stream = _channel(recognizer, settings, translate, executor, speech=160)
         audio = np.concatenate((_tone(4.0), np.zeros(RATE, np.float32)))
         out: list[LiveOutput] = []
         for chunk in np.split(audio, 125):  # 40 ms frames
@@ -354,19 +367,12 @@ def test_a_decode_in_a_pause_guesses_the_last_piece_too() -> None:
     # One decode only before the endpoint, 0.3 s into the pause.
     settings = Settings(decode_every_s=4.3, max_decode_every_s=4.3, trim_after_s=60.0)
     with IdleExecutor() as executor:
-        stream = ChannelStream(
-            0,
-            language="en",
-            target="es",
-            recognize=recognizer,
-            vad=VoiceActivity(energy_scorer),
-            translate=lambda text, source, target: Translated(f"es:{text}", ""),
-            speak=lambda text, lang: b"",
-            can_translate=lambda s, t: True,
-            settings=settings,
-            worker=TranslationLane(executor, Backlog()),
+        stream = _channel(
+            recognizer,
+            settings,
+            lambda text, source, target: Translated(f"es:{text}", ""),
+            executor,
         )
-        recognizer.heard = lambda: stream.heard_s
         out: list[LiveOutput] = []
         for chunk in np.split(_tone(4.0), 100):
             out += stream.feed(chunk)
@@ -421,19 +427,7 @@ def test_the_end_of_an_utterance_stops_the_guesses_left() -> None:
     recognizer = _Phantom(SCRIPT, {}, settle_s=0.0)
     settings = Settings(decode_every_s=4.3, max_decode_every_s=4.3, trim_after_s=60.0)
     with ThreadPoolExecutor(max_workers=1) as executor:
-        stream = ChannelStream(
-            0,
-            language="en",
-            target="es",
-            recognize=recognizer,
-            vad=VoiceActivity(energy_scorer),
-            translate=translate,
-            speak=lambda text, lang: b"",
-            can_translate=lambda s, t: True,
-            settings=settings,
-            worker=TranslationLane(executor, Backlog()),
-        )
-        recognizer.heard = lambda: stream.heard_s
+        stream = _channel(recognizer, settings, translate, executor)
         out = _play_frames(stream, _tone(4.0), np.zeros(int(0.44 * RATE), np.float32))
         assert stream.guesses == (4, 0)
         assert started.wait(30)  # the three real pieces' guesses are done
