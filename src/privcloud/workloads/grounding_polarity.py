@@ -13,8 +13,13 @@ affected"), so the two directions are checked differently:
   that shares a content word with it (a question answered by a bare "No." counts as negated,
   and so do words that state a gap without a negator: "lacks", "unable", "seldom",
   "neglecting", "ignoring", "overlooked", "unexplored", "little work", "few studies" (not "a
-  little work", "a few studies"); a
-  summary's "not few works" against "little work" passes, a double negation it cannot read);
+  little work", "a few studies"), and the word itself negated by a prefix ("not available"
+  against "unavailable"); a summary's "not few works" against "little work" passes, a double
+  negation it cannot read). A sentence joining two statements is placed by the first, so
+  the source sentence negating the second may be far from it: a negated clause of the whole
+  source that denies a word of its scope and shares at least :data:`MOVED_WORDS` of the
+  words of its negated part, more than any source sentence stating that word, supports it
+  too ("... and models with different initializations are not comparable");
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
   worry": that negation denies the worry, and "fine" is stated) and at least half as many of
@@ -38,9 +43,11 @@ affected"), so the two directions are checked differently:
   "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
   working", "failed to reflect", "unable to learn"; not when the summary sentence has a
   denying word of its own) in a clause of a supporting sentence that shares more of its
-  words than any positive source clause that states that word (the denying clause counted
-  with the clauses before it that only commas separate from it: its subject, in "existing
-  approaches that use search, or database technologies, do not scale");
+  words than any positive clause of the candidate sentences that states that word (the
+  denying clause counted with the clauses before it that only commas separate from it: its
+  subject, in "existing approaches that use search, or database technologies, do not
+  scale"), or in a sentential negation anywhere in the source that shares at least
+  :data:`MOVED_WORDS` of its words, more than any source sentence stating that word;
 * a **negated** clause also fails when the words in its own scope ("not *gaining*
   *attention*") are stated by a positive clause of the candidate sentences that shares more of
   its words than any denying clause there, and at least :data:`STATED_WORDS` of them (the
@@ -165,6 +172,10 @@ class Clause:
     #: Says that something stopped: "anymore", "no longer", "any longer" ("not take longer
     #: than an hour" does not).
     ceasing: bool = False
+    #: The words of its parts (split at "and", "or") that hold a negator: "models with
+    #: different initializations are not comparable" of "... provide high variance and models
+    #: with different initializations are not comparable".
+    local: frozenset[str] = frozenset()
 
 
 def _negator_at(tokens: Sequence[str], k: int) -> bool:
@@ -273,6 +284,8 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         negative = negation or pending or bool(_NEGATIVE_RE.search(piece))
         denying = negative or bool(_DENYING_RE.search(piece))
         nominal = negation and not sentential and not pending
+        parts = [p for p in _COORDINATION_RE.split(piece) if negated(p)]
+        local = frozenset().union(*(content_words(p, source=source) for p in parts))
         found.append(
             Clause(
                 negation or pending,
@@ -286,6 +299,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 run,
                 _double(piece),
                 bool(_CEASING_RE.search(piece)),
+                local or words,
             )
         )
         pending = False
@@ -316,6 +330,7 @@ def polarity_conflict(
     sentence: str,
     support: Sequence[Sequence[Clause]],
     wide: Sequence[tuple[int, Sequence[Clause]]],
+    document: Sequence[Sequence[Clause]] = (),
 ) -> bool:
     """Whether ``sentence`` negates, or states, what its supporting source sentences (their
     clauses) state, or negate (see the module docstring). A negated clause finds its negation
@@ -344,7 +359,12 @@ def polarity_conflict(
                     2 * shared[k] >= most or (best & {k - 1, k + 1} and any(c.answered for c in s))
                 )
             ]
-            if not clause.nominal and close and _unsupported_negation(clause, close):
+            if (
+                not clause.nominal
+                and close
+                and _unsupported_negation(clause, close)
+                and not _negated_elsewhere(clause, document)
+            ):
                 return True
             if not clause.nominal and _negation_moved(clause, close, excluded):
                 return True
@@ -354,6 +374,8 @@ def polarity_conflict(
         related = [c for s in support for c in s if c.words & clause.words]
         if _ceased(clause, [s for _, s in wide]):
             return True
+        if _denied_elsewhere(clause, document, excluded):
+            return True
         for word in clause.words - excluded:
             denying = [
                 len(c.reach & clause.words)
@@ -362,7 +384,8 @@ def polarity_conflict(
             ]
             stating = [
                 len(c.words & clause.words)
-                for c in related
+                for _, s in wide
+                for c in s
                 if not c.negated and word in c.words and word not in c.denied
             ]
             if denying and max(denying) > max(stating, default=0):
@@ -428,12 +451,90 @@ def _double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
     return False
 
 
+def _stated_in(document: Sequence[Sequence[Clause]], words: Set[str], scope: Set[str]) -> int:
+    """The most of ``words`` that a sentence of ``document`` (its clauses) states in positive
+    clauses, among the sentences with a positive clause holding a word of ``scope``."""
+    return max(
+        (
+            len(frozenset().union(*(c.words for c in s if not c.negated)) & words)
+            for s in document
+            if any(not c.negated and c.words & scope for c in s)
+        ),
+        default=0,
+    )
+
+
+def _negated_elsewhere(clause: Clause, document: Sequence[Sequence[Clause]]) -> bool:
+    """Whether a sentential negation anywhere in the ``document`` (its sentences' clauses), or
+    a word negated by its prefix, denies a word of the negated ``clause``'s scope with at least
+    :data:`MOVED_WORDS` of the words of its negated part (:attr:`Clause.local`), more than any
+    source sentence that states a word of its scope: a summary sentence that joins two
+    statements ("models provide high variance *and* models with different initializations are
+    not comparable") is found by the first, so the source of the second may not be among its
+    closest ("the likelihood values across different initializations are not comparable")."""
+    denying = max(
+        (
+            len(c.words & clause.local) + prefixed
+            for s in document
+            for c in s
+            if (prefixed := _prefix_negated(c, clause.scope))
+            or (c.negated and not c.nominal and not c.double and c.scope & clause.scope)
+        ),
+        default=0,
+    )
+    stating = _stated_in(document, clause.local, clause.scope)
+    return denying >= MOVED_WORDS and denying > stating
+
+
+def _denied_elsewhere(
+    clause: Clause, document: Sequence[Sequence[Clause]], excluded: Set[str]
+) -> bool:
+    """The converse of :func:`_negated_elsewhere`: whether a sentential negation anywhere in
+    the ``document`` denies a word of the positive ``clause`` with at least
+    :data:`MOVED_WORDS` of its words, more than any source sentence that states that word
+    ("models with different initializations are comparable" against "the likelihood values
+    across different initializations are not comparable")."""
+    words = clause.words - excluded
+    return any(
+        c.negated
+        and not c.nominal
+        and not c.double
+        and len(c.words & words) >= MOVED_WORDS
+        and len(c.words & words) > _stated_in(document, words, c.scope & words)
+        for s in document
+        for c in s
+        if c.scope & words
+    )
+
+
+# Prefixes that negate the word they are written on: "unavailable", "insufficient",
+# "impossible" ("non-trivial" is split at the hyphen).
+_NEGATING_PREFIXES = ("un", "in", "im", "ir", "il")
+#: Letters that a word negated by a prefix keeps without it: "inform" is no "form", "unless"
+#: no "less".
+_PREFIXED_STEM = 5
+
+
+def _prefix_negated(clause: Clause, words: Set[str]) -> bool:
+    """Whether ``clause`` holds one of ``words`` (stemmed) negated by a prefix ("unavailable"
+    for "available")."""
+    return any(
+        w.startswith(p) and len(w) - len(p) >= _PREFIXED_STEM and w[len(p) :] in words
+        for w in clause.words
+        for p in _NEGATING_PREFIXES
+    )
+
+
 def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
     """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
     (their clauses): none is negative, or a positive clause there states a word of the
     clause's scope and no denying clause there (negative, or with a word that denies) shares
     a word of its scope, nor half as many of its words as the stating clause ("he is not
-    *fine*" against "He's fine, don't worry": the negation denies something else)."""
+    *fine*" against "He's fine, don't worry": the negation denies something else). A word of
+    the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
+    negation of it."""
+    if any(_prefix_negated(c, clause.scope) for s in close for c in s):
+        return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
         return True
