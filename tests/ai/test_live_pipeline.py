@@ -105,6 +105,28 @@ def test_local_agreement_drops_a_repeated_word_at_the_cut() -> None:
     assert [w.text for w in again] == ["friend"]
 
 
+def test_utterance_end_drops_an_echo_of_the_last_word() -> None:
+    """Whisper hears the tail of "exactamente?" again as a word of its own when the audio
+    stops soon after it, a different one in each decode: LocalAgreement commits neither, and
+    the utterance's end leaves the echo out (it was translated "I'm sorry" and spoken)."""
+    agree = LocalAgreement()
+    agree.insert(
+        [Word(13.0, 13.5, "el"), Word(13.5, 14.1, "exactamente?"), Word(14.1, 14.3, "¡Tamen!")]
+    )
+    agree.insert(
+        [Word(13.0, 13.5, "el"), Word(13.5, 14.2, "exactamente?"), Word(14.2, 14.4, "Tamento")]
+    )
+    assert [w.text for w in agree.finish()] == []
+    assert [w.text for w in agree.recent()] == ["el", "exactamente?"]
+    # A word said again, or another short word, is no echo; the tail of the last one is.
+    cases = (("No.", "No.", True), ("No.", "Bye.", True), ("estación.", "ción", False))
+    for first, last, kept in cases:
+        agree = LocalAgreement()
+        agree.insert([Word(0.0, 0.3, first), Word(0.3, 0.5, "x")])
+        ends = agree.finish([Word(0.0, 0.3, first), Word(0.4, 0.6, last)])
+        assert [w.text for w in ends] == ([first, last] if kept else [first])
+
+
 class SimulatedRecognizer:
     """A recogniser for bound tests, no model: hears ``n`` words spread over the buffer, and
     with ``stable=False`` different words on every call (nothing ever agrees)."""

@@ -16,10 +16,20 @@ hypothesis, as in ``HypothesisBuffer.insert``/``flush``:
    the last committed words (a word straddling the cut is heard twice otherwise).
 3. Commit the longest prefix on which this hypothesis and the previous one agree (compared
    without case and punctuation); the rest becomes "the previous hypothesis".
+
+At an utterance's end (:meth:`LocalAgreement.finish`) the words no two hypotheses agreed on are
+committed too, since no decode follows. One of them is left out: a last word after a sentence
+end that re-hears the end of the word before it. Whisper decoding audio that stops soon after
+a word often hears its tail again as a word of its own ("... el tren exactamente? Tamento",
+"... exactamente? ¡Tamen!": two decodes of one utterance, each ending in a different echo, so
+LocalAgreement never commits one, but the utterance's end would). Such a word is shorter than
+:data:`ECHO_MAX_S`, is not the word before it (a real "No. No." stays), and shares with its end
+a run of at least :data:`ECHO_MIN_LETTERS` letters that makes up most of it.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections import deque
 from dataclasses import dataclass
@@ -32,6 +42,10 @@ _START_SLACK_S = 0.1
 _OVERLAP_NEAR_S = 1.0
 #: Longest repeated n-gram dropped at the head of a hypothesis (step 2).
 _OVERLAP_NGRAM_WORDS = 5
+#: Longest (seconds) a last word may last to be taken for an echo of the word before it.
+ECHO_MAX_S = 0.4
+#: Letters an echo shares with the end of the word before it, at least (and most of its own).
+ECHO_MIN_LETTERS = 4
 _NON_WORD = re.compile(r"[^\w']+")
 _SENTENCE_END = re.compile("[.!?\u2026\u3002\uff01\uff1f]['\")\\]]*$")
 
@@ -98,6 +112,9 @@ class LocalAgreement:
         agreed = self.insert(hypothesis) if hypothesis is not None else []
         rest = self._previous
         self._previous = []
+        before = [*self._committed, *rest[:-1]]
+        if rest and before and is_echo(rest[-1], before[-1]):
+            rest = rest[:-1]
         self._remember(rest)
         return agreed + rest
 
@@ -109,3 +126,18 @@ class LocalAgreement:
         for word in commit:
             self._committed.append(word)
             self.last_end = max(self.last_end, word.end)
+
+
+def is_echo(word: Word, before: Word) -> bool:
+    """Whether ``word`` re-hears the tail of ``before``, a word ending a sentence (see the
+    module docstring): "Tamento" after "exactamente?", not "Okay." after "Okay.", not "Bye."
+    after "Thanks."."""
+    echo, previous = word.key, before.key
+    if not before.ends_sentence or word.end - word.start > ECHO_MAX_S or echo == previous:
+        return False
+    run = difflib.SequenceMatcher(None, echo, previous, autojunk=False).find_longest_match()
+    return (
+        run.size >= ECHO_MIN_LETTERS
+        and 2 * run.size > len(echo)
+        and len(previous) - (run.b + run.size) <= ECHO_MIN_LETTERS // 2
+    )
