@@ -22,31 +22,38 @@ affected"), so the two directions are checked differently:
   too ("... and models with different initializations are not comparable");
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
-  worry": that negation denies the worry, and "fine" is stated) and at least half as many of
-  its words as the stating clause, or a word of its scope ("methods which can not *take* the
-  *structure* of the table into account" fails against "considering the structure of table
-  and the syntax of SQL", however near "results ... not executable due to the mismatch
-  between question and table" is: that denial is of something else);
+  worry": that negation denies the worry, and "fine" is stated) and at least as many of its
+  words as the positive clauses of the stating sentence together (a link or a citation may
+  split one statement: "our method reduces [link]. the error rate by 29.2%"), or a word of
+  its scope ("methods which can not *take* the *structure* of the table into account" fails
+  against "considering the structure of table and the syntax of SQL", however near "results
+  ... not executable due to the mismatch between question and table" is: that denial is of
+  something else);
 * a **negated** clause fails, too, when the source clause that shares the most of its words
   (at least :data:`MOVED_WORDS`) is negated in another place: it states a word the summary
   denies, and its own negation denies none of the summary's words ("bookings left unused will
   not be released" against "bookings not used within 30 minutes will be released");
 * a negator before a word negated by its prefix ("not *unknown*", "not *unable*") states the
   word without it, and fails when a positive source clause states the prefixed word with at
-  least :data:`STATED_WORDS` more of the sentence's words and no source clause denies it;
+  least :data:`STATED_WORDS` more of the sentence's words and no source clause denies it; a
+  negator before a gap word ("not *missing*", "not *rare*", "not *challenging*") states that
+  there is no gap, and fails against a nearby source clause stating the gap with at least
+  :data:`STATED_WORDS` of its words ("there is a lack of NLP resources", "the most difficult
+  phrases to translate": :mod:`privcloud.workloads.grounding_negation`);
 * a positive clause with "still" fails against a source sentence sharing its words whose
   negated clause says "anymore" or "no longer", when it says more than that sentence's
   positive clauses ("he can still come to his cleaning" against "I have a cleaning booked,
   and I can't make it anymore");
 * a **positive** clause fails when one of its content words is in the *scope* of a source
   negation (the next :data:`SCOPE_WORDS` content words after the negator, names left out:
-  "nobody came", "not from the card") or of a verb that denies the verb after it ("stopped
-  working", "failed to reflect", "unable to learn"; not when the summary sentence has a
-  denying word of its own) in a clause of a supporting sentence that shares more of its
-  words than any positive clause of the candidate sentences that states that word (the
-  denying clause counted with the clauses before it that only commas separate from it: its
-  subject, in "existing approaches that use search, or database technologies, do not
-  scale"), or in a sentential negation anywhere in the source that shares at least
+  "nobody came", "not from the card", "*No* structured paraphrases have been investigated")
+  or of a word that denies what follows it ("stopped working", "failed to reflect", "unable
+  to learn", "was *seldom* applied", "there is a *lack of* a general framework"; not when the
+  summary sentence has a denying word of its own) in a clause of a supporting sentence that
+  shares more of its words than any positive clause of the candidate sentences that states
+  that word (the denying clause counted with the clauses before it that only commas separate
+  from it: its subject, in "existing approaches that use search, or database technologies,
+  do not scale"), or in a sentential negation anywhere in the source that shares at least
   :data:`MOVED_WORDS` of its words, more than any source sentence stating that word;
 * a **negated** clause also fails when the words in its own scope ("not *gaining*
   *attention*") are stated by a positive clause of the candidate sentences that shares more of
@@ -61,8 +68,10 @@ paraphrase of an absence the source states in words the guard does not read as n
 ("requires only a dictionary", "unannotated text", "directly from a corpus"), so it is
 checked by the last rule only: "costs $45 without insurance" fails against "$45 with
 insurance", "a method without syntactic annotations" passes against "learns from a parallel
-corpus". "Not only ... but also" adds, it does not deny. Presence, not parity: "not unlike"
-counts as negated.
+corpus". A source clause that opens with "no" ("No previous work investigates ...") denies
+its predicate, a sentential negation in other words. "Not only ... but also" adds, it does not
+deny, and neither do "whether ... or not" and "from nowhere". Presence, not parity: "not
+unlike" counts as negated.
 """
 
 from __future__ import annotations
@@ -73,6 +82,18 @@ from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
 from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.grounding_negation import (
+    COORDINATION_RE,
+    STATED_WORDS,
+    TOKEN_RE,
+    double,
+    double_negation_denied,
+    gap_denied,
+    gap_words,
+    negator_at,
+    prefix_negated,
+    without_open_choices,
+)
 from privcloud.workloads.text.negation import negated, negative_answer
 
 __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
@@ -84,7 +105,6 @@ _CLAUSE_BREAK_RE = re.compile(
     r"|\b(?:but|so|because|although|though|whereas|however|while)\b|(?<!\bnot )\byet\b",
     re.IGNORECASE,
 )
-_TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _NEGATIVE_RE = re.compile(
     r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
     r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignoring|overlook(?:s|ed|ing)?|"
@@ -100,7 +120,6 @@ _DENYING_RE = re.compile(
     r"hardly|rarely|seldom|little|few|difficult|hard)\b",
     re.IGNORECASE,
 )
-_COORDINATION_RE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
 # Verbs that deny the verb they govern ("stopped working", "failed to reflect"): their scope is
 # checked as a negator's is, against a positive summary clause.
 _DENIAL_VERB_RE = re.compile(
@@ -109,24 +128,9 @@ _DENIAL_VERB_RE = re.compile(
 )
 # Negators of a noun phrase: a clause negated by these only is negated nominally.
 _NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
-# "not only ... but also" adds, it does not deny.
-_NOT_ONLY_RE = re.compile(r"\bnot\s+(?=(?:only|just|merely|simply)\b)", re.IGNORECASE)
-# A negator before a word negated by its prefix ("not unknown", "cannot be unable"): the two
-# make a positive statement of the word without its prefix.
-_DOUBLE_NEGATION_RE = re.compile(
-    r"(?:\b(\w+)\s+)?\b(not|never|n't|cannot)\s+(be\s+|been\s+)?(?:\w+ly\s+)?"
-    r"(un(?!der|i|til|less)[a-z]{4,})\b",
-    re.IGNORECASE,
-)
-# Before "not" and a verb in un- ("did not unsubscribe", "to not unlock"): the verb undoes an
-# action and the negation is an ordinary one, not a double negation.
-_VERB_NEGATORS = frozenset(
-    [
-        *("do", "does", "did", "will", "would", "shall", "should"),
-        *("can", "could", "may", "might", "must", "to"),
-    ]
-)
-
+# A source clause that opens with "no" denies its predicate: "No structured paraphrases have
+# been investigated" says what "structured paraphrases have not been investigated" says.
+_SUBJECT_NO_RE = re.compile(r"\s*(?:no\s+\w|none\b|nothing\b|nobody\b)", re.IGNORECASE)
 # "still" says that something goes on; "not ... anymore" and "no longer" that it stopped.
 _CONTINUING = frozenset(content_words("still"))
 _CEASING_RE = re.compile(r"\b(?:any\s*more|no\s+longer|any\s+longer)\b", re.IGNORECASE)
@@ -134,9 +138,6 @@ _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IG
 #: Content words after a negator that are in its scope: the verb and what follows it ("can not
 #: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
 SCOPE_WORDS = 2
-#: Content words that a positive source clause must share with a negated summary clause to
-#: state what the summary denies.
-STATED_WORDS = 2
 #: Content words that a negated source clause must share with a negated summary clause to be
 #: the statement whose negation the summary moved (:func:`_negation_moved`).
 MOVED_WORDS = 3
@@ -176,17 +177,27 @@ class Clause:
     #: different initializations are not comparable" of "... provide high variance and models
     #: with different initializations are not comparable".
     local: frozenset[str] = frozenset()
+    #: The words of its parts (split at "and", "or") that deny a gap: a negator whose next
+    #: content word is one of :data:`GAP_WORDS` ("resources are not *missing*").
+    gap: frozenset[str] = frozenset()
 
 
-def _negator_at(tokens: Sequence[str], k: int) -> bool:
-    following = tokens[k + 1] if k + 1 < len(tokens) else ""
-    return negated(tokens[k]) or (tokens[k].lower() == "no" and following[:1].isalnum())
+# Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
+# that deny what they govern ("there is a *lack of* a general framework", "the *absence of*
+# labels"): their scope is checked as a denial verb's is.
+_DENYING_ADVERBS = frozenset(["seldom", "rarely", "hardly", "scarcely"])
+_GAP_NOUNS = frozenset(["lack", "lacks", "absence"])
 
 
 def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
     """A verb that denies the verb after it: "stopped working", "failed to reflect", "unable
-    to learn" (not "stopped after two weeks", where nothing is denied)."""
+    to learn" (not "stopped after two weeks", where nothing is denied), an adverb that denies
+    the verb after it ("was *seldom* applied") or a noun that denies what it governs ("a
+    *lack of* a general framework")."""
     following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+    word = tokens[k].lower()
+    if word in _DENYING_ADVERBS or (word in _GAP_NOUNS and following == "of"):
+        return True
     denies = _DENIAL_VERB_RE.fullmatch(tokens[k]) is not None
     return denies and (following == "to" or _gerund(following))
 
@@ -212,27 +223,19 @@ def _denied(piece: str) -> frozenset[str]:
     scope = _scope(piece, _denial_verb_at)
     if not scope:
         return scope
-    said = Counter(w for token in _TOKEN_RE.findall(piece) for w in content_words(token))
+    said = Counter(w for token in TOKEN_RE.findall(piece) for w in content_words(token))
     return frozenset(w for w in scope if said[w] < 2)
 
 
-def _double(piece: str) -> bool:
-    """Whether a part of ``piece`` not split by "and" or "or" holds two negators."""
-    return any(
-        sum(negated(t) for t in _TOKEN_RE.findall(part)) > 1
-        for part in _COORDINATION_RE.split(piece)
-    )
-
-
-def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = _negator_at) -> frozenset[str]:
+def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = negator_at) -> frozenset[str]:
     """The content words in the scope of each token of ``piece`` that ``opens`` one: the next
     :data:`SCOPE_WORDS` content words, names left out. Two negators in one part of it (not
     split by "and" or "or") make a double negation, and no scope."""
-    parts = _COORDINATION_RE.split(piece)
+    parts = COORDINATION_RE.split(piece)
     if len(parts) > 1:  # "nobody came and nobody called": two negations, not a double one
         return frozenset().union(*(_scope(part, opens) for part in parts))
-    tokens = _TOKEN_RE.findall(piece)
-    if _double(piece):
+    tokens = TOKEN_RE.findall(piece)
+    if double(piece):
         return frozenset()  # "not ... without": a double negation, left alone
     found: set[str] = set()
     for k in range(len(tokens)):
@@ -257,7 +260,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
     a comma."""
     found: list[Clause] = []
     pending = False
-    text = _NOT_ONLY_RE.sub("", sentence)
+    text = without_open_choices(sentence)
     breaks = list(_CLAUSE_BREAK_RE.finditer(text))
     starts = [0, *(m.end() for m in breaks)]
     ends = [*(m.start() for m in breaks), len(text)]
@@ -267,7 +270,9 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         words = frozenset(content_words(piece, source=source))
         run = run | words if start and text[start - 1] == "," else words
         negation = negated(piece)
-        sentential = negation and negated(_NOMINAL_RE.sub(" ", piece))
+        sentential = negation and (
+            negated(_NOMINAL_RE.sub(" ", piece)) or (source and bool(_SUBJECT_NO_RE.match(piece)))
+        )
         if not words:
             if found and negation:
                 last = found[-1]
@@ -284,7 +289,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         negative = negation or pending or bool(_NEGATIVE_RE.search(piece))
         denying = negative or bool(_DENYING_RE.search(piece))
         nominal = negation and not sentential and not pending
-        parts = [p for p in _COORDINATION_RE.split(piece) if negated(p)]
+        parts = [p for p in COORDINATION_RE.split(piece) if negated(p)]
         local = frozenset().union(*(content_words(p, source=source) for p in parts))
         found.append(
             Clause(
@@ -297,9 +302,10 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 nominal,
                 _denied(piece),
                 run,
-                _double(piece),
+                double(piece),
                 bool(_CEASING_RE.search(piece)),
                 local or words,
+                gap_words(piece, source=source),
             )
         )
         pending = False
@@ -342,7 +348,7 @@ def polarity_conflict(
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     denies = bool(_DENYING_RE.search(sentence) or _NEGATIVE_RE.search(sentence))
-    if _double_negation_denied(sentence, [c for _, s in wide for c in s]):
+    if double_negation_denied(sentence, [c for _, s in wide for c in s]):
         return True
     for clause in clauses(sentence, source=False):
         if clause.negated:
@@ -367,6 +373,8 @@ def polarity_conflict(
             ):
                 return True
             if not clause.nominal and _negation_moved(clause, close, excluded):
+                return True
+            if gap_denied(clause, [c for s in close for c in s]):
                 return True
             if _stated_otherwise(clause, [c for _, s in wide for c in s]):
                 return True
@@ -426,31 +434,6 @@ def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
     return False
 
 
-def _double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
-    """Whether ``sentence`` denies a prefix-negated word ("*not unknown* to analyzers", "*not
-    unable* to extract") that a positive clause of ``source`` states ("unknowns represent 5% to
-    10% of the tokens", "we were still unable to recover it") with at least
-    :data:`STATED_WORDS` more of the sentence's words, and no source clause denies. After a
-    do-auxiliary, a modal or "to", with no "be" between, the un-word is a verb that undoes an
-    action and the negation an ordinary one ("did not unsubscribe"), left alone."""
-    mine = frozenset(content_words(sentence))
-    for match in _DOUBLE_NEGATION_RE.finditer(sentence):
-        before, negator, be, undoing = match.groups()
-        verb = negator.lower() == "cannot" or (before or "").lower() in _VERB_NEGATORS
-        if verb and not be:  # "did not unsubscribe": a verb that undoes, simply denied
-            continue
-        word = frozenset(content_words(undoing))
-        if not word:
-            continue
-        stated = any(
-            word <= c.words and not c.negated and len((c.words & mine) - word) >= STATED_WORDS
-            for c in source
-        )
-        if stated and not any(word & c.scope for c in source):
-            return True
-    return False
-
-
 def _stated_in(document: Sequence[Sequence[Clause]], words: Set[str], scope: Set[str]) -> int:
     """The most of ``words`` that a sentence of ``document`` (its clauses) states in positive
     clauses, among the sentences with a positive clause holding a word of ``scope``."""
@@ -477,7 +460,7 @@ def _negated_elsewhere(clause: Clause, document: Sequence[Sequence[Clause]]) -> 
             len(c.words & clause.local) + prefixed
             for s in document
             for c in s
-            if (prefixed := _prefix_negated(c, clause.scope))
+            if (prefixed := prefix_negated(c, clause.scope))
             or (c.negated and not c.nominal and not c.double and c.scope & clause.scope)
         ),
         default=0,
@@ -507,64 +490,41 @@ def _denied_elsewhere(
     )
 
 
-# Prefixes that negate the word they are written on: "unavailable", "insufficient",
-# "impossible" ("non-trivial" is split at the hyphen).
-_NEGATING_PREFIXES = ("un", "in", "im", "ir", "il")
-#: Letters that a word negated by a prefix keeps without it: "inform" is no "form", "unless"
-#: no "less".
-_PREFIXED_STEM = 5
-
-
-def _prefix_negated(clause: Clause, words: Set[str]) -> bool:
-    """Whether ``clause`` holds one of ``words`` (stemmed) negated by a prefix ("unavailable"
-    for "available")."""
-    return any(
-        w.startswith(p) and len(w) - len(p) >= _PREFIXED_STEM and w[len(p) :] in words
-        for w in clause.words
-        for p in _NEGATING_PREFIXES
-    )
-
-
 def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
     """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
     (their clauses): none is negative, or a positive clause there states a word of the
     clause's scope and no denying clause there (negative, or with a word that denies) shares
-    a word of its scope, nor half as many of its words as the stating clause ("he is not
-    *fine*" against "He's fine, don't worry": the negation denies something else). A word of
+    a word of its scope, nor as many of its words as the positive clauses of the stating
+    sentence together ("he is not *fine*" against "He's fine, don't worry": the negation
+    denies something else; "the approach can not *reduce* *error* rates" against "our method
+    *reduces* [a link]. the *error* rate by 29.2%, compared with current OpenRE methods",
+    whatever "the derived clusters can not explicitly align with relations" says). A word of
     the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
     negation of it."""
-    if any(_prefix_negated(c, clause.scope) for s in close for c in s):
+    if any(prefix_negated(c, clause.scope) for s in close for c in s):
         return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
         return True
-    stating = [
-        len(c.words & clause.words)
-        for s in close
-        for c in s
-        if not c.denying and clause.scope & c.words
-    ]
+    # What each sentence with a clause stating a word of the scope states of the clause.
+    stating = {
+        k: len(frozenset().union(*(c.words for c in s if not c.denying)) & clause.words)
+        for k, s in enumerate(close)
+        if any(not c.denying and clause.scope & c.words for c in s)
+    }
     if not stating:
         return False
     denials = [c for s in close for c in s if c.denying]
     if any(c.words & clause.scope for c in denials):
         return False
     denying = max((len(c.words & clause.words) for c in denials), default=0)
-    best = max(stating)
-    # The best stating clause's own sentence denies too ("all staff work from home on Fridays,
-    # but this rule does not apply to managers"): an exception in other words, which a denial
-    # sharing any word of the clause supports.
-    excepted = any(
-        any(c.negated for c in s)
-        for s in close
-        if any(
-            not c.denying and clause.scope & c.words and len(c.words & clause.words) == best
-            for c in s
-        )
-    )
-    if excepted:
+    best = max(stating.values())
+    # The best stating sentence denies too ("all staff work from home on Fridays, but this
+    # rule does not apply to managers"): an exception in other words, which a denial sharing
+    # any word of the clause supports.
+    if any(any(c.negated for c in close[k]) for k, n in stating.items() if n == best):
         return not denying
-    return 2 * denying < best
+    return denying < best
 
 
 def _negation_moved(

@@ -70,11 +70,34 @@ _ORIGIN = frozenset({"from", "since"})
 _GOAL = frozenset({"to", "until", "till", "into"})
 # Text between two mentions that makes them one symmetric group ("Anna and Ben", "with Ben").
 _SYMMETRIC_RE = re.compile(r"\b(?:and|or|with|between|nor|met|versus|vs)\b|[,;:()]")
-# Words that open another clause: a name past one is no party of the verb before it ("two
-# Chinese datasets show *that* our model outperforms BERT").
+# Words that open another clause: a name past one is no party of the verb before it ("Ben left
+# *because* Anna called").
 _SUBORDINATE_RE = re.compile(
-    r"\b(?:that|which|who|whom|whose|where|when|whether|if|because|but|while|whereas|"
-    r"although|though)\b",
+    r"\b(?:whom|whose|where|when|whether|if|because|but|while|whereas|although|though|so)\b",
+    re.IGNORECASE,
+)
+# "that" opens a clause after a verb of saying, finding or showing ("two Chinese datasets show
+# *that* our model outperforms BERT", "Anna said that Martin paid Ben"); elsewhere it may be a
+# determiner ("Ben paid *that* Brightway deposit").
+_REPORTED_RE = re.compile(
+    r"\b(?:say|says|said|tell|tells|told|show|shows|showed|shown|find|finds|found|report|"
+    r"reports|reported|claim|claims|claimed|argue|argues|argued|believe|believes|believed|"
+    r"think|thinks|thought|know|knows|knew|note|notes|noted|suggest|suggests|suggested|"
+    r"demonstrate|demonstrates|demonstrated|prove|proves|proved|confirm|confirms|confirmed|"
+    r"mention|mentions|mentioned|explain|explains|explained|indicate|indicates|indicated|"
+    r"reveal|reveals|revealed|agree|agrees|agreed|hope|hopes|hoped|expect|expects|expected|"
+    r"mean|means|meant|ensure|ensures|ensured|learn|learns|learned|learnt|observe|observes|"
+    r"observed)\s+that\b",
+    re.IGNORECASE,
+)
+# A relative pronoun right after the first name (or after "is the one") makes that name the
+# subject of the verb after it ("It was Ben *who* paid Martin", "Martin is the one who paid
+# Ben"); after other words it opens a clause about something else ("Ben met the agent who paid
+# Martin").
+_RELATIVE_RE = re.compile(r"\b(?:who|which)\b", re.IGNORECASE)
+_OWN_RELATIVE_RE = re.compile(
+    r"^\s*(?:(?:is|was|are|were)\s+the\s+(?:one|ones|person|people|company|firm|team)\s+)?"
+    r"(?:who|which|that)\b",
     re.IGNORECASE,
 )
 # Words that join two names without a verb: "Anna from Brightway", "Ben of Harbor Bank".
@@ -82,10 +105,12 @@ _LINK_WORDS = frozenset(
     ["from", "of", "at", "in", "for", "the", "a", "an", "s", "to", "do", "de", "da", "by", "on"]
 )
 # The agent of a passive may carry an article and up to two modifiers ("supported by
-# effective NER"), though none that starts a phrase of its own ("followed by a call to Ben").
+# effective NER"), though none that starts a phrase or a clause of its own ("followed by a call
+# to Ben", "delayed by traffic so Anna waited").
 _PASSIVE_RE = re.compile(
     r"\b(?:was|were|is|are|been|be|being|got|gets)\b.*\bby\s+(?:(?:the|an?)\s+)?"
-    r"(?:(?!(?:to|from|of|with|for|in|on|at|into|by|and|or|that|which|who)\b)[a-z][\w-]*\s+){0,2}$"
+    r"(?:(?!(?:to|from|of|with|for|in|on|at|into|by|and|or|that|which|who|so|then|after|before|"
+    r"until|since|as|once|when|while|because|but|if)\b)[a-z][\w-]*\s+){0,2}$"
 )
 _CALL_VERB_RE = re.compile(
     r"^(?:'s?)?[\w\s'-]{0,40}?\b(?:called|phoned|rang|rung|calls|phones|rings|contacted)\s+"
@@ -205,6 +230,10 @@ def _relational(between: str) -> bool:
     """Whether the text between two names relates them through a verb (not "and", not a
     bare "from" or "of")."""
     if _SYMMETRIC_RE.search(between) or _SUBORDINATE_RE.search(between):
+        return False
+    if _REPORTED_RE.search(between):
+        return False
+    if _RELATIVE_RE.search(between) and not _OWN_RELATIVE_RE.match(between):
         return False
     words = re.findall(r"[a-z]+", between.lower())
     return bool(words) and not all(w in _LINK_WORDS for w in words)
