@@ -1179,6 +1179,69 @@ def test_a_word_negated_by_its_prefix_supports_a_negation_of_the_word() -> None:
     assert _polarity(hotel, [0], "The hotel is not available on Friday.")
 
 
+def test_a_prefix_that_does_not_negate_or_another_things_prefix_supports_no_negation() -> None:
+    # A red-team of the prefix rule: "inflammable" burns, "invaluable" help is worth much,
+    # "install" denies no "stall"; and Dr. Lee's absence is not Dr. Okafor's.
+    for source, summary in [
+        ("The cleaning liquid in your garage is inflammable.", "The liquid is not flammable."),
+        ("Your help with the move was invaluable.", "Anna's help with the move was not valuable."),
+        ("The trade-in offer for your old car is incredible.", "The offer is not credible."),
+        ("The Grand Hotel is infamous for its noisy rooms.", "The Grand Hotel is not famous."),
+        ("He will install the new boiler on Monday.", "The new boiler will not stall on Monday."),
+        (
+            "I want to impress the client with the design.",
+            "Anna does not want to press the client.",
+        ),
+        (
+            "Dr. Lee is unavailable on Thursday, but Dr. Okafor can see you at ten.",
+            "Dr. Okafor is not available on Thursday.",
+        ),
+    ]:
+        assert _polarity([source], [0], summary), summary
+    hotel = [
+        "Good news, the hotel has free rooms on Friday.",
+        "The flight, however, is unavailable on Friday, so we should look at Saturday.",
+    ]
+    assert _polarity(hotel, [0, 1], "The hotel is not available on Friday.")
+    # The same thing's prefixed word still supports the negation.
+    for source, summary in [
+        ("Dr. Lee is unavailable on Thursday, so we must move it.", "Dr. Lee is not available."),
+        (
+            "The train ticket to Leeds is inexpensive, about twenty pounds.",
+            "The ticket is not expensive.",
+        ),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+
+
+def test_a_far_negation_of_another_thing_does_not_decide_a_joined_statement() -> None:
+    # A red-team: the far denial of the car repair's refund shares three words with a summary
+    # of the boiler repair's; it neither supports its "not" nor contradicts its approval.
+    source = [
+        "Ben will take the morning flight to Rome on Friday and the return flight on Sunday.",
+        "About the boiler repair, the bank said yes and you will get the money back on Monday.",
+        "By the way, the refund for the car repair was not approved by the insurer last year.",
+    ]
+    joined = (
+        "Ben will take the morning flight to Rome on Friday and the return flight on Sunday and "
+    )
+    assert _polarity(source, [0], joined + "the refund for the boiler repair was not approved.")
+    assert not _polarity(source, [0], joined + "the refund for the car repair was not approved.")
+    assert not _polarity(
+        source, [0], joined + "the bank approved the refund for the boiler repair."
+    )
+    assert _polarity(source, [0], joined + "the refund for the car repair was approved.")
+
+
+def test_a_denial_outweighs_a_tie_with_a_candidate_that_does_not_support_the_sentence() -> None:
+    # A red-team: "the hotel and the flight taxes" shares as many words as the flight's denial.
+    denied = "The refund for the flight was not approved."
+    wider = "The refund for the hotel and the flight taxes was approved."
+    assert _polarity([denied, wider], [0, 1], "The refund for the flight was approved.")
+    assert _polarity([wider, denied], [1, 0], "The refund for the flight was approved.")
+    assert not _polarity([denied, wider], [1, 0], "The refund for the hotel was approved.")
+
+
 def test_a_word_a_candidate_sentence_states_is_not_denied_by_a_nearer_negation() -> None:
     source = [
         "Tags help an unsupervised part-of-speech tagger learned without a tagging dictionary.",

@@ -1,6 +1,7 @@
 """Negators read word by word for the polarity check of the summary guard
 (:mod:`privcloud.workloads.grounding_polarity`): where a negator is, the negators that negate
-nothing, and the double negations that make a positive claim.
+nothing, the double negations that make a positive claim, the words negated by a prefix and
+the negations far from a summary sentence's place in the source.
 
 * **Negators that negate nothing** are left out before a sentence is split into clauses: the
   "not" of "not only ... but also" (it adds; with no "but", "also" or "as well" after it,
@@ -11,6 +12,11 @@ nothing, and the double negations that make a positive claim.
   that they appear).
 * **A negator before a word negated by its prefix** ("not *unknown*", "not *unable*") states the
   word without it (:func:`double_negation_denied`).
+* **A word negated by its prefix** ("unavailable") supports a summary's negation of the word
+  ("not available") in a clause of the same thing (:func:`prefix_negated`).
+* **A far negation** supports a negated clause of a summary sentence joining two statements,
+  or contradicts a positive one, when it holds the words of the summary's part that the rest
+  of the sentence does not use (:func:`negated_elsewhere`, :func:`denied_elsewhere`).
 * **A negator before a gap word** (:data:`GAP_WORDS`: "resources are not *missing*", "does not
   have *limitation*", "is not *challenging*") states that there is no gap: a positive claim,
   which the source's gap contradicts ("there is a *lack* of NLP resources", "named entities
@@ -25,6 +31,8 @@ from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
 from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.grounding_lexicon import PERIOD_WORDS, RELATIVE_DAYS, WEEKDAY_NAMES
+from privcloud.workloads.text.datewords import MONTHS
 from privcloud.workloads.text.negation import negated
 
 if TYPE_CHECKING:
@@ -33,12 +41,15 @@ if TYPE_CHECKING:
 __all__ = [
     "COORDINATION_RE",
     "GAP_WORDS",
+    "MOVED_WORDS",
     "STATED_WORDS",
     "TOKEN_RE",
+    "denied_elsewhere",
     "double",
     "double_negation_denied",
     "gap_denied",
     "gap_words",
+    "negated_elsewhere",
     "negator_at",
     "prefix_negated",
     "without_open_choices",
@@ -46,6 +57,10 @@ __all__ = [
 
 TOKEN_RE = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 COORDINATION_RE = re.compile(r"\b(?:and|or)\b", re.IGNORECASE)
+#: Content words that a negated source clause must share with a negated summary clause to be
+#: the statement whose negation the summary moved, or that a far source negation must share
+#: with a summary clause (:func:`negated_elsewhere`, :func:`denied_elsewhere`).
+MOVED_WORDS = 3
 #: Content words that a positive source clause must share with a negated summary clause to
 #: state what the summary denies.
 STATED_WORDS = 2
@@ -80,12 +95,48 @@ _VERB_NEGATORS = frozenset(
         *("can", "could", "may", "might", "must", "to"),
     ]
 )
-# Prefixes that negate the word they are written on: "unavailable", "insufficient",
-# "impossible" ("non-trivial" is split at the hyphen).
-_NEGATING_PREFIXES = ("un", "in", "im", "ir", "il")
 #: Letters that a word negated by a prefix keeps without it: "inform" is no "form", "unless"
 #: no "less".
 _PREFIXED_STEM = 5
+# "in-", "im-", "ir-" and "il-" negate the adjectives (and their nouns) listed here only:
+# "insufficient", "impossible", "irrelevant", "illegal". Elsewhere they do not: "*inflammable*"
+# burns, "*invaluable*" help is worth much, an "*incredible*" offer is a good one, "*infamous*"
+# is famous for something bad, and "install", "impress", "indifferent" deny no "stall",
+# "press", "different".
+_NEGATED_BY_IN = frozenset(
+    content_words(
+        """valid correct complete consistent consistency expensive possible possibility legal
+        legitimate logical literate legible relevant relevance sufficient sufficiency accurate
+        accuracy adequate appropriate efficient efficiency effective frequent visible regular
+        responsible reversible secure security stable stability significant comparable
+        compatible competent competence convenient convenience accessible acceptable applicable
+        capable mature patient perfect polite practical precise probable proper rational
+        sensitive formal active direct dependent dependence finite explicit exact flexible
+        conclusive coherent decisive definite distinct divisible eligible feasible
+        measurable mobile mortal moral moderate partial personal plausible replaceable
+        reparable resistible retrievable separable tangible tolerable tolerant curable
+        comprehensible conceivable correctness audible attentive advisable articulate
+        coherence equality equitable evitable excusable explicable perceptible permeable
+        pertinent balanced ability"""
+    )
+)
+# "un-" negates most words it is written on ("unavailable", "unclear", "unable"), but on these
+# verbs it undoes an action: "the auditor *uncovered* the payments" says nothing of whether
+# they were covered, "he *uninstalled* the app" nothing of whether it was installed.
+_UNDONE = frozenset(
+    content_words(
+        """cover covered dress dressed install installed subscribe subscribed leash leashed
+        ravel ravelled screw screwed veil veiled button buttoned buckle buckled fasten
+        fastened bundle bundled earth earthed block blocked freeze froze frozen follow followed
+        friend friended settle settled nerve learn learned tangle tangled twist twisted
+        register registered delete deleted publish published select selected check checked
+        burden shackle shackled couple coupled clench clenched fetter sheathe scramble
+        scrambled pause paused"""
+    )
+)
+# Words that say when, not what: a day or a month shared with a summary clause does not make a
+# source clause speak of the same thing ("the flight is unavailable on *Friday*").
+_WHEN = WEEKDAY_NAMES | RELATIVE_DAYS | PERIOD_WORDS | frozenset(MONTHS)
 #: Words that state a gap, a failure or a hardship: "there is a *lack* of resources", "named
 #: entities are *missing* from Wikipedia", "questions are *rare* in the treebank", "this
 #: *limits* generalization", "translating names is *challenging*". A negator before one of
@@ -198,11 +249,133 @@ def double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
     return False
 
 
-def prefix_negated(clause: Clause, words: Set[str]) -> bool:
-    """Whether ``clause`` holds one of ``words`` (stemmed) negated by a prefix ("unavailable"
-    for "available")."""
+def _prefixed(word: str, bare: Set[str]) -> bool:
+    """Whether ``word`` (stemmed) is one of ``bare`` negated by a prefix: "un-" on any word but
+    a verb it undoes (:data:`_UNDONE`: "uncovered" denies no "covered"), "in-", "im-", "ir-",
+    "il-" on the words of :data:`_NEGATED_BY_IN` only ("insufficient" denies "sufficient",
+    "inflammable" no "flammable"); at least :data:`_PREFIXED_STEM` letters left ("unless" no
+    "less")."""
+    stem = word[2:]
+    if len(stem) < _PREFIXED_STEM or stem not in bare:
+        return False
+    if word.startswith("un"):
+        return stem not in _UNDONE
+    return word[:2] in ("in", "im", "ir", "il") and stem in _NEGATED_BY_IN
+
+
+def prefix_negated(clause: Clause, negation: Clause) -> bool:
+    """Whether ``clause`` holds a word of the scope of the negated summary clause
+    ``negation`` negated by a prefix (:func:`_prefixed`: "unavailable" for "not available")
+    and speaks of the same thing: its words (with those that only commas separate from it)
+    share one of the words of ``negation`` outside its scope that are no day, month or fact
+    ("*datasets* ... are not available for many *domains*" against "labeled data ... is
+    unavailable in many *domains*"; anything when it has none: "it is not available"). "Dr.
+    Lee is unavailable on Thursday" supports "Dr. Lee is not available", not "Dr. Okafor is not
+    available on Thursday"; "the flight is unavailable on Friday" does not support "the hotel is
+    not available on Friday"."""
+    found = {w for w in clause.words if _prefixed(w, negation.scope)}
+    if not found:
+        return False
+    anchor = {w for w in negation.words - negation.scope if ":" not in w and w not in _WHEN}
+    return not anchor or bool((clause.reach - found) & anchor)
+
+
+def _stated_in(document: Sequence[Sequence[Clause]], words: Set[str], scope: Set[str]) -> int:
+    """The most of ``words`` that a sentence of ``document`` (its clauses) states in positive
+    clauses, among the sentences with a positive clause holding a word of ``scope``."""
+    return max(
+        (
+            len(frozenset().union(*(c.words for c in s if not c.negated)) & words)
+            for s in document
+            if any(not c.negated and c.words & scope for c in s)
+        ),
+        default=0,
+    )
+
+
+def _own_words(
+    part: Set[str],
+    clause: Clause,
+    parts: Sequence[Set[str]],
+    document: Sequence[Sequence[Clause]],
+) -> frozenset[str]:
+    """The words that a far source clause must hold to speak of the summary's ``part`` (the
+    words of the parts of ``clause`` split at "and", "or" that hold the negation): none when
+    the part is all of the clause (no one knows which of its words the negation is about);
+    else those that the other ``parts`` of the summary sentence (their content words) do
+    not use, and that a sentence of ``document`` holds with another word of the part
+    (the source speaks of that thing: "About the *boiler* *repair*, the bank said yes"). "...
+    and the refund for the *boiler* repair was not approved" asks "boiler" of a far clause; "...
+    and do exploit the multi-turn *structure* of data" asks no "structure" of a source that
+    never says it."""
+    if not part < clause.words:
+        return frozenset()
+    own = frozenset(part).difference(*(w for w in parts if not w <= part))
+    said = [frozenset().union(*(c.words for c in s)) & part for s in document]
+    return frozenset(w for w in own if any(w in ws and len(ws) > 1 for ws in said))
+
+
+def negated_elsewhere(
+    clause: Clause, document: Sequence[Sequence[Clause]], parts: Sequence[Set[str]]
+) -> bool:
+    """Whether a sentential negation anywhere in the ``document`` (its sentences' clauses), or
+    a word negated by its prefix (:func:`prefix_negated`), denies a word of the negated
+    ``clause``'s scope with at least :data:`MOVED_WORDS` of the words of its negated part
+    (:attr:`Clause.local`), more than any source sentence that states a word of its scope, and
+    holds the words of that part that the rest of the summary sentence (the content words of its
+    ``parts``) does not also use (:func:`_own_words`). A summary sentence that
+    joins two statements ("models provide high variance *and* models with different
+    initializations are not comparable") is found by the first, so the source of the second
+    may not be among its closest ("the likelihood values across different initializations are
+    not comparable": "models" is the first statement's). A far denial of another thing
+    supports nothing: "the refund for the car repair was not approved" lacks the "boiler" of
+    "... and the refund for the boiler repair was not approved"."""
+    own = _own_words(clause.local, clause, parts, document)
+    denying = max(
+        (
+            len(c.words & clause.local) + prefixed
+            for s in document
+            for c in s
+            if (
+                (prefixed := prefix_negated(c, clause))
+                or (c.negated and not c.nominal and not c.double and c.scope & clause.scope)
+            )
+            and own <= c.words | (clause.scope if prefixed else frozenset())
+        ),
+        default=0,
+    )
+    stating = _stated_in(document, clause.local, clause.scope)
+    return denying >= MOVED_WORDS and denying > stating
+
+
+def denied_elsewhere(
+    clause: Clause,
+    document: Sequence[Sequence[Clause]],
+    excluded: Set[str],
+    parts: Sequence[Set[str]],
+) -> bool:
+    """The converse of :func:`negated_elsewhere`: whether a sentential negation anywhere in
+    the ``document`` denies a word of the positive ``clause`` with at least
+    :data:`MOVED_WORDS` of its words, more than any source sentence that states that word, and
+    holds the words of the summary sentence's ``parts`` holding the denied word that its other
+    parts do not also use (:func:`_own_words`): "models with different initializations are
+    comparable" against "the likelihood values across different initializations are not
+    comparable"; not "... and the bank approved the refund for the boiler repair" against "the
+    refund for the car repair was not approved"."""
+    words = clause.words - excluded
+
+    def own(scope: Set[str]) -> frozenset[str]:
+        held = frozenset().union(*(w for w in parts if w & scope and w <= clause.words))
+        return _own_words(held, clause, parts, document) & words
+
     return any(
-        w.startswith(p) and len(w) - len(p) >= _PREFIXED_STEM and w[len(p) :] in words
-        for w in clause.words
-        for p in _NEGATING_PREFIXES
+        c.negated
+        and not c.nominal
+        and not c.double
+        and len(c.words & words) >= MOVED_WORDS
+        and len(c.words & words) > _stated_in(document, words, c.scope & words)
+        and own(c.scope & words) <= c.words
+        for s in document
+        for c in s
+        if c.scope & words
     )

@@ -10,16 +10,18 @@ afraid I can't make it"; "her return stays the same" for "your return flight is 
 affected"), so the two directions are checked differently:
 
 * a **negated** clause of the summary needs a negation somewhere in a supporting source sentence
-  that shares a content word with it (a question answered by a bare "No." counts as negated,
-  and so do words that state a gap without a negator: "lacks", "unable", "seldom",
-  "neglecting", "ignoring", "overlooked", "unexplored", "little work", "few studies" (not "a
-  little work", "a few studies"), and the word itself negated by a prefix ("not available"
-  against "unavailable"); a summary's "not few works" against "little work" passes, a double
-  negation it cannot read). A sentence joining two statements is placed by the first, so
-  the source sentence negating the second may be far from it: a negated clause of the whole
-  source that denies a word of its scope and shares at least :data:`MOVED_WORDS` of the
-  words of its negated part, more than any source sentence stating that word, supports it
-  too ("... and models with different initializations are not comparable");
+  that shares a content word with it (a question answered by a bare "No." counts as negated, and so
+  do words that state a gap without a negator: "lacks", "unable", "seldom", "neglecting",
+  "ignoring", "overlooked", "unexplored", "little work", "few studies" (not "a little work", "a few
+  studies"), and the word itself negated by a prefix in a clause of the same thing ("not available"
+  against "unavailable"; not "not flammable" against "inflammable": :func:`prefix_negated`); a
+  summary's "not few works" against "little work" passes, a double negation it cannot read). A
+  sentence joining two statements is placed by the first, so the source sentence negating the second
+  may be far from it: a negated clause of the whole source that denies a word of its scope and
+  shares at least :data:`MOVED_WORDS` of the words of its negated part, more than any source
+  sentence stating that word, and holds the words of that part that the rest of the sentence does
+  not use, supports it too ("... and models with different initializations are not comparable";
+  :func:`negated_elsewhere`);
   when a positive clause of those sentences states a word of its scope, the negation must be
   in a clause that shares a word with it ("he is not fine" fails against "He's fine, don't
   worry": that negation denies the worry, and "fine" is stated) and at least as many of its
@@ -50,11 +52,14 @@ affected"), so the two directions are checked differently:
   or of a word that denies what follows it ("stopped working", "failed to reflect", "unable
   to learn", "was *seldom* applied", "there is a *lack of* a general framework"; not when the
   summary sentence has a denying word of its own) in a clause of a supporting sentence that
-  shares more of its words than any positive clause of the candidate sentences that states
-  that word (the denying clause counted with the clauses before it that only commas separate
+  shares more of its words than any positive clause of the supporting sentences that states
+  that word, and at least as many as one of the other candidates when it is a sentential
+  negation (the denying clause counted with the clauses before it that only commas separate
   from it: its subject, in "existing approaches that use search, or database technologies,
   do not scale"), or in a sentential negation anywhere in the source that shares at least
-  :data:`MOVED_WORDS` of its words, more than any source sentence stating that word;
+  :data:`MOVED_WORDS` of its words, more than any source sentence stating that word, and
+  the words of its part that the rest of the sentence does not use
+  (:func:`denied_elsewhere`);
 * a **negated** clause also fails when the words in its own scope ("not *gaining*
   *attention*") are stated by a positive clause of the candidate sentences that shares more of
   its words than any denying clause there, and at least :data:`STATED_WORDS` of them (the
@@ -84,12 +89,15 @@ from dataclasses import dataclass, replace
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.grounding_negation import (
     COORDINATION_RE,
+    MOVED_WORDS,
     STATED_WORDS,
     TOKEN_RE,
+    denied_elsewhere,
     double,
     double_negation_denied,
     gap_denied,
     gap_words,
+    negated_elsewhere,
     negator_at,
     prefix_negated,
     without_open_choices,
@@ -138,9 +146,6 @@ _CONTRAST_RE = re.compile(r"\b(?:rather than|instead of|as opposed to)\b", re.IG
 #: Content words after a negator that are in its scope: the verb and what follows it ("can not
 #: *take* the *structure*", "has not been *investigated* *well*": stopwords are skipped).
 SCOPE_WORDS = 2
-#: Content words that a negated source clause must share with a negated summary clause to be
-#: the statement whose negation the summary moved (:func:`_negation_moved`).
-MOVED_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -348,6 +353,12 @@ def polarity_conflict(
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     denies = bool(_DENYING_RE.search(sentence) or _NEGATIVE_RE.search(sentence))
+    # The content words of its parts: its clauses, split at "and" and "or".
+    parts = [
+        frozenset(content_words(part))
+        for piece in _CLAUSE_BREAK_RE.split(without_open_choices(sentence))
+        for part in COORDINATION_RE.split(piece)
+    ]
     if double_negation_denied(sentence, [c for _, s in wide for c in s]):
         return True
     for clause in clauses(sentence, source=False):
@@ -369,7 +380,7 @@ def polarity_conflict(
                 not clause.nominal
                 and close
                 and _unsupported_negation(clause, close)
-                and not _negated_elsewhere(clause, document)
+                and not negated_elsewhere(clause, document, parts)
             ):
                 return True
             if not clause.nominal and _negation_moved(clause, close, excluded):
@@ -382,16 +393,23 @@ def polarity_conflict(
         related = [c for s in support for c in s if c.words & clause.words]
         if _ceased(clause, [s for _, s in wide]):
             return True
-        if _denied_elsewhere(clause, document, excluded):
+        if denied_elsewhere(clause, document, excluded, parts):
             return True
         for word in clause.words - excluded:
+            # Weights: twice the words shared, less one for a stating clause of a candidate
+            # that does not support the sentence and for a denial that is no sentential
+            # negation. So a sentential denial ("the refund for the flight was not approved")
+            # outweighs another candidate's statement that shares as many words ("the refund
+            # for the hotel and the flight taxes was approved"); a supporting one's, or a
+            # nominal denial ("learned without a tagging dictionary"), ties as before.
             denying = [
-                len(c.reach & clause.words)
+                2 * len(c.reach & clause.words)
+                - (not (c.negated and not c.nominal and word in c.scope))
                 for c in related
                 if (c.negated and word in c.scope) or (not denies and word in c.denied)
             ]
             stating = [
-                len(c.words & clause.words)
+                2 * len(c.words & clause.words) - (not any(s is t for t in support))
                 for _, s in wide
                 for c in s
                 if not c.negated and word in c.words and word not in c.denied
@@ -434,62 +452,6 @@ def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
     return False
 
 
-def _stated_in(document: Sequence[Sequence[Clause]], words: Set[str], scope: Set[str]) -> int:
-    """The most of ``words`` that a sentence of ``document`` (its clauses) states in positive
-    clauses, among the sentences with a positive clause holding a word of ``scope``."""
-    return max(
-        (
-            len(frozenset().union(*(c.words for c in s if not c.negated)) & words)
-            for s in document
-            if any(not c.negated and c.words & scope for c in s)
-        ),
-        default=0,
-    )
-
-
-def _negated_elsewhere(clause: Clause, document: Sequence[Sequence[Clause]]) -> bool:
-    """Whether a sentential negation anywhere in the ``document`` (its sentences' clauses), or
-    a word negated by its prefix, denies a word of the negated ``clause``'s scope with at least
-    :data:`MOVED_WORDS` of the words of its negated part (:attr:`Clause.local`), more than any
-    source sentence that states a word of its scope: a summary sentence that joins two
-    statements ("models provide high variance *and* models with different initializations are
-    not comparable") is found by the first, so the source of the second may not be among its
-    closest ("the likelihood values across different initializations are not comparable")."""
-    denying = max(
-        (
-            len(c.words & clause.local) + prefixed
-            for s in document
-            for c in s
-            if (prefixed := prefix_negated(c, clause.scope))
-            or (c.negated and not c.nominal and not c.double and c.scope & clause.scope)
-        ),
-        default=0,
-    )
-    stating = _stated_in(document, clause.local, clause.scope)
-    return denying >= MOVED_WORDS and denying > stating
-
-
-def _denied_elsewhere(
-    clause: Clause, document: Sequence[Sequence[Clause]], excluded: Set[str]
-) -> bool:
-    """The converse of :func:`_negated_elsewhere`: whether a sentential negation anywhere in
-    the ``document`` denies a word of the positive ``clause`` with at least
-    :data:`MOVED_WORDS` of its words, more than any source sentence that states that word
-    ("models with different initializations are comparable" against "the likelihood values
-    across different initializations are not comparable")."""
-    words = clause.words - excluded
-    return any(
-        c.negated
-        and not c.nominal
-        and not c.double
-        and len(c.words & words) >= MOVED_WORDS
-        and len(c.words & words) > _stated_in(document, words, c.scope & words)
-        for s in document
-        for c in s
-        if c.scope & words
-    )
-
-
 def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
     """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
     (their clauses): none is negative, or a positive clause there states a word of the
@@ -501,7 +463,7 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     whatever "the derived clusters can not explicitly align with relations" says). A word of
     the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
     negation of it."""
-    if any(prefix_negated(c, clause.scope) for s in close for c in s):
+    if any(prefix_negated(c, clause) for s in close for c in s):
         return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
