@@ -1414,11 +1414,20 @@ def test_a_relative_pronoun_after_a_name_makes_it_the_subject() -> None:
     assert kept, relations
 
 
-def test_that_opens_a_clause_only_after_a_verb_of_saying() -> None:
-    # "paid that Brightway deposit": a determiner, so Ben paid Brightway, the other way round.
+def test_a_name_after_a_relative_word_is_the_subject_of_its_own_clause() -> None:
+    # "Martin who Anna paid": Anna paid, so "Anna paid Martin" is faithful; so is "the invoice
+    # that Anna sent" restated. (A determiner, "paid that Brightway deposit", reads the same
+    # way and is not checked.)
+    verdicts = _verdicts(
+        "It was Martin who Anna paid on Monday, not the agency. Ben paid the invoice that Anna "
+        "sent on Monday.",
+        "Anna paid Martin on Monday.",
+        "Anna sent the invoice that Ben paid.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, True], verdicts
+    # "said that" still opens a clause whose names relate.
     [(kept, relations)] = _verdicts(
-        "Brightway paid Ben the deposit for the kitchen on Friday.",
-        "Ben paid that Brightway deposit for the kitchen on Friday.",
+        "Anna said that Ben paid Martin on Friday.", "Anna said that Martin paid Ben on Friday."
     )
     assert not kept and "other way round" in relations[0]
 
@@ -1432,3 +1441,41 @@ def test_a_clause_after_a_passive_is_no_agent_of_it() -> None:
         "Ben was charged by mistake so Anna refunded him on Monday.",
     )
     assert [kept for kept, _ in verdicts] == [True, True]
+
+
+def test_call_style_gaps_and_shortages_that_are_no_contradiction() -> None:
+    # A question states no gap; an answer that says it is over neither.
+    [(kept, _)] = _verdicts(
+        "Speaker 1: Is the hotel payment missing from your account?\n"
+        "Speaker 2: No, it's not missing, it arrived on Monday.",
+        "The hotel payment is not missing.",
+    )
+    assert kept
+    [(kept, _)] = _verdicts(
+        "Hi Ben, last week the invoice was missing from the system, but finance found it. It "
+        "is in the system now.",
+        "The invoice is not missing from the system anymore.",
+    )
+    assert kept
+    # A denial with every word of the clause outside its scope: "declined" for "not approved".
+    [(kept, _)] = _verdicts(
+        "Speaker 1: The bank approved the refund for the train tickets, and the hotel booking "
+        "is confirmed.\nSpeaker 1: But the hotel refund was declined, I'm afraid.",
+        "The hotel refund was not approved.",
+    )
+    assert kept
+    # A summary that states the shortage itself; plenty is still a contradiction.
+    verdicts = _verdicts(
+        "There are hardly any seats left on the Friday flight, only two in economy.",
+        "Only two economy seats are left on the Friday flight.",
+        "Many seats are left on the Friday flight.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+    # "Not just X," at a sentence's start adds X; "not just ten minutes" denies.
+    verdicts = _verdicts(
+        "Speaker 2: Not just the hotel, the flight to Rome was cancelled too. The delay is not "
+        "just ten minutes, it's over an hour.",
+        "The hotel and the flight to Rome were cancelled.",
+        "The delay is just ten minutes.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]

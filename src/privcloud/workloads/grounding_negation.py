@@ -68,7 +68,14 @@ STATED_WORDS = 2
 # "not only ... but also" adds, it does not deny; "not only" with no "but", "also" or "as well"
 # after it does ("there is not only one tag for a word": there are more).
 _NOT_ONLY_RE = re.compile(
-    r"\bnot\s+(?=(?:only|just|merely|simply)\b(?=.*\b(?:but|also|as\s+well)\b))", re.IGNORECASE
+    r"\bnot\s+(?=(?:only|just|merely|simply)\b(?=.*\b(?:but|also|as\s+well|too|even|either)\b))",
+    re.IGNORECASE,
+)
+# Spoken, a sentence that opens with "Not only/just X," adds X ("Not just the hotel, the flight
+# was cancelled too"); "it's not just ten minutes, it's over an hour" and "not only one seat"
+# still deny.
+_LEADING_NOT_ONLY_RE = re.compile(
+    r"^(\W*(?:[A-Z][\w ]{0,20}:\s*)?)not\s+(?=(?:only|just)\b[^,]*,)", re.IGNORECASE
 )
 # Negators that negate nothing: the other side of a yes-no choice, after "whether" or "if"
 # and before the clause ends ("whether X should be swapped or not"), "whether or not", "X or
@@ -161,7 +168,7 @@ def without_open_choices(sentence: str) -> str:
     ("predict whether the nodes should be swapped or not" reads "predict whether the nodes
     should be swapped") and "from nowhere" ("phrases can appear from nowhere" reads "phrases
     can appear")."""
-    text = _NOT_ONLY_RE.sub("", sentence)
+    text = _LEADING_NOT_ONLY_RE.sub(r"\1", _NOT_ONLY_RE.sub("", sentence))
     for pattern, replacement in _NOT_NEGATING:
         text = pattern.sub(replacement, text)
     return text
@@ -208,7 +215,8 @@ def gap_denied(clause: Clause, source: Sequence[Clause]) -> bool:
     lacking*"). A double negation is a positive claim, so the source's gap contradicts it,
     where a plain negation ("resources are not *available*") stands on it."""
     words = clause.gap - GAP_WORDS
-    if not words:
+    # A gap the clause says is over ("the invoice is not missing *anymore*") may be stated.
+    if not words or clause.ceasing:
         return False
     denied = max(
         (len(c.words & words) for c in source if c.negated and c.scope & GAP_WORDS), default=0
@@ -217,7 +225,9 @@ def gap_denied(clause: Clause, source: Sequence[Clause]) -> bool:
         (
             len(c.words & words)
             for c in source
-            if not (c.negated and c.scope & GAP_WORDS) and (c.denying or c.words & _GAP_STATED)
+            if not (c.negated and c.scope & GAP_WORDS)
+            and not c.question
+            and (c.denying or c.words & _GAP_STATED)
         ),
         default=0,
     )

@@ -128,6 +128,11 @@ _DENYING_RE = re.compile(
     r"hardly|rarely|seldom|little|few|difficult|hard)\b",
     re.IGNORECASE,
 )
+# Words by which a summary states a shortage itself, so that a source's denial of plenty does not
+# contradict it: "*Only* two economy seats are left" against "hardly any seats left", "delayed
+# due to a driver *shortage*" against "a lack of drivers", "the manager is *away*" against "in
+# the absence of the manager".
+_SCARCITY_RE = re.compile(r"\b(?:only|shortage|short|away|scarce)\b", re.IGNORECASE)
 # Verbs that deny the verb they govern ("stopped working", "failed to reflect"): their scope is
 # checked as a negator's is, against a positive summary clause.
 _DENIAL_VERB_RE = re.compile(
@@ -185,6 +190,8 @@ class Clause:
     #: The words of its parts (split at "and", "or") that deny a gap: a negator whose next
     #: content word is one of :data:`GAP_WORDS` ("resources are not *missing*").
     gap: frozenset[str] = frozenset()
+    #: Of a source sentence that asks ("Is the hotel payment *missing*?"): it states no gap.
+    question: bool = False
 
 
 # Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
@@ -323,6 +330,8 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
     found = []
     for k, text in enumerate(sentences):
         own = clauses(text, source=True)
+        if text.rstrip().endswith("?"):
+            own = [replace(c, question=True) for c in own]
         if text.endswith("?") and k + 1 < len(sentences):
             reply = sentences[k + 1]
             answer = negative_answer(reply)
@@ -352,7 +361,7 @@ def polarity_conflict(
     :func:`_stated_otherwise` only."""
     contrast = _CONTRAST_RE.search(sentence)
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
-    denies = bool(_DENYING_RE.search(sentence) or _NEGATIVE_RE.search(sentence))
+    denies = any(r.search(sentence) for r in (_DENYING_RE, _NEGATIVE_RE, _SCARCITY_RE))
     # The content words of its parts: its clauses, split at "and" and "or".
     parts = [
         frozenset(content_words(part))
@@ -486,7 +495,11 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     # any word of the clause supports.
     if any(any(c.negated for c in close[k]) for k, n in stating.items() if n == best):
         return not denying
-    return denying < best
+    # A denial holding every word of the clause outside its scope is the clause's own, in
+    # other words: "the hotel refund was *declined*" for "the hotel refund was not approved",
+    # though "the bank approved the refund for the train tickets" states more of its words.
+    rest = len(clause.words - clause.scope)
+    return denying < best and not (rest and denying >= rest)
 
 
 def _negation_moved(

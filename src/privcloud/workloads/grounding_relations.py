@@ -95,6 +95,9 @@ _REPORTED_RE = re.compile(
 # Ben"); after other words it opens a clause about something else ("Ben met the agent who paid
 # Martin").
 _RELATIVE_RE = re.compile(r"\b(?:who|which)\b", re.IGNORECASE)
+# A name right after the relative word is the subject of a clause of its own ("Martin *who*
+# Anna paid", "the invoice *that* Anna sent"): it is no party of the verb before.
+_OBJECT_RELATIVE_RE = re.compile(r"\b(?:who|whom|which|that)\s*$", re.IGNORECASE)
 _OWN_RELATIVE_RE = re.compile(
     r"^\s*(?:(?:is|was|are|were)\s+the\s+(?:one|ones|person|people|company|firm|team)\s+)?"
     r"(?:who|which|that)\b",
@@ -232,6 +235,8 @@ def _relational(between: str) -> bool:
     if _SYMMETRIC_RE.search(between) or _SUBORDINATE_RE.search(between):
         return False
     if _REPORTED_RE.search(between):
+        return False
+    if _OBJECT_RELATIVE_RE.search(between):
         return False
     if _RELATIVE_RE.search(between) and not _OWN_RELATIVE_RE.match(between):
         return False
