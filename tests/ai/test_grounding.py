@@ -1479,3 +1479,19 @@ def test_call_style_gaps_and_shortages_that_are_no_contradiction() -> None:
         "The delay is just ten minutes.",
     )
     assert [kept for kept, _ in verdicts] == [True, False]
+
+
+def test_not_knowing_if_something_happened_denies_nothing_of_it() -> None:
+    # "I don't know if the hotel is booked" denies the knowing, not the booking.
+    verdicts = _verdicts(
+        "Speaker 1: I don't know if the hotel in Rome is booked. I will check tomorrow.",
+        "The hotel in Rome is not booked.",
+        "The caller does not know if the hotel in Rome is booked.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True]
+    [(kept, _)] = _verdicts(
+        "Speaker 1: I'm not sure whether the parcel arrived.\n"
+        "Speaker 2: It did not arrive, I checked.",
+        "The parcel did not arrive.",
+    )
+    assert kept

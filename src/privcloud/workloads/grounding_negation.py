@@ -162,16 +162,28 @@ GAP_WORDS = frozenset(
 _GAP_STATED = GAP_WORDS - frozenset(content_words("problem problematic issue challenge"))
 
 
+# A yes-no question embedded after a verb of knowing or asking states neither side, so a
+# negation of that verb denies the knowing, not the question's clause: "I don't know *if* the
+# hotel in Rome is booked" says nothing of "the hotel in Rome is not booked". The question is
+# cut off as a clause of its own.
+_EMBEDDED_QUESTION_RE = re.compile(
+    r"\b((?:know|knows|knew|sure|certain|remember|remembers|recall|tell|check|checked|ask|asks|"
+    r"asked|wonder|wonders|wondered|decide|decided|see|clear)\s+)(if|whether)\b",
+    re.IGNORECASE,
+)
+
+
 def without_open_choices(sentence: str) -> str:
     """``sentence`` less the negators that negate nothing: "not only" before a "but", "also" or
     "as well" ("not only fast but also cheap" adds), the other side of a yes-no choice
     ("predict whether the nodes should be swapped or not" reads "predict whether the nodes
     should be swapped") and "from nowhere" ("phrases can appear from nowhere" reads "phrases
-    can appear")."""
+    can appear"); and an embedded yes-no question is cut off at its "if" or "whether" ("I
+    don't know; if the hotel is booked")."""
     text = _LEADING_NOT_ONLY_RE.sub(r"\1", _NOT_ONLY_RE.sub("", sentence))
     for pattern, replacement in _NOT_NEGATING:
         text = pattern.sub(replacement, text)
-    return text
+    return _EMBEDDED_QUESTION_RE.sub(r"\1; \2", text)
 
 
 def negator_at(tokens: Sequence[str], k: int) -> bool:
