@@ -1495,3 +1495,19 @@ def test_not_knowing_if_something_happened_denies_nothing_of_it() -> None:
         "The parcel did not arrive.",
     )
     assert kept
+
+
+def test_not_simply_after_a_modal_is_the_verbs_negation() -> None:
+    # "can not simply refund ..., but": no refund; "not only ... but also" still adds.
+    verdicts = _verdicts(
+        "Speaker 1: We can not simply refund the ticket, but we can offer you a voucher for "
+        "the next trip.",
+        "The ticket will be refunded.",
+        "The ticket will not be refunded, but a voucher is offered.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True]
+    [(kept, _)] = _verdicts(
+        "Speaker 1: The hotel is not only cheap but also close to the station.",
+        "The hotel is cheap and close to the station.",
+    )
+    assert kept

@@ -67,8 +67,14 @@ STATED_WORDS = 2
 
 # "not only ... but also" adds, it does not deny; "not only" with no "but", "also" or "as well"
 # after it does ("there is not only one tag for a word": there are more).
+# After a modal or "do", "not just/merely/simply" is the verb's negation ("we can not simply
+# refund the ticket, but we can offer a voucher": no refund); "should not only X but also Y"
+# still adds.
 _NOT_ONLY_RE = re.compile(
-    r"\bnot\s+(?=(?:only|just|merely|simply)\b(?=.*\b(?:but|also|as\s+well|too|even|either)\b))",
+    r"\bnot\s+(?=only\b(?=.*\b(?:but|also|as\s+well|too|even|either)\b))|"
+    r"(?<!\bcan )(?<!\bcould )(?<!\bwill )(?<!\bwould )(?<!\bshould )(?<!\bmust )"
+    r"(?<!\bmay )(?<!\bmight )(?<!\bdo )(?<!\bdoes )(?<!\bdid )"
+    r"\bnot\s+(?=(?:just|merely|simply)\b(?=.*\b(?:but|also|as\s+well|too|even|either)\b))",
     re.IGNORECASE,
 )
 # Spoken, a sentence that opens with "Not only/just X," adds X ("Not just the hotel, the flight
