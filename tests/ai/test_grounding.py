@@ -1511,3 +1511,29 @@ def test_not_simply_after_a_modal_is_the_verbs_negation() -> None:
         "The hotel is cheap and close to the station.",
     )
     assert kept
+
+
+def test_a_no_that_opens_a_longer_reply_answers_the_question() -> None:
+    # "Is parking limited?" "No, there's plenty of free parking": not limited.
+    verdicts = _verdicts(
+        "Speaker 1: Is parking limited at the conference venue?\n"
+        "Speaker 2: No, there's plenty of free parking at the venue.",
+        "Parking at the conference venue is not limited.",
+        "Parking at the conference venue is limited.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+    verdicts = _verdicts(
+        "Speaker 1: Is the hotel difficult to find from the station?\n"
+        "Speaker 2: Not at all, it's right next to the main entrance of the station.",
+        "The hotel is not difficult to find from the station.",
+        "The hotel is difficult to find from the station.",
+    )
+    assert [kept for kept, _ in verdicts] == [True, False]
+    # "No problem" is no answer: the caller will come.
+    verdicts = _verdicts(
+        "Speaker 1: Can you come to the office on Monday?\n"
+        "Speaker 2: No problem, I'll be there at ten.",
+        "The caller can not come to the office on Monday.",
+        "The caller will come to the office on Monday at ten.",
+    )
+    assert [kept for kept, _ in verdicts] == [False, True]

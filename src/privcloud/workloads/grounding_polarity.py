@@ -324,9 +324,16 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
     return found
 
 
+# A reply that opens with a bare "no" and goes on ("No, there's plenty of free parking", "Not
+# at all, it's right next to the station") answers the question before it; "No problem, I'll
+# be there" does not.
+_NO_THEN_MORE_RE = re.compile(r"\W*(?:no|nope|nah|not\s+at\s+all)\s*[,;.!]", re.IGNORECASE)
+
+
 def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
     """The clauses of each source sentence. A question followed by a bare reply ("Did you make
-    it?" "No, I did not.") takes the reply's polarity, all its words in scope."""
+    it?" "No, I did not."), or by one that opens with a bare "no" ("Is parking limited?" "No,
+    there's plenty of free parking."), takes the reply's polarity, all its words in scope."""
     found = []
     for k, text in enumerate(sentences):
         own = clauses(text, source=True)
@@ -335,7 +342,11 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
         if text.endswith("?") and k + 1 < len(sentences):
             reply = sentences[k + 1]
             answer = negative_answer(reply)
-            if answer is not None and not content_words(reply, source=True):
+            if _NO_THEN_MORE_RE.match(reply):
+                answer = True
+            elif content_words(reply, source=True):
+                answer = None
+            if answer is not None:
                 own = [
                     Clause(
                         answer, c.words, c.words if answer else frozenset(), answer, True, answer
