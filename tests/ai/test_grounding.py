@@ -211,13 +211,12 @@ def test_a_changed_version_of_a_named_thing_is_dropped_though_the_number_occurs(
         "We report a gain of 2.7 points on SQuAD 2.0 and of 3.0 points on MultiNLI. "
         "The test ran on 3 March."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The model gains 2.7 points on SQuAD 2.0 and 3.0 points on MultiNLI.",
         "The test ran on March 3 and gains 3.0 points on MultiNLI.",
         "The model gains 2.7 points on SQuAD 3.0 and 3.0 points on MultiNLI.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True, False]
+    ) == [True, True, False]
 
 
 def test_a_denial_verb_denies_no_action_stated_again_nor_a_noun_in_ing() -> None:
@@ -225,12 +224,11 @@ def test_a_denial_verb_denies_no_action_stated_again_nor_a_noun_in_ing() -> None
         "The boiler stopped working on Saturday until the engineer got it working again on "
         "Monday. She stopped everything to help her neighbour move the furniture."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The engineer got the boiler working again on Monday.",
         "She helped her neighbour move the furniture.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True]
+    ) == [True, True]
 
 
 def test_a_sentence_starting_with_a_word_and_a_number_is_no_label() -> None:
@@ -238,12 +236,11 @@ def test_a_sentence_starting_with_a_word_and_a_number_is_no_label() -> None:
         "Nearly 20 staff left early because of the storm. In the end nearly 30 people came "
         "to the meeting in Room 12."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Nearly 30 people came to the meeting in Room 12.",
         "Nearly 30 people came to the meeting in Room 14.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 def test_a_label_number_is_read_at_a_sentence_end_and_before_a_suffix() -> None:
@@ -252,15 +249,14 @@ def test_a_label_number_is_read_at_a_sentence_end_and_before_a_suffix() -> None:
         "Room 12. The office upgraded from Windows 7 to Windows 10-based laptops. The flight "
         "was delayed by nearly 2 hours. 30 people complained about it."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The model improves results on SQuAD 2.0 and both benchmarks.",
         "The class moved to Room 12 from Room 4.",
         "The office upgraded to Windows 10 laptops.",
         "Nearly 30 people complained about the flight.",
         "The model improves results on SQuAD 3.0 and both benchmarks.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True, True, True, False]
+    ) == [True, True, True, True, False]
 
 
 def test_common_words_capitalised_with_a_name_are_no_part_of_it() -> None:
@@ -521,13 +517,12 @@ def test_a_denial_of_what_the_source_states_is_dropped_though_a_negation_is_near
         "Social network extraction from text has recently been gaining a lot of attention. "
         "Earlier work on social network extraction did not evaluate it."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Social network extraction is gaining attention.",
         "Social network extraction is not gaining attention.",
         "Earlier work on social network extraction did not evaluate it.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False, True]
+    ) == [True, False, True]
 
 
 def test_a_negation_reaches_past_an_adverb_and_not_only_does_not_deny() -> None:
@@ -535,13 +530,12 @@ def test_a_negation_reaches_past_an_adverb_and_not_only_does_not_deny() -> None:
         "Parallel corpora for these languages are not often available. "
         "The new parser not only improves the baseline system but also runs faster."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Parallel corpora for these languages are available.",
         "Parallel corpora for these languages are not often available.",
         "The new parser improves the baseline system.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_negation_denying_something_else_does_not_support_a_negated_summary() -> None:
@@ -549,13 +543,12 @@ def test_a_negation_denying_something_else_does_not_support_a_negated_summary() 
         "He had a small fall in the playground and bumped his knee. He's fine, don't worry. "
         "Bookings not used within 30 minutes will be released."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "He bumped his knee in the playground, and he is not fine.",
         "He bumped his knee in the playground, and they should not worry.",
         "Bookings that are not used within 30 minutes will be released.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_denial_of_what_the_source_states_is_dropped_though_a_loose_negation_is_near() -> None:
@@ -567,12 +560,11 @@ def test_a_denial_of_what_the_source_states_is_dropped_though_a_loose_negation_i
         "systems take the SQL query of the table word by word, but many results do not handle "
         "large tables well."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The system can not take the structure of the table and the syntax of SQL into account.",
         "The system takes the structure of the table and the syntax of SQL into account.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True]
+    ) == [False, True]
     # A paraphrase's negation: "processing" states a word of its scope ("cannot *process*"),
     # but the source's denial shares as many of its words (neural, models, discrete,
     # features) as that stating clause does.
@@ -591,13 +583,12 @@ def test_a_negation_moved_to_another_word_of_the_statement_is_dropped() -> None:
         "It was agreed that bookings not used within 30 minutes will be released. "
         "Felix will review the booking rules in March."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Bookings left unused for 30 minutes will not be released.",
         "Bookings that nobody uses within 30 minutes will be released.",
         "Bookings will be released when they are not used within 30 minutes.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_double_negation_of_a_word_the_source_states_is_dropped() -> None:
@@ -608,13 +599,12 @@ def test_a_double_negation_of_a_word_the_source_states_is_dropped() -> None:
         "analyzer cannot resolve them. The result is not unexpected: the analyzer was "
         "trained on news."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "In large corpora, 5 to 10 percent of the tokens are not unknown to the analyzer.",
         "In large corpora, 5 to 10 percent of the tokens are unknown words.",
         "The result was not unexpected, since the analyzer was trained on news.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_still_against_a_source_that_says_anymore_is_dropped() -> None:
@@ -622,13 +612,12 @@ def test_still_against_a_source_that_says_anymore_is_dropped() -> None:
         "Speaker 2: I have a cleaning booked with Dr. Okafor on Wednesday, and I'm afraid I "
         "can't make it anymore.\nSpeaker 1: No problem, let me have a look."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "He can still come to his cleaning with Dr. Okafor on Wednesday.",
         "He can no longer come to his cleaning with Dr. Okafor on Wednesday.",
         "He still has a cleaning booked with Dr. Okafor on Wednesday.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_negation_moved_past_a_contrast_is_dropped() -> None:
@@ -638,15 +627,14 @@ def test_a_negation_moved_past_a_contrast_is_dropped() -> None:
         "Councillor Ruth Okonjo said the extra money would come from the reserve fund and not "
         "from cuts to bus services. The bridge will reopen in April."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Ruth Okonjo said the extra cost will not be taken from the reserve fund rather than "
         "from bus services.",
         "Ruth Okonjo said the extra cost will be taken from the reserve fund rather than from "
         "bus services.",
         "Ruth Okonjo said the extra money will not come from cuts to bus services.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def _dropped(source: str, *summary: str) -> list[str]:
@@ -742,15 +730,14 @@ def test_a_positive_summary_of_what_a_denying_verb_denies_is_dropped() -> None:
         "Such approaches fail to reflect the interactions between candidates. "
         "The field trial had to be stopped after two weeks because a storm damaged the frame."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Her boiler has worked since Saturday evening.",
         "Her boiler stopped working on Saturday evening.",
         "These approaches reflect the interactions between candidates.",
         "These approaches fail to reflect the interactions between candidates.",
         "The field trial was halted after two weeks when a storm damaged the frame.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, False, True, True]
+    ) == [False, True, False, True, True]
 
 
 def test_a_denial_counts_the_subject_that_commas_set_apart() -> None:
@@ -759,13 +746,12 @@ def test_a_denial_counts_the_subject_that_commas_set_apart() -> None:
         "technologies, do not scale up. Experiments with a large treebank show excellent "
         "scaling for many query types."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Existing search or database technologies do scale to a large treebank.",
         "Existing search or database technologies do not scale up.",
         "Experiments with a large treebank show excellent scaling.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_nominal_negation_needs_no_negator_but_must_not_deny_a_stated_fact() -> None:
@@ -844,6 +830,11 @@ def _verdicts(source: str, *summary: str) -> list[tuple[bool, tuple[str, ...]]]:
     return [(c.kept, c.relations) for c in report.sentences]
 
 
+def _kept(source: str, *summary: str) -> list[bool]:
+    """Whether the guard keeps each sentence of ``summary`` against ``source``."""
+    return [kept for kept, _ in _verdicts(source, *summary)]
+
+
 def test_a_caller_said_to_call_her_own_company_is_dropped() -> None:
     # The issue's sample: she called *from* Northwind Travel, not Northwind Travel.
     [(kept, relations)] = _verdicts(AGENCY_CALL, "Marie Lopez called Northwind Travel.")
@@ -853,12 +844,11 @@ def test_a_caller_said_to_call_her_own_company_is_dropped() -> None:
 
 
 def test_who_called_whom_swapped_is_dropped() -> None:
-    verdicts = _verdicts(
+    assert _kept(
         DENTIST_CALL,
         "Thomas Berg called Brightway Dental to move his cleaning.",
         "Brightway Dental called Thomas Berg to move his cleaning.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
     report = check_summary(DENTIST_CALL, "Brightway Dental called Thomas Berg.", fake_embed)
     assert report.sentences[0].reasons[0].startswith(RELATION_REASON)
     assert report.to_json()["sentences"][0]["relations"]
@@ -866,13 +856,12 @@ def test_who_called_whom_swapped_is_dropped() -> None:
 
 def test_swapped_roles_in_prose_are_dropped_and_a_passive_is_read() -> None:
     source = "Rovers came from behind to beat City 3-2 on Saturday at Elm Park."
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Rovers beat City 3-2 on Saturday.",
         "City beat Rovers 3-2 on Saturday.",
         "City were beaten by Rovers 3-2 on Saturday.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False, True]
+    ) == [True, False, True]
 
 
 def test_two_names_in_each_others_places_are_dropped() -> None:
@@ -907,12 +896,11 @@ def test_a_place_and_what_it_holds_exchanged_is_dropped() -> None:
 
 def test_a_reversed_direction_is_dropped() -> None:
     source = "Your flight from Copenhagen to Madrid on Friday has been cancelled, sadly."
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The flight from Copenhagen to Madrid on Friday was cancelled.",
         "The flight from Madrid to Copenhagen on Friday was cancelled.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 def test_amounts_reversed_against_a_source_that_calls_one_new_and_one_earlier_are_dropped() -> None:
@@ -929,23 +917,21 @@ def test_amounts_reversed_against_a_source_that_calls_one_new_and_one_earlier_ar
 
 def test_before_and_after_exchanged_is_dropped() -> None:
     source = "Drivers will strike on Thursday, the company said after talks with the union broke."
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "Drivers will strike on Thursday after talks with the union broke.",
         "Drivers will strike on Thursday before talks with the union broke.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 def test_before_and_after_exchanged_around_a_reporting_verb_is_dropped() -> None:
     # "before he confirms it": the side after the order word has only the reporting verb.
     source = "The team will publish the annual report before Kemal confirms it."
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The annual report will be published by the team before he confirms it.",
         "The annual report will be published by the team after he confirms it.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 # --- false alarms on human paraphrase ---------------------------------------------------------
@@ -956,12 +942,11 @@ def test_a_negation_moved_by_a_paraphrase_is_kept_and_a_denied_event_is_dropped(
         "Speaker 2: I have a cleaning booked on Wednesday, and I'm afraid I can't make it "
         "anymore.\nSpeaker 1: You said you would send an engineer on Tuesday, but nobody came."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "He can no longer come to his cleaning on Wednesday.",
         "The engineer came on Tuesday.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 def test_two_negations_joined_by_and_each_deny_but_a_double_negation_does_not() -> None:
@@ -969,13 +954,12 @@ def test_two_negations_joined_by_and_each_deny_but_a_double_negation_does_not() 
         "You said you would send an engineer on Tuesday, but nobody came and nobody called. "
         "The refund cannot be approved without a receipt."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "The engineer came on Tuesday.",
         "Nobody came on Tuesday and nobody called.",
         "The refund can be approved with a receipt.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True, True]
+    ) == [False, True, True]
 
 
 def test_a_sentence_merged_from_distant_source_sentences_is_supported() -> None:
@@ -1109,7 +1093,7 @@ def test_a_negated_gap_the_source_words_as_neglect_or_few_works_is_kept() -> Non
         "relations with other answer candidates. Little work has focused on using phrasal "
         "paraphrases in sentence-level generation. The measures correlate with human ratings."
     )
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "There is not much work on applying morphological information in Chinese opinion "
         "extraction.",
@@ -1117,17 +1101,15 @@ def test_a_negated_gap_the_source_words_as_neglect_or_few_works_is_kept() -> Non
         "Existing models do not consider relations with other answer candidates.",
         "Few works focus on using phrasal paraphrases in sentence-level generation.",
         "The measures do not correlate with human ratings.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True, True, True, False]
+    ) == [True, True, True, True, False]
     # "a little work" and "a few studies" say that some was done; "ignore" asks for something.
-    verdicts = _verdicts(
+    assert _kept(
         "I did a little work on the car yesterday. A few studies have examined the effect of "
         "sleep on memory. Please ignore the first invoice I sent you, the amount was wrong.",
         "He did not work on the car yesterday.",
         "The effect of sleep on memory has not been examined.",
         "The first invoice was not sent.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, False, False]
+    ) == [False, False, False]
 
 
 # --- issue 15: false alarms on ACLSum's train and val splits ----------------------------------
@@ -1253,25 +1235,22 @@ def test_a_word_a_candidate_sentence_states_is_not_denied_by_a_nearer_negation()
 
 
 def test_a_passive_agent_may_carry_modifiers() -> None:
-    verdicts = _verdicts(
+    assert _kept(
         "Most top QA systems are supported by effective NER modules, the survey found.",
         "An effective NER module supports QA systems.",
         "QA systems are supported by NER modules.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True]
+    ) == [True, True]
     # Read as a passive, the modified agent is the winner: "City beat Rovers" is the other way.
-    verdicts = _verdicts(
+    assert _kept(
         "On Saturday City were beaten by local rivals Rovers at Elm Park.",
         "Rovers beat City on Saturday.",
         "City beat Rovers on Saturday.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
     # "by" before a phrase of its own is no agent: "followed by a call to Ben".
-    verdicts = _verdicts(
+    assert _kept(
         "Anna was followed by a call to Ben on Monday, the manager said.",
         "Ben was followed by a call to Anna on Monday.",
-    )
-    assert [kept for kept, _ in verdicts] == [False]
+    ) == [False]
 
 
 def test_a_single_letter_is_no_party_of_a_relation() -> None:
@@ -1399,13 +1378,12 @@ def test_a_relative_pronoun_after_a_name_makes_it_the_subject() -> None:
     )
     assert not kept and "other way round" in relations[0]
     source = "Anna phoned about the renewal. Ben paid Martin the deposit on Friday."
-    verdicts = _verdicts(
+    assert _kept(
         source,
         "It was Martin who paid Ben the deposit on Friday.",
         "Martin is the one who paid Ben the deposit on Friday.",
         "It was Ben who paid Martin the deposit on Friday.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, False, True]
+    ) == [False, False, True]
     # A relative clause about another word relates nothing to the name before it.
     [(kept, relations)] = _verdicts(
         "Ben met the agent on Monday. The agent paid Martin the fee.",
@@ -1434,106 +1412,93 @@ def test_a_name_after_a_relative_word_is_the_subject_of_its_own_clause() -> None
 
 def test_a_clause_after_a_passive_is_no_agent_of_it() -> None:
     # "delayed by traffic so Anna waited": the clause after "so" is no agent of "delayed".
-    verdicts = _verdicts(
+    assert _kept(
         "Ben called Anna to say he was delayed by traffic, so Anna waited for him at the "
         "station. Ben paid Anna twice by mistake, so Anna refunded him on Monday.",
         "Ben was delayed by traffic so Anna waited for him at the station.",
         "Ben was charged by mistake so Anna refunded him on Monday.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, True]
+    ) == [True, True]
 
 
 def test_call_style_gaps_and_shortages_that_are_no_contradiction() -> None:
     # A question states no gap; an answer that says it is over neither.
-    [(kept, _)] = _verdicts(
+    assert _kept(
         "Speaker 1: Is the hotel payment missing from your account?\n"
         "Speaker 2: No, it's not missing, it arrived on Monday.",
         "The hotel payment is not missing.",
-    )
-    assert kept
-    [(kept, _)] = _verdicts(
+    ) == [True]
+    assert _kept(
         "Hi Ben, last week the invoice was missing from the system, but finance found it. It "
         "is in the system now.",
         "The invoice is not missing from the system anymore.",
-    )
-    assert kept
+    ) == [True]
     # A denial with every word of the clause outside its scope: "declined" for "not approved".
-    [(kept, _)] = _verdicts(
+    assert _kept(
         "Speaker 1: The bank approved the refund for the train tickets, and the hotel booking "
         "is confirmed.\nSpeaker 1: But the hotel refund was declined, I'm afraid.",
         "The hotel refund was not approved.",
-    )
-    assert kept
+    ) == [True]
     # A summary that states the shortage itself; plenty is still a contradiction.
-    verdicts = _verdicts(
+    assert _kept(
         "There are hardly any seats left on the Friday flight, only two in economy.",
         "Only two economy seats are left on the Friday flight.",
         "Many seats are left on the Friday flight.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
     # "Not just X," at a sentence's start adds X; "not just ten minutes" denies.
-    verdicts = _verdicts(
+    assert _kept(
         "Speaker 2: Not just the hotel, the flight to Rome was cancelled too. The delay is not "
         "just ten minutes, it's over an hour.",
         "The hotel and the flight to Rome were cancelled.",
         "The delay is just ten minutes.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
 
 
 def test_not_knowing_if_something_happened_denies_nothing_of_it() -> None:
     # "I don't know if the hotel is booked" denies the knowing, not the booking.
-    verdicts = _verdicts(
+    assert _kept(
         "Speaker 1: I don't know if the hotel in Rome is booked. I will check tomorrow.",
         "The hotel in Rome is not booked.",
         "The caller does not know if the hotel in Rome is booked.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True]
-    [(kept, _)] = _verdicts(
+    ) == [False, True]
+    assert _kept(
         "Speaker 1: I'm not sure whether the parcel arrived.\n"
         "Speaker 2: It did not arrive, I checked.",
         "The parcel did not arrive.",
-    )
-    assert kept
+    ) == [True]
 
 
 def test_not_simply_after_a_modal_is_the_verbs_negation() -> None:
     # "can not simply refund ..., but": no refund; "not only ... but also" still adds.
-    verdicts = _verdicts(
+    assert _kept(
         "Speaker 1: We can not simply refund the ticket, but we can offer you a voucher for "
         "the next trip.",
         "The ticket will be refunded.",
         "The ticket will not be refunded, but a voucher is offered.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True]
-    [(kept, _)] = _verdicts(
+    ) == [False, True]
+    assert _kept(
         "Speaker 1: The hotel is not only cheap but also close to the station.",
         "The hotel is cheap and close to the station.",
-    )
-    assert kept
+    ) == [True]
 
 
 def test_a_no_that_opens_a_longer_reply_answers_the_question() -> None:
     # "Is parking limited?" "No, there's plenty of free parking": not limited.
-    verdicts = _verdicts(
+    assert _kept(
         "Speaker 1: Is parking limited at the conference venue?\n"
         "Speaker 2: No, there's plenty of free parking at the venue.",
         "Parking at the conference venue is not limited.",
         "Parking at the conference venue is limited.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
-    verdicts = _verdicts(
+    ) == [True, False]
+    assert _kept(
         "Speaker 1: Is the hotel difficult to find from the station?\n"
         "Speaker 2: Not at all, it's right next to the main entrance of the station.",
         "The hotel is not difficult to find from the station.",
         "The hotel is difficult to find from the station.",
-    )
-    assert [kept for kept, _ in verdicts] == [True, False]
+    ) == [True, False]
     # "No problem" is no answer: the caller will come.
-    verdicts = _verdicts(
+    assert _kept(
         "Speaker 1: Can you come to the office on Monday?\n"
         "Speaker 2: No problem, I'll be there at ten.",
         "The caller can not come to the office on Monday.",
         "The caller will come to the office on Monday at ten.",
-    )
-    assert [kept for kept, _ in verdicts] == [False, True]
+    ) == [False, True]
