@@ -20,6 +20,7 @@ from aikit import models, needs_ai  # noqa: E402
 from privcloud.errors import UsageError  # noqa: E402
 from privcloud.workloads.grounding import (  # noqa: E402
     NEGATION_REASON,
+    QUESTION_REASON,
     RELATION_REASON,
     UNVERIFIED_MARK,
     check_summary,
@@ -1502,3 +1503,58 @@ def test_a_no_that_opens_a_longer_reply_answers_the_question() -> None:
         "The caller can not come to the office on Monday.",
         "The caller will come to the office on Monday at ten.",
     ) == [False, True]
+
+
+def test_an_answer_invented_from_an_unanswered_question_is_dropped() -> None:
+    # A summariser that turns "Can you tell me if the parcel arrived or not?" into "The
+    # parcel arrived" invents the answer: every word of it is in the question.
+    source = (
+        "Speaker 1: Hi, I'm calling about my order.\n"
+        "Speaker 2: Sure.\n"
+        "Speaker 1: Can you tell me if the parcel arrived or not?\n"
+        "Speaker 2: Let me look into that for you."
+    )
+    report = check_summary(
+        source,
+        "The parcel arrived.\nThe caller asked whether the parcel arrived.",
+        fake_embed,
+    )
+    assert [c.kept for c in report.sentences] == [False, True]
+    assert report.sentences[0].reasons == (QUESTION_REASON,)
+    assert _kept(
+        "Speaker 1: Did the hotel confirm the booking for the conference?\n"
+        "Speaker 2: I'll ask the office about it tomorrow.",
+        "The hotel confirmed the booking for the conference.",
+    ) == [False]
+
+
+def test_a_condition_or_an_embedded_question_states_nothing() -> None:
+    assert _kept(
+        "Speaker 1: If the train is late, we will refund the ticket.",
+        "The train is late.",
+        "The ticket will be refunded if the train is late.",
+    ) == [False, True]
+    assert _kept(
+        "Speaker 1: I don't know if the hotel in Rome is booked. I'll check tomorrow.",
+        "The hotel in Rome is booked.",
+    ) == [False]
+
+
+def test_a_question_answered_or_presupposed_still_supports_its_statement() -> None:
+    # A bare "yes", a reply in the question's words, a tag question and a wh-question.
+    assert _kept(
+        "Speaker 1: Did the parcel arrive?\nSpeaker 2: Yes, it did, on Tuesday.",
+        "The parcel arrived on Tuesday.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: Is the meeting on Monday?\nSpeaker 2: I think the meeting is on Monday.",
+        "The meeting is on Monday.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: The parcel arrived, didn't it?\nSpeaker 2: I'll check the tracking.",
+        "The parcel arrived.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: When did the parcel arrive?\nSpeaker 2: I'll check the tracking.",
+        "The parcel arrived.",
+    ) == [True]

@@ -75,7 +75,13 @@ import numpy.typing as npt
 from privcloud.errors import UsageError
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
 from privcloud.workloads.grounding_lexicon import NOT_NAMES, NUMBER_QUALIFIERS
-from privcloud.workloads.grounding_polarity import Clause, polarity_conflict, sentence_clauses
+from privcloud.workloads.grounding_polarity import (
+    Clause,
+    clauses,
+    polarity_conflict,
+    sentence_clauses,
+)
+from privcloud.workloads.grounding_questions import asked_only, reports_question
 from privcloud.workloads.grounding_relations import (
     CallParties,
     SourceSentence,
@@ -133,6 +139,8 @@ UNVERIFIED_MARK = "[unverified]"
 # that a prompt injection asked for). A lone "<" or ">" before a number is arithmetic.
 _MARKUP_RE = re.compile(r"[{}`]|<\s*/?\s*[A-Za-z!]|[A-Za-z\"'/]/?>")
 NEGATION_REASON = "negation differs from the source passage"
+#: The source only asks what the sentence states (:mod:`.grounding_questions`).
+QUESTION_REASON = "the source only asks this"
 #: Prefix of the reasons that are relation errors (:mod:`.grounding_relations`).
 RELATION_REASON = "relation differs from the source"
 #: Most source sentences that together support one summary sentence.
@@ -376,6 +384,8 @@ def check_summary(
             wide = [(k, doc.clauses[k]) for k in dict.fromkeys([*support, *pool])]
             if polarity_conflict(text, [doc.clauses[k] for k in support], wide, doc.clauses):
                 reasons.append(NEGATION_REASON)
+            elif _asked_only(text, doc):
+                reasons.append(QUESTION_REASON)
             nearby = [*dict.fromkeys([*support, *pool])]
             reasons += _count_errors(text, doc, nearby)
             reasons += _label_errors(text, doc)
@@ -420,6 +430,14 @@ def counted_numbers(source: str) -> dict[str, frozenset[str]]:
     for fact, noun in Scanner(source, generous=True).counted():
         found.setdefault(stem(noun), set()).update(fact.keys)
     return {noun: frozenset(keys) for noun, keys in found.items()}
+
+
+def _asked_only(text: str, doc: SourceDocument) -> bool:
+    """Whether a positive clause of the summary sentence ``text`` is stated only as a
+    question in the source (:func:`.grounding_questions.asked_only`)."""
+    if reports_question(text):
+        return False
+    return any(asked_only(c, doc.clauses) for c in clauses(text, source=False))
 
 
 def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list[str]:

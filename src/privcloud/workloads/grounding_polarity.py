@@ -102,6 +102,12 @@ from privcloud.workloads.grounding_negation import (
     prefix_negated,
     without_open_choices,
 )
+from privcloud.workloads.grounding_questions import (
+    NO_THEN_MORE_RE,
+    answered,
+    asked_piece,
+    asks_yes_or_no,
+)
 from privcloud.workloads.text.negation import negated, negative_answer
 
 __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
@@ -192,6 +198,10 @@ class Clause:
     gap: frozenset[str] = frozenset()
     #: Of a source sentence that asks ("Is the hotel payment *missing*?"): it states no gap.
     question: bool = False
+    #: Of a yes-no question nobody answered with a bare "yes" or "no", a condition or an
+    #: embedded yes-no question ("*if* the parcel arrived"): it states nothing
+    #: (:mod:`privcloud.workloads.grounding_questions`).
+    asked: bool = False
 
 
 # Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
@@ -318,16 +328,11 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 bool(_CEASING_RE.search(piece)),
                 local or words,
                 gap_words(piece, source=source),
+                asked=asked_piece(piece),
             )
         )
         pending = False
     return found
-
-
-# A reply that opens with a bare "no" and goes on ("No, there's plenty of free parking", "Not
-# at all, it's right next to the station") answers the question before it; "No problem, I'll
-# be there" does not.
-_NO_THEN_MORE_RE = re.compile(r"\W*(?:no|nope|nah|not\s+at\s+all)\s*[,;.!]", re.IGNORECASE)
 
 
 def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
@@ -339,10 +344,12 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
         own = clauses(text, source=True)
         if text.rstrip().endswith("?"):
             own = [replace(c, question=True) for c in own]
+            if asks_yes_or_no(text) and not answered(sentences, k):
+                own = [replace(c, asked=True) for c in own]
         if text.endswith("?") and k + 1 < len(sentences):
             reply = sentences[k + 1]
             answer = negative_answer(reply)
-            if _NO_THEN_MORE_RE.match(reply):
+            if NO_THEN_MORE_RE.match(reply):
                 answer = True
             elif content_words(reply, source=True):
                 answer = None
