@@ -1558,3 +1558,36 @@ def test_a_question_answered_or_presupposed_still_supports_its_statement() -> No
         "Speaker 1: When did the parcel arrive?\nSpeaker 2: I'll check the tracking.",
         "The parcel arrived.",
     ) == [True]
+
+
+def test_a_name_the_source_rejects_is_dropped() -> None:
+    # Both names are in the source, so the fact check passes; the source says "not" to one.
+    report = check_summary(
+        "Speaker 1: The meeting is in Berlin, not Munich.\nSpeaker 2: Great, see you there.",
+        "The meeting is in Munich.\nThe meeting is in Berlin.\nThe meeting is not in Munich.",
+        fake_embed,
+    )
+    assert [c.kept for c in report.sentences] == [False, True, True]
+    assert report.sentences[0].reasons == ("the source says not 'Munich'",)
+    assert _kept(
+        "Speaker 1: It was Anna who paid Martin, not Ben.\nSpeaker 2: Okay, thanks.",
+        "Ben paid Martin.",
+        "Anna paid Martin, not Ben.",
+    ) == [False, True]
+    assert _kept(
+        "Speaker 1: Please send the contract to Laura rather than Tom.",
+        "The contract goes to Tom.",
+        "The contract goes to Laura.",
+    ) == [False, True]
+    assert _kept(
+        "Speaker 1: Not Ben, it was Anna who called the bank.",
+        "Ben called the bank.",
+    ) == [False]
+
+
+def test_a_name_also_mentioned_outside_the_contrast_is_not_rejected() -> None:
+    # Which mention a summary restates cannot be told: Ben also called.
+    assert _kept(
+        "Speaker 1: It was Anna who paid Martin, not Ben. Ben called the bank this morning.",
+        "Ben called the bank this morning.",
+    ) == [True]

@@ -27,14 +27,18 @@ so a summary sentence is shown only when it passes four checks against the sourc
    was approved". A negated clause needs a negation in the source sentences closest to it and
    fails when a closer source clause states what it denies ("is gaining attention" against "is
    not gaining attention"); a positive clause fails when its words are in the scope of a source
-   negation ("nobody came").
+   negation ("nobody came"), or when the source only asks it: an unanswered yes-no question, a
+   condition, an embedded "if" or "whether" ("Can you tell me if the parcel arrived or not?":
+   :mod:`privcloud.workloads.grounding_questions`).
 4. **Relations** (:mod:`privcloud.workloads.grounding_relations`). True facts in wrong
    relations: who called whom in a labelled transcript ("Marie Lopez called Northwind Travel"
    when she called *from* it), two names joined by a verb the other way round ("City beat
    Rovers") or each standing where the source has the other ("the Denmark oak table ... in
    Fjord"), a place and what it holds exchanged ("the National Library will be displayed at
    the Portsend Map"), "from X to Y" reversed, "before" and "after" exchanged. Each gives a
-   verdict only where the source states the relation in a form it can read.
+   verdict only where the source states the relation in a form it can read. A name the source
+   only rejects ("in Berlin, not Munich", "rather than Tom") fails when the summary states it
+   (:mod:`privcloud.workloads.grounding_contrast`).
 
 A sentence with markup or code characters (braces, backticks, tags such as ``<b>``) is dropped
 as well: a summary is prose, and JSON or HTML in it means the model followed instructions
@@ -73,6 +77,7 @@ import numpy as np
 import numpy.typing as npt
 
 from privcloud.errors import UsageError
+from privcloud.workloads.grounding_contrast import contrast_errors
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, content_words, extract_facts
 from privcloud.workloads.grounding_lexicon import NOT_NAMES, NUMBER_QUALIFIERS
 from privcloud.workloads.grounding_polarity import (
@@ -389,6 +394,7 @@ def check_summary(
             nearby = [*dict.fromkeys([*support, *pool])]
             reasons += _count_errors(text, doc, nearby)
             reasons += _label_errors(text, doc)
+            reasons += contrast_errors(text, doc.text)
             relations = _relation_errors(text, doc, nearby)
             reasons += [f"{RELATION_REASON}: {r}" for r in relations]
         best = support[0] if support else None
