@@ -1591,3 +1591,18 @@ def test_a_name_also_mentioned_outside_the_contrast_is_not_rejected() -> None:
         "Speaker 1: It was Anna who paid Martin, not Ben. Ben called the bank this morning.",
         "Ben called the bank this morning.",
     ) == [True]
+
+
+def test_an_object_relative_read_the_other_way_round_is_dropped() -> None:
+    # "Martin, who Anna paid": Anna paid Martin, and the summary says Martin paid Anna.
+    assert _kept(
+        "Speaker 1: I forwarded the receipt to Martin, who Anna paid yesterday.\n"
+        "Speaker 2: Thanks.",
+        "Martin paid Anna.",
+        "Anna paid Martin yesterday.",
+    ) == [False, True]
+    assert _kept(
+        "Speaker 1: We met Laura, who Tom has hired for the project.",
+        "Laura hired Tom.",
+        "Tom hired Laura for the project.",
+    ) == [False, True]

@@ -98,6 +98,12 @@ _RELATIVE_RE = re.compile(r"\b(?:who|which)\b", re.IGNORECASE)
 # A name right after the relative word is the subject of a clause of its own ("Martin *who*
 # Anna paid", "the invoice *that* Anna sent"): it is no party of the verb before.
 _OBJECT_RELATIVE_RE = re.compile(r"\b(?:who|whom|which|that)\s*$", re.IGNORECASE)
+# The verb of an object relative's own clause, after its subject name: "Martin, who Anna
+# *paid* yesterday", "Harbor Bank, which Ben *has called*" (auxiliaries and an adverb first).
+_RELATIVE_VERB_RE = re.compile(
+    r"^\s+(?:(?:has|had|have|is|was|were|will|would|can|could|did|does|just|already|also|"
+    r"then)\s+){0,2}([a-z][a-z'-]*)\b"
+)
 _OWN_RELATIVE_RE = re.compile(
     r"^\s*(?:(?:is|was|are|were)\s+the\s+(?:one|ones|person|people|company|firm|team)\s+)?"
     r"(?:who|which|that)\b",
@@ -244,6 +250,15 @@ def _relational(between: str) -> bool:
     return bool(words) and not all(w in _LINK_WORDS for w in words)
 
 
+def _object_relative(between: str, after: str) -> bool:
+    """Whether the second name is the subject of an object relative on the first, with its
+    verb after it ("Martin, *who* Anna *paid* yesterday"): the second acts on the first."""
+    if not _OBJECT_RELATIVE_RE.search(between) or not re.fullmatch(r"\s*,?\s*\w+\s*", between):
+        return False
+    verb = _RELATIVE_VERB_RE.match(after)
+    return verb is not None and verb.group(1) not in STOPWORDS
+
+
 def _orientation(between: str) -> int:
     """+1 when the first name acts on the second ("A called B"), -1 in the passive ("A was
     called by B")."""
@@ -274,11 +289,13 @@ def role_conflicts(
                     if other != index or sb is sa:
                         continue
                     first, second = (sa, sb) if sa.start < sb.start else (sb, sa)
-                    gap = source[index].text[first.end : second.start]
-                    if not _relational(gap):
-                        continue
+                    text = source[index].text
+                    gap = text[first.end : second.start]
                     order = 1 if first is sa else -1
-                    seen.append(order * _orientation(gap))
+                    if _object_relative(gap, text[second.end :]):
+                        seen.append(-order)  # "Martin, who Anna paid": Anna paid Martin
+                    elif _relational(gap):
+                        seen.append(order * _orientation(gap))
             if seen and want not in seen:
                 found.append(
                     f"'{a.fact.text}' and '{b.fact.text}' are the other way round in the source"
