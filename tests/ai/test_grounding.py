@@ -1606,3 +1606,21 @@ def test_an_object_relative_read_the_other_way_round_is_dropped() -> None:
         "Laura hired Tom.",
         "Tom hired Laura for the project.",
     ) == [False, True]
+
+
+def test_an_unpunctuated_no_before_a_clause_is_an_answer_not_a_negation() -> None:
+    # An ASR transcript without punctuation: "no the parcel arrived" is "No, the parcel
+    # arrived", so the parcel arrived; "no fee" still negates.
+    assert _kept(
+        "Speaker 1: did the parcel not arrive\n"
+        "Speaker 2: no the parcel arrived yesterday at the depot",
+        "The parcel arrived yesterday at the depot.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: so you cancelled the order\nSpeaker 2: no I kept the order for the shop",
+        "The order was kept for the shop.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: i want to change the booking\nSpeaker 2: there is no fee for the change",
+        "There is a fee for the change.",
+    ) == [False]

@@ -431,6 +431,23 @@ def test_negation_is_presence_not_parity() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "negative"),
+    [
+        ("no the parcel arrived yesterday", False),
+        ("no I kept the order", False),
+        ("no it's fine", False),
+        ("no there is a fee", False),
+        ("there is no fee", True),
+        ("no one came", True),
+        ("no longer valid", True),
+        ("no there is no fee", True),
+    ],
+)
+def test_an_unpunctuated_no_before_a_clause_is_an_interjection(text: str, negative: bool) -> None:
+    assert negated(text) is negative
+
+
+@pytest.mark.parametrize(
     ("words", "key"),
     [
         (("calls", "called", "calling", "call"), "call"),

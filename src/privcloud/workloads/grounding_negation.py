@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.grounding_lexicon import PERIOD_WORDS, RELATIVE_DAYS, WEEKDAY_NAMES
 from privcloud.workloads.text.datewords import MONTHS
-from privcloud.workloads.text.negation import negated
+from privcloud.workloads.text.negation import negated, no_negates
 
 if TYPE_CHECKING:
     from privcloud.workloads.grounding_polarity import Clause
@@ -195,7 +195,7 @@ def without_open_choices(sentence: str) -> str:
 def negator_at(tokens: Sequence[str], k: int) -> bool:
     """Whether ``tokens[k]`` negates: a negator, or "no" before a word ("no fee")."""
     following = tokens[k + 1] if k + 1 < len(tokens) else ""
-    return negated(tokens[k]) or (tokens[k].lower() == "no" and following[:1].isalnum())
+    return negated(tokens[k]) or (tokens[k].lower() == "no" and no_negates(following))
 
 
 def double(piece: str) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["NEGATORS", "negated", "negative_answer"]
+__all__ = ["NEGATORS", "negated", "negative_answer", "no_negates"]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -16,12 +16,20 @@ def _words(text: str) -> frozenset[str]:
 
 
 #: Words that negate their clause. "no" counts only before a word ("no fee"), not as the
-#: interjection of "No, that's fine" or "Oh no."; contractions in "n't" count too, and their
+#: interjection of "No, that's fine", "Oh no." or "no the parcel arrived" (:func:`no_negates`);
+#: contractions in "n't" count too, and their
 #: spellings without the apostrophe that transcripts and small models write.
 NEGATORS = _words("not never cannot without neither nor none nobody nothing nowhere")
 _BARE_CONTRACTIONS = _words(
     "dont doesnt didnt isnt wasnt arent werent wont cant couldnt wouldnt shouldnt hasnt havent "
     "hadnt mustnt neednt aint"
+)
+# After "no", a word that starts a clause or a noun phrase of its own makes it the interjection
+# of an unpunctuated transcript ("no the parcel arrived", "no I kept it", "no there is no
+# fee"), not a determiner ("no fee", "no one", "no longer").
+_AFTER_INTERJECTION = _words(
+    "the a an this that these those it i we you he she they my your our his her their there "
+    "its it's i'm we're you're he's she's they're that's there's"
 )
 #: How a bare reply to a question starts ("Yes." "No, I did not.").
 _YES_WORDS = _words("yes yeah yep yup sure correct right certainly absolutely okay ok")
@@ -41,9 +49,18 @@ def negated(text: str) -> bool:
         if word in NEGATORS or word in _BARE_CONTRACTIONS or word.endswith("n't"):
             return True
         following = words[index + 1] if index + 1 < len(words) else ""
-        if word == "no" and following[:1].isalnum():
+        if word == "no" and no_negates(following):
             return True
     return False
+
+
+def no_negates(following: str) -> bool:
+    """Whether "no" before the word ``following`` negates: it does before a word ("no fee"),
+    not at the end, before punctuation or before a word that starts a clause or a noun phrase
+    of its own ("no the parcel arrived": an unpunctuated "No, the parcel arrived")."""
+    return following[:1].isalnum() and following.lower().replace("\u2019", "'") not in (
+        _AFTER_INTERJECTION
+    )
 
 
 def negative_answer(text: str) -> bool | None:
