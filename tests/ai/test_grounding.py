@@ -1540,6 +1540,49 @@ def test_a_condition_or_an_embedded_question_states_nothing() -> None:
     ) == [False]
 
 
+def test_a_question_the_reply_defers_is_left_open() -> None:
+    # The reply defers ("Okay, let me look that up", "I'm not sure"); the asker's "Okay"
+    # answers nothing.
+    assert _kept(
+        "Speaker 1: Can you tell me if the refund was processed?\n"
+        "Speaker 2: Okay, let me look that up for you.\n"
+        "Speaker 1: Thanks, I'll hold.",
+        "The refund was processed.",
+    ) == [False]
+    assert _kept(
+        "Speaker 1: Can you tell me if the parcel arrived or not?\n"
+        "Speaker 2: I'm not sure, I've been out all day.\n"
+        "Speaker 1: Okay, I'll check later.",
+        "The parcel arrived.",
+    ) == [False]
+
+
+def test_a_question_answered_in_other_words_still_supports_its_statement() -> None:
+    # A review found the first version, which took only a bare "yes" for an answer, dropping
+    # these (and 17 more) faithful sentences.
+    assert _kept(
+        "Anna: Did the parcel from Berlin arrive?\nTom: It's sitting on your desk.\n"
+        "Anna: Great, thanks.",
+        "The parcel from Berlin arrived.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: Is your account number 4471?\nSpeaker 2: That's right.\n"
+        "Speaker 1: Thank you, I've found your file.",
+        "The account number is 4471.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: Have you sent the invoice?\nSpeaker 2: I have, yes, this morning.\n"
+        "Speaker 1: Great.",
+        "The invoice has been sent.",
+    ) == [True]
+    assert _kept(
+        "Speaker 1: Has my refund been processed?\n"
+        "Speaker 2: Hold on. Let me pull up your account. Yes, it was processed on Monday.\n"
+        "Speaker 1: Thank you.",
+        "The refund was processed on Monday.",
+    ) == [True]
+
+
 def test_a_question_answered_or_presupposed_still_supports_its_statement() -> None:
     # A bare "yes", a reply in the question's words, a tag question and a wh-question.
     assert _kept(

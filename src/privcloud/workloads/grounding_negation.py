@@ -174,7 +174,7 @@ _GAP_STATED = GAP_WORDS - frozenset(content_words("problem problematic issue cha
 # cut off as a clause of its own.
 _EMBEDDED_QUESTION_RE = re.compile(
     r"\b((?:know|knows|knew|sure|certain|remember|remembers|recall|tell|check|checked|ask|asks|"
-    r"asked|wonder|wonders|wondered|decide|decided|see|clear)\s+)(if|whether)\b",
+    r"asked|wonder|wonders|wondered|wondering|decide|decided|see|clear)\s+)(if|whether)\b",
     re.IGNORECASE,
 )
 

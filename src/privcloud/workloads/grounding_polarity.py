@@ -103,10 +103,9 @@ from privcloud.workloads.grounding_negation import (
     without_open_choices,
 )
 from privcloud.workloads.grounding_questions import (
-    NO_THEN_MORE_RE,
-    answered,
     asked_piece,
     asks_yes_or_no,
+    left_open,
 )
 from privcloud.workloads.text.negation import negated, negative_answer
 
@@ -198,9 +197,9 @@ class Clause:
     gap: frozenset[str] = frozenset()
     #: Of a source sentence that asks ("Is the hotel payment *missing*?"): it states no gap.
     question: bool = False
-    #: Of a yes-no question nobody answered with a bare "yes" or "no", a condition or an
-    #: embedded yes-no question ("*if* the parcel arrived"): it states nothing
-    #: (:mod:`privcloud.workloads.grounding_questions`).
+    #: Of a yes-no question left open (the reply defers: "Let me check"), a condition or a
+    #: yes-no question embedded after a doubt ("I don't know *if* the parcel arrived"): it
+    #: states nothing (:mod:`privcloud.workloads.grounding_questions`).
     asked: bool = False
 
 
@@ -328,11 +327,17 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 bool(_CEASING_RE.search(piece)),
                 local or words,
                 gap_words(piece, source=source),
-                asked=asked_piece(piece),
+                asked=asked_piece(piece, text[:start]),
             )
         )
         pending = False
     return found
+
+
+# A reply that opens with a bare "no" and goes on ("No, there's plenty of free parking", "Not
+# at all, it's right next to the station") answers the question before it; "No problem, I'll
+# be there" does not.
+_NO_THEN_MORE_RE = re.compile(r"\W*(?:no|nope|nah|not\s+at\s+all)\s*[,;.!]", re.IGNORECASE)
 
 
 def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
@@ -344,12 +349,12 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
         own = clauses(text, source=True)
         if text.rstrip().endswith("?"):
             own = [replace(c, question=True) for c in own]
-            if asks_yes_or_no(text) and not answered(sentences, k):
+            if asks_yes_or_no(text) and left_open(sentences, k):
                 own = [replace(c, asked=True) for c in own]
         if text.endswith("?") and k + 1 < len(sentences):
             reply = sentences[k + 1]
             answer = negative_answer(reply)
-            if NO_THEN_MORE_RE.match(reply):
+            if _NO_THEN_MORE_RE.match(reply):
                 answer = True
             elif content_words(reply, source=True):
                 answer = None
