@@ -1626,6 +1626,12 @@ def test_a_name_the_source_rejects_is_dropped() -> None:
         "Speaker 1: Not Ben, it was Anna who called the bank.",
         "Ben called the bank.",
     ) == [False]
+    # A summary that sets the names against each other itself restates the contrast.
+    assert _kept(
+        "Speaker 1: We chose the Hilton instead of the Ritz for the conference.",
+        "The Ritz was chosen for the conference.",
+        "They picked the Hilton over the Ritz for the conference.",
+    ) == [False, True]
 
 
 def test_a_name_also_mentioned_outside_the_contrast_is_not_rejected() -> None:
