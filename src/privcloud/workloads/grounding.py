@@ -86,7 +86,7 @@ from privcloud.workloads.grounding_polarity import (
     polarity_conflict,
     sentence_clauses,
 )
-from privcloud.workloads.grounding_questions import asked_only, reports_question
+from privcloud.workloads.grounding_questions import asked_only, reports_question, unasked_words
 from privcloud.workloads.grounding_relations import (
     CallParties,
     SourceSentence,
@@ -292,6 +292,9 @@ class SourceDocument:
     #: The numbers the source writes after each word, by the word in lower case
     #: (:func:`_labelled_numbers`).
     labels: dict[str, frozenset[float]] = field(default_factory=dict)
+    #: The content words of its clauses that are not asked; None when none is
+    #: (:func:`.grounding_questions.unasked_words`).
+    unasked: frozenset[str] | None = None
 
 
 _PROPER_RE = re.compile(r"(?<=[a-z0-9,;:] )[A-Z][\w-]*")
@@ -303,18 +306,20 @@ def prepare_source(source: str, embed: Embed) -> SourceDocument:
     spans = tuple(split_sentences(source))
     texts = [s.text for s in spans]
     vectors = np.asarray(embed(texts)) if texts else np.zeros((0, 1))
+    source_clauses = tuple(tuple(c) for c in sentence_clauses(texts))
     return SourceDocument(
         source,
         spans,
         vectors,
         tuple(frozenset(content_words(t, source=True)) for t in texts),
-        tuple(tuple(c) for c in sentence_clauses(texts)),
+        source_clauses,
         SourceIndex(source),
         tuple(SourceSentence.read(t) for t in texts),
         call_parties(source),
         frozenset(w.lower() for w in _PROPER_RE.findall(source)),
         tuple(counted_numbers(t) for t in texts),
         _labelled_numbers(source),
+        unasked_words(source_clauses),
     )
 
 
@@ -441,9 +446,10 @@ def counted_numbers(source: str) -> dict[str, frozenset[str]]:
 def _asked_only(text: str, doc: SourceDocument) -> bool:
     """Whether a positive clause of the summary sentence ``text`` is stated only as a
     question in the source (:func:`.grounding_questions.asked_only`)."""
-    if reports_question(text):
+    if doc.unasked is None or reports_question(text):
         return False
-    return any(asked_only(c, doc.clauses) for c in clauses(text, source=False))
+    stated = doc.unasked
+    return any(asked_only(c, doc.clauses, stated) for c in clauses(text, source=False))
 
 
 def _count_errors(text: str, doc: SourceDocument, nearby: Sequence[int]) -> list[str]:

@@ -45,11 +45,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ANSWER_REACH",
-    "left_open",
     "asked_only",
     "asked_piece",
     "asks_yes_or_no",
+    "left_open",
     "reports_question",
+    "unasked_words",
 ]
 
 #: Sentences after a question in which a reply may answer it.
@@ -158,13 +159,24 @@ def reports_question(sentence: str) -> bool:
     return _REPORTS_RE.search(sentence) is not None
 
 
-def asked_only(clause: Clause, document: Sequence[Sequence[Clause]]) -> bool:
+def unasked_words(document: Sequence[Sequence[Clause]]) -> frozenset[str] | None:
+    """The content words of the clauses of ``document`` (its sentences' clauses) that are not
+    asked; None when none is asked (no summary clause can then be stated only as a question).
+    Read once per source (:func:`privcloud.workloads.grounding.prepare_source`)."""
+    if not any(c.asked for s in document for c in s):
+        return None
+    return frozenset().union(*(c.words for s in document for c in s if not c.asked))
+
+
+def asked_only(
+    clause: Clause, document: Sequence[Sequence[Clause]], stated: frozenset[str]
+) -> bool:
     """Whether the positive summary ``clause`` is stated only as a question in the source
-    (its sentences' clauses): see the module docstring."""
+    (its sentences' clauses; ``stated``: their :func:`unasked_words`): see the module
+    docstring."""
     words = clause.words
     if clause.negated or len(words) < STATED_WORDS:
         return False
-    stated = frozenset().union(*(c.words for s in document for c in s if not c.asked))
     unstated = words - stated
     if not unstated:
         return False

@@ -98,6 +98,9 @@ _RELATIVE_RE = re.compile(r"\b(?:who|which)\b", re.IGNORECASE)
 # A name right after the relative word is the subject of a clause of its own ("Martin *who*
 # Anna paid", "the invoice *that* Anna sent"): it is no party of the verb before.
 _OBJECT_RELATIVE_RE = re.compile(r"\b(?:who|whom|which|that)\s*$", re.IGNORECASE)
+# The whole gap between two names when the second opens an object relative on the first:
+# "Martin*, who* Anna paid".
+_OBJECT_RELATIVE_GAP_RE = re.compile(r"\s*,?\s*(?:who|whom|which|that)\s*", re.IGNORECASE)
 # The verb of an object relative's own clause, after its subject name: "Martin, who Anna
 # *paid* yesterday", "Harbor Bank, which Ben *has called*" (auxiliaries and an adverb first).
 _RELATIVE_VERB_RE = re.compile(
@@ -253,7 +256,7 @@ def _relational(between: str) -> bool:
 def _object_relative(between: str, after: str) -> bool:
     """Whether the second name is the subject of an object relative on the first, with its
     verb after it ("Martin, *who* Anna *paid* yesterday"): the second acts on the first."""
-    if not _OBJECT_RELATIVE_RE.search(between) or not re.fullmatch(r"\s*,?\s*\w+\s*", between):
+    if not _OBJECT_RELATIVE_GAP_RE.fullmatch(between):
         return False
     verb = _RELATIVE_VERB_RE.match(after)
     return verb is not None and verb.group(1) not in STOPWORDS

@@ -17,8 +17,8 @@ def _words(text: str) -> frozenset[str]:
 
 #: Words that negate their clause. "no" counts only before a word ("no fee"), not as the
 #: interjection of "No, that's fine", "Oh no." or "no the parcel arrived" (:func:`no_negates`);
-#: contractions in "n't" count too, and their
-#: spellings without the apostrophe that transcripts and small models write.
+#: contractions in "n't" count too, and their spellings without the apostrophe that transcripts
+#: and small models write.
 NEGATORS = _words("not never cannot without neither nor none nobody nothing nowhere")
 _BARE_CONTRACTIONS = _words(
     "dont doesnt didnt isnt wasnt arent werent wont cant couldnt wouldnt shouldnt hasnt havent "
