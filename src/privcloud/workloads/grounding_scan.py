@@ -102,6 +102,12 @@ def _canonical(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".")
 
 
+#: Counts of minutes read before a bare "to" ("ten to five"), and the words before them that
+#: make it a clock time (:meth:`Scanner.minutes_past`).
+_CLOCK_COUNTS = frozenset({"five", "ten", "twenty", "twenty-five", "twenty five"})
+_CLOCK_TO_CONTEXT = frozenset({"at", "around", "until", "till", "til", "before", "about", "it's"})
+
+
 def _time_keys(hour: int, minute: int, meridiem: str, generous: bool) -> tuple[str, ...]:
     if hour >= 13:
         meridiem = "pm"
@@ -236,6 +242,8 @@ class Scanner:
             if self.low(i + 1) == "to":
                 hour, minute = (hour - 2) % 12 + 1, 60 - minute
             return self.clock(hour, minute, i, i + 3, "")
+        if (counted := self.minutes_past(i)) is not None:
+            return counted
         if token.kind == "num":
             match = _NUM_RE.fullmatch(token.text)
             core, suffix = (match.group(2), (match.group(3) or "").lower()) if match else ("", "")
@@ -266,6 +274,38 @@ class Scanner:
         if minutes is not None and (self.generous or self.time_context(i) or self.meridiem(end)):
             return self.clock(hour, minutes, i, end, "")
         return None
+
+    def minutes_past(self, i: int) -> tuple[Fact, int] | None:
+        """A count of minutes before "past" or "to" and an hour: "twenty past ten", "5 past 8",
+        "ten minutes to five", "twenty-five minutes after six". Without "minutes" the count is
+        read before "to" only as a word of :data:`_CLOCK_COUNTS` after a word of
+        :data:`_CLOCK_TO_CONTEXT` ("at ten to five"; "from ten to three" and "by 5 to 10" are
+        ranges), and never before "after" ("ten after eight years")."""
+        token = self.tokens[i]
+        if token.kind == "num":
+            minute, j = (_small_int(token.text), i + 1) if token.text.isdigit() else (None, i)
+        else:
+            value, j, _ = self.number_words(i)
+            minute = int(value) if value is not None and value == int(value) else None
+        if minute is None or not 1 <= minute <= 29:
+            return None
+        counted = self.low(j) in ("minutes", "minute", "mins", "min")
+        j += counted
+        link = self.low(j)
+        if link not in ("past", "to", "after"):
+            return None
+        if not counted and link != "past":
+            bare = " ".join(self.low(k) for k in range(i, j))
+            if link == "after" or bare not in _CLOCK_COUNTS:
+                return None
+            if self.low(i - 1) not in _CLOCK_TO_CONTEXT:
+                return None
+        hour = self.hour_at(j + 1)
+        if hour is None:
+            return None
+        if link == "to":
+            hour, minute = (hour - 2) % 12 + 1, 60 - minute
+        return self.clock(hour, minute, i, j + 2, "")
 
     def minutes(self, j: int) -> tuple[int | None, int]:
         if self.low(j) == "oh" and self.low(j + 1) in numbers.UNITS:

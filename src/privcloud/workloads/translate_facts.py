@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms
+from privcloud.workloads import exonyms, translate_clock
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
 from privcloud.workloads.text import vocabulary
@@ -213,7 +213,7 @@ _PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
 def normalise(text: str, language: str) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times."""
-    text = _H_TIME_RE.sub(r"\1:\2", text)
+    text = translate_clock.english(_H_TIME_RE.sub(r"\1:\2", text), language)
     table = LEXICONS.get(language)
     if table is None:
         return text
