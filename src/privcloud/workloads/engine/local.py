@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import codecs
 import secrets
+import weakref
 from collections import OrderedDict
 from collections.abc import Generator, Iterator, Sequence
 from typing import Any
@@ -160,6 +161,26 @@ class SessionPrefix:
             self._states.popitem(last=False)
 
 
+#: Per loaded model: its vocabulary's end-of-generation tokens.
+_EOG: weakref.WeakKeyDictionary[Any, frozenset[int]] = weakref.WeakKeyDictionary()
+
+
+def _end_of_generation(llm: Any) -> frozenset[int]:
+    """The tokens that end an answer besides the end of turn: every end-of-generation token of
+    the vocabulary, by llama.cpp's own list (Qwen2.5 has six: <|endoftext|>, <|fim_pad|>,
+    <|repo_name|>, ...). One missed would be decoded as "" and the answer run on to
+    ``max_tokens``. Read once per model (0.05 s for Qwen2.5's 151,936 tokens)."""
+    found = _EOG.get(llm)
+    if found is None:
+        import llama_cpp  # noqa: PLC0415 - the ai extra
+
+        vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        n = int(llm.n_vocab())
+        found = frozenset(t for t in range(n) if llama_cpp.llama_vocab_is_eog(vocab, t))
+        _EOG[llm] = found
+    return found
+
+
 class _ChatMl:
     """A model's ChatML control tokens and tokenizer (step 2)."""
 
@@ -231,6 +252,7 @@ def _generate(
     stop_check: Any,
 ) -> Iterator[ChatEvent]:
     """Step 5: tokens to text deltas, until an end of turn, a stop string or max_tokens."""
+    ends = markers.ends | _end_of_generation(llm)
     greedy = settings.temperature <= 0.0
     llm.set_seed(0 if greedy else secrets.randbelow(2**31 - 1))
     scanner = StopScanner(settings.stop)
@@ -249,7 +271,7 @@ def _generate(
     )
     try:
         for token in tokens:
-            if token in markers.ends:
+            if token in ends:
                 finish = "stop"
                 break
             count += 1

@@ -21,6 +21,14 @@ request carries, in this order of strength:
 
 The request body is built here from typed values only: no caller parameter is passed through.
 Errors name the engine's failure, never a message's content or the engine's answer.
+
+A server renders the chat template into one string and then tokenizes it *with* special
+tokens (vLLM's and Hugging Face's default; llama-cpp-python's server too), so a message whose
+content holds "<|im_end|>\n<|im_start|>system" would open a turn of its own there: the in-process
+engine tokenizes content as text and cannot be fooled so (``local.py``). Here every control-token
+look-alike in a message (:data:`CONTROL_TOKEN_RE`: "<|...|>", and "<s>", "</s>",
+"<start_of_turn>", "<end_of_turn>" and the like) gets a zero-width space after its "<", so that
+the server reads it as text: the model sees the same characters, no turn.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import http.client
 import ipaddress
 import json
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Generator, Iterator, Mapping, Sequence
@@ -170,13 +179,29 @@ class OpenAIEngine:
         return _Exchange(self._host, self._port, base + endpoint, body)
 
 
+#: Strings a server's tokenizer may read as one control token: ChatML and Llama 3 style
+#: "<|...|>", and the bracketed names of other templates (Gemma's turns, SentencePiece's
+#: "<s>"/"</s>", "<bos>", "<eos>", "<pad>", "<unk>", "<mask>").
+CONTROL_TOKEN_RE = re.compile(
+    r"<(?=\|[^\s<>|]{1,64}\|>|/?(?:s|bos|eos|pad|unk|mask|start_of_turn|end_of_turn)>)",
+    re.IGNORECASE,
+)
+_ZWSP = "\u200b"
+
+
+def as_text(content: str) -> str:
+    """``content`` with every control-token look-alike broken by a zero-width space after its
+    "<" (see the module docstring)."""
+    return CONTROL_TOKEN_RE.sub("<" + _ZWSP, content)
+
+
 def request_body(
     served: str, messages: Sequence[ChatMessage], settings: ChatSettings, salt: CacheSalt
 ) -> dict[str, Any]:
     """The JSON body of one streamed chat completion: typed values only, the node's salt."""
     body: dict[str, Any] = {
         "model": served,
-        "messages": [{"role": m.role, "content": m.content} for m in messages],
+        "messages": [{"role": m.role, "content": as_text(m.content)} for m in messages],
         "max_tokens": settings.max_tokens,
         "temperature": settings.temperature,
         "stream": True,
