@@ -26,6 +26,10 @@ HTTP_IDLE_TIMEOUT_S: Final = 75.0
 MAX_GATEWAY_KEY_FILE_BYTES: Final = 4 * KiB
 #: Most connections one service keeps open at once; more are closed unread.
 MAX_SERVER_CONNECTIONS: Final = 4096
+#: Most connections one client pool (privcloud.netio) holds to the next hops at once, for
+#: ordinary requests and document fetches; more wait for one to come free. Live tunnels hold
+#: their connections for minutes and have a pool of their own (MAX_LIVE_TUNNELS).
+MAX_UPSTREAM_CONNECTIONS: Final = 256
 #: Slowest average rate, in bytes per second, at which a request body must arrive after the
 #: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
 MIN_BODY_RATE_BPS: Final = 64 * KiB
@@ -407,6 +411,13 @@ MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
 #: the one service whose peers are devices; MAX_SERVER_CONNECTIONS caps all of them together.
 #: Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.
 MAX_RELAY_CONNECTIONS_PER_PEER: Final = 256
+#: Most live tunnels (``GET /v1/live``, open or waiting for their first message) one peer
+#: address may hold at the relay; one more is refused at the handshake (429). A device holds
+#: one call's tunnel (two for a moment while it resumes on another node), so 16 leaves room for
+#: several calls behind one NAT, while MAX_LIVE_TUNNELS / 16 = 64 addresses are needed to take
+#: every tunnel of the relay (each tunnel holds a connection for up to ~10 minutes; 256 idle
+#: ones from one address once filled the relay's only client pool and stalled all its traffic).
+MAX_RELAY_LIVE_TUNNELS_PER_PEER: Final = 16
 #: Largest log file a process writes with ``--log-file`` (``privcloud up --detach``:
 #: <data_dir>/cloud.log) before it is rotated to ``.1``.
 MAX_LOG_FILE_BYTES: Final = 1 * MiB
@@ -617,6 +628,21 @@ LIVE_TUNNEL_GRACE_S: Final = 10.0
 LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
 #: Seconds from a session's first message to the node's accept, at every hop.
 LIVE_OPEN_TIMEOUT_S: Final = 20.0
+#: Seconds the relay waits for a device's first message (the sealed opening, which the SDK
+#: builds before it connects) before it closes the tunnel (4408); the relay opens nothing
+#: towards the gateway until that message has come.
+LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S: Final = 5.0
+#: Most live tunnels the relay carries to its gateway, and the gateway to its nodes, at once
+#: (a client pool of their own at each hop, apart from MAX_UPSTREAM_CONNECTIONS, so tunnels
+#: never make requests, key or directory fetches wait); one more is refused (503). A quarter of
+#: MAX_SERVER_CONNECTIONS; 128 nodes serving MAX_LIVE_SESSIONS_PER_NODE each.
+MAX_LIVE_TUNNELS: Final = 1024
+#: Bytes of the Binary HTTP answer to a live session's opening, padded with zeros (RFC 9292
+#: §3.8) inside its OHTTP encapsulation whatever it says: the node's ACCEPT (2,599 bytes
+#: encoded), a refusal (about 100), or a 401 with its challenge (about 1,600 with a 4096-bit
+#: issuer key and 253-byte issuer and origin names), so the relay sees one size per suite.
+#: An answer that is larger takes the next multiple (privcloud.live.tunnel).
+LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
 #: Largest session-open message (the OHTTP-encapsulated hello with its token).
@@ -629,6 +655,11 @@ MAX_LIVE_DEVICE_BACKLOG_S: Final = 2.0
 MAX_LIVE_OUTBOUND_BYTES: Final = 4 * MiB
 #: Most frames a sender that fell behind its clock sends at once (the others are skipped).
 MAX_LIVE_BURST_FRAMES: Final = 3
+#: Frames a node takes from a device ahead of the device's frame clock (its schedule starts
+#: after the node's, frames bunch after a network stall but never run ahead of it): a second
+#: of them. A device that sends more is cut off, so one session cannot feed the node's shared
+#: pipelines faster than real time.
+LIVE_RECEIVE_AHEAD_FRAMES: Final = 25
 #: Most live sessions one node serves at once.
 MAX_LIVE_SESSIONS_PER_NODE: Final = 8
 #: Largest text of one live output record (a caption or translation), in bytes.

@@ -27,7 +27,7 @@ async def read_bounded(stream: aiohttp.StreamReader, limit: int) -> bytes:
 
 
 def new_session(
-    *, total: float | None = None, local_address: str | None = None
+    *, total: float | None = None, local_address: str | None = None, limit: int | None = None
 ) -> aiohttp.ClientSession:
     """A pooled client session for talking to the next hop (or, in the SDK, to the relay).
 
@@ -36,6 +36,8 @@ def new_session(
     for more bytes by ``UPSTREAM_READ_IDLE_TIMEOUT_S``; ``total`` optionally bounds a whole
     exchange (leave it ``None`` for streams, which may last as long as they keep moving).
     ``local_address`` is the address connections leave from (None: the system's choice).
+    ``limit`` caps the connections the pool holds at once (None:
+    ``limits.MAX_UPSTREAM_CONNECTIONS``; more wait for one to come free).
     """
     timeout = aiohttp.ClientTimeout(
         total=total,
@@ -47,24 +49,39 @@ def new_session(
         timeout=timeout,
         cookie_jar=aiohttp.DummyCookieJar(),
         skip_auto_headers=("User-Agent",),
-        connector=aiohttp.TCPConnector(limit=256, ttl_dns_cache=300, local_addr=local),
+        connector=aiohttp.TCPConnector(
+            limit=limits.MAX_UPSTREAM_CONNECTIONS if limit is None else limit,
+            ttl_dns_cache=300,
+            local_addr=local,
+        ),
         auto_decompress=False,
     )
 
 
 class LazySession:
     """One :func:`new_session` per owner, made on first use (inside the running event loop, as
-    aiohttp wants) and made again after :meth:`close`."""
+    aiohttp wants) and made again after :meth:`close`. ``limit`` as :func:`new_session`'s: an
+    owner whose connections last for minutes (live tunnels) keeps them in a session of their
+    own, so they never hold the connections its requests need."""
 
-    def __init__(self, *, total: float | None = None, local_address: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        total: float | None = None,
+        local_address: str | None = None,
+        limit: int | None = None,
+    ) -> None:
         self._total = total
         self._local_address = local_address
+        self._limit = limit
         self._session: aiohttp.ClientSession | None = None
 
     def get(self) -> aiohttp.ClientSession:
         """The session, made now if there is none (or the last one was closed)."""
         if self._session is None or self._session.closed:
-            self._session = new_session(total=self._total, local_address=self._local_address)
+            self._session = new_session(
+                total=self._total, local_address=self._local_address, limit=self._limit
+            )
         return self._session
 
     async def close(self) -> None:

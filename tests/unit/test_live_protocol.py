@@ -23,6 +23,7 @@ from privcloud.errors import (
     DecodeError,
     NotFoundError,
     PeerError,
+    RateLimitedError,
     ReplayError,
     RequestTimeoutError,
     TokenRefusedError,
@@ -449,6 +450,35 @@ def test_output_cut_by_the_end_of_the_drain_is_counted_and_the_call_still_ends_c
     assert device.ending is not None and device.ending.dropped == 3
     audio = [e.audio for e in events if e.kind == "audio"]
     assert audio == [b"\1\0" * (limits.LIVE_AUDIO_RECORD_BYTES // 2)]  # never half a record
+
+
+def test_audio_flood_a_device_faster_than_its_frame_rate_is_cut_off() -> None:
+    """A device that sends a minute of audio at once would drive the node's shared pipelines
+    far faster than real time: the node takes at most a second of frames ahead of its clock."""
+    device, node = endpoints(deadline_s=60)
+    pcm = b"\1\0" * 640
+    for _ in range(limits.LIVE_RECEIVE_AHEAD_FRAMES):
+        node.receive(device.audio_frame(pcm, pcm), NOW)
+    with pytest.raises(RateLimitedError):
+        node.receive(device.audio_frame(pcm, pcm), NOW)
+
+
+def test_frames_at_their_rate_or_bunched_after_a_stall_are_taken() -> None:
+    device, node = endpoints(deadline_s=60)
+    pcm = b"\1\0" * 640
+    for i in range(100):  # on schedule, each frame a little late
+        node.receive(device.audio_frame(pcm, pcm), NOW + i * 0.04 + 0.01)
+    for _ in range(40):  # 1.6 s of frames held up by the network, then all at once
+        node.receive(device.audio_frame(pcm, pcm), NOW + 100 * 0.04 + 1.6)
+
+
+def test_output_the_pipeline_had_not_finished_at_final_is_counted_as_dropped() -> None:
+    device, node = endpoints(deadline_s=60, drain_s=0.2)
+    node.working = True  # the shell's flush still runs when the drain ends
+    node.receive(device.final_frame(), NOW)
+    for frame in run_node(node, NOW, NOW + 1):
+        device.receive(frame, NOW + 0.5)
+    assert device.ending is not None and device.ending.dropped == 1
 
 
 def test_speech_goes_in_quarter_second_records_the_first_of_which_comes_at_once() -> None:

@@ -8,14 +8,20 @@ The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
 * the node grants at most ``limits.MAX_LIVE_SESSION_S``; at its deadline, or when the device
   sent FINAL, it stops taking audio, keeps sending for exactly ``drain`` seconds (the tail's
   length reveals nothing), then sends FINAL;
+* the node takes the device's frames at most at their rate: a device more than
+  ``limits.LIVE_RECEIVE_AHEAD_FRAMES`` frames ahead of the node's clock is cut off;
+* output the node's pipeline was still working on when FINAL went out counts as dropped;
 * the device sends FINAL when the caller ended the call or at the granted deadline, and refuses
   a node that keeps the session open past deadline + drain + ``limits.LIVE_TUNNEL_GRACE_S``.
+
+Both ends read a monotonic clock for all of this (the shells pass ``time.monotonic()``): a
+step of the wall clock would otherwise stall or skip frames, which an observer sees.
 """
 
 from __future__ import annotations
 
 from privcloud import limits
-from privcloud.errors import DecodeError, RequestTimeoutError, UsageError
+from privcloud.errors import DecodeError, RateLimitedError, RequestTimeoutError, UsageError
 from privcloud.live.frames import FrameType
 from privcloud.live.protocol import (
     Accept,
@@ -53,6 +59,9 @@ class NodeEndpoint:
         self._drain_until: float | None = None
         self.reason: EndReason | None = None
         self._accepted = False
+        self._received = 0
+        #: Set by the shell while the pipeline works on a step whose output is not queued yet.
+        self.working = False
 
     @property
     def taking_audio(self) -> bool:
@@ -80,7 +89,12 @@ class NodeEndpoint:
 
     def receive(self, frame: bytes, now: float) -> tuple[bytes, bytes] | None:
         """Open one device frame: its two channels' PCM, or None (FINAL, or audio that came
-        after the session stopped taking it). Raises what :meth:`FrameOpener.open` raises."""
+        after the session stopped taking it). Raises what :meth:`FrameOpener.open` raises,
+        and :class:`RateLimitedError` for a device that sends faster than its frame rate."""
+        self._received += 1
+        ahead = self._received - (now - self.clock.start) / self.clock.interval
+        if ahead > limits.LIVE_RECEIVE_AHEAD_FRAMES:
+            raise RateLimitedError("the device sends faster than its frame rate")
         kind, content = self._keys.opener.open(frame)
         if kind == FrameType.FINAL:
             self.end(EndReason.DONE, now)
@@ -112,7 +126,8 @@ class NodeEndpoint:
             if self._drain_until is not None and now >= self._drain_until:
                 assert self.reason is not None
                 self.queue.abandon()  # a record cut by the drain's end counts as dropped
-                ending = Ending(self.reason, self.queue.dropped)
+                # so does what the pipeline had not finished: at least one record
+                ending = Ending(self.reason, self.queue.dropped + int(self.working))
                 frames.append(self._keys.sealer.seal(FrameType.FINAL, ending.encode()))
             else:
                 frames.append(self._keys.sealer.seal(FrameType.DATA, self.queue.take()))

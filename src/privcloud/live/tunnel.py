@@ -11,14 +11,17 @@ gateway's logged key: the relay cannot read it) whose Binary HTTP request is::
 The gateway checks and spends the token (its spent-token store), routes the hello by its
 cleartext key id to the node holding that key, and answers, inside the OHTTP response, either
 ``200`` with the node's first frame (ACCEPT) as content, or an error (``401`` with a
-challenge for a refused token). From then on both directions carry only fixed-size sealed
-frames (:mod:`privcloud.live.frames`) that neither the relay nor the gateway can open.
+challenge for a refused token). Every answer is padded with zeros (RFC 9292 §3.8) to
+``limits.LIVE_OPEN_ANSWER_BYTES`` before it is encapsulated, so the relay sees one size,
+whatever the answer says. From then on both directions carry only fixed-size sealed frames
+(:mod:`privcloud.live.frames`) that neither the relay nor the gateway can open.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from privcloud import limits
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
     NotFoundError,
@@ -63,6 +66,15 @@ def build_open(
     return ohttp_encapsulate(key_config, bhttp.encode_request(inner), rand=rand)
 
 
+def padded_answer(inner: bhttp.Response) -> bytes:
+    """``inner`` encoded and padded with zeros to ``limits.LIVE_OPEN_ANSWER_BYTES`` (or, should
+    it be larger, to the next multiple of it): one size for every answer to an opening."""
+    encoded = bhttp.encode_response(inner)
+    unit = limits.LIVE_OPEN_ANSWER_BYTES
+    size = max(1, -(-len(encoded) // unit)) * unit
+    return bhttp.encode_response(inner, padding=size - len(encoded))
+
+
 def read_open_answer(context: ClientContext, message: bytes) -> bytes:
     """Device side: the node's ACCEPT frame from the gateway's answer, or the refusal as our
     error (:class:`TokenRequiredError` with the challenge for a 401)."""
@@ -96,20 +108,21 @@ class OpenExchange:
         return inner
 
     def answer(self, accept_frame: bytes) -> bytes:
-        """The encapsulated ``200`` carrying the node's ACCEPT frame."""
+        """The encapsulated ``200`` carrying the node's ACCEPT frame, padded
+        (:func:`padded_answer`)."""
         inner = bhttp.Response(status=200, headers=(), content=accept_frame)
-        return self._context.encapsulate_response(bhttp.encode_response(inner))
+        return self._context.encapsulate_response(padded_answer(inner))
 
     def refuse(self, exc: PrivcloudError) -> bytes:
         """The encapsulated error: our fixed code and text, and a challenge for a refused
-        token (RFC 9577 §2.1)."""
+        token (RFC 9577 §2.1); padded to the accept's size (:func:`padded_answer`)."""
         headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
         if isinstance(exc, TokenRefusedError):
             headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
         inner = bhttp.Response(
             status=exc.http_status, headers=headers, content=encode_error_body(exc)
         )
-        return self._context.encapsulate_response(bhttp.encode_response(inner))
+        return self._context.encapsulate_response(padded_answer(inner))
 
 
 __all__ = [
@@ -118,5 +131,6 @@ __all__ = [
     "TUNNEL_PATH",
     "OpenExchange",
     "build_open",
+    "padded_answer",
     "read_open_answer",
 ]

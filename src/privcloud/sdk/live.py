@@ -18,7 +18,13 @@ When the node fails (the tunnel closes before its FINAL frame, or no frame comes
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes on another admitted node with a fresh
 token, at most ``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits (at most
 ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"`` notice marks the gap. A forged,
-reordered or dropped frame is not a failure but an attack: the call stops with the error.
+reordered or dropped frame is not a failure but an attack: the call stops with the error. A
+node that refuses the opening for a failure of its own (503: no models, a pipeline that would
+not start) is left out and the opening goes to another node, within the same bound; the
+gateway releases the token of such a refusal.
+
+Frames and deadlines run on a monotonic clock (``pace``); the client's wall clock only dates
+the hello. A step of the wall clock (NTP) then neither stalls the frames nor bunches them.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -98,8 +105,10 @@ class LiveCall:
         deadline_s: int = limits.MAX_LIVE_SESSION_S,
         node_id: str | None = None,
         rand: Random = system_random,
+        pace: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
+        self.pace = pace
         self.languages, self.targets, self.deadline_s = languages, targets, deadline_s
         self.node_id = node_id
         self._rand = rand
@@ -172,8 +181,23 @@ class LiveCall:
     # --- sessions --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the first session (raises its refusal), then run the call in the background."""
-        opened = await self._open()
+        """Open the first session (raises its refusal), then run the call in the background.
+        A node that fails the opening itself is left out, and another one tried, at most
+        ``limits.MAX_LIVE_RESUMES`` times."""
+        refused: UnavailableError | None = None
+        for _ in range(limits.MAX_LIVE_RESUMES + 1):
+            try:
+                opened = await self._open()
+                break
+            except NoHealthyNodeError:
+                if refused is not None:
+                    raise refused from None  # every node left refused: say why, not "none left"
+                raise
+            except UnavailableError as exc:
+                refused = exc
+        else:
+            assert refused is not None
+            raise refused
         self._task = asyncio.create_task(self._run(opened))
 
     def _choose(self) -> AdmittedNode:
@@ -236,9 +260,11 @@ class LiveCall:
             await ws.send_bytes(message)
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             endpoint = DeviceEndpoint(keys)
-            endpoint.accept(read_open_answer(context, answer), client.clock.now())
-        except BaseException:
+            endpoint.accept(read_open_answer(context, answer), self.pace())
+        except BaseException as exc:
             await ws.close()
+            if isinstance(exc, UnavailableError):
+                self._failed.add(chosen.descriptor.node_id)  # the node, or the path to it
             raise
         self.nodes.append(chosen.descriptor.node_id)
         return _Open(ws, endpoint, chosen.descriptor.node_id)
@@ -249,13 +275,13 @@ class LiveCall:
                 try:
                     await self._session(opened)
                 except _NODE_FAILURES:
-                    lost_at = self.client.clock.now()
+                    lost_at = self.pace()
                     self._failed.add(opened.node_id)
                     if len(self.resumes) >= limits.MAX_LIVE_RESUMES:
                         raise
                     old = opened.node_id
                     opened = await self._open()
-                    gap = self.client.clock.now() - lost_at
+                    gap = self.pace() - lost_at
                     self.resumes.append(Resume(old, opened.node_id, gap))
                     await self._events.put(LiveEvent(0, "notice", "resumed"))
                 else:
@@ -276,17 +302,17 @@ class LiveCall:
             await opened.ws.close()
 
     async def _send(self, opened: _Open) -> None:
-        ep, clock = opened.endpoint, self.client.clock
+        ep, pace = opened.endpoint, self.pace
         assert ep.clock is not None
         with contextlib.suppress(ConnectionError, aiohttp.ClientError):
             while not ep.sent_final:
-                now = clock.now()
+                now = pace()
                 for _ in range(ep.due(now)):
                     if ep.must_end(now) or (self._ended and not any(self._audio)):
                         await opened.ws.send_bytes(ep.final_frame())
                         break
                     await opened.ws.send_bytes(ep.audio_frame(self._take(0), self._take(1)))
-                await asyncio.sleep(max(0.0, ep.clock.next_at - clock.now()))
+                await asyncio.sleep(max(0.0, ep.clock.next_at - pace()))
 
     def _take(self, channel: int) -> bytes:
         buf = self._audio[channel]
@@ -295,7 +321,7 @@ class LiveCall:
         return pcm
 
     async def _receive_all(self, opened: _Open) -> None:
-        ep, clock = opened.endpoint, self.client.clock
+        ep = opened.endpoint
         while not ep.done:
             try:
                 frame = await _receive(opened.ws, limits.LIVE_LIVENESS_TIMEOUT_S)
@@ -304,7 +330,7 @@ class LiveCall:
                 raise
             if len(frame) != ep.wire_size:
                 raise UpstreamError("live frame of the wrong size")
-            for event in ep.receive(frame, clock.now()):
+            for event in ep.receive(frame, self.pace()):
                 await self._events.put(event)
         assert ep.ending is not None
         self.ending = ep.ending.reason.name.lower()

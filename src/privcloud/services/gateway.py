@@ -115,7 +115,10 @@ class Gateway:
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._http = LazySession()
-        self.live = LiveGateway(lambda: self.keys, self.table, authorizer, self._http.get)
+        # Live tunnels hold their connection to a node for up to ~10 minutes: a pool of their
+        # own, so they never make requests, health checks or directory fetches wait.
+        self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
+        self.live = LiveGateway(lambda: self.keys, self.table, authorizer, self._live_http.get)
         self._health_task: asyncio.Task[None] | None = None
         self._reload_task: asyncio.Task[None] | None = None
 
@@ -194,6 +197,7 @@ class Gateway:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         await self._http.close()
+        await self._live_http.close()
 
     async def _health_loop(self) -> None:
         while True:

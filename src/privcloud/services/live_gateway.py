@@ -12,6 +12,13 @@
 5. The device gets the ACCEPT inside the OHTTP answer; then frames pass both ways, unopened,
    until either end closes or the tunnel's lifetime is over.
 
+Every answer inside the encapsulation, the ACCEPT or a refusal, has one size
+(``limits.LIVE_OPEN_ANSWER_BYTES``: :class:`~privcloud.live.tunnel.OpenExchange`). Tunnels to
+nodes are at most ``limits.MAX_LIVE_TUNNELS`` at once (the gateway's live pool; one more is
+refused with 503, inside the encapsulation). A peer that goes away mid-opening ends the tunnel:
+the device's leaving is logged by its exception's type only, the node's is refused as
+:class:`UpstreamError`.
+
 The gateway never holds the session's keys: it sees the key id, sizes and timing — one
 fixed-size frame per tick each way, speech or silence.
 """
@@ -25,7 +32,13 @@ import aiohttp
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.errors import NoHealthyNodeError, PrivcloudError, UnknownKeyError
+from privcloud.errors import (
+    NoHealthyNodeError,
+    PrivcloudError,
+    UnavailableError,
+    UnknownKeyError,
+    UpstreamError,
+)
 from privcloud.live.session import parse_prefix
 from privcloud.live.tunnel import TUNNEL_PATH, OpenExchange
 from privcloud.ohttp import GatewayKey
@@ -38,6 +51,9 @@ log = logging.getLogger("privcloud.gateway")
 
 #: The gateway's token check (the same callable it uses for OHTTP requests).
 LiveAuthorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
+#: What aiohttp raises when a side of the tunnel went away while the gateway wrote to it
+#: (``ClientConnectionResetError`` and its kin).
+_PEER_GONE = (aiohttp.ClientError, ConnectionError)
 
 
 class LiveGateway:
@@ -55,8 +71,9 @@ class LiveGateway:
         self._table = table
         self._authorizer = authorizer
         self._session = session
-        #: Tunnels open now (a content-free gauge).
+        #: Tunnels open now, and those of them connected to a node (content-free gauges).
         self.open_tunnels = 0
+        self.node_tunnels = 0
 
     def _node_for(self, key_id: bytes) -> NodeRecord:
         for record in self._table.records:
@@ -83,16 +100,43 @@ class LiveGateway:
                 node_ws, accept = await self._open(exchange)
             except PrivcloudError as exc:
                 log.info("gateway: live session refused: %s", exc.code)
-                await ws.send_bytes(exchange.refuse(exc))
+                answer = exchange.refuse(exc)
+            else:
+                answer = exchange.answer(accept)
+            try:
+                await ws.send_bytes(answer)
+            except _PEER_GONE as exc:
+                # The relay (the device) left before its answer: nothing to tell anyone.
+                log.info("gateway: live tunnel left before its answer: %s", type(exc).__name__)
+                return ws
+            if node_ws is None:
                 await ws.close()
                 return ws
-            await ws.send_bytes(exchange.answer(accept))
             await tunnel.pipe(ws, node_ws)
             return ws
         finally:
             self.open_tunnels -= 1
             if node_ws is not None:
-                await node_ws.close()
+                await self._close_node(node_ws)
+
+    async def _connect_node(self, url: str) -> aiohttp.ClientWebSocketResponse:
+        """A tunnel to the node at ``url``, counted in :attr:`node_tunnels` until
+        :meth:`_close_node`. Raises :class:`UnavailableError` at ``MAX_LIVE_TUNNELS``,
+        :class:`UpstreamError` when the node cannot be reached."""
+        if self.node_tunnels >= limits.MAX_LIVE_TUNNELS:
+            raise UnavailableError("the gateway carries its most live tunnels")
+        self.node_tunnels += 1
+        try:
+            return await tunnel.connect(self._session(), url)
+        except BaseException:
+            self.node_tunnels -= 1
+            raise
+
+    async def _close_node(self, node_ws: aiohttp.ClientWebSocketResponse) -> None:
+        try:
+            await node_ws.close()
+        finally:
+            self.node_tunnels -= 1
 
     async def _open(self, exchange: OpenExchange) -> tuple[aiohttp.ClientWebSocketResponse, bytes]:
         """Steps 2-4: the token, the node, the node's ACCEPT."""
@@ -101,8 +145,12 @@ class LiveGateway:
         node_ws = None
         try:
             record = self._node_for(parse_prefix(inner.content).key_id)
-            node_ws = await tunnel.connect(self._session(), f"{record.url}{TUNNEL_PATH}")
-            await node_ws.send_bytes(inner.content)
+            node_ws = await self._connect_node(f"{record.url}{TUNNEL_PATH}")
+            try:
+                await node_ws.send_bytes(inner.content)
+            except _PEER_GONE as exc:
+                log.info("gateway: live node left before the hello: %s", type(exc).__name__)
+                raise UpstreamError("next tunnel hop unreachable") from exc
             try:
                 accept = await tunnel.receive(
                     node_ws, limits.LIVE_OPEN_TIMEOUT_S, size=tunnel.WIRE_FRAME
@@ -116,7 +164,7 @@ class LiveGateway:
                 await held.consume()  # durable before the session starts
         except BaseException:
             if node_ws is not None:
-                await node_ws.close()
+                await self._close_node(node_ws)
             raise
         else:
             return node_ws, accept

@@ -24,16 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
 
 from aiohttp import web
 
 from privcloud import limits
 from privcloud.clock import Clock
 from privcloud.crypto.hpke import PrivateKey
-from privcloud.errors import PrivcloudError, RateLimitedError, UnsupportedError
+from privcloud.errors import PrivcloudError, RateLimitedError, UnavailableError
 from privcloud.live.endpoints import NodeEndpoint
 from privcloud.live.protocol import KINDS, EndReason, LiveEvent
 from privcloud.live.session import open_hello
@@ -45,6 +47,8 @@ log = logging.getLogger("privcloud.node")
 
 #: Bytes of PCM per second of one channel (16 kHz s16le mono).
 _PCM_RATE = 32_000
+
+_T = TypeVar("_T")
 
 
 class Output(Protocol):
@@ -100,7 +104,13 @@ def _event(output: Output) -> LiveEvent | None:
 class LiveNode:
     """Serves ``/v1/live`` for one node: its boot keys (``key_for``), its replay cache and
     clock, and the factory of call pipelines (``None``: a node without the AI models, which
-    refuses live sessions)."""
+    refuses live sessions with 503, so the gateway releases the token and the device tries
+    another node).
+
+    The wall ``clock`` dates the hello (the replay window); the frames and deadlines run on
+    ``pace``, a monotonic clock, which a step of the wall clock does not move. Pipeline steps
+    run on threads of the node's own (one per session it may serve), not on the event loop's
+    default pool that the node's other requests stream from."""
 
     def __init__(
         self,
@@ -110,10 +120,13 @@ class LiveNode:
         pipelines: PipelineFactory | None = None,
         *,
         drain_s: float = limits.LIVE_DRAIN_S,
+        pace: Callable[[], float] = time.monotonic,
     ) -> None:
         self._key_for = key_for
         self._replays = replays
         self._clock = clock
+        self.pace = pace
+        self._threads: ThreadPoolExecutor | None = None
         self.pipelines = pipelines
         self.drain_s = drain_s
         #: Sessions open now, and frames the senders had to skip (content-free counters).
@@ -130,40 +143,63 @@ class LiveNode:
             self._replays.check_room()
             make = self.pipelines
             if make is None:
-                raise UnsupportedError("this node serves no live translation")
+                raise UnavailableError("this node serves no live translation")
             opened = open_hello(hello, self._key_for, now)
             self._replays.add(opened.digest, opened.params.issued_at + limits.REQUEST_CLOCK_SKEW_S)
             self.active += 1
         except PrivcloudError as exc:
             log.info("node: live session refused: %s", exc.code)
-            await tunnel.refuse(ws, exc)
+            await _refuse(ws, exc)
             return ws
         try:
             p = opened.params
             try:
-                pipeline = await asyncio.to_thread(make, p.languages, p.targets)
+                pipeline = await self.run(make, p.languages, p.targets)
             except PrivcloudError as exc:
-                await tunnel.refuse(ws, exc)
+                await _refuse(ws, exc)
                 return ws
             except Exception as exc:  # noqa: BLE001 - models missing or broken: refuse, log type
                 log.error("node: live pipeline unavailable: %s", type(exc).__name__)  # noqa: TRY400
-                await tunnel.refuse(ws, UnsupportedError("live translation unavailable"))
+                await _refuse(ws, UnavailableError("live translation unavailable"))
                 return ws
-            endpoint = NodeEndpoint(opened, self._clock.now(), drain_s=self.drain_s)
-            await _Session(ws, endpoint, pipeline, self._clock).run()
+            endpoint = NodeEndpoint(opened, self.pace(), drain_s=self.drain_s)
+            await _Session(ws, endpoint, pipeline, self).run()
             self.skipped_frames += endpoint.clock.skipped
         finally:
             self.active -= 1
         return ws
+
+    async def run(self, step: Callable[..., _T], *args: object) -> _T:
+        """``step(*args)`` on one of the live sessions' threads."""
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                limits.MAX_LIVE_SESSIONS_PER_NODE, thread_name_prefix="live"
+            )
+        return await asyncio.get_running_loop().run_in_executor(self._threads, step, *args)
+
+    def close(self) -> None:
+        """Let the sessions' threads go (at the node's shutdown; a later session starts new
+        ones)."""
+        threads, self._threads = self._threads, None
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+
+
+async def _refuse(ws: web.WebSocketResponse, exc: PrivcloudError) -> None:
+    """Refuse a session whose tunnel may be gone already (the gateway stops waiting after
+    ``limits.LIVE_OPEN_TIMEOUT_S``, which a slow first pipeline can outlast)."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        await tunnel.refuse(ws, exc)
 
 
 class _Session:
     """One accepted session's three tasks."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, endpoint: NodeEndpoint, pipeline: Pipeline, clock: Clock
+        self, ws: web.WebSocketResponse, endpoint: NodeEndpoint, pipeline: Pipeline, node: LiveNode
     ) -> None:
-        self.ws, self.endpoint, self.pipeline, self.clock = ws, endpoint, pipeline, clock
+        self.ws, self.endpoint, self.pipeline, self.node = ws, endpoint, pipeline, node
+        self.now = node.pace
         self.audio: deque[tuple[bytes, bytes]] = deque(
             maxlen=int(limits.MAX_LIVE_BACKLOG_S * 1000 / limits.LIVE_FRAME_INTERVAL_MS)
         )
@@ -171,33 +207,34 @@ class _Session:
 
     async def run(self) -> None:
         ep = self.endpoint
-        await self.ws.send_bytes(ep.accept_frame(self.clock.now()))
-        tasks = [
-            asyncio.ensure_future(self._receive()),
-            asyncio.ensure_future(self._work()),
-        ]
+        tasks: list[asyncio.Future[None]] = []
         try:
+            await self.ws.send_bytes(ep.accept_frame(self.now()))
+            tasks = [
+                asyncio.ensure_future(self._receive()),
+                asyncio.ensure_future(self._work()),
+            ]
             await self._send()
         except (ConnectionError, RuntimeError):
-            pass  # the tunnel went away: nothing to finish
+            pass  # the tunnel went away (before the accept, or later): nothing to finish
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             close = getattr(self.pipeline, "close", None)  # one in another process: drop it
             if callable(close):
-                await asyncio.to_thread(close)
+                await self.node.run(close)
             with contextlib.suppress(Exception):
                 await self.ws.close()
 
     async def _send(self) -> None:
         ep = self.endpoint
         while not ep.done:
-            for frame in ep.tick(self.clock.now()):
+            for frame in ep.tick(self.now()):
                 await self.ws.send_bytes(frame)
             if self.ws.closed:
                 return
-            await asyncio.sleep(max(0.0, ep.clock.next_at - self.clock.now()))
+            await asyncio.sleep(max(0.0, ep.clock.next_at - self.now()))
 
     async def _receive(self) -> None:
         """Device frames -> audio queue. A bad frame, a silent device or a closed tunnel ends
@@ -208,7 +245,7 @@ class _Session:
                 frame = await tunnel.receive(
                     self.ws, limits.LIVE_LIVENESS_TIMEOUT_S * 4, size=tunnel.WIRE_FRAME
                 )
-                audio = ep.receive(frame, self.clock.now())
+                audio = ep.receive(frame, self.now())
                 if audio is not None:
                     self.audio.append(audio)
                 self.wake.set()
@@ -219,8 +256,10 @@ class _Session:
             await self.ws.close()
 
     async def _work(self) -> None:
-        """Audio queue -> pipeline (in a worker thread) -> output queue; flush at the end."""
+        """Audio queue -> pipeline (in a worker thread) -> output queue; flush at the end. Until
+        the flush's output is queued, a FINAL counts the unfinished work as dropped."""
         ep = self.endpoint
+        ep.working = True
         try:
             while ep.taking_audio or self.audio:
                 if not self.audio:
@@ -233,14 +272,16 @@ class _Session:
                     pcm = b"".join(c[channel] for c in chunks)
                     step = limits.LIVE_MAX_FEED_BYTES
                     for i in range(0, len(pcm), step):
-                        outputs = await asyncio.to_thread(
+                        outputs = await self.node.run(
                             self.pipeline.feed, channel, pcm[i : i + step]
                         )
                         self._queue(outputs)
-            self._queue(await asyncio.to_thread(self.pipeline.flush))
+            self._queue(await self.node.run(self.pipeline.flush))
         except Exception as exc:  # noqa: BLE001 - a pipeline failure ends the call, typed only
             log.error("node: live pipeline failed: %s", type(exc).__name__)  # noqa: TRY400
-            ep.end(EndReason.FAILED, self.clock.now())
+            ep.end(EndReason.FAILED, self.now())
+        finally:
+            ep.working = False
 
     def _queue(self, outputs: Sequence[Output]) -> None:
         for output in outputs:

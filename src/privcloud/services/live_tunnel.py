@@ -98,15 +98,15 @@ def refusal_status(code: int | None) -> int | None:
 
 
 async def pipe(
-    a: Socket, b: Socket, *, opening: bool = False, lifetime_s: float = TUNNEL_LIFETIME_S
+    a: Socket, b: Socket, *, answer: bool = False, lifetime_s: float = TUNNEL_LIFETIME_S
 ) -> None:
     """Pass messages both ways until either side ends or ``lifetime_s`` passes; then close
-    both. Every message must be one frame (:data:`WIRE_FRAME` bytes) — with ``opening`` (the
-    relay), except the first each way, the OHTTP opening and its answer. Anything else ends
-    the tunnel. A refusal close code is passed on."""
+    both. Every message must be one frame (:data:`WIRE_FRAME` bytes) — with ``answer`` (the
+    relay, which has passed the device's opening on itself), except the first from ``b`` to
+    ``a``, the OHTTP answer to the opening. Anything else ends the tunnel. A refusal close code
+    is passed on. A side that went away ends the tunnel like a close (never raises for it)."""
 
-    async def forward(src: Socket, dst: Socket) -> None:
-        first = opening
+    async def forward(src: Socket, dst: Socket, first: bool) -> None:
         while True:
             msg = await src.receive()
             if msg.type == aiohttp.WSMsgType.BINARY and (first or len(msg.data) == WIRE_FRAME):
@@ -119,7 +119,10 @@ async def pipe(
                     await dst.close(code=msg.data, message=reason)
             return
 
-    tasks = [asyncio.ensure_future(forward(a, b)), asyncio.ensure_future(forward(b, a))]
+    tasks = [
+        asyncio.ensure_future(forward(a, b, False)),
+        asyncio.ensure_future(forward(b, a, answer)),
+    ]
     try:
         await asyncio.wait(tasks, timeout=lifetime_s, return_when=asyncio.FIRST_COMPLETED)
     finally:

@@ -202,6 +202,7 @@ class Node:
         self._refresh_task = asyncio.create_task(self._refresh_loop())
 
     async def _stop(self, _: web.Application) -> None:
+        self.live.close()
         if self._refresh_task is not None:
             self._refresh_task.cancel()
             await asyncio.gather(self._refresh_task, return_exceptions=True)

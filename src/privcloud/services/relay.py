@@ -5,7 +5,8 @@ encapsulated responses back. It sees the client's address, sizes and timing, and
 the body is ciphertext to it. It builds every upstream request afresh — only the media type is
 carried over — so no client address, cookie, user agent or forwarding header ever reaches the
 gateway. It never logs bodies or addresses; it uses a device's address only in memory, to cap
-the connections one address may hold (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``).
+the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``) and the live tunnels
+(``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) one address may hold.
 
 Routes::
 
@@ -32,12 +33,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections import Counter
 
 import aiohttp
 from aiohttp import web
 
 from privcloud import limits
-from privcloud.errors import NotFoundError, UpstreamError
+from privcloud.errors import (
+    NotFoundError,
+    PrivcloudError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamError,
+)
 from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
@@ -49,13 +58,17 @@ from privcloud.ohttp import (
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services import live_tunnel
 from privcloud.services.http import Metrics, read_body, require_media_type
-from privcloud.services.site import new_app
+from privcloud.services.site import new_app, peer_key
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
 _RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
 #: Upstream response headers the relay passes back; everything else is dropped.
 _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
+#: A device's tunnel went away while the relay wrote to it, or the gateway's did.
+_TUNNEL_GONE = (aiohttp.ClientError, ConnectionError)
+
+log = logging.getLogger("privcloud.relay")
 #: Seconds between the relay's own fetches of the issuer directory it serves.
 ISSUER_COPY_REFRESH_S = 60.0
 
@@ -75,6 +88,13 @@ class Relay:
         self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
         self._http = LazySession()
+        # Live tunnels hold their connection to the gateway for minutes: they have a pool of
+        # their own, so they can never make the requests and fetches above wait for one.
+        self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
+        #: Live tunnels open now (a content-free gauge), and how many each peer address holds
+        #: (addresses are keys in memory only, for the life of their tunnels; never logged).
+        self.live_tunnels = 0
+        self._live_by_peer: Counter[str] = Counter()
         # The issuer directory is fetched on the relay's own schedule and served from this copy,
         # so a device's read through the relay never reaches the issuer when the device's
         # direct read does (the issuer cannot pair the two and answer both the same way).
@@ -139,6 +159,7 @@ class Relay:
             self._issuer_task.cancel()
             await asyncio.gather(self._issuer_task, return_exceptions=True)
         await self._http.close()
+        await self._live_http.close()
 
     async def health(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True, "service": "relay"})
@@ -179,15 +200,53 @@ class Relay:
 
     async def forward_live(self, request: web.Request) -> web.WebSocketResponse:
         """Tunnel a live session to the gateway: the device's opening message (OHTTP) and
-        the gateway's answer pass whole, then fixed-size frames both ways (docs/adr/0023)."""
+        the gateway's answer pass whole, then fixed-size frames both ways (docs/adr/0023).
+
+        1. Refuse at the handshake a peer address holding ``MAX_RELAY_LIVE_TUNNELS_PER_PEER``
+           tunnels (429), or any tunnel past ``MAX_LIVE_TUNNELS`` in all (503).
+        2. Wait at most ``LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S`` for the device's opening; a
+           tunnel without one is closed (4408) and never reaches the gateway.
+        3. Only then connect to the gateway (the live pool), pass the opening on, and pipe.
+        """
+        transport = request.transport
+        peer = peer_key(transport.get_extra_info("peername")) if transport is not None else None
+        if peer is not None and self._live_by_peer[peer] >= limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER:
+            raise RateLimitedError("this address holds its most live tunnels")
+        if self.live_tunnels >= limits.MAX_LIVE_TUNNELS:
+            raise UnavailableError("the relay carries its most live tunnels")
+        self.live_tunnels += 1
+        if peer is not None:
+            self._live_by_peer[peer] += 1
+        try:
+            return await self._tunnel(request)
+        finally:
+            self.live_tunnels -= 1
+            if peer is not None:
+                self._live_by_peer[peer] -= 1
+                if self._live_by_peer[peer] <= 0:
+                    del self._live_by_peer[peer]
+
+    async def _tunnel(self, request: web.Request) -> web.WebSocketResponse:
+        """Steps 2 and 3 of :meth:`forward_live`."""
         ws = await live_tunnel.accept(request)
         try:
-            upstream = await live_tunnel.connect(self.session, f"{self.gateway_url}/v1/live")
+            opening = await live_tunnel.receive(ws, limits.LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S)
+        except PrivcloudError as exc:
+            await live_tunnel.refuse(ws, exc)
+            return ws
+        try:
+            upstream = await live_tunnel.connect(
+                self._live_http.get(), f"{self.gateway_url}/v1/live"
+            )
         except UpstreamError as exc:
             await live_tunnel.refuse(ws, exc)
             return ws
         try:
-            await live_tunnel.pipe(ws, upstream, opening=True)
+            await upstream.send_bytes(opening)
+            await live_tunnel.pipe(ws, upstream, answer=True)
+        except _TUNNEL_GONE as exc:
+            log.info("relay: live tunnel ended, a side went away: %s", type(exc).__name__)
+            await live_tunnel.refuse(ws, UpstreamError("next tunnel hop unreachable"))
         finally:
             await upstream.close()
         return ws
