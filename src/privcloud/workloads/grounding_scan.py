@@ -215,6 +215,8 @@ class Scanner:
             end += 1 if mer else 0
         if self.low(end) == "o'clock":
             end += 1
+            if not mer and (mer := self.meridiem(end)):  # "seven o'clock pm"
+                end += 1
         value = f"{hour}:{minute:02d}" + (f" {mer}" if mer else "")
         return Fact(
             "time", self.surface(i, end), value, _time_keys(hour, minute, mer, self.generous)

@@ -124,6 +124,7 @@ _MINUTES: dict[str, dict[str, int]] = {
 _NAMED_HOURS: dict[str, dict[str, int]] = {
     "fr": {"midi": 12, "minuit": 0},
     "pt": {"meio-dia": 12, "meia-noite": 0},
+    "it": {"mezzogiorno": 12, "mezzanotte": 0},
 }
 
 
@@ -146,15 +147,19 @@ _KINDS: dict[str, Callable[[int, int], int]] = {
 # Each form: (regex with {H} hour and {M} minute placeholders, kind). ``pre`` is the context
 # word(s) kept as they are; ``h`` the hour; ``m`` the minutes (absent for "half").
 _D = r"\d{1,2}"
+#: Dutch words before a clock time ("om tien over acht"; "vijf voor twee euro" is no time).
+_NL_AT = r"\b(?:om|tot|vanaf|rond|tegen|is)\s+"
 _FORMS: dict[str, tuple[tuple[str, str], ...]] = {
     "es": (
         (r"(?P<pre>\blas?\s+)(?P<h>{H})\s+y\s+(?P<m>{M}|" + _D + r")", "past"),
         (r"(?P<pre>\blas?\s+)(?P<h>{H})\s+menos\s+(?P<m>{M})", "to"),
+        (r"(?P<pre>\blas\s+)(?P<h>1\d|2[0-3])\s+(?P<m>[0-5]\d)", "past"),
     ),
     "fr": (
         (
-            r"(?P<pre>(?:\b(?:à|a|vers|dès|avant|après|est)|jusqu'à)\s+)(?P<h>{H})\s+heures?"
-            r"\s+(?:et\s+(?P<m>quart|demie?)|moins\s+(?P<m2>{M})|(?P<m3>{M}|" + _D + "))",
+            r"(?P<pre>(?:\b(?:à|vers|dès|avant|est)|jusqu'à)\s+)(?P<h>{H})\s+heures?"
+            r"\s+(?:et\s+(?P<m>quart|demie?)|moins\s+(?P<m2>{M})|(?P<m3>{M}|" + _D + "))"
+            r"(?!\s+(?:de|d'|d\u2019))",
             "fr",
         ),
         (
@@ -170,9 +175,16 @@ _FORMS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(?P<pre>)\b(?P<m>{M}|" + _D + r")\s+vor\s+halb\s+(?P<h>{H})", "to_half"),
         (r"(?P<pre>)\b(?P<m>{M}|" + _D + r")\s+nach\s+halb\s+(?P<h>{H})", "past_half"),
         (r"(?P<pre>\b(?:um|gegen|bis|ab|ist|vor|nach)\s+)dreiviertel\s+(?P<h>{H})(?P<m>)", "q3"),
-        (r"(?P<pre>\b(?:um|gegen|bis|ab|ist|vor|nach)\s+)halb\s+(?P<h>{H})(?P<m>)", "half"),
-        (r"(?P<pre>\b(?:um|gegen|bis|ab|ist)\s+)(?P<m>{M})\s+nach\s+(?P<h>{H})", "past"),
-        (r"(?P<pre>\b(?:um|gegen|bis|ab|ist)\s+)(?P<m>{M})\s+vor\s+(?P<h>{H})", "to"),
+        (r"(?P<pre>\b(?:um|gegen|bis|ab|ist|vor|nach)\s+)viertel\s+(?P<h>{H})(?P<m>)", "q1"),
+        (r"(?P<pre>)\bhalb\s+(?P<h>{H})(?!\s+(?-i:[A-ZÄÖÜ]))(?P<m>)", "half"),
+        (
+            r"(?P<pre>)\b(?P<m>fünf|zehn|zwanzig|{M}(?=\s+minuten))(?:\s+minuten)?\s+nach\s+(?P<h>{H})",
+            "past",
+        ),
+        (
+            r"(?P<pre>)\b(?P<m>fünf|zehn|zwanzig|{M}(?=\s+minuten))(?:\s+minuten)?\s+vor\s+(?P<h>{H})",
+            "to",
+        ),
     ),
     "it": (
         (
@@ -187,6 +199,7 @@ _FORMS: dict[str, tuple[tuple[str, str], ...]] = {
         ),
         (r"(?P<pre>\b(?:all|dall|dell|l)['\u2019])(?P<h>una)\s+e\s+(?P<m>{M})", "past"),
         (r"(?P<pre>\b(?:all|dall|dell|l)['\u2019])(?P<h>una)\s+meno\s+(?P<m>{M})", "to"),
+        (r"(?P<pre>)\b(?P<h>mezzogiorno|mezzanotte)\s+e\s+(?P<m>{M})", "past"),
     ),
     "pt": (
         (r"(?P<pre>(?:\b|(?<=\s))(?:à|às|as)\s+)(?P<h>{H})\s+e\s+(?P<m>{M}|" + _D + ")", "past"),
@@ -195,12 +208,17 @@ _FORMS: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(?P<pre>)\b(?P<h>meio-dia|meia-noite)\s+e\s+(?P<m>{M})", "past"),
     ),
     "nl": (
-        (r"(?P<pre>)\b(?P<m>kwart|vijf|tien|twintig|" + _D + r")\s+over\s+(?P<h>{H})", "past"),
-        (r"(?P<pre>)\b(?P<m>kwart|vijf|tien|twintig|" + _D + r")\s+voor\s+(?P<h>{H})", "to"),
+        (r"(?P<pre>)\b(?P<m>kwart)\s+over\s+(?P<h>{H})", "past"),
+        (r"(?P<pre>)\b(?P<m>kwart)\s+voor\s+(?P<h>{H})", "to"),
+        (
+            r"(?P<pre>" + _NL_AT + r")(?P<m>vijf|tien|twintig|" + _D + r")\s+over\s+(?P<h>{H})",
+            "past",
+        ),
+        (r"(?P<pre>" + _NL_AT + r")(?P<m>vijf|tien|twintig|" + _D + r")\s+voor\s+(?P<h>{H})", "to"),
         (r"(?P<pre>)\b(?P<m>vijf|tien|" + _D + r")\s+voor\s+half\s+(?P<h>{H})", "to_half"),
         (r"(?P<pre>)\b(?P<m>vijf|tien|" + _D + r")\s+over\s+half\s+(?P<h>{H})", "past_half"),
         (r"(?P<pre>)\b(?P<h>{H})\s+uur\s+(?P<m>{M}|" + _D + ")", "past"),
-        (r"(?P<pre>\b(?:om|tot|vanaf|rond|tegen|is)\s+)half\s+(?P<h>{H})(?P<m>)", "half"),
+        (r"(?P<pre>)(?<!\been\s)(?<!anderhalf\s)\bhalf\s+(?P<h>{H})(?P<m>)", "half"),
     ),
 }
 
@@ -252,6 +270,7 @@ def say(hour: int, minute: int, *, digits: bool) -> str:
 
 #: Forms whose minutes are in their words ("Viertel nach", "dreiviertel", "halb").
 _FIXED = {
+    "q1": ("to", 45),
     "quarter_past": ("past", 15),
     "quarter_to": ("to", 15),
     "q3": ("to", 15),
@@ -271,9 +290,15 @@ def _minutes(groups: dict[str, str], language: str, kind: str) -> tuple[str, int
     return kind, _value(words, groups["m"] or "")
 
 
+#: Words before a form that make it a range of hours, not a time ("tra le 14 e 16": 2 to 4 pm).
+_RANGE_RE = re.compile(r"(?:^|\W)(?:entre|tra|fra|between|zwischen|tussen)\s+$", re.IGNORECASE)
+
+
 def _rewrite(match: re.Match[str], language: str, kind: str) -> str:
     groups = match.groupdict()
     hour_text = groups["h"]
+    if _RANGE_RE.search(match.string[max(0, match.start() - 12) : match.start()]):
+        return match.group()
     hour = _value({**_HOURS[language], **_NAMED_HOURS.get(language, {})}, hour_text)
     kind, minute = _minutes(groups, language, kind)
     if hour is None or minute is None or hour > 23 or not 0 <= minute < 60:

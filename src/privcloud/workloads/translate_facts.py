@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms, translate_clock
+from privcloud.workloads import exonyms, translate_clock, translate_numbers
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
 from privcloud.workloads.text import vocabulary
@@ -157,7 +157,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "januar februar märz april mai juni juli august september oktober november dezember",
         "montag dienstag mittwoch donnerstag freitag samstag sonntag",
         "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
-        "heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
+        "am:on heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
         "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
         "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
         "uhr:o'clock um:at mittag:noon mitternacht:midnight",
@@ -176,7 +176,9 @@ LEXICONS: dict[str, dict[str, str]] = {
         "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
         "- três quatro cinco seis sete oito nove dez onze doze",
         "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
-        "da_manhã:am às:at meio-dia:noon meia-noite:midnight",
+        "da_manhã:am às:at meio-dia:noon meia-noite:midnight dois:two duas:two "
+        "na_segunda:on_Monday na_terça:on_Tuesday na_quarta:on_Wednesday "
+        "na_quinta:on_Thursday na_sexta:on_Friday",
     ),
     "nl": _lexicon(
         "januari februari maart april mei juni juli augustus september oktober november december",
@@ -206,25 +208,38 @@ _H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
 _DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
 #: Digit groups, with the separators of any language between them.
 _DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
+_FIRST_OF_RE = re.compile(
+    r"\b(?:primero|primer|premier|1er|primo|primeiro|eerste|erste[nr]?)\s+(?:(?:de|di|del)\s+)?"
+    r"(?=(?:" + "|".join(_MONTHS_EN) + r")\b)",
+    re.IGNORECASE,
+)
 _DIGITS_RE = re.compile(r"\d+(?:[.,:'\u00a0\u202f]\d+)*")
 _PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
 
 
-def normalise(text: str, language: str) -> str:
+def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
-    and for languages without a lexicon, apart from "15h30" clock times."""
-    text = translate_clock.english(_H_TIME_RE.sub(r"\1:\2", text), language)
+    and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
+    source (:func:`.translate_numbers.english`)."""
+    text = _H_TIME_RE.sub(r"\1:\2", text)
     table = LEXICONS.get(language)
     if table is None:
         return text
+    # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
+    # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
+    text = translate_clock.english(text, language)
+    text = translate_numbers.english(text, language, strict=strict)
+    text = translate_clock.english(text, language)
     if language == "de":
         text = _DAY_DOT_RE.sub(r"\1", text)
 
     def swap(match: re.Match[str]) -> str:
         return table[match.group(1).lower()]
 
-    # "3 de March" (es, pt; "del" in it): the reader's "3 March".
-    return _DAY_OF_RE.sub(r"\1 ", _LEXICON_RES[language].sub(swap, text))
+    # "primero de March", "le premier July", "am ersten May": the 1st; "3 de March" (es, pt;
+    # "del" in it): the reader's "3 March".
+    text = _FIRST_OF_RE.sub("1 ", _LEXICON_RES[language].sub(swap, text))
+    return _DAY_OF_RE.sub(r"\1 ", text)
 
 
 def _digits(text: str) -> str:
@@ -280,14 +295,68 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
     text = normalise(sentence, language)
     facts = []
     for found in extract_facts(text):
-        fact = _without_sentence_start(found, text) if found.kind == "name" else found
-        if language == "en":
-            # (names into another script are not checked: no need to read them further)
-            thing = found.kind == "name" and target in LATIN_SCRIPT
-            fact = _thing_name(found, text, target) if thing else found
+        fact: Fact | None = found
+        if found.kind == "name":
+            if language != "en":
+                fact = _without_sentence_start(found, text)
+                fact = _untitled(fact) if fact is not None else None
+            elif (fact := _untitled(found)) is not None and target in LATIN_SCRIPT:
+                # (names into another script are not checked: no need to read them further)
+                fact = _common_start_left_out(fact, text)
+                fact = _thing_name(fact, text, target) if fact is not None else None
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
+    if language == "de" and target in LATIN_SCRIPT:
+        facts += _titled_german_names(sentence)
     return facts
+
+
+#: Titles before a name, in the languages of :data:`LEXICONS` (lower case, without the dot): a
+#: translation writes its own ("Sr. García" -> "Mr. García"), so they are no part of the name.
+_TITLES = frozenset(
+    """sr sra srta señor señora señorita don doña mme mlle m monsieur madame mademoiselle
+    sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
+    dhr senhor senhora dona""".split()  # noqa: SIM905
+)
+_EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
+#: Lower-case words a name of the source may start with that a translation writes its own
+#: way ("da Milano" -> "from Milan"; "di Giulia Bianchi" -> "for Giulia Bianchi").
+_LEADING_PARTICLES = frozenset("de da di del della dos das du des do van von".split())  # noqa: SIM905
+#: A German name after a title: German capitalises every noun, so only these are names.
+_GERMAN_TITLED_RE = re.compile(
+    r"\b(?:Herr|Herrn|Frau|Dr\.|Prof\.)\s+((?:[A-ZÄÖÜ][\wäöüß-]+)(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?)"
+)
+
+
+def _untitled(fact: Fact) -> Fact | None:
+    """A name without its titles and leading particles (None when nothing else is left)."""
+    words = fact.text.split()
+    while words and (
+        words[0].rstrip(".").lower() in _TITLES or words[0] in _LEADING_PARTICLES
+    ):
+        words.pop(0)
+    if len(words) == len(fact.text.split()):
+        return fact
+    rest = " ".join(words)
+    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
+
+
+def _common_start_left_out(fact: Fact, text: str) -> Fact | None:
+    """An English name that is one common word at a sentence's start is no name ("Lunch is
+    at 12:30", "Breakfast is served from 7"); the reader's own list of such words is short."""
+    if " " in fact.text or not vocabulary.is_common(fact.text.lower()):
+        return fact
+    before = text[: max(0, text.find(fact.text))].split()
+    if before and before[-1].rstrip(".").lower() in _TITLES | _EN_TITLES:
+        return fact  # "Dr. Patel": the dot ends a title, not a sentence
+    return _without_sentence_start(fact, text)
+
+
+def _titled_german_names(sentence: str) -> list[Fact]:
+    return [
+        Fact("name", name, " ".join(name_tokens(name)))
+        for name in _GERMAN_TITLED_RE.findall(sentence)
+    ]
 
 
 def _thing_name(fact: Fact, text: str, target: str) -> Fact | None:
@@ -361,7 +430,7 @@ class _Translation:
         self.source = source
         #: The texts of the name facts the source uses as places or languages (:func:`placed`).
         self.places = places
-        normalised = normalise(text, language)
+        normalised = normalise(text, language, strict=False)
         self.index = SourceIndex(normalised)
         self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
         self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
@@ -392,7 +461,13 @@ class _Translation:
         if not digits:
             return False
         if fact.kind == "time":
+            if not either_half and self.language in READABLE and fact.value.endswith(("am", "pm")):
+                return False  # "7 Uhr morgens" as "7 pm": the reader read the translation's
             return self._has_clock(fact, either_half=either_half)
+        if self.language in READABLE and (fact.kind == "date" or "." in fact.value):
+            # a day of another month ("3 March" as "May 3rd"), a decimal with its mark moved
+            # ("3.5 %" as "35%"): the reader reads both sides of a readable pair
+            return False
         if digits in self.numbers or digits.lstrip("0") in self.numbers:
             return True
         # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock

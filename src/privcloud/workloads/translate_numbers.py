@@ -1,0 +1,150 @@
+"""Numbers as the languages of :data:`.translate_facts.LEXICONS` write them, put in the form the
+English fact reader reads (:func:`english`):
+
+* numbers said in words, by ``text2num`` (Allo-Media, MIT): "treinta y dos" -> "32",
+  "quatre-vingt-quinze" -> "95", "fünfundvierzig" -> "45", "vingt et un juin" -> "21 juin".
+  Those up to three stay words (the lexicon reads "dos", "trois"; "un" and "una" are mostly
+  articles), and a word that is also another word is read as a number only where it tells
+  the time (Italian "sei", "you are", but "alle sei"; French "neuf", "new", but "neuf
+  heures");
+* the decimal comma and the thousands point: "3,5 %" -> "3.5 %", "1.500 euros" -> "1,500
+  euros", "1.234,56" -> "1,234.56". A run of digits with other separators (a date
+  "03.04.2025", a time "15.30") is left as it is.
+
+Before, the lexicons knew the number words two to twelve only: "Mi hija tiene catorce años"
+translated "My daughter is 14" had an *added* 14 and was withheld, "treinta y dos" lost a
+"two" (the lexicon swapped the "dos" inside it), and "Son 1.500 euros" read as 1.5 euros let
+a translation's "1.5 euros" through.
+"""
+
+from __future__ import annotations
+
+import re
+
+from text_to_num import alpha2digit
+
+__all__ = ["english"]
+
+#: Words that are numbers and also other words, read as numbers only next to a word of the
+#: clock (before: "alle", "le", "à", "vers"...; after: "heures", "ore", "uur", "Uhr").
+_AMBIGUOUS: dict[str, tuple[str, str, str]] = {
+    "it": ("sei", r"(?:alle|le|dalle|verso le|sono le)", r"(?:ore|e|meno)"),
+    "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
+}
+_MASK = "\u2060"  # WORD JOINER: an ambiguous word with it inside is no number word
+_AMBIGUOUS_RES = {
+    lang: re.compile(
+        rf"(?<!\w)(?P<word>{word})(?!\w)",
+        re.IGNORECASE,
+    )
+    for lang, (word, _before, _after) in _AMBIGUOUS.items()
+}
+_CLOCK_CONTEXT_RES = {
+    lang: (
+        re.compile(rf"(?:^|\W){before}\s+$", re.IGNORECASE),
+        re.compile(rf"^\s+{after}(?!\w)", re.IGNORECASE),
+    )
+    for lang, (_word, before, after) in _AMBIGUOUS.items()
+}
+#: text2num's ordinal marks ("1er", "21e", "2ª", "3º", "5ème"), which the reader does not read.
+_ORDINAL_MARK_RE = re.compile(r"(?<=\d)(?:er|re|e|ème|eme|º|ª|°)(?!\w)")
+#: A run of digits with separators: the numbers whose marks are swapped (see the docstring).
+_MARKED_RE = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)+(?![\d.,]*\d)")
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?")
+_DECIMAL_RE = re.compile(r"\d+,\d+")
+
+
+#: "por ciento" and its kin: text2num reads "ciento" as 100.
+_PERCENT_RES = {
+    lang: re.compile(rf"\s+{words}(?!\w)", re.IGNORECASE)
+    for lang, words in {
+        "es": r"por\s+ciento",
+        "pt": r"por\s+cento",
+        "it": r"per\s+cento",
+        "fr": r"pour\s+cent",
+        "de": r"prozent",
+        "nl": r"procent",
+    }.items()
+}
+_SCALES = {
+    **dict.fromkeys(
+        "millón millones million millions milione milioni milhão milhões miljoen miljoenen"
+        " millionen".split(),
+        " million",
+    ),
+    **dict.fromkeys(
+        "milliard milliards miliardo miliardi milliarde milliarden miljard miljarden".split(),
+        " billion",
+    ),
+    **dict.fromkeys("mil mille mila tausend duizend".split(), " thousand"),
+}
+#: The scales held out of text2num's reach until it is done (it reads "million" in German too).
+_HELD = {scale: f"\u2060{i}\u2060" for i, scale in enumerate(sorted(set(_SCALES.values())))}
+_SCALE_RE = re.compile(
+    r"(\d(?:[.,]?\d)*)\s+(" + "|".join(sorted(_SCALES, key=len, reverse=True)) + r")(?!\w)",
+    re.IGNORECASE,
+)
+#: "12 euros 50", "23 euros con 50", "12 euro e 50", "12 Euro 50": 12.50 euros (the cents
+#: follow the currency in speech).
+_MONEY_RE = re.compile(
+    r"\b(\d+)\s+(euros?|dólares?|dollars?|pesos|francs?|franken|libras?|livres?|reais|real)"
+    r"\s+(?:(?:con|e|et|und|en|y)\s+)?(\d{2})(?!\d|[.,:]\d|\s*(?:%|percent|cent|céntimo|centime"
+    r"|centesim|centavo))",
+    re.IGNORECASE,
+)
+#: "zwei Komma fünf" (after text2num: "2 Komma 5"): 2.5.
+_DECIMAL_WORD_RE = re.compile(
+    r"(\d+)\s+(?:komma|coma|virgule|virgola|vírgula)\s+(\d+)", re.IGNORECASE
+)
+_PT_DIGIT_WORDS = r"(?:zero|um|uma|dois|duas|três|quatro|cinco|seis|sete|oito|nove|meia)"
+#: A run of two or more Portuguese digit words (a number read out digit by digit).
+_PT_DIGIT_RUN_RE = re.compile(
+    rf"(?<!\w){_PT_DIGIT_WORDS}(?:[\s,]+{_PT_DIGIT_WORDS})+(?!\w)", re.IGNORECASE
+)
+
+
+def _meia_is_six(text: str) -> str:
+    return _PT_DIGIT_RUN_RE.sub(lambda m: re.sub(r"(?i)\bmeia\b", "seis", m.group()), text)
+
+
+def _swap_marks(match: re.Match[str]) -> str:
+    number = match.group()
+    if _THOUSANDS_RE.fullmatch(number) or _DECIMAL_RE.fullmatch(number):
+        return number.translate(str.maketrans(".,", ",."))
+    return number
+
+
+def _mask_ambiguous(text: str, language: str) -> str:
+    pattern = _AMBIGUOUS_RES.get(language)
+    if pattern is None:
+        return text
+    before, after = _CLOCK_CONTEXT_RES[language]
+
+    def mask(match: re.Match[str]) -> str:
+        clock = before.search(text[: match.start()]) or after.match(text[match.end() :])
+        word = match.group()
+        return word if clock else word[0] + _MASK + word[1:]
+
+    return pattern.sub(mask, text)
+
+
+def english(text: str, language: str, *, strict: bool = True) -> str:
+    """``text`` (in ``language``, one of the lexicons') with its number words as digits and
+    its decimal and thousands marks as the reader reads them (see the module docstring).
+    ``strict`` (a source): an ambiguous word is a number only where it tells the time; a
+    translation is read generously, every such word a number."""
+    text = _PERCENT_RES[language].sub(" percent", text) if language in _PERCENT_RES else text
+    if language == "pt":  # "meia" (dúzia) is six when digits are read out one by one
+        text = _meia_is_six(text)
+    if strict:
+        text = _mask_ambiguous(text, language)
+    # A scale after digits is the reader's English word ("2,5 Millionen": 2.5 million), which
+    # text2num would read as a number of its own.
+    text = _SCALE_RE.sub(lambda m: m.group(1) + _HELD[_SCALES[m.group(2).lower()]], text)
+    # text2num writes "zwei Komma fünf" with the language's mark, "2,5"
+    text = _DECIMAL_WORD_RE.sub(r"\1,\2", alpha2digit(text, language))
+    for scale, held in _HELD.items():
+        text = text.replace(held, scale)
+    text = _MARKED_RE.sub(_swap_marks, text)
+    text = _MONEY_RE.sub(r"\1.\3 \2", text)
+    return _ORDINAL_MARK_RE.sub("", text).replace(_MASK, "")
