@@ -66,18 +66,14 @@ _PERCENT_RES = {
         "nl": r"procent",
     }.items()
 }
-_SCALES = {
-    **dict.fromkeys(
-        "millón millones million millions milione milioni milhão milhões miljoen miljoenen"
-        " millionen".split(),
-        " million",
-    ),
-    **dict.fromkeys(
-        "milliard milliards miliardo miliardi milliarde milliarden miljard miljarden".split(),
-        " billion",
-    ),
-    **dict.fromkeys("mil mille mila tausend duizend".split(), " thousand"),
+#: Scale words after digits, by the reader's English word for them.
+_SCALE_WORDS = {
+    " million": "millón millones million millions milione milioni milhão milhões miljoen "
+    "miljoenen millionen",
+    " billion": "milliard milliards miliardo miliardi milliarde milliarden miljard miljarden",
+    " thousand": "mil mille mila tausend duizend",
 }
+_SCALES = {word: scale for scale, words in _SCALE_WORDS.items() for word in words.split()}
 #: The scales held out of text2num's reach until it is done (it reads "million" in German too).
 _HELD = {scale: f"\u2060{i}\u2060" for i, scale in enumerate(sorted(set(_SCALES.values())))}
 _SCALE_RE = re.compile(
