@@ -331,9 +331,7 @@ _GERMAN_TITLED_RE = re.compile(
 def _untitled(fact: Fact) -> Fact | None:
     """A name without its titles and leading particles (None when nothing else is left)."""
     words = fact.text.split()
-    while words and (
-        words[0].rstrip(".").lower() in _TITLES or words[0] in _LEADING_PARTICLES
-    ):
+    while words and (words[0].rstrip(".").lower() in _TITLES or words[0] in _LEADING_PARTICLES):
         words.pop(0)
     if len(words) == len(fact.text.split()):
         return fact
