@@ -693,6 +693,23 @@ MAX_ERASE_RADIUS: Final = 32
 MAX_ERASE_FILL_WORK: Final = 50_000_000
 #: Largest encoded answer (the erased image): one response event with room for its metadata.
 MAX_ERASE_RESULT_BYTES: Final = MAX_WORKLOAD_EVENT - MAX_WORKLOAD_JSON - 64 * KiB
+#: Most scans (SOS markers) in a JPEG to erase from, counted before it is decoded. libjpeg
+#: passes over the whole image once per scan of a progressive JPEG, and a scan can be a few
+#: bytes: a 124 KB 12-megapixel file with 2,000 scans took 14.6 s of CPU (7 ms a scan), and
+#: 24 MiB of them would hold a worker thread for hours, deaf to the deadline (libjpeg-turbo's
+#: ``djpeg -maxscans`` guards against the same). Encoders write 1 to 3 (baseline) or about 10
+#: (progressive) scans; 100 leaves room and bounds the decode of a 12-megapixel photo to a few
+#: seconds of CPU, like the fill's bound (measured: 2.3 s for a noisy one with 100 scans, 0.1 s
+#: with its 10). Counting them reads 24 MiB in 0.1 s.
+MAX_ERASE_JPEG_SCANS: Final = 100
+#: Most erase requests one node works on at once; one more is refused at once (429) rather than
+#: queued. One maximum-size erase holds about 280 MB (the decoded image, the mask, the fill and
+#: the answer) and a CPU core for seconds; without this a burst of them is bounded only by the
+#: node's worker threads. Refused, not waited for: the node advances blocking workloads in the
+#: worker threads every feature shares (asyncio's default executor), so a request waiting for a
+#: slot would hold one of them and a burst of erases would starve the other features; a 429
+#: costs nothing and the client may try again or another node.
+MAX_CONCURRENT_ERASE: Final = 2
 #: Most 16 kHz s16le PCM bytes one live-pipeline feed takes (1 s; frames are 20-40 ms).
 LIVE_MAX_FEED_BYTES: Final = 32_000
 #: Seconds a live pipeline's process may take over one step (open, a feed, the flush) before
@@ -768,6 +785,12 @@ MAX_SPEAK_RATE: Final = 300
 MAX_SPEAK_ENGINE_BYTES: Final = MAX_SPEAK_SECONDS * 22_050 * 2 + 4096
 #: Largest ``espeak-ng --voices`` listing read (it is ~10 KB).
 MAX_ESPEAK_VOICE_LIST_BYTES: Final = 1 << 20
+#: Most ``speak`` requests one node works on at once (each runs an espeak-ng child process, a
+#: CPU core for up to SPEAK_TIMEOUT_S, and holds up to MAX_SPEAK_ENGINE_BYTES of its output);
+#: one more is refused at once (429), not queued, for the reason given at MAX_CONCURRENT_ERASE.
+#: The live pipeline's speech is not counted here: live sessions have their own bound
+#: (MAX_LIVE_SESSIONS_PER_NODE).
+MAX_CONCURRENT_SPEAK: Final = 4
 #: Most names (or direction-marked mentions) of one summary sentence whose relations the guard
 #: checks: each is looked up in every source sentence, so this bounds the work per sentence.
 MAX_GUARD_RELATED: Final = 8

@@ -14,6 +14,8 @@ import os
 import struct
 import subprocess
 import sys
+import threading
+import warnings
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,13 +30,21 @@ from privcloud.errors import (
     ConfigError,
     DecodeError,
     PeerError,
+    RateLimitedError,
     TooLargeError,
     UnavailableError,
     UnsupportedError,
 )
 from privcloud.wire import varint
 from privcloud.wire.message import EventKind, WorkloadRequest, encode_event
-from privcloud.workloads.erase import EraseWorkload, encode_body, opencv_fill, split_body
+from privcloud.workloads import erase as erase_module
+from privcloud.workloads.erase import (
+    EraseWorkload,
+    encode_body,
+    jpeg_scans,
+    opencv_fill,
+    split_body,
+)
 from privcloud.workloads.models import INPAINT, ModelConfig, Models
 
 pytestmark = needs_ai
@@ -432,6 +442,184 @@ def test_the_bounds_fit_one_request_and_one_answer() -> None:
     assert limits.MAX_ERASE_RESULT_BYTES + limits.MAX_WORKLOAD_JSON < limits.MAX_WORKLOAD_EVENT
     image, mask = split_body(encode_body(b"image", b"mask"))
     assert (image, mask) == (b"image", b"mask")
+
+
+# --- progressive JPEG scans (red-team review, 2026-12-04) --------------------------------------
+
+
+def progressive_jpeg(width: int = 128, height: int = 96) -> bytes:
+    """A progressive JPEG of a noisy gradient (noise: scans with stuffed 0xFF bytes in them)."""
+    rng = np.random.default_rng(5)
+    noisy = gradient(width, height).astype(np.int16) + rng.integers(-30, 30, (height, width, 3))
+    return encode(noisy.clip(0, 255).astype(np.uint8), "JPEG", quality=90, progressive=True)
+
+
+def with_last_scan_repeated(jpeg: bytes, times: int, junk: bytes = b"") -> bytes:
+    """``jpeg`` with its last scan (an AC refinement) repeated ``times`` more times, each copy
+    after ``junk``: every copy makes libjpeg pass over the whole image once more. The last scan
+    runs from the last SOS marker to EOI (no 0xFF 0xDA can be inside entropy-coded data)."""
+    assert jpeg.endswith(b"\xff\xd9")
+    last_scan = jpeg[jpeg.rindex(b"\xff\xda") : -2]
+    return jpeg[:-2] + (junk + last_scan) * times + b"\xff\xd9"
+
+
+def test_the_scan_count_is_the_number_of_sos_markers_libjpeg_reads() -> None:
+    progressive = progressive_jpeg()
+    assert b"\xff\x00" in progressive  # stuffed bytes inside the scans are not markers
+    assert jpeg_scans(progressive, stop_after=1000) == 10  # libjpeg's default script
+    assert jpeg_scans(encode(gradient(), "JPEG"), stop_after=1000) == 1  # baseline
+    assert jpeg_scans(with_last_scan_repeated(progressive, 50), stop_after=1000) == 60
+    assert jpeg_scans(with_last_scan_repeated(progressive, 50), stop_after=20) == 21
+    # libjpeg skips junk and fill bytes before a marker: the copies still count.
+    assert jpeg_scans(with_last_scan_repeated(progressive, 50, b"junk"), stop_after=1000) == 60
+    assert jpeg_scans(with_last_scan_repeated(progressive, 50, b"\xff" * 3), stop_after=1000) == 60
+    # Scans after EOI are never read; a truncated file counts what it has.
+    assert jpeg_scans(progressive + with_last_scan_repeated(progressive, 5), stop_after=99) == 10
+    assert jpeg_scans(progressive[: progressive.rindex(b"\xff\xda") + 20], stop_after=99) == 10
+
+
+@pytest.mark.parametrize("junk", [b"", b"junk", b"\xff\xff"])
+def test_a_progressive_jpeg_with_thousands_of_scans_is_refused_before_decoding(
+    monkeypatch: pytest.MonkeyPatch, junk: bytes
+) -> None:
+    """A small progressive JPEG whose last scan is repeated makes libjpeg pass over the whole
+    image once per copy (2,000 copies of a 124 KB 12-megapixel one: 15 s of CPU, beyond the
+    deadline's reach): the scans are counted from the markers and refused, with no decode."""
+    from PIL import ImageFile
+
+    calls: list[str] = []
+    real_load = ImageFile.ImageFile.load
+
+    def spy(image: Any) -> Any:
+        calls.append(str(image.format))
+        return real_load(image)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", spy)
+    progressive = progressive_jpeg()
+    bomb = with_last_scan_repeated(progressive, 2000, junk)
+    with pytest.raises(TooLargeError, match="scans"):
+        erase(_body(image=bomb))
+    assert calls == []
+    at_the_bound = with_last_scan_repeated(progressive, limits.MAX_ERASE_JPEG_SCANS - 10, junk)
+    assert erase(_body(image=at_the_bound))[1]["width"] == 128
+    with pytest.raises(TooLargeError, match="scans"):
+        erase(_body(image=with_last_scan_repeated(at_the_bound, 1, junk)))
+
+
+# --- what reaches the log (red-team review, 2026-12-04) ----------------------------------------
+
+
+def _odd_exif_jpeg() -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x011A] = (72, 1, 5, 7)  # XResolution with four entries where one is expected
+    return encode(with_square(gradient()), "JPEG", exif=exif.tobytes())
+
+
+def test_pil_warnings_that_quote_the_request_are_not_raised() -> None:
+    """PIL warns, quoting the input, about a size over its own bomb threshold ("Image size
+    (90000000 pixels) exceeds limit") and about odd EXIF ("tag 282 had too many entries"); the
+    node logs Python warnings, so the workload silences them (its bounds are its own)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(TooLargeError, match=r"pixels|wide"):
+            erase(_body(image=lying_png(10_000, 9_000), mask=lying_png(10_000, 9_000)))
+        assert erase(_body(image=_odd_exif_jpeg()))[1]["width"] == 128
+    assert [str(w.message)[:40] for w in caught] == []
+
+
+# --- 16-bit greyscale (red-team review, 2026-12-04) --------------------------------------------
+
+
+def test_a_16_bit_greyscale_png_is_not_turned_white() -> None:
+    """PIL's convert("RGB") clips 16-bit grey at 255; the workload keeps the high byte."""
+    wide = np.linspace(0, 65535, 96 * 128).reshape(96, 128).astype(np.uint16)
+    mask = square_mask()
+    result = decode(erase(encode_body(encode(wide), encode(mask)))[0]).astype(np.int16)
+    assert result.shape == (96, 128, 3)
+    expected = (wide >> 8).astype(np.int16)[..., None]
+    assert int(np.abs(result - expected)[mask == 0].max()) <= 1
+
+
+def test_a_16_bit_greyscale_png_keeps_its_transparent_value() -> None:
+    from PIL import Image
+
+    wide = np.linspace(0, 65535, 96 * 128).reshape(96, 128).astype(np.uint16)
+    wide[:10] = 65535  # the transparent grey value (tRNS)
+    buffer = io.BytesIO()
+    Image.fromarray(wide).save(buffer, format="PNG", transparency=65535)
+    mask = square_mask()
+    result = decode(erase(encode_body(buffer.getvalue(), encode(mask)))[0]).astype(np.int16)
+    assert result.shape == (96, 128, 4)
+    assert (result[:10, :, 3] == 0).all() and (result[20:30, :, 3] == 255).all()
+    expected = (wide >> 8).astype(np.int16)
+    assert int(np.abs(result[20:30, :, 0] - expected[20:30]).max()) <= 1
+
+
+# --- concurrency (red-team review, 2026-12-04) -------------------------------------------------
+
+
+def test_erases_past_the_concurrency_cap_are_refused_not_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One maximum-size erase holds ~280 MB: at most MAX_CONCURRENT_ERASE run at once per
+    workload; one more is refused at once (429), and the slots come back, after an error too.
+    No timing: the running requests are held inside their decode until the refusal is seen."""
+    cap = limits.MAX_CONCURRENT_ERASE
+    real_decode = erase_module.decode_inputs
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+    lock = threading.Lock()
+    running = most = 0
+
+    def held_decode(body: bytes) -> Any:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            over = running > cap
+        if over:  # without the cap: fail here, rather than wait for a release that never comes
+            with lock:
+                running -= 1
+            raise AssertionError("more erases ran at once than the cap")
+        inside.release()
+        try:
+            assert release.wait(60)
+            return real_decode(body)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(erase_module, "decode_inputs", held_decode)
+    workload = EraseWorkload(Models(ModelConfig()))
+    good = _body()
+    bad = _body(mask=encode(np.zeros((96, 128), np.uint8)))  # selects nothing: DecodeError
+    outcomes: list[str] = []
+
+    def one(body: bytes) -> None:
+        try:
+            list(workload.run(WorkloadRequest("erase", {}, body)))
+            outcomes.append("ok")
+        except PeerError as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=one, args=(good if i else bad,)) for i in range(cap)]
+    for thread in threads:
+        thread.start()
+    for _ in range(cap):
+        assert inside.acquire(timeout=60)
+    with pytest.raises(RateLimitedError):
+        list(workload.run(WorkloadRequest("erase", {}, good)))
+    with pytest.raises(DecodeError):  # parameters are checked before a slot is taken
+        list(workload.run(WorkloadRequest("erase", {"method": "blur"}, good)))
+    release.set()
+    for thread in threads:
+        thread.join(60)
+    assert most == cap
+    assert sorted(outcomes) == sorted(["DecodeError"] + ["ok"] * (cap - 1))
+    for _ in range(cap + 1):  # every slot came back
+        list(workload.run(WorkloadRequest("erase", {}, good)))
 
 
 # --- the diffusion method ----------------------------------------------------------------------

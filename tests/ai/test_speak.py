@@ -8,7 +8,10 @@ the record is bench/eval_speech.py's).
 from __future__ import annotations
 
 import io
+import re
+import threading
 import wave
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from privcloud import limits
 from privcloud.errors import (
     DecodeError,
     PeerError,
+    RateLimitedError,
     TooLargeError,
     UnavailableError,
     UnsupportedError,
@@ -28,6 +32,7 @@ from privcloud.workloads.models import WHISPER_BASE, WHISPER_TINY_EN
 from privcloud.workloads.speak import (
     SAMPLE_RATE,
     SpeakWorkload,
+    Speech,
     clean_text,
     pcm_to_wav,
     synthesize,
@@ -167,6 +172,131 @@ def test_a_missing_engine_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(speak_module.shutil, "which", lambda _name: None)
     with pytest.raises(UnavailableError):
         speak_module.speak("Hello.", "en")
+
+
+# --- red-team review, 2026-12-04 ----------------------------------------------------------------
+
+
+def test_speaking_writes_no_pulseaudio_files_under_home_or_tmp(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """espeak-ng 1.51 starts a PulseAudio client even with --stdout, which creates
+    ~/.config/pulse, a runtime symlink and a /tmp/pulse-* directory. The engine's environment
+    names a server that does not exist; here its home and temporary directories are empty ones
+    of the test's, which stay empty: for the workload and for the live pipeline's synthesis."""
+    from privcloud.live import steps
+
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    real_env = speak_module._child_env
+    seen: list[dict[str, str]] = []
+
+    def env_with_dirs() -> dict[str, str]:
+        env = {**real_env(), "HOME": str(home), "TMPDIR": str(tmp)}
+        seen.append(env)
+        return env
+
+    monkeypatch.setattr(speak_module, "_child_env", env_with_dirs)
+    assert float(_run(b"Hello there.")[0].meta["duration"]) > 0.5
+    assert len(steps.synthesize("Good morning.", "en")) > SAMPLE_RATE
+    assert len(seen) >= 2  # both went through the engine's environment
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "home",
+        "tmp",
+    ]
+
+
+def _phonemes(text: str) -> str:
+    """espeak-ng's phoneme mnemonics for ``text`` as the workload hands it over (``-x``: no
+    sound), without pauses and length marks (brackets broken up add pauses)."""
+    out = speak_module._run_engine(["-v", "en-us", "-q", "-x", "-b", "1"], clean_text(text))
+    return re.sub(r"[_:\s]", "", out.decode())
+
+
+def test_phoneme_brackets_in_the_text_are_read_as_words_not_phonemes() -> None:
+    """espeak-ng reads what follows "[[" as phoneme mnemonics, SSML or not: a text could make
+    the voice say what its letters do not ("[[h@l'oU]]" is "hello"). Every "[[" is broken up."""
+    assert _phonemes("in [[Berlin]]") == _phonemes("in Berlin")
+    assert _phonemes("[[h@l'oU]]") != _phonemes("hello")
+    assert "[[" not in clean_text("a [[[[b]] c [[")
+
+
+def test_the_live_pipelines_speech_breaks_phoneme_brackets_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from privcloud.live import steps
+
+    handed: list[str] = []
+    real_run_engine = speak_module._run_engine
+
+    def spy(args: list[str], text: str) -> bytes:
+        handed.append(text)
+        return real_run_engine(args, text)
+
+    monkeypatch.setattr(speak_module, "_run_engine", spy)
+    steps.synthesize("in [[Berlin]]", "en")
+    assert handed and all("[[" not in text for text in handed)
+
+
+def test_speak_requests_past_the_concurrency_cap_are_refused_not_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At most MAX_CONCURRENT_SPEAK engines run for the workload at once; one more request is
+    refused at once (429), and the slots come back, after an error too. No timing: the running
+    requests are held inside a fake engine until the refusal is seen."""
+    cap = limits.MAX_CONCURRENT_SPEAK
+    inside = threading.Semaphore(0)
+    release = threading.Event()
+    lock = threading.Lock()
+    running = most = 0
+
+    def held_speak(text: str, language: str, *, rate: int) -> Speech:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+            over = running > cap
+        try:
+            if over:  # without the cap: fail here, not wait for a release that never comes
+                raise AssertionError("more requests were spoken at once than the cap")
+            inside.release()
+            assert release.wait(60)
+            if text == "fail":
+                raise DecodeError("nothing to speak")
+            return Speech(b"\0\0" * SAMPLE_RATE, "en-us")
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(speak_module, "speak", held_speak)
+    workload = SpeakWorkload(models())
+    outcomes: list[str] = []
+
+    def one(body: bytes) -> None:
+        try:
+            list(workload.run(WorkloadRequest("speak", {}, body)))
+            outcomes.append("ok")
+        except PeerError as exc:
+            outcomes.append(type(exc).__name__)
+
+    bodies = [b"fail"] + [b"Hello."] * (cap - 1)
+    threads = [threading.Thread(target=one, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for _ in range(cap):
+        assert inside.acquire(timeout=60)
+    with pytest.raises(RateLimitedError):
+        list(workload.run(WorkloadRequest("speak", {}, b"Hello.")))
+    with pytest.raises(DecodeError):  # parameters are checked before a slot is taken
+        list(workload.run(WorkloadRequest("speak", {"rate": 5}, b"Hello.")))
+    release.set()
+    for thread in threads:
+        thread.join(60)
+    assert most == cap
+    assert sorted(outcomes) == sorted(["DecodeError"] + ["ok"] * (cap - 1))
+    for _ in range(cap + 1):  # every slot came back
+        list(workload.run(WorkloadRequest("speak", {}, b"Hello.")))
 
 
 # --- intelligibility (Whisper on the synthesised speech) ---------------------------------------

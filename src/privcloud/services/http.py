@@ -6,9 +6,10 @@ and byte counts — never addresses, headers, bodies or exception text from a pe
 (docs/trust-model.md#no-privileged-runtime-access). aiohttp's own access log is switched off
 because it records client addresses and user agents; its connection handler is replaced by
 :class:`_ServiceProtocol`, whose answers to malformed HTTP are our JSON error bodies and whose
-log records name only the kind of error; and records of aiohttp's and asyncio's loggers are
-reduced to their logger and exception type (:class:`WithholdPeerData`), since their text and
-tracebacks can carry a peer's address and bytes (docs/operations.md#logs-and-floods).
+log records name only the kind of error; and records of aiohttp's and asyncio's loggers (and
+captured Python warnings) are reduced to their logger and exception type
+(:class:`WithholdPeerData`), since their text and tracebacks can carry a peer's address and
+bytes (docs/operations.md#logs-and-floods).
 
 What a peer can make a service hold is bounded per service, not only per request: request
 bodies in flight share one byte budget (:class:`BodyBudget`; over it, 503 at once and nothing
@@ -49,6 +50,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Loggers of libraries that serve our sockets: their messages and tracebacks can hold a peer's
 #: address and raw bytes (aiohttp's parser errors quote the bad line; asyncio's handler reprs).
+#: And ``py.warnings``, where Python warnings go once the CLI captures them
+#: (``logging.captureWarnings``): a library's warning can quote what a request made it read
+#: (PIL's "Image size (90000000 pixels) exceeds limit", an EXIF tag's entry count).
 PEER_DATA_LOGGERS: Final = (
     "aiohttp.access",
     "aiohttp.client",
@@ -57,6 +61,7 @@ PEER_DATA_LOGGERS: Final = (
     "aiohttp.web",
     "aiohttp.websocket",
     "asyncio",
+    "py.warnings",
 )
 #: Metrics route label of requests aiohttp's parser refused before any route saw them.
 MALFORMED_ROUTE: Final = "malformed"

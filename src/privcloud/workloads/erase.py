@@ -14,8 +14,14 @@ Methods (parameter ``method``) fill the masked pixels from what surrounds them:
   back, so a large photo costs what a 512-pixel one does.
 
 Whatever the method, every pixel outside the mask is the decoded input's, exactly: the filled
-pixels are composited into the input under the mask. Nothing is written to disk: both images
-are decoded, and the answer encoded, in memory.
+pixels are composited into the input under the mask (a 16-bit greyscale PNG is first reduced to
+8 bits, its high byte). Nothing is written to disk: both images are decoded, and the answer
+encoded, in memory. PIL's warnings about an input (its own decompression-bomb threshold, odd
+EXIF) are silenced, not logged: their text can quote the request, and our bounds are our own.
+
+At most ``limits.MAX_CONCURRENT_ERASE`` requests are worked on at once per workload (node); one
+more is refused at once with :class:`RateLimitedError` (429), after its parameters are checked
+and before its images are decoded.
 
 Wire shape. ``body = varint(len(image)) || image || mask`` (a QUIC varint, RFC 9000 §16, as in
 the workload request itself; :func:`encode_body` builds it). The mask travels in the body, not
@@ -47,7 +53,9 @@ Checks, in this order, each with its own error and none quoting the input:
    (415); a header that does not parse is :class:`DecodeError`;
 3. the image's dimensions *from its header*, before a pixel is decoded (a 100 KB PNG may declare
    100,000 x 100,000 pixels): a side over MAX_ERASE_SIDE or more than MAX_ERASE_PIXELS pixels
-   is :class:`TooLargeError`;
+   is :class:`TooLargeError`; and a JPEG's scans, counted from its markers: libjpeg passes over
+   the whole image once per scan, so more than MAX_ERASE_JPEG_SCANS is :class:`TooLargeError`
+   (a 124 KB progressive JPEG of 2,000 scans costs 15 s of CPU);
 4. the mask's header dimensions equal the image's, else :class:`DecodeError`;
 5. decoding: a truncated or corrupt file is :class:`DecodeError`;
 6. the mask selects at least one pixel and leaves at least one, else :class:`DecodeError`;
@@ -59,8 +67,11 @@ Checks, in this order, each with its own error and none quoting the input:
 from __future__ import annotations
 
 import io
+import re
 import secrets
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -68,6 +79,7 @@ from typing import TYPE_CHECKING, Any
 from privcloud import limits
 from privcloud.errors import (
     DecodeError,
+    RateLimitedError,
     RequestTimeoutError,
     TooLargeError,
     UnavailableError,
@@ -80,8 +92,12 @@ from privcloud.workloads.base import ModelWorkload, check_deadline
 from privcloud.workloads.models import INPAINT
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
     import numpy.typing as npt
+
+    from privcloud.workloads.models import Models
 
     Pixels = npt.NDArray[np.uint8]
     Selection = npt.NDArray[np.bool_]
@@ -95,6 +111,17 @@ SEED_RANGE = 2**32
 #: The files accepted, by the magic bytes they start with (PIL is told to try only these).
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
+#: JPEG markers (ITU-T T.81 §B.1.1.3 and Table B.1) the scan count needs: start of scan, end of
+#: image, and those that stand alone, without a length (TEM, RST0-RST7; SOI and EOI too).
+_SOS, _EOI = 0xDA, 0xD9
+_STANDALONE_MARKERS = frozenset({0x01, 0xD8, *range(0xD0, 0xD8)})
+#: The next marker between segments: 0xFF, then a code other than 0x00 (a stuffed 0xFF) or 0xFF
+#: (fill). Searched for one byte pair at a time, as libjpeg's ``next_marker`` does (junk between
+#: segments is skipped, not an error), so a run of fill bytes costs linear time.
+_MARKER_RE = re.compile(rb"\xff[^\x00\xff]")
+#: The marker that ends a scan's entropy-coded data: as above, but RST0-RST7 belong to the scan
+#: (T.81 §B.1.1.5, F.1.2.3; libjpeg's entropy decoder stops at any other code after 0xFF).
+_SCAN_END_RE = re.compile(rb"\xff[^\x00\xff\xd0-\xd7]")
 #: EXIF orientations that swap width and height (TIFF 6.0: 5-8 are the transposed ones).
 _TRANSPOSED = frozenset({5, 6, 7, 8})
 _EXIF_ORIENTATION = 0x0112
@@ -103,6 +130,8 @@ _EXIF_ORIENTATION = 0x0112
 _DIFFUSION_MIN_MARGIN = 32
 #: The libraries every method needs (the ``ai`` extra).
 _LIBRARIES = ("numpy", "cv2", "PIL")
+#: PIL modes of 16-bit (and 32-bit integer) greyscale, as a 16-bit PNG opens.
+_WIDE_GREY_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N"})
 
 
 @dataclass(frozen=True)
@@ -166,6 +195,68 @@ def split_body(body: bytes) -> tuple[bytes, bytes]:
 # --- decoding, bounded -------------------------------------------------------------------------
 
 
+def jpeg_scans(data: bytes, *, stop_after: int) -> int:
+    """The number of scans (SOS markers) libjpeg would read in the JPEG ``data``, counted
+    without decoding; counting stops once it passes ``stop_after``.
+
+    Markers are walked from SOI as libjpeg reads them (T.81 §B.1): a marker segment is skipped
+    by its length; a scan's entropy-coded data runs to the first 0xFF followed by neither 0x00
+    (a stuffed 0xFF: §B.1.1.5), 0xFF (fill) nor an RST; bytes between segments that are no
+    marker are skipped to the next one. The walk ends at EOI, at the end of the data, or at a
+    length that cannot be (libjpeg refuses those, so decoding fails there anyway). Linear in
+    ``len(data)``: every search is a regular expression with no repetition.
+    """
+    scans = 0
+    at = 2  # past SOI
+    while scans <= stop_after:
+        found = _MARKER_RE.search(data, at)
+        if found is None:
+            return scans
+        marker, at = data[found.start() + 1], found.end()
+        if marker == _EOI:
+            return scans
+        if marker in _STANDALONE_MARKERS:
+            continue
+        length = int.from_bytes(data[at : at + 2], "big")
+        if length < 2:
+            return scans
+        at += length
+        if marker == _SOS:
+            scans += 1
+            found = _SCAN_END_RE.search(data, at)
+            if found is None:
+                return scans
+            at = found.start()
+    return scans
+
+
+def check_jpeg_scans(data: bytes) -> None:
+    """Step 3 for a JPEG: at most MAX_ERASE_JPEG_SCANS scans (each a pass over the whole
+    image when decoded), else :class:`TooLargeError`."""
+    limit = limits.MAX_ERASE_JPEG_SCANS
+    if jpeg_scans(data, stop_after=limit) > limit:
+        raise TooLargeError("the image has too many scans")
+
+
+def _quiet_pil_warnings() -> None:
+    """Silence the warnings PIL's own modules raise about an input (its decompression-bomb
+    threshold, which our header check enforces more strictly; EXIF tags with too many entries;
+    corrupt metadata): their text can quote the request, and the node logs Python warnings.
+
+    Process-wide filters, added again at each call (``filterwarnings`` moves an existing one to
+    the front): ``warnings.catch_warnings`` would be simpler but swaps the process's filter list
+    in and out, which is not thread-safe, and the node runs two erases (and other workloads)
+    in threads at once: overlapping exits can restore a stale list and leave every warning of
+    the process ignored, or this filter lost. Were it lost (another thread's ``catch_warnings``
+    restoring an older list), the warning is still withheld from the log (``py.warnings`` is
+    among the loggers whose records are reduced to their type: services/http.py).
+    """
+    from PIL import Image  # noqa: PLC0415
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+    warnings.filterwarnings("ignore", module=r"PIL(\.|$)")
+
+
 def _open(data: bytes, what: str, formats: tuple[str, ...]) -> Any:
     """The PIL image of ``data`` with only its header read (step 2)."""
     from PIL import Image  # noqa: PLC0415 - heavy, optional: imported on first use
@@ -173,6 +264,7 @@ def _open(data: bytes, what: str, formats: tuple[str, ...]) -> Any:
     magic_ok = data.startswith(_PNG_MAGIC) or ("JPEG" in formats and data.startswith(_JPEG_MAGIC))
     if not magic_ok:
         raise UnsupportedError(f"the {what} is not a {' or '.join(formats)} file")
+    _quiet_pil_warnings()
     try:
         return Image.open(io.BytesIO(data), formats=list(formats))
     except Image.DecompressionBombError as exc:  # PIL's own bound, far above ours
@@ -214,6 +306,7 @@ def _decode(image: Any, what: str) -> Any:
     """Step 5: the decoded, upright image."""
     from PIL import Image, ImageOps  # noqa: PLC0415
 
+    _quiet_pil_warnings()
     try:
         image.load()
         return ImageOps.exif_transpose(image)
@@ -221,6 +314,27 @@ def _decode(image: Any, what: str) -> Any:
         raise TooLargeError(f"the {what} has too many pixels") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DecodeError(f"the {what} file is damaged or truncated") from exc
+
+
+def to_8_bits(image: Any) -> Any:
+    """``image`` with 16-bit greyscale reduced to 8 bits (the high byte of each value; a
+    ``tRNS`` grey value becomes an alpha channel), any other mode unchanged.
+
+    PIL's ``convert("RGB")`` of a 16-bit grey image clips each value at 255 instead of scaling
+    it, which would turn all but the darkest 1/256th of the range white.
+    """
+    import numpy as np  # noqa: PLC0415
+    from PIL import Image  # noqa: PLC0415
+
+    if image.mode not in _WIDE_GREY_MODES:
+        return image
+    values = np.asarray(image).astype(np.int64).clip(0, 0xFFFF)
+    grey = (values >> 8).astype(np.uint8)
+    transparent = image.info.get("transparency")
+    if isinstance(transparent, int):
+        alpha = np.where(values == transparent, 0, 255).astype(np.uint8)
+        return Image.fromarray(np.dstack([grey, alpha]), "LA")
+    return Image.fromarray(grey, "L")
 
 
 def selection(mask: Any) -> Selection:
@@ -259,12 +373,14 @@ def decode_inputs(body: bytes) -> Inputs:
 
     image_bytes, mask_bytes = split_body(body)
     image = _open(image_bytes, "image", ("PNG", "JPEG"))
-    mask = _open(mask_bytes, "mask", ("PNG",))
+    mask = _open(mask_bytes, "mask", ("PNG",))  # never a JPEG: no scans to count
     check_dimensions(image.size)  # before anything that could decode a pixel
+    if image.format == "JPEG":
+        check_jpeg_scans(image_bytes)
     size = upright_size(image)
     if upright_size(mask) != size:
         raise DecodeError("the mask is not the size of the image")
-    decoded = _decode(image, "image")
+    decoded = to_8_bits(_decode(image, "image"))
     decoded_mask = _decode(mask, "mask")
     if decoded.size != size or decoded_mask.size != size:
         raise DecodeError("the image file is damaged")  # a header that lied about its size
@@ -420,6 +536,11 @@ class EraseWorkload(ModelWorkload):
 
     name = "erase"
 
+    def __init__(self, models: Models) -> None:
+        super().__init__(models)
+        #: One slot per request being worked on (limits.MAX_CONCURRENT_ERASE).
+        self._slots = threading.BoundedSemaphore(limits.MAX_CONCURRENT_ERASE)
+
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         for module in _LIBRARIES:
             model_files.import_optional(module)  # absent: UnavailableError naming the fix
@@ -429,8 +550,20 @@ class EraseWorkload(ModelWorkload):
         )
         if spec.method == "diffusion" and model_dir is None:
             raise UnavailableError("no inpainting model is configured")
+        if not self._slots.acquire(blocking=False):
+            raise RateLimitedError("the node is erasing its most images at once")
+        try:
+            meta, data = self._erase(request.body, spec, model_dir)
+        finally:
+            self._slots.release()
+        yield Event(EventKind.RESULT, meta, data)
+
+    def _erase(
+        self, body: bytes, spec: EraseSpec, model_dir: Path | None
+    ) -> tuple[JSONObject, bytes]:
+        """The answer's meta and image for one request (every step after the parameters)."""
         started = time.perf_counter()
-        inputs = decode_inputs(request.body)
+        inputs = decode_inputs(body)
         masked = int(inputs.selected.sum())
         if spec.method in OPENCV_METHODS or inputs.pixels.shape[2] == 4:
             check_fill_work(masked, spec.radius)
@@ -453,4 +586,4 @@ class EraseWorkload(ModelWorkload):
             format=spec.format,
             seconds=round(time.perf_counter() - started, 3),
         )
-        yield Event(EventKind.RESULT, meta, data)
+        return meta, data

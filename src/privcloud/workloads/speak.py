@@ -16,17 +16,23 @@ How, in order (:func:`synthesize`, which the live call-translation pipeline call
 
 1. The text is checked: not blank, at least one letter or digit, at most
    ``limits.MAX_SPEAK_CHARS`` characters (else ``DecodeError`` / ``TooLargeError``); NUL and
-   other control characters become spaces.
+   other control characters become spaces, and every "[[" becomes "[ [" (espeak-ng reads what
+   follows "[[" as phoneme mnemonics, SSML or not: "[[h@l'oU]]" says "hello").
 2. espeak-ng runs as a child process (GPL-3.0: invoked, never linked; ADR 0022) with the text
    on standard input (never argv: a text starting with "-" is no option), ``-b 1`` (UTF-8
    input whatever the locale), no SSML (``-m`` is not given: "<" is text), ``--stdout`` (the
    WAV comes back through a pipe; no file is written), a minimal environment and a timeout
-   (``limits.SPEAK_TIMEOUT_S``).
+   (``limits.SPEAK_TIMEOUT_S``). The environment names a PulseAudio server that does not exist
+   (:func:`_child_env`): espeak-ng 1.51 starts a PulseAudio client even with ``--stdout``,
+   which would otherwise create ``~/.config/pulse`` and a directory under /tmp.
 3. Its 22.05 kHz WAV is resampled to 16 kHz mono in memory by the same decoder the speech
    input uses (:func:`privcloud.workloads.audio.decode_audio`, FFmpeg's resampler), and
    written as 16-bit little-endian PCM, clipped to [-1, 1].
 
-Nothing about the text reaches a log or an error message.
+Nothing about the text reaches a log or an error message. The workload speaks at most
+``limits.MAX_CONCURRENT_SPEAK`` requests at once per node; one more is refused at once with
+``RateLimitedError`` (429). :func:`synthesize` (the live pipeline's) is not counted: live
+sessions have their own bound.
 """
 
 from __future__ import annotations
@@ -41,12 +47,22 @@ import threading
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from privcloud import limits
-from privcloud.errors import DecodeError, TooLargeError, UnavailableError, UnsupportedError
+from privcloud.errors import (
+    DecodeError,
+    RateLimitedError,
+    TooLargeError,
+    UnavailableError,
+    UnsupportedError,
+)
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.base import ModelWorkload
+
+if TYPE_CHECKING:
+    from privcloud.workloads.models import Models
 
 #: The engine's program name (Debian package ``espeak-ng``).
 ENGINE = "espeak-ng"
@@ -62,6 +78,13 @@ VOICE_OVERRIDES = {"en": "en-us", "fr": "fr-fr", "zh": "cmn", "no": "nb", "nn": 
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 #: What makes a text speakable: a letter or digit in any script.
 _SPEAKABLE_RE = re.compile(r"[^\W_]")
+#: A "[" that starts espeak-ng's phoneme input "[[" (each of a run "[[[", so none is left); a
+#: space goes after it, so the text stays within 4 UTF-8 bytes a character (see _run_engine).
+_PHONEME_OPEN_RE = re.compile(r"\[(?=\[)")
+#: The PulseAudio server named to the engine: a socket path that does not exist, so its
+#: PulseAudio client (started by espeak-ng 1.51 even with --stdout) fails at once, without
+#: autospawning a daemon or creating its runtime and config directories.
+_NO_PULSE_SERVER = "unix:/nonexistent/privcloud-no-pulseaudio"
 
 
 @dataclass(frozen=True)
@@ -99,9 +122,14 @@ def _engine() -> str:
 
 
 def _child_env() -> dict[str, str]:
-    """A minimal environment for the engine: its PATH, a UTF-8 locale, nothing else (no
-    home directory, no variables of the node)."""
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8"}
+    """A minimal environment for the engine: its PATH, a UTF-8 locale, a PulseAudio server that
+    does not exist (nothing written under the home or /tmp directory), nothing else (no home
+    directory, no variables of the node)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LC_ALL": "C.UTF-8",
+        "PULSE_SERVER": _NO_PULSE_SERVER,
+    }
 
 
 @functools.cache
@@ -160,7 +188,7 @@ def clean_text(text: str) -> str:
     text = _CONTROL_RE.sub(" ", text).strip()
     if not _SPEAKABLE_RE.search(text):
         raise DecodeError("nothing to speak")
-    return text
+    return _PHONEME_OPEN_RE.sub("[ ", text)
 
 
 def speak(text: str, language: str, *, rate: int = DEFAULT_RATE) -> Speech:
@@ -268,6 +296,11 @@ class SpeakWorkload(ModelWorkload):
 
     name = "speak"
 
+    def __init__(self, models: Models) -> None:
+        super().__init__(models)
+        #: One slot per request being spoken (limits.MAX_CONCURRENT_SPEAK).
+        self._slots = threading.BoundedSemaphore(limits.MAX_CONCURRENT_SPEAK)
+
     def run(self, request: WorkloadRequest) -> Iterator[Event]:
         # Parameters first: a bad one is refused before any work.
         language = params.text(
@@ -278,7 +311,12 @@ class SpeakWorkload(ModelWorkload):
             request.params, "rate", DEFAULT_RATE, lo=limits.MIN_SPEAK_RATE, hi=limits.MAX_SPEAK_RATE
         )
         text = params.body_text(request.body, max_chars=limits.MAX_SPEAK_CHARS)
-        speech = speak(text, language, rate=rate)
+        if not self._slots.acquire(blocking=False):
+            raise RateLimitedError("the node is speaking its most texts at once")
+        try:
+            speech = speak(text, language, rate=rate)
+        finally:
+            self._slots.release()
         meta: JSONObject = {
             "language": language,
             "voice": speech.voice,
