@@ -126,3 +126,87 @@ def test_numbers_in_words_marks_and_scales_read_as_the_reader_reads_them() -> No
     assert english("Sei sicuro? Alle sei.", "it") == "Sei sicuro? Alle 6."
     assert english("un livre neuf, à neuf heures", "fr") == "un livre neuf, à 9 heures"
     assert english("Ci servono sei sedie.", "it", strict=False) == "Ci servono 6 sedie."
+
+
+@pytest.mark.parametrize(
+    ("source", "source_language", "translation", "target_language", "faithful"),
+    [
+        # From a second, independent set of pairs (another author, who had not seen the code).
+        ("That'll be €1,500.50 in total.", "en", "Ça fera 1 500,50 € au total.", "fr", True),
+        (
+            "Ficou em vinte e três euros e quarenta cêntimos.",
+            "pt",
+            "It came to €23.40.",
+            "en",
+            True,
+        ),
+        (
+            "Il mio numero è tre tre nove, uno due tre, quattro cinque sei sette.",
+            "it",
+            "My number is 339 123 4567.",
+            "en",
+            True,
+        ),
+        ("Merci mille fois pour ton aide.", "fr", "Thanks so much for your help.", "en", True),
+        ("Andiamo a fare due passi.", "it", "Let's go for a little walk.", "en", True),
+        (
+            "She's turning forty next month.",
+            "en",
+            "Il mese prossimo compie quarant'anni.",
+            "it",
+            True,
+        ),
+        (
+            "There's 30% off this weekend.",
+            "en",
+            "Este fin de semana hay un 30% de descuento.",
+            "es",
+            True,
+        ),
+        ("We close at noon on Sundays.", "en", "Los domingos cerramos a mediodía.", "es", True),
+        ("Oggi pomeriggio non ci sono.", "it", "I'm not around this afternoon.", "en", True),
+        (
+            "Rendez-vous à dix-huit heures trente devant le cinéma.",
+            "fr",
+            "Let's meet at 6:30 pm in front of the cinema.",
+            "en",
+            True,
+        ),
+        ("Check-in is from 3 pm.", "en", "Il check-in è dalle 15.", "it", True),
+        (
+            "De pakketbezorger komt tussen 14.00 en 16.00 uur.",
+            "nl",
+            "The courier will come between 2 and 4 pm.",
+            "en",
+            True,
+        ),
+        ("A consulta é na sexta-feira.", "pt", "La consulta es el viernes.", "es", True),
+        (
+            "On se voit après-demain pour signer ?",
+            "fr",
+            "Shall we meet tomorrow to sign?",
+            "en",
+            False,
+        ),
+        (
+            "Übermorgen bin ich wieder im Büro.",
+            "de",
+            "I'll be back in the office tomorrow.",
+            "en",
+            False,
+        ),
+        (
+            "Heute Nachmittag ist die Praxis geschlossen.",
+            "de",
+            "Domani pomeriggio lo studio è chiuso.",
+            "it",
+            False,
+        ),
+        ("Let's have a coffee next week.", "en", "Prenons un café le mois prochain.", "fr", False),
+    ],
+)
+def test_second_set_relative_days_money_and_set_phrases(
+    source: str, source_language: str, translation: str, target_language: str, faithful: bool
+) -> None:
+    result = check(source, source_language, translation, target_language)
+    assert result.kept == faithful, result.lost_meta()

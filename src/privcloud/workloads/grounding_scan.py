@@ -248,6 +248,8 @@ class Scanner:
             return counted
         if token.kind == "num":
             match = _NUM_RE.fullmatch(token.text)
+            if match and match.group(1):
+                return None  # "€23.40" is money, not 23:40
             core, suffix = (match.group(2), (match.group(3) or "").lower()) if match else ("", "")
             mer = suffix if suffix in ("am", "pm") else ""
             clock = _CLOCK_RE.fullmatch(core)
@@ -363,8 +365,12 @@ class Scanner:
             parts = [str(int(p)) for p in re.split(r"[-/]", token.text)]
             value = "-".join(parts)
             return Fact("date", token.text, value, (f"date:{value}", f"num:{parts[0]}")), i + 1
+        if low == "this" and self.low(i + 1) in ("morning", "afternoon", "evening"):
+            return Fact("day", self.surface(i, i + 2), "today", ("day:today",)), i + 2
         if low.rstrip("s") in WEEKDAY_NAMES or low in RELATIVE_DAYS:
             value = low.rstrip("s") if low.rstrip("s") in WEEKDAY_NAMES else low
+            if self.low(i - 2) == "day" and self.low(i - 1) in ("after", "before"):
+                value = f"day {self.low(i - 1)} {low}"  # "the day after tomorrow": not tomorrow
             return Fact("day", token.text, value, (f"day:{value}",)), i + 1
         if low in RELATIVE_MARKS and self.low(i + 1) in PERIOD_WORDS:
             value = f"{low} {self.low(i + 1)}"

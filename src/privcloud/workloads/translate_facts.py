@@ -144,14 +144,23 @@ LEXICONS: dict[str, dict[str, str]] = {
         "dos tres cuatro cinco seis siete ocho nueve diez once doce",
         "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
         "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
-        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight",
+        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
+        "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
+        "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
+        "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon",
     ),
     "fr": _lexicon(
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
         "lundi mardi mercredi jeudi vendredi samedi dimanche",
         "deux trois quatre cinq six sept huit - dix onze douze",
         "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
-        "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight",
+        "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
+        "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
+        "la_semaine_prochaine:next_week le_mois_prochain:next_month l'année_prochaine:next_year "
+        "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
+        "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
+        "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
+        "vendredis:Fridays samedis:Saturdays dimanches:Sundays",
     ),
     "de": _lexicon(
         "januar februar märz april mai juni juli august september oktober november dezember",
@@ -160,7 +169,11 @@ LEXICONS: dict[str, dict[str, str]] = {
         "am:on heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
         "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
         "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
-        "uhr:o'clock um:at mittag:noon mitternacht:midnight",
+        "uhr:o'clock um:at mittag:noon mitternacht:midnight vorgestern:the_day_before_yesterday "
+        "nächste_woche:next_week nächsten_monat:next_month nächstes_jahr:next_year "
+        "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
+        "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
+        "sonntags:Sundays",
     ),
     "it": _lexicon(
         "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
@@ -168,8 +181,13 @@ LEXICONS: dict[str, dict[str, str]] = {
         "lunedì martedì mercoledì giovedì venerdì sabato domenica",
         "due tre quattro cinque - sette otto nove dieci undici dodici",
         "oggi:today domani:tomorrow ieri:yesterday stasera:tonight del_pomeriggio:pm di_sera:pm "
-        "della_sera:pm del_mattino:am di_mattina:am alle:at mezzogiorno:noon "
-        "mezzanotte:midnight",
+        "della_sera:pm del_mattino:am di_mattina:am alle:at dalle:from mezzogiorno:noon "
+        "mezzanotte:midnight dopodomani:the_day_after_tomorrow "
+        "l'altro_ieri:the_day_before_yesterday domattina:tomorrow_morning "
+        "stamattina:this_morning oggi_pomeriggio:this_afternoon "
+        "la_settimana_prossima:next_week la_prossima_settimana:next_week "
+        "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
+        "fine_settimana:weekend",
     ),
     "pt": _lexicon(
         "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
@@ -178,14 +196,23 @@ LEXICONS: dict[str, dict[str, str]] = {
         "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
         "da_manhã:am às:at meio-dia:noon meia-noite:midnight dois:two duas:two "
         "na_segunda:on_Monday na_terça:on_Tuesday na_quarta:on_Wednesday "
-        "na_quinta:on_Thursday na_sexta:on_Friday",
+        "na_quinta:on_Thursday na_sexta:on_Friday depois_de_amanhã:the_day_after_tomorrow "
+        "anteontem:the_day_before_yesterday na_próxima_semana:next_week semana_que_vem:next_week "
+        "no_próximo_mês:next_month mês_que_vem:next_month no_próximo_ano:next_year "
+        "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
+        "terças-feiras:Tuesdays "
+        "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
+        "sábados:Saturdays domingos:Sundays",
     ),
     "nl": _lexicon(
         "januari februari maart april mei juni juli augustus september oktober november december",
         "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
         "twee drie vier vijf zes zeven acht negen tien elf twaalf",
         "vandaag:today morgen:tomorrow gisteren:yesterday vanavond:tonight 's_middags:pm "
-        "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight",
+        "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight "
+        "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
+        "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
+        "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays",
     ),
 }
 #: The languages whose month, weekday and number words can be read (English is the reader's).
@@ -195,9 +222,9 @@ _WORDY = frozenset({"number", "time", "date", "day"})
 
 _LEXICON_RES: dict[str, re.Pattern[str]] = {
     lang: re.compile(
-        r"(?<![\w'])("
+        r"(?<![\w'-])("
         + "|".join(re.escape(w) for w in sorted(table, key=len, reverse=True))
-        + r")(?![\w'])",
+        + r")(?![\w'-])",
         re.IGNORECASE,
     )
     for lang, table in LEXICONS.items()
@@ -318,6 +345,7 @@ _TITLES = frozenset(
     sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
     dhr senhor senhora dona""".split()  # noqa: SIM905
 )
+_CONTRACTION_RE = re.compile(r"['\u2019](?:ll|ve|re|s|d|m)$|n['\u2019]t$")
 _EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
 #: Lower-case words a name of the source may start with that a translation writes its own
 #: way ("da Milano" -> "from Milan"; "di Giulia Bianchi" -> "for Giulia Bianchi").
@@ -342,7 +370,8 @@ def _untitled(fact: Fact) -> Fact | None:
 def _common_start_left_out(fact: Fact, text: str) -> Fact | None:
     """An English name that is one common word at a sentence's start is no name ("Lunch is
     at 12:30", "Breakfast is served from 7"); the reader's own list of such words is short."""
-    if " " in fact.text or not vocabulary.is_common(fact.text.lower()):
+    word = _CONTRACTION_RE.sub("", fact.text.lower())  # "That'll", "We've"
+    if " " in word or not any(vocabulary.is_common(w) for w in {word, word.removesuffix("s")}):
         return fact
     before = text[: max(0, text.find(fact.text))].split()
     if before and before[-1].rstrip(".").lower() in _TITLES | _EN_TITLES:
@@ -459,8 +488,8 @@ class _Translation:
         if not digits:
             return False
         if fact.kind == "time":
-            if not either_half and self.language in READABLE and fact.value.endswith(("am", "pm")):
-                return False  # "7 Uhr morgens" as "7 pm": the reader read the translation's
+            if not either_half and self._other_half(fact):
+                return False  # "7 Uhr morgens" as "7 pm"
             return self._has_clock(fact, either_half=either_half)
         if self.language in READABLE and (fact.kind == "date" or "." in fact.value):
             # a day of another month ("3 March" as "May 3rd"), a decimal with its mark moved
@@ -473,6 +502,20 @@ class _Translation:
         if fact.kind == "number" and fact.value.isdigit() and 13 <= int(fact.value) <= 23:
             hour = int(fact.value) - 12
             return self.index.has(Fact("time", fact.text, "", (f"time:{hour}:00pm",)))
+        if fact.kind == "number" and fact.value.isdigit() and 1 <= int(fact.value) <= 12:
+            # "between 2 and 4 pm" for "tussen 14.00 en 16.00 uur": the hour of a stated time
+            hour = int(fact.value) % 12
+            keys = tuple(f"time:{hour}:00{half}" for half in ("am", "pm"))
+            return self.index.has(Fact("time", fact.text, "", keys))
+        return False
+
+    def _other_half(self, fact: Fact) -> bool:
+        """Whether the translation states ``fact``'s time (with am or pm) on the other half
+        of the day."""
+        for mine, other in (("am", "pm"), ("pm", "am")):
+            if fact.value.endswith(mine):
+                key = fact.keys[0].removesuffix(mine) + other if fact.keys else ""
+                return bool(key) and self.index.has(Fact("time", fact.text, "", (key,)))
         return False
 
     def _has_clock(self, fact: Fact, *, either_half: bool = False) -> bool:

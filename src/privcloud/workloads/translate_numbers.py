@@ -20,6 +20,7 @@ a translation's "1.5 euros" through.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from text_to_num import alpha2digit
 
@@ -32,6 +33,9 @@ _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
     "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
 }
 _MASK = "\u2060"  # WORD JOINER: an ambiguous word with it inside is no number word
+#: An invisible separator left inside a number word of a set phrase: no reader after this one
+#: (the lexicon, the English reader) takes it for a number either.
+_IDIOM = "\u2063"
 _AMBIGUOUS_RES = {
     lang: re.compile(
         rf"(?<!\w)(?P<word>{word})(?!\w)",
@@ -88,19 +92,71 @@ _MONEY_RE = re.compile(
     r"|centesim|centavo))",
     re.IGNORECASE,
 )
+#: "23 euros e 40 cêntimos", "5 euros et 20 centimes": 23.40 euros.
+_CENTS_RE = re.compile(
+    r"\b(\d+)\s+(euros?|dólares?|dollars?|francs?|franken|reais)\s+(?:con|e|et|und|en|y)\s+"
+    r"(\d{1,2})\s+(?:cêntimos|céntimos|centimes|centesimi|centavos|cents?)\b",
+    re.IGNORECASE,
+)
 #: "zwei Komma fünf" (after text2num: "2 Komma 5"): 2.5.
 _DECIMAL_WORD_RE = re.compile(
     r"(\d+)\s+(?:komma|coma|virgule|virgola|vírgula)\s+(\d+)", re.IGNORECASE
 )
-_PT_DIGIT_WORDS = r"(?:zero|um|uma|dois|duas|três|quatro|cinco|seis|sete|oito|nove|meia)"
-#: A run of two or more Portuguese digit words (a number read out digit by digit).
-_PT_DIGIT_RUN_RE = re.compile(
-    rf"(?<!\w){_PT_DIGIT_WORDS}(?:[\s,]+{_PT_DIGIT_WORDS})+(?!\w)", re.IGNORECASE
+#: Number words in a set phrase that counts nothing ("merci mille fois", "grazie mille",
+#: "mil gracias", "tausend Dank"), and Spanish and Portuguese "unos veinte" (about twenty),
+#: which text2num reads as 1 and 20.
+_IDIOM_RES = {
+    lang: re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+    for lang, words in {
+        "es": r"mil(?=\s+gracias)|unos|unas",
+        "pt": r"mil(?=\s+vezes|\s+obrigad)|uns|umas",
+        "fr": r"mille(?=\s+fois|\s+mercis?)",
+        "it": r"(?<=grazie\s)mille|due(?=\s+passi)",
+        "de": r"tausend(?=\s+dank)",
+        "nl": r"duizend(?=\s+maal\s+dank|\s+dank)",
+    }.items()
+}
+_ELIDED_TENS = {
+    "vent": "venti",
+    **{
+        t: t + "a"
+        for t in ("trent", "quarant", "cinquant", "sessant", "settant", "ottant", "novant")
+    },
+}
+_ELIDED_TENS_RE = re.compile(
+    r"(?<!\w)(" + "|".join(_ELIDED_TENS) + r")['\u2019](?=\w)", re.IGNORECASE
+)
+#: The digit words of each language (and Portuguese "meia", six, said for it in numbers):
+#: four or more in a row are a number read out digit by digit ("tre tre nove, uno due tre").
+_DIGIT_WORDS = {
+    lang: dict(pair.split(":") for pair in words.split())
+    for lang, words in {
+        "es": "cero:0 uno:1 una:1 dos:2 tres:3 cuatro:4 cinco:5 seis:6 siete:7 ocho:8 nueve:9",
+        "fr": "zéro:0 un:1 une:1 deux:2 trois:3 quatre:4 cinq:5 six:6 sept:7 huit:8 neuf:9",
+        "de": "null:0 eins:1 zwei:2 zwo:2 drei:3 vier:4 fünf:5 sechs:6 sieben:7 acht:8 neun:9",
+        "it": "zero:0 uno:1 una:1 due:2 tre:3 quattro:4 cinque:5 sei:6 sette:7 otto:8 nove:9",
+        "pt": "zero:0 um:1 uma:1 dois:2 duas:2 três:3 quatro:4 cinco:5 seis:6 meia:6 sete:7 "
+        "oito:8 nove:9",
+        "nl": "nul:0 een:1 één:1 twee:2 drie:3 vier:4 vijf:5 zes:6 zeven:7 acht:8 negen:9",
+    }.items()
+}
+_DIGIT_RUN_RES = {
+    lang: re.compile(
+        rf"(?<!\w)(?:{alternation})(?:[\s,]+(?:{alternation})){{3,}}(?!\w)", re.IGNORECASE
+    )
+    for lang, words in _DIGIT_WORDS.items()
+    for alternation in ["|".join(sorted(words, key=len, reverse=True))]
+}
+#: A number with its thousands spaced ("1 500,50 €", "1\u202f234,56"): joined when a decimal
+#: part or a currency follows, so a phone number's groups stay apart.
+_SPACED_THOUSANDS_RE = re.compile(
+    r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=,\d|\s?(?:€|euros?|EUR|CHF|\$|£)(?!\w))",
+    re.IGNORECASE,
 )
 
 
-def _meia_is_six(text: str) -> str:
-    return _PT_DIGIT_RUN_RE.sub(lambda m: re.sub(r"(?i)\bmeia\b", "seis", m.group()), text)
+def _read_out(words: dict[str, str], match: re.Match[str]) -> str:
+    return " ".join(words[w.lower()] for w in re.findall(r"\w+", match.group()))
 
 
 def _swap_marks(match: re.Match[str]) -> str:
@@ -130,8 +186,11 @@ def english(text: str, language: str, *, strict: bool = True) -> str:
     ``strict`` (a source): an ambiguous word is a number only where it tells the time; a
     translation is read generously, every such word a number."""
     text = _PERCENT_RES[language].sub(" percent", text) if language in _PERCENT_RES else text
-    if language == "pt":  # "meia" (dúzia) is six when digits are read out one by one
-        text = _meia_is_six(text)
+    text = _IDIOM_RES[language].sub(lambda m: m.group()[0] + _IDIOM + m.group()[1:], text)
+    if language == "it":  # "quarant'anni": the ten's vowel elided before "anni"
+        text = _ELIDED_TENS_RE.sub(lambda m: _ELIDED_TENS[m.group(1).lower()] + " ", text)
+    text = _DIGIT_RUN_RES[language].sub(partial(_read_out, _DIGIT_WORDS[language]), text)
+    text = _SPACED_THOUSANDS_RE.sub(lambda m: re.sub(r"[ \u00a0\u202f]", "", m.group()), text)
     if strict:
         text = _mask_ambiguous(text, language)
     # A scale after digits is the reader's English word ("2,5 Millionen": 2.5 million), which
@@ -142,5 +201,6 @@ def english(text: str, language: str, *, strict: bool = True) -> str:
     for scale, held in _HELD.items():
         text = text.replace(held, scale)
     text = _MARKED_RE.sub(_swap_marks, text)
+    text = _CENTS_RE.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
     text = _MONEY_RE.sub(r"\1.\3 \2", text)
     return _ORDINAL_MARK_RE.sub("", text).replace(_MASK, "")
