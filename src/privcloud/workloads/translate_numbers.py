@@ -29,7 +29,7 @@ __all__ = ["english"]
 #: Words that are numbers and also other words, read as numbers only next to a word of the
 #: clock (before: "alle", "le", "à", "vers"...; after: "heures", "ore", "uur", "Uhr").
 _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
-    "it": ("sei", r"(?:alle|le|dalle|verso le|sono le)", r"(?:ore|e|meno)"),
+    "it": ("sei", r"(?:alle|le|dalle|verso le|sono le|zero)", r"(?:ore|e|meno)"),
     "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
 }
 _MASK = "\u2060"  # WORD JOINER: an ambiguous word with it inside is no number word
@@ -92,6 +92,7 @@ _MONEY_RE = re.compile(
     r"|centesim|centavo))",
     re.IGNORECASE,
 )
+_ZERO_RE = re.compile(r"(?<!\w)(?:zero|zéro|cero|null|nul)\s+(?=\d)", re.IGNORECASE)
 #: "23 euros e 40 cêntimos", "5 euros et 20 centimes": 23.40 euros.
 _CENTS_RE = re.compile(
     r"\b(\d+)\s+(euros?|dólares?|dollars?|francs?|franken|reais)\s+(?:con|e|et|und|en|y)\s+"
@@ -180,6 +181,30 @@ def _mask_ambiguous(text: str, language: str) -> str:
     return pattern.sub(mask, text)
 
 
+#: An English amount said in words with its cents ("three hundred and forty-five pounds fifty",
+#: "one hundred and twelve euros and forty cents"): read as 345.50 pounds, 112.40 euros.
+_EN_MONEY_RE = re.compile(
+    r"(?<![\w-])((?:[a-z]+[- ]+(?:and[ ]+)?){0,5}[a-z]+)[ ]+(pounds?|euros?|dollars?|francs?)"
+    r"[ ]+(?:and[ ]+)?([a-z]+(?:-[a-z]+)?)(?:[ ]+(?:cents?|pence|p)\b)?",
+    re.IGNORECASE,
+)
+
+
+def _en_amount(match: re.Match[str]) -> str:
+    whole = alpha2digit(match.group(1), "en", threshold=0).split()
+    cents = alpha2digit(match.group(3), "en", threshold=0)
+    if whole and whole[-1].isdigit() and cents.isdigit() and len(cents) <= 2:
+        head = " ".join(whole[:-1])
+        amount = f"{whole[-1]}.{int(cents):02d} {match.group(2)}"
+        return f"{head} {amount}" if head else amount
+    return match.group()
+
+
+def english_money(text: str) -> str:
+    """English amounts said in words with their cents, in digits (:data:`_EN_MONEY_RE`)."""
+    return _EN_MONEY_RE.sub(_en_amount, text)
+
+
 def english(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` (in ``language``, one of the lexicons') with its number words as digits and
     its decimal and thousands marks as the reader reads them (see the module docstring).
@@ -201,6 +226,7 @@ def english(text: str, language: str, *, strict: bool = True) -> str:
     for scale, held in _HELD.items():
         text = text.replace(held, scale)
     text = _MARKED_RE.sub(_swap_marks, text)
+    text = _ZERO_RE.sub("0 ", text)  # "zero sei, quarantotto": a phone number's first digit
     text = _CENTS_RE.sub(lambda m: f"{m.group(1)}.{int(m.group(3)):02d} {m.group(2)}", text)
     text = _MONEY_RE.sub(r"\1.\3 \2", text)
     return _ORDINAL_MARK_RE.sub("", text).replace(_MASK, "")
