@@ -1,7 +1,7 @@
 """How often the translation fact check (issue 15) is wrong, on hand-labelled pairs. Prints
 ONE JSON line.
 
-    .venv/bin/python bench/eval_translate_facts.py [--sets a_review,b_independent,c_independent]
+    .venv/bin/python bench/eval_translate_facts.py [--sets a_review,b_independent,...]
 
 For each set of bench/data/translate_pairs/ (see its README): ``withheld`` is the share of
 faithful pairs the check does not keep (a withheld piece reaches the user untranslated),
@@ -68,7 +68,7 @@ def evaluate(name: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sets", default="a_review,b_independent,c_independent")
+    parser.add_argument("--sets", default="a_review,b_independent,c_independent,d_independent")
     args = parser.parse_args()
     out = {"bench": "eval_translate_facts"}
     out.update({name: evaluate(name) for name in args.sets.split(",")})
