@@ -11,7 +11,7 @@ own): every territory's name, every language's name, and the exemplar city of ev
 (about 450 cities: "Europe/Lisbon" is "Lisboa" in Spanish, "Lissabon" in German). A city CLDR
 does not name in a language keeps the time zone's English name there. Some people are named
 like places ("Jordan", "Georgia", "Sydney"): the fact check asks this table only for a name its
-sentence places (:func:`privcloud.workloads.translate_facts.placed`: "to Jordan", "in Georgia",
+sentence places (:func:`privcloud.workloads.translate_names.placed`: "to Jordan", "in Georgia",
 "speaks Polish"), never for a person's ("Anna" must stay "Anna", "Hello, this is Jordan" stays
 "Jordan").
 

@@ -1,4 +1,4 @@
-"""Clock times said in words in the languages of :data:`.translate_facts.LEXICONS`, put in the
+"""Clock times said in words in the languages of :data:`.translate_lexicons.LEXICONS`, put in the
 English words the fact reader reads (:func:`english`): "a las ocho y cuarto" -> "a las quarter
 past eight", "um halb neun" -> "um half past eight", "à trois heures moins le quart" -> "à
 quarter to three".

@@ -47,244 +47,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms, translate_clock, translate_numbers
+from privcloud.workloads import exonyms
 from privcloud.workloads.exonyms import fold
-from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts, name_tokens
+from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
-
-#: Month names as the reader reads them (capitalised), by number (index 0 unused).
-MONTHS_BY_NUMBER = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
+from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, READABLE, normalise
+from privcloud.workloads.translate_names import (
+    common_start_left_out,
+    placed,
+    thing_name,
+    titled_german_names,
+    untitled,
+    without_sentence_start,
 )
 
-#: Words before a name that make it a thing's name ("the Central Station"). Not possessives
-#: ("your Visa card" names a brand) nor "that" ("tell him that Anna called").
-_ARTICLES = frozenset({"the"})
-#: Per language, words after which a name is a place or a language ("to", "en", "speaks");
-#: with "at", which :func:`normalise` writes for "à", "a las", "um" and the like.
-_PLACE_WORDS: dict[str, frozenset[str]] = {
-    lang: frozenset({"at", *words.split()})
-    for lang, words in {
-        "en": "to from in at via near into of through across toward towards around visit "
-        "visiting visited speak speaks spoke speaking",
-        "es": "a en de desde hacia para por hasta habla hablo hablar",
-        "fr": "à en de depuis vers au aux pour parle parler",
-        "de": "nach in aus von bei zu über spricht sprechen",
-        "it": "a in da di per verso parla parlare",
-        "pt": "a em de para por até fala falar no na",
-        "nl": "naar in uit van bij via spreekt spreken",
-    }.items()
-}
-#: Articles passed over before a place ("to the United States", "a la India").
-_SKIPPED = frozenset("the el la los las le les l der die das dem den il lo gli het".split())  # noqa: SIM905
-
-#: Languages written in Latin script (names are compared letter for letter only between them).
-LATIN_SCRIPT = frozenset(
-    """af az bs ca cs cy da de en es et eu fi fo fr ga gl hr ht hu id is it jw la lb ln lt lv
-    mg mi ms mt nl nn no oc pl pt ro sk sl sn so sq su sv sw tk tl tr uz vi yo""".split()  # noqa: SIM905
-)
-
-
-def _table(text: str) -> dict[str, str]:
-    """``"a:b c:d"`` as {a: b, c: d} (underscores in a key or value stand for spaces)."""
-    pairs = (item.split(":", 1) for item in text.split())
-    return {k.replace("_", " "): v.replace("_", " ") for k, v in pairs}
-
-
-_MONTHS_EN = tuple(MONTHS_BY_NUMBER[1:])
-_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-_NUMBERS_EN: tuple[str, ...] = (
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-)
-
-
-def _lexicon(months: str, days: str, numbers: str, phrases: str) -> dict[str, str]:
-    """One language's words to the reader's: twelve months, seven weekdays, the number words
-    two to twelve ("-" where a word is ambiguous and left out), and phrases."""
-    table = dict(zip(months.split(), _MONTHS_EN, strict=True))
-    table.update(zip(days.split(), _DAYS_EN, strict=True))
-    table.update(
-        (word, english)
-        for word, english in zip(numbers.split(), _NUMBERS_EN, strict=True)
-        if word != "-"
-    )
-    table.update(_table(phrases))
-    return table
-
-
-#: Per language: its words (lower case, accents as written) -> the reader's English words.
-#: Ambiguous number words are left out: French "neuf" (new), Portuguese "dos" (of the),
-#: Italian "sei" (you are).
-LEXICONS: dict[str, dict[str, str]] = {
-    "es": _lexicon(
-        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
-        "lunes martes miércoles jueves viernes sábado domingo",
-        "dos tres cuatro cinco seis siete ocho nueve diez once doce",
-        "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
-        "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
-        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
-        "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
-        "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
-        "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon",
-    ),
-    "fr": _lexicon(
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-        "lundi mardi mercredi jeudi vendredi samedi dimanche",
-        "deux trois quatre cinq six sept huit - dix onze douze",
-        "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
-        "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
-        "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
-        "la_semaine_prochaine:next_week le_mois_prochain:next_month l'année_prochaine:next_year "
-        "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
-        "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
-        "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
-        "vendredis:Fridays samedis:Saturdays dimanches:Sundays",
-    ),
-    "de": _lexicon(
-        "januar februar märz april mai juni juli august september oktober november dezember",
-        "montag dienstag mittwoch donnerstag freitag samstag sonntag",
-        "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
-        "am:on heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
-        "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
-        "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
-        "uhr:o'clock um:at mittag:noon mitternacht:midnight vorgestern:the_day_before_yesterday "
-        "nächste_woche:next_week nächsten_monat:next_month nächstes_jahr:next_year "
-        "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
-        "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
-        "sonntags:Sundays",
-    ),
-    "it": _lexicon(
-        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
-        "dicembre",
-        "lunedì martedì mercoledì giovedì venerdì sabato domenica",
-        "due tre quattro cinque - sette otto nove dieci undici dodici",
-        "oggi:today domani:tomorrow ieri:yesterday stasera:tonight del_pomeriggio:pm di_sera:pm "
-        "della_sera:pm del_mattino:am di_mattina:am alle:at dalle:from mezzogiorno:noon "
-        "mezzanotte:midnight dopodomani:the_day_after_tomorrow "
-        "l'altro_ieri:the_day_before_yesterday domattina:tomorrow_morning "
-        "stamattina:this_morning oggi_pomeriggio:this_afternoon "
-        "la_settimana_prossima:next_week la_prossima_settimana:next_week "
-        "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
-        "fine_settimana:weekend",
-    ),
-    "pt": _lexicon(
-        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
-        "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
-        "- três quatro cinco seis sete oito nove dez onze doze",
-        "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
-        "da_manhã:am às:at meio-dia:noon meia-noite:midnight dois:two duas:two "
-        "na_segunda:on_Monday na_terça:on_Tuesday na_quarta:on_Wednesday "
-        "na_quinta:on_Thursday na_sexta:on_Friday depois_de_amanhã:the_day_after_tomorrow "
-        "anteontem:the_day_before_yesterday na_próxima_semana:next_week semana_que_vem:next_week "
-        "no_próximo_mês:next_month mês_que_vem:next_month no_próximo_ano:next_year "
-        "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
-        "terças-feiras:Tuesdays "
-        "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
-        "sábados:Saturdays domingos:Sundays",
-    ),
-    "nl": _lexicon(
-        "januari februari maart april mei juni juli augustus september oktober november december",
-        "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
-        "twee drie vier vijf zes zeven acht negen tien elf twaalf",
-        "vandaag:today morgen:tomorrow gisteren:yesterday vanavond:tonight 's_middags:pm "
-        "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight "
-        "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
-        "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
-        "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays",
-    ),
-}
-#: The languages whose month, weekday and number words can be read (English is the reader's).
-READABLE = frozenset({"en", *LEXICONS})
 #: Kinds of fact that are written in words (language-bound) unless their text has a digit.
 _WORDY = frozenset({"number", "time", "date", "day"})
-
-_LEXICON_RES: dict[str, re.Pattern[str]] = {
-    lang: re.compile(
-        r"(?<![\w'-])("
-        + "|".join(re.escape(w) for w in sorted(table, key=len, reverse=True))
-        + r")(?![\w'-])",
-        re.IGNORECASE,
-    )
-    for lang, table in LEXICONS.items()
-}
-#: "15h30" (French) and "15.30 Uhr" style times: the reader's "15:30".
-_H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
-#: "3. März" (German day numbers with a full stop): "3 März".
-_DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
 #: Digit groups, with the separators of any language between them.
-_DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
-#: A day of the month said as a word of one to three before its month ("el primero de julio",
-#: "dia dois de fevereiro", "am zweiten August", "le deux mars"), after the lexicon made the
-#: month English: the day as digits (text2num leaves numbers up to three as words).
-_SMALL_DAYS = {
-    word: str(day)
-    for day, words in enumerate(
-        (
-            "primero primer premier 1er primo primeiro eerste erste ersten erster uno un una",
-            "two dos deux zwei zweite zweiten zweiter due dois duas twee tweede segundo",
-            "three tres trois drei dritte dritten tre três drie derde tercero",
-        ),
-        start=1,
-    )
-    for word in words.split()
-}
-_FIRST_OF_RE = re.compile(
-    r"\b(" + "|".join(sorted(_SMALL_DAYS, key=len, reverse=True)) + r")\s+(?:(?:de|di|del)\s+)?"
-    r"(?=(?:" + "|".join(_MONTHS_EN) + r")\b)",
-    re.IGNORECASE,
-)
 _DIGITS_RE = re.compile(r"\d+(?:[.,:'\u00a0\u202f]\d+)*")
 _PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
-
-
-def normalise(text: str, language: str, *, strict: bool = True) -> str:
-    """``text`` in the fact reader's words (see the module docstring); unchanged for English
-    and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
-    source (:func:`.translate_numbers.english`)."""
-    text = _H_TIME_RE.sub(r"\1:\2", text)
-    if language == "en":
-        return translate_numbers.english_money(text)
-    table = LEXICONS.get(language)
-    if table is None:
-        return text
-    # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
-    # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
-    text = translate_clock.english(text, language)
-    text = translate_numbers.english(text, language, strict=strict)
-    text = translate_clock.english(text, language)
-    if language == "de":
-        text = _DAY_DOT_RE.sub(r"\1", text)
-
-    def swap(match: re.Match[str]) -> str:
-        return table[match.group(1).lower()]
-
-    # "primero de March", "le premier July", "am ersten May": the 1st; "3 de March" (es, pt;
-    # "del" in it): the reader's "3 March".
-    text = _LEXICON_RES[language].sub(swap, text)
-    text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
-    return _DAY_OF_RE.sub(r"\1 ", text)
 
 
 def _digits(text: str) -> str:
@@ -343,120 +124,17 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
         fact: Fact | None = found
         if found.kind == "name":
             if language != "en":
-                fact = _without_sentence_start(found, text)
-                fact = _untitled(fact) if fact is not None else None
-            elif (fact := _untitled(found)) is not None and target in LATIN_SCRIPT:
+                fact = without_sentence_start(found, text)
+                fact = untitled(fact) if fact is not None else None
+            elif (fact := untitled(found)) is not None and target in LATIN_SCRIPT:
                 # (names into another script are not checked: no need to read them further)
-                fact = _common_start_left_out(fact, text)
-                fact = _thing_name(fact, text, target) if fact is not None else None
+                fact = common_start_left_out(fact, text)
+                fact = thing_name(fact, text, target) if fact is not None else None
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
     if language == "de" and target in LATIN_SCRIPT:
-        facts += _titled_german_names(sentence)
+        facts += titled_german_names(sentence)
     return facts
-
-
-#: Titles before a name, in the languages of :data:`LEXICONS` (lower case, without the dot): a
-#: translation writes its own ("Sr. García" -> "Mr. García"), so they are no part of the name.
-_TITLES = frozenset(
-    """sr sra srta señor señora señorita don doña mme mlle m monsieur madame mademoiselle
-    sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
-    dhr senhor senhora dona""".split()  # noqa: SIM905
-)
-_CONTRACTION_RE = re.compile(r"['\u2019](?:ll|ve|re|s|d|m)$|n['\u2019]t$")
-_EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
-#: Lower-case words a name of the source may start with that a translation writes its own
-#: way ("da Milano" -> "from Milan"; "di Giulia Bianchi" -> "for Giulia Bianchi").
-_LEADING_PARTICLES = frozenset("de da di del della dos das du des do van von".split())  # noqa: SIM905
-#: A German name after a title: German capitalises every noun, so only these are names.
-_GERMAN_TITLED_RE = re.compile(
-    r"\b(?:Herr|Herrn|Frau|Dr\.|Prof\.)\s+((?:[A-ZÄÖÜ][\wäöüß-]+)(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?)"
-)
-
-
-def _untitled(fact: Fact) -> Fact | None:
-    """A name without its titles and leading particles (None when nothing else is left)."""
-    words = fact.text.split()
-    while words and (words[0].rstrip(".").lower() in _TITLES or words[0] in _LEADING_PARTICLES):
-        words.pop(0)
-    if len(words) == len(fact.text.split()):
-        return fact
-    rest = " ".join(words)
-    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
-
-
-def _common_start_left_out(fact: Fact, text: str) -> Fact | None:
-    """An English name that is one common word at a sentence's start is no name ("Lunch is
-    at 12:30", "Breakfast is served from 7"); the reader's own list of such words is short."""
-    word = _CONTRACTION_RE.sub("", fact.text.lower())  # "That'll", "We've"
-    if " " in word or not any(vocabulary.is_common(w) for w in {word, word.removesuffix("s")}):
-        return fact
-    before = text[: max(0, text.find(fact.text))].split()
-    if before and before[-1].rstrip(".").lower() in _TITLES | _EN_TITLES:
-        return fact  # "Dr. Patel": the dot ends a title, not a sentence
-    return _without_sentence_start(fact, text)
-
-
-def _titled_german_names(sentence: str) -> list[Fact]:
-    return [
-        Fact("name", name, " ".join(name_tokens(name)))
-        for name in _GERMAN_TITLED_RE.findall(sentence)
-    ]
-
-
-def _thing_name(fact: Fact, text: str, target: str) -> Fact | None:
-    """An English name after "the" names a thing ("the Travel Office", "the Central
-    Station": Whisper capitalises such words), which a translation translates: only its words
-    that are no common English word are looked for ("the Northwind Travel office": Northwind);
-    None when all of them are. Only when every mention of it follows "the" ("the Rose Garden,
-    tell Rose": Rose is a person too), and not for a place the translation may name its own
-    way ("the United States": :func:`placed`)."""
-    mentions = _preceding(fact.text, text)
-    if not mentions or any(word not in _ARTICLES for word in mentions):
-        return fact
-    if exonyms.tokens(fact.text) in exonyms.table("en", target):
-        return fact
-    words = fact.text.split()
-    kept = [w for w in words if not vocabulary.is_common(w.strip(".,;:!?'\"()"))]
-    if len(kept) == len(words):
-        return fact
-    if not kept:
-        return None
-    rest = " ".join(kept)
-    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys)
-
-
-def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[str]:
-    """The word before each whole-word mention of ``name`` in ``text`` (lower case; "" at the
-    start), passing over the words of ``skip``."""
-    found = []
-    for match in re.finditer(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text):
-        before = [w.lower() for w in re.findall(r"[\w']+", text[: match.start()])]
-        while before and before[-1] in skip:
-            before.pop()
-        found.append(before[-1] if before else "")
-    return found
-
-
-def placed(fact: Fact, text: str, language: str) -> bool:
-    """Whether ``text`` (in ``language``, normalised) uses name ``fact`` as a place or a
-    language: a word of :data:`_PLACE_WORDS` before some mention of it ("to Lisbon", "en
-    Londres", "speaks Polish"), articles passed over. Only such a name may be written as the
-    translation's language names it (:mod:`privcloud.workloads.exonyms`)."""
-    cues = _PLACE_WORDS.get(language, frozenset())
-    return any(word in cues for word in _preceding(fact.text, text, _SKIPPED))
-
-
-def _without_sentence_start(fact: Fact, text: str) -> Fact | None:
-    at = text.find(fact.text)
-    before = text[:at].rstrip()
-    if at < 0 or (before and before[-1] not in '.!?¿¡:;"«»“”-\u2013\u2014'):
-        return fact
-    tokens = name_tokens(fact.text)
-    if len(tokens) <= 1:
-        return None
-    rest = fact.text.split(None, 1)[1] if " " in fact.text else ""
-    return Fact("name", rest, " ".join(tokens[1:]), fact.keys) if rest else None
 
 
 class _Translation:

@@ -1,4 +1,4 @@
-"""Numbers as the languages of :data:`.translate_facts.LEXICONS` write them, put in the form the
+"""Numbers as the languages of :data:`.translate_lexicons.LEXICONS` write them, put in the form the
 English fact reader reads (:func:`english`):
 
 * numbers said in words, by ``text2num`` (Allo-Media, MIT): "treinta y dos" -> "32",

@@ -1,0 +1,224 @@
+"""The languages the translation fact check reads, put in the words of its English fact reader
+(:func:`normalise`): month and weekday names, the number words two to twelve, "tomorrow" and
+the like, day parts ("de la tarde" -> "pm"), the preposition of a clock time ("a las" -> "at"),
+for es, fr, de, it, pt and nl (:data:`LEXICONS`); clock times said in words
+(:mod:`.translate_clock`) and other numbers said in words, number marks and amounts
+(:mod:`.translate_numbers`). See :mod:`privcloud.workloads.translate_facts`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads import translate_clock, translate_numbers
+
+__all__ = ["LATIN_SCRIPT", "LEXICONS", "MONTHS_BY_NUMBER", "READABLE", "normalise"]
+
+#: Month names as the reader reads them (capitalised), by number (index 0 unused).
+MONTHS_BY_NUMBER = (
+    "",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+#: Languages written in Latin script (names are compared letter for letter only between them).
+LATIN_SCRIPT = frozenset(
+    """af az bs ca cs cy da de en es et eu fi fo fr ga gl hr ht hu id is it jw la lb ln lt lv
+    mg mi ms mt nl nn no oc pl pt ro sk sl sn so sq su sv sw tk tl tr uz vi yo""".split()  # noqa: SIM905
+)
+
+
+def _table(text: str) -> dict[str, str]:
+    """``"a:b c:d"`` as {a: b, c: d} (underscores in a key or value stand for spaces)."""
+    pairs = (item.split(":", 1) for item in text.split())
+    return {k.replace("_", " "): v.replace("_", " ") for k, v in pairs}
+
+
+_MONTHS_EN = tuple(MONTHS_BY_NUMBER[1:])
+_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_NUMBERS_EN: tuple[str, ...] = (
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+)
+
+
+def _lexicon(months: str, days: str, numbers: str, phrases: str) -> dict[str, str]:
+    """One language's words to the reader's: twelve months, seven weekdays, the number words
+    two to twelve ("-" where a word is ambiguous and left out), and phrases."""
+    table = dict(zip(months.split(), _MONTHS_EN, strict=True))
+    table.update(zip(days.split(), _DAYS_EN, strict=True))
+    table.update(
+        (word, english)
+        for word, english in zip(numbers.split(), _NUMBERS_EN, strict=True)
+        if word != "-"
+    )
+    table.update(_table(phrases))
+    return table
+
+
+#: Per language: its words (lower case, accents as written) -> the reader's English words.
+#: Ambiguous number words are left out: French "neuf" (new), Portuguese "dos" (of the),
+#: Italian "sei" (you are).
+LEXICONS: dict[str, dict[str, str]] = {
+    "es": _lexicon(
+        "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre",
+        "lunes martes miércoles jueves viernes sábado domingo",
+        "dos tres cuatro cinco seis siete ocho nueve diez once doce",
+        "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
+        "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
+        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
+        "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
+        "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
+        "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon",
+    ),
+    "fr": _lexicon(
+        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
+        "lundi mardi mercredi jeudi vendredi samedi dimanche",
+        "deux trois quatre cinq six sept huit - dix onze douze",
+        "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
+        "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
+        "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
+        "la_semaine_prochaine:next_week le_mois_prochain:next_month l'année_prochaine:next_year "
+        "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
+        "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
+        "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
+        "vendredis:Fridays samedis:Saturdays dimanches:Sundays",
+    ),
+    "de": _lexicon(
+        "januar februar märz april mai juni juli august september oktober november dezember",
+        "montag dienstag mittwoch donnerstag freitag samstag sonntag",
+        "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
+        "am:on heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
+        "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
+        "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
+        "uhr:o'clock um:at mittag:noon mitternacht:midnight vorgestern:the_day_before_yesterday "
+        "nächste_woche:next_week nächsten_monat:next_month nächstes_jahr:next_year "
+        "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
+        "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
+        "sonntags:Sundays",
+    ),
+    "it": _lexicon(
+        "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
+        "dicembre",
+        "lunedì martedì mercoledì giovedì venerdì sabato domenica",
+        "due tre quattro cinque - sette otto nove dieci undici dodici",
+        "oggi:today domani:tomorrow ieri:yesterday stasera:tonight del_pomeriggio:pm di_sera:pm "
+        "della_sera:pm del_mattino:am di_mattina:am alle:at dalle:from mezzogiorno:noon "
+        "mezzanotte:midnight dopodomani:the_day_after_tomorrow "
+        "l'altro_ieri:the_day_before_yesterday domattina:tomorrow_morning "
+        "stamattina:this_morning oggi_pomeriggio:this_afternoon "
+        "la_settimana_prossima:next_week la_prossima_settimana:next_week "
+        "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
+        "fine_settimana:weekend",
+    ),
+    "pt": _lexicon(
+        "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
+        "segunda-feira terça-feira quarta-feira quinta-feira sexta-feira sábado domingo",
+        "- três quatro cinco seis sete oito nove dez onze doze",
+        "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
+        "da_manhã:am às:at meio-dia:noon meia-noite:midnight dois:two duas:two "
+        "na_segunda:on_Monday na_terça:on_Tuesday na_quarta:on_Wednesday "
+        "na_quinta:on_Thursday na_sexta:on_Friday depois_de_amanhã:the_day_after_tomorrow "
+        "anteontem:the_day_before_yesterday na_próxima_semana:next_week semana_que_vem:next_week "
+        "no_próximo_mês:next_month mês_que_vem:next_month no_próximo_ano:next_year "
+        "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
+        "terças-feiras:Tuesdays "
+        "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
+        "sábados:Saturdays domingos:Sundays",
+    ),
+    "nl": _lexicon(
+        "januari februari maart april mei juni juli augustus september oktober november december",
+        "maandag dinsdag woensdag donderdag vrijdag zaterdag zondag",
+        "twee drie vier vijf zes zeven acht negen tien elf twaalf",
+        "vandaag:today morgen:tomorrow gisteren:yesterday vanavond:tonight 's_middags:pm "
+        "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight "
+        "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
+        "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
+        "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays",
+    ),
+}
+#: The languages whose month, weekday and number words can be read (English is the reader's).
+READABLE = frozenset({"en", *LEXICONS})
+
+_LEXICON_RES: dict[str, re.Pattern[str]] = {
+    lang: re.compile(
+        r"(?<![\w'-])("
+        + "|".join(re.escape(w) for w in sorted(table, key=len, reverse=True))
+        + r")(?![\w'-])",
+        re.IGNORECASE,
+    )
+    for lang, table in LEXICONS.items()
+}
+#: "15h30" (French) and "15.30 Uhr" style times: the reader's "15:30".
+_H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
+#: "3. März" (German day numbers with a full stop): "3 März".
+_DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
+#: "3 de March" (es, pt; "del" in it): a day number before its month.
+_DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
+#: A day of the month said as a word of one to three before its month ("el primero de julio",
+#: "dia dois de fevereiro", "am zweiten August", "le deux mars"), after the lexicon made the
+#: month English: the day as digits (text2num leaves numbers up to three as words).
+_SMALL_DAYS = {
+    word: str(day)
+    for day, words in enumerate(
+        (
+            "primero primer premier 1er primo primeiro eerste erste ersten erster uno un una",
+            "two dos deux zwei zweite zweiten zweiter due dois duas twee tweede segundo",
+            "three tres trois drei dritte dritten tre três drie derde tercero",
+        ),
+        start=1,
+    )
+    for word in words.split()
+}
+_FIRST_OF_RE = re.compile(
+    r"\b(" + "|".join(sorted(_SMALL_DAYS, key=len, reverse=True)) + r")\s+(?:(?:de|di|del)\s+)?"
+    r"(?=(?:" + "|".join(_MONTHS_EN) + r")\b)",
+    re.IGNORECASE,
+)
+
+
+def normalise(text: str, language: str, *, strict: bool = True) -> str:
+    """``text`` in the fact reader's words (see the module docstring); unchanged for English
+    and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
+    source (:func:`.translate_numbers.english`)."""
+    text = _H_TIME_RE.sub(r"\1:\2", text)
+    if language == "en":
+        return translate_numbers.english_money(text)
+    table = LEXICONS.get(language)
+    if table is None:
+        return text
+    # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
+    # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
+    text = translate_clock.english(text, language)
+    text = translate_numbers.english(text, language, strict=strict)
+    text = translate_clock.english(text, language)
+    if language == "de":
+        text = _DAY_DOT_RE.sub(r"\1", text)
+
+    def swap(match: re.Match[str]) -> str:
+        return table[match.group(1).lower()]
+
+    # "primero de March", "le premier July", "am ersten May": the 1st; "3 de March" (es, pt;
+    # "del" in it): the reader's "3 March".
+    text = _LEXICON_RES[language].sub(swap, text)
+    text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
+    return _DAY_OF_RE.sub(r"\1 ", text)

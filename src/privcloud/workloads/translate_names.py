@@ -1,0 +1,148 @@
+"""The names of a source sentence that its translation must keep, and the ways a faithful
+translation may write them differently (see :mod:`privcloud.workloads.translate_facts`):
+titles and particles are the translation's to write ("Sr. García" -> "Mr. García", "da
+Milano" -> "from Milan"), a sentence's first word is no name on its own, a thing's name after
+"the" keeps only its uncommon words, and a name the sentence uses as a place or a language may
+be written as the target language names it (:func:`placed`, :mod:`.exonyms`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads import exonyms
+from privcloud.workloads.grounding_facts import Fact, name_tokens
+from privcloud.workloads.text import vocabulary
+
+__all__ = [
+    "common_start_left_out",
+    "placed",
+    "thing_name",
+    "titled_german_names",
+    "untitled",
+    "without_sentence_start",
+]
+
+#: Words before a name that make it a thing's name ("the Central Station"). Not possessives
+#: ("your Visa card" names a brand) nor "that" ("tell him that Anna called").
+_ARTICLES = frozenset({"the"})
+#: Per language, words after which a name is a place or a language ("to", "en", "speaks");
+#: with "at", which :func:`normalise` writes for "à", "a las", "um" and the like.
+_PLACE_WORDS: dict[str, frozenset[str]] = {
+    lang: frozenset({"at", *words.split()})
+    for lang, words in {
+        "en": "to from in at via near into of through across toward towards around visit "
+        "visiting visited speak speaks spoke speaking",
+        "es": "a en de desde hacia para por hasta habla hablo hablar",
+        "fr": "à en de depuis vers au aux pour parle parler",
+        "de": "nach in aus von bei zu über spricht sprechen",
+        "it": "a in da di per verso parla parlare",
+        "pt": "a em de para por até fala falar no na",
+        "nl": "naar in uit van bij via spreekt spreken",
+    }.items()
+}
+#: Articles passed over before a place ("to the United States", "a la India").
+_SKIPPED = frozenset("the el la los las le les l der die das dem den il lo gli het".split())  # noqa: SIM905
+
+
+#: Titles before a name, in the languages of :data:`LEXICONS` (lower case, without the dot): a
+#: translation writes its own ("Sr. García" -> "Mr. García"), so they are no part of the name.
+_TITLES = frozenset(
+    """sr sra srta señor señora señorita don doña mme mlle m monsieur madame mademoiselle
+    sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
+    dhr senhor senhora dona""".split()  # noqa: SIM905
+)
+_CONTRACTION_RE = re.compile(r"['\u2019](?:ll|ve|re|s|d|m)$|n['\u2019]t$")
+_EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
+#: Lower-case words a name of the source may start with that a translation writes its own
+#: way ("da Milano" -> "from Milan"; "di Giulia Bianchi" -> "for Giulia Bianchi").
+_LEADING_PARTICLES = frozenset("de da di del della dos das du des do van von".split())  # noqa: SIM905
+#: A German name after a title: German capitalises every noun, so only these are names.
+_GERMAN_TITLED_RE = re.compile(
+    r"\b(?:Herr|Herrn|Frau|Dr\.|Prof\.)\s+((?:[A-ZÄÖÜ][\wäöüß-]+)(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?)"
+)
+
+
+def untitled(fact: Fact) -> Fact | None:
+    """A name without its titles and leading particles (None when nothing else is left)."""
+    words = fact.text.split()
+    while words and (words[0].rstrip(".").lower() in _TITLES or words[0] in _LEADING_PARTICLES):
+        words.pop(0)
+    if len(words) == len(fact.text.split()):
+        return fact
+    rest = " ".join(words)
+    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
+
+
+def common_start_left_out(fact: Fact, text: str) -> Fact | None:
+    """An English name that is one common word at a sentence's start is no name ("Lunch is
+    at 12:30", "Breakfast is served from 7"); the reader's own list of such words is short."""
+    word = _CONTRACTION_RE.sub("", fact.text.lower())  # "That'll", "We've"
+    if " " in word or not any(vocabulary.is_common(w) for w in {word, word.removesuffix("s")}):
+        return fact
+    before = text[: max(0, text.find(fact.text))].split()
+    if before and before[-1].rstrip(".").lower() in _TITLES | _EN_TITLES:
+        return fact  # "Dr. Patel": the dot ends a title, not a sentence
+    return without_sentence_start(fact, text)
+
+
+def titled_german_names(sentence: str) -> list[Fact]:
+    return [
+        Fact("name", name, " ".join(name_tokens(name)))
+        for name in _GERMAN_TITLED_RE.findall(sentence)
+    ]
+
+
+def thing_name(fact: Fact, text: str, target: str) -> Fact | None:
+    """An English name after "the" names a thing ("the Travel Office", "the Central
+    Station": Whisper capitalises such words), which a translation translates: only its words
+    that are no common English word are looked for ("the Northwind Travel office": Northwind);
+    None when all of them are. Only when every mention of it follows "the" ("the Rose Garden,
+    tell Rose": Rose is a person too), and not for a place the translation may name its own
+    way ("the United States": :func:`placed`)."""
+    mentions = _preceding(fact.text, text)
+    if not mentions or any(word not in _ARTICLES for word in mentions):
+        return fact
+    if exonyms.tokens(fact.text) in exonyms.table("en", target):
+        return fact
+    words = fact.text.split()
+    kept = [w for w in words if not vocabulary.is_common(w.strip(".,;:!?'\"()"))]
+    if len(kept) == len(words):
+        return fact
+    if not kept:
+        return None
+    rest = " ".join(kept)
+    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys)
+
+
+def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[str]:
+    """The word before each whole-word mention of ``name`` in ``text`` (lower case; "" at the
+    start), passing over the words of ``skip``."""
+    found = []
+    for match in re.finditer(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text):
+        before = [w.lower() for w in re.findall(r"[\w']+", text[: match.start()])]
+        while before and before[-1] in skip:
+            before.pop()
+        found.append(before[-1] if before else "")
+    return found
+
+
+def placed(fact: Fact, text: str, language: str) -> bool:
+    """Whether ``text`` (in ``language``, normalised) uses name ``fact`` as a place or a
+    language: a word of :data:`_PLACE_WORDS` before some mention of it ("to Lisbon", "en
+    Londres", "speaks Polish"), articles passed over. Only such a name may be written as the
+    translation's language names it (:mod:`privcloud.workloads.exonyms`)."""
+    cues = _PLACE_WORDS.get(language, frozenset())
+    return any(word in cues for word in _preceding(fact.text, text, _SKIPPED))
+
+
+def without_sentence_start(fact: Fact, text: str) -> Fact | None:
+    at = text.find(fact.text)
+    before = text[:at].rstrip()
+    if at < 0 or (before and before[-1] not in '.!?¿¡:;"«»“”-\u2013\u2014'):
+        return fact
+    tokens = name_tokens(fact.text)
+    if len(tokens) <= 1:
+        return None
+    rest = fact.text.split(None, 1)[1] if " " in fact.text else ""
+    return Fact("name", rest, " ".join(tokens[1:]), fact.keys) if rest else None
