@@ -27,7 +27,8 @@ __all__ = [
 #: ("your Visa card" names a brand) nor "that" ("tell him that Anna called").
 _ARTICLES = frozenset({"the"})
 #: Per language, words after which a name is a place or a language ("to", "en", "speaks");
-#: with "at", which :func:`normalise` writes for "à", "a las", "um" and the like.
+#: with "at", which :func:`.translate_lexicons.normalise` writes for "à", "a las", "um" and the
+#: like.
 _PLACE_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset({"at", *words.split()})
     for lang, words in {
@@ -45,8 +46,9 @@ _PLACE_WORDS: dict[str, frozenset[str]] = {
 _SKIPPED = frozenset("the el la los las le les l der die das dem den il lo gli het".split())  # noqa: SIM905
 
 
-#: Titles before a name, in the languages of :data:`LEXICONS` (lower case, without the dot): a
-#: translation writes its own ("Sr. García" -> "Mr. García"), so they are no part of the name.
+#: Titles before a name, in the languages of :data:`.translate_lexicons.LEXICONS` (lower case,
+#: without the dot): a translation writes its own ("Sr. García" -> "Mr. García"), so they are
+#: no part of the name.
 _TITLES = frozenset(
     """sr sra srta señor señora señorita don doña mme mlle m monsieur madame mademoiselle
     sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
