@@ -23,3 +23,14 @@ def _private_state_home(
     """Command-line clients persist trusted checkpoints under $XDG_STATE_HOME by default; keep
     every test's out of the user's home."""
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_log_api() -> None:
+    """The log client remembers, per base URL, whether a log serves tiles (so short-lived
+    clients do not probe). Tests start servers on ports the OS reuses: a test's fake log at
+    127.0.0.1:N must not inherit what an earlier test's real log at the same address answered
+    (seen once in CI: a proof fetched as tiles from a server that has none, 404)."""
+    from privcloud import logclient
+
+    logclient._probed.clear()
