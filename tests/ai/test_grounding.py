@@ -831,6 +831,24 @@ def _verdicts(source: str, *summary: str) -> list[tuple[bool, tuple[str, ...]]]:
     return [(c.kept, c.relations) for c in report.sentences]
 
 
+def test_a_question_a_bare_no_answered_does_not_support_what_it_asked() -> None:
+    # The answered question took the reply's polarity but weighed nothing against the
+    # summary (its clause had no words to weigh): "There is a fee" was kept.
+    assert _kept(
+        "Hi, I'd like to change my booking. Is there a fee for the change? No, there is no fee "
+        "for the change. You can do it online.",
+        "There is a fee for the change.",
+        "There is a fee.",
+        "There is no fee for the change.",
+    ) == [False, False, True]
+    # What the reply goes on to state is not denied by the "no".
+    assert _kept(
+        "Is the parcel here? No, it is still in Berlin.",
+        "The parcel is here.",
+        "The parcel is still in Berlin.",
+    ) == [False, True]
+
+
 def _kept(source: str, *summary: str) -> list[bool]:
     """Whether the guard keeps each sentence of ``summary`` against ``source``."""
     return [kept for kept, _ in _verdicts(source, *summary)]

@@ -361,7 +361,15 @@ def sentence_clauses(sentences: Sequence[str]) -> list[list[Clause]]:
             if answer is not None:
                 own = [
                     Clause(
-                        answer, c.words, c.words if answer else frozenset(), answer, True, answer
+                        answer,
+                        c.words,
+                        c.words if answer else frozenset(),
+                        answer,
+                        True,
+                        answer,
+                        # its words weigh as a denial's do ("Is there a fee?" "No, ..." denies
+                        # "There is a fee"): without them the answer weighed nothing
+                        reach=c.reach or c.words,
                     )
                     for c in own
                 ]
@@ -438,7 +446,10 @@ def polarity_conflict(
                 2 * len(c.reach & clause.words)
                 - (not (c.negated and not c.nominal and word in c.scope))
                 for c in related
-                if (c.negated and word in c.scope) or (not denies and word in c.denied)
+                if ((c.negated and word in c.scope) or (not denies and word in c.denied))
+                # a question a bare "no" answered denies what it asked, not what the reply
+                # goes on to state ("Is the parcel here?" "No, it is still in Berlin.")
+                and (not c.answered or clause.words <= c.words)
             ]
             stating = [
                 2 * len(c.words & clause.words) - (not any(s is t for t in support))
