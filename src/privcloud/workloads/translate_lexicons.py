@@ -11,25 +11,9 @@ from __future__ import annotations
 import re
 
 from privcloud.workloads import translate_clock, translate_numbers
+from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 
-__all__ = ["LATIN_SCRIPT", "LEXICONS", "MONTHS_BY_NUMBER", "READABLE", "normalise"]
-
-#: Month names as the reader reads them (capitalised), by number (index 0 unused).
-MONTHS_BY_NUMBER = (
-    "",
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+__all__ = ["LATIN_SCRIPT", "LEXICONS", "READABLE", "normalise"]
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -44,8 +28,12 @@ def _table(text: str) -> dict[str, str]:
     return {k.replace("_", " "): v.replace("_", " ") for k, v in pairs}
 
 
-_MONTHS_EN = tuple(MONTHS_BY_NUMBER[1:])
-_DAYS_EN = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+#: The reader's month and weekday names, capitalised, in order (from its one table of them;
+#: a month's first name there is its full one).
+_MONTHS_EN = tuple(
+    {n: name.capitalize() for name, n in reversed(MONTHS.items())}[n] for n in range(1, 13)
+)
+_DAYS_EN = tuple(name.capitalize() for name in WEEKDAYS)
 _NUMBERS_EN: tuple[str, ...] = (
     "two",
     "three",
