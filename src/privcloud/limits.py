@@ -651,6 +651,10 @@ MAX_LIVE_OPEN_BYTES: Final = 8 * KiB
 MAX_LIVE_BACKLOG_S: Final = 10.0
 #: Seconds of audio a device buffers while it opens or resumes a session; older audio is dropped.
 MAX_LIVE_DEVICE_BACKLOG_S: Final = 2.0
+#: Bytes of events (text and audio) a device's LiveCall holds for an app that has not read them
+#: yet (about 4 minutes of speech); beyond it the oldest are dropped (LiveCall.dropped_events),
+#: so an app that stops reading cannot grow the device's memory for the rest of the call.
+MAX_LIVE_DEVICE_EVENT_BYTES: Final = 8 * MiB
 #: Largest node output backlog (bytes) waiting for frames; outputs beyond it are dropped.
 MAX_LIVE_OUTBOUND_BYTES: Final = 4 * MiB
 #: Most frames a sender that fell behind its clock sends at once (the others are skipped).

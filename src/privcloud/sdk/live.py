@@ -123,6 +123,10 @@ class LiveCall:
         self.resumes: list[Resume] = []
         #: Audio bytes dropped because the backlog was full (during a resume, or a slow feed).
         self.dropped_audio = 0
+        #: Events dropped, oldest first, because the app had not read
+        #: ``limits.MAX_LIVE_DEVICE_EVENT_BYTES`` of them.
+        self.dropped_events = 0
+        self._queued_bytes = 0
         #: The node's reason for its FINAL frame, once the call ended.
         self.ending: str | None = None
 
@@ -174,6 +178,8 @@ class LiveCall:
             item = await self._events.get()
             if item is None:
                 return
+            if isinstance(item, LiveEvent):
+                self._queued_bytes -= _event_bytes(item)
             if isinstance(item, PrivcloudError):
                 raise item
             yield item
@@ -283,7 +289,7 @@ class LiveCall:
                     opened = await self._open()
                     gap = self.pace() - lost_at
                     self.resumes.append(Resume(old, opened.node_id, gap))
-                    await self._events.put(LiveEvent(0, "notice", "resumed"))
+                    self._emit(LiveEvent(0, "notice", "resumed"))
                 else:
                     return
         except PrivcloudError as exc:
@@ -331,11 +337,30 @@ class LiveCall:
             if len(frame) != ep.wire_size:
                 raise UpstreamError("live frame of the wrong size")
             for event in ep.receive(frame, self.pace()):
-                await self._events.put(event)
+                self._emit(event)
         assert ep.ending is not None
         self.ending = ep.ending.reason.name.lower()
         if ep.ending.reason.name != "DONE":
-            await self._events.put(LiveEvent(0, "notice", self.ending))
+            self._emit(LiveEvent(0, "notice", self.ending))
+
+    def _emit(self, event: LiveEvent) -> None:
+        """Queue ``event`` for :meth:`events`; while the unread events would exceed
+        ``limits.MAX_LIVE_DEVICE_EVENT_BYTES``, drop the oldest. Only events are queued until
+        the call ends (the end marker and a failure come last), so the oldest is an event."""
+        size = _event_bytes(event)
+        while self._queued_bytes + size > limits.MAX_LIVE_DEVICE_EVENT_BYTES:
+            oldest = self._events.get_nowait()
+            assert isinstance(oldest, LiveEvent)
+            self._queued_bytes -= _event_bytes(oldest)
+            self.dropped_events += 1
+        self._events.put_nowait(event)
+        self._queued_bytes += size
+
+
+def _event_bytes(event: LiveEvent) -> int:
+    """What one event holds, for the unread-events bound (its text and audio, and a record's
+    fixed cost so that many empty notices count too)."""
+    return len(event.audio) + len(event.text.encode()) + 64
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> bytes:
