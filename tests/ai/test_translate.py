@@ -375,13 +375,13 @@ def test_faithful_translations_keep_every_fact(
         # Two digits of a phone number swapped; an amount changed.
         ("Mi número es 555-0142.", "es", "My number is 555-0124.", "en", ["phone"]),
         ("Cuesta 1.200 euros.", "es", "It costs 1,300 euros.", "en", ["number"]),
-        # 14 h is 2 pm, not 3 pm.
+        # 14 h is 2 pm, not 3 pm (a time: the range's "Uhr" is read for both of its ends).
         (
             "Das Paket kommt zwischen 14 und 16 Uhr.",
             "de",
             "The package arrives between 3:00 and 4:00 pm.",
             "en",
-            ["number"],
+            ["time"],
         ),
         # A name dropped or replaced.
         ("Hola, soy Carlos.", "es", "Hello, I'm Juan.", "en", ["name"]),

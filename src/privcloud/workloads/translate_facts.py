@@ -219,7 +219,10 @@ class _Translation:
         and minute appear as digit groups."""
         hour, _, rest = fact.value.partition(":")
         minute = rest[:2]
-        hours = {hour, str(int(hour) + 12)} if hour.isdigit() else {hour}
+        # the hour + 12 only where the time does not say it is before noon ("9 am" is not
+        # "21h", which the reader may not read as a time of its own)
+        morning = fact.value.endswith("am")
+        hours = {hour, str(int(hour) + 12)} if hour.isdigit() and not morning else {hour}
         if either_half and hour.isdigit() and int(hour) > 12:
             hours.add(str(int(hour) - 12))
         if not hours & self.groups:

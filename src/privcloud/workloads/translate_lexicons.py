@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from privcloud.workloads import translate_clock, translate_numbers
+from privcloud.workloads import translate_clock, translate_forms, translate_numbers
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 
 __all__ = ["LATIN_SCRIPT", "LEXICONS", "READABLE", "normalise"]
@@ -76,7 +76,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
         "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
         "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
-        "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon",
+        "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon "
+        "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month",
     ),
     "fr": _lexicon(
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -89,7 +90,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
         "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
-        "vendredis:Fridays samedis:Saturdays dimanches:Sundays",
+        "vendredis:Fridays samedis:Saturdays dimanches:Sundays l'an_dernier:last_year "
+        "l'année_dernière:last_year la_semaine_dernière:last_week le_mois_dernier:last_month",
     ),
     "de": _lexicon(
         "januar februar märz april mai juni juli august september oktober november dezember",
@@ -102,7 +104,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "nächste_woche:next_week nächsten_monat:next_month nächstes_jahr:next_year "
         "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
         "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
-        "sonntags:Sundays",
+        "sonntags:Sundays letztes_jahr:last_year letzte_woche:last_week "
+        "letzten_monat:last_month",
     ),
     "it": _lexicon(
         "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
@@ -116,7 +119,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "stamattina:this_morning oggi_pomeriggio:this_afternoon "
         "la_settimana_prossima:next_week la_prossima_settimana:next_week "
         "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
-        "fine_settimana:weekend",
+        "fine_settimana:weekend l'anno_scorso:last_year la_settimana_scorsa:last_week "
+        "il_mese_scorso:last_month",
     ),
     "pt": _lexicon(
         "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
@@ -131,7 +135,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
         "terças-feiras:Tuesdays "
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
-        "sábados:Saturdays domingos:Sundays",
+        "sábados:Saturdays domingos:Sundays ano_passado:last_year semana_passada:last_week "
+        "mês_passado:last_month",
     ),
     "nl": _lexicon(
         "januari februari maart april mei juni juli augustus september oktober november december",
@@ -141,7 +146,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight "
         "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
-        "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays",
+        "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
+        "vorige_week:last_week vorige_maand:last_month",
     ),
 }
 #: The languages whose month, weekday and number words can be read (English is the reader's).
@@ -190,7 +196,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
     if language == "en":
-        return translate_numbers.english_money(text)
+        text = translate_numbers.idioms(text, language)
+        return translate_forms.shared(translate_numbers.english_money(text))
     table = LEXICONS.get(language)
     if table is None:
         return text
@@ -209,4 +216,4 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     # "del" in it): the reader's "3 March".
     text = _LEXICON_RES[language].sub(swap, text)
     text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
-    return _DAY_OF_RE.sub(r"\1 ", text)
+    return translate_forms.shared(_DAY_OF_RE.sub(r"\1 ", text))

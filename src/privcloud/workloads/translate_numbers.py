@@ -24,7 +24,7 @@ from functools import partial
 
 from text_to_num import alpha2digit
 
-__all__ = ["english"]
+__all__ = ["english", "english_money", "idioms"]
 
 #: Words that are numbers and also other words, read as numbers only next to a word of the
 #: clock (before: "alle", "le", "à", "vers"...; after: "heures", "ore", "uur", "Uhr").
@@ -104,19 +104,49 @@ _DECIMAL_WORD_RE = re.compile(
     r"(\d+)\s+(?:komma|coma|virgule|virgola|vírgula)\s+(\d+)", re.IGNORECASE
 )
 #: Number words in a set phrase that counts nothing ("merci mille fois", "grazie mille",
-#: "mil gracias", "tausend Dank"), and Spanish and Portuguese "unos veinte" (about twenty),
-#: which text2num reads as 1 and 20.
+#: "mil gracias", "tausend Dank"; idioms such as "on cloud nine", "au septième ciel", "ein Buch
+#: mit sieben Siegeln", which a translation renders without their number), and Spanish and
+#: Portuguese "unos veinte" (about twenty), which text2num reads as 1 and 20.
 _IDIOM_RES = {
     lang: re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
     for lang, words in {
-        "es": r"mil(?=\s+gracias)|unos|unas",
-        "pt": r"mil(?=\s+vezes|\s+obrigad)|uns|umas",
-        "fr": r"mille(?=\s+fois|\s+mercis?)",
-        "it": r"(?<=grazie\s)mille|due(?=\s+passi)",
-        "de": r"tausend(?=\s+dank)",
-        "nl": r"duizend(?=\s+maal\s+dank|\s+dank)",
+        "en": r"(?<=cloud\s)nine|seventh(?=\s+heaven)|sixes(?=\s+and\s+sevens)"
+        r"|(?<=sixes\sand\s)sevens|(?<=in\s)two(?=\s+minds)|one(?=\s+in\s+a\s+million)"
+        r"|(?<=one\sin\sa\s)million|two(?=\s+and\s+two\s+together)"
+        r"|(?<=two\sand\s)two(?=\s+together)|two(?=\s+birds\s+with)",
+        "es": r"mil(?=\s+gracias|\s+demonios|\s+maravillas|\s+amores)|unos|unas"
+        r"|un(?=\s+dos\s+por\s+tres)|(?<=un\s)dos(?=\s+por\s+tres)|(?<=dos\spor\s)tres"
+        r"|cuatro(?=\s+gatos)|siete(?=\s+vidas)",
+        "pt": r"mil(?=\s+vezes|\s+obrigad)|uns|umas|sétimo(?=\s+céu)|(?<=pintar\so\s)sete"
+        r"|sete(?=\s+palmos|\s+vidas)",
+        "fr": r"mille(?=\s+fois|\s+mercis?)|trente-six(?=\s+chandelles|\s+du\s+mois)"
+        r"|(?<=poire\sen\s)deux|deux(?=\s+temps\s+trois\s+mouvements)"
+        r"|(?<=deux\stemps\s)trois|(?<=son\s)trente[-\s]et[-\s]un|septième(?=\s+ciel)"
+        r"|quatre(?=\s+cents\s+coups|\s+vérités|\s+à\s+quatre)"
+        r"|(?<=quatre\s)cents(?=\s+coups)|(?<=quatre\sà\s)quatre",
+        "it": r"(?<=grazie\s)mille|due(?=\s+passi|\s+chiacchiere)|settimo(?=\s+cielo)"
+        r"|quattro(?=\s+e\s+quattr|\s+chiacchiere|\s+gatti|\s+passi)"
+        r"|(?<=quattro\se\s)quattr'otto|(?<=farsi\sin\s)quattro",
+        "de": r"tausend(?=\s+dank)|sieben(?=\s+siegeln)|siebten(?=\s+himmel)"
+        r"|(?<=allen\s)vieren|(?<=unter\s)vier(?=\s+augen)|fünf(?=\s+gerade)"
+        r"|zwei(?=\s+fliegen)|einer(?=\s+klappe)",
+        "nl": r"duizend(?=\s+maal\s+dank|\s+dank)|zevende(?=\s+hemel)|twee(?=\s+vliegen)"
+        r"|(?<=onder\s)vier(?=\s+ogen)",
     }.items()
 }
+
+
+def idioms(text: str, language: str) -> str:
+    """``text`` with the number words of :data:`_IDIOM_RES`'s set phrases marked, each of
+    their words, so that no reader takes them for numbers."""
+    pattern = _IDIOM_RES.get(language)
+    if pattern is None:
+        return text
+    return pattern.sub(
+        lambda m: re.sub(r"(\w)([\w']*)", lambda w: w[1] + _IDIOM + w[2], m.group()), text
+    )
+
+
 _ELIDED_TENS = {
     "vent": "venti",
     **{
@@ -211,7 +241,7 @@ def english(text: str, language: str, *, strict: bool = True) -> str:
     ``strict`` (a source): an ambiguous word is a number only where it tells the time; a
     translation is read generously, every such word a number."""
     text = _PERCENT_RES[language].sub(" percent", text) if language in _PERCENT_RES else text
-    text = _IDIOM_RES[language].sub(lambda m: m.group()[0] + _IDIOM + m.group()[1:], text)
+    text = idioms(text, language)
     if language == "it":  # "quarant'anni": the ten's vowel elided before "anni"
         text = _ELIDED_TENS_RE.sub(lambda m: _ELIDED_TENS[m.group(1).lower()] + " ", text)
     text = _DIGIT_RUN_RES[language].sub(partial(_read_out, _DIGIT_WORDS[language]), text)

@@ -1,0 +1,143 @@
+"""Facts that languages write in different forms, put in one form for the English fact reader
+(:func:`shared`). It runs last in :func:`.translate_lexicons.normalise`, on every language and
+on English: by then a language's month, weekday and number words are the reader's.
+
+* **Two weeks and one week**: "a fortnight", "quince días", "una quincena", "quinze jours",
+  "une quinzaine de jours", "vierzehn Tage", "quindici giorni", "veertien dagen" are "2 weeks"
+  (as "two weeks", "duas semanas" say it); "huit jours", "otto giorni", "ocho días", "acht
+  Tage" are "a week". Before, "Ci vediamo tra quindici giorni" translated "See you in a
+  fortnight" lost a 15, and "vierzehn Tagen" translated "quinze jours" lost a 14.
+* **A day of the month after its weekday**: "el martes 14", "segunda-feira, dia 9", "mardi
+  14", "Dienstag, den 14." are the reader's "Tuesday the 14th" (it read a bare 14 as a number,
+  so "Tuesday the 14th" lost its date in Spanish).
+* **A range of clock times** whose clock word is said once: "zwischen 10 und 14 Uhr",
+  "between 6 and 9 in the evening", "tra le 8 e le 13", "entre las 8 y la una":
+  both ends are times (the first end was a plain number, so a translation that wrote "between
+  10 a.m. and 2 p.m." had *added* a time).
+* **A clock time with a full stop** before "uur"/"Uhr" or after "om"/"um" ("21.00 uur"), or
+  an hour with "h" ("21h"): "21:00".
+* **French hours placed in the day** ("vers 19 heures", "à partir de 19 heures"): "19:00".
+* **An English year said in words** after a preposition ("born in nineteen forty-eight",
+  "since twenty twenty"): 1948, 2020.
+"""
+
+from __future__ import annotations
+
+import re
+
+from text_to_num import alpha2digit
+
+from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
+
+__all__ = ["shared"]
+
+_DAY_WORDS = r"(?:days?|días|dias|jours|giorni|tage|tagen|dagen)"
+_TWO_WEEKS_RE = re.compile(
+    rf"\b(?:1[45]|fourteen|fifteen)\s+(?:(?:de\s+|d')?{_DAY_WORDS})\b"
+    r"|\bfortnight\b|\bquincena\b|\bquinzena\b",
+    re.IGNORECASE,
+)
+_ONE_WEEK_RE = re.compile(rf"\b(?:8|eight)\s+{_DAY_WORDS}\b", re.IGNORECASE)
+
+_WEEKDAY_NAMES = "|".join(name.capitalize() for name in WEEKDAYS)
+_MONTH_NAMES = "|".join(sorted({name.capitalize() for name in MONTHS}, key=len, reverse=True))
+#: "Tuesday 14", "Monday, dia 9", "Tuesday, den 14." — not a clock time ("Monday 9 o'clock",
+#: "Friday 10:30") and not a day before its month ("Tuesday 14 March" the reader reads).
+_WEEKDAY_DAY_RE = re.compile(
+    rf"\b({_WEEKDAY_NAMES}),?\s+(?:(?:dia|día|den|de|le|il|el)\s+)?(\d{{1,2}})(?:\.|º|°)?"
+    rf"(?![\d:.,]*\d|\s*(?:o'clock|h\b|am\b|pm\b|:))"
+    rf"(?!\s+(?:(?:de|del|di)\s+)?(?:{_MONTH_NAMES})\b)",
+)
+#: A range whose day part or clock word comes after its second end only.
+_RANGE_TAIL_RE = re.compile(
+    r"\b(between|zwischen|entre|tra|fra|tussen|von|van|from|dalle)\s+"
+    r"(?:(?:the|las|los|le|les|den|het)\s+)?(\d{1,2}(?:[:.]\d{2})?)\s+"
+    r"(and|und|y|e|et|en|bis|tot|to|a|à|alle)\s+(?:(?:las|la|le|les|l')\s*)?"
+    r"(\d{1,2}(?:[:.]\d{2})?)\s+"
+    r"(o'clock|pm|am|p\.m\.|a\.m\.|in the (?:morning|afternoon|evening)|at night)",
+    re.IGNORECASE,
+)
+#: A range whose ends carry the article of the hours (es, it, fr, pt): "entre las 8 y las 13",
+#: "tra le 8 e le 13", "entre las 8 y la una" (one o'clock).
+_RANGE_ARTICLE_RE = re.compile(
+    r"\b(entre|tra|fra|dalle|de)\s+(?:las|le|les)\s+(\d{1,2})\s+"
+    r"(y|e|et|à|a|alle)\s+(?:(?:las|la|le|les|l')\s*)?(\d{1,2}|una)\b"
+    r"(?![\d:.,]*\d)",
+    re.IGNORECASE,
+)
+_DOTTED_CLOCK_RE = re.compile(
+    r"\b([01]?\d|2[0-3])\.([0-5]\d)(?=\s*(?:o'clock|uur|uhr|u\b))"
+    r"|(?<=\b(?:at|om|um)\s)([01]?\d|2[0-3])\.([0-5]\d)\b(?![.,]?\d|\s*(?:€|\$|£|[a-z]))",
+    re.IGNORECASE,
+)
+#: "21h" (fr, pt, es): a clock time; "21 h" with a space is left alone (also an hour count).
+_HOUR_H_RE = re.compile(r"\b([01]?\d|2[0-3])h(?!\w)")
+#: French "N heures" after a word that places it in the day ("vers 19 heures", "à partir de
+#: 19 heures", "avant 20 heures"), not a count of hours ("après deux heures de route").
+_HEURES_RE = re.compile(
+    r"\b(at|vers|avant|après|dès|partir de|jusqu'à|jusqu'at)\s+([01]?\d|2[0-3])\s+heures?\b"
+    r"(?!\s+(?:de|d'))",
+    re.IGNORECASE,
+)
+_CENTURY = "eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+_UNITS = "one two three four five six seven eight nine"
+_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
+
+
+def _alternation(words: str) -> str:
+    return "|".join(words.split())
+
+
+_SPOKEN_YEAR_RE = re.compile(
+    rf"\b(in|since|from|until|till|by|of|before|after|around|year)\s+"
+    rf"({_alternation(_CENTURY)})[\s-]+"
+    rf"(oh[\s-](?:{_alternation(_UNITS)})|{_alternation(_TEENS)}"
+    rf"|(?:{_alternation(_TENS)})(?:[\s-](?:{_alternation(_UNITS)}))?)\b",
+    re.IGNORECASE,
+)
+
+
+def _ordinal(day: int) -> str:
+    if 10 <= day % 100 <= 20:
+        return f"{day}th"
+    return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
+
+
+def _spoken_year(match: re.Match[str]) -> str:
+    century = alpha2digit(match.group(2), "en", threshold=0)
+    rest = alpha2digit(re.sub(r"^oh[\s-]", "", match.group(3), flags=re.I), "en", threshold=0)
+    rest = rest.replace(" ", "").replace("-", "")
+    if not (century.isdigit() and rest.isdigit()):
+        return match.group()
+    return f"{match.group(1)} {int(century) * 100 + int(rest)}"
+
+
+def _colon(end: str) -> str:
+    return end.replace(".", ":")
+
+
+def _clock(end: str) -> str:
+    return end if ":" in end else f"{end}:00"
+
+
+def _article_range(match: re.Match[str]) -> str:
+    second = "1" if match.group(4).lower() == "una" else match.group(4)
+    return f"{match.group(1)} {_clock(match.group(2))} {match.group(3)} {_clock(second)}"
+
+
+def shared(text: str) -> str:
+    """``text`` with the forms of the module docstring in one form."""
+    text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
+    text = _TWO_WEEKS_RE.sub("2 weeks", text)
+    text = _ONE_WEEK_RE.sub("a week", text)
+    text = _HOUR_H_RE.sub(r"\1:00", text)
+    text = _HEURES_RE.sub(r"\1 \2:00", text)
+    text = _DOTTED_CLOCK_RE.sub(
+        lambda m: f"{m.group(1) or m.group(3)}:{m.group(2) or m.group(4)}", text
+    )
+    text = _RANGE_TAIL_RE.sub(
+        lambda m: f"{m[1]} {_colon(m[2])} {m[5]} {m[3]} {_colon(m[4])} {m[5]}", text
+    )
+    text = _RANGE_ARTICLE_RE.sub(_article_range, text)
+    return _WEEKDAY_DAY_RE.sub(lambda m: f"{m.group(1)} the {_ordinal(int(m.group(2)))}", text)
