@@ -68,7 +68,9 @@ def evaluate(name: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sets", default="a_review,b_independent,c_independent,d_independent,e_independent")
+    parser.add_argument(
+        "--sets", default="a_review,b_independent,c_independent,d_independent,e_independent"
+    )
     args = parser.parse_args()
     out = {"bench": "eval_translate_facts"}
     out.update({name: evaluate(name) for name in args.sets.split(",")})
