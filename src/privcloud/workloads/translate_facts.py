@@ -47,11 +47,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms
+from privcloud.workloads import exonyms, translate_currency
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
-from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, READABLE, normalise
+from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, LEXICONS, READABLE, normalise
 from privcloud.workloads.translate_names import (
     common_start_left_out,
     placed,
@@ -66,6 +66,11 @@ _WORDY = frozenset({"number", "time", "date", "day"})
 #: Digit groups, with the separators of any language between them.
 _DIGITS_RE = re.compile(r"\d+(?:[.,:'\u00a0\u202f]\d+)*")
 _PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
+
+
+#: The afternoon or evening in a translation in the reader's words (the lexicons write "de la
+#: tarde", "abends", "du soir", "di sera", "'s avonds" as "pm").
+_AFTERNOON_RE = re.compile(r"\b(?:pm|p\.m\.|afternoon|evening|tonight|night|noon)\b", re.IGNORECASE)
 
 
 def _digits(text: str) -> str:
@@ -130,6 +135,8 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
                 # (names into another script are not checked: no need to read them further)
                 fact = common_start_left_out(fact, text)
                 fact = thing_name(fact, text, target) if fact is not None else None
+        if fact is not None and fact.kind == "name" and len(fact.value) == 1:
+            fact = None  # a letter ("room 4B", "Plan B") is no name to look for
         if fact is not None and checkable(fact, language, target):
             facts.append(fact)
     if language == "de" and target in LATIN_SCRIPT:
@@ -154,6 +161,8 @@ class _Translation:
         #: The texts of the name facts the source uses as places or languages (:func:`placed`).
         self.places = places
         normalised = normalise(text, language, strict=False)
+        #: The translation in the reader's words.
+        self.text = normalised
         self.index = SourceIndex(normalised)
         self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
         self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
@@ -174,6 +183,8 @@ class _Translation:
             )
         if fact.kind == "email":
             return fact.value in self.lower or self.index.has(fact)
+        if fact.kind == "time" and self._morning_on_24_hour_clock(fact):
+            return False
         if fact.kind == "phone":
             return self.index.has(fact) or any(
                 fact.value in run for run in re.findall(r"\d+", self.joined)
@@ -204,6 +215,18 @@ class _Translation:
             keys = tuple(f"time:{hour}:00{half}" for half in ("am", "pm"))
             return self.index.has(Fact("time", fact.text, "", keys))
         return False
+
+    def _morning_on_24_hour_clock(self, fact: Fact) -> bool:
+        """Whether an afternoon time (``fact``, with pm, before 12) comes back as its bare hour
+        in digits in a language that writes the afternoon on the 24-hour clock, with no word
+        of the afternoon or evening: "7:30 p.m." written "um 7:30 Uhr", "7 de la tarde"
+        written "à 7 h" (both morning there; the reader reads them on either half)."""
+        hour = fact.value.partition(":")[0]
+        if self.language not in LEXICONS or not fact.value.endswith("pm") or not hour.isdigit():
+            return False
+        if int(hour) >= 12 or _AFTERNOON_RE.search(self.text):
+            return False
+        return hour in self.groups and str(int(hour) + 12) not in self.groups
 
     def _other_half(self, fact: Fact) -> bool:
         """Whether the translation states ``fact``'s time (with am or pm) on the other half
@@ -254,6 +277,10 @@ def check(source: str, source_language: str, translation: str, target_language: 
         )
         held = _Translation(translation, target_language, source_language, places)
         lost = tuple(f for f in facts if not held.has(f))
+        if target_language in READABLE:  # a currency's name is read in these languages only
+            currencies = translate_currency.source_currencies(text)
+            facts += currencies
+            lost += tuple(c for c in currencies if not translate_currency.holds(held.text, c))
     return FactCheck(
         tuple(facts), lost, added_facts(source, source_language, translation, target_language)
     )

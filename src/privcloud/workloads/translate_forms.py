@@ -11,12 +11,15 @@ on English: by then a language's month, weekday and number words are the reader'
   14", "Dienstag, den 14." are the reader's "Tuesday the 14th" (it read a bare 14 as a number,
   so "Tuesday the 14th" lost its date in Spanish).
 * **A range of clock times** whose clock word is said once: "zwischen 10 und 14 Uhr",
-  "between 6 and 9 in the evening", "tra le 8 e le 13", "entre las 8 y la una":
+  "between 6 and 9 in the evening", "entre as duas e as quatro da tarde", "tra le 8 e le 13",
+  "entre las 8 y la una", "entre 14 h et 16 h":
   both ends are times (the first end was a plain number, so a translation that wrote "between
   10 a.m. and 2 p.m." had *added* a time).
 * **A clock time with a full stop** before "uur"/"Uhr" or after "om"/"um" ("21.00 uur"), or
   an hour with "h" ("21h"): "21:00".
 * **French hours placed in the day** ("vers 19 heures", "à partir de 19 heures"): "19:00".
+* **An age in a month** ("im Mai zwölf Jahre alt"): twelve years, in May (the reader took "May
+  12" for a date).
 * **An English year said in words** after a preposition ("born in nineteen forty-eight",
   "since twenty twenty"): 1948, 2020.
 """
@@ -45,15 +48,18 @@ _MONTH_NAMES = "|".join(sorted({name.capitalize() for name in MONTHS}, key=len, 
 #: "Friday 10:30") and not a day before its month ("Tuesday 14 March" the reader reads).
 _WEEKDAY_DAY_RE = re.compile(
     rf"\b({_WEEKDAY_NAMES}),?\s+(?:(?:dia|día|den|de|le|il|el)\s+)?(\d{{1,2}})(?:\.|º|°)?"
-    rf"(?![\d:.,]*\d|\s*(?:o'clock|h\b|am\b|pm\b|:))"
+    rf"(?![\d:.,]*\d|\s*(?:o'clock|h\b|am\b|pm\b|a\.m\.|p\.m\.|:))"
     rf"(?!\s+(?:(?:de|del|di)\s+)?(?:{_MONTH_NAMES})\b)",
 )
+_HOUR_WORDS = tuple(
+    "one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+)
 #: A range whose day part or clock word comes after its second end only.
+_END = r"(\d{1,2}(?:[:.]\d{2})?|" + "|".join(_HOUR_WORDS) + r")"
 _RANGE_TAIL_RE = re.compile(
     r"\b(between|zwischen|entre|tra|fra|tussen|von|van|from|dalle)\s+"
-    r"(?:(?:the|las|los|le|les|den|het)\s+)?(\d{1,2}(?:[:.]\d{2})?)\s+"
-    r"(and|und|y|e|et|en|bis|tot|to|a|à|alle)\s+(?:(?:las|la|le|les|l')\s*)?"
-    r"(\d{1,2}(?:[:.]\d{2})?)\s+"
+    r"(?:(?:the|las|los|le|les|as|os|den|het)\s+)?" + _END + r"\s+"
+    r"(and|und|y|e|et|en|bis|tot|to|a|à|alle)\s+(?:(?:las|la|le|les|as|os|l')\s*)?" + _END + r"\s+"
     r"(o'clock|pm|am|p\.m\.|a\.m\.|in the (?:morning|afternoon|evening)|at night)",
     re.IGNORECASE,
 )
@@ -63,6 +69,11 @@ _RANGE_ARTICLE_RE = re.compile(
     r"\b(entre|tra|fra|dalle|de)\s+(?:las|le|les)\s+(\d{1,2})\s+"
     r"(y|e|et|à|a|alle)\s+(?:(?:las|la|le|les|l')\s*)?(\d{1,2}|una)\b"
     r"(?![\d:.,]*\d)",
+    re.IGNORECASE,
+)
+#: "entre 14 h et 16 h", "de 9 h à 12 h": a range of hours with "h" (and a space) at both ends.
+_H_RANGE_RE = re.compile(
+    r"\b(entre|de|des)\s+([01]?\d|2[0-3])\s?h\s+(et|à|at)\s+([01]?\d|2[0-3])\s?h(?!\w)",
     re.IGNORECASE,
 )
 _DOTTED_CLOCK_RE = re.compile(
@@ -98,6 +109,13 @@ _SPOKEN_YEAR_RE = re.compile(
 )
 
 
+#: "im Mai zwölf Jahre alt" (after the lexicon: "May 12 Jahre"): an age in May, not May 12.
+_MONTH_YEARS_RE = re.compile(
+    rf"\b({_MONTH_NAMES})\s+(\d{{1,3}})\s+(years?|jahre?n?|años|ans|anni|anos|jaar)\b",
+    re.IGNORECASE,
+)
+
+
 def _ordinal(day: int) -> str:
     if 10 <= day % 100 <= 20:
         return f"{day}th"
@@ -114,6 +132,9 @@ def _spoken_year(match: re.Match[str]) -> str:
 
 
 def _colon(end: str) -> str:
+    """A range's end as the reader's digits ("18.00": "18:00", "two": "2")."""
+    if end.lower() in _HOUR_WORDS:
+        return str(_HOUR_WORDS.index(end.lower()) + 1)
     return end.replace(".", ":")
 
 
@@ -129,8 +150,10 @@ def _article_range(match: re.Match[str]) -> str:
 def shared(text: str) -> str:
     """``text`` with the forms of the module docstring in one form."""
     text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
+    text = _MONTH_YEARS_RE.sub(r"\2 \3 in \1", text)
     text = _TWO_WEEKS_RE.sub("2 weeks", text)
     text = _ONE_WEEK_RE.sub("a week", text)
+    text = _H_RANGE_RE.sub(r"\1 \2:00 \3 \4:00", text)
     text = _HOUR_H_RE.sub(r"\1:00", text)
     text = _HEURES_RE.sub(r"\1 \2:00", text)
     text = _DOTTED_CLOCK_RE.sub(

@@ -77,7 +77,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
         "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
         "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon "
-        "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month",
+        "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month "
+        "este_mes:this_month decena:10 veintena:20 treintena:30 centenar:100",
     ),
     "fr": _lexicon(
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -91,7 +92,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
         "vendredis:Fridays samedis:Saturdays dimanches:Sundays l'an_dernier:last_year "
-        "l'année_dernière:last_year la_semaine_dernière:last_week le_mois_dernier:last_month",
+        "l'année_dernière:last_year la_semaine_dernière:last_week le_mois_dernier:last_month "
+        "ce_mois-ci:this_month",
     ),
     "de": _lexicon(
         "januar februar märz april mai juni juli august september oktober november dezember",
@@ -105,7 +107,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
         "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
         "sonntags:Sundays letztes_jahr:last_year letzte_woche:last_week "
-        "letzten_monat:last_month",
+        "letzten_monat:last_month diesen_monat:this_month",
     ),
     "it": _lexicon(
         "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
@@ -120,7 +122,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "la_settimana_prossima:next_week la_prossima_settimana:next_week "
         "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
         "fine_settimana:weekend l'anno_scorso:last_year la_settimana_scorsa:last_week "
-        "il_mese_scorso:last_month",
+        "il_mese_scorso:last_month questo_mese:this_month decina:10 quindicina:15 "
+        "ventina:20 trentina:30 quarantina:40 cinquantina:50 centinaio:100",
     ),
     "pt": _lexicon(
         "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro dezembro",
@@ -136,7 +139,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "terças-feiras:Tuesdays "
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
         "sábados:Saturdays domingos:Sundays ano_passado:last_year semana_passada:last_week "
-        "mês_passado:last_month",
+        "mês_passado:last_month este_mês:this_month dezena:10 vintena:20 trintena:30 centena:100",
     ),
     "nl": _lexicon(
         "januari februari maart april mei juni juli augustus september oktober november december",
@@ -147,7 +150,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
-        "vorige_week:last_week vorige_maand:last_month",
+        "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month",
     ),
 }
 #: The languages whose month, weekday and number words can be read (English is the reader's).
@@ -190,6 +193,41 @@ _FIRST_OF_RE = re.compile(
 )
 
 
+#: A weekday and a part of the day in one word ("Freitagabend", "vrijdagavond"): the weekday,
+#: then the part of the day as the lexicon reads it on its own ("abends": pm).
+_DAY_PART_COMPOUNDS = {
+    lang: (
+        re.compile(rf"\b({days})({'|'.join(parts)})\b", re.IGNORECASE),
+        parts,
+    )
+    for lang, days, parts in (
+        (
+            "de",
+            "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag",
+            {
+                "morgen": "morgens",
+                "vormittag": "morgens",
+                "nachmittag": "nachmittags",
+                "abend": "abends",
+                "nacht": "nachts",
+                "mittag": "mittags",
+            },
+        ),
+        (
+            "nl",
+            "maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag",
+            {
+                "ochtend": "'s ochtends",
+                "morgen": "'s ochtends",
+                "middag": "'s middags",
+                "avond": "'s avonds",
+                "nacht": "'s nachts",
+            },
+        ),
+    )
+}
+
+
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
@@ -208,6 +246,9 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     text = translate_clock.english(text, language)
     if language == "de":
         text = _DAY_DOT_RE.sub(r"\1", text)
+    if language in _DAY_PART_COMPOUNDS:
+        pattern, parts = _DAY_PART_COMPOUNDS[language]
+        text = pattern.sub(lambda m: f"{m.group(1)} {parts[m.group(2).lower()]}", text)
 
     def swap(match: re.Match[str]) -> str:
         return table[match.group(1).lower()]
