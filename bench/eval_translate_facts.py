@@ -69,7 +69,7 @@ def evaluate(name: str) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "--sets", default="a_review,b_independent,c_independent,d_independent,e_independent"
+        "--sets", default=",".join(sorted(path.stem for path in DATA.glob("*.json")))
     )
     args = parser.parse_args()
     out = {"bench": "eval_translate_facts"}
