@@ -47,7 +47,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms, translate_currency
+from privcloud.workloads import exonyms, translate_currency, translate_periods
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
@@ -137,11 +137,26 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
                 fact = thing_name(fact, text, target) if fact is not None else None
         if fact is not None and fact.kind == "name" and len(fact.value) == 1:
             fact = None  # a letter ("room 4B", "Plan B") is no name to look for
-        if fact is not None and checkable(fact, language, target):
+        if fact is not None and (
+            checkable(fact, language, target) or _german_city(fact, text, language, target)
+        ):
             facts.append(fact)
     if language == "de" and target in LATIN_SCRIPT:
         facts += titled_german_names(sentence)
     return facts
+
+
+def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
+    """Whether ``fact`` of a German sentence is a city the sentence places ("nach Köln", "in
+    Brüssel"): checked though German names are not (every German noun is capitalised), since
+    a city's name is told from a noun by the GeoNames table (:func:`exonyms.cities`)."""
+    return (
+        language == "de"
+        and fact.kind == "name"
+        and target in LATIN_SCRIPT
+        and exonyms.tokens(fact.value) in exonyms.cities()
+        and placed(fact, text, language)
+    )
 
 
 class _Translation:
@@ -281,6 +296,10 @@ def check(source: str, source_language: str, translation: str, target_language: 
             currencies = translate_currency.source_currencies(text)
             facts += currencies
             lost += tuple(c for c in currencies if not translate_currency.holds(held.text, c))
+        if source_language in READABLE and target_language in READABLE:
+            lost += tuple(
+                translate_periods.contradicted(text, source_language, held.text, target_language)
+            )
     return FactCheck(
         tuple(facts), lost, added_facts(source, source_language, translation, target_language)
     )

@@ -1,0 +1,121 @@
+"""Parts of the day, durations' units and German cities in the translation fact check
+(:mod:`privcloud.workloads.translate_periods`, ``translate_facts``).
+
+The wrong cases come from the hand-labelled sets E and F (bench/data/translate_pairs/): each
+passed the check before. The faithful ones say the same thing another way, and must not be
+withheld for it: the checks work by contradiction, not by presence (the faithful cases passed
+before these checks too; they keep them from withholding). No model: fixed translations.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from privcloud.workloads.translate_facts import check
+
+WRONG = [
+    # The part of the day changed.
+    (
+        "Die Lieferung kommt am Montagmorgen zwischen 7 und 9 Uhr.",
+        "de",
+        "La livraison arrive lundi soir entre 7 h et 9 h.",
+        "fr",
+    ),
+    (
+        "O Tiago chega a Berlim no domingo de manhã.",
+        "pt",
+        "Tiago kommt am Sonntagabend in Berlin an.",
+        "de",
+    ),
+    (
+        "A entrega do sofá é na sexta-feira de manhã.",
+        "pt",
+        "La consegna del divano è venerdì pomeriggio.",
+        "it",
+    ),
+    (
+        "Call Mrs. Bianchi on 347 210 5588 this afternoon.",
+        "en",
+        "Chiama la signora Bianchi al 347 210 5588 stamattina.",
+        "it",
+    ),
+    # A duration's unit changed.
+    (
+        "My brother is coming to visit us in three weeks.",
+        "en",
+        "O meu irmão vem visitar-nos daqui a três dias.",
+        "pt",
+    ),
+    (
+        "Il meccanico dice che la macchina sarà pronta tra due giorni.",
+        "it",
+        "Der Mechaniker sagt, dass das Auto in zwei Wochen fertig ist.",
+        "de",
+    ),
+    (
+        "Sanne blijft twee weken in Den Haag.",
+        "nl",
+        "Sanne is staying in The Hague for two days.",
+        "en",
+    ),
+    # A city changed in a German sentence.
+    (
+        "Frau Becker zieht nächste Woche nach Köln.",
+        "de",
+        "Mrs. Becker is moving to Bonn next week.",
+        "en",
+    ),
+    (
+        "Meine Tochter ist seit drei Wochen in Brüssel.",
+        "de",
+        "Mijn dochter zit al drie weken in Antwerpen.",
+        "nl",
+    ),
+]
+
+FAITHFUL = [
+    # A part of the day left out, or said in another word of the same half.
+    ("Tomorrow morning at 9 the plumber comes.", "en", "Morgen um 9 Uhr kommt der Klempner.", "de"),
+    ("On se voit samedi soir.", "fr", "Ci vediamo sabato sera.", "it"),
+    ("Llego el viernes por la noche.", "es", "I arrive on Friday evening.", "en"),
+    ("Ik bel je vanavond terug.", "nl", "Je te rappelle ce soir.", "fr"),
+    # A duration in another unit of the same length.
+    ("Ci vediamo tra quindici giorni.", "it", "See you in two weeks.", "en"),
+    (
+        "Das Projekt dauert ein Jahr, also zwölf Monate.",
+        "de",
+        "The project lasts a year, so twelve months.",
+        "en",
+    ),
+    ("We stay for 14 days.", "en", "Nos quedamos dos semanas.", "es"),
+    # A German city by its name in the target language.
+    (
+        "Frau Becker zieht nächste Woche nach Köln.",
+        "de",
+        "Mrs. Becker is moving to Cologne next week.",
+        "en",
+    ),
+    (
+        "Meine Tochter ist seit drei Wochen in Brüssel.",
+        "de",
+        "Mijn dochter zit al drie weken in Brussel.",
+        "nl",
+    ),
+    # A German noun that is no city stays unchecked.
+    ("Das Paket liegt bei der Post.", "de", "The parcel is at the post office.", "en"),
+]
+
+
+@pytest.mark.parametrize(("source", "sl", "translation", "tl"), WRONG)
+def test_a_changed_part_of_the_day_duration_or_city_is_caught(
+    source: str, sl: str, translation: str, tl: str
+) -> None:
+    assert not check(source, sl, translation, tl).kept
+
+
+@pytest.mark.parametrize(("source", "sl", "translation", "tl"), FAITHFUL)
+def test_the_same_period_or_city_said_another_way_is_kept(
+    source: str, sl: str, translation: str, tl: str
+) -> None:
+    result = check(source, sl, translation, tl)
+    assert result.kept, (result.lost, result.added)
