@@ -17,13 +17,17 @@ what it cannot read:
 * spelled-out numbers, month names, weekdays and relative days: when the target language has
   a lexicon (or is English); elsewhere only their digits, if any;
 * names: when both languages are written in Latin script, and the source is not German (every
-  German noun is capitalised). A name is found token by token, accents ignored ("López" is
-  kept as "Lopez"); a country, city or language the sentence uses as one ("to Lisbon",
+  German noun is capitalised; a German sentence's cities, which GeoNames tells from nouns, are
+  checked where the sentence places them). A name is found token by token, accents ignored
+  ("López" is kept as "Lopez"); a country, city or language the sentence uses as one ("to Lisbon",
   "speaks Polish": :func:`placed`) may be written by its name in the target language ("Lisboa":
   :mod:`privcloud.workloads.exonyms`), a person's name may not.
 
 A fact is *lost* when it is checkable and the translation does not hold it: the translation of
-"15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos".
+"15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos". Between the languages
+with a lexicon (and English) three more are read: an amount's currency, which must come back
+(:mod:`privcloud.workloads.translate_currency`), and a part of the day or a duration's unit,
+which the translation must not contradict (:mod:`privcloud.workloads.translate_periods`).
 
 A fact is *added* when the translation states a number, clock time, date or phone number
 written with digits that the source does not hold, read the same generous way the other
