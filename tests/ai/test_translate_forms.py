@@ -56,6 +56,13 @@ FAITHFUL = [
         "La entrega del sofá está prevista el lunes entre las ocho y la una.",
         "es",
     ),
+    # An hour with its part of the day in words (set G).
+    (
+        "El técnico vendrá el lunes entre las ocho y las diez de la mañana.",
+        "es",
+        "The technician will come on Monday between eight and ten in the morning.",
+        "en",
+    ),
     # French hours placed in the day, "19h".
     (
         "La fête commence à partir de dix-neuf heures.",

@@ -17,6 +17,8 @@ on English: by then a language's month, weekday and number words are the reader'
   10 a.m. and 2 p.m." had *added* a time).
 * **A clock time with a full stop** before "uur"/"Uhr" or after "om"/"um" ("21.00 uur"), or
   an hour with "h" ("21h"): "21:00".
+* **An hour with its part of the day in words** ("8 in the morning", "9 in the evening"): "8
+  am", "9 pm", as the reader reads them.
 * **French hours placed in the day** ("vers 19 heures", "à partir de 19 heures"): "19:00".
 * **An age in a month** ("im Mai zwölf Jahre alt"): twelve years, in May (the reader took "May
   12" for a date).
@@ -116,6 +118,14 @@ _MONTH_YEARS_RE = re.compile(
 )
 
 
+#: "8 in the morning", "9 in the evening" (English, or a range's ends after the rule above):
+#: the reader's "8 am", "9 pm".
+_DAY_PART_HOUR_RE = re.compile(
+    r"\b(\d{1,2}(?::\d{2})?)\s+(?:(in the morning)|in the (?:afternoon|evening)|at night)\b",
+    re.IGNORECASE,
+)
+
+
 def _ordinal(day: int) -> str:
     if 10 <= day % 100 <= 20:
         return f"{day}th"
@@ -163,4 +173,5 @@ def shared(text: str) -> str:
         lambda m: f"{m[1]} {_colon(m[2])} {m[5]} {m[3]} {_colon(m[4])} {m[5]}", text
     )
     text = _RANGE_ARTICLE_RE.sub(_article_range, text)
+    text = _DAY_PART_HOUR_RE.sub(lambda m: f"{m[1]} {'am' if m[2] else 'pm'}", text)
     return _WEEKDAY_DAY_RE.sub(lambda m: f"{m.group(1)} the {_ordinal(int(m.group(2)))}", text)
