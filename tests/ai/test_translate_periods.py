@@ -1,4 +1,4 @@
-"""Parts of the day, durations' units and German cities in the translation fact check
+"""Parts of the day, which week, durations' units and German cities in the translation fact check
 (:mod:`privcloud.workloads.translate_periods`, ``translate_facts``).
 
 The wrong cases come from the hand-labelled sets E and F (bench/data/translate_pairs/): each
@@ -58,6 +58,25 @@ WRONG = [
         "Sanne is staying in The Hague for two days.",
         "en",
     ),
+    # Which week or weekend changed (sets E, F, G).
+    (
+        "Quedamos este fin de semana en Zaragoza con Lucía.",
+        "es",
+        "We're meeting Lucía in Zaragoza next weekend.",
+        "en",
+    ),
+    (
+        "It's my father's 65th birthday this weekend.",
+        "en",
+        "Mein Vater feiert am nächsten Wochenende seinen 65. Geburtstag.",
+        "de",
+    ),
+    (
+        "We'll meet in Milan the week after next.",
+        "en",
+        "Ci vediamo a Milano la settimana prossima.",
+        "it",
+    ),
     # A city changed in a German sentence.
     (
         "Frau Becker zieht nächste Woche nach Köln.",
@@ -88,6 +107,15 @@ FAITHFUL = [
         "en",
     ),
     ("We stay for 14 days.", "en", "Nos quedamos dos semanas.", "es"),
+    # The same week or weekend; the coming one (Dutch "komend") is either.
+    (
+        "Quedamos este fin de semana en Zaragoza.",
+        "es",
+        "On se retrouve à Saragosse ce week-end.",
+        "fr",
+    ),
+    ("The school trip is next week.", "en", "La gita scolastica è la settimana prossima.", "it"),
+    ("We gaan komend weekend naar Gent.", "nl", "We're going to Ghent this weekend.", "en"),
     # A German city by its name in the target language.
     (
         "Frau Becker zieht nächste Woche nach Köln.",

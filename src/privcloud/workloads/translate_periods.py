@@ -1,4 +1,4 @@
-"""Parts of the day and the units of durations, which a translation must not change
+"""Parts of the day, which week, and the units of durations, which a translation must not change
 (:func:`contradicted`): "Montagmorgen" translated "lundi soir", "na sexta-feira de manhã"
 translated "venerdì pomeriggio", "in three weeks" translated "daqui a três dias", "tra due
 giorni" translated "in zwei Wochen" passed the fact check before, which read neither.
@@ -13,6 +13,8 @@ number of a duration with another unit and never with the source's, loses the fa
   Words that are also other words are read only in their day-part use: Spanish "mañana" only
   after "por/de/la/esta" (else it is "tomorrow"), "tarde" only after "por/de/la/esta" (else
   "late"), German "Morgen" only in "am Morgen", "heute Morgen" and a weekday's compound.
+* **Which week or weekend**: this one, the next one or the one after ("este fin de semana"
+  translated "next weekend", "the week after next" translated "la settimana prossima").
 * **Durations**: a number (digits, or the reader's English words two to twelve) before a unit
   of time (days, weeks, months, years; not hours, whose words also tell the time: "à 7
   heures"). A week is seven days and a year twelve months.
@@ -93,6 +95,56 @@ _DURATION_RES = [
 ]
 
 
+#: Which week or weekend a sentence means, per language (on the normalised text, where the
+#: lexicons wrote "fin de semana", "Wochenende", "fine settimana" as "weekend" and many a
+#: "next week" as such): this one, the next, the one after. "Komend weekend" (Dutch: the
+#: coming one, this or next) is neither.
+_WHICH: dict[str, dict[str, str]] = {
+    "this": {
+        "en": r"\bthis (week|weekend)\b",
+        "es": r"\best[ea] (semana|weekend)\b",
+        "fr": r"\bcette (semaine)\b|\bce (weekend)\b",
+        "de": r"\bdiese[ns]? (woche|weekend)\b|\ban diesem (weekend)\b",
+        "it": r"\bquest[oa] (settimana|weekend)\b",
+        "pt": r"\bn?est[ea] (semana|weekend)\b",
+        "nl": r"\bdeze (week)\b|\bdit (weekend)\b",
+    },
+    "next": {
+        "en": r"\bnext (week|weekend)\b",
+        "es": r"\bpróxim[oa] (semana|weekend)\b|\b(weekend|semana) que viene\b",
+        "fr": r"\b(weekend|semaine) prochaine?\b|\bprochaine? (weekend|semaine)\b",
+        "de": r"\bnächste[ns]? (woche|weekend)\b",
+        "it": r"\bprossim[oa] (settimana|weekend)\b|\b(weekend|settimana) prossim[oa]\b",
+        "pt": r"\bpróxim[oa] (semana|weekend)\b|\b(weekend|semana) que vem\b",
+        "nl": r"\bvolgende? (week|weekend)\b",
+    },
+    "after next": {
+        "en": r"\b(week|weekend) after next\b",
+        "de": r"\bübernächste[ns]? (woche|weekend)\b",
+        "nl": r"\bovervolgende? (week|weekend)\b",
+    },
+}
+_WHICH_RES = {
+    which: {
+        lang: re.compile("|".join(dict.fromkeys((pattern, by_language["en"]))), re.IGNORECASE)
+        for lang, pattern in by_language.items()
+    }
+    for which, by_language in _WHICH.items()
+}
+
+
+def _which_weeks(text: str, language: str) -> dict[str, set[str]]:
+    """Per unit ("week" or "weekend"), which ones ``text`` names (see :data:`_WHICH`)."""
+    found: dict[str, set[str]] = {}
+    for which, by_language in _WHICH_RES.items():
+        pattern = by_language.get(language) or by_language["en"]
+        for match in pattern.finditer(text):
+            unit = next(g for g in match.groups() if g).lower()
+            unit = "weekend" if unit == "weekend" else "week"
+            found.setdefault(unit, set()).add(which)
+    return found
+
+
 def _parts(text: str, language: str) -> set[str]:
     found = set()
     for name, pattern in zip(_CLASSES, _PART_RES.get(language, ()), strict=False):
@@ -123,6 +175,12 @@ def contradicted(
     if len(said) == 1 and written and not said & written:
         (part,) = said
         lost.append(Fact("daypart", part, part, (f"daypart:{part}",)))
+    named = _which_weeks(translation, target_language)
+    for unit, which in _which_weeks(source, source_language).items():
+        told = named.get(unit, set())
+        if len(which) == 1 and told and not which & told:
+            (one,) = which
+            lost.append(Fact("relative", f"{one} {unit}", f"{one} {unit}", ()))
     theirs = _durations(translation)
     for count, spans in _durations(source).items():
         other = theirs.get(count, set())
