@@ -149,20 +149,28 @@ def record(out: Path) -> None:
 # ---------------------------------------------------------------------------------- answer --
 
 
-def answer(prompts_file: Path, gguf: Path, out: Path, batch: int, limit: int | None) -> None:
+def _load(gguf: Path) -> tuple[Any, str, float]:
+    """The GGUF model through transformers (weights dequantized to bfloat16) on the GPU if
+    there is one: (model, device, seconds it took)."""
     import torch  # noqa: PLC0415
     from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
-    data = json.loads(prompts_file.read_text())
-    eog = [int(t) for t in data["eog"]]
-    prompts: list[dict[str, Any]] = data["prompts"][:limit]
     device = "cuda" if torch.cuda.is_available() else "cpu"
     started = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(
         str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
     ).to(device)
     model.eval()
-    load_s = time.perf_counter() - started
+    return model, device, time.perf_counter() - started
+
+
+def answer(prompts_file: Path, gguf: Path, out: Path, batch: int, limit: int | None) -> None:
+    import torch  # noqa: PLC0415
+
+    data = json.loads(prompts_file.read_text())
+    eog = [int(t) for t in data["eog"]]
+    prompts: list[dict[str, Any]] = data["prompts"][:limit]
+    model, device, load_s = _load(gguf)
 
     def sync() -> None:
         if device == "cuda":
@@ -242,16 +250,10 @@ def throughput(prompts_file: Path, gguf: Path, out: Path, sizes: list[int], step
     Then the same at batch 1 with a static KV cache and ``torch.compile`` (CUDA graphs), the
     kind of decode loop a serving engine runs, if it compiles within the run."""
     import torch  # noqa: PLC0415
-    from transformers import AutoModelForCausalLM  # noqa: PLC0415
 
     prompt = json.loads(prompts_file.read_text())["prompts"][0]["prompt"]
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    started = time.perf_counter()
-    model = AutoModelForCausalLM.from_pretrained(
-        str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16
-    ).to(device)
-    model.eval()
-    figures: dict[str, Any] = {"load_s": round(time.perf_counter() - started, 1)}
+    model, device, load_s = _load(gguf)
+    figures: dict[str, Any] = {"load_s": round(load_s, 1)}
 
     def timed(size: int, count: int) -> float:
         ids = torch.tensor([prompt] * size, device=device)

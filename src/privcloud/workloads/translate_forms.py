@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import re
 
-from text_to_num import alpha2digit
-
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
+from privcloud.workloads.text.numbers import TEENS, TENS, UNITS
 
 __all__ = ["shared"]
 
@@ -53,9 +52,9 @@ _WEEKDAY_DAY_RE = re.compile(
     rf"(?![\d:.,]*\d|\s*(?:o'clock|h\b|am\b|pm\b|a\.m\.|p\.m\.|:))"
     rf"(?!\s+(?:(?:de|del|di)\s+)?(?:{_MONTH_NAMES})\b)",
 )
-_HOUR_WORDS = tuple(
-    "one two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
-)
+#: The English number words below a hundred (the project's one table of them), and the hours.
+_WORDS = {**UNITS, **TEENS, **TENS}
+_HOUR_WORDS = {word: n for word, n in _WORDS.items() if 1 <= n <= 12}
 #: A range whose day part or clock word comes after its second end only.
 _END = r"(\d{1,2}(?:[:.]\d{2})?|" + "|".join(_HOUR_WORDS) + r")"
 _RANGE_TAIL_RE = re.compile(
@@ -92,21 +91,14 @@ _HEURES_RE = re.compile(
     r"(?!\s+(?:de|d'))",
     re.IGNORECASE,
 )
-_CENTURY = "eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty"
-_UNITS = "one two three four five six seven eight nine"
-_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen"
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety"
-
-
-def _alternation(words: str) -> str:
-    return "|".join(words.split())
+_CENTURIES = "|".join(word for word, n in _WORDS.items() if 11 <= n <= 20)
+_DIGITS = "|".join(word for word, n in UNITS.items() if n)
 
 
 _SPOKEN_YEAR_RE = re.compile(
     rf"\b(in|since|from|until|till|by|of|before|after|around|year)\s+"
-    rf"({_alternation(_CENTURY)})[\s-]+"
-    rf"(oh[\s-](?:{_alternation(_UNITS)})|{_alternation(_TEENS)}"
-    rf"|(?:{_alternation(_TENS)})(?:[\s-](?:{_alternation(_UNITS)}))?)\b",
+    rf"({_CENTURIES})[\s-]+"
+    rf"(oh[\s-](?:{_DIGITS})|{'|'.join(TEENS)}|(?:{'|'.join(TENS)})(?:[\s-](?:{_DIGITS}))?)\b",
     re.IGNORECASE,
 )
 
@@ -133,19 +125,15 @@ def _ordinal(day: int) -> str:
 
 
 def _spoken_year(match: re.Match[str]) -> str:
-    century = alpha2digit(match.group(2), "en", threshold=0)
-    rest = alpha2digit(re.sub(r"^oh[\s-]", "", match.group(3), flags=re.I), "en", threshold=0)
-    rest = rest.replace(" ", "").replace("-", "")
-    if not (century.isdigit() and rest.isdigit()):
-        return match.group()
-    return f"{match.group(1)} {int(century) * 100 + int(rest)}"
+    century = _WORDS[match.group(2).lower()]
+    rest = sum(_WORDS.get(word, 0) for word in re.split(r"[\s-]+", match.group(3).lower()))
+    return f"{match.group(1)} {century * 100 + rest}"
 
 
 def _colon(end: str) -> str:
     """A range's end as the reader's digits ("18.00": "18:00", "two": "2")."""
-    if end.lower() in _HOUR_WORDS:
-        return str(_HOUR_WORDS.index(end.lower()) + 1)
-    return end.replace(".", ":")
+    hour = _HOUR_WORDS.get(end.lower())
+    return str(hour) if hour is not None else end.replace(".", ":")
 
 
 def _clock(end: str) -> str:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 
 from privcloud.workloads.grounding_facts import Fact
+from privcloud.workloads.text.numbers import TEENS, UNITS
 
 __all__ = ["contradicted"]
 
@@ -82,7 +83,8 @@ _UNITS: dict[str, tuple[str, int]] = {
     r"months?|meses|mes|mois|monate?n?|mesi|mese|maanden|maand": ("month", 1),
     r"years?|años|anos|ans|années|jahre?n?|anni|jaar|jaren": ("month", 12),
 }
-_NUMBER_WORDS = "two three four five six seven eight nine ten eleven twelve".split()  # noqa: SIM905
+#: The reader's English number words two to twelve (the lexicons write these as words).
+_NUMBER_WORDS = {word: n for word, n in {**UNITS, **TEENS}.items() if 2 <= n <= 12}
 _DURATION_RES = [
     (
         re.compile(
@@ -159,7 +161,7 @@ def _durations(text: str) -> dict[str, set[tuple[str, int]]]:
     for pattern, kind, length in _DURATION_RES:
         for match in pattern.finditer(text):
             word = match.group(1).lower()
-            count = int(word) if word.isdigit() else _NUMBER_WORDS.index(word) + 2
+            count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
             found.setdefault(str(count), set()).add((kind, count * length))
     return found
 
