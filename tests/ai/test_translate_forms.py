@@ -14,6 +14,106 @@ import pytest
 from privcloud.workloads.translate_facts import check
 
 FAITHFUL = [
+    # Round 8 (set H and the earlier sets' last faults): a day of every month, a weekday's
+    # possessive, an age on a date, "dem 20.", a year in words after its month.
+    (
+        "Le loyer doit être payé avant le 5 de chaque mois.",
+        "fr",
+        "The rent must be paid before the 5th of each month.",
+        "en",
+    ),
+    (
+        "Pago la cuota el quince de cada mes.",
+        "es",
+        "I pay the fee on the fifteenth of the month.",
+        "en",
+    ),
+    (
+        "Te he enviado 35,50 euros para la cena del sábado.",
+        "es",
+        "I've sent you 35.50 euros for Saturday's dinner.",
+        "en",
+    ),
+    ("Mein Vater wird am 2. Mai 70 Jahre alt.", "de", "My father turns seventy on 2 May.", "en"),
+    (
+        "La festa di Sofia è sabato 20 alle quattro del pomeriggio.",
+        "it",
+        "Sofias Feier ist am Samstag, dem 20., um vier Uhr nachmittags.",
+        "de",
+    ),
+    (
+        "I started at the company in March twenty nineteen.",
+        "en",
+        "Entrei na empresa em março de 2019.",
+        "pt",
+    ),
+    # Relative days and parts of the day no lexicon held.
+    (
+        "There are 28 children in the class this year.",
+        "en",
+        "Il y a vingt-huit enfants dans la classe cette année.",
+        "fr",
+    ),
+    ("Das Training fällt heute Abend aus.", "de", "Training is cancelled this evening.", "en"),
+    ("I'll send you the details this afternoon.", "en", "Envio-te os detalhes esta tarde.", "pt"),
+    (
+        "Wir kommen morgen Abend gegen acht an.",
+        "de",
+        "We komen morgenavond rond acht uur aan.",
+        "nl",
+    ),
+    (
+        "Vanavond om zeven uur eten we bij oma.",
+        "nl",
+        "Hoje à noite, às sete horas, jantamos em casa da avó.",
+        "pt",
+    ),
+    # Portuguese weekdays without "-feira" are no ordinals.
+    (
+        "Vou estar em Lisboa de segunda a quarta.",
+        "pt",
+        "I'll be in Lisbon from Monday to Wednesday.",
+        "en",
+    ),
+    (
+        "Die Sprechstunde ist dienstags und donnerstags.",
+        "de",
+        "O atendimento é às terças e quintas.",
+        "pt",
+    ),
+    # Names: a title with a dot, a city with its article, a compound noun, an abbreviation.
+    (
+        "A reunião com a Dra. Fernanda Lopes durou duas horas.",
+        "pt",
+        "The meeting with Dr. Fernanda Lopes lasted two hours.",
+        "en",
+    ),
+    (
+        "The Hague office is closed tomorrow.",
+        "en",
+        "Het kantoor in Den Haag is morgen gesloten.",
+        "nl",
+    ),
+    (
+        "De garage rekent 95 euro voor de APK-keuring.",
+        "nl",
+        "El taller cobra 95 euros por la inspección técnica.",
+        "es",
+    ),
+    ("Bring two copies of your CV.", "en", "Porta due copie del curriculum.", "it"),
+    # A day of the month alone, an hour said as a number word.
+    (
+        "Giulia's party is on the 17th, at five o'clock.",
+        "en",
+        "La festa di Giulia è il 17, alle cinque.",
+        "it",
+    ),
+    (
+        "We land in Geneva tomorrow night around eleven.",
+        "en",
+        "Nous atterrissons à Genève demain soir vers 23 heures.",
+        "fr",
+    ),
     # Two weeks, one week.
     ("Ci vediamo a Bologna tra quindici giorni.", "it", "See you in Bologna in a fortnight.", "en"),
     ("Ich rufe dich in vierzehn Tagen wieder an.", "de", "Je te rappelle dans quinze jours.", "fr"),
@@ -93,6 +193,33 @@ FAITHFUL = [
 ]
 
 WRONG = [
+    # Round 8: a changed day of the month in words, a decimal mark dropped, "this morning"
+    # for "this evening", the wrong day of every month.
+    (
+        "De huur moet voor de eerste van de maand binnen zijn.",
+        "nl",
+        "The rent must be in before the fifteenth of the month.",
+        "en",
+    ),
+    ("Das Projekt kostet 2,5 Millionen Euro.", "de", "The project costs 25 million euros.", "en"),
+    (
+        "Mr. Fischer's flight lands at 6:50 this evening.",
+        "en",
+        "Der Flug von Herrn Fischer landet heute Morgen um 6:50 Uhr.",
+        "de",
+    ),
+    (
+        "Le loyer doit être payé avant le 5 de chaque mois.",
+        "fr",
+        "The rent must be paid before the 15th of each month.",
+        "en",
+    ),
+    (
+        "Giulia's party is on the 17th, at five o'clock.",
+        "en",
+        "La festa di Giulia è il 18, alle cinque.",
+        "it",
+    ),
     ("Ci vediamo tra quindici giorni.", "it", "See you in three weeks.", "en"),
     (
         "Le llamo para confirmar su cita del martes 14 a las tres y media.",

@@ -77,6 +77,46 @@ WRONG = [
         "Ci vediamo a Milano la settimana prossima.",
         "it",
     ),
+    # A week, month or night without a number the check reads ("une semaine", "a month"), a
+    # couple, nights (sets E, F, G, H).
+    (
+        "Nous partons à Londres le 23 décembre pour une semaine.",
+        "fr",
+        "We're leaving for London on 23 December for two weeks.",
+        "en",
+    ),
+    (
+        "The vet said Fido needs to lose two kilos before the next check-up in a month.",
+        "en",
+        "Il veterinario ha detto che Fido deve perdere due chili prima del controllo tra una"
+        " settimana.",
+        "it",
+    ),
+    (
+        "We stayed at the hotel in Cologne for four nights.",
+        "en",
+        "Wir waren vier Wochen im Hotel in Köln.",
+        "de",
+    ),
+    (
+        "Resto a Venezia per un paio di settimane.",
+        "it",
+        "I'm staying in Venice for a couple of days.",
+        "en",
+    ),
+    # Next Monday and the one after (sets F, G).
+    (
+        "Le livreur repassera lundi prochain.",
+        "fr",
+        "Der Paketbote kommt übernächsten Montag wieder vorbei.",
+        "de",
+    ),
+    (
+        "The school is closed the Monday after next because of a strike.",
+        "en",
+        "De school is volgende maandag dicht vanwege een staking.",
+        "nl",
+    ),
     # A city changed in a German sentence.
     (
         "Frau Becker zieht nächste Woche nach Köln.",
@@ -128,6 +168,28 @@ FAITHFUL = [
         "de",
         "Mijn dochter zit al drie weken in Brussel.",
         "nl",
+    ),
+    # One week or month said another way, a rate ("three days a week") is no week.
+    ("Nous partons pour une semaine.", "fr", "We're leaving for a week.", "en"),
+    ("The contract runs for a year.", "en", "Der Vertrag läuft zwölf Monate.", "de"),
+    (
+        "My cousin works in Oporto three days a week.",
+        "en",
+        "O meu primo trabalha no Porto três dias por semana.",
+        "pt",
+    ),
+    (
+        "Mio figlio ha quindici anni e gioca tre volte a settimana.",
+        "it",
+        "My son is fifteen and plays three times a week.",
+        "en",
+    ),
+    ("He's eighty-one years old.", "en", "Hij is eenentachtig jaar oud.", "nl"),
+    (
+        "Le livreur repassera lundi prochain.",
+        "fr",
+        "Der Paketbote kommt nächsten Montag wieder.",
+        "de",
     ),
     # A German noun that is no city stays unchecked.
     ("Das Paket liegt bei der Post.", "de", "The parcel is at the post office.", "en"),

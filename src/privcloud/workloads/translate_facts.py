@@ -26,8 +26,10 @@ what it cannot read:
 A fact is *lost* when it is checkable and the translation does not hold it: the translation of
 "15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos". Between the languages
 with a lexicon (and English) three more are read: an amount's currency, which must come back
-(:mod:`privcloud.workloads.translate_currency`), and a part of the day or a duration's unit,
-which the translation must not contradict (:mod:`privcloud.workloads.translate_periods`).
+(:mod:`privcloud.workloads.translate_currency`), and a part of the day, which week or weekday,
+or a duration, which the translation must not contradict (:mod:`privcloud.workloads.
+translate_periods`; hours and minutes: :mod:`privcloud.workloads.translate_hours`). Those are
+read even where the reader finds no other fact ("half an hour").
 
 A fact is *added* when the translation states a number, clock time, date or phone number
 written with digits that the source does not hold, read the same generous way the other
@@ -48,16 +50,19 @@ translation of it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms, translate_currency, translate_periods
+from privcloud.workloads import exonyms, translate_currency, translate_hours, translate_periods
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
 from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, LEXICONS, READABLE, normalise
 from privcloud.workloads.translate_names import (
+    acronym,
     common_start_left_out,
+    compound_noun,
     placed,
     thing_name,
     titled_german_names,
@@ -75,6 +80,12 @@ _PHONE_JOINERS_RE = re.compile(r"[\s\-.()/+\u00a0\u202f]")
 #: The afternoon or evening in a translation in the reader's words (the lexicons write "de la
 #: tarde", "abends", "du soir", "di sera", "'s avonds" as "pm").
 _AFTERNOON_RE = re.compile(r"\b(?:pm|p\.m\.|afternoon|evening|tonight|night|noon)\b", re.IGNORECASE)
+
+
+#: A day of the month as the reader states it alone ("day 17").
+_DAY_ONLY_RE = re.compile(r"day \d{1,2}")
+#: A decimal number in the reader's words ("2.5 million").
+_DECIMAL_RE = re.compile(r"\d\.\d")
 
 
 def _digits(text: str) -> str:
@@ -141,6 +152,8 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
                 fact = thing_name(fact, text, target) if fact is not None else None
         if fact is not None and fact.kind == "name" and len(fact.value) == 1:
             fact = None  # a letter ("room 4B", "Plan B") is no name to look for
+        if fact is not None and fact.kind == "name" and (compound_noun(fact) or acronym(fact)):
+            fact = None
         if fact is not None and (
             checkable(fact, language, target) or _german_city(fact, text, language, target)
         ):
@@ -189,11 +202,19 @@ class _Translation:
         self.lower = text.lower()
         self.tokens = exonyms.tokens(normalised)
         self.words = set(self.tokens)
+        self._written = text
+
+    @functools.cached_property
+    def minutes(self) -> set[int]:
+        """The durations of hours and minutes it states, in minutes (:mod:`.translate_hours`)."""
+        return translate_hours.minutes(self._written, self.language)
 
     def has(self, fact: Fact, *, either_half: bool = False) -> bool:
         if fact.kind == "name":
             name = tuple(fold(fact.value).split())
-            if all(token in self.words for token in name):
+            # German writes a name's genitive with an "s" ("Sofias Geburtstag")
+            genitive = self.language == "de"
+            if all(t in self.words or (genitive and t + "s" in self.words) for t in name):
                 return True
             return (
                 self.source is not None
@@ -212,28 +233,42 @@ class _Translation:
             return True
         digits = _digits(fact.text)
         if not digits:
-            return False
+            # "around eleven" for "vers 23 heures": an hour said as a bare number word
+            return fact.kind == "number" and self._hour(fact)
         if fact.kind == "time":
             if not either_half and self._other_half(fact):
                 return False  # "7 Uhr morgens" as "7 pm"
             return self._has_clock(fact, either_half=either_half)
-        if self.language in READABLE and (fact.kind == "date" or "." in fact.value):
+        if fact.kind == "date" and _DAY_ONLY_RE.fullmatch(fact.value):
+            # a day of the month alone ("the 17th" as "il 17", "el día 21", "op de 1e")
+            return digits in self.groups
+        if self.language in READABLE and (
+            fact.kind == "date" or "." in fact.value or _DECIMAL_RE.search(fact.text)
+        ):
             # a day of another month ("3 March" as "May 3rd"), a decimal with its mark moved
-            # ("3.5 %" as "35%"): the reader reads both sides of a readable pair
+            # ("3.5 %" as "35%", "2.5 million" as "25 million"): the reader reads both sides
+            # of a readable pair
             return False
         if digits in self.numbers or digits.lstrip("0") in self.numbers:
             return True
+        if fact.kind == "number" and fact.value.isdigit() and int(fact.value) in self.minutes:
+            return True  # "15 minutes" as "un quart d'heure", "90 Minuten" as "an hour and a half"
         # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock
         # read as a bare number may come back as a time of the 12-hour clock.
         if fact.kind == "number" and fact.value.isdigit() and 13 <= int(fact.value) <= 23:
             hour = int(fact.value) - 12
             return self.index.has(Fact("time", fact.text, "", (f"time:{hour}:00pm",)))
-        if fact.kind == "number" and fact.value.isdigit() and 1 <= int(fact.value) <= 12:
-            # "between 2 and 4 pm" for "tussen 14.00 en 16.00 uur": the hour of a stated time
-            hour = int(fact.value) % 12
-            keys = tuple(f"time:{hour}:00{half}" for half in ("am", "pm"))
-            return self.index.has(Fact("time", fact.text, "", keys))
-        return False
+        # "between 2 and 4 pm" for "tussen 14.00 en 16.00 uur": the hour of a stated time
+        return fact.kind == "number" and self._hour(fact)
+
+    def _hour(self, fact: Fact) -> bool:
+        """Whether number ``fact`` (one to twelve) is the hour of a clock time the translation
+        states, on either half of the day."""
+        if not fact.value.isdigit() or not 1 <= int(fact.value) <= 12:
+            return False
+        hour = int(fact.value) % 12
+        keys = tuple(f"time:{hour}:00{half}" for half in ("am", "pm"))
+        return self.index.has(Fact("time", fact.text, "", keys))
 
     def _morning_on_24_hour_clock(self, fact: Fact) -> bool:
         """Whether an afternoon time (``fact``, with pm, before 12) comes back as its bare hour
@@ -289,8 +324,8 @@ def check(source: str, source_language: str, translation: str, target_language: 
     that it added (see the module docstring)."""
     facts = source_facts(source, source_language, target_language)
     lost: tuple[Fact, ...] = ()
+    text = normalise(source, source_language)
     if facts:
-        text = normalise(source, source_language)
         places = frozenset(
             f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
         )
@@ -300,10 +335,17 @@ def check(source: str, source_language: str, translation: str, target_language: 
             currencies = translate_currency.source_currencies(text)
             facts += currencies
             lost += tuple(c for c in currencies if not translate_currency.holds(held.text, c))
-        if source_language in READABLE and target_language in READABLE:
-            lost += tuple(
-                translate_periods.contradicted(text, source_language, held.text, target_language)
-            )
+    if source_language in READABLE and target_language in READABLE:
+        # (read by contradiction, so also where the reader found no fact: "half an hour")
+        written = normalise(translation, target_language, strict=False)
+        lost += tuple(
+            translate_periods.contradicted(text, source_language, written, target_language)
+        )
+        for contradicted in (
+            translate_periods.after_noon_contradicted,
+            translate_hours.contradicted,
+        ):
+            lost += tuple(contradicted(source, source_language, translation, target_language))
     return FactCheck(
         tuple(facts), lost, added_facts(source, source_language, translation, target_language)
     )

@@ -48,7 +48,7 @@ _MONTH_NAMES = "|".join(sorted({name.capitalize() for name in MONTHS}, key=len, 
 #: "Tuesday 14", "Monday, dia 9", "Tuesday, den 14." — not a clock time ("Monday 9 o'clock",
 #: "Friday 10:30") and not a day before its month ("Tuesday 14 March" the reader reads).
 _WEEKDAY_DAY_RE = re.compile(
-    rf"\b({_WEEKDAY_NAMES}),?\s+(?:(?:dia|día|den|de|le|il|el)\s+)?(\d{{1,2}})(?:\.|º|°)?"
+    rf"\b({_WEEKDAY_NAMES}),?\s+(?:(?:dia|día|den|dem|de|le|il|el)\s+)?(\d{{1,2}})(?:\.|º|°)?"
     rf"(?![\d:.,]*\d|\s*(?:o'clock|h\b|am\b|pm\b|a\.m\.|p\.m\.|:))"
     rf"(?!\s+(?:(?:de|del|di)\s+)?(?:{_MONTH_NAMES})\b)",
 )
@@ -96,16 +96,33 @@ _DIGITS = "|".join(word for word, n in UNITS.items() if n)
 
 
 _SPOKEN_YEAR_RE = re.compile(
-    rf"\b(in|since|from|until|till|by|of|before|after|around|year)\s+"
+    rf"\b(in|since|from|until|till|by|of|before|after|around|year|{_MONTH_NAMES})\s+"
     rf"({_CENTURIES})[\s-]+"
     rf"(oh[\s-](?:{_DIGITS})|{'|'.join(TEENS)}|(?:{'|'.join(TENS)})(?:[\s-](?:{_DIGITS}))?)\b",
     re.IGNORECASE,
 )
 
 
-#: "im Mai zwölf Jahre alt" (after the lexicon: "May 12 Jahre"): an age in May, not May 12.
+#: "im Mai zwölf Jahre alt" (after the lexicon: "May 12 Jahre"): an age in May, not May 12;
+#: "am 2. Mai 70 Jahre alt" ("2 May 70 Jahre"): an age on 2 May.
 _MONTH_YEARS_RE = re.compile(
-    rf"\b({_MONTH_NAMES})\s+(\d{{1,3}})\s+(years?|jahre?n?|años|ans|anni|anos|jaar)\b",
+    rf"\b(\d{{1,2}}\s+)?({_MONTH_NAMES})\s+(\d{{1,3}})\s+(years?|jahre?n?|años|ans|anni|anos|jaar)\b",
+    re.IGNORECASE,
+)
+#: "Saturday's dinner": Saturday (the reader reads a weekday without its "'s" only).
+_WEEKDAY_POSSESSIVE_RE = re.compile(rf"\b({_WEEKDAY_NAMES})['\u2019]s\b")
+#: A day of every month ("le 5 de chaque mois", "el quince de cada mes", "am 5. jedes
+#: Monats", "de eerste van de maand", after the lexicon made its number digits or the reader's
+#: words): the reader's "the 5th of the month", which it reads as a day of the month (a bare
+#: "5" it read as a number, so "the 5th of each month" had added a date).
+_DAY_OF_MONTH_RE = re.compile(
+    r"\b(?:(?:the|le|el|il|o|de|den|dem|am|zum|al|au|ao|dia)\s+)*"
+    r"(\d{1,2}|first|premier|primero|primer|primo|primeiro|eerste|erste[nr]?|"
+    + "|".join(_WORDS)
+    + r")\.?(?:st|nd|rd|th|e|er|º|°)?\s+"
+    r"(?:of|de|du|des|di|del|do|da|van|jedes|eines)\s+"
+    r"(?:(?:the|le|la|chaque|cada|ogni|elke|iedere|each|every|de|het|o|ao)\s+)?"
+    r"(?:month|mois|mes|mese|mês|maand|monats)\b",
     re.IGNORECASE,
 )
 
@@ -122,6 +139,11 @@ def _ordinal(day: int) -> str:
     if 10 <= day % 100 <= 20:
         return f"{day}th"
     return f"{day}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(day % 10, 'th') }"
+
+
+def _day(number: str) -> int:
+    """A day as digits or the reader's word ("5", "five")."""
+    return int(number) if number.isdigit() else _WORDS.get(number.lower(), 1)
 
 
 def _spoken_year(match: re.Match[str]) -> str:
@@ -148,7 +170,14 @@ def _article_range(match: re.Match[str]) -> str:
 def shared(text: str) -> str:
     """``text`` with the forms of the module docstring in one form."""
     text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
-    text = _MONTH_YEARS_RE.sub(r"\2 \3 in \1", text)
+    text = _MONTH_YEARS_RE.sub(
+        lambda m: f"{m[3]} {m[4]} on {m[1]}{m[2]}" if m[1] else f"{m[3]} {m[4]} in {m[2]}", text
+    )
+    text = _WEEKDAY_POSSESSIVE_RE.sub(r"\1", text)
+    text = _DAY_OF_MONTH_RE.sub(
+        lambda m: f"the {_ordinal(_day(m[1]))} of the month" if 1 <= _day(m[1]) <= 31 else m[0],
+        text,
+    )
     text = _TWO_WEEKS_RE.sub("2 weeks", text)
     text = _ONE_WEEK_RE.sub("a week", text)
     text = _H_RANGE_RE.sub(r"\1 \2:00 \3 \4:00", text)

@@ -78,7 +78,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
         "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon "
         "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month "
-        "este_mes:this_month decena:10 veintena:20 treintena:30 centenar:100",
+        "este_mes:this_month este_año:this_year esta_mañana:this_morning hoy_por_la_noche:tonight "
+        "decena:10 veintena:20 treintena:30 centenar:100",
     ),
     "fr": _lexicon(
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -93,7 +94,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
         "vendredis:Fridays samedis:Saturdays dimanches:Sundays l'an_dernier:last_year "
         "l'année_dernière:last_year la_semaine_dernière:last_week le_mois_dernier:last_month "
-        "ce_mois-ci:this_month",
+        "ce_mois-ci:this_month cette_année:this_year ce_matin:this_morning",
     ),
     "de": _lexicon(
         "januar februar märz april mai juni juli august september oktober november dezember",
@@ -107,7 +108,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
         "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
         "sonntags:Sundays letztes_jahr:last_year letzte_woche:last_week "
-        "letzten_monat:last_month diesen_monat:this_month",
+        "letzten_monat:last_month diesen_monat:this_month dieses_jahr:this_year "
+        "heute_morgen:this_morning heute_früh:this_morning",
     ),
     "it": _lexicon(
         "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
@@ -122,7 +124,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "la_settimana_prossima:next_week la_prossima_settimana:next_week "
         "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
         "fine_settimana:weekend l'anno_scorso:last_year la_settimana_scorsa:last_week "
-        "il_mese_scorso:last_month questo_mese:this_month decina:10 quindicina:15 "
+        "il_mese_scorso:last_month questo_mese:this_month quest'anno:this_year decina:10 "
+        "quindicina:15 "
         "ventina:20 trentina:30 quarantina:40 cinquantina:50 centinaio:100",
     ),
     "pt": _lexicon(
@@ -139,7 +142,10 @@ LEXICONS: dict[str, dict[str, str]] = {
         "terças-feiras:Tuesdays "
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
         "sábados:Saturdays domingos:Sundays ano_passado:last_year semana_passada:last_week "
-        "mês_passado:last_month este_mês:this_month dezena:10 vintena:20 trintena:30 centena:100",
+        "mês_passado:last_month este_mês:this_month este_ano:this_year esta_tarde:this_afternoon "
+        "hoje_à_tarde:this_afternoon hoje_à_noite:tonight hoje_de_noite:tonight "
+        "esta_manhã:this_morning hoje_de_manhã:this_morning dezena:10 vintena:20 trintena:30 "
+        "centena:100",
     ),
     "nl": _lexicon(
         "januari februari maart april mei juni juli augustus september oktober november december",
@@ -150,7 +156,11 @@ LEXICONS: dict[str, dict[str, str]] = {
         "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
-        "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month",
+        "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month "
+        "dit_jaar:this_year tussen_de_middag:at_lunchtime "
+        "morgenochtend:tomorrow_morning morgenvroeg:tomorrow_morning "
+        "morgenmiddag:tomorrow_afternoon morgenavond:tomorrow_evening vanochtend:this_morning "
+        "vanmorgen:this_morning vanmiddag:this_afternoon vannacht:tonight",
     ),
 }
 #: The languages whose month, weekday and number words can be read (English is the reader's).
@@ -228,12 +238,29 @@ _DAY_PART_COMPOUNDS = {
 }
 
 
+#: Portuguese weekdays said without "-feira" ("de segunda a quarta", "na quinta à noite"),
+#: which are also ordinals ("a quarta vez"): a weekday after a word that names a day and
+#: before the end of the phrase or a word that goes with a day; as the lexicon's full name,
+#: before the number words are read (which made "quarta" a 4).
+_PT_SHORT_DAY_RE = re.compile(
+    r"\b(na|nas|às|até|desde|próxima|nesta|esta|toda|todas|cada|última|de|a|e|ou)\s+"
+    r"(segunda|terça|quarta|quinta|sexta)(s?)(?![\w-])"
+    r"(?=\s*(?:$|[,.;:!?)]|(?:de|à|às|a|e|ou|até|que|passada|dia|pela|é|foi|será)\b|\d))",
+    re.IGNORECASE,
+)
+#: "this evening" in a translation: the reader's "tonight" ("heute Abend", "ce soir" are),
+#: not only "today". A source's is left as the reader reads it.
+_THIS_EVENING_RE = re.compile(r"\bthis evening\b", re.IGNORECASE)
+
+
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
     if language == "en":
+        if not strict:
+            text = _THIS_EVENING_RE.sub("tonight", text)
         text = translate_numbers.idioms(text, language)
         return translate_forms.shared(translate_numbers.english_money(text))
     table = LEXICONS.get(language)
@@ -241,6 +268,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
         return text
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
+    if language == "pt":
+        text = _PT_SHORT_DAY_RE.sub(lambda m: f"{m[1]} {m[2]}{m[3]}-feira{m[3]}", text)
     text = translate_clock.english(text, language)
     text = translate_numbers.english(text, language, strict=strict)
     text = translate_clock.english(text, language)

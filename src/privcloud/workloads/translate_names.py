@@ -15,7 +15,9 @@ from privcloud.workloads.grounding_facts import Fact, name_tokens
 from privcloud.workloads.text import vocabulary
 
 __all__ = [
+    "acronym",
     "common_start_left_out",
+    "compound_noun",
     "placed",
     "thing_name",
     "titled_german_names",
@@ -51,8 +53,8 @@ _SKIPPED = frozenset("the el la los las le les l der die das dem den il lo gli h
 #: no part of the name.
 _TITLES = frozenset(
     """sr sra srta señor señora señorita don doña mme mlle m monsieur madame mademoiselle
-    sig sigra signor signora signorina dott dottssa herr frau dr prof mevrouw meneer mevr
-    dhr senhor senhora dona""".split()  # noqa: SIM905
+    sig sigra signor signora signorina dott dottssa herr frau dr dra prof profa mevrouw meneer
+    mevr dhr senhor senhora dona doutor doutora""".split()  # noqa: SIM905
 )
 _CONTRACTION_RE = re.compile(r"['\u2019](?:ll|ve|re|s|d|m)$|n['\u2019]t$")
 _EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
@@ -74,6 +76,27 @@ def untitled(fact: Fact) -> Fact | None:
         return fact
     rest = " ".join(words)
     return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
+
+
+#: A compound of a name or acronym and a common noun ("de APK-keuring", "the EU-wide rule"):
+#: a thing, not a name to keep (a translation says what it is: "la inspección técnica").
+_COMPOUND_NOUN_RE = re.compile(r"-[a-zß-ÿ]{3,}$")
+
+
+#: Capitals alone, two to four: an abbreviation a translation spells its own way ("CV" as
+#: "curriculum", "IVA" as "VAT", "GP" as "huisarts").
+_ACRONYM_RE = re.compile(r"[A-Z]{2,4}")
+
+
+def acronym(fact: Fact) -> bool:
+    """Whether name ``fact`` is an abbreviation (:data:`_ACRONYM_RE`), not checked."""
+    return bool(_ACRONYM_RE.fullmatch(fact.text))
+
+
+def compound_noun(fact: Fact) -> bool:
+    """Whether name ``fact`` ends in a lower-case word after a hyphen
+    (:data:`_COMPOUND_NOUN_RE`)."""
+    return bool(_COMPOUND_NOUN_RE.search(fact.text))
 
 
 def common_start_left_out(fact: Fact, text: str) -> Fact | None:
@@ -132,9 +155,13 @@ def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list
 def placed(fact: Fact, text: str, language: str) -> bool:
     """Whether ``text`` (in ``language``, normalised) uses name ``fact`` as a place or a
     language: a word of :data:`_PLACE_WORDS` before some mention of it ("to Lisbon", "en
-    Londres", "speaks Polish"), articles passed over. Only such a name may be written as the
-    translation's language names it (:mod:`privcloud.workloads.exonyms`)."""
+    Londres", "speaks Polish"), articles passed over, or a city's article ("The Hague").
+    Only such a name may be written as the translation's language names it
+    (:mod:`privcloud.workloads.exonyms`)."""
     cues = _PLACE_WORDS.get(language, frozenset())
+    before = _preceding(fact.text, text)
+    if any(exonyms.tokens(f"{word} {fact.text}") in exonyms.cities() for word in before if word):
+        return True  # a city named with its article ("The Hague office", "La Haye")
     return any(word in cues for word in _preceding(fact.text, text, _SKIPPED))
 
 
@@ -143,6 +170,9 @@ def without_sentence_start(fact: Fact, text: str) -> Fact | None:
     before = text[:at].rstrip()
     if at < 0 or (before and before[-1] not in '.!?¿¡:;"«»“”-\u2013\u2014'):
         return fact
+    last = before[:-1].split()[-1:] if before.endswith(".") else []
+    if last and last[0].lower() in _TITLES | _EN_TITLES:
+        return fact  # "Dra. Fernanda Lopes": the dot ends a title, not a sentence
     tokens = name_tokens(fact.text)
     if len(tokens) <= 1:
         return None

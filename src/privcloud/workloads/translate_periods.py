@@ -13,11 +13,17 @@ number of a duration with another unit and never with the source's, loses the fa
   Words that are also other words are read only in their day-part use: Spanish "mañana" only
   after "por/de/la/esta" (else it is "tomorrow"), "tarde" only after "por/de/la/esta" (else
   "late"), German "Morgen" only in "am Morgen", "heute Morgen" and a weekday's compound.
-* **Which week or weekend**: this one, the next one or the one after ("este fin de semana"
-  translated "next weekend", "the week after next" translated "la settimana prossima").
-* **Durations**: a number (digits, or the reader's English words two to twelve) before a unit
-  of time (days, weeks, months, years; not hours, whose words also tell the time: "à 7
-  heures"). A week is seven days and a year twelve months.
+  Within the day after noon, **the afternoon, the evening and the night**
+  (:func:`after_noon_contradicted`, on the texts as written): "Sunday afternoon" translated
+  "zondagavond", "amanhã à tarde" translated "mañana por la noche".
+* **Which week, weekend or weekday**: this one, the next one or the one after ("este fin de
+  semana" translated "next weekend", "the week after next" translated "la settimana prossima",
+  "lundi prochain" translated "übernächsten Montag").
+* **Durations**: a number (digits, the reader's English words two to twelve, one in each
+  language, "a couple of") before a unit of time (days, weeks, months, years, nights; not
+  hours, whose words also tell the time: "à 7 heures", :mod:`.translate_hours` reads them).
+  A week is seven days and a year twelve months; "a week" after a count or "times" is a rate
+  ("three days a week"), not a week.
 """
 
 from __future__ import annotations
@@ -25,9 +31,10 @@ from __future__ import annotations
 import re
 
 from privcloud.workloads.grounding_facts import Fact
+from privcloud.workloads.text.datewords import WEEKDAYS
 from privcloud.workloads.text.numbers import TEENS, UNITS
 
-__all__ = ["contradicted"]
+__all__ = ["after_noon", "after_noon_contradicted", "contradicted"]
 
 _WEEKDAYS_DE = "montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonntag"
 _WEEKDAYS_NL = "maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag"
@@ -75,20 +82,76 @@ _PART_RES = {
 }
 _CLASSES = ("morning", "after noon")
 
+#: The afternoon (a), the evening (e) and the night (n), per language, on the texts as
+#: written (the lexicons write many of them "pm"): which of the three each word may mean.
+#: English "night" and "tonight" are also the evening ("tomorrow night": "demain soir");
+#: Spanish "tarde" runs into the evening ("las 8 de la tarde"), "noche" and Portuguese
+#: "noite" span the evening and the night; Portuguese "tarde" ends before them.
+_AFTER_NOON: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": ((r"\bafternoons?\b", "a"), (r"\bevenings?\b", "e"), (r"\b(?:to)?nights?\b", "en")),
+    "es": (
+        (r"\b(?:por|de|la|las|esta|esa)\s+tardes?\b", "ae"),
+        (r"\bnoches?\b", "en"),
+    ),
+    "pt": ((r"\b(?:à|a|de|da|pela|esta|nesta|às|essa)\s+tardes?\b", "a"), (r"\bnoites?\b", "en")),
+    "fr": ((r"\baprès-midi\b", "a"), (r"\bsoir(?:ée)?s?\b", "e"), (r"\bnuits?\b", "n")),
+    "de": (
+        (r"(?:\b|(?<=tag)|(?<=woch)|(?<=heute))nachmittags?\b", "a"),
+        (r"(?:\b|(?<=tag)|(?<=woch))abends?\b", "e"),
+        (r"(?:\b|(?<=tag)|(?<=woch))(?<!mitter)nachts?\b", "n"),
+    ),
+    "it": (
+        (r"\bpomeriggi[oi]\b", "a"),
+        (r"\b(?:sera|serata|stasera)\b", "e"),
+        (r"\b(?:notte|stanotte)\b", "n"),
+    ),
+    "nl": (
+        (r"(?:\b|(?<=dag)|(?<=van))(?<!tussen de )middags?\b", "a"),
+        (r"avonds?\b", "e"),
+        (r"(?:\b|(?<=dag)|(?<=van))nachts?\b", "n"),
+    ),
+}
+_AFTER_NOON_RES = {
+    lang: tuple((re.compile(p, re.IGNORECASE), frozenset(parts)) for p, parts in words)
+    for lang, words in _AFTER_NOON.items()
+}
+
+
+def after_noon(text: str, language: str) -> frozenset[str]:
+    """Which of the afternoon, evening and night ``text`` (as written) may mean, as the
+    letters of :data:`_AFTER_NOON` (empty: none named)."""
+    found: frozenset[str] = frozenset()
+    for pattern, parts in _AFTER_NOON_RES.get(language, ()):
+        if pattern.search(text):
+            found |= parts
+    return found
+
+
 #: Units of duration per language, each to its length in days (months and years in months,
 #: as "month:" and "year:" below).
 _UNITS: dict[str, tuple[str, int]] = {
-    r"days?|días|dias|jours?|tage?n?|giorni|giorno|dagen|dag": ("day", 1),
+    r"days?|días?|dias?|jours?|tage?n?|giorni|giorno|dagen|dag": ("day", 1),
     r"weeks?|semanas?|semaines?|wochen?|settimane|settimana|weken": ("day", 7),
-    r"months?|meses|mes|mois|monate?n?|mesi|mese|maanden|maand": ("month", 1),
-    r"years?|años|anos|ans|années|jahre?n?|anni|jaar|jaren": ("month", 12),
+    r"months?|meses|mes|mês|mois|monate?n?|mesi|mese|maanden|maand": ("month", 1),
+    r"years?|años?|anos?|ans?|années?|jahre?n?|anni|anno|jaar|jaren": ("month", 12),
+    # nights are counted apart: "four nights" is not "four days" ("vier Wochen" neither)
+    r"nights?|noches?|nuits?|nächte?n?|nacht|notti|notte|noites?|nachten": ("night", 1),
 }
-#: The reader's English number words two to twelve (the lexicons write these as words).
-_NUMBER_WORDS = {word: n for word, n in {**UNITS, **TEENS}.items() if 2 <= n <= 12}
+#: The reader's English number words two to twelve (the lexicons write these as words), and
+#: one in each language ("une semaine", "a month").
+_NUMBER_WORDS = {
+    **{word: n for word, n in {**UNITS, **TEENS}.items() if 2 <= n <= 12},
+    **dict.fromkeys("a an one un une uno una um uma ein eine einen einer een één".split(), 1),  # noqa: SIM905
+    # "a couple of weeks", "un paio di settimane", "un par de semanas" (not German "ein paar
+    # Wochen" nor Dutch "een paar weken": a few)
+    **dict.fromkeys(("couple of", "paio di", "par de"), 2),
+}
+_COUNT_WORDS = "|".join(word.replace(" ", r"\s+") for word in _NUMBER_WORDS)
 _DURATION_RES = [
     (
         re.compile(
-            rf"(?<![\w.,:])(\d{{1,3}}|{'|'.join(_NUMBER_WORDS)})\s+(?:{units})\b", re.IGNORECASE
+            rf"(?<![\w.,:-])(\d{{1,3}}|{_COUNT_WORDS})\s+(?:{units})\b",
+            re.IGNORECASE,
         ),
         kind,
         length,
@@ -126,23 +189,54 @@ _WHICH: dict[str, dict[str, str]] = {
         "nl": r"\bovervolgende? (week|weekend)\b",
     },
 }
+#: The same for a weekday (the lexicons write its English name), next one or the one after
+#: ("lundi prochain" translated "übernächsten Montag"); "this Monday" is left out, which many
+#: say of the next one.
+_DAY = "(" + "|".join(name.capitalize() for name in WEEKDAYS) + ")"
+_WHICH_DAY: dict[str, dict[str, str]] = {
+    "next": {
+        "en": rf"\bnext {_DAY}\b",
+        "es": rf"\bpróximo {_DAY}\b|\b{_DAY} (?:que viene|próximo)\b",
+        "fr": rf"\b{_DAY} prochain\b",
+        "de": rf"\bnächsten? {_DAY}\b",
+        "it": rf"\bprossimo {_DAY}\b|\b{_DAY} prossimo\b",
+        "pt": rf"\bpróxima {_DAY}\b|\b{_DAY} que vem\b",
+        "nl": rf"\bvolgende {_DAY}\b",
+    },
+    "after next": {
+        "en": rf"\b{_DAY} after next\b",
+        "de": rf"\bübernächsten? {_DAY}\b",
+        "nl": rf"\bovervolgende {_DAY}\b",
+    },
+}
 _WHICH_RES = {
     which: {
-        lang: re.compile("|".join(dict.fromkeys((pattern, by_language["en"]))), re.IGNORECASE)
-        for lang, pattern in by_language.items()
+        lang: re.compile(
+            "|".join(
+                dict.fromkeys(
+                    p
+                    for table in (_WHICH.get(which, {}), _WHICH_DAY.get(which, {}))
+                    for p in (table.get(lang), table.get("en"))
+                    if p
+                )
+            ),
+            re.IGNORECASE,
+        )
+        for lang in by_language
     }
     for which, by_language in _WHICH.items()
 }
 
 
 def _which_weeks(text: str, language: str) -> dict[str, set[str]]:
-    """Per unit ("week" or "weekend"), which ones ``text`` names (see :data:`_WHICH`)."""
+    """Per unit ("week", "weekend", "weekday"), which ones ``text`` names (see :data:`_WHICH`
+    and :data:`_WHICH_DAY`)."""
     found: dict[str, set[str]] = {}
     for which, by_language in _WHICH_RES.items():
         pattern = by_language.get(language) or by_language["en"]
         for match in pattern.finditer(text):
             unit = next(g for g in match.groups() if g).lower()
-            unit = "weekend" if unit == "weekend" else "week"
+            unit = unit if unit == "weekend" else "weekday" if unit in WEEKDAYS else "week"
             found.setdefault(unit, set()).add(which)
     return found
 
@@ -155,13 +249,23 @@ def _parts(text: str, language: str) -> set[str]:
     return found
 
 
+#: Words before "a week" or "una semana" that make it a rate, not one week ("three days a
+#: week", "tre volte a settimana" after the lexicon).
+_RATE_RE = re.compile(
+    rf"\b(?:times?|volte|volta|veces|vez|vezes|fois|mal|keer|{'|'.join(_UNITS)})\s+$",
+    re.IGNORECASE,
+)
+
+
 def _durations(text: str) -> dict[str, set[tuple[str, int]]]:
     """Per number as written ("3", "three"), its durations as (kind, length in that kind)."""
     found: dict[str, set[tuple[str, int]]] = {}
     for pattern, kind, length in _DURATION_RES:
         for match in pattern.finditer(text):
             word = match.group(1).lower()
-            count = int(word) if word.isdigit() else _NUMBER_WORDS[word]
+            count = int(word) if word.isdigit() else _NUMBER_WORDS[" ".join(word.split())]
+            if count == 1 and _RATE_RE.search(text[: match.start()]):
+                continue
             found.setdefault(str(count), set()).add((kind, count * length))
     return found
 
@@ -184,15 +288,30 @@ def contradicted(
             (one,) = which
             lost.append(Fact("relative", f"{one} {unit}", f"{one} {unit}", ()))
     theirs = _durations(translation)
+    stated = set().union(*theirs.values())
     for count, spans in _durations(source).items():
-        other = theirs.get(count, set())
-        if other and not spans & other and not _equivalent(spans, theirs):
+        # the source's number with another unit, and none of its spans however counted ("2
+        # weeks" may be "14 days", "1 year" "12 months"); one week or month ("une semaine",
+        # which has no number the check reads), none of its spans among those stated
+        other = stated if count == "1" else theirs.get(count, set())
+        if other and not spans & stated:
             kind, length = min(spans)
             lost.append(Fact("duration", f"{count} {kind}", f"{length} {kind}", ()))
     return lost
 
 
-def _equivalent(spans: set[tuple[str, int]], theirs: dict[str, set[tuple[str, int]]]) -> bool:
-    """Whether the translation states one of ``spans`` with another number ("2 weeks" as "14
-    days", "1 year" as "12 months")."""
-    return any(spans & other for other in theirs.values())
+_PART_NAMES = {"a": "afternoon", "e": "evening", "n": "night"}
+
+
+def after_noon_contradicted(
+    source: str, source_language: str, translation: str, target_language: str
+) -> list[Fact]:
+    """The afternoon, evening or night of ``source`` that ``translation`` (both as written)
+    contradicts: it names one of the three, and none the source's may mean ("Sunday
+    afternoon" as "zondagavond", "amanhã à tarde" as "mañana por la noche")."""
+    said = after_noon(source, source_language)
+    told = after_noon(translation, target_language)
+    if not said or not told or said & told:
+        return []
+    part = "/".join(_PART_NAMES[p] for p in sorted(said))
+    return [Fact("daypart", part, part, (f"daypart:{part}",))]
