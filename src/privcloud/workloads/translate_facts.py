@@ -54,15 +54,20 @@ import functools
 import re
 from dataclasses import dataclass
 
-from privcloud.workloads import exonyms, translate_currency, translate_hours, translate_periods
+from privcloud.workloads import (
+    exonyms,
+    translate_currency,
+    translate_hours,
+    translate_ordinals,
+    translate_periods,
+)
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
 from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, LEXICONS, READABLE, normalise
 from privcloud.workloads.translate_names import (
-    acronym,
     common_start_left_out,
-    compound_noun,
+    not_a_name,
     placed,
     thing_name,
     titled_german_names,
@@ -152,7 +157,7 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
                 fact = thing_name(fact, text, target) if fact is not None else None
         if fact is not None and fact.kind == "name" and len(fact.value) == 1:
             fact = None  # a letter ("room 4B", "Plan B") is no name to look for
-        if fact is not None and fact.kind == "name" and (compound_noun(fact) or acronym(fact)):
+        if fact is not None and fact.kind == "name" and not_a_name(fact):
             fact = None
         if fact is not None and (
             checkable(fact, language, target) or _german_city(fact, text, language, target)
@@ -251,8 +256,8 @@ class _Translation:
             return False
         if digits in self.numbers or digits.lstrip("0") in self.numbers:
             return True
-        if fact.kind == "number" and fact.value.isdigit() and int(fact.value) in self.minutes:
-            return True  # "15 minutes" as "un quart d'heure", "90 Minuten" as "an hour and a half"
+        if fact.kind == "number" and fact.value.isdigit() and self._duration(int(fact.value)):
+            return True
         # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock
         # read as a bare number may come back as a time of the 12-hour clock.
         if fact.kind == "number" and fact.value.isdigit() and 13 <= int(fact.value) <= 23:
@@ -260,6 +265,11 @@ class _Translation:
             return self.index.has(Fact("time", fact.text, "", (f"time:{hour}:00pm",)))
         # "between 2 and 4 pm" for "tussen 14.00 en 16.00 uur": the hour of a stated time
         return fact.kind == "number" and self._hour(fact)
+
+    def _duration(self, count: int) -> bool:
+        """Whether a number is a duration the translation states in other words: "15 minutes"
+        as "un quart d'heure", "tres horas y media" as "drieënhalf uur" (3 hours and a half)."""
+        return bool({count, count * 60, count * 60 + 30} & self.minutes)
 
     def _hour(self, fact: Fact) -> bool:
         """Whether number ``fact`` (one to twelve) is the hour of a clock time the translation
@@ -344,6 +354,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
         for contradicted in (
             translate_periods.after_noon_contradicted,
             translate_hours.contradicted,
+            translate_ordinals.contradicted,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))
     return FactCheck(

@@ -13,7 +13,7 @@ import re
 from privcloud.workloads import translate_clock, translate_forms, translate_numbers
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 
-__all__ = ["LATIN_SCRIPT", "LEXICONS", "READABLE", "normalise"]
+__all__ = ["LATIN_SCRIPT", "LEXICONS", "READABLE", "normalise", "portuguese_weekdays"]
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -78,7 +78,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
         "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon "
         "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month "
-        "este_mes:this_month este_año:this_year esta_mañana:this_morning hoy_por_la_noche:tonight "
+        "este_mes:this_month este_año:this_year esta_semana:this_week anoche:yesterday_night "
+        "esta_mañana:this_morning hoy_por_la_noche:tonight "
         "decena:10 veintena:20 treintena:30 centenar:100",
     ),
     "fr": _lexicon(
@@ -94,7 +95,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
         "vendredis:Fridays samedis:Saturdays dimanches:Sundays l'an_dernier:last_year "
         "l'année_dernière:last_year la_semaine_dernière:last_week le_mois_dernier:last_month "
-        "ce_mois-ci:this_month cette_année:this_year ce_matin:this_morning",
+        "ce_mois-ci:this_month cette_année:this_year cette_semaine:this_week ce_matin:this_morning",
     ),
     "de": _lexicon(
         "januar februar märz april mai juni juli august september oktober november dezember",
@@ -104,7 +105,9 @@ LEXICONS: dict[str, dict[str, str]] = {
         "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
         "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
         "uhr:o'clock um:at mittag:noon mitternacht:midnight vorgestern:the_day_before_yesterday "
-        "nächste_woche:next_week nächsten_monat:next_month nächstes_jahr:next_year "
+        "nächste_woche:next_week nächsten_woche:next_week nächster_woche:next_week "
+        "diese_woche:this_week dieser_woche:this_week nächsten_monat:next_month "
+        "nächstes_jahr:next_year "
         "wochenende:weekend heute_nachmittag:this_afternoon montags:Mondays dienstags:Tuesdays "
         "mittwochs:Wednesdays donnerstags:Thursdays freitags:Fridays samstags:Saturdays "
         "sonntags:Sundays letztes_jahr:last_year letzte_woche:last_week "
@@ -124,7 +127,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "la_settimana_prossima:next_week la_prossima_settimana:next_week "
         "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
         "fine_settimana:weekend l'anno_scorso:last_year la_settimana_scorsa:last_week "
-        "il_mese_scorso:last_month questo_mese:this_month quest'anno:this_year decina:10 "
+        "il_mese_scorso:last_month questo_mese:this_month quest'anno:this_year "
+        "questa_settimana:this_week decina:10 "
         "quindicina:15 "
         "ventina:20 trentina:30 quarantina:40 cinquantina:50 centinaio:100",
     ),
@@ -134,15 +138,15 @@ LEXICONS: dict[str, dict[str, str]] = {
         "- três quatro cinco seis sete oito nove dez onze doze",
         "hoje:today amanhã:tomorrow ontem:yesterday esta_noite:tonight da_tarde:pm da_noite:pm "
         "da_manhã:am às:at meio-dia:noon meia-noite:midnight dois:two duas:two "
-        "na_segunda:on_Monday na_terça:on_Tuesday na_quarta:on_Wednesday "
-        "na_quinta:on_Thursday na_sexta:on_Friday depois_de_amanhã:the_day_after_tomorrow "
+        "depois_de_amanhã:the_day_after_tomorrow "
         "anteontem:the_day_before_yesterday na_próxima_semana:next_week semana_que_vem:next_week "
         "no_próximo_mês:next_month mês_que_vem:next_month no_próximo_ano:next_year "
         "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
         "terças-feiras:Tuesdays "
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
         "sábados:Saturdays domingos:Sundays ano_passado:last_year semana_passada:last_week "
-        "mês_passado:last_month este_mês:this_month este_ano:this_year esta_tarde:this_afternoon "
+        "mês_passado:last_month este_mês:this_month este_ano:this_year esta_semana:this_week "
+        "nesta_semana:this_week esta_tarde:this_afternoon "
         "hoje_à_tarde:this_afternoon hoje_à_noite:tonight hoje_de_noite:tonight "
         "esta_manhã:this_morning hoje_de_manhã:this_morning dezena:10 vintena:20 trintena:30 "
         "centena:100",
@@ -157,7 +161,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
         "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month "
-        "dit_jaar:this_year tussen_de_middag:at_lunchtime "
+        "dit_jaar:this_year deze_week:this_week gisteravond:yesterday_evening "
+        "gisternacht:yesterday_night tussen_de_middag:at_lunchtime "
         "morgenochtend:tomorrow_morning morgenvroeg:tomorrow_morning "
         "morgenmiddag:tomorrow_afternoon morgenavond:tomorrow_evening vanochtend:this_morning "
         "vanmorgen:this_morning vanmiddag:this_afternoon vannacht:tonight",
@@ -239,18 +244,43 @@ _DAY_PART_COMPOUNDS = {
 
 
 #: Portuguese weekdays said without "-feira" ("de segunda a quarta", "na quinta à noite"),
-#: which are also ordinals ("a quarta vez"): a weekday after a word that names a day and
-#: before the end of the phrase or a word that goes with a day; as the lexicon's full name,
-#: before the number words are read (which made "quarta" a 4).
-_PT_SHORT_DAY_RE = re.compile(
-    r"\b(na|nas|às|até|desde|próxima|nesta|esta|toda|todas|cada|última|de|a|e|ou)\s+"
-    r"(segunda|terça|quarta|quinta|sexta)(s?)(?![\w-])"
-    r"(?=\s*(?:$|[,.;:!?)]|(?:de|à|às|a|e|ou|até|que|passada|dia|pela|é|foi|será)\b|\d))",
-    re.IGNORECASE,
+#: which are also ordinals ("a quarta vez"): a weekday after a word that names a day ("na",
+#: "até", "próxima") unless a noun an ordinal goes with follows ("na segunda vez"), or after
+#: "de", "a", "e", "ou", "esta" before the end of the phrase or a word that goes with a day.
+_PT_DAYS = r"(segunda|terça|quarta|quinta|sexta)(s?)(?![\w-])"
+_PT_ORDINAL_NOUNS = (
+    r"vez|vezes|parte|mão|classe|opção|página|fila|linha|tentativa|volta|posição|lugar|série"
+    r"|edição|rua|porta|andar|chamada|metade|dose|etapa|fase|pessoa|filha|filho|casa|feira"
 )
+_PT_SHORT_DAY_RES = (
+    re.compile(
+        r"\b(na|nas|às|até|desde|próxima|próximas|nesta|toda|todas|cada|última)\s+"
+        + _PT_DAYS
+        + rf"(?!\s+(?:{_PT_ORDINAL_NOUNS})\b)",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        r"\b(de|a|e|ou|esta)\s+"
+        + _PT_DAYS
+        + r"(?=\s*(?:$|[,.;:!?)]|(?:de|à|às|a|e|ou|até|que|passada|dia|pela|é|foi|será)\b|\d))",
+        re.IGNORECASE,
+    ),
+)
+
+
+def portuguese_weekdays(text: str) -> str:
+    """``text`` (Portuguese) with its weekdays said without "-feira" written in full (see
+    :data:`_PT_SHORT_DAY_RES`): "de segunda a quarta" -> "de segunda-feira a quarta-feira"."""
+    for pattern in _PT_SHORT_DAY_RES:
+        text = pattern.sub(lambda m: f"{m[1]} {m[2]}{m[3]}-feira{m[3]}", text)
+    return text
+
+
 #: "this evening" in a translation: the reader's "tonight" ("heute Abend", "ce soir" are),
-#: not only "today". A source's is left as the reader reads it.
+#: not only "today". A source's is left as the reader reads it (as is "last night" below).
 _THIS_EVENING_RE = re.compile(r"\bthis evening\b", re.IGNORECASE)
+#: "last night" in a translation: the reader's "yesterday night" ("ontem à noite" is).
+_LAST_NIGHT_RE = re.compile(r"\blast night\b", re.IGNORECASE)
 
 
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
@@ -261,6 +291,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     if language == "en":
         if not strict:
             text = _THIS_EVENING_RE.sub("tonight", text)
+            text = _LAST_NIGHT_RE.sub("yesterday night", text)
         text = translate_numbers.idioms(text, language)
         return translate_forms.shared(translate_numbers.english_money(text))
     table = LEXICONS.get(language)
@@ -269,7 +300,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":
-        text = _PT_SHORT_DAY_RE.sub(lambda m: f"{m[1]} {m[2]}{m[3]}-feira{m[3]}", text)
+        text = portuguese_weekdays(text)
     text = translate_clock.english(text, language)
     text = translate_numbers.english(text, language, strict=strict)
     text = translate_clock.english(text, language)

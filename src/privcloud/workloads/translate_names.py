@@ -15,9 +15,8 @@ from privcloud.workloads.grounding_facts import Fact, name_tokens
 from privcloud.workloads.text import vocabulary
 
 __all__ = [
-    "acronym",
     "common_start_left_out",
-    "compound_noun",
+    "not_a_name",
     "placed",
     "thing_name",
     "titled_german_names",
@@ -88,15 +87,27 @@ _COMPOUND_NOUN_RE = re.compile(r"-[a-zß-ÿ]{3,}$")
 _ACRONYM_RE = re.compile(r"[A-Z]{2,4}")
 
 
-def acronym(fact: Fact) -> bool:
-    """Whether name ``fact`` is an abbreviation (:data:`_ACRONYM_RE`), not checked."""
-    return bool(_ACRONYM_RE.fullmatch(fact.text))
+#: Holidays, which a translation names in its own words ("Natal" as "Noël", "Christmas" as
+#: "Kerstmis"): folded tokens.
+_HOLIDAYS = frozenset(
+    """christmas xmas easter pentecost whitsun halloween thanksgiving hanukkah ramadan eid
+    navidad nochebuena nochevieja pascua reyes noel paques pentecote toussaint reveillon
+    weihnachten heiligabend ostern pfingsten silvester neujahr fasching karneval natale
+    pasqua pasquetta capodanno ferragosto epifania befana natal pascoa carnaval carnevale
+    kerstmis kerst pasen pinksteren oudejaarsavond nieuwjaar sinterklaas koningsdag""".split()  # noqa: SIM905
+) | {"new year", "new years eve", "new year's eve", "ano nuevo", "nouvel an", "anno nuovo"}
 
 
-def compound_noun(fact: Fact) -> bool:
-    """Whether name ``fact`` ends in a lower-case word after a hyphen
-    (:data:`_COMPOUND_NOUN_RE`)."""
-    return bool(_COMPOUND_NOUN_RE.search(fact.text))
+def not_a_name(fact: Fact) -> bool:
+    """Whether name ``fact`` is something a translation writes its own way, not checked: an
+    abbreviation (:data:`_ACRONYM_RE`), a compound with a common noun
+    (:data:`_COMPOUND_NOUN_RE`), a holiday (:data:`_HOLIDAYS`)."""
+    return (
+        bool(_ACRONYM_RE.fullmatch(fact.text))
+        or bool(_COMPOUND_NOUN_RE.search(fact.text))
+        or exonyms.fold(fact.value) in _HOLIDAYS
+        or set(exonyms.fold(fact.value).split()) <= _HOLIDAYS
+    )
 
 
 def common_start_left_out(fact: Fact, text: str) -> Fact | None:

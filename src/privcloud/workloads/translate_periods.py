@@ -145,12 +145,16 @@ _NUMBER_WORDS = {
     # "a couple of weeks", "un paio di settimane", "un par de semanas" (not German "ein paar
     # Wochen" nor Dutch "een paar weken": a few)
     **dict.fromkeys(("couple of", "paio di", "par de"), 2),
+    # one and a half ("anderhalve week", "anderthalb Monate")
+    **dict.fromkeys(("anderhalve", "anderhalf", "anderthalb", "eineinhalb"), 1.5),
 }
+#: A half after the unit ("uma semana e meia", "a week and a half").
+_HALF = r"and\s+a\s+half|e\s+meia|e\s+mezz[ao]|y\s+medi[oa]|et\s+demie|en\s+een\s+half"
 _COUNT_WORDS = "|".join(word.replace(" ", r"\s+") for word in _NUMBER_WORDS)
 _DURATION_RES = [
     (
         re.compile(
-            rf"(?<![\w.,:-])(\d{{1,3}}|{_COUNT_WORDS})\s+(?:{units})\b",
+            rf"(?<![\w.,:-])(\d{{1,3}}|{_COUNT_WORDS})\s+(?:{units})\b(?:\s+({_HALF})\b)?",
             re.IGNORECASE,
         ),
         kind,
@@ -258,7 +262,8 @@ _RATE_RE = re.compile(
 
 
 def _durations(text: str) -> dict[str, set[tuple[str, int]]]:
-    """Per number as written ("3", "three"), its durations as (kind, length in that kind)."""
+    """Per number as written ("3", "three"), its durations as (kind, length in halves of
+    that kind: a week and a half is ("day", 21))."""
     found: dict[str, set[tuple[str, int]]] = {}
     for pattern, kind, length in _DURATION_RES:
         for match in pattern.finditer(text):
@@ -266,7 +271,8 @@ def _durations(text: str) -> dict[str, set[tuple[str, int]]]:
             count = int(word) if word.isdigit() else _NUMBER_WORDS[" ".join(word.split())]
             if count == 1 and _RATE_RE.search(text[: match.start()]):
                 continue
-            found.setdefault(str(count), set()).add((kind, count * length))
+            halves = round(2 * count * length) + (length if match.group(2) else 0)
+            found.setdefault(f"{count:g}", set()).add((kind, halves))
     return found
 
 
@@ -293,10 +299,10 @@ def contradicted(
         # the source's number with another unit, and none of its spans however counted ("2
         # weeks" may be "14 days", "1 year" "12 months"); one week or month ("une semaine",
         # which has no number the check reads), none of its spans among those stated
-        other = stated if count == "1" else theirs.get(count, set())
+        other = stated if count in ("1", "1.5") else theirs.get(count, set())
         if other and not spans & stated:
-            kind, length = min(spans)
-            lost.append(Fact("duration", f"{count} {kind}", f"{length} {kind}", ()))
+            kind, halves = min(spans)
+            lost.append(Fact("duration", f"{count} {kind}", f"{halves / 2:g} {kind}", ()))
     return lost
 
 
