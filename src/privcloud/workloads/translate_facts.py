@@ -60,6 +60,7 @@ from privcloud.workloads import (
     translate_hours,
     translate_ordinals,
     translate_periods,
+    translate_units,
 )
 from privcloud.workloads.exonyms import fold
 from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
@@ -202,7 +203,8 @@ class _Translation:
         self.text = normalised
         self.index = SourceIndex(normalised)
         self.numbers = {_digits(g) for g in _DIGITS_RE.findall(text)}
-        self.groups = {_digits(part) for part in re.findall(r"\d+", text)}
+        # (the normalised text's too: "depois das seis" holds the 6 of "après 6 heures")
+        self.groups = {_digits(part) for part in re.findall(r"\d+", f"{text} {normalised}")}
         self.joined = _PHONE_JOINERS_RE.sub("", text)
         self.lower = text.lower()
         self.tokens = exonyms.tokens(normalised)
@@ -268,8 +270,9 @@ class _Translation:
 
     def _duration(self, count: int) -> bool:
         """Whether a number is a duration the translation states in other words: "15 minutes"
-        as "un quart d'heure", "tres horas y media" as "drieënhalf uur" (3 hours and a half)."""
-        return bool({count, count * 60, count * 60 + 30} & self.minutes)
+        as "un quart d'heure", "tres horas y media" as "drieënhalf uur" (3 hours and a half),
+        "drie kwartier" as "forty-five minutes" (3 quarters)."""
+        return bool({count, count * 15, count * 60, count * 60 + 30} & self.minutes)
 
     def _hour(self, fact: Fact) -> bool:
         """Whether number ``fact`` (one to twelve) is the hour of a clock time the translation
@@ -341,10 +344,12 @@ def check(source: str, source_language: str, translation: str, target_language: 
         )
         held = _Translation(translation, target_language, source_language, places)
         lost = tuple(f for f in facts if not held.has(f))
-        if target_language in READABLE:  # a currency's name is read in these languages only
+        if target_language in READABLE:  # currencies and units are read in these languages only
             currencies = translate_currency.source_currencies(text)
-            facts += currencies
+            units = translate_units.source_units(text)
+            facts += currencies + units
             lost += tuple(c for c in currencies if not translate_currency.holds(held.text, c))
+            lost += tuple(u for u in units if not translate_units.holds(held.text, u))
     if source_language in READABLE and target_language in READABLE:
         # (read by contradiction, so also where the reader found no fact: "half an hour")
         written = normalise(translation, target_language, strict=False)

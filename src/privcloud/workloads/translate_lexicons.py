@@ -89,7 +89,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
         "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
         "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
-        "la_semaine_prochaine:next_week le_mois_prochain:next_month l'année_prochaine:next_year "
+        "la_semaine_prochaine:next_week semaine_prochaine:next_week le_mois_prochain:next_month "
+        "mois_prochain:next_month l'année_prochaine:next_year "
         "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
         "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
@@ -162,7 +163,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
         "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month "
         "dit_jaar:this_year deze_week:this_week gisteravond:yesterday_evening "
-        "gisternacht:yesterday_night tussen_de_middag:at_lunchtime "
+        "gisternacht:yesterday_night tussen_de_middag:at_lunchtime de_middag:the_afternoon "
         "morgenochtend:tomorrow_morning morgenvroeg:tomorrow_morning "
         "morgenmiddag:tomorrow_afternoon morgenavond:tomorrow_evening vanochtend:this_morning "
         "vanmorgen:this_morning vanmiddag:this_afternoon vannacht:tonight",
@@ -283,6 +284,18 @@ _THIS_EVENING_RE = re.compile(r"\bthis evening\b", re.IGNORECASE)
 _LAST_NIGHT_RE = re.compile(r"\blast night\b", re.IGNORECASE)
 
 
+#: A date in digits in the day-month-year order of every language read but English ("09.03.2026",
+#: "9/3/2026", "09-03-2026"): the reader's "9 March 2026" (it read "09.03.2026" as a phone
+#: number). English is left alone: "03/09/2026" may be March there.
+_NUMERIC_DATE_RE = re.compile(
+    r"\b(0?[1-9]|[12]\d|3[01])([./-])(0?[1-9]|1[0-2])\2((?:19|20)\d\d)\b(?![.,]?\d)"
+)
+
+
+def _numeric_date(match: re.Match[str]) -> str:
+    return f"{int(match[1])} {_MONTHS_EN[int(match[3]) - 1]} {match[4]}"
+
+
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
@@ -297,6 +310,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     table = LEXICONS.get(language)
     if table is None:
         return text
+    text = _NUMERIC_DATE_RE.sub(_numeric_date, text)
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":

@@ -20,10 +20,12 @@ number of a duration with another unit and never with the source's, loses the fa
   semana" translated "next weekend", "the week after next" translated "la settimana prossima",
   "lundi prochain" translated "übernächsten Montag").
 * **Durations**: a number (digits, the reader's English words two to twelve, one in each
-  language, "a couple of") before a unit of time (days, weeks, months, years, nights; not
-  hours, whose words also tell the time: "à 7 heures", :mod:`.translate_hours` reads them).
-  A week is seven days and a year twelve months; "a week" after a count or "times" is a rate
-  ("three days a week"), not a week.
+  language, "a couple of") before a unit of time (days, weeks, months, years, nights, and
+  hours and minutes unless a word before makes them a clock time: "à 7 heures"; their halves
+  and quarters in words are :mod:`.translate_hours`'). A week is seven days and a year twelve
+  months; "a week" after a count or "times" is a rate ("three days a week"), not a week.
+* **The start or the end** of a week, month or year ("early next week" translated "Ende
+  nächster Woche").
 """
 
 from __future__ import annotations
@@ -136,7 +138,14 @@ _UNITS: dict[str, tuple[str, int]] = {
     r"years?|años?|anos?|ans?|années?|jahre?n?|anni|anno|jaar|jaren": ("month", 12),
     # nights are counted apart: "four nights" is not "four days" ("vier Wochen" neither)
     r"nights?|noches?|nuits?|nächte?n?|nacht|notti|notte|noites?|nachten": ("night", 1),
+    # hours and minutes, where no word before makes them a clock time (see _CLOCK_WORDS; the
+    # lexicon made Dutch "uur" "o'clock"): "duas horas" is not "dos días"
+    r"hours?|horas?|heures?|stunden?|ore|ora": ("minute", 60),
+    r"minutes?|minutos?|minuti|minuten": ("minute", 1),
 }
+#: Words before a count of hours that make it a clock time (the lexicons write "à", "um",
+#: "alle", "a las" as "at").
+_CLOCK_WORDS = frozenset("at vers gegen rond tot until till bis dalle desde hasta from".split())  # noqa: SIM905
 #: The reader's English number words two to twelve (the lexicons write these as words), and
 #: one in each language ("une semaine", "a month").
 _NUMBER_WORDS = {
@@ -271,6 +280,9 @@ def _durations(text: str) -> dict[str, set[tuple[str, int]]]:
             count = int(word) if word.isdigit() else _NUMBER_WORDS[" ".join(word.split())]
             if count == 1 and _RATE_RE.search(text[: match.start()]):
                 continue
+            before = text[: match.start()].split()[-1:]
+            if kind == "minute" and before and before[0].lower() in _CLOCK_WORDS:
+                continue
             halves = round(2 * count * length) + (length if match.group(2) else 0)
             found.setdefault(f"{count:g}", set()).add((kind, halves))
     return found
@@ -294,6 +306,11 @@ def contradicted(
             (one,) = which
             lost.append(Fact("relative", f"{one} {unit}", f"{one} {unit}", ()))
     theirs = _durations(translation)
+    said_edges = _edges(source, source_language)
+    told_edges = _edges(translation, target_language)
+    if len(said_edges) == 1 and told_edges and not said_edges & told_edges:
+        (edge,) = said_edges
+        lost.append(Fact("relative", f"{edge} of the period", edge, ()))
     stated = set().union(*theirs.values())
     for count, spans in _durations(source).items():
         # the source's number with another unit, and none of its spans however counted ("2
@@ -304,6 +321,43 @@ def contradicted(
             kind, halves = min(spans)
             lost.append(Fact("duration", f"{count} {kind}", f"{halves / 2:g} {kind}", ()))
     return lost
+
+
+#: The start or the end of a week, month or year, per language (on the normalised text, where
+#: the lexicons made "fin de semana", "fine settimana", "fim de semana" "weekend"): "early next
+#: week" translated "Ende nächster Woche".
+_EDGES: dict[str, dict[str, str]] = {
+    "start": {
+        "en": r"\bearly\s+(?:next|this|last|in)\b|\b(?:beginning|start)\s+of\b",
+        "es": r"\b(?:principios|comienzos|inicios?)\s+de\b",
+        "fr": r"\bdébut\b",
+        "de": r"\banfang\b|\bzu\s+beginn\b",
+        "it": r"\binizio\b",
+        "pt": r"\b(?:início|começo|princípio)\s+d[eoa]s?\b",
+        "nl": r"\bbegin\b",
+    },
+    "end": {
+        "en": r"\blate\s+(?:next|this|last|in)\b|\bend\s+of\b",
+        "es": r"\b(?:finales|fin)\s+de\b",
+        "fr": r"\bfin\s+(?:de|du|des|d')",
+        "de": r"\bende\b",
+        "it": r"\bfine\s+(?:di|del|della|dello|dei|delle|d')",
+        "pt": r"\b(?:final|fim)\s+d[eoa]s?\b",
+        "nl": r"\beinde?\b",
+    },
+}
+_EDGE_RES = {
+    edge: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in by_language.items()}
+    for edge, by_language in _EDGES.items()
+}
+
+
+def _edges(text: str, language: str) -> set[str]:
+    return {
+        edge
+        for edge, by_language in _EDGE_RES.items()
+        if language in by_language and by_language[language].search(text)
+    }
 
 
 _PART_NAMES = {"a": "afternoon", "e": "evening", "n": "night"}

@@ -1,0 +1,77 @@
+"""The unit of a quantity, which a translation must keep (:func:`source_units`, :func:`holds`):
+"10 kilomètres" translated "10 miles", "drie kilo" translated "three pounds", "two litres of
+water" translated "due bicchieri d'acqua" passed the fact check before, which compared the
+numbers only.
+
+Read like the currency of an amount (:mod:`.translate_currency`): a source states a unit when
+its word or symbol follows a number (after :func:`.translate_lexicons.normalise`, which writes
+number words as digits or the reader's English words; "un demi-litre", "half a litre" too);
+the translation holds it when it names a unit of the same measure anywhere, in any of the
+languages read, at any scale of the metric system ("1,5 km" may be "1500 metres"; a mile is
+not a kilometre, a pound not a kilo). A one-letter symbol ("5 m", "2 l", "500 g") counts only
+right after digits.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads.grounding_facts import Fact
+
+__all__ = ["holds", "source_units"]
+
+#: Per measure: its symbols of one letter (only after digits), then its words and longer
+#: symbols (lower case, regular expressions, whole words).
+_MEASURES: dict[str, tuple[str, str]] = {
+    "length": (
+        "m",
+        r"km|cm|mm|kilometres?|kilometers?|kilometern|kilómetros?|kilomètres?|chilometri"
+        r"|chilometro|quilómetros?|quilômetros?|metres?|meters?|metern|metros?|mètres?|metri"
+        r"|metro|centimetres?|centimeters?|centímetros?|centimètres?|zentimetern?|centimetri",
+    ),
+    "miles": ("(?!)", r"miles?|millas?|milles?|meilen?|miglia|miglio|milhas?|mijlen|mijl"),
+    "mass": (
+        "g",
+        r"kg|kilos?|kilograms?|kilogrammes?|kilogramos?|kilogramm|chili|chilo|chilogrammi"
+        r"|quilos?|quilogramas?|kilogrammen|grams?|grammes?|gramos?|gramm|grammi|gramas?"
+        r"|grammen",
+    ),
+    "volume": (
+        "l",
+        r"ml|cl|litres?|liters?|litern|litros?|litri|litro|millilitres?|milliliters?"
+        r"|mililitros?|millilitri",
+    ),
+    "temperature": ("°c?", r"degrees?|grados?|degrés?|grad|gradi|graus?|graden"),
+}
+#: What may stand before a unit as its number: digits, the reader's words, a half.
+_NUMBER = (
+    r"(?:\d[\d.,]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an|one|un|une"
+    r"|uno|una|um|uma|ein|eine|einen|een|half(?:\s+an?)?|demi-|halbe?n?|mezzo|medio|meio)"
+)
+_NEXT_TO_NUMBER = {
+    measure: re.compile(
+        rf"(?<![\w.,]){_NUMBER}\s?(?:(?:de|d'|of|di)\s*)?(?:{words})(?![\w°])"
+        rf"|\d\s?(?:{letter})(?!\w)",
+        re.IGNORECASE,
+    )
+    for measure, (letter, words) in _MEASURES.items()
+}
+_ANYWHERE = {
+    measure: re.compile(rf"(?<![\w])(?:{words})(?![\w°])|\d\s?(?:{letter})(?!\w)", re.IGNORECASE)
+    for measure, (letter, words) in _MEASURES.items()
+}
+
+
+def source_units(text: str) -> list[Fact]:
+    """The measures whose units ``text`` (normalised) states after a number, each once."""
+    found = []
+    for measure, pattern in _NEXT_TO_NUMBER.items():
+        match = pattern.search(text)
+        if match is not None:
+            found.append(Fact("unit", match.group().strip(), measure, (f"unit:{measure}",)))
+    return found
+
+
+def holds(text: str, fact: Fact) -> bool:
+    """Whether ``text`` (a translation, normalised) names a unit of ``fact``'s measure."""
+    return bool(_ANYWHERE[fact.value].search(text))
