@@ -56,10 +56,12 @@ from dataclasses import dataclass
 
 from privcloud.workloads import (
     exonyms,
+    translate_codes,
     translate_currency,
     translate_hours,
     translate_ordinals,
     translate_periods,
+    translate_timing,
     translate_units,
 )
 from privcloud.workloads.exonyms import fold
@@ -90,6 +92,8 @@ _AFTERNOON_RE = re.compile(r"\b(?:pm|p\.m\.|afternoon|evening|tonight|night|noon
 
 #: A day of the month as the reader states it alone ("day 17").
 _DAY_ONLY_RE = re.compile(r"day \d{1,2}")
+#: A score as the reader states it ("2:0").
+_SCORE_VALUE_RE = re.compile(r"\d{1,2}:\d{1,2}")
 #: A decimal number in the reader's words ("2.5 million").
 _DECIMAL_RE = re.compile(r"\d\.\d")
 
@@ -166,7 +170,7 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
             facts.append(fact)
     if language == "de" and target in LATIN_SCRIPT:
         facts += titled_german_names(sentence)
-    return facts
+    return facts + translate_codes.source_codes(sentence)
 
 
 def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
@@ -209,6 +213,7 @@ class _Translation:
         self.lower = text.lower()
         self.tokens = exonyms.tokens(normalised)
         self.words = set(self.tokens)
+        #: The text as written.
         self._written = text
 
     @functools.cached_property
@@ -230,6 +235,10 @@ class _Translation:
             )
         if fact.kind == "email":
             return fact.value in self.lower or self.index.has(fact)
+        if fact.kind in ("url", "code"):
+            return translate_codes.holds(self._written, fact)
+        if fact.kind == "number" and _SCORE_VALUE_RE.fullmatch(fact.value):
+            return tuple(fact.value.split(":")) in translate_codes.score_parts(self._written)
         if fact.kind == "time" and self._morning_on_24_hour_clock(fact):
             return False
         if fact.kind == "phone":
@@ -258,6 +267,8 @@ class _Translation:
             return False
         if digits in self.numbers or digits.lstrip("0") in self.numbers:
             return True
+        if any(fact.value in pair for pair in translate_codes.score_parts(self._written)):
+            return True  # a score's number ("2-0" read as 2 and 0 for "2:0")
         if fact.kind == "number" and fact.value.isdigit() and self._duration(int(fact.value)):
             return True
         # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock
@@ -353,9 +364,8 @@ def check(source: str, source_language: str, translation: str, target_language: 
     if source_language in READABLE and target_language in READABLE:
         # (read by contradiction, so also where the reader found no fact: "half an hour")
         written = normalise(translation, target_language, strict=False)
-        lost += tuple(
-            translate_periods.contradicted(text, source_language, written, target_language)
-        )
+        for on_normalised in (translate_periods.contradicted, translate_timing.contradicted):
+            lost += tuple(on_normalised(text, source_language, written, target_language))
         for contradicted in (
             translate_periods.after_noon_contradicted,
             translate_hours.contradicted,

@@ -296,12 +296,30 @@ def _numeric_date(match: re.Match[str]) -> str:
     return f"{int(match[1])} {_MONTHS_EN[int(match[3]) - 1]} {match[4]}"
 
 
+#: The same without a year, after a word that introduces a date ("für den 14.08.", "jusqu'au
+#: 15/09", "el 3/4"): with a full stop, only with one after it too, since "14.08" alone is
+#: also an amount.
+_DAY_MONTH_RE = re.compile(
+    r"\b((?:le|au|du|jusqu'au|am|vom|zum|bis|den|dem|el|al|del|il|dal|o|até|ao|op|tot|per)\s+)"
+    r"(0?[1-9]|[12]\d|3[01])(?:/(0?[1-9]|1[0-2])(?![/\d]|[.,]\d)|\.(0?[1-9]|1[0-2])\.(?!\d))"
+)
+
+
+def _day_month(match: re.Match[str]) -> str:
+    return f"{match[1]}{int(match[2])} {_MONTHS_EN[int(match[3] or match[4]) - 1]}"
+
+
+#: An American date in English whose day cannot be a month ("10/31/2026"): "October 31, 2026".
+_US_DATE_RE = re.compile(r"\b(0?[1-9]|1[0-2])/(1[3-9]|2\d|3[01])/((?:19|20)\d\d)\b")
+
+
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
     if language == "en":
+        text = _US_DATE_RE.sub(lambda m: f"{_MONTHS_EN[int(m[1]) - 1]} {int(m[2])}, {m[3]}", text)
         if not strict:
             text = _THIS_EVENING_RE.sub("tonight", text)
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
@@ -311,6 +329,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     if table is None:
         return text
     text = _NUMERIC_DATE_RE.sub(_numeric_date, text)
+    text = _DAY_MONTH_RE.sub(_day_month, text)
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":

@@ -114,7 +114,9 @@ def common_start_left_out(fact: Fact, text: str) -> Fact | None:
     """An English name that is one common word at a sentence's start is no name ("Lunch is
     at 12:30", "Breakfast is served from 7"); the reader's own list of such words is short."""
     word = _CONTRACTION_RE.sub("", fact.text.lower())  # "That'll", "We've"
-    if " " in word or not any(vocabulary.is_common(w) for w in {word, word.removesuffix("s")}):
+    # of a name of several words, the first ("Flight BA 304 to Nice": "BA")
+    word = word.split()[0] if " " in word else word
+    if not any(vocabulary.is_common(w) for w in {word, word.removesuffix("s")}):
         return fact
     before = text[: max(0, text.find(fact.text))].split()
     if before and before[-1].rstrip(".").lower() in _TITLES | _EN_TITLES:
@@ -184,8 +186,6 @@ def without_sentence_start(fact: Fact, text: str) -> Fact | None:
     last = before[:-1].split()[-1:] if before.endswith(".") else []
     if last and last[0].lower() in _TITLES | _EN_TITLES:
         return fact  # "Dra. Fernanda Lopes": the dot ends a title, not a sentence
-    tokens = name_tokens(fact.text)
-    if len(tokens) <= 1:
-        return None
     rest = fact.text.split(None, 1)[1] if " " in fact.text else ""
-    return Fact("name", rest, " ".join(tokens[1:]), fact.keys) if rest else None
+    # (the rest's own tokens: "C'est Mathieu" is "Mathieu", not "est mathieu")
+    return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None

@@ -24,8 +24,8 @@ number of a duration with another unit and never with the source's, loses the fa
   hours and minutes unless a word before makes them a clock time: "à 7 heures"; their halves
   and quarters in words are :mod:`.translate_hours`'). A week is seven days and a year twelve
   months; "a week" after a count or "times" is a rate ("three days a week"), not a week.
-* **The start or the end** of a week, month or year ("early next week" translated "Ende
-  nächster Woche").
+
+The start or end of a period and before or after a time are :mod:`.translate_timing`'s.
 """
 
 from __future__ import annotations
@@ -306,11 +306,6 @@ def contradicted(
             (one,) = which
             lost.append(Fact("relative", f"{one} {unit}", f"{one} {unit}", ()))
     theirs = _durations(translation)
-    said_edges = _edges(source, source_language)
-    told_edges = _edges(translation, target_language)
-    if len(said_edges) == 1 and told_edges and not said_edges & told_edges:
-        (edge,) = said_edges
-        lost.append(Fact("relative", f"{edge} of the period", edge, ()))
     stated = set().union(*theirs.values())
     for count, spans in _durations(source).items():
         # the source's number with another unit, and none of its spans however counted ("2
@@ -321,43 +316,6 @@ def contradicted(
             kind, halves = min(spans)
             lost.append(Fact("duration", f"{count} {kind}", f"{halves / 2:g} {kind}", ()))
     return lost
-
-
-#: The start or the end of a week, month or year, per language (on the normalised text, where
-#: the lexicons made "fin de semana", "fine settimana", "fim de semana" "weekend"): "early next
-#: week" translated "Ende nächster Woche".
-_EDGES: dict[str, dict[str, str]] = {
-    "start": {
-        "en": r"\bearly\s+(?:next|this|last|in)\b|\b(?:beginning|start)\s+of\b",
-        "es": r"\b(?:principios|comienzos|inicios?)\s+de\b",
-        "fr": r"\bdébut\b",
-        "de": r"\banfang\b|\bzu\s+beginn\b",
-        "it": r"\binizio\b",
-        "pt": r"\b(?:início|começo|princípio)\s+d[eoa]s?\b",
-        "nl": r"\bbegin\b",
-    },
-    "end": {
-        "en": r"\blate\s+(?:next|this|last|in)\b|\bend\s+of\b",
-        "es": r"\b(?:finales|fin)\s+de\b",
-        "fr": r"\bfin\s+(?:de|du|des|d')",
-        "de": r"\bende\b",
-        "it": r"\bfine\s+(?:di|del|della|dello|dei|delle|d')",
-        "pt": r"\b(?:final|fim)\s+d[eoa]s?\b",
-        "nl": r"\beinde?\b",
-    },
-}
-_EDGE_RES = {
-    edge: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in by_language.items()}
-    for edge, by_language in _EDGES.items()
-}
-
-
-def _edges(text: str, language: str) -> set[str]:
-    return {
-        edge
-        for edge, by_language in _EDGE_RES.items()
-        if language in by_language and by_language[language].search(text)
-    }
 
 
 _PART_NAMES = {"a": "afternoon", "e": "evening", "n": "night"}

@@ -42,7 +42,21 @@ _MEASURES: dict[str, tuple[str, str]] = {
         r"|mililitros?|millilitri",
     ),
     "temperature": ("°c?", r"degrees?|grados?|degrés?|grad|gradi|graus?|graden"),
+    # a share ("25 %" translated "25 Euro")
+    "percent": (
+        "%",
+        r"percent|per\s+cent|por\s+ciento|pour\s+cent|prozent|per\s+cento|por\s+cento"
+        r"|procent|pct",
+    ),
 }
+#: Below zero ("cinco grados bajo cero" translated "five degrees"): a sign or words that must
+#: come back where the source says them.
+_BELOW_ZERO_SOURCE = re.compile(
+    r"(?<![\w.,])[-\u2212]\d+(?:[.,]\d+)?\s?(?:°|degrees?|grados?|degrés?|grad|gradi|graus?|graden)"
+    r"|\b(?:below|bajo|sous|unter|sotto|abaixo\s+de|onder)\s+(?:zero|cero|z[ée]ro|null|nul)\b"
+    r"|\b(?:minus|moins|menos|meno|min)\s+\d",
+    re.IGNORECASE,
+)
 #: What may stand before a unit as its number: digits, the reader's words, a half.
 _NUMBER = (
     r"(?:\d[\d.,]*|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|a|an|one|un|une"
@@ -63,15 +77,20 @@ _ANYWHERE = {
 
 
 def source_units(text: str) -> list[Fact]:
-    """The measures whose units ``text`` (normalised) states after a number, each once."""
+    """The measures whose units ``text`` (normalised) states after a number, each once, and
+    a temperature below zero."""
     found = []
     for measure, pattern in _NEXT_TO_NUMBER.items():
         match = pattern.search(text)
         if match is not None:
             found.append(Fact("unit", match.group().strip(), measure, (f"unit:{measure}",)))
+    if (match := _BELOW_ZERO_SOURCE.search(text)) is not None:
+        found.append(Fact("unit", match.group().strip(), "below zero", ("unit:below zero",)))
     return found
 
 
 def holds(text: str, fact: Fact) -> bool:
     """Whether ``text`` (a translation, normalised) names a unit of ``fact``'s measure."""
+    if fact.value == "below zero":
+        return bool(_BELOW_ZERO_SOURCE.search(text))
     return bool(_ANYWHERE[fact.value].search(text))
