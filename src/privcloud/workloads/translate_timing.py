@@ -61,14 +61,6 @@ _ORDER_RES = {
 }
 
 
-def _orders(text: str, language: str) -> set[str]:
-    return {
-        order
-        for order, by_language in _ORDER_RES.items()
-        if language in by_language and by_language[language].search(text)
-    }
-
-
 #: The start or the end of a week, month or year, per language (on the normalised text, where
 #: the lexicons made "fin de semana", "fine settimana", "fim de semana" "weekend"): "early next
 #: week" translated "Ende nächster Woche".
@@ -100,10 +92,11 @@ _EDGE_RES = {
 }
 
 
-def _edges(text: str, language: str) -> set[str]:
+def _named(patterns: dict[str, dict[str, re.Pattern[str]]], text: str, language: str) -> set[str]:
+    """Which of ``patterns`` (per name, per language) ``text`` says."""
     return {
-        edge
-        for edge, by_language in _EDGE_RES.items()
+        name
+        for name, by_language in patterns.items()
         if language in by_language and by_language[language].search(text)
     }
 
@@ -114,9 +107,9 @@ def contradicted(
     """The order (before, after) and edge of a period (start, end) of ``source`` that
     ``translation`` contradicts (both normalised; see the module docstring)."""
     lost = []
-    for read, name in ((_edges, "{} of the period"), (_orders, "{} the time")):
-        said = read(source, source_language)
-        told = read(translation, target_language)
+    for patterns, name in ((_EDGE_RES, "{} of the period"), (_ORDER_RES, "{} the time")):
+        said = _named(patterns, source, source_language)
+        told = _named(patterns, translation, target_language)
         if len(said) == 1 and told and not said & told:
             (which,) = said
             lost.append(Fact("relative", name.format(which), which, ()))
