@@ -24,12 +24,16 @@ what it cannot read:
   :mod:`privcloud.workloads.exonyms`), a person's name may not.
 
 A fact is *lost* when it is checkable and the translation does not hold it: the translation of
-"15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos". Between the languages
-with a lexicon (and English) three more are read: an amount's currency, which must come back
-(:mod:`privcloud.workloads.translate_currency`), and a part of the day, which week or weekday,
-or a duration, which the translation must not contradict (:mod:`privcloud.workloads.
-translate_periods`; hours and minutes: :mod:`privcloud.workloads.translate_hours`). Those are
-read even where the reader finds no other fact ("half an hour").
+"15:30" as "5:30", of "555-0142" as "555-0124", or a dropped "Carlos". Web addresses and
+codes ("5b", "BA 304") must come back letter for letter in any language
+(:mod:`privcloud.workloads.translate_codes`). Between the languages with a lexicon (and
+English) more are read: an amount's currency and a quantity's unit, which must come back
+(:mod:`privcloud.workloads.translate_currency`, :mod:`privcloud.workloads.translate_units`),
+and a part of the day, which week or weekday, a duration, an ordinal, before or after a time
+and the start or end of a period, which the translation must not contradict
+(:mod:`privcloud.workloads.translate_periods`, ``translate_hours``, ``translate_ordinals``,
+``translate_timing``). The contradictions are read even where the reader finds no other fact
+("half an hour").
 
 A fact is *added* when the translation states a number, clock time, date or phone number
 written with digits that the source does not hold, read the same generous way the other
