@@ -1,12 +1,13 @@
-"""Web addresses, codes and scores (:mod:`privcloud.workloads.translate_codes`), before and after
-a time and the start or end of a period (:mod:`privcloud.workloads.translate_timing`), and the
-eleventh round's other rules in the translation fact check: a share and a temperature below
-zero must come back, dates in digits without a year, American dates, a name after a
-sentence's first word, a common word before a code.
+"""Web addresses, codes and scores (:mod:`privcloud.workloads.translate_codes`), time order and
+the start or end of a period (:mod:`privcloud.workloads.translate_timing`), and the eleventh
+and twelfth rounds' other rules in the translation fact check: a share, a temperature below
+zero and a spoon must come back, dates in digits without a year, American dates, a name
+after a sentence's first word, a common word before a code, German family names and
+countries, family words and "Heute Nacht".
 
-The wrong cases passed the check before (most from the hand-labelled set K, bench/data/
-translate_pairs/k_independent.json); the faithful ones from set K were withheld before, the
-others guard the new checks against false alarms. No model: fixed translations.
+The wrong cases passed the check before (from the hand-labelled sets K and L, bench/data/
+translate_pairs/); the faithful ones from those sets were withheld before, the others guard
+the new checks against false alarms. No model: fixed translations.
 """
 
 from __future__ import annotations
@@ -17,6 +18,36 @@ from privcloud.workloads.translate_codes import score_parts, source_codes
 from privcloud.workloads.translate_facts import check
 
 WRONG = [
+    # Round 12 (set L): time order turned round, a German family name or country changed,
+    # tablespoons as teaspoons.
+    ("Call me after lunch.", "en", "Appelle-moi avant le déjeuner.", "fr"),
+    (
+        "Die Unterlagen müssen spätestens am Montag bei uns sein.",
+        "de",
+        "The documents must reach us on Monday at the earliest.",
+        "en",
+    ),
+    ("La oficina está cerrada hasta el lunes.", "es", "L'ufficio è chiuso da lunedì.", "it"),
+    ("Arriverò un po' in anticipo.", "it", "Vou chegar um pouco atrasado.", "pt"),
+    ("Le magasin ferme plus tôt le samedi.", "fr", "De winkel sluit op zaterdag later.", "nl"),
+    (
+        "Die Lieferung ist für Familie Hoffmann.",
+        "de",
+        "The delivery is for the Hartmann family.",
+        "en",
+    ),
+    (
+        "Wir fliegen nächsten Monat nach Dänemark.",
+        "de",
+        "El mes que viene volamos a Noruega.",
+        "es",
+    ),
+    (
+        "Faites revenir avec 2 cuillères à soupe d'huile.",
+        "fr",
+        "Sauté with 2 teaspoons of oil.",
+        "en",
+    ),
     # A web address or a code changed.
     ("Le menu est sur www.chezpaulette.fr.", "fr", "Il menù è su www.chezpaulette.com.", "it"),
     (
@@ -51,6 +82,37 @@ WRONG = [
 ]
 
 FAITHFUL = [
+    # Round 12: the same time order, country and spoons said another way; "Grandma" is no
+    # name, "Heute Nacht" is tonight, a range says both ends.
+    ("Heute Nacht soll es Frost geben.", "de", "There's supposed to be frost tonight.", "en"),
+    (
+        "Tell Grandma that Peter will pick her up.",
+        "en",
+        "Zeg tegen oma dat Peter haar komt ophalen.",
+        "nl",
+    ),
+    (
+        "De training is donderdag van vijf tot half zeven.",
+        "nl",
+        "Practice is on Thursday from five to half past six.",
+        "en",
+    ),
+    ("Llegaré tarde, empezad sin mí.", "es", "I'll be late, start without me.", "en"),
+    ("Nos vemos esta tarde a las cinco.", "es", "On se voit cet après-midi à cinq heures.", "fr"),
+    ("The office is closed until Monday.", "en", "Het kantoor is tot maandag gesloten.", "nl"),
+    (
+        "Die Unterlagen müssen spätestens am Montag da sein.",
+        "de",
+        "Les documents doivent arriver lundi au plus tard.",
+        "fr",
+    ),
+    (
+        "Wir fliegen nächsten Monat nach Dänemark.",
+        "de",
+        "El mes que viene volamos a Dinamarca.",
+        "es",
+    ),
+    ("Añade 2 cucharadas de aceite.", "es", "Aggiungi 2 cucchiai d'olio.", "it"),
     # The same address, code or score written another way.
     ("Le menu est sur www.chezpaulette.fr.", "fr", "The menu is at www.chezpaulette.fr.", "en"),
     (

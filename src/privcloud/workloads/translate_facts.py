@@ -181,13 +181,12 @@ def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
     """Whether ``fact`` of a German sentence is a city the sentence places ("nach Köln", "in
     Brüssel"): checked though German names are not (every German noun is capitalised), since
     a city's name is told from a noun by the GeoNames table (:func:`exonyms.cities`)."""
-    return (
-        language == "de"
-        and fact.kind == "name"
-        and target in LATIN_SCRIPT
-        and exonyms.tokens(fact.value) in exonyms.cities()
-        and placed(fact, text, language)
-    )
+    if language != "de" or fact.kind != "name" or target not in LATIN_SCRIPT:
+        return False
+    name = exonyms.tokens(fact.value)
+    # a city, or a country or language whose name differs in the target ("nach Dänemark")
+    known = name in exonyms.cities() or name in exonyms.table(language, target)
+    return known and placed(fact, text, language)
 
 
 class _Translation:

@@ -104,7 +104,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "zwei drei vier fünf sechs sieben acht neun zehn elf zwölf",
         "am:on heute:today morgen_früh:tomorrow_morning morgen:tomorrow am_morgen:in_the_morning "
         "guten_morgen:good_morning übermorgen:the_day_after_tomorrow "
-        "gestern:yesterday heute_abend:tonight nachmittags:pm abends:pm morgens:am "
+        "gestern:yesterday heute_abend:tonight heute_nacht:tonight nachmittags:pm abends:pm "
+        "morgens:am "
         "uhr:o'clock um:at mittag:noon mitternacht:midnight vorgestern:the_day_before_yesterday "
         "nächste_woche:next_week nächsten_woche:next_week nächster_woche:next_week "
         "diese_woche:this_week dieser_woche:this_week nächsten_monat:next_month "

@@ -62,7 +62,8 @@ _EN_TITLES = frozenset("mr mrs ms miss dr prof st".split())  # noqa: SIM905
 _LEADING_PARTICLES = frozenset("de da di del della dos das du des do van von".split())  # noqa: SIM905
 #: A German name after a title: German capitalises every noun, so only these are names.
 _GERMAN_TITLED_RE = re.compile(
-    r"\b(?:Herr|Herrn|Frau|Dr\.|Prof\.)\s+((?:[A-ZÄÖÜ][\wäöüß-]+)(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?)"
+    r"\b(?:Herr|Herrn|Frau|Dr\.|Prof\.|Familie|Fam\.)\s+"
+    r"((?:[A-ZÄÖÜ][\wäöüß-]+)(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?)"
 )
 
 
@@ -96,16 +97,21 @@ _HOLIDAYS = frozenset(
     pasqua pasquetta capodanno ferragosto epifania befana natal pascoa carnaval carnevale
     kerstmis kerst pasen pinksteren oudejaarsavond nieuwjaar sinterklaas koningsdag""".split()  # noqa: SIM905
 ) | {"new year", "new years eve", "new year's eve", "ano nuevo", "nouvel an", "anno nuovo"}
+#: What English capitalises as a name when it addresses family ("Tell Grandma that ..."): a
+#: translation writes its own word ("oma").
+_FAMILY = frozenset(
+    "grandma grandpa granny grandad granddad nan nana mum mom mummy mommy dad daddy".split()  # noqa: SIM905
+) | {"papa", "mama", "auntie"}
 
 
 def not_a_name(fact: Fact) -> bool:
     """Whether name ``fact`` is something a translation writes its own way, not checked: an
     abbreviation (:data:`_ACRONYM_RE`), a compound with a common noun
-    (:data:`_COMPOUND_NOUN_RE`), a holiday (:data:`_HOLIDAYS`)."""
+    (:data:`_COMPOUND_NOUN_RE`), a holiday (:data:`_HOLIDAYS`), a family word (:data:`_FAMILY`)."""
     return (
         bool(_ACRONYM_RE.fullmatch(fact.text))
         or bool(_COMPOUND_NOUN_RE.search(fact.text))
-        or exonyms.fold(fact.value) in _HOLIDAYS
+        or exonyms.fold(fact.value) in _HOLIDAYS | _FAMILY
         or set(exonyms.fold(fact.value).split()) <= _HOLIDAYS
     )
 

@@ -26,8 +26,14 @@ _NUMBER_WORDS_EN = [word for word, n in {**UNITS, **TEENS}.items() if 1 <= n <= 
 #: translated "depois das oito", "vor dem 1. März" translated "after 1 March"): the word, then
 #: within two words a number, weekday, month or day word. Dutch "voor" (also "for") is left
 #: out.
+#: Meals, which a time of day is often told by ("after lunch", "avant les repas").
+_MEALS = (
+    r"lunch|dinner|breakfast|meals?|almuerzo|comidas?|cena|desayuno|déjeuner|dîner|repas"
+    r"|mittagessen|abendessen|frühstück|essen|mahlzeiten?|pranzo|colazione|pasti|almoço"
+    r"|jantar|refeições|refeição|diner|ontbijt|maaltijden|maaltijd|eten"
+)
 _ANCHOR = (
-    r"(?:\S+\s+){0,2}?(?:\d|noon\b|midnight\b|tomorrow\b|today\b|tonight\b|"
+    rf"(?:\S+\s+){{0,2}}?(?:\d|(?:noon|midnight|tomorrow|today|tonight|{_MEALS})\b|"
     + "|".join(name.capitalize() for name in WEEKDAYS)
     + "|"
     + "|".join(name.capitalize() for name in MONTHS)
@@ -55,9 +61,76 @@ _ORDER: dict[str, dict[str, str]] = {
         "nl": r"\b(?:na|nadat)",
     },
 }
+#: Until a time or day, or from or since it ("hasta el lunes" translated "da lunedì"); a range
+#: says both, and is read as neither.
+_SPAN: dict[str, dict[str, str]] = {
+    "until": {
+        "en": r"\b(?:until|till)",
+        "es": r"\bhasta",
+        "fr": r"\bjusqu'(?:à|au|aux|at)",
+        "de": r"\bbis",
+        "it": r"\bfino\s+(?:a|al|alle|all')",
+        "pt": r"\baté",
+        "nl": r"\b(?:tot|totdat)",
+    },
+    "since": {
+        "en": r"\b(?:since|from)",
+        "es": r"\bdesde",
+        "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu'])",
+        "de": r"\b(?:seit|ab)",
+        "it": r"\b(?:da|dal|dalla|dai|dalle|a\s+partire\s+da)",
+        "pt": r"\b(?:desde|a\s+partir\s+d[eoa]s?)",
+        "nl": r"\b(?:sinds|vanaf|van)",
+    },
+}
 _ORDER_RES = {
     order: {lang: re.compile(rf"{p}\s+{_ANCHOR}", re.IGNORECASE) for lang, p in by_lang.items()}
-    for order, by_lang in _ORDER.items()
+    for table in (_ORDER, _SPAN)
+    for order, by_lang in table.items()
+}
+#: At the latest or at the earliest ("spätestens" translated "at the earliest").
+_BOUNDS: dict[str, dict[str, str]] = {
+    "at the latest": {
+        "en": r"\bat\s+the\s+latest\b|\bno\s+later\s+than\b",
+        "es": r"\b(?:a\s+más\s+tardar|como\s+muy\s+tarde|como\s+máximo)\b",
+        "fr": r"\bau\s+plus\s+tard\b",
+        "de": r"\bspätestens\b",
+        "it": r"\b(?:al\s+più\s+tardi|entro\s+e\s+non\s+oltre)\b",
+        "pt": r"\b(?:o\s+mais\s+tardar|no\s+máximo)\b",
+        "nl": r"\b(?:uiterlijk|op\s+zijn\s+laatst)\b",
+    },
+    "at the earliest": {
+        "en": r"\bat\s+the\s+earliest\b|\bno\s+earlier\s+than\b",
+        "es": r"\bcomo\s+muy\s+pronto\b",
+        "fr": r"\bau\s+plus\s+tôt\b",
+        "de": r"\bfrühestens\b",
+        "it": r"\bnon\s+prima\s+d[ie]",
+        "pt": r"\bno\s+mínimo\b|\bo\s+mais\s+cedo\b",
+        "nl": r"\b(?:op\s+zijn\s+vroegst|ten\s+vroegste)\b",
+    },
+}
+#: Early or late (ahead of time, behind it, sooner, later): "in anticipo" translated
+#: "atrasado", "plus tôt" translated "later". Spanish "tarde" not after "la", "por", "esta"
+#: (the afternoon); Dutch "laat" only as "te laat" (else also "let").
+_PUNCTUAL: dict[str, dict[str, str]] = {
+    "early": {
+        "en": r"\b(?:early|earlier|ahead\s+of\s+time|sooner)\b",
+        "es": r"\b(?:temprano|con\s+antelación|más\s+pronto)\b",
+        "fr": r"\b(?:en\s+avance|tôt)\b",
+        "de": r"\b(?:früh|früher|zu\s+früh)\b",
+        "it": r"\b(?:in\s+anticipo|presto|più\s+presto)\b",
+        "pt": r"\b(?:cedo|adiantad[oa]s?|mais\s+cedo)\b",
+        "nl": r"\b(?:vroeg|eerder|te\s+vroeg)\b",
+    },
+    "late": {
+        "en": r"\b(?:late|later|behind\s+schedule|delayed)\b",
+        "es": r"(?<!la\s)(?<!las\s)(?<!por\s)(?<!esta\s)\btarde\b|\bcon\s+retraso\b",
+        "fr": r"\b(?:en\s+retard|tard)\b",
+        "de": r"\b(?:spät|später|verspätet|zu\s+spät)\b",
+        "it": r"\b(?:in\s+ritardo|tardi|più\s+tardi)\b",
+        "pt": r"\b(?:atrasad[oa]s?|mais\s+tarde)\b|(?<!à\s)(?<!a\s)(?<!da\s)(?<!esta\s)\btarde\b",
+        "nl": r"\b(?:te\s+laat|later)\b",
+    },
 }
 
 
@@ -86,10 +159,18 @@ _EDGES: dict[str, dict[str, str]] = {
         "nl": r"\beinde?\b",
     },
 }
-_EDGE_RES = {
-    edge: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in by_language.items()}
-    for edge, by_language in _EDGES.items()
-}
+
+
+def _compiled(table: dict[str, dict[str, str]]) -> dict[str, dict[str, re.Pattern[str]]]:
+    return {
+        name: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in by_lang.items()}
+        for name, by_lang in table.items()
+    }
+
+
+_EDGE_RES = _compiled(_EDGES)
+_BOUND_RES = _compiled(_BOUNDS)
+_PUNCTUAL_RES = _compiled(_PUNCTUAL)
 
 
 def _named(patterns: dict[str, dict[str, re.Pattern[str]]], text: str, language: str) -> set[str]:
@@ -107,7 +188,12 @@ def contradicted(
     """The order (before, after) and edge of a period (start, end) of ``source`` that
     ``translation`` contradicts (both normalised; see the module docstring)."""
     lost = []
-    for patterns, name in ((_EDGE_RES, "{} of the period"), (_ORDER_RES, "{} the time")):
+    for patterns, name in (
+        (_EDGE_RES, "{} of the period"),
+        (_ORDER_RES, "{} the time"),
+        (_BOUND_RES, "{}"),
+        (_PUNCTUAL_RES, "{}"),
+    ):
         said = _named(patterns, source, source_language)
         told = _named(patterns, translation, target_language)
         if len(said) == 1 and told and not said & told:

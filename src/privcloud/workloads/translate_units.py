@@ -8,8 +8,9 @@ its word or symbol follows a number (after :func:`.translate_lexicons.normalise`
 number words as digits or the reader's English words; "un demi-litre", "half a litre" too);
 the translation holds it when it names a unit of the same measure anywhere, in any of the
 languages read, at any scale of the metric system ("1,5 km" may be "1500 metres"; a mile is
-not a kilometre, a pound not a kilo). A one-letter symbol ("5 m", "2 l", "500 g") counts only
-right after digits.
+not a kilometre, a pound not a kilo, a tablespoon not a teaspoon). A one-letter symbol ("5 m",
+"2 l", "500 g") counts only right after digits. A share ("25 %") and a temperature below zero
+are read the same way.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ _MEASURES: dict[str, tuple[str, str]] = {
         r"|mililitros?|millilitri",
     ),
     "temperature": ("°c?", r"degrees?|grados?|degrés?|grad|gradi|graus?|graden"),
+    # spoons of a recipe: a tablespoon is no teaspoon
+    "tablespoon": (
+        "(?!)",
+        r"tablespoons?|tbsp|cucharadas?|cuill[eè]res?\s+(?:à|at)\s+soupe|esslöffeln?|cucchiai"
+        r"|cucchiaio|colheres?\s+de\s+sopa|eetlepels?",
+    ),
+    "teaspoon": (
+        "(?!)",
+        r"teaspoons?|tsp|cucharaditas?|cuill[eè]res?\s+(?:à|at)\s+café|teelöffeln?|cucchiaini"
+        r"|cucchiaino|colheres?\s+de\s+chá|theelepels?",
+    ),
     # a share ("25 %" translated "25 Euro")
     "percent": (
         "%",
