@@ -63,6 +63,7 @@ from privcloud.workloads import (
     translate_codes,
     translate_currency,
     translate_hours,
+    translate_negation,
     translate_ordinals,
     translate_periods,
     translate_timing,
@@ -373,6 +374,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
             translate_periods.after_noon_contradicted,
             translate_hours.contradicted,
             translate_ordinals.contradicted,
+            translate_negation.dropped,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))
     return FactCheck(

@@ -26,14 +26,17 @@ _NUMBER_WORDS_EN = [word for word, n in {**UNITS, **TEENS}.items() if 1 <= n <= 
 #: translated "depois das oito", "vor dem 1. März" translated "after 1 March"): the word, then
 #: within two words a number, weekday, month or day word. Dutch "voor" (also "for") is left
 #: out.
-#: Meals, which a time of day is often told by ("after lunch", "avant les repas").
+#: Meals and the start or end of something, which a time is often told by ("after lunch",
+#: "avant les repas", "prima dell'inizio").
 _MEALS = (
     r"lunch|dinner|breakfast|meals?|almuerzo|comidas?|cena|desayuno|déjeuner|dîner|repas"
     r"|mittagessen|abendessen|frühstück|essen|mahlzeiten?|pranzo|colazione|pasti|almoço"
     r"|jantar|refeições|refeição|diner|ontbijt|maaltijden|maaltijd|eten"
+    r"|start|beginning|end|inicio|comienzo|final|début|fin|beginn|anfang|ende|inizio|fine"
+    r"|início|fim|begin|einde"
 )
 _ANCHOR = (
-    rf"(?:\S+\s+){{0,2}}?(?:\d|(?:noon|midnight|tomorrow|today|tonight|{_MEALS})\b|"
+    rf"(?:\S+\s+|\w+')?(?:\S+\s+)?(?:\d|(?:noon|midnight|tomorrow|today|tonight|{_MEALS})\b|"
     + "|".join(name.capitalize() for name in WEEKDAYS)
     + "|"
     + "|".join(name.capitalize() for name in MONTHS)
@@ -69,7 +72,7 @@ _SPAN: dict[str, dict[str, str]] = {
         "es": r"\bhasta",
         "fr": r"\bjusqu'(?:à|au|aux|at)",
         "de": r"\bbis",
-        "it": r"\bfino\s+(?:a|al|alle|all')",
+        "it": r"\bfino\s+(?:a|al|alle|all'|at)",
         "pt": r"\baté",
         "nl": r"\b(?:tot|totdat)",
     },

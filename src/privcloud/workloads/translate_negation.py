@@ -1,0 +1,71 @@
+"""A negation, which a translation must not drop (:func:`dropped`): "The museum is not open on
+Mondays" translated "El museo abre los lunes", "Das Wasser ist nicht trinkbar" translated
+"L'eau est potable", "Non dimenticare di spegnere il forno" translated "Vergeet de oven uit
+te zetten" passed the fact check before, which read no negation.
+
+Read on the texts as written, in English and the languages of
+:data:`.translate_lexicons.LEXICONS`: the words that deny ("not", "never", "no one", "nicht",
+"kein", "jamais", "non", "não", "geen" ...). Only a drop is checked: a source that denies
+something and a translation with no such word at all. A translation may add a negation to say
+the same thing ("only 3" as "il n'y en a que 3"; French "ne ... que" is no negation here) and
+may say a negation with a word of its own ("no later than" as "spätestens", "without" as
+"sans"), so a source whose negation is one of those (:data:`_NOT_DENIALS`) is not read.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads.grounding_facts import Fact
+
+__all__ = ["dropped"]
+
+#: Per language, the words that deny (lower case, regular expressions, whole words).
+_DENIALS: dict[str, str] = {
+    "en": r"not|n't|never|no|none|nobody|nothing|neither|nor|cannot",
+    "es": r"no|nunca|jamás|ni|nadie|nada|ningún|ninguna|ninguno|tampoco",
+    "fr": r"ne|jamais|aucun|aucune|rien|ni|non",
+    "de": r"nicht|kein|keine|keinen|keiner|keinem|keines|nie|niemals|nichts|niemand|weder",
+    "it": r"non|mai|nessun|nessuno|nessuna|niente|nulla|né",
+    "pt": r"não|nunca|nenhum|nenhuma|nada|ninguém|nem|jamais",
+    "nl": r"niet|geen|nooit|niets|niemand|noch",
+}
+#: Denials inside a word: English "n't" ("don't"), French "n'" ("n'aurez"; not "n'importe").
+_JOINED = {"en": r"|n't\b", "fr": r"|\bn'(?!importe)"}
+_DENIAL_RES = {
+    lang: re.compile(rf"(?<![\w'])(?:{words})(?![\w']){_JOINED.get(lang, '')}", re.IGNORECASE)
+    for lang, words in _DENIALS.items()
+}
+#: What a translation may say for a denial: "without" ("Geen probleem": "Sem problema"), and
+#: "closed" for "not open" ("Hoy no abrimos": "nous sommes fermés").
+_LIKE_DENIALS = re.compile(
+    r"\b(?:without|sin|sans|ohne|senza|sem|zonder|closed|cerrad[oa]s?|ferm[ée]e?s?"
+    r"|geschlossen|chius[oaie]|fechad[oa]s?|gesloten|dicht)\b",
+    re.IGNORECASE,
+)
+#: Negations that a translation says without denying ("no later than": "spätestens", "not
+#: before 9": "frühestens um 9", "no problem": "d'accord", "ne ... que": only), and "no." as
+#: a number's mark.
+_NOT_DENIALS = re.compile(
+    r"\bno\s+(?:later|earlier|more|less|longer|sooner)\s+than\b|\bnot\s+(?:before|until|later"
+    r"|earlier|only)\b|\bno\s+(?:problem|worries)\b|\bno\.\s*\d|\bne\b[^.!?]*\bque\b"
+    r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:vor|später|früher)\b|\bnon\s+(?:prima|oltre|più\s+tardi)\b"
+    r"|\bno\s+antes\b|\bnão\s+antes\b|\bniet\s+(?:voor|later|eerder)\b|\bni\s+plus\s+ni\b"
+    r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b",
+    re.IGNORECASE,
+)
+
+
+def dropped(
+    source: str, source_language: str, translation: str, target_language: str
+) -> list[Fact]:
+    """A negation of ``source`` that ``translation`` drops (both as written; see the module
+    docstring): one fact when the source denies and the translation has no denying word."""
+    said = _DENIAL_RES.get(source_language)
+    told = _DENIAL_RES.get(target_language)
+    if said is None or told is None or _NOT_DENIALS.search(source):
+        return []
+    match = said.search(source)
+    if match is None or told.search(translation) or _LIKE_DENIALS.search(translation):
+        return []
+    return [Fact("negation", match.group(), "not", ("negation",))]
