@@ -32,8 +32,8 @@ English) more are read: an amount's currency and a quantity's unit, which must c
 and a part of the day, which week or weekday, a duration, an ordinal, before or after a time
 and the start or end of a period, which the translation must not contradict
 (:mod:`privcloud.workloads.translate_periods`, ``translate_hours``, ``translate_ordinals``,
-``translate_timing``). The contradictions are read even where the reader finds no other fact
-("half an hour").
+``translate_timing``), and a negation, which it must not drop (``translate_negation``). These
+are read even where the reader finds no other fact ("half an hour").
 
 A fact is *added* when the translation states a number, clock time, date or phone number
 written with digits that the source does not hold, read the same generous way the other
