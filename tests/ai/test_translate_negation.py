@@ -1,5 +1,6 @@
 """A dropped negation (:mod:`privcloud.workloads.translate_negation`) in the translation fact
-check, and the thirteenth round's time-order fixes ("fino alle", "prima dell'inizio").
+check, and the thirteenth round's time fixes ("fino alle", "prima dell'inizio", "19:00"
+written "alle 7:00").
 
 The wrong cases passed the check before (from the hand-labelled set M, bench/data/
 translate_pairs/m_independent.json, and L). The faithful ones keep their negation in other
@@ -37,6 +38,13 @@ WRONG = [
         "Arrive at least half an hour after the start.",
         "en",
     ),
+    # A 24-hour afternoon time written as the morning's.
+    (
+        "La reunión de padres empieza a las 19:00 en el gimnasio.",
+        "es",
+        "La riunione dei genitori inizia alle 7:00 in palestra.",
+        "it",
+    ),
 ]
 
 FAITHFUL = [
@@ -61,6 +69,14 @@ FAITHFUL = [
     ("Send it no later than Friday.", "en", "Schick es spätestens am Freitag.", "de"),
     ("Il n'y a que trois places.", "fr", "There are only three seats.", "en"),
     ("Tu peux venir n'importe quand.", "fr", "You can come any time.", "en"),
+    # An afternoon hour in words ("la una" is 13h in a range), or with its part of the day.
+    (
+        "La consegna è prevista lunedì tra le otto e le tredici.",
+        "it",
+        "La entrega está prevista el lunes entre las ocho y la una.",
+        "es",
+    ),
+    ("La reunión empieza a las 19:00.", "es", "La riunione inizia alle 7 di sera.", "it"),
 ]
 
 

@@ -299,16 +299,23 @@ class _Translation:
         return self.index.has(Fact("time", fact.text, "", keys))
 
     def _morning_on_24_hour_clock(self, fact: Fact) -> bool:
-        """Whether an afternoon time (``fact``, with pm, before 12) comes back as its bare hour
-        in digits in a language that writes the afternoon on the 24-hour clock, with no word
-        of the afternoon or evening: "7:30 p.m." written "um 7:30 Uhr", "7 de la tarde"
-        written "à 7 h" (both morning there; the reader reads them on either half)."""
+        """Whether an afternoon time (``fact``, with pm before 12, or 13:00 to 23:59) comes back
+        as its bare hour in digits in a language that writes the afternoon on the 24-hour
+        clock, with no word of the afternoon or evening: "7:30 p.m." written "um 7:30 Uhr",
+        "7 de la tarde" written "à 7 h", "19:00" written "alle 7:00" (all morning there; the
+        reader reads them on either half)."""
         hour = fact.value.partition(":")[0]
-        if self.language not in LEXICONS or not fact.value.endswith("pm") or not hour.isdigit():
+        if self.language not in LEXICONS or not hour.isdigit():
             return False
-        if int(hour) >= 12 or _AFTERNOON_RE.search(self.text):
+        groups = self.groups
+        if 13 <= int(hour) <= 23:  # "19:00" written "alle 7:00" (in digits: "la una" is 13h)
+            hour = str(int(hour) - 12)
+            groups = set(re.findall(r"\d+", self._written))
+        elif not fact.value.endswith("pm") or int(hour) >= 12:
             return False
-        return hour in self.groups and str(int(hour) + 12) not in self.groups
+        if _AFTERNOON_RE.search(self.text):
+            return False
+        return hour in groups and str(int(hour) + 12) not in groups
 
     def _other_half(self, fact: Fact) -> bool:
         """Whether the translation states ``fact``'s time (with am or pm) on the other half
