@@ -18,6 +18,16 @@ from privcloud.workloads.translate_codes import score_parts, source_codes
 from privcloud.workloads.translate_facts import check
 
 WRONG = [
+    # Round 14 (sets M, N): a booking reference changed, "before" as "after" with no time
+    # after it, the morning as the evening beside "früh" (early).
+    ("Your booking reference is QX7K2P.", "en", "Ihre Buchungsnummer lautet QX7K2B.", "de"),
+    ("Llámame antes de salir del trabajo.", "es", "Liga-me depois de saíres do trabalho.", "pt"),
+    (
+        "Mañana por la mañana hay mucho tráfico, sal temprano.",
+        "es",
+        "Morgen Abend gibt es viel Verkehr, fahr früh los.",
+        "de",
+    ),
     # Round 12 (set L): time order turned round, a German family name or country changed,
     # tablespoons as teaspoons.
     ("Call me after lunch.", "en", "Appelle-moi avant le déjeuner.", "fr"),
@@ -82,6 +92,24 @@ WRONG = [
 ]
 
 FAITHFUL = [
+    # Round 14: "Tonight's", a date after "para", a country after Portuguese "à", "2.º" for
+    # "segundo", "before" and "after" in other senses.
+    ("Le concert de ce soir est annulé.", "fr", "Tonight's concert has been cancelled.", "en"),
+    (
+        "A consulta foi remarcada para 22/05.",
+        "pt",
+        "The appointment has been moved to 22 May.",
+        "en",
+    ),
+    ("Este verão vamos de férias à Grécia.", "pt", "Cet été, on part en vacances en Grèce.", "fr"),
+    (
+        "Vivo en la calle Mayor, número 7, segundo izquierda.",
+        "es",
+        "Moro na Calle Mayor, n.º 7, 2.º esquerdo.",
+        "pt",
+    ),
+    ("Can you look after the kids?", "en", "¿Puedes cuidar a los niños?", "es"),
+    ("Je l'ai déjà vu avant.", "fr", "L'ho già visto prima.", "it"),
     # Round 12: the same time order, country and spoons said another way; "Grandma" is no
     # name, "Heute Nacht" is tonight, a range says both ends.
     ("Heute Nacht soll es Frost geben.", "de", "There's supposed to be frost tonight.", "en"),

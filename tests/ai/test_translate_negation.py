@@ -69,6 +69,15 @@ FAITHFUL = [
     ("Send it no later than Friday.", "en", "Schick es spätestens am Freitag.", "de"),
     ("Il n'y a que trois places.", "fr", "There are only three seats.", "en"),
     ("Tu peux venir n'importe quand.", "fr", "You can come any time.", "en"),
+    # Round 14 (set N): "don't forget" as "remember", "does not work" as "broken".
+    ("No te olvides de traer el pasaporte.", "es", "Remember to bring your passport.", "en"),
+    ("Vergeet niet de plantjes water te geven.", "nl", "Acuérdate de regar las plantas.", "es"),
+    (
+        "Der Aufzug funktioniert leider immer noch nicht.",
+        "de",
+        "De lift is helaas nog steeds kapot.",
+        "nl",
+    ),
     # An afternoon hour in words ("la una" is 13h in a range), or with its part of the day.
     (
         "La consegna è prevista lunedì tra le otto e le tredici.",

@@ -8,7 +8,8 @@ numbers added).
 * **A web address** ("www.example.org", "https://example.org/path", "example.fr"): letters,
   digits and hyphens with a dot before a top-level domain of letters, not inside an e-mail
   address; it must come back letter for letter (case aside).
-* **A code** of digits and one letter, or letters and digits ("5b", "12C", "B12", "BA 304"):
+* **A code** of digits and one letter, or letters and digits ("5b", "12C", "B12", "BA 304",
+  a booking reference "QX7K2P"):
   it must come back, with or without a space. A letter that is a unit or an ordinal's mark
   ("5 m", "5e", "21h") makes no code.
 * **A score** ("2:0", "3-1", "2 a 0"): its two numbers, with any of those separators.
@@ -33,10 +34,13 @@ _TLDS = frozenset(
     "com org net edu gov io eu uk de fr es it pt nl be ch at lu ie dk se no fi pl cz".split()  # noqa: SIM905
 ) | frozenset("br mx ar us ca au nz info app shop online".split())  # noqa: SIM905
 _CODE_RE = re.compile(
-    r"(?<![\w.,])(\d{1,4}[a-dfA-DF]|[A-Z]{2,3}\s?\d{1,5}|[A-Z]\d{1,5})(?![\w.,:]?\w)"
+    r"(?<![\w.,])(\d{1,4}[a-dfA-DF]|[A-Z]{2,3}\s?\d{1,5}|[A-Z]\d{1,5}"
+    r"|(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{5,12})(?![\w.,:]?\w)"
 )
 #: A code as a translation may write it: a space before its letter too ("12 C").
-_CODE_LOOSE_RE = re.compile(r"(?<![\w.,])(\d{1,4}\s?[a-zA-Z]|[A-Z]{1,3}\s?\d{1,5})(?!\w)")
+_CODE_LOOSE_RE = re.compile(
+    r"(?<![\w.,])(\d{1,4}\s?[a-zA-Z]|[A-Z]{1,3}\s?\d{1,5}|[A-Z0-9]{5,12})(?!\w)"
+)
 _SCORE_RE = re.compile(
     r"(?<![\w.,:])(\d{1,2})\s?(?::|-|\u2013|\s(?:a|à|zu|tegen|to)\s)\s?(\d{1,2})(?![\w.,:]?\d)"
 )

@@ -221,11 +221,18 @@ class _Translation:
         self._written = text
 
     @functools.cached_property
+    def ordinals(self) -> set[int]:
+        """The ordinals it states in words or digits (:mod:`.translate_ordinals`)."""
+        return translate_ordinals.ordinals(self._written, self.language)
+
+    @functools.cached_property
     def minutes(self) -> set[int]:
         """The durations of hours and minutes it states, in minutes (:mod:`.translate_hours`)."""
         return translate_hours.minutes(self._written, self.language)
 
-    def has(self, fact: Fact, *, either_half: bool = False) -> bool:
+    def has(self, fact: Fact, *, either_half: bool = False, way_back: bool = False) -> bool:
+        """Whether it holds ``fact``; ``either_half``: a clock time on either half of the day;
+        ``way_back``: ``fact`` is the translation's and this the source (an added fact)."""
         if fact.kind == "name":
             name = tuple(fold(fact.value).split())
             # German writes a name's genitive with an "s" ("Sofias Geburtstag")
@@ -275,6 +282,8 @@ class _Translation:
             return True  # a score's number ("2-0" read as 2 and 0 for "2:0")
         if fact.kind == "number" and fact.value.isdigit() and self._duration(int(fact.value)):
             return True
+        if way_back and fact.value.isdigit() and int(fact.value) in self.ordinals:
+            return True  # "2.º" for "segundo" (not "quartos", rooms, for "4")
         # "zwischen 14 und 16 Uhr" is "between 2 and 4 pm": an hour of the 24-hour clock
         # read as a bare number may come back as a time of the 12-hour clock.
         if fact.kind == "number" and fact.value.isdigit() and 13 <= int(fact.value) <= 23:
@@ -404,7 +413,7 @@ def added_facts(
     if not stated:
         return ()
     held = _Translation(source, source_language)
-    return tuple(f for f in stated if not held.has(f, either_half=True))
+    return tuple(f for f in stated if not held.has(f, either_half=True, way_back=True))
 
 
 #: The topics of the translation instruction (``translate_prompts._SYSTEM``: "Translate the user's

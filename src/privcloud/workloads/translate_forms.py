@@ -109,8 +109,11 @@ _MONTH_YEARS_RE = re.compile(
     rf"\b(\d{{1,2}}\s+)?({_MONTH_NAMES})\s+(\d{{1,3}})\s+(years?|jahre?n?|años|ans|anni|anos|jaar)\b",
     re.IGNORECASE,
 )
-#: "Saturday's dinner": Saturday (the reader reads a weekday without its "'s" only).
-_WEEKDAY_POSSESSIVE_RE = re.compile(rf"\b({_WEEKDAY_NAMES})['\u2019]s\b")
+#: "Saturday's dinner", "Tonight's concert": Saturday, tonight (the reader reads them without
+#: their "'s" only).
+_WEEKDAY_POSSESSIVE_RE = re.compile(
+    rf"\b({_WEEKDAY_NAMES}|[Tt]oday|[Tt]onight|[Tt]omorrow|[Yy]esterday)['\u2019]s\b"
+)
 #: A day of every month ("le 5 de chaque mois", "el quince de cada mes", "am 5. jedes
 #: Monats", "de eerste van de maand", after the lexicon made its number digits or the reader's
 #: words): the reader's "the 5th of the month", which it reads as a day of the month (a bare

@@ -301,7 +301,8 @@ def _numeric_date(match: re.Match[str]) -> str:
 #: 15/09", "el 3/4"): with a full stop, only with one after it too, since "14.08" alone is
 #: also an amount.
 _DAY_MONTH_RE = re.compile(
-    r"\b((?:le|au|du|jusqu'au|am|vom|zum|bis|den|dem|el|al|del|il|dal|o|até|ao|op|tot|per)\s+)"
+    r"\b((?:le|au|du|jusqu'au|am|vom|zum|bis|den|dem|el|al|del|il|dal|o|até|ao|op|tot|per|para"
+    r"|pour|voor|für)\s+)"
     r"(0?[1-9]|[12]\d|3[01])(?:/(0?[1-9]|1[0-2])(?![/\d]|[.,]\d)|\.(0?[1-9]|1[0-2])\.(?!\d))"
 )
 

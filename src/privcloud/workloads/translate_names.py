@@ -39,7 +39,7 @@ _PLACE_WORDS: dict[str, frozenset[str]] = {
         "fr": "à en de depuis vers au aux pour parle parler",
         "de": "nach in aus von bei zu über spricht sprechen",
         "it": "a in da di per verso parla parlare",
-        "pt": "a em de para por até fala falar no na",
+        "pt": "a à ao aos às em de para por pela pelo até fala falar no na",
         "nl": "naar in uit van bij via spreekt spreken",
     }.items()
 }

@@ -36,11 +36,17 @@ _DENIAL_RES = {
     lang: re.compile(rf"(?<![\w'])(?:{words})(?![\w']){_JOINED.get(lang, '')}", re.IGNORECASE)
     for lang, words in _DENIALS.items()
 }
-#: What a translation may say for a denial: "without" ("Geen probleem": "Sem problema"), and
-#: "closed" for "not open" ("Hoy no abrimos": "nous sommes fermés").
+#: What a translation may say for a denial: "without" ("Geen probleem": "Sem problema"),
+#: "closed" for "not open" ("Hoy no abrimos": "nous sommes fermés"), "remember" for "don't
+#: forget" ("Vergeet niet ...": "Acuérdate de ..."), "broken" for "does not work" ("funktioniert
+#: nicht": "is kapot").
 _LIKE_DENIALS = re.compile(
     r"\b(?:without|sin|sans|ohne|senza|sem|zonder|closed|cerrad[oa]s?|ferm[ée]e?s?"
-    r"|geschlossen|chius[oaie]|fechad[oa]s?|gesloten|dicht)\b",
+    r"|geschlossen|chius[oaie]|fechad[oa]s?|gesloten|dicht"
+    r"|remember|acuérdate|acuérdese|recuerda|recuerde|rappelle-toi|rappelez-vous|denk\s+daran"
+    r"|denken\s+sie\s+daran|ricordati|ricordatevi|si\s+ricordi|lembra-te|lembre-se|denk\s+eraan"
+    r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
+    r"|stuk|defekt|defect[oa]?)\b",
     re.IGNORECASE,
 )
 #: Negations that a translation says without denying ("no later than": "spätestens", "not

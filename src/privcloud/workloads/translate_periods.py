@@ -49,7 +49,8 @@ _PARTS: dict[str, tuple[str, str]] = {
     ),
     "fr": (r"\bmatin(?:ée)?s?\b", r"\baprès-midi\b|\bsoir(?:ée)?s?\b|\bnuits?\b"),
     "de": (
-        rf"\b(?:am|heute|{_WEEKDAYS_DE})\s?morgens?\b|\bmorgens\b|\bvormittags?\b|\bfrüh\b",
+        # ("früh" alone is early, not the morning; "morgen früh" the lexicon reads)
+        rf"\b(?:am|heute|{_WEEKDAYS_DE})\s?morgens?\b|\bmorgens\b|\bvormittags?\b",
         rf"\b(?:{_WEEKDAYS_DE}|heute|morgen)?\s?(?:nachmittags?|abends?|nachts?)\b",
     ),
     "it": (

@@ -86,8 +86,17 @@ _SPAN: dict[str, dict[str, str]] = {
         "nl": r"\b(?:sinds|vanaf|van)",
     },
 }
+#: Where "before" and "after" are time words wherever they stand ("antes de salir", "avant de
+#: partir", "prima di uscire"), the anchor is not needed; German "vor"/"nach" (also "ago" and
+#: "to") and until/since keep it.
+_FREE = frozenset({"en", "es", "fr", "it", "pt"})
 _ORDER_RES = {
-    order: {lang: re.compile(rf"{p}\s+{_ANCHOR}", re.IGNORECASE) for lang, p in by_lang.items()}
+    order: {
+        lang: re.compile(
+            rf"{p}\b" if table is _ORDER and lang in _FREE else rf"{p}\s+{_ANCHOR}", re.IGNORECASE
+        )
+        for lang, p in by_lang.items()
+    }
     for table in (_ORDER, _SPAN)
     for order, by_lang in table.items()
 }
