@@ -7,9 +7,13 @@ Read on the texts as written, in English and the languages of
 :data:`.translate_lexicons.LEXICONS`: the words that deny ("not", "never", "no one", "nicht",
 "kein", "jamais", "non", "não", "geen" ...). Only a drop is checked: a source that denies
 something and a translation with no such word at all. A translation may add a negation to say
-the same thing ("only 3" as "il n'y en a que 3"; French "ne ... que" is no negation here) and
-may say a negation with a word of its own ("no later than" as "spätestens", "without" as
-"sans"), so a source whose negation is one of those (:data:`_NOT_DENIALS`) is not read.
+the same thing ("only 3" as "il n'y en a que 3"; French "ne ... que" is no negation here). It
+may also say a negation with a word of its own: a source whose negation is such a phrase ("no
+later than" as "spätestens", "non vedo l'ora" as "j'ai hâte": :data:`_NOT_DENIALS`) is not
+read, and some positive words count as a translation's denial ("without", "closed", "remember"
+for "don't forget", "broken" for "does not work": :data:`_LIKE_DENIALS`). Other rephrasings
+are withheld: on set N, which was written to hold them, three faithful pairs of five before
+"remember" and "broken" were read.
 """
 
 from __future__ import annotations
