@@ -14,6 +14,13 @@ import pytest
 from privcloud.workloads.translate_facts import check
 
 FAITHFUL = [
+    # "3 p. m." as Spanish writes it (Qwen2.5 1.5B's translation in bench/eval_speech.py).
+    (
+        "Can we meet on Monday at 3 pm to sign the contract?",
+        "en",
+        "¿Podemos reunirnos el lunes a las 3 p. m. para firmar el contrato?",
+        "es",
+    ),
     # Round 8 (set H and the earlier sets' last faults): a day of every month, a weekday's
     # possessive, an age on a date, "dem 20.", a year in words after its month.
     (
@@ -193,6 +200,12 @@ FAITHFUL = [
 ]
 
 WRONG = [
+    (
+        "Can we meet on Monday at 3 pm to sign the contract?",
+        "en",
+        "¿Podemos reunirnos el lunes a las 3 a. m. para firmar el contrato?",
+        "es",
+    ),
     # Round 8: a changed day of the month in words, a decimal mark dropped, "this morning"
     # for "this evening", the wrong day of every month.
     (

@@ -17,6 +17,8 @@ on English: by then a language's month, weekday and number words are the reader'
   10 a.m. and 2 p.m." had *added* a time).
 * **A clock time with a full stop** before "uur"/"Uhr" or after "om"/"um" ("21.00 uur"), or
   an hour with "h" ("21h"): "21:00".
+* **"3 p. m."**, as Spanish writes it (Qwen2.5 1.5B's faithful "a las 3 p. m." for "at 3 pm"
+  was withheld): "3 pm".
 * **An hour with its part of the day in words** ("8 in the morning", "9 in the evening"): "8
   am", "9 pm", as the reader reads them.
 * **French hours placed in the day** ("vers 19 heures", "à partir de 19 heures"): "19:00".
@@ -109,6 +111,8 @@ _MONTH_YEARS_RE = re.compile(
     rf"\b(\d{{1,2}}\s+)?({_MONTH_NAMES})\s+(\d{{1,3}})\s+(years?|jahre?n?|años|ans|anni|anos|jaar)\b",
     re.IGNORECASE,
 )
+#: "3 p. m." (Spanish writes the abbreviation with a space): the reader's "3 pm".
+_SPACED_MERIDIEM_RE = re.compile(r"(\d)\s?([ap])\.\s+m\.", re.IGNORECASE)
 #: "Saturday's dinner", "Tonight's concert": Saturday, tonight (the reader reads them without
 #: their "'s" only).
 _WEEKDAY_POSSESSIVE_RE = re.compile(
@@ -172,6 +176,7 @@ def _article_range(match: re.Match[str]) -> str:
 
 def shared(text: str) -> str:
     """``text`` with the forms of the module docstring in one form."""
+    text = _SPACED_MERIDIEM_RE.sub(lambda m: f"{m[1]} {m[2].lower()}m", text)
     text = _SPOKEN_YEAR_RE.sub(_spoken_year, text)
     text = _MONTH_YEARS_RE.sub(
         lambda m: f"{m[3]} {m[4]} on {m[1]}{m[2]}" if m[1] else f"{m[3]} {m[4]} in {m[2]}", text
