@@ -153,7 +153,11 @@ def source_facts(sentence: str, language: str, target: str) -> list[Fact]:
     The English reader takes a capitalised first word for a name only when it is no common
     English word; in another language any first word would be, so there the first word of a
     sentence is never a name on its own (a name after it still is)."""
-    text = normalise(sentence, language)
+    return _source_facts(sentence, normalise(sentence, language), language, target)
+
+
+def _source_facts(sentence: str, text: str, language: str, target: str) -> list[Fact]:
+    """:func:`source_facts` of ``sentence`` whose normalised ``text`` is read already."""
     facts = []
     for found in extract_facts(text):
         fact: Fact | None = found
@@ -366,14 +370,16 @@ def warm(source: str, target: str) -> None:
 def check(source: str, source_language: str, translation: str, target_language: str) -> FactCheck:
     """The facts of ``source`` that ``translation`` lost, and the facts written with digits
     that it added (see the module docstring)."""
-    facts = source_facts(source, source_language, target_language)
-    lost: tuple[Fact, ...] = ()
     text = normalise(source, source_language)
+    facts = _source_facts(source, text, source_language, target_language)
+    lost: tuple[Fact, ...] = ()
+    written: str | None = None  # the translation normalised, read once
     if facts:
         places = frozenset(
             f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
         )
         held = _Translation(translation, target_language, source_language, places)
+        written = held.text
         lost = tuple(f for f in facts if not held.has(f))
         if target_language in READABLE:  # currencies and units are read in these languages only
             currencies = translate_currency.source_currencies(text)
@@ -383,7 +389,8 @@ def check(source: str, source_language: str, translation: str, target_language: 
             lost += tuple(u for u in units if not translate_units.holds(held.text, u))
     if source_language in READABLE and target_language in READABLE:
         # (read by contradiction, so also where the reader found no fact: "half an hour")
-        written = normalise(translation, target_language, strict=False)
+        if written is None:
+            written = normalise(translation, target_language, strict=False)
         for on_normalised in (translate_periods.contradicted, translate_timing.contradicted):
             lost += tuple(on_normalised(text, source_language, written, target_language))
         for contradicted in (
