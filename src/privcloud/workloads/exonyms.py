@@ -113,6 +113,8 @@ def cities() -> Mapping[Tokens, frozenset[Tokens]]:
         for name in (city["name"], *city["alternatenames"]):
             if len(name) >= 3 and name[0].isupper() and _LATIN_RE.fullmatch(name):
                 names_of.setdefault(gid, set()).add(tokens(name))
+    for n, region in enumerate(_REGIONS):
+        names_of[f"region {n}"] = {tokens(name) for name in region.split(" / ")}
     found: dict[Tokens, set[Tokens]] = {}
     for names in names_of.values():
         for name in names:
@@ -121,6 +123,27 @@ def cities() -> Mapping[Tokens, frozenset[Tokens]]:
 
 
 _LATIN_RE = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž' .-]+")
+#: Nations of the United Kingdom and regions of Europe often named in a call, in English, then
+#: es, fr, de, it, pt, nl: CLDR names countries, not their parts, and GeoNames' table here
+#: holds cities only ("Scotland" translated "Scozia" was withheld as a lost name).
+_REGIONS = (
+    "Scotland / Escocia / Écosse / Schottland / Scozia / Escócia / Schotland",
+    "England / Inglaterra / Angleterre / Inghilterra / Engeland",
+    "Wales / Gales / País de Gales / Pays de Galles / Galles / Wales",
+    "Northern Ireland / Irlanda del Norte / Irlande du Nord / Nordirland / Irlanda del Nord"
+    " / Irlanda do Norte / Noord-Ierland",
+    "Bavaria / Baviera / Bavière / Bayern / Beieren",
+    "Catalonia / Cataluña / Catalogne / Katalonien / Catalogna / Catalunha / Catalonië",
+    "Tuscany / Toscana / Toscane / Toskana",
+    "Sicily / Sicilia / Sicile / Sizilien / Sicília / Sicilië",
+    "Sardinia / Cerdeña / Sardaigne / Sardinien / Sardegna / Sardenha / Sardinië",
+    "Brittany / Bretaña / Bretagne / Bretagna / Bretanha",
+    "Normandy / Normandía / Normandie / Normandia / Normandië",
+    "Andalusia / Andalucía / Andalousie / Andalusien / Andaluzia / Andalusië",
+    "Flanders / Flandes / Flandre / Flandern / Fiandre / Flandres / Vlaanderen",
+    "Corsica / Córcega / Corse / Korsika / Córsega",
+    "Provence / Provenza / Provença",
+)
 
 
 def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
@@ -137,7 +160,7 @@ def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
         for size in (3, 2, 1):
             span = name[at : at + size]
             others = names.get(span, frozenset()) | cities().get(span, frozenset())
-            if len(span) == size and any(_has_run(words, other) for other in others):
+            if len(span) == size and any(_has_run(words, other, target) for other in others):
                 at += size
                 break
         else:
@@ -145,6 +168,16 @@ def holds(name: Tokens, words: Tokens, source: str, target: str) -> bool:
     return True
 
 
-def _has_run(words: Tokens, run: Tokens) -> bool:
+def _has_run(words: Tokens, run: Tokens, target: str) -> bool:
+    """Whether ``words`` hold ``run``; a run after an elided "l'" also after "all'", "dell'"
+    ("L'Aia": "all'Aia"), and in German its last word with a case's ending ("in den
+    Niederlanden")."""
+    if len(run) > 1 and run[0] == "l":
+        run = run[1:]
     size = len(run)
-    return any(words[i : i + size] == run for i in range(len(words) - size + 1))
+    endings = ("", "n", "s", "es") if target == "de" else ("",)
+    return any(
+        words[i : i + size - 1] == run[:-1]
+        and any(words[i + size - 1] == run[-1] + e for e in endings)
+        for i in range(len(words) - size + 1)
+    )

@@ -65,7 +65,10 @@ from privcloud.workloads import (
     translate_hours,
     translate_negation,
     translate_ordinals,
+    translate_outcomes,
     translate_periods,
+    translate_quantities,
+    translate_roles,
     translate_timing,
     translate_units,
 )
@@ -74,6 +77,7 @@ from privcloud.workloads.grounding_facts import Fact, SourceIndex, extract_facts
 from privcloud.workloads.text import vocabulary
 from privcloud.workloads.translate_lexicons import LATIN_SCRIPT, LEXICONS, READABLE, normalise
 from privcloud.workloads.translate_names import (
+    code_label,
     common_start_left_out,
     not_a_name,
     placed,
@@ -171,7 +175,11 @@ def _source_facts(sentence: str, text: str, language: str, target: str) -> list[
                 fact = thing_name(fact, text, target) if fact is not None else None
         if fact is not None and fact.kind == "name" and len(fact.value) == 1:
             fact = None  # a letter ("room 4B", "Plan B") is no name to look for
-        if fact is not None and fact.kind == "name" and not_a_name(fact):
+        if (
+            fact is not None
+            and fact.kind == "name"
+            and (not_a_name(fact) or code_label(fact, text, language))
+        ):
             fact = None
         if fact is not None and (
             checkable(fact, language, target) or _german_city(fact, text, language, target)
@@ -381,22 +389,31 @@ def check(source: str, source_language: str, translation: str, target_language: 
         held = _Translation(translation, target_language, source_language, places)
         written = held.text
         lost = tuple(f for f in facts if not held.has(f))
-        if target_language in READABLE:  # currencies and units are read in these languages only
-            currencies = translate_currency.source_currencies(text)
-            units = translate_units.source_units(text)
-            facts += currencies + units
-            lost += tuple(c for c in currencies if not translate_currency.holds(held.text, c))
-            lost += tuple(u for u in units if not translate_units.holds(held.text, u))
+    if target_language in READABLE:  # currencies and units are read in these languages only
+        # (also where the reader found no other fact: "une cuillère à café")
+        if written is None:
+            written = normalise(translation, target_language, strict=False)
+        currencies = translate_currency.source_currencies(text)
+        units = translate_units.source_units(text)
+        facts += currencies + units
+        lost += tuple(c for c in currencies if not translate_currency.holds(written, c))
+        lost += tuple(u for u in units if not translate_units.holds(written, u))
     if source_language in READABLE and target_language in READABLE:
         # (read by contradiction, so also where the reader found no fact: "half an hour")
         if written is None:
             written = normalise(translation, target_language, strict=False)
-        for on_normalised in (translate_periods.contradicted, translate_timing.contradicted):
+        for on_normalised in (
+            translate_periods.contradicted,
+            translate_timing.contradicted,
+            translate_quantities.contradicted,
+        ):
             lost += tuple(on_normalised(text, source_language, written, target_language))
         for contradicted in (
             translate_periods.after_noon_contradicted,
             translate_hours.contradicted,
             translate_ordinals.contradicted,
+            translate_outcomes.contradicted,
+            translate_roles.contradicted,
             translate_negation.dropped,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))

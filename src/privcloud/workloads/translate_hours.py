@@ -29,9 +29,9 @@ import re
 from privcloud.workloads import translate_numbers
 from privcloud.workloads.grounding_facts import Fact
 from privcloud.workloads.text.numbers import TEENS, UNITS, parse_number
-from privcloud.workloads.translate_lexicons import LEXICONS
+from privcloud.workloads.translate_lexicons import LEXICONS, quarter_hours
 
-__all__ = ["contradicted", "minutes"]
+__all__ = ["COUNT_WORDS", "contradicted", "minutes"]
 
 #: "One", "a" and "an" in each language (lower case).
 _ONE = "a an one un une uno una um uma ein eine einen einer einem een één".split()  # noqa: SIM905
@@ -49,6 +49,9 @@ _NUMBERS: dict[str, dict[str, float]] = {
     }
     for lang in ("en", *LEXICONS)
 }
+#: The words of a count the reader writes on every language's normalised text: English one
+#: to twelve and every language's "one" and "a" (:mod:`.translate_quantities` reads them too).
+COUNT_WORDS = _NUMBERS["en"]
 _HOURS = r"hours?|horas?|heures?|stunden?|ore|ora|uur|uren"
 _MINUTES = r"minutes?|minutos?|minuti|minuto|minuten|min"
 #: A half after the unit ("horas y media"), or before it ("and a half hours").
@@ -83,7 +86,7 @@ _COUNT_RE = re.compile(
 #: Hours and minutes together ("2 hours and 15 minutes", "2 Stunden 15 Minuten").
 _HOURS_MINUTES_RE = re.compile(
     rf"\b(\d{{1,2}}|[^\W\d_]+)\s+(?:{_HOURS})(?:\s*,|\s+(?:and|y|e|et|und|en))?\s+"
-    rf"(\d{{1,2}})\s+(?:{_MINUTES})\b",
+    rf"(\d{{1,2}}|[^\W\d_]+)\s+(?:{_MINUTES})\b",
     re.IGNORECASE,
 )
 #: A number and a half in one word ("zweieinhalb", "tweeënhalf").
@@ -101,6 +104,7 @@ def minutes(text: str, language: str) -> set[int]:
     if numbers is None:
         return set()
     found: set[int] = set()
+    text = quarter_hours(text)  # "due ore e un quarto": "due ore e 15 minutes"
     for pattern, length in _PHRASE_RES:
         if pattern.search(text):
             found.add(length)
@@ -109,8 +113,10 @@ def minutes(text: str, language: str) -> set[int]:
         text = translate_numbers.english(text, language)
     for match in _HOURS_MINUTES_RE.finditer(text):
         hours = _count(match.group(1), numbers, language)
-        if hours is not None and not _clock(text, match.start(), numbers, language):
-            found.add(round(hours * 60) + int(match.group(2)))
+        extra = _count(match.group(2), COUNT_WORDS, "en")  # (other languages': digits)
+        clock = _clock(text, match.start(), numbers, language)
+        if hours is not None and extra is not None and not clock:
+            found.add(round(hours * 60 + extra))
     text = _HOURS_MINUTES_RE.sub(" ; ", text)
     for match in _COUNT_RE.finditer(text):
         count = _count(match.group(1), numbers, language)

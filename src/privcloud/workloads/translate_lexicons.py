@@ -13,7 +13,14 @@ import re
 from privcloud.workloads import translate_clock, translate_forms, translate_numbers
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 
-__all__ = ["LATIN_SCRIPT", "LEXICONS", "READABLE", "normalise", "portuguese_weekdays"]
+__all__ = [
+    "LATIN_SCRIPT",
+    "LEXICONS",
+    "READABLE",
+    "normalise",
+    "portuguese_weekdays",
+    "quarter_hours",
+]
 
 #: Languages written in Latin script (names are compared letter for letter only between them).
 LATIN_SCRIPT = frozenset(
@@ -187,6 +194,10 @@ _H_TIME_RE = re.compile(r"\b(\d{1,2})\s?h\s?(\d{2})\b")
 #: "3. März" (German day numbers with a full stop): "3 März".
 _DAY_DOT_RE = re.compile(r"\b(\d{1,2})\.(?=\s+[^\W\d_])")
 #: "3 de March" (es, pt; "del" in it): a day number before its month.
+#: A month then a number that is no year: in the languages of the lexicons a day comes before
+#: its month ("6. Mai", "6 de mayo"), so "im Mai sechs" ("turns six in May") is a month and a
+#: number, not 6 May; a semicolon keeps the reader from joining them.
+_MONTH_THEN_NUMBER_RE = re.compile(r"\b(" + "|".join(_MONTHS_EN) + r")\s+(?=\d{1,2}\b(?![.:,]?\d))")
 _DAY_OF_RE = re.compile(r"\b(\d{1,2})\s+(?:de|del|di)\s+(?=(?:" + "|".join(_MONTHS_EN) + r")\b)")
 #: A day of the month said as a word of one to three before its month ("el primero de julio",
 #: "dia dois de fevereiro", "am zweiten August", "le deux mars"), after the lexicon made the
@@ -315,11 +326,41 @@ def _day_month(match: re.Match[str]) -> str:
 _US_DATE_RE = re.compile(r"\b(0?[1-9]|1[0-2])/(1[3-9]|2\d|3[01])/((?:19|20)\d\d)\b")
 
 
+#: A quarter of an hour after a count of hours ("due ore e un quarto", "two hours and a
+#: quarter"): 15 minutes, before a quarter is read as a clock time's or a 4th.
+_QUARTER_HOUR_RE = re.compile(
+    r"\b(hours?|horas?|heures?|stunden?|ore|ora|uur|uren)\s+(and|y|et|und|e|en)\s+"
+    r"(?:(?:a|un|um|ein|een)\s+)?(?:quarter|cuarto|quart|viertel|quarto|kwartier)\b",
+    re.IGNORECASE,
+)
+
+
+#: Words before a count of hours that make it a clock time ("à huit heures et quart").
+_CLOCK_BEFORE_RE = re.compile(
+    r"\b(?:at|à|às|as|a\s+las|a\s+la|um|om|alle|all'|vers|gegen|rond|until|till|bis|hasta"
+    r"|jusqu'à|tot|dalle|desde|from|dès|van|ab|sobre|por\s+volta\s+das|verso\s+le)\s+\S+\s+$",
+    re.IGNORECASE,
+)
+
+
+def quarter_hours(text: str) -> str:
+    """``text`` with a quarter of an hour after a count of hours as 15 minutes ("une heure et
+    quart de route"), not a clock time's quarter ("à huit heures et quart")."""
+
+    def minutes(match: re.Match[str]) -> str:
+        if _CLOCK_BEFORE_RE.search(text[: match.start()]):
+            return match.group()
+        return f"{match.group(1)} {match.group(2)} 15 minutes"
+
+    return _QUARTER_HOUR_RE.sub(minutes, text)
+
+
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` in the fact reader's words (see the module docstring); unchanged for English
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
+    text = quarter_hours(text)
     if language == "en":
         text = _US_DATE_RE.sub(lambda m: f"{_MONTHS_EN[int(m[1]) - 1]} {int(m[2])}, {m[3]}", text)
         if not strict:
@@ -352,4 +393,5 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     # "del" in it): the reader's "3 March".
     text = _LEXICON_RES[language].sub(swap, text)
     text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
+    text = _MONTH_THEN_NUMBER_RE.sub(r"\1; ", text)
     return translate_forms.shared(_DAY_OF_RE.sub(r"\1 ", text))

@@ -15,6 +15,7 @@ from privcloud.workloads.grounding_facts import Fact, name_tokens
 from privcloud.workloads.text import vocabulary
 
 __all__ = [
+    "code_label",
     "common_start_left_out",
     "not_a_name",
     "placed",
@@ -195,3 +196,26 @@ def without_sentence_start(fact: Fact, text: str) -> Fact | None:
     rest = fact.text.split(None, 1)[1] if " " in fact.text else ""
     # (the rest's own tokens: "C'est Mathieu" is "Mathieu", not "est mathieu")
     return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
+
+
+#: What follows a code's label: digits, or a code of digits and letters ("Flat 3B", "Gate B12").
+_CODE_AFTER_RE = re.compile(r"\s+[A-Z]?\d+[A-Za-z]?\b")
+
+
+def code_label(fact: Fact, text: str, language: str) -> bool:
+    """Whether name ``fact`` is part of a code ("SPRING" of "SPRING20") or, in English, a
+    common word that labels one ("Flat 3B", "Room 12"; not "via Garibaldi 45"): a translation
+    writes the label its own way ("appartement 3B"), and the code is checked on its own
+    (:mod:`.translate_codes`)."""
+    at = text.find(fact.text)
+    if at < 0:
+        return False
+    after = text[at + len(fact.text) :]
+    if after[:1].isdigit():
+        return True
+    return (
+        language == "en"
+        and " " not in fact.text
+        and vocabulary.is_common(fact.text.lower())
+        and bool(_CODE_AFTER_RE.match(after))
+    )

@@ -22,7 +22,7 @@ import re
 
 from privcloud.workloads.grounding_facts import Fact
 
-__all__ = ["dropped"]
+__all__ = ["denied", "dropped"]
 
 #: Per language, the words that deny (lower case, regular expressions, whole words).
 _DENIALS: dict[str, str] = {
@@ -79,3 +79,19 @@ def dropped(
     if match is None or told.search(translation) or _LIKE_DENIALS.search(translation):
         return []
     return [Fact("negation", match.group(), "not", ("negation",))]
+
+
+#: The words of one clause before a word (no comma, colon, semicolon or sentence end between).
+_CLAUSE_BEFORE = re.compile(r"(?:[^,;:.!?]*\s)?$")
+
+
+def denied(text: str, language: str, start: int) -> bool:
+    """Whether a denying word stands in the clause of ``text`` before position ``start``, at
+    most six words before it ("don't come before 9": from 9 on; "not until Monday")."""
+    pattern = _DENIAL_RES.get(language)
+    if pattern is None:
+        return False
+    head = text[:start]
+    clause = head[_CLAUSE_BEFORE.search(head).start() :]  # type: ignore[union-attr]
+    words = clause.split()[-6:]
+    return bool(pattern.search(" ".join(words)))

@@ -54,12 +54,20 @@ _ORDINAL_RES: dict[str, list[tuple[re.Pattern[str], int]]] = {
     ]
     for lang, stems in _STEMS.items()
 }
+#: A building's ground floor, the floor below the first ("premier étage" translated "planta
+#: baja"): read as the ordinal 0.
+_GROUND_FLOOR_RE = re.compile(
+    r"\b(?:ground[\s-]floor|planta\s+baja|rez[\s-]de[\s-]chauss[ée]e|erdgeschoss|piano\s+terra"
+    r"|pianterreno|piano\s+terreno|r[ée]s[\s-]do[\s-]ch[ãa]o|t[ée]rreo|begane\s+grond)\b",
+    re.IGNORECASE,
+)
 #: The same ordinals in digits ("4th", "4º", "4ª", "4e", "4ème"), not a German day ("4. Mai").
 _DIGIT_ORDINAL_RE = re.compile(r"\b(10|[1-9])(?:st|nd|rd|th|º|ª|°|e|er|re|ème|eme|de|ste)\b")
 
 
 def ordinals(text: str, language: str) -> set[int]:
-    """The ordinals, first to tenth, that ``text`` (in ``language``, as written) states."""
+    """The ordinals, first to tenth, that ``text`` (in ``language``, as written) states; a
+    ground floor is 0."""
     patterns = _ORDINAL_RES.get(language)
     if patterns is None:
         return set()
@@ -67,6 +75,8 @@ def ordinals(text: str, language: str) -> set[int]:
         text = re.sub(r"\b\w+-feiras?\b", " ", portuguese_weekdays(text))
     found = {n for pattern, n in patterns if pattern.search(text)}
     found.update(int(m.group(1)) for m in _DIGIT_ORDINAL_RE.finditer(text))
+    if _GROUND_FLOOR_RE.search(text):
+        found.add(0)
     return found
 
 
@@ -80,4 +90,6 @@ def contradicted(
     if not said or not told or said & told:
         return []
     first = min(said)
+    if first == 0:
+        return [Fact("ordinal", "ground floor", "0", ())]
     return [Fact("ordinal", f"ordinal {first}", str(first), ())]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from privcloud.workloads import translate_negation
 from privcloud.workloads.grounding_facts import Fact
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 from privcloud.workloads.text.numbers import TEENS, UNITS
@@ -90,10 +91,20 @@ _SPAN: dict[str, dict[str, str]] = {
 #: partir", "prima di uscire"), the anchor is not needed; German "vor"/"nach" (also "ago" and
 #: "to") and until/since keep it.
 _FREE = frozenset({"en", "es", "fr", "it", "pt"})
+#: German and Dutch words of order that are time words without a time after them: the
+#: conjunctions ("bevor", "nachdem", "voordat", "nadat") and "after" before an article ("nach
+#: dem Signalton", "na het eten"; "nach Berlin" is "to").
+_ORDER_ALONE: dict[str, dict[str, str]] = {
+    "before": {"de": r"\bbevor\b", "nl": r"\bvoordat\b"},
+    "after": {"de": r"\bnachdem\b|\bnach\s+(?:dem|der)\b", "nl": r"\bnadat\b|\bna\s+(?:de|het)\b"},
+}
 _ORDER_RES = {
     order: {
         lang: re.compile(
-            rf"{p}\b" if table is _ORDER and lang in _FREE else rf"{p}\s+{_ANCHOR}", re.IGNORECASE
+            rf"{p}\b"
+            if table is _ORDER and lang in _FREE
+            else rf"{p}\s+{_ANCHOR}|" + _ORDER_ALONE.get(order, {}).get(lang, "(?!)"),
+            re.IGNORECASE,
         )
         for lang, p in by_lang.items()
     }
@@ -185,12 +196,23 @@ _BOUND_RES = _compiled(_BOUNDS)
 _PUNCTUAL_RES = _compiled(_PUNCTUAL)
 
 
-def _named(patterns: dict[str, dict[str, re.Pattern[str]]], text: str, language: str) -> set[str]:
-    """Which of ``patterns`` (per name, per language) ``text`` says."""
+def _named(
+    patterns: dict[str, dict[str, re.Pattern[str]]],
+    text: str,
+    language: str,
+    *,
+    undenied: bool = False,
+) -> set[str]:
+    """Which of ``patterns`` (per name, per language) ``text`` says; ``undenied``: not where a
+    denial comes before it in its clause ("don't come before 9" is from 9 on)."""
     return {
         name
         for name, by_language in patterns.items()
-        if language in by_language and by_language[language].search(text)
+        if language in by_language
+        and any(
+            not (undenied and translate_negation.denied(text, language, match.start()))
+            for match in by_language[language].finditer(text)
+        )
     }
 
 
@@ -206,7 +228,7 @@ def contradicted(
         (_BOUND_RES, "{}"),
         (_PUNCTUAL_RES, "{}"),
     ):
-        said = _named(patterns, source, source_language)
+        said = _named(patterns, source, source_language, undenied=patterns is _ORDER_RES)
         told = _named(patterns, translation, target_language)
         if len(said) == 1 and told and not said & told:
             (which,) = said
