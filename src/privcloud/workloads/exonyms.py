@@ -74,6 +74,22 @@ def table(source: str, target: str) -> Mapping[Tokens, frozenset[Tokens]]:
     return {key: frozenset(values) for key, values in found.items()}
 
 
+@functools.lru_cache(maxsize=16)
+def _territories(language: str) -> frozenset[Tokens]:
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    try:
+        locale = Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return frozenset()
+    return frozenset(tokens(str(name)) for name in locale.territories.values())
+
+
+def is_territory(name: str, language: str) -> bool:
+    """Whether ``name`` is a country's or territory's name in ``language`` (CLDR)."""
+    return tokens(name) in _territories(language)
+
+
 def _names(locale: Locale) -> Iterator[str]:
     """Every territory, language and time-zone city name of ``locale``, in one fixed order
     (the same for every locale, so two locales' names pair up)."""

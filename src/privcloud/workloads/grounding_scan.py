@@ -66,6 +66,12 @@ _CLOCK_RE = re.compile(r"(\d{1,2})([:.])(\d{2})")
 _NUMBER_WORDS_SPAN = 16
 #: Words after which a capitalised "May" is the month, not the verb ("from May", "in May").
 _MONTH_PREPOSITIONS = frozenset(["from", "in", "since", "until", "till", "by", "early", "late"])
+# and those of the languages whose month names the translation check writes in English ("im
+# May", "a May", "en May": translate_lexicons.normalise)
+_MONTH_PREPOSITIONS |= frozenset(
+    "im a en em à au de di del vom zum ab seit bis desde hasta dès depuis nel fino entro tot"  # noqa: SIM905
+    " vanaf sinds per para pour voor für no na al eind begin".split()
+)
 #: Most digits a number is compared by value; a longer one (past float precision, or a run of
 #: thousands of digits that would overflow) is compared digit for digit.
 _EXACT_DIGITS = 15
@@ -367,6 +373,8 @@ class Scanner:
             return Fact("date", token.text, value, (f"date:{value}", f"num:{parts[0]}")), i + 1
         if low == "this" and self.low(i + 1) in ("morning", "afternoon", "evening"):
             return Fact("day", self.surface(i, i + 2), "today", ("day:today",)), i + 2
+        if low == "weekends":  # ("at weekends": the weekend)
+            low = "weekend"
         if low.rstrip("s") in WEEKDAY_NAMES or low in RELATIVE_DAYS:
             value = low.rstrip("s") if low.rstrip("s") in WEEKDAY_NAMES else low
             if self.low(i - 2) == "day" and self.low(i - 1) in ("after", "before"):

@@ -63,12 +63,14 @@ from privcloud.workloads import (
     translate_codes,
     translate_currency,
     translate_hours,
+    translate_kin,
     translate_negation,
     translate_ordinals,
     translate_outcomes,
     translate_periods,
     translate_quantities,
     translate_roles,
+    translate_sides,
     translate_timing,
     translate_units,
 )
@@ -414,6 +416,8 @@ def check(source: str, source_language: str, translation: str, target_language: 
             translate_ordinals.contradicted,
             translate_outcomes.contradicted,
             translate_roles.contradicted,
+            translate_kin.contradicted,
+            translate_sides.contradicted,
             translate_negation.dropped,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))

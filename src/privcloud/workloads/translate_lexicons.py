@@ -313,7 +313,8 @@ def _numeric_date(match: re.Match[str]) -> str:
 #: also an amount.
 _DAY_MONTH_RE = re.compile(
     r"\b((?:le|au|du|jusqu'au|am|vom|zum|bis|den|dem|el|al|del|il|dal|o|até|ao|op|tot|per|para"
-    r"|pour|voor|für)\s+)"
+    r"|pour|voor|für|spätestens|frühestens|ab|seit|uiterlijk|vanaf|sinds|entro|dès|depuis"
+    r"|desde|hasta)\s+)"
     r"(0?[1-9]|[12]\d|3[01])(?:/(0?[1-9]|1[0-2])(?![/\d]|[.,]\d)|\.(0?[1-9]|1[0-2])\.(?!\d))"
 )
 
@@ -343,6 +344,24 @@ _CLOCK_BEFORE_RE = re.compile(
 )
 
 
+#: A score's nought ("drew nil-nil", "won two-nil").
+_NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
+
+
+#: Twelve at night, which the reader would take for 12 pm (noon): midnight, in the language's
+#: own word ("hasta las doce de la noche" translated "until midnight").
+_MIDNIGHT_RES: dict[str, tuple[re.Pattern[str], str]] = {
+    lang: (re.compile(pattern, re.IGNORECASE), word)
+    for lang, (pattern, word) in {
+        "es": (r"\b(?:las\s+)?(?:doce|12)(?:[:.]00)?\s+de\s+la\s+noche\b", "medianoche"),
+        "de": (r"\b(?:zwölf|12)(?:[:.]00)?\s+Uhr\s+nachts\b", "Mitternacht"),
+        "it": (r"\b(?:le\s+)?(?:dodici|12)(?:[:.]00)?\s+di\s+notte\b", "mezzanotte"),
+        "pt": (r"\b(?:as\s+)?(?:doze|12)(?:[:.]00)?\s+da\s+noite\b", "meia-noite"),
+        "nl": (r"\b(?:twaalf|12)(?:[:.]00)?\s+uur\s+'s\s+nachts\b", "middernacht"),
+    }.items()
+}
+
+
 def quarter_hours(text: str) -> str:
     """``text`` with a quarter of an hour after a count of hours as 15 minutes ("une heure et
     quart de route"), not a clock time's quarter ("à huit heures et quart")."""
@@ -366,13 +385,16 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
         if not strict:
             text = _THIS_EVENING_RE.sub("tonight", text)
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
-        text = translate_numbers.idioms(text, language)
+        text = translate_numbers.idioms(_NIL_RE.sub("0", text), language)
         return translate_forms.shared(translate_numbers.english_money(text))
     table = LEXICONS.get(language)
     if table is None:
         return text
     text = _NUMERIC_DATE_RE.sub(_numeric_date, text)
     text = _DAY_MONTH_RE.sub(_day_month, text)
+    if language in _MIDNIGHT_RES:
+        pattern, midnight = _MIDNIGHT_RES[language]
+        text = pattern.sub(midnight, text)
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":

@@ -41,7 +41,7 @@ _PLACE_WORDS: dict[str, frozenset[str]] = {
         "de": "nach in aus von bei zu über spricht sprechen",
         "it": "a in da di per verso parla parlare",
         "pt": "a à ao aos às em de para por pela pelo até fala falar no na",
-        "nl": "naar in uit van bij via spreekt spreken",
+        "nl": "naar in uit van vanuit vanaf bij via spreekt spreken",
     }.items()
 }
 #: Articles passed over before a place ("to the United States", "a la India").
@@ -102,7 +102,7 @@ _HOLIDAYS = frozenset(
 #: translation writes its own word ("oma").
 _FAMILY = frozenset(
     "grandma grandpa granny grandad granddad nan nana mum mom mummy mommy dad daddy".split()  # noqa: SIM905
-) | {"papa", "mama", "auntie"}
+) | {"papa", "mama", "auntie", "oma", "opa", "omi", "opi", "mutti", "vati", "mami", "mamie"}
 
 
 def not_a_name(fact: Fact) -> bool:
@@ -182,12 +182,38 @@ def placed(fact: Fact, text: str, language: str) -> bool:
     before = _preceding(fact.text, text)
     if any(exonyms.tokens(f"{word} {fact.text}") in exonyms.cities() for word in before if word):
         return True  # a city named with its article ("The Hague office", "La Haye")
-    return any(word in cues for word in _preceding(fact.text, text, _SKIPPED))
+    if any(word in cues for word in _preceding(fact.text, text, _SKIPPED)):
+        return True
+    # a country or city beside another ("from Portugal, not Spain", "Portugal y España")
+    return any(
+        exonyms.tokens(other) in exonyms.cities() or exonyms.is_territory(other, language)
+        for other in _coordinated(fact.text, text)
+    )
+
+
+#: Words that join two places ("Portugal, not Spain", "France and Italy"), any language read.
+_JOINING = frozenset(
+    "and or not nor y o ni no et ou pas und oder nicht e né non ou não nem en of niet".split()  # noqa: SIM905
+)
+
+
+def _coordinated(name: str, text: str) -> list[str]:
+    """The capitalised word joined to each mention of ``name`` in ``text`` by a word of
+    :data:`_JOINING` ("Portugal" for "Spain" in "from Portugal, not Spain")."""
+    found = []
+    for match in re.finditer(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text):
+        words = re.findall(r"[\w']+", text[: match.start()])
+        while words and words[-1].lower() in _SKIPPED:
+            words.pop()
+        if len(words) >= 2 and words[-1].lower() in _JOINING and words[-2][:1].isupper():
+            found.append(words[-2])
+    return found
 
 
 def without_sentence_start(fact: Fact, text: str) -> Fact | None:
     at = text.find(fact.text)
-    before = text[:at].rstrip()
+    # (Dutch "'s Nachts", "'s Morgens" open a sentence with their "'s")
+    before = re.sub(r"(?:^|\s)['\u2019]s$", "", text[:at].rstrip()).rstrip()
     if at < 0 or (before and before[-1] not in '.!?¿¡:;"«»“”-\u2013\u2014'):
         return fact
     last = before[:-1].split()[-1:] if before.endswith(".") else []

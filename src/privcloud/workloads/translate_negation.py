@@ -35,9 +35,13 @@ _DENIALS: dict[str, str] = {
     "nl": r"niet|geen|nooit|niets|niemand|noch",
 }
 #: Denials inside a word: English "n't" ("don't"), French "n'" ("n'aurez"; not "n'importe").
+#: A denial may take a clitic ("nobody's there", "nothing'll change").
 _JOINED = {"en": r"|n't\b", "fr": r"|\bn'(?!importe)"}
 _DENIAL_RES = {
-    lang: re.compile(rf"(?<![\w'])(?:{words})(?![\w']){_JOINED.get(lang, '')}", re.IGNORECASE)
+    lang: re.compile(
+        rf"(?<![\w'])(?:{words})(?!\w)(?!'(?!s\b|ll\b|d\b)){_JOINED.get(lang, '')}",
+        re.IGNORECASE,
+    )
     for lang, words in _DENIALS.items()
 }
 #: What a translation may say for a denial: "without" ("Geen probleem": "Sem problema"),

@@ -92,7 +92,9 @@ _MONEY_RE = re.compile(
     r"|centesim|centavo))",
     re.IGNORECASE,
 )
-_ZERO_RE = re.compile(r"(?<!\w)(?:zero|zéro|cero|null|nul)\s+(?=\d)", re.IGNORECASE)
+_ZERO_RE = re.compile(  # (not "match nul 1-1": a draw)
+    r"(?<!\w)(?<!match\s)(?:zero|zéro|cero|null|nul)\s+(?=\d)", re.IGNORECASE
+)
 #: "23 euros e 40 cêntimos", "5 euros et 20 centimes": 23.40 euros.
 _CENTS_RE = re.compile(
     r"\b(\d+)\s+(euros?|dólares?|dollars?|francs?|franken|reais)\s+(?:con|e|et|und|en|y)\s+"

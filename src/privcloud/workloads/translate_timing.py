@@ -98,19 +98,21 @@ _ORDER_ALONE: dict[str, dict[str, str]] = {
     "before": {"de": r"\bbevor\b", "nl": r"\bvoordat\b"},
     "after": {"de": r"\bnachdem\b|\bnach\s+(?:dem|der)\b", "nl": r"\bnadat\b|\bna\s+(?:de|het)\b"},
 }
-_ORDER_RES = {
-    order: {
-        lang: re.compile(
-            rf"{p}\b"
-            if table is _ORDER and lang in _FREE
-            else rf"{p}\s+{_ANCHOR}|" + _ORDER_ALONE.get(order, {}).get(lang, "(?!)"),
-            re.IGNORECASE,
-        )
-        for lang, p in by_lang.items()
+_ORDER_RES, _SPAN_RES = (
+    {
+        order: {
+            lang: re.compile(
+                rf"{p}\b"
+                if table is _ORDER and lang in _FREE
+                else rf"{p}\s+{_ANCHOR}|" + _ORDER_ALONE.get(order, {}).get(lang, "(?!)"),
+                re.IGNORECASE,
+            )
+            for lang, p in by_lang.items()
+        }
+        for order, by_lang in table.items()
     }
     for table in (_ORDER, _SPAN)
-    for order, by_lang in table.items()
-}
+)
 #: At the latest or at the earliest ("spätestens" translated "at the earliest").
 _BOUNDS: dict[str, dict[str, str]] = {
     "at the latest": {
@@ -222,13 +224,14 @@ def contradicted(
     """The order (before, after) and edge of a period (start, end) of ``source`` that
     ``translation`` contradicts (both normalised; see the module docstring)."""
     lost = []
-    for patterns, name in (
-        (_EDGE_RES, "{} of the period"),
-        (_ORDER_RES, "{} the time"),
-        (_BOUND_RES, "{}"),
-        (_PUNCTUAL_RES, "{}"),
+    for patterns, name, undenied in (
+        (_EDGE_RES, "{} of the period", False),
+        (_ORDER_RES, "{} the time", True),  # (before and after, apart from until and since:
+        (_SPAN_RES, "{} the time", True),  # "dopo cena ... fino alle otto" says one of each)
+        (_BOUND_RES, "{}", False),
+        (_PUNCTUAL_RES, "{}", False),
     ):
-        said = _named(patterns, source, source_language, undenied=patterns is _ORDER_RES)
+        said = _named(patterns, source, source_language, undenied=undenied)
         told = _named(patterns, translation, target_language)
         if len(said) == 1 and told and not said & told:
             (which,) = said

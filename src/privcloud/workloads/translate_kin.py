@@ -1,0 +1,177 @@
+"""Which relative, a son or a daughter, a brother or a sister, which a translation must not
+change (:func:`contradicted`): "pela inscrição do filho" translated "für die Anmeldung ihrer
+Tochter" passed the fact check before, which read no family words.
+
+Read on the texts as written, in English and the languages of
+:data:`.translate_lexicons.LEXICONS`: per relation (a child, a sibling, a parent, a
+grandparent, an uncle or aunt, a spouse), its male and female words. A masculine plural that
+also means both ("hijos", "figli", "filhos", "padres", "pais", "hermanos", "irmãos") is read
+as neither, and so are words with another common sense in their language (German "Mann" and
+"Frau", Dutch "man" and "vrouw"; French "femme", Spanish "mujer" and Portuguese "mulher" are a
+wife only after a possessive). Checked by contradiction: only a translation that names the
+relation with the other sex, and not the source's, loses it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads.grounding_facts import Fact
+
+__all__ = ["contradicted", "relatives"]
+
+#: Per relation, per sex, per language, the words that say it (lower case, whole words).
+_KIN: dict[str, dict[str, dict[str, str]]] = {
+    "child": {
+        "male": {
+            "en": "sons?",
+            "es": "hijo",
+            "fr": "fils",
+            "de": "sohn|söhne",
+            "it": "figlio",
+            "pt": "filho",
+            "nl": "zoon|zonen",
+        },
+        "female": {
+            "en": "daughters?",
+            "es": "hijas?",
+            "fr": "filles?",
+            "de": "tochter|töchter",
+            "it": "figli[ae]",
+            "pt": "filhas?",
+            "nl": "dochters?",
+        },
+    },
+    "sibling": {
+        "male": {
+            "en": "brothers?",
+            "es": "hermano",
+            "fr": "frères?",
+            "de": "bruder|brüder",
+            "it": "fratell[oi]",
+            "pt": "irmão",
+            "nl": "broers?",
+        },
+        "female": {
+            "en": "sisters?",
+            "es": "hermanas?",
+            "fr": "s(?:œ|oe)urs?",
+            "de": "schwestern?",
+            "it": "sorell[ae]",
+            "pt": "irmãs?",
+            "nl": "zus(?:sen)?|zusters?",
+        },
+    },
+    "parent": {
+        "male": {
+            "en": "father|dad|daddy",
+            "es": "padre|papá",
+            "fr": "père|papa",
+            "de": "vater|papa",
+            "it": "padre|papà",
+            "pt": "pai",
+            "nl": "vader|papa|pap",
+        },
+        "female": {
+            "en": "mother|mum|mom|mummy",
+            "es": "madre|mamá",
+            "fr": "mère|maman",
+            "de": "mutter|mama",
+            "it": "madre|mamma",
+            "pt": "mãe",
+            "nl": "moeder|mama|mam",
+        },
+    },
+    "grandparent": {
+        "male": {
+            "en": "grandfather|grandpa|grandad",
+            "es": "abuelo",
+            "fr": "grand-père|papy",
+            "de": "großvater|opa",
+            "it": "nonno",
+            "pt": "avô",
+            "nl": "grootvader|opa",
+        },
+        "female": {
+            "en": "grandmother|grandma|granny",
+            "es": "abuela",
+            "fr": "grand-mère|mamie",
+            "de": "großmutter|oma",
+            "it": "nonna",
+            "pt": "avó",
+            "nl": "grootmoeder|oma",
+        },
+    },
+    "uncle or aunt": {
+        "male": {
+            "en": "uncles?",
+            "es": "tío",
+            "fr": "oncles?",
+            "de": "onkel",
+            "it": "zio",
+            "pt": "tio",
+            "nl": "ooms?",
+        },
+        "female": {
+            "en": "aunts?|auntie",
+            "es": "tías?",
+            "fr": "tantes?",
+            "de": "tanten?",
+            "it": "zi[ae]",
+            "pt": "tias?",
+            "nl": "tantes?",
+        },
+    },
+    "spouse": {
+        "male": {
+            "en": "husband",
+            "es": "marido|esposo",
+            "fr": "mari",
+            "it": "marito",
+            "pt": "marido",
+            "nl": "echtgenoot",
+        },
+        "female": {
+            "en": "wife",
+            "es": r"esposa|(?<=\b(?:mi|tu|su)\s)mujer",
+            "fr": r"(?<=\b(?:ma|ta|sa)\s)femme",
+            "it": "moglie",
+            "pt": r"esposa|(?:(?<=\bminha\s)|(?<=\b(?:tua|sua)\s))mulher",
+            "nl": "echtgenote",
+        },
+    },
+}
+_KIN_RES = {
+    relation: {
+        sex: {
+            lang: re.compile(rf"(?<![\w-])(?:{words})(?![\w-])", re.IGNORECASE)
+            for lang, words in by_language.items()
+        }
+        for sex, by_language in by_sex.items()
+    }
+    for relation, by_sex in _KIN.items()
+}
+
+
+def relatives(text: str, language: str) -> dict[str, set[str]]:
+    """Per relation ``text`` (in ``language``, as written) names, the sexes it names it with."""
+    found: dict[str, set[str]] = {}
+    for relation, by_sex in _KIN_RES.items():
+        for sex, by_language in by_sex.items():
+            pattern = by_language.get(language)
+            if pattern is not None and pattern.search(text):
+                found.setdefault(relation, set()).add(sex)
+    return found
+
+
+def contradicted(
+    source: str, source_language: str, translation: str, target_language: str
+) -> list[Fact]:
+    """The relative of ``source`` that ``translation`` turns into the other sex (both as
+    written; see the module docstring): one fact, or none."""
+    told = relatives(translation, target_language)
+    for relation, sexes in relatives(source, source_language).items():
+        if len(sexes) == 1 and told.get(relation) and not sexes & told[relation]:
+            (sex,) = sexes
+            return [Fact("kin", f"{sex} {relation}", f"{sex} {relation}", ())]
+    return []
