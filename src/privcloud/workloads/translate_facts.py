@@ -201,7 +201,10 @@ def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
     name = exonyms.tokens(fact.value)
     # a city, or a country or language whose name differs in the target ("nach Dänemark")
     known = name in exonyms.cities() or name in exonyms.table(language, target)
-    return known and placed(fact, text, language)
+    # (a noun after an article is no city: "nach dem Essen" is after the meal, not to Essen)
+    before = text[: text.find(fact.text)].split()
+    after_article = bool(before) and before[-1] in {"dem", "der", "den", "das", "des", "die"}
+    return known and not after_article and placed(fact, text, language)
 
 
 class _Translation:
@@ -263,7 +266,9 @@ class _Translation:
         if fact.kind in ("url", "code"):
             return translate_codes.holds(self._written, fact)
         if fact.kind == "number" and _SCORE_VALUE_RE.fullmatch(fact.value):
-            return tuple(fact.value.split(":")) in translate_codes.score_parts(self._written)
+            # (either way round: "lost 2-1" may be "1:2 verloren", home side first)
+            home, away = fact.value.split(":")
+            return bool({(home, away), (away, home)} & translate_codes.score_parts(self._written))
         if fact.kind == "time" and self._morning_on_24_hour_clock(fact):
             return False
         if fact.kind == "phone":

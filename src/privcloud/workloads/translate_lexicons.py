@@ -79,6 +79,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "lunes martes miércoles jueves viernes sábado domingo",
         "dos tres cuatro cinco seis siete ocho nueve diez once doce",
         "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
+        "anteayer:the_day_before_yesterday antes_de_ayer:the_day_before_yesterday "
         "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
         "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
         "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
@@ -344,6 +345,9 @@ _CLOCK_BEFORE_RE = re.compile(
 )
 
 
+#: Noon or midnight said with its twelve ("twelve noon", "12 midnight"), which the reader
+#: would take for a twelve o'clock on either half of the day.
+_TWELVE_RE = re.compile(r"\b(?:twelve|12)(?:[:.]00)?\s+(noon|midnight)\b", re.IGNORECASE)
 #: A score's nought ("drew nil-nil", "won two-nil").
 _NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
 
@@ -358,6 +362,20 @@ _MIDNIGHT_RES: dict[str, tuple[re.Pattern[str], str]] = {
         "it": (r"\b(?:le\s+)?(?:dodici|12)(?:[:.]00)?\s+di\s+notte\b", "mezzanotte"),
         "pt": (r"\b(?:as\s+)?(?:doze|12)(?:[:.]00)?\s+da\s+noite\b", "meia-noite"),
         "nl": (r"\b(?:twaalf|12)(?:[:.]00)?\s+uur\s+'s\s+nachts\b", "middernacht"),
+    }.items()
+}
+
+
+#: "This night", which is tonight or last night by the tense: read as tonight in a
+#: translation only ("Esta noche" translated "Cette nuit"), never in a source.
+_THIS_NIGHT_RES = {
+    lang: re.compile(pattern, re.IGNORECASE)
+    for lang, pattern in {
+        "fr": r"\bcette\s+nuit\b",
+        "de": r"\bheute\s+nacht\b",
+        "it": r"\bstanotte\b|\bquesta\s+notte\b",
+        "pt": r"\besta\s+noite\b",
+        "nl": r"\bvannacht\b",
     }.items()
 }
 
@@ -385,7 +403,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
         if not strict:
             text = _THIS_EVENING_RE.sub("tonight", text)
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
-        text = translate_numbers.idioms(_NIL_RE.sub("0", text), language)
+        text = _TWELVE_RE.sub(r"\1", _NIL_RE.sub("0", text))  # "twelve noon": noon
+        text = translate_numbers.idioms(text, language)
         return translate_forms.shared(translate_numbers.english_money(text))
     table = LEXICONS.get(language)
     if table is None:
@@ -395,6 +414,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     if language in _MIDNIGHT_RES:
         pattern, midnight = _MIDNIGHT_RES[language]
         text = pattern.sub(midnight, text)
+    if not strict and language in _THIS_NIGHT_RES:  # a translation's "cette nuit" may be tonight
+        text = _THIS_NIGHT_RES[language].sub("tonight", text)
     # Clock times in words first ("ocho y cuarto": text2num would make "cuarto" a 4th), then
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":

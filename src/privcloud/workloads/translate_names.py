@@ -34,14 +34,16 @@ _ARTICLES = frozenset({"the"})
 _PLACE_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset({"at", *words.split()})
     for lang, words in {
-        "en": "to from in at via near into of through across toward towards around visit "
+        "en": "to from in at via near into of through across toward towards around outside "
+        "inside beyond visit "
         "visiting visited speak speaks spoke speaking",
         "es": "a en de desde hacia para por hasta habla hablo hablar",
         "fr": "à en de depuis vers au aux pour parle parler",
         "de": "nach in aus von bei zu über spricht sprechen",
-        "it": "a in da di per verso parla parlare",
+        "it": "a in da di per verso parla parlare dal dalla dallo dall dai dagli dalle nel nella "
+        "nello nell al alla allo all del della dello dell",
         "pt": "a à ao aos às em de para por pela pelo até fala falar no na",
-        "nl": "naar in uit van vanuit vanaf bij via spreekt spreken",
+        "nl": "naar in uit van vanuit vanaf bij via door spreekt spreken",
     }.items()
 }
 #: Articles passed over before a place ("to the United States", "a la India").

@@ -54,6 +54,7 @@ _LIKE_DENIALS = re.compile(
     r"|remember|acuérdate|acuérdese|recuerda|recuerde|rappelle-toi|rappelez-vous|denk\s+daran"
     r"|denken\s+sie\s+daran|ricordati|ricordatevi|si\s+ricordi|lembra-te|lembre-se|denk\s+eraan"
     r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
+    r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
     r"|stuk|defekt|defect[oa]?)\b",
     re.IGNORECASE,
 )
@@ -70,6 +71,21 @@ _NOT_DENIALS = re.compile(
 )
 
 
+#: A denied "before" or "until" ("Please don't arrive before 8:45") ...
+_DENIED_ORDER = re.compile(
+    r"(?:\bnot|n't|\bnicht|\bpas|\bnon|\bnão|\bniet|\bno)(?:\s+[\w']+){0,3}?\s+(?:before|until"
+    r"|till|antes|avant|vor|prima|voor|bis|hasta|jusqu|fino|até|tot)\b",
+    re.IGNORECASE,
+)
+#: ... which a translation may say as "at the earliest", "from" or "only then" ("frühestens
+#: um 8:45 Uhr, erst dann"); without such a word the negation must still come back.
+_FROM_ON = re.compile(
+    r"\b(?:at\s+the\s+earliest|from|onwards|only|frühestens|ab|erst|à\s+partir|dès|seulement"
+    r"|qu'à|a\s+partir|desde|sólo|solo|só|vanaf|pas|op\s+z[i']j?n\s+vroegst|non\s+prima)\b",
+    re.IGNORECASE,
+)
+
+
 def dropped(
     source: str, source_language: str, translation: str, target_language: str
 ) -> list[Fact]:
@@ -81,6 +97,8 @@ def dropped(
         return []
     match = said.search(source)
     if match is None or told.search(translation) or _LIKE_DENIALS.search(translation):
+        return []
+    if _DENIED_ORDER.search(source) and _FROM_ON.search(translation):
         return []
     return [Fact("negation", match.group(), "not", ("negation",))]
 

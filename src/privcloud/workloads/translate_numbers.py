@@ -29,7 +29,15 @@ __all__ = ["english", "english_money", "idioms"]
 #: Words that are numbers and also other words, read as numbers only next to a word of the
 #: clock (before: "alle", "le", "à", "vers"...; after: "heures", "ore", "uur", "Uhr").
 _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
-    "it": ("sei", r"(?:alle|le|dalle|verso le|sono le|zero)", r"(?:ore|e|meno)"),
+    # "sei" is also "you are": six at a clock, or counting ("solo sei hanno", "dai sei agli
+    # otto anni", "sei persone")
+    "it": (
+        "sei",
+        r"(?:alle|le|dalle|verso le|sono le|zero|solo|soltanto|dai|ai|agli|degli|dei|i|gli|tra"
+        r"|fra|circa|altri|altre|tutti|tutte|primi|prime|ultimi|ultime)",
+        r"(?:ore|e|meno|anni|mesi|giorni|settimane|minuti|euro|persone|bambini|volte|posti"
+        r"|notti|chilometri|km|metri|chili|litri|pezzi|hanno|sono|di\s+loro)",
+    ),
     "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
 }
 _MASK = "\u2060"  # WORD JOINER: an ambiguous word with it inside is no number word
@@ -117,11 +125,14 @@ _IDIOM_RES = {
         r"|(?<=one\sin\sa\s)million|two(?=\s+and\s+two\s+together)"
         r"|(?<=two\sand\s)two(?=\s+together)|two(?=\s+birds\s+with)",
         "es": r"mil(?=\s+gracias|\s+demonios|\s+maravillas|\s+amores)|unos|unas"
+        r"|(?<=a\s)dos(?=\s+pasos\b)"
         r"|un(?=\s+dos\s+por\s+tres)|(?<=un\s)dos(?=\s+por\s+tres)|(?<=dos\spor\s)tres"
         r"|cuatro(?=\s+gatos)|siete(?=\s+vidas)",
         "pt": r"mil(?=\s+vezes|\s+obrigad)|uns|umas|sétimo(?=\s+céu)|(?<=pintar\so\s)sete"
+        r"|(?<=a\s)dois(?=\s+passos\b)"
         r"|sete(?=\s+palmos|\s+vidas)",
         "fr": r"mille(?=\s+fois|\s+mercis?)|trente-six(?=\s+chandelles|\s+du\s+mois)"
+        r"|(?<=à\s)deux(?=\s+pas\b)"
         r"|(?<=poire\sen\s)deux|deux(?=\s+temps\s+trois\s+mouvements)"
         r"|(?<=deux\stemps\s)trois|(?<=son\s)trente[-\s]et[-\s]un|septième(?=\s+ciel)"
         r"|quatre(?=\s+cents\s+coups|\s+vérités|\s+à\s+quatre)"

@@ -114,8 +114,22 @@ _AFTER_NOON: dict[str, tuple[tuple[str, str], ...]] = {
         (r"(?:\b|(?<=dag)|(?<=van))nachts?\b", "n"),
     ),
 }
+#: The daytime ("overdag", "tagsüber", "de día"), read as the afternoon's letter: it is not
+#: the evening nor the night ("durante a noite" translated "overdag").
+_DAYTIME = {
+    "en": r"\bduring\s+the\s+day\b|\bby\s+day\b|\bdaytime\b",
+    "es": r"\bde\s+día\b|\bdurante\s+el\s+día\b",
+    "fr": r"\bpendant\s+la\s+journée\b|\bde\s+jour\b|\ben\s+journée\b",
+    "de": r"\btagsüber\b",
+    "it": r"\bdi\s+giorno\b|\bdurante\s+il\s+giorno\b",
+    "pt": r"\bde\s+dia\b|\bdurante\s+o\s+dia\b",
+    "nl": r"\boverdag\b",
+}
 _AFTER_NOON_RES = {
-    lang: tuple((re.compile(p, re.IGNORECASE), frozenset(parts)) for p, parts in words)
+    lang: tuple(
+        (re.compile(p, re.IGNORECASE), frozenset(parts))
+        for p, parts in (*words, (_DAYTIME[lang], "a"))
+    )
     for lang, words in _AFTER_NOON.items()
 }
 
@@ -255,6 +269,10 @@ def _which_weeks(text: str, language: str) -> dict[str, set[str]]:
     return found
 
 
+#: A clock time's half of the day ("9 a.m.", "1 pm"), which names no part of the day in words.
+_CLOCK_MARK_RE = re.compile(r"\d\s?(?:am|a\.m\.|pm|p\.m\.)(?!\w)", re.IGNORECASE)
+
+
 def _parts(text: str, language: str) -> set[str]:
     found = set()
     for name, pattern in zip(_CLASSES, _PART_RES.get(language, ()), strict=False):
@@ -297,7 +315,10 @@ def contradicted(
     lost: list[Fact] = []
     said = _parts(source, source_language)
     written = _parts(translation, target_language)
-    if len(said) == 1 and written and not said & written:
+    # the other part, and not the source's; or, beside the source's, the other in words
+    # ("'s middags ... 's avonds" as "vormittags ... abends"; not "9 a.m. and 1 p.m.")
+    added = written - said - _parts(_CLOCK_MARK_RE.sub(" ", translation), target_language)
+    if len(said) == 1 and written and (not said & written or (written - said) - added):
         (part,) = said
         lost.append(Fact("daypart", part, part, (f"daypart:{part}",)))
     named = _which_weeks(translation, target_language)

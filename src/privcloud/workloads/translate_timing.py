@@ -81,7 +81,7 @@ _SPAN: dict[str, dict[str, str]] = {
         "en": r"\b(?:since|from)",
         "es": r"\bdesde",
         "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu'])",
-        "de": r"\b(?:seit|ab)",
+        "de": r"\b(?:seit|ab|von|vom)",
         "it": r"\b(?:da|dal|dalla|dai|dalle|a\s+partire\s+da)",
         "pt": r"\b(?:desde|a\s+partir\s+d[eoa]s?)",
         "nl": r"\b(?:sinds|vanaf|van)",
@@ -232,7 +232,7 @@ def contradicted(
         (_PUNCTUAL_RES, "{}", False),
     ):
         said = _named(patterns, source, source_language, undenied=undenied)
-        told = _named(patterns, translation, target_language)
+        told = _named(patterns, translation, target_language, undenied=undenied)
         if len(said) == 1 and told and not said & told:
             (which,) = said
             lost.append(Fact("relative", name.format(which), which, ()))
