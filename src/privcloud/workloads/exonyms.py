@@ -159,6 +159,16 @@ _REGIONS = (
     "Flanders / Flandes / Flandre / Flandern / Fiandre / Flandres / Vlaanderen",
     "Corsica / Córcega / Corse / Korsika / Córsega",
     "Provence / Provenza / Provença",
+    "Azores / Açores / Azoren / Azzorre",
+    "Madeira / Madère",
+    "Canary Islands / Canarias / Islas Canarias / Canaries / Îles Canaries / Kanaren"
+    " / Kanarische Inseln / Canarie / Isole Canarie / Canárias / Ilhas Canárias"
+    " / Canarische Eilanden",
+    "Balearic Islands / Baleares / Islas Baleares / Baléares / Îles Baléares / Balearen"
+    " / Baleari / Isole Baleari / Ilhas Baleares / Balearen",
+    "South Tyrol / Tirol del Sur / Tyrol du Sud / Südtirol / Alto Adige / Tirol do Sul"
+    " / Zuid-Tirol",
+    "Alsace / Alsacia / Elsass / Alsazia / Alsácia / Elzas",
 )
 
 

@@ -70,6 +70,7 @@ from privcloud.workloads import (
     translate_periods,
     translate_quantities,
     translate_roles,
+    translate_shares,
     translate_sides,
     translate_timing,
     translate_units,
@@ -389,6 +390,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
     facts = _source_facts(source, text, source_language, target_language)
     lost: tuple[Fact, ...] = ()
     written: str | None = None  # the translation normalised, read once
+    shared: set[str] = set()  # the numbers of shares both texts state
     if facts:
         places = frozenset(
             f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
@@ -426,8 +428,33 @@ def check(source: str, source_language: str, translation: str, target_language: 
             translate_negation.dropped,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))
-    return FactCheck(
-        tuple(facts), lost, added_facts(source, source_language, translation, target_language)
+        said_shares = translate_shares.shares(source, text, source_language)
+        told_shares = translate_shares.shares(translation, written, target_language)
+        lost += tuple(translate_shares.contradicted(said_shares, told_shares))
+        shared = translate_shares.agreeing(said_shares, told_shares)
+    added = added_facts(source, source_language, translation, target_language)
+    if shared:  # a share said the other way ("fünfzig Prozent" as "half price")
+        lost = tuple(f for f in lost if not _a_share(f, shared))
+        added = tuple(f for f in added if not _a_share(f, shared))
+    if written is not None and (lost or added):
+        # a quantity in other numbers ("ein halbes Kilo" as "500 grams")
+        ours, theirs = translate_quantities.agreeing(text, written)
+        lost = tuple(f for f in lost if not _within(f, ours))
+        added = tuple(f for f in added if not _within(f, theirs))
+    return FactCheck(tuple(facts), lost, added)
+
+
+def _a_share(fact: Fact, numbers: set[str]) -> bool:
+    """Whether ``fact`` is a number or the percent unit of a share both texts state."""
+    return (fact.kind == "number" and fact.value in numbers) or (
+        fact.kind == "unit" and fact.value == "percent"
+    )
+
+
+def _within(fact: Fact, phrases: list[str]) -> bool:
+    """Whether number ``fact`` is the number of one of ``phrases``."""
+    return fact.kind == "number" and any(
+        re.search(rf"(?<![\d.,]){re.escape(fact.text)}(?![\d])", phrase) for phrase in phrases
     )
 
 

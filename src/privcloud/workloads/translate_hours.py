@@ -72,6 +72,9 @@ _PHRASES: dict[str, int] = {
     r"three\s+quarters\s+of\s+an\s+hour|tres\s+cuartos\s+de\s+hora|trois\s+quarts\s+d'heure"
     r"|dreiviertelstunde|drei\s+viertel\s+stunden?|tre\s+quarti\s+d'ora"
     r"|três\s+quartos\s+de\s+hora|drie\s+kwartier": 45,
+    # the first hour of something ("gratuito per la prima mezz'ora" as "in der ersten Stunde")
+    r"first\s+hour|(?<!a\s)primera\s+hora|première\s+heure|erste[nr]?\s+stunde|prima\s+ora"
+    r"|primeira\s+hora|eerste\s+uur": 60,
     r"(?:a\s+)?quarter\s+of\s+an\s+hour|(?:a\s+)?quarter[\s-]hour|un\s+cuarto\s+de\s+hora"
     r"|un\s+quart\s+d'heure|viertelstunde|un\s+quarto\s+d'ora|um\s+quarto\s+de\s+hora"
     r"|kwartier": 15,

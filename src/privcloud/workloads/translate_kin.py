@@ -18,7 +18,7 @@ import re
 
 from privcloud.workloads.grounding_facts import Fact
 
-__all__ = ["contradicted", "relatives"]
+__all__ = ["contradicted", "mentions", "relatives"]
 
 #: Per relation, per sex, per language, the words that say it (lower case, whole words).
 _KIN: dict[str, dict[str, dict[str, str]]] = {
@@ -30,7 +30,7 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "de": "sohn|söhne",
             "it": "figlio",
             "pt": "filho",
-            "nl": "zoon|zonen",
+            "nl": "zoon|zonen|zoons",
         },
         "female": {
             "en": "daughters?",
@@ -122,6 +122,64 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "nl": "tantes?",
         },
     },
+    "nephew or niece": {
+        "male": {
+            "en": "nephews?",
+            "es": "sobrino",
+            "fr": "neveux?",
+            "de": "neffen?",
+            "it": "nipote\\s+maschio",
+            "pt": "sobrinho",
+            "nl": "neef|neven",
+        },
+        "female": {
+            "en": "nieces?",
+            "es": "sobrinas?",
+            "fr": "nièces?",
+            "de": "nichten?",
+            "it": "nipote\\s+femmina",
+            "pt": "sobrinhas?",
+            "nl": "nicht(?:en|je|jes)?",
+        },
+    },
+    "grandchild": {
+        "male": {
+            "en": "grandsons?",
+            "es": "nieto",
+            "fr": "petit-fils",
+            "de": "enkel(?:sohn)?",
+            "pt": "neto",
+            "nl": "kleinzoons?",
+        },
+        "female": {
+            "en": "granddaughters?",
+            "es": "nietas?",
+            "fr": "petites?-filles?",
+            "de": "enkelin(?:nen)?|enkeltochter",
+            "pt": "netas?",
+            "nl": "kleindochters?",
+        },
+    },
+    "parent-in-law": {
+        "male": {
+            "en": "father-in-law",
+            "es": "suegro",
+            "fr": "beau-père",
+            "de": "schwiegervater",
+            "it": "suocero",
+            "pt": "sogro",
+            "nl": "schoonvader",
+        },
+        "female": {
+            "en": "mother-in-law",
+            "es": "suegra",
+            "fr": "belle-mère",
+            "de": "schwiegermutter",
+            "it": "suocera",
+            "pt": "sogra",
+            "nl": "schoonmoeder",
+        },
+    },
     "spouse": {
         "male": {
             "en": "husband",
@@ -162,6 +220,18 @@ def relatives(text: str, language: str) -> dict[str, set[str]]:
             if pattern is not None and pattern.search(text):
                 found.setdefault(relation, set()).add(sex)
     return found
+
+
+def mentions(text: str, language: str) -> list[tuple[str, str]]:
+    """The relatives ``text`` (in ``language``, as written) names, each as its label ("male
+    sibling") and the word that names it first, in the order of those words."""
+    found: list[tuple[int, str, str]] = []
+    for relation, by_sex in _KIN_RES.items():
+        for sex, by_language in by_sex.items():
+            pattern = by_language.get(language)
+            if pattern is not None and (match := pattern.search(text)) is not None:
+                found.append((match.start(), f"{sex} {relation}", match.group()))
+    return [(label, word) for _, label, word in sorted(found)]
 
 
 def contradicted(

@@ -348,6 +348,12 @@ _CLOCK_BEFORE_RE = re.compile(
 #: Noon or midnight said with its twelve ("twelve noon", "12 midnight"), which the reader
 #: would take for a twelve o'clock on either half of the day.
 _TWELVE_RE = re.compile(r"\b(?:twelve|12)(?:[:.]00)?\s+(noon|midnight)\b", re.IGNORECASE)
+#: A dozen, in every language read ("zwölf Eier": "une douzaine d'œufs").
+_DOZEN_RE = re.compile(
+    r"\b(?:a|one|une|una|un|ein|eine|uma|um|een)\s+(?:dozen|douzaine|docena|dutzend|dozzina"
+    r"|dúzia|dozijn)\b",
+    re.IGNORECASE,
+)
 #: A score's nought ("drew nil-nil", "won two-nil").
 _NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
 
@@ -397,7 +403,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
-    text = quarter_hours(text)
+    text = _DOZEN_RE.sub("12", quarter_hours(text))
     if language == "en":
         text = _US_DATE_RE.sub(lambda m: f"{_MONTHS_EN[int(m[1]) - 1]} {int(m[2])}, {m[3]}", text)
         if not strict:

@@ -35,14 +35,14 @@ _PLACE_WORDS: dict[str, frozenset[str]] = {
     lang: frozenset({"at", *words.split()})
     for lang, words in {
         "en": "to from in at via near into of through across toward towards around outside "
-        "inside beyond visit "
+        "inside beyond reach reaches reached reaching visit "
         "visiting visited speak speaks spoke speaking",
         "es": "a en de desde hacia para por hasta habla hablo hablar",
         "fr": "à en de depuis vers au aux pour parle parler",
         "de": "nach in aus von bei zu über spricht sprechen",
         "it": "a in da di per verso parla parlare dal dalla dallo dall dai dagli dalle nel nella "
         "nello nell al alla allo all del della dello dell",
-        "pt": "a à ao aos às em de para por pela pelo até fala falar no na",
+        "pt": "a à ao aos às em de para por pela pelo até fala falar no na nos nas",
         "nl": "naar in uit van vanuit vanaf bij via door spreekt spreken",
     }.items()
 }
@@ -153,6 +153,8 @@ def thing_name(fact: Fact, text: str, target: str) -> Fact | None:
     if exonyms.tokens(fact.text) in exonyms.table("en", target):
         return fact
     words = fact.text.split()
+    if len(words) == 1 and exonyms.tokens(fact.text) in exonyms.cities():
+        return fact  # a city's name before a noun ("the Porto office"), though "port" is common
     kept = [w for w in words if not vocabulary.is_common(w.strip(".,;:!?'\"()"))]
     if len(kept) == len(words):
         return fact

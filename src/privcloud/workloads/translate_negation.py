@@ -55,6 +55,7 @@ _LIKE_DENIALS = re.compile(
     r"|denken\s+sie\s+daran|ricordati|ricordatevi|si\s+ricordi|lembra-te|lembre-se|denk\s+eraan"
     r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
     r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
+    r"|inutile|unnecessary|needless|unnötig|innecesari[oa]|desnecessári[oa]|onnodig"
     r"|stuk|defekt|defect[oa]?)\b",
     re.IGNORECASE,
 )
@@ -81,6 +82,7 @@ _DENIED_ORDER = re.compile(
 #: um 8:45 Uhr, erst dann"); without such a word the negation must still come back.
 _FROM_ON = re.compile(
     r"\b(?:at\s+the\s+earliest|from|onwards|only|frühestens|ab|erst|à\s+partir|dès|seulement"
+    r"|wait|attends|attendez|warte|warten|aspetta|aspettate|espera|esperad?|wacht"
     r"|qu'à|a\s+partir|desde|sólo|solo|só|vanaf|pas|op\s+z[i']j?n\s+vroegst|non\s+prima)\b",
     re.IGNORECASE,
 )

@@ -26,7 +26,7 @@ import re
 from privcloud.workloads.grounding_facts import Fact
 from privcloud.workloads.translate_hours import COUNT_WORDS
 
-__all__ = ["contradicted", "quantities"]
+__all__ = ["agreeing", "contradicted", "quantities"]
 
 #: Per unit: its measure, its size in the measure's base unit, and its words and symbols in
 #: every language read (lower case, regular expressions, whole words).
@@ -126,3 +126,12 @@ def contradicted(
         if stated and not any(amounts & a for a in stated):
             return [Fact("quantity", words.strip(), f"{min(amounts):g} {measure}", ())]
     return []
+
+
+def agreeing(source: str, translation: str) -> tuple[list[str], list[str]]:
+    """The words of the quantities of ``source`` and of ``translation`` (both normalised) that
+    state the same amount of the same measure in other numbers ("ein halbes Kilo" and "500
+    grams", "tre chili e mezzo" and "3,5 kilo"): their numbers are no lost or added facts."""
+    said, told = quantities(source), quantities(translation)
+    pairs = [(s, t) for s in said for t in told if s[0] == t[0] and s[1] & t[1]]
+    return [s[2] for s, _ in pairs], [t[2] for _, t in pairs]

@@ -9,15 +9,18 @@ Zaragoza" may be "en Zaragoza con Lucía"). Between two such names the languages
 keep the order of the telling: the one who acts comes first in an active sentence of every
 one of them. So a translation that names exactly the same two people in the other order has
 turned the roles round, unless it or the source says the action in the passive ("was called
-by", "von", "par", "por", "da", "door") or joins the two ("Anna and Marc", "mit"): those
-sentences are not read.
+by", "von", "par", "por", "da", "door"), joins the two ("Anna and Marc", "mit") or makes one
+the other's ("la mère de mon mari": "my husband's mother"): those sentences are not read.
+Two relatives named by family words (:func:`.translate_kin.mentions`: "Mio suocero ha prestato
+dei soldi a mio fratello" translated "My brother lent some money to my father-in-law") are
+read the same way.
 """
 
 from __future__ import annotations
 
 import re
 
-from privcloud.workloads import exonyms
+from privcloud.workloads import exonyms, translate_kin
 from privcloud.workloads.grounding_facts import Fact
 
 __all__ = ["contradicted", "people"]
@@ -26,7 +29,9 @@ _NAME_RE = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-Ý][a-zà-ÿ]+(?![\w'\u2019-])")
 #: A passive's agent or two people joined, in any language read: the order then says nothing.
 _UNORDERED_RE = re.compile(
     r"\b(?:by|por|pelo|pela|par|von|vom|da|dal|dalla|door|and|y|e|et|und|en|with|con|com"
-    r"|avec|mit|met|&)\b",
+    r"|avec|mit|met|&"
+    # or a possessive: "la mère de mon mari" is "my husband's mother"
+    r"|of|de|di|du|des|del|della|do|dos|das|van)\b|['\u2019]s\b",
     re.IGNORECASE,
 )
 
@@ -52,13 +57,32 @@ def contradicted(
 ) -> list[Fact]:
     """The roles of two people in ``source`` that ``translation`` turns round (both as
     written; see the module docstring): one fact, or none."""
-    del source_language, target_language  # the names are compared as written
     said = people(source, translation)
     told = people(translation, source)
-    if len(said) != 2 or sorted(said) != sorted(told) or said == told:
-        return []
+    if len(said) == 2 and sorted(said) == sorted(told) and said != told:
+        return _turned(source, said, translation, told, said)
+    # two relatives ("Mio suocero ha prestato dei soldi a mio fratello")
+    kin_said = translate_kin.mentions(source, source_language)
+    kin_told = translate_kin.mentions(translation, target_language)
+    labels_said, labels_told = [k for k, _ in kin_said], [k for k, _ in kin_told]
+    if (
+        len(kin_said) == 2
+        and sorted(labels_said) == sorted(labels_told)
+        and labels_said != labels_told
+    ):
+        return _turned(
+            source, [w for _, w in kin_said], translation, [w for _, w in kin_told], labels_said
+        )
+    return []
+
+
+def _turned(
+    source: str, said: list[str], translation: str, told: list[str], parties: list[str]
+) -> list[Fact]:
+    """One fact for two parties told the other way round, none where a passive's agent or a
+    joining word stands between them in either text."""
     if _UNORDERED_RE.search(_between(source, *said)) or _UNORDERED_RE.search(
         _between(translation, *told)
     ):
         return []
-    return [Fact("roles", f"{said[0]} … {said[1]}", " > ".join(said), ())]
+    return [Fact("roles", f"{parties[0]} … {parties[1]}", " > ".join(parties), ())]

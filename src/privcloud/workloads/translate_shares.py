@@ -1,0 +1,120 @@
+"""A share of something, as a fraction or a percentage, which a translation must not change and
+may say either way (:func:`shares`): "um ein Drittel gestiegen" translated "gone up by a
+quarter" passed the fact check before, which read no fractions; "fünfzig Prozent Rabatt"
+translated "half price" and "um quarto dos funcionários" translated "25 procent" were withheld
+(a number lost, or one added).
+
+Read on the texts as written, in English and the languages of
+:data:`.translate_lexicons.LEXICONS`: a half, a third, two thirds, a quarter and three quarters
+in words, not where they tell the time or a duration ("half past", "un quarto d'ora", "et
+quart", "Viertelstunde") and German "Viertel" only as "ein Viertel" or "drei Viertel" (alone
+it is also a district); and a percentage in digits or in the reader's words ("50 %", "fünfzig
+Prozent"), on the normalised text. Each is a share in percent (a third: 33).
+
+:func:`contradicted`: both texts state shares and none of the translation's is one of the
+source's. :func:`agreeing`: the shares both state, whose numbers are then no lost or added
+facts ("50" of "50 Prozent" held by "half price").
+"""
+
+from __future__ import annotations
+
+import re
+
+from privcloud.workloads.grounding_facts import Fact
+
+__all__ = ["agreeing", "contradicted", "shares"]
+
+#: What may not follow a quarter or a half that tells the time or a duration.
+_NOT_TIME = (
+    r"(?!\s+(?:past|to|an?\s+hour|of\s+an\s+hour|de\s+hora|d'heure|d'ora|de\s+hora|hour|hora"
+    r"|heure|stunde|ora|uur|nach|vor|over|voor)\b)"
+)
+#: Per language, per share in percent, its words (regular expressions, any case).
+_WORDS: dict[str, dict[int, str]] = {
+    "en": {
+        50: rf"\bhalf(?=\s+(?:the|of|price|off)\b){_NOT_TIME}",
+        33: r"\b(?:a|one)\s+third\b",
+        67: r"\btwo\s+thirds\b",
+        25: rf"\b(?:a|one)\s+quarter\b{_NOT_TIME}",
+        75: rf"\bthree\s+quarters\b{_NOT_TIME}",
+    },
+    "es": {
+        50: r"\bla\s+mitad\b",
+        33: r"\bun\s+tercio\b",
+        67: r"\bdos\s+tercios\b",
+        25: rf"(?<!y\s)(?<!menos\s)\bun\s+cuarto\b{_NOT_TIME}",
+        75: rf"\btres\s+cuartos\b{_NOT_TIME}",
+    },
+    "fr": {
+        50: r"\bla\s+moitié\b",
+        33: r"\bun\s+tiers\b",
+        67: r"\bdeux\s+tiers\b",
+        25: rf"(?<!et\s)\bun\s+quart\b{_NOT_TIME}",
+        75: rf"\btrois\s+quarts\b{_NOT_TIME}",
+    },
+    "de": {
+        50: r"\bdie\s+hälfte\b|\bhalben\s+preis\b",
+        33: r"\bein(?:em)?\s+drittel\b",
+        67: r"\bzwei\s+drittel\b",
+        25: rf"\bein(?:em)?\s+viertel\b{_NOT_TIME}",
+        75: rf"\bdrei\s+viertel\b{_NOT_TIME}",
+    },
+    "it": {
+        50: r"\bla\s+metà\b|\bmetà\s+prezzo\b",
+        33: r"\bun\s+terzo\b",
+        67: r"\bdue\s+terzi\b",
+        25: rf"(?<!e\s)(?<!meno\s)\bun\s+quarto\b{_NOT_TIME}",
+        75: rf"\btre\s+quarti\b{_NOT_TIME}",
+    },
+    "pt": {
+        50: r"\ba\s+metade\b|\bmetade\s+d[oa]s?\b",
+        33: r"\bum\s+terço\b",
+        67: r"\bdois\s+terços\b",
+        25: rf"(?<!e\s)(?<!menos\s)\bum\s+quarto\s+d[oae]s?\b{_NOT_TIME}",
+        75: rf"\btrês\s+quartos\s+d[oae]s?\b{_NOT_TIME}",
+    },
+    "nl": {
+        50: r"\bde\s+helft\b|\bhalve\s+prijs\b",
+        33: r"\been\s+derde\b",
+        67: r"\btwee\s+derde\b",
+        25: rf"\been\s+kwart\b{_NOT_TIME}",
+        75: rf"\bdrie\s*kwart\b{_NOT_TIME}",
+    },
+}
+_WORD_RES = {
+    lang: [(re.compile(p, re.IGNORECASE), share) for share, p in by_share.items()]
+    for lang, by_share in _WORDS.items()
+}
+#: A percentage on the normalised text ("50 %", "50 percent", "50 Prozent").
+_PERCENT_RE = re.compile(
+    r"(?<![\d.,])(\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent|per\s+cent|por\s+ciento|pour\s+cent"
+    r"|prozent|per\s+cento|por\s+cento|procent)",
+    re.IGNORECASE,
+)
+
+
+def shares(written: str, normalised: str, language: str) -> set[int]:
+    """The shares, in whole percent, a text states: its fractions in words (``written``, in
+    ``language``) and its percentages (``normalised``)."""
+    found = {share for pattern, share in _WORD_RES.get(language, []) if pattern.search(written)}
+    for match in _PERCENT_RE.finditer(normalised):
+        found.add(round(float(match.group(1).replace(",", "."))))
+    return found
+
+
+def contradicted(said: set[int], told: set[int]) -> list[Fact]:
+    """The share of the source (``said``) that the translation's shares (``told``) contradict:
+    one fact, or none."""
+    if not said or not told or said & told:
+        return []
+    share = min(said)
+    return [Fact("share", f"{share}%", str(share), ())]
+
+
+def agreeing(said: set[int], told: set[int]) -> set[str]:
+    """The numbers (as a fact's text) of shares both texts state: "50", and the "2", "3" or
+    "4" a fraction word was read as ("um quarto": 4)."""
+    both = said & told
+    numbers = {str(share) for share in both}
+    denominators = {50: "2", 33: "3", 67: "3", 25: "4", 75: "4"}
+    return numbers | {denominators[share] for share in both if share in denominators}
