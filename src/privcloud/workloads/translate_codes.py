@@ -34,12 +34,14 @@ _TLDS = frozenset(
     "com org net edu gov io eu uk de fr es it pt nl be ch at lu ie dk se no fi pl cz".split()  # noqa: SIM905
 ) | frozenset("br mx ar us ca au nz info app shop online".split())  # noqa: SIM905
 _CODE_RE = re.compile(
-    r"(?<![\w.,])(\d{1,4}[a-dfA-DF]|[A-Z]{2,3}\s?\d{1,5}|[A-Z]\d{1,5}"
+    r"(?<![\w.,-])((?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{1,6}(?:-[A-Z0-9]{1,6}){1,4}(?![\w-])"
+    r"|\d{1,4}[a-dfA-DF]|[A-Z]{2,3}\s?\d{1,5}|[A-Z]\d{1,5}"
     r"|(?=[A-Z0-9]*\d)(?=[A-Z0-9]*[A-Z])[A-Z0-9]{5,12})(?![\w.,:]?\w)"
 )
 #: A code as a translation may write it: a space before its letter too ("12 C").
 _CODE_LOOSE_RE = re.compile(
-    r"(?<![\w.,])(\d{1,4}\s?[a-zA-Z]|[A-Z]{1,3}\s?\d{1,5}|[A-Z0-9]{5,12})(?!\w)"
+    r"(?<![\w.,-])([A-Z0-9]{1,6}(?:-[A-Z0-9]{1,6}){1,4}(?![\w-])"
+    r"|\d{1,4}\s?[a-zA-Z]|[A-Z]{1,3}\s?\d{1,5}|[A-Z0-9]{5,12})(?!\w)"
 )
 _SCORE_RE = re.compile(
     r"(?<![\w.,:])(\d{1,2})\s?(?::|-|\u2013|\s(?:a|à|zu|tegen|to)\s)\s?(\d{1,2})(?![\w.,:]?\d)"

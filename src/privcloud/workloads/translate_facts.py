@@ -208,6 +208,14 @@ def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
     return known and not after_article and placed(fact, text, language)
 
 
+#: "Both", which says two ("i due bambini": "den beiden Kindern").
+_BOTH_RE = re.compile(
+    r"\b(?:both|beide[nmrs]?|ambos|ambas|tous\s+les\s+deux|toutes\s+les\s+deux|entramb[ie]"
+    r"|tutti\s+e\s+due|tutte\s+e\s+due|os\s+dois|as\s+duas|allebei|allebeide)\b",
+    re.IGNORECASE,
+)
+
+
 class _Translation:
     """What a translation holds, read every way :func:`check` looks; ``source``: the language
     of the facts looked for (a place or language name may be written as the translation's
@@ -269,7 +277,10 @@ class _Translation:
         if fact.kind == "number" and _SCORE_VALUE_RE.fullmatch(fact.value):
             # (either way round: "lost 2-1" may be "1:2 verloren", home side first)
             home, away = fact.value.split(":")
-            return bool({(home, away), (away, home)} & translate_codes.score_parts(self._written))
+            stated = translate_codes.score_parts(self._written) | translate_codes.score_parts(
+                self.text  # (a score in words: "dois a um")
+            )
+            return bool({(home, away), (away, home)} & stated)
         if fact.kind == "time" and self._morning_on_24_hour_clock(fact):
             return False
         if fact.kind == "phone":
@@ -278,7 +289,13 @@ class _Translation:
             )
         if self.index.has(fact):
             return True
+        if fact.kind == "number" and fact.value == "2" and _BOTH_RE.search(self.lower):
+            return True  # "les deux garçons" as "both boys"
         digits = _digits(fact.text)
+        if fact.kind == "date" and _DAY_ONLY_RE.fullmatch(fact.value):
+            # a day of the month alone ("the 17th" as "il 17", "the twenty-first" as "el día
+            # 21", "op de 1e")
+            return _digits(fact.value) in self.groups
         if not digits:
             # "around eleven" for "vers 23 heures": an hour said as a bare number word
             return fact.kind == "number" and self._hour(fact)
@@ -286,9 +303,6 @@ class _Translation:
             if not either_half and self._other_half(fact):
                 return False  # "7 Uhr morgens" as "7 pm"
             return self._has_clock(fact, either_half=either_half)
-        if fact.kind == "date" and _DAY_ONLY_RE.fullmatch(fact.value):
-            # a day of the month alone ("the 17th" as "il 17", "el día 21", "op de 1e")
-            return digits in self.groups
         if self.language in READABLE and (
             fact.kind == "date" or "." in fact.value or _DECIMAL_RE.search(fact.text)
         ):
@@ -441,6 +455,13 @@ def check(source: str, source_language: str, translation: str, target_language: 
         ours, theirs = translate_quantities.agreeing(text, written)
         lost = tuple(f for f in lost if not _within(f, ours))
         added = tuple(f for f in added if not _within(f, theirs))
+    if lost and source_language in READABLE and target_language in READABLE:
+        # a duration in other words ("fifteen minutes" as "un quart d'heure")
+        both = translate_hours.minutes(source, source_language) & translate_hours.minutes(
+            translation, target_language
+        )
+        counts = {f"{m:g}" for m in both} | {f"{m / 60:g}" for m in both}
+        lost = tuple(f for f in lost if not (f.kind == "number" and f.value in counts))
     return FactCheck(tuple(facts), lost, added)
 
 

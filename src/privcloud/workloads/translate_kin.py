@@ -180,6 +180,22 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "nl": "schoonmoeder",
         },
     },
+    "cousin": {
+        "male": {
+            "es": "primo",
+            "fr": "cousin",
+            "de": "cousin|vetter",
+            "it": "cugino",
+            "pt": "primo",
+        },
+        "female": {
+            "es": "primas?",
+            "fr": "cousines?",
+            "de": "cousine|base",
+            "it": "cugin[ae]",
+            "pt": "primas?",
+        },
+    },
     "spouse": {
         "male": {
             "en": "husband",

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-from privcloud.workloads import translate_clock, translate_forms, translate_numbers
+from privcloud.workloads import (
+    translate_clock,
+    translate_forms,
+    translate_numbers,
+    translate_outcomes,
+)
 from privcloud.workloads.text.datewords import MONTHS, WEEKDAYS
 
 __all__ = [
@@ -348,12 +353,54 @@ _CLOCK_BEFORE_RE = re.compile(
 #: Noon or midnight said with its twelve ("twelve noon", "12 midnight"), which the reader
 #: would take for a twelve o'clock on either half of the day.
 _TWELVE_RE = re.compile(r"\b(?:twelve|12)(?:[:.]00)?\s+(noon|midnight)\b", re.IGNORECASE)
-#: A dozen, in every language read ("zwölf Eier": "une douzaine d'œufs").
-_DOZEN_RE = re.compile(
-    r"\b(?:a|one|une|una|un|ein|eine|uma|um|een)\s+(?:dozen|douzaine|docena|dutzend|dozzina"
-    r"|dúzia|dozijn)\b",
+#: Dozens, in every language read ("zwölf Eier": "une douzaine d'œufs", "24 rose": "two dozen
+#: roses"), with the count before them.
+_DOZEN_COUNTS = {
+    **dict.fromkeys("a one une una un ein eine einem einer uma um een".split(), 12),  # noqa: SIM905
+    **dict.fromkeys("two deux dos zwei due duas dois twee".split(), 24),  # noqa: SIM905
+    **dict.fromkeys("three trois tres drei tre três drie".split(), 36),  # noqa: SIM905
+    "half a": 6,
+    "une demi-": 6,
+    "media": 6,
+    "ein halbes": 6,
+    "mezza": 6,
+    "meia": 6,
+    "een half": 6,
+}
+#: Per language, the word for a dozen (Dutch "dozen" is boxes).
+_DOZEN_WORDS = {
+    "en": "dozens?",
+    "fr": "douzaines?",
+    "es": "docenas?",
+    "de": "dutzend",
+    "it": "dozzin[ae]",
+    "pt": "dúzias?",
+    "nl": "dozijn",
+}
+_DOZEN_RES = {
+    lang: re.compile(
+        r"\b(" + "|".join(sorted(_DOZEN_COUNTS, key=len, reverse=True)) + rf")\s*(?:{word})\b",
+        re.IGNORECASE,
+    )
+    for lang, word in _DOZEN_WORDS.items()
+}
+#: A score said in words ("three-one", "dois a um"), read in digits where the text tells a
+#: match's result or names a match (:mod:`.translate_outcomes`).
+_SCORE_WORDS = {
+    **dict.fromkeys("nil zero nul null cero zéro".split(), "0"),  # noqa: SIM905
+    **dict.fromkeys("one um uno un une ein eins een".split(), "1"),  # noqa: SIM905
+    **{w: str(n) for n, w in enumerate("two three four five six seven eight nine".split(), 2)},  # noqa: SIM905
+}
+_SCORE_WORDS_RE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(_SCORE_WORDS)
+    + r"|\d)(?:-|\s+(?:a|à|to|zu|tegen)\s+)("
+    + "|".join(_SCORE_WORDS)
+    + r"|\d)(?![\w-])",
     re.IGNORECASE,
 )
+#: A draw in English words ("one-all", "two all").
+_ALL_RE = re.compile(r"(?<![\w-])(one|two|three|four|five)[- ]all\b", re.IGNORECASE)
 #: A score's nought ("drew nil-nil", "won two-nil").
 _NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
 
@@ -386,6 +433,20 @@ _THIS_NIGHT_RES = {
 }
 
 
+def scores_in_words(text: str) -> str:
+    """``text`` (normalised) with its scores in words as digits ("three-one": "3-1", "two a
+    um": "2-1"), where it tells a match's result or names one."""
+    if not translate_outcomes.about_a_match(text):
+        return text
+
+    def digits(match: re.Match[str]) -> str:
+        home, away = (_SCORE_WORDS.get(g.lower(), g) for g in match.groups())
+        return f"{home}-{away}"
+
+    text = _ALL_RE.sub(lambda m: f"{_SCORE_WORDS[m[1].lower()]}-{_SCORE_WORDS[m[1].lower()]}", text)
+    return _SCORE_WORDS_RE.sub(digits, text)
+
+
 def quarter_hours(text: str) -> str:
     """``text`` with a quarter of an hour after a count of hours as 15 minutes ("une heure et
     quart de route"), not a clock time's quarter ("à huit heures et quart")."""
@@ -403,7 +464,9 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     and for languages without a lexicon, apart from "15h30" clock times. ``strict``: read as a
     source (:func:`.translate_numbers.english`)."""
     text = _H_TIME_RE.sub(r"\1:\2", text)
-    text = _DOZEN_RE.sub("12", quarter_hours(text))
+    text = quarter_hours(text)
+    if language in _DOZEN_RES:
+        text = _DOZEN_RES[language].sub(lambda m: str(_DOZEN_COUNTS[m.group(1).lower()]), text)
     if language == "en":
         text = _US_DATE_RE.sub(lambda m: f"{_MONTHS_EN[int(m[1]) - 1]} {int(m[2])}, {m[3]}", text)
         if not strict:
@@ -411,7 +474,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
         text = _TWELVE_RE.sub(r"\1", _NIL_RE.sub("0", text))  # "twelve noon": noon
         text = translate_numbers.idioms(text, language)
-        return translate_forms.shared(translate_numbers.english_money(text))
+        return scores_in_words(translate_forms.shared(translate_numbers.english_money(text)))
     table = LEXICONS.get(language)
     if table is None:
         return text
@@ -443,4 +506,4 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     text = _LEXICON_RES[language].sub(swap, text)
     text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
     text = _MONTH_THEN_NUMBER_RE.sub(r"\1; ", text)
-    return translate_forms.shared(_DAY_OF_RE.sub(r"\1 ", text))
+    return scores_in_words(translate_forms.shared(_DAY_OF_RE.sub(r"\1 ", text)))

@@ -188,6 +188,8 @@ def placed(fact: Fact, text: str, language: str) -> bool:
         return True  # a city named with its article ("The Hague office", "La Haye")
     if any(word in cues for word in _preceding(fact.text, text, _SKIPPED)):
         return True
+    if any(_SPEAK_RE.match(word) for word in _preceding_words(fact.text, text, 3)):
+        return True  # a language a few words after its verb ("spreken nog geen Nederlands")
     # a country or city beside another ("from Portugal, not Spain", "Portugal y España")
     return any(
         exonyms.tokens(other) in exonyms.cities() or exonyms.is_territory(other, language)
@@ -199,6 +201,21 @@ def placed(fact: Fact, text: str, language: str) -> bool:
 _JOINING = frozenset(
     "and or not nor y o ni no et ou pas und oder nicht e né non ou não nem en of niet".split()  # noqa: SIM905
 )
+
+
+#: The verbs of speaking a language, in every language read.
+_SPEAK_RE = re.compile(
+    r"(?:speak|speaks|spoke|speaking|habla|hablo|hablan|hablar|parle|parlent|parler|spricht"
+    r"|sprechen|spreche|parla|parlano|parlare|fala|falam|falar|spreekt|spreken|spreek)$"
+)
+
+
+def _preceding_words(name: str, text: str, count: int) -> list[str]:
+    """The ``count`` words before each mention of ``name`` in ``text`` (lower case)."""
+    found = []
+    for match in re.finditer(r"(?<![\w])" + re.escape(name) + r"(?![\w])", text):
+        found += [w.lower() for w in re.findall(r"[\w']+", text[: match.start()])[-count:]]
+    return found
 
 
 def _coordinated(name: str, text: str) -> list[str]:

@@ -44,6 +44,12 @@ _DENIAL_RES = {
     )
     for lang, words in _DENIALS.items()
 }
+#: A translation's denials: French "pas" without its "ne" too ("..., pas ma fille"), which a
+#: source's is not read as ("à deux pas": a stone's throw).
+_TOLD_RES = {
+    **_DENIAL_RES,
+    "fr": re.compile(_DENIAL_RES["fr"].pattern + r"|\bpas\b", re.IGNORECASE),
+}
 #: What a translation may say for a denial: "without" ("Geen probleem": "Sem problema"),
 #: "closed" for "not open" ("Hoy no abrimos": "nous sommes fermés"), "remember" for "don't
 #: forget" ("Vergeet niet ...": "Acuérdate de ..."), "broken" for "does not work" ("funktioniert
@@ -94,7 +100,7 @@ def dropped(
     """A negation of ``source`` that ``translation`` drops (both as written; see the module
     docstring): one fact when the source denies and the translation has no denying word."""
     said = _DENIAL_RES.get(source_language)
-    told = _DENIAL_RES.get(target_language)
+    told = _TOLD_RES.get(target_language)
     if said is None or told is None or _NOT_DENIALS.search(source):
         return []
     match = said.search(source)

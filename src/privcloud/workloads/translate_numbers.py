@@ -194,7 +194,9 @@ _DIGIT_RUN_RES = {
 #: A number with its thousands spaced ("1 500,50 €", "1\u202f234,56"): joined when a decimal
 #: part or a currency follows, so a phone number's groups stay apart.
 _SPACED_THOUSANDS_RE = re.compile(
-    r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=,\d|\s?(?:€|euros?|EUR|CHF|\$|£)(?!\w))",
+    r"(?<![\d.,])\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?=,\d|\s?(?:€|euros?|EUR|CHF|\$|£|livres?|pounds?"
+    r"|libras?|sterline|sterlina|pfund|ponden|pond|dollars?|dólares?|dollari|francs?|franken"
+    r"|franchi|francos?)(?!\w))",
     re.IGNORECASE,
 )
 

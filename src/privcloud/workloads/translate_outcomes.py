@@ -23,14 +23,14 @@ import re
 from privcloud.workloads.grounding_facts import Fact
 from privcloud.workloads.translate_codes import score_parts
 
-__all__ = ["contradicted", "outcomes"]
+__all__ = ["about_a_match", "contradicted", "outcomes"]
 
 #: Per outcome, the words that state it, in every language read (lower case, whole words).
 _OUTCOMES: dict[str, str] = {
     "win": (
         r"won|wins?|winning|beat|beats|victor(?:y|ious)"  # en (and nl "won")
         r"|gan(?:ó|a|an|aron|ado|ar|amos|ou|ha|ham|haram|hado|har)|venci(?:ó|eron|do)"  # es, pt
-        r"|victoria|vitória|venc(?:eu|eram|e|em|er)"
+        r"|victoria|vitória|venc(?:eu|eram|e|em|er|emos|i)|ganh(?:ámos|amos|ei|aste)"
         r"|gagn(?:é|e|ent|er|ait|èrent)|remport(?:é|e|ent|er)|victoire"  # fr
         r"|gewonnen|gewinn(?:t|en)|gewann(?:en)?|sieg(?:t|te|ten)?"  # de
         r"|vint[oaie]|vinc(?:e|ono|ere)|vittoria"  # it
@@ -38,14 +38,15 @@ _OUTCOMES: dict[str, str] = {
     ),
     "loss": (
         r"lost|los(?:e|es|ing)"  # en
-        r"|perd(?:ió|ieron|ido|er|e|en|emos|eu|eram|u|ent|ait|irent|uto|ono)?|derrota|défaite"
+        r"|perd(?:ió|ieron|ido|er|e|en|emos|eu|eram|u|ent|ait|irent|uto|ono|i|imos|emmo|ons"
+        r"|ions)?|derrota|défaite"
         r"|pers[oaie]|sconfitta"  # it
         r"|verlor(?:en)?|verliert|niederlage"  # de
         r"|verloor|verloren|verliest|verliezen|nederlaag"  # nl
     ),
     "draw": (
         r"drew|drawn|a\s+draw|tied"  # en
-        r"|empat(?:ó|aron|ado|e|ar|ou|aram)"  # es, pt
+        r"|empat(?:ó|aron|ado|e|ar|ou|aram|amos|ámos)"  # es, pt
         r"|match\s+nul|(?:fait|font)\s+match\s+nul"  # fr
         r"|unentschieden"  # de
         r"|pareggi(?:o|ato|ano|are)|pari\s+e\s+patta"  # it
@@ -70,6 +71,12 @@ def outcomes(text: str) -> set[str]:
     return {outcome for outcome, pattern in _OUTCOME_RES.items() if pattern.search(text)}
 
 
+def about_a_match(text: str) -> bool:
+    """Whether ``text`` (as written or normalised) states a score, names a match or tells a
+    match's result."""
+    return bool(score_parts(text) or _MATCH_RE.search(text) or outcomes(text))
+
+
 def _shared_names(text: str, other: str) -> list[str]:
     """The capitalised words of ``text`` that ``other`` writes too, in ``text``'s order."""
     theirs = {m.group().lower() for m in _NAME_RE.finditer(other)}
@@ -84,7 +91,7 @@ def contradicted(
     module docstring): one fact, or none."""
     del source_language, target_language  # every language's words are read on both sides
     if not score_parts(source) and not _MATCH_RE.search(source):
-        return []
+        return []  # (a result alone does not make a match: "lost my keys")
     said, told = outcomes(source), outcomes(translation)
     if not said or not told or said & told:
         return []

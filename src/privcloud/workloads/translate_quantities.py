@@ -52,6 +52,7 @@ _UNITS: tuple[tuple[str, float, str], ...] = (
         r"mg|milligrams?|milligrammes?|miligramos?|milligramm|milligramm[oi]"
         r"|miligramas?",
     ),
+    ("mass", 100.0, r"ett[oi]"),  # (Italian: a hundred grams)
     ("mass", 1.0, r"g|grams?|grammes?|gramos?|gramm|grammi|grammo|gramas?|grammen"),
     ("volume", 0.001, r"ml|millilitres?|milliliters?|millilitern?|mililitros?|millilitri"),
     ("volume", 0.01, r"cl|centilitres?|centiliters?|centilitros?|centilitri"),

@@ -79,7 +79,7 @@ _SPAN: dict[str, dict[str, str]] = {
     },
     "since": {
         "en": r"\b(?:since|from)",
-        "es": r"\bdesde",
+        "es": r"\b(?:desde|a\s+partir\s+del?)",
         "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu'])",
         "de": r"\b(?:seit|ab|von|vom)",
         "it": r"\b(?:da|dal|dalla|dai|dalle|a\s+partire\s+da)",
@@ -143,7 +143,7 @@ _PUNCTUAL: dict[str, dict[str, str]] = {
         "es": r"\b(?:temprano|con\s+antelación|más\s+pronto)\b",
         "fr": r"\b(?:en\s+avance|tôt)\b",
         "de": r"\b(?:früh|früher|zu\s+früh)\b",
-        "it": r"\b(?:in\s+anticipo|presto|più\s+presto)\b",
+        "it": r"\b(?:in\s+anticipo|presto|più\s+presto|un\s+po'\s*prima)(?!\w)",
         "pt": r"\b(?:cedo|adiantad[oa]s?|mais\s+cedo)\b",
         "nl": r"\b(?:vroeg|eerder|te\s+vroeg)\b",
     },
@@ -236,4 +236,23 @@ def contradicted(
         if len(said) == 1 and told and not said & told:
             (which,) = said
             lost.append(Fact("relative", name.format(which), which, ()))
+    if not lost:  # a deadline as a start ("by Friday at the latest" as "a partir del viernes")
+        said = _limits(source, source_language)
+        told = _limits(translation, target_language)
+        if len(said) == 1 and told and not said & told:
+            (which,) = said
+            lost.append(Fact("relative", f"{which} the time", which, ()))
     return lost
+
+
+def _limits(text: str, language: str) -> set[str]:
+    """Whether ``text`` says a time is an end ("until", "at the latest") or a start ("since",
+    "from", "at the earliest")."""
+    spans = _named(_SPAN_RES, text, language, undenied=True)
+    bounds = _named(_BOUND_RES, text, language)
+    found = set()
+    if "until" in spans or "at the latest" in bounds:
+        found.add("until")
+    if "since" in spans or "at the earliest" in bounds:
+        found.add("since")
+    return found

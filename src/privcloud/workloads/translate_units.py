@@ -35,7 +35,7 @@ _MEASURES: dict[str, tuple[str, str]] = {
         "g",
         r"kg|kilos?|kilograms?|kilogrammes?|kilogramos?|kilogramm|chili|chilo|chilogrammi"
         r"|quilos?|quilogramas?|kilogrammen|grams?|grammes?|gramos?|gramm|grammi|gramas?"
-        r"|grammen",
+        r"|grammen|ett[oi]",
     ),
     "volume": (
         "l",
