@@ -66,7 +66,14 @@ _HOURS: dict[str, dict[str, int]] = {
         "une heure": 1,
     },
     "de": {**_words("eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf"), "ein": 1},
-    "it": _words("una due tre quattro cinque sei sette otto nove dieci undici dodici"),
+    "it": {
+        **_words("una due tre quattro cinque sei sette otto nove dieci undici dodici"),
+        # (the afternoon's hours in words: "alle quindici e un quarto")
+        **_words("tredici quattordici quindici sedici diciassette diciotto diciannove venti", 13),
+        "ventuno": 21,
+        "ventidue": 22,
+        "ventitré": 23,
+    },
     "pt": {**_words("uma duas três quatro cinco seis sete oito nove dez onze doze"), "dois": 2},
     "nl": {**_words("een twee drie vier vijf zes zeven acht negen tien elf twaalf"), "één": 1},
 }

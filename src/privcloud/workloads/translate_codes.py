@@ -57,9 +57,18 @@ def _urls(text: str) -> list[str]:
     return found
 
 
+#: A row's letter ("row F", "rij F", "fila F", "Reihe F"), which a translation must keep.
+_ROW_RE = re.compile(
+    r"\b(?:row|rij|fila|rang|reihe|fileira|riga|rangée)\s+([A-Z])\b", re.IGNORECASE
+)
+
+
 def source_codes(text: str) -> list[Fact]:
-    """The web addresses and codes ``text`` (as written) states."""
+    """The web addresses, codes and rows' letters ``text`` (as written) states."""
     facts = [Fact("url", url, url, (f"url:{url}",)) for url in dict.fromkeys(_urls(text))]
+    for match in _ROW_RE.finditer(text):
+        if match.group(1).isupper():
+            facts.append(Fact("code", match.group(), f"row:{match.group(1)}", ()))
     for match in _CODE_RE.finditer(text):
         code = match.group(1)
         folded = code.replace(" ", "").lower()
@@ -71,6 +80,8 @@ def holds(text: str, fact: Fact) -> bool:
     """Whether ``text`` (a translation, as written) holds web address or code ``fact``."""
     if fact.kind == "url":
         return fact.value in text.lower()
+    if fact.value.startswith("row:"):  # the row's letter alone ("row F" as "rij F")
+        return re.search(rf"(?<![\w'])({fact.value[4:]})(?![\w'])", text) is not None
     written = {m.group(1).replace(" ", "").lower() for m in _CODE_LOOSE_RE.finditer(text)}
     return fact.value in written
 

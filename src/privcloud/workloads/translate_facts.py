@@ -447,6 +447,14 @@ def check(source: str, source_language: str, translation: str, target_language: 
         lost += tuple(translate_shares.contradicted(said_shares, told_shares))
         shared = translate_shares.agreeing(said_shares, told_shares)
     added = added_facts(source, source_language, translation, target_language)
+    if lost and added:  # a year said with two digits ("en el noventa y ocho" as "in 1998")
+        years = {
+            f.value for f in added if f.kind == "number" and re.fullmatch(r"(?:19|20)\d\d", f.value)
+        }
+        short = {y[2:] for y in years}
+        if any(f.kind == "number" and f.value in short for f in lost):
+            lost = tuple(f for f in lost if not (f.kind == "number" and f.value in short))
+            added = tuple(f for f in added if f.value not in {y for y in years if y[2:] in short})
     if shared:  # a share said the other way ("fünfzig Prozent" as "half price")
         lost = tuple(f for f in lost if not _a_share(f, shared))
         added = tuple(f for f in added if not _a_share(f, shared))

@@ -180,6 +180,46 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "nl": "schoonmoeder",
         },
     },
+    "sibling-in-law": {
+        "male": {
+            "en": "brothers?-in-law",
+            "es": "cuñado",
+            "fr": "beaux?-frères?",
+            "de": "schwager|schwäger",
+            "it": "cognato",
+            "pt": "cunhado",
+            "nl": "zwagers?",
+        },
+        "female": {
+            "en": "sisters?-in-law",
+            "es": "cuñadas?",
+            "fr": "belles?-s(?:œ|oe)urs?",
+            "de": "schwägerin(?:nen)?",
+            "it": "cognat[ae]",
+            "pt": "cunhadas?",
+            "nl": "schoonzus(?:sen)?",
+        },
+    },
+    "bride or groom": {
+        "male": {
+            "en": "groom|bridegroom",
+            "es": "novio",
+            "fr": "marié",
+            "de": "bräutigam",
+            "it": "sposo",
+            "pt": "noivo",
+            "nl": "bruidegom",
+        },
+        "female": {
+            "en": "bride",
+            "es": "novia",
+            "fr": "mariée",
+            "de": "braut",
+            "it": "sposa",
+            "pt": "noiva",
+            "nl": "bruid",
+        },
+    },
     "cousin": {
         "male": {
             "es": "primo",
@@ -256,8 +296,15 @@ def contradicted(
     """The relative of ``source`` that ``translation`` turns into the other sex (both as
     written; see the module docstring): one fact, or none."""
     told = relatives(translation, target_language)
-    for relation, sexes in relatives(source, source_language).items():
+    said = relatives(source, source_language)
+    for relation, sexes in said.items():
         if len(sexes) == 1 and told.get(relation) and not sexes & told[relation]:
             (sex,) = sexes
             return [Fact("kin", f"{sex} {relation}", f"{sex} {relation}", ())]
+    # one relative each, of another kind ("ma belle-mère" as "my sister-in-law")
+    ours, theirs = mentions(source, source_language), mentions(translation, target_language)
+    if len(ours) == 1 and len(theirs) == 1 and said.keys() != told.keys():
+        (label, _), (other, _) = ours[0], theirs[0]
+        if label.split(" ", 1)[0] == other.split(" ", 1)[0]:  # the same sex, another relation
+            return [Fact("kin", label, label, ())]
     return []

@@ -99,7 +99,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
         "lundi mardi mercredi jeudi vendredi samedi dimanche",
         "deux trois quatre cinq six sept huit - dix onze douze",
-        "aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
+        "aujourd'hui:today d'aujourd'hui:today demain:tomorrow hier:yesterday ce_soir:tonight "
         "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
         "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
         "la_semaine_prochaine:next_week semaine_prochaine:next_week le_mois_prochain:next_month "
@@ -161,7 +161,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "
         "sábados:Saturdays domingos:Sundays ano_passado:last_year semana_passada:last_week "
         "mês_passado:last_month este_mês:this_month este_ano:this_year esta_semana:this_week "
-        "nesta_semana:this_week esta_tarde:this_afternoon "
+        "nesta_semana:this_week esta_tarde:this_afternoon desta_semana:this_week "
+        "deste_mês:this_month deste_ano:this_year "
         "hoje_à_tarde:this_afternoon hoje_à_noite:tonight hoje_de_noite:tonight "
         "esta_manhã:this_morning hoje_de_manhã:this_morning dezena:10 vintena:20 trintena:30 "
         "centena:100",
@@ -284,6 +285,8 @@ _PT_SHORT_DAY_RES = (
         + r"(?=\s*(?:$|[,.;:!?)]|(?:de|à|às|a|e|ou|até|que|passada|dia|pela|é|foi|será)\b|\d))",
         re.IGNORECASE,
     ),
+    # before a clock time ("tem marcação quarta às 10h30")
+    re.compile(r"()\b" + _PT_DAYS + r"(?=\s+(?:às|as)\s+\d)", re.IGNORECASE),
 )
 
 
@@ -298,6 +301,10 @@ def portuguese_weekdays(text: str) -> str:
 #: "this evening" in a translation: the reader's "tonight" ("heute Abend", "ce soir" are),
 #: not only "today". A source's is left as the reader reads it (as is "last night" below).
 _THIS_EVENING_RE = re.compile(r"\bthis evening\b", re.IGNORECASE)
+#: "this month's", "next week's" in a translation: this month, next week.
+_THIS_PERIODS_RE = re.compile(
+    r"\b(this|next|last)\s+(week|month|year|weekend)['\u2019]s\b", re.IGNORECASE
+)
 #: "last night" in a translation: the reader's "yesterday night" ("ontem à noite" is).
 _LAST_NIGHT_RE = re.compile(r"\blast night\b", re.IGNORECASE)
 
@@ -394,9 +401,15 @@ _SCORE_WORDS = {
 _SCORE_WORDS_RE = re.compile(
     r"(?<![\w-])("
     + "|".join(_SCORE_WORDS)
-    + r"|\d)(?:-|\s+(?:a|à|to|zu|tegen)\s+)("
+    + r"|\d)(?:-|\s+(?:a|à|at|to|zu|tegen)\s+)("
     + "|".join(_SCORE_WORDS)
     + r"|\d)(?![\w-])",
+    re.IGNORECASE,
+)
+#: A match without goals ("goalless", "torlos", "sem golos"): 0-0.
+_GOALLESS_RE = re.compile(
+    r"\b(?:goalless|scoreless|torlos|sin\s+goles|sem\s+golos|sem\s+gols|senza\s+reti"
+    r"|a\s+reti\s+inviolate|nul\s+et\s+vierge|doelpuntloos)\b",
     re.IGNORECASE,
 )
 #: A draw in English words ("one-all", "two all").
@@ -436,6 +449,7 @@ _THIS_NIGHT_RES = {
 def scores_in_words(text: str) -> str:
     """``text`` (normalised) with its scores in words as digits ("three-one": "3-1", "two a
     um": "2-1"), where it tells a match's result or names one."""
+    text = _GOALLESS_RE.sub("0-0", text)
     if not translate_outcomes.about_a_match(text):
         return text
 
@@ -445,6 +459,15 @@ def scores_in_words(text: str) -> str:
 
     text = _ALL_RE.sub(lambda m: f"{_SCORE_WORDS[m[1].lower()]}-{_SCORE_WORDS[m[1].lower()]}", text)
     return _SCORE_WORDS_RE.sub(digits, text)
+
+
+#: A Dutch count of hours after a word of duration ("duurt bijna drie uur", "over twee uur"),
+#: which the lexicon would read as a clock time ("uur": o'clock): written "uren" (hours).
+_NL_HOURS_RE = re.compile(
+    r"\b((?:duurt|duren|duurde|bijna|ruim|zo'n|ongeveer|minstens|maximaal|hooguit|binnen|over"
+    r"|in|per|nog|al|maar|slechts)\s+\S+)\s+uur\b",
+    re.IGNORECASE,
+)
 
 
 def quarter_hours(text: str) -> str:
@@ -472,6 +495,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
         if not strict:
             text = _THIS_EVENING_RE.sub("tonight", text)
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
+            text = _THIS_PERIODS_RE.sub(r"\1 \2", text)  # "This month's bill"
         text = _TWELVE_RE.sub(r"\1", _NIL_RE.sub("0", text))  # "twelve noon": noon
         text = translate_numbers.idioms(text, language)
         return scores_in_words(translate_forms.shared(translate_numbers.english_money(text)))
@@ -489,6 +513,8 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     # the other number words, then the clock forms those made ("las siete y doce": "las 7 y 12").
     if language == "pt":
         text = portuguese_weekdays(text)
+    if language == "nl":
+        text = _NL_HOURS_RE.sub(r"\1 uren", text)
     text = translate_clock.english(text, language)
     text = translate_numbers.english(text, language, strict=strict)
     text = translate_clock.english(text, language)

@@ -36,13 +36,33 @@ _UNORDERED_RE = re.compile(
 )
 
 
+_PLACE_BEFORE_RE = re.compile(
+    r"\b(?:in|to|from|at|near|a|en|à|de|da|di|nach|naar|em|para|no|na|aus|von|uit|van|per"
+    r"|verso|desde|hacia|vers|pour)\s+$",
+    re.IGNORECASE,
+)
+
+
 def people(text: str, other: str) -> list[str]:
     """The capitalised words of ``text`` that ``other`` writes alike, places left out, in
-    ``text``'s order, each once."""
+    ``text``'s order, each once. A place is a city's name after a preposition in both texts
+    ("in Zaragoza"), so "Luca ha prestato ..." keeps Luca a person though "to Luca" follows
+    a preposition and Luca is also a city's name."""
     theirs = {m.group() for m in _NAME_RE.finditer(other)}
     found = [m.group() for m in _NAME_RE.finditer(text) if m.group() in theirs]
-    places = exonyms.cities()
-    return [name for name in dict.fromkeys(found) if exonyms.tokens(name) not in places]
+    return [
+        name for name in dict.fromkeys(found) if not (_placed(name, text) and _placed(name, other))
+    ]
+
+
+def _placed(name: str, text: str) -> bool:
+    """Whether ``name`` is a city's name that ``text`` puts after a preposition."""
+    if exonyms.tokens(name) not in exonyms.cities():
+        return False
+    return any(
+        _PLACE_BEFORE_RE.search(text[: m.start()])
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)
+    )
 
 
 def _between(text: str, first: str, second: str) -> str:
@@ -57,23 +77,24 @@ def contradicted(
 ) -> list[Fact]:
     """The roles of two people in ``source`` that ``translation`` turns round (both as
     written; see the module docstring): one fact, or none."""
-    said = people(source, translation)
-    told = people(translation, source)
-    if len(said) == 2 and sorted(said) == sorted(told) and said != told:
-        return _turned(source, said, translation, told, said)
-    # two relatives ("Mio suocero ha prestato dei soldi a mio fratello")
-    kin_said = translate_kin.mentions(source, source_language)
-    kin_told = translate_kin.mentions(translation, target_language)
-    labels_said, labels_told = [k for k, _ in kin_said], [k for k, _ in kin_told]
-    if (
-        len(kin_said) == 2
-        and sorted(labels_said) == sorted(labels_told)
-        and labels_said != labels_told
-    ):
-        return _turned(
-            source, [w for _, w in kin_said], translation, [w for _, w in kin_told], labels_said
-        )
+    # the parties: names both write alike, and relatives by their family words ("Mio suocero
+    # ha prestato dei soldi a mio fratello", "Luca ha prestato la sua tenda a mio fratello")
+    said = _parties(source, source_language, people(source, translation))
+    told = _parties(translation, target_language, people(translation, source))
+    keys_said, keys_told = [k for k, _ in said], [k for k, _ in told]
+    if len(said) == 2 and sorted(keys_said) == sorted(keys_told) and keys_said != keys_told:
+        return _turned(source, [w for _, w in said], translation, [w for _, w in told], keys_said)
     return []
+
+
+def _parties(text: str, language: str, names: list[str]) -> list[tuple[str, str]]:
+    """The parties of ``text`` in order: each as its key (a name, or a relative's label) and
+    the word that names it."""
+    found = [(text.find(name), name, name) for name in names]
+    found += [
+        (text.find(word), label, word) for label, word in translate_kin.mentions(text, language)
+    ]
+    return [(key, word) for _, key, word in sorted(found)]
 
 
 def _turned(

@@ -24,6 +24,19 @@ __all__ = ["holds", "source_units"]
 #: Per measure: its symbols of one letter (only after digits), then its words and longer
 #: symbols (lower case, regular expressions, whole words).
 _MEASURES: dict[str, tuple[str, str]] = {
+    # an area or a volume in metres ("20 mètres cubes" translated "20 square metres"; either
+    # is also read as a length, which both hold)
+    "area": (
+        "(?!)",
+        r"square\s+(?:metres?|meters?|kilometres?|kilometers?)|m²|m2|sq\s?m|mètres?\s+carrés"
+        r"|metros?\s+cuadrados|quadratmeter\w*|metri\s+quadr(?:i|ati)|metros?\s+quadrados"
+        r"|vierkante\s+meters?",
+    ),
+    "cubic": (
+        "(?!)",
+        r"cubic\s+(?:metres?|meters?)|m³|m3|mètres?\s+cubes|metros?\s+cúbicos|kubikmeter\w*"
+        r"|metri\s+cubi|kubieke\s+meters?",
+    ),
     "length": (
         "m",
         r"km|cm|mm|kilometres?|kilometers?|kilometern|kilómetros?|kilomètres?|chilometri"
