@@ -164,7 +164,7 @@ _FORMS: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "fr": (
         (
-            r"(?P<pre>(?:\b(?:à|vers|dès|avant|est)|jusqu'à)\s+)(?P<h>{H})\s+heures?"
+            r"(?P<pre>(?:\b(?:à|vers|dès|avant|après|est)|jusqu'à)\s+)(?P<h>{H})\s+heures?"
             r"\s+(?:et\s+(?P<m>quart|demie?)|moins\s+(?P<m2>{M})|(?P<m3>{M}|" + _D + "))"
             r"(?!\s+(?:de\b|d'|d\u2019))",
             "fr",

@@ -404,7 +404,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
     facts = _source_facts(source, text, source_language, target_language)
     lost: tuple[Fact, ...] = ()
     written: str | None = None  # the translation normalised, read once
-    shared: set[str] = set()  # the numbers of shares both texts state
+    shared: tuple[set[str], set[str]] = (set(), set())  # shares both texts state
     if facts:
         places = frozenset(
             f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
@@ -455,9 +455,16 @@ def check(source: str, source_language: str, translation: str, target_language: 
         if any(f.kind == "number" and f.value in short for f in lost):
             lost = tuple(f for f in lost if not (f.kind == "number" and f.value in short))
             added = tuple(f for f in added if f.value not in {y for y in years if y[2:] in short})
-    if shared:  # a share said the other way ("fünfzig Prozent" as "half price")
-        lost = tuple(f for f in lost if not _a_share(f, shared))
-        added = tuple(f for f in added if not _a_share(f, shared))
+    if any(shared):  # a share said the other way ("fünfzig Prozent" as "half price")
+        lost = tuple(
+            f for f in lost if not translate_shares.said_another_way(f, shared, source, text)
+        )
+        if written is not None:
+            added = tuple(
+                f
+                for f in added
+                if not translate_shares.said_another_way(f, shared, translation, written)
+            )
     if written is not None and (lost or added):
         # a quantity in other numbers ("ein halbes Kilo" as "500 grams")
         ours, theirs = translate_quantities.agreeing(text, written)
@@ -471,13 +478,6 @@ def check(source: str, source_language: str, translation: str, target_language: 
         counts = {f"{m:g}" for m in both} | {f"{m / 60:g}" for m in both}
         lost = tuple(f for f in lost if not (f.kind == "number" and f.value in counts))
     return FactCheck(tuple(facts), lost, added)
-
-
-def _a_share(fact: Fact, numbers: set[str]) -> bool:
-    """Whether ``fact`` is a number or the percent unit of a share both texts state."""
-    return (fact.kind == "number" and fact.value in numbers) or (
-        fact.kind == "unit" and fact.value == "percent"
-    )
 
 
 def _within(fact: Fact, phrases: list[str]) -> bool:

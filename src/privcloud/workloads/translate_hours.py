@@ -33,13 +33,15 @@ from privcloud.workloads.translate_lexicons import LEXICONS, quarter_hours
 
 __all__ = ["COUNT_WORDS", "contradicted", "minutes"]
 
-#: "One", "a" and "an" in each language (lower case).
-_ONE = "a an one un une uno una um uma ein eine einen einer einem een één".split()  # noqa: SIM905
+#: "One" in each language, and English "a" and "an" (lower case): Portuguese "a hora" is the
+#: time, Italian "a ora" now, Spanish and French "a" no article.
+_ONE = "one un une uno una um uma ein eine einen einer einem een één".split()  # noqa: SIM905
 _ENGLISH_NUMBERS = {word: n for word, n in {**UNITS, **TEENS}.items() if 1 <= n <= 12}
 #: The words of a number of hours per language (English's, its lexicon's two to twelve, "one").
 _NUMBERS: dict[str, dict[str, float]] = {
     lang: {
         **{word: 1.0 for word in _ONE},
+        **({"a": 1.0, "an": 1.0} if lang == "en" else {}),
         **{word: float(n) for word, n in _ENGLISH_NUMBERS.items()},
         **{
             word: float(_ENGLISH_NUMBERS[english])
@@ -148,8 +150,10 @@ def _clock(text: str, at: int, numbers: dict[str, float], language: str) -> bool
 
 
 def _count(word: str, numbers: dict[str, float], language: str) -> float | None:
-    if word[0].isdigit():
+    if re.fullmatch(r"[0-9]+(?:[.,][0-9])?", word):
         return float(word.replace(",", "."))
+    if word[0].isdigit():
+        return None  # "²", "③": no count
     lower = word.lower().rstrip("'")
     if lower in numbers:
         return numbers[lower]

@@ -227,6 +227,7 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "de": "cousin|vetter",
             "it": "cugino",
             "pt": "primo",
+            "nl": "neef|neven",  # (also a nephew: read as both)
         },
         "female": {
             "es": "primas?",
@@ -234,6 +235,7 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "de": "cousine|base",
             "it": "cugin[ae]",
             "pt": "primas?",
+            "nl": "nicht(?:en)?",
         },
     },
     "spouse": {

@@ -352,6 +352,8 @@ _QUARTER_HOUR_RE = re.compile(
 #: Words before a count of hours that make it a clock time ("à huit heures et quart").
 _CLOCK_BEFORE_RE = re.compile(
     r"\b(?:at|à|às|as|a\s+las|a\s+la|um|om|alle|all'|vers|gegen|rond|until|till|bis|hasta"
+    r"|after|before|après|avant|dopo|prima\s+delle|antes\s+de\s+las|después\s+de\s+las|nach|vor"
+    r"|na|voor|depois\s+das|antes\s+das"
     r"|jusqu'à|tot|dalle|desde|from|dès|van|ab|sobre|por\s+volta\s+das|verso\s+le)\s+\S+\s+$",
     re.IGNORECASE,
 )

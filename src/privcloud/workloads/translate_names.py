@@ -245,8 +245,10 @@ def without_sentence_start(fact: Fact, text: str) -> Fact | None:
     return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys) if rest else None
 
 
-#: What follows a code's label: digits, or a code of digits and letters ("Flat 3B", "Gate B12").
-_CODE_AFTER_RE = re.compile(r"\s+[A-Z]?\d+[A-Za-z]?\b")
+#: What follows a code's label: a code of digits and letters ("Flat 3B", "Gate B12"), or digits
+#: that end the phrase ("Room 12.", "Room 12, second floor"), not a count of something ("Tell
+#: Mark 3 people", "pay Bill 50 euros").
+_CODE_AFTER_RE = re.compile(r"\s+(?:[A-Z]\d+[A-Za-z]?|\d+[A-Za-z])\b|\s+\d+(?=\s*(?:$|[,.;:!?)]))")
 
 
 def code_label(fact: Fact, text: str, language: str) -> bool:

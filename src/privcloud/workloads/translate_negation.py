@@ -94,6 +94,12 @@ _FROM_ON = re.compile(
 )
 
 
+_BEFORE_WORDS = re.compile(r"\b(?:before|antes|avant|vor|prima|voor|voordat|bevor)\b", re.I)
+_UNTIL_WORDS = re.compile(
+    r"\b(?:until|till|hasta|jusqu|bis|fino|até|tot|totdat)\b|\bjusqu'", re.IGNORECASE
+)
+
+
 def dropped(
     source: str, source_language: str, translation: str, target_language: str
 ) -> list[Fact]:
@@ -106,8 +112,14 @@ def dropped(
     match = said.search(source)
     if match is None or told.search(translation) or _LIKE_DENIALS.search(translation):
         return []
-    if _DENIED_ORDER.search(source) and _FROM_ON.search(translation):
-        return []
+    denied = _DENIED_ORDER.search(source)
+    if denied and _FROM_ON.search(translation):
+        # ... unless the translation says that "before" or "until" itself more often than the
+        # source does undenied ("Don't wait until Friday" as "Espera hasta el viernes"; not
+        # "No nos mudamos hasta ..., hasta entonces" as "erst nach ..., bis dahin")
+        same = _UNTIL_WORDS if _UNTIL_WORDS.search(denied.group()) else _BEFORE_WORDS
+        if len(same.findall(translation)) <= len(same.findall(source)) - 1:
+            return []
     return [Fact("negation", match.group(), "not", ("negation",))]
 
 

@@ -124,20 +124,25 @@ _IDIOM_RES = {
         r"|(?<=sixes\sand\s)sevens|(?<=in\s)two(?=\s+minds)|one(?=\s+in\s+a\s+million)"
         r"|(?<=one\sin\sa\s)million|two(?=\s+and\s+two\s+together)"
         r"|(?<=two\sand\s)two(?=\s+together)|two(?=\s+birds\s+with)",
+        # (and a fraction after its article: "un cuarto del personal" is a share, not a 4th)
         "es": r"mil(?=\s+gracias|\s+demonios|\s+maravillas|\s+amores)|unos|unas"
+        r"|(?<=un\s)(?:cuarto|tercio)(?=\s+de)"
         r"|(?<=a\s)dos(?=\s+pasos\b)"
         r"|un(?=\s+dos\s+por\s+tres)|(?<=un\s)dos(?=\s+por\s+tres)|(?<=dos\spor\s)tres"
         r"|cuatro(?=\s+gatos)|siete(?=\s+vidas)",
         "pt": r"mil(?=\s+vezes|\s+obrigad)|uns|umas|sétimo(?=\s+céu)|(?<=pintar\so\s)sete"
+        r"|(?<=um\s)(?:quarto|terço)(?=\s+d)"
         r"|(?<=a\s)dois(?=\s+passos\b)"
         r"|sete(?=\s+palmos|\s+vidas)",
         "fr": r"mille(?=\s+fois|\s+mercis?)|trente-six(?=\s+chandelles|\s+du\s+mois)"
+        r"|(?<=un\s)(?:quart|tiers)(?=\s+d)"
         r"|(?<=à\s)deux(?=\s+pas\b)"
         r"|(?<=poire\sen\s)deux|deux(?=\s+temps\s+trois\s+mouvements)"
         r"|(?<=deux\stemps\s)trois|(?<=son\s)trente[-\s]et[-\s]un|septième(?=\s+ciel)"
         r"|quatre(?=\s+cents\s+coups|\s+vérités|\s+à\s+quatre)"
         r"|(?<=quatre\s)cents(?=\s+coups)|(?<=quatre\sà\s)quatre",
         "it": r"(?<=grazie\s)mille|due(?=\s+passi|\s+chiacchiere)|settimo(?=\s+cielo)"
+        r"|(?<=un\s)(?:quarto|terzo)(?=\s+d)"
         r"|quattro(?=\s+e\s+quattr|\s+chiacchiere|\s+gatti|\s+passi)"
         r"|(?<=quattro\se\s)quattr'otto|(?<=farsi\sin\s)quattro",
         "de": r"tausend(?=\s+dank)|sieben(?=\s+siegeln)|siebten(?=\s+himmel)"

@@ -28,7 +28,7 @@ __all__ = ["about_a_match", "contradicted", "outcomes"]
 #: Per outcome, the words that state it, in every language read (lower case, whole words).
 _OUTCOMES: dict[str, str] = {
     "win": (
-        r"won|wins?|winning|beat|beats|victor(?:y|ious)"  # en (and nl "won")
+        r"won(?!['\u2019]t)|wins?|winning|beat|beats|victor(?:y|ious)"  # en (and nl "won")
         r"|gan(?:ó|a|an|aron|ado|ar|amos|ou|ha|ham|haram|hado|har)|venci(?:ó|eron|do)"  # es, pt
         r"|victoria|vitória|venc(?:eu|eram|e|em|er|emos|i)|ganh(?:ámos|amos|ei|aste)"
         r"|gagn(?:é|e|ent|er|ait|èrent)|remport(?:é|e|ent|er)|victoire"  # fr
@@ -38,7 +38,8 @@ _OUTCOMES: dict[str, str] = {
     ),
     "loss": (
         r"lost|los(?:e|es|ing)"  # en
-        r"|perd(?:ió|ieron|ido|er|e|en|emos|eu|eram|u|ent|ait|irent|uto|ono|i|imos|emmo|ons"
+        # (not the infinitives "perder", "perdre": "no me voy a perder el partido" is to miss it)
+        r"|perd(?:ió|ieron|ido|e|en|emos|eu|eram|u|ent|ait|irent|uto|ono|i|imos|emmo|ons"
         r"|ions)?|derrota|défaite"
         r"|pers[oaie]|sconfitta"  # it
         r"|verlor(?:en)?|verliert|niederlage"  # de

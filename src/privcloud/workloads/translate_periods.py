@@ -134,6 +134,18 @@ _AFTER_NOON_RES = {
 }
 
 
+#: Greetings, which name a part of the day and say nothing of when ("Buenas tardes, ¿puedo
+#: pasar mañana por la mañana?" translated "Good afternoon, can I come by tomorrow morning?").
+_GREETING_RE = re.compile(
+    r"\b(?:good\s+(?:morning|afternoon|evening|night)|buen(?:os|as)\s+(?:días|tardes|noches)"
+    r"|bonjour|bonsoir|bonne\s+(?:nuit|soirée|journée)|gute[nr]?\s+(?:morgen|tag|abend|nacht)"
+    r"|buongiorno|buon\s+pomeriggio|buona\s*(?:sera|notte|serata)|buonasera|buonanotte"
+    r"|bo[am]\s+(?:dia|tarde|noite)|goede(?:morgen|middag|navond|nacht)|welterusten"
+    r"|que\s+descanses)\b",
+    re.IGNORECASE,
+)
+
+
 def after_noon(text: str, language: str) -> frozenset[str]:
     """Which of the afternoon, evening and night ``text`` (as written) may mean, as the
     letters of :data:`_AFTER_NOON` (empty: none named)."""
@@ -313,6 +325,7 @@ def contradicted(
     """The parts of the day and durations of ``source`` that ``translation`` contradicts (both
     normalised: numbers as the reader's digits or words; see the module docstring)."""
     lost: list[Fact] = []
+    source, translation = _GREETING_RE.sub(" ", source), _GREETING_RE.sub(" ", translation)
     said = _parts(source, source_language)
     written = _parts(translation, target_language)
     # the other part, and not the source's; or, beside the source's, the other in words
@@ -349,8 +362,8 @@ def after_noon_contradicted(
     """The afternoon, evening or night of ``source`` that ``translation`` (both as written)
     contradicts: it names one of the three, and none the source's may mean ("Sunday
     afternoon" as "zondagavond", "amanhã à tarde" as "mañana por la noche")."""
-    said = after_noon(source, source_language)
-    told = after_noon(translation, target_language)
+    said = after_noon(_GREETING_RE.sub(" ", source), source_language)
+    told = after_noon(_GREETING_RE.sub(" ", translation), target_language)
     if not said or not told or said & told:
         return []
     part = "/".join(_PART_NAMES[p] for p in sorted(said))

@@ -69,12 +69,13 @@ _AND_HALF = (
     r"|e\s+mezz[oa]|e\s+mei[oa]|en\s+een\s+halve?"
 )
 _ONE_AND_HALF = r"anderhalve?|anderthalb|eineinhalb|one\s+and\s+a\s+half"
+#: (It starts at a word and its gaps are bounded: a run of spaces costs linear time.)
 _QUANTITY_RE = re.compile(
-    rf"(?<![\w.,])(?:(?P<one_half>{_ONE_AND_HALF})"
-    rf"|(?:(?P<number>\d+(?:[.,]\d+)?|{'|'.join(COUNT_WORDS)})\s*(?P<and_half>{_AND_HALF})?)?\s*"
-    rf"(?P<half>{_HALF})?)"
-    rf"\s*(?:(?:de|of|di)\s+|d')?(?P<unit>{_ANY_UNIT})(?![\w°])"
-    rf"(?:\s+(?P<after_half>{_AND_HALF}))?",
+    rf"(?<![\w.,])(?=\S)(?:(?P<one_half>{_ONE_AND_HALF})"
+    rf"|(?:(?P<number>\d+(?:[.,]\d+)?|{'|'.join(COUNT_WORDS)})\s{{0,2}}(?P<and_half>{_AND_HALF})?)?"
+    rf"\s{{0,2}}(?P<half>{_HALF})?)"
+    rf"\s{{0,2}}(?:(?:de|of|di)\s{{1,2}}|d')?(?P<unit>{_ANY_UNIT})(?![\w°])"
+    rf"(?:\s{{1,2}}(?P<after_half>{_AND_HALF}))?",
     re.IGNORECASE,
 )
 
@@ -94,8 +95,11 @@ def quantities(text: str) -> list[tuple[str, frozenset[float], str]]:
     found = []
     for match in _QUANTITY_RE.finditer(text):
         unit = match.group("unit")
-        if len(unit) == 1 and not (match.group("number") or "").isdigit():
+        counted = (match.group("number") or "")[:1].isdigit()
+        if len(unit) == 1 and not counted:
             continue  # a one-letter symbol only right after digits ("2 l", not "a l")
+        if unit.lower() == "metro" and not counted:
+            continue  # "una estación de metro", "a metro": the underground, not a metre
         if match.group("one_half"):
             amounts = {1.5}
         elif match.group("number"):

@@ -97,13 +97,38 @@ def _parties(text: str, language: str, names: list[str]) -> list[tuple[str, str]
     return [(key, word) for _, key, word in sorted(found)]
 
 
+#: Verbs whose subject in one language is the object in another ("Anna misses Marc": "Marc
+#: manque à Anna"; "Anna likes Marc": "Marc piace ad Anna").
+_CONVERSE_RE = re.compile(
+    r"\b(?:manque|manquent|manca|mancano|fehlt|fehlen|piace|piacciono|gusta|gustan|plaît"
+    r"|falta|faltan|apetece|agrada|gefällt|bevalt|mist|misses|miss|missed|likes?|liked"
+    r"|mancou|gosta|gostam)\b",
+    re.IGNORECASE,
+)
+#: An article or "of" before a capitalised word makes it a thing's name, not a party ("the
+#: Zoom link", "el enlace de Zoom", "la contraseña de Netflix").
+_THING_BEFORE_RE = re.compile(
+    r"\b(?:the|el|la|los|las|le|les|il|lo|gli|der|die|das|dem|den|het|de|of|du|del|della|do|da"
+    r"|van|von)\s+$",
+    re.IGNORECASE,
+)
+
+
 def _turned(
     source: str, said: list[str], translation: str, told: list[str], parties: list[str]
 ) -> list[Fact]:
     """One fact for two parties told the other way round, none where a passive's agent or a
-    joining word stands between them in either text."""
+    joining word stands between them in either text, where a verb turns its parties round
+    itself, or where a name is a thing's."""
     if _UNORDERED_RE.search(_between(source, *said)) or _UNORDERED_RE.search(
         _between(translation, *told)
     ):
         return []
+    if _CONVERSE_RE.search(source) or _CONVERSE_RE.search(translation):
+        return []
+    for text, words in ((source, said), (translation, told)):
+        for word in words:
+            at = text.find(word)
+            if word[:1].isupper() and at > 0 and _THING_BEFORE_RE.search(text[:at]):
+                return []
     return [Fact("roles", f"{parties[0]} … {parties[1]}", " > ".join(parties), ())]

@@ -22,7 +22,7 @@ import re
 
 from privcloud.workloads.grounding_facts import Fact
 
-__all__ = ["agreeing", "contradicted", "shares"]
+__all__ = ["agreeing", "contradicted", "said_another_way", "shares"]
 
 #: What may not follow a quarter or a half that tells the time or a duration.
 _NOT_TIME = (
@@ -111,10 +111,36 @@ def contradicted(said: set[int], told: set[int]) -> list[Fact]:
     return [Fact("share", f"{share}%", str(share), ())]
 
 
-def agreeing(said: set[int], told: set[int]) -> set[str]:
-    """The numbers (as a fact's text) of shares both texts state: "50", and the "2", "3" or
-    "4" a fraction word was read as ("um quarto": 4)."""
+def agreeing(said: set[int], told: set[int]) -> tuple[set[str], set[str]]:
+    """Of the shares both texts state: their percentages ("50") and the "2", "3" or "4" a
+    fraction word of theirs was read as ("um quarto": 4), as facts' values."""
     both = said & told
-    numbers = {str(share) for share in both}
     denominators = {50: "2", 33: "3", 67: "3", 25: "4", 75: "4"}
-    return numbers | {denominators[share] for share in both if share in denominators}
+    return {str(share) for share in both}, {denominators[s] for s in both if s in denominators}
+
+
+def _percent_of(value: str, text: str) -> bool:
+    """Whether ``text`` (normalised) states ``value`` as a percentage."""
+    return any(m.group(1) == value for m in _PERCENT_RE.finditer(text))
+
+
+def said_another_way(
+    fact: Fact, agreed: tuple[set[str], set[str]], written: str, text: str
+) -> bool:
+    """Whether ``fact`` (of a text ``written``, normalised ``text``) is a share both texts
+    state, said the other way: its percentage ("50" of "fünfzig Prozent" for "half price"),
+    the percent unit, or the number a fraction word was read as ("4" of "um quarto", where
+    the text writes no 4 in digits). A count beside a share ("Half of the 50 seats", "The 2
+    of us pay half") is none."""
+    percents, denominators = agreed
+    if fact.kind == "unit":
+        return fact.value == "percent" and bool(percents)
+    if fact.kind != "number":
+        return False
+    if fact.value in percents and _percent_of(fact.value, text):
+        return True
+    return (
+        fact.value in denominators
+        and fact.text.isdigit()
+        and re.search(rf"(?<!\d){fact.value}(?!\d)", written) is None
+    )

@@ -82,7 +82,8 @@ _SPAN: dict[str, dict[str, str]] = {
         "es": r"\b(?:desde|a\s+partir\s+del?)",
         "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu'])",
         "de": r"\b(?:seit|ab|von|vom)",
-        "it": r"\b(?:da|dal|dalla|dai|dalle|a\s+partire\s+da)",
+        # ("da" before a count is "for": "una camera da 2 persone", "la tassa da 10 euro")
+        "it": r"\b(?:da(?!\s+\d+\s+[a-zà-ú])|dal|dalla|dai|dalle|a\s+partire\s+da)",
         "pt": r"\b(?:desde|a\s+partir\s+d[eoa]s?)",
         "nl": r"\b(?:sinds|vanaf|van)",
     },
@@ -120,7 +121,7 @@ _BOUNDS: dict[str, dict[str, str]] = {
         "es": r"\b(?:a\s+más\s+tardar|como\s+muy\s+tarde|como\s+máximo)\b",
         "fr": r"\bau\s+plus\s+tard\b",
         "de": r"\bspätestens\b",
-        "it": r"\b(?:al\s+più\s+tardi|entro\s+e\s+non\s+oltre)\b",
+        "it": r"\b(?:al\s+più\s+tardi|entro)\b",
         "pt": r"\b(?:o\s+mais\s+tardar|no\s+máximo)\b",
         "nl": r"\b(?:uiterlijk|op\s+zijn\s+laatst)\b",
     },
