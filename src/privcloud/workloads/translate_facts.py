@@ -404,7 +404,7 @@ def check(source: str, source_language: str, translation: str, target_language: 
     facts = _source_facts(source, text, source_language, target_language)
     lost: tuple[Fact, ...] = ()
     written: str | None = None  # the translation normalised, read once
-    shared: tuple[set[str], set[str]] = (set(), set())  # shares both texts state
+    shares: tuple[set[int], set[int]] | None = None  # the shares each states (readable pairs)
     if facts:
         places = frozenset(
             f.text for f in facts if f.kind == "name" and placed(f, text, source_language)
@@ -442,42 +442,65 @@ def check(source: str, source_language: str, translation: str, target_language: 
             translate_negation.dropped,
         ):
             lost += tuple(contradicted(source, source_language, translation, target_language))
-        said_shares = translate_shares.shares(source, text, source_language)
-        told_shares = translate_shares.shares(translation, written, target_language)
-        lost += tuple(translate_shares.contradicted(said_shares, told_shares))
-        shared = translate_shares.agreeing(said_shares, told_shares)
-    added = added_facts(source, source_language, translation, target_language)
-    if lost and added:  # a year said with two digits ("en el noventa y ocho" as "in 1998")
-        years = {
-            f.value for f in added if f.kind == "number" and re.fullmatch(r"(?:19|20)\d\d", f.value)
-        }
-        short = {y[2:] for y in years}
-        if any(f.kind == "number" and f.value in short for f in lost):
-            lost = tuple(f for f in lost if not (f.kind == "number" and f.value in short))
-            added = tuple(f for f in added if f.value not in {y for y in years if y[2:] in short})
-    if any(shared):  # a share said the other way ("fünfzig Prozent" as "half price")
-        lost = tuple(
-            f for f in lost if not translate_shares.said_another_way(f, shared, source, text)
+        shares = (
+            translate_shares.shares(source, text, source_language),
+            translate_shares.shares(translation, written, target_language),
         )
-        if written is not None:
-            added = tuple(
-                f
-                for f in added
-                if not translate_shares.said_another_way(f, shared, translation, written)
-            )
-    if written is not None and (lost or added):
-        # a quantity in other numbers ("ein halbes Kilo" as "500 grams")
-        ours, theirs = translate_quantities.agreeing(text, written)
-        lost = tuple(f for f in lost if not _within(f, ours))
-        added = tuple(f for f in added if not _within(f, theirs))
-    if lost and source_language in READABLE and target_language in READABLE:
-        # a duration in other words ("fifteen minutes" as "un quart d'heure")
-        both = translate_hours.minutes(source, source_language) & translate_hours.minutes(
-            translation, target_language
+        lost += tuple(translate_shares.contradicted(*shares))
+    added = added_facts(source, source_language, translation, target_language)
+    if lost or added:
+        lost, added = _said_another_way(
+            lost,
+            added,
+            (source, text, source_language),
+            (translation, written, target_language),
+            shares,
+        )
+    return FactCheck(tuple(facts), lost, added)
+
+
+def _said_another_way(
+    lost: tuple[Fact, ...],
+    added: tuple[Fact, ...],
+    source: tuple[str, str, str],
+    translation: tuple[str, str | None, str],
+    shares: tuple[set[int], set[int]] | None,
+) -> tuple[tuple[Fact, ...], tuple[Fact, ...]]:
+    """``lost`` and ``added`` without the numbers both texts state in other words: a year with
+    two digits ("el noventa y ocho" as "1998"), a share ("fünfzig Prozent" as "half price"), a
+    quantity ("ein halbes Kilo" as "500 grams"), a duration ("fifteen minutes" as "un quart
+    d'heure"). ``source``: as written, normalised and its language; ``translation``: as
+    written, normalised (None: not read) and its language; ``shares``: those each states
+    where both languages are readable (None: not)."""
+    said, text, source_language = source
+    told, written, target_language = translation
+    years = {
+        f.value for f in added if f.kind == "number" and re.fullmatch(r"(?:19|20)\d\d", f.value)
+    }
+    short = {y[2:] for y in years} & {f.value for f in lost if f.kind == "number"}
+    if short:
+        lost = tuple(f for f in lost if not (f.kind == "number" and f.value in short))
+        added = tuple(f for f in added if not (f.value in years and f.value[2:] in short))
+    if written is None or shares is None:
+        return lost, added
+    shared = translate_shares.agreeing(*shares)
+    if any(shared):
+        lost = tuple(
+            f for f in lost if not translate_shares.said_another_way(f, shared, said, text)
+        )
+        added = tuple(
+            f for f in added if not translate_shares.said_another_way(f, shared, told, written)
+        )
+    ours, theirs = translate_quantities.agreeing(text, written)
+    lost = tuple(f for f in lost if not _within(f, ours))
+    added = tuple(f for f in added if not _within(f, theirs))
+    if lost:
+        both = translate_hours.minutes(said, source_language) & translate_hours.minutes(
+            told, target_language
         )
         counts = {f"{m:g}" for m in both} | {f"{m / 60:g}" for m in both}
         lost = tuple(f for f in lost if not (f.kind == "number" and f.value in counts))
-    return FactCheck(tuple(facts), lost, added)
+    return lost, added
 
 
 def _within(fact: Fact, phrases: list[str]) -> bool:

@@ -85,12 +85,9 @@ _WORD_RES = {
     lang: [(re.compile(p, re.IGNORECASE), share) for share, p in by_share.items()]
     for lang, by_share in _WORDS.items()
 }
-#: A percentage on the normalised text ("50 %", "50 percent", "50 Prozent").
-_PERCENT_RE = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent|per\s+cent|por\s+ciento|pour\s+cent"
-    r"|prozent|per\s+cento|por\s+cento|procent)",
-    re.IGNORECASE,
-)
+#: A percentage on the normalised text, where every language's word is "percent" ("50 %",
+#: "50 percent", "50 per cent"; "fünfzig Prozent" is "50 percent" there).
+_PERCENT_RE = re.compile(r"(?<![\d.,])(\d{1,3}(?:[.,]\d+)?)\s?(?:%|percent|per\s+cent)", re.I)
 
 
 def shares(written: str, normalised: str, language: str) -> set[int]:
