@@ -15,6 +15,13 @@ import pytest
 from privcloud.workloads.translate_facts import check
 
 WRONG = [
+    # a year added beside one said with two digits (which excuses only its own)
+    (
+        "Me casé en el noventa y ocho.",
+        "es",
+        "I got married in 1998 and moved here in 2005.",
+        "en",
+    ),
     (
         "This is the Odeon: your two tickets for Sunday at 7:45 pm are in screen 4, row F.",
         "en",
