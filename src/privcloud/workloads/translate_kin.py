@@ -180,6 +180,27 @@ _KIN: dict[str, dict[str, dict[str, str]]] = {
             "nl": "schoonmoeder",
         },
     },
+    # (French "beau-père", "belle-mère" are also a parent-in-law: read as both)
+    "step-parent": {
+        "male": {
+            "en": "step-?fathers?",
+            "es": "padrastros?",
+            "fr": "beau-père",
+            "de": "stiefvater|stiefväter",
+            "it": "patrign[oi]",
+            "pt": "padrastos?",
+            "nl": "stiefvaders?",
+        },
+        "female": {
+            "en": "step-?mothers?",
+            "es": "madrastras?",
+            "fr": "belle-mère",
+            "de": "stiefmutter|stiefmütter",
+            "it": "matrign[ae]",
+            "pt": "madrastas?",
+            "nl": "stiefmoeders?",
+        },
+    },
     "sibling-in-law": {
         "male": {
             "en": "brothers?-in-law",
@@ -289,7 +310,9 @@ def mentions(text: str, language: str) -> list[tuple[str, str]]:
             pattern = by_language.get(language)
             if pattern is not None and (match := pattern.search(text)) is not None:
                 found.append((match.start(), f"{sex} {relation}", match.group()))
-    return [(label, word) for _, label, word in sorted(found)]
+    # a word of two relations ("beau-père") is one relative, named by the first
+    first = {at: (label, word) for at, label, word in sorted(found, reverse=True)}
+    return [first[at] for at in sorted(first)]
 
 
 def contradicted(
@@ -305,7 +328,7 @@ def contradicted(
             return [Fact("kin", f"{sex} {relation}", f"{sex} {relation}", ())]
     # one relative each, of another kind ("ma belle-mère" as "my sister-in-law")
     ours, theirs = mentions(source, source_language), mentions(translation, target_language)
-    if len(ours) == 1 and len(theirs) == 1 and said.keys() != told.keys():
+    if len(ours) == 1 and len(theirs) == 1 and not said.keys() & told.keys():
         (label, _), (other, _) = ours[0], theirs[0]
         if label.split(" ", 1)[0] == other.split(" ", 1)[0]:  # the same sex, another relation
             return [Fact("kin", label, label, ())]

@@ -93,6 +93,10 @@ LEXICONS: dict[str, dict[str, str]] = {
         "el_año_pasado:last_year la_semana_pasada:last_week el_mes_pasado:last_month "
         "este_mes:this_month este_año:this_year esta_semana:this_week anoche:yesterday_night "
         "esta_mañana:this_morning hoy_por_la_noche:tonight "
+        # (also without the article, which "a la", "para la" may have taken: "a la próxima semana")
+        "próxima_semana:next_week semana_que_viene:next_week próximo_mes:next_month "
+        "mes_que_viene:next_month próximo_año:next_year año_que_viene:next_year "
+        "semana_pasada:last_week mes_pasado:last_month año_pasado:last_year "
         "decena:10 veintena:20 treintena:30 centenar:100",
     ),
     "fr": _lexicon(
@@ -103,7 +107,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "de_l'après-midi:pm du_soir:pm du_matin:am à:at midi:noon minuit:midnight "
         "après-demain:the_day_after_tomorrow avant-hier:the_day_before_yesterday "
         "la_semaine_prochaine:next_week semaine_prochaine:next_week le_mois_prochain:next_month "
-        "mois_prochain:next_month l'année_prochaine:next_year "
+        "mois_prochain:next_month l'année_prochaine:next_year année_prochaine:next_year "
+        "l'an_prochain:next_year semaine_dernière:last_week mois_dernier:last_month "
         "week-end:weekend cet_après-midi:this_afternoon dizaine:10 douzaine:12 quinzaine:15 "
         "vingtaine:20 trentaine:30 quarantaine:40 cinquantaine:50 centaine:100 "
         "lundis:Mondays mardis:Tuesdays mercredis:Wednesdays jeudis:Thursdays "
@@ -143,6 +148,9 @@ LEXICONS: dict[str, dict[str, str]] = {
         "il_mese_prossimo:next_month il_prossimo_mese:next_month l'anno_prossimo:next_year "
         "fine_settimana:weekend l'anno_scorso:last_year la_settimana_scorsa:last_week "
         "il_mese_scorso:last_month questo_mese:this_month quest'anno:this_year "
+        "settimana_prossima:next_week prossima_settimana:next_week mese_prossimo:next_month "
+        "prossimo_mese:next_month anno_prossimo:next_year settimana_scorsa:last_week "
+        "mese_scorso:last_month anno_scorso:last_year "
         "questa_settimana:this_week decina:10 "
         "quindicina:15 "
         "ventina:20 trentina:30 quarantina:40 cinquantina:50 centinaio:100",
@@ -156,6 +164,7 @@ LEXICONS: dict[str, dict[str, str]] = {
         "depois_de_amanhã:the_day_after_tomorrow "
         "anteontem:the_day_before_yesterday na_próxima_semana:next_week semana_que_vem:next_week "
         "no_próximo_mês:next_month mês_que_vem:next_month no_próximo_ano:next_year "
+        "próxima_semana:next_week próximo_mês:next_month próximo_ano:next_year "
         "ano_que_vem:next_year fim_de_semana:weekend segundas-feiras:Mondays "
         "terças-feiras:Tuesdays "
         "quartas-feiras:Wednesdays quintas-feiras:Thursdays sextas-feiras:Fridays "

@@ -148,7 +148,9 @@ def thing_name(fact: Fact, text: str, target: str) -> Fact | None:
     tell Rose": Rose is a person too), and not for a place the translation may name its own
     way ("the United States": :func:`placed`)."""
     mentions = _preceding(fact.text, text)
-    if not mentions or any(word not in _ARTICLES for word in mentions):
+    if not mentions or (
+        any(word not in _ARTICLES for word in mentions) and not _institution(fact.text)
+    ):
         return fact
     if exonyms.tokens(fact.text) in exonyms.table("en", target):
         return fact
@@ -162,6 +164,25 @@ def thing_name(fact: Fact, text: str, target: str) -> Fact | None:
         return None
     rest = " ".join(kept)
     return Fact("name", rest, " ".join(name_tokens(rest)), fact.keys)
+
+
+#: Nouns that end the name of an institution made of common words ("Central Station", "City
+#: Library"), which a translation translates ("Estación Central") after any word, not only
+#: "the". Not streets, roads, squares or parks, whose names a translation keeps ("Elm Road").
+_INSTITUTIONS = frozenset(
+    """station library hospital office school church market hall museum stadium airport
+    centre center theatre theater court""".split()  # noqa: SIM905
+)
+
+
+def _institution(name: str) -> bool:
+    """Whether ``name`` is two or more common words ending in one of :data:`_INSTITUTIONS`."""
+    words = [w.strip(".,;:!?'\"()") for w in name.split()]
+    return (
+        len(words) >= 2
+        and words[-1].lower() in _INSTITUTIONS
+        and all(vocabulary.is_common(w) for w in words)
+    )
 
 
 def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[str]:

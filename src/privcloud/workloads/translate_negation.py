@@ -62,7 +62,11 @@ _LIKE_DENIALS = re.compile(
     r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
     r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
     r"|inutile|unnecessary|needless|unnötig|innecesari[oa]|desnecessári[oa]|onnodig"
-    r"|stuk|defekt|defect[oa]?)\b",
+    r"|stuk|defekt|defect[oa]?"
+    # "stay away" for "don't come" ("Bitte kommen Sie morgen nicht ins Büro")
+    r"|stay\s+away|keep\s+away|bleiben\s+sie\s+weg|bleib\s+weg|blijf\s+weg|blijft\s+u\s+weg"
+    r"|restez\s+à\s+l'écart|reste\s+à\s+l'écart|stai\s+lontano|state\s+lontani"
+    r"|mantente\s+alejad[oa]|fique\s+longe)\b",
     re.IGNORECASE,
 )
 #: Negations that a translation says without denying ("no later than": "spätestens", "not
@@ -110,7 +114,12 @@ def dropped(
     if said is None or told is None or _NOT_DENIALS.search(source):
         return []
     match = said.search(source)
-    if match is None or told.search(translation) or _LIKE_DENIALS.search(translation):
+    if match is None or told.search(translation):
+        return []
+    # a word like a denial says the negation only if the source has no such word of its own
+    # ("No se admiten devoluciones sin el tique" as "Les retours sont acceptés sans le
+    # ticket": the "sans" is the source's "sin")
+    if len(_LIKE_DENIALS.findall(translation)) > len(_LIKE_DENIALS.findall(source)):
         return []
     denied = _DENIED_ORDER.search(source)
     if denied and _FROM_ON.search(translation):

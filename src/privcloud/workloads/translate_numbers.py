@@ -30,10 +30,10 @@ __all__ = ["english", "english_money", "idioms"]
 #: clock (before: "alle", "le", "à", "vers"...; after: "heures", "ore", "uur", "Uhr").
 _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
     # "sei" is also "you are": six at a clock, or counting ("solo sei hanno", "dai sei agli
-    # otto anni", "sei persone")
+    # otto anni", "sei persone", "si sono iscritti in sei")
     "it": (
         "sei",
-        r"(?:alle|le|dalle|verso le|sono le|zero|solo|soltanto|dai|ai|agli|degli|dei|i|gli|tra"
+        r"(?:alle|le|dalle|verso le|sono le|zero|solo|soltanto|dai|ai|agli|degli|dei|i|gli|tra|in"
         r"|fra|circa|altri|altre|tutti|tutte|primi|prime|ultimi|ultime)",
         r"(?:ore|e|meno|anni|mesi|giorni|settimane|minuti|euro|persone|bambini|volte|posti"
         r"|notti|chilometri|km|metri|chili|litri|pezzi|hanno|sono|di\s+loro)",
@@ -255,6 +255,19 @@ def english_money(text: str) -> str:
     return _EN_MONEY_RE.sub(_en_amount, text)
 
 
+#: German and Dutch counts of times written as one word ("dreimal täglich", "driemaal per
+#: week"), which text2num does not read: the count split off. Not "einmal" or "eenmaal"
+#: ("noch einmal", "nicht einmal": again, not even).
+_TIMES_RES = {
+    "de": re.compile(
+        r"\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)(mal)\b", re.IGNORECASE
+    ),
+    "nl": re.compile(
+        r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)(maal|keer)\b", re.IGNORECASE
+    ),
+}
+
+
 def english(text: str, language: str, *, strict: bool = True) -> str:
     """``text`` (in ``language``, one of the lexicons') with its number words as digits and
     its decimal and thousands marks as the reader reads them (see the module docstring).
@@ -262,6 +275,8 @@ def english(text: str, language: str, *, strict: bool = True) -> str:
     translation is read generously, every such word a number."""
     text = _PERCENT_RES[language].sub(" percent", text) if language in _PERCENT_RES else text
     text = idioms(text, language)
+    if language in _TIMES_RES:
+        text = _TIMES_RES[language].sub(r"\1 \2", text)
     if language == "it":  # "quarant'anni": the ten's vowel elided before "anni"
         text = _ELIDED_TENS_RE.sub(lambda m: _ELIDED_TENS[m.group(1).lower()] + " ", text)
     text = _DIGIT_RUN_RES[language].sub(partial(_read_out, _DIGIT_WORDS[language]), text)

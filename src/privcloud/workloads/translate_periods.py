@@ -334,6 +334,7 @@ def contradicted(
     if len(said) == 1 and written and (not said & written or (written - said) - added):
         (part,) = said
         lost.append(Fact("daypart", part, part, (f"daypart:{part}",)))
+
     named = _which_weeks(translation, target_language)
     for unit, which in _which_weeks(source, source_language).items():
         told = named.get(unit, set())
@@ -362,9 +363,32 @@ def after_noon_contradicted(
     """The afternoon, evening or night of ``source`` that ``translation`` (both as written)
     contradicts: it names one of the three, and none the source's may mean ("Sunday
     afternoon" as "zondagavond", "amanhã à tarde" as "mañana por la noche")."""
-    said = after_noon(_GREETING_RE.sub(" ", source), source_language)
-    told = after_noon(_GREETING_RE.sub(" ", translation), target_language)
-    if not said or not told or said & told:
+    source, translation = _GREETING_RE.sub(" ", source), _GREETING_RE.sub(" ", translation)
+    said = after_noon(source, source_language)
+    told = after_noon(translation, target_language)
+    if said and told and not said & told:
+        part = "/".join(_PART_NAMES[p] for p in sorted(said))
+        return [Fact("daypart", part, part, (f"daypart:{part}",))]
+    # two or more parts, told in the same order: each the source's ("am Vormittag, ... am
+    # Abend" as "nel pomeriggio, ... la sera")
+    ours, theirs = _in_order(source, source_language), _in_order(translation, target_language)
+    if len(ours) < 2 or len(ours) != len(theirs):
         return []
-    part = "/".join(_PART_NAMES[p] for p in sorted(said))
-    return [Fact("daypart", part, part, (f"daypart:{part}",))]
+    for one, other in zip(ours, theirs, strict=True):
+        if not one & other:
+            part = "/".join(_PART_NAMES.get(p, "morning") for p in sorted(one))
+            return [Fact("daypart", part, part, (f"daypart:{part}",))]
+    return []
+
+
+def _in_order(text: str, language: str) -> list[frozenset[str]]:
+    """The parts of the day ``text`` (as written) names, in its order, each as the letters of
+    :data:`_AFTER_NOON` it may mean, or "m" for the morning."""
+    if language not in _PARTS or language not in _AFTER_NOON_RES:
+        return []
+    morning = re.compile(rf"{_PARTS[language][0]}|\bmornings?\b", re.IGNORECASE)
+    found = {m.start(): frozenset("m") for m in morning.finditer(text)}
+    for pattern, parts in _AFTER_NOON_RES[language]:
+        for match in pattern.finditer(text):
+            found[match.start()] = found.get(match.start(), frozenset()) | parts
+    return [found[at] for at in sorted(found)]

@@ -12,15 +12,16 @@ turned the roles round, unless it or the source says the action in the passive (
 by", "von", "par", "por", "da", "door"), joins the two ("Anna and Marc", "mit") or makes one
 the other's ("la mère de mon mari": "my husband's mother"): those sentences are not read.
 Two relatives named by family words (:func:`.translate_kin.mentions`: "Mio suocero ha prestato
-dei soldi a mio fratello" translated "My brother lent some money to my father-in-law") are
-read the same way.
+dei soldi a mio fratello" translated "My brother lent some money to my father-in-law") and two
+people named by their roles (:func:`.translate_people.roles`: "Le médecin a appelé le
+pharmacien" translated "Il farmacista ha chiamato il medico") are read the same way.
 """
 
 from __future__ import annotations
 
 import re
 
-from privcloud.workloads import exonyms, translate_kin
+from privcloud.workloads import exonyms, translate_kin, translate_people
 from privcloud.workloads.grounding_facts import Fact
 
 __all__ = ["contradicted", "people"]
@@ -29,9 +30,16 @@ _NAME_RE = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-Ý][a-zà-ÿ]+(?![\w'\u2019-])")
 #: A passive's agent or two people joined, in any language read: the order then says nothing.
 _UNORDERED_RE = re.compile(
     r"\b(?:by|por|pelo|pela|par|von|vom|da|dal|dalla|door|and|y|e|et|und|en|with|con|com"
-    r"|avec|mit|met|&"
-    # or a possessive: "la mère de mon mari" is "my husband's mother"
-    r"|of|de|di|du|des|del|della|do|dos|das|van)\b|['\u2019]s\b",
+    r"|avec|mit|met|&)\b",
+    re.IGNORECASE,
+)
+#: A possessive between the two, right after the first or right before the second: "la mère
+#: de mon mari" is "my husband's mother" ("deve dois meses de renda ao senhorio" is none).
+_OWNED_RE = re.compile(
+    r"^['\u2019]s\b|\b(?:of|de|di|du|des|del|della|do|dos|das|van|d['\u2019])\s*"
+    r"(?:(?:the|el|la|los|las|le|les|il|lo|gli|o|a|os|as|het|de|der|die|den|mon|ma|mes|ton|ta"
+    r"|son|sa|mi|tu|su|mio|mia|suo|sua|meu|minha|mijn|zijn|haar|my|his|her|their|our|your)\s+)"
+    r"{0,2}$",
     re.IGNORECASE,
 )
 
@@ -79,21 +87,30 @@ def contradicted(
     written; see the module docstring): one fact, or none."""
     # the parties: names both write alike, and relatives by their family words ("Mio suocero
     # ha prestato dei soldi a mio fratello", "Luca ha prestato la sua tenda a mio fratello")
-    said = _parties(source, source_language, people(source, translation))
-    told = _parties(translation, target_language, people(translation, source))
-    keys_said, keys_told = [k for k, _ in said], [k for k, _ in told]
-    if len(said) == 2 and sorted(keys_said) == sorted(keys_told) and keys_said != keys_told:
-        return _turned(source, [w for _, w in said], translation, [w for _, w in told], keys_said)
+    # (people named by their roles only where names and relatives are not two: "Mia sorella
+    # accompagna il nonno dal medico" is between the sister and the grandfather)
+    for by_role in (False, True):
+        said = _parties(source, source_language, people(source, translation), by_role)
+        told = _parties(translation, target_language, people(translation, source), by_role)
+        keys_said, keys_told = [k for k, _ in said], [k for k, _ in told]
+        if len(said) != 2:
+            continue
+        if sorted(keys_said) == sorted(keys_told) and keys_said != keys_told:
+            words_said, words_told = [w for _, w in said], [w for _, w in told]
+            return _turned(source, words_said, translation, words_told, keys_said)
+        return []
     return []
 
 
-def _parties(text: str, language: str, names: list[str]) -> list[tuple[str, str]]:
-    """The parties of ``text`` in order: each as its key (a name, or a relative's label) and
-    the word that names it."""
+def _parties(text: str, language: str, names: list[str], by_role: bool) -> list[tuple[str, str]]:
+    """The parties of ``text`` in order: each as its key (a name, a relative's label or, with
+    ``by_role``, a role's) and the word that names it."""
     found = [(text.find(name), name, name) for name in names]
     found += [
         (text.find(word), label, word) for label, word in translate_kin.mentions(text, language)
     ]
+    if by_role:
+        found += [(at, label, word) for at, label, word in translate_people.roles(text, language)]
     return [(key, word) for _, key, word in sorted(found)]
 
 
@@ -120,10 +137,9 @@ def _turned(
     """One fact for two parties told the other way round, none where a passive's agent or a
     joining word stands between them in either text, where a verb turns its parties round
     itself, or where a name is a thing's."""
-    if _UNORDERED_RE.search(_between(source, *said)) or _UNORDERED_RE.search(
-        _between(translation, *told)
-    ):
-        return []
+    for between in (_between(source, *said), _between(translation, *told)):
+        if _UNORDERED_RE.search(between) or _OWNED_RE.search(between.strip(" ") + " "):
+            return []
     if _CONVERSE_RE.search(source) or _CONVERSE_RE.search(translation):
         return []
     for text, words in ((source, said), (translation, told)):

@@ -8,8 +8,11 @@ Read on the texts as written, in English and the languages of
 is also "correct" and "left" "went away"); Spanish "derecha", not "derecho" (a right, or
 straight on); Portuguese "direita", and "direito" or "esquerdo" after an ordinal floor ("3.º
 esquerdo"); French "droite", not "droit"; German and Dutch "links" and "rechts"; Italian
-"destra" and "sinistra". Checked by contradiction: only a translation that says the other
-side and not the source's loses it.
+"destra" and "sinistra"; Dutch and German compounds ("rechterkant", "linke Seite"). Two more
+axes are read the same way: upstairs or downstairs ("upstairs" translated "al piano di
+sotto"), and the points of the compass ("do lado sul" translated "on the north side").
+Checked by contradiction, per axis: only a translation that says another side and not the
+source's loses it.
 """
 
 from __future__ import annotations
@@ -27,21 +30,83 @@ _SIDES: dict[str, dict[str, str]] = {
         "en": _EN.format("left"),
         "es": r"\bizquierd[ao]s?\b",
         "fr": r"\bgauche\b",
-        "de": r"\blinks\b|\blinken\b",
+        "de": r"\blinks\b|\blinken\b|\blinke[nrs]?\s+(?:seite|hand|spur|ufer)\b",
         "it": r"\bsinistr[ao]\b",
         "pt": r"\besquerd[ao]s?\b",
-        "nl": r"\blinks\b|\blinker\b",
+        "nl": r"\blinks\b|\blinker(?:kant|hand|zijde)?\b",
     },
     "right": {
         "en": _EN.format("right"),
         "es": r"\bderecha\b|\blado\s+derecho\b",
         "fr": r"\bdroite\b",
-        "de": r"\brechts\b|\brechten\b",
+        "de": r"\brechts\b|\brechten\b|\brechte[nrs]?\s+(?:seite|hand|spur|ufer)\b",
         "it": r"\bdestr[ao]\b",
         "pt": r"\bdireita\b|\blado\s+direito\b|º\s*(?:direito|dto)\b",
-        "nl": r"\brechts\b|\brechter\b",
+        "nl": r"\brechts\b|\brechter(?:kant|hand|zijde)?\b",
+    },
+    # a floor above or below ("arriba" and "abajo" also of a page: read only against the other)
+    "up": {
+        "en": r"\bupstairs\b|\bup\s+the\s+stairs\b|\bfloor\s+above\b",
+        "es": r"\barriba\b",
+        "fr": r"\ben\s+haut\b|\bà\s+l'étage\b|\bl'étage\s+(?:du\s+)?dessus\b",
+        "de": r"\boben\b|\bobergeschoss\b",
+        "it": r"\bdi\s+sopra\b|\bpiano\s+(?:di\s+)?sopra\b|\bpiano\s+superiore\b",
+        "pt": r"\bem\s+cima\b|\blá\s+em\s+cima\b|\bandar\s+de\s+cima\b|\bandar\s+superior\b",
+        "nl": r"\bboven\b|\bbovenverdieping\b",
+    },
+    "down": {
+        "en": r"\bdownstairs\b|\bdown\s+the\s+stairs\b|\bfloor\s+below\b",
+        "es": r"\babajo\b",
+        "fr": r"\ben\s+bas\b|\bau\s+rez-de-chaussée\b|\bl'étage\s+(?:du\s+)?dessous\b",
+        "de": r"\bunten\b|\berdgeschoss\b",
+        "it": r"\bdi\s+sotto\b|\bpiano\s+(?:di\s+)?sotto\b|\bpiano\s+inferiore\b",
+        "pt": r"\bem\s+baixo\b|\bembaixo\b|\blá\s+em\s+baixo\b|\bandar\s+de\s+baixo\b",
+        "nl": r"\bbeneden\b|\bbenedenverdieping\b",
+    },
+    # the compass ("est", "este" also "is", "this": only after a preposition or "lado")
+    "north": {
+        "en": r"\bnorth(?:ern)?\b",
+        "es": r"\bnorte\b",
+        "fr": r"\bnord\b",
+        "de": r"\bnord(?:en|seite)?\b|\bnördlich\w*",
+        "it": r"\bnord\b",
+        "pt": r"\bnorte\b",
+        "nl": r"\bnoord(?:en|kant|zijde)?\b|\bnoordelijk\w*",
+    },
+    "south": {
+        "en": r"\bsouth(?:ern)?\b",
+        "es": r"\bsur\b",
+        "fr": r"\bsud\b",
+        "de": r"\bsüd(?:en|seite)?\b|\bsüdlich\w*",
+        "it": r"\bsud\b",
+        "pt": r"\bsul\b",
+        "nl": r"\bzuid(?:en|kant|zijde)?\b|\bzuidelijk\w*",
+    },
+    "east": {
+        "en": r"\beast(?:ern)?\b",
+        "es": r"\b(?:al|del|lado)\s+este\b|\boriente\b",
+        "fr": r"\b(?:l'|de\s+l'|à\s+l')est\b",
+        "de": r"\bost(?:en|seite)?\b|\böstlich\w*",
+        "it": r"\best\b",
+        "pt": r"\bleste\b|\b(?:ao|do|lado)\s+este\b",
+        "nl": r"\boost(?:en|kant|zijde)?\b|\boostelijk\w*",
+    },
+    "west": {
+        "en": r"\bwest(?:ern)?\b",
+        "es": r"\boeste\b",
+        "fr": r"\bouest\b",
+        "de": r"\bwest(?:en|seite)?\b|\bwestlich\w*",
+        "it": r"\bovest\b",
+        "pt": r"\boeste\b",
+        "nl": r"\bwest(?:en|kant|zijde)?\b|\bwestelijk\w*",
     },
 }
+#: The axes: the sides a translation may swap one for another.
+_AXES = (
+    frozenset({"left", "right"}),
+    frozenset({"up", "down"}),
+    frozenset({"north", "south", "east", "west"}),
+)
 _SIDE_RES = {
     side: {lang: re.compile(p, re.IGNORECASE) for lang, p in by_lang.items()}
     for side, by_lang in _SIDES.items()
@@ -49,7 +114,8 @@ _SIDE_RES = {
 
 
 def sides(text: str, language: str) -> set[str]:
-    """The sides ("left", "right") ``text`` (in ``language``, as written) names."""
+    """The sides ("left", "right", "up", "north" ...) ``text`` (in ``language``, as written)
+    names."""
     return {
         side
         for side, by_language in _SIDE_RES.items()
@@ -63,7 +129,9 @@ def contradicted(
     """The side of ``source`` that ``translation`` swaps (both as written): one fact, or none."""
     said = sides(source, source_language)
     told = sides(translation, target_language)
-    if len(said) != 1 or not told or said & told:
-        return []
-    (side,) = said
-    return [Fact("side", side, side, ())]
+    for axis in _AXES:
+        ours, theirs = said & axis, told & axis
+        if len(ours) == 1 and theirs and not ours & theirs:
+            (side,) = ours
+            return [Fact("side", side, side, ())]
+    return []

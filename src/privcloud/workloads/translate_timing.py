@@ -36,8 +36,15 @@ _MEALS = (
     r"|start|beginning|end|inicio|comienzo|final|début|fin|beginn|anfang|ende|inizio|fine"
     r"|início|fim|begin|einde"
 )
+#: Words an anchor does not pass over: another word of order or span ("from reception until
+#: Thursday" is no "from Thursday").
+_NOT_PASSED = (
+    r"(?!(?:until|till|before|after|since|from|hasta|desde|antes|después|jusqu\S*|depuis|avant"
+    r"|après|bis|ab|seit|vor|nach|fino|dopo|prima|dal|dalle|até|depois|tot|vanaf|sinds|na)\s)"
+)
 _ANCHOR = (
-    rf"(?:\S+\s+|\w+')?(?:\S+\s+)?(?:\d|(?:noon|midnight|tomorrow|today|tonight|{_MEALS})\b|"
+    rf"(?:{_NOT_PASSED}\S+\s+|\w+')?(?:{_NOT_PASSED}\S+\s+)?"
+    rf"(?:\d|(?:noon|midnight|tomorrow|today|tonight|{_MEALS})\b|"
     + "|".join(name.capitalize() for name in WEEKDAYS)
     + "|"
     + "|".join(name.capitalize() for name in MONTHS)
