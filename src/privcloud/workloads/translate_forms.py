@@ -123,7 +123,7 @@ _WEEKDAY_POSSESSIVE_RE = re.compile(
 #: words): the reader's "the 5th of the month", which it reads as a day of the month (a bare
 #: "5" it read as a number, so "the 5th of each month" had added a date).
 _DAY_OF_MONTH_RE = re.compile(
-    r"\b(?:(?:the|le|el|il|o|de|den|dem|am|zum|al|au|ao|dia)\s+)*"
+    r"\b(?:(?:the|le|el|il|o|de|den|dem|am|zum|al|au|ao|dia)\s+){0,3}"
     r"(\d{1,2}|first|premier|primero|primer|primo|primeiro|eerste|erste[nr]?|"
     + "|".join(_WORDS)
     + r")\.?(?:st|nd|rd|th|e|er|º|°)?\s+"
