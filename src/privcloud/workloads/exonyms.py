@@ -71,7 +71,27 @@ def table(source: str, target: str) -> Mapping[Tokens, frozenset[Tokens]]:
         key, value = tokens(ours), tokens(theirs)
         if key and value and key != value:
             found.setdefault(key, set()).add(value)
-    return {key: frozenset(values) for key, values in found.items()}
+    for code, names in _COLLOQUIAL.items():
+        mine = {tokens(str(here.territories.get(code, ""))), tokens(names.get(source, ""))}
+        yours = {tokens(str(there.territories.get(code, ""))), tokens(names.get(target, ""))}
+        for key in mine - {()}:
+            found.setdefault(key, set()).update(v for v in yours - {()} if v != key)
+    return {key: frozenset(values) for key, values in found.items() if values}
+
+
+#: Countries' everyday names beside CLDR's, per language: "Holanda" for "los Países Bajos"
+#: ("aus den Niederlanden" translated "desde Holanda" is faithful).
+_COLLOQUIAL: dict[str, dict[str, str]] = {
+    "NL": {
+        "en": "Holland",
+        "es": "Holanda",
+        "fr": "Hollande",
+        "de": "Holland",
+        "it": "Olanda",
+        "pt": "Holanda",
+        "nl": "Holland",
+    },
+}
 
 
 @functools.lru_cache(maxsize=16)

@@ -184,28 +184,36 @@ def _source_facts(sentence: str, text: str, language: str, target: str) -> list[
             and (not_a_name(fact) or code_label(fact, text, language))
         ):
             fact = None
-        if fact is not None and (
-            checkable(fact, language, target) or _german_city(fact, text, language, target)
-        ):
+        if fact is not None and checkable(fact, language, target):
             facts.append(fact)
+        elif fact is not None and (place := _german_place(fact, text, language, target)):
+            facts.append(place)
     if language == "de" and target in LATIN_SCRIPT:
         facts += titled_german_names(sentence)
     return facts + translate_codes.source_codes(sentence)
 
 
-def _german_city(fact: Fact, text: str, language: str, target: str) -> bool:
-    """Whether ``fact`` of a German sentence is a city the sentence places ("nach Köln", "in
-    Brüssel"): checked though German names are not (every German noun is capitalised), since
-    a city's name is told from a noun by the GeoNames table (:func:`exonyms.cities`)."""
+def _german_place(fact: Fact, text: str, language: str, target: str) -> Fact | None:
+    """``fact`` of a German sentence if it is a city or country the sentence places ("nach
+    Köln", "in Brüssel", "aus den Niederlanden"), without a case's ending: checked though
+    German names are not (every German noun is capitalised), since a place's name is told
+    from a noun by the GeoNames and CLDR tables (:mod:`.exonyms`); else None."""
     if language != "de" or fact.kind != "name" or target not in LATIN_SCRIPT:
-        return False
-    name = exonyms.tokens(fact.value)
-    # a city, or a country or language whose name differs in the target ("nach Dänemark")
-    known = name in exonyms.cities() or name in exonyms.table(language, target)
-    # (a noun after an article is no city: "nach dem Essen" is after the meal, not to Essen)
+        return None
+    if not placed(fact, text, language):
+        return None
     before = text[: text.find(fact.text)].split()
     after_article = bool(before) and before[-1] in {"dem", "der", "den", "das", "des", "die"}
-    return known and not after_article and placed(fact, text, language)
+    for ending in ("", "n", "s", "es"):
+        value = fact.value.removesuffix(ending) if ending else fact.value
+        name = exonyms.tokens(value)
+        # a city, or a country or language whose name differs in the target ("nach Dänemark")
+        known = name in exonyms.cities() or name in exonyms.table(language, target)
+        # (a noun after an article is no city, "nach dem Essen" is after the meal, but a
+        # country may take one: "aus den Niederlanden", "in die Schweiz")
+        if known and (not after_article or exonyms.is_territory(value, language)):
+            return Fact("name", fact.text, value, fact.keys) if ending else fact
+    return None
 
 
 #: "Both", which says two ("i due bambini": "den beiden Kindern").

@@ -70,7 +70,7 @@ _PHRASES: dict[str, int] = {
     r"|un'ora\s+e\s+mezz[ao]|uma\s+hora\s+e\s+meia|anderhalf\s+uur|anderhalve\s+uur": 90,
     r"half\s+an\s+hour|a\s+half[\s-]hour|half\s+hour|media\s+hora|une\s+demi-heure"
     r"|demi-heure|eine\s+halbe\s+stunde|einer\s+halben\s+stunde|halbe\s+stunde"
-    r"|mezz'ora|mezzora|mezza\s+ora|meia\s+hora|meia-hora|een\s+half\s+uur|half\s+uur": 30,
+    r"|mezz'ora|mezzora|mezza\s+ora|meia\s+hora|meia-hora|een\s+half\s+uur|half\s+uur|halfuur": 30,
     r"three\s+quarters\s+of\s+an\s+hour|tres\s+cuartos\s+de\s+hora|trois\s+quarts\s+d'heure"
     r"|dreiviertelstunde|drei\s+viertel\s+stunden?|tre\s+quarti\s+d'ora"
     r"|três\s+quartos\s+de\s+hora|drie\s+kwartier": 45,

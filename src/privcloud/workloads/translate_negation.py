@@ -77,7 +77,9 @@ _NOT_DENIALS = re.compile(
     r"|earlier|only)\b|\bno\s+(?:problem|worries)\b|\bno\.\s*\d|\bne\b[^.!?]*\bque\b"
     r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:vor|später|früher)\b|\bnon\s+(?:prima|oltre|più\s+tardi)\b"
     r"|\bno\s+antes\b|\bnão\s+antes\b|\bniet\s+(?:voor|later|eerder)\b|\bni\s+plus\s+ni\b"
-    r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b",
+    r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b"
+    # "fällt nicht aus" (is not cancelled): "is still on", "findet statt"
+    r"|\bfällt\b[^.!?,]{0,40}\bnicht\s+aus\b|\bnicht\s+ausfallen\b",
     re.IGNORECASE,
 )
 

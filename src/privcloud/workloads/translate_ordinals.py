@@ -127,8 +127,14 @@ def contradicted(
     module docstring): one fact when the translation states ordinals and none of the source's."""
     said = ordinals(source, source_language)
     told = ordinals(translation, target_language)
-    if not said or not told or said & told:
+    if not said or not told:
         return []
+    if said & told:
+        # beside one the translation keeps, another told as a third ("on the ground floor, in
+        # the third room" as "au rez-de-chaussée, dans la deuxième salle")
+        if not told - said or not said - told:
+            return []
+        said = said - told
     first = min(said)
     if first == 0:
         return [Fact("ordinal", "ground floor", "0", ())]

@@ -80,6 +80,15 @@ _QUANTITY_RE = re.compile(
 )
 
 
+#: The first side of a size told with one unit ("100 mal 60 Meter", "3 x 4 m", "10 by 12
+#: metres"): it has the second's unit.
+_DIMENSION_RE = re.compile(
+    r"(?<![\w.,])(?P<number>\d+(?:[.,]\d+)?)\s{0,2}(?:x|\u00d7|by|mal|sur|por|per|bij|op)\s{1,2}"
+    rf"(?=\d+(?:[.,]\d+)?\s{{0,2}}(?P<unit>{_ANY_UNIT})(?![\w°]))",
+    re.IGNORECASE,
+)
+
+
 def _amounts(number: str) -> set[float]:
     """What ``number`` may be: "1.500" and "1,500" either 1.5 or 1500."""
     if number.lower() in COUNT_WORDS:
@@ -116,6 +125,11 @@ def quantities(text: str) -> list[tuple[str, frozenset[float], str]]:
             continue
         measure, size = next((m, s) for m, s, p in _UNIT_RES if p.fullmatch(unit))
         found.append((measure, frozenset(round(a * size, 6) for a in amounts), match.group()))
+    for match in _DIMENSION_RE.finditer(text):
+        unit = match.group("unit")
+        measure, size = next((m, s) for m, s, p in _UNIT_RES if p.fullmatch(unit))
+        sides = frozenset(round(a * size, 6) for a in _amounts(match.group("number")))
+        found.append((measure, sides, f"{match.group('number')} {unit}"))
     return found
 
 

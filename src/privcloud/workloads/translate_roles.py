@@ -145,6 +145,7 @@ def _turned(
     for text, words in ((source, said), (translation, told)):
         for word in words:
             at = text.find(word)
-            if word[:1].isupper() and at > 0 and _THING_BEFORE_RE.search(text[:at]):
+            named = word in parties  # (a relative or a role is keyed by its label)
+            if named and word[:1].isupper() and at > 0 and _THING_BEFORE_RE.search(text[:at]):
                 return []
     return [Fact("roles", f"{parties[0]} … {parties[1]}", " > ".join(parties), ())]

@@ -23,7 +23,10 @@ from privcloud.workloads.grounding_facts import Fact
 
 __all__ = ["contradicted", "sides"]
 
-_EN = r"(?:(?:on|to)\s+(?:the|your)|turn|keep|bear)\s+{0}\b|\b{0}[\s-](?:hand|side)\b"
+_EN = (
+    r"(?:(?:on|to)\s+(?:the|your)|turn|keep|bear|top|bottom|upper|lower|front|back|rear)\s+{0}\b"
+    r"|\b{0}[\s-](?:hand|side)\b"
+)
 #: Per side, per language, the words that say it (regular expressions, any case).
 _SIDES: dict[str, dict[str, str]] = {
     "left": {

@@ -212,17 +212,21 @@ def _named(
     language: str,
     *,
     undenied: bool = False,
+    denied: bool = False,
 ) -> set[str]:
     """Which of ``patterns`` (per name, per language) ``text`` says; ``undenied``: not where a
-    denial comes before it in its clause ("don't come before 9" is from 9 on)."""
+    denial comes before it in its clause ("don't come before 9" is from 9 on); ``denied``:
+    only there."""
+
+    def counted(match: re.Match[str]) -> bool:
+        if not (undenied or denied):
+            return True
+        return translate_negation.denied(text, language, match.start()) == denied
+
     return {
         name
         for name, by_language in patterns.items()
-        if language in by_language
-        and any(
-            not (undenied and translate_negation.denied(text, language, match.start()))
-            for match in by_language[language].finditer(text)
-        )
+        if language in by_language and any(map(counted, by_language[language].finditer(text)))
     }
 
 
@@ -244,6 +248,14 @@ def contradicted(
         if len(said) == 1 and told and not said & told:
             (which,) = said
             lost.append(Fact("relative", name.format(which), which, ()))
+        elif undenied:
+            # both denied, the other way round ("Don't feed the dog after 8 pm" as "nicht vor
+            # 20 Uhr")
+            said = _named(patterns, source, source_language, denied=True)
+            told = _named(patterns, translation, target_language, denied=True)
+            if len(said) == 1 and told and not said & told:
+                (which,) = said
+                lost.append(Fact("relative", f"not {name.format(which)}", which, ()))
     if not lost:  # a deadline as a start ("by Friday at the latest" as "a partir del viernes")
         said = _limits(source, source_language)
         told = _limits(translation, target_language)
