@@ -332,4 +332,11 @@ def contradicted(
         (label, _), (other, _) = ours[0], theirs[0]
         if label.split(" ", 1)[0] == other.split(" ", 1)[0]:  # the same sex, another relation
             return [Fact("kin", label, label, ())]
+    # as many relatives each, one of them of another kind ("My granddaughter ... with her
+    # father" as "A minha neta ... com o avô")
+    missing = said.keys() - told.keys()
+    if len(ours) == len(theirs) > 1 and missing and told.keys() - said.keys():
+        relation = min(missing)
+        label = f"{'/'.join(sorted(said[relation]))} {relation}"
+        return [Fact("kin", label, label, ())]
     return []

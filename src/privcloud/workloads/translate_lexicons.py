@@ -182,6 +182,9 @@ LEXICONS: dict[str, dict[str, str]] = {
         "twee drie vier vijf zes zeven acht negen tien elf twaalf",
         "vandaag:today morgen:tomorrow gisteren:yesterday vanavond:tonight 's_middags:pm "
         "'s_avonds:pm 's_ochtends:am uur:o'clock om:at middag:noon middernacht:midnight "
+        # (a whole or every afternoon, not noon)
+        "hele_middag:whole_afternoon elke_middag:every_afternoon iedere_middag:every_afternoon "
+        "deze_middag:this_afternoon die_middag:that_afternoon "
         "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
@@ -423,8 +426,18 @@ _GOALLESS_RE = re.compile(
     r"|a\s+reti\s+inviolate|nul\s+et\s+vierge|doelpuntloos)\b",
     re.IGNORECASE,
 )
-#: A draw in English words ("one-all", "two all").
-_ALL_RE = re.compile(r"(?<![\w-])(one|two|three|four|five)[- ]all\b", re.IGNORECASE)
+#: A draw in words ("one-all", "two all", "un partout", "uno pari", "empate a uno").
+_ALL_RE = re.compile(
+    r"(?<![\w-])(one|two|three|four|five|un|deux|trois|uno|due|tre)(?:[- ]all|\s+partout"
+    r"|\s+pari)\b|\bempate\s+a\s+(uno|dos|tres|um|dois|três)\b",
+    re.IGNORECASE,
+)
+_DRAW_WORDS = {
+    **_SCORE_WORDS,
+    **dict.fromkeys(("uno", "un"), "1"),
+    **{"deux": "2", "trois": "3", "due": "2", "tre": "3", "dos": "2", "tres": "3"},
+    **{"dois": "2", "três": "3"},
+}
 #: A score's nought ("drew nil-nil", "won two-nil").
 _NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
 
@@ -468,7 +481,11 @@ def scores_in_words(text: str) -> str:
         home, away = (_SCORE_WORDS.get(g.lower(), g) for g in match.groups())
         return f"{home}-{away}"
 
-    text = _ALL_RE.sub(lambda m: f"{_SCORE_WORDS[m[1].lower()]}-{_SCORE_WORDS[m[1].lower()]}", text)
+    def draw(match: re.Match[str]) -> str:
+        goals = _DRAW_WORDS[(match.group(1) or match.group(2)).lower()]
+        return f"{goals}-{goals}"
+
+    text = _ALL_RE.sub(draw, text)
     return _SCORE_WORDS_RE.sub(digits, text)
 
 
@@ -491,6 +508,10 @@ def quarter_hours(text: str) -> str:
         return f"{match.group(1)} {match.group(2)} 15 minutes"
 
     return _QUARTER_HOUR_RE.sub(minutes, text)
+
+
+#: An elided article or preposition before a capitalised name (French and Italian).
+_ELIDED_NAME_RE = re.compile(r"(?<![\w'])((?:[dl]|dall|dell|nell|all|sull)['\u2019])(?=[A-ZÀ-Ý])")
 
 
 def normalise(text: str, language: str, *, strict: bool = True) -> str:
@@ -543,4 +564,6 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
     text = _LEXICON_RES[language].sub(swap, text)
     text = _FIRST_OF_RE.sub(lambda m: _SMALL_DAYS[m.group(1).lower()] + " ", text)
     text = _MONTH_THEN_NUMBER_RE.sub(r"\1; ", text)
+    if language in ("fr", "it"):  # "d'Allemagne", "dall'Italia": the name a word of its own
+        text = _ELIDED_NAME_RE.sub(r"\1 ", text)
     return scores_in_words(translate_forms.shared(_DAY_OF_RE.sub(r"\1 ", text)))

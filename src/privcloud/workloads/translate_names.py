@@ -38,10 +38,10 @@ _PLACE_WORDS: dict[str, frozenset[str]] = {
         "inside beyond reach reaches reached reaching visit "
         "visiting visited speak speaks spoke speaking",
         "es": "a en de desde hacia para por hasta habla hablo hablar",
-        "fr": "à en de depuis vers au aux pour parle parler",
+        "fr": "à en de depuis vers au aux pour parle parler d' l'",
         "de": "nach in aus von bei zu über spricht sprechen",
         "it": "a in da di per verso parla parlare dal dalla dallo dall dai dagli dalle nel nella "
-        "nello nell al alla allo all del della dello dell",
+        "nello nell al alla allo all del della dello dell dall' nell' all' dell' sull' d' l'",
         "pt": "a à ao aos às em de para por pela pelo até fala falar no na nos nas",
         "nl": "naar in uit van vanuit vanaf bij via door spreekt spreken",
     }.items()

@@ -89,7 +89,7 @@ _ROLES: dict[str, dict[str, str]] = {
         "de": r"schüler(?:in|innen)?|student(?:in|innen|en)?",
         "it": r"alunn[oaie]|student(?:e|essa|i)|allievi|allievo",
         "pt": r"alun[oa]s?|estudantes?",
-        "nl": r"leerlingen?|student(?:e|en)?",
+        "nl": r"leerling(?:en)?|student(?:e|en)?",
     },
     "buyer": {
         "en": r"buyers?|purchasers?",
@@ -172,7 +172,7 @@ _ROLES: dict[str, dict[str, str]] = {
         "de": r"anwalt|anwältin|anwälte|rechtsanwalt|rechtsanwältin",
         "it": r"avvocat[oi]|avvocatessa",
         "pt": r"advogad[oa]s?",
-        "nl": r"advocaten?",
+        "nl": r"advocaa?t(?:en)?",
     },
     "coach": {
         "en": r"coach(?:es)?|trainers?",
@@ -209,6 +209,15 @@ _ROLES: dict[str, dict[str, str]] = {
         "it": r"meccanic[oi]",
         "pt": r"mecânic[oa]s?",
         "nl": r"monteurs?",
+    },
+    "apprentice": {
+        "en": r"apprentices?|trainees?",
+        "es": r"aprendic(?:es)?|aprendiz",
+        "fr": r"apprentie?s?",
+        "de": r"lehrling(?:e)?|azubis?|auszubildenden?",
+        "it": r"apprendist[aie]",
+        "pt": r"aprendiz(?:es)?|estagiári[oa]s?",
+        "nl": r"stagiairs?|leerling-\w+",
     },
     "plumber": {
         "en": r"plumbers?",

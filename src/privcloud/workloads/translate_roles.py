@@ -33,15 +33,28 @@ _UNORDERED_RE = re.compile(
     r"|avec|mit|met|&)\b",
     re.IGNORECASE,
 )
-#: A possessive between the two, right after the first or right before the second: "la mère
-#: de mon mari" is "my husband's mother" ("deve dois meses de renda ao senhorio" is none).
-_OWNED_RE = re.compile(
-    r"^['\u2019]s\b|\b(?:of|de|di|du|des|del|della|do|dos|das|van|d['\u2019])\s*"
-    r"(?:(?:the|el|la|los|las|le|les|il|lo|gli|o|a|os|as|het|de|der|die|den|mon|ma|mes|ton|ta"
-    r"|son|sa|mi|tu|su|mio|mia|suo|sua|meu|minha|mijn|zijn|haar|my|his|her|their|our|your)\s+)"
-    r"{0,2}$",
-    re.IGNORECASE,
+#: A possessive between the two, right after the first or right before the second, per
+#: language: "la mère de mon mari" is "my husband's mother" ("deve dois meses de renda ao
+#: senhorio" is none, nor Dutch "de", an article: "De leerling heeft de leraar ...").
+_OF = {
+    "en": r"of",
+    "es": r"de|del",
+    "fr": r"de|du|des|d['\u2019]",
+    "de": r"von|vom",
+    "it": r"di|del|della|dello|dei|degli|delle|d['\u2019]",
+    "pt": r"de|do|da|dos|das",
+    "nl": r"van",
+}
+_DETERMINERS = (
+    r"the|el|la|los|las|le|les|il|lo|gli|o|a|os|as|het|de|der|die|den|dem|mon|ma|mes|ton|ta"
+    r"|son|sa|mi|tu|su|mio|mia|suo|sua|meu|minha|mijn|zijn|haar|my|his|her|their|our|your"
 )
+_OWNED_RES = {
+    lang: re.compile(
+        rf"^['\u2019]s\b|\b(?:{words})\s*(?:(?:{_DETERMINERS})\s+){{0,2}}$", re.IGNORECASE
+    )
+    for lang, words in _OF.items()
+}
 
 
 _PLACE_BEFORE_RE = re.compile(
@@ -97,7 +110,8 @@ def contradicted(
             continue
         if sorted(keys_said) == sorted(keys_told) and keys_said != keys_told:
             words_said, words_told = [w for _, w in said], [w for _, w in told]
-            return _turned(source, words_said, translation, words_told, keys_said)
+            languages = (source_language, target_language)
+            return _turned(source, words_said, translation, words_told, keys_said, languages)
         return []
     return []
 
@@ -132,13 +146,21 @@ _THING_BEFORE_RE = re.compile(
 
 
 def _turned(
-    source: str, said: list[str], translation: str, told: list[str], parties: list[str]
+    source: str,
+    said: list[str],
+    translation: str,
+    told: list[str],
+    parties: list[str],
+    languages: tuple[str, str],
 ) -> list[Fact]:
     """One fact for two parties told the other way round, none where a passive's agent or a
     joining word stands between them in either text, where a verb turns its parties round
     itself, or where a name is a thing's."""
-    for between in (_between(source, *said), _between(translation, *told)):
-        if _UNORDERED_RE.search(between) or _OWNED_RE.search(between.strip(" ") + " "):
+    for between, language in zip(
+        (_between(source, *said), _between(translation, *told)), languages, strict=True
+    ):
+        owned = _OWNED_RES.get(language, _OWNED_RES["en"])
+        if _UNORDERED_RE.search(between) or owned.search(between.strip(" ") + " "):
             return []
     if _CONVERSE_RE.search(source) or _CONVERSE_RE.search(translation):
         return []

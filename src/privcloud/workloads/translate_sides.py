@@ -66,6 +66,27 @@ _SIDES: dict[str, dict[str, str]] = {
         "pt": r"\bem\s+baixo\b|\bembaixo\b|\blá\s+em\s+baixo\b|\bandar\s+de\s+baixo\b",
         "nl": r"\bbeneden\b|\bbenedenverdieping\b",
     },
+    # in front or behind ("derrière le bâtiment" as "em frente ao edifício"; English "back"
+    # and Dutch "voor" alone are also other words)
+    "front": {
+        "en": r"\bin\s+front\b|\bat\s+the\s+front\b|\bfront\s+(?:garden|door|yard|entrance|row)\b",
+        "es": r"\bdelante\b|\ben\s*frente\b|\bparte\s+delantera\b",
+        "fr": r"\bdevant\b|\bà\s+l'avant\b",
+        "de": r"\bvorne?\b|\bvorder(?:e[nmrs]?|seite|eingang)\b|\bvorgarten\b",
+        "it": r"\bdavanti\b|\bdi\s+fronte\b|\bparte\s+anteriore\b",
+        "pt": r"\bem\s+frente\b|\bà\s+frente\b|\bna\s+frente\b|\bdiante\b",
+        "nl": r"\bvooraan\b|\bvoorkant\b|\bvoortuin\b|\bvoordeur\b|\bvoorin\b",
+    },
+    "back": {
+        "en": r"\bbehind\b|\bat\s+the\s+back\b|\bback\s+(?:garden|door|yard|entrance|row)\b"
+        r"|\brear\b",
+        "es": r"\bdetrás\b|\batrás\b|\bparte\s+trasera\b",
+        "fr": r"\bderrière\b|\bà\s+l'arrière\b",
+        "de": r"\bhinten\b|\bhinter(?:e[nmrs]?|seite|eingang|garten)?\b",
+        "it": r"\bdietro\b|\bsul\s+retro\b|\bparte\s+posteriore\b",
+        "pt": r"\batrás\b|\btraseiras?\b|\bnas\s+traseiras\b",
+        "nl": r"\bachter(?:aan|kant|tuin|deur|in)?\b",
+    },
     # the compass ("est", "este" also "is", "this": only after a preposition or "lado")
     "north": {
         "en": r"\bnorth(?:ern)?\b",
@@ -108,6 +129,7 @@ _SIDES: dict[str, dict[str, str]] = {
 _AXES = (
     frozenset({"left", "right"}),
     frozenset({"up", "down"}),
+    frozenset({"front", "back"}),
     frozenset({"north", "south", "east", "west"}),
 )
 _SIDE_RES = {
