@@ -64,6 +64,8 @@ WRONG = [
         "De verhuurder moet de reparatie betalen, niet de huurder.",
         "nl",
     ),
+    # (German "Mahlzeit": the meal's singular was not read, "mahlzeiten?" wanted an "e")
+    ("Nehmen Sie die Tablette vor der Mahlzeit.", "de", "Take the tablet after the meal.", "en"),
     # guard: a draw read in words still differs from another
     (
         "Match nul, un partout, contre Lyon hier soir.",

@@ -31,7 +31,7 @@ _NUMBER_WORDS_EN = [word for word, n in {**UNITS, **TEENS}.items() if 1 <= n <= 
 #: "avant les repas", "prima dell'inizio").
 _MEALS = (
     r"lunch|dinner|breakfast|meals?|almuerzo|comidas?|cena|desayuno|déjeuner|dîner|repas"
-    r"|mittagessen|abendessen|frühstück|essen|mahlzeiten?|pranzo|colazione|pasti|almoço"
+    r"|mittagessen|abendessen|frühstück|essen|mahlzeit(?:en)?|pranzo|colazione|pasti|almoço"
     r"|jantar|refeições|refeição|diner|ontbijt|maaltijden|maaltijd|eten"
     r"|start|beginning|end|inicio|comienzo|final|début|fin|beginn|anfang|ende|inizio|fine"
     r"|início|fim|begin|einde"
