@@ -16,7 +16,7 @@ import re
 
 from privcloud.workloads.grounding_facts import Fact
 
-__all__ = ["holds", "source_currencies"]
+__all__ = ["changed", "holds", "source_currencies"]
 
 #: Per currency: its signs (matched anywhere: "€12", "12€"), then its codes and names (lower
 #: case, regular expressions, whole words), the most specific first (Brazil's "R$" before the
@@ -83,3 +83,31 @@ def holds(text: str, fact: Fact) -> bool:
                 return True
             rest = pattern.sub(" ", rest)
     return False
+
+
+def _amounts(text: str) -> dict[str, set[str]]:
+    """Per number written with digits next to a currency in ``text`` (its digits only), the
+    currencies it is said in."""
+    found: dict[str, set[str]] = {}
+    rest = text
+    for code, pattern in _NEXT_TO_NUMBER.items():
+        for match in pattern.finditer(rest):
+            digits = re.sub(r"\D", "", match.group())
+            if digits:
+                found.setdefault(digits, set()).add(code)
+        rest = pattern.sub(" ", rest)
+    return found
+
+
+def changed(source: str, translation: str) -> list[Fact]:
+    """The currencies of ``source`` whose amount ``translation`` (both normalised) states in
+    another currency only ("15 Euro ..., dazu 50 Euro" as "15 euro ..., più 50 dollari": the
+    euro is named, but not for the 50)."""
+    told = _amounts(translation)
+    lost = []
+    for digits, codes in _amounts(source).items():
+        other = told.get(digits, set())
+        if other and not codes & other:
+            code = min(codes)
+            lost.append(Fact("currency", f"{digits} {code}", code, (f"currency:{code}",)))
+    return lost

@@ -428,6 +428,8 @@ def check(source: str, source_language: str, translation: str, target_language: 
         units = translate_units.source_units(text)
         facts += currencies + units
         lost += tuple(c for c in currencies if not translate_currency.holds(written, c))
+        if not any(f.kind == "currency" for f in lost):
+            lost += tuple(translate_currency.changed(text, written))
         lost += tuple(u for u in units if not translate_units.holds(written, u))
     if source_language in READABLE and target_language in READABLE:
         # (read by contradiction, so also where the reader found no fact: "half an hour")

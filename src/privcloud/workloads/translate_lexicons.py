@@ -86,7 +86,9 @@ LEXICONS: dict[str, dict[str, str]] = {
         "hoy:today pasado_mañana:the_day_after_tomorrow la_mañana:morning mañana:tomorrow "
         "anteayer:the_day_before_yesterday antes_de_ayer:the_day_before_yesterday "
         "ayer:yesterday esta_noche:tonight de_la_tarde:pm de_la_noche:pm de_la_mañana:am "
-        "de_la_madrugada:am a_las:at a_la:at mediodía:noon medianoche:midnight "
+        "de_la_madrugada:am a_las:at a_la_una_del_mediodía:at_one_pm a_la_una:at_one a_la:at "
+        "mediodía:noon "
+        "medianoche:midnight "
         "la_semana_que_viene:next_week la_próxima_semana:next_week el_mes_que_viene:next_month "
         "el_próximo_mes:next_month el_año_que_viene:next_year el_próximo_año:next_year "
         "fin_de_semana:weekend sábados:Saturdays domingos:Sundays esta_tarde:this_afternoon "
@@ -428,7 +430,7 @@ _GOALLESS_RE = re.compile(
 )
 #: A draw in words ("one-all", "two all", "un partout", "uno pari", "empate a uno").
 _ALL_RE = re.compile(
-    r"(?<![\w-])(one|two|three|four|five|un|deux|trois|uno|due|tre)(?:[- ]all|\s+partout"
+    r"(?<![\w-])(one|two|three|four|five|un|deux|trois|uno|due|tre|\d)(?:[- ]all|\s+partout"
     r"|\s+pari)\b|\bempate\s+a\s+(uno|dos|tres|um|dois|três)\b",
     re.IGNORECASE,
 )
@@ -482,7 +484,8 @@ def scores_in_words(text: str) -> str:
         return f"{home}-{away}"
 
     def draw(match: re.Match[str]) -> str:
-        goals = _DRAW_WORDS[(match.group(1) or match.group(2)).lower()]
+        word = (match.group(1) or match.group(2)).lower()
+        goals = word if word.isdigit() else _DRAW_WORDS[word]
         return f"{goals}-{goals}"
 
     text = _ALL_RE.sub(draw, text)

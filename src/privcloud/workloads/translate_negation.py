@@ -74,7 +74,12 @@ _LIKE_DENIALS = re.compile(
 #: a number's mark.
 _NOT_DENIALS = re.compile(
     r"\bno\s+(?:later|earlier|more|less|longer|sooner)\s+than\b|\bnot\s+(?:before|until|later"
-    r"|earlier|only)\b|\bno\s+(?:problem|worries)\b|\bno\.\s*\d|\bne\b[^.!?]*\bque\b"
+    r"|earlier|only)\b|\bno\s+(?:problem|worries)\b"
+    # "no problem" in the other languages ("Het is geen probleem" as "It's fine")
+    r"|\bgeen\s+(?:probleem|punt|zorgen)\b|\bkein\s+problem\b|\bkeine\s+sorge\b"
+    r"|\bpas\s+de\s+(?:problème|souci|soucis)\b|\bnessun\s+problema\b"
+    r"|\bno\s+(?:hay|es)\s+(?:ningún\s+)?problema\b|\bno\s+pasa\s+nada\b"
+    r"|\bnão\s+(?:há|tem|é)\s+(?:nenhum\s+)?problema\b|\bsem\s+problema\b|\bno\.\s*\d|\bne\b[^.!?]*\bque\b"
     r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:vor|später|früher)\b|\bnon\s+(?:prima|oltre|più\s+tardi)\b"
     r"|\bno\s+antes\b|\bnão\s+antes\b|\bniet\s+(?:voor|later|eerder)\b|\bni\s+plus\s+ni\b"
     r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b"

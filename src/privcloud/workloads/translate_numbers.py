@@ -39,6 +39,13 @@ _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
         r"|notti|chilometri|km|metri|chili|litri|pezzi|hanno|sono|di\s+loro)",
     ),
     "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
+    # Portuguese "quinta" is also a farm ("o Rui da quinta"): the fifth only before what it
+    # counts
+    "pt": (
+        "quinta",
+        r"(?!)",
+        r"(?:vez|vezes|posição|colocação|classe|edição|semana|fila|porta|geração|parte|casa)",
+    ),
 }
 _MASK = "\u2060"  # WORD JOINER: an ambiguous word with it inside is no number word
 #: An invisible separator left inside a number word of a set phrase: no reader after this one

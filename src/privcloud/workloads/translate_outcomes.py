@@ -30,7 +30,8 @@ _OUTCOMES: dict[str, str] = {
     "win": (
         r"won(?!['\u2019]t)|wins?|winning|beat|beats|victor(?:y|ious)"  # en (and nl "won")
         r"|gan(?:ó|a|an|aron|ado|ar|amos|ou|ha|ham|haram|hado|har)|venci(?:ó|eron|do)"  # es, pt
-        r"|victoria|vitória|venc(?:eu|eram|e|em|er|emos|i)|ganh(?:ámos|amos|ei|aste)"
+        r"|victoria|vitória|venc(?:eu|eram|e|em|er|emos|i)"
+        r"|ganh(?:ámos|amos|ei|aste|ou|aram|ar|ado|a|am)"
         r"|gagn(?:é|e|ent|er|ait|èrent)|remport(?:é|e|ent|er)|victoire"  # fr
         r"|gewonnen|gewinn(?:t|en)|gewann(?:en)?|sieg(?:t|te|ten)?"  # de
         r"|vint[oaie]|vinc(?:e|ono|ere)|vittoria"  # it

@@ -70,7 +70,7 @@ _SIDES: dict[str, dict[str, str]] = {
     # and Dutch "voor" alone are also other words)
     "front": {
         "en": r"\bin\s+front\b|\bat\s+the\s+front\b|\bfront\s+(?:garden|door|yard|entrance|row)\b",
-        "es": r"\bdelante\b|\ben\s*frente\b|\bparte\s+delantera\b",
+        "es": r"\bdelante\b|\ben\s*frente\b|\bdelanter[oa]s?\b",
         "fr": r"\bdevant\b|\bà\s+l'avant\b",
         "de": r"\bvorne?\b|\bvorder(?:e[nmrs]?|seite|eingang)\b|\bvorgarten\b",
         "it": r"\bdavanti\b|\bdi\s+fronte\b|\bparte\s+anteriore\b",
@@ -80,12 +80,31 @@ _SIDES: dict[str, dict[str, str]] = {
     "back": {
         "en": r"\bbehind\b|\bat\s+the\s+back\b|\bback\s+(?:garden|door|yard|entrance|row)\b"
         r"|\brear\b",
-        "es": r"\bdetrás\b|\batrás\b|\bparte\s+trasera\b",
+        "es": r"\bdetrás\b|\batrás\b|\btraser[oa]s?\b",
         "fr": r"\bderrière\b|\bà\s+l'arrière\b",
         "de": r"\bhinten\b|\bhinter(?:e[nmrs]?|seite|eingang|garten)?\b",
         "it": r"\bdietro\b|\bsul\s+retro\b|\bparte\s+posteriore\b",
         "pt": r"\batrás\b|\btraseiras?\b|\bnas\s+traseiras\b",
         "nl": r"\bachter(?:aan|kant|tuin|deur|in)?\b",
+    },
+    # outside or inside ("dentro de", "binnen" before a time are "within": not read)
+    "outside": {
+        "en": r"\boutside\b|\boutdoors\b",
+        "es": r"\bfuera\b|\bafuera\b|\bal\s+aire\s+libre\b",
+        "fr": r"\bdehors\b|\bà\s+l'extérieur\b|\ben\s+plein\s+air\b",
+        "de": r"\bdraußen\b|\bim\s+freien\b",
+        "it": r"\bfuori\b|\ball'aperto\b",
+        "pt": r"\blá\s+fora\b|\bao\s+ar\s+livre\b",
+        "nl": r"\bbuiten\b|\bbuitenshuis\b",
+    },
+    "inside": {
+        "en": r"\binside\b(?!\s+(?:a|an|the|of|\d))|\bindoors\b",
+        "es": r"\b(?:a)?dentro\b(?!\s+d)|\bbajo\s+techo\b",
+        "fr": r"\bdedans\b|\bà\s+l'intérieur\b",
+        "de": r"\bdrinnen\b|\bim\s+haus\b",
+        "it": r"\bdentro\b(?!\s+(?:d|il|la|le|i|gli|un))|\bal\s+chiuso\b",
+        "pt": r"\blá\s+dentro\b|\bdentro\s+de\s+casa\b",
+        "nl": r"\bbinnen(?=\s*(?:[.,;!?]|$|spelen|blijven|zitten|wachten|als\b))|\bbinnenshuis\b",
     },
     # the compass ("est", "este" also "is", "this": only after a preposition or "lado")
     "north": {
@@ -130,6 +149,7 @@ _AXES = (
     frozenset({"left", "right"}),
     frozenset({"up", "down"}),
     frozenset({"front", "back"}),
+    frozenset({"outside", "inside"}),
     frozenset({"north", "south", "east", "west"}),
 )
 _SIDE_RES = {

@@ -270,9 +270,12 @@ def _limits(text: str, language: str) -> set[str]:
     "from", "at the earliest")."""
     spans = _named(_SPAN_RES, text, language, undenied=True)
     bounds = _named(_BOUND_RES, text, language)
+    # (a time something must happen before is its end, after its start: "before 15 September"
+    # as "a partir de 15 de setembro")
+    order = _named(_ORDER_RES, text, language, undenied=True)
     found = set()
-    if "until" in spans or "at the latest" in bounds:
+    if "until" in spans or "at the latest" in bounds or "before" in order:
         found.add("until")
-    if "since" in spans or "at the earliest" in bounds:
+    if "since" in spans or "at the earliest" in bounds or "after" in order:
         found.add("since")
     return found

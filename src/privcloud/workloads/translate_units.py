@@ -79,7 +79,8 @@ _MEASURES: dict[str, tuple[str, str]] = {
 _BELOW_ZERO_SOURCE = re.compile(
     r"(?<![\w.,])[-\u2212]\d+(?:[.,]\d+)?\s?(?:°|degrees?|grados?|degrés?|grad|gradi|graus?|graden)"
     r"|\b(?:below|bajo|sous|unter|sotto|abaixo\s+de|onder)\s+(?:zero|cero|z[ée]ro|null|nul)\b"
-    r"|\b(?:minus|moins|menos|meno|min)\s+\d",
+    # (not "more or less": "più o meno otto ore", "más o menos", "plus ou moins")
+    r"|(?<!\bo\s)(?<!\bou\s)(?<!\bof\s)\b(?:minus|moins|menos|meno|min)\s+\d",
     re.IGNORECASE,
 )
 #: What may stand before a unit as its number: digits, the reader's words, a half.
