@@ -110,6 +110,22 @@ def is_territory(name: str, language: str) -> bool:
     return tokens(name) in _territories(language)
 
 
+@functools.lru_cache(maxsize=16)
+def _languages(language: str) -> frozenset[Tokens]:
+    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
+
+    try:
+        locale = Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return frozenset()
+    return frozenset(tokens(str(name)) for name in locale.languages.values())
+
+
+def is_language(name: str, language: str) -> bool:
+    """Whether ``name`` is a language's name in ``language`` (CLDR): "Dutch", "Deutsch"."""
+    return tokens(name) in _languages(language)
+
+
 def _names(locale: Locale) -> Iterator[str]:
     """Every territory, language and time-zone city name of ``locale``, in one fixed order
     (the same for every locale, so two locales' names pair up)."""
@@ -224,6 +240,23 @@ def _has_run(words: Tokens, run: Tokens, target: str) -> bool:
     endings = ("", "n", "s", "es") if target == "de" else ("",)
     return any(
         words[i : i + size - 1] == run[:-1]
-        and any(words[i + size - 1] == run[-1] + e for e in endings)
+        and (
+            any(words[i + size - 1] == run[-1] + e for e in endings)
+            or _inflected(words[i + size - 1], run[-1])
+        )
         for i in range(len(words) - size + 1)
     )
+
+
+#: Endings of a language's or people's name used as an adjective ("niederländische",
+#: "Nederlandse", "italiana", "francesa", "françaises").
+_ADJECTIVE_ENDINGS = frozenset("a e i o s as es os is en er em".split())  # noqa: SIM905
+
+
+def _inflected(word: str, name: str) -> bool:
+    """Whether ``word`` is ``name`` (a word of five letters or more) with an adjective's
+    ending: "niederlandische" for "niederlandisch", "italiana" for "italiano"."""
+    if len(name) < 5:
+        return False
+    stem = name[:-1] if name[-1] in "aeo" else name
+    return word.startswith(stem) and word[len(stem) :] in _ADJECTIVE_ENDINGS

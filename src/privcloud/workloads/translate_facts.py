@@ -84,6 +84,7 @@ from privcloud.workloads.translate_names import (
     common_start_left_out,
     not_a_name,
     placed,
+    street_translated,
     thing_name,
     titled_german_names,
     untitled,
@@ -272,6 +273,8 @@ class _Translation:
             # German writes a name's genitive with an "s" ("Sofias Geburtstag")
             genitive = self.language == "de"
             if all(t in self.words or (genitive and t + "s" in self.words) for t in name):
+                return True
+            if street_translated(fact.text, self.words, self.lower):
                 return True
             return (
                 self.source is not None

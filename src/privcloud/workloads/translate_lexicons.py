@@ -190,6 +190,8 @@ LEXICONS: dict[str, dict[str, str]] = {
         "overmorgen:the_day_after_tomorrow eergisteren:the_day_before_yesterday "
         "volgende_week:next_week volgende_maand:next_month volgend_jaar:next_year "
         "weekend:weekend 's_maandags:on_Mondays 's_zondags:on_Sundays vorig_jaar:last_year "
+        "maandagen:Mondays dinsdagen:Tuesdays woensdagen:Wednesdays donderdagen:Thursdays "
+        "vrijdagen:Fridays zaterdagen:Saturdays zondagen:Sundays "
         "vorige_week:last_week vorige_maand:last_month tiental:10 deze_maand:this_month "
         "dit_jaar:this_year deze_week:this_week gisteravond:yesterday_evening "
         "gisternacht:yesterday_night tussen_de_middag:at_lunchtime de_middag:the_afternoon "
@@ -440,6 +442,10 @@ _DRAW_WORDS = {
     **{"deux": "2", "trois": "3", "due": "2", "tre": "3", "dos": "2", "tres": "3"},
     **{"dois": "2", "três": "3"},
 }
+#: A score told with its unit between ("won 2 sets to 1", "3 games to 2").
+_UNITS_TO_RE = re.compile(
+    r"\b(\d{1,2})\s+(sets?|games?|goals?|points?|frames?)\s+to\s+(\d{1,2})\b", re.IGNORECASE
+)
 #: A score's nought ("drew nil-nil", "won two-nil").
 _NIL_RE = re.compile(r"\bnil\b", re.IGNORECASE)
 
@@ -532,6 +538,7 @@ def normalise(text: str, language: str, *, strict: bool = True) -> str:
             text = _LAST_NIGHT_RE.sub("yesterday night", text)
             text = _THIS_PERIODS_RE.sub(r"\1 \2", text)  # "This month's bill"
         text = _TWELVE_RE.sub(r"\1", _NIL_RE.sub("0", text))  # "twelve noon": noon
+        text = _UNITS_TO_RE.sub(r"\1-\3 \2", text)  # "2 sets to 1": a score, "2-1 sets"
         text = translate_numbers.idioms(text, language)
         return scores_in_words(translate_forms.shared(translate_numbers.english_money(text)))
     table = LEXICONS.get(language)

@@ -9,12 +9,14 @@ be written as the target language names it (:func:`placed`, :mod:`.exonyms`).
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 
 from privcloud.workloads import exonyms
 from privcloud.workloads.grounding_facts import Fact, name_tokens
 from privcloud.workloads.text import vocabulary
 
 __all__ = [
+    "street_translated",
     "code_label",
     "common_start_left_out",
     "not_a_name",
@@ -175,6 +177,29 @@ _INSTITUTIONS = frozenset(
 )
 
 
+#: Kinds of street an English name ends with, which a translation may name in its own words
+#: ("Rosewood Street": "la calle Rosewood").
+_STREETS = frozenset("street road avenue lane square drive way close place".split())  # noqa: SIM905
+#: The kinds of street in the languages read, folded.
+_STREET_WORDS = re.compile(
+    r"\b(?:calle|avenida|plaza|paseo|camino|rue|avenue|place|boulevard|chemin|allee|strasse"
+    r"|straße|weg|platz|gasse|via|viale|piazza|corso|vicolo|rua|travessa|praca|praça|largo"
+    r"|straat|laan|weg|plein|gracht|kade)\b|(?:strasse|straße|straat|weg|laan|plein)\b",
+    re.IGNORECASE,
+)
+
+
+def street_translated(name: str, words: AbstractSet[str], translation: str) -> bool:
+    """Whether an English street's name (``name``: "Rosewood Street") is held by a
+    translation that keeps its own words (``words``, folded) and names a kind of street in its
+    language ("la calle Rosewood"; not "Elm Street" for "Elm Road")."""
+    parts = name.split()
+    if not 2 <= len(parts) <= 3 or parts[-1].lower() not in _STREETS:
+        return False
+    own = [exonyms.fold(p) for p in parts[:-1]]
+    return all(p in words for p in own) and bool(_STREET_WORDS.search(translation))
+
+
 def _institution(name: str) -> bool:
     """Whether ``name`` is two or more common words ending in one of :data:`_INSTITUTIONS`."""
     words = [w.strip(".,;:!?'\"()") for w in name.split()]
@@ -203,6 +228,10 @@ def placed(fact: Fact, text: str, language: str) -> bool:
     Londres", "speaks Polish"), articles passed over, or a city's article ("The Hague").
     Only such a name may be written as the translation's language names it
     (:mod:`privcloud.workloads.exonyms`)."""
+    if (
+        exonyms.is_territory(fact.text, language) or exonyms.is_language(fact.text, language)
+    ) and not any(word in _PERSON_CUES for word in _preceding(fact.text, text)):
+        return True  # a country or a language wherever it stands ("Italy beat Spain")
     cues = _PLACE_WORDS.get(language, frozenset())
     before = _preceding(fact.text, text)
     if any(exonyms.tokens(f"{word} {fact.text}") in exonyms.cities() for word in before if word):
@@ -216,6 +245,14 @@ def placed(fact: Fact, text: str, language: str) -> bool:
         exonyms.tokens(other) in exonyms.cities() or exonyms.is_territory(other, language)
         for other in _coordinated(fact.text, text)
     )
+
+
+#: Words before a name that make it a person's, though it is also a country's ("this is
+#: Jordan", "ask Chad").
+_PERSON_CUES = frozenset(
+    """is am i'm it's named called dear hi hello hey ask tell mr mrs ms dr soy es sono sou ist
+    bin heet""".split()  # noqa: SIM905
+)
 
 
 #: Words that join two places ("Portugal, not Spain", "France and Italy"), any language read.

@@ -63,6 +63,9 @@ _LIKE_DENIALS = re.compile(
     r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
     r"|inutile|unnecessary|needless|unnötig|innecesari[oa]|desnecessári[oa]|onnodig"
     r"|stuk|defekt|defect[oa]?"
+    # "free" for "pays nothing" ("zahlen keinen Eintritt": "get in for free")
+    r"|free|gratis|gratuit[es]?|gratuitement|kostenlos|umsonst|gratuit[oa]s?|grátis"
+    r"|gratuitamente"
     # "stay away" for "don't come" ("Bitte kommen Sie morgen nicht ins Büro")
     r"|stay\s+away|keep\s+away|bleiben\s+sie\s+weg|bleib\s+weg|blijf\s+weg|blijft\s+u\s+weg"
     r"|restez\s+à\s+l'écart|reste\s+à\s+l'écart|stai\s+lontano|state\s+lontani"
@@ -83,6 +86,9 @@ _NOT_DENIALS = re.compile(
     r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:vor|später|früher)\b|\bnon\s+(?:prima|oltre|più\s+tardi)\b"
     r"|\bno\s+antes\b|\bnão\s+antes\b|\bniet\s+(?:voor|later|eerder)\b|\bni\s+plus\s+ni\b"
     r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b"
+    # nobody missed it: everyone was there ("Ninguém da orquestra faltou ao ensaio")
+    r"|\b(?:ninguém|nadie|nobody|no\s+one|personne|niemand|nessuno)\b[^.!?]{0,40}"
+    r"\b(?:falt\w+|miss\w*|manqu\w+|fehlt\w*|mancat\w+|manc\w+|ontbr\w+|absent\w*|assent\w+)\b"
     # "fällt nicht aus" (is not cancelled): "is still on", "findet statt"
     r"|\bfällt\b[^.!?,]{0,40}\bnicht\s+aus\b|\bnicht\s+ausfallen\b",
     re.IGNORECASE,
@@ -91,7 +97,7 @@ _NOT_DENIALS = re.compile(
 
 #: A denied "before" or "until" ("Please don't arrive before 8:45") ...
 _DENIED_ORDER = re.compile(
-    r"(?:\bnot|n't|\bnicht|\bpas|\bnon|\bnão|\bniet|\bno)(?:\s+[\w']+){0,3}?\s+(?:before|until"
+    r"(?:\bnot|n't|\bnicht|\bpas|\bnon|\bnão|\bniet|\bno)(?:\s+[\w']+){0,6}?\s+(?:before|until"
     r"|till|antes|avant|vor|prima|voor|bis|hasta|jusqu|fino|até|tot)\b",
     re.IGNORECASE,
 )

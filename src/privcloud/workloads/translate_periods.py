@@ -44,7 +44,7 @@ _WEEKDAYS_NL = "maandag|dinsdag|woensdag|donderdag|vrijdag|zaterdag|zondag"
 _PARTS: dict[str, tuple[str, str]] = {
     "en": (r"\bmornings?\b", r"\b(?:afternoons?|evenings?|tonight|nights?)\b"),
     "es": (
-        r"\b(?:por|de|la|las|esta)\s+mañanas?\b",
+        r"\b(?:por|de|la|las|esta)\s+mañanas?\b|\bmadrugada\b",
         r"\b(?:por|de|la|las|esta)\s+tardes?\b|\bnoches?\b",
     ),
     "fr": (r"\bmatin(?:ée)?s?\b", r"\baprès-midi\b|\bsoir(?:ée)?s?\b|\bnuits?\b"),

@@ -37,6 +37,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\btwo\s+thirds\b",
         25: rf"\b(?:a|one)\s+quarter\b{_NOT_TIME}",
         75: rf"\bthree\s+quarters\b{_NOT_TIME}",
+        20: r"\b(?:a|one|the\s+(?:remaining|other|last))\s+fifth\b",
+        10: r"\b(?:a|one)\s+tenth\b",
     },
     "es": {
         50: r"\bla\s+mitad\b",
@@ -44,6 +46,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\bdos\s+tercios\b",
         25: rf"(?<!y\s)(?<!menos\s)\bun\s+cuarto\b{_NOT_TIME}",
         75: rf"\btres\s+cuartos\b{_NOT_TIME}",
+        20: r"\bun\s+quinto\b",
+        10: r"\bun\s+décimo\b",
     },
     "fr": {
         50: r"\bla\s+moitié\b",
@@ -51,6 +55,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\bdeux\s+tiers\b",
         25: rf"(?<!et\s)\bun\s+quart\b{_NOT_TIME}",
         75: rf"\btrois\s+quarts\b{_NOT_TIME}",
+        20: r"\bun\s+cinquième\b",
+        10: r"\bun\s+dixième\b",
     },
     "de": {
         50: r"\bdie\s+hälfte\b|\bhalben\s+preis\b",
@@ -58,6 +64,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\bzwei\s+drittel\b",
         25: rf"\bein(?:em)?\s+viertel\b{_NOT_TIME}",
         75: rf"\bdrei\s+viertel\b{_NOT_TIME}",
+        20: r"\bein(?:em)?\s+fünftel\b",
+        10: r"\bein(?:em)?\s+zehntel\b",
     },
     "it": {
         50: r"\bla\s+metà\b|\bmetà\s+prezzo\b",
@@ -65,6 +73,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\bdue\s+terzi\b",
         25: rf"(?<!e\s)(?<!meno\s)\bun\s+quarto\b{_NOT_TIME}",
         75: rf"\btre\s+quarti\b{_NOT_TIME}",
+        20: r"\bun\s+quinto\b",
+        10: r"\bun\s+decimo\b",
     },
     "pt": {
         50: r"\ba\s+metade\b|\bmetade\s+d[oa]s?\b",
@@ -72,6 +82,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\bdois\s+terços\b",
         25: rf"(?<!e\s)(?<!menos\s)\bum\s+quarto\s+d[oae]s?\b{_NOT_TIME}",
         75: rf"\btrês\s+quartos\s+d[oae]s?\b{_NOT_TIME}",
+        20: r"\bum\s+quinto\b",
+        10: r"\bum\s+décimo\b",
     },
     "nl": {
         50: r"\bde\s+helft\b|\bhalve\s+prijs\b",
@@ -79,6 +91,8 @@ _WORDS: dict[str, dict[int, str]] = {
         67: r"\btwee\s+derde\b",
         25: rf"\been\s+kwart\b{_NOT_TIME}",
         75: rf"\bdrie\s*kwart\b{_NOT_TIME}",
+        20: r"\been\s+vijfde\b",
+        10: r"\been\s+tiende\b",
     },
 }
 _WORD_RES = {

@@ -54,7 +54,8 @@ _SIDES: dict[str, dict[str, str]] = {
         "fr": r"\ben\s+haut\b|\bà\s+l'étage\b|\bl'étage\s+(?:du\s+)?dessus\b",
         "de": r"\boben\b|\bobergeschoss\b",
         "it": r"\bdi\s+sopra\b|\bpiano\s+(?:di\s+)?sopra\b|\bpiano\s+superiore\b",
-        "pt": r"\bem\s+cima\b|\blá\s+em\s+cima\b|\bandar\s+de\s+cima\b|\bandar\s+superior\b",
+        "pt": r"\bem\s+cima\b|\blá\s+em\s+cima\b|\b(?:andar|piso)\s+de\s+cima\b"
+        r"|\bandar\s+superior\b",
         "nl": r"\bboven\b|\bbovenverdieping\b",
     },
     "down": {
@@ -63,7 +64,8 @@ _SIDES: dict[str, dict[str, str]] = {
         "fr": r"\ben\s+bas\b|\bau\s+rez-de-chaussée\b|\bl'étage\s+(?:du\s+)?dessous\b",
         "de": r"\bunten\b|\berdgeschoss\b",
         "it": r"\bdi\s+sotto\b|\bpiano\s+(?:di\s+)?sotto\b|\bpiano\s+inferiore\b",
-        "pt": r"\bem\s+baixo\b|\bembaixo\b|\blá\s+em\s+baixo\b|\bandar\s+de\s+baixo\b",
+        "pt": r"\bem\s+baixo\b|\bembaixo\b|\blá\s+em\s+baixo\b"
+        r"|\b(?:andar|piso)\s+de\s+baixo\b",
         "nl": r"\bbeneden\b|\bbenedenverdieping\b",
     },
     # in front or behind ("derrière le bâtiment" as "em frente ao edifício"; English "back"

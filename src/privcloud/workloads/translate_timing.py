@@ -35,6 +35,11 @@ _MEALS = (
     r"|jantar|refeições|refeição|diner|ontbijt|maaltijden|maaltijd|eten"
     r"|start|beginning|end|inicio|comienzo|final|début|fin|beginn|anfang|ende|inizio|fine"
     r"|início|fim|begin|einde"
+    # events a time is told by ("vor der Trauung", "na de repetitie")
+    r"|ceremony|wedding|operation|surgery|exam|meeting|departure|arrival|concert|rehearsal"
+    r"|trauung|zeremonie|hochzeit|operation|prüfung|sitzung|besprechung|abfahrt|ankunft"
+    r"|konzert|probe|unterricht|feier|ceremonie|bruiloft|operatie|examen|vergadering|vertrek"
+    r"|aankomst|repetitie|les|feest"
 )
 #: Words an anchor does not pass over: another word of order or span ("from reception until
 #: Thursday" is no "from Thursday").
@@ -85,14 +90,15 @@ _SPAN: dict[str, dict[str, str]] = {
         "nl": r"\b(?:tot|totdat)",
     },
     "since": {
-        "en": r"\b(?:since|from)",
-        "es": r"\b(?:desde|a\s+partir\s+del?)",
-        "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu'])",
-        "de": r"\b(?:seit|ab|von|vom)",
+        "en": r"\b(?:since|from|(?:starts?|begins?)\s+at)",
+        "es": r"\b(?:desde|a\s+partir\s+del?|(?:empieza|empiezan|comienza|comienzan)\s+at)",
+        "fr": r"\b(?:depuis|dès|à\s+partir\s+d[eu']|at\s+partir\s+d[eu']|commencen?t\s+at)",
+        "de": r"\b(?:seit|ab|von|vom|(?:beginnt|beginnen|startet)\s+(?:at|um))",
         # ("da" before a count is "for": "una camera da 2 persone", "la tassa da 10 euro")
-        "it": r"\b(?:da(?!\s+\d+\s+[a-zà-ú])|dal|dalla|dai|dalle|a\s+partire\s+da)",
-        "pt": r"\b(?:desde|a\s+partir\s+d[eoa]s?)",
-        "nl": r"\b(?:sinds|vanaf|van)",
+        "it": r"\b(?:da(?!\s+\d+\s+[a-zà-ú])|dal|dalla|dai|dalle|a\s+partire\s+da"
+        r"|(?:inizia|iniziano|comincia)\s+at)",
+        "pt": r"\b(?:desde|a\s+partir\s+d[eoa]s?|(?:começa|começam|inicia)\s+at)",
+        "nl": r"\b(?:sinds|vanaf|van|(?:begint|beginnen|start)\s+at)",
     },
 }
 #: Where "before" and "after" are time words wherever they stand ("antes de salir", "avant de
