@@ -58,6 +58,7 @@ _LIKE_DENIALS = re.compile(
     r"\b(?:without|sin|sans|ohne|senza|sem|zonder|closed|cerrad[oa]s?|ferm[ée]e?s?"
     r"|geschlossen|chius[oaie]|fechad[oa]s?|gesloten|dicht"
     r"|remember|acuérdate|acuérdese|recuerda|recuerde|rappelle-toi|rappelez-vous|denk\s+daran"
+    r"|ricordiamo|recordamos|rappelons|lembramos|erinnern|herinneren"
     r"|denken\s+sie\s+daran|ricordati|ricordatevi|si\s+ricordi|lembra-te|lembre-se|denk\s+eraan"
     r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
     r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
@@ -152,7 +153,9 @@ _CLAUSE_BEFORE = re.compile(r"(?:[^,;:.!?]*\s)?$")
 def denied(text: str, language: str, start: int) -> bool:
     """Whether a denying word stands in the clause of ``text`` before position ``start``, at
     most six words before it ("don't come before 9": from 9 on; "not until Monday")."""
-    pattern = _DENIAL_RES.get(language)
+    # (French "pas" too, whose "ne" may stand further back: "Ne donnez pas à manger au chien
+    # avant 20 h")
+    pattern = _TOLD_RES.get(language)
     if pattern is None:
         return False
     head = text[:start]

@@ -39,10 +39,10 @@ _AMBIGUOUS: dict[str, tuple[str, str, str]] = {
         r"|notti|chilometri|km|metri|chili|litri|pezzi|hanno|sono|di\s+loro)",
     ),
     "fr": ("neuf", r"(?:à|vers|dès)", r"(?:heures?|h)"),
-    # Portuguese "quinta" is also a farm ("o Rui da quinta"): the fifth only before what it
-    # counts
+    # Portuguese "quinta" is also a farm ("o Rui da quinta") and "quarto" a room ("do quarto
+    # 12"): the fifth and fourth only before what they count
     "pt": (
-        "quinta",
+        "quinta|quarto",
         r"(?!)",
         r"(?:vez|vezes|posição|colocação|classe|edição|semana|fila|porta|geração|parte|casa)",
     ),

@@ -76,7 +76,7 @@ _SIDES: dict[str, dict[str, str]] = {
         "fr": r"\bdevant\b|\bà\s+l'avant\b",
         "de": r"\bvorne?\b|\bvorder(?:e[nmrs]?|seite|eingang)\b|\bvorgarten\b",
         "it": r"\bdavanti\b|\bdi\s+fronte\b|\bparte\s+anteriore\b",
-        "pt": r"\bem\s+frente\b|\bà\s+frente\b|\bna\s+frente\b|\bdiante\b",
+        "pt": r"\bem\s+frente\b|\bà\s+frente\b|\bna\s+frente\b|\bd[ae]\s+frente\b|\bdiante\b",
         "nl": r"\bvooraan\b|\bvoorkant\b|\bvoortuin\b|\bvoordeur\b|\bvoorin\b",
     },
     "back": {
@@ -181,4 +181,23 @@ def contradicted(
         if len(ours) == 1 and theirs and not ours & theirs:
             (side,) = ours
             return [Fact("side", side, side, ())]
+        if len(ours) > 1:
+            # both sides named, in the same order ("turn right; the garage is on your left" as
+            # "vire à esquerda; ... à sua esquerda")
+            first = _in_order(source, source_language, axis)
+            second = _in_order(translation, target_language, axis)
+            if len(first) == len(second) and first != second:
+                side = next(a for a, b in zip(first, second, strict=True) if a != b)
+                return [Fact("side", side, side, ())]
     return []
+
+
+def _in_order(text: str, language: str, axis: frozenset[str]) -> list[str]:
+    """The sides of ``axis`` that ``text`` names, in its order, one per mention."""
+    found = {
+        match.start(): side
+        for side in sorted(axis)
+        if language in _SIDE_RES[side]
+        for match in _SIDE_RES[side][language].finditer(text)
+    }
+    return [found[at] for at in sorted(found)]
