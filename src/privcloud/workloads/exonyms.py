@@ -82,6 +82,8 @@ def table(source: str, target: str) -> Mapping[Tokens, frozenset[Tokens]]:
 #: Countries' everyday names beside CLDR's, per language: "Holanda" for "los Países Bajos"
 #: ("aus den Niederlanden" translated "desde Holanda" is faithful).
 _COLLOQUIAL: dict[str, dict[str, str]] = {
+    # (CLDR's English name is "Türkiye")
+    "TR": {"en": "Turkey"},
     "NL": {
         "en": "Holland",
         "es": "Holanda",

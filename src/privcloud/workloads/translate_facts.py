@@ -217,6 +217,7 @@ def _german_place(fact: Fact, text: str, language: str, target: str) -> Fact | N
     return None
 
 
+_TONIGHT_RE = re.compile(r"\btonight\b", re.IGNORECASE)
 #: "Both", which says two ("i due bambini": "den beiden Kindern").
 _BOTH_RE = re.compile(
     r"\b(?:both|beide[nmrs]?|ambos|ambas|tous\s+les\s+deux|toutes\s+les\s+deux|entramb[ie]"
@@ -300,6 +301,8 @@ class _Translation:
             )
         if self.index.has(fact):
             return True
+        if fact.kind == "day" and fact.value == "today" and _TONIGHT_RE.search(self.text):
+            return True  # "this evening" as "stasera": tonight is today's
         if fact.kind == "number" and fact.value == "2" and _BOTH_RE.search(self.lower):
             return True  # "les deux garçons" as "both boys"
         digits = _digits(fact.text)

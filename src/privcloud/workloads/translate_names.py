@@ -200,14 +200,19 @@ def street_translated(name: str, words: AbstractSet[str], translation: str) -> b
     return all(p in words for p in own) and bool(_STREET_WORDS.search(translation))
 
 
+#: The first words of such a name that say no more than what it is ("Central Station", "City
+#: Library"); "Union Station" and "Rose Hall" keep their names.
+_GENERIC = frozenset(
+    """central city main town public national general old new north south east west royal
+    county state municipal""".split()  # noqa: SIM905
+)
+
+
 def _institution(name: str) -> bool:
-    """Whether ``name`` is two or more common words ending in one of :data:`_INSTITUTIONS`."""
-    words = [w.strip(".,;:!?'\"()") for w in name.split()]
-    return (
-        len(words) >= 2
-        and words[-1].lower() in _INSTITUTIONS
-        and all(vocabulary.is_common(w) for w in words)
-    )
+    """Whether ``name`` is a generic word and one of :data:`_INSTITUTIONS` ("Central
+    Station")."""
+    words = [w.strip(".,;:!?'\"()").lower() for w in name.split()]
+    return len(words) == 2 and words[0] in _GENERIC and words[1] in _INSTITUTIONS
 
 
 def _preceding(name: str, text: str, skip: frozenset[str] = frozenset()) -> list[str]:

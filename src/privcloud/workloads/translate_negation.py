@@ -54,25 +54,32 @@ _TOLD_RES = {
 #: "closed" for "not open" ("Hoy no abrimos": "nous sommes fermés"), "remember" for "don't
 #: forget" ("Vergeet niet ...": "Acuérdate de ..."), "broken" for "does not work" ("funktioniert
 #: nicht": "is kapot").
-_LIKE_DENIALS = re.compile(
-    r"\b(?:without|sin|sans|ohne|senza|sem|zonder|closed|cerrad[oa]s?|ferm[ée]e?s?"
-    r"|geschlossen|chius[oaie]|fechad[oa]s?|gesloten|dicht"
-    r"|remember|acuérdate|acuérdese|recuerda|recuerde|rappelle-toi|rappelez-vous|denk\s+daran"
-    r"|ricordiamo|recordamos|rappelons|lembramos|erinnern|herinneren"
+_LIKE_DENIAL_WORDS: dict[str, str] = {
+    "without": r"without|sin|sans|ohne|senza|sem|zonder",
+    "closed": r"closed|cerrad[oa]s?|ferm[ée]e?s?|geschlossen|chius[oaie]|fechad[oa]s?|gesloten"
+    r"|dicht",
+    "remember": r"remember|acuérdate|acuérdese|recuerda|recuerde|rappelle-toi|rappelez-vous"
+    r"|denk\s+daran|ricordiamo|recordamos|rappelons|lembramos|erinnern|herinneren"
     r"|denken\s+sie\s+daran|ricordati|ricordatevi|si\s+ricordi|lembra-te|lembre-se|denk\s+eraan"
-    r"|broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?|avariad[oa]s?"
-    r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a"
-    r"|inutile|unnecessary|needless|unnötig|innecesari[oa]|desnecessári[oa]|onnodig"
-    r"|stuk|defekt|defect[oa]?"
+    r"|pense\s+à|pensez\s+à|penses\s+à|denk\s+aan|denkt\s+aan|piensa\s+en|pensa\s+a",
+    "broken": r"broken|kaputt|kapot|cassée?s?|en\s+panne|rott[oaie]|guast[oaie]|estropead[oa]s?"
+    r"|avariad[oa]s?|stuk|defekt|defect[oa]?",
+    "needless": r"inutile|unnecessary|needless|unnötig|innecesari[oa]|desnecessári[oa]|onnodig",
     # "free" for "pays nothing" ("zahlen keinen Eintritt": "get in for free")
-    r"|free|gratis|gratuit[es]?|gratuitement|kostenlos|umsonst|gratuit[oa]s?|grátis"
-    r"|gratuitamente"
+    "free": r"free|gratis|gratuit[es]?|gratuitement|kostenlos|umsonst|gratuit[oa]s?|grátis"
+    r"|gratuitamente",
     # "stay away" for "don't come" ("Bitte kommen Sie morgen nicht ins Büro")
-    r"|stay\s+away|keep\s+away|bleiben\s+sie\s+weg|bleib\s+weg|blijf\s+weg|blijft\s+u\s+weg"
-    r"|restez\s+à\s+l'écart|reste\s+à\s+l'écart|stai\s+lontano|state\s+lontani"
-    r"|mantente\s+alejad[oa]|fique\s+longe)\b",
-    re.IGNORECASE,
-)
+    "away": r"stay\s+away|keep\s+away|bleiben\s+sie\s+weg|bleib\s+weg|blijf\s+weg"
+    r"|blijft\s+u\s+weg|restez\s+à\s+l'écart|reste\s+à\s+l'écart|stai\s+lontano"
+    r"|state\s+lontani|mantente\s+alejad[oa]|fique\s+longe",
+}
+#: The same, per kind (a translation's "remember" does not stand for a dropped "not" beside a
+#: source's "closed": "Don't forget that the pharmacy is closed" as "Recuerda que la farmacia
+#: cierra" says the negation with it).
+_LIKE_DENIALS = {
+    kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
+    for kind, words in _LIKE_DENIAL_WORDS.items()
+}
 #: Negations that a translation says without denying ("no later than": "spätestens", "not
 #: before 9": "frühestens um 9", "no problem": "d'accord", "ne ... que": only), and "no." as
 #: a number's mark.
@@ -133,7 +140,10 @@ def dropped(
     # a word like a denial says the negation only if the source has no such word of its own
     # ("No se admiten devoluciones sin el tique" as "Les retours sont acceptés sans le
     # ticket": the "sans" is the source's "sin")
-    if len(_LIKE_DENIALS.findall(translation)) > len(_LIKE_DENIALS.findall(source)):
+    if any(
+        len(pattern.findall(translation)) > len(pattern.findall(source))
+        for pattern in _LIKE_DENIALS.values()
+    ):
         return []
     denied = _DENIED_ORDER.search(source)
     if denied and _FROM_ON.search(translation):

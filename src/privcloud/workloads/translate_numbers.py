@@ -264,13 +264,14 @@ def english_money(text: str) -> str:
 
 #: German and Dutch counts of times written as one word ("dreimal täglich", "driemaal per
 #: week"), which text2num does not read: the count split off. Not "einmal" or "eenmaal"
-#: ("noch einmal", "nicht einmal": again, not even).
+#: ("noch einmal", "nicht einmal": again, not even), nor "zweimal" and "tweemaal", which a
+#: translation says "twice" (no number the reader reads).
 _TIMES_RES = {
     "de": re.compile(
-        r"\b(zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)(mal)\b", re.IGNORECASE
+        r"\b(drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf)(mal)\b", re.IGNORECASE
     ),
     "nl": re.compile(
-        r"\b(twee|drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)(maal|keer)\b", re.IGNORECASE
+        r"\b(drie|vier|vijf|zes|zeven|acht|negen|tien|elf|twaalf)(maal|keer)\b", re.IGNORECASE
     ),
 }
 

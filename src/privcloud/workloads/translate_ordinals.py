@@ -120,6 +120,10 @@ def ordinals(text: str, language: str) -> set[int]:
     return found
 
 
+#: "First" said as an adverb, in English: no ordinal of anything.
+_FIRST_ADVERB_RE = re.compile(r"\b(?:first\s+of\s+all|at\s+first|firstly)\b", re.IGNORECASE)
+
+
 def contradicted(
     source: str, source_language: str, translation: str, target_language: str
 ) -> list[Fact]:
@@ -132,9 +136,12 @@ def contradicted(
     if said & told:
         # beside one the translation keeps, another told as a third ("on the ground floor, in
         # the third room" as "au rez-de-chaussée, dans la deuxième salle")
-        if not told - said or not said - told:
+        # (not a fourth the translation says, "quarto" and "cuarto" also a room or a quarter,
+        # nor a first the source says as an adverb, "first of all")
+        missing = said - told - ({1} if _FIRST_ADVERB_RE.search(source) else set())
+        if not told - said - {4} or not missing:
             return []
-        said = said - told
+        said = missing
     first = min(said)
     if first == 0:
         return [Fact("ordinal", "ground floor", "0", ())]

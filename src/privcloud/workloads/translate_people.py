@@ -56,7 +56,9 @@ _ROLES: dict[str, dict[str, str]] = {
         "nl": r"apothekers?",
     },
     "patient": {
-        "en": r"patients?",
+        # (English "patient" is also an adjective: a party only after a determiner)
+        "en": r"(?:(?<=the\s)|(?<=a\s)|(?<=my\s)|(?<=your\s)|(?<=our\s)|(?<=his\s)|(?<=her\s))"
+        r"patients?",
         "es": r"pacientes?",
         "fr": r"patiente?s?",
         "de": r"patient(?:in|innen|en)?",
@@ -279,7 +281,7 @@ _ROLES: dict[str, dict[str, str]] = {
         "fr": r"baby-sitters?|nounous?",
         "de": r"babysitter(?:in)?",
         "it": r"babysitter|tat[ae]",
-        "pt": r"babás?|ama",
+        "pt": r"babás?",
         "nl": r"oppas",
     },
     "waiter": {

@@ -369,15 +369,19 @@ def after_noon_contradicted(
     if said and told and not said & told:
         part = "/".join(_PART_NAMES[p] for p in sorted(said))
         return [Fact("daypart", part, part, (f"daypart:{part}",))]
-    # two or more parts, told in the same order: each the source's ("am Vormittag, ... am
-    # Abend" as "nel pomeriggio, ... la sera")
+    # two or more parts, as many told: each the source's ("am Vormittag, ... am Abend" as
+    # "nel pomeriggio, ... la sera")
     ours, theirs = _in_order(source, source_language), _in_order(translation, target_language)
     if len(ours) < 2 or len(ours) != len(theirs):
         return []
-    for one, other in zip(ours, theirs, strict=True):
-        if not one & other:
+    # (in any order: "le soir, pas le matin" may be "not in the morning, only in the evening")
+    left = list(theirs)
+    for one in ours:
+        match = next((other for other in left if one & other), None)
+        if match is None:
             part = "/".join(_PART_NAMES.get(p, "morning") for p in sorted(one))
             return [Fact("daypart", part, part, (f"daypart:{part}",))]
+        left.remove(match)
     return []
 
 

@@ -83,7 +83,7 @@ _QUANTITY_RE = re.compile(
 #: The first side of a size told with one unit ("100 mal 60 Meter", "3 x 4 m", "10 by 12
 #: metres"): it has the second's unit.
 _DIMENSION_RE = re.compile(
-    r"(?<![\w.,])(?P<number>\d+(?:[.,]\d+)?)\s{0,2}(?:x|\u00d7|by|mal|sur|por|per|bij|op)\s{1,2}"
+    r"(?<![\w.,])(?P<number>\d+(?:[.,]\d+)?)\s{0,2}(?:x|\u00d7|by|mal|sur)\s{1,2}"
     rf"(?=\d+(?:[.,]\d+)?\s{{0,2}}(?P<unit>{_ANY_UNIT})(?![\w°]))",
     re.IGNORECASE,
 )
@@ -128,6 +128,8 @@ def quantities(text: str) -> list[tuple[str, frozenset[float], str]]:
     for match in _DIMENSION_RE.finditer(text):
         unit = match.group("unit")
         measure, size = next((m, s) for m, s, p in _UNIT_RES if p.fullmatch(unit))
+        if measure != "length":  # ("2 x 200 mg", "6 x 1,5 l": a count of them, not a size)
+            continue
         sides = frozenset(round(a * size, 6) for a in _amounts(match.group("number")))
         found.append((measure, sides, f"{match.group('number')} {unit}"))
     return found

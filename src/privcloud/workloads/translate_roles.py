@@ -29,8 +29,33 @@ __all__ = ["contradicted", "people"]
 _NAME_RE = re.compile(r"(?<![\w'\u2019-])[A-ZÀ-Ý][a-zà-ÿ]+(?![\w'\u2019-])")
 #: A passive's agent or two people joined, in any language read: the order then says nothing.
 _UNORDERED_RE = re.compile(
-    r"\b(?:by|por|pelo|pela|par|von|vom|da|dal|dalla|door|and|y|e|et|und|en|with|con|com"
-    r"|avec|mit|met|&)\b",
+    r"\b(?:by|por|pelo|pela|pelos|pelas|par|von|vom|durch|da|dal|dalla|dallo|dai|dagli|dalle"
+    r"|door|and|y|e|et|und|en|with|con|com|avec|mit|met|&)\b"
+    # (or a clause's or sentence's end: "When the nurse arrives, the doctor will leave" may
+    # come back with its clauses the other way round; not a comma before a denial, "X pays,
+    # not Y")
+    r"|[;:.!?]|,(?!\s*(?:not|nicht|niet|pas|non|no|não|and\s+not)\b)",
+    re.IGNORECASE,
+)
+#: Either one, per language ("The doctor or the nurse"; Dutch "of" is "or").
+_EITHER = {
+    "en": r"or|nor|either|neither",
+    "es": r"o|u|ni",
+    "fr": r"ou|ni",
+    "de": r"oder|noch|entweder|weder",
+    "it": r"o|oppure|né",
+    "pt": r"ou|nem",
+    "nl": r"of|noch",
+}
+_EITHER_RES = {
+    lang: re.compile(rf"\b(?:{words})\b", re.IGNORECASE) for lang, words in _EITHER.items()
+}
+#: Only articles or possessives between the two: one names the other ("a patient teacher",
+#: "Our neighbour Anna").
+_NEXT_TO_RE = re.compile(
+    r"^\W*(?:(?:the|a|an|our|my|your|his|her|their|el|la|un|una|nuestra|nuestro|mi|tu|su|le"
+    r"|les|notre|mon|ma|der|die|das|den|unser|unsere|mein|meine|il|lo|nostra|nostro|mio|mia|o"
+    r"|um|uma|nosso|nossa|meu|minha|de|het|een|onze|ons|mijn)\s+)*\W*$",
     re.IGNORECASE,
 )
 #: A possessive between the two, right after the first or right before the second, per
@@ -51,7 +76,7 @@ _DETERMINERS = (
 )
 _OWNED_RES = {
     lang: re.compile(
-        rf"^['\u2019]s\b|\b(?:{words})\s*(?:(?:{_DETERMINERS})\s+){{0,2}}$", re.IGNORECASE
+        rf"^['\u2019]s?\b|\b(?:{words})\s*(?:(?:{_DETERMINERS})\s+){{0,2}}$", re.IGNORECASE
     )
     for lang, words in _OF.items()
 }
@@ -133,6 +158,7 @@ def _parties(text: str, language: str, names: list[str], by_role: bool) -> list[
 _CONVERSE_RE = re.compile(
     r"\b(?:manque|manquent|manca|mancano|fehlt|fehlen|piace|piacciono|gusta|gustan|plaît"
     r"|falta|faltan|apetece|agrada|gefällt|bevalt|mist|misses|miss|missed|likes?|liked"
+    r"|encanta|encantan|importa|importan|interesa|interesan|interessa|interessano|intéresse"
     r"|mancou|gosta|gostam)\b",
     re.IGNORECASE,
 )
@@ -160,8 +186,13 @@ def _turned(
         (_between(source, *said), _between(translation, *told)), languages, strict=True
     ):
         owned = _OWNED_RES.get(language, _OWNED_RES["en"])
+        either = _EITHER_RES.get(language, _EITHER_RES["en"])
         if _UNORDERED_RE.search(between) or owned.search(between.strip(" ") + " "):
             return []
+        if either.search(between):
+            return []
+    if _NEXT_TO_RE.match(_between(source, *said)):  # one person: "Our neighbour Anna"
+        return []
     if _CONVERSE_RE.search(source) or _CONVERSE_RE.search(translation):
         return []
     for text, words in ((source, said), (translation, told)):

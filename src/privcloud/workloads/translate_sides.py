@@ -50,20 +50,22 @@ _SIDES: dict[str, dict[str, str]] = {
     # a floor above or below ("arriba" and "abajo" also of a page: read only against the other)
     "up": {
         "en": r"\bupstairs\b|\bup\s+the\s+stairs\b|\bfloor\s+above\b",
-        "es": r"\barriba\b",
+        # (not of a text: "como se indica arriba", "siehe oben", "vedi sopra", "boven de 12")
+        "es": r"(?<!indica\s)(?<!indicado\s)(?<!mencionado\s)(?<!citado\s)\barriba\b",
         "fr": r"\ben\s+haut\b|\bà\s+l'étage\b|\bl'étage\s+(?:du\s+)?dessus\b",
-        "de": r"\boben\b|\bobergeschoss\b",
-        "it": r"\bdi\s+sopra\b|\bpiano\s+(?:di\s+)?sopra\b|\bpiano\s+superiore\b",
-        "pt": r"\bem\s+cima\b|\blá\s+em\s+cima\b|\b(?:andar|piso)\s+de\s+cima\b"
+        "de": r"(?<!siehe\s)(?<!wie\s)\boben\b(?!\s*(?:genannt|erwähnt|angegeben))"
+        r"|\bobergeschoss\b",
+        "it": r"(?<!al\s)\bdi\s+sopra\b|\bpiano\s+(?:di\s+)?sopra\b|\bpiano\s+superiore\b",
+        "pt": r"\bem\s+cima\b(?!\s+d[aoe]s?\b)|\blá\s+em\s+cima\b|\b(?:andar|piso)\s+de\s+cima\b"
         r"|\bandar\s+superior\b",
-        "nl": r"\bboven\b|\bbovenverdieping\b",
+        "nl": r"\bboven\b(?!\s+(?:de|het|\d))|\bbovenverdieping\b",
     },
     "down": {
         "en": r"\bdownstairs\b|\bdown\s+the\s+stairs\b|\bfloor\s+below\b",
-        "es": r"\babajo\b",
-        "fr": r"\ben\s+bas\b|\bau\s+rez-de-chaussée\b|\bl'étage\s+(?:du\s+)?dessous\b",
-        "de": r"\bunten\b|\berdgeschoss\b",
-        "it": r"\bdi\s+sotto\b|\bpiano\s+(?:di\s+)?sotto\b|\bpiano\s+inferiore\b",
+        "es": r"(?<!indica\s)(?<!indicado\s)(?<!mencionado\s)(?<!citado\s)\babajo\b",
+        "fr": r"\ben\s+bas\b|\bl'étage\s+(?:du\s+)?dessous\b",
+        "de": r"(?<!siehe\s)(?<!wie\s)\bunten\b(?!\s*(?:genannt|erwähnt|angegeben))",
+        "it": r"(?<!al\s)\bdi\s+sotto\b|\bpiano\s+(?:di\s+)?sotto\b|\bpiano\s+inferiore\b",
         "pt": r"\bem\s+baixo\b|\bembaixo\b|\blá\s+em\s+baixo\b"
         r"|\b(?:andar|piso)\s+de\s+baixo\b",
         "nl": r"\bbeneden\b|\bbenedenverdieping\b",
@@ -75,8 +77,10 @@ _SIDES: dict[str, dict[str, str]] = {
         "es": r"\bdelante\b|\ben\s*frente\b|\bdelanter[oa]s?\b",
         "fr": r"\bdevant\b|\bà\s+l'avant\b",
         "de": r"\bvorne?\b|\bvorder(?:e[nmrs]?|seite|eingang)\b|\bvorgarten\b",
-        "it": r"\bdavanti\b|\bdi\s+fronte\b|\bparte\s+anteriore\b",
-        "pt": r"\bem\s+frente\b|\bà\s+frente\b|\bna\s+frente\b|\bd[ae]\s+frente\b|\bdiante\b",
+        # ("di fronte a" is also "faced with": not read)
+        "it": r"\bdavanti\b|\bparte\s+anteriore\b",
+        "pt": r"\bem\s+frente\b|\bà\s+frente\b|\bna\s+frente\b|\bd[ae]\s+frente\b"
+        r"|(?<!em\s)\bdiante\b",
         "nl": r"\bvooraan\b|\bvoorkant\b|\bvoortuin\b|\bvoordeur\b|\bvoorin\b",
     },
     "back": {
@@ -87,7 +91,7 @@ _SIDES: dict[str, dict[str, str]] = {
         "de": r"\bhinten\b|\bhinter(?:e[nmrs]?|seite|eingang|garten)?\b",
         "it": r"\bdietro\b|\bsul\s+retro\b|\bparte\s+posteriore\b",
         "pt": r"\batrás\b|\btraseiras?\b|\bnas\s+traseiras\b",
-        "nl": r"\bachter(?:aan|kant|tuin|deur|in)?\b",
+        "nl": r"\bachter(?:aan|kant|tuin|deur|in)?\b(?!\s+elkaar)",
     },
     # outside or inside ("dentro de", "binnen" before a time are "within": not read)
     "outside": {

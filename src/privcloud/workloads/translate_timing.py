@@ -212,6 +212,15 @@ _BOUND_RES = _compiled(_BOUNDS)
 _PUNCTUAL_RES = _compiled(_PUNCTUAL)
 
 
+#: "Until after" and its kin: a denied one is "not before" ("Don't call until after 6 pm" as
+#: "Ruf nicht vor 18 Uhr an").
+_UNTIL_THEN = re.compile(
+    r"\b(?:until|till|hasta|jusqu['\u2019]?|bis|fino\s+a|até|tot)\s+(?:after|después|après"
+    r"|nach|dopo|depois|na)\b",
+    re.IGNORECASE,
+)
+
+
 def _named(
     patterns: dict[str, dict[str, re.Pattern[str]]],
     text: str,
@@ -254,9 +263,9 @@ def contradicted(
         if len(said) == 1 and told and not said & told:
             (which,) = said
             lost.append(Fact("relative", name.format(which), which, ()))
-        elif undenied:
+        elif undenied and not (_UNTIL_THEN.search(source) or _UNTIL_THEN.search(translation)):
             # both denied, the other way round ("Don't feed the dog after 8 pm" as "nicht vor
-            # 20 Uhr")
+            # 20 Uhr"); not "not until after", which is "not before"
             said = _named(patterns, source, source_language, denied=True)
             told = _named(patterns, translation, target_language, denied=True)
             if len(said) == 1 and told and not said & told:
