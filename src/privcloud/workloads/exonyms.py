@@ -96,36 +96,28 @@ _COLLOQUIAL: dict[str, dict[str, str]] = {
 }
 
 
-@functools.lru_cache(maxsize=16)
-def _territories(language: str) -> frozenset[Tokens]:
+@functools.lru_cache(maxsize=32)
+def _cldr_names(language: str, kind: str) -> frozenset[Tokens]:
+    """The names of every territory (``kind`` "territories") or language ("languages") in
+    ``language`` (CLDR), folded; empty when Babel has no locale for it."""
     from babel import Locale, UnknownLocaleError  # noqa: PLC0415
 
     try:
         locale = Locale.parse(language)
     except (UnknownLocaleError, ValueError):
         return frozenset()
-    return frozenset(tokens(str(name)) for name in locale.territories.values())
+    names: Mapping[str, str] = getattr(locale, kind)
+    return frozenset(tokens(str(name)) for name in names.values())
 
 
 def is_territory(name: str, language: str) -> bool:
     """Whether ``name`` is a country's or territory's name in ``language`` (CLDR)."""
-    return tokens(name) in _territories(language)
-
-
-@functools.lru_cache(maxsize=16)
-def _languages(language: str) -> frozenset[Tokens]:
-    from babel import Locale, UnknownLocaleError  # noqa: PLC0415
-
-    try:
-        locale = Locale.parse(language)
-    except (UnknownLocaleError, ValueError):
-        return frozenset()
-    return frozenset(tokens(str(name)) for name in locale.languages.values())
+    return tokens(name) in _cldr_names(language, "territories")
 
 
 def is_language(name: str, language: str) -> bool:
     """Whether ``name`` is a language's name in ``language`` (CLDR): "Dutch", "Deutsch"."""
-    return tokens(name) in _languages(language)
+    return tokens(name) in _cldr_names(language, "languages")
 
 
 def _names(locale: Locale) -> Iterator[str]:
