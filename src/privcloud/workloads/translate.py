@@ -26,7 +26,11 @@ How (each step is listed in the result's ``steps``: task, model, seconds):
    that lost a fact is translated once more naming the facts to keep, and if it still lacks
    one it is withheld (its source answered in its place) or flagged, by ``facts``
    (:mod:`privcloud.workloads.translate_pieces`). An answer that cannot be a translation at
-   all is always withheld (:mod:`privcloud.workloads.translate_answers`).
+   all is always withheld (:mod:`privcloud.workloads.translate_answers`). A piece that is
+   nothing but conversational formulas ("Okay, thanks.", "¿Diga?", "One moment, please.") is
+   rendered from a phrasebook instead of by the model, status "phrasebook"
+   (:mod:`privcloud.workloads.translate_phrasebook`): a small model answers such a piece
+   ("¡De nada!") more often than it translates it, and no fact check can see that.
 4. Speech (any of Whisper's 99 languages into any target language): Whisper base transcribes
    it in its own language (detected unless given), and each segment is translated as a text
    from that language (steps 1-3), when the language model reads that language. Otherwise

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from privcloud import limits
 from privcloud.wire.message import JSONObject
-from privcloud.workloads import translate_facts
+from privcloud.workloads import translate_facts, translate_phrasebook
 from privcloud.workloads.engine.local import SessionPrefix
 from privcloud.workloads.models import Models
 from privcloud.workloads.translate_answers import clean_answer, not_a_translation
@@ -69,7 +69,9 @@ class Steps:
 class Piece:
     """One translated piece, aligned with its source: ``status`` is "kept" (every fact
     carried over), "retried" (after a second call), "withheld" (``text`` is the source),
-    "flagged" (a fact lost, kept by request) or "unchanged" (same language)."""
+    "flagged" (a fact lost, kept by request), "unchanged" (same language) or "phrasebook"
+    (conversational formulas only, rendered without the model:
+    :mod:`~privcloud.workloads.translate_phrasebook`)."""
 
     index: int
     source: str
@@ -116,6 +118,11 @@ class PieceTranslator:
         index = len(self.pieces)
         if source == target:
             done = Piece(index, piece, piece, "unchanged", 0)
+            self.pieces.append(done)
+            return done
+        formulas = translate_phrasebook.render(piece, source, target)
+        if formulas is not None:
+            done = Piece(index, piece, formulas, "phrasebook", 0)
             self.pieces.append(done)
             return done
         out = self._call(source, target, piece, ())

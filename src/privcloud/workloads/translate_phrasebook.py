@@ -1,0 +1,159 @@
+"""Conversational formulas translated from a phrasebook, not by a language model.
+
+A piece of a call that is nothing but formulas ("Okay, thanks.", "¿Diga?", "Sorry?", "Yes,
+please.", "Un momento, por favor.") is the kind a small model gets wrong most often, and in
+the worst way: it *answers* it instead of translating it (Qwen2.5-Coder 1.5B gave "¡De nada!"
+for "Okay, thanks.", "Yes, okay." for "Eh,", "Say it." for "¿Diga?", "Welcome." for
+"Encantado.", "Péngalo." for "Hold on."), and no fact check sees it: there is no number or
+name to lose. Such a piece is rendered from :mod:`privcloud.workloads.phrasebook_table` in
+the target language instead, unit by unit, keeping the speaker's punctuation; it takes no
+model time, so it also reaches the listener a model call sooner.
+
+:func:`render` reads a piece only when **every** word of it belongs to a formula of the
+source language; anything else ("Thanks for the flowers.", "Sorry, I'm late.", "Yes, at
+nine.", a name) is left to the model, whole. A unit (the words between two punctuation marks)
+may hold several formulas ("okay thanks bye", as a recogniser writes them unpunctuated); they
+are rendered with commas between them. A unit is a sentence: commas inside it are read as
+spaces ("Sorry, what?" asks to repeat, as "Sorry what?" does). Only the seven languages of
+the table are read.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from privcloud.workloads.phrasebook_table import (
+    ASKABLE,
+    ASKED,
+    FORMULAS,
+    LANGUAGES,
+    NOT_ALONE,
+    Formula,
+)
+
+#: Longest piece read, in characters and in words: formulas are short, and anything longer
+#: is not worth segmenting.
+_MAX_CHARS = 80
+_MAX_WORDS = 12
+#: A unit (a sentence) and the punctuation that ends it (the last unit may have none).
+_UNIT = re.compile(r"([^.;:!?…]+)([.;:!?…]*)")
+#: Marks in a unit that are no part of its words (commas: "Okay, thanks" is "okay thanks").
+_MARKS = re.compile('[,"«»\u201c\u201d\u201e¿¡()\u2013\u2014]|(?<!\\w)-|-(?!\\w)')
+
+
+@dataclass(frozen=True)
+class _Unit:
+    words: tuple[str, ...]
+    after: str  # the punctuation after the unit, as written
+
+    @property
+    def asked(self) -> bool:
+        return "?" in self.after
+
+
+def render(piece: str, source: str, target: str) -> str | None:
+    """``piece`` (in ``source``) in ``target`` from the phrasebook, or None when it is not
+    all formulas of the table (or a language is not in it)."""
+    if source not in LANGUAGES or target not in LANGUAGES or source == target:
+        return None
+    if len(piece) > _MAX_CHARS:
+        return None
+    units = _units(piece)
+    if not units or sum(len(u.words) for u in units) > _MAX_WORDS:
+        return None
+    parsed = [_segment(u, source) for u in units]
+    if any(p is None for p in parsed):
+        return None
+    formulas = [f for p in parsed if p is not None for f in p]
+    if all(f.name in NOT_ALONE for f in formulas):
+        return None
+    return _write(units, [p for p in parsed if p is not None], target)
+
+
+def _units(piece: str) -> list[_Unit]:
+    units = []
+    for match in _UNIT.finditer(piece.replace("\u2019", "'")):
+        words = tuple(_MARKS.sub(" ", match.group(1)).lower().split())
+        if words:
+            units.append(_Unit(words, match.group(2)))
+        elif match.group(2) and units:  # punctuation after punctuation ("?!", ". . .")
+            last = units[-1]
+            units[-1] = _Unit(last.words, last.after + match.group(2))
+    if units and not units[-1].after and piece.rstrip().endswith(","):
+        units[-1] = _Unit(units[-1].words, ",")  # a piece cut after "Eh,"
+    return units
+
+
+@functools.cache
+def _index(language: str) -> tuple[dict[tuple[str, ...], Formula], dict[tuple[str, ...], Formula]]:
+    """The said forms of ``language``, as word tuples: those of any unit, those of an asked
+    unit only."""
+    plain: dict[tuple[str, ...], Formula] = {}
+    asked: dict[tuple[str, ...], Formula] = {}
+    for formula in FORMULAS:
+        table = asked if formula.name in ASKED else plain
+        for form in formula.said[language]:
+            table.setdefault(tuple(form.split()), formula)
+    return plain, asked
+
+
+def _segment(unit: _Unit, language: str) -> list[Formula] | None:
+    """The fewest formulas whose forms make up ``unit``'s words in order, or None. In an asked
+    unit the last formula may be an asked one (:data:`ASKED`) or one that can be asked
+    (:data:`ASKABLE`); the others are read as said."""
+    plain, asked = _index(language)
+    words = unit.words
+    n = len(words)
+    # best[i]: the fewest formulas covering words[:i], or None when none do.
+    best: list[list[Formula] | None] = [None] * (n + 1)
+    best[0] = []
+    for end in range(1, n + 1):
+        for start in range(end):
+            before = best[start]
+            if before is None:
+                continue
+            formula = _lookup(words[start:end], plain, asked, unit.asked and end == n)
+            known = best[end]
+            if formula is not None and (known is None or len(before) + 1 < len(known)):
+                best[end] = [*before, formula]
+    return best[n]
+
+
+def _lookup(
+    words: tuple[str, ...],
+    plain: dict[tuple[str, ...], Formula],
+    asked: dict[tuple[str, ...], Formula],
+    question: bool,
+) -> Formula | None:
+    if not question:
+        return plain.get(words)
+    formula = asked.get(words)
+    if formula is not None:
+        return formula
+    formula = plain.get(words)
+    return formula if formula is not None and formula.name in ASKABLE else None
+
+
+def _write(units: list[_Unit], parsed: list[list[Formula]], target: str) -> str:
+    """The units' formulas rendered in ``target`` with the source's punctuation: Spanish
+    opens a question or an exclamation with its inverted mark, French spaces "?" and "!"; a
+    sentence starts with a capital."""
+    out: list[str] = []
+    start = True
+    for unit, formulas in zip(units, parsed, strict=True):
+        text = ", ".join(f.rendering[target] for f in formulas)
+        after = unit.after
+        if start:
+            text = text[:1].upper() + text[1:]
+        if target == "es":
+            if "?" in after:
+                text = "¿" + text
+            elif "!" in after:
+                text = "¡" + text
+        if target == "fr" and after[:1] in ("?", "!"):
+            after = " " + after
+        out.append(text + after)
+        start = any(mark in after for mark in ".?!…")
+    return " ".join(out)

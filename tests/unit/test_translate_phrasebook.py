@@ -1,0 +1,174 @@
+"""Conversational formulas translated from the phrasebook (privcloud.workloads.
+translate_phrasebook): a small model answered them instead of translating them ("Okay,
+thanks." -> "¡De nada!"), which no fact check sees."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+
+from privcloud.workloads.models import QWEN_1_5B, Models
+from privcloud.workloads.phrasebook_table import ASKED, FORMULAS, LANGUAGES
+from privcloud.workloads.translate_phrasebook import render
+from privcloud.workloads.translate_pieces import PieceTranslator, Steps
+
+
+def test_every_formula_is_written_in_every_language() -> None:
+    for formula in FORMULAS:
+        assert set(formula.rendering) == set(LANGUAGES), formula.name
+        assert all(formula.rendering[lang].strip() for lang in LANGUAGES), formula.name
+
+
+def test_no_form_belongs_to_two_formulas() -> None:
+    for lang in LANGUAGES:
+        seen: dict[tuple[bool, str], str] = {}
+        for formula in FORMULAS:
+            for form in formula.said[lang]:
+                key = (formula.name in ASKED, form)
+                assert seen.setdefault(key, formula.name) == formula.name, (lang, form)
+
+
+def test_every_form_renders_its_formula_in_every_language() -> None:
+    for formula in FORMULAS:
+        mark = "?" if formula.name in ASKED else "."
+        for source in LANGUAGES:
+            for form in formula.said[source]:
+                for target in LANGUAGES:
+                    if target == source or formula.name == "please":
+                        continue
+                    out = render(form + mark, source, target)
+                    assert out is not None, (formula.name, source, form)
+                    expected = formula.rendering[target]
+                    assert expected.lower() in out.lower(), (form, target, out)
+
+
+@pytest.mark.parametrize(
+    ("piece", "source", "target", "expected"),
+    [
+        ("Okay, thanks.", "en", "es", "De acuerdo, gracias."),
+        ("Okay thanks bye", "en", "nl", "Oké, bedankt, tot ziens"),
+        ("Thanks, bye.", "en", "de", "Danke, auf Wiederhören."),
+        ("Yes, please.", "en", "fr", "Oui, s'il vous plaît."),
+        ("Un momento, por favor.", "es", "en", "One moment, please."),
+        ("Sí, sí, claro.", "es", "de", "Ja, ja, natürlich."),
+        ("No.", "en", "de", "Nein."),
+        ("Hold on.", "en", "es", "Un momento."),
+        ("Pues nada.", "es", "en", "Anyway."),
+        ("Encantado.", "es", "en", "Nice to meet you."),
+        ("Eh,", "es", "en", "Uh,"),
+        ("Ah, d'accord.", "fr", "en", "Ah, okay."),
+        ("Va be'.", "it", "en", "Okay."),
+        ("Yes. Thank you!", "en", "es", "Sí. ¡Gracias!"),
+    ],
+)
+def test_formulas_are_rendered(piece: str, source: str, target: str, expected: str) -> None:
+    assert render(piece, source, target) == expected
+
+
+def test_a_thanks_is_translated_not_answered() -> None:
+    """Qwen2.5-Coder 1.5B answered "Okay, thanks." with "¡De nada!" (you're welcome)."""
+    out = render("Okay, thanks.", "en", "es")
+    assert out is not None and "gracias" in out and "nada" not in out
+    assert render("You're welcome.", "en", "es") == "De nada."
+
+
+@pytest.mark.parametrize(
+    ("piece", "source", "target", "expected"),
+    [
+        ("Sorry?", "en", "es", "¿Cómo?"),
+        ("Sorry, what?", "en", "es", "¿Cómo?"),
+        ("Bitte?", "de", "en", "Sorry?"),
+        ("Pardon ?", "fr", "it", "Come?"),
+        ("Sorry.", "en", "es", "Lo siento."),
+        ("Scusi.", "it", "en", "Excuse me."),
+    ],
+)
+def test_asking_to_repeat_is_not_an_apology(
+    piece: str, source: str, target: str, expected: str
+) -> None:
+    assert render(piece, source, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("piece", "source", "target", "expected"),
+    [
+        ("¿Diga?", "es", "en", "Hello?"),
+        ("Pronto?", "it", "de", "Hallo?"),
+        ("Hello?", "en", "fr", "Allô ?"),
+        ("Hello.", "en", "fr", "Bonjour."),
+        ("Allô ?", "fr", "pt", "Alô?"),
+    ],
+)
+def test_answering_the_phone(piece: str, source: str, target: str, expected: str) -> None:
+    assert render(piece, source, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("piece", "source"),
+    [
+        ("Thanks for the flowers.", "en"),
+        ("Sorry, I'm late.", "en"),
+        ("Yes, at nine.", "en"),
+        ("No, the other one.", "en"),
+        ("Hello, is Anna there?", "en"),
+        ("Okay, see you at six.", "en"),
+        ("Gracias, Marta.", "es"),
+        ("Ja, morgen.", "de"),
+        ("Sì, due.", "it"),
+    ],
+)
+def test_content_after_a_formula_goes_to_the_model(piece: str, source: str) -> None:
+    assert render(piece, source, "en" if source != "en" else "es") is None
+
+
+@pytest.mark.parametrize(
+    ("piece", "source"),
+    [
+        ("Please.", "en"),  # alone, no formula to go with
+        ("Bitte.", "de"),  # please, you're welcome, here you are
+        ("Prego.", "it"),  # you're welcome, go ahead
+        ("Ciao.", "it"),  # hello and goodbye
+        ("Dag.", "nl"),  # hello and goodbye
+        ("Morgen.", "de"),  # tomorrow, or good morning
+        ("Buenas noches.", "es"),  # good evening, good night
+        ("So?", "en"),  # "well" is no question
+        ("Tudo bem?", "pt"),  # how are you
+    ],
+)
+def test_ambiguous_formulas_go_to_the_model(piece: str, source: str) -> None:
+    assert render(piece, source, "fr") is None
+
+
+def test_spanish_and_french_punctuation_and_capitals() -> None:
+    assert render("Okay?", "en", "es") == "¿De acuerdo?"
+    assert render("Great!", "en", "es") == "¡Genial!"
+    assert render("Really?", "en", "fr") == "Vraiment ?"
+    assert render("okay. thanks.", "en", "it") == "Va bene. Grazie."
+    assert render("Yes, of course.", "en", "de") == "Ja, natürlich."
+
+
+def test_languages_outside_the_table_and_long_pieces_go_to_the_model() -> None:
+    assert render("Thank you.", "en", "ja") is None
+    assert render("Arigato.", "ja", "en") is None
+    assert render("Thank you.", "en", "en") is None
+    assert render("Yes, " * 20 + "yes.", "en", "es") is None
+
+
+class _NoModels:
+    """Not a model (a test double): any call to it fails the test."""
+
+    def chat(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("a formula reached the language model")
+
+    complete = chat
+
+
+def test_a_formula_piece_takes_no_model_call() -> None:
+    steps = Steps()
+    translator = PieceTranslator(cast(Models, _NoModels()), QWEN_1_5B, "withhold", steps, None)
+    piece = translator.piece("en", "es", "Okay, thanks.")
+    assert (piece.text, piece.status, piece.facts) == ("De acuerdo, gracias.", "phrasebook", 0)
+    assert steps.meta() == []
+    with pytest.raises(AssertionError, match="reached the language model"):
+        translator.piece("en", "es", "The train leaves at nine.")
