@@ -569,9 +569,10 @@ def test_cross_request_prefix_attack_each_request_has_its_own_session_prefix() -
     to the same workload gets a new one (one request's prefix state never serves another)."""
     fake = ChatModels(["hello."] * 16)
     workload = TranslateWorkload(cast(Models, fake))
-    long = "hola. " + "palabra " * 60 + "adiós."
+    # Pieces with a name: a piece of formulas alone ("hola.") never reaches the model.
+    long = "Hola, Marta. " + "palabra " * 60 + "adiós."
     per_request = []
-    for body in (long, long, "hola."):
+    for body in (long, long, "Hola, Marta."):
         request = WorkloadRequest(
             "translate", {"mode": "text", "source_language": "es"}, body.encode()
         )

@@ -128,15 +128,15 @@ def test_an_echoed_instruction_is_shown_as_its_source_and_counted_whatever_the_p
         request = WorkloadRequest(
             "translate",
             {"mode": "text", "source_language": "es", "target_language": "en", "facts": policy},
-            b"Pues nada.",
+            b"Pues mira.",
         )
         meta = list(TranslateWorkload(cast(Models, fake)).run(request))[-1].meta
-        assert meta["text"] == "Pues nada."
+        assert meta["text"] == "Pues mira."
         assert meta["sentences"] == [
             {
                 "index": 0,
-                "source": "Pues nada.",
-                "text": "Pues nada.",
+                "source": "Pues mira.",
+                "text": "Pues mira.",
                 "status": "withheld",
                 "facts": 0,
                 "lost": [{"kind": "format", "text": ECHO}],
@@ -154,7 +154,8 @@ def test_an_echoed_instruction_is_shown_as_its_source_and_counted_whatever_the_p
 def test_a_live_calls_echoed_instruction_is_shown_not_spoken() -> None:
     fake = _Answers(["Keine Notizen, keine Zitate, keine Erklärungen."])
     translate = Translator(cast(Models, fake), QWEN_1_5B)
-    assert translate("Nothing.", "en", "de") == Translated("Nothing.", "")
+    # (Not "Nothing." any more: a formula, rendered from the phrasebook without the model.)
+    assert translate("Not really.", "en", "de") == Translated("Not really.", "")
 
 
 def test_the_instruction_lists_nothing_a_fragment_can_stand_for() -> None:

@@ -1,0 +1,142 @@
+"""Short call fragments translated: the phrasebook of conversational formulas against the
+language model alone (issue 16's translations of a live call; issue 15's translation).
+Prints ONE JSON line.
+
+    .venv/bin/python bench/eval_fragments.py [--set FILE] [--dump FILE] [--judged FILE]
+
+The set (bench/data/fragments/, see its README) is 170 utterances of 1-6 words in seven
+languages, each with a target language and the renderings a bilingual listener accepts; 119
+are conversational formulas ("Okay, thanks.", "¿Diga?"), 51 short content ("At nine.",
+"Thanks for the flowers.") that must still reach the model. Each is translated as a live
+call translates a piece (:class:`privcloud.live.steps.Translator`: the ``translate``
+workload in text mode, the call's session prefix, the fact check):
+
+* **baseline**: the same translator with the phrasebook switched off (the model for every
+  piece, as before the phrasebook);
+* **phrasebook**: as the node translates now. A piece the phrasebook does not take gets the
+  model's answer, which is the baseline's for that piece (the model decodes greedily, so the
+  same call gives the same answer; it is not called twice).
+
+``accepted``: the answer is one of the listed renderings, case, punctuation and spacing set
+aside (accents kept). The lists are not complete, so an answer not on its list is not
+necessarily wrong: ``--judged FILE`` reads verdicts on such answers (``{"id", "answer",
+"ok"}`` per line, written blind to which system gave the answer) and counts
+``accepted_or_judged`` too; ``unjudged`` says how many answers off the lists have no verdict.
+``took``: pieces the phrasebook rendered, by kind (a content piece taken is a fault).
+``model_seconds_per_piece``: the model's time per piece it translated, in the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+DATA = Path(__file__).parent / "data" / "fragments"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from privcloud.live.steps import Translator  # noqa: E402
+from privcloud.workloads import translate_phrasebook  # noqa: E402
+from privcloud.workloads.models import Models  # noqa: E402
+
+
+def _norm(text: str) -> str:
+    text = text.lower().replace("\u2019", "'")
+    text = re.sub(r"[¿¡?!.,;:…\"«»()\u201c\u201d\u201e-]", " ", text)
+    return " ".join(text.split())
+
+
+def _baseline(rows: list[dict[str, Any]], llm: str | None) -> tuple[list[str], float]:
+    """The model's answer to every row, the phrasebook off; and its seconds per piece."""
+    models = Models()
+    translators: dict[tuple[str, str], Translator] = {}
+    answers, seconds = [], 0.0
+    with mock.patch.object(translate_phrasebook, "render", return_value=None):
+        for row in rows:
+            pair = (str(row["source_language"]), str(row["target_language"]))
+            if pair not in translators:
+                translators[pair] = Translator(models, llm)
+                translators[pair].prepare(*pair)
+            start = time.perf_counter()
+            answers.append(translators[pair](str(row["text"]), *pair).text)
+            seconds += time.perf_counter() - start
+    return answers, seconds / max(1, len(rows))
+
+
+def _score(
+    rows: list[dict[str, Any]], answers: list[str], judged: dict[tuple[str, str], bool]
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for kind in ("formula", "other", "all"):
+        picked = [
+            (row, answer)
+            for row, answer in zip(rows, answers, strict=True)
+            if kind in ("all", row["kind"])
+        ]
+        listed = [_norm(answer) in {_norm(str(a)) for a in row["accept"]} for row, answer in picked]
+        verdicts = [
+            ok or judged.get((str(row["id"]), _norm(answer)), False)
+            for ok, (row, answer) in zip(listed, picked, strict=True)
+        ]
+        unjudged = sum(
+            not ok and (str(row["id"]), _norm(answer)) not in judged
+            for ok, (row, answer) in zip(listed, picked, strict=True)
+        )
+        out[kind] = {
+            "n": len(picked),
+            "accepted": round(sum(listed) / len(picked), 3),
+            "accepted_or_judged": round(sum(verdicts) / len(picked), 3),
+            "unjudged": unjudged,
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--set", default=str(DATA / "fragments.jsonl"))
+    parser.add_argument("--model", default=None, help="language model (default: the node's)")
+    parser.add_argument("--dump", help="write every row with both answers to this JSONL file")
+    parser.add_argument("--judged", help="verdicts on answers off the lists (JSONL)")
+    args = parser.parse_args()
+    rows = [json.loads(line) for line in Path(args.set).read_text("utf-8").splitlines() if line]
+    judged: dict[tuple[str, str], bool] = {}
+    if args.judged:
+        for line in Path(args.judged).read_text("utf-8").splitlines():
+            if line.strip():
+                verdict = json.loads(line)
+                judged[(verdict["id"], _norm(verdict["answer"]))] = bool(verdict["ok"])
+    base, seconds = _baseline(rows, args.model)
+    rendered = [
+        translate_phrasebook.render(row["text"], row["source_language"], row["target_language"])
+        for row in rows
+    ]
+    ours = [r if r is not None else b for r, b in zip(rendered, base, strict=True)]
+    took = {
+        kind: sum(
+            r is not None for r, row in zip(rendered, rows, strict=True) if row["kind"] == kind
+        )
+        for kind in ("formula", "other")
+    }
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as fh:
+            for row, b, o, r in zip(rows, base, ours, rendered, strict=True):
+                record = {**row, "baseline": b, "phrasebook": o, "took": r is not None}
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    out = {
+        "bench": "eval_fragments",
+        "rows": len(rows),
+        "baseline": _score(rows, base, judged),
+        "phrasebook": _score(rows, ours, judged),
+        "took": took,
+        "model_seconds_per_piece": round(seconds, 3),
+    }
+    print(json.dumps(out, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()
