@@ -66,10 +66,10 @@ def render(piece: str, source: str, target: str) -> str | None:
     parsed = [_segment(u, source) for u in units]
     if any(p is None for p in parsed):
         return None
-    formulas = [f for p in parsed if p is not None for f in p]
-    if all(f.name in NOT_ALONE for f in formulas):
+    said = [_tidy(p) for p in parsed if p is not None]
+    if all(f.name in NOT_ALONE for formulas in said for f in formulas):
         return None
-    return _write(units, [p for p in parsed if p is not None], target)
+    return _write(units, said, target)
 
 
 def _units(piece: str) -> list[_Unit]:
@@ -99,15 +99,18 @@ def _index(language: str) -> tuple[dict[tuple[str, ...], Formula], dict[tuple[st
     return plain, asked
 
 
-def _segment(unit: _Unit, language: str) -> list[Formula] | None:
+_Said = list[tuple[Formula, tuple[str, ...]]]
+
+
+def _segment(unit: _Unit, language: str) -> _Said | None:
     """The fewest formulas whose forms make up ``unit``'s words in order, or None. In an asked
     unit the last formula may be an asked one (:data:`ASKED`) or one that can be asked
     (:data:`ASKABLE`); the others are read as said."""
     plain, asked = _index(language)
     words = unit.words
     n = len(words)
-    # best[i]: the fewest formulas covering words[:i], or None when none do.
-    best: list[list[Formula] | None] = [None] * (n + 1)
+    # best[i]: the fewest formulas (with their words) covering words[:i], or None.
+    best: list[_Said | None] = [None] * (n + 1)
     best[0] = []
     for end in range(1, n + 1):
         for start in range(end):
@@ -117,7 +120,7 @@ def _segment(unit: _Unit, language: str) -> list[Formula] | None:
             formula = _lookup(words[start:end], plain, asked, unit.asked and end == n)
             known = best[end]
             if formula is not None and (known is None or len(before) + 1 < len(known)):
-                best[end] = [*before, formula]
+                best[end] = [*before, (formula, words[start:end])]
     return best[n]
 
 
@@ -134,6 +137,26 @@ def _lookup(
         return formula
     formula = plain.get(words)
     return formula if formula is not None and formula.name in ASKABLE else None
+
+
+#: Formulas that apologise: before an asked "pardon" in one sentence they are part of it
+#: ("Perdona, ¿cómo?", "Sorry, what did you say?": please repeat, not an apology).
+_APOLOGIES = frozenset({"sorry", "very_sorry", "excuse_me"})
+
+
+def _tidy(said: _Said) -> list[Formula]:
+    """A unit's formulas as they are rendered: an apology before an asked "pardon" left out,
+    and one formula said twice in other words ("Certo, come no.", "Ach so, verstehe.")
+    rendered once; the same words said twice ("Sì, sì.") stay twice."""
+    out: list[tuple[Formula, tuple[str, ...]]] = []
+    for i, (formula, words) in enumerate(said):
+        following = said[i + 1][0].name if i + 1 < len(said) else None
+        if formula.name in _APOLOGIES and following == "pardon":
+            continue
+        if out and out[-1][0] is formula and out[-1][1] != words:
+            continue
+        out.append((formula, words))
+    return [formula for formula, _ in out]
 
 
 def _write(units: list[_Unit], parsed: list[list[Formula]], target: str) -> str:
