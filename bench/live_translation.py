@@ -28,7 +28,12 @@ in seconds of audio fed: the lag the commit policy itself adds (LocalAgreement, 
 translation grouping), which real-time lag exceeds by the compute the machine needs.
 
     python bench/live_translation.py [--model qwen2.5-coder-1.5b-instruct|gemma-3-270m]
-                                     [--pace real|audio]
+                                     [--pace real|audio] [--call travel|errand]
+                                     [--no-phrasebook]
+
+``--call errand`` plays a second call with more routine exchanges ("Hello?", "Great, thank
+you very much.", "Vale, adiós."), which the phrasebook renders without the language model;
+``--no-phrasebook`` sends those to the model too (the baseline for that comparison).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ from privcloud.live import steps
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.pipeline import Settings, make_pipeline
 from privcloud.live.recognizer import LIVE_WHISPER
+from privcloud.workloads import translate_phrasebook
 from privcloud.workloads.models import Models
 
 #: Words whose translation the fact check withheld: shown in the source language, not spoken.
@@ -71,6 +77,20 @@ TURNS = (
     (0, "en", "It leaves early in the morning. Please bring your passport and your ticket."),
     (1, "es", "Perfecto, muchas gracias por su ayuda."),
 )
+#: A second call (``--call errand``): the same two languages, more of it routine exchanges
+#: ("Hello?", "Great, thank you very much.") of the kind the phrasebook renders
+#: (privcloud.workloads.translate_phrasebook).
+ERRAND_TURNS = (
+    (0, "en", "Hello?"),
+    (1, "es", "Hola, buenos días. Soy Marta, de la farmacia."),
+    (0, "en", "Oh, hello. Yes, of course."),
+    (1, "es", "Su receta ya está lista. Puede pasar esta tarde."),
+    (0, "en", "Great, thank you very much."),
+    (1, "es", "De nada. ¿Necesita algo más?"),
+    (0, "en", "No, that's all. Thanks, bye."),
+    (1, "es", "Vale, adiós."),
+)
+CALLS = {"travel": TURNS, "errand": ERRAND_TURNS}
 LANGUAGES = ("en", "es")
 TARGETS = ("es", "en")
 GAP_S = 1.0
@@ -85,7 +105,9 @@ def _wer(ref: list[str], hyp: list[str]) -> float:
     return distance(ref, hyp) / max(1, len(ref))
 
 
-def build_call(voices: str = "espeak") -> tuple[list[np.ndarray], list[str]]:
+def build_call(
+    voices: str = "espeak", turns: tuple[tuple[int, str, str], ...] = TURNS
+) -> tuple[list[np.ndarray], list[str]]:
     """Each channel's audio (float32, same length) and script text. ``voices="human"``: the
     English turns are real recordings instead (bench/human_speech.py's LibriVox readings, in
     order, with their transcripts as the script); the Spanish ones stay espeak-ng's."""
@@ -98,7 +120,7 @@ def build_call(voices: str = "espeak") -> tuple[list[np.ndarray], list[str]]:
         human = [u for u in load() if u.set == "librivox"]
     tracks: list[list[np.ndarray]] = [[], []]
     scripts = ["", ""]
-    for channel, language, script in TURNS:
+    for channel, language, script in turns:
         text, pcm = script, b""
         if human and language == "en":
             utterance = human.pop(0)
@@ -277,10 +299,18 @@ def main() -> None:
         default="espeak",
         help="human: the English speaker is real recordings (LibriVox readings)",
     )
+    parser.add_argument("--call", choices=sorted(CALLS), default="travel")
+    parser.add_argument(
+        "--no-phrasebook",
+        action="store_true",
+        help="the baseline: every piece to the language model (formulas too)",
+    )
     args = parser.parse_args()
+    if args.no_phrasebook:
+        translate_phrasebook.render = lambda *_: None
     real_time = args.pace == "real"
     models = Models()
-    tracks, scripts = build_call(args.voices)
+    tracks, scripts = build_call(args.voices, CALLS[args.call])
     chosen = _settings(args.set)
     # At audio pace a decode every interval of audio, however long decodes take here.
     if not real_time:
@@ -299,13 +329,16 @@ def main() -> None:
     with models.use(LIVE_WHISPER):
         pass
     for target in TARGETS:
-        steps.Translator(models, args.model)("Hello.", "en", target)
+        # A sentence with a name: formulas alone ("Hello.") never reach the language model.
+        steps.Translator(models, args.model)("Hello, Anna.", "en", target)
     load_before = os.getloadavg()[0]
     got, compute = play(pipeline, tracks, real_time=real_time)
     report: dict[str, Any] = {
         "bench": "live_translation",
         "pace": args.pace,
         "voices": args.voices,
+        "call": args.call,
+        "phrasebook": not args.no_phrasebook,
         "settings": dataclasses.asdict(settings or Settings()),
         **compute,
         # Everything here is CPU-bound: on a shared machine the lags scale with its load.
