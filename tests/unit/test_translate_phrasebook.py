@@ -80,8 +80,9 @@ def test_a_thanks_is_translated_not_answered() -> None:
         ("Sorry, what?", "en", "es", "¿Cómo?"),
         ("Bitte?", "de", "en", "Sorry?"),
         ("Pardon ?", "fr", "it", "Come?"),
-        ("Sorry.", "en", "es", "Lo siento."),
-        ("Scusi.", "it", "en", "Excuse me."),
+        ("Sorry.", "en", "es", "Disculpe."),  # a light "sorry", not "I regret"
+        ("I'm sorry.", "en", "es", "Lo siento."),
+        ("Scusi.", "it", "en", "Sorry."),
     ],
 )
 def test_asking_to_repeat_is_not_an_apology(
@@ -133,7 +134,6 @@ def test_content_after_a_formula_goes_to_the_model(piece: str, source: str) -> N
         ("Morgen.", "de"),  # tomorrow, or good morning
         ("Buenas noches.", "es"),  # good evening, good night
         ("So?", "en"),  # "well" is no question
-        ("Tudo bem?", "pt"),  # how are you
     ],
 )
 def test_ambiguous_formulas_go_to_the_model(piece: str, source: str) -> None:
@@ -200,4 +200,63 @@ def test_formulas_of_the_independent_set_first_rendered_wrongly(
     left to the model, which answered them wrongly ("Ik begrijp het, ik begrijp het.",
     "Désolé, pardon ?", "Sorry." for "Lo siento mucho.", "Hello, speaking." for "Hoi, met
     mij."); written after that set was measured, so in-sample."""
+    assert render(piece, source, target) == expected
+
+
+@pytest.mark.parametrize(
+    ("piece", "source", "target", "expected"),
+    [
+        # A question that is not the formula's: "Are you sure?", "Right?", "Oh yes".
+        ("Sure?", "en", "es", None),
+        ("Sicher?", "de", "en", None),
+        ("Stimmt?", "de", "en", None),
+        ("Correct?", "en", "es", None),
+        ("Ah, sí.", "es", "en", "Ah, yes."),
+        ("C'est vrai.", "fr", "en", "That's true."),
+        ("Verdade?", "pt", "en", "Really?"),
+        # "Fine, thanks" is no reluctant "na ja"; "bueno" alone agrees.
+        ("Bem, obrigado.", "pt", "de", "Gut, danke."),
+        ("Well, thank you.", "en", "de", "Also, danke."),
+        ("Bueno, gracias.", "es", "de", "Also, danke."),
+        # Greetings that are also farewells, and Italian "buongiorno" said when leaving.
+        ("Merci, salut.", "fr", "en", None),
+        ("Servus, bis dann.", "de", "en", None),
+        ("Grazie, buongiorno.", "it", "de", "Danke, hallo."),
+        # "Bitte" as "you're welcome", "Ja, bitte?" answering the phone.
+        ("Bitte, kein Problem.", "de", "en", None),
+        ("Bitte schön, gern geschehen.", "de", "en", None),
+        ("Ja, bitte?", "de", "en", "Hello?"),
+        # Answers that are not "anyway", "nice to meet you", "good morning", "great".
+        ("Egal.", "de", "en", None),
+        ("Insomma.", "it", "en", None),
+        ("Na gut.", "de", "en", "Okay."),
+        ("Freut mich.", "de", "en", None),
+        ("Un placer.", "es", "en", None),
+        ("Morning.", "en", "es", None),
+        ("Grande.", "it", "en", None),
+        ("So so.", "en", "de", None),
+        ("Hoe bedoelt u?", "nl", "en", None),
+        # The phone's hello wherever it stands in a question; French "allô" is only that.
+        ("Hello, can you hear me?", "en", "fr", "Allô, vous m'entendez ?"),
+        ("Allô.", "fr", "it", "Pronto."),
+        ("Hola, buenos días.", "es", "fr", "Bonjour."),
+        ("Coucou, ça va ?", "fr", "en", "Hello, how are you?"),  # a greeting, not the phone's
+        # A tag question is the model's; Spanish opens the question where it starts.
+        ("Vale, ¿no?", "es", "de", None),
+        ("Hello, can you hear me?", "en", "es", "Hola, ¿me oye?"),
+        ("Sí... claro.", "es", "en", "Yes... of course."),
+        ("Oh, no.", "en", "de", "Oh, nein."),
+        ("Sorry, one moment please.", "en", "de", "Entschuldigung, einen Moment, bitte."),
+        # Frequent call formulas the first table lacked.
+        ("Tudo bem?", "pt", "fr", "Comment allez-vous ?"),
+        ("Bien, ¿y usted?", "es", "en", "Good, and you?"),
+        ("Gracias por llamar.", "es", "en", "Thank you for calling."),
+        ("Schönes Wochenende!", "de", "it", "Buon fine settimana!"),
+        ("No se preocupe.", "es", "nl", "Geen zorgen."),
+    ],
+)
+def test_a_reviews_cases(piece: str, source: str, target: str, expected: str | None) -> None:
+    """A helper's review of 4394dc8 (about 330 inputs in seven languages): each case was
+    rendered wrongly there ("Sure?" as "Of course?", "Bem, obrigado." as "Na ja, danke.",
+    "Merci, salut." as "Thank you, hello.", "Vale, ¿no?" as "Okay, nein?") or not at all."""
     assert render(piece, source, target) == expected

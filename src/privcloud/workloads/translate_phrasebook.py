@@ -66,8 +66,8 @@ def render(piece: str, source: str, target: str) -> str | None:
     parsed = [_segment(u, source) for u in units]
     if any(p is None for p in parsed):
         return None
-    said = [_tidy(p) for p in parsed if p is not None]
-    if all(f.name in NOT_ALONE for formulas in said for f in formulas):
+    said = [_tidy(p, u.asked) for p, u in zip(parsed, units, strict=True) if p is not None]
+    if not all(said) or all(f.name in NOT_ALONE for formulas in said for f in formulas):
         return None
     return _write(units, said, target)
 
@@ -142,14 +142,28 @@ def _lookup(
 #: Formulas that apologise: before an asked "pardon" in one sentence they are part of it
 #: ("Perdona, ¿cómo?", "Sorry, what did you say?": please repeat, not an apology).
 _APOLOGIES = frozenset({"sorry", "very_sorry", "excuse_me"})
+#: Formulas that are "please" with one and "you're welcome" with the other ("Bitte, kein
+#: Problem.", "Alstublieft, graag gedaan."): such a unit goes to the model.
+_WELCOMES = frozenset({"you_are_welcome", "no_problem"})
+_BY_NAME = {formula.name: formula for formula in FORMULAS}
 
 
-def _tidy(said: _Said) -> list[Formula]:
-    """A unit's formulas as they are rendered: an apology before an asked "pardon" left out,
-    and one formula said twice in other words ("Certo, come no.", "Ach so, verstehe.")
-    rendered once; the same words said twice ("Sì, sì.") stay twice."""
+def _tidy(said: _Said, asked: bool) -> list[Formula]:
+    """A unit's formulas as they are rendered, or [] to leave it to the model. An apology
+    before an asked "pardon" is left out; one formula said twice in other words ("Certo, come
+    no.", "Ach so, verstehe.") is rendered once, the same words said twice ("Sì, sì.") twice;
+    a greeting before "can you hear me?" answers the phone ("Allô, vous m'entendez ?"). Left to
+    the model: "please" beside "you're welcome" and a tag question ("Vale, ¿no?": "oder?",
+    "toch?", not "nein?")."""
+    names = [formula.name for formula, _ in said]
+    if "please" in names and _WELCOMES.intersection(names):
+        return []
+    if asked and len(said) > 1 and names[-1] in ("yes", "no"):
+        return []
+    phone = asked and names[-1] == "can_you_hear_me"
     out: list[tuple[Formula, tuple[str, ...]]] = []
-    for i, (formula, words) in enumerate(said):
+    for i, (heard, words) in enumerate(said):
+        formula = _BY_NAME["answering"] if phone and heard.name == "hello" else heard
         following = said[i + 1][0].name if i + 1 < len(said) else None
         if formula.name in _APOLOGIES and following == "pardon":
             continue
@@ -166,17 +180,23 @@ def _write(units: list[_Unit], parsed: list[list[Formula]], target: str) -> str:
     out: list[str] = []
     start = True
     for unit, formulas in zip(units, parsed, strict=True):
-        text = ", ".join(f.rendering[target] for f in formulas)
-        after = unit.after
+        said: list[str] = []
+        for i, formula in enumerate(formulas):
+            text = formula.rendering[target]
+            # Two formulas the target says alike ("Hola, buenos días." in French) once.
+            if i and formulas[i - 1] is not formula and said[-1].lower() == text.lower():
+                continue
+            said.append(text)
         if start:
-            text = text[:1].upper() + text[1:]
-        if target == "es":
-            if "?" in after:
-                text = "¿" + text
-            elif "!" in after:
-                text = "¡" + text
-        if target == "fr" and after[:1] in ("?", "!"):
+            said[0] = said[0][:1].upper() + said[0][1:]
+        after = unit.after
+        if target == "es" and ("?" in after or "!" in after):
+            # The inverted mark opens the question itself, the last formula: "Hola, ¿me oye?".
+            mark = "¿" if "?" in after else "¡"
+            said[-1] = mark + said[-1]
+        if target == "fr" and after[:1] in ("?", "!", ";", ":"):
             after = " " + after
-        out.append(text + after)
-        start = any(mark in after for mark in ".?!…")
+        out.append(", ".join(said) + after)
+        # A pause ("...", "…") does not end the sentence.
+        start = any(mark in after for mark in ".?!") and not after.endswith(("…", ".."))
     return " ".join(out)
