@@ -151,6 +151,12 @@ MAX_TRANSLATION_CHARS: Final = 5_000
 #: prompt so that a text of many tiny sentences ("a. a. a. ...") does not hold the model for
 #: thousands of calls; past it the request is refused.
 MAX_TRANSLATION_CALLS: Final = 64
+#: Longest piece (characters) the phrasebook of conversational formulas reads
+#: (privcloud.workloads.translate_phrasebook): formulas are short, and reading a longer piece
+#: word by word against every form is work for nothing; longer ones go to the model.
+PHRASEBOOK_MAX_CHARS: Final = 80
+#: Most words of a piece the phrasebook reads (its reading is quadratic in them).
+PHRASEBOOK_MAX_WORDS: Final = 12
 #: Most tokens a summary or text translation may generate.
 MAX_GENERATED_TOKENS: Final = 512
 #: Most items one search request may carry.

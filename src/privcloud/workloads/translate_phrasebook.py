@@ -24,6 +24,7 @@ import functools
 import re
 from dataclasses import dataclass
 
+from privcloud import limits
 from privcloud.workloads.phrasebook_table import (
     ASKABLE,
     ASKED,
@@ -33,10 +34,6 @@ from privcloud.workloads.phrasebook_table import (
     Formula,
 )
 
-#: Longest piece read, in characters and in words: formulas are short, and anything longer
-#: is not worth segmenting.
-_MAX_CHARS = 80
-_MAX_WORDS = 12
 #: A unit (a sentence) and the punctuation that ends it (the last unit may have none).
 _UNIT = re.compile(r"([^.;:!?…]+)([.;:!?…]*)")
 #: Marks in a unit that are no part of its words (commas: "Okay, thanks" is "okay thanks").
@@ -58,10 +55,10 @@ def render(piece: str, source: str, target: str) -> str | None:
     all formulas of the table (or a language is not in it)."""
     if source not in LANGUAGES or target not in LANGUAGES or source == target:
         return None
-    if len(piece) > _MAX_CHARS:
+    if len(piece) > limits.PHRASEBOOK_MAX_CHARS:
         return None
     units = _units(piece)
-    if not units or sum(len(u.words) for u in units) > _MAX_WORDS:
+    if not units or sum(len(u.words) for u in units) > limits.PHRASEBOOK_MAX_WORDS:
         return None
     parsed = [_segment(u, source) for u in units]
     if any(p is None for p in parsed):
