@@ -88,7 +88,7 @@ FORMULAS: tuple[Formula, ...] = (
        de="ja|jawohl|jep",
        it="sì|si",
        pt="sim",
-       nl="ja|jawel|jep|ja hoor"),
+       nl="ja|jawel|jep"),
     _f("no",
        en="no|nope",
        es="no",
@@ -96,7 +96,7 @@ FORMULAS: tuple[Formula, ...] = (
        de="nein|nee",
        it="no",
        pt="não",
-       nl="nee|neen|nee hoor"),
+       nl="nee|neen"),
     _f("okay",
        en="okay|ok|okey|all right|alright|okay then|all right then",
        es="de acuerdo|vale|ok|okay|okey|está bien|muy bien entonces|dale|listo",
@@ -193,7 +193,7 @@ FORMULAS: tuple[Formula, ...] = (
        de="mir geht es gut|mir geht's gut|mir geht's prima",
        it="sto bene|tutto bene",
        pt="estou bem|tudo bem|tudo bom|tudo ótimo",
-       nl="het gaat goed|goed hoor|het gaat prima"),
+       nl="het gaat goed|het gaat prima"),
     _f("good_morning",
        en="good morning",
        es="buenos días",
@@ -355,6 +355,14 @@ FORMULAS: tuple[Formula, ...] = (
           "um instante|só um minuto|só um segundo|aguarde um momento|um segundinho",
        nl="een moment|momentje|een momentje|even wachten|wacht even|een ogenblik|ogenblikje|"
           "een ogenblikje|blijft u aan de lijn|moment|een seconde"),
+    _f("are_you_sure",
+       en="are you sure|sure|you sure|are you certain",
+       es="está seguro|seguro|estás seguro|está segura|estás segura|segura",
+       fr="vous êtes sûr|sûr|tu es sûr|t'es sûr|vous êtes sûre|tu es sûre|sûre",
+       de="sind Sie sicher|sicher|bist du sicher|sind sie sich sicher",
+       it="è sicuro|sicuro|sei sicuro|è sicura|sei sicura|sicura",
+       pt="tem certeza|certeza|tens a certeza|tem a certeza|você tem certeza",
+       nl="weet u het zeker|zeker|weet je het zeker|zeker weten"),
     _f("can_you_hear_me",
        en="can you hear me|can you hear me now|do you hear me",
        es="me oye|me oyes|me escucha|me escuchas|me oye bien|me escucha bien",
@@ -527,6 +535,7 @@ FORMULAS: tuple[Formula, ...] = (
 #: Formulas whose forms match only a unit the speaker asked (it ends with "?").
 ASKED = frozenset({
     "pardon", "can_you_hear_me", "answering", "really_asked", "how_are_you", "and_you",
+    "are_you_sure",
 })  # fmt: skip
 #: Formulas that never stand for a whole utterance alone: German "Bitte." is please, you're
 #: welcome or here you are; "Ja, bitte." and "Per favore, un attimo." are read.

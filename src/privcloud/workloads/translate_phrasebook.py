@@ -60,6 +60,8 @@ def render(piece: str, source: str, target: str) -> str | None:
     units = _units(piece)
     if not units or sum(len(u.words) for u in units) > limits.PHRASEBOOK_MAX_WORDS:
         return None
+    if source == "nl":
+        units = [_without_hoor(u) for u in units]
     parsed = [_segment(u, source) for u in units]
     if any(p is None for p in parsed):
         return None
@@ -81,6 +83,26 @@ def _units(piece: str) -> list[_Unit]:
     if units and not units[-1].after and piece.rstrip().endswith(","):
         units[-1] = _Unit(units[-1].words, ",")  # a piece cut after "Eh,"
     return units
+
+
+#: Words after which Dutch "hoor" is the verb ("Ik hoor je niet.", "Ik hoor niets.").
+_HEARD = frozenset({
+    "je", "jou", "u", "me", "mij", "ons", "jullie", "hem", "haar", "het", "ze", "dat",
+    "niets", "niks", "iets", "wat", "nog", "niet", "goed", "slecht",
+})  # fmt: skip
+
+
+def _without_hoor(unit: _Unit) -> _Unit:
+    """Dutch "hoor" after a reply ("Ja hoor.", "Dank je wel, hoor.", "Ja hoor, prima.") only
+    softens it: left out. First, or before what is heard, it is the verb ("Hoor je me?",
+    "Ik hoor je niet.")."""
+    words = unit.words
+    kept = [
+        word
+        for i, word in enumerate(words)
+        if word != "hoor" or i == 0 or (i + 1 < len(words) and words[i + 1] in _HEARD)
+    ]
+    return _Unit(tuple(kept), unit.after)
 
 
 @functools.cache
