@@ -33,7 +33,8 @@ translation grouping), which real-time lag exceeds by the compute the machine ne
 
 ``--call errand`` plays a second call with more routine exchanges ("Hello?", "Great, thank
 you very much.", "Vale, adiós."), which the phrasebook renders without the language model;
-``--no-phrasebook`` sends those to the model too (the baseline for that comparison).
+``--no-phrasebook`` sends those (and pieces that are only a clock time) to the model too (the
+baseline for that comparison).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ from privcloud.live import steps
 from privcloud.live.output import AUDIO, CAPTION, TRANSLATION, LiveOutput
 from privcloud.live.pipeline import Settings, make_pipeline
 from privcloud.live.recognizer import LIVE_WHISPER
-from privcloud.workloads import translate_phrasebook
+from privcloud.workloads import translate_pieces
 from privcloud.workloads.models import Models
 
 #: Words whose translation the fact check withheld: shown in the source language, not spoken.
@@ -303,11 +304,12 @@ def main() -> None:
     parser.add_argument(
         "--no-phrasebook",
         action="store_true",
-        help="the baseline: every piece to the language model (formulas too)",
+        help="the baseline: every piece to the language model (formulas and times too)",
     )
     args = parser.parse_args()
     if args.no_phrasebook:
-        translate_phrasebook.render = lambda *_: None
+        translate_pieces.without_model = lambda *_: None
+        translate_pieces.time_and_rest = lambda *_: None
     real_time = args.pace == "real"
     models = Models()
     tracks, scripts = build_call(args.voices, CALLS[args.call])

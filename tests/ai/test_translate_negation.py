@@ -15,6 +15,12 @@ import pytest
 from privcloud.workloads.translate_facts import check
 
 WRONG = [
+    # "not before" dropped: a call's rest after its time ("A mediodía, no antes."), once read
+    # as a phrase no translation need deny
+    ("A mediodía, no antes.", "es", "Ao meio-dia, antes.", "pt"),
+    ("Not before nine.", "en", "Antes de las nueve.", "es"),
+    ("Nicht vor acht.", "de", "Before eight.", "en"),
+    ("Non prima.", "it", "Before.", "en"),
     ("The museum is not open on Mondays.", "en", "El museo abre los lunes.", "es"),
     ("Das Wasser ist nicht trinkbar.", "de", "L'eau est potable.", "fr"),
     ("Non dimenticare di spegnere il forno.", "it", "Vergeet de oven uit te zetten.", "nl"),
@@ -48,6 +54,9 @@ WRONG = [
 ]
 
 FAITHFUL = [
+    ("Not before nine.", "en", "Frühestens um neun.", "de"),
+    ("Niet voor tien uur.", "nl", "Pas à partir de dix heures.", "fr"),
+    ("A mediodía, no antes.", "es", "Ao meio-dia, não antes.", "pt"),
     # The negation kept, in the target's own words.
     (
         "Heute Abend schaffe ich es leider nicht.",

@@ -54,3 +54,13 @@ needs_ai = pytest.mark.skipif(
 def models() -> Models:
     """The process-wide model set (default cache directory; loaded once for all tests)."""
     return shared_models()
+
+
+class NoModels:
+    """Not a model (a test double) for a piece that must never reach one: any call fails the
+    test with "reached the language model"."""
+
+    def chat(self, *args: object, **kwargs: object) -> object:
+        raise AssertionError("a piece reached the language model")
+
+    complete = chat

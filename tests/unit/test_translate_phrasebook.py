@@ -8,6 +8,7 @@ from typing import cast
 
 import pytest
 
+from aikit import NoModels
 from privcloud.workloads.models import QWEN_1_5B, Models
 from privcloud.workloads.phrasebook_table import ASKED, FORMULAS, LANGUAGES
 from privcloud.workloads.translate_phrasebook import render
@@ -155,18 +156,9 @@ def test_languages_outside_the_table_and_long_pieces_go_to_the_model() -> None:
     assert render("Yes, " * 20 + "yes.", "en", "es") is None
 
 
-class _NoModels:
-    """Not a model (a test double): any call to it fails the test."""
-
-    def chat(self, *args: object, **kwargs: object) -> object:
-        raise AssertionError("a formula reached the language model")
-
-    complete = chat
-
-
 def test_a_formula_piece_takes_no_model_call() -> None:
     steps = Steps()
-    translator = PieceTranslator(cast(Models, _NoModels()), QWEN_1_5B, "withhold", steps, None)
+    translator = PieceTranslator(cast(Models, NoModels()), QWEN_1_5B, "withhold", steps, None)
     piece = translator.piece("en", "es", "Okay, thanks.")
     assert (piece.text, piece.status, piece.facts) == ("De acuerdo, gracias.", "phrasebook", 0)
     assert steps.meta() == []

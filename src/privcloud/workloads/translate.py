@@ -30,7 +30,9 @@ How (each step is listed in the result's ``steps``: task, model, seconds):
    nothing but conversational formulas ("Okay, thanks.", "¿Diga?", "One moment, please.") is
    rendered from a phrasebook instead of by the model, status "phrasebook"
    (:mod:`privcloud.workloads.translate_phrasebook`): a small model answers such a piece
-   ("¡De nada!") more often than it translates it, and no fact check can see that.
+   ("¡De nada!") more often than it translates it, and no fact check can see that. A piece
+   that is only a clock time ("At nine.", "Um halb zehn?") is written by grammar, status
+   "clock" (:mod:`privcloud.workloads.translate_times`): the model got most of them wrong.
 4. Speech (any of Whisper's 99 languages into any target language): Whisper base transcribes
    it in its own language (detected unless given), and each segment is translated as a text
    from that language (steps 1-3), when the language model reads that language. Otherwise

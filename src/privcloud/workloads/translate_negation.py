@@ -80,19 +80,20 @@ _LIKE_DENIALS = {
     kind: re.compile(rf"\b(?:{words})\b", re.IGNORECASE)
     for kind, words in _LIKE_DENIAL_WORDS.items()
 }
-#: Negations that a translation says without denying ("no later than": "spätestens", "not
-#: before 9": "frühestens um 9", "no problem": "d'accord", "ne ... que": only), and "no." as
-#: a number's mark.
+#: Negations that a translation says without denying ("no later than": "spätestens", "no
+#: problem": "d'accord", "ne ... que": only), and "no." as a number's mark. ("Not before 9" is
+#: not among them: its "frühestens um 9" is read by :data:`_DENIED_ORDER` below, and a bare
+#: "antes" for "no antes" is a dropped negation.)
 _NOT_DENIALS = re.compile(
-    r"\bno\s+(?:later|earlier|more|less|longer|sooner)\s+than\b|\bnot\s+(?:before|until|later"
+    r"\bno\s+(?:later|earlier|more|less|longer|sooner)\s+than\b|\bnot\s+(?:until|later"
     r"|earlier|only)\b|\bno\s+(?:problem|worries)\b"
     # "no problem" in the other languages ("Het is geen probleem" as "It's fine")
     r"|\bgeen\s+(?:probleem|punt|zorgen)\b|\bkein\s+problem\b|\bkeine\s+sorge\b"
     r"|\bpas\s+de\s+(?:problème|souci|soucis)\b|\bnessun\s+problema\b"
     r"|\bno\s+(?:hay|es)\s+(?:ningún\s+)?problema\b|\bno\s+pasa\s+nada\b"
     r"|\bnão\s+(?:há|tem|é)\s+(?:nenhum\s+)?problema\b|\bsem\s+problema\b|\bno\.\s*\d|\bne\b[^.!?]*\bque\b"
-    r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:vor|später|früher)\b|\bnon\s+(?:prima|oltre|più\s+tardi)\b"
-    r"|\bno\s+antes\b|\bnão\s+antes\b|\bniet\s+(?:voor|later|eerder)\b|\bni\s+plus\s+ni\b"
+    r"|\bn'[^.!?]*\bque\b|\bnicht\s+(?:später|früher)\b|\bnon\s+(?:oltre|più\s+tardi)\b"
+    r"|\bniet\s+(?:later|eerder)\b|\bni\s+plus\s+ni\b"
     r"|\bnon\s+vedo\s+l'ora\b|\bno\s+veo\s+la\s+hora\b"
     # nobody missed it: everyone was there ("Ninguém da orquestra faltou ao ensaio")
     r"|\b(?:ninguém|nadie|nobody|no\s+one|personne|niemand|nessuno)\b[^.!?]{0,40}"

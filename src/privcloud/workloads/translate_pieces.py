@@ -15,6 +15,11 @@ a wrong number in the right one), "flag" keeps the translation; either way the p
 (``lost``: kind and text as written in the source). An answer that cannot be a translation at
 all (:func:`~privcloud.workloads.translate_answers.not_a_translation`) is always withheld, with
 ``{"kind": "format"}``.
+
+Some pieces need no model (:func:`without_model`: conversational formulas, a clock time
+alone); a clock time and more, cut at a comma, has only its rest translated by the model and
+the time written by grammar (:func:`time_and_rest`), the rest's status and lost facts being
+the piece's.
 """
 
 from __future__ import annotations
@@ -24,7 +29,12 @@ from dataclasses import dataclass
 
 from privcloud import limits
 from privcloud.wire.message import JSONObject
-from privcloud.workloads import translate_facts, translate_phrasebook
+from privcloud.workloads import (
+    translate_facts,
+    translate_phrasebook,
+    translate_times,
+    translate_times_split,
+)
 from privcloud.workloads.engine.local import SessionPrefix
 from privcloud.workloads.models import Models
 from privcloud.workloads.translate_answers import clean_answer, not_a_translation
@@ -69,9 +79,10 @@ class Steps:
 class Piece:
     """One translated piece, aligned with its source: ``status`` is "kept" (every fact
     carried over), "retried" (after a second call), "withheld" (``text`` is the source),
-    "flagged" (a fact lost, kept by request), "unchanged" (same language) or "phrasebook"
+    "flagged" (a fact lost, kept by request), "unchanged" (same language), "phrasebook"
     (conversational formulas only, rendered without the model:
-    :mod:`~privcloud.workloads.translate_phrasebook`)."""
+    :mod:`~privcloud.workloads.translate_phrasebook`) or "clock" (a clock time only, rendered
+    without the model: :mod:`~privcloud.workloads.translate_times`)."""
 
     index: int
     source: str
@@ -91,6 +102,24 @@ class Piece:
         if self.lost:
             meta["lost"] = list(self.lost)
         return meta
+
+
+def without_model(piece: str, source: str, target: str) -> tuple[str, str] | None:
+    """``piece`` rendered without the language model, and its status: conversational formulas
+    from the phrasebook ("phrasebook"), a clock time alone by grammar ("clock"); None: the
+    model translates it."""
+    formulas = translate_phrasebook.render(piece, source, target)
+    if formulas is not None:
+        return formulas, "phrasebook"
+    time = translate_times.render(piece, source, target)
+    return None if time is None else (time, "clock")
+
+
+def time_and_rest(piece: str, source: str, target: str) -> translate_times_split.TimeAndRest | None:
+    """``piece`` cut at a comma into a clock time, written without the model, and the rest,
+    for the model (:mod:`~privcloud.workloads.translate_times_split`); None: the model
+    translates it whole."""
+    return translate_times_split.split(piece, source, target)
 
 
 class PieceTranslator:
@@ -120,11 +149,31 @@ class PieceTranslator:
             done = Piece(index, piece, piece, "unchanged", 0)
             self.pieces.append(done)
             return done
-        formulas = translate_phrasebook.render(piece, source, target)
-        if formulas is not None:
-            done = Piece(index, piece, formulas, "phrasebook", 0)
+        rendered = without_model(piece, source, target)
+        if rendered is not None:
+            done = Piece(index, piece, rendered[0], rendered[1], 0)
             self.pieces.append(done)
             return done
+        cut = time_and_rest(piece, source, target)
+        if cut is None:
+            out, status, facts, lost = self._translate(source, target, piece)
+        else:  # the time by grammar, the rest by the model, joined; withheld whole or not at all
+            out, status, facts, lost = self._translate(source, target, cut.rest)
+            out = (
+                piece
+                if status == "withheld"
+                else translate_times_split.join(cut, out, piece, target)
+            )
+            facts += 1
+        done = Piece(index, piece, out, status, facts, lost)
+        self.pieces.append(done)
+        return done
+
+    def _translate(
+        self, source: str, target: str, piece: str
+    ) -> tuple[str, str, int, tuple[dict[str, str], ...]]:
+        """``piece`` through the model, its facts checked: the text, its status, the facts
+        checked and the facts lost."""
         out = self._call(source, target, piece, ())
         result = translate_facts.check(piece, source, out, target)
         status = "kept"
@@ -146,9 +195,7 @@ class PieceTranslator:
         elif not result.kept:
             status = "withheld" if self._policy == "withhold" else "flagged"
             out = piece if status == "withheld" else out
-        done = Piece(index, piece, out, status, len(result.facts), lost)
-        self.pieces.append(done)
-        return done
+        return out, status, len(result.facts), lost
 
     def _call(self, source: str, target: str, piece: str, keep: Sequence[str]) -> str:
         if self.llm in CHAT_MODELS:
