@@ -284,7 +284,7 @@ async def read_body(
     received = 0
     try:
         async with asyncio.timeout(timeout + expected / limits.MIN_BODY_RATE_BPS):
-            while chunk := await asyncio.wait_for(request.content.readany(), timeout):
+            while chunk := await _within(request.content.readany(), timeout):
                 received += len(chunk)
                 if received > limit:
                     raise TooLargeError("request body too large")
@@ -301,6 +301,14 @@ async def read_body(
         # The peer cut its body off or framed it wrongly (a bad chunk): its fault, not ours.
         raise DecodeError("request body cut off or malformed") from exc
     return b"".join(chunks)
+
+
+async def _within(read: Awaitable[bytes], seconds: float) -> bytes:
+    """``read`` awaited for at most ``seconds`` (:class:`TimeoutError` after). Not
+    ``asyncio.wait_for``, which on Python 3.11 may swallow a cancel that comes in the same turn
+    as the result."""
+    async with asyncio.timeout(seconds):
+        return await read
 
 
 def _buffered_body(

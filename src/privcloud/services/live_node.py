@@ -264,8 +264,12 @@ class _Session:
             while ep.taking_audio or self.audio:
                 if not self.audio:
                     self.wake.clear()
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the
+                    # result when the wait ends in the same turn as a cancel, swallowing the
+                    # cancel, and this loop then held its live-session slot for good.
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), 0.5)
+                        async with asyncio.timeout(0.5):
+                            await self.wake.wait()
                     continue
                 chunks = [self.audio.popleft() for _ in range(len(self.audio))]
                 for channel in (0, 1):

@@ -96,10 +96,9 @@ class Redemption:
         if future.done():  # written on this thread already: no loop round trip to wait for
             spent = not future.cancelled() and future.exception() is None and future.result()
         else:
-            try:
-                spent = await asyncio.wait_for(
-                    asyncio.shield(asyncio.wrap_future(future)), limits.TOKEN_CONSUME_WAIT_S
-                )
+            try:  # (asyncio.timeout: wait_for may swallow a cancel on Python 3.11)
+                async with asyncio.timeout(limits.TOKEN_CONSUME_WAIT_S):
+                    spent = await asyncio.shield(asyncio.wrap_future(future))
             except Exception:  # noqa: BLE001 - timed out, or the store's write failed: unrecorded
                 spent = False
         if not spent:
