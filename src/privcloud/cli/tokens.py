@@ -2,7 +2,7 @@
 
 privcloud issuer serve --data-dir DIR        run the token issuer
 privcloud issuer new-code --data-dir DIR     print a one-time device enrolment code (operator)
-privcloud issuer revoke --data-dir DIR ID    remove an enrolled device
+privcloud issuer revoke --data-dir DIR -- ID remove an enrolled device (an id may begin with "-")
 privcloud wallet enrol|fetch|show ...        a device wallet in a file (0600)
 """
 
@@ -212,7 +212,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     revoke = actions.add_parser("revoke", help="remove an enrolled device")
     revoke.add_argument("--data-dir", required=True)
     revoke.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
-    revoke.add_argument("device_id", help="the device id (base64url)")
+    revoke.add_argument(
+        "device_id",
+        help='the device id (base64url); put "--" before it, as an id may begin with "-"',
+    )
     revoke.set_defaults(handler=_revoke)
 
     wallet = sub.add_parser("wallet", help="a device token wallet kept in a file")

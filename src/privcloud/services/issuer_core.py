@@ -11,6 +11,7 @@ docs/tokens.md.
 
 from __future__ import annotations
 
+import base64
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -56,6 +57,7 @@ log = logging.getLogger("privcloud.issuer")
 
 _DAY: Final = 24 * 3600
 _CHALLENGE_LABEL: Final = b"privcloud enrolment challenge v1\x00"
+ENROLMENT_CODE_BYTES: Final = 20  # 160 bits: 32 base32 characters, no padding
 
 
 @dataclass(frozen=True)
@@ -111,8 +113,12 @@ def new_enrolment_code(store: IssuerStore, *, now: float, ttl_s: int) -> str:
     How enrolment is authorised: the operator hands each device (at provisioning, or after
     its own account check) one such code; the device proves possession of its key and uses the
     code up. Only the code's SHA-256 is stored, so a copy of the database enrols nobody.
+
+    The code is 160 random bits in lower-case base32 (a-z, 2-7): 32 characters that survive
+    a command line, a URL and being read aloud. (URL-safe base64 began with "-" one time in
+    64, and ``privcloud wallet enrol --code -x...`` then read the code as an option.)
     """
-    code = secrets.token_urlsafe(18)
+    code = base64.b32encode(secrets.token_bytes(ENROLMENT_CODE_BYTES)).decode("ascii").lower()
     store.add_enrolment_code(sha256(code.encode()), int(now) + ttl_s)
     return code
 
