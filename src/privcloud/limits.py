@@ -469,6 +469,16 @@ PG_CONNECT_TIMEOUT_S: Final = 10
 #: Longest one statement may run (server-side ``statement_timeout``), in seconds: a store that
 #: waits longer answers "unavailable" (503) rather than holding the request.
 PG_STATEMENT_TIMEOUT_S: Final = 30.0
+#: Seconds data sent to PostgreSQL over TCP may go unacknowledged before the connection is
+#: dropped (libpq ``tcp_user_timeout``): on a cut network a statement fails after this, not
+#: after the kernel's retransmissions (about 15 minutes), holding its connection all along.
+PG_TCP_USER_TIMEOUT_S: Final = 15
+#: Seconds an idle TCP connection to PostgreSQL waits before its first keepalive probe; it is
+#: taken for dead after 3 unanswered probes 10 s apart (libpq ``keepalives_*``).
+PG_KEEPALIVE_IDLE_S: Final = 30
+#: Seconds a log sequencer that lost its connection waits to take its lock again: the lost
+#: session holds it until the server has ended that session, a moment after the loss.
+PG_RELOCK_WAIT_S: Final = 5.0
 #: Seconds the spent-token batcher waits for more redemptions after the first one of a batch
 #: (while a round trip is in flight, the next batch gathers anyway).
 SPENT_TOKEN_BATCH_WINDOW_S: Final = 0.002

@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
+import select
 import signal
 import subprocess
 import sys
@@ -37,10 +39,12 @@ from privcloud.errors import (
 from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
 from privcloud.services.redemption import Redemption
-from privcloud.storage.database import Database
+from privcloud.storage import postgres as pg_connection
+from privcloud.storage.database import LOG_SCHEMA, Database
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
 from privcloud.storage.pg_spent_tokens import LANES
 from privcloud.storage.pg_tlog import PgTlogStore
+from privcloud.storage.postgres import lock_key
 from privcloud.storage.witness_store import WitnessRecord
 from privcloud.transparency.merkle import (
     MerkleTree,
@@ -231,7 +235,7 @@ async def test_reservation_of_a_cancelled_request_is_given_back(postgres_url: st
     try:
         nonce = os.urandom(32)
         task = asyncio.create_task(slow.reserve(nonce, key_id=KEY, expires=FAR))
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0)  # its first step queues the claim; cancelled well inside the window
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -452,17 +456,16 @@ def test_second_log_sequencer_is_refused_and_cannot_fork_the_log(
 
 
 def test_sequencer_whose_lock_was_taken_over_never_forks_the_log(
-    postgres_url: str,
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(limits, "PG_RELOCK_WAIT_S", 0.2)  # the usurper holds it: no use waiting
     db = Database.from_url(postgres_url)
     stale = db.log("test/log")
     assert isinstance(stale, PgTlogStore)
     stale.append([b"a"])
-    with psycopg.connect(postgres_url, autocommit=True) as admin:  # its connection dies
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_locks"
-            " WHERE locktype = 'advisory' AND pid <> pg_backend_pid()"
-        )
+    _terminate(  # its connection dies, and with it the lock
+        postgres_url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+    )
     usurper = db.log("test/log")  # the lock is free: another sequencer takes over
     try:
         usurper.append([b"b"])
@@ -482,6 +485,34 @@ def test_sequencer_whose_lock_was_taken_over_never_forks_the_log(
         assert check.verify_tree() == "all"
     finally:
         check.close()
+
+
+def test_sequencer_retakes_its_lock_once_its_lost_session_lets_it_go(postgres_url: str) -> None:
+    """After a lost connection the old session may hold the lock a moment longer (the server
+    has not ended it yet): the sequencer's next append waits for it rather than failing."""
+    db = Database.from_url(postgres_url)
+    sequencer = db.log("test/log")
+    lock_id = lock_key("log-sequencer", LOG_SCHEMA, "test/log")
+    sequencer.append([b"a"])
+    _kill_connections(postgres_url)
+    # A session holding the lock, as the lost one does until the server has ended it.
+    with psycopg.connect(postgres_url, autocommit=True) as lost_session:
+        lost_session.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+        letting_go = threading.Timer(
+            0.5, lambda: lost_session.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+        )
+        letting_go.start()
+        try:
+            started = time.monotonic()
+            sequencer.append([b"b"])  # a new connection; the lock once the session lets go
+            assert time.monotonic() - started >= 0.4
+        finally:
+            letting_go.join()
+    try:
+        assert sequencer.size() == 2
+        assert sequencer.verify_tree() == "all"
+    finally:
+        sequencer.close()
 
 
 def test_log_reader_of_a_log_not_made_yet_is_refused(postgres_url: str) -> None:
@@ -641,16 +672,131 @@ async def test_local_cloud_on_postgresql_keeps_every_state_there(
 def _kill_connections(url: str) -> None:
     """End every other session on the database (a server restart or failover, as the stores
     see it)."""
+    _terminate(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND backend_type = 'client backend'",
+    )
+
+
+def _terminate(url: str, pids: str) -> None:
+    """End the sessions whose pids the query ``pids`` selects (but this one), and wait until
+    they are gone: ``pg_terminate_backend`` only signals a backend, which then exits (and lets
+    its advisory locks go) when the server gets to it, seconds later on a loaded machine."""
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        ended = [
+            pid
+            for (pid,) in admin.execute(
+                f"SELECT pid FROM ({pids}) AS p WHERE pid <> pg_backend_pid()"
+            ).fetchall()
+        ]
+        for pid in ended:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + 60
+        while admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, "terminated sessions did not end in 60 s"
+            time.sleep(0.05)
 
 
-async def test_stores_answer_unavailable_then_reconnect_after_losing_the_database(
+async def test_stores_serve_the_first_request_after_the_server_closed_their_connections(
     postgres_url: str,
 ) -> None:
+    """A restart or fail-over closes every connection; each store notices its closed, idle
+    connection before using it and opens another: no request is answered 503 for it."""
+    db = Database.from_url(postgres_url)
+    tokens, issuer, witness = db.spent_tokens(), db.issuer(), db.witness()
+    log = db.log("test/log")
+    try:
+        await tokens.spend(os.urandom(32), key_id=KEY, expires=FAR)
+        issuer.add_enrolment_code(b"c" * 32, FAR)
+        log.append([b"a"])
+        assert witness.origins() == []
+        _kill_connections(postgres_url)
+        for lane in range(LANES):
+            await tokens.spend(os.urandom(31) + bytes([lane]), key_id=KEY, expires=FAR)
+        assert issuer.device_key(b"d" * 16) is None
+        issuer.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 1.0)
+        assert witness.origins() == []
+        log.append([b"b"])  # the sequencer took its lock again on the new connection
+        assert log.size() == 2
+    finally:
+        await tokens.close()
+        issuer.close()
+        witness.close()
+        log.close()
+
+
+def test_connections_bound_a_silent_network_unless_the_url_says_otherwise(
+    postgres_url: str,
+) -> None:
+    """Over TCP a cut network fails a statement after PG_TCP_USER_TIMEOUT_S and an idle
+    connection after its keepalives (libpq applies them on TCP only; this server listens on a
+    Unix socket, so only the settings are checked here); a URL's own values win."""
+    for url, idle in ((postgres_url, str(limits.PG_KEEPALIVE_IDLE_S)),
+                      (f"{postgres_url}&keepalives_idle=7", "7")):  # fmt: skip
+        conn = pg_connection.PgConnection(
+            url, schema="test_tcp", what="a test table", unavailable="down"
+        )
+        try:
+            given = conn.raw.info.get_parameters()
+            assert given["tcp_user_timeout"] == str(limits.PG_TCP_USER_TIMEOUT_S * 1000)
+            assert (given["keepalives"], given["keepalives_idle"]) == ("1", idle)
+        finally:
+            conn.close()
+
+
+def test_connection_past_descriptor_1024_is_kept(postgres_url: str) -> None:
+    """A busy service holds more than 1,024 descriptors; the check for a closed connection
+    works past that number too (``select()`` cannot watch it), so no statement reconnects."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        conn = pg_connection.PgConnection(
+            postgres_url, schema="test_descriptors", what="a test table", unavailable="down"
+        )
+        try:
+            assert conn.raw.fileno() >= 1024
+            (pid,) = pg_connection.first(conn.execute("SELECT pg_backend_pid()"))
+            for _ in range(3):
+                assert pg_connection.first(conn.execute("SELECT pg_backend_pid()")) == (pid,)
+        finally:
+            conn.close()
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_connection_with_something_to_read_but_alive_is_kept(postgres_url: str) -> None:
+    """A healthy connection may have something to read while idle (here a notification; with
+    TLS, a session ticket): a round trip tells it from one the server closed, and it is kept."""
+    conn = pg_connection.PgConnection(
+        postgres_url, schema="test_notices", what="a test table", unavailable="down"
+    )
+    try:
+        (pid,) = pg_connection.first(conn.execute("SELECT pg_backend_pid()"))
+        conn.execute("LISTEN privcloud_test")
+        poller = select.poll()
+        poller.register(conn.raw.fileno(), select.POLLIN)
+        with psycopg.connect(postgres_url, autocommit=True) as other:
+            other.execute("NOTIFY privcloud_test")
+        deadline = time.monotonic() + 10
+        while not poller.poll(50):  # the notification is there to read
+            assert time.monotonic() < deadline
+        assert pg_connection.first(conn.execute("SELECT pg_backend_pid()")) == (pid,)
+    finally:
+        conn.close()
+
+
+async def test_stores_answer_unavailable_then_reconnect_after_a_silent_loss(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A connection lost without a word (a cut network: nothing to read) is found dead only
+    when used: that request is answered 503, and the next use reconnects."""
+    monkeypatch.setattr(pg_connection, "_hung_up", lambda conn: conn.closed)
     db = Database.from_url(postgres_url)
     tokens, issuer, witness = db.spent_tokens(), db.issuer(), db.witness()
     try:

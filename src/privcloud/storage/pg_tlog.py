@@ -17,6 +17,7 @@ opened after :meth:`PgTlogStore.refresh`.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, Final
@@ -40,6 +41,8 @@ _SCHEMA: Final = (
     " tag bytea PRIMARY KEY, expires double precision NOT NULL)",
 )
 _UNAVAILABLE: Final = "log database is unavailable"
+#: Seconds between two tries to take the lock again after a lost connection.
+_RELOCK_POLL_S: Final = 0.05
 
 
 class PgTlogStore(TlogStore):
@@ -59,6 +62,8 @@ class PgTlogStore(TlogStore):
         self.readonly = readonly
         self.schema = schema
         self._lock_id = lock_key("log-sequencer", schema, origin)
+        #: Whether this sequencer held its lock once (a later connection may wait for it).
+        self._locked_before = False
         #: Set when the stored tree moved under this sequencer: it never appends again.
         self._moved = False
         self._cache: dict[tuple[int, int], bytes] = {}
@@ -81,13 +86,25 @@ class PgTlogStore(TlogStore):
             raise
 
     def _take_lock(self, conn: PgConnection) -> None:
-        (held,) = first(conn.execute("SELECT pg_try_advisory_lock(?)", (self._lock_id,)))
-        if not held:
-            raise ConfigError(
-                f"another sequencer holds the log {self.origin} in {conn.where} "
-                f"(schema {self.schema}): only one log process may append; run the others as "
-                "readers"
-            )
+        """Take the sequencer's session lock: at once when starting, else refused. On a new
+        connection after a lost one, the lost session may still hold it until the server ends
+        that session: waited for, up to ``PG_RELOCK_WAIT_S`` (another sequencer that took the
+        log meanwhile is still refused, and the stored tree's size is checked on every
+        append)."""
+        wait = limits.PG_RELOCK_WAIT_S if self._locked_before else 0.0
+        deadline = time.monotonic() + wait
+        while True:
+            (held,) = first(conn.execute("SELECT pg_try_advisory_lock(?)", (self._lock_id,)))
+            if held:
+                self._locked_before = True
+                return
+            if time.monotonic() >= deadline:
+                raise ConfigError(
+                    f"another sequencer holds the log {self.origin} in {conn.where} "
+                    f"(schema {self.schema}): only one log process may append; run the others "
+                    "as readers"
+                )
+            time.sleep(_RELOCK_POLL_S)
 
     def _claim_origin(self) -> None:
         if not self.readonly:
@@ -112,8 +129,13 @@ class PgTlogStore(TlogStore):
         return int(size)
 
     def close(self) -> None:
-        """Close the connection (a sequencer's lock goes with it)."""
-        self._pg.close()
+        """Close the connection; a sequencer gives its lock back first, so that a successor
+        started right after this returns finds it free. (A sequencer that dies loses the lock
+        with its session, which the server ends a moment after the connection.)"""
+        if self.readonly:
+            self._pg.close()
+        else:
+            self._pg.close(last="SELECT pg_advisory_unlock(?)", args=(self._lock_id,))
 
     # --- the single sequencer ------------------------------------------------------------------
 

@@ -9,7 +9,9 @@ placeholders and all: :class:`PgConnection` turns them into psycopg's ``%s``).
 
 Start-up failures raise :class:`ConfigError` naming the store's role, the database (name and
 host, never a password) and the cause; failures while serving raise :class:`UnavailableError`
-(503), and the next use reconnects.
+(503), and the next use reconnects. A connection the server has closed while it was idle (a
+restart, a fail-over, a terminated session) is noticed before it is used, and replaced: the
+first request after such a loss is served, not answered 503.
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import select
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Final
 
 import psycopg
-from psycopg import conninfo, errors
+from psycopg import conninfo, errors, pq
 
 from privcloud import limits
 from privcloud.errors import ConfigError, UnavailableError
@@ -81,6 +84,17 @@ def lock_key(*parts: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
+#: How a TCP connection to the server bounds a silent network (libpq ignores them on a Unix
+#: socket): unacknowledged data, and an idle connection's keepalive probes.
+_TCP_BOUNDS: Final = {
+    "tcp_user_timeout": str(limits.PG_TCP_USER_TIMEOUT_S * 1000),
+    "keepalives": "1",
+    "keepalives_idle": str(limits.PG_KEEPALIVE_IDLE_S),
+    "keepalives_interval": "10",
+    "keepalives_count": "3",
+}
+
+
 class PgConnection:
     """One psycopg connection in autocommit mode (transactions are explicit), its
     ``search_path`` the store's schema (created if missing), statements bounded by
@@ -119,8 +133,12 @@ class PgConnection:
             raise ConfigError(f"cannot open {what} in {self.where}: {pg_cause(exc)}") from exc
 
     def _connect(self) -> psycopg.Connection[Any]:
+        given = conninfo.conninfo_to_dict(self.url)
+        tcp = {k: v for k, v in _TCP_BOUNDS.items() if k not in given}  # the URL's win
         conn = psycopg.connect(
-            self.url, autocommit=True, connect_timeout=limits.PG_CONNECT_TIMEOUT_S
+            conninfo.make_conninfo(self.url, **tcp),
+            autocommit=True,
+            connect_timeout=limits.PG_CONNECT_TIMEOUT_S,
         )
         try:
             self._conn = conn
@@ -145,6 +163,8 @@ class PgConnection:
         """The open psycopg connection (reconnecting if it was lost). Raises
         :class:`UnavailableError`."""
         with self._lock:
+            if self._conn is not None and _hung_up(self._conn):
+                self._drop()
             if self._conn is None or self._conn.closed:
                 try:
                     return self._connect()
@@ -191,9 +211,38 @@ class PgConnection:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
 
-    def close(self) -> None:
+    def close(self, *, last: str | None = None, args: Sequence[Any] = ()) -> None:
+        """Close the connection. ``last`` (``?`` placeholders) runs first on the connection
+        if it is still open — never on a new one — e.g. to give back a session lock at once:
+        the server ends a closed client's session, and frees its locks, only a moment later."""
         with self._lock:
+            conn = self._conn
+            if last is not None and conn is not None and not conn.closed:
+                with contextlib.suppress(psycopg.Error):
+                    conn.execute(last.replace("?", "%s"), tuple(args))
             self._drop()
+
+
+def _hung_up(conn: psycopg.Connection[Any]) -> bool:
+    """Whether the server has closed this idle connection (a restart, a fail-over, a terminated
+    session). An idle connection has nothing to read (no LISTEN here), so a healthy one costs
+    one poll of its socket, no round trip. When there is something — the server's last message
+    and the end, or a record of its own such as a TLS session ticket — one round trip tells
+    which. A connection in a transaction is not checked."""
+    status = conn.info.transaction_status
+    if conn.closed or status == pq.TransactionStatus.UNKNOWN:
+        return True
+    if status != pq.TransactionStatus.IDLE:
+        return False
+    try:
+        poller = select.poll()  # not select(): a busy service's descriptors pass 1024
+        poller.register(conn.fileno(), select.POLLIN)
+        if not poller.poll(0):
+            return False
+        conn.execute("SELECT 1")
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return False
 
 
 def first(cursor: psycopg.Cursor[Any]) -> Any:
