@@ -294,12 +294,14 @@ async def test_bad_input_gets_our_error_and_status_at_every_hop(
 ) -> None:
     relay, gateway = cloud.relay_url, cloud.gateway_proxy.url
     node = cloud.node_urls[0]
+    # A key id the gateway does not hold (its ids are random: a fixed one was its own 1 in 256).
+    unknown = next(i for i in range(256) if i not in cloud.gateway.keys)
     cases = [
         (f"{relay}/v1/ohttp", b"\x00" * 10, "text/plain", 415, "unsupported"),
         (f"{relay}/v1/ohttp", b"\x01", MEDIA_REQUEST, 400, "malformed"),
         (
             f"{gateway}/v1/ohttp",
-            b"\x01\x00\x20\x00\x01\x00\x01" + b"\x00" * 60,
+            bytes([unknown]) + b"\x00\x20\x00\x01\x00\x01" + b"\x00" * 60,
             MEDIA_REQUEST,
             400,
             "unknown_key",

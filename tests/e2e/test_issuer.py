@@ -143,6 +143,20 @@ def test_enrolment_code_is_one_time(core: IssuerCore) -> None:
         core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))
 
 
+def test_enrolment_code_never_reads_as_a_command_line_option(
+    core: IssuerCore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bytes URL-safe base64 wrote as "-----...": such a code, given as ``--code CODE``,
+    # was read by argparse as an option (the CLI test failed one run in 64).
+    import privcloud.services.issuer_core as issuer_module
+
+    monkeypatch.setattr(issuer_module.secrets, "token_bytes", lambda n: (b"\xfb\xef\xbe" * n)[:n])
+    code = core.new_enrolment_code()
+    assert len(code) == 32 and set(code) <= set("abcdefghijklmnopqrstuvwxyz234567")
+    core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))
+    assert len(code.encode()) <= limits.MAX_ENROLMENT_CODE_CHARS
+
+
 def test_unknown_or_expired_enrolment_code_is_refused(core: IssuerCore, clock: FixedClock) -> None:
     with pytest.raises(errors.AuthenticationError):
         core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), "made-up-code"))

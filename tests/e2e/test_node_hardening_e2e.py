@@ -65,7 +65,7 @@ class Stuck:
 
     name = "stuck"
     blocking = True
-    STEP_S = 2.5
+    STEP_S = 3.5
 
     def __init__(self) -> None:
         self.closed = threading.Event()
@@ -157,7 +157,9 @@ async def test_deadline_passing_mid_stream_over_http_ends_with_a_sealed_timeout(
 async def test_step_still_running_at_the_deadline_is_not_waited_for(served: Served) -> None:
     """The sealed timeout goes out at the deadline even while a model step runs in its thread;
     the workload is closed as soon as that step returns."""
-    envelope, session = served.seal(WorkloadRequest("stuck"), deadline_s=1)
+    # deadline_s=2: the issue time is whole seconds (rounded down), so with 1 a request sealed
+    # in the last milliseconds of a second was past its deadline before the step ran
+    envelope, session = served.seal(WorkloadRequest("stuck"), deadline_s=2)
     status, body, took = await _post(served.url, envelope)
     assert status == 200
     (event,) = _open(session, body)

@@ -446,7 +446,8 @@ async def test_gateway_answers_401_inside_ohttp_keeps_serving_and_never_logs_tok
                 (event,) = reader.close()
                 return event.data
 
-            for bad in (None, b"PrivateToken token=AAAA", auth_field(tokens[0][:-1] + b"\x00")):
+            forged = tokens[0][:-1] + bytes([tokens[0][-1] ^ 1])  # "= 0" was genuine 1 in 256
+            for bad in (None, b"PrivateToken token=AAAA", auth_field(forged)):
                 with pytest.raises(TokenRequiredError) as info:
                     await send(bad)
                 assert parse_www_authenticate(info.value.www_authenticate)

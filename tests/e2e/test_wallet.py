@@ -272,10 +272,12 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
         def run(*args: str) -> subprocess.CompletedProcess[bytes]:
             return subprocess.run([*cli, *args], capture_output=True, timeout=60, check=False)
 
-        code = run("issuer", "new-code", "--data-dir", data).stdout.decode().strip()
-        enrolled = json.loads(
-            run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet).stdout
-        )
+        made = run("issuer", "new-code", "--data-dir", data)
+        assert made.returncode == 0, made.stderr
+        code = made.stdout.decode().strip()
+        enrol = run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet)
+        assert enrol.returncode == 0, enrol.stderr
+        enrolled = json.loads(enrol.stdout)
         assert enrolled["enrolled"] is True
         again = run("wallet", "enrol", "--issuer", url, "--code", code, "--file", wallet)
         assert again.returncode == 0  # enrolled already (the file says so): nothing is sent
@@ -308,7 +310,7 @@ def test_issuer_and_wallet_commands(tmp_path: Path) -> None:
         shown = json.loads(run("wallet", "show", "--issuer", url, "--file", wallet).stdout)
         assert shown["tokens"] == 4 and shown["device-id"] == enrolled["device-id"]
         assert os.stat(wallet).st_mode & 0o777 == 0o600
-        revoked = run("issuer", "revoke", "--data-dir", data, enrolled["device-id"])
+        revoked = run("issuer", "revoke", "--data-dir", data, "--", enrolled["device-id"])
         assert revoked.stdout.strip() == b"revoked", revoked.stderr
         after = run(
             "wallet",

@@ -15,3 +15,12 @@ class CountingWallet(Wallet):
         value = await super().authorization()
         self.handed += 1
         return value
+
+    async def settle(self) -> None:
+        """Stop the background refill and fetch the batch it may have left pending (sent, and
+        perhaps charged, but not yet answered): the issuer answers it again, charging once.
+        Afterwards what the issuer charged is exactly what this wallet received."""
+        await self.close()  # cancels the refill; the issuer session reopens on next use
+        if self.pending:
+            await self.fetch()
+        await self.close()

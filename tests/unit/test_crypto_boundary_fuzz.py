@@ -27,9 +27,11 @@ import collections
 import contextlib
 import functools
 import random
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -185,8 +187,18 @@ def _trees(der: bytes) -> tuple[dm.Tlv, list[tuple[int, int]]]:
     return dm.parse(der), dm.header_offsets(der)
 
 
+#: The inputs the current iteration made: kept with an escape, which the synthetic parts of the
+#: corpus (fresh keys each run) would otherwise not let anyone reproduce from the seed.
+_MADE: list[bytes] = []
+
+
 def mutate_der(rng: random.Random, der: bytes) -> bytes:
     """One or two mutations of a DER document, structural or raw."""
+    _MADE.append(data := _mutate_der(rng, der))
+    return data
+
+
+def _mutate_der(rng: random.Random, der: bytes) -> bytes:
     tree, headers = _trees(der)
     data = der
     for _ in range(rng.choice((1, 1, 1, 2))):
@@ -211,6 +223,11 @@ def mutate_der(rng: random.Random, der: bytes) -> bytes:
 
 def mutate_raw(rng: random.Random, data: bytes) -> bytes:
     """Byte-level mutations of a binary report or quote (flips mostly: they keep the layout)."""
+    _MADE.append(made := _mutate_raw(rng, data))
+    return made
+
+
+def _mutate_raw(rng: random.Random, data: bytes) -> bytes:
     op = rng.randrange(8)
     if op < 5:
         return dm.flip(rng, data)
@@ -374,6 +391,7 @@ def run_target(name: str, count: int) -> tuple[collections.Counter[str], list[st
     outcomes: collections.Counter[str] = collections.Counter()
     escapes: list[str] = []
     for i in range(count):
+        _MADE.clear()
         try:
             fn(rng, c)
         except PrivcloudError as exc:
@@ -384,10 +402,19 @@ def run_target(name: str, count: int) -> tuple[collections.Counter[str], list[st
             outcomes["ESCAPE " + type(exc).__name__] += 1
             escapes.append(
                 f"{name} #{i}: {type(exc).__module__}.{type(exc).__name__}: {exc!r:.120}"
+                f" (inputs in {_keep(_MADE)})"
             )
         else:
             outcomes["ok"] += 1
     return outcomes, escapes
+
+
+def _keep(inputs: list[bytes]) -> str:
+    """Write an escape's mutated inputs to a new directory; returns its path."""
+    folder = Path(tempfile.mkdtemp(prefix="privcloud-fuzz-escape-"))
+    for n, data in enumerate(inputs):
+        (folder / f"input-{n}.bin").write_bytes(data)
+    return str(folder)
 
 
 @pytest.mark.parametrize("name", list(TARGETS))

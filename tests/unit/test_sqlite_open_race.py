@@ -65,14 +65,17 @@ def test_the_retries_wait_no_longer_than_the_busy_timeout_in_all(tmp_path: Path)
     path = tmp_path / "spent.sqlite3"
     holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     holder.execute("CREATE TABLE t (x)")
+    # Exclusive locking mode: the COMMIT below takes the exclusive lock and keeps it, with no
+    # moment unlocked between the two locks (COMMIT then BEGIN EXCLUSIVE left one, and a retry
+    # that fell into it opened the database: the test failed by chance).
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
     holder.execute("BEGIN IMMEDIATE")
 
     def hold() -> None:
         time.sleep(0.8)  # the write lock: the switch is refused at once, and retried
-        holder.execute("COMMIT")
-        holder.execute("BEGIN EXCLUSIVE")  # now a retry waits in SQLite's busy handler
+        holder.execute("INSERT INTO t VALUES (1)")
+        holder.execute("COMMIT")  # now exclusive: a retry waits in SQLite's busy handler
         time.sleep(3.0)
-        holder.execute("COMMIT")
         holder.close()
 
     thread = threading.Thread(target=hold)
