@@ -1,3 +1,5 @@
+import os
+import resource
 import sys
 from pathlib import Path
 
@@ -14,6 +16,14 @@ settings.load_profile("privcloud")
 # services over loopback), ai/ (real models). Shared helpers and fakes (vectors, proxies, cloud
 # builders) live in support/.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "support"))
+
+
+def pytest_report_header() -> str:
+    """What a failure on another machine may hinge on, at the head of every run's output: its
+    CPUs, its descriptor limits (a CI failure once came from a hard limit of 1,024), its load."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"machine: {os.cpu_count()} CPUs, open files {soft}/{hard} (soft/hard), load {load}"
 
 
 @pytest.fixture(autouse=True)

@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 from counting_wallet import CountingWallet
+from postgres import end_sessions
 from privcloud.errors import PrivcloudError, ReplayError
 from privcloud.localcloud.cluster import Cluster, ClusterSpec
 from privcloud.logclient import LogClient
@@ -108,29 +109,20 @@ async def _devices(cluster: Cluster) -> list[Client]:
     return clients
 
 
-def _end_database_sessions(url: str) -> None:
-    """End every other session on the database, as a restart of the server would."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-
-
 async def _crash(cluster: Cluster, out: Outcomes, appended: list[int]) -> None:
-    """Crash and restart one process at each mark, and end the database's sessions at its
-    mark; append to the log meanwhile."""
+    """At each mark in turn (at once if the answers passed it meanwhile), crash and restart
+    one process, appending to the log while it is down, or end the database's sessions."""
     operator = load_key(cluster.operator_key_file)
     url = cluster.spec.database
     assert url is not None
-    dropped = False
+    events: list[tuple[int, str | None]] = [*CRASHES.items(), (DATABASE_DROP, None)]
     async with LogClient(cluster.log_url) as log:
-        for mark, name in CRASHES.items():
+        for mark, name in sorted(events, key=lambda event: event[0]):
             while out.done < mark:
-                if not dropped and out.done >= DATABASE_DROP:
-                    await asyncio.to_thread(_end_database_sessions, url)
-                    dropped = True
                 await asyncio.sleep(0.05)
+            if name is None:
+                await asyncio.to_thread(end_sessions, url)  # returns once they have ended
+                continue
             cluster.kill(name)
             result = await log.append(f"chaos entry after killing {name}".encode(), operator)
             appended.append(result.index)

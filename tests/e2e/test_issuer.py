@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import time
+import types
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -150,7 +151,8 @@ def test_enrolment_code_never_reads_as_a_command_line_option(
     # was read by argparse as an option (the CLI test failed one run in 64).
     import privcloud.services.issuer_core as issuer_module
 
-    monkeypatch.setattr(issuer_module.secrets, "token_bytes", lambda n: (b"\xfb\xef\xbe" * n)[:n])
+    fixed = types.SimpleNamespace(token_bytes=lambda n: (b"\xfb\xef\xbe" * n)[:n])
+    monkeypatch.setattr(issuer_module, "secrets", fixed)  # this module's draws only
     code = core.new_enrolment_code()
     assert len(code) == 32 and set(code) <= set("abcdefghijklmnopqrstuvwxyz234567")
     core.enrol(encode_enrolment(Ed25519PrivateKey.generate(), code))

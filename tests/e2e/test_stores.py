@@ -25,7 +25,7 @@ from typing import Any, cast
 import psycopg
 import pytest
 
-from postgres import PostgresMissing, find_bindir
+from postgres import PostgresMissing, end_sessions, find_bindir
 from privcloud import limits
 from privcloud.clock import FixedClock
 from privcloud.errors import (
@@ -463,8 +463,10 @@ def test_sequencer_whose_lock_was_taken_over_never_forks_the_log(
     stale = db.log("test/log")
     assert isinstance(stale, PgTlogStore)
     stale.append([b"a"])
-    _terminate(  # its connection dies, and with it the lock
-        postgres_url, "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+    end_sessions(  # its connection dies, and with it the lock
+        postgres_url,
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory'"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
     )
     usurper = db.log("test/log")  # the lock is free: another sequencer takes over
     try:
@@ -494,16 +496,16 @@ def test_sequencer_retakes_its_lock_once_its_lost_session_lets_it_go(postgres_ur
     sequencer = db.log("test/log")
     lock_id = lock_key("log-sequencer", LOG_SCHEMA, "test/log")
     sequencer.append([b"a"])
-    _kill_connections(postgres_url)
+    end_sessions(postgres_url)
     # A session holding the lock, as the lost one does until the server has ended it.
     with psycopg.connect(postgres_url, autocommit=True) as lost_session:
         lost_session.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
         letting_go = threading.Timer(
             0.5, lambda: lost_session.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
         )
+        started = time.monotonic()
         letting_go.start()
         try:
-            started = time.monotonic()
             sequencer.append([b"b"])  # a new connection; the lock once the session lets go
             assert time.monotonic() - started >= 0.4
         finally:
@@ -669,37 +671,6 @@ async def test_local_cloud_on_postgresql_keeps_every_state_there(
     assert not list(tmp_path.rglob("*.sqlite3")) and not list(tmp_path.rglob("*.db"))
 
 
-def _kill_connections(url: str) -> None:
-    """End every other session on the database (a server restart or failover, as the stores
-    see it)."""
-    _terminate(
-        url,
-        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-        " AND backend_type = 'client backend'",
-    )
-
-
-def _terminate(url: str, pids: str) -> None:
-    """End the sessions whose pids the query ``pids`` selects (but this one), and wait until
-    they are gone: ``pg_terminate_backend`` only signals a backend, which then exits (and lets
-    its advisory locks go) when the server gets to it, seconds later on a loaded machine."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        ended = [
-            pid
-            for (pid,) in admin.execute(
-                f"SELECT pid FROM ({pids}) AS p WHERE pid <> pg_backend_pid()"
-            ).fetchall()
-        ]
-        for pid in ended:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
-        deadline = time.monotonic() + 60
-        while admin.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
-        ).fetchone() != (0,):
-            assert time.monotonic() < deadline, "terminated sessions did not end in 60 s"
-            time.sleep(0.05)
-
-
 async def test_stores_serve_the_first_request_after_the_server_closed_their_connections(
     postgres_url: str,
 ) -> None:
@@ -713,7 +684,7 @@ async def test_stores_serve_the_first_request_after_the_server_closed_their_conn
         issuer.add_enrolment_code(b"c" * 32, FAR)
         log.append([b"a"])
         assert witness.origins() == []
-        _kill_connections(postgres_url)
+        end_sessions(postgres_url)
         for lane in range(LANES):
             await tokens.spend(os.urandom(31) + bytes([lane]), key_id=KEY, expires=FAR)
         assert issuer.device_key(b"d" * 16) is None
@@ -808,7 +779,7 @@ async def test_stores_answer_unavailable_then_reconnect_after_a_silent_loss(
     try:
         await tokens.spend(os.urandom(32), key_id=KEY, expires=FAR)
         issuer.add_enrolment_code(b"c" * 32, FAR)
-        _kill_connections(postgres_url)
+        end_sessions(postgres_url)
         for lane in range(LANES):  # each lane's first use may find its dead connection: 503
             with contextlib.suppress(UnavailableError):
                 await tokens.spend(os.urandom(31) + bytes([lane]), key_id=KEY, expires=FAR)

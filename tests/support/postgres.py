@@ -268,3 +268,35 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+#: The sessions :func:`end_sessions` ends by default: every client session on the database.
+CLIENT_SESSIONS = (
+    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+    " AND backend_type = 'client backend'"
+)
+
+
+def end_sessions(url: str, pids: str = CLIENT_SESSIONS) -> None:
+    """End the sessions whose pids the query ``pids`` selects (but this one), as a server
+    restart or fail-over would, and wait until they are gone: ``pg_terminate_backend`` only
+    signals a backend, which then exits (and lets its advisory locks go) when the server gets
+    to it, seconds later on a loaded machine."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        ended = [
+            pid
+            for (pid,) in admin.execute(
+                f"SELECT pid FROM ({pids}) AS p WHERE pid <> pg_backend_pid()"
+            ).fetchall()
+        ]
+        for pid in ended:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        deadline = time.monotonic() + 60
+        while admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (ended,)
+        ).fetchone() != (0,):
+            if time.monotonic() > deadline:
+                raise AssertionError("terminated sessions did not end in 60 s")
+            time.sleep(0.05)
