@@ -687,9 +687,13 @@ MAX_LIVE_TEXT_BYTES: Final = 4 * KiB
 #: Largest audio of one live output record (30 s of 16 kHz s16le).
 MAX_LIVE_AUDIO_BYTES: Final = 30 * 32000
 #: Speech goes to the device in records of at most this much audio (0.25 s of 16 kHz s16le),
-#: so that it can start playing after the first quarter second has crossed the constant-rate
-#: frames (about 0.13 s of them) rather than after the whole utterance has (0.5 s a second).
+#: so that it can start playing after the first record has crossed the constant-rate frames
+#: rather than after the whole utterance has (0.5 s a second).
 LIVE_AUDIO_RECORD_BYTES: Final = 8000
+#: The first record of each piece of speech is shorter (0.125 s: two frames instead of four),
+#: so playing starts 80 ms sooner; each later record is at most as long as all before it, which
+#: keeps the frames, twice as fast as speech plays, ahead of the playing (protocol.py).
+LIVE_AUDIO_FIRST_RECORD_BYTES: Final = 4000
 
 # --- Object erase (privcloud.workloads.erase; issue 15) --------------------------------------
 #: Largest image file (PNG or JPEG) an erase request carries; with the mask it fits one

@@ -45,6 +45,7 @@ from privcloud.live.protocol import (
     decode_audio,
     encode_audio,
     encode_event,
+    speech_cuts,
 )
 from privcloud.live.session import (
     OpenedHello,
@@ -446,10 +447,12 @@ def test_output_cut_by_the_end_of_the_drain_is_counted_and_the_call_still_ends_c
     events = []
     for frame in run_node(node, NOW, NOW + 2):
         events += device.receive(frame, NOW + 0.5)
-    # Speech goes in quarter-second records: the first fits the drain, the other three don't.
+    # Speech goes in records of 0.125, 0.125, then 0.25 s: the first two fit the drain, the
+    # other three don't.
     assert device.ending is not None and device.ending.dropped == 3
     audio = [e.audio for e in events if e.kind == "audio"]
-    assert audio == [b"\1\0" * (limits.LIVE_AUDIO_RECORD_BYTES // 2)]  # never half a record
+    first = b"\1\0" * (limits.LIVE_AUDIO_FIRST_RECORD_BYTES // 2)
+    assert audio == [first, first]  # never half a record
 
 
 def test_audio_flood_a_device_faster_than_its_frame_rate_is_cut_off() -> None:
@@ -481,9 +484,10 @@ def test_output_the_pipeline_had_not_finished_at_final_is_counted_as_dropped() -
     assert device.ending is not None and device.ending.dropped == 1
 
 
-def test_speech_goes_in_quarter_second_records_the_first_of_which_comes_at_once() -> None:
-    """One second of speech arrives as four records, in order, that together are the speech;
-    the first is on the device after a few frames, not after the whole second has crossed."""
+def test_speech_goes_in_a_ramp_of_records_the_first_of_which_comes_at_once() -> None:
+    """One second of speech arrives as records, in order, that together are the speech: a
+    short first one, on the device within two frames, then each at most as long as all
+    before it, up to a quarter second."""
     device, node = endpoints(deadline_s=60)
     pcm = bytes(range(256)) * 125  # 32,000 bytes: 1 s, every record different
     node.push(LiveEvent(1, "audio", "", pcm, 2.0, 3.0))
@@ -492,13 +496,35 @@ def test_speech_goes_in_quarter_second_records_the_first_of_which_comes_at_once(
     for i, frame in enumerate(run_node(node, NOW, NOW + 2)):
         arrivals += [(i, e) for e in device.receive(frame, NOW)]
     audio = [(i, e) for i, e in arrivals if e.kind == "audio"]
-    assert [len(e.audio) for _, e in audio] == [limits.LIVE_AUDIO_RECORD_BYTES] * 4
+    sizes = [len(e.audio) for _, e in audio]
+    assert sizes == [4000, 4000, 8000, 8000, 8000]
+    assert sizes[0] == limits.LIVE_AUDIO_FIRST_RECORD_BYTES
+    assert max(sizes) == limits.LIVE_AUDIO_RECORD_BYTES
     assert b"".join(e.audio for _, e in audio) == pcm
     assert all((e.channel, e.start_s, e.end_s) == (1, 2.0, 3.0) for _, e in audio)
-    first_at, last_at = audio[0][0], audio[-1][0]
-    assert first_at <= limits.LIVE_AUDIO_RECORD_BYTES // 2000 < last_at
+    assert audio[0][0] <= 1  # in the first two frames (a full quarter second needs four)
     # The text queued after the speech overtakes it (OutboundQueue's lanes).
-    assert [e.kind for _, e in arrivals] == ["translation"] + ["audio"] * 4
+    assert [e.kind for _, e in arrivals] == ["translation"] + ["audio"] * len(audio)
+
+
+@pytest.mark.parametrize("seconds", [0.1, 0.2, 0.3, 1.0, 2.7, 10.0])
+def test_speech_played_as_its_records_arrive_never_waits_for_the_next(seconds: float) -> None:
+    """The device starts playing when the first record is whole and plays the records back to
+    back (16 kHz s16le: 32,000 bytes a second): every record must be whole, on the constant
+    -rate frames, before the ones before it have been played."""
+    device, node = endpoints(deadline_s=60)
+    pcm = b"\1\0" * round(seconds * 16000)
+    node.push(LiveEvent(0, "translation", "una frase", b"", 0.0, 1.0))
+    node.push(LiveEvent(0, "audio", "", pcm, 0.0, 1.0))
+    interval = limits.LIVE_FRAME_INTERVAL_MS / 1000
+    whole_at: list[float] = []  # when each record is whole on the device
+    for i, frame in enumerate(run_node(node, NOW, NOW + seconds + 2)):
+        whole_at += [i * interval for e in device.receive(frame, NOW) if e.kind == "audio"]
+    cuts = speech_cuts(len(pcm))
+    assert len(whole_at) == len(cuts)
+    started = whole_at[0]
+    for (start, _), at in zip(cuts, whole_at, strict=True):
+        assert at <= started + start / 32000, (cuts, whole_at)
 
 
 def test_a_partial_record_at_a_final_that_drops_nothing_is_malformed() -> None:

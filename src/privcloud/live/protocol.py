@@ -7,8 +7,9 @@
 * **Output records** (node -> device): :class:`LiveEvent` encoded by :func:`encode_event`,
   queued in an :class:`OutboundQueue` and cut into DATA frames of whatever size fits, so one
   record may span many frames; the device reassembles them (:class:`EventDecoder`). Speech
-  is cut into records of at most ``limits.LIVE_AUDIO_RECORD_BYTES`` (:func:`audio_records`),
-  so the device can play the first quarter second while the rest is on its way.
+  is cut into records of at most ``limits.LIVE_AUDIO_RECORD_BYTES``, the first shorter
+  (:func:`audio_records`), so the device can play the first eighth of a second while the rest
+  is on its way.
 * **ACCEPT** content: the granted session length, the drain time and the frame interval.
   **FINAL** content: why the direction ended, and whether the node dropped outputs.
 * **Timing**: :class:`FrameClock` (a frame every ``limits.LIVE_FRAME_INTERVAL_MS`` on an
@@ -63,16 +64,30 @@ class LiveEvent:
 
 
 def audio_records(event: LiveEvent) -> list[LiveEvent]:
-    """``event`` as the records it is sent in: speech cut into consecutive records of at most
-    ``limits.LIVE_AUDIO_RECORD_BYTES`` (each with the event's span; played in order they are
-    the whole), anything else as it is."""
-    size = limits.LIVE_AUDIO_RECORD_BYTES
-    if event.kind != "audio" or len(event.audio) <= size:
+    """``event`` as the records it is sent in (each with the event's span; played in order
+    they are the whole), anything but speech as it is.
+
+    Speech is cut into a ramp: a first record of ``limits.LIVE_AUDIO_FIRST_RECORD_BYTES``,
+    then records each at most as long as all before it together, and at most
+    ``limits.LIVE_AUDIO_RECORD_BYTES``. The device plays a record once it is whole, so a short
+    first record starts the speech sooner; and since the frames carry speech about twice as
+    fast as it plays, a record no longer than what came before it is whole before that has
+    been played (with the first record's half as slack), so playing never waits."""
+    pieces = speech_cuts(len(event.audio)) if event.kind == "audio" else []
+    if len(pieces) <= 1:
         return [event]
-    return [
-        dataclasses.replace(event, audio=event.audio[i : i + size])
-        for i in range(0, len(event.audio), size)
-    ]
+    return [dataclasses.replace(event, audio=event.audio[i:j]) for i, j in pieces]
+
+
+def speech_cuts(size: int) -> list[tuple[int, int]]:
+    """Where :func:`audio_records` cuts ``size`` bytes of speech: (start, end) of each record."""
+    cuts: list[tuple[int, int]] = []
+    done = 0
+    while done < size:
+        step = min(done or limits.LIVE_AUDIO_FIRST_RECORD_BYTES, limits.LIVE_AUDIO_RECORD_BYTES)
+        cuts.append((done, min(done + step, size)))
+        done += step
+    return cuts
 
 
 # --- audio (device -> node) ----------------------------------------------------------------
