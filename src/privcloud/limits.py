@@ -449,6 +449,9 @@ TOKEN_RESERVATION_TTL_S: Final = 60.0
 #: Seconds a client leaves out of its choice a node that a request of its failed to reach (no
 #: healthy node, or the node failed before answering), unless admission runs again sooner.
 CLIENT_NODE_UNHEALTHY_S: Final = 120.0
+#: Requests a client keeps sealed ahead (privcloud.sdk.ahead): one per feature, regions and
+#: streaming flag in use, the least recently used dropped first.
+CLIENT_SEALED_AHEAD: Final = 8
 
 # --- Intel TCB collateral (privcloud.attest.intel_collateral; issue 17) ----------------------
 # (block added with TDX quote v5 and Intel's TCB Info / QE Identity; keep it together)

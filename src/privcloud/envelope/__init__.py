@@ -22,8 +22,10 @@ from privcloud.envelope.padding import padded_size
 from privcloud.envelope.seal import (
     ClientSession,
     NodeSession,
+    PreparedSeal,
     Recipient,
     open_request,
+    prepare_seal,
     seal_request,
 )
 from privcloud.envelope.stream import StreamFramer, StreamOpener, StreamSealer
@@ -37,6 +39,7 @@ __all__ = [
     "ClientSession",
     "EnvelopeHeader",
     "NodeSession",
+    "PreparedSeal",
     "Recipient",
     "StreamFramer",
     "StreamOpener",
@@ -46,5 +49,6 @@ __all__ = [
     "open_request",
     "padded_size",
     "parse_header",
+    "prepare_seal",
     "seal_request",
 ]

@@ -162,6 +162,85 @@ class NodeSession(_Session):
         return sealer.header() + sealer.seal_chunk(plaintext, final=True)
 
 
+class PreparedSeal:
+    """A request's CEK, freshly drawn and wrapped to its recipients before the request exists.
+
+    Nothing of the wraps depends on the plaintext, so a device can do this public-key work
+    while it is idle and seal the request with one AEAD when it is made
+    (``privcloud.sdk.client``, "sealing ahead"). :meth:`seal` may be called **once**: the
+    request key and nonce come from the CEK, so a second plaintext under them would reuse an
+    AEAD nonce. Never logged, never pickled.
+    """
+
+    __slots__ = ("_count", "_keys", "_prefix", "_suite", "_used")
+
+    def __init__(self, suite: Suite, count: int, prefix: bytes, keys: _RequestKeys) -> None:
+        self._suite, self._count, self._prefix, self._keys = suite, count, prefix, keys
+        self._used = False
+
+    @property
+    def used(self) -> bool:
+        """Whether :meth:`seal` was called (a prepared seal serves one request only)."""
+        return self._used
+
+    def seal(self, plaintext: bytes, *, pad: bool = True) -> tuple[bytes, ClientSession]:
+        """Seal ``plaintext`` under the prepared keys: the envelope bytes and the session that
+        opens the response. Raises :class:`UsageError` on a second call, or for a plaintext
+        whose envelope would exceed ``limits.MAX_ENVELOPE_REQUEST``."""
+        if self._used:
+            raise UsageError("a prepared seal seals exactly one request")
+        # 2. Size: the padded plaintext is the bucket, capped so the envelope stays within the
+        #    limit (the cap is itself a fixed size: the top bucket).
+        max_padded = MAX_ENVELOPE_REQUEST - envelope_overhead(self._suite, self._count)
+        if padded_size(len(plaintext), pad=False) > max_padded:
+            raise UsageError("plaintext too large for an envelope")
+        self._used = True
+        padded = pad_plaintext(plaintext, min(padded_size(len(plaintext), pad=pad), max_padded))
+        # 4. The content, under keys derived from the CEK, with header and wraps as AAD.
+        keys = self._keys
+        content = Aead(self._suite.aead, keys.key).seal(keys.nonce, padded, self._prefix)
+        envelope = self._prefix + content
+        return envelope, ClientSession(self._suite, keys.response_secret, sha256(envelope))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<secret>)"
+
+    def __reduce__(self) -> Any:
+        raise UsageError("prepared seals cannot be pickled")
+
+
+def prepare_seal(recipients: Sequence[Recipient], *, rand: Random = system_random) -> PreparedSeal:
+    """Draw a fresh CEK and wrap it to ``recipients``: everything of :func:`seal_request` but
+    the content, which :meth:`PreparedSeal.seal` adds once.
+
+    ``rand`` supplies the CEK first, then each wrap's ephemeral key in recipient order. Raises
+    :class:`UsageError` for no recipients, more than ``limits.MAX_ENVELOPE_RECIPIENTS``,
+    duplicate key ids or mixed suites, and :class:`DecodeError` if a recipient's public key is
+    not a valid point.
+    """
+    # 1. Recipients: 1..MAX, one suite, distinct keys.
+    if not recipients:
+        raise UsageError("no envelope recipients")
+    if len(recipients) > MAX_ENVELOPE_RECIPIENTS:
+        raise UsageError("too many envelope recipients")
+    suite = recipients[0].suite
+    if any(r.suite != suite for r in recipients):
+        raise UsageError("envelope recipients use different suites")
+    header_bytes = EnvelopeHeader(VERSION, suite, tuple(r.key_id for r in recipients)).encode()
+    # 3. A fresh CEK, wrapped to each recipient with the header as AAD.
+    cek = rand(cek_size(suite))
+    if len(cek) != cek_size(suite):
+        raise UsageError("random source returned the wrong length")
+    wraps = []
+    for recipient in recipients:
+        enc, wrapped = seal_base(
+            suite, recipient.public_key, LABEL_WRAP, header_bytes, cek, rand=rand
+        )
+        wraps.append(enc + wrapped)
+    prefix = header_bytes + b"".join(wraps)
+    return PreparedSeal(suite, len(recipients), prefix, _request_keys(suite, cek))
+
+
 def seal_request(
     recipients: Sequence[Recipient],
     plaintext: bytes,
@@ -177,38 +256,7 @@ def seal_request(
     or a plaintext whose envelope would exceed ``limits.MAX_ENVELOPE_REQUEST``. Raises
     :class:`DecodeError` if a recipient's public key is not a valid point.
     """
-    # 1. Recipients: 1..MAX, one suite, distinct keys.
-    if not recipients:
-        raise UsageError("no envelope recipients")
-    if len(recipients) > MAX_ENVELOPE_RECIPIENTS:
-        raise UsageError("too many envelope recipients")
-    suite = recipients[0].suite
-    if any(r.suite != suite for r in recipients):
-        raise UsageError("envelope recipients use different suites")
-    header = EnvelopeHeader(VERSION, suite, tuple(r.key_id for r in recipients))
-    header_bytes = header.encode()
-    # 2. Size: the padded plaintext is the bucket, capped so the envelope stays within the limit
-    #    (the cap is itself a fixed size: the top bucket).
-    max_padded = MAX_ENVELOPE_REQUEST - envelope_overhead(suite, len(recipients))
-    if padded_size(len(plaintext), pad=False) > max_padded:
-        raise UsageError("plaintext too large for an envelope")
-    padded = pad_plaintext(plaintext, min(padded_size(len(plaintext), pad=pad), max_padded))
-    # 3. A fresh CEK, wrapped to each recipient with the header as AAD.
-    cek = rand(cek_size(suite))
-    if len(cek) != cek_size(suite):
-        raise UsageError("random source returned the wrong length")
-    wraps = []
-    for recipient in recipients:
-        enc, wrapped = seal_base(
-            suite, recipient.public_key, LABEL_WRAP, header_bytes, cek, rand=rand
-        )
-        wraps.append(enc + wrapped)
-    prefix = header_bytes + b"".join(wraps)
-    # 4. The content, under keys derived from the CEK, with header and wraps as AAD.
-    keys = _request_keys(suite, cek)
-    content = Aead(suite.aead, keys.key).seal(keys.nonce, padded, prefix)
-    envelope = prefix + content
-    return envelope, ClientSession(suite, keys.response_secret, sha256(envelope))
+    return prepare_seal(recipients, rand=rand).seal(plaintext, pad=pad)
 
 
 def open_request(

@@ -29,8 +29,10 @@ from privcloud.ohttp.protocol import (
     MEDIA_RESPONSE,
     ClientContext,
     GatewayContext,
+    PreparedEncapsulation,
     decapsulate_request,
     encapsulate_request,
+    prepare_encapsulation,
 )
 
 __all__ = [
@@ -49,10 +51,12 @@ __all__ = [
     "GatewayContext",
     "GatewayKey",
     "KeyConfig",
+    "PreparedEncapsulation",
     "SymmetricSuite",
     "decapsulate_request",
     "decode_key_configs",
     "encapsulate_chunked_request",
     "encapsulate_request",
     "encode_key_configs",
+    "prepare_encapsulation",
 ]

@@ -13,6 +13,7 @@ The client keeps a :class:`ClientContext` per request and the gateway a
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from privcloud.crypto import Random, hpke, system_random
 from privcloud.crypto.hpke import PrivateKey
@@ -177,6 +178,57 @@ class ClientContext:
         return aead.open(nonce, ct, b"")
 
 
+class PreparedEncapsulation:
+    """Steps 1-3 of RFC 9458 §4.3 (header, HPKE ephemeral key, sender context) done before the
+    request exists; :meth:`seal` (step 4) encapsulates exactly one request with them. Nothing
+    here depends on the request, so a device can do the public-key work while it is idle."""
+
+    __slots__ = ("_chosen", "_context", "_enc", "_head", "_used")
+
+    def __init__(
+        self, head: bytes, enc: bytes, chosen: SymmetricSuite, context: hpke.Context
+    ) -> None:
+        self._head, self._enc, self._chosen, self._context = head, enc, chosen, context
+        self._used = False
+
+    @property
+    def used(self) -> bool:
+        """Whether :meth:`seal` was called (a prepared encapsulation serves one request)."""
+        return self._used
+
+    def seal(self, request: bytes) -> tuple[bytes, ClientContext]:
+        """Encapsulate ``request``: ``(enc_request, context)``. Raises :class:`UsageError` on
+        a second call (the HPKE context seals one message) or for an oversize request."""
+        if self._used:
+            raise UsageError("a prepared encapsulation seals exactly one request")
+        if len(self._head) + len(request) + self._chosen.aead.tag_size > MAX_OHTTP_REQUEST:
+            raise UsageError("request too large to encapsulate")
+        self._used = True
+        # 4. ct = Seal(aad = "", request); enc_request = hdr || enc || ct.
+        ct = self._context.seal(bytes(request), b"")
+        return self._head + ct, ClientContext(self._context, self._enc, self._chosen)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<secret>)"
+
+    def __reduce__(self) -> Any:
+        raise UsageError("prepared encapsulations cannot be pickled")
+
+
+def prepare_encapsulation(
+    config: KeyConfig,
+    *,
+    suite: SymmetricSuite | None = None,
+    rand: Random = system_random,
+    ephemeral: PrivateKey | None = None,
+) -> PreparedEncapsulation:
+    """Steps 1-3 of RFC 9458 §4.3 for one request to ``config``, ahead of it (``suite``,
+    ``ephemeral``: as for :func:`encapsulate_request`)."""
+    # 1-3. hdr, info = "message/bhttp request" || 0 || hdr, enc and the HPKE sender context.
+    head, enc, chosen, context = _seal_header(config, REQUEST_LABEL, suite, rand, ephemeral)
+    return PreparedEncapsulation(head, enc, chosen, context)
+
+
 def encapsulate_request(
     config: KeyConfig,
     request: bytes,
@@ -191,13 +243,8 @@ def encapsulate_request(
     seam fixing the HPKE ephemeral key. Returns ``(enc_request, context)``. Raises
     :class:`UsageError` for a suite the configuration does not offer or an oversize request.
     """
-    # 1-3. hdr, info = "message/bhttp request" || 0 || hdr, enc and the HPKE sender context.
-    head, enc, chosen, context = _seal_header(config, REQUEST_LABEL, suite, rand, ephemeral)
-    if len(head) + len(request) + chosen.aead.tag_size > MAX_OHTTP_REQUEST:
-        raise UsageError("request too large to encapsulate")
-    # 4. ct = Seal(aad = "", request); enc_request = hdr || enc || ct.
-    ct = context.seal(bytes(request), b"")
-    return head + ct, ClientContext(context, enc, chosen)
+    prepared = prepare_encapsulation(config, suite=suite, rand=rand, ephemeral=ephemeral)
+    return prepared.seal(request)
 
 
 # --- gateway ---------------------------------------------------------------------------------

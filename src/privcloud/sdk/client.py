@@ -48,8 +48,9 @@ from privcloud.errors import (
 from privcloud.logclient import LogClient
 from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
+from privcloud.sdk.ahead import AheadKey, AheadPool, ahead_key
 from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
-from privcloud.sdk.core import TokenRequiredError, build_request
+from privcloud.sdk.core import TokenRequiredError, build_request, seal_ahead
 from privcloud.sdk.keyproofs import KeyProofs, post_quantum_choice, sealing_descriptors
 from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import refresh_trusted_checkpoint
@@ -115,6 +116,7 @@ class Client:
         clock: Clock | None = None,
         gateway_service: str = DEFAULT_GATEWAY_SERVICE,
         require_post_quantum: bool = False,
+        seal_ahead: bool = True,
     ) -> None:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
@@ -131,7 +133,11 @@ class Client:
         key configurations, and the wallet's issuer keys, are used only when their statements
         are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise). Hybrid
         post-quantum keys are preferred; ``require_post_quantum`` refuses classical-only ones
-        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0014)."""
+        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0014).
+
+        ``seal_ahead``: after each request, draw the nodes of the next request of the same
+        kind and do its public-key work while the device is idle (:mod:`privcloud.sdk.ahead`);
+        a request then only seals its content."""
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
@@ -154,6 +160,9 @@ class Client:
         self.key_proofs: KeyProofs | None = None
         #: Node id -> until when it is left out of the choice (a request failed to reach it).
         self._unhealthy: dict[str, float] = {}
+        self.seal_ahead = seal_ahead
+        self._ahead = AheadPool()
+        self._ahead_calls: dict[AheadKey, asyncio.Handle] = {}
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url,
@@ -180,6 +189,7 @@ class Client:
         return self._http.get()
 
     async def close(self) -> None:
+        self._drop_sealed_ahead()
         await self._http.close()
         if self.wallet is not None:
             await self.wallet.close()  # its own session to the issuer; reopened on next use
@@ -214,6 +224,7 @@ class Client:
             await self._refresh_unlocked()
 
     async def _refresh_unlocked(self) -> None:
+        self._drop_sealed_ahead()  # sealed to what the last admission chose
         try:
             await self._admit_again()
         except BaseException:
@@ -294,6 +305,14 @@ class Client:
     def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
         """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out those a
         request failed to reach lately. Raises :class:`NoHealthyNodeError` when none is left."""
+        return self._sample(self._serving(feature, regions))
+
+    def _sample(self, serving: list[AdmittedNode]) -> list[AdmittedNode]:
+        return self._random.sample(serving, min(self.k, len(serving)))
+
+    def _serving(self, feature: str, regions: Collection[str] | None) -> list[AdmittedNode]:
+        """The admitted nodes :meth:`_choose` draws from (:class:`NoHealthyNodeError` when
+        there are none)."""
         unhealthy = self.unhealthy_nodes
         serving = [
             a
@@ -308,7 +327,35 @@ class Client:
         serving = post_quantum_choice(serving, require_post_quantum=self.require_post_quantum)
         if not serving:
             raise NoHealthyNodeError("no admitted node serves this feature")
-        return self._random.sample(serving, min(self.k, len(serving)))
+        return serving
+
+    # --- sealing ahead (privcloud.sdk.ahead) ------------------------------------------------
+
+    def _seal_ahead_later(self, key: AheadKey) -> None:
+        """Once the loop is free, seal the next request of this kind ahead."""
+        if self.seal_ahead and key not in self._ahead and key not in self._ahead_calls:
+            loop = asyncio.get_running_loop()
+            self._ahead_calls[key] = loop.call_soon(self._seal_ahead_now, key)
+
+    def _seal_ahead_now(self, key: AheadKey) -> None:
+        self._ahead_calls.pop(key, None)
+        config = self._key_config
+        if config is None or key in self._ahead:
+            return
+        feature, regions, stream = key
+        try:
+            serving = self._serving(feature, regions)
+            chosen = self._sample(serving)
+            sealed = seal_ahead(config, sealing_descriptors(chosen), stream=stream, rand=self._rand)
+        except PrivcloudError:
+            return  # the next request seals afresh, and meets the error itself
+        self._ahead.put(key, serving, chosen, sealed)
+
+    def _drop_sealed_ahead(self) -> None:
+        for handle in self._ahead_calls.values():
+            handle.cancel()
+        self._ahead_calls.clear()
+        self._ahead.clear()
 
     def _request(
         self,
@@ -446,7 +493,10 @@ class Client:
     ) -> AsyncIterator[Event]:
         config = self._key_config
         assert config is not None
-        chosen = self._choose(request.feature, regions)
+        serving = self._serving(request.feature, regions)
+        key = ahead_key(request.feature, regions, request.stream)
+        taken = self._ahead.take(key, serving, config)
+        chosen, ahead = taken if taken is not None else (self._sample(serving), None)
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
         if authorization is None and self.wallet is not None:
             authorization = await self.wallet.authorization()
@@ -457,6 +507,7 @@ class Client:
             authorization=authorization,
             rand=self._rand,
             now=self.clock.now(),
+            ahead=ahead,
         )
         sealed_to = [a.descriptor.node_id for a in chosen]
         yielded = False
@@ -485,6 +536,7 @@ class Client:
             raise UnavailableError("relay unreachable") from exc
         with _node_failures(sealed_to, yielded):
             held += reader.close()
+        self._seal_ahead_later(key)
         for event in held:
             yield event
 

@@ -11,6 +11,7 @@ integrity check raises our errors; a truncated or reordered stream never yields 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from privcloud import limits
@@ -19,9 +20,10 @@ from privcloud.crypto import Random, system_random
 from privcloud.envelope import (
     MEDIA_TYPE_REQUEST,
     ClientSession,
+    PreparedSeal,
     Recipient,
     StreamOpener,
-    seal_request,
+    prepare_seal,
 )
 from privcloud.errors import (
     DecodeError,
@@ -37,8 +39,9 @@ from privcloud.ohttp import (
     ChunkedResponseDecoder,
     ClientContext,
     KeyConfig,
+    PreparedEncapsulation,
     encapsulate_chunked_request,
-    encapsulate_request,
+    prepare_encapsulation,
 )
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire import bhttp
@@ -151,6 +154,47 @@ class ChunkedReader:
         return events
 
 
+@dataclass(frozen=True, eq=False)
+class SealedAhead:
+    """The public-key work of one request, done before it is made (:func:`seal_ahead`): its
+    CEK wrapped to ``nodes`` and its OHTTP encapsulation to ``key_config`` set up. What is
+    left when the request comes is two AEAD seals. Serves one request (each part refuses a
+    second use); never logged."""
+
+    key_config: KeyConfig
+    nodes: tuple[NodeDescriptor, ...]
+    stream: bool
+    envelope: PreparedSeal
+    oneshot: PreparedEncapsulation | None
+    chunked: tuple[bytes, ChunkedClientContext] | None
+
+    @property
+    def used(self) -> bool:
+        return self.envelope.used
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<secret>)"
+
+
+def seal_ahead(
+    key_config: KeyConfig,
+    nodes: Sequence[NodeDescriptor],
+    *,
+    stream: bool,
+    rand: Random = system_random,
+) -> SealedAhead:
+    """Everything of :func:`build_request` that does not depend on the request: a fresh CEK
+    wrapped to ``nodes``, and the OHTTP encapsulation (chunked when ``stream``) to
+    ``key_config``. ``rand`` is drawn from in the order :func:`build_request` draws."""
+    recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
+    envelope = prepare_seal(recipients, rand=rand)
+    if stream:
+        chunked = encapsulate_chunked_request(key_config, rand=rand)
+        return SealedAhead(key_config, tuple(nodes), True, envelope, None, chunked)
+    oneshot = prepare_encapsulation(key_config, rand=rand)
+    return SealedAhead(key_config, tuple(nodes), False, envelope, oneshot, None)
+
+
 def build_request(
     key_config: KeyConfig,
     nodes: Sequence[NodeDescriptor],
@@ -160,6 +204,7 @@ def build_request(
     rand: Random = system_random,
     now: float | None = None,
     deadline_s: int | None = None,
+    ahead: SealedAhead | None = None,
 ) -> tuple[bytes, str, ResponseReader]:
     """Seal ``request`` to ``nodes`` and wrap it for the relay.
 
@@ -171,13 +216,25 @@ def build_request(
     deadline, else the feature's default: :meth:`WorkloadRequest.stamped`), sealed inside the
     envelope (docs/envelope.md §8). Shells pass their clock's ``now``; without it the system
     clock is read here, once.
+
+    ``ahead`` is this request's public-key work done beforehand (:func:`seal_ahead`, with the
+    same ``key_config``, ``nodes`` and streaming flag, else :class:`UsageError`); without it
+    that work is done here.
     """
     if request.issued_at is None:
         request = request.stamped(SystemClock().now() if now is None else now, deadline_s)
     elif deadline_s is not None:
         raise UsageError("the request is stamped already: set its deadline_s instead")
-    recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
-    envelope, session = seal_request(recipients, encode_request(request), rand=rand)
+    if ahead is None:
+        ahead = seal_ahead(key_config, nodes, stream=request.stream, rand=rand)
+    elif (
+        ahead.key_config != key_config
+        or ahead.stream != request.stream
+        or [(n.key_id, n.public_key) for n in ahead.nodes]
+        != [(n.key_id, n.public_key) for n in nodes]
+    ):
+        raise UsageError("the request was sealed ahead to other keys")
+    envelope, session = ahead.envelope.seal(encode_request(request))
     headers: list[bhttp.Field] = [(b"content-type", MEDIA_TYPE_REQUEST.encode())]
     if authorization is not None:
         headers.append((b"authorization", authorization))
@@ -191,8 +248,8 @@ def build_request(
             content=envelope,
         )
     )
-    if request.stream:
-        header, chunked = encapsulate_chunked_request(key_config, rand=rand)
+    if ahead.chunked is not None:
+        header, chunked = ahead.chunked
         # Chunks carry at most MAX_OHTTP_CHUNK bytes: a large request goes as several.
         step = limits.MAX_OHTTP_CHUNK
         pieces = [inner[i : i + step] for i in range(0, len(inner), step)] or [b""]
@@ -200,8 +257,16 @@ def build_request(
         sealed.append(chunked.seal_chunk(pieces[-1], final=True))
         body = header + b"".join(sealed)
         return body, MEDIA_CHUNKED_REQUEST, ChunkedReader(chunked.response_decoder(), session)
-    body, context = encapsulate_request(key_config, inner, rand=rand)
+    assert ahead.oneshot is not None
+    body, context = ahead.oneshot.seal(inner)
     return body, MEDIA_REQUEST, OneShotReader(context, session)
 
 
-__all__ = ["ChunkedClientContext", "ResponseReader", "TokenRequiredError", "build_request"]
+__all__ = [
+    "ChunkedClientContext",
+    "ResponseReader",
+    "SealedAhead",
+    "TokenRequiredError",
+    "build_request",
+    "seal_ahead",
+]
