@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from privcloud.crypto import Random
 from privcloud.crypto.hpke import (
     X25519_SHA256_AES128GCM,
     X25519_SHA256_CHACHA20,
@@ -31,6 +32,7 @@ from privcloud.envelope import (
     open_request,
     padded_size,
     parse_header,
+    prepare_seal,
     seal_request,
 )
 from privcloud.envelope import stream as stream_mod
@@ -505,6 +507,40 @@ def test_sessions_keep_their_secrets() -> None:
         with pytest.raises(UsageError):
             pickle.dumps(session)
     assert "StreamOpener" in repr(client.response_opener())
+
+
+def test_prepared_seal_reused_for_a_second_request_is_refused() -> None:
+    """Two plaintexts under one prepared CEK would share the request key and nonce (an AEAD
+    nonce reuse that leaks both): a prepared seal seals once, keeps its secret out of its
+    repr and cannot be pickled out of the process."""
+    prepared = prepare_seal(CHOSEN)
+    envelope, client = prepared.seal(b"first")
+    with pytest.raises(UsageError):
+        prepared.seal(b"second")
+    assert prepared.used and "secret" in repr(prepared)
+    with pytest.raises(UsageError):
+        pickle.dumps(prepare_seal(CHOSEN))
+    plaintext, node = _open_as(envelope, 1)
+    assert plaintext == b"first"
+    assert client.open_response(node.seal_response(b"ok")) == [b"ok"]
+
+
+def test_sealing_ahead_gives_the_envelope_sealing_at_once_gives() -> None:
+    """The wraps done before the request (prepare_seal) and the content sealed after are the
+    envelope of seal_request, byte for byte, with the same randomness."""
+
+    def counter() -> Random:
+        stream = itertools.count()
+        return lambda n: bytes(next(stream) % 251 + 1 for _ in range(n))
+
+    for plaintext in (b"", b"x", bytes(5000)):
+        at_once, _ = seal_request(CHOSEN, plaintext, rand=counter())
+        ahead, _ = prepare_seal(CHOSEN, rand=counter()).seal(plaintext)
+        assert ahead == at_once
+    too_big = prepare_seal(CHOSEN)
+    with pytest.raises(UsageError):
+        too_big.seal(bytes(MAX_ENVELOPE_REQUEST))
+    assert not too_big.used  # refused before any key was used: still good for a request
 
 
 # --- properties -----------------------------------------------------------------------------

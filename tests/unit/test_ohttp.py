@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import pickle
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from privcloud.ohttp import (
     decode_key_configs,
     encapsulate_request,
     encode_key_configs,
+    prepare_encapsulation,
 )
 from vectors import shared_vector
 
@@ -84,6 +86,33 @@ def test_appendix_a_request_encapsulates_to_the_vector(
     assert ephemeral.public_bytes == vec["client_ephemeral_pk_enc"]
     enc_request, _ = encapsulate_request(config, vec["request_bhttp"], ephemeral=ephemeral)
     assert enc_request == vec["encapsulated_request"]
+
+
+def test_appendix_a_request_prepared_ahead_encapsulates_to_the_vector(
+    vec: dict[str, bytes], gateway_key: GatewayKey
+) -> None:
+    """Steps 1-3 done before the request exists give the same bytes as all four at once."""
+    config = KeyConfig.decode(vec["key_config"])
+    ephemeral = hpke.load_private_key(X25519, vec["client_ephemeral_sk"])
+    prepared = prepare_encapsulation(config, ephemeral=ephemeral)
+    enc_request, _ = prepared.seal(vec["request_bhttp"])
+    assert enc_request == vec["encapsulated_request"]
+
+
+def test_prepared_encapsulation_reused_for_a_second_request_is_refused(key: GatewayKey) -> None:
+    """A second request under one HPKE sender context would be sealed under the next nonce
+    of a context the gateway opens once: the prepared encapsulation refuses it, and cannot be
+    pickled out of the process."""
+    prepared = prepare_encapsulation(key.config)
+    enc_request, client = prepared.seal(b"first")
+    with pytest.raises(UsageError):
+        prepared.seal(b"second")
+    assert prepared.used and "secret" in repr(prepared)
+    with pytest.raises(UsageError):
+        pickle.dumps(prepare_encapsulation(key.config))
+    request, gateway = decapsulate_request({key.config.key_id: key}, enc_request)
+    assert request == b"first"
+    assert client.decapsulate_response(gateway.encapsulate_response(b"ok")) == b"ok"
 
 
 def test_appendix_a_gateway_decapsulates_the_vector(

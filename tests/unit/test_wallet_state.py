@@ -121,3 +121,27 @@ def test_has_usable_counts_only_tokens_for_the_challenge_and_unexpired() -> None
         assert count == (5 if now < 100 else 3)
         assert purse.has_usable(count, now) and not purse.has_usable(count + 1, now)
     assert purse.has_usable(0, 100.0)
+
+
+def test_take_drops_expired_tokens_once_the_first_expires() -> None:
+    """A take skips the whole-purse sweep while no held token can have expired, and sweeps
+    (freeing their room) as soon as one has: an expired token is never handed out."""
+    purse = TokenPurse(WalletConfig().challenge("issuer.example"))
+    mine = purse.challenge_digest
+    purse.add([HeldToken(bytes(98), b"early", mine, expires=100)])
+    purse.add(
+        [HeldToken(bytes(98), b"late", mine, expires=200)] * 2
+        + [HeldToken(bytes(98), b"never", mine)] * 2
+    )
+    room = purse.room
+    first = purse.take(50.0)
+    assert first is not None and first.key_id == b"early"
+    assert purse.room == room + 1
+    taken = purse.take(250.0)  # both "late" tokens have expired: dropped, not handed out
+    assert taken is not None and taken.key_id == b"never"
+    assert purse.room == room + 4
+    purse.add([HeldToken(bytes(98), b"soon", mine, expires=300)])
+    assert [t.key_id for t in purse.tokens] == [b"never", b"soon"]
+    again = purse.take(400.0)
+    assert again is not None and again.key_id == b"never"
+    assert purse.take(400.0) is None and purse.tokens == []

@@ -59,6 +59,12 @@ class AheadPool:
     def __contains__(self, key: object) -> bool:
         return key in self._drawn
 
+    def drawn(self, key: AheadKey) -> tuple[str, ...] | None:
+        """The ids of the nodes drawn ahead for ``key`` (not secret: the request's trail shows
+        them once it is sent), or ``None``."""
+        entry = self._drawn.get(key)
+        return None if entry is None else tuple(a.descriptor.node_id for a in entry.chosen)
+
     def take(
         self, key: AheadKey, serving: Sequence[AdmittedNode], config: KeyConfig
     ) -> tuple[list[AdmittedNode], SealedAhead] | None:

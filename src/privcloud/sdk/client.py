@@ -50,7 +50,7 @@ from privcloud.netio import LazySession, read_bounded
 from privcloud.ohttp import KeyConfig
 from privcloud.sdk.ahead import AheadKey, AheadPool, ahead_key
 from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
-from privcloud.sdk.core import TokenRequiredError, build_request, seal_ahead
+from privcloud.sdk.core import SealedAhead, TokenRequiredError, build_request, seal_ahead
 from privcloud.sdk.keyproofs import KeyProofs, post_quantum_choice, sealing_descriptors
 from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import refresh_trusted_checkpoint
@@ -351,6 +351,19 @@ class Client:
             return  # the next request seals afresh, and meets the error itself
         self._ahead.put(key, serving, chosen, sealed)
 
+    def _take_sealed_ahead(
+        self, key: AheadKey, config: KeyConfig
+    ) -> tuple[list[AdmittedNode], SealedAhead] | None:
+        """The draw sealed ahead for ``key`` when it is still one a draw now could give."""
+        if key not in self._ahead:
+            return None
+        feature, regions, _ = key
+        try:
+            serving = self._serving(feature, regions)
+        except NoHealthyNodeError:
+            serving = []
+        return self._ahead.take(key, serving, config)
+
     def _drop_sealed_ahead(self) -> None:
         for handle in self._ahead_calls.values():
             handle.cancel()
@@ -493,10 +506,11 @@ class Client:
     ) -> AsyncIterator[Event]:
         config = self._key_config
         assert config is not None
-        serving = self._serving(request.feature, regions)
         key = ahead_key(request.feature, regions, request.stream)
-        taken = self._ahead.take(key, serving, config)
-        chosen, ahead = taken if taken is not None else (self._sample(serving), None)
+        taken = self._take_sealed_ahead(key, config)
+        chosen, ahead = (
+            taken if taken is not None else (self._choose(request.feature, regions), None)
+        )
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
         if authorization is None and self.wallet is not None:
             authorization = await self.wallet.authorization()

@@ -136,6 +136,12 @@ class TokenPurse:
         self.tokens: list[HeldToken] = list(tokens or [])[: limits.MAX_WALLET_TOKENS]
         #: The last tokens handed out, as the user's trail shows them.
         self.spent: list[SpentToken] = []
+        #: When the first held token expires (``None``: none does): until then a take has no
+        #: expired token to drop, and does not look through the whole purse for one.
+        self._first_expiry = self._earliest()
+
+    def _earliest(self) -> float | None:
+        return min((t.expires for t in self.tokens if t.expires is not None), default=None)
 
     @property
     def challenge_digest(self) -> bytes:
@@ -171,10 +177,13 @@ class TokenPurse:
     def add(self, tokens: list[HeldToken]) -> None:
         """Keep newly issued tokens (up to the room left)."""
         self.tokens += tokens[: self.room]
+        self._first_expiry = self._earliest()
 
     def take(self, now: float) -> HeldToken | None:
         """Hand out one usable token (dropping expired ones); None when there is none."""
-        self.tokens = [t for t in self.tokens if t.expires is None or now < t.expires]
+        if self._first_expiry is not None and now >= self._first_expiry:
+            self.tokens = [t for t in self.tokens if t.expires is None or now < t.expires]
+            self._first_expiry = self._earliest()
         for index, held in enumerate(self.tokens):
             if self._usable(held, now):
                 del self.tokens[index]

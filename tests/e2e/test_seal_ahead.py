@@ -1,0 +1,113 @@
+"""Sealing ahead (privcloud.sdk.ahead): after each request the client draws the next one's
+nodes and does its public-key work while idle. Each test is named after what it guards: a
+request sealed ahead goes only where a request sealed now could go, and only once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from cloudkit import Cloud, start_cloud
+from privcloud.sdk import Client
+from privcloud.sdk.ahead import ahead_key
+from privcloud.trust.admission import ClientPolicy
+
+POLICY = ClientPolicy.insecure_local_dev()
+ECHO = ahead_key("echo", None, False)
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud()
+    yield c
+    await c.stop()
+
+
+async def _idle() -> None:
+    """Let the client's sealing ahead (scheduled as its answer came) run."""
+    for _ in range(4):
+        await asyncio.sleep(0)
+
+
+async def test_next_request_goes_to_the_nodes_drawn_ahead(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), k=2) as c:
+        assert (await c.call("echo", None, b"one")).data == b"one"
+        await _idle()
+        drawn = c._ahead.drawn(ECHO)
+        assert drawn is not None and len(drawn) == 2
+        assert (await c.call("echo", None, b"two")).data == b"two"
+        assert tuple(c.trail.chosen) == drawn
+        await _idle()
+        assert c._ahead.drawn(ECHO) is not None  # drawn again for the request after
+
+
+async def test_sealed_ahead_request_skips_a_node_left_out_since(cloud: Cloud) -> None:
+    """A node a request failed to reach after the draw is not sealed to: the draw is dropped
+    and the request sealed afresh to the nodes left."""
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        drawn = c._ahead.drawn(ECHO)
+        assert drawn is not None and "node-2" in drawn
+        c._mark_unhealthy(["node-2"])
+        assert (await c.call("echo", None, b"two")).data == b"two"
+        assert "node-2" not in c.trail.chosen and c.trail.chosen
+
+
+async def test_sealed_ahead_draws_are_dropped_when_admission_runs_again(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        assert len(c._ahead) == 1
+        await c.refresh()
+        assert len(c._ahead) == 0
+        await c.call("echo", None, b"two")  # sealed afresh, and drawn ahead again after
+        await _idle()
+        assert len(c._ahead) == 1
+
+
+async def test_sealed_ahead_request_keeps_to_the_requests_regions(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        for body in (b"one", b"two", b"three"):
+            await c.call("echo", None, body, regions={"us-east"})
+            assert c.trail.chosen == ["node-3"]
+            await _idle()
+            assert c._ahead.drawn(ahead_key("echo", {"us-east"}, False)) == ("node-3",)
+        # Another kind of request does not take that draw.
+        await c.call("echo", None, b"four")
+        assert len(c.trail.chosen) == 3
+
+
+async def test_streamed_and_one_shot_requests_are_sealed_ahead_apart(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await c.call("echo", None, b"one")
+        events = [e async for e in c.stream("echo_stream", {"parts": 2}, b"abcd")]
+        assert events[-1].final
+        await _idle()
+        streamed = ahead_key("echo_stream", None, True)
+        assert c._ahead.drawn(ECHO) is not None and c._ahead.drawn(streamed) is not None
+        events = [e async for e in c.stream("echo_stream", {"parts": 2}, b"efgh")]
+        assert b"".join(e.data for e in events[:-1]) == b"efgh"
+
+
+async def test_draws_ahead_spread_over_the_nodes_as_draws_now_do(cloud: Cloud) -> None:
+    """A draw ahead is the same random draw: with k = 1 the requests do not stick to one
+    node."""
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), k=1) as c:
+        seen = set()
+        for _ in range(40):
+            await c.call("echo", None, b"x")
+            seen.update(c.trail.chosen)
+            await _idle()
+        assert seen == {"node-1", "node-2", "node-3"}  # each missed with chance (2/3)^40
+
+
+async def test_nothing_is_sealed_ahead_when_turned_off(cloud: Cloud) -> None:
+    async with Client(
+        cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), seal_ahead=False
+    ) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        assert len(c._ahead) == 0
