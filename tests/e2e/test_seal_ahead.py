@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from cloudkit import Cloud, start_cloud
+from privcloud import errors
 from privcloud.sdk import Client
 from privcloud.sdk.ahead import ahead_key
 from privcloud.trust.admission import ClientPolicy
@@ -111,3 +112,74 @@ async def test_nothing_is_sealed_ahead_when_turned_off(cloud: Cloud) -> None:
         await c.call("echo", None, b"one")
         await _idle()
         assert len(c._ahead) == 0
+
+
+async def test_sealed_ahead_request_meets_a_rotated_gateway_key_and_is_sealed_again(
+    cloud: Cloud,
+) -> None:
+    """The draw was encapsulated to the old OHTTP key: the gateway refuses it (RFC 9458
+    §5.3), admission fetches the new logged key and drops the draw, and the request is sealed
+    afresh to the new key."""
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        drawn = c._ahead._drawn[ECHO].sealed
+        new_key_id = await cloud.rotate_gateway_key(retire_old=True)
+        assert (await c.call("echo", None, b"two")).data == b"two"
+        assert drawn.used  # the draw went out once, to the old key, and was refused
+        assert c._key_config is not None and c._key_config.key_id == new_key_id
+        await _idle()
+        assert c._ahead._drawn[ECHO].sealed.key_config.key_id == new_key_id
+
+
+async def test_a_draw_made_for_another_k_is_not_sent(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        assert len(c._ahead.drawn(ECHO) or ()) == 3
+        c.k = 1
+        await c.call("echo", None, b"two")
+        assert len(c.trail.chosen) == 1
+
+
+async def test_nothing_sealed_ahead_is_sent_once_turned_off(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), k=1) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        drawn = c._ahead._drawn[ECHO].sealed
+        c.seal_ahead = False
+        await c.call("echo", None, b"two")
+        await _idle()
+        assert not drawn.used and len(c._ahead) == 0
+
+
+async def test_no_draw_outlives_an_admission_that_ran_beside_a_request(cloud: Cloud) -> None:
+    """A request that ends while admission is fetching does not draw from the nodes and key
+    being replaced; a failed admission leaves no draw (nor its secrets) behind."""
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+        await asyncio.gather(c.call("echo", None, b"one"), c.refresh())
+        await _idle()
+        admitted = {id(a) for a in c.trail.admitted}
+        for key in list(c._ahead._drawn):
+            assert {id(a) for a in c._ahead._drawn[key].chosen} <= admitted
+        await c.call("echo", None, b"two")
+        await _idle()
+        assert len(c._ahead) == 1
+
+
+async def test_a_failed_admission_leaves_no_draw_behind(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+
+        async def slow_then_refused() -> None:
+            await asyncio.sleep(0.2)  # a request ends meanwhile and asks for a draw
+            raise errors.UnavailableError("relay unreachable")
+
+        monkeypatch.setattr(c, "_admit_again", slow_then_refused)
+        call = asyncio.create_task(c.call("echo", None, b"one"))
+        await asyncio.sleep(0)
+        with pytest.raises(errors.UnavailableError):
+            await asyncio.gather(c.refresh(), call)
+        await _idle()
+        assert c.trail.admitted == [] and len(c._ahead) == 0

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from privcloud import errors
+from privcloud import errors, limits
 from privcloud.crypto import blindrsa
 from privcloud.privacypass import IssuerKey, b64url_encode, client_begin, client_finalize
 from privcloud.privacypass.issuance import PublishedKey, encode_batch_request
@@ -145,3 +145,16 @@ def test_take_drops_expired_tokens_once_the_first_expires() -> None:
     again = purse.take(400.0)
     assert again is not None and again.key_id == b"never"
     assert purse.take(400.0) is None and purse.tokens == []
+
+
+def test_a_purse_holding_expired_tokens_unseen_frees_their_room_when_nothing_is_usable() -> None:
+    """Tokens put in the list in place (not through ``add``) are not in the cached first
+    expiry; once no token is usable the purse sweeps anyway, so a wallet full of expired
+    tokens can refill (its batch size is the room left)."""
+    purse = TokenPurse(WalletConfig().challenge("issuer.example"))
+    mine = purse.challenge_digest
+    purse.tokens.extend([HeldToken(bytes(98), b"k", mine, expires=100)] * 5)
+    assert purse.take(200.0) is None
+    assert purse.tokens == [] and purse.room == limits.MAX_WALLET_TOKENS
+    purse.tokens = [HeldToken(bytes(98), b"k", mine, expires=100)]  # assigned: sweeps at 100
+    assert purse.take(150.0) is None and purse.tokens == []

@@ -97,6 +97,8 @@ def hkdf_extract(kdf: KdfId, salt: bytes, ikm: bytes) -> bytes:
 
 def hkdf_expand(kdf: KdfId, prk: bytes, info: bytes, length: int) -> bytes:
     """HKDF-Expand (RFC 5869 §2.3)."""
+    if length < 0:
+        raise UsageError("HKDF output length is negative")
     if length <= kdf.hash_size:  # one block: every key, nonce and secret of ours
         return hmac.digest(prk, info + b"\x01", kdf.hash_name)[:length]
     if length > 255 * kdf.hash_size:

@@ -26,7 +26,7 @@ with the CEK, which only the client and the recipient nodes hold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from privcloud.crypto import Random, system_random
@@ -84,9 +84,12 @@ class Recipient:
 
 @dataclass(frozen=True)
 class _RequestKeys:
-    key: bytes
-    nonce: bytes
-    response_secret: bytes
+    key: bytes = field(repr=False)
+    nonce: bytes = field(repr=False)
+    response_secret: bytes = field(repr=False)
+
+    def __reduce__(self) -> Any:
+        raise UsageError("request keys cannot be pickled")
 
 
 def _request_keys(suite: Suite, cek: bytes) -> _RequestKeys:

@@ -41,6 +41,7 @@ def serving_of(nodes: Sequence[AdmittedNode]) -> Serving:
 @dataclass(frozen=True, eq=False)
 class _Drawn:
     serving: Serving
+    k: int
     chosen: tuple[AdmittedNode, ...]
     sealed: SealedAhead
 
@@ -66,14 +67,16 @@ class AheadPool:
         return None if entry is None else tuple(a.descriptor.node_id for a in entry.chosen)
 
     def take(
-        self, key: AheadKey, serving: Sequence[AdmittedNode], config: KeyConfig
+        self, key: AheadKey, serving: Sequence[AdmittedNode], k: int, config: KeyConfig
     ) -> tuple[list[AdmittedNode], SealedAhead] | None:
-        """The request sealed ahead for ``key``, when it was drawn from exactly ``serving``
-        and to ``config``; ``None`` otherwise. Either way nothing is left for ``key``."""
+        """The request sealed ahead for ``key``, when it was drawn ``k`` from exactly
+        ``serving`` and to ``config``; ``None`` otherwise. Either way nothing is left for
+        ``key``."""
         drawn = self._drawn.pop(key, None)
         if (
             drawn is None
             or drawn.sealed.used
+            or drawn.k != k
             or drawn.serving != serving_of(serving)
             or drawn.sealed.key_config != config
         ):
@@ -84,10 +87,11 @@ class AheadPool:
         self,
         key: AheadKey,
         serving: Sequence[AdmittedNode],
+        k: int,
         chosen: Sequence[AdmittedNode],
         sealed: SealedAhead,
     ) -> None:
-        self._drawn[key] = _Drawn(serving_of(serving), tuple(chosen), sealed)
+        self._drawn[key] = _Drawn(serving_of(serving), k, tuple(chosen), sealed)
         self._drawn.move_to_end(key)
         while len(self._drawn) > self._capacity:
             self._drawn.popitem(last=False)

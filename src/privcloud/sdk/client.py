@@ -231,6 +231,8 @@ class Client:
             self.trail = Trail()  # fail closed: nothing stays admitted
             self._admitted_at = float("-inf")
             raise
+        finally:
+            self._drop_sealed_ahead()  # (none is drawn while admission runs; to be sure)
 
     async def _admit_again(self) -> None:
         if self.trust is None or self.key_proofs is None:
@@ -304,7 +306,11 @@ class Client:
 
     def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
         """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out those a
-        request failed to reach lately. Raises :class:`NoHealthyNodeError` when none is left."""
+        request failed to reach lately. Raises :class:`NoHealthyNodeError` when none is left.
+
+        A request sealed ahead was drawn earlier by :meth:`_serving` and :meth:`_sample`, the
+        same draw, and is sent only while that draw is still one this could give
+        (:meth:`_take_sealed_ahead`); otherwise the request's nodes are chosen here."""
         return self._sample(self._serving(feature, regions))
 
     def _sample(self, serving: list[AdmittedNode]) -> list[AdmittedNode]:
@@ -340,8 +346,8 @@ class Client:
     def _seal_ahead_now(self, key: AheadKey) -> None:
         self._ahead_calls.pop(key, None)
         config = self._key_config
-        if config is None or key in self._ahead:
-            return
+        if config is None or key in self._ahead or self._refresh_lock.locked():
+            return  # (during admission: the nodes and keys are about to change)
         feature, regions, stream = key
         try:
             serving = self._serving(feature, regions)
@@ -349,7 +355,7 @@ class Client:
             sealed = seal_ahead(config, sealing_descriptors(chosen), stream=stream, rand=self._rand)
         except PrivcloudError:
             return  # the next request seals afresh, and meets the error itself
-        self._ahead.put(key, serving, chosen, sealed)
+        self._ahead.put(key, serving, self.k, chosen, sealed)
 
     def _take_sealed_ahead(
         self, key: AheadKey, config: KeyConfig
@@ -357,12 +363,15 @@ class Client:
         """The draw sealed ahead for ``key`` when it is still one a draw now could give."""
         if key not in self._ahead:
             return None
+        if not self.seal_ahead:
+            self._drop_sealed_ahead()  # turned off since: nothing sealed ahead is sent
+            return None
         feature, regions, _ = key
         try:
             serving = self._serving(feature, regions)
         except NoHealthyNodeError:
             serving = []
-        return self._ahead.take(key, serving, config)
+        return self._ahead.take(key, serving, self.k, config)
 
     def _drop_sealed_ahead(self) -> None:
         for handle in self._ahead_calls.values():

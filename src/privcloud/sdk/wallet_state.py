@@ -133,9 +133,20 @@ class TokenPurse:
     def __init__(self, challenge: bytes, tokens: list[HeldToken] | None = None) -> None:
         self.challenge = challenge
         self._digest = sha256(challenge)
-        self.tokens: list[HeldToken] = list(tokens or [])[: limits.MAX_WALLET_TOKENS]
+        self._tokens: list[HeldToken] = []
+        self._first_expiry: float | None = None
+        self.tokens = list(tokens or [])[: limits.MAX_WALLET_TOKENS]
         #: The last tokens handed out, as the user's trail shows them.
         self.spent: list[SpentToken] = []
+
+    @property
+    def tokens(self) -> list[HeldToken]:
+        """The tokens held, oldest first."""
+        return self._tokens
+
+    @tokens.setter
+    def tokens(self, tokens: list[HeldToken]) -> None:
+        self._tokens = tokens
         #: When the first held token expires (``None``: none does): until then a take has no
         #: expired token to drop, and does not look through the whole purse for one.
         self._first_expiry = self._earliest()
@@ -176,21 +187,23 @@ class TokenPurse:
 
     def add(self, tokens: list[HeldToken]) -> None:
         """Keep newly issued tokens (up to the room left)."""
-        self.tokens += tokens[: self.room]
-        self._first_expiry = self._earliest()
+        self.tokens = self._tokens + tokens[: self.room]
 
     def take(self, now: float) -> HeldToken | None:
         """Hand out one usable token (dropping expired ones); None when there is none."""
         if self._first_expiry is not None and now >= self._first_expiry:
-            self.tokens = [t for t in self.tokens if t.expires is None or now < t.expires]
-            self._first_expiry = self._earliest()
-        for index, held in enumerate(self.tokens):
+            self._drop_expired(now)
+        for index, held in enumerate(self._tokens):
             if self._usable(held, now):
-                del self.tokens[index]
+                del self._tokens[index]
                 self.spent.append(SpentToken(held.key_id, sha256(held.nonce)))
                 del self.spent[:-16]
                 return held
+        self._drop_expired(now)  # none usable: free the room of any the list held unseen
         return None
+
+    def _drop_expired(self, now: float) -> None:
+        self.tokens = [t for t in self._tokens if t.expires is None or now < t.expires]
 
 
 @dataclass(frozen=True)
