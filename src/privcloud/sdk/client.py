@@ -525,7 +525,7 @@ class Client:
             authorization = await self.wallet.authorization()
         body, media, reader = build_request(
             config,
-            sealing_descriptors(chosen),
+            ahead.nodes if ahead is not None else sealing_descriptors(chosen),
             request,
             authorization=authorization,
             rand=self._rand,
