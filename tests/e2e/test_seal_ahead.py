@@ -183,3 +183,36 @@ async def test_a_failed_admission_leaves_no_draw_behind(
             await asyncio.gather(c.refresh(), call)
         await _idle()
         assert c.trail.admitted == [] and len(c._ahead) == 0
+
+
+async def test_a_request_whose_token_came_during_an_admission_chooses_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The wallet may take seconds to fetch a token; an admission that ran meanwhile may have
+    refused a node of the draw. The request chooses again among what that admission admitted
+    (the draw made before is not sent)."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        await _token_during_admission(cloud, monkeypatch)
+    finally:
+        await cloud.stop()
+
+
+async def _token_during_admission(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    wallet = cloud.new_wallet(batch_size=16)
+    async with Client(
+        cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+    ) as c:
+        await c.call("echo", None, b"one")
+        await _idle()
+        drawn = c._ahead._drawn[ECHO].sealed
+        authorization = wallet.authorization
+
+        async def slow_while_admission_runs() -> bytes:
+            token = await authorization()
+            await c.refresh()
+            return token
+
+        monkeypatch.setattr(wallet, "authorization", slow_while_admission_runs)
+        assert (await c.call("echo", None, b"two")).data == b"two"
+        assert not drawn.used and len(c.trail.chosen) == 3

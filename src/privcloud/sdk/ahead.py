@@ -7,8 +7,9 @@ and does that work then, off the request path; the next request only seals its c
 
 What a sealed-ahead request may go to is exactly what a fresh one would: the nodes were drawn
 at random from the admitted nodes that serve the feature, and the draw is used only while that
-set is the same (same nodes, same keys, none left out since) and the gateway's key
-configuration too; otherwise it is dropped and the request is sealed fresh. Each draw serves
+set is the same at the request (same nodes, same keys, none of them left out then), with the
+same k and the same gateway key configuration; otherwise it is dropped and the request is
+sealed fresh. Each draw serves
 one request (its parts refuse a second use: the CEK's key and nonce, and the HPKE sender
 context, seal one message), and admission drops them all.
 """

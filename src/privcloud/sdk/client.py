@@ -163,6 +163,8 @@ class Client:
         self.seal_ahead = seal_ahead
         self._ahead = AheadPool()
         self._ahead_calls: dict[AheadKey, asyncio.Handle] = {}
+        #: Admissions run so far (a request whose token came while one ran chooses again).
+        self._admissions = 0
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url,
@@ -232,6 +234,7 @@ class Client:
             self._admitted_at = float("-inf")
             raise
         finally:
+            self._admissions += 1
             self._drop_sealed_ahead()  # (none is drawn while admission runs; to be sure)
 
     async def _admit_again(self) -> None:
@@ -346,8 +349,13 @@ class Client:
     def _seal_ahead_now(self, key: AheadKey) -> None:
         self._ahead_calls.pop(key, None)
         config = self._key_config
-        if config is None or key in self._ahead or self._refresh_lock.locked():
-            return  # (during admission: the nodes and keys are about to change)
+        if (
+            not self.seal_ahead
+            or config is None
+            or key in self._ahead
+            or self._refresh_lock.locked()  # (the nodes and keys are about to change)
+        ):
+            return
         feature, regions, stream = key
         try:
             serving = self._serving(feature, regions)
@@ -520,9 +528,15 @@ class Client:
         chosen, ahead = (
             taken if taken is not None else (self._choose(request.feature, regions), None)
         )
-        self.trail.chosen = [a.descriptor.node_id for a in chosen]
         if authorization is None and self.wallet is not None:
-            authorization = await self.wallet.authorization()
+            admissions = self._admissions
+            authorization = await self.wallet.authorization()  # (may fetch tokens: seconds)
+            if self._admissions != admissions:
+                # Admission ran meanwhile: choose among what it admitted, with its key.
+                config = self._key_config
+                assert config is not None
+                chosen, ahead = self._choose(request.feature, regions), None
+        self.trail.chosen = [a.descriptor.node_id for a in chosen]
         body, media, reader = build_request(
             config,
             ahead.nodes if ahead is not None else sealing_descriptors(chosen),
