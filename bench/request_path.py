@@ -702,6 +702,12 @@ def _x25519_floor(rounds: int = 2000) -> float:
     return round(statistics.median(samples), 1)
 
 
+def _inner_request(headers: tuple[bhttp.Field, ...], envelope: bytes) -> bytes:
+    return bhttp.encode_request(
+        bhttp.Request(b"POST", b"https", b"gw", b"/v1/envelope", headers, envelope)
+    )
+
+
 def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
     """Where the sans-IO microseconds of one private request go, for ``suite`` (k node keys and
     a token): each step timed on its own, in request order, medians over ``rounds`` requests.
@@ -760,12 +766,9 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
         t = time.perf_counter()
         envelope, client_session = seal_request(recipients, payload)
         lap("client_envelope_total", t)
-        authorization = encode_authorization(tokens[i]).encode()
+        authorization = ((b"authorization", encode_authorization(tokens[i]).encode()),)
         t = time.perf_counter()
-        inner = bhttp.encode_request(
-            bhttp.Request(b"POST", b"https", b"gw", b"/v1/envelope",
-                          ((b"authorization", authorization),), envelope)
-        )  # fmt: skip
+        inner = _inner_request(authorization, envelope)
         t = lap("client_bhttp_encode", t)
         body, client_ctx = encapsulate_request(key.config, inner)
         t = lap("client_ohttp_encapsulate", t)
@@ -774,12 +777,7 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
         ahead, ahead_ohttp = prepare_seal(recipients), prepare_encapsulation(key.config)
         t = lap("ab_client_sealed_ahead_while_idle", t)
         ahead_envelope, _ = ahead.seal(payload)
-        ahead_ohttp.seal(
-            bhttp.encode_request(
-                bhttp.Request(b"POST", b"https", b"gw", b"/v1/envelope",
-                              ((b"authorization", authorization),), ahead_envelope)
-            )
-        )  # fmt: skip
+        ahead_ohttp.seal(_inner_request(authorization, ahead_envelope))
         t = lap("ab_client_sealed_ahead_at_request", t)
         inner2, gw_ctx = decapsulate_request(keys, body)
         t = lap("gateway_ohttp_decapsulate", t)

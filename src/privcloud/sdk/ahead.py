@@ -9,9 +9,8 @@ What a sealed-ahead request may go to is exactly what a fresh one would: the nod
 at random from the admitted nodes that serve the feature, and the draw is used only while that
 set is the same at the request (same nodes, same keys, none of them left out then), with the
 same k and the same gateway key configuration; otherwise it is dropped and the request is
-sealed fresh. Each draw serves
-one request (its parts refuse a second use: the CEK's key and nonce, and the HPKE sender
-context, seal one message), and admission drops them all.
+sealed fresh. Each draw serves one request (its parts refuse a second use: the CEK's key and
+nonce, and the HPKE sender context, seal one message), and admission drops them all.
 """
 
 from __future__ import annotations
