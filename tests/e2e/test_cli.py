@@ -346,6 +346,18 @@ def test_gateway_workers_share_one_port_and_one_key(tmp_path: Path) -> None:
             p.wait(timeout=20)
 
 
+def test_gateway_spend_policy_outside_the_two_is_refused() -> None:
+    out = subprocess.run(
+        [*PRIVCLOUD, "gateway", "--node", "http://127.0.0.1:9", "--spend", "never"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "at-check" in out.stderr and "when-accepted" in out.stderr
+
+
 def test_workers_without_a_key_file_is_one_clear_message() -> None:
     out = subprocess.run(
         [*PRIVCLOUD, "gateway", "--node", "http://127.0.0.1:9", "--workers", "2", "--port", "1"],

@@ -35,8 +35,9 @@ from wsrecord import Recorder, intervals
 
 
 @pytest.fixture
-async def cloud() -> AsyncIterator[Cloud]:
-    c = await start_cloud(tokens=True)
+async def cloud(request: pytest.FixtureRequest) -> AsyncIterator[Cloud]:
+    # Two phases unless a test asks otherwise: what a refusal gives back is what is tested.
+    c = await start_cloud(tokens=True, spend=getattr(request, "param", "when-accepted"))
     for node in c.nodes:
         node.live.pipelines = echo_factory
         node.live.drain_s = DRAIN_S
@@ -77,6 +78,20 @@ async def test_no_node_with_models_refuses_the_call_and_spends_no_token(cloud: C
             await LiveCall(c, deadline_s=5).start()
     tokens = outcomes(cloud)
     assert tokens.get("released") == tokens.get("accepted")  # every held token went back
+
+
+@pytest.mark.parametrize("cloud", ["at-check"], indirect=True)
+async def test_no_node_with_models_refuses_the_call_and_its_token_spent_at_the_check_stays_spent(
+    cloud: Cloud,
+) -> None:
+    for node in cloud.nodes:
+        node.live.pipelines = None
+    wallet = cloud.new_wallet(batch_size=4)
+    async with client(cloud, wallet) as c:
+        with pytest.raises((errors.UnavailableError, errors.NoHealthyNodeError)):
+            await LiveCall(c, deadline_s=5).start()
+    tokens = outcomes(cloud)
+    assert tokens["accepted"] >= 1 and "released" not in tokens
 
 
 class _Closing(EchoPipeline):

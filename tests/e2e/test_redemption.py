@@ -258,6 +258,11 @@ async def test_sqlite_store_refuses_a_second_spend_and_purges_expired(tmp_path: 
     assert os.stat(tmp_path / "spent.sqlite3").st_mode & 0o777 == 0o600
 
 
+def test_authorizer_refuses_a_spend_policy_it_does_not_know() -> None:
+    with pytest.raises(errors.UsageError, match="at-check, when-accepted"):
+        TokenAuthorizer(MemorySpentTokenStore(), issuer_name=ISSUER, spend="never")  # type: ignore[arg-type]
+
+
 async def test_sqlite_purge_visits_each_key_and_drops_only_the_expired_ones(
     tmp_path: Path,
 ) -> None:
@@ -268,7 +273,7 @@ async def test_sqlite_purge_visits_each_key_and_drops_only_the_expired_ones(
     store = SqliteSpentTokenStore(path, purge_margin_s=0)
     expiries = {bytes([i]) * 32: 1000 * i for i in range(1, 6)}  # keys 1..5 expire at 1000·i
     for key_id, expires in expiries.items():
-        for j in range(50):
+        for _ in range(50):
             await store.spend(os.urandom(32), key_id=key_id, expires=expires)
     await store.reserve(os.urandom(32), key_id=bytes([2]) * 32, expires=2000)
     assert await store.purge(999) == 0

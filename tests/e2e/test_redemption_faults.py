@@ -1,12 +1,14 @@
-"""Two-phase token spending under faults, on real services over loopback (issue "Hardening":
-"a token is spent before the gateway knows a node can serve it").
+"""Token spending under faults, on real services over loopback (issue "Hardening": "a token is
+spent before the gateway knows a node can serve it").
 
-The gateway reserves a request's token, consumes it once a node answered with a response head,
-and releases it on every failure before that; the SDK leaves the nodes a request failed to reach
-out of its choice and sends the request once more, to other admitted nodes, with a fresh token
-(docs/tokens.md, "Redemption steps"). Each test is named after the fault it injects, and counts
-the spent-token rows against the calls that succeeded: nothing charged for a failure, nothing
-charged twice, no reservation left behind.
+Under the ``"when-accepted"`` policy (two phases, the fixtures' default here) the gateway
+reserves a request's token, consumes it once a node answered with a response head, and releases
+it on every failure before that; under ``"at-check"`` (the gateway's default, ADR 0029) the check
+spends it. Either way the SDK leaves the nodes a request failed to reach out of its choice and
+sends the request once more, to other admitted nodes, with a fresh token (docs/tokens.md,
+"Redemption steps"). Each test is named after the fault it injects, and counts the spent-token
+rows against the calls that succeeded: nothing charged twice, no reservation left behind, and,
+in two phases, nothing charged for a failure.
 
 The gateway killed between reserve and consume (a subprocess, SIGKILL, restart) is in
 test_redemption_processes.py.
@@ -58,8 +60,8 @@ def holders(path: Path) -> list[int]:
 
 
 @pytest.fixture
-async def cloud() -> AsyncIterator[Cloud]:
-    c = await start_cloud(tokens=True)
+async def cloud(request: pytest.FixtureRequest) -> AsyncIterator[Cloud]:
+    c = await start_cloud(tokens=True, spend=getattr(request, "param", "when-accepted"))
     yield c
     await c.stop()
 
@@ -145,6 +147,31 @@ async def test_node_killed_mid_request_with_k1_succeeds_on_another_node_charging
     assert authorizer.outcomes == {"accepted": successes + 1, "released": 1}
     # The retry carried a fresh token: the device used one more than it was charged for.
     assert wallet.fetched - len(wallet) == successes + 1
+
+
+@pytest.mark.parametrize("cloud", ["at-check"], indirect=True)
+async def test_node_killed_mid_request_at_check_charges_the_lost_request_and_the_retry(
+    cloud: Cloud,
+) -> None:
+    """Spent at the check: the request the dying node took cost its token, the retry (on
+    another node, with a fresh token) its own. Every row is spent, none is held."""
+    killer = await NodeKiller(cloud).start()
+    wallet = cloud.new_wallet(batch_size=16)
+    try:
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet, k=1
+        ) as client:
+            for n in range(3):
+                body = f"request {n}".encode()
+                assert (await client.call("echo", None, body)).data == body
+            assert killer.killed is not None and killer.killed in client.unhealthy_nodes
+    finally:
+        await killer.stop()
+    assert holders(_spent_db(cloud)) == [0] * 4
+    authorizer = cloud.gateway.authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert authorizer.outcomes == {"accepted": 4}
+    assert wallet.fetched - len(wallet) == 4
 
 
 async def test_node_the_gateway_cannot_reach_is_left_out_and_the_call_retried_once(
@@ -252,7 +279,8 @@ class Rig:
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
+async def rig(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Rig]:
+    spend = getattr(request, "param", "when-accepted")
     issuer = Issuer(tmp_path / "issuer", IssuerConfig(insecure_operator_codes=True, quota=100))
     irunner, iport = await start_site(issuer.app(), "127.0.0.1", 0)
     issuer_url = f"http://127.0.0.1:{iport}"
@@ -270,7 +298,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     node.handle_envelope = envelope  # type: ignore[method-assign]
     nrunner, nport = await start_site(node.app(), "127.0.0.1", 0)
     store = tmp_path / "spent.sqlite3"
-    authorizer = TokenAuthorizer(SqliteSpentTokenStore(store), issuer_url=issuer_url)
+    authorizer = TokenAuthorizer(SqliteSpentTokenStore(store), issuer_url=issuer_url, spend=spend)
     gateway = Gateway([f"http://127.0.0.1:{nport}"], authorizer=authorizer)
     grunner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{gport}"
@@ -328,6 +356,33 @@ async def test_failure_before_a_node_accepted_releases_the_token(rig: Rig, fault
     assert authorizer.outcomes == {"accepted": 2, "released": 1}
 
 
+@pytest.mark.parametrize("rig", ["at-check"], indirect=True)
+@pytest.mark.parametrize("fault", ["no healthy node", "connection refused", "node 503"])
+async def test_failure_before_a_node_accepted_still_charges_a_token_spent_at_the_check(
+    rig: Rig, fault: str
+) -> None:
+    authorization = await rig.wallet.authorization()
+    record = rig.gateway.table.records[0]
+    url = record.url
+    if fault == "node 503":
+        rig.faults.append(_node_503)
+    else:
+        record.url = DEAD_URL
+        record.healthy = fault == "connection refused"
+    expected = errors.UnavailableError if fault == "node 503" else errors.NoHealthyNodeError
+    with pytest.raises(expected):
+        await rig.send(authorization)
+    assert holders(rig.store) == [0]  # spent, not held: nothing is left to lapse or release
+    record.url = url
+    await rig.gateway.check_nodes()
+    with pytest.raises(TokenRequiredError, match="token already spent"):
+        await rig.send(authorization)
+    assert rig.served == 0
+    authorizer = rig.gateway.authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert authorizer.outcomes == {"accepted": 1, "spent": 1}
+
+
 async def test_node_stream_cut_after_its_head_still_consumes_the_token(rig: Rig) -> None:
     authorization = await rig.wallet.authorization()
     rig.faults.append(_head_then_cut)
@@ -338,6 +393,7 @@ async def test_node_stream_cut_after_its_head_still_consumes_the_token(rig: Rig)
         await rig.send(authorization)
 
 
+@pytest.mark.parametrize("rig", ["when-accepted", "at-check"], indirect=True)
 async def test_concurrent_double_spend_of_a_held_token_is_refused_exactly_once(rig: Rig) -> None:
     authorization = await rig.wallet.authorization()
     arrived, go = asyncio.Event(), asyncio.Event()
@@ -351,7 +407,10 @@ async def test_concurrent_double_spend_of_a_held_token_is_refused_exactly_once(r
     rig.faults.append(stall)
     first = asyncio.create_task(rig.send(authorization))
     await asyncio.wait_for(arrived.wait(), 10)
-    assert len(holders(rig.store)) == 1 and holders(rig.store)[0] != 0  # held, not spent
+    (row,) = holders(rig.store)
+    authorizer = rig.gateway.authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert (row == 0) == (authorizer.spend == "at-check")  # spent, or held until the answer
     outcomes = await asyncio.gather(
         *(rig.send(authorization) for _ in range(12)), return_exceptions=True
     )

@@ -260,7 +260,7 @@ async def _close(*stores: SqliteSpentTokenStore) -> None:
 
 
 #: A gateway process with a reservation TTL of its own (``argv``: node URL, issuer URL, store
-#: path, TTL in seconds), as ``privcloud gateway`` would run it.
+#: path, TTL in seconds, spend policy), as ``privcloud gateway`` would run it.
 _GATEWAY = """
 import asyncio, sys
 from privcloud.services.gateway import Gateway
@@ -270,7 +270,8 @@ from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 
 async def main() -> None:
     store = SqliteSpentTokenStore(sys.argv[3], reservation_ttl_s=float(sys.argv[4]))
-    gateway = Gateway([sys.argv[1]], authorizer=TokenAuthorizer(store, issuer_url=sys.argv[2]))
+    authorizer = TokenAuthorizer(store, issuer_url=sys.argv[2], spend=sys.argv[5])
+    gateway = Gateway([sys.argv[1]], authorizer=authorizer)
     _, port = await start_site(gateway.app(), "127.0.0.1", 0)
     print(f"listening on http://127.0.0.1:{port}", flush=True)
     await asyncio.Event().wait()
@@ -282,9 +283,9 @@ SHORT_TTL_S = 4.0
 
 
 async def _spawn_ttl_gateway(
-    node_url: str, issuer_url: str, store: Path
+    node_url: str, issuer_url: str, store: Path, spend: str = "when-accepted"
 ) -> tuple[subprocess.Popen[bytes], str]:
-    args = [node_url, issuer_url, str(store), str(SHORT_TTL_S)]
+    args = [node_url, issuer_url, str(store), str(SHORT_TTL_S), spend]
     proc = subprocess.Popen(
         [sys.executable, "-c", _GATEWAY, *args],
         stdout=subprocess.PIPE,
@@ -386,5 +387,64 @@ async def test_gateway_killed_between_reserve_and_consume_frees_the_token_after_
             assert await redeem(restarted_url) == "paid"
             assert _holders(store) == [0]
             assert await redeem(other_url) == "token already spent"
+    await wallet.close()
+    await black_hole.stop()
+
+
+async def test_gateway_killed_after_spending_at_the_check_leaves_the_token_spent(
+    node_and_issuer: tuple[Node, str, str, Issuer], tmp_path: Path
+) -> None:
+    """Spent at the check (the default policy): a gateway killed while the node works leaves
+    no reservation to lapse; the token stays spent for every gateway sharing the store."""
+    node, node_url, issuer_url, issuer = node_and_issuer
+    store = tmp_path / "spent-tokens.sqlite3"
+    swallowed = asyncio.Event()
+
+    def swallow(data: bytes, _: int) -> bytes:
+        if swallowed.is_set() or b"POST /v1/envelope" in data:
+            swallowed.set()
+            return b""
+        return data
+
+    black_hole = await Proxy(int(node_url.rsplit(":", 1)[1]), tamper_inbound=swallow).start()
+    wallet = Wallet(
+        issuer_url,
+        enrolment_code=issuer.core.new_enrolment_code(),
+        config=WalletConfig(batch_size=1, insecure_unlogged_keys=True),
+    )
+    procs: list[subprocess.Popen[bytes]] = []
+    with _reaped(procs):
+        doomed, doomed_url = await _spawn_ttl_gateway(black_hole.url, issuer_url, store, "at-check")
+        other, other_url = await _spawn_ttl_gateway(node_url, issuer_url, store, "at-check")
+        procs += [doomed, other]
+        authorization = await wallet.authorization()
+        async with aiohttp.ClientSession() as session:
+            configs = {u: await _wait_ready(session, u) for u in (doomed_url, other_url)}
+
+            async def redeem(url: str) -> bytes:
+                body, _, reader = build_request(
+                    configs[url],
+                    [node.descriptor],
+                    WorkloadRequest("echo", {}, b"paid"),
+                    authorization=authorization,
+                )
+                async with session.post(
+                    url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
+                ) as r:
+                    reader.feed(await r.read())
+                (event,) = reader.close()
+                return event.data
+
+            stuck = asyncio.create_task(redeem(doomed_url))
+            await asyncio.wait_for(swallowed.wait(), 10)
+            assert _holders(store) == [0]  # spent before the envelope left the gateway
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(timeout=10)
+            with pytest.raises(aiohttp.ClientError):
+                await stuck
+            await asyncio.sleep(SHORT_TTL_S + 0.2)  # past any reservation's TTL: nothing lapses
+            with pytest.raises(TokenRequiredError, match="token already spent"):
+                await redeem(other_url)
+            assert _holders(store) == [0]
     await wallet.close()
     await black_hole.stop()

@@ -36,7 +36,7 @@ from privcloud.services.issuer import Issuer
 from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
-from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.redemption import SpendPolicy, TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
@@ -129,6 +129,7 @@ async def start_cloud(
     relay_proxy: Proxy | None = None,
     tokens: bool = False,
     issuer_config: IssuerConfig | None = None,
+    spend: SpendPolicy = "at-check",
 ) -> Cloud:
     runners: list[web.AppRunner] = []
     issuer = issuer_proxy = authorizer = token_dir = None
@@ -143,7 +144,10 @@ async def start_cloud(
         store = SqliteSpentTokenStore(token_dir / "spent-tokens.sqlite3")
         # The gateway fetches the directory directly; the challenge names the proxied issuer.
         authorizer = TokenAuthorizer(
-            store, issuer_url=f"http://127.0.0.1:{iport}", issuer_name=issuer_proxy.url[7:]
+            store,
+            issuer_url=f"http://127.0.0.1:{iport}",
+            issuer_name=issuer_proxy.url[7:],
+            spend=spend,
         )
     transparency = await LocalTransparency.start("127.0.0.1")
     release = node_release_manifest()

@@ -26,7 +26,7 @@ from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.node import Node, node_release_manifest
-from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.redemption import SPEND_POLICIES, TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.database import open_database
@@ -148,6 +148,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="spent-token store shared by gateways: sqlite:///path/file or postgresql://...",
     )
     gateway.add_argument(
+        "--spend",
+        choices=SPEND_POLICIES,
+        default="at-check",
+        help="when a token is charged: at the check (one store write per request), or once a "
+        "node accepted the request (two writes; released when none did) (docs/adr/0029)",
+    )
+    gateway.add_argument(
         "--key-file",
         help="the OHTTP key ring, created there if absent (shared by gateway processes, "
         "re-read when it changes: privcloud gateway-key new rotates)",
@@ -216,7 +223,7 @@ def _gateway(args: argparse.Namespace) -> Gateway:
     if args.spent_tokens is not None and args.database is not None:
         raise ConfigError("give --database URL or --spent-tokens FILE, not both")
     store = open_database(args.database, args.spent_tokens).spent_tokens()
-    authorizer = TokenAuthorizer(store, issuer_url=args.issuer)
+    authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=args.spend)
     return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
 
 
@@ -235,7 +242,7 @@ def _run_gateway(args: argparse.Namespace) -> None:
         for url in args.node:
             worker += ["--node", url]
         if args.issuer:
-            worker += ["--issuer", args.issuer]
+            worker += ["--issuer", args.issuer, "--spend", args.spend]
             if args.database is not None:
                 worker += ["--database", args.database]
             else:

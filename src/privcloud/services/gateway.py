@@ -10,10 +10,11 @@ response sealing, the choice of node): here are only the sockets, the token chec
 and the node health checks. Errors before decapsulation are plain HTTP errors (RFC 9458 §5.2);
 errors after it are answered inside the encapsulated response, so the relay learns nothing.
 
-A request's token is reserved before the envelope goes to a node, consumed when a node answers
-with a response head that charges it (:func:`~privcloud.services.gateway_core.node_accepted`),
-and released on every other way out — no healthy node, connection refused, a node's 5xx,
-cancellation — so a device pays only for requests a node took (docs/tokens.md).
+A request's token is spent before the envelope goes to a node (the authorizer's default), or,
+under its ``"when-accepted"`` policy, reserved then, consumed when a node answers with a
+response head that charges it (:func:`~privcloud.services.gateway_core.node_accepted`), and
+released on every other way out — no healthy node, connection refused, a node's 5xx,
+cancellation — so a device pays only for requests a node took (docs/tokens.md, ADR 0029).
 
 Routes::
 

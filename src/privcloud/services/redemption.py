@@ -6,10 +6,18 @@ The gateway is the Privacy Pass origin (RFC 9576 §3): it sends one fixed challe
 — so a device can fetch tokens ahead of time, verifies tokens with the issuer's public keys
 (fetched from the issuer directory at start and refreshed), and accepts each token once.
 
-Spending has two phases (OpenPCC's nonce locker: check and lock, then consume or release): the
-check *reserves* the token and hands back a :class:`Redemption`; the gateway consumes it once a
-node accepted the request and releases it when no node did, so a device is not charged for a
-request that never reached a working node (docs/tokens.md, "Redemption steps").
+When a token is charged is the authorizer's ``spend`` policy (ADR 0029, docs/tokens.md):
+
+* ``"at-check"`` (the default): the check spends it, in the one statement that also makes it
+  once-only. A request that then reaches no working node has still cost its token; our devices
+  never show a token twice anyway (a retry takes a fresh one, so the gateway cannot link the
+  two), and the request path writes to the store once instead of twice.
+* ``"when-accepted"``: two phases (OpenPCC's nonce locker: check and lock, then consume or
+  release): the check *reserves* the token; the gateway consumes it once a node accepted the
+  request and releases it when no node did, for an operator whose devices count on that.
+
+Either way the check hands back a :class:`Redemption` for the gateway to consume or release;
+under ``"at-check"`` it is settled already and both do nothing.
 
 A refused request is answered, inside the encapsulated response, with 401 and a
 ``WWW-Authenticate: PrivateToken challenge=..., token-key=...`` field
@@ -23,7 +31,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Literal, get_args
 
 import aiohttp
 from aiohttp import web
@@ -66,6 +74,9 @@ log = logging.getLogger("privcloud.redemption")
 DEFAULT_ORIGIN: Final = "privcloud.gateway"
 #: Seconds a key may be used before its ``not-before`` (clock skew between issuer and gateway).
 KEY_CLOCK_SKEW_S: Final = 60
+#: When a token is charged: at the check, or once a node accepted the request (module doc).
+SpendPolicy = Literal["at-check", "when-accepted"]
+SPEND_POLICIES: Final[tuple[str, ...]] = get_args(SpendPolicy)
 
 
 class Redemption:
@@ -77,11 +88,18 @@ class Redemption:
     __slots__ = ("_key_id", "_nonce", "_outcomes", "_store", "settled")
 
     def __init__(
-        self, store: SpentTokenStore, nonce: bytes, key_id: bytes, outcomes: Counter[str]
+        self,
+        store: SpentTokenStore,
+        nonce: bytes,
+        key_id: bytes,
+        outcomes: Counter[str],
+        *,
+        spent: bool = False,
     ) -> None:
         self._store, self._nonce, self._key_id, self._outcomes = store, nonce, key_id, outcomes
-        #: ``None`` while held, then ``"consumed"`` or ``"released"``.
-        self.settled: str | None = None
+        #: ``None`` while held, then ``"consumed"`` or ``"released"``; ``"consumed"`` from the
+        #: start for a token the check spent (``spent``).
+        self.settled: str | None = "consumed" if spent else None
 
     async def consume(self) -> None:
         """The token is spent for good (a node accepted the request). Returns once the spend
@@ -120,7 +138,7 @@ class TokenAuthorizer:
 
     Give it the issuer's base URL (the directory is fetched from there and refreshed every
     ``refresh_s`` seconds) or fixed ``keys``. ``issuer_name`` defaults to the authority of
-    ``issuer_url``, as the wallet assumes.
+    ``issuer_url``, as the wallet assumes. ``spend``: when a token is charged (module doc).
     """
 
     store: SpentTokenStore
@@ -131,8 +149,11 @@ class TokenAuthorizer:
     clock: Clock = field(default_factory=SystemClock)
     refresh_s: float = 60.0
     outcomes: Counter[str] = field(default_factory=Counter)
+    spend: SpendPolicy = "at-check"
 
     def __post_init__(self) -> None:
+        if self.spend not in SPEND_POLICIES:
+            raise UsageError(f"spend must be one of {', '.join(SPEND_POLICIES)}")
         if self.issuer_name is None:
             if self.issuer_url is None:
                 raise UsageError("an issuer name or URL is required")
@@ -223,16 +244,18 @@ class TokenAuthorizer:
         return TokenRefusedError(message, www_authenticate=self.www_authenticate())
 
     async def __call__(self, inner: bhttp.Request) -> Redemption:
-        """Reserve the inner request's token, or raise. The caller must end the
-        :class:`Redemption`: consume it when a node accepted the request, else release it.
+        """Spend or reserve the inner request's token (the ``spend`` policy), or raise. The
+        caller must end the :class:`Redemption`: consume it when a node accepted the request,
+        else release it (both do nothing for a token spent at the check).
 
         1. Without a known issuer key, refresh the directory (503 when it stays unknown).
         2. The ``Authorization`` field parses as one PrivateToken credential.
         3. The token parses and is of type 0x0002.
         4. Its key id names a key of the directory, valid now (not expired).
         5. It is bound to our challenge, and its authenticator verifies (RFC 9578 §6.4).
-        6. Its nonce is neither spent nor held by a request in flight; reserving it is one
-           statement, atomic across gateway processes (then 7 or 8, by the caller).
+        6. Its nonce is neither spent nor held by a request in flight; spending it
+           (``"at-check"``: done) or reserving it is one statement, atomic across gateway
+           processes (then 7 or 8, by the caller).
         7. A node accepted the request (it answered with a response head): consume.
         8. No node did (none healthy, unreachable, a 5xx before any byte): release.
         Steps 2-6 refuse with :class:`TokenRefusedError` (401 and a fresh challenge).
@@ -273,14 +296,23 @@ class TokenAuthorizer:
             raise self._refuse("wrong_challenge", "token is for another challenge") from exc
         except (CryptoError, UnknownKeyError) as exc:
             raise self._refuse("bad_signature", "token signature does not verify") from exc
-        # 6. Once: held for this request only.
+        # 6. Once: spent now, or held for this request only.
         expires = accepted.expires if accepted.expires is not None else NEVER
+        spent = self.spend == "at-check"
+        claim = self.store.spend if spent else self.store.reserve
         try:
-            await self.store.reserve(token.nonce, key_id=token.token_key_id, expires=expires)
+            await claim(token.nonce, key_id=token.token_key_id, expires=expires)
         except ReplayError as exc:
             raise self._refuse("spent", "token already spent") from exc
         self.outcomes["accepted"] += 1
-        return Redemption(self.store, token.nonce, token.token_key_id, self.outcomes)
+        return Redemption(self.store, token.nonce, token.token_key_id, self.outcomes, spent=spent)
 
 
-__all__ = ["DEFAULT_ORIGIN", "Redemption", "TokenAuthorizer", "TokenRefusedError"]
+__all__ = [
+    "DEFAULT_ORIGIN",
+    "SPEND_POLICIES",
+    "Redemption",
+    "SpendPolicy",
+    "TokenAuthorizer",
+    "TokenRefusedError",
+]
