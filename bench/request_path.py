@@ -717,7 +717,7 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
     outside the total, the same sealed ahead: the part done while idle and the part left at
     the request (``ab_client_sealed_ahead_*``). Gateway:
     OHTTP decapsulation, Binary HTTP decode and envelope header parse, the token check (decode,
-    RSA-PSS verify, reservation in the SQLite spent-token store), response encapsulation. Node:
+    RSA-PSS verify, the spend in the SQLite spent-token store), response encapsulation. Node:
     opening the envelope, sealing the answer. Client: opening the answer (OHTTP and envelope).
     """
     key = GatewayKey.generate(key_id=1, kem=suite.kem)
@@ -786,7 +786,7 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
         t = lap("gateway_bhttp_decode_and_header", t)
         token = Token.decode(parse_authorization(req.headers[0][1]))
         verify_token(token, token_keys, challenge_digest=digest)
-        store.reserve_sync(token.nonce, key_id=token.token_key_id, expires=2**40)
+        store.spend_sync(token.nonce, key_id=token.token_key_id, expires=2**40)
         t = lap("gateway_token_check", t)
         _, node_session = open_request(req.content, nodes[0].key_id, privs[0])
         t = lap("node_open_envelope", t)

@@ -14,10 +14,11 @@ against a baseline measured in the same run. Prints ONE JSON line.
 * ``issue_http_per_s`` — the same over loopback HTTP (aiohttp issuer, one process, sequential
   signed batch requests prepared beforehand).
 * ``check_us_p50/p99`` — redemption check latency at the gateway: :class:`TokenAuthorizer`
-  on an inner request (header parse, token decode, key lookup, RSA-PSS verify, and the first
-  phase of the two-phase spend — the reservation — in the SQLite store through its thread), in
-  µs. ``check_sync_us_*``: the same steps without the event loop hop (verify +
-  ``reserve_sync``; consuming after the node's head is one more primary-key update, ~14 µs);
+  on an inner request (header parse, token decode, key lookup, RSA-PSS verify, and the spend in
+  the SQLite store: one statement, on the caller's thread when the database is free; ADR 0029),
+  in µs. ``check_sync_us_*``: the same steps without the event loop (verify + ``spend_sync``;
+  under ``--spend when-accepted`` the check reserves instead, the same statement, and the
+  consume after the node's head is one more primary-key update, ~14 µs);
   ``check_sync_cpu_us_*``: their CPU time on the calling thread (``time.thread_time``), which
   leaves out the time other processes held the cores (the wall p99 of a loaded host).
   Baseline ``baseline_sha256_us_p50``: SHA-256 of the token. ``baseline_fixed_work_us_*``:
@@ -224,7 +225,7 @@ async def bench_check(directory: bytes, tokens: list[bytes], store_path: Path) -
         started, cpu_started = time.perf_counter(), time.thread_time()
         parsed = Token.decode(token)
         verify_token(parsed, keys, challenge_digest=digest)
-        store.reserve_sync(parsed.nonce, key_id=parsed.token_key_id, expires=2**40)
+        store.spend_sync(parsed.nonce, key_id=parsed.token_key_id, expires=2**40)
         sync_us.append((time.perf_counter() - started) * 1e6)
         sync_cpu_us.append((time.thread_time() - cpu_started) * 1e6)
         started = time.perf_counter()
