@@ -263,45 +263,6 @@ def test_authorizer_refuses_a_spend_policy_it_does_not_know() -> None:
         TokenAuthorizer(MemorySpentTokenStore(), issuer_name=ISSUER, spend="never")  # type: ignore[arg-type]
 
 
-async def test_sqlite_purge_visits_each_key_and_drops_only_the_expired_ones(
-    tmp_path: Path,
-) -> None:
-    """The purge finds keys by seeking on the primary key (no index on ``expires``, which would
-    be one more page written by every spend): many tokens of keys that expired, are about to,
-    or never do; a reservation is dropped with its expired key too."""
-    path = tmp_path / "spent.sqlite3"
-    store = SqliteSpentTokenStore(path, purge_margin_s=0)
-    expiries = {bytes([i]) * 32: 1000 * i for i in range(1, 6)}  # keys 1..5 expire at 1000·i
-    for key_id, expires in expiries.items():
-        for _ in range(50):
-            await store.spend(os.urandom(32), key_id=key_id, expires=expires)
-    await store.reserve(os.urandom(32), key_id=bytes([2]) * 32, expires=2000)
-    assert await store.purge(999) == 0
-    assert await store.purge(2500) == 50 + 51  # keys 1 and 2, the reservation with key 2
-    assert await store.purge(2500) == 0
-    assert await store.purge(10**9) == 150
-    await store.close()
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT count(*) FROM spent_tokens").fetchone() == (0,)
-
-
-async def test_sqlite_store_of_an_older_release_loses_its_expiry_index(tmp_path: Path) -> None:
-    """A file written with the ``expires`` index keeps its rows; the index goes at start."""
-    path = tmp_path / "spent.sqlite3"
-    store = SqliteSpentTokenStore(path)
-    await store.spend(b"n" * 32, key_id=b"k" * 32, expires=2**40)
-    await store.close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("CREATE INDEX spent_tokens_expires ON spent_tokens (expires)")
-    store = SqliteSpentTokenStore(path)
-    with pytest.raises(errors.ReplayError):
-        await store.spend(b"n" * 32, key_id=b"k" * 32, expires=2**40)
-    await store.close()
-    with sqlite3.connect(path) as conn:
-        indexes = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
-    assert ("spent_tokens_expires",) not in indexes
-
-
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SpentTokenStore]:
     s: SpentTokenStore

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS spent_tokens (
     holder  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (key_id, nonce)
 ) WITHOUT ROWID;
-DROP INDEX IF EXISTS spent_tokens_expires;
+CREATE INDEX IF NOT EXISTS spent_tokens_expires ON spent_tokens (expires);
 CREATE TABLE IF NOT EXISTS token_holders (
     holder      INTEGER PRIMARY KEY,
     alive_until REAL    NOT NULL
@@ -90,11 +90,6 @@ WHERE spent_tokens.holder != 0
 """
 _CONSUME: Final = "UPDATE spent_tokens SET holder = 0 WHERE key_id = ? AND nonce = ? AND holder = ?"
 _RELEASE: Final = "DELETE FROM spent_tokens WHERE key_id = ? AND nonce = ? AND holder = ?"
-#: The first row of the next issuer key after ``?`` (a seek on the primary key's first column):
-#: the purge visits one row per key, never the rows of a key that has not expired.
-_NEXT_KEY: Final = (
-    "SELECT key_id, expires FROM spent_tokens WHERE key_id > ? ORDER BY key_id LIMIT 1"
-)
 _BEAT: Final = """
 INSERT INTO token_holders (holder, alive_until) VALUES (?, ?)
 ON CONFLICT (holder) DO UPDATE SET alive_until = excluded.alive_until
@@ -425,38 +420,17 @@ class SqliteSpentTokenStore:
         """Drop rows whose key expired at least ``purge_margin_s`` before ``now``, and the
         heartbeats of processes no longer alive (by the store's clock)."""
         cutoff = int(now) - int(self.purge_margin_s)
-        dropped = 0
         try:
             with self._lock:
-                for key_id in self._expired_keys(cutoff):
-                    cursor = self._conn.execute(
-                        "DELETE FROM spent_tokens WHERE key_id = ? AND expires <= ?",
-                        (key_id, cutoff),
-                    )
-                    dropped += int(cursor.rowcount)
+                cursor = self._conn.execute(
+                    "DELETE FROM spent_tokens WHERE expires <= ?", (cutoff,)
+                )
                 self._conn.execute(
                     "DELETE FROM token_holders WHERE alive_until <= ?", (self.clock.now(),)
                 )
         except sqlite3.Error as exc:
             raise UnavailableError("spent-token store unavailable") from exc
-        return dropped
-
-    def _expired_keys(self, cutoff: int) -> list[bytes]:
-        """The issuer keys whose tokens may go: one row read per key in the table. Every row of
-        a key stores that key's expiry, so its first row tells. (Were a key re-published with
-        another expiry, its rows could differ: a row is then kept until the first row's expiry
-        has passed too, never dropped before its own, which the delete still compares.)
-
-        No index on ``expires``: it would be a second page written by every spend, for a purge
-        that runs once a minute (docs/tokens.md, "The store")."""
-        expired: list[bytes] = []
-        row = self._conn.execute(_NEXT_KEY, (b"",)).fetchone()
-        while row is not None:
-            key_id, expires = bytes(row[0]), int(row[1])
-            if expires <= cutoff:
-                expired.append(key_id)
-            row = self._conn.execute(_NEXT_KEY, (key_id,)).fetchone()
-        return expired
+        return int(cursor.rowcount)
 
     async def purge(self, now: float) -> int:
         loop = asyncio.get_running_loop()
