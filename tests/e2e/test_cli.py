@@ -6,6 +6,7 @@ and the witness's keys and (INSECURE, development) the node's simulated-TEE dev 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -18,9 +19,12 @@ from pathlib import Path
 import pytest
 
 from privcloud import limits
+from privcloud.cli import build_parser
+from privcloud.cli.cloud import _gateway
 from privcloud.cli.runtime import EVENT_LOOP_ENV
 from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
 from privcloud.ohttp import decode_key_configs
+from privcloud.services.redemption import TokenAuthorizer
 from privcloud.services.tlog import DEFAULT_ORIGIN, LOG_KEY_FILE, OPERATOR_KEY_FILE
 from privcloud.storage.tlog_store import load_or_create_key
 from privcloud.transparency.cosignature import WitnessKey
@@ -356,6 +360,31 @@ def test_gateway_spend_policy_outside_the_two_is_refused() -> None:
     )
     assert out.returncode == 2
     assert "at-check" in out.stderr and "when-accepted" in out.stderr
+
+
+def test_gateway_spend_policy_without_an_issuer_is_refused() -> None:
+    out = subprocess.run(
+        [*PRIVCLOUD, "gateway", "--node", "http://127.0.0.1:9", "--spend", "when-accepted"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert "--spend needs --issuer" in out.stderr
+
+
+@pytest.mark.parametrize("spend", [None, "at-check", "when-accepted"])
+def test_gateway_spend_policy_reaches_the_authorizer(spend: str | None, tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["gateway", "--node", "http://127.0.0.1:9", "--issuer", "http://127.0.0.1:9",
+         "--spent-tokens", str(tmp_path / "spent.sqlite3"),
+         *(["--spend", spend] if spend else [])]
+    )  # fmt: skip
+    authorizer = _gateway(args).authorizer
+    assert isinstance(authorizer, TokenAuthorizer)
+    assert authorizer.spend == (spend or "at-check")
+    asyncio.run(authorizer.close())
 
 
 def test_workers_without_a_key_file_is_one_clear_message() -> None:

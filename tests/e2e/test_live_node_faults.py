@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 
@@ -92,6 +93,10 @@ async def test_no_node_with_models_refuses_the_call_and_its_token_spent_at_the_c
             await LiveCall(c, deadline_s=5).start()
     tokens = outcomes(cloud)
     assert tokens["accepted"] >= 1 and "released" not in tokens
+    assert cloud.token_dir is not None
+    with sqlite3.connect(cloud.token_dir / "spent-tokens.sqlite3") as db:
+        holders = [row[0] for row in db.execute("SELECT holder FROM spent_tokens")]
+    assert holders == [0] * tokens["accepted"]  # every one spent, none held or given back
 
 
 class _Closing(EchoPipeline):

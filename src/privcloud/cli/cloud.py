@@ -150,9 +150,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway.add_argument(
         "--spend",
         choices=SPEND_POLICIES,
-        default="at-check",
-        help="when a token is charged: at the check (one store write per request), or once a "
-        "node accepted the request (two writes; released when none did) (docs/adr/0029)",
+        help="with --issuer: when a token is charged: at the check (the default: one store "
+        "write per request), or once a node accepted the request (two writes; released when "
+        "none did) (docs/adr/0029)",
     )
     gateway.add_argument(
         "--key-file",
@@ -217,13 +217,15 @@ def _gateway(args: argparse.Namespace) -> Gateway:
     if args.key_file:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     if args.issuer is None:
+        if args.spend is not None:
+            raise ConfigError("--spend needs --issuer (without it no token is asked for)")
         return Gateway(args.node, key_file=args.key_file)
     if args.spent_tokens is None and args.database is None:
         raise ConfigError("--issuer needs --database URL (or --spent-tokens FILE)")
     if args.spent_tokens is not None and args.database is not None:
         raise ConfigError("give --database URL or --spent-tokens FILE, not both")
     store = open_database(args.database, args.spent_tokens).spent_tokens()
-    authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=args.spend)
+    authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=args.spend or "at-check")
     return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
 
 
@@ -242,7 +244,9 @@ def _run_gateway(args: argparse.Namespace) -> None:
         for url in args.node:
             worker += ["--node", url]
         if args.issuer:
-            worker += ["--issuer", args.issuer, "--spend", args.spend]
+            worker += ["--issuer", args.issuer]
+            if args.spend is not None:
+                worker += ["--spend", args.spend]
             if args.database is not None:
                 worker += ["--database", args.database]
             else:

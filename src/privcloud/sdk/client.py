@@ -17,9 +17,10 @@ A request that never reached a working node — the gateway answered, before any
 recipient was healthy (:class:`~privcloud.errors.NoHealthyNodeError`) or that the node failed
 (:class:`~privcloud.errors.UpstreamError`) — is sent once more, sealed to other admitted nodes,
 with a fresh token; the nodes it was sealed to are left out of the choice for
-:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until admission runs again. The gateway did
-not charge the first token (it releases it when no node took the request); the wallet still
-drops it: a token shown twice would let the gateway link the two requests (docs/tokens.md).
+:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until admission runs again. The wallet
+drops the first token whether or not the gateway charged it (by default it spends a token at
+its check; under ``--spend when-accepted`` it releases one no node took): a token shown twice
+would let the gateway link the two requests (docs/tokens.md).
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ token, at most ``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits
 ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"`` notice marks the gap. A forged,
 reordered or dropped frame is not a failure but an attack: the call stops with the error. A
 node that refuses the opening for a failure of its own (503: no models, a pipeline that would
-not start) is left out and the opening goes to another node, within the same bound; the
-gateway releases the token of such a refusal.
+not start) is left out and the opening goes to another node, within the same bound (with a
+fresh token: the gateway spent the first at its check, or released it under
+``--spend when-accepted``).
 
 Frames and deadlines run on a monotonic clock (``pace``); the client's wall clock only dates
 the hello. A step of the wall clock (NTP) then neither stalls the frames nor bunches them.

@@ -268,10 +268,10 @@ class Gateway:
     async def _upstream(
         self, exchange: OneShotExchange | ChunkedExchange
     ) -> aiohttp.ClientResponse:
-        """Check the inner request, reserve its token, and post its envelope to a node: the
-        node's response, its head read. The token is consumed when the node's status charges
-        it (:func:`node_accepted`) and released on every other way out of here (docs/tokens.md,
-        redemption steps 6-8)."""
+        """Check the inner request, spend or reserve its token (the authorizer's policy), and
+        post its envelope to a node: the node's response, its head read. A reserved token is
+        consumed when the node's status charges it (:func:`node_accepted`) and released on
+        every other way out of here (docs/tokens.md, redemption steps 6-8)."""
         inner = exchange.inner()
         held = await self.authorizer(inner) if self.authorizer is not None else None
         try:

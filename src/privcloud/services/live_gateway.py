@@ -3,11 +3,13 @@
 1. The first message is an OHTTP request (:class:`~privcloud.live.tunnel.OpenExchange`):
    errors before decapsulation close the tunnel with a refusal code; after it, every refusal
    is answered inside the encapsulation, so the relay learns nothing.
-2. Its token is reserved (the gateway's authorizer and spent-token store, as for requests).
-3. The hello's cleartext key id names one node; it must be healthy (else 503, token released).
+2. Its token is spent, or reserved under the ``"when-accepted"`` policy (the gateway's
+   authorizer and spent-token store, as for requests; docs/adr/0029).
+3. The hello's cleartext key id names one node; it must be healthy (else 503; a reserved token
+   is released).
 4. The hello goes to that node's tunnel; the node answers with its ACCEPT frame, or refuses
-   with a close code. The token is consumed when the node took the session (its ACCEPT, or a
-   refusal that judged the hello: :func:`~privcloud.services.gateway_core.node_accepted`),
+   with a close code. A reserved token is consumed when the node took the session (its ACCEPT,
+   or a refusal that judged the hello: :func:`~privcloud.services.gateway_core.node_accepted`),
    else released.
 5. The device gets the ACCEPT inside the OHTTP answer; then frames pass both ways, unopened,
    until either end closes or the tunnel's lifetime is over.

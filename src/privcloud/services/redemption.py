@@ -133,8 +133,8 @@ class Redemption:
 
 @dataclass
 class TokenAuthorizer:
-    """Checks one token per inner request and reserves it (an ``Authorizer`` for the gateway):
-    the caller consumes or releases the :class:`Redemption` it gets.
+    """Checks one token per inner request and spends or reserves it (an ``Authorizer`` for the
+    gateway): the caller consumes or releases the :class:`Redemption` it gets.
 
     Give it the issuer's base URL (the directory is fetched from there and refreshed every
     ``refresh_s`` seconds) or fixed ``keys``. ``issuer_name`` defaults to the authority of
