@@ -9,9 +9,10 @@ then consume or release).
 3. :meth:`~SpentTokenStore.release` gives it back when no node did (no healthy node, connection
    refused, a node's 5xx before any byte): the device is not charged for it.
 
-:meth:`~SpentTokenStore.spend` does 1 and 2 at once. A reservation neither consumed nor released
-(its gateway was killed) lapses :data:`~privcloud.limits.TOKEN_RESERVATION_TTL_S` after that
-gateway's last sign of life, and the token can be spent again.
+:meth:`~SpentTokenStore.spend` does 1 and 2 at once (the gateway's default: docs/adr/0029).
+A reservation neither consumed nor released (its gateway was killed) lapses
+:data:`~privcloud.limits.TOKEN_RESERVATION_TTL_S` after that gateway's last sign of life, and
+the token can be spent again.
 
 Back ends:
 
