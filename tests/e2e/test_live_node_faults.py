@@ -70,14 +70,20 @@ async def test_node_without_models_releases_the_token_and_the_call_opens_on_anot
     assert tokens.get("released", 0) == len(call._failed)
 
 
-async def test_no_node_with_models_refuses_the_call_and_spends_no_token(cloud: Cloud) -> None:
+async def _open_where_no_node_has_models(cloud: Cloud) -> dict[str, int]:
+    """Open a call when no node can run its pipeline (each refuses for a failure of its own):
+    the call is refused; the gateway's token outcomes."""
     for node in cloud.nodes:
         node.live.pipelines = None
     wallet = cloud.new_wallet(batch_size=4)
     async with client(cloud, wallet) as c:
         with pytest.raises((errors.UnavailableError, errors.NoHealthyNodeError)):
             await LiveCall(c, deadline_s=5).start()
-    tokens = outcomes(cloud)
+    return outcomes(cloud)
+
+
+async def test_no_node_with_models_refuses_the_call_and_spends_no_token(cloud: Cloud) -> None:
+    tokens = await _open_where_no_node_has_models(cloud)
     assert tokens.get("released") == tokens.get("accepted")  # every held token went back
 
 
@@ -85,13 +91,7 @@ async def test_no_node_with_models_refuses_the_call_and_spends_no_token(cloud: C
 async def test_no_node_with_models_refuses_the_call_and_its_token_spent_at_the_check_stays_spent(
     cloud: Cloud,
 ) -> None:
-    for node in cloud.nodes:
-        node.live.pipelines = None
-    wallet = cloud.new_wallet(batch_size=4)
-    async with client(cloud, wallet) as c:
-        with pytest.raises((errors.UnavailableError, errors.NoHealthyNodeError)):
-            await LiveCall(c, deadline_s=5).start()
-    tokens = outcomes(cloud)
+    tokens = await _open_where_no_node_has_models(cloud)
     assert tokens["accepted"] >= 1 and "released" not in tokens
     assert cloud.token_dir is not None
     with sqlite3.connect(cloud.token_dir / "spent-tokens.sqlite3") as db:

@@ -332,9 +332,11 @@ async def _head_then_cut(request: web.Request) -> web.StreamResponse:
     return response
 
 
-@pytest.mark.parametrize("fault", ["no healthy node", "connection refused", "node 503"])
-async def test_failure_before_a_node_accepted_releases_the_token(rig: Rig, fault: str) -> None:
-    authorization = await rig.wallet.authorization()
+async def _send_failing_before_a_node_accepted(
+    rig: Rig, fault: str, authorization: bytes
+) -> Callable[[], Awaitable[None]]:
+    """Send with ``fault`` injected before any node accepts (and check the error the device
+    gets); returns what heals the node."""
     record = rig.gateway.table.records[0]
     url = record.url
     if fault == "node 503":
@@ -345,9 +347,20 @@ async def test_failure_before_a_node_accepted_releases_the_token(rig: Rig, fault
     expected = errors.UnavailableError if fault == "node 503" else errors.NoHealthyNodeError
     with pytest.raises(expected):
         await rig.send(authorization)
+
+    async def heal() -> None:
+        record.url = url
+        await rig.gateway.check_nodes()
+
+    return heal
+
+
+@pytest.mark.parametrize("fault", ["no healthy node", "connection refused", "node 503"])
+async def test_failure_before_a_node_accepted_releases_the_token(rig: Rig, fault: str) -> None:
+    authorization = await rig.wallet.authorization()
+    heal = await _send_failing_before_a_node_accepted(rig, fault, authorization)
     assert holders(rig.store) == []  # not charged, not held
-    record.url = url
-    await rig.gateway.check_nodes()
+    await heal()
     # The same token is good for the next request (the SDK sends a fresh one: docs/tokens.md).
     assert await rig.send(authorization) == b"paid"
     assert holders(rig.store) == [0]
@@ -362,19 +375,9 @@ async def test_failure_before_a_node_accepted_still_charges_a_token_spent_at_the
     rig: Rig, fault: str
 ) -> None:
     authorization = await rig.wallet.authorization()
-    record = rig.gateway.table.records[0]
-    url = record.url
-    if fault == "node 503":
-        rig.faults.append(_node_503)
-    else:
-        record.url = DEAD_URL
-        record.healthy = fault == "connection refused"
-    expected = errors.UnavailableError if fault == "node 503" else errors.NoHealthyNodeError
-    with pytest.raises(expected):
-        await rig.send(authorization)
+    heal = await _send_failing_before_a_node_accepted(rig, fault, authorization)
     assert holders(rig.store) == [0]  # spent, not held: nothing is left to lapse or release
-    record.url = url
-    await rig.gateway.check_nodes()
+    await heal()
     with pytest.raises(TokenRequiredError, match="token already spent"):
         await rig.send(authorization)
     assert rig.served == 0
