@@ -40,7 +40,6 @@ from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.node import Node
 from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
-from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire.message import WorkloadRequest
 
 GATEWAYS = 3
@@ -105,6 +104,44 @@ async def node_and_issuer(tmp_path: Path) -> AsyncIterator[tuple[Node, str, str,
     issuer.core.store.close()
 
 
+def _one_token_wallet(issuer_url: str, issuer: Issuer) -> Wallet:
+    return Wallet(
+        issuer_url,
+        enrolment_code=issuer.core.new_enrolment_code(),
+        config=WalletConfig(batch_size=1, insecure_unlogged_keys=True),
+    )
+
+
+def _redeemer(
+    session: aiohttp.ClientSession,
+    configs: dict[str, KeyConfig],
+    node: Node,
+    authorization: bytes,
+) -> Callable[[str], Coroutine[Any, Any, str]]:
+    """Sends an echo request paid with ``authorization`` to a gateway URL: the echoed text, or
+    the refusal's message."""
+
+    async def redeem(url: str) -> str:
+        body, _, reader = build_request(
+            configs[url],
+            [node.descriptor],
+            WorkloadRequest("echo", {}, b"paid"),
+            authorization=authorization,
+        )
+        async with session.post(
+            url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
+        ) as r:
+            assert r.status == 200  # a refusal travels inside the encapsulation
+            reader.feed(await r.read())
+        try:
+            (event,) = reader.close()
+        except TokenRequiredError as exc:
+            return str(exc)
+        return event.data.decode()
+
+    return redeem
+
+
 @pytest.mark.slow
 async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds_once(
     node_and_issuer: tuple[Node, str, str, Issuer], tmp_path: Path
@@ -112,11 +149,7 @@ async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds
     node, node_url, issuer_url, issuer = node_and_issuer
     store = tmp_path / "spent-tokens.sqlite3"
     procs: list[subprocess.Popen[bytes]] = []
-    wallet = Wallet(
-        issuer_url,
-        enrolment_code=issuer.core.new_enrolment_code(),
-        config=WalletConfig(batch_size=1, insecure_unlogged_keys=True),
-    )
+    wallet = _one_token_wallet(issuer_url, issuer)
     try:
         urls = []
         for _ in range(GATEWAYS):
@@ -124,33 +157,10 @@ async def test_one_token_redeemed_concurrently_across_gateway_processes_succeeds
             procs.append(proc)
             urls.append(url)
         authorization = await wallet.authorization()  # ONE token
-        descriptor: NodeDescriptor = node.descriptor
         async with aiohttp.ClientSession() as session:
-            configs = [await _wait_ready(session, url) for url in urls]
-
-            async def redeem(url: str, config: KeyConfig) -> str:
-                body, _, reader = build_request(
-                    config,
-                    [descriptor],
-                    WorkloadRequest("echo", {}, b"paid"),
-                    authorization=authorization,
-                )
-                async with session.post(
-                    url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
-                ) as r:
-                    assert r.status == 200
-                    reader.feed(await r.read())
-                try:
-                    (event,) = reader.close()
-                except TokenRequiredError as exc:
-                    return str(exc)
-                return event.data.decode()
-
-            jobs = [
-                redeem(url, config)
-                for _ in range(REQUESTS_PER_GATEWAY)
-                for url, config in zip(urls, configs, strict=True)
-            ]
+            configs = {url: await _wait_ready(session, url) for url in urls}
+            redeem = _redeemer(session, configs, node, authorization)
+            jobs = [redeem(url) for _ in range(REQUESTS_PER_GATEWAY) for url in urls]
             outcomes = await asyncio.wait_for(asyncio.gather(*jobs), 60)
         assert outcomes.count("paid") == 1
         assert outcomes.count("token already spent") == len(jobs) - 1
@@ -331,43 +341,6 @@ async def _black_hole(node_url: str) -> tuple[Proxy, asyncio.Event]:
 
     proxy = await Proxy(int(node_url.rsplit(":", 1)[1]), tamper_inbound=swallow).start()
     return proxy, swallowed
-
-
-def _one_token_wallet(issuer_url: str, issuer: Issuer) -> Wallet:
-    return Wallet(
-        issuer_url,
-        enrolment_code=issuer.core.new_enrolment_code(),
-        config=WalletConfig(batch_size=1, insecure_unlogged_keys=True),
-    )
-
-
-def _redeemer(
-    session: aiohttp.ClientSession,
-    configs: dict[str, KeyConfig],
-    node: Node,
-    authorization: bytes,
-) -> Callable[[str], Coroutine[Any, Any, str]]:
-    """Sends an echo request paid with ``authorization`` to a gateway URL: the echoed text, or
-    the refusal's message."""
-
-    async def redeem(url: str) -> str:
-        body, _, reader = build_request(
-            configs[url],
-            [node.descriptor],
-            WorkloadRequest("echo", {}, b"paid"),
-            authorization=authorization,
-        )
-        async with session.post(
-            url + "/v1/ohttp", data=body, headers={"Content-Type": MEDIA_REQUEST}
-        ) as r:
-            reader.feed(await r.read())
-        try:
-            (event,) = reader.close()
-        except TokenRequiredError as exc:
-            return str(exc)
-        return event.data.decode()
-
-    return redeem
 
 
 @pytest.mark.slow
