@@ -14,7 +14,7 @@ A request's token is spent before the envelope goes to a node (the authorizer's 
 under its ``"when-accepted"`` policy, reserved then, consumed when a node answers with a
 response head that charges it (:func:`~privcloud.services.gateway_core.node_accepted`), and
 released on every other way out — no healthy node, connection refused, a node's 5xx,
-cancellation — so a device pays only for requests a node took (docs/tokens.md, ADR 0029).
+cancellation — so that a device pays only for requests a node took (docs/tokens.md, ADR 0029).
 
 Routes::
 
