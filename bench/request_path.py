@@ -278,7 +278,7 @@ async def latency(requests: int) -> dict[str, float]:
         out[f"private_{name}_p50_ms"] = round(p50, 3)
         out[f"private_{name}_p99_ms"] = round(_percentile(times[name], 0.99), 3)
         out[f"privacy_overhead_{name}_p50_ms"] = round(p50 - plain50, 3)
-    # What the token adds (wallet, the gateway's check and consume, larger messages), and what
+    # What the token adds (wallet, the gateway's check and spend, larger messages), and what
     # sealing ahead takes off, each as a difference of two p50s of the same run.
     out["token_share_p50_ms"] = round(out["private_k3_token_p50_ms"] - out["private_k3_p50_ms"], 3)
     out["sealing_ahead_saves_p50_ms"] = round(

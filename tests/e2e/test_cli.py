@@ -20,7 +20,7 @@ import pytest
 
 from privcloud import limits
 from privcloud.cli import build_parser
-from privcloud.cli.cloud import _gateway
+from privcloud.cli.cloud import _gateway, gateway_worker_argv
 from privcloud.cli.runtime import EVENT_LOOP_ENV
 from privcloud.localcloud.transparency import LOCAL_WITNESS_NAME
 from privcloud.ohttp import decode_key_configs
@@ -370,12 +370,27 @@ def _gateway_refused(*args: str) -> str:
         (("--spend", "when-accepted"), "--spend needs --issuer"),
         (("--workers", "2", "--port", "1"), "--key-file"),
     ],
-    ids=["unknown spend policy", "spend policy without an issuer", "workers without a key file"],
+    ids=[
+        "unknown spend policy",
+        "spend policy without an issuer",
+        "workers without a key file",
+    ],
 )
 def test_gateway_arguments_that_cannot_work_are_one_clear_message(
     args: tuple[str, ...], said: str
 ) -> None:
     assert said in _gateway_refused(*args)
+
+
+def test_gateway_workers_with_a_spend_policy_but_no_issuer_start_and_write_nothing(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "gateway.key"
+    said = _gateway_refused(
+        "--spend", "at-check", "--workers", "2", "--port", "1", "--key-file", str(key_file)
+    )
+    assert "--spend needs --issuer" in said
+    assert not key_file.exists()
 
 
 @pytest.mark.parametrize("spend", [None, "at-check", "when-accepted"])
@@ -387,5 +402,12 @@ def test_gateway_spend_policy_reaches_the_authorizer(spend: str | None, tmp_path
     )  # fmt: skip
     authorizer = _gateway(args).authorizer
     assert isinstance(authorizer, TokenAuthorizer)
-    assert authorizer.spend == (spend or "at-check")
-    asyncio.run(authorizer.close())
+    try:
+        assert authorizer.spend == (spend or "at-check")
+    finally:
+        asyncio.run(authorizer.close())
+    # ... and to every --workers process, as given (a worker left without it takes the default).
+    worker = gateway_worker_argv(args)
+    assert ("--spend" in worker) == (spend is not None)
+    if spend is not None:
+        assert worker[worker.index("--spend") + 1] == spend

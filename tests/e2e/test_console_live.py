@@ -231,7 +231,7 @@ async def test_a_node_that_refuses_the_session_is_reported_to_the_page(
         page = Page(await _connect(session, echo_agent))
         await page.ws.send_str(json.dumps({"type": "start", "language": "en", "target": "es"}))
         doc, code = await page.refusal()
-    # Each node refused for want of models (503: its token released); the SDK tried every
+    # Each node refused for want of models (503; its token spent at the check); the SDK tried every
     # one, and the page hears why the last refused.
     assert doc["error"] == "unavailable" and code == 4503
 

@@ -403,7 +403,7 @@ async def test_concurrent_double_spend_of_a_held_token_is_refused_exactly_once(r
 
     async def stall(request: web.Request) -> web.StreamResponse:
         arrived.set()
-        await go.wait()  # the token stays reserved, neither consumed nor released
+        await go.wait()  # the token stays held (reserved, or spent at the check) meanwhile
         rig.served += 1
         return await Node.handle_envelope(rig.node, request)
 

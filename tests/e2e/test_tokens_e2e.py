@@ -177,7 +177,7 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     spent = _rows(gateway_db, "spent_tokens")
     assert len(spent) == 8
     assert {bytes(n) for _, n, _, _ in spent} == {t.nonce for t in tokens}
-    assert {holder for *_, holder in spent} == {0}  # consumed: no reservation left
+    assert {holder for *_, holder in spent} == {0}  # spent: no reservation left
     gateway_values: list[bytes] = []
     for t in tokens:
         gateway_values += [t.nonce, t.authenticator, t.encode(), t.authenticator_input()]

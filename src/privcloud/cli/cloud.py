@@ -213,20 +213,43 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.set_defaults(handler=lambda args: asyncio.run(_call(args)))
 
 
+def _check_spend(args: argparse.Namespace) -> None:
+    if args.issuer is None and args.spend is not None:
+        raise ConfigError("--spend needs --issuer (without it no token is asked for)")
+
+
 def _gateway(args: argparse.Namespace) -> Gateway:
+    _check_spend(args)
     if args.key_file:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     if args.issuer is None:
-        if args.spend is not None:
-            raise ConfigError("--spend needs --issuer (without it no token is asked for)")
         return Gateway(args.node, key_file=args.key_file)
     if args.spent_tokens is None and args.database is None:
         raise ConfigError("--issuer needs --database URL (or --spent-tokens FILE)")
     if args.spent_tokens is not None and args.database is not None:
         raise ConfigError("give --database URL or --spent-tokens FILE, not both")
     store = open_database(args.database, args.spent_tokens).spent_tokens()
-    authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=args.spend or "at-check")
+    spend = TokenAuthorizer.spend if args.spend is None else args.spend  # (the class default)
+    authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=spend)
     return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
+
+
+def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
+    """The command line of one more ``--workers`` process: this gateway's arguments, on the
+    same port (``--reuse-port``)."""
+    worker = [sys.executable, "-m", "privcloud.cli", "gateway", "--host", args.host]
+    worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
+    for url in args.node:
+        worker += ["--node", url]
+    if args.issuer:
+        worker += ["--issuer", args.issuer]
+        if args.spend is not None:
+            worker += ["--spend", args.spend]
+        if args.database is not None:
+            worker += ["--database", args.database]
+        else:
+            worker += ["--spent-tokens", args.spent_tokens or ""]
+    return worker
 
 
 def _run_gateway(args: argparse.Namespace) -> None:
@@ -234,23 +257,13 @@ def _run_gateway(args: argparse.Namespace) -> None:
     kernel spreads connections; spent tokens are shared through ``--spent-tokens``)."""
     if not 1 <= args.workers <= limits.MAX_GATEWAY_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {limits.MAX_GATEWAY_WORKERS}")
+    _check_spend(args)  # before any worker starts or any file is written
     children: list[subprocess.Popen[bytes]] = []
     if args.workers > 1:
         if not args.key_file or args.port == 0:
             raise ConfigError("--workers needs --key-file FILE and a fixed --port")
         load_or_create(args.key_file, now=time.time())  # written once, before workers read it
-        worker = [sys.executable, "-m", "privcloud.cli", "gateway", "--host", args.host]
-        worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
-        for url in args.node:
-            worker += ["--node", url]
-        if args.issuer:
-            worker += ["--issuer", args.issuer]
-            if args.spend is not None:
-                worker += ["--spend", args.spend]
-            if args.database is not None:
-                worker += ["--database", args.database]
-            else:
-                worker += ["--spent-tokens", args.spent_tokens or ""]
+        worker = gateway_worker_argv(args)
         # Our own interpreter and module, with arguments we validated: no shell, no user program.
         children = [subprocess.Popen(worker) for _ in range(args.workers - 1)]  # noqa: S603
     reuse = args.reuse_port or args.workers > 1

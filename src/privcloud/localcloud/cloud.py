@@ -52,7 +52,7 @@ from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.observe import Observer
-from privcloud.services.redemption import TokenAuthorizer
+from privcloud.services.redemption import SpendPolicy, TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.database import open_database
@@ -118,6 +118,9 @@ class LocalCloud:
     #: The issuer keeps its state and the gateway its spent tokens under ``data_dir/tokens``
     #: (a temporary directory, removed on stop, when ``data_dir`` is None).
     require_tokens: bool = True
+    #: When the gateway charges a token (docs/adr/0029): at its check, or once a node took the
+    #: request.
+    spend: SpendPolicy = "at-check"
     issuer: Issuer | None = None
     issuer_url: str = ""
     #: The AI models the nodes serve (docs/features.md); None: the echo workloads only.
@@ -311,7 +314,7 @@ class LocalCloud:
         self._runners.append(runner)
         self.issuer_url = f"http://{self.host}:{port}"
         store = open_database(self.database, token_dir / "spent-tokens.sqlite3").spent_tokens()
-        return TokenAuthorizer(store, issuer_url=self.issuer_url)
+        return TokenAuthorizer(store, issuer_url=self.issuer_url, spend=self.spend)
 
     @property
     def insecure_tee_public_key(self) -> bytes:

@@ -51,6 +51,7 @@ from privcloud.sdk.trust_store import TrustStore
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.keylog import KeyLog
+from privcloud.services.redemption import SpendPolicy
 from privcloud.storage.tlog_store import load_key
 from privcloud.trust.directory import decode_descriptor
 from privcloud.wire import jsonio
@@ -85,6 +86,8 @@ class ClusterSpec:
     host: str = LOOPBACK
     #: The witness's key type (``privcloud witness --key-type``): "ed25519" or "ml-dsa-44".
     witness_key_type: str = "ed25519"
+    #: When the gateways charge a token (``privcloud gateway --spend``; docs/adr/0029).
+    spend: SpendPolicy = "at-check"
 
     def __post_init__(self) -> None:
         if not is_loopback(self.host):
@@ -451,7 +454,7 @@ class Cluster:
         node_args = [arg for url in self.node_urls for arg in ("--node", url)]
         gateway_args = [
             "gateway", *node_args, "--host", host, "--port", str(gateway_port), "--reuse-port",
-            "--issuer", self.issuer_url, *self._store_args("gateway"),
+            "--issuer", self.issuer_url, "--spend", spec.spend, *self._store_args("gateway"),
             "--key-file", str(self.gateway_key_file),
         ]  # fmt: skip
         gateways = [

@@ -104,8 +104,9 @@ def _event(output: Output) -> LiveEvent | None:
 class LiveNode:
     """Serves ``/v1/live`` for one node: its boot keys (``key_for``), its replay cache and
     clock, and the factory of call pipelines (``None``: a node without the AI models, which
-    refuses live sessions with 503, so the gateway releases the token and the device tries
-    another node).
+    refuses live sessions with 503, so the device tries another node with a fresh token; the
+    gateway released the first under ``--spend when-accepted``, and spent it at its check by
+    default).
 
     The wall ``clock`` dates the hello (the replay window); the frames and deadlines run on
     ``pace``, a monotonic clock, which a step of the wall clock does not move. Pipeline steps
