@@ -213,13 +213,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.set_defaults(handler=lambda args: asyncio.run(_call(args)))
 
 
-def _check_spend(args: argparse.Namespace) -> None:
-    if args.issuer is None and args.spend is not None:
-        raise ConfigError("--spend needs --issuer (without it no token is asked for)")
-
-
 def _gateway(args: argparse.Namespace) -> Gateway:
-    _check_spend(args)
     if args.key_file:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     if args.issuer is None:
@@ -257,7 +251,8 @@ def _run_gateway(args: argparse.Namespace) -> None:
     kernel spreads connections; spent tokens are shared through ``--spent-tokens``)."""
     if not 1 <= args.workers <= limits.MAX_GATEWAY_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {limits.MAX_GATEWAY_WORKERS}")
-    _check_spend(args)  # before any worker starts or any file is written
+    if args.issuer is None and args.spend is not None:  # (before any worker or file)
+        raise ConfigError("--spend needs --issuer (without it no token is asked for)")
     children: list[subprocess.Popen[bytes]] = []
     if args.workers > 1:
         if not args.key_file or args.port == 0:
