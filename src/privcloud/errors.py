@@ -228,6 +228,13 @@ class UpstreamError(UnavailableError):
     code = "upstream"
 
 
+class UpstreamUnreachableError(UpstreamError):
+    """The next hop could not be reached: no connection was made, so nothing was delivered
+    (a request may go to another recipient without running twice)."""
+
+    code = "upstream_unreachable"
+
+
 class NoHealthyNodeError(UnavailableError):
     """None of the nodes a request was sealed to is healthy."""
 

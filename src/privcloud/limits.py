@@ -38,6 +38,12 @@ UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
 #: Seconds a hop or a client waits for the next bytes of a streamed answer; a stream may last
 #: longer than UPSTREAM_TOTAL_TIMEOUT_S (live transcription) as long as it keeps moving.
 UPSTREAM_READ_IDLE_TIMEOUT_S: Final = 120.0
+#: Seconds a hop keeps an idle pooled connection to the next hop (privcloud.netio.hop) before
+#: it closes it unused: below HTTP_IDLE_TIMEOUT_S, so a hop never reuses a connection the next
+#: hop is closing (aiohttp's client pools use the same 15 s).
+UPSTREAM_POOL_IDLE_S: Final = 15.0
+#: Largest response head (status line and every header field) a hop accepts from the next hop.
+MAX_UPSTREAM_HEAD_BYTES: Final = 64 * KiB
 #: Largest size of request headers the aiohttp parser accepts.
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.

@@ -35,6 +35,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -47,8 +48,10 @@ from privcloud.errors import (
     PrivcloudError,
     UnknownKeyError,
     UpstreamError,
+    UpstreamUnreachableError,
 )
 from privcloud.netio import LazySession, read_bounded
+from privcloud.netio.hop import HopClient, HopResponse
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -83,6 +86,9 @@ HEALTH_INTERVAL_S = 2.0
 #: A :class:`Redemption` it returns is consumed when a node accepts the request, else released.
 Authorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
 
+#: A node's answer as one way of sending gets it: whole (one-shot) or with its head read (streams).
+_Answer = TypeVar("_Answer", HopResponse, aiohttp.ClientResponse)
+
 
 class Gateway:
     """State of one gateway: its OHTTP keys and its view of the nodes."""
@@ -116,6 +122,7 @@ class Gateway:
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._http = LazySession()
+        self._hop: HopClient | None = None  # one-shot envelopes to nodes, made in the loop
         # Live tunnels hold their connection to a node for up to ~10 minutes: a pool of their
         # own, so they never make requests, health checks or directory fetches wait.
         self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
@@ -170,6 +177,13 @@ class Gateway:
     def session(self) -> aiohttp.ClientSession:
         return self._http.get()
 
+    @property
+    def hop(self) -> HopClient:
+        """The pooled client one-shot envelopes go to nodes by (made on first use)."""
+        if self._hop is None:
+            self._hop = HopClient()
+        return self._hop
+
     def app(self) -> web.Application:
         app = new_app("gateway", self.metrics)
         app.router.add_post("/v1/ohttp", self.handle_ohttp, name="ohttp")
@@ -199,6 +213,9 @@ class Gateway:
                 await asyncio.gather(task, return_exceptions=True)
         await self._http.close()
         await self._live_http.close()
+        if self._hop is not None:
+            await self._hop.close()
+            self._hop = None
 
     async def _health_loop(self) -> None:
         while True:
@@ -265,33 +282,36 @@ class Gateway:
                 key_mismatch_problem(), status=400, content_type="application/problem+json"
             )
 
-    async def _upstream(
-        self, exchange: OneShotExchange | ChunkedExchange
-    ) -> aiohttp.ClientResponse:
+    async def _forward(
+        self,
+        exchange: OneShotExchange | ChunkedExchange,
+        send: Callable[[str, bytes], Awaitable[_Answer]],
+    ) -> _Answer:
         """Check the inner request, spend or reserve its token (the authorizer's policy), and
-        post its envelope to a node: the node's response, its head read. A reserved token is
-        consumed when the node's status charges it (:func:`node_accepted`) and released on
-        every other way out of here (docs/tokens.md, redemption steps 6-8)."""
+        send its envelope to a node with ``send``: the node's answer (whole, or its head read).
+        A reserved token is consumed when the node's status charges it (:func:`node_accepted`)
+        and released on every other way out of here (docs/tokens.md, redemption steps 6-8)."""
         inner = exchange.inner()
         held = await self.authorizer(inner) if self.authorizer is not None else None
         try:
-            resp, _ = await self._post_to_node(inner.content)
-            if held is not None and node_accepted(resp.status):
+            answer = await self._to_a_recipient(inner.content, send)
+            if held is not None and node_accepted(answer.status):
                 try:
                     await held.consume()  # durable before any of the answer leaves
                 except PrivcloudError:
-                    resp.release()
+                    if isinstance(answer, aiohttp.ClientResponse):
+                        answer.release()
                     raise
         finally:
             if held is not None:
                 held.release()  # no node took the request (after a consume: does nothing)
-        return resp
+        return answer
 
     async def _one_shot(self, exchange: OneShotExchange) -> web.Response:
         try:
-            status, payload = await self._read_buffered(await self._upstream(exchange))
-            answer = exchange.answer(status, payload)
-            self.metrics.count_inner(status)
+            whole = await self._forward(exchange, self._post_whole)
+            answer = exchange.answer(whole.status, whole.body)
+            self.metrics.count_inner(whole.status)
         except PrivcloudError as exc:
             answer = exchange.refuse(exc)
             self.metrics.count_inner(exc.http_status)  # answered inside OHTTP, not as 200
@@ -302,7 +322,7 @@ class Gateway:
         await response.prepare(request)
         await response.write(exchange.response_header())
         try:
-            upstream = await self._upstream(exchange)
+            upstream = await self._forward(exchange, self._post_streamed)
         except PrivcloudError as exc:
             # Nothing of the inner response was sent yet: answer the error inside OHTTP.
             await response.write(exchange.refuse(exc))
@@ -326,35 +346,35 @@ class Gateway:
         await response.write_eof()
         return response
 
-    async def _post_to_node(self, envelope: bytes) -> tuple[aiohttp.ClientResponse, NodeRecord]:
-        """POST the envelope to a healthy node among its recipients, trying each once."""
+    async def _to_a_recipient(
+        self, envelope: bytes, send: Callable[[str, bytes], Awaitable[_Answer]]
+    ) -> _Answer:
+        """Send the envelope to a healthy node among its recipients, trying each once while no
+        connection can be made to it (then nothing was delivered, and the node is down)."""
         candidates = self.table.candidates(envelope)
         if not candidates:
             raise NoHealthyNodeError("no healthy node among the request's recipients")
         for record in candidates:
             try:
-                resp = await self.session.post(
-                    f"{record.url}/v1/envelope",
-                    data=envelope,
-                    headers={"Content-Type": MEDIA_TYPE_REQUEST},
-                )
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
-                # Nothing was delivered: the node is down. Try another of the k recipients.
+                return await send(f"{record.url}/v1/envelope", envelope)
+            except UpstreamUnreachableError:
                 record.healthy = False
                 log.warning("gateway: node unreachable, trying another recipient")
-                continue
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                # The envelope may have reached the node: do not run it a second time elsewhere,
-                # and do not take the node out of the pool for what one request did to it.
-                raise UpstreamError("node failed while answering") from exc
-            return resp, record
         raise NoHealthyNodeError("every recipient node failed")
 
-    async def _read_buffered(self, resp: aiohttp.ClientResponse) -> tuple[int, bytes]:
-        """The node's whole answer (its token is charged already: the node did the work)."""
-        async with resp:
-            try:
-                payload = await read_bounded(resp.content, limits.MAX_HTTP_BODY)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise UpstreamError("node response broke off") from exc
-        return resp.status, payload
+    async def _post_whole(self, url: str, envelope: bytes) -> HopResponse:
+        """The node's whole answer, over the pooled one-shot client (netio.hop). An error after
+        a connection was made is an :class:`UpstreamError`: the envelope may have reached the
+        node, so it is not run a second time elsewhere, and the node stays in the pool."""
+        return await self.hop.post(url, envelope, MEDIA_TYPE_REQUEST, limit=limits.MAX_HTTP_BODY)
+
+    async def _post_streamed(self, url: str, envelope: bytes) -> aiohttp.ClientResponse:
+        """The node's response with its head read, its body left to stream (aiohttp)."""
+        try:
+            return await self.session.post(
+                url, data=envelope, headers={"Content-Type": MEDIA_TYPE_REQUEST}
+            )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise UpstreamUnreachableError("node unreachable") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UpstreamError("node failed while answering") from exc

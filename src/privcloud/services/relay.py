@@ -44,10 +44,12 @@ from privcloud.errors import (
     NotFoundError,
     PrivcloudError,
     RateLimitedError,
+    TooLargeError,
     UnavailableError,
     UpstreamError,
 )
 from privcloud.netio import LazySession, read_bounded
+from privcloud.netio.hop import HopClient
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -62,7 +64,8 @@ from privcloud.services.site import new_app, peer_key
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
-_RESPONSE_TYPES = {MEDIA_REQUEST: MEDIA_RESPONSE, MEDIA_CHUNKED_REQUEST: MEDIA_CHUNKED_RESPONSE}
+#: Largest error body of the gateway's own (malformed, unknown key ...) the relay passes on.
+_MAX_GATEWAY_ERROR = 64 * limits.KiB
 #: Upstream response headers the relay passes back; everything else is dropped.
 _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
 #: A device's tunnel went away while the relay wrote to it, or the gateway's did.
@@ -71,6 +74,16 @@ _TUNNEL_GONE = (aiohttp.ClientError, ConnectionError)
 log = logging.getLogger("privcloud.relay")
 #: Seconds between the relay's own fetches of the issuer directory it serves.
 ISSUER_COPY_REFRESH_S = 60.0
+
+
+def _gateway_error(status: int, media: str, payload: bytes) -> web.Response:
+    """The gateway's own error (malformed, unknown key ...): its status and text passed on, as
+    JSON whatever it claimed to be."""
+    if len(payload) > _MAX_GATEWAY_ERROR:
+        raise TooLargeError("peer response too large")
+    if media not in ("application/json", "application/problem+json"):
+        media = "application/json"
+    return web.Response(status=status, body=payload, content_type=media)
 
 
 class Relay:
@@ -88,6 +101,7 @@ class Relay:
         self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
         self._http = LazySession()
+        self._hop: HopClient | None = None  # one-shot requests to the gateway, made in the loop
         # Live tunnels hold their connection to the gateway for minutes: they have a pool of
         # their own, so they can never make the requests and fetches above wait for one.
         self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
@@ -104,6 +118,13 @@ class Relay:
     @property
     def session(self) -> aiohttp.ClientSession:
         return self._http.get()
+
+    @property
+    def hop(self) -> HopClient:
+        """The pooled client one-shot requests go to the gateway by (made on first use)."""
+        if self._hop is None:
+            self._hop = HopClient()
+        return self._hop
 
     def app(self) -> web.Application:
         # The relay is the one service whose peers are devices: one address may hold only so
@@ -160,34 +181,51 @@ class Relay:
             await asyncio.gather(self._issuer_task, return_exceptions=True)
         await self._http.close()
         await self._live_http.close()
+        if self._hop is not None:
+            await self._hop.close()
+            self._hop = None
 
     async def health(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True, "service": "relay"})
 
     async def forward_ohttp(self, request: web.Request) -> web.StreamResponse:
-        """Forward one encapsulated request; stream the encapsulated response back."""
+        """Forward one encapsulated request; pass the encapsulated response back."""
         media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
+        if media == MEDIA_REQUEST:
+            return await self._forward_one_shot(body)
+        return await self._forward_chunked(request, body)
+
+    async def _forward_one_shot(self, body: bytes) -> web.Response:
+        """A one-shot answer is small and whole: read over the pooled one-shot client
+        (netio.hop) and passed on in one write."""
+        try:
+            answer = await self.hop.post(
+                f"{self.gateway_url}/v1/ohttp", body, MEDIA_REQUEST, limit=limits.MAX_HTTP_BODY
+            )
+        except UpstreamError as exc:
+            raise UpstreamError("gateway unreachable") from exc
+        if answer.status != 200 or answer.content_type != MEDIA_RESPONSE:
+            return _gateway_error(answer.status, answer.content_type, answer.body)
+        return web.Response(body=answer.body, content_type=MEDIA_RESPONSE)
+
+    async def _forward_chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
+        """A chunked answer is streamed back as it comes."""
         try:
             upstream = await self.session.post(
-                f"{self.gateway_url}/v1/ohttp", data=body, headers={"Content-Type": media}
+                f"{self.gateway_url}/v1/ohttp",
+                data=body,
+                headers={"Content-Type": MEDIA_CHUNKED_REQUEST},
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UpstreamError("gateway unreachable") from exc
         async with upstream:
-            expected = _RESPONSE_TYPES[media]
-            if upstream.status != 200 or upstream.content_type != expected:
-                # The gateway's own error (malformed, unknown key ...): pass status and text on.
-                payload = await read_bounded(upstream.content, 64 * limits.KiB)
-                media_out = upstream.content_type
-                if media_out not in ("application/json", "application/problem+json"):
-                    media_out = "application/json"
-                return web.Response(status=upstream.status, body=payload, content_type=media_out)
-            if media == MEDIA_REQUEST:
-                # A one-shot answer is small and whole: pass it on in one write.
-                payload = await read_bounded(upstream.content, limits.MAX_HTTP_BODY)
-                return web.Response(body=payload, content_type=expected)
-            response = web.StreamResponse(status=200, headers={"Content-Type": expected})
+            if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
+                payload = await read_bounded(upstream.content, _MAX_GATEWAY_ERROR)
+                return _gateway_error(upstream.status, upstream.content_type, payload)
+            response = web.StreamResponse(
+                status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE}
+            )
             await response.prepare(request)
             try:
                 async for chunk in upstream.content.iter_any():
