@@ -78,8 +78,10 @@ from privcloud.envelope.format import (
     cek_size,
 )
 from privcloud.envelope.seal import Recipient, _request_keys, prepare_seal, seal_request
+from privcloud.limits import MAX_HTTP_BODY
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
+from privcloud.netio.hop import HopClient
 from privcloud.ohttp import (
     GatewayKey,
     decapsulate_request,
@@ -150,13 +152,22 @@ def _plain_node() -> web.Application:
     return node
 
 
-def _plain_forwarder(target: str) -> web.Application:
+def _plain_forwarder(target: str, client: str = "aiohttp") -> web.Application:
+    """A plain forwarding hop: ``client`` "aiohttp" (a pooled ClientSession: the issue's
+    baseline) or "hop" (the pooled one-shot client the relay and the gateway use,
+    privcloud.netio.hop: the same hop without the privacy)."""
     session: list[aiohttp.ClientSession] = []
+    hop: list[HopClient] = []
 
     async def handler(request: web.Request) -> web.Response:
+        body = await read_body(request)
+        if client == "hop":
+            if not hop:
+                hop.append(HopClient())
+            answer = await hop[0].post(target, body, request.content_type, limit=MAX_HTTP_BODY)
+            return web.Response(body=await answer.read(), status=answer.status)
         if not session:
             session.append(new_session())
-        body = await read_body(request)
         headers = {"Content-Type": request.content_type}
         async with session[0].post(target, data=body, headers=headers) as resp:
             return web.Response(body=await resp.read(), status=resp.status)
@@ -164,6 +175,8 @@ def _plain_forwarder(target: str) -> web.Application:
     async def close(_: web.Application) -> None:
         for s in session:
             await s.close()
+        for h in hop:
+            await h.close()
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
@@ -175,19 +188,19 @@ def _plain_forwarder(target: str) -> web.Application:
     return app
 
 
-async def _plain_hops() -> tuple[list[str], list[web.AppRunner]]:
-    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services; the
-    URLs of the node, of the gateway hop and of the relay hop."""
+async def _plain_hops(client: str = "aiohttp") -> tuple[list[str], list[web.AppRunner]]:
+    """relay -> gateway -> node, plain HTTP, built from the same helpers as the services, each
+    forwarding hop on ``client`` (:func:`_plain_forwarder`); the URLs of the node, of the
+    gateway hop and of the relay hop."""
     runners: list[web.AppRunner] = []
     runner, node_port = await start_site(_plain_node(), "127.0.0.1", 0)
     runners.append(runner)
-    forwarder = _plain_forwarder
     runner, gw_port = await start_site(
-        forwarder(f"http://127.0.0.1:{node_port}/plain"), "127.0.0.1", 0
+        _plain_forwarder(f"http://127.0.0.1:{node_port}/plain", client), "127.0.0.1", 0
     )
     runners.append(runner)
     runner, relay_port = await start_site(
-        forwarder(f"http://127.0.0.1:{gw_port}/plain"), "127.0.0.1", 0
+        _plain_forwarder(f"http://127.0.0.1:{gw_port}/plain", client), "127.0.0.1", 0
     )
     runners.append(runner)
     return [f"http://127.0.0.1:{p}/plain" for p in (node_port, gw_port, relay_port)], runners
@@ -203,10 +216,14 @@ async def latency(requests: int) -> dict[str, float]:
     after its answer is not timed as part of the next request, whichever it is."""
     hop_urls, runners = await _plain_hops()
     plain_url = hop_urls[-1]
+    # The same three plain hops on the client the relay and the gateway forward with: the
+    # privacy overhead like for like (the issue's baseline is the aiohttp one above).
+    lean_urls, lean_runners = await _plain_hops("hop")
+    runners += lean_runners
     plain_body = encode_request(WorkloadRequest("echo", {}, BODY))
     times: dict[str, list[float]] = {
         "plain": [], "k3": [], "k1": [], "k3_token": [], "k3_token_fresh": [],
-        "plain_1hop": [], "plain_2hops": [],
+        "plain_1hop": [], "plain_2hops": [], "plain_hop_client": [],
     }  # fmt: skip
     dev = ClientPolicy.insecure_local_dev()
     async with (
@@ -237,6 +254,7 @@ async def latency(requests: int) -> dict[str, float]:
 
         for _ in range(20):  # warm up every path
             await plain()
+            await plain(lean_urls[-1])
             for c in clients.values():
                 await c.call("echo", None, BODY)
         # Fill the wallet for the whole run: the local cloud's issuer shares this process, so a
@@ -250,7 +268,11 @@ async def latency(requests: int) -> dict[str, float]:
             t0 = time.perf_counter()
             await plain()
             times["plain"].append((time.perf_counter() - t0) * 1000)
-            for name, url in (("plain_1hop", hop_urls[0]), ("plain_2hops", hop_urls[1])):
+            for name, url in (
+                ("plain_1hop", hop_urls[0]),
+                ("plain_2hops", hop_urls[1]),
+                ("plain_hop_client", lean_urls[-1]),
+            ):
                 await _settle()
                 t0 = time.perf_counter()
                 await plain(url)
@@ -273,11 +295,14 @@ async def latency(requests: int) -> dict[str, float]:
     out["http_hop_node_p50_ms"] = round(one, 3)
     out["http_hop_gateway_p50_ms"] = round(two - one, 3)
     out["http_hop_relay_p50_ms"] = round(plain50 - two, 3)
+    lean50 = statistics.median(times["plain_hop_client"])
+    out["plain_hop_client_p50_ms"] = round(lean50, 3)
     for name in ("k3", "k1", "k3_token", "k3_token_fresh"):
         p50 = statistics.median(times[name])
         out[f"private_{name}_p50_ms"] = round(p50, 3)
         out[f"private_{name}_p99_ms"] = round(_percentile(times[name], 0.99), 3)
         out[f"privacy_overhead_{name}_p50_ms"] = round(p50 - plain50, 3)
+        out[f"privacy_overhead_{name}_over_hop_client_plain_p50_ms"] = round(p50 - lean50, 3)
     # What the token adds (wallet, the gateway's check and spend, larger messages), and what
     # sealing ahead takes off, each as a difference of two p50s of the same run.
     out["token_share_p50_ms"] = round(out["private_k3_token_p50_ms"] - out["private_k3_p50_ms"], 3)
@@ -404,15 +429,16 @@ async def _forwarder_before_node(
     node_port: int,
     nodes: list[NodeDescriptor],
     loop: str,
+    client: str = "aiohttp",
 ) -> dict[str, float]:
     """The issue's baseline: a plain aiohttp forwarder process in front of the *same* node,
     loaded with envelopes sealed to it (the node opens, runs and seals each as it does behind
-    the gateway; the forwarder does no OHTTP, no Binary HTTP, no token). Requests/s, errors,
-    and the forwarder's and the node's CPU µs per request."""
+    the gateway; the forwarder does no OHTTP, no Binary HTTP, no token); with ``client``
+    "hop", the same forwarder on the gateway's own client to nodes. Requests/s, errors, and
+    the forwarder's and the node's CPU µs per request."""
     port = _free_port()
-    fwd = _spawn_bench(
-        ["--serve-plain-forwarder", str(port), f"http://127.0.0.1:{node_port}/v1/envelope"], loop
-    )
+    target = f"http://127.0.0.1:{node_port}/v1/envelope"
+    fwd = _spawn_bench(["--serve-plain-forwarder", str(port), target, client], loop)
     try:
         await _wait_healthy(f"http://127.0.0.1:{port}/healthz")
         recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
@@ -449,11 +475,12 @@ async def _gateway_rps(
     loop: str = "asyncio",
     cpu: dict[str, float] | None = None,
     same_node: dict[str, float] | None = None,
+    same_node_hop: dict[str, float] | None = None,
 ) -> tuple[float, int]:
     """Load a gateway of ``workers`` processes (node in another process; both on ``loop``) with
     pre-built requests; with one worker, ``cpu`` gets each process's CPU µs per request.
     ``same_node`` gets :func:`_forwarder_before_node`'s figures, measured after the gateway's
-    with the same node process."""
+    with the same node process; ``same_node_hop`` the same for a forwarder on the hop client."""
     node_port, gw_port = _free_port(), _free_port()
     procs = [_spawn(["node", "--id", "bench-node", "--port", str(node_port)], loop)]
     key_dir = tempfile.TemporaryDirectory()
@@ -487,6 +514,11 @@ async def _gateway_rps(
         if same_node is not None:
             figures = await _forwarder_before_node(seconds, procs[0], node_port, nodes, loop)
             same_node.update(figures)
+        if same_node_hop is not None:
+            figures = await _forwarder_before_node(
+                seconds, procs[0], node_port, nodes, loop, client="hop"
+            )
+            same_node_hop.update(figures)
         return rps, errors
     finally:
         for p in procs:
@@ -506,7 +538,12 @@ async def _plain_rps(
     try:
         procs.append(
             _spawn_bench(
-                ["--serve-plain-forwarder", str(plain_fwd), f"http://127.0.0.1:{plain_node}/plain"],
+                [
+                    "--serve-plain-forwarder",
+                    str(plain_fwd),
+                    f"http://127.0.0.1:{plain_node}/plain",
+                    "aiohttp",
+                ],
                 loop,
             )
         )
@@ -537,7 +574,10 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
     gw_cpu: dict[str, float] = {}
     plain_cpu: dict[str, float] = {}
     same_node: dict[str, float] = {}
-    rps, errors = await _gateway_rps(seconds, workers=1, cpu=gw_cpu, same_node=same_node)
+    same_hop: dict[str, float] = {}
+    rps, errors = await _gateway_rps(
+        seconds, workers=1, cpu=gw_cpu, same_node=same_node, same_node_hop=same_hop
+    )
     rps2, errors2 = await _gateway_rps(seconds, workers=2)
     plain_rps = await _plain_rps(seconds, cpu=plain_cpu)
     out: dict[str, object] = {
@@ -563,6 +603,11 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
         "baseline_plain_forwarder_same_node_rps": round(same_node["rps"], 1),
         "baseline_plain_forwarder_same_node_errors": int(same_node["errors"]),
         "gateway_over_plain_forwarder_same_node": round(rps / same_node["rps"], 3),
+        # Like for like: the same forwarder on the client the gateway itself forwards with.
+        "baseline_hop_forwarder_same_node_rps": round(same_hop["rps"], 1),
+        "gateway_over_hop_forwarder_same_node": round(rps / same_hop["rps"], 3),
+        "hop_forwarder_cpu_us": same_hop["forwarder_cpu_us"],
+        "hop_forwarder_node_cpu_us": same_hop["node_cpu_us"],
     }
     # The same ratio from CPU µs per request of all three processes (steadier than req/s on
     # a shared machine): the throughput ratio where the cores, not waits, set the pace.
@@ -570,8 +615,12 @@ async def gateway_throughput(seconds: float) -> dict[str, object]:
     same_total = sum(
         same_node[n] for n in ("forwarder_cpu_us", "node_cpu_us", "load_generator_cpu_us")
     )
+    hop_total = sum(
+        same_hop[n] for n in ("forwarder_cpu_us", "node_cpu_us", "load_generator_cpu_us")
+    )
     if gw_total:
         out["gateway_over_plain_forwarder_same_node_by_cpu"] = round(same_total / gw_total, 3)
+        out["gateway_over_hop_forwarder_same_node_by_cpu"] = round(hop_total / gw_total, 3)
     if gw_cpu.get("gateway") and plain_cpu.get("forwarder"):
         out["gateway_cpu_over_forwarder_cpu"] = round(gw_cpu["gateway"] / plain_cpu["forwarder"], 3)
     if importlib.util.find_spec("uvloop") is not None:
@@ -841,14 +890,14 @@ async def main() -> None:
         help=f"comma-separated subset of {','.join(PARTS)}",
     )
     parser.add_argument("--serve-plain-node", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--serve-plain-forwarder", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--serve-plain-forwarder", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_plain_node:
         await _serve(_plain_node(), args.serve_plain_node)
         return
     if args.serve_plain_forwarder:
-        port, target = args.serve_plain_forwarder
-        await _serve(_plain_forwarder(target), int(port))
+        port, target, client = args.serve_plain_forwarder
+        await _serve(_plain_forwarder(target, client), int(port))
         return
     parts = set(args.parts.split(","))
     figures: dict[str, object] = {"bench": "request_path", "cpus": os.cpu_count()}

@@ -53,6 +53,9 @@ MAX_HTTP_LINE_SIZE: Final = 8 * KiB
 MAX_DIRECTORY_BYTES: Final = 1 * MiB
 #: Largest node directory a client accepts (256 nodes with hardware bundles of ~5 KiB each).
 MAX_NODE_DIRECTORY_BYTES: Final = 4 * MiB
+#: Largest error body of the gateway's own (malformed request, unknown key ...) a relay passes
+#: back to a device.
+MAX_RELAYED_GATEWAY_ERROR: Final = 64 * KiB
 #: Largest transparency-log read (checkpoint, proof, page of entries) a relay passes through.
 MAX_RELAYED_LOG_RESPONSE: Final = 8 * MiB
 

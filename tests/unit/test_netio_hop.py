@@ -8,11 +8,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
+import uvloop
 from aiohttp import web
 
 from privcloud import limits
 from privcloud.errors import ConfigError, TooLargeError, UpstreamError, UpstreamUnreachableError
 from privcloud.netio.hop import HopClient
+
+Got = tuple[int, str, bytes]
 
 Script = Callable[[asyncio.StreamReader, asyncio.StreamWriter, bytes], Awaitable[None]]
 
@@ -89,6 +92,12 @@ async def hop() -> AsyncIterator[HopClient]:
     await client.close()
 
 
+async def fetch(hop: HopClient, url: str, body: bytes = b"x", *, limit: int = 64) -> Got:
+    """One exchange, its body read: (status, media type, body)."""
+    answer = await hop.post(url, body, "m/x", limit=limit)
+    return answer.status, answer.content_type, await answer.read()
+
+
 async def serve(script: Script) -> tuple[Scripted, str]:
     server = Scripted(script)
     return server, await server.start()
@@ -108,16 +117,13 @@ async def test_round_trip_with_an_aiohttp_service_reuses_one_connection(hop: Hop
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = runner.addresses[0][1]
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/v1/envelope"
     try:
         for i in range(5):
-            got = await hop.post(
-                f"http://127.0.0.1:{port}/v1/envelope", b"abc%d" % i, "message/x", limit=64
-            )
-            assert (got.status, got.content_type, got.body) == (201, "message/x-test", b"%dcba" % i)
+            got = await fetch(hop, url, b"abc%d" % i)
+            assert got == (201, "message/x-test", b"%dcba" % i)
         large = bytes(range(256)) * 1024  # written apart from its head
-        got = await hop.post(f"http://127.0.0.1:{port}/v1/envelope", large, "m/x", limit=1 << 20)
-        assert got.body == large[::-1]
+        assert (await fetch(hop, url, large, limit=1 << 20))[2] == large[::-1]
         assert len(peers) == 1
     finally:
         await runner.cleanup()
@@ -125,8 +131,8 @@ async def test_round_trip_with_an_aiohttp_service_reuses_one_connection(hop: Hop
 
 async def test_request_carries_only_host_type_and_length(hop: HopClient) -> None:
     server, url = await serve(echo())
-    got = await hop.post(url, b"sealed", "message/ohttp-req", limit=64)
-    assert got.content_type == "message/x-test" and got.body == b"sealed"
+    answer = await hop.post(url, b"sealed", "message/ohttp-req", limit=64)
+    assert answer.content_type == "message/x-test" and await answer.read() == b"sealed"
     port = url.split(":")[2].split("/")[0]
     assert server.requests == [
         b"POST /v1/envelope HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nContent-Type: message/ohttp-req\r\n"
@@ -138,22 +144,64 @@ async def test_request_carries_only_host_type_and_length(hop: HopClient) -> None
 async def test_connection_close_is_not_reused(hop: HopClient) -> None:
     server, url = await serve(echo(b"Connection: close\r\n"))
     for _ in range(3):
-        assert (await hop.post(url, b"x", "m/x", limit=8)).body == b"x"
+        assert (await fetch(hop, url))[2] == b"x"
     assert server.connections == 3
     await server.stop()
 
 
-async def test_chunked_answer_is_read_whole(hop: HopClient) -> None:
+async def test_an_answer_dropped_unread_closes_its_connection(hop: HopClient) -> None:
+    server, url = await serve(echo())
+    answer = await hop.post(url, b"x", "m/x", limit=8)
+    answer.close()
+    assert (await fetch(hop, url))[2] == b"x"
+    assert server.connections == 2
+    await server.stop()
+
+
+async def test_chunked_answer_is_read_whole_and_its_trailer_changes_nothing(
+    hop: HopClient,
+) -> None:
     async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
         writer.write(
-            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+            b"HTTP/1.1 200 OK\r\nContent-Type: m/x\r\nTransfer-Encoding: chunked\r\n\r\n"
+            b"3\r\nabc\r\n2\r\nde\r\n0\r\nContent-Type: m/trailer\r\n\r\n"
         )
 
     server, url = await serve(script)
-    got = await hop.post(url, b"", "m/x", limit=8)
-    assert (got.body, got.content_type) == (b"abcde", "")
-    assert (await hop.post(url, b"", "m/x", limit=8)).body == b"abcde"
+    assert await fetch(hop, url, b"") == (200, "m/x", b"abcde")
+    assert await fetch(hop, url, b"") == (200, "m/x", b"abcde")
     assert server.connections == 1
+    await server.stop()
+
+
+async def test_an_interim_answer_is_skipped_and_never_reaches_the_next_request(
+    hop: HopClient,
+) -> None:
+    """A 100 or 103 before the final answer (allowed unasked): were it taken as the answer,
+    the final one would be handed to the next request on the connection."""
+
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> None:
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n")
+        await writer.drain()
+        await asyncio.sleep(0.05)
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + answer(req.split(b"\r\n\r\n", 1)[1]))
+
+    server, url = await serve(script)
+    assert await fetch(hop, url, b"for A") == (200, "message/x-test", b"for A")
+    assert await fetch(hop, url, b"for B") == (200, "message/x-test", b"for B")
+    assert server.connections == 1
+    await server.stop()
+
+
+async def test_switching_protocols_is_refused(hop: HopClient) -> None:
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(
+            b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: x\r\n\r\nraw"
+        )
+
+    server, url = await serve(script)
+    with pytest.raises(UpstreamError, match="switched protocols"):
+        await fetch(hop, url)
     await server.stop()
 
 
@@ -166,11 +214,11 @@ async def test_answer_without_a_length_is_refused(hop: HopClient) -> None:
 
     server, url = await serve(script)
     with pytest.raises(UpstreamError, match="closed the connection before its answer ended"):
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
     await server.stop()
 
 
-async def test_answer_cut_short_is_refused_and_the_next_request_reconnects(
+async def test_answer_cut_after_its_head_fails_the_read_and_the_next_request_reconnects(
     hop: HopClient,
 ) -> None:
     cut = [True]
@@ -183,10 +231,12 @@ async def test_answer_cut_short_is_refused_and_the_next_request_reconnects(
             writer.write(answer(b"ok"))
 
     server, url = await serve(script)
+    answer_ = await hop.post(url, b"x", "m/x", limit=1000)
+    assert answer_.status == 200  # the head came: a node that answered did the work
     with pytest.raises(UpstreamError) as caught:
-        await hop.post(url, b"x", "m/x", limit=1000)
+        await answer_.read()
     assert not isinstance(caught.value, UpstreamUnreachableError)  # it may have been delivered
-    assert (await hop.post(url, b"x", "m/x", limit=1000)).body == b"ok"
+    assert (await fetch(hop, url, limit=1000))[2] == b"ok"
     assert server.connections == 2
     await server.stop()
 
@@ -194,8 +244,8 @@ async def test_answer_cut_short_is_refused_and_the_next_request_reconnects(
 async def test_body_over_the_callers_bound_is_too_large(hop: HopClient) -> None:
     server, url = await serve(echo())
     with pytest.raises(TooLargeError):
-        await hop.post(url, b"x" * 65, "m/x", limit=64)
-    assert (await hop.post(url, b"x" * 64, "m/x", limit=64)).body == b"x" * 64
+        await fetch(hop, url, b"x" * 65)
+    assert (await fetch(hop, url, b"x" * 64))[2] == b"x" * 64
     assert server.connections == 2  # the connection of the refused answer was not kept
     await server.stop()
 
@@ -204,7 +254,42 @@ async def test_head_over_the_bound_is_too_large(hop: HopClient) -> None:
     filler = b"X-Filler: " + b"a" * 4000 + b"\r\n"
     server, url = await serve(echo(filler * (limits.MAX_UPSTREAM_HEAD_BYTES // 4000 + 1)))
     with pytest.raises(TooLargeError, match="head"):
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
+    await server.stop()
+
+
+async def test_one_endless_header_value_is_cut_at_the_head_bound(hop: HopClient) -> None:
+    """llhttp gathers a header value whole before calling back: the bound is on bytes fed."""
+    sent = [0]
+
+    async def endless(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nX-Endless: ")
+        while sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES:
+            writer.write(b"a" * 16384)
+            sent[0] += 16384
+            await writer.drain()
+
+    server, url = await serve(endless)
+    with pytest.raises(TooLargeError, match="head"):
+        await fetch(hop, url)
+    assert sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES
+    await server.stop()
+
+
+async def test_chunk_framing_beyond_the_body_is_too_large(hop: HopClient) -> None:
+    """One-byte chunks cost six wire bytes per body byte: past twice the bound, refused."""
+    body_bytes = 64 * 1024
+
+    async def tiny(__: asyncio.StreamReader, writer: asyncio.StreamWriter, ___: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for _ in range(body_bytes // 512):
+            writer.write(b"1\r\na\r\n" * 512)
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    server, url = await serve(tiny)
+    with pytest.raises(TooLargeError):
+        await fetch(hop, url, limit=body_bytes)
     await server.stop()
 
 
@@ -214,7 +299,7 @@ async def test_malformed_answer_is_refused(hop: HopClient) -> None:
 
     server, url = await serve(script)
     with pytest.raises(UpstreamError, match="malformed"):
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
     await server.stop()
 
 
@@ -223,10 +308,34 @@ async def test_unsolicited_bytes_drop_the_idle_connection(hop: HopClient) -> Non
         writer.write(answer(b"ok") + answer(b"smuggled"))
 
     server, url = await serve(script)
-    assert (await hop.post(url, b"x", "m/x", limit=64)).body == b"ok"
-    assert (await hop.post(url, b"x", "m/x", limit=64)).body == b"ok"  # never "smuggled"
+    assert (await fetch(hop, url))[2] == b"ok"
+    assert (await fetch(hop, url))[2] == b"ok"  # never "smuggled"
     assert server.connections == 2
     await server.stop()
+
+
+async def test_an_early_answer_leaves_its_connection_out_of_the_pool(hop: HopClient) -> None:
+    """A next hop that answers before it read the body: the connection still holds unsent
+    bytes, so the next request is not queued behind them."""
+    opened = [0]
+
+    async def early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened[0] += 1
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(answer(b"early"))
+            await writer.drain()
+            await asyncio.sleep(0.5)  # reads nothing more
+        writer.close()
+
+    server = await asyncio.start_server(early, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+    try:
+        assert (await fetch(hop, url, b"b" * (16 << 20)))[2] == b"early"
+        assert (await fetch(hop, url))[2] == b"early"
+        assert opened[0] == 2
+    finally:
+        server.close()
 
 
 async def test_refused_connection_is_unreachable(hop: HopClient) -> None:
@@ -235,7 +344,7 @@ async def test_refused_connection_is_unreachable(hop: HopClient) -> None:
     assert server.server is not None
     await server.server.wait_closed()
     with pytest.raises(UpstreamUnreachableError):
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
 
 
 async def test_a_next_hop_gone_quiet_times_out_and_one_still_talking_does_not() -> None:
@@ -252,30 +361,13 @@ async def test_a_next_hop_gone_quiet_times_out_and_one_still_talking_does_not() 
     try:
         quiet, url = await serve(silent)
         with pytest.raises(UpstreamError, match="went quiet"):
-            await hop.post(url, b"x", "m/x", limit=64)
+            await fetch(hop, url)
         talking, url = await serve(trickle)  # 0.6 s in all, never 0.3 s quiet
-        assert (await hop.post(url, b"x", "m/x", limit=64)).body == b"steady"
+        assert (await fetch(hop, url))[2] == b"steady"
     finally:
         await hop.close()
     await quiet.stop()
     await talking.stop()
-
-
-async def test_total_bound_covers_the_whole_exchange() -> None:
-    async def trickle(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\n")
-        for byte in b"steady":
-            await asyncio.sleep(0.1)
-            writer.write(bytes([byte]))
-
-    hop = HopClient(total=0.3)
-    server, url = await serve(trickle)
-    try:
-        with pytest.raises(UpstreamError, match="too long"):
-            await hop.post(url, b"x", "m/x", limit=64)
-    finally:
-        await hop.close()
-    await server.stop()
 
 
 async def test_a_cancelled_wait_closes_its_connection(hop: HopClient) -> None:
@@ -287,14 +379,14 @@ async def test_a_cancelled_wait_closes_its_connection(hop: HopClient) -> None:
         writer.write(answer(b"late"))
 
     server, url = await serve(slow)
-    task = asyncio.create_task(hop.post(url, b"x", "m/x", limit=64))
+    task = asyncio.create_task(fetch(hop, url))
     await asyncio.sleep(0.1)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     await asyncio.sleep(0.1)
     assert ended == [b""]  # the server saw the connection end, not another request
-    assert (await hop.post(url, b"x", "m/x", limit=64)).body == b"late"
+    assert (await fetch(hop, url))[2] == b"late"
     assert server.connections == 2
     await server.stop()
 
@@ -303,11 +395,11 @@ async def test_an_idle_connection_is_not_kept_past_the_pool_idle_time() -> None:
     hop = HopClient(pool_idle=0.1)
     server, url = await serve(echo())
     try:
-        await hop.post(url, b"x", "m/x", limit=64)
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
+        await fetch(hop, url)
         assert server.connections == 1
         await asyncio.sleep(0.2)
-        await hop.post(url, b"x", "m/x", limit=64)
+        await fetch(hop, url)
         assert server.connections == 2
     finally:
         await hop.close()
@@ -322,12 +414,30 @@ async def test_exchanges_in_flight_are_capped() -> None:
     hop = HopClient(connections=2)
     server, url = await serve(slow)
     try:
-        got = await asyncio.gather(*(hop.post(url, b"%d" % i, "m/x", limit=8) for i in range(8)))
-        assert [g.body for g in got] == [b"%d" % i for i in range(8)]
+        got = await asyncio.gather(*(fetch(hop, url, b"%d" % i) for i in range(8)))
+        assert [g[2] for g in got] == [b"%d" % i for i in range(8)]
         assert server.most_open <= 2
     finally:
         await hop.close()
     await server.stop()
+
+
+async def test_idle_connections_over_every_origin_are_capped() -> None:
+    hop = HopClient(connections=2, pool_idle=0.1)
+    servers = [await serve(echo()) for _ in range(4)]
+    try:
+        for _, url in servers:
+            await fetch(hop, url)
+        await asyncio.sleep(0.05)
+        assert sum(s.open_now for s, _ in servers) <= 2  # the rest closed when given back
+        await asyncio.sleep(0.1)
+        await fetch(hop, servers[0][1])  # a give-back sweeps what waited past pool_idle
+        await asyncio.sleep(0.05)
+        assert sum(s.open_now for s, _ in servers) == 1
+    finally:
+        await hop.close()
+    for server, _ in servers:
+        await server.stop()
 
 
 @pytest.mark.parametrize(
@@ -336,7 +446,7 @@ async def test_exchanges_in_flight_are_capped() -> None:
 )
 async def test_a_url_that_cannot_be_a_request_line_is_refused(hop: HopClient, url: str) -> None:
     with pytest.raises(ConfigError):
-        await hop.post(url, b"x", "m/x", limit=8)
+        await fetch(hop, url)
 
 
 async def test_header_injection_through_the_media_type_is_refused(hop: HopClient) -> None:
@@ -349,10 +459,26 @@ async def test_header_injection_through_the_media_type_is_refused(hop: HopClient
 
 async def test_a_closed_client_refuses(hop: HopClient) -> None:
     server, url = await serve(echo())
-    await hop.post(url, b"x", "m/x", limit=8)
+    await fetch(hop, url)
     await hop.close()
     with pytest.raises(UpstreamUnreachableError):
-        await hop.post(url, b"x", "m/x", limit=8)
+        await fetch(hop, url)
     await asyncio.sleep(0.05)
     assert server.eofs == 1  # the idle connection was closed
     await server.stop()
+
+
+def test_round_trip_on_uvloop() -> None:
+    """The services may run on uvloop (docs/adr/0024), whose transports are its own classes."""
+
+    async def main() -> Got:
+        server, url = await serve(echo())
+        hop = HopClient()
+        try:
+            await fetch(hop, url, b"one")
+            return await fetch(hop, url, b"two")
+        finally:
+            await hop.close()
+            await server.stop()
+
+    assert uvloop.run(main()) == (200, "message/x-test", b"two")

@@ -30,6 +30,7 @@ import asyncio
 import ssl
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
@@ -45,16 +46,6 @@ from privcloud.errors import (
 
 #: Bodies up to this size are written with their head in one call (one segment, one syscall).
 _JOIN_BELOW = 64 * limits.KiB
-
-
-@dataclass(frozen=True, slots=True)
-class HopResponse:
-    """A whole answer: its status, its media type (lower case, without parameters; "" when it
-    names none) and its body."""
-
-    status: int
-    content_type: str
-    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,19 +79,25 @@ def _is_token_text(text: str) -> bool:
 
 
 class _Connection(asyncio.Protocol):
-    """One connection and its parser; at most one exchange on it at a time."""
+    """One connection and its parser; at most one exchange on it at a time. An exchange has two
+    futures: ``head`` (the final status and media type: a 1xx interim answer is skipped) and
+    ``body`` (the whole body)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
-        self.waiter: asyncio.Future[HopResponse] | None = None
+        self.head: asyncio.Future[tuple[int, str]] | None = None
+        self.body: asyncio.Future[bytes] | None = None
         self.usable = True  # False once closed, broken, or told not to keep the connection
         self.idle_since = loop.time()
         self._limit = 0
-        self._body: list[bytes] = []
-        self._size = 0
-        self._head = 0
+        self._buffer = bytearray()
+        self._in_head = False
+        self._head_bytes = 0
+        self._fields_bytes = 0
+        self._wire_bytes = 0
+        self._wire_limit = 0
         self._content_type = b""
         self._failure: PrivcloudError | None = None
         self._last_io = 0.0
@@ -110,16 +107,29 @@ class _Connection(asyncio.Protocol):
     # --- asyncio.Protocol -------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
-        if self.waiter is None:
+        if self.body is None:
             self._fail(UpstreamError("the next hop sent bytes nobody asked for"))
             return
         self._last_io = self.loop.time()
+        # llhttp gathers a header line whole before it calls back, so the callbacks alone
+        # cannot stop one endless header: the head is also bounded by the bytes fed while it
+        # lasts (a read late at most), and the whole answer by its size on the wire.
+        if self._in_head:
+            if self._head_bytes > limits.MAX_UPSTREAM_HEAD_BYTES:
+                self._fail(TooLargeError("the next hop's answer head is too large"))
+                return
+            self._head_bytes += len(data)
+        self._wire_bytes += len(data)
+        if self._wire_bytes > self._wire_limit:
+            self._fail(TooLargeError("the next hop's answer is too large"))
+            return
         try:
             self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._fail(UpstreamError("the next hop switched protocols"))
         except httptools.HttpParserError:
             self._fail(self._failure or UpstreamError("malformed answer from the next hop"))
 
@@ -130,12 +140,11 @@ class _Connection(asyncio.Protocol):
     # --- llhttp callbacks -------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
-        if self.waiter is None or self.waiter.done():
+        if self.body is None or self.body.done():
             self._failure = UpstreamError("the next hop sent an answer nobody asked for")
             raise self._failure
-        self._body = []
-        self._size = 0
-        self._head = 0
+        self._in_head = True
+        self._buffer = bytearray()
         self._content_type = b""
 
     def on_status(self, status: bytes) -> None:
@@ -143,37 +152,52 @@ class _Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count_head(len(name) + len(value))
-        if name.lower() == b"content-type":
+        if self._in_head and name.lower() == b"content-type":  # not a chunked body's trailer
             self._content_type = value
 
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        status = self.parser.get_status_code()
+        if 100 <= status < 200:
+            return  # an interim answer (100 Continue, 103 Early Hints): the final one follows
+        media = self._content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
+        if self.head is not None and not self.head.done():
+            self.head.set_result((status, media))
+
     def on_body(self, body: bytes) -> None:
-        self._size += len(body)
-        if self._size > self._limit:
+        if len(self._buffer) + len(body) > self._limit:
             self._failure = TooLargeError("the next hop's answer is too large")
             raise self._failure
-        self._body.append(body)
+        self._buffer += body
 
     def on_message_complete(self) -> None:
-        waiter, self.waiter = self.waiter, None
+        if 100 <= self.parser.get_status_code() < 200:
+            return
+        waiter, self.body = self.body, None
+        self.head = None
         self._stop_timer()
         if not self.parser.should_keep_alive():
             self.usable = False
-        media = self._content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
-        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
-        self._body = []
+        body = bytes(self._buffer)
+        self._buffer = bytearray()
         if waiter is not None and not waiter.done():
-            waiter.set_result(HopResponse(self.parser.get_status_code(), media, body))
+            waiter.set_result(body)
 
     # --- the exchange -----------------------------------------------------------------------
 
-    def send(
-        self, head: bytes, body: bytes, limit: int, idle_s: float
-    ) -> asyncio.Future[HopResponse]:
-        """Write one request; the future gets its whole answer."""
-        assert self.transport is not None and self.waiter is None
-        self.waiter = self.loop.create_future()
+    def send(self, head: bytes, body: bytes, limit: int, idle_s: float) -> None:
+        """Write one request; :attr:`head` and :attr:`body` get its answer."""
+        assert self.transport is not None and self.body is None
+        self.head = self.loop.create_future()
+        self.body = self.loop.create_future()
         self._limit = limit
         self._failure = None
+        self._in_head = True
+        self._head_bytes = 0
+        self._fields_bytes = 0
+        self._wire_bytes = 0
+        # Chunked framing may cost as much again as the body; more is not an honest answer.
+        self._wire_limit = 2 * limit + 2 * limits.MAX_UPSTREAM_HEAD_BYTES
         self._idle_s = idle_s
         self._last_io = self.loop.time()
         self._timer = self.loop.call_at(self._last_io + idle_s, self._check_idle)
@@ -182,7 +206,12 @@ class _Connection(asyncio.Protocol):
         else:
             self.transport.write(head)
             self.transport.write(body)
-        return self.waiter
+
+    @property
+    def written(self) -> bool:
+        """Whether every byte of the request has left (so the next one is not queued behind
+        a body the next hop may never read)."""
+        return self.transport is not None and self.transport.get_write_buffer_size() == 0
 
     def close(self) -> None:
         self.usable = False
@@ -204,70 +233,99 @@ class _Connection(asyncio.Protocol):
             self._timer = None
 
     def _count_head(self, n: int) -> None:
-        self._head += n
-        if self._head > limits.MAX_UPSTREAM_HEAD_BYTES:
+        """The head's fields, counted as llhttp hands them over (trailers too)."""
+        self._fields_bytes += n
+        if self._fields_bytes > limits.MAX_UPSTREAM_HEAD_BYTES:
             self._failure = TooLargeError("the next hop's answer head is too large")
             raise self._failure
 
     def _fail(self, error: PrivcloudError) -> None:
         """End the exchange in progress with ``error`` and close: the connection is not
         reusable after anything unexpected."""
-        waiter, self.waiter = self.waiter, None
+        waiters = (self.head, self.body)
+        self.head = self.body = None
         self.close()
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(error)
+        for waiter in waiters:
+            if waiter is not None and not waiter.done():
+                waiter.set_exception(error)
+                waiter.exception()  # retrieved: an answer dropped unread has no reader
+
+
+class HopAnswer:
+    """An answer whose head is in: :attr:`status` and :attr:`content_type` (lower case,
+    without parameters; "" when it names none). Read its body with :meth:`read`, or drop it
+    with :meth:`close`; either gives the connection back."""
+
+    __slots__ = ("_body", "_client", "_conn", "_done", "_origin", "content_type", "status")
+
+    def __init__(
+        self,
+        client: HopClient,
+        conn: _Connection,
+        origin: tuple[str, str, int],
+        body: asyncio.Future[bytes],
+        status: int,
+        content_type: str,
+    ) -> None:
+        self._body = body
+        self._client = client
+        self._conn = conn
+        self._origin = origin
+        self._done = False
+        self.status = status
+        self.content_type = content_type
+
+    async def read(self) -> bytes:
+        """The whole body (errors as :meth:`HopClient.post`'s, after the head)."""
+        try:
+            body = await self._body
+        except BaseException:
+            self._finish(keep=False)
+            raise
+        self._finish(keep=True)
+        return body
+
+    def close(self) -> None:
+        """Drop the answer unread (its connection is closed)."""
+        self._finish(keep=False)
+
+    def _finish(self, *, keep: bool) -> None:
+        if not self._done:
+            self._done = True
+            self._client._give_back(self._conn, self._origin, keep=keep)
 
 
 class HopClient:
     """Pooled keep-alive connections to the next hops, for one-shot POSTs.
 
     ``connections`` caps the exchanges in flight at once over every origin (more wait for a
-    slot), which also caps the connections kept; ``total`` optionally bounds a whole exchange,
-    the wait for a slot included. Make one per owner inside its event loop; :meth:`close` it on
-    the way out."""
+    slot), and the idle connections kept. Make one per owner inside its event loop;
+    :meth:`close` it on the way out."""
 
     def __init__(
         self,
         *,
         connections: int = limits.MAX_UPSTREAM_CONNECTIONS,
-        total: float | None = None,
         connect_timeout: float = limits.UPSTREAM_CONNECT_TIMEOUT_S,
         idle_timeout: float = limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
         pool_idle: float = limits.UPSTREAM_POOL_IDLE_S,
     ) -> None:
         self._slots = asyncio.Semaphore(connections)
-        self._total = total
+        self._max_idle = connections
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
         self._pool_idle = pool_idle
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
+        self._idle_count = 0
+        self._swept = 0.0
         self._tls: ssl.SSLContext | None = None
         self._closed = False
 
-    async def post(self, url: str, body: bytes, media: str, *, limit: int) -> HopResponse:
-        """POST ``body`` as ``media`` to ``url``; the whole answer, its body at most ``limit``
-        bytes. Raises :class:`UpstreamUnreachableError` when no connection could be made (the
-        request was not delivered), :class:`UpstreamError` when the exchange failed after it
-        may have been, :class:`TooLargeError` past a bound."""
-        if self._closed:
-            raise UpstreamUnreachableError("the client is closed")
-        if self._total is None:
-            return await self._post(url, body, media, limit)
-        try:
-            async with asyncio.timeout(self._total):
-                return await self._post(url, body, media, limit)
-        except TimeoutError as exc:
-            raise UpstreamError("the next hop took too long to answer") from exc
-
-    async def close(self) -> None:
-        """Close every idle connection; later posts are refused."""
-        self._closed = True
-        for idle in self._idle.values():
-            for conn in idle:
-                conn.close()
-        self._idle.clear()
-
-    async def _post(self, url: str, body: bytes, media: str, limit: int) -> HopResponse:
+    async def post(self, url: str, body: bytes, media: str, *, limit: int) -> HopAnswer:
+        """POST ``body`` as ``media`` to ``url``; the answer once its head is in, its body to
+        be read (at most ``limit`` bytes). Raises :class:`UpstreamUnreachableError` when no
+        connection could be made (the request was not delivered), :class:`UpstreamError` when
+        the exchange failed after it may have been, :class:`TooLargeError` past a bound."""
         target = _target(url)
         if not _is_token_text(media.replace(" ", "")):
             raise ConfigError("a media type must be printable ASCII")
@@ -277,30 +335,72 @@ class HopClient:
             media.encode("latin-1"),
             len(body),
         )
-        async with self._slots:
+        await self._slots.acquire()
+        conn: _Connection | None = None
+        try:
             conn = self._checkout(target.origin) or await self._connect(target.origin)
-            keep = False
-            try:
-                answer = await conn.send(head, body, limit, self._idle_timeout)
-                keep = conn.usable and not self._closed
-                return answer
-            finally:
-                if keep:
-                    conn.idle_since = conn.loop.time()
-                    self._idle.setdefault(target.origin, []).append(conn)
-                else:
-                    conn.close()  # an error, a cancelled wait, or "Connection: close"
+            conn.send(head, body, limit, self._idle_timeout)
+            assert conn.head is not None and conn.body is not None
+            whole = conn.body  # the connection lets go of it once the answer is complete
+            status, content_type = await conn.head
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            self._slots.release()
+            raise
+        return HopAnswer(self, conn, target.origin, whole, status, content_type)
+
+    async def close(self) -> None:
+        """Close every idle connection; later posts are refused."""
+        self._closed = True
+        for idle in self._idle.values():
+            for conn in idle:
+                conn.close()
+        self._idle.clear()
+        self._idle_count = 0
+
+    def _give_back(self, conn: _Connection, origin: tuple[str, str, int], *, keep: bool) -> None:
+        try:
+            now = conn.loop.time()
+            if now - self._swept > self._pool_idle:
+                self._sweep(now)
+            room = self._idle_count < self._max_idle
+            if keep and room and conn.usable and conn.written and not self._closed:
+                conn.idle_since = now
+                self._idle.setdefault(origin, []).append(conn)
+                self._idle_count += 1
+                return
+            conn.close()  # an error, a dropped answer, "Connection: close", or a full pool
+        finally:
+            self._slots.release()
+
+    def _sweep(self, now: float) -> None:
+        """Close the idle connections of every origin that have waited past ``pool_idle``."""
+        self._swept = now
+        for origin, idle in list(self._idle.items()):
+            fresh = [c for c in idle if c.usable and now - c.idle_since < self._pool_idle]
+            for conn in idle:
+                if conn not in fresh:
+                    conn.close()
+            self._idle_count -= len(idle) - len(fresh)
+            if fresh:
+                self._idle[origin] = fresh
+            else:
+                del self._idle[origin]
 
     def _checkout(self, origin: tuple[str, str, int]) -> _Connection | None:
         idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
+            self._idle_count -= 1
             if conn.usable and conn.loop.time() - conn.idle_since < self._pool_idle:
                 return conn
             conn.close()
         return None
 
     async def _connect(self, origin: tuple[str, str, int]) -> _Connection:
+        if self._closed:  # checked after the wait for a slot, which close() may have ended in
+            raise UpstreamUnreachableError("the client is closed")
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None
@@ -318,4 +418,4 @@ class HopClient:
         return conn
 
 
-__all__ = ["HopClient", "HopResponse"]
+__all__ = ["HopAnswer", "HopClient"]

@@ -51,7 +51,7 @@ from privcloud.errors import (
     UpstreamUnreachableError,
 )
 from privcloud.netio import LazySession, read_bounded
-from privcloud.netio.hop import HopClient, HopResponse
+from privcloud.netio.hop import HopAnswer, HopClient
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -87,7 +87,7 @@ HEALTH_INTERVAL_S = 2.0
 Authorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
 
 #: A node's answer as one way of sending gets it: whole (one-shot) or with its head read (streams).
-_Answer = TypeVar("_Answer", HopResponse, aiohttp.ClientResponse)
+_Answer = TypeVar("_Answer", HopAnswer, aiohttp.ClientResponse)
 
 
 class Gateway:
@@ -288,7 +288,7 @@ class Gateway:
         send: Callable[[str, bytes], Awaitable[_Answer]],
     ) -> _Answer:
         """Check the inner request, spend or reserve its token (the authorizer's policy), and
-        send its envelope to a node with ``send``: the node's answer (whole, or its head read).
+        send its envelope to a node with ``send``: the node's answer, its head read.
         A reserved token is consumed when the node's status charges it (:func:`node_accepted`)
         and released on every other way out of here (docs/tokens.md, redemption steps 6-8)."""
         inner = exchange.inner()
@@ -299,8 +299,7 @@ class Gateway:
                 try:
                     await held.consume()  # durable before any of the answer leaves
                 except PrivcloudError:
-                    if isinstance(answer, aiohttp.ClientResponse):
-                        answer.release()
+                    answer.close()
                     raise
         finally:
             if held is not None:
@@ -309,9 +308,10 @@ class Gateway:
 
     async def _one_shot(self, exchange: OneShotExchange) -> web.Response:
         try:
-            whole = await self._forward(exchange, self._post_whole)
-            answer = exchange.answer(whole.status, whole.body)
-            self.metrics.count_inner(whole.status)
+            head = await self._forward(exchange, self._post_one_shot)
+            payload = await head.read()  # its token is charged already: the node did the work
+            answer = exchange.answer(head.status, payload)
+            self.metrics.count_inner(head.status)
         except PrivcloudError as exc:
             answer = exchange.refuse(exc)
             self.metrics.count_inner(exc.http_status)  # answered inside OHTTP, not as 200
@@ -362,10 +362,11 @@ class Gateway:
                 log.warning("gateway: node unreachable, trying another recipient")
         raise NoHealthyNodeError("every recipient node failed")
 
-    async def _post_whole(self, url: str, envelope: bytes) -> HopResponse:
-        """The node's whole answer, over the pooled one-shot client (netio.hop). An error after
-        a connection was made is an :class:`UpstreamError`: the envelope may have reached the
-        node, so it is not run a second time elsewhere, and the node stays in the pool."""
+    async def _post_one_shot(self, url: str, envelope: bytes) -> HopAnswer:
+        """The node's answer with its head read, over the pooled one-shot client (netio.hop).
+        An error after a connection was made is an :class:`UpstreamError`: the envelope may
+        have reached the node, so it is not run a second time elsewhere, and the node stays in
+        the pool."""
         return await self.hop.post(url, envelope, MEDIA_TYPE_REQUEST, limit=limits.MAX_HTTP_BODY)
 
     async def _post_streamed(self, url: str, envelope: bytes) -> aiohttp.ClientResponse:

@@ -64,8 +64,6 @@ from privcloud.services.site import new_app, peer_key
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
-#: Largest error body of the gateway's own (malformed, unknown key ...) the relay passes on.
-_MAX_GATEWAY_ERROR = 64 * limits.KiB
 #: Upstream response headers the relay passes back; everything else is dropped.
 _PASSED_RESPONSE_HEADERS = ("Content-Type", "Cache-Control")
 #: A device's tunnel went away while the relay wrote to it, or the gateway's did.
@@ -79,7 +77,7 @@ ISSUER_COPY_REFRESH_S = 60.0
 def _gateway_error(status: int, media: str, payload: bytes) -> web.Response:
     """The gateway's own error (malformed, unknown key ...): its status and text passed on, as
     JSON whatever it claimed to be."""
-    if len(payload) > _MAX_GATEWAY_ERROR:
+    if len(payload) > limits.MAX_RELAYED_GATEWAY_ERROR:
         raise TooLargeError("peer response too large")
     if media not in ("application/json", "application/problem+json"):
         media = "application/json"
@@ -205,9 +203,10 @@ class Relay:
             )
         except UpstreamError as exc:
             raise UpstreamError("gateway unreachable") from exc
+        payload = await answer.read()
         if answer.status != 200 or answer.content_type != MEDIA_RESPONSE:
-            return _gateway_error(answer.status, answer.content_type, answer.body)
-        return web.Response(body=answer.body, content_type=MEDIA_RESPONSE)
+            return _gateway_error(answer.status, answer.content_type, payload)
+        return web.Response(body=payload, content_type=MEDIA_RESPONSE)
 
     async def _forward_chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
         """A chunked answer is streamed back as it comes."""
@@ -221,7 +220,7 @@ class Relay:
             raise UpstreamError("gateway unreachable") from exc
         async with upstream:
             if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
-                payload = await read_bounded(upstream.content, _MAX_GATEWAY_ERROR)
+                payload = await read_bounded(upstream.content, limits.MAX_RELAYED_GATEWAY_ERROR)
                 return _gateway_error(upstream.status, upstream.content_type, payload)
             response = web.StreamResponse(
                 status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE}
