@@ -27,8 +27,10 @@ MAX_GATEWAY_KEY_FILE_BYTES: Final = 4 * KiB
 #: Most connections one service keeps open at once; more are closed unread.
 MAX_SERVER_CONNECTIONS: Final = 4096
 #: Most connections one client pool (privcloud.netio) holds to the next hops at once, for
-#: ordinary requests and document fetches; more wait for one to come free. Live tunnels hold
-#: their connections for minutes and have a pool of their own (MAX_LIVE_TUNNELS).
+#: ordinary requests and document fetches; more wait for one to come free. The hops' one-shot
+#: client (privcloud.netio.hop) holds at most this many exchanges in flight and as many idle
+#: connections. Live tunnels hold their connections for minutes and have a pool of their own
+#: (MAX_LIVE_TUNNELS).
 MAX_UPSTREAM_CONNECTIONS: Final = 256
 #: Slowest average rate, in bytes per second, at which a request body must arrive after the
 #: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
