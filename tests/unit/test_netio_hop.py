@@ -291,6 +291,49 @@ async def test_one_endless_header_value_is_cut_at_the_head_bound(hop: HopClient)
     await server.stop()
 
 
+async def test_an_endless_trailer_is_cut(hop: HopClient) -> None:
+    """A chunked body's trailer is gathered whole like a header: bounded by bytes fed."""
+    sent = [0]
+
+    async def endless(__: asyncio.StreamReader, writer: asyncio.StreamWriter, ___: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX: ")
+        while sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES:
+            writer.write(b"a" * 16384)
+            sent[0] += 16384
+            await writer.drain()
+
+    server, url = await serve(endless)
+    with pytest.raises(TooLargeError, match="besides its body"):
+        await fetch(hop, url, limit=1 << 20)
+    assert sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES
+    await server.stop()
+
+
+async def test_a_flood_of_interim_answers_is_cut_at_the_head_bound(hop: HopClient) -> None:
+    sent = [0]
+
+    async def flood(__: asyncio.StreamReader, writer: asyncio.StreamWriter, ___: bytes) -> None:
+        while sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES:
+            writer.write(b"HTTP/1.1 100 \r\n\r\n" * 1024)
+            sent[0] += 17 * 1024
+            await writer.drain()
+
+    server, url = await serve(flood)
+    with pytest.raises(TooLargeError, match="head"):
+        await fetch(hop, url)
+    assert sent[0] < 64 * limits.MAX_UPSTREAM_HEAD_BYTES
+    await server.stop()
+
+
+async def test_a_lower_bound_at_read_applies_to_the_body(hop: HopClient) -> None:
+    server, url = await serve(echo())
+    answer_ = await hop.post(url, b"e" * 100, "m/x", limit=1000)
+    with pytest.raises(TooLargeError):
+        await answer_.read(64)  # an error's body, say: bounded tighter than an answer's
+    assert (await fetch(hop, url, b"e" * 64))[2] == b"e" * 64
+    await server.stop()
+
+
 async def test_chunk_framing_beyond_the_body_is_too_large(hop: HopClient) -> None:
     """One-byte chunks cost six wire bytes per body byte: past twice the bound, refused."""
     body_bytes = 64 * 1024

@@ -13,12 +13,16 @@ What it refuses, each with an error of :mod:`privcloud.errors`: a connection tha
 made in ``limits.UPSTREAM_CONNECT_TIMEOUT_S`` (:class:`UpstreamUnreachableError`: nothing was
 delivered, so the request may go elsewhere); a next hop that goes quiet for
 ``limits.UPSTREAM_READ_IDLE_TIMEOUT_S``, closes before its answer ends, answers without a
-length (a body ended by closing cannot be told from a cut one), sends bytes nobody asked for or
-an answer llhttp rejects (:class:`UpstreamError`: the request may have run); a head over
-``limits.MAX_UPSTREAM_HEAD_BYTES`` or a body over the caller's bound (:class:`TooLargeError`).
-A connection is reused only after a whole answer that allows it, never after an error or a
-cancelled wait, and not after ``limits.UPSTREAM_POOL_IDLE_S`` idle (below the services' own
-keep-alive, so a hop never writes to a connection the next hop is closing).
+length (a body ended by closing cannot be told from a cut one), switches protocols, sends bytes
+nobody asked for or an answer llhttp rejects (:class:`UpstreamError`: the request may have run);
+a head (interim 1xx heads included, which are skipped), or a trailer, over
+``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, or twice that on the wire
+(:class:`TooLargeError`). The answer comes in two steps: :meth:`HopClient.post` returns once its
+head is in (a node's status charges a token: services.gateway), :meth:`HopAnswer.read` gives its
+body. A connection is reused only after a whole answer that allows it, once its request has
+left whole, never after an error, a dropped answer or a cancelled wait, and not after
+``limits.UPSTREAM_POOL_IDLE_S`` idle (below the services' own keep-alive, so a hop never writes
+to a connection the next hop is closing).
 
 Streams (chunked OHTTP), WebSockets (live tunnels) and document fetches stay on aiohttp
 (:class:`~privcloud.netio.LazySession`).
@@ -96,6 +100,7 @@ class _Connection(asyncio.Protocol):
         self._in_head = False
         self._head_bytes = 0
         self._fields_bytes = 0
+        self._since_body = 0
         self._wire_bytes = 0
         self._wire_limit = 0
         self._content_type = b""
@@ -122,6 +127,11 @@ class _Connection(asyncio.Protocol):
                 self._fail(TooLargeError("the next hop's answer head is too large"))
                 return
             self._head_bytes += len(data)
+        else:  # trailers and chunk extensions, gathered whole like header values
+            if self._since_body > limits.MAX_UPSTREAM_HEAD_BYTES:
+                self._fail(TooLargeError("the next hop's answer carries too much besides its body"))
+                return
+            self._since_body += len(data)
         self._wire_bytes += len(data)
         if self._wire_bytes > self._wire_limit:
             self._fail(TooLargeError("the next hop's answer is too large"))
@@ -156,15 +166,19 @@ class _Connection(asyncio.Protocol):
             self._content_type = value
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
         status = self.parser.get_status_code()
         if 100 <= status < 200:
-            return  # an interim answer (100 Continue, 103 Early Hints): the final one follows
+            # An interim answer (100 Continue, 103 Early Hints): the final one follows, and the
+            # head bound covers every interim head before it together.
+            return
+        self._in_head = False
+        self._since_body = 0
         media = self._content_type.split(b";", 1)[0].strip().lower().decode("latin-1")
         if self.head is not None and not self.head.done():
             self.head.set_result((status, media))
 
     def on_body(self, body: bytes) -> None:
+        self._since_body = 0
         if len(self._buffer) + len(body) > self._limit:
             self._failure = TooLargeError("the next hop's answer is too large")
             raise self._failure
@@ -195,6 +209,7 @@ class _Connection(asyncio.Protocol):
         self._in_head = True
         self._head_bytes = 0
         self._fields_bytes = 0
+        self._since_body = 0
         self._wire_bytes = 0
         # Chunked framing may cost as much again as the body; more is not an honest answer.
         self._wire_limit = 2 * limit + 2 * limits.MAX_UPSTREAM_HEAD_BYTES
@@ -212,6 +227,12 @@ class _Connection(asyncio.Protocol):
         """Whether every byte of the request has left (so the next one is not queued behind
         a body the next hop may never read)."""
         return self.transport is not None and self.transport.get_write_buffer_size() == 0
+
+    def lower_limit(self, limit: int) -> None:
+        """Bound the body of the exchange in progress by ``limit`` from now on."""
+        self._limit = min(self._limit, limit)
+        if len(self._buffer) > self._limit:
+            self._fail(TooLargeError("the next hop's answer is too large"))
 
     def close(self) -> None:
         self.usable = False
@@ -275,14 +296,19 @@ class HopAnswer:
         self.status = status
         self.content_type = content_type
 
-    async def read(self) -> bytes:
-        """The whole body (errors as :meth:`HopClient.post`'s, after the head)."""
+    async def read(self, limit: int | None = None) -> bytes:
+        """The whole body (errors as :meth:`HopClient.post`'s, after the head); ``limit``
+        lowers the bound :meth:`HopClient.post` was given (an error's body, say)."""
+        if limit is not None:
+            self._conn.lower_limit(limit)
         try:
             body = await self._body
         except BaseException:
             self._finish(keep=False)
             raise
         self._finish(keep=True)
+        if limit is not None and len(body) > limit:  # it had come whole already
+            raise TooLargeError("the next hop's answer is too large")
         return body
 
     def close(self) -> None:
@@ -364,6 +390,8 @@ class HopClient:
             now = conn.loop.time()
             if now - self._swept > self._pool_idle:
                 self._sweep(now)
+            if self._idle_count >= self._max_idle:
+                self._sweep(now)  # connections a peer closed count until swept
             room = self._idle_count < self._max_idle
             if keep and room and conn.usable and conn.written and not self._closed:
                 conn.idle_since = now

@@ -298,7 +298,7 @@ class Gateway:
             if held is not None and node_accepted(answer.status):
                 try:
                     await held.consume()  # durable before any of the answer leaves
-                except PrivcloudError:
+                except BaseException:  # refused, or cancelled: the answer is not passed on
                     answer.close()
                     raise
         finally:

@@ -203,9 +203,10 @@ class Relay:
             )
         except UpstreamError as exc:
             raise UpstreamError("gateway unreachable") from exc
-        payload = await answer.read()
         if answer.status != 200 or answer.content_type != MEDIA_RESPONSE:
+            payload = await answer.read(limits.MAX_RELAYED_GATEWAY_ERROR)
             return _gateway_error(answer.status, answer.content_type, payload)
+        payload = await answer.read()
         return web.Response(body=payload, content_type=MEDIA_RESPONSE)
 
     async def _forward_chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
