@@ -81,7 +81,7 @@ from privcloud.envelope.seal import Recipient, _request_keys, prepare_seal, seal
 from privcloud.limits import MAX_HTTP_BODY
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
-from privcloud.netio.hop import HopClient
+from privcloud.netio.hop import LazyHop
 from privcloud.ohttp import (
     GatewayKey,
     decapsulate_request,
@@ -157,14 +157,12 @@ def _plain_forwarder(target: str, client: str = "aiohttp") -> web.Application:
     baseline) or "hop" (the pooled one-shot client the relay and the gateway use,
     privcloud.netio.hop: the same hop without the privacy)."""
     session: list[aiohttp.ClientSession] = []
-    hop: list[HopClient] = []
+    hop = LazyHop()
 
     async def handler(request: web.Request) -> web.Response:
         body = await read_body(request)
         if client == "hop":
-            if not hop:
-                hop.append(HopClient())
-            answer = await hop[0].post(target, body, request.content_type, limit=MAX_HTTP_BODY)
+            answer = await hop.get().post(target, body, request.content_type, limit=MAX_HTTP_BODY)
             return web.Response(body=await answer.read(), status=answer.status)
         if not session:
             session.append(new_session())
@@ -175,8 +173,7 @@ def _plain_forwarder(target: str, client: str = "aiohttp") -> web.Application:
     async def close(_: web.Application) -> None:
         for s in session:
             await s.close()
-        for h in hop:
-            await h.close()
+        await hop.close()
 
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})

@@ -31,7 +31,7 @@ async def test_a_cancelled_token_write_gives_the_answers_slot_back(
     server, url = await serve(echo())
     gateway = Gateway([])
     hop = HopClient(connections=1)
-    gateway._hop = hop
+    gateway._hop._client = hop  # one slot, to see it come back
     held = Redemption(cast(SpentTokenStore, StuckStore()), b"n" * 32, b"k" * 32, Counter())
 
     async def authorizer(_: Any) -> Redemption:

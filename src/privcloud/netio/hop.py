@@ -388,10 +388,8 @@ class HopClient:
     def _give_back(self, conn: _Connection, origin: tuple[str, str, int], *, keep: bool) -> None:
         try:
             now = conn.loop.time()
-            if now - self._swept > self._pool_idle:
-                self._sweep(now)
-            if self._idle_count >= self._max_idle:
-                self._sweep(now)  # connections a peer closed count until swept
+            if now - self._swept > self._pool_idle or self._idle_count >= self._max_idle:
+                self._sweep(now)  # (when full: connections a peer closed count until swept)
             room = self._idle_count < self._max_idle
             if keep and room and conn.usable and conn.written and not self._closed:
                 conn.idle_since = now
@@ -406,9 +404,11 @@ class HopClient:
         """Close the idle connections of every origin that have waited past ``pool_idle``."""
         self._swept = now
         for origin, idle in list(self._idle.items()):
-            fresh = [c for c in idle if c.usable and now - c.idle_since < self._pool_idle]
+            fresh: list[_Connection] = []
             for conn in idle:
-                if conn not in fresh:
+                if conn.usable and now - conn.idle_since < self._pool_idle:
+                    fresh.append(conn)
+                else:
                     conn.close()
             self._idle_count -= len(idle) - len(fresh)
             if fresh:
@@ -446,4 +446,24 @@ class HopClient:
         return conn
 
 
-__all__ = ["HopAnswer", "HopClient"]
+class LazyHop:
+    """One :class:`HopClient` per owner, made on first use (inside the running event loop) and
+    made again after :meth:`close`, as :class:`~privcloud.netio.LazySession` makes sessions."""
+
+    def __init__(self) -> None:
+        self._client: HopClient | None = None
+
+    def get(self) -> HopClient:
+        """The client, made now if there is none (or the last one was closed)."""
+        if self._client is None:
+            self._client = HopClient()
+        return self._client
+
+    async def close(self) -> None:
+        """Close the client, if one was made."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+__all__ = ["HopAnswer", "HopClient", "LazyHop"]

@@ -51,7 +51,7 @@ from privcloud.errors import (
     UpstreamUnreachableError,
 )
 from privcloud.netio import LazySession, read_bounded
-from privcloud.netio.hop import HopAnswer, HopClient
+from privcloud.netio.hop import HopAnswer, HopClient, LazyHop
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -86,7 +86,7 @@ HEALTH_INTERVAL_S = 2.0
 #: A :class:`Redemption` it returns is consumed when a node accepts the request, else released.
 Authorizer = Callable[[bhttp.Request], Awaitable[Redemption | None]]
 
-#: A node's answer as one way of sending gets it: whole (one-shot) or with its head read (streams).
+#: A node's answer, its head read: over the hop client (one-shot) or aiohttp (streams).
 _Answer = TypeVar("_Answer", HopAnswer, aiohttp.ClientResponse)
 
 
@@ -122,7 +122,7 @@ class Gateway:
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._http = LazySession()
-        self._hop: HopClient | None = None  # one-shot envelopes to nodes, made in the loop
+        self._hop = LazyHop()  # one-shot envelopes to nodes
         # Live tunnels hold their connection to a node for up to ~10 minutes: a pool of their
         # own, so they never make requests, health checks or directory fetches wait.
         self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
@@ -180,9 +180,7 @@ class Gateway:
     @property
     def hop(self) -> HopClient:
         """The pooled client one-shot envelopes go to nodes by (made on first use)."""
-        if self._hop is None:
-            self._hop = HopClient()
-        return self._hop
+        return self._hop.get()
 
     def app(self) -> web.Application:
         app = new_app("gateway", self.metrics)
@@ -213,9 +211,7 @@ class Gateway:
                 await asyncio.gather(task, return_exceptions=True)
         await self._http.close()
         await self._live_http.close()
-        if self._hop is not None:
-            await self._hop.close()
-            self._hop = None
+        await self._hop.close()
 
     async def _health_loop(self) -> None:
         while True:

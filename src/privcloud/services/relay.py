@@ -44,12 +44,11 @@ from privcloud.errors import (
     NotFoundError,
     PrivcloudError,
     RateLimitedError,
-    TooLargeError,
     UnavailableError,
     UpstreamError,
 )
 from privcloud.netio import LazySession, read_bounded
-from privcloud.netio.hop import HopClient
+from privcloud.netio.hop import HopClient, LazyHop
 from privcloud.ohttp import (
     MEDIA_CHUNKED_REQUEST,
     MEDIA_CHUNKED_RESPONSE,
@@ -75,10 +74,9 @@ ISSUER_COPY_REFRESH_S = 60.0
 
 
 def _gateway_error(status: int, media: str, payload: bytes) -> web.Response:
-    """The gateway's own error (malformed, unknown key ...): its status and text passed on, as
-    JSON whatever it claimed to be."""
-    if len(payload) > limits.MAX_RELAYED_GATEWAY_ERROR:
-        raise TooLargeError("peer response too large")
+    """The gateway's own error (malformed, unknown key ...; read within
+    ``limits.MAX_RELAYED_GATEWAY_ERROR``): its status and text passed on, as JSON whatever it
+    claimed to be."""
     if media not in ("application/json", "application/problem+json"):
         media = "application/json"
     return web.Response(status=status, body=payload, content_type=media)
@@ -99,7 +97,7 @@ class Relay:
         self.issuer_url = issuer_url.rstrip("/") if issuer_url else None
         self.metrics = Metrics("relay")
         self._http = LazySession()
-        self._hop: HopClient | None = None  # one-shot requests to the gateway, made in the loop
+        self._hop = LazyHop()  # one-shot requests to the gateway
         # Live tunnels hold their connection to the gateway for minutes: they have a pool of
         # their own, so they can never make the requests and fetches above wait for one.
         self._live_http = LazySession(limit=limits.MAX_LIVE_TUNNELS)
@@ -120,9 +118,7 @@ class Relay:
     @property
     def hop(self) -> HopClient:
         """The pooled client one-shot requests go to the gateway by (made on first use)."""
-        if self._hop is None:
-            self._hop = HopClient()
-        return self._hop
+        return self._hop.get()
 
     def app(self) -> web.Application:
         # The relay is the one service whose peers are devices: one address may hold only so
@@ -179,9 +175,7 @@ class Relay:
             await asyncio.gather(self._issuer_task, return_exceptions=True)
         await self._http.close()
         await self._live_http.close()
-        if self._hop is not None:
-            await self._hop.close()
-            self._hop = None
+        await self._hop.close()
 
     async def health(self, _: web.Request) -> web.Response:
         return web.json_response({"ok": True, "service": "relay"})
