@@ -17,12 +17,14 @@ length (a body ended by closing cannot be told from a cut one), switches protoco
 nobody asked for or an answer llhttp rejects (:class:`UpstreamError`: the request may have run);
 a head (interim 1xx heads included, which are skipped), or a trailer, over
 ``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, or twice that on the wire
-(:class:`TooLargeError`). The answer comes in two steps: :meth:`HopClient.post` returns once its
-head is in (a node's status charges a token: services.gateway), :meth:`HopAnswer.read` gives its
-body. A connection is reused only after a whole answer that allows it, once its request has
-left whole, never after an error, a dropped answer or a cancelled wait, and not after
-``limits.UPSTREAM_POOL_IDLE_S`` idle (below the services' own keep-alive, so a hop never writes
-to a connection the next hop is closing).
+(:class:`TooLargeError`). An ``https://`` next hop must show a certificate for its host name
+that a trusted root signed (:class:`HopClient`'s ``tls``); a handshake that fails is
+:class:`UpstreamUnreachableError`, like a refused connection. The answer comes in two steps:
+:meth:`HopClient.post` returns once its head is in (a node's status charges a token:
+services.gateway), :meth:`HopAnswer.read` gives its body. A connection is reused only after a
+whole answer that allows it, once its request has left whole, never after an error, a dropped
+answer or a cancelled wait, and not after ``limits.UPSTREAM_POOL_IDLE_S`` idle (below the
+services' own keep-alive, so a hop never writes to a connection the next hop is closing).
 
 Streams (chunked OHTTP), WebSockets (live tunnels) and document fetches stay on aiohttp
 (:class:`~privcloud.netio.LazySession`).
@@ -325,8 +327,10 @@ class HopClient:
     """Pooled keep-alive connections to the next hops, for one-shot POSTs.
 
     ``connections`` caps the exchanges in flight at once over every origin (more wait for a
-    slot), and the idle connections kept. Make one per owner inside its event loop;
-    :meth:`close` it on the way out."""
+    slot), and the idle connections kept. ``tls`` verifies ``https://`` next hops; by default
+    :func:`ssl.create_default_context` (made at the first one): the system's roots, or those
+    of the file ``SSL_CERT_FILE`` names, with the host name checked. Make one per owner inside
+    its event loop; :meth:`close` it on the way out."""
 
     def __init__(
         self,
@@ -335,6 +339,7 @@ class HopClient:
         connect_timeout: float = limits.UPSTREAM_CONNECT_TIMEOUT_S,
         idle_timeout: float = limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
         pool_idle: float = limits.UPSTREAM_POOL_IDLE_S,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self._slots = asyncio.Semaphore(connections)
         self._max_idle = connections
@@ -344,7 +349,7 @@ class HopClient:
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._idle_count = 0
         self._swept = 0.0
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
         self._closed = False
 
     async def post(self, url: str, body: bytes, media: str, *, limit: int) -> HopAnswer:
