@@ -347,6 +347,39 @@ async def test_chunk_framing_beyond_the_body_is_too_large(hop: HopClient) -> Non
     await server.stop()
 
 
+def chunked(count: int, chunk: bytes) -> Script:
+    """Answer with ``count`` chunks of ``chunk`` each, written in blocks."""
+
+    async def script(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+        one = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+        for done in range(0, count, 1024):
+            writer.write(one * min(1024, count - done))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+
+    return script
+
+
+async def test_one_byte_chunks_within_every_byte_bound_are_cut_by_their_count(
+    hop: HopClient,
+) -> None:
+    """A hostile next hop's one-byte chunks: within the body and wire bounds (a 32 MiB bound
+    allows 11 million of them, 1.5 s of CPU), refused after MAX_UPSTREAM_BODY_PIECES."""
+    server, url = await serve(chunked(limits.MAX_UPSTREAM_BODY_PIECES + 1024, b"a"))
+    with pytest.raises(TooLargeError, match="too many pieces"):
+        await fetch(hop, url, limit=limits.MAX_UPSTREAM_BODY_PIECES * 8)
+    await server.stop()
+
+
+async def test_a_streamed_answer_of_many_events_is_read_whole(hop: HopClient) -> None:
+    """A node's streamed answer, one chunk per sealed event (a long chat's tokens)."""
+    event = b"s" * 40
+    server, url = await serve(chunked(8192, event))
+    assert (await fetch(hop, url, limit=1 << 20))[2] == event * 8192
+    await server.stop()
+
+
 async def test_unsolicited_bytes_drop_the_idle_connection(hop: HopClient) -> None:
     server, url = await serve(raw(answer(b"ok") + answer(b"smuggled")))
     assert (await fetch(hop, url))[2] == b"ok"

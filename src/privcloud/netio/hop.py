@@ -16,10 +16,11 @@ delivered, so the request may go elsewhere); a next hop that goes quiet for
 length (a body ended by closing cannot be told from a cut one), switches protocols, sends bytes
 nobody asked for or an answer llhttp rejects (:class:`UpstreamError`: the request may have run);
 a head (interim 1xx heads included, which are skipped), or a trailer, over
-``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, or twice that on the wire
-(:class:`TooLargeError`). An ``https://`` next hop must show a certificate for its host name
-that a trusted root signed (:class:`HopClient`'s ``tls``); a handshake that fails is
-:class:`UpstreamUnreachableError`, like a refused connection. The answer comes in two steps:
+``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, twice that on the wire, or
+in more than ``limits.MAX_UPSTREAM_BODY_PIECES`` pieces (:class:`TooLargeError`). An
+``https://`` next hop must show a certificate for its host name that a trusted root signed
+(:class:`HopClient`'s ``tls``); a handshake that fails is :class:`UpstreamUnreachableError`,
+like a refused connection. The answer comes in two steps:
 :meth:`HopClient.post` returns once its head is in (a node's status charges a token:
 services.gateway), :meth:`HopAnswer.read` gives its body. A connection is reused only after a
 whole answer that allows it, once its request has left whole, never after an error, a dropped
@@ -103,6 +104,7 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         self._fields_bytes = 0
         self._since_body = 0
+        self._pieces = 0
         self._wire_bytes = 0
         self._wire_limit = 0
         self._content_type = b""
@@ -181,8 +183,12 @@ class _Connection(asyncio.Protocol):
 
     def on_body(self, body: bytes) -> None:
         self._since_body = 0
+        self._pieces += 1
         if len(self._buffer) + len(body) > self._limit:
             self._failure = TooLargeError("the next hop's answer is too large")
+            raise self._failure
+        if self._pieces > limits.MAX_UPSTREAM_BODY_PIECES:
+            self._failure = TooLargeError("the next hop's answer comes in too many pieces")
             raise self._failure
         self._buffer += body
 
@@ -212,6 +218,7 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         self._fields_bytes = 0
         self._since_body = 0
+        self._pieces = 0
         self._wire_bytes = 0
         # Chunked framing may cost as much again as the body; more is not an honest answer.
         self._wire_limit = 2 * limit + 2 * limits.MAX_UPSTREAM_HEAD_BYTES
