@@ -1,0 +1,83 @@
+"""A relay of another operator than the gateway's (the point of OHTTP) reaches the gateway
+over the Internet: ``privcloud relay --gateway https://...``, in its own process, against a
+gateway stand-in serving TLS on loopback with a certificate of a test root
+(tests/support/tlskit.py). Both of the relay's clients verify it: the pooled one-shot hop
+(privcloud.netio.hop) and aiohttp's (chunked requests). The operator names a private root the
+standard way, ``SSL_CERT_FILE`` in the environment the relay starts with."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from privcloud.ohttp import MEDIA_CHUNKED_REQUEST, MEDIA_REQUEST
+from tlskit import LOOPBACK, Pki, StandIn
+
+
+@contextlib.asynccontextmanager
+async def relay_process(gateway_url: str, root: Path | None) -> AsyncIterator[str]:
+    """``privcloud relay`` forwarding to ``gateway_url``, trusting ``root`` besides the
+    system's roots when given (``SSL_CERT_FILE``); yields its base URL."""
+    env = {k: v for k, v in os.environ.items() if k not in ("SSL_CERT_FILE", "SSL_CERT_DIR")}
+    if root is not None:
+        env["SSL_CERT_FILE"] = str(root)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "privcloud.cli", "relay", "--gateway", gateway_url, "--port", "0",
+        stdout=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+        match = re.search(r":(\d+)\s*$", line)
+        assert match, line
+        yield f"http://{LOOPBACK}:{match.group(1)}"
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def post(relay: str, media: str, body: bytes) -> tuple[int, bytes]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{relay}/v1/ohttp", data=body, headers={"Content-Type": media}) as resp,
+    ):
+        return resp.status, await resp.read()
+
+
+@pytest.fixture
+async def gateway(tmp_path: Path) -> AsyncIterator[tuple[Pki, StandIn, str]]:
+    pki = Pki(tmp_path)
+    served = StandIn()
+    port = await served.start(pki.server_context(LOOPBACK))
+    yield pki, served, f"https://{LOOPBACK}:{port}"
+    await served.stop()
+
+
+async def test_relay_process_forwards_one_shot_and_chunked_to_an_https_gateway(
+    gateway: tuple[Pki, StandIn, str],
+) -> None:
+    pki, served, url = gateway
+    async with relay_process(url, pki.root_file) as relay:
+        assert await post(relay, MEDIA_REQUEST, b"one shot") == (200, b"one shot")
+        assert await post(relay, MEDIA_CHUNKED_REQUEST, b"chunked") == (200, b"chunked")
+    assert len(served.peers) == 2
+
+
+async def test_relay_process_passes_nothing_to_an_impostor_gateway(
+    gateway: tuple[Pki, StandIn, str],
+) -> None:
+    # The relay trusts the system's roots only: whoever answers at the gateway's address with
+    # a certificate of the test root is not the gateway.
+    _, served, url = gateway
+    async with relay_process(url, None) as relay:
+        assert (await post(relay, MEDIA_REQUEST, b"one shot"))[0] == 502
+        assert (await post(relay, MEDIA_CHUNKED_REQUEST, b"chunked"))[0] == 502
+    assert served.peers == []
