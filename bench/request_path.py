@@ -31,10 +31,13 @@
    hybrid steps' sum, what the services' shells cost. ``ab_*``: the CEK wraps and one unwrap
    through cryptography's native HPKE and through pyhpke / our key schedule, interleaved.
    ``baseline_x25519_us``: one X25519 key generation and exchange through ``cryptography``, the
-   floor unit of the KEM steps.
+   floor unit of the KEM steps. ``sans_io_on_path_us``: the steps' sum with the client's part
+   sealed ahead (what is left of it at the request), as the SDK sends by default.
+6. Timeline (issue 14, ``bench/request_timeline.py``): the same request on the live path, each
+   segment between marks at the services' handlers and main steps (``timeline_us``, p50).
 
     python bench/request_path.py [--requests 400] [--seconds 5] [--rounds 300]
-                                 [--parts breakdown,latency,throughput,core,suites]
+                                 [--parts breakdown,latency,throughput,core,suites,timeline]
 """
 
 from __future__ import annotations
@@ -120,6 +123,7 @@ from privcloud.wire.message import (
     frame_event,
 )
 from privcloud.workloads import default_registry
+from request_timeline import timeline
 
 BODY = b"x" * 64
 
@@ -131,7 +135,7 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
-PARTS = ("breakdown", "latency", "throughput", "core", "suites")
+PARTS = ("breakdown", "latency", "throughput", "core", "suites", "timeline")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -851,6 +855,12 @@ def breakdown(suite: Suite, rounds: int = 300, k: int = 3) -> dict[str, float]:
         - out["client_content_key_and_aead_us"] - out[f"client_{k}_wraps_us"]
         + out["client_envelope_total_us"], 1,
     )  # fmt: skip
+    # Sealed ahead (the SDK's default), the client's envelope, Binary HTTP and OHTTP sealing at
+    # the request are what ab_client_sealed_ahead_at_request takes.
+    out["sans_io_on_path_us"] = round(
+        out["sans_io_total_us"] - out["client_envelope_total_us"] - out["client_bhttp_encode_us"]
+        - out["client_ohttp_encapsulate_us"] + out["ab_client_sealed_ahead_at_request_us"], 1,
+    )  # fmt: skip
     return out
 
 
@@ -907,9 +917,10 @@ async def main() -> None:
         lat = await latency(args.requests)
         figures.update(lat)
         if "breakdown" in parts:
-            # The private path's p50 over plain HTTP, less its hybrid sans-IO cryptography: what
-            # the services' shells (HTTP handling, SDK, token store hop) add beyond plain hops.
-            crypto_ms = figures["breakdown_hybrid"]["sans_io_total_us"] / 1000  # type: ignore[index]
+            # The private path's p50 over plain HTTP, less its hybrid sans-IO cryptography (the
+            # client's sealed ahead): what the services' shells (HTTP handling, SDK, token store)
+            # add beyond plain hops.
+            crypto_ms = figures["breakdown_hybrid"]["sans_io_on_path_us"] / 1000  # type: ignore[index]
             figures["shell_overhead_k3_token_p50_ms"] = round(
                 lat["privacy_overhead_k3_token_p50_ms"] - crypto_ms, 3
             )
@@ -921,6 +932,8 @@ async def main() -> None:
         figures["gateway_core_hybrid_rps_one_core"] = hybrid_core
     if "suites" in parts:
         figures.update(suite_overhead())
+    if "timeline" in parts:
+        figures.update(await timeline(args.requests))
     figures["targets"] = {
         "privacy_overhead_k3_token_p50_ms": "<= 1.0",
         "gateway_over_plain_forwarder": ">= 0.9",
