@@ -46,11 +46,11 @@ UPSTREAM_READ_IDLE_TIMEOUT_S: Final = 120.0
 UPSTREAM_POOL_IDLE_S: Final = 15.0
 #: Largest response head (status line and every header field) a hop accepts from the next hop.
 MAX_UPSTREAM_HEAD_BYTES: Final = 64 * KiB
-#: Most pieces a hop takes an answer's body in from the next hop (llhttp hands over one per
-#: chunk, per read): each costs a call into Python, so one-byte chunks would cost about 1.5 s
-#: of CPU within MAX_HTTP_BODY's wire bound. A node's streamed answer is one chunk per event
-#: (a token of a chat, say), far below; 32 MiB read in 1,448-byte segments is 23,000 pieces.
-MAX_UPSTREAM_BODY_PIECES: Final = 65_536
+#: Most chunks of a chunked answer a hop takes from the next hop: llhttp calls into Python
+#: for each, so one-byte chunks would cost about 1.5 s of CPU within MAX_HTTP_BODY's wire
+#: bound. A node's streamed answer is one chunk per event (a token of a chat, say), far below.
+#: Chunks are counted, not reads: how a body with a Content-Length arrives is the network's.
+MAX_UPSTREAM_BODY_CHUNKS: Final = 65_536
 #: Largest size of request headers the aiohttp parser accepts.
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.

@@ -365,10 +365,26 @@ async def test_one_byte_chunks_within_every_byte_bound_are_cut_by_their_count(
     hop: HopClient,
 ) -> None:
     """A hostile next hop's one-byte chunks: within the body and wire bounds (a 32 MiB bound
-    allows 11 million of them, 1.5 s of CPU), refused after MAX_UPSTREAM_BODY_PIECES."""
-    server, url = await serve(chunked(limits.MAX_UPSTREAM_BODY_PIECES + 1024, b"a"))
-    with pytest.raises(TooLargeError, match="too many pieces"):
-        await fetch(hop, url, limit=limits.MAX_UPSTREAM_BODY_PIECES * 8)
+    allows 11 million of them, 1.5 s of CPU), refused after MAX_UPSTREAM_BODY_CHUNKS."""
+    server, url = await serve(chunked(limits.MAX_UPSTREAM_BODY_CHUNKS + 1024, b"a"))
+    with pytest.raises(TooLargeError, match="too many chunks"):
+        await fetch(hop, url, limit=limits.MAX_UPSTREAM_BODY_CHUNKS * 8)
+    await server.stop()
+
+
+async def test_a_body_with_a_length_in_many_small_reads_is_read_whole(hop: HopClient) -> None:
+    """Chunks are counted, not reads: a body with a Content-Length that arrives in more reads
+    than MAX_UPSTREAM_BODY_CHUNKS (a slow network, a proxy writing small pieces) is taken."""
+    size = (limits.MAX_UPSTREAM_BODY_CHUNKS + 4096) * 16
+
+    async def dribble(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size // 16):
+            writer.write(b"d" * 16)
+            await writer.drain()  # (each write its own segment: one read each, mostly)
+
+    server, url = await serve(dribble)
+    assert len((await fetch(hop, url, limit=size))[2]) == size
     await server.stop()
 
 

@@ -4,6 +4,8 @@ gateway reaches it over the Internet, so the relay's hop must verify whom it tal
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -154,3 +156,41 @@ async def test_relay_refuses_an_impostor_gateway(pki: Pki, service: StandIn) -> 
     port = await service.start(pki.server_context(LOOPBACK))
     status, _ = await through_a_relay(f"https://{LOOPBACK}:{port}", b"encapsulated")
     assert status == 502 and service.peers == []
+
+
+async def _early_answer_twice(pki: Pki) -> int:
+    """A TLS next hop that answers before it read a 16 MiB body and then reads nothing: two
+    requests; how many connections it saw."""
+    opened = [0]
+
+    async def early(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        opened[0] += 1
+        with contextlib.suppress(ConnectionError):
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nearly")
+            await writer.drain()
+            await asyncio.sleep(0.5)  # reads nothing more
+        writer.close()
+
+    server = await asyncio.start_server(early, LOOPBACK, 0, ssl=pki.server_context(LOOPBACK))
+    url = f"https://{LOOPBACK}:{server.sockets[0].getsockname()[1]}/x"
+    client = HopClient(tls=pki.client_context())
+    try:
+        for body in (b"b" * (16 << 20), b"x"):
+            answer = await client.post(url, body, "m/x", limit=64)
+            assert await answer.read() == b"early"
+    finally:
+        await client.close()
+        server.close()
+    return opened[0]
+
+
+async def test_an_early_answer_over_tls_leaves_its_connection_out_of_the_pool(pki: Pki) -> None:
+    """TLS hands the whole request to TCP at once, so its own write buffer is empty while the
+    TCP one still holds the body: the connection is not pooled, and the next request is not
+    queued behind bytes the next hop never reads (it would fail as "may have run")."""
+    assert await _early_answer_twice(pki) == 2
+
+
+def test_an_early_answer_over_tls_on_uvloop(pki: Pki) -> None:
+    assert uvloop.run(_early_answer_twice(pki)) == 2

@@ -17,7 +17,7 @@ length (a body ended by closing cannot be told from a cut one), switches protoco
 nobody asked for or an answer llhttp rejects (:class:`UpstreamError`: the request may have run);
 a head (interim 1xx heads included, which are skipped), or a trailer, over
 ``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, twice that on the wire, or
-in more than ``limits.MAX_UPSTREAM_BODY_PIECES`` pieces (:class:`TooLargeError`). An
+in more than ``limits.MAX_UPSTREAM_BODY_CHUNKS`` chunks (:class:`TooLargeError`). An
 ``https://`` next hop must show a certificate for its host name that a trusted root signed
 (:class:`HopClient`'s ``tls``); a handshake that fails is :class:`UpstreamUnreachableError`,
 like a refused connection. The answer comes in two steps:
@@ -93,6 +93,9 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
+        #: Under TLS, the TCP transport beneath :attr:`transport` (whose own write buffer
+        #: leaves out the encrypted bytes still waiting there).
+        self.tcp: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.head: asyncio.Future[tuple[int, str]] | None = None
         self.body: asyncio.Future[bytes] | None = None
@@ -104,7 +107,7 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         self._fields_bytes = 0
         self._since_body = 0
-        self._pieces = 0
+        self._chunks = 0
         self._wire_bytes = 0
         self._wire_limit = 0
         self._content_type = b""
@@ -181,14 +184,16 @@ class _Connection(asyncio.Protocol):
         if self.head is not None and not self.head.done():
             self.head.set_result((status, media))
 
+    def on_chunk_header(self) -> None:
+        self._chunks += 1
+        if self._chunks > limits.MAX_UPSTREAM_BODY_CHUNKS:
+            self._failure = TooLargeError("the next hop's answer comes in too many chunks")
+            raise self._failure
+
     def on_body(self, body: bytes) -> None:
         self._since_body = 0
-        self._pieces += 1
         if len(self._buffer) + len(body) > self._limit:
             self._failure = TooLargeError("the next hop's answer is too large")
-            raise self._failure
-        if self._pieces > limits.MAX_UPSTREAM_BODY_PIECES:
-            self._failure = TooLargeError("the next hop's answer comes in too many pieces")
             raise self._failure
         self._buffer += body
 
@@ -218,7 +223,7 @@ class _Connection(asyncio.Protocol):
         self._head_bytes = 0
         self._fields_bytes = 0
         self._since_body = 0
-        self._pieces = 0
+        self._chunks = 0
         self._wire_bytes = 0
         # Chunked framing may cost as much again as the body; more is not an honest answer.
         self._wire_limit = 2 * limit + 2 * limits.MAX_UPSTREAM_HEAD_BYTES
@@ -234,8 +239,12 @@ class _Connection(asyncio.Protocol):
     @property
     def written(self) -> bool:
         """Whether every byte of the request has left (so the next one is not queued behind
-        a body the next hop may never read)."""
-        return self.transport is not None and self.transport.get_write_buffer_size() == 0
+        a body the next hop may never read), through TLS and TCP both."""
+        return (
+            self.transport is not None
+            and self.transport.get_write_buffer_size() == 0
+            and (self.tcp is None or self.tcp.get_write_buffer_size() == 0)
+        )
 
     def lower_limit(self, limit: int) -> None:
         """Bound the body of the exchange in progress by ``limit`` from now on."""
@@ -443,19 +452,33 @@ class HopClient:
             raise UpstreamUnreachableError("the client is closed")
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
-        tls: ssl.SSLContext | None = None
-        if scheme == "https":
-            if self._tls is None:
-                self._tls = ssl.create_default_context()
-            tls = self._tls
+        if scheme == "https" and self._tls is None:
+            self._tls = ssl.create_default_context()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _, conn = await loop.create_connection(
-                    lambda: _Connection(loop), host, port, ssl=tls
-                )
+                tcp, conn = await loop.create_connection(lambda: _Connection(loop), host, port)
+                if scheme == "https":
+                    try:
+                        conn.transport, conn.tcp = await self._start_tls(tcp, conn, host), tcp
+                    except BaseException:
+                        tcp.close()
+                        raise
         except (OSError, TimeoutError) as exc:
             raise UpstreamUnreachableError("the next hop could not be reached") from exc
         return conn
+
+    async def _start_tls(
+        self, tcp: asyncio.Transport, conn: _Connection, host: str
+    ) -> asyncio.Transport:
+        """TLS over the TCP connection ``tcp`` (started here rather than by
+        ``create_connection``, so that the TCP transport is kept: its write buffer says
+        whether the request has left, :attr:`_Connection.written`)."""
+        assert self._tls is not None
+        loop = asyncio.get_running_loop()
+        tls = await loop.start_tls(tcp, conn, self._tls, server_hostname=host)
+        if tls is None:  # (the connection closed during the handshake)
+            raise ConnectionResetError("closed during the TLS handshake")
+        return tls
 
 
 class LazyHop:
