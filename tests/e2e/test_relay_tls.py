@@ -2,8 +2,8 @@
 over the Internet: ``privcloud relay --gateway https://...``, in its own process, against a
 gateway stand-in serving TLS on loopback with a certificate of a test root
 (tests/support/tlskit.py). Both of the relay's clients verify it: the pooled one-shot hop
-(privcloud.netio.hop) and aiohttp's (chunked requests). The operator names a private root the
-standard way, ``SSL_CERT_FILE`` in the environment the relay starts with."""
+(privcloud.netio.hop) and aiohttp's (chunked requests, live tunnels). The operator names a
+private root the standard way, ``SSL_CERT_FILE`` in the environment the relay starts with."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from privcloud.ohttp import MEDIA_CHUNKED_REQUEST, MEDIA_REQUEST
+from privcloud.services.live_tunnel import WIRE_FRAME
 from tlskit import LOOPBACK, Pki, StandIn
 
 
@@ -81,3 +82,36 @@ async def test_relay_process_passes_nothing_to_an_impostor_gateway(
         assert (await post(relay, MEDIA_REQUEST, b"one shot"))[0] == 502
         assert (await post(relay, MEDIA_CHUNKED_REQUEST, b"chunked"))[0] == 502
     assert served.peers == []
+
+
+async def tunnel(relay: str) -> tuple[bytes, bytes] | int | None:
+    """A live tunnel through the relay: the answer to an opening and the echo of one frame,
+    or the close code the relay ended it with."""
+    async with aiohttp.ClientSession() as session, session.ws_connect(f"{relay}/v1/live") as ws:
+        await ws.send_bytes(b"opening")
+        answer = await ws.receive(timeout=30)
+        if answer.type != aiohttp.WSMsgType.BINARY:
+            return ws.close_code
+        frame = bytes(range(256)) * (WIRE_FRAME // 256) + b"f" * (WIRE_FRAME % 256)
+        await ws.send_bytes(frame)
+        echo = await ws.receive(timeout=30)
+        assert echo.type == aiohttp.WSMsgType.BINARY and echo.data == frame
+        return answer.data, echo.data[:4]
+
+
+async def test_relay_process_tunnels_a_live_session_to_an_https_gateway(
+    gateway: tuple[Pki, StandIn, str],
+) -> None:
+    pki, served, url = gateway
+    async with relay_process(url, pki.root_file) as relay:
+        assert await tunnel(relay) == (b"gninepo", bytes(range(4)))
+    assert served.live_messages == 2
+
+
+async def test_relay_process_opens_no_live_tunnel_to_an_impostor_gateway(
+    gateway: tuple[Pki, StandIn, str],
+) -> None:
+    _, served, url = gateway
+    async with relay_process(url, None) as relay:
+        assert await tunnel(relay) == 4502  # a refusal: the next hop unreachable (502)
+    assert served.peers == [] and served.live_messages == 0

@@ -8,6 +8,7 @@ import ipaddress
 import ssl
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -85,11 +86,13 @@ class Pki:
 
 class StandIn:
     """A gateway stand-in on loopback, over TLS when given a context: it answers an OHTTP
-    request with its own bytes (a chunked one in three chunks); remembers the client port of
-    every request (one port: one connection)."""
+    request with its own bytes (a chunked one in three chunks) and a live tunnel's opening with
+    its bytes reversed, then echoes its frames; remembers the client port of every request
+    (one port: one connection)."""
 
     def __init__(self) -> None:
         self.peers: list[int] = []
+        self.live_messages = 0
         self.runner: web.AppRunner | None = None
 
     async def start(self, tls: ssl.SSLContext | None) -> int:
@@ -106,8 +109,24 @@ class StandIn:
             await streamed.write_eof()
             return streamed
 
+        async def live(request: web.Request) -> web.WebSocketResponse:
+            # A live tunnel's far end: answers the opening with its own bytes reversed, then
+            # echoes every frame.
+            assert request.transport is not None
+            self.peers.append(request.transport.get_extra_info("peername")[1])
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            async for msg in ws:
+                if msg.type != aiohttp.WSMsgType.BINARY:
+                    break
+                self.live_messages += 1
+                data = msg.data[::-1] if self.live_messages == 1 else msg.data
+                await ws.send_bytes(data)
+            return ws
+
         app = web.Application()
         app.router.add_post("/v1/ohttp", handler)
+        app.router.add_get("/v1/live", live)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, LOOPBACK, 0, ssl_context=tls)
