@@ -55,6 +55,17 @@ async def service() -> AsyncIterator[StandIn]:
     await served.stop()
 
 
+async def refused(client: HopClient, port: int) -> UpstreamUnreachableError:
+    """The error of one POST to ``https://`` loopback ``port``, which must be unreachable
+    (the client is closed after it)."""
+    try:
+        with pytest.raises(UpstreamUnreachableError) as caught:
+            await client.post(f"https://{LOOPBACK}:{port}/v1/ohttp", b"x", "m/x", limit=64)
+    finally:
+        await client.close()
+    return caught.value
+
+
 async def test_https_round_trip_reuses_one_verified_connection(pki: Pki, service: StandIn) -> None:
     port = await service.start(pki.server_context(LOOPBACK))
     client = HopClient(tls=pki.client_context())
@@ -75,13 +86,8 @@ async def test_impostor_gateway_with_a_certificate_no_trusted_root_signed_is_unr
 ) -> None:
     # The client trusts the system's roots only: the test root signed nothing it accepts.
     port = await service.start(pki.server_context(LOOPBACK))
-    client = HopClient()
-    try:
-        with pytest.raises(UpstreamUnreachableError) as caught:
-            await client.post(f"https://{LOOPBACK}:{port}/v1/ohttp", b"x", "m/x", limit=64)
-    finally:
-        await client.close()
-    assert LOOPBACK not in str(caught.value) and str(port) not in str(caught.value)
+    error = await refused(HopClient(), port)
+    assert LOOPBACK not in str(error) and str(port) not in str(error)
     assert service.peers == []  # nothing was delivered: the request may go elsewhere
 
 
@@ -89,12 +95,7 @@ async def test_impostor_gateway_with_a_certificate_for_another_name_is_unreachab
     pki: Pki, service: StandIn
 ) -> None:
     port = await service.start(pki.server_context("gateway.other.example"))
-    client = HopClient(tls=pki.client_context())
-    try:
-        with pytest.raises(UpstreamUnreachableError):
-            await client.post(f"https://{LOOPBACK}:{port}/v1/ohttp", b"x", "m/x", limit=64)
-    finally:
-        await client.close()
+    await refused(HopClient(tls=pki.client_context()), port)
     assert service.peers == []
 
 
@@ -102,12 +103,7 @@ async def test_downgrade_to_plain_http_behind_an_https_url_is_unreachable(
     service: StandIn,
 ) -> None:
     port = await service.start(None)  # the next hop speaks plain HTTP on that port
-    client = HopClient()
-    try:
-        with pytest.raises(UpstreamUnreachableError):
-            await client.post(f"https://{LOOPBACK}:{port}/v1/ohttp", b"x", "m/x", limit=64)
-    finally:
-        await client.close()
+    await refused(HopClient(), port)
     assert service.peers == []
 
 
