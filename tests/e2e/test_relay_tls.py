@@ -2,8 +2,9 @@
 over the Internet: ``privcloud relay --gateway https://...``, in its own process, against a
 gateway stand-in serving TLS on loopback with a certificate of a test root
 (tests/support/tlskit.py). Both of the relay's clients verify it: the pooled one-shot hop
-(privcloud.netio.hop) and aiohttp's (chunked requests, live tunnels). The operator names a
-private root the standard way, ``SSL_CERT_FILE`` in the environment the relay starts with."""
+(privcloud.netio.hop) and aiohttp's (chunked requests, live tunnels, the public documents).
+The operator names a private root the standard way, ``SSL_CERT_FILE`` in the environment the
+relay starts with."""
 
 from __future__ import annotations
 
@@ -62,14 +63,25 @@ async def gateway(tmp_path: Path) -> AsyncIterator[tuple[Pki, StandIn, str]]:
     await served.stop()
 
 
-async def test_relay_process_forwards_one_shot_and_chunked_to_an_https_gateway(
+async def read(relay: str, path: str) -> tuple[int, bytes]:
+    async with aiohttp.ClientSession() as session, session.get(relay + path) as resp:
+        return resp.status, await resp.read()
+
+
+#: The gateway's public documents a device reads through the relay (aiohttp's session there).
+DOCUMENTS = ("/.well-known/ohttp-gateway", "/v1/directory")
+
+
+async def test_relay_process_forwards_one_shot_and_chunked_and_reads_from_an_https_gateway(
     gateway: tuple[Pki, StandIn, str],
 ) -> None:
     pki, served, url = gateway
     async with relay_process(url, pki.root_file) as relay:
         assert await post(relay, MEDIA_REQUEST, b"one shot") == (200, b"one shot")
         assert await post(relay, MEDIA_CHUNKED_REQUEST, b"chunked") == (200, b"chunked")
-    assert len(served.peers) == 2
+        for path in DOCUMENTS:
+            assert await read(relay, path) == (200, StandIn.DOCUMENT)
+    assert len(served.peers) == 4
 
 
 async def test_relay_process_passes_nothing_to_an_impostor_gateway(
@@ -81,6 +93,9 @@ async def test_relay_process_passes_nothing_to_an_impostor_gateway(
     async with relay_process(url, None) as relay:
         assert (await post(relay, MEDIA_REQUEST, b"one shot"))[0] == 502
         assert (await post(relay, MEDIA_CHUNKED_REQUEST, b"chunked"))[0] == 502
+        # An impostor's key configurations would open every request sealed to them.
+        for path in DOCUMENTS:
+            assert (await read(relay, path))[0] == 502
     assert served.peers == []
 
 

@@ -86,19 +86,28 @@ class Pki:
 
 class StandIn:
     """A gateway stand-in on loopback, over TLS when given a context: it answers an OHTTP
-    request with its own bytes (a chunked one in three chunks) and a live tunnel's opening with
-    its bytes reversed, then echoes its frames; remembers the client port of every request
-    (one port: one connection)."""
+    request with its own bytes (a chunked one in three chunks), a live tunnel's opening with
+    its bytes reversed, then echoes its frames, and a read of a public document (the key
+    configurations, the directory) with :data:`DOCUMENT`; remembers the client port of every
+    request (one port: one connection) and the ``Host`` each named."""
+
+    #: What every document read is answered with.
+    DOCUMENT = b"a public document of the gateway"
 
     def __init__(self) -> None:
         self.peers: list[int] = []
+        self.hosts: list[str] = []
         self.live_messages = 0
         self.runner: web.AppRunner | None = None
 
     async def start(self, tls: ssl.SSLContext | None) -> int:
-        async def handler(request: web.Request) -> web.StreamResponse:
+        def seen(request: web.Request) -> None:
             assert request.transport is not None
             self.peers.append(request.transport.get_extra_info("peername")[1])
+            self.hosts.append(request.host)
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            seen(request)
             body = await request.read()
             if request.content_type != MEDIA_CHUNKED_REQUEST:
                 return web.Response(body=body, content_type=MEDIA_RESPONSE)
@@ -112,8 +121,7 @@ class StandIn:
         async def live(request: web.Request) -> web.WebSocketResponse:
             # A live tunnel's far end: answers the opening with its own bytes reversed, then
             # echoes every frame.
-            assert request.transport is not None
-            self.peers.append(request.transport.get_extra_info("peername")[1])
+            seen(request)
             ws = web.WebSocketResponse()
             await ws.prepare(request)
             async for msg in ws:
@@ -124,8 +132,14 @@ class StandIn:
                 await ws.send_bytes(data)
             return ws
 
+        async def document(request: web.Request) -> web.Response:
+            seen(request)
+            return web.Response(body=self.DOCUMENT, content_type="application/octet-stream")
+
         app = web.Application()
         app.router.add_post("/v1/ohttp", handler)
+        app.router.add_get("/.well-known/ohttp-gateway", document)
+        app.router.add_get("/v1/directory", document)
         app.router.add_get("/v1/live", live)
         self.runner = web.AppRunner(app)
         await self.runner.setup()

@@ -532,7 +532,14 @@ async def test_idle_connections_over_every_origin_are_capped() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["ftp://127.0.0.1/x", "http:///x", "http://127.0.0.1/a b", "http://127.0.0.1/x\x7f"],
+    [
+        "ftp://127.0.0.1/x",
+        "http:///x",
+        "http://127.0.0.1/a b",
+        "http://127.0.0.1/x\x7f",
+        "http://gate way.example/x",  # a host name no resolver is asked for
+        "http://gate\x00way.example/x",
+    ],
 )
 async def test_a_url_that_cannot_be_a_request_line_is_refused(hop: HopClient, url: str) -> None:
     with pytest.raises(ConfigError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -190,3 +191,55 @@ async def test_an_early_answer_over_tls_leaves_its_connection_out_of_the_pool(pk
 
 def test_an_early_answer_over_tls_on_uvloop(pki: Pki) -> None:
     assert uvloop.run(_early_answer_twice(pki)) == 2
+
+
+#: A host name with an IDNA deviation character: IDNA 2003 maps "ß" to "ss" (Python's
+#: ``idna`` codec: strasse.example), IDNA 2008 keeps it (xn--strae-oqa.example, as yarl and so
+#: aiohttp encode it). Two names, which two operators may hold.
+_DEVIATION_HOST = "straße.example"
+_DEVIATION_A_LABEL = "xn--strae-oqa.example"
+
+
+def _loopback_dns(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Resolve only :data:`_DEVIATION_A_LABEL`, to loopback (a stand-in for DNS, which these
+    machines lack); returns the list of names asked, as the resolver receives them (a
+    Unicode name encoded by Python's ``idna`` codec, as ``socket.getaddrinfo`` does)."""
+    real = socket.getaddrinfo
+    asked: list[str] = []
+
+    def getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+        name = host.encode("idna").decode() if isinstance(host, str) else str(host)
+        asked.append(name)
+        if name == LOOPBACK:
+            return real(host, *args, **kwargs)  # type: ignore[arg-type]
+        if name != _DEVIATION_A_LABEL:
+            raise socket.gaierror(socket.EAI_NONAME, "unknown name")
+        return real(LOOPBACK, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return asked
+
+
+async def test_a_host_name_with_a_deviation_character_is_the_host_aiohttp_reaches(
+    pki: Pki, service: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A relay's one-shot requests (hop client) and its other requests (aiohttp) to the same
+    gateway URL reach, verify and name in ``Host`` the same host; with Python's IDNA 2003
+    codec the hop client went to strasse.example instead."""
+    port = await service.start(pki.server_context(_DEVIATION_A_LABEL))
+    asked = _loopback_dns(monkeypatch)
+    url = f"https://{_DEVIATION_HOST}:{port}"
+    client = HopClient(tls=pki.client_context())
+    try:
+        answer = await client.post(url + "/v1/ohttp", b"sealed", "m/x", limit=64)
+        assert (answer.status, await answer.read()) == (200, b"sealed")
+    finally:
+        await client.close()
+    connector = aiohttp.TCPConnector(ssl=pki.client_context())
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        session.get(url + "/v1/directory") as resp,
+    ):
+        assert (resp.status, await resp.read()) == (200, StandIn.DOCUMENT)
+    assert asked == [_DEVIATION_A_LABEL] * 2
+    assert service.hosts == [f"{_DEVIATION_A_LABEL}:{port}"] * 2

@@ -41,6 +41,7 @@ from typing import cast
 from urllib.parse import urlsplit
 
 import httptools
+from yarl import URL
 
 from privcloud import limits
 from privcloud.errors import (
@@ -73,11 +74,25 @@ def _target(url: str) -> _Target:
         path += "?" + parts.query
     if not _is_token_text(path):
         raise ConfigError("a next hop's URL path must be printable ASCII without spaces")
-    return _Target(
-        (parts.scheme, parts.hostname, port),
-        parts.netloc.rsplit("@", 1)[-1].encode("idna"),
-        path.encode("ascii"),
-    )
+    host = _ascii_host(parts.hostname)
+    authority = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        authority += f":{parts.port}"
+    return _Target((parts.scheme, host, port), authority.encode("ascii"), path.encode("ascii"))
+
+
+def _ascii_host(hostname: str) -> str:
+    """The host as aiohttp reaches it: yarl's IDNA 2008 (UTS #46) encoding, lower case. The
+    relay's other requests go through aiohttp, so both clients connect to, verify the
+    certificate of and name in ``Host`` the same host (Python's own ``idna`` codec is IDNA
+    2003, which maps ``ß`` to ``ss``: another name). Raises :class:`ConfigError`."""
+    try:
+        host = URL.build(scheme="http", host=hostname).raw_host
+    except (ValueError, UnicodeError) as exc:
+        raise ConfigError("a next hop's host name is not valid") from exc
+    if not host or not _is_token_text(host):
+        raise ConfigError("a next hop's host name is not valid")
+    return host
 
 
 def _is_token_text(text: str) -> bool:
