@@ -19,8 +19,9 @@ $(HUMAN_SPEECH): | $(STAMP)
 
 # Debian packages: espeak-ng speaks test speech and the demo's sample call; chromium and its
 # driver run the device console's browser test; a C++ tool chain and cmake build llama.cpp;
-# python3-venv makes the virtual environment on a stock Debian Python.
-DEBS := espeak-ng chromium chromium-driver build-essential cmake python3-venv postgresql
+# python3-venv makes the virtual environment on a stock Debian Python; alsa-utils' arecord is
+# `privcloud live --mic`'s microphone, and its tests' (ALSA's null and file devices).
+DEBS := espeak-ng chromium chromium-driver build-essential cmake python3-venv postgresql alsa-utils
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
                     -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF \
                     -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(abspath $(VENV))/llama-no-common.cmake

@@ -1,24 +1,35 @@
-"""``privcloud live FILE [--other FILE2]``: live call translation through a private session.
+"""``privcloud live FILE|--mic [--other FILE2]``: live call translation through a private
+session.
 
 FILE (the device user's side of the call, channel 0) and optionally ``--other`` (the other
 party, channel 1) are decoded to 16 kHz mono and played into a :class:`~privcloud.sdk.live.
-LiveCall` at real time, 0.2 s at a time, as a microphone would deliver them; captions and
-translations are printed as the node commits them (``--json``: one JSON object per line), and
-``--speech-out`` writes the synthesized translations of both channels to a WAV file.
-docs/adr/0023-live-sessions.md says what the relay and the gateway can and cannot see.
+LiveCall` at real time, 0.2 s at a time, as a microphone would deliver them. With ``--mic``
+channel 0 is the microphone instead (:mod:`privcloud.cli.microphone`: ALSA's ``arecord``, or
+the capture program ``--mic-command`` names), until Ctrl-C, ``--seconds`` or the program's
+end. Captions and translations are printed as the node commits them (``--json``: one JSON
+object per line), and ``--speech-out`` writes the synthesized translations of both channels
+to a WAV file. docs/adr/0023-live-sessions.md says what the relay and the gateway can and
+cannot see.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import shlex
+import shutil
+import signal
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
+from privcloud import limits
 from privcloud.cli.features import _read_input
+from privcloud.cli.microphone import Microphone, arecord
 from privcloud.cli.session import connect, progress
 from privcloud.errors import ConfigError
 from privcloud.live.protocol import LiveEvent
@@ -32,6 +43,8 @@ _WARM = (WHISPER_TINY_EN, WHISPER_BASE)
 #: Bytes of 16 kHz s16le per second, and per feed (0.2 s).
 _RATE = 32_000
 _STEP = _RATE // 5
+#: Seconds the player may take to end after the call's events did.
+_PLAYER_GRACE_S = 2.0
 
 
 def _pcm(name: str) -> bytes:
@@ -54,6 +67,60 @@ async def _play(call: LiveCall, tracks: list[bytes], tail_s: float) -> None:
     await call.end()
 
 
+async def _play_microphone(
+    call: LiveCall, command: tuple[str, ...], other: bytes, seconds: float, tail_s: float
+) -> None:
+    """Feed the microphone on channel 0 (and ``other``, in step, on channel 1) until Ctrl-C,
+    ``seconds`` of audio or the capture program's end; then ``tail_s`` of silence, and end the
+    call. A second Ctrl-C stops at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_interrupt() -> None:
+        progress("stopping the microphone (Ctrl-C again to stop at once)")
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals on this platform
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+    bound = int(seconds * _RATE)
+    try:
+        async with Microphone(command) as mic, contextlib.aclosing(mic.blocks()) as blocks:
+            progress(f"listening ({command[0]}); Ctrl-C ends the call")
+            async for block in blocks:
+                call.feed(0, block)
+                if chunk := other[mic.captured - len(block) : mic.captured]:
+                    call.feed(1, chunk)
+                if stop.is_set() or mic.captured >= bound:
+                    break
+    finally:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.remove_signal_handler(signal.SIGINT)
+    await _play(call, [b""], tail_s)
+
+
+async def _ending_on_failure(call: LiveCall, play: Coroutine[Any, Any, None]) -> None:
+    """Run ``play``; if it fails (the microphone), close the call, so its events end."""
+    try:
+        await play
+    except Exception:
+        await call.aclose()
+        raise
+
+
+def _capture_command(args: argparse.Namespace) -> tuple[str, ...]:
+    """The capture program ``--mic`` runs, checked to exist before any session is opened."""
+    command = tuple(shlex.split(args.mic_command)) if args.mic_command else arecord(args.mic_device)
+    if not command:
+        raise ConfigError("--mic-command is empty")
+    if shutil.which(command[0]) is None:
+        raise ConfigError(
+            f"no capture program {command[0]!r}: install alsa-utils (arecord), or name another"
+            " with --mic-command"
+        )
+    return command
+
+
 def _show(args: argparse.Namespace, event: LiveEvent, started: float) -> None:
     if args.json:
         doc = {
@@ -74,7 +141,13 @@ def _show(args: argparse.Namespace, event: LiveEvent, started: float) -> None:
 
 
 async def _live(args: argparse.Namespace) -> None:
-    tracks = [_pcm(args.file)] + ([_pcm(args.other)] if args.other else [])
+    if (args.file is None) == (not args.mic):
+        raise ConfigError("give an audio file or --mic (not both)")
+    if not 0 < args.seconds <= limits.MAX_LIVE_SESSION_S:
+        raise ConfigError(f"--seconds must be in (0, {limits.MAX_LIVE_SESSION_S}]")
+    command = _capture_command(args) if args.mic else ()
+    other = _pcm(args.other) if args.other else b""
+    tracks = [] if args.mic else [_pcm(args.file)] + ([other] if other else [])
     speech = bytearray()
     async with connect(cloudconfig.load(args.config), warm=_WARM) as client:
         call = LiveCall(
@@ -84,14 +157,24 @@ async def _live(args: argparse.Namespace) -> None:
             deadline_s=args.deadline,
         )
         await call.start()
-        progress(f"private session open with {call.nodes[0]}; playing at real time")
         started = time.monotonic()
-        player = asyncio.create_task(_play(call, tracks, args.tail))
+        if args.mic:
+            progress(f"private session open with {call.nodes[0]}")
+            play = _play_microphone(call, command, other, args.seconds, args.tail)
+        else:
+            progress(f"private session open with {call.nodes[0]}; playing at real time")
+            play = _play(call, tracks, args.tail)
+        player = asyncio.create_task(_ending_on_failure(call, play))
         try:
             async for event in call.events():
                 _show(args, event, started)
                 if event.kind == "audio":
                     speech += event.audio
+            # The events end when the call does; a player that failed (the microphone) closed
+            # it and ends just after: its error is the command's.
+            await asyncio.wait({player}, timeout=_PLAYER_GRACE_S)
+            if player.done() and not player.cancelled() and (failed := player.exception()):
+                raise failed
         finally:
             player.cancel()
             await asyncio.gather(player, return_exceptions=True)
@@ -110,8 +193,23 @@ async def _live(args: argparse.Namespace) -> None:
 
 def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add ``live`` with ``add`` (the feature commands' parser maker)."""
-    p = add("live", "live call translation of an audio file played at real time")
-    p.add_argument("file", help="your side of the call (channel 0): an audio file")
+    p = add("live", "live call translation of an audio file played at real time, or the microphone")
+    p.add_argument("file", nargs="?", help="your side of the call (channel 0): an audio file")
+    p.add_argument(
+        "--mic", action="store_true", help="your side of the call from the microphone instead"
+    )
+    p.add_argument("--mic-device", help="the ALSA capture device for arecord (arecord -L)")
+    p.add_argument(
+        "--mic-command",
+        help="another capture program writing 16 kHz s16le mono PCM to stdout, e.g."
+        " 'parec --raw --format=s16le --rate=16000 --channels=1'",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=float(limits.MAX_LIVE_SESSION_S),
+        help="with --mic: end the call after this much audio (default: the session's limit)",
+    )
     p.add_argument("--other", help="the other party's side (channel 1): an audio file")
     p.add_argument("--language", default="auto", help="channel 0's language (default auto)")
     p.add_argument("--to", default="en", help="channel 0 is translated into (default en)")
