@@ -26,6 +26,10 @@ HTTP_IDLE_TIMEOUT_S: Final = 75.0
 MAX_GATEWAY_KEY_FILE_BYTES: Final = 4 * KiB
 #: Most connections one service keeps open at once; more are closed unread.
 MAX_SERVER_CONNECTIONS: Final = 4096
+#: Most blocking workload requests a node runs at once, each on a thread of its own (models
+#: serve one request at a time: more would only wait); more wait for one, up to their deadline
+#: (privcloud.services.workload_threads).
+MAX_NODE_WORKLOAD_THREADS: Final = 32
 #: Most connections one client pool (privcloud.netio) holds to the next hops at once, for
 #: ordinary requests and document fetches; more wait for one to come free. The hops' one-shot
 #: client (privcloud.netio.hop) holds at most this many exchanges in flight and as many idle

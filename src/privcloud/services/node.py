@@ -55,6 +55,7 @@ from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.live_node import LiveNode
 from privcloud.services.node_core import LogPosition, NodeCore, NodeExchange
 from privcloud.services.site import new_app
+from privcloud.services.workload_threads import RequestThread, WorkloadThreads
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 from privcloud.trust.release_manifest import ModelFile, ReleaseManifest, hpke_suite_config
 from privcloud.wire.message import Event
@@ -132,6 +133,8 @@ class Node:
         #: Live sessions (docs/adr/0023); ``live.pipelines`` builds each call's pipeline.
         self.live = LiveNode(self.core.boot_key, self.core.replays, self.clock)
         self._refresh_task: asyncio.Task[None] | None = None
+        #: Blocking workloads: each request on a thread of its own (services.workload_threads).
+        self.workload_threads = WorkloadThreads(limits.MAX_NODE_WORKLOAD_THREADS)
 
     @property
     def descriptor(self) -> NodeDescriptor:
@@ -275,15 +278,21 @@ class Node:
         deadline = None
         if exchange.deadline_at is not None:
             deadline = Deadline(exchange.deadline_at, self.clock)
+        thread: RequestThread | None = None
+        if self.registry.is_blocking(work.feature):
+            try:
+                thread = await self.workload_threads.claim(deadline)
+            except RequestTimeoutError as exc:
+                yield error_event(exc)
+                return
         events = self.registry.run(work, deadline)
-        in_thread = self.registry.is_blocking(work.feature)
         pending: asyncio.Future[Event | None] | None = None
         try:
             while True:
-                if not in_thread:
+                if thread is None:
                     event = next(events, None)
                 else:
-                    pending = asyncio.ensure_future(asyncio.to_thread(next, events, None))
+                    pending = thread.step(events)
                     timeout = None if deadline is None else max(0.0, deadline.remaining())
                     done, _ = await asyncio.wait({pending}, timeout=timeout)
                     if not done:
@@ -299,15 +308,23 @@ class Node:
         finally:
             if pending is None or pending.done():
                 events.close()
+                if thread is not None:
+                    thread.release()
             else:
                 # The step still runs in its thread (the client left, or the deadline passed):
                 # close the workload when it returns; closing now would fail.
-                pending.add_done_callback(lambda step: _close_after(step, events))
+                pending.add_done_callback(lambda step: _close_after(step, events, thread))
 
 
-def _close_after(step: asyncio.Future[Event | None], events: Generator[Event, None, None]) -> None:
+def _close_after(
+    step: asyncio.Future[Event | None],
+    events: Generator[Event, None, None],
+    thread: RequestThread | None,
+) -> None:
     """Close the workload ``events`` once its last ``step`` has returned (its result is
-    dropped: the answer has ended)."""
+    dropped: the answer has ended), then give its thread back."""
     if not step.cancelled():
         step.exception()  # retrieved, so that asyncio does not report it as lost
     events.close()
+    if thread is not None:
+        thread.release()

@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from privcloud import limits
-from privcloud.errors import ConfigError, UnavailableError, UsageError
+from privcloud.errors import ConfigError, RequestTimeoutError, UnavailableError, UsageError
 from privcloud.trust.release_manifest import ModelFile
 from privcloud.workloads import model_assembly, model_files, model_loaders
+from privcloud.workloads.base import current_deadline
 from privcloud.workloads.model_calls import Completion, ModelCalls
 from privcloud.workloads.model_names import (
     GEMMA_270M,
@@ -316,8 +317,16 @@ class Models(ModelCalls):
         if name not in loaders:
             raise UsageError("unknown model")
         model = self._get(name, loaders[name])
-        with self._use_locks[name]:
+        # A request waits for the model no longer than its deadline (a streamed answer holds
+        # it across its events): a waiter past it gives its thread back.
+        deadline = current_deadline()
+        lock = self._use_locks[name]
+        if not lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline.remaining())):
+            raise RequestTimeoutError("the model stayed busy until the request's deadline")
+        try:
             yield model
+        finally:
+            lock.release()
 
     def warm(self, names: Sequence[str]) -> None:
         """Load ``names`` now (at boot), so the first request does not pay for it."""
