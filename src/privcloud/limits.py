@@ -752,10 +752,10 @@ MAX_ERASE_JPEG_SCANS: Final = 100
 #: Most erase requests one node works on at once; one more is refused at once (429) rather than
 #: queued. One maximum-size erase holds about 280 MB (the decoded image, the mask, the fill and
 #: the answer) and a CPU core for seconds; without this a burst of them is bounded only by the
-#: node's worker threads. Refused, not waited for: the node advances blocking workloads in the
-#: worker threads every feature shares (asyncio's default executor), so a request waiting for a
-#: slot would hold one of them and a burst of erases would starve the other features; a 429
-#: costs nothing and the client may try again or another node.
+#: node's worker threads. Refused, not waited for: a request waiting for an erase slot would
+#: hold one of the node's MAX_NODE_WORKLOAD_THREADS threads meanwhile, and a burst of erases
+#: would keep the other features from theirs; a 429 costs nothing and the client may try again
+#: or another node.
 MAX_CONCURRENT_ERASE: Final = 2
 #: Most 16 kHz s16le PCM bytes one live-pipeline feed takes (1 s; frames are 20-40 ms).
 LIVE_MAX_FEED_BYTES: Final = 32_000
@@ -764,7 +764,13 @@ LIVE_MAX_FEED_BYTES: Final = 32_000
 LIVE_PIPELINE_STEP_TIMEOUT_S: Final = 300.0
 #: Largest answer the node reads from its live pipelines' process (one step's outputs); a
 #: larger one drops the process. One step yields at most a few outputs of MAX_LIVE_AUDIO_BYTES.
-MAX_LIVE_PIPELINE_REPLY_BYTES: Final = 16 * MiB
+#: The outputs it holds, decoded, may not be larger either (a pickle can name one value many
+#: times), nor more than MAX_LIVE_PIPELINE_OUTPUTS: the node builds and seals each on its event
+#: loop, and a reply of millions of outputs stalled every session's frames for seconds.
+MAX_LIVE_PIPELINE_REPLY_BYTES: Final = 4 * MiB
+#: Most outputs in one answer of the live pipelines' process (a step yields a few: captions,
+#: translations and speech of the pieces it committed); more drop the process.
+MAX_LIVE_PIPELINE_OUTPUTS: Final = 64
 #: Most seconds of audio a live channel holds for Whisper to re-decode: endless speech is
 #: committed and cut at this length, so one decode stays bounded (Whisper's window is 30 s).
 LIVE_MAX_BUFFER_SECONDS: Final = 15.0

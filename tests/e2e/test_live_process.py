@@ -37,6 +37,12 @@ class _EchoPipeline:
         if pcm == b"huge":  # an answer past MAX_LIVE_PIPELINE_REPLY_BYTES
             big = bytes(limits.MAX_LIVE_PIPELINE_REPLY_BYTES + 1)
             return [LiveOutput(channel, AUDIO, "", big, 0.0, 0.0)]
+        if pcm == b"many":  # small on the wire: the pickle names one output again and again
+            one = LiveOutput(channel, CAPTION, "again", b"", 0.0, 0.0)
+            return [one] * (limits.MAX_LIVE_PIPELINE_OUTPUTS + 1)
+        if pcm == b"echo":  # 1 MiB on the wire, its audio named five times
+            audio = bytes(limits.MiB)
+            return [LiveOutput(channel, AUDIO, "", audio, 0.0, 0.0) for _ in range(5)]
         self.fed += len(pcm)
         text = f"{self.languages[channel]} {len(pcm)} {os.getpid()}"
         return [LiveOutput(channel, CAPTION, text, b"", 0.0, 0.0)]
@@ -142,6 +148,21 @@ def test_an_answer_past_the_bound_drops_the_child(host: PipelineHost) -> None:
     call = host(("en", "es"), ("es", "en"))
     with pytest.raises(UnavailableError):
         call.feed(0, b"huge")
+    assert host(("en", "es"), ("es", "en")).feed(0, b"ab")  # a fresh child serves
+    assert host.starts == 2
+
+
+@pytest.mark.parametrize("step", [b"many", b"echo"])
+def test_an_answer_that_names_values_many_times_is_bounded_as_decoded_and_drops_the_child(
+    host: PipelineHost, step: bytes
+) -> None:
+    """A red-team review (2026-12-06) made a child answer millions of outputs in a few MB of
+    pickle (one output named again and again): the node built and sealed each on its event
+    loop, and every session's frames stalled for seconds. Outputs are counted and their
+    decoded text and audio summed before any is built."""
+    call = host(("en", "es"), ("es", "en"))
+    with pytest.raises(UnavailableError, match="malformed outputs"):
+        call.feed(0, step)
     assert host(("en", "es"), ("es", "en")).feed(0, b"ab")  # a fresh child serves
     assert host.starts == 2
 

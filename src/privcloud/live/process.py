@@ -120,21 +120,30 @@ def _plain(outputs: Sequence[LiveOutput]) -> tuple[tuple[object, ...], ...]:
     )
 
 
+class MalformedRepliesError(UnavailableError):
+    """The child answered outputs that are not what a pipeline step yields (the host drops
+    it: a child that does so was subverted or is broken)."""
+
+
 def _outputs(result: object) -> list[LiveOutput]:
-    """The child's outputs, checked field by field; UnavailableError when malformed."""
+    """The child's outputs, checked field by field, counted, and their text and audio summed
+    (a pickle may name one value many times: the decoded answer is bounded as the wire one
+    is) before any is built; :class:`MalformedRepliesError` when they are not a step's."""
     types = (int, str, str, bytes, float, float)
-    if not isinstance(result, tuple):
-        raise UnavailableError("the live pipeline answered malformed outputs")
-    out = []
+    if not isinstance(result, tuple) or len(result) > limits.MAX_LIVE_PIPELINE_OUTPUTS:
+        raise MalformedRepliesError("the live pipeline answered malformed outputs")
+    size = 0
     for item in result:
         if (
             not isinstance(item, tuple)
             or len(item) != len(types)
             or not all(type(v) is t for v, t in zip(item, types, strict=True))
         ):
-            raise UnavailableError("the live pipeline answered malformed outputs")
-        out.append(LiveOutput(*item))
-    return out
+            raise MalformedRepliesError("the live pipeline answered malformed outputs")
+        size += len(item[2]) + len(item[3])
+        if size > limits.MAX_LIVE_PIPELINE_REPLY_BYTES:
+            raise MalformedRepliesError("the live pipeline answered malformed outputs")
+    return [LiveOutput(*item) for item in result]
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -332,7 +341,13 @@ class PipelineHost:
             self._drop(child)
             raise UnavailableError("the live pipeline did not answer in time") from None
         if status == "ok":
-            return _outputs(result) if op in ("feed", "flush") else None
+            if op not in ("feed", "flush"):
+                return None
+            try:
+                return _outputs(result)
+            except MalformedRepliesError:
+                self._drop(child)  # its calls fail; the next call starts a fresh child
+                raise
         if status == "refused" and isinstance(result, str):
             raise _error(result, message)
         raise UnavailableError("the live pipeline failed")
