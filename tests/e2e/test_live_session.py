@@ -29,6 +29,7 @@ from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionParams, start_session
 from privcloud.live.tunnel import build_open, read_open_answer
 from privcloud.sdk import Client
+from privcloud.sdk import live as live_sdk
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
 from privcloud.services import live_node
@@ -297,20 +298,35 @@ async def test_silent_node_is_left_after_the_liveness_timeout(
             return
         hung.append(self)
         for _ in range(10):
-            for frame in self.endpoint.tick(self.clock.now()):
+            for frame in self.endpoint.tick(self.now()):
                 await self.ws.send_bytes(frame)
             await asyncio.sleep(0.04)
         await asyncio.sleep(3600)  # hung: the tunnel stays open, nothing comes
 
     monkeypatch.setattr(live_node._Session, "_send", send_then_hang)
+    real_receive = live_sdk._receive
+    broke: list[type[Exception]] = []  # what broke each session at the device
+
+    async def receive(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> bytes:
+        try:
+            return await real_receive(ws, timeout)
+        except errors.PrivcloudError as exc:
+            broke.append(type(exc))
+            raise
+
+    monkeypatch.setattr(live_sdk, "_receive", receive)
     wallet = cloud.new_wallet(batch_size=4)
     async with client(cloud, wallet) as c:
         call = LiveCall(c, deadline_s=60)
         await call.start()
         events = asyncio.ensure_future(collect(call))
         await play(call, tone(4.0))
-        await call.end()
+        await asyncio.wait_for(call.end(), 30)
         got = await asyncio.wait_for(events, 30)
+    # The hung tunnel stayed open: the device's liveness timeout left it (UnavailableError:
+    # "went silent"), not a close; a node whose open session failed is left out of the call's
+    # later draws (docs/adr/0023, review of 2026-12-06).
+    assert broke == [errors.UnavailableError]
     assert len(call.resumes) == 1 and call.resumes[0].from_node != call.resumes[0].to_node
     assert "caption" in [e.kind for e in got]
     assert call.ending == "done"

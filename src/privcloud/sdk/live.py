@@ -9,20 +9,31 @@
             await call.end()               # the node drains, then the session ends
 
 A call is a private session with one admitted node, chosen at random among those the client
-admitted (the device chooses, so the operator cannot steer it), opened through the relay and
-the gateway with one anonymous token (:mod:`privcloud.live.tunnel`). Once open, the device
-sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each channel's
-audio, or nothing — whether anyone speaks or not, and the node answers the same way.
+admitted (the device chooses), opened through the relay and the gateway with one anonymous
+token (:mod:`privcloud.live.tunnel`). Before every opening the client's admission is run again
+when the request path would run it (its age, or the gateway key's logged validity). Once open,
+the device sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each
+channel's audio, or nothing — whether anyone speaks or not, and the node answers the same way.
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
-``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes on another admitted node with a fresh
-token, at most ``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits (at most
+``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
+``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits (at most
 ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"`` notice marks the gap. A forged,
-reordered or dropped frame is not a failure but an attack: the call stops with the error. A
-node that refuses the opening for a failure of its own (503: no models, a pipeline that would
-not start) is left out and the opening goes to another node, within the same bound (with a
+reordered or dropped frame is not a failure but an attack: the call stops with the error. An
+opening refused for a failure of the node or the path (503, 502, 408: no models, a pipeline
+that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
+``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``_MAX_DRAWS`` times per call (with a
 fresh token: the gateway spent the first at its check, or released it under
 ``--spend when-accepted``).
+
+Every draw is uniform over the admitted nodes, a node that refused an opening included: the
+gateway writes the refusals (it holds the OHTTP key) and sees which node each hello is sealed
+to, and nothing of a refusal is authenticated by the node; leaving a refusing node out would
+let the gateway walk the draw to the node it wants, unseen. It can only buy another uniform
+draw by denying service, at most ``_MAX_DRAWS`` per call. A node whose session failed once
+open (after its authenticated ACCEPT) is left out of the call's later draws: the gateway can
+cut a tunnel too, but each cut interrupts the call where the user hears it, at most
+``limits.MAX_LIVE_RESUMES`` times (docs/adr/0023-live-sessions.md, "Review of 2026-12-06").
 
 Frames and deadlines run on a monotonic clock (``pace``); the client's wall clock only dates
 the hello. A step of the wall clock (NTP) then neither stalls the frames nor bunches them.
@@ -51,6 +62,7 @@ from privcloud.errors import (
     TokenRequiredError,
     TruncatedStreamError,
     UnavailableError,
+    UnknownKeyError,
     UpstreamError,
     UsageError,
     error_from_code,
@@ -62,14 +74,18 @@ from privcloud.live.tunnel import TUNNEL_PATH, build_open, read_open_answer
 from privcloud.sdk.client import Client
 from privcloud.sdk.keyproofs import post_quantum_choice
 from privcloud.trust.admission import AdmittedNode
+from privcloud.trust.keys import KeyStatement
 
 #: Largest WebSocket message the device accepts (the gateway's answer, or one frame).
 _MESSAGE_LIMIT: Final = max(limits.MAX_LIVE_OPEN_BYTES, limits.LIVE_FRAME_PLAINTEXT + 16)
 #: Bytes of one tick of one channel, and the most bytes a channel buffers.
 _TICK: Final = limits.LIVE_PCM_BYTES_PER_FRAME
 _BACKLOG: Final = int(limits.MAX_LIVE_DEVICE_BACKLOG_S * 32_000)
-#: Errors that mean the node (or the path to it) failed: the call resumes elsewhere.
+#: Errors that mean the node (or the path to it) failed: the call draws a node again.
 _NODE_FAILURES = (TruncatedStreamError, UnavailableError, RequestTimeoutError)
+#: Most node draws per call: before draws were uniform, a call drew at most this many times
+#: (``MAX_LIVE_RESUMES + 1`` openings at the start, then ``MAX_LIVE_RESUMES`` resumes).
+_MAX_DRAWS: Final = 2 * limits.MAX_LIVE_RESUMES + 1
 
 
 @dataclass(frozen=True)
@@ -118,7 +134,15 @@ class LiveCall:
         self._ended = False
         self._events: asyncio.Queue[LiveEvent | PrivcloudError | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        self._failed: set[str] = set()
+        #: The session open now (closed by :meth:`aclose` if the task never ran).
+        self._opened: _Open | None = None
+        self._ended_events = False
+        #: Nodes whose opening or session failed, once per failure, in order. Only a pinned
+        #: node is left out for it (the failure is not authenticated: see the module's doc).
+        self._failed: list[str] = []
+        #: Nodes whose session, once open, failed: left out of the call's later draws.
+        self._lost: set[str] = set()
+        self._draws = 0
         #: Nodes this call used, in order, and the resumes between them.
         self.nodes: list[str] = []
         self.resumes: list[Resume] = []
@@ -164,11 +188,21 @@ class LiveCall:
                 await asyncio.shield(self._task)
 
     async def aclose(self) -> None:
-        """Stop at once (no drain)."""
+        """Stop at once (no drain): the session's tunnel is closed and :meth:`events` ends."""
         self._ended = True
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        opened, self._opened = self._opened, None
+        if opened is not None:  # the task was cancelled before its first step
+            await opened.ws.close()
+        self._end_events()
+
+    def _end_events(self) -> None:
+        """Queue the end marker for :meth:`events`, once."""
+        if not self._ended_events:
+            self._ended_events = True
+            self._events.put_nowait(None)
 
     # --- events out ------------------------------------------------------------------------
 
@@ -188,26 +222,57 @@ class LiveCall:
     # --- sessions --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the first session (raises its refusal), then run the call in the background.
-        A node that fails the opening itself is left out, and another one tried, at most
-        ``limits.MAX_LIVE_RESUMES`` times."""
-        refused: UnavailableError | None = None
-        for _ in range(limits.MAX_LIVE_RESUMES + 1):
-            try:
-                opened = await self._open()
-                break
-            except NoHealthyNodeError:
-                if refused is not None:
-                    raise refused from None  # every node left refused: say why, not "none left"
-                raise
-            except UnavailableError as exc:
-                refused = exc
-        else:
-            assert refused is not None
-            raise refused
+        """Open the first session (raises its refusal; :meth:`events` then ends at once), then
+        run the call in the background (:meth:`_open_drawing`)."""
+        try:
+            opened = await self._open_drawing()
+        except BaseException:
+            self._end_events()
+            raise
+        self._opened = opened
         self._task = asyncio.create_task(self._run(opened))
 
+    async def _open_drawing(self) -> _Open:
+        """Open a session, at the start or at a resume: draw a node and open; when the opening
+        is refused for a failure of the node or the path (``_NODE_FAILURES``), draw again over
+        all the admitted nodes, at most ``limits.MAX_LIVE_RESUMES + 1`` times here and
+        ``_MAX_DRAWS`` times in the call. When none is left to draw, raises the last refusal,
+        not "no node left"."""
+        refused: PrivcloudError | None = None
+        for _ in range(limits.MAX_LIVE_RESUMES + 1):
+            if self._draws >= _MAX_DRAWS:
+                break
+            await self._admit_if_stale()
+            try:
+                chosen = self._choose()
+            except NoHealthyNodeError:
+                if refused is not None:
+                    raise refused from None  # every node left refused: say why
+                raise
+            self._draws += 1
+            try:
+                return await self._open(chosen)
+            except _NODE_FAILURES as exc:
+                self._failed.append(chosen.descriptor.node_id)  # the node, or the path to it
+                refused = exc
+        if refused is None:
+            raise NoHealthyNodeError("the call drew its most nodes")
+        raise refused
+
+    async def _admit_if_stale(self) -> None:
+        """Admit again when the client's request path would (``Client._stale``: the admission
+        is older than ``READMIT_AFTER_S`` or the gateway key's logged validity is over), once
+        for all the calls and requests that find it so (the client's refresh lock)."""
+        client = self.client
+        if client._stale():
+            async with client._refresh_lock:
+                if client._stale():
+                    await client._refresh_unlocked()
+
     def _choose(self) -> AdmittedNode:
+        """A node drawn uniformly among the admitted ones (those the client's request path
+        left out lately, and those whose session failed in this call, aside); the pinned one
+        while it has not failed."""
         admitted = self.client.trail.admitted
         if self.node_id is not None:
             pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
@@ -216,7 +281,7 @@ class LiveCall:
             if self.node_id in self._failed:
                 raise NoHealthyNodeError("the pinned node failed")
             return pinned[0]
-        left_out = self._failed | self.client.unhealthy_nodes
+        left_out = self.client.unhealthy_nodes | self._lost
         serving = [a for a in admitted if a.descriptor.node_id not in left_out]
         serving = post_quantum_choice(
             serving, require_post_quantum=self.client.require_post_quantum
@@ -225,26 +290,46 @@ class LiveCall:
             raise NoHealthyNodeError("no admitted node left for the call")
         return self._random.choice(serving)
 
-    async def _open(self) -> _Open:
-        """One session: choose, hello, token, tunnel, the node's ACCEPT. After a 401 the
-        wallet takes the challenge in and the opening is tried once more."""
-        client = self.client
-        if client.trail.key_statement is None:
-            await client.refresh()
-        try:
-            return await self._open_once()
-        except TokenRequiredError as exc:
-            if client.wallet is None:
-                raise
-            await client.wallet.on_challenge(exc.www_authenticate)
-            return await self._open_once()
+    async def _open(self, chosen: AdmittedNode) -> _Open:
+        """One session with ``chosen``: hello, token, tunnel, the node's ACCEPT.
 
-    async def _open_once(self, authorization: bytes | None = None) -> _Open:
+        1. When the gateway does not know the key configuration (it rotated its key: RFC 9458
+           §5.3), admit again (once for all who hit the old key) and open once more with the
+           same token (the gateway could not read it) to a node drawn from that admission (the
+           gateway did not see the first draw either: the key id was inside the encapsulation).
+        2. After a 401 the wallet takes the challenge in and the opening is tried once more, to
+           the same node: a refusal the gateway writes earns it no other draw.
+        """
         client = self.client
         statement = client.trail.key_statement
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
-        chosen = self._choose()
+        authorization = await self._authorization()
+        try:
+            return await self._open_once(chosen, statement, authorization)
+        except UnknownKeyError:
+            async with client._refresh_lock:
+                if client.trail.key_statement is statement:
+                    await client._refresh_unlocked()
+            statement = client.trail.key_statement
+            if statement is None:
+                raise NoHealthyNodeError("no gateway key admitted") from None
+            chosen = self._choose()
+        except TokenRequiredError as exc:
+            if client.wallet is None:
+                raise
+            await client.wallet.on_challenge(exc.www_authenticate)
+            authorization = await self._authorization()
+        return await self._open_once(chosen, statement, authorization)
+
+    async def _authorization(self) -> bytes | None:
+        wallet = self.client.wallet
+        return await wallet.authorization() if wallet is not None else None
+
+    async def _open_once(
+        self, chosen: AdmittedNode, statement: KeyStatement, authorization: bytes | None
+    ) -> _Open:
+        client = self.client
         hybrid = chosen.descriptor.pq_key is not None
         node = chosen.descriptor.sealing(hybrid)
         params = SessionParams(
@@ -252,8 +337,6 @@ class LiveCall:
         )
         recipient = Recipient(node.key_id, node.public_key, node.suite)
         hello, keys = start_session(recipient, params, rand=self._rand)
-        if authorization is None and client.wallet is not None:
-            authorization = await client.wallet.authorization()
         message, context = build_open(
             statement.key_config, hello, authorization=authorization, rand=self._rand
         )
@@ -268,10 +351,8 @@ class LiveCall:
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             endpoint = DeviceEndpoint(keys)
             endpoint.accept(read_open_answer(context, answer), self.pace())
-        except BaseException as exc:
+        except BaseException:
             await ws.close()
-            if isinstance(exc, UnavailableError):
-                self._failed.add(chosen.descriptor.node_id)  # the node, or the path to it
             raise
         self.nodes.append(chosen.descriptor.node_id)
         return _Open(ws, endpoint, chosen.descriptor.node_id)
@@ -283,11 +364,13 @@ class LiveCall:
                     await self._session(opened)
                 except _NODE_FAILURES:
                     lost_at = self.pace()
-                    self._failed.add(opened.node_id)
+                    self._failed.append(opened.node_id)
+                    self._lost.add(opened.node_id)
                     if len(self.resumes) >= limits.MAX_LIVE_RESUMES:
                         raise
                     old = opened.node_id
-                    opened = await self._open()
+                    opened = await self._open_drawing()  # the start's loop (Finding 4)
+                    self._opened = opened
                     gap = self.pace() - lost_at
                     self.resumes.append(Resume(old, opened.node_id, gap))
                     self._emit(LiveEvent(0, "notice", "resumed"))
@@ -296,7 +379,8 @@ class LiveCall:
         except PrivcloudError as exc:
             await self._events.put(exc)
         finally:
-            await self._events.put(None)
+            self._opened = None
+            self._end_events()
 
     async def _session(self, opened: _Open) -> None:
         """Run one session until the node's FINAL; raises what broke it."""
