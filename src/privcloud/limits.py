@@ -802,6 +802,12 @@ ENGINE_READ_TIMEOUT_S: Final = 60.0
 MAX_ENGINE_EVENT_BYTES: Final = 64 * KiB
 #: Most bytes of one streamed answer read from an engine.
 MAX_ENGINE_RESPONSE_BYTES: Final = 8 * MiB
+#: Most characters of answer text the node takes from an OpenAI-compatible engine per token
+#: the request allows (``max_tokens``): the text past ``max_tokens`` times this is cut and the
+#: answer ends as "length". The longest token of the models served here is 32 characters; the
+#: bound keeps any answer sealable: MAX_CHAT_TOKENS x 40 characters x 6 JSON bytes at worst
+#: (a control character's escape) fits MAX_WORKLOAD_JSON with room for the rest of a RESULT.
+MAX_CHAT_CHARS_PER_TOKEN: Final = 40
 
 # --- Device console: the Live tab (privcloud.device.live; issue 16) ---------------------------
 #: Largest binary message (16 kHz s16le mono PCM) the console page sends the agent: 0.5 s.

@@ -221,6 +221,9 @@ async def test_the_reply_has_openais_none_attributes_and_model_dump() -> None:
                     "role": "assistant",
                     "refusal": None,
                     "tool_calls": None,
+                    "annotations": None,
+                    "audio": None,
+                    "function_call": None,
                 },
                 "finish_reason": "stop",
                 "logprobs": None,
@@ -228,9 +231,16 @@ async def test_the_reply_has_openais_none_attributes_and_model_dump() -> None:
         ],
         "created": reply.created,
         "model": NODE_MODEL,
-        "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+        "usage": {
+            "prompt_tokens": 7,
+            "completion_tokens": 3,
+            "total_tokens": 10,
+            "completion_tokens_details": None,
+            "prompt_tokens_details": None,
+        },
         "object": "chat.completion",
         "system_fingerprint": None,
+        "service_tier": None,
     }
     assert json.loads(reply.model_dump_json()) == dumped
     assert choice.model_dump() == dumped["choices"][0]
@@ -256,6 +266,8 @@ def test_stream_chunks_have_openais_none_attributes_and_model_dump() -> None:
         "prompt_tokens": 7,
         "completion_tokens": 3,
         "total_tokens": 10,
+        "completion_tokens_details": None,
+        "prompt_tokens_details": None,
     }
 
 

@@ -3,6 +3,9 @@
 The prompt is the arguments joined by spaces, or standard input when there are none (or the
 only one is ``-``). The answer's text goes to stdout as it arrives; progress, the finish reason
 and the token counts go to stderr (``--json``: the result's metadata on stdout at the end).
+On a terminal, the model's text is written without its control characters (escape sequences,
+C0 but newline and tab, C1): an answer steered by injected content cannot move the cursor,
+rewrite earlier lines or set the clipboard.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 from collections.abc import Callable
 
@@ -31,11 +35,33 @@ def _prompt(args: argparse.Namespace) -> str:
     return text
 
 
+#: An escape sequence, in its 7-bit (ESC ...) or 8-bit (C1) form: CSI (to its final byte),
+#: OSC, DCS, SOS, PM and APC (to BEL or ST), or ESC and one character.
+_ESCAPE_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]P^_X]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -~]"
+)
+#: What is left of control characters: C0 but newline and tab, DEL, C1 (an ESC cut off from its
+#: sequence by the end of a delta is removed here; the rest of that sequence is plain text).
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def for_terminal(text: str) -> str:
+    """``text`` without escape sequences and control characters but newline and tab."""
+    return _CONTROL_RE.sub("", _ESCAPE_RE.sub("", text))
+
+
+def _write_answer(text: str) -> None:
+    """Write model text to stdout, as :func:`for_terminal` when stdout is a terminal."""
+    sys.stdout.write(for_terminal(text) if sys.stdout.isatty() else text)
+    sys.stdout.flush()
+
+
 def _print_delta(event: Event) -> None:
     delta = event.meta.get("delta")
     if isinstance(delta, str):
-        sys.stdout.write(delta)
-        sys.stdout.flush()
+        _write_answer(delta)
 
 
 async def _chat(args: argparse.Namespace) -> None:
@@ -59,7 +85,7 @@ async def _chat(args: argparse.Namespace) -> None:
         print(json.dumps(result.meta, ensure_ascii=False, indent=2))
         return
     if not result.partials:  # (a node that answered in one piece)
-        sys.stdout.write(str(result.meta.get("text", "")))
+        _write_answer(str(result.meta.get("text", "")))
     sys.stdout.write("\n")
     usage = result.meta.get("usage") or {}
     progress(

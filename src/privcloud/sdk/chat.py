@@ -19,147 +19,55 @@ becomes the request's deadline. Arguments this feature has no use for (``tools``
 than 1, ``top_p``, ...) and message keys other than ``role`` and ``content`` raise
 :class:`~privcloud.errors.UsageError` instead of being silently dropped. A message is a mapping
 or an object with ``role`` and ``content`` (a reply's ``choices[0].message``, appended to the
-history). The objects returned have the attribute shape of OpenAI's
-(``choices[0].message.content``, ``choices[0].delta.content``, ``finish_reason``, ``usage``,
-``model_dump()``); their ``id`` is made here, at random, and names nothing on the node.
+history). The arguments' types, and that they encode into a request, are checked here, before a
+token is taken (:class:`~privcloud.errors.UsageError`); their bounds are the node's to check.
+A stream sends its request when it is first read, not in ``create()``. The objects returned
+have the attribute shape of OpenAI's (``choices[0].message.content``,
+``choices[0].delta.content``, ``finish_reason``, ``usage``, ``model_dump()``); their ``id`` is
+made here, at random, and names nothing on the node.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import dataclasses
-import json
 import math
 import numbers
 import secrets
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, overload
+from typing import Any, Literal, overload
 
 from privcloud import limits
 from privcloud.errors import UpstreamError, UsageError
+from privcloud.sdk.chat_types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    Choice,
+    ChoiceDelta,
+    ChunkChoice,
+    CompletionUsage,
+    Message,
+    MessageLike,
+)
 from privcloud.sdk.client import Client
 from privcloud.sdk.client_types import RequestOptions
 from privcloud.sdk.sync import SyncClient
-from privcloud.wire.message import Event, JSONObject
+from privcloud.wire.message import Event, JSONObject, WorkloadRequest, encode_request
 
 FEATURE = "chat"
-#: Arguments accepted for compatibility and ignored: usage is always reported.
+#: Arguments accepted for compatibility and ignored (``stream_options`` is read by ``create``:
+#: its ``include_usage`` adds OpenAI's usage chunk to a stream).
 _IGNORED = frozenset({"stream_options", "user"})
 #: Message fields of OpenAI's that carry nothing when ``None`` (a reply's message, or its
 #: ``model_dump()``, has them); any other value is refused, never dropped.
-_NONE_FIELDS = ("refusal", "tool_calls", "function_call", "audio")
-
-
-class _Dumpable:
-    """``model_dump()`` and ``model_dump_json()`` of the OpenAI client's (pydantic) objects, for
-    the dataclasses below: the same field names, nested objects as dicts."""
-
-    def model_dump(self, *, exclude_none: bool = False) -> dict[str, Any]:
-        """The fields as a plain dict (``exclude_none``: without those that are ``None``)."""
-        return _dump_fields(self, exclude_none)
-
-    def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False) -> str:
-        """:meth:`model_dump` as JSON (compact unless ``indent``), like pydantic's."""
-        dumped = self.model_dump(exclude_none=exclude_none)
-        if indent is None:
-            return json.dumps(dumped, separators=(",", ":"), ensure_ascii=False)
-        return json.dumps(dumped, indent=indent, ensure_ascii=False)
-
-
-def _dump_fields(obj: object, exclude_none: bool) -> dict[str, Any]:
-    dumped: dict[str, Any] = {}
-    for field in dataclasses.fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, field.name)
-        if isinstance(value, _Dumpable):
-            value = _dump_fields(value, exclude_none)
-        elif isinstance(value, list):
-            value = [
-                _dump_fields(v, exclude_none) if isinstance(v, _Dumpable) else v for v in value
-            ]
-        if value is not None or not exclude_none:
-            dumped[field.name] = value
-    return dumped
-
-
-@dataclass(frozen=True)
-class CompletionUsage(_Dumpable):
-    prompt_tokens: int
-    completion_tokens: int
-    total_tokens: int
-
-
-@dataclass(frozen=True)
-class ChatCompletionMessage(_Dumpable):
-    """The answer; ``refusal`` and ``tool_calls`` are always ``None`` (no tools here)."""
-
-    content: str
-    role: Literal["assistant"] = "assistant"
-    refusal: None = None
-    tool_calls: None = None
-
-
-@dataclass(frozen=True)
-class Choice(_Dumpable):
-    index: int
-    message: ChatCompletionMessage
-    finish_reason: str
-    logprobs: None = None
-
-
-@dataclass(frozen=True)
-class ChatCompletion(_Dumpable):
-    id: str
-    choices: list[Choice]
-    created: int
-    model: str
-    usage: CompletionUsage
-    object: Literal["chat.completion"] = "chat.completion"
-    system_fingerprint: None = None
-
-
-@dataclass(frozen=True)
-class ChoiceDelta(_Dumpable):
-    content: str | None = None
-    role: Literal["assistant"] | None = None
-    refusal: None = None
-    tool_calls: None = None
-
-
-@dataclass(frozen=True)
-class ChunkChoice(_Dumpable):
-    index: int
-    delta: ChoiceDelta
-    finish_reason: str | None = None
-    logprobs: None = None
-
-
-@dataclass(frozen=True)
-class ChatCompletionChunk(_Dumpable):
-    """One piece of a streamed answer. ``model`` is the caller's ``model`` from the first chunk
-    on; without one, the node's choice is known only from its last event, so only the last
-    chunk carries it (the others ``""``)."""
-
-    id: str
-    choices: list[ChunkChoice]
-    created: int
-    model: str
-    usage: CompletionUsage | None = None
-    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
-    system_fingerprint: None = None
-
-
-class MessageLike(Protocol):
-    """A message given as an object (like OpenAI's ``ChatCompletionMessage``)."""
-
-    @property
-    def role(self) -> object: ...
-
-    @property
-    def content(self) -> object: ...
-
-
-Message = Mapping[str, Any] | MessageLike
+_NONE_FIELDS = ("refusal", "tool_calls", "function_call", "audio", "annotations")
+#: The roles the node takes (OpenAI's "developer", "tool" and "function" are refused here).
+_ROLES = ("system", "user", "assistant")
+#: Keys of ``stream_options``: ``include_usage`` is honoured, ``include_obfuscation`` ignored.
+_STREAM_OPTIONS = frozenset({"include_usage", "include_obfuscation"})
 
 
 def build_params(
@@ -170,12 +78,18 @@ def build_params(
     stop: str | list[str] | None,
     extra: Mapping[str, Any],
 ) -> JSONObject:
-    """The ``chat`` request's parameters. ``extra`` may hold ``n`` (only 1),
-    ``max_completion_tokens`` (OpenAI's newer name for ``max_tokens``) and the ignored
-    ``stream_options`` and ``user``. Raises :class:`UsageError` for an argument or message key
-    the feature does not support (named; its value is not quoted), for ``max_tokens`` and
-    ``max_completion_tokens`` that differ, and for a message that is neither a mapping nor an
-    object with ``role`` and ``content``. The values are checked by the node."""
+    """The ``chat`` request's parameters, checked and encoded here, before the client takes a
+    token. ``extra`` may hold ``n`` (only 1), ``max_completion_tokens`` (OpenAI's newer name
+    for ``max_tokens``) and the ignored ``stream_options`` and ``user``.
+
+    Raises :class:`UsageError` (the argument named, its value never quoted) for an argument or
+    message key the feature does not support; ``max_tokens`` and ``max_completion_tokens`` that
+    differ; a message that is neither a mapping nor an object with ``role`` and ``content``, a
+    role other than system, user or assistant, or a content that is not a string; ``model``
+    that is not a non-empty string; ``max_tokens`` that is not an integer; ``temperature`` that
+    is not a finite number; ``stop`` that is not a string or a list of strings; and parameters
+    with no JSON form (text that is not UTF-8) or too large for a request. The bounds of the
+    feature (message count and length, ``max_tokens``, ...) are the node's to check."""
     extra = dict(extra)
     n = extra.pop("n", None)
     if n is not None and (type(n) is not int or n != 1):
@@ -188,24 +102,69 @@ def build_params(
     unsupported = sorted(set(extra) - _IGNORED)
     if unsupported:
         raise UsageError(f"chat.completions.create does not support: {', '.join(unsupported)}")
+    include_usage(extra.get("stream_options"))
     if isinstance(messages, str | bytes | Mapping) or not isinstance(messages, Iterable):
         raise UsageError("messages must be a list of messages")
     params: JSONObject = {"messages": [_message(i, m) for i, m in enumerate(messages)]}
-    if model:
+    if model is not None:
+        if not isinstance(model, str) or not model:
+            raise UsageError("model must be a non-empty string (or left out: the node's default)")
         params["model"] = model
     if max_tokens is not None:
+        if type(max_tokens) is not int:
+            raise UsageError("max_tokens must be an integer")
         params["max_tokens"] = max_tokens
     if temperature is not None:
-        params["temperature"] = temperature
+        if not _finite_number(temperature):
+            raise UsageError("temperature must be a finite number")
+        params["temperature"] = float(temperature)
     if stop is not None:
-        params["stop"] = stop
+        params["stop"] = _stop(stop)
+    # What the client would fail to encode (no JSON form, too large) fails here, before a token
+    # is taken from the wallet.
+    encode_request(WorkloadRequest(FEATURE, params, stream=True))
     return params
+
+
+def include_usage(stream_options: object) -> bool:
+    """``stream_options["include_usage"]`` (``False`` without it). Raises :class:`UsageError`
+    for options that are not a mapping, a key other than ``include_usage`` and the ignored
+    ``include_obfuscation``, or an ``include_usage`` that is not a bool."""
+    if stream_options is None:
+        return False
+    if not isinstance(stream_options, Mapping):
+        raise UsageError("stream_options must be a mapping")
+    unsupported = sorted(str(key)[:64] for key in stream_options if key not in _STREAM_OPTIONS)
+    if unsupported:
+        raise UsageError(f"stream_options does not support: {', '.join(unsupported)}")
+    value = stream_options.get("include_usage", False)
+    if not isinstance(value, bool):
+        raise UsageError("stream_options include_usage must be true or false")
+    return value
+
+
+def _finite_number(value: object) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, numbers.Real)
+        and math.isfinite(float(value))
+    )
+
+
+def _stop(stop: object) -> str | list[str]:
+    """``stop`` as sent: a string, or a list (or tuple) of strings as a list."""
+    if isinstance(stop, str):
+        return stop
+    if isinstance(stop, list | tuple) and all(isinstance(s, str) for s in stop):
+        return list(stop)
+    raise UsageError("stop must be a string or a list of strings")
 
 
 def _message(index: int, message: object) -> JSONObject:
     """One message's ``role`` and ``content``: from a mapping, which may have no other key (but
-    the fields of :data:`_NONE_FIELDS` set to ``None``), or from an object's attributes, whose
-    :data:`_NONE_FIELDS` must be ``None`` or absent. Raises :class:`UsageError` otherwise."""
+    the fields of :data:`_NONE_FIELDS` set to ``None``), or from an object, which may have no
+    other data attribute that is not ``None`` (:func:`_object_fields`). The role is one of
+    :data:`_ROLES`, the content a string. Raises :class:`UsageError` otherwise."""
     if isinstance(message, Mapping):
         refused = sorted(
             str(key)[:64]
@@ -214,7 +173,11 @@ def _message(index: int, message: object) -> JSONObject:
         )
         role, content = message.get("role"), message.get("content")
     elif hasattr(message, "role") and hasattr(message, "content"):
-        refused = [name for name in _NONE_FIELDS if getattr(message, name, None) is not None]
+        refused = sorted(
+            name[:64]
+            for name, value in _object_fields(message).items()
+            if name not in ("role", "content") and value is not None
+        )
         role, content = message.role, message.content
     else:
         raise UsageError(
@@ -222,7 +185,38 @@ def _message(index: int, message: object) -> JSONObject:
         )
     if refused:
         raise UsageError(f"message {index}: chat does not support: {', '.join(refused)}")
+    if role not in _ROLES:
+        raise UsageError(f"message {index}: the role must be system, user or assistant")
+    if not isinstance(content, str):
+        raise UsageError(f"message {index}: the content must be a string (not parts, not None)")
     return {"role": role, "content": content}
+
+
+def _object_fields(message: object) -> dict[str, object]:
+    """The public data attributes of an object message: its own (a plain object's, a
+    ``SimpleNamespace``'s, a dataclass's, a pydantic model's fields and extras) and those its
+    classes define, but methods and pydantic's ``model_*``."""
+    names: set[str] = set()
+    sources: list[object] = [getattr(message, "__dict__", None)]
+    sources += [getattr(message, "model_extra", None)]
+    sources += [
+        vars(klass)
+        for klass in type(message).__mro__
+        if klass is not object and not klass.__module__.startswith("pydantic")
+    ]
+    for source in sources:
+        if isinstance(source, Mapping):
+            names.update(name for name in source if isinstance(name, str))
+    if dataclasses.is_dataclass(message):
+        names.update(field.name for field in dataclasses.fields(message))
+    fields: dict[str, object] = {}
+    for name in names:
+        if name.startswith(("_", "model_")):
+            continue
+        value = getattr(message, name, None)
+        if not callable(value):
+            fields[name] = value
+    return fields
 
 
 def request_options(timeout: float | None) -> RequestOptions:
@@ -261,51 +255,96 @@ def completion_from(meta: JSONObject, cid: str, created: int) -> ChatCompletion:
 
 class _ChunkMaker:
     """Node events of one streamed answer to :class:`ChatCompletionChunk` objects: the first
-    carries the role, the last the finish reason and the usage."""
+    carries the role, the last the finish reason and the usage; with ``include_usage``, as
+    OpenAI's, the usage comes on one more chunk, the last, with no choices (and no other
+    chunk carries it)."""
 
-    def __init__(self, model: str | None) -> None:
+    def __init__(self, model: str | None, include_usage: bool = False) -> None:
         self.id = "chatcmpl-" + secrets.token_hex(12)
         self.created = int(time.time())
         self.model = model or ""
         self._first = True
+        self._include_usage = include_usage
 
-    def chunk(self, event: Event) -> ChatCompletionChunk:
+    def chunks(self, event: Event) -> list[ChatCompletionChunk]:
         if not event.final:
             delta = event.meta.get("delta")
             if not isinstance(delta, str):
                 raise UpstreamError("the chat answer is malformed")
             role: Literal["assistant"] | None = "assistant" if self._first else None
             self._first = False
-            return ChatCompletionChunk(
-                self.id, [ChunkChoice(0, ChoiceDelta(delta, role))], self.created, self.model
-            )
+            return [
+                ChatCompletionChunk(
+                    self.id, [ChunkChoice(0, ChoiceDelta(delta, role))], self.created, self.model
+                )
+            ]
         done = completion_from(event.meta, self.id, self.created)
         self.model = done.model
-        return ChatCompletionChunk(
-            self.id,
-            [ChunkChoice(0, ChoiceDelta(), done.choices[0].finish_reason)],
-            self.created,
-            done.model,
-            usage=done.usage,
-        )
+        finish = ChunkChoice(0, ChoiceDelta(), done.choices[0].finish_reason)
+        if not self._include_usage:
+            return [
+                ChatCompletionChunk(self.id, [finish], self.created, done.model, usage=done.usage)
+            ]
+        return [
+            ChatCompletionChunk(self.id, [finish], self.created, done.model),
+            ChatCompletionChunk(self.id, [], self.created, done.model, usage=done.usage),
+        ]
 
 
 class AsyncChatStream:
     """The streamed answer: an async iterator of :class:`ChatCompletionChunk` (like OpenAI's
-    ``AsyncStream``); :meth:`close` (or leaving ``async with``) stops reading it."""
+    ``AsyncStream``); :meth:`close` (or leaving ``async with``) stops reading it and closes the
+    request, also from another task while one waits for the next chunk (a "stop" button): that
+    read is cancelled and the iteration ends, without an error."""
 
-    def __init__(self, events: AsyncIterator[Event], model: str | None) -> None:
+    def __init__(
+        self, events: AsyncIterator[Event], model: str | None, include_usage: bool = False
+    ) -> None:
         self._events = events
-        self._maker = _ChunkMaker(model)
+        self._maker = _ChunkMaker(model, include_usage)
+        self._ready: collections.deque[ChatCompletionChunk] = collections.deque()
+        self._closed = False
+        #: The task waiting for the next event, if one is; set when :meth:`close` cancelled it.
+        self._reader: asyncio.Task[Any] | None = None
+        self._cancelled_reader = False
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def __aiter__(self) -> AsyncChatStream:
         return self
 
     async def __anext__(self) -> ChatCompletionChunk:
-        event = await anext(self._events)
-        return self._maker.chunk(event)
+        while not self._ready:
+            if self._closed:
+                raise StopAsyncIteration
+            self._ready.extend(self._maker.chunks(await self._read()))
+        return self._ready.popleft()
+
+    async def _read(self) -> Event:
+        task = asyncio.current_task()
+        self._reader = task
+        self._idle.clear()
+        try:
+            return await anext(self._events)
+        except asyncio.CancelledError:
+            # close() cancelled this read (and nothing else cancelled this task): the end.
+            if self._cancelled_reader and task is not None and task.uncancel() == 0:
+                raise StopAsyncIteration from None
+            raise
+        finally:
+            self._reader = None
+            self._idle.set()
 
     async def close(self) -> None:
+        """Stop reading and close the request (cancelling a read another task is waiting in;
+        it ends its iteration). Returns when the request is closed."""
+        if not self._closed:
+            self._closed = True
+            reader = self._reader
+            if reader is not None and reader is not asyncio.current_task():
+                self._cancelled_reader = True
+                reader.cancel()
+        await self._idle.wait()
         aclose = getattr(self._events, "aclose", None)
         if aclose is not None:
             await aclose()
@@ -320,26 +359,47 @@ class AsyncChatStream:
 class ChatStream:
     """The streamed answer, blocking: an iterator of :class:`ChatCompletionChunk` (like OpenAI's
     ``Stream``); :meth:`close` (or leaving ``with``) stops reading it and closes the request's
-    event iterator. After it, iteration ends."""
+    event iterator, also from another thread while one waits for the next chunk (a
+    :class:`~privcloud.sdk.sync.SyncClient`'s stream is closed at once; another iterator, when
+    its next event comes). After it, iteration ends."""
 
-    def __init__(self, events: Iterator[Event], model: str | None) -> None:
+    def __init__(
+        self, events: Iterator[Event], model: str | None, include_usage: bool = False
+    ) -> None:
         self._events = events
-        self._maker = _ChunkMaker(model)
+        self._maker = _ChunkMaker(model, include_usage)
+        self._ready: collections.deque[ChatCompletionChunk] = collections.deque()
         self._closed = False
 
     def __iter__(self) -> ChatStream:
         return self
 
     def __next__(self) -> ChatCompletionChunk:
-        if self._closed:
-            raise StopIteration
-        return self._maker.chunk(next(self._events))
+        while not self._ready:
+            if self._closed:
+                raise StopIteration
+            event = next(self._events)
+            if self._closed:  # closed by another thread while this one waited
+                self._close_events()
+                raise StopIteration
+            self._ready.extend(self._maker.chunks(event))
+        return self._ready.popleft()
 
     def close(self) -> None:
         self._closed = True
+        self._close_events()
+
+    def _close_events(self) -> None:
         close = getattr(self._events, "close", None)
-        if close is not None:
+        if close is None:
+            return
+        try:
             close()
+        except ValueError:
+            # A plain generator that another thread is running cannot be closed now: that
+            # thread closes it when its next event comes (see __next__).
+            if not getattr(self._events, "gi_running", False):
+                raise
 
     def __enter__(self) -> ChatStream:
         return self
@@ -400,7 +460,11 @@ class AsyncCompletions:
         params = build_params(model, messages, max_tokens, temperature, stop, extra)
         options = request_options(timeout)
         if stream:
-            return AsyncChatStream(self._client.stream(FEATURE, params, **options), model)
+            return AsyncChatStream(
+                self._client.stream(FEATURE, params, **options),
+                model,
+                include_usage(extra.get("stream_options")),
+            )
         result = await self._client.call(FEATURE, params, **options)
         maker = _ChunkMaker(model)
         return completion_from(result.meta, maker.id, maker.created)
@@ -469,7 +533,11 @@ class Completions:
         params = build_params(model, messages, max_tokens, temperature, stop, extra)
         options = request_options(timeout)
         if stream:
-            return ChatStream(self._client.stream(FEATURE, params, **options), model)
+            return ChatStream(
+                self._client.stream(FEATURE, params, **options),
+                model,
+                include_usage(extra.get("stream_options")),
+            )
         result = self._client.call(FEATURE, params, **options)
         maker = _ChunkMaker(model)
         return completion_from(result.meta, maker.id, maker.created)

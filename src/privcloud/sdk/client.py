@@ -68,7 +68,13 @@ from privcloud.trust.keys import (
     decode_statement_list,
 )
 from privcloud.wire.jsonio import decode_error_body
-from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
+from privcloud.wire.message import (
+    Event,
+    EventKind,
+    JSONObject,
+    WorkloadRequest,
+    encode_request,
+)
 
 #: Seconds after which the client fetches the directory and runs admission again before it
 #: seals another request (node bundles are valid for at most 24 h; keys rotate).
@@ -397,7 +403,9 @@ class Client:
         deadline_s: int | None,
     ) -> WorkloadRequest:
         request = WorkloadRequest(feature, dict(params or {}), body, stream=stream)
-        return request.stamped(self.clock.now(), deadline_s)
+        request = request.stamped(self.clock.now(), deadline_s)
+        encode_request(request)  # (UsageError for what cannot be sent, before a token is taken)
+        return request
 
     async def stream(
         self,

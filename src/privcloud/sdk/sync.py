@@ -8,6 +8,7 @@ thread: its signature (``regions`` included) is the async client's, checked by m
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
@@ -35,17 +36,70 @@ def _blocking(
 def _iterating(
     method: Callable[Concatenate[Client, P], AsyncIterator[Event]],
 ) -> Callable[Concatenate[SyncClient, P], Iterator[Event]]:
-    """An async-generator ``method`` of :class:`Client`, as a blocking iterator."""
+    """An async-generator ``method`` of :class:`Client`, as a blocking iterator
+    (:class:`_Events`)."""
 
     def iterate(self: SyncClient, /, *args: P.args, **kwargs: P.kwargs) -> Iterator[Event]:
-        agen = method(self._client, *args, **kwargs)
-        while True:
-            try:
-                yield self._run(_next(agen))
-            except StopAsyncIteration:
-                return
+        return _Events(self._loop, method(self._client, *args, **kwargs))
 
     return _named_like(iterate, method)
+
+
+class _Events(Iterator[Event]):
+    """The events of an async generator of the client's, each read on the client's loop.
+
+    :meth:`close` may be called from any thread, also while another thread waits in
+    ``next()`` (a "stop" button): it cancels the read in flight, closes the generator on the
+    loop (so the request ends: its exchange with the relay is closed) and returns when that is
+    done; the waiting ``next()`` ends the iteration, without an error."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, agen: AsyncIterator[Event]) -> None:
+        self._loop = loop
+        self._agen = agen
+        self._closed = False
+        #: The task reading the next event, if one is (set and read on the loop only).
+        self._reading: asyncio.Task[Any] | None = None
+
+    def __iter__(self) -> _Events:
+        return self
+
+    def __next__(self) -> Event:
+        if self._closed:
+            raise StopIteration
+        future = asyncio.run_coroutine_threadsafe(self._read(), self._loop)
+        try:
+            return future.result()
+        except StopAsyncIteration:
+            raise StopIteration from None
+        except (concurrent.futures.CancelledError, asyncio.CancelledError):
+            if self._closed:
+                raise StopIteration from None
+            raise
+
+    async def _read(self) -> Event:
+        if self._closed:
+            raise StopAsyncIteration
+        self._reading = asyncio.current_task()
+        try:
+            return await anext(self._agen)
+        finally:
+            self._reading = None
+
+    def close(self) -> None:
+        """End the iteration and close the generator (see the class docstring); after the
+        client's close (its loop stopped: its connections are closed), only end the iteration."""
+        self._closed = True
+        if self._loop.is_running():
+            asyncio.run_coroutine_threadsafe(self._shut(), self._loop).result()
+
+    async def _shut(self) -> None:
+        reading = self._reading
+        if reading is not None:
+            reading.cancel()
+            await asyncio.wait({reading})
+        aclose = getattr(self._agen, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,10 +109,6 @@ def _named_like(wrapper: F, method: Callable[..., Any]) -> F:
     """Give ``wrapper`` the name, docstring and signature (for help()) of ``method``."""
     functools.update_wrapper(wrapper, method)
     return wrapper
-
-
-async def _next(agen: AsyncIterator[Event]) -> Event:
-    return await anext(agen)
 
 
 class SyncClient:

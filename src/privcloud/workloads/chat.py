@@ -110,7 +110,9 @@ def parse_request(
 
 def parse_messages(value: Any) -> list[ChatMessage]:
     """1 to ``MAX_CHAT_MESSAGES`` messages of at most ``MAX_CHAT_MESSAGE_CHARS`` each and
-    ``MAX_CHAT_TOTAL_CHARS`` together; a system message only first; the last from the user."""
+    ``MAX_CHAT_TOTAL_CHARS`` together; a system message only first; the last from the user;
+    every content text that encodes as UTF-8 (no lone surrogate). Raises :class:`DecodeError`
+    or :class:`TooLargeError`."""
     if not isinstance(value, list) or not value:
         raise DecodeError("parameter 'messages' must be a non-empty list")
     if len(value) > limits.MAX_CHAT_MESSAGES:
@@ -123,7 +125,7 @@ def parse_messages(value: Any) -> list[ChatMessage]:
         role, content = item.get("role"), item.get("content")
         if role not in ROLES or (role == "system" and index > 0):
             raise DecodeError("a message's role is system (first only), user or assistant")
-        if not isinstance(content, str):
+        if not isinstance(content, str) or not _is_utf8(content):
             raise DecodeError("a message's content must be a string")
         if len(content) > limits.MAX_CHAT_MESSAGE_CHARS:
             raise TooLargeError("a chat message is too long")
@@ -138,17 +140,30 @@ def parse_messages(value: Any) -> list[ChatMessage]:
 
 def parse_stop(value: Any) -> tuple[str, ...]:
     """``stop``: absent, one string, or a list of at most ``MAX_CHAT_STOPS`` non-empty strings
-    of at most ``MAX_CHAT_STOP_CHARS`` characters."""
+    of at most ``MAX_CHAT_STOP_CHARS`` characters, each encoding as UTF-8. Raises
+    :class:`DecodeError` or :class:`TooLargeError`."""
     if value is None:
         return ()
     stops = [value] if isinstance(value, str) else value
-    if not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops):
+    if not isinstance(stops, list) or not all(
+        isinstance(s, str) and s and _is_utf8(s) for s in stops
+    ):
         raise DecodeError("parameter 'stop' must be a string or a list of strings")
     if len(stops) > limits.MAX_CHAT_STOPS or any(
         len(s) > limits.MAX_CHAT_STOP_CHARS for s in stops
     ):
         raise TooLargeError("parameter 'stop' is too long")
     return tuple(stops)
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: JSON's ``"\\ud800"`` escape decodes to a lone
+    surrogate, which no engine can take (it would fail later, as a fault of the node's)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 __all__ = ["PARAMS", "ChatWorkload", "parse_messages", "parse_request", "parse_stop"]

@@ -95,6 +95,12 @@ class EngineConfig:
             raise ConfigError("the engine URL is http://HOST:PORT/PATH")
         if parts.username or parts.password:
             raise ConfigError("the engine URL carries no credentials")
+        try:
+            port = parts.port  # (ValueError: out of range or not a number)
+        except ValueError as exc:
+            raise ConfigError("the engine URL's port is a number from 1 to 65535") from exc
+        if port == 0:
+            raise ConfigError("the engine URL's port is a number from 1 to 65535")
         if not (_is_loopback(parts.hostname) or parts.hostname in self.allowed_hosts):
             raise ConfigError("the engine must be on loopback or a configured host")
         if not self.models:
@@ -143,6 +149,7 @@ class OpenAIEngine:
         stop_check = deadline.check if deadline is not None else check_deadline
         stop_check()
         body = request_body(served, messages, settings, salt)
+        max_chars = settings.max_tokens * limits.MAX_CHAT_CHARS_PER_TOKEN
         if self.config.isolation == "flush":
             # Wait for the answer before this one at most until the deadline (else the read
             # timeout): a request queued behind a long answer ends as a timeout, not a hang.
@@ -151,11 +158,11 @@ class OpenAIEngine:
                 raise RequestTimeoutError("the request's deadline passed")
             try:
                 self._flush(served)
-                yield from self._stream(body, stop_check)
+                yield from self._stream(body, stop_check, max_chars)
             finally:
                 self._exclusive.release()
         else:
-            yield from self._stream(body, stop_check)
+            yield from self._stream(body, stop_check, max_chars)
 
     def _flush(self, served: str) -> None:
         """Overwrite a single-context server's context with node randomness (step 3)."""
@@ -170,9 +177,9 @@ class OpenAIEngine:
         with self._exchange("/completions", body) as response:
             _read_bounded(response, limits.MAX_ENGINE_EVENT_BYTES)
 
-    def _stream(self, body: dict[str, Any], stop_check: Any) -> Iterator[ChatEvent]:
+    def _stream(self, body: dict[str, Any], stop_check: Any, max_chars: int) -> Iterator[ChatEvent]:
         with self._exchange("/chat/completions", body) as response:
-            yield from parse_stream(_sse_data(response), stop_check)
+            yield from parse_stream(_sse_data(response), stop_check, max_chars=max_chars)
 
     def _exchange(self, endpoint: str, body: dict[str, Any]) -> _Exchange:
         base = self._path.removesuffix("/chat/completions")
@@ -280,21 +287,42 @@ def _sse_data(response: http.client.HTTPResponse) -> Iterator[bytes]:
             yield line[5:].strip()
 
 
-def parse_stream(payloads: Iterator[bytes], stop_check: Any) -> Iterator[ChatEvent]:
+def parse_stream(
+    payloads: Iterator[bytes],
+    stop_check: Any,
+    *,
+    max_chars: int = limits.MAX_CHAT_TOKENS * limits.MAX_CHAT_CHARS_PER_TOKEN,
+) -> Iterator[ChatEvent]:
     """Chat completion chunks (OpenAI's ``chat.completion.chunk``) to our events: the text of
     each ``delta.content``, then one :class:`ChatEnd` with the finish reason and usage. Anything
     malformed, a stream without a finish reason, or an unknown finish reason is an
-    :class:`UpstreamError` (sans-IO: the payloads come from :func:`_sse_data` or a test)."""
+    :class:`UpstreamError` (sans-IO: the payloads come from :func:`_sse_data` or a test). At
+    most ``max_chars`` characters of text are taken (the request's ``max_tokens`` times
+    ``limits.MAX_CHAT_CHARS_PER_TOKEN``): the text past them is cut, nothing more is read,
+    and the answer ends as "length"."""
     finish: FinishReason | None = None
     usage: tuple[int, int] | None = None
-    count = 0
+    count = chars = 0
     for payload in payloads:
         if payload == b"[DONE]":
             break
         chunk = _chunk(payload)
-        for choice in chunk.get("choices") or ():
+        choices = chunk.get("choices")
+        if choices is None:
+            choices = []
+        if not isinstance(choices, list):
+            raise UpstreamError("the inference engine sent malformed choices")
+        for choice in choices:
             text, reason = _choice(choice)
+            if chars + len(text) > max_chars:
+                text = text[: max_chars - chars]
+                if text:
+                    yield TextDelta(text)
+                prompt_tokens = usage[0] if usage is not None else 0
+                yield ChatEnd("length", prompt_tokens, count + (1 if text else 0))
+                return
             if text:
+                chars += len(text)
                 count += 1
                 yield TextDelta(text)
             if reason is not None:
@@ -325,7 +353,7 @@ def _choice(choice: Any) -> tuple[str, FinishReason | None]:
         raise UpstreamError("the inference engine sent a malformed choice")
     delta = choice.get("delta") or {}
     text = delta.get("content") if isinstance(delta, dict) else None
-    if text is not None and not isinstance(text, str):
+    if text is not None and (not isinstance(text, str) or not _is_utf8(text)):
         raise UpstreamError("the inference engine sent a malformed choice")
     reason = choice.get("finish_reason")
     if reason is None:
@@ -334,6 +362,15 @@ def _choice(choice: Any) -> tuple[str, FinishReason | None]:
         raise UpstreamError("the inference engine ended with an unknown finish reason")
     finish: FinishReason = "stop" if reason == "stop" else "length"
     return text or "", finish
+
+
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (JSON's ``"\\ud800"`` decodes to a lone surrogate)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _usage(usage: dict[str, Any]) -> tuple[int, int]:
