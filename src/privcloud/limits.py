@@ -684,6 +684,10 @@ MAX_LIVE_TUNNELS: Final = 1024
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
+#: Most node draws one call makes, openings refused and resumes together: the most a call drew
+#: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
+#: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).
+MAX_LIVE_DRAWS: Final = 2 * MAX_LIVE_RESUMES + 1
 #: Largest session-open message (the OHTTP-encapsulated hello with its token).
 MAX_LIVE_OPEN_BYTES: Final = 8 * KiB
 #: Seconds of input audio a node queues for its pipeline (per session); older audio is dropped.

@@ -22,17 +22,17 @@ When the node fails (the tunnel closes before its FINAL frame, or no frame comes
 reordered or dropped frame is not a failure but an attack: the call stops with the error. An
 opening refused for a failure of the node or the path (503, 502, 408: no models, a pipeline
 that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
-``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``_MAX_DRAWS`` times per call (with a
-fresh token: the gateway spent the first at its check, or released it under
+``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``limits.MAX_LIVE_DRAWS`` times per call
+(with a fresh token: the gateway spent the first at its check, or released it under
 ``--spend when-accepted``).
 
 Every draw is uniform over the admitted nodes, a node that refused an opening included: the
 gateway writes the refusals (it holds the OHTTP key) and sees which node each hello is sealed
 to, and nothing of a refusal is authenticated by the node; leaving a refusing node out would
 let the gateway walk the draw to the node it wants, unseen. It can only buy another uniform
-draw by denying service, at most ``_MAX_DRAWS`` per call. A node whose session failed once
-open (after its authenticated ACCEPT) is left out of the call's later draws: the gateway can
-cut a tunnel too, but each cut interrupts the call where the user hears it, at most
+draw by denying service, at most ``limits.MAX_LIVE_DRAWS`` per call. A node whose session
+failed once open (after its authenticated ACCEPT) is left out of the call's later draws: the
+gateway can cut a tunnel too, but each cut interrupts the call where the user hears it, at most
 ``limits.MAX_LIVE_RESUMES`` times (docs/adr/0023-live-sessions.md, "Review of 2026-12-06").
 
 Frames and deadlines run on a monotonic clock (``pace``); the client's wall clock only dates
@@ -83,9 +83,6 @@ _TICK: Final = limits.LIVE_PCM_BYTES_PER_FRAME
 _BACKLOG: Final = int(limits.MAX_LIVE_DEVICE_BACKLOG_S * 32_000)
 #: Errors that mean the node (or the path to it) failed: the call draws a node again.
 _NODE_FAILURES = (TruncatedStreamError, UnavailableError, RequestTimeoutError)
-#: Most node draws per call: before draws were uniform, a call drew at most this many times
-#: (``MAX_LIVE_RESUMES + 1`` openings at the start, then ``MAX_LIVE_RESUMES`` resumes).
-_MAX_DRAWS: Final = 2 * limits.MAX_LIVE_RESUMES + 1
 
 
 @dataclass(frozen=True)
@@ -236,11 +233,11 @@ class LiveCall:
         """Open a session, at the start or at a resume: draw a node and open; when the opening
         is refused for a failure of the node or the path (``_NODE_FAILURES``), draw again over
         all the admitted nodes, at most ``limits.MAX_LIVE_RESUMES + 1`` times here and
-        ``_MAX_DRAWS`` times in the call. When none is left to draw, raises the last refusal,
-        not "no node left"."""
+        ``limits.MAX_LIVE_DRAWS`` times in the call. When none is left to draw, raises the last
+        refusal, not "no node left"."""
         refused: PrivcloudError | None = None
         for _ in range(limits.MAX_LIVE_RESUMES + 1):
-            if self._draws >= _MAX_DRAWS:
+            if self._draws >= limits.MAX_LIVE_DRAWS:
                 break
             await self._admit_if_stale()
             try:
