@@ -16,16 +16,29 @@ from collections.abc import AsyncIterator, Sequence
 
 import aiohttp
 import pytest
-from test_live_session import DRAIN_S, POLICY, client, collect, echo_factory, nodes_idle, play, tone
+from test_live_session import (
+    DRAIN_S,
+    POLICY,
+    EchoPipeline,
+    client,
+    collect,
+    echo_factory,
+    nodes_idle,
+    play,
+    silence,
+    tone,
+)
 
 from cloudkit import Cloud, start_cloud
 from privcloud import errors, limits
+from privcloud.live.output import LiveOutput
 from privcloud.live.session import parse_prefix
 from privcloud.live.tunnel import OpenExchange
 from privcloud.sdk.live import LiveCall
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import AdmittedNode
+from wsrecord import Recorder
 
 
 @pytest.fixture
@@ -262,3 +275,48 @@ async def test_events_end_when_the_call_could_not_start(cloud: Cloud) -> None:
         with pytest.raises(errors.UnavailableError):
             await call.start()
         assert await asyncio.wait_for(events, 2) == []
+
+
+class FailingOnSpeech(EchoPipeline):
+    """EchoPipeline (test only) that fails on the first loud stretch: a pipeline fault that
+    what was said triggers."""
+
+    def feed(self, channel: int, pcm: bytes) -> list[LiveOutput]:
+        if super().feed(channel, pcm):
+            raise ValueError("a simulated pipeline fault")
+        return []
+
+
+async def _end_at_the_relay(fail: bool) -> tuple[str | None, float]:
+    """One call (speech after silence), hung up by the device or ended by the node's failing
+    pipeline: its ending, and how long before the tunnel's last message the device's last
+    one passed the relay."""
+    recorder = Recorder()
+    proxy = recorder.proxy()
+    cloud = await start_cloud(relay_proxy=proxy)
+    for node in cloud.nodes:
+        node.live.pipelines = (lambda _l, _t: FailingOnSpeech()) if fail else echo_factory
+        node.live.drain_s = DRAIN_S
+    try:
+        async with client(cloud) as c:
+            call = LiveCall(c, deadline_s=30)
+            await call.start()
+            events = asyncio.ensure_future(collect(call))
+            await play(call, silence(0.6) + tone(0.2))
+            if not fail:
+                await call.end()
+            await asyncio.wait_for(events, 15)
+        up, down = recorder.tunnel(proxy)
+        return call.ending, max(t for t, _ in up + down) - max(t for t, _ in up)
+    finally:
+        await cloud.stop()
+
+
+async def test_the_relay_cannot_tell_a_hang_up_from_a_failure_by_how_the_call_ends() -> None:
+    """The review saw the device's frames stop a drain (0.4 s) before the close when the user
+    hung up, and run up to it when the node's pipeline failed: the relay learnt that a failure
+    happened, and when. After its FINAL the device sends cover frames until the node's."""
+    hung_up, failed = await _end_at_the_relay(False), await _end_at_the_relay(True)
+    assert (hung_up[0], failed[0]) == ("done", "failed")
+    interval = limits.LIVE_FRAME_INTERVAL_MS / 1000
+    assert hung_up[1] < 2 * interval and failed[1] < 2 * interval

@@ -350,6 +350,20 @@ def test_device_ends_at_its_deadline_and_refuses_a_node_that_overstays() -> None
         device.receive(frame, NOW + 1 + 0.2 + limits.LIVE_TUNNEL_GRACE_S + 0.01)
 
 
+def test_device_sends_cover_frames_after_its_final_until_the_nodes() -> None:
+    device, node = endpoints(deadline_s=60, drain_s=0.2)
+    with pytest.raises(UsageError):
+        device.cover_frame()  # only after this end's FINAL
+    assert device.due(NOW + 0.04) == 1
+    node.receive(device.final_frame(), NOW + 0.04)
+    # After FINAL the device's frames go on, one per tick, of a sealed frame's size...
+    assert device.due(NOW + 0.08) == 1
+    assert len(device.cover_frame()) == device.wire_size
+    for f in run_node(node, NOW + 0.04, NOW + 2):
+        device.receive(f, NOW + 0.5)
+    assert device.done and device.due(NOW + 2.0) == 0  # ...until the node's FINAL
+
+
 def test_device_final_starts_the_node_drain() -> None:
     device, node = endpoints(deadline_s=60, drain_s=0.2)
     assert node.receive(device.audio_frame(b"\1\0" * 4, b""), NOW) == (b"\1\0" * 4, b"")

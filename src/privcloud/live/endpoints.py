@@ -11,8 +11,10 @@ The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
 * the node takes the device's frames at most at their rate: a device more than
   ``limits.LIVE_RECEIVE_AHEAD_FRAMES`` frames ahead of the node's clock is cut off;
 * output the node's pipeline was still working on when FINAL went out counts as dropped;
-* the device sends FINAL when the caller ended the call or at the granted deadline, and refuses
-  a node that keeps the session open past deadline + drain + ``limits.LIVE_TUNNEL_GRACE_S``.
+* the device sends FINAL when the caller ended the call or at the granted deadline, then cover
+  frames until the node's FINAL (so its frames run up to the close however the session ends),
+  and refuses a node that keeps the session open past deadline + drain +
+  ``limits.LIVE_TUNNEL_GRACE_S``.
 
 Both ends read a monotonic clock for all of this (the shells pass ``time.monotonic()``): a
 step of the wall clock would otherwise stall or skip frames, which an observer sees.
@@ -21,6 +23,7 @@ step of the wall clock would otherwise stall or skip frames, which an observer s
 from __future__ import annotations
 
 from privcloud import limits
+from privcloud.crypto import Random, system_random
 from privcloud.errors import DecodeError, RateLimitedError, RequestTimeoutError, UsageError
 from privcloud.live.frames import FrameType
 from privcloud.live.protocol import (
@@ -171,11 +174,24 @@ class DeviceEndpoint:
         return self.terms
 
     def due(self, now: float) -> int:
-        """Frames to send now (0 after FINAL)."""
+        """Frames to send now: after this end's FINAL too (:meth:`cover_frame`), until the
+        node's FINAL (then 0)."""
         if self.clock is None:
             raise UsageError("the session is not accepted yet")
         n = self.clock.due(now)
-        return 0 if self.sent_final else n
+        return 0 if self.done else n
+
+    def cover_frame(self, rand: Random = system_random) -> bytes:
+        """A frame after this end's FINAL, until the node's: random bytes of a sealed frame's
+        size, which no hop can tell from one (the node reads nothing after FINAL). So the
+        device's frames run up to the session's close however it ends: when the user hangs
+        up (this end's FINAL first, the node's a drain later) as when the node ends it (its
+        pipeline failed, which what was said can cause); otherwise the relay saw the device's
+        frames stop a drain before the close on a hang-up only (a red-team review,
+        2026-12-06)."""
+        if not self.sent_final:
+            raise UsageError("cover frames follow this end's FINAL")
+        return rand(self.wire_size)
 
     def audio_frame(self, pcm0: bytes, pcm1: bytes) -> bytes:
         """One DATA frame with one tick of each channel (fewer bytes, or none, is fine)."""

@@ -393,13 +393,16 @@ class LiveCall:
         ep, pace = opened.endpoint, self.pace
         assert ep.clock is not None
         with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-            while not ep.sent_final:
+            while not ep.done:  # (cancelled once the node's FINAL came)
                 now = pace()
                 for _ in range(ep.due(now)):
-                    if ep.must_end(now) or (self._ended and not any(self._audio)):
+                    if ep.sent_final:
+                        await opened.ws.send_bytes(ep.cover_frame())
+                    elif ep.must_end(now) or (self._ended and not any(self._audio)):
                         await opened.ws.send_bytes(ep.final_frame())
-                        break
-                    await opened.ws.send_bytes(ep.audio_frame(self._take(0), self._take(1)))
+                    else:
+                        frame = ep.audio_frame(self._take(0), self._take(1))
+                        await opened.ws.send_bytes(frame)
                 await asyncio.sleep(max(0.0, ep.clock.next_at - pace()))
 
     def _take(self, channel: int) -> bytes:
