@@ -120,18 +120,14 @@ def _plain(outputs: Sequence[LiveOutput]) -> tuple[tuple[object, ...], ...]:
     )
 
 
-class MalformedRepliesError(UnavailableError):
-    """The child answered outputs that are not what a pipeline step yields (the host drops
-    it: a child that does so was subverted or is broken)."""
-
-
 def _outputs(result: object) -> list[LiveOutput]:
     """The child's outputs, checked field by field, counted, and their text and audio summed
     (a pickle may name one value many times: the decoded answer is bounded as the wire one
-    is) before any is built; :class:`MalformedRepliesError` when they are not a step's."""
+    is) before any is built; :class:`UnavailableError` when they are not a step's (the host
+    then drops the child: one that answers so was subverted or is broken)."""
     types = (int, str, str, bytes, float, float)
     if not isinstance(result, tuple) or len(result) > limits.MAX_LIVE_PIPELINE_OUTPUTS:
-        raise MalformedRepliesError("the live pipeline answered malformed outputs")
+        raise UnavailableError("the live pipeline answered malformed outputs")
     size = 0
     for item in result:
         if (
@@ -139,10 +135,10 @@ def _outputs(result: object) -> list[LiveOutput]:
             or len(item) != len(types)
             or not all(type(v) is t for v, t in zip(item, types, strict=True))
         ):
-            raise MalformedRepliesError("the live pipeline answered malformed outputs")
+            raise UnavailableError("the live pipeline answered malformed outputs")
         size += len(item[2]) + len(item[3])
         if size > limits.MAX_LIVE_PIPELINE_REPLY_BYTES:
-            raise MalformedRepliesError("the live pipeline answered malformed outputs")
+            raise UnavailableError("the live pipeline answered malformed outputs")
     return [LiveOutput(*item) for item in result]
 
 
@@ -345,7 +341,7 @@ class PipelineHost:
                 return None
             try:
                 return _outputs(result)
-            except MalformedRepliesError:
+            except UnavailableError:
                 self._drop(child)  # its calls fail; the next call starts a fresh child
                 raise
         if status == "refused" and isinstance(result, str):
