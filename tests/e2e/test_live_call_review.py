@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import aiohttp
 import pytest
@@ -35,7 +37,9 @@ from privcloud.live.output import LiveOutput
 from privcloud.live.session import parse_prefix
 from privcloud.live.tunnel import OpenExchange
 from privcloud.sdk.live import LiveCall
+from privcloud.services import live_tunnel
 from privcloud.services.live_gateway import LiveGateway
+from privcloud.services.live_tunnel import Refused
 from privcloud.services.redemption import TokenAuthorizer
 from privcloud.trust.admission import AdmittedNode
 from wsrecord import Recorder
@@ -92,7 +96,7 @@ def refusing_all_but(monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str)
 
     async def steering_open(
         self: LiveGateway, exchange: OpenExchange
-    ) -> tuple[aiohttp.ClientWebSocketResponse, bytes]:
+    ) -> tuple[aiohttp.ClientWebSocketResponse, bytes] | Refused:
         key_id = parse_prefix(exchange.inner().content).key_id
         node = next(n for n, ids in keys.items() if key_id in ids)
         seen.append(node)
@@ -125,9 +129,9 @@ async def test_refusals_the_gateway_writes_cannot_steer_the_node_choice(
 
 
 async def test_node_without_models_releases_the_token_and_a_later_draw_opens_elsewhere() -> None:
-    """``test_live_node_faults``' test of the same name with the draws scripted: a refused node
-    is no longer left out, so with two nodes of three refusing the call lands on the third by
-    chance (four draws: 1 - (2/3)**4, about 80 %), not for sure. Here the draws reach it."""
+    """``test_live_node_faults``' test of the same name with the draws scripted: the two nodes
+    without models refuse with 503 and prove the refusal their own, so each is left out of the
+    call's later draws (the draws offered shrink) and the third draw can only be node-3."""
     cloud = await start_cloud(tokens=True, spend="when-accepted")
     try:
         ids = node_ids(cloud)
@@ -144,13 +148,106 @@ async def test_node_without_models_releases_the_token_and_a_later_draw_opens_els
             await call.end()
         assert call.nodes == [ids[2]] and call.ending == "done"
         assert call._failed == [ids[0], ids[1]]
-        assert draws.offered == [set(ids)] * 3
+        assert draws.offered == [set(ids), set(ids[1:]), {ids[2]}]
         assert isinstance(cloud.gateway.authorizer, TokenAuthorizer)
         tokens = dict(cloud.gateway.authorizer.outcomes)
         assert tokens["accepted"] - tokens.get("released", 0) == 1
         assert tokens.get("released", 0) == len(call._failed)
     finally:
         await cloud.stop()
+
+
+async def test_with_two_nodes_of_three_without_models_every_call_lands_on_the_third(
+    cloud: Cloud,
+) -> None:
+    """Chance draws, as a device makes them. While refusals were not authenticated, a refusing
+    node stayed in every draw and a call found node-3 within its four draws 1 - (2/3)**4 of
+    the time (about 80 %: all ten calls here in about one run of nine). A proven refusal
+    leaves its node out, so three draws always reach node-3."""
+    ids = node_ids(cloud)
+    for node in cloud.nodes[:2]:
+        node.live.pipelines = None
+    async with client(cloud, cloud.new_wallet(batch_size=32)) as c:
+        for _ in range(10):
+            call = LiveCall(c, deadline_s=5)
+            await call.start()
+            await call.end()
+            assert call.nodes == [ids[2]] and call.ending == "done"
+            assert len(call._failed) <= 2
+
+
+def _forging(
+    monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str, proof: Callable[[], bytes]
+) -> list[str]:
+    """The operator's gateway refuses every hello not sealed to ``target`` with a 503 of its
+    own writing that carries ``proof()`` as the node's proof; returns the nodes each hello it
+    saw was sealed to."""
+    keys = {n.descriptor.node_id: set(n.descriptor.key_ids) for n in cloud.nodes}
+    real_open = LiveGateway._open
+    seen: list[str] = []
+
+    async def forging_open(
+        self: LiveGateway, exchange: OpenExchange
+    ) -> tuple[aiohttp.ClientWebSocketResponse, bytes] | Refused:
+        key_id = parse_prefix(exchange.inner().content).key_id
+        node = next(n for n, ids in keys.items() if key_id in ids)
+        seen.append(node)
+        if node != target:
+            return Refused(errors.UnavailableError("live translation unavailable"), 503, proof())
+        return await real_open(self, exchange)
+
+    monkeypatch.setattr(LiveGateway, "_open", forging_open)
+    return seen
+
+
+async def test_refusal_proofs_the_gateway_forges_cannot_steer_the_node_choice(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway forges the node's proof on its refusals (random bytes): the device does not
+    take them for the node's, so every draw stays over all the admitted nodes."""
+    ids = node_ids(cloud)
+    seen = _forging(monkeypatch, cloud, ids[2], lambda: secrets.token_bytes(16))
+    draws = Draws(ids[0])  # chance keeps drawing node-1
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = scripted(LiveCall(c, deadline_s=5), draws)
+        with pytest.raises(errors.UnavailableError):
+            await call.start()
+    assert call.nodes == [] and call._refused == set()
+    assert draws.offered == [set(ids)] * (limits.MAX_LIVE_RESUMES + 1)
+    assert seen == [ids[0]] * (limits.MAX_LIVE_RESUMES + 1)
+
+
+async def test_a_node_refusal_proof_replayed_into_another_session_cannot_steer(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gateway keeps a genuine proof (node-1 refused a session of an earlier call: no
+    models) and puts it on its own refusals of later hellos to node-1: the proof is bound to
+    the session it was made for, so node-1 stays in the draw."""
+    ids = node_ids(cloud)
+    captured: list[bytes] = []
+    real_receive = live_tunnel.receive_or_refusal
+
+    async def capturing(*args: Any, **kwargs: Any) -> bytes | Refused:
+        got = await real_receive(*args, **kwargs)
+        if isinstance(got, Refused) and got.proof is not None:
+            captured.append(got.proof)
+        return got
+
+    monkeypatch.setattr(live_tunnel, "receive_or_refusal", capturing)
+    cloud.nodes[0].live.pipelines = None
+    async with client(cloud, cloud.new_wallet(batch_size=16)) as c:
+        first = scripted(LiveCall(c, deadline_s=5), Draws(ids[0], ids[2]))
+        await first.start()
+        await first.end()
+        assert first._refused == {ids[0]} and len(captured) == 1  # a genuine proof
+        cloud.nodes[0].live.pipelines = echo_factory
+        _forging(monkeypatch, cloud, ids[2], lambda: captured[0])
+        draws = Draws(ids[0])
+        call = scripted(LiveCall(c, deadline_s=5), draws)
+        with pytest.raises(errors.UnavailableError):
+            await call.start()
+    assert call._refused == set()
+    assert draws.offered == [set(ids)] * (limits.MAX_LIVE_RESUMES + 1)
 
 
 async def test_a_refusal_while_resuming_draws_again_instead_of_ending_the_call(

@@ -29,6 +29,7 @@ from privcloud.errors import (
     TokenRefusedError,
     TokenRequiredError,
     TruncatedStreamError,
+    UnavailableError,
     UnknownKeyError,
     UsageError,
 )
@@ -48,6 +49,7 @@ from privcloud.live.protocol import (
     speech_cuts,
 )
 from privcloud.live.session import (
+    REFUSAL_PROOF_SIZE,
     OpenedHello,
     SessionKeys,
     SessionParams,
@@ -56,8 +58,14 @@ from privcloud.live.session import (
     parse_prefix,
     start_session,
 )
-from privcloud.live.tunnel import MEDIA_TYPE_HELLO, OpenExchange, build_open, read_open_answer
-from privcloud.ohttp import GatewayKey, KeyConfig, encapsulate_request
+from privcloud.live.tunnel import (
+    MEDIA_TYPE_HELLO,
+    OpenExchange,
+    build_open,
+    decode_open_answer,
+    read_open_answer,
+)
+from privcloud.ohttp import ClientContext, GatewayKey, KeyConfig, encapsulate_request
 from privcloud.wire import bhttp
 
 NOW = 1_800_000_000.0
@@ -423,6 +431,68 @@ def test_opening_for_another_route_is_refused() -> None:
     message, _ = encapsulate_request(config, inner)
     with pytest.raises(NotFoundError):
         OpenExchange(keys, message).inner()
+
+
+# --- refusals the node proves (docs/adr/0023, "Refusals the node proves") ------------------
+
+
+def _node_refusal(node_proof: bytes | None) -> tuple[SessionKeys, bytes, ClientContext]:
+    """A device's opening, refused (503) by the gateway's answer with ``node_proof`` attached."""
+    config, keys = _gateway_key()
+    device, _ = handshake()
+    message, context = build_open(config, b"hello", authorization=None)
+    error = UnavailableError("this node serves no live translation")
+    return device, OpenExchange(keys, message).refuse(error, node_proof=node_proof), context
+
+
+def test_node_refusal_proof_is_the_sessions_and_binds_the_status() -> None:
+    device, opened = handshake()
+    proof = opened.keys.refusal_proof(503)
+    assert len(proof) == REFUSAL_PROOF_SIZE
+    assert device.proves_refusal(503, proof)
+    assert not device.proves_refusal(429, proof)  # another status
+    assert not device.proves_refusal(503, proof[:-1] + bytes([proof[-1] ^ 1]))
+    other_device, _ = handshake()  # another session to the same node key
+    assert not other_device.proves_refusal(503, proof)
+    assert opened.keys.refusal_proof(503) == proof  # deterministic per session and status
+    with pytest.raises(UsageError):
+        opened.keys.refusal_proof(42)
+
+
+def test_node_refusal_with_its_proof_reaches_the_device_as_the_nodes() -> None:
+    device, opened = handshake()
+    config, keys = _gateway_key()
+    message, context = build_open(config, b"hello", authorization=None)
+    answer = OpenExchange(keys, message).refuse(
+        UnavailableError("x"), node_proof=opened.keys.refusal_proof(503)
+    )
+    read = decode_open_answer(context, answer, device)
+    assert read.node_refused and isinstance(read.error, UnavailableError)
+    with pytest.raises(UnavailableError):
+        read.frame()
+    # Without the session's keys nothing is proven (read_open_answer raises as before).
+    assert not decode_open_answer(context, answer).node_refused
+
+
+def test_gateway_forging_a_node_refusal_proof_is_not_believed() -> None:
+    """The gateway writes every answer the device reads: a proof it made up, a proof of
+    another session, and none are each a refusal of unknown origin."""
+    _, other = handshake()
+    for forged in (bytes(REFUSAL_PROOF_SIZE), other.keys.refusal_proof(503)):
+        device, answer, context = _node_refusal(forged)
+        assert not decode_open_answer(context, answer, device).node_refused
+    device, answer, context = _node_refusal(None)
+    assert not decode_open_answer(context, answer, device).node_refused
+
+
+def test_gateway_moving_a_node_refusal_proof_to_another_status_is_not_believed() -> None:
+    """A node's proof of a refusal that judged the hello (415), put under a 503."""
+    device, opened = handshake()
+    proof = opened.keys.refusal_proof(415)
+    config, keys = _gateway_key()
+    message, context = build_open(config, b"hello", authorization=None)
+    answer = OpenExchange(keys, message).refuse(UnavailableError("x"), node_proof=proof)
+    assert not decode_open_answer(context, answer, device).node_refused
 
 
 # --- garbage from a peer: our errors, never a crash -------------------------------------------

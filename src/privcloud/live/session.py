@@ -41,7 +41,14 @@ from privcloud.crypto.hpke import (
     setup_base_recipient,
     setup_base_sender,
 )
-from privcloud.crypto.symmetric import Aead, AeadId, KdfId, sha256
+from privcloud.crypto.symmetric import (
+    Aead,
+    AeadId,
+    KdfId,
+    constant_time_equal,
+    hkdf_expand,
+    sha256,
+)
 from privcloud.envelope import KEY_ID_SIZE, Recipient
 from privcloud.errors import DecodeError, ReplayError, UnsupportedError, UsageError
 from privcloud.live.frames import FrameOpener, FrameSealer, wire_size
@@ -52,6 +59,9 @@ LABEL_DEVICE_KEY: Final = b"privcloud live v1 device key"
 LABEL_DEVICE_NONCE: Final = b"privcloud live v1 device nonce"
 LABEL_NODE_KEY: Final = b"privcloud live v1 node key"
 LABEL_NODE_NONCE: Final = b"privcloud live v1 node nonce"
+LABEL_NODE_REFUSAL: Final = b"privcloud live v1 node refusal"
+#: Bytes of a node's refusal proof (:meth:`SessionKeys.refusal_proof`).
+REFUSAL_PROOF_SIZE: Final = 16
 #: Bytes of the hello's cleartext prefix.
 PREFIX_SIZE: Final = 1 + 2 + 2 + 2 + KEY_ID_SIZE
 #: Bytes of one language tag in the parameters.
@@ -150,9 +160,10 @@ def hello_size(suite: Suite) -> int:
 
 
 class SessionKeys:
-    """One end's frame sealer (its direction) and opener (the peer's). Never logged."""
+    """One end's frame sealer (its direction) and opener (the peer's), and the key of the
+    node's refusal proofs. Never logged."""
 
-    __slots__ = ("opener", "sealer", "wire")
+    __slots__ = ("_refusal_key", "opener", "sealer", "wire")
 
     def __init__(self, ctx: Context, suite: Suite, *, device: bool) -> None:
         aead_id: AeadId = suite.aead
@@ -172,6 +183,21 @@ class SessionKeys:
             self.wire,
             expect_accept=device,
         )
+        self._refusal_key = ctx.export(LABEL_NODE_REFUSAL, 32)
+
+    def refusal_proof(self, status: int) -> bytes:
+        """The node's proof that it refused this session with HTTP ``status`` (the node sends
+        it with its refusal; only the two ends of the session can compute it)."""
+        if not 100 <= status <= 599:
+            raise UsageError("an HTTP status is 100-599")
+        info = b"status" + status.to_bytes(2, "big")
+        return hkdf_expand(KdfId.HKDF_SHA256, self._refusal_key, info, REFUSAL_PROOF_SIZE)
+
+    def proves_refusal(self, status: int, proof: bytes) -> bool:
+        """Device side: whether ``proof`` is the node's for a refusal with ``status``."""
+        if not 100 <= status <= 599 or len(proof) != REFUSAL_PROOF_SIZE:
+            return False
+        return constant_time_equal(self.refusal_proof(status), proof)
 
     def __repr__(self) -> str:
         return "SessionKeys(<secret>)"
@@ -226,6 +252,7 @@ def open_hello(hello: bytes, key_for: Callable[[bytes], PrivateKey], now: float)
 __all__ = [
     "PARAMS_SIZE",
     "PREFIX_SIZE",
+    "REFUSAL_PROOF_SIZE",
     "VERSION",
     "HelloPrefix",
     "OpenedHello",

@@ -11,25 +11,30 @@ gateway's logged key: the relay cannot read it) whose Binary HTTP request is::
 The gateway checks and spends the token (its spent-token store), routes the hello by its
 cleartext key id to the node holding that key, and answers, inside the OHTTP response, either
 ``200`` with the node's first frame (ACCEPT) as content, or an error (``401`` with a
-challenge for a refused token). Every answer is padded with zeros (RFC 9292 §3.8) to
-``limits.LIVE_OPEN_ANSWER_BYTES`` before it is encapsulated, so the relay sees one size,
-whatever the answer says. From then on both directions carry only fixed-size sealed frames
-(:mod:`privcloud.live.frames`) that neither the relay nor the gateway can open.
+challenge for a refused token; with the node's proof, ``privcloud-node-refusal``, for a refusal
+of the node's own: :meth:`~privcloud.live.session.SessionKeys.refusal_proof`). Every answer is
+padded with zeros (RFC 9292 §3.8) to ``limits.LIVE_OPEN_ANSWER_BYTES`` before it is
+encapsulated, so the relay sees one size, whatever the answer says. From then on both
+directions carry only fixed-size sealed frames (:mod:`privcloud.live.frames`) that neither the
+relay nor the gateway can open.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 from privcloud import limits
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
+    DecodeError,
     NotFoundError,
     PrivcloudError,
     TokenRefusedError,
     TokenRequiredError,
     UnsupportedError,
 )
+from privcloud.live.session import REFUSAL_PROOF_SIZE, SessionKeys
 from privcloud.ohttp import ClientContext, GatewayKey, KeyConfig, decapsulate_request
 from privcloud.ohttp import encapsulate_request as ohttp_encapsulate
 from privcloud.wire import bhttp
@@ -42,6 +47,8 @@ OPEN_ROUTE: Final = b"/v1/live"
 MEDIA_TYPE_HELLO: Final = "application/privcloud-live-hello"
 #: The inner request's authority (the gateway serves one origin: privcloud.sdk.core's).
 _AUTHORITY: Final = b"privcloud.gateway"
+#: The answer's field carrying a node's proof of its own refusal (hex), passed on by the gateway.
+NODE_REFUSAL_FIELD: Final = b"privcloud-node-refusal"
 
 
 def build_open(
@@ -75,17 +82,51 @@ def padded_answer(inner: bhttp.Response) -> bytes:
     return bhttp.encode_response(inner, padding=size - len(encoded))
 
 
-def read_open_answer(context: ClientContext, message: bytes) -> bytes:
-    """Device side: the node's ACCEPT frame from the gateway's answer, or the refusal as our
-    error (:class:`TokenRequiredError` with the challenge for a 401)."""
+@dataclass(frozen=True)
+class OpenAnswer:
+    """The gateway's answer to an opening, as the device reads it: the node's ACCEPT frame, or
+    the refusal; ``node_refused``: the refusal is the node's own, proven by the session's keys
+    (a refusal the gateway wrote, or one whose proof it altered, is not)."""
+
+    accept: bytes | None
+    error: PrivcloudError | None = None
+    node_refused: bool = False
+
+    def frame(self) -> bytes:
+        """The ACCEPT frame, or raises the refusal."""
+        if self.accept is None:
+            raise self.error if self.error is not None else DecodeError("empty live answer")
+        return self.accept
+
+
+def decode_open_answer(
+    context: ClientContext, message: bytes, keys: SessionKeys | None = None
+) -> OpenAnswer:
+    """Device side: the gateway's answer (the refusal as our error: :class:`TokenRequiredError`
+    with the challenge for a 401). With the session's ``keys``, a refusal carrying the node's
+    valid proof for its status is ``node_refused``."""
     inner = bhttp.decode_response(context.decapsulate_response(message))
     if inner.status == 200:
-        return inner.content
+        return OpenAnswer(inner.content)
     error = decode_error_body(inner.content, inner.status, peer="gateway")
     challenge = inner.header(b"www-authenticate")
     if inner.status == 401 and challenge is not None:
-        raise TokenRequiredError(str(error), www_authenticate=challenge)
-    raise error
+        error = TokenRequiredError(str(error), www_authenticate=challenge)
+    proven = False
+    field = inner.header(NODE_REFUSAL_FIELD)
+    if keys is not None and field is not None and len(field) == 2 * REFUSAL_PROOF_SIZE:
+        try:
+            proof = bytes.fromhex(field.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            proof = b""
+        proven = keys.proves_refusal(inner.status, proof)
+    return OpenAnswer(None, error, proven)
+
+
+def read_open_answer(context: ClientContext, message: bytes) -> bytes:
+    """Device side: the node's ACCEPT frame from the gateway's answer, or the refusal as our
+    error (:func:`decode_open_answer`)."""
+    return decode_open_answer(context, message).frame()
 
 
 class OpenExchange:
@@ -113,12 +154,16 @@ class OpenExchange:
         inner = bhttp.Response(status=200, headers=(), content=accept_frame)
         return self._context.encapsulate_response(padded_answer(inner))
 
-    def refuse(self, exc: PrivcloudError) -> bytes:
-        """The encapsulated error: our fixed code and text, and a challenge for a refused
-        token (RFC 9577 §2.1); padded to the accept's size (:func:`padded_answer`)."""
+    def refuse(self, exc: PrivcloudError, *, node_proof: bytes | None = None) -> bytes:
+        """The encapsulated error: our fixed code and text, a challenge for a refused token
+        (RFC 9577 §2.1), and the node's proof of a refusal of its own as it gave it
+        (``node_proof``: the gateway cannot check it); padded to the accept's size
+        (:func:`padded_answer`)."""
         headers: tuple[bhttp.Field, ...] = ((b"content-type", b"application/json"),)
         if isinstance(exc, TokenRefusedError):
             headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
+        if node_proof is not None and len(node_proof) == REFUSAL_PROOF_SIZE:
+            headers += ((NODE_REFUSAL_FIELD, node_proof.hex().encode("ascii")),)
         inner = bhttp.Response(
             status=exc.http_status, headers=headers, content=encode_error_body(exc)
         )
@@ -127,10 +172,13 @@ class OpenExchange:
 
 __all__ = [
     "MEDIA_TYPE_HELLO",
+    "NODE_REFUSAL_FIELD",
     "OPEN_ROUTE",
+    "OpenAnswer",
     "TUNNEL_PATH",
     "OpenExchange",
     "build_open",
+    "decode_open_answer",
     "padded_answer",
     "read_open_answer",
 ]

@@ -28,12 +28,16 @@ that would not start, a node gone) is drawn again, at the start and at a resume 
 
 Every draw is uniform over the admitted nodes, a node that refused an opening included: the
 gateway writes the refusals (it holds the OHTTP key) and sees which node each hello is sealed
-to, and nothing of a refusal is authenticated by the node; leaving a refusing node out would
-let the gateway walk the draw to the node it wants, unseen. It can only buy another uniform
-draw by denying service, at most ``limits.MAX_LIVE_DRAWS`` per call. A node whose session
-failed once open (after its authenticated ACCEPT) is left out of the call's later draws: the
-gateway can cut a tunnel too, but each cut interrupts the call where the user hears it, at most
-``limits.MAX_LIVE_RESUMES`` times (docs/adr/0023-live-sessions.md, "Review of 2026-12-06").
+to; leaving a node out for a refusal the gateway can write would let it walk the draw to the
+node it wants, unseen. It can only buy another uniform draw by denying service, at most
+``limits.MAX_LIVE_DRAWS`` per call. Two kinds of failure leave a node out of the call's later
+draws, because the gateway cannot cause them alone: a node that refused with 503 and proved the
+refusal its own (a proof from the session's keys that only the node could compute:
+:meth:`~privcloud.live.session.SessionKeys.refusal_proof`; it has no live pipeline, or its
+pipeline would not start), and a node whose session failed once open (after its authenticated
+ACCEPT: the gateway can cut a tunnel too, but each cut interrupts the call where the user hears
+it, at most ``limits.MAX_LIVE_RESUMES`` times). Docs/adr/0023-live-sessions.md, "Review of
+2026-12-06" and "Refusals the node proves".
 
 Frames and deadlines run on a monotonic clock (``pace``); the client's wall clock only dates
 the hello. A step of the wall clock (NTP) then neither stalls the frames nor bunches them.
@@ -70,7 +74,7 @@ from privcloud.errors import (
 from privcloud.live.endpoints import DeviceEndpoint
 from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionParams, start_session
-from privcloud.live.tunnel import TUNNEL_PATH, build_open, read_open_answer
+from privcloud.live.tunnel import TUNNEL_PATH, build_open, decode_open_answer
 from privcloud.sdk.client import Client
 from privcloud.sdk.keyproofs import post_quantum_choice
 from privcloud.trust.admission import AdmittedNode
@@ -139,6 +143,8 @@ class LiveCall:
         self._failed: list[str] = []
         #: Nodes whose session, once open, failed: left out of the call's later draws.
         self._lost: set[str] = set()
+        #: Nodes that proved a 503 refusal their own: left out of the call's later draws.
+        self._refused: set[str] = set()
         self._draws = 0
         #: Nodes this call used, in order, and the resumes between them.
         self.nodes: list[str] = []
@@ -268,8 +274,8 @@ class LiveCall:
 
     def _choose(self) -> AdmittedNode:
         """A node drawn uniformly among the admitted ones (those the client's request path
-        left out lately, and those whose session failed in this call, aside); the pinned one
-        while it has not failed."""
+        left out lately, those whose session failed in this call and those that proved a
+        refusal of their own in it, aside); the pinned one while it has not failed."""
         admitted = self.client.trail.admitted
         if self.node_id is not None:
             pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
@@ -278,7 +284,7 @@ class LiveCall:
             if self.node_id in self._failed:
                 raise NoHealthyNodeError("the pinned node failed")
             return pinned[0]
-        left_out = self.client.unhealthy_nodes | self._lost
+        left_out = self.client.unhealthy_nodes | self._lost | self._refused
         serving = [a for a in admitted if a.descriptor.node_id not in left_out]
         serving = post_quantum_choice(
             serving, require_post_quantum=self.client.require_post_quantum
@@ -347,7 +353,10 @@ class LiveCall:
             await ws.send_bytes(message)
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             endpoint = DeviceEndpoint(keys)
-            endpoint.accept(read_open_answer(context, answer), self.pace())
+            read = decode_open_answer(context, answer, keys)
+            if read.node_refused and read.error is not None and read.error.http_status == 503:
+                self._refused.add(chosen.descriptor.node_id)  # proven: the node's own
+            endpoint.accept(read.frame(), self.pace())
         except BaseException:
             await ws.close()
             raise

@@ -8,9 +8,10 @@
 3. The hello's cleartext key id names one node; it must be healthy (else 503; a reserved token
    is released).
 4. The hello goes to that node's tunnel; the node answers with its ACCEPT frame, or refuses
-   with a close code. A reserved token is consumed when the node took the session (its ACCEPT,
-   or a refusal that judged the hello: :func:`~privcloud.services.gateway_core.node_accepted`),
-   else released.
+   with a close code (and, for a refusal of its own after opening the hello, its proof, which
+   the gateway passes on to the device unread: it cannot check it). A reserved token is
+   consumed when the node took the session (its ACCEPT, or a refusal that judged the hello:
+   :func:`~privcloud.services.gateway_core.node_accepted`), else released.
 5. The device gets the ACCEPT inside the OHTTP answer; then frames pass both ways, unopened,
    until either end closes or the tunnel's lifetime is over.
 
@@ -99,12 +100,17 @@ class LiveGateway:
                 await tunnel.refuse(ws, exc)
                 return ws
             try:
-                node_ws, accept = await self._open(exchange)
+                opened = await self._open(exchange)
             except PrivcloudError as exc:
                 log.info("gateway: live session refused: %s", exc.code)
                 answer = exchange.refuse(exc)
             else:
-                answer = exchange.answer(accept)
+                if isinstance(opened, tunnel.Refused):
+                    log.info("gateway: live session refused by the node: %s", opened.error.code)
+                    answer = exchange.refuse(opened.error, node_proof=opened.proof)
+                else:
+                    node_ws, accept = opened
+                    answer = exchange.answer(accept)
             try:
                 await ws.send_bytes(answer)
             except _PEER_GONE as exc:
@@ -140,8 +146,11 @@ class LiveGateway:
         finally:
             self.node_tunnels -= 1
 
-    async def _open(self, exchange: OpenExchange) -> tuple[aiohttp.ClientWebSocketResponse, bytes]:
-        """Steps 2-4: the token, the node, the node's ACCEPT."""
+    async def _open(
+        self, exchange: OpenExchange
+    ) -> tuple[aiohttp.ClientWebSocketResponse, bytes] | tunnel.Refused:
+        """Steps 2-4: the token, the node, the node's ACCEPT (or the node's refusal, its tunnel
+        closed)."""
         inner = exchange.inner()
         held = await self._authorizer(inner) if self._authorizer is not None else None
         node_ws = None
@@ -153,15 +162,15 @@ class LiveGateway:
             except _PEER_GONE as exc:
                 log.info("gateway: live node left before the hello: %s", type(exc).__name__)
                 raise UpstreamError("next tunnel hop unreachable") from exc
-            try:
-                accept = await tunnel.receive(
-                    node_ws, limits.LIVE_OPEN_TIMEOUT_S, size=tunnel.WIRE_FRAME
-                )
-            except PrivcloudError:
-                status = tunnel.refusal_status(node_ws.close_code)
-                if held is not None and status is not None and node_accepted(status):
+            accept = await tunnel.receive_or_refusal(
+                node_ws, limits.LIVE_OPEN_TIMEOUT_S, size=tunnel.WIRE_FRAME
+            )
+            if isinstance(accept, tunnel.Refused):
+                if held is not None and node_accepted(accept.status):
                     await held.consume()  # the node judged the hello itself
-                raise
+                refused_ws, node_ws = node_ws, None
+                await self._close_node(refused_ws)
+                return accept
             if held is not None:
                 await held.consume()  # durable before the session starts
         except BaseException:

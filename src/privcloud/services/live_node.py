@@ -38,7 +38,7 @@ from privcloud.crypto.hpke import PrivateKey
 from privcloud.errors import PrivcloudError, RateLimitedError, UnavailableError
 from privcloud.live.endpoints import NodeEndpoint
 from privcloud.live.protocol import KINDS, EndReason, LiveEvent
-from privcloud.live.session import open_hello
+from privcloud.live.session import OpenedHello, open_hello
 from privcloud.services import live_tunnel as tunnel
 from privcloud.services.node_core import ReplayCache
 from privcloud.workloads.models import Models
@@ -104,9 +104,9 @@ def _event(output: Output) -> LiveEvent | None:
 class LiveNode:
     """Serves ``/v1/live`` for one node: its boot keys (``key_for``), its replay cache and
     clock, and the factory of call pipelines (``None``: a node without the AI models, which
-    refuses live sessions with 503, so the device tries another node with a fresh token; the
-    gateway released the first under ``--spend when-accepted``, and spent it at its check by
-    default).
+    refuses live sessions with 503, proven to the device, which tries another node with a fresh
+    token and leaves this one out of the call; the gateway released the first token under
+    ``--spend when-accepted``, and spent it at its check by default).
 
     The wall ``clock`` dates the hello (the replay window); the frames and deadlines run on
     ``pace``, a monotonic clock, which a step of the wall clock does not move. Pipeline steps
@@ -142,26 +142,29 @@ class LiveNode:
                 raise RateLimitedError("the node serves its most live sessions")
             now = self._replays.tick(self._clock.now())
             self._replays.check_room()
-            make = self.pipelines
-            if make is None:
-                raise UnavailableError("this node serves no live translation")
             opened = open_hello(hello, self._key_for, now)
             self._replays.add(opened.digest, opened.params.issued_at + limits.REQUEST_CLOCK_SKEW_S)
-            self.active += 1
         except PrivcloudError as exc:
             log.info("node: live session refused: %s", exc.code)
             await _refuse(ws, exc)
             return ws
+        # The hello is ours and new: a refusal from here on is the node's own, and proven to
+        # the device (SessionKeys.refusal_proof), so it can leave this node out of its draws.
+        make = self.pipelines
+        if make is None:
+            await _refuse(ws, UnavailableError("this node serves no live translation"), opened)
+            return ws
+        self.active += 1
         try:
             p = opened.params
             try:
                 pipeline = await self.run(make, p.languages, p.targets)
             except PrivcloudError as exc:
-                await _refuse(ws, exc)
+                await _refuse(ws, exc, opened)
                 return ws
             except Exception as exc:  # noqa: BLE001 - models missing or broken: refuse, log type
                 log.error("node: live pipeline unavailable: %s", type(exc).__name__)  # noqa: TRY400
-                await _refuse(ws, UnavailableError("live translation unavailable"))
+                await _refuse(ws, UnavailableError("live translation unavailable"), opened)
                 return ws
             endpoint = NodeEndpoint(opened, self.pace(), drain_s=self.drain_s)
             await _Session(ws, endpoint, pipeline, self).run()
@@ -186,11 +189,15 @@ class LiveNode:
             threads.shutdown(wait=False, cancel_futures=True)
 
 
-async def _refuse(ws: web.WebSocketResponse, exc: PrivcloudError) -> None:
+async def _refuse(
+    ws: web.WebSocketResponse, exc: PrivcloudError, opened: OpenedHello | None = None
+) -> None:
     """Refuse a session whose tunnel may be gone already (the gateway stops waiting after
-    ``limits.LIVE_OPEN_TIMEOUT_S``, which a slow first pipeline can outlast)."""
+    ``limits.LIVE_OPEN_TIMEOUT_S``, which a slow first pipeline can outlast); with the node's
+    proof when it ``opened`` the hello."""
+    proof = None if opened is None else opened.keys.refusal_proof(exc.http_status)
     with contextlib.suppress(ConnectionError, RuntimeError):
-        await tunnel.refuse(ws, exc)
+        await tunnel.refuse(ws, exc, proof=proof)
 
 
 class _Session:

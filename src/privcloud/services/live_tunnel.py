@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Final
 
 import aiohttp
@@ -67,10 +68,30 @@ async def connect(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientWeb
 Socket = web.WebSocketResponse | aiohttp.ClientWebSocketResponse
 
 
+@dataclass(frozen=True)
+class Refused:
+    """A refusal close: the error its code names, its HTTP status, and the node's proof of a
+    refusal of its own when the reason carries one (unchecked here: only the device can)."""
+
+    error: PrivcloudError
+    status: int
+    proof: bytes | None = None
+
+
 async def receive(ws: Socket, timeout: float, *, size: int | None = None) -> bytes:
     """The next binary message (of exactly ``size`` bytes when given). A close with a refusal
     code raises the error it names; other ends raise :class:`UpstreamError`; a wait past
     ``timeout`` raises :class:`RequestTimeoutError`."""
+    got = await receive_or_refusal(ws, timeout, size=size)
+    if isinstance(got, Refused):
+        raise got.error
+    return got
+
+
+async def receive_or_refusal(
+    ws: Socket, timeout: float, *, size: int | None = None
+) -> bytes | Refused:
+    """As :func:`receive`, but a refusal close is returned (:class:`Refused`), not raised."""
     try:
         msg = await ws.receive(timeout=timeout)
     except TimeoutError as exc:
@@ -80,14 +101,27 @@ async def receive(ws: Socket, timeout: float, *, size: int | None = None) -> byt
         if size is not None and len(data) != size:
             raise DecodeError("live frame of the wrong size")
         return data
-    if refusal_status(msg.data if msg.type == aiohttp.WSMsgType.CLOSE else None) is not None:
-        raise error_from_code(msg.extra, "the live session was refused")
-    raise UpstreamError("the tunnel closed")
+    status = refusal_status(msg.data if msg.type == aiohttp.WSMsgType.CLOSE else None)
+    if status is None:
+        raise UpstreamError("the tunnel closed")
+    code, _, proof = (msg.extra if isinstance(msg.extra, str) else "").partition(" ")
+    return Refused(error_from_code(code, "the live session was refused"), status, _hex(proof))
 
 
-async def refuse(ws: Socket, exc: PrivcloudError) -> None:
-    """Close ``ws`` with ``exc`` as a refusal code (its fixed error code as the reason)."""
-    await ws.close(code=_REFUSAL_BASE + exc.http_status, message=exc.code.encode())
+def _hex(text: str) -> bytes | None:
+    if not text or len(text) > 64:
+        return None
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        return None
+
+
+async def refuse(ws: Socket, exc: PrivcloudError, *, proof: bytes | None = None) -> None:
+    """Close ``ws`` with ``exc`` as a refusal code (its fixed error code as the reason, then the
+    node's ``proof`` of its own refusal, when it gives one)."""
+    reason = exc.code if proof is None else f"{exc.code} {proof.hex()}"
+    await ws.close(code=_REFUSAL_BASE + exc.http_status, message=reason.encode())
 
 
 def refusal_status(code: int | None) -> int | None:
@@ -136,12 +170,14 @@ async def pipe(
 
 __all__ = [
     "MESSAGE_LIMIT",
+    "Refused",
     "TUNNEL_LIFETIME_S",
     "WIRE_FRAME",
     "accept",
     "connect",
     "pipe",
     "receive",
+    "receive_or_refusal",
     "refusal_status",
     "refuse",
 ]
