@@ -274,6 +274,28 @@ async def test_a_refusal_while_resuming_draws_again_instead_of_ending_the_call(
     assert "resumed" in [e.text for e in got if e.kind == "notice"]
 
 
+async def test_a_node_whose_session_failed_is_left_out_of_the_resume_draws(
+    cloud: Cloud,
+) -> None:
+    """node-1 dies mid-call and chance keeps preferring it: the resume's draws no longer offer
+    it (the session it had failed after its authenticated ACCEPT), so the call goes on
+    elsewhere. Without that rule every draw of the resume lands on the dead node."""
+    ids = node_ids(cloud)
+    draws = Draws(ids[0])
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = scripted(LiveCall(c, deadline_s=30), draws)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, tone(0.4))
+        await cloud.node_proxies[0].stop()  # node-1's host is gone
+        await play(call, tone(1.6))
+        await asyncio.wait_for(call.end(), 10)
+        await asyncio.wait_for(events, 5)
+    assert call.nodes[0] == ids[0] and len(call.nodes) == 2 and call.ending == "done"
+    assert call._lost == {ids[0]}
+    assert all(ids[0] not in offered for offered in draws.offered[1:])
+
+
 async def test_an_admission_past_its_age_is_renewed_before_the_call_opens(
     cloud: Cloud,
 ) -> None:
