@@ -176,6 +176,29 @@ async def test_with_two_nodes_of_three_without_models_every_call_lands_on_the_th
             assert len(call._failed) <= 2
 
 
+async def test_a_pipeline_that_fails_to_start_is_not_proven_and_its_node_stays_in_the_draw(
+    cloud: Cloud,
+) -> None:
+    """A pipeline that fails to start may be a passing fault of the process every session of
+    the node shares, which the operator's own sessions could cause and the gateway time for
+    one user's hello (red-team review of 2026-12-06): the node refuses with 503, unproven, and
+    stays in the call's draws. Only "no live translation here" is proven."""
+    ids = node_ids(cloud)
+
+    def broken(_languages: tuple[str, str], _targets: tuple[str, str]) -> EchoPipeline:
+        raise RuntimeError("the shared pipeline process is restarting")
+
+    cloud.nodes[0].live.pipelines = broken
+    draws = Draws()
+    draws.then((ids[0],), (ids[0], ids[1]))  # node-1 refuses, then node-1 is drawn again
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = scripted(LiveCall(c, deadline_s=5), draws)
+        with pytest.raises(errors.UnavailableError):
+            await call.start()
+    assert call._refused == set()
+    assert draws.offered == [set(ids)] * (limits.MAX_LIVE_RESUMES + 1)
+
+
 def _forging(
     monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str, proof: Callable[[], bytes]
 ) -> list[str]:

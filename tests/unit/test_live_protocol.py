@@ -23,6 +23,7 @@ from privcloud.errors import (
     DecodeError,
     NotFoundError,
     PeerError,
+    PrivcloudError,
     RateLimitedError,
     ReplayError,
     RequestTimeoutError,
@@ -445,27 +446,39 @@ def _node_refusal(node_proof: bytes | None) -> tuple[SessionKeys, bytes, ClientC
     return device, OpenExchange(keys, message).refuse(error, node_proof=node_proof), context
 
 
-def test_node_refusal_proof_is_the_sessions_and_binds_the_status() -> None:
+def test_node_refusal_proof_is_the_sessions_and_binds_status_and_code() -> None:
     device, opened = handshake()
-    proof = opened.keys.refusal_proof(503)
+    proof = opened.keys.refusal_proof(503, "unavailable")
     assert len(proof) == REFUSAL_PROOF_SIZE
-    assert device.proves_refusal(503, proof)
-    assert not device.proves_refusal(429, proof)  # another status
-    assert not device.proves_refusal(503, proof[:-1] + bytes([proof[-1] ^ 1]))
+    assert device.proves_refusal(503, "unavailable", proof)
+    assert not device.proves_refusal(429, "unavailable", proof)  # another status
+    assert not device.proves_refusal(503, "upstream", proof)  # another code
+    assert not device.proves_refusal(503, "unavailable", proof[:-1] + bytes([proof[-1] ^ 1]))
     other_device, _ = handshake()  # another session to the same node key
-    assert not other_device.proves_refusal(503, proof)
-    assert opened.keys.refusal_proof(503) == proof  # deterministic per session and status
+    assert not other_device.proves_refusal(503, "unavailable", proof)
+    assert opened.keys.refusal_proof(503, "unavailable") == proof  # one per session and kind
     with pytest.raises(UsageError):
-        opened.keys.refusal_proof(42)
+        opened.keys.refusal_proof(42, "unavailable")
+    with pytest.raises(UsageError):
+        opened.keys.refusal_proof(503, "n\u00e4")
+
+
+def _refusal_answer(
+    error: PrivcloudError, proof: bytes | None, status: int | None = None
+) -> tuple[bytes, ClientContext]:
+    """The gateway's answer to an opening: ``error`` (its body), under ``status`` when given
+    (a gateway rewriting it), with ``proof`` as the node's."""
+    config, keys = _gateway_key()
+    message, context = build_open(config, b"hello", authorization=None)
+    if status is not None:
+        error.http_status = status
+    return OpenExchange(keys, message).refuse(error, node_proof=proof), context
 
 
 def test_node_refusal_with_its_proof_reaches_the_device_as_the_nodes() -> None:
     device, opened = handshake()
-    config, keys = _gateway_key()
-    message, context = build_open(config, b"hello", authorization=None)
-    answer = OpenExchange(keys, message).refuse(
-        UnavailableError("x"), node_proof=opened.keys.refusal_proof(503)
-    )
+    proof = opened.keys.refusal_proof(503, "unavailable")
+    answer, context = _refusal_answer(UnavailableError("x"), proof)
     read = decode_open_answer(context, answer, device)
     assert read.node_refused and isinstance(read.error, UnavailableError)
     with pytest.raises(UnavailableError):
@@ -478,21 +491,23 @@ def test_gateway_forging_a_node_refusal_proof_is_not_believed() -> None:
     """The gateway writes every answer the device reads: a proof it made up, a proof of
     another session, and none are each a refusal of unknown origin."""
     _, other = handshake()
-    for forged in (bytes(REFUSAL_PROOF_SIZE), other.keys.refusal_proof(503)):
-        device, answer, context = _node_refusal(forged)
+    for forged in (bytes(REFUSAL_PROOF_SIZE), other.keys.refusal_proof(503, "unavailable"), None):
+        device, _ = handshake()
+        answer, context = _refusal_answer(UnavailableError("x"), forged)
         assert not decode_open_answer(context, answer, device).node_refused
-    device, answer, context = _node_refusal(None)
-    assert not decode_open_answer(context, answer, device).node_refused
 
 
-def test_gateway_moving_a_node_refusal_proof_to_another_status_is_not_believed() -> None:
-    """A node's proof of a refusal that judged the hello (415), put under a 503."""
+def test_gateway_moving_a_node_refusal_proof_to_another_status_or_code_is_not_believed() -> None:
+    """A node's proof of a refusal that judged the hello (415, unsupported), given with a 503;
+    and with its 415 kept but the body's code made ``unavailable`` (the device's error class
+    comes from the body, which the gateway writes: red-team review of 2026-12-06)."""
     device, opened = handshake()
-    proof = opened.keys.refusal_proof(415)
-    config, keys = _gateway_key()
-    message, context = build_open(config, b"hello", authorization=None)
-    answer = OpenExchange(keys, message).refuse(UnavailableError("x"), node_proof=proof)
+    proof = opened.keys.refusal_proof(415, "unsupported")
+    answer, context = _refusal_answer(UnavailableError("x"), proof)
     assert not decode_open_answer(context, answer, device).node_refused
+    answer, context = _refusal_answer(UnavailableError("x"), proof, status=415)
+    read = decode_open_answer(context, answer, device)
+    assert not read.node_refused
 
 
 # --- garbage from a peer: our errors, never a crash -------------------------------------------

@@ -16,6 +16,14 @@ Frame keys (:mod:`privcloud.live.frames`), from the same context::
     node_key     = ctx.Export("privcloud live v1 node key",     Nk)
     node_nonce   = ctx.Export("privcloud live v1 node nonce",   Nn)
 
+A node that has opened the hello and serves no live translation proves that refusal to the
+device (the gateway, which writes every answer the device reads, cannot forge one)::
+
+    refusal_key   = ctx.Export("privcloud live v1 node refusal", 32)
+    refusal_proof = HKDF-Expand-SHA256(refusal_key, "status" || status (u16) || code, 16)
+
+``code`` is the refusal's error code (ASCII), so neither the status nor the code can be moved.
+
 The HPKE primitives and the key ids are the envelope's (:mod:`privcloud.crypto.hpke`,
 :func:`privcloud.envelope.key_id_for`, :class:`privcloud.envelope.Recipient`); only the
 labels are this protocol's. The node proves it holds the key by its first frame (ACCEPT): only
@@ -185,19 +193,23 @@ class SessionKeys:
         )
         self._refusal_key = ctx.export(LABEL_NODE_REFUSAL, 32)
 
-    def refusal_proof(self, status: int) -> bytes:
-        """The node's proof that it refused this session with HTTP ``status`` (the node sends
-        it with its refusal; only the two ends of the session can compute it)."""
-        if not 100 <= status <= 599:
-            raise UsageError("an HTTP status is 100-599")
-        info = b"status" + status.to_bytes(2, "big")
+    def refusal_proof(self, status: int, code: str) -> bytes:
+        """The node's proof that it refused this session with HTTP ``status`` and error
+        ``code`` (the node sends it with its refusal; only the two ends of the session can
+        compute it)."""
+        if not 100 <= status <= 599 or not code.isascii() or not 0 < len(code) <= 64:
+            raise UsageError("a refusal is an HTTP status and an ASCII error code")
+        info = b"status" + status.to_bytes(2, "big") + code.encode("ascii")
         return hkdf_expand(KdfId.HKDF_SHA256, self._refusal_key, info, REFUSAL_PROOF_SIZE)
 
-    def proves_refusal(self, status: int, proof: bytes) -> bool:
-        """Device side: whether ``proof`` is the node's for a refusal with ``status``."""
-        if not 100 <= status <= 599 or len(proof) != REFUSAL_PROOF_SIZE:
+    def proves_refusal(self, status: int, code: str, proof: bytes) -> bool:
+        """Device side: whether ``proof`` is the node's for a refusal with ``status`` and
+        ``code``."""
+        if not 100 <= status <= 599 or not code.isascii() or not 0 < len(code) <= 64:
             return False
-        return constant_time_equal(self.refusal_proof(status), proof)
+        if len(proof) != REFUSAL_PROOF_SIZE:
+            return False
+        return constant_time_equal(self.refusal_proof(status, code), proof)
 
     def __repr__(self) -> str:
         return "SessionKeys(<secret>)"

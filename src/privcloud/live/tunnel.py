@@ -85,8 +85,9 @@ def padded_answer(inner: bhttp.Response) -> bytes:
 @dataclass(frozen=True)
 class OpenAnswer:
     """The gateway's answer to an opening, as the device reads it: the node's ACCEPT frame, or
-    the refusal; ``node_refused``: the refusal is the node's own, proven by the session's keys
-    (a refusal the gateway wrote, or one whose proof it altered, is not)."""
+    the refusal; ``node_refused``: the refusal, its status and its error code are the node's
+    own, proven by the session's keys (a refusal the gateway wrote, or one whose proof, status
+    or code it altered, is not)."""
 
     accept: bytes | None
     error: PrivcloudError | None = None
@@ -119,7 +120,9 @@ def decode_open_answer(
             proof = bytes.fromhex(field.decode("ascii"))
         except (UnicodeDecodeError, ValueError):
             proof = b""
-        proven = keys.proves_refusal(inner.status, proof)
+        proven = error.http_status == inner.status and keys.proves_refusal(
+            inner.status, error.code, proof
+        )
     return OpenAnswer(None, error, proven)
 
 

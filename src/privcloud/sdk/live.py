@@ -33,8 +33,8 @@ node it wants, unseen. It can only buy another uniform draw by denying service, 
 ``limits.MAX_LIVE_DRAWS`` per call. Two kinds of failure leave a node out of the call's later
 draws, because the gateway cannot cause them alone: a node that refused with 503 and proved the
 refusal its own (a proof from the session's keys that only the node could compute:
-:meth:`~privcloud.live.session.SessionKeys.refusal_proof`; it has no live pipeline, or its
-pipeline would not start), and a node whose session failed once open (after its authenticated
+:meth:`~privcloud.live.session.SessionKeys.refusal_proof`: the node serves no live
+translation), and a node whose session failed once open (after its authenticated
 ACCEPT: the gateway can cut a tunnel too, but each cut interrupts the call where the user hears
 it, at most ``limits.MAX_LIVE_RESUMES`` times). Docs/adr/0023-live-sessions.md, "Review of
 2026-12-06" and "Refusals the node proves".

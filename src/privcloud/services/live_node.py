@@ -148,8 +148,11 @@ class LiveNode:
             log.info("node: live session refused: %s", exc.code)
             await _refuse(ws, exc)
             return ws
-        # The hello is ours and new: a refusal from here on is the node's own, and proven to
-        # the device (SessionKeys.refusal_proof), so it can leave this node out of its draws.
+        # The hello is ours and new. That this node serves no live translation is what it is,
+        # not something a session can cause: proven to the device (SessionKeys.refusal_proof),
+        # which leaves the node out of the call's draws. Nothing else is proven: a pipeline
+        # that fails to start may be a passing fault of the process every session shares, and
+        # the operator's own sessions could time one (red-team review of 2026-12-06).
         make = self.pipelines
         if make is None:
             await _refuse(ws, UnavailableError("this node serves no live translation"), opened)
@@ -160,11 +163,11 @@ class LiveNode:
             try:
                 pipeline = await self.run(make, p.languages, p.targets)
             except PrivcloudError as exc:
-                await _refuse(ws, exc, opened)
+                await _refuse(ws, exc)
                 return ws
             except Exception as exc:  # noqa: BLE001 - models missing or broken: refuse, log type
                 log.error("node: live pipeline unavailable: %s", type(exc).__name__)  # noqa: TRY400
-                await _refuse(ws, UnavailableError("live translation unavailable"), opened)
+                await _refuse(ws, UnavailableError("live translation unavailable"))
                 return ws
             endpoint = NodeEndpoint(opened, self.pace(), drain_s=self.drain_s)
             await _Session(ws, endpoint, pipeline, self).run()
@@ -194,8 +197,8 @@ async def _refuse(
 ) -> None:
     """Refuse a session whose tunnel may be gone already (the gateway stops waiting after
     ``limits.LIVE_OPEN_TIMEOUT_S``, which a slow first pipeline can outlast); with the node's
-    proof when it ``opened`` the hello."""
-    proof = None if opened is None else opened.keys.refusal_proof(exc.http_status)
+    proof when given the ``opened`` hello (only for a refusal that is what the node is)."""
+    proof = None if opened is None else opened.keys.refusal_proof(exc.http_status, exc.code)
     with contextlib.suppress(ConnectionError, RuntimeError):
         await tunnel.refuse(ws, exc, proof=proof)
 

@@ -105,7 +105,10 @@ async def receive_or_refusal(
     if status is None:
         raise UpstreamError("the tunnel closed")
     code, _, proof = (msg.extra if isinstance(msg.extra, str) else "").partition(" ")
-    return Refused(error_from_code(code, "the live session was refused"), status, _hex(proof))
+    error = error_from_code(code, "the live session was refused")
+    if error.http_status != status:  # a close code and a reason that disagree
+        return Refused(UpstreamError("malformed live refusal"), status)
+    return Refused(error, status, _hex(proof))
 
 
 def _hex(text: str) -> bytes | None:
