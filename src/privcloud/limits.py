@@ -30,6 +30,22 @@ MAX_SERVER_CONNECTIONS: Final = 4096
 #: serve one request at a time: more would only wait); more wait for one, up to their deadline
 #: (privcloud.services.workload_threads).
 MAX_NODE_WORKLOAD_THREADS: Final = 32
+#: Most blocking workload requests a node keeps waiting for a thread while all
+#: MAX_NODE_WORKLOAD_THREADS are taken; one more is refused at once (429), not queued. A waiting
+#: request holds its opened envelope (up to MAX_ENVELOPE_REQUEST) until its deadline: without
+#: this only the connection limits bounded the queue (a red-team review).
+MAX_NODE_WORKLOAD_QUEUE: Final = 32
+#: Most requests that wait at once for any one model while another holds it (a streamed answer
+#: holds its model across its events); one more is refused at once (429), not queued, as at
+#: MAX_CONCURRENT_ERASE. Each waiter keeps one of the node's MAX_NODE_WORKLOAD_THREADS: one
+#: stream and 31 requests for its model took them all, and every other feature waited for its
+#: whole deadline (a red-team review). Live pipelines' waits are not counted: live sessions
+#: have their own bound (MAX_LIVE_SESSIONS_PER_NODE) and take no workload thread.
+MAX_MODEL_WAITERS: Final = 8
+#: Most requests that wait for a model at once, all models together (one more is refused, 429):
+#: with one holder per model (8 models) at most 24 of the MAX_NODE_WORKLOAD_THREADS hold or
+#: wait for a model, and the rest are left to the features that need no busy model.
+MAX_MODEL_WAITERS_TOTAL: Final = 16
 #: Most connections one client pool (privcloud.netio) holds to the next hops at once, for
 #: ordinary requests and document fetches; more wait for one to come free. The hops' one-shot
 #: client (privcloud.netio.hop) holds at most this many exchanges in flight and as many idle
@@ -766,6 +782,10 @@ LIVE_MAX_FEED_BYTES: Final = 32_000
 #: Seconds a live pipeline's process may take over one step (open, a feed, the flush) before
 #: it is killed and its calls fail (privcloud.live.process; the first open loads the models).
 LIVE_PIPELINE_STEP_TIMEOUT_S: Final = 300.0
+#: Seconds a live decode waits for the live pipelines' shared Whisper model (other calls'
+#: decodes hold it); past it that call fails alone (RequestTimeoutError) instead of its step
+#: outlasting LIVE_PIPELINE_STEP_TIMEOUT_S, which kills the process with every call it holds.
+LIVE_MODEL_WAIT_S: Final = LIVE_PIPELINE_STEP_TIMEOUT_S / 2
 #: Largest answer the node reads from its live pipelines' process (one step's outputs); a
 #: larger one drops the process. One step yields at most a few outputs of MAX_LIVE_AUDIO_BYTES.
 #: The outputs it holds, decoded, may not be larger either (a pickle can name one value many

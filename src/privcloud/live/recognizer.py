@@ -21,9 +21,12 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from privcloud import limits
+from privcloud.clock import SystemClock
 from privcloud.live.agreement import Word
 from privcloud.live.vad import SAMPLE_RATE
 from privcloud.live.whisper_window import short_window
+from privcloud.workloads.base import Deadline
 from privcloud.workloads.models import WHISPER_BASE, Models
 from privcloud.workloads.transcribe import REPETITION_RATIO
 
@@ -66,15 +69,19 @@ def max_new_tokens(seconds: float) -> int:
 
 
 class WhisperRecognizer:
-    """Decodes with the node's shared Whisper model (held under its lock per decode)."""
+    """Decodes with the node's shared Whisper model (held under its lock per decode, waited for
+    at most ``limits.LIVE_MODEL_WAIT_S``: then :class:`RequestTimeoutError` fails this call
+    alone, before its step outlasts the pipelines' step timeout)."""
 
     def __init__(self, models: Models) -> None:
         self._models = models
+        self._clock = SystemClock()
 
     def __call__(
         self, samples: npt.NDArray[np.float32], language: str | None, prompt: str
     ) -> Heard:
-        with self._models.use(LIVE_WHISPER) as whisper, short_window():
+        wait = Deadline(self._clock.now() + limits.LIVE_MODEL_WAIT_S, self._clock)
+        with self._models.use(LIVE_WHISPER, deadline=wait) as whisper, short_window():
             segments, info = whisper.transcribe(
                 samples,
                 language=language,

@@ -48,7 +48,7 @@ from privcloud.clock import Clock, SystemClock
 from privcloud.crypto.hpke import MLKEM768X25519_SHA256_CHACHA20, X25519_SHA256_AES128GCM, Suite
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.envelope import MEDIA_TYPE_REQUEST, MEDIA_TYPE_STREAM
-from privcloud.errors import PrivcloudError, RequestTimeoutError
+from privcloud.errors import PrivcloudError, RateLimitedError, RequestTimeoutError
 from privcloud.logclient import EntryProof, LogClient
 from privcloud.release import build_manifest
 from privcloud.services.http import Metrics, read_body, require_media_type
@@ -134,7 +134,9 @@ class Node:
         self.live = LiveNode(self.core.boot_key, self.core.replays, self.clock)
         self._refresh_task: asyncio.Task[None] | None = None
         #: Blocking workloads: each request on a thread of its own (services.workload_threads).
-        self.workload_threads = WorkloadThreads(limits.MAX_NODE_WORKLOAD_THREADS)
+        self.workload_threads = WorkloadThreads(
+            limits.MAX_NODE_WORKLOAD_THREADS, limits.MAX_NODE_WORKLOAD_QUEUE
+        )
 
     @property
     def descriptor(self) -> NodeDescriptor:
@@ -269,7 +271,10 @@ class Node:
         The request's deadline is enforced twice: the registry checks it between events (and
         model calls check it per token), and here a step still running at the deadline is not
         waited for: the sealed :class:`RequestTimeoutError` goes out at once, and the workload
-        is closed as soon as that step returns (a thread cannot be interrupted mid-step).
+        is closed as soon as that step returns (a thread cannot be interrupted mid-step). Its
+        thread is given back then even if its cleanup raises (:func:`_close`). With every
+        thread taken and ``limits.MAX_NODE_WORKLOAD_QUEUE`` requests waiting for one, the
+        answer is :class:`RateLimitedError` (429) at once.
         """
         work = exchange.work
         if isinstance(work, PrivcloudError):
@@ -282,7 +287,7 @@ class Node:
         if self.registry.is_blocking(work.feature):
             try:
                 thread = await self.workload_threads.claim(deadline)
-            except RequestTimeoutError as exc:
+            except (RateLimitedError, RequestTimeoutError) as exc:
                 yield error_event(exc)
                 return
         events = self.registry.run(work, deadline)
@@ -307,9 +312,7 @@ class Node:
                     return
         finally:
             if pending is None or pending.done():
-                events.close()
-                if thread is not None:
-                    thread.release()
+                _close(events, thread)
             else:
                 # The step still runs in its thread (the client left, or the deadline passed):
                 # close the workload when it returns; closing now would fail.
@@ -325,6 +328,17 @@ def _close_after(
     dropped: the answer has ended), then give its thread back."""
     if not step.cancelled():
         step.exception()  # retrieved, so that asyncio does not report it as lost
-    events.close()
-    if thread is not None:
-        thread.release()
+    _close(events, thread)
+
+
+def _close(events: Generator[Event, None, None], thread: RequestThread | None) -> None:
+    """Close the workload ``events`` (its cleanup runs), then give its thread back, also when
+    the cleanup raises: that is logged (its type only: the text could quote the request) and
+    the answer stands, for a slot not given back would be lost for the node's life."""
+    try:
+        events.close()
+    except Exception as exc:  # noqa: BLE001 - the answer has ended; only the slot is left to save
+        log.error("node: closing a workload failed: %s", type(exc).__name__)  # noqa: TRY400
+    finally:
+        if thread is not None:
+            thread.release()

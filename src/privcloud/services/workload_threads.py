@@ -9,7 +9,10 @@ had none left for its next step, so it never let the lock go: one streamed chat 
 requests stopped every model workload of a node until it was restarted (a red-team review,
 2026-12-06). Here a request's steps run on a thread only it uses, so a waiter blocks nobody
 but itself; a slot bounds the threads, and a request waits for one on the event loop, no
-longer than its deadline. ``Models.use`` waits for a model no longer than the deadline either.
+longer than its deadline, behind at most ``limits.MAX_NODE_WORKLOAD_QUEUE`` others (one more is
+refused at once: :class:`RateLimitedError`, 429). ``Models.use`` waits for a model no longer
+than the deadline either, and refuses a request past ``limits.MAX_MODEL_WAITERS`` waiting for
+one model, so waiters for a busy model cannot take every thread.
 """
 
 from __future__ import annotations
@@ -19,28 +22,39 @@ import contextvars
 from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 
-from privcloud.errors import RequestTimeoutError
+from privcloud import limits
+from privcloud.errors import RateLimitedError, RequestTimeoutError
 from privcloud.wire.message import Event
 from privcloud.workloads import Deadline
 
 
 class WorkloadThreads:
-    """At most ``limit`` blocking requests at a time, each advancing on its own thread."""
+    """At most ``limit`` blocking requests at a time, each advancing on its own thread, and at
+    most ``max_waiting`` more waiting for one."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, max_waiting: int = limits.MAX_NODE_WORKLOAD_QUEUE) -> None:
         self.limit = limit
+        self.max_waiting = max_waiting
         #: Requests holding a thread now (a content-free gauge).
         self.busy = 0
+        #: Requests waiting for a thread now (a content-free gauge).
+        self.waiting = 0
         self._slots = asyncio.Semaphore(limit)
 
     async def claim(self, deadline: Deadline | None) -> RequestThread:
-        """A thread for one request, once a slot is free; raises :class:`RequestTimeoutError`
-        when none frees before ``deadline``."""
+        """A thread for one request, once a slot is free. Raises :class:`RateLimitedError` at
+        once when none is free and ``max_waiting`` requests already wait for one, and
+        :class:`RequestTimeoutError` when none frees before ``deadline``."""
+        if self._slots.locked() and self.waiting >= self.max_waiting:
+            raise RateLimitedError("the node has its most requests waiting for a thread")
         timeout = None if deadline is None else max(0.0, deadline.remaining())
+        self.waiting += 1
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout)
         except TimeoutError as exc:
             raise RequestTimeoutError("the node stayed busy until the request's deadline") from exc
+        finally:
+            self.waiting -= 1
         self.busy += 1
         return RequestThread(self._give_back)
 

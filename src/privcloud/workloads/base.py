@@ -11,9 +11,11 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import queue
+import threading
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from privcloud.clock import Clock
 from privcloud.errors import (
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from privcloud.workloads.models import Models
 
 log = logging.getLogger("privcloud.workloads")
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,8 @@ class Deadline:
 
 
 #: The deadline of the request whose workload step runs in this context (set by
-#: :meth:`WorkloadRegistry.run` around each step; a thread a workload starts does not see it).
+#: :meth:`WorkloadRegistry.run` around each step; a thread a workload starts sees it only when
+#: started by :func:`start_helper`).
 _current_deadline: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
     "privcloud_deadline", default=None
 )
@@ -95,6 +100,30 @@ def stop_when(check: Callable[[], None]) -> Iterator[None]:
         yield
     finally:
         _current_stop.reset(token)
+
+
+def start_helper(work: Callable[[], None], name: str) -> threading.Thread:
+    """Start ``work`` on a daemon thread of its own, in a copy of this context: the current
+    request's deadline and stop condition hold there too, so a model it uses
+    (:meth:`~privcloud.workloads.models.Models.use`) is waited for no longer than the
+    request's deadline, and the wait counts as the request's."""
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(work,), name=name, daemon=True
+    )
+    thread.start()
+    return thread
+
+
+def get_by_deadline(inbox: queue.Queue[T]) -> T:
+    """The next item of ``inbox`` (a helper thread's output), waited for no longer than the
+    current request's deadline: raises :class:`RequestTimeoutError` past it, so a step
+    returns, and gives its node thread back, however the helper behaves."""
+    deadline = _current_deadline.get()
+    timeout = None if deadline is None else max(0.0, deadline.remaining())
+    try:
+        return inbox.get(timeout=timeout)
+    except queue.Empty:
+        raise RequestTimeoutError("the request's deadline passed") from None
 
 
 class Workload(Protocol):
@@ -146,6 +175,8 @@ class WorkloadRegistry:
         workload runs with the deadline current (:func:`check_deadline`); (3) an event that
         comes after the deadline is not sent: the answer ends with :class:`RequestTimeoutError`
         and the workload is closed (its generator gets ``GeneratorExit``), so it stops there.
+        A workload whose cleanup raises as it is closed is logged (the exception's type) and
+        the answer stands.
         """
         workload = self._by_name.get(request.feature)
         if workload is None:
@@ -179,7 +210,11 @@ class WorkloadRegistry:
         finally:
             close = getattr(events, "close", None)
             if close is not None:
-                close()
+                try:
+                    close()
+                except Exception as exc:  # noqa: BLE001 - the answer stands; a cleanup bug is logged
+                    # Only the type is logged: the exception's text could quote the request.
+                    log.error("workload %s cleanup failed: %s", request.feature, type(exc).__name__)  # noqa: TRY400
 
 
 def _step(events: Iterator[Event], deadline: Deadline | None) -> Event | None:

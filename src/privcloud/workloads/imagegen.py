@@ -39,7 +39,7 @@ from privcloud import limits
 from privcloud.errors import DecodeError, UnavailableError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.base import ModelWorkload
+from privcloud.workloads.base import ModelWorkload, get_by_deadline, start_helper
 from privcloud.workloads.models import IMAGE
 
 #: Side used when the request names none, unless the pipeline's native side is smaller.
@@ -180,8 +180,10 @@ class GenerateImageWorkload(ModelWorkload):
         return Event(EventKind.RESULT, meta, png)
 
     def _streamed(self, spec: ImageSpec) -> Iterator[Event]:
-        """Run the pipeline in a thread and pass its steps on as they happen; if the reader
-        stops listening, the remaining steps are skipped."""
+        """Run the pipeline in a thread (in this request's context: the model is waited for
+        no longer than its deadline) and pass its steps on as they happen, each waited for no
+        longer than the deadline either (:class:`RequestTimeoutError`); if the reader stops
+        listening, the remaining steps are skipped."""
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         cancelled = threading.Event()
 
@@ -193,11 +195,10 @@ class GenerateImageWorkload(ModelWorkload):
             except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
                 events.put(("error", exc))
 
-        thread = threading.Thread(target=work, name="privcloud-imagegen", daemon=True)
-        thread.start()
+        start_helper(work, "privcloud-imagegen")
         try:
             while True:
-                kind, value = events.get()
+                kind, value = get_by_deadline(events)
                 if kind == "step":
                     yield Event(EventKind.PARTIAL, {"step": value, "steps": spec.steps})
                 elif kind == "error":

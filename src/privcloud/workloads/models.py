@@ -11,8 +11,10 @@ The heavy libraries (faster-whisper, llama.cpp, sentence-transformers, diffusers
 imported only when a model is first used (:mod:`.model_loaders`), so the protocol core installs
 and runs without them (the ``ai`` extra). Loading is lazy, guarded by a lock per model, and each
 model is used under its own lock (llama.cpp contexts are not thread-safe; the others are
-serialised so that two requests never fight over two CPU cores). llama.cpp's threads are
-measured when a language model loads (:mod:`.model_threads`).
+serialised so that two requests never fight over two CPU cores); a request waits for a busy
+model no longer than its deadline, behind at most ``limits.MAX_MODEL_WAITERS`` others
+(:meth:`Models.use`). llama.cpp's threads are measured when a language model loads
+(:mod:`.model_threads`).
 
 A node pins its models to its release manifest (:meth:`Models.pin`, done by
 :func:`privcloud.workloads.ai.release_model_files`): before a model is first loaded, every one of
@@ -40,10 +42,16 @@ from pathlib import Path
 from typing import Any
 
 from privcloud import limits
-from privcloud.errors import ConfigError, RequestTimeoutError, UnavailableError, UsageError
+from privcloud.errors import (
+    ConfigError,
+    RateLimitedError,
+    RequestTimeoutError,
+    UnavailableError,
+    UsageError,
+)
 from privcloud.trust.release_manifest import ModelFile
 from privcloud.workloads import model_assembly, model_files, model_loaders
-from privcloud.workloads.base import current_deadline
+from privcloud.workloads.base import Deadline, current_deadline
 from privcloud.workloads.model_calls import Completion, ModelCalls
 from privcloud.workloads.model_names import (
     GEMMA_270M,
@@ -148,6 +156,9 @@ class Models(ModelCalls):
         self._loaded: dict[str, Any] = {}
         self._load_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
         self._use_locks = {name: threading.Lock() for name in (*_ALL_MODELS,)}
+        #: Requests waiting for each model now (limits.MAX_MODEL_WAITERS; :meth:`use`).
+        self._waiting = dict.fromkeys(_ALL_MODELS, 0)
+        self._waiting_lock = threading.Lock()
         self._prepared = False
         self._prepare_lock = threading.Lock()
         self._llm_threads: dict[str, LlmThreads] = {}
@@ -302,8 +313,16 @@ class Models(ModelCalls):
             return model
 
     @contextmanager
-    def use(self, name: str) -> Iterator[Any]:
-        """The loaded model ``name``, held exclusively for the ``with`` block."""
+    def use(self, name: str, *, deadline: Deadline | None = None) -> Iterator[Any]:
+        """The loaded model ``name``, held exclusively for the ``with`` block.
+
+        While another holds it, in this order: (1) a request (a workload step: its deadline
+        is current, :func:`current_deadline`) is refused at once with
+        :class:`RateLimitedError` when ``limits.MAX_MODEL_WAITERS`` requests already wait for
+        this model, or ``limits.MAX_MODEL_WAITERS_TOTAL`` for any; (2) it waits no longer than
+        ``deadline`` (default: the current request's; neither: without limit), then raises
+        :class:`RequestTimeoutError`.
+        """
         loaders: dict[str, Callable[[], Any]] = {
             WHISPER_TINY_EN: lambda: self._load_whisper(WHISPER_TINY_EN),
             WHISPER_BASE: lambda: self._load_whisper(WHISPER_BASE),
@@ -317,16 +336,39 @@ class Models(ModelCalls):
         if name not in loaders:
             raise UsageError("unknown model")
         model = self._get(name, loaders[name])
-        # A request waits for the model no longer than its deadline (a streamed answer holds
-        # it across its events): a waiter past it gives its thread back.
-        deadline = current_deadline()
         lock = self._use_locks[name]
-        if not lock.acquire(timeout=-1 if deadline is None else max(0.0, deadline.remaining())):
-            raise RequestTimeoutError("the model stayed busy until the request's deadline")
+        if not lock.acquire(blocking=False):
+            self._wait(name, lock, deadline)
         try:
             yield model
         finally:
             lock.release()
+
+    def _wait(self, name: str, lock: threading.Lock, deadline: Deadline | None) -> None:
+        """Acquire model ``name``'s ``lock``, held by another, as :meth:`use` says. A request
+        waits for the model on a thread of the node's few (a streamed answer holds it across
+        its events): a waiter past its deadline gives its thread back, and past the bounds
+        none takes one to wait."""
+        request = current_deadline()
+        if deadline is None:
+            deadline = request
+        counted = request is not None
+        if counted:
+            with self._waiting_lock:
+                if (
+                    self._waiting[name] >= limits.MAX_MODEL_WAITERS
+                    or sum(self._waiting.values()) >= limits.MAX_MODEL_WAITERS_TOTAL
+                ):
+                    raise RateLimitedError("the node has its most requests waiting for a model")
+                self._waiting[name] += 1
+        try:
+            timeout = -1 if deadline is None else max(0.0, deadline.remaining())
+            if not lock.acquire(timeout=timeout):
+                raise RequestTimeoutError("the model stayed busy until the request's deadline")
+        finally:
+            if counted:
+                with self._waiting_lock:
+                    self._waiting[name] -= 1
 
     def warm(self, names: Sequence[str]) -> None:
         """Load ``names`` now (at boot), so the first request does not pay for it."""

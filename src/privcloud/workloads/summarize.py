@@ -50,7 +50,6 @@ from __future__ import annotations
 import math
 import queue
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -60,7 +59,12 @@ from privcloud import limits
 from privcloud.errors import InternalError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads import grounding, params, summarize_roles
-from privcloud.workloads.base import ModelWorkload, current_deadline
+from privcloud.workloads.base import (
+    ModelWorkload,
+    current_deadline,
+    get_by_deadline,
+    start_helper,
+)
 from privcloud.workloads.models import (
     GEMMA_270M,
     LLM_CONTEXT_TOKENS,
@@ -364,15 +368,17 @@ class SummarizeWorkload(ModelWorkload):
     def _generate(
         self, model: str, prompt: str | list[dict[str, str]], max_tokens: int
     ) -> Iterator[int | Completion]:
-        """Run the completion in a helper thread; yield token counts every
-        :data:`PROGRESS_EVERY` tokens, then the :class:`Completion`."""
+        """Run the completion in a helper thread (in this request's context: the model is
+        waited for no longer than its deadline); yield token counts every
+        :data:`PROGRESS_EVERY` tokens, then the :class:`Completion`. Each is waited for no
+        longer than the deadline either (:class:`RequestTimeoutError`)."""
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def on_token(count: int) -> None:
             if count % PROGRESS_EVERY == 0:
                 inbox.put(("tokens", count))
 
-        deadline = current_deadline()  # read here: the helper thread cannot see it
+        deadline = current_deadline()
 
         def work() -> None:
             try:
@@ -398,9 +404,9 @@ class SummarizeWorkload(ModelWorkload):
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 inbox.put(("error", exc))
 
-        threading.Thread(target=work, name="summarize-llm", daemon=True).start()
+        start_helper(work, "summarize-llm")
         while True:
-            kind, value = inbox.get()
+            kind, value = get_by_deadline(inbox)
             if kind == "tokens":
                 yield int(value)
             elif kind == "done":
