@@ -176,6 +176,34 @@ async def test_with_two_nodes_of_three_without_models_every_call_lands_on_the_th
             assert len(call._failed) <= 2
 
 
+async def test_nodes_that_proved_they_serve_no_live_translation_are_left_out_of_later_calls(
+    cloud: Cloud,
+) -> None:
+    """The client remembers a proven "no live translation" for its next calls (each would
+    otherwise spend a token on it again), until its admission runs again."""
+    ids = node_ids(cloud)
+    for node in cloud.nodes[:2]:
+        node.live.pipelines = None
+    async with client(cloud, cloud.new_wallet(batch_size=16)) as c:
+        first = scripted(LiveCall(c, deadline_s=5), Draws())
+        first._random.then((ids[0],), (ids[1],), (ids[2],))  # type: ignore[attr-defined]
+        await first.start()
+        await first.end()
+        assert first._refused == {ids[0], ids[1]} and c.no_live_nodes == {ids[0], ids[1]}
+        draws = Draws(ids[0])
+        second = scripted(LiveCall(c, deadline_s=5), draws)
+        await second.start()
+        await second.end()
+        assert second.nodes == [ids[2]] and second._failed == []
+        assert draws.offered == [{ids[2]}]
+        c._admitted_at -= 3600  # the next opening admits again: the memory goes with it
+        draws = Draws(ids[2])
+        third = scripted(LiveCall(c, deadline_s=5), draws)
+        await third.start()
+        await third.end()
+        assert draws.offered == [set(ids)]
+
+
 async def test_a_pipeline_that_fails_to_start_is_not_proven_and_its_node_stays_in_the_draw(
     cloud: Cloud,
 ) -> None:
@@ -263,12 +291,14 @@ async def test_a_node_refusal_proof_replayed_into_another_session_cannot_steer(
         await first.start()
         await first.end()
         assert first._refused == {ids[0]} and len(captured) == 1  # a genuine proof
-        cloud.nodes[0].live.pipelines = echo_factory
-        _forging(monkeypatch, cloud, ids[2], lambda: captured[0])
-        draws = Draws(ids[0])
+    cloud.nodes[0].live.pipelines = echo_factory
+    _forging(monkeypatch, cloud, ids[2], lambda: captured[0])
+    draws = Draws(ids[0])
+    async with client(cloud, cloud.new_wallet(batch_size=16)) as c:  # another device
         call = scripted(LiveCall(c, deadline_s=5), draws)
         with pytest.raises(errors.UnavailableError):
             await call.start()
+        assert c.no_live_nodes == set()
     assert call._refused == set()
     assert draws.offered == [set(ids)] * (limits.MAX_LIVE_RESUMES + 1)
 

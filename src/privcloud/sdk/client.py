@@ -167,6 +167,9 @@ class Client:
         self.key_proofs: KeyProofs | None = None
         #: Node id -> until when it is left out of the choice (a request failed to reach it).
         self._unhealthy: dict[str, float] = {}
+        #: Node id -> until when live calls leave it out (it proved it serves no live
+        #: translation: privcloud.sdk.live).
+        self._no_live: dict[str, float] = {}
         self.seal_ahead = seal_ahead
         self._ahead = AheadPool()
         self._ahead_calls: dict[AheadKey, asyncio.Handle] = {}
@@ -287,6 +290,7 @@ class Client:
         )
         self._admitted_at = now
         self._unhealthy.clear()  # admission looked again: the gateway lists the nodes it serves
+        self._no_live.clear()
         if self.wallet is not None:
             # Directly from the issuer, never via the relay. Only an empty wallet fetches now;
             # otherwise a refill runs later, at a random time unrelated to the next request.
@@ -308,6 +312,18 @@ class Client:
         again)."""
         now = self.clock.now()
         return {node for node, until in self._unhealthy.items() if now < until}
+
+    @property
+    def no_live_nodes(self) -> set[str]:
+        """Ids of admitted nodes that proved, in a live call of this client, that they serve no
+        live translation: later calls leave them out until
+        :data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` passes or admission runs again."""
+        now = self.clock.now()
+        return {node for node, until in self._no_live.items() if now < until}
+
+    def mark_no_live(self, node_id: str) -> None:
+        """Leave ``node_id`` out of live calls for a while: only on the node's own proof."""
+        self._no_live[node_id] = self.clock.now() + limits.CLIENT_NODE_UNHEALTHY_S
 
     def _mark_unhealthy(self, nodes: Collection[str]) -> None:
         until = self.clock.now() + limits.CLIENT_NODE_UNHEALTHY_S

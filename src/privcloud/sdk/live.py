@@ -34,7 +34,9 @@ node it wants, unseen. It can only buy another uniform draw by denying service, 
 draws, because the gateway cannot cause them alone: a node that refused with 503 and proved the
 refusal its own (a proof from the session's keys that only the node could compute:
 :meth:`~privcloud.live.session.SessionKeys.refusal_proof`: the node serves no live
-translation), and a node whose session failed once open (after its authenticated
+translation; the client's later calls leave it out too, for
+:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until it admits again), and a node whose
+session failed once open (after its authenticated
 ACCEPT: the gateway can cut a tunnel too, but each cut interrupts the call where the user hears
 it, at most ``limits.MAX_LIVE_RESUMES`` times). Docs/adr/0023-live-sessions.md, "Review of
 2026-12-06" and "Refusals the node proves".
@@ -274,8 +276,9 @@ class LiveCall:
 
     def _choose(self) -> AdmittedNode:
         """A node drawn uniformly among the admitted ones (those the client's request path
-        left out lately, those whose session failed in this call and those that proved a
-        refusal of their own in it, aside); the pinned one while it has not failed."""
+        left out lately, those that proved lately that they serve no live translation, and
+        those whose session failed in this call, aside); the pinned one while it has not
+        failed."""
         admitted = self.client.trail.admitted
         if self.node_id is not None:
             pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
@@ -284,7 +287,8 @@ class LiveCall:
             if self.node_id in self._failed:
                 raise NoHealthyNodeError("the pinned node failed")
             return pinned[0]
-        left_out = self.client.unhealthy_nodes | self._lost | self._refused
+        client = self.client
+        left_out = client.unhealthy_nodes | client.no_live_nodes | self._lost | self._refused
         serving = [a for a in admitted if a.descriptor.node_id not in left_out]
         serving = post_quantum_choice(
             serving, require_post_quantum=self.client.require_post_quantum
@@ -356,6 +360,7 @@ class LiveCall:
             read = decode_open_answer(context, answer, keys)
             if read.node_refused and read.error is not None and read.error.http_status == 503:
                 self._refused.add(chosen.descriptor.node_id)  # proven: the node's own
+                client.mark_no_live(chosen.descriptor.node_id)  # and for the next calls
             endpoint.accept(read.frame(), self.pace())
         except BaseException:
             await ws.close()
