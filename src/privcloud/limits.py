@@ -696,7 +696,7 @@ MAX_LIVE_TUNNELS: Final = 1024
 #: §3.8) inside its OHTTP encapsulation whatever it says: the node's ACCEPT (2,599 bytes
 #: encoded), a refusal (about 100), or a 401 with its challenge (about 1,600 with a 4096-bit
 #: issuer key and 253-byte issuer and origin names), so the relay sees one size per suite.
-#: An answer that is larger takes the next multiple (privcloud.live.tunnel).
+#: None is larger: a refusal whose challenge would not fit goes without it (privcloud.live.tunnel).
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3

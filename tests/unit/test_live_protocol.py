@@ -19,6 +19,7 @@ from privcloud.crypto.hpke import (
 )
 from privcloud.envelope import Recipient
 from privcloud.errors import (
+    AuthenticationError,
     CryptoError,
     DecodeError,
     NotFoundError,
@@ -415,6 +416,29 @@ def test_refused_token_comes_back_as_a_challenge() -> None:
     with pytest.raises(TokenRequiredError) as caught:
         read_open_answer(context, exchange.refuse(refusal))
     assert caught.value.www_authenticate == b"PrivateToken x=1"
+
+
+def test_every_answer_to_an_opening_has_one_size_a_kilobytes_challenge_included() -> None:
+    """An answer past the padding unit took the next multiple: a size of its own at the relay,
+    and too large for the hops' first-message bound (it never arrived). A refusal whose
+    challenge does not fit now goes without it, in the one size."""
+    sizes = set()
+    huge = "PrivateToken challenge=" + "A" * (2 * limits.LIVE_OPEN_ANSWER_BYTES)
+    for answer in (
+        lambda e: e.answer(bytes(wire_size(X25519_SHA256_AES128GCM))),
+        lambda e: e.refuse(UnavailableError("x")),
+        lambda e: e.refuse(TokenRefusedError("spent", www_authenticate="PrivateToken x=1")),
+        lambda e: e.refuse(TokenRefusedError("spent", www_authenticate=huge)),
+    ):
+        config, keys = _gateway_key()
+        message, context = build_open(config, b"hello", authorization=None)
+        sent = answer(OpenExchange(keys, message))
+        sizes.add(len(sent))
+        assert len(sent) <= limits.MAX_LIVE_OPEN_BYTES
+    assert len(sizes) == 1
+    with pytest.raises(AuthenticationError) as caught:  # the refusal, without its challenge
+        read_open_answer(context, sent)
+    assert not isinstance(caught.value, TokenRequiredError)
 
 
 def test_opening_for_another_route_is_refused() -> None:

@@ -32,6 +32,7 @@ from privcloud.errors import (
     PrivcloudError,
     TokenRefusedError,
     TokenRequiredError,
+    TooLargeError,
     UnsupportedError,
 )
 from privcloud.live.session import REFUSAL_PROOF_SIZE, SessionKeys
@@ -74,12 +75,14 @@ def build_open(
 
 
 def padded_answer(inner: bhttp.Response) -> bytes:
-    """``inner`` encoded and padded with zeros to ``limits.LIVE_OPEN_ANSWER_BYTES`` (or, should
-    it be larger, to the next multiple of it): one size for every answer to an opening."""
+    """``inner`` encoded and padded with zeros to exactly ``limits.LIVE_OPEN_ANSWER_BYTES``: one
+    size for every answer to an opening. Raises :class:`TooLargeError` for one that does not
+    fit (:meth:`OpenExchange.refuse` then leaves out what made it large)."""
     encoded = bhttp.encode_response(inner)
     unit = limits.LIVE_OPEN_ANSWER_BYTES
-    size = max(1, -(-len(encoded) // unit)) * unit
-    return bhttp.encode_response(inner, padding=size - len(encoded))
+    if len(encoded) > unit:
+        raise TooLargeError("live open answer larger than its padding unit")
+    return bhttp.encode_response(inner, padding=unit - len(encoded))
 
 
 @dataclass(frozen=True)
@@ -167,10 +170,16 @@ class OpenExchange:
             headers += ((b"www-authenticate", exc.www_authenticate.encode("ascii")),)
         if node_proof is not None and len(node_proof) == REFUSAL_PROOF_SIZE:
             headers += ((NODE_REFUSAL_FIELD, node_proof.hex().encode("ascii")),)
-        inner = bhttp.Response(
-            status=exc.http_status, headers=headers, content=encode_error_body(exc)
-        )
-        return self._context.encapsulate_response(padded_answer(inner))
+        body = encode_error_body(exc)
+        try:
+            padded = padded_answer(bhttp.Response(exc.http_status, headers, body))
+        except TooLargeError:
+            # Only a challenge of kilobytes (issuer or origin names no DNS name is) gets here:
+            # the refusal goes without it, still in one unit, rather than in a size of its own
+            # or too large for the hops (the device's request path fetches the challenge).
+            plain = tuple(h for h in headers if h[0] != b"www-authenticate")
+            padded = padded_answer(bhttp.Response(exc.http_status, plain, body))
+        return self._context.encapsulate_response(padded)
 
 
 __all__ = [
