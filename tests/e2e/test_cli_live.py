@@ -21,14 +21,15 @@ import signal
 import sys
 import time
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from test_cli_live_microphone import fake_mic, kill_left, running, until_ended
 from test_live_session import DRAIN_S, EchoPipeline, client, silence, tone
 
 from cloudkit import Cloud, start_cloud
-from privcloud.cli import build_parser
+from privcloud.cli import build_parser, microphone
 from privcloud.cli import live as live_cli
 from privcloud.errors import ConfigError
 from privcloud.sdk import Client
@@ -73,6 +74,13 @@ async def cloud(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[tuple[Cloud, P
     await c.stop()
 
 
+@pytest.fixture
+def programs(tmp_path: Path) -> Iterator[Path]:
+    """``tmp_path``, for :func:`fake_mic`'s programs, killed at the end if a test left them."""
+    yield tmp_path
+    kill_left(tmp_path)
+
+
 def args(*argv: str) -> argparse.Namespace:
     return build_parser().parse_args(["live", *argv, "--json", "--tail", "0.6"])
 
@@ -83,6 +91,24 @@ def events(out: str) -> list[dict[str, object]]:
 
 def tone_then_silence() -> bytes:
     return tone(0.6) + silence(1.4)
+
+
+def wav(path: Path, pcm: bytes) -> Path:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16_000)
+        w.writeframes(pcm)
+    return path
+
+
+async def ended(run: asyncio.Future[None], within_s: float = 10.0) -> bool:
+    """Whether ``run`` ended within ``within_s`` (cancelled if not, so that the test ends)."""
+    done, _ = await asyncio.wait({run}, timeout=within_s)
+    if not done:
+        run.cancel()
+        await asyncio.gather(run, return_exceptions=True)
+    return bool(done)
 
 
 async def test_live_plays_a_file_at_real_time_and_writes_the_speech_out(
@@ -200,3 +226,113 @@ async def test_live_arguments_that_name_no_single_source_are_refused(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         await live_cli._live(args(*argv))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "parec '--raw",  # an unbalanced quote
+        "parec --raw \\",  # a backslash at the end
+    ],
+)
+async def test_a_capture_command_that_does_not_split_is_refused(command: str) -> None:
+    with pytest.raises(ConfigError, match="--mic-command: No "):
+        await live_cli._live(args("--mic", "--mic-command", command))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "arecord -q -d 1 | tee call.raw",
+        "arecord -q -d 1 > call.raw",
+        "arecord -q -d 1 >call.raw",
+        "arecord -q -d 1 2>/dev/null",
+        "arecord -q -d 1 < /dev/null",
+        "arecord -q -d 1 ; true",
+        "arecord -q -d 1 && true",
+        "arecord -q -d 1 || true",
+        "arecord -q -d 1 &",
+    ],
+)
+async def test_shell_operators_in_a_capture_command_are_refused(
+    cloud: tuple[Cloud, Pipelines],
+    command: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No shell runs the command: arecord would take "|", "tee" and "call.raw" for file names
+    # and record into them. The hint is sh -c; no session is opened, nothing is written.
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError, match=r"is a shell operator.*sh -c"):
+        await live_cli._live(args("--mic", "--mic-command", command, "--seconds", "1"))
+    _, pipelines = cloud
+    assert pipelines.made == []
+    assert [p.name for p in tmp_path.iterdir()] == []
+
+
+async def test_a_pipeline_in_sh_c_is_a_capture_command(
+    cloud: tuple[Cloud, Pipelines], programs: Path
+) -> None:
+    command = shlex.join(["sh", "-c", f"{shlex.join(fake_mic(programs, 'tone'))} | cat"])
+    await live_cli._live(args("--mic", "--mic-command", command, "--seconds", "0.6"))
+    _, pipelines = cloud
+    assert pipelines.made[0].fed[0] > 0
+    assert await until_ended(programs) == []
+
+
+@pytest.mark.parametrize("tail", ["nan", "inf", "-1", "600.5", "1e12"])
+async def test_a_tail_out_of_range_is_refused_before_any_session(
+    cloud: tuple[Cloud, Pipelines], tmp_path: Path, tail: str
+) -> None:
+    call = wav(tmp_path / "call.wav", tone(0.2))
+    argv = ["live", str(call), "--json", f"--tail={tail}"]
+    with pytest.raises(ConfigError, match="--tail must be in"):
+        await asyncio.wait_for(live_cli._live(build_parser().parse_args(argv)), 20)
+    _, pipelines = cloud
+    assert pipelines.made == []  # no session was opened, no token spent
+
+
+async def test_ctrl_c_ends_a_call_whose_microphone_writes_nothing(
+    cloud: tuple[Cloud, Pipelines], programs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The program runs but writes nothing (a device that never opens, a suspended sound
+    # server): Ctrl-C does not wait for audio that does not come.
+    command = shlex.join(fake_mic(programs, "silent"))
+    run = asyncio.ensure_future(live_cli._live(args("--mic", "--mic-command", command)))
+    while not running(programs) and not run.done():
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.3)
+    os.kill(os.getpid(), signal.SIGINT)
+    assert await ended(run)
+    run.result()
+    assert "stopping the microphone" in capsys.readouterr().err
+    assert await until_ended(programs) == []
+
+
+@pytest.mark.parametrize(
+    ("mode", "no_audio_s", "seconds", "message"),
+    [
+        # --seconds is kept on the clock too: a program that writes nothing is an error then.
+        (("silent",), 10.0, "0.5", "no audio from the capture program for 1.5 s"),
+        # A program that stops writing is given up on after NO_AUDIO_S, --seconds or not.
+        (("stall", "0.4"), 1.0, "30", "no audio from the capture program for 1 s"),
+    ],
+)
+async def test_a_microphone_that_writes_nothing_ends_the_call_with_an_error(
+    cloud: tuple[Cloud, Pipelines],
+    programs: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: tuple[str, ...],
+    no_audio_s: float,
+    seconds: str,
+    message: str,
+) -> None:
+    monkeypatch.setattr(microphone, "NO_AUDIO_S", no_audio_s)
+    command = shlex.join(fake_mic(programs, *mode))
+    argv = args("--mic", "--mic-command", command, "--seconds", seconds)
+    run = asyncio.ensure_future(live_cli._live(argv))
+    assert await ended(run)
+    with pytest.raises(ConfigError, match=message):
+        run.result()
+    assert await until_ended(programs) == []
