@@ -102,6 +102,10 @@ def set_pipelines(agent: DeviceAgent, factory: PipelineFactory | None) -> None:
     assert agent.cloud is not None
     for node in agent.cloud.node_objects:
         node.live.pipelines = factory
+    # The same nodes now serve live translation or not. A deployed node changes that only by
+    # a restart (a new boot key, which the client's next admission sees, forgetting what
+    # nodes proved they lacked); here they change in place, so the client forgets it now.
+    agent.client._no_live.clear()
 
 
 def _origin(agent: DeviceAgent) -> str:
