@@ -87,9 +87,15 @@ def node_ids(cloud: Cloud) -> list[str]:
     return [n.descriptor.node_id for n in cloud.nodes]
 
 
-def refusing_all_but(monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str) -> list[str]:
+def refusing_all_but(
+    monkeypatch: pytest.MonkeyPatch,
+    cloud: Cloud,
+    target: str,
+    proof: Callable[[], bytes] | None = None,
+) -> list[str]:
     """The operator's gateway refuses (a 503 of its own writing) every hello not sealed to
-    ``target``; returns the nodes each hello it saw was sealed to."""
+    ``target``, with ``proof()`` passed on as if it were the node's when given; returns the
+    nodes each hello it saw was sealed to."""
     keys = {n.descriptor.node_id: set(n.descriptor.key_ids) for n in cloud.nodes}
     real_open = LiveGateway._open
     seen: list[str] = []
@@ -100,9 +106,12 @@ def refusing_all_but(monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str)
         key_id = parse_prefix(exchange.inner().content).key_id
         node = next(n for n, ids in keys.items() if key_id in ids)
         seen.append(node)
-        if node != target:
-            raise errors.UnavailableError("live translation unavailable")  # forged
-        return await real_open(self, exchange)
+        if node == target:
+            return await real_open(self, exchange)
+        forged = errors.UnavailableError("live translation unavailable")
+        if proof is None:
+            raise forged
+        return Refused(forged, 503, proof())
 
     monkeypatch.setattr(LiveGateway, "_open", steering_open)
     return seen
@@ -227,37 +236,13 @@ async def test_a_pipeline_that_fails_to_start_is_not_proven_and_its_node_stays_i
     assert draws.offered == [set(ids)] * (limits.MAX_LIVE_RESUMES + 1)
 
 
-def _forging(
-    monkeypatch: pytest.MonkeyPatch, cloud: Cloud, target: str, proof: Callable[[], bytes]
-) -> list[str]:
-    """The operator's gateway refuses every hello not sealed to ``target`` with a 503 of its
-    own writing that carries ``proof()`` as the node's proof; returns the nodes each hello it
-    saw was sealed to."""
-    keys = {n.descriptor.node_id: set(n.descriptor.key_ids) for n in cloud.nodes}
-    real_open = LiveGateway._open
-    seen: list[str] = []
-
-    async def forging_open(
-        self: LiveGateway, exchange: OpenExchange
-    ) -> tuple[aiohttp.ClientWebSocketResponse, bytes] | Refused:
-        key_id = parse_prefix(exchange.inner().content).key_id
-        node = next(n for n, ids in keys.items() if key_id in ids)
-        seen.append(node)
-        if node != target:
-            return Refused(errors.UnavailableError("live translation unavailable"), 503, proof())
-        return await real_open(self, exchange)
-
-    monkeypatch.setattr(LiveGateway, "_open", forging_open)
-    return seen
-
-
 async def test_refusal_proofs_the_gateway_forges_cannot_steer_the_node_choice(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The gateway forges the node's proof on its refusals (random bytes): the device does not
     take them for the node's, so every draw stays over all the admitted nodes."""
     ids = node_ids(cloud)
-    seen = _forging(monkeypatch, cloud, ids[2], lambda: secrets.token_bytes(16))
+    seen = refusing_all_but(monkeypatch, cloud, ids[2], lambda: secrets.token_bytes(16))
     draws = Draws(ids[0])  # chance keeps drawing node-1
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
         call = scripted(LiveCall(c, deadline_s=5), draws)
@@ -292,7 +277,7 @@ async def test_a_node_refusal_proof_replayed_into_another_session_cannot_steer(
         await first.end()
         assert first._refused == {ids[0]} and len(captured) == 1  # a genuine proof
     cloud.nodes[0].live.pipelines = echo_factory
-    _forging(monkeypatch, cloud, ids[2], lambda: captured[0])
+    refusing_all_but(monkeypatch, cloud, ids[2], lambda: captured[0])
     draws = Draws(ids[0])
     async with client(cloud, cloud.new_wallet(batch_size=16)) as c:  # another device
         call = scripted(LiveCall(c, deadline_s=5), draws)

@@ -17,12 +17,12 @@ import asyncio
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
+from nodekit import answer, wait_until
 from privcloud import limits
 from privcloud.services.node import Node
 from privcloud.services.workload_threads import WorkloadThreads
@@ -94,27 +94,6 @@ def node(tmp_path: Path, release: threading.Event) -> Node:
     node = Node("node-under-test", registry=WorkloadRegistry(workloads))  # type: ignore[arg-type]
     node.models = models  # type: ignore[attr-defined]
     return node
-
-
-async def answer(node: Node, feature: str, deadline_s: float) -> tuple[str, str | None]:
-    """The last event's kind and its error code."""
-    exchange = SimpleNamespace(
-        work=WorkloadRequest(feature, {}, stream=True), deadline_at=time.time() + deadline_s
-    )
-    last = None
-    async for event in node._events(exchange):  # type: ignore[arg-type]
-        last = event
-    assert last is not None
-    return last.kind.name, last.meta.get("code")
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 def test_the_bounds_leave_threads_to_features_that_need_no_busy_model() -> None:

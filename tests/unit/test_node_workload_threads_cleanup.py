@@ -11,15 +11,13 @@ running at the deadline), the error's type alone is logged, and the slot is alwa
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import threading
-import time
-from collections.abc import Callable, Generator, Iterator
-from types import SimpleNamespace
+from collections.abc import Generator, Iterator
 
 import pytest
 
+from nodekit import answer, exchange, wait_until
 from privcloud.services.node import Node
 from privcloud.services.workload_threads import WorkloadThreads
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
@@ -76,30 +74,6 @@ class RaisingCloseRegistry(WorkloadRegistry):
             raise RuntimeError(CANARY)
 
 
-def exchange(feature: str, deadline_s: float) -> SimpleNamespace:
-    return SimpleNamespace(
-        work=WorkloadRequest(feature, {}, stream=True), deadline_at=time.time() + deadline_s
-    )
-
-
-async def answer(node: Node, feature: str, deadline_s: float) -> tuple[str, str | None]:
-    """The last event's kind and its error code."""
-    last = None
-    async for event in node._events(exchange(feature, deadline_s)):  # type: ignore[arg-type]
-        last = event
-    assert last is not None
-    return last.kind.name, last.meta.get("code")
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
-
-
 def logged_type_only(caplog: pytest.LogCaptureFixture) -> bool:
     """A cleanup failure was logged, by its type, and its text was not."""
     return "RuntimeError" in caplog.text and CANARY not in caplog.text
@@ -146,7 +120,7 @@ async def test_a_client_leaving_a_workload_with_a_raising_cleanup_gives_the_thre
 ) -> None:
     node = Node("node-under-test", registry=registry([BadCleanup(), Quick()]))
     node.workload_threads = WorkloadThreads(1)
-    events = node._events(exchange("bad_cleanup", 5))  # type: ignore[arg-type]
+    events = node._events(exchange("bad_cleanup", 5))
     assert (await anext(events)).kind is EventKind.PARTIAL
     await events.aclose()  # the client went away: no exception escapes
     assert node.workload_threads.busy == 0

@@ -18,12 +18,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 import pytest
 
+from nodekit import answer, wait_until
 from privcloud import limits
 from privcloud.errors import RequestTimeoutError
 from privcloud.live.recognizer import LIVE_WHISPER, WhisperRecognizer
@@ -111,30 +111,6 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 def make_node(models: Models, *extra: object) -> Node:
     workloads = [GenerateImageWorkload(models), Summarize(models), *extra]
     return Node("node-under-test", registry=WorkloadRegistry(workloads))  # type: ignore[list-item]
-
-
-async def answer(
-    node: Node, feature: str, deadline_s: float, params: dict[str, Any] | None = None
-) -> tuple[str, str | None]:
-    """The last event's kind and its error code."""
-    exchange = SimpleNamespace(
-        work=WorkloadRequest(feature, params or {}, stream=True),
-        deadline_at=time.time() + deadline_s,
-    )
-    last = None
-    async for event in node._events(exchange):  # type: ignore[arg-type]
-        last = event
-    assert last is not None
-    return last.kind.name, last.meta.get("code")
-
-
-async def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 def helper_alive(name: str) -> bool:
