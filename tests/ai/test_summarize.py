@@ -26,6 +26,7 @@ from privcloud.cli.demo import dropped_lines  # noqa: E402
 from privcloud.cli.samples import CALL_SCRIPT as SAMPLE_CALL  # noqa: E402
 from privcloud.errors import DecodeError, PeerError, TooLargeError  # noqa: E402
 from privcloud.wire.message import Event, EventKind, WorkloadRequest  # noqa: E402
+from privcloud.workloads.base import current_deadline  # noqa: E402
 from privcloud.workloads.grounding_facts import SourceIndex, extract_facts  # noqa: E402
 from privcloud.workloads.models import (  # noqa: E402
     GEMMA_270M,
@@ -90,7 +91,8 @@ class FakeModels:
         on_token: Callable[[int], None] | None = None,
         deadline: object = None,
     ) -> Completion:
-        self.deadlines.append(deadline)
+        # The deadline the call stops at: its own, else the one current in its thread.
+        self.deadlines.append(deadline if deadline is not None else current_deadline())
         assert 1 <= max_tokens <= limits.MAX_GENERATED_TOKENS
         assert self.count_tokens(name, prompt) + max_tokens <= 2048
         self.prompts.append(prompt)
@@ -482,8 +484,9 @@ def test_the_on_device_smollm2_model_summarises_too() -> None:
 
 
 def test_the_request_deadline_reaches_the_model_call_in_the_helper_thread() -> None:
-    """The completion runs in a thread of its own, which cannot see the request's deadline: the
-    workload passes it, so a node can stop the model when the client's deadline passes."""
+    """The completion runs in a thread of its own, which sees the request's deadline (its
+    context is the request's: ``workloads.base.helper``), so a node can stop the model when the
+    client's deadline passes."""
     from privcloud.clock import SystemClock
     from privcloud.workloads import WorkloadRegistry
     from privcloud.workloads.base import Deadline

@@ -93,10 +93,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
 
     def render(
-        pipe: Any,
-        spec: imagegen.ImageSpec,
-        on_step: Callable[[int, int], None] | None = None,
-        cancelled: threading.Event | None = None,
+        pipe: Any, spec: imagegen.ImageSpec, on_step: Callable[[int, int], None] | None = None
     ) -> tuple[bytes, dict[str, object]]:
         calls.append(pipe)
         for step in (1, 2):

@@ -91,11 +91,19 @@ def check_deadline() -> None:
 
 @contextlib.contextmanager
 def stop_when(check: Callable[[], None]) -> Iterator[None]:
-    """Within the block, in this context, :func:`check_deadline` also calls ``check``, which
-    raises to stop the model call in progress (between two tokens): a live call's guessed
-    translation that nobody will read (:mod:`privcloud.live.guess`). A model call given a
-    ``deadline`` of its own checks that instead, and not ``check``."""
-    token = _current_stop.set(check)
+    """Within the block, in this context, :func:`check_deadline` also calls ``check`` (after
+    the stop condition already in force, if any), which raises to stop the model call in
+    progress (between two tokens): a live call's guessed translation that nobody will read
+    (:mod:`privcloud.live.guess`), a helper's call whose reader has gone (:func:`helper`). A
+    model call given a ``deadline`` of its own checks that instead, and not ``check``."""
+    outer = _current_stop.get()
+
+    def both() -> None:
+        if outer is not None:
+            outer()
+        check()
+
+    token = _current_stop.set(both)
     try:
         yield
     finally:
@@ -112,6 +120,37 @@ def start_helper(work: Callable[[], None], name: str) -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+class _ReaderGone(Exception):
+    """A stop signal, not an error: raised between two tokens or steps of a helper's model
+    call once nobody reads its output (:func:`helper`); nobody sees it."""
+
+
+@contextlib.contextmanager
+def helper(work: Callable[[], None], name: str) -> Iterator[threading.Thread]:
+    """Run ``work`` on a helper thread (:func:`start_helper`) for the ``with`` block, which
+    reads its output: once the block is left (it returned or raised, or its generator was
+    closed because the client went away), :func:`check_deadline` raises in the helper, so the
+    model call there stops between two tokens or steps and gives its model back, instead of
+    generating for nobody, holding the model, until it ends or the deadline passes. So give
+    the model call there no ``deadline`` of its own (it would check that instead): the
+    request's deadline holds in the helper already."""
+    gone = threading.Event()
+
+    def stop() -> None:
+        if gone.is_set():
+            raise _ReaderGone
+
+    def guarded() -> None:
+        with stop_when(stop), contextlib.suppress(_ReaderGone):
+            work()
+
+    thread = start_helper(guarded, name)
+    try:
+        yield thread
+    finally:
+        gone.set()
 
 
 def get_by_deadline(inbox: queue.Queue[T]) -> T:

@@ -29,7 +29,6 @@ import io
 import logging
 import queue
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from privcloud import limits
 from privcloud.errors import DecodeError, UnavailableError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
-from privcloud.workloads.base import ModelWorkload, get_by_deadline, start_helper
+from privcloud.workloads.base import ModelWorkload, check_deadline, get_by_deadline, helper
 from privcloud.workloads.models import IMAGE
 
 #: Side used when the request names none, unless the pipeline's native side is smaller.
@@ -103,27 +102,33 @@ def default_side(pipe: Any) -> int:
 
 
 def render(
-    pipe: Any,
-    spec: ImageSpec,
-    on_step: Callable[[int, int], None] | None = None,
-    cancelled: threading.Event | None = None,
+    pipe: Any, spec: ImageSpec, on_step: Callable[[int, int], None] | None = None
 ) -> tuple[bytes, JSONObject]:
     """Run ``pipe`` for ``spec``: the PNG and the result meta (without ``model``).
 
-    ``on_step(step, steps)`` is called after each denoising step; once ``cancelled`` is set the
-    remaining steps are skipped (diffusers' ``interrupt``).
+    ``on_step(step, steps)`` is called after each denoising step. :func:`check_deadline` is
+    checked before the first step and after each: once it raises (the deadline passed, or the
+    reader of a streamed image has gone) the remaining steps are skipped (diffusers'
+    ``interrupt``) and what it raised is raised.
     """
     import torch  # noqa: PLC0415 - heavy, optional: imported on first use
 
     width = spec.width or default_side(pipe)
     height = spec.height or default_side(pipe)
+    stopped: Exception | None = None
 
     def step_end(pipeline: Any, step: int, _timestep: Any, tensors: dict[str, Any]) -> Any:
+        nonlocal stopped
         if on_step is not None:
             on_step(step + 1, spec.steps)
-        if cancelled is not None and cancelled.is_set():
+        try:
+            check_deadline()
+        except Exception as exc:  # noqa: BLE001 - raised again below, outside diffusers' loop
+            stopped = exc
             pipeline._interrupt = True  # diffusers: the documented way to stop
         return tensors
+
+    check_deadline()
 
     started = time.perf_counter()
     quiet = [logging.getLogger(name) for name in _QUIET_LOGGERS]
@@ -145,6 +150,8 @@ def render(
     finally:
         for logger, level in zip(quiet, levels, strict=True):
             logger.setLevel(level)
+    if stopped is not None:
+        raise stopped
     buffer = io.BytesIO()
     output.images[0].save(buffer, format="PNG")
     meta: JSONObject = {
@@ -183,20 +190,18 @@ class GenerateImageWorkload(ModelWorkload):
         """Run the pipeline in a thread (in this request's context: the model is waited for
         no longer than its deadline) and pass its steps on as they happen, each waited for no
         longer than the deadline either (:class:`RequestTimeoutError`); if the reader stops
-        listening, the remaining steps are skipped."""
+        listening, the remaining steps are skipped (:func:`helper`)."""
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        cancelled = threading.Event()
 
         def work() -> None:
             try:
                 with self._models.use(IMAGE) as pipe:
-                    done = render(pipe, spec, lambda i, n: events.put(("step", i)), cancelled)
+                    done = render(pipe, spec, lambda i, n: events.put(("step", i)))
                 events.put(("done", done))
             except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
                 events.put(("error", exc))
 
-        start_helper(work, "privcloud-imagegen")
-        try:
+        with helper(work, "privcloud-imagegen"):
             while True:
                 kind, value = get_by_deadline(events)
                 if kind == "step":
@@ -207,5 +212,3 @@ class GenerateImageWorkload(ModelWorkload):
                     png, meta = value
                     yield self._result(png, meta)
                     return
-        finally:
-            cancelled.set()

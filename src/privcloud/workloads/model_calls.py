@@ -69,8 +69,10 @@ class ModelCalls(abc.ABC):
         is cut from the front when prompt and answer would not fit the context window.
         Generation stops with :class:`~privcloud.errors.RequestTimeoutError` once ``deadline``
         (default: the current request's, :func:`check_deadline`) has passed, checked before
-        the first token and after each; a workload that calls this from a thread of its own
-        passes the deadline it read there (:func:`current_deadline`).
+        the first token and after each; without ``deadline``, a stop condition in force
+        (:func:`~privcloud.workloads.base.stop_when`) is checked there too. A workload's
+        helper thread (:func:`~privcloud.workloads.base.helper`) passes no ``deadline``: the
+        request's holds there, and the helper's stop condition with it.
         """
         if name not in LLM_MODELS:
             raise UsageError("not a language model")

@@ -12,9 +12,9 @@ imported only when a model is first used (:mod:`.model_loaders`), so the protoco
 and runs without them (the ``ai`` extra). Loading is lazy, guarded by a lock per model, and each
 model is used under its own lock (llama.cpp contexts are not thread-safe; the others are
 serialised so that two requests never fight over two CPU cores); a request waits for a busy
-model no longer than its deadline, behind at most ``limits.MAX_MODEL_WAITERS`` others
-(:meth:`Models.use`). llama.cpp's threads are measured when a language model loads
-(:mod:`.model_threads`).
+model, or one that another request is loading, no longer than its deadline, behind at most
+``limits.MAX_MODEL_WAITERS`` others (:meth:`Models.use`). llama.cpp's threads are measured
+when a language model loads (:mod:`.model_threads`).
 
 A node pins its models to its release manifest (:meth:`Models.pin`, done by
 :func:`privcloud.workloads.ai.release_model_files`): before a model is first loaded, every one of
@@ -280,11 +280,18 @@ class Models(ModelCalls):
 
     # --- loading ----------------------------------------------------------------------------
 
-    def _get(self, name: str, loader: Callable[[], Any]) -> Any:
+    def _get(self, name: str, loader: Callable[[], Any], deadline: Deadline | None) -> Any:
+        """Model ``name``, loaded by ``loader`` on first use. While another request loads it
+        (hashing and loading take seconds, minutes for the largest), a request waits for that
+        as for a busy model (:meth:`_wait`: counted, and no longer than ``deadline``); the one
+        that loads goes on loading, for the others."""
         model = self._loaded.get(name)
         if model is not None:
             return model
-        with self._load_locks[name]:
+        lock = self._load_locks[name]
+        if not lock.acquire(blocking=False):
+            self._wait(name, lock, deadline)
+        try:
             model = self._loaded.get(name)
             if model is None:
                 self.prepare()
@@ -311,13 +318,15 @@ class Models(ModelCalls):
                 )
                 self._loaded[name] = model
             return model
+        finally:
+            lock.release()
 
     @contextmanager
     def use(self, name: str, *, deadline: Deadline | None = None) -> Iterator[Any]:
         """The loaded model ``name``, held exclusively for the ``with`` block.
 
-        While another holds it, in this order: (1) a request (a workload step: its deadline
-        is current, :func:`current_deadline`) is refused at once with
+        While another holds it, or loads it (:meth:`_get`), in this order: (1) a request (a
+        workload step: its deadline is current, :func:`current_deadline`) is refused at once with
         :class:`RateLimitedError` when ``limits.MAX_MODEL_WAITERS`` requests already wait for
         this model, or ``limits.MAX_MODEL_WAITERS_TOTAL`` for any; (2) it waits no longer than
         ``deadline`` (default: the current request's; neither: without limit), then raises
@@ -335,7 +344,7 @@ class Models(ModelCalls):
         }
         if name not in loaders:
             raise UsageError("unknown model")
-        model = self._get(name, loaders[name])
+        model = self._get(name, loaders[name], deadline)
         lock = self._use_locks[name]
         if not lock.acquire(blocking=False):
             self._wait(name, lock, deadline)
@@ -345,10 +354,10 @@ class Models(ModelCalls):
             lock.release()
 
     def _wait(self, name: str, lock: threading.Lock, deadline: Deadline | None) -> None:
-        """Acquire model ``name``'s ``lock``, held by another, as :meth:`use` says. A request
-        waits for the model on a thread of the node's few (a streamed answer holds it across
-        its events): a waiter past its deadline gives its thread back, and past the bounds
-        none takes one to wait."""
+        """Acquire model ``name``'s ``lock`` (its use or its load lock), held by another, as
+        :meth:`use` says. A request waits for the model on a thread of the node's few (a
+        streamed answer holds it across its events; a first request loads it): a waiter past
+        its deadline gives its thread back, and past the bounds none takes one to wait."""
         request = current_deadline()
         if deadline is None:
             deadline = request

@@ -59,12 +59,7 @@ from privcloud import limits
 from privcloud.errors import InternalError
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads import grounding, params, summarize_roles
-from privcloud.workloads.base import (
-    ModelWorkload,
-    current_deadline,
-    get_by_deadline,
-    start_helper,
-)
+from privcloud.workloads.base import ModelWorkload, get_by_deadline, helper
 from privcloud.workloads.models import (
     GEMMA_270M,
     LLM_CONTEXT_TOKENS,
@@ -369,16 +364,16 @@ class SummarizeWorkload(ModelWorkload):
         self, model: str, prompt: str | list[dict[str, str]], max_tokens: int
     ) -> Iterator[int | Completion]:
         """Run the completion in a helper thread (in this request's context: the model is
-        waited for no longer than its deadline); yield token counts every
+        waited for, and writes, no longer than its deadline); yield token counts every
         :data:`PROGRESS_EVERY` tokens, then the :class:`Completion`. Each is waited for no
-        longer than the deadline either (:class:`RequestTimeoutError`)."""
+        longer than the deadline either (:class:`RequestTimeoutError`). Once this generator
+        ends or is closed (the client gone), the completion stops at its next token
+        (:func:`helper`)."""
         inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
 
         def on_token(count: int) -> None:
             if count % PROGRESS_EVERY == 0:
                 inbox.put(("tokens", count))
-
-        deadline = current_deadline()
 
         def work() -> None:
             try:
@@ -389,7 +384,6 @@ class SummarizeWorkload(ModelWorkload):
                         max_tokens=max_tokens,
                         stop=_CHAT_STOPS,
                         on_token=on_token,
-                        deadline=deadline,
                     )
                 else:
                     done = self._models.complete(
@@ -398,22 +392,21 @@ class SummarizeWorkload(ModelWorkload):
                         max_tokens=max_tokens,
                         stop=_STOPS,
                         on_token=on_token,
-                        deadline=deadline,
                     )
                 inbox.put(("done", done))
             except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
                 inbox.put(("error", exc))
 
-        start_helper(work, "summarize-llm")
-        while True:
-            kind, value = get_by_deadline(inbox)
-            if kind == "tokens":
-                yield int(value)
-            elif kind == "done":
-                yield value
-                return
-            else:
-                raise value
+        with helper(work, "summarize-llm"):
+            while True:
+                kind, value = get_by_deadline(inbox)
+                if kind == "tokens":
+                    yield int(value)
+                elif kind == "done":
+                    yield value
+                    return
+                else:
+                    raise value
 
 
 def check_roles(
