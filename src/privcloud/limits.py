@@ -36,7 +36,7 @@ MAX_NODE_WORKLOAD_THREADS: Final = 32
 #: this only the connection limits bounded the queue (a red-team review).
 MAX_NODE_WORKLOAD_QUEUE: Final = 32
 #: Most requests that wait at once for any one model while another holds it (a streamed answer
-#: holds its model across its events); one more is refused at once (429), not queued, as at
+#: holds its model across its events) or loads it (the first request does); one more is refused at once (429), not queued, as at
 #: MAX_CONCURRENT_ERASE. Each waiter keeps one of the node's MAX_NODE_WORKLOAD_THREADS: one
 #: stream and 31 requests for its model took them all, and every other feature waited for its
 #: whole deadline (a red-team review). Live pipelines' waits are not counted: live sessions
