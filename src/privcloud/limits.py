@@ -35,12 +35,13 @@ MAX_NODE_WORKLOAD_THREADS: Final = 32
 #: request holds its opened envelope (up to MAX_ENVELOPE_REQUEST) until its deadline: without
 #: this only the connection limits bounded the queue (a red-team review).
 MAX_NODE_WORKLOAD_QUEUE: Final = 32
-#: Most requests that wait at once for any one model while another holds it (a streamed answer
-#: holds its model across its events) or loads it (the first request does); one more is refused at once (429), not queued, as at
-#: MAX_CONCURRENT_ERASE. Each waiter keeps one of the node's MAX_NODE_WORKLOAD_THREADS: one
-#: stream and 31 requests for its model took them all, and every other feature waited for its
-#: whole deadline (a red-team review). Live pipelines' waits are not counted: live sessions
-#: have their own bound (MAX_LIVE_SESSIONS_PER_NODE) and take no workload thread.
+#: Most requests that wait at once for any one model while another holds it (a streamed answer holds
+#: its model across its events) or loads it (the first request does); one more is refused at once
+#: (429), not queued, as at MAX_CONCURRENT_ERASE. Each waiter keeps one of the node's
+#: MAX_NODE_WORKLOAD_THREADS: one stream and 31 requests for its model took them all, and every
+#: other feature waited for its whole deadline (a red-team review). Live pipelines' waits are not
+#: counted: live sessions have their own bound (MAX_LIVE_SESSIONS_PER_NODE) and take no workload
+#: thread.
 MAX_MODEL_WAITERS: Final = 8
 #: Most requests that wait for a model at once, all models together (one more is refused, 429):
 #: with one holder per model (8 models) at most 24 of the MAX_NODE_WORKLOAD_THREADS hold or
