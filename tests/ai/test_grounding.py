@@ -1691,3 +1691,82 @@ def test_an_unpunctuated_no_before_a_clause_is_an_answer_not_a_negation() -> Non
         "Speaker 1: i want to change the booking\nSpeaker 2: there is no fee for the change",
         "There is a fee for the change.",
     ) == [False]
+
+
+# --- antonyms (WordNet's, privcloud.workloads.text.antonyms) -------------------------------------
+
+
+def test_a_word_the_source_never_states_whose_antonym_it_states_is_a_contradiction() -> None:
+    for source, summary in [
+        ("The room is quiet and the staff are friendly.", "The room is noisy."),
+        ("The client accepted the offer on Monday.", "The client rejected the offer."),
+        ("Sales increased in the second quarter.", "Sales decreased in the second quarter."),
+        ("Changing the date is difficult, but we can try Monday.", "Changing the date is easy."),
+    ]:
+        assert _polarity([source], [0], summary), summary
+
+
+def test_an_antonym_stated_beside_the_word_itself_or_only_asked_contradicts_nothing() -> None:
+    for source, summary in [
+        # the source states the summary's word as well: the antonym is of something else
+        (
+            "Small shops suffered while large chains did well.",
+            "Large chains did well.",
+        ),
+        ("Is the room quiet? I hope so.", "The room is quiet."),
+        # an antonym in a clause sharing none of the summary's other words
+        ("The hotel is quiet. The staff were friendly.", "The staff were noisy and friendly."),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+    # asked, not stated: "Is it quiet?" states nothing for "noisy" to contradict
+    assert not _polarity(["Is the room quiet or not?"], [0], "The room is noisy.")
+
+
+def test_a_negation_restating_the_sources_antonym_is_supported() -> None:
+    for source, summary in [
+        ("The room is quiet and the staff are friendly.", "The room is not noisy."),
+        ("The client rejected the offer on Monday.", "The client did not accept the offer."),
+        ("The doctor said the results are normal.", "The results are not abnormal."),
+        ("The hotel is available on those dates.", "The hotel is not unavailable."),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+    # a prefix that does not negate still supports nothing ("incredible" is no "not credible")
+    assert _polarity(
+        ["The trade-in offer for your old car is incredible."], [0], "The offer is not credible."
+    )
+
+
+def test_forgetting_to_do_something_denies_it_and_forgetting_doing_it_does_not() -> None:
+    forgot = "She forgot to send the contract to the client."
+    assert not _polarity([forgot], [0], "She did not send the contract to the client.")
+    assert _polarity([forgot], [0], "She sent the contract to the client.")
+    done = "She forgot sending the contract to the client."
+    assert not _polarity([done], [0], "She sent the contract to the client.")
+
+
+def test_an_antonym_contradicts_only_from_the_clause_closest_to_the_summarys() -> None:
+    # "stay" and "change" are antonyms, but the clause that changes shares only "August" with
+    # the summary's; the clause about the return shares more, and states no antonym
+    source = [
+        "You could also change to another option on the 10th of August.",
+        "Your return flight on 31 August is not affected by this.",
+    ]
+    assert not _polarity(source, [1, 0], "Her return on 31 August stays the same.")
+    assert _polarity(["The client accepted the new offer."], [0], "The client rejected the offer.")
+
+
+def test_a_summary_clause_stating_a_word_and_its_antonym_contrasts_them_itself() -> None:
+    # "manual" is nowhere in the source, "automatic" is: the summary sets the two against each
+    # other, which is no contradiction of the source's "automatic"
+    assert not _polarity(
+        ["Automatic evaluation requires references, a major disadvantage."],
+        [0],
+        "Manual evaluation is costly and automatic evaluation is unreliable.",
+    )
+
+
+def test_an_antonym_supports_a_negation_only_of_the_word_it_denies() -> None:
+    # "single" is the antonym of "multiple", but "not" denies "take", not "multiple"
+    source = ["Existing systems read a single word sequence instead of characters."]
+    summary = "The systems can not take multiple word sequences into account."
+    assert _polarity(source, [0], summary)

