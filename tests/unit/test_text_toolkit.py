@@ -492,6 +492,12 @@ def test_antonyms_are_wordnets_direct_ones_keyed_by_stem() -> None:
     assert antonyms.antonyms(stem("fine")) == {stem("coarse")}
 
 
+def test_antonyms_of_verbs_are_told_apart_from_those_of_adjectives_and_adverbs() -> None:
+    assert stem("reject") in antonyms.antonyms(stem("accept"))
+    assert antonyms.antonyms(stem("accept"), verbs=False) == frozenset()
+    assert antonyms.antonyms(stem("noisy"), verbs=False) == {stem("quiet")}
+
+
 def test_antonyms_made_by_a_negating_prefix_are_told_apart() -> None:
     unavailable, available = stem("unavailable"), stem("available")
     assert available in antonyms.antonyms(unavailable)

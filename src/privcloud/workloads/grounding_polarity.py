@@ -109,6 +109,7 @@ from privcloud.workloads.grounding_questions import (
 )
 from privcloud.workloads.text.antonyms import antonyms, unprefixed
 from privcloud.workloads.text.negation import negated, negative_answer
+from privcloud.workloads.text.stemming import stem
 
 __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
 
@@ -122,7 +123,9 @@ _CLAUSE_BREAK_RE = re.compile(
 _NEGATIVE_RE = re.compile(
     r"\b(?:lack(?:s|ed|ing)?|unable|absen(?:t|ce)|missing|refus(?:e|es|ed)|"
     r"declin(?:e|es|ed)|seldom|neglect(?:s|ed|ing)?|ignoring|overlook(?:s|ed|ing)?|"
-    r"unexplored|under-?(?:studied|explored|investigated)|forg[eo]t(?:s|ten)?\s+to|"
+    r"unexplored|under-?(?:studied|explored|investigated)|"
+    r"forg[eo]t(?:s|ten)?\s+to\s+(?!(?:mention|tell|say|ask|add|let|remind|explain|note|warn|"
+    r"inform|write)\b)|"
     r"(?<!\bnot )(?<!\ba )(?:little|few)\s+"
     r"(?:work|works|research|attention|effort|efforts|studies|attempts))\b",
     re.IGNORECASE,
@@ -145,8 +148,12 @@ _DENIAL_VERB_RE = re.compile(
     r"fail(?:s|ed|ing)?|stop(?:s|ped|ping)?|ceas(?:e|es|ed|ing)|refus(?:e|es|ed|ing)|unable",
     re.IGNORECASE,
 )
-# "forget to": denies the verb after "to" only ("forgot sending it" says it was sent).
+# "forget to": denies the verb after "to" only ("forgot sending it" says it was sent), unless
+# that verb reports something said ("I forgot to mention that the price includes VAT").
 _FORGOT_RE = re.compile(r"forg[eo]t(?:s|ten)?", re.IGNORECASE)
+_SAYING_RE = re.compile(
+    r"mention|tell|say|ask|add|let|remind|explain|note|warn|inform|write", re.IGNORECASE
+)
 # Negators of a noun phrase: a clause negated by these only is negated nominally.
 _NOMINAL_RE = re.compile(r"\b(?:without|no|none|nothing|nobody|nowhere)\b", re.IGNORECASE)
 # A source clause that opens with "no" denies its predicate: "No structured paraphrases have
@@ -207,6 +214,8 @@ class Clause:
     #: The first content word after each negator: the word it denies ("not *noisy*", "did
     #: not *accept* the offer"), of :attr:`scope`'s words.
     head: frozenset[str] = frozenset()
+    #: The content words of each of its parts, split at "and" and "or".
+    parts: tuple[frozenset[str], ...] = ()
 
 
 # Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
@@ -226,9 +235,20 @@ def _denial_verb_at(tokens: Sequence[str], k: int) -> bool:
     if word in _DENYING_ADVERBS or (word in _GAP_NOUNS and following == "of"):
         return True
     if _FORGOT_RE.fullmatch(tokens[k]):
-        return following == "to"  # "forgot to send" denies it; "forgot sending" does not
+        return False  # :func:`_forgot_at`, whose scope is the verb alone
     denies = _DENIAL_VERB_RE.fullmatch(tokens[k]) is not None
     return denies and (following == "to" or _gerund(following))
+
+
+def _forgot_at(tokens: Sequence[str], k: int) -> bool:
+    """ "forgot to send" denies the sending (its scope: that verb alone, not "the garage" of
+    "forgets to lock the garage, it was open again"); "forgot sending" does not, and "forgot
+    to mention that the price includes VAT" reports what was said."""
+    if not _FORGOT_RE.fullmatch(tokens[k]):
+        return False
+    following = tokens[k + 1].lower() if k + 1 < len(tokens) else ""
+    verb = tokens[k + 2] if k + 2 < len(tokens) else ""
+    return following == "to" and not _SAYING_RE.fullmatch(verb)
 
 
 # Words in -ing after a denial verb that name no action it stops: "stopped everything",
@@ -249,7 +269,7 @@ def _denied(piece: str) -> frozenset[str]:
     """The content words a denial verb of ``piece`` denies (:func:`_denial_verb_at`), less
     those the piece states again past it: "the boiler stopped working on Saturday until the
     engineer got it working again" does not deny that it works."""
-    scope = _scope(piece, _denial_verb_at)
+    scope = _scope(piece, _denial_verb_at) | _scope(piece, _forgot_at, width=1)
     if not scope:
         return scope
     said = Counter(w for token in TOKEN_RE.findall(piece) for w in content_words(token))
@@ -322,8 +342,10 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         negative = negation or pending or bool(_NEGATIVE_RE.search(piece))
         denying = negative or bool(_DENYING_RE.search(piece))
         nominal = negation and not sentential and not pending
-        parts = [p for p in COORDINATION_RE.split(piece) if negated(p)]
+        split = COORDINATION_RE.split(piece)
+        parts = [p for p in split if negated(p)]
         local = frozenset().union(*(content_words(p, source=source) for p in parts))
+        pieces = tuple(w for w in (frozenset(content_words(p, source=source)) for p in split) if w)
         found.append(
             Clause(
                 negation or pending,
@@ -341,6 +363,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 gap_words(piece, source=source),
                 asked=asked_piece(piece, text[:start]),
                 head=_scope(piece, width=1),
+                parts=pieces,
             )
         )
         pending = False
@@ -414,6 +437,7 @@ def polarity_conflict(
     ]
     if double_negation_denied(sentence, [c for _, s in wide for c in s]):
         return True
+    said = frozenset().union(*(c.words for s in document for c in s))
     for clause in clauses(sentence, source=False):
         if clause.negated:
             shared = {
@@ -432,7 +456,7 @@ def polarity_conflict(
             if (
                 not clause.nominal
                 and close
-                and _unsupported_negation(clause, close)
+                and _unsupported_negation(clause, close, said)
                 and not negated_elsewhere(clause, document, parts)
             ):
                 return True
@@ -510,7 +534,9 @@ def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
     return False
 
 
-def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> bool:
+def _unsupported_negation(
+    clause: Clause, close: Sequence[Sequence[Clause]], said: Set[str] = frozenset()
+) -> bool:
     """Whether the negated ``clause`` lacks a negation among the ``close`` source sentences
     (their clauses): none is negative, or a positive clause there states a word of the
     clause's scope and no denying clause there (negative, or with a word that denies) shares
@@ -521,7 +547,9 @@ def _unsupported_negation(clause: Clause, close: Sequence[Sequence[Clause]]) -> 
     whatever "the derived clusters can not explicitly align with relations" says). A word of
     the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
     negation of it."""
-    if any(prefix_negated(c, clause) or _states_contrary(c, clause) for s in close for c in s):
+    if any(
+        prefix_negated(c, clause) or _states_contrary(c, clause, said) for s in close for c in s
+    ):
         return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
@@ -609,16 +637,55 @@ def _contrary(clause: Clause, words: Set[str], *, prefixed: bool = True) -> froz
     )
 
 
-def _states_contrary(source: Clause, clause: Clause) -> bool:
-    """Whether the positive ``source`` clause states the antonym of the word the negated
-    ``clause`` denies (:attr:`Clause.head`; not of a later word of the scope: "can not take
-    *multiple* hypotheses" is no "takes a *single* one"), and not that word itself, and
-    shares another of its words: "the room is *quiet*" supports "the room is not *noisy*",
-    "the results are *normal*" supports "they are not *abnormal*". The other way, an antonym
-    by prefix is :func:`prefix_negated`'s to read ("not *credible*" is no restatement of
-    "*incredible*")."""
-    return bool(_contrary(source, clause.head - source.words, prefixed=False)) and bool(
-        source.words & (clause.words - clause.scope)
+def _states_contrary(source: Clause, clause: Clause, said: Set[str]) -> bool:
+    """Whether a part (split at "and", "or") of the positive ``source`` clause states the
+    antonym of the word the negated ``clause`` denies (:attr:`Clause.head`; not of a later
+    word of its scope: "can not take *multiple* hypotheses" is no "takes a *single* one"),
+    and not that word itself, and every other word of the clause that the source ``said``
+    anywhere: "the room is *quiet*" supports "the room is not *noisy*", "the results are
+    *normal*" supports "they are not *abnormal*"; "the shop closes at 6 pm on weekdays and
+    at 4 on Saturday" supports no "the shop is not *open* on Saturday" (the part that closes
+    has no Saturday). The other way, an antonym by prefix is :func:`prefix_negated`'s to
+    read ("not *credible*" is no restatement of "*incredible*")."""
+    for word in clause.head - source.words:
+        others = (clause.words - {word}) & said
+        opposite = _contrary(source, {word}, prefixed=False)
+        if others and any(part & opposite and others <= part for part in source.parts):
+            return True
+    return False
+
+
+# Verbs whose WordNet antonyms contradict them; the others' are mostly converses, one event
+# from its two sides ("lost" and "found", "give" and "take", "leave" and "arrive").
+_CONTRADICTORY_VERBS = frozenset(
+    stem(w)
+    for w in re.findall(
+        r"\w+",
+        "accept reject refuse increase decrease pass fail succeed manage include exclude agree "
+        "disagree allow deny forbid permit open close shut remember forget",
+    )
+)
+# Words that in calls are mostly adverbs or particles ("call *back*", "*still* waiting",
+# "*even* though", "in the *evening*", "*first*"), never read for their antonyms.
+_NOT_CONTRARY = frozenset(
+    stem(w)
+    for w in re.findall(
+        r"\w+",
+        "back still even first second last "
+        # participles of converse verbs that WordNet also pairs as adjectives: "Brightline
+        # *won* the tender" is "we *lost* the tender to Brightline"
+        "lost won found saved",
+    )
+)
+
+
+def _opposed(word: str, other: str) -> bool:
+    """Whether ``other`` contradicts ``word``: an adjective's or adverb's antonym, or the
+    antonym of a verb that contradicts."""
+    if other in antonyms(word, verbs=False):
+        return True
+    return (
+        word in _CONTRADICTORY_VERBS and other in _CONTRADICTORY_VERBS and other in antonyms(word)
     )
 
 
@@ -628,17 +695,26 @@ def _contrary_stated(
     document: Sequence[Sequence[Clause]],
     contrast: Set[str] = frozenset(),
 ) -> bool:
-    """Whether the positive ``clause`` states a word that the source never states, and whose
-    antonym a positive candidate clause states that shares another of its words, and as many
-    as any candidate does ("the room is *noisy*" against "the room is *quiet* and the staff
-    are friendly"; "the client *rejected* the offer" against "the client *accepted* the
-    offer"). A word whose antonym the clause states too is its own contrast ("*manual*
-    evaluation is costly and the *automatic* counterpart unreliable"), and so are the
-    ``contrast`` words (after the sentence's "rather than"): not compared."""
+    """Whether the positive ``clause`` restates a part (split at "and", "or") of the
+    candidate clause closest to it (sharing the most of its words) with one word turned into
+    its antonym (:func:`_opposed`) that the source never states: the part holds the antonym
+    and every other word of the clause ("the room is *noisy*" against "the room is *quiet* and
+    the staff are friendly"; "the client *rejected* the offer" against "the client *accepted*
+    the offer"; not "Brightline *won* the tender" against "we *lost* the tender to
+    Brightline", a converse). A word whose antonym the clause states too is its own contrast
+    ("*manual* evaluation is costly and the *automatic* counterpart unreliable"), and so are
+    the ``contrast`` words (after the sentence's "rather than"): not compared."""
     said = frozenset().union(*(c.words for s in document for c in s))
-    added = frozenset(w for w in clause.words - contrast - said if not antonyms(w) & clause.words)
+    added = frozenset(
+        w for w in clause.words - contrast - said - _NOT_CONTRARY if not antonyms(w) & clause.words
+    )
     if not added:
         return False
     rest = clause.words - added
     most = max((len(c.words & rest) for c in candidates), default=0)
-    return most > 0 and any(len(c.words & rest) == most and _contrary(c, added) for c in candidates)
+    return most > 0 and any(
+        rest <= part and any(_opposed(w, a) for w in added for a in _contrary(c, {w}) & part)
+        for c in candidates
+        if len(c.words & rest) == most
+        for part in c.parts
+    )

@@ -22,8 +22,11 @@ from privcloud.workloads.text.stemming import stem
 
 __all__ = ["antonyms", "unprefixed"]
 
-#: The WordNet data files read, in the package's ``text/en/wordnet/dict`` folder.
-_DATA_FILES = ("data.adj", "data.verb", "data.adv")
+#: The WordNet data files read, in the package's ``text/en/wordnet/dict`` folder: those of
+#: adjectives and adverbs ("quiet" and "noisy"), and of verbs, whose antonyms are mostly
+#: converses, one event told from its two sides ("lost" and "found", "give" and "take").
+_DATA_FILES = ("data.adj", "data.adv")
+_VERB_FILES = ("data.verb",)
 #: WordNet's pointer symbol of an antonym.
 _ANTONYM = "!"
 #: Prefixes that make a word's antonym of it ("unavailable", "inefficient", "disagree").
@@ -61,10 +64,10 @@ def _read(path: Path) -> dict[str, tuple[list[str], list[tuple[str, str, str]]]]
 
 
 @functools.cache
-def _lexicon() -> dict[str, frozenset[str]]:
+def _lexicon(names: tuple[str, ...] = _DATA_FILES + _VERB_FILES) -> dict[str, frozenset[str]]:
     found: dict[str, set[str]] = {}
     folder = _dictionary()
-    for name in _DATA_FILES:
+    for name in names:
         synsets = _read(folder / name)
         for words, pointers in synsets.values():
             for symbol, target, numbers in pointers:
@@ -87,11 +90,12 @@ def _prefixed(a: str, b: str) -> bool:
     return any(b == p + a or a == p + b for p in _NEGATING_PREFIXES)
 
 
-def antonyms(word: str, *, prefixed: bool = True) -> frozenset[str]:
+def antonyms(word: str, *, prefixed: bool = True, verbs: bool = True) -> frozenset[str]:
     """The stemmed antonyms of the stemmed content word ``word`` (empty when it has none);
     without those made by a negating prefix ("available" and "unavailable") when not
-    ``prefixed``: such a prefix does not always negate ("incredible", "invaluable")."""
-    found = _lexicon().get(word, frozenset())
+    ``prefixed``: such a prefix does not always negate ("incredible", "invaluable"); only
+    those of adjectives and adverbs when not ``verbs``."""
+    found = (_lexicon() if verbs else _lexicon(_DATA_FILES)).get(word, frozenset())
     if prefixed:
         return found
     return frozenset(a for a in found if not _prefixed(word, a))
