@@ -1814,3 +1814,36 @@ def test_an_antonym_supports_a_negation_only_from_the_part_holding_its_other_wor
     assert not _polarity(
         ["The room is quiet and the staff are friendly."], [0], "The room is not noisy."
     )
+
+
+def test_opening_hours_said_from_either_side_are_no_contradiction() -> None:
+    # a held-out review of the narrowed rules: "open until 5" and "closes at 5" say one thing
+    for source, summary in [
+        ("Our office is open from 9 to 5 on weekdays.", "The office closes at 5 on weekdays."),
+        (
+            "Registration closes on the 30th of June.",
+            "Registration is open until the 30th of June.",
+        ),
+        ("The car park gate opens at 6 am.", "The car park gate is shut before 6 am."),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+    # without a time, closed is no open
+    assert _polarity(["The museum is closed for renovation."], [0], "The museum is open.")
+
+
+def test_an_antonym_said_only_as_a_possibility_supports_no_negation() -> None:
+    for source, summary in [
+        (
+            "If it snows tonight, the mountain road will be dangerous tomorrow.",
+            "The mountain road will not be safe tomorrow.",
+        ),
+        (
+            "The bridge might be closed tomorrow for the marathon.",
+            "The bridge will not be open tomorrow.",
+        ),
+        (
+            "I hope the new room will be quiet, the last one faced the street.",
+            "The new room will not be noisy.",
+        ),
+    ]:
+        assert _polarity([source], [0], summary), summary

@@ -148,6 +148,12 @@ _DENIAL_VERB_RE = re.compile(
     r"fail(?:s|ed|ing)?|stop(?:s|ped|ping)?|ceas(?:e|es|ed|ing)|refus(?:e|es|ed|ing)|unable",
     re.IGNORECASE,
 )
+# What makes a clause say what may be rather than what is.
+_HEDGE_RE = re.compile(
+    r"\b(?:if|unless|whether|might|may|could|hope|hopefully|perhaps|maybe|possibly|probably)\b",
+    re.IGNORECASE,
+)
+_CONDITION_RE = re.compile(r"\s*(?:if|unless)\b", re.IGNORECASE)
 # "forget to": denies the verb after "to" only ("forgot sending it" says it was sent), unless
 # that verb reports something said ("I forgot to mention that the price includes VAT").
 _FORGOT_RE = re.compile(r"forg[eo]t(?:s|ten)?", re.IGNORECASE)
@@ -216,6 +222,10 @@ class Clause:
     head: frozenset[str] = frozenset()
     #: The content words of each of its parts, split at "and" and "or".
     parts: tuple[frozenset[str], ...] = ()
+    #: Says what may be, not what is: a condition or what follows it, a modal of possibility
+    #: or a hope ("if it snows, the road will be dangerous", "might be closed", "I hope the
+    #: room will be quiet").
+    hedged: bool = False
 
 
 # Adverbs that deny the verb after them ("was *seldom* applied", "*rarely* used") and nouns
@@ -318,10 +328,13 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
     starts = [0, *(m.end() for m in breaks)]
     ends = [*(m.start() for m in breaks), len(text)]
     run: frozenset[str] = frozenset()
+    condition = False  # a clause opening with "if" or "unless": the next one is its result
     for start, end in zip(starts, ends, strict=True):
         piece = text[start:end]
         words = frozenset(content_words(piece, source=source))
         run = run | words if start and text[start - 1] == "," else words
+        hedged = condition or bool(_HEDGE_RE.search(piece))
+        condition = bool(_CONDITION_RE.match(piece))
         negation = negated(piece)
         sentential = negation and (
             negated(_NOMINAL_RE.sub(" ", piece)) or (source and bool(_SUBJECT_NO_RE.match(piece)))
@@ -364,6 +377,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 asked=asked_piece(piece, text[:start]),
                 head=_scope(piece, width=1),
                 parts=pieces,
+                hedged=hedged,
             )
         )
         pending = False
@@ -645,8 +659,12 @@ def _states_contrary(source: Clause, clause: Clause, said: Set[str]) -> bool:
     anywhere: "the room is *quiet*" supports "the room is not *noisy*", "the results are
     *normal*" supports "they are not *abnormal*"; "the shop closes at 6 pm on weekdays and
     at 4 on Saturday" supports no "the shop is not *open* on Saturday" (the part that closes
-    has no Saturday). The other way, an antonym by prefix is :func:`prefix_negated`'s to
-    read ("not *credible*" is no restatement of "*incredible*")."""
+    has no Saturday). Not a clause that says what may be (:attr:`Clause.hedged`: "if it
+    snows, the road will be *dangerous*" supports no "the road will not be *safe*"). The other
+    way, an antonym by prefix is :func:`prefix_negated`'s to read ("not *credible*" is no
+    restatement of "*incredible*")."""
+    if source.hedged:
+        return False
     for word in clause.head - source.words:
         others = (clause.words - {word}) & said
         opposite = _contrary(source, {word}, prefixed=False)
@@ -679,9 +697,20 @@ _NOT_CONTRARY = frozenset(
 )
 
 
-def _opposed(word: str, other: str) -> bool:
+# Words of opening hours: with a time, "open until 5" and "closes at 5" say one thing.
+_HOURS = frozenset(stem(w) for w in ("open", "close", "closed", "shut"))
+
+
+def _timed(words: Set[str]) -> bool:
+    return "until" in words or any(w.startswith(("time:", "num:", "date:")) for w in words)
+
+
+def _opposed(word: str, other: str, *, timed: bool = False) -> bool:
     """Whether ``other`` contradicts ``word``: an adjective's or adverb's antonym, or the
-    antonym of a verb that contradicts."""
+    antonym of a verb that contradicts; not two words of opening hours in a ``timed`` clause
+    ("the bar is open until 2 am" is "the bar closes at 2 am")."""
+    if timed and word in _HOURS and other in _HOURS:
+        return False
     if other in antonyms(word, verbs=False):
         return True
     return (
@@ -711,9 +740,11 @@ def _contrary_stated(
     if not added:
         return False
     rest = clause.words - added
+    timed = _timed(clause.words)
     most = max((len(c.words & rest) for c in candidates), default=0)
     return most > 0 and any(
-        rest <= part and any(_opposed(w, a) for w in added for a in _contrary(c, {w}) & part)
+        rest <= part
+        and any(_opposed(w, a, timed=timed) for w in added for a in _contrary(c, {w}) & part)
         for c in candidates
         if len(c.words & rest) == most
         for part in c.parts
