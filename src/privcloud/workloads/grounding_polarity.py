@@ -67,6 +67,12 @@ affected"), so the two directions are checked differently:
   denies without a negator ("stopped working", "failed to", "rarely", "difficult"), so that a
   summary's "has not worked" stands on "the boiler stopped working".
 
+* a word stated by its antonym (WordNet's): a positive clause restating a source part with one
+  word turned ("the room is *noisy*" against "the room is *quiet*") fails, and a negated one is
+  supported by a part stating the antonym of the word it denies ("the room is not *noisy*"):
+  :mod:`privcloud.workloads.grounding_antonyms`; "forgot to" denies the verb after it, unless
+  that verb reports something said ("forgot to mention that ...").
+
 Sentential negation ("not", "n't", "never", "cannot", "nor") needs a negation near it; a
 *nominal* one only ("without X", "no X", "none", "nothing", "nobody") is often a summary's
 paraphrase of an absence the source states in words the guard does not read as negation
@@ -86,6 +92,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
+from privcloud.workloads.grounding_antonyms import contrary_stated, states_contrary
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.grounding_negation import (
     COORDINATION_RE,
@@ -107,9 +114,7 @@ from privcloud.workloads.grounding_questions import (
     asks_yes_or_no,
     left_open,
 )
-from privcloud.workloads.text.antonyms import antonyms, unprefixed
 from privcloud.workloads.text.negation import negated, negative_answer
-from privcloud.workloads.text.stemming import stem
 
 __all__ = ["Clause", "clauses", "polarity_conflict", "sentence_clauses"]
 
@@ -486,7 +491,7 @@ def polarity_conflict(
             return True
         if denied_elsewhere(clause, document, excluded, parts):
             return True
-        if _contrary_stated(clause, [c for _, s in wide for c in s], document, excluded):
+        if contrary_stated(clause, [c for _, s in wide for c in s], document, excluded):
             return True
         for word in clause.words - excluded:
             # Weights: twice the words shared, less one for a stating clause of a candidate
@@ -561,9 +566,7 @@ def _unsupported_negation(
     whatever "the derived clusters can not explicitly align with relations" says). A word of
     the scope negated by its prefix there ("not *available*" against "*unavailable*") is a
     negation of it."""
-    if any(
-        prefix_negated(c, clause) or _states_contrary(c, clause, said) for s in close for c in s
-    ):
+    if any(prefix_negated(c, clause) or states_contrary(c, clause, said) for s in close for c in s):
         return False
     negative = [c for s in close for c in s if c.negative]
     if not negative:
@@ -635,117 +638,3 @@ def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
         len(c.words & clause.words) for c in source if not c.denying and clause.scope <= c.words
     ]
     return bool(stating) and max(stating) >= STATED_WORDS and max(stating) > denying
-
-
-def _contrary(clause: Clause, words: Set[str], *, prefixed: bool = True) -> frozenset[str]:
-    """The words of the positive source ``clause`` that are antonyms of ``words`` (none when
-    it is negated, or a question or a condition that states nothing); those made by adding a
-    negating prefix to a word of ``words`` only when ``prefixed``."""
-    if clause.negated or clause.question or clause.asked:
-        return frozenset()
-    return frozenset(
-        a
-        for w in words
-        for a in antonyms(w, prefixed=prefixed) | unprefixed(w)
-        if a in clause.words
-    )
-
-
-def _states_contrary(source: Clause, clause: Clause, said: Set[str]) -> bool:
-    """Whether a part (split at "and", "or") of the positive ``source`` clause states the
-    antonym of the word the negated ``clause`` denies (:attr:`Clause.head`; not of a later
-    word of its scope: "can not take *multiple* hypotheses" is no "takes a *single* one"),
-    and not that word itself, and every other word of the clause that the source ``said``
-    anywhere: "the room is *quiet*" supports "the room is not *noisy*", "the results are
-    *normal*" supports "they are not *abnormal*"; "the shop closes at 6 pm on weekdays and
-    at 4 on Saturday" supports no "the shop is not *open* on Saturday" (the part that closes
-    has no Saturday). Not a clause that says what may be (:attr:`Clause.hedged`: "if it
-    snows, the road will be *dangerous*" supports no "the road will not be *safe*"). The other
-    way, an antonym by prefix is :func:`prefix_negated`'s to read ("not *credible*" is no
-    restatement of "*incredible*")."""
-    if source.hedged:
-        return False
-    for word in clause.head - source.words:
-        others = (clause.words - {word}) & said
-        opposite = _contrary(source, {word}, prefixed=False)
-        if others and any(part & opposite and others <= part for part in source.parts):
-            return True
-    return False
-
-
-# Verbs whose WordNet antonyms contradict them; the others' are mostly converses, one event
-# from its two sides ("lost" and "found", "give" and "take", "leave" and "arrive").
-_CONTRADICTORY_VERBS = frozenset(
-    stem(w)
-    for w in re.findall(
-        r"\w+",
-        "accept reject refuse increase decrease pass fail succeed manage include exclude agree "
-        "disagree allow deny forbid permit open close shut remember forget",
-    )
-)
-# Words that in calls are mostly adverbs or particles ("call *back*", "*still* waiting",
-# "*even* though", "in the *evening*", "*first*"), never read for their antonyms.
-_NOT_CONTRARY = frozenset(
-    stem(w)
-    for w in re.findall(
-        r"\w+",
-        "back still even first second last "
-        # participles of converse verbs that WordNet also pairs as adjectives: "Brightline
-        # *won* the tender" is "we *lost* the tender to Brightline"
-        "lost won found saved",
-    )
-)
-
-
-# Words of opening hours: with a time, "open until 5" and "closes at 5" say one thing.
-_HOURS = frozenset(stem(w) for w in ("open", "close", "closed", "shut"))
-
-
-def _timed(words: Set[str]) -> bool:
-    return "until" in words or any(w.startswith(("time:", "num:", "date:")) for w in words)
-
-
-def _opposed(word: str, other: str, *, timed: bool = False) -> bool:
-    """Whether ``other`` contradicts ``word``: an adjective's or adverb's antonym, or the
-    antonym of a verb that contradicts; not two words of opening hours in a ``timed`` clause
-    ("the bar is open until 2 am" is "the bar closes at 2 am")."""
-    if timed and word in _HOURS and other in _HOURS:
-        return False
-    if other in antonyms(word, verbs=False):
-        return True
-    return (
-        word in _CONTRADICTORY_VERBS and other in _CONTRADICTORY_VERBS and other in antonyms(word)
-    )
-
-
-def _contrary_stated(
-    clause: Clause,
-    candidates: Sequence[Clause],
-    document: Sequence[Sequence[Clause]],
-    contrast: Set[str] = frozenset(),
-) -> bool:
-    """Whether the positive ``clause`` restates a part (split at "and", "or") of the
-    candidate clause closest to it (sharing the most of its words) with one word turned into
-    its antonym (:func:`_opposed`) that the source never states: the part holds the antonym
-    and every other word of the clause ("the room is *noisy*" against "the room is *quiet* and
-    the staff are friendly"; "the client *rejected* the offer" against "the client *accepted*
-    the offer"; not "Brightline *won* the tender" against "we *lost* the tender to
-    Brightline", a converse). A word whose antonym the clause states too is its own contrast
-    ("*manual* evaluation is costly and the *automatic* counterpart unreliable"), and so are
-    the ``contrast`` words (after the sentence's "rather than"): not compared."""
-    said = frozenset().union(*(c.words for s in document for c in s))
-    added = frozenset(
-        w for w in clause.words - contrast - said - _NOT_CONTRARY if not antonyms(w) & clause.words
-    )
-    if not added:
-        return False
-    rest = clause.words - added
-    timed = _timed(clause.words)
-    most = max((len(c.words & rest) for c in candidates), default=0)
-    return most > 0 and any(
-        rest <= part
-        and any(_opposed(w, a, timed=timed) for w in added for a in _contrary(c, {w}) & part)
-        for c in candidates
-        if len(c.words & rest) == most
-        for part in c.parts
-    )
