@@ -1,5 +1,6 @@
 """Driving a node's blocking workloads in process, for the workload-thread tests: one request's
-answer through ``Node._events`` (as the node's HTTP shell runs it), and a bounded wait."""
+answer through ``Node._events`` (as the node's HTTP shell runs it), and a bounded wait (on the
+event loop, or in a thread)."""
 
 from __future__ import annotations
 
@@ -39,4 +40,15 @@ async def wait_until(condition: Callable[[], bool], seconds: float = 3.0) -> boo
         if time.monotonic() > end:
             return False
         await asyncio.sleep(0.02)
+    return True
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
+    """Whether ``condition()`` came true within ``seconds`` (polled every 10 ms), for a test
+    that waits in its own thread."""
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
     return True

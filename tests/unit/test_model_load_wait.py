@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from nodekit import eventually
 from privcloud import limits
 from privcloud.clock import SystemClock
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
@@ -96,16 +97,6 @@ def embed(models: Models, seconds: float) -> tuple[str, str | None]:
     registry = WorkloadRegistry([Embed(models)])  # type: ignore[list-item]
     last = list(registry.run(WorkloadRequest("embed", {}), deadline))[-1]
     return last.kind.name, last.meta.get("code")
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    """Whether ``condition()`` came true within ``seconds`` (polled every 10 ms)."""
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_a_request_waits_for_a_model_another_is_loading_no_longer_than_its_deadline(

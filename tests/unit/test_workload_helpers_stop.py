@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from nodekit import eventually
 from privcloud.clock import FixedClock, SystemClock
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
 from privcloud.workloads.base import Deadline, WorkloadRegistry
@@ -156,16 +157,6 @@ def far_deadline() -> Deadline:
 
 def helper_alive(name: str) -> bool:
     return any(t.name == name and t.is_alive() for t in threading.enumerate())
-
-
-def eventually(condition: Callable[[], bool], seconds: float = 3.0) -> bool:
-    """Whether ``condition()`` came true within ``seconds`` (polled every 10 ms)."""
-    end = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.mark.parametrize(

@@ -111,19 +111,19 @@ def _opposed(word: str, other: str, *, timed: bool = False) -> bool:
 def contrary_stated(
     clause: Clause,
     candidates: Sequence[Clause],
-    document: Sequence[Sequence[Clause]],
+    said: Set[str],
     contrast: Set[str] = frozenset(),
 ) -> bool:
     """Whether the positive ``clause`` restates a part (split at "and", "or") of the
     candidate clause closest to it (sharing the most of its words) with one word turned into
-    its antonym (:func:`_opposed`) that the source never states: the part holds the antonym
-    and every other word of the clause ("the room is *noisy*" against "the room is *quiet* and
-    the staff are friendly"; "the client *rejected* the offer" against "the client *accepted*
-    the offer"; not "Brightline *won* the tender" against "we *lost* the tender to
-    Brightline", a converse). A word whose antonym the clause states too is its own contrast
-    ("*manual* evaluation is costly and the *automatic* counterpart unreliable"), and so are
-    the ``contrast`` words (after the sentence's "rather than"): not compared."""
-    said = frozenset().union(*(c.words for s in document for c in s))
+    its antonym (:func:`_opposed`), a word the source never states (none of those it
+    ``said``): the part holds the antonym and every other word of the clause ("the room is
+    *noisy*" against "the room is *quiet* and the staff are friendly"; "the client *rejected*
+    the offer" against "the client *accepted* the offer"; not "Brightline *won* the tender"
+    against "we *lost* the tender to Brightline", a converse). A word whose antonym the clause
+    states too is its own contrast ("*manual* evaluation is costly and the *automatic*
+    counterpart unreliable"), and so are the ``contrast`` words (after the sentence's "rather
+    than"): not compared."""
     added = frozenset(
         w for w in clause.words - contrast - said - _NOT_CONTRARY if not antonyms(w) & clause.words
     )

@@ -491,7 +491,7 @@ def polarity_conflict(
             return True
         if denied_elsewhere(clause, document, excluded, parts):
             return True
-        if contrary_stated(clause, [c for _, s in wide for c in s], document, excluded):
+        if contrary_stated(clause, [c for _, s in wide for c in s], said, excluded):
             return True
         for word in clause.words - excluded:
             # Weights: twice the words shared, less one for a stating clause of a candidate
