@@ -76,6 +76,12 @@ MAX_UPSTREAM_BODY_CHUNKS: Final = 65_536
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.
 MAX_HTTP_LINE_SIZE: Final = 8 * KiB
+#: Largest request head the one-shot lane serves (services.lane, ADR 0032); a longer one, and a
+#: body over LANE_MAX_BODY_BYTES, goes to the aiohttp server and its bounds above.
+LANE_MAX_HEAD_BYTES: Final = MAX_HTTP_FIELD_SIZE
+#: Largest request body the one-shot lane serves: a hop's envelope (a few KiB) fits, an image
+#: upload does not (it streams through aiohttp's read_body, bounded by rate).
+LANE_MAX_BODY_BYTES: Final = 64 * KiB
 #: Largest public document (OHTTP key configurations, issuer directory, one node's
 #: descriptor) a party accepts.
 MAX_DIRECTORY_BYTES: Final = 1 * MiB

@@ -383,6 +383,7 @@ async def test_trickled_body_below_the_minimum_rate_gets_408(
     monkeypatch.setattr(
         http.read_body, "__kwdefaults__", {"limit": limits.MAX_HTTP_BODY, "timeout": 0.6}
     )
+    monkeypatch.setattr(limits, "BODY_READ_TIMEOUT_S", 0.6)  # the one-shot lane's (ADR 0032)
     started = asyncio.get_running_loop().time()
     status_line = await _trickle_until_answer(cloud.relay_proxy.port, 1000, b"\x00")
     assert b" 408 " in status_line

@@ -31,6 +31,7 @@ file the gateway re-reads it when it changes, so keys rotate without a restart.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from collections.abc import Awaitable, Callable
@@ -71,6 +72,7 @@ from privcloud.services.gateway_core import (
 )
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import Redemption, TokenAuthorizer
 from privcloud.services.site import new_app
@@ -78,6 +80,11 @@ from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, enco
 from privcloud.wire import bhttp
 
 log = logging.getLogger("privcloud.gateway")
+
+#: The route of encapsulated requests.
+OHTTP_PATH = "/v1/ohttp"
+#: RFC 9458 §5.3's key-mismatch problem, as answered (a fixed document).
+_KEY_MISMATCH = json.dumps(key_mismatch_problem()).encode()
 
 #: Seconds between health checks of the nodes.
 HEALTH_INTERVAL_S = 2.0
@@ -184,7 +191,9 @@ class Gateway:
 
     def app(self) -> web.Application:
         app = new_app("gateway", self.metrics)
-        app.router.add_post("/v1/ohttp", self.handle_ohttp, name="ohttp")
+        app.router.add_post(OHTTP_PATH, self.handle_ohttp, name="ohttp")
+        # One-shot requests from relays' hop clients, on the lane (services.lane, ADR 0032).
+        app[LANE] = Lane(OHTTP_PATH.encode(), MEDIA_REQUEST.encode(), "ohttp", self.one_shot)
         app.router.add_get("/.well-known/ohttp-gateway", self.handle_keys, name="keys")
         app.router.add_get(KEY_STATEMENTS_PATH, self.handle_statements, name="key_statements")
         app.router.add_get("/v1/directory", self.handle_directory, name="directory")
@@ -268,15 +277,25 @@ class Gateway:
     async def handle_ohttp(self, request: web.Request) -> web.StreamResponse:
         media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
+        if media == MEDIA_REQUEST:
+            answer = await self.one_shot(body)
+            return web.Response(status=answer.status, body=answer.body, content_type=answer.media)
         try:
-            if media == MEDIA_REQUEST:
-                return await self._one_shot(OneShotExchange(self.keys, body))
             return await self._chunked(request, ChunkedExchange(self.keys, body))
         except UnknownKeyError:
-            # RFC 9458 §5.3: the client fetches the current key configuration and resends.
             return web.json_response(
                 key_mismatch_problem(), status=400, content_type="application/problem+json"
             )
+
+    async def one_shot(self, body: bytes) -> LaneAnswer:
+        """The answer to a one-shot OHTTP request (``body``), on aiohttp's route or the lane
+        (services.lane). Raises our errors for a request that cannot be decapsulated."""
+        try:
+            exchange = OneShotExchange(self.keys, body)
+        except UnknownKeyError:
+            # RFC 9458 §5.3: the client fetches the current key configuration and resends.
+            return LaneAnswer(400, "application/problem+json", _KEY_MISMATCH)
+        return LaneAnswer(200, MEDIA_RESPONSE, await self._one_shot(exchange))
 
     async def _forward(
         self,
@@ -302,7 +321,7 @@ class Gateway:
                 held.release()  # no node took the request (after a consume: does nothing)
         return answer
 
-    async def _one_shot(self, exchange: OneShotExchange) -> web.Response:
+    async def _one_shot(self, exchange: OneShotExchange) -> bytes:
         try:
             head = await self._forward(exchange, self._post_one_shot)
             payload = await head.read()  # its token is charged already: the node did the work
@@ -311,7 +330,7 @@ class Gateway:
         except PrivcloudError as exc:
             answer = exchange.refuse(exc)
             self.metrics.count_inner(exc.http_status)  # answered inside OHTTP, not as 200
-        return web.Response(body=answer, content_type=MEDIA_RESPONSE)
+        return answer
 
     async def _chunked(self, request: web.Request, exchange: ChunkedExchange) -> web.StreamResponse:
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE})

@@ -59,6 +59,7 @@ from privcloud.ohttp import (
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services import live_tunnel
 from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.site import new_app, peer_key
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
@@ -73,13 +74,11 @@ log = logging.getLogger("privcloud.relay")
 ISSUER_COPY_REFRESH_S = 60.0
 
 
-def _gateway_error(status: int, media: str, payload: bytes) -> web.Response:
-    """The gateway's own error (malformed, unknown key ...; read within
-    ``limits.MAX_RELAYED_GATEWAY_ERROR``): its status and text passed on, as JSON whatever it
-    claimed to be."""
-    if media not in ("application/json", "application/problem+json"):
-        media = "application/json"
-    return web.Response(status=status, body=payload, content_type=media)
+def _error_media(media: str) -> str:
+    """The media type the gateway's own error (malformed, unknown key ...; read within
+    ``limits.MAX_RELAYED_GATEWAY_ERROR``) is passed on with: JSON whatever it claimed to be."""
+    json_types = ("application/json", "application/problem+json")
+    return media if media in json_types else "application/json"
 
 
 class Relay:
@@ -127,6 +126,8 @@ class Relay:
             "relay", self.metrics, per_peer_connections=limits.MAX_RELAY_CONNECTIONS_PER_PEER
         )
         app.router.add_post("/v1/ohttp", self.forward_ohttp, name="ohttp")
+        # Devices' one-shot requests, on the lane (services.lane, ADR 0032).
+        app[LANE] = Lane(b"/v1/ohttp", MEDIA_REQUEST.encode(), "ohttp", self.one_shot)
         app.router.add_get("/v1/live", self.forward_live, name="live")
         app.router.add_get("/.well-known/ohttp-gateway", self.forward_get, name="keys")
         app.router.add_get("/v1/directory", self.forward_get, name="directory")
@@ -189,7 +190,12 @@ class Relay:
         return await self._forward_chunked(request, body)
 
     async def _forward_one_shot(self, body: bytes) -> web.Response:
-        """A one-shot answer is small and whole: read over the pooled one-shot client
+        answer = await self.one_shot(body)
+        return web.Response(status=answer.status, body=answer.body, content_type=answer.media)
+
+    async def one_shot(self, body: bytes) -> LaneAnswer:
+        """Forward a one-shot encapsulated request (on aiohttp's route or the lane,
+        services.lane). Its answer is small and whole: read over the pooled one-shot client
         (netio.hop) and passed on in one write."""
         try:
             answer = await self.hop.post(
@@ -199,9 +205,8 @@ class Relay:
             raise UpstreamError("gateway unreachable") from exc
         if answer.status != 200 or answer.content_type != MEDIA_RESPONSE:
             payload = await answer.read(limits.MAX_RELAYED_GATEWAY_ERROR)
-            return _gateway_error(answer.status, answer.content_type, payload)
-        payload = await answer.read()
-        return web.Response(body=payload, content_type=MEDIA_RESPONSE)
+            return LaneAnswer(answer.status, _error_media(answer.content_type), payload)
+        return LaneAnswer(200, MEDIA_RESPONSE, await answer.read())
 
     async def _forward_chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
         """A chunked answer is streamed back as it comes."""
@@ -216,7 +221,8 @@ class Relay:
         async with upstream:
             if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
                 payload = await read_bounded(upstream.content, limits.MAX_RELAYED_GATEWAY_ERROR)
-                return _gateway_error(upstream.status, upstream.content_type, payload)
+                media = _error_media(upstream.content_type)
+                return web.Response(status=upstream.status, body=payload, content_type=media)
             response = web.StreamResponse(
                 status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE}
             )

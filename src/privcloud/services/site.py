@@ -30,6 +30,8 @@ from privcloud.services.http import (
     error_response,
     make_middleware,
 )
+from privcloud.services.lane import LANE, Lane, LaneConnection
+from privcloud.services.lane_core import DateField
 
 log = logging.getLogger("privcloud.http")
 
@@ -155,20 +157,51 @@ class _ServiceProtocol(web.RequestHandler):
 
 
 class _ServiceServer(web.Server):
-    """aiohttp's server (a protocol factory) making :class:`_ServiceProtocol` handlers and
-    admitting connections through a :class:`ConnectionGuard`."""
+    """aiohttp's server (a protocol factory) making :class:`_ServiceProtocol` handlers, or
+    lane connections where the service has a lane (services.lane, ADR 0032), and admitting
+    connections through a :class:`ConnectionGuard`."""
 
     def __init__(
-        self, *args: Any, settings: ServiceSettings, guard: ConnectionGuard, **kwargs: Any
+        self,
+        *args: Any,
+        settings: ServiceSettings,
+        guard: ConnectionGuard,
+        lane: Lane | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.settings = settings
         self.guard = guard
+        self.lane = lane
+        self.date = DateField()
+        self._lanes: set[LaneConnection] = set()
 
-    def __call__(self) -> web.RequestHandler:
+    def __call__(self) -> asyncio.Protocol:  # type: ignore[override]  # a lane or aiohttp's
+        if self.lane is not None:
+            return LaneConnection(self, self.lane)
+        return self.aiohttp_handler()
+
+    def aiohttp_handler(self) -> _ServiceProtocol:
+        """A connection handler of aiohttp's (a lane connection gives its connection to one)."""
         handler = _ServiceProtocol(self, loop=self._loop, **self._kwargs)
         handler.settings = self.settings
         return handler
+
+    def lane_opened(self, conn: LaneConnection) -> None:
+        self._lanes.add(conn)
+
+    def lane_closed(self, conn: LaneConnection) -> None:
+        self._lanes.discard(conn)
+
+    def pre_shutdown(self) -> None:
+        super().pre_shutdown()
+        for conn in list(self._lanes):
+            conn.close_when_idle()
+
+    async def shutdown(self, timeout: float | None = None) -> None:
+        wait = timeout if timeout is not None else 0.0
+        lanes = [conn.shutdown(wait) for conn in list(self._lanes)]
+        await asyncio.gather(super().shutdown(timeout), *lanes)
 
     def connection_made(self, handler: web.RequestHandler, transport: asyncio.Transport) -> None:
         # Closed at once and unread when over a cap.
@@ -203,6 +236,7 @@ class _ServiceRunner(web.AppRunner):
             loop=plain._loop,
             settings=self._settings,
             guard=self._guard,
+            lane=self.app.get(LANE),
             **plain._kwargs,
         )
 

@@ -1,0 +1,265 @@
+"""The one-shot lane (services.lane, ADR 0032) on a real loopback server: it answers its one
+request shape itself, gives every other request to aiohttp with every byte not yet answered,
+and keeps the services' bounds (idle and body time, body budget, connection caps, shutdown).
+
+The application here has one route served both ways: the lane answers ``lane:<body>`` and the
+aiohttp handler ``aiohttp:<body>``, so each test sees which of the two answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+from aiohttp import web
+
+from privcloud import errors, limits
+from privcloud.services.http import SERVICE, Metrics, read_body
+from privcloud.services.lane import LANE, Lane, LaneAnswer
+from privcloud.services.site import new_app, start_site
+
+PATH = "/v1/ohttp"
+MEDIA = "message/ohttp-req"
+
+
+@dataclass
+class Served:
+    runner: web.AppRunner
+    port: int
+    metrics: Metrics
+    lane_seen: list[bytes]
+    aiohttp_seen: list[bytes]
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        return await asyncio.open_connection("127.0.0.1", self.port)
+
+    @property
+    def guard_count(self) -> int:
+        return self.runner.server.guard.count  # type: ignore[union-attr]
+
+
+async def _answer_with(body: bytes) -> LaneAnswer:
+    if body == b"peer-error":
+        raise errors.DecodeError("request malformed")
+    if body == b"crash":
+        raise RuntimeError("secret text that must not be logged")
+    if body.startswith(b"slow"):
+        await asyncio.sleep(float(body[4:] or b"0.3"))
+    return LaneAnswer(200, "message/ohttp-res", b"lane:" + body)
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[Served]:
+    metrics = Metrics("lane-test")
+    app = new_app("lane-test", metrics)
+    lane_seen: list[bytes] = []
+    aiohttp_seen: list[bytes] = []
+
+    async def lane_answer(body: bytes) -> LaneAnswer:
+        lane_seen.append(body)
+        return await _answer_with(body)
+
+    async def route(request: web.Request) -> web.Response:
+        body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
+        aiohttp_seen.append(body)
+        return web.Response(body=b"aiohttp:" + body, content_type="message/ohttp-res")
+
+    app.router.add_post(PATH, route, name="ohttp")
+    app[LANE] = Lane(PATH.encode(), MEDIA.encode(), "ohttp", lane_answer)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    try:
+        yield Served(runner, port, metrics, lane_seen, aiohttp_seen)
+    finally:
+        await runner.cleanup()
+
+
+def _request(body: bytes, *, extra: bytes = b"", media: bytes = MEDIA.encode()) -> bytes:
+    return (
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: gw\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n"
+        % (media, len(body), extra)
+        + body
+    )
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    while head.startswith(b"HTTP/1.1 1"):  # an interim answer (100 Continue): skipped
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    fields = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            fields[name.strip().lower()] = value.strip()
+    body = await asyncio.wait_for(reader.readexactly(int(fields["content-length"])), 5)
+    return status, fields, body
+
+
+async def test_the_lane_answers_its_route_on_one_kept_alive_connection(served: Served) -> None:
+    reader, writer = await served.connect()
+    for body in (b"one", b"two"):
+        writer.write(_request(body))
+        status, fields, answer = await _read_answer(reader)
+        assert (status, answer) == (200, b"lane:" + body)
+        assert fields["content-type"] == "message/ohttp-res"
+        assert "date" in fields and "server" not in fields and "connection" not in fields
+    assert served.lane_seen == [b"one", b"two"] and served.aiohttp_seen == []
+    assert served.metrics.counters["lane_requests{route=ohttp}"] == 2
+    assert served.metrics.counters["requests{route=ohttp,status=200}"] == 2
+    writer.close()
+
+
+async def test_another_request_makes_the_connection_aiohttps_with_its_bytes(
+    served: Served,
+) -> None:
+    reader, writer = await served.connect()
+    writer.write(_request(b"first"))
+    assert (await _read_answer(reader))[2] == b"lane:first"
+    # A liveness probe and then a lane-shaped request, sent together: aiohttp answers both.
+    writer.write(b"GET /livez HTTP/1.1\r\nHost: gw\r\n\r\n" + _request(b"after"))
+    status, _, answer = await _read_answer(reader)
+    assert status == 200 and json.loads(answer)["ok"] is True
+    assert (await _read_answer(reader))[2] == b"aiohttp:after"
+    assert served.guard_count == 1  # counted once, by whichever serves it
+    writer.close()
+    await writer.wait_closed()
+    await asyncio.sleep(0.05)
+    assert served.guard_count == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _request(b"x", media=b"message/ohttp-chunked-req"),  # a stream: aiohttp's
+        _request(b"x", extra=b"Expect: 100-continue\r\n"),
+        _request(b"x", extra=b"Authorization: Basic eA==\r\n"),  # a field the lane does not know
+        _request(b"x", extra=b"Content-Length: 1\r\n"),  # repeated
+        _request(b"x", extra=b"Content-Encoding: gzip\r\n"),
+        _request(b"x", extra=b"Connection: upgrade\r\nUpgrade: websocket\r\n"),
+        _request(b"x").replace(b"HTTP/1.1", b"HTTP/1.0"),
+        _request(b"x").replace(b"/v1/ohttp", b"/v1/ohttp?a=1"),
+        _request(b"x" * (limits.LANE_MAX_BODY_BYTES + 1)),
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: gw\r\nContent-Type: message/ohttp-req\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n",
+    ],
+    ids=[
+        "chunked-media",
+        "expect",
+        "extra-field",
+        "two-lengths",
+        "compressed",
+        "upgrade",
+        "http-1.0",
+        "query",
+        "body-over-the-lane-bound",
+        "chunked-body",
+    ],
+)
+async def test_every_other_shape_is_aiohttps(served: Served, raw: bytes) -> None:
+    reader, writer = await served.connect()
+    writer.write(raw)
+    try:
+        status, _, answer = await _read_answer(reader)
+    except asyncio.IncompleteReadError:  # aiohttp closed it unanswered (an upgrade it refuses)
+        status, answer = 0, b""
+    assert served.lane_seen == []
+    assert not answer.startswith(b"lane:")
+    assert status == 0 or status >= 400 or answer.startswith(b"aiohttp:")
+    writer.close()
+
+
+async def test_a_malformed_head_gets_aiohttps_answer_our_json_error(served: Served) -> None:
+    reader, writer = await served.connect()
+    writer.write(b"POST /v1/ohttp HTTP/1.1\r\nContent-Length: nine\r\nContent-Type: x\r\n\r\n")
+    status, fields, answer = await _read_answer(reader)
+    assert status == 400 and "server" not in fields
+    assert json.loads(answer)["error"] == "bad_request"
+    assert served.lane_seen == []
+
+
+async def test_pipelined_requests_are_answered_in_order(served: Served) -> None:
+    reader, writer = await served.connect()
+    writer.write(_request(b"slow0.2") + _request(b"slow0") + _request(b"three"))
+    answers = [(await _read_answer(reader))[2] for _ in range(3)]
+    assert answers == [b"lane:slow0.2", b"lane:slow0", b"lane:three"]
+    writer.close()
+
+
+async def test_route_errors_are_our_json_errors_and_the_lane_keeps_serving(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    reader, writer = await served.connect()
+    writer.write(_request(b"peer-error"))
+    status, _, answer = await _read_answer(reader)
+    assert status == 400 and json.loads(answer)["error"] == "malformed"
+    writer.write(_request(b"crash"))
+    status, _, answer = await _read_answer(reader)
+    assert status == 500 and json.loads(answer)["error"] == "internal_error"
+    writer.write(_request(b"still here"))
+    assert (await _read_answer(reader))[2] == b"lane:still here"
+    assert "secret text" not in caplog.text
+    writer.close()
+
+
+async def test_a_slow_body_is_answered_408_and_closed(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "BODY_READ_TIMEOUT_S", 0.2)
+    reader, writer = await served.connect()
+    writer.write(_request(b"y" * 1000)[:-900])  # the head and 100 bytes of 1,000
+    status, fields, answer = await _read_answer(reader)
+    assert status == 408 and fields["connection"] == "close"
+    assert json.loads(answer)["error"] == "timeout"
+    assert await asyncio.wait_for(reader.read(), 5) == b""  # closed
+    assert served.lane_seen == []
+
+
+async def test_a_head_that_never_ends_is_closed_after_the_idle_time(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.2)
+    reader, writer = await served.connect()
+    writer.write(b"POST /v1/ohttp HTTP/1.1\r\nHost: gw\r\n")
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    await asyncio.sleep(0.05)
+    assert served.guard_count == 0
+
+
+async def test_connection_close_is_honoured(served: Served) -> None:
+    reader, writer = await served.connect()
+    writer.write(_request(b"bye", extra=b"Connection: close\r\n"))
+    status, fields, answer = await _read_answer(reader)
+    assert (status, answer, fields["connection"]) == (200, b"lane:bye", "close")
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+
+
+async def test_a_body_over_the_services_budget_is_refused_by_aiohttp_with_503(
+    served: Served,
+) -> None:
+    budget = served.runner.app[SERVICE].budget
+    assert budget is not None
+    budget.in_use = budget.capacity - 3  # the service holds other bodies
+    reader, writer = await served.connect()
+    writer.write(_request(b"four"))
+    status, _, answer = await _read_answer(reader)
+    assert status == 503 and json.loads(answer)["error"] == "unavailable"
+    assert served.lane_seen == [] and budget.in_use == budget.capacity - 3
+    writer.close()
+
+
+async def test_shutdown_lets_the_answer_being_made_finish_then_closes(served: Served) -> None:
+    reader, writer = await served.connect()
+    idle_reader, idle_writer = await served.connect()
+    writer.write(_request(b"slow0.3"))
+    await asyncio.sleep(0.1)
+    await served.runner.cleanup()
+    status, fields, answer = await _read_answer(reader)
+    assert (status, answer, fields["connection"]) == (200, b"lane:slow0.3", "close")
+    assert await asyncio.wait_for(reader.read(), 5) == b""
+    assert await asyncio.wait_for(idle_reader.read(), 5) == b""
+    writer.close()
+    idle_writer.close()
