@@ -82,6 +82,9 @@ LANE_MAX_HEAD_BYTES: Final = MAX_HTTP_FIELD_SIZE
 #: Largest request body the one-shot lane serves: a hop's envelope (a few KiB) fits, an image
 #: upload does not (it streams through aiohttp's read_body, bounded by rate).
 LANE_MAX_BODY_BYTES: Final = 64 * KiB
+#: Bytes a lane connection holds unread while it answers (a peer sending its next requests
+#: before reading the answers); past this it stops reading until the answer is out.
+LANE_MAX_BUFFERED_BYTES: Final = LANE_MAX_HEAD_BYTES + LANE_MAX_BODY_BYTES
 #: Largest public document (OHTTP key configurations, issuer directory, one node's
 #: descriptor) a party accepts.
 MAX_DIRECTORY_BYTES: Final = 1 * MiB

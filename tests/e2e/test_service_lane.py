@@ -19,6 +19,7 @@ from aiohttp import web
 from privcloud import errors, limits
 from privcloud.services.http import SERVICE, Metrics, read_body
 from privcloud.services.lane import LANE, Lane, LaneAnswer
+from privcloud.services.lane_core import lane_head
 from privcloud.services.site import new_app, start_site
 
 PATH = "/v1/ohttp"
@@ -108,6 +109,8 @@ async def test_the_lane_answers_its_route_on_one_kept_alive_connection(served: S
         assert fields["content-type"] == "message/ohttp-res"
         assert "date" in fields and "server" not in fields and "connection" not in fields
     assert served.lane_seen == [b"one", b"two"] and served.aiohttp_seen == []
+    budget = served.runner.app[SERVICE].budget
+    assert budget is not None and budget.in_use == 0  # each body given back
     assert served.metrics.counters["lane_requests{route=ohttp}"] == 2
     assert served.metrics.counters["requests{route=ohttp,status=200}"] == 2
     writer.close()
@@ -138,6 +141,7 @@ async def test_another_request_makes_the_connection_aiohttps_with_its_bytes(
         _request(b"x", extra=b"Expect: 100-continue\r\n"),
         _request(b"x", extra=b"Authorization: Basic eA==\r\n"),  # a field the lane does not know
         _request(b"x", extra=b"Content-Length: 1\r\n"),  # repeated
+        _request(b"x", extra=b"Content-Type: message/ohttp-req\r\n"),  # repeated, same value
         _request(b"x", extra=b"Content-Encoding: gzip\r\n"),
         _request(b"x", extra=b"Connection: upgrade\r\nUpgrade: websocket\r\n"),
         _request(b"x").replace(b"HTTP/1.1", b"HTTP/1.0"),
@@ -151,6 +155,7 @@ async def test_another_request_makes_the_connection_aiohttps_with_its_bytes(
         "expect",
         "extra-field",
         "two-lengths",
+        "two-media-types",
         "compressed",
         "upgrade",
         "http-1.0",
@@ -263,3 +268,28 @@ async def test_shutdown_lets_the_answer_being_made_finish_then_closes(served: Se
     assert await asyncio.wait_for(idle_reader.read(), 5) == b""
     writer.close()
     idle_writer.close()
+
+
+async def test_a_peer_sending_ahead_while_an_answer_is_made_is_not_read_past_the_bound(
+    served: Served,
+) -> None:
+    reader, writer = await served.connect()
+    body = b"z" * limits.LANE_MAX_BODY_BYTES
+    writer.write(_request(b"slow0.3") + _request(body) * 8)  # 8 more, far past the bound
+    await asyncio.sleep(0.15)
+    (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
+    # Read no further than the bound and one more read of asyncio's (256 KiB), not all 520 KiB.
+    assert len(conn._buffer) < limits.LANE_MAX_BUFFERED_BYTES + 256 * 1024 + 1
+    answers = [(await _read_answer(reader))[2] for _ in range(9)]
+    assert answers[0] == b"lane:slow0.3" and answers[1:] == [b"lane:" + body] * 8
+    assert not conn._read_paused
+    writer.close()
+
+
+@pytest.mark.parametrize(
+    "path", [b"/v1/ohttp?a=1", b"/v1/ohttp/", b"/V1/ohttp", b"http://gw/v1/ohttp", b"*"]
+)
+def test_a_head_for_another_target_is_not_the_lanes(path: bytes) -> None:
+    head = _request(b"").replace(b"/v1/ohttp", path, 1)
+    assert lane_head(head, PATH.encode(), MEDIA.encode(), 100) is None
+    assert lane_head(_request(b""), PATH.encode(), MEDIA.encode(), 100) is not None

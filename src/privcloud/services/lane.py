@@ -52,10 +52,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("privcloud.http")
 
-#: Bytes a connection holds unread while it answers (a peer that sends its next requests
-#: before reading the answers): past this it stops reading until the answer is out.
-_MAX_BUFFERED: Final = limits.LANE_MAX_HEAD_BYTES + limits.LANE_MAX_BODY_BYTES
-
 _ERROR_MEDIA: Final = "application/json"
 
 
@@ -137,7 +133,7 @@ class LaneConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         if self._task is not None or self._write_paused:
-            if len(self._buffer) > _MAX_BUFFERED and self._transport is not None:
+            if len(self._buffer) > limits.LANE_MAX_BUFFERED_BYTES and self._transport is not None:
                 self._transport.pause_reading()
                 self._read_paused = True
             return
