@@ -36,6 +36,7 @@ from privcloud.workloads.grounding_polarity import (  # noqa: E402
     sentence_clauses,
 )
 from privcloud.workloads.text.negation import negated  # noqa: E402
+from privcloud.workloads.text.stemming import stem  # noqa: E402
 
 
 def fake_embed(texts: Sequence[str]) -> Any:
@@ -1847,3 +1848,181 @@ def test_an_antonym_said_only_as_a_possibility_supports_no_negation() -> None:
         ),
     ]:
         assert _polarity([source], [0], summary), summary
+
+
+# --- contraries outside WordNet (privcloud.workloads.grounding_idioms) --------------------------
+
+
+def test_british_and_american_spellings_of_a_verb_in_el_stem_alike() -> None:
+    for forms in [
+        ("cancelled", "canceled", "cancelling", "canceling", "cancel", "cancels"),
+        ("travelled", "traveled", "travelling", "travel"),
+        ("labelled", "labeled", "label"),
+    ]:
+        assert len({stem(w) for w in forms}) == 1, forms
+    # a verb's own "ll" stays: "spelled" is no "spel", "called" no "cal"
+    assert stem("spelled") == stem("spell") == "spell"
+    assert stem("called") == stem("calls") == "call"
+    assert stem("upselling") == stem("upsells")
+    assert stem("storytelling") == "storytell"
+    assert stem("counselled") == stem("counsels")
+    # so "cancelled" meets "forgot to cancel"
+    source = ["Kevin forgot to cancel the gym subscription when we moved."]
+    assert _polarity(source, [0], "Kevin cancelled the gym subscription.")
+    assert not _polarity(source, [0], "Kevin did not cancel the gym subscription.")
+
+
+def test_on_time_and_late_or_delayed_contradict_each_other() -> None:
+    for source, summary in [
+        ("Your parcel arrived late on Tuesday.", "The parcel arrived on time on Tuesday."),
+        ("The train was delayed by an hour.", "The train was on time."),
+        ("The rent for May is overdue.", "The rent for May is on time."),
+        ("The parcel arrived on time on Tuesday.", "The parcel arrived late on Tuesday."),
+        ("The train was on schedule this morning.", "The train was delayed this morning."),
+    ]:
+        assert _polarity([source], [0], summary), summary
+
+
+def test_a_negation_of_on_time_or_late_restating_the_other_is_kept() -> None:
+    # the misread of the first antonym version: "did not arrive on time" was dropped
+    assert not _dropped(
+        "Speaker 2: Your parcel arrived late on Tuesday, sorry about that.",
+        "The parcel did not arrive on time on Tuesday.",
+    )
+    for source, summary in [
+        ("The train was on time.", "The train was not late."),
+        ("The train was on time.", "The train was not delayed."),
+        ("I'll be late for the meeting, sorry.", "He will not be on time for the meeting."),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+    # a negation the source does not restate is still dropped
+    assert _polarity(["The train was on time."], [0], "The train was not on time.")
+
+
+def test_in_stock_and_out_of_stock_contradict_and_restate_each_others_negation() -> None:
+    out = "Sorry, the blue jacket is out of stock until March."
+    stocked = "We have the blue jacket in stock in all sizes."
+    assert _polarity([out], [0], "The blue jacket is in stock.")
+    assert _polarity([stocked], [0], "The blue jacket is out of stock.")
+    assert _polarity([stocked], [0], "The blue jacket is sold out.")
+    # "out of stock" holds "stock" but states no "in stock"
+    assert not _polarity([out], [0], "The blue jacket is not in stock.")
+    assert not _polarity([stocked], [0], "The blue jacket is not out of stock.")
+    assert _polarity([stocked], [0], "The blue jacket is not in stock.")
+
+
+def test_available_against_busy_fully_booked_or_out_of_stock_is_a_contradiction() -> None:
+    for source, summary in [
+        ("Dr. Lee is busy on Monday morning.", "Dr. Lee is available on Monday morning."),
+        ("Dr. Lee is available on Monday morning.", "Dr. Lee is busy on Monday morning."),
+        ("The hotel is fully booked that weekend.", "The hotel is available that weekend."),
+        ("The grey sofa is sold out.", "The grey sofa is available."),
+    ]:
+        assert _polarity([source], [0], summary), summary
+    assert not _polarity(
+        ["Dr. Lee is busy on Monday morning."], [0], "Dr. Lee is not available on Monday morning."
+    )
+
+
+def test_working_and_broken_contradict_each_other() -> None:
+    broken = "The printer in the office is broken."
+    assert _polarity([broken], [0], "The printer in the office works.")
+    assert _polarity(
+        ["The printer in the office works."], [0], "The printer in the office is broken."
+    )
+    assert not _polarity([broken], [0], "The printer in the office is not working.")
+
+
+def test_confirmed_and_cancelled_contradict_each_other() -> None:
+    confirmed = "Your booking for Friday is confirmed."
+    assert _polarity([confirmed], [0], "The Friday booking was cancelled.")
+    assert _polarity(
+        ["Your booking for Friday was cancelled."], [0], "The Friday booking is confirmed."
+    )
+    assert not _polarity([confirmed], [0], "The Friday booking was not cancelled.")
+
+
+def test_approved_against_declined_rejected_or_refused_is_a_contradiction() -> None:
+    for source, summary in [
+        ("The loan application was declined.", "The loan application was approved."),
+        ("The loan application was approved.", "The loan application was rejected."),
+        (
+            "The insurer refused the claim for the roof.",
+            "The insurer approved the claim for the roof.",
+        ),
+    ]:
+        assert _polarity([source], [0], summary), summary
+    assert not _polarity(
+        ["The loan application was declined."], [0], "The loan application was not approved."
+    )
+
+
+def test_not_a_problem_restates_fine_okay_or_works() -> None:
+    # "not a problem" was dropped as "negation differs" on each of these
+    for source, summary in [
+        ("Bringing your dog is fine.", "Bringing the dog is not a problem."),
+        ("Paying by card is okay.", "Paying by card is not a problem."),
+        ("Parking at the clinic is fine.", "Parking at the clinic is not an issue."),
+        ("Parking at the clinic is okay.", "Parking at the clinic is not an issue."),
+        ("The new router works.", "The new router is not an issue."),
+        ("Something is wrong with the dishwasher.", "The dishwasher is not working."),
+        ("The new router works.", "The new router is not a problem."),
+        (
+            "There is a problem with the printer in the office.",
+            "The office printer is not working.",
+        ),
+    ]:
+        assert not _polarity([source], [0], summary), summary
+    assert not _dropped(
+        "Speaker 1: Can I bring my dog?\nSpeaker 2: Yes, bringing your dog is fine.",
+        "Bringing the dog is not a problem.",
+    )
+    # the negation of a word the source states is still a contradiction
+    assert _polarity(["The new router works."], [0], "The new router does not work.")
+
+
+def test_call_phrases_near_the_contraries_in_faithful_summaries_are_kept() -> None:
+    for source, summary in [
+        (
+            "The train was late by forty minutes, so I missed the interview.",
+            "The caller missed the interview because the train was forty minutes late.",
+        ),
+        (
+            "The first payment was late, but the second one was on time.",
+            "The second payment was on time.",
+        ),
+        (
+            "The delivery was delayed at customs but still arrived on time.",
+            "The delivery arrived on time.",
+        ),
+        ("OK, so there is a problem with the invoice.", "There is a problem with the invoice."),
+        ("Okay, the invoice is fine.", "The invoice is fine."),
+        (
+            "The engineer fixed the boiler, it was broken last week.",
+            "The boiler was broken last week.",
+        ),
+        ("It was confirmed that the Friday class is cancelled.", "The Friday class is cancelled."),
+        ("We are busy on Monday but available on Tuesday.", "They are available on Tuesday."),
+        (
+            "The item was out of stock last week but is back in stock now.",
+            "The item is in stock now.",
+        ),
+        (
+            "The refund was issued to your card yesterday.",
+            "The refund was issued to the card yesterday.",
+        ),
+        ("Is the printer working? No, it's broken.", "The printer is broken."),
+        (
+            "The card was declined at first, then the bank approved the payment.",
+            "The bank approved the payment.",
+        ),
+        (
+            "Sorry for the delay, your parcel will arrive on Friday.",
+            "The parcel will arrive on Friday.",
+        ),
+        (
+            "There is a late fee of 20 dollars after the 5th.",
+            "Paying after the 5th costs a late fee of 20 dollars.",
+        ),
+    ]:
+        assert not _polarity([source], [0], summary), summary

@@ -10,6 +10,9 @@ narrowed by a red-team review of call-style summaries (docs/features.md, "Antony
 * a negated summary clause is supported by a source part stating the antonym of the word it
   denies (:func:`states_contrary`): "the room is not *noisy*" on "the room is *quiet*";
 * ("forgot to X" denies X: a denial verb of :mod:`~privcloud.workloads.grounding_polarity`.)
+
+Besides WordNet's, a short table of contraries that calls state in other words ("on time" and
+"late", "fine" and "problem"): :mod:`privcloud.workloads.grounding_idioms`.
 """
 
 from __future__ import annotations
@@ -18,26 +21,35 @@ import re
 from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
+from privcloud.workloads.grounding_idioms import contraries
 from privcloud.workloads.text.antonyms import antonyms, unprefixed
 from privcloud.workloads.text.stemming import stem
 
 if TYPE_CHECKING:
     from privcloud.workloads.grounding_polarity import Clause
 
-__all__ = ["contrary_stated", "states_contrary"]
+__all__ = ["contrary_stated", "states_contrary", "states_phrases"]
+
+
+def _read(clause: Clause) -> frozenset[str]:
+    """The words of ``clause``, its phrases of the table read as one mark each ("on time")."""
+    parts = frozenset().union(*clause.parts)
+    return parts if any(w.startswith("=") for w in parts) else clause.words
 
 
 def _contrary(clause: Clause, words: Set[str], *, prefixed: bool = True) -> frozenset[str]:
     """The words of the positive source ``clause`` that are antonyms of ``words`` (none when
-    it is negated, or a question or a condition that states nothing); those made by adding a
-    negating prefix to a word of ``words`` only when ``prefixed``."""
+    it is negated, or a question or a condition that states nothing), or their contraries
+    of :mod:`~privcloud.workloads.grounding_idioms`; those made by adding a negating prefix
+    to a word of ``words`` only when ``prefixed``."""
     if clause.negated or clause.question or clause.asked:
         return frozenset()
+    stated = _read(clause)
     return frozenset(
         a
         for w in words
-        for a in antonyms(w, prefixed=prefixed) | unprefixed(w)
-        if a in clause.words
+        for a in antonyms(w, prefixed=prefixed) | unprefixed(w) | contraries(w, denials=True)
+        if a in stated
     )
 
 
@@ -55,12 +67,20 @@ def states_contrary(source: Clause, clause: Clause, said: Set[str]) -> bool:
     restatement of "*incredible*")."""
     if source.hedged:
         return False
-    for word in clause.head - source.words:
-        others = (clause.words - {word}) & said
+    words = _read(clause)
+    for word in clause.head - _read(source):
+        others = (words - {word}) & said
         opposite = _contrary(source, {word}, prefixed=False)
         if others and any(part & opposite and others <= part for part in source.parts):
             return True
     return False
+
+
+def states_phrases(source: Clause, clause: Clause) -> bool:
+    """Whether ``source`` states each phrase of the table that the negated ``clause`` denies
+    (:attr:`Clause.head`): "the jacket is in stock" does, "it is out of stock" does not,
+    though both hold "stock"."""
+    return {w for w in clause.head if w.startswith("=")} <= _read(source)
 
 
 # Verbs whose WordNet antonyms contradict them; the others' are mostly converses, one event
@@ -101,7 +121,7 @@ def _opposed(word: str, other: str, *, timed: bool = False) -> bool:
     ("the bar is open until 2 am" is "the bar closes at 2 am")."""
     if timed and word in _HOURS and other in _HOURS:
         return False
-    if other in antonyms(word, verbs=False):
+    if other in antonyms(word, verbs=False) | contraries(word):
         return True
     return (
         word in _CONTRADICTORY_VERBS and other in _CONTRADICTORY_VERBS and other in antonyms(word)
@@ -124,18 +144,21 @@ def contrary_stated(
     states too is its own contrast ("*manual* evaluation is costly and the *automatic*
     counterpart unreliable"), and so are the ``contrast`` words (after the sentence's "rather
     than"): not compared."""
+    words = _read(clause)
     added = frozenset(
-        w for w in clause.words - contrast - said - _NOT_CONTRARY if not antonyms(w) & clause.words
+        w
+        for w in words - contrast - said - _NOT_CONTRARY
+        if not (antonyms(w) | contraries(w)) & words
     )
     if not added:
         return False
-    rest = clause.words - added
-    timed = _timed(clause.words)
-    most = max((len(c.words & rest) for c in candidates), default=0)
+    rest = words - added
+    timed = _timed(words)
+    most = max((len(_read(c) & rest) for c in candidates), default=0)
     return most > 0 and any(
         rest <= part
         and any(_opposed(w, a, timed=timed) for w in added for a in _contrary(c, {w}) & part)
         for c in candidates
-        if len(c.words & rest) == most
+        if len(_read(c) & rest) == most
         for part in c.parts
     )

@@ -92,8 +92,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, replace
 
-from privcloud.workloads.grounding_antonyms import contrary_stated, states_contrary
+from privcloud.workloads.grounding_antonyms import contrary_stated, states_contrary, states_phrases
 from privcloud.workloads.grounding_facts import content_words
+from privcloud.workloads.grounding_idioms import denied_phrases, phrase_words
 from privcloud.workloads.grounding_negation import (
     COORDINATION_RE,
     MOVED_WORDS,
@@ -363,7 +364,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
         split = COORDINATION_RE.split(piece)
         parts = [p for p in split if negated(p)]
         local = frozenset().union(*(content_words(p, source=source) for p in parts))
-        pieces = tuple(w for w in (frozenset(content_words(p, source=source)) for p in split) if w)
+        pieces = tuple(w for w in (phrase_words(p, source=source) for p in split) if w)
         found.append(
             Clause(
                 negation or pending,
@@ -380,7 +381,7 @@ def clauses(sentence: str, *, source: bool) -> list[Clause]:
                 local or words,
                 gap_words(piece, source=source),
                 asked=asked_piece(piece, text[:start]),
-                head=_scope(piece, width=1),
+                head=_scope(piece, width=1) | denied_phrases(piece, SCOPE_WORDS),
                 parts=pieces,
                 hedged=hedged,
             )
@@ -456,7 +457,7 @@ def polarity_conflict(
     ]
     if double_negation_denied(sentence, [c for _, s in wide for c in s]):
         return True
-    said = frozenset().union(*(c.words for s in document for c in s))
+    said = frozenset().union(*(c.words.union(*c.parts) for s in document for c in s))
     for clause in clauses(sentence, source=False):
         if clause.negated:
             shared = {
@@ -629,12 +630,15 @@ def _negation_moved(
 
 def _stated_otherwise(clause: Clause, source: Sequence[Clause]) -> bool:
     """Whether a positive clause of ``source`` states what the negated ``clause`` denies: it
-    holds every word of the clause's scope and shares more of the clause's words (and at least
+    holds every word of the clause's scope (and the phrase it denies: "out of stock" states
+    no "in stock") and shares more of the clause's words (and at least
     :data:`STATED_WORDS`) than any denying clause of ``source``."""
     if not clause.scope:
         return False
     denying = max((len(c.words & clause.words) for c in source if c.denying), default=0)
     stating = [
-        len(c.words & clause.words) for c in source if not c.denying and clause.scope <= c.words
+        len(c.words & clause.words)
+        for c in source
+        if not c.denying and clause.scope <= c.words and states_phrases(c, clause)
     ]
     return bool(stating) and max(stating) >= STATED_WORDS and max(stating) > denying

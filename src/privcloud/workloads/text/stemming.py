@@ -6,12 +6,26 @@ one word to one key ("calls", "called", "calling" -> "call"), and rarely two wor
 
 from __future__ import annotations
 
+import re
+
 __all__ = ["stem"]
+
+# Endings of verbs whose "ll" is their own, not the British doubling of a final -el
+# ("cancelled"): one-syllable verbs in -ell and their compounds ("spelled", "storytelling");
+# of "sell" only its compounds, as "counselled" and "chiselled" end alike.
+_OWN_ELL = tuple(
+    re.findall(
+        r"\w+",
+        "dwell fell knell quell shell smell spell swell tell yell bestsell outsell oversell resell "
+        "telesell undersell upsell",
+    )
+)
 
 
 def stem(word: str) -> str:
     """``word`` (lower case) without its inflection: "calls", "called", "calling" -> "call";
-    "schedules", "scheduled" -> "schedul"."""
+    "schedules", "scheduled" -> "schedul"; British and American spellings of a verb in -el
+    agree: "cancelled", "canceled", "cancelling" -> "cancel"."""
     if len(word) <= 3 or word.endswith("ss"):
         return word
     if word.endswith(("ies", "ied")) and len(word) > 4:
@@ -31,5 +45,9 @@ def stem(word: str) -> str:
 
 def _undouble(word: str) -> str:
     if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+        return word[:-1]
+    # "cancell", "travell", "labell": the doubled l of a final -el, which American spelling
+    # does not double ("canceled")
+    if len(word) > 4 and word.endswith("ell") and not word.endswith(_OWN_ELL):
         return word[:-1]
     return word
