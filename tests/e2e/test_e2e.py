@@ -427,6 +427,22 @@ async def test_stream_cut_before_its_final_chunk_is_detected(
     assert not any(e.final for e in received)
 
 
+async def test_one_shot_requests_take_the_lanes_of_the_relay_and_the_gateway(
+    cloud: Cloud, client: Client
+) -> None:
+    # docs/adr/0032: the SDK posts one-shot requests on its hop client, whose connections carry
+    # nothing else, so the relay answers them on its lane; the relay's hop client likewise
+    # reaches the gateway's. A stream (chunked OHTTP) goes through aiohttp on both.
+    lane = "lane_requests{route=ohttp}"
+    for _ in range(3):
+        assert (await client.call("echo", None, b"ok")).data == b"ok"
+    assert cloud.relay.metrics.counters[lane] == cloud.gateway.metrics.counters[lane] == 3
+    async for _ in client.stream("echo_stream", {"parts": 2}, b"abcd"):
+        pass
+    assert cloud.relay.metrics.counters[lane] == cloud.gateway.metrics.counters[lane] == 3
+    assert cloud.relay.metrics.counters["requests{route=ohttp,status=200}"] == 4
+
+
 async def test_content_never_reaches_logs_or_metrics(
     cloud: Cloud, client: Client, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -48,7 +48,8 @@ from privcloud.errors import (
 )
 from privcloud.logclient import LogClient
 from privcloud.netio import LazySession, read_bounded
-from privcloud.ohttp import KeyConfig
+from privcloud.netio.hop import HopClient, LazyHop
+from privcloud.ohttp import MEDIA_REQUEST, KeyConfig
 from privcloud.sdk.ahead import AheadKey, AheadPool, ahead_key
 from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
 from privcloud.sdk.core import SealedAhead, TokenRequiredError, build_request, seal_ahead
@@ -153,6 +154,7 @@ class Client:
         self._rand = rand
         self._random = secrets.SystemRandom()
         self._http = LazySession()
+        self._hop = LazyHop()  # one-shot requests to the relay
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
         self._admitted_at = float("-inf")
@@ -200,9 +202,15 @@ class Client:
     def session(self) -> aiohttp.ClientSession:
         return self._http.get()
 
+    @property
+    def hop(self) -> HopClient:
+        """The pooled client one-shot requests go to the relay by (made on first use)."""
+        return self._hop.get()
+
     async def close(self) -> None:
         self._drop_sealed_ahead()
         await self._http.close()
+        await self._hop.close()
         if self.wallet is not None:
             await self.wallet.close()  # its own session to the issuer; reopened on next use
 
@@ -573,27 +581,19 @@ class Client:
         )
         sealed_to = [a.descriptor.node_id for a in chosen]
         yielded = False
+        held: list[Event] = []
         try:
-            async with self.session.post(
-                f"{self.relay_url}/v1/ohttp", data=body, headers={"Content-Type": media}
-            ) as resp:
-                if resp.status != 200:
-                    error = await _http_error(resp)
-                    if isinstance(error, UnknownKeyError):
-                        raise _StaleKeyConfig(error, config, authorization)
-                    raise error
-                held: list[Event] = []
-                async for data in resp.content.iter_any():
-                    with _node_failures(sealed_to, yielded):
-                        events = reader.feed(data)
-                    for event in events:
-                        # Partial events stream out at once; the final one waits until every
-                        # layer (OHTTP, Binary HTTP, envelope) has closed cleanly.
-                        if event.final:
-                            held.append(event)
-                        else:
-                            yielded = True
-                            yield event
+            async for data in self._exchange(body, media, config, authorization):
+                with _node_failures(sealed_to, yielded):
+                    events = reader.feed(data)
+                for event in events:
+                    # Partial events stream out at once; the final one waits until every
+                    # layer (OHTTP, Binary HTTP, envelope) has closed cleanly.
+                    if event.final:
+                        held.append(event)
+                    else:
+                        yielded = True
+                        yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("relay unreachable") from exc
         with _node_failures(sealed_to, yielded):
@@ -601,6 +601,48 @@ class Client:
         self._seal_ahead_later(key)
         for event in held:
             yield event
+
+    async def _exchange(
+        self, body: bytes, media: str, config: KeyConfig, authorization: bytes | None
+    ) -> AsyncIterator[bytes]:
+        """The relay's answer to an encapsulated request, in pieces as they come: a one-shot
+        one over the pooled hop client (netio.hop: three header fields, the relay's lane,
+        docs/adr/0032), whole; a chunked one over aiohttp, streamed. A non-200 answer raises
+        the relay's (or gateway's) error it carries (:class:`_StaleKeyConfig` for a key the
+        gateway no longer holds); a relay that cannot be reached or breaks off,
+        :class:`UnavailableError`."""
+        url = f"{self.relay_url}/v1/ohttp"
+        if media != MEDIA_REQUEST:
+            async with self.session.post(url, data=body, headers={"Content-Type": media}) as resp:
+                if resp.status != 200:
+                    raise _stale_or(await _http_error(resp), config, authorization)
+                async for data in resp.content.iter_any():
+                    yield data
+            return
+        try:
+            answer = await self.hop.post(url, body, media, limit=limits.MAX_HTTP_BODY)
+            if answer.status == 200:
+                payload = await answer.read()
+            else:
+                try:
+                    payload = await answer.read(limits.MAX_REMOTE_ERROR_BODY)
+                except PrivcloudError:  # too large or cut off: the status alone (as aiohttp's)
+                    payload = b""
+        except UpstreamError as exc:
+            raise UnavailableError("relay unreachable") from exc
+        if answer.status != 200:
+            error = decode_error_body(payload, answer.status, peer="relay")
+            raise _stale_or(error, config, authorization)
+        yield payload
+
+
+def _stale_or(
+    error: PrivcloudError, config: KeyConfig, authorization: bytes | None
+) -> PrivcloudError | _StaleKeyConfig:
+    """``error``, or :class:`_StaleKeyConfig` when it is RFC 9458 §5.3's key mismatch."""
+    if isinstance(error, UnknownKeyError):
+        return _StaleKeyConfig(error, config, authorization)
+    return error
 
 
 @contextlib.contextmanager
