@@ -85,7 +85,7 @@ from privcloud.envelope.seal import Recipient, _request_keys, prepare_seal, seal
 from privcloud.limits import MAX_HTTP_BODY
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.netio import new_session
-from privcloud.netio.hop import LazyHop
+from privcloud.netio.hop import HopClient, LazyHop
 from privcloud.ohttp import (
     GatewayKey,
     decapsulate_request,
@@ -109,6 +109,7 @@ from privcloud.privacypass import (
 from privcloud.sdk import Client
 from privcloud.sdk.core import build_request
 from privcloud.services.http import Metrics, read_body
+from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.site import new_app, start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
 from privcloud.trust.admission import ClientPolicy
@@ -127,6 +128,8 @@ from privcloud.workloads import default_registry
 from request_timeline import timeline
 
 BODY = b"x" * 64
+#: The media type of the plain hops' bodies.
+PLAIN_MEDIA = "application/octet-stream"
 #: Sealed envelopes prepared per second of a load run: more than the fastest run here answers
 #: (a run that uses them all stops early; its rate and CPU per request stay right).
 FED_RPS = 4000
@@ -163,13 +166,18 @@ def _plain_node() -> web.Application:
 def _plain_forwarder(target: str, client: str = "aiohttp") -> web.Application:
     """A plain forwarding hop: ``client`` "aiohttp" (a pooled ClientSession: the issue's
     baseline) or "hop" (the pooled one-shot client the relay and the gateway use,
-    privcloud.netio.hop: the same hop without the privacy)."""
+    privcloud.netio.hop: the same hop without the privacy); "lane" is "hop" whose server
+    answers one-shot posts on the lane, as the relay and the gateway do (docs/adr/0032)."""
     session: list[aiohttp.ClientSession] = []
     hop = LazyHop()
 
+    async def lane_answer(body: bytes) -> LaneAnswer:
+        answer = await hop.get().post(target, body, PLAIN_MEDIA, limit=MAX_HTTP_BODY)
+        return LaneAnswer(answer.status, PLAIN_MEDIA, await answer.read())
+
     async def handler(request: web.Request) -> web.Response:
         body = await read_body(request)
-        if client == "hop":
+        if client in ("hop", "lane"):
             answer = await hop.get().post(target, body, request.content_type, limit=MAX_HTTP_BODY)
             return web.Response(body=await answer.read(), status=answer.status)
         if not session:
@@ -188,6 +196,8 @@ def _plain_forwarder(target: str, client: str = "aiohttp") -> web.Application:
 
     app = new_app("plain-hop", Metrics("plain-hop"))
     app.router.add_post("/plain", handler)
+    if client == "lane":
+        app[LANE] = Lane(b"/plain", PLAIN_MEDIA.encode(), "plain", lane_answer)
     app.router.add_get("/healthz", health)
     app.on_cleanup.append(close)
     return app
@@ -225,10 +235,15 @@ async def latency(requests: int) -> dict[str, float]:
     # privacy overhead like for like (the issue's baseline is the aiohttp one above).
     lean_urls, lean_runners = await _plain_hops("hop")
     runners += lean_runners
+    # And on the lane, from a hop client: the HTTP the private path's client, relay and
+    # gateway now use (docs/adr/0032), so the difference is what privacy itself costs.
+    lane_urls, lane_runners = await _plain_hops("lane")
+    runners += lane_runners
+    lane_client = HopClient()
     plain_body = encode_request(WorkloadRequest("echo", {}, BODY))
     times: dict[str, list[float]] = {
         "plain": [], "k3": [], "k1": [], "k3_token": [], "k3_token_fresh": [],
-        "plain_1hop": [], "plain_2hops": [], "plain_hop_client": [],
+        "plain_1hop": [], "plain_2hops": [], "plain_hop_client": [], "plain_lane": [],
     }  # fmt: skip
     dev = ClientPolicy.insecure_local_dev()
     async with (
@@ -257,9 +272,16 @@ async def latency(requests: int) -> dict[str, float]:
             async with session.post(url, data=plain_body) as r:
                 await r.read()
 
+        async def plain_lane() -> None:
+            answer = await lane_client.post(
+                lane_urls[-1], plain_body, PLAIN_MEDIA, limit=MAX_HTTP_BODY
+            )
+            await answer.read()
+
         for _ in range(20):  # warm up every path
             await plain()
             await plain(lean_urls[-1])
+            await plain_lane()
             for c in clients.values():
                 await c.call("echo", None, BODY)
         # Fill the wallet for the whole run: the local cloud's issuer shares this process, so a
@@ -282,12 +304,17 @@ async def latency(requests: int) -> dict[str, float]:
                 t0 = time.perf_counter()
                 await plain(url)
                 times[name].append((time.perf_counter() - t0) * 1000)
+            await _settle()
+            t0 = time.perf_counter()
+            await plain_lane()
+            times["plain_lane"].append((time.perf_counter() - t0) * 1000)
             for name, c in clients.items():
                 await _settle()
                 t0 = time.perf_counter()
                 result = await c.call("echo", None, BODY)
                 times[name].append((time.perf_counter() - t0) * 1000)
                 assert result.data == BODY
+    await lane_client.close()
     for runner in runners:
         await runner.cleanup()
     plain50 = statistics.median(times["plain"])
@@ -302,12 +329,15 @@ async def latency(requests: int) -> dict[str, float]:
     out["http_hop_relay_p50_ms"] = round(plain50 - two, 3)
     lean50 = statistics.median(times["plain_hop_client"])
     out["plain_hop_client_p50_ms"] = round(lean50, 3)
+    lane50 = statistics.median(times["plain_lane"])
+    out["plain_lane_p50_ms"] = round(lane50, 3)
     for name in ("k3", "k1", "k3_token", "k3_token_fresh"):
         p50 = statistics.median(times[name])
         out[f"private_{name}_p50_ms"] = round(p50, 3)
         out[f"private_{name}_p99_ms"] = round(_percentile(times[name], 0.99), 3)
         out[f"privacy_overhead_{name}_p50_ms"] = round(p50 - plain50, 3)
         out[f"privacy_overhead_{name}_over_hop_client_plain_p50_ms"] = round(p50 - lean50, 3)
+        out[f"privacy_overhead_{name}_over_lane_plain_p50_ms"] = round(p50 - lane50, 3)
     # What the token adds (wallet, the gateway's check and spend, larger messages), and what
     # sealing ahead takes off, each as a difference of two p50s of the same run.
     out["token_share_p50_ms"] = round(out["private_k3_token_p50_ms"] - out["private_k3_p50_ms"], 3)

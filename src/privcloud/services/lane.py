@@ -42,8 +42,17 @@ from privcloud.errors import (
     PrivcloudError,
     RequestTimeoutError,
     TooLargeError,
+    UpstreamError,
 )
-from privcloud.services.lane_core import DateField, frame_answer, head_end, lane_head, may_be_lane
+from privcloud.services.lane_core import (
+    DateField,
+    LaneHead,
+    framable,
+    frame_answer,
+    head_end,
+    lane_head,
+    may_be_lane,
+)
 from privcloud.wire.jsonio import encode_error_body
 
 if TYPE_CHECKING:
@@ -105,7 +114,7 @@ class LaneConnection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None  # while the lane holds it
         self._buffer = bytearray()
         self._timer: asyncio.TimerHandle | None = None
-        self._waiting_body = False
+        self._head: LaneHead | None = None  # a whole head whose body is not all in
         self._task: asyncio.Task[None] | None = None  # the answer being made
         self._read_paused = False
         self._write_paused = False
@@ -132,12 +141,12 @@ class LaneConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
-        if self._task is not None or self._write_paused:
-            if len(self._buffer) > limits.LANE_MAX_BUFFERED_BYTES and self._transport is not None:
-                self._transport.pause_reading()
-                self._read_paused = True
-            return
-        self._next()
+        if self._task is None and not self._write_paused:
+            self._next()  # may start an answer: then what is left counts against the bound
+        waiting = self._task is not None or self._write_paused
+        if waiting and len(self._buffer) > limits.LANE_MAX_BUFFERED_BYTES and self._transport:
+            self._transport.pause_reading()
+            self._read_paused = True
 
     def pause_writing(self) -> None:
         self._write_paused = True  # the peer is not reading its answers: answer no more
@@ -158,19 +167,22 @@ class LaneConnection(asyncio.Protocol):
         if not may_be_lane(self._buffer, lane.path):
             self._hand_over()
             return
-        size = head_end(self._buffer)
-        if size < 0:
-            if len(self._buffer) >= limits.LANE_MAX_HEAD_BYTES:
-                self._hand_over()
-            return  # the idle timer bounds a head that never ends
-        head = lane_head(bytes(self._buffer[:size]), lane.path, lane.media, lane.max_body)
+        head = self._head
         if head is None:
-            self._hand_over()
-            return
+            size = head_end(self._buffer)
+            if size < 0:
+                if len(self._buffer) >= limits.LANE_MAX_HEAD_BYTES:
+                    self._hand_over()
+                return  # the idle timer bounds a head that never ends
+            head = lane_head(bytes(self._buffer[:size]), lane.path, lane.media, lane.max_body)
+            if head is None:
+                self._hand_over()
+                return
+        size = head.head_size
         end = size + head.content_length
         if len(self._buffer) < end:
-            if not self._waiting_body:
-                self._waiting_body = True
+            if self._head is None:  # the head is whole: its body has a time of its own
+                self._head = head
                 wait = limits.BODY_READ_TIMEOUT_S + head.content_length / limits.MIN_BODY_RATE_BPS
                 self._arm(wait)
             return
@@ -180,6 +192,7 @@ class LaneConnection(asyncio.Protocol):
             return
         body = bytes(self._buffer[size:end])
         del self._buffer[:end]
+        self._head = None
         self._disarm()
         self._task = self._loop.create_task(self._serve(body, head.keep_alive))
 
@@ -203,6 +216,10 @@ class LaneConnection(asyncio.Protocol):
             if settings.budget is not None:
                 settings.budget.release(len(body))
             self._task = None
+        if not framable(answer.status):  # a next hop's 1xx, 204, 304 or out of range
+            log.warning("%s %s next hop's status not passed on", settings.service, route)
+            bad = UpstreamError("next hop answered badly")
+            answer = LaneAnswer(bad.http_status, _ERROR_MEDIA, encode_error_body(bad))
         if settings.metrics is not None:
             settings.metrics.observe(route, answer.status, len(body), len(answer.body))
             settings.metrics.counters[f"lane_requests{{route={route}}}"] += 1
@@ -219,6 +236,14 @@ class LaneConnection(asyncio.Protocol):
         conn = self._transport
         if conn is None or conn.is_closing():
             return  # the peer went: the answer is dropped
+        try:
+            self._write(conn, answer, keep_alive=keep_alive)
+        except Exception as exc:  # noqa: BLE001 - a fault of ours ends the connection, not more
+            service = self._host.settings.service
+            log.error("%s lane answer failed: %s", service, type(exc).__name__)  # noqa: TRY400
+            conn.abort()
+
+    def _write(self, conn: asyncio.Transport, answer: LaneAnswer, *, keep_alive: bool) -> None:
         conn.write(
             frame_answer(
                 answer.status,
@@ -231,7 +256,6 @@ class LaneConnection(asyncio.Protocol):
         if not keep_alive:
             conn.close()
             return
-        self._waiting_body = False
         self._arm(limits.HTTP_IDLE_TIMEOUT_S)
         if not self._write_paused:
             self._resume()
@@ -249,6 +273,7 @@ class LaneConnection(asyncio.Protocol):
             return
         self._disarm()
         self._transport = None
+        self._head = None
         self._host.guard.release(self)
         self._host.lane_closed(self)
         handler = self._host.aiohttp_handler()
@@ -276,12 +301,13 @@ class LaneConnection(asyncio.Protocol):
         conn = self._transport
         if conn is None:
             return
-        if self._waiting_body:
+        if self._head is not None:
             error = RequestTimeoutError("request body too slow")
-            settings = self._host.settings
-            if settings.metrics is not None:
-                settings.metrics.observe(self._lane.route, error.http_status, 0, 0)
+            settings, route = self._host.settings, self._lane.route
             body = encode_error_body(error)
+            log.info("%s %s refused: %s", settings.service, route, error.code)
+            if settings.metrics is not None:
+                settings.metrics.observe(route, error.http_status, 0, len(body))
             date = self._host.date.value()
             status = error.http_status
             conn.write(frame_answer(status, _ERROR_MEDIA, body, keep_alive=False, date=date))

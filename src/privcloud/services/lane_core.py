@@ -96,7 +96,8 @@ def lane_head(head: bytes, path: bytes, media: bytes, max_body: int) -> LaneHead
     parser = httptools.HttpRequestParser(fields)
     try:
         parser.feed_data(head)
-    except httptools.HttpParserError:
+    except (httptools.HttpParserError, httptools.HttpParserUpgrade):
+        # Refused, or an upgrade (not a subclass of the first): aiohttp's to answer.
         return None
     if not fields.done or fields.url != path or parser.get_method() != b"POST":
         return None
@@ -107,6 +108,8 @@ def lane_head(head: bytes, path: bytes, media: bytes, max_body: int) -> LaneHead
         if name not in _ALLOWED or name in seen:
             return None
         seen[name] = value.strip()
+    if b"host" not in seen:  # RFC 9112 §3.2: aiohttp answers its 400
+        return None
     length = seen.get(b"content-length", b"")
     if not length.isdigit() or len(length) > 12 or int(length) > max_body:
         return None
@@ -137,11 +140,21 @@ class DateField:
         return self._value
 
 
+def framable(status: int) -> bool:
+    """Whether an answer with ``status`` carries a body the lane frames: 200-599 but 204 and
+    304 (a status a next hop passed on may be any three digits; RFC 9110 §15)."""
+    return 200 <= status <= 599 and status not in (204, 304)
+
+
 def frame_answer(status: int, media: str, body: bytes, *, keep_alive: bool, date: bytes) -> bytes:
-    """A whole HTTP/1.1 answer: status line, ``Date``, ``Content-Type``, ``Content-Length``,
-    ``Connection: close`` when the connection ends with it, and the body. No ``Server``
-    field (services.site: answers do not name the server software)."""
-    reason = HTTPStatus(status).phrase.encode("ascii")
+    """A whole HTTP/1.1 answer (``status`` :func:`framable`): status line, ``Date``,
+    ``Content-Type``, ``Content-Length``, ``Connection: close`` when the connection ends with
+    it, and the body. No ``Server`` field (services.site: answers do not name the server
+    software). A status without a registered reason phrase gets an empty one (RFC 9112 §4)."""
+    try:
+        reason = HTTPStatus(status).phrase.encode("ascii")
+    except ValueError:
+        reason = b""
     head = b"HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n" % (
         status,
         reason,
