@@ -463,6 +463,10 @@ MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
 #: the one service whose peers are devices; MAX_SERVER_CONNECTIONS caps all of them together.
 #: Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.
 MAX_RELAY_CONNECTIONS_PER_PEER: Final = 256
+#: Connections each of the SDK client's two pools to the relay holds at most (one-shot requests
+#: on the hop client; streams, tunnels and documents on aiohttp): together within the relay's
+#: per-peer cap, so a busy device waits for a connection rather than being refused one.
+CLIENT_RELAY_CONNECTIONS: Final = MAX_RELAY_CONNECTIONS_PER_PEER // 2
 #: Most live tunnels (``GET /v1/live``, open or waiting for their first message) one peer
 #: address may hold at the relay; one more is refused at the handshake (429). A device holds
 #: one call's tunnel (two for a moment while it resumes on another node), so 16 leaves room for

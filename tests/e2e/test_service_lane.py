@@ -361,3 +361,13 @@ async def test_the_read_that_starts_an_answer_counts_against_the_bound(served: S
     await asyncio.sleep(0.3)  # answered, then the two ahead
     assert not transport.paused and transport.written.count(b"HTTP/1.1 200") == 3
     conn.connection_lost(None)
+
+
+def test_an_observed_service_serves_without_its_lane() -> None:
+    # The console's inspector taps services by middleware, which the lane does not pass.
+    from privcloud.services.observe import Observer
+
+    app = new_app("relay", Metrics("relay"))
+    app[LANE] = Lane(PATH.encode(), MEDIA.encode(), "ohttp", _answer_with)
+    Observer().install(app, "relay")
+    assert LANE not in app

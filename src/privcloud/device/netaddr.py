@@ -20,6 +20,7 @@ from typing import Any
 
 from privcloud import limits
 from privcloud.netio import LazySession
+from privcloud.netio.hop import LazyHop
 from privcloud.sdk.client import Client
 from privcloud.sdk.wallet import Wallet
 
@@ -44,7 +45,10 @@ class DeviceClient(Client):
     def __init__(self, relay_url: str, *, local_address: str | None, **kwargs: Any) -> None:
         super().__init__(relay_url, **kwargs)
         self.local_address = local_address
-        self._http = LazySession(local_address=local_address)  # Client.close() closes it
+        # Client.close() closes both.
+        pool = limits.CLIENT_RELAY_CONNECTIONS
+        self._http = LazySession(local_address=local_address, limit=pool)
+        self._hop = LazyHop(connections=pool, local_address=local_address)
 
 
 class DeviceWallet(Wallet):

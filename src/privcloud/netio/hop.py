@@ -371,8 +371,10 @@ class HopClient:
         idle_timeout: float = limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
         pool_idle: float = limits.UPSTREAM_POOL_IDLE_S,
         tls: ssl.SSLContext | None = None,
+        local_address: str | None = None,
     ) -> None:
         self._slots = asyncio.Semaphore(connections)
+        self._local = (local_address, 0) if local_address else None
         self._max_idle = connections
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
@@ -471,7 +473,9 @@ class HopClient:
             self._tls = ssl.create_default_context()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                tcp, conn = await loop.create_connection(lambda: _Connection(loop), host, port)
+                tcp, conn = await loop.create_connection(
+                    lambda: _Connection(loop), host, port, local_addr=self._local
+                )
                 if scheme == "https":
                     try:
                         conn.transport, conn.tcp = await self._start_tls(tcp, conn, host), tcp
@@ -500,13 +504,16 @@ class LazyHop:
     """One :class:`HopClient` per owner, made on first use (inside the running event loop) and
     made again after :meth:`close`, as :class:`~privcloud.netio.LazySession` makes sessions."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, connections: int | None = None, local_address: str | None = None) -> None:
         self._client: HopClient | None = None
+        self._connections = connections
+        self._local_address = local_address
 
     def get(self) -> HopClient:
         """The client, made now if there is none (or the last one was closed)."""
         if self._client is None:
-            self._client = HopClient()
+            connections = self._connections or limits.MAX_UPSTREAM_CONNECTIONS
+            self._client = HopClient(connections=connections, local_address=self._local_address)
         return self._client
 
     async def close(self) -> None:

@@ -153,8 +153,8 @@ class Client:
         self.k = k
         self._rand = rand
         self._random = secrets.SystemRandom()
-        self._http = LazySession()
-        self._hop = LazyHop()  # one-shot requests to the relay
+        self._http = LazySession(limit=limits.CLIENT_RELAY_CONNECTIONS)
+        self._hop = LazyHop(connections=limits.CLIENT_RELAY_CONNECTIONS)  # one-shot requests
         self._key_config: KeyConfig | None = None
         self.trail = Trail()
         self._admitted_at = float("-inf")
@@ -612,7 +612,9 @@ class Client:
         gateway no longer holds); a relay that cannot be reached or breaks off,
         :class:`UnavailableError`."""
         url = f"{self.relay_url}/v1/ohttp"
-        if media != MEDIA_REQUEST:
+        # A body over the relay's lane bound goes over aiohttp too: it would leave the lane at
+        # the relay anyway, and aiohttp starts its read timer once a slow upload has left.
+        if media != MEDIA_REQUEST or len(body) > limits.LANE_MAX_BODY_BYTES:
             async with self.session.post(url, data=body, headers={"Content-Type": media}) as resp:
                 if resp.status != 200:
                     raise _stale_or(await _http_error(resp), config, authorization)

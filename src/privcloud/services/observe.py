@@ -23,6 +23,8 @@ from typing import Any
 
 from aiohttp import web
 
+from privcloud.services.lane import LANE
+
 #: Most records kept (older ones are dropped).
 OBSERVER_CAPACITY = 512
 #: Header fields whose value is shown only as its kind and length.
@@ -82,7 +84,10 @@ class Observer:
             return [r for r in self._records if r.seq > seq]
 
     def install(self, app: web.Application, party: str) -> None:
-        """Tap ``app`` (before it starts) as ``party``."""
+        """Tap ``app`` (before it starts) as ``party``. A tapped service serves without its
+        one-shot lane (services.lane, docs/adr/0032): the lane passes no middleware, and the
+        inspector is to see every request."""
+        app.pop(LANE, None)
         app.middlewares.insert(0, self._middleware(party))
 
     def _middleware(self, party: str) -> Callable[..., Awaitable[web.StreamResponse]]:
