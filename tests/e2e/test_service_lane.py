@@ -371,3 +371,50 @@ def test_an_observed_service_serves_without_its_lane() -> None:
     app[LANE] = Lane(PATH.encode(), MEDIA.encode(), "ohttp", _answer_with)
     Observer().install(app, "relay")
     assert LANE not in app
+
+
+async def test_the_device_agents_one_shot_requests_leave_from_its_own_address() -> None:
+    # The console's device agent sends from DEVICE_LOOPBACK so that the relay is seen to learn
+    # the device's address: its hop client (one-shot requests) as well as its aiohttp session.
+    from privcloud.device.netaddr import DEVICE_LOOPBACK, DeviceClient, usable_source_address
+
+    peers: list[str] = []
+
+    async def answer(body: bytes) -> LaneAnswer:
+        return LaneAnswer(200, "message/ohttp-res", body)
+
+    async def route(request: web.Request) -> web.Response:
+        peers.append(str(request.remote))
+        return web.Response(body=await request.read(), content_type="message/ohttp-res")
+
+    app = new_app("relay", Metrics("relay"))
+    app.router.add_post(PATH, route, name="ohttp")
+    app[LANE] = Lane(PATH.encode(), MEDIA.encode(), "ohttp", answer)
+    from privcloud.services.observe import Observer
+
+    Observer().install(app, "relay")  # as the console taps it: the route sees the peer
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    client = DeviceClient(f"http://127.0.0.1:{port}", local_address=DEVICE_LOOPBACK)
+    try:
+        answer_ = await client.hop.post(f"{client.relay_url}{PATH}", b"x", MEDIA, limit=100)
+        assert await answer_.read() == b"x"
+        # Linux routes all of 127/8 to loopback; elsewhere the agent sends from the default.
+        assert peers == [DEVICE_LOOPBACK if usable_source_address(DEVICE_LOOPBACK) else "127.0.0.1"]
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+async def test_the_sdks_two_pools_to_the_relay_stay_within_its_per_peer_cap() -> None:
+    # One-shot requests (hop client) and streams, tunnels and documents (aiohttp) together:
+    # a busy device waits for a connection of its own rather than being refused one.
+    from privcloud.sdk import Client
+
+    client = Client("http://127.0.0.1:9")
+    try:
+        connector = client.session.connector
+        assert connector is not None
+        held = connector.limit + client.hop._max_idle
+        assert held <= limits.MAX_RELAY_CONNECTIONS_PER_PEER
+    finally:
+        await client.close()
