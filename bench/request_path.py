@@ -133,6 +133,8 @@ PLAIN_MEDIA = "application/octet-stream"
 #: Sealed envelopes prepared per second of a load run: more than the fastest run here answers
 #: (a run that uses them all stops early; its rate and CPU per request stay right).
 FED_RPS = 4000
+#: Seconds of load before each measured run, not counted (:func:`_load`).
+WARMUP_S = 1.0
 
 
 async def _settle() -> None:
@@ -425,35 +427,43 @@ async def _load(
     reuse: bool = True,
     meter: _CpuMeter | None = None,
 ) -> _Loaded:
-    """POST ``bodies`` round-robin to ``url`` from ``concurrency`` workers.
+    """POST ``bodies`` in turn to ``url`` from ``concurrency`` workers: first for
+    ``WARMUP_S`` (not counted), then for ``seconds``.
 
     ``reuse=False`` sends each body once and stops early when they run out (sealed envelopes:
     a node opens each envelope once, so a repeat would measure its replay refusal). ``meter``
-    is started when the load starts; read it after, per request *answered* (a run that stops
-    early answers fewer than its rate times ``seconds``)."""
+    is started when the counted load starts; read it after, per request *answered* (a run that
+    stops early answers fewer than its rate times ``seconds``). The warm-up puts each process
+    of the path in its steady state before it is measured (its pools, caches, allocator): a
+    cold one answers its first second at two thirds of its later rate (docs/performance.md)."""
     done = 0
     errors = 0
-    if meter is not None:
-        meter.start()
-    stop_at = time.perf_counter() + seconds
+    taken = 0
+    counting = False
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as s:
 
-        async def worker(offset: int) -> None:
-            nonlocal done, errors
-            i = offset
-            while time.perf_counter() < stop_at and (reuse or i < len(bodies)):
-                body = bodies[i % len(bodies)]
-                i += concurrency
+        async def worker(until: float) -> None:
+            nonlocal done, errors, taken
+            while time.perf_counter() < until and (reuse or taken < len(bodies)):
+                body = bodies[taken % len(bodies)]
+                taken += 1
                 async with s.post(url, data=body, headers={"Content-Type": media}) as r:
                     await r.read()
+                    if not counting:
+                        continue
                     if r.status == 200:
                         done += 1
                     else:
                         errors += 1
 
+        warm_until = time.perf_counter() + WARMUP_S
+        await asyncio.gather(*(worker(warm_until) for _ in range(concurrency)))
+        counting = True
+        if meter is not None:
+            meter.start()
         started = time.perf_counter()
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        await asyncio.gather(*(worker(started + seconds) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     return _Loaded(done / elapsed, errors, done + errors)
 
@@ -488,7 +498,9 @@ async def _forwarder_before_node(
         recipients = [Recipient(n.key_id, n.public_key, n.suite) for n in nodes]
         now = time.time()
         request = encode_request(WorkloadRequest("echo", {}, BODY).stamped(now, None))
-        envelopes = [seal_request(recipients, request)[0] for _ in range(int(FED_RPS * seconds))]
+        envelopes = [
+            seal_request(recipients, request)[0] for _ in range(int(FED_RPS * (seconds + WARMUP_S)))
+        ]
         meter = _CpuMeter({"node": node, "forwarder": fwd})
         loaded = await _load(
             f"http://127.0.0.1:{port}/plain",
@@ -544,7 +556,8 @@ async def _gateway_rps(
         now = time.time()
         request = WorkloadRequest("echo", {}, BODY)
         prepared = [
-            build_request(config, nodes, request, now=now)[0] for _ in range(int(FED_RPS * seconds))
+            build_request(config, nodes, request, now=now)[0]
+            for _ in range(int(FED_RPS * (seconds + WARMUP_S)))
         ]
         meter = _CpuMeter({"node": procs[0], "gateway": procs[1]}) if workers == 1 else None
         loaded = await _load(

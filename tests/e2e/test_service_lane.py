@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -291,6 +292,40 @@ async def test_a_peer_sending_ahead_while_an_answer_is_made_is_not_read_past_the
     answers = [(await _read_answer(reader))[2] for _ in range(9)]
     assert answers[0] == b"lane:slow0.3" and answers[1:] == [b"lane:" + body] * 8
     assert not conn._read_paused
+    writer.close()
+
+
+async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_reads(
+    served: Served,
+) -> None:
+    # Small socket buffers both ways, and a peer that sends 40 requests and reads nothing:
+    # once the answers fill the kernel's buffers and the transport's, the lane makes no more
+    # (pause_writing) and, past its bound, reads no more; when the peer reads, every answer
+    # comes, in order, and the lane reads and answers again.
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
+    reader, writer = await asyncio.open_connection(sock=sock)
+    await asyncio.sleep(0.05)
+    (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
+    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    body = b"w" * limits.LANE_MAX_BODY_BYTES
+    count = 40
+    writer.write(_request(body) * count)
+    for _ in range(250):
+        if conn._write_paused and conn._read_paused:
+            break
+        await asyncio.sleep(0.02)
+    assert conn._write_paused and conn._read_paused
+    made = len(served.lane_seen)
+    await asyncio.sleep(0.2)
+    assert len(served.lane_seen) == made < count  # none made while the peer does not read
+    assert len(conn._buffer) <= limits.LANE_MAX_BUFFERED_BYTES + 256 * 1024
+    answers = [(await _read_answer(reader))[2] for _ in range(count)]
+    assert answers == [b"lane:" + body] * count
+    assert not conn._write_paused and not conn._read_paused
+    assert served.aiohttp_seen == []
     writer.close()
 
 

@@ -97,7 +97,22 @@ def _ascii_host(hostname: str) -> str:
 
 def _is_token_text(text: str) -> bool:
     """Printable ASCII, no space: nothing that could end a request line or a header early."""
-    return text.isascii() and all(" " < c < "\x7f" for c in text)
+    return text.isascii() and text.isprintable() and " " not in text
+
+
+@lru_cache(maxsize=1024)
+def _head_start(url: str, media: str) -> tuple[_Target, bytes]:
+    """A POST to ``url`` as ``media``: its target, and its head up to the length's value
+    (checked once per pair: a hop posts to few URLs, as few media types)."""
+    target = _target(url)
+    if not _is_token_text(media.replace(" ", "")):
+        raise ConfigError("a media type must be printable ASCII")
+    start = b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: " % (
+        target.path,
+        target.host_header,
+        media.encode("latin-1"),
+    )
+    return target, start
 
 
 class _Connection(asyncio.Protocol):
@@ -390,15 +405,8 @@ class HopClient:
         be read (at most ``limit`` bytes). Raises :class:`UpstreamUnreachableError` when no
         connection could be made (the request was not delivered), :class:`UpstreamError` when
         the exchange failed after it may have been, :class:`TooLargeError` past a bound."""
-        target = _target(url)
-        if not _is_token_text(media.replace(" ", "")):
-            raise ConfigError("a media type must be printable ASCII")
-        head = b"POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n" % (
-            target.path,
-            target.host_header,
-            media.encode("latin-1"),
-            len(body),
-        )
+        target, start = _head_start(url, media)
+        head = b"%s%d\r\n\r\n" % (start, len(body))
         await self._slots.acquire()
         conn: _Connection | None = None
         try:
