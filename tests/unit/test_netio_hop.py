@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -458,6 +459,50 @@ async def test_a_next_hop_gone_quiet_times_out_and_one_still_talking_does_not() 
         await hop.close()
     await quiet.stop()
     await talking.stop()
+
+
+async def test_a_next_hop_still_reading_a_large_request_is_not_quiet() -> None:
+    # A next hop with a small receive buffer takes a 4 MiB request in small reads, one every
+    # 0.05 s: about 2 s in all, never 0.3 s without taking more (most of it waits in our
+    # transport, the rest in the socket's send queue). Then it answers. One that takes nothing
+    # of the request for 0.3 s is quiet.
+    body = b"u" * (4 << 20)
+    taken: list[int] = []
+
+    async def slow_reader(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+        while sum(taken) < length:
+            await asyncio.sleep(0.05)
+            taken.append(len(await reader.read(min(256 << 10, length - sum(taken)))))
+        writer.write(answer(b"%d" % sum(taken)))
+        await writer.drain()
+        writer.close()
+
+    async def stalled(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        await asyncio.sleep(3)
+        writer.close()
+
+    hop = HopClient(idle_timeout=0.3)
+    servers = []
+    try:
+        for handler in (slow_reader, stalled):
+            listening = socket.socket()
+            listening.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # accepted inherit it
+            listening.bind(("127.0.0.1", 0))
+            servers.append(await asyncio.start_server(handler, sock=listening))
+        urls = [f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}/v1/envelope" for s in servers]
+        started = asyncio.get_running_loop().time()
+        got = await hop.post(urls[0], body, "m/x", limit=64)
+        assert await got.read() == b"%d" % len(body)
+        assert asyncio.get_running_loop().time() - started > 1.0  # far past the idle time
+        with pytest.raises(UpstreamError, match="went quiet"):
+            await hop.post(urls[1], body, "m/x", limit=64)
+    finally:
+        await hop.close()
+        for server in servers:
+            server.close()
 
 
 async def test_a_cancelled_wait_closes_its_connection(hop: HopClient) -> None:

@@ -12,9 +12,11 @@ itself and uvicorn use.
 What it refuses, each with an error of :mod:`privcloud.errors`: a connection that cannot be
 made in ``limits.UPSTREAM_CONNECT_TIMEOUT_S`` (:class:`UpstreamUnreachableError`: nothing was
 delivered, so the request may go elsewhere); a next hop that goes quiet for
-``limits.UPSTREAM_READ_IDLE_TIMEOUT_S``, closes before its answer ends, answers without a
-length (a body ended by closing cannot be told from a cut one), switches protocols, sends bytes
-nobody asked for or an answer llhttp rejects (:class:`UpstreamError`: the request may have run);
+``limits.UPSTREAM_READ_IDLE_TIMEOUT_S`` (neither taking more of the request nor sending its
+answer; what it takes is seen as the request's unsent bytes going down), closes before its
+answer ends, answers without a length (a body ended by closing cannot be told from a cut one),
+switches protocols, sends bytes nobody asked for or an answer llhttp rejects
+(:class:`UpstreamError`: the request may have run);
 a head (interim 1xx heads included, which are skipped), or a trailer, over
 ``limits.MAX_UPSTREAM_HEAD_BYTES``, a body over the caller's bound, twice that on the wire, or
 in more than ``limits.MAX_UPSTREAM_BODY_CHUNKS`` chunks (:class:`TooLargeError`). An
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import cast
@@ -115,6 +118,29 @@ def _head_start(url: str, media: str) -> tuple[_Target, bytes]:
     return target, start
 
 
+if sys.platform == "linux":
+    import fcntl
+    import termios
+
+    #: Linux's SIOCOUTQ (TIOCOUTQ on a socket): its send queue's unacknowledged bytes.
+    _SIOCOUTQ: int | None = termios.TIOCOUTQ
+else:  # elsewhere only our transports' buffers are seen
+    _SIOCOUTQ = None
+
+
+def _queued(transport: asyncio.Transport) -> int:
+    """Bytes in the kernel's send queue of ``transport``'s socket not yet acknowledged by the
+    peer (``SIOCOUTQ``), or 0 where the system has no such call (or it fails)."""
+    sock = transport.get_extra_info("socket")
+    if sock is None or _SIOCOUTQ is None:
+        return 0
+    try:
+        out = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
+    except (OSError, ValueError):
+        return 0
+    return int.from_bytes(out, sys.byteorder, signed=True)
+
+
 class _Connection(asyncio.Protocol):
     """One connection and its parser; at most one exchange on it at a time. An exchange has two
     futures: ``head`` (the final status and media type: a 1xx interim answer is skipped) and
@@ -143,6 +169,7 @@ class _Connection(asyncio.Protocol):
         self._content_type = b""
         self._failure: PrivcloudError | None = None
         self._last_io = 0.0
+        self._unsent_seen = 0  # the request's bytes still unsent at the last idle check
         self._idle_s = 0.0
         self._timer: asyncio.TimerHandle | None = None
 
@@ -265,6 +292,7 @@ class _Connection(asyncio.Protocol):
         else:
             self.transport.write(head)
             self.transport.write(body)
+        self._unsent_seen = self._unsent()
 
     @property
     def written(self) -> bool:
@@ -288,7 +316,20 @@ class _Connection(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
+    def _unsent(self) -> int:
+        """Bytes of the request not yet taken by the next hop: in our transports (TLS's and
+        TCP's) and, where the system tells (Linux), in the socket's send queue."""
+        size = 0
+        for transport in (self.transport, self.tcp):
+            if transport is not None:
+                size += transport.get_write_buffer_size() + _queued(transport)
+        return size
+
     def _check_idle(self) -> None:
+        unsent = self._unsent()
+        if unsent < self._unsent_seen:  # the next hop is still reading the request: not quiet
+            self._unsent_seen = unsent
+            self._last_io = self.loop.time()
         quiet = self.loop.time() - self._last_io
         if quiet >= self._idle_s:
             self._timer = None

@@ -613,7 +613,7 @@ class Client:
         :class:`UnavailableError`."""
         url = f"{self.relay_url}/v1/ohttp"
         # A body over the relay's lane bound goes over aiohttp too: it would leave the lane at
-        # the relay anyway, and aiohttp starts its read timer once a slow upload has left.
+        # the relay anyway, and aiohttp streams it from the caller's buffer as the relay reads.
         if media != MEDIA_REQUEST or len(body) > limits.LANE_MAX_BODY_BYTES:
             async with self.session.post(url, data=body, headers={"Content-Type": media}) as resp:
                 if resp.status != 200:
