@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -366,10 +367,49 @@ def _spawn(args: list[str], loop: str = "asyncio") -> subprocess.Popen[bytes]:
     )
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def _own_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc); 0 once gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants now (Linux /proc: each thread's ``children``)."""
+    pids = [pid]
+    for p in pids:
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{p}/task"):
+                with contextlib.suppress(OSError):
+                    pids += [
+                        int(c) for c in Path(f"/proc/{p}/task/{task}/children").read_text().split()
+                    ]
+    return pids
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds process ``pid`` and its children (a node's pipeline process) have used."""
+    return sum(_own_cpu_s(p) for p in _tree(pid))
+
+
+async def _quiet(pid: int, timeout: float = 120.0) -> None:
+    """Wait until process ``pid`` and its children use under 5% of a core over half a second.
+
+    A node starts its call pipelines' process at once, and that process loads Whisper and a
+    translation model for about ten seconds (privcloud.live.process): a load run in that time
+    shares the cores with it (until 2026-12-06 the gateway's did, and the baselines' after it
+    did not, which put the gateway's req/s ratio 0.1-0.2 lower than its CPU ratio)."""
+    deadline = time.monotonic() + timeout
+    used = _cpu_s(pid)
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now = _cpu_s(pid)
+        if now - used < 0.025:
+            return
+        used = now
+    raise RuntimeError("the node did not settle")
 
 
 class _CpuMeter:
@@ -382,14 +422,16 @@ class _CpuMeter:
 
     def start(self) -> None:
         self.before = {name: _cpu_s(p.pid) for name, p in self.procs.items()}
-        self.before["load_generator"] = _cpu_s(os.getpid())
+        self.before["load_generator"] = _own_cpu_s(os.getpid())  # (its children are measured)
 
     def per_request_us(self, requests: int) -> dict[str, float]:
-        """CPU µs per request of each process, and of this one (``load_generator``)."""
-        pids = {name: p.pid for name, p in self.procs.items()} | {"load_generator": os.getpid()}
+        """CPU µs per request of each process with its children, and of this one alone
+        (``load_generator``)."""
+        used = {name: _cpu_s(p.pid) for name, p in self.procs.items()}
+        used["load_generator"] = _own_cpu_s(os.getpid())
         return {
-            name: round((_cpu_s(pid) - self.before[name]) / max(1, requests) * 1e6, 1)
-            for name, pid in pids.items()
+            name: round((used[name] - self.before[name]) / max(1, requests) * 1e6, 1)
+            for name in used
         }
 
 
@@ -540,6 +582,7 @@ async def _gateway_rps(
     key_dir = tempfile.TemporaryDirectory()
     try:
         await _wait_healthy(f"http://127.0.0.1:{node_port}/healthz")
+        await _quiet(procs[0].pid)
         gateway = ["gateway", "--node", f"http://127.0.0.1:{node_port}", "--port", str(gw_port)]
         gateway += ["--workers", str(workers), "--key-file", f"{key_dir.name}/gateway.key"]
         procs.append(_spawn(gateway, loop))

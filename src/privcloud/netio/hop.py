@@ -289,10 +289,11 @@ class _Connection(asyncio.Protocol):
         self._timer = self.loop.call_at(self._last_io + idle_s, self._check_idle)
         if len(body) < _JOIN_BELOW:
             self.transport.write(head + body)
+            self._unsent_seen = 0  # (no system call per small request: it fits the socket)
         else:
             self.transport.write(head)
             self.transport.write(body)
-        self._unsent_seen = self._unsent()
+            self._unsent_seen = self._unsent()
 
     @property
     def written(self) -> bool:
