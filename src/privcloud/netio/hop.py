@@ -320,11 +320,9 @@ class _Connection(asyncio.Protocol):
     def _unsent(self) -> int:
         """Bytes of the request not yet taken by the next hop: in our transports (TLS's and
         TCP's) and, where the system tells (Linux), in the socket's send queue."""
-        size = 0
-        for transport in (self.transport, self.tcp):
-            if transport is not None:
-                size += transport.get_write_buffer_size() + _queued(transport)
-        return size
+        size = sum(t.get_write_buffer_size() for t in (self.transport, self.tcp) if t is not None)
+        wire = self.tcp if self.tcp is not None else self.transport  # the one with the socket
+        return size + (_queued(wire) if wire is not None else 0)
 
     def _check_idle(self) -> None:
         unsent = self._unsent()
