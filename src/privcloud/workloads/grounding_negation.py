@@ -21,7 +21,11 @@ the negations far from a summary sentence's place in the source.
   have *limitation*", "is not *challenging*") states that there is no gap: a positive claim,
   which the source's gap contradicts ("there is a *lack* of NLP resources", "named entities
   are the most *difficult* phrases to translate", "Wikipedia does *not* contain all entities")
-  where a plain negation stands on it (:func:`gap_denied`).
+  where a plain negation stands on it (:func:`gap_denied`). "Under explored", "under-staffed"
+  are gap words as "underexplored" is.
+* **A word negated by its prefix** in the source ("Dr. Lee is *unavailable*") denies a
+  summary's positive clause of the same thing ("Dr. Lee is *available*"):
+  :func:`prefix_denied`.
 """
 
 from __future__ import annotations
@@ -31,7 +35,12 @@ from collections.abc import Sequence, Set
 from typing import TYPE_CHECKING
 
 from privcloud.workloads.grounding_facts import content_words
-from privcloud.workloads.grounding_lexicon import PERIOD_WORDS, RELATIVE_DAYS, WEEKDAY_NAMES
+from privcloud.workloads.grounding_lexicon import (
+    PERIOD_WORDS,
+    RELATIVE_DAYS,
+    TITLES,
+    WEEKDAY_NAMES,
+)
 from privcloud.workloads.text.datewords import MONTHS
 from privcloud.workloads.text.negation import negated, no_negates
 
@@ -51,6 +60,7 @@ __all__ = [
     "gap_words",
     "negated_elsewhere",
     "negator_at",
+    "prefix_denied",
     "prefix_negated",
     "without_open_choices",
 ]
@@ -160,8 +170,13 @@ GAP_WORDS = frozenset(
         """lack missing absent absence rare scarce scarcity limited limitation insufficient
         unable fail failure difficult difficulty hard challenging problem problematic issue
         suffer prevent restrict little seldom hardly ignore neglect overlook unexplored
-        impossible unlikely"""
+        impossible unlikely underexplored understudied underinvestigated underresearched
+        understaffed underfunded"""
     )
+)
+# "under explored", "under-staffed": one gap word, as "underexplored" is.
+_UNDER_RE = re.compile(
+    r"\bunder[\s-]+(explored|studied|investigated|researched|staffed|funded)\b", re.IGNORECASE
 )
 #: The gap words that state a gap in a source clause: not the nouns that name a task as often
 #: as a gap ("we address the *problem* of answering questions", "the *challenge* of").
@@ -214,7 +229,7 @@ def gap_words(piece: str, *, source: bool) -> frozenset[str]:
     for part in COORDINATION_RE.split(piece):
         if double(part):
             continue
-        tokens = TOKEN_RE.findall(part)
+        tokens = TOKEN_RE.findall(_UNDER_RE.sub(r"under\1", part))
         for k in range(len(tokens)):
             following = (content_words(t) for t in tokens[k + 1 :])
             if negator_at(tokens, k) and next((w for w in following if w), set()) & GAP_WORDS:
@@ -306,6 +321,45 @@ def prefix_negated(clause: Clause, negation: Clause) -> bool:
         return False
     anchor = {w for w in negation.words - negation.scope if ":" not in w and w not in _WHEN}
     return not anchor or bool((clause.reach - found) & anchor)
+
+
+def prefix_denied(clause: Clause, document: Sequence[Sequence[Clause]]) -> bool:
+    """Whether a clause of the ``document`` (its sentences' clauses) denies a word of the
+    positive ``clause`` by its prefix ("Dr. Lee is *unavailable* on Thursday" against "Dr. Lee
+    is *available* on Thursday", "labelled data is *unavailable* in many domains" against
+    "data ... is *available* for many domains") and speaks of the same thing: it shares at
+    least :data:`STATED_WORDS` of the clause's other words that are no day, month, fact or title
+    (all of them when it has fewer; none, and nothing is known: "it is available"), more than
+    any positive clause that states the word itself ("the hotel is available on Friday, but
+    the flight is unavailable"), and its sentence does not put the clause's other words in
+    another clause ("the jacket in size M is unavailable, but we have it in size *L*" is no
+    denial of "the jacket is available in size L"). A condition states nothing ("if the room
+    is unavailable, ...")."""
+    anchor = {w for w in clause.words if ":" not in w and w not in _WHEN and w not in TITLES}
+    source = [c for s in document for c in s]
+
+    def shared(c: Clause, word: str) -> int:
+        return len((c.reach | c.words) & (anchor - {word}))
+
+    for sentence in document:
+        for c in sentence:
+            if c.negated or c.hedged:
+                continue
+            for prefixed in (w for w in c.words if _prefixed(w, clause.words)):
+                word = prefixed[2:]
+                if prefixed in clause.words or not anchor - {word}:
+                    continue
+                rest = anchor - {word} - c.reach - c.words
+                if any(rest & d.words for d in sentence if d is not c):
+                    continue  # the sentence speaks of the rest elsewhere: a contrast
+                denying = shared(c, word)
+                stating = max(
+                    (shared(d, word) for d in source if word in d.words and not d.negated),
+                    default=0,
+                )
+                if denying >= min(STATED_WORDS, len(anchor - {word})) and denying > stating:
+                    return True
+    return False
 
 
 def _stated_in(document: Sequence[Sequence[Clause]], words: Set[str], scope: Set[str]) -> int:

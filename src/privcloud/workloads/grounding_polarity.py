@@ -42,6 +42,8 @@ affected"), so the two directions are checked differently:
   there is no gap, and fails against a nearby source clause stating the gap with at least
   :data:`STATED_WORDS` of its words ("there is a lack of NLP resources", "the most difficult
   phrases to translate": :mod:`privcloud.workloads.grounding_negation`);
+* a positive clause fails against a source word negated by its prefix ("Dr. Lee is
+  *unavailable*" against "Dr. Lee is *available*": :func:`prefix_denied`);
 * a positive clause with "still" fails against a source sentence sharing its words whose
   negated clause says "anymore" or "no longer", when it says more than that sentence's
   positive clauses ("he can still come to his cleaning" against "I have a cleaning booked,
@@ -107,6 +109,7 @@ from privcloud.workloads.grounding_negation import (
     gap_words,
     negated_elsewhere,
     negator_at,
+    prefix_denied,
     prefix_negated,
     without_open_choices,
 )
@@ -491,6 +494,8 @@ def polarity_conflict(
         if _ceased(clause, [s for _, s in wide]):
             return True
         if denied_elsewhere(clause, document, excluded, parts):
+            return True
+        if prefix_denied(clause, document):
             return True
         if contrary_stated(clause, [c for _, s in wide for c in s], said, excluded):
             return True
