@@ -367,13 +367,17 @@ def _spawn(args: list[str], loop: str = "asyncio") -> subprocess.Popen[bytes]:
     )
 
 
-def _own_cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc); 0 once gone."""
+def _own_cpu_s(pid: int, *, reaped: bool = False) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc), with
+    ``reaped`` those of its children that ended and were waited for; 0 once gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -390,12 +394,14 @@ def _tree(pid: int) -> list[int]:
 
 
 def _cpu_s(pid: int) -> float:
-    """CPU seconds process ``pid`` and its children (a node's pipeline process) have used."""
-    return sum(_own_cpu_s(p) for p in _tree(pid))
+    """CPU seconds process ``pid`` and its children (a node's pipeline process) have used,
+    those that ended during the run included."""
+    return sum(_own_cpu_s(p, reaped=True) for p in _tree(pid))
 
 
 async def _quiet(pid: int, timeout: float = 120.0) -> None:
-    """Wait until process ``pid`` and its children use under 5% of a core over half a second.
+    """Wait until process ``pid`` and its children use under 5% of a core in each of two
+    half seconds in a row.
 
     A node starts its call pipelines' process at once, and that process loads Whisper and a
     translation model for about ten seconds (privcloud.live.process): a load run in that time
@@ -403,10 +409,12 @@ async def _quiet(pid: int, timeout: float = 120.0) -> None:
     did not, which put the gateway's req/s ratio 0.1-0.2 lower than its CPU ratio)."""
     deadline = time.monotonic() + timeout
     used = _cpu_s(pid)
+    quiet = 0
     while time.monotonic() < deadline:
         await asyncio.sleep(0.5)
         now = _cpu_s(pid)
-        if now - used < 0.025:
+        quiet = quiet + 1 if now - used < 0.025 else 0
+        if quiet == 2:  # a second in all: a pause between two models' loads is not the end
             return
         used = now
     raise RuntimeError("the node did not settle")

@@ -307,6 +307,7 @@ async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_
     sock.setblocking(False)
     await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
     reader, writer = await asyncio.open_connection(sock=sock)
+    writer.transport.pause_reading()  # (the stream reader would read up to 128 KiB itself)
     await asyncio.sleep(0.05)
     (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
     conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
@@ -322,6 +323,7 @@ async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_
     await asyncio.sleep(0.2)
     assert len(served.lane_seen) == made < count  # none made while the peer does not read
     assert len(conn._buffer) <= limits.LANE_MAX_BUFFERED_BYTES + 256 * 1024
+    writer.transport.resume_reading()
     answers = [(await _read_answer(reader))[2] for _ in range(count)]
     assert answers == [b"lane:" + body] * count
     assert not conn._write_paused and not conn._read_paused

@@ -207,7 +207,7 @@ class KeySchedule:
             + int(aead).to_bytes(2, "big")
         )
         # KeySchedule<ROLE>(mode_base, shared_secret, info, psk = "", psk_id = "")
-        context = _schedule_context(kdf, self._suite_id, info)
+        context = _schedule_context(kdf, self._suite_id, bytes(info))  # (a cache key)
         secret = self._labeled_extract(shared_secret, b"secret", b"")
         self._exporter = self._labeled_expand(secret, b"exp", context, kdf.hash_size)
         if aead == AeadId.EXPORT_ONLY:

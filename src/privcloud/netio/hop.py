@@ -132,8 +132,8 @@ def _queued(transport: asyncio.Transport) -> int:
     """Bytes in the kernel's send queue of ``transport``'s socket not yet acknowledged by the
     peer (``SIOCOUTQ``), or 0 where the system has no such call (or it fails)."""
     sock = transport.get_extra_info("socket")
-    if sock is None or _SIOCOUTQ is None:
-        return 0
+    if sock is None or _SIOCOUTQ is None or transport.is_closing():
+        return 0  # (a closed socket's number may be another's by now)
     try:
         out = fcntl.ioctl(sock.fileno(), _SIOCOUTQ, b"\0\0\0\0")
     except (OSError, ValueError):
