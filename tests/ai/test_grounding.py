@@ -7,8 +7,6 @@ the logic; one test runs the real all-MiniLM-L6-v2 embeddings the guard was cali
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +14,7 @@ import pytest
 
 np = pytest.importorskip("numpy")
 
-from aikit import models, needs_ai  # noqa: E402
+from aikit import fake_embed, models, needs_ai  # noqa: E402
 from privcloud.errors import UsageError  # noqa: E402
 from privcloud.workloads.grounding import (  # noqa: E402
     NEGATION_REASON,
@@ -37,18 +35,6 @@ from privcloud.workloads.grounding_polarity import (  # noqa: E402
 )
 from privcloud.workloads.text.negation import negated  # noqa: E402
 from privcloud.workloads.text.stemming import stem  # noqa: E402
-
-
-def fake_embed(texts: Sequence[str]) -> Any:
-    """Unit vectors of hashed word counts: texts sharing words are similar, others are not."""
-    out = np.zeros((len(texts), 512))
-    for row, text in enumerate(texts):
-        for word in re.findall(r"[a-z0-9]+", text.lower()):
-            out[row, zlib.crc32(word.encode()) % 512] += 1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
-
 
 CALL = "\n".join(
     [

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import shutil
+import zlib
+from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -64,3 +68,17 @@ class NoModels:
         raise AssertionError("a piece reached the language model")
 
     complete = chat
+
+
+def fake_embed(texts: Sequence[str]) -> Any:
+    """A deterministic stand-in for the sentence embedder (a test double, no model): unit
+    vectors of hashed word counts, so texts sharing words are similar and others are not."""
+    import numpy as np
+
+    out = np.zeros((len(texts), 512))
+    for row, text in enumerate(texts):
+        for word in re.findall(r"[a-z0-9]+", text.lower()):
+            out[row, zlib.crc32(word.encode()) % 512] += 1.0
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return out / norms

@@ -3,31 +3,14 @@
 "not under-staffed" denies a gap. Call-style examples: a faithful sentence kept and a negation
 error dropped for each rule.
 
-A deterministic fake embedding (hashed bag of words), as in tests/ai/test_grounding.py: the
+A deterministic fake embedding (hashed bag of words, tests/support/aikit.py): the
 rules are read from the words, so no model is needed.
 """
 
 from __future__ import annotations
 
-import re
-import zlib
-from collections.abc import Sequence
-from typing import Any
-
-import numpy as np
-
+from aikit import fake_embed
 from privcloud.workloads.grounding import NEGATION_REASON, check_summary
-
-
-def fake_embed(texts: Sequence[str]) -> Any:
-    """Unit vectors of hashed word counts: texts sharing words are similar, others are not."""
-    out = np.zeros((len(texts), 512))
-    for row, text in enumerate(texts):
-        for word in re.findall(r"[a-z0-9]+", text.lower()):
-            out[row, zlib.crc32(word.encode()) % 512] += 1.0
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return out / norms
 
 
 def _verdicts(source: str, *sentences: str) -> list[tuple[bool, tuple[str, ...]]]:
