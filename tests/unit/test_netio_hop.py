@@ -461,6 +461,34 @@ async def test_a_next_hop_gone_quiet_times_out_and_one_still_talking_does_not() 
     await talking.stop()
 
 
+async def test_a_next_hop_dripping_its_answer_is_cut_at_the_total_time() -> None:
+    # A byte every 0.1 s is never 0.3 s quiet: without a bound on the whole exchange, a next
+    # hop could hold the slot for ever. The head comes at once (post returns), the body drips;
+    # the exchange fails at the total time (1 s), its slot is free again, and a next hop that
+    # answers at once is served (one slot: it would wait for ever if the slot were held).
+    async def drip(_: asyncio.StreamReader, writer: asyncio.StreamWriter, __: bytes) -> None:
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        for _byte in range(100):
+            await asyncio.sleep(0.1)
+            writer.write(b"d")
+
+    hop = HopClient(connections=1, idle_timeout=0.3, total_timeout=1.0)
+    loop = asyncio.get_running_loop()
+    try:
+        dripping, url = await serve(drip)
+        started = loop.time()
+        got = await hop.post(url, b"x", "m/x", limit=1024)
+        with pytest.raises(UpstreamError, match="took too long"):
+            await got.read()
+        assert 0.9 < loop.time() - started < 1.6
+        quick, url = await serve(echo())
+        assert (await asyncio.wait_for(fetch(hop, url), 2.0))[2] == b"x"
+    finally:
+        await hop.close()
+    await dripping.stop()
+    await quick.stop()
+
+
 async def test_a_next_hop_still_reading_a_large_request_is_not_quiet() -> None:
     # A next hop with a small receive buffer takes a 4 MiB request in small reads, one every
     # 0.05 s: about 2 s in all, never 0.5 s without taking more (most of it waits in our

@@ -13,7 +13,9 @@ What it refuses, each with an error of :mod:`privcloud.errors`: a connection tha
 made in ``limits.UPSTREAM_CONNECT_TIMEOUT_S`` (:class:`UpstreamUnreachableError`: nothing was
 delivered, so the request may go elsewhere); a next hop that goes quiet for
 ``limits.UPSTREAM_READ_IDLE_TIMEOUT_S`` (neither taking more of the request nor sending its
-answer; what it takes is seen as the request's unsent bytes going down), closes before its
+answer; what it takes is seen as the request's unsent bytes going down), or whose whole answer
+is not in ``limits.UPSTREAM_TOTAL_TIMEOUT_S`` after the request was sent (one that drips its
+answer a byte at a time is never quiet, and would hold a slot for ever), closes before its
 answer ends, answers without a length (a body ended by closing cannot be told from a cut one),
 switches protocols, sends bytes nobody asked for or an answer llhttp rejects
 (:class:`UpstreamError`: the request may have run);
@@ -171,6 +173,7 @@ class _Connection(asyncio.Protocol):
         self._last_io = 0.0
         self._unsent_seen = 0  # the request's bytes still unsent at the last idle check
         self._idle_s = 0.0
+        self._deadline = 0.0  # loop time by which the whole answer must be in
         self._timer: asyncio.TimerHandle | None = None
 
     # --- asyncio.Protocol -------------------------------------------------------------------
@@ -269,8 +272,9 @@ class _Connection(asyncio.Protocol):
 
     # --- the exchange -----------------------------------------------------------------------
 
-    def send(self, head: bytes, body: bytes, limit: int, idle_s: float) -> None:
-        """Write one request; :attr:`head` and :attr:`body` get its answer."""
+    def send(self, head: bytes, body: bytes, limit: int, idle_s: float, total_s: float) -> None:
+        """Write one request; :attr:`head` and :attr:`body` get its answer, which fails after
+        ``idle_s`` of quiet or ``total_s`` in all."""
         assert self.transport is not None and self.body is None
         self.head = self.loop.create_future()
         self.body = self.loop.create_future()
@@ -286,7 +290,8 @@ class _Connection(asyncio.Protocol):
         self._wire_limit = 2 * limit + 2 * limits.MAX_UPSTREAM_HEAD_BYTES
         self._idle_s = idle_s
         self._last_io = self.loop.time()
-        self._timer = self.loop.call_at(self._last_io + idle_s, self._check_idle)
+        self._deadline = self._last_io + total_s
+        self._timer = self.loop.call_at(self._next_check(), self._check_idle)
         if len(body) < _JOIN_BELOW:
             self.transport.write(head + body)
             self._unsent_seen = 0  # (no system call per small request: it fits the socket)
@@ -324,17 +329,24 @@ class _Connection(asyncio.Protocol):
         wire = self.tcp if self.tcp is not None else self.transport  # the one with the socket
         return size + (_queued(wire) if wire is not None else 0)
 
+    def _next_check(self) -> float:
+        return min(self._last_io + self._idle_s, self._deadline)
+
     def _check_idle(self) -> None:
+        now = self.loop.time()
+        if now >= self._deadline:
+            self._timer = None
+            self._fail(UpstreamError("the next hop's answer took too long"))
+            return
         unsent = self._unsent()
         if unsent < self._unsent_seen:  # the next hop is still reading the request: not quiet
             self._unsent_seen = unsent
-            self._last_io = self.loop.time()
-        quiet = self.loop.time() - self._last_io
-        if quiet >= self._idle_s:
+            self._last_io = now
+        if now - self._last_io >= self._idle_s:
             self._timer = None
             self._fail(UpstreamError("the next hop went quiet before its answer ended"))
         else:
-            self._timer = self.loop.call_at(self._last_io + self._idle_s, self._check_idle)
+            self._timer = self.loop.call_at(self._next_check(), self._check_idle)
 
     def _stop_timer(self) -> None:
         if self._timer is not None:
@@ -424,6 +436,7 @@ class HopClient:
         connections: int = limits.MAX_UPSTREAM_CONNECTIONS,
         connect_timeout: float = limits.UPSTREAM_CONNECT_TIMEOUT_S,
         idle_timeout: float = limits.UPSTREAM_READ_IDLE_TIMEOUT_S,
+        total_timeout: float = limits.UPSTREAM_TOTAL_TIMEOUT_S,
         pool_idle: float = limits.UPSTREAM_POOL_IDLE_S,
         tls: ssl.SSLContext | None = None,
         local_address: str | None = None,
@@ -433,6 +446,7 @@ class HopClient:
         self._max_idle = connections
         self._connect_timeout = connect_timeout
         self._idle_timeout = idle_timeout
+        self._total_timeout = total_timeout
         self._pool_idle = pool_idle
         self._idle: dict[tuple[str, str, int], list[_Connection]] = {}
         self._idle_count = 0
@@ -451,7 +465,7 @@ class HopClient:
         conn: _Connection | None = None
         try:
             conn = self._checkout(target.origin) or await self._connect(target.origin)
-            conn.send(head, body, limit, self._idle_timeout)
+            conn.send(head, body, limit, self._idle_timeout, self._total_timeout)
             assert conn.head is not None and conn.body is not None
             whole = conn.body  # the connection lets go of it once the answer is complete
             status, content_type = await conn.head
