@@ -20,7 +20,8 @@ BODY_READ_TIMEOUT_S: Final = 10.0
 UPSTREAM_CONNECT_TIMEOUT_S: Final = 5.0
 #: Seconds a server keeps a connection that has no complete request (headers trickling in, or
 #: idle between requests). Above aiohttp clients' 15 s pooling, so a pooled connection is never
-#: closed under a client that is about to reuse it.
+#: closed under a client that is about to reuse it. Also how long what a server sent may stay
+#: unacknowledged (a peer that stops reading) before the system drops the connection.
 HTTP_IDLE_TIMEOUT_S: Final = 75.0
 #: Largest gateway key file read back (a JSON object with one private key).
 MAX_GATEWAY_KEY_FILE_BYTES: Final = 4 * KiB

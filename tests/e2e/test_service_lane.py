@@ -331,6 +331,100 @@ async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_
     writer.close()
 
 
+async def test_a_peer_that_never_reads_its_answers_is_dropped_at_the_idle_time(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A peer that sends requests and reads no answer: once the answers fill the buffers, the
+    # lane makes no more. When the idle time runs out with answers still unsent, a close
+    # waits for the peer to take them: without more, it would hold the connection and its
+    # place under the guard's caps for ever. The system drops it (TCP_USER_TIMEOUT).
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.3)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
+    _reader, writer = await asyncio.open_connection(sock=sock)
+    writer.transport.pause_reading()
+    await asyncio.sleep(0.05)
+    (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
+    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    writer.write(_request(b"n" * limits.LANE_MAX_BODY_BYTES) * 8)
+    for _ in range(100):
+        if served.guard_count == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert served.guard_count == 0 and not served.runner.server._lanes  # type: ignore[union-attr]
+    writer.close()
+
+
+async def test_a_peer_that_never_reads_aiohttps_answers_is_dropped_by_the_system(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same peer at a service without a lane (aiohttp's connections): its handler waits for
+    # the write buffer to drain, with no timer of aiohttp's running. The system drops the
+    # connection once what was sent stays unacknowledged for the idle time (TCP_USER_TIMEOUT).
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.5)
+    seen: list[int] = []
+
+    async def route(request: web.Request) -> web.Response:
+        seen.append(len(await read_body(request, limit=limits.MAX_OHTTP_REQUEST)))
+        return web.Response(body=b"b" * (1 << 20), content_type="message/ohttp-res")
+
+    app = new_app("no-lane-test", Metrics("no-lane-test"))
+    app.router.add_post(PATH, route, name="ohttp")
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    try:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        _reader, writer = await asyncio.open_connection(sock=sock)
+        writer.transport.pause_reading()
+        await asyncio.sleep(0.05)
+        (handler,) = runner.server.connections  # type: ignore[union-attr]
+        handler.transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
+        )
+        writer.write(_request(b"x") * 4)
+        guard = runner.server.guard  # type: ignore[union-attr]
+        for _ in range(100):
+            if seen and guard.count == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert seen and guard.count == 0
+        writer.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_peer_taking_a_large_answer_slowly_keeps_it_past_the_idle_time(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An answer of 64 KiB taken 4 KiB at a time, about 80 KiB/s, outlasts an idle time of
+    # 0.3 s: a peer that reads slowly is not one that does not read, and gets it whole.
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.3)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
+    await asyncio.sleep(0.05)
+    (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
+    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    body = b"s" * (limits.LANE_MAX_BODY_BYTES - 8)
+    writer.write(_request(body))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = int(head.lower().split(b"content-length:", 1)[1].split(b"\r\n", 1)[0])
+    got = b""
+    while len(got) < length:
+        await asyncio.sleep(0.05)
+        piece = await asyncio.wait_for(reader.read(4096), 5)
+        assert piece, "dropped before the answer was taken"
+        got += piece
+    assert got == b"lane:" + body
+    writer.close()
+
+
 @pytest.mark.parametrize(
     "path", [b"/v1/ohttp?a=1", b"/v1/ohttp/", b"/V1/ohttp", b"http://gw/v1/ohttp", b"*"]
 )
@@ -376,6 +470,9 @@ class _Transport(asyncio.Transport):
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         self.written += bytes(data)
+
+    def get_write_buffer_size(self) -> int:
+        return 0  # every write is taken at once
 
     def is_closing(self) -> bool:
         return False

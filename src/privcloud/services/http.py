@@ -14,13 +14,17 @@ bytes (docs/operations.md#logs-and-floods).
 What a peer can make a service hold is bounded per service, not only per request: request
 bodies in flight share one byte budget (:class:`BodyBudget`; over it, 503 at once and nothing
 read), and connections are capped in total and, at the relay, per peer address
-(:class:`ConnectionGuard`), so one peer cannot take every slot.
+(:class:`ConnectionGuard`), so one peer cannot take every slot. A peer that stops taking what a
+service sends it is dropped by the system after ``HTTP_IDLE_TIMEOUT_S``
+(:func:`drop_when_unread`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -65,6 +69,21 @@ PEER_DATA_LOGGERS: Final = (
 )
 #: Metrics route label of requests aiohttp's parser refused before any route saw them.
 MALFORMED_ROUTE: Final = "malformed"
+
+
+def drop_when_unread(transport: asyncio.BaseTransport) -> None:
+    """Have the system drop an accepted connection once bytes sent on it stay unacknowledged
+    for ``limits.HTTP_IDLE_TIMEOUT_S``: a peer that stops reading (its window stays shut) or
+    is gone. Without it a peer that never reads holds its connection, and its place under the
+    connection caps, for ever: a handler waits on the write buffer, and a close waits for the
+    buffer to be sent. Linux's ``TCP_USER_TIMEOUT`` (it covers zero-window probes); where the
+    system has no such option, nothing."""
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    sock = transport.get_extra_info("socket")
+    if option is None or sock is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return
+    with contextlib.suppress(OSError):  # a socket already closed by its peer
+        sock.setsockopt(socket.IPPROTO_TCP, option, round(limits.HTTP_IDLE_TIMEOUT_S * 1000))
 
 
 @dataclass

@@ -21,7 +21,9 @@ closes after ``HTTP_IDLE_TIMEOUT_S`` without a whole head, reserves its body in 
 :class:`~privcloud.services.http.BodyBudget` (a refused reservation goes to aiohttp, which
 answers 503), answers one request at a time in order, reads no further while an answer waits or
 the peer does not read its answers, and is not cancelled when the peer goes (the route decides
-what a request it took costs: services.gateway).
+what a request it took costs: services.gateway). A peer that stops reading its answers is
+dropped by the system after ``HTTP_IDLE_TIMEOUT_S``, as aiohttp's connections are
+(:func:`~privcloud.services.http.drop_when_unread`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from privcloud.errors import (
     TooLargeError,
     UpstreamError,
 )
+from privcloud.services.http import drop_when_unread
 from privcloud.services.lane_core import (
     DateField,
     LaneHead,
@@ -127,6 +130,7 @@ class LaneConnection(asyncio.Protocol):
         if not self._host.guard.admit(self, conn.get_extra_info("peername")):
             conn.close()  # over a cap: closed at once, unread
             return
+        drop_when_unread(conn)
         self._transport = conn
         self._host.lane_opened(self)
         self._arm(limits.HTTP_IDLE_TIMEOUT_S)

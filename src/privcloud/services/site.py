@@ -26,6 +26,7 @@ from privcloud.services.http import (
     BodyBudget,
     Metrics,
     ServiceSettings,
+    drop_when_unread,
     error_for_status,
     error_response,
     make_middleware,
@@ -208,6 +209,7 @@ class _ServiceServer(web.Server):
         if not self.guard.admit(handler, transport.get_extra_info("peername")):
             transport.close()
             return
+        drop_when_unread(transport)
         super().connection_made(handler, transport)
 
     def connection_lost(
