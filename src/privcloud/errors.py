@@ -189,6 +189,14 @@ class KeyConsistencyError(PolicyError):
     code = "key_consistency"
 
 
+class DirectoryConsistencyError(KeyConsistencyError):
+    """The node directory the gateway served is not proven to be the one every device gets: no
+    directory statement, one not in the trusted log, of another gateway or outside its
+    validity, or served nodes that are not exactly the statement's (docs/adr/0033)."""
+
+    code = "directory_consistency"
+
+
 class TaggableChallengeError(PolicyError):
     """A token challenge differs from the one fixed for every device (a per-device
     ``redemption_context``, another origin or issuer): it could tag this device."""

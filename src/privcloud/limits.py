@@ -402,6 +402,19 @@ MAX_KEY_STATEMENT_VALIDITY_S: Final = 31 * 24 * 3600
 KEY_STATEMENT_SKEW_S: Final = 60
 #: Most key statements a gateway's statement list may carry.
 MAX_KEY_STATEMENTS: Final = 16
+#: Longest validity a node directory statement may claim, in seconds (docs/adr/0033): the
+#: gateway logs a new one whenever its nodes change, and a device refuses one valid longer.
+MAX_DIRECTORY_STATEMENT_VALIDITY_S: Final = 24 * 3600
+#: Validity the gateway gives the directory statements it logs; it logs a new one once half of
+#: it has passed, so a device never reads one about to expire.
+DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
+#: Most directory statements of one gateway a log audit accepts as valid at one instant
+#: (``privcloud log audit``): two for each half lifetime of a steady node set, one more for each
+#: change of its nodes within a lifetime (an hour); a directory per device gives many more.
+MAX_DIRECTORIES_VALID_AT_ONCE: Final = 8
+#: Largest node directory statement (a log entry: one 32-byte key id, in base64, per node of
+#: at most MAX_DIRECTORY_NODES, and the service name and validity).
+MAX_DIRECTORY_STATEMENT_BYTES: Final = 64 * MAX_DIRECTORY_NODES + 1 * KiB
 #: Largest statement list (``GET /v1/key-statements``) a client reads.
 MAX_KEY_STATEMENTS_DOC_BYTES: Final = 64 * KiB
 #: Most OHTTP key configurations of one gateway a device accepts as valid at one time: rotation

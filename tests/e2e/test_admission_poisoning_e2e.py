@@ -72,6 +72,7 @@ async def test_admission_poisoning_one_bad_entry_still_admits_the_others(
     _, vcek = make_vcek(synthetic_amd(), CHIP)
     entry = _poisoned_entry(honest, poison(vcek))  # type: ignore[operator]
     cloud.gateway.nodes.insert(1, NodeRecord("http://127.0.0.1:9", entry, healthy=True))
+    await cloud.gateway.log_directory()  # the directory devices use is the logged one
 
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
         trail = client.trail

@@ -192,6 +192,9 @@ async def start_cloud(
         issuer.key_log, issuer.issuer_name = key_log, issuer_proxy.url[7:]
         statements += issuer.core.key_statements(issuer.issuer_name)
     await key_log.publish(statements)
+    # Directory consistency: the gateway logs the statement of its nodes (docs/adr/0033).
+    gateway.directory_log = key_log
+    await gateway.log_directory()
     return Cloud(
         nodes,
         node_proxies,

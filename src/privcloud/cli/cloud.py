@@ -25,11 +25,13 @@ from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import load_or_create
+from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import SPEND_POLICIES, TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.database import open_database
+from privcloud.storage.tlog_store import load_key
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
@@ -165,6 +167,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=1,
         help="gateway processes sharing the port (needs --key-file)",
     )
+    gateway.add_argument(
+        "--log",
+        help="the transparency log's base URL: the gateway logs the statement of its node "
+        "directory there whenever its nodes change; devices use no unlogged directory "
+        "(docs/adr/0033)",
+    )
+    gateway.add_argument("--operator-key", help="with --log: the operator's log append key file")
+    gateway.add_argument(
+        "--cosignatures",
+        type=int,
+        default=1,
+        help="with --log: witness cosignatures a checkpoint must carry before the gateway "
+        "serves a new directory statement",
+    )
     gateway.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     gateway.set_defaults(handler=_run_gateway)
 
@@ -213,11 +229,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     call.set_defaults(handler=lambda args: asyncio.run(_call(args)))
 
 
+def _directory_log(args: argparse.Namespace) -> KeyLog | None:
+    """Where the gateway logs its directory statements (``--log`` with ``--operator-key``)."""
+    if (args.log is None) != (args.operator_key is None):
+        raise ConfigError("give --log and --operator-key together")
+    if args.log is None:
+        return None
+    return KeyLog(args.log, load_key(args.operator_key), min_cosignatures=args.cosignatures)
+
+
 def _gateway(args: argparse.Namespace) -> Gateway:
     if args.key_file:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
+    directory_log = _directory_log(args)
     if args.issuer is None:
-        return Gateway(args.node, key_file=args.key_file)
+        return Gateway(args.node, key_file=args.key_file, directory_log=directory_log)
     if args.spent_tokens is None and args.database is None:
         raise ConfigError("--issuer needs --database URL (or --spent-tokens FILE)")
     if args.spent_tokens is not None and args.database is not None:
@@ -225,7 +251,9 @@ def _gateway(args: argparse.Namespace) -> Gateway:
     store = open_database(args.database, args.spent_tokens).spent_tokens()
     spend = TokenAuthorizer.spend if args.spend is None else args.spend  # (the class default)
     authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=spend)
-    return Gateway(args.node, key_file=args.key_file, authorizer=authorizer)
+    return Gateway(
+        args.node, key_file=args.key_file, authorizer=authorizer, directory_log=directory_log
+    )
 
 
 def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
@@ -235,6 +263,9 @@ def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
     worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
     for url in args.node:
         worker += ["--node", url]
+    if args.log is not None:
+        worker += ["--log", args.log, "--operator-key", args.operator_key]
+        worker += ["--cosignatures", str(args.cosignatures)]
     if args.issuer:
         worker += ["--issuer", args.issuer]
         if args.spend is not None:

@@ -16,6 +16,7 @@ import contextlib
 import time
 from collections.abc import Sequence
 
+from privcloud import limits
 from privcloud.cli.trust_args import from_local, local_args
 from privcloud.errors import ConfigError, PrivcloudError, VerificationError
 from privcloud.logclient import LogClient
@@ -26,6 +27,8 @@ from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import verify_cosignatures
 from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from privcloud.transparency.note import Ed25519NoteVerifier
+from privcloud.trust.directory_statement import DirectoryStatement
+from privcloud.trust.directory_statement import most_valid_at_once as directories_at_once
 from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
 
 #: Inclusion proofs the audit asks the log for and checks (first, last, spread in between).
@@ -48,6 +51,26 @@ def _key_statements(entries: list[bytes]) -> list[KeyStatement]:
         with contextlib.suppress(PrivcloudError):  # a release manifest, not a key statement
             out.append(KeyStatement.decode(entry))
     return out
+
+
+def _directory_statements(entries: list[bytes]) -> list[DirectoryStatement]:
+    out = []
+    for entry in entries:
+        with contextlib.suppress(PrivcloudError):  # another kind of entry
+            out.append(DirectoryStatement.decode(entry))
+    return out
+
+
+def _check_directory_statements(statements: list[DirectoryStatement]) -> None:
+    """Refuse a log in which some gateway had more directory statements valid at one instant
+    than changes of its nodes explain (ADR 0033): a sign of directories made for some devices
+    only."""
+    for service, count in sorted(directories_at_once(statements).items()):
+        print(f"directories   of {service}: at most {count} valid at once")
+        if count > limits.MAX_DIRECTORIES_VALID_AT_ONCE:
+            raise VerificationError(
+                "a gateway had more node directories valid at once than node changes explain"
+            )
 
 
 def _check_key_statements(statements: list[KeyStatement]) -> None:
@@ -106,11 +129,13 @@ async def _audit(args: argparse.Namespace) -> None:
         # 2. Every entry, re-hashed, must give the checkpoint's root.
         ours: list[bytes] = []
         statements: list[KeyStatement] = []
+        directories: list[DirectoryStatement] = []
         for start in range(0, checkpoint.size, _ENTRIES_PER_ROUND):
             end = min(checkpoint.size, start + _ENTRIES_PER_ROUND)
             page = await client.bundle_entries(start, end, checkpoint.size)
             ours += [leaf_hash(e) for e in page]
             statements += _key_statements(page)
+            directories += _directory_statements(page)
         try:
             check_entries(ours, checkpoint)
         except VerificationError:
@@ -120,6 +145,8 @@ async def _audit(args: argparse.Namespace) -> None:
         print(f"entries       {len(ours)} re-hashed; the root matches")
         # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
         _check_key_statements(statements)
+        # 2c. Directory consistency: no gateway logged a directory per device.
+        _check_directory_statements(directories)
         # 3. Inclusion proofs served by the log verify for our leaf hashes.
         sample = proof_sample(checkpoint.size, args.proofs)
         for i in sample:

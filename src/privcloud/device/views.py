@@ -24,6 +24,7 @@ from privcloud.transparency.client_state import TrustedLogState, verify_inclusio
 from privcloud.transparency.merkle import leaf_hash
 from privcloud.transparency.note import parse_note
 from privcloud.trust.admission import AdmittedNode
+from privcloud.trust.directory_statement import DirectoryStatement
 from privcloud.trust.keys import KeyStatement
 from privcloud.trust.release_manifest import ReleaseManifest
 
@@ -163,6 +164,17 @@ def _entry_json(index: int, entry: bytes) -> dict[str, Any]:
             "service": statement.service,
             "not_before": statement.not_before,
             "not_after": statement.not_after,
+        }
+    try:
+        directory = DirectoryStatement.decode(entry)  # a gateway's node directory (ADR 0033)
+    except PrivcloudError:
+        doc["directory_statement"] = None
+    else:
+        doc["directory_statement"] = {
+            "service": directory.service,
+            "nodes": len(directory.key_ids),
+            "not_before": directory.not_before,
+            "not_after": directory.not_after,
         }
     return doc
 

@@ -229,8 +229,9 @@ class LocalCloud:
         return directory / "ohttp-keys.json"
 
     async def _log_keys(self) -> None:
-        """Log the statements of the gateway's keys and the issuer's keys, and wait until a
-        checkpoint cosigned by every witness covers them: devices use no key before that."""
+        """Log the statements of the gateway's keys and the issuer's keys, and the gateway's
+        directory statement, and wait until a checkpoint cosigned by every witness covers them:
+        devices use no key and no directory before that."""
         assert self.gateway is not None and self.operator_key is not None
         self.key_log = KeyLog(
             self.log_url, self.operator_key, min_cosignatures=len(self.witness_vkeys)
@@ -241,6 +242,9 @@ class LocalCloud:
             self.issuer.issuer_name = issuer_name_for(self.issuer_url)
             statements += self.issuer.core.key_statements(self.issuer.issuer_name)
         await self.key_log.publish(statements)
+        # Directory consistency: the gateway logs the statement of its nodes (docs/adr/0033).
+        self.gateway.directory_log = self.key_log
+        await self.gateway.log_directory()
 
     async def add_gateway_key(self, *, lifetime_s: int | None = None) -> GatewayKeyRecord:
         """Rotate: give the gateway a new OHTTP key (offered first from now on; the old one

@@ -456,6 +456,7 @@ class Cluster:
             "gateway", *node_args, "--host", host, "--port", str(gateway_port), "--reuse-port",
             "--issuer", self.issuer_url, "--spend", spec.spend, *self._store_args("gateway"),
             "--key-file", str(self.gateway_key_file),
+            "--log", self.log_url, "--operator-key", str(self.operator_key_file),
         ]  # fmt: skip
         gateways = [
             self._add(f"gateway-{i}", gateway_port, *gateway_args)
@@ -486,7 +487,8 @@ class Cluster:
 
     async def wait_gateways_see_nodes(self, timeout: float = _START_TIMEOUT_S) -> None:
         """Wait until the gateways (asked several times: the kernel spreads the connections)
-        report every node healthy."""
+        report every node healthy and listed in their logged directory statement (devices use
+        no unlogged directory, docs/adr/0033)."""
         want = self.spec.nodes
         deadline = time.monotonic() + timeout
         async with aiohttp.ClientSession() as session:
@@ -502,11 +504,11 @@ class Cluster:
                             headers={"Connection": "close"},
                         ) as resp:
                             body = await read_bounded(resp.content, limits.MAX_JSON_BYTES)
-                            seen.append(_healthy_nodes(body))
+                            seen.append(_ready_nodes(body))
                 if seen and min(seen) >= want:
                     return
                 if time.monotonic() > deadline:
-                    raise ConfigError(f"the gateways do not see {want} healthy nodes")
+                    raise ConfigError(f"the gateways do not list {want} healthy nodes")
                 await asyncio.sleep(0.2)
 
     async def stop(self) -> None:
@@ -589,8 +591,11 @@ class Cluster:
 __all__ = ["Cluster", "ClusterSpec", "ServiceProcess", "free_ports", "privcloud_argv"]
 
 
-def _healthy_nodes(body: bytes) -> int:
-    """``healthy_nodes`` of a gateway's ``/healthz`` body (bounded JSON; 0 when absent)."""
+def _ready_nodes(body: bytes) -> int:
+    """The lesser of ``healthy_nodes`` and ``logged_nodes`` of a gateway's ``/healthz`` body
+    (bounded JSON; 0 when absent)."""
     doc = jsonio.loads(body)
-    count = doc.get("healthy_nodes", 0) if isinstance(doc, dict) else 0
-    return count if isinstance(count, int) else 0
+    counts = [
+        doc.get(f, 0) if isinstance(doc, dict) else 0 for f in ("healthy_nodes", "logged_nodes")
+    ]
+    return min(c if isinstance(c, int) else 0 for c in counts)

@@ -59,7 +59,7 @@ from privcloud.sdk.trust_store import refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
-from privcloud.trust.directory import decode_directory
+from privcloud.trust.directory import decode_directory_document
 from privcloud.trust.keys import (
     DEFAULT_GATEWAY_SERVICE,
     KEY_STATEMENTS_PATH,
@@ -125,6 +125,7 @@ class Client:
         gateway_service: str = DEFAULT_GATEWAY_SERVICE,
         require_post_quantum: bool = False,
         seal_ahead: bool = True,
+        insecure_unlogged_directory: bool = False,
     ) -> None:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
@@ -141,7 +142,11 @@ class Client:
         key configurations, and the wallet's issuer keys, are used only when their statements
         are in the log (:class:`~privcloud.errors.KeyConsistencyError` otherwise). Hybrid
         post-quantum keys are preferred; ``require_post_quantum`` refuses classical-only ones
-        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0014).
+        (:class:`~privcloud.errors.DowngradeError`, docs/adr/0014). The node directory is
+        used only when its directory statement is in the log and names exactly its nodes
+        (:class:`~privcloud.errors.DirectoryConsistencyError`, docs/adr/0033);
+        ``insecure_unlogged_directory`` accepts any directory (INSECURE: the gateway could
+        then show this device nodes of its own and link its requests).
 
         ``seal_ahead``: after each request, draw the nodes of the next request of the same
         kind and do its public-key work while the device is idle (:mod:`privcloud.sdk.ahead`);
@@ -165,6 +170,7 @@ class Client:
         self.log_state: TrustedLogState | None = None
         self.gateway_service = gateway_service
         self.require_post_quantum = require_post_quantum
+        self.insecure_unlogged_directory = insecure_unlogged_directory
         self._key_statement: KeyStatement | None = None
         self.key_proofs: KeyProofs | None = None
         #: Node id -> until when it is left out of the choice (a request failed to reach it).
@@ -274,7 +280,14 @@ class Client:
             report = await self.key_proofs.prove(
                 statements, kind=KeyKind.OHTTP, service=self.gateway_service, now=now
             )
-            nodes = decode_directory(await self._get("/v1/directory"))
+            nodes, logged = decode_directory_document(await self._get("/v1/directory"))
+            # Directory consistency: only the directory whose statement is in the checkpoint
+            # (the gateway cannot show this device nodes of its own).
+            directory = None
+            if not self.insecure_unlogged_directory:
+                directory = await self.key_proofs.prove_directory(
+                    nodes, logged, service=self.gateway_service, now=now
+                )
             proofs = await fetch_log_proofs(log, state, nodes)
         self._key_statement = self.key_proofs.choose_ohttp(
             report, now=now, require_post_quantum=self.require_post_quantum
@@ -294,6 +307,7 @@ class Client:
             key_config_id=self._key_config.key_id,
             key_statement=self._key_statement,
             keys_refused=[reason for _, reason in report.refused],
+            directory_statement=directory,
             checkpoint=state.checkpoint,
         )
         self._admitted_at = now

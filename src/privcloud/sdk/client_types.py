@@ -13,6 +13,7 @@ from privcloud.sdk.trust_store import TrustStore, pinned_state
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import AdmittedNode
+from privcloud.trust.directory_statement import DirectoryStatement
 from privcloud.trust.keys import KeyStatement
 from privcloud.wire.message import Event, JSONObject
 
@@ -83,6 +84,9 @@ class Trail:
     #: statements that were refused, with the reason (key consistency, docs/adr/0009).
     key_statement: KeyStatement | None = None
     keys_refused: list[str] = field(default_factory=list)
+    #: The logged statement of the node directory admission read (docs/adr/0033); None only
+    #: for a client told to accept an unlogged directory (INSECURE).
+    directory_statement: DirectoryStatement | None = None
     #: The trusted log checkpoint admission used.
     checkpoint: Checkpoint | None = None
 

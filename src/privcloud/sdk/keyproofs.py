@@ -10,6 +10,9 @@ cache of proven leaves never needs to be emptied for the same log.
 Every device asks the same questions about the same public statements, so the answers cannot
 differ per device without the log forking, which witnesses and the trusted state refuse.
 
+The node directory is used only when its directory statement is logged the same way
+(:meth:`KeyProofs.prove_directory`, docs/adr/0033).
+
 The device's post-quantum policy (docs/adr/0014-post-quantum-hpke.md) sits here too: which
 proven OHTTP key configuration it uses (:meth:`KeyProofs.choose_ohttp`) and which admitted
 nodes it seals to (:func:`post_quantum_choice`, :func:`sealing_descriptors`): hybrid
@@ -24,18 +27,24 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from privcloud.errors import (
+    DecodeError,
+    DirectoryConsistencyError,
     DowngradeError,
     KeyConsistencyError,
     NotFoundError,
     PrivcloudError,
+    TooLargeError,
     UnavailableError,
+    UnsupportedError,
 )
 from privcloud.logclient import LogClient
 from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk.trust_store import TrustStore, log_identity
-from privcloud.transparency.client_state import TrustedLogState
+from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
+from privcloud.transparency.merkle import leaf_hash
 from privcloud.trust.admission import AdmittedNode
 from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.directory_statement import DirectoryStatement, check_directory
 from privcloud.trust.keys import (
     MOST_VALID_AT_ONCE,
     KeyKind,
@@ -179,6 +188,47 @@ class KeyProofs:
                 raise DowngradeError("a logged post-quantum key configuration was withheld")
         # 4.
         return report.proven[0]
+
+    async def prove_directory(
+        self, nodes: Sequence[NodeDescriptor], statement: bytes | None, *, service: str, now: float
+    ) -> DirectoryStatement:
+        """The directory statement of ``nodes`` (its bytes as the directory carried them),
+        checked and proven in the log (docs/adr/0033, :mod:`privcloud.trust.directory_statement`:
+        decoded, of ``service``, valid now, naming exactly ``nodes``, in the trusted
+        checkpoint). Raises :class:`DirectoryConsistencyError`."""
+        if statement is None:
+            raise DirectoryConsistencyError("the directory carries no logged statement")
+        try:
+            decoded = DirectoryStatement.decode(statement)
+        except (DecodeError, UnsupportedError, TooLargeError) as exc:
+            raise DirectoryConsistencyError("the directory's statement does not decode") from exc
+        check_directory(decoded, nodes, service=service, now=now)
+        try:
+            await self.prove_entry(decoded.encode())
+        except KeyConsistencyError as exc:
+            raise DirectoryConsistencyError("the directory's statement is not logged") from exc
+        return decoded
+
+    async def prove_entry(self, entry: bytes) -> None:
+        """Prove that ``entry`` (a directory statement, docs/adr/0033) is in the log at the
+        trusted checkpoint, as step 3 of :meth:`prove` does for a key statement. Raises
+        :class:`KeyConsistencyError` when it is not, or when nothing is trusted yet."""
+        state = self._state()
+        if state is None or state.checkpoint.size == 0:
+            raise KeyConsistencyError("no trusted log checkpoint to prove entries against")
+        key = (log_identity(state), leaf_hash(entry))
+        if key in self._proven:
+            return
+        async with LogClient(self.log_url, session=self._session()) as log:
+            try:
+                index = await log.leaf_index(key[1])
+            except NotFoundError as exc:
+                raise KeyConsistencyError("the entry is not in the log") from exc
+            if index >= state.checkpoint.size:
+                raise KeyConsistencyError("the entry is not in the trusted log checkpoint")
+            proof = await log.inclusion_proof(index, state.checkpoint.size)
+        verify_inclusion_against(state, entry, index, proof)
+        self._proven.add(key)
 
     @staticmethod
     async def _prove_one(log: LogClient, statement: KeyStatement, state: TrustedLogState) -> None:

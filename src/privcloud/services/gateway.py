@@ -21,11 +21,17 @@ Routes::
     POST /v1/ohttp                   message/ohttp-req | message/ohttp-chunked-req
     GET  /.well-known/ohttp-gateway  application/ohttp-keys (RFC 9540)
     GET  /v1/key-statements          the logged statement of each offered key (docs/adr/0009)
-    GET  /v1/directory               the node directory (healthy nodes)
+    GET  /v1/directory               the node directory: the nodes of the last logged directory
+                                     statement, with it (docs/adr/0033)
     GET  /v1/live                    a live session's tunnel (WebSocket; services.live_gateway)
 
 Keys: a :class:`~privcloud.services.gateway_key.KeyRing` with validity periods; with a key
 file the gateway re-reads it when it changes, so keys rotate without a restart.
+
+Directory: with a ``directory_log`` (the operator's append key to the transparency log) the
+gateway logs a directory statement of its healthy nodes whenever they change, and every half
+``DIRECTORY_STATEMENT_LIFETIME_S`` (:mod:`privcloud.services.gateway_directory`); devices use
+no directory without one.
 """
 
 from __future__ import annotations
@@ -70,8 +76,10 @@ from privcloud.services.gateway_core import (
     key_mismatch_problem,
     node_accepted,
 )
+from privcloud.services.gateway_directory import LoggedDirectory
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.keylog import KeyLog
 from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import Redemption, TokenAuthorizer
@@ -108,10 +116,13 @@ class Gateway:
         key_file: str | os.PathLike[str] | None = None,
         authorizer: Authorizer | None = None,
         clock: Clock | None = None,
+        directory_log: KeyLog | None = None,
     ) -> None:
         """``ring`` holds the OHTTP keys; with ``key_file`` they are read from that file
         (:func:`~privcloud.services.gateway_key.load_or_create` made it) and re-read when it
-        changes. With neither, in-memory keys (one per KEM) valid for ``OHTTP_KEY_LIFETIME_S``."""
+        changes. With neither, in-memory keys (one per KEM) valid for ``OHTTP_KEY_LIFETIME_S``.
+        ``directory_log`` logs the directory statements (module docstring); without it the
+        directory is served unlogged, which devices refuse by default."""
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.key_file = Path(key_file) if key_file is not None else None
         self._key_file_seen: tuple[int, int] | None = None
@@ -126,6 +137,10 @@ class Gateway:
                 )
         self.ring = ring
         self.table = NodeTable(node_urls)
+        self.directory = LoggedDirectory(DEFAULT_SERVICE)
+        self.directory_log = directory_log
+        self._directory_lock = asyncio.Lock()
+        self._directory_task: asyncio.Task[None] | None = None
         self.authorizer = authorizer
         self.metrics = Metrics("gateway")
         self._http = LazySession()
@@ -209,12 +224,13 @@ class Gateway:
 
     async def _start(self, _: web.Application) -> None:
         await self.check_nodes()
+        self._log_directory_later()
         self._health_task = asyncio.create_task(self._health_loop())
         if self.key_file is not None:
             self._reload_task = asyncio.create_task(self._reload_loop())
 
     async def _stop(self, _: web.Application) -> None:
-        for task in (self._health_task, self._reload_task):
+        for task in (self._health_task, self._reload_task, self._directory_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -226,6 +242,39 @@ class Gateway:
         while True:
             await asyncio.sleep(HEALTH_INTERVAL_S)
             await self.check_nodes()
+            self._log_directory_later()
+
+    # --- the logged directory (docs/adr/0033) -----------------------------------------------
+
+    async def log_directory(self) -> bool:
+        """Log a directory statement of the healthy nodes if one is due (they changed, or half
+        its lifetime passed), wait for a cosigned checkpoint covering it, then serve it. True
+        when one was logged. Raises the log's errors."""
+        if self.directory_log is None:
+            return False
+        async with self._directory_lock:
+            healthy = self.table.healthy()
+            statement = self.directory.wanted(healthy, self.clock.now())
+            if statement is None:
+                return False
+            await self.directory_log.publish([statement])
+            self.directory.adopt(statement, healthy)
+        log.info("gateway: directory statement logged, %d nodes", len(statement.key_ids))
+        return True
+
+    def _log_directory_later(self) -> None:
+        """Start :meth:`log_directory` unless a run is under way (it waits for the witnesses:
+        the health checks do not wait for it)."""
+        if self.directory_log is None:
+            return
+        if self._directory_task is None or self._directory_task.done():
+            self._directory_task = asyncio.create_task(self._log_directory_quietly())
+
+    async def _log_directory_quietly(self) -> None:
+        try:
+            await self.log_directory()
+        except PrivcloudError as exc:  # the log is down or slow: the next check tries again
+            log.warning("gateway: directory statement not logged (%s)", exc.code)
 
     async def check_nodes(self) -> None:
         """Fetch each node's descriptor; a node that answers is healthy."""
@@ -249,7 +298,11 @@ class Gateway:
 
     async def handle_health(self, _: web.Request) -> web.Response:
         healthy = sum(1 for r in self.nodes if r.healthy)
-        return web.json_response({"ok": True, "service": "gateway", "healthy_nodes": healthy})
+        statement = self.directory.statement
+        logged = 0 if statement is None else len(statement.key_ids)
+        return web.json_response(
+            {"ok": True, "service": "gateway", "healthy_nodes": healthy, "logged_nodes": logged}
+        )
 
     async def handle_keys(self, _: web.Request) -> web.Response:
         offered = self.ring.offered(self.clock.now())
@@ -269,7 +322,9 @@ class Gateway:
 
     async def handle_directory(self, _: web.Request) -> web.Response:
         return web.Response(
-            body=self.table.directory(),
+            body=self.directory.document(
+                self.table.healthy(), [r.descriptor for r in self.nodes if r.descriptor]
+            ),
             content_type="application/json",
             headers={"Cache-Control": "max-age=10"},
         )

@@ -1,5 +1,6 @@
-"""The operator's side of key consistency: append key statements to the transparency log and
-wait until a cosigned checkpoint covers them (docs/adr/0009-key-consistency.md).
+"""The operator's side of key consistency: append key statements (and the gateway's directory
+statements, docs/adr/0033) to the transparency log and wait until a cosigned checkpoint covers
+them (docs/adr/0009-key-consistency.md).
 
 A key is *logged before use*: devices refuse a key whose statement is not in the checkpoint they
 trust, so an operator publishes a new key's statement, waits for the witnesses to cosign a
@@ -12,12 +13,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.logclient import LogClient
-from privcloud.trust.keys import KeyStatement
 
 log = logging.getLogger("privcloud.keylog")
+
+
+class Statement(Protocol):
+    """A log entry a device proves: a key statement or a directory statement."""
+
+    def encode(self) -> bytes: ...
+
+    @property
+    def leaf_hash(self) -> bytes: ...
 
 
 @dataclass
@@ -30,7 +40,7 @@ class KeyLog:
     min_cosignatures: int = 0
     _published: set[bytes] = field(default_factory=set, repr=False)
 
-    async def publish(self, statements: Sequence[KeyStatement], *, timeout: float = 30.0) -> None:
+    async def publish(self, statements: Sequence[Statement], *, timeout: float = 30.0) -> None:
         """Append each statement not yet published by this object (appends are idempotent at
         the log anyway) and wait for a checkpoint covering all of them.
 
@@ -53,4 +63,4 @@ class KeyLog:
         log.info("key statements logged: %d", len(new))
 
 
-__all__ = ["KeyLog"]
+__all__ = ["KeyLog", "Statement"]

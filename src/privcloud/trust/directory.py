@@ -10,6 +10,10 @@ JSON document (``application/json``)::
 boot key: ``{"key_id": b64, "kem": 25722, "kdf": 1, "aead": 3, "public_key": b64}``
 (ML-KEM-768 + X25519); its evidence binds it beside the classical key (``NodeClaims`` v2).
 
+``statement`` (optional within version 1) is the base64 of the logged directory statement
+naming exactly these nodes (:mod:`privcloud.trust.directory_statement`, docs/adr/0033); a device
+refuses a directory without one unless told to accept unlogged directories (INSECURE).
+
 ``bundle`` (optional within version 1, so older documents still parse) is the node's
 attestation bundle (:class:`privcloud.trust.bundle.NodeBundle`): evidence, release manifest,
 log inclusion proof and checkpoint. A node without one is refused by admission. The legacy
@@ -171,14 +175,23 @@ class NodeDescriptor:
         )
 
 
-def encode_directory(nodes: list[NodeDescriptor]) -> bytes:
-    """Serialize a directory document."""
-    doc = {"version": DIRECTORY_VERSION, "nodes": [n.to_json() for n in nodes]}
+def encode_directory(nodes: list[NodeDescriptor], statement: bytes | None = None) -> bytes:
+    """Serialize a directory document, with the logged ``statement`` of its nodes if given."""
+    doc: dict[str, Any] = {"version": DIRECTORY_VERSION, "nodes": [n.to_json() for n in nodes]}
+    if statement is not None:
+        doc["statement"] = b64_text(statement)
     return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
 
 
 def decode_directory(data: bytes) -> list[NodeDescriptor]:
-    """Parse a directory document (bounded by ``limits.MAX_NODE_DIRECTORY_BYTES``).
+    """The node entries of a directory document (:func:`decode_directory_document`)."""
+    return decode_directory_document(data)[0]
+
+
+def decode_directory_document(data: bytes) -> tuple[list[NodeDescriptor], bytes | None]:
+    """Parse a directory document (bounded by ``limits.MAX_NODE_DIRECTORY_BYTES``): its node
+    entries and the bytes of its directory statement (None when it carries none; they are
+    decoded and checked by :mod:`privcloud.trust.directory_statement`).
 
     Raises :class:`TooLargeError` past the bounds, :class:`UnsupportedError` for another
     version and :class:`DecodeError` otherwise (malformed or too deeply nested JSON, a bad
@@ -193,7 +206,12 @@ def decode_directory(data: bytes) -> list[NodeDescriptor]:
         raise DecodeError("directory has no node list")
     if len(nodes) > limits.MAX_DIRECTORY_NODES:
         raise TooLargeError("directory lists too many nodes")
-    return [NodeDescriptor.from_json(n) for n in nodes]
+    statement = doc.get("statement")
+    if statement is not None:
+        statement = from_b64_text(statement)
+        if len(statement) > limits.MAX_DIRECTORY_STATEMENT_BYTES:
+            raise TooLargeError("directory statement too large")
+    return [NodeDescriptor.from_json(n) for n in nodes], statement
 
 
 def encode_descriptor(node: NodeDescriptor) -> bytes:

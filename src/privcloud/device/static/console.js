@@ -1104,6 +1104,11 @@ async function loadLog() {
 
 function keyStatementLabel(e) {
   const k = e.key_statement;
+  const d = e.directory_statement;
+  if (d) {
+    const until = new Date(d.not_after * 1000).toISOString().slice(0, 16).replace("T", " ");
+    return `node directory of ${d.service}: ${d.nodes} nodes, valid until ${until} UTC`;
+  }
   if (!k) return `other (${bytes(e.bytes)})`;
   const what = k.kind === "ohttp-key-config" ? "gateway OHTTP key" : "issuer token key";
   const until = new Date(k.not_after * 1000).toISOString().slice(0, 16).replace("T", " ");

@@ -1,0 +1,205 @@
+"""Directory statements: the node directory a gateway serves, made public in the transparency
+log (sans-IO; docs/adr/0033-logged-node-directory.md, docs/trust-model.md#consistency).
+
+Each node entry of the directory is admitted on its own (evidence, logged release), but which
+entries a device is shown is the gateway's choice. A gateway that showed each device a directory
+of its own — a subset of the nodes, different for each — would see in every envelope's
+recipients which directory the device had, and so link all of that device's requests, without
+reading any. So a device uses a directory only when a **directory statement** naming exactly
+its nodes is an entry of the log, proven by an inclusion proof against the checkpoint it trusts:
+a directory given to one device only is then in public view, next to every other the gateway
+ever logged, and a monitor counts how many were valid at once (:func:`most_valid_at_once`).
+
+A directory statement, version 1, is the canonical JSON
+(:func:`~privcloud.trust.canonical.canonical_json`) of::
+
+    {"schema": "privcloud.node-directory/v1",
+     "service": <the gateway's origin, as in its key statements>,
+     "nodes": [<standard base64 of a node's key id>, ...],   # sorted, no repeats
+     "not_before": <unix seconds>, "not_after": <unix seconds>}
+
+A node's key id is its classical boot key's (SHA-256 over the KEM id and the public key,
+docs/envelope.md); its evidence binds its hybrid key beside it (ADR 0014), so the id names the
+node's keys both. The directory document carries the statement's bytes
+(:mod:`privcloud.trust.directory`); the log entry *is* those bytes.
+
+Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud.sdk.keyproofs`):
+
+1. the statement decodes, in canonical form, with a supported schema;
+2. its service is the gateway the device talks to;
+3. its validity is at most ``MAX_DIRECTORY_STATEMENT_VALIDITY_S`` long and contains now (with
+   ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead);
+4. the directory's entries are exactly the statement's nodes: none left out, none added, none
+   twice;
+5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from privcloud import limits
+from privcloud.errors import DecodeError, DirectoryConsistencyError, TooLargeError, UnsupportedError
+from privcloud.transparency.merkle import leaf_hash
+from privcloud.trust.canonical import canonical_json
+from privcloud.trust.canonical import loads_strict as _loads_strict
+from privcloud.trust.directory import NodeDescriptor
+
+#: ``schema`` of a version-1 directory statement.
+DIRECTORY_SCHEMA: Final = "privcloud.node-directory/v1"
+
+_KEY_ID_SIZE: Final = 32
+_MAX_TIME: Final = 2**62
+_FIELDS: Final = frozenset({"schema", "service", "nodes", "not_before", "not_after"})
+
+
+@dataclass(frozen=True)
+class DirectoryStatement:
+    """One directory statement, valid by construction: key ids sorted, unique, 32 bytes."""
+
+    service: str
+    key_ids: tuple[bytes, ...]
+    not_before: int
+    not_after: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.service, str) or not 1 <= len(self.service) <= 255:
+            raise DecodeError("directory statement service must be 1..255 characters")
+        if not self.service.isascii() or not self.service.isprintable():
+            raise DecodeError("directory statement service must be printable ASCII")
+        for value in (self.not_before, self.not_after):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise DecodeError("directory statement times are integers")
+            if not 0 <= value < _MAX_TIME:
+                raise DecodeError("directory statement time out of range")
+        if self.not_after <= self.not_before:
+            raise DecodeError("directory statement validity is empty")
+        if len(self.key_ids) > limits.MAX_DIRECTORY_NODES:
+            raise TooLargeError("directory statement lists too many nodes")
+        if not all(isinstance(k, bytes) and len(k) == _KEY_ID_SIZE for k in self.key_ids):
+            raise DecodeError("directory statement has a malformed key id")
+        if list(self.key_ids) != sorted(set(self.key_ids)):
+            raise DecodeError("directory statement nodes are not sorted and unique")
+
+    @classmethod
+    def for_nodes(
+        cls, service: str, nodes: Iterable[NodeDescriptor], not_before: int, not_after: int
+    ) -> DirectoryStatement:
+        """The statement of a directory of ``nodes``. Raises :class:`DecodeError` when two
+        entries share a key (the directory could not be the statement's)."""
+        ids = [n.key_id for n in nodes]
+        if len(set(ids)) != len(ids):
+            raise DecodeError("two directory entries share a key")
+        return cls(service, tuple(sorted(ids)), not_before, not_after)
+
+    def encode(self) -> bytes:
+        """The log entry: canonical JSON."""
+        return canonical_json(
+            {
+                "schema": DIRECTORY_SCHEMA,
+                "service": self.service,
+                "nodes": [base64.b64encode(k).decode("ascii") for k in self.key_ids],
+                "not_before": self.not_before,
+                "not_after": self.not_after,
+            }
+        )
+
+    @property
+    def leaf_hash(self) -> bytes:
+        """The RFC 9162 leaf hash of the entry (what the log is asked about)."""
+        return leaf_hash(self.encode())
+
+    def valid_at(self, now: float) -> bool:
+        """Whether the statement holds at ``now`` (``not_before`` up to the skew ahead)."""
+        return self.not_before - limits.KEY_STATEMENT_SKEW_S <= now < self.not_after
+
+    @classmethod
+    def decode(cls, data: bytes) -> DirectoryStatement:
+        """Parse a log entry, which must be the canonical form byte for byte.
+
+        Raises :class:`TooLargeError` past ``MAX_DIRECTORY_STATEMENT_BYTES``,
+        :class:`UnsupportedError` for another schema, :class:`DecodeError` otherwise.
+        """
+        if not isinstance(data, bytes):
+            raise DecodeError("directory statement is bytes")
+        if len(data) > limits.MAX_DIRECTORY_STATEMENT_BYTES:
+            raise TooLargeError("directory statement too large")
+        doc = _loads_strict(data, "directory statement", limits.MAX_DIRECTORY_STATEMENT_BYTES)
+        if not isinstance(doc, dict) or set(doc) != _FIELDS:
+            raise DecodeError("directory statement has the wrong fields")
+        if doc["schema"] != DIRECTORY_SCHEMA:
+            raise UnsupportedError("unsupported directory statement schema")
+        nodes = doc["nodes"]
+        if not isinstance(nodes, list) or not isinstance(doc["service"], str):
+            raise DecodeError("malformed directory statement")
+        if len(nodes) > limits.MAX_DIRECTORY_NODES:
+            raise TooLargeError("directory statement lists too many nodes")
+        try:
+            ids = tuple(base64.b64decode(_text(n), validate=True) for n in nodes)
+        except (ValueError, binascii.Error) as exc:
+            raise DecodeError("malformed directory statement") from exc
+        statement = cls(doc["service"], ids, doc["not_before"], doc["not_after"])
+        if statement.encode() != data:
+            raise DecodeError("directory statement is not in canonical form")
+        return statement
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise DecodeError("malformed directory statement")
+    return value
+
+
+def check_directory(
+    statement: DirectoryStatement, nodes: Sequence[NodeDescriptor], *, service: str, now: float
+) -> None:
+    """Steps 2 to 4 of the device procedure (module docstring).
+
+    Raises :class:`DirectoryConsistencyError` for another gateway's statement, a validity
+    longer than ``MAX_DIRECTORY_STATEMENT_VALIDITY_S`` or not containing ``now``, and served
+    entries that are not exactly the statement's nodes.
+    """
+    # 2.
+    if statement.service != service:
+        raise DirectoryConsistencyError("directory statement is for another gateway")
+    # 3.
+    if statement.not_after - statement.not_before > limits.MAX_DIRECTORY_STATEMENT_VALIDITY_S:
+        raise DirectoryConsistencyError("directory statement claims too long a validity")
+    if not statement.valid_at(now):
+        raise DirectoryConsistencyError("directory statement is not valid now")
+    # 4.
+    served = [n.key_id for n in nodes]
+    if len(set(served)) != len(served):
+        raise DirectoryConsistencyError("the directory lists a node twice")
+    if set(served) != set(statement.key_ids):
+        raise DirectoryConsistencyError("the directory is not the logged one")
+
+
+def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, int]:
+    """For a monitor reading the whole log: per gateway, the largest number of directory
+    statements valid at one instant. A gateway that changes its nodes now and then has one or
+    two; one that gave devices directories of their own has as many as it gave."""
+    events: dict[str, list[tuple[int, int]]] = {}
+    for s in statements:
+        # An end sorts before a start at the same instant: [a, b) and [b, c) do not overlap.
+        events.setdefault(s.service, []).extend(((s.not_before, 1), (s.not_after, -1)))
+    most: dict[str, int] = {}
+    for service, points in events.items():
+        live = peak = 0
+        for _, delta in sorted(points):
+            live += delta
+            peak = max(peak, live)
+        most[service] = peak
+    return most
+
+
+__all__ = [
+    "DIRECTORY_SCHEMA",
+    "DirectoryStatement",
+    "check_directory",
+    "most_valid_at_once",
+]

@@ -1,0 +1,198 @@
+"""Directory consistency (docs/adr/0033-logged-node-directory.md): a device seals only to the
+nodes of a directory whose statement is in the trusted, witness-cosigned log and names exactly
+those nodes, so the gateway (or a relay) cannot show one device nodes of its own and link its
+requests by their recipients. Each attack test is named after the attack and runs on real
+services over loopback; the attacker sits in front of the real relay and rewrites the directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from cloudkit import Cloud, start_cloud
+from privcloud import errors, limits
+from privcloud.sdk import Client
+from privcloud.services.site import start_site
+from privcloud.trust.admission import ClientPolicy
+from privcloud.trust.directory import (
+    NodeDescriptor,
+    decode_directory_document,
+    encode_directory,
+)
+from privcloud.trust.directory_statement import DirectoryStatement
+
+POLICY = ClientPolicy.insecure_local_dev()
+GATEWAY = "privcloud.gateway"
+
+Rewrite = Callable[[list[NodeDescriptor], bytes | None], bytes]
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[Cloud]:
+    c = await start_cloud()
+    yield c
+    await c.stop()
+
+
+class DirectoryRewriter:
+    """An attacker in front of the real relay: it rewrites the node directory it passes on,
+    and counts the requests sent through it. Everything else passes through unchanged."""
+
+    def __init__(self, upstream: str, rewrite: Rewrite) -> None:
+        self.upstream = upstream
+        self.rewrite = rewrite
+        self.posts = 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/directory", self.directory)
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    async def directory(self, request: web.Request) -> web.Response:
+        async with aiohttp.ClientSession() as s, s.get(self.upstream + request.path) as r:
+            nodes, statement = decode_directory_document(await r.read())
+        return web.Response(body=self.rewrite(nodes, statement), content_type="application/json")
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "POST":
+            self.posts += 1
+        headers = {"Content-Type": request.content_type} if body else {}
+        async with (
+            aiohttp.ClientSession() as s,
+            s.request(
+                request.method, self.upstream + request.path_qs, data=body or None, headers=headers
+            ) as r,
+        ):
+            payload = await r.read()
+            return web.Response(status=r.status, body=payload, content_type=r.content_type)
+
+
+async def _refresh_through(
+    cloud: Cloud, attacker: DirectoryRewriter, *, insecure_unlogged_directory: bool = False
+) -> None:
+    """Admit through the attacker (the log read through it too), then make one request;
+    raises what the client raises."""
+    runner, port = await start_site(attacker.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    trust = cloud.client_trust()
+    trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+    client = Client(
+        url, policy=POLICY, trust=trust, insecure_unlogged_directory=insecure_unlogged_directory
+    )
+    try:
+        await client.refresh()
+        assert (await client.call("echo", None, b"through")).data == b"through"
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+async def test_the_logged_directory_is_proven_and_used(cloud: Cloud) -> None:
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        statement = client.trail.directory_statement
+        assert statement is not None and statement.service == GATEWAY
+        assert set(statement.key_ids) == {a.descriptor.key_id for a in client.trail.admitted}
+        assert len(statement.key_ids) == 3
+        assert (await client.call("echo", None, b"ok")).data == b"ok"
+
+
+async def test_directory_subset_for_one_device_is_refused_before_any_request(
+    cloud: Cloud,
+) -> None:
+    # The logged statement passed on as it is, one of its nodes left out: the device would
+    # seal to the two others only, which the gateway could recognise.
+    def drop_one(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
+        return encode_directory(nodes[1:], statement)
+
+    attacker = DirectoryRewriter(cloud.relay_url, drop_one)
+    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+        await _refresh_through(cloud, attacker)
+    assert attacker.posts == 0
+
+
+async def test_directory_of_its_own_for_one_device_is_refused_when_not_logged(
+    cloud: Cloud,
+) -> None:
+    # A subset with a statement made for it, which the operator did not log.
+    def own(nodes: list[NodeDescriptor], _: bytes | None) -> bytes:
+        now = int(time.time())
+        mine = DirectoryStatement.for_nodes(GATEWAY, nodes[:1], now, now + 3600)
+        return encode_directory(nodes[:1], mine.encode())
+
+    attacker = DirectoryRewriter(cloud.relay_url, own)
+    with pytest.raises(errors.DirectoryConsistencyError, match="not logged"):
+        await _refresh_through(cloud, attacker)
+    assert attacker.posts == 0
+
+
+async def test_directory_stripped_of_its_statement_is_refused_unless_insecure(
+    cloud: Cloud,
+) -> None:
+    def strip(nodes: list[NodeDescriptor], _: bytes | None) -> bytes:
+        return encode_directory(nodes)
+
+    attacker = DirectoryRewriter(cloud.relay_url, strip)
+    with pytest.raises(errors.DirectoryConsistencyError, match="no logged statement"):
+        await _refresh_through(cloud, attacker)
+    assert attacker.posts == 0
+    # A client told to accept unlogged directories (INSECURE) uses it.
+    await _refresh_through(cloud, attacker, insecure_unlogged_directory=True)
+    assert attacker.posts == 1
+
+
+async def test_directory_statement_replayed_after_its_validity_is_refused(cloud: Cloud) -> None:
+    # A statement the operator did log, but one whose validity has passed: a device is not
+    # kept on an old directory for ever.
+    assert cloud.key_log is not None
+    now = int(time.time())
+    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
+    old = DirectoryStatement.for_nodes(GATEWAY, nodes, now - 7200, now - 3600)
+    await cloud.key_log.publish([old])
+
+    def replay(served: list[NodeDescriptor], _: bytes | None) -> bytes:
+        return encode_directory(served, old.encode())
+
+    attacker = DirectoryRewriter(cloud.relay_url, replay)
+    with pytest.raises(errors.DirectoryConsistencyError, match="not valid now"):
+        await _refresh_through(cloud, attacker)
+
+
+async def test_gateway_logs_a_new_directory_when_a_node_goes_down(cloud: Cloud) -> None:
+    before = cloud.gateway.directory.statement
+    assert before is not None and len(before.key_ids) == 3
+    await cloud.node_proxies[2].stop()
+    await cloud.gateway.check_nodes()
+    assert await cloud.gateway.log_directory()
+    after = cloud.gateway.directory.statement
+    assert after is not None and set(after.key_ids) < set(before.key_ids)
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert client.trail.directory_statement == after
+        assert len(client.trail.admitted) == 2
+        assert (await client.call("echo", None, b"two left")).data == b"two left"
+
+
+async def test_log_audit_flags_a_directory_per_device_in_the_log(cloud: Cloud) -> None:
+    # An operator that logs what it shows each device: every such directory would pass the
+    # device's checks, but all are in public view, and the audit counts them.
+    from privcloud.cli import main
+
+    assert cloud.transparency is not None and cloud.key_log is not None
+    args = ["log", "audit", "--log", cloud.transparency.log_url]
+    args += ["--log-vkey", cloud.transparency.log_vkey]
+    assert await asyncio.to_thread(main, args) == 0  # the gateway's one directory
+    now = int(time.time())
+    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
+    per_device = [
+        DirectoryStatement.for_nodes(GATEWAY, nodes[i % 3 : i % 3 + 1], now + i, now + 3600)
+        for i in range(limits.MAX_DIRECTORIES_VALID_AT_ONCE)
+    ]
+    await cloud.key_log.publish(per_device)
+    assert await asyncio.to_thread(main, args) == 1

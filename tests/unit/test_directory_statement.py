@@ -1,0 +1,207 @@
+"""Directory statements (docs/adr/0033, privcloud.trust.directory_statement) and the gateway's
+logged directory (privcloud.services.gateway_directory), sans-IO: the format, the device's
+checks, the monitor's count, and which directory the gateway serves when."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+
+import pytest
+
+from privcloud import errors, limits
+from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
+from privcloud.envelope import key_id_for
+from privcloud.services.gateway_directory import LoggedDirectory
+from privcloud.trust.directory import NodeDescriptor, decode_directory_document
+from privcloud.trust.directory_statement import (
+    DirectoryStatement,
+    check_directory,
+    most_valid_at_once,
+)
+
+NOW = 1_764_652_800
+GATEWAY = "privcloud.gateway"
+
+
+def _node(name: str) -> NodeDescriptor:
+    key = generate_keypair(X25519_SHA256_AES128GCM.kem).public_bytes
+    return NodeDescriptor(
+        node_id=name,
+        key_id=key_id_for(X25519_SHA256_AES128GCM.kem, key),
+        suite=X25519_SHA256_AES128GCM,
+        public_key=key,
+        region="eu-west",
+        provider="local",
+        tee="simulated",
+    )
+
+
+NODES = [_node(f"node-{i}") for i in range(1, 4)]
+
+
+def _statement(nodes: list[NodeDescriptor] = NODES, **kw: int) -> DirectoryStatement:
+    times = {"not_before": NOW, "not_after": NOW + 3600, **kw}
+    return DirectoryStatement.for_nodes(GATEWAY, nodes, times["not_before"], times["not_after"])
+
+
+# --- the format ------------------------------------------------------------------------------
+
+
+def test_statement_golden_bytes_both_ways() -> None:
+    # Two key ids, SHA-256 of "a" and of "b", in byte order (0x3e.. before 0xca..); the JSON
+    # written by hand: keys sorted, standard base64, no spaces.
+    a, b = hashlib.sha256(b"a").digest(), hashlib.sha256(b"b").digest()
+    golden = (
+        b'{"nodes":["PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=",'
+        b'"ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="],"not_after":1764656400,'
+        b'"not_before":1764652800,"schema":"privcloud.node-directory/v1",'
+        b'"service":"privcloud.gateway"}'
+    )
+    statement = DirectoryStatement(GATEWAY, (b, a), NOW, NOW + 3600)
+    assert statement.encode() == golden
+    assert DirectoryStatement.decode(golden) == statement
+
+
+def test_statement_names_each_nodes_key_id_sorted() -> None:
+    statement = _statement(list(reversed(NODES)))
+    assert statement.key_ids == tuple(sorted(n.key_id for n in NODES))
+    assert statement == _statement()
+    with pytest.raises(errors.DecodeError, match="share a key"):
+        DirectoryStatement.for_nodes(GATEWAY, [NODES[0], NODES[0]], NOW, NOW + 60)
+
+
+def _doc(**changes: object) -> bytes:
+    doc = json.loads(_statement().encode())
+    doc.update(changes)
+    return json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        _doc(schema="privcloud.node-directory/v2"),
+        _doc(extra=1),
+        _doc(not_after=NOW),
+        _doc(not_before=True),
+        _doc(service=""),
+        _doc(nodes=["AAAA"]),
+        _doc(nodes="x"),
+        _doc(nodes=[base64.b64encode(bytes(32)).decode()] * 2),
+        b"{}",
+        _statement().encode().replace(b":", b": ", 1),  # not canonical
+        b"\xff",
+        b"[]",
+    ],
+)
+def test_malformed_statement_is_refused_with_our_error(data: bytes) -> None:
+    with pytest.raises((errors.DecodeError, errors.UnsupportedError)):
+        DirectoryStatement.decode(data)
+
+
+def test_unsorted_nodes_are_not_canonical() -> None:
+    ids = json.loads(_statement().encode())["nodes"]
+    with pytest.raises(errors.DecodeError):
+        DirectoryStatement.decode(_doc(nodes=list(reversed(ids))))
+
+
+def test_statement_size_and_node_count_are_bounded() -> None:
+    with pytest.raises(errors.TooLargeError):
+        DirectoryStatement.decode(b" " * (limits.MAX_DIRECTORY_STATEMENT_BYTES + 1))
+    many = tuple(sorted(hashlib.sha256(b"%d" % i).digest() for i in range(257)))
+    with pytest.raises(errors.TooLargeError):
+        DirectoryStatement(GATEWAY, many, NOW, NOW + 60)
+    largest = DirectoryStatement(GATEWAY, many[: limits.MAX_DIRECTORY_NODES], NOW, NOW + 60)
+    assert len(largest.encode()) <= limits.MAX_DIRECTORY_STATEMENT_BYTES
+    assert DirectoryStatement.decode(largest.encode()) == largest
+
+
+# --- the device's checks ----------------------------------------------------------------------
+
+
+def test_the_logged_directory_passes() -> None:
+    check_directory(_statement(), list(reversed(NODES)), service=GATEWAY, now=NOW + 10)
+
+
+def test_directory_subset_for_one_device_is_refused() -> None:
+    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+        check_directory(_statement(), NODES[:2], service=GATEWAY, now=NOW)
+
+
+def test_directory_with_a_node_of_its_own_added_is_refused() -> None:
+    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+        check_directory(_statement(), [*NODES, _node("extra")], service=GATEWAY, now=NOW)
+
+
+def test_directory_listing_a_node_twice_is_refused() -> None:
+    with pytest.raises(errors.DirectoryConsistencyError, match="twice"):
+        check_directory(_statement(), [*NODES, NODES[0]], service=GATEWAY, now=NOW)
+
+
+def test_directory_statement_of_another_gateway_is_refused() -> None:
+    with pytest.raises(errors.DirectoryConsistencyError, match="another gateway"):
+        check_directory(_statement(), NODES, service="other.gateway", now=NOW)
+
+
+@pytest.mark.parametrize("now", [NOW - limits.KEY_STATEMENT_SKEW_S - 1, NOW + 3600, NOW + 10**6])
+def test_directory_statement_outside_its_validity_is_refused(now: int) -> None:
+    with pytest.raises(errors.DirectoryConsistencyError, match="not valid now"):
+        check_directory(_statement(), NODES, service=GATEWAY, now=now)
+
+
+def test_directory_statement_claiming_too_long_a_validity_is_refused() -> None:
+    long = _statement(not_after=NOW + limits.MAX_DIRECTORY_STATEMENT_VALIDITY_S + 1)
+    with pytest.raises(errors.DirectoryConsistencyError, match="too long"):
+        check_directory(long, NODES, service=GATEWAY, now=NOW)
+
+
+def test_most_valid_at_once_counts_overlapping_directories_per_gateway() -> None:
+    a = _statement()
+    b = _statement(NODES[:2], not_before=NOW + 1800, not_after=NOW + 5400)
+    c = _statement(NODES[1:], not_before=NOW + 3600, not_after=NOW + 7200)  # after a ends
+    other = DirectoryStatement.for_nodes("other.gateway", NODES, NOW, NOW + 60)
+    assert most_valid_at_once([a, b, c, other]) == {GATEWAY: 2, "other.gateway": 1}
+    per_device = [_statement([n], not_before=NOW + i) for i, n in enumerate(NODES)]
+    assert most_valid_at_once([a, *per_device])[GATEWAY] == 4
+
+
+# --- the gateway's logged directory -----------------------------------------------------------
+
+
+def test_gateway_serves_only_its_logged_directory() -> None:
+    directory = LoggedDirectory(GATEWAY)
+    # Nothing logged yet: the healthy nodes, without a statement (devices refuse that).
+    nodes, statement = decode_directory_document(directory.document(NODES, NODES))
+    assert len(nodes) == 3 and statement is None
+    wanted = directory.wanted(NODES, NOW + 100)
+    assert wanted is not None and set(wanted.key_ids) == {n.key_id for n in NODES}
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    assert wanted.not_before % half == 0 and wanted.not_before <= NOW + 100
+    assert wanted.not_after - wanted.not_before == limits.DIRECTORY_STATEMENT_LIFETIME_S
+    directory.adopt(wanted, NODES)
+    assert directory.wanted(NODES, NOW + 200) is None  # nothing changed
+    # A node goes down: a new statement is due, but until it is logged the old one is served,
+    # the node that went down included (its last entry).
+    assert directory.wanted(NODES[:2], NOW + 300) is not None
+    nodes, statement = decode_directory_document(directory.document(NODES[:2], NODES[:2]))
+    assert statement == wanted.encode()
+    check_directory(wanted, nodes, service=GATEWAY, now=NOW + 300)
+    # A node that came up is not served before a statement names it.
+    nodes, _ = decode_directory_document(
+        directory.document([*NODES, _node("new")], [*NODES, _node("new")])
+    )
+    assert {n.key_id for n in nodes} == set(wanted.key_ids)
+
+
+def test_gateway_renews_its_statement_each_half_lifetime_and_replicas_agree() -> None:
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    start = NOW // half * half
+    first, second = LoggedDirectory(GATEWAY), LoggedDirectory(GATEWAY)
+    a = first.wanted(NODES, start + 5)
+    assert a is not None and a == second.wanted(list(reversed(NODES)), start + half - 1)
+    first.adopt(a, NODES)
+    assert first.wanted(NODES, start + half - 1) is None
+    renewed = first.wanted(NODES, start + half)
+    assert renewed is not None and renewed.not_before == start + half
+    assert first.wanted([], start + half) is None  # no node healthy: the last stays served
