@@ -39,13 +39,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait(url: str, timeout: float = 30.0) -> dict[str, object]:
+def _wait(url: str, timeout: float = 30.0, *, logged: bool = False) -> dict[str, object]:
+    """Wait until ``url`` (a /healthz) answers, a gateway's seeing a node and, with
+    ``logged``, having logged its directory (devices use no other, ADR 0033)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2) as resp:
                 doc = json.loads(resp.read())
-                if doc.get("healthy_nodes", 1):
+                if doc.get("healthy_nodes", 1) and (not logged or doc.get("logged_nodes")):
                     return doc  # type: ignore[no-any-return]
         except OSError:
             pass
@@ -195,11 +197,15 @@ def services(
                     str(gateway),
                     "--key-file",
                     str(key_file),
+                    "--log",
+                    log_url,
+                    "--operator-key",
+                    str(log_dir / OPERATOR_KEY_FILE),
                 ],
                 cwd=tmp_path,
             )
         )
-        _wait(f"http://127.0.0.1:{gateway}/healthz")
+        _wait(f"http://127.0.0.1:{gateway}/healthz", logged=True)
         procs.append(
             subprocess.Popen(
                 [

@@ -114,6 +114,7 @@ async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
         public_key=attacker.public_bytes,
         key_id=key_id_for(record.descriptor.suite.kem, attacker.public_bytes),
     )
+    await cloud.gateway.log_directory()  # it logs its directory too (it holds the log key)
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
         assert _refusals(client) == {"node-1": "report data does not bind the node key and claims"}
         assert len(client.trail.admitted) == 2

@@ -275,6 +275,10 @@ class Gateway:
             await self.log_directory()
         except PrivcloudError as exc:  # the log is down or slow: the next check tries again
             log.warning("gateway: directory statement not logged (%s)", exc.code)
+        except Exception as exc:  # noqa: BLE001 - a fault of ours: logged, tried again later
+            log.error(  # noqa: TRY400 - only the type: no traceback in the logs
+                "gateway: directory statement not logged: %s", type(exc).__name__
+            )
 
     async def check_nodes(self) -> None:
         """Fetch each node's descriptor; a node that answers is healthy."""
