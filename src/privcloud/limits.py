@@ -412,9 +412,10 @@ DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
 #: (``privcloud log audit``): two for each half lifetime of a steady node set, one more for each
 #: change of its nodes within a lifetime (an hour); a directory per device gives many more.
 MAX_DIRECTORIES_VALID_AT_ONCE: Final = 8
-#: Largest node directory statement (a log entry: one 32-byte key id, in base64, per node of
-#: at most MAX_DIRECTORY_NODES, and the service name and validity).
-MAX_DIRECTORY_STATEMENT_BYTES: Final = 64 * MAX_DIRECTORY_NODES + 1 * KiB
+#: Largest node directory statement (a log entry: a 32-byte key id and a 32-byte digest, in
+#: base64, per node of at most MAX_DIRECTORY_NODES, and the service name and validity; below
+#: the tiled log's largest entry).
+MAX_DIRECTORY_STATEMENT_BYTES: Final = 100 * MAX_DIRECTORY_NODES + 1 * KiB
 #: Largest statement list (``GET /v1/key-statements``) a client reads.
 MAX_KEY_STATEMENTS_DOC_BYTES: Final = 64 * KiB
 #: Most OHTTP key configurations of one gateway a device accepts as valid at one time: rotation

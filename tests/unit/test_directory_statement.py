@@ -5,19 +5,26 @@ checks, the monitor's count, and which directory the gateway serves when."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 
 import pytest
 
 from privcloud import errors, limits
-from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, generate_keypair
+from privcloud.crypto.hpke import (
+    MLKEM768X25519_SHA256_CHACHA20,
+    X25519_SHA256_AES128GCM,
+    KemId,
+    generate_keypair,
+)
 from privcloud.envelope import key_id_for
 from privcloud.services.gateway_directory import LoggedDirectory
-from privcloud.trust.directory import NodeDescriptor, decode_directory_document
+from privcloud.trust.directory import NodeDescriptor, NodeKey, decode_directory_document
 from privcloud.trust.directory_statement import (
     DirectoryStatement,
     check_directory,
+    entry_digest,
     most_valid_at_once,
 )
 
@@ -50,18 +57,35 @@ def _statement(nodes: list[NodeDescriptor] = NODES, **kw: int) -> DirectoryState
 
 
 def test_statement_golden_bytes_both_ways() -> None:
-    # Two key ids, SHA-256 of "a" and of "b", in byte order (0x3e.. before 0xca..); the JSON
-    # written by hand: keys sorted, standard base64, no spaces.
-    a, b = hashlib.sha256(b"a").digest(), hashlib.sha256(b"b").digest()
+    # Two nodes: key ids SHA-256 of "a" and of "b", in byte order (0x3e.. before 0xca..), entry
+    # digests SHA-256 of "d" and of "c"; the JSON written by hand: keys sorted, standard base64,
+    # no spaces.
+    a, b, c, d = (hashlib.sha256(x).digest() for x in (b"a", b"b", b"c", b"d"))
     golden = (
-        b'{"nodes":["PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=",'
-        b'"ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs="],"not_after":1764656400,'
+        b'{"nodes":[["PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=",'
+        b'"GKw+c0PwFokMUQ6T+TUmEWnZ4/VlQ2Qpgw+vCTT0+OQ="],'
+        b'["ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=",'
+        b'"Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78Y="]],"not_after":1764656400,'
         b'"not_before":1764652800,"schema":"privcloud.node-directory/v1",'
         b'"service":"privcloud.gateway"}'
     )
-    statement = DirectoryStatement(GATEWAY, (b, a), NOW, NOW + 3600)
+    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), NOW, NOW + 3600)
     assert statement.encode() == golden
     assert DirectoryStatement.decode(golden) == statement
+    assert statement.key_ids == (b, a)
+
+
+def test_entry_digest_covers_the_entry_but_its_evidence() -> None:
+    node = NODES[0]
+    digest = entry_digest(node)
+    assert entry_digest(dataclasses.replace(node, evidence=b"renewed")) == digest
+    for change in (
+        {"features": ("echo", "summarize")},
+        {"node_id": "node-9"},
+        {"region": "us-east"},
+        {"tee": "sev-snp"},
+    ):
+        assert entry_digest(dataclasses.replace(node, **change)) != digest  # type: ignore[arg-type]
 
 
 def test_statement_names_each_nodes_key_id_sorted() -> None:
@@ -109,7 +133,7 @@ def test_unsorted_nodes_are_not_canonical() -> None:
 def test_statement_size_and_node_count_are_bounded() -> None:
     with pytest.raises(errors.TooLargeError):
         DirectoryStatement.decode(b" " * (limits.MAX_DIRECTORY_STATEMENT_BYTES + 1))
-    many = tuple(sorted(hashlib.sha256(b"%d" % i).digest() for i in range(257)))
+    many = tuple(sorted((hashlib.sha256(b"%d" % i).digest(), bytes(32)) for i in range(257)))
     with pytest.raises(errors.TooLargeError):
         DirectoryStatement(GATEWAY, many, NOW, NOW + 60)
     largest = DirectoryStatement(GATEWAY, many[: limits.MAX_DIRECTORY_NODES], NOW, NOW + 60)
@@ -132,6 +156,23 @@ def test_directory_subset_for_one_device_is_refused() -> None:
 def test_directory_with_a_node_of_its_own_added_is_refused() -> None:
     with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
         check_directory(_statement(), [*NODES, _node("extra")], service=GATEWAY, now=NOW)
+
+
+@pytest.mark.parametrize(
+    "change", [{"features": ("echo",)}, {"node_id": "renamed"}, {"pq_key": None}]
+)
+def test_directory_entry_changed_for_one_device_is_refused(change: dict[str, object]) -> None:
+    # The same node, shown with another feature list (a request of a feature then goes to the
+    # nodes the gateway chose for this device), another name, or without its hybrid key (the
+    # envelope then names the classical key ids).
+    hybrid = generate_keypair(KemId.MLKEM768_X25519).public_bytes
+    pq = NodeKey(key_id_for(KemId.MLKEM768_X25519, hybrid), MLKEM768X25519_SHA256_CHACHA20, hybrid)
+    first = dataclasses.replace(NODES[0], features=("echo", "summarize"), pq_key=pq)
+    logged = [first, *NODES[1:]]
+    statement = _statement(logged)
+    changed = [dataclasses.replace(first, **change), *logged[1:]]  # type: ignore[arg-type]
+    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+        check_directory(statement, changed, service=GATEWAY, now=NOW)
 
 
 def test_directory_listing_a_node_twice_is_refused() -> None:

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from privcloud import limits
 from privcloud.trust.directory import NodeDescriptor, encode_directory
-from privcloud.trust.directory_statement import DirectoryStatement
+from privcloud.trust.directory_statement import DirectoryStatement, node_line
 
 
 def _distinct(nodes: Sequence[NodeDescriptor]) -> list[NodeDescriptor]:
@@ -62,13 +62,13 @@ class LoggedDirectory:
 
     def document(self, healthy: Sequence[NodeDescriptor], known: Sequence[NodeDescriptor]) -> bytes:
         """The directory as served: the logged statement's nodes, each with its newest entry
-        among ``known`` (fresher evidence, same key; in their order) or else the one logged,
-        and the statement. Before any statement is logged, the ``healthy`` nodes alone, which
+        among ``known`` (fresher evidence, the same stable part; in their order) or else the
+        one logged, and the statement. Before any statement is logged, the ``healthy`` nodes alone, which
         devices refuse unless told to accept an unlogged directory (INSECURE)."""
         if self.statement is None:
             return encode_directory(list(healthy))
-        named = set(self.statement.key_ids)
-        nodes = [n for n in _distinct(known) if n.key_id in named]
+        named = set(self.statement.nodes)
+        nodes = [n for n in _distinct(known) if node_line(n) in named]
         listed = {n.key_id for n in nodes}
         nodes += [n for k, n in self._logged.items() if k not in listed]
         return encode_directory(nodes, self.statement.encode())

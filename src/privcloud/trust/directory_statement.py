@@ -10,17 +10,25 @@ its nodes is an entry of the log, proven by an inclusion proof against the check
 a directory given to one device only is then in public view, next to every other the gateway
 ever logged, and a monitor counts how many were valid at once (:func:`most_valid_at_once`).
 
+Not only which nodes: what the directory says of each shapes the device's choice too (the
+features it serves decide which nodes a request of a feature may go to; the hybrid key decides
+which key ids the envelope names), so the statement names each node by its key id *and* a
+digest of its entry's stable part — everything but the evidence, which a node renews
+(:func:`entry_digest`). A gateway that showed one device a node with another feature list, or
+without its hybrid key, is refused as for a node left out.
+
 A directory statement, version 1, is the canonical JSON
 (:func:`~privcloud.trust.canonical.canonical_json`) of::
 
     {"schema": "privcloud.node-directory/v1",
      "service": <the gateway's origin, as in its key statements>,
-     "nodes": [<standard base64 of a node's key id>, ...],   # sorted, no repeats
+     "nodes": [[<base64 key id>, <base64 entry digest>], ...],   # by key id, no repeats
      "not_before": <unix seconds>, "not_after": <unix seconds>}
 
 A node's key id is its classical boot key's (SHA-256 over the KEM id and the public key,
-docs/envelope.md); its evidence binds its hybrid key beside it (ADR 0014), so the id names the
-node's keys both. The directory document carries the statement's bytes
+docs/envelope.md); the entry digest is SHA-256 of the canonical JSON of its directory entry
+without ``bundle`` and ``evidence`` (node id, both keys and suites, region, provider, TEE,
+features). Base64 is standard, padded. The directory document carries the statement's bytes
 (:mod:`privcloud.trust.directory`); the log entry *is* those bytes.
 
 Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud.sdk.keyproofs`):
@@ -29,8 +37,8 @@ Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud
 2. its service is the gateway the device talks to;
 3. its validity is at most ``MAX_DIRECTORY_STATEMENT_VALIDITY_S`` long and contains now (with
    ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead);
-4. the directory's entries are exactly the statement's nodes: none left out, none added, none
-   twice;
+4. the directory's entries are exactly the statement's nodes, each with the logged entry
+   digest: none left out, none added, none twice, none changed;
 5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint.
 """
 
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -53,16 +62,34 @@ from privcloud.trust.directory import NodeDescriptor
 DIRECTORY_SCHEMA: Final = "privcloud.node-directory/v1"
 
 _KEY_ID_SIZE: Final = 32
+_DIGEST_SIZE: Final = 32
+#: A node as a statement names it: its key id and the digest of its entry's stable part.
+NodeLine = tuple[bytes, bytes]
 _MAX_TIME: Final = 2**62
 _FIELDS: Final = frozenset({"schema", "service", "nodes", "not_before", "not_after"})
 
 
+def entry_digest(node: NodeDescriptor) -> bytes:
+    """SHA-256 of the canonical JSON of ``node``'s entry without its bundle and evidence: what
+    the directory says of the node that stays the same while it runs."""
+    entry = node.to_json()
+    entry.pop("bundle", None)
+    entry.pop("evidence", None)
+    return hashlib.sha256(canonical_json(entry)).digest()
+
+
+def node_line(node: NodeDescriptor) -> NodeLine:
+    """How a statement names ``node``."""
+    return (node.key_id, entry_digest(node))
+
+
 @dataclass(frozen=True)
 class DirectoryStatement:
-    """One directory statement, valid by construction: key ids sorted, unique, 32 bytes."""
+    """One directory statement, valid by construction: nodes sorted by key id, key ids unique,
+    ids and digests 32 bytes."""
 
     service: str
-    key_ids: tuple[bytes, ...]
+    nodes: tuple[NodeLine, ...]
     not_before: int
     not_after: int
 
@@ -78,12 +105,23 @@ class DirectoryStatement:
                 raise DecodeError("directory statement time out of range")
         if self.not_after <= self.not_before:
             raise DecodeError("directory statement validity is empty")
-        if len(self.key_ids) > limits.MAX_DIRECTORY_NODES:
+        if len(self.nodes) > limits.MAX_DIRECTORY_NODES:
             raise TooLargeError("directory statement lists too many nodes")
-        if not all(isinstance(k, bytes) and len(k) == _KEY_ID_SIZE for k in self.key_ids):
-            raise DecodeError("directory statement has a malformed key id")
+        for line in self.nodes:
+            if not (isinstance(line, tuple) and len(line) == 2):
+                raise DecodeError("directory statement has a malformed node")
+            key_id, digest = line
+            if not isinstance(key_id, bytes) or len(key_id) != _KEY_ID_SIZE:
+                raise DecodeError("directory statement has a malformed key id")
+            if not isinstance(digest, bytes) or len(digest) != _DIGEST_SIZE:
+                raise DecodeError("directory statement has a malformed entry digest")
         if list(self.key_ids) != sorted(set(self.key_ids)):
-            raise DecodeError("directory statement nodes are not sorted and unique")
+            raise DecodeError("directory statement nodes are not sorted by unique key ids")
+
+    @property
+    def key_ids(self) -> tuple[bytes, ...]:
+        """The key id of each node, in order."""
+        return tuple(key_id for key_id, _ in self.nodes)
 
     @classmethod
     def for_nodes(
@@ -91,10 +129,10 @@ class DirectoryStatement:
     ) -> DirectoryStatement:
         """The statement of a directory of ``nodes``. Raises :class:`DecodeError` when two
         entries share a key (the directory could not be the statement's)."""
-        ids = [n.key_id for n in nodes]
-        if len(set(ids)) != len(ids):
+        lines = [node_line(n) for n in nodes]
+        if len({key_id for key_id, _ in lines}) != len(lines):
             raise DecodeError("two directory entries share a key")
-        return cls(service, tuple(sorted(ids)), not_before, not_after)
+        return cls(service, tuple(sorted(lines)), not_before, not_after)
 
     def encode(self) -> bytes:
         """The log entry: canonical JSON."""
@@ -102,7 +140,7 @@ class DirectoryStatement:
             {
                 "schema": DIRECTORY_SCHEMA,
                 "service": self.service,
-                "nodes": [base64.b64encode(k).decode("ascii") for k in self.key_ids],
+                "nodes": [[_b64(key_id), _b64(digest)] for key_id, digest in self.nodes],
                 "not_before": self.not_before,
                 "not_after": self.not_after,
             }
@@ -138,14 +176,23 @@ class DirectoryStatement:
             raise DecodeError("malformed directory statement")
         if len(nodes) > limits.MAX_DIRECTORY_NODES:
             raise TooLargeError("directory statement lists too many nodes")
-        try:
-            ids = tuple(base64.b64decode(_text(n), validate=True) for n in nodes)
-        except (ValueError, binascii.Error) as exc:
-            raise DecodeError("malformed directory statement") from exc
-        statement = cls(doc["service"], ids, doc["not_before"], doc["not_after"])
+        lines = []
+        for node in nodes:
+            if not isinstance(node, list) or len(node) != 2:
+                raise DecodeError("malformed directory statement")
+            try:
+                key_id, digest = (base64.b64decode(_text(v), validate=True) for v in node)
+            except (ValueError, binascii.Error) as exc:
+                raise DecodeError("malformed directory statement") from exc
+            lines.append((key_id, digest))
+        statement = cls(doc["service"], tuple(lines), doc["not_before"], doc["not_after"])
         if statement.encode() != data:
             raise DecodeError("directory statement is not in canonical form")
         return statement
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
 
 
 def _text(value: object) -> str:
@@ -172,10 +219,10 @@ def check_directory(
     if not statement.valid_at(now):
         raise DirectoryConsistencyError("directory statement is not valid now")
     # 4.
-    served = [n.key_id for n in nodes]
-    if len(set(served)) != len(served):
+    served = [node_line(n) for n in nodes]
+    if len({key_id for key_id, _ in served}) != len(served):
         raise DirectoryConsistencyError("the directory lists a node twice")
-    if set(served) != set(statement.key_ids):
+    if set(served) != set(statement.nodes):
         raise DirectoryConsistencyError("the directory is not the logged one")
 
 
@@ -200,6 +247,9 @@ def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, in
 __all__ = [
     "DIRECTORY_SCHEMA",
     "DirectoryStatement",
+    "NodeLine",
     "check_directory",
+    "entry_digest",
     "most_valid_at_once",
+    "node_line",
 ]
