@@ -402,11 +402,9 @@ MAX_KEY_STATEMENT_VALIDITY_S: Final = 31 * 24 * 3600
 KEY_STATEMENT_SKEW_S: Final = 60
 #: Most key statements a gateway's statement list may carry.
 MAX_KEY_STATEMENTS: Final = 16
-#: Longest validity a node directory statement may claim, in seconds (docs/adr/0033): the
-#: gateway logs a new one whenever its nodes change, and a device refuses one valid longer.
-MAX_DIRECTORY_STATEMENT_VALIDITY_S: Final = 24 * 3600
-#: Validity the gateway gives the directory statements it logs; it logs a new one once half of
-#: it has passed, so a device never reads one about to expire.
+#: Validity of every node directory statement (docs/adr/0033), in seconds: it starts at a
+#: multiple of half of it and lasts it whole; a device refuses any other. The gateway logs a
+#: new one at each half, so the one it serves has at least half of it left.
 DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
 #: Most directory statements of one gateway a log audit accepts as valid at one instant
 #: (``privcloud log audit``): two for each half lifetime of a steady node set, one more for each

@@ -28,7 +28,7 @@ from privcloud.trust.directory_statement import (
     most_valid_at_once,
 )
 
-NOW = 1_764_652_800
+NOW = 1_764_651_600  # on the validity grid (a multiple of half an hour)
 GATEWAY = "privcloud.gateway"
 
 
@@ -69,7 +69,7 @@ def test_statement_golden_bytes_both_ways() -> None:
         b'"not_before":1764652800,"schema":"privcloud.node-directory/v1",'
         b'"service":"privcloud.gateway"}'
     )
-    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), NOW, NOW + 3600)
+    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), 1_764_652_800, 1_764_656_400)
     assert statement.encode() == golden
     assert DirectoryStatement.decode(golden) == statement
     assert statement.key_ids == (b, a)
@@ -191,10 +191,20 @@ def test_directory_statement_outside_its_validity_is_refused(now: int) -> None:
         check_directory(_statement(), NODES, service=GATEWAY, now=now)
 
 
-def test_directory_statement_claiming_too_long_a_validity_is_refused() -> None:
-    long = _statement(not_after=NOW + limits.MAX_DIRECTORY_STATEMENT_VALIDITY_S + 1)
-    with pytest.raises(errors.DirectoryConsistencyError, match="too long"):
-        check_directory(long, NODES, service=GATEWAY, now=NOW)
+@pytest.mark.parametrize(
+    ("not_before", "not_after"),
+    [
+        (NOW, NOW + 86400),  # longer than the lifetime
+        (NOW, NOW + 3),  # shorter: back to back, one per device that refreshes then
+        (NOW + 3, NOW + 3603),  # the lifetime, off the grid
+    ],
+)
+def test_directory_statement_off_the_validity_grid_is_refused(
+    not_before: int, not_after: int
+) -> None:
+    odd = _statement(not_before=not_before, not_after=not_after)
+    with pytest.raises(errors.DirectoryConsistencyError, match="grid"):
+        check_directory(odd, NODES, service=GATEWAY, now=not_before + 1)
 
 
 def test_most_valid_at_once_counts_overlapping_directories_per_gateway() -> None:
@@ -210,39 +220,72 @@ def test_most_valid_at_once_counts_overlapping_directories_per_gateway() -> None
 # --- the gateway's logged directory -----------------------------------------------------------
 
 
+def _due(
+    directory: LoggedDirectory, healthy: list[NodeDescriptor], now: int
+) -> DirectoryStatement | None:
+    """What the gateway would log now, adopted as if logged at once."""
+    due = directory.wanted(healthy, now)
+    if due is None:
+        return None
+    directory.adopt(*due)
+    return due[0]
+
+
 def test_gateway_serves_only_its_logged_directory() -> None:
     directory = LoggedDirectory(GATEWAY)
     # Nothing logged yet: the healthy nodes, without a statement (devices refuse that).
     nodes, statement = decode_directory_document(directory.document(NODES, NODES))
     assert len(nodes) == 3 and statement is None
-    wanted = directory.wanted(NODES, NOW + 100)
-    assert wanted is not None and set(wanted.key_ids) == {n.key_id for n in NODES}
-    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
-    assert wanted.not_before % half == 0 and wanted.not_before <= NOW + 100
+    due = directory.wanted(NODES, NOW + 100)
+    assert due is not None
+    wanted, named = due
+    assert set(wanted.key_ids) == {n.key_id for n in NODES} and len(named) == 3
+    assert wanted.not_before == NOW  # the step it falls in
     assert wanted.not_after - wanted.not_before == limits.DIRECTORY_STATEMENT_LIFETIME_S
-    directory.adopt(wanted, NODES)
-    assert directory.wanted(NODES, NOW + 200) is None  # nothing changed
-    # A node goes down: a new statement is due, but until it is logged the old one is served,
-    # the node that went down included (its last entry).
-    assert directory.wanted(NODES[:2], NOW + 300) is not None
-    nodes, statement = decode_directory_document(directory.document(NODES[:2], NODES[:2]))
-    assert statement == wanted.encode()
-    check_directory(wanted, nodes, service=GATEWAY, now=NOW + 300)
     # A node that came up is not served before a statement names it.
-    nodes, _ = decode_directory_document(
-        directory.document([*NODES, _node("new")], [*NODES, _node("new")])
-    )
-    assert {n.key_id for n in nodes} == set(wanted.key_ids)
+    new = _node("new")
+    nodes, statement = decode_directory_document(directory.document(NODES, [*NODES, new]))
+    assert statement is None and len(nodes) == 3
+    directory.adopt(wanted, named)
+    nodes, statement = decode_directory_document(directory.document(NODES, [*NODES, new]))
+    assert statement == wanted.encode() and {n.key_id for n in nodes} == set(wanted.key_ids)
+    check_directory(wanted, nodes, service=GATEWAY, now=NOW + 100)
+    assert directory.wanted(NODES, NOW + 200) is None  # nothing changed
 
 
-def test_gateway_renews_its_statement_each_half_lifetime_and_replicas_agree() -> None:
+def test_a_node_down_stays_listed_until_the_next_step_and_a_new_one_comes_at_once() -> None:
+    directory = LoggedDirectory(GATEWAY)
     half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
-    start = NOW // half * half
+    first = _due(directory, NODES, NOW + 5)
+    assert first is not None
+    # A node misses a health check, or restarts: nothing to log for its absence.
+    assert directory.wanted(NODES[:2], NOW + 60) is None
+    # It comes back with a new key: listed at once, beside its old one until the step ends.
+    back = _node("node-3")
+    grown = _due(directory, [*NODES[:2], back], NOW + 90)
+    assert grown is not None and set(grown.key_ids) == {n.key_id for n in [*NODES, back]}
+    nodes, _ = decode_directory_document(directory.document([*NODES[:2], back], NODES[:2]))
+    check_directory(grown, nodes, service=GATEWAY, now=NOW + 90)  # the old entry is served
+    # The next step (once the clock skew has passed) lists the healthy nodes only.
+    assert directory.wanted([*NODES[:2], back], NOW + half + 1) is None
+    renewed = _due(directory, [*NODES[:2], back], NOW + half + limits.KEY_STATEMENT_SKEW_S)
+    assert renewed is not None and renewed.not_before == NOW + half
+    assert set(renewed.key_ids) == {n.key_id for n in [*NODES[:2], back]}
+
+
+def test_gateway_renews_its_statement_each_step_and_replicas_agree() -> None:
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
     first, second = LoggedDirectory(GATEWAY), LoggedDirectory(GATEWAY)
-    a = first.wanted(NODES, start + 5)
-    assert a is not None and a == second.wanted(list(reversed(NODES)), start + half - 1)
-    first.adopt(a, NODES)
-    assert first.wanted(NODES, start + half - 1) is None
-    renewed = first.wanted(NODES, start + half)
-    assert renewed is not None and renewed.not_before == start + half
-    assert first.wanted([], start + half) is None  # no node healthy: the last stays served
+    a = _due(first, NODES, NOW + 5)
+    b = _due(second, list(reversed(NODES)), NOW + half - 1)
+    assert a is not None and a == b and a.encode() == b.encode()
+    assert first.wanted(NODES, NOW + half - 1) is None
+    renewed = _due(first, NODES, NOW + half + limits.KEY_STATEMENT_SKEW_S)
+    assert renewed is not None and renewed.not_before == NOW + half
+    assert first.wanted([], NOW + 2 * half + 100) is None  # no node healthy: the last stays
+
+
+def test_the_statement_names_the_gateway_its_keys_name() -> None:
+    directory = LoggedDirectory(GATEWAY)
+    due = directory.wanted(NODES, NOW, "gw.example")
+    assert due is not None and due[0].service == "gw.example"

@@ -27,7 +27,7 @@ from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import verify_cosignatures
 from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from privcloud.transparency.note import Ed25519NoteVerifier
-from privcloud.trust.directory_statement import DirectoryStatement
+from privcloud.trust.directory_statement import DirectoryStatement, on_grid
 from privcloud.trust.directory_statement import most_valid_at_once as directories_at_once
 from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
 
@@ -65,6 +65,9 @@ def _check_directory_statements(statements: list[DirectoryStatement]) -> None:
     """Refuse a log in which some gateway had more directory statements valid at one instant
     than changes of its nodes explain (ADR 0033): a sign of directories made for some devices
     only."""
+    if not all(on_grid(s) for s in statements):
+        print("directories   a statement off the validity grid")
+        raise VerificationError("a gateway logged a directory statement off the validity grid")
     for service, count in sorted(directories_at_once(statements).items()):
         print(f"directories   of {service}: at most {count} valid at once")
         if count > limits.MAX_DIRECTORIES_VALID_AT_ONCE:

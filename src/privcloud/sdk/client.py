@@ -325,6 +325,9 @@ class Client:
         now = self.clock.now()
         if self._key_statement is None or now >= self._key_statement.not_after:
             return True  # no key yet, or its logged validity is over
+        directory = self.trail.directory_statement
+        if directory is not None and now >= directory.not_after:
+            return True  # the directory's logged validity is over (docs/adr/0033)
         return self._key_config is None or now - self._admitted_at > READMIT_AFTER_S
 
     @property

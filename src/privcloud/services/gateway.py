@@ -253,12 +253,15 @@ class Gateway:
         if self.directory_log is None:
             return False
         async with self._directory_lock:
-            healthy = self.table.healthy()
-            statement = self.directory.wanted(healthy, self.clock.now())
-            if statement is None:
+            now = self.clock.now()
+            offered = self.ring.offered(now)
+            service = offered[0].service if offered else None  # as its key statements say
+            due = self.directory.wanted(self.table.healthy(), now, service)
+            if due is None:
                 return False
+            statement, nodes = due
             await self.directory_log.publish([statement])
-            self.directory.adopt(statement, healthy)
+            self.directory.adopt(statement, nodes)
         log.info("gateway: directory statement logged, %d nodes", len(statement.key_ids))
         return True
 
@@ -301,11 +304,18 @@ class Gateway:
     # --- routes -----------------------------------------------------------------------------
 
     async def handle_health(self, _: web.Request) -> web.Response:
+        """Ready (200) unless the gateway logs its directory and has no statement valid now
+        to serve (503: devices would refuse its directory, so a load balancer should send
+        them elsewhere)."""
         healthy = sum(1 for r in self.nodes if r.healthy)
         statement = self.directory.statement
         logged = 0 if statement is None else len(statement.key_ids)
+        ready = self.directory_log is None or (
+            statement is not None and statement.valid_at(self.clock.now())
+        )
         return web.json_response(
-            {"ok": True, "service": "gateway", "healthy_nodes": healthy, "logged_nodes": logged}
+            {"ok": ready, "service": "gateway", "healthy_nodes": healthy, "logged_nodes": logged},
+            status=200 if ready else 503,
         )
 
     async def handle_keys(self, _: web.Request) -> web.Response:

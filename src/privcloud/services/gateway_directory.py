@@ -2,16 +2,19 @@
 (sans-IO; docs/adr/0033-logged-node-directory.md, :mod:`privcloud.trust.directory_statement`).
 
 A device uses a directory only when the log holds a statement naming exactly its nodes, so the
-gateway logs one whenever the nodes it sees healthy change, and serves, until the next is
-logged, the nodes of the last one: a node that went down stays listed (requests sealed to it
-go to the envelope's other recipients), one that came up is listed once its statement is in a
-cosigned checkpoint.
+gateway logs one when a node it sees healthy is not listed yet, and at each step of the
+validity grid (every half of ``limits.DIRECTORY_STATEMENT_LIFETIME_S``, from a multiple of it,
+for the lifetime: the one served always has at least half of its lifetime left). A node that
+goes down stays listed until the next step (its requests go to the envelope's other
+recipients, and a device that failed to reach it leaves it out), so a node that misses a health
+check or restarts writes no entry for its absence: each statement valid at once is a step or
+a node that came up, which keeps the count a monitor reads (``MAX_DIRECTORIES_VALID_AT_ONCE``)
+meaningful. A node that came up is listed once its statement is in a cosigned checkpoint.
 
-Statements are made deterministic, so gateway replicas that see the same nodes make the same
-entry (the log appends it once): the validity starts at the last multiple of half of
-``limits.DIRECTORY_STATEMENT_LIFETIME_S`` and lasts the lifetime. A new one is due when the
-healthy nodes change and at each half lifetime, so the one served always has at least half
-of its lifetime left, and at most two of one node set are valid at once.
+Statements are deterministic, so gateway replicas that see the same nodes make the same entry
+(the log appends it once). At a step, the gateway keeps serving the last statement until
+``KEY_STATEMENT_SKEW_S`` has passed, so a device whose clock is a little behind does not see a
+statement that starts in its future.
 """
 
 from __future__ import annotations
@@ -40,19 +43,31 @@ class LoggedDirectory:
         self.statement: DirectoryStatement | None = None
         self._logged: dict[bytes, NodeDescriptor] = {}
 
-    def wanted(self, healthy: Sequence[NodeDescriptor], now: float) -> DirectoryStatement | None:
-        """The statement to log now, or None: none while no node is healthy (the last one
-        stays served), none when the last one logged names these nodes for this half
-        lifetime."""
+    def wanted(
+        self, healthy: Sequence[NodeDescriptor], now: float, service: str | None = None
+    ) -> tuple[DirectoryStatement, list[NodeDescriptor]] | None:
+        """The statement to log now and the entries it names, or None (module docstring):
+        within a step, the nodes listed and the healthy ones not yet listed; at a new step,
+        the healthy ones. None while no node is healthy (the last statement stays served).
+        ``service`` names the gateway (default: the one given at construction)."""
+        if service is not None:
+            self.service = service
         nodes = _distinct(healthy)
         if not nodes:
             return None
         half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
         start = int(now) // half * half
+        current = self.statement
+        if current is not None and current.service == self.service:
+            if current.not_before == start:  # within the step: nothing goes, new nodes come
+                healthy_lines = {node_line(n) for n in nodes}
+                nodes += [self._logged[k] for k, d in current.nodes if (k, d) not in healthy_lines]
+            elif now < start + limits.KEY_STATEMENT_SKEW_S and current.not_after > now:
+                return None  # a new step: devices a little behind still take the last one
         statement = DirectoryStatement.for_nodes(
-            self.service, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
+            self.service, _distinct(nodes), start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
         )
-        return None if statement == self.statement else statement
+        return None if statement == current else (statement, _distinct(nodes))
 
     def adopt(self, statement: DirectoryStatement, nodes: Sequence[NodeDescriptor]) -> None:
         """``statement`` (made of ``nodes`` by :meth:`wanted`) is logged: serve it from now."""
@@ -63,8 +78,8 @@ class LoggedDirectory:
     def document(self, healthy: Sequence[NodeDescriptor], known: Sequence[NodeDescriptor]) -> bytes:
         """The directory as served: the logged statement's nodes, each with its newest entry
         among ``known`` (fresher evidence, the same stable part; in their order) or else the
-        one logged, and the statement. Before any statement is logged, the ``healthy`` nodes alone, which
-        devices refuse unless told to accept an unlogged directory (INSECURE)."""
+        one logged, and the statement. Before any statement is logged, the ``healthy`` nodes
+        alone, which devices refuse unless told to accept an unlogged directory (INSECURE)."""
         if self.statement is None:
             return encode_directory(list(healthy))
         named = set(self.statement.nodes)

@@ -35,8 +35,11 @@ Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud
 
 1. the statement decodes, in canonical form, with a supported schema;
 2. its service is the gateway the device talks to;
-3. its validity is at most ``MAX_DIRECTORY_STATEMENT_VALIDITY_S`` long and contains now (with
-   ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead);
+3. its validity is on the grid every gateway uses — it starts at a multiple of half of
+   ``DIRECTORY_STATEMENT_LIFETIME_S`` and lasts that lifetime — and contains now (with
+   ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead). Short statements back to
+   back would let a gateway give each device that refreshes at another moment a directory of
+   its own without ever having many valid at once (:func:`most_valid_at_once`);
 4. the directory's entries are exactly the statement's nodes, each with the logged entry
    digest: none left out, none added, none twice, none changed;
 5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint.
@@ -206,16 +209,16 @@ def check_directory(
 ) -> None:
     """Steps 2 to 4 of the device procedure (module docstring).
 
-    Raises :class:`DirectoryConsistencyError` for another gateway's statement, a validity
-    longer than ``MAX_DIRECTORY_STATEMENT_VALIDITY_S`` or not containing ``now``, and served
-    entries that are not exactly the statement's nodes.
+    Raises :class:`DirectoryConsistencyError` for another gateway's statement, a validity off
+    the grid (:func:`on_grid`) or not containing ``now``, and served entries that are not
+    exactly the statement's nodes.
     """
     # 2.
     if statement.service != service:
         raise DirectoryConsistencyError("directory statement is for another gateway")
     # 3.
-    if statement.not_after - statement.not_before > limits.MAX_DIRECTORY_STATEMENT_VALIDITY_S:
-        raise DirectoryConsistencyError("directory statement claims too long a validity")
+    if not on_grid(statement):
+        raise DirectoryConsistencyError("directory statement validity is not on the grid")
     if not statement.valid_at(now):
         raise DirectoryConsistencyError("directory statement is not valid now")
     # 4.
@@ -224,6 +227,16 @@ def check_directory(
         raise DirectoryConsistencyError("the directory lists a node twice")
     if set(served) != set(statement.nodes):
         raise DirectoryConsistencyError("the directory is not the logged one")
+
+
+def on_grid(statement: DirectoryStatement) -> bool:
+    """Whether the statement's validity is the one every gateway gives (step 3): from a
+    multiple of half of ``DIRECTORY_STATEMENT_LIFETIME_S``, for that lifetime."""
+    lifetime = limits.DIRECTORY_STATEMENT_LIFETIME_S
+    return (
+        statement.not_before % (lifetime // 2) == 0
+        and statement.not_after - statement.not_before == lifetime
+    )
 
 
 def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, int]:
@@ -252,4 +265,5 @@ __all__ = [
     "entry_digest",
     "most_valid_at_once",
     "node_line",
+    "on_grid",
 ]
