@@ -94,6 +94,10 @@ def test_demo_shows_the_token_spent_but_not_the_token(demo: Demo) -> None:
     assert "PrivateToken" not in out
 
 
+def test_demo_shows_the_node_directory_proven_in_the_log(demo: Demo) -> None:
+    assert "node directory: the logged statement of its 3 nodes" in demo.out
+
+
 def test_demo_shows_what_each_party_saw(demo: Demo) -> None:
     out = demo.out
     views = out.split("each party received:", 1)[1]

@@ -218,6 +218,12 @@ async def _demo(args: argparse.Namespace, chatter: Chatter | None) -> None:
                 f"release entry {first.log_index} proven included in checkpoint size "
                 f"{first.checkpoint.size} (RFC 9162 inclusion proof, verified on the device)"
             )
+            directory = trail.directory_statement
+            if directory is not None:
+                _line(
+                    f"node directory: the logged statement of its {len(directory.key_ids)} nodes "
+                    "(the same for every device), proven in the log"
+                )
             _line("for the last request, each party received:")
             _show_observations(observer.since(seq))
         summary = chatter.summary() if chatter is not None else None
