@@ -199,12 +199,18 @@ async def test_downgrade_strip_hybrid_keyconfig_on_first_contact_falls_back_to_l
 async def test_downgrade_strip_hybrid_node_keys_from_the_directory_refuses_the_nodes(
     cloud: Cloud,
 ) -> None:
-    # The nodes' evidence binds their hybrid keys (NodeClaims v2): a directory with the hybrid
-    # key removed no longer matches the report data, so no node is admitted to seal to classically.
+    # Two defences. The directory's logged statement names each entry with its hybrid key, so
+    # a directory with the hybrid keys removed is not the logged one (ADR 0033). And the
+    # nodes' evidence binds their hybrid keys (NodeClaims v2): even with the directory check
+    # off (INSECURE), the stripped entries no longer match the report data, so no node is
+    # admitted to seal to classically.
     attacker = StrippingRelay(cloud.relay_url, strip_nodes=True)
     runner, url = await _via(cloud, attacker)
     try:
-        async with _client(cloud, url) as client:
+        with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+            async with _client(cloud, url):
+                pass
+        async with _client(cloud, url, insecure_unlogged_directory=True) as client:
             assert client.trail.admitted == []
             assert client.trail.refused
             assert all("report data" in why for _, why in client.trail.refused)
