@@ -26,6 +26,12 @@ the negations far from a summary sentence's place in the source.
 * **A word negated by its prefix** in the source ("Dr. Lee is *unavailable*") denies a
   summary's positive clause of the same thing ("Dr. Lee is *available*"):
   :func:`prefix_denied`.
+* **A far statement** contradicts a negated clause of a summary sentence joining two
+  statements when it holds the words of the negated part and no denial anywhere holds the
+  word it negates (:func:`stated_elsewhere`), the converse of :func:`negated_elsewhere`.
+* **"Not X without Y"** denies "X without Y": a source sentence stating X with "without" Y
+  contradicts it ("can *not* exploit web data *without* cost" against "we can exploit web
+  data, *without* any annotation cost": :func:`without_denied`).
 """
 
 from __future__ import annotations
@@ -62,6 +68,8 @@ __all__ = [
     "negator_at",
     "prefix_denied",
     "prefix_negated",
+    "stated_elsewhere",
+    "without_denied",
     "without_open_choices",
 ]
 
@@ -292,6 +300,50 @@ def double_negation_denied(sentence: str, source: Sequence[Clause]) -> bool:
     return False
 
 
+# A sentential negator, then "without" later in the same part: "can *not* exploit web data
+# *without* additional cost", "is *not* challenging *without* annotated examples".
+_NOT_WITHOUT_RE = re.compile(
+    r"\b(?:not|never|cannot|can't|\w+n't)\b(?P<denied>.*?)\bwithout\b(?P<absent>.*)",
+    re.IGNORECASE,
+)
+_WITHOUT = frozenset(content_words("without"))
+
+
+def without_denied(part: str, source: Sequence[Sequence[Clause]]) -> bool:
+    """Whether ``part`` (of a summary sentence, not split by "and" or "or") denies "X without
+    Y" ("the model can *not* exploit web data *without* additional cost": it needs the cost;
+    "building systems is *not* challenging *without* annotated examples") where a sentence of
+    ``source`` (its clauses) states X with "without" Y ("we can exploit large amounts of web
+    data ..., without any annotation or evaluation cost"; "*without* annotated examples the
+    problem becomes very *difficult*"): positive clauses of it, or clauses negated by
+    "without" only, hold the negated word (for a gap word, any word that states a gap:
+    :data:`GAP_WORDS`, not "problem" or "issue", which name a task as often) and every other
+    word of X, a clause negated by "without" holds a word of Y, and the sentence shares at
+    least :data:`MOVED_WORDS` of the part's words. A sentential denial of the word anywhere in
+    the source ("without a receipt we *can't* refund it", "we *can't* deliver on Saturday
+    without a fee") may state what the summary says: nothing is known."""
+    match = _NOT_WITHOUT_RE.search(part)
+    if match is None or negated(match["denied"]) or negated(match["absent"]):
+        return False
+    denied = [w for t in TOKEN_RE.findall(match["denied"]) for w in content_words(t)]
+    absent = frozenset(content_words(match["absent"])) - _WITHOUT
+    if not denied or not absent:
+        return False
+    head = denied[0]
+    heads = _GAP_STATED if head in GAP_WORDS else frozenset([head])
+    if any(c.negated and not c.nominal and c.words & heads for s in source for c in s):
+        return False  # the source denies it itself ("we can't deliver it without a fee")
+    words = frozenset(content_words(part)) - _WITHOUT
+    for sentence in source:
+        stating = [c for c in sentence if (not c.negated or c.nominal) and c.words & heads]
+        lacking = [c for c in sentence if c.nominal and c.words >= _WITHOUT and c.words & absent]
+        said = frozenset().union(*(c.words for c in (*stating, *lacking)))
+        shared = (said & words) | {head}
+        if stating and lacking and set(denied[1:]) <= said and len(shared) >= MOVED_WORDS:
+            return True
+    return False
+
+
 def _prefixed(word: str, bare: Set[str]) -> bool:
     """Whether ``word`` (stemmed) is one of ``bare`` negated by a prefix: "un-" on any word but
     a verb it undoes (:data:`_UNDONE`: "uncovered" denies no "covered"), "in-", "im-", "ir-",
@@ -428,6 +480,69 @@ def negated_elsewhere(
     )
     stating = _stated_in(document, clause.local, clause.scope)
     return denying >= MOVED_WORDS and denying > stating
+
+
+# Words that say what was meant to happen, not what did: "the technician was *supposed* to
+# come on Monday" states no visit.
+_INTENDED = frozenset(content_words("supposed planned wanted meant expected intended tried aimed"))
+
+
+def _phrases(clause: Clause) -> frozenset[str]:
+    """The phrases of :mod:`~privcloud.workloads.grounding_idioms` that ``clause`` denies
+    ("not *in stock*"), which a stating clause must hold as phrases (its parts), not as words
+    ("out of stock" holds "stock"), as :func:`.grounding_antonyms.states_phrases` reads them."""
+    return frozenset(w for w in clause.head if w.startswith("="))
+
+
+def stated_elsewhere(
+    clause: Clause,
+    close: Sequence[Clause],
+    document: Sequence[Sequence[Clause]],
+    parts: Sequence[Set[str]],
+) -> bool:
+    """The converse of :func:`negated_elsewhere`: whether the negated ``clause`` (a sentential
+    negation, no hedge: "the room *may* not be booked" denies nothing) denies what a positive
+    clause anywhere in the ``document`` states (:func:`_states_denied`): "... while word-level
+    information is *not* also of great importance" against "However, word-level information
+    is also of great importance", far from the sentence's first statement. Not when a
+    sentential negation among the ``close`` source clauses shares a word with it (it may say
+    the same in other words: "members of the pool do not need a coin for the lockers" for
+    "... do not unlock the lockers with a coin"), nor when a clause of the document that
+    denies (a negation, or a word that denies) holds the word it negates."""
+    if clause.nominal or clause.double or clause.hedged or not clause.head:
+        return False
+    if any(c.negated and not c.nominal and c.words & clause.words for c in close):
+        return False
+    if any(c.denying and c.words & clause.head for s in document for c in s):
+        return False
+    own = _own_words(clause.local, clause, parts, document)
+    denials = [c for s in document for c in s if c.negative]
+    return any(_states_denied(c, clause, own, denials) for s in document for c in s)
+
+
+def _states_denied(
+    source: Clause, clause: Clause, own: Set[str], denials: Sequence[Clause]
+) -> bool:
+    """Whether the ``source`` clause states what the negated ``clause`` denies: it is positive
+    and says what is (no question, condition, hedge or intention: "if the room is booked",
+    "might be booked", "was supposed to come"); it holds every word of the clause's scope (and
+    phrase: "out of stock" states no "in stock"), the ``own`` words of its part, and at least
+    :data:`MOVED_WORDS` of its part's words; and it lacks at most one of the part's words
+    outside the scope, days and months aside, and none that a source clause of ``denials``
+    holds: that is what the negation is about ("many readers unsubscribed" states nothing of
+    "the paying members did not unsubscribe"; "members are welcome at the swap" nothing of
+    "neighbours are not welcome" where the source says "there is no room for neighbours")."""
+    if source.denying or source.hedged or source.question or source.asked:
+        return False
+    if source.words & _INTENDED or not _phrases(clause) <= frozenset().union(*source.parts):
+        return False
+    missing = clause.local - clause.scope - _WHEN - source.words
+    return (
+        len(source.words & clause.local) >= MOVED_WORDS
+        and own | clause.scope <= source.words
+        and len(missing) <= 1
+        and not any(c.words & missing for c in denials)
+    )
 
 
 def denied_elsewhere(

@@ -31,6 +31,10 @@ affected"), so the two directions are checked differently:
   against "considering the structure of table and the syntax of SQL", however near "results
   ... not executable due to the mismatch between question and table" is: that denial is of
   something else);
+* a **negated** clause fails against a far positive clause stating its scope with
+  :data:`MOVED_WORDS` of its words when no source denial holds the word it negates
+  (:func:`stated_elsewhere`), and "not X without Y" against a source sentence stating X
+  "without" Y (:func:`without_denied`);
 * a **negated** clause fails, too, when the source clause that shares the most of its words
   (at least :data:`MOVED_WORDS`) is negated in another place: it states a word the summary
   denies, and its own negation denies none of the summary's words ("bookings left unused will
@@ -111,6 +115,8 @@ from privcloud.workloads.grounding_negation import (
     negator_at,
     prefix_denied,
     prefix_negated,
+    stated_elsewhere,
+    without_denied,
     without_open_choices,
 )
 from privcloud.workloads.grounding_questions import (
@@ -453,12 +459,11 @@ def polarity_conflict(
     excluded = content_words(sentence[contrast.end() :]) if contrast else set()
     denies = any(r.search(sentence) for r in (_DENYING_RE, _NEGATIVE_RE, _SCARCITY_RE))
     # The content words of its parts: its clauses, split at "and" and "or".
-    parts = [
-        frozenset(content_words(part))
-        for piece in _CLAUSE_BREAK_RE.split(without_open_choices(sentence))
-        for part in COORDINATION_RE.split(piece)
-    ]
+    pieces = _parts(sentence)
+    parts = [frozenset(content_words(part)) for part in pieces]
     if double_negation_denied(sentence, [c for _, s in wide for c in s]):
+        return True
+    if any(without_denied(part, document) for part in pieces):
         return True
     said = frozenset().union(*(c.words.union(*c.parts) for s in document for c in s))
     for clause in clauses(sentence, source=False):
@@ -482,6 +487,8 @@ def polarity_conflict(
                 and _unsupported_negation(clause, close, said)
                 and not negated_elsewhere(clause, document, parts)
             ):
+                return True
+            if stated_elsewhere(clause, [c for s in close for c in s], document, parts):
                 return True
             if not clause.nominal and _negation_moved(clause, close, excluded):
                 return True
@@ -524,6 +531,15 @@ def polarity_conflict(
             if denying and max(denying) > max(stating, default=0):
                 return True
     return False
+
+
+def _parts(sentence: str) -> list[str]:
+    """The parts of ``sentence``: its clauses, split at "and" and "or"."""
+    return [
+        part
+        for piece in _CLAUSE_BREAK_RE.split(without_open_choices(sentence))
+        for part in COORDINATION_RE.split(piece)
+    ]
 
 
 def _ceased(clause: Clause, source: Sequence[Sequence[Clause]]) -> bool:
