@@ -295,6 +295,27 @@ async def test_a_peer_sending_ahead_while_an_answer_is_made_is_not_read_past_the
     writer.close()
 
 
+async def _small_buffered_peer(
+    port: int, *, reading: bool = False, limit: int = 2**16
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A peer whose socket takes 4 KiB at a time; unless ``reading``, its stream reads nothing
+    (the stream reader would read up to 128 KiB itself)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    reader, writer = await asyncio.open_connection(sock=sock, limit=limit)
+    if not reading:
+        writer.transport.pause_reading()
+    await asyncio.sleep(0.05)
+    return reader, writer
+
+
+def _small_send_buffer(transport: asyncio.BaseTransport) -> None:
+    """The service's side of the connection sends 4 KiB at a time."""
+    transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+
 async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_reads(
     served: Served,
 ) -> None:
@@ -302,15 +323,9 @@ async def test_a_peer_that_does_not_read_its_answers_gets_no_more_made_until_it_
     # once the answers fill the kernel's buffers and the transport's, the lane makes no more
     # (pause_writing) and, past its bound, reads no more; when the peer reads, every answer
     # comes, in order, and the lane reads and answers again.
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
-    reader, writer = await asyncio.open_connection(sock=sock)
-    writer.transport.pause_reading()  # (the stream reader would read up to 128 KiB itself)
-    await asyncio.sleep(0.05)
+    reader, writer = await _small_buffered_peer(served.port)
     (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
-    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    _small_send_buffer(conn._transport)
     body = b"w" * limits.LANE_MAX_BODY_BYTES
     count = 40
     writer.write(_request(body) * count)
@@ -339,15 +354,9 @@ async def test_a_peer_that_never_reads_its_answers_is_dropped_at_the_idle_time(
     # waits for the peer to take them: without more, it would hold the connection and its
     # place under the guard's caps for ever. The system drops it (TCP_USER_TIMEOUT).
     monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.3)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
-    _reader, writer = await asyncio.open_connection(sock=sock)
-    writer.transport.pause_reading()
-    await asyncio.sleep(0.05)
+    _reader, writer = await _small_buffered_peer(served.port)
     (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
-    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    _small_send_buffer(conn._transport)
     writer.write(_request(b"n" * limits.LANE_MAX_BODY_BYTES) * 8)
     for _ in range(100):
         if served.guard_count == 0:
@@ -374,17 +383,9 @@ async def test_a_peer_that_never_reads_aiohttps_answers_is_dropped_by_the_system
     app.router.add_post(PATH, route, name="ohttp")
     runner, port = await start_site(app, "127.0.0.1", 0)
     try:
-        sock = socket.socket()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.setblocking(False)
-        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
-        _reader, writer = await asyncio.open_connection(sock=sock)
-        writer.transport.pause_reading()
-        await asyncio.sleep(0.05)
+        _reader, writer = await _small_buffered_peer(port)
         (handler,) = runner.server.connections  # type: ignore[union-attr]
-        handler.transport.get_extra_info("socket").setsockopt(
-            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096
-        )
+        _small_send_buffer(handler.transport)
         writer.write(_request(b"x") * 4)
         guard = runner.server.guard  # type: ignore[union-attr]
         for _ in range(100):
@@ -403,14 +404,9 @@ async def test_a_peer_taking_a_large_answer_slowly_keeps_it_past_the_idle_time(
     # An answer of 64 KiB taken 4 KiB at a time, about 80 KiB/s, outlasts an idle time of
     # 0.3 s: a peer that reads slowly is not one that does not read, and gets it whole.
     monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", 0.3)
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.setblocking(False)
-    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", served.port))
-    reader, writer = await asyncio.open_connection(sock=sock, limit=4096)
-    await asyncio.sleep(0.05)
+    reader, writer = await _small_buffered_peer(served.port, reading=True, limit=4096)
     (conn,) = served.runner.server._lanes  # type: ignore[union-attr]
-    conn._transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    _small_send_buffer(conn._transport)
     body = b"s" * (limits.LANE_MAX_BODY_BYTES - 8)
     writer.write(_request(body))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)

@@ -51,7 +51,6 @@ from privcloud.trust.keys import (
     KeyStatement,
     check_key_count,
     check_statement,
-    verify_logged,
 )
 
 
@@ -121,7 +120,7 @@ class KeyProofs:
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
                     if (identity, statement.leaf_hash) not in self._proven:
-                        await self._prove_one(log, statement, state)
+                        await _prove_one(log, statement.encode(), state, "key statement")
                         self._proven.add((identity, statement.leaf_hash))
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
@@ -220,26 +219,21 @@ class KeyProofs:
         if key in self._proven:
             return
         async with LogClient(self.log_url, session=self._session()) as log:
-            try:
-                index = await log.leaf_index(key[1])
-            except NotFoundError as exc:
-                raise KeyConsistencyError("the entry is not in the log") from exc
-            if index >= state.checkpoint.size:
-                raise KeyConsistencyError("the entry is not in the trusted log checkpoint")
-            proof = await log.inclusion_proof(index, state.checkpoint.size)
-        verify_inclusion_against(state, entry, index, proof)
+            await _prove_one(log, entry, state, "the entry")
         self._proven.add(key)
 
-    @staticmethod
-    async def _prove_one(log: LogClient, statement: KeyStatement, state: TrustedLogState) -> None:
-        try:
-            index = await log.leaf_index(statement.leaf_hash)
-        except NotFoundError as exc:
-            raise KeyConsistencyError("key statement is not in the log") from exc
-        if index >= state.checkpoint.size:
-            raise KeyConsistencyError("key statement is not in the trusted log checkpoint")
-        proof = await log.inclusion_proof(index, state.checkpoint.size)
-        verify_logged(statement, index, proof, state)
+
+async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> None:
+    """``entry`` (``what``, for the errors) is a leaf of the trusted checkpoint: its index,
+    then an inclusion proof at the trusted size (:func:`verify_inclusion_against`)."""
+    try:
+        index = await log.leaf_index(leaf_hash(entry))
+    except NotFoundError as exc:
+        raise KeyConsistencyError(f"{what} is not in the log") from exc
+    if index >= state.checkpoint.size:
+        raise KeyConsistencyError(f"{what} is not in the trusted log checkpoint")
+    proof = await log.inclusion_proof(index, state.checkpoint.size)
+    verify_inclusion_against(state, entry, index, proof)
 
 
 def post_quantum_choice(

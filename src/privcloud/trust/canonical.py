@@ -13,7 +13,7 @@ import json
 from typing import Any, Final
 
 from privcloud import limits
-from privcloud.errors import DecodeError, UsageError
+from privcloud.errors import DecodeError, TooLargeError, UnsupportedError, UsageError
 from privcloud.wire import jsonio
 
 #: Largest integer magnitude in a canonical document (the signed 64-bit range).
@@ -65,6 +65,25 @@ def loads_strict(data: bytes, what: str, max_bytes: int = limits.MAX_JSON_BYTES)
         )
     except DecodeError as exc:
         raise DecodeError(f"{what}: {exc}") from exc
+
+
+def load_entry(
+    data: object, what: str, *, max_bytes: int, fields: frozenset[str], schema: str
+) -> dict[str, Any]:
+    """The JSON object of a log entry of the kind ``what`` (a fixed label), as every kind of
+    statement is read: bytes, at most ``max_bytes`` (:class:`TooLargeError`), strict JSON
+    (:func:`loads_strict`) with exactly ``fields``, and ``schema`` (:class:`UnsupportedError`
+    for another). The caller rebuilds the entry and compares bytes (canonical form)."""
+    if not isinstance(data, bytes):
+        raise DecodeError(f"{what} is bytes")
+    if len(data) > max_bytes:
+        raise TooLargeError(f"{what} too large")
+    doc = loads_strict(data, what, max_bytes)
+    if not isinstance(doc, dict) or set(doc) != fields:
+        raise DecodeError(f"{what} has the wrong fields")
+    if doc["schema"] != schema:
+        raise UnsupportedError(f"unsupported {what} schema")
+    return doc
 
 
 def json_object(doc: object, what: str, keys: set[str] | None) -> dict[str, Any]:

@@ -55,10 +55,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from privcloud import limits
-from privcloud.errors import DecodeError, DirectoryConsistencyError, TooLargeError, UnsupportedError
+from privcloud.errors import DecodeError, DirectoryConsistencyError, TooLargeError
 from privcloud.transparency.merkle import leaf_hash
-from privcloud.trust.canonical import canonical_json
-from privcloud.trust.canonical import loads_strict as _loads_strict
+from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.directory import NodeDescriptor
 
 #: ``schema`` of a version-1 directory statement.
@@ -165,15 +164,13 @@ class DirectoryStatement:
         Raises :class:`TooLargeError` past ``MAX_DIRECTORY_STATEMENT_BYTES``,
         :class:`UnsupportedError` for another schema, :class:`DecodeError` otherwise.
         """
-        if not isinstance(data, bytes):
-            raise DecodeError("directory statement is bytes")
-        if len(data) > limits.MAX_DIRECTORY_STATEMENT_BYTES:
-            raise TooLargeError("directory statement too large")
-        doc = _loads_strict(data, "directory statement", limits.MAX_DIRECTORY_STATEMENT_BYTES)
-        if not isinstance(doc, dict) or set(doc) != _FIELDS:
-            raise DecodeError("directory statement has the wrong fields")
-        if doc["schema"] != DIRECTORY_SCHEMA:
-            raise UnsupportedError("unsupported directory statement schema")
+        doc = load_entry(
+            data,
+            "directory statement",
+            max_bytes=limits.MAX_DIRECTORY_STATEMENT_BYTES,
+            fields=_FIELDS,
+            schema=DIRECTORY_SCHEMA,
+        )
         nodes = doc["nodes"]
         if not isinstance(nodes, list) or not isinstance(doc["service"], str):
             raise DecodeError("malformed directory statement")

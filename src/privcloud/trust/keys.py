@@ -45,12 +45,12 @@ from dataclasses import dataclass
 from typing import Final
 
 from privcloud import limits
-from privcloud.errors import DecodeError, KeyConsistencyError, TooLargeError, UnsupportedError
+from privcloud.errors import DecodeError, KeyConsistencyError, TooLargeError
 from privcloud.ohttp import KeyConfig
 from privcloud.privacypass import IssuerKey
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import leaf_hash
-from privcloud.trust.canonical import canonical_json
+from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.canonical import loads_strict as _loads_strict
 
 #: ``schema`` of a version-1 key statement.
@@ -163,15 +163,13 @@ class KeyStatement:
         Raises :class:`TooLargeError` past ``MAX_KEY_STATEMENT_BYTES``,
         :class:`UnsupportedError` for another schema, :class:`DecodeError` otherwise.
         """
-        if not isinstance(data, bytes):
-            raise DecodeError("key statement is bytes")
-        if len(data) > limits.MAX_KEY_STATEMENT_BYTES:
-            raise TooLargeError("key statement too large")
-        doc = _loads_strict(data, "key statement")
-        if not isinstance(doc, dict) or set(doc) != _FIELDS:
-            raise DecodeError("key statement has the wrong fields")
-        if doc["schema"] != STATEMENT_SCHEMA:
-            raise UnsupportedError("unsupported key statement schema")
+        doc = load_entry(
+            data,
+            "key statement",
+            max_bytes=limits.MAX_KEY_STATEMENT_BYTES,
+            fields=_FIELDS,
+            schema=STATEMENT_SCHEMA,
+        )
         try:
             kind = KeyKind(doc["kind"])
             key = base64.b64decode(_str(doc["key"]), validate=True)
