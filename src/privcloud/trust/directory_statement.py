@@ -56,9 +56,9 @@ from typing import Final
 
 from privcloud import limits
 from privcloud.errors import DecodeError, DirectoryConsistencyError, TooLargeError
-from privcloud.transparency.merkle import leaf_hash
 from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.statement import LoggedStatement
 
 #: ``schema`` of a version-1 directory statement.
 DIRECTORY_SCHEMA: Final = "privcloud.node-directory/v1"
@@ -86,7 +86,7 @@ def node_line(node: NodeDescriptor) -> NodeLine:
 
 
 @dataclass(frozen=True)
-class DirectoryStatement:
+class DirectoryStatement(LoggedStatement):
     """One directory statement, valid by construction: nodes sorted by key id, key ids unique,
     ids and digests 32 bytes."""
 
@@ -147,15 +147,6 @@ class DirectoryStatement:
                 "not_after": self.not_after,
             }
         )
-
-    @property
-    def leaf_hash(self) -> bytes:
-        """The RFC 9162 leaf hash of the entry (what the log is asked about)."""
-        return leaf_hash(self.encode())
-
-    def valid_at(self, now: float) -> bool:
-        """Whether the statement holds at ``now`` (``not_before`` up to the skew ahead)."""
-        return self.not_before - limits.KEY_STATEMENT_SKEW_S <= now < self.not_after
 
     @classmethod
     def decode(cls, data: bytes) -> DirectoryStatement:

@@ -49,9 +49,9 @@ from privcloud.errors import DecodeError, KeyConsistencyError, TooLargeError
 from privcloud.ohttp import KeyConfig
 from privcloud.privacypass import IssuerKey
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
-from privcloud.transparency.merkle import leaf_hash
 from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.canonical import loads_strict as _loads_strict
+from privcloud.trust.statement import LoggedStatement
 
 #: ``schema`` of a version-1 key statement.
 STATEMENT_SCHEMA: Final = "privcloud.key-statement/v1"
@@ -83,7 +83,7 @@ MOST_VALID_AT_ONCE: Final = {
 
 
 @dataclass(frozen=True)
-class KeyStatement:
+class KeyStatement(LoggedStatement):
     """One key statement, valid by construction (the key parses as its kind says)."""
 
     kind: KeyKind
@@ -146,15 +146,6 @@ class KeyStatement:
                 "not_after": self.not_after,
             }
         )
-
-    @property
-    def leaf_hash(self) -> bytes:
-        """The RFC 9162 leaf hash of the entry (what the log is asked about)."""
-        return leaf_hash(self.encode())
-
-    def valid_at(self, now: float) -> bool:
-        """Whether the key may be used at ``now`` (``not_before`` up to the skew ahead)."""
-        return self.not_before - limits.KEY_STATEMENT_SKEW_S <= now < self.not_after
 
     @classmethod
     def decode(cls, data: bytes) -> KeyStatement:
