@@ -60,7 +60,7 @@ SPEC_FIXED: dict[tuple[str, str], str] = {
     ("trust/canonical.py", "MAX_INT"): (
         "the signed 64-bit range of integers in a canonical manifest"
     ),
-    ("trust/keys.py", "_MAX_TIME"): "the range of a key statement's unix times (2^62)",
+    ("trust/statement.py", "_MAX_TIME"): "the range of a logged statement's unix times (2^62)",
     ("privacypass/issuance.py", "_MAX_TIMESTAMP_DIGITS"): (
         "the device-signature format: its timestamp field has at most 12 decimal digits"
     ),

@@ -67,7 +67,6 @@ _KEY_ID_SIZE: Final = 32
 _DIGEST_SIZE: Final = 32
 #: A node as a statement names it: its key id and the digest of its entry's stable part.
 NodeLine = tuple[bytes, bytes]
-_MAX_TIME: Final = 2**62
 _FIELDS: Final = frozenset({"schema", "service", "nodes", "not_before", "not_after"})
 
 
@@ -96,17 +95,7 @@ class DirectoryStatement(LoggedStatement):
     not_after: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.service, str) or not 1 <= len(self.service) <= 255:
-            raise DecodeError("directory statement service must be 1..255 characters")
-        if not self.service.isascii() or not self.service.isprintable():
-            raise DecodeError("directory statement service must be printable ASCII")
-        for value in (self.not_before, self.not_after):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise DecodeError("directory statement times are integers")
-            if not 0 <= value < _MAX_TIME:
-                raise DecodeError("directory statement time out of range")
-        if self.not_after <= self.not_before:
-            raise DecodeError("directory statement validity is empty")
+        self._check_names("directory statement", self.service)
         if len(self.nodes) > limits.MAX_DIRECTORY_NODES:
             raise TooLargeError("directory statement lists too many nodes")
         for line in self.nodes:

@@ -63,7 +63,6 @@ KEY_STATEMENTS_PATH: Final = "/v1/key-statements"
 #: of the inner requests (the gateway is the one origin behind the relay).
 DEFAULT_GATEWAY_SERVICE: Final = "privcloud.gateway"
 
-_MAX_TIME: Final = 2**62
 _FIELDS: Final = frozenset({"schema", "kind", "service", "key", "not_before", "not_after"})
 
 
@@ -95,17 +94,7 @@ class KeyStatement(LoggedStatement):
     def __post_init__(self) -> None:
         if not isinstance(self.kind, KeyKind):
             raise DecodeError("unknown key statement kind")
-        if not isinstance(self.service, str) or not 1 <= len(self.service) <= 255:
-            raise DecodeError("key statement service must be 1..255 characters")
-        if not self.service.isascii() or not self.service.isprintable():
-            raise DecodeError("key statement service must be printable ASCII")
-        for value in (self.not_before, self.not_after):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise DecodeError("key statement times are integers")
-            if not 0 <= value < _MAX_TIME:
-                raise DecodeError("key statement time out of range")
-        if self.not_after <= self.not_before:
-            raise DecodeError("key statement validity is empty")
+        self._check_names("key statement", self.service)
         if not isinstance(self.key, bytes):
             raise DecodeError("key statement key is bytes")
         if self.kind is KeyKind.OHTTP:
