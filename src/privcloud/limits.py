@@ -407,9 +407,10 @@ MAX_KEY_STATEMENTS: Final = 16
 #: new one at each half, so the one it serves has at least half of it left.
 DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
 #: Most directory statements of one gateway a log audit accepts as valid at one instant
-#: (``privcloud log audit``): two for each half lifetime of a steady node set, one more for each
-#: change of its nodes within a lifetime (an hour); a directory per device gives many more.
-MAX_DIRECTORIES_VALID_AT_ONCE: Final = 8
+#: (``privcloud log audit``, ``--most-directories``): two for a steady node set (two steps),
+#: one more for each node that came up or restarted within the hour (a rolling restart of a
+#: dozen nodes stays under it); a directory per device gives as many as devices.
+MAX_DIRECTORIES_VALID_AT_ONCE: Final = 16
 #: Largest node directory statement (a log entry: a 32-byte key id and a 32-byte digest, in
 #: base64, per node of at most MAX_DIRECTORY_NODES, and the service name and validity; below
 #: the tiled log's largest entry).

@@ -117,9 +117,9 @@ async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
     await cloud.gateway.log_directory()  # it logs its directory too (it holds the log key)
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
         assert _refusals(client) == {"node-1": "report data does not bind the node key and claims"}
-        # (node-1's genuine entry stays listed until the directory's next step, ADR 0033)
+        # (the swapped entry took the place of node-1's genuine one: one entry per node id)
         admitted = {a.descriptor.key_id for a in client.trail.admitted}
-        assert len(admitted) == 3 and record.descriptor.key_id not in admitted
+        assert len(admitted) == 2 and record.descriptor.key_id not in admitted
 
 
 async def test_stale_node_bundle_is_refused_end_to_end(cloud: Cloud) -> None:

@@ -258,19 +258,30 @@ def test_a_node_down_stays_listed_until_the_next_step_and_a_new_one_comes_at_onc
     half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
     first = _due(directory, NODES, NOW + 5)
     assert first is not None
-    # A node misses a health check, or restarts: nothing to log for its absence.
+    # A node misses a health check: nothing to log for its absence.
     assert directory.wanted(NODES[:2], NOW + 60) is None
-    # It comes back with a new key: listed at once, beside its old one until the step ends.
-    back = _node("node-3")
-    grown = _due(directory, [*NODES[:2], back], NOW + 90)
-    assert grown is not None and set(grown.key_ids) == {n.key_id for n in [*NODES, back]}
-    nodes, _ = decode_directory_document(directory.document([*NODES[:2], back], NODES[:2]))
+    # A new node comes up: listed at once, beside the one that is down.
+    extra = _node("node-4")
+    grown = _due(directory, [*NODES[:2], extra], NOW + 90)
+    assert grown is not None and set(grown.key_ids) == {n.key_id for n in [*NODES, extra]}
+    nodes, _ = decode_directory_document(directory.document(NODES[:2], NODES[:2]))
     check_directory(grown, nodes, service=GATEWAY, now=NOW + 90)  # the old entry is served
-    # The next step (once the clock skew has passed) lists the healthy nodes only.
-    assert directory.wanted([*NODES[:2], back], NOW + half + 1) is None
-    renewed = _due(directory, [*NODES[:2], back], NOW + half + limits.KEY_STATEMENT_SKEW_S)
+    # The next step lists the healthy nodes only, at once (the set changed).
+    renewed = _due(directory, [*NODES[:2], extra], NOW + half + 1)
     assert renewed is not None and renewed.not_before == NOW + half
-    assert set(renewed.key_ids) == {n.key_id for n in [*NODES[:2], back]}
+    assert set(renewed.key_ids) == {n.key_id for n in [*NODES[:2], extra]}
+
+
+def test_a_node_that_restarted_replaces_its_old_entry() -> None:
+    # A restart is a new boot key under the same node id: listed at once, in place of the old
+    # entry (else the node would be listed twice, once dead, and devices leaving out the dead
+    # one by its node id would leave out the live one too).
+    directory = LoggedDirectory(GATEWAY)
+    assert _due(directory, NODES, NOW + 5) is not None
+    back = _node("node-3")
+    restarted = _due(directory, [*NODES[:2], back], NOW + 60)
+    assert restarted is not None
+    assert set(restarted.key_ids) == {n.key_id for n in [*NODES[:2], back]}
 
 
 def test_gateway_renews_its_statement_each_step_and_replicas_agree() -> None:
@@ -280,6 +291,8 @@ def test_gateway_renews_its_statement_each_step_and_replicas_agree() -> None:
     b = _due(second, list(reversed(NODES)), NOW + half - 1)
     assert a is not None and a == b and a.encode() == b.encode()
     assert first.wanted(NODES, NOW + half - 1) is None
+    # A renewal of the same nodes waits for the clock skew (the last one is served meanwhile).
+    assert first.wanted(NODES, NOW + half + 1) is None
     renewed = _due(first, NODES, NOW + half + limits.KEY_STATEMENT_SKEW_S)
     assert renewed is not None and renewed.not_before == NOW + half
     assert first.wanted([], NOW + 2 * half + 100) is None  # no node healthy: the last stays

@@ -29,9 +29,9 @@ Keys: a :class:`~privcloud.services.gateway_key.KeyRing` with validity periods; 
 file the gateway re-reads it when it changes, so keys rotate without a restart.
 
 Directory: with a ``directory_log`` (the operator's append key to the transparency log) the
-gateway logs a directory statement of its healthy nodes whenever they change, and every half
-``DIRECTORY_STATEMENT_LIFETIME_S`` (:mod:`privcloud.services.gateway_directory`); devices use
-no directory without one.
+gateway logs a directory statement of its nodes at every half ``DIRECTORY_STATEMENT_LIFETIME_S``
+and when a node comes up (:mod:`privcloud.services.gateway_directory`); devices use no
+directory without one.
 """
 
 from __future__ import annotations
@@ -247,9 +247,10 @@ class Gateway:
     # --- the logged directory (docs/adr/0033) -----------------------------------------------
 
     async def log_directory(self) -> bool:
-        """Log a directory statement of the healthy nodes if one is due (they changed, or half
-        its lifetime passed), wait for a cosigned checkpoint covering it, then serve it. True
-        when one was logged. Raises the log's errors."""
+        """Log a directory statement if one is due (a node came up or restarted, or a step of
+        the validity grid began: :meth:`LoggedDirectory.wanted`), wait for a cosigned
+        checkpoint covering it, then serve it. True when one was logged. Raises the log's
+        errors."""
         if self.directory_log is None:
             return False
         async with self._directory_lock:

@@ -7,14 +7,17 @@ validity grid (every half of ``limits.DIRECTORY_STATEMENT_LIFETIME_S``, from a m
 for the lifetime: the one served always has at least half of its lifetime left). A node that
 goes down stays listed until the next step (its requests go to the envelope's other
 recipients, and a device that failed to reach it leaves it out), so a node that misses a health
-check or restarts writes no entry for its absence: each statement valid at once is a step or
-a node that came up, which keeps the count a monitor reads (``MAX_DIRECTORIES_VALID_AT_ONCE``)
-meaningful. A node that came up is listed once its statement is in a cosigned checkpoint.
+check writes no entry for its absence: each statement valid at once is a step or a node that
+came up, which keeps the count a monitor reads (``MAX_DIRECTORIES_VALID_AT_ONCE``)
+meaningful. A node that came up is listed once its statement is in a cosigned checkpoint; one
+that restarted (a new boot key under its node id) replaces its old entry then, so no node is
+listed twice.
 
 Statements are deterministic, so gateway replicas that see the same nodes make the same entry
-(the log appends it once). At a step, the gateway keeps serving the last statement until
-``KEY_STATEMENT_SKEW_S`` has passed, so a device whose clock is a little behind does not see a
-statement that starts in its future.
+(the log appends it once). At a step, a renewal of the same nodes waits until
+``KEY_STATEMENT_SKEW_S`` has passed (the last statement is served meanwhile), so a device
+whose clock is a little behind does not see a statement that starts in its future; a change of
+the nodes is logged at once.
 """
 
 from __future__ import annotations
@@ -58,16 +61,26 @@ class LoggedDirectory:
         half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
         start = int(now) // half * half
         current = self.statement
-        if current is not None and current.service == self.service:
-            if current.not_before == start:  # within the step: nothing goes, new nodes come
-                healthy_lines = {node_line(n) for n in nodes}
-                nodes += [self._logged[k] for k, d in current.nodes if (k, d) not in healthy_lines]
-            elif now < start + limits.KEY_STATEMENT_SKEW_S and current.not_after > now:
-                return None  # a new step: devices a little behind still take the last one
+        same_service = current is not None and current.service == self.service
+        if current is not None and same_service and current.not_before == start:
+            # Within the step nothing goes but a node that restarted: new nodes come.
+            listed = {node_line(n) for n in nodes}
+            names = {n.node_id for n in nodes}
+            nodes += [
+                self._logged[k]
+                for k, d in current.nodes
+                if (k, d) not in listed and self._logged[k].node_id not in names
+            ]
+        nodes = _distinct(nodes)
         statement = DirectoryStatement.for_nodes(
-            self.service, _distinct(nodes), start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
+            self.service, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
         )
-        return None if statement == current else (statement, _distinct(nodes))
+        if current is not None and same_service and statement.nodes == current.nodes:
+            # A renewal: devices a little behind still take the last one for the skew.
+            held = now < start + limits.KEY_STATEMENT_SKEW_S and current.not_after > now
+            if held or statement == current:
+                return None
+        return (statement, nodes)
 
     def adopt(self, statement: DirectoryStatement, nodes: Sequence[NodeDescriptor]) -> None:
         """``statement`` (made of ``nodes`` by :meth:`wanted`) is logged: serve it from now."""
