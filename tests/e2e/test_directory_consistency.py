@@ -20,6 +20,7 @@ from cloudkit import Cloud, start_cloud
 from privcloud import errors, limits
 from privcloud.sdk import Client
 from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_key import KeyRing
 from privcloud.services.keylog import KeyLog
 from privcloud.services.site import start_site
 from privcloud.trust.admission import ClientPolicy
@@ -248,3 +249,27 @@ async def test_a_gateway_without_a_logged_directory_is_not_ready(cloud: Cloud) -
                 assert r.status == 200 and (await r.json())["logged_nodes"] == 3
     finally:
         await runner.cleanup()
+
+
+async def test_the_directory_statement_names_the_service_of_the_gateways_keys(
+    cloud: Cloud,
+) -> None:
+    # A gateway whose keys name another service logs its directory under that name; one with
+    # no key offered logs nothing (it has no name to give, and serves no device anyway).
+    assert cloud.key_log is not None
+    now = time.time()
+    ring = KeyRing().with_missing_keys("gw.example", limits.OHTTP_KEY_LIFETIME_S, now)
+    named = Gateway([p.url for p in cloud.node_proxies], ring=ring, directory_log=cloud.key_log)
+    keyless = Gateway(
+        [p.url for p in cloud.node_proxies], ring=KeyRing(), directory_log=cloud.key_log
+    )
+    try:
+        for gateway in (named, keyless):
+            await gateway.check_nodes()
+        assert await named.log_directory()
+        assert named.directory.statement is not None
+        assert named.directory.statement.service == "gw.example"
+        assert not await keyless.log_directory() and keyless.directory.statement is None
+    finally:
+        for gateway in (named, keyless):
+            await gateway._stop(web.Application())  # its client sessions

@@ -256,8 +256,10 @@ class Gateway:
         async with self._directory_lock:
             now = self.clock.now()
             offered = self.ring.offered(now)
-            service = offered[0].service if offered else None  # as its key statements say
-            due = self.directory.wanted(self.table.healthy(), now, service)
+            if not offered:  # no key, no service name to give the statement: nothing to serve
+                return False
+            # The service its key statements name (devices check the two agree).
+            due = self.directory.wanted(self.table.healthy(), now, offered[0].service)
             if due is None:
                 return False
             statement, nodes = due
