@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from cloudkit import Cloud, start_cloud
+from cloudkit import Cloud, pass_on, start_cloud
 from privcloud import errors, limits
 from privcloud.sdk import Client
 from privcloud.services.gateway import Gateway
@@ -68,15 +68,7 @@ class DirectoryRewriter:
         body = await request.read()
         if request.method == "POST":
             self.posts += 1
-        headers = {"Content-Type": request.content_type} if body else {}
-        async with (
-            aiohttp.ClientSession() as s,
-            s.request(
-                request.method, self.upstream + request.path_qs, data=body or None, headers=headers
-            ) as r,
-        ):
-            payload = await r.read()
-            return web.Response(status=r.status, body=payload, content_type=r.content_type)
+        return await pass_on(request, self.upstream, body)
 
 
 async def _refresh_through(

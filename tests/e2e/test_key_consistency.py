@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from cloudkit import Cloud, start_cloud
+from cloudkit import Cloud, pass_on, start_cloud
 from privcloud import errors, limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.ohttp import MEDIA_KEYS, GatewayKey, encode_key_configs
@@ -180,15 +180,7 @@ class SwappingRelay:
         return app
 
     async def _upstream(self, request: web.Request, body: bytes = b"") -> web.Response:
-        headers = {"Content-Type": request.content_type} if body else {}
-        async with (
-            aiohttp.ClientSession() as s,
-            s.request(
-                request.method, self.upstream + request.path_qs, data=body or None, headers=headers
-            ) as r,
-        ):
-            payload = await r.read()
-            return web.Response(status=r.status, body=payload, content_type=r.content_type)
+        return await pass_on(request, self.upstream, body)
 
     async def statements(self, request: web.Request) -> web.Response:
         now = int(time.time())

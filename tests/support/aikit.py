@@ -82,3 +82,13 @@ def fake_embed(texts: Sequence[str]) -> Any:
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return out / norms
+
+
+def fake_verdicts(source: str, *sentences: str) -> list[tuple[bool, tuple[str, ...]]]:
+    """The guard's verdict on each summary sentence (kept, reasons), with :func:`fake_embed`:
+    for rules read from the words alone."""
+    from privcloud.workloads.grounding import check_summary
+
+    report = check_summary(source, "\n".join(sentences), fake_embed)
+    assert len(report.sentences) == len(sentences)
+    return [(c.kept, c.reasons) for c in report.sentences]

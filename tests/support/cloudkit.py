@@ -211,3 +211,19 @@ async def start_cloud(
         insecure_tee_key=tee_key,
         key_log=key_log,
     )
+
+
+async def pass_on(request: web.Request, upstream: str, body: bytes = b"") -> web.Response:
+    """An attacker's forwarding, unchanged: ``request`` (with ``body``) to the same path at
+    ``upstream``, and its answer back."""
+    import aiohttp
+
+    headers = {"Content-Type": request.content_type} if body else {}
+    async with (
+        aiohttp.ClientSession() as s,
+        s.request(
+            request.method, upstream + request.path_qs, data=body or None, headers=headers
+        ) as r,
+    ):
+        payload = await r.read()
+        return web.Response(status=r.status, body=payload, content_type=r.content_type)

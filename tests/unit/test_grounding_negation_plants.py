@@ -9,15 +9,8 @@ rules are read from the words, so no model is needed.
 
 from __future__ import annotations
 
-from aikit import fake_embed
-from privcloud.workloads.grounding import NEGATION_REASON, check_summary
-
-
-def _verdicts(source: str, *sentences: str) -> list[tuple[bool, tuple[str, ...]]]:
-    report = check_summary(source, "\n".join(sentences), fake_embed)
-    assert len(report.sentences) == len(sentences)
-    return [(c.kept, c.reasons) for c in report.sentences]
-
+from aikit import fake_verdicts as _verdicts
+from privcloud.workloads.grounding import NEGATION_REASON
 
 DROPPED = (False, (NEGATION_REASON,))
 KEPT = (True, ())

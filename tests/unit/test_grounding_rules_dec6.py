@@ -10,18 +10,11 @@ read from the words, so no model is needed.
 
 from __future__ import annotations
 
-from aikit import fake_embed
-from privcloud.workloads.grounding import NEGATION_REASON, check_summary
+from aikit import fake_verdicts as _verdicts
+from privcloud.workloads.grounding import NEGATION_REASON
 from privcloud.workloads.grounding_facts import content_words
 from privcloud.workloads.grounding_negation import stated_elsewhere
 from privcloud.workloads.grounding_polarity import clauses, sentence_clauses
-
-
-def _verdicts(source: str, *sentences: str) -> list[tuple[bool, tuple[str, ...]]]:
-    report = check_summary(source, "\n".join(sentences), fake_embed)
-    assert len(report.sentences) == len(sentences)
-    return [(c.kept, c.reasons) for c in report.sentences]
-
 
 DROPPED = (False, (NEGATION_REASON,))
 KEPT = (True, ())
