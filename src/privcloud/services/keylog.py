@@ -13,21 +13,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.logclient import LogClient
+from privcloud.trust.statement import LoggedStatement
 
 log = logging.getLogger("privcloud.keylog")
-
-
-class Statement(Protocol):
-    """A log entry a device proves: a key statement or a directory statement."""
-
-    def encode(self) -> bytes: ...
-
-    @property
-    def leaf_hash(self) -> bytes: ...
 
 
 @dataclass
@@ -40,7 +31,9 @@ class KeyLog:
     min_cosignatures: int = 0
     _published: set[bytes] = field(default_factory=set, repr=False)
 
-    async def publish(self, statements: Sequence[Statement], *, timeout: float = 30.0) -> None:
+    async def publish(
+        self, statements: Sequence[LoggedStatement], *, timeout: float = 30.0
+    ) -> None:
         """Append each statement not yet published by this object (appends are idempotent at
         the log anyway) and wait for a checkpoint covering all of them.
 
@@ -63,4 +56,4 @@ class KeyLog:
         log.info("key statements logged: %d", len(new))
 
 
-__all__ = ["KeyLog", "Statement"]
+__all__ = ["KeyLog"]
