@@ -192,7 +192,8 @@ class KeyConsistencyError(PolicyError):
 class DirectoryConsistencyError(KeyConsistencyError):
     """The node directory the gateway served is not proven to be the one every device gets: no
     directory statement, one not in the trusted log, of another gateway or outside its
-    validity, or served nodes that are not exactly the statement's (docs/adr/0033)."""
+    validity, served nodes that are not exactly the statement's, or a listed node whose bundle
+    fails admission (docs/adr/0033)."""
 
     code = "directory_consistency"
 

@@ -41,10 +41,17 @@ import aiohttp
 
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.errors import DecodeError, TooLargeError, UnavailableError, UsageError
+from privcloud.errors import (
+    DecodeError,
+    PrivcloudError,
+    TooLargeError,
+    UnavailableError,
+    UsageError,
+)
 from privcloud.netio import new_session, read_bounded
 from privcloud.transparency.append_auth import ENTRIES_PATH, sign_append
-from privcloud.transparency.checkpoint import Checkpoint
+from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
+from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.merkle import HASH_SIZE, consistency_proof, inclusion_proof, leaf_hash
 from privcloud.transparency.note import parse_note
 from privcloud.transparency.tiles import (
@@ -57,6 +64,8 @@ from privcloud.transparency.tiles import (
     tiles_for_inclusion,
     tiles_for_root,
 )
+from privcloud.trust.admission import LogProofs
+from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire import jsonio
 
 _POLL_S: Final = 0.05
@@ -480,3 +489,63 @@ async def publish_entry(log_url: str, operator_key: Ed25519PrivateKey, entry: by
     """
     async with LogClient(log_url) as client:
         return (await client.append(entry, operator_key)).index
+
+
+# --- following a log (devices, and the gateway's check of its nodes) -------------------------
+
+
+async def advance_checkpoint(
+    log: LogClient, state: TrustedLogState, *, now: float
+) -> TrustedLogState:
+    """Move ``state`` to the log's newest checkpoint, or raise.
+
+    1. Fetch the log's checkpoint note and verify the log's signature and origin on it
+       (:class:`VerificationError`) before anything else is fetched: C2SP tlog-tiles has
+       clients verify a checkpoint before they fetch what its size implies, so a forged note
+       cannot make the client ask for proofs (or tiles) of a tree the log never signed.
+    2. Fetch the RFC 9162 consistency proof from the trusted size to the signed size (none
+       when the trusted tree is empty or the sizes are equal; none for a smaller note, which
+       step 3 refuses as a rollback).
+    3. :meth:`TrustedLogState.update`: log signature and origin, no rollback
+       (:class:`RollbackError`), no fork (:class:`ForkError`), enough fresh witness cosignatures
+       (:class:`MissingCosignatureError`), the consistency proof (:class:`VerificationError`).
+    """
+    # 1.
+    note = await log.checkpoint()
+    new_size = open_checkpoint(note, [state.log_key], origin=state.origin).size
+    # 2.
+    old_size = state.checkpoint.size
+    proof: list[bytes] = []
+    if 0 < old_size < new_size:
+        proof = await log.consistency_proof(old_size, new_size)
+    # 3.
+    return state.update(note, proof, now)
+
+
+async def fetch_log_proofs(
+    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor]
+) -> dict[str, LogProofs]:
+    """For each node whose bundle proves its release against another checkpoint than the
+    trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
+    checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
+    A node whose proofs cannot be fetched gets none, and admission refuses it."""
+    trusted = state.checkpoint.size
+    inclusion: dict[int, tuple[bytes, ...]] = {}
+    out: dict[str, LogProofs] = {}
+    for node in nodes:
+        bundle = node.bundle
+        if bundle is None:
+            continue
+        try:
+            size = checkpoint_size(bundle.checkpoint)
+            if size > trusted:
+                proof = await log.consistency_proof(trusted, size) if trusted else []
+                out[node.node_id] = LogProofs(consistency=tuple(proof))
+            elif size < trusted and bundle.log_index < trusted:
+                if bundle.log_index not in inclusion:
+                    hashes = await log.inclusion_proof(bundle.log_index, trusted)
+                    inclusion[bundle.log_index] = tuple(hashes)
+                out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
+        except PrivcloudError:
+            continue
+    return out

@@ -1,8 +1,10 @@
 """Admission poisoning end to end, over loopback: the gateway's directory carries one entry whose
 SEV-SNP evidence holds a VCEK with an invalid X.509 version (or a duplicated extension). Before
 the fix, ``cryptography``'s ``InvalidVersion`` escaped ``Client.refresh()`` and no node was
-admitted; now the client refuses that entry alone, says why in its trail, and calls succeed
-through the honest nodes.
+admitted; now admission refuses that entry with our error. Where: the gateway's own check of
+the nodes it lists (docs/adr/0033) refuses it alone, lists the honest nodes, and calls succeed
+through them; a gateway that lists it anyway (no check) gets its directory refused whole by
+the device, which admits a logged directory all or nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pytest
 from attest_synthetic import make_vcek, synthetic_amd, synthetic_snp_report
 from cloudkit import Cloud, start_cloud
 from der_mutations import with_duplicated_extension, with_version
+from privcloud import errors
 from privcloud.attest import TEE_SEV_SNP, Evidence
 from privcloud.crypto.hpke import generate_keypair
 from privcloud.envelope import key_id_for
@@ -81,11 +84,24 @@ async def test_admission_poisoning_one_bad_entry_still_admits_the_others(
             "node-2",
             "node-3",
         ]
-        assert trail.refused == [("node-poisoned", "malformed certificate")]
+        assert trail.refused == []
+        assert cloud.gateway.node_check is not None
+        assert cloud.gateway.node_check.refused == {"node-poisoned": "malformed certificate"}
         # And it keeps working: a call goes through, never to the refused entry.
         assert (await client.call("echo", None, b"still served")).data == b"still served"
         assert "node-poisoned" not in trail.chosen
         # A refresh with the entry still there gives the same verdict (no stale state).
         await client.refresh()
         assert len(client.trail.admitted) == 3
-        assert client.trail.refused == [("node-poisoned", "malformed certificate")]
+
+    # Listed by a gateway that does not check: the device refuses that directory whole.
+    cloud.gateway.node_check = None
+    cloud.gateway.directory.statement = None  # a fresh statement, with the entry
+    assert await cloud.gateway.log_directory()
+    client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+    try:
+        with pytest.raises(errors.DirectoryConsistencyError, match="malformed certificate"):
+            await client.refresh()
+        assert client.trail.admitted == []
+    finally:
+        await client.close()

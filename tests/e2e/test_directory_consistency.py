@@ -8,6 +8,7 @@ services over loopback; the attacker sits in front of the real relay and rewrite
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -144,6 +145,103 @@ async def test_directory_stripped_of_its_statement_is_refused_unless_insecure(
     # A client told to accept unlogged directories (INSECURE) uses it.
     await _refresh_through(cloud, attacker, insecure_unlogged_directory=True)
     assert attacker.posts == 1
+
+
+async def test_bundles_broken_for_one_device_make_it_refuse_the_whole_directory(
+    cloud: Cloud,
+) -> None:
+    # The logged statement and its entries passed on, but the bundles of all listed nodes
+    # except one made to fail admission (the issue time moved, so the evidence binds other
+    # claims). Were each failing node refused alone, the device would seal to the one left,
+    # which the gateway recognises: it must refuse the directory instead.
+    def break_all_but_one(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
+        broken = []
+        for node in nodes[1:]:
+            assert node.bundle is not None
+            bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
+            broken.append(dataclasses.replace(node, bundle=bundle))
+        return encode_directory(nodes[:1] + broken, statement)
+
+    attacker = DirectoryRewriter(cloud.relay_url, break_all_but_one)
+    with pytest.raises(errors.DirectoryConsistencyError, match="refused whole"):
+        await _refresh_through(cloud, attacker)
+    assert attacker.posts == 0
+
+
+async def test_bundles_swapped_between_listed_nodes_make_the_device_refuse_the_directory(
+    cloud: Cloud,
+) -> None:
+    # Each listed entry with another listed node's bundle (all genuine, all fresh).
+    def swap(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
+        bundles = [n.bundle for n in nodes]
+        rotated = bundles[1:] + bundles[:1]
+        out = [dataclasses.replace(n, bundle=b) for n, b in zip(nodes, rotated, strict=True)]
+        return encode_directory(out, statement)
+
+    attacker = DirectoryRewriter(cloud.relay_url, swap)
+    with pytest.raises(errors.DirectoryConsistencyError, match="refused whole"):
+        await _refresh_through(cloud, attacker)
+    assert attacker.posts == 0
+
+
+async def test_a_node_set_aside_by_the_device_policy_is_no_reason_to_refuse(
+    cloud: Cloud,
+) -> None:
+    # A device whose policy takes nothing to us-east sets node-3 aside on its logged region
+    # (the same for every such device, whatever its bundle): the rest of the directory is
+    # admitted, even with node-3's bundle broken on the way.
+    def break_us_east(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
+        out = []
+        for node in nodes:
+            if node.region == "us-east" and node.bundle is not None:
+                bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
+                node = dataclasses.replace(node, bundle=bundle)
+            out.append(node)
+        return encode_directory(out, statement)
+
+    attacker = DirectoryRewriter(cloud.relay_url, break_us_east)
+    runner, port = await start_site(attacker.app(), "127.0.0.1", 0)
+    trust = cloud.client_trust()
+    eu_only = ClientPolicy.insecure_local_dev(allowed_regions=frozenset({"eu-west"}))
+    url = f"http://127.0.0.1:{port}"
+    client = Client(url, policy=eu_only, trust=type(trust)(f"{url}/log", trust.log, trust.roots))
+    try:
+        await client.refresh()
+        assert client.trail.refused == [("node-3", "node region not allowed by policy")]
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
+    finally:
+        await client.close()
+        await runner.cleanup()
+
+
+async def test_a_node_whose_new_bundle_fails_the_gateway_check_is_listed_no_more(
+    cloud: Cloud,
+) -> None:
+    # An honest gateway checks each node as devices will before it lists it: node-2's new
+    # bundle is a day old (its clock), so the next statement leaves node-2 out, and devices
+    # admit the rest (docs/adr/0033).
+    from privcloud.clock import FixedClock
+
+    check = cloud.gateway.node_check
+    assert check is not None and check.refused == {}
+    cloud.nodes[1].clock = FixedClock(time.time() - 25 * 3600)
+    cloud.nodes[1].reattest()
+    await cloud.gateway.check_nodes()
+    assert await cloud.gateway.log_directory()
+    assert check.refused == {"node-2": "node bundle is stale"}
+    statement = cloud.gateway.directory.statement
+    assert statement is not None and len(statement.key_ids) == 2
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-3"}
+        assert client.trail.directory_statement == statement
+    # Its bundle renewed and good again, it is listed again at once.
+    cloud.nodes[1].clock = FixedClock(time.time())
+    cloud.nodes[1].reattest()
+    await cloud.gateway.check_nodes()
+    assert await cloud.gateway.log_directory()
+    assert check.refused == {}
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert len(client.trail.admitted) == 3
 
 
 async def test_directory_statement_replayed_after_its_validity_is_refused(cloud: Cloud) -> None:

@@ -91,8 +91,20 @@ async def test_node_running_unlogged_software_is_refused_end_to_end(cloud: Cloud
     rogue.core.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
     rogue.reattest()
     await cloud.gateway.check_nodes()
+    # Before the gateway logs a directory without it, its logged entry is withheld: devices
+    # refuse the directory rather than seal to it.
+    check = cloud.gateway.node_check
+    assert check is not None
+    await check.check(cloud.gateway.table.healthy(), time.time())
+    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
+        async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()):
+            pass
+    # The gateway's own check refuses it (docs/adr/0033): it is not listed any more.
+    assert await cloud.gateway.log_directory()
+    assert check.refused == {"node-3": "measurement differs from the release manifest"}
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert _refusals(client) == {"node-3": "measurement differs from the release manifest"}
+        assert _refusals(client) == {}
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
         await client.call("echo", None, b"x")
         assert "node-3" not in client.trail.chosen
     assert b"x" not in cloud.node_proxies[2].inbound()
@@ -106,6 +118,7 @@ async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
         return None
 
     monkeypatch.setattr(cloud.gateway, "check_nodes", frozen)
+    cloud.gateway.node_check = None  # a malicious gateway does not check what it lists
     record = cloud.gateway.nodes[0]
     assert record.descriptor is not None
     attacker = generate_keypair(record.descriptor.suite.kem)
@@ -115,11 +128,19 @@ async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
         key_id=key_id_for(record.descriptor.suite.kem, attacker.public_bytes),
     )
     await cloud.gateway.log_directory()  # it logs its directory too (it holds the log key)
-    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert _refusals(client) == {"node-1": "report data does not bind the node key and claims"}
-        # (the swapped entry took the place of node-1's genuine one: one entry per node id)
-        admitted = {a.descriptor.key_id for a in client.trail.admitted}
-        assert len(admitted) == 2 and record.descriptor.key_id not in admitted
+    # The swapped entry is in the logged statement, but its evidence binds another key: a
+    # listed node that fails admission refuses the whole directory (docs/adr/0033), so the
+    # device seals to none of it.
+    client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+    try:
+        with pytest.raises(errors.DirectoryConsistencyError, match="report data does not bind"):
+            await client.refresh()
+        assert client.trail.admitted == []
+        with pytest.raises(errors.DirectoryConsistencyError):
+            await client.call("echo", None, b"never sealed")
+    finally:
+        await client.close()
+    assert all(b"never sealed" not in p.inbound() for p in cloud.node_proxies)
 
 
 async def test_stale_node_bundle_is_refused_end_to_end(cloud: Cloud) -> None:
@@ -127,8 +148,12 @@ async def test_stale_node_bundle_is_refused_end_to_end(cloud: Cloud) -> None:
     stale.clock = FixedClock(time.time() - 25 * 3600)
     stale.reattest()
     await cloud.gateway.check_nodes()
+    assert await cloud.gateway.log_directory()  # listed no more: the gateway's check refused it
+    assert cloud.gateway.node_check is not None
+    assert cloud.gateway.node_check.refused == {"node-2": "node bundle is stale"}
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert _refusals(client) == {"node-2": "node bundle is stale"}
+        assert _refusals(client) == {}
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-3"}
 
 
 async def test_production_policy_admits_no_simulated_node(cloud: Cloud) -> None:

@@ -169,7 +169,11 @@ async def start_cloud(
         nodes.append(node)
         node_proxies.append(proxy)
         node_urls.append(f"http://127.0.0.1:{port}")
-    gateway = Gateway([p.url for p in node_proxies], authorizer=authorizer)
+    gateway = Gateway(
+        [p.url for p in node_proxies],
+        authorizer=authorizer,
+        node_check=transparency.insecure_node_check(tee_key.public_key().to_bytes()),
+    )
     runner, gport = await start_site(gateway.app(), "127.0.0.1", 0)
     runners.append(runner)
     gateway_proxy = await Proxy(gport).start()

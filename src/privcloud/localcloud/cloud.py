@@ -175,7 +175,10 @@ class LocalCloud:
             if key_file is not None:
                 load_or_create(key_file, now=time.time())
             self.gateway = Gateway(
-                self.node_urls, key_file=key_file, authorizer=await self._start_tokens()
+                self.node_urls,
+                key_file=key_file,
+                authorizer=await self._start_tokens(),
+                node_check=t.insecure_node_check(self.insecure_tee_public_key),
             )
             runner, port = await start_site(
                 self._tap(self.gateway.app(), "gateway"), self.host, self.gateway_port

@@ -13,8 +13,11 @@ from typing import Final
 
 from aiohttp import web
 
+from privcloud.attest import TrustRoots
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.fileio import file_error
+from privcloud.sdk.trust_store import pinned_state
+from privcloud.services.gateway_admission import NodeCheck, NodeCheckConfig
 from privcloud.services.site import start_site
 from privcloud.services.tlog import (
     DEFAULT_ORIGIN,
@@ -29,6 +32,7 @@ from privcloud.storage.tlog_store import load_or_create_key
 from privcloud.storage.witness_key import load_or_create_witness_key
 from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.note import Ed25519NoteSigner
+from privcloud.trust.admission import ClientPolicy
 
 #: Name of the local cloud's witness key.
 LOCAL_WITNESS_NAME: Final = "privcloud.local/witness"
@@ -60,6 +64,20 @@ class LocalTransparency:
     @property
     def witness_vkeys(self) -> list[str]:
         return [self.witness.vkey]
+
+    def insecure_node_check(self, simulated_tee_key: bytes) -> NodeCheck:
+        """A gateway's check of its nodes (:mod:`privcloud.services.gateway_admission`) under
+        the INSECURE development policy: the simulated TEE's dev root ``simulated_tee_key``
+        trusted, this log followed with its witness's cosignatures, as the local cloud's
+        devices pin them."""
+        return NodeCheck(
+            NodeCheckConfig(
+                ClientPolicy.insecure_local_dev(),
+                self.log_url,
+                pinned_state(self.log_vkey, self.witness_vkeys),
+                TrustRoots.pinned(insecure_simulated_keys=(simulated_tee_key,)),
+            )
+        )
 
     @property
     def operator_key(self) -> Ed25519PrivateKey:

@@ -58,7 +58,7 @@ from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
 from privcloud.transparency.client_state import TrustedLogState
-from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all
+from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all, admit_listed
 from privcloud.trust.directory import decode_directory_document
 from privcloud.trust.keys import (
     DEFAULT_GATEWAY_SERVICE,
@@ -293,7 +293,9 @@ class Client:
             report, now=now, require_post_quantum=self.require_post_quantum
         )
         self._key_config = self._key_statement.key_config
-        admitted, refused = admit_all(
+        # A logged directory is admitted whole or not at all (docs/adr/0033): a gateway that
+        # broke some listed nodes' bundles would otherwise choose this device's nodes.
+        admitted, refused = (admit_all if directory is None else admit_listed)(
             nodes,
             policy=self.policy,
             roots=self.trust.roots,

@@ -1,12 +1,13 @@
 """Log proofs a client fetches: those admission needs for nodes whose bundles prove their
-release against another checkpoint than the client's trusted one (fetched, never trusted:
-admission verifies them), and a client that follows a log from its C2SP tlog-tiles alone
-(:func:`refresh_from_tiles`, :func:`verify_entry_from_tiles`)."""
+release against another checkpoint than the client's trusted one
+(:func:`~privcloud.logclient.fetch_log_proofs`, which the gateway's own check of its nodes uses
+too; fetched, never trusted: admission verifies them), and a client that follows a log from its
+C2SP tlog-tiles alone (:func:`refresh_from_tiles`, :func:`verify_entry_from_tiles`)."""
 
 from __future__ import annotations
 
-from privcloud.errors import PrivcloudError, VerificationError
-from privcloud.logclient import LogClient, checkpoint_size
+from privcloud.errors import VerificationError
+from privcloud.logclient import LogClient, fetch_log_proofs
 from privcloud.transparency.checkpoint import open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import consistency_proof, inclusion_proof
@@ -15,37 +16,6 @@ from privcloud.transparency.tiles import (
     tiles_for_consistency,
     tiles_for_inclusion,
 )
-from privcloud.trust.admission import LogProofs
-from privcloud.trust.directory import NodeDescriptor
-
-
-async def fetch_log_proofs(
-    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor]
-) -> dict[str, LogProofs]:
-    """For each node whose bundle proves its release against another checkpoint than the
-    trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
-    checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
-    A node whose proofs cannot be fetched gets none, and admission refuses it."""
-    trusted = state.checkpoint.size
-    inclusion: dict[int, tuple[bytes, ...]] = {}
-    out: dict[str, LogProofs] = {}
-    for node in nodes:
-        bundle = node.bundle
-        if bundle is None:
-            continue
-        try:
-            size = checkpoint_size(bundle.checkpoint)
-            if size > trusted:
-                proof = await log.consistency_proof(trusted, size) if trusted else []
-                out[node.node_id] = LogProofs(consistency=tuple(proof))
-            elif size < trusted and bundle.log_index < trusted:
-                if bundle.log_index not in inclusion:
-                    hashes = await log.inclusion_proof(bundle.log_index, trusted)
-                    inclusion[bundle.log_index] = tuple(hashes)
-                out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
-        except PrivcloudError:
-            continue
-    return out
 
 
 async def refresh_from_tiles(log: LogClient, state: TrustedLogState, now: float) -> TrustedLogState:

@@ -43,8 +43,7 @@ from typing import Protocol
 from privcloud import limits
 from privcloud.errors import ConfigError, DecodeError, PrivcloudError, UnavailableError, UsageError
 from privcloud.fileio import write_atomic
-from privcloud.logclient import LogClient
-from privcloud.transparency.checkpoint import open_checkpoint
+from privcloud.logclient import LogClient, advance_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import CosignatureVerifier
 from privcloud.transparency.errors import ForkError, RollbackError
@@ -307,32 +306,17 @@ async def refresh_trusted_checkpoint(
 ) -> TrustedLogState:
     """Move ``state`` to the log's newest checkpoint, or raise; save it in ``store`` if given.
 
-    1. Fetch the log's checkpoint note and verify the log's signature and origin on it
-       (:class:`VerificationError`) before anything else is fetched: C2SP tlog-tiles has
-       clients verify a checkpoint before they fetch what its size implies, so a forged note
-       cannot make the client ask for proofs (or tiles) of a tree the log never signed.
-    2. Fetch the RFC 9162 consistency proof from the trusted size to the signed size (none
-       when the trusted tree is empty or the sizes are equal; none for a smaller note, which
-       step 3 refuses as a rollback).
-    3. :meth:`TrustedLogState.update`: log signature and origin, no rollback
-       (:class:`RollbackError`), no fork (:class:`ForkError`), enough fresh witness cosignatures
-       (:class:`MissingCosignatureError`), the consistency proof (:class:`VerificationError`).
+    1.-3. :func:`~privcloud.logclient.advance_checkpoint`: the log's signed note first, then the
+       consistency proof from the trusted size, then :meth:`TrustedLogState.update` (rollback,
+       fork, witness cosignatures, consistency).
     4. Save the new state (the store refuses to go backwards, too).
     """
     if now is None:
         now = time.time()
     elif not isinstance(now, int | float):
         raise UsageError("invalid time")
-    # 1.
-    note = await log.checkpoint()
-    new_size = open_checkpoint(note, [state.log_key], origin=state.origin).size
-    # 2.
-    old_size = state.checkpoint.size
-    proof: list[bytes] = []
-    if 0 < old_size < new_size:
-        proof = await log.consistency_proof(old_size, new_size)
-    # 3.
-    new_state = state.update(note, proof, now)
+    # 1.-3.
+    new_state = await advance_checkpoint(log, state, now=now)
     # 4.
     if store is not None:
         store.save(new_state)

@@ -68,6 +68,7 @@ from privcloud.ohttp import (
     GatewayKey,
     encode_key_configs,
 )
+from privcloud.services.gateway_admission import NodeCheck
 from privcloud.services.gateway_core import (
     ChunkedExchange,
     NodeRecord,
@@ -84,6 +85,7 @@ from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import Redemption, TokenAuthorizer
 from privcloud.services.site import new_app
+from privcloud.trust.directory import NodeDescriptor
 from privcloud.trust.keys import KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS, encode_statement_list
 from privcloud.wire import bhttp
 
@@ -117,12 +119,15 @@ class Gateway:
         authorizer: Authorizer | None = None,
         clock: Clock | None = None,
         directory_log: KeyLog | None = None,
+        node_check: NodeCheck | None = None,
     ) -> None:
         """``ring`` holds the OHTTP keys; with ``key_file`` they are read from that file
         (:func:`~privcloud.services.gateway_key.load_or_create` made it) and re-read when it
         changes. With neither, in-memory keys (one per KEM) valid for ``OHTTP_KEY_LIFETIME_S``.
         ``directory_log`` logs the directory statements (module docstring); without it the
-        directory is served unlogged, which devices refuse by default."""
+        directory is served unlogged, which devices refuse by default. ``node_check`` admits
+        each node as devices will before it is listed (:mod:`.gateway_admission`); without it
+        every healthy node is listed, and one whose bundle fails stops every device."""
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.key_file = Path(key_file) if key_file is not None else None
         self._key_file_seen: tuple[int, int] | None = None
@@ -139,6 +144,7 @@ class Gateway:
         self.table = NodeTable(node_urls)
         self.directory = LoggedDirectory(DEFAULT_SERVICE)
         self.directory_log = directory_log
+        self.node_check = node_check
         self._directory_lock = asyncio.Lock()
         self._directory_task: asyncio.Task[None] | None = None
         self.authorizer = authorizer
@@ -258,8 +264,9 @@ class Gateway:
             offered = self.ring.offered(now)
             if not offered:  # no key, no service name to give the statement: nothing to serve
                 return False
+            healthy, refused = await self._checked(self.table.healthy(), now)
             # The service its key statements name (devices check the two agree).
-            due = self.directory.wanted(self.table.healthy(), now, offered[0].service)
+            due = self.directory.wanted(healthy, now, offered[0].service, refused=refused)
             if due is None:
                 return False
             statement, nodes = due
@@ -267,6 +274,17 @@ class Gateway:
             self.directory.adopt(statement, nodes)
         log.info("gateway: directory statement logged, %d nodes", len(statement.key_ids))
         return True
+
+    async def _checked(
+        self, healthy: list[NodeDescriptor], now: float
+    ) -> tuple[list[NodeDescriptor], set[str]]:
+        """The healthy nodes that pass the gateway's check, and the ids of those that fail
+        (all of them, and none, without a check). Raises the log's errors."""
+        if self.node_check is None:
+            return healthy, set()
+        await self.node_check.check(healthy, now)
+        passed = [n for n in healthy if self.node_check.passed(n, now)]
+        return passed, {n.node_id for n in healthy} - {n.node_id for n in passed}
 
     def _log_directory_later(self) -> None:
         """Start :meth:`log_directory` unless a run is under way (it waits for the witnesses:
@@ -338,10 +356,14 @@ class Gateway:
         )
 
     async def handle_directory(self, _: web.Request) -> web.Response:
+        known = [r.descriptor for r in self.nodes if r.descriptor]
+        check, now = self.node_check, self.clock.now()
+        withheld: set[str] = set()
+        if check is not None:  # the newest descriptor of each node that passed the check
+            known = [d for d in known if check.passed(d, now)]
+            withheld = set(check.refused)
         return web.Response(
-            body=self.directory.document(
-                self.table.healthy(), [r.descriptor for r in self.nodes if r.descriptor]
-            ),
+            body=self.directory.document(self.table.healthy(), known, withheld=withheld),
             content_type="application/json",
             headers={"Cache-Control": "max-age=10"},
         )

@@ -22,7 +22,7 @@ the nodes is logged at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from privcloud import limits
 from privcloud.trust.directory import NodeDescriptor, encode_directory
@@ -47,12 +47,20 @@ class LoggedDirectory:
         self._logged: dict[bytes, NodeDescriptor] = {}
 
     def wanted(
-        self, healthy: Sequence[NodeDescriptor], now: float, service: str | None = None
+        self,
+        healthy: Sequence[NodeDescriptor],
+        now: float,
+        service: str | None = None,
+        *,
+        refused: Collection[str] = (),
     ) -> tuple[DirectoryStatement, list[NodeDescriptor]] | None:
         """The statement to log now and the entries it names, or None (module docstring):
         within a step, the nodes listed and the healthy ones not yet listed; at a new step,
         the healthy ones. None while no node is healthy (the last statement stays served).
-        ``service`` names the gateway (default: the one given at construction)."""
+        ``service`` names the gateway (default: the one given at construction). A node id in
+        ``refused`` (its newest descriptor failed the gateway's check,
+        :mod:`~privcloud.services.gateway_admission`) is not kept listed within the step:
+        devices admit a logged directory whole or not at all."""
         if service is not None:
             self.service = service
         nodes = _distinct(healthy)
@@ -65,13 +73,15 @@ class LoggedDirectory:
         if current is not None and same_service and current.not_before == start:
             # Within the step nothing goes but a node that restarted: new nodes come.
             listed = {node_line(n) for n in nodes}
-            names = {n.node_id for n in nodes}
+            names = {n.node_id for n in nodes} | set(refused)
             nodes += [
                 self._logged[k]
                 for k, d in current.nodes
                 if (k, d) not in listed and self._logged[k].node_id not in names
             ]
         nodes = _distinct(nodes)
+        if not nodes:
+            return None
         statement = DirectoryStatement.for_nodes(
             self.service, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
         )
@@ -88,17 +98,28 @@ class LoggedDirectory:
         self._logged = {n.key_id: n for n in _distinct(nodes) if n.key_id in named}
         self.statement = statement
 
-    def document(self, healthy: Sequence[NodeDescriptor], known: Sequence[NodeDescriptor]) -> bytes:
+    def document(
+        self,
+        healthy: Sequence[NodeDescriptor],
+        known: Sequence[NodeDescriptor],
+        *,
+        withheld: Collection[str] = (),
+    ) -> bytes:
         """The directory as served: the logged statement's nodes, each with its newest entry
         among ``known`` (fresher evidence, the same stable part; in their order) or else the
         one logged, and the statement. Before any statement is logged, the ``healthy`` nodes
-        alone, which devices refuse unless told to accept an unlogged directory (INSECURE)."""
+        alone, which devices refuse unless told to accept an unlogged directory (INSECURE).
+        A node id in ``withheld`` (its newest entry failed the gateway's check) is not served
+        with the entry it was logged with: until a statement without it is logged, devices
+        refuse this directory rather than seal to software the check just refused."""
         if self.statement is None:
             return encode_directory(list(healthy))
         named = set(self.statement.nodes)
         nodes = [n for n in _distinct(known) if node_line(n) in named]
         listed = {n.key_id for n in nodes}
-        nodes += [n for k, n in self._logged.items() if k not in listed]
+        nodes += [
+            n for k, n in self._logged.items() if k not in listed and n.node_id not in withheld
+        ]
         return encode_directory(nodes, self.statement.encode())
 
 

@@ -69,7 +69,13 @@ from privcloud.attest.nvidia import GpuAttestation, GpuPolicy, verify_node_gpus
 from privcloud.crypto.hpke import Suite, check_public_key
 from privcloud.crypto.symmetric import constant_time_equal
 from privcloud.envelope import key_id_for
-from privcloud.errors import PolicyError, PrivcloudError, UsageError, VerificationError
+from privcloud.errors import (
+    DirectoryConsistencyError,
+    PolicyError,
+    PrivcloudError,
+    UsageError,
+    VerificationError,
+)
 from privcloud.transparency.checkpoint import Checkpoint, open_checkpoint
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.errors import ForkError, RollbackError
@@ -492,3 +498,67 @@ def admit_all(
             )
             refused.append((node.node_id, INTERNAL_REFUSAL))
     return admitted, refused
+
+
+def set_aside(node: NodeDescriptor, policy: ClientPolicy) -> str | None:
+    """Why ``policy`` takes no data to ``node`` whatever its evidence says, judged on the
+    entry's logged labels alone (TEE type, region, provider: what a directory statement binds),
+    or ``None``. The same verdict for every device with this policy, whatever bundle it was
+    shown; the reasons are those :func:`admit` gives."""
+    if node.tee not in policy.allowed_tees:
+        return "TEE type not allowed by policy"
+    if node.tee == SIMULATED_TEE and not policy.allow_insecure_simulated:
+        return "insecure simulated evidence refused by policy"
+    if policy.allowed_regions is not None and node.region not in policy.allowed_regions:
+        return "node region not allowed by policy"
+    if policy.allowed_providers is not None and node.provider not in policy.allowed_providers:
+        return "node provider not allowed by policy"
+    return None
+
+
+def admit_listed(
+    nodes: Sequence[NodeDescriptor],
+    *,
+    policy: ClientPolicy,
+    roots: TrustRoots,
+    log_state: TrustedLogState,
+    now: float,
+    proofs: Mapping[str, LogProofs] | None = None,
+) -> tuple[list[AdmittedNode], list[tuple[str, str]]]:
+    """Admission of a *logged* directory (docs/adr/0033): all of it, or none of it.
+
+    Each entry of a logged directory is bound by the statement, but not its bundle (evidence,
+    release proof), which the gateway serves beside it. Were a bundle that fails refused alone,
+    as :func:`admit_all` does, a gateway could break the bundles of all but a few listed nodes
+    for one device and so choose which nodes that device seals to. So:
+
+    1. The caller's arguments are checked as :func:`admit_all` checks them.
+    2. Entries the device's policy takes nothing to on their logged labels alone
+       (:func:`set_aside`) are refused with that reason: every device with this policy refuses
+       them, whatever their bundle.
+    3. Every other entry runs :func:`admit`. If any fails, the whole directory is refused
+       (:class:`DirectoryConsistencyError`, naming the first failure's fixed reason): a gateway
+       lists only nodes whose bundles it checked (:mod:`privcloud.services.gateway_admission`),
+       so a listed node that fails is a bundle broken or swapped on the way, or a gateway that
+       checks less than its devices. Nothing is admitted; the device admits again later.
+
+    Returns ``(admitted, set aside)``.
+    """
+    admit_all([], policy=policy, roots=roots, log_state=log_state, now=now)  # 1.
+    kept: list[NodeDescriptor] = []
+    aside: list[tuple[str, str]] = []
+    for node in nodes:
+        reason = set_aside(node, policy)  # 2.
+        if reason is None:
+            kept.append(node)
+        else:
+            aside.append((node.node_id, reason))
+    admitted, refused = admit_all(  # 3.
+        kept, policy=policy, roots=roots, log_state=log_state, now=now, proofs=proofs
+    )
+    if refused:
+        raise DirectoryConsistencyError(
+            f"a node of the logged directory failed admission ({refused[0][1]}): "
+            "the directory is refused whole"
+        )
+    return admitted, aside
