@@ -201,6 +201,14 @@ def services(
                     log_url,
                     "--operator-key",
                     str(log_dir / OPERATOR_KEY_FILE),
+                    # It lists the node only once it passes the devices' admission.
+                    "--log-vkey",
+                    log_vkey,
+                    "--witness-vkey",
+                    witness_vkey,
+                    "--insecure-allow-simulated",
+                    "--insecure-simulated-root",
+                    dev_root,
                 ],
                 cwd=tmp_path,
             )
@@ -417,3 +425,19 @@ def test_gateway_spend_policy_reaches_the_authorizer(spend: str | None, tmp_path
     assert ("--spend" in worker) == (spend is not None)
     if spend is not None:
         assert worker[worker.index("--spend") + 1] == spend
+
+
+def test_gateway_node_check_reaches_the_gateway_and_every_worker(tmp_path: Path) -> None:
+    vkey = "log.example+01234567+AQ" + "A" * 42
+    args = build_parser().parse_args(
+        ["gateway", "--node", "http://127.0.0.1:9", "--log", "http://127.0.0.1:9",
+         "--operator-key", str(tmp_path / "k"), "--log-vkey", vkey,
+         "--insecure-allow-simulated", "--insecure-simulated-root", "ab" * 97,
+         "--key-file", str(tmp_path / "keys.json")]
+    )  # fmt: skip
+    worker = gateway_worker_argv(args)
+    assert worker[worker.index("--log-vkey") + 1] == vkey
+    assert "--insecure-allow-simulated" in worker
+    assert worker[worker.index("--insecure-simulated-root") + 1] == "ab" * 97
+    # The check's flags without the log's key are refused, not ignored.
+    assert "needs --log-vkey" in _gateway_refused("--insecure-allow-simulated")

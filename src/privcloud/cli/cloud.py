@@ -16,14 +16,16 @@ import time
 from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import run_service, until_stopped
+from privcloud.cli.trust_args import trust_roots
 from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.live.process import PipelineHost, release_builder
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
 from privcloud.sdk.client_types import ClientTrust
-from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
+from privcloud.sdk.trust_store import FileTrustStore, default_state_dir, pinned_state
 from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway import Gateway
+from privcloud.services.gateway_admission import NodeCheck, NodeCheckConfig
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
@@ -181,6 +183,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="with --log: witness cosignatures a checkpoint must carry before the gateway "
         "serves a new directory statement",
     )
+    gateway.add_argument(
+        "--log-vkey",
+        help="with --log: the log's note verifier key; the gateway then lists only nodes that "
+        "pass the devices' admission (devices refuse a logged directory with a node that "
+        "fails; docs/adr/0033)",
+    )
+    gateway.add_argument(
+        "--witness-vkey", action="append", help="with --log-vkey: a witness's vkey (repeat)"
+    )
+    gateway.add_argument(
+        "--insecure-allow-simulated",
+        action="store_true",
+        help="with --log-vkey: list simulated-TEE nodes (INSECURE; local development only)",
+    )
+    gateway.add_argument(
+        "--insecure-simulated-root",
+        action="append",
+        metavar="HEX",
+        help="INSECURE: a simulated-TEE dev root public key to trust (development only)",
+    )
     gateway.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     gateway.set_defaults(handler=_run_gateway)
 
@@ -238,12 +260,29 @@ def _directory_log(args: argparse.Namespace) -> KeyLog | None:
     return KeyLog(args.log, load_key(args.operator_key), min_cosignatures=args.cosignatures)
 
 
+def _node_check(args: argparse.Namespace) -> NodeCheck | None:
+    """The gateway's check of the nodes it lists (``--log`` with ``--log-vkey``), under the
+    production policy or, with ``--insecure-allow-simulated``, the INSECURE development one."""
+    if args.log_vkey is None:
+        if args.insecure_allow_simulated or args.witness_vkey or args.insecure_simulated_root:
+            raise ConfigError("the node check needs --log-vkey")
+        return None
+    if args.log is None:
+        raise ConfigError("--log-vkey needs --log")
+    policy = ClientPolicy.insecure_local_dev() if args.insecure_allow_simulated else ClientPolicy()
+    state = pinned_state(args.log_vkey, args.witness_vkey or [])
+    return NodeCheck(NodeCheckConfig(policy, args.log, state, trust_roots(args)))
+
+
 def _gateway(args: argparse.Namespace) -> Gateway:
     if args.key_file:
         load_or_create(args.key_file, now=time.time())  # a key valid now, made if none is
     directory_log = _directory_log(args)
+    node_check = _node_check(args)
     if args.issuer is None:
-        return Gateway(args.node, key_file=args.key_file, directory_log=directory_log)
+        return Gateway(
+            args.node, key_file=args.key_file, directory_log=directory_log, node_check=node_check
+        )
     if args.spent_tokens is None and args.database is None:
         raise ConfigError("--issuer needs --database URL (or --spent-tokens FILE)")
     if args.spent_tokens is not None and args.database is not None:
@@ -252,7 +291,11 @@ def _gateway(args: argparse.Namespace) -> Gateway:
     spend = TokenAuthorizer.spend if args.spend is None else args.spend  # (the class default)
     authorizer = TokenAuthorizer(store, issuer_url=args.issuer, spend=spend)
     return Gateway(
-        args.node, key_file=args.key_file, authorizer=authorizer, directory_log=directory_log
+        args.node,
+        key_file=args.key_file,
+        authorizer=authorizer,
+        directory_log=directory_log,
+        node_check=node_check,
     )
 
 
@@ -266,6 +309,12 @@ def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
     if args.log is not None:
         worker += ["--log", args.log, "--operator-key", args.operator_key]
         worker += ["--cosignatures", str(args.cosignatures)]
+    if args.log_vkey is not None:
+        worker += ["--log-vkey", args.log_vkey]
+        worker += [a for v in args.witness_vkey or [] for a in ("--witness-vkey", v)]
+        worker += ["--insecure-allow-simulated"] if args.insecure_allow_simulated else []
+        roots = args.insecure_simulated_root or []
+        worker += [a for r in roots for a in ("--insecure-simulated-root", r)]
     if args.issuer:
         worker += ["--issuer", args.issuer]
         if args.spend is not None:

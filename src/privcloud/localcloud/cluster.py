@@ -458,6 +458,9 @@ class Cluster:
             "--key-file", str(self.gateway_key_file),
             "--log", self.log_url, "--operator-key", str(self.operator_key_file),
         ]  # fmt: skip
+        # No --log-vkey: the gateways list every healthy node without checking it as devices
+        # will (docs/adr/0033), because a node process makes its simulated TEE's dev root at
+        # start, so a restarted node has a root the running gateways could not be given.
         gateways = [
             self._add(f"gateway-{i}", gateway_port, *gateway_args)
             for i in range(1, spec.gateways + 1)
