@@ -43,6 +43,11 @@ vendor roots, the trusted log state, proofs the caller fetched) are arguments: s
 6. **Policy**: region and provider allowed (docs/trust-model.md#data-residency), and the attestation
    policy (TEE types, debug off, TCB minimums) holds — run by the verifier inside step 1 and
    again here, so that this procedure does not rest on every verifier remembering it.
+
+A whole directory: :func:`admit_listed` for a logged one (docs/adr/0033: entries the policy
+excludes on their logged labels set aside, and any other failure refuses the directory, so a
+gateway cannot make a device seal to a subset by breaking bundles), :func:`admit_all` entry by
+entry otherwise (and for the gateway's own check of the nodes it lists).
 """
 
 from __future__ import annotations
