@@ -193,10 +193,11 @@ async def test_a_node_set_aside_by_the_device_policy_is_no_reason_to_refuse(
     def break_us_east(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
         out = []
         for node in nodes:
+            served = node
             if node.region == "us-east" and node.bundle is not None:
                 bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
-                node = dataclasses.replace(node, bundle=bundle)
-            out.append(node)
+                served = dataclasses.replace(node, bundle=bundle)
+            out.append(served)
         return encode_directory(out, statement)
 
     attacker = DirectoryRewriter(cloud.relay_url, break_us_east)
