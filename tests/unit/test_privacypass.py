@@ -465,3 +465,32 @@ def test_mutated_messages_raise_only_our_errors(
             _only_our_errors(
                 lambda data: verify_token(data, issuer.key, challenge_digest=digest), candidate
             )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        'PrivateToken token="AAEC"',
+        'PrivateToken token="AAE="',
+        'PrivateToken token="AA=="',
+        'PrivateToken token=""',
+        'PrivateToken token="AAF"',  # non-canonical: spare bits set
+        'PrivateToken token="A"',  # impossible length
+        'PrivateToken token="AAEC=="',  # padding where none belongs
+        'PrivateToken  token="AAEC"',
+        'privatetoken token="AAEC"',
+        "PrivateToken token=AAEC",
+        'PrivateToken token="AAEC", PrivateToken token="AAEC"',
+        'PrivateToken token="AAEC",',
+    ],
+)
+def test_the_sent_form_reads_as_the_rfc_9110_parser_reads_it(value: str) -> None:
+    # parse_authorization reads bytes in the devices' one form by a single match; text goes
+    # through the general parser. Both must give the same token, or the same error class.
+    def outcome(v: str | bytes) -> object:
+        try:
+            return parse_authorization(v)
+        except PrivcloudError as exc:
+            return type(exc)
+
+    assert outcome(value.encode()) == outcome(value)

@@ -47,6 +47,9 @@ _QDTEXT: Final = r"[\t \x21\x23-\x5b\x5d-\x7e\x80-\xff]*"
 _QUOTED_RE: Final = re.compile(rf'"({_QDTEXT}(?:\\[\t \x21-\x7e\x80-\xff]{_QDTEXT})*)"')
 _QUOTED_PAIR_RE: Final = re.compile(r"\\(.)")
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*={0,2}")
+#: The one form devices send (:func:`encode_authorization`), read by a single match; every other
+#: spelling goes through the RFC 9110 parser, which reads this form to the same token.
+_SENT_FORM_RE: Final = re.compile(rb'PrivateToken token="([A-Za-z0-9_-]*={0,2})"')
 _B64URL_ALPHABET: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _DIGITS_RE: Final = re.compile(r"[0-9]{1,10}")
 # The WWW-Authenticate deviation: base64url, 1-2 '=' of padding, then the end of the value.
@@ -181,6 +184,10 @@ def parse_authorization(value: str | bytes) -> bytes:
     :class:`DecodeError` for anything malformed (several credentials, no ``token``, a repeated
     parameter, a value that is not base64url).
     """
+    if isinstance(value, bytes) and len(value) <= limits.MAX_HTTP_FIELD_SIZE:
+        sent = _SENT_FORM_RE.fullmatch(value)
+        if sent is not None:
+            return b64url_decode(sent.group(1).decode("ascii"))
     items = _parse_items(value, padded_values=False)
     if len(items) != 1:
         raise DecodeError("Authorization must carry exactly one credential")
