@@ -523,12 +523,15 @@ async def advance_checkpoint(
 
 
 async def fetch_log_proofs(
-    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor]
+    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor], *, strict: bool = False
 ) -> dict[str, LogProofs]:
     """For each node whose bundle proves its release against another checkpoint than the
     trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
     checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
-    A node whose proofs cannot be fetched gets none, and admission refuses it."""
+    A node whose proofs cannot be fetched gets none, and admission refuses it; ``strict``
+    raises :class:`UnavailableError` instead when the log could not be reached, which is no
+    verdict on the node (a logged directory, admitted whole, and the gateway's check of its
+    nodes: docs/adr/0033)."""
     trusted = state.checkpoint.size
     inclusion: dict[int, tuple[bytes, ...]] = {}
     out: dict[str, LogProofs] = {}
@@ -546,6 +549,9 @@ async def fetch_log_proofs(
                     hashes = await log.inclusion_proof(bundle.log_index, trusted)
                     inclusion[bundle.log_index] = tuple(hashes)
                 out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
+        except UnavailableError:
+            if strict:
+                raise
         except PrivcloudError:
             continue
     return out

@@ -23,6 +23,7 @@ from privcloud.crypto.hpke import generate_keypair
 from privcloud.envelope import key_id_for
 from privcloud.sdk import Client
 from privcloud.services.gateway_core import NodeRecord
+from privcloud.services.gateway_directory import LoggedDirectory
 from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.directory import NodeDescriptor
 
@@ -96,7 +97,7 @@ async def test_admission_poisoning_one_bad_entry_still_admits_the_others(
 
     # Listed by a gateway that does not check: the device refuses that directory whole.
     cloud.gateway.node_check = None
-    cloud.gateway.directory.statement = None  # a fresh statement, with the entry
+    cloud.gateway.directory = LoggedDirectory(cloud.gateway.directory.service)  # a fresh one
     assert await cloud.gateway.log_directory()
     client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
     try:

@@ -215,34 +215,108 @@ async def test_a_node_set_aside_by_the_device_policy_is_no_reason_to_refuse(
         await runner.cleanup()
 
 
-async def test_a_node_whose_new_bundle_fails_the_gateway_check_is_listed_no_more(
-    cloud: Cloud,
-) -> None:
-    # An honest gateway checks each node as devices will before it lists it: node-2's new
-    # bundle is a day old (its clock), so the next statement leaves node-2 out, and devices
-    # admit the rest (docs/adr/0033).
-    from privcloud.clock import FixedClock
-
+async def test_a_node_the_gateway_check_refuses_is_listed_no_more(cloud: Cloud) -> None:
+    # An honest gateway checks each node as devices will before it lists it (docs/adr/0033).
+    # Its policy now takes no node in us-east: node-3 fails, its logged entry too, so the next
+    # statement leaves it out and devices admit the rest; passing again within the step, it
+    # stays out until the next step (no entry per flap).
     check = cloud.gateway.node_check
     assert check is not None and check.refused == {}
-    cloud.nodes[1].clock = FixedClock(time.time() - 25 * 3600)
-    cloud.nodes[1].reattest()
-    await cloud.gateway.check_nodes()
+    devices_policy = check.policy
+    check.policy = dataclasses.replace(devices_policy, allowed_regions=frozenset({"eu-west"}))
+    check.recheck()
     assert await cloud.gateway.log_directory()
-    assert check.refused == {"node-2": "node bundle is stale"}
+    assert check.refused == {"node-3": "node region not allowed by policy"}
     statement = cloud.gateway.directory.statement
     assert statement is not None and len(statement.key_ids) == 2
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-3"}
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
         assert client.trail.directory_statement == statement
-    # Its bundle renewed and good again, it is listed again at once.
-    cloud.nodes[1].clock = FixedClock(time.time())
+    check.policy = devices_policy
+    check.recheck()
+    assert not await cloud.gateway.log_directory()
+    assert check.refused == {} and cloud.gateway.directory.statement == statement
+    async with aiohttp.ClientSession() as s, s.get(cloud.gateway_proxy.url + "/healthz") as r:
+        assert (await r.json())["refused_nodes"] == 0
+
+
+async def test_a_node_whose_renewed_bundle_fails_is_served_with_its_logged_one(
+    cloud: Cloud,
+) -> None:
+    # node-2's renewed bundle is a day old (its clock): refused by the check, but the entry it
+    # was logged with (the same boot key, so the same measured software) still passes, so the
+    # gateway keeps it listed with that bundle, and devices admit all three.
+    from privcloud.clock import FixedClock
+
+    check = cloud.gateway.node_check
+    assert check is not None
+    before = cloud.gateway.directory.statement
+    cloud.nodes[1].clock = FixedClock(time.time() - 25 * 3600)
     cloud.nodes[1].reattest()
     await cloud.gateway.check_nodes()
-    assert await cloud.gateway.log_directory()
-    assert check.refused == {}
+    assert not await cloud.gateway.log_directory()
+    assert check.refused == {"node-2": "node bundle is stale"}
+    assert cloud.gateway.directory.statement == before
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
         assert len(client.trail.admitted) == 3
+
+
+async def test_a_log_out_of_reach_is_no_verdict_on_a_node(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The log's proofs cannot be fetched (a review found one failed fetch refused a healthy
+    # node for five minutes, and every device with it): the gateway's check records nothing,
+    # and a device raises UnavailableError, not a verdict on the directory.
+    from privcloud.logclient import LogClient
+
+    check = cloud.gateway.node_check
+    assert check is not None
+    await publish_entry_and_wait(cloud)  # the log grows: the nodes' proofs must be fetched
+
+    async def out_of_reach(*_: object) -> list[bytes]:
+        raise errors.UnavailableError("log unavailable")
+
+    monkeypatch.setattr(LogClient, "inclusion_proof", out_of_reach)
+    check.recheck()
+    with pytest.raises(errors.UnavailableError):
+        await check.check(cloud.gateway.table.healthy(), time.time())
+    assert check.refused == {}
+    client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+    try:
+        with pytest.raises(errors.UnavailableError):
+            await client.refresh()
+    finally:
+        await client.close()
+    monkeypatch.undo()
+    await check.check(cloud.gateway.table.healthy(), time.time())
+    assert check.refused == {}
+    assert all(check.passed(n, time.time()) for n in cloud.gateway.table.healthy())
+
+
+async def publish_entry_and_wait(cloud: Cloud) -> None:
+    """Append an entry to the cloud's log and wait for a cosigned checkpoint covering it."""
+    from privcloud.logclient import LogClient, publish_entry
+
+    t = cloud.transparency
+    assert t is not None
+    index = await publish_entry(t.log_url, t.operator_key, secrets.token_bytes(16))
+    async with LogClient(t.log_url) as log:
+        await log.wait_for_checkpoint(index + 1, min_cosignatures=1)
+
+
+def test_the_gateway_checks_with_margins_over_the_devices_policy(cloud: Cloud) -> None:
+    # A bundle the gateway passes must not be refused by a device minutes later (a review
+    # reproduced one 30 s from its age limit): the check asks for its recheck time and the
+    # clock skew more, and half the skew into the future.
+    from privcloud.services.gateway_admission import RECHECK_S
+
+    check = cloud.gateway.node_check
+    assert check is not None
+    devices = check.config.policy
+    assert check.policy.max_bundle_age_s == (
+        devices.max_bundle_age_s - RECHECK_S - devices.max_clock_skew_s
+    )
+    assert check.policy.max_clock_skew_s == devices.max_clock_skew_s / 2
 
 
 async def test_directory_statement_replayed_after_its_validity_is_refused(cloud: Cloud) -> None:

@@ -91,23 +91,21 @@ async def test_node_running_unlogged_software_is_refused_end_to_end(cloud: Cloud
     rogue.core.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
     rogue.reattest()
     await cloud.gateway.check_nodes()
-    # Before the gateway logs a directory without it, its logged entry is withheld: devices
-    # refuse the directory rather than seal to it.
+    # The gateway's check of what it lists refuses the new bundle, and says why (docs/adr/0033).
+    await cloud.gateway.log_directory()
     check = cloud.gateway.node_check
     assert check is not None
-    await check.check(cloud.gateway.table.healthy(), time.time())
-    with pytest.raises(errors.DirectoryConsistencyError, match="not the logged one"):
-        async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()):
-            pass
-    # The gateway's own check refuses it (docs/adr/0033): it is not listed any more.
-    assert await cloud.gateway.log_directory()
     assert check.refused == {"node-3": "measurement differs from the release manifest"}
-    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert _refusals(client) == {}
-        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
-        await client.call("echo", None, b"x")
-        assert "node-3" not in client.trail.chosen
-    assert b"x" not in cloud.node_proxies[2].inbound()
+    # A gateway that serves it anyway: the device refuses the directory whole, seals nothing.
+    cloud.gateway.node_check = None
+    client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+    try:
+        with pytest.raises(errors.DirectoryConsistencyError, match="measurement differs"):
+            await client.call("echo", None, b"x")
+        assert client.trail.admitted == []
+    finally:
+        await client.close()
+    assert all(b"x" not in p.inbound() for p in cloud.node_proxies)
 
 
 async def test_key_swapped_by_the_gateway_is_refused_end_to_end(
@@ -148,12 +146,20 @@ async def test_stale_node_bundle_is_refused_end_to_end(cloud: Cloud) -> None:
     stale.clock = FixedClock(time.time() - 25 * 3600)
     stale.reattest()
     await cloud.gateway.check_nodes()
-    assert await cloud.gateway.log_directory()  # listed no more: the gateway's check refused it
-    assert cloud.gateway.node_check is not None
-    assert cloud.gateway.node_check.refused == {"node-2": "node bundle is stale"}
+    await cloud.gateway.log_directory()
+    check = cloud.gateway.node_check
+    assert check is not None and check.refused == {"node-2": "node bundle is stale"}
+    # The gateway serves node-2 with the bundle it was logged with (the same key), which
+    # devices admit; one that serves the stale bundle gets its directory refused whole.
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
-        assert _refusals(client) == {}
-        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-3"}
+        assert len(client.trail.admitted) == 3
+    cloud.gateway.node_check = None
+    client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+    try:
+        with pytest.raises(errors.DirectoryConsistencyError, match="node bundle is stale"):
+            await client.refresh()
+    finally:
+        await client.close()
 
 
 async def test_production_policy_admits_no_simulated_node(cloud: Cloud) -> None:

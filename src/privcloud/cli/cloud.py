@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import subprocess
 import sys
 import time
@@ -38,6 +39,8 @@ from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio
 from privcloud.workloads.ai import ai_registry, release_model_files
 from privcloud.workloads.models import shared_models
+
+log = logging.getLogger("privcloud.gateway")
 
 
 async def _run_service(
@@ -193,6 +196,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--witness-vkey", action="append", help="with --log-vkey: a witness's vkey (repeat)"
     )
     gateway.add_argument(
+        "--quorum",
+        type=int,
+        help="with --log-vkey: witnesses that must cosign a checkpoint the check follows "
+        "(default: --cosignatures)",
+    )
+    gateway.add_argument(
         "--insecure-allow-simulated",
         action="store_true",
         help="with --log-vkey: list simulated-TEE nodes (INSECURE; local development only)",
@@ -266,11 +275,22 @@ def _node_check(args: argparse.Namespace) -> NodeCheck | None:
     if args.log_vkey is None:
         if args.insecure_allow_simulated or args.witness_vkey or args.insecure_simulated_root:
             raise ConfigError("the node check needs --log-vkey")
+        if args.quorum is not None:
+            raise ConfigError("the node check needs --log-vkey")
+        if args.log is not None:
+            log.warning(
+                "gateway: no --log-vkey: nodes are listed unchecked, and one whose bundle "
+                "fails makes every device refuse the directory (docs/adr/0033)"
+            )
         return None
     if args.log is None:
         raise ConfigError("--log-vkey needs --log")
+    witnesses = args.witness_vkey or []
+    quorum = args.cosignatures if args.quorum is None else args.quorum
+    if quorum > len(witnesses):
+        raise ConfigError("the node check needs as many --witness-vkey as its quorum")
     policy = ClientPolicy.insecure_local_dev() if args.insecure_allow_simulated else ClientPolicy()
-    state = pinned_state(args.log_vkey, args.witness_vkey or [])
+    state = pinned_state(args.log_vkey, witnesses, quorum)
     return NodeCheck(NodeCheckConfig(policy, args.log, state, trust_roots(args)))
 
 
@@ -312,6 +332,7 @@ def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
     if args.log_vkey is not None:
         worker += ["--log-vkey", args.log_vkey]
         worker += [a for v in args.witness_vkey or [] for a in ("--witness-vkey", v)]
+        worker += [] if args.quorum is None else ["--quorum", str(args.quorum)]
         worker += ["--insecure-allow-simulated"] if args.insecure_allow_simulated else []
         roots = args.insecure_simulated_root or []
         worker += [a for r in roots for a in ("--insecure-simulated-root", r)]

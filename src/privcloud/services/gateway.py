@@ -277,14 +277,29 @@ class Gateway:
 
     async def _checked(
         self, healthy: list[NodeDescriptor], now: float
-    ) -> tuple[list[NodeDescriptor], set[str]]:
-        """The healthy nodes that pass the gateway's check, and the ids of those that fail
-        (all of them, and none, without a check). Raises the log's errors."""
-        if self.node_check is None:
+    ) -> tuple[list[NodeDescriptor], set[bytes]]:
+        """What to list of the healthy nodes after the gateway's check, and the key ids it
+        refused (all of them and none without a check). A node whose newest descriptor fails
+        while the entry it was logged with, under the same key, still passes is listed with
+        that entry (the same boot key: the same measured software). Raises the log's errors
+        (then nothing is decided)."""
+        check = self.node_check
+        if check is None:
             return healthy, set()
-        await self.node_check.check(healthy, now)
-        passed = [n for n in healthy if self.node_check.passed(n, now)]
-        return passed, {n.node_id for n in healthy} - {n.node_id for n in passed}
+        logged = {n.node_id: n for n in self.directory.logged()}
+        await check.check([*healthy, *logged.values()], now)
+        listable, refused = [], set()
+        for node in healthy:
+            earlier = logged.get(node.node_id)
+            if check.passed(node, now):
+                listable.append(node)
+            elif (
+                earlier is not None and earlier.key_id == node.key_id and check.passed(earlier, now)
+            ):
+                listable.append(earlier)
+            else:
+                refused.add(node.key_id)
+        return listable, refused
 
     def _log_directory_later(self) -> None:
         """Start :meth:`log_directory` unless a run is under way (it waits for the witnesses:
@@ -334,8 +349,15 @@ class Gateway:
         ready = self.directory_log is None or (
             statement is not None and statement.valid_at(self.clock.now())
         )
+        refused = 0 if self.node_check is None else len(self.node_check.refused)
         return web.json_response(
-            {"ok": ready, "service": "gateway", "healthy_nodes": healthy, "logged_nodes": logged},
+            {
+                "ok": ready,
+                "service": "gateway",
+                "healthy_nodes": healthy,
+                "logged_nodes": logged,
+                "refused_nodes": refused,  # by the check of what it lists (ADR 0033)
+            },
             status=200 if ready else 503,
         )
 
@@ -361,7 +383,7 @@ class Gateway:
         withheld: set[str] = set()
         if check is not None:  # the newest descriptor of each node that passed the check
             known = [d for d in known if check.passed(d, now)]
-            withheld = set(check.refused)
+            withheld = {n.node_id for n in self.directory.logged() if check.failed(n)}
         return web.Response(
             body=self.directory.document(self.table.healthy(), known, withheld=withheld),
             content_type="application/json",

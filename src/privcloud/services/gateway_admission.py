@@ -13,13 +13,19 @@ decide only which nodes it offers. A gateway configured with a weaker policy tha
 lists nodes they refuse, and those devices then refuse the directory (fail closed, and loud).
 
 Verdicts are kept per descriptor (its encoded bytes' SHA-256) and taken again after
-:data:`RECHECK_S`, so a bundle that ages past the policy's limit stops being served. Refusal
-reasons are our errors' fixed texts, never the node's bytes.
+:data:`RECHECK_S`. The check is stricter than the devices' by what lies between the two: a
+bundle must have :data:`RECHECK_S` and the clock skew left before the policy's age limit, and
+be no more than half the skew in the future, so one the gateway passes is not refused by a
+device a few minutes later. A log out of reach (its checkpoint or a proof) records no verdict:
+it is no verdict on a node. Refusal reasons are our errors' fixed texts, never the node's
+bytes; a change of verdict is logged with the node's id (an operator's label) and the reason.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -31,6 +37,8 @@ from privcloud.logclient import LogClient, advance_checkpoint, fetch_log_proofs
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import ClientPolicy, admit_all
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
+
+log = logging.getLogger("privcloud.gateway")
 
 #: Seconds a verdict on one descriptor stands before the gateway takes it again.
 RECHECK_S: Final = 300.0
@@ -62,6 +70,14 @@ class NodeCheck:
         session: Callable[[], aiohttp.ClientSession] | None = None,
     ) -> None:
         self.config = config
+        devices = config.policy
+        margin = RECHECK_S + devices.max_clock_skew_s
+        #: The devices' policy with the margins of the module docstring.
+        self.policy = dataclasses.replace(
+            devices,
+            max_bundle_age_s=max(0.0, devices.max_bundle_age_s - margin),
+            max_clock_skew_s=devices.max_clock_skew_s / 2,
+        )
         #: The log state the checks ran against (advanced at each check).
         self.state = config.log
         self._session = session
@@ -74,6 +90,15 @@ class NodeCheck:
         """Whether ``node``'s descriptor passed its last check, taken within RECHECK_S."""
         verdict = self._verdicts.get(_digest(node))
         return verdict is not None and verdict[1] is None and now - verdict[0] < RECHECK_S
+
+    def recheck(self) -> None:
+        """Take every verdict again at the next check (after a change of policy or roots)."""
+        self._verdicts.clear()
+
+    def failed(self, node: NodeDescriptor) -> bool:
+        """Whether ``node``'s descriptor failed its last check (however long ago)."""
+        verdict = self._verdicts.get(_digest(node))
+        return verdict is not None and verdict[1] is not None
 
     async def check(self, nodes: Sequence[NodeDescriptor], now: float) -> None:
         """Check each of ``nodes`` not checked within RECHECK_S: advance the log state, fetch
@@ -88,29 +113,38 @@ class NodeCheck:
         if not due:
             return
         session = None if self._session is None else self._session()
-        async with LogClient(self.config.log_url, session=session) as log:
-            self.state = await advance_checkpoint(log, self.state, now=now)
-            proofs = await fetch_log_proofs(log, self.state, list(due.values()))
-        admitted, refused = admit_all(
-            list(due.values()),
-            policy=self.config.policy,
-            roots=self.config.roots,
-            log_state=self.state,
-            now=now,
-            proofs=proofs,
-        )
-        passed = {_digest(a.descriptor) for a in admitted}
-        reasons = dict(refused)
+        async with LogClient(self.config.log_url, session=session) as reader:
+            state = await advance_checkpoint(reader, self.state, now=now)
+            proofs = await fetch_log_proofs(reader, state, list(due.values()), strict=True)
+        self.state = state
+        verdicts: dict[bytes, str | None] = {}
+        for digest, node in due.items():  # one at a time: two may share a node id
+            admitted, refused = admit_all(
+                [node],
+                policy=self.policy,
+                roots=self.config.roots,
+                log_state=self.state,
+                now=now,
+                proofs=proofs,
+            )
+            verdicts[digest] = None if admitted else refused[0][1]
         for digest, node in due.items():
-            reason = None if digest in passed else reasons.get(node.node_id, "refused")
+            reason = verdicts[digest]
             self._verdicts[digest] = (now, reason)
+            if self.refused.get(node.node_id) != reason:
+                if reason is None:
+                    log.info("gateway: node %s passes the check again", node.node_id)
+                else:
+                    log.warning("gateway: node %s refused by the check: %s", node.node_id, reason)
             if reason is None:
                 self.refused.pop(node.node_id, None)
             else:
                 self.refused[node.node_id] = reason
-        # Keep the verdicts of the descriptors seen now only (bounded by the node count).
+        # Keep what concerns the descriptors seen now only (bounded by the node count).
         seen = {_digest(n) for n in nodes}
         self._verdicts = {d: v for d, v in self._verdicts.items() if d in seen}
+        ids = {n.node_id for n in nodes}
+        self.refused = {i: r for i, r in self.refused.items() if i in ids}
 
 
 __all__ = ["RECHECK_S", "NodeCheck", "NodeCheckConfig"]

@@ -45,6 +45,9 @@ class LoggedDirectory:
         #: The last statement logged (and covered by a cosigned checkpoint); None before one.
         self.statement: DirectoryStatement | None = None
         self._logged: dict[bytes, NodeDescriptor] = {}
+        #: Key ids the gateway's check refused within the step that began at _held_out_step.
+        self._held_out: set[bytes] = set()
+        self._held_out_step = -1
 
     def wanted(
         self,
@@ -52,15 +55,16 @@ class LoggedDirectory:
         now: float,
         service: str | None = None,
         *,
-        refused: Collection[str] = (),
+        refused: Collection[bytes] = (),
     ) -> tuple[DirectoryStatement, list[NodeDescriptor]] | None:
         """The statement to log now and the entries it names, or None (module docstring):
         within a step, the nodes listed and the healthy ones not yet listed; at a new step,
         the healthy ones. None while no node is healthy (the last statement stays served).
-        ``service`` names the gateway (default: the one given at construction). A node id in
-        ``refused`` (its newest descriptor failed the gateway's check,
-        :mod:`~privcloud.services.gateway_admission`) is not kept listed within the step:
-        devices admit a logged directory whole or not at all."""
+        ``service`` names the gateway (default: the one given at construction). A key id in
+        ``refused`` (its node failed the gateway's check, newest and logged entry alike,
+        :mod:`~privcloud.services.gateway_admission`) is not kept listed: devices admit a
+        logged directory whole or not at all. It stays out until the next step even if it
+        passes again, so a node whose check flaps writes no entry per flap."""
         if service is not None:
             self.service = service
         nodes = _distinct(healthy)
@@ -68,16 +72,23 @@ class LoggedDirectory:
             return None
         half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
         start = int(now) // half * half
+        if self._held_out_step != start:
+            self._held_out_step, self._held_out = start, set()
+        self._held_out |= set(refused)
+        nodes = [n for n in nodes if n.key_id not in self._held_out]
         current = self.statement
         same_service = current is not None and current.service == self.service
         if current is not None and same_service and current.not_before == start:
-            # Within the step nothing goes but a node that restarted: new nodes come.
+            # Within the step nothing goes but a node that restarted or failed the check:
+            # new nodes come.
             listed = {node_line(n) for n in nodes}
-            names = {n.node_id for n in nodes} | set(refused)
+            names = {n.node_id for n in nodes}
             nodes += [
                 self._logged[k]
                 for k, d in current.nodes
-                if (k, d) not in listed and self._logged[k].node_id not in names
+                if (k, d) not in listed
+                and self._logged[k].node_id not in names
+                and k not in self._held_out
             ]
         nodes = _distinct(nodes)
         if not nodes:
@@ -98,6 +109,10 @@ class LoggedDirectory:
         self._logged = {n.key_id: n for n in _distinct(nodes) if n.key_id in named}
         self.statement = statement
 
+    def logged(self) -> list[NodeDescriptor]:
+        """The entries of the last statement logged, as they were logged."""
+        return list(self._logged.values())
+
     def document(
         self,
         healthy: Sequence[NodeDescriptor],
@@ -109,9 +124,9 @@ class LoggedDirectory:
         among ``known`` (fresher evidence, the same stable part; in their order) or else the
         one logged, and the statement. Before any statement is logged, the ``healthy`` nodes
         alone, which devices refuse unless told to accept an unlogged directory (INSECURE).
-        A node id in ``withheld`` (its newest entry failed the gateway's check) is not served
-        with the entry it was logged with: until a statement without it is logged, devices
-        refuse this directory rather than seal to software the check just refused."""
+        A node id in ``withheld`` (the entry it was logged with failed the gateway's check) is
+        not served with it: until a statement without it is logged, devices refuse this
+        directory rather than admit a bundle the check refused."""
         if self.statement is None:
             return encode_directory(list(healthy))
         named = set(self.statement.nodes)
