@@ -13,12 +13,14 @@ import logging
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.cli.trust_args import trust_roots
-from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.crypto.x509 import Curve, EcPrivateKey
+from privcloud.errors import ConfigError, PrivcloudError, UsageError
 from privcloud.live.process import PipelineHost, release_builder
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
@@ -225,6 +227,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     node.add_argument(
         "--log", help="the transparency log holding this node's release (privcloud release publish)"
     )
+    node.add_argument(
+        "--insecure-tee-key",
+        metavar="FILE",
+        help="INSECURE: the simulated TEE's dev root key (the P-384 scalar, 48 bytes) to attest "
+        "with, so that nodes given one file share one root across restarts (default: one made "
+        "at start; development only)",
+    )
     node.set_defaults(handler=_node)
 
     call = sub.add_parser("call", help="send one request through the private path")
@@ -374,6 +383,20 @@ def _run_gateway(args: argparse.Namespace) -> None:
             child.wait(timeout=10)
 
 
+def _insecure_tee_key(path: str | None) -> EcPrivateKey | None:
+    """The simulated TEE's dev root key from ``path`` (``--insecure-tee-key``), or None."""
+    if path is None:
+        return None
+    try:
+        scalar = Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError("--insecure-tee-key: the file cannot be read") from exc
+    try:
+        return EcPrivateKey.from_bytes(Curve.P384, scalar)
+    except UsageError as exc:
+        raise ConfigError("--insecure-tee-key: not a P-384 scalar of 48 bytes") from exc
+
+
 def _node(args: argparse.Namespace) -> None:
     print(INSECURE_BANNER, file=sys.stderr)
     manifest = registry = None
@@ -388,6 +411,7 @@ def _node(args: argparse.Namespace) -> None:
         log_url=args.log,
         registry=registry,
         manifest=manifest,
+        insecure_tee_key=_insecure_tee_key(args.insecure_tee_key),
     )
     host = None
     if not args.no_ai:  # live call translation (docs/adr/0023), in a process of its own

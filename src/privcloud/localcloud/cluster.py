@@ -43,7 +43,9 @@ from typing import Any
 import aiohttp
 
 from privcloud import limits
+from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.fileio import write_atomic
 from privcloud.logclient import LogClient
 from privcloud.netio import is_loopback, read_bounded
 from privcloud.sdk.client_types import ClientTrust
@@ -390,12 +392,18 @@ class Cluster:
     async def _start_nodes(self) -> None:
         host = self.spec.host
         ports = free_ports(self.spec.nodes, host)
+        # One simulated TEE dev root for every node, restarts included (INSECURE), as a real
+        # fleet has its vendors' roots: the gateways check each node against it before they
+        # list it, and devices admit a logged directory whole (docs/adr/0033).
+        tee_key = self.root / "node" / "insecure-tee.key"
+        tee_key.parent.mkdir(mode=0o700, exist_ok=True)
+        write_atomic(tee_key, EcPrivateKey.generate(Curve.P384).to_bytes())
         started = []
         for i, port in enumerate(ports, start=1):
             node = self._add(
                 f"node-{i}", port, "node", "--no-ai", "--id", f"node-{i}",
                 "--region", _REGIONS[(i - 1) % len(_REGIONS)], "--log", self.log_url,
-                "--host", host, "--port", str(port),
+                "--host", host, "--port", str(port), "--insecure-tee-key", str(tee_key),
             )  # fmt: skip
             node.spawn()
             started.append(node)
@@ -457,10 +465,11 @@ class Cluster:
             "--issuer", self.issuer_url, "--spend", spec.spend, *self._store_args("gateway"),
             "--key-file", str(self.gateway_key_file),
             "--log", self.log_url, "--operator-key", str(self.operator_key_file),
+            # Each node is checked as devices will before it is listed (INSECURE dev policy).
+            "--log-vkey", self.log_vkey, "--witness-vkey", self.witness_vkey,
+            "--insecure-allow-simulated",
+            *(a for r in self.insecure_roots for a in ("--insecure-simulated-root", r.hex())),
         ]  # fmt: skip
-        # No --log-vkey: the gateways list every healthy node without checking it as devices
-        # will (docs/adr/0033), because a node process makes its simulated TEE's dev root at
-        # start, so a restarted node has a root the running gateways could not be given.
         gateways = [
             self._add(f"gateway-{i}", gateway_port, *gateway_args)
             for i in range(1, spec.gateways + 1)
