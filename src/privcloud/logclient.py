@@ -529,9 +529,9 @@ async def fetch_log_proofs(
     trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
     checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
     A node whose proofs cannot be fetched gets none, and admission refuses it; ``strict``
-    raises :class:`UnavailableError` instead when the log could not be reached, which is no
-    verdict on the node (a logged directory, admitted whole, and the gateway's check of its
-    nodes: docs/adr/0033)."""
+    raises the log's error instead (out of reach, behind, refusing), which is no verdict on
+    the node (a logged directory, admitted whole, and the gateway's check of its nodes:
+    docs/adr/0033). A checkpoint in a bundle that does not decode is the node's: no proof."""
     trusted = state.checkpoint.size
     inclusion: dict[int, tuple[bytes, ...]] = {}
     out: dict[str, LogProofs] = {}
@@ -541,6 +541,9 @@ async def fetch_log_proofs(
             continue
         try:
             size = checkpoint_size(bundle.checkpoint)
+        except PrivcloudError:
+            continue
+        try:
             if size > trusted:
                 proof = await log.consistency_proof(trusted, size) if trusted else []
                 out[node.node_id] = LogProofs(consistency=tuple(proof))
@@ -549,9 +552,7 @@ async def fetch_log_proofs(
                     hashes = await log.inclusion_proof(bundle.log_index, trusted)
                     inclusion[bundle.log_index] = tuple(hashes)
                 out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
-        except UnavailableError:
+        except PrivcloudError:
             if strict:
                 raise
-        except PrivcloudError:
-            continue
     return out

@@ -218,26 +218,27 @@ async def test_a_node_set_aside_by_the_device_policy_is_no_reason_to_refuse(
 async def test_a_node_the_gateway_check_refuses_is_listed_no_more(cloud: Cloud) -> None:
     # An honest gateway checks each node as devices will before it lists it (docs/adr/0033).
     # Its policy now takes no node in us-east: node-3 fails, its logged entry too, so the next
-    # statement leaves it out and devices admit the rest; passing again within the step, it
-    # stays out until the next step (no entry per flap).
+    # statement leaves it out and devices admit the rest.
     check = cloud.gateway.node_check
     assert check is not None and check.refused == {}
+    before = cloud.gateway.directory.statement
     devices_policy = check.policy
     check.policy = dataclasses.replace(devices_policy, allowed_regions=frozenset({"eu-west"}))
     check.recheck()
-    assert await cloud.gateway.log_directory()
+    await cloud.gateway.log_directory()  # (or its health loop did, just before)
     assert check.refused == {"node-3": "node region not allowed by policy"}
     statement = cloud.gateway.directory.statement
     assert statement is not None and len(statement.key_ids) == 2
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
         assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
         assert client.trail.directory_statement == statement
+    async with aiohttp.ClientSession() as s, s.get(cloud.gateway_proxy.url + "/healthz") as r:
+        assert (await r.json())["refused_nodes"] == 1
+    # Passing again, it is listed again at once, in the statement it was in before.
     check.policy = devices_policy
     check.recheck()
-    assert not await cloud.gateway.log_directory()
-    assert check.refused == {} and cloud.gateway.directory.statement == statement
-    async with aiohttp.ClientSession() as s, s.get(cloud.gateway_proxy.url + "/healthz") as r:
-        assert (await r.json())["refused_nodes"] == 0
+    await cloud.gateway.log_directory()  # (or its health loop did, just before)
+    assert check.refused == {} and cloud.gateway.directory.statement == before
 
 
 async def test_a_node_whose_renewed_bundle_fails_is_served_with_its_logged_one(
@@ -261,8 +262,13 @@ async def test_a_node_whose_renewed_bundle_fails_is_served_with_its_logged_one(
         assert len(client.trail.admitted) == 3
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [errors.UnavailableError("log unavailable"), errors.NotFoundError("not reached yet")],
+    ids=["out-of-reach", "behind"],
+)
 async def test_a_log_out_of_reach_is_no_verdict_on_a_node(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, failure: errors.PrivcloudError
 ) -> None:
     # The log's proofs cannot be fetched (a review found one failed fetch refused a healthy
     # node for five minutes, and every device with it): the gateway's check records nothing,
@@ -274,23 +280,64 @@ async def test_a_log_out_of_reach_is_no_verdict_on_a_node(
     await publish_entry_and_wait(cloud)  # the log grows: the nodes' proofs must be fetched
 
     async def out_of_reach(*_: object) -> list[bytes]:
-        raise errors.UnavailableError("log unavailable")
+        raise failure
 
     monkeypatch.setattr(LogClient, "inclusion_proof", out_of_reach)
     check.recheck()
-    with pytest.raises(errors.UnavailableError):
+    with pytest.raises(type(failure)):
         await check.check(cloud.gateway.table.healthy(), time.time())
     assert check.refused == {}
     client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
-    try:
-        with pytest.raises(errors.UnavailableError):
+    try:  # the device: the log's error (its key proofs may meet it first), no verdict on nodes
+        with pytest.raises(errors.PrivcloudError) as raised:
             await client.refresh()
+        assert not isinstance(raised.value, errors.DirectoryConsistencyError)
     finally:
         await client.close()
     monkeypatch.undo()
     await check.check(cloud.gateway.table.healthy(), time.time())
     assert check.refused == {}
     assert all(check.passed(n, time.time()) for n in cloud.gateway.table.healthy())
+
+
+@pytest.mark.parametrize("under", ["another node id", "its own node id"])
+async def test_a_copy_of_a_nodes_entry_with_a_broken_bundle_cannot_push_it_out(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, under: str
+) -> None:
+    # A node host (or anyone between the gateway and a node) serves node-1's public entry with
+    # a broken bundle, under another node id or its own, beside the genuine one: node-1 still
+    # passes and stays listed (a review found the copy held node-1's key out, and, under the
+    # same id, that the copy's log proofs were used for the genuine entry).
+    check = cloud.gateway.node_check
+    assert check is not None
+    await publish_entry_and_wait(cloud)  # proofs must be fetched for every bundle
+    victim = cloud.gateway.nodes[0].descriptor
+    assert victim is not None and victim.bundle is not None
+    broken = dataclasses.replace(victim.bundle, log_index=victim.bundle.log_index + 1)
+    copy = dataclasses.replace(
+        victim, node_id="node-9" if under == "another node id" else victim.node_id, bundle=broken
+    )
+    real = cloud.gateway.table.healthy
+    monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [*real(), copy])
+    check.recheck()
+    await cloud.gateway.log_directory()
+    statement = cloud.gateway.directory.statement
+    assert statement is not None and victim.key_id in statement.key_ids
+    assert check.passed(victim, time.time()) and check.failed(copy)
+
+
+def test_a_node_check_whose_policy_admits_too_short_a_bundle_age_is_refused(
+    cloud: Cloud,
+) -> None:
+    # Its margin would refuse every node before its hourly renewal (a review set the age to
+    # 600 s: every node "stale", silently).
+    from privcloud.services.gateway_admission import NodeCheck
+
+    check = cloud.gateway.node_check
+    assert check is not None
+    short = dataclasses.replace(check.config.policy, max_bundle_age_s=600)
+    with pytest.raises(errors.ConfigError, match="renewal"):
+        NodeCheck(dataclasses.replace(check.config, policy=short))
 
 
 async def publish_entry_and_wait(cloud: Cloud) -> None:

@@ -26,6 +26,7 @@ from privcloud.envelope import key_id_for
 from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk import Client
 from privcloud.sdk.trust_store import FileTrustStore, default_state_dir
+from privcloud.services.gateway_directory import LoggedDirectory
 from privcloud.services.node import node_release_manifest
 from privcloud.trust.admission import ClientPolicy
 
@@ -91,21 +92,31 @@ async def test_node_running_unlogged_software_is_refused_end_to_end(cloud: Cloud
     rogue.core.tee = InsecureSimulatedTee(cloud.insecure_tee_key, b"\x66" * 48)
     rogue.reattest()
     await cloud.gateway.check_nodes()
-    # The gateway's check of what it lists refuses the new bundle, and says why (docs/adr/0033).
-    await cloud.gateway.log_directory()
+    # The gateway's check of what it lists refuses the new bundle, and says why, and lists the
+    # node no more (its evidence failed: no earlier bundle stands for it; docs/adr/0033).
+    await cloud.gateway.log_directory()  # (or its health loop did, just before)
+    statement = cloud.gateway.directory.statement
+    assert statement is not None and len(statement.key_ids) == 2
     check = cloud.gateway.node_check
     assert check is not None
     assert check.refused == {"node-3": "measurement differs from the release manifest"}
-    # A gateway that serves it anyway: the device refuses the directory whole, seals nothing.
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
+        for _ in range(3):
+            await client.call("echo", None, b"x")
+    assert b"x" not in cloud.node_proxies[2].inbound()
+    # A gateway that lists it anyway: the device refuses the directory whole, seals nothing.
     cloud.gateway.node_check = None
+    cloud.gateway.directory = LoggedDirectory(cloud.gateway.directory.service)
+    await cloud.gateway.log_directory()
     client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
     try:
         with pytest.raises(errors.DirectoryConsistencyError, match="measurement differs"):
-            await client.call("echo", None, b"x")
+            await client.call("echo", None, b"never sealed")
         assert client.trail.admitted == []
     finally:
         await client.close()
-    assert all(b"x" not in p.inbound() for p in cloud.node_proxies)
+    assert all(b"never sealed" not in p.inbound() for p in cloud.node_proxies)
 
 
 async def test_key_swapped_by_the_gateway_is_refused_end_to_end(

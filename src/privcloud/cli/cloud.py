@@ -201,7 +201,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--quorum",
         type=int,
         help="with --log-vkey: witnesses that must cosign a checkpoint the check follows "
-        "(default: --cosignatures)",
+        "(default: all of them, as devices)",
     )
     gateway.add_argument(
         "--insecure-allow-simulated",
@@ -295,8 +295,8 @@ def _node_check(args: argparse.Namespace) -> NodeCheck | None:
     if args.log is None:
         raise ConfigError("--log-vkey needs --log")
     witnesses = args.witness_vkey or []
-    quorum = args.cosignatures if args.quorum is None else args.quorum
-    if quorum > len(witnesses):
+    quorum = args.quorum  # default: every witness, as devices pin them
+    if quorum is not None and quorum > len(witnesses):
         raise ConfigError("the node check needs as many --witness-vkey as its quorum")
     policy = ClientPolicy.insecure_local_dev() if args.insecure_allow_simulated else ClientPolicy()
     state = pinned_state(args.log_vkey, witnesses, quorum)

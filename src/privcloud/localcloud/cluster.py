@@ -254,8 +254,8 @@ class Cluster:
     issuer_url: str = ""
     relay_urls: list[str] = field(default_factory=list)
     node_urls: list[str] = field(default_factory=list)
-    #: Dev roots of the nodes' INSECURE simulated TEEs (each node process makes its own; a
-    #: restarted node adds a new one).
+    #: Dev roots of the nodes' INSECURE simulated TEEs (one, shared by every node process
+    #: through its key file, restarts included).
     insecure_roots: list[bytes] = field(default_factory=list)
     _tmp: str | None = None
 

@@ -280,26 +280,32 @@ class Gateway:
     ) -> tuple[list[NodeDescriptor], set[bytes]]:
         """What to list of the healthy nodes after the gateway's check, and the key ids it
         refused (all of them and none without a check). A node whose newest descriptor fails
-        while the entry it was logged with, under the same key, still passes is listed with
-        that entry (the same boot key: the same measured software). Raises the log's errors
-        (then nothing is decided)."""
+        on its bundle's log proof or age alone, while the entry it was logged with under the
+        same boot key still passes, is listed with that entry (the same boot key: the same
+        measured software); a failure of its evidence, GPUs, measurement or policy is not
+        covered so. A key that any healthy node serves with a passing entry is not refused
+        (a descriptor copied under another node id cannot push the node out). Raises the
+        log's errors (then nothing is decided)."""
         check = self.node_check
         if check is None:
             return healthy, set()
-        logged = {n.node_id: n for n in self.directory.logged()}
+        logged = {n.key_id: n for n in self.directory.logged()}
         await check.check([*healthy, *logged.values()], now)
         listable, refused = [], set()
         for node in healthy:
-            earlier = logged.get(node.node_id)
+            earlier = logged.get(node.key_id)
             if check.passed(node, now):
                 listable.append(node)
             elif (
-                earlier is not None and earlier.key_id == node.key_id and check.passed(earlier, now)
+                earlier is not None
+                and earlier.node_id == node.node_id
+                and check.failed_on_its_bundle_alone(node)
+                and check.passed(earlier, now)
             ):
                 listable.append(earlier)
             else:
                 refused.add(node.key_id)
-        return listable, refused
+        return listable, refused - {n.key_id for n in listable}
 
     def _log_directory_later(self) -> None:
         """Start :meth:`log_directory` unless a run is under way (it waits for the witnesses:

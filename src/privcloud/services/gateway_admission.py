@@ -26,19 +26,24 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 import aiohttp
 
+from privcloud import limits
 from privcloud.attest import TrustRoots
+from privcloud.errors import ConfigError
 from privcloud.logclient import LogClient, advance_checkpoint, fetch_log_proofs
 from privcloud.transparency.client_state import TrustedLogState
-from privcloud.trust.admission import ClientPolicy, admit_all
+from privcloud.trust.admission import ClientPolicy, LogProofs, admit_all
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 
 log = logging.getLogger("privcloud.gateway")
+
+#: Admission steps that judge only a bundle's log proof and age (trust.admission: 4, 5).
+_BUNDLE_ONLY_STEPS: Final = frozenset({4, 5})
 
 #: Seconds a verdict on one descriptor stands before the gateway takes it again.
 RECHECK_S: Final = 300.0
@@ -72,6 +77,11 @@ class NodeCheck:
         self.config = config
         devices = config.policy
         margin = RECHECK_S + devices.max_clock_skew_s
+        if devices.max_bundle_age_s < margin + limits.NODE_BUNDLE_REFRESH_S:
+            raise ConfigError(
+                "the node check's policy admits bundles for less than the nodes' renewal "
+                "interval and the check's margin"
+            )
         #: The devices' policy with the margins of the module docstring.
         self.policy = dataclasses.replace(
             devices,
@@ -81,8 +91,9 @@ class NodeCheck:
         #: The log state the checks ran against (advanced at each check).
         self.state = config.log
         self._session = session
-        #: descriptor digest -> (when it was checked, the refusal reason or None)
-        self._verdicts: dict[bytes, tuple[float, str | None]] = {}
+        #: descriptor digest -> (when it was checked, the refusal reason or None, the
+        #: admission step that failed or None)
+        self._verdicts: dict[bytes, tuple[float, str | None, int | None]] = {}
         #: node id -> why its newest descriptor was refused (cleared when one passes)
         self.refused: dict[str, str] = {}
 
@@ -100,6 +111,33 @@ class NodeCheck:
         verdict = self._verdicts.get(_digest(node))
         return verdict is not None and verdict[1] is not None
 
+    def failed_on_its_bundle_alone(self, node: NodeDescriptor) -> bool:
+        """Whether ``node``'s descriptor failed only on what its bundle says of the log or of
+        the time (admission steps 4 and 5: its release proof, its checkpoint, its age), not
+        on what it says of the node (evidence, GPUs, measurement, policy): an earlier bundle
+        of the same boot key may then stand for it."""
+        verdict = self._verdicts.get(_digest(node))
+        return verdict is not None and verdict[2] in _BUNDLE_ONLY_STEPS
+
+    def _admit(
+        self, node: NodeDescriptor, proofs: Mapping[str, LogProofs], now: float
+    ) -> tuple[str | None, int | None]:
+        """``node``'s verdict: (None, None) when admitted, else (the refusal reason, the
+        admission step that failed)."""
+        steps: list[int] = []
+        admitted, refused = admit_all(
+            [node],
+            policy=self.policy,
+            roots=self.config.roots,
+            log_state=self.state,
+            now=now,
+            proofs=proofs,
+            on_step=lambda step: steps.append(step.step),
+        )
+        if admitted:
+            return None, None
+        return refused[0][1], max(steps, default=-1) + 1
+
     async def check(self, nodes: Sequence[NodeDescriptor], now: float) -> None:
         """Check each of ``nodes`` not checked within RECHECK_S: advance the log state, fetch
         the proofs the bundles need, admit. Raises the log's errors (nothing is recorded
@@ -115,22 +153,19 @@ class NodeCheck:
         session = None if self._session is None else self._session()
         async with LogClient(self.config.log_url, session=session) as reader:
             state = await advance_checkpoint(reader, self.state, now=now)
-            proofs = await fetch_log_proofs(reader, state, list(due.values()), strict=True)
+            # One descriptor at a time (proofs are by node id, which two may share), strictly:
+            # a log that does not answer decides nothing.
+            proofs = [
+                await fetch_log_proofs(reader, state, [node], strict=True) for node in due.values()
+            ]
         self.state = state
-        verdicts: dict[bytes, str | None] = {}
-        for digest, node in due.items():  # one at a time: two may share a node id
-            admitted, refused = admit_all(
-                [node],
-                policy=self.policy,
-                roots=self.config.roots,
-                log_state=self.state,
-                now=now,
-                proofs=proofs,
-            )
-            verdicts[digest] = None if admitted else refused[0][1]
+        verdicts = {
+            digest: self._admit(node, its_proofs, now)
+            for (digest, node), its_proofs in zip(due.items(), proofs, strict=True)
+        }
         for digest, node in due.items():
-            reason = verdicts[digest]
-            self._verdicts[digest] = (now, reason)
+            reason, failing = verdicts[digest]
+            self._verdicts[digest] = (now, reason, failing)
             if self.refused.get(node.node_id) != reason:
                 if reason is None:
                     log.info("gateway: node %s passes the check again", node.node_id)

@@ -45,9 +45,6 @@ class LoggedDirectory:
         #: The last statement logged (and covered by a cosigned checkpoint); None before one.
         self.statement: DirectoryStatement | None = None
         self._logged: dict[bytes, NodeDescriptor] = {}
-        #: Key ids the gateway's check refused within the step that began at _held_out_step.
-        self._held_out: set[bytes] = set()
-        self._held_out_step = -1
 
     def wanted(
         self,
@@ -63,8 +60,10 @@ class LoggedDirectory:
         ``service`` names the gateway (default: the one given at construction). A key id in
         ``refused`` (its node failed the gateway's check, newest and logged entry alike,
         :mod:`~privcloud.services.gateway_admission`) is not kept listed: devices admit a
-        logged directory whole or not at all. It stays out until the next step even if it
-        passes again, so a node whose check flaps writes no entry per flap."""
+        logged directory whole or not at all. Passing again, it is listed again at once: the
+        statement is then the one it was listed in before, which the log holds once, so a node
+        whose check flaps adds one statement per step, and gateway replicas that saw the flap
+        at different moments agree again at their next check."""
         if service is not None:
             self.service = service
         nodes = _distinct(healthy)
@@ -72,10 +71,6 @@ class LoggedDirectory:
             return None
         half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
         start = int(now) // half * half
-        if self._held_out_step != start:
-            self._held_out_step, self._held_out = start, set()
-        self._held_out |= set(refused)
-        nodes = [n for n in nodes if n.key_id not in self._held_out]
         current = self.statement
         same_service = current is not None and current.service == self.service
         if current is not None and same_service and current.not_before == start:
@@ -88,7 +83,7 @@ class LoggedDirectory:
                 for k, d in current.nodes
                 if (k, d) not in listed
                 and self._logged[k].node_id not in names
-                and k not in self._held_out
+                and k not in refused
             ]
         nodes = _distinct(nodes)
         if not nodes:

@@ -454,8 +454,10 @@ def admit_all(
     log_state: TrustedLogState,
     now: float,
     proofs: Mapping[str, LogProofs] | None = None,
+    on_step: Callable[[AdmissionStep], None] | None = None,
 ) -> tuple[list[AdmittedNode], list[tuple[str, str]]]:
     """Admit every node it can; returns ``(admitted, [(node_id, refusal reason), ...])``.
+    ``on_step`` sees each step each node passes (:func:`admit`).
 
     Each node is admitted or refused on its own: one entry's failure never stops the others
     (a poisoned directory entry must not deny service through the honest nodes).
@@ -490,6 +492,7 @@ def admit_all(
                     log_state=log_state,
                     now=now,
                     proofs=(proofs or {}).get(node.node_id),
+                    on_step=on_step,
                 )
             )
         except PrivcloudError as exc:
