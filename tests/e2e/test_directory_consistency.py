@@ -147,6 +147,14 @@ async def test_directory_stripped_of_its_statement_is_refused_unless_insecure(
     assert attacker.posts == 1
 
 
+def _misdated(node: NodeDescriptor) -> NodeDescriptor:
+    """``node`` with its bundle's issue time moved by a second: its evidence binds other
+    claims, so admission refuses it."""
+    assert node.bundle is not None
+    bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
+    return dataclasses.replace(node, bundle=bundle)
+
+
 async def test_bundles_broken_for_one_device_make_it_refuse_the_whole_directory(
     cloud: Cloud,
 ) -> None:
@@ -155,12 +163,7 @@ async def test_bundles_broken_for_one_device_make_it_refuse_the_whole_directory(
     # claims). Were each failing node refused alone, the device would seal to the one left,
     # which the gateway recognises: it must refuse the directory instead.
     def break_all_but_one(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
-        broken = []
-        for node in nodes[1:]:
-            assert node.bundle is not None
-            bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
-            broken.append(dataclasses.replace(node, bundle=bundle))
-        return encode_directory(nodes[:1] + broken, statement)
+        return encode_directory(nodes[:1] + [_misdated(n) for n in nodes[1:]], statement)
 
     attacker = DirectoryRewriter(cloud.relay_url, break_all_but_one)
     with pytest.raises(errors.DirectoryConsistencyError, match="refused whole"):
@@ -191,13 +194,7 @@ async def test_a_node_set_aside_by_the_device_policy_is_no_reason_to_refuse(
     # (the same for every such device, whatever its bundle): the rest of the directory is
     # admitted, even with node-3's bundle broken on the way.
     def break_us_east(nodes: list[NodeDescriptor], statement: bytes | None) -> bytes:
-        out = []
-        for node in nodes:
-            served = node
-            if node.region == "us-east" and node.bundle is not None:
-                bundle = dataclasses.replace(node.bundle, issued_at=node.bundle.issued_at - 1)
-                served = dataclasses.replace(node, bundle=bundle)
-            out.append(served)
+        out = [_misdated(n) if n.region == "us-east" else n for n in nodes]
         return encode_directory(out, statement)
 
     attacker = DirectoryRewriter(cloud.relay_url, break_us_east)
