@@ -523,7 +523,12 @@ async def advance_checkpoint(
 
 
 async def fetch_log_proofs(
-    log: LogClient, state: TrustedLogState, nodes: list[NodeDescriptor], *, strict: bool = False
+    log: LogClient,
+    state: TrustedLogState,
+    nodes: list[NodeDescriptor],
+    *,
+    strict: bool = False,
+    inclusion: dict[int, tuple[bytes, ...]] | None = None,
 ) -> dict[str, LogProofs]:
     """For each node whose bundle proves its release against another checkpoint than the
     trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
@@ -531,16 +536,19 @@ async def fetch_log_proofs(
     A node whose proofs cannot be fetched gets none, and admission refuses it; ``strict``
     raises the log's error instead (out of reach, behind, refusing), which is no verdict on
     the node (a logged directory, admitted whole, and the gateway's check of its nodes:
-    docs/adr/0033). A checkpoint in a bundle that does not decode is the node's: no proof."""
+    docs/adr/0033). Only a checkpoint the log signed makes anything be fetched: one that does
+    not verify is the node's fault (no proof; admission refuses it), and cannot make the log
+    refuse a size it never reached. ``inclusion`` caches inclusion proofs at the trusted size
+    by leaf index, across calls."""
     trusted = state.checkpoint.size
-    inclusion: dict[int, tuple[bytes, ...]] = {}
+    inclusion = {} if inclusion is None else inclusion
     out: dict[str, LogProofs] = {}
     for node in nodes:
         bundle = node.bundle
         if bundle is None:
             continue
         try:
-            size = checkpoint_size(bundle.checkpoint)
+            size = open_checkpoint(bundle.checkpoint, [state.log_key], origin=state.origin).size
         except PrivcloudError:
             continue
         try:

@@ -305,6 +305,8 @@ class Gateway:
                 listable.append(earlier)
             else:
                 refused.add(node.key_id)
+        # A listed node that is down now and whose logged entry failed: not kept listed.
+        refused |= {k for k, n in logged.items() if check.failed(n)}
         return listable, refused - {n.key_id for n in listable}
 
     def _log_directory_later(self) -> None:

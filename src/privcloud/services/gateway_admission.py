@@ -34,10 +34,11 @@ import aiohttp
 
 from privcloud import limits
 from privcloud.attest import TrustRoots
-from privcloud.errors import ConfigError
+from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.logclient import LogClient, advance_checkpoint, fetch_log_proofs
 from privcloud.transparency.client_state import TrustedLogState
-from privcloud.trust.admission import ClientPolicy, LogProofs, admit_all
+from privcloud.transparency.errors import ForkError
+from privcloud.trust.admission import INTERNAL_REFUSAL, ClientPolicy, LogProofs, admit
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 
 log = logging.getLogger("privcloud.gateway")
@@ -77,7 +78,8 @@ class NodeCheck:
         self.config = config
         devices = config.policy
         margin = RECHECK_S + devices.max_clock_skew_s
-        if devices.max_bundle_age_s < margin + limits.NODE_BUNDLE_REFRESH_S:
+        # Room for the check's margin, a renewal, and a renewal that failed once.
+        if devices.max_bundle_age_s < margin + 2 * limits.NODE_BUNDLE_REFRESH_S:
             raise ConfigError(
                 "the node check's policy admits bundles for less than the nodes' renewal "
                 "interval and the check's margin"
@@ -125,18 +127,29 @@ class NodeCheck:
         """``node``'s verdict: (None, None) when admitted, else (the refusal reason, the
         admission step that failed)."""
         steps: list[int] = []
-        admitted, refused = admit_all(
-            [node],
-            policy=self.policy,
-            roots=self.config.roots,
-            log_state=self.state,
-            now=now,
-            proofs=proofs,
-            on_step=lambda step: steps.append(step.step),
-        )
-        if admitted:
-            return None, None
-        return refused[0][1], max(steps, default=-1) + 1
+        try:
+            admit(
+                node,
+                policy=self.policy,
+                roots=self.config.roots,
+                log_state=self.state,
+                now=now,
+                proofs=proofs.get(node.node_id),
+                on_step=lambda step: steps.append(step.step),
+            )
+        except ForkError as exc:  # the log's fault, shown by this bundle: an alarm, no stand-in
+            log.error(  # noqa: TRY400 - no traceback: the message says it all
+                "gateway: node %s's bundle shows the log forked", node.node_id
+            )
+            return str(exc), None
+        except PrivcloudError as exc:
+            return str(exc) or INTERNAL_REFUSAL, max(steps, default=-1) + 1
+        except MemoryError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug: refuse this node (as admit_all does)
+            log.error("gateway: checking a node failed with %s", type(exc).__name__)  # noqa: TRY400
+            return INTERNAL_REFUSAL, None
+        return None, None
 
     async def check(self, nodes: Sequence[NodeDescriptor], now: float) -> None:
         """Check each of ``nodes`` not checked within RECHECK_S: advance the log state, fetch
@@ -155,8 +168,10 @@ class NodeCheck:
             state = await advance_checkpoint(reader, self.state, now=now)
             # One descriptor at a time (proofs are by node id, which two may share), strictly:
             # a log that does not answer decides nothing.
+            cache: dict[int, tuple[bytes, ...]] = {}
             proofs = [
-                await fetch_log_proofs(reader, state, [node], strict=True) for node in due.values()
+                await fetch_log_proofs(reader, state, [node], strict=True, inclusion=cache)
+                for node in due.values()
             ]
         self.state = state
         verdicts = {

@@ -45,6 +45,10 @@ class LoggedDirectory:
         #: The last statement logged (and covered by a cosigned checkpoint); None before one.
         self.statement: DirectoryStatement | None = None
         self._logged: dict[bytes, NodeDescriptor] = {}
+        #: Key ids listed in the statement of the step that began at _held_out_step and then
+        #: refused by the gateway's check: out until the next step.
+        self._held_out: set[bytes] = set()
+        self._held_out_step = -1
 
     def wanted(
         self,
@@ -60,10 +64,11 @@ class LoggedDirectory:
         ``service`` names the gateway (default: the one given at construction). A key id in
         ``refused`` (its node failed the gateway's check, newest and logged entry alike,
         :mod:`~privcloud.services.gateway_admission`) is not kept listed: devices admit a
-        logged directory whole or not at all. Passing again, it is listed again at once: the
-        statement is then the one it was listed in before, which the log holds once, so a node
-        whose check flaps adds one statement per step, and gateway replicas that saw the flap
-        at different moments agree again at their next check."""
+        logged directory whole or not at all. One that was listed in this step's statement
+        stays out until the next step even if it passes again: each node dropped so adds at
+        most one statement per step (without it, k nodes flapping apart would make up to 2^k;
+        a review counted 32 valid at once for four of seven). A node never listed in the step
+        (one starting, whose bundle is not there yet) is listed as soon as it passes."""
         if service is not None:
             self.service = service
         nodes = _distinct(healthy)
@@ -73,7 +78,13 @@ class LoggedDirectory:
         start = int(now) // half * half
         current = self.statement
         same_service = current is not None and current.service == self.service
-        if current is not None and same_service and current.not_before == start:
+        this_step = current is not None and same_service and current.not_before == start
+        if self._held_out_step != start:
+            self._held_out_step, self._held_out = start, set()
+        if current is not None and this_step:
+            self._held_out |= set(refused) & set(current.key_ids)
+        nodes = [n for n in nodes if n.key_id not in self._held_out]
+        if current is not None and this_step:
             # Within the step nothing goes but a node that restarted or failed the check:
             # new nodes come.
             listed = {node_line(n) for n in nodes}
@@ -84,6 +95,7 @@ class LoggedDirectory:
                 if (k, d) not in listed
                 and self._logged[k].node_id not in names
                 and k not in refused
+                and k not in self._held_out
             ]
         nodes = _distinct(nodes)
         if not nodes:
