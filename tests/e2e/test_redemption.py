@@ -353,52 +353,6 @@ async def test_store_made_before_two_phase_spending_keeps_its_tokens_spent(tmp_p
         await store.close()
 
 
-async def test_store_made_with_an_expiry_index_moves_to_the_key_table(tmp_path: Path) -> None:
-    # A store as it was before 2026-12-07: an index on expires, updated at every spend. Its
-    # rows stay spent and are purged by key; the index is gone, so a spend writes one B-tree.
-    path, old_key, nonce = tmp_path / "spent.sqlite3", b"k" * 32, b"n" * 32
-    with sqlite3.connect(path) as db:
-        db.execute(
-            "CREATE TABLE spent_tokens (key_id BLOB NOT NULL, nonce BLOB NOT NULL, "
-            "expires INTEGER NOT NULL, holder INTEGER NOT NULL DEFAULT 0, "
-            "PRIMARY KEY (key_id, nonce)) WITHOUT ROWID"
-        )
-        db.execute("CREATE INDEX spent_tokens_expires ON spent_tokens (expires)")
-        db.execute("INSERT INTO spent_tokens VALUES (?, ?, 100, 0)", (old_key, nonce))
-    store = SqliteSpentTokenStore(path)
-    try:
-        with pytest.raises(errors.ReplayError):
-            await store.spend(nonce, key_id=old_key, expires=100)
-        await store.spend(nonce, key_id=b"j" * 32, expires=10**6)
-        assert await store.purge(100 + limits.SPENT_TOKEN_PURGE_SKEW_S) == 1  # the old key's
-        await store.spend(nonce, key_id=old_key, expires=100)  # its row was purged
-    finally:
-        await store.close()
-    with sqlite3.connect(path) as db:
-        indexes = db.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
-        assert not [n for (n,) in indexes if not n.startswith("sqlite_autoindex")]
-        assert db.execute("SELECT count(*) FROM spent_keys").fetchone() == (2,)
-
-
-async def test_purge_reaches_tokens_of_a_key_whose_row_another_process_wrote(
-    tmp_path: Path,
-) -> None:
-    # Each process writes a key's expiry once; a purge by any process drops every process's
-    # rows of that key, and a later expiry for the same key keeps them.
-    path, key_id = tmp_path / "spent.sqlite3", b"k" * 32
-    first, second = SqliteSpentTokenStore(path), SqliteSpentTokenStore(path)
-    try:
-        await first.spend(b"a" * 32, key_id=key_id, expires=100)
-        await second.spend(b"b" * 32, key_id=key_id, expires=100)
-        await second.spend(b"c" * 32, key_id=b"j" * 32, expires=100)
-        await first.spend(b"d" * 32, key_id=b"j" * 32, expires=500)  # the key lasts longer
-        assert await second.purge(100 + limits.SPENT_TOKEN_PURGE_SKEW_S) == 2
-        assert await first.purge(500 + limits.SPENT_TOKEN_PURGE_SKEW_S) == 2
-    finally:
-        await first.close()
-        await second.close()
-
-
 async def test_token_of_expired_key_is_refused_after_purge_with_clock_skew(
     mint: Mint, clock: FixedClock, tmp_path: Path
 ) -> None:

@@ -73,23 +73,13 @@ CREATE TABLE IF NOT EXISTS spent_tokens (
     holder  INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (key_id, nonce)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS spent_keys (
-    key_id  BLOB    PRIMARY KEY,
-    expires INTEGER NOT NULL
-) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS spent_tokens_expires ON spent_tokens (expires);
 CREATE TABLE IF NOT EXISTS token_holders (
     holder      INTEGER PRIMARY KEY,
     alive_until REAL    NOT NULL
 );
 """
 
-#: A key's expiry, written once per key and process before its first token: rows are purged by
-#: key (a range of the primary key), so no index on ``expires`` is kept up to date at every
-#: spend (it made each spend write a second B-tree: bench/tokens.py, docs/performance.md).
-_KEY: Final = """
-INSERT INTO spent_keys (key_id, expires) VALUES (?, ?)
-ON CONFLICT (key_id) DO UPDATE SET expires = max(expires, excluded.expires)
-"""
 #: Reserve (holder = a live process) or spend (holder = 0): one statement. A new token is an
 #: INSERT; a row already there is taken over only when a process that is no longer alive held
 #: it (the subquery runs only on that conflict). No row changed: spent, or held by a live one.
@@ -251,8 +241,6 @@ class SqliteSpentTokenStore:
         for conn in (self._conn, self._fast):
             conn.execute("PRAGMA wal_autocheckpoint=0")
         self._writes = 0
-        #: The key expiries this process has written to ``spent_keys`` (a few issuer keys).
-        self._keys: dict[bytes, int] = {}
         self._closed = False
         #: The ``(key_id, nonce)`` this process holds now (given back at close).
         self._held: set[tuple[bytes, bytes]] = set()
@@ -265,33 +253,16 @@ class SqliteSpentTokenStore:
         self._heart.start()
 
     def _migrate(self) -> None:
-        """Add ``holder`` to a table made before two-phase spending (its rows are spent); move
-        a table made with an index on ``expires`` to the key table (its keys' expiries copied
-        over, then the index dropped)."""
-        if self._migrated(self._conn):
+        """Add ``holder`` to a table made before two-phase spending (its rows are spent)."""
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(spent_tokens)")}
+        if "holder" in columns:
             return
         with immediate(self._conn, "spent-token store unavailable") as conn:
-            if self._migrated(conn):
-                return
             columns = {row[1] for row in conn.execute("PRAGMA table_info(spent_tokens)")}
             if "holder" not in columns:
                 conn.execute(
                     "ALTER TABLE spent_tokens ADD COLUMN holder INTEGER NOT NULL DEFAULT 0"
                 )
-            conn.execute(
-                "INSERT INTO spent_keys (key_id, expires) SELECT key_id, max(expires) "
-                "FROM spent_tokens GROUP BY key_id "
-                "ON CONFLICT (key_id) DO UPDATE SET expires = max(expires, excluded.expires)"
-            )
-            conn.execute("DROP INDEX IF EXISTS spent_tokens_expires")
-
-    @staticmethod
-    def _migrated(conn: sqlite3.Connection) -> bool:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(spent_tokens)")}
-        index = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'spent_tokens_expires'"
-        ).fetchone()
-        return "holder" in columns and index is None
 
     # --- liveness -------------------------------------------------------------------------------
 
@@ -328,9 +299,6 @@ class SqliteSpentTokenStore:
         """One statement in its own transaction; raises :class:`ReplayError` when the token is
         spent or held by a live process, and lets ``sqlite3.OperationalError`` (busy) through."""
         now = self.clock.now()
-        if self._keys.get(bytes(key_id), -1) < int(expires):  # once per key (and process)
-            conn.execute(_KEY, (bytes(key_id), int(expires)))
-            self._keys[bytes(key_id)] = int(expires)
         cursor = conn.execute(_CLAIM, (bytes(key_id), bytes(nonce), int(expires), holder, now))
         if cursor.rowcount != 1:
             raise ReplayError("token already spent")
@@ -455,16 +423,8 @@ class SqliteSpentTokenStore:
         cutoff = int(now) - int(self.purge_margin_s)
         try:
             with self._lock:
-                # By key: each key's rows are one range of the primary key.
                 cursor = self._conn.execute(
-                    "DELETE FROM spent_tokens WHERE key_id IN "
-                    "(SELECT key_id FROM spent_keys WHERE expires <= ?)",
-                    (cutoff,),
-                )
-                # A key's own row a margin later: a process whose clock is that far behind
-                # and still spends its tokens has rows it cannot purge (docs/tokens.md).
-                self._conn.execute(
-                    "DELETE FROM spent_keys WHERE expires <= ?", (cutoff - self.purge_margin_s,)
+                    "DELETE FROM spent_tokens WHERE expires <= ?", (cutoff,)
                 )
                 self._conn.execute(
                     "DELETE FROM token_holders WHERE alive_until <= ?", (self.clock.now(),)
