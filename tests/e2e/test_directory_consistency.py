@@ -333,6 +333,11 @@ async def test_a_copy_of_a_nodes_entry_with_a_broken_bundle_cannot_push_it_out(
     statement = cloud.gateway.directory.statement
     assert statement is not None and victim.key_id in statement.key_ids
     assert check.passed(victim, time.time()) and check.failed(copy)
+    if under == "another node id":  # nor while node-1 misses a health check
+        others = [n for n in real() if n.key_id != victim.key_id]
+        monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [*others, copy])
+        await cloud.gateway.log_directory()
+        assert cloud.gateway.directory.statement == statement
 
 
 async def test_a_bundle_naming_a_tree_the_log_never_signed_cannot_stop_the_check(

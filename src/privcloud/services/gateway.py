@@ -283,9 +283,10 @@ class Gateway:
         on its bundle's log proof or age alone, while the entry it was logged with under the
         same boot key still passes, is listed with that entry (the same boot key: the same
         measured software); a failure of its evidence, GPUs, measurement or policy is not
-        covered so. A key that any healthy node serves with a passing entry is not refused
-        (a descriptor copied under another node id cannot push the node out). Raises the
-        log's errors (then nothing is decided)."""
+        covered so. A key that any healthy node serves with a passing entry is not refused,
+        nor a listed key that fails under another node id than it was listed with (a
+        descriptor copied from another address cannot push the node out). Raises the log's
+        errors (then nothing is decided)."""
         check = self.node_check
         if check is None:
             return healthy, set()
@@ -303,8 +304,10 @@ class Gateway:
                 and check.passed(earlier, now)
             ):
                 listable.append(earlier)
-            else:
+            elif earlier is None or earlier.node_id == node.node_id:
                 refused.add(node.key_id)
+            # else: a listed node's key under another node id, which fails: not that node's
+            # word (a copy served from another address); it refuses nothing.
         # A listed node that is down now and whose logged entry failed: not kept listed.
         refused |= {k for k, n in logged.items() if check.failed(n)}
         return listable, refused - {n.key_id for n in listable}
