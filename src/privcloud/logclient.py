@@ -64,7 +64,7 @@ from privcloud.transparency.tiles import (
     tiles_for_inclusion,
     tiles_for_root,
 )
-from privcloud.trust.admission import LogProofs
+from privcloud.trust.admission import LogProofs, proofs_key
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.wire import jsonio
 
@@ -539,7 +539,7 @@ async def fetch_log_proofs(
     docs/adr/0033). Only a checkpoint the log signed makes anything be fetched: one that does
     not verify is the node's fault (no proof; admission refuses it), and cannot make the log
     refuse a size it never reached. ``inclusion`` caches inclusion proofs at the trusted size
-    by leaf index, across calls."""
+    by leaf index, across calls. The answer is keyed by :func:`proofs_key`."""
     trusted = state.checkpoint.size
     inclusion = {} if inclusion is None else inclusion
     out: dict[str, LogProofs] = {}
@@ -554,12 +554,12 @@ async def fetch_log_proofs(
         try:
             if size > trusted:
                 proof = await log.consistency_proof(trusted, size) if trusted else []
-                out[node.node_id] = LogProofs(consistency=tuple(proof))
+                out[proofs_key(node)] = LogProofs(consistency=tuple(proof))
             elif size < trusted and bundle.log_index < trusted:
                 if bundle.log_index not in inclusion:
                     hashes = await log.inclusion_proof(bundle.log_index, trusted)
                     inclusion[bundle.log_index] = tuple(hashes)
-                out[node.node_id] = LogProofs(inclusion=inclusion[bundle.log_index])
+                out[proofs_key(node)] = LogProofs(inclusion=inclusion[bundle.log_index])
         except PrivcloudError:
             if strict:
                 raise

@@ -309,9 +309,10 @@ async def test_a_log_out_of_reach_is_no_verdict_on_a_node(
     assert all(check.passed(n, time.time()) for n in cloud.gateway.table.healthy())
 
 
+@pytest.mark.parametrize("broken", ["log index", "issue time"])
 @pytest.mark.parametrize("under", ["another node id", "its own node id"])
 async def test_a_copy_of_a_nodes_entry_with_a_broken_bundle_cannot_push_it_out(
-    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, under: str
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, under: str, broken: str
 ) -> None:
     # A node host (or anyone between the gateway and a node) serves node-1's public entry with
     # a broken bundle, under another node id or its own, beside the genuine one: node-1 still
@@ -322,10 +323,13 @@ async def test_a_copy_of_a_nodes_entry_with_a_broken_bundle_cannot_push_it_out(
     await publish_entry_and_wait(cloud)  # proofs must be fetched for every bundle
     victim = cloud.gateway.nodes[0].descriptor
     assert victim is not None and victim.bundle is not None
-    broken = dataclasses.replace(victim.bundle, log_index=victim.bundle.log_index + 1)
-    copy = dataclasses.replace(
-        victim, node_id="node-9" if under == "another node id" else victim.node_id, bundle=broken
+    copy = dataclasses.replace(  # fails at admission step 4 (its proof) or 2 (its evidence)
+        _misdated(victim) if broken == "issue time" else victim,
+        node_id="node-9" if under == "another node id" else victim.node_id,
     )
+    if broken == "log index":
+        bundle = dataclasses.replace(victim.bundle, log_index=victim.bundle.log_index + 1)
+        copy = dataclasses.replace(copy, bundle=bundle)
     real = cloud.gateway.table.healthy
     monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [*real(), copy])
     check.recheck()
@@ -333,11 +337,12 @@ async def test_a_copy_of_a_nodes_entry_with_a_broken_bundle_cannot_push_it_out(
     statement = cloud.gateway.directory.statement
     assert statement is not None and victim.key_id in statement.key_ids
     assert check.passed(victim, time.time()) and check.failed(copy)
-    if under == "another node id":  # nor while node-1 misses a health check
-        others = [n for n in real() if n.key_id != victim.key_id]
-        monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [*others, copy])
-        await cloud.gateway.log_directory()
-        assert cloud.gateway.directory.statement == statement
+    # Nor while node-1 misses a health check: the copy comes from no address node-1 was
+    # listed from (a review held node-1 out for the step so, under its own id).
+    others = [n for n in real() if n.key_id != victim.key_id]
+    monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [*others, copy])
+    await cloud.gateway.log_directory()
+    assert cloud.gateway.directory.statement == statement
 
 
 async def test_a_bundle_naming_a_tree_the_log_never_signed_cannot_stop_the_check(
@@ -380,6 +385,69 @@ def test_a_node_check_whose_policy_admits_too_short_a_bundle_age_is_refused(
     short = dataclasses.replace(check.config.policy, max_bundle_age_s=7000)
     with pytest.raises(errors.ConfigError, match="renewal"):
         NodeCheck(dataclasses.replace(check.config, policy=short))
+
+
+async def test_two_entries_sharing_a_node_id_on_two_releases_are_both_admitted(
+    cloud: Cloud,
+) -> None:
+    # A second node claims the id node-1 (the evidence does not bind node ids) and runs another
+    # logged release, at another log index: the device must use each entry's own proofs (a
+    # review had one's lent to the other, and every device refuse the whole directory).
+    from privcloud.logclient import LogClient, publish_entry
+    from privcloud.services.gateway_core import NodeRecord
+    from privcloud.services.node import Node
+
+    t = cloud.transparency
+    assert t is not None and cloud.insecure_tee_key is not None
+    release = cloud.nodes[0].manifest
+    other = dataclasses.replace(release, package_version=release.package_version + ".post1")
+    index = await publish_entry(t.log_url, t.operator_key, other.encode())
+    async with LogClient(t.log_url) as log:
+        await log.wait_for_checkpoint(index + 1, min_cosignatures=1)
+    twin = Node(
+        "node-1",
+        region="eu-west",
+        provider="local",
+        manifest=other,
+        insecure_tee_key=cloud.insecure_tee_key,
+        log_url=t.log_url,
+    )
+    runner, port = await start_site(twin.app(), "127.0.0.1", 0)
+    try:
+        cloud.gateway.table.records.append(NodeRecord(f"http://127.0.0.1:{port}"))
+        await cloud.gateway.check_nodes()
+        await cloud.gateway.log_directory()
+        statement = cloud.gateway.directory.statement
+        assert statement is not None and len(statement.key_ids) == 4
+        async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+            assert len(client.trail.admitted) == 4
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_bundle_stripped_of_its_cosignatures_is_refused_by_the_gateway(
+    cloud: Cloud,
+) -> None:
+    # A device whose trusted checkpoint lags takes a bundle's newer checkpoint only with the
+    # witnesses' cosignatures: served without them, such devices alone would refuse the
+    # directory (a review split devices so). The gateway refuses that bundle, and lists the
+    # node with the one it was logged with.
+    check = cloud.gateway.node_check
+    node = cloud.nodes[1]
+    assert check is not None and node.core.descriptor.bundle is not None
+    bundle = node.core.descriptor.bundle
+    text, signatures = bundle.checkpoint.split(b"\n\n", 1)
+    stripped = text + b"\n\n" + signatures.splitlines(keepends=True)[0]  # the log's alone
+    node.core.descriptor = dataclasses.replace(
+        node.core.descriptor, bundle=dataclasses.replace(bundle, checkpoint=stripped)
+    )
+    before = cloud.gateway.directory.statement
+    await cloud.gateway.check_nodes()
+    await cloud.gateway.log_directory()
+    assert check.refused == {"node-2": "node's checkpoint: too few fresh witness cosignatures"}
+    assert cloud.gateway.directory.statement == before
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert len(client.trail.admitted) == 3
 
 
 async def publish_entry_and_wait(cloud: Cloud) -> None:

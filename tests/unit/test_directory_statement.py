@@ -26,6 +26,7 @@ from privcloud.trust.directory_statement import (
     check_directory,
     entry_digest,
     most_valid_at_once,
+    node_line,
 )
 
 NOW = 1_764_651_600  # on the validity grid (a multiple of half an hour)
@@ -359,7 +360,52 @@ def test_an_entry_whose_logged_bundle_failed_is_withheld_from_the_directory() ->
     assert statement is not None
     nodes, _ = decode_directory_document(directory.document(NODES, []))
     assert len(nodes) == 3  # the logged entries, none fresher known
-    nodes, _ = decode_directory_document(directory.document(NODES, [], withheld={"node-2"}))
+    nodes, _ = decode_directory_document(directory.document(NODES, [], withheld={NODES[1].key_id}))
     assert [n.node_id for n in nodes] == ["node-1", "node-3"]
     with pytest.raises(errors.DirectoryConsistencyError):  # devices refuse it meanwhile
         check_directory(statement, nodes, service=GATEWAY, now=NOW + 5)
+
+
+def test_a_listed_entry_that_changes_within_the_step_keeps_its_logged_form() -> None:
+    # Node ids and features are not bound by the evidence: a node host that changes them at
+    # each health check would otherwise make a statement per change (a review made 21 valid
+    # at once). The change is listed at the next step.
+    directory = LoggedDirectory(GATEWAY)
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    first = _due(directory, NODES, NOW + 5)
+    assert first is not None
+    for i in range(20):
+        changed = dataclasses.replace(NODES[2], features=(f"feature-{i}",))
+        assert directory.wanted([*NODES[:2], changed], NOW + 10 + i) is None
+    nodes, _ = decode_directory_document(directory.document(NODES, [*NODES[:2], changed]))
+    check_directory(first, nodes, service=GATEWAY, now=NOW + 40)  # the logged form is served
+    renewed = _due(directory, [*NODES[:2], changed], NOW + half + limits.KEY_STATEMENT_SKEW_S)
+    assert renewed is not None and node_line(changed) in renewed.nodes
+
+
+def test_set_aside_judges_the_logged_labels_alone() -> None:
+    # What a device's policy excludes whatever bundle it is shown (docs/adr/0033, decision 5):
+    # TEE type, the simulated TEE without the development policy, region, provider.
+    from privcloud.trust.admission import ClientPolicy, set_aside
+
+    dev = ClientPolicy.insecure_local_dev(
+        allowed_regions=frozenset({"eu-west"}), allowed_providers=frozenset({"local"})
+    )
+    node = NODES[0]
+    assert set_aside(node, dev) is None
+    assert set_aside(node, ClientPolicy()) == "TEE type not allowed by policy"
+    assert set_aside(dataclasses.replace(node, region="us-east"), dev) == (
+        "node region not allowed by policy"
+    )
+    assert set_aside(dataclasses.replace(node, provider="other"), dev) == (
+        "node provider not allowed by policy"
+    )
+    lenient = dataclasses.replace(
+        ClientPolicy(),
+        attestation=dataclasses.replace(
+            ClientPolicy().attestation,
+            allowed_tee_types=frozenset({"simulated", "sev-snp"}),
+        ),
+    )
+    assert set_aside(node, lenient) == "insecure simulated evidence refused by policy"
+    assert set_aside(dataclasses.replace(node, tee="sev-snp"), lenient) is None

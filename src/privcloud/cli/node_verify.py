@@ -23,7 +23,7 @@ from privcloud.sdk.trust_store import (
     pinned_state,
     refresh_trusted_checkpoint,
 )
-from privcloud.trust.admission import AdmissionStep, ClientPolicy, admit
+from privcloud.trust.admission import AdmissionStep, ClientPolicy, admit, proofs_key
 
 
 async def _node_verify(args: argparse.Namespace) -> None:
@@ -43,7 +43,7 @@ async def _node_verify(args: argparse.Namespace) -> None:
             f"  trusted: signed by the log, cosigned by {state.required_witnesses} witness(es), "
             f"consistent with the trusted size {before}"
         )
-        proofs = (await fetch_log_proofs(client, state, [node])).get(node.node_id)
+        proofs = (await fetch_log_proofs(client, state, [node])).get(proofs_key(node))
     if args.insecure_allow_simulated:
         policy = ClientPolicy.insecure_local_dev(
             allowed_regions=frozenset(args.region) if args.region else None,

@@ -145,6 +145,8 @@ class Gateway:
         self.directory = LoggedDirectory(DEFAULT_SERVICE)
         self.directory_log = directory_log
         self.node_check = node_check
+        #: The node address each listed key was listed from (docs/adr/0033, decision 5).
+        self._listed_from: dict[bytes, str] = {}
         self._directory_lock = asyncio.Lock()
         self._directory_task: asyncio.Task[None] | None = None
         self.authorizer = authorizer
@@ -264,7 +266,8 @@ class Gateway:
             offered = self.ring.offered(now)
             if not offered:  # no key, no service name to give the statement: nothing to serve
                 return False
-            healthy, refused = await self._checked(self.table.healthy(), now)
+            sources = self._sources()  # (no await between these two)
+            healthy, refused = await self._checked(self.table.healthy(), now, sources)
             # The service its key statements name (devices check the two agree).
             due = self.directory.wanted(healthy, now, offered[0].service, refused=refused)
             if due is None:
@@ -272,11 +275,15 @@ class Gateway:
             statement, nodes = due
             await self.directory_log.publish([statement])
             self.directory.adopt(statement, nodes)
+            # Which address each listed key came from: only that address's word can drop it.
+            self._listed_from = {
+                n.key_id: sources.get(id(n), self._listed_from.get(n.key_id, "")) for n in nodes
+            }
         log.info("gateway: directory statement logged, %d nodes", len(statement.key_ids))
         return True
 
     async def _checked(
-        self, healthy: list[NodeDescriptor], now: float
+        self, healthy: list[NodeDescriptor], now: float, sources: dict[int, str]
     ) -> tuple[list[NodeDescriptor], set[bytes]]:
         """What to list of the healthy nodes after the gateway's check, and the key ids it
         refused (all of them and none without a check). A node whose newest descriptor fails
@@ -284,9 +291,9 @@ class Gateway:
         same boot key still passes, is listed with that entry (the same boot key: the same
         measured software); a failure of its evidence, GPUs, measurement or policy is not
         covered so. A key that any healthy node serves with a passing entry is not refused,
-        nor a listed key that fails under another node id than it was listed with (a
-        descriptor copied from another address cannot push the node out). Raises the log's
-        errors (then nothing is decided)."""
+        nor a listed key that fails under another node id or from another address than it
+        was listed with (a descriptor copied elsewhere cannot push the node out). Raises the
+        log's errors (then nothing is decided)."""
         check = self.node_check
         if check is None:
             return healthy, set()
@@ -304,13 +311,20 @@ class Gateway:
                 and check.passed(earlier, now)
             ):
                 listable.append(earlier)
-            elif earlier is None or earlier.node_id == node.node_id:
+            elif earlier is None or (
+                earlier.node_id == node.node_id
+                and self._listed_from.get(node.key_id) == sources.get(id(node))
+            ):
                 refused.add(node.key_id)
-            # else: a listed node's key under another node id, which fails: not that node's
-            # word (a copy served from another address); it refuses nothing.
+            # else: a listed key failing under another node id, or from another address than
+            # it was listed from: not that node's word (a copy); it refuses nothing.
         # A listed node that is down now and whose logged entry failed: not kept listed.
         refused |= {k for k, n in logged.items() if check.failed(n)}
         return listable, refused - {n.key_id for n in listable}
+
+    def _sources(self) -> dict[int, str]:
+        """The address each healthy node's current descriptor came from (by object)."""
+        return {id(r.descriptor): r.url for r in self.nodes if r.healthy and r.descriptor}
 
     def _log_directory_later(self) -> None:
         """Start :meth:`log_directory` unless a run is under way (it waits for the witnesses:
@@ -391,10 +405,10 @@ class Gateway:
     async def handle_directory(self, _: web.Request) -> web.Response:
         known = [r.descriptor for r in self.nodes if r.descriptor]
         check, now = self.node_check, self.clock.now()
-        withheld: set[str] = set()
+        withheld: set[bytes] = set()
         if check is not None:  # the newest descriptor of each node that passed the check
             known = [d for d in known if check.passed(d, now)]
-            withheld = {n.node_id for n in self.directory.logged() if check.failed(n)}
+            withheld = {n.key_id for n in self.directory.logged() if check.failed(n)}
         return web.Response(
             body=self.directory.document(self.table.healthy(), known, withheld=withheld),
             content_type="application/json",

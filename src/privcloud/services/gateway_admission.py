@@ -38,7 +38,13 @@ from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.logclient import LogClient, advance_checkpoint, fetch_log_proofs
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.errors import ForkError
-from privcloud.trust.admission import INTERNAL_REFUSAL, ClientPolicy, LogProofs, admit
+from privcloud.trust.admission import (
+    INTERNAL_REFUSAL,
+    ClientPolicy,
+    LogProofs,
+    admit,
+    proofs_key,
+)
 from privcloud.trust.directory import NodeDescriptor, encode_descriptor
 
 log = logging.getLogger("privcloud.gateway")
@@ -90,6 +96,14 @@ class NodeCheck:
             max_bundle_age_s=max(0.0, devices.max_bundle_age_s - margin),
             max_clock_skew_s=devices.max_clock_skew_s / 2,
         )
+        #: Checks a bundle's checkpoint on its own: the witnesses' quorum, fresh with the same
+        #: margin. A device whose trusted checkpoint lags takes a newer one only so cosigned;
+        #: one stripped of its cosignatures would be refused by such devices alone.
+        self._cosigned = dataclasses.replace(
+            config.log,
+            checkpoint_note=None,
+            max_cosignature_age_s=max(0.0, config.log.max_cosignature_age_s - margin),
+        )
         #: The log state the checks ran against (advanced at each check).
         self.state = config.log
         self._session = session
@@ -127,6 +141,11 @@ class NodeCheck:
         """``node``'s verdict: (None, None) when admitted, else (the refusal reason, the
         admission step that failed)."""
         steps: list[int] = []
+        if node.bundle is not None:
+            try:  # (admission step 4's matter: the log proof's checkpoint)
+                self._cosigned.update(node.bundle.checkpoint, [], now)
+            except PrivcloudError as exc:
+                return f"node's checkpoint: {exc}", 4
         try:
             admit(
                 node,
@@ -134,7 +153,7 @@ class NodeCheck:
                 roots=self.config.roots,
                 log_state=self.state,
                 now=now,
-                proofs=proofs.get(node.node_id),
+                proofs=proofs.get(proofs_key(node)),
                 on_step=lambda step: steps.append(step.step),
             )
         except ForkError as exc:  # the log's fault, shown by this bundle: an alarm, no stand-in

@@ -85,6 +85,16 @@ class LoggedDirectory:
             self._held_out |= set(refused) & set(current.key_ids)
         nodes = [n for n in nodes if n.key_id not in self._held_out]
         if current is not None and this_step:
+            # A listed key whose entry changed (node id, features: not bound by its evidence)
+            # keeps the entry it was listed with until the next step, so a node host cannot
+            # make a statement per change (a review made 21 valid at once so).
+            logged_lines = dict(current.nodes)
+            nodes = [
+                self._logged[n.key_id]
+                if n.key_id in logged_lines and node_line(n)[1] != logged_lines[n.key_id]
+                else n
+                for n in nodes
+            ]
             # Within the step nothing goes but a node that restarted or failed the check:
             # new nodes come.
             listed = {node_line(n) for n in nodes}
@@ -125,13 +135,13 @@ class LoggedDirectory:
         healthy: Sequence[NodeDescriptor],
         known: Sequence[NodeDescriptor],
         *,
-        withheld: Collection[str] = (),
+        withheld: Collection[bytes] = (),
     ) -> bytes:
         """The directory as served: the logged statement's nodes, each with its newest entry
         among ``known`` (fresher evidence, the same stable part; in their order) or else the
         one logged, and the statement. Before any statement is logged, the ``healthy`` nodes
         alone, which devices refuse unless told to accept an unlogged directory (INSECURE).
-        A node id in ``withheld`` (the entry it was logged with failed the gateway's check) is
+        A key id in ``withheld`` (the entry it was logged with failed the gateway's check) is
         not served with it: until a statement without it is logged, devices refuse this
         directory rather than admit a bundle the check refused."""
         if self.statement is None:
@@ -139,9 +149,7 @@ class LoggedDirectory:
         named = set(self.statement.nodes)
         nodes = [n for n in _distinct(known) if node_line(n) in named]
         listed = {n.key_id for n in nodes}
-        nodes += [
-            n for k, n in self._logged.items() if k not in listed and n.node_id not in withheld
-        ]
+        nodes += [n for k, n in self._logged.items() if k not in listed and k not in withheld]
         return encode_directory(nodes, self.statement.encode())
 
 

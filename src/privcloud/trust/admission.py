@@ -52,6 +52,7 @@ entry otherwise (and for the gateway's own check of the nodes it lists).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import math
@@ -441,6 +442,17 @@ def _check_fresh(issued_at: float, policy: ClientPolicy, now: float, what: str) 
         raise PolicyError(f"{what} is stale")
 
 
+def proofs_key(node: NodeDescriptor) -> str:
+    """What the log proofs fetched for ``node`` are filed under: its bundle's release index and
+    checkpoint, which are what they prove. Not its node id, which the evidence does not bind
+    and two listed entries may share (a review had one entry's proofs lent to the other, and a
+    whole logged directory refused for it)."""
+    bundle = node.bundle
+    if bundle is None:
+        return ""
+    return f"{bundle.log_index}:{hashlib.sha256(bundle.checkpoint).hexdigest()}"
+
+
 #: The refusal reason recorded when checking a node raised something other than our errors: a
 #: bug, never the node's word. Fixed text: the foreign exception's message may carry peer bytes.
 INTERNAL_REFUSAL = "internal error while checking the node"
@@ -474,7 +486,7 @@ def admit_all(
        open for the others, is the safe choice. ``BaseException``s that are not
        ``Exception`` (cancellation, interpreter exit) and :class:`MemoryError` propagate.
 
-    ``proofs`` maps a node id to the proofs the caller fetched for it.
+    ``proofs`` maps :func:`proofs_key` of a node to the proofs the caller fetched for it.
     """
     if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
         raise UsageError("invalid time")
@@ -491,7 +503,7 @@ def admit_all(
                     roots=roots,
                     log_state=log_state,
                     now=now,
-                    proofs=(proofs or {}).get(node.node_id),
+                    proofs=(proofs or {}).get(proofs_key(node)),
                     on_step=on_step,
                 )
             )
