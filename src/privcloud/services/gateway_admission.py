@@ -185,8 +185,8 @@ class NodeCheck:
         session = None if self._session is None else self._session()
         async with LogClient(self.config.log_url, session=session) as reader:
             state = await advance_checkpoint(reader, self.state, now=now)
-            # One descriptor at a time (proofs are by node id, which two may share), strictly:
-            # a log that does not answer decides nothing.
+            # Strictly: a log that does not answer decides nothing. (Filed by what they prove,
+            # trust.admission.proofs_key; one fetch per descriptor, inclusion proofs shared.)
             cache: dict[int, tuple[bytes, ...]] = {}
             proofs = [
                 await fetch_log_proofs(reader, state, [node], strict=True, inclusion=cache)
