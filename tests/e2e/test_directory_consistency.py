@@ -450,6 +450,40 @@ async def test_a_bundle_stripped_of_its_cosignatures_is_refused_by_the_gateway(
         assert len(client.trail.admitted) == 3
 
 
+async def test_a_down_node_whose_logged_entry_fails_is_not_kept_listed(cloud: Cloud) -> None:
+    # A node that goes down stays listed until the next step, with its logged entry; but if
+    # that entry now fails the check (here: the fleet's policy leaves its region), it is
+    # dropped at once rather than withheld, which would have every device refuse the
+    # directory until the step ends.
+    check = cloud.gateway.node_check
+    assert check is not None
+    await cloud.node_proxies[2].stop()
+    await cloud.gateway.check_nodes()
+    check.policy = dataclasses.replace(check.policy, allowed_regions=frozenset({"eu-west"}))
+    check.recheck()
+    await cloud.gateway.log_directory()
+    statement = cloud.gateway.directory.statement
+    assert statement is not None and len(statement.key_ids) == 2
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as client:
+        assert {a.descriptor.node_id for a in client.trail.admitted} == {"node-1", "node-2"}
+
+
+async def test_a_verdict_stands_for_the_recheck_time_only(cloud: Cloud) -> None:
+    # A bundle that passed is taken again after RECHECK_S (so one that ages past the policy's
+    # limit stops being served); a check within it asks nothing of the log.
+    from privcloud.services.gateway_admission import RECHECK_S
+
+    check = cloud.gateway.node_check
+    assert check is not None
+    now = time.time()
+    healthy = cloud.gateway.table.healthy()
+    await check.check(healthy, now)
+    assert all(check.passed(n, now) for n in healthy)
+    assert not any(check.passed(n, now + RECHECK_S) for n in healthy)
+    await check.check(healthy, now + RECHECK_S)
+    assert all(check.passed(n, now + RECHECK_S) for n in healthy)
+
+
 async def publish_entry_and_wait(cloud: Cloud) -> None:
     """Append an entry to the cloud's log and wait for a cosigned checkpoint covering it."""
     from privcloud.logclient import LogClient, publish_entry
