@@ -393,7 +393,6 @@ async def test_two_entries_sharing_a_node_id_on_two_releases_are_both_admitted(
     # A second node claims the id node-1 (the evidence does not bind node ids) and runs another
     # logged release, at another log index: the device must use each entry's own proofs (a
     # review had one's lent to the other, and every device refuse the whole directory).
-    from privcloud.logclient import LogClient, publish_entry
     from privcloud.services.gateway_core import NodeRecord
     from privcloud.services.node import Node
 
@@ -401,9 +400,7 @@ async def test_two_entries_sharing_a_node_id_on_two_releases_are_both_admitted(
     assert t is not None and cloud.insecure_tee_key is not None
     release = cloud.nodes[0].manifest
     other = dataclasses.replace(release, package_version=release.package_version + ".post1")
-    index = await publish_entry(t.log_url, t.operator_key, other.encode())
-    async with LogClient(t.log_url) as log:
-        await log.wait_for_checkpoint(index + 1, min_cosignatures=1)
+    await publish_entry_and_wait(cloud, other.encode())
     twin = Node(
         "node-1",
         region="eu-west",
@@ -484,13 +481,15 @@ async def test_a_verdict_stands_for_the_recheck_time_only(cloud: Cloud) -> None:
     assert all(check.passed(n, now + RECHECK_S) for n in healthy)
 
 
-async def publish_entry_and_wait(cloud: Cloud) -> None:
-    """Append an entry to the cloud's log and wait for a cosigned checkpoint covering it."""
+async def publish_entry_and_wait(cloud: Cloud, entry: bytes | None = None) -> None:
+    """Append ``entry`` (random bytes by default) to the cloud's log and wait for a cosigned
+    checkpoint covering it."""
     from privcloud.logclient import LogClient, publish_entry
 
     t = cloud.transparency
     assert t is not None
-    index = await publish_entry(t.log_url, t.operator_key, secrets.token_bytes(16))
+    entry = secrets.token_bytes(16) if entry is None else entry
+    index = await publish_entry(t.log_url, t.operator_key, entry)
     async with LogClient(t.log_url) as log:
         await log.wait_for_checkpoint(index + 1, min_cosignatures=1)
 

@@ -186,17 +186,10 @@ class NodeCheck:
         async with LogClient(self.config.log_url, session=session) as reader:
             state = await advance_checkpoint(reader, self.state, now=now)
             # Strictly: a log that does not answer decides nothing. (Filed by what they prove,
-            # trust.admission.proofs_key; one fetch per descriptor, inclusion proofs shared.)
-            cache: dict[int, tuple[bytes, ...]] = {}
-            proofs = [
-                await fetch_log_proofs(reader, state, [node], strict=True, inclusion=cache)
-                for node in due.values()
-            ]
+            # trust.admission.proofs_key, so two entries sharing a node id get their own.)
+            proofs = await fetch_log_proofs(reader, state, list(due.values()), strict=True)
         self.state = state
-        verdicts = {
-            digest: self._admit(node, its_proofs, now)
-            for (digest, node), its_proofs in zip(due.items(), proofs, strict=True)
-        }
+        verdicts = {digest: self._admit(node, proofs, now) for digest, node in due.items()}
         for digest, node in due.items():
             reason, failing = verdicts[digest]
             self._verdicts[digest] = (now, reason, failing)
