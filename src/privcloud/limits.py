@@ -510,9 +510,10 @@ MAX_LOG_REPEAT_KEYS: Final = 1024
 #: Seconds a gateway process's token reservations outlive its last heartbeat (written every
 #: third of it): a gateway killed between reserve and consume frees those tokens this long after.
 TOKEN_RESERVATION_TTL_S: Final = 60.0
-#: Seconds a client leaves out of its choice a node that a request of its failed to reach (no
-#: healthy node, or the node failed before answering), unless admission runs again sooner.
-CLIENT_NODE_UNHEALTHY_S: Final = 120.0
+#: Seconds a client's live calls leave out a node that proved it serves no live translation (a
+#: refusal only the node could write: privcloud.sdk.live), unless admission runs again sooner.
+#: Nothing the gateway alone can cause leaves a node out of a later request (docs/adr/0033).
+CLIENT_NO_LIVE_NODE_S: Final = 120.0
 #: Requests a client keeps sealed ahead (privcloud.sdk.ahead): one per feature, regions and
 #: streaming flag in use, the least recently used dropped first.
 CLIENT_SEALED_AHEAD: Final = 8

@@ -373,6 +373,40 @@ async def test_a_bundle_naming_a_tree_the_log_never_signed_cannot_stop_the_check
     assert all(check.passed(n, time.time()) for n in others)
 
 
+async def test_a_bundle_showing_the_log_forked_raises_the_alarm_and_nothing_stands_in(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A bundle whose checkpoint the log signed and the witnesses cosigned, naming another tree
+    # of the size the gateway trusts: the log forked (its key and its witnesses' were used
+    # twice). That is no matter of the bundle's age or proof, so the node's earlier entry does
+    # not stand in for it (as it does for a stale bundle): the node is refused, and the
+    # gateway logs an error, the operator's alarm.
+    from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
+    from privcloud.transparency.cosignature import cosign
+
+    check = cloud.gateway.node_check
+    transparency = cloud.transparency
+    assert check is not None and transparency is not None
+    victim = cloud.gateway.nodes[1].descriptor
+    assert victim is not None and victim.bundle is not None
+    trusted = transparency.log.checkpoint
+    other = Checkpoint(trusted.origin, trusted.size, secrets.token_bytes(32), trusted.extensions)
+    signed = sign_checkpoint(other, [transparency.log.core.signer])
+    forked = signed + cosign(other.encode(), transparency.witness.key, time.time())
+    bad = dataclasses.replace(victim, bundle=dataclasses.replace(victim.bundle, checkpoint=forked))
+    real = cloud.gateway.table.healthy
+    others = [n for n in real() if n.key_id != victim.key_id]
+    monkeypatch.setattr(cloud.gateway.table, "healthy", lambda: [bad, *others])
+    check.recheck()
+    with caplog.at_level("ERROR", logger="privcloud.gateway"):
+        await check.check(cloud.gateway.table.healthy(), time.time())
+    assert check.state.checkpoint.size == trusted.size  # (the fork is of the tree it trusts)
+    assert check.refused == {victim.node_id: "log signed two different trees of the same size"}
+    assert check.failed(bad) and not check.failed_on_its_bundle_alone(bad)
+    assert any("shows the log forked" in r.getMessage() for r in caplog.records)
+    assert all(check.passed(n, time.time()) for n in others)
+
+
 def test_a_node_check_whose_policy_admits_too_short_a_bundle_age_is_refused(
     cloud: Cloud,
 ) -> None:

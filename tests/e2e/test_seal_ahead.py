@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -44,17 +45,34 @@ async def test_next_request_goes_to_the_nodes_drawn_ahead(cloud: Cloud) -> None:
         assert c._ahead.drawn(ECHO) is not None  # drawn again for the request after
 
 
-async def test_sealed_ahead_request_skips_a_node_left_out_since(cloud: Cloud) -> None:
-    """A node a request failed to reach after the draw is not sealed to: the draw is dropped
-    and the request sealed afresh to the nodes left."""
-    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+async def test_a_retry_does_not_send_the_draw_sealed_ahead_to_a_node_it_failed_to_reach(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request sealed ahead that reached no working node is sent again sealed afresh, to the
+    nodes left: the retry leaves out the nodes it failed to reach, so no draw made before can
+    be its draw."""
+    gateway = cloud.gateway
+    forward = gateway._to_a_recipient
+    failed: list[bytes] = []
+
+    async def fail_once(envelope: bytes, send: Any) -> Any:
+        if len(failed) == 0 and envelope_count[0] == 1:
+            failed.append(envelope)
+            raise errors.NoHealthyNodeError("no healthy node among the request's recipients")
+        envelope_count[0] += 1
+        return await forward(envelope, send)
+
+    envelope_count = [0]
+    monkeypatch.setattr(gateway, "_to_a_recipient", fail_once)
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), k=2) as c:
         await c.call("echo", None, b"one")
         await _idle()
         drawn = c._ahead.drawn(ECHO)
-        assert drawn is not None and "node-2" in drawn
-        c._mark_unhealthy(["node-2"])
-        assert (await c.call("echo", None, b"two")).data == b"two"
-        assert "node-2" not in c.trail.chosen and c.trail.chosen
+        assert drawn is not None and len(drawn) == 2
+        assert (await c.call("echo", None, b"two")).data == b"two"  # the draw's send fails
+        assert failed
+        (left,) = {"node-1", "node-2", "node-3"} - set(drawn)
+        assert c.trail.chosen == [left]
 
 
 async def test_sealed_ahead_draws_are_dropped_when_admission_runs_again(cloud: Cloud) -> None:

@@ -16,8 +16,8 @@ the full procedure. Only admitted nodes are ever sealed to.
 A request that never reached a working node — the gateway answered, before any event, that no
 recipient was healthy (:class:`~privcloud.errors.NoHealthyNodeError`) or that the node failed
 (:class:`~privcloud.errors.UpstreamError`) — is sent once more, sealed to other admitted nodes,
-with a fresh token; the nodes it was sealed to are left out of the choice for
-:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until admission runs again. The wallet
+with a fresh token. The nodes it was sealed to are left out of that retry only, never of later
+requests: those draw from every admitted node, as every device's do (docs/adr/0033). The wallet
 drops the first token whether or not the gateway charged it (by default it spends a token at
 its check; under ``--spend when-accepted`` it releases one no node took): a token shown twice
 would let the gateway link the two requests (docs/tokens.md).
@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Collection, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator, Set
 from typing import Unpack
 
 import aiohttp
@@ -173,8 +173,6 @@ class Client:
         self.insecure_unlogged_directory = insecure_unlogged_directory
         self._key_statement: KeyStatement | None = None
         self.key_proofs: KeyProofs | None = None
-        #: Node id -> until when it is left out of the choice (a request failed to reach it).
-        self._unhealthy: dict[str, float] = {}
         #: Node id -> until when live calls leave it out (it proved it serves no live
         #: translation: privcloud.sdk.live).
         self._no_live: dict[str, float] = {}
@@ -314,7 +312,6 @@ class Client:
             checkpoint=state.checkpoint,
         )
         self._admitted_at = now
-        self._unhealthy.clear()  # admission looked again: the gateway lists the nodes it serves
         self._no_live.clear()
         if self.wallet is not None:
             # Directly from the issuer, never via the relay. Only an empty wallet fetches now;
@@ -334,50 +331,42 @@ class Client:
         return self._key_config is None or now - self._admitted_at > READMIT_AFTER_S
 
     @property
-    def unhealthy_nodes(self) -> set[str]:
-        """Ids of admitted nodes left out of the choice now, because a request failed to reach
-        them (until :data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` passes or admission runs
-        again)."""
-        now = self.clock.now()
-        return {node for node, until in self._unhealthy.items() if now < until}
-
-    @property
     def no_live_nodes(self) -> set[str]:
         """Ids of admitted nodes that proved, in a live call of this client, that they serve no
         live translation: later calls leave them out until
-        :data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` passes or admission runs again."""
+        :data:`~privcloud.limits.CLIENT_NO_LIVE_NODE_S` passes or admission runs again."""
         now = self.clock.now()
         return {node for node, until in self._no_live.items() if now < until}
 
     def mark_no_live(self, node_id: str) -> None:
         """Leave ``node_id`` out of live calls for a while: only on the node's own proof."""
-        self._no_live[node_id] = self.clock.now() + limits.CLIENT_NODE_UNHEALTHY_S
+        self._no_live[node_id] = self.clock.now() + limits.CLIENT_NO_LIVE_NODE_S
 
-    def _mark_unhealthy(self, nodes: Collection[str]) -> None:
-        until = self.clock.now() + limits.CLIENT_NODE_UNHEALTHY_S
-        for node in nodes:
-            self._unhealthy[node] = until
-
-    def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
-        """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out those a
-        request failed to reach lately. Raises :class:`NoHealthyNodeError` when none is left.
+    def _choose(
+        self, feature: str, regions: Collection[str] | None = None, avoid: Set[str] = frozenset()
+    ) -> list[AdmittedNode]:
+        """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out
+        ``avoid`` (a retry's: the nodes its request failed to reach). Raises
+        :class:`NoHealthyNodeError` when none is left.
 
         A request sealed ahead was drawn earlier by :meth:`_serving` and :meth:`_sample`, the
         same draw, and is sent only while that draw is still one this could give
         (:meth:`_take_sealed_ahead`); otherwise the request's nodes are chosen here."""
-        return self._sample(self._serving(feature, regions))
+        return self._sample(self._serving(feature, regions, avoid))
 
     def _sample(self, serving: list[AdmittedNode]) -> list[AdmittedNode]:
         return self._random.sample(serving, min(self.k, len(serving)))
 
-    def _serving(self, feature: str, regions: Collection[str] | None) -> list[AdmittedNode]:
+    def _serving(
+        self, feature: str, regions: Collection[str] | None, avoid: Set[str] = frozenset()
+    ) -> list[AdmittedNode]:
         """The admitted nodes :meth:`_choose` draws from (:class:`NoHealthyNodeError` when
-        there are none)."""
-        unhealthy = self.unhealthy_nodes
+        there are none). Nothing but the request itself decides them: no failure of an earlier
+        request does (:meth:`_send`)."""
         serving = [
             a
             for a in self.trail.admitted
-            if feature in a.descriptor.features and a.descriptor.node_id not in unhealthy
+            if feature in a.descriptor.features and a.descriptor.node_id not in avoid
         ]
         if isinstance(regions, str):
             raise UsageError("regions is a collection of region names, not one string")
@@ -417,9 +406,10 @@ class Client:
         self._ahead.put(key, serving, self.k, chosen, sealed)
 
     def _take_sealed_ahead(
-        self, key: AheadKey, config: KeyConfig
+        self, key: AheadKey, config: KeyConfig, avoid: Set[str]
     ) -> tuple[list[AdmittedNode], SealedAhead] | None:
-        """The draw sealed ahead for ``key`` when it is still one a draw now could give."""
+        """The draw sealed ahead for ``key`` when it is still one a draw now could give (a
+        retry's, which leaves nodes out, never is: its draw is dropped)."""
         if key not in self._ahead:
             return None
         if not self.seal_ahead:
@@ -427,7 +417,7 @@ class Client:
             return None
         feature, regions, _ = key
         try:
-            serving = self._serving(feature, regions)
+            serving = self._serving(feature, regions, avoid)
         except NoHealthyNodeError:
             serving = []
         return self._ahead.take(key, serving, self.k, config)
@@ -492,59 +482,73 @@ class Client:
     async def _send(
         self, request: WorkloadRequest, regions: Collection[str] | None = None
     ) -> AsyncIterator[Event]:
-        """Send; if the request reached no working node (:class:`_NodeFailed`), leave the nodes
-        it was sealed to out and send it once more, sealed to others, with a fresh token."""
+        """Send; if the request reached no working node (:class:`_NodeFailed`), send it once
+        more, sealed to other nodes, with a fresh token.
+
+        The nodes it failed to reach are left out of that retry only. A device that also left
+        them out of its later requests would seal those to a set of nodes that no other device
+        draws from, and the gateway, which can fail any request it likes, would recognise the
+        device by it (docs/adr/0033-logged-node-directory.md, "Limits"). Every request draws
+        from all the admitted nodes; a node that is really down costs a retry until the
+        gateway's directory drops it."""
         if self._stale():
             # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
             # requests wait for one refresh instead of each starting their own.
             async with self._refresh_lock:
                 if self._stale():
                     await self._refresh_unlocked()
-        await self._readmit_if_all_left_out(request.feature, regions)
         try:
             async for event in self._attempt(request, regions):
                 yield event
         except _NodeFailed as failed:
-            self._mark_unhealthy(failed.nodes)
             try:
-                await self._readmit_if_all_left_out(request.feature, regions)
-                self._choose(request.feature, regions)  # some node is left to send it to
+                avoid = await self._retry_avoiding(request.feature, regions, failed.nodes)
             except PrivcloudError as exc:
                 raise failed.error from exc
             try:
-                async for event in self._attempt(request, regions):
+                async for event in self._attempt(request, regions, avoid):
                     yield event
             except _NodeFailed as again:
-                self._mark_unhealthy(again.nodes)
                 raise again.error from None
 
-    def _all_left_out(self, feature: str, regions: Collection[str] | None) -> bool:
-        """Whether no node can be chosen only because requests failed to reach them lately."""
-        if not self.unhealthy_nodes:
-            return False  # (the common case: nothing to check)
-        try:
-            self._choose(feature, regions)
-        except NoHealthyNodeError:
-            return True
-        return False
+    async def _retry_avoiding(
+        self, feature: str, regions: Collection[str] | None, failed: Collection[str]
+    ) -> frozenset[str]:
+        """The nodes a retry leaves out: those its request failed to reach, while another
+        admitted node can take it. When none can, admit again first (once for all the requests
+        that find it so: the gateway's directory lists the nodes it finds healthy); when still
+        none can, the retry draws from every admitted node. Raises
+        :class:`NoHealthyNodeError` when no admitted node serves the request at all."""
+        avoid = frozenset(failed)
+        if self._can_serve(feature, regions, avoid):
+            return avoid
+        admissions = self._admissions
+        async with self._refresh_lock:
+            if self._admissions == admissions:  # (no admission ran since it failed)
+                await self._refresh_unlocked()
+        if self._can_serve(feature, regions, avoid):
+            return avoid
+        self._serving(feature, regions)  # none at all: NoHealthyNodeError
+        return frozenset()
 
-    async def _readmit_if_all_left_out(self, feature: str, regions: Collection[str] | None) -> None:
-        """When every admitted node that could take the request is left out, admit again (once
-        for all the requests that find it so): the gateway's directory lists the nodes it finds
-        healthy now, and a successful admission starts afresh."""
-        if self._all_left_out(feature, regions):
-            async with self._refresh_lock:
-                if self._all_left_out(feature, regions):
-                    await self._refresh_unlocked()
+    def _can_serve(self, feature: str, regions: Collection[str] | None, avoid: Set[str]) -> bool:
+        try:
+            self._serving(feature, regions, avoid)
+        except NoHealthyNodeError:
+            return False
+        return True
 
     async def _attempt(
-        self, request: WorkloadRequest, regions: Collection[str] | None
+        self,
+        request: WorkloadRequest,
+        regions: Collection[str] | None,
+        avoid: Set[str] = frozenset(),
     ) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
         key: RFC 9458 §5.3), fetch the current one and send once more; after a 401, take in the
         challenge and send once more with a fresh token."""
         try:
-            async for event in self._send_once(request, regions):
+            async for event in self._send_once(request, regions, avoid=avoid):
                 yield event
         except _StaleKeyConfig as stale:
             # The gateway rotated its key: fetch and prove the current one (once for all the
@@ -553,7 +557,9 @@ class Client:
                 if self._key_config == stale.config:
                     await self._refresh_unlocked()
             try:
-                async for event in self._send_once(request, regions, stale.authorization):
+                async for event in self._send_once(
+                    request, regions, stale.authorization, avoid=avoid
+                ):
                     yield event
             except _StaleKeyConfig as again:
                 raise again.error from None
@@ -565,7 +571,7 @@ class Client:
             if self.wallet is None:
                 raise
             await self.wallet.on_challenge(exc.www_authenticate)
-            async for event in self._send_once(request, regions):
+            async for event in self._send_once(request, regions, avoid=avoid):
                 yield event
 
     async def _send_once(
@@ -573,13 +579,15 @@ class Client:
         request: WorkloadRequest,
         regions: Collection[str] | None,
         authorization: bytes | None = None,
+        *,
+        avoid: Set[str] = frozenset(),
     ) -> AsyncIterator[Event]:
         config = self._key_config
         assert config is not None
         key = ahead_key(request.feature, regions, request.stream)
-        taken = self._take_sealed_ahead(key, config)
+        taken = self._take_sealed_ahead(key, config, avoid)
         chosen, ahead = (
-            taken if taken is not None else (self._choose(request.feature, regions), None)
+            taken if taken is not None else (self._choose(request.feature, regions, avoid), None)
         )
         if authorization is None and self.wallet is not None:
             admissions = self._admissions
@@ -588,7 +596,7 @@ class Client:
                 # Admission ran meanwhile: choose among what it admitted, with its key.
                 config = self._key_config
                 assert config is not None
-                chosen, ahead = self._choose(request.feature, regions), None
+                chosen, ahead = self._choose(request.feature, regions, avoid), None
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
         body, media, reader = build_request(
             config,

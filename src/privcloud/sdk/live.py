@@ -35,7 +35,7 @@ draws, because the gateway cannot cause them alone: a node that refused with 503
 refusal its own (a proof from the session's keys that only the node could compute:
 :meth:`~privcloud.live.session.SessionKeys.refusal_proof`: the node serves no live
 translation; the client's later calls leave it out too, for
-:data:`~privcloud.limits.CLIENT_NODE_UNHEALTHY_S` or until it admits again), and a node whose
+:data:`~privcloud.limits.CLIENT_NO_LIVE_NODE_S` or until it admits again), and a node whose
 session failed once open (after its authenticated
 ACCEPT: the gateway can cut a tunnel too, but each cut interrupts the call where the user hears
 it, at most ``limits.MAX_LIVE_RESUMES`` times). Docs/adr/0023-live-sessions.md, "Review of
@@ -288,7 +288,7 @@ class LiveCall:
                 raise NoHealthyNodeError("the pinned node failed")
             return pinned[0]
         client = self.client
-        left_out = client.unhealthy_nodes | client.no_live_nodes | self._lost | self._refused
+        left_out = client.no_live_nodes | self._lost | self._refused
         serving = [a for a in admitted if a.descriptor.node_id not in left_out]
         serving = post_quantum_choice(
             serving, require_post_quantum=self.client.require_post_quantum
