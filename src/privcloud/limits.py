@@ -514,6 +514,10 @@ TOKEN_RESERVATION_TTL_S: Final = 60.0
 #: refusal only the node could write: privcloud.sdk.live), unless admission runs again sooner.
 #: Nothing the gateway alone can cause leaves a node out of a later request (docs/adr/0033).
 CLIENT_NO_LIVE_NODE_S: Final = 120.0
+#: Tokens one request of a client may take (its first, and one for a resend after a 401 or a
+#: retry after no working node was reached): answers the gateway writes burn no more, and only
+#: the first may be fetched on the request path (privcloud.sdk.client, docs/adr/0033).
+MAX_TOKENS_PER_REQUEST: Final = 2
 #: Requests a client keeps sealed ahead (privcloud.sdk.ahead): one per feature, regions and
 #: streaming flag in use, the least recently used dropped first.
 CLIENT_SEALED_AHEAD: Final = 8

@@ -477,3 +477,34 @@ async def test_the_relay_cannot_tell_a_hang_up_from_a_failure_by_how_the_call_en
     assert (hung_up[0], failed[0]) == ("done", "failed")
     interval = limits.LIVE_FRAME_INTERVAL_MS / 1000
     assert hung_up[1] < 2 * interval and failed[1] < 2 * interval
+
+
+async def test_a_key_mismatch_the_gateway_claims_buys_it_no_other_node(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack (a red-team review, 2026-12-07): the gateway reads the hello's recipient and,
+    for any node but the one it wants, claims it does not know the key configuration (it holds
+    it). The device re-admitted and drew again outside ``MAX_LIVE_DRAWS``; now it opens to the
+    same node again, and the call fails rather than move."""
+    ids = node_ids(cloud)
+    keys = {n.descriptor.node_id: set(n.descriptor.key_ids) for n in cloud.nodes}
+    real_open = LiveGateway._open
+    seen: list[str] = []
+
+    async def steering_open(self: LiveGateway, exchange: OpenExchange) -> Any:
+        key_id = parse_prefix(exchange.inner().content).key_id  # it decapsulated: it holds it
+        node = next(n for n, k in keys.items() if key_id in k)
+        seen.append(node)
+        if node == ids[2]:
+            return await real_open(self, exchange)
+        raise errors.UnknownKeyError("unknown key configuration")  # a claim, after reading
+
+    monkeypatch.setattr(LiveGateway, "_open", steering_open)
+    draws = Draws(ids[0])
+    draws.turns = [(ids[0],), (ids[2],)]
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = scripted(LiveCall(c, deadline_s=5), draws)
+        with pytest.raises(errors.UnknownKeyError):
+            await call.start()
+        assert seen == [ids[0], ids[0]] and call._draws == 1 and len(draws.offered) == 1
+        await call.aclose()

@@ -154,7 +154,7 @@ async def test_token_replayed_in_a_second_session_is_refused(cloud: Cloud) -> No
     async with client(cloud, wallet) as c:
         spent = await wallet.authorization()
 
-        async def same_token() -> bytes:
+        async def same_token(*, fetch: bool = True) -> bytes:
             return spent
 
         wallet.authorization = same_token  # type: ignore[method-assign]

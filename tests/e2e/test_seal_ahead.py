@@ -45,34 +45,29 @@ async def test_next_request_goes_to_the_nodes_drawn_ahead(cloud: Cloud) -> None:
         assert c._ahead.drawn(ECHO) is not None  # drawn again for the request after
 
 
-async def test_a_retry_does_not_send_the_draw_sealed_ahead_to_a_node_it_failed_to_reach(
+async def test_a_retry_is_sealed_afresh_not_sent_with_the_draw_sealed_ahead(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A request sealed ahead that reached no working node is sent again sealed afresh, to the
-    nodes left: the retry leaves out the nodes it failed to reach, so no draw made before can
-    be its draw."""
+    """A request sent with the draw sealed ahead that reached no working node is sent again
+    sealed afresh, to a new draw: a sealed-ahead envelope is sent once only."""
     gateway = cloud.gateway
     forward = gateway._to_a_recipient
-    failed: list[bytes] = []
+    envelopes: list[bytes] = []
 
-    async def fail_once(envelope: bytes, send: Any) -> Any:
-        if len(failed) == 0 and envelope_count[0] == 1:
-            failed.append(envelope)
+    async def fail_the_second(envelope: bytes, send: Any) -> Any:
+        envelopes.append(envelope)
+        if len(envelopes) == 2:
             raise errors.NoHealthyNodeError("no healthy node among the request's recipients")
-        envelope_count[0] += 1
         return await forward(envelope, send)
 
-    envelope_count = [0]
-    monkeypatch.setattr(gateway, "_to_a_recipient", fail_once)
+    monkeypatch.setattr(gateway, "_to_a_recipient", fail_the_second)
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), k=2) as c:
         await c.call("echo", None, b"one")
         await _idle()
-        drawn = c._ahead.drawn(ECHO)
-        assert drawn is not None and len(drawn) == 2
+        assert c._ahead.drawn(ECHO) is not None
         assert (await c.call("echo", None, b"two")).data == b"two"  # the draw's send fails
-        assert failed
-        (left,) = {"node-1", "node-2", "node-3"} - set(drawn)
-        assert c.trail.chosen == [left]
+        assert len(envelopes) == 3 and c._ahead.drawn(ECHO) is None
+        assert envelopes[2] != envelopes[1]  # sealed afresh, not the one sealed ahead again
 
 
 async def test_sealed_ahead_draws_are_dropped_when_admission_runs_again(cloud: Cloud) -> None:
@@ -207,8 +202,8 @@ async def test_a_request_whose_token_came_during_an_admission_chooses_again(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The wallet may take seconds to fetch a token; an admission that ran meanwhile may have
-    refused a node of the draw. The request chooses again among what that admission admitted
-    (the draw made before is not sent)."""
+    refused a node of the draw. The request is sealed afresh, with that admission's key, to
+    what it admitted (the envelope sealed before is not sent)."""
     cloud = await start_cloud(tokens=True)
     try:
         await _token_during_admission(cloud, monkeypatch)
@@ -226,8 +221,8 @@ async def _token_during_admission(cloud: Cloud, monkeypatch: pytest.MonkeyPatch)
         drawn = c._ahead._drawn[ECHO].sealed
         authorization = wallet.authorization
 
-        async def slow_while_admission_runs() -> bytes:
-            token = await authorization()
+        async def slow_while_admission_runs(*, fetch: bool = True) -> bytes:
+            token = await authorization(fetch=fetch)
             await c.refresh()
             return token
 

@@ -124,8 +124,8 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     sent: list[bytes] = []
     original = wallet.authorization
 
-    async def recording() -> bytes:
-        value = await original()
+    async def recording(*, fetch: bool = True) -> bytes:
+        value = await original(fetch=fetch)
         sent.append(value)
         return value
 

@@ -11,8 +11,8 @@ class CountingWallet(Wallet):
 
     handed = 0
 
-    async def authorization(self) -> bytes:
-        value = await super().authorization()
+    async def authorization(self, *, fetch: bool = True) -> bytes:
+        value = await super().authorization(fetch=fetch)
         self.handed += 1
         return value
 

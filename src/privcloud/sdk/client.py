@@ -15,10 +15,10 @@ the full procedure. Only admitted nodes are ever sealed to.
 
 A request that never reached a working node — the gateway answered, before any event, that no
 recipient was healthy (:class:`~privcloud.errors.NoHealthyNodeError`) or that the node failed
-(:class:`~privcloud.errors.UpstreamError`) — is sent once more, sealed to other admitted nodes,
-with a fresh token. The nodes it was sealed to are left out of that retry only, never of later
-requests: those draw from every admitted node, as every device's do (docs/adr/0033). The wallet
-drops the first token whether or not the gateway charged it (by default it spends a token at
+(:class:`~privcloud.errors.UpstreamError`) — is sent once more, with a fresh token, sealed to k
+nodes drawn afresh from every admitted node (those it failed to reach included): what a device
+seals to never depends on an answer the gateway could write (docs/adr/0033, decision 6). The
+wallet drops the first token whether or not the gateway charged it (by default it spends a token at
 its check; under ``--spend when-accepted`` it releases one no node took): a token shown twice
 would let the gateway link the two requests (docs/tokens.md).
 """
@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections.abc import AsyncIterator, Collection, Iterator, Set
+from collections.abc import AsyncIterator, Collection, Iterator
+from dataclasses import dataclass, replace
 from typing import Unpack
 
 import aiohttp
@@ -53,7 +54,12 @@ from privcloud.ohttp import MEDIA_REQUEST, KeyConfig
 from privcloud.sdk.ahead import AheadKey, AheadPool, ahead_key
 from privcloud.sdk.client_types import ClientTrust, RequestOptions, Result, Trail
 from privcloud.sdk.core import SealedAhead, TokenRequiredError, build_request, seal_ahead
-from privcloud.sdk.keyproofs import KeyProofs, post_quantum_choice, sealing_descriptors
+from privcloud.sdk.keyproofs import (
+    KeyProofs,
+    ProofReport,
+    post_quantum_choice,
+    sealing_descriptors,
+)
 from privcloud.sdk.logproofs import fetch_log_proofs
 from privcloud.sdk.trust_store import refresh_trusted_checkpoint
 from privcloud.sdk.wallet import Wallet
@@ -96,12 +102,23 @@ class _StaleKeyConfig(Exception):
 
 class _NodeFailed(Exception):
     """The gateway answered, before any event, that the request reached no working node among
-    those it was sealed to: ``error`` says how, ``nodes`` are those nodes' ids."""
+    those it was sealed to: ``error`` says how."""
 
-    def __init__(self, error: PrivcloudError, nodes: list[str]) -> None:
+    def __init__(self, error: PrivcloudError) -> None:
         super().__init__(str(error))
         self.error = error
-        self.nodes = nodes
+
+
+@dataclass
+class _Tries:
+    """What one request has used so far: ``tokens`` taken from the wallet and the ``draw`` its
+    last envelope was sealed to. A resend after the gateway's key mismatch or 401 keeps the
+    draw; only the retry of a request that reached no working node draws again, so every
+    answer the gateway can write buys it at most that one more draw (docs/adr/0033, decision
+    6), and at most :data:`~privcloud.limits.MAX_TOKENS_PER_REQUEST` tokens."""
+
+    tokens: int = 0
+    draw: list[AdmittedNode] | None = None
 
 
 def _raise_if_error(event: Event) -> None:
@@ -247,10 +264,19 @@ class Client:
         async with self._refresh_lock:
             await self._refresh_unlocked()
 
-    async def _refresh_unlocked(self) -> None:
+    async def _refresh_unlocked(self, *, keys_only: bool = False) -> None:
+        """Admit again; with ``keys_only`` (after RFC 9458's key mismatch) only the gateway's
+        key configuration, while the nodes' admission stands and its directory is valid: a
+        gateway can claim a mismatch at will, and a whole re-admission then could move this
+        device alone to a directory statement the gateway had just logged (ADR 0033, decision
+        6)."""
         self._drop_sealed_ahead()  # sealed to what the last admission chose
         try:
-            await self._admit_again()
+            directory = self.trail.directory_statement
+            if keys_only and directory is not None and self.clock.now() < directory.not_after:
+                await self._prove_keys_again()
+            else:
+                await self._admit_again()
         except BaseException:
             self.trail = Trail()  # fail closed: nothing stays admitted
             self._admitted_at = float("-inf")
@@ -259,45 +285,75 @@ class Client:
             self._admissions += 1
             self._drop_sealed_ahead()  # (none is drawn while admission runs; to be sure)
 
-    async def _admit_again(self) -> None:
-        if self.trust is None or self.key_proofs is None:
-            raise ConfigError("no transparency log is configured: no node can be admitted")
+    async def _proven_keys(
+        self, log: LogClient, key_proofs: KeyProofs, trust: ClientTrust, now: float
+    ) -> tuple[TrustedLogState, ProofReport]:
+        """Move the trusted checkpoint forward, then prove the gateway's key statements in it:
+        only a key configuration whose statement is logged (the relay or gateway cannot hand
+        this device a key of its own)."""
         statements = decode_statement_list(
             await self._get(KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS)
         )
+        state = self.log_state
+        if state is None:
+            state = trust.store.load(trust.log) if trust.store is not None else trust.log
+        state = await refresh_trusted_checkpoint(log, state, now=now, store=trust.store)
+        self.log_state = state
+        report = await key_proofs.prove(
+            statements, kind=KeyKind.OHTTP, service=self.gateway_service, now=now
+        )
+        return state, report
+
+    def _use_key(self, report: ProofReport, now: float) -> KeyStatement:
+        self._key_statement = statement = self._key_proofs_or_fail().choose_ohttp(
+            report, now=now, require_post_quantum=self.require_post_quantum
+        )
+        self._key_config = statement.key_config
+        return statement
+
+    async def _prove_keys_again(self) -> None:
+        trust, key_proofs = self.trust, self._key_proofs_or_fail()
+        assert trust is not None
         now = self.clock.now()
-        async with LogClient(self.trust.log_url, session=self.session) as log:
-            state = self.log_state
-            if state is None:
-                store = self.trust.store
-                state = store.load(self.trust.log) if store is not None else self.trust.log
-            state = await refresh_trusted_checkpoint(log, state, now=now, store=self.trust.store)
-            self.log_state = state
-            # Key consistency: only a key configuration whose statement is in the trusted
-            # checkpoint (the relay or gateway cannot hand this device a key of its own).
-            report = await self.key_proofs.prove(
-                statements, kind=KeyKind.OHTTP, service=self.gateway_service, now=now
-            )
+        async with LogClient(trust.log_url, session=self.session) as log:
+            state, report = await self._proven_keys(log, key_proofs, trust, now)
+        statement = self._use_key(report, now)
+        self.trail = replace(
+            self.trail,
+            key_config_id=statement.key_config.key_id,
+            key_statement=statement,
+            keys_refused=[reason for _, reason in report.refused],
+            checkpoint=state.checkpoint,
+        )
+
+    def _key_proofs_or_fail(self) -> KeyProofs:
+        if self.trust is None or self.key_proofs is None:
+            raise ConfigError("no transparency log is configured: no node can be admitted")
+        return self.key_proofs
+
+    async def _admit_again(self) -> None:
+        trust, key_proofs = self.trust, self._key_proofs_or_fail()
+        assert trust is not None
+        now = self.clock.now()
+        async with LogClient(trust.log_url, session=self.session) as log:
+            state, report = await self._proven_keys(log, key_proofs, trust, now)
             nodes, logged = decode_directory_document(await self._get("/v1/directory"))
             # Directory consistency: only the directory whose statement is in the checkpoint
             # (the gateway cannot show this device nodes of its own).
             directory = None
             if not self.insecure_unlogged_directory:
-                directory = await self.key_proofs.prove_directory(
+                directory = await key_proofs.prove_directory(
                     nodes, logged, service=self.gateway_service, now=now
                 )
             # A log out of reach is no verdict on a node of a logged directory (admitted whole).
             proofs = await fetch_log_proofs(log, state, nodes, strict=directory is not None)
-        self._key_statement = self.key_proofs.choose_ohttp(
-            report, now=now, require_post_quantum=self.require_post_quantum
-        )
-        self._key_config = self._key_statement.key_config
+        statement = self._use_key(report, now)
         # A logged directory is admitted whole or not at all (docs/adr/0033): a gateway that
         # broke some listed nodes' bundles would otherwise choose this device's nodes.
         admitted, refused = (admit_all if directory is None else admit_listed)(
             nodes,
             policy=self.policy,
-            roots=self.trust.roots,
+            roots=trust.roots,
             log_state=state,
             now=now,
             proofs=proofs,
@@ -305,8 +361,8 @@ class Client:
         self.trail = Trail(
             admitted=admitted,
             refused=refused,
-            key_config_id=self._key_config.key_id,
-            key_statement=self._key_statement,
+            key_config_id=statement.key_config.key_id,
+            key_statement=statement,
             keys_refused=[reason for _, reason in report.refused],
             directory_statement=directory,
             checkpoint=state.checkpoint,
@@ -314,9 +370,12 @@ class Client:
         self._admitted_at = now
         self._no_live.clear()
         if self.wallet is not None:
-            # Directly from the issuer, never via the relay. Only an empty wallet fetches now;
-            # otherwise a refill runs later, at a random time unrelated to the next request.
-            if len(self.wallet) == 0:
+            # Directly from the issuer, never via the relay. Only an empty wallet at the first
+            # admission fetches now; otherwise a refill runs later, at a random time unrelated
+            # to the next request. (A later admission may follow a key mismatch the gateway can
+            # claim at will: an issuance straight after it would let the issuer tie that
+            # request to this device.)
+            if len(self.wallet) == 0 and self._admissions == 0:
                 await self.wallet.prefetch()
             else:
                 self.wallet.schedule_refill()
@@ -342,32 +401,35 @@ class Client:
         """Leave ``node_id`` out of live calls for a while: only on the node's own proof."""
         self._no_live[node_id] = self.clock.now() + limits.CLIENT_NO_LIVE_NODE_S
 
-    def _choose(
-        self, feature: str, regions: Collection[str] | None = None, avoid: Set[str] = frozenset()
-    ) -> list[AdmittedNode]:
-        """k random admitted nodes that serve ``feature`` (in ``regions``), leaving out
-        ``avoid`` (a retry's: the nodes its request failed to reach). Raises
-        :class:`NoHealthyNodeError` when none is left.
+    def _choose(self, feature: str, regions: Collection[str] | None = None) -> list[AdmittedNode]:
+        """k random admitted nodes that serve ``feature`` (in ``regions``). Raises
+        :class:`NoHealthyNodeError` when none does.
 
         A request sealed ahead was drawn earlier by :meth:`_serving` and :meth:`_sample`, the
         same draw, and is sent only while that draw is still one this could give
         (:meth:`_take_sealed_ahead`); otherwise the request's nodes are chosen here."""
-        return self._sample(self._serving(feature, regions, avoid))
+        return self._sample(self._serving(feature, regions))
+
+    def _same_draw(
+        self, draw: list[AdmittedNode], feature: str, regions: Collection[str] | None
+    ) -> list[AdmittedNode]:
+        """``draw`` as the current admission holds it (a resend after a re-admission), or,
+        when a node of it is admitted no more, a new draw (the admission changed it, not an
+        answer of the gateway's)."""
+        serving = {a.descriptor.key_id: a for a in self._serving(feature, regions)}
+        kept = [serving.get(a.descriptor.key_id) for a in draw]
+        if all(a is not None for a in kept):
+            return [a for a in kept if a is not None]
+        return self._sample(list(serving.values()))
 
     def _sample(self, serving: list[AdmittedNode]) -> list[AdmittedNode]:
         return self._random.sample(serving, min(self.k, len(serving)))
 
-    def _serving(
-        self, feature: str, regions: Collection[str] | None, avoid: Set[str] = frozenset()
-    ) -> list[AdmittedNode]:
+    def _serving(self, feature: str, regions: Collection[str] | None) -> list[AdmittedNode]:
         """The admitted nodes :meth:`_choose` draws from (:class:`NoHealthyNodeError` when
-        there are none). Nothing but the request itself decides them: no failure of an earlier
-        request does (:meth:`_send`)."""
-        serving = [
-            a
-            for a in self.trail.admitted
-            if feature in a.descriptor.features and a.descriptor.node_id not in avoid
-        ]
+        there are none). Only the request and the admission decide them, no answer of the
+        gateway's (:meth:`_send`)."""
+        serving = [a for a in self.trail.admitted if feature in a.descriptor.features]
         if isinstance(regions, str):
             raise UsageError("regions is a collection of region names, not one string")
         if regions is not None:
@@ -406,10 +468,9 @@ class Client:
         self._ahead.put(key, serving, self.k, chosen, sealed)
 
     def _take_sealed_ahead(
-        self, key: AheadKey, config: KeyConfig, avoid: Set[str]
+        self, key: AheadKey, config: KeyConfig
     ) -> tuple[list[AdmittedNode], SealedAhead] | None:
-        """The draw sealed ahead for ``key`` when it is still one a draw now could give (a
-        retry's, which leaves nodes out, never is: its draw is dropped)."""
+        """The draw sealed ahead for ``key`` when it is still one a draw now could give."""
         if key not in self._ahead:
             return None
         if not self.seal_ahead:
@@ -417,7 +478,7 @@ class Client:
             return None
         feature, regions, _ = key
         try:
-            serving = self._serving(feature, regions, avoid)
+            serving = self._serving(feature, regions)
         except NoHealthyNodeError:
             serving = []
         return self._ahead.take(key, serving, self.k, config)
@@ -483,83 +544,56 @@ class Client:
         self, request: WorkloadRequest, regions: Collection[str] | None = None
     ) -> AsyncIterator[Event]:
         """Send; if the request reached no working node (:class:`_NodeFailed`), send it once
-        more, sealed to other nodes, with a fresh token.
+        more, sealed to k nodes drawn afresh from every admitted node, with a fresh token.
 
-        The nodes it failed to reach are left out of that retry only. A device that also left
-        them out of its later requests would seal those to a set of nodes that no other device
-        draws from, and the gateway, which can fail any request it likes, would recognise the
-        device by it (docs/adr/0033-logged-node-directory.md, "Limits"). Every request draws
-        from all the admitted nodes; a node that is really down costs a retry until the
-        gateway's directory drops it."""
+        The gateway can fail any request it likes, and it reads each envelope's recipients.
+        A retry that left out the nodes the first attempt failed to reach would let it walk a
+        request to the node it wants (fail every draw without that node: with 2k nodes or
+        fewer, the retry names it every time); a device that left them out of its later
+        requests would seal those to a set of nodes no other device draws from, and be
+        recognised by it. So the retry is a draw like any other, and a failure buys the gateway
+        one more uniform draw, no more (docs/adr/0033, decision 6). A node that is really down
+        costs a retry when a draw names no other node, until the gateway's directory drops
+        it."""
         if self._stale():
             # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
             # requests wait for one refresh instead of each starting their own.
             async with self._refresh_lock:
                 if self._stale():
                     await self._refresh_unlocked()
+        tries = _Tries()
         try:
-            async for event in self._attempt(request, regions):
+            async for event in self._attempt(request, regions, tries):
                 yield event
         except _NodeFailed as failed:
+            if tries.tokens >= limits.MAX_TOKENS_PER_REQUEST:
+                raise failed.error from None
+            tries.draw = None  # the one new draw a request gets
             try:
-                avoid = await self._retry_avoiding(request.feature, regions, failed.nodes)
-            except PrivcloudError as exc:
-                raise failed.error from exc
-            try:
-                async for event in self._attempt(request, regions, avoid):
+                async for event in self._attempt(request, regions, tries):
                     yield event
             except _NodeFailed as again:
                 raise again.error from None
 
-    async def _retry_avoiding(
-        self, feature: str, regions: Collection[str] | None, failed: Collection[str]
-    ) -> frozenset[str]:
-        """The nodes a retry leaves out: those its request failed to reach, while another
-        admitted node can take it. When none can, admit again first (once for all the requests
-        that find it so: the gateway's directory lists the nodes it finds healthy); when still
-        none can, the retry draws from every admitted node. Raises
-        :class:`NoHealthyNodeError` when no admitted node serves the request at all."""
-        avoid = frozenset(failed)
-        if self._can_serve(feature, regions, avoid):
-            return avoid
-        admissions = self._admissions
-        async with self._refresh_lock:
-            if self._admissions == admissions:  # (no admission ran since it failed)
-                await self._refresh_unlocked()
-        if self._can_serve(feature, regions, avoid):
-            return avoid
-        self._serving(feature, regions)  # none at all: NoHealthyNodeError
-        return frozenset()
-
-    def _can_serve(self, feature: str, regions: Collection[str] | None, avoid: Set[str]) -> bool:
-        try:
-            self._serving(feature, regions, avoid)
-        except NoHealthyNodeError:
-            return False
-        return True
-
     async def _attempt(
-        self,
-        request: WorkloadRequest,
-        regions: Collection[str] | None,
-        avoid: Set[str] = frozenset(),
+        self, request: WorkloadRequest, regions: Collection[str] | None, tries: _Tries
     ) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
         key: RFC 9458 §5.3), fetch the current one and send once more; after a 401, take in the
-        challenge and send once more with a fresh token."""
+        challenge and send once more with a fresh token (while the request has one left to
+        take, :data:`~privcloud.limits.MAX_TOKENS_PER_REQUEST`). Both resends go to the same
+        draw of nodes."""
         try:
-            async for event in self._send_once(request, regions, avoid=avoid):
+            async for event in self._send_once(request, regions, tries):
                 yield event
         except _StaleKeyConfig as stale:
             # The gateway rotated its key: fetch and prove the current one (once for all the
             # requests that hit the old key together), then resend with the same token.
             async with self._refresh_lock:
                 if self._key_config == stale.config:
-                    await self._refresh_unlocked()
+                    await self._refresh_unlocked(keys_only=True)
             try:
-                async for event in self._send_once(
-                    request, regions, stale.authorization, avoid=avoid
-                ):
+                async for event in self._send_once(request, regions, tries, stale.authorization):
                     yield event
             except _StaleKeyConfig as again:
                 raise again.error from None
@@ -568,35 +602,42 @@ class Client:
             # challenge — only the one fixed for every device (the wallet refuses any other and
             # keeps its tokens) — and retry once with a fresh token; a second 401 reaches the
             # caller.
-            if self.wallet is None:
+            if self.wallet is None or tries.tokens >= limits.MAX_TOKENS_PER_REQUEST:
                 raise
             await self.wallet.on_challenge(exc.www_authenticate)
-            async for event in self._send_once(request, regions, avoid=avoid):
+            async for event in self._send_once(request, regions, tries):
                 yield event
 
     async def _send_once(
         self,
         request: WorkloadRequest,
         regions: Collection[str] | None,
+        tries: _Tries,
         authorization: bytes | None = None,
-        *,
-        avoid: Set[str] = frozenset(),
     ) -> AsyncIterator[Event]:
         config = self._key_config
         assert config is not None
         key = ahead_key(request.feature, regions, request.stream)
-        taken = self._take_sealed_ahead(key, config, avoid)
-        chosen, ahead = (
-            taken if taken is not None else (self._choose(request.feature, regions, avoid), None)
-        )
+        if tries.draw is not None:
+            chosen, ahead = self._same_draw(tries.draw, request.feature, regions), None
+        else:
+            taken = self._take_sealed_ahead(key, config)
+            chosen, ahead = (
+                taken if taken is not None else (self._choose(request.feature, regions), None)
+            )
         if authorization is None and self.wallet is not None:
             admissions = self._admissions
-            authorization = await self.wallet.authorization()  # (may fetch tokens: seconds)
+            # Only a request's first token may be fetched now (seconds): a later one follows
+            # an answer the gateway wrote, and an issuance straight after it would let the
+            # issuer tie that request to this device.
+            authorization = await self.wallet.authorization(fetch=tries.tokens == 0)
+            tries.tokens += 1
             if self._admissions != admissions:
-                # Admission ran meanwhile: choose among what it admitted, with its key.
+                # Admission ran meanwhile: seal with its key, to what it admitted.
                 config = self._key_config
                 assert config is not None
-                chosen, ahead = self._choose(request.feature, regions, avoid), None
+                chosen, ahead = self._same_draw(chosen, request.feature, regions), None
+        tries.draw = chosen
         self.trail.chosen = [a.descriptor.node_id for a in chosen]
         body, media, reader = build_request(
             config,
@@ -607,12 +648,11 @@ class Client:
             now=self.clock.now(),
             ahead=ahead,
         )
-        sealed_to = [a.descriptor.node_id for a in chosen]
         yielded = False
         held: list[Event] = []
         try:
             async for data in self._exchange(body, media, config, authorization):
-                with _node_failures(sealed_to, yielded):
+                with _node_failures(yielded):
                     events = reader.feed(data)
                 for event in events:
                     # Partial events stream out at once; the final one waits until every
@@ -624,7 +664,7 @@ class Client:
                         yield event
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UnavailableError("relay unreachable") from exc
-        with _node_failures(sealed_to, yielded):
+        with _node_failures(yielded):
             held += reader.close()
         self._seal_ahead_later(key)
         for event in held:
@@ -676,16 +716,16 @@ def _stale_or(
 
 
 @contextlib.contextmanager
-def _node_failures(sealed_to: list[str], yielded: bool) -> Iterator[None]:
+def _node_failures(yielded: bool) -> Iterator[None]:
     """Turn the gateway's answer that the request reached no working node, before any event
-    was yielded, into :class:`_NodeFailed` (the request may be sent again elsewhere). After an
+    was yielded, into :class:`_NodeFailed` (the request may be sent again, drawn afresh). After an
     event, or any other error, the error stands: a node took the request."""
     try:
         yield
     except (NoHealthyNodeError, UpstreamError) as exc:
         if yielded:
             raise
-        raise _NodeFailed(exc, sealed_to) from exc
+        raise _NodeFailed(exc) from exc
 
 
 async def _http_error(resp: aiohttp.ClientResponse) -> PrivcloudError:

@@ -86,9 +86,13 @@ class KeyProofs:
         self._store = store
         #: Log identities whose remembered hybrid statements were read from ``store``.
         self._recalled: set[str] = set()
-        self._proven: set[tuple[str, bytes]] = set()
+        #: (log, leaf hash) of each statement proven -> its index in the log.
+        self._proven: dict[tuple[str, bytes], int] = {}
         #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
         self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
+        #: Every OHTTP statement proven in this process and still valid, by (log, leaf hash):
+        #: :meth:`choose_ohttp` never goes back from one to an older.
+        self._ohttp_proven: dict[tuple[str, bytes], KeyStatement] = {}
 
     async def prove(
         self, statements: Sequence[KeyStatement], *, kind: KeyKind, service: str, now: float
@@ -120,8 +124,8 @@ class KeyProofs:
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
                     if (identity, statement.leaf_hash) not in self._proven:
-                        await _prove_one(log, statement.encode(), state, "key statement")
-                        self._proven.add((identity, statement.leaf_hash))
+                        index = await _prove_one(log, statement.encode(), state, "key statement")
+                        self._proven[(identity, statement.leaf_hash)] = index
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
                 except PrivcloudError as exc:
@@ -150,9 +154,13 @@ class KeyProofs:
     def choose_ohttp(
         self, report: ProofReport, *, now: float, require_post_quantum: bool = False
     ) -> KeyStatement:
-        """The OHTTP key configuration to use among the proven ones (ADR 0014).
+        """The OHTTP key configuration to use among the proven ones (ADR 0014), chosen by a
+        rule over the logged statements alone (:meth:`_newest`), never by the order served: a
+        gateway that served one device its keys in another order, at a re-admission it set off
+        with a key mismatch it can always claim, would otherwise give that device a key no
+        other device uses and recognise its requests by the key id (ADR 0009, decision 6).
 
-        1. A proven hybrid post-quantum configuration, the first served, if there is one
+        1. A proven hybrid post-quantum configuration, the newest, if there is one
            (remembered: a later refresh that is served none of them while one is valid is a
            downgrade, step 3).
         2. None: with ``require_post_quantum``, refuse (:class:`DowngradeError`).
@@ -160,7 +168,11 @@ class KeyProofs:
            withheld — stripped by the relay or the gateway — so refuse (:class:`DowngradeError`).
            "Earlier" spans restarts when the client has a trust store: statements proven in
            step 1 are saved there and read back on first use.
-        4. Otherwise the first proven classical configuration.
+        4. Otherwise the newest proven classical configuration.
+
+        "Proven" includes the statements of the same service proven earlier in this process
+        and still valid: one withheld from this device at a later refresh is still its newest,
+        so a gateway cannot move one device back to an older key either.
         """
         state = self._state()
         identity = "" if state is None else log_identity(state)
@@ -175,18 +187,36 @@ class KeyProofs:
             self._pq_proven[(identity, statement.leaf_hash)] = statement
         if fresh and state is not None and self._store is not None:
             self._store.save_hybrid_statements(state, fresh, now)
+        services = {s.service for s in report.proven}
+        served = {s.leaf_hash for s in report.proven}
+        self._ohttp_proven = {k: v for k, v in self._ohttp_proven.items() if v.valid_at(now)}
+        proven = [*report.proven] + [
+            v
+            for (log, leaf), v in self._ohttp_proven.items()
+            if log == identity and v.service in services and leaf not in served
+        ]
+        for statement in report.proven:
+            self._ohttp_proven[(identity, statement.leaf_hash)] = statement
         if hybrid:
-            return hybrid[0]
+            return self._newest([s for s in proven if s.key_config.post_quantum], identity)
         # 2.
         if require_post_quantum:
             raise DowngradeError("the gateway offered no logged post-quantum key configuration")
         # 3.
-        services = {s.service for s in report.proven}
         for (log, _), earlier in self._pq_proven.items():
             if log == identity and earlier.service in services and earlier.valid_at(now):
                 raise DowngradeError("a logged post-quantum key configuration was withheld")
         # 4.
-        return report.proven[0]
+        return self._newest([s for s in proven if not s.key_config.post_quantum], identity)
+
+    def _newest(self, statements: list[KeyStatement], identity: str) -> KeyStatement:
+        """The statement with the latest ``not_before``, of those the latest logged (its index
+        in the log; a statement not proven in this process counts as the earliest): what every
+        device that proved the same statements chooses, whatever order they were served in."""
+        return max(
+            statements,
+            key=lambda s: (s.not_before, self._proven.get((identity, s.leaf_hash), -1)),
+        )
 
     async def prove_directory(
         self, nodes: Sequence[NodeDescriptor], statement: bytes | None, *, service: str, now: float
@@ -219,13 +249,12 @@ class KeyProofs:
         if key in self._proven:
             return
         async with LogClient(self.log_url, session=self._session()) as log:
-            await _prove_one(log, entry, state, "the entry")
-        self._proven.add(key)
+            self._proven[key] = await _prove_one(log, entry, state, "the entry")
 
 
-async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> None:
-    """``entry`` (``what``, for the errors) is a leaf of the trusted checkpoint: its index,
-    then an inclusion proof at the trusted size (:func:`verify_inclusion_against`)."""
+async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> int:
+    """``entry`` (``what``, for the errors) is a leaf of the trusted checkpoint: its index
+    (returned), then an inclusion proof at the trusted size (:func:`verify_inclusion_against`)."""
     try:
         index = await log.leaf_index(leaf_hash(entry))
     except NotFoundError as exc:
@@ -234,6 +263,7 @@ async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what:
         raise KeyConsistencyError(f"{what} is not in the trusted log checkpoint")
     proof = await log.inclusion_proof(index, state.checkpoint.size)
     verify_inclusion_against(state, entry, index, proof)
+    return index
 
 
 def post_quantum_choice(

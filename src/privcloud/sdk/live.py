@@ -275,10 +275,9 @@ class LiveCall:
                     await client._refresh_unlocked()
 
     def _choose(self) -> AdmittedNode:
-        """A node drawn uniformly among the admitted ones (those the client's request path
-        left out lately, those that proved lately that they serve no live translation, and
-        those whose session failed in this call, aside); the pinned one while it has not
-        failed."""
+        """A node drawn uniformly among the admitted ones (those that proved lately that they
+        serve no live translation, and those whose session failed in this call, aside); the
+        pinned one while it has not failed."""
         admitted = self.client.trail.admitted
         if self.node_id is not None:
             pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
@@ -302,8 +301,9 @@ class LiveCall:
 
         1. When the gateway does not know the key configuration (it rotated its key: RFC 9458
            §5.3), admit again (once for all who hit the old key) and open once more with the
-           same token (the gateway could not read it) to a node drawn from that admission (the
-           gateway did not see the first draw either: the key id was inside the encapsulation).
+           same token, to the same node while that admission still admits it. A gateway that
+           holds the key can claim it does not after reading the hello: a new draw then would
+           be one it gets outside ``MAX_LIVE_DRAWS`` (a red-team review, 2026-12-07).
         2. After a 401 the wallet takes the challenge in and the opening is tried once more, to
            the same node: a refusal the gateway writes earns it no other draw.
         """
@@ -317,21 +317,33 @@ class LiveCall:
         except UnknownKeyError:
             async with client._refresh_lock:
                 if client.trail.key_statement is statement:
-                    await client._refresh_unlocked()
+                    await client._refresh_unlocked(keys_only=True)
             statement = client.trail.key_statement
             if statement is None:
                 raise NoHealthyNodeError("no gateway key admitted") from None
-            chosen = self._choose()
+            chosen = self._still_admitted(chosen)
         except TokenRequiredError as exc:
             if client.wallet is None:
                 raise
             await client.wallet.on_challenge(exc.www_authenticate)
-            authorization = await self._authorization()
+            authorization = await self._authorization(fetch=False)  # (after the gateway's 401)
         return await self._open_once(chosen, statement, authorization)
 
-    async def _authorization(self) -> bytes | None:
+    def _still_admitted(self, chosen: AdmittedNode) -> AdmittedNode:
+        """``chosen`` as the current admission holds it, or a new draw when it admits it no
+        more (the admission changed, not an answer of the gateway's)."""
+        key_id = chosen.descriptor.key_id
+        for admitted in self.client.trail.admitted:
+            if admitted.descriptor.key_id == key_id:
+                return admitted
+        self._draws += 1  # (counted like any other)
+        return self._choose()
+
+    async def _authorization(self, *, fetch: bool = True) -> bytes | None:
+        """A token for the opening; ``fetch`` as for :meth:`Wallet.authorization` (a token
+        after an answer the gateway wrote is never fetched on the spot)."""
         wallet = self.client.wallet
-        return await wallet.authorization() if wallet is not None else None
+        return await wallet.authorization(fetch=fetch) if wallet is not None else None
 
     async def _open_once(
         self, chosen: AdmittedNode, statement: KeyStatement, authorization: bytes | None

@@ -371,15 +371,23 @@ class Wallet:
                 "issuer keys cannot be proven in the transparency log: give the wallet to a "
                 "Client with ClientTrust"
             )
-        self._keys, self._request_url = keys, request_url
+        # Keys proven before and still valid stay: one withheld from this device at a later
+        # fetch is still its newest (:meth:`_current_key` never goes back to an older one).
+        spkis = {k.key.spki for k in keys}
+        kept = [k for k in self._keys if k.valid_at(now) and k.key.spki not in spkis]
+        self._keys, self._request_url = [*keys, *kept], request_url
         self._keys_at = now
 
     def _current_key(self) -> PublishedKey | None:
+        """The key to fetch tokens under: the valid one with the latest ``not_before`` (ties:
+        the greatest key id), a rule over the logged keys alone. Not the directory's order
+        (RFC 9578 §4 lets the issuer rank its keys): the issuer knows which device fetches its
+        directory, so an order of its choosing could give one device a key no other device
+        uses, and the gateway would see that key's id on its every token (docs/adr/0009,
+        decision 6)."""
         now = self._clock.now()
-        for key in self._keys:  # most preferred first (RFC 9578 §4)
-            if key.valid_at(now):
-                return key
-        return None
+        valid = [k for k in self._keys if k.valid_at(now)]
+        return max(valid, key=lambda k: (k.not_before or 0, k.key.key_id), default=None)
 
     async def fetch(self, count: int | None = None) -> int:
         """Fetch one batch of tokens for the current challenge; returns how many arrived.
@@ -493,12 +501,17 @@ class Wallet:
     def _take(self) -> HeldToken | None:
         return self._purse.take(self._clock.now())
 
-    async def authorization(self) -> bytes:
-        """An ``Authorization`` field value carrying one fresh token; fetches when empty.
+    async def authorization(self, *, fetch: bool = True) -> bytes:
+        """An ``Authorization`` field value carrying one fresh token; fetches when empty (and
+        ``fetch``: a retry after a gateway's answer passes False, so that no answer the gateway
+        writes is followed at once by an issuance the issuer could tie to it; it raises
+        :class:`UnavailableError` instead).
 
         The token leaves the wallet for good (it is never offered twice).
         """
         held = self._take()
+        if held is None and not fetch:
+            raise UnavailableError("no token left for a retry")
         if held is None:
             async with self._lock:
                 held = self._take()
@@ -536,19 +549,21 @@ class Wallet:
         Every field of the challenge could tag a device if the gateway chose it per device, so
         the wallet accepts only the one challenge fixed for all devices (docs/tokens.md): token
         type 2, the pinned issuer name, an **empty** redemption context, the pinned origin. Its
-        token key must be one of the issuer's logged keys (key consistency). The challenge is
-        never adopted and no token is dropped or fetched because of it.
+        token key must be one of the issuer's logged keys this wallet proved (key
+        consistency). The challenge is never adopted, and nothing is dropped or fetched because
+        of it: not even the issuer's directory, since a fetch straight after the gateway's
+        answer would let the issuer, who sees who fetches, tie that request to this device
+        (the gateway writes the ``token-key`` field as it likes). An unknown key waits for the
+        wallet's own key refresh, at its own time.
 
         Raises :class:`TaggableChallengeError` for any other challenge (a per-device
         redemption context, another origin), :class:`AuthenticationError` when no challenge
-        names our issuer, :class:`KeyConsistencyError` for a token key that is not logged.
+        names our issuer, :class:`KeyConsistencyError` for a token key this wallet has not
+        proven logged.
         """
         token_key = fixed_challenge_key(www_authenticate, self.challenge, self.issuer_name)
         if token_key not in {k.key.spki for k in self._keys}:
-            async with self._lock:
-                await self.refresh_keys()
-        if token_key not in {k.key.spki for k in self._keys}:
-            raise KeyConsistencyError("gateway names a token key that is not logged")
+            raise KeyConsistencyError("gateway names a token key not logged as far as we know")
 
     # --- the file ------------------------------------------------------------------------------
 

@@ -1,0 +1,254 @@
+"""Answers the operator can write at will must not single out one device (docs/adr/0033,
+decision 6; docs/adr/0009, decision 6).
+
+The gateway can answer any request with RFC 9458's key mismatch (it holds the key: it is a
+claim), a 401, or "no healthy node"; the issuer knows which device fetches its directory and can
+order its keys per device. A device that reacted to such an answer with something visible (a
+key other devices do not use, a direct contact with the issuer, an issuance on the request
+path) would hand the operator a way to tag it or tie that request to it. Each test is named
+after the attack; each was reproduced by a red-team review of 2026-12-07 against the code
+before the fix, and fails with the fix taken out.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from cloudkit import pass_on, start_cloud
+from privcloud import errors, limits
+from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
+from privcloud.sdk import Client
+from privcloud.services.gateway_core import key_mismatch_problem
+from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
+from privcloud.services.site import start_site
+from privcloud.trust.admission import ClientPolicy
+from privcloud.trust.keys import (
+    KEY_STATEMENTS_PATH,
+    MEDIA_KEY_STATEMENTS,
+    decode_statement_list,
+    encode_statement_list,
+)
+from privcloud.wire import bhttp
+
+POLICY = ClientPolicy.insecure_local_dev()
+
+
+class TaggingGateway:
+    """The gateway's position (in front of the relay, for the test): it fails one request with
+    a key mismatch, and serves the re-admission that follows at once the logged key statements
+    in the other order."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.mismatch_next = False
+        self.reorder_next = False
+        self.key_ids: list[int] = []
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get(KEY_STATEMENTS_PATH, self.statements)
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    async def statements(self, request: web.Request) -> web.Response:
+        async with aiohttp.ClientSession() as s, s.get(self.upstream + request.path) as r:
+            served = decode_statement_list(await r.read())
+        if self.reorder_next:
+            self.reorder_next = False
+            served = list(reversed(served))  # the other logged key first, for this fetch only
+        return web.Response(body=encode_statement_list(served), content_type=MEDIA_KEY_STATEMENTS)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "POST" and request.path == "/v1/ohttp":
+            if self.mismatch_next:
+                self.mismatch_next = False
+                self.reorder_next = True  # the next key fetch is this request's device's
+                return web.json_response(
+                    key_mismatch_problem(), status=400, content_type="application/problem+json"
+                )
+            self.key_ids.append(body[0])  # the OHTTP key id, in the clear
+        return await pass_on(request, self.upstream, body)
+
+
+async def test_gateway_tagging_one_device_by_its_ohttp_key_fails() -> None:
+    cloud = await start_cloud(tokens=True)
+    attacker = TaggingGateway(cloud.relay_url)
+    runner, port = await start_site(attacker.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    clients: list[Client] = []
+    try:
+        await cloud.rotate_gateway_key(retire_old=False)  # two logged keys (rotation overlap)
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        clients = [
+            Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet(batch_size=8))
+            for _ in range(3)
+        ]
+        victim, *others = clients
+        for c in clients:
+            await c.refresh()
+        assert len({c.trail.key_config_id for c in clients}) == 1
+        attacker.mismatch_next = True  # the victim re-admits at once, and is served reversed
+        assert (await victim.call("echo", None, b"r1")).data == b"r1"
+        assert not attacker.reorder_next  # (the victim's re-admission fetched the keys)
+        seen: dict[str, set[int]] = {"victim": set(), "others": set()}
+        for _ in range(2):
+            for name, c in [("victim", victim), ("others", others[0]), ("others", others[1])]:
+                n = len(attacker.key_ids)
+                assert (await c.call("echo", None, b"x")).data == b"x"
+                seen[name].update(attacker.key_ids[n:])
+        assert seen["victim"] == seen["others"] and len(seen["others"]) == 1
+    finally:
+        for c in clients:
+            await c.close()
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_issuer_tagging_one_device_by_its_token_key_fails() -> None:
+    cloud = await start_cloud(tokens=True)
+    try:
+        assert cloud.issuer is not None and cloud.key_log is not None
+        core = cloud.issuer.core
+        # A second valid token key, logged (as in the issuer's one-overlap rotation).
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        now = int(time.time())
+        core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
+        core._keys._keys = ()
+        core.rotate()
+        await cloud.key_log.publish(core.key_statements(cloud.issuer.issuer_name))
+        await cloud.relay._refresh_issuer_copy()
+        authorizer = cloud.gateway.authorizer
+        assert isinstance(authorizer, TokenAuthorizer)
+        await authorizer.refresh()
+        name = cloud.issuer.issuer_name
+        wallets = [cloud.new_wallet(batch_size=4, issuer_name=name) for _ in range(3)]
+        target = wallets[0]
+        read = target._read_directory
+
+        async def reordered(base_url: str) -> Any:
+            directory, keys = await read(base_url)
+            if base_url == target.issuer_url:  # the direct fetch: the issuer knows who asks
+                keys = list(reversed(keys))
+            return directory, keys
+
+        target._read_directory = reordered  # type: ignore[method-assign]
+        clients = [
+            Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=w)
+            for w in wallets
+        ]
+        try:
+            for c in clients:
+                await c.refresh()
+                for _ in range(2):
+                    assert (await c.call("echo", None, b"x")).data == b"x"
+        finally:
+            for c in clients:
+                await c.close()
+        key_ids = [{s.key_id for s in w.spent} for w in wallets]
+        assert key_ids[0] == key_ids[1] == key_ids[2] and len(key_ids[0]) == 1
+    finally:
+        await cloud.stop()
+
+
+async def test_a_401_naming_an_unknown_token_key_sets_off_no_contact_with_the_issuer() -> None:
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=8)
+        direct: list[float] = []
+        read = wallet._read_directory
+
+        async def counting(base_url: str) -> Any:
+            if base_url == wallet.issuer_url:
+                direct.append(time.monotonic())
+            return await read(base_url)
+
+        wallet._read_directory = counting  # type: ignore[method-assign]
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            assert (await client.call("echo", None, b"x")).data == b"x"
+            before = len(direct)
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            unknown = b"\x30" + b"\x00" * 293  # the fixed challenge, any token-key
+            header = encode_www_authenticate([PrivateTokenChallenge(authorizer.challenge, unknown)])
+
+            async def refuse(inner: bhttp.Request) -> None:
+                raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+
+            cloud.gateway.authorizer = refuse
+            with pytest.raises(errors.KeyConsistencyError):
+                await client.call("echo", None, b"r")
+        assert len(direct) == before  # the issuer heard nothing from this device
+    finally:
+        await cloud.stop()
+
+
+async def test_gateway_burning_tokens_to_force_an_issuance_on_the_request_path_fails() -> None:
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=3)
+        fetches: list[float] = []
+        send = wallet._send_pending
+
+        async def counting() -> int:
+            fetches.append(time.monotonic())  # signed with the device key: the issuer knows who
+            return await send()
+
+        wallet._send_pending = counting  # type: ignore[method-assign]
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            header = authorizer.www_authenticate()
+            script = ["401", "no-healthy-node", "401"]
+            answered: list[str] = []
+
+            async def scripted(inner: bhttp.Request) -> Any:
+                step = script.pop(0) if script else "pass"
+                answered.append(step)
+                if step == "401":
+                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+                if step == "no-healthy-node":
+                    raise errors.NoHealthyNodeError("no healthy node")
+                return await authorizer(inner)
+
+            before = len(fetches)
+            cloud.gateway.authorizer = scripted
+            with pytest.raises(errors.NoHealthyNodeError):
+                await client.call("echo", None, b"r")
+        assert len(answered) == limits.MAX_TOKENS_PER_REQUEST == 2  # no third token burnt
+        assert len(fetches) == before  # and no issuance on the request path
+    finally:
+        await cloud.stop()
+
+
+async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_request_path() -> None:
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=1)  # one token: the first attempt's
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            assert len(wallet) == 1
+            fetched = wallet.fetched
+
+            async def no_node(inner: bhttp.Request) -> Any:
+                raise errors.NoHealthyNodeError("no healthy node")
+
+            cloud.gateway.authorizer = no_node
+            with pytest.raises(errors.UnavailableError):
+                await client.call("echo", None, b"r")
+            assert wallet.fetched == fetched and len(wallet) == 0
+    finally:
+        await cloud.stop()
