@@ -259,6 +259,15 @@ class ConfigfsRaceError(UnavailableError):
 # --- a fault of our own ----------------------------------------------------------------------
 
 
+class NoTokenLeftError(PrivcloudError):
+    """The wallet holds no token for a resend or a retry, and may not fetch one then: an
+    issuance straight after an answer the gateway wrote would let the issuer tie that request
+    to the device (docs/adr/0009, decision 6)."""
+
+    http_status = 503
+    code = "no_token_left"
+
+
 class InternalError(PrivcloudError):
     """A fault of our own: a self-check failed (e.g. a signature computed wrongly)."""
 

@@ -18,12 +18,15 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from test_live_session import DRAIN_S, echo_factory
 
 from cloudkit import pass_on, start_cloud
 from privcloud import errors, limits
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
+from privcloud.sdk.live import LiveCall
 from privcloud.services.gateway_core import key_mismatch_problem
+from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.site import start_site
 from privcloud.trust.admission import ClientPolicy
@@ -36,6 +39,52 @@ from privcloud.trust.keys import (
 from privcloud.wire import bhttp
 
 POLICY = ClientPolicy.insecure_local_dev()
+
+
+class WithholdingGateway:
+    """The gateway's position in front of the relay: it serves every key fetch the logged
+    statements without ``hidden`` (a key it logged just now), except the one fetch that follows
+    a key mismatch it claimed; it can fail one key fetch; it counts directory fetches."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+        self.hidden: int | None = None
+        self.mismatch_next = False
+        self.show_next = False
+        self.fail_keys_next = False
+        self.directory_gets = 0
+        self.key_ids: list[int] = []
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get(KEY_STATEMENTS_PATH, self.statements)
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    async def statements(self, request: web.Request) -> web.Response:
+        if self.fail_keys_next:
+            self.fail_keys_next = False
+            return web.Response(status=503)
+        async with aiohttp.ClientSession() as s, s.get(self.upstream + request.path) as r:
+            served = decode_statement_list(await r.read())
+        if self.show_next:
+            self.show_next = False  # the device that got the mismatch: it sees the new key
+        else:
+            served = [s for s in served if s.key_config.key_id != self.hidden]
+        return web.Response(body=encode_statement_list(served), content_type=MEDIA_KEY_STATEMENTS)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "GET" and request.path == "/v1/directory":
+            self.directory_gets += 1
+        if request.method == "POST" and request.path == "/v1/ohttp":
+            if self.mismatch_next:
+                self.mismatch_next = False
+                return web.json_response(
+                    key_mismatch_problem(), status=400, content_type="application/problem+json"
+                )
+            self.key_ids.append(body[0])
+        return await pass_on(request, self.upstream, body)
 
 
 class TaggingGateway:
@@ -247,8 +296,125 @@ async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_reque
                 raise errors.NoHealthyNodeError("no healthy node")
 
             cloud.gateway.authorizer = no_node
-            with pytest.raises(errors.UnavailableError):
+            with pytest.raises(errors.NoHealthyNodeError) as raised:
                 await client.call("echo", None, b"r")
+            assert isinstance(raised.value.__cause__, errors.NoTokenLeftError)
             assert wallet.fetched == fetched and len(wallet) == 0
+    finally:
+        await cloud.stop()
+
+
+async def test_a_key_shown_to_one_device_once_does_not_stick_through_its_later_refreshes() -> None:
+    """The attack (the second review): the gateway logs a new key, shows it only to the key
+    fetch that follows a mismatch it claimed on the victim's request, and withholds it from
+    every other fetch. A device that remembered every key it proved kept the new key, alone,
+    for the key's whole life; now its next refresh puts it back on the key every device
+    uses."""
+    cloud = await start_cloud()
+    gateway = WithholdingGateway(cloud.relay_url)
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    clients: list[Client] = []
+    try:
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        gateway.hidden = await cloud.rotate_gateway_key(retire_old=False)  # two valid, logged
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        clients = [Client(url, policy=POLICY, trust=trust) for _ in range(3)]
+        victim, *others = clients
+        for c in clients:
+            await c.refresh()
+        gateway.mismatch_next = gateway.show_next = True
+        assert (await victim.call("echo", None, b"r1")).data == b"r1"
+        assert victim.trail.key_config_id == gateway.hidden  # (shown once, it used it)
+        for c in clients:
+            await c.refresh()  # a scheduled re-admission, served as to everyone
+        seen: dict[str, set[int]] = {"victim": set(), "others": set()}
+        for name, c in [("victim", victim), ("others", others[0]), ("others", others[1])]:
+            n = len(gateway.key_ids)
+            assert (await c.call("echo", None, b"x")).data == b"x"
+            seen[name].update(gateway.key_ids[n:])
+        assert seen["victim"] == seen["others"] and gateway.hidden not in seen["victim"]
+    finally:
+        for c in clients:
+            await c.close()
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_a_failed_key_refresh_after_a_mismatch_sets_off_no_whole_readmission() -> None:
+    """The attack (the second review): the gateway claims a key mismatch, then fails the key
+    fetch that follows. The device dropped its whole admission then, so its next request
+    re-admitted everything, directory included, where a statement logged just then could be
+    served to it alone. Now it keeps its nodes and proves the keys again, keys only."""
+    cloud = await start_cloud()
+    gateway = WithholdingGateway(cloud.relay_url)
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            before = gateway.directory_gets
+            admitted = [a.descriptor.node_id for a in client.trail.admitted]
+            gateway.mismatch_next = gateway.fail_keys_next = True
+            with pytest.raises(errors.PrivcloudError):
+                await client.call("echo", None, b"r1")
+            assert [a.descriptor.node_id for a in client.trail.admitted] == admitted
+            assert (await client.call("echo", None, b"r2")).data == b"r2"
+            assert gateway.directory_gets == before
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
+
+
+@pytest.mark.parametrize("answer", ["401", "503"])
+async def test_a_live_refusal_the_gateway_writes_sets_off_no_issuance(
+    answer: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack (the second review): with one token left, the gateway refuses a live call's
+    opening (a 401, or a 503 of its own writing); the device fetched a batch on the spot,
+    signed with its key, 1.7 ms after the refusal. Now only a call's first opening may fetch:
+    the call fails instead."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        for node in cloud.nodes:
+            node.live.pipelines = echo_factory
+            node.live.drain_s = DRAIN_S
+        wallet = cloud.new_wallet(batch_size=1, refill_delay_s=(100.0, 100.0))
+        fetches: list[float] = []
+        send = wallet._send_pending
+
+        async def counting() -> int:
+            fetches.append(time.monotonic())
+            return await send()
+
+        wallet._send_pending = counting  # type: ignore[method-assign]
+        authorizer = cloud.gateway.authorizer
+        assert isinstance(authorizer, TokenAuthorizer)
+        header = authorizer.www_authenticate()
+        real_open = LiveGateway._open
+        refusals: list[float] = []
+
+        async def refusing_once(self: LiveGateway, exchange: Any) -> Any:
+            if not refusals:
+                refusals.append(time.monotonic())
+                if answer == "401":
+                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+                raise errors.UnavailableError("live translation unavailable")
+            return await real_open(self, exchange)
+
+        monkeypatch.setattr(LiveGateway, "_open", refusing_once)
+        async with Client(
+            cloud.relay_url, policy=POLICY, wallet=wallet, trust=cloud.client_trust()
+        ) as client:
+            assert len(wallet) == 1
+            before = len(fetches)
+            call = LiveCall(client, deadline_s=5)
+            refused = errors.NoTokenLeftError if answer == "401" else errors.UnavailableError
+            with pytest.raises(refused):
+                await call.start()
+            await call.aclose()
+        assert refusals and len(fetches) == before
     finally:
         await cloud.stop()

@@ -40,6 +40,7 @@ from privcloud.crypto import Random, system_random
 from privcloud.errors import (
     ConfigError,
     NoHealthyNodeError,
+    NoTokenLeftError,
     PrivcloudError,
     UnavailableError,
     UnknownKeyError,
@@ -198,6 +199,8 @@ class Client:
         self._ahead_calls: dict[AheadKey, asyncio.Handle] = {}
         #: Admissions run so far (a request whose token came while one ran chooses again).
         self._admissions = 0
+        #: A key refresh after a key mismatch failed: the next request tries it again.
+        self._keys_due = False
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url,
@@ -274,13 +277,19 @@ class Client:
         try:
             directory = self.trail.directory_statement
             if keys_only and directory is not None and self.clock.now() < directory.not_after:
+                # A failure leaves the nodes' admission as it is: only the key is unusable, and
+                # the next request proves the keys again, keys only (a whole re-admission set
+                # off by an error the gateway writes would serve the same purpose).
+                self._keys_due = True
                 await self._prove_keys_again()
             else:
-                await self._admit_again()
-        except BaseException:
-            self.trail = Trail()  # fail closed: nothing stays admitted
-            self._admitted_at = float("-inf")
-            raise
+                try:
+                    await self._admit_again()
+                except BaseException:
+                    self.trail = Trail()  # fail closed: nothing stays admitted
+                    self._admitted_at = float("-inf")
+                    raise
+            self._keys_due = False
         finally:
             self._admissions += 1
             self._drop_sealed_ahead()  # (none is drawn while admission runs; to be sure)
@@ -555,6 +564,10 @@ class Client:
         one more uniform draw, no more (docs/adr/0033, decision 6). A node that is really down
         costs a retry when a draw names no other node, until the gateway's directory drops
         it."""
+        if self._keys_due:  # the last key refresh failed (:meth:`_refresh_unlocked`)
+            async with self._refresh_lock:
+                if self._keys_due:
+                    await self._refresh_unlocked(keys_only=True)
         if self._stale():
             # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
             # requests wait for one refresh instead of each starting their own.
@@ -574,6 +587,8 @@ class Client:
                     yield event
             except _NodeFailed as again:
                 raise again.error from None
+            except NoTokenLeftError as exc:  # (no token to retry with: the first error stands)
+                raise failed.error from exc
 
     async def _attempt(
         self, request: WorkloadRequest, regions: Collection[str] | None, tries: _Tries

@@ -90,9 +90,6 @@ class KeyProofs:
         self._proven: dict[tuple[str, bytes], int] = {}
         #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
         self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
-        #: Every OHTTP statement proven in this process and still valid, by (log, leaf hash):
-        #: :meth:`choose_ohttp` never goes back from one to an older.
-        self._ohttp_proven: dict[tuple[str, bytes], KeyStatement] = {}
 
     async def prove(
         self, statements: Sequence[KeyStatement], *, kind: KeyKind, service: str, now: float
@@ -170,9 +167,10 @@ class KeyProofs:
            step 1 are saved there and read back on first use.
         4. Otherwise the newest proven classical configuration.
 
-        "Proven" includes the statements of the same service proven earlier in this process
-        and still valid: one withheld from this device at a later refresh is still its newest,
-        so a gateway cannot move one device back to an older key either.
+        Only what this refresh was served counts (and proved): a choice that also kept keys
+        proven earlier would let a gateway that showed one device a newer key once keep that
+        device on it for the key's whole life, whatever every later refresh is served (a
+        red-team review, 2026-12-07).
         """
         state = self._state()
         identity = "" if state is None else log_identity(state)
@@ -187,27 +185,18 @@ class KeyProofs:
             self._pq_proven[(identity, statement.leaf_hash)] = statement
         if fresh and state is not None and self._store is not None:
             self._store.save_hybrid_statements(state, fresh, now)
-        services = {s.service for s in report.proven}
-        served = {s.leaf_hash for s in report.proven}
-        self._ohttp_proven = {k: v for k, v in self._ohttp_proven.items() if v.valid_at(now)}
-        proven = [*report.proven] + [
-            v
-            for (log, leaf), v in self._ohttp_proven.items()
-            if log == identity and v.service in services and leaf not in served
-        ]
-        for statement in report.proven:
-            self._ohttp_proven[(identity, statement.leaf_hash)] = statement
         if hybrid:
-            return self._newest([s for s in proven if s.key_config.post_quantum], identity)
+            return self._newest(hybrid, identity)
         # 2.
         if require_post_quantum:
             raise DowngradeError("the gateway offered no logged post-quantum key configuration")
         # 3.
+        services = {s.service for s in report.proven}
         for (log, _), earlier in self._pq_proven.items():
             if log == identity and earlier.service in services and earlier.valid_at(now):
                 raise DowngradeError("a logged post-quantum key configuration was withheld")
         # 4.
-        return self._newest([s for s in proven if not s.key_config.post_quantum], identity)
+        return self._newest(report.proven, identity)  # (none of them hybrid, by step 1)
 
     def _newest(self, statements: list[KeyStatement], identity: str) -> KeyStatement:
         """The statement with the latest ``not_before``, of those the latest logged (its index

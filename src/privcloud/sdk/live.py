@@ -62,6 +62,7 @@ from privcloud.crypto import Random, system_random
 from privcloud.envelope import Recipient
 from privcloud.errors import (
     NoHealthyNodeError,
+    NoTokenLeftError,
     PolicyError,
     PrivcloudError,
     RequestTimeoutError,
@@ -257,6 +258,10 @@ class LiveCall:
             self._draws += 1
             try:
                 return await self._open(chosen)
+            except NoTokenLeftError as exc:  # (no token to draw again with: say why)
+                if refused is not None:
+                    raise refused from exc
+                raise
             except _NODE_FAILURES as exc:
                 self._failed.append(chosen.descriptor.node_id)  # the node, or the path to it
                 refused = exc
@@ -311,7 +316,9 @@ class LiveCall:
         statement = client.trail.key_statement
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
-        authorization = await self._authorization()
+        # Only the call's first opening may fetch a token on the spot: a later one follows a
+        # refusal or a cut the gateway can write (docs/adr/0009, decision 6).
+        authorization = await self._authorization(fetch=self._draws <= 1)
         try:
             return await self._open_once(chosen, statement, authorization)
         except UnknownKeyError:

@@ -60,6 +60,7 @@ from privcloud.errors import (
     CryptoError,
     DecodeError,
     KeyConsistencyError,
+    NoTokenLeftError,
     PeerError,
     PolicyError,
     PrivcloudError,
@@ -371,11 +372,7 @@ class Wallet:
                 "issuer keys cannot be proven in the transparency log: give the wallet to a "
                 "Client with ClientTrust"
             )
-        # Keys proven before and still valid stay: one withheld from this device at a later
-        # fetch is still its newest (:meth:`_current_key` never goes back to an older one).
-        spkis = {k.key.spki for k in keys}
-        kept = [k for k in self._keys if k.valid_at(now) and k.key.spki not in spkis]
-        self._keys, self._request_url = [*keys, *kept], request_url
+        self._keys, self._request_url = keys, request_url
         self._keys_at = now
 
     def _current_key(self) -> PublishedKey | None:
@@ -505,13 +502,13 @@ class Wallet:
         """An ``Authorization`` field value carrying one fresh token; fetches when empty (and
         ``fetch``: a retry after a gateway's answer passes False, so that no answer the gateway
         writes is followed at once by an issuance the issuer could tie to it; it raises
-        :class:`UnavailableError` instead).
+        :class:`NoTokenLeftError` instead).
 
         The token leaves the wallet for good (it is never offered twice).
         """
         held = self._take()
         if held is None and not fetch:
-            raise UnavailableError("no token left for a retry")
+            raise NoTokenLeftError("no token left for a retry")
         if held is None:
             async with self._lock:
                 held = self._take()
