@@ -244,6 +244,15 @@ class UpstreamUnreachableError(UpstreamError):
     code = "upstream_unreachable"
 
 
+class NoTokenLeftError(UnavailableError):
+    """The wallet holds no token to send a request again with (a resend, a retry, a live
+    call's resume), and may not fetch one then: an issuance straight after an answer the
+    gateway wrote would let the issuer tie that request to the device (docs/adr/0009, decision
+    6). Its refill is scheduled; a later request may fetch."""
+
+    code = "no_token_left"
+
+
 class NoHealthyNodeError(UnavailableError):
     """None of the nodes a request was sealed to is healthy."""
 
@@ -257,15 +266,6 @@ class ConfigfsRaceError(UnavailableError):
 
 
 # --- a fault of our own ----------------------------------------------------------------------
-
-
-class NoTokenLeftError(PrivcloudError):
-    """The wallet holds no token for a resend or a retry, and may not fetch one then: an
-    issuance straight after an answer the gateway wrote would let the issuer tie that request
-    to the device (docs/adr/0009, decision 6)."""
-
-    http_status = 503
-    code = "no_token_left"
 
 
 class InternalError(PrivcloudError):

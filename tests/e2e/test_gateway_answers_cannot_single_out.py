@@ -233,7 +233,7 @@ async def test_a_401_naming_an_unknown_token_key_sets_off_no_contact_with_the_is
                 raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
 
             cloud.gateway.authorizer = refuse
-            with pytest.raises(errors.KeyConsistencyError):
+            with pytest.raises(errors.TokenRequiredError):  # resent once, refused again
                 await client.call("echo", None, b"r")
         assert len(direct) == before  # the issuer heard nothing from this device
     finally:

@@ -314,7 +314,10 @@ async def test_challenge_tagging_per_device_context_is_refused_and_tokens_kept(
         assert (await client.call("echo", None, b"third")).data == b"third"
 
 
-async def test_challenge_with_an_unlogged_token_key_is_refused(cloud: Cloud) -> None:
+async def test_challenge_with_an_unlogged_token_key_is_never_adopted(cloud: Cloud) -> None:
+    # The gateway names a key of its own: the device resends once with another of its tokens
+    # (under the issuer's logged key), never fetches under the gateway's key, and the second
+    # 401 reaches the caller (docs/adr/0009, decisions 4 and 6).
     from privcloud.crypto import blindrsa
     from privcloud.privacypass import IssuerKey
 
@@ -331,8 +334,10 @@ async def test_challenge_with_an_unlogged_token_key_is_refused(cloud: Cloud) -> 
             raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
 
         cloud.gateway.authorizer = own_key
-        with pytest.raises(errors.KeyConsistencyError):
+        held, keys = len(wallet), list(wallet._keys)
+        with pytest.raises(errors.TokenRequiredError):
             await client.call("echo", None, b"x")
+        assert len(wallet) == held - 2 and wallet._keys == keys
 
 
 async def test_issuer_key_not_in_the_log_is_refused() -> None:

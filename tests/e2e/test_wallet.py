@@ -170,16 +170,20 @@ async def test_wallet_file_is_owner_only_and_restores(
         Wallet(issuer[0], path=path, config=WalletConfig(insecure_unlogged_keys=True))
 
 
-async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_refused(
+async def test_challenge_naming_a_key_the_issuer_does_not_publish_is_not_adopted(
     issuer: tuple[str, Issuer],
 ) -> None:
+    # The token-key field is never used (docs/adr/0009, decision 6): an unknown one neither
+    # becomes the wallet's key nor makes it contact the issuer now; its next fetch reads the
+    # directory again, where only a logged key is taken.
     wallet = _wallet(issuer, batch_size=1)
     try:
         await wallet.fetch()
+        keys = list(wallet._keys)
         foreign = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key())
         value = encode_www_authenticate(PrivateTokenChallenge(wallet.challenge, foreign.spki))
-        with pytest.raises(errors.KeyConsistencyError, match="not logged"):
-            await wallet.on_challenge(value)
+        await wallet.on_challenge(value)
+        assert wallet._keys == keys and wallet._keys_at == float("-inf")
         other_issuer = TokenChallenge(TOKEN_TYPE_BLIND_RSA, b"evil.example", b"", b"o").encode()
         value = encode_www_authenticate(PrivateTokenChallenge(other_issuer, foreign.spki))
         with pytest.raises(errors.AuthenticationError, match="another issuer"):

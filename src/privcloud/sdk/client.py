@@ -39,9 +39,12 @@ from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
     ConfigError,
+    ForkError,
+    MissingCosignatureError,
     NoHealthyNodeError,
     NoTokenLeftError,
     PrivcloudError,
+    RollbackError,
     UnavailableError,
     UnknownKeyError,
     UpstreamError,
@@ -201,6 +204,8 @@ class Client:
         self._admissions = 0
         #: A key refresh after a key mismatch failed: the next request tries it again.
         self._keys_due = False
+        #: Whether an admission succeeded yet (only the first may fetch an empty wallet).
+        self._prefetched = False
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url,
@@ -277,11 +282,18 @@ class Client:
         try:
             directory = self.trail.directory_statement
             if keys_only and directory is not None and self.clock.now() < directory.not_after:
-                # A failure leaves the nodes' admission as it is: only the key is unusable, and
-                # the next request proves the keys again, keys only (a whole re-admission set
-                # off by an error the gateway writes would serve the same purpose).
+                # A failure to fetch leaves the nodes' admission as it is: only the key is
+                # unusable, and the next request proves the keys again, keys only (a whole
+                # re-admission set off by an error the gateway writes would serve the same
+                # purpose). The log's own refusals (a fork, a rollback, missing cosignatures),
+                # which no gateway can forge, drop it as a whole admission's do.
                 self._keys_due = True
-                await self._prove_keys_again()
+                try:
+                    await self._prove_keys_again()
+                except (ForkError, RollbackError, MissingCosignatureError):
+                    self.trail = Trail()
+                    self._admitted_at = float("-inf")
+                    raise
             else:
                 try:
                     await self._admit_again()
@@ -384,10 +396,25 @@ class Client:
             # to the next request. (A later admission may follow a key mismatch the gateway can
             # claim at will: an issuance straight after it would let the issuer tie that
             # request to this device.)
-            if len(self.wallet) == 0 and self._admissions == 0:
+            if len(self.wallet) == 0 and not self._prefetched:
                 await self.wallet.prefetch()
             else:
                 self.wallet.schedule_refill()
+            self._prefetched = True
+
+    async def _refresh_if_due(self) -> None:
+        """Before a request or a live call's opening: prove the keys again when the last key
+        refresh failed (:meth:`_refresh_unlocked`), and admit again when the admission is
+        stale. Admission is re-run regularly: bundles age out, the log moves on. Concurrent
+        requests wait for one refresh instead of each starting their own."""
+        if self._keys_due:
+            async with self._refresh_lock:
+                if self._keys_due:
+                    await self._refresh_unlocked(keys_only=True)
+        if self._stale():
+            async with self._refresh_lock:
+                if self._stale():
+                    await self._refresh_unlocked()
 
     def _stale(self) -> bool:
         now = self.clock.now()
@@ -564,16 +591,7 @@ class Client:
         one more uniform draw, no more (docs/adr/0033, decision 6). A node that is really down
         costs a retry when a draw names no other node, until the gateway's directory drops
         it."""
-        if self._keys_due:  # the last key refresh failed (:meth:`_refresh_unlocked`)
-            async with self._refresh_lock:
-                if self._keys_due:
-                    await self._refresh_unlocked(keys_only=True)
-        if self._stale():
-            # Admission is re-run regularly: bundles age out, the log moves on. Concurrent
-            # requests wait for one refresh instead of each starting their own.
-            async with self._refresh_lock:
-                if self._stale():
-                    await self._refresh_unlocked()
+        await self._refresh_if_due()
         tries = _Tries()
         try:
             async for event in self._attempt(request, regions, tries):
@@ -620,8 +638,11 @@ class Client:
             if self.wallet is None or tries.tokens >= limits.MAX_TOKENS_PER_REQUEST:
                 raise
             await self.wallet.on_challenge(exc.www_authenticate)
-            async for event in self._send_once(request, regions, tries):
-                yield event
+            try:
+                async for event in self._send_once(request, regions, tries):
+                    yield event
+            except _StaleKeyConfig as stale:  # (a key mismatch after the 401: no third send)
+                raise stale.error from None
 
     async def _send_once(
         self,

@@ -200,8 +200,8 @@ class KeyProofs:
 
     def _newest(self, statements: list[KeyStatement], identity: str) -> KeyStatement:
         """The statement with the latest ``not_before``, of those the latest logged (its index
-        in the log; a statement not proven in this process counts as the earliest): what every
-        device that proved the same statements chooses, whatever order they were served in."""
+        in the log, which :meth:`prove` recorded): what every device that proved the same
+        statements chooses, whatever order they were served in."""
         return max(
             statements,
             key=lambda s: (s.not_before, self._proven.get((identity, s.leaf_hash), -1)),

@@ -24,7 +24,11 @@ opening refused for a failure of the node or the path (503, 502, 408: no models,
 that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
 ``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``limits.MAX_LIVE_DRAWS`` times per call
 (with a fresh token: the gateway spent the first at its check, or released it under
-``--spend when-accepted``).
+``--spend when-accepted``). Only the call's first opening may fetch tokens from the issuer on
+the spot; a resume or a draw again takes one the wallet holds, or the call ends with
+:class:`~privcloud.errors.NoTokenLeftError` (an issuance straight after a refusal or a cut the
+gateway can write would let the issuer tie the call to the device: docs/adr/0009, decision
+6).
 
 Every draw is uniform over the admitted nodes, a node that refused an opening included: the
 gateway writes the refusals (it holds the OHTTP key) and sees which node each hello is sealed
@@ -270,14 +274,11 @@ class LiveCall:
         raise refused
 
     async def _admit_if_stale(self) -> None:
-        """Admit again when the client's request path would (``Client._stale``: the admission
-        is older than ``READMIT_AFTER_S`` or the gateway key's logged validity is over), once
-        for all the calls and requests that find it so (the client's refresh lock)."""
-        client = self.client
-        if client._stale():
-            async with client._refresh_lock:
-                if client._stale():
-                    await client._refresh_unlocked()
+        """Admit again when the client's request path would (``Client._refresh_if_due``: a key
+        refresh that failed, an admission older than ``READMIT_AFTER_S``, a gateway key whose
+        logged validity is over), once for all the calls and requests that find it so (the
+        client's refresh lock)."""
+        await self.client._refresh_if_due()
 
     def _choose(self) -> AdmittedNode:
         """A node drawn uniformly among the admitted ones (those that proved lately that they

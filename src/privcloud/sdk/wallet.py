@@ -508,7 +508,8 @@ class Wallet:
         """
         held = self._take()
         if held is None and not fetch:
-            raise NoTokenLeftError("no token left for a retry")
+            self.schedule_refill()
+            raise NoTokenLeftError("no token left to send again with")
         if held is None:
             async with self._lock:
                 held = self._take()
@@ -545,22 +546,23 @@ class Wallet:
 
         Every field of the challenge could tag a device if the gateway chose it per device, so
         the wallet accepts only the one challenge fixed for all devices (docs/tokens.md): token
-        type 2, the pinned issuer name, an **empty** redemption context, the pinned origin. Its
-        token key must be one of the issuer's logged keys this wallet proved (key
-        consistency). The challenge is never adopted, and nothing is dropped or fetched because
-        of it: not even the issuer's directory, since a fetch straight after the gateway's
-        answer would let the issuer, who sees who fetches, tie that request to this device
-        (the gateway writes the ``token-key`` field as it likes). An unknown key waits for the
-        wallet's own key refresh, at its own time.
+        type 2, the pinned issuer name, an **empty** redemption context, the pinned origin.
+        The challenge is never adopted, and nothing is dropped or fetched because of it: not
+        even the issuer's directory, since a fetch straight after the gateway's answer would
+        let the issuer, who sees who fetches, tie that request to this device. Its
+        ``token-key`` field (the gateway writes it as it likes) is never used either: the
+        wallet fetches only under keys it proved logged. One the wallet does not hold (an
+        issuer's successor key, or a key of the gateway's own) makes the wallet read the
+        issuer's directory again at its next fetch, at its own time, where only a logged key
+        is taken.
 
         Raises :class:`TaggableChallengeError` for any other challenge (a per-device
         redemption context, another origin), :class:`AuthenticationError` when no challenge
-        names our issuer, :class:`KeyConsistencyError` for a token key this wallet has not
-        proven logged.
+        names our issuer.
         """
         token_key = fixed_challenge_key(www_authenticate, self.challenge, self.issuer_name)
         if token_key not in {k.key.spki for k in self._keys}:
-            raise KeyConsistencyError("gateway names a token key not logged as far as we know")
+            self._keys_at = float("-inf")  # read the directory again at the next fetch
 
     # --- the file ------------------------------------------------------------------------------
 

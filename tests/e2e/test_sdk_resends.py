@@ -1,0 +1,208 @@
+"""The device's resends and retries in honest use (docs/adr/0009 and docs/adr/0033, decision
+6): what the fixes against a gateway that singles out devices must not break. Each test was a
+reproduction by a third review (2026-12-07) and fails without its fix."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from aiohttp import web
+from test_live_session import DRAIN_S, echo_factory
+
+from cloudkit import pass_on, start_cloud
+from privcloud import errors
+from privcloud.sdk import Client
+from privcloud.sdk.live import LiveCall
+from privcloud.services.gateway_core import key_mismatch_problem
+from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
+from privcloud.services.site import start_site
+from privcloud.trust.admission import ClientPolicy
+from privcloud.wire import bhttp
+
+POLICY = ClientPolicy.insecure_local_dev()
+
+
+class MismatchOnPost:
+    """Forwards everything; answers the n-th OHTTP POST with RFC 9458's key mismatch."""
+
+    def __init__(self, upstream: str, nth: int) -> None:
+        self.upstream, self.nth, self.posts = upstream, nth, 0
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if request.method == "POST" and request.path == "/v1/ohttp":
+            self.posts += 1
+            if self.posts == self.nth:
+                return web.json_response(
+                    key_mismatch_problem(), status=400, content_type="application/problem+json"
+                )
+        return await pass_on(request, self.upstream, body)
+
+
+async def test_a_key_mismatch_after_a_401_is_an_error_of_ours() -> None:
+    cloud = await start_cloud(tokens=True)
+    proxy = MismatchOnPost(cloud.relay_url, nth=2)
+    runner, port = await start_site(proxy.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        async with Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet()) as client:
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            header = authorizer.www_authenticate()
+            once: list[int] = []
+
+            async def refuse_once(inner: bhttp.Request) -> Any:
+                if not once:
+                    once.append(1)
+                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+                return await authorizer(inner)
+
+            cloud.gateway.authorizer = refuse_once
+            with pytest.raises(errors.UnknownKeyError):  # not the client's internal exception
+                await client.call("echo", None, b"r")
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_an_honest_401_naming_the_issuers_successor_key_is_retried() -> None:
+    """The issuer makes its successor key (logged, as its rotation does); the gateway learns
+    it and names it in its challenge. A token refused once (a crash brought it back: the
+    wallet file is not fsynced) is retried with the next token; the key the challenge names
+    is never adopted, and the wallet reads the issuer's directory again at its next fetch."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        assert cloud.issuer is not None and cloud.key_log is not None
+        wallet = cloud.new_wallet(batch_size=8)
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            assert (await client.call("echo", None, b"x")).data == b"x"
+            core = cloud.issuer.core
+            time.sleep(1.1)
+            now = int(time.time())
+            core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
+            core._keys._keys = ()
+            core.rotate()
+            await cloud.key_log.publish(core.key_statements(cloud.issuer.issuer_name))
+            await cloud.relay._refresh_issuer_copy()
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            await authorizer.refresh()
+            await client.refresh()  # a scheduled re-admission: the checkpoint moves on
+            header = authorizer.www_authenticate()  # names the successor (newest first)
+            once: list[int] = []
+
+            async def refuse_once(inner: bhttp.Request) -> Any:
+                if not once:
+                    once.append(1)  # e.g. a token a crash brought back: refused once
+                    raise TokenRefusedError("token already spent", www_authenticate=header)
+                return await authorizer(inner)
+
+            cloud.gateway.authorizer = refuse_once
+            assert (await client.call("echo", None, b"r")).data == b"r"
+            assert wallet._keys_at == float("-inf")  # read again at the next fetch
+    finally:
+        await cloud.stop()
+
+
+class FailFirstKeys:
+    def __init__(self, upstream: str) -> None:
+        self.upstream, self.fail = upstream, True
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    async def forward(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        if self.fail and request.path == "/v1/key-statements":
+            self.fail = False
+            return web.Response(status=503)
+        return await pass_on(request, self.upstream, body)
+
+
+async def test_a_client_whose_first_admission_failed_prefetches_at_its_first_success() -> None:
+    cloud = await start_cloud(tokens=True)
+    proxy = FailFirstKeys(cloud.relay_url)
+    runner, port = await start_site(proxy.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        wallet = cloud.new_wallet(batch_size=8, refill_delay_s=(100.0, 100.0))
+        client = Client(url, policy=POLICY, trust=trust, wallet=wallet)
+        try:
+            with pytest.raises(errors.PrivcloudError):
+                await client.refresh()  # a transient failure (relay hiccup)
+            await client.refresh()  # the first admission that succeeds
+            assert len(wallet) > 0
+        finally:
+            await client.close()
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_a_forked_log_seen_at_a_keys_only_refresh_drops_the_admission_for_live_calls_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from privcloud.sdk import client as client_module
+
+    cloud = await start_cloud(tokens=True)
+    for node in cloud.nodes:
+        node.live.pipelines = echo_factory
+        node.live.drain_s = DRAIN_S
+    try:
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=cloud.new_wallet()
+        ) as c:
+            assert (await c.call("echo", None, b"x")).data == b"x"
+
+            async def forked(*_: Any, **__: Any) -> Any:
+                raise errors.ForkError("the log forked")
+
+            monkeypatch.setattr(client_module, "refresh_trusted_checkpoint", forked)
+            with pytest.raises(errors.ForkError):  # what _attempt runs after a key mismatch
+                async with c._refresh_lock:
+                    await c._refresh_unlocked(keys_only=True)
+            assert not c.trail.admitted  # the log's own refusal: nothing stays admitted
+            with pytest.raises(errors.ForkError):
+                await c.call("echo", None, b"r2")
+            call = LiveCall(c, deadline_s=5)
+            with pytest.raises(errors.ForkError):
+                await call.start()
+            await call.aclose()
+    finally:
+        await cloud.stop()
+
+
+async def test_a_401_with_an_empty_wallet_is_an_unavailable_error() -> None:
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=1, refill_delay_s=(100.0, 100.0))
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            header = authorizer.www_authenticate()
+
+            async def refuse(inner: bhttp.Request) -> Any:
+                raise TokenRefusedError("token already spent", www_authenticate=header)
+
+            cloud.gateway.authorizer = refuse
+            with pytest.raises(errors.NoTokenLeftError):  # an UnavailableError (docs/tokens.md)
+                await client.call("echo", None, b"r")
+    finally:
+        await cloud.stop()
