@@ -25,6 +25,7 @@ from privcloud import errors, limits
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
+from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway_core import key_mismatch_problem
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
@@ -39,6 +40,20 @@ from privcloud.trust.keys import (
 from privcloud.wire import bhttp
 
 POLICY = ClientPolicy.insecure_local_dev()
+
+
+def issuances(wallet: Wallet) -> list[float]:
+    """When ``wallet`` sends each issuance batch from now on (signed with the device key: the
+    issuer knows who sends it)."""
+    times: list[float] = []
+    send = wallet._send_pending
+
+    async def counting() -> int:
+        times.append(time.monotonic())
+        return await send()
+
+    wallet._send_pending = counting  # type: ignore[method-assign]
+    return times
 
 
 class WithholdingGateway:
@@ -163,19 +178,8 @@ async def test_gateway_tagging_one_device_by_its_ohttp_key_fails() -> None:
 async def test_issuer_tagging_one_device_by_its_token_key_fails() -> None:
     cloud = await start_cloud(tokens=True)
     try:
-        assert cloud.issuer is not None and cloud.key_log is not None
-        core = cloud.issuer.core
-        # A second valid token key, logged (as in the issuer's one-overlap rotation).
-        time.sleep(1.1)  # (a later not_before than the first key's)
-        now = int(time.time())
-        core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
-        core._keys._keys = ()
-        core.rotate()
-        await cloud.key_log.publish(core.key_statements(cloud.issuer.issuer_name))
-        await cloud.relay._refresh_issuer_copy()
-        authorizer = cloud.gateway.authorizer
-        assert isinstance(authorizer, TokenAuthorizer)
-        await authorizer.refresh()
+        assert cloud.issuer is not None
+        await cloud.add_issuer_key()  # two valid, logged (the issuer's one-overlap rotation)
         name = cloud.issuer.issuer_name
         wallets = [cloud.new_wallet(batch_size=4, issuer_name=name) for _ in range(3)]
         target = wallets[0]
@@ -244,14 +248,7 @@ async def test_gateway_burning_tokens_to_force_an_issuance_on_the_request_path_f
     cloud = await start_cloud(tokens=True)
     try:
         wallet = cloud.new_wallet(batch_size=3)
-        fetches: list[float] = []
-        send = wallet._send_pending
-
-        async def counting() -> int:
-            fetches.append(time.monotonic())  # signed with the device key: the issuer knows who
-            return await send()
-
-        wallet._send_pending = counting  # type: ignore[method-assign]
+        fetches = issuances(wallet)
         async with Client(
             cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
         ) as client:
@@ -382,14 +379,7 @@ async def test_a_live_refusal_the_gateway_writes_sets_off_no_issuance(
             node.live.pipelines = echo_factory
             node.live.drain_s = DRAIN_S
         wallet = cloud.new_wallet(batch_size=1, refill_delay_s=(100.0, 100.0))
-        fetches: list[float] = []
-        send = wallet._send_pending
-
-        async def counting() -> int:
-            fetches.append(time.monotonic())
-            return await send()
-
-        wallet._send_pending = counting  # type: ignore[method-assign]
+        fetches = issuances(wallet)
         authorizer = cloud.gateway.authorizer
         assert isinstance(authorizer, TokenAuthorizer)
         header = authorizer.www_authenticate()

@@ -4,7 +4,6 @@ reproduction by a third review (2026-12-07) and fails without its fix."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -87,17 +86,9 @@ async def test_an_honest_401_naming_the_issuers_successor_key_is_retried() -> No
             cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
         ) as client:
             assert (await client.call("echo", None, b"x")).data == b"x"
-            core = cloud.issuer.core
-            time.sleep(1.1)
-            now = int(time.time())
-            core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
-            core._keys._keys = ()
-            core.rotate()
-            await cloud.key_log.publish(core.key_statements(cloud.issuer.issuer_name))
-            await cloud.relay._refresh_issuer_copy()
+            await cloud.add_issuer_key()
             authorizer = cloud.gateway.authorizer
             assert isinstance(authorizer, TokenAuthorizer)
-            await authorizer.refresh()
             await client.refresh()  # a scheduled re-admission: the checkpoint moves on
             header = authorizer.www_authenticate()  # names the successor (newest first)
             once: list[int] = []

@@ -107,6 +107,23 @@ class Cloud:
             )
         return record.key.key_id
 
+    async def add_issuer_key(self) -> None:
+        """Give the issuer a second valid token key, newer than the first (a later
+        ``not_before``), logged as its rotation logs a successor; the relay's copy of the
+        issuer directory and the gateway's issuer keys are refreshed at once."""
+        assert self.issuer is not None and self.key_log is not None
+        core = self.issuer.core
+        time.sleep(1.1)  # (a later not_before than the first key's, in whole seconds)
+        now = int(time.time())
+        core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
+        core._keys._keys = ()
+        core.rotate()
+        await self.key_log.publish(core.key_statements(self.issuer.issuer_name))
+        await self.relay._refresh_issuer_copy()
+        authorizer = self.gateway.authorizer
+        assert isinstance(authorizer, TokenAuthorizer)
+        await authorizer.refresh()
+
     async def stop(self) -> None:
         proxies = [self.relay_proxy, self.gateway_proxy, *self.node_proxies]
         if self.issuer_proxy is not None:
