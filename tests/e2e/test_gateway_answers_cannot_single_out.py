@@ -67,6 +67,7 @@ class WithholdingGateway:
         self.mismatch_next = False
         self.show_next = False
         self.fail_keys_next = False
+        self.forge_fork_next = False
         self.directory_gets = 0
         self.key_ids: list[int] = []
 
@@ -92,6 +93,13 @@ class WithholdingGateway:
         body = await request.read()
         if request.method == "GET" and request.path == "/v1/directory":
             self.directory_gets += 1
+        if (
+            self.forge_fork_next
+            and request.path.startswith("/log/")
+            and "checkpoint" in request.path
+        ):
+            self.forge_fork_next = False  # a log's refusal is an error body: anyone can write it
+            return web.json_response({"error": "fork", "message": "split view"}, status=500)
         if request.method == "POST" and request.path == "/v1/ohttp":
             if self.mismatch_next:
                 self.mismatch_next = False
@@ -339,7 +347,10 @@ async def test_a_key_shown_to_one_device_once_does_not_stick_through_its_later_r
         await cloud.stop()
 
 
-async def test_a_failed_key_refresh_after_a_mismatch_sets_off_no_whole_readmission() -> None:
+@pytest.mark.parametrize("failure", ["keys-503", "forged-fork"])
+async def test_a_failed_key_refresh_after_a_mismatch_sets_off_no_whole_readmission(
+    failure: str,
+) -> None:
     """The attack (the second review): the gateway claims a key mismatch, then fails the key
     fetch that follows. The device dropped its whole admission then, so its next request
     re-admitted everything, directory included, where a statement logged just then could be
@@ -354,7 +365,11 @@ async def test_a_failed_key_refresh_after_a_mismatch_sets_off_no_whole_readmissi
         async with Client(url, policy=POLICY, trust=trust) as client:
             before = gateway.directory_gets
             admitted = [a.descriptor.node_id for a in client.trail.admitted]
-            gateway.mismatch_next = gateway.fail_keys_next = True
+            gateway.mismatch_next = True
+            if failure == "keys-503":
+                gateway.fail_keys_next = True
+            else:  # (the fourth review: a fork "from the log", written by whoever serves it)
+                gateway.forge_fork_next = True
             with pytest.raises(errors.PrivcloudError):
                 await client.call("echo", None, b"r1")
             assert [a.descriptor.node_id for a in client.trail.admitted] == admitted
@@ -407,4 +422,59 @@ async def test_a_live_refusal_the_gateway_writes_sets_off_no_issuance(
             await call.aclose()
         assert refusals and len(fetches) == before
     finally:
+        await cloud.stop()
+
+
+async def test_a_401_naming_an_unknown_token_key_leaves_no_mark_on_the_next_fetch() -> None:
+    """The attack (a fourth review): the gateway answers one request of the victim with a 401
+    naming a key the wallet does not hold. A wallet that then read the issuer's directory early
+    showed the issuer, at its next fetch (a directory read beside the signed batch), which
+    device got that 401. Now both devices' next fetches look the same."""
+    cloud = await start_cloud(tokens=True)
+    clients: list[Client] = []
+    try:
+        wallets = [cloud.new_wallet(batch_size=8) for _ in range(2)]
+        seen: list[list[str]] = [[], []]
+        for wallet, log in zip(wallets, seen, strict=True):
+            read, send = wallet._read_directory, wallet._send_pending
+
+            async def reading(base_url: str, log: list[str] = log, read: Any = read) -> Any:
+                log.append("directory")  # direct to the issuer or through the relay
+                return await read(base_url)
+
+            async def sending(log: list[str] = log, send: Any = send) -> int:
+                log.append("batch")  # signed with the device key
+                return await send()
+
+            wallet._read_directory = reading  # type: ignore[method-assign]
+            wallet._send_pending = sending  # type: ignore[method-assign]
+        clients = [
+            Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=w)
+            for w in wallets
+        ]
+        for client in clients:
+            assert (await client.call("echo", None, b"x")).data == b"x"
+        authorizer = cloud.gateway.authorizer
+        assert isinstance(authorizer, TokenAuthorizer)
+        unknown = b"\x30" + b"\x00" * 293
+        header = encode_www_authenticate([PrivateTokenChallenge(authorizer.challenge, unknown)])
+        tagged: list[int] = []
+
+        async def tag_one(inner: bhttp.Request) -> Any:
+            if not tagged:
+                tagged.append(1)
+                raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+            return await authorizer(inner)
+
+        cloud.gateway.authorizer = tag_one
+        for client in clients:  # the victim's request is tagged; both resends go through
+            assert (await client.call("echo", None, b"r")).data == b"r"
+        for log in seen:
+            log.clear()
+        for wallet in wallets:
+            await wallet.fetch()  # each device's next fetch, at its own time
+        assert seen[0] == seen[1] == ["batch"]
+    finally:
+        for client in clients:
+            await client.close()
         await cloud.stop()

@@ -39,12 +39,9 @@ from privcloud.clock import Clock, SystemClock
 from privcloud.crypto import Random, system_random
 from privcloud.errors import (
     ConfigError,
-    ForkError,
-    MissingCosignatureError,
     NoHealthyNodeError,
     NoTokenLeftError,
     PrivcloudError,
-    RollbackError,
     UnavailableError,
     UnknownKeyError,
     UpstreamError,
@@ -282,18 +279,13 @@ class Client:
         try:
             directory = self.trail.directory_statement
             if keys_only and directory is not None and self.clock.now() < directory.not_after:
-                # A failure to fetch leaves the nodes' admission as it is: only the key is
-                # unusable, and the next request proves the keys again, keys only (a whole
-                # re-admission set off by an error the gateway writes would serve the same
-                # purpose). The log's own refusals (a fork, a rollback, missing cosignatures),
-                # which no gateway can forge, drop it as a whole admission's do.
+                # A failure leaves the nodes' admission as it is, unused: only the key is, and
+                # every request and live call proves the keys again first, keys only, and
+                # fails while that fails (:meth:`_refresh_if_due`). A whole re-admission set off
+                # by an error the gateway writes would serve its purpose, and any error can be
+                # written: a log's refusal too, as an error body (a fourth review).
                 self._keys_due = True
-                try:
-                    await self._prove_keys_again()
-                except (ForkError, RollbackError, MissingCosignatureError):
-                    self.trail = Trail()
-                    self._admitted_at = float("-inf")
-                    raise
+                await self._prove_keys_again()
             else:
                 try:
                     await self._admit_again()

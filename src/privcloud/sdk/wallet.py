@@ -550,19 +550,17 @@ class Wallet:
         The challenge is never adopted, and nothing is dropped or fetched because of it: not
         even the issuer's directory, since a fetch straight after the gateway's answer would
         let the issuer, who sees who fetches, tie that request to this device. Its
-        ``token-key`` field (the gateway writes it as it likes) is never used either: the
-        wallet fetches only under keys it proved logged. One the wallet does not hold (an
-        issuer's successor key, or a key of the gateway's own) makes the wallet read the
-        issuer's directory again at its next fetch, at its own time, where only a logged key
-        is taken.
+        ``token-key`` field (the gateway writes it as it likes) is never used either, nor does
+        it change anything the wallet does later: the wallet fetches only under keys it proved
+        logged, and reads the issuer's directory on its own schedule (hourly, or when its keys
+        run out). A wallet that read it early because a 401 named a key it did not hold would
+        show the issuer, at its next fetch, which device got that 401 (a fourth review).
 
         Raises :class:`TaggableChallengeError` for any other challenge (a per-device
         redemption context, another origin), :class:`AuthenticationError` when no challenge
         names our issuer.
         """
-        token_key = fixed_challenge_key(www_authenticate, self.challenge, self.issuer_name)
-        if token_key not in {k.key.spki for k in self._keys}:
-            self._keys_at = float("-inf")  # read the directory again at the next fetch
+        fixed_challenge_key(www_authenticate, self.challenge, self.issuer_name)
 
     # --- the file ------------------------------------------------------------------------------
 
