@@ -12,6 +12,7 @@ before the fix, and fails with the fix taken out.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -477,4 +478,42 @@ async def test_a_401_naming_an_unknown_token_key_leaves_no_mark_on_the_next_fetc
     finally:
         for client in clients:
             await client.close()
+        await cloud.stop()
+
+
+async def test_a_mismatch_claimed_past_the_directorys_validity_sets_off_no_readmission() -> None:
+    """The attack (a fifth review): the gateway holds a request until the directory statement's
+    validity is over (statements sit on a one-hour grid), then claims a key mismatch. A device
+    that admitted again whole then fetched the directory at once, a fetch tied to the request
+    the gateway chose. Now it proves the keys again only and resends to the draw it made; the
+    next request admits again, at its own time."""
+    cloud = await start_cloud()
+    gateway = WithholdingGateway(cloud.relay_url)
+    offset = [0.0]
+    clock = type("Clock", (), {"now": lambda self: time.time() + offset[0]})()
+    forward = gateway.forward
+    held_until: list[float] = []
+
+    async def holding(request: web.Request) -> web.Response:
+        if request.method == "POST" and request.path == "/v1/ohttp" and gateway.mismatch_next:
+            offset[0] = held_until[0] - time.time()  # held until then (time passing, simulated)
+        return await forward(request)
+
+    gateway.forward = holding  # type: ignore[method-assign]
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        async with Client(url, policy=POLICY, trust=trust, clock=clock) as client:
+            statement = client.trail.directory_statement
+            assert statement is not None
+            before = gateway.directory_gets
+            held_until.append(statement.not_after)
+            gateway.mismatch_next = True
+            with contextlib.suppress(errors.PrivcloudError):
+                await client.call("echo", None, b"r1")
+            assert gateway.directory_gets == before
+    finally:
+        await runner.cleanup()
         await cloud.stop()

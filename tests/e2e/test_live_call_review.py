@@ -354,27 +354,43 @@ async def test_an_admission_past_its_age_is_renewed_before_the_call_opens(
     assert not any(b"GET /v1/live" in conn.inbound for conn in cloud.node_proxies[2].connections)
 
 
-async def test_an_admission_past_its_age_is_renewed_before_the_call_resumes(
+async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume(
     cloud: Cloud,
 ) -> None:
-    """The same at a resume: node-1 dies once node-3 is no longer admissible; the resume would
-    draw node-3 from the old admission, and draws node-2 from the renewed one."""
+    """The attack (a fifth review, 2026-12-07): a call outlives the 600 s admission age, and
+    the gateway cuts its tunnel (it can: the node's death looks the same). The device admitted
+    again at once, before the resume, fetching the key statements and the directory within
+    milliseconds of the cut, a fetch the gateway ties to the call and can answer with a
+    statement it just logged. Now a resume re-admits only when the admission can be used no
+    more (its logged validity over): it draws from the admission it has, and the next call's
+    opening admits again (docs/adr/0033, decision 6)."""
     ids = node_ids(cloud)
     draws = Draws(ids[0])
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        fetched: list[str] = []
+        get = c._get
+
+        async def counting(path: str, media: str | None = None) -> bytes:
+            fetched.append(path)
+            return await get(path, media)
+
+        c._get = counting  # type: ignore[method-assign]
         call = scripted(LiveCall(c, deadline_s=30), draws)
         await call.start()
         events = asyncio.ensure_future(collect(call))
         await play(call, tone(0.4))
-        c.policy = dataclasses.replace(POLICY, allowed_regions=frozenset({"eu-west"}))
-        c._admitted_at -= 3600
-        draws.then((ids[2], ids[1]))  # node-3 if the call may still draw it
-        await cloud.node_proxies[0].stop()
+        c._admitted_at -= 601  # the call outlived the admission's age
+        draws.then((ids[1],))
+        before = len(fetched)
+        await cloud.node_proxies[0].stop()  # a cut (the gateway can close the tunnel alike)
         await play(call, tone(1.6))
         await asyncio.wait_for(call.end(), 10)
         await asyncio.wait_for(events, 5)
-    assert call.nodes == [ids[0], ids[1]]
-    assert not any(ids[2] in offered for offered in draws.offered[1:])
+        assert call.nodes == [ids[0], ids[1]]
+        assert fetched[before:] == []  # nothing fetched at the resume
+        async with LiveCall(c, deadline_s=5) as second:  # the next call's opening admits again
+            await second.end()
+        assert "/v1/directory" in fetched[before:]
 
 
 async def test_a_call_after_the_gateway_rotated_its_key_fetches_the_new_one(

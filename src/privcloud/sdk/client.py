@@ -271,14 +271,16 @@ class Client:
 
     async def _refresh_unlocked(self, *, keys_only: bool = False) -> None:
         """Admit again; with ``keys_only`` (after RFC 9458's key mismatch) only the gateway's
-        key configuration, while the nodes' admission stands and its directory is valid: a
-        gateway can claim a mismatch at will, and a whole re-admission then could move this
-        device alone to a directory statement the gateway had just logged (ADR 0033, decision
-        6)."""
+        key configuration, the nodes' admission standing (of a logged directory; an unlogged
+        one is admitted again whole): a gateway can claim a mismatch at will, and a whole
+        re-admission then could move this device alone to a directory statement the gateway had
+        just logged (ADR 0033, decision 6). Even when the directory's validity ended meanwhile
+        (a gateway can hold a request past the hour's end, then claim the mismatch): the resend
+        goes to the draw already made, and the next request admits again, at its own time."""
         self._drop_sealed_ahead()  # sealed to what the last admission chose
         try:
             directory = self.trail.directory_statement
-            if keys_only and directory is not None and self.clock.now() < directory.not_after:
+            if keys_only and directory is not None:
                 # A failure leaves the nodes' admission as it is, unused: only the key is, and
                 # every request and live call proves the keys again first, keys only, and
                 # fails while that fails (:meth:`_refresh_if_due`). A whole re-admission set off
@@ -394,28 +396,39 @@ class Client:
                 self.wallet.schedule_refill()
             self._prefetched = True
 
-    async def _refresh_if_due(self) -> None:
+    async def _refresh_if_due(self, *, by_age: bool = True) -> None:
         """Before a request or a live call's opening: prove the keys again when the last key
         refresh failed (:meth:`_refresh_unlocked`), and admit again when the admission is
-        stale. Admission is re-run regularly: bundles age out, the log moves on. Concurrent
-        requests wait for one refresh instead of each starting their own."""
+        stale (:meth:`_stale`), or, ``by_age`` False, only when it is over (:meth:`_expired`:
+        a live call's resume or draw again, which follows a cut or a refusal the gateway can
+        write, and must not set off a re-admission it could tie to the call). Admission is
+        re-run regularly: bundles age out, the log moves on. Concurrent requests wait for one
+        refresh instead of each starting their own."""
         if self._keys_due:
             async with self._refresh_lock:
                 if self._keys_due:
                     await self._refresh_unlocked(keys_only=True)
-        if self._stale():
+        due = self._stale if by_age else self._expired
+        if due():
             async with self._refresh_lock:
-                if self._stale():
+                if due():
                     await self._refresh_unlocked()
 
     def _stale(self) -> bool:
+        """Whether to admit again before a request: the admission is over (:meth:`_expired`)
+        or older than :data:`READMIT_AFTER_S`."""
+        return self._expired() or self.clock.now() - self._admitted_at > READMIT_AFTER_S
+
+    def _expired(self) -> bool:
+        """Whether the admission can be used no more: no key yet, or the logged validity of its
+        key or of its directory is over (docs/adr/0033)."""
         now = self.clock.now()
-        if self._key_statement is None or now >= self._key_statement.not_after:
-            return True  # no key yet, or its logged validity is over
+        if self._key_config is None or self._key_statement is None:
+            return True
         directory = self.trail.directory_statement
-        if directory is not None and now >= directory.not_after:
-            return True  # the directory's logged validity is over (docs/adr/0033)
-        return self._key_config is None or now - self._admitted_at > READMIT_AFTER_S
+        return now >= self._key_statement.not_after or (
+            directory is not None and now >= directory.not_after
+        )
 
     @property
     def no_live_nodes(self) -> set[str]:

@@ -10,8 +10,11 @@
 
 A call is a private session with one admitted node, chosen at random among those the client
 admitted (the device chooses), opened through the relay and the gateway with one anonymous
-token (:mod:`privcloud.live.tunnel`). Before every opening the client's admission is run again
-when the request path would run it (its age, or the gateway key's logged validity). Once open,
+token (:mod:`privcloud.live.tunnel`). Before the first opening the client's admission is run
+again when the request path would run it (its age, the logged validity of its key or directory,
+a failed key refresh); before a resume or a draw again only when it can be used no more (a
+validity over, a failed key refresh), since those follow a cut or a refusal the gateway can
+write (docs/adr/0033, decision 6). Once open,
 the device sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each
 channel's audio, or nothing — whether anyone speaks or not, and the node answers the same way.
 
@@ -274,11 +277,15 @@ class LiveCall:
         raise refused
 
     async def _admit_if_stale(self) -> None:
-        """Admit again when the client's request path would (``Client._refresh_if_due``: a key
-        refresh that failed, an admission older than ``READMIT_AFTER_S``, a gateway key whose
-        logged validity is over), once for all the calls and requests that find it so (the
-        client's refresh lock)."""
-        await self.client._refresh_if_due()
+        """Before the call's first opening, admit again when the client's request path would
+        (``Client._refresh_if_due``: a key refresh that failed, an admission older than
+        ``READMIT_AFTER_S``, a key or directory whose logged validity is over). Before a resume
+        or a draw again, which follow a cut or a refusal the gateway can write, only when the
+        admission can be used no more (a failed key refresh, a validity over): a re-admission
+        by age there would be one the gateway sets off and ties to the call (docs/adr/0033,
+        decision 6). Once for all the calls and requests that find it so (the client's
+        refresh lock)."""
+        await self.client._refresh_if_due(by_age=self._draws == 0)
 
     def _choose(self) -> AdmittedNode:
         """A node drawn uniformly among the admitted ones (those that proved lately that they
