@@ -733,6 +733,10 @@ MAX_LIVE_TUNNELS: Final = 1024
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
+#: Seconds before its admission's logged validity ends by which a live call that may outlive
+#: it admits again, in the background, at a random time (privcloud.sdk.live): a resume after
+#: that end would otherwise admit again on the spot, right after a cut the gateway can write.
+LIVE_RENEW_MARGIN_S: Final = 60.0
 #: Most node draws one call makes, openings refused and resumes together: the most a call drew
 #: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
 #: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).

@@ -524,3 +524,47 @@ async def test_a_key_mismatch_the_gateway_claims_buys_it_no_other_node(
             await call.start()
         assert seen == [ids[0], ids[0]] and call._draws == 1 and len(draws.offered) == 1
         await call.aclose()
+
+
+async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at_a_cut(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack (a sixth review): a call outlives its admission's logged validity (the
+    directory's hour), and the gateway cuts its tunnel just after that end; the resume then
+    had to admit again on the spot, a fetch tied to the call. Now a call that may outlive its
+    admission admits again in the background, at a random time before that end, and the
+    resume after the cut fetches nothing."""
+    ids = node_ids(cloud)
+    draws = Draws(ids[0])
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        fetched: list[str] = []
+        get = c._get
+
+        async def counting(path: str, media: str | None = None) -> bytes:
+            fetched.append(path)
+            return await get(path, media)
+
+        c._get = counting  # type: ignore[method-assign]
+        valid_until, admitted, ends_at = c._valid_until, c._admissions, time.time() + 2.0
+        # (the admission's validity ends 2 s from now, until the client admits again)
+        monkeypatch.setattr(
+            c, "_valid_until", lambda: valid_until() if c._admissions > admitted else ends_at
+        )
+        call = scripted(LiveCall(c, deadline_s=30), draws)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, tone(0.4))
+        for _ in range(100):  # the renewal: at once here (less than the margin was left)
+            if c._admissions > admitted:
+                break
+            await asyncio.sleep(0.05)
+        assert c._admissions == admitted + 1 and "/v1/directory" in fetched
+        await asyncio.sleep(max(0.0, ends_at - time.time()) + 0.1)  # past the old end
+        draws.then((ids[1],))
+        before = len(fetched)
+        await cloud.node_proxies[0].stop()  # a cut (the gateway can close the tunnel alike)
+        await play(call, tone(1.6))
+        await asyncio.wait_for(call.end(), 10)
+        await asyncio.wait_for(events, 5)
+    assert call.nodes == [ids[0], ids[1]]
+    assert fetched[before:] == []  # nothing fetched at the resume

@@ -422,13 +422,16 @@ class Client:
     def _expired(self) -> bool:
         """Whether the admission can be used no more: no key yet, or the logged validity of its
         key or of its directory is over (docs/adr/0033)."""
-        now = self.clock.now()
+        return self.clock.now() >= self._valid_until()
+
+    def _valid_until(self) -> float:
+        """When the admission can be used no more: the earlier end of its key's and its
+        directory's logged validity (``-inf`` with no key yet)."""
         if self._key_config is None or self._key_statement is None:
-            return True
+            return float("-inf")
+        end = float(self._key_statement.not_after)
         directory = self.trail.directory_statement
-        return now >= self._key_statement.not_after or (
-            directory is not None and now >= directory.not_after
-        )
+        return end if directory is None else min(end, float(directory.not_after))
 
     @property
     def no_live_nodes(self) -> set[str]:
