@@ -36,6 +36,7 @@ from privcloud import errors, limits
 from privcloud.live.output import LiveOutput
 from privcloud.live.session import parse_prefix
 from privcloud.live.tunnel import OpenExchange
+from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.services import live_tunnel
 from privcloud.services.live_gateway import LiveGateway
@@ -81,6 +82,19 @@ class Draws:
 def scripted(call: LiveCall, draws: Draws) -> LiveCall:
     call._random = draws  # type: ignore[assignment]
     return call
+
+
+def fetches(c: Client) -> list[str]:
+    """The paths ``c`` fetches through the relay from now on (key statements, directory)."""
+    paths: list[str] = []
+    get = c._get
+
+    async def counting(path: str, media: str | None = None) -> bytes:
+        paths.append(path)
+        return await get(path, media)
+
+    c._get = counting  # type: ignore[method-assign]
+    return paths
 
 
 def node_ids(cloud: Cloud) -> list[str]:
@@ -367,14 +381,7 @@ async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume
     ids = node_ids(cloud)
     draws = Draws(ids[0])
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
-        fetched: list[str] = []
-        get = c._get
-
-        async def counting(path: str, media: str | None = None) -> bytes:
-            fetched.append(path)
-            return await get(path, media)
-
-        c._get = counting  # type: ignore[method-assign]
+        fetched = fetches(c)
         call = scripted(LiveCall(c, deadline_s=30), draws)
         await call.start()
         events = asyncio.ensure_future(collect(call))
@@ -537,14 +544,7 @@ async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at
     ids = node_ids(cloud)
     draws = Draws(ids[0])
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
-        fetched: list[str] = []
-        get = c._get
-
-        async def counting(path: str, media: str | None = None) -> bytes:
-            fetched.append(path)
-            return await get(path, media)
-
-        c._get = counting  # type: ignore[method-assign]
+        fetched = fetches(c)
         valid_until, admitted, ends_at = c._valid_until, c._admissions, time.time() + 2.0
         # (the admission's validity ends 2 s from now, until the client admits again)
         monkeypatch.setattr(
