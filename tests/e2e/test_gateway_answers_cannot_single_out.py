@@ -21,7 +21,7 @@ import pytest
 from aiohttp import web
 from test_live_session import DRAIN_S, echo_factory
 
-from cloudkit import pass_on, start_cloud
+from cloudkit import pass_on, refuse_first, start_cloud
 from privcloud import errors, limits
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
@@ -59,14 +59,18 @@ def issuances(wallet: Wallet) -> list[float]:
 
 class WithholdingGateway:
     """The gateway's position in front of the relay: it serves every key fetch the logged
-    statements without ``hidden`` (a key it logged just now), except the one fetch that follows
-    a key mismatch it claimed; it can fail one key fetch; it counts directory fetches."""
+    statements without ``hidden`` (a key it logged just now), except the next fetch when
+    ``show_next`` (the one that follows a key mismatch it claimed); it can serve the next fetch
+    in the other order (``reverse_next``), fail one key fetch, answer one OHTTP request with a
+    key mismatch and one checkpoint read with a "fork"; it counts directory fetches and notes
+    each request's OHTTP key id (in the clear)."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.hidden: int | None = None
         self.mismatch_next = False
         self.show_next = False
+        self.reverse_next = False
         self.fail_keys_next = False
         self.forge_fork_next = False
         self.directory_gets = 0
@@ -88,6 +92,9 @@ class WithholdingGateway:
             self.show_next = False  # the device that got the mismatch: it sees the new key
         else:
             served = [s for s in served if s.key_config.key_id != self.hidden]
+        if self.reverse_next:
+            self.reverse_next = False
+            served.reverse()
         return web.Response(body=encode_statement_list(served), content_type=MEDIA_KEY_STATEMENTS)
 
     async def forward(self, request: web.Request) -> web.Response:
@@ -111,47 +118,9 @@ class WithholdingGateway:
         return await pass_on(request, self.upstream, body)
 
 
-class TaggingGateway:
-    """The gateway's position (in front of the relay, for the test): it fails one request with
-    a key mismatch, and serves the re-admission that follows at once the logged key statements
-    in the other order."""
-
-    def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
-        self.mismatch_next = False
-        self.reorder_next = False
-        self.key_ids: list[int] = []
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get(KEY_STATEMENTS_PATH, self.statements)
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        return app
-
-    async def statements(self, request: web.Request) -> web.Response:
-        async with aiohttp.ClientSession() as s, s.get(self.upstream + request.path) as r:
-            served = decode_statement_list(await r.read())
-        if self.reorder_next:
-            self.reorder_next = False
-            served = list(reversed(served))  # the other logged key first, for this fetch only
-        return web.Response(body=encode_statement_list(served), content_type=MEDIA_KEY_STATEMENTS)
-
-    async def forward(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        if request.method == "POST" and request.path == "/v1/ohttp":
-            if self.mismatch_next:
-                self.mismatch_next = False
-                self.reorder_next = True  # the next key fetch is this request's device's
-                return web.json_response(
-                    key_mismatch_problem(), status=400, content_type="application/problem+json"
-                )
-            self.key_ids.append(body[0])  # the OHTTP key id, in the clear
-        return await pass_on(request, self.upstream, body)
-
-
 async def test_gateway_tagging_one_device_by_its_ohttp_key_fails() -> None:
     cloud = await start_cloud(tokens=True)
-    attacker = TaggingGateway(cloud.relay_url)
+    attacker = WithholdingGateway(cloud.relay_url)
     runner, port = await start_site(attacker.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     clients: list[Client] = []
@@ -167,9 +136,10 @@ async def test_gateway_tagging_one_device_by_its_ohttp_key_fails() -> None:
         for c in clients:
             await c.refresh()
         assert len({c.trail.key_config_id for c in clients}) == 1
-        attacker.mismatch_next = True  # the victim re-admits at once, and is served reversed
+        # A mismatch on the victim's request; its key fetch that follows is served reversed.
+        attacker.mismatch_next = attacker.reverse_next = True
         assert (await victim.call("echo", None, b"r1")).data == b"r1"
-        assert not attacker.reorder_next  # (the victim's re-admission fetched the keys)
+        assert not attacker.reverse_next  # (the victim's key fetch took it)
         seen: dict[str, set[int]] = {"victim": set(), "others": set()}
         for _ in range(2):
             for name, c in [("victim", victim), ("others", others[0]), ("others", others[1])]:
@@ -459,15 +429,7 @@ async def test_a_401_naming_an_unknown_token_key_leaves_no_mark_on_the_next_fetc
         assert isinstance(authorizer, TokenAuthorizer)
         unknown = b"\x30" + b"\x00" * 293
         header = encode_www_authenticate([PrivateTokenChallenge(authorizer.challenge, unknown)])
-        tagged: list[int] = []
-
-        async def tag_one(inner: bhttp.Request) -> Any:
-            if not tagged:
-                tagged.append(1)
-                raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
-            return await authorizer(inner)
-
-        cloud.gateway.authorizer = tag_one
+        cloud.gateway.authorizer = refuse_first(authorizer, header)
         for client in clients:  # the victim's request is tagged; both resends go through
             assert (await client.call("echo", None, b"r")).data == b"r"
         for log in seen:

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from test_live_session import DRAIN_S, echo_factory
 
-from cloudkit import pass_on, start_cloud
+from cloudkit import pass_on, refuse_first, start_cloud
 from privcloud import errors
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
@@ -56,16 +56,7 @@ async def test_a_key_mismatch_after_a_401_is_an_error_of_ours() -> None:
         async with Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet()) as client:
             authorizer = cloud.gateway.authorizer
             assert isinstance(authorizer, TokenAuthorizer)
-            header = authorizer.www_authenticate()
-            once: list[int] = []
-
-            async def refuse_once(inner: bhttp.Request) -> Any:
-                if not once:
-                    once.append(1)
-                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
-                return await authorizer(inner)
-
-            cloud.gateway.authorizer = refuse_once
+            cloud.gateway.authorizer = refuse_first(authorizer, authorizer.www_authenticate())
             with pytest.raises(errors.UnknownKeyError):  # not the client's internal exception
                 await client.call("echo", None, b"r")
     finally:
@@ -91,15 +82,8 @@ async def test_an_honest_401_naming_the_issuers_successor_key_is_retried() -> No
             assert isinstance(authorizer, TokenAuthorizer)
             await client.refresh()  # a scheduled re-admission: the checkpoint moves on
             header = authorizer.www_authenticate()  # names the successor (newest first)
-            once: list[int] = []
-
-            async def refuse_once(inner: bhttp.Request) -> Any:
-                if not once:
-                    once.append(1)  # e.g. a token a crash brought back: refused once
-                    raise TokenRefusedError("token already spent", www_authenticate=header)
-                return await authorizer(inner)
-
-            cloud.gateway.authorizer = refuse_once
+            # e.g. a token a crash brought back: refused once
+            cloud.gateway.authorizer = refuse_first(authorizer, header)
             assert (await client.call("echo", None, b"r")).data == b"r"
     finally:
         await cloud.stop()

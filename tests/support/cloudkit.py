@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,10 +37,16 @@ from privcloud.services.issuer import Issuer
 from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.keylog import KeyLog
 from privcloud.services.node import Node, node_release_manifest
-from privcloud.services.redemption import SpendPolicy, TokenAuthorizer
+from privcloud.services.redemption import (
+    Redemption,
+    SpendPolicy,
+    TokenAuthorizer,
+    TokenRefusedError,
+)
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.wire import bhttp
 
 
 @dataclass
@@ -138,6 +145,23 @@ class Cloud:
             shutil.rmtree(self.token_dir, ignore_errors=True)
         if self.transparency is not None:
             await self.transparency.stop()
+
+
+def refuse_first(
+    authorizer: TokenAuthorizer, www_authenticate: str
+) -> Callable[[bhttp.Request], Awaitable[Redemption]]:
+    """The gateway's authorizer, answering the first request it checks with a 401 carrying
+    ``www_authenticate`` (as the gateway can, for any request it likes) and every later one as
+    ``authorizer`` does."""
+    refused: list[bool] = []
+
+    async def check(inner: bhttp.Request) -> Redemption:
+        if not refused:
+            refused.append(True)
+            raise TokenRefusedError("a PrivateToken is required", www_authenticate=www_authenticate)
+        return await authorizer(inner)
+
+    return check
 
 
 async def start_cloud(
