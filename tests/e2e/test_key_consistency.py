@@ -348,12 +348,36 @@ async def test_issuer_key_not_in_the_log_is_refused() -> None:
         assert cloud.issuer is not None
         cloud.issuer.core.store.delete_expired_keys(2**40)  # every key gone
         cloud.issuer.core.rotate()  # a fresh key, not logged
+        await cloud.relay._refresh_issuer_copy()  # (shown through the relay too)
         wallet = cloud.new_wallet(batch_size=2, consistency_url=None)
         client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet)
         with pytest.raises(errors.KeyConsistencyError):
             await client.refresh()
         assert wallet.fetched == 0
         await client.close()
+    finally:
+        await cloud.stop()
+
+
+async def test_issuer_showing_one_device_a_newer_logged_key_is_refused_by_default() -> None:
+    """Key partitioning with a logged key: the issuer logs a successor key and shows it only to
+    who reads its directory directly (the wallet, whose device it knows), not through the
+    relay. A wallet built without a ``consistency_url`` compares the two paths all the same,
+    through the relay of the client it is given to, and refuses: without that it would prove
+    the key in the log and fetch under it, the only device to (docs/adr/0009)."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=2, consistency_url=None)
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            await client.refresh()
+            before = wallet._current_key()
+            assert before is not None
+            await cloud.add_issuer_key(to_relay=False)
+            with pytest.raises(errors.PolicyError, match="other keys"):
+                await wallet.refresh_keys()
+            assert wallet._current_key() == before
     finally:
         await cloud.stop()
 

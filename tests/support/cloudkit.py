@@ -114,10 +114,11 @@ class Cloud:
             )
         return record.key.key_id
 
-    async def add_issuer_key(self) -> None:
+    async def add_issuer_key(self, *, to_relay: bool = True) -> None:
         """Give the issuer a second valid token key, newer than the first (a later
         ``not_before``), logged as its rotation logs a successor; the relay's copy of the
-        issuer directory and the gateway's issuer keys are refreshed at once."""
+        issuer directory (unless not ``to_relay``: an issuer showing the key only to who reads
+        it directly) and the gateway's issuer keys are refreshed at once."""
         assert self.issuer is not None and self.key_log is not None
         core = self.issuer.core
         time.sleep(1.1)  # (a later not_before than the first key's, in whole seconds)
@@ -126,7 +127,8 @@ class Cloud:
         core._keys._keys = ()
         core.rotate()
         await self.key_log.publish(core.key_statements(self.issuer.issuer_name))
-        await self.relay._refresh_issuer_copy()
+        if to_relay:
+            await self.relay._refresh_issuer_copy()
         authorizer = self.gateway.authorizer
         assert isinstance(authorizer, TokenAuthorizer)
         await authorizer.refresh()

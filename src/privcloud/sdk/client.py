@@ -211,7 +211,7 @@ class Client:
                 store=trust.store,
             )
             if wallet is not None:
-                wallet.use_key_log(self.key_proofs)
+                wallet.use_key_log(self.key_proofs, relay_copy=f"{self.relay_url}/issuer")
 
     async def __aenter__(self) -> Client:
         try:

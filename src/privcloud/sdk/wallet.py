@@ -9,13 +9,15 @@ Who learns what:
   requests they pay for (the token requests it signs are blinded).
 * The **relay and gateway** only ever see a token inside the OHTTP-encapsulated request the
   :class:`~privcloud.sdk.Client` sends. The device key, the device id and the issuer's address
-  never travel that path. The only thing the wallet itself asks the relay for (with
+  never travel that path. The only thing the wallet itself asks the relay for (its
   ``consistency_url``) is the issuer's *public* directory, passed through unchanged.
 
 Key consistency (docs/adr/0009): an issuer key is used only when its key statement is in the
 trusted log (:mod:`privcloud.sdk.keyproofs`, attached by the :class:`~privcloud.sdk.Client`),
-at most ``MAX_ISSUER_VALID_KEYS`` at once; with ``consistency_url`` the directory must also be
-the same directly and through the relay (:class:`PolicyError`).
+at most ``MAX_ISSUER_VALID_KEYS`` at once, and the directory must be the same directly and
+through the relay (:class:`PolicyError`): through ``consistency_url``, by default the relay of the
+client the wallet is given to (``{relay_url}/issuer``), so the issuer cannot show one device a
+logged key other devices are not shown.
 
 Challenges: the wallet answers only the one challenge fixed for every device (token type 2, its
 pinned issuer name, an empty redemption context, its pinned origin): a 401 with any other is
@@ -178,6 +180,7 @@ class Wallet:
         #: The id an attested enrolment derived from the attested key (None: not attested).
         self._attested_id: bytes | None = None
         self._key_proofs: KeyProofs | None = None
+        self._relay_copy: str | None = None
         self._purse = TokenPurse(self.config.challenge(self.issuer_name))
         self._keys: list[PublishedKey] = []
         self._request_url: str | None = None
@@ -206,7 +209,8 @@ class Wallet:
 
     @property
     def consistency_url(self) -> str | None:
-        return self.config.consistency_url
+        """The second path to the issuer's directory: the config's, else the client's relay's."""
+        return self.config.consistency_url or self._relay_copy
 
     @property
     def spent(self) -> list[SpentToken]:
@@ -238,9 +242,13 @@ class Wallet:
         """Whether this wallet enrolled by hardware key attestation (False: operator code)."""
         return self._attested_id is not None
 
-    def use_key_log(self, proofs: KeyProofs) -> None:
-        """Prove issuer keys in the transparency log through ``proofs`` (the client's)."""
+    def use_key_log(self, proofs: KeyProofs, *, relay_copy: str | None = None) -> None:
+        """Prove issuer keys in the transparency log through ``proofs`` (the client's), and,
+        unless the config names a ``consistency_url``, compare the issuer's directory with
+        ``relay_copy`` (the client's relay's ``/issuer`` pass-through): a logged key the issuer
+        shows this device alone would otherwise be proven, and used (docs/adr/0009)."""
         self._key_proofs = proofs
+        self._relay_copy = relay_copy.rstrip("/") if relay_copy else None
         self._keys_at = float("-inf")  # keys read before were not proven: read them again
 
     @property

@@ -59,8 +59,9 @@ class WalletConfig:
     at a time; below ``low_water`` usable tokens (default: a quarter of a batch, at least 1) a
     refill starts in the background after a random delay in ``refill_delay_s``.
     ``consistency_url`` is a second path to the issuer's public directory that hides the
-    device's address from the issuer (the relay's ``{relay_url}/issuer``): the keys must then
-    be the same over both paths. ``insecure_unlogged_keys`` lets a wallet used without a
+    device's address from the issuer: the keys must be the same over both paths. Without it, a
+    wallet given to a :class:`~privcloud.sdk.Client` takes the client's relay's
+    ``{relay_url}/issuer``. ``insecure_unlogged_keys`` lets a wallet used without a
     :class:`~privcloud.sdk.Client` trust issuer keys that are not proven in the log: INSECURE.
     ``issuer_timeout_s`` bounds each exchange with the issuer; a batch that times out is kept
     and retried (charged once, docs/adr/0011).
