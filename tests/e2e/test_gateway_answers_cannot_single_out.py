@@ -12,6 +12,7 @@ before the fix, and fails with the fix taken out.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -280,12 +281,13 @@ async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_reque
         await cloud.stop()
 
 
-async def test_a_key_shown_to_one_device_once_does_not_stick_through_its_later_refreshes() -> None:
+async def test_a_key_shown_to_one_device_once_is_used_for_that_resend_only() -> None:
     """The attack (the second review): the gateway logs a new key, shows it only to the key
     fetch that follows a mismatch it claimed on the victim's request, and withholds it from
     every other fetch. A device that remembered every key it proved kept the new key, alone,
-    for the key's whole life; now its next refresh puts it back on the key every device
-    uses."""
+    for the key's whole life; one that took it as its admission's key kept it until its next
+    re-admission. Now the key that fetch shows seals that one resend, and the device's next
+    requests go under the key every device uses (docs/adr/0009, decision 7)."""
     cloud = await start_cloud()
     gateway = WithholdingGateway(cloud.relay_url)
     runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
@@ -302,9 +304,7 @@ async def test_a_key_shown_to_one_device_once_does_not_stick_through_its_later_r
             await c.refresh()
         gateway.mismatch_next = gateway.show_next = True
         assert (await victim.call("echo", None, b"r1")).data == b"r1"
-        assert victim.trail.key_config_id == gateway.hidden  # (shown once, it used it)
-        for c in clients:
-            await c.refresh()  # a scheduled re-admission, served as to everyone
+        assert gateway.key_ids[-1] == gateway.hidden  # (shown once, the resend used it)
         seen: dict[str, set[int]] = {"victim": set(), "others": set()}
         for name, c in [("victim", victim), ("others", others[0]), ("others", others[1])]:
             n = len(gateway.key_ids)
@@ -476,6 +476,42 @@ async def test_a_mismatch_claimed_past_the_directorys_validity_sets_off_no_readm
             with contextlib.suppress(errors.PrivcloudError):
                 await client.call("echo", None, b"r1")
             assert gateway.directory_gets == before
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack (ADR 0009, decision 6, the limit it left open): once its admission was
+    ``READMIT_AFTER_S`` old, a device admitted again right before its next request, fetching
+    the key statements and the directory within milliseconds of it: a fetch the gateway ties
+    to that request and can serve a logged key or directory statement of its choosing, by
+    which it then recognises the device's later requests. Now no request admits while the
+    admission's logged validity lasts, and the client admits again in the background, at
+    random times (docs/adr/0009, decision 7)."""
+    from privcloud.sdk import client as client_module
+
+    cloud = await start_cloud()
+    gateway = WithholdingGateway(cloud.relay_url)
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            before = gateway.directory_gets
+            client._admitted_at -= 3600  # an hour old: requests used to admit again first
+            for i in range(3):
+                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
+            assert gateway.directory_gets == before
+        monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            admissions, before = client._admissions, gateway.directory_gets
+            await asyncio.sleep(1.5)  # no request at all
+            assert client._admissions >= admissions + 3
+            assert gateway.directory_gets >= before + 3
     finally:
         await runner.cleanup()
         await cloud.stop()

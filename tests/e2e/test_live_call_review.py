@@ -10,7 +10,6 @@ one order; each test is bounded to a few seconds.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -20,7 +19,6 @@ import aiohttp
 import pytest
 from test_live_session import (
     DRAIN_S,
-    POLICY,
     EchoPipeline,
     client,
     collect,
@@ -219,7 +217,7 @@ async def test_nodes_that_proved_they_serve_no_live_translation_are_left_out_of_
         await second.end()
         assert second.nodes == [ids[2]] and second._failed == []
         assert draws.offered == [{ids[2]}]
-        c._admitted_at -= 3600  # the next opening admits again: the memory goes with it
+        await c.refresh()  # the background's next admission: the memory goes with it
         draws = Draws(ids[2])
         third = scripted(LiveCall(c, deadline_s=5), draws)
         await third.start()
@@ -348,24 +346,20 @@ async def test_a_node_whose_session_failed_is_left_out_of_the_resume_draws(
     assert all(ids[0] not in offered for offered in draws.offered[1:])
 
 
-async def test_an_admission_past_its_age_is_renewed_before_the_call_opens(
+async def test_an_admission_past_its_age_is_not_renewed_at_the_call_opening(
     cloud: Cloud,
 ) -> None:
-    """The request path admits again after ``READMIT_AFTER_S``; a call opened on an admission
-    of any age, so it sealed its hello to a node the current policy refuses (here: node-3,
-    outside the regions now allowed)."""
-    ids = node_ids(cloud)
+    """An opening that admitted again because the admission was older than
+    ``READMIT_AFTER_S`` fetched the keys and the directory right before the hello, a fetch the
+    gateway ties to the call and can answer with a statement it just logged. Now the client
+    admits again in the background, at random times (docs/adr/0009, decision 7): an opening
+    admits only when the admission can be used no more."""
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
-        assert ids[2] in {a.descriptor.node_id for a in c.trail.admitted}
-        c.policy = dataclasses.replace(POLICY, allowed_regions=frozenset({"eu-west"}))
-        c._admitted_at -= 3600  # an hour old: the request path would admit again
-        assert c._stale()
-        with pytest.raises(errors.PolicyError):
-            await LiveCall(c, deadline_s=5, node_id=ids[2]).start()
-        assert ids[2] not in {a.descriptor.node_id for a in c.trail.admitted}
-        assert not c._stale()
-    # No session went towards node-3.
-    assert not any(b"GET /v1/live" in conn.inbound for conn in cloud.node_proxies[2].connections)
+        fetched = fetches(c)
+        c._admitted_at -= 3600  # an hour old: the request path used to admit again
+        async with LiveCall(c, deadline_s=5) as call:
+            await call.end()
+        assert call.ending == "done" and fetched == []
 
 
 async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume(
@@ -377,7 +371,8 @@ async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume
     milliseconds of the cut, a fetch the gateway ties to the call and can answer with a
     statement it just logged. Now a resume re-admits only when the admission can be used no
     more (its logged validity over): it draws from the admission it has, and the next call's
-    opening admits again (docs/adr/0033, decision 6)."""
+    opening does not either: the client admits again in the background (docs/adr/0009,
+    decision 7)."""
     ids = node_ids(cloud)
     draws = Draws(ids[0])
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
@@ -395,26 +390,35 @@ async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume
         await asyncio.wait_for(events, 5)
         assert call.nodes == [ids[0], ids[1]]
         assert fetched[before:] == []  # nothing fetched at the resume
-        async with LiveCall(c, deadline_s=5) as second:  # the next call's opening admits again
+        async with LiveCall(c, deadline_s=5) as second:  # nor at the next call's opening
             await second.end()
-        assert "/v1/directory" in fetched[before:]
+        assert fetched[before:] == []
 
 
 async def test_a_call_after_the_gateway_rotated_its_key_fetches_the_new_one(
     cloud: Cloud,
 ) -> None:
     """RFC 9458 §5.3: a gateway that no longer holds the key the device sealed to refuses
-    with ``unknown_key``; the call admits again (the new key is logged) and opens once more,
-    as a request does."""
+    with ``unknown_key``; the call fetches the current key (it is logged) and opens once more
+    under it, as a request does; the admission keeps its own key until the client admits
+    again in the background (docs/adr/0009, decision 7)."""
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
         old = c.trail.key_statement
         assert old is not None
         new_key_id = await cloud.rotate_gateway_key(retire_old=True)
-        assert not c._stale()  # nothing but the gateway's refusal says the key changed
-        async with LiveCall(c, deadline_s=5) as call:
-            await call.end()
-        statement = c.trail.key_statement
-        assert statement is not None and statement.key_config.key_id == new_key_id
+        opened: list[int] = []
+        open_once = LiveCall._open_once
+
+        async def recording(self: LiveCall, chosen: Any, statement: Any, auth: Any) -> Any:
+            opened.append(statement.key_config.key_id)
+            return await open_once(self, chosen, statement, auth)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(LiveCall, "_open_once", recording)
+            async with LiveCall(c, deadline_s=5) as call:
+                await call.end()
+        assert opened == [old.key_config.key_id, new_key_id]
+        assert c.trail.key_statement is old
     assert call.ending == "done" and len(call.nodes) == 1
 
 

@@ -128,9 +128,13 @@ async def test_a_client_whose_first_admission_failed_prefetches_at_its_first_suc
         await cloud.stop()
 
 
-async def test_a_forked_log_seen_at_a_keys_only_refresh_stops_requests_and_live_calls(
+async def test_a_forked_log_seen_at_a_resends_key_fetch_stops_requests_at_the_next_admission(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A fork seen where the gateway can write it (the key fetch of a resend after a mismatch
+    it claims: a log's refusal is an error body) fails that request and leaves the admission
+    as it is; the next admission, in the background at its own time, reads the log again,
+    finds the fork and fails closed: then no request or live call goes out."""
     from privcloud.sdk import client as client_module
 
     cloud = await start_cloud(tokens=True)
@@ -148,13 +152,12 @@ async def test_a_forked_log_seen_at_a_keys_only_refresh_stops_requests_and_live_
 
             monkeypatch.setattr(client_module, "refresh_trusted_checkpoint", forked)
             with pytest.raises(errors.ForkError):  # what _attempt runs after a key mismatch
-                async with c._refresh_lock:
-                    await c._refresh_unlocked(keys_only=True)
-            # The admission stands, unused: every request and live call proves the keys again
-            # first, and fails while the log is refused (a gateway can write any error, a
-            # fork's too: dropping the admission would hand it a whole re-admission).
+                await c.key_for_resend()
+            assert (await c.call("echo", None, b"r2")).data == b"r2"  # (the admission stands)
+            with pytest.raises(errors.ForkError):  # the background's next admission
+                await c.refresh()
             with pytest.raises(errors.ForkError):
-                await c.call("echo", None, b"r2")
+                await c.call("echo", None, b"r3")
             call = LiveCall(c, deadline_s=5)
             with pytest.raises(errors.ForkError):
                 await call.start()

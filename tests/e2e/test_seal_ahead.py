@@ -131,8 +131,8 @@ async def test_sealed_ahead_request_meets_a_rotated_gateway_key_and_is_sealed_ag
     cloud: Cloud,
 ) -> None:
     """The draw was encapsulated to the old OHTTP key: the gateway refuses it (RFC 9458
-    §5.3), admission fetches the new logged key and drops the draw, and the request is sealed
-    afresh to the new key."""
+    §5.3), the request is sealed afresh under the new logged key (for that resend only: docs/adr/
+    0009, decision 7), and draws are sealed to it once the client has admitted again."""
     async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
         await c.call("echo", None, b"one")
         await _idle()
@@ -140,7 +140,9 @@ async def test_sealed_ahead_request_meets_a_rotated_gateway_key_and_is_sealed_ag
         new_key_id = await cloud.rotate_gateway_key(retire_old=True)
         assert (await c.call("echo", None, b"two")).data == b"two"
         assert drawn.used  # the draw went out once, to the old key, and was refused
+        await c.refresh()  # (the background's next admission)
         assert c._key_config is not None and c._key_config.key_id == new_key_id
+        assert (await c.call("echo", None, b"three")).data == b"three"
         await _idle()
         assert c._ahead._drawn[ECHO].sealed.key_config.key_id == new_key_id
 

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Collection, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Unpack
 
 import aiohttp
@@ -84,8 +84,10 @@ from privcloud.wire.message import (
     encode_request,
 )
 
-#: Seconds after which the client fetches the directory and runs admission again before it
-#: seals another request (node bundles are valid for at most 24 h; keys rotate).
+#: The client admits again (fetches the keys and the directory, and admits the nodes) in the
+#: background, at a random time between half this many seconds and this many after its last
+#: admission (node bundles are valid for at most 24 h; keys rotate): never on a request's path
+#: while the admission's logged validity lasts (docs/adr/0009, decision 7).
 READMIT_AFTER_S = 600.0
 
 
@@ -120,6 +122,8 @@ class _Tries:
 
     tokens: int = 0
     draw: list[AdmittedNode] | None = None
+    #: The key a resend after a key mismatch is sealed under (:meth:`Client.key_for_resend`).
+    config: KeyConfig | None = None
 
 
 def _raise_if_error(event: Event) -> None:
@@ -199,8 +203,8 @@ class Client:
         self._ahead_calls: dict[AheadKey, asyncio.Handle] = {}
         #: Admissions run so far (a request whose token came while one ran chooses again).
         self._admissions = 0
-        #: A key refresh after a key mismatch failed: the next request tries it again.
-        self._keys_due = False
+        #: The background re-admission (:meth:`_readmit_at_random_times`), once admitted.
+        self._readmitter: asyncio.Task[None] | None = None
         #: Whether an admission succeeded yet (only the first may fetch an empty wallet).
         self._prefetched = False
         if trust is not None:
@@ -234,6 +238,10 @@ class Client:
         return self._hop.get()
 
     async def close(self) -> None:
+        if self._readmitter is not None:
+            self._readmitter.cancel()
+            await asyncio.gather(self._readmitter, return_exceptions=True)
+            self._readmitter = None
         self._drop_sealed_ahead()
         await self._http.close()
         await self._hop.close()
@@ -269,36 +277,46 @@ class Client:
         async with self._refresh_lock:
             await self._refresh_unlocked()
 
-    async def _refresh_unlocked(self, *, keys_only: bool = False) -> None:
-        """Admit again; with ``keys_only`` (after RFC 9458's key mismatch) only the gateway's
-        key configuration, the nodes' admission standing (of a logged directory; an unlogged
-        one is admitted again whole): a gateway can claim a mismatch at will, and a whole
-        re-admission then could move this device alone to a directory statement the gateway had
-        just logged (ADR 0033, decision 6). Even when the directory's validity ended meanwhile
-        (a gateway can hold a request past the hour's end, then claim the mismatch): the resend
-        goes to the draw already made, and the next request admits again, at its own time."""
+    async def _refresh_unlocked(self) -> None:
+        """Admit again; a failure leaves nothing admitted (fail closed), and the next request or
+        live call then admits on its own path (:meth:`_refresh_if_due`)."""
         self._drop_sealed_ahead()  # sealed to what the last admission chose
         try:
-            directory = self.trail.directory_statement
-            if keys_only and directory is not None:
-                # A failure leaves the nodes' admission as it is, unused: only the key is, and
-                # every request and live call proves the keys again first, keys only, and
-                # fails while that fails (:meth:`_refresh_if_due`). A whole re-admission set off
-                # by an error the gateway writes would serve its purpose, and any error can be
-                # written: a log's refusal too, as an error body (a fourth review).
-                self._keys_due = True
-                await self._prove_keys_again()
-            else:
-                try:
-                    await self._admit_again()
-                except BaseException:
-                    self.trail = Trail()  # fail closed: nothing stays admitted
-                    self._admitted_at = float("-inf")
-                    raise
-            self._keys_due = False
+            try:
+                await self._admit_again()
+            except BaseException:
+                self.trail = Trail()  # fail closed: nothing stays admitted
+                self._admitted_at = float("-inf")
+                raise
         finally:
             self._admissions += 1
             self._drop_sealed_ahead()  # (none is drawn while admission runs; to be sure)
+        self._readmit_later()
+
+    def _readmit_later(self) -> None:
+        """Start the background re-admission once (:meth:`_readmit_at_random_times`)."""
+        if self._readmitter is None or self._readmitter.done():
+            loop = asyncio.get_running_loop()
+            self._readmitter = loop.create_task(self._readmit_at_random_times())
+
+    async def _readmit_at_random_times(self) -> None:
+        """Admit again at random times, between half :data:`READMIT_AFTER_S` and all of it
+        after the last admission and a margin before its logged validity ends, whatever the
+        requests do (docs/adr/0009, decision 7). An admission on a request's path, or right
+        after an answer the gateway wrote, is a fetch the gateway can tie to that request: it
+        could serve it a logged key or directory statement of its choosing, and recognise the
+        device's later requests by it. A failure leaves nothing admitted (the next request
+        admits on its path, the one fetch it can tie) and is tried again at the next time."""
+        while True:
+            await asyncio.sleep(self._readmit_delay())
+            async with self._refresh_lock:
+                with contextlib.suppress(PrivcloudError):
+                    await self._refresh_unlocked()
+
+    def _readmit_delay(self) -> float:
+        left = self._valid_until() - self.clock.now() - limits.LIVE_RENEW_MARGIN_S
+        latest = max(0.0, min(READMIT_AFTER_S, left))
+        return self._random.uniform(min(READMIT_AFTER_S / 2, latest), latest)
 
     async def _proven_keys(
         self, log: LogClient, key_proofs: KeyProofs, trust: ClientTrust, now: float
@@ -320,26 +338,27 @@ class Client:
         return state, report
 
     def _use_key(self, report: ProofReport, now: float) -> KeyStatement:
-        self._key_statement = statement = self._key_proofs_or_fail().choose_ohttp(
-            report, now=now, require_post_quantum=self.require_post_quantum
-        )
+        self._key_statement = statement = self._choose_key(report, now)
         self._key_config = statement.key_config
         return statement
 
-    async def _prove_keys_again(self) -> None:
+    def _choose_key(self, report: ProofReport, now: float) -> KeyStatement:
+        return self._key_proofs_or_fail().choose_ohttp(
+            report, now=now, require_post_quantum=self.require_post_quantum
+        )
+
+    async def key_for_resend(self) -> KeyStatement:
+        """After RFC 9458's key mismatch: the gateway's current key, proven in the log, for that
+        one resend only; the admission keeps its own (docs/adr/0009, decision 7). The gateway
+        can claim a mismatch at will and tie this fetch to the request: a key it showed here
+        alone, kept for the device's later requests, would mark them all as this device's."""
         trust, key_proofs = self.trust, self._key_proofs_or_fail()
         assert trust is not None
-        now = self.clock.now()
-        async with LogClient(trust.log_url, session=self.session) as log:
-            state, report = await self._proven_keys(log, key_proofs, trust, now)
-        statement = self._use_key(report, now)
-        self.trail = replace(
-            self.trail,
-            key_config_id=statement.key_config.key_id,
-            key_statement=statement,
-            keys_refused=[reason for _, reason in report.refused],
-            checkpoint=state.checkpoint,
-        )
+        async with self._refresh_lock:  # (the trusted checkpoint moves one way at a time)
+            now = self.clock.now()
+            async with LogClient(trust.log_url, session=self.session) as log:
+                _, report = await self._proven_keys(log, key_proofs, trust, now)
+            return self._choose_key(report, now)
 
     def _key_proofs_or_fail(self) -> KeyProofs:
         if self.trust is None or self.key_proofs is None:
@@ -396,32 +415,19 @@ class Client:
                 self.wallet.schedule_refill()
             self._prefetched = True
 
-    async def _refresh_if_due(self, *, by_age: bool = True) -> None:
-        """Before a request or a live call's opening: prove the keys again when the last key
-        refresh failed (:meth:`_refresh_unlocked`), and admit again when the admission is
-        stale (:meth:`_stale`), or, ``by_age`` False, only when it is over (:meth:`_expired`:
-        a live call's resume or draw again, which follows a cut or a refusal the gateway can
-        write, and must not set off a re-admission it could tie to the call). Admission is
-        re-run regularly: bundles age out, the log moves on. Concurrent requests wait for one
-        refresh instead of each starting their own."""
-        if self._keys_due:
+    async def _refresh_if_due(self) -> None:
+        """Before a request or a live call's opening: admit when the admission can be used no
+        more (:meth:`_expired`). Not because of its age: that admission would be one the
+        gateway ties to this request (the background re-admits, :meth:`_readmit_at_random_times`).
+        Concurrent requests wait for one admission instead of each starting their own."""
+        if self._expired():
             async with self._refresh_lock:
-                if self._keys_due:
-                    await self._refresh_unlocked(keys_only=True)
-        due = self._stale if by_age else self._expired
-        if due():
-            async with self._refresh_lock:
-                if due():
+                if self._expired():
                     await self._refresh_unlocked()
 
-    def _stale(self) -> bool:
-        """Whether to admit again before a request: the admission is over (:meth:`_expired`)
-        or older than :data:`READMIT_AFTER_S`."""
-        return self._expired() or self.clock.now() - self._admitted_at > READMIT_AFTER_S
-
     def _expired(self) -> bool:
-        """Whether the admission can be used no more: no key yet, or the logged validity of its
-        key or of its directory is over (docs/adr/0033)."""
+        """Whether the admission can be used no more: none yet, a failed one, or the logged
+        validity of its key or of its directory is over (docs/adr/0033)."""
         return self.clock.now() >= self._valid_until()
 
     def _valid_until(self) -> float:
@@ -429,6 +435,8 @@ class Client:
         directory's logged validity (``-inf`` with no key yet)."""
         if self._key_config is None or self._key_statement is None:
             return float("-inf")
+        if self._admitted_at == float("-inf"):
+            return float("-inf")  # (the last admission failed)
         end = float(self._key_statement.not_after)
         directory = self.trail.directory_statement
         return end if directory is None else min(end, float(directory.not_after))
@@ -620,7 +628,8 @@ class Client:
         self, request: WorkloadRequest, regions: Collection[str] | None, tries: _Tries
     ) -> AsyncIterator[Event]:
         """Send once; if the gateway no longer knows our OHTTP key configuration (it rotated its
-        key: RFC 9458 §5.3), fetch the current one and send once more; after a 401, take in the
+        key: RFC 9458 §5.3), fetch the current one and send once more under it
+        (:meth:`key_for_resend`: the admission keeps its key); after a 401, take in the
         challenge and send once more with a fresh token (while the request has one left to
         take, :data:`~privcloud.limits.MAX_TOKENS_PER_REQUEST`). Both resends go to the same
         draw of nodes."""
@@ -628,11 +637,9 @@ class Client:
             async for event in self._send_once(request, regions, tries):
                 yield event
         except _StaleKeyConfig as stale:
-            # The gateway rotated its key: fetch and prove the current one (once for all the
-            # requests that hit the old key together), then resend with the same token.
-            async with self._refresh_lock:
-                if self._key_config == stale.config:
-                    await self._refresh_unlocked(keys_only=True)
+            # The gateway rotated its key (or says so): fetch and prove its current one, and
+            # resend with the same token under it, this request only.
+            tries.config = (await self.key_for_resend()).key_config
             try:
                 async for event in self._send_once(request, regions, tries, stale.authorization):
                     yield event
@@ -659,7 +666,7 @@ class Client:
         tries: _Tries,
         authorization: bytes | None = None,
     ) -> AsyncIterator[Event]:
-        config = self._key_config
+        config = tries.config or self._key_config
         assert config is not None
         key = ahead_key(request.feature, regions, request.stream)
         if tries.draw is not None:
@@ -678,7 +685,7 @@ class Client:
             tries.tokens += 1
             if self._admissions != admissions:
                 # Admission ran meanwhile: seal with its key, to what it admitted.
-                config = self._key_config
+                config = tries.config or self._key_config
                 assert config is not None
                 chosen, ahead = self._same_draw(chosen, request.feature, regions), None
         tries.draw = chosen

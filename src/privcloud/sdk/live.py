@@ -280,15 +280,12 @@ class LiveCall:
         raise refused
 
     async def _admit_if_stale(self) -> None:
-        """Before the call's first opening, admit again when the client's request path would
-        (``Client._refresh_if_due``: a key refresh that failed, an admission older than
-        ``READMIT_AFTER_S``, a key or directory whose logged validity is over). Before a resume
-        or a draw again, which follow a cut or a refusal the gateway can write, only when the
-        admission can be used no more (a failed key refresh, a validity over): a re-admission
-        by age there would be one the gateway sets off and ties to the call (docs/adr/0033,
-        decision 6). Once for all the calls and requests that find it so (the client's
-        refresh lock)."""
-        await self.client._refresh_if_due(by_age=self._draws == 0)
+        """Before an opening, a resume or a draw again, admit only when the admission can be
+        used no more (``Client._refresh_if_due``: none, a failed one, a validity over): the
+        client admits again in the background, at random times, and one set off here would be
+        a fetch the gateway ties to the call (docs/adr/0009, decision 7). Once for all the
+        calls and requests that find it so (the client's refresh lock)."""
+        await self.client._refresh_if_due()
 
     def _choose(self) -> AdmittedNode:
         """A node drawn uniformly among the admitted ones (those that proved lately that they
@@ -316,10 +313,11 @@ class LiveCall:
         """One session with ``chosen``: hello, token, tunnel, the node's ACCEPT.
 
         1. When the gateway does not know the key configuration (it rotated its key: RFC 9458
-           §5.3), admit again (once for all who hit the old key) and open once more with the
-           same token, to the same node while that admission still admits it. A gateway that
-           holds the key can claim it does not after reading the hello: a new draw then would
-           be one it gets outside ``MAX_LIVE_DRAWS`` (a red-team review, 2026-12-07).
+           §5.3), fetch and prove its current one for this opening only
+           (``Client.key_for_resend``; the admission keeps its key) and open once more with the
+           same token, to the same node. A gateway that holds the key can claim it does not
+           after reading the hello: a new draw then would be one it gets outside
+           ``MAX_LIVE_DRAWS`` (a red-team review, 2026-12-07).
         2. After a 401 the wallet takes the challenge in and the opening is tried once more, to
            the same node: a refusal the gateway writes earns it no other draw.
         """
@@ -333,29 +331,13 @@ class LiveCall:
         try:
             return await self._open_once(chosen, statement, authorization)
         except UnknownKeyError:
-            async with client._refresh_lock:
-                if client.trail.key_statement is statement:
-                    await client._refresh_unlocked(keys_only=True)
-            statement = client.trail.key_statement
-            if statement is None:
-                raise NoHealthyNodeError("no gateway key admitted") from None
-            chosen = self._still_admitted(chosen)
+            statement = await client.key_for_resend()
         except TokenRequiredError as exc:
             if client.wallet is None:
                 raise
             await client.wallet.on_challenge(exc.www_authenticate)
             authorization = await self._authorization(fetch=False)  # (after the gateway's 401)
         return await self._open_once(chosen, statement, authorization)
-
-    def _still_admitted(self, chosen: AdmittedNode) -> AdmittedNode:
-        """``chosen`` as the current admission holds it, or a new draw when it admits it no
-        more (the admission changed, not an answer of the gateway's)."""
-        key_id = chosen.descriptor.key_id
-        for admitted in self.client.trail.admitted:
-            if admitted.descriptor.key_id == key_id:
-                return admitted
-        self._draws += 1  # (counted like any other)
-        return self._choose()
 
     async def _authorization(self, *, fetch: bool = True) -> bytes | None:
         """A token for the opening; ``fetch`` as for :meth:`Wallet.authorization` (a token
