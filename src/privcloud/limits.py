@@ -733,10 +733,13 @@ MAX_LIVE_TUNNELS: Final = 1024
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
-#: Seconds before its admission's logged validity ends by which a live call that may outlive
-#: it admits again, in the background, at a random time (privcloud.sdk.live): a resume after
-#: that end would otherwise admit again on the spot, right after a cut the gateway can write.
-LIVE_RENEW_MARGIN_S: Final = 60.0
+#: Seconds before its admission's logged validity ends by which a client has admitted again, in
+#: the background, at a random time (privcloud.sdk.client): a request or a live call's resume
+#: after that end would otherwise admit again on its path, a fetch the gateway ties to it.
+READMIT_MARGIN_S: Final = 60.0
+#: Fewest seconds between two background admissions of one client (an admission whose
+#: validity ends within READMIT_MARGIN_S must not make it admit again in a tight loop).
+READMIT_FLOOR_S: Final = 1.0
 #: Most node draws one call makes, openings refused and resumes together: the most a call drew
 #: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
 #: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).

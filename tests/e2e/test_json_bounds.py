@@ -319,7 +319,7 @@ async def _client(
     Admission is not what these tests attack: the client is given its result directly."""
     client = Client(url)
     node = _node()
-    monkeypatch.setattr(client, "_stale", lambda: False)
+    monkeypatch.setattr(client, "_expired", lambda: False)
     monkeypatch.setattr(client, "_choose", lambda feature, regions=None: [node])
     client._key_config = key.config
     try:

@@ -542,8 +542,8 @@ async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at
 ) -> None:
     """The attack (a sixth review): a call outlives its admission's logged validity (the
     directory's hour), and the gateway cuts its tunnel just after that end; the resume then
-    had to admit again on the spot, a fetch tied to the call. Now a call that may outlive its
-    admission admits again in the background, at a random time before that end, and the
+    had to admit again on the spot, a fetch tied to the call. Now the client admits again in
+    the background, at a random time before that end (docs/adr/0009, decision 7), and the
     resume after the cut fetches nothing."""
     ids = node_ids(cloud)
     draws = Draws(ids[0])
@@ -554,6 +554,10 @@ async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at
         monkeypatch.setattr(
             c, "_valid_until", lambda: valid_until() if c._admissions > admitted else ends_at
         )
+        assert c._readmitter is not None  # (its next time, drawn again for the new end)
+        c._readmitter.cancel()
+        await asyncio.gather(c._readmitter, return_exceptions=True)
+        c._readmit_later()
         call = scripted(LiveCall(c, deadline_s=30), draws)
         await call.start()
         events = asyncio.ensure_future(collect(call))

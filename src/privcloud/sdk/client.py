@@ -314,9 +314,16 @@ class Client:
                     await self._refresh_unlocked()
 
     def _readmit_delay(self) -> float:
-        left = self._valid_until() - self.clock.now() - limits.LIVE_RENEW_MARGIN_S
-        latest = max(0.0, min(READMIT_AFTER_S, left))
-        return self._random.uniform(min(READMIT_AFTER_S / 2, latest), latest)
+        """Seconds to the next background admission: uniform in [half, all] of
+        :data:`READMIT_AFTER_S`, shortened to end ``READMIT_MARGIN_S`` before the admission's
+        logged validity does (not below ``READMIT_FLOOR_S``); the whole range after a failed
+        one."""
+        latest = READMIT_AFTER_S
+        valid_until = self._valid_until()
+        if valid_until != float("-inf"):
+            left = valid_until - self.clock.now() - limits.READMIT_MARGIN_S
+            latest = min(latest, max(limits.READMIT_FLOOR_S, left))
+        return self._random.uniform(min(READMIT_AFTER_S, latest) / 2, latest)
 
     async def _proven_keys(
         self, log: LogClient, key_proofs: KeyProofs, trust: ClientTrust, now: float

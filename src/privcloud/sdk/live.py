@@ -146,7 +146,6 @@ class LiveCall:
         self._events: asyncio.Queue[LiveEvent | PrivcloudError | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         #: Admits again before the admission's validity ends, while the call runs.
-        self._renewer: asyncio.Task[None] | None = None
         #: The session open now (closed by :meth:`aclose` if the task never ran).
         self._opened: _Open | None = None
         self._ended_events = False
@@ -246,7 +245,6 @@ class LiveCall:
             raise
         self._opened = opened
         self._task = asyncio.create_task(self._run(opened))
-        self._renewer = asyncio.create_task(self._renew_before_the_admission_ends())
 
     async def _open_drawing(self) -> _Open:
         """Open a session, at the start or at a resume: draw a node and open; when the opening
@@ -403,31 +401,7 @@ class LiveCall:
             await self._events.put(exc)
         finally:
             self._opened = None
-            if self._renewer is not None:
-                self._renewer.cancel()
             self._end_events()
-
-    async def _renew_before_the_admission_ends(self) -> None:
-        """When the call may outlive its admission's logged validity, admit again in the
-        background at a random time before ``limits.LIVE_RENEW_MARGIN_S`` ahead of that end,
-        so that a resume after it need not admit again on the spot, right after a cut the
-        gateway can write (docs/adr/0033, decision 6). A failure leaves the call as it is: a
-        resume then draws from what the client holds, or fails."""
-        client = self.client
-        end = client._valid_until()
-        now = client.clock.now()
-        if end >= now + self.deadline_s:
-            return  # the admission outlives the call
-        latest = max(0.0, end - now - limits.LIVE_RENEW_MARGIN_S)
-        await asyncio.sleep(client._random.uniform(0.0, latest))  # (cancelled at the call's end)
-        await asyncio.shield(self._renew(end))  # once begun, an admission runs to its end
-
-    async def _renew(self, end: float) -> None:
-        client = self.client
-        async with client._refresh_lock:
-            if client._valid_until() == end:  # (nothing renewed it meanwhile)
-                with contextlib.suppress(PrivcloudError):
-                    await client._refresh_unlocked()
 
     async def _session(self, opened: _Open) -> None:
         """Run one session until the node's FINAL; raises what broke it."""
