@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -509,9 +510,131 @@ async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_req
         monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
         async with Client(url, policy=POLICY, trust=trust) as client:
             admissions, before = client._admissions, gateway.directory_gets
-            await asyncio.sleep(1.5)  # no request at all
+            await asyncio.sleep(2.0)  # no request at all
             assert client._admissions >= admissions + 3
             assert gateway.directory_gets >= before + 3
     finally:
         await runner.cleanup()
         await cloud.stop()
+
+
+class HoldingGateway(WithholdingGateway):
+    """The withholding gateway that also notes the log reads it passes on, claims a key
+    mismatch on the next ``mismatches`` requests, and holds key fetches while ``hold`` is
+    set and not yet released (counting those that arrive)."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.log_reads: list[str] = []
+        self.mismatches = 0
+        self.hold: asyncio.Event | None = None
+        self.key_fetches = 0
+
+    async def statements(self, request: web.Request) -> web.Response:
+        self.key_fetches += 1
+        if self.hold is not None:
+            await self.hold.wait()
+        return await super().statements(request)
+
+    async def forward(self, request: web.Request) -> web.Response:
+        if request.path.startswith("/log/"):
+            self.log_reads.append(request.path_qs)
+        if request.method == "POST" and request.path == "/v1/ohttp" and self.mismatches:
+            self.mismatches -= 1
+            await request.read()
+            return web.json_response(
+                key_mismatch_problem(), status=400, content_type="application/problem+json"
+            )
+        return await super().forward(request)
+
+
+@contextlib.asynccontextmanager
+async def _two_devices() -> AsyncIterator[tuple[HoldingGateway, Client, Client]]:
+    """A cloud with two logged, valid gateway keys, the newer one hidden by the gateway, and
+    two admitted devices behind it (victim, other)."""
+    cloud = await start_cloud()
+    gateway = HoldingGateway(cloud.relay_url)
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    clients: list[Client] = []
+    try:
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        gateway.hidden = await cloud.rotate_gateway_key(retire_old=False)
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        clients = [Client(url, policy=POLICY, trust=trust) for _ in range(2)]
+        for c in clients:
+            await c.refresh()
+        yield gateway, clients[0], clients[1]
+    finally:
+        for c in clients:
+            await c.close()
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_a_key_fetch_after_a_claimed_mismatch_leaves_no_mark_on_later_log_reads() -> None:
+    """The attack (a review of decision 7): the key fetch after a mismatch the gateway claimed
+    proved the key it showed there alone, and the device kept that proof (and the checkpoint
+    the fetch moved to). At its next background admission, served both logged keys, it then
+    skipped the log lookups every other device made, and the gateway knew whose admission it
+    was and could answer it with the key of its choice. Now nothing of that fetch stays."""
+    async with _two_devices() as (gateway, victim, other):
+        gateway.mismatch_next = gateway.show_next = True
+        assert (await victim.call("echo", None, b"r1")).data == b"r1"
+        assert gateway.key_ids[-1] == gateway.hidden  # (the resend went under it)
+        gateway.hidden = None  # every fetch is served both logged keys from now on
+        reads: dict[str, list[str]] = {}
+        for name, c in [("victim", victim), ("other", other)]:
+            n = len(gateway.log_reads)
+            await c.refresh()  # (what the background admission runs)
+            reads[name] = sorted(gateway.log_reads[n:])
+        assert reads["victim"] == reads["other"]
+
+
+async def test_a_background_admission_the_gateway_fails_moves_no_admission_onto_a_request(
+) -> None:
+    """The attack (a review of decision 7): the gateway fails a background admission's key
+    fetch (it need not know whose). The device dropped its admission, so its next request
+    admitted on its own path, a fetch the gateway tied to it and answered with a key shown to
+    that device alone. Now a failed background admission leaves the one held as it is."""
+    async with _two_devices() as (gateway, victim, _):
+        admitted = victim.trail
+        gateway.fail_keys_next = True
+        with pytest.raises(errors.PrivcloudError):
+            async with victim._refresh_lock:  # (what the background runs, at its time)
+                await victim._refresh_unlocked(keep_on_failure=True)
+        assert victim.trail is admitted and not victim._expired()
+        gateway.show_next = True  # the next key fetch, whoever's, would show the hidden key
+        directory_gets, n = gateway.directory_gets, len(gateway.key_ids)
+        for i in range(3):
+            assert (await victim.call("echo", None, b"%d" % i)).data == b"%d" % i
+        assert gateway.directory_gets == directory_gets
+        assert gateway.hidden not in gateway.key_ids[n:]
+
+
+async def test_a_resend_key_fetch_does_not_wait_for_a_background_admission_held_open() -> None:
+    """The attack (a review of decision 7): the gateway holds a background admission's key
+    fetch open and claims key mismatches on requests. The resend's key fetch waited for the
+    refresh lock that admission held, so the request whose fetch did not come was the
+    device's whose admission it held (and two mismatched requests of one device fetched one
+    after the other). Now a resend's key fetch takes no lock."""
+    async with _two_devices() as (gateway, victim, other):
+        gateway.hidden = None
+        gateway.hold = asyncio.Event()
+        before = gateway.key_fetches
+        background = asyncio.ensure_future(victim.refresh())  # (the background admission)
+        while gateway.key_fetches == before:
+            await asyncio.sleep(0.01)
+        gateway.mismatches = 3
+        calls = [
+            asyncio.ensure_future(c.call("echo", None, b"x")) for c in (victim, victim, other)
+        ]
+        for _ in range(200):
+            if gateway.key_fetches - before == 4:
+                break
+            await asyncio.sleep(0.01)
+        assert gateway.key_fetches - before == 4  # the background's and the three resends'
+        gateway.hold.set()
+        await background
+        assert [(await c).data for c in calls] == [b"x"] * 3

@@ -554,6 +554,7 @@ async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at
         monkeypatch.setattr(
             c, "_valid_until", lambda: valid_until() if c._admissions > admitted else ends_at
         )
+        monkeypatch.setattr(limits, "READMIT_FLOOR_S", 0.2)  # (seconds, for the test)
         assert c._readmitter is not None  # (its next time, drawn again for the new end)
         c._readmitter.cancel()
         await asyncio.gather(c._readmitter, return_exceptions=True)

@@ -128,13 +128,14 @@ async def test_a_client_whose_first_admission_failed_prefetches_at_its_first_suc
         await cloud.stop()
 
 
-async def test_a_forked_log_seen_at_a_resends_key_fetch_stops_requests_at_the_next_admission(
+async def test_a_forked_log_seen_in_the_background_stops_requests_at_the_next_full_refresh(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A fork seen where the gateway can write it (the key fetch of a resend after a mismatch
-    it claims: a log's refusal is an error body) fails that request and leaves the admission
-    as it is; the next admission, in the background at its own time, reads the log again,
-    finds the fork and fails closed: then no request or live call goes out."""
+    """A fork seen where anyone on the path can write it (the key fetch of a resend after a
+    mismatch the gateway claims, or a background admission: a log's refusal is an error
+    body) fails that fetch and leaves the admission as it is, used until its logged validity
+    ends (docs/adr/0009, decision 7); a full ``refresh()`` (or an admission on a request's
+    path once that validity is over) fails closed: then no request or live call goes out."""
     from privcloud.sdk import client as client_module
 
     cloud = await start_cloud(tokens=True)
@@ -153,8 +154,11 @@ async def test_a_forked_log_seen_at_a_resends_key_fetch_stops_requests_at_the_ne
             monkeypatch.setattr(client_module, "refresh_trusted_checkpoint", forked)
             with pytest.raises(errors.ForkError):  # what _attempt runs after a key mismatch
                 await c.key_for_resend()
+            with pytest.raises(errors.ForkError):  # what the background runs
+                async with c._refresh_lock:
+                    await c._refresh_unlocked(keep_on_failure=True)
             assert (await c.call("echo", None, b"r2")).data == b"r2"  # (the admission stands)
-            with pytest.raises(errors.ForkError):  # the background's next admission
+            with pytest.raises(errors.ForkError):
                 await c.refresh()
             with pytest.raises(errors.ForkError):
                 await c.call("echo", None, b"r3")

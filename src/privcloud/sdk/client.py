@@ -277,16 +277,21 @@ class Client:
         async with self._refresh_lock:
             await self._refresh_unlocked()
 
-    async def _refresh_unlocked(self) -> None:
-        """Admit again; a failure leaves nothing admitted (fail closed), and the next request or
-        live call then admits on its own path (:meth:`_refresh_if_due`)."""
+    async def _refresh_unlocked(self, *, keep_on_failure: bool = False) -> None:
+        """Admit again. A failure leaves nothing admitted (fail closed), and the next request or
+        live call admits on its own path (:meth:`_refresh_if_due`); with ``keep_on_failure``
+        (the background's) the admission held stays, until its logged validity ends: a
+        failure anyone on the path can write (a refused fetch, a log's error body) would
+        otherwise move this device's next admission onto a request's path, where the gateway
+        ties it to the request (a review of decision 7, docs/adr/0009)."""
         self._drop_sealed_ahead()  # sealed to what the last admission chose
         try:
             try:
                 await self._admit_again()
             except BaseException:
-                self.trail = Trail()  # fail closed: nothing stays admitted
-                self._admitted_at = float("-inf")
+                if not keep_on_failure:
+                    self.trail = Trail()  # fail closed: nothing stays admitted
+                    self._admitted_at = float("-inf")
                 raise
         finally:
             self._admissions += 1
@@ -305,49 +310,58 @@ class Client:
         requests do (docs/adr/0009, decision 7). An admission on a request's path, or right
         after an answer the gateway wrote, is a fetch the gateway can tie to that request: it
         could serve it a logged key or directory statement of its choosing, and recognise the
-        device's later requests by it. A failure leaves nothing admitted (the next request
-        admits on its path, the one fetch it can tie) and is tried again at the next time."""
+        device's later requests by it. A failure leaves the admission held as it is (used until
+        its logged validity ends) and is tried again at the next time."""
         while True:
             await asyncio.sleep(self._readmit_delay())
             async with self._refresh_lock:
                 with contextlib.suppress(PrivcloudError):
-                    await self._refresh_unlocked()
+                    await self._refresh_unlocked(keep_on_failure=True)
 
     def _readmit_delay(self) -> float:
         """Seconds to the next background admission: uniform in [half, all] of
-        :data:`READMIT_AFTER_S`, shortened to end ``READMIT_MARGIN_S`` before the admission's
-        logged validity does (not below ``READMIT_FLOOR_S``); the whole range after a failed
-        one."""
+        :data:`READMIT_AFTER_S`, ending ``READMIT_MARGIN_S`` before the admission's logged
+        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``."""
         latest = READMIT_AFTER_S
         valid_until = self._valid_until()
         if valid_until != float("-inf"):
-            left = valid_until - self.clock.now() - limits.READMIT_MARGIN_S
-            latest = min(latest, max(limits.READMIT_FLOOR_S, left))
-        return self._random.uniform(min(READMIT_AFTER_S, latest) / 2, latest)
+            latest = min(latest, valid_until - self.clock.now() - limits.READMIT_MARGIN_S)
+        floor = min(READMIT_AFTER_S, limits.READMIT_FLOOR_S)
+        return self._random.uniform(max(floor, latest / 2), max(floor, latest))
 
     async def _proven_keys(
-        self, log: LogClient, key_proofs: KeyProofs, trust: ClientTrust, now: float
+        self,
+        log: LogClient,
+        key_proofs: KeyProofs,
+        trust: ClientTrust,
+        now: float,
+        *,
+        keep: bool = True,
     ) -> tuple[TrustedLogState, ProofReport]:
         """Move the trusted checkpoint forward, then prove the gateway's key statements in it:
         only a key configuration whose statement is logged (the relay or gateway cannot hand
-        this device a key of its own)."""
+        this device a key of its own). Without ``keep`` nothing of it stays: not the checkpoint
+        it moved to (the device's later log reads would show it), not the proofs
+        (:meth:`key_for_resend`)."""
         statements = decode_statement_list(
             await self._get(KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS)
         )
         state = self.log_state
         if state is None:
             state = trust.store.load(trust.log) if trust.store is not None else trust.log
-        state = await refresh_trusted_checkpoint(log, state, now=now, store=trust.store)
-        self.log_state = state
+        store = trust.store if keep else None
+        state = await refresh_trusted_checkpoint(log, state, now=now, store=store)
+        if keep:
+            self.log_state = state
         report = await key_proofs.prove(
-            statements, kind=KeyKind.OHTTP, service=self.gateway_service, now=now
+            statements,
+            kind=KeyKind.OHTTP,
+            service=self.gateway_service,
+            now=now,
+            state=state,
+            remember=keep,
         )
         return state, report
-
-    def _use_key(self, report: ProofReport, now: float) -> KeyStatement:
-        self._key_statement = statement = self._choose_key(report, now)
-        self._key_config = statement.key_config
-        return statement
 
     def _choose_key(self, report: ProofReport, now: float) -> KeyStatement:
         return self._key_proofs_or_fail().choose_ohttp(
@@ -361,11 +375,14 @@ class Client:
         alone, kept for the device's later requests, would mark them all as this device's."""
         trust, key_proofs = self.trust, self._key_proofs_or_fail()
         assert trust is not None
-        async with self._refresh_lock:  # (the trusted checkpoint moves one way at a time)
-            now = self.clock.now()
-            async with LogClient(trust.log_url, session=self.session) as log:
-                _, report = await self._proven_keys(log, key_proofs, trust, now)
-            return self._choose_key(report, now)
+        now = self.clock.now()
+        # Not under the refresh lock either: a background admission the gateway holds open
+        # would keep it, and the wait would tie the two fetches (a review of decision 7).
+        async with LogClient(trust.log_url, session=self.session) as log:
+            _, report = await self._proven_keys(log, key_proofs, trust, now, keep=False)
+        return key_proofs.choose_ohttp(
+            report, now=now, require_post_quantum=self.require_post_quantum, remember=False
+        )
 
     def _key_proofs_or_fail(self) -> KeyProofs:
         if self.trust is None or self.key_proofs is None:
@@ -388,7 +405,7 @@ class Client:
                 )
             # A log out of reach is no verdict on a node of a logged directory (admitted whole).
             proofs = await fetch_log_proofs(log, state, nodes, strict=directory is not None)
-        statement = self._use_key(report, now)
+        statement = self._choose_key(report, now)
         # A logged directory is admitted whole or not at all (docs/adr/0033): a gateway that
         # broke some listed nodes' bundles would otherwise choose this device's nodes.
         admitted, refused = (admit_all if directory is None else admit_listed)(
@@ -399,6 +416,9 @@ class Client:
             now=now,
             proofs=proofs,
         )
+        # Taken on together, once every step passed: a failed admission leaves the one held as
+        # it was (its key with its nodes).
+        self._key_statement, self._key_config = statement, statement.key_config
         self.trail = Trail(
             admitted=admitted,
             refused=refused,

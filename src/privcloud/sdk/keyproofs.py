@@ -61,6 +61,8 @@ class ProofReport:
 
     proven: list[KeyStatement] = field(default_factory=list)
     refused: list[tuple[KeyStatement, str]] = field(default_factory=list)
+    #: Leaf hash of each proven statement -> its index in the log.
+    indices: dict[bytes, int] = field(default_factory=dict)
 
 
 class KeyProofs:
@@ -92,7 +94,14 @@ class KeyProofs:
         self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
 
     async def prove(
-        self, statements: Sequence[KeyStatement], *, kind: KeyKind, service: str, now: float
+        self,
+        statements: Sequence[KeyStatement],
+        *,
+        kind: KeyKind,
+        service: str,
+        now: float,
+        state: TrustedLogState | None = None,
+        remember: bool = True,
     ) -> ProofReport:
         """The statements of ``kind`` for ``service`` that are valid now and logged.
 
@@ -103,11 +112,15 @@ class KeyProofs:
         3. Each statement: its leaf in the log and an inclusion proof at the trusted size
            (:func:`verify_logged`).
 
-        Statements failing 2 or 3 are left out with their reason. Raises
+        Statements failing 2 or 3 are left out with their reason. ``state`` is the log state to
+        prove against (by default the client's); without ``remember`` nothing proven here is
+        kept for later proofs (a fetch the gateway can tie to a request must leave no mark the
+        device's later log reads would show: docs/adr/0009, decision 7). Raises
         :class:`KeyConsistencyError` when none is proven (so the caller never falls back to
         an unproven key), and when nothing is trusted of the log yet.
         """
-        state = self._state()
+        if state is None:
+            state = self._state()
         if state is None or state.checkpoint.size == 0:
             raise KeyConsistencyError("no trusted log checkpoint to prove keys against")
         # 1.
@@ -120,15 +133,18 @@ class KeyProofs:
                     # 2.
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
-                    if (identity, statement.leaf_hash) not in self._proven:
+                    index = self._proven.get((identity, statement.leaf_hash))
+                    if index is None:
                         index = await _prove_one(log, statement.encode(), state, "key statement")
-                        self._proven[(identity, statement.leaf_hash)] = index
+                        if remember:
+                            self._proven[(identity, statement.leaf_hash)] = index
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
                 except PrivcloudError as exc:
                     report.refused.append((statement, str(exc)))
                     continue
                 report.proven.append(statement)
+                report.indices[statement.leaf_hash] = index
         if not report.proven:
             raise KeyConsistencyError("no key the service offered is proven in the log")
         return report
@@ -149,10 +165,15 @@ class KeyProofs:
         return [k for k in keys if k.key.spki in proven]
 
     def choose_ohttp(
-        self, report: ProofReport, *, now: float, require_post_quantum: bool = False
+        self,
+        report: ProofReport,
+        *,
+        now: float,
+        require_post_quantum: bool = False,
+        remember: bool = True,
     ) -> KeyStatement:
         """The OHTTP key configuration to use among the proven ones (ADR 0014), chosen by a
-        rule over the logged statements alone (:meth:`_newest`), never by the order served: a
+        rule over the logged statements alone (:func:`_newest`), never by the order served: a
         gateway that served one device its keys in another order, at a re-admission it set off
         with a key mismatch it can always claim, would otherwise give that device a key no
         other device uses and recognise its requests by the key id (ADR 0009, decision 6).
@@ -166,6 +187,10 @@ class KeyProofs:
            "Earlier" spans restarts when the client has a trust store: statements proven in
            step 1 are saved there and read back on first use.
         4. Otherwise the newest proven classical configuration.
+
+        Without ``remember`` (a fetch the gateway can tie to a request), the hybrid statements
+        are not remembered for step 3: a key shown there alone would otherwise change what
+        the device refuses later, a mark of its own (docs/adr/0009, decision 7).
 
         Only what this refresh was served counts (and proved): a choice that also kept keys
         proven earlier would let a gateway that showed one device a newer key once keep that
@@ -181,12 +206,13 @@ class KeyProofs:
         hybrid = [s for s in report.proven if s.key_config.post_quantum]
         # 1.
         fresh = [s for s in hybrid if (identity, s.leaf_hash) not in self._pq_proven]
-        for statement in hybrid:
-            self._pq_proven[(identity, statement.leaf_hash)] = statement
-        if fresh and state is not None and self._store is not None:
-            self._store.save_hybrid_statements(state, fresh, now)
+        if remember:
+            for statement in hybrid:
+                self._pq_proven[(identity, statement.leaf_hash)] = statement
+            if fresh and state is not None and self._store is not None:
+                self._store.save_hybrid_statements(state, fresh, now)
         if hybrid:
-            return self._newest(hybrid, identity)
+            return _newest(hybrid, report)
         # 2.
         if require_post_quantum:
             raise DowngradeError("the gateway offered no logged post-quantum key configuration")
@@ -196,16 +222,7 @@ class KeyProofs:
             if log == identity and earlier.service in services and earlier.valid_at(now):
                 raise DowngradeError("a logged post-quantum key configuration was withheld")
         # 4.
-        return self._newest(report.proven, identity)  # (none of them hybrid, by step 1)
-
-    def _newest(self, statements: list[KeyStatement], identity: str) -> KeyStatement:
-        """The statement with the latest ``not_before``, of those the latest logged (its index
-        in the log, which :meth:`prove` recorded): what every device that proved the same
-        statements chooses, whatever order they were served in."""
-        return max(
-            statements,
-            key=lambda s: (s.not_before, self._proven.get((identity, s.leaf_hash), -1)),
-        )
+        return _newest(report.proven, report)  # (none of them hybrid, by step 1)
 
     async def prove_directory(
         self, nodes: Sequence[NodeDescriptor], statement: bytes | None, *, service: str, now: float
@@ -239,6 +256,13 @@ class KeyProofs:
             return
         async with LogClient(self.log_url, session=self._session()) as log:
             self._proven[key] = await _prove_one(log, entry, state, "the entry")
+
+
+def _newest(statements: list[KeyStatement], report: ProofReport) -> KeyStatement:
+    """The statement with the latest ``not_before``, of those the latest logged (its index in
+    the log, which :meth:`KeyProofs.prove` recorded): what every device that proved the same
+    statements chooses, whatever order they were served in."""
+    return max(statements, key=lambda s: (s.not_before, report.indices.get(s.leaf_hash, -1)))
 
 
 async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> int:

@@ -145,7 +145,6 @@ class LiveCall:
         self._ended = False
         self._events: asyncio.Queue[LiveEvent | PrivcloudError | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        #: Admits again before the admission's validity ends, while the call runs.
         #: The session open now (closed by :meth:`aclose` if the task never ran).
         self._opened: _Open | None = None
         self._ended_events = False
