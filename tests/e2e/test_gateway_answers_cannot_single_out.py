@@ -592,8 +592,7 @@ async def test_a_key_fetch_after_a_claimed_mismatch_leaves_no_mark_on_later_log_
         assert reads["victim"] == reads["other"]
 
 
-async def test_a_background_admission_the_gateway_fails_moves_no_admission_onto_a_request(
-) -> None:
+async def test_a_background_admission_the_gateway_fails_moves_no_admission_onto_a_request() -> None:
     """The attack (a review of decision 7): the gateway fails a background admission's key
     fetch (it need not know whose). The device dropped its admission, so its next request
     admitted on its own path, a fetch the gateway tied to it and answered with a key shown to
@@ -627,9 +626,7 @@ async def test_a_resend_key_fetch_does_not_wait_for_a_background_admission_held_
         while gateway.key_fetches == before:
             await asyncio.sleep(0.01)
         gateway.mismatches = 3
-        calls = [
-            asyncio.ensure_future(c.call("echo", None, b"x")) for c in (victim, victim, other)
-        ]
+        calls = [asyncio.ensure_future(c.call("echo", None, b"x")) for c in (victim, victim, other)]
         for _ in range(200):
             if gateway.key_fetches - before == 4:
                 break
