@@ -529,6 +529,7 @@ class HoldingGateway(WithholdingGateway):
         self.mismatches = 0
         self.hold: asyncio.Event | None = None
         self.key_fetches = 0
+        self.cloud: Any = None  # (the cloud behind it, for the tests)
 
     async def statements(self, request: web.Request) -> web.Response:
         self.key_fetches += 1
@@ -554,6 +555,7 @@ async def _two_devices() -> AsyncIterator[tuple[HoldingGateway, Client, Client]]
     two admitted devices behind it (victim, other)."""
     cloud = await start_cloud()
     gateway = HoldingGateway(cloud.relay_url)
+    gateway.cloud = cloud
     runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
     clients: list[Client] = []
@@ -635,3 +637,94 @@ async def test_a_resend_key_fetch_does_not_wait_for_a_background_admission_held_
         gateway.hold.set()
         await background
         assert [(await c).data for c in calls] == [b"x"] * 3
+
+
+class TilelessLogGateway(HoldingGateway):
+    """The holding gateway whose log (the operator's) answers the tile API with 404, so that
+    a device that fell back to the log's JSON proof endpoints would name its trusted size in
+    each consistency read (``/v1/proof/consistency?old=N``)."""
+
+    async def forward(self, request: web.Request) -> web.Response:
+        if request.path == "/log/checkpoint" or request.path.startswith("/log/tile/"):
+            self.log_reads.append(request.path_qs)
+            return web.Response(status=404)
+        return await super().forward(request)
+
+
+async def _grow_log(cloud: Any, tag: bytes) -> None:
+    """The operator appends an entry of its own and waits for a cosigned checkpoint."""
+    from privcloud.logclient import LogClient
+
+    t = cloud.transparency
+    async with LogClient(t.log_url) as log:
+        result = await log.append(b"operator padding " + tag, t.operator_key)
+        await log.wait_for_checkpoint(result.index + 1, min_cosignatures=1, timeout=30)
+
+
+async def _resend_reads(gateway: HoldingGateway, client: Client) -> list[str]:
+    """The log reads of the key fetch after a mismatch the gateway claims on one request."""
+    n = len(gateway.log_reads)
+    gateway.mismatches = 1
+    assert (await client.call("echo", None, b"x")).data == b"x"
+    return sorted(gateway.log_reads[n:])
+
+
+async def test_a_resend_key_fetch_does_not_name_the_devices_last_admission() -> None:
+    """The attack (a second review of decision 7): every log read of a device starts with a
+    consistency proof from the size its last admission trusted. Through the log's JSON
+    endpoint (``?old=N``), which a device fell back to when the operator's log served no
+    tiles, that size named the admission: the gateway linked each request it claimed a
+    mismatch on to the device's last admission, and so to each other. Devices now read the
+    log by its tiles only (shared by every device whose trusted size falls in the same tile);
+    a log without them is refused."""
+    async with _two_devices() as (gateway, victim, other):
+        gateway.hidden = None
+        await _grow_log(gateway.cloud, b"1")
+        await other.refresh()  # (the two devices' last admissions trusted different sizes)
+        await _grow_log(gateway.cloud, b"2")
+        first = await _resend_reads(gateway, victim)
+        assert first == await _resend_reads(gateway, other)
+        assert not any("proof/consistency" in r for r in first)
+
+
+async def test_a_log_without_tiles_is_refused_rather_than_read_by_size() -> None:
+    """The same attack's other half: the operator's log answers the tile API with 404. The
+    device's admission fails (and a background one keeps the admission held) instead of
+    asking ``/v1/proof/consistency?old=N``."""
+    cloud = await start_cloud()
+    gateway = TilelessLogGateway(cloud.relay_url)
+    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+        client = Client(url, policy=POLICY, trust=trust)
+        with pytest.raises(errors.PrivcloudError):
+            await client.refresh()
+        await client.close()
+        assert gateway.log_reads and not any("/v1/proof/" in r for r in gateway.log_reads)
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
+
+
+async def test_a_key_proven_at_a_background_admission_does_not_show_in_a_later_resend() -> None:
+    """The attack (a second review of decision 7): the gateway showed the newer logged key to
+    one background admission (whoever's), then served the usual key to every later one. The
+    device kept that key's proof, so at any later mismatch the gateway claimed it skipped the
+    log lookup every other device made, and its requests were recognised for the key's life.
+    Now a resend's key fetch proves every key afresh."""
+    async with _two_devices() as (gateway, victim, other):
+        gateway.show_next = True
+        await victim.refresh()  # a background admission the gateway showed the newer key
+        await other.refresh()
+        for c in (victim, other):
+            await c.refresh()  # the next ones, served as to everyone: same key, same size
+        assert victim.trail.key_config_id == other.trail.key_config_id != gateway.hidden
+        assert victim.log_state is not None and other.log_state is not None
+        assert victim.log_state.checkpoint.size == other.log_state.checkpoint.size
+        reads = {}
+        for name, c in [("victim", victim), ("other", other)]:
+            gateway.show_next = True  # the resend's fetch is shown both logged keys
+            reads[name] = await _resend_reads(gateway, c)
+        assert reads["victim"] == reads["other"]

@@ -4,6 +4,8 @@ reproduction by a third review (2026-12-07) and fails without its fix."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -187,5 +189,53 @@ async def test_a_401_with_an_empty_wallet_is_an_unavailable_error() -> None:
             cloud.gateway.authorizer = refuse
             with pytest.raises(errors.NoTokenLeftError):  # an UnavailableError (docs/tokens.md)
                 await client.call("echo", None, b"r")
+    finally:
+        await cloud.stop()
+
+
+class _Later:
+    """A clock ``offset`` seconds ahead of the system's."""
+
+    def __init__(self, offset: float) -> None:
+        self.offset = offset
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+
+async def test_background_admissions_that_fail_past_the_validity_do_not_poll() -> None:
+    """A second review of decision 7: the admission's logged validity is over while the
+    background admissions fail (a log or relay out of reach, or no newer directory statement
+    logged yet). Each try waited only the floor (one second) then, since the delay was
+    counted against a validity already over: every idle device polled the relay and the log
+    once a second. After a failure it now waits the whole range."""
+    cloud = await start_cloud()
+    try:
+        async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+            c.clock = _Later(2 * 3600.0)  # two hours on: nothing logged is valid any more
+            assert c._readmitter is not None
+            c._readmitter.cancel()
+            await asyncio.gather(c._readmitter, return_exceptions=True)
+            c._readmitter = None
+            before = c._admissions
+            c._readmit_later()
+            await asyncio.sleep(3.5)
+            assert c._admissions - before <= 1
+    finally:
+        await cloud.stop()
+
+
+async def test_a_client_used_again_after_close_admits_in_the_background() -> None:
+    """A second review of decision 7: ``close()`` cancels the background admission, and a
+    client used again after it had none, until a request admitted on its path."""
+    cloud = await start_cloud()
+    try:
+        c = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+        await c.refresh()
+        await c.close()
+        assert c._readmitter is None
+        assert (await c.call("echo", None, b"x")).data == b"x"
+        assert c._readmitter is not None
+        await c.close()
     finally:
         await cloud.stop()

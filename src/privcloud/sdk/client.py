@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass
@@ -83,6 +84,8 @@ from privcloud.wire.message import (
     WorkloadRequest,
     encode_request,
 )
+
+log = logging.getLogger("privcloud.sdk")
 
 #: The client admits again (fetches the keys and the directory, and admits the nodes) in the
 #: background, at a random time between half this many seconds and this many after its last
@@ -312,19 +315,28 @@ class Client:
         could serve it a logged key or directory statement of its choosing, and recognise the
         device's later requests by it. A failure leaves the admission held as it is (used until
         its logged validity ends) and is tried again at the next time."""
+        failed = False
         while True:
-            await asyncio.sleep(self._readmit_delay())
+            await asyncio.sleep(self._readmit_delay(failed=failed))
             async with self._refresh_lock:
-                with contextlib.suppress(PrivcloudError):
+                failed = True
+                try:
                     await self._refresh_unlocked(keep_on_failure=True)
+                    failed = False
+                except PrivcloudError:
+                    pass
+                except Exception as exc:  # noqa: BLE001 - a fault of ours must not end it
+                    # (only the type: its text could carry what the device fetched)
+                    log.error("background admission failed: %s", type(exc).__name__)  # noqa: TRY400
 
-    def _readmit_delay(self) -> float:
+    def _readmit_delay(self, *, failed: bool = False) -> float:
         """Seconds to the next background admission: uniform in [half, all] of
         :data:`READMIT_AFTER_S`, ending ``READMIT_MARGIN_S`` before the admission's logged
-        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``."""
+        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``; the whole
+        range after a failed one (a log out of reach is not polled)."""
         latest = READMIT_AFTER_S
         valid_until = self._valid_until()
-        if valid_until != float("-inf"):
+        if valid_until != float("-inf") and not failed:
             latest = min(latest, valid_until - self.clock.now() - limits.READMIT_MARGIN_S)
         floor = min(READMIT_AFTER_S, limits.READMIT_FLOOR_S)
         return self._random.uniform(max(floor, latest / 2), max(floor, latest))
@@ -378,11 +390,12 @@ class Client:
         now = self.clock.now()
         # Not under the refresh lock either: a background admission the gateway holds open
         # would keep it, and the wait would tie the two fetches (a review of decision 7).
-        async with LogClient(trust.log_url, session=self.session) as log:
+        async with LogClient(trust.log_url, session=self.session, read="tiles") as log:
             _, report = await self._proven_keys(log, key_proofs, trust, now, keep=False)
-        return key_proofs.choose_ohttp(
-            report, now=now, require_post_quantum=self.require_post_quantum, remember=False
-        )
+        # A hybrid key when the admission's is one (what every device admitted to it holds).
+        admitted = self._key_config
+        hybrid = self.require_post_quantum or (admitted is not None and admitted.post_quantum)
+        return key_proofs.choose_ohttp(report, now=now, require_post_quantum=hybrid, remember=False)
 
     def _key_proofs_or_fail(self) -> KeyProofs:
         if self.trust is None or self.key_proofs is None:
@@ -393,7 +406,7 @@ class Client:
         trust, key_proofs = self.trust, self._key_proofs_or_fail()
         assert trust is not None
         now = self.clock.now()
-        async with LogClient(trust.log_url, session=self.session) as log:
+        async with LogClient(trust.log_url, session=self.session, read="tiles") as log:
             state, report = await self._proven_keys(log, key_proofs, trust, now)
             nodes, logged = decode_directory_document(await self._get("/v1/directory"))
             # Directory consistency: only the directory whose statement is in the checkpoint
@@ -451,6 +464,8 @@ class Client:
             async with self._refresh_lock:
                 if self._expired():
                     await self._refresh_unlocked()
+        elif self._readmitter is None:
+            self._readmit_later()  # (a client used again after close())
 
     def _expired(self) -> bool:
         """Whether the admission can be used no more: none yet, a failed one, or the logged

@@ -113,9 +113,10 @@ class KeyProofs:
            (:func:`verify_logged`).
 
         Statements failing 2 or 3 are left out with their reason. ``state`` is the log state to
-        prove against (by default the client's); without ``remember`` nothing proven here is
-        kept for later proofs (a fetch the gateway can tie to a request must leave no mark the
-        device's later log reads would show: docs/adr/0009, decision 7). Raises
+        prove against (by default the client's). Without ``remember`` (a fetch the gateway can
+        tie to a request) every statement is proven afresh and nothing is kept: what the
+        device proved before would show in the log reads it skips, and what it proves now in
+        its later ones (docs/adr/0009, decision 7). Raises
         :class:`KeyConsistencyError` when none is proven (so the caller never falls back to
         an unproven key), and when nothing is trusted of the log yet.
         """
@@ -127,13 +128,13 @@ class KeyProofs:
         check_key_count([s for s in statements if s.kind is kind], now, MOST_VALID_AT_ONCE[kind])
         report = ProofReport()
         identity = log_identity(state)
-        async with LogClient(self.log_url, session=self._session()) as log:
+        async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
             for statement in statements:
                 try:
                     # 2.
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
-                    index = self._proven.get((identity, statement.leaf_hash))
+                    index = self._proven.get((identity, statement.leaf_hash)) if remember else None
                     if index is None:
                         index = await _prove_one(log, statement.encode(), state, "key statement")
                         if remember:
@@ -188,9 +189,11 @@ class KeyProofs:
            step 1 are saved there and read back on first use.
         4. Otherwise the newest proven classical configuration.
 
-        Without ``remember`` (a fetch the gateway can tie to a request), the hybrid statements
-        are not remembered for step 3: a key shown there alone would otherwise change what
-        the device refuses later, a mark of its own (docs/adr/0009, decision 7).
+        Without ``remember`` (a fetch the gateway can tie to a request) nothing is remembered
+        and nothing remembered counts: step 3 is left out, since what the device refuses would
+        show which hybrid keys it was shown before, and a key shown there alone would change
+        what it refuses later (docs/adr/0009, decision 7; the caller asks for a hybrid key
+        with ``require_post_quantum`` when its admission's key is one).
 
         Only what this refresh was served counts (and proved): a choice that also kept keys
         proven earlier would let a gateway that showed one device a newer key once keep that
@@ -217,6 +220,8 @@ class KeyProofs:
         if require_post_quantum:
             raise DowngradeError("the gateway offered no logged post-quantum key configuration")
         # 3.
+        if not remember:
+            return _newest(report.proven, report)
         services = {s.service for s in report.proven}
         for (log, _), earlier in self._pq_proven.items():
             if log == identity and earlier.service in services and earlier.valid_at(now):
@@ -254,7 +259,7 @@ class KeyProofs:
         key = (log_identity(state), leaf_hash(entry))
         if key in self._proven:
             return
-        async with LogClient(self.log_url, session=self._session()) as log:
+        async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
             self._proven[key] = await _prove_one(log, entry, state, "the entry")
 
 
