@@ -482,42 +482,6 @@ async def test_a_mismatch_claimed_past_the_directorys_validity_sets_off_no_readm
         await cloud.stop()
 
 
-async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_request(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """The attack (ADR 0009, decision 6, the limit it left open): once its admission was
-    ``READMIT_AFTER_S`` old, a device admitted again right before its next request, fetching
-    the key statements and the directory within milliseconds of it: a fetch the gateway ties
-    to that request and can serve a logged key or directory statement of its choosing, by
-    which it then recognises the device's later requests. Now no request admits while the
-    admission's logged validity lasts, and the client admits again in the background, at
-    random times (docs/adr/0009, decision 7)."""
-    from privcloud.sdk import client as client_module
-
-    cloud = await start_cloud()
-    gateway = WithholdingGateway(cloud.relay_url)
-    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        trust = cloud.client_trust()
-        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
-        async with Client(url, policy=POLICY, trust=trust) as client:
-            before = gateway.directory_gets
-            client._admitted_at -= 3600  # an hour old: requests used to admit again first
-            for i in range(3):
-                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
-            assert gateway.directory_gets == before
-        monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
-        async with Client(url, policy=POLICY, trust=trust) as client:
-            admissions, before = client._admissions, gateway.directory_gets
-            await asyncio.sleep(2.0)  # no request at all
-            assert client._admissions >= admissions + 3
-            assert gateway.directory_gets >= before + 3
-    finally:
-        await runner.cleanup()
-        await cloud.stop()
-
-
 class HoldingGateway(WithholdingGateway):
     """The withholding gateway that also notes the log reads it passes on, claims a key
     mismatch on the next ``mismatches`` requests, and holds key fetches while ``hold`` is
@@ -550,29 +514,39 @@ class HoldingGateway(WithholdingGateway):
 
 
 @contextlib.asynccontextmanager
-async def _two_devices() -> AsyncIterator[tuple[HoldingGateway, Client, Client]]:
-    """A cloud with two logged, valid gateway keys, the newer one hidden by the gateway, and
-    two admitted devices behind it (victim, other)."""
+async def _behind(
+    kind: type[HoldingGateway] = HoldingGateway,
+) -> AsyncIterator[tuple[HoldingGateway, str, Any]]:
+    """A cloud with a gateway of ``kind`` in front of its relay: the gateway (its ``cloud``
+    set), the URL devices reach it by, and the trust that reads the log through it."""
     cloud = await start_cloud()
-    gateway = HoldingGateway(cloud.relay_url)
+    gateway = kind(cloud.relay_url)
     gateway.cloud = cloud
     runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
     url = f"http://127.0.0.1:{port}"
-    clients: list[Client] = []
     try:
-        time.sleep(1.1)  # (a later not_before than the first key's)
-        gateway.hidden = await cloud.rotate_gateway_key(retire_old=False)
         trust = cloud.client_trust()
-        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
-        clients = [Client(url, policy=POLICY, trust=trust) for _ in range(2)]
-        for c in clients:
-            await c.refresh()
-        yield gateway, clients[0], clients[1]
+        yield gateway, url, type(trust)(f"{url}/log", trust.log, trust.roots)
     finally:
-        for c in clients:
-            await c.close()
         await runner.cleanup()
         await cloud.stop()
+
+
+@contextlib.asynccontextmanager
+async def _two_devices() -> AsyncIterator[tuple[HoldingGateway, Client, Client]]:
+    """A cloud with two logged, valid gateway keys, the newer one hidden by the gateway, and
+    two admitted devices behind it (victim, other)."""
+    async with _behind() as (gateway, url, trust):
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        gateway.hidden = await gateway.cloud.rotate_gateway_key(retire_old=False)
+        clients = [Client(url, policy=POLICY, trust=trust) for _ in range(2)]
+        try:
+            for c in clients:
+                await c.refresh()
+            yield gateway, clients[0], clients[1]
+        finally:
+            for c in clients:
+                await c.close()
 
 
 async def test_a_key_fetch_after_a_claimed_mismatch_leaves_no_mark_on_later_log_reads() -> None:
@@ -691,21 +665,12 @@ async def test_a_log_without_tiles_is_refused_rather_than_read_by_size() -> None
     """The same attack's other half: the operator's log answers the tile API with 404. The
     device's admission fails (and a background one keeps the admission held) instead of
     asking ``/v1/proof/consistency?old=N``."""
-    cloud = await start_cloud()
-    gateway = TilelessLogGateway(cloud.relay_url)
-    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        trust = cloud.client_trust()
-        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+    async with _behind(TilelessLogGateway) as (gateway, url, trust):
         client = Client(url, policy=POLICY, trust=trust)
         with pytest.raises(errors.PrivcloudError):
             await client.refresh()
         await client.close()
         assert gateway.log_reads and not any("/v1/proof/" in r for r in gateway.log_reads)
-    finally:
-        await runner.cleanup()
-        await cloud.stop()
 
 
 async def test_a_key_proven_at_a_background_admission_does_not_show_in_a_later_resend() -> None:
@@ -728,3 +693,30 @@ async def test_a_key_proven_at_a_background_admission_does_not_show_in_a_later_r
             gateway.show_next = True  # the resend's fetch is shown both logged keys
             reads[name] = await _resend_reads(gateway, c)
         assert reads["victim"] == reads["other"]
+
+
+async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack (ADR 0009, decision 6, the limit it left open): once its admission was
+    ``READMIT_AFTER_S`` old, a device admitted again right before its next request, fetching
+    the key statements and the directory within milliseconds of it: a fetch the gateway ties
+    to that request and can serve a logged key or directory statement of its choosing, by
+    which it then recognises the device's later requests. Now no request admits while the
+    admission's logged validity lasts, and the client admits again in the background, at
+    random times (docs/adr/0009, decision 7)."""
+    from privcloud.sdk import client as client_module
+
+    async with _behind() as (gateway, url, trust):
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            before = gateway.directory_gets
+            client._admitted_at -= 3600  # an hour old: requests used to admit again first
+            for i in range(3):
+                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
+            assert gateway.directory_gets == before
+        monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            admissions, before = client._admissions, gateway.directory_gets
+            await asyncio.sleep(2.0)  # no request at all
+            assert client._admissions >= admissions + 3
+            assert gateway.directory_gets >= before + 3
