@@ -253,6 +253,10 @@ class LogClient:
                 _probed[self.base_url] = (self._read, time.monotonic())
         return self._read
 
+    async def reads_tiles(self) -> bool:
+        """Whether this client reads the log by its tiles (C2SP tlog-tiles)."""
+        return await self._api() == "tiles"
+
     async def tiles_checkpoint(self) -> bytes:
         """``GET /checkpoint`` of the tile API: the signed note, unverified (form checked)."""
         body = await self._tiles_checkpoint(probe=False)
@@ -504,8 +508,8 @@ async def advance_checkpoint(
        clients verify a checkpoint before they fetch what its size implies, so a forged note
        cannot make the client ask for proofs (or tiles) of a tree the log never signed.
     2. Fetch the RFC 9162 consistency proof from the trusted size to the signed size (none
-       when the trusted tree is empty or the sizes are equal; none for a smaller note, which
-       step 3 refuses as a rollback).
+       when the trusted tree is empty, or, but for a tile reader's same reads, when the sizes
+       are equal; none for a smaller note, which step 3 refuses as a rollback).
     3. :meth:`TrustedLogState.update`: log signature and origin, no rollback
        (:class:`RollbackError`), no fork (:class:`ForkError`), enough fresh witness cosignatures
        (:class:`MissingCosignatureError`), the consistency proof (:class:`VerificationError`).
@@ -518,6 +522,11 @@ async def advance_checkpoint(
     proof: list[bytes] = []
     if 0 < old_size < new_size:
         proof = await log.consistency_proof(old_size, new_size)
+    elif 0 < old_size == new_size and await log.reads_tiles():
+        # The tiles a reader one step behind reads (the new tree's right edge): read alike,
+        # the tiles do not tell whether this reader trusted this size already (a device's
+        # last admission; docs/adr/0009, decision 7).
+        await log.consistency_proof(old_size, new_size)
     # 3.
     return state.update(note, proof, now)
 

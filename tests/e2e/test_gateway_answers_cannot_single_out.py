@@ -515,11 +515,12 @@ class HoldingGateway(WithholdingGateway):
 
 @contextlib.asynccontextmanager
 async def _behind(
-    kind: type[HoldingGateway] = HoldingGateway,
+    kind: type[HoldingGateway] = HoldingGateway, *, tokens: bool = False
 ) -> AsyncIterator[tuple[HoldingGateway, str, Any]]:
-    """A cloud with a gateway of ``kind`` in front of its relay: the gateway (its ``cloud``
-    set), the URL devices reach it by, and the trust that reads the log through it."""
-    cloud = await start_cloud()
+    """A cloud (with ``tokens``) with a gateway of ``kind`` in front of its relay: the gateway
+    (its ``cloud`` set), the URL devices reach it by, and the trust that reads the log
+    through it."""
+    cloud = await start_cloud(tokens=tokens)
     gateway = kind(cloud.relay_url)
     gateway.cloud = cloud
     runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
@@ -720,3 +721,57 @@ async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_req
             await asyncio.sleep(2.0)  # no request at all
             assert client._admissions >= admissions + 3
             assert gateway.directory_gets >= before + 3
+
+
+async def test_a_statement_shown_to_one_background_admission_marks_no_later_one() -> None:
+    """The attack (a third review of decision 7): the gateway shows the newer logged key to
+    one background admission (whoever's), then to every later one. The device of the first
+    had kept its proof and skipped the log lookups every other device made at every later
+    admission: the gateway knew whose background admission it served, and could answer its
+    directory fetch with a statement of its choosing. Now every admission proves every
+    statement afresh."""
+    async with _two_devices() as (gateway, victim, other):
+        gateway.show_next = True
+        await victim.refresh()  # one background admission shown the newer key
+        gateway.hidden = None
+        reads = {}
+        for name, c in [("victim", victim), ("other", other)]:
+            n = len(gateway.log_reads)
+            await c.refresh()  # the next background admissions, served alike
+            reads[name] = sorted(gateway.log_reads[n:])
+        assert reads["victim"] == reads["other"]
+
+
+async def test_the_wallets_key_proofs_do_not_name_the_devices_last_admission() -> None:
+    """The attack (a third review of decision 7): the wallet proved the issuer's keys at the
+    size the device trusted, its last admission's, and the partial tiles of that tree name
+    the size exactly; the read comes right before an issuance the issuer ties to the device
+    (and on a request's path when the wallet is empty). Now the wallet proves them at the
+    log's newest checkpoint, and a reader already there reads the same tiles as one a step
+    behind."""
+    async with _behind(tokens=True) as (gateway, url, trust):
+        cloud = gateway.cloud
+        clients = [
+            Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet(batch_size=4))
+            for _ in range(2)
+        ]
+        victim, other = clients
+        try:
+            for c in clients:
+                await c.refresh()
+            await cloud.add_issuer_key()  # a new logged key, proven at the wallets' next read
+            await victim.refresh()  # (background admissions)
+            await _grow_log(cloud, b"1")
+            await other.refresh()  # a trusted size one more than the victim's
+            assert victim.log_state is not None and other.log_state is not None
+            assert victim.log_state.checkpoint.size != other.log_state.checkpoint.size
+            reads = {}
+            for name, c in [("victim", victim), ("other", other)]:
+                assert c.wallet is not None
+                n = len(gateway.log_reads)
+                await c.wallet.refresh_keys()  # (before an issuance)
+                reads[name] = sorted(gateway.log_reads[n:])
+            assert reads["victim"] == reads["other"]
+        finally:
+            for c in clients:
+                await c.close()

@@ -371,7 +371,6 @@ class Client:
             service=self.gateway_service,
             now=now,
             state=state,
-            remember=keep,
         )
         return state, report
 

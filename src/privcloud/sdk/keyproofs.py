@@ -39,7 +39,7 @@ from privcloud.errors import (
 )
 from privcloud.logclient import LogClient
 from privcloud.privacypass.issuance import PublishedKey
-from privcloud.sdk.trust_store import TrustStore, log_identity
+from privcloud.sdk.trust_store import TrustStore, log_identity, refresh_trusted_checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
 from privcloud.transparency.merkle import leaf_hash
 from privcloud.trust.admission import AdmittedNode
@@ -88,8 +88,6 @@ class KeyProofs:
         self._store = store
         #: Log identities whose remembered hybrid statements were read from ``store``.
         self._recalled: set[str] = set()
-        #: (log, leaf hash) of each statement proven -> its index in the log.
-        self._proven: dict[tuple[str, bytes], int] = {}
         #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
         self._pq_proven: dict[tuple[str, bytes], KeyStatement] = {}
 
@@ -101,7 +99,6 @@ class KeyProofs:
         service: str,
         now: float,
         state: TrustedLogState | None = None,
-        remember: bool = True,
     ) -> ProofReport:
         """The statements of ``kind`` for ``service`` that are valid now and logged.
 
@@ -113,10 +110,10 @@ class KeyProofs:
            (:func:`verify_logged`).
 
         Statements failing 2 or 3 are left out with their reason. ``state`` is the log state to
-        prove against (by default the client's). Without ``remember`` (a fetch the gateway can
-        tie to a request) every statement is proven afresh and nothing is kept: what the
-        device proved before would show in the log reads it skips, and what it proves now in
-        its later ones (docs/adr/0009, decision 7). Raises
+        prove against (by default the client's). Every statement is proven afresh, each time:
+        a proof kept from an earlier fetch would show, in the log reads a device then skips,
+        which statements it was shown before, and so whose fetch this is (docs/adr/0009,
+        decision 7). Raises
         :class:`KeyConsistencyError` when none is proven (so the caller never falls back to
         an unproven key), and when nothing is trusted of the log yet.
         """
@@ -127,18 +124,13 @@ class KeyProofs:
         # 1.
         check_key_count([s for s in statements if s.kind is kind], now, MOST_VALID_AT_ONCE[kind])
         report = ProofReport()
-        identity = log_identity(state)
         async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
             for statement in statements:
                 try:
                     # 2.
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
-                    index = self._proven.get((identity, statement.leaf_hash)) if remember else None
-                    if index is None:
-                        index = await _prove_one(log, statement.encode(), state, "key statement")
-                        if remember:
-                            self._proven[(identity, statement.leaf_hash)] = index
+                    index = await _prove_one(log, statement.encode(), state, "key statement")
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
                 except PrivcloudError as exc:
@@ -154,14 +146,23 @@ class KeyProofs:
         self, keys: list[PublishedKey], issuer_name: str, *, now: float
     ) -> list[PublishedKey]:
         """The issuer keys of a directory whose statements are logged (directory order kept);
-        a key without a validity cannot have a statement and is left out. Raises
-        :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
+        a key without a validity cannot have a statement and is left out. Proven at the log's
+        newest checkpoint, not kept: proofs at the size the device trusts (its last admission's)
+        would name that size in the tiles they read (a review of docs/adr/0009, decision 7).
+        Raises :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
         statements = [
             KeyStatement.for_token_key(issuer_name, k.key.spki, k.not_before, k.expires)
             for k in keys
             if k.not_before is not None and k.expires is not None and k.not_before < k.expires
         ]
-        report = await self.prove(statements, kind=KeyKind.ISSUER, service=issuer_name, now=now)
+        state = self._state()
+        if state is None or state.checkpoint.size == 0:
+            raise KeyConsistencyError("no trusted log checkpoint to prove keys against")
+        async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
+            state = await refresh_trusted_checkpoint(log, state, now=now)
+        report = await self.prove(
+            statements, kind=KeyKind.ISSUER, service=issuer_name, now=now, state=state
+        )
         proven = {s.key for s in report.proven}
         return [k for k in keys if k.key.spki in proven]
 
@@ -256,11 +257,8 @@ class KeyProofs:
         state = self._state()
         if state is None or state.checkpoint.size == 0:
             raise KeyConsistencyError("no trusted log checkpoint to prove entries against")
-        key = (log_identity(state), leaf_hash(entry))
-        if key in self._proven:
-            return
         async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
-            self._proven[key] = await _prove_one(log, entry, state, "the entry")
+            await _prove_one(log, entry, state, "the entry")
 
 
 def _newest(statements: list[KeyStatement], report: ProofReport) -> KeyStatement:
