@@ -89,8 +89,8 @@ log = logging.getLogger("privcloud.sdk")
 
 #: The client admits again (fetches the keys and the directory, and admits the nodes) in the
 #: background, at a random time between half this many seconds and this many after its last
-#: admission (node bundles are valid for at most 24 h; keys rotate): never on a request's path
-#: while the admission's logged validity lasts (docs/adr/0009, decision 7).
+#: background try (node bundles are valid for at most 24 h; keys rotate): never on a request's
+#: path while the admission's logged validity lasts (docs/adr/0009, decision 7).
 READMIT_AFTER_S = 600.0
 
 
@@ -309,8 +309,8 @@ class Client:
 
     async def _readmit_at_random_times(self) -> None:
         """Admit again at random times, between half :data:`READMIT_AFTER_S` and all of it
-        after the last admission and a margin before its logged validity ends, whatever the
-        requests do (docs/adr/0009, decision 7). An admission on a request's path, or right
+        after the last try, and a margin before the admission's logged validity ends, whatever
+        the requests do (docs/adr/0009, decision 7). An admission on a request's path, or right
         after an answer the gateway wrote, is a fetch the gateway can tie to that request: it
         could serve it a logged key or directory statement of its choosing, and recognise the
         device's later requests by it. A failure leaves the admission held as it is (used until
@@ -352,9 +352,9 @@ class Client:
     ) -> tuple[TrustedLogState, ProofReport]:
         """Move the trusted checkpoint forward, then prove the gateway's key statements in it:
         only a key configuration whose statement is logged (the relay or gateway cannot hand
-        this device a key of its own). Without ``keep`` nothing of it stays: not the checkpoint
-        it moved to (the device's later log reads would show it), not the proofs
-        (:meth:`key_for_resend`)."""
+        this device a key of its own). Without ``keep`` the checkpoint it moved to is not kept
+        (the device's later log reads would show it: :meth:`key_for_resend`); proofs never are
+        (:meth:`KeyProofs.prove`)."""
         statements = decode_statement_list(
             await self._get(KEY_STATEMENTS_PATH, MEDIA_KEY_STATEMENTS)
         )
