@@ -737,9 +737,10 @@ MAX_LIVE_RESUMES: Final = 3
 #: the background, at a random time (privcloud.sdk.client): a request or a live call's resume
 #: after that end would otherwise admit again on its path, a fetch the gateway ties to it.
 READMIT_MARGIN_S: Final = 60.0
-#: Fewest seconds between two background admissions of one client (an admission whose
-#: validity ends within READMIT_MARGIN_S must not make it admit again in a tight loop).
-READMIT_FLOOR_S: Final = 1.0
+#: Fewest seconds between two background admissions of one client: an admission whose
+#: validity ends within READMIT_MARGIN_S (a gateway's directory logged late) must not make
+#: every device admit again in a tight loop at the same time (a fourth review).
+READMIT_FLOOR_S: Final = 10.0
 #: Most node draws one call makes, openings refused and resumes together: the most a call drew
 #: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
 #: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).

@@ -239,3 +239,27 @@ async def test_a_client_used_again_after_close_admits_in_the_background() -> Non
         await c.close()
     finally:
         await cloud.stop()
+
+
+async def test_background_admissions_near_the_validity_end_keep_the_floor_apart() -> None:
+    """A fourth review of decision 7: with under a minute of the admission's validity left (a
+    directory statement logged late, or the older of two served), every device admitted again
+    once a second until the end, all at the same time. Now they keep ``READMIT_FLOOR_S``
+    apart; a failed try with validity left tries again within it, and once none is left
+    waits the whole range (no polling)."""
+    from privcloud import limits
+    from privcloud.sdk.client import READMIT_AFTER_S
+
+    c = Client("http://127.0.0.1:1")
+    now = 1_000_000.0
+    c.clock = _Later(now - time.time())
+
+    def delays(valid_for: float, *, failed: bool) -> list[float]:
+        c._valid_until = lambda: c.clock.now() + valid_for  # type: ignore[method-assign]
+        return [c._readmit_delay(failed=failed) for _ in range(200)]
+
+    assert min(delays(limits.READMIT_MARGIN_S + 3, failed=False)) >= limits.READMIT_FLOOR_S
+    within = delays(limits.READMIT_MARGIN_S + 120, failed=True)
+    assert min(within) >= 60 - 1 and max(within) <= 120 + 1
+    assert min(delays(0, failed=True)) >= READMIT_AFTER_S / 2
+    await c.close()

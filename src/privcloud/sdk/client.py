@@ -332,13 +332,16 @@ class Client:
     def _readmit_delay(self, *, failed: bool = False) -> float:
         """Seconds to the next background admission: uniform in [half, all] of
         :data:`READMIT_AFTER_S`, ending ``READMIT_MARGIN_S`` before the admission's logged
-        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``; the whole
-        range after a failed one (a log out of reach is not polled)."""
+        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``; after a
+        failed one, within the validity left, or the whole range once none is (a log out of
+        reach is not polled)."""
         latest = READMIT_AFTER_S
-        valid_until = self._valid_until()
-        if valid_until != float("-inf") and not failed:
-            latest = min(latest, valid_until - self.clock.now() - limits.READMIT_MARGIN_S)
         floor = min(READMIT_AFTER_S, limits.READMIT_FLOOR_S)
+        valid_until = self._valid_until()
+        if valid_until != float("-inf"):
+            left = valid_until - self.clock.now() - limits.READMIT_MARGIN_S
+            if not failed or left > floor:  # (a failure with time left: again within it)
+                latest = min(latest, left)
         return self._random.uniform(max(floor, latest / 2), max(floor, latest))
 
     async def _proven_keys(
