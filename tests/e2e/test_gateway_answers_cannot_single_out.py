@@ -23,7 +23,7 @@ import pytest
 from aiohttp import web
 from test_live_session import DRAIN_S, echo_factory
 
-from cloudkit import pass_on, refuse_first, start_cloud
+from cloudkit import Interceptor, behind, pass_on, refuse_first, start_cloud
 from privcloud import errors, limits
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
@@ -59,7 +59,7 @@ def issuances(wallet: Wallet) -> list[float]:
     return times
 
 
-class WithholdingGateway:
+class WithholdingGateway(Interceptor):
     """The gateway's position in front of the relay: it serves every key fetch the logged
     statements without ``hidden`` (a key it logged just now), except the next fetch when
     ``show_next`` (the one that follows a key mismatch it claimed); it can serve the next fetch
@@ -68,7 +68,7 @@ class WithholdingGateway:
     each request's OHTTP key id (in the clear)."""
 
     def __init__(self, upstream: str) -> None:
-        self.upstream = upstream
+        super().__init__(upstream)
         self.hidden: int | None = None
         self.mismatch_next = False
         self.show_next = False
@@ -78,11 +78,8 @@ class WithholdingGateway:
         self.directory_gets = 0
         self.key_ids: list[int] = []
 
-    def app(self) -> web.Application:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get(KEY_STATEMENTS_PATH, self.statements)
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        return app
 
     async def statements(self, request: web.Request) -> web.Response:
         if self.fail_keys_next:
@@ -517,20 +514,10 @@ class HoldingGateway(WithholdingGateway):
 async def _behind(
     kind: type[HoldingGateway] = HoldingGateway, *, tokens: bool = False
 ) -> AsyncIterator[tuple[HoldingGateway, str, Any]]:
-    """A cloud (with ``tokens``) with a gateway of ``kind`` in front of its relay: the gateway
-    (its ``cloud`` set), the URL devices reach it by, and the trust that reads the log
-    through it."""
-    cloud = await start_cloud(tokens=tokens)
-    gateway = kind(cloud.relay_url)
-    gateway.cloud = cloud
-    runner, port = await start_site(gateway.app(), "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        trust = cloud.client_trust()
-        yield gateway, url, type(trust)(f"{url}/log", trust.log, trust.roots)
-    finally:
-        await runner.cleanup()
-        await cloud.stop()
+    """:func:`cloudkit.behind` with a gateway of ``kind``, its ``cloud`` set."""
+    async with behind(kind, tokens=tokens) as (cloud, gateway, url, trust):
+        gateway.cloud = cloud
+        yield gateway, url, trust
 
 
 @contextlib.asynccontextmanager

@@ -99,6 +99,24 @@ def node_ids(cloud: Cloud) -> list[str]:
     return [n.descriptor.node_id for n in cloud.nodes]
 
 
+async def _cut_and_resume(
+    cloud: Cloud, call: LiveCall, events: Any, draws: Draws, fetched: list[str]
+) -> int:
+    """A cut of ``call``'s tunnel to node-1 (its host stops; the gateway can close the tunnel
+    alike) with the next draw node-2: the call resumes there and ends, fetching nothing at
+    the resume. Returns how many fetches came before the cut."""
+    ids = node_ids(cloud)
+    draws.then((ids[1],))
+    before = len(fetched)
+    await cloud.node_proxies[0].stop()
+    await play(call, tone(1.6))
+    await asyncio.wait_for(call.end(), 10)
+    await asyncio.wait_for(events, 5)
+    assert call.nodes == [ids[0], ids[1]]
+    assert fetched[before:] == []  # nothing fetched at the resume
+    return before
+
+
 def refusing_all_but(
     monkeypatch: pytest.MonkeyPatch,
     cloud: Cloud,
@@ -382,14 +400,7 @@ async def test_a_cut_the_gateway_can_write_sets_off_no_readmission_at_the_resume
         events = asyncio.ensure_future(collect(call))
         await play(call, tone(0.4))
         c._admitted_at -= 601  # the call outlived the admission's age
-        draws.then((ids[1],))
-        before = len(fetched)
-        await cloud.node_proxies[0].stop()  # a cut (the gateway can close the tunnel alike)
-        await play(call, tone(1.6))
-        await asyncio.wait_for(call.end(), 10)
-        await asyncio.wait_for(events, 5)
-        assert call.nodes == [ids[0], ids[1]]
-        assert fetched[before:] == []  # nothing fetched at the resume
+        before = await _cut_and_resume(cloud, call, events, draws, fetched)
         async with LiveCall(c, deadline_s=5) as second:  # nor at the next call's opening
             await second.end()
         assert fetched[before:] == []
@@ -569,11 +580,4 @@ async def test_a_call_that_may_outlive_its_admission_renews_it_before_and_not_at
             await asyncio.sleep(0.05)
         assert c._admissions == admitted + 1 and "/v1/directory" in fetched
         await asyncio.sleep(max(0.0, ends_at - time.time()) + 0.1)  # past the old end
-        draws.then((ids[1],))
-        before = len(fetched)
-        await cloud.node_proxies[0].stop()  # a cut (the gateway can close the tunnel alike)
-        await play(call, tone(1.6))
-        await asyncio.wait_for(call.end(), 10)
-        await asyncio.wait_for(events, 5)
-    assert call.nodes == [ids[0], ids[1]]
-    assert fetched[before:] == []  # nothing fetched at the resume
+        await _cut_and_resume(cloud, call, events, draws, fetched)

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from cloudkit import Cloud, start_cloud
+from cloudkit import Cloud, Interceptor, start_cloud
 from privcloud import errors
 from privcloud.crypto.hpke import KemId
 from privcloud.envelope import parse_header
@@ -86,22 +86,17 @@ async def test_request_through_all_hops_uses_the_hybrid_suite(cloud: Cloud) -> N
         assert CANARY not in envelope
 
 
-class StrippingRelay:
+class StrippingRelay(Interceptor):
     """An attacker in front of the real relay (or a gateway doing the same): it drops the
     hybrid post-quantum statements from the key statement list, and with ``strip_nodes`` the
     nodes' hybrid keys from the directory, so that devices fall back to X25519. Everything else
     passes through."""
 
     def __init__(self, upstream: str, *, strip_nodes: bool = False) -> None:
-        self.upstream = upstream
+        super().__init__(upstream)
         self.strip_nodes = strip_nodes
         self.active = True
         self.posts = 0
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        return app
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -5,6 +5,7 @@ reproduction by a third review (2026-12-07) and fails without its fix."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -12,29 +13,24 @@ import pytest
 from aiohttp import web
 from test_live_session import DRAIN_S, echo_factory
 
-from cloudkit import pass_on, refuse_first, start_cloud
+from cloudkit import Interceptor, behind, pass_on, refuse_first, start_cloud
 from privcloud import errors
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.services.gateway_core import key_mismatch_problem
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
-from privcloud.services.site import start_site
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import bhttp
 
 POLICY = ClientPolicy.insecure_local_dev()
 
 
-class MismatchOnPost:
+class MismatchOnPost(Interceptor):
     """Forwards everything; answers the n-th OHTTP POST with RFC 9458's key mismatch."""
 
     def __init__(self, upstream: str, nth: int) -> None:
-        self.upstream, self.nth, self.posts = upstream, nth, 0
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        return app
+        super().__init__(upstream)
+        self.nth, self.posts = nth, 0
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -48,22 +44,15 @@ class MismatchOnPost:
 
 
 async def test_a_key_mismatch_after_a_401_is_an_error_of_ours() -> None:
-    cloud = await start_cloud(tokens=True)
-    proxy = MismatchOnPost(cloud.relay_url, nth=2)
-    runner, port = await start_site(proxy.app(), "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        trust = cloud.client_trust()
-        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
-        async with Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet()) as client:
+    mismatch = functools.partial(MismatchOnPost, nth=2)
+    async with behind(mismatch, tokens=True) as (cloud, _, url, trust):
+        client = Client(url, policy=POLICY, trust=trust, wallet=cloud.new_wallet())
+        async with client:
             authorizer = cloud.gateway.authorizer
             assert isinstance(authorizer, TokenAuthorizer)
             cloud.gateway.authorizer = refuse_first(authorizer, authorizer.www_authenticate())
             with pytest.raises(errors.UnknownKeyError):  # not the client's internal exception
                 await client.call("echo", None, b"r")
-    finally:
-        await runner.cleanup()
-        await cloud.stop()
 
 
 async def test_an_honest_401_naming_the_issuers_successor_key_is_retried() -> None:
@@ -91,14 +80,10 @@ async def test_an_honest_401_naming_the_issuers_successor_key_is_retried() -> No
         await cloud.stop()
 
 
-class FailFirstKeys:
+class FailFirstKeys(Interceptor):
     def __init__(self, upstream: str) -> None:
-        self.upstream, self.fail = upstream, True
-
-    def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.forward)
-        return app
+        super().__init__(upstream)
+        self.fail = True
 
     async def forward(self, request: web.Request) -> web.Response:
         body = await request.read()
@@ -109,13 +94,7 @@ class FailFirstKeys:
 
 
 async def test_a_client_whose_first_admission_failed_prefetches_at_its_first_success() -> None:
-    cloud = await start_cloud(tokens=True)
-    proxy = FailFirstKeys(cloud.relay_url)
-    runner, port = await start_site(proxy.app(), "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        trust = cloud.client_trust()
-        trust = type(trust)(f"{url}/log", trust.log, trust.roots)
+    async with behind(FailFirstKeys, tokens=True) as (cloud, _, url, trust):
         wallet = cloud.new_wallet(batch_size=8, refill_delay_s=(100.0, 100.0))
         client = Client(url, policy=POLICY, trust=trust, wallet=wallet)
         try:
@@ -125,9 +104,6 @@ async def test_a_client_whose_first_admission_failed_prefetches_at_its_first_suc
             assert len(wallet) > 0
         finally:
             await client.close()
-    finally:
-        await runner.cleanup()
-        await cloud.stop()
 
 
 async def test_a_forked_log_seen_in_the_background_stops_requests_at_the_next_full_refresh(

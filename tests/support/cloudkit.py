@@ -14,13 +14,14 @@ is what a development client pins to admit them (full admission, docs/trust.md).
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -258,6 +259,49 @@ async def start_cloud(
         insecure_tee_key=tee_key,
         key_log=key_log,
     )
+
+
+class Interceptor:
+    """An attacker on the path to ``upstream``: its ``app`` sends every request to
+    :meth:`forward` (by default :func:`pass_on`, unchanged), after the routes of its own that
+    :meth:`routes` adds; subclasses say what they change."""
+
+    def __init__(self, upstream: str) -> None:
+        self.upstream = upstream
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        self.routes(app)
+        app.router.add_route("*", "/{tail:.*}", self.forward)
+        return app
+
+    def routes(self, app: web.Application) -> None:
+        """Routes answered before the catch-all (none here)."""
+
+    async def forward(self, request: web.Request) -> web.Response:
+        return await pass_on(request, self.upstream, await request.read())
+
+
+InterceptorT = TypeVar("InterceptorT", bound=Interceptor)
+
+
+@contextlib.asynccontextmanager
+async def behind(
+    make: Callable[[str], InterceptorT], *, tokens: bool = False
+) -> AsyncIterator[tuple[Cloud, InterceptorT, str, ClientTrust]]:
+    """A test cloud (with ``tokens``) and an interceptor ``make(relay_url)`` in front of its
+    relay: the cloud, the interceptor, the URL devices reach it by, and the trust that reads
+    the log through it."""
+    cloud = await start_cloud(tokens=tokens)
+    proxy = make(cloud.relay_url)
+    runner, port = await start_site(proxy.app(), "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        trust = cloud.client_trust()
+        yield cloud, proxy, url, type(trust)(f"{url}/log", trust.log, trust.roots)
+    finally:
+        await runner.cleanup()
+        await cloud.stop()
 
 
 async def pass_on(request: web.Request, upstream: str, body: bytes = b"") -> web.Response:
