@@ -406,6 +406,13 @@ MAX_KEY_STATEMENTS: Final = 16
 #: multiple of half of it and lasts it whole; a device refuses any other. The gateway logs a
 #: new one at each half, so the one it serves has at least half of it left.
 DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
+#: Seconds into a step of the grid for which a device still takes the statement of the step
+#: before (its gateway logs the new one within seconds): a device refuses a directory statement
+#: with less than half DIRECTORY_STATEMENT_LIFETIME_S left, less this. A gateway that served
+#: every device the older of the two valid statements would make every admission end at one
+#: grid time, and could then push all of them onto a request's path at once (docs/adr/0009,
+#: decision 7, a fourth review).
+DIRECTORY_STATEMENT_LATE_S: Final = 300
 #: Most directory statements of one gateway a log audit accepts as valid at one instant
 #: (``privcloud log audit``, ``--most-directories``): two for a steady node set (two steps),
 #: one more for each node that came up or restarted within the hour (a rolling restart of a

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from cloudkit import Cloud, pass_on, start_cloud
 from privcloud import errors, limits
+from privcloud.clock import Clock
 from privcloud.sdk import Client
 from privcloud.services.gateway import Gateway
 from privcloud.services.gateway_key import KeyRing
@@ -73,7 +74,11 @@ class DirectoryRewriter:
 
 
 async def _refresh_through(
-    cloud: Cloud, attacker: DirectoryRewriter, *, insecure_unlogged_directory: bool = False
+    cloud: Cloud,
+    attacker: DirectoryRewriter,
+    *,
+    insecure_unlogged_directory: bool = False,
+    clock: Clock | None = None,
 ) -> None:
     """Admit through the attacker (the log read through it too), then make one request;
     raises what the client raises."""
@@ -82,7 +87,11 @@ async def _refresh_through(
     trust = cloud.client_trust()
     trust = type(trust)(f"{url}/log", trust.log, trust.roots)
     client = Client(
-        url, policy=POLICY, trust=trust, insecure_unlogged_directory=insecure_unlogged_directory
+        url,
+        policy=POLICY,
+        trust=trust,
+        insecure_unlogged_directory=insecure_unlogged_directory,
+        clock=clock,
     )
     try:
         await client.refresh()
@@ -560,6 +569,35 @@ async def test_directory_statement_replayed_after_its_validity_is_refused(cloud:
     attacker = DirectoryRewriter(cloud.relay_url, replay)
     with pytest.raises(errors.DirectoryConsistencyError, match="not valid now"):
         await _refresh_through(cloud, attacker)
+
+
+async def test_the_older_of_two_valid_statements_served_to_everyone_is_refused(
+    cloud: Cloud,
+) -> None:
+    # Logged, valid, but a step old: served to every device, it would make every admission
+    # end at that statement's end, where the gateway could fail all background admissions
+    # at once and put every device's next admission on a request's path (docs/adr/0009,
+    # decision 7, a fourth review).
+    assert cloud.key_log is not None
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    now = time.time()
+    start = _grid(now) - half  # the step before: valid until the end of this step
+    # Past the late seconds into this step (the device's clock moved on to them if need be),
+    # where the step before is taken no more.
+    ahead = max(0.0, _grid(now) + limits.DIRECTORY_STATEMENT_LATE_S + 5 - now)
+    clock = type("Clock", (), {"now": lambda self: time.time() + ahead})()
+    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
+    older = DirectoryStatement.for_nodes(
+        GATEWAY, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
+    )
+    await cloud.key_log.publish([older])
+
+    def serve_older(served: list[NodeDescriptor], _: bytes | None) -> bytes:
+        return encode_directory(served, older.encode())
+
+    attacker = DirectoryRewriter(cloud.relay_url, serve_older)
+    with pytest.raises(errors.DirectoryConsistencyError, match="a step old"):
+        await _refresh_through(cloud, attacker, clock=clock)
 
 
 async def test_a_node_down_stays_listed_and_requests_go_to_the_others(cloud: Cloud) -> None:

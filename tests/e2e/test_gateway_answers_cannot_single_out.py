@@ -601,6 +601,56 @@ async def test_a_resend_key_fetch_does_not_wait_for_a_background_admission_held_
         assert [(await c).data for c in calls] == [b"x"] * 3
 
 
+async def test_a_request_finding_its_admission_over_does_not_wait_for_one_held_open(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The attack (a fourth review of decision 7): the gateway holds a background admission's
+    key fetch open. A request that found the admission over (here: the last one failed on a
+    request's path) waited for the refresh lock that admission held, so the gateway chose when
+    that device's requests left: right after the answer it wrote, tied to it. Now the request
+    stops the background admission and admits on its own."""
+    from privcloud.sdk import client as client_module
+
+    monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+    async with (
+        _behind() as (gateway, url, trust),
+        Client(url, policy=POLICY, trust=trust) as client,
+    ):
+        held = gateway.hold = asyncio.Event()
+        before = gateway.key_fetches
+        while gateway.key_fetches == before:  # the background admission's, held
+            await asyncio.sleep(0.01)
+        gateway.hold = None  # (only that one)
+        client._admitted_at = float("-inf")  # as after an admission failed on a request
+        try:
+            result = await asyncio.wait_for(client.call("echo", None, b"x"), 10)
+            assert result.data == b"x"
+            assert not held.is_set()
+        finally:
+            held.set()
+
+
+async def test_a_key_ending_before_the_directory_puts_no_admission_on_a_request() -> None:
+    """The attack (a fourth review of decision 7): a gateway that serves every device the
+    older of two valid keys, until it ends, makes every admission end at that key's end. A
+    device's next request then admitted on its path (a directory fetch tied to it, served
+    what the gateway liked); the gateway could fail every background admission of the last
+    minute to make sure. Now the admission lasts as long as its directory statement, and a
+    request after its key's end is sealed under a key fetched for it alone."""
+    async with _behind() as (gateway, url, trust):
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        short = await gateway.cloud.rotate_gateway_key(retire_old=False, lifetime_s=3)
+        async with Client(url, policy=POLICY, trust=trust) as client:
+            statement = client.trail.key_statement
+            assert statement is not None and statement.key_config.key_id == short
+            await asyncio.sleep(max(0.0, statement.not_after - time.time()) + 0.2)
+            directories, keys = gateway.directory_gets, gateway.key_fetches
+            assert (await client.call("echo", None, b"after")).data == b"after"
+            assert gateway.directory_gets == directories  # no admission
+            assert gateway.key_fetches == keys + 1  # one key, for that request
+            assert client.trail.key_statement == statement  # (kept until the next admission)
+
+
 class TilelessLogGateway(HoldingGateway):
     """The holding gateway whose log (the operator's) answers the tile API with 404, so that
     a device that fell back to the log's JSON proof endpoints would name its trusted size in

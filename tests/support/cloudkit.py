@@ -98,14 +98,17 @@ class Cloud:
         kwargs.setdefault("consistency_url", f"{self.relay_url}/issuer")
         return Wallet(self.issuer_url, enrolment_code=code, config=WalletConfig(**kwargs))
 
-    async def rotate_gateway_key(self, *, retire_old: bool) -> int:
-        """Give the gateway a new OHTTP key, log its statement (waiting for a cosigned
-        checkpoint), and with ``retire_old`` take every older key out; returns the new key id."""
+    async def rotate_gateway_key(
+        self, *, retire_old: bool, lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S
+    ) -> int:
+        """Give the gateway a new OHTTP key valid for ``lifetime_s``, log its statement (waiting
+        for a cosigned checkpoint), and with ``retire_old`` take every older key out; returns
+        the new key id."""
         assert self.key_log is not None
         now = time.time()
         old = {r.key.key_id for r in self.gateway.ring.records}
         ring, record = self.gateway.ring.with_new_key(
-            "privcloud.gateway", int(now), limits.OHTTP_KEY_LIFETIME_S, now
+            "privcloud.gateway", int(now), lifetime_s, now
         )
         self.gateway.ring = ring
         await self.key_log.publish([record.statement])

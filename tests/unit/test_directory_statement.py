@@ -192,6 +192,16 @@ def test_directory_statement_outside_its_validity_is_refused(now: int) -> None:
         check_directory(_statement(), NODES, service=GATEWAY, now=now)
 
 
+def test_older_of_two_valid_statements_is_refused_past_the_late_seconds() -> None:
+    # The gateway serves every device the statement of the step before: every admission would
+    # end at one grid time, the older statement's end (docs/adr/0009, decision 7).
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    last = NOW + half + limits.DIRECTORY_STATEMENT_LATE_S  # into the next step by the late s
+    check_directory(_statement(), NODES, service=GATEWAY, now=last)
+    with pytest.raises(errors.DirectoryConsistencyError, match="a step old"):
+        check_directory(_statement(), NODES, service=GATEWAY, now=last + 1)
+
+
 @pytest.mark.parametrize(
     ("not_before", "not_after"),
     [

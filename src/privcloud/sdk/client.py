@@ -461,29 +461,59 @@ class Client:
         """Before a request or a live call's opening: admit when the admission can be used no
         more (:meth:`_expired`). Not because of its age: that admission would be one the
         gateway ties to this request (the background re-admits, :meth:`_readmit_at_random_times`).
-        Concurrent requests wait for one admission instead of each starting their own."""
+        Concurrent requests wait for one admission instead of each starting their own; a
+        background admission under way is stopped first, not waited for: the gateway could
+        hold it open and so choose when this device's requests leave, right after the answer
+        it wrote (a fourth review of decision 7)."""
         if self._expired():
-            async with self._refresh_lock:
-                if self._expired():
-                    await self._refresh_unlocked()
+            await self._stop_readmitting()
+            try:
+                async with self._refresh_lock:
+                    if self._expired():
+                        await self._refresh_unlocked()
+            finally:
+                self._readmit_later()
         elif self._readmitter is None:
             self._readmit_later()  # (a client used again after close())
 
+    async def _stop_readmitting(self) -> None:
+        """Cancel the background admission (its sleep, or an admission under way: that leaves
+        the admission held as it was) and wait until it has let go of the refresh lock."""
+        task, self._readmitter = self._readmitter, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+            await asyncio.wait([task])  # (our own cancellation still reaches us)
+
     def _expired(self) -> bool:
         """Whether the admission can be used no more: none yet, a failed one, or the logged
-        validity of its key or of its directory is over (docs/adr/0033)."""
+        validity of its directory is over (docs/adr/0033; its key's, without a directory)."""
         return self.clock.now() >= self._valid_until()
 
     def _valid_until(self) -> float:
-        """When the admission can be used no more: the earlier end of its key's and its
-        directory's logged validity (``-inf`` with no key yet)."""
+        """When the admission can be used no more: its directory's logged end (``-inf`` with no
+        key yet). Not its key's: a request made after the key's logged end is sealed under a
+        key fetched for it alone (:meth:`_key_for_request`); an admission ending with its key
+        would end every device's at the one time the gateway chose by serving the older of two
+        keys, and put their next admissions on requests' paths (a fourth review of decision
+        7). Without a logged directory (insecure), its key's end."""
         if self._key_config is None or self._key_statement is None:
             return float("-inf")
         if self._admitted_at == float("-inf"):
             return float("-inf")  # (the last admission failed)
-        end = float(self._key_statement.not_after)
         directory = self.trail.directory_statement
-        return end if directory is None else min(end, float(directory.not_after))
+        if directory is None:
+            return float(self._key_statement.not_after)
+        return float(directory.not_after)
+
+    async def _key_for_request(self) -> KeyStatement | None:
+        """None while the admission's key is within its logged validity; past it, the
+        gateway's current key, for this request (or live opening) alone
+        (:meth:`key_for_resend`): the admission keeps its key until the next background
+        admission brings a newer one."""
+        statement = self._key_statement
+        if statement is None or self.clock.now() < statement.not_after:
+            return None
+        return await self.key_for_resend()
 
     @property
     def no_live_nodes(self) -> set[str]:
@@ -653,6 +683,9 @@ class Client:
         it."""
         await self._refresh_if_due()
         tries = _Tries()
+        fetched = await self._key_for_request()
+        if fetched is not None:
+            tries.config = fetched.key_config
         try:
             async for event in self._attempt(request, regions, tries):
                 yield event

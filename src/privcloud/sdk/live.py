@@ -322,6 +322,7 @@ class LiveCall:
         statement = client.trail.key_statement
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
+        statement = await client._key_for_request() or statement  # (past the key's end)
         # Only the call's first opening may fetch a token on the spot: a later one follows a
         # refusal or a cut the gateway can write (docs/adr/0009, decision 6).
         authorization = await self._authorization(fetch=self._draws <= 1)

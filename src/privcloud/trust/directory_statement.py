@@ -39,7 +39,12 @@ Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud
    ``DIRECTORY_STATEMENT_LIFETIME_S`` and lasts that lifetime — and contains now (with
    ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead). Short statements back to
    back would let a gateway give each device that refreshes at another moment a directory of
-   its own without ever having many valid at once (:func:`most_valid_at_once`);
+   its own without ever having many valid at once (:func:`most_valid_at_once`). And it has
+   at least half the lifetime left, less ``DIRECTORY_STATEMENT_LATE_S``: the newest step's
+   (the one before only for those seconds into a step). A gateway that served every device
+   the older of the two valid statements would make every admission end at one grid time,
+   and could then fail every device's background admissions in their last minute at once
+   (docs/adr/0009, decision 7);
 4. the directory's entries are exactly the statement's nodes, each with the logged entry
    digest: none left out, none added, none twice, none changed;
 5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint.
@@ -198,6 +203,9 @@ def check_directory(
         raise DirectoryConsistencyError("directory statement validity is not on the grid")
     if not statement.valid_at(now):
         raise DirectoryConsistencyError("directory statement is not valid now")
+    half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
+    if statement.not_after - now < half - limits.DIRECTORY_STATEMENT_LATE_S:
+        raise DirectoryConsistencyError("directory statement is a step old")
     # 4.
     served = [node_line(n) for n in nodes]
     if len({key_id for key_id, _ in served}) != len(served):
