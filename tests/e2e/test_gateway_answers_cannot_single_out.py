@@ -279,6 +279,49 @@ async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_reque
         await cloud.stop()
 
 
+async def test_401s_on_chosen_requests_cannot_run_the_wallet_empty_for_a_request() -> None:
+    """The attack (a fourth review of decision 7): a 401 on a request's first send makes it
+    spend a second token. Answered so again and again, a wallet ran empty before its refill
+    (at a random time) came, and the device's next request fetched tokens on its path, an
+    issuance the issuer ties to that request. Now a resend never takes the last
+    ``resend_reserve`` tokens: they are kept for the device's own new requests."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=8, refill_delay_s=(3600.0, 3600.0))
+        reserve = wallet.config.resend_reserve
+        fetches = issuances(wallet)
+        async with Client(
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+        ) as client:
+            authorizer = cloud.gateway.authorizer
+            assert isinstance(authorizer, TokenAuthorizer)
+            header = authorizer.www_authenticate()
+            fresh = [False]  # (a request's first send, which the gateway answers with a 401)
+
+            async def first_send_refused(inner: bhttp.Request) -> Any:
+                if fresh[0]:
+                    fresh[0] = False
+                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+                return await authorizer(inner)
+
+            before = len(fetches)
+            cloud.gateway.authorizer = first_send_refused
+            refused = 0
+            for i in range(4):  # two tokens each: the whole batch, without the reserve
+                fresh[0] = True
+                try:
+                    await client.call("echo", None, b"%d" % i)
+                except errors.NoTokenLeftError:
+                    refused += 1
+            assert refused == 1  # the resend the reserve did not pay for
+            assert len(wallet) == reserve  # never spent by a resend
+            cloud.gateway.authorizer = authorizer
+            assert (await client.call("echo", None, b"mine")).data == b"mine"
+        assert len(fetches) == before  # no issuance on a request's path
+    finally:
+        await cloud.stop()
+
+
 async def test_a_key_shown_to_one_device_once_is_used_for_that_resend_only() -> None:
     """The attack (the second review): the gateway logs a new key, shows it only to the key
     fetch that follows a mismatch it claimed on the victim's request, and withholds it from

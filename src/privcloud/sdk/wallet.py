@@ -510,11 +510,13 @@ class Wallet:
         """An ``Authorization`` field value carrying one fresh token; fetches when empty (and
         ``fetch``: a retry after a gateway's answer passes False, so that no answer the gateway
         writes is followed at once by an issuance the issuer could tie to it; it raises
-        :class:`NoTokenLeftError` instead).
+        :class:`NoTokenLeftError` instead, and also when no more than the config's
+        ``resend_reserve`` tokens are left: those are kept for new requests).
 
         The token leaves the wallet for good (it is never offered twice).
         """
-        held = self._take()
+        above_reserve = self._purse.has_usable(self.config.resend_reserve + 1, self._clock.now())
+        held = self._take() if fetch or above_reserve else None
         if held is None and not fetch:
             self.schedule_refill()
             raise NoTokenLeftError("no token left to send again with")

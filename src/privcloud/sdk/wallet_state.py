@@ -94,6 +94,15 @@ class WalletConfig:
         """Usable tokens below which a refill starts."""
         return self.low_water if self.low_water is not None else max(1, self.batch_size // 4)
 
+    @property
+    def resend_reserve(self) -> int:
+        """Usable tokens a resend the gateway set off (after its 401, or a node failure it
+        reports) never takes: half the low-water mark, at least one. They are kept for the
+        device's own new requests, so that answers the gateway writes cannot run the wallet
+        empty and make the next request fetch tokens on its path, where the issuer ties the
+        issuance to it (docs/adr/0009, decision 7, a fourth review)."""
+        return max(1, self.low_water_mark // 2)
+
     def challenge(self, issuer_name: str) -> bytes:
         """The one TokenChallenge the wallet answers: type 2, ``issuer_name``, an empty
         redemption context, the configured origin (docs/tokens.md)."""
