@@ -413,6 +413,10 @@ DIRECTORY_STATEMENT_LIFETIME_S: Final = 3600
 #: grid time, and could then push all of them onto a request's path at once (docs/adr/0009,
 #: decision 7, a fourth review).
 DIRECTORY_STATEMENT_LATE_S: Final = 300
+#: Seconds a gateway key must stay valid for the directory statement to name it (devices choose
+#: among the keys it names; docs/adr/0009, decision 7): more than READMIT_MARGIN_S, so that a
+#: device's background admissions before its key's end find a statement without it.
+DIRECTORY_KEY_AHEAD_S: Final = 300
 #: Most directory statements of one gateway a log audit accepts as valid at one instant
 #: (``privcloud log audit``, ``--most-directories``): two for a steady node set (two steps),
 #: one more for each node that came up or restarted within the hour (a rolling restart of a

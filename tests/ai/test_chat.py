@@ -215,7 +215,7 @@ async def client(cloud: LocalCloud) -> AsyncIterator[Client]:
     async with Client(
         cloud.relay_url,
         policy=ClientPolicy.insecure_local_dev(),
-        wallet=cloud.new_wallet(batch_size=32),
+        wallet=cloud.new_wallet(batch_size=64),  # (the module's requests: none fetched on a path)
         trust=cloud.client_trust(),
     ) as c:
         yield c
@@ -382,7 +382,7 @@ async def test_the_blocking_openai_shaped_client(cloud: LocalCloud) -> None:
         with SyncClient(
             cloud.relay_url,
             policy=ClientPolicy.insecure_local_dev(),
-            wallet=cloud.new_wallet(batch_size=4),
+            wallet=cloud.new_wallet(batch_size=16),  # (none is fetched on a path)
             trust=cloud.client_trust(),
         ) as sync:
             openai_like = PrivateOpenAISync(sync)

@@ -707,7 +707,7 @@ async def test_erase_through_the_private_path(tmp_path: Path, cloud_models: Mode
         async with Client(
             cloud.relay_url,
             policy=ClientPolicy.insecure_local_dev(),
-            wallet=cloud.new_wallet(batch_size=8),
+            wallet=cloud.new_wallet(batch_size=16),  # (none is fetched on a path)
             trust=cloud.client_trust(),
         ) as client:
             telea = await client.call("erase", {"method": "telea"}, body)

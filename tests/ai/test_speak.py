@@ -336,7 +336,7 @@ async def test_speak_through_the_full_private_path() -> None:
         Client(
             cloud.relay_url,
             policy=ClientPolicy.insecure_local_dev(),
-            wallet=cloud.new_wallet(batch_size=6),
+            wallet=cloud.new_wallet(batch_size=16),  # (none is fetched on a path)
             trust=cloud.client_trust(),
         ) as client,
     ):

@@ -98,7 +98,9 @@ async def _devices(cluster: Cluster) -> list[Client]:
             cluster.issuer_url,
             enrolment_code=await cluster.new_enrolment_code(),
             config=WalletConfig(
-                consistency_url=f"{cluster.relay_urls[relay]}/issuer", batch_size=64
+                consistency_url=f"{cluster.relay_urls[relay]}/issuer",
+                batch_size=64,
+                insecure_fetch_on_request_path=True,  # (a load that outruns any refill)
             ),
         )
         client = Client(

@@ -62,10 +62,12 @@ def issuances(wallet: Wallet) -> list[float]:
 class WithholdingGateway(Interceptor):
     """The gateway's position in front of the relay: it serves every key fetch the logged
     statements without ``hidden`` (a key it logged just now), except the next fetch when
-    ``show_next`` (the one that follows a key mismatch it claimed); it can serve the next fetch
-    in the other order (``reverse_next``), fail one key fetch, answer one OHTTP request with a
-    key mismatch and one checkpoint read with a "fork"; it counts directory fetches and notes
-    each request's OHTTP key id (in the clear)."""
+    ``show_next`` (the one that follows a key mismatch it claimed), and every directory fetch
+    meanwhile the directory it served before logging that key (:meth:`hide_new_key`: logged,
+    valid, of the same step, naming the keys it shows); it can serve the next key fetch in the
+    other order (``reverse_next``), fail one key fetch, answer one OHTTP request with a key
+    mismatch and one checkpoint read with a "fork"; it counts directory fetches and notes each
+    request's OHTTP key id (in the clear)."""
 
     def __init__(self, upstream: str) -> None:
         super().__init__(upstream)
@@ -74,15 +76,28 @@ class WithholdingGateway(Interceptor):
         self.show_next = False
         self.reverse_next = False
         self.fail_keys_next = False
+        self.fail_keys = False  # (every key fetch, while set)
         self.forge_fork_next = False
         self.directory_gets = 0
         self.key_ids: list[int] = []
+        #: The directory document served while ``hidden`` is set (one not naming it).
+        self.unnamed: bytes | None = None
+
+    async def hide_new_key(self, cloud: Any) -> int:
+        """Log a new gateway key (and, as the gateway does, a directory statement naming it),
+        and hide it: from the key fetches as above, and from the directory fetches, which are
+        served the directory logged before it."""
+        async with aiohttp.ClientSession() as s, s.get(self.upstream + "/v1/directory") as r:
+            self.unnamed = await r.read()
+        time.sleep(1.1)  # (a later not_before than the first key's)
+        self.hidden = await cloud.rotate_gateway_key(retire_old=False)  # two valid, logged
+        return self.hidden
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get(KEY_STATEMENTS_PATH, self.statements)
 
     async def statements(self, request: web.Request) -> web.Response:
-        if self.fail_keys_next:
+        if self.fail_keys_next or self.fail_keys:
             self.fail_keys_next = False
             return web.Response(status=503)
         async with aiohttp.ClientSession() as s, s.get(self.upstream + request.path) as r:
@@ -100,6 +115,8 @@ class WithholdingGateway(Interceptor):
         body = await request.read()
         if request.method == "GET" and request.path == "/v1/directory":
             self.directory_gets += 1
+            if self.hidden is not None and self.unnamed is not None:
+                return web.Response(body=self.unnamed, content_type="application/json")
         if (
             self.forge_fork_next
             and request.path.startswith("/log/")
@@ -279,16 +296,16 @@ async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_reque
         await cloud.stop()
 
 
-async def test_401s_on_chosen_requests_cannot_run_the_wallet_empty_for_a_request() -> None:
+async def test_401s_on_chosen_requests_cannot_bring_an_issuance_onto_a_request() -> None:
     """The attack (a fourth review of decision 7): a 401 on a request's first send makes it
     spend a second token. Answered so again and again, a wallet ran empty before its refill
     (at a random time) came, and the device's next request fetched tokens on its path, an
-    issuance the issuer ties to that request. Now a resend never takes the last
-    ``resend_reserve`` tokens: they are kept for the device's own new requests."""
+    issuance the issuer ties to that request. (A reserve of tokens kept from resends, tried
+    first, showed the gateway by the missing resend when a device's refill was due.) Now no
+    request fetches tokens on its path: an empty wallet fails it and schedules a refill."""
     cloud = await start_cloud(tokens=True)
     try:
-        wallet = cloud.new_wallet(batch_size=8, refill_delay_s=(3600.0, 3600.0))
-        reserve = wallet.config.resend_reserve
+        wallet = cloud.new_wallet(batch_size=4, refill_delay_s=(3600.0, 3600.0))
         fetches = issuances(wallet)
         async with Client(
             cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
@@ -306,17 +323,13 @@ async def test_401s_on_chosen_requests_cannot_run_the_wallet_empty_for_a_request
 
             before = len(fetches)
             cloud.gateway.authorizer = first_send_refused
-            refused = 0
-            for i in range(4):  # two tokens each: the whole batch, without the reserve
+            for i in range(2):  # two tokens each: the whole batch
                 fresh[0] = True
-                try:
-                    await client.call("echo", None, b"%d" % i)
-                except errors.NoTokenLeftError:
-                    refused += 1
-            assert refused == 1  # the resend the reserve did not pay for
-            assert len(wallet) == reserve  # never spent by a resend
+                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
+            assert len(wallet) == 0
             cloud.gateway.authorizer = authorizer
-            assert (await client.call("echo", None, b"mine")).data == b"mine"
+            with pytest.raises(errors.NoTokenLeftError):
+                await client.call("echo", None, b"mine")
         assert len(fetches) == before  # no issuance on a request's path
     finally:
         await cloud.stop()
@@ -335,8 +348,7 @@ async def test_a_key_shown_to_one_device_once_is_used_for_that_resend_only() -> 
     url = f"http://127.0.0.1:{port}"
     clients: list[Client] = []
     try:
-        time.sleep(1.1)  # (a later not_before than the first key's)
-        gateway.hidden = await cloud.rotate_gateway_key(retire_old=False)  # two valid, logged
+        await gateway.hide_new_key(cloud)
         trust = cloud.client_trust()
         trust = type(trust)(f"{url}/log", trust.log, trust.roots)
         clients = [Client(url, policy=POLICY, trust=trust) for _ in range(3)]
@@ -568,8 +580,7 @@ async def _two_devices() -> AsyncIterator[tuple[HoldingGateway, Client, Client]]
     """A cloud with two logged, valid gateway keys, the newer one hidden by the gateway, and
     two admitted devices behind it (victim, other)."""
     async with _behind() as (gateway, url, trust):
-        time.sleep(1.1)  # (a later not_before than the first key's)
-        gateway.hidden = await gateway.cloud.rotate_gateway_key(retire_old=False)
+        await gateway.hide_new_key(gateway.cloud)
         clients = [Client(url, policy=POLICY, trust=trust) for _ in range(2)]
         try:
             for c in clients:
@@ -673,13 +684,16 @@ async def test_a_request_finding_its_admission_over_does_not_wait_for_one_held_o
             held.set()
 
 
-async def test_a_key_ending_before_the_directory_puts_no_admission_on_a_request() -> None:
+async def test_a_key_ending_before_the_directory_puts_no_admission_on_a_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The attack (a fourth review of decision 7): a gateway that serves every device the
     older of two valid keys, until it ends, makes every admission end at that key's end. A
     device's next request then admitted on its path (a directory fetch tied to it, served
     what the gateway liked); the gateway could fail every background admission of the last
     minute to make sure. Now the admission lasts as long as its directory statement, and a
     request after its key's end is sealed under a key fetched for it alone."""
+    monkeypatch.setattr(limits, "DIRECTORY_KEY_AHEAD_S", 1)  # (a key of 3 s is named)
     async with _behind() as (gateway, url, trust):
         time.sleep(1.1)  # (a later not_before than the first key's)
         short = await gateway.cloud.rotate_gateway_key(retire_old=False, lifetime_s=3)
@@ -692,6 +706,38 @@ async def test_a_key_ending_before_the_directory_puts_no_admission_on_a_request(
             assert gateway.directory_gets == directories  # no admission
             assert gateway.key_fetches == keys + 1  # one key, for that request
             assert client.trail.key_statement == statement  # (kept until the next admission)
+
+
+async def test_a_gateway_failing_every_background_admission_is_seen(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The attack (a review of decision 7): the gateway fails every background admission, for
+    the half hour that brings every device's admission to its end at one time; requests still
+    go out under the admission held, so nothing showed it. Now the client counts them and
+    warns from the second on (naming no address and nothing fetched)."""
+    from privcloud.sdk import client as client_module
+
+    monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+    async with (
+        _behind() as (gateway, url, trust),
+        Client(url, policy=POLICY, trust=trust) as client,
+    ):
+        caplog.set_level("WARNING", logger="privcloud")
+        gateway.fail_keys = True
+        for _ in range(300):
+            if client.background_failures >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert client.background_failures >= 2
+        warned = [r.getMessage() for r in caplog.records if "in a row" in r.getMessage()]
+        assert warned and "127.0.0.1" not in warned[0]
+        assert (await client.call("echo", None, b"x")).data == b"x"  # (the admission held)
+        gateway.fail_keys = False
+        for _ in range(300):
+            if client.background_failures == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert client.background_failures == 0
 
 
 class TilelessLogGateway(HoldingGateway):

@@ -233,7 +233,7 @@ async def test_relay_key_swap_beside_the_real_key_is_never_used(cloud: Cloud) ->
     try:
         trust = cloud.client_trust()
         trust = type(trust)(f"{url}/log", trust.log, trust.roots)
-        wallet = cloud.new_wallet(batch_size=2)
+        wallet = cloud.new_wallet(batch_size=3)  # (one a request: none is fetched on its path)
         async with Client(url, policy=POLICY, trust=trust, wallet=wallet) as client:
             for _ in range(3):
                 assert (await client.call("echo", None, b"ok")).data == b"ok"

@@ -47,7 +47,9 @@ async def test_gateway_key_rotation_under_load_fails_no_request_and_loses_no_tok
         # Client A re-admits after the new key is logged (it moves over by choice); client B
         # does not before the old key is retired: each of its requests is then resent under
         # the new key, which its next admission (in the background) takes on.
-        wallets = [cloud.new_wallet(batch_size=16), cloud.new_wallet(batch_size=16)]
+        wallets = [  # (a load that outruns any refill)
+            cloud.new_wallet(batch_size=16, insecure_fetch_on_request_path=True) for _ in range(2)
+        ]
         clients = [
             Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=w)
             for w in wallets
@@ -75,7 +77,7 @@ async def test_gateway_key_rotation_under_load_fails_no_request_and_loses_no_tok
             assert clients[0].trail.key_config_id == new.key.key_id
             await _until(lambda: done[0] >= 120)
             for key_id in old:
-                cloud.retire_gateway_key(key_id)  # as the old key's expiry would
+                await cloud.retire_gateway_key(key_id)  # as the old key's expiry would
             await _until(lambda: done[0] >= 200)
         finally:
             stop.set()

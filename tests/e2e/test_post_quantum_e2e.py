@@ -138,11 +138,17 @@ async def test_downgrade_strip_hybrid_keyconfig_is_refused_by_require_post_quant
     attacker = StrippingRelay(cloud.relay_url)
     runner, url = await _via(cloud, attacker)
     try:
+        # (The logged directory names the hybrid key: the strip is refused as a withheld key
+        # before the policy is asked; without a logged directory, by the policy.)
         client = _client(cloud, url, require_post_quantum=True)
+        with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
+            await client.refresh()
+        with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
+            await client.call("echo", None, CANARY)
+        await client.close()
+        client = _client(cloud, url, require_post_quantum=True, insecure_unlogged_directory=True)
         with pytest.raises(errors.DowngradeError):
             await client.refresh()
-        with pytest.raises(errors.DowngradeError):
-            await client.call("echo", None, CANARY)
         await client.close()
     finally:
         await runner.cleanup()
@@ -153,12 +159,13 @@ async def test_downgrade_strip_hybrid_keyconfig_after_it_was_proven_is_detected(
     cloud: Cloud,
 ) -> None:
     # The device proved the hybrid statement once; a relay that later withholds it while it is
-    # still valid is caught by the key-consistency memory, even under the default policy.
+    # still valid is caught by the key-consistency memory, even under the default policy. (With
+    # a logged directory no memory is needed: the statement names the key, the test above.)
     attacker = StrippingRelay(cloud.relay_url)
     attacker.active = False
     runner, url = await _via(cloud, attacker)
     try:
-        client = _client(cloud, url)
+        client = _client(cloud, url, insecure_unlogged_directory=True)
         await client.refresh()
         assert client.trail.key_statement is not None
         assert client.trail.key_statement.key_config.post_quantum
@@ -177,13 +184,14 @@ async def test_downgrade_strip_hybrid_keyconfig_after_it_was_proven_is_detected(
 async def test_downgrade_strip_hybrid_keyconfig_on_first_contact_falls_back_to_logged_x25519(
     cloud: Cloud,
 ) -> None:
-    # The documented default (ADR 0014): a device that never saw a hybrid configuration and does
-    # not require one accepts the logged classical configuration; the request still works and
-    # the console shows it as classical.
+    # The documented default (ADR 0014) without a logged directory (INSECURE): a device that
+    # never saw a hybrid configuration and does not require one accepts the logged classical
+    # configuration; the request still works and the console shows it as classical. With one,
+    # the strip is refused (the first test).
     attacker = StrippingRelay(cloud.relay_url)
     runner, url = await _via(cloud, attacker)
     try:
-        async with _client(cloud, url) as client:
+        async with _client(cloud, url, insecure_unlogged_directory=True) as client:
             assert (await client.call("echo", None, CANARY)).data == CANARY
             statement = client.trail.key_statement
             assert statement is not None and not statement.key_config.post_quantum
@@ -227,6 +235,7 @@ async def test_classical_only_gateway_key_list_is_refused_when_post_quantum_is_r
         tuple(r for r in cloud.gateway.ring.records if not r.key.config.post_quantum)
     )
     assert cloud.gateway.ring.offered(now)
+    await cloud.gateway.log_directory()  # (as its health loop does within seconds)
     strict = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(),
                     require_post_quantum=True)  # fmt: skip
     with pytest.raises(errors.DowngradeError):

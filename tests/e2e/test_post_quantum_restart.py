@@ -1,6 +1,8 @@
-"""The device's memory of a proven hybrid (post-quantum) OHTTP key statement survives a restart
-of the app (it lives in the trust store, docs/adr/0014-post-quantum-hpke.md): a relay that
-strips the hybrid configuration after the restart is detected under the default policy."""
+"""A relay that strips the hybrid (post-quantum) OHTTP key configuration is refused, after a
+restart of the app too: with a logged directory because the directory statement names the key
+(docs/adr/0033, decision 7), on first contact as well; without one (INSECURE
+``insecure_unlogged_directory``) by the device's memory of the hybrid statement it proved,
+which lives in the trust store (docs/adr/0014-post-quantum-hpke.md)."""
 
 from __future__ import annotations
 
@@ -62,10 +64,32 @@ async def cloud() -> AsyncIterator[Cloud]:
     await c.stop()
 
 
-def _client(cloud: Cloud, url: str, state_dir: Path) -> Client:
+def _client(cloud: Cloud, url: str, state_dir: Path, *, unlogged: bool = True) -> Client:
     pinned = cloud.client_trust()
     trust = ClientTrust(f"{url}/log", pinned.log, pinned.roots, FileTrustStore(state_dir))
-    return Client(url, policy=POLICY, trust=trust)
+    return Client(url, policy=POLICY, trust=trust, insecure_unlogged_directory=unlogged)
+
+
+async def test_downgrade_strip_hybrid_keyconfig_is_refused_by_the_logged_directory(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    attacker = StripHybridRelay(cloud.relay_url)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", attacker.forward)
+    runner, port = await start_site(app, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        attacker.active = True
+        for device in ("first-contact", "another"):  # no memory needed: the statement names it
+            client = _client(cloud, url, tmp_path / device, unlogged=False)
+            try:
+                with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
+                    await client.refresh()
+            finally:
+                await client.close()
+        assert attacker.posts == 0
+    finally:
+        await runner.cleanup()
 
 
 async def test_downgrade_strip_hybrid_keyconfig_after_restart_is_detected(
@@ -95,7 +119,8 @@ async def test_downgrade_strip_hybrid_keyconfig_after_restart_is_detected(
         finally:
             await restarted.close()
         # A device that never proved a hybrid statement (another trust store) is on first
-        # contact: it accepts the logged X25519 configuration (ADR 0014's documented gap).
+        # contact: without a logged directory it accepts the logged X25519 configuration (ADR
+        # 0014's documented gap, closed by the logged directory: the test above).
         async with _client(cloud, url, tmp_path / "other-device") as fresh:
             assert (await fresh.call("echo", None, CANARY)).data == CANARY
             classical = fresh.trail.key_statement

@@ -237,7 +237,7 @@ async def test_gateway_failing_a_request_cannot_narrow_the_devices_later_draws(
         return await forward(envelope, send)
 
     monkeypatch.setattr(gateway, "_to_a_recipient", fail_the_first)
-    wallet = cloud.new_wallet(batch_size=16)
+    wallet = cloud.new_wallet(batch_size=64)  # (43 requests: none fetched on a path)
     async with Client(
         cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet, k=1
     ) as client:

@@ -133,6 +133,8 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     trust = cloud.client_trust()
     async with Client(cloud.relay_url, policy=POLICY, wallet=wallet, trust=trust) as c:
         for _ in range(8):  # two batches
+            if len(wallet) == 0:
+                await wallet.fetch()  # (as the refill would, in the background)
             assert (await c.call("echo", None, CANARY)).data == CANARY
     tokens = [Token.decode(parse_authorization(v)) for v in sent]
 
@@ -216,6 +218,8 @@ async def test_relay_gateway_and_nodes_never_see_the_device_identity(cloud: Clou
     trust = cloud.client_trust()
     async with Client(cloud.relay_url, policy=POLICY, wallet=wallet, trust=trust) as c:
         for _ in range(4):
+            if len(wallet) == 0:
+                await wallet.fetch()  # (as the refill would, in the background)
             await c.call("echo", None, CANARY)
     assert wallet.fetched == 6
     device_id = wallet.device_id

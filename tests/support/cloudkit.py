@@ -102,20 +102,22 @@ class Cloud:
         self, *, retire_old: bool, lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S
     ) -> int:
         """Give the gateway a new OHTTP key valid for ``lifetime_s``, log its statement (waiting
-        for a cosigned checkpoint), and with ``retire_old`` take every older key out; returns
-        the new key id."""
+        for a cosigned checkpoint), with ``retire_old`` take every older key out, and log the
+        directory statement naming the keys (as the gateway's health loop does within
+        seconds); returns the new key id."""
         assert self.key_log is not None
         now = time.time()
         old = {r.key.key_id for r in self.gateway.ring.records}
         ring, record = self.gateway.ring.with_new_key(
             "privcloud.gateway", int(now), lifetime_s, now
         )
-        self.gateway.ring = ring
         await self.key_log.publish([record.statement])
+        self.gateway.ring = ring
         if retire_old:
             self.gateway.ring = KeyRing(
                 tuple(r for r in self.gateway.ring.records if r.key.key_id not in old)
             )
+        await self.gateway.log_directory()
         return record.key.key_id
 
     async def add_issuer_key(self, *, to_relay: bool = True) -> None:

@@ -19,6 +19,7 @@ from privcloud.crypto.hpke import (
     generate_keypair,
 )
 from privcloud.envelope import key_id_for
+from privcloud.ohttp import KeyConfig, SymmetricSuite
 from privcloud.services.gateway_directory import LoggedDirectory
 from privcloud.trust.directory import NodeDescriptor, NodeKey, decode_directory_document
 from privcloud.trust.directory_statement import (
@@ -26,8 +27,10 @@ from privcloud.trust.directory_statement import (
     check_directory,
     entry_digest,
     most_valid_at_once,
+    named_keys,
     node_line,
 )
+from privcloud.trust.keys import KeyStatement
 
 NOW = 1_764_651_600  # on the validity grid (a multiple of half an hour)
 GATEWAY = "privcloud.gateway"
@@ -49,9 +52,23 @@ def _node(name: str) -> NodeDescriptor:
 NODES = [_node(f"node-{i}") for i in range(1, 4)]
 
 
-def _statement(nodes: list[NodeDescriptor] = NODES, **kw: int) -> DirectoryStatement:
+def _statement(
+    nodes: list[NodeDescriptor] = NODES, keys: tuple[KeyStatement, ...] = (), **kw: int
+) -> DirectoryStatement:
     times = {"not_before": NOW, "not_after": NOW + 3600, **kw}
-    return DirectoryStatement.for_nodes(GATEWAY, nodes, times["not_before"], times["not_after"])
+    return DirectoryStatement.for_nodes(
+        GATEWAY, nodes, times["not_before"], times["not_after"], keys
+    )
+
+
+def _h(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def _key_statement(n: int) -> KeyStatement:
+    suite = SymmetricSuite(X25519_SHA256_AES128GCM.kdf, X25519_SHA256_AES128GCM.aead)
+    config = KeyConfig(n, X25519_SHA256_AES128GCM.kem, bytes([n]) * 32, (suite,))
+    return KeyStatement.for_ohttp(GATEWAY, config, NOW, NOW + 86400)
 
 
 # --- the format ------------------------------------------------------------------------------
@@ -70,10 +87,59 @@ def test_statement_golden_bytes_both_ways() -> None:
         b'"not_before":1764652800,"schema":"privcloud.node-directory/v1",'
         b'"service":"privcloud.gateway"}'
     )
-    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), 1_764_652_800, 1_764_656_400)
+    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), 1_764_652_800, 1_764_656_400, None)
+    assert statement.encode() == golden
+    assert DirectoryStatement.decode(golden) == statement  # (version 1: decoded for audits)
+    assert statement.key_ids == (b, a)
+
+
+def test_statement_v2_golden_bytes_both_ways() -> None:
+    # Version 2 adds the leaf hash of each gateway key statement (here SHA-256 of "k").
+    a, b, c, d, k = (hashlib.sha256(x).digest() for x in (b"a", b"b", b"c", b"d", b"k"))
+    golden = (
+        b'{"keys":["%s"],'
+        % b"glTDKakoUPbVOd03b0gW7idkUX2l4CNVFK9DMWRIDXo="
+        + b'"nodes":[["PiPoFgA5WUoziU9lZOGxNIu9egCI1CxKy3PurtWcAJ0=",'
+        b'"GKw+c0PwFokMUQ6T+TUmEWnZ4/VlQ2Qpgw+vCTT0+OQ="],'
+        b'["ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs=",'
+        b'"Ln0sA6lQeuJl7PW1NWiFpTOTogKdJBOUmXJloaJa78Y="]],"not_after":1764656400,'
+        b'"not_before":1764652800,"schema":"privcloud.node-directory/v2",'
+        b'"service":"privcloud.gateway"}'
+    )
+    statement = DirectoryStatement(GATEWAY, ((b, d), (a, c)), 1_764_652_800, 1_764_656_400, (k,))
     assert statement.encode() == golden
     assert DirectoryStatement.decode(golden) == statement
-    assert statement.key_ids == (b, a)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        [_h(b"2"), _h(b"1")] if _h(b"2") > _h(b"1") else [_h(b"1"), _h(b"2")],  # unsorted
+        [_h(b"1"), _h(b"1")],  # twice
+        [b"\x01" * 31],  # not a leaf hash
+        [_h(bytes([i])) for i in range(limits.MAX_KEY_STATEMENTS + 1)],  # too many
+    ],
+)
+def test_statement_with_malformed_keys_is_refused(keys: list[bytes]) -> None:
+    with pytest.raises((errors.DecodeError, errors.TooLargeError)):
+        DirectoryStatement(GATEWAY, (), NOW, NOW + 3600, tuple(keys))
+
+
+def test_a_v1_statement_names_no_key_and_is_refused_for_use() -> None:
+    v1 = dataclasses.replace(_statement(), keys=None)
+    assert DirectoryStatement.decode(v1.encode()) == v1
+    with pytest.raises(errors.DirectoryConsistencyError, match="names no gateway key"):
+        named_keys(v1, [])
+
+
+def test_a_named_key_withheld_from_the_device_is_refused() -> None:
+    # The gateway shows one device the statement's keys less its hybrid one: a downgrade, and
+    # a key set of that device's own (docs/adr/0009, decision 7).
+    one, two = _key_statement(1), _key_statement(2)
+    statement = _statement(keys=(one, two))
+    assert named_keys(statement, [two, one, _key_statement(3)]) == [two, one]  # 3: not named
+    with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
+        named_keys(statement, [one])
 
 
 def test_entry_digest_covers_the_entry_but_its_evidence() -> None:
@@ -106,7 +172,11 @@ def _doc(**changes: object) -> bytes:
 @pytest.mark.parametrize(
     "data",
     [
-        _doc(schema="privcloud.node-directory/v2"),
+        _doc(schema="privcloud.node-directory/v3"),
+        _doc(schema="privcloud.node-directory/v1"),  # (with keys: not a version-1 statement)
+        _doc(keys="x"),
+        _doc(keys=["!!"]),
+        _doc(keys=[base64.b64encode(bytes(31)).decode()]),
         _doc(extra=1),
         _doc(not_after=NOW),
         _doc(not_before=True),
@@ -307,6 +377,18 @@ def test_gateway_renews_its_statement_each_step_and_replicas_agree() -> None:
     renewed = _due(first, NODES, NOW + half + limits.KEY_STATEMENT_SKEW_S)
     assert renewed is not None and renewed.not_before == NOW + half
     assert first.wanted([], NOW + 2 * half + 100) is None  # no node healthy: the last stays
+
+
+def test_a_change_of_the_gateways_keys_is_logged_at_once_and_named() -> None:
+    directory = LoggedDirectory(GATEWAY)
+    one, two = _key_statement(1), _key_statement(2)
+    due = directory.wanted(NODES, NOW + 5, keys=[one])
+    assert due is not None and due[0].keys == (one.leaf_hash,)
+    directory.adopt(*due)
+    assert directory.wanted(NODES, NOW + 6, keys=[one]) is None  # nothing changed
+    rotated = directory.wanted(NODES, NOW + 7, keys=[two, one])  # a new key, within the step
+    assert rotated is not None and rotated[0].keys == tuple(sorted([one.leaf_hash, two.leaf_hash]))
+    assert rotated[0].not_before == NOW
 
 
 def test_the_statement_names_the_gateway_its_keys_name() -> None:

@@ -251,7 +251,9 @@ class LocalCloud:
 
     async def add_gateway_key(self, *, lifetime_s: int | None = None) -> GatewayKeyRecord:
         """Rotate: give the gateway a new OHTTP key (offered first from now on; the old one
-        stays accepted), log its statement and wait for a cosigned checkpoint covering it."""
+        stays accepted), log its statement and wait for a cosigned checkpoint covering it, then
+        log the directory statement naming it (as the gateway's health loop would within
+        seconds: devices choose among the keys it names)."""
         gateway, key_log = self.gateway, self.key_log
         if gateway is None or key_log is None:
             raise ConfigError("the local cloud is not started")
@@ -265,11 +267,13 @@ class LocalCloud:
                 DEFAULT_SERVICE, int(now), lifetime, now
             )
         await key_log.publish([record.statement])
+        await gateway.log_directory()
         return record
 
-    def retire_gateway_key(self, key_id: int) -> None:
-        """Take a key out of the gateway (as its expiry would): requests still encapsulated to
-        it get RFC 9458's key-mismatch answer, and clients move to the current key."""
+    async def retire_gateway_key(self, key_id: int) -> None:
+        """Take a key out of the gateway (as its expiry would) and log the directory statement
+        without it: requests still encapsulated to it get RFC 9458's key-mismatch answer, and
+        clients move to the current key."""
         gateway = self.gateway
         if gateway is None:
             raise ConfigError("the local cloud is not started")
@@ -279,6 +283,7 @@ class LocalCloud:
         else:
             kept = tuple(r for r in gateway.ring.records if r.key.key_id != key_id)
             gateway.ring = KeyRing(kept)
+        await gateway.log_directory()
 
     def _tap(self, app: web.Application, party: str) -> web.Application:
         if self.observer is not None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 from collections.abc import AsyncIterator, Collection, Iterator
@@ -68,6 +69,7 @@ from privcloud.sdk.wallet import Wallet
 from privcloud.transparency.client_state import TrustedLogState
 from privcloud.trust.admission import AdmittedNode, ClientPolicy, admit_all, admit_listed
 from privcloud.trust.directory import decode_directory_document
+from privcloud.trust.directory_statement import named_keys
 from privcloud.trust.keys import (
     DEFAULT_GATEWAY_SERVICE,
     KEY_STATEMENTS_PATH,
@@ -210,6 +212,8 @@ class Client:
         self._readmitter: asyncio.Task[None] | None = None
         #: Whether an admission succeeded yet (only the first may fetch an empty wallet).
         self._prefetched = False
+        #: Background admissions failed in a row (:meth:`_note_background`).
+        self.background_failures = 0
         if trust is not None:
             self.key_proofs = KeyProofs(
                 trust.log_url,
@@ -328,16 +332,35 @@ class Client:
                 except Exception as exc:  # noqa: BLE001 - a fault of ours must not end it
                     # (only the type: its text could carry what the device fetched)
                     log.error("background admission failed: %s", type(exc).__name__)  # noqa: TRY400
+            self._note_background(failed=failed)
+
+    def _note_background(self, *, failed: bool) -> None:
+        """Count background admissions failed in a row, and warn from the second on: requests
+        still go out under the admission held, so a gateway that failed every device's
+        background admissions (to end every admission at one time, and so move each device's
+        next admission onto a request's path: docs/adr/0009, decision 7) would otherwise go
+        unseen. The warning names no address and nothing fetched."""
+        self.background_failures = self.background_failures + 1 if failed else 0
+        if self.background_failures >= 2:
+            left = max(0.0, self._valid_until() - self.clock.now())
+            log.warning(
+                "%d background admissions failed in a row; the admission held ends in %d s",
+                self.background_failures,
+                left,
+            )
 
     def _readmit_delay(self, *, failed: bool = False) -> float:
         """Seconds to the next background admission: uniform in [half, all] of
         :data:`READMIT_AFTER_S`, ending ``READMIT_MARGIN_S`` before the admission's logged
-        validity does when that comes sooner, and never under ``READMIT_FLOOR_S``; after a
-        failed one, within the validity left, or the whole range once none is (a log out of
-        reach is not polled)."""
+        validity, or its key's, does when that comes sooner, and never under
+        ``READMIT_FLOOR_S``; after a failed one, within the validity left, or the whole range
+        once none is (a log out of reach is not polled)."""
         latest = READMIT_AFTER_S
         floor = min(READMIT_AFTER_S, limits.READMIT_FLOOR_S)
         valid_until = self._valid_until()
+        if self._key_statement is not None and valid_until != float("-inf"):
+            # (before the key's end too: the requests after it fetch a key each)
+            valid_until = min(valid_until, float(self._key_statement.not_after))
         if valid_until != float("-inf"):
             left = valid_until - self.clock.now() - limits.READMIT_MARGIN_S
             if not failed or left > floor:  # (a failure with time left: again within it)
@@ -420,7 +443,20 @@ class Client:
                 )
             # A log out of reach is no verdict on a node of a logged directory (admitted whole).
             proofs = await fetch_log_proofs(log, state, nodes, strict=directory is not None)
-        statement = self._choose_key(report, now)
+        if directory is None:
+            statement = self._choose_key(report, now)
+        else:
+            # Among the keys the directory statement names, every one served and proven
+            # (step 6): what every device shown that statement chooses. No memory of hybrid
+            # keys either: one withheld is refused here, and a memory of one shown to this
+            # device alone kept it apart (a fourth review of docs/adr/0009, decision 7).
+            named = named_keys(directory, report.proven)
+            statement = key_proofs.choose_ohttp(
+                dataclasses.replace(report, proven=named),
+                now=now,
+                require_post_quantum=self.require_post_quantum,
+                remember=False,
+            )
         # A logged directory is admitted whole or not at all (docs/adr/0033): a gateway that
         # broke some listed nodes' bundles would otherwise choose this device's nodes.
         admitted, refused = (admit_all if directory is None else admit_listed)(
@@ -466,13 +502,10 @@ class Client:
         hold it open and so choose when this device's requests leave, right after the answer
         it wrote (a fourth review of decision 7)."""
         if self._expired():
-            await self._stop_readmitting()
-            try:
-                async with self._refresh_lock:
-                    if self._expired():
-                        await self._refresh_unlocked()
-            finally:
-                self._readmit_later()
+            await self._stop_readmitting()  # (started again by the admission that succeeds)
+            async with self._refresh_lock:
+                if self._expired():
+                    await self._refresh_unlocked()
         elif self._readmitter is None:
             self._readmit_later()  # (a client used again after close())
 
@@ -755,10 +788,15 @@ class Client:
             )
         if authorization is None and self.wallet is not None:
             admissions = self._admissions
-            # Only a request's first token may be fetched now (seconds): a later one follows
-            # an answer the gateway wrote, and an issuance straight after it would let the
-            # issuer tie that request to this device.
-            authorization = await self.wallet.authorization(fetch=tries.tokens == 0)
+            # Never fetched now: an issuance on a request's path is one the issuer (who knows
+            # the device) ties to the request. The first admission fills an empty wallet, and
+            # refills run in the background at random times; an empty wallet fails the request
+            # (NoTokenLeftError) and schedules one. Before, a request's first token was
+            # fetched on its path, and 401s on chosen requests (two tokens each) could run a
+            # wallet empty to bring that about (a fourth review of docs/adr/0009, decision 7).
+            # A load test's wallet may say otherwise (INSECURE), for a request's first token.
+            insecure = self.wallet.config.insecure_fetch_on_request_path
+            authorization = await self.wallet.authorization(fetch=insecure and tries.tokens == 0)
             tries.tokens += 1
             if self._admissions != admissions:
                 # Admission ran meanwhile: seal with its key, to what it admitted.

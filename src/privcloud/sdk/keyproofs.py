@@ -190,11 +190,13 @@ class KeyProofs:
            step 1 are saved there and read back on first use.
         4. Otherwise the newest proven classical configuration.
 
-        Without ``remember`` (a fetch the gateway can tie to a request) nothing is remembered
-        and nothing remembered counts: step 3 is left out, since what the device refuses would
-        show which hybrid keys it was shown before, and a key shown there alone would change
-        what it refuses later (docs/adr/0009, decision 7; the caller asks for a hybrid key
-        with ``require_post_quantum`` when its admission's key is one).
+        Without ``remember`` (a fetch the gateway can tie to a request, or an admission whose
+        logged directory statement names the keys to choose among, which refuses a withheld
+        one itself: ADR 0033, decision 7) nothing is remembered and nothing remembered
+        counts: step 3 is left out, since what the device refuses would show which hybrid
+        keys it was shown before, and a key shown there alone would change what it refuses
+        later (docs/adr/0009, decision 7; for a resend the caller asks for a hybrid key with
+        ``require_post_quantum`` when its admission's key is one).
 
         Only what this refresh was served counts (and proved): a choice that also kept keys
         proven earlier would let a gateway that showed one device a newer key once keep that

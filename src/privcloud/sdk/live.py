@@ -323,9 +323,11 @@ class LiveCall:
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
         statement = await client._key_for_request() or statement  # (past the key's end)
-        # Only the call's first opening may fetch a token on the spot: a later one follows a
-        # refusal or a cut the gateway can write (docs/adr/0009, decision 6).
-        authorization = await self._authorization(fetch=self._draws <= 1)
+        # Never fetched on the spot (as for a request: ``Client._send_once``), unless a load
+        # test's wallet says so (INSECURE), for the call's first opening.
+        wallet = client.wallet
+        insecure = wallet is not None and wallet.config.insecure_fetch_on_request_path
+        authorization = await self._authorization(fetch=insecure and self._draws <= 1)
         try:
             return await self._open_once(chosen, statement, authorization)
         except UnknownKeyError:
@@ -334,12 +336,13 @@ class LiveCall:
             if client.wallet is None:
                 raise
             await client.wallet.on_challenge(exc.www_authenticate)
-            authorization = await self._authorization(fetch=False)  # (after the gateway's 401)
+            authorization = await self._authorization()  # (after the gateway's 401)
         return await self._open_once(chosen, statement, authorization)
 
-    async def _authorization(self, *, fetch: bool = True) -> bytes | None:
-        """A token for the opening; ``fetch`` as for :meth:`Wallet.authorization` (a token
-        after an answer the gateway wrote is never fetched on the spot)."""
+    async def _authorization(self, *, fetch: bool = False) -> bytes | None:
+        """A token for the opening, from the wallet as it is: not fetched on the spot (but with
+        ``fetch``), where the issuer would tie the issuance to the call
+        (:class:`NoTokenLeftError` instead)."""
         wallet = self.client.wallet
         return await wallet.authorization(fetch=fetch) if wallet is not None else None
 

@@ -508,18 +508,16 @@ class Wallet:
 
     async def authorization(self, *, fetch: bool = True) -> bytes:
         """An ``Authorization`` field value carrying one fresh token; fetches when empty (and
-        ``fetch``: a retry after a gateway's answer passes False, so that no answer the gateway
-        writes is followed at once by an issuance the issuer could tie to it; it raises
-        :class:`NoTokenLeftError` instead, and also when no more than the config's
-        ``resend_reserve`` tokens are left: those are kept for new requests).
+        ``fetch``). The client passes False: an issuance on a request's path is one the issuer
+        could tie to it, so it raises :class:`NoTokenLeftError` instead and schedules a
+        refill (docs/adr/0009, decision 7).
 
         The token leaves the wallet for good (it is never offered twice).
         """
-        above_reserve = self._purse.has_usable(self.config.resend_reserve + 1, self._clock.now())
-        held = self._take() if fetch or above_reserve else None
+        held = self._take()
         if held is None and not fetch:
             self.schedule_refill()
-            raise NoTokenLeftError("no token left to send again with")
+            raise NoTokenLeftError("no token left: a refill runs in the background")
         if held is None:
             async with self._lock:
                 held = self._take()

@@ -64,7 +64,11 @@ class WalletConfig:
     ``{relay_url}/issuer``. ``insecure_unlogged_keys`` lets a wallet used without a
     :class:`~privcloud.sdk.Client` trust issuer keys that are not proven in the log: INSECURE.
     ``issuer_timeout_s`` bounds each exchange with the issuer; a batch that times out is kept
-    and retried (charged once, docs/adr/0011).
+    and retried (charged once, docs/adr/0011). ``insecure_fetch_on_request_path`` lets a
+    :class:`~privcloud.sdk.Client` fetch a batch for a request's first token when the purse is
+    empty, an issuance the issuer can tie to that request: INSECURE for devices (it gives up
+    the unlinkability of that request), for load tests and benchmarks that outrun any refill;
+    without it an empty purse fails the request and schedules a refill (docs/tokens.md).
     """
 
     issuer_name: str | None = None
@@ -75,6 +79,7 @@ class WalletConfig:
     refill_delay_s: tuple[float, float] = REFILL_DELAY_S
     insecure_unlogged_keys: bool = False
     issuer_timeout_s: float = limits.ISSUER_TIMEOUT_S
+    insecure_fetch_on_request_path: bool = False
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch_size <= limits.MAX_TOKEN_BATCH:
@@ -93,15 +98,6 @@ class WalletConfig:
     def low_water_mark(self) -> int:
         """Usable tokens below which a refill starts."""
         return self.low_water if self.low_water is not None else max(1, self.batch_size // 4)
-
-    @property
-    def resend_reserve(self) -> int:
-        """Usable tokens a resend the gateway set off (after its 401, or a node failure it
-        reports) never takes: half the low-water mark, at least one. They are kept for the
-        device's own new requests, so that answers the gateway writes cannot run the wallet
-        empty and make the next request fetch tokens on its path, where the issuer ties the
-        issuance to it (docs/adr/0009, decision 7, a fourth review)."""
-        return max(1, self.low_water_mark // 2)
 
     def challenge(self, issuer_name: str) -> bytes:
         """The one TokenChallenge the wallet answers: type 2, ``issuer_name``, an empty

@@ -269,11 +269,20 @@ class Gateway:
             sources = self._sources()  # (no await between these two)
             healthy, refused = await self._checked(self.table.healthy(), now, sources)
             # The service its key statements name (devices check the two agree).
-            due = self.directory.wanted(healthy, now, offered[0].service, refused=refused)
+            # The keys devices choose among (docs/adr/0009, decision 7): those offered now that
+            # stay valid DIRECTORY_KEY_AHEAD_S more, so that devices, which admit again before
+            # their key ends, move off a key before it does.
+            ahead = now + limits.DIRECTORY_KEY_AHEAD_S
+            keys = [r.statement for r in offered if r.offered_at(ahead)]
+            due = self.directory.wanted(
+                healthy, now, offered[0].service, refused=refused, keys=keys
+            )
             if due is None:
                 return False
             statement, nodes = due
-            await self.directory_log.publish([statement])
+            # The key statements first (appends are idempotent): no directory statement names a
+            # key the log lacks, whatever order the operator logged and installed keys in.
+            await self.directory_log.publish([*keys, statement])
             self.directory.adopt(statement, nodes)
             # Which address each listed key came from: only that address's word can drop it.
             self._listed_from = {

@@ -27,6 +27,7 @@ from collections.abc import Collection, Sequence
 from privcloud import limits
 from privcloud.trust.directory import NodeDescriptor, encode_directory
 from privcloud.trust.directory_statement import DirectoryStatement, node_line
+from privcloud.trust.statement import LoggedStatement
 
 
 def _distinct(nodes: Sequence[NodeDescriptor]) -> list[NodeDescriptor]:
@@ -57,6 +58,7 @@ class LoggedDirectory:
         service: str | None = None,
         *,
         refused: Collection[bytes] = (),
+        keys: Sequence[LoggedStatement] = (),
     ) -> tuple[DirectoryStatement, list[NodeDescriptor]] | None:
         """The statement to log now and the entries it names, or None (module docstring):
         within a step, the nodes listed and the healthy ones not yet listed; at a new step,
@@ -68,7 +70,10 @@ class LoggedDirectory:
         stays out until the next step even if it passes again: each node dropped so adds at
         most one statement per step (without it, k nodes flapping apart would make up to 2^k;
         a review counted 32 valid at once for four of seven). A node never listed in the step
-        (one starting, whose bundle is not there yet) is listed as soon as it passes."""
+        (one starting, whose bundle is not there yet) is listed as soon as it passes.
+        ``keys`` are the key statements the statement names (the gateway's, valid now and a
+        skew from now: :meth:`~privcloud.services.gateway.Gateway.log_directory`); a change
+        of them is logged at once, like a node that came up."""
         if service is not None:
             self.service = service
         nodes = _distinct(healthy)
@@ -111,9 +116,13 @@ class LoggedDirectory:
         if not nodes:
             return None
         statement = DirectoryStatement.for_nodes(
-            self.service, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
+            self.service, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S, keys
         )
-        if current is not None and same_service and statement.nodes == current.nodes:
+        if (
+            current is not None
+            and same_service
+            and (statement.nodes, statement.keys) == (current.nodes, current.keys)
+        ):
             # A renewal: devices a little behind still take the last one for the skew.
             held = now < start + limits.KEY_STATEMENT_SKEW_S and current.not_after > now
             if held or statement == current:

@@ -17,13 +17,24 @@ digest of its entry's stable part — everything but the evidence, which a node 
 (:func:`entry_digest`). A gateway that showed one device a node with another feature list, or
 without its hybrid key, is refused as for a node left out.
 
-A directory statement, version 1, is the canonical JSON
+Nor only the nodes: the gateway's OHTTP keys too. Each key is logged on its own (its key
+statement), but which of the valid ones a device is shown was the gateway's choice, and the key
+a device chooses shows in each of its requests: a key shown to one background admission alone
+made a group of one, and the device's memory of a hybrid key withheld since (a downgrade) kept
+it there (docs/adr/0009, decision 7, a fourth review). So version 2 names the leaf hash of each
+key statement the gateway serves, and a device chooses among exactly those (:func:`named_keys`).
+
+A directory statement, version 2, is the canonical JSON
 (:func:`~privcloud.trust.canonical.canonical_json`) of::
 
-    {"schema": "privcloud.node-directory/v1",
+    {"schema": "privcloud.node-directory/v2",
      "service": <the gateway's origin, as in its key statements>,
      "nodes": [[<base64 key id>, <base64 entry digest>], ...],   # by key id, no repeats
+     "keys": [<base64 leaf hash of a key statement>, ...],       # sorted, no repeats
      "not_before": <unix seconds>, "not_after": <unix seconds>}
+
+Version 1 (no ``keys``) still decodes, for an audit of a log that holds some; a device refuses
+it (it names no key).
 
 A node's key id is its classical boot key's (SHA-256 over the KEM id and the public key,
 docs/envelope.md); the entry digest is SHA-256 of the canonical JSON of its directory entry
@@ -47,7 +58,9 @@ Device procedure (:func:`check_directory`, then the log proof in :mod:`privcloud
    (docs/adr/0009, decision 7);
 4. the directory's entries are exactly the statement's nodes, each with the logged entry
    digest: none left out, none added, none twice, none changed;
-5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint.
+5. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint;
+6. every key statement it names was served and proven in the log, and the device chooses among
+   those alone (:func:`named_keys`).
 """
 
 from __future__ import annotations
@@ -57,22 +70,32 @@ import binascii
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from privcloud import limits
-from privcloud.errors import DecodeError, DirectoryConsistencyError, TooLargeError
+from privcloud.errors import (
+    DecodeError,
+    DirectoryConsistencyError,
+    TooLargeError,
+    UnsupportedError,
+)
 from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.trust.statement import LoggedStatement
 
-#: ``schema`` of a version-1 directory statement.
-DIRECTORY_SCHEMA: Final = "privcloud.node-directory/v1"
+#: ``schema`` of a version-2 directory statement (the one gateways log).
+DIRECTORY_SCHEMA: Final = "privcloud.node-directory/v2"
+#: ``schema`` of a version-1 one: no ``keys`` (decoded for audits; devices refuse it).
+DIRECTORY_SCHEMA_V1: Final = "privcloud.node-directory/v1"
 
 _KEY_ID_SIZE: Final = 32
 _DIGEST_SIZE: Final = 32
+StatementT = TypeVar("StatementT", bound=LoggedStatement)
 #: A node as a statement names it: its key id and the digest of its entry's stable part.
 NodeLine = tuple[bytes, bytes]
-_FIELDS: Final = frozenset({"schema", "service", "nodes", "not_before", "not_after"})
+_FIELDS_V1: Final = frozenset({"schema", "service", "nodes", "not_before", "not_after"})
+_FIELDS: Final = _FIELDS_V1 | {"keys"}
+_LEAF_HASH_SIZE: Final = 32
 
 
 def entry_digest(node: NodeDescriptor) -> bytes:
@@ -98,9 +121,18 @@ class DirectoryStatement(LoggedStatement):
     nodes: tuple[NodeLine, ...]
     not_before: int
     not_after: int
+    #: Leaf hashes of the gateway's key statements, sorted (``None``: version 1, no keys).
+    keys: tuple[bytes, ...] | None = ()
 
     def __post_init__(self) -> None:
         self._check_names("directory statement", self.service)
+        if self.keys is not None:
+            if len(self.keys) > limits.MAX_KEY_STATEMENTS:
+                raise TooLargeError("directory statement names too many keys")
+            if not all(isinstance(k, bytes) and len(k) == _LEAF_HASH_SIZE for k in self.keys):
+                raise DecodeError("directory statement has a malformed key")
+            if list(self.keys) != sorted(set(self.keys)):
+                raise DecodeError("directory statement keys are not sorted and unique")
         if len(self.nodes) > limits.MAX_DIRECTORY_NODES:
             raise TooLargeError("directory statement lists too many nodes")
         for line in self.nodes:
@@ -121,26 +153,34 @@ class DirectoryStatement(LoggedStatement):
 
     @classmethod
     def for_nodes(
-        cls, service: str, nodes: Iterable[NodeDescriptor], not_before: int, not_after: int
+        cls,
+        service: str,
+        nodes: Iterable[NodeDescriptor],
+        not_before: int,
+        not_after: int,
+        keys: Iterable[LoggedStatement] = (),
     ) -> DirectoryStatement:
-        """The statement of a directory of ``nodes``. Raises :class:`DecodeError` when two
-        entries share a key (the directory could not be the statement's)."""
+        """The statement of a directory of ``nodes`` whose gateway serves the key statements
+        ``keys``. Raises :class:`DecodeError` when two entries share a key (the directory could
+        not be the statement's)."""
         lines = [node_line(n) for n in nodes]
         if len({key_id for key_id, _ in lines}) != len(lines):
             raise DecodeError("two directory entries share a key")
-        return cls(service, tuple(sorted(lines)), not_before, not_after)
+        hashes = tuple(sorted({k.leaf_hash for k in keys}))
+        return cls(service, tuple(sorted(lines)), not_before, not_after, hashes)
 
     def encode(self) -> bytes:
         """The log entry: canonical JSON."""
-        return canonical_json(
-            {
-                "schema": DIRECTORY_SCHEMA,
-                "service": self.service,
-                "nodes": [[_b64(key_id), _b64(digest)] for key_id, digest in self.nodes],
-                "not_before": self.not_before,
-                "not_after": self.not_after,
-            }
-        )
+        doc: dict[str, object] = {
+            "schema": DIRECTORY_SCHEMA if self.keys is not None else DIRECTORY_SCHEMA_V1,
+            "service": self.service,
+            "nodes": [[_b64(key_id), _b64(digest)] for key_id, digest in self.nodes],
+            "not_before": self.not_before,
+            "not_after": self.not_after,
+        }
+        if self.keys is not None:
+            doc["keys"] = [_b64(k) for k in self.keys]
+        return canonical_json(doc)
 
     @classmethod
     def decode(cls, data: bytes) -> DirectoryStatement:
@@ -149,13 +189,14 @@ class DirectoryStatement(LoggedStatement):
         Raises :class:`TooLargeError` past ``MAX_DIRECTORY_STATEMENT_BYTES``,
         :class:`UnsupportedError` for another schema, :class:`DecodeError` otherwise.
         """
-        doc = load_entry(
-            data,
-            "directory statement",
-            max_bytes=limits.MAX_DIRECTORY_STATEMENT_BYTES,
-            fields=_FIELDS,
-            schema=DIRECTORY_SCHEMA,
-        )
+        v1 = False
+        try:
+            doc = _load(data, _FIELDS, DIRECTORY_SCHEMA)
+        except (DecodeError, UnsupportedError) as exc:
+            try:
+                doc, v1 = _load(data, _FIELDS_V1, DIRECTORY_SCHEMA_V1), True
+            except (DecodeError, UnsupportedError):
+                raise exc from None
         nodes = doc["nodes"]
         if not isinstance(nodes, list) or not isinstance(doc["service"], str):
             raise DecodeError("malformed directory statement")
@@ -170,7 +211,8 @@ class DirectoryStatement(LoggedStatement):
             except (ValueError, binascii.Error) as exc:
                 raise DecodeError("malformed directory statement") from exc
             lines.append((key_id, digest))
-        statement = cls(doc["service"], tuple(lines), doc["not_before"], doc["not_after"])
+        keys = None if v1 else tuple(_b64_bytes(k) for k in _list(doc["keys"]))
+        statement = cls(doc["service"], tuple(lines), doc["not_before"], doc["not_after"], keys)
         if statement.encode() != data:
             raise DecodeError("directory statement is not in canonical form")
         return statement
@@ -178,6 +220,29 @@ class DirectoryStatement(LoggedStatement):
 
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def _load(data: bytes, fields: frozenset[str], schema: str) -> dict[str, Any]:
+    return load_entry(
+        data,
+        "directory statement",
+        max_bytes=limits.MAX_DIRECTORY_STATEMENT_BYTES,
+        fields=fields,
+        schema=schema,
+    )
+
+
+def _list(value: object) -> list[object]:
+    if not isinstance(value, list) or len(value) > limits.MAX_KEY_STATEMENTS:
+        raise DecodeError("malformed directory statement")
+    return value
+
+
+def _b64_bytes(value: object) -> bytes:
+    try:
+        return base64.b64decode(_text(value), validate=True)
+    except (ValueError, binascii.Error) as exc:
+        raise DecodeError("malformed directory statement") from exc
 
 
 def _text(value: object) -> str:
@@ -214,6 +279,23 @@ def check_directory(
         raise DirectoryConsistencyError("the directory is not the logged one")
 
 
+def named_keys(statement: DirectoryStatement, proven: Sequence[StatementT]) -> list[StatementT]:
+    """Step 6: of the key statements the gateway served and the device proved, those
+    ``statement`` names, in their order. A device chooses its key among these alone (by a rule
+    over the logged statements), so every device shown one directory statement uses one key.
+
+    Raises :class:`DirectoryConsistencyError` for a statement that names no key (version 1),
+    and when a key it names was not served and proven: withheld from this device, as a node
+    left out would be (its hybrid key, a downgrade)."""
+    if not statement.keys:
+        raise DirectoryConsistencyError("the directory statement names no gateway key")
+    served = {s.leaf_hash for s in proven}
+    if not served.issuperset(statement.keys):
+        raise DirectoryConsistencyError("a key the directory statement names was withheld")
+    named = set(statement.keys)
+    return [s for s in proven if s.leaf_hash in named]
+
+
 def on_grid(statement: DirectoryStatement) -> bool:
     """Whether the statement's validity is the one every gateway gives (step 3): from a
     multiple of half of ``DIRECTORY_STATEMENT_LIFETIME_S``, for that lifetime."""
@@ -244,11 +326,13 @@ def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, in
 
 __all__ = [
     "DIRECTORY_SCHEMA",
+    "DIRECTORY_SCHEMA_V1",
     "DirectoryStatement",
     "NodeLine",
     "check_directory",
     "entry_digest",
     "most_valid_at_once",
+    "named_keys",
     "node_line",
     "on_grid",
 ]
