@@ -245,10 +245,10 @@ class UpstreamUnreachableError(UpstreamError):
 
 
 class NoTokenLeftError(UnavailableError):
-    """The wallet holds no token to send a request again with (a resend, a retry, a live
-    call's resume), and may not fetch one then: an issuance straight after an answer the
-    gateway wrote would let the issuer tie that request to the device (docs/adr/0009, decision
-    6). Its refill is scheduled; a later request may fetch."""
+    """The wallet holds no token for a request (its first send, a resend, a retry, a live
+    call's opening or resume), and may not fetch one then: an issuance on a request's path
+    would let the issuer tie that request to the device (docs/adr/0009, decisions 6 and 7).
+    A refill is scheduled, in the background; try again once it has run."""
 
     code = "no_token_left"
 

@@ -744,6 +744,11 @@ MAX_LIVE_TUNNELS: Final = 1024
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
+#: Seconds ahead a wallet counts its tokens when it decides to refill (privcloud.sdk.wallet): the
+#: tokens of an issuer key ending sooner do not count, so that a refill runs, in the background,
+#: before they all expire at once (a request never fetches tokens on its path). More than a
+#: client's background admissions apart (READMIT_AFTER_S), which each look.
+WALLET_REFILL_AHEAD_S: Final = 900.0
 #: Seconds before its admission's logged validity ends by which a client has admitted again, in
 #: the background, at a random time (privcloud.sdk.client): a request or a live call's resume
 #: after that end would otherwise admit again on its path, a fetch the gateway ties to it.

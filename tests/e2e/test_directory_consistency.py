@@ -600,6 +600,36 @@ async def test_the_older_of_two_valid_statements_served_to_everyone_is_refused(
         await _refresh_through(cloud, attacker, clock=clock)
 
 
+async def test_a_key_retired_early_fails_new_admissions_until_the_next_statement(
+    cloud: Cloud,
+) -> None:
+    # The cost of ADR 0033, decision 7, in honest use: a key taken out of the gateway early
+    # (retired) is named by the served directory statement until the next is logged, seconds
+    # later. A device admitting meanwhile refuses the directory (a named key not served); one
+    # holding an admission keeps it; then the next statement names the key no more.
+    ring = cloud.gateway.ring
+    kept = tuple(r for r in ring.records if r.key.config.post_quantum)  # the classical retired
+    assert kept and len(kept) < len(ring.records)
+    async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as holding:
+        cloud.gateway.ring = type(ring)(kept)  # retired, no statement logged yet
+        try:
+            fresh = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust())
+            with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
+                await fresh.refresh()
+            await fresh.close()
+            assert (await holding.call("echo", None, b"meanwhile")).data == b"meanwhile"
+            assert await cloud.gateway.log_directory()
+            statement = cloud.gateway.directory.statement
+            assert statement is not None and statement.keys == tuple(
+                sorted(r.statement.leaf_hash for r in kept)
+            )
+            async with Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust()) as c:
+                assert (await c.call("echo", None, b"after")).data == b"after"
+        finally:
+            cloud.gateway.ring = ring
+            await cloud.gateway.log_directory()
+
+
 async def test_a_node_down_stays_listed_and_requests_go_to_the_others(cloud: Cloud) -> None:
     # A node that goes down writes no entry (it stays listed until the next step of the
     # validity grid): requests sealed to it go to the envelope's other recipients.

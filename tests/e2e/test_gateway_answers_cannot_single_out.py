@@ -25,11 +25,13 @@ from test_live_session import DRAIN_S, echo_factory
 
 from cloudkit import Interceptor, behind, pass_on, refuse_first, start_cloud
 from privcloud import errors, limits
+from privcloud.crypto.hpke import KemId
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway_core import key_mismatch_problem
+from privcloud.services.gateway_key import GatewayKey
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.site import start_site
@@ -37,12 +39,14 @@ from privcloud.trust.admission import ClientPolicy
 from privcloud.trust.keys import (
     KEY_STATEMENTS_PATH,
     MEDIA_KEY_STATEMENTS,
+    KeyStatement,
     decode_statement_list,
     encode_statement_list,
 )
 from privcloud.wire import bhttp
 
 POLICY = ClientPolicy.insecure_local_dev()
+GATEWAY = "privcloud.gateway"
 
 
 def issuances(wallet: Wallet) -> list[float]:
@@ -89,8 +93,9 @@ class WithholdingGateway(Interceptor):
         served the directory logged before it."""
         async with aiohttp.ClientSession() as s, s.get(self.upstream + "/v1/directory") as r:
             self.unnamed = await r.read()
-        time.sleep(1.1)  # (a later not_before than the first key's)
-        self.hidden = await cloud.rotate_gateway_key(retire_old=False)  # two valid, logged
+        time.sleep(1.1)  # (a later not_before than the first key's: the newest)
+        self.hidden = await cloud.rotate_gateway_key(retire_old=False, begun_s=0)  # logged
+
         return self.hidden
 
     def routes(self, app: web.Application) -> None:
@@ -696,7 +701,10 @@ async def test_a_key_ending_before_the_directory_puts_no_admission_on_a_request(
     monkeypatch.setattr(limits, "DIRECTORY_KEY_AHEAD_S", 1)  # (a key of 3 s is named)
     async with _behind() as (gateway, url, trust):
         time.sleep(1.1)  # (a later not_before than the first key's)
-        short = await gateway.cloud.rotate_gateway_key(retire_old=False, lifetime_s=3)
+        short = await gateway.cloud.rotate_gateway_key(
+            retire_old=False,
+            lifetime_s=limits.KEY_STATEMENT_SKEW_S + 3,  # (ends in 3 s)
+        )
         async with Client(url, policy=POLICY, trust=trust) as client:
             statement = client.trail.key_statement
             assert statement is not None and statement.key_config.key_id == short
@@ -738,6 +746,48 @@ async def test_a_gateway_failing_every_background_admission_is_seen(
                 break
             await asyncio.sleep(0.01)
         assert client.background_failures == 0
+
+
+class ExtraKeyGateway(HoldingGateway):
+    """The holding gateway that adds ``extra`` (a key statement it logged, not named by its
+    directory statement) to the next ``extra_fetches`` key fetches it serves."""
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(upstream)
+        self.extra: KeyStatement | None = None
+        self.extra_fetches = 0
+
+    async def statements(self, request: web.Request) -> web.Response:
+        response = await super().statements(request)
+        if self.extra is None or not self.extra_fetches:
+            return response
+        self.extra_fetches -= 1
+        assert isinstance(response.body, bytes)
+        served = [self.extra, *decode_statement_list(response.body)]
+        return web.Response(body=encode_statement_list(served), content_type=MEDIA_KEY_STATEMENTS)
+
+
+async def test_a_logged_key_shown_to_one_background_admission_is_not_chosen() -> None:
+    """The attack (a fourth review of decision 7): the gateway logs a hybrid key of its own
+    and shows it to one background admission alone. That device chose it (the newest hybrid
+    key it proved), and every request it sealed under it until its next admission carried a
+    key id no other device used; the memory of hybrid keys then kept it on that key. Now a
+    device chooses among the keys its directory statement names (ADR 0033, decision 7), the
+    same for every device shown that statement."""
+    async with _behind(ExtraKeyGateway) as (gateway, url, trust):
+        assert isinstance(gateway, ExtraKeyGateway)
+        cloud = gateway.cloud
+        now = int(time.time())
+        key = GatewayKey.generate(key_id=200, kem=KemId.MLKEM768_X25519)
+        gateway.extra = KeyStatement.for_ohttp(GATEWAY, key.config, now, now + 86400)
+        await cloud.key_log.publish([gateway.extra])
+        gateway.extra_fetches = 1
+        async with Client(url, policy=POLICY, trust=trust) as victim:
+            chosen = victim.trail.key_statement
+            assert gateway.extra_fetches == 0  # (it was shown the key)
+            assert chosen is not None and chosen != gateway.extra
+            async with Client(url, policy=POLICY, trust=trust) as other:
+                assert other.trail.key_statement == chosen  # one key for both
 
 
 class TilelessLogGateway(HoldingGateway):

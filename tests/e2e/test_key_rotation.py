@@ -12,6 +12,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+from privcloud import limits
 from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.sdk import Client
 from privcloud.trust.admission import ClientPolicy
@@ -71,7 +72,8 @@ async def test_gateway_key_rotation_under_load_fails_no_request_and_loses_no_tok
         tasks = [asyncio.create_task(load(c, i)) for c in clients for i in range(WORKERS)]
         try:
             await _until(lambda: done[0] >= 40)
-            new = await cloud.add_gateway_key()  # logged, offered first, old still accepted
+            # Logged, offered first, old still accepted; begun a skew ago, so named at once.
+            new = await cloud.add_gateway_key(begun_s=limits.KEY_STATEMENT_SKEW_S)
             await _until(lambda: done[0] >= 80)
             await clients[0].refresh()
             assert clients[0].trail.key_config_id == new.key.key_id

@@ -239,3 +239,24 @@ async def test_background_admissions_near_the_validity_end_keep_the_floor_apart(
     assert min(within) >= 60 - 1 and max(within) <= 120 + 1
     assert min(delays(0, failed=True)) >= READMIT_AFTER_S / 2
     await c.close()
+
+
+async def test_background_admissions_after_the_keys_end_stay_within_the_directory() -> None:
+    """A fifth review: background admissions aim before the key's end as well as the
+    directory's; once the key's end had passed, a failed try waited the whole 5-10 minutes,
+    past the directory's end, so the next request admitted on its path. Now past (or too near)
+    the key's end they aim at the directory's end."""
+    from privcloud import limits
+    from privcloud.services.gateway_key import GatewayKey
+    from privcloud.trust.keys import KeyStatement
+
+    c = Client("http://127.0.0.1:1")
+    now = 1_000_000.0
+    c.clock = _Later(now - time.time())
+    config = GatewayKey.generate(key_id=1).config
+    for key_end in (now - 100, now + limits.READMIT_MARGIN_S, now + 3000):
+        c._key_statement = KeyStatement.for_ohttp("gw", config, int(now) - 900, int(key_end))
+        c._valid_until = lambda: c.clock.now() + 200  # type: ignore[method-assign]
+        delays = [c._readmit_delay(failed=True) for _ in range(200)]
+        assert max(delays) <= 200 - limits.READMIT_MARGIN_S + 1
+    await c.close()

@@ -99,17 +99,22 @@ class Cloud:
         return Wallet(self.issuer_url, enrolment_code=code, config=WalletConfig(**kwargs))
 
     async def rotate_gateway_key(
-        self, *, retire_old: bool, lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S
+        self,
+        *,
+        retire_old: bool,
+        lifetime_s: int = limits.OHTTP_KEY_LIFETIME_S,
+        begun_s: int = limits.KEY_STATEMENT_SKEW_S,
     ) -> int:
-        """Give the gateway a new OHTTP key valid for ``lifetime_s``, log its statement (waiting
-        for a cosigned checkpoint), with ``retire_old`` take every older key out, and log the
-        directory statement naming the keys (as the gateway's health loop does within
-        seconds); returns the new key id."""
+        """Give the gateway a new OHTTP key valid for ``lifetime_s`` from ``begun_s`` ago (by
+        default long enough for the directory statement to name it at once), log its
+        statement (waiting for a cosigned checkpoint), with ``retire_old`` take every older key
+        out, and log the directory statement naming the keys (as the gateway's health loop
+        does within seconds); returns the new key id."""
         assert self.key_log is not None
         now = time.time()
         old = {r.key.key_id for r in self.gateway.ring.records}
         ring, record = self.gateway.ring.with_new_key(
-            "privcloud.gateway", int(now), lifetime_s, now
+            "privcloud.gateway", int(now) - begun_s, lifetime_s, now
         )
         await self.key_log.publish([record.statement])
         self.gateway.ring = ring

@@ -20,7 +20,8 @@ from privcloud.crypto.hpke import (
 )
 from privcloud.envelope import key_id_for
 from privcloud.ohttp import KeyConfig, SymmetricSuite
-from privcloud.services.gateway_directory import LoggedDirectory
+from privcloud.services.gateway_directory import LoggedDirectory, named_keys_of
+from privcloud.services.gateway_key import GatewayKey, GatewayKeyRecord
 from privcloud.trust.directory import NodeDescriptor, NodeKey, decode_directory_document
 from privcloud.trust.directory_statement import (
     DirectoryStatement,
@@ -129,7 +130,7 @@ def test_a_v1_statement_names_no_key_and_is_refused_for_use() -> None:
     v1 = dataclasses.replace(_statement(), keys=None)
     assert DirectoryStatement.decode(v1.encode()) == v1
     with pytest.raises(errors.DirectoryConsistencyError, match="names no gateway key"):
-        named_keys(v1, [])
+        named_keys(v1, [], [], NOW)
 
 
 def test_a_named_key_withheld_from_the_device_is_refused() -> None:
@@ -137,9 +138,23 @@ def test_a_named_key_withheld_from_the_device_is_refused() -> None:
     # a key set of that device's own (docs/adr/0009, decision 7).
     one, two = _key_statement(1), _key_statement(2)
     statement = _statement(keys=(one, two))
-    assert named_keys(statement, [two, one, _key_statement(3)]) == [two, one]  # 3: not named
+    shown = [two, one, _key_statement(3)]
+    assert named_keys(statement, shown, shown, NOW) == [two, one]  # 3: not named
     with pytest.raises(errors.DirectoryConsistencyError, match="withheld"):
-        named_keys(statement, [one])
+        named_keys(statement, [one], [one], NOW)
+    # Served, valid, but its proof failed (a log read broken for this device): refused too.
+    with pytest.raises(errors.DirectoryConsistencyError, match="failed its proof"):
+        named_keys(statement, [one, two], [one], NOW)
+
+
+def test_a_named_key_not_valid_on_the_devices_clock_is_passed_over() -> None:
+    # Ended, or begun on the gateway's clock but not yet on a device's behind it: logged
+    # validity, not an answer of the gateway, so the device chooses among the others.
+    one = _key_statement(1)
+    ended = KeyStatement.for_ohttp(GATEWAY, _key_statement(2).key_config, NOW - 7200, NOW - 10)
+    later = KeyStatement.for_ohttp(GATEWAY, _key_statement(3).key_config, NOW + 90, NOW + 9000)
+    statement = _statement(keys=(one, ended, later))
+    assert named_keys(statement, [one, ended, later], [one], NOW) == [one]
 
 
 def test_entry_digest_covers_the_entry_but_its_evidence() -> None:
@@ -389,6 +404,24 @@ def test_a_change_of_the_gateways_keys_is_logged_at_once_and_named() -> None:
     rotated = directory.wanted(NODES, NOW + 7, keys=[two, one])  # a new key, within the step
     assert rotated is not None and rotated[0].keys == tuple(sorted([one.leaf_hash, two.leaf_hash]))
     assert rotated[0].not_before == NOW
+
+
+def test_the_gateway_names_a_key_from_a_skew_after_its_start_until_before_its_end() -> None:
+    # (docs/adr/0033, decision 7) A device whose clock is a skew behind, and a cache holding
+    # the key statements 10 s, find a named key served and valid; devices move off a key
+    # before it ends. A gateway just started (no key begun a skew ago) names its keys at once.
+    def record(not_before: float, not_after: float) -> GatewayKeyRecord:
+        key = GatewayKey.generate(key_id=int(not_before) % 200 + 1)
+        return GatewayKeyRecord(key, GATEWAY, int(not_before), int(not_after))
+
+    skew, ahead = limits.KEY_STATEMENT_SKEW_S, limits.DIRECTORY_KEY_AHEAD_S
+    old = record(NOW - 86400, NOW + 86400)
+    new = record(NOW - skew + 1, NOW + 86400)  # begun under a skew ago
+    ending = record(NOW - 86400, NOW + ahead - 1)
+    assert named_keys_of([new, old, ending], NOW) == [old.statement]
+    assert named_keys_of([new, old], NOW + 1) == [new.statement, old.statement]
+    assert named_keys_of([new], NOW) == [new.statement]  # just started: named at once
+    assert named_keys_of([ending], NOW) == []  # ends within the look-ahead: none
 
 
 def test_the_statement_names_the_gateway_its_keys_name() -> None:

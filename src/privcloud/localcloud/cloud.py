@@ -249,7 +249,9 @@ class LocalCloud:
         self.gateway.directory_log = self.key_log
         await self.gateway.log_directory()
 
-    async def add_gateway_key(self, *, lifetime_s: int | None = None) -> GatewayKeyRecord:
+    async def add_gateway_key(
+        self, *, lifetime_s: int | None = None, begun_s: int = 0
+    ) -> GatewayKeyRecord:
         """Rotate: give the gateway a new OHTTP key (offered first from now on; the old one
         stays accepted), log its statement and wait for a cosigned checkpoint covering it, then
         log the directory statement naming it (as the gateway's health loop would within
@@ -260,11 +262,13 @@ class LocalCloud:
         now = time.time()
         lifetime = lifetime_s if lifetime_s is not None else limits.OHTTP_KEY_LIFETIME_S
         if gateway.key_file is not None:
-            record = add_key(gateway.key_file, now=now, lifetime_s=lifetime)
+            record = add_key(
+                gateway.key_file, now=now, lifetime_s=lifetime, not_before=int(now) - begun_s
+            )
             gateway.reload_keys()
         else:
             gateway.ring, record = gateway.ring.with_new_key(
-                DEFAULT_SERVICE, int(now), lifetime, now
+                DEFAULT_SERVICE, int(now) - begun_s, lifetime, now
             )
         await key_log.publish([record.statement])
         await gateway.log_directory()

@@ -357,12 +357,17 @@ class Client:
         once none is (a log out of reach is not polled)."""
         latest = READMIT_AFTER_S
         floor = min(READMIT_AFTER_S, limits.READMIT_FLOOR_S)
+        now = self.clock.now()
         valid_until = self._valid_until()
-        if self._key_statement is not None and valid_until != float("-inf"):
-            # (before the key's end too: the requests after it fetch a key each)
-            valid_until = min(valid_until, float(self._key_statement.not_after))
+        key = self._key_statement
+        # Before the key's end too (the requests after it fetch a key each), while there is time
+        # for it; past that, the directory's end (a review: a failed try after the key's end
+        # waited the whole range, past the directory's end).
+        key_left = float("-inf") if key is None else key.not_after - now - limits.READMIT_MARGIN_S
+        if valid_until != float("-inf") and key is not None and key_left > floor:
+            valid_until = min(valid_until, float(key.not_after))
         if valid_until != float("-inf"):
-            left = valid_until - self.clock.now() - limits.READMIT_MARGIN_S
+            left = valid_until - now - limits.READMIT_MARGIN_S
             if not failed or left > floor:  # (a failure with time left: again within it)
                 latest = min(latest, left)
         return self._random.uniform(max(floor, latest / 2), max(floor, latest))
@@ -450,7 +455,8 @@ class Client:
             # (step 6): what every device shown that statement chooses. No memory of hybrid
             # keys either: one withheld is refused here, and a memory of one shown to this
             # device alone kept it apart (a fourth review of docs/adr/0009, decision 7).
-            named = named_keys(directory, report.proven)
+            served = [*report.proven, *(s for s, _ in report.refused)]
+            named = named_keys(directory, served, report.proven, now)
             statement = key_proofs.choose_ohttp(
                 dataclasses.replace(report, proven=named),
                 now=now,

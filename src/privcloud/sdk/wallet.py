@@ -532,9 +532,12 @@ class Wallet:
 
     def schedule_refill(self) -> None:
         """Below the low-water mark, start a background refill after a random delay (unless one
-        is pending): issuance then never directly precedes a redemption."""
+        is pending): issuance then never directly precedes a redemption. Tokens count only if
+        they are still usable ``WALLET_REFILL_AHEAD_S`` from now: those of an issuer key about
+        to end would otherwise all expire at once, and no request may fetch on its path to
+        make up for them (docs/tokens.md)."""
         if (self._refill is None or self._refill.done()) and not self._purse.has_usable(
-            self.low_water, self._clock.now()
+            self.low_water, self._clock.now() + limits.WALLET_REFILL_AHEAD_S
         ):
             self._refill = asyncio.create_task(self._background_refill())
 
@@ -545,7 +548,14 @@ class Wallet:
         still held cover the requests made meanwhile."""
         await asyncio.sleep(self._jitter.uniform(*self.config.refill_delay_s))
         async with self._lock:
-            if len(self) < self.low_water:
+            ahead = self._clock.now() + limits.WALLET_REFILL_AHEAD_S
+            key = self._current_key()
+            outlasts = key is not None and (key.expires is None or key.expires > ahead)
+            # (ahead only when the key fetched under outlasts the tokens: else each look would
+            # fetch a batch that ends as soon)
+            if len(self) < self.low_water or (
+                outlasts and self._purse.usable(ahead) < self.low_water
+            ):
                 with contextlib.suppress(PrivcloudError):
                     await self._fetch(None)
 

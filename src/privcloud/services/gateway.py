@@ -77,7 +77,7 @@ from privcloud.services.gateway_core import (
     key_mismatch_problem,
     node_accepted,
 )
-from privcloud.services.gateway_directory import LoggedDirectory
+from privcloud.services.gateway_directory import LoggedDirectory, named_keys_of
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
 from privcloud.services.http import Metrics, read_body, require_media_type
 from privcloud.services.keylog import KeyLog
@@ -269,11 +269,7 @@ class Gateway:
             sources = self._sources()  # (no await between these two)
             healthy, refused = await self._checked(self.table.healthy(), now, sources)
             # The service its key statements name (devices check the two agree).
-            # The keys devices choose among (docs/adr/0009, decision 7): those offered now that
-            # stay valid DIRECTORY_KEY_AHEAD_S more, so that devices, which admit again before
-            # their key ends, move off a key before it does.
-            ahead = now + limits.DIRECTORY_KEY_AHEAD_S
-            keys = [r.statement for r in offered if r.offered_at(ahead)]
+            keys = named_keys_of(offered, now)
             due = self.directory.wanted(
                 healthy, now, offered[0].service, refused=refused, keys=keys
             )
@@ -403,12 +399,14 @@ class Gateway:
         )
 
     async def handle_statements(self, _: web.Request) -> web.Response:
-        """The statement of each offered key, newest first: what a device proves in the log."""
+        """The statement of each offered key, newest first: what a device proves in the log.
+        As long-lived in caches as the directory, whose statement names the keys (a key is
+        named only once it has been served longer: :meth:`log_directory`)."""
         offered = self.ring.offered(self.clock.now())[: limits.MAX_KEY_STATEMENTS]
         return web.Response(
             body=encode_statement_list([r.statement for r in offered]),
             content_type=MEDIA_KEY_STATEMENTS,
-            headers={"Cache-Control": "max-age=60"},
+            headers={"Cache-Control": "max-age=10"},
         )
 
     async def handle_directory(self, _: web.Request) -> web.Response:

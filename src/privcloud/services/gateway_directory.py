@@ -25,9 +25,28 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 
 from privcloud import limits
+from privcloud.services.gateway_key import GatewayKeyRecord
 from privcloud.trust.directory import NodeDescriptor, encode_directory
 from privcloud.trust.directory_statement import DirectoryStatement, node_line
+from privcloud.trust.keys import KeyStatement
 from privcloud.trust.statement import LoggedStatement
+
+
+def named_keys_of(offered: Sequence[GatewayKeyRecord], now: float) -> list[KeyStatement]:
+    """The key statements a directory statement logged at ``now`` names, of the ``offered``
+    keys: devices choose among them alone (docs/adr/0033, decision 7). A key is named
+
+    - from ``KEY_STATEMENT_SKEW_S`` after its ``not_before``: a device whose clock is that
+      much behind finds it valid, and a cache in front of the gateway (key statements live
+      10 s in it) serves it by then (none is, while no offered key qualifies: a gateway just
+      started names its keys at once);
+    - until ``DIRECTORY_KEY_AHEAD_S`` before its end: devices, which admit again in the
+      background at least ``READMIT_MARGIN_S`` before their key ends, find a statement
+      without it and move off it while it still works.
+    """
+    lasting = [r for r in offered if r.offered_at(now + limits.DIRECTORY_KEY_AHEAD_S)]
+    begun = [r for r in lasting if r.not_before + limits.KEY_STATEMENT_SKEW_S <= now]
+    return [r.statement for r in (begun or lasting)]
 
 
 def _distinct(nodes: Sequence[NodeDescriptor]) -> list[NodeDescriptor]:

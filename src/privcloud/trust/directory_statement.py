@@ -279,19 +279,32 @@ def check_directory(
         raise DirectoryConsistencyError("the directory is not the logged one")
 
 
-def named_keys(statement: DirectoryStatement, proven: Sequence[StatementT]) -> list[StatementT]:
-    """Step 6: of the key statements the gateway served and the device proved, those
+def named_keys(
+    statement: DirectoryStatement,
+    served: Sequence[StatementT],
+    proven: Sequence[StatementT],
+    now: float,
+) -> list[StatementT]:
+    """Step 6: of the key statements the gateway ``served`` and the device ``proven``, those
     ``statement`` names, in their order. A device chooses its key among these alone (by a rule
     over the logged statements), so every device shown one directory statement uses one key.
+    A named key that is not valid on the device's clock (ended, or not yet begun for a clock
+    behind) is passed over: its validity is logged, so no answer of the gateway decides it.
 
     Raises :class:`DirectoryConsistencyError` for a statement that names no key (version 1),
-    and when a key it names was not served and proven: withheld from this device, as a node
-    left out would be (its hybrid key, a downgrade)."""
+    when a key it names was not served (withheld from this device, as a node left out would
+    be; its hybrid key: a downgrade), and when one valid now failed its proof (a log read the
+    gateway broke for this device would otherwise take that key out of its choice)."""
     if not statement.keys:
         raise DirectoryConsistencyError("the directory statement names no gateway key")
-    served = {s.leaf_hash for s in proven}
-    if not served.issuperset(statement.keys):
-        raise DirectoryConsistencyError("a key the directory statement names was withheld")
+    by_hash = {s.leaf_hash: s for s in served}
+    passed = {s.leaf_hash for s in proven}
+    for key in statement.keys:
+        shown = by_hash.get(key)
+        if shown is None:
+            raise DirectoryConsistencyError("a key the directory statement names was withheld")
+        if key not in passed and shown.valid_at(now):
+            raise DirectoryConsistencyError("a key the directory statement names failed its proof")
     named = set(statement.keys)
     return [s for s in proven if s.leaf_hash in named]
 

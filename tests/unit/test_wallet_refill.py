@@ -1,0 +1,72 @@
+"""When a wallet refills (privcloud.sdk.wallet, docs/tokens.md): never on a request's path, so
+in the background before its tokens run out, the tokens of an issuer key about to end
+included. Sans network: the fetch is counted, not sent."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from privcloud import limits
+from privcloud.clock import FixedClock
+from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.wallet_state import HeldToken, WalletConfig
+
+NOW = 1_000_000.0
+
+
+def _wallet(key_expires: float | None) -> tuple[Wallet, list[int]]:
+    wallet = Wallet(
+        "http://127.0.0.1:1",
+        enrolment_code="code",
+        clock=FixedClock(NOW),
+        config=WalletConfig(issuer_name="issuer.example", batch_size=8, refill_delay_s=(0, 0)),
+    )
+    fetches: list[int] = []
+
+    async def counted(count: int | None) -> int:
+        fetches.append(1)
+        return 0
+
+    wallet._fetch = counted  # type: ignore[method-assign]
+    key = SimpleNamespace(expires=key_expires)
+    wallet._current_key = lambda: key  # type: ignore[assignment, method-assign, return-value]
+    return wallet, fetches
+
+
+def _hold(wallet: Wallet, count: int, expires: float) -> None:
+    digest = wallet._purse.challenge_digest
+    wallet._purse.add([HeldToken(bytes(98), b"k", digest, expires=int(expires))] * count)
+
+
+async def _settle(wallet: Wallet) -> None:
+    if wallet._refill is not None:
+        await asyncio.wait_for(wallet._refill, 5)
+
+
+async def test_tokens_of_a_key_about_to_end_are_refilled_before_they_all_expire() -> None:
+    # Eight tokens, all of an issuer key ending in ten minutes; its successor is the key the
+    # wallet fetches under. Counted now they are plenty; counted ahead, none.
+    wallet, fetches = _wallet(key_expires=NOW + 7 * 86400)
+    _hold(wallet, 8, NOW + 600)
+    wallet.schedule_refill()
+    await _settle(wallet)
+    assert fetches == [1]
+
+
+async def test_no_batch_is_fetched_ahead_under_a_key_that_ends_as_soon() -> None:
+    # The only key ends within the look-ahead too: a batch under it would end as soon, so the
+    # wallet waits (until fewer than the low-water mark are usable now).
+    wallet, fetches = _wallet(key_expires=NOW + limits.WALLET_REFILL_AHEAD_S / 2)
+    _hold(wallet, 8, NOW + limits.WALLET_REFILL_AHEAD_S / 2)
+    wallet.schedule_refill()
+    await _settle(wallet)
+    assert fetches == []
+
+
+async def test_a_wallet_with_lasting_tokens_fetches_nothing() -> None:
+    wallet, fetches = _wallet(key_expires=NOW + 7 * 86400)
+    _hold(wallet, 8, NOW + 7 * 86400)
+    wallet.schedule_refill()
+    await _settle(wallet)
+    assert fetches == [] and wallet._refill is None
