@@ -555,18 +555,8 @@ def test_the_gateway_checks_with_margins_over_the_devices_policy(cloud: Cloud) -
 async def test_directory_statement_replayed_after_its_validity_is_refused(cloud: Cloud) -> None:
     # A statement the operator did log, but one whose validity has passed: a device is not
     # kept on an old directory for ever.
-    assert cloud.key_log is not None
     start = _grid(time.time()) - limits.DIRECTORY_STATEMENT_LIFETIME_S  # ended at the last step
-    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
-    old = DirectoryStatement.for_nodes(
-        GATEWAY, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
-    )
-    await cloud.key_log.publish([old])
-
-    def replay(served: list[NodeDescriptor], _: bytes | None) -> bytes:
-        return encode_directory(served, old.encode())
-
-    attacker = DirectoryRewriter(cloud.relay_url, replay)
+    attacker = await _serving_logged(cloud, start)
     with pytest.raises(errors.DirectoryConsistencyError, match="not valid now"):
         await _refresh_through(cloud, attacker)
 
@@ -578,7 +568,6 @@ async def test_the_older_of_two_valid_statements_served_to_everyone_is_refused(
     # end at that statement's end, where the gateway could fail all background admissions
     # at once and put every device's next admission on a request's path (docs/adr/0009,
     # decision 7, a fourth review).
-    assert cloud.key_log is not None
     half = limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
     now = time.time()
     start = _grid(now) - half  # the step before: valid until the end of this step
@@ -586,16 +575,7 @@ async def test_the_older_of_two_valid_statements_served_to_everyone_is_refused(
     # where the step before is taken no more.
     ahead = max(0.0, _grid(now) + limits.DIRECTORY_STATEMENT_LATE_S + 5 - now)
     clock = type("Clock", (), {"now": lambda self: time.time() + ahead})()
-    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
-    older = DirectoryStatement.for_nodes(
-        GATEWAY, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
-    )
-    await cloud.key_log.publish([older])
-
-    def serve_older(served: list[NodeDescriptor], _: bytes | None) -> bytes:
-        return encode_directory(served, older.encode())
-
-    attacker = DirectoryRewriter(cloud.relay_url, serve_older)
+    attacker = await _serving_logged(cloud, start)
     with pytest.raises(errors.DirectoryConsistencyError, match="a step old"):
         await _refresh_through(cloud, attacker, clock=clock)
 
@@ -683,6 +663,22 @@ async def test_log_audit_flags_directories_off_the_validity_grid(cloud: Cloud) -
     nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
     await cloud.key_log.publish([DirectoryStatement.for_nodes(GATEWAY, nodes[:1], now, now + 3)])
     assert await asyncio.to_thread(main, args) == 1
+
+
+async def _serving_logged(cloud: Cloud, start: int) -> DirectoryRewriter:
+    """An attacker serving the cloud's nodes with a statement of them it logged, valid from
+    ``start`` for the lifetime (a step old, or ended)."""
+    assert cloud.key_log is not None
+    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
+    statement = DirectoryStatement.for_nodes(
+        GATEWAY, nodes, start, start + limits.DIRECTORY_STATEMENT_LIFETIME_S
+    )
+    await cloud.key_log.publish([statement])
+
+    def serve(served: list[NodeDescriptor], _: bytes | None) -> bytes:
+        return encode_directory(served, statement.encode())
+
+    return DirectoryRewriter(cloud.relay_url, serve)
 
 
 def _grid(now: float) -> int:

@@ -26,12 +26,12 @@ from test_live_session import DRAIN_S, echo_factory
 from cloudkit import Interceptor, behind, pass_on, refuse_first, start_cloud
 from privcloud import errors, limits
 from privcloud.crypto.hpke import KemId
+from privcloud.ohttp import GatewayKey
 from privcloud.privacypass.headers import PrivateTokenChallenge, encode_www_authenticate
 from privcloud.sdk import Client
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
 from privcloud.services.gateway_core import key_mismatch_problem
-from privcloud.services.gateway_key import GatewayKey
 from privcloud.services.live_gateway import LiveGateway
 from privcloud.services.redemption import TokenAuthorizer, TokenRefusedError
 from privcloud.services.site import start_site
@@ -244,37 +244,47 @@ async def test_a_401_naming_an_unknown_token_key_sets_off_no_contact_with_the_is
         await cloud.stop()
 
 
-async def test_gateway_burning_tokens_to_force_an_issuance_on_the_request_path_fails() -> None:
+@contextlib.asynccontextmanager
+async def _token_device(
+    **wallet: Any,
+) -> AsyncIterator[tuple[Any, Wallet, Client, TokenAuthorizer, str]]:
+    """A token cloud and one admitted device with a wallet of ``wallet`` settings: the cloud,
+    the wallet, the client, the gateway's authorizer and the challenge it answers a 401
+    with."""
     cloud = await start_cloud(tokens=True)
     try:
-        wallet = cloud.new_wallet(batch_size=3)
-        fetches = issuances(wallet)
+        w = cloud.new_wallet(**wallet)
         async with Client(
-            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
+            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=w
         ) as client:
             authorizer = cloud.gateway.authorizer
             assert isinstance(authorizer, TokenAuthorizer)
-            header = authorizer.www_authenticate()
-            script = ["401", "no-healthy-node", "401"]
-            answered: list[str] = []
-
-            async def scripted(inner: bhttp.Request) -> Any:
-                step = script.pop(0) if script else "pass"
-                answered.append(step)
-                if step == "401":
-                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
-                if step == "no-healthy-node":
-                    raise errors.NoHealthyNodeError("no healthy node")
-                return await authorizer(inner)
-
-            before = len(fetches)
-            cloud.gateway.authorizer = scripted
-            with pytest.raises(errors.NoHealthyNodeError):
-                await client.call("echo", None, b"r")
-        assert len(answered) == limits.MAX_TOKENS_PER_REQUEST == 2  # no third token burnt
-        assert len(fetches) == before  # and no issuance on the request path
+            yield cloud, w, client, authorizer, authorizer.www_authenticate()
     finally:
         await cloud.stop()
+
+
+async def test_gateway_burning_tokens_to_force_an_issuance_on_the_request_path_fails() -> None:
+    answered: list[str] = []
+    async with _token_device(batch_size=3) as (cloud, wallet, client, authorizer, header):
+        fetches = issuances(wallet)
+        script = ["401", "no-healthy-node", "401"]
+
+        async def scripted(inner: bhttp.Request) -> Any:
+            step = script.pop(0) if script else "pass"
+            answered.append(step)
+            if step == "401":
+                raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+            if step == "no-healthy-node":
+                raise errors.NoHealthyNodeError("no healthy node")
+            return await authorizer(inner)
+
+        before = len(fetches)
+        cloud.gateway.authorizer = scripted
+        with pytest.raises(errors.NoHealthyNodeError):
+            await client.call("echo", None, b"r")
+    assert len(answered) == limits.MAX_TOKENS_PER_REQUEST == 2  # no third token burnt
+    assert len(fetches) == before  # and no issuance on the request path
 
 
 async def test_a_retry_with_an_empty_wallet_fails_rather_than_fetch_on_the_request_path() -> None:
@@ -308,36 +318,28 @@ async def test_401s_on_chosen_requests_cannot_bring_an_issuance_onto_a_request()
     issuance the issuer ties to that request. (A reserve of tokens kept from resends, tried
     first, showed the gateway by the missing resend when a device's refill was due.) Now no
     request fetches tokens on its path: an empty wallet fails it and schedules a refill."""
-    cloud = await start_cloud(tokens=True)
-    try:
-        wallet = cloud.new_wallet(batch_size=4, refill_delay_s=(3600.0, 3600.0))
+    refill = (3600.0, 3600.0)
+    async with _token_device(batch_size=4, refill_delay_s=refill) as device:
+        cloud, wallet, client, authorizer, header = device
         fetches = issuances(wallet)
-        async with Client(
-            cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet
-        ) as client:
-            authorizer = cloud.gateway.authorizer
-            assert isinstance(authorizer, TokenAuthorizer)
-            header = authorizer.www_authenticate()
-            fresh = [False]  # (a request's first send, which the gateway answers with a 401)
+        fresh = [False]  # (a request's first send, which the gateway answers with a 401)
 
-            async def first_send_refused(inner: bhttp.Request) -> Any:
-                if fresh[0]:
-                    fresh[0] = False
-                    raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
-                return await authorizer(inner)
+        async def first_send_refused(inner: bhttp.Request) -> Any:
+            if fresh[0]:
+                fresh[0] = False
+                raise TokenRefusedError("a PrivateToken is required", www_authenticate=header)
+            return await authorizer(inner)
 
-            before = len(fetches)
-            cloud.gateway.authorizer = first_send_refused
-            for i in range(2):  # two tokens each: the whole batch
-                fresh[0] = True
-                assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
-            assert len(wallet) == 0
-            cloud.gateway.authorizer = authorizer
-            with pytest.raises(errors.NoTokenLeftError):
-                await client.call("echo", None, b"mine")
-        assert len(fetches) == before  # no issuance on a request's path
-    finally:
-        await cloud.stop()
+        before = len(fetches)
+        cloud.gateway.authorizer = first_send_refused
+        for i in range(2):  # two tokens each: the whole batch
+            fresh[0] = True
+            assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
+        assert len(wallet) == 0
+        cloud.gateway.authorizer = authorizer
+        with pytest.raises(errors.NoTokenLeftError):
+            await client.call("echo", None, b"mine")
+    assert len(fetches) == before  # no issuance on a request's path
 
 
 async def test_a_key_shown_to_one_device_once_is_used_for_that_resend_only() -> None:

@@ -70,14 +70,19 @@ def _client(cloud: Cloud, url: str, state_dir: Path, *, unlogged: bool = True) -
     return Client(url, policy=POLICY, trust=trust, insecure_unlogged_directory=unlogged)
 
 
-async def test_downgrade_strip_hybrid_keyconfig_is_refused_by_the_logged_directory(
-    cloud: Cloud, tmp_path: Path
-) -> None:
+async def _strip_relay(cloud: Cloud) -> tuple[StripHybridRelay, web.AppRunner, str]:
+    """The stripping relay in front of ``cloud``'s (inactive), its runner and URL."""
     attacker = StripHybridRelay(cloud.relay_url)
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", attacker.forward)
     runner, port = await start_site(app, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
+    return attacker, runner, f"http://127.0.0.1:{port}"
+
+
+async def test_downgrade_strip_hybrid_keyconfig_is_refused_by_the_logged_directory(
+    cloud: Cloud, tmp_path: Path
+) -> None:
+    attacker, runner, url = await _strip_relay(cloud)
     try:
         attacker.active = True
         for device in ("first-contact", "another"):  # no memory needed: the statement names it
@@ -95,11 +100,7 @@ async def test_downgrade_strip_hybrid_keyconfig_is_refused_by_the_logged_directo
 async def test_downgrade_strip_hybrid_keyconfig_after_restart_is_detected(
     cloud: Cloud, tmp_path: Path
 ) -> None:
-    attacker = StripHybridRelay(cloud.relay_url)
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", attacker.forward)
-    runner, port = await start_site(app, "127.0.0.1", 0)
-    url = f"http://127.0.0.1:{port}"
+    attacker, runner, url = await _strip_relay(cloud)
     try:
         # First run of the app: it proves the hybrid statement, and its trust store keeps that.
         async with _client(cloud, url, tmp_path / "device") as first:

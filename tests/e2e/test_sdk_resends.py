@@ -247,7 +247,7 @@ async def test_background_admissions_after_the_keys_end_stay_within_the_director
     past the directory's end, so the next request admitted on its path. Now past (or too near)
     the key's end they aim at the directory's end."""
     from privcloud import limits
-    from privcloud.services.gateway_key import GatewayKey
+    from privcloud.ohttp import GatewayKey
     from privcloud.trust.keys import KeyStatement
 
     c = Client("http://127.0.0.1:1")

@@ -19,9 +19,9 @@ from privcloud.crypto.hpke import (
     generate_keypair,
 )
 from privcloud.envelope import key_id_for
-from privcloud.ohttp import KeyConfig, SymmetricSuite
+from privcloud.ohttp import GatewayKey, KeyConfig, SymmetricSuite
 from privcloud.services.gateway_directory import LoggedDirectory, named_keys_of
-from privcloud.services.gateway_key import GatewayKey, GatewayKeyRecord
+from privcloud.services.gateway_key import GatewayKeyRecord
 from privcloud.trust.directory import NodeDescriptor, NodeKey, decode_directory_document
 from privcloud.trust.directory_statement import (
     DirectoryStatement,
