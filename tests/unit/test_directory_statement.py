@@ -147,14 +147,25 @@ def test_a_named_key_withheld_from_the_device_is_refused() -> None:
         named_keys(statement, [one, two], [one], NOW)
 
 
-def test_a_named_key_not_valid_on_the_devices_clock_is_passed_over() -> None:
-    # Ended, or begun on the gateway's clock but not yet on a device's behind it: logged
-    # validity, not an answer of the gateway, so the device chooses among the others.
+def test_a_named_key_ended_or_ending_is_passed_over_and_one_not_begun_refused() -> None:
+    # Ended, or ending sooner than an honest gateway names a key (a statement replayed from
+    # earlier in the step would keep the device on it past its end): logged validity, not an
+    # answer of the gateway, so the device chooses among the others. One not begun on the
+    # device's clock is never named by an honest gateway (it would split devices by clock).
+    def key(n: int, not_before: float, not_after: float) -> KeyStatement:
+        config = _key_statement(n).key_config
+        return KeyStatement.for_ohttp(GATEWAY, config, int(not_before), int(not_after))
+
     one = _key_statement(1)
-    ended = KeyStatement.for_ohttp(GATEWAY, _key_statement(2).key_config, NOW - 7200, NOW - 10)
-    later = KeyStatement.for_ohttp(GATEWAY, _key_statement(3).key_config, NOW + 90, NOW + 9000)
-    statement = _statement(keys=(one, ended, later))
-    assert named_keys(statement, [one, ended, later], [one], NOW) == [one]
+    ended = key(2, NOW - 7200, NOW - 10)
+    ending = key(3, NOW - 7200, NOW + limits.DIRECTORY_KEY_AHEAD_S - limits.KEY_STATEMENT_SKEW_S)
+    statement = _statement(keys=(one, ended, ending))
+    assert named_keys(statement, [one, ended, ending], [one, ending], NOW) == [one]
+    with pytest.raises(errors.DirectoryConsistencyError, match="names is valid now"):
+        named_keys(_statement(keys=(ended, ending)), [ended, ending], [ending], NOW)
+    later = key(4, NOW + limits.KEY_STATEMENT_SKEW_S + 1, NOW + 9000)
+    with pytest.raises(errors.DirectoryConsistencyError, match="not begun"):
+        named_keys(_statement(keys=(one, later)), [one, later], [one], NOW)
 
 
 def test_entry_digest_covers_the_entry_but_its_evidence() -> None:

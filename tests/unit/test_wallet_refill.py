@@ -16,6 +16,8 @@ NOW = 1_000_000.0
 
 
 def _wallet(key_expires: float | None) -> tuple[Wallet, list[int]]:
+    """A wallet whose fetches are counted and whose current key ends at ``key_expires``;
+    reading the issuer's keys again (counted as 0) finds a successor that lasts a week."""
     wallet = Wallet(
         "http://127.0.0.1:1",
         enrolment_code="code",
@@ -29,8 +31,14 @@ def _wallet(key_expires: float | None) -> tuple[Wallet, list[int]]:
         return 0
 
     wallet._fetch = counted  # type: ignore[method-assign]
-    key = SimpleNamespace(expires=key_expires)
-    wallet._current_key = lambda: key  # type: ignore[assignment, method-assign, return-value]
+    key = [SimpleNamespace(expires=key_expires)]
+    wallet._current_key = lambda: key[0]  # type: ignore[assignment, method-assign, return-value]
+
+    async def read_keys() -> None:
+        fetches.append(0)
+        key[0] = SimpleNamespace(expires=NOW + 7 * 86400)
+
+    wallet.refresh_keys = read_keys  # type: ignore[method-assign]
     return wallet, fetches
 
 
@@ -49,9 +57,30 @@ async def test_tokens_of_a_key_about_to_end_are_refilled_before_they_all_expire(
     # wallet fetches under. Counted now they are plenty; counted ahead, none.
     wallet, fetches = _wallet(key_expires=NOW + 7 * 86400)
     _hold(wallet, 8, NOW + 600)
-    wallet.schedule_refill()
+    wallet.schedule_refill(ahead=True)  # (the client's background admission)
     await _settle(wallet)
     assert fetches == [1]
+
+
+async def test_a_request_looks_at_the_tokens_usable_now_only() -> None:
+    # After a request the wallet refills below the mark now, not ahead: the issuer chooses when
+    # its key ends, and so would choose when a request sets off an issuance (a review).
+    wallet, fetches = _wallet(key_expires=NOW + 7 * 86400)
+    _hold(wallet, 8, NOW + 600)
+    wallet.schedule_refill()
+    await _settle(wallet)
+    assert fetches == []
+
+
+async def test_keys_known_from_before_the_successor_are_read_again_before_refilling() -> None:
+    # The wallet last read the issuer's keys before the successor was published: the key it
+    # knows ends with its tokens. It reads the keys again (0), then fetches under the
+    # successor (1), rather than let every token expire at once.
+    wallet, fetches = _wallet(key_expires=NOW + 600)
+    _hold(wallet, 8, NOW + 600)
+    wallet.schedule_refill(ahead=True)
+    await _settle(wallet)
+    assert fetches == [0, 1]
 
 
 async def test_no_batch_is_fetched_ahead_under_a_key_that_ends_as_soon() -> None:
@@ -59,14 +88,19 @@ async def test_no_batch_is_fetched_ahead_under_a_key_that_ends_as_soon() -> None
     # wallet waits (until fewer than the low-water mark are usable now).
     wallet, fetches = _wallet(key_expires=NOW + limits.WALLET_REFILL_AHEAD_S / 2)
     _hold(wallet, 8, NOW + limits.WALLET_REFILL_AHEAD_S / 2)
-    wallet.schedule_refill()
+
+    async def no_successor() -> None:
+        fetches.append(0)
+
+    wallet.refresh_keys = no_successor  # type: ignore[method-assign]
+    wallet.schedule_refill(ahead=True)
     await _settle(wallet)
-    assert fetches == []
+    assert fetches == [0]  # (the keys read again: still no successor, so no batch)
 
 
 async def test_a_wallet_with_lasting_tokens_fetches_nothing() -> None:
     wallet, fetches = _wallet(key_expires=NOW + 7 * 86400)
     _hold(wallet, 8, NOW + 7 * 86400)
-    wallet.schedule_refill()
+    wallet.schedule_refill(ahead=True)
     await _settle(wallet)
     assert fetches == [] and wallet._refill is None

@@ -252,10 +252,11 @@ class LocalCloud:
     async def add_gateway_key(
         self, *, lifetime_s: int | None = None, begun_s: int = 0
     ) -> GatewayKeyRecord:
-        """Rotate: give the gateway a new OHTTP key (offered first from now on; the old one
-        stays accepted), log its statement and wait for a cosigned checkpoint covering it, then
-        log the directory statement naming it (as the gateway's health loop would within
-        seconds: devices choose among the keys it names)."""
+        """Rotate: give the gateway a new OHTTP key valid from ``begun_s`` ago (offered first
+        from now on; the old one stays accepted), log its statement and wait for a cosigned
+        checkpoint covering it, then log the directory statement (as the gateway's health loop
+        would within seconds): devices choose among the keys it names, which take in a key a
+        skew after it begins (``begun_s`` of a skew or more: at once)."""
         gateway, key_log = self.gateway, self.key_log
         if gateway is None or key_log is None:
             raise ConfigError("the local cloud is not started")

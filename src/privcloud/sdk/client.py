@@ -496,7 +496,7 @@ class Client:
             if len(self.wallet) == 0 and not self._prefetched:
                 await self.wallet.prefetch()
             else:
-                self.wallet.schedule_refill()
+                self.wallet.schedule_refill(ahead=True)
             self._prefetched = True
 
     async def _refresh_if_due(self) -> None:

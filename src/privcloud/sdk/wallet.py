@@ -530,34 +530,44 @@ class Wallet:
         self.schedule_refill()
         return encode_authorization(held.token).encode("ascii")
 
-    def schedule_refill(self) -> None:
+    def schedule_refill(self, *, ahead: bool = False) -> None:
         """Below the low-water mark, start a background refill after a random delay (unless one
-        is pending): issuance then never directly precedes a redemption. Tokens count only if
-        they are still usable ``WALLET_REFILL_AHEAD_S`` from now: those of an issuer key about
-        to end would otherwise all expire at once, and no request may fetch on its path to
-        make up for them (docs/tokens.md)."""
+        is pending): issuance then never directly precedes a redemption. With ``ahead`` (the
+        client's background admission, at random times), tokens count only if they are still
+        usable ``WALLET_REFILL_AHEAD_S`` from now: those of an issuer key about to end would
+        otherwise all expire at once, and no request may fetch on its path to make up for
+        them (docs/tokens.md). Not after a request: the issuer, who chooses when its key ends,
+        would choose the window in which a request sets off an issuance."""
+        at = self._clock.now() + (limits.WALLET_REFILL_AHEAD_S if ahead else 0.0)
         if (self._refill is None or self._refill.done()) and not self._purse.has_usable(
-            self.low_water, self._clock.now() + limits.WALLET_REFILL_AHEAD_S
+            self.low_water, at
         ):
-            self._refill = asyncio.create_task(self._background_refill())
+            self._refill = asyncio.create_task(self._background_refill(ahead=ahead))
 
-    async def _background_refill(self) -> None:
+    async def _background_refill(self, *, ahead: bool = False) -> None:
         """Refill below the low-water mark after a random delay (``refill_delay_s``), off the
         request path: the request that crossed the mark neither waits for issuance nor is
         followed at once by an issuance the issuer could correlate with it, and the tokens
         still held cover the requests made meanwhile."""
         await asyncio.sleep(self._jitter.uniform(*self.config.refill_delay_s))
         async with self._lock:
-            ahead = self._clock.now() + limits.WALLET_REFILL_AHEAD_S
-            key = self._current_key()
-            outlasts = key is not None and (key.expires is None or key.expires > ahead)
-            # (ahead only when the key fetched under outlasts the tokens: else each look would
-            # fetch a batch that ends as soon)
-            if len(self) < self.low_water or (
-                outlasts and self._purse.usable(ahead) < self.low_water
-            ):
-                with contextlib.suppress(PrivcloudError):
+            horizon = self._clock.now() + limits.WALLET_REFILL_AHEAD_S
+            short = len(self) < self.low_water
+            with contextlib.suppress(PrivcloudError):
+                if not short and ahead and self._purse.usable(horizon) < self.low_water:
+                    # Ahead only under a key that outlasts the tokens (else each look would
+                    # fetch a batch that ends as soon); the keys known may be older than the
+                    # successor the issuer published since: read them again first.
+                    if not self._outlasts(horizon):
+                        await self.refresh_keys()
+                    short = self._outlasts(horizon)
+                if short:
                     await self._fetch(None)
+
+    def _outlasts(self, moment: float) -> bool:
+        """Whether the key a fetch would use now is still valid at ``moment``."""
+        key = self._current_key()
+        return key is not None and (key.expires is None or key.expires > moment)
 
     async def on_challenge(self, www_authenticate: str | bytes) -> None:
         """Check the challenge of a 401 before the client retries with another token.

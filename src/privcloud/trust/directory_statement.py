@@ -288,25 +288,39 @@ def named_keys(
     """Step 6: of the key statements the gateway ``served`` and the device ``proven``, those
     ``statement`` names, in their order. A device chooses its key among these alone (by a rule
     over the logged statements), so every device shown one directory statement uses one key.
-    A named key that is not valid on the device's clock (ended, or not yet begun for a clock
-    behind) is passed over: its validity is logged, so no answer of the gateway decides it.
+    A named key that has ended on the device's clock, or ends within ``DIRECTORY_KEY_AHEAD_S``
+    less the skew (no statement an honest gateway logs now names it: one replayed from earlier
+    in the step would keep the device on it past its end, a review), is passed over: its
+    validity is logged, so no answer of the gateway decides it.
 
     Raises :class:`DirectoryConsistencyError` for a statement that names no key (version 1),
     when a key it names was not served (withheld from this device, as a node left out would
-    be; its hybrid key: a downgrade), and when one valid now failed its proof (a log read the
-    gateway broke for this device would otherwise take that key out of its choice)."""
+    be; its hybrid key: a downgrade), when one named has not begun on the device's clock (an
+    honest gateway names a key a skew after it begins: one named earlier would split devices
+    by their clocks, a review), when one valid now failed its proof (a log read the gateway
+    broke for this device would otherwise take that key out of its choice), and when none
+    named is left to choose."""
     if not statement.keys:
         raise DirectoryConsistencyError("the directory statement names no gateway key")
     by_hash = {s.leaf_hash: s for s in served}
     passed = {s.leaf_hash for s in proven}
+    lasting = now + limits.DIRECTORY_KEY_AHEAD_S - limits.KEY_STATEMENT_SKEW_S
+    chosen_from: set[bytes] = set()
     for key in statement.keys:
         shown = by_hash.get(key)
         if shown is None:
             raise DirectoryConsistencyError("a key the directory statement names was withheld")
-        if key not in passed and shown.valid_at(now):
+        if shown.not_before - limits.KEY_STATEMENT_SKEW_S > now:
+            raise DirectoryConsistencyError("a key the directory statement names has not begun")
+        if shown.not_after <= lasting:
+            continue  # (ended, or ending: passed over)
+        if key not in passed:
             raise DirectoryConsistencyError("a key the directory statement names failed its proof")
-    named = set(statement.keys)
-    return [s for s in proven if s.leaf_hash in named]
+        chosen_from.add(key)
+    named = [s for s in proven if s.leaf_hash in chosen_from]
+    if not named:
+        raise DirectoryConsistencyError("no key the directory statement names is valid now")
+    return named
 
 
 def on_grid(statement: DirectoryStatement) -> bool:
