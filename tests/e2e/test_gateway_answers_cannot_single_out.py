@@ -804,14 +804,15 @@ class TilelessLogGateway(HoldingGateway):
         return await super().forward(request)
 
 
-async def _grow_log(cloud: Any, tag: bytes) -> None:
-    """The operator appends an entry of its own and waits for a cosigned checkpoint."""
+async def _grow_log(cloud: Any, tag: bytes, *, entries: int = 1) -> None:
+    """The operator appends ``entries`` of its own and waits for a cosigned checkpoint."""
     from privcloud.logclient import LogClient
 
     t = cloud.transparency
     async with LogClient(t.log_url) as log:
-        result = await log.append(b"operator padding " + tag, t.operator_key)
-        await log.wait_for_checkpoint(result.index + 1, min_cosignatures=1, timeout=30)
+        for i in range(entries):
+            result = await log.append(b"operator padding %s %d" % (tag, i), t.operator_key)
+        await log.wait_for_checkpoint(result.index + 1, min_cosignatures=1, timeout=60)
 
 
 async def _resend_reads(gateway: HoldingGateway, client: Client) -> list[str]:
@@ -924,9 +925,10 @@ async def test_the_wallets_key_proofs_do_not_name_the_devices_last_admission() -
     """The attack (a third review of decision 7): the wallet proved the issuer's keys at the
     size the device trusted, its last admission's, and the partial tiles of that tree name
     the size exactly; the read comes right before an issuance the issuer ties to the device
-    (and on a request's path when the wallet is empty). Now the wallet proves them at the
-    log's newest checkpoint, and a reader already there reads the same tiles as one a step
-    behind."""
+    (and on a request's path when the wallet is empty). Then the wallet proved them at the
+    log's newest checkpoint, but reached it from the trusted size, whose tiles a consistency
+    proof reads (a review: way 4 of the fourth review). Now it reaches the newest checkpoint
+    from the pinned state, the same on every device."""
     async with _behind(tokens=True) as (gateway, url, trust):
         cloud = gateway.cloud
         clients = [
@@ -939,8 +941,8 @@ async def test_the_wallets_key_proofs_do_not_name_the_devices_last_admission() -
                 await c.refresh()
             await cloud.add_issuer_key()  # a new logged key, proven at the wallets' next read
             await victim.refresh()  # (background admissions)
-            await _grow_log(cloud, b"1")
-            await other.refresh()  # a trusted size one more than the victim's
+            await _grow_log(cloud, b"1", entries=256)  # a tile's worth: the sizes' tiles differ
+            await other.refresh()  # a trusted size a tile more than the victim's
             assert victim.log_state is not None and other.log_state is not None
             assert victim.log_state.checkpoint.size != other.log_state.checkpoint.size
             reads = {}

@@ -220,6 +220,7 @@ class Client:
                 session=lambda: self.session,
                 state=lambda: self.log_state,
                 store=trust.store,
+                pinned=trust.log,
             )
             if wallet is not None:
                 wallet.use_key_log(self.key_proofs, relay_copy=f"{self.relay_url}/issuer")

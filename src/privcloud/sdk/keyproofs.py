@@ -71,7 +71,9 @@ class KeyProofs:
     ``log_url`` is the log as the device reads it (the relay's ``/log`` pass-through);
     ``session`` gives the HTTP session to use; ``state`` the current trusted log state (None
     while nothing is trusted yet: then every key is refused). ``store``, when given, keeps the
-    hybrid OHTTP statements proven across restarts (:meth:`choose_ohttp`, step 3).
+    hybrid OHTTP statements proven across restarts (:meth:`choose_ohttp`, step 3). ``pinned``
+    is the log state the device pinned out of band (the same on every device of a release),
+    from which the issuer's keys are proven (:meth:`prove_issuer_keys`).
     """
 
     def __init__(
@@ -81,11 +83,13 @@ class KeyProofs:
         session: Callable[[], aiohttp.ClientSession],
         state: Callable[[], TrustedLogState | None],
         store: TrustStore | None = None,
+        pinned: TrustedLogState | None = None,
     ) -> None:
         self.log_url = log_url
         self._session = session
         self._state = state
         self._store = store
+        self._pinned = pinned
         #: Log identities whose remembered hybrid statements were read from ``store``.
         self._recalled: set[str] = set()
         #: Hybrid (post-quantum) OHTTP statements proven so far, by (log, leaf hash).
@@ -147,9 +151,14 @@ class KeyProofs:
     ) -> list[PublishedKey]:
         """The issuer keys of a directory whose statements are logged (directory order kept);
         a key without a validity cannot have a statement and is left out. Proven at the log's
-        newest checkpoint, not kept: proofs at the size the device trusts (its last admission's)
-        would name that size in the tiles they read (a review of docs/adr/0009, decision 7).
-        Raises :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
+        newest checkpoint, reached from the ``pinned`` state (the same on every device of a
+        release), not from the size the device trusts, and not kept: the tiles of a
+        consistency proof from that size, or of proofs at it, name it (its last admission's),
+        right before an issuance the issuer ties to the device (reviews of docs/adr/0009,
+        decision 7). The checkpoint reached so is consistent with the pinned one and cosigned
+        by the witnesses' quorum; its consistency with the device's trusted one is left to the
+        next background admission, which moves that one along the log. Raises
+        :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
         statements = [
             KeyStatement.for_token_key(issuer_name, k.key.spki, k.not_before, k.expires)
             for k in keys
@@ -158,8 +167,9 @@ class KeyProofs:
         state = self._state()
         if state is None or state.checkpoint.size == 0:
             raise KeyConsistencyError("no trusted log checkpoint to prove keys against")
+        start = self._pinned if self._pinned is not None else state
         async with LogClient(self.log_url, session=self._session(), read="tiles") as log:
-            state = await refresh_trusted_checkpoint(log, state, now=now)
+            state = await refresh_trusted_checkpoint(log, start, now=now)
         report = await self.prove(
             statements, kind=KeyKind.ISSUER, service=issuer_name, now=now, state=state
         )
