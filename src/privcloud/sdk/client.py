@@ -364,8 +364,7 @@ class Client:
         # Before the key's end too (the requests after it fetch a key each), while there is time
         # for it; past that, the directory's end (a review: a failed try after the key's end
         # waited the whole range, past the directory's end).
-        key_left = float("-inf") if key is None else key.not_after - now - limits.READMIT_MARGIN_S
-        if valid_until != float("-inf") and key is not None and key_left > floor:
+        if key is not None and key.not_after - now - limits.READMIT_MARGIN_S > floor:
             valid_until = min(valid_until, float(key.not_after))
         if valid_until != float("-inf"):
             left = valid_until - now - limits.READMIT_MARGIN_S
@@ -456,8 +455,7 @@ class Client:
             # (step 6): what every device shown that statement chooses. No memory of hybrid
             # keys either: one withheld is refused here, and a memory of one shown to this
             # device alone kept it apart (a fourth review of docs/adr/0009, decision 7).
-            served = [*report.proven, *(s for s, _ in report.refused)]
-            named = named_keys(directory, served, report.proven, now)
+            named = named_keys(directory, report.served, report.proven, now)
             statement = key_proofs.choose_ohttp(
                 dataclasses.replace(report, proven=named),
                 now=now,
@@ -795,15 +793,12 @@ class Client:
             )
         if authorization is None and self.wallet is not None:
             admissions = self._admissions
-            # Never fetched now: an issuance on a request's path is one the issuer (who knows
-            # the device) ties to the request. The first admission fills an empty wallet, and
-            # refills run in the background at random times; an empty wallet fails the request
-            # (NoTokenLeftError) and schedules one. Before, a request's first token was
-            # fetched on its path, and 401s on chosen requests (two tokens each) could run a
-            # wallet empty to bring that about (a fourth review of docs/adr/0009, decision 7).
-            # A load test's wallet may say otherwise (INSECURE), for a request's first token.
-            insecure = self.wallet.config.insecure_fetch_on_request_path
-            authorization = await self.wallet.authorization(fetch=insecure and tries.tokens == 0)
+            # Never fetched now (Wallet.for_request): the first admission fills an empty
+            # wallet, refills run in the background at random times, and an empty wallet fails
+            # the request (NoTokenLeftError). Before, a request's first token was fetched on its
+            # path, and 401s on chosen requests (two tokens each) could run a wallet empty to
+            # bring that about (a fourth review of docs/adr/0009, decision 7).
+            authorization = await self.wallet.for_request(first=tries.tokens == 0)
             tries.tokens += 1
             if self._admissions != admissions:
                 # Admission ran meanwhile: seal with its key, to what it admitted.

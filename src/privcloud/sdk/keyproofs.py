@@ -64,6 +64,11 @@ class ProofReport:
     #: Leaf hash of each proven statement -> its index in the log.
     indices: dict[bytes, int] = field(default_factory=dict)
 
+    @property
+    def served(self) -> list[KeyStatement]:
+        """Every statement the check was given, proven or refused."""
+        return [*self.proven, *(s for s, _ in self.refused)]
+
 
 class KeyProofs:
     """Proves key statements against the trusted checkpoint of one log.

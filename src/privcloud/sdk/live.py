@@ -323,11 +323,7 @@ class LiveCall:
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
         statement = await client._key_for_request() or statement  # (past the key's end)
-        # Never fetched on the spot (as for a request: ``Client._send_once``), unless a load
-        # test's wallet says so (INSECURE), for the call's first opening.
-        wallet = client.wallet
-        insecure = wallet is not None and wallet.config.insecure_fetch_on_request_path
-        authorization = await self._authorization(fetch=insecure and self._draws <= 1)
+        authorization = await self._authorization(first=self._draws <= 1)
         try:
             return await self._open_once(chosen, statement, authorization)
         except UnknownKeyError:
@@ -336,15 +332,15 @@ class LiveCall:
             if client.wallet is None:
                 raise
             await client.wallet.on_challenge(exc.www_authenticate)
-            authorization = await self._authorization()  # (after the gateway's 401)
+            authorization = await self._authorization(first=False)  # (after the gateway's 401)
         return await self._open_once(chosen, statement, authorization)
 
-    async def _authorization(self, *, fetch: bool = False) -> bytes | None:
-        """A token for the opening, from the wallet as it is: not fetched on the spot (but with
-        ``fetch``), where the issuer would tie the issuance to the call
-        (:class:`NoTokenLeftError` instead)."""
+    async def _authorization(self, *, first: bool) -> bytes | None:
+        """A token for the opening (``first``: the call's first), as for a request
+        (:meth:`Wallet.for_request`: never fetched on the spot, where the issuer would tie the
+        issuance to the call)."""
         wallet = self.client.wallet
-        return await wallet.authorization(fetch=fetch) if wallet is not None else None
+        return await wallet.for_request(first=first) if wallet is not None else None
 
     async def _open_once(
         self, chosen: AdmittedNode, statement: KeyStatement, authorization: bytes | None

@@ -530,6 +530,13 @@ class Wallet:
         self.schedule_refill()
         return encode_authorization(held.token).encode("ascii")
 
+    async def for_request(self, *, first: bool) -> bytes:
+        """:meth:`authorization` for a request's send or a live call's opening: from the purse
+        only (an issuance on a request's path is one the issuer ties to it; docs/adr/0009,
+        decision 7), but for the ``first`` send when the config is
+        ``insecure_fetch_on_request_path`` (load tests and benchmarks)."""
+        return await self.authorization(fetch=first and self.config.insecure_fetch_on_request_path)
+
     def schedule_refill(self, *, ahead: bool = False) -> None:
         """Below the low-water mark, start a background refill after a random delay (unless one
         is pending): issuance then never directly precedes a redemption. With ``ahead`` (the

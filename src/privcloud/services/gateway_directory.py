@@ -90,8 +90,7 @@ class LoggedDirectory:
         most one statement per step (without it, k nodes flapping apart would make up to 2^k;
         a review counted 32 valid at once for four of seven). A node never listed in the step
         (one starting, whose bundle is not there yet) is listed as soon as it passes.
-        ``keys`` are the key statements the statement names (the gateway's, valid now and a
-        skew from now: :meth:`~privcloud.services.gateway.Gateway.log_directory`); a change
+        ``keys`` are the key statements the statement names (:func:`named_keys_of`); a change
         of them is logged at once, like a node that came up."""
         if service is not None:
             self.service = service
