@@ -665,6 +665,33 @@ async def test_log_audit_flags_directories_off_the_validity_grid(cloud: Cloud) -
     assert await asyncio.to_thread(main, args) == 1
 
 
+async def test_log_audit_flags_a_directory_naming_no_post_quantum_key_while_one_was_valid(
+    cloud: Cloud,
+) -> None:
+    # Devices choose among the keys the statement names and prefer a hybrid one: a statement
+    # naming only a classical key moves every device shown it off post-quantum protection. The
+    # device cannot tell (an honest gateway may offer classical keys alone); the audit can.
+    from privcloud.cli import main
+    from privcloud.crypto.hpke import KemId
+    from privcloud.ohttp import GatewayKey
+    from privcloud.trust.keys import KeyStatement
+
+    assert cloud.transparency is not None and cloud.key_log is not None
+    args = ["log", "audit", "--log", cloud.transparency.log_url]
+    args += ["--log-vkey", cloud.transparency.log_vkey]
+    start = _grid(time.time())
+    # A hybrid key begun before this step, named by the gateway's statement: no downgrade.
+    await cloud.rotate_gateway_key(retire_old=False, begun_s=int(time.time()) - start + 3600)
+    assert await asyncio.to_thread(main, args) == 0
+    classical = GatewayKey.generate(key_id=7, kem=KemId.DHKEM_X25519_HKDF_SHA256).config
+    key = KeyStatement.for_ohttp(GATEWAY, classical, start - 3600, start + 86400)
+    nodes = [r.descriptor for r in cloud.gateway.nodes if r.descriptor is not None]
+    lifetime = limits.DIRECTORY_STATEMENT_LIFETIME_S
+    downgrade = DirectoryStatement.for_nodes(GATEWAY, nodes, start, start + lifetime, [key])
+    await cloud.key_log.publish([key, downgrade])
+    assert await asyncio.to_thread(main, args) == 1
+
+
 async def _serving_logged(cloud: Cloud, start: int) -> DirectoryRewriter:
     """An attacker serving the cloud's nodes with a statement of them it logged, valid from
     ``start`` for the lifetime (a step old, or ended)."""

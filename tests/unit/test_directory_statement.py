@@ -26,6 +26,7 @@ from privcloud.trust.directory import NodeDescriptor, NodeKey, decode_directory_
 from privcloud.trust.directory_statement import (
     DirectoryStatement,
     check_directory,
+    downgrades,
     entry_digest,
     most_valid_at_once,
     named_keys,
@@ -545,3 +546,66 @@ def test_set_aside_judges_the_logged_labels_alone() -> None:
     )
     assert set_aside(node, lenient) == "insecure simulated evidence refused by policy"
     assert set_aside(dataclasses.replace(node, tee="sev-snp"), lenient) is None
+
+
+# --- the audit: a statement that names no post-quantum key while one was valid -----------------
+
+
+def _hybrid_key_statement(
+    n: int, not_before: int = NOW, not_after: int = NOW + 86400
+) -> KeyStatement:
+    kem = MLKEM768X25519_SHA256_CHACHA20
+    suite = SymmetricSuite(kem.kdf, kem.aead)
+    config = KeyConfig(n, kem.kem, generate_keypair(kem.kem).public_bytes, (suite,))
+    return KeyStatement.for_ohttp(GATEWAY, config, not_before, not_after)
+
+
+def test_a_statement_naming_only_a_classical_key_while_a_hybrid_one_was_valid_is_a_downgrade() -> (
+    None
+):
+    classical = _key_statement(1)
+    hybrid = _hybrid_key_statement(2, not_before=NOW - limits.KEY_STATEMENT_SKEW_S)
+    step = {"not_before": NOW + 1800, "not_after": NOW + 5400}
+    honest = _statement(keys=(classical, hybrid), **step)
+    downgraded = _statement(keys=(classical,), **step)
+    logged = [(0, classical), (1, hybrid)]
+    assert downgrades([(2, honest)], logged) == []
+    assert downgrades([(2, downgraded)], logged) == [downgraded]
+    # Beside an honest statement too: the devices shown this one alone are downgraded.
+    assert downgrades([(2, honest), (3, downgraded)], logged) == [downgraded]
+    # Naming a newer hybrid key instead is no downgrade.
+    newer = _hybrid_key_statement(3)
+    assert downgrades([(3, _statement(keys=(newer,), **step))], [*logged, (2, newer)]) == []
+
+
+def test_no_downgrade_where_no_honest_gateway_would_have_named_the_hybrid_key() -> None:
+    classical = _key_statement(1)
+    step = {"not_before": NOW, "not_after": NOW + 3600}
+    only_classical = _statement(keys=(classical,), **step)
+    cases = [
+        # begun less than the skew before the statement's step: named from the next step on
+        ((0, _hybrid_key_statement(2, not_before=NOW)), 2),
+        # ending within the statement's validity
+        ((0, _hybrid_key_statement(2, not_after=NOW + 3599)), 2),
+        # logged after the statement
+        ((3, _hybrid_key_statement(2, not_before=NOW - 600)), 2),
+        # another gateway's
+        (
+            (
+                0,
+                KeyStatement.for_ohttp(
+                    "other.gateway",
+                    KeyConfig.decode(_hybrid_key_statement(2).key),
+                    NOW - 600,
+                    NOW + 86400,
+                ),
+            ),
+            2,
+        ),
+    ]
+    for key, index in cases:
+        assert downgrades([(index, only_classical)], [(1, classical), key]) == []
+    v1 = dataclasses.replace(only_classical, keys=None)
+    late = (0, _hybrid_key_statement(2, not_before=NOW - 600))
+    assert downgrades([(2, v1)], [late]) == []
+    assert downgrades([(2, only_classical)], [late]) == [only_classical]

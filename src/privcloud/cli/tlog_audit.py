@@ -27,7 +27,7 @@ from privcloud.transparency.client_state import TrustedLogState
 from privcloud.transparency.cosignature import verify_cosignatures
 from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_inclusion
 from privcloud.transparency.note import Ed25519NoteVerifier
-from privcloud.trust.directory_statement import DirectoryStatement, on_grid
+from privcloud.trust.directory_statement import DirectoryStatement, downgrades, on_grid
 from privcloud.trust.directory_statement import most_valid_at_once as directories_at_once
 from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
 
@@ -45,26 +45,35 @@ async def _first_bad_leaf(client: LogClient, ours: Sequence[bytes], size: int) -
     return search.index
 
 
-def _key_statements(entries: list[bytes]) -> list[KeyStatement]:
+def _key_statements(entries: list[bytes], start: int) -> list[tuple[int, KeyStatement]]:
+    """The key statements among ``entries`` (the first at log index ``start``), with their
+    indexes."""
     out = []
-    for entry in entries:
+    for index, entry in enumerate(entries, start):
         with contextlib.suppress(PrivcloudError):  # a release manifest, not a key statement
-            out.append(KeyStatement.decode(entry))
+            out.append((index, KeyStatement.decode(entry)))
     return out
 
 
-def _directory_statements(entries: list[bytes]) -> list[DirectoryStatement]:
+def _directory_statements(entries: list[bytes], start: int) -> list[tuple[int, DirectoryStatement]]:
+    """The directory statements among ``entries``, with their indexes."""
     out = []
-    for entry in entries:
+    for index, entry in enumerate(entries, start):
         with contextlib.suppress(PrivcloudError):  # another kind of entry
-            out.append(DirectoryStatement.decode(entry))
+            out.append((index, DirectoryStatement.decode(entry)))
     return out
 
 
-def _check_directory_statements(statements: list[DirectoryStatement], most: int) -> None:
+def _check_directory_statements(
+    indexed: list[tuple[int, DirectoryStatement]],
+    keys: list[tuple[int, KeyStatement]],
+    most: int,
+) -> None:
     """Refuse a log in which some gateway had more than ``most`` directory statements valid at
     one instant, more than changes of its nodes explain (ADR 0033), or one off the validity
-    grid: a sign of directories made for some devices only."""
+    grid: a sign of directories made for some devices only; or one naming no post-quantum key
+    while the gateway had one to name: a downgrade (:func:`downgrades`)."""
+    statements = [s for _, s in indexed]
     if not all(on_grid(s) for s in statements):
         print("directories   a statement off the validity grid")
         raise VerificationError("a gateway logged a directory statement off the validity grid")
@@ -74,13 +83,20 @@ def _check_directory_statements(statements: list[DirectoryStatement], most: int)
             raise VerificationError(
                 "a gateway had more node directories valid at once than node changes explain"
             )
+    downgraded = downgrades(indexed, keys)
+    print(f"directories   {len(downgraded)} naming no post-quantum key while one was valid")
+    if downgraded:
+        raise VerificationError(
+            "a gateway's directory statement named no post-quantum key while one was valid"
+        )
 
 
-def _check_key_statements(statements: list[KeyStatement]) -> None:
+def _check_key_statements(indexed: list[tuple[int, KeyStatement]]) -> None:
     """Refuse a log in which some service had more keys valid at one instant than the device
     accepts (ADR 0009): a sign of keys handed to some devices only."""
     for (kind, service), count in sorted(
-        most_valid_at_once(statements).items(), key=lambda i: (i[0][0].value, i[0][1])
+        most_valid_at_once([s for _, s in indexed]).items(),
+        key=lambda i: (i[0][0].value, i[0][1]),
     ):
         print(f"keys          {kind.value} of {service}: at most {count} valid at once")
         if count > MOST_VALID_AT_ONCE[kind]:
@@ -131,14 +147,14 @@ async def _audit(args: argparse.Namespace) -> None:
                 print(f"cosigned by   {c.name} at {c.timestamp}")
         # 2. Every entry, re-hashed, must give the checkpoint's root.
         ours: list[bytes] = []
-        statements: list[KeyStatement] = []
-        directories: list[DirectoryStatement] = []
+        statements: list[tuple[int, KeyStatement]] = []
+        directories: list[tuple[int, DirectoryStatement]] = []
         for start in range(0, checkpoint.size, _ENTRIES_PER_ROUND):
             end = min(checkpoint.size, start + _ENTRIES_PER_ROUND)
             page = await client.bundle_entries(start, end, checkpoint.size)
             ours += [leaf_hash(e) for e in page]
-            statements += _key_statements(page)
-            directories += _directory_statements(page)
+            statements += _key_statements(page, start)
+            directories += _directory_statements(page, start)
         try:
             check_entries(ours, checkpoint)
         except VerificationError:
@@ -149,7 +165,8 @@ async def _audit(args: argparse.Namespace) -> None:
         # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
         _check_key_statements(statements)
         # 2c. Directory consistency: no gateway logged a directory per device.
-        _check_directory_statements(directories, args.most_directories)
+        #     Nor named no post-quantum key while one was valid (a downgrade).
+        _check_directory_statements(directories, statements, args.most_directories)
         # 3. Inclusion proofs served by the log verify for our leaf hashes.
         sample = proof_sample(checkpoint.size, args.proofs)
         for i in sample:

@@ -79,8 +79,10 @@ from privcloud.errors import (
     TooLargeError,
     UnsupportedError,
 )
+from privcloud.ohttp import KeyConfig
 from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.directory import NodeDescriptor
+from privcloud.trust.keys import KeyKind, KeyStatement
 from privcloud.trust.statement import LoggedStatement
 
 #: ``schema`` of a version-2 directory statement (the one gateways log).
@@ -351,12 +353,46 @@ def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, in
     return most
 
 
+def downgrades(
+    directories: Iterable[tuple[int, DirectoryStatement]],
+    keys: Iterable[tuple[int, KeyStatement]],
+) -> list[DirectoryStatement]:
+    """For a monitor reading the whole log, entries with their log index: the (version 2)
+    directory statements that name no hybrid post-quantum OHTTP key while their gateway had one
+    that any gateway still offering it would have named — logged before the statement, begun
+    ``KEY_STATEMENT_SKEW_S`` before the statement's validity and lasting all of it. A device
+    chooses among the keys named (step 6) and prefers a hybrid one, so such a statement moves
+    every device shown it onto a classical key: a downgrade, of all devices or of those shown
+    that statement alone, in public view here. A key retired early is no excuse: an honest
+    operator that leaves post-quantum keys waits until its hybrid key's logged end."""
+    hybrid: dict[str, list[tuple[int, KeyStatement]]] = {}
+    for index, key in keys:
+        if key.kind is KeyKind.OHTTP and KeyConfig.decode(key.key).post_quantum:
+            hybrid.setdefault(key.service, []).append((index, key))
+    out = []
+    for index, statement in directories:
+        if statement.keys is None:
+            continue  # (version 1 names no key)
+        due = [
+            key
+            for logged, key in hybrid.get(statement.service, [])
+            if logged < index
+            and key.not_before + limits.KEY_STATEMENT_SKEW_S <= statement.not_before
+            and key.not_after >= statement.not_after
+        ]
+        hybrid_hashes = {k.leaf_hash for _, k in hybrid.get(statement.service, [])}
+        if due and not hybrid_hashes & set(statement.keys):
+            out.append(statement)
+    return out
+
+
 __all__ = [
     "DIRECTORY_SCHEMA",
     "DIRECTORY_SCHEMA_V1",
     "DirectoryStatement",
     "NodeLine",
     "check_directory",
+    "downgrades",
     "entry_digest",
     "most_valid_at_once",
     "named_keys",
