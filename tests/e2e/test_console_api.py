@@ -235,7 +235,7 @@ def test_nodes_view_lists_each_admitted_node_with_its_attestation_and_admission_
     ]
 
 
-def test_log_view_verifies_the_release_inclusion_against_the_trusted_checkpoint(
+def test_log_view_verifies_the_release_inclusion_at_the_latest_checkpoint_proven_consistent(
     console: Console,
 ) -> None:
     status, doc = console.get("/api/log")
@@ -246,9 +246,27 @@ def test_log_view_verifies_the_release_inclusion_against_the_trusted_checkpoint(
     assert doc["latest"]["verified"] is True
     assert doc["log_url"].endswith("/log")  # read through the relay, as the device does
     proof = doc["proofs"][0]
-    assert proof["verified"] is True and proof["tree_size"] == trusted["size"]
+    assert proof["verified"] is True and proof["tree_size"] == doc["latest"]["size"]
     entry = next(e for e in doc["entries"] if e["index"] == proof["index"])
     assert entry["leaf_hash"] == proof["leaf_hash"] and entry["release"]["package"] == "privcloud"
+
+
+def test_the_log_view_reads_tiles_never_a_proof_endpoint_naming_the_trusted_size(
+    console: Console, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The log's JSON proof endpoints take the device's trusted size as a parameter
+    # (``/v1/proof/consistency?old=N``), which its last admission set: the viewer reads tiles,
+    # as the device's admissions do, and the entries it lists at the latest size, not the
+    # trusted one (docs/adr/0009, decision 7).
+    caplog.set_level(logging.DEBUG, logger="privcloud.http")
+    status, doc = console.get("/api/log")
+    assert status == 200
+    served = [r.getMessage() for r in caplog.records if r.name == "privcloud.http"]
+    assert any("route=tile " in line for line in served)
+    assert not any(
+        f"log route={r} " in line for line in served for r in ("inclusion", "consistency")
+    )
+    assert doc["entries"][0]["index"] == doc["latest"]["size"] - 1
 
 
 # --- refusals: the agent answers with our error codes and keeps serving --------------------

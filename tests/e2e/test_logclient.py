@@ -374,3 +374,40 @@ def test_a_log_restarted_with_a_new_key_gets_its_own_trust_state(tmp_path: Path)
     second = pinned_state(vkey(), [witness])
     assert store.path_for(first) != store.path_for(second)
     assert store.load(second).checkpoint_note == second.checkpoint_note
+
+
+async def test_the_console_log_view_reads_nothing_at_the_devices_trusted_size(
+    local: LocalTransparency,
+) -> None:
+    # The device's trusted size is what its last admission left. The console's Log view (on
+    # the user's click) read its entries up to that size and proved the nodes' release at it,
+    # in a partial tile of that width or a proof endpoint's parameter: the log saw which
+    # admission the device last made. Now it reads both at the latest checkpoint, once that is
+    # proven to extend the trusted one (docs/adr/0009, decision 7).
+    from privcloud.device.views import log_view
+    from privcloud.trust.release_manifest import ReleaseManifest
+
+    release = ReleaseManifest(
+        package_name="privcloud",
+        package_version="1.0.0",
+        code_digest=bytes(range(32)),
+        code_files=1,
+        dependencies=(),
+        config={"features": ["echo"]},
+        hardware_measurements={},
+    )
+    index = await publish_entry(local.log_url, local.operator_key, release.encode())
+    await _grow(local, _entries("release", 4))
+    state = pinned_state(local.log_vkey, local.witness_vkeys)
+    async with LogClient(local.log_url) as client:
+        state = await refresh_trusted_checkpoint(client, state)
+    trusted = state.checkpoint.size
+    await _grow(local, _entries("later release", 3))
+    async with LogClient(local.log_url, read="tiles") as client:
+        view = await log_view(client, state, {index: release}, now=time.time())
+    latest = trusted + 3
+    assert view["trusted"]["size"] == trusted and view["latest"]["size"] == latest
+    assert view["latest"]["verified"] is True
+    assert view["entries"][0]["index"] == latest - 1
+    (proof,) = view["proofs"]
+    assert proof["verified"] is True and proof["tree_size"] == latest

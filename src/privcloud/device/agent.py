@@ -315,8 +315,9 @@ class DeviceAgent:
         if state is None or trust is None:
             raise UnavailableError("no trusted log checkpoint yet")
         releases = {a.log_index: a.manifest for a in client.trail.admitted}
-        # Read the log as the device does: through the relay, on the device's own connection.
-        log_client = LogClient(trust.log_url, session=client.session)
+        # Read the log as the device does: through the relay, on the device's own connection,
+        # by its tiles alone (the JSON proof endpoints name the device's trusted size exactly).
+        log_client = LogClient(trust.log_url, session=client.session, read="tiles")
         view = await log_view(log_client, state, releases, now=time.time())
         return web.json_response(view)
 

@@ -5,9 +5,10 @@
   (:func:`privcloud.trust.admission.admit`), and each refused node with its reason.
 * :func:`log_view` reads the transparency log the way the device does (through the relay) and
   shows the trusted checkpoint (the signed note, C2SP tlog-checkpoint), the log's latest one
-  with the result of checking it against the trusted one (consistency, RFC 9162 §2.1.4), the
-  latest entries decoded as release manifests, and the inclusion proof of the nodes' release
-  entry with the result of verifying it (RFC 9162 §2.1.3.2). Checks raise (STYLE.md §4); here
+  with the result of checking it against the trusted one (consistency, RFC 9162 §2.1.4), and,
+  once that passed, the latest entries decoded as release manifests and the inclusion proof of
+  the nodes' release entry at the latest checkpoint with the result of verifying it (RFC 9162
+  §2.1.3.2), the proofs read by tiles, as admissions read them. Checks raise (STYLE.md §4); here
   each refusal is caught and shown as ``{"verified": false, "error": code}``.
 """
 
@@ -129,8 +130,11 @@ def _note_json(note: bytes) -> dict[str, Any]:
     }
 
 
-async def _latest(log: LogClient, state: TrustedLogState, now: float) -> dict[str, Any]:
-    """The log's latest checkpoint, checked against the trusted one (without adopting it)."""
+async def _latest(
+    log: LogClient, state: TrustedLogState, now: float
+) -> tuple[dict[str, Any], TrustedLogState | None]:
+    """The log's latest checkpoint, checked against the trusted one (without adopting it), and
+    the state at it when it passed."""
     note = await log.checkpoint()
     claimed = Checkpoint.decode(parse_note(note).text.decode("utf-8"))
     out: dict[str, Any] = {**checkpoint_json(claimed), "note": _note_json(note)}
@@ -140,12 +144,12 @@ async def _latest(log: LogClient, state: TrustedLogState, now: float) -> dict[st
         proof = await log.consistency_proof(trusted, claimed.size)
     out["consistency"] = {"from": trusted, "to": claimed.size, "hashes": [h.hex() for h in proof]}
     try:
-        state.update(note, proof, now)
+        latest = state.update(note, proof, now)
     except PrivcloudError as exc:
         out.update(verified=False, error=exc.code)
-    else:
-        out.update(verified=True, error=None)
-    return out
+        return out, None
+    out.update(verified=True, error=None)
+    return out, latest
 
 
 def _entry_json(index: int, entry: bytes) -> dict[str, Any]:
@@ -211,10 +215,16 @@ async def log_view(
 
     ``releases``: log index → release manifest of the admitted nodes. Network failures raise
     :class:`~privcloud.errors.UnavailableError`; a proof that does not verify is reported.
+    Entries and proofs are read at the latest checkpoint, once it is proven to extend the
+    trusted one, as the device's admissions read them: a read at the trusted size would name
+    the size the device's last admission left (in a partial tile's width, or a proof
+    endpoint's parameter). A latest checkpoint that fails is shown with nothing read at it.
     """
     trusted = state.checkpoint
-    size = trusted.size
+    latest, at = await _latest(log, state, now)
+    size = 0 if at is None else at.checkpoint.size
     start = max(0, size - LOG_ENTRIES_SHOWN)
+    # (the entries endpoint, with the latest size: the relay passes no entry bundles)
     entries = await log.iter_entries(start, size) if size else []
     return {
         "log_url": log.base_url,
@@ -224,11 +234,11 @@ async def log_view(
             "witnesses": [w.name for w in state.witnesses],
             "required_witnesses": state.required_witnesses,
         },
-        "latest": await _latest(log, state, now),
+        "latest": latest,
         "entries": [_entry_json(start + i, e) for i, e in enumerate(entries)][::-1],
         "proofs": [
-            await _proof(log, state, index, manifest)
+            await _proof(log, at, index, manifest)
             for index, manifest in sorted(releases.items())
-            if index < size
+            if at is not None and index < size
         ],
     }

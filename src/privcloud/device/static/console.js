@@ -1082,7 +1082,10 @@ async function loadLog() {
     ]);
     proofs.append(dl);
   });
-  if (!doc.proofs.length) proofs.append(el("p", { class: "muted" }, "No admitted node to prove."));
+  if (!doc.proofs.length) {
+    const why = l.verified ? "No admitted node to prove." : "Nothing read at a checkpoint that failed its check.";
+    proofs.append(el("p", { class: "muted" }, why));
+  }
   const table = el("table", { class: "items", id: "log-entries-table" },
     el("tr", {}, ["#", "entry", "code", "models", "measurement"].map((h) => el("th", {}, h))));
   for (const e of doc.entries) {
