@@ -100,3 +100,16 @@ def test_proof_sample_spreads_from_the_first_to_the_last_leaf() -> None:
     assert proof_sample(100, 0) == []
     sample = proof_sample(10_000, 16)
     assert len(sample) == 16 and sample[0] == 0 and sample[-1] == 9_999
+
+
+def test_a_key_statement_logged_twice_fails_the_audit() -> None:
+    # An honest log's append is idempotent; a second leaf of one statement lets the log answer
+    # either index to a device's leaf lookup (a review of docs/adr/0009).
+    from privcloud.cli.tlog_audit import _check_key_statements
+    from privcloud.ohttp import GatewayKey
+    from privcloud.trust.keys import KeyStatement
+
+    statement = KeyStatement.for_ohttp("gw", GatewayKey.generate(key_id=1).config, 0, 3600)
+    _check_key_statements([(0, statement)])
+    with pytest.raises(VerificationError):
+        _check_key_statements([(0, statement), (7, statement)])

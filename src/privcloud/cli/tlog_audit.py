@@ -93,7 +93,13 @@ def _check_directory_statements(
 
 def _check_key_statements(indexed: list[tuple[int, KeyStatement]]) -> None:
     """Refuse a log in which some service had more keys valid at one instant than the device
-    accepts (ADR 0009): a sign of keys handed to some devices only."""
+    accepts (ADR 0009): a sign of keys handed to some devices only; or that holds one key
+    statement twice (an honest append is idempotent: a second leaf of one statement lets the
+    log answer either index to a device's lookup)."""
+    leaves = [s.leaf_hash for _, s in indexed]
+    if len(set(leaves)) != len(leaves):
+        print("keys          a key statement logged twice")
+        raise VerificationError("the log holds a key statement twice")
     for (kind, service), count in sorted(
         most_valid_at_once([s for _, s in indexed]).items(),
         key=lambda i: (i[0][0].value, i[0][1]),

@@ -61,8 +61,6 @@ class ProofReport:
 
     proven: list[KeyStatement] = field(default_factory=list)
     refused: list[tuple[KeyStatement, str]] = field(default_factory=list)
-    #: Leaf hash of each proven statement -> its index in the log.
-    indices: dict[bytes, int] = field(default_factory=dict)
 
     @property
     def served(self) -> list[KeyStatement]:
@@ -139,14 +137,13 @@ class KeyProofs:
                     # 2.
                     check_statement(statement, kind=kind, service=service, now=now)
                     # 3.
-                    index = await _prove_one(log, statement.encode(), state, "key statement")
+                    await _prove_one(log, statement.encode(), state, "key statement")
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
                 except PrivcloudError as exc:
                     report.refused.append((statement, str(exc)))
                     continue
                 report.proven.append(statement)
-                report.indices[statement.leaf_hash] = index
         if not report.proven:
             raise KeyConsistencyError("no key the service offered is proven in the log")
         return report
@@ -233,19 +230,19 @@ class KeyProofs:
             if fresh and state is not None and self._store is not None:
                 self._store.save_hybrid_statements(state, fresh, now)
         if hybrid:
-            return _newest(hybrid, report)
+            return _newest(hybrid)
         # 2.
         if require_post_quantum:
             raise DowngradeError("the gateway offered no logged post-quantum key configuration")
         # 3.
         if not remember:
-            return _newest(report.proven, report)
+            return _newest(report.proven)
         services = {s.service for s in report.proven}
         for (log, _), earlier in self._pq_proven.items():
             if log == identity and earlier.service in services and earlier.valid_at(now):
                 raise DowngradeError("a logged post-quantum key configuration was withheld")
         # 4.
-        return _newest(report.proven, report)  # (none of them hybrid, by step 1)
+        return _newest(report.proven)  # (none of them hybrid, by step 1)
 
     async def prove_directory(
         self, nodes: Sequence[NodeDescriptor], statement: bytes | None, *, service: str, now: float
@@ -278,11 +275,13 @@ class KeyProofs:
             await _prove_one(log, entry, state, "the entry")
 
 
-def _newest(statements: list[KeyStatement], report: ProofReport) -> KeyStatement:
-    """The statement with the latest ``not_before``, of those the latest logged (its index in
-    the log, which :meth:`KeyProofs.prove` recorded): what every device that proved the same
-    statements chooses, whatever order they were served in."""
-    return max(statements, key=lambda s: (s.not_before, report.indices.get(s.leaf_hash, -1)))
+def _newest(statements: list[KeyStatement]) -> KeyStatement:
+    """The statement with the latest ``not_before``, of those the greatest leaf hash: what
+    every device that proved the same statements chooses, whatever order they were served in.
+    Ties are broken by the logged bytes alone, never by a log answer: a log holding one
+    statement twice answered either index to its leaf lookup, and so chose, fetch by fetch,
+    between two keys one directory statement names (a review of docs/adr/0009)."""
+    return max(statements, key=lambda s: (s.not_before, s.leaf_hash))
 
 
 async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> int:

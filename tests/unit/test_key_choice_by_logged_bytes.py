@@ -1,0 +1,105 @@
+"""Which OHTTP key a device chooses among those a directory statement names is decided by the
+logged bytes alone (docs/adr/0009; a review of every value the operator gives a device).
+
+The attack: a log that holds one key statement twice (an honest append is idempotent, an
+operator's need not be; the witnesses cosign any append-only growth) answers either index to
+``GET /v1/leaf?hash=``. The device broke ties between named keys of one ``not_before`` by that
+index, so the log chose each background admission's key, under one logged directory statement,
+without a key more valid at once in any KEM group for the audit to count.
+
+Sans network: the log is a Merkle tree with a signed, cosigned checkpoint, read through a
+stand-in for ``LogClient`` that answers leaf lookups as the operator likes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from privcloud.crypto.hpke import KemId
+from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.ohttp import GatewayKey
+from privcloud.sdk import keyproofs
+from privcloud.sdk.keyproofs import KeyProofs
+from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
+from privcloud.transparency.client_state import TrustedLogState
+from privcloud.transparency.cosignature import WitnessKey
+from privcloud.transparency.merkle import MerkleTree
+from privcloud.transparency.note import Ed25519NoteSigner
+from privcloud.trust.directory_statement import DirectoryStatement, named_keys
+from privcloud.trust.keys import KeyKind, KeyStatement
+
+ORIGIN = "log.example/releases"
+NOW = 1_800_000_000
+SERVICE = "privcloud.gateway"
+LOG = Ed25519NoteSigner(ORIGIN, Ed25519PrivateKey.from_seed(b"\x01" * 32))
+WITNESS = WitnessKey("w1.example/w", Ed25519PrivateKey.from_seed(b"\x02" * 32))
+A_FIRST, B_INDEX, A_AGAIN = 10, 11, 12
+
+
+def _statement(kem: KemId, key_id: int) -> KeyStatement:
+    config = GatewayKey.generate(key_id, kem=kem).config
+    return KeyStatement.for_ohttp(SERVICE, config, NOW - 600, NOW + 7 * 86400)  # one not_before
+
+
+A = _statement(KemId.DHKEM_X25519_HKDF_SHA256, 1)
+B = _statement(KemId.DHKEM_P256_HKDF_SHA256, 2)
+
+
+class _OperatorLog:
+    """The log as the device reads it: leaf lookups answered with the index the operator picks
+    for this fetch, inclusion proofs from the real tree."""
+
+    def __init__(self, tree: MerkleTree, answer: dict[bytes, int]) -> None:
+        self.tree, self.answer = tree, answer
+
+    def __call__(self, *_: object, **__: object) -> _OperatorLog:  # (stands in for LogClient)
+        return self
+
+    async def __aenter__(self) -> _OperatorLog:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    async def leaf_index(self, leaf: bytes) -> int:
+        return self.answer[leaf]
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return self.tree.inclusion_proof(index, size)
+
+
+async def _admission_key(index_of_a: int, monkeypatch: pytest.MonkeyPatch) -> int:
+    """One background admission's choice, as ``Client._admit_again`` makes it: prove the served
+    statements, keep those the directory statement names, ``choose_ohttp(remember=False)``;
+    the chosen key id."""
+    a, b = A, B
+    tree = MerkleTree()
+    for i in range(A_FIRST):
+        tree.append_leaf(b"release %d" % i)
+    for statement in (a, b, a):  # A at 10 and again at 12, B at 11
+        tree.append_leaf(statement.encode())
+    size = tree.size()
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
+    log = _OperatorLog(tree, {a.leaf_hash: index_of_a, b.leaf_hash: B_INDEX})
+    monkeypatch.setattr(keyproofs, "LogClient", log)
+    proofs = KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+    report = await proofs.prove([a, b], kind=KeyKind.OHTTP, service=SERVICE, now=NOW)
+    step = NOW - NOW % 1800
+    directory = DirectoryStatement(
+        SERVICE, (), step, step + 3600, tuple(sorted([a.leaf_hash, b.leaf_hash]))
+    )
+    named = named_keys(directory, report.served, report.proven, NOW)
+    chosen = proofs.choose_ohttp(dataclasses.replace(report, proven=named), now=NOW, remember=False)
+    assert chosen in (a, b)
+    return chosen.key_config.key_id
+
+
+async def test_a_log_holding_a_key_statement_twice_cannot_choose_each_admissions_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every other device is answered A's first leaf; one background fetch the operator picked
+    # is answered its duplicate. Both leaves verify; the device must choose the same key.
+    assert await _admission_key(A_FIRST, monkeypatch) == await _admission_key(A_AGAIN, monkeypatch)
