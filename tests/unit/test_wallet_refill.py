@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
+import pytest
+
 from privcloud import limits
 from privcloud.clock import FixedClock
 from privcloud.sdk.wallet import Wallet
@@ -104,3 +106,41 @@ async def test_a_wallet_with_lasting_tokens_fetches_nothing() -> None:
     wallet.schedule_refill(ahead=True)
     await _settle(wallet)
     assert fetches == [] and wallet._refill is None
+
+
+async def test_an_issuer_refusing_a_wallets_batches_learns_nothing_of_its_users_attempts() -> None:
+    # The attack (a review of docs/adr/0009): the issuer answers this device's batches with a
+    # 503 (its choice) and keeps its wallet empty. Each feature the user then tries fails on
+    # the device, sending nothing, but set off a refill that reached the issuer, signed, a few
+    # seconds later: the issuer learnt when the user tried. After a failed refill only the
+    # client's background admissions, at random times, try again.
+    from privcloud.errors import NoTokenLeftError, UnavailableError
+
+    wallet, _ = _wallet(key_expires=NOW + 7 * 86400)
+    contacts: list[float] = []
+
+    async def refused(count: int | None) -> int:
+        contacts.append(1)
+        raise UnavailableError("issuer answered status 503")
+
+    wallet._fetch = refused  # type: ignore[method-assign]
+    for _ in range(4):  # the user tries a private feature four times
+        with pytest.raises(NoTokenLeftError):  # nothing goes to the relay
+            await wallet.for_request(first=True)
+        await _settle(wallet)
+    assert len(contacts) == 1  # the first attempt's refill only
+    wallet.schedule_refill(ahead=True)  # (the client's background admission)
+    await _settle(wallet)
+    assert len(contacts) == 2
+    # A refill that succeeds lets requests schedule refills again.
+
+    async def answered(count: int | None) -> int:
+        contacts.append(1)
+        return 0
+
+    wallet._fetch = answered  # type: ignore[method-assign]
+    wallet.schedule_refill(ahead=True)
+    await _settle(wallet)
+    wallet.schedule_refill()
+    await _settle(wallet)
+    assert len(contacts) == 4

@@ -160,7 +160,12 @@ class KeyProofs:
         decision 7). The checkpoint reached so is consistent with the pinned one and cosigned
         by the witnesses' quorum; its consistency with the device's trusted one is left to the
         next background admission, which moves that one along the log. Raises
-        :class:`KeyConsistencyError` when none is proven (:meth:`prove`)."""
+        :class:`KeyConsistencyError` when none is proven (:meth:`prove`), and when a key valid
+        now failed its check or proof: the read comes between the device's direct issuer
+        directory read and its signed batch, so the operator can tie it to the device, and a
+        log read it broke there would otherwise keep that wallet on a key the others have left
+        (as :func:`~privcloud.trust.directory_statement.named_keys` refuses for gateway keys; a
+        review of docs/adr/0009). The wallet keeps the keys it held and reads again later."""
         statements = [
             KeyStatement.for_token_key(issuer_name, k.key.spki, k.not_before, k.expires)
             for k in keys
@@ -175,6 +180,8 @@ class KeyProofs:
         report = await self.prove(
             statements, kind=KeyKind.ISSUER, service=issuer_name, now=now, state=state
         )
+        if any(s.valid_at(now) for s, _ in report.refused):
+            raise KeyConsistencyError("an issuer key valid now failed its proof in the log")
         proven = {s.key for s in report.proven}
         return [k for k in keys if k.key.spki in proven]
 

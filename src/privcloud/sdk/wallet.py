@@ -42,7 +42,6 @@ retries again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 from collections.abc import Sequence
 from pathlib import Path
@@ -189,6 +188,9 @@ class Wallet:
         self._pending: PendingBatch | None = None
         self._lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
+        #: The last background refill failed (the issuer refused, or was out of reach): only
+        #: the client's background admission schedules the next (:meth:`schedule_refill`).
+        self._refill_failed = False
         self._jitter = secrets.SystemRandom()
         self.enrolled = False
         self.fetched = 0
@@ -544,7 +546,15 @@ class Wallet:
         usable ``WALLET_REFILL_AHEAD_S`` from now: those of an issuer key about to end would
         otherwise all expire at once, and no request may fetch on its path to make up for
         them (docs/tokens.md). Not after a request: the issuer, who chooses when its key ends,
-        would choose the window in which a request sets off an issuance."""
+        would choose the window in which a request sets off an issuance.
+
+        After a refill failed, only ``ahead`` schedules one: an issuer refusing this device's
+        batches (its answer, its choice) would otherwise keep the wallet low or empty and see,
+        in the refill each request then set off, when its user tried a feature, though nothing
+        was sent (a review of docs/adr/0009). The client's background admissions, at random
+        times, try again."""
+        if self._refill_failed and not ahead:
+            return
         at = self._clock.now() + (limits.WALLET_REFILL_AHEAD_S if ahead else 0.0)
         if (self._refill is None or self._refill.done()) and not self._purse.has_usable(
             self.low_water, at
@@ -560,7 +570,7 @@ class Wallet:
         async with self._lock:
             horizon = self._clock.now() + limits.WALLET_REFILL_AHEAD_S
             short = len(self) < self.low_water
-            with contextlib.suppress(PrivcloudError):
+            try:
                 if not short and ahead and self._purse.usable(horizon) < self.low_water:
                     # Ahead only under a key that outlasts the tokens (else each look would
                     # fetch a batch that ends as soon); the keys known may be older than the
@@ -570,6 +580,10 @@ class Wallet:
                     short = self._outlasts(horizon)
                 if short:
                     await self._fetch(None)
+            except PrivcloudError:
+                self._refill_failed = True
+            else:
+                self._refill_failed = False
 
     def _outlasts(self, moment: float) -> bool:
         """Whether the key a fetch would use now is still valid at ``moment``."""

@@ -1,11 +1,16 @@
-"""Which OHTTP key a device chooses among those a directory statement names is decided by the
-logged bytes alone (docs/adr/0009; a review of every value the operator gives a device).
+"""The device's key proofs against what the operator's log answers (docs/adr/0009; a review of
+every value the operator gives a device).
 
+Which OHTTP key a device chooses among those a directory statement names is decided by the
+logged bytes alone.
 The attack: a log that holds one key statement twice (an honest append is idempotent, an
 operator's need not be; the witnesses cosign any append-only growth) answers either index to
 ``GET /v1/leaf?hash=``. The device broke ties between named keys of one ``not_before`` by that
 index, so the log chose each background admission's key, under one logged directory statement,
 without a key more valid at once in any KEM group for the audit to count.
+
+And an issuer key whose proof the log broke for one read fails that read (the wallet keeps
+the keys it held) rather than leave that key out of the wallet's choice.
 
 Sans network: the log is a Merkle tree with a signed, cosigned checkpoint, read through a
 stand-in for ``LogClient`` that answers leaf lookups as the operator likes.
@@ -17,9 +22,13 @@ import dataclasses
 
 import pytest
 
+from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import KemId
 from privcloud.crypto.signing import Ed25519PrivateKey
+from privcloud.errors import KeyConsistencyError, NotFoundError
 from privcloud.ohttp import GatewayKey
+from privcloud.privacypass import IssuerKey
+from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk import keyproofs
 from privcloud.sdk.keyproofs import KeyProofs
 from privcloud.transparency.checkpoint import Checkpoint, sign_checkpoint
@@ -103,3 +112,70 @@ async def test_a_log_holding_a_key_statement_twice_cannot_choose_each_admissions
     # Every other device is answered A's first leaf; one background fetch the operator picked
     # is answered its duplicate. Both leaves verify; the device must choose the same key.
     assert await _admission_key(A_FIRST, monkeypatch) == await _admission_key(A_AGAIN, monkeypatch)
+
+
+# --- an issuer key whose proof the log broke for one read -----------------------------------
+
+
+class _IssuerKeyLog(_OperatorLog):
+    """The log as the wallet reads it for the issuer's keys: the newest checkpoint from the
+    pinned state, and a 404 for the leaf lookups the operator chose to break on this read."""
+
+    def __init__(
+        self, tree: MerkleTree, leaves: dict[bytes, int], note: bytes, refuse: set[bytes]
+    ) -> None:
+        super().__init__(tree, leaves)
+        self.note, self.refuse = note, refuse
+
+    async def checkpoint(self) -> bytes:
+        return self.note
+
+    async def reads_tiles(self) -> bool:
+        return True
+
+    async def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return self.tree.consistency_proof(old, new)
+
+    async def leaf_index(self, leaf: bytes) -> int:
+        if leaf in self.refuse:
+            raise NotFoundError("not found")  # the operator's answer to this one read
+        return await super().leaf_index(leaf)
+
+
+async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The wallet's read of the issuer's keys comes between its direct directory read and its
+    # signed batch: the operator can tie it to the device. A 404 for the successor's leaf on
+    # that read alone left the wallet on the old key, the one device still fetching under it,
+    # which the batch then showed the issuer. Now the whole read fails (the wallet keeps the
+    # keys it held and reads again later), as a named gateway key's failed proof does.
+    issuer = "issuer.example"
+    keys = []
+    for not_before, expires in ((NOW - 6 * 86400, NOW + 86400), (NOW - 3600, NOW + 7 * 86400)):
+        private = blindrsa.generate_private_key(2048)
+        keys.append(
+            PublishedKey(IssuerKey.from_public_key(private.public_key()), not_before, expires)
+        )
+    statements = [
+        KeyStatement.for_token_key(issuer, k.key.spki, k.not_before or 0, k.expires or 0)
+        for k in keys
+    ]
+    tree = MerkleTree()
+    tree.append_leaf(b"release 0")
+    leaves = {s.leaf_hash: tree.append_leaf(s.encode()) for s in statements}
+    size = tree.size()
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    pinned = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1)
+    trusted = pinned.update(note, [], NOW)
+
+    async def read(refuse: set[bytes]) -> list[PublishedKey]:
+        monkeypatch.setattr(keyproofs, "LogClient", _IssuerKeyLog(tree, leaves, note, refuse))
+        proofs = KeyProofs(
+            "http://relay.example/log", session=lambda: None, state=lambda: trusted, pinned=pinned
+        )  # type: ignore[arg-type, return-value]
+        return await proofs.prove_issuer_keys(keys, issuer, now=NOW)
+
+    assert await read(set()) == keys
+    with pytest.raises(KeyConsistencyError):
+        await read({statements[1].leaf_hash})
