@@ -433,6 +433,14 @@ MAX_KEY_STATEMENTS_DOC_BYTES: Final = 64 * KiB
 MAX_OHTTP_VALID_KEYS: Final = 2
 #: Default lifetime of a gateway OHTTP key (``privcloud gateway-key new``).
 OHTTP_KEY_LIFETIME_S: Final = 7 * 24 * 3600
+#: The one schedule of every issuer's token keys (docs/adr/0009, decision 8): a key begins on
+#: a multiple of this (Unix time), and a wallet fetches only under the key of the step it is
+#: in. A schedule of the issuer's choosing let it give keys to short windows of fetches, each
+#: key id on a token then naming the few devices that fetched in its window (a review).
+ISSUER_KEY_STEP_S: Final = 6 * 24 * 3600
+#: How long every issuer token key lasts: a step and a day, so a key and its successor overlap
+#: by a day (tokens of the old key stay spendable while wallets move to the new one).
+ISSUER_KEY_LIFETIME_S: Final = 7 * 24 * 3600
 #: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
 GATEWAY_KEY_RELOAD_S: Final = 5.0
 

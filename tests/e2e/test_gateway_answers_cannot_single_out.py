@@ -179,7 +179,7 @@ async def test_issuer_tagging_one_device_by_its_token_key_fails() -> None:
     cloud = await start_cloud(tokens=True)
     try:
         assert cloud.issuer is not None
-        await cloud.add_issuer_key()  # two valid, logged (the issuer's one-overlap rotation)
+        await cloud.add_issuer_key()  # two logged (the issuer publishes its successor ahead)
         name = cloud.issuer.issuer_name
         wallets = [cloud.new_wallet(batch_size=4, issuer_name=name) for _ in range(3)]
         target = wallets[0]

@@ -8,6 +8,7 @@ test_privacypass_vectors.py; nothing here repeats them.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -56,6 +57,7 @@ from privcloud.services.site import start_site
 from privcloud.storage.database import Database
 from privcloud.storage.issuer_store import IssuerStore
 from privcloud.storage.pg_issuer import PgIssuerStore
+from privcloud.trust.keys import issuer_step
 
 T0 = 1_800_000_000.0
 DAY = 24 * 3600
@@ -390,35 +392,34 @@ def test_device_auth_headers_refuse_malformed_fields() -> None:
 # --- key rotation ----------------------------------------------------------------------------
 
 
-def test_keys_rotate_with_overlapping_validity(tmp_path: Path) -> None:
-    clock = FixedClock(T0)
+def test_keys_rotate_on_the_one_schedule_with_overlapping_validity(tmp_path: Path) -> None:
+    step, lifetime = limits.ISSUER_KEY_STEP_S, limits.ISSUER_KEY_LIFETIME_S
+    start = issuer_step(T0)
+    clock = FixedClock(start + DAY / 2)  # half a day into a step of the schedule
     store = IssuerStore(tmp_path / "i.sqlite3")
-    config = IssuerConfig(
-        insecure_operator_codes=True, key_lifetime_s=10 * DAY, key_overlap_s=2 * DAY
-    )
-    core = IssuerCore(store, config, clock=clock)
+    core = IssuerCore(store, IssuerConfig(insecure_operator_codes=True), clock=clock)
     _, keys = parse_issuer_directory(core.directory())
     assert len(keys) == 1
     first = keys[0]
-    assert (first.not_before, first.expires) == (int(T0), int(T0) + 10 * DAY)
-    # Six days in: the successor is published (not yet valid), valid from day 8.
-    clock.advance(6 * DAY)
+    assert (first.not_before, first.expires) == (start, start + lifetime)  # from the step
+    # Five days into the step: the successor is published (not yet valid), the next step's.
+    clock.advance(4.5 * DAY)
     core.rotate()
     _, keys = parse_issuer_directory(core.directory())
-    assert [k.not_before for k in keys] == [int(T0) + 8 * DAY, int(T0)]
+    assert [k.not_before for k in keys] == [start + step, start]
     assert [k.valid_at(clock.now()) for k in keys] == [False, True]
     second = keys[0]
     assert second.key.truncated_key_id != first.key.truncated_key_id
     # Rotating again changes nothing (several processes may call it).
     core.rotate()
     assert len(parse_issuer_directory(core.directory())[1]) == 2
-    # Day 9: both valid (the overlap); the client's choice (the first valid) is the new key.
-    clock.advance(3 * DAY)
+    # The next step's first day: both valid (the overlap).
+    clock.advance(1.5 * DAY)
     core.rotate()
     _, keys = parse_issuer_directory(core.directory())
     assert [k.valid_at(clock.now()) for k in keys] == [True, True]
-    # Day 10: the first key expired and is gone, private part included.
-    clock.advance(1 * DAY)
+    # A day later the first key expired and is gone, private part included.
+    clock.advance(DAY)
     core.rotate()
     _, keys = parse_issuer_directory(core.directory())
     assert [k.key.key_id for k in keys] == [second.key.key_id]
@@ -427,17 +428,34 @@ def test_keys_rotate_with_overlapping_validity(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_key_off_the_schedule_from_before_it_is_dropped(tmp_path: Path) -> None:
+    # A store written before the schedule (a key from the moment the issuer started): devices
+    # refuse such a key (docs/adr/0009, decision 8), so the issuer drops it and makes the
+    # current step's key.
+    clock = FixedClock(T0)
+    store = IssuerStore(tmp_path / "i.sqlite3")
+    core = IssuerCore(store, IssuerConfig(insecure_operator_codes=True), clock=clock)
+    (kept,) = store.keys()
+    store.delete_keys([kept.key_id])
+    store.add_key_if_newest(
+        dataclasses.replace(kept, not_before=int(T0), expires=int(T0) + 7 * DAY), None
+    )
+    core.rotate()
+    (key,) = parse_issuer_directory(core.directory())[1]
+    assert (key.not_before, key.expires) == (
+        issuer_step(T0),
+        issuer_step(T0) + limits.ISSUER_KEY_LIFETIME_S,
+    )
+    store.close()
+
+
 def test_issuance_with_an_expired_key_is_refused(tmp_path: Path) -> None:
     clock = FixedClock(T0)
     store = IssuerStore(tmp_path / "i.sqlite3")
-    core = IssuerCore(
-        store,
-        IssuerConfig(insecure_operator_codes=True, key_lifetime_s=10 * DAY, key_overlap_s=DAY),
-        clock=clock,
-    )
+    core = IssuerCore(store, IssuerConfig(insecure_operator_codes=True), clock=clock)
     key = _enrolled(core)
     body, _ = _batch(core, 1)  # names the first key
-    clock.advance(10 * DAY)  # no rotate(): the key is still cached, but expired
+    clock.advance(limits.ISSUER_KEY_LIFETIME_S)  # no rotate(): the key is cached, but expired
     with pytest.raises(errors.UnknownKeyError):
         core.issue("POST", BATCH_PATH, _signed(key, body, clock.now()), body)
     store.close()

@@ -57,12 +57,12 @@ from privcloud.storage.spent_tokens import (
     SpentTokenStore,
     SqliteSpentTokenStore,
 )
+from privcloud.trust.keys import issuer_step
 from privcloud.wire import bhttp
 from privcloud.wire.message import WorkloadRequest
 
 ISSUER = "issuer.test"
 ORIGIN = "privcloud.gateway"
-DAY = 24 * 3600
 
 
 def challenge_for(origin: str = ORIGIN, issuer: str = ISSUER) -> bytes:
@@ -76,7 +76,7 @@ class Mint:
         self.clock = clock
         self.core = IssuerCore(
             IssuerStore(path),
-            IssuerConfig(insecure_operator_codes=True, quota=10_000, key_lifetime_s=10 * DAY),
+            IssuerConfig(insecure_operator_codes=True, quota=10_000),
             clock=clock,
         )
         self.device = Ed25519PrivateKey.generate()
@@ -85,7 +85,8 @@ class Mint:
     def tokens(self, n: int, challenge: bytes | None = None) -> list[bytes]:
         challenge = challenge or challenge_for()
         _, keys = parse_issuer_directory(self.core.directory())
-        begun = [client_begin(challenge, keys[0].key) for _ in range(n)]
+        (key,) = [k for k in keys if k.not_before == issuer_step(self.clock.now())]
+        begun = [client_begin(challenge, key.key) for _ in range(n)]
         body = encode_batch_request([r for r, _ in begun])
         auth = sign_device_request(self.device, "POST", BATCH_PATH, body, now=self.clock.now())
         answer, _ = self.core.issue("POST", BATCH_PATH, auth.headers(), body)
@@ -217,7 +218,7 @@ async def test_token_of_an_expired_key_is_refused(
     authorizer: TokenAuthorizer, mint: Mint, clock: FixedClock
 ) -> None:
     (token,) = mint.tokens(1)
-    clock.advance(10 * DAY)  # the key's privcloud-expires has passed; no refresh happened
+    clock.advance(limits.ISSUER_KEY_LIFETIME_S)  # its privcloud-expires has passed; no refresh
     assert str(await refused(authorizer, auth_field(token))) == (
         "token issuer key expired or not yet valid"
     )

@@ -40,6 +40,7 @@ from privcloud.services.issuer import Issuer
 from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
+from privcloud.trust.keys import issuer_step
 
 
 @pytest.fixture
@@ -377,16 +378,19 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
     finally:
         await wallet.close()
         await runner.cleanup()
-    # The same keys, one of them not yet valid (a published successor), are accepted.
+    # The same keys, one of them not yet valid (a published successor), are accepted; the
+    # wallet fetches under the key of the issuer key schedule's step.
+    step, lifetime = issuer_step(now), limits.ISSUER_KEY_LIFETIME_S
+    successor = step + limits.ISSUER_KEY_STEP_S
+    keys = [(spkis[0], step, step + lifetime), (spkis[1], now - 60, now + 3600)]
     url, runner = await _serve_directory(
-        _directory_with(
-            [(k, now - 60, now + 3600) for k in spkis[:2]] + [(spkis[2], now + 3000, now + 9000)]
-        )
+        _directory_with([*keys, (spkis[2], successor, successor + lifetime)])
     )
     wallet = Wallet(url, config=WalletConfig(insecure_unlogged_keys=True))
     try:
         await wallet.refresh_keys()
-        assert wallet._current_key() is not None
+        current = wallet._current_key()
+        assert current is not None and current.key.spki == spkis[0]
     finally:
         await wallet.close()
         await runner.cleanup()

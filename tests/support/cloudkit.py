@@ -47,6 +47,7 @@ from privcloud.services.redemption import (
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 from privcloud.storage.spent_tokens import SqliteSpentTokenStore
+from privcloud.trust.keys import issuer_step
 from privcloud.wire import bhttp
 
 
@@ -126,15 +127,18 @@ class Cloud:
         return record.key.key_id
 
     async def add_issuer_key(self, *, to_relay: bool = True) -> None:
-        """Give the issuer a second valid token key, newer than the first (a later
-        ``not_before``), logged as its rotation logs a successor; the relay's copy of the
-        issuer directory (unless not ``to_relay``: an issuer showing the key only to who reads
-        it directly) and the gateway's issuer keys are refreshed at once."""
+        """Give the issuer a new token key, that of the first step of the issuer key schedule
+        after now without one (not valid yet), logged as its rotation logs a successor; the
+        relay's copy of the issuer directory (unless not ``to_relay``: an issuer showing the
+        key only to who reads it directly) and the gateway's issuer keys are refreshed at
+        once."""
         assert self.issuer is not None and self.key_log is not None
         core = self.issuer.core
-        time.sleep(1.1)  # (a later not_before than the first key's, in whole seconds)
-        now = int(time.time())
-        core._keys._add_key(core.store.keys(), now, now + 7 * 86400)
+        stored = core.store.keys()
+        start = issuer_step(time.time()) + limits.ISSUER_KEY_STEP_S
+        while any(k.not_before == start for k in stored):  # (the step's last day: made)
+            start += limits.ISSUER_KEY_STEP_S
+        core._keys._add_key(stored, start, start + limits.ISSUER_KEY_LIFETIME_S)
         core._keys._keys = ()
         core.rotate()
         await self.key_log.publish(core.key_statements(self.issuer.issuer_name))

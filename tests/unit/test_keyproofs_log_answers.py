@@ -22,6 +22,7 @@ import dataclasses
 
 import pytest
 
+from privcloud import limits
 from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import KemId
 from privcloud.crypto.signing import Ed25519PrivateKey
@@ -37,7 +38,7 @@ from privcloud.transparency.cosignature import WitnessKey
 from privcloud.transparency.merkle import MerkleTree
 from privcloud.transparency.note import Ed25519NoteSigner
 from privcloud.trust.directory_statement import DirectoryStatement, named_keys
-from privcloud.trust.keys import KeyKind, KeyStatement
+from privcloud.trust.keys import KeyKind, KeyStatement, issuer_step
 
 ORIGIN = "log.example/releases"
 NOW = 1_800_000_000
@@ -152,7 +153,9 @@ async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
     # keys it held and reads again later), as a named gateway key's failed proof does.
     issuer = "issuer.example"
     keys = []
-    for not_before, expires in ((NOW - 6 * 86400, NOW + 86400), (NOW - 3600, NOW + 7 * 86400)):
+    now = issuer_step(NOW) + 3600  # the first day of a step: its key and the one before valid
+    for not_before in (issuer_step(now) - limits.ISSUER_KEY_STEP_S, issuer_step(now)):
+        expires = not_before + limits.ISSUER_KEY_LIFETIME_S
         private = blindrsa.generate_private_key(2048)
         keys.append(
             PublishedKey(IssuerKey.from_public_key(private.public_key()), not_before, expires)
@@ -165,16 +168,16 @@ async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
     tree.append_leaf(b"release 0")
     leaves = {s.leaf_hash: tree.append_leaf(s.encode()) for s in statements}
     size = tree.size()
-    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(now)])
     pinned = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1)
-    trusted = pinned.update(note, [], NOW)
+    trusted = pinned.update(note, [], now)
 
     async def read(refuse: set[bytes]) -> list[PublishedKey]:
         monkeypatch.setattr(keyproofs, "LogClient", _IssuerKeyLog(tree, leaves, note, refuse))
         proofs = KeyProofs(
             "http://relay.example/log", session=lambda: None, state=lambda: trusted, pinned=pinned
         )  # type: ignore[arg-type, return-value]
-        return await proofs.prove_issuer_keys(keys, issuer, now=NOW)
+        return await proofs.prove_issuer_keys(keys, issuer, now=now)
 
     assert await read(set()) == keys
     with pytest.raises(KeyConsistencyError):

@@ -29,7 +29,13 @@ from privcloud.transparency.merkle import leaf_hash, verify_consistency, verify_
 from privcloud.transparency.note import Ed25519NoteVerifier
 from privcloud.trust.directory_statement import DirectoryStatement, downgrades, on_grid
 from privcloud.trust.directory_statement import most_valid_at_once as directories_at_once
-from privcloud.trust.keys import MOST_VALID_AT_ONCE, KeyStatement, most_valid_at_once
+from privcloud.trust.keys import (
+    MOST_VALID_AT_ONCE,
+    KeyKind,
+    KeyStatement,
+    most_valid_at_once,
+    on_issuer_schedule,
+)
 
 #: Inclusion proofs the audit asks the log for and checks (first, last, spread in between).
 DEFAULT_AUDIT_PROOFS = 16
@@ -95,11 +101,20 @@ def _check_key_statements(indexed: list[tuple[int, KeyStatement]]) -> None:
     """Refuse a log in which some service had more keys valid at one instant than the device
     accepts (ADR 0009): a sign of keys handed to some devices only; or that holds one key
     statement twice (an honest append is idempotent: a second leaf of one statement lets the
-    log answer either index to a device's lookup)."""
+    log answer either index to a device's lookup); or an issuer key off the one schedule, or
+    two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing)."""
     leaves = [s.leaf_hash for _, s in indexed]
     if len(set(leaves)) != len(leaves):
         print("keys          a key statement logged twice")
         raise VerificationError("the log holds a key statement twice")
+    issuer = [s for _, s in indexed if s.kind is KeyKind.ISSUER]
+    if not all(on_issuer_schedule(s.not_before, s.not_after) for s in issuer):
+        print("keys          an issuer key off the issuer key schedule")
+        raise VerificationError("an issuer logged a token key off the issuer key schedule")
+    steps = [(s.service, s.not_before) for s in issuer]
+    if len(set(steps)) != len(steps):
+        print("keys          two issuer keys for one step of the schedule")
+        raise VerificationError("an issuer logged two token keys for one step of its schedule")
     for (kind, service), count in sorted(
         most_valid_at_once([s for _, s in indexed]).items(),
         key=lambda i: (i[0][0].value, i[0][1]),

@@ -35,8 +35,6 @@ def _config(args: argparse.Namespace) -> IssuerConfig:
     return IssuerConfig(
         quota=args.quota,
         period_s=args.period,
-        key_lifetime_s=args.key_lifetime,
-        key_overlap_s=args.key_overlap,
         public_url=args.public_url,
         insecure_operator_codes=args.insecure_operator_codes,
         android_policy=AndroidPolicy(allowed_apps=frozenset(map(_android_app, args.android_app))),
@@ -173,8 +171,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve.add_argument("--port", type=int, default=8472)
     serve.add_argument("--quota", type=int, default=1000, help="tokens per device per period")
     serve.add_argument("--period", type=int, default=24 * 3600, help="quota period, seconds")
-    serve.add_argument("--key-lifetime", type=int, default=7 * 24 * 3600)
-    serve.add_argument("--key-overlap", type=int, default=24 * 3600)
     serve.add_argument("--public-url", help="base URL clients reach the issuer at")
     serve.add_argument(
         "--log", help="transparency log to publish the keys' statements to (needed by devices)"

@@ -182,6 +182,9 @@ class KeyProofs:
         )
         if any(s.valid_at(now) for s, _ in report.refused):
             raise KeyConsistencyError("an issuer key valid now failed its proof in the log")
+        starts = [s.not_before for s in report.proven]
+        if len(set(starts)) != len(starts):
+            raise KeyConsistencyError("the issuer shows two keys for one step of its schedule")
         proven = {s.key for s in report.proven}
         return [k for k in keys if k.key.spki in proven]
 

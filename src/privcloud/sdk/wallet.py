@@ -109,6 +109,7 @@ from privcloud.sdk.wallet_state import (
     fixed_challenge_key,
     key_set,
 )
+from privcloud.trust.keys import issuer_step
 from privcloud.wire import jsonio
 from privcloud.wire.jsonio import decode_error_body
 
@@ -386,15 +387,18 @@ class Wallet:
         self._keys_at = now
 
     def _current_key(self) -> PublishedKey | None:
-        """The key to fetch tokens under: the valid one with the latest ``not_before`` (ties:
-        the greatest key id), a rule over the logged keys alone. Not the directory's order
-        (RFC 9578 §4 lets the issuer rank its keys): the issuer knows which device fetches its
-        directory, so an order of its choosing could give one device a key no other device
-        uses, and the gateway would see that key's id on its every token (docs/adr/0009,
-        decision 6)."""
+        """The key to fetch tokens under: the one of the issuer key schedule's current step
+        (its ``not_before`` the step's start), a rule over the clock and the logged keys alone;
+        None when the wallet knows none. Not the directory's order (RFC 9578 §4 lets the issuer
+        rank its keys): the issuer knows which device fetches its directory, so an order of its
+        choosing could give one device a key no other device uses, and the gateway would see
+        that key's id on its every token (docs/adr/0009, decision 6). Nor the newest key known:
+        an issuer that logged a step's key late would have made a window of the fetches
+        between the two logs (decision 8); a missing key fails the fetch instead."""
         now = self._clock.now()
-        valid = [k for k in self._keys if k.valid_at(now)]
-        return max(valid, key=lambda k: (k.not_before or 0, k.key.key_id), default=None)
+        step = issuer_step(now)
+        due = [k for k in self._keys if k.not_before == step and k.valid_at(now)]
+        return max(due, key=lambda k: k.key.key_id, default=None)
 
     async def fetch(self, count: int | None = None) -> int:
         """Fetch one batch of tokens for the current challenge; returns how many arrived.

@@ -190,7 +190,8 @@ class Issuer:
         return web.json_response({"ok": True, "service": "issuer"})
 
     async def handle_directory(self, _: web.Request) -> web.Response:
-        max_age = int(min(self.config.key_overlap_s / 4, 3600))
+        overlap = limits.ISSUER_KEY_LIFETIME_S - limits.ISSUER_KEY_STEP_S
+        max_age = int(min(overlap / 4, 3600))
         return web.Response(
             body=self.core.directory(),
             content_type=DIRECTORY_MEDIA_TYPE,

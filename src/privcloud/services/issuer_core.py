@@ -64,17 +64,16 @@ ENROLMENT_CODE_BYTES: Final = 20  # 160 bits: 32 base32 characters, no padding
 class IssuerConfig:
     """How an issuer behaves. Times are seconds.
 
-    ``quota`` tokens per device per ``period_s``. Keys live ``key_lifetime_s``; the next key is
-    published ``key_overlap_s`` before it becomes valid and becomes valid ``key_overlap_s``
-    before the current one expires, so tokens of the old key stay spendable while clients move.
+    ``quota`` tokens per device per ``period_s``. Keys follow the one schedule every issuer
+    keeps (``limits.ISSUER_KEY_STEP_S``, ``ISSUER_KEY_LIFETIME_S``): the next key is published a
+    day before it becomes valid and becomes valid a day before the current one expires, so
+    tokens of the old key stay spendable while clients move.
     ``public_url`` is the base of the issuer-request-uri the directory publishes (the path
     alone when unset; clients resolve it against the URL they fetched the directory from).
     """
 
     quota: int = 1000
     period_s: int = _DAY
-    key_lifetime_s: int = 7 * _DAY
-    key_overlap_s: int = _DAY
     enrolment_code_ttl_s: int = 7 * _DAY
     public_url: str | None = None
     rotation_check_s: float = 60.0
@@ -88,8 +87,6 @@ class IssuerConfig:
     def __post_init__(self) -> None:
         if self.quota < 1 or self.period_s < 1:
             raise ConfigError("quota and period must be positive")
-        if self.key_overlap_s < 1 or self.key_lifetime_s <= 2 * self.key_overlap_s:
-            raise ConfigError("key lifetime must exceed twice the overlap")
 
 
 def nonce_expiry(timestamp: int) -> int:
@@ -159,10 +156,7 @@ class IssuerCore:
     def rotate(self) -> None:
         """Bring the key schedule up to date at the current time and reload the keys
         (:meth:`IssuerKeys.rotate <privcloud.services.issuer_keys.IssuerKeys.rotate>`)."""
-        cfg = self.config
-        self._keys.rotate(
-            int(self.clock.now()), lifetime_s=cfg.key_lifetime_s, overlap_s=cfg.key_overlap_s
-        )
+        self._keys.rotate(int(self.clock.now()))
 
     def directory_document(self) -> IssuerDirectory:
         """The RFC 9578 §4 directory: keys not yet expired, newest first."""

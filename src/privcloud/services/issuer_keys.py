@@ -1,8 +1,9 @@
 """The token issuer's key schedule: its RFC 9578 blind-RSA keys over the issuer store.
 
-:class:`IssuerKeys` rotates the keys (making each successor one overlap ahead, dropping expired
-ones), keeps the live keys loaded, renders them as the RFC 9578 §4 directory and as key
-statements for the transparency log (docs/adr/0009), and finds the key a token request names.
+:class:`IssuerKeys` rotates the keys on the one schedule every issuer keeps (making each
+successor one overlap ahead, dropping expired ones), keeps the live keys loaded, renders them
+as the RFC 9578 §4 directory and as key statements for the transparency log (docs/adr/0009),
+and finds the key a token request names.
 Blocking (SQLite, RSA key generation); :class:`~privcloud.services.issuer_core.IssuerCore`
 drives it, and the times it works with come from there.
 """
@@ -13,6 +14,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 
+from privcloud import limits
 from privcloud.crypto import blindrsa
 from privcloud.errors import UnknownKeyError
 from privcloud.privacypass import (
@@ -23,7 +25,7 @@ from privcloud.privacypass import (
 )
 from privcloud.privacypass.issuance import BATCH_PATH, EXPIRES_MEMBER
 from privcloud.storage.issuer_store import IssuerStore, StoredKey
-from privcloud.trust.keys import KeyStatement
+from privcloud.trust.keys import KeyStatement, issuer_step, on_issuer_schedule
 from privcloud.wire import jsonio
 
 log = logging.getLogger("privcloud.issuer")
@@ -49,26 +51,35 @@ class IssuerKeys:
         self._store = store
         self._keys: tuple[LiveKey, ...] = ()
 
-    def rotate(self, now: int, *, lifetime_s: int, overlap_s: int) -> None:
-        """Bring the key schedule up to date at ``now`` and reload the keys.
+    def rotate(self, now: int) -> None:
+        """Bring the key schedule up to date at ``now`` and reload the keys. Every issuer keeps
+        one schedule (``ISSUER_KEY_STEP_S``, ``ISSUER_KEY_LIFETIME_S``; docs/adr/0009,
+        decision 8), which devices and the log audit check.
 
-        1. Drop expired keys (the store forgets them, private part included).
-        2. With no key valid now, make one valid from now.
-        3. When the newest key enters its last two overlaps, make its successor, valid from
-           one overlap before the newest key expires: published one overlap ahead, both valid
-           for one overlap.
+        1. Drop expired keys (the store forgets them, private part included), and keys off the
+           schedule (made before it; devices refuse them, and their tokens with them).
+        2. With no key valid now, make the key of the current step, valid from its start.
+        3. When the newest key enters its last two overlaps, make its successor, the next
+           step's key: published one overlap ahead, both valid for one overlap.
         Several processes sharing the store may race here; a key is only added while the
         newest key is still the one this process saw, so at most one successor appears.
         """
         self._store.delete_expired_keys(now)
         stored = self._store.keys()
+        off = [k.key_id for k in stored if not on_issuer_schedule(k.not_before, k.expires)]
+        if off:
+            self._store.delete_keys(off)
+            log.warning("issuer: %d token keys off the key schedule dropped", len(off))
+            stored = self._store.keys()
+        lifetime, step = limits.ISSUER_KEY_LIFETIME_S, limits.ISSUER_KEY_STEP_S
         if not any(k.not_before <= now < k.expires for k in stored):
-            self._add_key(stored, now, now + lifetime_s)
+            start = issuer_step(now)
+            self._add_key(stored, start, start + lifetime)
             stored = self._store.keys()
         newest = stored[0]
-        if now >= newest.expires - 2 * overlap_s:
-            start = newest.expires - overlap_s
-            self._add_key(stored, start, start + lifetime_s)
+        if now >= newest.expires - 2 * (lifetime - step):
+            start = newest.not_before + step
+            self._add_key(stored, start, start + lifetime)
             stored = self._store.keys()
         self._keys = tuple(self._load(k) for k in stored)
 

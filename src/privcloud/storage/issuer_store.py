@@ -376,6 +376,16 @@ class IssuerStore:
             raise UnavailableError("issuer store unavailable") from exc
         return [StoredKey(bytes(r[0]), bytes(r[1]), int(r[2]), int(r[3])) for r in rows]
 
+    def delete_keys(self, key_ids: list[bytes]) -> None:
+        """Forget these key pairs, private parts included."""
+        try:
+            with self._transaction() as db:
+                self._lock_keys(db)
+                for key_id in key_ids:
+                    db.execute("DELETE FROM issuer_keys WHERE key_id = ?", (key_id,))
+        except self._ERRORS as exc:
+            raise UnavailableError("issuer store unavailable") from exc
+
     def delete_expired_keys(self, now: float) -> int:
         try:
             with self._transaction() as db:

@@ -27,7 +27,8 @@ Device procedure (:func:`check_statement`, then the proof in :mod:`privcloud.sdk
 2. its kind and service are the ones the device expects (a key of another gateway or issuer
    is refused);
 3. its validity is at most ``MAX_KEY_STATEMENT_VALIDITY_S`` long and contains now (with
-   ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead);
+   ``KEY_STATEMENT_SKEW_S`` for a ``not_before`` slightly ahead); an issuer's key follows the
+   one schedule every issuer keeps (:func:`on_issuer_schedule`);
 4. the entry is in the log: RFC 9162 inclusion proof against the trusted checkpoint;
 5. at most ``MAX_OHTTP_VALID_KEYS`` / ``MAX_ISSUER_VALID_KEYS`` keys of the service are valid
    at once among those served (:func:`check_key_count`); OHTTP keys are counted per KEM, since
@@ -171,7 +172,8 @@ def check_statement(statement: KeyStatement, *, kind: KeyKind, service: str, now
     """Steps 2 and 3 of the device procedure (module docstring).
 
     Raises :class:`KeyConsistencyError` for another kind or service, a validity longer than
-    ``MAX_KEY_STATEMENT_VALIDITY_S``, or a statement not valid at ``now``.
+    ``MAX_KEY_STATEMENT_VALIDITY_S``, an issuer key off the schedule, or a statement not valid
+    at ``now``.
     """
     # 2.
     if statement.kind is not kind or statement.service != service:
@@ -179,8 +181,27 @@ def check_statement(statement: KeyStatement, *, kind: KeyKind, service: str, now
     # 3.
     if statement.not_after - statement.not_before > limits.MAX_KEY_STATEMENT_VALIDITY_S:
         raise KeyConsistencyError("key statement claims too long a validity")
+    if kind is KeyKind.ISSUER and not on_issuer_schedule(statement.not_before, statement.not_after):
+        raise KeyConsistencyError("issuer key statement is off the issuer key schedule")
     if not statement.valid_at(now):
         raise KeyConsistencyError("key statement is not valid now")
+
+
+def issuer_step(now: float) -> int:
+    """The start of the step of the issuer key schedule ``now`` falls in: the ``not_before`` of
+    the key every wallet fetches under then."""
+    return int(now) // limits.ISSUER_KEY_STEP_S * limits.ISSUER_KEY_STEP_S
+
+
+def on_issuer_schedule(not_before: int, not_after: int) -> bool:
+    """Whether a token key valid from ``not_before`` to ``not_after`` keeps the one schedule
+    every issuer keeps: from a multiple of ``ISSUER_KEY_STEP_S``, for ``ISSUER_KEY_LIFETIME_S``
+    (docs/adr/0009, decision 8). The issuer chooses no window: every device fetching in one
+    step uses one key."""
+    return (
+        not_before % limits.ISSUER_KEY_STEP_S == 0
+        and not_after - not_before == limits.ISSUER_KEY_LIFETIME_S
+    )
 
 
 def verify_logged(
@@ -286,6 +307,8 @@ __all__ = [
     "check_statement",
     "decode_statement_list",
     "encode_statement_list",
+    "issuer_step",
     "most_valid_at_once",
+    "on_issuer_schedule",
     "verify_logged",
 ]

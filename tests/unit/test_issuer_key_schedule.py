@@ -1,0 +1,91 @@
+"""The one schedule of every issuer's token keys (docs/adr/0009, decision 8; limits
+``ISSUER_KEY_STEP_S``, ``ISSUER_KEY_LIFETIME_S``).
+
+The attack (a review of every value the operator gives a device): issuer key statements had a
+longest validity but no schedule. An issuer that logged a new key every few minutes, never
+more than two valid at once, passed every check of the wallet and of the log audit; each
+batch was then blinded under the key of the window in which that device fetched, the issuer
+knew who fetched in which window, and the gateway read the key id off every token: a device
+alone in its window had its requests linked to its identity. And with the newest key known as
+the rule, an issuer that logged a step's key late made a window of the fetches between the two
+logs. Sans network: statements and the wallet's choice of key.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from privcloud import errors, limits
+from privcloud.cli.tlog_audit import _check_key_statements
+from privcloud.clock import FixedClock
+from privcloud.crypto import blindrsa
+from privcloud.privacypass import IssuerKey
+from privcloud.privacypass.issuance import PublishedKey
+from privcloud.sdk.wallet import Wallet
+from privcloud.sdk.wallet_state import WalletConfig
+from privcloud.trust.keys import KeyKind, KeyStatement, check_statement, issuer_step
+
+ISSUER = "issuer.example"
+STEP, LIFETIME = limits.ISSUER_KEY_STEP_S, limits.ISSUER_KEY_LIFETIME_S
+START = issuer_step(1_800_000_000)  # a step of the schedule
+SPKIS = [
+    IssuerKey.from_public_key(blindrsa.generate_private_key(2048).public_key()).spki
+    for _ in range(3)
+]
+
+
+def _statement(spki: bytes, not_before: int, not_after: int) -> KeyStatement:
+    return KeyStatement.for_token_key(ISSUER, spki, not_before, not_after)
+
+
+def test_keys_for_short_windows_of_fetches_are_refused_by_devices_and_the_audit() -> None:
+    window = 300  # a new key every five minutes, each valid ten: two valid at once
+    short = [_statement(SPKIS[i], START + i * window, START + (i + 2) * window) for i in range(3)]
+    for statement in short:
+        with pytest.raises(errors.KeyConsistencyError, match="schedule"):
+            check_statement(statement, kind=KeyKind.ISSUER, service=ISSUER, now=START + 1)
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements(list(enumerate(short)))
+    # Off the grid, though as long as the schedule's: refused too.
+    late = _statement(SPKIS[0], START + 60, START + 60 + LIFETIME)
+    with pytest.raises(errors.KeyConsistencyError, match="schedule"):
+        check_statement(late, kind=KeyKind.ISSUER, service=ISSUER, now=START + 61)
+    on = _statement(SPKIS[0], START, START + LIFETIME)
+    check_statement(on, kind=KeyKind.ISSUER, service=ISSUER, now=START + 1)
+    _check_key_statements(
+        [(0, on), (1, _statement(SPKIS[1], START + STEP, START + STEP + LIFETIME))]
+    )
+
+
+def test_two_keys_for_one_step_fail_the_audit() -> None:
+    a = _statement(SPKIS[0], START, START + LIFETIME)
+    b = _statement(SPKIS[1], START, START + LIFETIME)
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements([(0, a), (1, b)])
+
+
+def _wallet(at: float, keys: list[PublishedKey]) -> Wallet:
+    wallet = Wallet(
+        f"https://{ISSUER}",
+        enrolment_code="code",
+        clock=FixedClock(at),
+        config=WalletConfig(issuer_name=ISSUER),
+    )
+    wallet._keys = keys
+    return wallet
+
+
+def _published(spki: bytes, not_before: int) -> PublishedKey:
+    return PublishedKey(IssuerKey.from_spki(spki), not_before, not_before + LIFETIME)
+
+
+def test_every_wallet_fetching_in_one_step_uses_its_key_whenever_it_was_logged() -> None:
+    previous = _published(SPKIS[0], START - STEP)  # valid for the step's first day too
+    current = _published(SPKIS[1], START)
+    successor = _published(SPKIS[2], START + STEP)  # published a day ahead
+    everything = [successor, current, previous]
+    for at in (START + 10, START + STEP / 2, START + STEP - 10):
+        assert _wallet(at, everything)._current_key() == current
+    # The step's key logged late (the wallet does not know it yet): no fetch under the
+    # previous key, which would have put this wallet in a window of the issuer's making.
+    assert _wallet(START + 10, [previous])._current_key() is None
