@@ -433,6 +433,10 @@ MAX_KEY_STATEMENTS_DOC_BYTES: Final = 64 * KiB
 MAX_OHTTP_VALID_KEYS: Final = 2
 #: Default lifetime of a gateway OHTTP key (``privcloud gateway-key new``).
 OHTTP_KEY_LIFETIME_S: Final = 7 * 24 * 3600
+#: Shortest validity of a gateway's hybrid post-quantum OHTTP key the log audit accepts: a
+#: gateway rotating keys shorter than its directory statements' steps could hand over between
+#: two at every step, neither due to be named, and name only classical keys unseen (ADR 0033).
+MIN_HYBRID_KEY_VALIDITY_S: Final = 24 * 3600
 #: The one schedule of every issuer's token keys (docs/adr/0009, decision 8): a key begins on
 #: a multiple of this (Unix time), and a wallet fetches only under the key of the step it is
 #: in. A schedule of the issuer's choosing let it give keys to short windows of fetches, each
@@ -441,6 +445,10 @@ ISSUER_KEY_STEP_S: Final = 6 * 24 * 3600
 #: How long every issuer token key lasts: a step and a day, so a key and its successor overlap
 #: by a day (tokens of the old key stay spendable while wallets move to the new one).
 ISSUER_KEY_LIFETIME_S: Final = 7 * 24 * 3600
+#: When the issuer key schedule began (2026-12-07 00:00 UTC): the log audit holds issuer key
+#: statements beginning before it to no schedule (an append-only log keeps them for ever);
+#: devices refuse every key off the schedule all the same.
+ISSUER_KEY_SCHEDULE_SINCE: Final = 1_796_601_600
 #: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
 GATEWAY_KEY_RELOAD_S: Final = 5.0
 

@@ -955,3 +955,39 @@ async def test_the_wallets_key_proofs_do_not_name_the_devices_last_admission() -
         finally:
             for c in clients:
                 await c.close()
+
+
+async def test_an_issuer_refusing_a_device_from_its_start_sees_no_attempt_of_its_user() -> None:
+    """The attack (a review of ADR 0009, decision 8): the issuer answers one device's batches
+    with a 503 from the app's start. The first admission's prefetch failed, the admission
+    failed closed with it, and each feature the user then tried admitted again on its own
+    path, prefetch and signed batch included, within milliseconds of the attempt. Now a
+    refused prefetch fails no admission: the requests fail on the device (naming the refill's
+    error) and only background admissions, at random times, try again."""
+    cloud = await start_cloud(tokens=True)
+    try:
+        wallet = cloud.new_wallet(batch_size=8)
+        contacts: list[float] = []
+        send = wallet._send_pending
+
+        async def counted() -> int:
+            contacts.append(time.monotonic())
+            return await send()
+
+        wallet._send_pending = counted  # type: ignore[method-assign]
+        assert cloud.issuer is not None
+
+        def refuse(_: int) -> None:  # the issuer answers this device 503 (after its charge)
+            raise errors.UnavailableError("issuer store unavailable")
+
+        cloud.issuer.core.after_charge = refuse
+        client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet)
+        try:
+            for i in range(3):  # the user tries a feature three times
+                with pytest.raises(errors.NoTokenLeftError, match="unavailable"):
+                    await client.call("echo", None, b"%d" % i)
+            assert len(contacts) == 1  # the first admission's, at the app's start
+        finally:
+            await client.close()
+    finally:
+        await cloud.stop()

@@ -36,6 +36,7 @@ from privcloud.privacypass import (
 from privcloud.privacypass.directory import MEDIA_TYPE, WELL_KNOWN_PATH
 from privcloud.privacypass.issuance import EXPIRES_MEMBER, parse_issuer_directory
 from privcloud.sdk.wallet import REFILL_DELAY_S, Wallet, WalletConfig
+from privcloud.sdk.wallet_state import HeldToken
 from privcloud.services.issuer import Issuer
 from privcloud.services.issuer_core import IssuerConfig
 from privcloud.services.relay import Relay
@@ -380,7 +381,7 @@ async def test_directory_with_too_many_keys_is_refused() -> None:
         await runner.cleanup()
     # The same keys, one of them not yet valid (a published successor), are accepted; the
     # wallet fetches under the key of the issuer key schedule's step.
-    step, lifetime = issuer_step(now), limits.ISSUER_KEY_LIFETIME_S
+    step, lifetime = issuer_step(now - limits.KEY_STATEMENT_SKEW_S), limits.ISSUER_KEY_LIFETIME_S
     successor = step + limits.ISSUER_KEY_STEP_S
     keys = [(spkis[0], step, step + lifetime), (spkis[1], now - 60, now + 3600)]
     url, runner = await _serve_directory(
@@ -452,3 +453,28 @@ async def test_refill_starts_above_empty_after_a_random_delay(
         assert wallet.fetched == 16 and len(wallet) == 9
     finally:
         await wallet.close()
+
+
+async def test_tokens_of_a_key_the_issuer_no_longer_lists_are_dropped_at_the_next_key_read() -> (
+    None
+):
+    """A key revoked (or dropped off the issuer key schedule at an upgrade): each of its tokens
+    would be refused with a 401 and the request retried with the next, of the same key. The
+    wallet drops them when it reads the issuer's keys, so that a refill comes."""
+    now = int(time.time())
+    step, lifetime = issuer_step(now), limits.ISSUER_KEY_LIFETIME_S
+    spki = IssuerKey.from_public_key(blindrsa.generate_private_key().public_key()).spki
+    url, runner = await _serve_directory(_directory_with([(spki, step, step + lifetime)]))
+    wallet = Wallet(url, config=WalletConfig(insecure_unlogged_keys=True))
+    digest = wallet._purse.challenge_digest
+    listed = IssuerKey.from_spki(spki).key_id
+    wallet._purse.add(
+        [HeldToken(bytes(98), b"dropped key", digest, expires=step + lifetime)] * 3
+        + [HeldToken(bytes(98), listed, digest, expires=step + lifetime)] * 2
+    )
+    try:
+        await wallet.refresh_keys()
+        assert [t.key_id for t in wallet._purse.tokens] == [listed, listed]
+    finally:
+        await wallet.close()
+        await runner.cleanup()

@@ -113,3 +113,20 @@ def test_a_key_statement_logged_twice_fails_the_audit() -> None:
     _check_key_statements([(0, statement)])
     with pytest.raises(VerificationError):
         _check_key_statements([(0, statement), (7, statement)])
+
+
+def test_a_post_quantum_gateway_key_shorter_than_a_day_fails_the_audit() -> None:
+    # Hybrid keys shorter than a directory step let a gateway hand over between two at every
+    # step, neither due to be named, and name only classical keys without the audit's
+    # downgrade rule seeing it (a review of ADR 0033, decision 7).
+    from privcloud import limits
+    from privcloud.cli.tlog_audit import _check_key_statements
+    from privcloud.crypto.hpke import KemId
+    from privcloud.ohttp import GatewayKey
+    from privcloud.trust.keys import KeyStatement
+
+    config = GatewayKey.generate(key_id=1, kem=KemId.MLKEM768_X25519).config
+    day = limits.MIN_HYBRID_KEY_VALIDITY_S
+    _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, 0, day))])
+    with pytest.raises(VerificationError):
+        _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, 0, 55 * 60))])

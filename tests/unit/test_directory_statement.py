@@ -585,8 +585,8 @@ def test_no_downgrade_where_no_honest_gateway_would_have_named_the_hybrid_key() 
     cases = [
         # begun less than the skew before the statement's step: named from the next step on
         ((0, _hybrid_key_statement(2, not_before=NOW)), 2),
-        # ending within the statement's validity
-        ((0, _hybrid_key_statement(2, not_after=NOW + 3599)), 2),
+        # ending less than DIRECTORY_KEY_AHEAD_S after the step (named by no statement then)
+        ((0, _hybrid_key_statement(2, not_after=NOW + 1800 + limits.DIRECTORY_KEY_AHEAD_S - 1)), 2),
         # logged after the statement
         ((3, _hybrid_key_statement(2, not_before=NOW - 600)), 2),
         # another gateway's
@@ -609,3 +609,8 @@ def test_no_downgrade_where_no_honest_gateway_would_have_named_the_hybrid_key() 
     late = (0, _hybrid_key_statement(2, not_before=NOW - 600))
     assert downgrades([(2, v1)], [late]) == []
     assert downgrades([(2, only_classical)], [late]) == [only_classical]
+    # A key in its last hour is still due while an honest gateway names it (a review: the
+    # rule asked for the statement's whole hour, which left every hybrid key's last unguarded).
+    end = NOW + 1800 + limits.DIRECTORY_KEY_AHEAD_S
+    ending = (0, _hybrid_key_statement(2, not_before=NOW - 600, not_after=end))
+    assert downgrades([(2, only_classical)], [ending]) == [only_classical]

@@ -84,8 +84,29 @@ def test_every_wallet_fetching_in_one_step_uses_its_key_whenever_it_was_logged()
     current = _published(SPKIS[1], START)
     successor = _published(SPKIS[2], START + STEP)  # published a day ahead
     everything = [successor, current, previous]
-    for at in (START + 10, START + STEP / 2, START + STEP - 10):
+    skew = limits.KEY_STATEMENT_SKEW_S
+    for at in (START + skew, START + STEP / 2, START + STEP + skew - 1):
         assert _wallet(at, everything)._current_key() == current
     # The step's key logged late (the wallet does not know it yet): no fetch under the
     # previous key, which would have put this wallet in a window of the issuer's making.
-    assert _wallet(START + 10, [previous])._current_key() is None
+    assert _wallet(START + skew, [previous])._current_key() is None
+    # A clock a little ahead of the issuer's: the step's key from a skew into the step only
+    # (the issuer signs under it from its start on its own clock; a review).
+    assert _wallet(START + skew - 1, everything)._current_key() == previous
+
+
+def test_the_audit_holds_keys_from_before_the_schedule_to_none_and_accepts_named_rekeys() -> None:
+    # A log keeps every statement for ever: keys an issuer made before the schedule began do
+    # not fail every later audit (devices refuse them all the same).
+    before = limits.ISSUER_KEY_SCHEDULE_SINCE - 10 * 86400 + 3600  # (off the grid)
+    old = _statement(SPKIS[0], before, before + 7 * 86400)
+    with pytest.raises(errors.KeyConsistencyError):
+        check_statement(old, kind=KeyKind.ISSUER, service=ISSUER, now=before + 1)
+    _check_key_statements([(0, old)])
+    # An issuer that replaced a key within a step (lost, compromised) fails the audit, unless
+    # the auditor accepts that step by name.
+    a = _statement(SPKIS[0], START, START + LIFETIME)
+    b = _statement(SPKIS[1], START, START + LIFETIME)
+    _check_key_statements([(0, a), (1, b)], frozenset({START}))
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements([(0, a), (1, b)], frozenset({START + STEP}))

@@ -172,13 +172,18 @@ async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
     pinned = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1)
     trusted = pinned.update(note, [], now)
 
-    async def read(refuse: set[bytes]) -> list[PublishedKey]:
+    async def read(refuse: set[bytes], listed: list[PublishedKey] = keys) -> list[PublishedKey]:
         monkeypatch.setattr(keyproofs, "LogClient", _IssuerKeyLog(tree, leaves, note, refuse))
         proofs = KeyProofs(
             "http://relay.example/log", session=lambda: None, state=lambda: trusted, pinned=pinned
         )  # type: ignore[arg-type, return-value]
-        return await proofs.prove_issuer_keys(keys, issuer, now=now)
+        return await proofs.prove_issuer_keys(listed, issuer, now=now)
 
     assert await read(set()) == keys
     with pytest.raises(KeyConsistencyError):
         await read({statements[1].leaf_hash})
+    # A key off the issuer key schedule (an issuer's last from before it) is never chosen: it
+    # is left out unproven and fails nothing (ADR 0009, decision 8).
+    another = IssuerKey.from_public_key(blindrsa.generate_private_key(2048).public_key())
+    old = PublishedKey(another, now - 600, now + 6 * 86400)
+    assert await read(set(), [*keys, old]) == keys

@@ -97,21 +97,34 @@ def _check_directory_statements(
         )
 
 
-def _check_key_statements(indexed: list[tuple[int, KeyStatement]]) -> None:
+def _check_key_statements(
+    indexed: list[tuple[int, KeyStatement]], accepted_rekeys: frozenset[int] = frozenset()
+) -> None:
     """Refuse a log in which some service had more keys valid at one instant than the device
     accepts (ADR 0009): a sign of keys handed to some devices only; or that holds one key
     statement twice (an honest append is idempotent: a second leaf of one statement lets the
     log answer either index to a device's lookup); or an issuer key off the one schedule, or
-    two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing)."""
+    two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing),
+    or a hybrid gateway key shorter than ``MIN_HYBRID_KEY_VALIDITY_S`` (:func:`downgrades`),
+    but for keys from before the schedule began, and for the steps in ``accepted_rekeys``
+    (an issuer that had to replace a key within a step, which an auditor accepted by name)."""
     leaves = [s.leaf_hash for _, s in indexed]
     if len(set(leaves)) != len(leaves):
         print("keys          a key statement logged twice")
         raise VerificationError("the log holds a key statement twice")
-    issuer = [s for _, s in indexed if s.kind is KeyKind.ISSUER]
+    hybrid = [s for _, s in indexed if s.kind is KeyKind.OHTTP and s.key_config.post_quantum]
+    if any(s.not_after - s.not_before < limits.MIN_HYBRID_KEY_VALIDITY_S for s in hybrid):
+        print("keys          a post-quantum gateway key valid for less than a day")
+        raise VerificationError("a gateway logged a post-quantum key valid for less than a day")
+    issuer = [
+        s
+        for _, s in indexed
+        if s.kind is KeyKind.ISSUER and s.not_before >= limits.ISSUER_KEY_SCHEDULE_SINCE
+    ]
     if not all(on_issuer_schedule(s.not_before, s.not_after) for s in issuer):
         print("keys          an issuer key off the issuer key schedule")
         raise VerificationError("an issuer logged a token key off the issuer key schedule")
-    steps = [(s.service, s.not_before) for s in issuer]
+    steps = [(s.service, s.not_before) for s in issuer if s.not_before not in accepted_rekeys]
     if len(set(steps)) != len(steps):
         print("keys          two issuer keys for one step of the schedule")
         raise VerificationError("an issuer logged two token keys for one step of its schedule")
@@ -184,7 +197,7 @@ async def _audit(args: argparse.Namespace) -> None:
             raise
         print(f"entries       {len(ours)} re-hashed; the root matches")
         # 2b. Key consistency: no service ever had more keys valid at once than rotation needs.
-        _check_key_statements(statements)
+        _check_key_statements(statements, frozenset(args.accept_rekey or ()))
         # 2c. Directory consistency: no gateway logged a directory per device.
         #     Nor named no post-quantum key while one was valid (a downgrade).
         _check_directory_statements(directories, statements, args.most_directories)
@@ -225,6 +238,15 @@ def add_parser(log_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     audit.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")
     audit.add_argument("--state", help="directory keeping the last audited checkpoint")
     audit.add_argument("--proofs", type=int, default=DEFAULT_AUDIT_PROOFS)
+    audit.add_argument(
+        "--accept-rekey",
+        type=int,
+        action="append",
+        metavar="STEP",
+        help="a step of the issuer key schedule (its start, Unix seconds) for which two token "
+        "keys are accepted: an issuer that replaced a key within it, for a reason the auditor "
+        "accepts (a lost or compromised key); repeat",
+    )
     audit.add_argument(
         "--most-directories",
         type=int,

@@ -493,7 +493,9 @@ class Client:
             # claim at will: an issuance straight after it would let the issuer tie that
             # request to this device.)
             if len(self.wallet) == 0 and not self._prefetched:
-                await self.wallet.prefetch()
+                # A refused prefetch fails no admission: an admission that failed for it would
+                # be made again on each request's path, each with its signed batch (a review).
+                await self.wallet.prefetch_or_note()
             else:
                 self.wallet.schedule_refill(ahead=True)
             self._prefetched = True

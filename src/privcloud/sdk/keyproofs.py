@@ -51,6 +51,7 @@ from privcloud.trust.keys import (
     KeyStatement,
     check_key_count,
     check_statement,
+    on_issuer_schedule,
 )
 
 
@@ -152,7 +153,8 @@ class KeyProofs:
         self, keys: list[PublishedKey], issuer_name: str, *, now: float
     ) -> list[PublishedKey]:
         """The issuer keys of a directory whose statements are logged (directory order kept);
-        a key without a validity cannot have a statement and is left out. Proven at the log's
+        a key without a validity cannot have a statement and is left out, and so is one off
+        the issuer key schedule, which no wallet chooses. Proven at the log's
         newest checkpoint, reached from the ``pinned`` state (the same on every device of a
         release), not from the size the device trusts, and not kept: the tiles of a
         consistency proof from that size, or of proofs at it, name it (its last admission's),
@@ -166,10 +168,14 @@ class KeyProofs:
         log read it broke there would otherwise keep that wallet on a key the others have left
         (as :func:`~privcloud.trust.directory_statement.named_keys` refuses for gateway keys; a
         review of docs/adr/0009). The wallet keeps the keys it held and reads again later."""
+        # Keys off the issuer key schedule are never chosen (decision 8): left out unproven,
+        # as an issuer from before the schedule still lists its last one.
         statements = [
             KeyStatement.for_token_key(issuer_name, k.key.spki, k.not_before, k.expires)
             for k in keys
-            if k.not_before is not None and k.expires is not None and k.not_before < k.expires
+            if k.not_before is not None
+            and k.expires is not None
+            and on_issuer_schedule(k.not_before, k.expires)
         ]
         state = self._state()
         if state is None or state.checkpoint.size == 0:

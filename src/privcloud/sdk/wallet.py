@@ -189,9 +189,10 @@ class Wallet:
         self._pending: PendingBatch | None = None
         self._lock = asyncio.Lock()
         self._refill: asyncio.Task[None] | None = None
-        #: The last background refill failed (the issuer refused, or was out of reach): only
-        #: the client's background admission schedules the next (:meth:`schedule_refill`).
-        self._refill_failed = False
+        #: The error code of the last refill, when it failed (the issuer refused, or was out of
+        #: reach): only the client's background admission schedules the next
+        #: (:meth:`schedule_refill`). None: it did not fail.
+        self._refill_failed: str | None = None
         self._jitter = secrets.SystemRandom()
         self.enrolled = False
         self.fetched = 0
@@ -385,10 +386,18 @@ class Wallet:
             )
         self._keys, self._request_url = keys, request_url
         self._keys_at = now
+        # Tokens of a key the issuer no longer lists (revoked, or dropped off the schedule at
+        # an upgrade) would each be refused with a 401: drop them, so that a refill comes.
+        listed = {k.key.key_id for k in keys}
+        held = self._purse.tokens
+        if any(t.key_id not in listed for t in held):
+            self._purse.tokens = [t for t in held if t.key_id in listed]
+            self._save()
 
     def _current_key(self) -> PublishedKey | None:
         """The key to fetch tokens under: the one of the issuer key schedule's current step
-        (its ``not_before`` the step's start), a rule over the clock and the logged keys alone;
+        (its ``not_before`` the step's start, a skew ago), a rule over the clock and the
+        logged keys alone;
         None when the wallet knows none. Not the directory's order (RFC 9578 §4 lets the issuer
         rank its keys): the issuer knows which device fetches its directory, so an order of its
         choosing could give one device a key no other device uses, and the gateway would see
@@ -396,7 +405,9 @@ class Wallet:
         an issuer that logged a step's key late would have made a window of the fetches
         between the two logs (decision 8); a missing key fails the fetch instead."""
         now = self._clock.now()
-        step = issuer_step(now)
+        # A step's key from KEY_STATEMENT_SKEW_S into the step (the one before is valid a day
+        # longer): an issuer signs under a key from its start only, on its own clock.
+        step = issuer_step(now - limits.KEY_STATEMENT_SKEW_S)
         due = [k for k in self._keys if k.not_before == step and k.valid_at(now)]
         return max(due, key=lambda k: k.key.key_id, default=None)
 
@@ -507,6 +518,16 @@ class Wallet:
             return 0
         return await self.fetch()
 
+    async def prefetch_or_note(self) -> None:
+        """:meth:`prefetch`, a failure of which is noted as a failed refill's (the next is the
+        client's background admission's to schedule, :meth:`schedule_refill`; a request
+        finding the wallet empty names its code) rather than raised. A client's first
+        admission fills its wallet so."""
+        try:
+            await self.prefetch()
+        except PrivcloudError as exc:
+            self._refill_failed = exc.code
+
     # --- spending ------------------------------------------------------------------------------
 
     def _take(self) -> HeldToken | None:
@@ -523,6 +544,11 @@ class Wallet:
         held = self._take()
         if held is None and not fetch:
             self.schedule_refill()
+            if self._refill_failed is not None:
+                raise NoTokenLeftError(
+                    f"no token left: the last refill failed ({self._refill_failed}); the next "
+                    "runs in the background"
+                )
             raise NoTokenLeftError("no token left: a refill runs in the background")
         if held is None:
             async with self._lock:
@@ -557,7 +583,7 @@ class Wallet:
         in the refill each request then set off, when its user tried a feature, though nothing
         was sent (a review of docs/adr/0009). The client's background admissions, at random
         times, try again."""
-        if self._refill_failed and not ahead:
+        if self._refill_failed is not None and not ahead:
             return
         at = self._clock.now() + (limits.WALLET_REFILL_AHEAD_S if ahead else 0.0)
         if (self._refill is None or self._refill.done()) and not self._purse.has_usable(
@@ -584,10 +610,10 @@ class Wallet:
                     short = self._outlasts(horizon)
                 if short:
                     await self._fetch(None)
-            except PrivcloudError:
-                self._refill_failed = True
+            except PrivcloudError as exc:
+                self._refill_failed = exc.code
             else:
-                self._refill_failed = False
+                self._refill_failed = None
 
     def _outlasts(self, moment: float) -> bool:
         """Whether the key a fetch would use now is still valid at ``moment``."""

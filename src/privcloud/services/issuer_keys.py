@@ -57,7 +57,8 @@ class IssuerKeys:
         decision 8), which devices and the log audit check.
 
         1. Drop expired keys (the store forgets them, private part included), and keys off the
-           schedule (made before it; devices refuse them, and their tokens with them).
+           schedule (made before it; devices of this release never fetch under them, and the
+           gateway refuses their tokens once the directory no longer lists them).
         2. With no key valid now, make the key of the current step, valid from its start.
         3. When the newest key enters its last two overlaps, make its successor, the next
            step's key: published one overlap ahead, both valid for one overlap.

@@ -359,12 +359,16 @@ def downgrades(
 ) -> list[DirectoryStatement]:
     """For a monitor reading the whole log, entries with their log index: the (version 2)
     directory statements that name no hybrid post-quantum OHTTP key while their gateway had one
-    that any gateway still offering it would have named — logged before the statement, begun
-    ``KEY_STATEMENT_SKEW_S`` before the statement's validity and lasting all of it. A device
-    chooses among the keys named (step 6) and prefers a hybrid one, so such a statement moves
-    every device shown it onto a classical key: a downgrade, of all devices or of those shown
-    that statement alone, in public view here. A key retired early is no excuse: an honest
-    operator that leaves post-quantum keys waits until its hybrid key's logged end."""
+    that any gateway still offering it would have named whenever in the step it logged the
+    statement — logged before the statement, begun ``KEY_STATEMENT_SKEW_S`` before the step
+    and lasting ``DIRECTORY_KEY_AHEAD_S`` past the step's end (a gateway names a key until that
+    long before its end). A device chooses among the keys named (step 6) and prefers a hybrid
+    one, so such a statement moves every device shown it onto a classical key: a downgrade, of
+    all devices or of those shown that statement alone, in public view here. A key retired
+    early is no excuse: an honest operator that leaves post-quantum keys waits until its
+    hybrid key's logged end. Not caught: a handover between two hybrid keys timed so that
+    neither covers a step (one step per rotation; hybrid keys shorter than
+    ``MIN_HYBRID_KEY_VALIDITY_S``, which could do so every step, the audit refuses)."""
     hybrid: dict[str, list[tuple[int, KeyStatement]]] = {}
     for index, key in keys:
         if key.kind is KeyKind.OHTTP and KeyConfig.decode(key.key).post_quantum:
@@ -373,12 +377,13 @@ def downgrades(
     for index, statement in directories:
         if statement.keys is None:
             continue  # (version 1 names no key)
+        step_end = statement.not_before + limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
         due = [
             key
             for logged, key in hybrid.get(statement.service, [])
             if logged < index
             and key.not_before + limits.KEY_STATEMENT_SKEW_S <= statement.not_before
-            and key.not_after >= statement.not_after
+            and key.not_after >= step_end + limits.DIRECTORY_KEY_AHEAD_S
         ]
         hybrid_hashes = {k.leaf_hash for _, k in hybrid.get(statement.service, [])}
         if due and not hybrid_hashes & set(statement.keys):
