@@ -743,6 +743,13 @@ LIVE_TUNNEL_GRACE_S: Final = 10.0
 LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
 #: Seconds from a session's first message to the node's accept, at every hop.
 LIVE_OPEN_TIMEOUT_S: Final = 20.0
+#: Seconds after the device sent a session's opening when its first frame is due: or the first
+#: later multiple of it when the node's ACCEPT comes later (privcloud.live.endpoints). Were the
+#: device's frames to start when the ACCEPT arrives, the gateway would read the device's
+#: round-trip time (its network position, which the relay hides) off the first frame's phase;
+#: so it learns only whether the ACCEPT came within one step. Well under the node's wait for a
+#: device frame (4 x LIVE_LIVENESS_TIMEOUT_S), so a device that starts late is not cut off.
+LIVE_FIRST_FRAME_STEP_S: Final = 1.0
 #: Seconds the relay waits for a device's first message (the sealed opening, which the SDK
 #: builds before it connects) before it closes the tunnel (4408); the relay opens nothing
 #: towards the gateway until that message has come.

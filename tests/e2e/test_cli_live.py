@@ -29,6 +29,7 @@ from test_cli_live_microphone import fake_mic, kill_left, running, until_ended
 from test_live_session import DRAIN_S, EchoPipeline, client, silence, tone
 
 from cloudkit import Cloud, start_cloud
+from privcloud import limits
 from privcloud.cli import build_parser, microphone
 from privcloud.cli import live as live_cli
 from privcloud.errors import ConfigError
@@ -166,12 +167,14 @@ async def test_ctrl_c_ends_the_call_with_its_last_words_committed(
     cloud: tuple[Cloud, Pipelines], capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The first Ctrl-C stops the microphone; the tail of silence and the drain still run, so
-    # the call ends as a whole (FINAL), not cut.
+    # the call ends as a whole (FINAL), not cut. The call starts (and Ctrl-C is the command's)
+    # a first-frame step after its opening went out: the signal comes 1 s after that.
+    step = limits.LIVE_FIRST_FRAME_STEP_S
     loop = asyncio.get_running_loop()
-    loop.call_later(1.0, os.kill, os.getpid(), signal.SIGINT)
+    loop.call_later(step + 1.0, os.kill, os.getpid(), signal.SIGINT)
     started = time.monotonic()
     await live_cli._live(args("--mic", "--mic-device", "null", "--seconds", "30"))
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 10 + step
     assert "stopping the microphone" in capsys.readouterr().err
     _, pipelines = cloud
     assert 1.0 <= pipelines.made[0].fed[0] / 32_000 <= 3.0

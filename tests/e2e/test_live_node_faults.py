@@ -142,8 +142,8 @@ async def test_audio_flood_through_the_full_path_is_cut_off(cloud: Cloud) -> Non
         )
         async with c.session.ws_connect(f"{c.relay_url}/v1/live", max_msg_size=8192) as ws:
             await ws.send_bytes(message)
+            device = DeviceEndpoint(keys, time.monotonic())
             answer = await ws.receive(timeout=10)
-            device = DeviceEndpoint(keys)
             device.accept(read_open_answer(context, answer.data), time.monotonic())
             pcm = b"\1\0" * (limits.LIVE_PCM_BYTES_PER_FRAME // 2)
             for _ in range(1500):  # 60 s of audio

@@ -313,7 +313,10 @@ def endpoints(deadline_s: int = 2, drain_s: float = 0.2) -> tuple[DeviceEndpoint
     params = SessionParams(int(NOW), deadline_s, ("en", "es"), ("es", "en"))
     keys, opened = handshake(params=params)
     node = NodeEndpoint(opened, NOW, drain_s=drain_s)
-    device = DeviceEndpoint(keys)
+    # The opening went out a step less one tick before the accept came: the device's first
+    # frame is due one tick after the accept, as the node's is.
+    interval = limits.LIVE_FRAME_INTERVAL_MS / 1000
+    device = DeviceEndpoint(keys, NOW + interval - limits.LIVE_FIRST_FRAME_STEP_S)
     device.accept(node.accept_frame(NOW), NOW)
     return device, node
 

@@ -4,7 +4,9 @@ The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
 :mod:`privcloud.sdk.live`) only move bytes and read the clock; every rule is here:
 
 * both ends send exactly one fixed-size frame per tick of their :class:`FrameClock` (speech,
-  silence, output or none), the node's first being ACCEPT;
+  silence, output or none), the node's first being ACCEPT; the device's first is due a fixed
+  step after it sent the opening (:meth:`DeviceEndpoint.first_frame_at`), not when the
+  ACCEPT came, which would show the gateway the device's round-trip time;
 * the node grants at most ``limits.MAX_LIVE_SESSION_S``; at its deadline, or when the device
   sent FINAL, it stops taking audio, keeps sending for exactly ``drain`` seconds (the tail's
   length reveals nothing), then sends FINAL;
@@ -21,6 +23,8 @@ step of the wall clock would otherwise stall or skip frames, which an observer s
 """
 
 from __future__ import annotations
+
+import math
 
 from privcloud import limits
 from privcloud.crypto import Random, system_random
@@ -138,10 +142,12 @@ class NodeEndpoint:
 
 
 class DeviceEndpoint:
-    """The device's end of one session, from the hello it sent (its keys)."""
+    """The device's end of one session, from the hello it sent (its keys) at ``sent_at`` (when
+    the opening went out, on this end's clock)."""
 
-    def __init__(self, keys: SessionKeys) -> None:
+    def __init__(self, keys: SessionKeys, sent_at: float) -> None:
         self._keys = keys
+        self.sent_at = sent_at
         self.terms: Accept | None = None
         self.deadline: Deadline | None = None
         self.clock: FrameClock | None = None
@@ -162,16 +168,28 @@ class DeviceEndpoint:
         return self.ending is not None
 
     def accept(self, frame: bytes, now: float) -> Accept:
-        """Open the node's ACCEPT (from the gateway's answer): the node holds the key. Starts
-        this end's clock and deadline at ``now``."""
+        """Open the node's ACCEPT (from the gateway's answer, at ``now``): the node holds the
+        key. Starts this end's deadline at ``now`` (after the node's: the later bound) and its
+        frame clock at :meth:`first_frame_at`."""
         kind, content = self._keys.opener.open(frame)
         if kind != FrameType.ACCEPT:
             raise DecodeError("the session did not start with an accept")
         self.terms = Accept.decode(content)
         self.deadline = Deadline(now, self.terms.deadline_s)
-        self.clock = FrameClock(now, self.terms.interval_ms / 1000)
-        self.clock.due(now)  # the node's accept stands for tick 0
+        self.clock = FrameClock(self.first_frame_at(now), self.terms.interval_ms / 1000)
         return self.terms
+
+    def first_frame_at(self, now: float) -> float:
+        """When this end's first frame is due, the ACCEPT having come at ``now``: the first
+        multiple of ``limits.LIVE_FIRST_FRAME_STEP_S`` after the opening went out that is not
+        before ``now``. Anchored at the sending, not at the ACCEPT's arrival, so the first frame
+        reaches the gateway a whole number of steps after the opening did, whatever the
+        network's round trip; the gateway learns only how many steps (one, unless it or the
+        node held the answer). The node's clock started before its ACCEPT went out, so these
+        frames never run ahead of it."""
+        step = limits.LIVE_FIRST_FRAME_STEP_S
+        steps = max(1, math.ceil((now - self.sent_at) / step))
+        return self.sent_at + steps * step
 
     def due(self, now: float) -> int:
         """Frames to send now: after this end's FINAL too (:meth:`cover_frame`), until the

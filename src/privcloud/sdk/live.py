@@ -17,6 +17,9 @@ validity over, a failed key refresh), since those follow a cut or a refusal the 
 write (docs/adr/0033, decision 6). Once open,
 the device sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each
 channel's audio, or nothing — whether anyone speaks or not, and the node answers the same way.
+The device's first frame goes ``limits.LIVE_FIRST_FRAME_STEP_S`` after it sent the opening (a
+whole number of steps when the ACCEPT comes later), not when the ACCEPT arrives: the gateway
+would read the device's round-trip time off that (the review of 2026-12-07).
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
@@ -236,7 +239,9 @@ class LiveCall:
 
     async def start(self) -> None:
         """Open the first session (raises its refusal; :meth:`events` then ends at once), then
-        run the call in the background (:meth:`_open_drawing`)."""
+        run the call in the background (:meth:`_open_drawing`). Returns when the session's
+        first frame is due (``limits.LIVE_FIRST_FRAME_STEP_S`` after its opening went out):
+        audio fed before then would wait in the buffer, a delay for the rest of the call."""
         try:
             opened = await self._open_drawing()
         except BaseException:
@@ -244,6 +249,8 @@ class LiveCall:
             raise
         self._opened = opened
         self._task = asyncio.create_task(self._run(opened))
+        assert opened.endpoint.clock is not None
+        await asyncio.sleep(max(0.0, opened.endpoint.clock.start - self.pace()))
 
     async def _open_drawing(self) -> _Open:
         """Open a session, at the start or at a resume: draw a node and open; when the opening
@@ -364,8 +371,8 @@ class LiveCall:
             raise UnavailableError("relay unreachable") from exc
         try:
             await ws.send_bytes(message)
+            endpoint = DeviceEndpoint(keys, self.pace())  # (its frames start a step later)
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
-            endpoint = DeviceEndpoint(keys)
             read = decode_open_answer(context, answer, keys)
             if read.node_refused and read.error is not None and read.error.http_status == 503:
                 self._refused.add(chosen.descriptor.node_id)  # proven: the node's own
