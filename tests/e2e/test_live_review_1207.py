@@ -11,6 +11,7 @@ import asyncio
 import statistics
 import time
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -18,7 +19,7 @@ import pytest
 from test_live_session import DRAIN_S, client, collect, echo_factory, play, silence
 
 from cloudkit import Cloud, start_cloud
-from privcloud import limits
+from privcloud import errors, limits
 from privcloud.sdk.live import LiveCall
 from privcloud.services import live_gateway, live_tunnel
 
@@ -159,3 +160,56 @@ async def test_the_gateway_cannot_read_a_callers_round_trip_time_off_the_first_f
     # Each first frame came about a step after the opening (less the gateway's own work).
     step = limits.LIVE_FIRST_FRAME_STEP_S
     assert all(step - 0.3 < m < step + 0.05 for m in measured)
+
+
+# --- cut sessions and the post-quantum policy ------------------------------------------------
+
+
+def _fake_node(node_id: str, *, hybrid: bool) -> Any:
+    return SimpleNamespace(
+        descriptor=SimpleNamespace(node_id=node_id, pq_key=object() if hybrid else None)
+    )
+
+
+def _mid_rollout_call(no_live_nodes: set[str]) -> LiveCall:
+    """A call of a device with the default policy (``require_post_quantum=False``) in a fleet
+    mid-rollout: two nodes with a hybrid (ML-KEM) key, one without."""
+    admitted = [
+        _fake_node("node-1", hybrid=True),
+        _fake_node("node-2", hybrid=True),
+        _fake_node("node-3", hybrid=False),
+    ]
+    fake_client = SimpleNamespace(
+        trail=SimpleNamespace(admitted=admitted),
+        no_live_nodes=no_live_nodes,
+        require_post_quantum=False,
+    )
+    return LiveCall(fake_client, deadline_s=5)  # type: ignore[arg-type]
+
+
+def test_cut_sessions_cannot_downgrade_the_call_to_a_classical_node() -> None:
+    """The attack: the gateway cuts the call's session on each hybrid node right after its
+    ACCEPT (inaudible in the first frames), and the device leaves a node whose open session
+    failed out of the call's later draws (``LiveCall._lost``). With the post-quantum policy
+    applied to what was left, the draw then fell back to the classical node, and the rest of
+    the call went sealed to X25519 alone (audio kept for a harvest-now-decrypt-later attack);
+    the request path never leaves a node out for a gateway's answer, so it stays on the hybrid
+    nodes (ADR 0014, policy 1). Now the policy is applied first and the call fails closed."""
+    call = _mid_rollout_call(set())
+    assert {call._choose().descriptor.node_id for _ in range(50)} <= {"node-1", "node-2"}
+    call._lost |= {"node-1", "node-2"}  # the gateway cut the sessions on both
+    with pytest.raises(errors.NoHealthyNodeError):
+        call._choose()
+
+
+def test_hybrid_nodes_without_live_models_cannot_steer_calls_to_a_classical_node() -> None:
+    """The same downgrade without touching a tunnel: the operator deploys its hybrid-keyed
+    nodes without live models (honest software), which prove that they serve no live
+    translation, so every live call was drawn to the classical node. Now it fails closed."""
+    call = _mid_rollout_call({"node-1", "node-2"})  # proven refusals of earlier calls
+    with pytest.raises(errors.NoHealthyNodeError):
+        call._choose()
+    call = _mid_rollout_call(set())
+    call._refused |= {"node-1", "node-2"}  # proven in this call
+    with pytest.raises(errors.NoHealthyNodeError):
+        call._choose()

@@ -292,9 +292,15 @@ class LiveCall:
         await self.client._refresh_if_due()
 
     def _choose(self) -> AdmittedNode:
-        """A node drawn uniformly among the admitted ones (those that proved lately that they
-        serve no live translation, and those whose session failed in this call, aside); the
-        pinned one while it has not failed."""
+        """A node drawn uniformly among the admitted ones the post-quantum policy allows
+        (:func:`post_quantum_choice` over all of them, as the request path chooses), those
+        that proved lately that they serve no live translation and those whose session failed
+        in this call aside; the pinned one while it has not failed.
+
+        The policy comes first: applied after the leaving out, it fell back to the classical
+        nodes once the hybrid ones were left out, and the gateway can cut any session (a red-
+        team review, 2026-12-07). When no node is left the call fails closed
+        (:class:`NoHealthyNodeError`), never sealed to a classical key instead."""
         admitted = self.client.trail.admitted
         if self.node_id is not None:
             pinned = [a for a in admitted if a.descriptor.node_id == self.node_id]
@@ -304,13 +310,11 @@ class LiveCall:
                 raise NoHealthyNodeError("the pinned node failed")
             return pinned[0]
         client = self.client
+        eligible = post_quantum_choice(admitted, require_post_quantum=client.require_post_quantum)
         left_out = client.no_live_nodes | self._lost | self._refused
-        serving = [a for a in admitted if a.descriptor.node_id not in left_out]
-        serving = post_quantum_choice(
-            serving, require_post_quantum=self.client.require_post_quantum
-        )
+        serving = [a for a in eligible if a.descriptor.node_id not in left_out]
         if not serving:
-            raise NoHealthyNodeError("no admitted node left for the call")
+            raise NoHealthyNodeError("no admitted node of the call's protection left")
         return self._random.choice(serving)
 
     async def _open(self, chosen: AdmittedNode) -> _Open:
