@@ -767,6 +767,11 @@ MAX_LIVE_TUNNELS: Final = 1024
 LIVE_OPEN_ANSWER_BYTES: Final = 4 * KiB
 #: Most times one call is resumed on another node after its node failed.
 MAX_LIVE_RESUMES: Final = 3
+#: Seconds a device tries to resume a call, from the moment it found its session failed, before
+#: it gives up and ends the call (RequestTimeoutError): the resume's draws could otherwise take
+#: each a connect and LIVE_OPEN_TIMEOUT_S, which a gateway holding the answers uses up, while
+#: the call went on after a gap of a minute or more. A resume that opens takes well under it.
+MAX_LIVE_RESUME_GAP_S: Final = 10.0
 #: Seconds ahead a wallet counts its tokens when it decides to refill (privcloud.sdk.wallet): the
 #: tokens of an issuer key ending sooner do not count, so that a refill runs, in the background,
 #: before they all expire at once (a request never fetches tokens on its path). More than a

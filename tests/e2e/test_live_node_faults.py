@@ -142,7 +142,7 @@ async def test_audio_flood_through_the_full_path_is_cut_off(cloud: Cloud) -> Non
         )
         async with c.session.ws_connect(f"{c.relay_url}/v1/live", max_msg_size=8192) as ws:
             await ws.send_bytes(message)
-            device = DeviceEndpoint(keys, time.monotonic())
+            device = DeviceEndpoint(keys, sent_at=time.monotonic(), asked_s=60)
             answer = await ws.receive(timeout=10)
             device.accept(read_open_answer(context, answer.data), time.monotonic())
             pcm = b"\1\0" * (limits.LIVE_PCM_BYTES_PER_FRAME // 2)

@@ -16,12 +16,19 @@ from typing import Any
 
 import aiohttp
 import pytest
-from test_live_session import DRAIN_S, client, collect, echo_factory, play, silence
+from test_live_session import DRAIN_S, client, collect, echo_factory, play, silence, tone
 
 from cloudkit import Cloud, start_cloud
 from privcloud import errors, limits
+from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, derive_keypair
+from privcloud.envelope import Recipient
+from privcloud.live.endpoints import DeviceEndpoint, NodeEndpoint
+from privcloud.live.protocol import Accept
+from privcloud.live.session import SessionParams, open_hello, start_session
+from privcloud.sdk import live as live_sdk
 from privcloud.sdk.live import LiveCall
 from privcloud.services import live_gateway, live_tunnel
+from privcloud.services.live_gateway import LiveGateway
 
 
 @pytest.fixture
@@ -213,3 +220,106 @@ def test_hybrid_nodes_without_live_models_cannot_steer_calls_to_a_classical_node
     call._refused |= {"node-1", "node-2"}  # proven in this call
     with pytest.raises(errors.NoHealthyNodeError):
         call._choose()
+
+
+# --- the call's length across resumes, and the resume's gap ----------------------------------
+
+
+def gateway_cutting_first_tunnel_at(monkeypatch: pytest.MonkeyPatch, at_s: float) -> None:
+    """The operator's gateway cuts the first tunnel it pipes ``at_s`` after the answer (its own
+    ``lifetime_s``; a node's death looks the same), and no other."""
+    real_pipe = live_tunnel.pipe
+    piped: list[int] = []
+
+    async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
+        if not kw.get("answer"):  # (not the relay's pipe: the module is shared)
+            piped.append(1)
+            if len(piped) == 1:
+                kw["lifetime_s"] = at_s
+        await real_pipe(a, b, **kw)
+
+    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+
+
+def lengths_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The session length each of the device's hellos asks for (sealed: read on the device)."""
+    asked: list[int] = []
+    real_start = live_sdk.start_session
+
+    def spying_start(recipient: Recipient, params: SessionParams, **kw: Any) -> Any:
+        asked.append(params.deadline_s)
+        return real_start(recipient, params, **kw)
+
+    monkeypatch.setattr(live_sdk, "start_session", spying_start)
+    return asked
+
+
+async def test_a_cut_just_before_the_deadline_buys_the_gateway_no_longer_call(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: ``LiveCall(deadline_s=2)``, the app's bound on the call; the gateway cuts
+    the session just before its end. Each resume asked the next node for the whole length
+    again (here 2 s again), so a gateway cutting every session so kept the microphone streaming
+    to nodes for up to (1 + MAX_LIVE_RESUMES) times the length asked. Now the length is the
+    call's: the resume asks only for what is left, and the device's FINAL goes at the call's
+    end."""
+    asked = lengths_asked(monkeypatch)
+    gateway_cutting_first_tunnel_at(monkeypatch, 1.5)
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = LiveCall(c, deadline_s=2)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        feeding = asyncio.ensure_future(play(call, tone(5.0)))
+        got = await asyncio.wait_for(events, 12)
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+    assert len(call.resumes) == 1
+    echoed_s = sum(len(e.audio) for e in got if e.kind == "audio") / 32000
+    print(f"lengths asked {asked}; {echoed_s:.2f} s of audio taken by nodes, 2 s allowed")
+    assert asked[0] == 2 and asked[1] == 1  # what was left: 0.5 s, rounded up
+    assert echoed_s <= 2.0
+
+
+async def test_a_gateway_holding_the_resume_cannot_stretch_the_calls_gap(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: after a cut, the gateway holds each of the resume's openings (up to
+    LIVE_OPEN_TIMEOUT_S each, four draws: 80 s and more), and the call went on after a gap of
+    a minute with the device's last 2 s of audio. Now the device gives up the resume after
+    ``limits.MAX_LIVE_RESUME_GAP_S`` (here 2 s) and ends the call with a typed error."""
+    monkeypatch.setattr(limits, "MAX_LIVE_RESUME_GAP_S", 2.0)
+    gateway_cutting_first_tunnel_at(monkeypatch, 0.3)
+    real_open = LiveGateway._open
+    opened: list[int] = []
+
+    async def holding_open(self: LiveGateway, exchange: Any) -> Any:
+        opened.append(1)
+        if len(opened) > 1:
+            await asyncio.sleep(limits.LIVE_OPEN_TIMEOUT_S - 1)
+        return await real_open(self, exchange)
+
+    monkeypatch.setattr(LiveGateway, "_open", holding_open)
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = LiveCall(c, deadline_s=30)
+        await call.start()
+        started = time.monotonic()
+        with pytest.raises(errors.RequestTimeoutError):
+            await asyncio.wait_for(collect(call), 6)
+        assert time.monotonic() - started < 0.3 + 2.0 + 1.0
+        await call.aclose()
+
+
+def test_a_node_granting_a_longer_session_than_asked_is_refused() -> None:
+    """The attack: a node (or a release's bug) grants more than the hello asked for, and the
+    device, which took the granted length, kept streaming past the caller's bound. The ACCEPT
+    is sealed by the node (the gateway cannot change it); the device now refuses it."""
+    key = derive_keypair(X25519_SHA256_AES128GCM.kem, b"live test node key" * 2)
+    recipient = Recipient.from_public_key(key.public_bytes, X25519_SHA256_AES128GCM)
+    params = SessionParams(int(time.time()), 30, ("en", "es"), ("es", "en"))
+    hello, keys = start_session(recipient, params)
+    node = NodeEndpoint(open_hello(hello, lambda _: key, time.time()), 0.0)
+    node.terms = Accept(60, node.terms.drain_ms, node.terms.interval_ms)
+    device = DeviceEndpoint(keys, sent_at=0.0, asked_s=30)
+    with pytest.raises(errors.DecodeError):
+        device.accept(node.accept_frame(0.0), 0.01)
+    assert device.clock is None  # no frame goes out

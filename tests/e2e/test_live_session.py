@@ -263,7 +263,7 @@ async def test_hops_close_a_tunnel_that_carries_a_frame_of_another_size(cloud: C
         )
         async with c.session.ws_connect(f"{c.relay_url}/v1/live", max_msg_size=8192) as ws:
             await ws.send_bytes(message)
-            endpoint = DeviceEndpoint(keys, time.monotonic())
+            endpoint = DeviceEndpoint(keys, sent_at=time.monotonic(), asked_s=30)
             answer = await ws.receive(timeout=10)
             endpoint.accept(read_open_answer(context, answer.data), time.monotonic())
             await ws.send_bytes(endpoint.audio_frame(b"", b""))  # one good frame

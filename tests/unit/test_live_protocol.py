@@ -316,7 +316,9 @@ def endpoints(deadline_s: int = 2, drain_s: float = 0.2) -> tuple[DeviceEndpoint
     # The opening went out a step less one tick before the accept came: the device's first
     # frame is due one tick after the accept, as the node's is.
     interval = limits.LIVE_FRAME_INTERVAL_MS / 1000
-    device = DeviceEndpoint(keys, NOW + interval - limits.LIVE_FIRST_FRAME_STEP_S)
+    device = DeviceEndpoint(
+        keys, sent_at=NOW + interval - limits.LIVE_FIRST_FRAME_STEP_S, asked_s=deadline_s
+    )
     device.accept(node.accept_frame(NOW), NOW)
     return device, node
 

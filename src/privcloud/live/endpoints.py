@@ -142,12 +142,13 @@ class NodeEndpoint:
 
 
 class DeviceEndpoint:
-    """The device's end of one session, from the hello it sent (its keys) at ``sent_at`` (when
-    the opening went out, on this end's clock)."""
+    """The device's end of one session, from the hello it sent (its keys), which asked for
+    ``asked_s`` seconds, at ``sent_at`` (when the opening went out, on this end's clock)."""
 
-    def __init__(self, keys: SessionKeys, sent_at: float) -> None:
+    def __init__(self, keys: SessionKeys, *, sent_at: float, asked_s: int) -> None:
         self._keys = keys
         self.sent_at = sent_at
+        self.asked_s = asked_s
         self.terms: Accept | None = None
         self.deadline: Deadline | None = None
         self.clock: FrameClock | None = None
@@ -170,11 +171,15 @@ class DeviceEndpoint:
     def accept(self, frame: bytes, now: float) -> Accept:
         """Open the node's ACCEPT (from the gateway's answer, at ``now``): the node holds the
         key. Starts this end's deadline at ``now`` (after the node's: the later bound) and its
-        frame clock at :meth:`first_frame_at`."""
+        frame clock at :meth:`first_frame_at`. Terms granting more than the hello asked for
+        are refused (:class:`DecodeError`): the length asked is the caller's bound."""
         kind, content = self._keys.opener.open(frame)
         if kind != FrameType.ACCEPT:
             raise DecodeError("the session did not start with an accept")
-        self.terms = Accept.decode(content)
+        terms = Accept.decode(content)
+        if terms.deadline_s > self.asked_s:
+            raise DecodeError("the node granted a longer live session than asked")
+        self.terms = terms
         self.deadline = Deadline(now, self.terms.deadline_s)
         self.clock = FrameClock(self.first_frame_at(now), self.terms.interval_ms / 1000)
         return self.terms

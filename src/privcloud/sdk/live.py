@@ -23,8 +23,10 @@ would read the device's round-trip time off that (the review of 2026-12-07).
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
-``limits.MAX_LIVE_RESUMES`` times; audio recorded meanwhile waits (at most
-``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"`` notice marks the gap. A forged,
+``limits.MAX_LIVE_RESUMES`` times and within ``limits.MAX_LIVE_RESUME_GAP_S`` of the failure,
+for what is left of the call's length (``deadline_s`` is per call, not per session); audio
+recorded meanwhile waits (at most ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"``
+notice marks the gap. A forged,
 reordered or dropped frame is not a failure but an attack: the call stops with the error. An
 opening refused for a failure of the node or the path (503, 502, 408: no models, a pipeline
 that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
@@ -59,6 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -123,8 +126,9 @@ class LiveCall:
     """One live call through ``client`` (admitted nodes, OHTTP key, wallet, clock).
 
     ``node_id`` pins the node (it must be admitted: :class:`PolicyError` otherwise); by
-    default one is drawn at random. ``deadline_s`` is the session length asked for (the node
-    grants at most ``limits.MAX_LIVE_SESSION_S``).
+    default one is drawn at random. ``deadline_s`` is the call's length, from its first
+    session's ACCEPT, across resumes: a resume asks only for what is left (the node grants at
+    most ``limits.MAX_LIVE_SESSION_S``, and never more than asked).
     """
 
     def __init__(
@@ -159,6 +163,8 @@ class LiveCall:
         #: Nodes that proved a 503 refusal their own: left out of the call's later draws.
         self._refused: set[str] = set()
         self._draws = 0
+        #: When the call's length is over (``deadline_s`` from the first ACCEPT), once open.
+        self._call_ends_at: float | None = None
         #: Nodes this call used, in order, and the resumes between them.
         self.nodes: list[str] = []
         self.resumes: list[Resume] = []
@@ -360,7 +366,7 @@ class LiveCall:
         hybrid = chosen.descriptor.pq_key is not None
         node = chosen.descriptor.sealing(hybrid)
         params = SessionParams(
-            int(client.clock.now()), self.deadline_s, self.languages, self.targets
+            int(client.clock.now()), self._session_length(), self.languages, self.targets
         )
         recipient = Recipient(node.key_id, node.public_key, node.suite)
         hello, keys = start_session(recipient, params, rand=self._rand)
@@ -375,18 +381,45 @@ class LiveCall:
             raise UnavailableError("relay unreachable") from exc
         try:
             await ws.send_bytes(message)
-            endpoint = DeviceEndpoint(keys, self.pace())  # (its frames start a step later)
+            # (its frames start a step later)
+            endpoint = DeviceEndpoint(keys, sent_at=self.pace(), asked_s=params.deadline_s)
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             read = decode_open_answer(context, answer, keys)
             if read.node_refused and read.error is not None and read.error.http_status == 503:
                 self._refused.add(chosen.descriptor.node_id)  # proven: the node's own
                 client.mark_no_live(chosen.descriptor.node_id)  # and for the next calls
-            endpoint.accept(read.frame(), self.pace())
+            accepted_at = self.pace()
+            endpoint.accept(read.frame(), accepted_at)
         except BaseException:
             await ws.close()
             raise
+        if self._call_ends_at is None:  # the call's first session: its length starts now
+            self._call_ends_at = accepted_at + self.deadline_s
         self.nodes.append(chosen.descriptor.node_id)
         return _Open(ws, endpoint, chosen.descriptor.node_id)
+
+    def _session_length(self) -> int:
+        """Seconds a session asks for: the call's length, and at a resume what is left of it
+        (at least 1 s: a session so short that it ends before its first frame sends FINAL
+        first). A gateway that cut each session just before its end made every resume a session
+        of the whole length (a red-team review, 2026-12-07)."""
+        if self._call_ends_at is None:
+            return self.deadline_s
+        left = math.ceil(self._call_ends_at - self.pace())
+        return max(1, min(self.deadline_s, left))
+
+    def _call_over(self, now: float) -> bool:
+        """Whether the call's length, across its sessions, is over."""
+        return self._call_ends_at is not None and now >= self._call_ends_at
+
+    async def _resume(self) -> _Open:
+        """Open the next session through the start's loop, within
+        ``limits.MAX_LIVE_RESUME_GAP_S``; :class:`RequestTimeoutError` past it."""
+        try:
+            async with asyncio.timeout(limits.MAX_LIVE_RESUME_GAP_S):
+                return await self._open_drawing()
+        except TimeoutError as exc:
+            raise RequestTimeoutError("the live call could not resume in time") from exc
 
     async def _run(self, opened: _Open) -> None:
         try:
@@ -397,10 +430,10 @@ class LiveCall:
                     lost_at = self.pace()
                     self._failed.append(opened.node_id)
                     self._lost.add(opened.node_id)
-                    if len(self.resumes) >= limits.MAX_LIVE_RESUMES:
+                    if len(self.resumes) >= limits.MAX_LIVE_RESUMES or self._call_over(lost_at):
                         raise
                     old = opened.node_id
-                    opened = await self._open_drawing()  # the start's loop (Finding 4)
+                    opened = await self._resume()
                     self._opened = opened
                     gap = self.pace() - lost_at
                     self.resumes.append(Resume(old, opened.node_id, gap))
@@ -432,12 +465,17 @@ class LiveCall:
                 for _ in range(ep.due(now)):
                     if ep.sent_final:
                         await opened.ws.send_bytes(ep.cover_frame())
-                    elif ep.must_end(now) or (self._ended and not any(self._audio)):
+                    elif self._must_end(ep, now):
                         await opened.ws.send_bytes(ep.final_frame())
                     else:
                         frame = ep.audio_frame(self._take(0), self._take(1))
                         await opened.ws.send_bytes(frame)
                 await asyncio.sleep(max(0.0, ep.clock.next_at - pace()))
+
+    def _must_end(self, ep: DeviceEndpoint, now: float) -> bool:
+        """Whether this session's next frame is the device's FINAL: the granted length or the
+        call's is over, or the caller ended the call and its audio is sent."""
+        return ep.must_end(now) or self._call_over(now) or (self._ended and not any(self._audio))
 
     def _take(self, channel: int) -> bytes:
         buf = self._audio[channel]
