@@ -789,6 +789,13 @@ READMIT_FLOOR_S: Final = 10.0
 #: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
 #: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).
 MAX_LIVE_DRAWS: Final = 2 * MAX_LIVE_RESUMES + 1
+#: Most tokens one live call takes from its wallet, openings, resends after a 401, draws again
+#: and resumes together: the first opening, MAX_LIVE_RESUMES resumes and one more (a 401 or a
+#: refused draw). A call's openings are one device's by construction, so without this bound a
+#: gateway answering each draw's opening with a 401 and its resend with a 503 took
+#: 2 x MAX_LIVE_DRAWS = 14 tokens of one known caller in seconds (a red-team review,
+#: 2026-12-07); a request takes at most MAX_TOKENS_PER_REQUEST.
+MAX_LIVE_CALL_TOKENS: Final = MAX_LIVE_RESUMES + 2
 #: Largest session-open message (the OHTTP-encapsulated hello with its token).
 MAX_LIVE_OPEN_BYTES: Final = 8 * KiB
 #: Seconds of input audio a node queues for its pipeline (per session); older audio is dropped.

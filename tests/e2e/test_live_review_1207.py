@@ -8,6 +8,7 @@ the attack is on one decision of the device.
 from __future__ import annotations
 
 import asyncio
+import socket
 import statistics
 import time
 from collections.abc import AsyncIterator
@@ -323,3 +324,54 @@ def test_a_node_granting_a_longer_session_than_asked_is_refused() -> None:
     with pytest.raises(errors.DecodeError):
         device.accept(node.accept_frame(0.0), 0.01)
     assert device.clock is None  # no frame goes out
+
+
+# --- the tokens of one call ------------------------------------------------------------------
+
+
+async def test_a_gateway_refusing_each_opening_cannot_burn_more_than_a_calls_tokens(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: a request takes at most MAX_TOKENS_PER_REQUEST tokens, and the gateway
+    cannot tell which requests are one device's; a live call's openings are one device's by
+    construction. Answering each draw's opening with the fixed 401 challenge and its resend
+    with a 503 it writes, the gateway took 2 x MAX_LIVE_DRAWS = 14 tokens of one caller within
+    seconds (a default wallet's batch is 16), and the missing resume then told it the wallet
+    was empty, just before a refill reached the issuer, who knows the device. Now a call takes
+    at most ``limits.MAX_LIVE_CALL_TOKENS`` tokens (8 here before, at the call's start alone)."""
+    assert cloud.gateway.authorizer is not None
+    challenge = cloud.gateway.authorizer.www_authenticate()  # type: ignore[attr-defined]
+    opened: list[int] = []
+
+    async def refusing_open(self: LiveGateway, exchange: Any) -> Any:
+        exchange.inner()
+        opened.append(1)
+        if len(opened) % 2:
+            raise errors.TokenRefusedError("token refused", www_authenticate=challenge)
+        raise errors.UnavailableError("live translation unavailable")
+
+    monkeypatch.setattr(LiveGateway, "_open", refusing_open)
+    wallet = cloud.new_wallet(batch_size=16, refill_delay_s=(600.0, 600.0))
+    async with client(cloud, wallet) as c:
+        held_before = len(wallet)
+        with pytest.raises(errors.PrivcloudError):
+            await LiveCall(c, deadline_s=30).start()
+        spent = held_before - len(wallet)
+    print(f"tokens taken by one call: {spent} (openings the gateway saw: {len(opened)})")
+    assert spent == len(opened) == limits.MAX_LIVE_CALL_TOKENS  # 5, not 14
+
+
+async def test_a_relay_connection_that_fails_spends_no_token(cloud: Cloud) -> None:
+    """The attack (or a bad network): the tunnel to the relay cannot be opened, and the call's
+    every draw took a token from the wallet before connecting and threw it away unsent, four
+    per opening. Now the token is taken once the tunnel is up."""
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    wallet = cloud.new_wallet(batch_size=8)
+    async with client(cloud, wallet) as c:
+        held_before = len(wallet)
+        c.relay_url = dead
+        with pytest.raises(errors.UnavailableError):
+            await LiveCall(c, deadline_s=30).start()
+        assert len(wallet) == held_before

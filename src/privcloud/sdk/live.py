@@ -26,8 +26,8 @@ When the node fails (the tunnel closes before its FINAL frame, or no frame comes
 ``limits.MAX_LIVE_RESUMES`` times and within ``limits.MAX_LIVE_RESUME_GAP_S`` of the failure,
 for what is left of the call's length (``deadline_s`` is per call, not per session); audio
 recorded meanwhile waits (at most ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"``
-notice marks the gap. A forged,
-reordered or dropped frame is not a failure but an attack: the call stops with the error. An
+notice marks the gap. A forged, reordered or dropped frame is not a failure but an attack: the
+call stops with the error. An
 opening refused for a failure of the node or the path (503, 502, 408: no models, a pipeline
 that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
 ``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``limits.MAX_LIVE_DRAWS`` times per call
@@ -36,7 +36,9 @@ that would not start, a node gone) is drawn again, at the start and at a resume 
 the spot; a resume or a draw again takes one the wallet holds, or the call ends with
 :class:`~privcloud.errors.NoTokenLeftError` (an issuance straight after a refusal or a cut the
 gateway can write would let the issuer tie the call to the device: docs/adr/0009, decision
-6).
+6). A call takes at most ``limits.MAX_LIVE_CALL_TOKENS`` tokens, each only once the tunnel to
+the relay is up (a failed connect spends none): its openings are one device's, which the
+gateway could otherwise drain by refusing them (the review of 2026-12-07).
 
 Every draw is uniform over the admitted nodes, a node that refused an opening included: the
 gateway writes the refusals (it holds the OHTTP key) and sees which node each hello is sealed
@@ -89,7 +91,7 @@ from privcloud.errors import (
 )
 from privcloud.live.endpoints import DeviceEndpoint
 from privcloud.live.protocol import LiveEvent
-from privcloud.live.session import SessionParams, start_session
+from privcloud.live.session import SessionKeys, SessionParams, start_session
 from privcloud.live.tunnel import TUNNEL_PATH, build_open, decode_open_answer
 from privcloud.sdk.client import Client
 from privcloud.sdk.keyproofs import post_quantum_choice
@@ -113,6 +115,17 @@ class Resume:
     from_node: str
     to_node: str
     gap_s: float
+
+
+@dataclass
+class _Token:
+    """The token of one opening (``first``: the call's first): taken from the wallet once the
+    tunnel to the relay is up (:meth:`LiveCall._token`), so a failed connect spends none, and
+    kept for a resend to the same node after a key mismatch (the gateway could not read it)."""
+
+    first: bool
+    value: bytes | None = None
+    taken: bool = False
 
 
 @dataclass
@@ -163,6 +176,8 @@ class LiveCall:
         #: Nodes that proved a 503 refusal their own: left out of the call's later draws.
         self._refused: set[str] = set()
         self._draws = 0
+        #: Tokens this call took from the wallet (at most ``limits.MAX_LIVE_CALL_TOKENS``).
+        self._tokens = 0
         #: When the call's length is over (``deadline_s`` from the first ACCEPT), once open.
         self._call_ends_at: float | None = None
         #: Nodes this call used, in order, and the resumes between them.
@@ -266,7 +281,7 @@ class LiveCall:
         refusal, not "no node left"."""
         refused: PrivcloudError | None = None
         for _ in range(limits.MAX_LIVE_RESUMES + 1):
-            if self._draws >= limits.MAX_LIVE_DRAWS:
+            if self._draws >= limits.MAX_LIVE_DRAWS or self._tokens_spent():
                 break
             await self._admit_if_stale()
             try:
@@ -286,8 +301,12 @@ class LiveCall:
                 self._failed.append(chosen.descriptor.node_id)  # the node, or the path to it
                 refused = exc
         if refused is None:
-            raise NoHealthyNodeError("the call drew its most nodes")
+            raise NoHealthyNodeError("the call drew its most nodes, or spent its most tokens")
         raise refused
+
+    def _tokens_spent(self) -> bool:
+        """Whether the call took its most tokens (``limits.MAX_LIVE_CALL_TOKENS``)."""
+        return self._tokens >= limits.MAX_LIVE_CALL_TOKENS
 
     async def _admit_if_stale(self) -> None:
         """Before an opening, a resume or a draw again, admit only when the admission can be
@@ -333,24 +352,35 @@ class LiveCall:
            after reading the hello: a new draw then would be one it gets outside
            ``MAX_LIVE_DRAWS`` (a red-team review, 2026-12-07).
         2. After a 401 the wallet takes the challenge in and the opening is tried once more, to
-           the same node: a refusal the gateway writes earns it no other draw.
+           the same node, with a fresh token: a refusal the gateway writes earns it no other
+           draw. Not once the call took its most tokens (``limits.MAX_LIVE_CALL_TOKENS``): the
+           401 ends the call.
         """
         client = self.client
         statement = client.trail.key_statement
         if statement is None:
             raise NoHealthyNodeError("no gateway key admitted")
         statement = await client._key_for_request() or statement  # (past the key's end)
-        authorization = await self._authorization(first=self._draws <= 1)
+        token = _Token(first=self._draws <= 1)
         try:
-            return await self._open_once(chosen, statement, authorization)
+            return await self._open_once(chosen, statement, token)
         except UnknownKeyError:
-            statement = await client.key_for_resend()
+            statement = await client.key_for_resend()  # (the same token: it was not read)
         except TokenRequiredError as exc:
-            if client.wallet is None:
+            if client.wallet is None or self._tokens_spent():
                 raise
             await client.wallet.on_challenge(exc.www_authenticate)
-            authorization = await self._authorization(first=False)  # (after the gateway's 401)
-        return await self._open_once(chosen, statement, authorization)
+            token = _Token(first=False)  # (after the gateway's 401)
+        return await self._open_once(chosen, statement, token)
+
+    async def _token(self, token: _Token) -> bytes | None:
+        """The opening's ``Authorization``: ``token``'s, taken from the wallet (and counted
+        against the call's tokens) the first time."""
+        if not token.taken:
+            token.value = await self._authorization(first=token.first)
+            token.taken = True
+            self._tokens += int(token.value is not None)
+        return token.value
 
     async def _authorization(self, *, first: bool) -> bytes | None:
         """A token for the opening (``first``: the call's first), as for a request
@@ -360,26 +390,22 @@ class LiveCall:
         return await wallet.for_request(first=first) if wallet is not None else None
 
     async def _open_once(
-        self, chosen: AdmittedNode, statement: KeyStatement, authorization: bytes | None
+        self, chosen: AdmittedNode, statement: KeyStatement, token: _Token
     ) -> _Open:
+        """One opening: the hello sealed to ``chosen``, the tunnel, then ``token``'s token (only
+        once the tunnel is up), the opening and the node's ACCEPT."""
         client = self.client
-        hybrid = chosen.descriptor.pq_key is not None
-        node = chosen.descriptor.sealing(hybrid)
-        params = SessionParams(
-            int(client.clock.now()), self._session_length(), self.languages, self.targets
-        )
-        recipient = Recipient(node.key_id, node.public_key, node.suite)
-        hello, keys = start_session(recipient, params, rand=self._rand)
-        message, context = build_open(
-            statement.key_config, hello, authorization=authorization, rand=self._rand
-        )
+        params, hello, keys = self._hello(chosen)
+        if client.wallet is not None and not len(client.wallet):
+            # None held: NoTokenLeftError now, not after a connect the relay would see end
+            # without a message (under insecure_fetch_on_request_path, a fetch).
+            await self._token(token)
+        ws = await self._connect()
         try:
-            ws = await client.session.ws_connect(
-                f"{client.relay_url}{TUNNEL_PATH}", compress=0, max_msg_size=_MESSAGE_LIMIT
+            authorization = await self._token(token)
+            message, context = build_open(
+                statement.key_config, hello, authorization=authorization, rand=self._rand
             )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise UnavailableError("relay unreachable") from exc
-        try:
             await ws.send_bytes(message)
             # (its frames start a step later)
             endpoint = DeviceEndpoint(keys, sent_at=self.pace(), asked_s=params.deadline_s)
@@ -412,6 +438,15 @@ class LiveCall:
         """Whether the call's length, across its sessions, is over."""
         return self._call_ends_at is not None and now >= self._call_ends_at
 
+    def _no_resume(self, lost_at: float) -> bool:
+        """Whether a session that failed at ``lost_at`` ends the call: its most resumes were
+        made, its length is over, or it took its most tokens."""
+        return (
+            len(self.resumes) >= limits.MAX_LIVE_RESUMES
+            or self._call_over(lost_at)
+            or self._tokens_spent()
+        )
+
     async def _resume(self) -> _Open:
         """Open the next session through the start's loop, within
         ``limits.MAX_LIVE_RESUME_GAP_S``; :class:`RequestTimeoutError` past it."""
@@ -420,6 +455,26 @@ class LiveCall:
                 return await self._open_drawing()
         except TimeoutError as exc:
             raise RequestTimeoutError("the live call could not resume in time") from exc
+
+    def _hello(self, chosen: AdmittedNode) -> tuple[SessionParams, bytes, SessionKeys]:
+        """The session's parameters, and its hello sealed to ``chosen`` with its keys."""
+        node = chosen.descriptor.sealing(chosen.descriptor.pq_key is not None)
+        params = SessionParams(
+            int(self.client.clock.now()), self._session_length(), self.languages, self.targets
+        )
+        recipient = Recipient(node.key_id, node.public_key, node.suite)
+        hello, keys = start_session(recipient, params, rand=self._rand)
+        return params, hello, keys
+
+    async def _connect(self) -> aiohttp.ClientWebSocketResponse:
+        """The tunnel's WebSocket to the relay (:class:`UnavailableError` when it cannot)."""
+        client = self.client
+        try:
+            return await client.session.ws_connect(
+                f"{client.relay_url}{TUNNEL_PATH}", compress=0, max_msg_size=_MESSAGE_LIMIT
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise UnavailableError("relay unreachable") from exc
 
     async def _run(self, opened: _Open) -> None:
         try:
@@ -430,7 +485,7 @@ class LiveCall:
                     lost_at = self.pace()
                     self._failed.append(opened.node_id)
                     self._lost.add(opened.node_id)
-                    if len(self.resumes) >= limits.MAX_LIVE_RESUMES or self._call_over(lost_at):
+                    if self._no_resume(lost_at):
                         raise
                     old = opened.node_id
                     opened = await self._resume()
