@@ -12,8 +12,11 @@ up another's.
 
 The child holds nothing of a call beyond its pipeline object, dropped when the call flushes or
 closes; it writes nothing to disk. A child that dies or stops answering within
-``limits.LIVE_PIPELINE_STEP_TIMEOUT_S`` is killed: the calls it held fail (their devices resume
-on another node) and the next call starts a fresh child.
+``limits.LIVE_PIPELINE_STEP_TIMEOUT_S`` is killed: the calls it held end, each with the node's
+authenticated FINAL (``EndReason.FAILED``) after its drain, and the next call starts a fresh
+child. Their devices do not resume them elsewhere: a resume right after a FAILED ending would
+show the relay and the gateway that the pipeline failed, which what was said can cause (the
+review of 2026-12-07; docs/adr/0023, "Failure").
 """
 
 from __future__ import annotations
