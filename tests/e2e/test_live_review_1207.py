@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from test_live_call_review import FailingOnSpeech
 from test_live_session import DRAIN_S, client, collect, echo_factory, play, silence, tone
 
 from cloudkit import Cloud, start_cloud
@@ -375,3 +376,28 @@ async def test_a_relay_connection_that_fails_spends_no_token(cloud: Cloud) -> No
         with pytest.raises(errors.UnavailableError):
             await LiveCall(c, deadline_s=30).start()
         assert len(wallet) == held_before
+
+
+# --- a pipeline failure ends the call (the behaviour the docs now state) ----------------------
+
+
+async def test_a_node_whose_pipeline_fails_ends_the_call_without_a_resume() -> None:
+    """Not an attack but the behaviour the docs now state (they said such a call "resumes
+    elsewhere"): a node whose pipeline failed ends the session with its authenticated FINAL
+    (``EndReason.FAILED``), and the device does not resume, since a resume right after it
+    would tell the relay and the gateway that the pipeline failed, which speech can cause."""
+    cloud = await start_cloud()
+    for node in cloud.nodes:
+        node.live.pipelines = lambda _l, _t: FailingOnSpeech()
+        node.live.drain_s = DRAIN_S
+    try:
+        async with client(cloud) as c:
+            call = LiveCall(c, deadline_s=30)
+            await call.start()
+            events = asyncio.ensure_future(collect(call))
+            await play(call, silence(0.4) + tone(0.2) + silence(0.4))
+            got = await asyncio.wait_for(events, 10)
+    finally:
+        await cloud.stop()
+    assert call.ending == "failed" and call.resumes == [] and len(call.nodes) == 1
+    assert [e.text for e in got if e.kind == "notice"] == ["failed"]

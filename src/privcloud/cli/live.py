@@ -319,7 +319,9 @@ def register(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
     p.add_argument("--to", default="en", help="channel 0 is translated into (default en)")
     p.add_argument("--other-language", default="auto", help="channel 1's language")
     p.add_argument("--other-to", default="en", help="channel 1 is translated into")
-    p.add_argument("--deadline", type=int, default=600, help="session length, s (max 600)")
+    p.add_argument(
+        "--deadline", type=int, default=600, help="call length across resumes, s (max 600)"
+    )
     p.add_argument(
         "--tail",
         type=float,
