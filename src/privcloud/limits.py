@@ -445,9 +445,10 @@ ISSUER_KEY_STEP_S: Final = 6 * 24 * 3600
 #: How long every issuer token key lasts: a step and a day, so a key and its successor overlap
 #: by a day (tokens of the old key stay spendable while wallets move to the new one).
 ISSUER_KEY_LIFETIME_S: Final = 7 * 24 * 3600
-#: When the issuer key schedule began (2026-12-07 00:00 UTC): the log audit holds issuer key
-#: statements beginning before it to no schedule (an append-only log keeps them for ever);
-#: devices refuse every key off the schedule all the same.
+#: When the issuer key schedule began (2026-12-07 00:00 UTC; not a step boundary): the log
+#: audit holds key statements beginning before it to no schedule and no shortest validity (an
+#: append-only log keeps them for ever), though two issuer keys for one step of the schedule
+#: still fail it; devices never fetch under a key off the schedule all the same.
 ISSUER_KEY_SCHEDULE_SINCE: Final = 1_796_601_600
 #: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
 GATEWAY_KEY_RELOAD_S: Final = 5.0

@@ -126,7 +126,29 @@ def test_a_post_quantum_gateway_key_shorter_than_a_day_fails_the_audit() -> None
     from privcloud.trust.keys import KeyStatement
 
     config = GatewayKey.generate(key_id=1, kem=KemId.MLKEM768_X25519).config
-    day = limits.MIN_HYBRID_KEY_VALIDITY_S
-    _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, 0, day))])
+    day, t = limits.MIN_HYBRID_KEY_VALIDITY_S, limits.ISSUER_KEY_SCHEDULE_SINCE
+    _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, t, t + day))])
     with pytest.raises(VerificationError):
-        _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, 0, 55 * 60))])
+        _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, t, t + 55 * 60))])
+    # One from before the rule is held to none (a log keeps it for ever).
+    _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, 0, 55 * 60))])
+
+
+def test_gateway_key_new_refuses_a_post_quantum_key_the_audit_would_then_fail(
+    tmp_path: object,
+) -> None:
+    # Once logged, a hybrid key shorter than a day would fail every later audit of the log
+    # (a review): the operator's command refuses to make one; a classical one it makes.
+    from pathlib import Path
+
+    from privcloud import limits
+    from privcloud.crypto.hpke import KemId
+    from privcloud.errors import ConfigError
+    from privcloud.services.gateway_key import add_key
+
+    assert isinstance(tmp_path, Path)
+    short = limits.MIN_HYBRID_KEY_VALIDITY_S - 1
+    with pytest.raises(ConfigError):
+        add_key(tmp_path / "keys.json", now=0, lifetime_s=short)
+    add_key(tmp_path / "keys.json", now=0, lifetime_s=short, kem=KemId.DHKEM_X25519_HKDF_SHA256)
+    add_key(tmp_path / "keys.json", now=0, lifetime_s=limits.MIN_HYBRID_KEY_VALIDITY_S)

@@ -22,7 +22,7 @@ from privcloud.crypto import blindrsa
 from privcloud.privacypass import IssuerKey
 from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk.wallet import Wallet
-from privcloud.sdk.wallet_state import WalletConfig
+from privcloud.sdk.wallet_state import HeldToken, WalletConfig
 from privcloud.trust.keys import KeyKind, KeyStatement, check_statement, issuer_step
 
 ISSUER = "issuer.example"
@@ -110,3 +110,59 @@ def test_the_audit_holds_keys_from_before_the_schedule_to_none_and_accepts_named
     _check_key_statements([(0, a), (1, b)], frozenset({START}))
     with pytest.raises(errors.VerificationError):
         _check_key_statements([(0, a), (1, b)], frozenset({START + STEP}))
+
+
+def test_a_step_straddling_the_schedules_start_is_held_to_one_key() -> None:
+    # The schedule's start is no step boundary: keys of the step in force then began before
+    # it, and devices take them. Two for that step still fail the audit (a review).
+    straddling = issuer_step(limits.ISSUER_KEY_SCHEDULE_SINCE)
+    assert straddling < limits.ISSUER_KEY_SCHEDULE_SINCE
+    a = _statement(SPKIS[0], straddling, straddling + LIFETIME)
+    b = _statement(SPKIS[1], straddling, straddling + LIFETIME)
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements([(0, a), (1, b)])
+
+
+def test_an_accepted_rekey_excuses_the_replaced_key_in_every_rule() -> None:
+    # An issuer replaced its key within a step (lost, compromised): the step's old key, its
+    # new one, the previous step's key (valid the first day) and the successor make three
+    # valid at once at times; the auditor's acceptance excuses the first logged of the step's
+    # keys from every rule, and only that one (a review: it excused the duplicate rule alone).
+    previous = _statement(SPKIS[0], START - STEP, START - STEP + LIFETIME)
+    replaced = _statement(SPKIS[1], START, START + LIFETIME)
+    new = _statement(SPKIS[2], START, START + LIFETIME)
+    log = [(0, previous), (1, replaced), (2, new)]
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements(log)
+    _check_key_statements(log, frozenset({START}))
+    third = _statement(SPKIS[0], START, START + LIFETIME)
+    with pytest.raises(errors.VerificationError):
+        _check_key_statements([*log, (3, third)], frozenset({START}))
+
+
+async def test_tokens_of_a_listed_key_no_wallet_fetches_under_are_kept() -> None:
+    # An issuer not yet upgraded lists its last key from before the schedule beside the step's:
+    # the gateway takes that key's tokens, so a wallet of this release keeps them, though it
+    # never fetches under it (a review: they were dropped as "no longer listed").
+    from types import SimpleNamespace
+
+    on = _published(SPKIS[0], START)
+    old = PublishedKey(IssuerKey.from_spki(SPKIS[1]), START + 600, START + 600 + 3 * 86400)
+    wallet = _wallet(START + 3600, [])
+
+    async def read(_: str) -> tuple[object, list[PublishedKey]]:
+        return SimpleNamespace(issuer_request_uri="/token-request"), [on, old]
+
+    class _Proofs:
+        async def prove_issuer_keys(
+            self, keys: list[PublishedKey], name: str, *, now: float
+        ) -> list[PublishedKey]:
+            return [on]  # (the off-schedule key left out unproven)
+
+    wallet._read_directory = read  # type: ignore[assignment, method-assign]
+    wallet._key_proofs = _Proofs()  # type: ignore[assignment]
+    digest = wallet._purse.challenge_digest
+    wallet._purse.add([HeldToken(bytes(98), old.key.key_id, digest, expires=old.expires)] * 3)
+    await wallet.refresh_keys()
+    assert len(wallet._purse.tokens) == 3
+    assert wallet._current_key() == on

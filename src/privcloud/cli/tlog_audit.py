@@ -97,6 +97,20 @@ def _check_directory_statements(
         )
 
 
+def _replaced(
+    indexed: list[tuple[int, KeyStatement]], accepted_rekeys: frozenset[int]
+) -> set[bytes]:
+    """Leaf hashes of the issuer keys the auditor excused: per issuer, for each step in
+    ``accepted_rekeys``, the first logged of that step's keys when it has more than one (the
+    key an issuer replaced, lost or compromised, within the step). One per step: a third key
+    still counts."""
+    steps: dict[tuple[str, int], list[tuple[int, KeyStatement]]] = {}
+    for index, s in indexed:
+        if s.kind is KeyKind.ISSUER and s.not_before in accepted_rekeys:
+            steps.setdefault((s.service, s.not_before), []).append((index, s))
+    return {min(keys)[1].leaf_hash for keys in steps.values() if len(keys) > 1}
+
+
 def _check_key_statements(
     indexed: list[tuple[int, KeyStatement]], accepted_rekeys: frozenset[int] = frozenset()
 ) -> None:
@@ -104,33 +118,37 @@ def _check_key_statements(
     accepts (ADR 0009): a sign of keys handed to some devices only; or that holds one key
     statement twice (an honest append is idempotent: a second leaf of one statement lets the
     log answer either index to a device's lookup); or an issuer key off the one schedule, or
-    two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing),
-    or a hybrid gateway key shorter than ``MIN_HYBRID_KEY_VALIDITY_S`` (:func:`downgrades`),
-    but for keys from before the schedule began, and for the steps in ``accepted_rekeys``
-    (an issuer that had to replace a key within a step, which an auditor accepted by name)."""
+    two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing);
+    or a hybrid gateway key shorter than ``MIN_HYBRID_KEY_VALIDITY_S`` (:func:`downgrades`).
+    Keys beginning before ``ISSUER_KEY_SCHEDULE_SINCE`` are held to neither rule of length
+    (a log keeps them for ever); the key an issuer replaced within a step of
+    ``accepted_rekeys`` (:func:`_replaced`) counts in no rule but the first."""
     leaves = [s.leaf_hash for _, s in indexed]
     if len(set(leaves)) != len(leaves):
         print("keys          a key statement logged twice")
         raise VerificationError("the log holds a key statement twice")
-    hybrid = [s for _, s in indexed if s.kind is KeyKind.OHTTP and s.key_config.post_quantum]
+    replaced = _replaced(indexed, accepted_rekeys)
+    counted = [s for _, s in indexed if s.leaf_hash not in replaced]
+    since = [s for s in counted if s.not_before >= limits.ISSUER_KEY_SCHEDULE_SINCE]
+    hybrid = [s for s in since if s.kind is KeyKind.OHTTP and s.key_config.post_quantum]
     if any(s.not_after - s.not_before < limits.MIN_HYBRID_KEY_VALIDITY_S for s in hybrid):
         print("keys          a post-quantum gateway key valid for less than a day")
         raise VerificationError("a gateway logged a post-quantum key valid for less than a day")
-    issuer = [
-        s
-        for _, s in indexed
-        if s.kind is KeyKind.ISSUER and s.not_before >= limits.ISSUER_KEY_SCHEDULE_SINCE
-    ]
+    issuer = [s for s in since if s.kind is KeyKind.ISSUER]
     if not all(on_issuer_schedule(s.not_before, s.not_after) for s in issuer):
         print("keys          an issuer key off the issuer key schedule")
         raise VerificationError("an issuer logged a token key off the issuer key schedule")
-    steps = [(s.service, s.not_before) for s in issuer if s.not_before not in accepted_rekeys]
+    # Two keys for one step, whenever they began (a step may straddle the schedule's start).
+    steps = [
+        (s.service, s.not_before)
+        for s in counted
+        if s.kind is KeyKind.ISSUER and on_issuer_schedule(s.not_before, s.not_after)
+    ]
     if len(set(steps)) != len(steps):
         print("keys          two issuer keys for one step of the schedule")
         raise VerificationError("an issuer logged two token keys for one step of its schedule")
     for (kind, service), count in sorted(
-        most_valid_at_once([s for _, s in indexed]).items(),
-        key=lambda i: (i[0][0].value, i[0][1]),
+        most_valid_at_once(counted).items(), key=lambda i: (i[0][0].value, i[0][1])
     ):
         print(f"keys          {kind.value} of {service}: at most {count} valid at once")
         if count > MOST_VALID_AT_ONCE[kind]:
@@ -243,9 +261,9 @@ def add_parser(log_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         type=int,
         action="append",
         metavar="STEP",
-        help="a step of the issuer key schedule (its start, Unix seconds) for which two token "
-        "keys are accepted: an issuer that replaced a key within it, for a reason the auditor "
-        "accepts (a lost or compromised key); repeat",
+        help="a step of the issuer key schedule (its start, Unix seconds) in which an issuer "
+        "replaced its key, for a reason the auditor accepts (a lost or compromised key): the "
+        "first logged of the step's keys then counts in no rule; repeat",
     )
     audit.add_argument(
         "--most-directories",

@@ -377,6 +377,7 @@ class Wallet:
                 )
         now = self._clock.now()
         request_url = check_directory(self.issuer_url, directory, keys, now)
+        listed = {k.key.key_id for k in keys}
         if self._key_proofs is not None:
             keys = await self._key_proofs.prove_issuer_keys(keys, self.issuer_name, now=now)
         elif not self.config.insecure_unlogged_keys:
@@ -387,8 +388,9 @@ class Wallet:
         self._keys, self._request_url = keys, request_url
         self._keys_at = now
         # Tokens of a key the issuer no longer lists (revoked, or dropped off the schedule at
-        # an upgrade) would each be refused with a 401: drop them, so that a refill comes.
-        listed = {k.key.key_id for k in keys}
+        # an upgrade) would each be refused with a 401: drop them, so that a refill comes. Of
+        # a key it lists, though no wallet of this release fetches under it (off the schedule)
+        # or its proof failed, kept: the gateway takes them.
         held = self._purse.tokens
         if any(t.key_id not in listed for t in held):
             self._purse.tokens = [t for t in held if t.key_id in listed]

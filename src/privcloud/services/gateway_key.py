@@ -256,7 +256,11 @@ def add_key(
     kem: KemId = MLKEM768_X25519,
 ) -> GatewayKeyRecord:
     """Add a fresh key of ``kem`` (hybrid by default) to the ring at ``path`` (expired keys are
-    dropped); return it. Running gateways pick it up within ``GATEWAY_KEY_RELOAD_S``."""
+    dropped); return it. Running gateways pick it up within ``GATEWAY_KEY_RELOAD_S``. Raises
+    :class:`ConfigError` for a hybrid key shorter than ``MIN_HYBRID_KEY_VALIDITY_S``: once
+    logged, it would fail every later audit of the log (docs/adr/0033, decision 7)."""
+    if kem.post_quantum and lifetime_s < limits.MIN_HYBRID_KEY_VALIDITY_S:
+        raise ConfigError("a post-quantum gateway key must last a day at least (the log audit)")
     file = Path(path)
     with _locked(file):
         ring = read_ring(file) if file.exists() else KeyRing()
