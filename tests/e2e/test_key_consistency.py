@@ -344,15 +344,18 @@ async def test_issuer_key_not_in_the_log_is_refused() -> None:
     cloud = await start_cloud(tokens=True)
     try:
         # Another issuer key appears in the directory only (never logged): the wallet uses
-        # only logged keys; with the logged one gone it refuses to fetch at all.
+        # only logged keys; with the logged one gone it refuses to fetch at all. The refused
+        # prefetch fails no admission (an admission failed for it would be made again on each
+        # request's path, signed batch included): the request fails on the device, naming it.
         assert cloud.issuer is not None
         cloud.issuer.core.store.delete_expired_keys(2**40)  # every key gone
         cloud.issuer.core.rotate()  # a fresh key, not logged
         await cloud.relay._refresh_issuer_copy()  # (shown through the relay too)
         wallet = cloud.new_wallet(batch_size=2, consistency_url=None)
         client = Client(cloud.relay_url, policy=POLICY, trust=cloud.client_trust(), wallet=wallet)
-        with pytest.raises(errors.KeyConsistencyError):
-            await client.refresh()
+        await client.refresh()
+        with pytest.raises(errors.NoTokenLeftError, match=errors.KeyConsistencyError.code):
+            await client.call("echo", None, b"x")
         assert wallet.fetched == 0
         await client.close()
     finally:
