@@ -8,6 +8,7 @@ the attack is on one decision of the device.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import statistics
 import time
@@ -401,3 +402,113 @@ async def test_a_node_whose_pipeline_fails_ends_the_call_without_a_resume() -> N
         await cloud.stop()
     assert call.ending == "failed" and call.resumes == [] and len(call.nodes) == 1
     assert [e.text for e in got if e.kind == "notice"] == ["failed"]
+
+
+# --- a second review (2026-12-07): the device's round trip off a resume, a threshold, the close ---
+
+
+def pinned_draws(monkeypatch: pytest.MonkeyPatch, steps: int = 1) -> None:
+    """Every wait on the call's grid draws ``steps`` (``limits.LIVE_MAX_GRID_STEPS`` is the
+    draw's bound): a random draw would make the gateway's timings differ by whole steps
+    between calls, which shows nothing but needs more calls to measure around."""
+    monkeypatch.setattr(limits, "LIVE_MAX_GRID_STEPS", steps, raising=False)
+
+
+async def near_and_far(cloud: Cloud, one_call: Any, rounds: int = 2) -> list[str]:
+    """Run ``one_call(client)`` for a near device and for one 2 x 60 ms further away (behind a
+    :class:`DelayProxy`), in turn, ``rounds`` times; returns who made each call."""
+    far = await DelayProxy(cloud.relay_proxy.port, one_way_s=0.06).start()
+    truth: list[str] = []
+    try:
+        near_client = client(cloud, cloud.new_wallet(batch_size=8))
+        far_client = client(cloud, cloud.new_wallet(batch_size=8))
+        far_client.relay_url = far.url
+        async with near_client as near, far_client as faraway:
+            for who, c in [("near", near), ("far", faraway)] * rounds:
+                truth.append(who)
+                await one_call(c)
+    finally:
+        await far.stop()
+    return truth
+
+
+def by_device(values: list[float], truth: list[str]) -> tuple[list[float], list[float]]:
+    """``values`` of the near device's calls, and of the far one's."""
+    near = [v for v, w in zip(values, truth, strict=True) if w == "near"]
+    far = [v for v, w in zip(values, truth, strict=True) if w == "far"]
+    return near, far
+
+
+def gateway_timing_openings(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """When each opening reached the gateway (its own clock). Returns the list it fills."""
+    real_open = LiveGateway._open
+    opens: list[float] = []
+
+    async def timed_open(self: LiveGateway, exchange: Any) -> Any:
+        opens.append(time.monotonic())
+        return await real_open(self, exchange)
+
+    monkeypatch.setattr(LiveGateway, "_open", timed_open)
+    return opens
+
+
+async def test_the_gateway_cannot_read_the_round_trip_off_the_calls_end_after_a_resume(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: the call's length ran from the first ACCEPT's *arrival* on the device
+    (sent + RTT + the node's time), and a resume asks the next node for what is left, rounded
+    up, so in a resumed session the device's FINAL ends the call: a round trip later for a far
+    device. The gateway knows when the first opening came and sees the node's FINAL go by (a
+    fixed drain after the device's); with the length guessed (600 s by default; 3 s here), one
+    cut gave it the round trip (0.43 s against 0.56 s). Now the length runs from the first
+    opening's sending, and the end sits on the call's grid."""
+    pinned_draws(monkeypatch)
+    opens = gateway_timing_openings(monkeypatch)
+    real_pipe = live_tunnel.pipe
+    ends: list[float] = []
+    piped: list[int] = []
+
+    async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
+        if kw.get("answer"):  # (the relay's pipe: the module is shared)
+            await real_pipe(a, b, **kw)
+            return
+        piped.append(1)
+        if len(piped) % 2:  # each call's first session: cut
+            await real_pipe(a, b, **{**kw, "lifetime_s": 0.2})
+            return
+        last = [0.0]
+
+        async def node_to_device() -> None:
+            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
+                await a.send_bytes(msg.data)
+                last[0] = time.monotonic()
+
+        async def device_to_node() -> None:
+            while (msg := await a.receive()).type == aiohttp.WSMsgType.BINARY:
+                with contextlib.suppress(Exception):
+                    await b.send_bytes(msg.data)
+
+        up = asyncio.ensure_future(device_to_node())
+        await node_to_device()
+        ends.append(last[0])  # the node's FINAL went by
+        up.cancel()
+        await asyncio.gather(up, return_exceptions=True)
+        for ws in (a, b):
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+
+    async def one_call(c: Any) -> None:
+        call = LiveCall(c, deadline_s=3)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, silence(4.0))  # the user talks past the call's length
+        await asyncio.wait_for(events, 10)
+        assert len(call.resumes) == 1 and call.ending == "done"
+
+    truth = await near_and_far(cloud, one_call)
+    spans = [ends[i] - opens[2 * i] - 3 for i in range(len(truth))]
+    print("gateway: first opening -> node FINAL, less 3 s:", [round(s, 3) for s in spans])
+    near, far = by_device(spans, truth)
+    assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05  # it was 0.13

@@ -139,9 +139,12 @@ class LiveCall:
     """One live call through ``client`` (admitted nodes, OHTTP key, wallet, clock).
 
     ``node_id`` pins the node (it must be admitted: :class:`PolicyError` otherwise); by
-    default one is drawn at random. ``deadline_s`` is the call's length, from its first
-    session's ACCEPT, across resumes: a resume asks only for what is left (the node grants at
-    most ``limits.MAX_LIVE_SESSION_S``, and never more than asked).
+    default one is drawn at random. ``deadline_s`` is the call's length, from when its first
+    opening went out, across resumes: a resume asks only for what is left (the node grants at
+    most ``limits.MAX_LIVE_SESSION_S``, and never more than asked). Counted from the first
+    ACCEPT's arrival, the device's FINAL in a resumed session (which ends it: the node's grant
+    runs longer) came a round trip later for a far device than for a near one, which the
+    gateway, knowing the length asked (600 s by default), read (a red-team review, 2026-12-07).
     """
 
     def __init__(
@@ -178,7 +181,9 @@ class LiveCall:
         self._draws = 0
         #: Tokens this call took from the wallet (at most ``limits.MAX_LIVE_CALL_TOKENS``).
         self._tokens = 0
-        #: When the call's length is over (``deadline_s`` from the first ACCEPT), once open.
+        #: The call's grid's origin: when its first opening went out (``pace``), once sent.
+        self._origin: float | None = None
+        #: When the call's length is over (``deadline_s`` from the first opening's sending).
         self._call_ends_at: float | None = None
         #: Nodes this call used, in order, and the resumes between them.
         self.nodes: list[str] = []
@@ -407,20 +412,19 @@ class LiveCall:
                 statement.key_config, hello, authorization=authorization, rand=self._rand
             )
             await ws.send_bytes(message)
-            # (its frames start a step later)
-            endpoint = DeviceEndpoint(keys, sent_at=self.pace(), asked_s=params.deadline_s)
+            sent_at = self.pace()  # (its frames start a step later)
+            if self._origin is None:  # the call's first opening: its length starts now
+                self._origin, self._call_ends_at = sent_at, sent_at + self.deadline_s
+            endpoint = DeviceEndpoint(keys, sent_at=sent_at, asked_s=params.deadline_s)
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             read = decode_open_answer(context, answer, keys)
             if read.node_refused and read.error is not None and read.error.http_status == 503:
                 self._refused.add(chosen.descriptor.node_id)  # proven: the node's own
                 client.mark_no_live(chosen.descriptor.node_id)  # and for the next calls
-            accepted_at = self.pace()
-            endpoint.accept(read.frame(), accepted_at)
+            endpoint.accept(read.frame(), self.pace())
         except BaseException:
             await ws.close()
             raise
-        if self._call_ends_at is None:  # the call's first session: its length starts now
-            self._call_ends_at = accepted_at + self.deadline_s
         self.nodes.append(chosen.descriptor.node_id)
         return _Open(ws, endpoint, chosen.descriptor.node_id)
 
@@ -435,7 +439,8 @@ class LiveCall:
         return max(1, min(self.deadline_s, left))
 
     def _call_over(self, now: float) -> bool:
-        """Whether the call's length, across its sessions, is over."""
+        """Whether the call's length, across its sessions, is over (counted from the first
+        opening's sending, on the call's grid: the gateway learns nothing new from it)."""
         return self._call_ends_at is not None and now >= self._call_ends_at
 
     def _no_resume(self, lost_at: float) -> bool:
