@@ -512,3 +512,57 @@ async def test_the_gateway_cannot_read_the_round_trip_off_the_calls_end_after_a_
     print("gateway: first opening -> node FINAL, less 3 s:", [round(s, 3) for s in spans])
     near, far = by_device(spans, truth)
     assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05  # it was 0.13
+
+
+def gateway_cutting_each_calls_first_tunnel(
+    monkeypatch: pytest.MonkeyPatch, at_s: float
+) -> list[float]:
+    """The operator's gateway cuts each call's first tunnel ``at_s`` after its answer (a node's
+    death looks the same) and no other. Returns when it cut each (its own clock)."""
+    real_pipe = live_tunnel.pipe
+    cuts: list[float] = []
+    piped: list[int] = []
+
+    async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
+        if kw.get("answer"):  # (the relay's pipe: the module is shared)
+            await real_pipe(a, b, **kw)
+            return
+        piped.append(1)
+        if len(piped) % 2:
+            await real_pipe(a, b, **{**kw, "lifetime_s": at_s})
+            cuts.append(time.monotonic())
+            return
+        await real_pipe(a, b, **kw)
+
+    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+    return cuts
+
+
+async def test_the_gateway_cannot_read_the_round_trip_off_a_resumes_opening(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: the gateway cuts a call's tunnel (as it may at any time: a node's death
+    looks the same) and times, on its own sockets, its cut against the resume's opening. The
+    device heard of the cut a trip gateway -> relay -> device later, connected to the relay
+    (more round trips of its access network) and sent the opening at once: 0.005 s after the
+    cut for a near device, 0.25 s for one 2 x 60 ms further away, every call told apart, up to
+    MAX_LIVE_RESUMES times a call. Now a later opening goes at a step of the call's grid (its
+    first opening's send time plus whole steps), as the device's frames do."""
+    pinned_draws(monkeypatch)
+    opens = gateway_timing_openings(monkeypatch)
+    cuts = gateway_cutting_each_calls_first_tunnel(monkeypatch, 0.2)
+
+    async def one_call(c: Any) -> None:
+        call = LiveCall(c, deadline_s=4)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, silence(1.0))
+        await call.end()
+        await asyncio.wait_for(events, 10)
+        assert len(call.resumes) == 1
+
+    truth = await near_and_far(cloud, one_call)
+    gaps = [opens[2 * i + 1] - cuts[i] for i in range(len(truth))]
+    print("gateway: cut -> the resume's opening (s):", [round(g, 3) for g in gaps])
+    near, far = by_device(gaps, truth)
+    assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05  # it was 0.25
