@@ -751,6 +751,12 @@ LIVE_OPEN_TIMEOUT_S: Final = 20.0
 #: so it learns only whether the ACCEPT came within one step. Well under the node's wait for a
 #: device frame (4 x LIVE_LIVENESS_TIMEOUT_S), so a device that starts late is not cut off.
 LIVE_FIRST_FRAME_STEP_S: Final = 1.0
+#: Most steps of LIVE_FIRST_FRAME_STEP_S a device draws (uniformly from 1) at a wait on its
+#: call's grid; less one, the extra steps past the first step of its grid after the node's
+#: FINAL before it closes the tunnel (privcloud.live.endpoints). A gateway holding the FINAL
+#: to just before a step learns whether the device's round trip fits in what is left only when
+#: the draw was the least (a chance of 1 / LIVE_MAX_GRID_STEPS), not at every close.
+LIVE_MAX_GRID_STEPS: Final = 3
 #: Seconds the relay waits for a device's first message (the sealed opening, which the SDK
 #: builds before it connects) before it closes the tunnel (4408); the relay opens nothing
 #: towards the gateway until that message has come.

@@ -566,3 +566,78 @@ async def test_the_gateway_cannot_read_the_round_trip_off_a_resumes_opening(
     print("gateway: cut -> the resume's opening (s):", [round(g, 3) for g in gaps])
     near, far = by_device(gaps, truth)
     assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05  # it was 0.25
+
+
+async def test_the_gateway_cannot_read_the_round_trip_off_the_close_after_the_final(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: the gateway forwards the node's FINAL, keeps its side of the tunnel towards
+    the relay open (an honest one closes it), and times the device's close against the FINAL,
+    on its own sockets. The device closed, and stopped its cover frames, as soon as the FINAL
+    came: 0.04 s after it for a near device, 0.12 s for one 2 x 60 ms further away (and 0
+    against 3 cover frames after the FINAL). Now it goes on with cover frames and closes at a
+    step of its own grid."""
+    pinned_draws(monkeypatch)
+    opens = gateway_timing_openings(monkeypatch)
+    real_pipe = live_tunnel.pipe
+    deltas: list[float] = []
+    closes: list[float] = []
+    frames_after: list[int] = []
+
+    async def patient_pipe(a: Any, b: Any, **kw: Any) -> None:
+        if kw.get("answer"):  # (the relay's pipe: the module is shared)
+            await real_pipe(a, b, **kw)
+            return
+        final_at = [0.0]
+        device_frames: list[float] = []
+
+        async def device_to_node() -> None:
+            while (msg := await a.receive()).type == aiohttp.WSMsgType.BINARY:
+                device_frames.append(time.monotonic())
+                with contextlib.suppress(Exception):
+                    await b.send_bytes(msg.data)
+
+        async def node_to_device() -> None:
+            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
+                await a.send_bytes(msg.data)
+                final_at[0] = time.monotonic()
+            # the node closed after its FINAL: the device's side is kept open
+
+        up = asyncio.ensure_future(device_to_node())
+        await node_to_device()
+        await asyncio.wait_for(up, 10)
+        closes.append(time.monotonic())
+        deltas.append(closes[-1] - final_at[0])
+        frames_after.append(sum(1 for t in device_frames if t > final_at[0]))
+        for ws in (b, a):
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    monkeypatch.setattr(live_gateway.tunnel, "pipe", patient_pipe)
+
+    async def one_call(c: Any) -> None:
+        call = LiveCall(c, deadline_s=5)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, silence(0.2))
+        await call.end()
+        await asyncio.wait_for(events, 10)
+        calls.append(1)
+        for _ in range(100):  # (its close may still be on its way, through the access network)
+            if len(closes) == len(calls):
+                break
+            await asyncio.sleep(0.05)
+
+    calls: list[int] = []
+    truth = await near_and_far(cloud, one_call)
+    print(
+        f"gateway: node FINAL -> device close (s): {[round(d, 3) for d in deltas]}; cover "
+        f"frames after the FINAL: {frames_after}"
+    )
+    near, far = by_device(deltas, truth)
+    # (the FINAL's own time varies by a frame or two with the caller's end and the node's clock)
+    assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05  # it was 0.08
+    # The close comes a whole number of steps after the call's opening did, near or far.
+    steps = [(c - o) / limits.LIVE_FIRST_FRAME_STEP_S for c, o in zip(closes, opens, strict=True)]
+    print("gateway: opening -> close (steps):", [round(s, 3) for s in steps])
+    assert all(abs(s - round(s)) < 0.03 for s in steps)

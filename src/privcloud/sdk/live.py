@@ -417,7 +417,9 @@ class LiveCall:
             sent_at = self.pace() if on_grid is None else on_grid  # (frames start steps later)
             if self._origin is None:  # the call's first opening: its length starts now
                 self._origin, self._call_ends_at = sent_at, sent_at + self.deadline_s
-            endpoint = DeviceEndpoint(keys, sent_at=sent_at, asked_s=params.deadline_s)
+            endpoint = DeviceEndpoint(
+                keys, sent_at=sent_at, asked_s=params.deadline_s, tail_steps=self._draw() - 1
+            )
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             read = decode_open_answer(context, answer, keys)
             if read.node_refused and read.error is not None and read.error.http_status == 503:
@@ -450,6 +452,11 @@ class LiveCall:
         at = self._origin + math.ceil((self.pace() - self._origin) / step) * step
         await asyncio.sleep(max(0.0, at - self.pace()))
         return at
+
+    def _draw(self) -> int:
+        """Steps of one wait on the call's grid: uniform in 1 .. ``limits.LIVE_MAX_GRID_STEPS``
+        (a secret the gateway cannot predict: see the limit)."""
+        return 1 + secrets.randbelow(limits.LIVE_MAX_GRID_STEPS)
 
     def _session_length(self) -> int:
         """Seconds a session asks for: the call's length, and at a resume what is left of it
@@ -530,20 +537,34 @@ class LiveCall:
             self._end_events()
 
     async def _session(self, opened: _Open) -> None:
-        """Run one session until the node's FINAL; raises what broke it."""
+        """Run one session until the node's FINAL, then its tail (:meth:`_tail`); raises what
+        broke it."""
         sender = asyncio.ensure_future(self._send(opened))
         try:
             await self._receive_all(opened)
+            await self._tail(opened, sender)
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
             await opened.ws.close()
 
+    async def _tail(self, opened: _Open, sender: asyncio.Future[None]) -> None:
+        """After the node's FINAL: the cover frames go on until the session's close on its grid
+        (``DeviceEndpoint.close_at``, when ``sender`` ends), not the FINAL's arrival, unless
+        the tunnel closes first (an honest gateway closes it after the node's FINAL, and the
+        relay then the device's side: the gateway has nothing left to time)."""
+        closed = asyncio.ensure_future(_closed(opened.ws))
+        try:
+            await asyncio.wait({sender, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            closed.cancel()
+            await asyncio.gather(closed, return_exceptions=True)
+
     async def _send(self, opened: _Open) -> None:
         ep, pace = opened.endpoint, self.pace
         assert ep.clock is not None
         with contextlib.suppress(ConnectionError, aiohttp.ClientError):
-            while not ep.done:  # (cancelled once the node's FINAL came)
+            while not ep.must_close(pace()):  # (cover frames after the node's FINAL too)
                 now = pace()
                 for _ in range(ep.due(now)):
                     if ep.sent_final:
@@ -557,8 +578,14 @@ class LiveCall:
 
     def _must_end(self, ep: DeviceEndpoint, now: float) -> bool:
         """Whether this session's next frame is the device's FINAL: the granted length or the
-        call's is over, or the caller ended the call and its audio is sent."""
-        return ep.must_end(now) or self._call_over(now) or (self._ended and not any(self._audio))
+        call's is over, the node sent its FINAL, or the caller ended the call and its audio is
+        sent."""
+        return (
+            ep.must_end(now)
+            or self._call_over(now)
+            or ep.done
+            or (self._ended and not any(self._audio))
+        )
 
     def _take(self, channel: int) -> bytes:
         buf = self._audio[channel]
@@ -601,6 +628,13 @@ def _event_bytes(event: LiveEvent) -> int:
     """What one event holds, for the unread-events bound (its text and audio, and a record's
     fixed cost so that many empty notices count too)."""
     return len(event.audio) + len(event.text.encode()) + 64
+
+
+async def _closed(ws: aiohttp.ClientWebSocketResponse) -> None:
+    """Returns once the tunnel closed (its peer's close, or an error); anything else that comes
+    after the node's FINAL is read and dropped (the node sends nothing more)."""
+    while (await ws.receive()).type == aiohttp.WSMsgType.BINARY:
+        pass
 
 
 async def _receive(ws: aiohttp.ClientWebSocketResponse, timeout: float) -> bytes:
