@@ -744,18 +744,23 @@ LIVE_TUNNEL_GRACE_S: Final = 10.0
 LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
 #: Seconds from a session's first message to the node's accept, at every hop.
 LIVE_OPEN_TIMEOUT_S: Final = 20.0
-#: Seconds after the device sent a session's opening when its first frame is due: or the first
-#: later multiple of it when the node's ACCEPT comes later (privcloud.live.endpoints). Were the
-#: device's frames to start when the ACCEPT arrives, the gateway would read the device's
-#: round-trip time (its network position, which the relay hides) off the first frame's phase;
-#: so it learns only whether the ACCEPT came within one step. Well under the node's wait for a
-#: device frame (4 x LIVE_LIVENESS_TIMEOUT_S), so a device that starts late is not cut off.
+#: Seconds of one step of a live call's grid: the call's first opening's send time plus whole
+#: steps (privcloud.live.endpoints, privcloud.sdk.live). A session's first device frame is due
+#: a drawn number of steps after its opening went out (or the first later step, when the
+#: node's ACCEPT comes later); later openings and the device's close after the node's FINAL
+#: go on the grid too. Were they to answer what the device receives (the ACCEPT, a cut, the
+#: FINAL), the gateway would read the device's round-trip time (its network position, which
+#: the relay hides) off their timing. A multiple of LIVE_FRAME_INTERVAL_MS.
 LIVE_FIRST_FRAME_STEP_S: Final = 1.0
-#: Most steps of LIVE_FIRST_FRAME_STEP_S a device draws (uniformly from 1) at a wait on its
-#: call's grid; less one, the extra steps past the first step of its grid after the node's
-#: FINAL before it closes the tunnel (privcloud.live.endpoints). A gateway holding the FINAL
-#: to just before a step learns whether the device's round trip fits in what is left only when
-#: the draw was the least (a chance of 1 / LIVE_MAX_GRID_STEPS), not at every close.
+#: Most steps of LIVE_FIRST_FRAME_STEP_S a device draws (uniformly from 1) at each wait on its
+#: call's grid: before a session's first frame (this many steps, or the first step after the
+#: ACCEPT came when later), and, less one, the extra steps before a later opening and before
+#: the close after the node's FINAL. A gateway holding an answer to just under a step learns
+#: whether the device's round trip fits in what is left only when the draw was that step (a
+#: chance of 1 / LIVE_MAX_GRID_STEPS per wait), not at every one (a red-team review,
+#: 2026-12-07). The first frame is due at most this many steps after the opening: well under
+#: the node's wait for a device frame (4 x LIVE_LIVENESS_TIMEOUT_S); a later opening at most
+#: this many after the connect: under LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S.
 LIVE_MAX_GRID_STEPS: Final = 3
 #: Seconds the relay waits for a device's first message (the sealed opening, which the SDK
 #: builds before it connects) before it closes the tunnel (4408); the relay opens nothing

@@ -164,11 +164,15 @@ async def test_a_capture_program_faster_than_real_time_is_played_at_real_time(
 
 
 async def test_ctrl_c_ends_the_call_with_its_last_words_committed(
-    cloud: tuple[Cloud, Pipelines], capsys: pytest.CaptureFixture[str]
+    cloud: tuple[Cloud, Pipelines],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The first Ctrl-C stops the microphone; the tail of silence and the drain still run, so
     # the call ends as a whole (FINAL), not cut. The call starts (and Ctrl-C is the command's)
-    # a first-frame step after its opening went out: the signal comes 1 s after that.
+    # a drawn number of first-frame steps after its opening went out, here pinned to one: the
+    # signal comes 1 s after that.
+    monkeypatch.setattr(limits, "LIVE_MAX_GRID_STEPS", 1)
     step = limits.LIVE_FIRST_FRAME_STEP_S
     loop = asyncio.get_running_loop()
     loop.call_later(step + 1.0, os.kill, os.getpid(), signal.SIGINT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import socket
 import statistics
 import time
@@ -118,16 +119,28 @@ def gateway_stopwatch(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     real_pipe = live_tunnel.pipe
     measured: list[float] = []
 
+    class Timed:
+        """The relay's side of the tunnel, timing the device's first frame (the node's frames
+        pass on meanwhile: the device's first frame may be steps away)."""
+
+        def __init__(self, ws: Any) -> None:
+            self.ws, self.sent = ws, time.monotonic()  # (piped right after the answer went)
+
+        async def receive(self) -> Any:
+            msg = await self.ws.receive()
+            if msg.type == aiohttp.WSMsgType.BINARY and self.sent is not None:
+                measured.append(time.monotonic() - self.sent)
+                self.sent = None
+            return msg
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.ws, name)
+
     async def timed_pipe(a: Any, b: Any, **kw: Any) -> None:
         if kw.get("answer"):  # (the relay's pipe: the module is shared)
             await real_pipe(a, b, **kw)
             return
-        sent = time.monotonic()  # (the gateway pipes right after it sent the answer)
-        msg = await a.receive()
-        if msg.type == aiohttp.WSMsgType.BINARY:
-            measured.append(time.monotonic() - sent)
-            await b.send_bytes(msg.data)
-        await real_pipe(a, b, **kw)
+        await real_pipe(Timed(a), b, **kw)
 
     monkeypatch.setattr(live_gateway.tunnel, "pipe", timed_pipe)
     return measured
@@ -165,11 +178,17 @@ async def test_the_gateway_cannot_read_a_callers_round_trip_time_off_the_first_f
     print("gateway: answer sent -> first device frame (s):", [round(m, 3) for m in measured])
     near_m = [m for m, w in zip(measured, truth, strict=True) if w == "near"]
     far_m = [m for m, w in zip(measured, truth, strict=True) if w == "far"]
-    # The far device's extra 120 ms of round trip does not show (it did, whole, before).
-    assert abs(statistics.mean(far_m) - statistics.mean(near_m)) < 0.05
-    # Each first frame came about a step after the opening (less the gateway's own work).
+    # The far device's extra 120 ms of round trip does not show (it did, whole, before): each
+    # first frame came a whole number of steps (drawn) after the opening, less the gateway's
+    # own work, the same for both.
     step = limits.LIVE_FIRST_FRAME_STEP_S
-    assert all(step - 0.3 < m < step + 0.05 for m in measured)
+
+    def phase(m: float) -> float:
+        return m - math.ceil(m / step) * step
+
+    assert abs(statistics.mean(map(phase, far_m)) - statistics.mean(map(phase, near_m))) < 0.05
+    assert all(-0.3 < phase(m) <= 0 for m in measured)
+    assert all(m < limits.LIVE_MAX_GRID_STEPS * step for m in measured)
 
 
 # --- cut sessions and the post-quantum policy ------------------------------------------------
@@ -641,3 +660,45 @@ async def test_the_gateway_cannot_read_the_round_trip_off_the_close_after_the_fi
     steps = [(c - o) / limits.LIVE_FIRST_FRAME_STEP_S for c, o in zip(closes, opens, strict=True)]
     print("gateway: opening -> close (steps):", [round(s, 3) for s in steps])
     assert all(abs(s - round(s)) < 0.03 for s in steps)
+
+
+async def test_a_gateway_holding_the_answer_cannot_choose_the_first_frames_threshold(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack: the gateway holds every answer until 0.92 s after the opening came, so the
+    ACCEPT reaches the device within the 1 s step only when its round trip is under 80 ms. The
+    first frame was due at the first step late enough: a near device's call started as without
+    the hold (unseen), a far one's a whole step later (0.08 s against 1.08 s from the answer),
+    a bit per session the gateway set for free, and with cuts (a session each) it could search
+    the round trip within one call. Now the steps are drawn (1 to LIVE_MAX_GRID_STEPS): a draw
+    above the step held to starts near and far devices alike. Here each pair of calls, near
+    and far, draws 1, then 2, then 3 steps (before the first frame; then none before the close)."""
+    measured = gateway_stopwatch(monkeypatch)
+    draws = iter([1, 1] * 2 + [2, 1] * 2 + [3, 1] * 2)
+    monkeypatch.setattr(LiveCall, "_draw", lambda _self: next(draws), raising=False)
+    real_open = LiveGateway._open
+
+    async def holding_open(self: LiveGateway, exchange: Any) -> Any:
+        held_until = time.monotonic() + 0.92
+        result = await real_open(self, exchange)
+        await asyncio.sleep(max(0.0, held_until - time.monotonic()))
+        return result
+
+    monkeypatch.setattr(LiveGateway, "_open", holding_open)
+
+    async def one_call(c: Any) -> None:
+        call = LiveCall(c, deadline_s=8)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, silence(0.2))
+        await call.end()
+        await asyncio.wait_for(events, 10)
+
+    truth = await near_and_far(cloud, one_call, rounds=3)
+    print("gateway: answer sent -> first device frame (s):", [round(m, 3) for m in measured])
+    near, far = by_device(measured, truth)
+    # A draw of 1: the far device's ACCEPT came too late for it (what is left of the bit).
+    assert near[0] < 0.5 < far[0]
+    # A draw of 2 or 3, above the step held to: the same for both, the round trip unseen.
+    for n, f in zip(near[1:], far[1:], strict=True):
+        assert abs(n - f) < 0.05

@@ -4,9 +4,9 @@ The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
 :mod:`privcloud.sdk.live`) only move bytes and read the clock; every rule is here:
 
 * both ends send exactly one fixed-size frame per tick of their :class:`FrameClock` (speech,
-  silence, output or none), the node's first being ACCEPT; the device's first is due a fixed
-  step after it sent the opening (:meth:`DeviceEndpoint.first_frame_at`), not when the
-  ACCEPT came, which would show the gateway the device's round-trip time;
+  silence, output or none), the node's first being ACCEPT; the device's first is due a drawn
+  number of steps after it sent the opening (:meth:`DeviceEndpoint.first_frame_at`), not
+  when the ACCEPT came, which would show the gateway the device's round-trip time;
 * the node grants at most ``limits.MAX_LIVE_SESSION_S``; at its deadline, or when the device
   sent FINAL, it stops taking audio, keeps sending for exactly ``drain`` seconds (the tail's
   length reveals nothing), then sends FINAL;
@@ -146,19 +146,26 @@ class NodeEndpoint:
 class DeviceEndpoint:
     """The device's end of one session, from the hello it sent (its keys), which asked for
     ``asked_s`` seconds, at ``sent_at`` (when the opening went out, on this end's clock: a step
-    of the call's grid). ``tail_steps``: the whole steps (drawn by the shell, below
-    ``limits.LIVE_MAX_GRID_STEPS``) this end waits past the first step of its grid after the
-    node's FINAL before it closes (:attr:`close_at`)."""
+    of the call's grid). Whole steps drawn by the shell (up to ``limits.LIVE_MAX_GRID_STEPS``):
+    ``steps`` before the first frame (:meth:`first_frame_at`), and ``tail_steps`` past the
+    first step of the grid after the node's FINAL before this end closes (:attr:`close_at`)."""
 
     def __init__(
-        self, keys: SessionKeys, *, sent_at: float, asked_s: int, tail_steps: int = 0
+        self,
+        keys: SessionKeys,
+        *,
+        sent_at: float,
+        asked_s: int,
+        steps: int = 1,
+        tail_steps: int = 0,
     ) -> None:
-        if not 0 <= tail_steps < limits.LIVE_MAX_GRID_STEPS:
-            raise UsageError("tail steps out of range")
+        top = limits.LIVE_MAX_GRID_STEPS
+        if not 1 <= steps <= top or not 0 <= tail_steps < top:
+            raise UsageError("grid steps out of range")
         self._keys = keys
         self.sent_at = sent_at
         self.asked_s = asked_s
-        self.tail_steps = tail_steps
+        self.steps, self.tail_steps = steps, tail_steps
         #: When this end closes the tunnel, once the node's FINAL came (:meth:`receive`).
         self.close_at: float | None = None
         self.terms: Accept | None = None
@@ -197,15 +204,20 @@ class DeviceEndpoint:
         return self.terms
 
     def first_frame_at(self, now: float) -> float:
-        """When this end's first frame is due, the ACCEPT having come at ``now``: the first
-        multiple of ``limits.LIVE_FIRST_FRAME_STEP_S`` after the opening went out that is not
-        before ``now``. Anchored at the sending, not at the ACCEPT's arrival, so the first frame
-        reaches the gateway a whole number of steps after the opening did, whatever the
-        network's round trip; the gateway learns only how many steps (one, unless it or the
-        node held the answer). The node's clock started before its ACCEPT went out, so these
-        frames never run ahead of it."""
+        """When this end's first frame is due, the ACCEPT having come at ``now``: :attr:`steps`
+        of ``limits.LIVE_FIRST_FRAME_STEP_S`` after the opening went out, or the first later
+        step not before ``now``. Anchored at the sending, not at the ACCEPT's arrival, so the
+        first frame reaches the gateway a whole number of steps after the opening did, whatever
+        the network's round trip; the gateway learns only how many steps.
+
+        The steps are drawn: the first step late enough was a threshold the gateway chose for
+        free, holding every answer to just under a step so that only the devices whose round
+        trip fits in what is left started a step early (a second red-team review, 2026-12-07:
+        0.08 s against 1.08 s from the answer). Now that shows only when the draw was the
+        step held to (a chance of 1 / ``limits.LIVE_MAX_GRID_STEPS``). The node's clock started
+        before its ACCEPT went out, so these frames never run ahead of it."""
         step = limits.LIVE_FIRST_FRAME_STEP_S
-        steps = max(1, math.ceil((now - self.sent_at) / step))
+        steps = max(self.steps, math.ceil((now - self.sent_at) / step))
         return self.sent_at + steps * step
 
     def due(self, now: float) -> int:

@@ -17,9 +17,19 @@ validity over, a failed key refresh), since those follow a cut or a refusal the 
 write (docs/adr/0033, decision 6). Once open,
 the device sends one fixed-size frame every ``limits.LIVE_FRAME_INTERVAL_MS`` — a tick of each
 channel's audio, or nothing — whether anyone speaks or not, and the node answers the same way.
-The device's first frame goes ``limits.LIVE_FIRST_FRAME_STEP_S`` after it sent the opening (a
-whole number of steps when the ACCEPT comes later), not when the ACCEPT arrives: the gateway
-would read the device's round-trip time off that (the review of 2026-12-07).
+
+What the device sends keeps to the call's grid: the send time of its first opening plus whole
+steps of ``limits.LIVE_FIRST_FRAME_STEP_S``. A session's first frame goes a drawn 1 to
+``limits.LIVE_MAX_GRID_STEPS`` steps after its opening (or the first later step when the
+ACCEPT comes later), not when the ACCEPT arrives; a later opening (a resume, a draw again, a
+resend) goes, its tunnel up, at a step a drawn 0 to ``LIVE_MAX_GRID_STEPS - 1`` past the
+first one, not when the cut or refusal arrives; after the node's FINAL the cover frames go on
+and the tunnel closes at a step drawn so too, not when the FINAL arrives; and the call's length
+(``deadline_s``) counts from the grid's origin, not from the first ACCEPT's arrival. The
+gateway would read the device's round-trip time (its network position, which the relay hides)
+off anything that answered what the device receives; what is left is the step a gateway
+holding its answer picks as a threshold, which shows only when the draw was that step (the
+reviews of 2026-12-07; docs/adr/0023-live-sessions.md, "A second review (2026-12-07)").
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
@@ -223,7 +233,8 @@ class LiveCall:
 
     async def end(self) -> None:
         """No more audio: the rest is sent, then FINAL; returns when the node's FINAL came
-        (after its drain) or the call failed."""
+        (after its drain) and the tunnel closed on the call's grid (up to
+        ``limits.LIVE_MAX_GRID_STEPS`` steps later), or the call failed."""
         self._ended = True
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
@@ -266,8 +277,9 @@ class LiveCall:
     async def start(self) -> None:
         """Open the first session (raises its refusal; :meth:`events` then ends at once), then
         run the call in the background (:meth:`_open_drawing`). Returns when the session's
-        first frame is due (``limits.LIVE_FIRST_FRAME_STEP_S`` after its opening went out):
-        audio fed before then would wait in the buffer, a delay for the rest of the call."""
+        first frame is due (1 to ``limits.LIVE_MAX_GRID_STEPS`` steps of
+        ``limits.LIVE_FIRST_FRAME_STEP_S`` after its opening went out, drawn): audio fed before
+        then would wait in the buffer, a delay for the rest of the call."""
         try:
             opened = await self._open_drawing()
         except BaseException:
@@ -417,8 +429,9 @@ class LiveCall:
             sent_at = self.pace() if on_grid is None else on_grid  # (frames start steps later)
             if self._origin is None:  # the call's first opening: its length starts now
                 self._origin, self._call_ends_at = sent_at, sent_at + self.deadline_s
+            steps, tail = self._draw(), self._draw() - 1
             endpoint = DeviceEndpoint(
-                keys, sent_at=sent_at, asked_s=params.deadline_s, tail_steps=self._draw() - 1
+                keys, sent_at=sent_at, asked_s=params.deadline_s, steps=steps, tail_steps=tail
             )
             answer = await _receive(ws, limits.LIVE_OPEN_TIMEOUT_S)
             read = decode_open_answer(context, answer, keys)
@@ -435,21 +448,24 @@ class LiveCall:
     async def _on_the_grid(self) -> float | None:
         """Before a later opening of the call (a resume, a draw again, a resend after a 401 or a
         key mismatch), its tunnel up: wait for the next step of the call's grid (its first
-        opening's send time plus whole ``limits.LIVE_FIRST_FRAME_STEP_S``), and return it; for
-        the first opening, None at once.
+        opening's send time plus whole ``limits.LIVE_FIRST_FRAME_STEP_S``) and a drawn number
+        of steps more (:meth:`_draw`, less one), and return it; for the first opening, None at
+        once.
 
         A later opening answers what the gateway did (a cut, a refusal): sent at once, it came
         a round trip gateway -> relay -> device and back, and the device's connect to the
         relay, after the gateway's cut, which showed the device's network position (a second
         red-team review, 2026-12-07: 0.005 s against 0.25 s for a device 120 ms further away).
         On the grid it comes at the same offset as the device's frames do; the gateway learns
-        only which step, as at a first frame (:data:`limits.LIVE_MAX_GRID_STEPS`). The connect
+        only which step, a draw unless it cut just before a step's edge (then a chance of
+        1 / ``limits.LIVE_MAX_GRID_STEPS`` that the round trip shows). The connect
         goes first, since its time depends on the network too (the relay waits
         ``limits.LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S`` for the opening: more than the wait)."""
         if self._origin is None:
             return None
         step = limits.LIVE_FIRST_FRAME_STEP_S
-        at = self._origin + math.ceil((self.pace() - self._origin) / step) * step
+        steps = math.ceil((self.pace() - self._origin) / step) + self._draw() - 1
+        at = self._origin + steps * step
         await asyncio.sleep(max(0.0, at - self.pace()))
         return at
 
