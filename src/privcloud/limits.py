@@ -782,8 +782,15 @@ MAX_LIVE_RESUMES: Final = 3
 #: Seconds a device tries to resume a call, from the moment it found its session failed, before
 #: it gives up and ends the call (RequestTimeoutError): the resume's draws could otherwise take
 #: each a connect and LIVE_OPEN_TIMEOUT_S, which a gateway holding the answers uses up, while
-#: the call went on after a gap of a minute or more. A resume that opens takes well under it.
-MAX_LIVE_RESUME_GAP_S: Final = 10.0
+#: the call went on after a gap of a minute or more. It fits one honest opening that takes the
+#: whole LIVE_OPEN_TIMEOUT_S (a node whose pipeline starts cold: a fresh child loading its
+#: models, as after a node's death), after the wait for the call's grid (at most
+#: LIVE_MAX_GRID_STEPS steps) and a connect and key fetch (5 s); it was 10 s, which ended such
+#: honest calls (a red-team review, 2026-12-07). A gateway holding the answers gets this gap
+#: once per resume (at most MAX_LIVE_RESUMES), not LIVE_OPEN_TIMEOUT_S per draw.
+MAX_LIVE_RESUME_GAP_S: Final = (
+    LIVE_OPEN_TIMEOUT_S + LIVE_MAX_GRID_STEPS * LIVE_FIRST_FRAME_STEP_S + 5.0
+)
 #: Seconds ahead a wallet counts its tokens when it decides to refill (privcloud.sdk.wallet): the
 #: tokens of an issuer key ending sooner do not count, so that a refill runs, in the background,
 #: before they all expire at once (a request never fetches tokens on its path). More than a

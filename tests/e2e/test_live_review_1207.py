@@ -702,3 +702,33 @@ async def test_a_gateway_holding_the_answer_cannot_choose_the_first_frames_thres
     # A draw of 2 or 3, above the step held to: the same for both, the round trip unseen.
     for n, f in zip(near[1:], far[1:], strict=True):
         assert abs(n - f) < 0.05
+
+
+async def test_a_call_resuming_onto_a_node_whose_pipeline_starts_cold_goes_on(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not an attack but an honest call the resume bound ended: the call's node dies, and the
+    resume draws a node whose pipeline starts cold (a fresh child loading its models, as
+    after a death), which LIVE_OPEN_TIMEOUT_S (20 s) is sized for; with the gap bounded to
+    10 s the call ended (RequestTimeoutError), though the same opening at a call's start is
+    waited for. Now the bound fits one such opening (here 11 s), and the call goes on."""
+    pinned_draws(monkeypatch)
+    made: list[int] = []
+
+    def cold_after_the_first(languages: Any, targets: Any) -> Any:
+        made.append(1)
+        if len(made) > 1:
+            time.sleep(11.0)  # (the node's pipeline thread: a cold start)
+        return echo_factory(languages, targets)
+
+    for node in cloud.nodes:
+        node.live.pipelines = cold_after_the_first
+    gateway_cutting_first_tunnel_at(monkeypatch, 0.2)  # the first node dies
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = LiveCall(c, deadline_s=30)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        await play(call, silence(0.5))
+        await call.end()
+        await asyncio.wait_for(events, 30)
+    assert len(call.resumes) == 1 and call.resumes[0].gap_s > 11.0 and call.ending == "done"

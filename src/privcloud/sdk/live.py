@@ -33,11 +33,13 @@ reviews of 2026-12-07; docs/adr/0023-live-sessions.md, "A second review (2026-12
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
-``limits.MAX_LIVE_RESUMES`` times and within ``limits.MAX_LIVE_RESUME_GAP_S`` of the failure,
-for what is left of the call's length (``deadline_s`` is per call, not per session); audio
-recorded meanwhile waits (at most ``limits.MAX_LIVE_DEVICE_BACKLOG_S``), and a ``"resumed"``
-notice marks the gap. A forged, reordered or dropped frame is not a failure but an attack: the
-call stops with the error. An
+``limits.MAX_LIVE_RESUMES`` times and within ``limits.MAX_LIVE_RESUME_GAP_S`` of the failure
+(one opening onto a node whose pipeline starts cold fits), for what is left of the call's
+length (``deadline_s`` is per call, not per session); audio recorded meanwhile waits (at most
+``limits.MAX_LIVE_DEVICE_BACKLOG_S``: the delay it adds does not grow past that over resumes,
+since frames never go faster than their rate), and a ``"resumed"`` notice marks the gap. A
+forged, reordered or dropped frame is not a failure but an attack: the call stops with the
+error. An
 opening refused for a failure of the node or the path (503, 502, 408: no models, a pipeline
 that would not start, a node gone) is drawn again, at the start and at a resume alike, at most
 ``limits.MAX_LIVE_RESUMES + 1`` times per opening and ``limits.MAX_LIVE_DRAWS`` times per call
