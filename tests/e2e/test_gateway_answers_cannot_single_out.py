@@ -967,14 +967,7 @@ async def test_an_issuer_refusing_a_device_from_its_start_sees_no_attempt_of_its
     cloud = await start_cloud(tokens=True)
     try:
         wallet = cloud.new_wallet(batch_size=8)
-        contacts: list[float] = []
-        send = wallet._send_pending
-
-        async def counted() -> int:
-            contacts.append(time.monotonic())
-            return await send()
-
-        wallet._send_pending = counted  # type: ignore[method-assign]
+        contacts = issuances(wallet)
         assert cloud.issuer is not None
 
         def refuse(_: int) -> None:  # the issuer answers this device 503 (after its charge)
