@@ -399,13 +399,13 @@ class Wallet:
     def _current_key(self) -> PublishedKey | None:
         """The key to fetch tokens under: the one of the issuer key schedule's current step
         (its ``not_before`` the step's start, a skew ago), a rule over the clock and the
-        logged keys alone;
-        None when the wallet knows none. Not the directory's order (RFC 9578 §4 lets the issuer
-        rank its keys): the issuer knows which device fetches its directory, so an order of its
-        choosing could give one device a key no other device uses, and the gateway would see
-        that key's id on its every token (docs/adr/0009, decision 6). Nor the newest key known:
-        an issuer that logged a step's key late would have made a window of the fetches
-        between the two logs (decision 8); a missing key fails the fetch instead."""
+        logged keys alone; None when the wallet knows none. Not the directory's order (RFC
+        9578 §4 lets the issuer rank its keys): the issuer knows which device fetches its
+        directory, so an order of its choosing could give one device a key no other device
+        uses, and the gateway would see that key's id on its every token (docs/adr/0009,
+        decision 6). Nor the newest key known: an issuer that logged a step's key late would
+        have made a window of the fetches between the two logs (decision 8); a missing key
+        fails the fetch instead."""
         now = self._clock.now()
         # A step's key from KEY_STATEMENT_SKEW_S into the step (the one before is valid a day
         # longer): an issuer signs under a key from its start only, on its own clock.
