@@ -13,66 +13,43 @@ import math
 import socket
 import statistics
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
 import pytest
+import test_live_session
 from test_live_call_review import FailingOnSpeech
 from test_live_session import DRAIN_S, client, collect, echo_factory, play, silence, tone
 
 from cloudkit import Cloud, start_cloud
+from netproxy import Proxy
 from privcloud import errors, limits
 from privcloud.crypto.hpke import X25519_SHA256_AES128GCM, derive_keypair
 from privcloud.envelope import Recipient
 from privcloud.live.endpoints import DeviceEndpoint, NodeEndpoint
-from privcloud.live.protocol import Accept
+from privcloud.live.protocol import Accept, LiveEvent
 from privcloud.live.session import SessionParams, open_hello, start_session
 from privcloud.sdk import live as live_sdk
 from privcloud.sdk.live import LiveCall
 from privcloud.services import live_gateway, live_tunnel
 from privcloud.services.live_gateway import LiveGateway
 
-
-@pytest.fixture
-async def cloud() -> AsyncIterator[Cloud]:
-    c = await start_cloud(tokens=True)
-    for node in c.nodes:
-        node.live.pipelines = echo_factory
-        node.live.drain_s = DRAIN_S
-    yield c
-    await c.stop()
+cloud = test_live_session.cloud  # the fixture: a cloud whose nodes echo, with a short drain
 
 
 # --- the device's round-trip time off its first frame ---------------------------------------
 
 
-class DelayProxy:
+class DelayProxy(Proxy):
     """A TCP proxy that delays each direction by ``one_way_s``, keeping the byte order: the
-    device's access network (a mobile or far-away device), between it and the relay."""
+    device's access network (a mobile or far-away device), between it and the relay. (It
+    records nothing: of :class:`Proxy` it keeps the listening, the URL and the stop.)"""
 
     def __init__(self, target_port: int, one_way_s: float) -> None:
-        self.target_port, self.delay = target_port, one_way_s
-        self.port = 0
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> DelayProxy:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        super().__init__(target_port)
+        self.delay = one_way_s
 
     async def _pump(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
@@ -112,6 +89,92 @@ class DelayProxy:
             self._tasks.discard(task)  # type: ignore[arg-type]
 
 
+async def near_and_far(cloud: Cloud, one_call: Any, rounds: int = 2) -> list[str]:
+    """Run ``one_call(client)`` for a near device and for one 2 x 60 ms further away (behind a
+    :class:`DelayProxy`), in turn, ``rounds`` times; returns who made each call."""
+    far = await DelayProxy(cloud.relay_proxy.port, one_way_s=0.06).start()
+    truth: list[str] = []
+    try:
+        near_client = client(cloud, cloud.new_wallet(batch_size=8))
+        far_client = client(cloud, cloud.new_wallet(batch_size=8))
+        far_client.relay_url = far.url
+        async with near_client as near, far_client as faraway:
+            for who, c in [("near", near), ("far", faraway)] * rounds:
+                truth.append(who)
+                await one_call(c)
+    finally:
+        await far.stop()
+    return truth
+
+
+def by_device(values: list[float], truth: list[str]) -> tuple[list[float], list[float]]:
+    """``values`` of the near device's calls, and of the far one's."""
+    near = [v for v, w in zip(values, truth, strict=True) if w == "near"]
+    far = [v for v, w in zip(values, truth, strict=True) if w == "far"]
+    return near, far
+
+
+async def started_call(c: Any, deadline_s: int) -> tuple[LiveCall, asyncio.Future[Any]]:
+    """A call of ``c``, started, and the collecting of its events."""
+    call = LiveCall(c, deadline_s=deadline_s)
+    await call.start()
+    return call, asyncio.ensure_future(collect(call))
+
+
+async def played_call(
+    c: Any, deadline_s: int, audio: bytes, wait_s: float, *, end: bool = True
+) -> tuple[LiveCall, list[LiveEvent]]:
+    """A call of ``c`` with ``audio`` played at real time, then ended by the device (unless
+    not ``end``); its events, waited for up to ``wait_s``."""
+    call, events = await started_call(c, deadline_s)
+    await play(call, audio)
+    if end:
+        await call.end()
+    return call, await asyncio.wait_for(events, wait_s)
+
+
+GatewayPipe = Callable[..., Awaitable[None]]
+
+
+def gateway_piping(monkeypatch: pytest.MonkeyPatch, gateway_pipe: GatewayPipe) -> None:
+    """The operator's gateway pipes each tunnel with ``gateway_pipe(a, b, **kw)``: ``a`` the
+    relay's side (towards the device), ``b`` the node's; the relay's own pipe stays as it is
+    (the module is shared). ``gateway_pipe`` takes ``live_tunnel.pipe`` before this call."""
+    real_pipe = live_tunnel.pipe
+
+    async def pipe(a: Any, b: Any, **kw: Any) -> None:
+        if kw.get("answer"):  # (the relay's pipe: the module is shared)
+            await real_pipe(a, b, **kw)
+            return
+        await gateway_pipe(a, b, **kw)
+
+    monkeypatch.setattr(live_gateway.tunnel, "pipe", pipe)
+
+
+async def node_to_device(a: Any, b: Any, last: list[float]) -> None:
+    """The gateway's own relay of the node's frames to the device, until the node's side
+    closes; ``last[0]``: when the last went on (the node's FINAL)."""
+    while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
+        await a.send_bytes(msg.data)
+        last[0] = time.monotonic()
+
+
+async def device_to_node(a: Any, b: Any, seen: list[float] | None = None) -> None:
+    """The gateway's own relay of the device's frames to the node, until the device's side
+    closes; appends to ``seen`` when each came."""
+    while (msg := await a.receive()).type == aiohttp.WSMsgType.BINARY:
+        if seen is not None:
+            seen.append(time.monotonic())
+        with contextlib.suppress(Exception):
+            await b.send_bytes(msg.data)
+
+
+async def close_all(*sockets: Any) -> None:
+    for ws in sockets:
+        with contextlib.suppress(Exception):
+            await ws.close()
+
+
 def gateway_stopwatch(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """The operator's gateway, unchanged but for a stopwatch on its own sockets: for each
     tunnel, the seconds from sending the device its answer (the ACCEPT) to the device's first
@@ -137,12 +200,9 @@ def gateway_stopwatch(monkeypatch: pytest.MonkeyPatch) -> list[float]:
             return getattr(self.ws, name)
 
     async def timed_pipe(a: Any, b: Any, **kw: Any) -> None:
-        if kw.get("answer"):  # (the relay's pipe: the module is shared)
-            await real_pipe(a, b, **kw)
-            return
         await real_pipe(Timed(a), b, **kw)
 
-    monkeypatch.setattr(live_gateway.tunnel, "pipe", timed_pipe)
+    gateway_piping(monkeypatch, timed_pipe)
     return measured
 
 
@@ -157,27 +217,14 @@ async def test_the_gateway_cannot_read_a_callers_round_trip_time_off_the_first_f
     from a near one in every call (0.04 s against 0.16 s). Now the first frame is due a fixed
     step after the device sent its opening, and the two devices' calls look alike."""
     measured = gateway_stopwatch(monkeypatch)
-    far = await DelayProxy(cloud.relay_proxy.port, one_way_s=0.06).start()
-    try:
-        near_client = client(cloud, cloud.new_wallet(batch_size=8))
-        far_client = client(cloud, cloud.new_wallet(batch_size=8))
-        far_client.relay_url = far.url  # (its tunnels go through its access network)
-        truth: list[str] = []
-        async with near_client as near, far_client as faraway:
-            for who, c in [("near", near), ("far", faraway)] * 3:
-                call = LiveCall(c, deadline_s=5)
-                await call.start()
-                events = asyncio.ensure_future(collect(call))
-                await play(call, silence(0.2))
-                await call.end()
-                await asyncio.wait_for(events, 5)
-                truth.append(who)
-    finally:
-        await far.stop()
+
+    async def one_call(c: Any) -> None:
+        await played_call(c, 5, silence(0.2), 5)
+
+    truth = await near_and_far(cloud, one_call, rounds=3)
     assert len(measured) == len(truth)
     print("gateway: answer sent -> first device frame (s):", [round(m, 3) for m in measured])
-    near_m = [m for m, w in zip(measured, truth, strict=True) if w == "near"]
-    far_m = [m for m, w in zip(measured, truth, strict=True) if w == "far"]
+    near_m, far_m = by_device(measured, truth)
     # The far device's extra 120 ms of round trip does not show (it did, whole, before): each
     # first frame came a whole number of steps (drawn) after the opening, less the gateway's
     # own work, the same for both.
@@ -254,13 +301,12 @@ def gateway_cutting_first_tunnel_at(monkeypatch: pytest.MonkeyPatch, at_s: float
     piped: list[int] = []
 
     async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
-        if not kw.get("answer"):  # (not the relay's pipe: the module is shared)
-            piped.append(1)
-            if len(piped) == 1:
-                kw["lifetime_s"] = at_s
+        piped.append(1)
+        if len(piped) == 1:
+            kw["lifetime_s"] = at_s
         await real_pipe(a, b, **kw)
 
-    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+    gateway_piping(monkeypatch, cutting_pipe)
 
 
 def lengths_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
@@ -288,9 +334,7 @@ async def test_a_cut_just_before_the_deadline_buys_the_gateway_no_longer_call(
     asked = lengths_asked(monkeypatch)
     gateway_cutting_first_tunnel_at(monkeypatch, 1.5)
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
-        call = LiveCall(c, deadline_s=2)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
+        call, events = await started_call(c, 2)
         feeding = asyncio.ensure_future(play(call, tone(5.0)))
         got = await asyncio.wait_for(events, 12)
         feeding.cancel()
@@ -412,11 +456,8 @@ async def test_a_node_whose_pipeline_fails_ends_the_call_without_a_resume() -> N
         node.live.drain_s = DRAIN_S
     try:
         async with client(cloud) as c:
-            call = LiveCall(c, deadline_s=30)
-            await call.start()
-            events = asyncio.ensure_future(collect(call))
-            await play(call, silence(0.4) + tone(0.2) + silence(0.4))
-            got = await asyncio.wait_for(events, 10)
+            audio = silence(0.4) + tone(0.2) + silence(0.4)
+            call, got = await played_call(c, 30, audio, 10, end=False)
     finally:
         await cloud.stop()
     assert call.ending == "failed" and call.resumes == [] and len(call.nodes) == 1
@@ -431,31 +472,6 @@ def pinned_draws(monkeypatch: pytest.MonkeyPatch, steps: int = 1) -> None:
     draw's bound): a random draw would make the gateway's timings differ by whole steps
     between calls, which shows nothing but needs more calls to measure around."""
     monkeypatch.setattr(limits, "LIVE_MAX_GRID_STEPS", steps, raising=False)
-
-
-async def near_and_far(cloud: Cloud, one_call: Any, rounds: int = 2) -> list[str]:
-    """Run ``one_call(client)`` for a near device and for one 2 x 60 ms further away (behind a
-    :class:`DelayProxy`), in turn, ``rounds`` times; returns who made each call."""
-    far = await DelayProxy(cloud.relay_proxy.port, one_way_s=0.06).start()
-    truth: list[str] = []
-    try:
-        near_client = client(cloud, cloud.new_wallet(batch_size=8))
-        far_client = client(cloud, cloud.new_wallet(batch_size=8))
-        far_client.relay_url = far.url
-        async with near_client as near, far_client as faraway:
-            for who, c in [("near", near), ("far", faraway)] * rounds:
-                truth.append(who)
-                await one_call(c)
-    finally:
-        await far.stop()
-    return truth
-
-
-def by_device(values: list[float], truth: list[str]) -> tuple[list[float], list[float]]:
-    """``values`` of the near device's calls, and of the far one's."""
-    near = [v for v, w in zip(values, truth, strict=True) if w == "near"]
-    far = [v for v, w in zip(values, truth, strict=True) if w == "far"]
-    return near, far
 
 
 def gateway_timing_openings(monkeypatch: pytest.MonkeyPatch) -> list[float]:
@@ -488,42 +504,23 @@ async def test_the_gateway_cannot_read_the_round_trip_off_the_calls_end_after_a_
     piped: list[int] = []
 
     async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
-        if kw.get("answer"):  # (the relay's pipe: the module is shared)
-            await real_pipe(a, b, **kw)
-            return
         piped.append(1)
         if len(piped) % 2:  # each call's first session: cut
             await real_pipe(a, b, **{**kw, "lifetime_s": 0.2})
             return
         last = [0.0]
-
-        async def node_to_device() -> None:
-            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
-                await a.send_bytes(msg.data)
-                last[0] = time.monotonic()
-
-        async def device_to_node() -> None:
-            while (msg := await a.receive()).type == aiohttp.WSMsgType.BINARY:
-                with contextlib.suppress(Exception):
-                    await b.send_bytes(msg.data)
-
-        up = asyncio.ensure_future(device_to_node())
-        await node_to_device()
+        up = asyncio.ensure_future(device_to_node(a, b))
+        await node_to_device(a, b, last)
         ends.append(last[0])  # the node's FINAL went by
         up.cancel()
         await asyncio.gather(up, return_exceptions=True)
-        for ws in (a, b):
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await close_all(a, b)
 
-    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+    gateway_piping(monkeypatch, cutting_pipe)
 
     async def one_call(c: Any) -> None:
-        call = LiveCall(c, deadline_s=3)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
-        await play(call, silence(4.0))  # the user talks past the call's length
-        await asyncio.wait_for(events, 10)
+        # the user talks past the call's length
+        call, _ = await played_call(c, 3, silence(4.0), 10, end=False)
         assert len(call.resumes) == 1 and call.ending == "done"
 
     truth = await near_and_far(cloud, one_call)
@@ -543,9 +540,6 @@ def gateway_cutting_each_calls_first_tunnel(
     piped: list[int] = []
 
     async def cutting_pipe(a: Any, b: Any, **kw: Any) -> None:
-        if kw.get("answer"):  # (the relay's pipe: the module is shared)
-            await real_pipe(a, b, **kw)
-            return
         piped.append(1)
         if len(piped) % 2:
             await real_pipe(a, b, **{**kw, "lifetime_s": at_s})
@@ -553,7 +547,7 @@ def gateway_cutting_each_calls_first_tunnel(
             return
         await real_pipe(a, b, **kw)
 
-    monkeypatch.setattr(live_gateway.tunnel, "pipe", cutting_pipe)
+    gateway_piping(monkeypatch, cutting_pipe)
     return cuts
 
 
@@ -572,12 +566,7 @@ async def test_the_gateway_cannot_read_the_round_trip_off_a_resumes_opening(
     cuts = gateway_cutting_each_calls_first_tunnel(monkeypatch, 0.2)
 
     async def one_call(c: Any) -> None:
-        call = LiveCall(c, deadline_s=4)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
-        await play(call, silence(1.0))
-        await call.end()
-        await asyncio.wait_for(events, 10)
+        call, _ = await played_call(c, 4, silence(1.0), 10)
         assert len(call.resumes) == 1
 
     truth = await near_and_far(cloud, one_call)
@@ -598,49 +587,26 @@ async def test_the_gateway_cannot_read_the_round_trip_off_the_close_after_the_fi
     step of its own grid."""
     pinned_draws(monkeypatch)
     opens = gateway_timing_openings(monkeypatch)
-    real_pipe = live_tunnel.pipe
     deltas: list[float] = []
     closes: list[float] = []
     frames_after: list[int] = []
 
     async def patient_pipe(a: Any, b: Any, **kw: Any) -> None:
-        if kw.get("answer"):  # (the relay's pipe: the module is shared)
-            await real_pipe(a, b, **kw)
-            return
         final_at = [0.0]
         device_frames: list[float] = []
-
-        async def device_to_node() -> None:
-            while (msg := await a.receive()).type == aiohttp.WSMsgType.BINARY:
-                device_frames.append(time.monotonic())
-                with contextlib.suppress(Exception):
-                    await b.send_bytes(msg.data)
-
-        async def node_to_device() -> None:
-            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
-                await a.send_bytes(msg.data)
-                final_at[0] = time.monotonic()
-            # the node closed after its FINAL: the device's side is kept open
-
-        up = asyncio.ensure_future(device_to_node())
-        await node_to_device()
+        up = asyncio.ensure_future(device_to_node(a, b, device_frames))
+        await node_to_device(a, b, final_at)
+        # the node closed after its FINAL: the device's side is kept open
         await asyncio.wait_for(up, 10)
         closes.append(time.monotonic())
         deltas.append(closes[-1] - final_at[0])
         frames_after.append(sum(1 for t in device_frames if t > final_at[0]))
-        for ws in (b, a):
-            with contextlib.suppress(Exception):
-                await ws.close()
+        await close_all(b, a)
 
-    monkeypatch.setattr(live_gateway.tunnel, "pipe", patient_pipe)
+    gateway_piping(monkeypatch, patient_pipe)
 
     async def one_call(c: Any) -> None:
-        call = LiveCall(c, deadline_s=5)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
-        await play(call, silence(0.2))
-        await call.end()
-        await asyncio.wait_for(events, 10)
+        await played_call(c, 5, silence(0.2), 10)
         calls.append(1)
         for _ in range(100):  # (its close may still be on its way, through the access network)
             if len(closes) == len(calls):
@@ -687,12 +653,7 @@ async def test_a_gateway_holding_the_answer_cannot_choose_the_first_frames_thres
     monkeypatch.setattr(LiveGateway, "_open", holding_open)
 
     async def one_call(c: Any) -> None:
-        call = LiveCall(c, deadline_s=8)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
-        await play(call, silence(0.2))
-        await call.end()
-        await asyncio.wait_for(events, 10)
+        await played_call(c, 8, silence(0.2), 10)
 
     truth = await near_and_far(cloud, one_call, rounds=3)
     print("gateway: answer sent -> first device frame (s):", [round(m, 3) for m in measured])
@@ -725,10 +686,5 @@ async def test_a_call_resuming_onto_a_node_whose_pipeline_starts_cold_goes_on(
         node.live.pipelines = cold_after_the_first
     gateway_cutting_first_tunnel_at(monkeypatch, 0.2)  # the first node dies
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
-        call = LiveCall(c, deadline_s=30)
-        await call.start()
-        events = asyncio.ensure_future(collect(call))
-        await play(call, silence(0.5))
-        await call.end()
-        await asyncio.wait_for(events, 30)
+        call, _ = await played_call(c, 30, silence(0.5), 30)
     assert len(call.resumes) == 1 and call.resumes[0].gap_s > 11.0 and call.ending == "done"
