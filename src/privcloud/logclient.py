@@ -498,6 +498,20 @@ async def publish_entry(log_url: str, operator_key: Ed25519PrivateKey, entry: by
 # --- following a log (devices, and the gateway's check of its nodes) -------------------------
 
 
+async def consistency_reads(log: LogClient, old: int, new: int) -> list[bytes]:
+    """The RFC 9162 consistency proof from the tree of ``old`` leaves to that of ``new``, read as
+    every device reads it: none when the old tree is empty or larger (a rollback, refused
+    later), and when the sizes are equal, none but the tiles a reader one step behind reads
+    (the new tree's right edge) from a tile reader: read alike, the tiles do not tell whether
+    this reader trusted this size already (a device's last admission; docs/adr/0009, decision
+    7)."""
+    if 0 < old < new:
+        return await log.consistency_proof(old, new)
+    if 0 < old == new and await log.reads_tiles():
+        await log.consistency_proof(old, new)
+    return []
+
+
 async def advance_checkpoint(
     log: LogClient, state: TrustedLogState, *, now: float
 ) -> TrustedLogState:
@@ -518,15 +532,7 @@ async def advance_checkpoint(
     note = await log.checkpoint()
     new_size = open_checkpoint(note, [state.log_key], origin=state.origin).size
     # 2.
-    old_size = state.checkpoint.size
-    proof: list[bytes] = []
-    if 0 < old_size < new_size:
-        proof = await log.consistency_proof(old_size, new_size)
-    elif 0 < old_size == new_size and await log.reads_tiles():
-        # The tiles a reader one step behind reads (the new tree's right edge): read alike,
-        # the tiles do not tell whether this reader trusted this size already (a device's
-        # last admission; docs/adr/0009, decision 7).
-        await log.consistency_proof(old_size, new_size)
+    proof = await consistency_reads(log, state.checkpoint.size, new_size)
     # 3.
     return state.update(note, proof, now)
 

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from privcloud.errors import PrivcloudError
-from privcloud.logclient import LogClient
+from privcloud.logclient import LogClient, consistency_reads
 from privcloud.sdk.client_types import Trail
 from privcloud.transparency.checkpoint import Checkpoint
 from privcloud.transparency.client_state import TrustedLogState, verify_inclusion_against
@@ -139,14 +139,7 @@ async def _latest(
     claimed = Checkpoint.decode(parse_note(note).text.decode("utf-8"))
     out: dict[str, Any] = {**checkpoint_json(claimed), "note": _note_json(note)}
     trusted = state.checkpoint.size
-    proof: list[bytes] = []
-    if 0 < trusted < claimed.size:
-        proof = await log.consistency_proof(trusted, claimed.size)
-    elif 0 < trusted == claimed.size and await log.reads_tiles():
-        # The tiles a reader one step behind reads, as an admission does
-        # (``logclient.advance_checkpoint``): read alike, they do not tell the log whether this
-        # device trusted the newest size already (a review).
-        await log.consistency_proof(trusted, claimed.size)
+    proof = await consistency_reads(log, trusted, claimed.size)  # (as an admission reads it)
     out["consistency"] = {"from": trusted, "to": claimed.size, "hashes": [h.hex() for h in proof]}
     try:
         latest = state.update(note, proof, now)

@@ -143,6 +143,14 @@ class NodeEndpoint:
         return frames
 
 
+def grid_point(origin: float, now: float, extra: int = 0) -> float:
+    """The first point of a live call's grid (``origin`` plus whole
+    ``limits.LIVE_FIRST_FRAME_STEP_S``) not before ``now``, ``extra`` steps further: where the
+    device's first frames, later openings and close go, never at what it received."""
+    step = limits.LIVE_FIRST_FRAME_STEP_S
+    return origin + (max(0, math.ceil((now - origin) / step)) + extra) * step
+
+
 class DeviceEndpoint:
     """The device's end of one session, from the hello it sent (its keys), which asked for
     ``asked_s`` seconds, at ``sent_at`` (when the opening went out, on this end's clock: a step
@@ -216,9 +224,8 @@ class DeviceEndpoint:
         0.08 s against 1.08 s from the answer). Now that shows only when the draw was the
         step held to (a chance of 1 / ``limits.LIVE_MAX_GRID_STEPS``). The node's clock started
         before its ACCEPT went out, so these frames never run ahead of it."""
-        step = limits.LIVE_FIRST_FRAME_STEP_S
-        steps = max(self.steps, math.ceil((now - self.sent_at) / step))
-        return self.sent_at + steps * step
+        drawn = self.sent_at + self.steps * limits.LIVE_FIRST_FRAME_STEP_S
+        return max(drawn, grid_point(self.sent_at, now))
 
     def due(self, now: float) -> int:
         """Frames to send now: after this end's FINAL too (:meth:`cover_frame`), after the
@@ -241,9 +248,7 @@ class DeviceEndpoint:
         read the device's round trip off the close and off the count of cover frames still
         coming (a second red-team review, 2026-12-07: 0.04 s against 0.12 s). On the grid it
         learns only which step, as at a first frame."""
-        step = limits.LIVE_FIRST_FRAME_STEP_S
-        steps = max(0, math.ceil((now - self.sent_at) / step)) + self.tail_steps
-        return self.sent_at + steps * step
+        return grid_point(self.sent_at, now, self.tail_steps)
 
     def cover_frame(self, rand: Random = system_random) -> bytes:
         """A frame after this end's FINAL, until the node's: random bytes of a sealed frame's
@@ -294,4 +299,4 @@ class DeviceEndpoint:
         self._keys.opener.close()
 
 
-__all__ = ["DeviceEndpoint", "NodeEndpoint"]
+__all__ = ["DeviceEndpoint", "NodeEndpoint", "grid_point"]

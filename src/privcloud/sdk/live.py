@@ -101,7 +101,7 @@ from privcloud.errors import (
     UsageError,
     error_from_code,
 )
-from privcloud.live.endpoints import DeviceEndpoint
+from privcloud.live.endpoints import DeviceEndpoint, grid_point
 from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionKeys, SessionParams, start_session
 from privcloud.live.tunnel import TUNNEL_PATH, build_open, decode_open_answer
@@ -465,9 +465,7 @@ class LiveCall:
         ``limits.LIVE_RELAY_FIRST_MESSAGE_TIMEOUT_S`` for the opening: more than the wait)."""
         if self._origin is None:
             return None
-        step = limits.LIVE_FIRST_FRAME_STEP_S
-        steps = math.ceil((self.pace() - self._origin) / step) + self._draw() - 1
-        at = self._origin + steps * step
+        at = grid_point(self._origin, self.pace(), self._draw() - 1)
         await asyncio.sleep(max(0.0, at - self.pace()))
         return at
 

@@ -79,7 +79,6 @@ from privcloud.errors import (
     TooLargeError,
     UnsupportedError,
 )
-from privcloud.ohttp import KeyConfig
 from privcloud.trust.canonical import canonical_json, load_entry
 from privcloud.trust.directory import NodeDescriptor
 from privcloud.trust.keys import KeyKind, KeyStatement
@@ -371,7 +370,7 @@ def downgrades(
     ``MIN_HYBRID_KEY_VALIDITY_S``, which could do so every step, the audit refuses)."""
     hybrid: dict[str, list[tuple[int, KeyStatement]]] = {}
     for index, key in keys:
-        if key.kind is KeyKind.OHTTP and KeyConfig.decode(key.key).post_quantum:
+        if key.kind is KeyKind.OHTTP and key.key_config.post_quantum:
             hybrid.setdefault(key.service, []).append((index, key))
     out = []
     for index, statement in directories:
