@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import socket
 import statistics
 import time
@@ -231,10 +230,12 @@ async def test_the_gateway_cannot_read_a_callers_round_trip_time_off_the_first_f
     step = limits.LIVE_FIRST_FRAME_STEP_S
 
     def phase(m: float) -> float:
-        return m - math.ceil(m / step) * step
+        # (to the nearest step: a frame a few ms past its step, on a loaded machine, is not
+        # a whole step early, as ``ceil`` read it)
+        return m - round(m / step) * step
 
     assert abs(statistics.mean(map(phase, far_m)) - statistics.mean(map(phase, near_m))) < 0.05
-    assert all(-0.3 < phase(m) <= 0 for m in measured)
+    assert all(-0.3 < phase(m) < 0.05 for m in measured)
     assert all(m < limits.LIVE_MAX_GRID_STEPS * step for m in measured)
 
 
