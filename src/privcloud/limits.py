@@ -445,11 +445,11 @@ ISSUER_KEY_STEP_S: Final = 6 * 24 * 3600
 #: How long every issuer token key lasts: a step and a day, so a key and its successor overlap
 #: by a day (tokens of the old key stay spendable while wallets move to the new one).
 ISSUER_KEY_LIFETIME_S: Final = 7 * 24 * 3600
-#: When the issuer key schedule began (2026-12-07 00:00 UTC; not a step boundary): the log
-#: audit holds key statements beginning before it to no schedule and no shortest validity (an
-#: append-only log keeps them for ever), though two issuer keys for one step of the schedule
-#: still fail it; devices never fetch under a key off the schedule all the same.
-ISSUER_KEY_SCHEDULE_SINCE: Final = 1_796_601_600
+#: When the rule of a shortest validity for hybrid gateway keys began (2026-12-07 00:00 UTC):
+#: the log audit holds hybrid keys beginning before it to none (an append-only log keeps them
+#: for ever). Issuer keys need no date: an issuer's keys logged before its first key on the
+#: schedule are an earlier release's (``privcloud log audit``, ADR 0009 decision 8).
+HYBRID_KEY_RULE_SINCE: Final = 1_796_601_600
 #: Seconds between a gateway's re-reads of its key directory (rotation without a restart).
 GATEWAY_KEY_RELOAD_S: Final = 5.0
 

@@ -126,7 +126,7 @@ def test_a_post_quantum_gateway_key_shorter_than_a_day_fails_the_audit() -> None
     from privcloud.trust.keys import KeyStatement
 
     config = GatewayKey.generate(key_id=1, kem=KemId.MLKEM768_X25519).config
-    day, t = limits.MIN_HYBRID_KEY_VALIDITY_S, limits.ISSUER_KEY_SCHEDULE_SINCE
+    day, t = limits.MIN_HYBRID_KEY_VALIDITY_S, limits.HYBRID_KEY_RULE_SINCE
     _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, t, t + day))])
     with pytest.raises(VerificationError):
         _check_key_statements([(0, KeyStatement.for_ohttp("gw", config, t, t + 55 * 60))])

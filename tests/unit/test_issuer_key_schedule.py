@@ -13,6 +13,8 @@ logs. Sans network: statements and the wallet's choice of key.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from privcloud import errors, limits
@@ -23,6 +25,8 @@ from privcloud.privacypass import IssuerKey
 from privcloud.privacypass.issuance import PublishedKey
 from privcloud.sdk.wallet import Wallet
 from privcloud.sdk.wallet_state import HeldToken, WalletConfig
+from privcloud.services.issuer_core import IssuerConfig, IssuerCore
+from privcloud.storage.issuer_store import IssuerStore, StoredKey
 from privcloud.trust.keys import KeyKind, KeyStatement, check_statement, issuer_step
 
 ISSUER = "issuer.example"
@@ -44,8 +48,12 @@ def test_keys_for_short_windows_of_fetches_are_refused_by_devices_and_the_audit(
     for statement in short:
         with pytest.raises(errors.KeyConsistencyError, match="schedule"):
             check_statement(statement, kind=KeyKind.ISSUER, service=ISSUER, now=START + 1)
-    with pytest.raises(errors.VerificationError):
-        _check_key_statements(list(enumerate(short)))
+    # The audit: after the issuer's first key on the schedule (before it, its keys are an
+    # earlier release's, which made keys of its own lengths; devices of this release refuse
+    # them, so an issuer logging none on the schedule has no device of this release fetch).
+    first = _statement(SPKIS[2], START - STEP, START - STEP + LIFETIME)
+    with pytest.raises(errors.VerificationError, match="schedule"):
+        _check_key_statements(list(enumerate([first, *short])))
     # Off the grid, though as long as the schedule's: refused too.
     late = _statement(SPKIS[0], START + 60, START + 60 + LIFETIME)
     with pytest.raises(errors.KeyConsistencyError, match="schedule"):
@@ -95,14 +103,20 @@ def test_every_wallet_fetching_in_one_step_uses_its_key_whenever_it_was_logged()
     assert _wallet(START + skew - 1, everything)._current_key() == previous
 
 
-def test_the_audit_holds_keys_from_before_the_schedule_to_none_and_accepts_named_rekeys() -> None:
-    # A log keeps every statement for ever: keys an issuer made before the schedule began do
-    # not fail every later audit (devices refuse them all the same).
-    before = limits.ISSUER_KEY_SCHEDULE_SINCE - 10 * 86400 + 3600  # (off the grid)
+def test_the_audit_holds_an_earlier_releases_keys_to_none_and_accepts_named_rekeys() -> None:
+    # A log keeps every statement for ever: keys an issuer made before its upgrade (logged
+    # before its first key on the schedule) do not fail every later audit (devices refuse
+    # them all the same).
+    before = START - 10 * 86400 + 3600  # (off the grid)
     old = _statement(SPKIS[0], before, before + 7 * 86400)
     with pytest.raises(errors.KeyConsistencyError):
         check_statement(old, kind=KeyKind.ISSUER, service=ISSUER, now=before + 1)
     _check_key_statements([(0, old)])
+    # Logged after the issuer's first key on the schedule, the same key fails.
+    on = _statement(SPKIS[1], START - STEP, START - STEP + LIFETIME)
+    _check_key_statements([(0, old), (1, on)])
+    with pytest.raises(errors.VerificationError, match="schedule"):
+        _check_key_statements([(0, on), (1, old)])
     # An issuer that replaced a key within a step (lost, compromised) fails the audit, unless
     # the auditor accepts that step by name.
     a = _statement(SPKIS[0], START, START + LIFETIME)
@@ -112,15 +126,15 @@ def test_the_audit_holds_keys_from_before_the_schedule_to_none_and_accepts_named
         _check_key_statements([(0, a), (1, b)], frozenset({START + STEP}))
 
 
-def test_a_step_straddling_the_schedules_start_is_held_to_one_key() -> None:
-    # The schedule's start is no step boundary: keys of the step in force then began before
-    # it, and devices take them. Two for that step still fail the audit (a review).
-    straddling = issuer_step(limits.ISSUER_KEY_SCHEDULE_SINCE)
-    assert straddling < limits.ISSUER_KEY_SCHEDULE_SINCE
-    a = _statement(SPKIS[0], straddling, straddling + LIFETIME)
-    b = _statement(SPKIS[1], straddling, straddling + LIFETIME)
+def test_a_step_straddling_an_issuers_upgrade_is_held_to_one_key() -> None:
+    # The upgrade is no step boundary: the first key on the schedule begins at the start of
+    # the step in force, before the upgrade. Two for that step still fail the audit.
+    old = _statement(SPKIS[2], START - 3 * 86400 + 60, START + 4 * 86400 + 60)
+    a = _statement(SPKIS[0], START, START + LIFETIME)
+    b = _statement(SPKIS[1], START, START + LIFETIME)
+    _check_key_statements([(0, old), (1, a)])
     with pytest.raises(errors.VerificationError):
-        _check_key_statements([(0, a), (1, b)])
+        _check_key_statements([(0, old), (1, a), (2, b)])
 
 
 def test_an_accepted_rekey_excuses_the_replaced_key_in_every_rule() -> None:
@@ -166,3 +180,43 @@ async def test_tokens_of_a_listed_key_no_wallet_fetches_under_are_kept() -> None
     await wallet.refresh_keys()
     assert len(wallet._purse.tokens) == 3
     assert wallet._current_key() == on
+
+
+def _earlier_release(started: int, until: int) -> list[tuple[StoredKey, KeyStatement]]:
+    """The keys an issuer of the release before the schedule made from ``started`` to
+    ``until`` (its defaults: 7-day keys overlapping by a day, each successor made two overlaps
+    before the newest key's end), with the statements it logged."""
+    day, made, start = 86400, [], started
+    while (start - day if start != started else start) <= until:
+        private = blindrsa.generate_private_key(2048)
+        public = IssuerKey.from_public_key(private.public_key())
+        stored = StoredKey(
+            public.key_id, blindrsa.private_key_to_der(private), start, start + 7 * day
+        )
+        made.append((stored, _statement(public.spki, start, start + 7 * day)))
+        start += 6 * day
+    return made
+
+
+@pytest.mark.parametrize("days_after", [1, 10])
+def test_an_honest_issuer_upgrade_passes_the_log_audit(tmp_path: Path, days_after: int) -> None:
+    # A review: the upgraded issuer drops the earlier release's key valid then and makes the
+    # key of the step in force (begun up to a step before); the logged validities made three
+    # keys at once, and an issuer upgraded after a fixed date had logged keys off the schedule
+    # beginning after it: the audit failed for ever on every honest upgrade.
+    upgrade = START + days_after * 86400 + 5 * 3600
+    old = _earlier_release(START - 20 * 86400 - 5 * 3600, upgrade)
+    log = [statement for _, statement in old]
+    store = IssuerStore(tmp_path / "issuer.sqlite3")
+    for stored, _ in old:  # its store at the upgrade: the keys not yet expired
+        if stored.expires > upgrade:
+            newest = store.keys()[0].not_before if store.keys() else None
+            assert store.add_key_if_newest(stored, newest)
+    clock = FixedClock(upgrade)
+    core = IssuerCore(store, IssuerConfig(insecure_operator_codes=True), clock=clock)
+    for _ in range(4 * 20):  # twenty days of the upgraded issuer, logging its keys
+        core.rotate()
+        log += [s for s in core.key_statements(ISSUER) if s not in log]
+        clock.advance(86400 / 4)
+    store.close()
+    _check_key_statements(list(enumerate(log)))

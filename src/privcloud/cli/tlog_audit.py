@@ -111,6 +111,22 @@ def _replaced(
     return {min(keys)[1].leaf_hash for keys in steps.values() if len(keys) > 1}
 
 
+def _earlier_release(indexed: list[tuple[int, KeyStatement]]) -> set[bytes]:
+    """Leaf hashes of the issuer keys logged before their issuer's first key on the schedule:
+    an issuer of an earlier release, which made keys of its own lengths until its upgrade (ADR
+    0009, decision 8). Devices never fetch under a key off the schedule; the audit holds these
+    to the rules of their release, apart from the keys made after."""
+    first: dict[str, int] = {}
+    for index, s in indexed:
+        if s.kind is KeyKind.ISSUER and on_issuer_schedule(s.not_before, s.not_after):
+            first.setdefault(s.service, index)
+    return {
+        s.leaf_hash
+        for index, s in indexed
+        if s.kind is KeyKind.ISSUER and index < first.get(s.service, len(indexed))
+    }
+
+
 def _check_key_statements(
     indexed: list[tuple[int, KeyStatement]], accepted_rekeys: frozenset[int] = frozenset()
 ) -> None:
@@ -120,36 +136,38 @@ def _check_key_statements(
     log answer either index to a device's lookup); or an issuer key off the one schedule, or
     two for one step of it (ADR 0009, decision 8: keys for windows of the issuer's choosing);
     or a hybrid gateway key shorter than ``MIN_HYBRID_KEY_VALIDITY_S`` (:func:`downgrades`).
-    Keys beginning before ``ISSUER_KEY_SCHEDULE_SINCE`` are held to neither rule of length
-    (a log keeps them for ever); the key an issuer replaced within a step of
-    ``accepted_rekeys`` (:func:`_replaced`) counts in no rule but the first."""
+    An issuer's keys logged before its first key on the schedule (:func:`_earlier_release`)
+    are held to no schedule and counted apart from the keys after them; hybrid gateway keys
+    beginning before ``HYBRID_KEY_RULE_SINCE``, to no shortest validity (a log keeps
+    them for ever); the key an issuer replaced within a step of ``accepted_rekeys``
+    (:func:`_replaced`) counts in no rule but the first."""
     leaves = [s.leaf_hash for _, s in indexed]
     if len(set(leaves)) != len(leaves):
         print("keys          a key statement logged twice")
         raise VerificationError("the log holds a key statement twice")
     replaced = _replaced(indexed, accepted_rekeys)
-    counted = [s for _, s in indexed if s.leaf_hash not in replaced]
-    since = [s for s in counted if s.not_before >= limits.ISSUER_KEY_SCHEDULE_SINCE]
+    earlier = _earlier_release(indexed)
+    counted = [s for _, s in indexed if s.leaf_hash not in replaced | earlier]
+    since = [s for s in counted if s.not_before >= limits.HYBRID_KEY_RULE_SINCE]
     hybrid = [s for s in since if s.kind is KeyKind.OHTTP and s.key_config.post_quantum]
     if any(s.not_after - s.not_before < limits.MIN_HYBRID_KEY_VALIDITY_S for s in hybrid):
         print("keys          a post-quantum gateway key valid for less than a day")
         raise VerificationError("a gateway logged a post-quantum key valid for less than a day")
-    issuer = [s for s in since if s.kind is KeyKind.ISSUER]
+    issuer = [s for s in counted if s.kind is KeyKind.ISSUER]
     if not all(on_issuer_schedule(s.not_before, s.not_after) for s in issuer):
         print("keys          an issuer key off the issuer key schedule")
         raise VerificationError("an issuer logged a token key off the issuer key schedule")
-    # Two keys for one step, whenever they began (a step may straddle the schedule's start).
-    steps = [
-        (s.service, s.not_before)
-        for s in counted
-        if s.kind is KeyKind.ISSUER and on_issuer_schedule(s.not_before, s.not_after)
-    ]
+    steps = [(s.service, s.not_before) for s in issuer]
     if len(set(steps)) != len(steps):
         print("keys          two issuer keys for one step of the schedule")
         raise VerificationError("an issuer logged two token keys for one step of its schedule")
-    for (kind, service), count in sorted(
-        most_valid_at_once(counted).items(), key=lambda i: (i[0][0].value, i[0][1])
-    ):
+    if earlier:
+        print(f"keys          {len(earlier)} issuer keys of an earlier release, counted apart")
+    before = [s for _, s in indexed if s.leaf_hash in earlier - replaced]
+    most = most_valid_at_once(counted)
+    for group, count in most_valid_at_once(before).items():
+        most[group] = max(count, most.get(group, 0))
+    for (kind, service), count in sorted(most.items(), key=lambda i: (i[0][0].value, i[0][1])):
         print(f"keys          {kind.value} of {service}: at most {count} valid at once")
         if count > MOST_VALID_AT_ONCE[kind]:
             raise VerificationError("a service had more keys valid at once than rotation needs")
