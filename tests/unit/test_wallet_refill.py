@@ -5,6 +5,7 @@ included. Sans network: the fetch is counted, not sent."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -146,3 +147,31 @@ async def test_an_issuer_refusing_a_wallets_batches_learns_nothing_of_its_users_
     wallet.schedule_refill()
     await _settle(wallet)
     assert len(contacts) == 4
+
+
+async def test_an_issuer_refusing_batches_learns_nothing_of_attempts_after_a_restart(
+    tmp_path: Path,
+) -> None:
+    # The same attack across a restart of the app (a review): the failed refill's mark was
+    # held in memory only, so after a restart each request that found the wallet empty set
+    # off a refill again. It is kept in the wallet file.
+    from privcloud.errors import NoTokenLeftError, UnavailableError
+
+    contacts: list[float] = []
+
+    async def refused(count: int | None) -> int:
+        contacts.append(1)
+        raise UnavailableError("issuer answered status 503")
+
+    config = WalletConfig(issuer_name="issuer.example", batch_size=8, refill_delay_s=(0, 0))
+    path = tmp_path / "wallet.json"
+    for run in range(2):  # the app, then the app restarted
+        wallet = Wallet("http://127.0.0.1:1", config=config, path=path, clock=FixedClock(NOW))
+        wallet._fetch = refused  # type: ignore[method-assign]
+        if run == 0:
+            await wallet.prefetch_or_note()  # the first admission's fill, refused
+        for _ in range(3):  # the user tries a private feature
+            with pytest.raises(NoTokenLeftError, match="unavailable"):
+                await wallet.for_request(first=False)
+            await _settle(wallet)
+    assert len(contacts) == 1

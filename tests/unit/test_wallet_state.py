@@ -52,7 +52,7 @@ def test_pending_batch_survives_the_wallet_file_and_still_unblinds(
     batch, requests = _pending(private_key)
     purse = TokenPurse(WalletConfig().challenge("issuer.example"))
     data = encode_wallet_file(URL, SEED, True, purse, batch)
-    seed, enrolled, tokens, restored = decode_wallet_file(data, URL)
+    seed, enrolled, tokens, restored, failed = decode_wallet_file(data, URL)
     assert (seed, enrolled, tokens) == (SEED, True, [])
     assert restored == batch and len(restored) == 3
     key_id = batch.key.key.key_id
@@ -62,6 +62,13 @@ def test_pending_batch_survives_the_wallet_file_and_still_unblinds(
     plain = encode_wallet_file(URL, SEED, True, purse)
     assert "pending" not in json.loads(plain)
     assert decode_wallet_file(plain, URL)[3] is None
+    assert failed is None and decode_wallet_file(plain, URL)[4] is None
+    noted = encode_wallet_file(URL, SEED, True, purse, refill_failed="unavailable")
+    assert decode_wallet_file(noted, URL)[4] == "unavailable"
+    doc = json.loads(noted)
+    doc["refill-failed"] = "an address 203.0.113.9"  # only a code is read back
+    with pytest.raises(errors.ConfigError):
+        decode_wallet_file(json.dumps(doc).encode(), URL)
 
 
 @pytest.mark.parametrize(

@@ -528,7 +528,7 @@ class Wallet:
         try:
             await self.prefetch()
         except PrivcloudError as exc:
-            self._refill_failed = exc.code
+            self._note_refill(exc.code)
 
     # --- spending ------------------------------------------------------------------------------
 
@@ -613,9 +613,16 @@ class Wallet:
                 if short:
                     await self._fetch(None)
             except PrivcloudError as exc:
-                self._refill_failed = exc.code
+                self._note_refill(exc.code)
             else:
-                self._refill_failed = None
+                self._note_refill(None)
+
+    def _note_refill(self, failed: str | None) -> None:
+        """Note how the last refill ended (its error code, or None), in the wallet file too: a
+        restarted app must not schedule a refill at each request either."""
+        if failed != self._refill_failed:
+            self._refill_failed = failed
+            self._save()
 
     def _outlasts(self, moment: float) -> bool:
         """Whether the key a fetch would use now is still valid at ``moment``."""
@@ -654,6 +661,7 @@ class Wallet:
             self.enrolled,
             self._purse,
             self._pending,
+            self._refill_failed,
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # No fsync by default: a token a crash brings back is refused once (401), and a pending
@@ -668,7 +676,9 @@ class Wallet:
                 data = fh.read(limits.MAX_WALLET_FILE_BYTES + 1)
         except OSError as exc:
             raise ConfigError("wallet file does not load") from exc
-        seed, self.enrolled, tokens, self._pending = decode_wallet_file(data, self.issuer_url)
+        seed, self.enrolled, tokens, self._pending, self._refill_failed = decode_wallet_file(
+            data, self.issuer_url
+        )
         self._purse.add(tokens)
         try:
             return Ed25519PrivateKey.from_seed(seed)

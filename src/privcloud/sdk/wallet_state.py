@@ -11,6 +11,7 @@ format.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Final
 from urllib.parse import urljoin, urlsplit
@@ -48,6 +49,8 @@ REFILL_DELAY_S: Final[tuple[float, float]] = (5.0, 60.0)
 #: Seconds after which a fetch first re-reads the issuer directory (to follow key rotation).
 DIRECTORY_MAX_AGE_S: Final = 3600.0
 _FILE_VERSION: Final = 1
+#: An error code as the exception tree writes them (``unavailable``, ``rate_limited``).
+_CODE_RE: Final = re.compile(r"[a-z][a-z_]{0,31}")
 
 
 @dataclass(frozen=True)
@@ -340,11 +343,13 @@ def encode_wallet_file(
     enrolled: bool,
     purse: TokenPurse,
     pending: PendingBatch | None = None,
+    refill_failed: str | None = None,
 ) -> bytes:
     """The wallet file: JSON with the issuer, the device key's seed, the enrolment state, the
-    challenge, the tokens and the pending batch (``"pending"``, when there is one). It holds
-    bearer credentials, the device key and the unblinding state of a pending batch: keep it
-    0600."""
+    challenge, the tokens, the pending batch (``"pending"``, when there is one) and the error
+    code of the last refill when it failed (``"refill-failed"``: after a restart too, only the
+    client's background admissions try again; docs/adr/0009, decision 7). It holds bearer
+    credentials, the device key and the unblinding state of a pending batch: keep it 0600."""
     document: dict[str, object] = {
         "version": _FILE_VERSION,
         "issuer": issuer_url,
@@ -363,13 +368,16 @@ def encode_wallet_file(
     }
     if pending is not None:
         document["pending"] = _encode_pending(pending)
+    if refill_failed is not None:
+        document["refill-failed"] = refill_failed
     return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
 def decode_wallet_file(
     data: bytes, issuer_url: str
-) -> tuple[bytes, bool, list[HeldToken], PendingBatch | None]:
-    """``(device seed, enrolled, tokens, pending batch)`` of a wallet file for ``issuer_url``.
+) -> tuple[bytes, bool, list[HeldToken], PendingBatch | None, str | None]:
+    """``(device seed, enrolled, tokens, pending batch, failed refill's code)`` of a wallet
+    file for ``issuer_url``.
 
     The stored challenge is checked for shape only: the wallet answers its configured one, and
     tokens for another are never usable (their digest differs). Raises :class:`ConfigError`
@@ -393,11 +401,14 @@ def decode_wallet_file(
             for t in doc["tokens"]
         ]
         pending = _decode_pending(doc["pending"]) if doc.get("pending") is not None else None
+        failed = doc.get("refill-failed")
     except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
         raise ConfigError("wallet file does not load") from exc
     if version != _FILE_VERSION or issuer != issuer_url:
         raise ConfigError("wallet file is for another issuer or version")
-    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS], pending
+    if failed is not None and not (isinstance(failed, str) and _CODE_RE.fullmatch(failed)):
+        raise ConfigError("wallet file does not load")
+    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS], pending, failed
 
 
 __all__ = [
