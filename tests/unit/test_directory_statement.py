@@ -614,3 +614,27 @@ def test_no_downgrade_where_no_honest_gateway_would_have_named_the_hybrid_key() 
     end = NOW + 1800 + limits.DIRECTORY_KEY_AHEAD_S
     ending = (0, _hybrid_key_statement(2, not_before=NOW - 600, not_after=end))
     assert downgrades([(2, only_classical)], [ending]) == [only_classical]
+
+
+def test_a_statement_naming_no_hybrid_key_during_a_handover_of_hybrid_keys_is_a_downgrade() -> None:
+    # A review (ADR 0033, decision 7, "not caught"): with two hybrid keys handing over in the
+    # middle of a step, neither was due for the whole step, so a statement naming neither
+    # passed the audit at every rotation. An honest gateway names one of them whenever in the
+    # step it logs: the old until DIRECTORY_KEY_AHEAD_S before its end, the new from
+    # KEY_STATEMENT_SKEW_S after its start.
+    classical = _key_statement(1)
+    skew, ahead = limits.KEY_STATEMENT_SKEW_S, limits.DIRECTORY_KEY_AHEAD_S
+    step = {"not_before": NOW, "not_after": NOW + 3600}
+    old = _hybrid_key_statement(2, not_before=NOW - 86400, not_after=NOW + 1200 + ahead)
+    new = _hybrid_key_statement(3, not_before=NOW + 1200 - skew, not_after=NOW + 86400)
+    logged = [(0, classical), (1, old), (2, new)]
+    only_classical = _statement(keys=(classical,), **step)
+    assert downgrades([(3, only_classical)], logged) == [only_classical]
+    for named in (old, new):
+        assert downgrades([(3, _statement(keys=(classical, named), **step))], logged) == []
+    # A gap between them (the new one named a second after the old one is no longer): an
+    # honest gateway logging in it names no hybrid key either.
+    late = _hybrid_key_statement(3, not_before=NOW + 1201 - skew, not_after=NOW + 86400)
+    assert downgrades([(3, only_classical)], [(0, classical), (1, old), (2, late)]) == []
+    # The new key logged after the statement covers nothing of it.
+    assert downgrades([(2, only_classical)], [(0, classical), (1, old), (3, new)]) == []

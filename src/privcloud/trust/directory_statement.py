@@ -352,22 +352,33 @@ def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, in
     return most
 
 
+def _covered(windows: Iterable[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether the half-open ``windows`` together cover ``[start, end)``."""
+    reach = start
+    for begin, until in sorted(windows):
+        if begin > reach:
+            break
+        reach = max(reach, until)
+    return reach >= end
+
+
 def downgrades(
     directories: Iterable[tuple[int, DirectoryStatement]],
     keys: Iterable[tuple[int, KeyStatement]],
 ) -> list[DirectoryStatement]:
     """For a monitor reading the whole log, entries with their log index: the (version 2)
-    directory statements that name no hybrid post-quantum OHTTP key while their gateway had one
-    that any gateway still offering it would have named whenever in the step it logged the
-    statement — logged before the statement, begun ``KEY_STATEMENT_SKEW_S`` before the step
-    and lasting ``DIRECTORY_KEY_AHEAD_S`` past the step's end (a gateway names a key until that
-    long before its end). A device chooses among the keys named (step 6) and prefers a hybrid
-    one, so such a statement moves every device shown it onto a classical key: a downgrade, of
-    all devices or of those shown that statement alone, in public view here. A key retired
-    early is no excuse: an honest operator that leaves post-quantum keys waits until its
-    hybrid key's logged end. Not caught: a handover between two hybrid keys timed so that
-    neither covers a step (one step per rotation; hybrid keys shorter than
-    ``MIN_HYBRID_KEY_VALIDITY_S``, which could do so every step, the audit refuses)."""
+    directory statements that name no hybrid post-quantum OHTTP key while their gateway had
+    one that any gateway still offering it would have named whenever in the step it logged
+    the statement. A gateway names a key (``named_keys_of``) from ``KEY_STATEMENT_SKEW_S``
+    after its start until ``DIRECTORY_KEY_AHEAD_S`` before its end; the hybrid keys of the
+    gateway logged before the statement, one or several in turn (a handover), must cover the
+    whole step so. A device chooses among the keys named (step 6) and prefers a hybrid one, so
+    such a statement moves every device shown it onto a classical key: a downgrade, of all
+    devices or of those shown that statement alone, in public view here. A key retired early
+    is no excuse: an honest operator that leaves post-quantum keys waits until its hybrid
+    key's logged end. Not caught: a gap between two hybrid keys (a successor begun less than
+    the skew and the margin before its predecessor's end), in which an honest gateway names
+    none either."""
     hybrid: dict[str, list[tuple[int, KeyStatement]]] = {}
     for index, key in keys:
         if key.kind is KeyKind.OHTTP and key.key_config.post_quantum:
@@ -377,15 +388,17 @@ def downgrades(
         if statement.keys is None:
             continue  # (version 1 names no key)
         step_end = statement.not_before + limits.DIRECTORY_STATEMENT_LIFETIME_S // 2
-        due = [
-            key
-            for logged, key in hybrid.get(statement.service, [])
+        ours = hybrid.get(statement.service, [])
+        named = [
+            (
+                key.not_before + limits.KEY_STATEMENT_SKEW_S,
+                key.not_after - limits.DIRECTORY_KEY_AHEAD_S,
+            )
+            for logged, key in ours
             if logged < index
-            and key.not_before + limits.KEY_STATEMENT_SKEW_S <= statement.not_before
-            and key.not_after >= step_end + limits.DIRECTORY_KEY_AHEAD_S
         ]
-        hybrid_hashes = {k.leaf_hash for _, k in hybrid.get(statement.service, [])}
-        if due and not hybrid_hashes & set(statement.keys):
+        hashes = {key.leaf_hash for _, key in ours}
+        if _covered(named, statement.not_before, step_end) and not hashes & set(statement.keys):
             out.append(statement)
     return out
 
