@@ -223,6 +223,9 @@ def services(
                     f"http://127.0.0.1:{gateway}",
                     "--port",
                     str(relay),
+                    # Devices read the log through the relay (its address kept from the log).
+                    "--log",
+                    log_url,
                 ],
                 cwd=tmp_path,
             )
@@ -231,8 +234,6 @@ def services(
         yield [
             "--relay",
             f"http://127.0.0.1:{relay}",
-            "--log",
-            log_url,
             "--log-vkey",
             log_vkey,
             "--witness-vkey",
@@ -441,3 +442,20 @@ def test_gateway_node_check_reaches_the_gateway_and_every_worker(tmp_path: Path)
     assert worker[worker.index("--insecure-simulated-root") + 1] == "ab" * 97
     # The check's flags without the log's key are refused, not ignored.
     assert "needs --log-vkey" in _gateway_refused("--insecure-allow-simulated")
+
+
+def test_a_log_operator_cannot_read_the_devices_address_off_a_direct_log_read(
+    services: list[str],
+) -> None:
+    # A review: `privcloud call --log URL` read the log from the device's own address, right
+    # before its request; the log's operator, who runs the gateway too, could tie the two.
+    # The client reads the log through the relay only.
+    direct = "http://127.0.0.1:9"  # (any URL but the relay's /log)
+    out = subprocess.run(
+        [*PRIVCLOUD, "call", "echo", *services, "--log", direct, "--data", "hello"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert out.returncode != 0 and "through the relay" in out.stderr

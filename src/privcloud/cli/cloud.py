@@ -17,6 +17,7 @@ from pathlib import Path
 
 from privcloud import limits
 from privcloud.cli.lifecycle import INSECURE_BANNER
+from privcloud.cli.pacing import paced
 from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.cli.trust_args import trust_roots
 from privcloud.crypto.x509 import Curve, EcPrivateKey
@@ -84,7 +85,7 @@ async def _call(args: argparse.Namespace) -> None:
         else None
     )
     trust = None
-    if args.log:
+    if args.log or args.log_vkey:
         if not args.log_vkey:
             raise ConfigError("--log needs --log-vkey (and the witnesses' --witness-vkey)")
         try:
@@ -92,7 +93,7 @@ async def _call(args: argparse.Namespace) -> None:
         except ValueError as exc:
             raise ConfigError("--insecure-simulated-root is hex") from exc
         trust = ClientTrust.pinned(
-            args.log,
+            args.log or f"{args.relay.rstrip('/')}/log",
             args.log_vkey,
             args.witness_vkey or [],
             required_witnesses=args.quorum,
@@ -100,7 +101,10 @@ async def _call(args: argparse.Namespace) -> None:
             # Persisted by default, so that a restart cannot roll the trusted checkpoint back.
             store=FileTrustStore(args.trust_state or default_state_dir()),
         )
-    async with Client(args.relay, policy=policy, k=args.k, wallet=wallet, trust=trust) as client:
+    async with (
+        Client(args.relay, policy=policy, k=args.k, wallet=wallet, trust=trust) as admitted,
+        paced(admitted, _note) as client,
+    ):
         if args.stream:
             async for event in client.stream(args.feature, params, body):
                 print(
@@ -110,11 +114,17 @@ async def _call(args: argparse.Namespace) -> None:
                             "meta": event.meta,
                             "data": event.data.decode(errors="replace"),
                         }
-                    )
+                    ),
+                    flush=True,
                 )
         else:
             result = await client.call(args.feature, params, body)
-            print(json.dumps({"meta": result.meta, "data": result.data.decode(errors="replace")}))
+            data = result.data.decode(errors="replace")
+            print(json.dumps({"meta": result.meta, "data": data}), flush=True)
+
+
+def _note(text: str) -> None:
+    print(f"privcloud: {text}", file=sys.stderr, flush=True)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -251,7 +261,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="admit simulated-TEE nodes (INSECURE; local development only)",
     )
-    call.add_argument("--log", help="the transparency log (node admission needs it)")
+    call.add_argument(
+        "--log",
+        help="the transparency log node admission reads, through the relay (the default, "
+        "RELAY/log: read directly, the log would see this device's address)",
+    )
     call.add_argument("--log-vkey", help="the log's note verifier key")
     call.add_argument("--witness-vkey", action="append", help="a witness's vkey (repeat)")
     call.add_argument("--quorum", type=int, help="witnesses that must cosign (default: all)")

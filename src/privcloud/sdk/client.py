@@ -157,7 +157,9 @@ class Client:
         """``wallet`` supplies one anonymous token per request (docs/tokens.md); without one
         the client sends no token, for deployments whose gateway does not ask for them.
         ``trust`` is what node admission rests on; without it :meth:`refresh` refuses
-        (:class:`ConfigError`): no node can be admitted.
+        (:class:`ConfigError`): no node can be admitted. Its log is read through the relay
+        (``RELAY/log``); another log URL is a :class:`ConfigError` unless the trust says
+        ``insecure_direct_log``.
 
         Rollback protection across restarts: the trusted log checkpoint survives only in
         ``trust.store``. Without a store (the default) a restarted app starts from the pinned
@@ -181,6 +183,14 @@ class Client:
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
+        direct = trust is not None and trust.log_url.rstrip("/") != f"{self.relay_url}/log"
+        if direct and trust is not None and not trust.insecure_direct_log:
+            # Read directly, the log (the operator's, as the gateway is) would see this
+            # device's address at each admission, next to its requests (a review).
+            raise ConfigError(
+                "the transparency log must be read through the relay (RELAY/log), which keeps "
+                "the device's address from it"
+            )
         self.policy = policy if policy is not None else ClientPolicy()
         self.k = k
         self._rand = rand

@@ -50,6 +50,10 @@ class ClientTrust:
     log: TrustedLogState
     roots: TrustRoots = field(default_factory=TrustRoots.pinned)
     store: TrustStore | None = None
+    #: INSECURE: read the log at ``log_url`` though it is not the relay's ``/log``: the log's
+    #: operator, who runs the gateway too, would see this device's address next to each of
+    #: its admissions (docs/adr/0009, decision 2). For tools that admit no user's requests.
+    insecure_direct_log: bool = False
 
     @classmethod
     def pinned(
@@ -61,14 +65,18 @@ class ClientTrust:
         required_witnesses: int | None = None,
         insecure_simulated_keys: tuple[bytes, ...] = (),
         store: TrustStore | None = None,
+        insecure_direct_log: bool = False,
     ) -> ClientTrust:
         """Trust configured from the log's and witnesses' vkeys; ``insecure_simulated_keys``
-        adds dev roots of the INSECURE simulated TEE (the local cloud's)."""
+        adds dev roots of the INSECURE simulated TEE (the local cloud's). ``log_url`` is the
+        relay's ``/log`` (a :class:`~privcloud.sdk.Client` refuses another, unless
+        ``insecure_direct_log``)."""
         return cls(
             log_url,
             pinned_state(log_vkey, witness_vkeys, required_witnesses),
             TrustRoots.pinned(insecure_simulated_keys=insecure_simulated_keys),
             store,
+            insecure_direct_log,
         )
 
 

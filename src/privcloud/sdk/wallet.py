@@ -270,6 +270,20 @@ class Wallet:
     def _http(self) -> aiohttp.ClientSession:
         return self._issuer_http.get()  # its own session: the issuer only ever sees this one
 
+    @property
+    def refill_pending(self) -> bool:
+        """Whether a background refill is scheduled or running."""
+        return self._refill is not None and not self._refill.done()
+
+    async def settle_refill(self) -> None:
+        """Wait for the background refill a request set off, if one is pending: for a process
+        about to exit, whose :meth:`close` would cancel it. Its next start would then find the
+        wallet empty and fetch at its first admission, right before that run's request,
+        where the issuer and the gateway tie the two (a review: the command line did so at
+        every batch). A refill's failure is noted, never raised."""
+        if self._refill is not None:
+            await asyncio.gather(self._refill, return_exceptions=True)
+
     async def close(self) -> None:
         if self._refill is not None:
             self._refill.cancel()

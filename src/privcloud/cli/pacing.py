@@ -1,0 +1,39 @@
+"""Token pacing of the one-shot command-line client (``privcloud call``; docs/tokens.md, "The
+command line").
+
+An app's wallet refills in the background, at a random time after the request that took it
+below its low-water mark, and fetches at its first admission only when it starts empty. A
+command is an app that starts, sends one request and exits: its refill, cancelled at the exit,
+never ran, so each ``batch_size``-th command found the wallet empty and fetched a batch at its
+first admission, milliseconds before its request; the issuer (who knows the device) and the
+gateway (who sees the request) tied the two every time (a review). So a command that fetched
+waits a refill's random delay before its request, and one whose request set a refill off lets
+it run before exiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+from privcloud.sdk import Client
+
+
+@contextlib.asynccontextmanager
+async def paced(client: Client, note: Callable[[str], None]) -> AsyncIterator[Client]:
+    """``client`` (admitted) for one request, paced as above; ``note`` tells the user why
+    the command waits."""
+    wallet = client.wallet
+    if wallet is not None and wallet.fetched:
+        delay = secrets.SystemRandom().uniform(*wallet.config.refill_delay_s)
+        note(
+            f"tokens fetched: the request waits {delay:.0f} s, so that the issuer cannot tie "
+            "the fetch to it (docs/tokens.md)"
+        )
+        await asyncio.sleep(delay)
+    yield client
+    if wallet is not None and wallet.refill_pending:
+        note("refilling the token wallet before exiting, at a random time (Ctrl-C skips it)")
+        await wallet.settle_refill()
