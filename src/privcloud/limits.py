@@ -437,6 +437,11 @@ OHTTP_KEY_LIFETIME_S: Final = 7 * 24 * 3600
 #: gateway rotating keys shorter than its directory statements' steps could hand over between
 #: two at every step, neither due to be named, and name only classical keys unseen (ADR 0033).
 MIN_HYBRID_KEY_VALIDITY_S: Final = 24 * 3600
+#: A gap shorter than this between the times two hybrid keys of a gateway are named (the
+#: successor begun too late) is no gap to the log audit's downgrade rule: a gap of a second
+#: exempted its whole step, so one could be timed into any rotation (a review). An operator
+#: makes the successor at least 10 minutes ahead (docs/operations.md) and leaves none.
+MAX_HYBRID_KEY_GAP_S: Final = DIRECTORY_STATEMENT_LIFETIME_S // 2
 #: The one schedule of every issuer's token keys (docs/adr/0009, decision 8): a key begins on
 #: a multiple of this (Unix time), and a wallet fetches only under the key of the step it is
 #: in. A schedule of the issuer's choosing let it give keys to short windows of fetches, each

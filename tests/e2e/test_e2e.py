@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -264,7 +265,8 @@ async def test_truncated_stream_is_detected_by_the_client(cloud: Cloud, client: 
     cut = Proxy(0, cut_outbound_after=600)
     cut.target_port = int(cloud.relay_proxy.target_port)
     await cut.start()
-    c2 = Client(cut.url, policy=POLICY, trust=cloud.client_trust())
+    trust = dataclasses.replace(cloud.client_trust(), log_url=f"{cut.url}/log")
+    c2 = Client(cut.url, policy=POLICY, trust=trust)
     c2._key_config = client._key_config
     c2.trail = client.trail
     received = []

@@ -21,19 +21,22 @@ from privcloud.sdk.wallet_state import HeldToken, WalletConfig
 DELAY = (5.0, 60.0)
 
 
-def _client(fetched: int, pending: bool = False) -> tuple[Any, list[str]]:
+NOW = 1_000_000
+
+
+def _client(fetched_at: int | None, pending: bool = False) -> tuple[Any, list[str]]:
     events: list[str] = []
 
     async def settle() -> None:
         events.append("refill")
 
     wallet = SimpleNamespace(
-        fetched=fetched,
+        fetched_at=fetched_at,
         config=WalletConfig(refill_delay_s=DELAY),
         refill_pending=pending,
         settle_refill=settle,
     )
-    return SimpleNamespace(wallet=wallet), events
+    return SimpleNamespace(wallet=wallet, clock=FixedClock(NOW)), events
 
 
 async def _command(client: Any, events: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -48,18 +51,26 @@ async def _command(client: Any, events: list[str], monkeypatch: pytest.MonkeyPat
 async def test_an_issuer_and_gateway_cannot_tie_a_commands_fetch_to_its_request(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    client, events = _client(fetched=16)  # its first admission fetched a batch
+    client, events = _client(fetched_at=NOW)  # its first admission fetched a batch
     await _command(client, events, monkeypatch)
     [wait, request] = events
     assert request == "request" and DELAY[0] <= float(wait.split()[1]) <= DELAY[1]
-    # A command whose wallet held tokens sends at once.
-    client, events = _client(fetched=0)
+    # A command stopped while it waited and run again two seconds after the fetch waits too
+    # (a review: the new process had fetched nothing itself, and sent at once).
+    client, events = _client(fetched_at=NOW - 2)
     await _command(client, events, monkeypatch)
-    assert events == ["request"]
+    [wait, request] = events
+    assert DELAY[0] - 2 <= float(wait.split()[1]) <= DELAY[1] - 2
+    # A command whose wallet's last batch is older than any delay, or that never fetched,
+    # sends at once.
+    for fetched_at in (NOW - int(DELAY[1]), None):
+        client, events = _client(fetched_at=fetched_at)
+        await _command(client, events, monkeypatch)
+        assert events == ["request"]
 
 
 async def test_a_commands_refill_runs_before_it_exits(monkeypatch: pytest.MonkeyPatch) -> None:
-    client, events = _client(fetched=0, pending=True)
+    client, events = _client(fetched_at=None, pending=True)
     await _command(client, events, monkeypatch)
     assert events == ["request", "refill"]
 

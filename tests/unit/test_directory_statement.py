@@ -632,9 +632,15 @@ def test_a_statement_naming_no_hybrid_key_during_a_handover_of_hybrid_keys_is_a_
     assert downgrades([(3, only_classical)], logged) == [only_classical]
     for named in (old, new):
         assert downgrades([(3, _statement(keys=(classical, named), **step))], logged) == []
-    # A gap between them (the new one named a second after the old one is no longer): an
-    # honest gateway logging in it names no hybrid key either.
+    # A gap between them (the new one named a second after the old one is no longer) is no
+    # excuse (a review: it exempted the whole step); a gap of a step or more is (an honest
+    # gateway logging in it names no hybrid key either: a downgrade of everyone, in public).
     late = _hybrid_key_statement(3, not_before=NOW + 1201 - skew, not_after=NOW + 86400)
-    assert downgrades([(3, only_classical)], [(0, classical), (1, old), (2, late)]) == []
+    assert downgrades([(3, only_classical)], [(0, classical), (1, old), (2, late)]) == [
+        only_classical
+    ]
+    gap = limits.MAX_HYBRID_KEY_GAP_S
+    later = _hybrid_key_statement(3, not_before=NOW + 1200 + gap - skew, not_after=NOW + 86400)
+    assert downgrades([(3, only_classical)], [(0, classical), (1, old), (2, later)]) == []
     # The new key logged after the statement covers nothing of it.
     assert downgrades([(2, only_classical)], [(0, classical), (1, old), (3, new)]) == []

@@ -220,3 +220,37 @@ def test_an_honest_issuer_upgrade_passes_the_log_audit(tmp_path: Path, days_afte
         clock.advance(86400 / 4)
     store.close()
     _check_key_statements(list(enumerate(log)))
+
+
+def test_an_issuer_logging_keys_for_later_windows_before_its_first_scheduled_key_fails() -> None:
+    # A review: keys logged before the issuer's first key on the schedule were an earlier
+    # release's whatever they held, so an issuer could log, just before that key, keys for
+    # windows weeks ahead (four valid at once beside the schedule's two, or ten-minute
+    # windows) for the devices of the earlier release, which fetch under any logged key. An
+    # earlier release made its keys a day or two ahead: one beginning after the end of the
+    # issuer's first key on the schedule fails.
+    day, later = 86400, START + 3 * STEP
+    ahead = [_statement(SPKIS[i], later + 100 * i, later + 100 * i + 20 * day) for i in (0, 1)]
+    schedule = [
+        _statement(SPKIS[i % 3], START + i * STEP, START + i * STEP + LIFETIME) for i in range(6)
+    ]
+    with pytest.raises(errors.VerificationError, match="after that key's end"):
+        _check_key_statements(list(enumerate([*ahead, *schedule])))
+    windows = [
+        _statement(SPKIS[i % 2], START + LIFETIME + 600 * i, START + LIFETIME + 600 * (i + 1))
+        for i in range(6)
+    ]
+    with pytest.raises(errors.VerificationError, match="after that key's end"):
+        _check_key_statements(list(enumerate([*windows, *schedule])))
+    # A day ahead of the upgrade, as an earlier release made them, passes.
+    made = _statement(SPKIS[0], START + LIFETIME - 600, START + LIFETIME - 600 + 7 * day)
+    _check_key_statements(list(enumerate([made, *schedule[:2]])))
+
+
+def test_an_issuer_not_yet_upgraded_passes_the_audit_wherever_its_keys_sit_in_the_log() -> None:
+    # A review: the cut-off of an issuer with no key on the schedule compared log indexes with
+    # the number of key statements, so an honest issuer not yet upgraded failed the audit once
+    # its keys sat past that count in the log (release manifests, directory statements).
+    a = _statement(SPKIS[0], START + 3600, START + 3600 + 7 * 86400)
+    b = _statement(SPKIS[1], START + 3600 + 6 * 86400, START + 3600 + 13 * 86400)
+    _check_key_statements([(5000, a), (5900, b)])

@@ -175,3 +175,35 @@ async def test_an_issuer_refusing_batches_learns_nothing_of_attempts_after_a_res
                 await wallet.for_request(first=False)
             await _settle(wallet)
     assert len(contacts) == 1
+
+
+async def test_a_refused_batch_does_not_stop_refills_after_a_successful_fill(
+    tmp_path: Path,
+) -> None:
+    # A review: the mark a refused batch wrote to the wallet file outlived a restarted app's
+    # successful fill at its first admission, so its requests set off no refill after it.
+    from privcloud.errors import UnavailableError
+
+    config = WalletConfig(issuer_name="issuer.example", batch_size=8, refill_delay_s=(0, 0))
+    path = tmp_path / "wallet.json"
+    wallet = Wallet("http://127.0.0.1:1", config=config, path=path, clock=FixedClock(NOW))
+
+    async def refused(count: int | None) -> int:
+        raise UnavailableError("issuer answered status 503")
+
+    wallet._fetch = refused  # type: ignore[method-assign]
+    await wallet.prefetch_or_note()
+    restarted = Wallet("http://127.0.0.1:1", config=config, path=path, clock=FixedClock(NOW))
+
+    async def filled(count: int | None) -> int:
+        _hold(restarted, 8, NOW + 86400)
+        return 8
+
+    restarted._fetch = filled  # type: ignore[method-assign]
+    restarted._current_key = lambda: None  # type: ignore[method-assign]
+    await restarted.prefetch_or_note()
+    assert b"refill-failed" not in path.read_bytes()
+    for _ in range(7):  # requests take it below the low-water mark
+        await restarted.for_request(first=False)
+    assert restarted.refill_pending
+    await restarted.close()

@@ -52,7 +52,7 @@ def test_pending_batch_survives_the_wallet_file_and_still_unblinds(
     batch, requests = _pending(private_key)
     purse = TokenPurse(WalletConfig().challenge("issuer.example"))
     data = encode_wallet_file(URL, SEED, True, purse, batch)
-    seed, enrolled, tokens, restored, failed = decode_wallet_file(data, URL)
+    seed, enrolled, tokens, restored, failed, fetched_at = decode_wallet_file(data, URL)
     assert (seed, enrolled, tokens) == (SEED, True, [])
     assert restored == batch and len(restored) == 3
     key_id = batch.key.key.key_id
@@ -62,10 +62,16 @@ def test_pending_batch_survives_the_wallet_file_and_still_unblinds(
     plain = encode_wallet_file(URL, SEED, True, purse)
     assert "pending" not in json.loads(plain)
     assert decode_wallet_file(plain, URL)[3] is None
-    assert failed is None and decode_wallet_file(plain, URL)[4] is None
+    assert failed is None and fetched_at is None and decode_wallet_file(plain, URL)[4] is None
     noted = encode_wallet_file(URL, SEED, True, purse, refill_failed="unavailable")
     assert decode_wallet_file(noted, URL)[4] == "unavailable"
     doc = json.loads(noted)
+    timed = encode_wallet_file(URL, SEED, True, purse, fetched_at=1_800_000_000)
+    assert decode_wallet_file(timed, URL).fetched_at == 1_800_000_000
+    bad = json.loads(timed)
+    bad["fetched-at"] = "yesterday"
+    with pytest.raises(errors.ConfigError):
+        decode_wallet_file(json.dumps(bad).encode(), URL)
     doc["refill-failed"] = "an address 203.0.113.9"  # only a code is read back
     with pytest.raises(errors.ConfigError):
         decode_wallet_file(json.dumps(doc).encode(), URL)

@@ -114,17 +114,33 @@ def _replaced(
 def _earlier_release(indexed: list[tuple[int, KeyStatement]]) -> set[bytes]:
     """Leaf hashes of the issuer keys logged before their issuer's first key on the schedule:
     an issuer of an earlier release, which made keys of its own lengths until its upgrade (ADR
-    0009, decision 8). Devices never fetch under a key off the schedule; the audit holds these
-    to the rules of their release, apart from the keys made after."""
-    first: dict[str, int] = {}
+    0009, decision 8); all of an issuer's keys while it logged none on the schedule. Devices
+    never fetch under a key off the schedule; the audit holds these to the rules of their
+    release, apart from the keys made after. Raises :class:`VerificationError` for such a key
+    beginning after the end of its issuer's first key on the schedule: an earlier release made
+    its keys a day or two ahead at most, so that is a key logged ahead of the upgrade to keep
+    windows of the issuer's choosing for devices of that release (a review)."""
+    first: dict[str, KeyStatement] = {}
+    at: dict[str, int] = {}
     for index, s in indexed:
-        if s.kind is KeyKind.ISSUER and on_issuer_schedule(s.not_before, s.not_after):
-            first.setdefault(s.service, index)
-    return {
-        s.leaf_hash
-        for index, s in indexed
-        if s.kind is KeyKind.ISSUER and index < first.get(s.service, len(indexed))
-    }
+        scheduled = s.kind is KeyKind.ISSUER and on_issuer_schedule(s.not_before, s.not_after)
+        if scheduled and s.service not in first:
+            first[s.service], at[s.service] = s, index
+    earlier = set()
+    for index, s in indexed:
+        if s.kind is not KeyKind.ISSUER or index >= at.get(s.service, index + 1):
+            continue
+        upgrade = first.get(s.service)
+        if upgrade is not None and s.not_before >= upgrade.not_after:
+            print("keys          an issuer key logged ahead of its first key on the schedule")
+            raise VerificationError(
+                "an issuer logged, before its first key on the schedule, a key beginning after "
+                "that key's end"
+            )
+        earlier.add(s.leaf_hash)
+    for service in sorted({s.service for _, s in indexed if s.kind is KeyKind.ISSUER} - set(first)):
+        print(f"keys          issuer {service}: no key on the schedule (an earlier release)")
+    return earlier
 
 
 def _check_key_statements(

@@ -196,6 +196,8 @@ class Wallet:
         self._jitter = secrets.SystemRandom()
         self.enrolled = False
         self.fetched = 0
+        #: When the last batch came (Unix seconds; kept in the wallet file), None: never.
+        self.fetched_at: int | None = None
         if self.path is not None and self.path.exists():
             self._device_key = self._load()
             if attester is not None:
@@ -525,6 +527,7 @@ class Wallet:
         self._purse.add(held)
         self._pending = None
         self.fetched += len(held)
+        self.fetched_at = int(self._clock.now())
         self._save()
         return len(held)
 
@@ -543,6 +546,8 @@ class Wallet:
             await self.prefetch()
         except PrivcloudError as exc:
             self._note_refill(exc.code)
+        else:
+            self._note_refill(None)  # (a review: the mark outlived a successful fill)
 
     # --- spending ------------------------------------------------------------------------------
 
@@ -676,6 +681,7 @@ class Wallet:
             self._purse,
             self._pending,
             self._refill_failed,
+            self.fetched_at,
         )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # No fsync by default: a token a crash brings back is refused once (401), and a pending
@@ -690,9 +696,9 @@ class Wallet:
                 data = fh.read(limits.MAX_WALLET_FILE_BYTES + 1)
         except OSError as exc:
             raise ConfigError("wallet file does not load") from exc
-        seed, self.enrolled, tokens, self._pending, self._refill_failed = decode_wallet_file(
-            data, self.issuer_url
-        )
+        stored = decode_wallet_file(data, self.issuer_url)
+        seed, self.enrolled, tokens, self._pending = stored[:4]
+        self._refill_failed, self.fetched_at = stored.refill_failed, stored.fetched_at
         self._purse.add(tokens)
         try:
             return Ed25519PrivateKey.from_seed(seed)

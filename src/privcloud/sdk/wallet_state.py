@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from privcloud import limits
@@ -344,12 +344,15 @@ def encode_wallet_file(
     purse: TokenPurse,
     pending: PendingBatch | None = None,
     refill_failed: str | None = None,
+    fetched_at: int | None = None,
 ) -> bytes:
     """The wallet file: JSON with the issuer, the device key's seed, the enrolment state, the
     challenge, the tokens, the pending batch (``"pending"``, when there is one) and the error
     code of the last refill when it failed (``"refill-failed"``: after a restart too, only the
-    client's background admissions try again; docs/adr/0009, decision 7). It holds bearer
-    credentials, the device key and the unblinding state of a pending batch: keep it 0600."""
+    client's background admissions try again; docs/adr/0009, decision 7) and when the last
+    batch came (``"fetched-at"``, Unix seconds: the command line paces its request after it,
+    ``cli/pacing.py``). It holds bearer credentials, the device key and the unblinding state
+    of a pending batch: keep it 0600."""
     document: dict[str, object] = {
         "version": _FILE_VERSION,
         "issuer": issuer_url,
@@ -370,14 +373,24 @@ def encode_wallet_file(
         document["pending"] = _encode_pending(pending)
     if refill_failed is not None:
         document["refill-failed"] = refill_failed
+    if fetched_at is not None:
+        document["fetched-at"] = fetched_at
     return json.dumps(document, separators=(",", ":")).encode("ascii")
 
 
-def decode_wallet_file(
-    data: bytes, issuer_url: str
-) -> tuple[bytes, bool, list[HeldToken], PendingBatch | None, str | None]:
-    """``(device seed, enrolled, tokens, pending batch, failed refill's code)`` of a wallet
-    file for ``issuer_url``.
+class WalletFile(NamedTuple):
+    """What a wallet file holds (:func:`decode_wallet_file`)."""
+
+    seed: bytes
+    enrolled: bool
+    tokens: list[HeldToken]
+    pending: PendingBatch | None
+    refill_failed: str | None
+    fetched_at: int | None
+
+
+def decode_wallet_file(data: bytes, issuer_url: str) -> WalletFile:
+    """What the wallet file for ``issuer_url`` holds.
 
     The stored challenge is checked for shape only: the wallet answers its configured one, and
     tokens for another are never usable (their digest differs). Raises :class:`ConfigError`
@@ -402,13 +415,18 @@ def decode_wallet_file(
         ]
         pending = _decode_pending(doc["pending"]) if doc.get("pending") is not None else None
         failed = doc.get("refill-failed")
+        fetched_at = doc.get("fetched-at")
     except (ValueError, KeyError, TypeError, AttributeError, PrivcloudError) as exc:
         raise ConfigError("wallet file does not load") from exc
     if version != _FILE_VERSION or issuer != issuer_url:
         raise ConfigError("wallet file is for another issuer or version")
     if failed is not None and not (isinstance(failed, str) and _CODE_RE.fullmatch(failed)):
         raise ConfigError("wallet file does not load")
-    return seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS], pending, failed
+    if fetched_at is not None and (type(fetched_at) is not int or fetched_at < 0):
+        raise ConfigError("wallet file does not load")
+    return WalletFile(
+        seed, enrolled, tokens[: limits.MAX_WALLET_TOKENS], pending, failed, fetched_at
+    )
 
 
 __all__ = [
@@ -419,6 +437,7 @@ __all__ = [
     "SpentToken",
     "TokenPurse",
     "WalletConfig",
+    "WalletFile",
     "decode_wallet_file",
     "encode_wallet_file",
     "check_directory",

@@ -352,14 +352,16 @@ def most_valid_at_once(statements: Iterable[DirectoryStatement]) -> dict[str, in
     return most
 
 
-def _covered(windows: Iterable[tuple[int, int]], start: int, end: int) -> bool:
-    """Whether the half-open ``windows`` together cover ``[start, end)``."""
-    reach = start
+def _covered(windows: Iterable[tuple[int, int]], start: int, end: int, bridge: int) -> bool:
+    """Whether the half-open ``windows``, joined across gaps shorter than ``bridge``, cover
+    ``[start, end)`` together."""
+    spans: list[list[int]] = []
     for begin, until in sorted(windows):
-        if begin > reach:
-            break
-        reach = max(reach, until)
-    return reach >= end
+        if spans and begin < spans[-1][1] + bridge:
+            spans[-1][1] = max(spans[-1][1], until)
+        else:
+            spans.append([begin, until])
+    return any(begin <= start and until >= end for begin, until in spans)
 
 
 def downgrades(
@@ -376,9 +378,10 @@ def downgrades(
     such a statement moves every device shown it onto a classical key: a downgrade, of all
     devices or of those shown that statement alone, in public view here. A key retired early
     is no excuse: an honest operator that leaves post-quantum keys waits until its hybrid
-    key's logged end. Not caught: a gap between two hybrid keys (a successor begun less than
-    the skew and the margin before its predecessor's end), in which an honest gateway names
-    none either."""
+    key's logged end. A gap between two hybrid keys shorter than ``MAX_HYBRID_KEY_GAP_S`` (a
+    successor begun late) counts as none: a gap of a second exempted its step (a review). Not
+    caught: a longer gap, in which an honest gateway names no hybrid key either, open to every
+    monitor in the keys' statements."""
     hybrid: dict[str, list[tuple[int, KeyStatement]]] = {}
     for index, key in keys:
         if key.kind is KeyKind.OHTTP and key.key_config.post_quantum:
@@ -398,7 +401,9 @@ def downgrades(
             if logged < index
         ]
         hashes = {key.leaf_hash for _, key in ours}
-        if _covered(named, statement.not_before, step_end) and not hashes & set(statement.keys):
+        bridge = limits.MAX_HYBRID_KEY_GAP_S
+        covered = _covered(named, statement.not_before, step_end, bridge)
+        if covered and not hashes & set(statement.keys):
             out.append(statement)
     return out
 
