@@ -379,6 +379,28 @@ def test_device_sends_cover_frames_after_its_final_until_the_nodes() -> None:
     assert device.done and device.due(NOW + 2.0) == 0  # ...until the node's FINAL
 
 
+def test_a_device_giving_a_session_up_closes_on_its_grid_and_keeps_the_node_unaware() -> None:
+    """A session the device gives up (the node silent, a frame that did not open) closes at the
+    same step of its grid as after the node's FINAL, not when the failure came, and until then
+    its frames carry no audio and open at the node as any DATA frame: a FINAL or a cover frame
+    would set off the node's drain or its close, at a time the gateway chose."""
+    device, node = endpoints(deadline_s=60, drain_s=0.2)
+    step = limits.LIVE_FIRST_FRAME_STEP_S
+    failed_at = device.sent_at + 2.3 * step
+    device.abandon(failed_at)
+    assert device.abandoned and not device.done
+    assert device.close_at == device.sent_at + 3 * step  # (tail_steps 0: the first step after)
+    device.abandon(failed_at + step)  # a second call keeps the first close
+    assert device.close_at == device.sent_at + 3 * step
+    assert node.receive(device.idle_frame(), NOW + 0.04) == (b"", b"")
+    assert node.taking_audio and not device.sent_final
+    assert device.due(device.close_at - 0.01) > 0 and not device.must_close(device.close_at - 0.01)
+    assert device.must_close(device.close_at) and device.due(device.close_at + 1) == 0
+    drawn = DeviceEndpoint(device._keys, sent_at=0.0, asked_s=60, tail_steps=2)
+    drawn.abandon(0.4)  # before an ACCEPT (a refused opening): the same rule
+    assert drawn.close_at == 3 * step <= 0.4 + limits.LIVE_MAX_GRID_STEPS * step
+
+
 def test_device_final_starts_the_node_drain() -> None:
     device, node = endpoints(deadline_s=60, drain_s=0.2)
     assert node.receive(device.audio_frame(b"\1\0" * 4, b""), NOW) == (b"\1\0" * 4, b"")

@@ -24,12 +24,15 @@ steps of ``limits.LIVE_FIRST_FRAME_STEP_S``. A session's first frame goes a draw
 ACCEPT comes later), not when the ACCEPT arrives; a later opening (a resume, a draw again, a
 resend) goes, its tunnel up, at a step a drawn 0 to ``LIVE_MAX_GRID_STEPS - 1`` past the
 first one, not when the cut or refusal arrives; after the node's FINAL the cover frames go on
-and the tunnel closes at a step drawn so too, not when the FINAL arrives; and the call's length
-(``deadline_s``) counts from the grid's origin, not from the first ACCEPT's arrival. The
-gateway would read the device's round-trip time (its network position, which the relay hides)
-off anything that answered what the device receives; what is left is the step a gateway
-holding its answer picks as a threshold, which shows only when the draw was that step (the
-reviews of 2026-12-07; docs/adr/0023-live-sessions.md, "A second review (2026-12-07)").
+and the tunnel closes at a step drawn so too, not when the FINAL arrives; every other close of
+a tunnel whose opening went out (a session that failed or was attacked, an opening refused or
+given up) goes at such a step too (:meth:`LiveCall._close_on_the_grid`), and a failure reaches
+the app only then; and the call's length (``deadline_s``) counts from the grid's origin, not
+from the first ACCEPT's arrival. The gateway would read the device's round-trip time (its
+network position, which the relay hides) off anything that answered what the device receives;
+what is left is the step a gateway holding its answer picks as a threshold, which shows only
+when the draw was that step (the reviews of 2026-12-07; docs/adr/0023-live-sessions.md, "A
+second review (2026-12-07)" and "A third review (2026-12-07)").
 
 When the node fails (the tunnel closes before its FINAL frame, or no frame comes for
 ``limits.LIVE_LIVENESS_TIMEOUT_S``) the call resumes with a fresh token, at most
@@ -182,6 +185,9 @@ class LiveCall:
         self._task: asyncio.Task[None] | None = None
         #: The session open now (closed by :meth:`aclose` if the task never ran).
         self._opened: _Open | None = None
+        #: Tunnels given up and kept until their close on the call's grid
+        #: (:meth:`_close_on_the_grid`), while the call goes on (a resume, a draw again).
+        self._closing: list[asyncio.Future[None]] = []
         self._ended_events = False
         #: Nodes whose opening or session failed, once per failure, in order. Only a pinned
         #: node is left out for it (the failure is not authenticated: see the module's doc).
@@ -236,18 +242,24 @@ class LiveCall:
     async def end(self) -> None:
         """No more audio: the rest is sent, then FINAL; returns when the node's FINAL came
         (after its drain) and the tunnel closed on the call's grid (up to
-        ``limits.LIVE_MAX_GRID_STEPS`` steps later), or the call failed."""
+        ``limits.LIVE_MAX_GRID_STEPS`` steps later), or the call failed (its tunnels closed on
+        the grid too)."""
         self._ended = True
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._task)
 
     async def aclose(self) -> None:
-        """Stop at once (no drain): the session's tunnel is closed and :meth:`events` ends."""
+        """Stop at once (no drain): the session's tunnel, and any still waiting for its close on
+        the grid, are closed and :meth:`events` ends."""
         self._ended = True
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        closing, self._closing = self._closing, []
+        for task in closing:
+            task.cancel()  # (each closes its tunnel at once)
+        await asyncio.gather(*closing, return_exceptions=True)
         opened, self._opened = self._opened, None
         if opened is not None:  # the task was cancelled before its first step
             await opened.ws.close()
@@ -277,15 +289,20 @@ class LiveCall:
     # --- sessions --------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Open the first session (raises its refusal; :meth:`events` then ends at once), then
-        run the call in the background (:meth:`_open_drawing`). Returns when the session's
-        first frame is due (1 to ``limits.LIVE_MAX_GRID_STEPS`` steps of
-        ``limits.LIVE_FIRST_FRAME_STEP_S`` after its opening went out, drawn): audio fed before
-        then would wait in the buffer, a delay for the rest of the call."""
+        """Open the first session (raises its refusal once the refused tunnels closed on the
+        call's grid; :meth:`events` then ends at once), then run the call in the background
+        (:meth:`_open_drawing`). Returns when the session's first frame is due (1 to
+        ``limits.LIVE_MAX_GRID_STEPS`` steps of ``limits.LIVE_FIRST_FRAME_STEP_S`` after its
+        opening went out, drawn): audio fed before then would wait in the buffer, a delay for
+        the rest of the call."""
         try:
             opened = await self._open_drawing()
-        except BaseException:
-            self._end_events()
+        except BaseException as exc:
+            try:
+                if isinstance(exc, PrivcloudError):
+                    await self._closes_done()
+            finally:
+                self._end_events()
             raise
         self._opened = opened
         self._task = asyncio.create_task(self._run(opened))
@@ -421,6 +438,7 @@ class LiveCall:
             # without a message (under insecure_fetch_on_request_path, a fetch).
             await self._token(token)
         ws = await self._connect()
+        endpoint: DeviceEndpoint | None = None
         try:
             authorization = await self._token(token)
             message, context = build_open(
@@ -442,7 +460,10 @@ class LiveCall:
                 client.mark_no_live(chosen.descriptor.node_id)  # and for the next calls
             endpoint.accept(read.frame(), self.pace())
         except BaseException:
-            await ws.close()
+            if endpoint is None:  # nothing reached the gateway: the relay waits for the opening
+                await ws.close()
+            else:  # a refusal, a bad answer, none in time, the resume's time-out
+                self._abandon(ws, endpoint)
             raise
         self.nodes.append(chosen.descriptor.node_id)
         return _Open(ws, endpoint, chosen.descriptor.node_id)
@@ -528,53 +549,110 @@ class LiveCall:
             raise UnavailableError("relay unreachable") from exc
 
     async def _run(self, opened: _Open) -> None:
+        """The call after its first opening: its sessions and resumes. Its end, and a failure
+        that ends it, reach :meth:`events` once every tunnel closed on the grid
+        (:meth:`_closes_done`): an app that reacts to them (an ``async with`` block's
+        :meth:`aclose`, a new call) then reacts on the grid too."""
+        failure: PrivcloudError | None = None
         try:
-            while True:
-                try:
-                    await self._session(opened)
-                except _NODE_FAILURES:
-                    lost_at = self.pace()
-                    self._failed.append(opened.node_id)
-                    self._lost.add(opened.node_id)
-                    if self._no_resume(lost_at):
-                        raise
-                    old = opened.node_id
-                    opened = await self._resume()
-                    self._opened = opened
-                    gap = self.pace() - lost_at
-                    self.resumes.append(Resume(old, opened.node_id, gap))
-                    self._emit(LiveEvent(0, "notice", "resumed"))
-                else:
-                    return
-        except PrivcloudError as exc:
-            await self._events.put(exc)
+            try:
+                while True:
+                    try:
+                        await self._session(opened)
+                    except _NODE_FAILURES:
+                        lost_at = self.pace()
+                        self._failed.append(opened.node_id)
+                        self._lost.add(opened.node_id)
+                        if self._no_resume(lost_at):
+                            raise
+                        old = opened.node_id
+                        opened = await self._resume()  # (the old tunnel closes meanwhile)
+                        self._opened = opened
+                        gap = self.pace() - lost_at
+                        self.resumes.append(Resume(old, opened.node_id, gap))
+                        self._emit(LiveEvent(0, "notice", "resumed"))
+                    else:
+                        break
+            except PrivcloudError as exc:
+                failure = exc
+            await self._closes_done()
+            if failure is not None:
+                await self._events.put(failure)
         finally:
             self._opened = None
             self._end_events()
 
     async def _session(self, opened: _Open) -> None:
-        """Run one session until the node's FINAL, then its tail (:meth:`_tail`); raises what
-        broke it."""
+        """Run one session until the node's FINAL, then close it on the call's grid
+        (:meth:`_close_on_the_grid`). Raises what broke it, the session given up
+        (:meth:`_abandon`: its tunnel closes on the grid, in the background, while the call
+        resumes); cancelled (:meth:`aclose`), closes at once."""
+        ep = opened.endpoint
         sender = asyncio.ensure_future(self._send(opened))
         try:
             await self._receive_all(opened)
-            await self._tail(opened, sender)
-        finally:
+        except PrivcloudError:
+            self._abandon(opened.ws, ep, sender)
+            raise
+        except BaseException:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
             await opened.ws.close()
+            raise
+        assert ep.close_at is not None  # (set by the node's FINAL)
+        await self._close_on_the_grid(opened.ws, ep.close_at, sender)
 
-    async def _tail(self, opened: _Open, sender: asyncio.Future[None]) -> None:
-        """After the node's FINAL: the cover frames go on until the session's close on its grid
-        (``DeviceEndpoint.close_at``, when ``sender`` ends), not the FINAL's arrival, unless
-        the tunnel closes first (an honest gateway closes it after the node's FINAL, and the
-        relay then the device's side: the gateway has nothing left to time)."""
-        closed = asyncio.ensure_future(_closed(opened.ws))
+    def _abandon(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        ep: DeviceEndpoint,
+        sender: asyncio.Future[None] | None = None,
+    ) -> None:
+        """Give up a session, or an opening whose message went out, now
+        (:meth:`DeviceEndpoint.abandon`): its tunnel closes at ``ep``'s close on the call's
+        grid, in the background (:attr:`_closing`), with ``sender`` (a session's frames) going
+        on until then; the call goes on meanwhile (a resume or a draw again opens on the grid
+        too, at its own drawn step: neither shows when the other came)."""
+        ep.abandon(self.pace())
+        assert ep.close_at is not None
+        closing = self._close_on_the_grid(ws, ep.close_at, sender)
+        self._closing.append(asyncio.ensure_future(closing))
+
+    async def _close_on_the_grid(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        at: float,
+        sender: asyncio.Future[None] | None = None,
+    ) -> None:
+        """The device's one way to close a tunnel whose opening went out: at ``at``, a step of
+        the call's grid (``DeviceEndpoint.close_at``: at most ``limits.LIVE_MAX_GRID_STEPS``
+        steps after what set it off, so a gateway cannot hold the device), with ``sender`` (a
+        session's cover frames, or after a failure frames without audio, which stop there too)
+        going on meanwhile; or as soon as the tunnel closes from the other end (an honest
+        gateway closes it after the node's FINAL or a refusal, and the relay then the device's
+        side: the gateway has nothing left to time). Cancelled (:meth:`aclose`), at once.
+        Closed as the node's FINAL, a failure or a refusal came, the close reached a gateway
+        that kept its side open a round trip after what it did (the second and third red-team
+        reviews of 2026-12-07: :meth:`DeviceEndpoint.abandon`)."""
+        waits: list[asyncio.Future[None]] = [
+            asyncio.ensure_future(_closed(ws)),
+            asyncio.ensure_future(asyncio.sleep(max(0.0, at - self.pace()))),
+        ]
+        if sender is not None:
+            waits.append(sender)
         try:
-            await asyncio.wait({sender, closed}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            closed.cancel()
-            await asyncio.gather(closed, return_exceptions=True)
+            for wait in waits:
+                wait.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
+            await ws.close()
+
+    async def _closes_done(self) -> None:
+        """Wait for the tunnels given up (:meth:`_abandon`) to close on the grid."""
+        while self._closing:
+            closing, self._closing = self._closing, []
+            await asyncio.gather(*closing, return_exceptions=True)
 
     async def _send(self, opened: _Open) -> None:
         ep, pace = opened.endpoint, self.pace
@@ -585,6 +663,8 @@ class LiveCall:
                 for _ in range(ep.due(now)):
                     if ep.sent_final:
                         await opened.ws.send_bytes(ep.cover_frame())
+                    elif ep.abandoned:  # (the audio waits for the next session)
+                        await opened.ws.send_bytes(ep.idle_frame())
                     elif self._must_end(ep, now):
                         await opened.ws.send_bytes(ep.final_frame())
                     else:
@@ -648,7 +728,8 @@ def _event_bytes(event: LiveEvent) -> int:
 
 async def _closed(ws: aiohttp.ClientWebSocketResponse) -> None:
     """Returns once the tunnel closed (its peer's close, or an error); anything else that comes
-    after the node's FINAL is read and dropped (the node sends nothing more)."""
+    while the tunnel waits for its close on the grid is read and dropped (after the node's FINAL
+    the node sends nothing more; after a failure or a refusal nothing more is read)."""
     while (await ws.receive()).type == aiohttp.WSMsgType.BINARY:
         pass
 
