@@ -182,7 +182,9 @@ async def test_node_without_models_releases_the_token_and_a_later_draw_opens_els
         draws = Draws()
         draws.then((ids[0],), (ids[1],), (ids[2],))  # both refuse, then node-3
         async with client(cloud, cloud.new_wallet(batch_size=4)) as c:
-            call = scripted(LiveCall(c, deadline_s=5), draws)
+            # Three openings, each 1-3 grid steps after the last (the steps are drawn), fit a
+            # call of 15 s: of 5, at times none was left once node-3 answered ("deadline").
+            call = scripted(LiveCall(c, deadline_s=15), draws)
             await call.start()
             await call.end()
         assert call.nodes == [ids[2]] and call.ending == "done"
@@ -208,7 +210,7 @@ async def test_with_two_nodes_of_three_without_models_every_call_lands_on_the_th
         node.live.pipelines = None
     async with client(cloud, cloud.new_wallet(batch_size=32)) as c:
         for _ in range(10):
-            call = LiveCall(c, deadline_s=5)
+            call = LiveCall(c, deadline_s=15)  # (up to three openings on the grid)
             await call.start()
             await call.end()
             assert call.nodes == [ids[2]] and call.ending == "done"
