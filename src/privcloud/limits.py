@@ -744,6 +744,11 @@ MAX_LIVE_SESSION_S: Final = 600
 LIVE_DRAIN_S: Final = 3.0
 #: Seconds past a session's longest life after which the relay and the gateway cut its tunnel.
 LIVE_TUNNEL_GRACE_S: Final = 10.0
+#: Frames a tunnel hop holds for a side that does not take them (a second of frames): past it
+#: the hop ends the tunnel. Each hop reads each side on its own, so a side that stops reading
+#: holds the other side's frames here, not in TCP's window, whose reopening would show the
+#: gateway the round trip between the relay and the device (a review).
+LIVE_TUNNEL_QUEUE_FRAMES: Final = 1000 // LIVE_FRAME_INTERVAL_MS
 #: Seconds a side waits for the peer's next frame before it takes the session for dead (the
 #: device then resumes on another node).
 LIVE_LIVENESS_TIMEOUT_S: Final = 1.5

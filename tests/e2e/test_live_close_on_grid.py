@@ -31,10 +31,11 @@ from test_live_review_1207 import (
     played_call,
     started_call,
 )
-from test_live_session import play, silence
+from test_live_session import client, collect, play, silence
 
 from cloudkit import Cloud
 from privcloud import errors, limits
+from privcloud.sdk.live import LiveCall
 from privcloud.services import live_gateway, live_tunnel
 from privcloud.services.live_gateway import LiveGateway
 
@@ -254,3 +255,51 @@ async def test_a_gateway_replaying_a_frame_cannot_read_the_round_trip_off_the_de
     near, far = by_device([phase(s) for s in spans], truth)
     assert abs(statistics.mean(far) - statistics.mean(near)) < 0.05
     assert all(abs(phase(s)) < 0.1 for s in spans)
+
+
+async def test_a_replay_found_just_before_the_user_hangs_up_is_still_reported(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A review of the close on the grid: the device holds a failure back until its tunnel's
+    close (up to LIVE_MAX_GRID_STEPS steps); a user hanging up meanwhile (aclose: a page
+    leaving, an ``async with`` exit) cancelled that wait, and events() ended as after an honest
+    call: a replayed frame the device found was never reported."""
+    pinned_draws(monkeypatch, 3)
+
+    async def replaying_pipe(a: Any, b: Any, **kw: Any) -> None:
+        seen: list[float] = []  # the device's frames (its first: the session is up)
+        up = asyncio.ensure_future(device_to_node(a, b, seen))
+
+        async def down() -> None:
+            replayed = False
+            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
+                await a.send_bytes(msg.data)
+                if not replayed and seen and time.monotonic() >= seen[0] + 0.5:
+                    replayed = True
+                    await a.send_bytes(msg.data)
+
+        d = asyncio.ensure_future(down())
+        await asyncio.wait_for(up, 15)
+        d.cancel()
+        await asyncio.gather(d, return_exceptions=True)
+        await close_all(a, b)
+
+    gateway_piping(monkeypatch, replaying_pipe)
+    async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
+        call = LiveCall(c, deadline_s=20)
+        await call.start()
+        events = asyncio.ensure_future(collect(call))
+        feeding = asyncio.ensure_future(play(call, silence(6.0)))
+        for _ in range(500):  # until the device found the replay (the app knows nothing yet)
+            opened = call._opened
+            if opened is not None and opened.endpoint.abandoned:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the device did not find the replay")
+        await asyncio.sleep(0.1)
+        await call.aclose()  # the user hangs up
+        feeding.cancel()
+        await asyncio.gather(feeding, return_exceptions=True)
+        [outcome] = await asyncio.gather(events, return_exceptions=True)
+    assert isinstance(outcome, errors.PrivcloudError)

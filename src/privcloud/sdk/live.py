@@ -551,8 +551,11 @@ class LiveCall:
     async def _run(self, opened: _Open) -> None:
         """The call after its first opening: its sessions and resumes. Its end, and a failure
         that ends it, reach :meth:`events` once every tunnel closed on the grid
-        (:meth:`_closes_done`): an app that reacts to them (an ``async with`` block's
-        :meth:`aclose`, a new call) then reacts on the grid too."""
+        (:meth:`_closes_done`), so that an app reacting to them (an ``async with`` block's
+        :meth:`aclose`, a new call) does not close a tunnel the gateway keeps open at once.
+        A gateway that closes its side chooses when they arrive, as it does with any cut. A
+        failure is queued even when :meth:`aclose` stops the wait (a review: a detected
+        replay was lost when the user hung up in the seconds before the close)."""
         failure: PrivcloudError | None = None
         try:
             try:
@@ -575,9 +578,11 @@ class LiveCall:
                         break
             except PrivcloudError as exc:
                 failure = exc
-            await self._closes_done()
-            if failure is not None:
-                await self._events.put(failure)
+            try:
+                await self._closes_done()
+            finally:
+                if failure is not None:
+                    self._events.put_nowait(failure)
         finally:
             self._opened = None
             self._end_events()

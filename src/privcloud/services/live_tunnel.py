@@ -40,6 +40,8 @@ TUNNEL_LIFETIME_S: Final = (
     + limits.LIVE_DRAIN_S
     + limits.LIVE_TUNNEL_GRACE_S
 )
+#: Seconds of frames a hop holds for a side that does not take them.
+_HELD_S: Final = limits.LIVE_TUNNEL_QUEUE_FRAMES * limits.LIVE_FRAME_INTERVAL_MS / 1000
 #: First close code that carries a refusal (4000 + HTTP status).
 _REFUSAL_BASE: Final = 4000
 
@@ -141,20 +143,42 @@ async def pipe(
     both. Every message must be one frame (:data:`WIRE_FRAME` bytes) — with ``answer`` (the
     relay, which has passed the device's opening on itself), except the first from ``b`` to
     ``a``, the OHTTP answer to the opening. Anything else ends the tunnel. A refusal close code
-    is passed on. A side that went away ends the tunnel like a close (never raises for it)."""
+    is passed on. A side that went away ends the tunnel like a close (never raises for it).
+    Each side is read on its own: a side that takes no frames has up to
+    ``LIVE_TUNNEL_QUEUE_FRAMES`` of the other's held for it, then the tunnel ends (a side
+    that stopped reading would otherwise close the other's TCP window, and time its
+    reopening)."""
 
     async def forward(src: Socket, dst: Socket, first: bool) -> None:
-        while True:
-            msg = await src.receive()
-            if msg.type == aiohttp.WSMsgType.BINARY and (first or len(msg.data) == WIRE_FRAME):
-                first = False
-                await dst.send_bytes(msg.data)
-                continue
-            if msg.type == aiohttp.WSMsgType.CLOSE and refusal_status(msg.data) is not None:
-                reason = msg.extra.encode()[:64] if isinstance(msg.extra, str) else b""
-                with contextlib.suppress(Exception):
-                    await dst.close(code=msg.data, message=reason)
-            return
+        held: asyncio.Queue[bytes] = asyncio.Queue(limits.LIVE_TUNNEL_QUEUE_FRAMES)
+
+        async def write() -> None:
+            while True:
+                await dst.send_bytes(await held.get())
+                held.task_done()
+
+        writer = asyncio.ensure_future(write())
+        try:
+            while True:
+                msg = await src.receive()
+                binary = msg.type == aiohttp.WSMsgType.BINARY
+                if binary and (first or len(msg.data) == WIRE_FRAME) and not writer.done():
+                    first = False
+                    if held.full():
+                        return  # the other side fell a second behind: the tunnel ends
+                    held.put_nowait(msg.data)
+                    continue
+                if msg.type == aiohttp.WSMsgType.CLOSE and refusal_status(msg.data) is not None:
+                    reason = msg.extra.encode()[:64] if isinstance(msg.extra, str) else b""
+                    with contextlib.suppress(Exception):
+                        # (the frames before it first, for as long as the held ones may wait)
+                        await asyncio.wait_for(held.join(), _HELD_S)
+                    with contextlib.suppress(Exception):
+                        await dst.close(code=msg.data, message=reason)
+                return
+        finally:
+            writer.cancel()
+            await asyncio.gather(writer, return_exceptions=True)
 
     tasks = [
         asyncio.ensure_future(forward(a, b, False)),
