@@ -74,3 +74,12 @@ async def test_frames_pass_in_order_both_ways_and_a_refusal_after_them() -> None
     assert device.closed == 4503
     sent = [int.from_bytes(f[:4], "big") for f in gateway.sent]
     assert sent == list(range(len(sent)))  # in order (as many as came before the refusal)
+
+
+async def test_an_answer_passes_before_the_close_that_follows_it() -> None:
+    # (An OHTTP answer carrying a refusal, then a plain close: the answer must reach the device.)
+    device, gateway = _Side(), _Side()
+    gateway.inbox.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.BINARY, b"answer", None))
+    gateway.inbox.put_nowait(aiohttp.WSMessage(aiohttp.WSMsgType.CLOSE, 1000, ""))
+    await asyncio.wait_for(pipe(device, gateway, answer=True, lifetime_s=60), 5)  # type: ignore[arg-type]
+    assert device.sent == [b"answer"] and device.closed == 1000

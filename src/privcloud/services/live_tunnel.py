@@ -168,14 +168,16 @@ async def pipe(
                         return  # the other side fell a second behind: the tunnel ends
                     held.put_nowait(msg.data)
                     continue
-                if msg.type == aiohttp.WSMsgType.CLOSE and refusal_status(msg.data) is not None:
-                    reason = msg.extra.encode()[:64] if isinstance(msg.extra, str) else b""
-                    with contextlib.suppress(Exception):
-                        # (the frames before it first, for as long as the held ones may wait)
-                        await asyncio.wait_for(held.join(), _HELD_S)
-                    with contextlib.suppress(Exception):
-                        await dst.close(code=msg.data, message=reason)
-                return
+                break
+            if not writer.done():
+                # The frames before the end go first (an answer, then its close), for as long
+                # as held frames may wait.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(held.join(), _HELD_S)
+            if msg.type == aiohttp.WSMsgType.CLOSE and refusal_status(msg.data) is not None:
+                reason = msg.extra.encode()[:64] if isinstance(msg.extra, str) else b""
+                with contextlib.suppress(Exception):
+                    await dst.close(code=msg.data, message=reason)
         finally:
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
