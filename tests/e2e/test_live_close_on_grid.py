@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -200,6 +201,33 @@ async def test_a_gateway_refusing_an_opening_cannot_read_the_round_trip_off_the_
     assert all(abs(phase(s)) < 0.1 and round(s) >= 1 for s in spans + again)
 
 
+def _replaying_pipe(due: Callable[[list[float]], bool], closes: list[float]) -> Any:
+    """The gateway's pipe that sends the device one of the node's frames again once ``due``
+    (given when each of the device's frames came) and keeps its side open; ``closes`` gets when
+    the device's side closed."""
+
+    async def replaying_pipe(a: Any, b: Any, **kw: Any) -> None:
+        seen: list[float] = []
+        up = asyncio.ensure_future(device_to_node(a, b, seen))
+
+        async def down() -> None:
+            replayed = False
+            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
+                await a.send_bytes(msg.data)
+                if not replayed and due(seen):
+                    replayed = True
+                    await a.send_bytes(msg.data)
+
+        d = asyncio.ensure_future(down())
+        await asyncio.wait_for(up, 15)  # until the device's side closes
+        closes.append(time.monotonic())
+        d.cancel()
+        await asyncio.gather(d, return_exceptions=True)
+        await close_all(a, b)
+
+    return replaying_pipe
+
+
 async def test_a_gateway_replaying_a_frame_cannot_read_the_round_trip_off_the_devices_close(
     cloud: Cloud, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -212,26 +240,10 @@ async def test_a_gateway_replaying_a_frame_cannot_read_the_round_trip_off_the_de
     opens = gateway_timing_openings(monkeypatch)
     closes: list[float] = []
 
-    async def replaying_pipe(a: Any, b: Any, **kw: Any) -> None:
-        replay_at = opens[-1] + 1.3  # (it reaches the device mid-step, near or far)
-        up = asyncio.ensure_future(device_to_node(a, b))
+    def due(seen: list[float]) -> bool:
+        return time.monotonic() >= opens[-1] + 1.3  # (it reaches the device mid-step)
 
-        async def down() -> None:
-            replayed = False
-            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
-                await a.send_bytes(msg.data)
-                if not replayed and time.monotonic() >= replay_at:
-                    replayed = True
-                    await a.send_bytes(msg.data)
-
-        d = asyncio.ensure_future(down())
-        await asyncio.wait_for(up, 15)  # until the device's side closes
-        closes.append(time.monotonic())
-        d.cancel()
-        await asyncio.gather(d, return_exceptions=True)
-        await close_all(a, b)
-
-    gateway_piping(monkeypatch, replaying_pipe)
+    gateway_piping(monkeypatch, _replaying_pipe(due, closes))
     calls: list[int] = []
 
     async def one_call(c: Any) -> None:
@@ -266,25 +278,10 @@ async def test_a_replay_found_just_before_the_user_hangs_up_is_still_reported(
     call: a replayed frame the device found was never reported."""
     pinned_draws(monkeypatch, 3)
 
-    async def replaying_pipe(a: Any, b: Any, **kw: Any) -> None:
-        seen: list[float] = []  # the device's frames (its first: the session is up)
-        up = asyncio.ensure_future(device_to_node(a, b, seen))
+    def due(seen: list[float]) -> bool:  # half a second after the session is up
+        return bool(seen) and time.monotonic() >= seen[0] + 0.5
 
-        async def down() -> None:
-            replayed = False
-            while (msg := await b.receive()).type == aiohttp.WSMsgType.BINARY:
-                await a.send_bytes(msg.data)
-                if not replayed and seen and time.monotonic() >= seen[0] + 0.5:
-                    replayed = True
-                    await a.send_bytes(msg.data)
-
-        d = asyncio.ensure_future(down())
-        await asyncio.wait_for(up, 15)
-        d.cancel()
-        await asyncio.gather(d, return_exceptions=True)
-        await close_all(a, b)
-
-    gateway_piping(monkeypatch, replaying_pipe)
+    gateway_piping(monkeypatch, _replaying_pipe(due, []))
     async with client(cloud, cloud.new_wallet(batch_size=8)) as c:
         call = LiveCall(c, deadline_s=20)
         await call.start()

@@ -163,7 +163,8 @@ def _check_key_statements(
         raise VerificationError("the log holds a key statement twice")
     replaced = _replaced(indexed, accepted_rekeys)
     earlier = _earlier_release(indexed)
-    counted = [s for _, s in indexed if s.leaf_hash not in replaced | earlier]
+    apart = replaced | earlier
+    counted = [s for _, s in indexed if s.leaf_hash not in apart]
     since = [s for s in counted if s.not_before >= limits.HYBRID_KEY_RULE_SINCE]
     hybrid = [s for s in since if s.kind is KeyKind.OHTTP and s.key_config.post_quantum]
     if any(s.not_after - s.not_before < limits.MIN_HYBRID_KEY_VALIDITY_S for s in hybrid):
@@ -179,7 +180,7 @@ def _check_key_statements(
         raise VerificationError("an issuer logged two token keys for one step of its schedule")
     if earlier:
         print(f"keys          {len(earlier)} issuer keys of an earlier release, counted apart")
-    before = [s for _, s in indexed if s.leaf_hash in earlier - replaced]
+    before = [s for _, s in indexed if s.leaf_hash in earlier and s.leaf_hash not in replaced]
     most = most_valid_at_once(counted)
     for group, count in most_valid_at_once(before).items():
         most[group] = max(count, most.get(group, 0))

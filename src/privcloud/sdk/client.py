@@ -183,8 +183,11 @@ class Client:
         if not 1 <= k <= limits.MAX_ENVELOPE_RECIPIENTS:
             raise UsageError("k must be between 1 and MAX_ENVELOPE_RECIPIENTS")
         self.relay_url = relay_url.rstrip("/")
-        direct = trust is not None and trust.log_url.rstrip("/") != f"{self.relay_url}/log"
-        if direct and trust is not None and not trust.insecure_direct_log:
+        if (
+            trust is not None
+            and not trust.insecure_direct_log
+            and trust.log_url.rstrip("/") != f"{self.relay_url}/log"
+        ):
             # Read directly, the log (the operator's, as the gateway is) would see this
             # device's address at each admission, next to its requests (a review).
             raise ConfigError(

@@ -697,11 +697,11 @@ class Wallet:
         except OSError as exc:
             raise ConfigError("wallet file does not load") from exc
         stored = decode_wallet_file(data, self.issuer_url)
-        seed, self.enrolled, tokens, self._pending = stored[:4]
+        self.enrolled, self._pending = stored.enrolled, stored.pending
         self._refill_failed, self.fetched_at = stored.refill_failed, stored.fetched_at
-        self._purse.add(tokens)
+        self._purse.add(stored.tokens)
         try:
-            return Ed25519PrivateKey.from_seed(seed)
+            return Ed25519PrivateKey.from_seed(stored.seed)
         except PrivcloudError as exc:
             raise ConfigError("wallet file does not load") from exc
 
