@@ -744,11 +744,6 @@ MAX_LIVE_SESSION_S: Final = 600
 LIVE_DRAIN_S: Final = 3.0
 #: Seconds past a session's longest life after which the relay and the gateway cut its tunnel.
 LIVE_TUNNEL_GRACE_S: Final = 10.0
-#: Frames a tunnel hop holds for a side that does not take them (a second of frames): past it
-#: the hop ends the tunnel. Each hop reads each side on its own, so a side that stops reading
-#: holds the other side's frames here, not in TCP's window, whose reopening would show the
-#: gateway the round trip between the relay and the device (a review).
-LIVE_TUNNEL_QUEUE_FRAMES: Final = 1000 // LIVE_FRAME_INTERVAL_MS
 #: Seconds a side waits for the peer's next frame before it takes the session for dead (the
 #: device then resumes on another node).
 LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
@@ -839,6 +834,19 @@ MAX_LIVE_DEVICE_EVENT_BYTES: Final = 8 * MiB
 MAX_LIVE_OUTBOUND_BYTES: Final = 4 * MiB
 #: Most frames a sender that fell behind its clock sends at once (the others are skipped).
 MAX_LIVE_BURST_FRAMES: Final = 3
+#: Frames one side of a live tunnel may send ahead of the cadence (privcloud.live.protocol's
+#: RateBound): what a path that held a side's frames for the liveness timeout releases at once,
+#: and a sender's own catch-up. A hop ends the tunnel at the first frame over it, so a gateway
+#: cannot send the device frames faster than the cadence and time the relay's path draining.
+LIVE_TUNNEL_BURST_FRAMES: Final = (
+    int(LIVE_LIVENESS_TIMEOUT_S * 1000) // LIVE_FRAME_INTERVAL_MS + MAX_LIVE_BURST_FRAMES
+)
+#: Frames a tunnel hop holds for a side that does not take them: past it the hop ends the
+#: tunnel. Each hop reads each side on its own, so a side that stops reading holds the other
+#: side's frames here, not in TCP's window, whose reopening would show the gateway the round
+#: trip between the relay and the device (a review). As many as a side may send at once (a
+#: burst is read before the writer runs).
+LIVE_TUNNEL_QUEUE_FRAMES: Final = LIVE_TUNNEL_BURST_FRAMES
 #: Frames a node takes from a device ahead of the device's frame clock (its schedule starts
 #: after the node's, frames bunch after a network stall but never run ahead of it): a second
 #: of them. A device that sends more is cut off, so one session cannot feed the node's shared

@@ -45,6 +45,7 @@ from privcloud.live.protocol import (
     FrameClock,
     LiveEvent,
     OutboundQueue,
+    RateBound,
     decode_audio,
     encode_audio,
     encode_event,
@@ -304,6 +305,29 @@ def test_frame_clock_keeps_its_schedule_and_bounds_bursts() -> None:
     assert clock.due(0.2) == limits.MAX_LIVE_BURST_FRAMES  # 4 due: 3 sent, 1 skipped
     assert clock.skipped == 1
     assert clock.next_at == pytest.approx(0.24)
+
+
+def test_rate_bound_passes_the_cadence_and_a_stalled_paths_burst_but_not_a_flood() -> None:
+    burst = limits.LIVE_TUNNEL_BURST_FRAMES
+    # A side on its frame clock passes for a whole session.
+    bound = RateBound(0.0, 0.04)
+    assert all(bound.take(i * 0.04) for i in range(5000))
+    # A path that held frames for the liveness timeout releases them at once: they pass.
+    bound = RateBound(0.0, 0.04)
+    assert all(bound.take(i * 0.04) for i in range(100))
+    held = int(limits.LIVE_LIVENESS_TIMEOUT_S / 0.04)
+    assert all(bound.take(4.0 + limits.LIVE_LIVENESS_TIMEOUT_S) for _ in range(held))
+    # A flood: the burst passes, the next frame does not, until the cadence has earned one.
+    bound = RateBound(0.0, 0.04)
+    assert all(bound.take(0.0) for _ in range(burst))
+    assert not bound.take(0.0)
+    assert bound.take(0.04) and not bound.take(0.05)
+    # A side sending a little faster than the cadence is caught once its lead passes the burst.
+    bound = RateBound(0.0, 0.04)
+    passed = 0
+    while bound.take(passed * 0.035):
+        passed += 1
+    assert passed == pytest.approx(burst * 0.04 / 0.005, rel=0.05)
 
 
 # --- endpoints -----------------------------------------------------------------------------

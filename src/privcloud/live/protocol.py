@@ -14,7 +14,8 @@
   **FINAL** content: why the direction ended, and whether the node dropped outputs.
 * **Timing**: :class:`FrameClock` (a frame every ``limits.LIVE_FRAME_INTERVAL_MS`` on an
   absolute schedule, no drift; a sender that fell behind sends at most
-  ``limits.MAX_LIVE_BURST_FRAMES`` at once) and :class:`Deadline`.
+  ``limits.MAX_LIVE_BURST_FRAMES`` at once), :class:`Deadline`, and :class:`RateBound`, the
+  most frames a tunnel hop passes on from one side: the cadence, plus a stalled path's burst.
 """
 
 from __future__ import annotations
@@ -373,6 +374,37 @@ class FrameClock:
         return send
 
 
+class RateBound:
+    """The frames one side of a tunnel may have sent by now: one per frame interval since the
+    start, plus ``limits.LIVE_TUNNEL_BURST_FRAMES`` ahead of that (a token bucket).
+
+    A tunnel hop ends the tunnel at the first frame over it. Without it the gateway could send
+    the device frames faster than the cadence and read off the relay, by when it stopped
+    taking them, how fast the relay's path to the device drains (a review, 2026-12-07); an
+    honest side sends on its :class:`FrameClock`, and a network that held its frames releases
+    at most a liveness timeout of them at once (a longer stall ends the session anyway).
+    """
+
+    __slots__ = ("_allowance", "_last", "interval")
+
+    def __init__(self, start: float, interval_s: float = limits.LIVE_FRAME_INTERVAL_MS / 1000):
+        if interval_s <= 0:
+            raise UsageError("a frame interval is positive")
+        self.interval = interval_s
+        self._allowance = float(limits.LIVE_TUNNEL_BURST_FRAMES)
+        self._last = start
+
+    def take(self, now: float) -> bool:
+        """Count one frame at ``now``: whether it is within the bound."""
+        earned = max(0.0, now - self._last) / self.interval
+        self._allowance = min(float(limits.LIVE_TUNNEL_BURST_FRAMES), self._allowance + earned)
+        self._last = max(self._last, now)
+        if self._allowance < 1.0:
+            return False
+        self._allowance -= 1.0
+        return True
+
+
 class Deadline:
     """When a session ends, on this end's clock: ``start + seconds``."""
 
@@ -398,6 +430,7 @@ __all__ = [
     "FrameClock",
     "LiveEvent",
     "OutboundQueue",
+    "RateBound",
     "decode_audio",
     "encode_audio",
     "encode_event",

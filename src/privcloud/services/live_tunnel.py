@@ -5,8 +5,9 @@ A tunnel hop accepts a WebSocket without compression (per-message deflate would 
 depend on content) and without pings of its own, and passes binary messages through
 unchanged. Message boundaries are kept: one message, one sealed frame. Each hop enforces the
 public shape of the protocol — the first message each way at most ``MAX_LIVE_OPEN_BYTES``,
-every later one exactly one frame (:data:`WIRE_FRAME`) — and the session's longest life;
-anything else closes the tunnel. Refusals travel as close codes ``4000 + HTTP status`` with
+every later one exactly one frame (:data:`WIRE_FRAME`), no faster than the cadence allows
+(:class:`~privcloud.live.protocol.RateBound`) — and the session's longest life; anything else
+closes the tunnel. Refusals travel as close codes ``4000 + HTTP status`` with
 our error code as the reason (fixed strings, no content).
 """
 
@@ -28,6 +29,7 @@ from privcloud.errors import (
     UpstreamError,
     error_from_code,
 )
+from privcloud.live.protocol import RateBound
 
 #: Bytes of every frame after the opening messages (all our suites' AEADs have 16-byte tags).
 WIRE_FRAME: Final = limits.LIVE_FRAME_PLAINTEXT + 16
@@ -143,7 +145,8 @@ async def pipe(
     both. Every message must be one frame (:data:`WIRE_FRAME` bytes) — with ``answer`` (the
     relay, which has passed the device's opening on itself), except the first from ``b`` to
     ``a``, the OHTTP answer to the opening. Anything else ends the tunnel. A refusal close code
-    is passed on. A side that went away ends the tunnel like a close (never raises for it).
+    is passed on. A side that went away ends the tunnel like a close (never raises for it), and
+    so does a side sending frames faster than the cadence allows (:class:`RateBound`).
     Each side is read on its own: a side that takes no frames has up to
     ``LIVE_TUNNEL_QUEUE_FRAMES`` of the other's held for it, then the tunnel ends (a side
     that stopped reading would otherwise close the other's TCP window, and time its
@@ -158,14 +161,18 @@ async def pipe(
                 held.task_done()
 
         writer = asyncio.ensure_future(write())
+        loop = asyncio.get_running_loop()
+        rate = RateBound(loop.time())
         try:
             while True:
                 msg = await src.receive()
                 binary = msg.type == aiohttp.WSMsgType.BINARY
                 if binary and (first or len(msg.data) == WIRE_FRAME) and not writer.done():
                     first = False
+                    if not rate.take(loop.time()):
+                        return  # faster than the cadence allows: the tunnel ends
                     if held.full():
-                        return  # the other side fell a second behind: the tunnel ends
+                        return  # the other side fell a burst behind: the tunnel ends
                     held.put_nowait(msg.data)
                     continue
                 break
