@@ -170,6 +170,19 @@ def test_padding_bucket_rule() -> None:
         assert unpad(pad(b"\x07" * n, size)) == b"\x07" * n
 
 
+def test_octave_buckets_are_powers_of_two_above_64_kib_too() -> None:
+    assert padded_size(1020, octaves=True) == 1024  # the same rule up to 64 KiB
+    assert padded_size(64 * KiB - 4, octaves=True) == 64 * KiB
+    assert padded_size(64 * KiB - 3, octaves=True) == 128 * KiB
+    assert padded_size(128 * KiB - 3, octaves=True) == 256 * KiB
+    assert padded_size(1 * 1024 * KiB, octaves=True) == 2048 * KiB
+    assert padded_size(10, pad=False, octaves=True) == 14
+    # Three users' item sets of 0.7, 0.8 and 0.9 MB: three buckets by size, one by octave.
+    sets = (700_000, 800_000, 900_000)
+    assert len({padded_size(n) for n in sets}) == 3
+    assert {padded_size(n, octaves=True) for n in sets} == {1024 * KiB}
+
+
 def test_nonzero_padding_is_refused() -> None:
     padded = bytearray(pad(b"abc", 256))
     padded[-1] = 1

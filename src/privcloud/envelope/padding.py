@@ -10,7 +10,10 @@ The padded size is a *bucket* chosen from the framed size ``n = 4 + len(data)``:
 * ``n <= 256``: 256 bytes;
 * ``256 < n <= 64 KiB``: the next power of two ``>= n`` (512, 1024, ..., 65536);
 * ``n > 64 KiB``: the next multiple of 64 KiB ``>= n``, so that growth above 64 KiB stays below
-  one 64 KiB step (a power-of-two rule would waste up to half of a large audio upload).
+  one 64 KiB step (a power-of-two rule would waste up to half of a large audio upload);
+  with ``octaves``, the next power of two, as below 64 KiB: for a body a device sends again
+  and again (search's item set), whose 64 KiB bucket, one of hundreds, would mark every
+  request of its user.
 
 An observer (the relay, the gateway) learns the bucket, never the exact length within it.
 Unpadded framing (``pad=False``) is the same format with no zero bytes; the opener accepts any
@@ -35,8 +38,9 @@ LINEAR_STEP: Final = 64 * 1024
 _MAX_LENGTH: Final = (1 << 32) - 1
 
 
-def padded_size(data_len: int, *, pad: bool = True) -> int:
-    """Size of the padded plaintext for ``data_len`` bytes of data (the bucket rule above).
+def padded_size(data_len: int, *, pad: bool = True, octaves: bool = False) -> int:
+    """Size of the padded plaintext for ``data_len`` bytes of data (the bucket rule above;
+    ``octaves``: powers of two above 64 KiB too).
 
     With ``pad=False`` the result is only the framed size ``4 + data_len``. Raises
     :class:`UsageError` for a negative length or one the u32 prefix cannot carry.
@@ -48,7 +52,7 @@ def padded_size(data_len: int, *, pad: bool = True) -> int:
         return need
     if need <= MIN_BUCKET:
         return MIN_BUCKET
-    if need <= LINEAR_STEP:
+    if need <= LINEAR_STEP or octaves:
         return 1 << (need - 1).bit_length()
     return -(-need // LINEAR_STEP) * LINEAR_STEP
 
