@@ -422,10 +422,41 @@ def test_gateway_spend_policy_reaches_the_authorizer(spend: str | None, tmp_path
     finally:
         asyncio.run(authorizer.close())
     # ... and to every --workers process, as given (a worker left without it takes the default).
-    worker = gateway_worker_argv(args)
+    worker, _ = gateway_worker_argv(args)
     assert ("--spend" in worker) == (spend is not None)
     if spend is not None:
         assert worker[worker.index("--spend") + 1] == spend
+
+
+def test_a_database_password_never_reaches_a_gateway_workers_command_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A review (2026-12-07): the gateway copied its --database URL, password and all, into the
+    # command line of every --workers process, which every process of the host reads
+    # (/proc/PID/cmdline), as k8s's "--database $(DATABASE_URL)" put it into the gateway's own.
+    url = "postgresql://privcloud:S3cretPW@db/privcloud"
+    base = ["gateway", "--node", "http://n:1", "--issuer", "http://i:1", "--workers", "2",
+            "--key-file", "/k", "--port", "8471"]  # fmt: skip
+    monkeypatch.setenv("SECRET_DATABASE_URL", url)
+    args = build_parser().parse_args([*base, "--database", "env:SECRET_DATABASE_URL"])
+    assert args.database == url and "warning" not in capsys.readouterr().err
+    worker, env = gateway_worker_argv(args)
+    assert not any("S3cretPW" in a for a in worker)
+    assert worker[worker.index("--database") + 1] == "env:PRIVCLOUD_DATABASE_URL"
+    assert env == {"PRIVCLOUD_DATABASE_URL": url}
+    # The worker reads it back from its environment.
+    monkeypatch.setenv("PRIVCLOUD_DATABASE_URL", url)
+    assert build_parser().parse_args(worker[3:]).database == url
+    # A URL with a password on the command line still works, with a warning; its workers get
+    # it through the environment all the same.
+    args = build_parser().parse_args([*base, "--database", url])
+    assert "carries a password" in capsys.readouterr().err
+    assert not any("S3cretPW" in a for a in gateway_worker_argv(args)[0])
+
+
+def test_a_database_named_by_a_missing_environment_variable_is_refused() -> None:
+    said = _gateway_refused("--issuer", "http://i:1", "--database", "env:PRIVCLOUD_NO_SUCH_VAR")
+    assert "PRIVCLOUD_NO_SUCH_VAR is not set" in said
 
 
 def test_gateway_node_check_reaches_the_gateway_and_every_worker(tmp_path: Path) -> None:
@@ -436,7 +467,7 @@ def test_gateway_node_check_reaches_the_gateway_and_every_worker(tmp_path: Path)
          "--insecure-allow-simulated", "--insecure-simulated-root", "ab" * 97,
          "--key-file", str(tmp_path / "keys.json")]
     )  # fmt: skip
-    worker = gateway_worker_argv(args)
+    worker, _ = gateway_worker_argv(args)
     assert worker[worker.index("--log-vkey") + 1] == vkey
     assert "--insecure-allow-simulated" in worker
     assert worker[worker.index("--insecure-simulated-root") + 1] == "ab" * 97

@@ -175,6 +175,27 @@ def test_every_pod_runs_as_non_root_with_a_read_only_root_filesystem() -> None:
             assert container["image"] == "privcloud"  # pinned by digest in the kustomization
 
 
+def test_no_container_puts_a_secret_from_the_environment_on_its_command_line() -> None:
+    # A review (2026-12-07): "--database $(DATABASE_URL)" put the database's password on the
+    # command line, which every process of the node reads; services read env:NAME themselves.
+    found = 0
+    for doc in _workloads():
+        pod = _pod(doc)
+        for container in pod["containers"] + pod.get("initContainers", []):
+            args = [*container.get("command", []), *container.get("args", [])]
+            secret = {
+                v["name"]
+                for v in container.get("env", [])
+                if "secretKeyRef" in v.get("valueFrom", {})
+            }
+            assert not any(f"$({name})" in str(a) for a in args for name in secret), _name(doc)
+            for i, arg in enumerate(args[:-1]):
+                if arg == "--database":
+                    assert str(args[i + 1]).startswith("env:"), _name(doc)
+                    found += 1
+    assert found >= 4  # the gateways, the issuers, the log and its readers
+
+
 def test_node_pools_run_in_confidential_runtime_classes() -> None:
     classes = {d["metadata"]["name"]: d for _, d in _documents() if d["kind"] == "RuntimeClass"}
     nodes = [d for d in _workloads() if _labels(d)["app.kubernetes.io/component"] == "node"]
@@ -340,7 +361,9 @@ def _env(container: dict[str, Any], configmaps: dict[str, dict[str, str]]) -> di
     return env
 
 
-def test_issuer_enrols_by_attestation_with_a_status_list_and_never_by_operator_codes() -> None:
+def test_issuer_enrols_by_attestation_with_a_status_list_and_never_by_operator_codes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for doc in _workloads():  # no workload enables operator codes
         for container in _pod(doc)["containers"]:
             assert "--insecure-operator-codes" not in container["args"], _name(doc)
@@ -348,6 +371,8 @@ def test_issuer_enrols_by_attestation_with_a_status_list_and_never_by_operator_c
     (container,) = _pod(issuer)["containers"]
     configmaps = _configmaps()
     env = _env(container, configmaps)
+    for name, value in env.items():  # (what the service reads itself: env:NAME)
+        monkeypatch.setenv(name, value)
     argv = [re.sub(r"\$\((\w+)\)", lambda m: env[m.group(1)], a) for a in container["args"]]
     args = build_parser().parse_args(argv)
     # The status list: a file in a ConfigMap mounted as a directory (a subPath mount never

@@ -10,12 +10,14 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from privcloud import limits
+from privcloud.cli.database_url import database_url
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.pacing import paced
 from privcloud.cli.runtime import run_service, until_stopped
@@ -36,7 +38,7 @@ from privcloud.services.node import Node, node_release_manifest
 from privcloud.services.redemption import SPEND_POLICIES, TokenAuthorizer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
-from privcloud.storage.database import open_database
+from privcloud.storage.database import child_database, open_database
 from privcloud.storage.tlog_store import load_key
 from privcloud.trust.admission import ClientPolicy
 from privcloud.wire import jsonio
@@ -164,6 +166,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway.add_argument(
         "--database",
         metavar="URL",
+        type=database_url,
         help="spent-token store shared by gateways: sqlite:///path/file or postgresql://...",
     )
     gateway.add_argument(
@@ -342,9 +345,10 @@ def _gateway(args: argparse.Namespace) -> Gateway:
     )
 
 
-def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
+def gateway_worker_argv(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The command line of one more ``--workers`` process: this gateway's arguments, on the
-    same port (``--reuse-port``)."""
+    same port (``--reuse-port``); and what its environment adds (the database's URL, never on
+    a command line: :mod:`privcloud.cli.database_url`)."""
     worker = [sys.executable, "-m", "privcloud.cli", "gateway", "--host", args.host]
     worker += ["--port", str(args.port), "--key-file", args.key_file, "--reuse-port"]
     for url in args.node:
@@ -359,15 +363,17 @@ def gateway_worker_argv(args: argparse.Namespace) -> list[str]:
         worker += ["--insecure-allow-simulated"] if args.insecure_allow_simulated else []
         roots = args.insecure_simulated_root or []
         worker += [a for r in roots for a in ("--insecure-simulated-root", r)]
+    env: dict[str, str] = {}
     if args.issuer:
         worker += ["--issuer", args.issuer]
         if args.spend is not None:
             worker += ["--spend", args.spend]
         if args.database is not None:
-            worker += ["--database", args.database]
+            database, env = child_database(args.database)
+            worker += database
         else:
             worker += ["--spent-tokens", args.spent_tokens or ""]
-    return worker
+    return worker, env
 
 
 def _run_gateway(args: argparse.Namespace) -> None:
@@ -382,9 +388,10 @@ def _run_gateway(args: argparse.Namespace) -> None:
         if not args.key_file or args.port == 0:
             raise ConfigError("--workers needs --key-file FILE and a fixed --port")
         load_or_create(args.key_file, now=time.time())  # written once, before workers read it
-        worker = gateway_worker_argv(args)
+        worker, env = gateway_worker_argv(args)
+        env = {**os.environ, **env}
         # Our own interpreter and module, with arguments we validated: no shell, no user program.
-        children = [subprocess.Popen(worker) for _ in range(args.workers - 1)]  # noqa: S603
+        children = [subprocess.Popen(worker, env=env) for _ in range(args.workers - 1)]  # noqa: S603
     reuse = args.reuse_port or args.workers > 1
     try:
         run_service(

@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from privcloud.cli.database_url import database_url
 from privcloud.cli.lifecycle import INSECURE_BANNER
 from privcloud.cli.runtime import until_stopped
 from privcloud.localcloud.cluster import Cluster, ClusterSpec
@@ -61,6 +62,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--database",
         metavar="URL",
+        type=database_url,
         help="shared stores: postgresql://... (default: SQLite files in the data directory)",
     )
     p.add_argument("--data-dir", help="keys, stores and logs (default: a temporary directory)")

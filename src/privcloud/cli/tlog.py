@@ -23,6 +23,7 @@ from pathlib import Path
 from aiohttp import web
 
 from privcloud.cli import tlog_audit
+from privcloud.cli.database_url import database_url
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.fileio import file_error
@@ -184,6 +185,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log_p.add_argument(
         "--database",
         metavar="URL",
+        type=database_url,
         help="the log's store: sqlite:///path/file or postgresql://... (default: log.db in "
         "--data-dir); on PostgreSQL one sequencer at a time, and any number of --read-only "
         "readers",
@@ -218,7 +220,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     # Also accepted after "init"; SUPPRESS keeps a value given before it.
     init.add_argument("--data-dir", default=argparse.SUPPRESS)
     init.add_argument("--origin", default=argparse.SUPPRESS)
-    init.add_argument("--database", default=argparse.SUPPRESS)
+    init.add_argument("--database", type=database_url, default=argparse.SUPPRESS)
     init.set_defaults(handler=_init)
 
     append = log_sub.add_parser("append", help="append one entry (a file) as the operator")
@@ -232,7 +234,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     export.add_argument("--data-dir", default=argparse.SUPPRESS)
     export.add_argument("--origin", default=argparse.SUPPRESS)
-    export.add_argument("--database", default=argparse.SUPPRESS)
+    export.add_argument("--database", type=database_url, default=argparse.SUPPRESS)
     export.add_argument("--out", required=True, help="directory to serve as the tiles prefix")
     export.set_defaults(handler=_export_tiles)
 
@@ -250,6 +252,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     witness.add_argument(
         "--database",
         metavar="URL",
+        type=database_url,
         help="the witness's store: sqlite:///path/file or postgresql://... (default: its file "
         "in --data-dir)",
     )

@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from privcloud.cli.database_url import database_url
 from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.deviceattest import AndroidPolicy
 from privcloud.errors import ConfigError
@@ -166,7 +167,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     serve = actions.add_parser("serve", help="run the token issuer")
     serve.add_argument("--data-dir", required=True, help="directory of the issuer's SQLite file")
-    serve.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
+    serve.add_argument("--database", metavar="URL", type=database_url, help=_DATABASE_HELP)
     serve.add_argument("--host", default=LOOPBACK)
     serve.add_argument("--port", type=int, default=8472)
     serve.add_argument("--quota", type=int, default=1000, help="tokens per device per period")
@@ -201,13 +202,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")
     code.add_argument("--data-dir", required=True)
-    code.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
+    code.add_argument("--database", metavar="URL", type=database_url, help=_DATABASE_HELP)
     code.add_argument("--ttl", type=int, default=7 * 24 * 3600, help="seconds the code is valid")
     code.set_defaults(handler=_new_code)
 
     revoke = actions.add_parser("revoke", help="remove an enrolled device")
     revoke.add_argument("--data-dir", required=True)
-    revoke.add_argument("--database", metavar="URL", help=_DATABASE_HELP)
+    revoke.add_argument("--database", metavar="URL", type=database_url, help=_DATABASE_HELP)
     revoke.add_argument(
         "device_id",
         help='the device id (base64url); put "--" before it, as an id may begin with "-"',

@@ -54,6 +54,7 @@ from privcloud.sdk.wallet import Wallet, WalletConfig
 from privcloud.services.gateway_key import load_or_create
 from privcloud.services.keylog import KeyLog
 from privcloud.services.redemption import SpendPolicy
+from privcloud.storage.database import child_database
 from privcloud.storage.tlog_store import load_key
 from privcloud.trust.directory import decode_descriptor
 from privcloud.wire import jsonio
@@ -157,6 +158,8 @@ class ServiceProcess:
     port: int
     log_path: Path
     host: str = LOOPBACK
+    #: What the process's environment adds (a database URL: never on a command line).
+    env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     _offset: int = 0
     starts: int = 0
@@ -176,7 +179,7 @@ class ServiceProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             )
         self.starts += 1
 
@@ -274,10 +277,16 @@ class Cluster:
     def gateway_key_file(self) -> Path:
         return self.root / "gateway" / "ohttp-keys.json"
 
+    @property
+    def _env(self) -> dict[str, str]:
+        """What every process's environment adds: the database's URL, when there is one."""
+        return child_database(self.spec.database)[1]
+
     def _store_args(self, role: str) -> list[str]:
-        """Where ``role``'s state lives: ``--database URL``, or its SQLite file."""
+        """Where ``role``'s state lives: ``--database env:NAME`` (the URL in the processes'
+        environment: :attr:`_env`), or its SQLite file."""
         if self.spec.database is not None:
-            return ["--database", self.spec.database]
+            return child_database(self.spec.database)[0]
         if role == "gateway":
             return ["--spent-tokens", str(self.root / "gateway" / "spent-tokens.sqlite3")]
         return []
@@ -289,6 +298,7 @@ class Cluster:
             port,
             self.root / "logs" / f"{name}.log",
             host=self.spec.host,
+            env=self._env,
         )
         self.processes[name] = service
         return service
@@ -299,6 +309,7 @@ class Cluster:
             *privcloud_argv(*args),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **self._env},
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), _START_TIMEOUT_S)

@@ -37,6 +37,12 @@ ISSUER_SCHEMA: Final = "privcloud_issuer"
 LOG_SCHEMA: Final = "privcloud_log"
 WITNESS_SCHEMA: Final = "privcloud_witness"
 
+#: Prefix of a ``--database`` value naming the environment variable that holds the URL
+#: (``privcloud.cli.database_url``: a command line is readable by every process of the host).
+ENV_PREFIX: Final = "env:"
+#: The variable the services' own child processes read their database URL from.
+CHILD_DATABASE_ENV: Final = "PRIVCLOUD_DATABASE_URL"
+
 _SQLITE: Final = "sqlite:"
 _POSTGRES: Final = ("postgresql://", "postgres://")
 
@@ -142,11 +148,23 @@ def open_database(url: str | None, default_file: str | Path) -> Database:
     return Database.sqlite(default_file) if url is None else Database.from_url(url)
 
 
+def child_database(url: str | None) -> tuple[list[str], dict[str, str]]:
+    """The arguments and environment that give a child process of ours (a gateway worker, a
+    loopback cluster's service) the store ``url`` (none when ``url`` is None): the URL in its
+    environment, never on its command line."""
+    if url is None:
+        return [], {}
+    return ["--database", ENV_PREFIX + CHILD_DATABASE_ENV], {CHILD_DATABASE_ENV: url}
+
+
 __all__ = [
+    "CHILD_DATABASE_ENV",
+    "ENV_PREFIX",
     "ISSUER_SCHEMA",
     "LOG_SCHEMA",
     "TOKENS_SCHEMA",
     "WITNESS_SCHEMA",
     "Database",
+    "child_database",
     "open_database",
 ]
