@@ -119,6 +119,23 @@ def test_enrolment_refused_for_a_known_key_keeps_the_code_for_its_device(
         store.close()
 
 
+def test_a_challenge_is_used_once_by_its_first_use_and_not_after_its_expiry(
+    store_url: str,
+) -> None:
+    store = Database.from_url(store_url).issuer()
+    try:
+        assert not store.use_enrolment_code(b"c" * 32, 100.0, challenge_expires=100)  # expired
+        assert store.use_enrolment_code(b"c" * 32, 10.0, challenge_expires=100)
+        assert not store.use_enrolment_code(b"c" * 32, 10.0, challenge_expires=100)  # used
+        with pytest.raises(errors.AuthenticationError):
+            store.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 10.0, challenge_expires=100)
+        store.enrol(b"n" * 32, b"d" * 16, b"k" * 32, 10.0, challenge_expires=100)
+        store.purge(100.0)  # an expired challenge's row goes (it could not be used again)
+        assert store.use_enrolment_code(b"c" * 32, 10.0, challenge_expires=100)
+    finally:
+        store.close()
+
+
 # --- the issuer ---------------------------------------------------------------------------------
 
 
@@ -195,3 +212,36 @@ def test_concurrent_reenrolments_with_one_challenge_succeed_once(
     results = race(PROCESSES, lambda i: cores[i].enrol(body))
     assert results.count((device_id, True)) == 1, results
     assert sum(_refused_for_the_challenge(r) for r in results) == PROCESSES - 1, results
+
+
+def test_asking_for_enrolment_challenges_writes_nothing_to_the_store(
+    cores: list[IssuerCore], store_url: str
+) -> None:
+    # The attack (a red-team review, 2026-12-07): POST /v1/enrol/challenge needs nothing,
+    # and each challenge was a row kept for its lifetime: one client made 1,697 rows a
+    # second, about 509,000 outstanding (168 MiB) at any time, with no bound.
+    store = Database.from_url(store_url).issuer()
+    try:
+        before = store._read("SELECT count(*) FROM enrolment_codes")[0][0]
+        challenges = {cores[i % PROCESSES].new_challenge()[0] for i in range(200)}
+        assert len(challenges) == 200
+        assert store._read("SELECT count(*) FROM enrolment_codes")[0][0] == before
+        assert store._read("SELECT count(*) FROM used_challenges")[0][0] == 0
+    finally:
+        store.close()
+
+
+def test_a_challenge_no_issuer_of_the_store_made_is_refused_before_the_chain_is_read(
+    cores: list[IssuerCore], android: SyntheticAndroid
+) -> None:
+    device, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+    made, _ = cores[0].new_challenge()
+    forged = [
+        bytes(32),
+        made[:-1] + bytes([made[-1] ^ 1]),  # its tag altered
+        (int.from_bytes(made[:4], "big") + 60).to_bytes(4, "big") + made[4:],  # a later expiry
+    ]
+    for challenge in forged:
+        with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
+            cores[1].enrol(_body(device, key, challenge))
+    assert cores[1].enrol(_body(device, key, made))[1]  # any process takes the one it made

@@ -104,10 +104,11 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     """Unlinkability, compared record by record.
 
     Issuer side (what the issuer keeps or sees): every row of its SQLite tables ``devices``,
-    ``enrolment_codes``, ``quota``, ``request_nonces``, ``issuance_batches`` (batch ids and the
-    SHA-256 of each batch body, docs/adr/0011) and the raw bytes of its database file and WAL;
-    every byte it received and sent (its recording proxy: device ids, device signatures and
-    nonces, batch ids, blinded messages, blind signatures); every log line of the issuer.
+    ``enrolment_codes``, ``used_challenges``, ``quota``, ``request_nonces``,
+    ``issuance_batches`` (batch ids and the SHA-256 of each batch body, docs/adr/0011) and the
+    raw bytes of its database file and WAL; every byte it received and sent (its recording
+    proxy: device ids, device signatures and nonces, batch ids, blinded messages, blind
+    signatures); every log line of the issuer.
 
     Gateway side (what the gateway keeps or sees at redemption): every row of ``spent_tokens``
     (``token_holders`` too, in the raw bytes) and the raw bytes of its database and WAL; each
@@ -144,9 +145,12 @@ async def test_issuer_and_gateway_records_cannot_be_linked(cloud: Cloud, capture
     issuer_wire = cloud.issuer_proxy.inbound() + cloud.issuer_proxy.outbound()
 
     # --- what the issuer side holds, per user -------------------------------------------------
-    tables = ("devices", "enrolment_codes", "quota", "request_nonces", "issuance_batches")
+    tables = (
+        "devices", "enrolment_codes", "used_challenges", "quota", "request_nonces",
+        "issuance_batches",
+    )  # fmt: skip
     issuer_rows = {t: _rows(issuer_db, t) for t in tables}
-    assert [len(r) for r in issuer_rows.values()] == [1, 0, 1, 2, 2]  # 1 device, 2 batches
+    assert [len(r) for r in issuer_rows.values()] == [1, 0, 0, 1, 2, 2]  # 1 device, 2 batches
     ((device_id, device_key),) = issuer_rows["devices"]
     (quota_row,) = issuer_rows["quota"]
     assert quota_row[0] == device_id and quota_row[2] == 12  # device, period index, count

@@ -12,6 +12,7 @@ docs/tokens.md.
 from __future__ import annotations
 
 import base64
+import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
@@ -57,6 +58,12 @@ log = logging.getLogger("privcloud.issuer")
 
 _DAY: Final = 24 * 3600
 _CHALLENGE_LABEL: Final = b"privcloud enrolment challenge v1\x00"
+#: Name of the key that authenticates the issuer's challenges (``IssuerStore.shared_secret``).
+_CHALLENGE_KEY: Final = "enrolment-challenge-mac-v1"
+#: A challenge: its expiry (u32, Unix seconds), random bytes, and a tag over both.
+_CHALLENGE_EXPIRY_BYTES: Final = 4
+_CHALLENGE_TAG_BYTES: Final = 16
+_CHALLENGE_TAG_LABEL: Final = b"privcloud enrolment challenge tag v1\x00"
 ENROLMENT_CODE_BYTES: Final = 20  # 160 bits: 32 base32 characters, no padding
 
 
@@ -146,6 +153,7 @@ class IssuerCore:
         self.clock = clock if clock is not None else SystemClock()
         self._rand = rand
         self._keys = IssuerKeys(store)
+        self._challenge_key = store.shared_secret(_CHALLENGE_KEY, secrets.token_bytes(32))
         #: Test seam (fault injection; INSECURE, tests only): called with the tokens charged
         #: (0 for a retried batch) once step 4 of :meth:`issue` has committed, before signing.
         self.after_charge: Callable[[int], None] | None = None
@@ -180,12 +188,32 @@ class IssuerCore:
         )
 
     def new_challenge(self) -> tuple[bytes, int]:
-        """A fresh attestation challenge and its expiry; kept (hashed) in the store's
-        enrolment-code table, so that any issuer process sharing the store accepts it once."""
-        challenge = secrets.token_bytes(ENROLMENT_CHALLENGE_SIZE)
+        """A fresh attestation challenge and its expiry: the expiry, random bytes and a tag
+        over both under a key the issuer processes of one store share. Nothing is written:
+        anyone may ask for challenges, and each used to be a row kept for its lifetime
+        (about 1,700 rows a second from one client, unbounded: a red-team review,
+        2026-12-07). A challenge is written when an attested enrolment uses it, once."""
         expires = int(self.clock.now()) + limits.ENROLMENT_CHALLENGE_TTL_S
-        self.store.add_enrolment_code(_challenge_hash(challenge), expires)
-        return challenge, expires
+        random_size = ENROLMENT_CHALLENGE_SIZE - _CHALLENGE_EXPIRY_BYTES - _CHALLENGE_TAG_BYTES
+        body = expires.to_bytes(_CHALLENGE_EXPIRY_BYTES, "big") + secrets.token_bytes(random_size)
+        return body + self._challenge_tag(body), expires
+
+    def _challenge_tag(self, body: bytes) -> bytes:
+        tag = hmac.digest(self._challenge_key, _CHALLENGE_TAG_LABEL + body, "sha256")
+        return tag[:_CHALLENGE_TAG_BYTES]
+
+    def _challenge_expiry(self, challenge: bytes, now: float) -> int:
+        """The expiry of ``challenge``, one this issuer made and still current. Raises
+        :class:`DeviceAttestationError` otherwise (the text a used one gets too)."""
+        body, tag = challenge[:-_CHALLENGE_TAG_BYTES], challenge[-_CHALLENGE_TAG_BYTES:]
+        expires = int.from_bytes(body[:_CHALLENGE_EXPIRY_BYTES], "big")
+        if (
+            len(challenge) != ENROLMENT_CHALLENGE_SIZE
+            or not hmac.compare_digest(tag, self._challenge_tag(body))
+            or not now < expires <= now + limits.ENROLMENT_CHALLENGE_TTL_S
+        ):
+            raise DeviceAttestationError("challenge: unknown, used or expired")
+        return expires
 
     def enrol(self, body: bytes) -> tuple[bytes, bool]:
         """Register the device of an enrolment request; returns ``(device id, attested)``.
@@ -201,9 +229,11 @@ class IssuerCore:
         return self._enrol_with_code(request), False
 
     def _enrol_attested(self, request: AttestedEnrolment) -> bytes:
-        """1. The chain verifies under the policy, for the challenge it carries.
+        """0. The challenge is one an issuer of this store made (its tag) and current: checked
+           first, reading nothing.
+        1. The chain verifies under the policy, for the challenge it carries.
         2. The attested key signed the enrolment message (proof of possession).
-        3. The challenge is the issuer's, unused and current; the device id (the quota
+        3. The challenge is unused (its first use writes it); the device id (the quota
            identity) derives from the attested key. A new device is registered and the
            challenge used up, atomically. For a device already registered the challenge is
            used up on its own (one atomic statement); then, with the same request key, the
@@ -214,6 +244,7 @@ class IssuerCore:
         now = self.clock.now()
         if self.attestation_status is None and self.config.require_status_list:
             raise UnavailableError("no attestation status list loaded")
+        expires = self._challenge_expiry(request.challenge, now)
         attested = verify_android_attestation(
             request.chain,
             challenge=request.challenge,
@@ -225,13 +256,18 @@ class IssuerCore:
         device_id = attested.device_id
         try:
             self.store.enrol(
-                _challenge_hash(request.challenge), device_id, request.device_public_key, now
+                _challenge_hash(request.challenge),
+                device_id,
+                request.device_public_key,
+                now,
+                challenge_expires=expires,
             )
             log.info("issuer: a device enrolled (attested)")
         except AuthenticationError as exc:
             raise DeviceAttestationError("challenge: unknown, used or expired") from exc
         except ReplayError:
-            if not self.store.use_enrolment_code(_challenge_hash(request.challenge), now):
+            challenge = _challenge_hash(request.challenge)
+            if not self.store.use_enrolment_code(challenge, now, challenge_expires=expires):
                 raise DeviceAttestationError("challenge: unknown, used or expired") from None
             if self.store.device_key(device_id) != request.device_public_key:
                 raise ReplayError("attested or request key enrolled with another") from None

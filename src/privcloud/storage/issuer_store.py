@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS issuance_batches (
     period    INTEGER NOT NULL,
     PRIMARY KEY (device_id, batch_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS used_challenges (
+    challenge_hash BLOB PRIMARY KEY,
+    expires        INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS issuer_secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS issuer_keys (
     key_id      BLOB PRIMARY KEY,
     private_key BLOB    NOT NULL,
@@ -120,6 +128,13 @@ class IssuerStore:
     _USE_CODE: ClassVar[str] = (
         "DELETE FROM enrolment_codes WHERE code_hash = ? AND expires > ? RETURNING 1"
     )
+    #: Use up an attestation challenge (the issuer checked its tag and expiry): the first
+    #: use inserts its row, every later one finds it (SQLite: the file lock; PostgreSQL: the
+    #: primary key's unique check waits for the first transaction).
+    _USE_CHALLENGE: ClassVar[str] = (
+        "INSERT INTO used_challenges (challenge_hash, expires) VALUES (?, ?) "
+        "ON CONFLICT DO NOTHING RETURNING 1"
+    )
 
     def __init__(
         self, path: str | Path, *, busy_timeout_s: float = limits.SQLITE_BUSY_TIMEOUT_S
@@ -160,15 +175,24 @@ class IssuerStore:
         except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
-    def enrol(self, code_hash: bytes, device_id: bytes, public_key: bytes, now: float) -> None:
-        """Use up an enrolment code and register a device, atomically.
+    def enrol(
+        self,
+        code_hash: bytes,
+        device_id: bytes,
+        public_key: bytes,
+        now: float,
+        *,
+        challenge_expires: int | None = None,
+    ) -> None:
+        """Use up an enrolment code (or, given ``challenge_expires``, an attestation challenge
+        the issuer made and checked: :meth:`_use`) and register a device, atomically.
 
         Raises :class:`AuthenticationError` when the code is unknown, used or expired, and
         :class:`ReplayError` when the device key is already registered (the code is then kept).
         """
         try:
             with self._transaction() as db:
-                if db.execute(self._USE_CODE, (code_hash, int(now))).fetchone() is None:
+                if not self._use(db, code_hash, now, challenge_expires):
                     raise AuthenticationError("enrolment code unknown, used or expired")
                 known = db.execute(
                     "SELECT 1 FROM devices WHERE device_id = ? OR public_key = ?",
@@ -186,16 +210,44 @@ class IssuerStore:
         except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
 
-    def use_enrolment_code(self, code_hash: bytes, now: float) -> bool:
+    def use_enrolment_code(
+        self, code_hash: bytes, now: float, *, challenge_expires: int | None = None
+    ) -> bool:
         """Use up an enrolment code (or challenge) without enrolling anything: one atomic
         statement, so that of concurrent uses of one code exactly one returns True. False when
         the code is unknown, used or expired."""
         try:
             with self._transaction() as db:
-                used = db.execute(self._USE_CODE, (code_hash, int(now))).fetchone()
+                return self._use(db, code_hash, now, challenge_expires)
         except self._ERRORS as exc:
             raise UnavailableError("issuer store unavailable") from exc
+
+    def _use(self, db: _Db, code_hash: bytes, now: float, challenge_expires: int | None) -> bool:
+        """Use up a code (its row goes) or a challenge (its row comes: challenges are made
+        without a write, so that asking for them costs the store nothing; a red-team review,
+        2026-12-07), in one statement; whether this was its first use."""
+        if challenge_expires is None:
+            return db.execute(self._USE_CODE, (code_hash, int(now))).fetchone() is not None
+        if challenge_expires <= now:
+            return False
+        used = db.execute(self._USE_CHALLENGE, (code_hash, challenge_expires)).fetchone()
         return used is not None
+
+    def shared_secret(self, name: str, fresh: bytes) -> bytes:
+        """The secret ``name`` every process of this store shares: ``fresh`` when it is the
+        first to ask, else the one stored first."""
+        try:
+            with self._transaction() as db:
+                db.execute(
+                    "INSERT INTO issuer_secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (name, fresh),
+                )
+                row = db.execute(
+                    "SELECT value FROM issuer_secrets WHERE name = ?", (name,)
+                ).fetchone()
+        except self._ERRORS as exc:
+            raise UnavailableError("issuer store unavailable") from exc
+        return bytes(row[0])
 
     def device_key(self, device_id: bytes) -> bytes | None:
         """The public key of an enrolled device, or None."""
@@ -335,6 +387,7 @@ class IssuerStore:
             with self._transaction() as db:
                 db.execute("DELETE FROM request_nonces WHERE expires <= ?", (int(now),))
                 db.execute("DELETE FROM enrolment_codes WHERE expires <= ?", (int(now),))
+                db.execute("DELETE FROM used_challenges WHERE expires <= ?", (int(now),))
                 if period is not None:
                     db.execute("DELETE FROM quota WHERE period < ?", (period,))
                     db.execute("DELETE FROM issuance_batches WHERE period < ?", (period - 1,))

@@ -39,6 +39,9 @@ _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS issuance_batches ("
     " device_id bytea NOT NULL, batch_id bytea NOT NULL, body_hash bytea NOT NULL,"
     " period bigint NOT NULL, PRIMARY KEY (device_id, batch_id))",
+    "CREATE TABLE IF NOT EXISTS used_challenges ("
+    " challenge_hash bytea PRIMARY KEY, expires bigint NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS issuer_secrets (name text PRIMARY KEY, value bytea NOT NULL)",
     "CREATE TABLE IF NOT EXISTS issuer_keys ("
     " key_id bytea PRIMARY KEY, private_key bytea NOT NULL,"
     " not_before bigint NOT NULL, expires bigint NOT NULL)",
