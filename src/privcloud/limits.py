@@ -802,8 +802,8 @@ MAX_LIVE_RESUME_GAP_S: Final = (
 #: client's background admissions apart (READMIT_AFTER_S), which each look.
 WALLET_REFILL_AHEAD_S: Final = 900.0
 #: Seconds before its admission's logged validity ends by which a client has admitted again, in
-#: the background, at a random time (privcloud.sdk.client): a request or a live call's resume
-#: after that end would otherwise admit again on its path, a fetch the gateway ties to it.
+#: the background, at a random time (privcloud.sdk.client_admission): a request or a live call's
+#: resume after that end would otherwise admit again on its path, a fetch the gateway ties to it.
 READMIT_MARGIN_S: Final = 60.0
 #: Fewest seconds between two background admissions of one client: an admission whose
 #: validity ends within READMIT_MARGIN_S (a gateway's directory logged late) must not make

@@ -670,9 +670,9 @@ async def test_a_request_finding_its_admission_over_does_not_wait_for_one_held_o
     request's path) waited for the refresh lock that admission held, so the gateway chose when
     that device's requests left: right after the answer it wrote, tied to it. Now the request
     stops the background admission and admits on its own."""
-    from privcloud.sdk import client as client_module
+    from privcloud.sdk import client_admission as admission_module
 
-    monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+    monkeypatch.setattr(admission_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
     async with (
         _behind() as (gateway, url, trust),
         Client(url, policy=POLICY, trust=trust) as client,
@@ -725,9 +725,9 @@ async def test_a_gateway_failing_every_background_admission_is_seen(
     the half hour that brings every device's admission to its end at one time; requests still
     go out under the admission held, so nothing showed it. Now the client counts them and
     warns from the second on (naming no address and nothing fetched)."""
-    from privcloud.sdk import client as client_module
+    from privcloud.sdk import client_admission as admission_module
 
-    monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+    monkeypatch.setattr(admission_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
     async with (
         _behind() as (gateway, url, trust),
         Client(url, policy=POLICY, trust=trust) as client,
@@ -885,7 +885,7 @@ async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_req
     which it then recognises the device's later requests. Now no request admits while the
     admission's logged validity lasts, and the client admits again in the background, at
     random times (docs/adr/0009, decision 7)."""
-    from privcloud.sdk import client as client_module
+    from privcloud.sdk import client_admission as admission_module
 
     async with _behind() as (gateway, url, trust):
         async with Client(url, policy=POLICY, trust=trust) as client:
@@ -894,7 +894,7 @@ async def test_an_aged_admission_is_renewed_in_the_background_never_before_a_req
             for i in range(3):
                 assert (await client.call("echo", None, b"%d" % i)).data == b"%d" % i
             assert gateway.directory_gets == before
-        monkeypatch.setattr(client_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
+        monkeypatch.setattr(admission_module, "READMIT_AFTER_S", 0.4)  # (seconds, for the test)
         async with Client(url, policy=POLICY, trust=trust) as client:
             admissions, before = client._admissions, gateway.directory_gets
             await asyncio.sleep(2.0)  # no request at all

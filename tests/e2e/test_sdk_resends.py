@@ -114,7 +114,7 @@ async def test_a_forked_log_seen_in_the_background_stops_requests_at_the_next_fu
     body) fails that fetch and leaves the admission as it is, used until its logged validity
     ends (docs/adr/0009, decision 7); a full ``refresh()`` (or an admission on a request's
     path once that validity is over) fails closed: then no request or live call goes out."""
-    from privcloud.sdk import client as client_module
+    from privcloud.sdk import client_admission as admission_module
 
     cloud = await start_cloud(tokens=True)
     for node in cloud.nodes:
@@ -129,7 +129,7 @@ async def test_a_forked_log_seen_in_the_background_stops_requests_at_the_next_fu
             async def forked(*_: Any, **__: Any) -> Any:
                 raise errors.ForkError("the log forked")
 
-            monkeypatch.setattr(client_module, "refresh_trusted_checkpoint", forked)
+            monkeypatch.setattr(admission_module, "refresh_trusted_checkpoint", forked)
             with pytest.raises(errors.ForkError):  # what _attempt runs after a key mismatch
                 await c.key_for_resend()
             with pytest.raises(errors.ForkError):  # what the background runs
@@ -224,7 +224,7 @@ async def test_background_admissions_near_the_validity_end_keep_the_floor_apart(
     apart; a failed try with validity left tries again within it, and once none is left
     waits the whole range (no polling)."""
     from privcloud import limits
-    from privcloud.sdk.client import READMIT_AFTER_S
+    from privcloud.sdk.client_admission import READMIT_AFTER_S
 
     c = Client("http://127.0.0.1:1")
     now = 1_000_000.0
