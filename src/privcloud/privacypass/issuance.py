@@ -1,8 +1,8 @@
 """The project's issuance protocol over RFC 9578: device enrolment, device-signed batch
 requests, key expiry in the directory. Sans-IO (docs/tokens.md).
 
-Shared by the wallet (device side, :mod:`privcloud.sdk.wallet`), the issuer service (verifier
-side, :mod:`privcloud.services.issuer`) and the gateway's redemption (directory expiry,
+Shared by the wallet (device side, :mod:`privcloud.sdk.wallet_issuance`), the issuer service
+(verifier side, :mod:`privcloud.services.issuer`) and the gateway's redemption (directory expiry,
 :mod:`privcloud.services.redemption`). Nothing here reaches the relay or the gateway: device
 identity travels only on the device's direct connection to the issuer.
 
