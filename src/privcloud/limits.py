@@ -544,8 +544,8 @@ MAX_LOG_REPEAT_KEYS: Final = 1024
 #: third of it): a gateway killed between reserve and consume frees those tokens this long after.
 TOKEN_RESERVATION_TTL_S: Final = 60.0
 #: Seconds a client's live calls leave out a node that proved it serves no live translation (a
-#: refusal only the node could write: privcloud.sdk.live), unless admission runs again sooner.
-#: Nothing the gateway alone can cause leaves a node out of a later request (docs/adr/0033).
+#: refusal only the node could write: privcloud.sdk.live_openings), unless admission runs again
+#: sooner. Nothing the gateway alone can cause leaves a node out of a later request (docs/adr/0033).
 CLIENT_NO_LIVE_NODE_S: Final = 120.0
 #: Tokens one request of a client may take (its first, and one for a resend after a 401 or a
 #: retry after no working node was reached): answers the gateway writes burn no more, and only
@@ -750,12 +750,12 @@ LIVE_LIVENESS_TIMEOUT_S: Final = 1.5
 #: Seconds from a session's first message to the node's accept, at every hop.
 LIVE_OPEN_TIMEOUT_S: Final = 20.0
 #: Seconds of one step of a live call's grid: the call's first opening's send time plus whole
-#: steps (privcloud.live.endpoints, privcloud.sdk.live). A session's first device frame is due
-#: a drawn number of steps after its opening went out (or the first later step, when the
-#: node's ACCEPT comes later); later openings and the device's close after the node's FINAL
-#: go on the grid too. Were they to answer what the device receives (the ACCEPT, a cut, the
-#: FINAL), the gateway would read the device's round-trip time (its network position, which
-#: the relay hides) off their timing. A multiple of LIVE_FRAME_INTERVAL_MS.
+#: steps (privcloud.live.endpoints, privcloud.sdk.live_openings). A session's first device frame
+#: is due a drawn number of steps after its opening went out (or the first later step, when the
+#: node's ACCEPT comes later); later openings and the device's close after the node's FINAL go
+#: on the grid too. Were they to answer what the device receives (the ACCEPT, a cut, the FINAL),
+#: the gateway would read the device's round-trip time (its network position, which the relay
+#: hides) off their timing. A multiple of LIVE_FRAME_INTERVAL_MS.
 LIVE_FIRST_FRAME_STEP_S: Final = 1.0
 #: Most steps of LIVE_FIRST_FRAME_STEP_S a device draws (uniformly from 1) at each wait on its
 #: call's grid: before a session's first frame (this many steps, or the first step after the
@@ -811,7 +811,8 @@ READMIT_MARGIN_S: Final = 60.0
 READMIT_FLOOR_S: Final = 10.0
 #: Most node draws one call makes, openings refused and resumes together: the most a call drew
 #: when a refusing node was left out (MAX_LIVE_RESUMES + 1 openings, then MAX_LIVE_RESUMES
-#: resumes). Each refusal the gateway writes buys it one more uniform draw (privcloud.sdk.live).
+#: resumes). Each refusal the gateway writes buys it one more uniform draw
+#: (privcloud.sdk.live_openings).
 MAX_LIVE_DRAWS: Final = 2 * MAX_LIVE_RESUMES + 1
 #: Most tokens one live call takes from its wallet, openings, resends after a 401, draws again
 #: and resumes together: the first opening, MAX_LIVE_RESUMES resumes and one more (a 401 or a

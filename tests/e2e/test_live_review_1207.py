@@ -30,7 +30,7 @@ from privcloud.envelope import Recipient
 from privcloud.live.endpoints import DeviceEndpoint, NodeEndpoint
 from privcloud.live.protocol import Accept, LiveEvent
 from privcloud.live.session import SessionParams, open_hello, start_session
-from privcloud.sdk import live as live_sdk
+from privcloud.sdk import live_openings
 from privcloud.sdk.live import LiveCall
 from privcloud.services import live_gateway, live_tunnel
 from privcloud.services.live_gateway import LiveGateway
@@ -313,13 +313,13 @@ def gateway_cutting_first_tunnel_at(monkeypatch: pytest.MonkeyPatch, at_s: float
 def lengths_asked(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The session length each of the device's hellos asks for (sealed: read on the device)."""
     asked: list[int] = []
-    real_start = live_sdk.start_session
+    real_start = live_openings.start_session
 
     def spying_start(recipient: Recipient, params: SessionParams, **kw: Any) -> Any:
         asked.append(params.deadline_s)
         return real_start(recipient, params, **kw)
 
-    monkeypatch.setattr(live_sdk, "start_session", spying_start)
+    monkeypatch.setattr(live_openings, "start_session", spying_start)
     return asked
 
 

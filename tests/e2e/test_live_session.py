@@ -28,7 +28,7 @@ from privcloud.live.output import LiveOutput
 from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionParams, start_session
 from privcloud.live.tunnel import build_open, read_open_answer
-from privcloud.sdk import Client
+from privcloud.sdk import Client, live_openings
 from privcloud.sdk import live as live_sdk
 from privcloud.sdk.live import LiveCall
 from privcloud.sdk.wallet import Wallet
@@ -315,6 +315,7 @@ async def test_silent_node_is_left_after_the_liveness_timeout(
             raise
 
     monkeypatch.setattr(live_sdk, "_receive", receive)
+    monkeypatch.setattr(live_openings, "_receive", receive)  # (an opening reads by it too)
     wallet = cloud.new_wallet(batch_size=4)
     async with client(cloud, wallet) as c:
         call = LiveCall(c, deadline_s=60)

@@ -1,7 +1,8 @@
 """The two ends of a live session as state machines, without I/O (docs/adr/0023).
 
 The shells (the node's route in :mod:`privcloud.services.live_node`, the SDK's
-:mod:`privcloud.sdk.live`) only move bytes and read the clock; every rule is here:
+:mod:`privcloud.sdk.live` and :mod:`privcloud.sdk.live_openings`) only move bytes and read the
+clock; every rule is here:
 
 * both ends send exactly one fixed-size frame per tick of their :class:`FrameClock` (speech,
   silence, output or none), the node's first being ACCEPT; the device's first is due a drawn
