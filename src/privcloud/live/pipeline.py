@@ -31,11 +31,12 @@ from privcloud.errors import DecodeError, TooLargeError, UnsupportedError
 from privcloud.live import steps
 from privcloud.live.channel import ChannelStream, Settings
 from privcloud.live.guess import TranslationLane
+from privcloud.live.languages import check_call_languages
 from privcloud.live.output import AUDIO, CAPTION, KINDS, TRANSLATION, LiveOutput
 from privcloud.live.recognizer import Recognizer, WhisperRecognizer
 from privcloud.live.vad import Scorer, VoiceActivity, default_scorer
 from privcloud.workloads.models import Models
-from privcloud.workloads.transcribe import AUTO, WHISPER_LANGUAGES
+from privcloud.workloads.transcribe import AUTO
 
 __all__ = [
     "AUDIO",
@@ -114,13 +115,6 @@ def _prepared(done: Future[None]) -> None:
         log.warning("live translation: preparing the instruction failed (%s)", type(exc).__name__)
 
 
-def _check_language(value: str, *, auto: bool) -> None:
-    if value == AUTO and auto:
-        return
-    if value not in WHISPER_LANGUAGES:
-        raise DecodeError("not a language Whisper knows")
-
-
 def make_pipeline(
     models: Models,
     languages: tuple[str, str],
@@ -142,12 +136,9 @@ def make_pipeline(
     ``settings``, ``recognizer`` and ``scorer`` replace the defaults (tests and benchmarks);
     ``translate_on_worker=False`` runs each translation inside a feed instead (a benchmark
     that measures the commit policy alone, as if model calls took no time)."""
-    if len(languages) != CHANNELS or len(targets) != CHANNELS:
-        raise DecodeError("a call has two channels")
+    check_call_languages(languages, targets)  # (the release's rule, the device's check too)
     translator = steps.Translator(models, translation_model)
     for language, target in zip(languages, targets, strict=True):
-        _check_language(language, auto=True)
-        _check_language(target, auto=False)
         if language != AUTO and not translator.supports(language, target):
             raise UnsupportedError("this language pair cannot be translated")
     recognize = recognizer if recognizer is not None else WhisperRecognizer(models)

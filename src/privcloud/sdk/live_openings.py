@@ -40,6 +40,7 @@ from privcloud.errors import (
     error_from_code,
 )
 from privcloud.live.endpoints import DeviceEndpoint, grid_point
+from privcloud.live.languages import check_call_languages
 from privcloud.live.protocol import LiveEvent
 from privcloud.live.session import SessionKeys, SessionParams, start_session
 from privcloud.live.tunnel import TUNNEL_PATH, build_open, decode_open_answer
@@ -98,6 +99,9 @@ class LiveOpenings:
         rand: Random = system_random,
         pace: Callable[[], float] = time.monotonic,
     ) -> None:
+        # The release's rule, before anything goes out: a node refusing the languages would
+        # refuse in the clear to the gateway (privcloud.live.languages).
+        check_call_languages(languages, targets)
         self.client = client
         self.pace = pace
         self.languages, self.targets, self.deadline_s = languages, targets, deadline_s
