@@ -167,7 +167,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--database",
         metavar="URL",
         type=database_url,
-        help="spent-token store shared by gateways: sqlite:///path/file or postgresql://...",
+        help="spent-token store shared by gateways: sqlite:///path/file or postgresql://... "
+        "(env:NAME: the URL in environment variable NAME)",
     )
     gateway.add_argument(
         "--spend",

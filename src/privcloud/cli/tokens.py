@@ -155,6 +155,7 @@ def _wallet_show(args: argparse.Namespace) -> None:
 
 _DATABASE_HELP = (
     "the issuer's store, shared by issuer processes: sqlite:///path/file or postgresql://... "
+    "(env:NAME: the URL in environment variable NAME) "
     "(default: issuer.sqlite3 in --data-dir)"
 )
 
