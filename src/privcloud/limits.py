@@ -137,6 +137,14 @@ MAX_OHTTP_SUITES_PER_CONFIG: Final = 16
 MAX_OHTTP_REQUEST: Final = MAX_HTTP_BODY
 #: Largest plaintext in one chunk of a chunked OHTTP message.
 MAX_OHTTP_CHUNK: Final = 1 * MiB
+#: Most chunks, the final one counted, of one chunked OHTTP request (``message/ohttp-chunked-req``)
+#: a gateway decapsulates (privcloud.ohttp.chunked, rule 8). Each costs a loop turn and an AEAD
+#: open (~10 µs), and a gateway opens a request before it checks its token: MAX_OHTTP_REQUEST of
+#: one-byte chunks (18 bytes each on the wire, 1.86 million) held its event loop for 14 s (a
+#: red-team review); this many cost ~40 ms. The SDK cuts a request into chunks of
+#: MAX_OHTTP_CHUNK (32 for the largest); a sender cutting at 8 KiB, half the 16 KiB the draft
+#: has every receiver take (§3), fits the largest request (the draft's example has 3).
+MAX_OHTTP_REQUEST_CHUNKS: Final = MAX_OHTTP_REQUEST // (8 * KiB)
 
 # --- Sealed envelope (docs/envelope.md) -----------------------------------------------------
 #: Most recipients (node keys) one request envelope may be sealed to.
@@ -157,6 +165,11 @@ MAX_ENVELOPE_CHUNK: Final = MAX_OHTTP_CHUNK - 64 * KiB - 4
 MAX_ENVELOPE_CHUNK_CIPHERTEXT: Final = MAX_OHTTP_CHUNK - 64 * KiB + 16
 #: Most chunks one sealed response stream may have.
 MAX_ENVELOPE_CHUNKS: Final = 1_000_000
+#: Most chunks, the final one counted, of one chunked OHTTP response (``message/ohttp-chunked-res``)
+#: a client opens (privcloud.ohttp.chunked, rule 8): the gateway sends the inner response's head,
+#: the node stream's header and each of its at most MAX_ENVELOPE_CHUNKS chunks as one chunk
+#: apiece, then the final chunk. Without it only HPKE's sequence limit (2^96) bounded them.
+MAX_OHTTP_RESPONSE_CHUNKS: Final = MAX_ENVELOPE_CHUNKS + 3
 
 # --- Workloads -------------------------------------------------------------------------------
 #: Longest feature name in a workload request.

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from privcloud import limits
 from privcloud.crypto.symmetric import AeadId, KdfId
 from privcloud.errors import (
     CryptoError,
@@ -21,7 +22,7 @@ from privcloud.errors import (
     UnknownKeyError,
     UsageError,
 )
-from privcloud.limits import MAX_OHTTP_CHUNK
+from privcloud.limits import MAX_OHTTP_CHUNK, MAX_OHTTP_REQUEST_CHUNKS
 from privcloud.ohttp import (
     ChunkedClientContext,
     ChunkedGatewayContext,
@@ -285,6 +286,48 @@ def test_oversize_final_chunk_is_refused() -> None:
     decoder.feed(bytes(MAX_OHTTP_CHUNK + 16))
     with pytest.raises(TooLargeError):
         decoder.feed(b"\x00")
+
+
+def test_a_request_of_one_byte_chunks_past_the_chunk_bound_is_refused_at_its_prefix(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1.86 million one-byte chunks (18 bytes each on the wire) held a gateway's event loop for
+    # 14 s: a request may have MAX_OHTTP_REQUEST_CHUNKS chunks, the final one counted, and the
+    # chunk past them is refused from its length prefix, before its bytes are in.
+    bound = MAX_OHTTP_REQUEST_CHUNKS
+    with monkeypatch.context() as patched:  # a sender of ours would not seal one too many
+        patched.setattr(limits, "MAX_OHTTP_REQUEST_CHUNKS", bound + 1)
+        head, framed, _ = _request([b"x"] * bound + [b""])
+    decoder = ChunkedRequestDecoder(KEYS)
+    assert len(decoder.feed(head + b"".join(framed[: bound - 1]))) == bound - 1
+    with pytest.raises(TooLargeError):
+        decoder.feed(framed[bound - 1][:1])  # the length prefix of the chunk one too many
+    # The bound itself is taken: bound - 1 chunks and the final one, which our senders seal.
+    head, framed, _ = _request([b"x"] * (bound - 1) + [b""])
+    out, final, _ = _decode_request(head + b"".join(framed))
+    assert len(out) == bound - 1 and final == b""
+    with pytest.raises(UsageError):
+        _request([b"x"] * bound + [b""])
+
+
+def test_a_response_of_more_chunks_than_the_bound_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, gateway = _gateway()  # sealing under the bound of 2**96 chunks
+    monkeypatch.setattr(limits, "MAX_OHTTP_RESPONSE_CHUNKS", 4)
+    stream = gateway.response_header() + b"".join(
+        gateway.seal_chunk(b"x", final=False) for _ in range(4)
+    )
+    decoder = client.response_decoder()
+    with pytest.raises(TooLargeError):
+        decoder.feed(stream)
+    _, bounded = _gateway()
+    bounded.response_header()
+    for _ in range(3):
+        bounded.seal_chunk(b"x", final=False)
+    with pytest.raises(UsageError):  # a gateway of ours leaves room for the final chunk
+        bounded.seal_chunk(b"x", final=False)
+    bounded.seal_chunk(b"", final=True)
 
 
 def test_chunked_request_for_unknown_key_is_refused() -> None:

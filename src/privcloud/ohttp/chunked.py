@@ -38,9 +38,13 @@ Response (gateway to client), §5::
 7. Chunk ``i`` (from 0) uses nonce ``aead_nonce XOR I2OSP(i, Nn)``, the framing of rule 4, the
    AAD of rule 3 and rule 5 on empty chunks (§6.2).
 8. Chunk counts: the draft bounds requests by HPKE's sequence limit (§6.1; RFC 9180 §5.2:
-   fewer than 2^(8*Nn) - 1 chunks) and responses to fewer than 256^Nn chunks (§6.2, §7.3). We
-   apply HPKE's limit to both directions, one chunk stricter than §6.2 for responses; neither
-   can be reached in practice.
+   fewer than 2^(8*Nn) - 1 chunks) and responses to fewer than 256^Nn chunks (§6.2, §7.3),
+   neither reachable in practice. A receiver may bound both further (§7.3: chunks cost it
+   more than their size); ours take at most ``MAX_OHTTP_REQUEST_CHUNKS`` request chunks and
+   ``MAX_OHTTP_RESPONSE_CHUNKS`` response chunks, the final one counted, and refuse the chunk
+   past that (:class:`TooLargeError`, 413) as soon as its length prefix is read, before any
+   more is opened: a request of one-byte chunks held a gateway's event loop for seconds.
+   Senders keep to the same bounds (:class:`UsageError`).
 9. Chunk size (§3, §7.3): receivers must accept 2^14-byte plaintext chunks; ours accept up to
    ``MAX_OHTTP_CHUNK`` (1 MiB). Senders should keep to :data:`RECOMMENDED_CHUNK_SIZE` unless
    they know the receiver takes more; :meth:`seal_chunk` allows up to ``MAX_OHTTP_CHUNK``,
@@ -63,6 +67,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 
+from privcloud import limits
 from privcloud.crypto import Random, hpke, system_random
 from privcloud.crypto.hpke import PrivateKey
 from privcloud.crypto.symmetric import Aead
@@ -114,17 +119,24 @@ def _check_plaintext(data: bytes, final: bool) -> None:
 
 
 class _Framer:
-    """Splits a byte stream into sealed chunks (rule 4), bounding every buffered size."""
+    """Splits a byte stream into sealed chunks (rule 4), bounding every buffered size and the
+    number of chunks (rule 8)."""
 
-    __slots__ = ("_buf", "_in_final", "_max_sealed")
+    __slots__ = ("_buf", "_chunks", "_in_final", "_max_chunks", "_max_sealed")
 
-    def __init__(self, tag_size: int) -> None:
+    def __init__(self, tag_size: int, max_chunks: int) -> None:
         self._buf = bytearray()
         self._in_final = False
         self._max_sealed = MAX_OHTTP_CHUNK + tag_size
+        self._max_chunks = max_chunks
+        self._chunks = 0  # non-final chunks framed so far
 
     def feed(self, data: bytes) -> list[bytes]:
-        """Append ``data``; return the sealed non-final chunks it completed, in order."""
+        """Append ``data``; return the sealed non-final chunks it completed, in order.
+
+        Raises :class:`TooLargeError` for a chunk over ``MAX_OHTTP_CHUNK`` and for a non-final
+        chunk that would leave no room for the final one within ``max_chunks`` (rule 8).
+        """
         self._buf += data
         out: list[bytes] = []
         while not self._in_final and self._buf:
@@ -137,10 +149,13 @@ class _Framer:
                 break
             if length > self._max_sealed:
                 raise TooLargeError("chunk larger than MAX_OHTTP_CHUNK")
+            if self._chunks + 1 >= self._max_chunks:  # it and the final chunk: one too many
+                raise TooLargeError("more chunks than one message may have")
             if len(self._buf) < start + length:
                 break
             out.append(bytes(self._buf[start : start + length]))
             del self._buf[: start + length]
+            self._chunks += 1
         if self._in_final and len(self._buf) > self._max_sealed:
             raise TooLargeError("final chunk larger than MAX_OHTTP_CHUNK")
         return out
@@ -157,9 +172,10 @@ class _Framer:
 class _Decoder(abc.ABC):
     """Common state machine of the two decoders: prefix, then chunks, then close."""
 
-    __slots__ = ("_closed", "_failed", "_framer", "_prefix")
+    __slots__ = ("_closed", "_failed", "_framer", "_max_chunks", "_prefix")
 
-    def __init__(self) -> None:
+    def __init__(self, max_chunks: int) -> None:
+        self._max_chunks = max_chunks  # rule 8, the final chunk counted
         self._prefix = bytearray()
         self._framer: _Framer | None = None
         self._closed = False
@@ -186,7 +202,7 @@ class _Decoder(abc.ABC):
 
         Raises :class:`CryptoError` for a chunk that fails to open (tampered, reordered,
         replayed or dropped chunks all end here) or a non-final chunk with an empty plaintext
-        (§6), :class:`TooLargeError` for an oversize chunk,
+        (§6), :class:`TooLargeError` for an oversize chunk or one chunk too many (rule 8),
         and :class:`UsageError` after ``close()`` or after an earlier error.
         """
         self._check_usable()
@@ -196,7 +212,7 @@ class _Decoder(abc.ABC):
                 tag_size = self._take_prefix(self._prefix)
                 if tag_size is None:
                     return []
-                self._framer = _Framer(tag_size)
+                self._framer = _Framer(tag_size, self._max_chunks)
                 data, self._prefix = bytes(self._prefix), bytearray()
             return [self._open_chunk(sealed, False) for sealed in self._framer.feed(bytes(data))]
         except BaseException:
@@ -222,17 +238,25 @@ class _Decoder(abc.ABC):
             raise UsageError("decoder failed earlier")
 
 
-def _counter_limit(suite: SymmetricSuite) -> int:
-    """Rule 8: chunk counters stay below 2^(8*Nn) - 1, the HPKE sequence limit (RFC 9180 §5.2,
-    draft §6.1), in both directions (one below the response bound of §6.2)."""
-    return (1 << (8 * suite.aead.nonce_size)) - 1
+def _counter_limit(suite: SymmetricSuite, max_chunks: int) -> int:
+    """Rule 8: how many chunks one message may have: ``max_chunks`` (our bound), and in any
+    case fewer than 2^(8*Nn) - 1, the HPKE sequence limit (RFC 9180 §5.2, draft §6.1), in both
+    directions (one below the response bound of §6.2)."""
+    return min((1 << (8 * suite.aead.nonce_size)) - 1, max_chunks)
+
+
+def _check_count(sealed: int, final: bool, limit: int) -> None:
+    """Rule 8, sender side: the chunk after ``sealed`` others must leave room for the final
+    one within ``limit`` (:class:`UsageError`)."""
+    if sealed + (1 if final else 2) > limit:
+        raise UsageError("too many chunks")
 
 
 class _ResponseKeys:
     """The response direction of one exchange (§6.2): its AEAD and base nonce, derived from the
     response nonce, and the chunk counter (rule 8)."""
 
-    __slots__ = ("_context", "_counter", "_enc", "_nonce", "aead", "suite")
+    __slots__ = ("_context", "_enc", "_nonce", "aead", "counter", "limit", "suite")
 
     def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
         self._context = context
@@ -240,7 +264,8 @@ class _ResponseKeys:
         self.suite = suite
         self.aead: Aead | None = None
         self._nonce = b""
-        self._counter = 0
+        self.counter = 0
+        self.limit = _counter_limit(suite, limits.MAX_OHTTP_RESPONSE_CHUNKS)
 
     def derive(self, response_nonce: bytes) -> None:
         self.aead, self._nonce = _response_aead(
@@ -249,10 +274,10 @@ class _ResponseKeys:
 
     def next_nonce(self) -> bytes | None:
         """The next chunk's nonce, or None at the counter limit."""
-        if self._counter >= _counter_limit(self.suite):
+        if self.counter >= self.limit:
             return None
-        nonce = _chunk_nonce(self._nonce, self._counter)
-        self._counter += 1
+        nonce = _chunk_nonce(self._nonce, self.counter)
+        self.counter += 1
         return nonce
 
 
@@ -265,8 +290,8 @@ class ChunkedResponseDecoder(_Decoder):
     __slots__ = ("_keys",)
 
     def __init__(self, context: hpke.Context, enc: bytes, suite: SymmetricSuite) -> None:
-        super().__init__()
         self._keys = _ResponseKeys(context, enc, suite)
+        super().__init__(self._keys.limit)
 
     def _take_prefix(self, buffered: bytearray) -> int | None:
         size = self._keys.suite.response_nonce_size
@@ -305,14 +330,15 @@ class ChunkedClientContext:
     def seal_chunk(self, data: bytes, *, final: bool) -> bytes:
         """Seal and frame the next request chunk (rules 2-5, §6.1); returns the bytes to send.
 
-        Raises :class:`UsageError` after the final chunk, for an empty non-final chunk or one
-        over ``MAX_OHTTP_CHUNK``.
+        Raises :class:`UsageError` after the final chunk, for an empty non-final chunk, one
+        over ``MAX_OHTTP_CHUNK`` and one that leaves no room for the final chunk within
+        ``MAX_OHTTP_REQUEST_CHUNKS`` (rule 8).
         """
         if self._done:
             raise UsageError("the final chunk was already sealed")
         _check_plaintext(data, final)
-        if self._counter >= _counter_limit(self._suite):
-            raise UsageError("too many chunks")
+        limit = _counter_limit(self._suite, limits.MAX_OHTTP_REQUEST_CHUNKS)
+        _check_count(self._counter, final, limit)
         sealed = self._context.seal(bytes(data), _aad(final))
         self._counter += 1
         self._done = final
@@ -378,7 +404,8 @@ class ChunkedGatewayContext:
         """Seal and frame the next response chunk; returns the bytes to send.
 
         Raises :class:`UsageError` before :meth:`response_header`, after the final chunk, for
-        an empty non-final chunk or one over ``MAX_OHTTP_CHUNK``.
+        an empty non-final chunk, one over ``MAX_OHTTP_CHUNK`` and one that leaves no room for
+        the final chunk within ``MAX_OHTTP_RESPONSE_CHUNKS`` (rule 8).
         """
         aead = self._keys.aead
         if aead is None:
@@ -386,6 +413,7 @@ class ChunkedGatewayContext:
         if self._done:
             raise UsageError("the final chunk was already sealed")
         _check_plaintext(data, final)
+        _check_count(self._keys.counter, final, self._keys.limit)
         nonce = self._keys.next_nonce()
         if nonce is None:
             raise UsageError("too many chunks")
@@ -404,7 +432,7 @@ class ChunkedRequestDecoder(_Decoder):
     __slots__ = ("_context", "_keys")
 
     def __init__(self, keys: Mapping[int, GatewayKey]) -> None:
-        super().__init__()
+        super().__init__(limits.MAX_OHTTP_REQUEST_CHUNKS)
         self._keys = keys
         self._context: ChunkedGatewayContext | None = None
 
