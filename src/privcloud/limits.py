@@ -520,9 +520,16 @@ TLOG_VERIFY_SAMPLE_LEAVES: Final = 4096
 #: size; a process holds at most about twice this at a moment (a body is joined once).
 MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
 #: Most connections one peer address (an IPv6 /64 counts as one) may hold open at the relay,
-#: the one service whose peers are devices; MAX_SERVER_CONNECTIONS caps all of them together.
-#: Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.
+#: which devices reach for everything but the issuer; MAX_SERVER_CONNECTIONS caps all of them
+#: together. Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.
 MAX_RELAY_CONNECTIONS_PER_PEER: Final = 256
+#: Most connections one peer address may hold open at the issuer, which devices reach directly
+#: (enrolment, its directory, token batches: docs/architecture.md): without it one address
+#: holding MAX_SERVER_CONNECTIONS idle connections locked every device out of the issuer for
+#: HTTP_IDLE_TIMEOUT_S at a time (a red-team review). As at the relay, sixteen addresses are
+#: needed to fill it and a NAT of many devices still gets 256; a wallet makes its requests to
+#: the issuer one at a time on a session of its own, so a device holds one or two.
+MAX_ISSUER_CONNECTIONS_PER_PEER: Final = 256
 #: Connections each of the SDK client's two pools to the relay holds at most (one-shot requests
 #: on the hop client; streams, tunnels and documents on aiohttp): together within the relay's
 #: per-peer cap, so a busy device waits for a connection rather than being refused one.

@@ -7,6 +7,11 @@ with the global cap (``limits.MAX_SERVER_CONNECTIONS``) behind it. A relay in it
 the per-peer cap are closed at once, unread, and a device at 127.0.0.3 is served at once. The
 relay's log names neither address. In-process, with small caps, the global cap still holds when
 many peers each stay under theirs.
+
+The issuer, which devices reach directly, had no per-peer cap (a red-team review): one address
+holding every connection (``MAX_SERVER_CONNECTIONS``) locked every device out of enrolment,
+the directory and token batches for ``HTTP_IDLE_TIMEOUT_S`` at a time. It keeps
+``limits.MAX_ISSUER_CONNECTIONS_PER_PEER`` per address now (shown in-process with small caps).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from pathlib import Path
 import pytest
 
 from privcloud import limits
+from privcloud.privacypass.directory import WELL_KNOWN_PATH
+from privcloud.services.issuer import Issuer
 from privcloud.services.relay import Relay
 from privcloud.services.site import start_site
 
@@ -128,10 +135,10 @@ async def _settled_count(pid: int, port: int, peer: str, settle_s: float = 30.0)
         await asyncio.sleep(0.5)
 
 
-async def _healthz(port: int, source: str) -> bytes:
+async def _healthz(port: int, source: str, path: str = "/healthz") -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0))
     try:
-        writer.write(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+        writer.write(b"GET %s HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n" % path.encode())
         return await asyncio.wait_for(reader.read(), 2.0)
     finally:
         writer.close()
@@ -180,6 +187,27 @@ async def test_the_global_cap_still_holds_when_each_peer_stays_under_its_own(
         held.pop()[1].close()  # one connection leaves: a device is served again
         await asyncio.sleep(0.1)
         assert b" 200 " in await _healthz(port, "127.0.0.5")
+    finally:
+        for _, writer in held:
+            writer.close()
+        await runner.cleanup()
+
+
+async def test_one_peer_filling_the_issuer_does_not_lock_out_devices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(limits, "MAX_SERVER_CONNECTIONS", 8)
+    monkeypatch.setattr(limits, "MAX_ISSUER_CONNECTIONS_PER_PEER", 3)
+    runner, port = await start_site(Issuer(tmp_path).app(), "127.0.0.1", 0)
+    held: list[Stream] = []
+    try:
+        held += await _open(port, ATTACKER, 8)  # every connection of the issuer, idle
+        closed = await asyncio.gather(*(_closed_by_server(s) for s in held))
+        assert closed.count(False) == 3  # the per-peer cap; the rest closed at once, unread
+        assert runner.server.guard.count == 3  # type: ignore[union-attr]
+        # A device is served its directory (and could enrol, fetch tokens) at once.
+        answer = await _healthz(port, DEVICE, WELL_KNOWN_PATH)
+        assert answer.startswith(b"HTTP/1.1 200 ")
     finally:
         for _, writer in held:
             writer.close()

@@ -151,7 +151,11 @@ class Issuer:
         return self.core.config
 
     def app(self) -> web.Application:
-        app = new_app("issuer", self.metrics)
+        # Devices come to the issuer directly: one address may hold only so many of its
+        # connections, so that it cannot lock the others out (as at the relay).
+        app = new_app(
+            "issuer", self.metrics, per_peer_connections=limits.MAX_ISSUER_CONNECTIONS_PER_PEER
+        )
         app.router.add_get(WELL_KNOWN_PATH, self.handle_directory, name="directory")
         app.router.add_post(ENROL_CHALLENGE_PATH, self.handle_challenge, name="enrol-challenge")
         app.router.add_post(ENROL_PATH, self.handle_enrol, name="enrol")

@@ -273,8 +273,8 @@ def new_app(
     """An application with our middleware, a ``/metrics`` route, a ``/livez`` route (the
     process serves HTTP: a liveness probe; readiness is each service's own ``/healthz``) and a
     :class:`BodyBudget` of ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps
-    the connections one peer address may hold (the relay, the one service whose peers are
-    devices)."""
+    the connections one peer address may hold (the services whose peers are devices: the relay
+    and the issuer)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
     )
