@@ -73,10 +73,21 @@ MAX_UPSTREAM_HEAD_BYTES: Final = 64 * KiB
 #: bound. A node's streamed answer is one chunk per event (a token of a chat, say), far below.
 #: Chunks are counted, not reads: how a body with a Content-Length arrives is the network's.
 MAX_UPSTREAM_BODY_CHUNKS: Final = 65_536
-#: Largest size of request headers the aiohttp parser accepts.
+#: Largest header field, its name and value together, the aiohttp parser accepts (one field: a
+#: whole head is bounded by MAX_HTTP_HEADERS and MAX_HTTP_HEAD_BYTES).
 MAX_HTTP_FIELD_SIZE: Final = 8 * KiB
 #: Longest HTTP request or status line the aiohttp parser accepts.
 MAX_HTTP_LINE_SIZE: Final = 8 * KiB
+#: Most header fields of one request (aiohttp's ``max_headers``; its default is 128). Our
+#: clients send a dozen at most (a token batch: five of its own), a browser at the device
+#: console about twenty.
+MAX_HTTP_HEADERS: Final = 64
+#: Largest request head (request line and fields) a service reads; one longer is answered 431
+#: and closed (services.site). aiohttp bounds a head only field by field, so each connection
+#: could hold an unfinished head of ~1 MiB for HTTP_IDLE_TIMEOUT_S: 200 of them took a relay
+#: from 50 to 444 MiB (a red-team review). Counted as bytes arrive, so a head is read at most
+#: one socket read past this. As MAX_UPSTREAM_HEAD_BYTES, the bound on an answer's head.
+MAX_HTTP_HEAD_BYTES: Final = 64 * KiB
 #: Largest request head the one-shot lane serves (services.lane, ADR 0032); a longer one, and a
 #: body over LANE_MAX_BODY_BYTES, goes to the aiohttp server and its bounds above.
 LANE_MAX_HEAD_BYTES: Final = MAX_HTTP_FIELD_SIZE

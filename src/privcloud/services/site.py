@@ -1,7 +1,8 @@
-"""Starting a service: the aiohttp server with our error answers and logging, and the caps on
-connections (in total and, where peers are devices, per peer). :func:`new_app` makes a service's
-application, :func:`start_site` serves it (split from :mod:`privcloud.services.http`, which holds
-what a request's handling shares)."""
+"""Starting a service: the aiohttp server with our error answers and logging, the bounds on a
+request head (its fields, its bytes together) and the caps on connections (in total and, where
+peers are devices, per peer). :func:`new_app` makes a service's application, :func:`start_site`
+serves it (split from :mod:`privcloud.services.http`, which holds what a request's handling
+shares)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
+from aiohttp.web_protocol import _ErrInfo
 
 from privcloud import limits
 from privcloud.errors import (
     ConfigError,
+    TooLargeError,
 )
 from privcloud.services.http import (
     MALFORMED_ROUTE,
@@ -119,9 +123,53 @@ class _Request(web.Request):
 
 class _ServiceProtocol(web.RequestHandler):
     """aiohttp's connection handler with our answer to what never reaches a route (a request
-    the HTTP parser refused, an exception that escaped the middleware) and our log records."""
+    the HTTP parser refused, an exception that escaped the middleware), our log records and a
+    bound on a whole request head."""
 
     settings: ServiceSettings
+    #: Bytes of a request head not yet whole (``MAX_HTTP_HEAD_BYTES``).
+    _head_bytes: int = 0
+    #: The body of the last request the parser read: while it is not all in, what arrives is
+    #: body, not head.
+    _last_body: StreamReader = EMPTY_PAYLOAD
+    #: A head went over the bound: nothing more is read from this connection.
+    _head_refused: bool = False
+
+    def data_received(self, data: bytes) -> None:
+        """aiohttp's, then the bound on a whole head, which its parser bounds only field by
+        field (``MAX_HTTP_FIELD_SIZE``, ``MAX_HTTP_HEADERS`` of them):
+
+        1. Bytes that arrive while no body is being read and complete no head count as head
+           (a read that finishes a body and starts a head is not counted: at most one read
+           under, never over).
+        2. A head that completes starts the count again.
+        3. Past ``MAX_HTTP_HEAD_BYTES`` the connection reads no more: the unfinished head is
+           answered 431 with our error (``error_for_status``, through :meth:`handle_error`, as
+           aiohttp answers a head its parser refuses), then closed.
+        """
+        if self._head_refused:
+            return
+        in_head = self._payload_parser is None and not self._upgraded and self._last_body.is_eof()
+        parsed = self._request_count
+        super().data_received(data)
+        if self._request_count != parsed:
+            self._head_bytes = 0
+            self._last_body = self._messages[-1][1] if self._messages else EMPTY_PAYLOAD
+        elif in_head:
+            self._head_bytes += len(data)
+            if self._head_bytes > limits.MAX_HTTP_HEAD_BYTES:
+                self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        # Queued as aiohttp queues a head its parser refuses (RequestHandler.data_received):
+        # these are its handler's internals (aiohttp is pinned, and
+        # tests/e2e/test_request_heads.py fails if they change).
+        self._head_refused = True
+        error = TooLargeError("request head too large")
+        self._messages.append((_ErrInfo(status=431, exc=error, message=str(error)), EMPTY_PAYLOAD))
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def handle_error(
         self,
@@ -313,6 +361,7 @@ async def start_site(
         handle_signals=False,
         max_line_size=limits.MAX_HTTP_LINE_SIZE,
         max_field_size=limits.MAX_HTTP_FIELD_SIZE,
+        max_headers=limits.MAX_HTTP_HEADERS,
         # aiohttp arms this timer when a connection opens and re-arms it after each response,
         # so it also closes a connection that never completes its request headers.
         keepalive_timeout=limits.HTTP_IDLE_TIMEOUT_S,
