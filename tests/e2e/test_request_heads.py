@@ -1,5 +1,5 @@
-"""Request heads are bounded in fields and in bytes together, on every service (the site
-factory, services.site), whichever of aiohttp and the one-shot lane reads them (a red-team
+"""Request heads are bounded in fields, in bytes together and in time, on every service (the
+site factory, services.site), whichever of aiohttp and the one-shot lane reads them (a red-team
 review).
 
 * aiohttp bounded a head only field by field (``MAX_HTTP_FIELD_SIZE``, and its default of 128
@@ -7,6 +7,9 @@ review).
   and 200 of them took a relay from 50 to 444 MiB. A head takes ``MAX_HTTP_HEADERS`` fields
   and ``MAX_HTTP_HEAD_BYTES`` in all now; past that it is answered 431 (our JSON error) and
   closed at once.
+* The lane gave a connection whose head grew past ``LANE_MAX_HEAD_BYTES`` to aiohttp, whose
+  timer started afresh: a head trickled to just before the idle time and then grown held its
+  connection twice as long. The connection keeps its deadline now.
 
 Shown on a relay in-process (the finding's service, with its lane), its next hop unreachable.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -119,3 +123,24 @@ async def test_a_head_just_under_the_bounds_is_served(relay: int) -> None:
         assert (await _answer(reader))[0] == 200
     finally:
         writer.close()
+
+
+async def test_a_lane_head_grown_past_the_lane_bound_before_the_idle_time_is_not_given_it_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    idle = 2.0
+    monkeypatch.setattr(limits, "HTTP_IDLE_TIMEOUT_S", idle)
+    runner, port = await _relay()
+    try:
+        opened = time.monotonic()
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(STARTS["lane"] + b"X-Pad: ")
+        await asyncio.sleep(idle - 0.5)
+        # Past LANE_MAX_HEAD_BYTES: the lane gives the connection to aiohttp, the head unended.
+        writer.write(b"a\r\n" + _fields(2, limits.LANE_MAX_HEAD_BYTES // 2 + 16))
+        assert await asyncio.wait_for(reader.read(), 3 * idle) == b""
+        held = time.monotonic() - opened
+        writer.close()
+        assert held < idle + 0.75, f"an unfinished head held for {held:.2f} s"
+    finally:
+        await runner.cleanup()

@@ -17,7 +17,8 @@ answers are the route's answer, the route's error (our JSON error body, as the m
 500, or a 408 for a body slower than ``BODY_READ_TIMEOUT_S`` and ``MIN_BODY_RATE_BPS``.
 
 Like aiohttp's connections, a lane connection counts in the service's :class:`ConnectionGuard`,
-closes after ``HTTP_IDLE_TIMEOUT_S`` without a whole head, reserves its body in the service's
+closes after ``HTTP_IDLE_TIMEOUT_S`` without a whole head (a connection given to aiohttp keeps
+that deadline), reserves its body in the service's
 :class:`~privcloud.services.http.BodyBudget` (a refused reservation goes to aiohttp, which
 answers 503), answers one request at a time in order, reads no further while an answer waits or
 the peer does not read its answers, and is not cancelled when the peer goes (the route decides
@@ -100,7 +101,7 @@ class LaneHost(Protocol):
     guard: ConnectionGuard
     date: DateField
 
-    def aiohttp_handler(self) -> asyncio.Protocol: ...
+    def aiohttp_handler(self, head_deadline: float | None = None) -> asyncio.Protocol: ...
 
     def lane_opened(self, conn: LaneConnection) -> None: ...
 
@@ -271,16 +272,20 @@ class LaneConnection(asyncio.Protocol):
         self._next()
 
     def _hand_over(self) -> None:
-        """Give the connection, with every byte not yet answered, to the aiohttp server."""
+        """Give the connection, with every byte not yet answered and the deadline of its timer,
+        to the aiohttp server: a head trickled to just before the idle time and then grown past
+        ``LANE_MAX_HEAD_BYTES`` must not get the idle time afresh (it held its connection twice
+        as long, a red-team review)."""
         conn = self._transport
         if conn is None:
             return
+        deadline = self._timer.when() if self._timer is not None else None
         self._disarm()
         self._transport = None
         self._head = None
         self._host.guard.release(self)
         self._host.lane_closed(self)
-        handler = self._host.aiohttp_handler()
+        handler = self._host.aiohttp_handler(deadline)
         conn.set_protocol(handler)
         handler.connection_made(conn)  # admitted by the guard again, or closed
         data, self._buffer = bytes(self._buffer), bytearray()

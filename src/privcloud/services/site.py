@@ -123,8 +123,9 @@ class _Request(web.Request):
 
 class _ServiceProtocol(web.RequestHandler):
     """aiohttp's connection handler with our answer to what never reaches a route (a request
-    the HTTP parser refused, an exception that escaped the middleware), our log records and a
-    bound on a whole request head."""
+    the HTTP parser refused, an exception that escaped the middleware), our log records, a
+    bound on a whole request head and, for a connection the lane gave it, the lane's deadline
+    for its head (:attr:`head_deadline`)."""
 
     settings: ServiceSettings
     #: Bytes of a request head not yet whole (``MAX_HTTP_HEAD_BYTES``).
@@ -134,6 +135,10 @@ class _ServiceProtocol(web.RequestHandler):
     _last_body: StreamReader = EMPTY_PAYLOAD
     #: A head went over the bound: nothing more is read from this connection.
     _head_refused: bool = False
+    #: Loop time by which the first request must be whole, for a connection the lane gave
+    #: (the lane's own deadline: a head it held to just before the idle time is not given as
+    #: long again); None: ``HTTP_IDLE_TIMEOUT_S`` after it opens, as aiohttp's.
+    head_deadline: float | None = None
 
     def data_received(self, data: bytes) -> None:
         """aiohttp's, then the bound on a whole head, which its parser bounds only field by
@@ -162,14 +167,24 @@ class _ServiceProtocol(web.RequestHandler):
 
     def _refuse_head(self) -> None:
         # Queued as aiohttp queues a head its parser refuses (RequestHandler.data_received):
-        # these are its handler's internals (aiohttp is pinned, and
-        # tests/e2e/test_request_heads.py fails if they change).
+        # these are its handler's internals, as the keep-alive timer's below (aiohttp is pinned,
+        # and tests/e2e/test_request_heads.py fails if they change).
         self._head_refused = True
         error = TooLargeError("request head too large")
         self._messages.append((_ErrInfo(status=431, exc=error, message=str(error)), EMPTY_PAYLOAD))
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """aiohttp's, whose timer closes the connection ``HTTP_IDLE_TIMEOUT_S`` from now if no
+        whole request has come; for a connection the lane gave, at its ``head_deadline``."""
+        super().connection_made(transport)
+        if self.head_deadline is not None:
+            if self._keepalive_handle is not None:
+                self._keepalive_handle.cancel()
+            self._next_keepalive_close_time = self.head_deadline
+            self._keepalive_handle = self._loop.call_at(self.head_deadline, self._process_keepalive)
 
     def handle_error(
         self,
@@ -230,10 +245,12 @@ class _ServiceServer(web.Server):
             return LaneConnection(self, self.lane)
         return self.aiohttp_handler()
 
-    def aiohttp_handler(self) -> _ServiceProtocol:
-        """A connection handler of aiohttp's (a lane connection gives its connection to one)."""
+    def aiohttp_handler(self, head_deadline: float | None = None) -> _ServiceProtocol:
+        """A connection handler of aiohttp's (a lane connection gives its connection to one,
+        with the loop time its head must be whole by)."""
         handler = _ServiceProtocol(self, loop=self._loop, **self._kwargs)
         handler.settings = self.settings
+        handler.head_deadline = head_deadline
         return handler
 
     def lane_opened(self, conn: LaneConnection) -> None:
