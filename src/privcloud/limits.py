@@ -166,12 +166,12 @@ DEFAULT_ENVELOPE_RECIPIENTS: Final = 3
 #: leaves 64 KiB of MAX_HTTP_BODY for the OHTTP header, AEAD tag and BHTTP control data/fields.
 MAX_ENVELOPE_REQUEST: Final = MAX_HTTP_BODY - 64 * KiB
 #: Largest plaintext in one chunk of a sealed response stream: sealed (5-byte chunk header,
-#: padded to a 64 KiB step, AEAD tag) and framed as Binary HTTP content (a varint of at most 8
-#: bytes), one node chunk fits one chunked-OHTTP chunk (MAX_OHTTP_CHUNK), so the gateway
-#: forwards the node's chunks as they are. tests/unit/test_limits.py checks the arithmetic.
+#: padded to at most its top bucket, AEAD tag) and framed as Binary HTTP content (a varint of
+#: at most 8 bytes), one node chunk fits one chunked-OHTTP chunk (MAX_OHTTP_CHUNK), so the
+#: gateway forwards the node's chunks as they are. tests/unit/test_limits.py checks the arithmetic.
 MAX_ENVELOPE_CHUNK: Final = MAX_OHTTP_CHUNK - 64 * KiB - 4
-#: Largest chunk ciphertext of any suite: MAX_ENVELOPE_CHUNK framed and padded (to a 64 KiB
-#: step: MAX_OHTTP_CHUNK - 64 KiB) plus the largest AEAD tag (16). What the gateway, which has
+#: Largest chunk ciphertext of any suite: MAX_ENVELOPE_CHUNK framed (the top bucket of a chunk:
+#: MAX_OHTTP_CHUNK - 64 KiB) plus the largest AEAD tag (16). What the gateway, which has
 #: no key, accepts when it splits a node's stream into chunks (envelope.StreamFramer).
 MAX_ENVELOPE_CHUNK_CIPHERTEXT: Final = MAX_OHTTP_CHUNK - 64 * KiB + 16
 #: Most chunks one sealed response stream may have.

@@ -30,7 +30,6 @@ from privcloud.envelope import (
     envelope_overhead,
     key_id_for,
     open_request,
-    padded_size,
     parse_header,
     prepare_seal,
     seal_request,
@@ -414,7 +413,7 @@ def test_too_many_chunks_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_oversize_chunk_length_is_refused(exchange: Exchange) -> None:
     client, _, _, stream = exchange
     limit = stream_mod.max_chunk_ciphertext(X25519_SHA256_AES128GCM)
-    assert limit == padded_size(MAX_ENVELOPE_CHUNK) + 16
+    assert limit == 4 + MAX_ENVELOPE_CHUNK + 16  # the top bucket, framed, and a tag
     for length in (limit + 1, 0xFFFF_FFFF):
         opener = client.response_opener()
         with pytest.raises(TooLargeError):  # refused from the 5-byte chunk header alone

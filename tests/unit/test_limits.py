@@ -236,10 +236,9 @@ def test_a_node_chunk_fits_one_ohttp_chunk() -> None:
     """The gateway forwards each sealed chunk of a node's stream as one chunked-OHTTP chunk:
     its frame (header, padded ciphertext, the largest tag) with Binary HTTP content framing (a
     varint of at most 8 bytes) must fit MAX_OHTTP_CHUNK."""
-    from privcloud.envelope.padding import padded_size
-    from privcloud.envelope.stream import CHUNK_HEADER_SIZE
+    from privcloud.envelope.stream import CHUNK_HEADER_SIZE, TOP_CHUNK_BUCKET
 
-    assert padded_size(limits.MAX_ENVELOPE_CHUNK) + 16 == limits.MAX_ENVELOPE_CHUNK_CIPHERTEXT
+    assert TOP_CHUNK_BUCKET + 16 == limits.MAX_ENVELOPE_CHUNK_CIPHERTEXT
     assert CHUNK_HEADER_SIZE + limits.MAX_ENVELOPE_CHUNK_CIPHERTEXT + 8 <= limits.MAX_OHTTP_CHUNK
 
 

@@ -594,22 +594,21 @@ def test_replay_to_each_recipient_runs_at_most_once_per_recipient(world: World) 
     assert echo.runs == 2
 
 
-def test_a_gateway_cannot_mark_a_user_by_the_size_of_the_item_set_they_search(
+def test_a_gateway_cannot_mark_a_user_or_a_feature_by_the_size_of_a_large_body(
     world: World,
 ) -> None:
-    # The attack (a review, 2026-12-07): search sends the user's whole item set with every
-    # query, and above 64 KiB the envelope's buckets were 64 KiB wide: three users with 0.7,
-    # 0.8 and 0.9 MB of notes showed the gateway one bucket each, stable across their queries.
-    # A resent body now takes power-of-two buckets: the three send one size.
-    sizes = {}
-    for n in (700_000, 800_000, 900_000):
-        items = b"x" * n
-        body, _, _ = _send(world, WorkloadRequest("search", {"query": "q"}, items))
-        sizes[n] = len(body)
-        envelope = OneShotExchange(world.keys, body).inner().content
-        work = world.node_for(envelope).open(envelope, SystemClock().now()).work
-        assert isinstance(work, WorkloadRequest) and work.body == items  # (opened whole)
-    assert len(set(sizes.values())) == 1
-    # Bodies sent once (a recording to transcribe) keep the finer buckets.
-    once = {len(_send(world, WorkloadRequest("echo", {}, b"x" * n))[0]) for n in sizes}
-    assert len(once) == 3
+    # The attacks (red-team reviews, 2026-12-07): search sends the user's whole item set with
+    # every query, and above 64 KiB buckets were 64 KiB wide: three users with 0.7, 0.8 and
+    # 0.9 MB of notes showed the gateway one bucket each, stable across their queries; padding
+    # search's requests alone to powers of two then marked which requests were searches. One
+    # rule for every feature: the three users send one size, whatever the feature.
+    sizes = set()
+    for feature in ("search", "summarize", "echo"):
+        for n in (700_000, 800_000, 900_000):
+            body = b"x" * n
+            sealed, _, _ = _send(world, WorkloadRequest(feature, {}, body))
+            sizes.add(len(sealed))
+            envelope = OneShotExchange(world.keys, sealed).inner().content
+            work = world.node_for(envelope).open(envelope, SystemClock().now()).work
+            assert isinstance(work, WorkloadRequest) and work.body == body  # (opened whole)
+    assert len(sizes) == 1

@@ -28,8 +28,8 @@ from privcloud.envelope import (
     parse_header,
     seal_request,
 )
-from privcloud.envelope.padding import pad, unpad
-from privcloud.errors import DecodeError
+from privcloud.envelope.padding import capped_size, pad, unpad
+from privcloud.errors import DecodeError, UsageError
 from privcloud.limits import KiB
 
 DOC: dict[str, Any] = json.loads((Path(__file__).parent / "envelope_v1.json").read_text())
@@ -160,27 +160,24 @@ def test_padding_bucket_rule() -> None:
     assert padded_size(1021) == 2048
     assert padded_size(64 * KiB - 4) == 64 * KiB
     assert padded_size(64 * KiB - 3) == 128 * KiB
-    assert padded_size(128 * KiB - 3) == 192 * KiB
-    assert padded_size(1 * 1024 * KiB) == 1024 * KiB + 64 * KiB
+    assert padded_size(128 * KiB - 3) == 256 * KiB  # powers of two above 64 KiB too
+    assert padded_size(1 * 1024 * KiB) == 2048 * KiB
     assert padded_size(10, pad=False) == 14
+    assert capped_size(1 * 1024 * KiB, 1536 * KiB) == 1536 * KiB  # the top bucket
+    with pytest.raises(UsageError):
+        capped_size(1536 * KiB, 1536 * KiB)  # framed, over the top bucket
     for n in range(0, 300_000, 997):
         size = padded_size(n)
         assert size >= n + 4
-        assert size == 256 or size % (64 * KiB) == 0 or size & (size - 1) == 0
+        assert size == 256 or size & (size - 1) == 0
         assert unpad(pad(b"\x07" * n, size)) == b"\x07" * n
 
 
-def test_octave_buckets_are_powers_of_two_above_64_kib_too() -> None:
-    assert padded_size(1020, octaves=True) == 1024  # the same rule up to 64 KiB
-    assert padded_size(64 * KiB - 4, octaves=True) == 64 * KiB
-    assert padded_size(64 * KiB - 3, octaves=True) == 128 * KiB
-    assert padded_size(128 * KiB - 3, octaves=True) == 256 * KiB
-    assert padded_size(1 * 1024 * KiB, octaves=True) == 2048 * KiB
-    assert padded_size(10, pad=False, octaves=True) == 14
-    # Three users' item sets of 0.7, 0.8 and 0.9 MB: three buckets by size, one by octave.
+def test_large_bodies_a_user_sends_again_fall_in_few_buckets() -> None:
+    # A red-team review (2026-12-07): above 64 KiB buckets were 64 KiB wide; three users with
+    # item sets of 0.7, 0.8 and 0.9 MB searched in three buckets, stable across their queries.
     sets = (700_000, 800_000, 900_000)
-    assert len({padded_size(n) for n in sets}) == 3
-    assert {padded_size(n, octaves=True) for n in sets} == {1024 * KiB}
+    assert {padded_size(n) for n in sets} == {1024 * KiB}
 
 
 def test_nonzero_padding_is_refused() -> None:

@@ -8,12 +8,15 @@ before encryption::
 The padded size is a *bucket* chosen from the framed size ``n = 4 + len(data)``:
 
 * ``n <= 256``: 256 bytes;
-* ``256 < n <= 64 KiB``: the next power of two ``>= n`` (512, 1024, ..., 65536);
-* ``n > 64 KiB``: the next multiple of 64 KiB ``>= n``, so that growth above 64 KiB stays below
-  one 64 KiB step (a power-of-two rule would waste up to half of a large audio upload);
-  with ``octaves``, the next power of two, as below 64 KiB: for a body a device sends again
-  and again (search's item set), whose 64 KiB bucket, one of hundreds, would mark every
-  request of its user.
+* ``n > 256``: the next power of two ``>= n`` (512, 1024, ..., 1 MiB, ...), up to the
+  largest size the caller allows (the top bucket: :func:`capped_size`).
+
+Above 64 KiB buckets were 64 KiB wide, a bucket of hundreds: a body a device sends again (a
+search's item set, a photo edited again) or an answer sent back (an edited photo) marked each
+request of its user, and a rule for some features only marked the feature (red-team reviews,
+2026-12-07). Powers of two all the way cost up to twice the bytes of a large upload (1.44
+times on average over sizes spread evenly on a log scale) and leave 9 buckets between 64 KiB
+and the largest request.
 
 An observer (the relay, the gateway) learns the bucket, never the exact length within it.
 Unpadded framing (``pad=False``) is the same format with no zero bytes; the opener accepts any
@@ -32,15 +35,13 @@ from privcloud.errors import DecodeError, UsageError
 FRAMING: Final = 4
 #: Smallest bucket.
 MIN_BUCKET: Final = 256
-#: Above this size buckets grow linearly, in steps of this size.
-LINEAR_STEP: Final = 64 * 1024
 
 _MAX_LENGTH: Final = (1 << 32) - 1
 
 
-def padded_size(data_len: int, *, pad: bool = True, octaves: bool = False) -> int:
-    """Size of the padded plaintext for ``data_len`` bytes of data (the bucket rule above;
-    ``octaves``: powers of two above 64 KiB too).
+def padded_size(data_len: int, *, pad: bool = True) -> int:
+    """Size of the padded plaintext for ``data_len`` bytes of data (the bucket rule above,
+    uncapped).
 
     With ``pad=False`` the result is only the framed size ``4 + data_len``. Raises
     :class:`UsageError` for a negative length or one the u32 prefix cannot carry.
@@ -52,9 +53,17 @@ def padded_size(data_len: int, *, pad: bool = True, octaves: bool = False) -> in
         return need
     if need <= MIN_BUCKET:
         return MIN_BUCKET
-    if need <= LINEAR_STEP or octaves:
-        return 1 << (need - 1).bit_length()
-    return -(-need // LINEAR_STEP) * LINEAR_STEP
+    return 1 << (need - 1).bit_length()
+
+
+def capped_size(data_len: int, top: int, *, pad: bool = True) -> int:
+    """:func:`padded_size`, but at most ``top`` (the top bucket: the largest padded size the
+    caller's message may take). Raises :class:`UsageError` when even the framed data exceeds
+    ``top``."""
+    need = padded_size(data_len, pad=False)
+    if need > top:
+        raise UsageError("data too large for its top bucket")
+    return min(padded_size(data_len, pad=pad), top)
 
 
 def pad(data: bytes, size: int) -> bytes:

@@ -186,13 +186,10 @@ class PreparedSeal:
         """Whether :meth:`seal` was called (a prepared seal serves one request only)."""
         return self._used
 
-    def seal(
-        self, plaintext: bytes, *, pad: bool = True, octaves: bool = False
-    ) -> tuple[bytes, ClientSession]:
+    def seal(self, plaintext: bytes, *, pad: bool = True) -> tuple[bytes, ClientSession]:
         """Seal ``plaintext`` under the prepared keys: the envelope bytes and the session that
-        opens the response (``octaves``: power-of-two buckets above 64 KiB too, for a body the
-        device sends again; docs/envelope.md §5). Raises :class:`UsageError` on a second call,
-        or for a plaintext whose envelope would exceed ``limits.MAX_ENVELOPE_REQUEST``."""
+        opens the response. Raises :class:`UsageError` on a second call, or for a plaintext
+        whose envelope would exceed ``limits.MAX_ENVELOPE_REQUEST``."""
         if self._used:
             raise UsageError("a prepared seal seals exactly one request")
         # 2. Size: the padded plaintext is the bucket, capped so the envelope stays within the
@@ -201,8 +198,7 @@ class PreparedSeal:
         if padded_size(len(plaintext), pad=False) > max_padded:
             raise UsageError("plaintext too large for an envelope")
         self._used = True
-        bucket = padded_size(len(plaintext), pad=pad, octaves=octaves)
-        padded = pad_plaintext(plaintext, min(bucket, max_padded))
+        padded = pad_plaintext(plaintext, min(padded_size(len(plaintext), pad=pad), max_padded))
         # 4. The content, under keys derived from the CEK, with header and wraps as AAD.
         keys = self._keys
         content = Aead(self._suite.aead, keys.key).seal(keys.nonce, padded, self._prefix)

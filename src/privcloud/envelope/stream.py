@@ -36,7 +36,7 @@ from privcloud.envelope.format import (
     RESPONSE_NONCE_SIZE,
     VERSION,
 )
-from privcloud.envelope.padding import FRAMING, pad, padded_size, unpad
+from privcloud.envelope.padding import FRAMING, capped_size, pad, unpad
 from privcloud.errors import (
     DecodeError,
     PrivcloudError,
@@ -55,9 +55,14 @@ FLAG_MORE: Final = 0x00
 FLAG_FINAL: Final = 0x01
 
 
+#: The top bucket of a chunk: the largest chunk, framed (a multiple of 64 KiB; under it chunks
+#: take powers of two).
+TOP_CHUNK_BUCKET: Final = FRAMING + MAX_ENVELOPE_CHUNK
+
+
 def max_chunk_ciphertext(suite: Suite) -> int:
-    """Largest chunk ciphertext an opener accepts: the bucket of ``MAX_ENVELOPE_CHUNK`` + a tag."""
-    return padded_size(MAX_ENVELOPE_CHUNK) + suite.aead.tag_size
+    """Largest chunk ciphertext an opener accepts: the top bucket + a tag."""
+    return TOP_CHUNK_BUCKET + suite.aead.tag_size
 
 
 def _response_aead(
@@ -126,7 +131,7 @@ class StreamSealer:
         if seq >= MAX_ENVELOPE_CHUNKS - 1 and not final:
             raise UsageError("too many chunks in one stream")
         flags = FLAG_FINAL if final else FLAG_MORE
-        padded = pad(data, padded_size(len(data), pad=self._pad))
+        padded = pad(data, capped_size(len(data), TOP_CHUNK_BUCKET, pad=self._pad))
         ciphertext = self._aead.seal(
             _chunk_nonce(self._base_nonce, seq), padded, _chunk_aad(self._header, seq, flags)
         )

@@ -56,11 +56,6 @@ from privcloud.wire.message import (
 
 #: Authority of the inner request; the gateway serves one origin.
 INNER_AUTHORITY = b"privcloud.gateway"
-#: Features whose request carries a body the device sends again and again (search: the user's
-#: whole item set, with every query). Their envelopes take power-of-two buckets above 64 KiB
-#: too: a 64 KiB bucket, one of hundreds, stable per user, would mark each of its user's
-#: requests (docs/envelope.md §5).
-RESENT_BODY_FEATURES: frozenset[str] = frozenset({"search"})
 
 
 class ResponseReader(Protocol):
@@ -239,8 +234,7 @@ def build_request(
         != [(n.key_id, n.public_key) for n in nodes]
     ):
         raise UsageError("the request was sealed ahead to other keys")
-    octaves = request.feature in RESENT_BODY_FEATURES
-    envelope, session = ahead.envelope.seal(encode_request(request), octaves=octaves)
+    envelope, session = ahead.envelope.seal(encode_request(request))
     headers: list[bhttp.Field] = [(b"content-type", MEDIA_TYPE_REQUEST.encode())]
     if authorization is not None:
         headers.append((b"authorization", authorization))
