@@ -527,9 +527,19 @@ TLOG_VERIFY_SAMPLE_LEAVES: Final = 4096
 # (block added with services/http.py's budget and connection guard and cli/runtime.py's log
 # set-up; keep it together; docs/operations.md#logs-and-floods)
 #: Request-body bytes one service holds at once, all requests together (services.http
-#: BodyBudget): past it a request gets 503 before its body is read. Four bodies of the largest
-#: size; a process holds at most about twice this at a moment (a body is joined once).
+#: BodyBudget), reserved as they arrive (never as declared): a request whose bytes do not fit
+#: gets 503. Four bodies of the largest size; a process holds at most about twice this at a
+#: moment (a body is joined once).
 MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
+#: Share of MAX_INFLIGHT_BODY_BYTES the bodies from one peer address (an IPv6 /64 counts as
+#: one) may hold at once at the relay, the one service whose peers are devices; past it the
+#: request gets 429. One body of the largest size, so a device can always send one, while four
+#: addresses are needed to fill the budget (before, one address declaring four 32 MiB bodies
+#: and sending 70 KiB/s of them held the whole budget for minutes: every device got 503).
+#: Devices behind one NAT share it, as they share MAX_RELAY_CONNECTIONS_PER_PEER: their
+#: uploads together hold at most 32 MiB at a moment (one over it gets 429, rate_limited, and
+#: may try again shortly; envelopes of a few KiB hardly count).
+MAX_INFLIGHT_BODY_BYTES_PER_PEER: Final = MAX_HTTP_BODY
 #: Most connections one peer address (an IPv6 /64 counts as one) may hold open at the relay,
 #: which devices reach for everything but the issuer; MAX_SERVER_CONNECTIONS caps all of them
 #: together. Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.

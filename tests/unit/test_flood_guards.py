@@ -12,9 +12,16 @@ import pytest
 
 from privcloud import limits
 from privcloud.cli.runtime import BoundedFormatter, RepeatLimiter
-from privcloud.errors import InternalError, NotFoundError, PeerError, TooLargeError
-from privcloud.services.http import BodyBudget, Metrics, error_for_status
-from privcloud.services.site import ConnectionGuard, WithholdPeerData, peer_key
+from privcloud.errors import (
+    InternalError,
+    NotFoundError,
+    PeerError,
+    RateLimitedError,
+    TooLargeError,
+    UnavailableError,
+)
+from privcloud.services.http import BodyBudget, Metrics, Reservation, error_for_status, peer_key
+from privcloud.services.site import ConnectionGuard, WithholdPeerData
 
 
 def _record(msg: str, *args: object, name: str = "privcloud.http") -> logging.LogRecord:
@@ -94,9 +101,35 @@ def test_the_body_budget_refuses_past_its_capacity_and_takes_nothing() -> None:
     assert budget.in_use == 0 and not budget.reserve(-1)
 
 
+def test_one_address_filling_its_share_of_the_budget_is_refused_429_and_others_still_fit() -> None:
+    budget = BodyBudget(100, per_peer=40)
+    attacker = Reservation(budget, "192.0.2.1")
+    attacker.grow(30)
+    with pytest.raises(RateLimitedError):
+        attacker.grow(11)  # past its share: 429, nothing more taken
+    assert attacker.held == 30 and budget.held_by("192.0.2.1") == 30
+    device = Reservation(budget, "192.0.2.2")
+    device.grow(40)
+    another = Reservation(budget, "192.0.2.3")
+    with pytest.raises(UnavailableError):
+        another.grow(31)  # within its share, past the total: 503
+    attacker.release()
+    attacker.release()  # once only
+    another.grow(31)
+    assert budget.in_use == 71 and budget.held_by("192.0.2.1") == 0
+    device.release()
+    another.release()
+    assert budget.in_use == 0 and budget.held_by("192.0.2.3") == 0
+    # Without a peer (the lane: services.lane) or a per-peer share, only the total counts.
+    assert BodyBudget(100).reserve(100, "192.0.2.1") and budget.reserve(100)
+
+
 def test_the_inflight_budget_holds_at_least_one_body_of_every_size() -> None:
     assert limits.MAX_INFLIGHT_BODY_BYTES >= limits.MAX_HTTP_BODY >= limits.MAX_OHTTP_REQUEST
     assert limits.MAX_RELAY_CONNECTIONS_PER_PEER < limits.MAX_SERVER_CONNECTIONS
+    # One address can always send the largest body; it never holds the whole budget.
+    assert limits.MAX_HTTP_BODY <= limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER
+    assert limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER < limits.MAX_INFLIGHT_BODY_BYTES
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,8 @@ async def test_a_declared_length_past_the_limit_is_refused_before_reading(port: 
 @pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
 async def test_a_compressed_body_is_refused_not_inflated(port: int, encoding: str) -> None:
     # A bomb: 3 MB of zeros in a few kilobytes. Inflated as it arrived, it would pass the
-    # declared length the body budget reserves; the server keeps bodies as sent and refuses it.
+    # declared length and the bytes the body budget counts; the server keeps bodies as sent and
+    # refuses it.
     bomb = gzip.compress(bytes(3_000_000))
     status, _ = await _exchange(
         port, [_head(f"Content-Length: {len(bomb)}\r\nContent-Encoding: {encoding}\r\n"), bomb]

@@ -79,7 +79,7 @@ from privcloud.services.gateway_core import (
 )
 from privcloud.services.gateway_directory import LoggedDirectory, named_keys_of
 from privcloud.services.gateway_key import DEFAULT_SERVICE, KeyRing, read_ring
-from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.http import Metrics, read_body, release_body, require_media_type
 from privcloud.services.keylog import KeyLog
 from privcloud.services.lane import LANE, Lane, LaneAnswer
 from privcloud.services.live_gateway import LiveGateway
@@ -429,11 +429,13 @@ class Gateway:
             answer = await self.one_shot(body)
             return web.Response(status=answer.status, body=answer.body, content_type=answer.media)
         try:
-            return await self._chunked(request, ChunkedExchange(self.keys, body))
+            exchange = ChunkedExchange(self.keys, body)
         except UnknownKeyError:
             return web.json_response(
                 key_mismatch_problem(), status=400, content_type="application/problem+json"
             )
+        del body  # the exchange holds the request now, until it is passed on (_chunked)
+        return await self._chunked(request, exchange)
 
     async def one_shot(self, body: bytes) -> LaneAnswer:
         """The answer to a one-shot OHTTP request (``body``), on aiohttp's route or the lane
@@ -481,6 +483,9 @@ class Gateway:
         return answer
 
     async def _chunked(self, request: web.Request, exchange: ChunkedExchange) -> web.StreamResponse:
+        """Answer a chunked request as the node's stream comes. Once the request is passed on,
+        its bytes are dropped and its body's reservation given back: the stream may last up to
+        the request's deadline (``MAX_REQUEST_DEADLINE_S``)."""
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE})
         await response.prepare(request)
         await response.write(exchange.response_header())
@@ -492,6 +497,8 @@ class Gateway:
             self.metrics.count_inner(exc.http_status)
             await response.write_eof()
             return response
+        exchange.forwarded()
+        release_body(request)
         async with upstream:
             await response.write(exchange.head(upstream.status))
             self.metrics.count_inner(upstream.status)

@@ -148,6 +148,11 @@ class ChunkedExchange:
         """The checked inner request (:func:`check_inner`)."""
         return check_inner(self._inner_bytes)
 
+    def forwarded(self) -> None:
+        """The inner request has been passed on: drop it (the answer's stream may last
+        minutes; :meth:`inner` is empty from now on)."""
+        self._inner_bytes = b""
+
     def response_header(self) -> bytes:
         """The chunked response's header (its nonce): the first bytes of the answer."""
         return self._context.response_header()

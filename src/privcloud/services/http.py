@@ -12,17 +12,18 @@ captured Python warnings) are reduced to their logger and exception type
 bytes (docs/operations.md#logs-and-floods).
 
 What a peer can make a service hold is bounded per service, not only per request: request
-bodies in flight share one byte budget (:class:`BodyBudget`; over it, 503 at once and nothing
-read), and connections are capped in total and, at the relay, per peer address
-(:class:`ConnectionGuard`), so one peer cannot take every slot. A peer that stops taking what a
-service sends it is dropped by the system after ``HTTP_IDLE_TIMEOUT_S``
-(:func:`drop_when_unread`).
+bodies in flight share one byte budget (:class:`BodyBudget`, reserved as the bytes arrive; over
+it, 503), of which, at the relay, one peer address holds at most a share (429); connections are
+capped in total and, at the relay, per peer address (:class:`ConnectionGuard`), so one peer
+cannot take every slot. A peer that stops taking what a service sends it is dropped by the
+system after ``HTTP_IDLE_TIMEOUT_S`` (:func:`drop_when_unread`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 import time
@@ -41,6 +42,7 @@ from privcloud.errors import (
     NotFoundError,
     PeerError,
     PrivcloudError,
+    RateLimitedError,
     RequestTimeoutError,
     TooLargeError,
     UnavailableError,
@@ -205,32 +207,112 @@ def make_middleware(service: str, metrics: Metrics) -> Callable[..., Awaitable[w
 # --- request bodies: bounded one by one and together -------------------------------------------
 
 
+def peer_key(peername: object) -> str | None:
+    """The address a per-peer bound counts a connection under: the IPv4 address, or the /64 of
+    an IPv6 one (one subscriber's prefix); None when there is none (a Unix socket). Kept in
+    memory for the life of the connection only; never logged or stored."""
+    if not isinstance(peername, tuple) or not peername or not isinstance(peername[0], str):
+        return None
+    try:
+        address = ipaddress.ip_address(peername[0].split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 @dataclass
 class BodyBudget:
-    """The request-body bytes one service holds at once, all requests together.
+    """The request-body bytes one service holds at once (:func:`read_body`), all requests
+    together and, with ``per_peer``, each peer address's (:func:`peer_key`) together.
 
-    :func:`read_body` reserves a body's bytes *before* it reads them (the declared length, or
-    chunk by chunk when none is declared) and the service's middleware gives them back when the
-    request ends. A reservation past ``capacity`` fails: the request gets 503 at once and its
-    body is not read into memory.
+    Bytes are reserved as they arrive, never for what a peer only declares, and given back when
+    the request ends or has passed them on (:class:`Reservation`): a peer holds in the budget
+    what it really made the service hold. A reservation past ``per_peer`` fails with
+    :class:`RateLimitedError` (429), one past ``capacity`` with :class:`UnavailableError`
+    (503); nothing is taken then.
     """
 
     capacity: int
+    per_peer: int | None = None
+    #: What the budget counts, for the refusal's fixed text ("too many ... in flight").
+    what: str = "request bodies"
     in_use: int = 0
+    _by_peer: Counter[str] = field(default_factory=Counter)
 
-    def reserve(self, size: int) -> bool:
-        """Take ``size`` bytes; False (and nothing taken) when that would pass ``capacity``."""
-        if size < 0 or self.in_use + size > self.capacity:
-            return False
+    def take(self, size: int, peer: str | None = None) -> None:
+        """Take ``size`` bytes for ``peer`` (None: counted in the total only); raises (and
+        takes nothing) when that would pass the peer's share or the capacity."""
+        if size < 0:
+            raise InternalError("a negative reservation")
+        key = peer if self.per_peer is not None else None
+        if key is not None and self._by_peer[key] + size > (self.per_peer or 0):
+            raise RateLimitedError(f"this address holds its most {self.what}: try again shortly")
+        if self.in_use + size > self.capacity:
+            raise UnavailableError(f"too many {self.what} in flight: try again shortly")
         self.in_use += size
+        if key is not None and size:
+            self._by_peer[key] += size
+
+    def reserve(self, size: int, peer: str | None = None) -> bool:
+        """:meth:`take`, answered as True, or False when refused (nothing taken)."""
+        try:
+            self.take(size, peer)
+        except PrivcloudError:
+            return False
         return True
 
-    def release(self, size: int) -> None:
+    def release(self, size: int, peer: str | None = None) -> None:
+        """Give back ``size`` bytes taken for ``peer``."""
         self.in_use = max(0, self.in_use - size)
+        if peer is not None and peer in self._by_peer:
+            self._by_peer[peer] -= size
+            if self._by_peer[peer] <= 0:
+                del self._by_peer[peer]
+
+    def held_by(self, peer: str) -> int:
+        """The bytes ``peer`` holds now (tests; nothing else reads them)."""
+        return self._by_peer.get(peer, 0)
 
 
-#: Bytes of the request's body it holds in its service's budget (a request's own key).
-_RESERVED: Final = web.RequestKey("privcloud.body_reserved", int)
+@dataclass
+class Reservation:
+    """The bytes one request holds in a :class:`BodyBudget` (none without a budget): grown as
+    they arrive (:meth:`grow`), given back once (:meth:`release`)."""
+
+    budget: BodyBudget | None
+    peer: str | None = None
+    held: int = 0
+
+    @classmethod
+    def of(cls, request: web.Request, budget: BodyBudget | None) -> Reservation:
+        """An empty reservation in ``budget`` for ``request``'s peer (counted by its address
+        where the budget has a per-peer share)."""
+        peer = None
+        if budget is not None and budget.per_peer is not None:
+            transport = request.transport
+            peer = peer_key(transport.get_extra_info("peername")) if transport else None
+        return cls(budget, peer)
+
+    def grow(self, size: int) -> None:
+        """Hold ``size`` more bytes; raises as :meth:`BodyBudget.take` (then nothing more is
+        held)."""
+        if self.budget is not None:
+            self.budget.take(size, self.peer)
+            self.held += size
+
+    def release(self) -> None:
+        """Give every held byte back (idempotent)."""
+        if self.budget is not None and self.held:
+            self.budget.release(self.held, self.peer)
+        self.held = 0
+
+
+#: The request's body's reservation in its service's budget (a request's own key).
+_RESERVED: Final = web.RequestKey("privcloud.body_reserved", Reservation)
 
 
 @dataclass(frozen=True)
@@ -247,22 +329,14 @@ class ServiceSettings:
 SERVICE: Final = web.AppKey("privcloud.service", ServiceSettings)
 
 
-def _reserve(request: web.Request, budget: BodyBudget | None, size: int) -> None:
-    if budget is None:
-        return
-    if not budget.reserve(size):
-        raise UnavailableError("too many request bodies in flight: try again shortly")
-    request[_RESERVED] = request.get(_RESERVED, 0) + size
-
-
 def release_body(request: web.Request) -> None:
-    """Give the bytes :func:`read_body` reserved for ``request`` back to its service's budget
-    (the middleware does this when the request ends; a handler that has passed the body on may
-    do it earlier). Idempotent."""
-    reserved = request.pop(_RESERVED, 0)
-    service = request.config_dict.get(SERVICE)
-    if reserved and service is not None and service.budget is not None:
-        service.budget.release(reserved)
+    """Give the bytes :func:`read_body` reserved for ``request`` back to its service's budget.
+    The middleware does this when the request ends; a handler that has passed the body on (the
+    relay's and the gateway's streams, whose answers can last minutes) does it then, and drops
+    its own references to the body. Idempotent."""
+    reservation = request.pop(_RESERVED, None)
+    if reservation is not None:
+        reservation.release()
 
 
 async def read_body(
@@ -276,10 +350,14 @@ async def read_body(
 
     The body must arrive at ``limits.MIN_BODY_RATE_BPS`` on average after a grace of
     ``timeout`` seconds (so a large upload on a slow phone link passes and a trickle does not),
-    and no single wait for more bytes may exceed ``timeout``. Raises :class:`TooLargeError`
-    (413) past ``limit``, :class:`RequestTimeoutError` (408) when the body is too slow,
-    :class:`DecodeError` (400) when the peer cuts it off or frames it wrongly, and
-    :class:`UnavailableError` (503, before reading) when the service's budget is spent.
+    and no single wait for more bytes may exceed ``timeout``. Its bytes are reserved in the
+    budget as they arrive, not as declared: a peer that declares 32 MiB and sends a trickle
+    holds what it sent, not 32 MiB for the ~9 minutes the rate allows it. Raises
+    :class:`TooLargeError` (413) past ``limit``, :class:`RequestTimeoutError` (408) when the
+    body is too slow, :class:`DecodeError` (400) when the peer cuts it off or frames it wrongly,
+    and, when the budget cannot take the bytes that came, :class:`RateLimitedError` (429: the
+    peer's address holds its share) or :class:`UnavailableError` (503: the service holds its
+    most bodies).
     """
     if request.headers.get(hdrs.CONTENT_ENCODING, "identity").lower() != "identity":
         # Bodies are read as sent (services.site: no decompression), so a compressed one
@@ -289,13 +367,12 @@ async def read_body(
     if length is not None and length > limit:
         raise TooLargeError("request body too large")
     service = request.config_dict.get(SERVICE)
-    budget = service.budget if service is not None else None
-    if length is not None:
-        _reserve(request, budget, length)
+    reservation = Reservation.of(request, service.budget if service is not None else None)
+    request[_RESERVED] = reservation
     if request.content.is_eof():
         # The whole body came in with the request's head (a small one always does): take it
         # without a wait, which would cost a task and a turn of the event loop per read.
-        return _buffered_body(request, budget, limit, length)
+        return _buffered_body(request, reservation, limit)
     expected = length if length is not None else limit
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -307,8 +384,7 @@ async def read_body(
                 received += len(chunk)
                 if received > limit:
                     raise TooLargeError("request body too large")
-                if length is None:
-                    _reserve(request, budget, len(chunk))
+                reservation.grow(len(chunk))
                 chunks.append(chunk)
                 # The rate counts bytes that actually arrived, not what the peer declared.
                 late = loop.time() - started - timeout
@@ -330,9 +406,7 @@ async def _within(read: Awaitable[bytes], seconds: float) -> bytes:
         return await read
 
 
-def _buffered_body(
-    request: web.Request, budget: BodyBudget | None, limit: int, length: int | None
-) -> bytes:
+def _buffered_body(request: web.Request, reservation: Reservation, limit: int) -> bytes:
     """:func:`read_body` of a body already received whole: the same bounds and errors."""
     try:
         body = request.content.read_nowait()
@@ -340,8 +414,7 @@ def _buffered_body(
         raise DecodeError("request body cut off or malformed") from exc
     if len(body) > limit:
         raise TooLargeError("request body too large")
-    if length is None:
-        _reserve(request, budget, len(body))
+    reservation.grow(len(body))
     return body
 
 

@@ -5,8 +5,9 @@ encapsulated responses back. It sees the client's address, sizes and timing, and
 the body is ciphertext to it. It builds every upstream request afresh — only the media type is
 carried over — so no client address, cookie, user agent or forwarding header ever reaches the
 gateway. It never logs bodies or addresses; it uses a device's address only in memory, to cap
-the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``) and the live tunnels
-(``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) one address may hold.
+the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``), the live tunnels
+(``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) and the request bodies in flight
+(``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``) one address may hold.
 
 Routes::
 
@@ -58,9 +59,15 @@ from privcloud.ohttp import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services import live_tunnel
-from privcloud.services.http import Metrics, read_body, require_media_type
+from privcloud.services.http import (
+    Metrics,
+    peer_key,
+    read_body,
+    release_body,
+    require_media_type,
+)
 from privcloud.services.lane import LANE, Lane, LaneAnswer
-from privcloud.services.site import new_app, peer_key
+from privcloud.services.site import new_app
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
@@ -182,12 +189,17 @@ class Relay:
         return web.json_response({"ok": True, "service": "relay"})
 
     async def forward_ohttp(self, request: web.Request) -> web.StreamResponse:
-        """Forward one encapsulated request; pass the encapsulated response back."""
+        """Forward one encapsulated request; pass the encapsulated response back. Once a
+        chunked request is passed on, its body's reservation is given back (services.http
+        ``release_body``): its answer's stream may last minutes."""
         media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
         if media == MEDIA_REQUEST:
             return await self._forward_one_shot(body)
-        return await self._forward_chunked(request, body)
+        upstream = await self._post_chunked(body)
+        del body
+        release_body(request)
+        return await self._stream_back(request, upstream)
 
     async def _forward_one_shot(self, body: bytes) -> web.Response:
         answer = await self.one_shot(body)
@@ -208,16 +220,21 @@ class Relay:
             return LaneAnswer(answer.status, _error_media(answer.content_type), payload)
         return LaneAnswer(200, MEDIA_RESPONSE, await answer.read())
 
-    async def _forward_chunked(self, request: web.Request, body: bytes) -> web.StreamResponse:
-        """A chunked answer is streamed back as it comes."""
+    async def _post_chunked(self, body: bytes) -> aiohttp.ClientResponse:
+        """Send a chunked encapsulated request to the gateway: its answer, the head read."""
         try:
-            upstream = await self.session.post(
+            return await self.session.post(
                 f"{self.gateway_url}/v1/ohttp",
                 data=body,
                 headers={"Content-Type": MEDIA_CHUNKED_REQUEST},
             )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UpstreamError("gateway unreachable") from exc
+
+    async def _stream_back(
+        self, request: web.Request, upstream: aiohttp.ClientResponse
+    ) -> web.StreamResponse:
+        """A chunked answer is streamed back as it comes."""
         async with upstream:
             if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
                 payload = await read_bounded(upstream.content, limits.MAX_RELAYED_GATEWAY_ERROR)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import ipaddress
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from privcloud.services.http import (
     error_for_status,
     error_response,
     make_middleware,
+    peer_key,
 )
 from privcloud.services.lane import LANE, Lane, LaneConnection
 from privcloud.services.lane_core import DateField
@@ -45,23 +45,6 @@ LIVENESS_PATH = "/livez"
 
 
 # --- connections: a cap in total and, where peers are devices, per peer ----------------------
-
-
-def peer_key(peername: object) -> str | None:
-    """The address a per-peer cap counts a connection under: the IPv4 address, or the /64 of
-    an IPv6 one (one subscriber's prefix); None when there is none (a Unix socket). Kept in
-    memory for the life of the connection only; never logged or stored."""
-    if not isinstance(peername, tuple) or not peername or not isinstance(peername[0], str):
-        return None
-    try:
-        address = ipaddress.ip_address(peername[0].split("%", 1)[0])
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
 
 
 @dataclass
@@ -339,12 +322,20 @@ def new_app(
     process serves HTTP: a liveness probe; readiness is each service's own ``/healthz``) and a
     :class:`BodyBudget` of ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps
     the connections one peer address may hold (the services whose peers are devices: the relay
-    and the issuer)."""
+    and the issuer); such a service's budget is shared per peer address too
+    (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
     )
+    per_peer = per_peer_connections is not None
     app[SERVICE] = ServiceSettings(
-        service, metrics, BodyBudget(limits.MAX_INFLIGHT_BODY_BYTES), per_peer_connections
+        service,
+        metrics,
+        BodyBudget(
+            limits.MAX_INFLIGHT_BODY_BYTES,
+            limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER if per_peer else None,
+        ),
+        per_peer_connections,
     )
 
     async def metrics_handler(_: web.Request) -> web.Response:
