@@ -117,7 +117,7 @@ class RateLimitedError(PeerError):
 
 
 class RequestTimeoutError(PeerError):
-    """A peer was too slow sending its request (slowloris protection)."""
+    """A peer was too slow sending its request, or taking its answer (slowloris protection)."""
 
     http_status = 408
     code = "timeout"

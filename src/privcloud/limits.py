@@ -57,6 +57,19 @@ MAX_UPSTREAM_CONNECTIONS: Final = 256
 #: Slowest average rate, in bytes per second, at which a request body must arrive after the
 #: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
 MIN_BODY_RATE_BPS: Final = 64 * KiB
+#: Slowest average rate, in bytes per second, at which a peer must take (acknowledge) an answer
+#: a service holds for it (services.answers: the relay's passed-through reads and its streams,
+#: the gateway's streams), counted over the time the service waits on the peer, after the
+#: ANSWER_READ_GRACE_S grace; slower, the service resets the connection. 64 KiB/s, as for
+#: uploads (a phone's downlink is no slower than its uplink): the largest answer the relay
+#: holds (MAX_RELAYED_LOG_RESPONSE) still goes out in about two minutes. Before, a peer reading
+#: 16 KiB/s held a 6.4 MB log page (8.7 MiB of the relay's memory) for as long as it liked.
+MIN_ANSWER_READ_RATE_BPS: Final = 64 * KiB
+#: Seconds of waiting on a peer that does not take its answer before MIN_ANSWER_READ_RATE_BPS
+#: applies: a mobile link's stall, as BODY_READ_TIMEOUT_S is for bodies. A peer that never
+#: reads is dropped after about this long (before: after HTTP_IDLE_TIMEOUT_S, 75 s, its
+#: answer held all along).
+ANSWER_READ_GRACE_S: Final = 10.0
 #: Seconds a hop waits for the whole answer of the next hop (workloads can be slow).
 UPSTREAM_TOTAL_TIMEOUT_S: Final = 300.0
 #: Seconds a hop or a client waits for the next bytes of a streamed answer; a stream may last
@@ -523,7 +536,7 @@ TLOG_VERIFY_EDGE_LEAVES: Final = 1024
 #: Leaves a bigger log draws at random at each start, besides its newest (a new draw each time).
 TLOG_VERIFY_SAMPLE_LEAVES: Final = 4096
 
-# --- Floods and lock-outs: logs, request bodies together, connections per peer ---------------
+# --- Floods and lock-outs: logs, request bodies and answers together, connections per peer ----
 # (block added with services/http.py's budget and connection guard and cli/runtime.py's log
 # set-up; keep it together; docs/operations.md#logs-and-floods)
 #: Request-body bytes one service holds at once, all requests together (services.http
@@ -540,6 +553,16 @@ MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
 #: uploads together hold at most 32 MiB at a moment (one over it gets 429, rate_limited, and
 #: may try again shortly; envelopes of a few KiB hardly count).
 MAX_INFLIGHT_BODY_BYTES_PER_PEER: Final = MAX_HTTP_BODY
+#: Answer bytes the relay holds at once for the documents and log reads it passes through
+#: (services.answers), all requests together, from their first byte read upstream until the
+#: peer has taken them; past it a read gets 503. Eight of the largest log pages
+#: (MAX_RELAYED_LOG_RESPONSE): before, 48 connections asking for a 6.4 MB page and reading
+#: nothing took the relay from 50 to 468 MiB resident, for 75 s.
+MAX_INFLIGHT_ANSWER_BYTES: Final = 8 * MAX_RELAYED_LOG_RESPONSE
+#: Share of MAX_INFLIGHT_ANSWER_BYTES the answers to one peer address may hold at the relay
+#: (429 past it): one largest log page, so a device can always read one, while eight addresses
+#: are needed to fill the budget. Devices behind one NAT share it (429: try again shortly).
+MAX_INFLIGHT_ANSWER_BYTES_PER_PEER: Final = MAX_RELAYED_LOG_RESPONSE
 #: Most connections one peer address (an IPv6 /64 counts as one) may hold open at the relay,
 #: which devices reach for everything but the issuer; MAX_SERVER_CONNECTIONS caps all of them
 #: together. Sixteen addresses are needed to fill the relay; a NAT of many devices still gets 256.

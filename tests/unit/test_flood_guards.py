@@ -127,9 +127,12 @@ def test_one_address_filling_its_share_of_the_budget_is_refused_429_and_others_s
 def test_the_inflight_budget_holds_at_least_one_body_of_every_size() -> None:
     assert limits.MAX_INFLIGHT_BODY_BYTES >= limits.MAX_HTTP_BODY >= limits.MAX_OHTTP_REQUEST
     assert limits.MAX_RELAY_CONNECTIONS_PER_PEER < limits.MAX_SERVER_CONNECTIONS
-    # One address can always send the largest body; it never holds the whole budget.
+    # One address can always send the largest body and read the largest log page; it never
+    # holds a whole budget.
     assert limits.MAX_HTTP_BODY <= limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER
     assert limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER < limits.MAX_INFLIGHT_BODY_BYTES
+    assert limits.MAX_RELAYED_LOG_RESPONSE <= limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER
+    assert limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER < limits.MAX_INFLIGHT_ANSWER_BYTES
 
 
 @pytest.mark.parametrize(

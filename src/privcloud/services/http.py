@@ -16,7 +16,8 @@ bodies in flight share one byte budget (:class:`BodyBudget`, reserved as the byt
 it, 503), of which, at the relay, one peer address holds at most a share (429); connections are
 capped in total and, at the relay, per peer address (:class:`ConnectionGuard`), so one peer
 cannot take every slot. A peer that stops taking what a service sends it is dropped by the
-system after ``HTTP_IDLE_TIMEOUT_S`` (:func:`drop_when_unread`).
+system after ``HTTP_IDLE_TIMEOUT_S`` (:func:`drop_when_unread`); one that takes a large answer
+too slowly, by the service (:mod:`privcloud.services.answers`).
 """
 
 from __future__ import annotations
@@ -226,8 +227,10 @@ def peer_key(peername: object) -> str | None:
 
 @dataclass
 class BodyBudget:
-    """The request-body bytes one service holds at once (:func:`read_body`), all requests
-    together and, with ``per_peer``, each peer address's (:func:`peer_key`) together.
+    """The bytes of one kind one service holds at once — the request bodies it reads
+    (:func:`read_body`), or the answers the relay passes through
+    (:mod:`privcloud.services.answers`) — all requests together and, with ``per_peer``, each
+    peer address's (:func:`peer_key`) together.
 
     Bytes are reserved as they arrive, never for what a peer only declares, and given back when
     the request ends or has passed them on (:class:`Reservation`): a peer holds in the budget
@@ -317,12 +320,15 @@ _RESERVED: Final = web.RequestKey("privcloud.body_reserved", Reservation)
 
 @dataclass(frozen=True)
 class ServiceSettings:
-    """What :func:`start_site` needs to know of a service's application (:func:`new_app`)."""
+    """What :func:`start_site` needs to know of a service's application (:func:`new_app`):
+    its request-body budget and, where it passes answers through (the relay), its answer
+    budget (:mod:`privcloud.services.answers`)."""
 
     service: str
     metrics: Metrics | None
     budget: BodyBudget | None
     per_peer_connections: int | None = None
+    answers: BodyBudget | None = None
 
 
 #: Where :func:`new_app` keeps a service's settings in its application.

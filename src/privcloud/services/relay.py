@@ -6,8 +6,10 @@ the body is ciphertext to it. It builds every upstream request afresh — only t
 carried over — so no client address, cookie, user agent or forwarding header ever reaches the
 gateway. It never logs bodies or addresses; it uses a device's address only in memory, to cap
 the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``), the live tunnels
-(``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) and the request bodies in flight
-(``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``) one address may hold.
+(``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) and the request bodies and answers in flight
+(``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``, ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``)
+one address may hold. What it passes back is written at the pace the device must keep
+(services.answers).
 
 Routes::
 
@@ -59,8 +61,10 @@ from privcloud.ohttp import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services import live_tunnel
+from privcloud.services.answers import AnswerPace, hold_answer, read_answer, send_answer
 from privcloud.services.http import (
     Metrics,
+    Reservation,
     peer_key,
     read_body,
     release_body,
@@ -171,11 +175,11 @@ class Relay:
 
     async def _refresh_issuer_copy(self) -> None:
         assert self.issuer_url is not None
-        fresh = await self._pass_through(
+        status, payload, headers = await self._fetch(
             self.issuer_url + ISSUER_DIRECTORY_PATH, limits.MAX_DIRECTORY_BYTES
         )
-        if fresh.status == 200:
-            self._issuer_copy = fresh
+        if status == 200:
+            self._issuer_copy = web.Response(status=status, body=payload, headers=headers)
 
     async def _close(self, _: web.Application) -> None:
         if self._issuer_task is not None:
@@ -189,21 +193,21 @@ class Relay:
         return web.json_response({"ok": True, "service": "relay"})
 
     async def forward_ohttp(self, request: web.Request) -> web.StreamResponse:
-        """Forward one encapsulated request; pass the encapsulated response back. Once a
-        chunked request is passed on, its body's reservation is given back (services.http
-        ``release_body``): its answer's stream may last minutes."""
+        """Forward one encapsulated request; pass the encapsulated response back. Once the
+        request is passed on, its body's reservation is given back (services.http
+        ``release_body``): the answer, a stream above all, may take long to go out."""
         media = require_media_type(request, MEDIA_REQUEST, MEDIA_CHUNKED_REQUEST)
         body = await read_body(request, limit=limits.MAX_OHTTP_REQUEST)
         if media == MEDIA_REQUEST:
-            return await self._forward_one_shot(body)
+            answer = await self.one_shot(body)
+            del body
+            release_body(request)
+            headers = {"Content-Type": answer.media}
+            return await send_answer(request, answer.body, status=answer.status, headers=headers)
         upstream = await self._post_chunked(body)
         del body
         release_body(request)
         return await self._stream_back(request, upstream)
-
-    async def _forward_one_shot(self, body: bytes) -> web.Response:
-        answer = await self.one_shot(body)
-        return web.Response(status=answer.status, body=answer.body, content_type=answer.media)
 
     async def one_shot(self, body: bytes) -> LaneAnswer:
         """Forward a one-shot encapsulated request (on aiohttp's route or the lane,
@@ -234,7 +238,8 @@ class Relay:
     async def _stream_back(
         self, request: web.Request, upstream: aiohttp.ClientResponse
     ) -> web.StreamResponse:
-        """A chunked answer is streamed back as it comes."""
+        """A chunked answer is streamed back as it comes, at the device's pace, its tail too
+        (services.answers: a device taking it too slowly is dropped, 408)."""
         async with upstream:
             if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
                 payload = await read_bounded(upstream.content, limits.MAX_RELAYED_GATEWAY_ERROR)
@@ -244,14 +249,16 @@ class Relay:
                 status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE}
             )
             await response.prepare(request)
+            pace = AnswerPace(request)
             try:
                 async for chunk in upstream.content.iter_any():
-                    await response.write(chunk)
+                    await pace.write(response, chunk)
             except (aiohttp.ClientError, TimeoutError):
                 # The client will see a truncated stream and detect it cryptographically.
                 return response
-            await response.write_eof()
-            return response
+            await pace.write_eof(response)
+        await pace.settle()  # the gateway's connection is free; the tail goes out at the pace
+        return response
 
     async def forward_live(self, request: web.Request) -> web.WebSocketResponse:
         """Tunnel a live session to the gateway: the device's opening message (OHTTP) and
@@ -306,27 +313,29 @@ class Relay:
             await upstream.close()
         return ws
 
-    async def forward_get(self, request: web.Request) -> web.Response:
+    async def forward_get(self, request: web.Request) -> web.StreamResponse:
         """Pass a public document (key configs, directory) through, without client headers."""
         return await self._pass_through(
-            f"{self.gateway_url}{request.path}", limits.MAX_NODE_DIRECTORY_BYTES
+            request, f"{self.gateway_url}{request.path}", limits.MAX_NODE_DIRECTORY_BYTES
         )
 
-    async def forward_log(self, request: web.Request) -> web.Response:
+    async def forward_log(self, request: web.Request) -> web.StreamResponse:
         """Pass a public read of the transparency log through (checkpoint, proofs, entries)."""
         assert self.log_url is not None
         query = request.rel_url.raw_query_string
         target = f"{self.log_url}{request.path.removeprefix('/log')}"
         return await self._pass_through(
-            f"{target}?{query}" if query else target, limits.MAX_RELAYED_LOG_RESPONSE
+            request, f"{target}?{query}" if query else target, limits.MAX_RELAYED_LOG_RESPONSE
         )
 
-    async def forward_log_checkpoint(self, _: web.Request) -> web.Response:
+    async def forward_log_checkpoint(self, request: web.Request) -> web.StreamResponse:
         """Pass the log's tlog-tiles checkpoint through (a signed note, bounded as one)."""
         assert self.log_url is not None
-        return await self._pass_through(f"{self.log_url}/{CHECKPOINT_PATH}", limits.MAX_NOTE_BYTES)
+        return await self._pass_through(
+            request, f"{self.log_url}/{CHECKPOINT_PATH}", limits.MAX_NOTE_BYTES
+        )
 
-    async def forward_log_tile(self, request: web.Request) -> web.Response:
+    async def forward_log_tile(self, request: web.Request) -> web.StreamResponse:
         """Pass one hash tile through (at most ``MAX_TLOG_TILE_BYTES``). The path must be a
         canonical tile path (else 400, before anything is asked upstream); entry bundles are
         refused (404), as are tiles of widths the log does not have."""
@@ -334,7 +343,9 @@ class Relay:
         tile = parse_path(request.rel_url.raw_path.removeprefix("/log/"))
         if tile.is_bundle:
             raise NotFoundError("the relay passes hash tiles, not entry bundles")
-        return await self._pass_through(f"{self.log_url}/{tile.path()}", limits.MAX_TLOG_TILE_BYTES)
+        return await self._pass_through(
+            request, f"{self.log_url}/{tile.path()}", limits.MAX_TLOG_TILE_BYTES
+        )
 
     async def forward_issuer(self, _: web.Request) -> web.Response:
         """Serve the relay's own copy of the issuer directory (fetched on the relay's schedule,
@@ -344,7 +355,22 @@ class Relay:
             raise UpstreamError("issuer directory not available yet")
         return web.Response(status=200, body=copy.body, headers=dict(copy.headers))
 
-    async def _pass_through(self, url: str, limit: int) -> web.Response:
+    async def _pass_through(self, request: web.Request, url: str, limit: int) -> web.StreamResponse:
+        """Pass a public read through (services.answers): its bytes held in the relay's answer
+        budget, under the device's address, from the first read upstream until the device has
+        taken them, and sent at the pace the device must keep."""
+        held = hold_answer(request)
+        try:
+            status, payload, headers = await self._fetch(url, limit, held)
+            return await send_answer(request, payload, status=status, headers=headers)
+        finally:
+            held.release()
+
+    async def _fetch(
+        self, url: str, limit: int, held: Reservation | None = None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """GET ``url`` upstream: its status, its body (at most ``limit`` bytes, reserved in
+        ``held`` as it comes) and the headers the relay passes on."""
         try:
             # Never follow redirects: an upstream must not point the relay at other addresses.
             # The whole exchange is bounded; these are small public documents, not streams.
@@ -353,13 +379,16 @@ class Relay:
                 allow_redirects=False,
                 timeout=aiohttp.ClientTimeout(total=limits.UPSTREAM_TOTAL_TIMEOUT_S),
             ) as upstream:
-                payload = await read_bounded(upstream.content, limit)
+                if held is None:
+                    payload = await read_bounded(upstream.content, limit)
+                else:
+                    payload = await read_answer(upstream.content, limit, held)
                 headers = {
                     name: upstream.headers[name]
                     for name in _PASSED_RESPONSE_HEADERS
                     if name in upstream.headers
                 }
-                return web.Response(status=upstream.status, body=payload, headers=headers)
+                return upstream.status, payload, headers
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise UpstreamError("upstream unreachable") from exc
 

@@ -320,10 +320,12 @@ def new_app(
 ) -> web.Application:
     """An application with our middleware, a ``/metrics`` route, a ``/livez`` route (the
     process serves HTTP: a liveness probe; readiness is each service's own ``/healthz``) and a
-    :class:`BodyBudget` of ``limits.MAX_INFLIGHT_BODY_BYTES``. ``per_peer_connections`` caps
-    the connections one peer address may hold (the services whose peers are devices: the relay
-    and the issuer); such a service's budget is shared per peer address too
-    (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``)."""
+    :class:`BodyBudget` of ``limits.MAX_INFLIGHT_BODY_BYTES`` for request bodies and one of
+    ``limits.MAX_INFLIGHT_ANSWER_BYTES`` for the answers it passes through
+    (services.answers). ``per_peer_connections`` caps the connections one peer address may hold
+    (the services whose peers are devices: the relay and the issuer); such a service's budgets
+    are shared per peer address too (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``,
+    ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
     )
@@ -336,6 +338,11 @@ def new_app(
             limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER if per_peer else None,
         ),
         per_peer_connections,
+        BodyBudget(
+            limits.MAX_INFLIGHT_ANSWER_BYTES,
+            limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER if per_peer else None,
+            what="answers",
+        ),
     )
 
     async def metrics_handler(_: web.Request) -> web.Response:
