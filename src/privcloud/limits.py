@@ -545,7 +545,7 @@ TLOG_VERIFY_SAMPLE_LEAVES: Final = 4096
 #: moment (a body is joined once).
 MAX_INFLIGHT_BODY_BYTES: Final = 4 * MAX_HTTP_BODY
 #: Share of MAX_INFLIGHT_BODY_BYTES the bodies from one peer address (an IPv6 /64 counts as
-#: one) may hold at once at the relay, the one service whose peers are devices; past it the
+#: one) may hold at once at a service whose peers are devices (the relay, the issuer); past it the
 #: request gets 429. One body of the largest size, so a device can always send one, while four
 #: addresses are needed to fill the budget (before, one address declaring four 32 MiB bodies
 #: and sending 70 KiB/s of them held the whole budget for minutes: every device got 503).

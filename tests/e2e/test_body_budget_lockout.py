@@ -1,4 +1,4 @@
-"""Request-body lock-out (a red-team review, 2026-12-08): the relay reserved a body's whole
+"""Request-body lock-out (a red-team review, 2026-12-07): the relay reserved a body's whole
 declared length in its body budget up front, while a body may arrive at ``MIN_BODY_RATE_BPS``
 (64 KiB/s) for about nine minutes. Four uploads from one address, each declaring 32 MiB and
 sending ~70 KiB/s, filled the budget (4 x 32 MiB): every POST with a body, from every device,

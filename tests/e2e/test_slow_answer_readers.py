@@ -1,4 +1,4 @@
-"""Answers held for slow readers (a red-team review, 2026-12-08): the relay read a log page whole
+"""Answers held for slow readers (a red-team review, 2026-12-07): the relay read a log page whole
 (up to ``MAX_RELAYED_LOG_RESPONSE``, 8 MiB) and held it for the device, with no budget, no write
 deadline and no minimum read rate. 48 connections asking for a 6.4 MB page and reading nothing
 took the relay from 50 to 468 MiB for 75 s (until ``HTTP_IDLE_TIMEOUT_S``); readers taking

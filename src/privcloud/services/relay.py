@@ -131,7 +131,7 @@ class Relay:
         return self._hop.get()
 
     def app(self) -> web.Application:
-        # The relay is the one service whose peers are devices: one address may hold only so
+        # The relay's peers are devices (as the issuer's are): one address may hold only so
         # many of its connections, so that it cannot lock the others out.
         app = new_app(
             "relay", self.metrics, per_peer_connections=limits.MAX_RELAY_CONNECTIONS_PER_PEER
