@@ -750,6 +750,11 @@ MAX_AUTHORIZATION_SET_MEMBERS: Final = 16
 MAX_ATTESTATION_CHALLENGE_BYTES: Final = 128
 #: Seconds an issuer's enrolment challenge stays usable.
 ENROLMENT_CHALLENGE_TTL_S: Final = 300
+#: Seconds the clocks of issuer processes sharing a store may differ: a used challenge's row is
+#: kept this long past its expiry (purged by a process ahead, it let a process behind take the
+#: challenge again: a red-team review, 2026-12-07), and a challenge may expire up to this much
+#: later than this process's clock allows for one made now.
+ISSUER_CLOCK_SKEW_S: Final = 60
 #: Largest attested enrolment request body (a base64url chain plus keys and proofs).
 MAX_ATTESTED_ENROLMENT_BODY_BYTES: Final = 32 * KiB
 #: Largest attestation status (revocation) list the operator supplies.

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from android_synthetic import NOW, SyntheticAndroid, SyntheticDevice
-from privcloud import errors
+from privcloud import errors, limits
 from privcloud.clock import FixedClock
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.deviceattest import parse_status_list
@@ -130,7 +130,9 @@ def test_a_challenge_is_used_once_by_its_first_use_and_not_after_its_expiry(
         with pytest.raises(errors.AuthenticationError):
             store.enrol(b"c" * 32, b"d" * 16, b"k" * 32, 10.0, challenge_expires=100)
         store.enrol(b"n" * 32, b"d" * 16, b"k" * 32, 10.0, challenge_expires=100)
-        store.purge(100.0)  # an expired challenge's row goes (it could not be used again)
+        store.purge(100.0 + limits.ISSUER_CLOCK_SKEW_S - 1)  # (kept for a clock behind)
+        assert not store.use_enrolment_code(b"c" * 32, 10.0, challenge_expires=100)
+        store.purge(100.0 + limits.ISSUER_CLOCK_SKEW_S)  # then its row goes
         assert store.use_enrolment_code(b"c" * 32, 10.0, challenge_expires=100)
     finally:
         store.close()
@@ -245,3 +247,43 @@ def test_a_challenge_no_issuer_of_the_store_made_is_refused_before_the_chain_is_
         with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
             cores[1].enrol(_body(device, key, challenge))
     assert cores[1].enrol(_body(device, key, made))[1]  # any process takes the one it made
+
+
+def test_a_used_challenge_cannot_be_used_again_after_an_issuer_ahead_purged_it(
+    store_url: str, android: SyntheticAndroid
+) -> None:
+    # A red-team review (2026-12-07): a used challenge is a row, and an issuer process whose
+    # clock ran 30 s ahead purged it at what it took for the challenge's expiry, while a
+    # process on time still accepted the challenge: the same enrolment went through again (a
+    # device revoked meanwhile would have been registered again). And a challenge made by a
+    # process 2.5 s ahead was refused by one on time.
+    db = Database.from_url(store_url)
+    config = IssuerConfig(quota=5, android_policy=android.policy())
+    on_time, ahead = (
+        IssuerCore(db.issuer(), config, clock=FixedClock(NOW + skew),
+                   attestation_status=NO_REVOCATIONS)
+        for skew in (0, 30)
+    )  # fmt: skip
+    try:
+        device, key = SyntheticDevice(android), Ed25519PrivateKey.generate()
+        challenge, expires = on_time.new_challenge()
+        body = _body(device, key, challenge)
+        assert on_time.enrol(body)[1]
+        assert isinstance(on_time.clock, FixedClock) and isinstance(ahead.clock, FixedClock)
+        on_time.clock.advance(expires - NOW - 10)  # 10 s before the expiry
+        ahead.clock.advance(expires - NOW - 10)  # 20 s past it, by its clock
+        ahead.store.purge(ahead.clock.now())
+        with pytest.raises(errors.DeviceAttestationError, match=r"^challenge:"):
+            on_time.enrol(body)
+        # A challenge from the process ahead, taken by the one on time a second later.
+        early, _ = IssuerCore(
+            db.issuer(), config, clock=FixedClock(NOW + 2.5), attestation_status=NO_REVOCATIONS
+        ).new_challenge()
+        other = SyntheticDevice(android)
+        fresh = IssuerCore(
+            db.issuer(), config, clock=FixedClock(NOW + 1), attestation_status=NO_REVOCATIONS
+        )
+        assert fresh.enrol(_body(other, Ed25519PrivateKey.generate(), early))[1]
+    finally:
+        on_time.store.close()
+        ahead.store.close()

@@ -64,6 +64,7 @@ _CHALLENGE_KEY: Final = "enrolment-challenge-mac-v1"
 _CHALLENGE_EXPIRY_BYTES: Final = 4
 _CHALLENGE_TAG_BYTES: Final = 16
 _CHALLENGE_TAG_LABEL: Final = b"privcloud enrolment challenge tag v1\x00"
+_SKEW: Final = limits.ISSUER_CLOCK_SKEW_S
 ENROLMENT_CODE_BYTES: Final = 20  # 160 bits: 32 base32 characters, no padding
 
 
@@ -210,7 +211,7 @@ class IssuerCore:
         if (
             len(challenge) != ENROLMENT_CHALLENGE_SIZE
             or not hmac.compare_digest(tag, self._challenge_tag(body))
-            or not now < expires <= now + limits.ENROLMENT_CHALLENGE_TTL_S
+            or not now < expires <= now + limits.ENROLMENT_CHALLENGE_TTL_S + _SKEW
         ):
             raise DeviceAttestationError("challenge: unknown, used or expired")
         return expires

@@ -380,14 +380,18 @@ class IssuerStore:
             raise UnavailableError("issuer store unavailable") from exc
 
     def purge(self, now: float, *, period: int | None = None) -> None:
-        """Drop expired request nonces and enrolment codes, and, given the current quota
+        """Drop expired request nonces and enrolment codes, used challenges
+        ``limits.ISSUER_CLOCK_SKEW_S`` after they expire, and, given the current quota
         ``period``, the batches and quota rows of periods before the last one (batches) or
         before the current one (quota)."""
         try:
             with self._transaction() as db:
                 db.execute("DELETE FROM request_nonces WHERE expires <= ?", (int(now),))
                 db.execute("DELETE FROM enrolment_codes WHERE expires <= ?", (int(now),))
-                db.execute("DELETE FROM used_challenges WHERE expires <= ?", (int(now),))
+                db.execute(
+                    "DELETE FROM used_challenges WHERE expires <= ?",
+                    (int(now - limits.ISSUER_CLOCK_SKEW_S),),
+                )
                 if period is not None:
                     db.execute("DELETE FROM quota WHERE period < ?", (period,))
                     db.execute("DELETE FROM issuance_batches WHERE period < ?", (period - 1,))
