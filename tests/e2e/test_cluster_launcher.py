@@ -86,6 +86,19 @@ def test_cluster_spec_refuses_a_public_address_and_empty_tiers() -> None:
         ClusterSpec(gateways=10_000)
 
 
+def test_only_the_services_given_a_store_get_the_database_url(tmp_path: Path) -> None:
+    # A red-team review (2026-12-07): passing the URL through the environment handed it, and
+    # its password, to every process the cluster starts, relays and nodes included.
+    url = "postgresql://privcloud:S3cret@db.internal/privcloud"
+    cluster = Cluster(ClusterSpec(database=url), tmp_path)
+    gateway = cluster._add("gateway", 1, "gateway", *cluster._store_args("gateway"))
+    relay = cluster._add("relay-1", 2, "relay", "--gateway", "http://127.0.0.1:1")
+    node = cluster._add("node-1", 3, "node", "--port", "3")
+    assert gateway.env == {"PRIVCLOUD_DATABASE_URL": url}
+    assert relay.env == {} and node.env == {}
+    assert not any("S3cret" in a for p in (gateway, relay, node) for a in p.argv)
+
+
 async def test_a_process_that_exits_before_listening_is_a_clear_start_error(
     tmp_path: Path,
 ) -> None:

@@ -382,7 +382,9 @@ class RateBound:
     the device frames faster than the cadence and read off the relay, by when it stopped
     taking them, how fast the relay's path to the device drains (a review, 2026-12-07); an
     honest side sends on its :class:`FrameClock`, and a network that held its frames releases
-    at most a liveness timeout of them at once (a longer stall ends the session anyway).
+    at most a liveness timeout of them at once. A longer stall of the node's frames ends the
+    session at the device anyway; one of the device's frames, which the node waits for longer
+    (4 liveness timeouts), ends it here, and the device resumes on another node.
     """
 
     __slots__ = ("_allowance", "_last", "interval")

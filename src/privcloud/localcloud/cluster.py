@@ -298,7 +298,8 @@ class Cluster:
             port,
             self.root / "logs" / f"{name}.log",
             host=self.spec.host,
-            env=self._env,
+            # The database's URL only to the services given a store (not relays, nodes).
+            env=self._env if "--database" in args else {},
         )
         self.processes[name] = service
         return service
@@ -309,7 +310,7 @@ class Cluster:
             *privcloud_argv(*args),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **self._env},
+            env={**os.environ, **(self._env if "--database" in args else {})},
         )
         try:
             out, err = await asyncio.wait_for(proc.communicate(), _START_TIMEOUT_S)
