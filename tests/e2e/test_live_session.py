@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import math
 import struct
 import time
@@ -331,3 +332,34 @@ async def test_silent_node_is_left_after_the_liveness_timeout(
     assert len(call.resumes) == 1 and call.resumes[0].from_node != call.resumes[0].to_node
     assert "caption" in [e.kind for e in got]
     assert call.ending == "done"
+
+
+async def test_a_node_without_the_model_for_a_pair_says_so_inside_the_session(
+    cloud: Cloud, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A red-team review (2026-12-07): the device checks the release's rule for the call's
+    # languages, but a node whose operator left out the model that reads a pair the rule
+    # allows (English and Japanese, on a node with Gemma alone) refused the opening with close
+    # code 4415 "unsupported", in the clear to the gateway, which logged it. It now accepts,
+    # and ends the session with an authenticated FINAL saying so.
+    def no_japanese(languages: tuple[str, str], targets: tuple[str, str]) -> EchoPipeline:
+        if "ja" in languages + targets:
+            raise errors.UnsupportedError("this language pair cannot be translated")
+        return EchoPipeline()
+
+    for node in cloud.nodes:
+        node.live.pipelines = no_japanese
+    caplog.set_level(logging.DEBUG)
+    wallet = cloud.new_wallet(batch_size=4)
+    async with (
+        client(cloud, wallet) as c,
+        LiveCall(c, languages=("en", "ja"), targets=("ja", "en")) as call,
+    ):
+        events = asyncio.ensure_future(collect(call))
+        await play(call, tone(0.4))
+        got = await events
+    assert call.ending == "unsupported"
+    assert [e.text for e in got if e.kind == "notice"] == ["unsupported"]
+    assert not [e for e in got if e.kind == "caption"]
+    said = [r.getMessage() for r in caplog.records if r.name.startswith("privcloud")]
+    assert not any("unsupported" in line or "refused" in line for line in said), said

@@ -314,6 +314,9 @@ class EndReason(enum.IntEnum):
     DONE = 0  #: the device ended the call
     DEADLINE = 1  #: the session reached its deadline
     FAILED = 2  #: the node's pipeline failed (nothing more will come)
+    #: the node's models do not read the call's languages (ones the release's rule allows:
+    #: privcloud.live.languages), said inside the session, not in a refusal the gateway reads
+    UNSUPPORTED = 3
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,12 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.clock import Clock
 from privcloud.crypto.hpke import PrivateKey
-from privcloud.errors import PrivcloudError, RateLimitedError, UnavailableError
+from privcloud.errors import (
+    PrivcloudError,
+    RateLimitedError,
+    UnavailableError,
+    UnsupportedError,
+)
 from privcloud.live.endpoints import NodeEndpoint
 from privcloud.live.protocol import KINDS, EndReason, LiveEvent
 from privcloud.live.session import OpenedHello, open_hello
@@ -160,8 +165,15 @@ class LiveNode:
         self.active += 1
         try:
             p = opened.params
+            unsupported = False
             try:
-                pipeline = await self.run(make, p.languages, p.targets)
+                pipeline: Pipeline = await self.run(make, p.languages, p.targets)
+            except UnsupportedError:
+                # The device checked the release's rule (privcloud.live.languages): this node's
+                # models, its operator's choice, do not read the pair. Said inside the session
+                # (an authenticated FINAL after the drain), not in a refusal whose code the
+                # gateway reads and logs (a red-team review, 2026-12-07).
+                pipeline, unsupported = _NoPipeline(), True
             except PrivcloudError as exc:
                 await _refuse(ws, exc)
                 return ws
@@ -170,6 +182,8 @@ class LiveNode:
                 await _refuse(ws, UnavailableError("live translation unavailable"))
                 return ws
             endpoint = NodeEndpoint(opened, self.pace(), drain_s=self.drain_s)
+            if unsupported:
+                endpoint.end(EndReason.UNSUPPORTED, self.pace())
             await _Session(ws, endpoint, pipeline, self).run()
             self.skipped_frames += endpoint.clock.skipped
         finally:
@@ -190,6 +204,16 @@ class LiveNode:
         threads, self._threads = self._threads, None
         if threads is not None:
             threads.shutdown(wait=False, cancel_futures=True)
+
+
+class _NoPipeline:
+    """The pipeline of a session ended at once (:attr:`EndReason.UNSUPPORTED`): no output."""
+
+    def feed(self, channel: int, pcm: bytes) -> Sequence[Output]:
+        return []
+
+    def flush(self) -> Sequence[Output]:
+        return []
 
 
 async def _refuse(
