@@ -675,6 +675,54 @@ def test_diffusion_paints_only_under_the_mask_and_repeats_with_its_seed(inpaint_
     assert erase(body, served, method="telea")[1]["model"] == "opencv-telea"
 
 
+#: A node serving one erase request, as ``privcloud node --log-file`` runs it: the process's
+#: logging first, then the models; diffusers is first imported when the pipeline loads.
+_ERASE_IN_A_NODE = """
+import logging, sys
+from pathlib import Path
+from privcloud.cli.runtime import configure_logging
+from privcloud.wire.message import WorkloadRequest
+from privcloud.workloads.erase import EraseWorkload
+from privcloud.workloads.models import ModelConfig, Models
+
+inpaint, log_file, body = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]).read_bytes()
+configure_logging(verbose=True, log_file=log_file)
+served = Models(ModelConfig(cache_dir=inpaint.parent / "cache", inpaint_model_dir=inpaint))
+params = {"method": "diffusion", "steps": 1, "seed": 1, "prompt": sys.stdin.read()}
+list(EraseWorkload(served).run(WorkloadRequest("erase", params, body)))
+for name in ("diffusers", "transformers"):
+    library = logging.getLogger(name)
+    print(name, len(library.handlers), library.propagate, library.getEffectiveLevel())
+"""
+
+
+def test_clip_truncation_warning_cannot_quote_an_erase_prompt(
+    inpaint_dir: Path, tmp_path: Path
+) -> None:
+    """Past CLIP's 77 tokens diffusers logs the part of the prompt it cut, verbatim, at WARNING
+    on a stderr handler of its own (raw standard error: under ``privcloud up --detach``, the log
+    file), set up when the node first imports it: the erase prompt's end must reach neither
+    the node's standard error nor its log file."""
+    canary = "zebracanaryqx"  # letters only: the tiny tokenizer splits digits and dashes
+    body = tmp_path / "body"
+    body.write_bytes(encode_body(encode(with_square(gradient())), encode(square_mask())))
+    log_file = tmp_path / "node.log"
+    result = subprocess.run(
+        [sys.executable, "-c", _ERASE_IN_A_NODE, str(inpaint_dir), str(log_file), str(body)],
+        input="a red cat on the beach " * 40 + canary,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert canary not in result.stderr
+    assert canary not in result.stdout
+    assert canary not in log_file.read_text()
+    # Their records go through the process's handlers (and filters), at ERROR only.
+    assert result.stdout.splitlines()[-2:] == ["diffusers 0 True 40", "transformers 0 True 40"]
+
+
 # --- through the full private path -------------------------------------------------------------
 
 

@@ -60,6 +60,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 #: And ``py.warnings``, where Python warnings go once the CLI captures them
 #: (``logging.captureWarnings``): a library's warning can quote what a request made it read
 #: (PIL's "Image size (90000000 pixels) exceeds limit", an EXIF tag's entry count).
+#: And the model libraries that quote a request, whose records reach the process's handlers
+#: (``privcloud.workloads.model_loaders.PROMPT_LOGGERS``): diffusers, the part of a prompt CLIP
+#: cut; transformers, a prompt's token count. Each name covers the loggers below it too.
 PEER_DATA_LOGGERS: Final = (
     "aiohttp.access",
     "aiohttp.client",
@@ -68,7 +71,9 @@ PEER_DATA_LOGGERS: Final = (
     "aiohttp.web",
     "aiohttp.websocket",
     "asyncio",
+    "diffusers",
     "py.warnings",
+    "transformers",
 )
 #: Metrics route label of requests aiohttp's parser refused before any route saw them.
 MALFORMED_ROUTE: Final = "malformed"

@@ -291,13 +291,18 @@ class _ServiceRunner(web.AppRunner):
         )
 
 
+#: The loggers below those of :data:`PEER_DATA_LOGGERS` (diffusers logs on
+#: ``diffusers.pipelines.<module>``), and every aiohttp logger.
+_PEER_DATA_SUBTREES = ("aiohttp.", *(f"{name}." for name in PEER_DATA_LOGGERS))
+
+
 class WithholdPeerData(logging.Filter):
-    """Reduce a record of a logger in :data:`PEER_DATA_LOGGERS` to its logger, level and
-    exception type: their messages, arguments and tracebacks can hold a peer's address and
-    bytes. Records of every other logger pass unchanged."""
+    """Reduce a record of a logger in :data:`PEER_DATA_LOGGERS`, or below one, to its logger,
+    level and exception type: their messages, arguments and tracebacks can hold a peer's
+    address and bytes, or a request's text. Records of every other logger pass unchanged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.name in PEER_DATA_LOGGERS or record.name.startswith("aiohttp."):
+        if record.name in PEER_DATA_LOGGERS or record.name.startswith(_PEER_DATA_SUBTREES):
             exc = record.exc_info[1] if record.exc_info else None
             record.msg = "%s record withheld (it may carry peer data): %s"
             record.args = (record.name, type(exc).__name__ if exc is not None else "-")

@@ -18,6 +18,9 @@ pixels are composited into the input under the mask (a 16-bit greyscale PNG is f
 8 bits, its high byte). Nothing is written to disk: both images are decoded, and the answer
 encoded, in memory. PIL's warnings about an input (its own decompression-bomb threshold, odd
 EXIF) are silenced, not logged: their text can quote the request, and our bounds are our own.
+diffusers' own log, which quotes the part of a ``prompt`` CLIP cut, is held at ERROR while the
+pipeline runs (:func:`~privcloud.workloads.model_loaders.prompt_loggers_quiet`, as for
+``generate_image``).
 
 At most ``limits.MAX_CONCURRENT_ERASE`` requests are worked on at once per workload (node); one
 more is refused at once with :class:`RateLimitedError` (429), after its parameters are checked
@@ -89,6 +92,7 @@ from privcloud.wire import varint
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import model_files, params
 from privcloud.workloads.base import ModelWorkload, check_deadline
+from privcloud.workloads.model_loaders import prompt_loggers_quiet
 from privcloud.workloads.models import INPAINT
 
 if TYPE_CHECKING:
@@ -475,18 +479,19 @@ def diffusion_fill(pipe: Any, pixels: Pixels, selected: Selection, spec: EraseSp
             pipeline._interrupt = True  # diffusers: the documented way to stop
         return tensors
 
-    output = pipe(
-        prompt=spec.prompt,
-        image=crop.resize((width, height), Image.Resampling.LANCZOS),
-        mask_image=crop_mask.resize((width, height), Image.Resampling.NEAREST),
-        width=width,
-        height=height,
-        num_inference_steps=spec.steps,
-        guidance_scale=spec.guidance,
-        generator=torch.Generator("cpu").manual_seed(spec.seed),
-        output_type="pil",
-        callback_on_step_end=step_end,
-    )
+    with prompt_loggers_quiet():  # diffusers quotes the part of a prompt CLIP cut
+        output = pipe(
+            prompt=spec.prompt,
+            image=crop.resize((width, height), Image.Resampling.LANCZOS),
+            mask_image=crop_mask.resize((width, height), Image.Resampling.NEAREST),
+            width=width,
+            height=height,
+            num_inference_steps=spec.steps,
+            guidance_scale=spec.guidance,
+            generator=torch.Generator("cpu").manual_seed(spec.seed),
+            output_type="pil",
+            callback_on_step_end=step_end,
+        )
     if stopped:
         check_deadline()
     painted = output.images[0].convert("RGB").resize((crop_w, crop_h), Image.Resampling.LANCZOS)

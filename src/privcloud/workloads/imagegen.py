@@ -20,13 +20,14 @@ then the RESULT: ``data`` = the PNG, ``meta`` = ``{"width", "height", "seed", "s
 "format": "png", "seconds"}``.
 
 Privacy: diffusers logs the part of a prompt that CLIP truncates (it quotes user text), so the
-``diffusers`` and ``transformers`` loggers are raised to ERROR while a pipeline runs here.
+``diffusers`` and ``transformers`` loggers are at ERROR for the whole process, routed through its
+own handlers (:func:`~privcloud.workloads.model_loaders.route_library_logs`), and held there
+while a pipeline runs (:func:`~privcloud.workloads.model_loaders.prompt_loggers_quiet`).
 """
 
 from __future__ import annotations
 
 import io
-import logging
 import queue
 import secrets
 import time
@@ -39,13 +40,12 @@ from privcloud.errors import DecodeError, UnavailableError
 from privcloud.wire.message import Event, EventKind, JSONObject, WorkloadRequest
 from privcloud.workloads import params
 from privcloud.workloads.base import ModelWorkload, check_deadline, get_by_deadline, helper
+from privcloud.workloads.model_loaders import prompt_loggers_quiet
 from privcloud.workloads.models import IMAGE
 
 #: Side used when the request names none, unless the pipeline's native side is smaller.
 DEFAULT_SIDE = 512
 SEED_RANGE = 2**32
-#: Loggers that would quote a prompt (diffusers: the part CLIP truncates).
-_QUIET_LOGGERS = ("diffusers", "transformers")
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,7 @@ def render(
     check_deadline()
 
     started = time.perf_counter()
-    quiet = [logging.getLogger(name) for name in _QUIET_LOGGERS]
-    levels = [logger.level for logger in quiet]
-    for logger in quiet:
-        logger.setLevel(logging.ERROR)
-    try:
+    with prompt_loggers_quiet():
         output = pipe(
             prompt=spec.prompt,
             negative_prompt=spec.negative_prompt,
@@ -147,9 +143,6 @@ def render(
             output_type="pil",
             callback_on_step_end=step_end,
         )
-    finally:
-        for logger, level in zip(quiet, levels, strict=True):
-            logger.setLevel(level)
     if stopped is not None:
         raise stopped
     buffer = io.BytesIO()

@@ -11,9 +11,12 @@ first and serialises use.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,11 @@ _QUIET_LOGGERS = {
     "diffusers": logging.ERROR,
     "transformers": logging.ERROR,
 }
+#: The Hugging Face libraries that set up logging of their own when first imported: a stderr
+#: handler on their top logger, which no longer propagates, at WARNING (see
+#: :func:`route_library_logs`). Both quote a request: diffusers the part of a prompt CLIP cut,
+#: verbatim; transformers a prompt's token count.
+PROMPT_LOGGERS = ("diffusers", "transformers")
 
 
 def configure_process(cache_dir: Path) -> None:
@@ -51,12 +59,73 @@ def configure_process(cache_dir: Path) -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     # The model libraries log facts about requests (faster-whisper at INFO: each clip's
     # duration and detected language; diffusers at WARNING: the part of a prompt CLIP cut,
-    # verbatim). Raised once for the whole process, never toggled per request.
+    # verbatim). Raised once for the whole process. diffusers and transformers set their own
+    # level again when imported (later: at their first model): they read it from these
+    # variables, and each loader routes their logs once it imported them (route_library_logs).
     for name, level in _QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
+    os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     # Importing sentence-transformers/diffusers makes torch create its compile cache
     # directory (in $TMPDIR by default); keep it with the other model caches.
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_dir / "torchinductor"))
+
+
+def route_library_logs() -> None:
+    """Bring the logs of diffusers and transformers (:data:`PROMPT_LOGGERS`) under the
+    process's own logging: their level ERROR, their own stderr handler removed, their records
+    passed on to the root logger's handlers and their filters
+    (``privcloud.services.site.WithholdPeerData`` withholds these libraries' text). A library
+    that is not installed is skipped. Importing either undoes what :func:`configure_process`
+    set (its handler wrote to raw standard error: under ``privcloud up --detach``, the log
+    file), so each loader of a model that runs on them calls this right after the import."""
+    for name in PROMPT_LOGGERS:
+        try:
+            library = importlib.import_module(f"{name}.utils.logging")
+        except ImportError:
+            continue
+        library.set_verbosity_error()
+        library.disable_default_handler()
+        library.enable_propagation()
+
+
+class _QuietPromptLoggers:
+    """:func:`prompt_loggers_quiet`'s count of open blocks, and the levels the first found."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._levels: list[int] = []
+
+    @contextlib.contextmanager
+    def block(self) -> Iterator[None]:
+        loggers = [logging.getLogger(name) for name in PROMPT_LOGGERS]
+        with self._lock:
+            if self._open == 0:
+                self._levels = [logger.level for logger in loggers]
+                for logger in loggers:
+                    logger.setLevel(max(logger.level, logging.ERROR))
+            self._open += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open -= 1
+                if self._open == 0:
+                    for logger, level in zip(loggers, self._levels, strict=True):
+                        logger.setLevel(level)
+
+
+_QUIET_PROMPT_LOGGERS = _QuietPromptLoggers()
+
+
+def prompt_loggers_quiet() -> contextlib.AbstractContextManager[None]:
+    """For the ``with`` block, :data:`PROMPT_LOGGERS` at ERROR or above whatever their level:
+    wrapped around every diffusers pipeline call (it quotes a prompt past CLIP's 77 tokens at
+    WARNING), in case something lowered them since :func:`route_library_logs`. Blocks may
+    overlap on several threads (an image and an erase at once): the first raises the levels,
+    the last to leave puts them back."""
+    return _QUIET_PROMPT_LOGGERS.block()
 
 
 def load_whisper(locate: Callable[[], Path], device: str, threads: int) -> Any:
@@ -112,6 +181,7 @@ def load_embedder(locate: Callable[[], Path], device: str) -> Any:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     st = model_files.import_optional("sentence_transformers")
+    route_library_logs()  # sentence-transformers runs on transformers
     return st.SentenceTransformer(str(locate()), device=device, local_files_only=True)
 
 
@@ -119,6 +189,7 @@ def load_image(locate: Callable[[], Path], device: str) -> Any:
     """A diffusers text-to-image pipeline from directory ``locate()``, progress bars off."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     diffusers = model_files.import_optional("diffusers")
+    route_library_logs()
     pipe = diffusers.AutoPipelineForText2Image.from_pretrained(str(locate()), local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
     return pipe.to(device)
@@ -128,6 +199,7 @@ def load_inpaint(locate: Callable[[], Path], device: str) -> Any:
     """A diffusers inpainting pipeline from directory ``locate()``, progress bars off; raises
     :class:`ValueError` on a directory diffusers cannot load."""
     diffusers = model_files.import_optional("diffusers")
+    route_library_logs()
     try:
         pipe = diffusers.AutoPipelineForInpainting.from_pretrained(
             str(locate()), local_files_only=True
@@ -141,10 +213,13 @@ def load_inpaint(locate: Callable[[], Path], device: str) -> Any:
 
 
 __all__ = [
+    "PROMPT_LOGGERS",
     "configure_process",
     "load_embedder",
     "load_image",
     "load_inpaint",
     "load_llm",
     "load_whisper",
+    "prompt_loggers_quiet",
+    "route_library_logs",
 ]
