@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from corekit import NO_CORE_DUMPS, core_dump_settings, linux_only
 from privcloud import limits
 from privcloud.errors import UnavailableError, UnsupportedError
 from privcloud.live.output import AUDIO, CAPTION, LiveOutput
@@ -21,7 +22,8 @@ from privcloud.live.process import PipelineHost, PipelineMaker, _loads, _outputs
 
 class _EchoPipeline:
     """Captions each feed's byte count and the child's pid; b"die" ends the process, b"hang"
-    never answers, b"slow" takes a minute, b"huge" answers too much."""
+    never answers, b"slow" takes a minute, b"huge" answers too much, b"core" captions the
+    child's core-dump settings."""
 
     def __init__(self, languages: tuple[str, str]) -> None:
         self.fed = 0
@@ -40,6 +42,9 @@ class _EchoPipeline:
         if pcm == b"many":  # small on the wire: the pickle names one output again and again
             one = LiveOutput(channel, CAPTION, "again", b"", 0.0, 0.0)
             return [one] * (limits.MAX_LIVE_PIPELINE_OUTPUTS + 1)
+        if pcm == b"core":  # the child's core-dump settings
+            text = " ".join(str(value) for value in core_dump_settings())
+            return [LiveOutput(channel, CAPTION, text, b"", 0.0, 0.0)]
         if pcm == b"echo":  # 1 MiB on the wire, its audio named five times
             audio = bytes(limits.MiB)
             return [LiveOutput(channel, AUDIO, "", audio, 0.0, 0.0) for _ in range(5)]
@@ -85,6 +90,14 @@ def test_pipelines_run_in_another_process_and_keep_calls_apart(host: PipelineHos
     assert [o.text for o in one.flush()] == ["total 642"]
     assert [o.text for o in two.flush()] == ["total 4"]
     assert host.starts == 1
+
+
+@linux_only
+def test_a_crash_of_the_pipeline_child_leaves_no_core_dump(host: PipelineHost) -> None:
+    """The child holds calls' audio and texts; a spawned interpreter does not inherit the
+    node's dumpable flag, so it switches core dumps off itself before it serves."""
+    [settings] = host(("en", "es"), ("es", "en")).feed(0, b"core")
+    assert tuple(int(value) for value in settings.text.split()) == NO_CORE_DUMPS
 
 
 def test_a_refusal_comes_back_as_our_error(host: PipelineHost) -> None:

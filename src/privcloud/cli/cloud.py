@@ -24,6 +24,7 @@ from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.cli.trust_args import trust_roots
 from privcloud.crypto.x509 import Curve, EcPrivateKey
 from privcloud.errors import ConfigError, PrivcloudError, UsageError
+from privcloud.hardening import forbid_core_dumps
 from privcloud.live.process import PipelineHost, release_builder
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.sdk import Client
@@ -420,6 +421,7 @@ def _insecure_tee_key(path: str | None) -> EcPrivateKey | None:
 
 
 def _node(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # before any request, key or model is in memory
     print(INSECURE_BANNER, file=sys.stderr)
     manifest = registry = None
     if not args.no_ai:

@@ -35,6 +35,7 @@ from privcloud.cli.session import (
 )
 from privcloud.errors import ConfigError
 from privcloud.fileio import os_cause
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models, load
 from privcloud.workloads.models import shared_models
@@ -119,6 +120,7 @@ def _refuse_if_running(config: CloudConfig) -> None:
 
 
 async def _up(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # its nodes serve requests in this process
     config = _config(args)
     lock = _hold_lock(config)  # held until this process exits, before models load
     if lock is None:

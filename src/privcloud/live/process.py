@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from privcloud import errors, limits
 from privcloud.errors import PrivcloudError, UnavailableError
+from privcloud.hardening import forbid_core_dumps
 from privcloud.live.output import LiveOutput
 from privcloud.workloads.models import LIVE_TRANSLATION, ModelConfig, Models
 
@@ -163,6 +164,7 @@ def _serve(conn: Connection, builder: Builder) -> None:
     (calls run side by side, as they did in the node's threads; one call's steps come one at a
     time), until the pipe closes or "stop"."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the node stops it; Ctrl-C is the node's
+    forbid_core_dumps()  # a spawned interpreter: the node's dumpable flag did not carry over
     make = builder()
     conn.send_bytes(pickle.dumps((0, "ready", None, "")))
     pipelines: dict[int, LivePipeline] = {}
