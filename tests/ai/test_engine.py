@@ -701,6 +701,54 @@ def test_cross_session_prefix_attack_a_new_session_restores_nothing(
     assert len(a) == 1 and len(b) == 1
 
 
+def _what_the_next_holder_finds(llm: Any) -> tuple[str, int, int, object]:
+    """What a later holder of the model can read of earlier requests: the text of the tokens
+    left in its token array and in the last batch sent to llama.cpp, the last position held in
+    its KV cache (-1: none), and its sampler (the repeat penalty keeps the last tokens)."""
+    import llama_cpp
+
+    batch = llm._batch.batch
+    left = [int(t) for t in llm.input_ids]
+    left += [int(batch.token[i]) for i in range(llm.n_batch)]
+    # Tokens only: what was never written there is whatever the allocator left.
+    vocabulary = llm.n_vocab()
+    left = [t for t in left if 0 < t < vocabulary]
+    text = llm.detokenize(left).decode("utf-8", "replace") if left else ""
+    memory = llama_cpp.llama_get_memory(llm.ctx)
+    last = int(llama_cpp.llama_memory_seq_pos_max(memory, 0))
+    return text, last, llm.n_tokens, llm._sampler
+
+
+@needs_ai
+@pytest.mark.parametrize("call", ["complete", "chat", "chat-with-prefix", "prefix"])
+def test_model_residue_attack_the_next_holder_finds_nothing_of_the_last_request(
+    call: str,
+) -> None:
+    """Whoever holds the model after a request (the next request, a memory image) must find
+    none of its tokens: ``Llama.reset`` only sets the count to 0, the prompt and answer stayed
+    in the token array, the last batch and the KV cache."""
+    served = models()
+    conversation = _secret_conversation()
+    if call == "complete":
+        served.complete(SMOLLM2_135M, f"The door code is {SECRET}. Repeat it:", max_tokens=4)
+    elif call == "prefix":
+        SessionPrefix().prepare(served, SMOLLM2_135M, conversation[0].content)
+    else:
+        prefix = SessionPrefix() if call == "chat-with-prefix" else None
+        for _ in range(2):  # the second restores the prefix's state
+            engine = LlamaCppEngine(served)
+            settings = ChatSettings(4)
+            list(
+                engine.chat(
+                    SMOLLM2_135M, conversation, settings, salt=CacheSalt.fresh(), prefix=prefix
+                )
+            )
+    with served.use(SMOLLM2_135M) as llm:
+        text, last, count, sampler = _what_the_next_holder_finds(llm)
+    assert "PELICAN" not in text and "4711" not in text and "door" not in text, text
+    assert (last, count, sampler) == (-1, 0, None)
+
+
 @needs_ai
 def test_in_process_engine_stops_at_the_deadline() -> None:
     engine = LlamaCppEngine(models())

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from llamakit import LlamaState
 from privcloud.clock import FixedClock
 from privcloud.errors import RequestTimeoutError, UnavailableError
 from privcloud.release.build import model_file
@@ -198,10 +199,11 @@ def test_cached_whisper_file_that_matches_is_not_rewritten(
 # --- a language model call stops at the request's deadline ----------------------------------
 
 
-class FakeLlama:
+class FakeLlama(LlamaState):
     """Stands in for a llama.cpp model: endless tokens, each taking one second of ``clock``."""
 
     def __init__(self, clock: FixedClock) -> None:
+        super().__init__()
         self.clock = clock
         self.tokens = 0
 
@@ -242,6 +244,7 @@ def test_language_model_call_stops_at_the_request_deadline(tmp_path: Path) -> No
     (event,) = registry.run(WorkloadRequest("completes"), deadline)
     assert event.kind is EventKind.ERROR and event.meta["code"] == "timeout"
     assert llm.tokens == 5  # stopped at the deadline, not after 500 tokens
+    assert llm.cleared == 1  # and the model cleared of the request all the same
 
 
 def test_language_model_call_takes_an_explicit_deadline(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from llamakit import LlamaState
 from nodekit import eventually
 from privcloud.clock import FixedClock, SystemClock
 from privcloud.wire.message import Event, EventKind, WorkloadRequest
@@ -60,11 +61,12 @@ class Gate:
         return self._room.acquire(timeout=SAFETY_S) and not self._shut.is_set()
 
 
-class WritingLlm:
+class WritingLlm(LlamaState):
     """A stand-in llama.cpp model, for completions and chat: writes a token each time its gate
     lets it (``written`` counts them)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.metadata = {"tokenizer.chat_template": "<|im_start|>{{ role }}"}
         self.gate = Gate()
         self.written = 0
@@ -178,6 +180,7 @@ def test_a_summary_stops_writing_once_its_client_has_gone(
         assert eventually(lambda: not helper_alive("summarize-llm"))
         assert llm.written == PROGRESS_EVERY + 1
         assert not models._use_locks[model].locked()  # the model is free for others
+        assert llm.cleared == 1  # ... cleared of the request first
     finally:
         llm.gate.shut()
 

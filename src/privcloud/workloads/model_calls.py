@@ -9,6 +9,7 @@ request's deadline (:func:`~privcloud.workloads.base.check_deadline`).
 from __future__ import annotations
 
 import abc
+import ctypes
 import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, closing
@@ -39,6 +40,42 @@ class Completion:
     prompt_tokens: int
     tokens: int
     seconds: float
+
+
+def forget_request(llm: Any) -> None:
+    """Leave the llama.cpp model ``llm`` (llama-cpp-python's ``Llama``) holding nothing of the
+    request it just served; called when every generation ends, however it ends.
+
+    ``Llama.reset`` alone only sets the token count to 0: the request's prompt and answer
+    tokens stayed in ``input_ids`` (readable by whoever holds the model next, or in a memory
+    image), their keys and values in the KV cache. So, besides the reset:
+
+    1. ``input_ids`` is zeroed in place (the whole array: past the count it held earlier
+       requests' tokens too);
+    2. the rows of ``scores`` the request used are zeroed in place when the library writes
+       logits there, which it does only for a model loaded with ``logits_all`` (ours are
+       not: zeroing the whole array would fill ``n_batch`` x vocabulary floats, 0.1 to 0.5 GB
+       a model, that are otherwise never touched);
+    3. the KV cache is cleared, its buffers zeroed (``llama_memory_clear(mem, data=True)``);
+    4. the token array of the last batch sent to llama.cpp (up to ``n_batch`` prompt tokens)
+       is zeroed;
+    5. the sampler is freed: its repeat-penalty stage kept the last tokens of the answer.
+
+    Steps 2 to 5 read private attributes of llama-cpp-python 0.3.36 (pinned; a change fails
+    ``tests/ai/test_engine.py``).
+    """
+    used = llm.n_tokens
+    llm.reset()
+    llm.input_ids[:] = 0
+    if llm._logits_all:
+        llm.scores[:used] = 0.0
+    llm._ctx.kv_cache_clear()
+    batch = llm._batch.batch
+    if batch is not None:
+        ctypes.memset(batch.token, 0, llm.n_batch * ctypes.sizeof(ctypes.c_int32))
+    sampler, llm._sampler = llm._sampler, None
+    if sampler is not None:
+        sampler.close()
 
 
 class ModelCalls(abc.ABC):
@@ -88,22 +125,27 @@ class ModelCalls(abc.ABC):
             pieces: list[str] = []
             count = 0
             stop_check = deadline.check if deadline is not None else check_deadline
-            stop_check()
-            for chunk in llm.create_completion(
-                tokens,
-                max_tokens=max_tokens,
-                temperature=0.0,
-                top_k=1,
-                repeat_penalty=1.1,
-                stop=list(stop) or None,
-                stream=True,
-            ):
-                pieces.append(chunk["choices"][0]["text"])
-                count += 1
-                if on_token is not None:
-                    on_token(count)
-                # A stop condition per token: past the request's deadline, stop generating.
+            try:
                 stop_check()
+                chunks = llm.create_completion(
+                    tokens,
+                    max_tokens=max_tokens,
+                    temperature=0.0,
+                    top_k=1,
+                    repeat_penalty=1.1,
+                    stop=list(stop) or None,
+                    stream=True,
+                )
+                with closing(chunks):  # ended here, before the model is cleared and let go
+                    for chunk in chunks:
+                        pieces.append(chunk["choices"][0]["text"])
+                        count += 1
+                        if on_token is not None:
+                            on_token(count)
+                        # A stop condition per token: past the request's deadline, stop.
+                        stop_check()
+            finally:
+                forget_request(llm)
             return Completion(
                 model=name,
                 text="".join(pieces),

@@ -13,9 +13,11 @@ Procedure of one answer (:meth:`LlamaCppEngine.chat`):
    :class:`TooLargeError`.
 4. Forget every earlier request: the context is reset (``Llama.reset``: no prefix of an earlier
    prompt is reused, so neither its content nor its timing reaches this request) and the
-   library's prompt cache is off (``set_cache(None)``); reset again when the answer ends. The
-   one exception is a :class:`SessionPrefix` the caller's own session holds: the state after
-   the session's system message, restored instead of read again.
+   library's prompt cache is off (``set_cache(None)``); when the answer ends, however it ends,
+   the model is cleared of it (:func:`~privcloud.workloads.model_calls.forget_request`: its
+   tokens, KV cache and sampler, not only the reset). The one exception is a
+   :class:`SessionPrefix` the caller's own session holds: the state after the session's system
+   message, restored instead of read again.
 5. Generate token by token, greedy at temperature 0, else sampled with a fresh random seed;
    check the deadline before the first token and after each; end at an end-of-turn token,
    a stop string (:class:`StopScanner`) or ``max_tokens``.
@@ -44,6 +46,7 @@ from privcloud.workloads.engine.types import (
     StopScanner,
     TextDelta,
 )
+from privcloud.workloads.model_calls import forget_request
 from privcloud.workloads.models import LLM_CONTEXT_TOKENS, QWEN_1_5B, SMOLLM2_135M, Models
 
 #: Instruction-tuned models, best first, that this engine may chat with (their GGUF chat
@@ -97,7 +100,7 @@ class LlamaCppEngine:
                     prefix.restore(model, llm, markers.head(messages[0]))
                 yield from _generate(llm, markers, prompt, dropped, settings, stop_check)
             finally:
-                llm.reset()
+                forget_request(llm)
 
 
 class SessionPrefix:
@@ -135,7 +138,7 @@ class SessionPrefix:
             try:
                 self.restore(model, llm, markers.head(ChatMessage("system", system)))
             finally:
-                llm.reset()
+                forget_request(llm)
 
     def restore(self, model: str, llm: Any, head: list[int]) -> None:
         """Bring ``llm`` (just reset) to the state after ``head``: the snapshot when this
