@@ -58,13 +58,14 @@ MAX_UPSTREAM_CONNECTIONS: Final = 256
 #: BODY_READ_TIMEOUT_S grace (64 KiB/s: a poor mobile uplink still sends 32 MiB in ~9 min).
 MIN_BODY_RATE_BPS: Final = 64 * KiB
 #: Slowest average rate, in bytes per second, at which a peer must take (acknowledge) an answer
-#: a service holds for it (services.answers: the relay's passed-through reads and its streams,
-#: the gateway's streams), counted over the time the service waits on the peer, after the
-#: ANSWER_READ_GRACE_S grace; slower, the service resets the connection. 64 KiB/s, as for
-#: uploads (a phone's downlink is no slower than its uplink): the largest answer the relay
-#: holds (MAX_RELAYED_LOG_RESPONSE) still goes out in about two minutes. Before, a peer reading
-#: 16 KiB/s held a 6.4 MB log page (8.7 MiB of the relay's memory) for as long as it liked.
-MIN_ANSWER_READ_RATE_BPS: Final = 64 * KiB
+#: the relay holds for it (services.answers: its passed-through documents and log reads),
+#: counted over the time the relay waits on the peer, after the ANSWER_READ_GRACE_S grace;
+#: slower, the relay resets the connection. 8 KiB/s (64 kbit/s): a throttled or 2G link still
+#: reads the largest node directory; 64 KiB/s, first chosen, reset devices reading at 32 KiB/s
+#: after about 640 KiB (a review, 2026-12-07). Before any, a peer reading 16 KiB/s held a 6.4 MB
+#: log page (8.7 MiB of the relay's memory) for as long as it liked; now at most its address's
+#: share of the answer budget (MAX_INFLIGHT_ANSWER_BYTES_PER_PEER), at 8 KiB/s.
+MIN_ANSWER_READ_RATE_BPS: Final = 8 * KiB
 #: Seconds of waiting on a peer that does not take its answer before MIN_ANSWER_READ_RATE_BPS
 #: applies: a mobile link's stall, as BODY_READ_TIMEOUT_S is for bodies. A peer that never
 #: reads is dropped after about this long (before: after HTTP_IDLE_TIMEOUT_S, 75 s, its
@@ -169,6 +170,15 @@ MAX_OHTTP_CHUNK: Final = 1 * MiB
 #: MAX_OHTTP_CHUNK (32 for the largest); a sender cutting at 8 KiB, half the 16 KiB the draft
 #: has every receiver take (§3), fits the largest request (the draft's example has 3).
 MAX_OHTTP_REQUEST_CHUNKS: Final = MAX_OHTTP_REQUEST // (8 * KiB)
+#: Bytes on the wire a chunked OHTTP request's chunks must average, past its first
+#: OHTTP_REQUEST_SMALL_CHUNKS (privcloud.ohttp.chunked, rule 8): under MAX_OHTTP_REQUEST_CHUNKS
+#: alone, 4,095 one-byte chunks (73 KB) still cost a gateway 24 ms of its loop, 130 times what
+#: the same bytes in one chunk cost, before any token is checked (a review, 2026-12-07). The
+#: SDK's chunks are of MAX_OHTTP_CHUNK; a sender cutting at 8 KiB is far above this.
+MIN_OHTTP_REQUEST_CHUNK_AVERAGE: Final = 1 * KiB
+#: Non-final chunks any chunked OHTTP request may have, whatever their size (the draft's
+#: example has 3; a client cutting a short request into pieces as it writes them).
+OHTTP_REQUEST_SMALL_CHUNKS: Final = 16
 
 # --- Sealed envelope (docs/envelope.md) -----------------------------------------------------
 #: Most recipients (node keys) one request envelope may be sealed to.

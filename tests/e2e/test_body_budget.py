@@ -27,6 +27,7 @@ from aiohttp import web
 
 from privcloud import limits
 from privcloud.ohttp import MEDIA_REQUEST, MEDIA_RESPONSE
+from privcloud.services.site import start_site
 
 #: Concurrent bodies, the size of each (just under the relay's bound on one), and the addresses
 #: they come from (127.0.0.2 and on; six bodies each).
@@ -57,12 +58,9 @@ async def _holding_gateway() -> AsyncIterator[int]:
 
     app = web.Application(client_max_size=2 * limits.MAX_HTTP_BODY)
     app.router.add_post("/v1/ohttp", ohttp)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    runner, port = await start_site(app, "127.0.0.1", 0)
     try:
-        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        yield port
     finally:
         await runner.cleanup()
 

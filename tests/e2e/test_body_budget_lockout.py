@@ -69,12 +69,9 @@ async def _gateway(release: asyncio.Event) -> AsyncIterator[int]:
 
     app = web.Application(client_max_size=2 * limits.MAX_HTTP_BODY)
     app.router.add_post("/v1/ohttp", ohttp)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
+    runner, port = await start_site(app, "127.0.0.1", 0)
     try:
-        yield site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        yield port
     finally:
         release.set()
         await runner.cleanup()

@@ -66,6 +66,9 @@ async def test_a_chunked_request_of_one_byte_chunks_past_the_bound_is_refused_41
             assert json.loads(await r.read())["error"] == "too_large"
         at = await _one_byte_chunks(session, gateway, limits.MAX_OHTTP_REQUEST_CHUNKS, monkeypatch)
         async with session.post(gateway + "/v1/ohttp", data=at, headers=headers) as r:
+            assert r.status == 413  # one-byte chunks: under the average past the first few
+        monkeypatch.setattr(limits, "MIN_OHTTP_REQUEST_CHUNK_AVERAGE", 0)  # the count alone
+        async with session.post(gateway + "/v1/ohttp", data=at, headers=headers) as r:
             assert r.status == 200
             assert r.headers["Content-Type"] == MEDIA_CHUNKED_RESPONSE
             await r.read()

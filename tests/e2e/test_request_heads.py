@@ -104,6 +104,24 @@ async def test_unfinished_heads_are_not_held_past_the_bound(relay: int) -> None:
             writer.close()
 
 
+async def test_a_pipelined_head_cannot_slip_past_the_bound_in_the_read_that_ends_another(
+    relay: int,
+) -> None:
+    # A review (2026-12-07): a read that completed one head restarted the count at zero, so
+    # the start of the next (pipelined) head in that read went uncounted: 112,000 bytes of an
+    # unfinished head (the bound 65,536) were held for the idle time, unanswered.
+    fields = _fields(limits.MAX_HTTP_HEAD_BYTES // 8_000 + 2, 8_000)
+    pipelined = b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n" + STARTS["aiohttp"] + fields
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay)
+    try:
+        writer.write(pipelined)
+        first, _ = await _answer(reader)
+        second, body = await _answer(reader)  # at once, not after HTTP_IDLE_TIMEOUT_S
+        assert (first, second) == (200, 431) and json.loads(body)["error"] == "too_large"
+    finally:
+        writer.close()
+
+
 async def test_a_head_of_more_fields_than_max_http_headers_is_refused(relay: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", relay)
     try:

@@ -24,6 +24,7 @@ from privcloud.cli.quiet import Chatter, collected_chatter
 from privcloud.cli.samples import CALL_SCRIPT, sample_call
 from privcloud.cli.session import default_nodes
 from privcloud.errors import ConfigError
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LocalCloud
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.sdk import Client
@@ -146,6 +147,7 @@ async def _demo(args: argparse.Namespace, chatter: Chatter | None) -> None:
     warm = (WHISPER_TINY_EN, WHISPER_BASE, *llms, MINILM_L6) if config.ai else ()
     if warm:
         _line(f"loading {', '.join(warm)} into the nodes (shared in this process)...")
+    forbid_core_dumps()  # its nodes serve requests in this process
     cloud = LocalCloud(
         nodes=default_nodes(3),
         models=models if config.ai else None,

@@ -23,6 +23,7 @@ import aiohttp
 
 from privcloud import limits
 from privcloud.errors import ConfigError, PrivcloudError
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LocalCloud, NodeSpec
 from privcloud.localcloud.cloudconfig import CloudConfig, check_models
 from privcloud.netio import new_session
@@ -139,6 +140,7 @@ async def connect(config: CloudConfig, *, warm: tuple[str, ...] = ()) -> AsyncIt
     progress("INSECURE: its nodes run in a *simulated* TEE (development only)")
     models = shared_models(config.model_config())
     check_models(models.available(), config)
+    forbid_core_dumps()  # its nodes serve this command's request in this process
     cloud = LocalCloud(nodes=config.nodes(), models=models, warm_models=warm)
     async with cloud:
         progress(f"local cloud up: relay {cloud.relay_url}, {len(cloud.node_urls)} nodes")

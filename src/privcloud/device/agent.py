@@ -75,6 +75,7 @@ from privcloud.errors import (
     UnavailableError,
     UpstreamError,
 )
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LOOPBACK, LocalCloud, NodeSpec
 from privcloud.logclient import LogClient
 from privcloud.netio import is_loopback
@@ -172,6 +173,7 @@ class DeviceAgent:
         cloud, enrol the wallet and admit the nodes; the API answers 503 until then."""
         self._runner, self.port = await start_site(self.app(), self.host, self.port)
         try:
+            forbid_core_dumps()  # its nodes serve the console's requests in this process
             self.cloud = cloud = LocalCloud(
                 nodes=self.nodes,
                 models=self.models,

@@ -43,8 +43,10 @@ Response (gateway to client), §5::
    more than their size); ours take at most ``MAX_OHTTP_REQUEST_CHUNKS`` request chunks and
    ``MAX_OHTTP_RESPONSE_CHUNKS`` response chunks, the final one counted, and refuse the chunk
    past that (:class:`TooLargeError`, 413) as soon as its length prefix is read, before any
-   more is opened: a request of one-byte chunks held a gateway's event loop for seconds.
-   Senders keep to the same bounds (:class:`UsageError`).
+   more is opened: a request of one-byte chunks held a gateway's event loop for seconds. Past
+   its first ``OHTTP_REQUEST_SMALL_CHUNKS``, a request's chunks must average
+   ``MIN_OHTTP_REQUEST_CHUNK_AVERAGE`` bytes on the wire, or the chunk that brings them under
+   is refused the same way. Senders keep to the count (:class:`UsageError`).
 9. Chunk size (§3, §7.3): receivers must accept 2^14-byte plaintext chunks; ours accept up to
    ``MAX_OHTTP_CHUNK`` (1 MiB). Senders should keep to :data:`RECOMMENDED_CHUNK_SIZE` unless
    they know the receiver takes more; :meth:`seal_chunk` allows up to ``MAX_OHTTP_CHUNK``,
@@ -122,14 +124,24 @@ class _Framer:
     """Splits a byte stream into sealed chunks (rule 4), bounding every buffered size and the
     number of chunks (rule 8)."""
 
-    __slots__ = ("_buf", "_chunks", "_in_final", "_max_chunks", "_max_sealed")
+    __slots__ = (
+        "_buf",
+        "_chunks",
+        "_in_final",
+        "_max_chunks",
+        "_max_sealed",
+        "_min_average",
+        "_wire",
+    )
 
-    def __init__(self, tag_size: int, max_chunks: int) -> None:
+    def __init__(self, tag_size: int, max_chunks: int, min_average: int = 0) -> None:
         self._buf = bytearray()
         self._in_final = False
         self._max_sealed = MAX_OHTTP_CHUNK + tag_size
         self._max_chunks = max_chunks
         self._chunks = 0  # non-final chunks framed so far
+        self._min_average = min_average  # bytes on the wire each, past the small ones
+        self._wire = 0  # bytes of the non-final chunks framed so far, prefixes counted
 
     def feed(self, data: bytes) -> list[bytes]:
         """Append ``data``; return the sealed non-final chunks it completed, in order.
@@ -151,11 +163,15 @@ class _Framer:
                 raise TooLargeError("chunk larger than MAX_OHTTP_CHUNK")
             if self._chunks + 1 >= self._max_chunks:  # it and the final chunk: one too many
                 raise TooLargeError("more chunks than one message may have")
+            small = self._chunks + 1 - limits.OHTTP_REQUEST_SMALL_CHUNKS
+            if small > 0 and self._wire + start + length < small * self._min_average:
+                raise TooLargeError("chunks too small for their number")
             if len(self._buf) < start + length:
                 break
             out.append(bytes(self._buf[start : start + length]))
             del self._buf[: start + length]
             self._chunks += 1
+            self._wire += start + length
         if self._in_final and len(self._buf) > self._max_sealed:
             raise TooLargeError("final chunk larger than MAX_OHTTP_CHUNK")
         return out
@@ -172,10 +188,11 @@ class _Framer:
 class _Decoder(abc.ABC):
     """Common state machine of the two decoders: prefix, then chunks, then close."""
 
-    __slots__ = ("_closed", "_failed", "_framer", "_max_chunks", "_prefix")
+    __slots__ = ("_closed", "_failed", "_framer", "_max_chunks", "_min_average", "_prefix")
 
-    def __init__(self, max_chunks: int) -> None:
+    def __init__(self, max_chunks: int, min_average: int = 0) -> None:
         self._max_chunks = max_chunks  # rule 8, the final chunk counted
+        self._min_average = min_average  # rule 8, requests only
         self._prefix = bytearray()
         self._framer: _Framer | None = None
         self._closed = False
@@ -212,7 +229,7 @@ class _Decoder(abc.ABC):
                 tag_size = self._take_prefix(self._prefix)
                 if tag_size is None:
                     return []
-                self._framer = _Framer(tag_size, self._max_chunks)
+                self._framer = _Framer(tag_size, self._max_chunks, self._min_average)
                 data, self._prefix = bytes(self._prefix), bytearray()
             return [self._open_chunk(sealed, False) for sealed in self._framer.feed(bytes(data))]
         except BaseException:
@@ -432,7 +449,7 @@ class ChunkedRequestDecoder(_Decoder):
     __slots__ = ("_context", "_keys")
 
     def __init__(self, keys: Mapping[int, GatewayKey]) -> None:
-        super().__init__(limits.MAX_OHTTP_REQUEST_CHUNKS)
+        super().__init__(limits.MAX_OHTTP_REQUEST_CHUNKS, limits.MIN_OHTTP_REQUEST_CHUNK_AVERAGE)
         self._keys = keys
         self._context: ChunkedGatewayContext | None = None
 

@@ -12,13 +12,15 @@ theirs for minutes. Two bounds now:
    holds at most ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER`` at the relay) as they are read
    upstream (:func:`read_answer`), and given back once the peer has taken them or been dropped.
    A read that does not fit is refused: 503, or 429 for the peer's share.
-2. **In time.** A service writes an answer it holds (:func:`send_answer`), and each piece of a
-   stream it passes on, through an :class:`AnswerPace`: the time spent waiting for the peer to
+2. **In time.** The relay writes an answer it holds (:func:`send_answer`) through an
+   :class:`AnswerPace`: the time spent waiting for the peer to
    take them may pass ``limits.ANSWER_READ_GRACE_S`` only by what the peer has acknowledged
    divided by ``limits.MIN_ANSWER_READ_RATE_BPS``. Past that the connection is aborted (what
    the service buffered for it is dropped at once) and the request ends with
-   :class:`RequestTimeoutError`. Only time spent waiting on the peer counts, so a stream whose
-   source is slow (a chat's tokens over minutes) is not cut for it.
+   :class:`RequestTimeoutError`. OHTTP answers and streams are not paced (a review, 2026-12-07):
+   a pace counts the service's own loop delay as waiting, which reset honest streams of many
+   small chunks on a loaded service, and cut large answers to slow links after their token was
+   spent; they stay bounded by the connection caps and ``HTTP_IDLE_TIMEOUT_S``.
 
 The pass-through is not streamed from upstream to the peer: a peer that did not read would then
 hold one of the relay's upstream connections (``MAX_UPSTREAM_CONNECTIONS``, shared with its
@@ -191,7 +193,7 @@ async def send_answer(
     ordinary response written once the handler returns. ``headers`` carry its media type.
     Raises :class:`RequestTimeoutError` (the connection aborted) when the peer takes it too
     slowly; a peer that has gone is no error (the answer is dropped)."""
-    if len(body) <= _PIECE:
+    if len(body) <= _PIECE or request.method == "HEAD":  # (aiohttp leaves a HEAD's body out)
         return web.Response(status=status, body=body, headers=headers)
     response = web.StreamResponse(status=status, headers=headers)
     response.content_length = len(body)

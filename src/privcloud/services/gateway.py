@@ -53,7 +53,6 @@ from privcloud.envelope import MEDIA_TYPE_REQUEST
 from privcloud.errors import (
     NoHealthyNodeError,
     PrivcloudError,
-    RequestTimeoutError,
     UnknownKeyError,
     UpstreamError,
     UpstreamUnreachableError,
@@ -69,7 +68,6 @@ from privcloud.ohttp import (
     GatewayKey,
     encode_key_configs,
 )
-from privcloud.services.answers import AnswerPace
 from privcloud.services.gateway_admission import NodeCheck
 from privcloud.services.gateway_core import (
     ChunkedExchange,
@@ -485,41 +483,37 @@ class Gateway:
         return answer
 
     async def _chunked(self, request: web.Request, exchange: ChunkedExchange) -> web.StreamResponse:
-        """Answer a chunked request as the node's stream comes, at the pace the relay must
-        keep (services.answers: one taking it too slowly is dropped, 408). Once the request is
-        passed on, its bytes are dropped and its body's reservation given back: the stream may
-        last up to the request's deadline (``MAX_REQUEST_DEADLINE_S``)."""
+        """Answer a chunked request as the node's stream comes. Once the request is passed on,
+        its bytes are dropped and its body's reservation given back: the stream may last up to
+        the request's deadline (``MAX_REQUEST_DEADLINE_S``)."""
         response = web.StreamResponse(status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE})
         await response.prepare(request)
-        pace = AnswerPace(request)
-        await pace.write(response, exchange.response_header())
+        await response.write(exchange.response_header())
         try:
             upstream = await self._forward(exchange, self._post_streamed)
         except PrivcloudError as exc:
             # Nothing of the inner response was sent yet: answer the error inside OHTTP.
-            await pace.write(response, exchange.refuse(exc))
+            await response.write(exchange.refuse(exc))
             self.metrics.count_inner(exc.http_status)
-            await pace.write_eof(response)
+            await response.write_eof()
             return response
         exchange.forwarded()
         release_body(request)
         async with upstream:
-            await pace.write(response, exchange.head(upstream.status))
+            await response.write(exchange.head(upstream.status))
             self.metrics.count_inner(upstream.status)
             try:
                 while piece := await upstream.content.readany():
                     for chunk in exchange.content(piece):
-                        await pace.write(response, chunk)
+                        await response.write(chunk)
                 final = exchange.end()
-            except RequestTimeoutError:
-                raise  # the relay took the stream too slowly: dropped (AnswerPace)
             except (aiohttp.ClientError, TimeoutError, PrivcloudError):
                 # The node's stream broke off or is malformed: end without a final chunk; the
                 # client detects the cut.
                 log.warning("gateway: node stream broke off")
                 return response
-        await pace.write(response, final)
-        await pace.write_eof(response)
+        await response.write(final)
+        await response.write_eof()
         return response
 
     async def _to_a_recipient(

@@ -8,8 +8,10 @@ gateway. It never logs bodies or addresses; it uses a device's address only in m
 the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``), the live tunnels
 (``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) and the request bodies and answers in flight
 (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``, ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``)
-one address may hold. What it passes back is written at the pace the device must keep
-(services.answers).
+one address may hold. The public documents and log reads it passes back are written at the
+pace the device must keep (services.answers); OHTTP answers are not (the next review: a pace
+reset honest streams when the service's own loop was slow, and slow links' large answers,
+whose token was spent).
 
 Routes::
 
@@ -61,7 +63,7 @@ from privcloud.ohttp import (
 )
 from privcloud.privacypass.directory import WELL_KNOWN_PATH as ISSUER_DIRECTORY_PATH
 from privcloud.services import live_tunnel
-from privcloud.services.answers import AnswerPace, hold_answer, read_answer, send_answer
+from privcloud.services.answers import hold_answer, read_answer, send_answer
 from privcloud.services.http import (
     Metrics,
     Reservation,
@@ -202,8 +204,7 @@ class Relay:
             answer = await self.one_shot(body)
             del body
             release_body(request)
-            headers = {"Content-Type": answer.media}
-            return await send_answer(request, answer.body, status=answer.status, headers=headers)
+            return web.Response(status=answer.status, body=answer.body, content_type=answer.media)
         upstream = await self._post_chunked(body)
         del body
         release_body(request)
@@ -238,8 +239,7 @@ class Relay:
     async def _stream_back(
         self, request: web.Request, upstream: aiohttp.ClientResponse
     ) -> web.StreamResponse:
-        """A chunked answer is streamed back as it comes, at the device's pace, its tail too
-        (services.answers: a device taking it too slowly is dropped, 408)."""
+        """A chunked answer is streamed back as it comes."""
         async with upstream:
             if upstream.status != 200 or upstream.content_type != MEDIA_CHUNKED_RESPONSE:
                 payload = await read_bounded(upstream.content, limits.MAX_RELAYED_GATEWAY_ERROR)
@@ -249,16 +249,14 @@ class Relay:
                 status=200, headers={"Content-Type": MEDIA_CHUNKED_RESPONSE}
             )
             await response.prepare(request)
-            pace = AnswerPace(request)
             try:
                 async for chunk in upstream.content.iter_any():
-                    await pace.write(response, chunk)
+                    await response.write(chunk)
             except (aiohttp.ClientError, TimeoutError):
                 # The client will see a truncated stream and detect it cryptographically.
                 return response
-            await pace.write_eof(response)
-        await pace.settle()  # the gateway's connection is free; the tail goes out at the pace
-        return response
+            await response.write_eof()
+            return response
 
     async def forward_live(self, request: web.Request) -> web.WebSocketResponse:
         """Tunnel a live session to the gateway: the device's opening message (OHTTP) and
