@@ -122,6 +122,28 @@ async def test_a_pipelined_head_cannot_slip_past_the_bound_in_the_read_that_ends
         writer.close()
 
 
+async def test_a_request_after_a_large_body_on_a_kept_alive_connection_is_served(
+    relay: int,
+) -> None:
+    # The review of the fix above: a read that carried a whole body of over 64 KiB, then
+    # ended, was counted as the next head's, and the next request on the connection (a
+    # pooled client's) got 431.
+    body = bytes(100_000)
+    post = (
+        b"POST /v1/ohttp HTTP/1.1\r\nHost: relay\r\nContent-Type: message/ohttp-chunked-req\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    ) + body
+    reader, writer = await asyncio.open_connection("127.0.0.1", relay)
+    try:
+        writer.write(post)
+        first, _ = await _answer(reader)  # (no gateway behind this relay)
+        writer.write(b"GET /healthz HTTP/1.1\r\nHost: relay\r\n\r\n")
+        second, _ = await _answer(reader)
+        assert first != 431 and second == 200
+    finally:
+        writer.close()
+
+
 async def test_a_head_of_more_fields_than_max_http_headers_is_refused(relay: int) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", relay)
     try:

@@ -20,7 +20,10 @@ theirs for minutes. Two bounds now:
    :class:`RequestTimeoutError`. OHTTP answers and streams are not paced (a review, 2026-12-07):
    a pace counts the service's own loop delay as waiting, which reset honest streams of many
    small chunks on a loaded service, and cut large answers to slow links after their token was
-   spent; they stay bounded by the connection caps and ``HTTP_IDLE_TIMEOUT_S``.
+   spent. They stay bounded by the connection caps; a peer that acknowledges nothing is
+   dropped after ``HTTP_IDLE_TIMEOUT_S``, but one reading a trickle holds a stream, and an
+   upstream connection, up to the request's deadline (``MAX_REQUEST_DEADLINE_S``), at one
+   token a stream.
 
 The pass-through is not streamed from upstream to the peer: a peer that did not read would then
 hold one of the relay's upstream connections (``MAX_UPSTREAM_CONNECTIONS``, shared with its

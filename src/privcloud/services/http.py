@@ -16,8 +16,8 @@ bodies in flight share one byte budget (:class:`BodyBudget`, reserved as the byt
 it, 503), of which, at the relay, one peer address holds at most a share (429); connections are
 capped in total and, at the relay, per peer address (:class:`ConnectionGuard`), so one peer
 cannot take every slot. A peer that stops taking what a service sends it is dropped by the
-system after ``HTTP_IDLE_TIMEOUT_S`` (:func:`drop_when_unread`); one that takes a large answer
-too slowly, by the service (:mod:`privcloud.services.answers`).
+system after ``HTTP_IDLE_TIMEOUT_S`` (:func:`drop_when_unread`); one that takes a large
+document or log read too slowly, by the relay (:mod:`privcloud.services.answers`).
 """
 
 from __future__ import annotations

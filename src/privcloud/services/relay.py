@@ -9,9 +9,9 @@ the connections (``limits.MAX_RELAY_CONNECTIONS_PER_PEER``), the live tunnels
 (``limits.MAX_RELAY_LIVE_TUNNELS_PER_PEER``) and the request bodies and answers in flight
 (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``, ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``)
 one address may hold. The public documents and log reads it passes back are written at the
-pace the device must keep (services.answers); OHTTP answers are not (the next review: a pace
-reset honest streams when the service's own loop was slow, and slow links' large answers,
-whose token was spent).
+pace the device must keep (services.answers); OHTTP answers are not (a red-team review,
+2026-12-07: a pace reset honest streams when the service's own loop was slow, and slow links'
+large answers, whose token was spent).
 
 Routes::
 

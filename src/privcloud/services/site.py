@@ -130,9 +130,12 @@ class _ServiceProtocol(web.RequestHandler):
         1. Bytes that arrive while no body is being read and complete no head count as head
            (a read that finishes a body and starts a head is not counted: at most one read
            under, never over).
-        2. A head that completes starts the count again, at the whole read when no body
-           follows it (the read's tail may begin the next, pipelined head: uncounted, it held
-           its connection past the bound for 75 s; a review, 2026-12-07).
+        2. A head that completes starts the count again: at the whole read when none of the
+           requests it completed carried a body (its tail may begin the next, pipelined head:
+           uncounted, it held its connection past the bound for 75 s; a review, 2026-12-07;
+           the heads it completed count too: at most one read over, so a thousand pipelined
+           GETs arriving in one read of over 64 KiB are refused), else at 0 (its bytes may be
+           a body's: at most one read under).
         3. Past ``MAX_HTTP_HEAD_BYTES`` the connection reads no more: the unfinished head is
            answered 431 with our error (``error_for_status``, through :meth:`handle_error`, as
            aiohttp answers a head its parser refuses), then closed.
@@ -143,9 +146,11 @@ class _ServiceProtocol(web.RequestHandler):
         parsed = self._request_count
         super().data_received(data)
         if self._request_count != parsed:
+            completed = list(self._messages)[parsed - self._request_count :]
             self._last_body = self._messages[-1][1] if self._messages else EMPTY_PAYLOAD
+            bodiless = all(payload is EMPTY_PAYLOAD for _, payload in completed)
             idle = self._payload_parser is None and self._last_body.is_eof()
-            self._head_bytes = len(data) if idle else 0
+            self._head_bytes = len(data) if idle and bodiless else 0
             if self._head_bytes > limits.MAX_HTTP_HEAD_BYTES:
                 self._refuse_head()
         elif in_head:
