@@ -3,8 +3,9 @@
 A native crash in a model library (llama.cpp, CTranslate2, torch) would otherwise leave a core
 file with the process's memory in it: the prompts, transcripts and answers of the requests it
 was serving, and the node's keys. :func:`forbid_core_dumps` is called first thing by every
-process that serves requests on a node: ``privcloud node``, ``privcloud up`` (its nodes run in
-its process) and the live-call pipeline child (``privcloud.live.process``).
+process that serves requests on a node: ``privcloud node``, ``privcloud up``, ``privcloud demo``,
+the console and a feature command's own local cloud (their nodes run in their process), and the
+live-call pipeline child (``privcloud.live.process``).
 
 On Linux it sets both
 
