@@ -1,11 +1,13 @@
-"""What a node process sets for itself before it holds a request: no core dumps.
+"""What a serving process sets for itself before it holds a request: no core dumps.
 
 A native crash in a model library (llama.cpp, CTranslate2, torch) would otherwise leave a core
 file with the process's memory in it: the prompts, transcripts and answers of the requests it
 was serving, and the node's keys. :func:`forbid_core_dumps` is called first thing by every
 process that serves requests on a node: ``privcloud node``, ``privcloud up``, ``privcloud demo``,
 the console and a feature command's own local cloud (their nodes run in their process), and the
-live-call pipeline child (``privcloud.live.process``).
+live-call pipeline child (``privcloud.live.process``); and by the services whose memory holds
+what no file may: ``privcloud relay`` (device addresses), ``gateway`` (its OHTTP private key),
+``issuer serve``, ``log`` and ``witness`` (their signing keys).
 
 On Linux it sets both
 

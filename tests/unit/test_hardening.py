@@ -1,8 +1,10 @@
-"""No core dumps from a node process (privcloud.hardening): a native crash in llama.cpp or
-CTranslate2 would write the requests it held, and the node's keys, into a core file. Each
-process that serves a node's requests switches them off when it starts: ``privcloud node``,
-``privcloud up`` (checked here, their entry points run in a fresh interpreter up to the point
-where they would serve) and the live pipeline child (tests/e2e/test_live_process.py)."""
+"""No core dumps from a serving process (privcloud.hardening): a native crash in llama.cpp or
+CTranslate2 would write the requests it held, and the node's keys, into a core file; a relay's
+core holds device addresses, a gateway's its OHTTP key, an issuer's, log's or witness's its
+signing keys. Each switches them off when it starts: ``privcloud node``, ``privcloud up``,
+``relay``, ``gateway``, ``issuer serve``, ``log`` and ``witness`` (checked here, their entry
+points run in a fresh interpreter up to the point where they would serve) and the live pipeline
+child (tests/e2e/test_live_process.py)."""
 
 from __future__ import annotations
 
@@ -11,15 +13,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from corekit import NO_CORE_DUMPS, linux_only
 
 SUPPORT = Path(__file__).resolve().parents[1] / "support"
 
 #: Runs ``privcloud ARGS``, and where the command would start serving, prints its settings.
 _ENTRY = """
-import sys
+import sys, types
 from corekit import core_dump_settings
-from privcloud.cli import cloud, lifecycle, main
+from privcloud.cli import cloud, lifecycle, main, tlog, tokens
 
 class Reported(Exception):
     pass
@@ -30,7 +34,9 @@ def report(*args, **kwargs):
     print("settings", *core_dump_settings())
     raise Reported
 
-cloud.run_service = report  # privcloud node: where it would serve
+cloud.run_service = report  # privcloud node, relay, gateway: where it would serve
+tokens.run_service = report  # privcloud issuer serve
+tlog.asyncio = types.SimpleNamespace(run=report)  # privcloud log, witness
 lifecycle._config = report  # privcloud up: before it reads its configuration
 try:
     main(sys.argv[1:])
@@ -67,6 +73,24 @@ def test_a_local_cloud_process_crash_leaves_no_core_dump(tmp_path: Path) -> None
     assert _settings_of("up", "--no-ai", "--data-dir", str(tmp_path / "d"), tmp_path=tmp_path) == (
         NO_CORE_DUMPS
     )
+
+
+@linux_only
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("relay", "--gateway", "http://127.0.0.1:9", "--port", "0"),
+        ("gateway", "--node", "http://127.0.0.1:9", "--port", "0"),
+        ("issuer", "serve", "--data-dir", "issuer", "--port", "0"),
+        ("log", "--data-dir", "log", "--port", "0"),
+        ("witness", "--data-dir", "witness", "--log-vkey", "any", "--port", "0"),
+    ],
+    ids=["relay", "gateway", "issuer", "log", "witness"],
+)
+def test_a_service_process_crash_leaves_no_core_dump_of_addresses_or_keys(
+    args: tuple[str, ...], tmp_path: Path
+) -> None:
+    assert _settings_of(*args, tmp_path=tmp_path) == NO_CORE_DUMPS
 
 
 _FORBID = """

@@ -144,17 +144,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="a token issuer whose public directory the relay passes through (/issuer/...)",
     )
     relay.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    relay.set_defaults(
-        handler=lambda a: run_service(
-            _run_service(
-                Relay(a.gateway, log_url=a.log, issuer_url=a.issuer).app,
-                a.host,
-                a.port,
-                "relay",
-                reuse_port=a.reuse_port,
-            )
-        )
-    )
+    relay.set_defaults(handler=_run_relay)
 
     gateway = sub.add_parser("gateway", help="run an OHTTP gateway / load balancer")
     gateway.add_argument(
@@ -378,9 +368,16 @@ def gateway_worker_argv(args: argparse.Namespace) -> tuple[list[str], dict[str, 
     return worker, env
 
 
+def _run_relay(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # its memory holds the addresses of the devices it serves
+    relay = Relay(args.gateway, log_url=args.log, issuer_url=args.issuer)
+    run_service(_run_service(relay.app, args.host, args.port, "relay", reuse_port=args.reuse_port))
+
+
 def _run_gateway(args: argparse.Namespace) -> None:
     """One gateway process, or ``--workers N`` processes on one port with one OHTTP key (the
     kernel spreads connections; spent tokens are shared through ``--spent-tokens``)."""
+    forbid_core_dumps()  # its memory holds the OHTTP private key (each worker sets it too)
     if not 1 <= args.workers <= limits.MAX_GATEWAY_WORKERS:
         raise ConfigError(f"--workers must be between 1 and {limits.MAX_GATEWAY_WORKERS}")
     if args.issuer is None and args.spend is not None:  # (before any worker or file)

@@ -27,6 +27,7 @@ from privcloud.cli.database_url import database_url
 from privcloud.cli.runtime import until_stopped
 from privcloud.errors import ConfigError, PrivcloudError
 from privcloud.fileio import file_error
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.localcloud.transparency import (
     LOCAL_WITNESS_NAME,
@@ -67,6 +68,16 @@ def _operator_pubkey(text: str) -> bytes:
     if len(raw) != 32:
         raise ConfigError("an operator public key is base64 of 32 bytes")
     return raw
+
+
+def _run_log(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # its memory holds the log's signing key
+    asyncio.run(_log(args))
+
+
+def _run_witness(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # its memory holds the witness's signing key
+    asyncio.run(_witness(args))
 
 
 async def _log(args: argparse.Namespace) -> None:
@@ -211,7 +222,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=DEFAULT_REFRESH_S,
         help="with --read-only: seconds between reads of the stored tree and checkpoint",
     )
-    log_p.set_defaults(handler=lambda a: asyncio.run(_log(a)))
+    log_p.set_defaults(handler=_run_log)
     log_sub = log_p.add_subparsers(dest="log_command")
 
     tlog_audit.add_parser(log_sub)
@@ -259,4 +270,4 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     witness.add_argument(
         "--log-vkey", action="append", required=True, help="a log to witness (repeat)"
     )
-    witness.set_defaults(handler=lambda a: asyncio.run(_witness(a)))
+    witness.set_defaults(handler=_run_witness)

@@ -19,6 +19,7 @@ from privcloud.cli.database_url import database_url
 from privcloud.cli.runtime import run_service, until_stopped
 from privcloud.deviceattest import AndroidPolicy
 from privcloud.errors import ConfigError
+from privcloud.hardening import forbid_core_dumps
 from privcloud.localcloud.cloud import LOOPBACK
 from privcloud.privacypass import b64url_decode, b64url_encode
 from privcloud.privacypass.issuance import issuer_name_for
@@ -52,6 +53,11 @@ def _android_app(text: str) -> tuple[str, bytes]:
     if not package or len(value) != 32:
         raise ConfigError("--android-app wants PACKAGE:SHA256HEX")
     return package, value
+
+
+def _run_issuer(args: argparse.Namespace) -> None:
+    forbid_core_dumps()  # its memory holds the issuer's private keys
+    run_service(_serve(args))
 
 
 async def _serve(args: argparse.Namespace) -> None:
@@ -199,7 +205,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="INSECURE, development only: enrol devices with one-time codes, not attestation",
     )
     serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
-    serve.set_defaults(handler=lambda args: run_service(_serve(args)))
+    serve.set_defaults(handler=_run_issuer)
 
     code = actions.add_parser("new-code", help="print a one-time device enrolment code")
     code.add_argument("--data-dir", required=True)
