@@ -382,6 +382,9 @@ MAX_TLOG_ENTRIES_PER_READ: Final = 1024
 MAX_TLOG_ENTRIES_READ_BYTES: Final = 4 * MiB
 #: Largest answer a log client reads from the log (an entries page in base64, with framing).
 MAX_TLOG_RESPONSE_BYTES: Final = 6 * MiB
+#: Most public reads (proofs, entries, tiles) waiting at once for a log's store thread; one
+#: more gets 429. Appends and checkpoint signing pass the queued reads (services/store_thread.py).
+MAX_TLOG_QUEUED_READS: Final = 256
 #: Seconds either side of the log's clock in which an operator's signed append is accepted.
 TLOG_AUTH_WINDOW_S: Final = 300.0
 #: Most operator request signatures the log remembers at once (replays are refused).

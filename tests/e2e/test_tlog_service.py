@@ -11,6 +11,7 @@ import base64
 import os
 import sqlite3
 import stat
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -267,6 +268,56 @@ async def test_entries_pages_are_bounded_in_bytes(local: LocalTransparency) -> N
         assert 0 < len(page) < 80
         assert sum(map(len, page)) <= limits.MAX_TLOG_ENTRIES_READ_BYTES
         assert await client.iter_entries(0, 80) == big
+
+
+async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_queues_unbounded(
+    local: LocalTransparency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone may read the log. Before, every read queued on the store's one thread in arrival
+    order, ahead of the operator's append, without bound: a reader flood delayed a release's
+    publication. Now the log's own steps pass the queued reads, and reads past the bound get
+    429 before they are queued (services/store_thread.py)."""
+    await _append_all(local, ENTRIES[:1])
+    store, worker = local.log.store, local.log.store_thread
+    monkeypatch.setattr(worker, "max_reads", 8)
+    gate, first = threading.Event(), threading.Event()
+    order: list[str] = []
+    real_index_of, real_remember = store.index_of, store.remember_tag
+
+    def slow_index_of(h: bytes) -> int | None:
+        if not first.is_set():
+            first.set()
+            gate.wait(10)  # the read in progress holds the thread
+        order.append("read")
+        return real_index_of(h)
+
+    def remember(*args: object) -> bool:
+        order.append("append")
+        return real_remember(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "index_of", slow_index_of)
+    monkeypatch.setattr(store, "remember_tag", remember)
+    url = local.log_url + "/v1/leaf?hash=" + base64.b64encode(bytes(32)).decode()
+    async with aiohttp.ClientSession() as s:
+
+        async def read() -> int:
+            async with s.get(url) as r:
+                return r.status
+
+        reads = [asyncio.ensure_future(read())]
+        async with asyncio.timeout(30):
+            while not first.is_set():
+                await asyncio.sleep(0.005)
+            reads += [asyncio.ensure_future(read()) for _ in range(8)]
+            while worker.queued_reads() < 8:
+                await asyncio.sleep(0.005)
+        assert await read() == 429  # the queue is full: refused, not queued
+        append = asyncio.ensure_future(publish_entry(local.log_url, local.operator_key, b"new"))
+        await asyncio.sleep(0.2)
+        gate.set()
+        assert await append == 1
+        assert sorted(await asyncio.gather(*reads)) == [404] * 9
+    assert order[:2] == ["read", "append"]  # only the read in progress came before it
 
 
 # --- the store -----------------------------------------------------------------------------------

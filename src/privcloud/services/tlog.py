@@ -25,7 +25,9 @@ runs the HTTP exchanges. The served note is persisted. On start the log re-hashe
 whose entries do not match their hashes, or whose tree does not match the checkpoint it last
 signed (it would fork).
 
-Store work runs on one worker thread (SQLite is synchronous), keeping the event loop free.
+Store work runs on one thread (SQLite is synchronous), keeping the event loop free; appends
+and checkpoint signing pass the public reads queued there, which are bounded
+(:class:`~privcloud.services.store_thread.StoreThread`).
 The read routes other than the checkpoint are :class:`LogReads`, which the log readers
 (:mod:`privcloud.services.tlog_reader`, ``privcloud log --read-only``) serve too.
 """
@@ -40,7 +42,6 @@ import os
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -65,6 +66,7 @@ from privcloud.fileio import file_error
 from privcloud.netio import new_session, read_bounded
 from privcloud.services.http import Metrics, read_body
 from privcloud.services.site import new_app
+from privcloud.services.store_thread import StoreThread
 from privcloud.services.tlog_tiles import TileServer
 from privcloud.storage.database import open_database
 from privcloud.storage.sqlite import corrupt_error
@@ -146,7 +148,8 @@ class TransparencyLog:
         #: The operator's private key, when this process holds it (the local cloud, a dev log).
         self.operator_key: Ed25519PrivateKey | None = None
         self._witness_timeout = witness_timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-db")
+        #: Where every store step runs: the log's own first, public reads bounded.
+        self.store_thread = StoreThread("tlog-db")
         self._lock = asyncio.Lock()
         self._dirty: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -266,7 +269,8 @@ class TransparencyLog:
         return self._session
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """A step of the log's own (appends, checkpoints): before the queued public reads."""
+        return await self.store_thread.write(fn, *args)
 
     def app(self) -> web.Application:
         """The aiohttp application. One application per log object; stopping it closes the store."""
@@ -274,8 +278,8 @@ class TransparencyLog:
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
-        LogReads(self.store, self._run).add_routes(r)
-        TileServer(self.store, self._run, lambda: self.core.note).add_routes(r)
+        LogReads(self.store, self.store_thread.read).add_routes(r)
+        TileServer(self.store, self.store_thread.read, lambda: self.core.note).add_routes(r)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -292,7 +296,7 @@ class TransparencyLog:
         if self._session is not None:
             await self._session.close()
         await self._run(self.store.close)
-        self._executor.shutdown(wait=True)
+        self.store_thread.shutdown()
 
     # --- handlers ----------------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -38,6 +37,7 @@ from privcloud.errors import (
 )
 from privcloud.services.http import Metrics
 from privcloud.services.site import new_app
+from privcloud.services.store_thread import StoreThread
 from privcloud.services.tlog import LOG_KEY_FILE, LogReads
 from privcloud.services.tlog_tiles import TileServer
 from privcloud.storage.database import Database
@@ -83,7 +83,7 @@ class LogReader:
         self._refresh_s = refresh_s
         self._note: bytes | None = None
         self._checkpoint: Checkpoint | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tlog-reader-db")
+        self._thread = StoreThread("tlog-reader-db")
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -137,7 +137,8 @@ class LogReader:
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """The reader's own steps (following the sequencer): before the queued public reads."""
+        return await self._thread.write(fn, *args)
 
     def app(self) -> web.Application:
         """The aiohttp application (one per reader; stopping it closes the store)."""
@@ -145,8 +146,8 @@ class LogReader:
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
-        LogReads(self.store, self._run).add_routes(r)
-        TileServer(self.store, self._run, lambda: self.checkpoint_note).add_routes(r)
+        LogReads(self.store, self._thread.read).add_routes(r)
+        TileServer(self.store, self._thread.read, lambda: self.checkpoint_note).add_routes(r)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -160,7 +161,7 @@ class LogReader:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self._run(self.store.close)
-        self._executor.shutdown(wait=True)
+        self._thread.shutdown()
 
     # --- handlers ----------------------------------------------------------------------------
 
