@@ -254,3 +254,38 @@ def test_language_model_call_takes_an_explicit_deadline(tmp_path: Path) -> None:
     m._loaded[GEMMA_270M] = FakeLlama(clock)
     with pytest.raises(RequestTimeoutError):
         m.complete(GEMMA_270M, "p", max_tokens=500, deadline=Deadline(clock.now() + 3, clock))
+
+
+class UsesImage:
+    """A test workload whose step uses the (fake) image model: the first request loads it."""
+
+    name = "uses_image"
+    blocking = True
+
+    def __init__(self, models: Models) -> None:
+        self.models = models
+
+    def run(self, request: WorkloadRequest) -> Iterator[Event]:
+        with self.models.use(IMAGE):
+            yield Event(EventKind.RESULT, {})
+
+
+def test_a_model_loaded_for_a_request_is_not_named_in_the_log(
+    models: Models, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The first request of a feature loads its model: "loaded image" at that moment told the
+    log which feature a request used, and when. A load for a request logs "a model"; a load
+    outside one (a warm-up at start) names it."""
+    clock = FixedClock(1_900_000_000.0)
+    registry = WorkloadRegistry([UsesImage(models)])
+    with caplog.at_level(logging.DEBUG):
+        (event,) = registry.run(WorkloadRequest("uses_image"), Deadline(clock.now() + 60, clock))
+    assert event.kind is EventKind.RESULT
+    loaded = [r.getMessage() for r in caplog.records if r.getMessage().startswith("loaded")]
+    assert len(loaded) == 1 and loaded[0].startswith("loaded a model in ")
+    assert all(IMAGE not in r.getMessage() for r in caplog.records)
+    models._loaded.clear()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG), models.use(IMAGE):
+        pass
+    assert any(r.getMessage().startswith(f"loaded {IMAGE} in ") for r in caplog.records)

@@ -310,9 +310,11 @@ class Models(ModelCalls):
                 ):
                     log.error("model %s changed while it loaded: refused", name)
                     raise UnavailableError("a model does not match the release manifest")
+                # Loaded for a request (its deadline is current): which model would say which
+                # feature that request used, and when; a warm-up at start names it.
                 log.info(
                     "loaded %s in %.1f s (%.1f s verifying it)",
-                    name,
+                    "a model" if current_deadline() is not None else name,
                     time.perf_counter() - started,
                     hashed - started,
                 )
