@@ -701,10 +701,11 @@ def test_cross_session_prefix_attack_a_new_session_restores_nothing(
     assert len(a) == 1 and len(b) == 1
 
 
-def _what_the_next_holder_finds(llm: Any) -> tuple[str, int, int, object]:
+def _what_the_next_holder_finds(llm: Any) -> tuple[str, int, int, object, bool]:
     """What a later holder of the model can read of earlier requests: the text of the tokens
     left in its token array and in the last batch sent to llama.cpp, the last position held in
-    its KV cache (-1: none), and its sampler (the repeat penalty keeps the last tokens)."""
+    its KV cache (-1: none), its sampler (the repeat penalty keeps the last tokens) and whether
+    llama.cpp's logits of the last token decoded are still there."""
     import llama_cpp
 
     batch = llm._batch.batch
@@ -716,7 +717,9 @@ def _what_the_next_holder_finds(llm: Any) -> tuple[str, int, int, object]:
     text = llm.detokenize(left).decode("utf-8", "replace") if left else ""
     memory = llama_cpp.llama_get_memory(llm.ctx)
     last = int(llama_cpp.llama_memory_seq_pos_max(memory, 0))
-    return text, last, llm.n_tokens, llm._sampler
+    logits = llama_cpp.llama_get_logits(llm.ctx)  # the last token's guess at the next word
+    guess = bool(logits) and any(logits[i] != 0.0 for i in range(vocabulary))
+    return text, last, llm.n_tokens, llm._sampler, guess
 
 
 @needs_ai
@@ -744,9 +747,9 @@ def test_model_residue_attack_the_next_holder_finds_nothing_of_the_last_request(
                 )
             )
     with served.use(SMOLLM2_135M) as llm:
-        text, last, count, sampler = _what_the_next_holder_finds(llm)
+        text, last, count, sampler, guess = _what_the_next_holder_finds(llm)
     assert "PELICAN" not in text and "4711" not in text and "door" not in text, text
-    assert (last, count, sampler) == (-1, 0, None)
+    assert (last, count, sampler, guess) == (-1, 0, None, False)
 
 
 @needs_ai

@@ -59,11 +59,15 @@ def forget_request(llm: Any) -> None:
     3. the KV cache is cleared, its buffers zeroed (``llama_memory_clear(mem, data=True)``);
     4. the token array of the last batch sent to llama.cpp (up to ``n_batch`` prompt tokens)
        is zeroed;
-    5. the sampler is freed: its repeat-penalty stage kept the last tokens of the answer.
+    5. the sampler is freed: its repeat-penalty stage kept the last tokens of the answer;
+    6. llama.cpp's logits of the last token decoded (one row of vocabulary floats: the
+       model's guess at the word after the answer) are zeroed.
 
-    Steps 2 to 5 read private attributes of llama-cpp-python 0.3.36 (pinned; a change fails
+    Steps 2 to 6 read private attributes of llama-cpp-python 0.3.36 (pinned; a change fails
     ``tests/ai/test_engine.py``).
     """
+    import llama_cpp  # noqa: PLC0415 - the ai extra; llm exists only where it is installed
+
     used = llm.n_tokens
     llm.reset()
     llm.input_ids[:] = 0
@@ -76,6 +80,9 @@ def forget_request(llm: Any) -> None:
     sampler, llm._sampler = llm._sampler, None
     if sampler is not None:
         sampler.close()
+    logits = llama_cpp.llama_get_logits(llm.ctx)  # NULL before any output buffer exists
+    if logits:
+        ctypes.memset(logits, 0, llm.n_vocab() * ctypes.sizeof(ctypes.c_float))
 
 
 class ModelCalls(abc.ABC):
