@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from privcloud.localcloud.cluster import ServiceProcess, free_ports, privcloud_a
 from privcloud.logclient import LogClient, checkpoint_size
 from privcloud.sdk.logproofs import refresh_from_tiles, verify_entry_from_tiles
 from privcloud.sdk.trust_store import pinned_state
+from privcloud.services.site import start_site
 from privcloud.services.tlog_reader import LogReader, open_reader
 from privcloud.storage.database import Database
 from privcloud.storage.tlog_store import TlogStore, load_key
@@ -211,6 +213,37 @@ def test_reader_refuses_a_checkpoint_whose_root_the_tree_lacks(postgres_url: str
         assert reader.checkpoint is not None and reader.checkpoint.size == 2
     finally:
         reader.store.close()
+        store.close()
+
+
+async def test_a_reader_refuses_public_reads_past_its_queue_with_503(postgres_url: str) -> None:
+    """A reader serves the same public reads as the sequencer, on its own store thread: past
+    the queue's bound each read route is refused before it is queued (services/store_thread)."""
+    store, signer = _sequencer_store(postgres_url)
+    store.append([b"a"])
+    store.save_checkpoint(_note(signer, 1, tree_root(store, 1)))
+    reader = _reader(postgres_url, signer)
+    reader.store_thread.max_reads = 1
+    runner, port = await start_site(reader.app(), HOST, 0)
+    gate = threading.Event()
+    try:
+        held = asyncio.ensure_future(reader.store_thread.write(gate.wait, 10))
+        queued = asyncio.ensure_future(reader.store_thread.read(lambda: None))
+        while reader.store_thread.queued_reads() < 1:
+            await asyncio.sleep(0.005)
+        async with aiohttp.ClientSession() as http:
+            for path in (
+                "/v1/proof/inclusion?index=0&size=1",
+                "/v1/entries?start=0&end=1",
+                "/tile/entries/000.p/1",
+            ):
+                async with http.get(f"http://{HOST}:{port}{path}") as resp:
+                    assert (path, resp.status) == (path, 503)
+        gate.set()
+        await asyncio.gather(held, queued)
+    finally:
+        gate.set()
+        await runner.cleanup()
         store.close()
 
 

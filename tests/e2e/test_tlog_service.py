@@ -275,14 +275,15 @@ async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_q
 ) -> None:
     """Anyone may read the log. Before, every read queued on the store's one thread in arrival
     order, ahead of the operator's append, without bound: a reader flood delayed a release's
-    publication. Now the log's own steps pass the queued reads, and reads past the bound get
-    429 before they are queued (services/store_thread.py)."""
+    publication. Now the log's own steps pass the queued reads, the append is one step (its
+    replay tag and its entry), and every read route past the bound gets 503 before it is
+    queued (services/store_thread.py): overloaded, not a refusal a device could act on."""
     await _append_all(local, ENTRIES[:1])
     store, worker = local.log.store, local.log.store_thread
     monkeypatch.setattr(worker, "max_reads", 8)
     gate, first = threading.Event(), threading.Event()
     order: list[str] = []
-    real_index_of, real_remember = store.index_of, store.remember_tag
+    real_index_of, real_append = store.index_of, store.append
 
     def slow_index_of(h: bytes) -> int | None:
         if not first.is_set():
@@ -291,17 +292,17 @@ async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_q
         order.append("read")
         return real_index_of(h)
 
-    def remember(*args: object) -> bool:
+    def append(entries: list[bytes]) -> object:
         order.append("append")
-        return real_remember(*args)  # type: ignore[arg-type]
+        return real_append(entries)
 
     monkeypatch.setattr(store, "index_of", slow_index_of)
-    monkeypatch.setattr(store, "remember_tag", remember)
+    monkeypatch.setattr(store, "append", append)
     url = local.log_url + "/v1/leaf?hash=" + base64.b64encode(bytes(32)).decode()
     async with aiohttp.ClientSession() as s:
 
-        async def read() -> int:
-            async with s.get(url) as r:
+        async def read(path: str | None = None) -> int:
+            async with s.get(url if path is None else local.log_url + path) as r:
                 return r.status
 
         reads = [asyncio.ensure_future(read())]
@@ -311,11 +312,20 @@ async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_q
             reads += [asyncio.ensure_future(read()) for _ in range(8)]
             while worker.queued_reads() < 8:
                 await asyncio.sleep(0.005)
-        assert await read() == 429  # the queue is full: refused, not queued
-        append = asyncio.ensure_future(publish_entry(local.log_url, local.operator_key, b"new"))
+        # The queue is full: every read route is refused, not queued.
+        for path in (
+            None,
+            "/v1/proof/inclusion?index=0&size=1",
+            "/v1/entries?start=0&end=1",
+            "/tile/entries/000.p/1",
+        ):
+            assert (path, await read(path)) == (path, 503)
+        append_done = asyncio.ensure_future(
+            publish_entry(local.log_url, local.operator_key, b"new")
+        )
         await asyncio.sleep(0.2)
         gate.set()
-        assert await append == 1
+        assert await append_done == 1
         assert sorted(await asyncio.gather(*reads)) == [404] * 9
     assert order[:2] == ["read", "append"]  # only the read in progress came before it
 

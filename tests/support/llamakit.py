@@ -31,7 +31,8 @@ class LlamaState:
         self._sampler: Any = None
         self._batch = SimpleNamespace(batch=None)
         self.cleared = 0
-        self._ctx = SimpleNamespace(kv_cache_clear=self._clear)
+        #: llama.cpp's logits of the last token decoded (a NULL pointer: none in a stand-in).
+        self._ctx = SimpleNamespace(kv_cache_clear=self._clear, get_logits=lambda: None)
 
     def _clear(self) -> None:
         self.cleared += 1

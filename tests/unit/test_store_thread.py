@@ -1,5 +1,6 @@
 """The log's store thread (privcloud.services.store_thread): the log's own steps pass the public
-reads queued before them, the read queue is bounded, a read whose caller left is not run."""
+reads queued before them, the read queue is bounded (503: overloaded, nothing decided), a read
+whose caller left is not run and holds no place in the bound, no thread before the first step."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from privcloud.errors import RateLimitedError, UnavailableError
+from privcloud.errors import UnavailableError
 from privcloud.services.store_thread import StoreThread
 
 
@@ -52,8 +53,9 @@ async def test_a_read_flood_past_the_bound_is_refused_not_queued(worker: StoreTh
     reads = [asyncio.ensure_future(worker.read(lambda: "ok")) for _ in range(4)]
     while worker.queued_reads() < 4:
         await asyncio.sleep(0.001)
-    with pytest.raises(RateLimitedError):
+    with pytest.raises(UnavailableError) as refused:
         await worker.read(lambda: "one too many")
+    assert refused.value.http_status == 503
     own = asyncio.ensure_future(worker.write(lambda: "the log's own"))  # never refused
     await asyncio.sleep(0.01)
     gate.set()
@@ -62,18 +64,26 @@ async def test_a_read_flood_past_the_bound_is_refused_not_queued(worker: StoreTh
     await held
 
 
-async def test_a_read_whose_caller_left_is_not_run(worker: StoreThread) -> None:
+async def test_a_read_whose_caller_left_is_not_run_and_frees_its_place(
+    worker: StoreThread,
+) -> None:
+    """Requests sent and abandoned while a slow step runs must not fill the bound for the
+    callers still waiting (review of 8b7bc18: four abandoned reads got a live caller 429)."""
     gate, held = await _hold(worker)
     ran: list[str] = []
-    gone = asyncio.ensure_future(worker.read(ran.append, "gone"))
-    while worker.queued_reads() < 1:
+    gone = [asyncio.ensure_future(worker.read(ran.append, "gone")) for _ in range(4)]
+    while worker.queued_reads() < 4:
         await asyncio.sleep(0.001)
-    gone.cancel()
+    for caller in gone:
+        caller.cancel()
     await asyncio.sleep(0.01)  # the cancellation reaches the queued job on the loop's next turn
+    assert worker.queued_reads() == 0
+    live = asyncio.ensure_future(worker.read(ran.append, "live"))
+    await asyncio.sleep(0.01)
     gate.set()
-    await held
+    await asyncio.gather(held, live)
     await worker.write(ran.append, "after")
-    assert ran == ["after"]
+    assert ran == ["live", "after"]
 
 
 async def test_errors_reach_the_caller_and_the_thread_goes_on(worker: StoreThread) -> None:
@@ -83,6 +93,15 @@ async def test_errors_reach_the_caller_and_the_thread_goes_on(worker: StoreThrea
     with pytest.raises(UnavailableError):
         await worker.read(broken)
     assert await worker.read(lambda: 7) == 7
+
+
+def test_no_thread_runs_before_the_first_step() -> None:
+    """A log object that never serves (``log init``, a start refused after the store was
+    opened) must leave no thread behind."""
+    before = {t.name for t in threading.enumerate()}
+    thread = StoreThread("test-store-unused")
+    assert "test-store-unused" not in {t.name for t in threading.enumerate()} - before
+    thread.shutdown()
 
 
 async def test_after_shutdown_steps_are_refused() -> None:

@@ -9,13 +9,17 @@ publication, and the queue itself had no bound.
 :class:`StoreThread` keeps the one thread (the store needs no locking) with two queues: a
 :meth:`~StoreThread.write` runs before any queued :meth:`~StoreThread.read`, so it waits at most
 for the step in progress; at most :data:`~privcloud.limits.MAX_TLOG_QUEUED_READS` reads wait,
-and a read beyond that is refused with :class:`RateLimitedError` (429) before it is queued. A
-read whose caller is gone (a closed connection cancels its handler) is dropped unrun.
+and a read beyond that is refused with :class:`UnavailableError` (503) before it is queued: the
+log is overloaded, which its clients take for "unreachable, nothing decided" (a device proving
+a key does not take it for a key the log lacks). A read whose caller is gone (a closed
+connection cancels its handler) leaves the queue at once, unrun. The thread starts with the
+first step, so a log object that never serves (``log init``, a refused start) holds none.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -23,7 +27,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar
 
 from privcloud import limits
-from privcloud.errors import RateLimitedError, UnavailableError
+from privcloud.errors import UnavailableError
 
 T = TypeVar("T")
 
@@ -40,30 +44,40 @@ class StoreThread:
         self._ready = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
 
     async def write(self, fn: Callable[..., T], *args: object) -> T:
         """``fn(*args)`` on the thread, before every read still queued."""
         return await self._submit(self._writes, fn, args)
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` on the thread after the writes queued; :class:`RateLimitedError` when
+        """``fn(*args)`` on the thread after the writes queued; :class:`UnavailableError` when
         :attr:`max_reads` reads already wait."""
         if len(self._reads) >= self.max_reads:
-            raise RateLimitedError("the log is busy: try again later")
+            raise UnavailableError("the log is busy: try again later")
         return await self._submit(self._reads, fn, args)
 
     async def _submit(
         self, queue: deque[_Job], fn: Callable[..., T], args: tuple[object, ...]
     ) -> T:
         future: Future[T] = Future()
+        job: _Job = (future, fn, args)
         with self._ready:
             if self._stopping:
                 raise UnavailableError("the log's store is closed")
-            queue.append((future, fn, args))
+            if not self._thread.is_alive():
+                self._thread.start()
+            queue.append(job)
             self._ready.notify()
-        # Cancelling the awaiting task cancels ``future``: a job not yet started is skipped.
+        # Cancelling the awaiting task cancels ``future`` (a job not yet started), which takes
+        # the job out of its queue: an abandoned read holds no place in the bound.
+        future.add_done_callback(
+            lambda done: self._forget(queue, job) if done.cancelled() else None
+        )
         return await asyncio.wrap_future(future)
+
+    def _forget(self, queue: deque[_Job], job: _Job) -> None:
+        with self._ready, contextlib.suppress(ValueError):  # the worker took it already
+            queue.remove(job)
 
     def _next(self) -> _Job | None:
         with self._ready:
@@ -92,7 +106,9 @@ class StoreThread:
         with self._ready:
             self._stopping = True
             self._ready.notify()
-        self._thread.join()
+            started = self._thread.is_alive()
+        if started:
+            self._thread.join()
 
     def queued_reads(self) -> int:
         """How many reads wait now."""

@@ -70,7 +70,7 @@ from privcloud.services.store_thread import StoreThread
 from privcloud.services.tlog_tiles import TileServer
 from privcloud.storage.database import open_database
 from privcloud.storage.sqlite import corrupt_error
-from privcloud.storage.tlog_store import TlogStore, load_or_create_key
+from privcloud.storage.tlog_store import Appended, TlogStore, load_or_create_key
 from privcloud.transparency.append_auth import (
     ENTRIES_PATH,
     check_append_key_and_time,
@@ -311,22 +311,24 @@ class TransparencyLog:
         if not body:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
-        fresh = await self._run(
-            self.store.remember_tag,
-            auth.replay_tag,
-            auth.remember_until(),
-            now,
-            limits.MAX_TLOG_AUTH_TAGS,
+        appended = await self._run(
+            self._append_once, auth.replay_tag, auth.remember_until(), now, body
         )
-        if not fresh:
-            raise ReplayError("operator request already seen")
-        (appended,) = await self._run(self.store.append, [body])
         if not appended.existed and self._dirty is not None:
             self._dirty.set()
         return web.json_response(
             {"index": appended.index, "leaf_hash": b64encode(appended.leaf_hash)},
             status=200 if appended.existed else 201,
         )
+
+    def _append_once(self, tag: bytes, until: float, now: float, entry: bytes) -> Appended:
+        """On the store thread, one step: remember the request's tag, then append. (Two steps
+        let the queued reads run between them, and a caller gone between them spent its tag.)
+        Raises :class:`ReplayError` for a tag already seen."""
+        if not self.store.remember_tag(tag, until, now, limits.MAX_TLOG_AUTH_TAGS):
+            raise ReplayError("operator request already seen")
+        (appended,) = self.store.append([entry])
+        return appended
 
     async def handle_checkpoint(self, _: web.Request) -> web.Response:
         return web.Response(

@@ -83,7 +83,8 @@ class LogReader:
         self._refresh_s = refresh_s
         self._note: bytes | None = None
         self._checkpoint: Checkpoint | None = None
-        self._thread = StoreThread("tlog-reader-db")
+        #: Where every store step runs: following the sequencer first, public reads bounded.
+        self.store_thread = StoreThread("tlog-reader-db")
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -138,7 +139,7 @@ class LogReader:
 
     async def _run(self, fn: Callable[..., T], *args: object) -> T:
         """The reader's own steps (following the sequencer): before the queued public reads."""
-        return await self._thread.write(fn, *args)
+        return await self.store_thread.write(fn, *args)
 
     def app(self) -> web.Application:
         """The aiohttp application (one per reader; stopping it closes the store)."""
@@ -146,8 +147,8 @@ class LogReader:
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
-        LogReads(self.store, self._thread.read).add_routes(r)
-        TileServer(self.store, self._thread.read, lambda: self.checkpoint_note).add_routes(r)
+        LogReads(self.store, self.store_thread.read).add_routes(r)
+        TileServer(self.store, self.store_thread.read, lambda: self.checkpoint_note).add_routes(r)
         app.on_startup.append(self._start)
         app.on_cleanup.append(self._stop)
         return app
@@ -161,7 +162,7 @@ class LogReader:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self._run(self.store.close)
-        self._thread.shutdown()
+        self.store_thread.shutdown()
 
     # --- handlers ----------------------------------------------------------------------------
 

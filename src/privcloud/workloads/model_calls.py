@@ -66,8 +66,6 @@ def forget_request(llm: Any) -> None:
     Steps 2 to 6 read private attributes of llama-cpp-python 0.3.36 (pinned; a change fails
     ``tests/ai/test_engine.py``).
     """
-    import llama_cpp  # noqa: PLC0415 - the ai extra; llm exists only where it is installed
-
     used = llm.n_tokens
     llm.reset()
     llm.input_ids[:] = 0
@@ -80,7 +78,7 @@ def forget_request(llm: Any) -> None:
     sampler, llm._sampler = llm._sampler, None
     if sampler is not None:
         sampler.close()
-    logits = llama_cpp.llama_get_logits(llm.ctx)  # NULL before any output buffer exists
+    logits = llm._ctx.get_logits()  # NULL before any output buffer exists
     if logits:
         ctypes.memset(logits, 0, llm.n_vocab() * ctypes.sizeof(ctypes.c_float))
 

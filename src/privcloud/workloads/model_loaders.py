@@ -12,6 +12,7 @@ first and serialises use.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import importlib
 import logging
 import os
@@ -25,6 +26,12 @@ from privcloud.workloads.model_names import LLM_CONTEXT_TOKENS
 from privcloud.workloads.model_threads import LlmThreads, measure_threads, thread_candidates
 
 log = logging.getLogger("privcloud.models")
+
+#: True while a node loads its models at boot (``Models.warm``): only then does a load's log
+#: name the model, its timings and its threads. A load for a request (the first of a feature, a
+#: live call's language pair) logged then would tell the log which feature a request used, and
+#: when; the time to hash and load, and the tokens/s measured, name the model as well.
+warming: contextvars.ContextVar[bool] = contextvars.ContextVar("privcloud_warming", default=False)
 
 #: Loggers of model libraries and the lowest level they may emit at (see :func:`configure_process`).
 _QUIET_LOGGERS = {
@@ -164,13 +171,14 @@ def load_llm(
     if fixed is None:
         candidates = thread_candidates(os.cpu_count() or 1)
         choice = measure_threads(llm, candidates, llama_cpp.llama_set_n_threads)
-        log.info(
-            "%s: llama.cpp threads %d (answer), %d (prompt); measured tokens/s %s",
-            name,
-            choice.threads,
-            choice.batch_threads,
-            choice.describe(),
-        )
+        if warming.get():
+            log.info(
+                "%s: llama.cpp threads %d (answer), %d (prompt); measured tokens/s %s",
+                name,
+                choice.threads,
+                choice.batch_threads,
+                choice.describe(),
+            )
     else:
         choice = LlmThreads(count, count, {}, {})
     return llm, choice

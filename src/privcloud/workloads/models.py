@@ -310,14 +310,15 @@ class Models(ModelCalls):
                 ):
                     log.error("model %s changed while it loaded: refused", name)
                     raise UnavailableError("a model does not match the release manifest")
-                # Loaded for a request (its deadline is current): which model would say which
-                # feature that request used, and when; a warm-up at start names it.
-                log.info(
-                    "loaded %s in %.1f s (%.1f s verifying it)",
-                    "a model" if current_deadline() is not None else name,
-                    time.perf_counter() - started,
-                    hashed - started,
-                )
+                if model_loaders.warming.get():
+                    log.info(
+                        "loaded %s in %.1f s (%.1f s verifying it)",
+                        name,
+                        time.perf_counter() - started,
+                        hashed - started,
+                    )
+                else:  # for a request: neither the name nor the timings (model_loaders.warming)
+                    log.info("loaded a model")
                 self._loaded[name] = model
             return model
         finally:
@@ -382,10 +383,15 @@ class Models(ModelCalls):
                     self._waiting[name] -= 1
 
     def warm(self, names: Sequence[str]) -> None:
-        """Load ``names`` now (at boot), so the first request does not pay for it."""
-        for name in names:
-            with self.use(name):
-                pass
+        """Load ``names`` now (at boot), so the first request does not pay for it; these loads
+        are logged with the model's name (:data:`~.model_loaders.warming`)."""
+        token = model_loaders.warming.set(True)
+        try:
+            for name in names:
+                with self.use(name):
+                    pass
+        finally:
+            model_loaders.warming.reset(token)
 
     def _load_whisper(self, name: str) -> Any:
         return model_loaders.load_whisper(
