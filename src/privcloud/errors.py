@@ -318,3 +318,15 @@ class ReadOnlyLogError(PeerError):
 
     http_status = 405
     code = "read_only_log"
+
+
+#: What a peer says when it could not answer now (unreachable, overloaded, too slow, broken),
+#: not what it would answer: a check that meets one of these decides nothing and is tried again
+#: later. A device proving keys in the log must not take a log's 429 or 500 for a key the log
+#: lacks (that is a refusal an operator's flood could force on whom it likes).
+UNDECIDED_ERRORS: tuple[type[PrivcloudError], ...] = (
+    UnavailableError,
+    RateLimitedError,
+    RequestTimeoutError,
+    InternalError,
+)

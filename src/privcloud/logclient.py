@@ -42,6 +42,7 @@ import aiohttp
 from privcloud import limits
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
+    UNDECIDED_ERRORS,
     DecodeError,
     PrivcloudError,
     TooLargeError,
@@ -548,13 +549,15 @@ async def fetch_log_proofs(
     """For each node whose bundle proves its release against another checkpoint than the
     trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
     checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
-    A node whose proofs cannot be fetched gets none, and admission refuses it; ``strict``
-    raises the log's error instead (out of reach, behind, refusing), which is no verdict on
-    the node (a logged directory, admitted whole, and the gateway's check of its nodes:
-    docs/adr/0033). Only a checkpoint the log signed makes anything be fetched: one that does
-    not verify is the node's fault (no proof; admission refuses it), and cannot make the log
-    refuse a size it never reached. ``inclusion`` caches inclusion proofs at the trusted size
-    by leaf index, across calls. The answer is keyed by :func:`proofs_key`."""
+    A node whose proofs the log refuses gets none, and admission refuses it; ``strict``
+    raises the log's error instead (behind, refusing), which is no verdict on the node (a
+    logged directory, admitted whole, and the gateway's check of its nodes: docs/adr/0033);
+    an error that says the log could not answer now (out of reach, busy, slow:
+    :data:`~privcloud.errors.UNDECIDED_ERRORS`) is raised either way. Only a checkpoint the
+    log signed makes anything be fetched: one that does not verify is the node's fault (no
+    proof; admission refuses it), and cannot make the log refuse a size it never reached.
+    ``inclusion`` caches inclusion proofs at the trusted size by leaf index, across calls.
+    The answer is keyed by :func:`proofs_key`."""
     trusted = state.checkpoint.size
     inclusion = {} if inclusion is None else inclusion
     out: dict[str, LogProofs] = {}
@@ -575,6 +578,11 @@ async def fetch_log_proofs(
                     hashes = await log.inclusion_proof(bundle.log_index, trusted)
                     inclusion[bundle.log_index] = tuple(hashes)
                 out[proofs_key(node)] = LogProofs(inclusion=inclusion[bundle.log_index])
+        except UNDECIDED_ERRORS:
+            # The log could not answer now (down, busy, slow): no verdict on the node, nor a
+            # refusal of some nodes, which would let a flood of the log narrow the nodes this
+            # device admits. The admission fails whole and is tried again.
+            raise
         except PrivcloudError:
             if strict:
                 raise

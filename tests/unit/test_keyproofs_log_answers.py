@@ -19,6 +19,7 @@ stand-in for ``LogClient`` that answers leaf lookups as the operator likes.
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 
 import pytest
 
@@ -26,7 +27,16 @@ from privcloud import limits
 from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import KemId
 from privcloud.crypto.signing import Ed25519PrivateKey
-from privcloud.errors import KeyConsistencyError, NotFoundError
+from privcloud.errors import (
+    InternalError,
+    KeyConsistencyError,
+    NotFoundError,
+    PrivcloudError,
+    RateLimitedError,
+    RequestTimeoutError,
+    UnavailableError,
+)
+from privcloud.logclient import fetch_log_proofs
 from privcloud.ohttp import GatewayKey
 from privcloud.privacypass import IssuerKey
 from privcloud.privacypass.issuance import PublishedKey
@@ -187,3 +197,91 @@ async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
     another = IssuerKey.from_public_key(blindrsa.generate_private_key(2048).public_key())
     old = PublishedKey(another, now - 600, now + 6 * 86400)
     assert await read(set(), [*keys, old]) == keys
+
+
+# --- a log that could not answer now ----------------------------------------------------------
+
+
+class _BusyLog(_OperatorLog):
+    """The log, or the relay before it, answering a leaf lookup with a transient error."""
+
+    def __init__(self, tree: MerkleTree, answer: dict[bytes, int], error: Exception) -> None:
+        super().__init__(tree, answer)
+        self.error = error
+
+    async def leaf_index(self, leaf: bytes) -> int:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RateLimitedError("busy"),
+        RequestTimeoutError("slow"),
+        InternalError("broken"),
+        UnavailableError("unreachable"),
+        NotFoundError("not in the log"),
+    ],
+    ids=["429", "408", "500", "503", "404"],
+)
+async def test_a_flood_of_the_log_cannot_make_a_device_refuse_a_logged_key(
+    error: Exception, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Anyone can fill the log's or the relay's read bounds. A 429 (the relay's share of an
+    address, which devices behind one CGNAT share) taken for an answer made the device raise
+    KeyConsistencyError, "no key the service offered is proven in the log", for a key the log
+    holds. An answer that says the log could not answer now decides nothing: the device's
+    admission fails as when the log is unreachable, and is tried again; only a 404 (the log's
+    answer about the statement) refuses it."""
+    tree = MerkleTree()
+    tree.append_leaf(b"release 0")
+    index = tree.append_leaf(A.encode())
+    size = tree.size()
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
+    monkeypatch.setattr(keyproofs, "LogClient", _BusyLog(tree, {A.leaf_hash: index}, error))
+    proofs = KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+    expected = KeyConsistencyError if isinstance(error, NotFoundError) else UnavailableError
+    with pytest.raises(PrivcloudError) as raised:
+        await proofs.prove([A], kind=KeyKind.OHTTP, service=SERVICE, now=NOW)
+    assert type(raised.value) is expected
+
+
+class _ProofLog:
+    """The log as node admission reads it: an inclusion proof answered with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    "error",
+    [RateLimitedError("busy"), UnavailableError("unreachable"), NotFoundError("no such size")],
+    ids=["429", "503", "404"],
+)
+async def test_a_flood_of_the_log_cannot_narrow_the_nodes_a_device_admits(
+    error: Exception,
+) -> None:
+    """Without a logged directory a node whose proofs the log does not give is refused alone.
+    A log (or relay) too busy to answer refused so exactly the nodes whose proofs a flood
+    delayed, leaving the device the others: an operator's lever on which nodes a device uses.
+    Now an answer that says the log could not answer now fails the admission whole (tried
+    again), and only the log's own refusal leaves a node without proofs."""
+    tree = MerkleTree()
+    for i in range(3):
+        tree.append_leaf(b"release %d" % i)
+    older = sign_checkpoint(Checkpoint(ORIGIN, 2, tree.root(2)), [LOG, WITNESS.at(NOW)])
+    newest = sign_checkpoint(Checkpoint(ORIGIN, 3, tree.root(3)), [LOG, WITNESS.at(NOW)])
+    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(
+        newest, [], NOW
+    )
+    node = SimpleNamespace(bundle=SimpleNamespace(checkpoint=older, log_index=1))
+    fetch = fetch_log_proofs(_ProofLog(error), state, [node])  # type: ignore[arg-type, list-item]
+    if isinstance(error, NotFoundError):
+        assert await fetch == {}  # no proofs: admission refuses this node
+    else:
+        with pytest.raises(type(error)):
+            await fetch

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from privcloud.errors import (
+    UNDECIDED_ERRORS,
     DecodeError,
     DirectoryConsistencyError,
     DowngradeError,
@@ -141,6 +142,8 @@ class KeyProofs:
                     await _prove_one(log, statement.encode(), state, "key statement")
                 except UnavailableError:
                     raise  # the log is unreachable: nothing can be decided
+                except UNDECIDED_ERRORS as exc:  # busy, slow or broken: nothing decided either
+                    raise UnavailableError("the log could not answer now") from exc
                 except PrivcloudError as exc:
                     report.refused.append((statement, str(exc)))
                     continue
