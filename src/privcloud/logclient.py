@@ -578,11 +578,13 @@ async def fetch_log_proofs(
                     hashes = await log.inclusion_proof(bundle.log_index, trusted)
                     inclusion[bundle.log_index] = tuple(hashes)
                 out[proofs_key(node)] = LogProofs(inclusion=inclusion[bundle.log_index])
-        except UNDECIDED_ERRORS:
-            # The log could not answer now (down, busy, slow): no verdict on the node, nor a
-            # refusal of some nodes, which would let a flood of the log narrow the nodes this
-            # device admits. The admission fails whole and is tried again.
-            raise
+        except UnavailableError:
+            raise  # the log is out of reach: no verdict on the node (the admission fails whole)
+        except UNDECIDED_ERRORS as exc:
+            # Busy, slow or broken: no verdict either, nor a refusal of some nodes, which would
+            # let a flood of the log narrow the nodes this device admits. The admission fails
+            # whole and is tried again.
+            raise UnavailableError("the log could not answer now") from exc
         except PrivcloudError:
             if strict:
                 raise

@@ -330,6 +330,55 @@ async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_q
     assert order[:2] == ["read", "append"]  # only the read in progress came before it
 
 
+async def test_reads_sent_and_dropped_do_not_hold_the_read_queue(
+    local: LocalTransparency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp does not cancel a handler whose peer left: a flood of requests sent and their
+    connections closed at once held every place of the bound, no connection held, and devices
+    got 503 (review of a5ac8e5). The log cancels such handlers: their reads leave the queue."""
+    await _append_all(local, ENTRIES[:1])
+    store, worker = local.log.store, local.log.store_thread
+    monkeypatch.setattr(worker, "max_reads", 4)
+    gate, first = threading.Event(), threading.Event()
+    real_index_of = store.index_of
+
+    def slow_index_of(h: bytes) -> int | None:
+        if not first.is_set():
+            first.set()
+            gate.wait(30)
+        return real_index_of(h)
+
+    monkeypatch.setattr(store, "index_of", slow_index_of)
+    host, port = local.log_url.removeprefix("http://").split(":")
+    target = "/v1/leaf?hash=" + base64.b64encode(bytes(32)).decode()
+    head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    held = await asyncio.open_connection(host, int(port))
+    held[1].write(head)  # this read holds the thread
+    try:
+        async with asyncio.timeout(30):
+            while not first.is_set():
+                await asyncio.sleep(0.005)
+            dropped = [await asyncio.open_connection(host, int(port)) for _ in range(4)]
+            for _, writer in dropped:
+                writer.write(head)
+            while worker.queued_reads() < 4:
+                await asyncio.sleep(0.005)
+            for _, writer in dropped:
+                writer.close()
+        async with asyncio.timeout(5):  # well before the held read lets the thread go on
+            while worker.queued_reads() > 0:  # their handlers cancelled, their reads gone
+                await asyncio.sleep(0.005)
+        async with aiohttp.ClientSession() as s:
+            live = asyncio.ensure_future(s.get(local.log_url + target))
+            await asyncio.sleep(0.1)
+            gate.set()
+            async with await live as r:
+                assert r.status == 404  # queued and answered, not refused
+    finally:
+        gate.set()
+        held[1].close()
+
+
 # --- the store -----------------------------------------------------------------------------------
 
 

@@ -283,5 +283,31 @@ async def test_a_flood_of_the_log_cannot_narrow_the_nodes_a_device_admits(
     if isinstance(error, NotFoundError):
         assert await fetch == {}  # no proofs: admission refuses this node
     else:
-        with pytest.raises(type(error)):
+        with pytest.raises(UnavailableError):  # as when the log is out of reach
             await fetch
+
+
+class _BehindLog(_OperatorLog):
+    """A log reader behind the checkpoint the device trusts: it finds the leaf, but has no
+    tile or tree of that size yet (404)."""
+
+    async def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        raise NotFoundError("the log has not reached this tree size")
+
+
+async def test_a_log_reader_behind_the_trusted_checkpoint_decides_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Readers follow the sequencer a moment behind; a device that trusts a newer checkpoint
+    than the reader the relay reached got a 404 for the proof and refused a logged key."""
+    tree = MerkleTree()
+    tree.append_leaf(b"release 0")
+    index = tree.append_leaf(A.encode())
+    size = tree.size()
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
+    monkeypatch.setattr(keyproofs, "LogClient", _BehindLog(tree, {A.leaf_hash: index}))
+    proofs = KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+    with pytest.raises(PrivcloudError) as raised:
+        await proofs.prove([A], kind=KeyKind.OHTTP, service=SERVICE, now=NOW)
+    assert type(raised.value) is UnavailableError

@@ -305,14 +305,22 @@ def _newest(statements: list[KeyStatement]) -> KeyStatement:
 
 async def _prove_one(log: LogClient, entry: bytes, state: TrustedLogState, what: str) -> int:
     """``entry`` (``what``, for the errors) is a leaf of the trusted checkpoint: its index
-    (returned), then an inclusion proof at the trusted size (:func:`verify_inclusion_against`)."""
+    (returned), then an inclusion proof at the trusted size (:func:`verify_inclusion_against`).
+
+    Only the leaf lookup's 404 refuses the entry. A 404 for the proof (a tile or a tree size
+    the log, or the reader the relay reached, does not have yet) says the log could not
+    answer at the size this device trusts, which decides nothing: :class:`UnavailableError`.
+    """
     try:
         index = await log.leaf_index(leaf_hash(entry))
     except NotFoundError as exc:
         raise KeyConsistencyError(f"{what} is not in the log") from exc
     if index >= state.checkpoint.size:
         raise KeyConsistencyError(f"{what} is not in the trusted log checkpoint")
-    proof = await log.inclusion_proof(index, state.checkpoint.size)
+    try:
+        proof = await log.inclusion_proof(index, state.checkpoint.size)
+    except NotFoundError as exc:
+        raise UnavailableError("the log has no proof at the trusted size yet") from exc
     verify_inclusion_against(state, entry, index, proof)
     return index
 

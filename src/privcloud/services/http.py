@@ -334,6 +334,10 @@ class ServiceSettings:
     budget: BodyBudget | None
     per_peer_connections: int | None = None
     answers: BodyBudget | None = None
+    #: Cancel a request's handler when its peer disconnects (aiohttp's ``handler_cancellation``;
+    #: off by default): for a service whose queued work a peer could otherwise leave behind
+    #: (the log's bounded reads, ``services.store_thread``).
+    cancel_on_disconnect: bool = False
 
 
 #: Where :func:`new_app` keeps a service's settings in its application.

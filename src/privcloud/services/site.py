@@ -331,7 +331,11 @@ def withhold_peer_data() -> None:
 
 
 def new_app(
-    service: str, metrics: Metrics, *, per_peer_connections: int | None = None
+    service: str,
+    metrics: Metrics,
+    *,
+    per_peer_connections: int | None = None,
+    cancel_on_disconnect: bool = False,
 ) -> web.Application:
     """An application with our middleware, a ``/metrics`` route, a ``/livez`` route (the
     process serves HTTP: a liveness probe; readiness is each service's own ``/healthz``) and a
@@ -340,7 +344,8 @@ def new_app(
     (services.answers). ``per_peer_connections`` caps the connections one peer address may hold
     (the services whose peers are devices: the relay and the issuer); such a service's budgets
     are shared per peer address too (``limits.MAX_INFLIGHT_BODY_BYTES_PER_PEER``,
-    ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``)."""
+    ``limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER``). ``cancel_on_disconnect``: a request's handler
+    is cancelled when its peer disconnects (``ServiceSettings.cancel_on_disconnect``)."""
     app = web.Application(
         middlewares=[make_middleware(service, metrics)], client_max_size=limits.MAX_HTTP_BODY
     )
@@ -358,6 +363,7 @@ def new_app(
             limits.MAX_INFLIGHT_ANSWER_BYTES_PER_PEER if per_peer else None,
             what="answers",
         ),
+        cancel_on_disconnect,
     )
 
     async def metrics_handler(_: web.Request) -> web.Response:
@@ -389,6 +395,7 @@ async def start_site(
         guard=guard,
         access_log=None,
         handle_signals=False,
+        handler_cancellation=settings.cancel_on_disconnect,
         max_line_size=limits.MAX_HTTP_LINE_SIZE,
         max_field_size=limits.MAX_HTTP_FIELD_SIZE,
         max_headers=limits.MAX_HTTP_HEADERS,

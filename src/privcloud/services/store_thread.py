@@ -11,8 +11,10 @@ publication, and the queue itself had no bound.
 for the step in progress; at most :data:`~privcloud.limits.MAX_TLOG_QUEUED_READS` reads wait,
 and a read beyond that is refused with :class:`UnavailableError` (503) before it is queued: the
 log is overloaded, which its clients take for "unreachable, nothing decided" (a device proving
-a key does not take it for a key the log lacks). A read whose caller is gone (a closed
-connection cancels its handler) leaves the queue at once, unrun. The thread starts with the
+a key does not take it for a key the log lacks). A read whose caller is gone leaves the
+queue at once, unrun: the log's and its readers' applications cancel a handler whose peer
+disconnected (``new_app(cancel_on_disconnect=True)``; aiohttp does not by default, and a flood
+of requests sent and dropped held the bound). The thread starts with the
 first step, so a log object that never serves (``log init``, a refused start) holds none.
 """
 

@@ -274,7 +274,8 @@ class TransparencyLog:
 
     def app(self) -> web.Application:
         """The aiohttp application. One application per log object; stopping it closes the store."""
-        app = new_app("log", self.metrics)
+        # A peer gone cancels its handler: its queued read leaves the store thread's bound.
+        app = new_app("log", self.metrics, cancel_on_disconnect=True)
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")
@@ -311,15 +312,21 @@ class TransparencyLog:
         if not body:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
-        appended = await self._run(
-            self._append_once, auth.replay_tag, auth.remember_until(), now, body
+        # Shielded: the operator's peer gone (its handler cancelled) leaves the append and the
+        # checkpoint it calls for to finish.
+        appended = await asyncio.shield(
+            self._append(auth.replay_tag, auth.remember_until(), now, body)
         )
-        if not appended.existed and self._dirty is not None:
-            self._dirty.set()
         return web.json_response(
             {"index": appended.index, "leaf_hash": b64encode(appended.leaf_hash)},
             status=200 if appended.existed else 201,
         )
+
+    async def _append(self, tag: bytes, until: float, now: float, entry: bytes) -> Appended:
+        appended = await self._run(self._append_once, tag, until, now, entry)
+        if not appended.existed and self._dirty is not None:
+            self._dirty.set()
+        return appended
 
     def _append_once(self, tag: bytes, until: float, now: float, entry: bytes) -> Appended:
         """On the store thread, one step: remember the request's tag, then append. (Two steps

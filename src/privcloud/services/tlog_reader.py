@@ -143,7 +143,8 @@ class LogReader:
 
     def app(self) -> web.Application:
         """The aiohttp application (one per reader; stopping it closes the store)."""
-        app = new_app("log", self.metrics)
+        # A peer gone cancels its handler: its queued read leaves the store thread's bound.
+        app = new_app("log", self.metrics, cancel_on_disconnect=True)
         r = app.router
         r.add_post(ENTRIES_PATH, self.handle_append, name="append")
         r.add_get("/v1/checkpoint", self.handle_checkpoint, name="checkpoint")

@@ -67,6 +67,7 @@ def forget_request(llm: Any) -> None:
     ``tests/ai/test_engine.py``).
     """
     used = llm.n_tokens
+    _zero_last_logits(llm, every_token=bool(llm._logits_all and used))  # while outputs stand
     llm.reset()
     llm.input_ids[:] = 0
     if llm._logits_all:
@@ -78,9 +79,27 @@ def forget_request(llm: Any) -> None:
     sampler, llm._sampler = llm._sampler, None
     if sampler is not None:
         sampler.close()
+
+
+def _zero_last_logits(llm: Any, *, every_token: bool) -> None:
+    """Zero llama.cpp's logits of the last batch decoded (step 6 of :func:`forget_request`):
+    the last token's row, or with ``every_token`` (a model keeping every token's logits) every
+    row up to the last output's."""
     logits = llm._ctx.get_logits()  # NULL before any output buffer exists
-    if logits:
-        ctypes.memset(logits, 0, llm.n_vocab() * ctypes.sizeof(ctypes.c_float))
+    if not logits:
+        return
+    row = llm.n_vocab() * ctypes.sizeof(ctypes.c_float)
+    size = row
+    if every_token:
+        last = llm._ctx.get_logits_ith(-1)
+        if last:
+            size = _address(last) - _address(logits) + row
+    ctypes.memset(logits, 0, size)
+
+
+def _address(pointer: Any) -> int:
+    """The address a ctypes pointer holds."""
+    return int(ctypes.cast(pointer, ctypes.c_void_p).value or 0)
 
 
 class ModelCalls(abc.ABC):
