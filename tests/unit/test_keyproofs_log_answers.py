@@ -19,6 +19,7 @@ stand-in for ``LogClient`` that answers leaf lookups as the operator likes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
@@ -202,6 +203,20 @@ async def test_an_issuer_key_proof_broken_for_one_read_fails_that_read(
 # --- a log that could not answer now ----------------------------------------------------------
 
 
+def _proofs_of_a(
+    monkeypatch: pytest.MonkeyPatch, log: Callable[[MerkleTree, dict[bytes, int]], _OperatorLog]
+) -> KeyProofs:
+    """Key proofs against a checkpoint whose tree holds statement A, read through ``log``."""
+    tree = MerkleTree()
+    tree.append_leaf(b"release 0")
+    index = tree.append_leaf(A.encode())
+    size = tree.size()
+    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
+    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
+    monkeypatch.setattr(keyproofs, "LogClient", log(tree, {A.leaf_hash: index}))
+    return KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+
+
 class _BusyLog(_OperatorLog):
     """The log, or the relay before it, answering a leaf lookup with a transient error."""
 
@@ -233,14 +248,7 @@ async def test_a_flood_of_the_log_cannot_make_a_device_refuse_a_logged_key(
     holds. An answer that says the log could not answer now decides nothing: the device's
     admission fails as when the log is unreachable, and is tried again; only a 404 (the log's
     answer about the statement) refuses it."""
-    tree = MerkleTree()
-    tree.append_leaf(b"release 0")
-    index = tree.append_leaf(A.encode())
-    size = tree.size()
-    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
-    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
-    monkeypatch.setattr(keyproofs, "LogClient", _BusyLog(tree, {A.leaf_hash: index}, error))
-    proofs = KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+    proofs = _proofs_of_a(monkeypatch, lambda tree, leaves: _BusyLog(tree, leaves, error))
     expected = KeyConsistencyError if isinstance(error, NotFoundError) else UnavailableError
     with pytest.raises(PrivcloudError) as raised:
         await proofs.prove([A], kind=KeyKind.OHTTP, service=SERVICE, now=NOW)
@@ -300,14 +308,7 @@ async def test_a_log_reader_behind_the_trusted_checkpoint_decides_nothing(
 ) -> None:
     """Readers follow the sequencer a moment behind; a device that trusts a newer checkpoint
     than the reader the relay reached got a 404 for the proof and refused a logged key."""
-    tree = MerkleTree()
-    tree.append_leaf(b"release 0")
-    index = tree.append_leaf(A.encode())
-    size = tree.size()
-    note = sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [LOG, WITNESS.at(NOW)])
-    state = TrustedLogState(ORIGIN, LOG.verifier(), (WITNESS.verifier(),), 1).update(note, [], NOW)
-    monkeypatch.setattr(keyproofs, "LogClient", _BehindLog(tree, {A.leaf_hash: index}))
-    proofs = KeyProofs("http://relay.example/log", session=lambda: None, state=lambda: state)  # type: ignore[arg-type, return-value]
+    proofs = _proofs_of_a(monkeypatch, _BehindLog)
     with pytest.raises(PrivcloudError) as raised:
         await proofs.prove([A], kind=KeyKind.OHTTP, service=SERVICE, now=NOW)
     assert type(raised.value) is UnavailableError
