@@ -44,6 +44,7 @@ from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
     UNDECIDED_ERRORS,
     DecodeError,
+    NotFoundError,
     PrivcloudError,
     TooLargeError,
     UnavailableError,
@@ -538,6 +539,10 @@ async def advance_checkpoint(
     return state.update(note, proof, now)
 
 
+#: What a log's answer to a node's proof says nothing about the node by (fetch_log_proofs).
+_NO_VERDICT: tuple[type[PrivcloudError], ...] = (*UNDECIDED_ERRORS, NotFoundError)
+
+
 async def fetch_log_proofs(
     log: LogClient,
     state: TrustedLogState,
@@ -549,15 +554,16 @@ async def fetch_log_proofs(
     """For each node whose bundle proves its release against another checkpoint than the
     trusted one, fetch from the log the inclusion proof at the trusted size (or, for a newer
     checkpoint, the consistency proof to it). Nothing fetched is trusted: admission verifies it.
-    A node whose proofs the log refuses gets none, and admission refuses it; ``strict``
-    raises the log's error instead (behind, refusing), which is no verdict on the node (a
-    logged directory, admitted whole, and the gateway's check of its nodes: docs/adr/0033);
-    an error that says the log could not answer now (out of reach, busy, slow:
-    :data:`~privcloud.errors.UNDECIDED_ERRORS`) is raised either way. Only a checkpoint the
-    log signed makes anything be fetched: one that does not verify is the node's fault (no
-    proof; admission refuses it), and cannot make the log refuse a size it never reached.
-    ``inclusion`` caches inclusion proofs at the trusted size by leaf index, across calls.
-    The answer is keyed by :func:`proofs_key`."""
+    A node whose proofs the log answers with anything else wrong (a malformed answer) gets
+    none, and admission refuses it; ``strict`` raises the log's error instead, which is no
+    verdict on the node (a logged directory, admitted whole, and the gateway's check of its
+    nodes: docs/adr/0033). An answer that says the log could not answer now (out of reach,
+    busy, slow: :data:`~privcloud.errors.UNDECIDED_ERRORS`) or a 404 for a proof at a size
+    the device trusts (a reader behind) raises :class:`UnavailableError` either way. Only a
+    checkpoint the log signed makes anything be fetched: one that does not verify is the
+    node's fault (no proof; admission refuses it), and cannot make the log refuse a size it
+    never reached. ``inclusion`` caches inclusion proofs at the trusted size by leaf index,
+    across calls. The answer is keyed by :func:`proofs_key`."""
     trusted = state.checkpoint.size
     inclusion = {} if inclusion is None else inclusion
     out: dict[str, LogProofs] = {}
@@ -580,10 +586,11 @@ async def fetch_log_proofs(
                 out[proofs_key(node)] = LogProofs(inclusion=inclusion[bundle.log_index])
         except UnavailableError:
             raise  # the log is out of reach: no verdict on the node (the admission fails whole)
-        except UNDECIDED_ERRORS as exc:
-            # Busy, slow or broken: no verdict either, nor a refusal of some nodes, which would
-            # let a flood of the log narrow the nodes this device admits. The admission fails
-            # whole and is tried again.
+        except _NO_VERDICT as exc:
+            # Busy, slow or broken, or a 404 for a proof at a size the device trusts (a reader
+            # behind, a log that will not serve what it signed): no verdict either, nor a
+            # refusal of some nodes, which would let a flood of the log, or a lagging reader,
+            # narrow the nodes this device admits. The admission fails whole and is tried again.
             raise UnavailableError("the log could not answer now") from exc
         except PrivcloudError:
             if strict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import os
 import sqlite3
 import stat
@@ -31,6 +32,8 @@ from privcloud.errors import (
 from privcloud.localcloud.transparency import LocalTransparency
 from privcloud.logclient import LogClient, publish_entry
 from privcloud.sdk.trust_store import pinned_state, refresh_trusted_checkpoint
+from privcloud.services.relay import Relay
+from privcloud.services.site import start_site
 from privcloud.services.tlog import open_log
 from privcloud.storage.tlog_store import TlogStore, load_key, load_or_create_key
 from privcloud.transparency.append_auth import sign_append
@@ -330,12 +333,15 @@ async def test_a_flood_of_public_reads_neither_delays_the_operators_append_nor_q
     assert order[:2] == ["read", "append"]  # only the read in progress came before it
 
 
+@pytest.mark.parametrize("via", ["log", "relay"])
 async def test_reads_sent_and_dropped_do_not_hold_the_read_queue(
-    local: LocalTransparency, monkeypatch: pytest.MonkeyPatch
+    via: str, local: LocalTransparency, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """aiohttp does not cancel a handler whose peer left: a flood of requests sent and their
     connections closed at once held every place of the bound, no connection held, and devices
-    got 503 (review of a5ac8e5). The log cancels such handlers: their reads leave the queue."""
+    got 503 (review of a5ac8e5). The log cancels such handlers: their reads leave the queue.
+    Devices read through the relay, which kept its upstream read open for a device gone
+    (review of 0c6a309): it stops it now, and the log's handler is cancelled in turn."""
     await _append_all(local, ENTRIES[:1])
     store, worker = local.log.store, local.log.store_thread
     monkeypatch.setattr(worker, "max_reads", 4)
@@ -354,6 +360,10 @@ async def test_reads_sent_and_dropped_do_not_hold_the_read_queue(
     head = f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
     held = await asyncio.open_connection(host, int(port))
     held[1].write(head)  # this read holds the thread
+    relay = Relay("http://127.0.0.1:9", log_url=local.log_url)
+    runner, relay_port = await start_site(relay.app(), "127.0.0.1", 0)
+    if via == "relay":
+        port, head = str(relay_port), head.replace(b"GET /v1/", b"GET /log/v1/")
     try:
         async with asyncio.timeout(30):
             while not first.is_set():
@@ -377,6 +387,60 @@ async def test_reads_sent_and_dropped_do_not_hold_the_read_queue(
     finally:
         gate.set()
         held[1].close()
+        await runner.cleanup()
+
+
+async def test_an_append_whose_operator_left_still_lands_and_logs_no_stray_error(
+    local: LocalTransparency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log cancels the handler of a peer gone; the append it was making is shielded, so
+    it lands (and calls for its checkpoint) all the same, and its outcome, a replay refused
+    here, is not left for asyncio to report as "exception was never retrieved" (a review of
+    0c6a309)."""
+    seen: list[str] = []
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(loop, "call_exception_handler", lambda ctx: seen.append(ctx["message"]))
+    body = b"an entry whose operator left"
+    header = sign_append(local.operator_key, body, int(time.time()))
+    host, port = local.log_url.removeprefix("http://").split(":")
+    request = (
+        f"POST /v1/entries HTTP/1.1\r\nHost: {host}\r\nAuthorization: {header}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode() + body
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(request)
+    assert (await reader.read()).startswith(b"HTTP/1.1 201")
+    writer.close()
+    gate, first = threading.Event(), threading.Event()
+    real_index_of = local.log.store.index_of
+
+    def slow_index_of(h: bytes) -> int | None:
+        if not first.is_set():
+            first.set()
+            gate.wait(10)
+        return real_index_of(h)
+
+    monkeypatch.setattr(local.log.store, "index_of", slow_index_of)
+    target = "/v1/leaf?hash=" + base64.b64encode(bytes(32)).decode()
+    held = await asyncio.open_connection(host, int(port))
+    held[1].write(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+    try:
+        async with asyncio.timeout(30):
+            while not first.is_set():
+                await asyncio.sleep(0.005)
+        _, again = await asyncio.open_connection(host, int(port))
+        again.write(request)  # the same signed request: a replay, its peer gone at once
+        await asyncio.sleep(0.2)
+        again.close()
+        await asyncio.sleep(0.2)
+    finally:
+        gate.set()
+        held[1].close()
+    await asyncio.sleep(0.3)
+    gc.collect()  # a task's unretrieved exception is reported when the task is collected
+    await asyncio.sleep(0.05)
+    assert local.log.store.size() == 1  # the replay refused, the first entry alone
+    assert seen == []
 
 
 # --- the store -----------------------------------------------------------------------------------

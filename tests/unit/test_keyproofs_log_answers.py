@@ -29,6 +29,7 @@ from privcloud.crypto import blindrsa
 from privcloud.crypto.hpke import KemId
 from privcloud.crypto.signing import Ed25519PrivateKey
 from privcloud.errors import (
+    DecodeError,
     InternalError,
     KeyConsistencyError,
     NotFoundError,
@@ -267,8 +268,13 @@ class _ProofLog:
 
 @pytest.mark.parametrize(
     "error",
-    [RateLimitedError("busy"), UnavailableError("unreachable"), NotFoundError("no such size")],
-    ids=["429", "503", "404"],
+    [
+        RateLimitedError("busy"),
+        UnavailableError("unreachable"),
+        NotFoundError("no such size"),
+        DecodeError("malformed proof"),
+    ],
+    ids=["429", "503", "404", "malformed"],
 )
 async def test_a_flood_of_the_log_cannot_narrow_the_nodes_a_device_admits(
     error: Exception,
@@ -276,8 +282,9 @@ async def test_a_flood_of_the_log_cannot_narrow_the_nodes_a_device_admits(
     """Without a logged directory a node whose proofs the log does not give is refused alone.
     A log (or relay) too busy to answer refused so exactly the nodes whose proofs a flood
     delayed, leaving the device the others: an operator's lever on which nodes a device uses.
-    Now an answer that says the log could not answer now fails the admission whole (tried
-    again), and only the log's own refusal leaves a node without proofs."""
+    Now an answer that says the log could not answer now, or a 404 for a proof at the size
+    the device trusts (a reader behind), fails the admission whole (tried again); a malformed
+    answer leaves the node without proofs."""
     tree = MerkleTree()
     for i in range(3):
         tree.append_leaf(b"release %d" % i)
@@ -288,7 +295,7 @@ async def test_a_flood_of_the_log_cannot_narrow_the_nodes_a_device_admits(
     )
     node = SimpleNamespace(bundle=SimpleNamespace(checkpoint=older, log_index=1))
     fetch = fetch_log_proofs(_ProofLog(error), state, [node])  # type: ignore[arg-type, list-item]
-    if isinstance(error, NotFoundError):
+    if isinstance(error, DecodeError):
         assert await fetch == {}  # no proofs: admission refuses this node
     else:
         with pytest.raises(UnavailableError):  # as when the log is out of reach

@@ -47,6 +47,7 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.errors import (
     NotFoundError,
+    PeerError,
     PrivcloudError,
     RateLimitedError,
     UnavailableError,
@@ -73,7 +74,7 @@ from privcloud.services.http import (
     require_media_type,
 )
 from privcloud.services.lane import LANE, Lane, LaneAnswer
-from privcloud.services.site import new_app
+from privcloud.services.site import new_app, peer_gone
 from privcloud.transparency.tiles import CHECKPOINT_PATH, parse_path
 from privcloud.trust.keys import KEY_STATEMENTS_PATH
 
@@ -359,7 +360,16 @@ class Relay:
         taken them, and sent at the pace the device must keep."""
         held = hold_answer(request)
         try:
-            status, payload, headers = await self._fetch(url, limit, held)
+            with peer_gone(request) as gone:
+                fetch = asyncio.ensure_future(self._fetch(url, limit, held))
+                await asyncio.wait((fetch, gone), return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    # The device left: stop the upstream read, so that it holds no place in the
+                    # upstream's own bounds (the log's read queue) for an answer nobody reads.
+                    fetch.cancel()
+                    await asyncio.gather(fetch, return_exceptions=True)
+                    raise PeerError("the peer left before its answer")
+                status, payload, headers = fetch.result()
             return await send_answer(request, payload, status=status, headers=headers)
         finally:
             held.release()

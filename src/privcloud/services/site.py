@@ -7,9 +7,11 @@ shares)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,6 +124,14 @@ class _ServiceProtocol(web.RequestHandler):
     #: (the lane's own deadline: a head it held to just before the idle time is not given as
     #: long again); None: ``HTTP_IDLE_TIMEOUT_S`` after it opens, as aiohttp's.
     head_deadline: float | None = None
+    #: Futures done once the peer's connection is lost (:func:`peer_gone`).
+    _gone: list[asyncio.Future[None]] | None = None
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        super().connection_lost(exc)
+        for waiter in self._gone or ():
+            if not waiter.done():
+                waiter.set_result(None)
 
     def data_received(self, data: bytes) -> None:
         """aiohttp's, then the bound on a whole head, which its parser bounds only field by
@@ -211,6 +221,28 @@ class _ServiceProtocol(web.RequestHandler):
         exc = kw.get("exc_info")
         kind = type(exc).__name__ if isinstance(exc, BaseException) else "unknown"
         log.error("%s connection error: %s", self.settings.service, kind)
+
+
+@contextlib.contextmanager
+def peer_gone(request: web.Request) -> Iterator[asyncio.Future[None]]:
+    """For the ``with`` block, a future done once ``request``'s peer has disconnected (at once
+    if it has): for a handler that waits on work of its own for the peer (the relay's
+    pass-through reads upstream) and should stop it when nobody will read the answer. A
+    connection not of :func:`start_site` (a test's plain server) gives a future never done."""
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    protocol = request.protocol
+    if not isinstance(protocol, _ServiceProtocol):
+        yield waiter
+        return
+    if protocol.transport is None:
+        waiter.set_result(None)
+    if protocol._gone is None:
+        protocol._gone = []
+    protocol._gone.append(waiter)
+    try:
+        yield waiter
+    finally:
+        protocol._gone.remove(waiter)
 
 
 class _ServiceServer(web.Server):

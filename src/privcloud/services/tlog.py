@@ -313,10 +313,13 @@ class TransparencyLog:
             raise DecodeError("empty entry")
         verify_append_authorization(auth, self.operator_keys, "POST", ENTRIES_PATH, body, now)
         # Shielded: the operator's peer gone (its handler cancelled) leaves the append and the
-        # checkpoint it calls for to finish.
-        appended = await asyncio.shield(
+        # checkpoint it calls for to finish; its outcome is then read by nobody but this
+        # callback (else asyncio logs "exception was never retrieved").
+        step = asyncio.ensure_future(
             self._append(auth.replay_tag, auth.remember_until(), now, body)
         )
+        step.add_done_callback(lambda done: done.cancelled() or done.exception())
+        appended = await asyncio.shield(step)
         return web.json_response(
             {"index": appended.index, "leaf_hash": b64encode(appended.leaf_hash)},
             status=200 if appended.existed else 201,

@@ -61,13 +61,14 @@ def forget_request(llm: Any) -> None:
        is zeroed;
     5. the sampler is freed: its repeat-penalty stage kept the last tokens of the answer;
     6. llama.cpp's logits of the last token decoded (one row of vocabulary floats: the
-       model's guess at the word after the answer) are zeroed.
+       model's guess at the word after the answer) are zeroed. A model loaded with
+       ``logits_all`` (none of ours: ``model_loaders``) keeps a row per token of its largest
+       batch there, which this does not clear.
 
     Steps 2 to 6 read private attributes of llama-cpp-python 0.3.36 (pinned; a change fails
     ``tests/ai/test_engine.py``).
     """
     used = llm.n_tokens
-    _zero_last_logits(llm, every_token=bool(llm._logits_all and used))  # while outputs stand
     llm.reset()
     llm.input_ids[:] = 0
     if llm._logits_all:
@@ -79,27 +80,9 @@ def forget_request(llm: Any) -> None:
     sampler, llm._sampler = llm._sampler, None
     if sampler is not None:
         sampler.close()
-
-
-def _zero_last_logits(llm: Any, *, every_token: bool) -> None:
-    """Zero llama.cpp's logits of the last batch decoded (step 6 of :func:`forget_request`):
-    the last token's row, or with ``every_token`` (a model keeping every token's logits) every
-    row up to the last output's."""
     logits = llm._ctx.get_logits()  # NULL before any output buffer exists
-    if not logits:
-        return
-    row = llm.n_vocab() * ctypes.sizeof(ctypes.c_float)
-    size = row
-    if every_token:
-        last = llm._ctx.get_logits_ith(-1)
-        if last:
-            size = _address(last) - _address(logits) + row
-    ctypes.memset(logits, 0, size)
-
-
-def _address(pointer: Any) -> int:
-    """The address a ctypes pointer holds."""
-    return int(ctypes.cast(pointer, ctypes.c_void_p).value or 0)
+    if logits:  # one row: our models are not loaded with logits_all (one output per decode)
+        ctypes.memset(logits, 0, llm.n_vocab() * ctypes.sizeof(ctypes.c_float))
 
 
 class ModelCalls(abc.ABC):
