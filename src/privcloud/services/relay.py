@@ -47,7 +47,6 @@ from aiohttp import web
 from privcloud import limits
 from privcloud.errors import (
     NotFoundError,
-    PeerError,
     PrivcloudError,
     RateLimitedError,
     UnavailableError,
@@ -361,15 +360,18 @@ class Relay:
         held = hold_answer(request)
         try:
             with peer_gone(request) as gone:
-                fetch = asyncio.ensure_future(self._fetch(url, limit, held))
-                await asyncio.wait((fetch, gone), return_when=asyncio.FIRST_COMPLETED)
-                if not fetch.done():
-                    # The device left: stop the upstream read, so that it holds no place in the
-                    # upstream's own bounds (the log's read queue) for an answer nobody reads.
-                    fetch.cancel()
-                    await asyncio.gather(fetch, return_exceptions=True)
-                    raise PeerError("the peer left before its answer")
-                status, payload, headers = fetch.result()
+                # The device left: this handler (its upstream read with it) is cancelled, so
+                # that it holds no place in the upstream's own bounds (the log's read queue)
+                # for an answer nobody reads.
+                handler = asyncio.current_task()
+                stop = (lambda _: handler.cancel()) if handler is not None else None
+                if stop is not None:
+                    gone.add_done_callback(stop)
+                try:
+                    status, payload, headers = await self._fetch(url, limit, held)
+                finally:
+                    if stop is not None:
+                        gone.remove_done_callback(stop)
             return await send_answer(request, payload, status=status, headers=headers)
         finally:
             held.release()
